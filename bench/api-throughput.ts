@@ -1,0 +1,63 @@
+// DescribeTaskDefinition through the full stack (SigV4 verification, store read, JSON) against a
+// real `berth server`, next to a bare node:http server answering a fixed JSON body, both driven by
+// autocannon at 32 connections in the same run. The signed request is built once and replayed:
+// the server still verifies the signature on every request (a real client would also spend time
+// signing, which is the client's cost, not the server's).
+//   node --import tsx bench/api-throughput.ts
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import autocannon from "autocannon";
+import { SignatureV4 } from "@smithy/signature-v4";
+import { Hash } from "@smithy/hash-node";
+import { ECSClient, RegisterTaskDefinitionCommand } from "@aws-sdk/client-ecs";
+import { sdkConfig, startTestServer, testCredentials } from "../test/support/server.js";
+
+const DURATION_S = Number(process.env.DURATION_S ?? 10);
+
+async function measure(url: string, headers: Record<string, string>, body: string) {
+  const result = await autocannon({ url, connections: 32, duration: DURATION_S, method: "POST", headers, body });
+  return { rps: result.requests.average, p99: result.latency.p99, errors: result.errors + result.non2xx };
+}
+
+const bare = createServer((_request, response) => {
+  const text = JSON.stringify({ taskDefinition: { family: "bench", revision: 1, cpu: "256", memory: "512" } });
+  response.writeHead(200, { "content-type": "application/x-amz-json-1.1", "content-length": Buffer.byteLength(text) });
+  response.end(text);
+});
+await new Promise<void>((resolve) => bare.listen(0, "127.0.0.1", resolve));
+const bareUrl = `http://127.0.0.1:${(bare.address() as AddressInfo).port}`;
+
+const server = await startTestServer();
+const ecs = new ECSClient(sdkConfig(server));
+await ecs.send(
+  new RegisterTaskDefinitionCommand({
+    family: "bench",
+    networkMode: "awsvpc",
+    requiresCompatibilities: ["FARGATE"],
+    cpu: "256",
+    memory: "512",
+    containerDefinitions: [{ name: "app", image: "nginx", portMappings: [{ containerPort: 80 }] }],
+  }),
+);
+const url = new URL(server.endpoint);
+const body = JSON.stringify({ taskDefinition: "bench" });
+const signer = new SignatureV4({ credentials: testCredentials, region: "us-east-1", service: "ecs", sha256: Hash.bind(null, "sha256") });
+const signed = await signer.sign({
+  method: "POST",
+  protocol: "http:",
+  hostname: url.hostname,
+  port: Number(url.port),
+  path: "/",
+  headers: { host: url.host, "content-type": "application/x-amz-json-1.1", "x-amz-target": "AmazonEC2ContainerServiceV20141113.DescribeTaskDefinition" },
+  body,
+});
+
+const baseline = await measure(bareUrl, {}, "{}");
+const berth = await measure(server.endpoint, signed.headers as Record<string, string>, body);
+console.log(`bare node:http        ${baseline.rps.toFixed(0)} req/s  p99 ${baseline.p99} ms  errors ${baseline.errors}`);
+console.log(`berth Describe…Def    ${berth.rps.toFixed(0)} req/s  p99 ${berth.p99} ms  errors ${berth.errors}`);
+console.log(`ratio                 ${((100 * berth.rps) / baseline.rps).toFixed(1)} % of bare (target ≥ 50 %), p99 target < 10 ms`);
+ecs.destroy();
+await server.stop();
+server.cleanup();
+bare.close();

@@ -1,0 +1,55 @@
+// Lint, including the dependency rules of DESIGN.md ("Rules of the house", rule 1): each folder
+// under src/ may import only the folders listed for it below; anything else fails the build.
+import tseslint from "typescript-eslint";
+
+/** Which of our folders each folder may import (itself always allowed). */
+const allowedImports = {
+  core: [],
+  protocol: ["core"],
+  scheduler: ["core"],
+  store: ["core"],
+  control: ["core", "protocol", "store", "scheduler"],
+  api: ["core", "protocol", "control", "store", "scheduler"],
+  registry: ["core", "api", "store"],
+  images: ["core"],
+  runtime: ["core"],
+  network: ["core"],
+  endpoints: ["core", "protocol"],
+  agent: ["core", "protocol", "images", "runtime", "network", "endpoints"],
+  cli: null, // the wiring place: may import everything
+};
+const folders = Object.keys(allowedImports);
+
+const boundaryRules = folders
+  .filter((folder) => allowedImports[folder] !== null)
+  .map((folder) => {
+    const forbidden = folders.filter((other) => other !== folder && !allowedImports[folder].includes(other));
+    return {
+      files: [`src/${folder}/**/*.ts`],
+      rules: {
+        "no-restricted-imports": [
+          "error",
+          {
+            patterns: forbidden.map((other) => ({
+              group: [`**/${other}/*`, `**/${other}`, `../${other}/**`],
+              message: `src/${folder} may not import src/${other} (DESIGN.md, rule 1; allowed: ${allowedImports[folder].join(", ") || "nothing"}).`,
+            })),
+          },
+        ],
+      },
+    };
+  });
+
+export default tseslint.config(
+  { ignores: ["dist/**", "node_modules/**", "bin/**"] },
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "@typescript-eslint/consistent-type-imports": "error",
+      "no-console": "error",
+    },
+  },
+  { files: ["src/cli/**/*.ts", "bench/**/*.ts", "test/**/*.ts", "scripts/**"], rules: { "no-console": "off" } },
+  ...boundaryRules,
+);

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Sets up everything Berth needs on a fresh Debian 12 machine (run as root): the Debian packages
+# the server, the agent and the tests use, the npm dependencies from the lockfile, and the build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+debian_packages=(
+  # task runtime: OCI runtimes, the supervisor, init processes, seccomp profile, ephemeral disks
+  runc crun conmon tini catatonit golang-github-containers-common e2fsprogs
+  # task networks
+  iproute2 nftables
+  # images: zstd layers, busybox-static for images built without Docker
+  zstd busybox-static
+  # tests and benchmarks: real clients and reference servers
+  awscli skopeo umoci docker-registry apache2-utils wrk podman
+  # building the SQLite driver from source
+  python3 make g++
+)
+
+missing=()
+for package in "${debian_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v node >/dev/null || [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
+  echo "setup: Node.js 20 or newer is required" >&2
+  exit 1
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: installing npm dependencies"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+echo "setup: building"
+npm run --silent build

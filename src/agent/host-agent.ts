@@ -1,0 +1,207 @@
+// A host's agent as a member of the fleet: registers with the control plane, heartbeats, converges
+// its Agent on the desired tasks it long-polls for, delivers status reports at least once, and
+// ships container logs to CloudWatch Logs (the awslogs driver) through the same link.
+//
+//   start ─▶ register (backoff until it answers) ─▶ re-send every known task's report
+//             ├─ heartbeat every interval
+//             └─ poll ─▶ converge: run desired RUNNING tasks it lacks, stop desired STOPPED ones,
+//                         stop tasks the control plane no longer knows (no orphans) ─▶ poll …
+import type { Clock } from "../core/clock.js";
+import type { ControlPlaneLink, DesiredTask, HostCapacity, LogBatch, TaskSpec, TaskStatusReport, TaskStopCode } from "../protocol/index.js";
+import { protocolVersion } from "../protocol/index.js";
+import type { Agent, AgentLogger } from "./agent.js";
+import { ControlLinkError } from "./control-link-http.js";
+import type { LogEvent, LogSink, TaskStateReporter } from "./ports.js";
+
+export interface HostIdentity {
+  readonly hostId: string;
+  readonly agentVersion: string;
+  readonly availabilityZone: string;
+  readonly architecture: "X86_64" | "ARM64";
+  readonly capacity: HostCapacity;
+  readonly subnetIds: readonly string[];
+}
+
+const ORPHAN_REASON = "Task stopped because the control plane no longer knows it.";
+
+/** Delivers the newest report of every task, retrying until the control plane acknowledges it. */
+export class ReportForwarder implements TaskStateReporter {
+  private readonly pending = new Map<string, TaskStatusReport>();
+  private flushing: Promise<void> | undefined;
+  hostId: string | undefined;
+
+  constructor(
+    private readonly link: ControlPlaneLink,
+    private readonly clock: Clock,
+    private readonly logger: AgentLogger,
+  ) {}
+
+  async report(status: TaskStatusReport): Promise<void> {
+    const queued = this.pending.get(status.taskArn);
+    if (!queued || queued.sequence < status.sequence) this.pending.set(status.taskArn, status);
+    this.flush();
+  }
+
+  flush(): void {
+    if (this.flushing || this.hostId === undefined) return;
+    const hostId = this.hostId;
+    this.flushing = (async () => {
+      let backoffMs = 100;
+      while (this.pending.size > 0) {
+        const batch = [...this.pending.values()];
+        try {
+          await this.link.report(hostId, { reports: batch });
+          for (const sent of batch) if (this.pending.get(sent.taskArn) === sent) this.pending.delete(sent.taskArn);
+          backoffMs = 100;
+        } catch (error) {
+          this.logger.error({ err: error, reports: batch.length }, "status report delivery failed; retrying");
+          await this.clock.sleep(backoffMs);
+          backoffMs = Math.min(backoffMs * 2, 5_000);
+        }
+      }
+    })().finally(() => {
+      this.flushing = undefined;
+      if (this.pending.size > 0) this.flush();
+    });
+  }
+}
+
+/**
+ * The awslogs driver: container output goes to `awslogs-group`, stream
+ * `<awslogs-stream-prefix>/<container name>/<task id>`, creating the group when
+ * `awslogs-create-group` is "true". Containers without awslogs have their output discarded, as on
+ * Fargate. A failed write rejects, so the runner keeps the log offset and sends the lines again.
+ */
+export class AwslogsSink implements LogSink {
+  hostId: string | undefined;
+
+  constructor(
+    private readonly link: ControlPlaneLink,
+    private readonly specOf: (taskId: string) => TaskSpec | undefined,
+  ) {}
+
+  async write(taskId: string, containerName: string, events: readonly LogEvent[]): Promise<void> {
+    const spec = this.specOf(taskId);
+    const config = spec?.logConfigurations[containerName];
+    if (!spec || !config || config.logDriver !== "awslogs" || events.length === 0) return;
+    if (this.hostId === undefined) throw new Error("not registered with the control plane yet");
+    const options = config.options ?? {};
+    const group = options["awslogs-group"];
+    if (!group) return;
+    const prefix = options["awslogs-stream-prefix"];
+    const batch: LogBatch = {
+      taskArn: spec.taskArn,
+      containerName,
+      logGroupName: group,
+      logStreamName: prefix ? `${prefix}/${containerName}/${spec.taskId}` : `${containerName}/${spec.taskId}`,
+      createGroup: options["awslogs-create-group"] === "true",
+      events: events.map((event) => ({ timestamp: event.timestamp, message: event.message })),
+    };
+    await this.link.putLogs(this.hostId, [batch]);
+  }
+}
+
+export class HostAgent {
+  private readonly abort = new AbortController();
+  private loops: Promise<unknown>[] = [];
+  private hostId: string | undefined;
+
+  constructor(
+    private readonly parts: {
+      readonly agent: Agent;
+      readonly link: ControlPlaneLink;
+      readonly identity: HostIdentity;
+      readonly reports: ReportForwarder;
+      readonly logSink: AwslogsSink;
+      readonly clock: Clock;
+      readonly logger: AgentLogger;
+      /** Called once registered, with the subnets the host serves (to prepare their bridges). */
+      readonly onRegistered?: (subnets: readonly { subnetId: string; cidrBlock: string; availabilityZone: string }[]) => Promise<void>;
+    },
+  ) {}
+
+  async start(): Promise<void> {
+    await this.parts.agent.start();
+    const registration = await this.retry("register", () =>
+      this.parts.link.register({ protocolVersion, ...this.parts.identity, subnetIds: [...this.parts.identity.subnetIds] }),
+    );
+    if (!registration) return; // closed while registering
+    this.hostId = registration.hostId;
+    await this.parts.onRegistered?.(registration.subnets);
+    this.parts.reports.hostId = this.hostId;
+    this.parts.logSink.hostId = this.hostId;
+    for (const status of this.parts.agent.list()) await this.parts.reports.report(status);
+    this.loops = [this.heartbeatLoop(registration.heartbeatIntervalMs), this.pollLoop()];
+  }
+
+  async close(): Promise<void> {
+    this.abort.abort();
+    await Promise.allSettled(this.loops);
+    await this.parts.agent.close();
+  }
+
+  private async heartbeatLoop(intervalMs: number): Promise<void> {
+    while (!this.abort.signal.aborted) {
+      try {
+        await this.parts.clock.sleep(intervalMs, this.abort.signal);
+        await this.parts.link.heartbeat(this.hostId!);
+      } catch (error) {
+        if (this.abort.signal.aborted) return;
+        this.parts.logger.error({ err: error }, "heartbeat failed");
+      }
+    }
+  }
+
+  private async pollLoop(): Promise<void> {
+    let generation = -1;
+    let backoffMs = 200;
+    while (!this.abort.signal.aborted) {
+      try {
+        const answer = await this.parts.link.poll(this.hostId!, generation, this.abort.signal);
+        generation = answer.generation;
+        await this.converge(answer.tasks);
+        backoffMs = 200;
+      } catch (error) {
+        if (this.abort.signal.aborted) return;
+        this.parts.logger.error({ err: error }, "poll failed; reconnecting");
+        generation = -1;
+        await this.parts.clock.sleep(backoffMs, this.abort.signal).catch(() => undefined);
+        backoffMs = Math.min(backoffMs * 2, 10_000);
+      }
+    }
+  }
+
+  /** Level-triggered: brings the Agent to the desired list, whatever happened before. */
+  async converge(desired: readonly DesiredTask[]): Promise<void> {
+    const agent = this.parts.agent;
+    const wanted = new Set(desired.map((task) => task.spec.taskArn));
+    for (const task of desired) {
+      const known = agent.describe(task.spec.taskArn);
+      if (task.desiredStatus === "RUNNING" && !known) {
+        await agent.runTask(task.spec);
+      } else if (task.desiredStatus === "STOPPED" && known && known.desiredStatus !== "STOPPED") {
+        await agent.stopTask(task.spec.taskArn, task.stoppedReason ?? "Task stopped by user", (task.stopCode ?? "UserInitiated") as TaskStopCode);
+      }
+    }
+    for (const status of agent.list()) {
+      if (!wanted.has(status.taskArn) && status.lastStatus !== "STOPPED" && status.desiredStatus !== "STOPPED") {
+        await agent.stopTask(status.taskArn, ORPHAN_REASON, "ServiceSchedulerInitiated");
+      }
+    }
+  }
+
+  private async retry<T>(what: string, action: () => Promise<T>): Promise<T | undefined> {
+    let backoffMs = 200;
+    while (!this.abort.signal.aborted) {
+      try {
+        return await action();
+      } catch (error) {
+        if (error instanceof ControlLinkError && error.permanent) throw error;
+        this.parts.logger.error({ err: error }, `${what} failed; retrying`);
+        await this.parts.clock.sleep(backoffMs, this.abort.signal).catch(() => undefined);
+        backoffMs = Math.min(backoffMs * 2, 10_000);
+      }
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,80 @@
+// The agent's ports: the small interfaces the task runner drives. The real images/runtime/network
+// folders are adapted to these in src/agent (thin adapters); tests implement them with fakes.
+import type { ContainerDefinition } from "@aws-sdk/client-ecs";
+import type { CredentialsReference, PullPolicy, TaskNetworkSpec, TaskPlatform, TaskSpec, TaskStatusReport } from "../protocol/index.js";
+
+export interface PulledImageInfo {
+  readonly digest: string;
+  /** The image config's StopSignal (OCI image spec); SIGTERM when absent. */
+  readonly stopSignal?: string;
+}
+
+export interface ImagePort {
+  pull(image: string, options: { platform: TaskPlatform; policy: PullPolicy; credentials: CredentialsReference }): Promise<PulledImageInfo>;
+}
+
+export interface TaskNetworkInfo {
+  readonly netnsPath: string;
+  readonly ipv4: string;
+  readonly macAddress: string;
+  readonly eniId: string;
+  readonly privateDnsName: string;
+}
+
+/** Idempotent: setup twice returns the same network, teardown of nothing succeeds. */
+export interface NetworkPort {
+  setup(taskId: string, network: TaskNetworkSpec): Promise<TaskNetworkInfo>;
+  teardown(taskId: string): Promise<void>;
+}
+
+export interface ContainerExit {
+  readonly exitCode: number;
+  readonly oomKilled: boolean;
+}
+
+export type ContainerState = { readonly kind: "running" } | { readonly kind: "exited"; readonly exit: ContainerExit } | { readonly kind: "missing" };
+
+export interface LogEvent {
+  readonly timestamp: number;
+  readonly message: string;
+  readonly stream: "stdout" | "stderr";
+}
+
+export interface LogChunk {
+  readonly events: readonly LogEvent[];
+  /** Opaque position after these events; hand it back to continue exactly after them. */
+  readonly nextOffset: number;
+}
+
+/** Every create is idempotent (same task/container → same runtime id); every remove tolerates absence. */
+export interface RuntimePort {
+  /** The task's cgroup budget (cpu, memory) and its ephemeral storage of spec.ephemeralStorageGiB. */
+  prepareTask(spec: TaskSpec): Promise<void>;
+  /** Releases everything prepareTask made; tolerates it being gone. */
+  removeTask(taskId: string): Promise<void>;
+  create(input: {
+    taskId: string;
+    spec: TaskSpec;
+    container: ContainerDefinition;
+    imageDigest: string;
+    network: TaskNetworkInfo;
+  }): Promise<{ runtimeId: string }>;
+  start(runtimeId: string): Promise<void>;
+  state(runtimeId: string): Promise<ContainerState>;
+  /** Resolves when the container exits (also when it had already exited). */
+  waitExit(runtimeId: string): Promise<ContainerExit>;
+  kill(runtimeId: string, signal: string): Promise<void>;
+  exec(runtimeId: string, argv: readonly string[], timeoutMs: number): Promise<{ exitCode: number }>;
+  remove(runtimeId: string): Promise<void>;
+  readLogs(runtimeId: string, offset: number): Promise<LogChunk>;
+}
+
+/** Acknowledged batches: resolving means the events are durable on the sink's side. */
+export interface LogSink {
+  write(taskId: string, containerName: string, events: readonly LogEvent[]): Promise<void>;
+}
+
+/** At-least-once delivery of status reports; the protocol issue wires it to the control plane. */
+export interface TaskStateReporter {
+  report(status: TaskStatusReport): Promise<void>;
+}

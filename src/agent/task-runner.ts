@@ -1,0 +1,565 @@
+// One TaskRunner per task: the only writer of that task's state, one change at a time.
+//
+//   PROVISIONING ──network──▶ PENDING ──pull──▶ ACTIVATING ──rootfs, containers in dependsOn order──▶ RUNNING
+//        │                      │                   │                                                   │
+//        └──────── any failure (TaskFailedToStart) or stop request ───────────────────────────┬─────────┘
+//                                                                                              ▼
+//   STOPPED ◀──stoppedAt── DEPROVISIONING ◀──remove containers, rootfs, network── STOPPING ◀── DEACTIVATING
+//                                              (stop signal in reverse dependency order, SIGKILL after stopTimeout)
+//
+// Containers: NONE → PULLED → CREATED → RUNNING → STOPPED. Every step is idempotent and recorded
+// before and after it runs, so after an agent restart the same driver replays from saved state
+// (reconcile): finished steps are skipped, running containers are re-attached.
+import type { ContainerDefinition, HealthCheck } from "@aws-sdk/client-ecs";
+import type { Clock } from "../core/clock.js";
+import type { ContainerStatusReport, TaskHealth, TaskLastStatus, TaskSpec, TaskStatusReport, TaskStopCode } from "../protocol/index.js";
+import { maxStopTimeoutMs, protocolVersion, taskLifecycle } from "../protocol/index.js";
+import { startOrder } from "./dependency-order.js";
+import { TaskStartError, describeError, oomExitCode, oomReason } from "./errors.js";
+import type { ContainerExit, ImagePort, LogSink, NetworkPort, RuntimePort, TaskNetworkInfo, TaskStateReporter } from "./ports.js";
+
+export type ContainerPhase = "NONE" | "PULLED" | "CREATED" | "RUNNING" | "STOPPED";
+
+export interface ContainerRecord {
+  name: string;
+  phase: ContainerPhase;
+  runtimeId?: string;
+  imageDigest?: string;
+  stopSignal?: string;
+  exitCode?: number;
+  reason?: string;
+  health: TaskHealth;
+  logOffset: number;
+}
+
+/** Everything durable about one task: written after each change (see JsonStateDir). */
+export interface TaskRecord {
+  spec: TaskSpec;
+  lastStatus: TaskLastStatus;
+  desiredStatus: "RUNNING" | "STOPPED";
+  sequence: number;
+  network?: TaskNetworkInfo;
+  rootfsPrepared: boolean;
+  pullStartedAtMs?: number;
+  pullStoppedAtMs?: number;
+  connectivityAtMs?: number;
+  startedAtMs?: number;
+  stoppingAtMs?: number;
+  executionStoppedAtMs?: number;
+  stoppedAtMs?: number;
+  stopCode?: TaskStopCode;
+  stoppedReason?: string;
+  containers: ContainerRecord[];
+}
+
+export interface TaskRunnerParts {
+  readonly images: ImagePort;
+  readonly runtime: RuntimePort;
+  readonly networks: NetworkPort;
+  readonly logSink: LogSink;
+  readonly reporter: TaskStateReporter;
+  readonly clock: Clock;
+  readonly persist: (record: TaskRecord) => Promise<void>;
+  readonly onError: (error: unknown, what: string) => void;
+  /** How often log shipping polls the runtime's log files. */
+  readonly logPollMs?: number;
+}
+
+export function newTaskRecord(spec: TaskSpec): TaskRecord {
+  return {
+    spec,
+    lastStatus: "PROVISIONING",
+    desiredStatus: spec.desiredStatus,
+    sequence: 0,
+    rootfsPrepared: false,
+    containers: (spec.taskDefinition.containerDefinitions ?? []).map((c) => ({
+      name: c.name ?? "",
+      phase: "NONE",
+      health: "UNKNOWN",
+      logOffset: 0,
+    })),
+  };
+}
+
+const lifecycleIndex = (s: TaskLastStatus) => taskLifecycle.indexOf(s);
+
+export class TaskRunner {
+  private queue: Promise<void> = Promise.resolve();
+  private waiters: (() => void)[] = [];
+  private readonly watched = new Set<string>();
+  private readonly background: Promise<void>[] = [];
+  private driver: Promise<void> | undefined;
+  /** Set by detach(): this runner stops acting (agent shutting down); containers keep running. */
+  private detached = false;
+  private readonly definitions: Map<string, ContainerDefinition>;
+
+  constructor(
+    private readonly record: TaskRecord,
+    private readonly parts: TaskRunnerParts,
+  ) {
+    this.definitions = new Map((record.spec.taskDefinition.containerDefinitions ?? []).map((c) => [c.name ?? "", c]));
+  }
+
+  get taskArn(): string {
+    return this.record.spec.taskArn;
+  }
+
+  get spec(): TaskSpec {
+    return this.record.spec;
+  }
+
+  /** Runs (or, after a restart, resumes) the task's state machine; resolves once STOPPED. */
+  run(): Promise<void> {
+    this.driver ??= this.drive();
+    return this.driver;
+  }
+
+  describe(): TaskStatusReport {
+    const r = this.record;
+    const containers: ContainerStatusReport[] = r.containers.map((c) => ({
+      name: c.name,
+      runtimeId: c.runtimeId,
+      lastStatus: c.phase === "RUNNING" ? "RUNNING" : c.phase === "STOPPED" ? "STOPPED" : "PENDING",
+      exitCode: c.exitCode,
+      reason: c.reason,
+      health: c.health,
+      essential: this.essential(c.name),
+      image: this.definitions.get(c.name)?.image ?? "",
+      imageDigest: c.imageDigest,
+      networkInterfaces: r.network ? [{ attachmentId: r.network.eniId, privateIpv4Address: r.network.ipv4 }] : [],
+    }));
+    return {
+      protocolVersion,
+      taskArn: r.spec.taskArn,
+      lastStatus: r.lastStatus,
+      desiredStatus: r.desiredStatus,
+      sequence: r.sequence,
+      health: this.taskHealth(),
+      pullStartedAtMs: r.pullStartedAtMs,
+      pullStoppedAtMs: r.pullStoppedAtMs,
+      connectivityAtMs: r.connectivityAtMs,
+      startedAtMs: r.startedAtMs,
+      stoppingAtMs: r.stoppingAtMs,
+      executionStoppedAtMs: r.executionStoppedAtMs,
+      stoppedAtMs: r.stoppedAtMs,
+      stopCode: r.stopCode,
+      stoppedReason: r.stoppedReason,
+      attachment: r.network
+        ? {
+            type: "ElasticNetworkInterface",
+            status: r.lastStatus === "STOPPED" ? "DELETED" : "ATTACHED",
+            subnetId: r.spec.network.subnetId,
+            networkInterfaceId: r.network.eniId,
+            macAddress: r.network.macAddress,
+            privateDnsName: r.network.privateDnsName,
+            privateIPv4Address: r.network.ipv4,
+          }
+        : undefined,
+      containers,
+    };
+  }
+
+  /** Stops every action of this runner without touching the containers (agent shutdown). */
+  detach(): void {
+    this.detached = true;
+  }
+
+  /** Asks the task to stop; the first reason wins (ECS keeps the first stoppedReason). */
+  stop(reason: string, stopCode: TaskStopCode): Promise<void> {
+    return this.mutate((r) => {
+      if (r.desiredStatus === "STOPPED") return;
+      r.desiredStatus = "STOPPED";
+      r.stopCode ??= stopCode;
+      r.stoppedReason ??= reason;
+    });
+  }
+
+  // --- the driver -----------------------------------------------------------------------------
+
+  private async drive(): Promise<void> {
+    try {
+      await this.reattach();
+      if (lifecycleIndex(this.record.lastStatus) <= lifecycleIndex("RUNNING")) {
+        try {
+          await this.startPhase();
+        } catch (error) {
+          await this.failStart(error);
+        }
+        if (this.record.desiredStatus === "RUNNING") await this.waitFor(() => this.record.desiredStatus === "STOPPED");
+      }
+      await this.stopPhase();
+    } finally {
+      await Promise.allSettled(this.background);
+    }
+  }
+
+  /** After a restart: containers that ran are re-attached, exits that happened meanwhile collected. */
+  private async reattach(): Promise<void> {
+    for (const c of this.record.containers) {
+      if (c.phase !== "RUNNING" || !c.runtimeId) continue;
+      const state = await this.parts.runtime.state(c.runtimeId);
+      if (state.kind === "running") this.watch(c);
+      else await this.recordExit(c.name, state.kind === "exited" ? state.exit : { exitCode: oomExitCode, oomKilled: false }, state.kind === "missing");
+    }
+  }
+
+  private async startPhase(): Promise<void> {
+    const r = this.record;
+    const { spec } = r;
+    const stopped = () => r.desiredStatus === "STOPPED";
+
+    if (!r.network) {
+      try {
+        const network = await this.parts.networks.setup(spec.taskId, spec.network);
+        await this.mutate((rec) => {
+          rec.network = network;
+        });
+      } catch (error) {
+        throw new TaskStartError("ResourceInitializationError", `failed to set up the task network: ${describeError(error)}`, { cause: error });
+      }
+    }
+    await this.advance("PENDING");
+    if (stopped()) return;
+
+    if (r.containers.some((c) => c.phase === "NONE")) {
+      await this.mutate((rec) => {
+        rec.pullStartedAtMs ??= this.parts.clock.now();
+      });
+      for (const c of r.containers) {
+        if (c.phase !== "NONE") continue;
+        const image = this.definitions.get(c.name)?.image ?? "";
+        try {
+          const pulled = await this.parts.images.pull(image, { platform: spec.platform, policy: spec.pullPolicy, credentials: spec.credentials });
+          await this.mutateContainer(c.name, (rc) => {
+            rc.phase = "PULLED";
+            rc.imageDigest = pulled.digest;
+            rc.stopSignal = pulled.stopSignal;
+          });
+        } catch (error) {
+          await this.mutateContainer(c.name, (rc) => {
+            rc.reason = `CannotPullContainerError: ${describeError(error)}`;
+          });
+          throw new TaskStartError("CannotPullContainerError", `pull image manifest has been retried 1 time(s): failed to resolve ref ${image}: ${describeError(error)}`, { cause: error });
+        }
+        if (stopped()) return;
+      }
+      await this.mutate((rec) => {
+        rec.pullStoppedAtMs ??= this.parts.clock.now();
+      });
+    }
+    await this.advance("ACTIVATING");
+    if (!r.rootfsPrepared) {
+      try {
+        await this.parts.runtime.prepareTask(spec);
+      } catch (error) {
+        throw new TaskStartError("ResourceInitializationError", `failed to prepare the task's ephemeral storage: ${describeError(error)}`, { cause: error });
+      }
+      await this.mutate((rec) => {
+        rec.rootfsPrepared = true;
+        rec.connectivityAtMs ??= this.parts.clock.now();
+      });
+    }
+
+    for (const name of startOrder(spec.taskDefinition.containerDefinitions ?? [])) {
+      const c = this.container(name);
+      if (c.phase === "RUNNING" || c.phase === "STOPPED") continue;
+      const ready = await this.waitForDependencies(name);
+      if (!ready || stopped()) return;
+      await this.startContainer(c);
+      if (stopped()) return;
+    }
+    await this.mutate((rec) => {
+      if (rec.desiredStatus === "RUNNING" && lifecycleIndex(rec.lastStatus) < lifecycleIndex("RUNNING")) {
+        rec.lastStatus = "RUNNING";
+        rec.startedAtMs ??= this.parts.clock.now();
+      }
+    });
+  }
+
+  /** Waits until every dependsOn condition holds; false when the task is stopping instead. */
+  private async waitForDependencies(name: string): Promise<boolean> {
+    const deps = this.definitions.get(name)?.dependsOn ?? [];
+    for (const dep of deps) {
+      const other = () => this.container(dep.containerName ?? "");
+      const met = (): boolean | "never" => {
+        const o = other();
+        switch (dep.condition) {
+          case "START":
+            return o.phase === "RUNNING" || o.phase === "STOPPED";
+          case "COMPLETE":
+            return o.phase === "STOPPED";
+          case "SUCCESS":
+            return o.phase === "STOPPED" ? (o.exitCode === 0 ? true : "never") : false;
+          case "HEALTHY":
+            return o.health === "HEALTHY" ? true : o.phase === "STOPPED" || o.health === "UNHEALTHY" ? "never" : false;
+          default:
+            return true;
+        }
+      };
+      await this.waitFor(() => met() !== false || this.record.desiredStatus === "STOPPED");
+      if (this.record.desiredStatus === "STOPPED") return false;
+      if (met() === "never") {
+        throw new TaskStartError(
+          "CannotStartContainerError",
+          `dependency ${dep.containerName} of container ${name} did not reach condition ${dep.condition}`,
+        );
+      }
+    }
+    return true;
+  }
+
+  private async startContainer(c: ContainerRecord): Promise<void> {
+    const { spec, network } = this.record;
+    const definition = this.definitions.get(c.name);
+    if (!definition || !network) throw new Error(`internal: container ${c.name} has no definition or network`);
+    try {
+      if (c.phase === "PULLED") {
+        const { runtimeId } = await this.parts.runtime.create({ taskId: spec.taskId, spec, container: definition, imageDigest: c.imageDigest ?? "", network });
+        await this.mutateContainer(c.name, (rc) => {
+          rc.runtimeId = runtimeId;
+          rc.phase = "CREATED";
+        });
+      }
+      await this.parts.runtime.start(c.runtimeId ?? "");
+    } catch (error) {
+      await this.mutateContainer(c.name, (rc) => {
+        rc.reason = `CannotStartContainerError: ${describeError(error)}`;
+      });
+      throw new TaskStartError("CannotStartContainerError", describeError(error), { cause: error });
+    }
+    await this.mutateContainer(c.name, (rc) => {
+      rc.phase = "RUNNING";
+    });
+    this.watch(c);
+  }
+
+  /** Exit watcher, health checks and log shipping for one running container. */
+  private watch(c: ContainerRecord): void {
+    if (this.watched.has(c.name) || !c.runtimeId) return;
+    this.watched.add(c.name);
+    const runtimeId = c.runtimeId;
+    const exited = new AbortController();
+    const exit = this.parts.runtime.waitExit(runtimeId).then(
+      (result) => this.recordExit(c.name, result, false),
+      (error) => this.parts.onError(error, `waiting for container ${c.name}`),
+    );
+    this.background.push(
+      exit.finally(() => exited.abort()),
+      this.shipLogs(c.name, runtimeId, exited.signal),
+    );
+    const check = this.definitions.get(c.name)?.healthCheck;
+    if (check?.command?.length) this.background.push(this.healthLoop(c.name, runtimeId, check, exited.signal));
+  }
+
+  private async recordExit(name: string, exit: ContainerExit, missing: boolean): Promise<void> {
+    await this.mutateContainer(name, (rc) => {
+      if (rc.phase === "STOPPED") return;
+      rc.phase = "STOPPED";
+      rc.exitCode = exit.oomKilled ? oomExitCode : exit.exitCode;
+      if (exit.oomKilled) rc.reason = oomReason;
+      else if (missing) rc.reason = "The container disappeared while the agent was down";
+    });
+    if (this.essential(name) && this.record.desiredStatus === "RUNNING") {
+      await this.stop("Essential container in task exited", "EssentialContainerExited");
+    }
+  }
+
+  /**
+   * Container health check (ContainerDefinition.healthCheck): CMD runs argv, CMD-SHELL runs
+   * `/bin/sh -c`; interval 5–300 s (default 30), timeout 2–60 s (default 5), retries 1–10
+   * (default 3), startPeriod 0–300 s during which failures do not count.
+   */
+  private async healthLoop(name: string, runtimeId: string, check: HealthCheck, signal: AbortSignal): Promise<void> {
+    const [kind, ...rest] = check.command ?? [];
+    const argv = kind === "CMD-SHELL" ? ["/bin/sh", "-c", rest.join(" ")] : kind === "CMD" ? rest : (check.command ?? []);
+    const intervalMs = (check.interval ?? 30) * 1000;
+    const timeoutMs = (check.timeout ?? 5) * 1000;
+    const retries = check.retries ?? 3;
+    const startMs = this.parts.clock.now();
+    const startPeriodMs = (check.startPeriod ?? 0) * 1000;
+    let failures = 0;
+    while (!signal.aborted && !this.detached) {
+      let ok = false;
+      try {
+        ok = (await this.parts.runtime.exec(runtimeId, argv, timeoutMs)).exitCode === 0;
+      } catch {
+        ok = false;
+      }
+      if (signal.aborted) return;
+      if (ok) {
+        failures = 0;
+        await this.mutateContainer(name, (rc) => {
+          if (rc.phase === "RUNNING") rc.health = "HEALTHY";
+        });
+      } else if (this.parts.clock.now() - startMs >= startPeriodMs && ++failures >= retries) {
+        // Reported only: ECS does not stop a standalone task for this; the service scheduler
+        // replaces unhealthy service tasks ("Task failed container health checks").
+        await this.mutateContainer(name, (rc) => {
+          if (rc.phase === "RUNNING") rc.health = "UNHEALTHY";
+        });
+      }
+      try {
+        await this.parts.clock.sleep(intervalMs, signal);
+      } catch {
+        return;
+      }
+    }
+  }
+
+  /** Ships new log lines; the offset is saved only after the sink acknowledged the batch. */
+  private async shipLogs(name: string, runtimeId: string, exited: AbortSignal): Promise<void> {
+    const pollMs = this.parts.logPollMs ?? 250;
+    for (;;) {
+      const finalPass = exited.aborted;
+      try {
+        for (;;) {
+          if (this.detached) return;
+          const offset = this.container(name).logOffset;
+          const chunk = await this.parts.runtime.readLogs(runtimeId, offset);
+          if (chunk.events.length === 0) break;
+          await this.parts.logSink.write(this.record.spec.taskId, name, chunk.events);
+          await this.mutateContainer(name, (rc) => {
+            rc.logOffset = chunk.nextOffset;
+          }, false);
+        }
+      } catch (error) {
+        this.parts.onError(error, `shipping logs of container ${name}`);
+      }
+      if (finalPass || this.detached) return;
+      try {
+        await this.parts.clock.sleep(pollMs, exited);
+      } catch {
+        // exited: one more pass collects the last lines
+      }
+    }
+  }
+
+  private async failStart(error: unknown): Promise<void> {
+    this.parts.onError(error, `starting task ${this.record.spec.taskId}`);
+    await this.stop(describeError(error), "TaskFailedToStart");
+  }
+
+  private async stopPhase(): Promise<void> {
+    const r = this.record;
+    if (lifecycleIndex(r.lastStatus) < lifecycleIndex("DEACTIVATING")) await this.advance("DEACTIVATING");
+    if (lifecycleIndex(r.lastStatus) < lifecycleIndex("STOPPING")) {
+      await this.mutate((rec) => {
+        rec.lastStatus = "STOPPING";
+        rec.stoppingAtMs ??= this.parts.clock.now();
+      });
+    }
+    if (r.lastStatus === "STOPPING") {
+      const order = startOrder(r.spec.taskDefinition.containerDefinitions ?? []).reverse();
+      for (const name of order) await this.stopContainer(name);
+      await this.mutate((rec) => {
+        rec.executionStoppedAtMs ??= this.parts.clock.now();
+        rec.lastStatus = "DEPROVISIONING";
+      });
+    }
+    await Promise.allSettled(this.background);
+    for (const c of r.containers) {
+      if (c.runtimeId) await this.parts.runtime.remove(c.runtimeId);
+    }
+    if (r.rootfsPrepared) await this.parts.runtime.removeTask(r.spec.taskId);
+    await this.parts.networks.teardown(r.spec.taskId);
+    await this.mutate((rec) => {
+      rec.rootfsPrepared = false;
+      rec.lastStatus = "STOPPED";
+      rec.stoppedAtMs ??= this.parts.clock.now();
+    });
+  }
+
+  /** Stop signal, then SIGKILL after the container's stopTimeout (default from the spec, max 120 s). */
+  private async stopContainer(name: string): Promise<void> {
+    const c = this.container(name);
+    if (c.phase === "CREATED" || c.phase === "PULLED" || c.phase === "NONE") {
+      await this.mutateContainer(name, (rc) => {
+        rc.phase = "STOPPED";
+      });
+      return;
+    }
+    if (c.phase !== "RUNNING" || !c.runtimeId) return;
+    const runtimeId = c.runtimeId;
+    const definition = this.definitions.get(name);
+    const timeoutMs = Math.min(definition?.stopTimeout !== undefined ? definition.stopTimeout * 1000 : this.record.spec.stopTimeoutMs, maxStopTimeoutMs);
+    await this.parts.runtime.kill(runtimeId, c.stopSignal ?? "SIGTERM").catch((e: unknown) => this.parts.onError(e, `signalling ${name}`));
+    const stoppedInTime = await this.waitFor(() => this.container(name).phase === "STOPPED", timeoutMs);
+    if (!stoppedInTime) {
+      await this.parts.runtime.kill(runtimeId, "SIGKILL").catch((e: unknown) => this.parts.onError(e, `killing ${name}`));
+      const exit = await this.parts.runtime.waitExit(runtimeId);
+      await this.recordExit(name, exit, false);
+    }
+  }
+
+  // --- state changes --------------------------------------------------------------------------
+
+  private advance(status: TaskLastStatus): Promise<void> {
+    return this.mutate((rec) => {
+      if (lifecycleIndex(rec.lastStatus) < lifecycleIndex(status)) rec.lastStatus = status;
+    });
+  }
+
+  private mutateContainer(name: string, change: (c: ContainerRecord) => void, report = true): Promise<void> {
+    return this.mutate(() => change(this.container(name)), report);
+  }
+
+  /** The serial queue: one change at a time, persisted, then reported (at-least-once). */
+  private mutate(change: (r: TaskRecord) => void, report = true): Promise<void> {
+    const next = this.queue.then(async () => {
+      if (this.detached) return;
+      change(this.record);
+      this.record.sequence += 1;
+      await this.parts.persist(this.record);
+      const waiters = this.waiters;
+      this.waiters = [];
+      for (const wake of waiters) wake();
+      if (report) await this.parts.reporter.report(this.describe()).catch((e: unknown) => this.parts.onError(e, "reporting task state"));
+    });
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Resolves true once `condition` holds (re-checked after every change), false on timeout. */
+  private async waitFor(condition: () => boolean, timeoutMs?: number): Promise<boolean> {
+    const timeout = new AbortController();
+    let timedOut = false;
+    if (timeoutMs !== undefined) {
+      this.parts.clock.sleep(timeoutMs, timeout.signal).then(
+        () => {
+          timedOut = true;
+          const waiters = this.waiters;
+          this.waiters = [];
+          for (const wake of waiters) wake();
+        },
+        () => undefined,
+      );
+    }
+    try {
+      while (!condition()) {
+        if (timedOut) return false;
+        await new Promise<void>((resolve) => this.waiters.push(resolve));
+      }
+      return true;
+    } finally {
+      timeout.abort();
+    }
+  }
+
+  private container(name: string): ContainerRecord {
+    const c = this.record.containers.find((x) => x.name === name);
+    if (!c) throw new Error(`internal: unknown container ${name}`);
+    return c;
+  }
+
+  private essential(name: string): boolean {
+    return this.definitions.get(name)?.essential ?? true;
+  }
+
+  /** Task health from essential containers with health checks (ECS: UNHEALTHY if any is, HEALTHY if all are). */
+  private taskHealth(): TaskHealth {
+    const checked = this.record.containers.filter((c) => this.essential(c.name) && this.definitions.get(c.name)?.healthCheck?.command?.length);
+    if (checked.length === 0) return "UNKNOWN";
+    if (checked.some((c) => c.health === "UNHEALTHY")) return "UNHEALTHY";
+    return checked.every((c) => c.health === "HEALTHY") ? "HEALTHY" : "UNKNOWN";
+  }
+}

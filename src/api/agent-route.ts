@@ -1,0 +1,88 @@
+// The agent protocol over HTTP: POST /_berth/agent/v1/<call> with a JSON body, authenticated with
+// the agent join token (Authorization: Bearer <token>), served by the control plane's Fleet.
+// Not an AWS API, so no SigV4: agents hold a join token, never the account's keys.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { ControlPlaneLink } from "../protocol/index.js";
+import { protocolVersion } from "../protocol/index.js";
+import { isAwsError } from "../core/errors.js";
+
+export const AGENT_ROUTE_PREFIX = `/_berth/agent/v${protocolVersion}/`;
+const MAX_BODY_BYTES = 8 * 1024 * 1024; // a log batch of 10,000 lines fits comfortably
+
+export interface AgentRouteOptions {
+  readonly fleet: ControlPlaneLink;
+  /** sha256 (hex) of every join token the server accepts. */
+  readonly acceptedTokenHashes: () => readonly string[];
+  readonly logger: { error(details: object, message: string): void };
+}
+
+export function createAgentRoute(options: AgentRouteOptions) {
+  const authorized = (header: string | undefined): boolean => {
+    const match = /^Bearer (\S+)$/.exec(header ?? "");
+    if (!match) return false;
+    const presented = createHash("sha256").update(match[1]!).digest();
+    return options.acceptedTokenHashes().some((hash) => {
+      const accepted = Buffer.from(hash, "hex");
+      return accepted.length === presented.length && timingSafeEqual(accepted, presented);
+    });
+  };
+
+  return {
+    prefix: AGENT_ROUTE_PREFIX,
+    async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+      const reply = (status: number, body: unknown) => {
+        response.writeHead(status, { "content-type": "application/json" });
+        response.end(JSON.stringify(body));
+      };
+      if (request.method !== "POST") return reply(405, { code: "MethodNotAllowed", message: "Use POST." });
+      if (!authorized(request.headers.authorization)) return reply(401, { code: "Unauthorized", message: "A valid agent join token is required." });
+      let body: Record<string, unknown>;
+      try {
+        body = await readJson(request);
+      } catch (error) {
+        return reply(400, { code: "BadRequest", message: (error as Error).message });
+      }
+      const call = (request.url ?? "").slice(AGENT_ROUTE_PREFIX.length).split("?")[0];
+      const hostId = typeof body.hostId === "string" ? body.hostId : "";
+      const abort = new AbortController();
+      response.on("close", () => abort.abort());
+      try {
+        switch (call) {
+          case "register":
+            return reply(200, await options.fleet.register(body as never));
+          case "poll":
+            return reply(200, await options.fleet.poll(hostId, Number(body.knownGeneration ?? -1), abort.signal));
+          case "report":
+            await options.fleet.report(hostId, { reports: (body.reports ?? []) as never });
+            return reply(200, {});
+          case "heartbeat":
+            await options.fleet.heartbeat(hostId);
+            return reply(200, {});
+          case "logs":
+            await options.fleet.putLogs(hostId, (body.batches ?? []) as never);
+            return reply(200, {});
+          default:
+            return reply(404, { code: "UnknownCall", message: `Unknown agent protocol call: ${call}` });
+        }
+      } catch (error) {
+        if (isAwsError(error) && error.isClientFault) return reply(400, { code: error.code, message: error.message });
+        options.logger.error({ err: error, call }, "agent protocol call failed");
+        return reply(500, { code: "ServerError", message: "Internal error" });
+      }
+    },
+  };
+}
+
+async function readJson(request: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new Error("Request body too large.");
+    chunks.push(chunk as Buffer);
+  }
+  const parsed: unknown = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}");
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new Error("Expected a JSON object.");
+  return parsed as Record<string, unknown>;
+}

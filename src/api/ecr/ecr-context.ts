@@ -1,0 +1,91 @@
+// What every ECR operation receives: the store, the clock, the account, and the registry's ports
+// (tokens, blob release, lifecycle) — src/api may not import src/registry, so the registry hands
+// them in when it builds this module.
+import type { AccountScope } from "../../core/arn.js";
+import { buildArn, parseArn } from "../../core/arn.js";
+import type { Clock } from "../../core/clock.js";
+import type { EcrRepository, EcrRepositoryRow } from "../../store/ecr-repository.js";
+import type { TagsRepository } from "../../store/index.js";
+import { invalidParameter, repositoryNotFound } from "./ecr-errors.js";
+
+export interface AuthorizationToken {
+  /** base64("AWS:<password>"), as ECR's GetAuthorizationToken returns it. */
+  readonly authorizationToken: string;
+  readonly expiresAt: number;
+}
+
+export interface EcrContext {
+  readonly repositories: EcrRepository;
+  readonly tags: TagsRepository;
+  readonly clock: Clock;
+  readonly scope: AccountScope;
+  /** host:port clients reach the registry at (known only once the server listens). */
+  readonly publicHost: () => string;
+  readonly issueAuthorizationToken: (accountId: string) => AuthorizationToken;
+  /** Blobs whose last link went: the registry deletes those no repository links any more. */
+  readonly releaseBlobs: (digests: readonly string[]) => Promise<void>;
+}
+
+// https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_CreateRepository.html
+export const REPOSITORY_NAME_PATTERN = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
+
+export function checkRepositoryName(name: string | undefined): string {
+  const value = name ?? "";
+  if (value.length < 2 || value.length > 256) invalidName("Member must have length between 2 and 256");
+  if (!REPOSITORY_NAME_PATTERN.test(value)) invalidName(`must satisfy regular expression '${REPOSITORY_NAME_PATTERN.source.slice(1, -1)}'`);
+  return value;
+}
+
+function invalidName(constraint: string): never {
+  throw invalidParameter("repositoryName", constraint);
+}
+
+export const repositoryArnOf = (scope: AccountScope, name: string) => buildArn(scope, "ecr", `repository/${name}`);
+
+export function registryIdOf(context: EcrContext, registryId: string | undefined): string {
+  // One registry per account here; another account's registry id names nothing this server holds.
+  if (registryId !== undefined && registryId !== context.scope.accountId) {
+    throw invalidParameter("registryId", `Registry ${registryId} is not accessible`); // wording not confirmed
+  }
+  return context.scope.accountId;
+}
+
+export async function requireRepository(context: EcrContext, name: string | undefined, registryId?: string): Promise<EcrRepositoryRow> {
+  const id = registryIdOf(context, registryId);
+  const repository = name ? await context.repositories.getRepository(name) : undefined;
+  if (!repository) throw repositoryNotFound(name ?? "", id);
+  return repository;
+}
+
+/** Repository name from an ECR repository ARN, or undefined when the ARN names no repository. */
+export function repositoryNameFromArn(scope: AccountScope, arn: string | undefined): string | undefined {
+  const parsed = arn === undefined ? undefined : parseArn(arn);
+  if (!parsed || parsed.service !== "ecr" || parsed.accountId !== scope.accountId) return undefined;
+  const match = /^repository\/(.+)$/.exec(parsed.resource);
+  return match?.[1];
+}
+
+export function repositoryUri(context: EcrContext, name: string): string {
+  return `${context.publicHost()}/${name}`;
+}
+
+export function checkMaxResults(maxResults: number | undefined, max: number, fallback: number): number {
+  if (maxResults === undefined) return fallback;
+  if (!Number.isInteger(maxResults) || maxResults < 1 || maxResults > max) throw invalidParameter("maxResults", `Member must have value between 1 and ${max}`);
+  return maxResults;
+}
+
+export function encodeToken(value: unknown): string {
+  return Buffer.from(JSON.stringify(value)).toString("base64url");
+}
+
+export function decodeToken<T>(token: string | undefined, valid: (value: unknown) => value is T): T | undefined {
+  if (token === undefined) return undefined;
+  try {
+    const value: unknown = JSON.parse(Buffer.from(token, "base64url").toString("utf8"));
+    if (valid(value)) return value;
+  } catch {
+    // fall through
+  }
+  throw invalidParameter("nextToken", "Invalid pagination token"); // wording not confirmed
+}

@@ -1,0 +1,57 @@
+// The ECR service module (AWS JSON 1.1, target prefix AmazonEC2ContainerRegistry_V20150921,
+// signing name "ecr"). The registry (src/registry) builds it with its ports: tokens the /v2/ API
+// accepts, and the blob store that releases what no image references any more.
+import * as ecrSchemas from "@aws-sdk/client-ecr";
+import type { JsonOperationHandler, JsonServiceModule } from "../service-module.js";
+import type { EcrContext } from "./ecr-context.js";
+import { batchDeleteImage, batchGetImage, describeImages, listImages } from "./images.js";
+import {
+  createRepository,
+  deleteLifecyclePolicy,
+  deleteRepository,
+  describeRepositories,
+  getAuthorizationToken,
+  getLifecyclePolicy,
+  listTagsForResource,
+  putImageTagMutability,
+  putLifecyclePolicy,
+  tagResource,
+  untagResource,
+} from "./repositories.js";
+
+export type { AuthorizationToken, EcrContext } from "./ecr-context.js";
+export { checkRepositoryName, repositoryArnOf, REPOSITORY_NAME_PATTERN } from "./ecr-context.js";
+export { deleteImages, DIGEST_PATTERN, TAG_PATTERN } from "./images.js";
+export { imageTagAlreadyExists } from "./ecr-errors.js";
+export type { LifecycleImage, LifecyclePolicy } from "./lifecycle-policy.js";
+export { imagesExpiredByPolicy, parseLifecyclePolicy } from "./lifecycle-policy.js";
+
+export function createEcrService(context: EcrContext): JsonServiceModule {
+  const on =
+    <I>(handler: (context: EcrContext, input: I) => Promise<unknown> | unknown): JsonOperationHandler =>
+    (input) =>
+      handler(context, input as I);
+  return {
+    signingName: "ecr",
+    targetPrefix: "AmazonEC2ContainerRegistry_V20150921",
+    jsonVersion: "1.1",
+    schemas: ecrSchemas as unknown as Record<string, unknown>,
+    operations: {
+      CreateRepository: on(createRepository),
+      DescribeRepositories: on(describeRepositories),
+      DeleteRepository: on(deleteRepository),
+      GetAuthorizationToken: on((ctx) => getAuthorizationToken(ctx)),
+      DescribeImages: on(describeImages),
+      ListImages: on(listImages),
+      BatchGetImage: on(batchGetImage),
+      BatchDeleteImage: on(batchDeleteImage),
+      PutImageTagMutability: on(putImageTagMutability),
+      PutLifecyclePolicy: on(putLifecyclePolicy),
+      GetLifecyclePolicy: on(getLifecyclePolicy),
+      DeleteLifecyclePolicy: on(deleteLifecyclePolicy),
+      TagResource: on(tagResource),
+      UntagResource: on(untagResource),
+      ListTagsForResource: on(listTagsForResource),
+    },
+  };
+}

@@ -1,0 +1,197 @@
+// ECR repositories: CreateRepository, DescribeRepositories, DeleteRepository,
+// PutImageTagMutability, GetAuthorizationToken, the lifecycle policy calls and resource tags.
+// https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_Operations.html
+import type {
+  CreateRepositoryRequest,
+  DeleteLifecyclePolicyRequest,
+  DeleteRepositoryRequest,
+  DescribeRepositoriesRequest,
+  GetLifecyclePolicyRequest,
+  ListTagsForResourceRequest,
+  PutImageTagMutabilityRequest,
+  PutLifecyclePolicyRequest,
+  Repository,
+  Tag,
+  TagResourceRequest,
+  UntagResourceRequest,
+} from "@aws-sdk/client-ecr";
+import type { EcrRepositoryRow } from "../../store/ecr-repository.js";
+import type { EcrContext } from "./ecr-context.js";
+import { checkMaxResults, checkRepositoryName, decodeToken, encodeToken, registryIdOf, repositoryArnOf, repositoryNameFromArn, repositoryUri, requireRepository } from "./ecr-context.js";
+import { invalidParameter, invalidTagParameter, lifecyclePolicyNotFound, repositoryAlreadyExists, repositoryNotEmpty, repositoryNotFound, tooManyTags } from "./ecr-errors.js";
+import { parseLifecyclePolicy } from "./lifecycle-policy.js";
+
+const MAX_TAGS = 50;
+const TAG_MUTABILITY = new Set(["MUTABLE", "IMMUTABLE"]);
+
+function toRepository(context: EcrContext, row: EcrRepositoryRow): Repository {
+  return {
+    repositoryArn: row.arn,
+    registryId: row.registry_id,
+    repositoryName: row.name,
+    repositoryUri: repositoryUri(context, row.name),
+    createdAt: new Date(Number(row.created_at)),
+    imageTagMutability: row.tag_mutability as Repository["imageTagMutability"],
+    imageScanningConfiguration: { scanOnPush: row.scan_on_push === 1 },
+    encryptionConfiguration: JSON.parse(row.encryption_json) as Repository["encryptionConfiguration"],
+  };
+}
+
+function checkTagMutability(value: string | undefined): string {
+  const mutability = value ?? "MUTABLE";
+  // The *_WITH_EXCLUSION modes need exclusion filters this registry does not implement.
+  if (!TAG_MUTABILITY.has(mutability)) throw invalidParameter("imageTagMutability", "Member must satisfy enum value set: [MUTABLE, IMMUTABLE]");
+  return mutability;
+}
+
+function checkTags(tags: readonly Tag[] | undefined): { key: string; value: string }[] {
+  const list = tags ?? [];
+  if (list.length > MAX_TAGS) throw tooManyTags(`Tag limit exceeded: a resource can have at most ${MAX_TAGS} tags.`); // wording not confirmed
+  return list.map((tag) => {
+    const key = tag.Key ?? "";
+    const value = tag.Value ?? "";
+    if (key.length < 1 || key.length > 128) throw invalidTagParameter("Tag keys must be between 1 and 128 characters."); // wording not confirmed
+    if (key.toLowerCase().startsWith("aws:")) throw invalidTagParameter("Tag keys may not start with aws:."); // wording not confirmed
+    if (value.length > 256) throw invalidTagParameter("Tag values must be at most 256 characters."); // wording not confirmed
+    return { key, value };
+  });
+}
+
+export async function createRepository(context: EcrContext, input: CreateRepositoryRequest): Promise<object> {
+  const registryId = registryIdOf(context, input.registryId);
+  const name = checkRepositoryName(input.repositoryName);
+  const tagMutability = checkTagMutability(input.imageTagMutability);
+  const tags = checkTags(input.tags);
+  const encryptionType = input.encryptionConfiguration?.encryptionType ?? "AES256";
+  if (encryptionType !== "AES256" && encryptionType !== "KMS" && encryptionType !== "KMS_DSSE") {
+    throw invalidParameter("encryptionConfiguration.encryptionType", "Member must satisfy enum value set: [AES256, KMS, KMS_DSSE]");
+  }
+  if (encryptionType === "AES256" && input.encryptionConfiguration?.kmsKey) throw invalidParameter("encryptionConfiguration.kmsKey", "kmsKey is only allowed with KMS encryption"); // wording not confirmed
+  // Blobs sit on the server's disk; the configuration is kept and echoed as ECR does, and the
+  // disk's own protection is what applies.
+  const encryption = { encryptionType, ...(input.encryptionConfiguration?.kmsKey ? { kmsKey: input.encryptionConfiguration.kmsKey } : {}) };
+  const row: EcrRepositoryRow = {
+    name,
+    registry_id: registryId,
+    arn: repositoryArnOf(context.scope, name),
+    created_at: context.clock.now(),
+    tag_mutability: tagMutability,
+    scan_on_push: input.imageScanningConfiguration?.scanOnPush ? 1 : 0,
+    encryption_json: JSON.stringify(encryption),
+    lifecycle_policy: null,
+    lifecycle_updated_at: null,
+    lifecycle_evaluated_at: null,
+  };
+  if (!(await context.repositories.createRepository(row))) throw repositoryAlreadyExists(name, registryId);
+  if (tags.length > 0) await context.tags.put(row.arn, tags);
+  return { repository: toRepository(context, row) };
+}
+
+interface RepositoryCursor {
+  readonly after: string;
+}
+const isCursor = (value: unknown): value is RepositoryCursor => typeof (value as RepositoryCursor | null)?.after === "string";
+
+export async function describeRepositories(context: EcrContext, input: DescribeRepositoriesRequest): Promise<object> {
+  const registryId = registryIdOf(context, input.registryId);
+  const names = input.repositoryNames;
+  if (names !== undefined) {
+    if (names.length < 1 || names.length > 100) throw invalidParameter("repositoryNames", "Member must have length between 1 and 100");
+    if (input.maxResults !== undefined || input.nextToken !== undefined) throw invalidParameter("maxResults", "maxResults and nextToken cannot be used with repositoryNames"); // wording not confirmed
+    const rows = await context.repositories.listRepositories({ names, limit: names.length });
+    const found = new Set(rows.map((row) => row.name));
+    const missing = names.find((name) => !found.has(name));
+    if (missing !== undefined) throw repositoryNotFound(missing, registryId);
+    return { repositories: rows.map((row) => toRepository(context, row)) };
+  }
+  const limit = checkMaxResults(input.maxResults, 1000, 100);
+  const cursor = decodeToken(input.nextToken, isCursor);
+  const rows = await context.repositories.listRepositories({ ...(cursor ? { afterName: cursor.after } : {}), limit: limit + 1 });
+  const page = rows.slice(0, limit);
+  return {
+    repositories: page.map((row) => toRepository(context, row)),
+    nextToken: rows.length > limit ? encodeToken({ after: page[page.length - 1]!.name }) : undefined,
+  };
+}
+
+export async function deleteRepository(context: EcrContext, input: DeleteRepositoryRequest): Promise<object> {
+  const repository = await requireRepository(context, input.repositoryName, input.registryId);
+  if (!input.force && (await context.repositories.countImages(repository.name)) > 0) throw repositoryNotEmpty(repository.name, repository.registry_id);
+  const linked = await context.repositories.deleteRepository(repository.name);
+  const tags = await context.tags.list(repository.arn);
+  if (tags.length > 0) await context.tags.remove(repository.arn, tags.map((tag) => tag.key));
+  await context.releaseBlobs(linked);
+  return { repository: toRepository(context, repository) };
+}
+
+export async function putImageTagMutability(context: EcrContext, input: PutImageTagMutabilityRequest): Promise<object> {
+  const repository = await requireRepository(context, input.repositoryName, input.registryId);
+  if (input.imageTagMutability === undefined) throw invalidParameter("imageTagMutability", "Member must not be null");
+  const mutability = checkTagMutability(input.imageTagMutability);
+  await context.repositories.setTagMutability(repository.name, mutability);
+  return { registryId: repository.registry_id, repositoryName: repository.name, imageTagMutability: mutability };
+}
+
+export function getAuthorizationToken(context: EcrContext): object {
+  const issued = context.issueAuthorizationToken(context.scope.accountId);
+  return {
+    authorizationData: [{ authorizationToken: issued.authorizationToken, expiresAt: new Date(issued.expiresAt), proxyEndpoint: `http://${context.publicHost()}` }],
+  };
+}
+
+export async function putLifecyclePolicy(context: EcrContext, input: PutLifecyclePolicyRequest): Promise<object> {
+  const repository = await requireRepository(context, input.repositoryName, input.registryId);
+  const text = input.lifecyclePolicyText ?? "";
+  parseLifecyclePolicy(text);
+  await context.repositories.setLifecyclePolicy(repository.name, text, context.clock.now());
+  return { registryId: repository.registry_id, repositoryName: repository.name, lifecyclePolicyText: text };
+}
+
+async function existingPolicy(context: EcrContext, input: { repositoryName?: string | undefined; registryId?: string | undefined }) {
+  const repository = await requireRepository(context, input.repositoryName, input.registryId);
+  if (repository.lifecycle_policy === null) throw lifecyclePolicyNotFound(repository.name, repository.registry_id);
+  return {
+    registryId: repository.registry_id,
+    repositoryName: repository.name,
+    lifecyclePolicyText: repository.lifecycle_policy,
+    lastEvaluatedAt: repository.lifecycle_evaluated_at === null ? undefined : new Date(Number(repository.lifecycle_evaluated_at)),
+  };
+}
+
+export async function getLifecyclePolicy(context: EcrContext, input: GetLifecyclePolicyRequest): Promise<object> {
+  return existingPolicy(context, input);
+}
+
+export async function deleteLifecyclePolicy(context: EcrContext, input: DeleteLifecyclePolicyRequest): Promise<object> {
+  const policy = await existingPolicy(context, input);
+  await context.repositories.setLifecyclePolicy(policy.repositoryName, null, null);
+  return policy;
+}
+
+async function taggedRepository(context: EcrContext, resourceArn: string | undefined): Promise<EcrRepositoryRow> {
+  const name = repositoryNameFromArn(context.scope, resourceArn);
+  if (name === undefined) throw invalidParameter("resourceArn", "Invalid ARN"); // wording not confirmed
+  const repository = await context.repositories.getRepository(name);
+  if (!repository) throw repositoryNotFound(name, context.scope.accountId);
+  return repository;
+}
+
+export async function tagResource(context: EcrContext, input: TagResourceRequest): Promise<object> {
+  const repository = await taggedRepository(context, input.resourceArn);
+  const tags = checkTags(input.tags);
+  const keys = new Set([...(await context.tags.list(repository.arn)).map((tag) => tag.key), ...tags.map((tag) => tag.key)]);
+  if (keys.size > MAX_TAGS) throw tooManyTags(`Tag limit exceeded: a resource can have at most ${MAX_TAGS} tags.`); // wording not confirmed
+  await context.tags.put(repository.arn, tags);
+  return {};
+}
+
+export async function untagResource(context: EcrContext, input: UntagResourceRequest): Promise<object> {
+  const repository = await taggedRepository(context, input.resourceArn);
+  await context.tags.remove(repository.arn, input.tagKeys ?? []);
+  return {};
+}
+
+export async function listTagsForResource(context: EcrContext, input: ListTagsForResourceRequest): Promise<object> {
+  const repository = await taggedRepository(context, input.resourceArn);
+  return { tags: (await context.tags.list(repository.arn)).map(({ key, value }) => ({ Key: key, Value: value })) };
+}

@@ -1,0 +1,87 @@
+// The ECS service module (AWS JSON 1.1, target prefix AmazonEC2ContainerServiceV20141113, signing
+// name "ecs"): clusters, capacity providers, task definitions, tags and account settings. Task
+// operations (RunTask, …) are offered when a TaskLauncher is given.
+import * as ecsSchemas from "@aws-sdk/client-ecs";
+import type { AccountScope } from "../../core/arn.js";
+import type { Clock } from "../../core/clock.js";
+import type { Store } from "../../store/index.js";
+import type { JsonOperationHandler, JsonServiceModule, RequestContext } from "../service-module.js";
+import { deleteAccountSetting, listAccountSettings, putAccountSetting, putAccountSettingDefault } from "./account-settings.js";
+import {
+  createCluster,
+  deleteCluster,
+  describeCapacityProviders,
+  describeClusters,
+  listClusters,
+  putClusterCapacityProviders,
+  updateCluster,
+  updateClusterSettings,
+} from "./clusters.js";
+import type { TaskLauncher } from "../../control/task-launcher.js";
+import type { EcsContext } from "./ecs-context.js";
+import { describeTasks, listTasks, runTask, stopTask } from "./tasks.js";
+import { listTagsForResource, tagResource, untagResource } from "./tags.js";
+import {
+  deleteTaskDefinitions,
+  deregisterTaskDefinition,
+  describeTaskDefinition,
+  listTaskDefinitionFamilies,
+  listTaskDefinitions,
+  registerTaskDefinition,
+} from "./task-definitions.js";
+
+export interface EcsServiceOptions {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly scope: AccountScope;
+  /** Runs and stops tasks; without it the task operations are not offered (unknown operation). */
+  readonly launcher?: TaskLauncher;
+}
+
+function taskOperations(context: EcsContext & { launcher: TaskLauncher }): Record<string, JsonOperationHandler> {
+  return {
+    // Inputs were checked against the SDK schema by the gateway.
+    RunTask: (input) => runTask(context, input as never),
+    StopTask: (input) => stopTask(context, input as never),
+    DescribeTasks: (input) => describeTasks(context, input as never),
+    ListTasks: (input) => listTasks(context, input as never),
+  };
+}
+
+export function createEcsService(options: EcsServiceOptions): JsonServiceModule {
+  const context: EcsContext = { store: options.store, clock: options.clock, scope: options.scope };
+  const on =
+    <I>(handler: (context: EcsContext, input: I, request: RequestContext) => Promise<unknown>): JsonOperationHandler =>
+    (input, request) =>
+      handler(context, input as I, request);
+  return {
+    signingName: "ecs",
+    targetPrefix: "AmazonEC2ContainerServiceV20141113",
+    jsonVersion: "1.1",
+    schemas: ecsSchemas as unknown as Record<string, unknown>,
+    operations: {
+      CreateCluster: on(createCluster),
+      DescribeClusters: on(describeClusters),
+      ListClusters: on(listClusters),
+      UpdateCluster: on(updateCluster),
+      UpdateClusterSettings: on(updateClusterSettings),
+      DeleteCluster: on(deleteCluster),
+      PutClusterCapacityProviders: on(putClusterCapacityProviders),
+      DescribeCapacityProviders: on(describeCapacityProviders),
+      RegisterTaskDefinition: on(registerTaskDefinition),
+      DescribeTaskDefinition: on(describeTaskDefinition),
+      ListTaskDefinitions: on(listTaskDefinitions),
+      ListTaskDefinitionFamilies: on(listTaskDefinitionFamilies),
+      DeregisterTaskDefinition: on(deregisterTaskDefinition),
+      DeleteTaskDefinitions: on(deleteTaskDefinitions),
+      TagResource: on(tagResource),
+      UntagResource: on(untagResource),
+      ListTagsForResource: on(listTagsForResource),
+      ListAccountSettings: on(listAccountSettings),
+      PutAccountSetting: on(putAccountSetting),
+      PutAccountSettingDefault: on(putAccountSettingDefault),
+      DeleteAccountSetting: on(deleteAccountSetting),
+      ...(options.launcher ? taskOperations({ ...context, launcher: options.launcher }) : {}),
+    },
+  };
+}

@@ -1,0 +1,142 @@
+// ECS task definitions: RegisterTaskDefinition, DescribeTaskDefinition, ListTaskDefinitions,
+// ListTaskDefinitionFamilies, DeregisterTaskDefinition, DeleteTaskDefinitions. The Fargate rules
+// live in core/task-definition; here are revisions, ARNs, statuses and paging.
+import type {
+  DeleteTaskDefinitionsRequest,
+  ListTaskDefinitionFamiliesRequest,
+  ListTaskDefinitionsRequest,
+  RegisterTaskDefinitionRequest,
+  TaskDefinition,
+} from "@aws-sdk/client-ecs";
+import { buildArn, parseArn } from "../../core/arn.js";
+import { clientException, invalidParameterException } from "../../core/errors.js";
+import { prepareTaskDefinitionRegistration } from "../../core/task-definition/index.js";
+import type { RequestContext } from "../service-module.js";
+import type { EcsContext } from "./ecs-context.js";
+import { checkMaxResults, decodeToken, encodeToken } from "./ecs-context.js";
+import { toTags, validateTags } from "./tags.js";
+
+interface Reference {
+  readonly family: string;
+  readonly revision?: number;
+}
+
+/** "family", "family:3" or a task definition ARN. */
+export function parseTaskDefinitionReference(text: string | undefined): Reference {
+  const value = text ?? "";
+  const arn = parseArn(value);
+  const body = arn ? (/^task-definition\/(.+)$/.exec(arn.resource)?.[1] ?? "") : value;
+  const match = /^([A-Za-z0-9_-]{1,255})(?::(\d+))?$/.exec(body);
+  if (!match) throw clientException("Unable to describe task definition.");
+  return { family: match[1]!, ...(match[2] !== undefined ? { revision: Number(match[2]) } : {}) };
+}
+
+/** The definition a reference names: a family alone means its latest ACTIVE revision. */
+export async function resolveTaskDefinition(context: EcsContext, text: string | undefined): Promise<TaskDefinition | undefined> {
+  const reference = parseTaskDefinitionReference(text);
+  return reference.revision === undefined
+    ? context.store.taskDefinitions.latestActive(reference.family)
+    : context.store.taskDefinitions.get(reference.family, reference.revision);
+}
+
+export async function registerTaskDefinition(context: EcsContext, input: RegisterTaskDefinitionRequest, request: RequestContext): Promise<object> {
+  const prepared = prepareTaskDefinitionRegistration(input);
+  const tags = validateTags(input.tags);
+  const registeredAt = new Date(context.clock.now());
+  const definition = await context.store.taskDefinitions.register(prepared.family!, (revision) => ({
+    taskDefinitionArn: buildArn(context.scope, "ecs", `task-definition/${prepared.family}:${revision}`),
+    ...prepared,
+    revision,
+    status: "ACTIVE",
+    registeredAt,
+    registeredBy: request.principalArn,
+  }));
+  await context.store.tags.put(definition.taskDefinitionArn!, tags);
+  return { taskDefinition: definition, tags: toTags(tags) };
+}
+
+export async function describeTaskDefinition(context: EcsContext, input: { taskDefinition?: string; include?: string[] }): Promise<object> {
+  const definition = await resolveTaskDefinition(context, input.taskDefinition);
+  if (!definition || definition.status === "DELETE_IN_PROGRESS") throw clientException("Unable to describe task definition.");
+  const tags = input.include?.includes("TAGS") ? toTags(await context.store.tags.list(definition.taskDefinitionArn!)) : undefined;
+  return { taskDefinition: definition, ...(tags ? { tags } : {}) };
+}
+
+type DefinitionPage = { f: string; r: number };
+const isDefinitionPage = (v: unknown): v is DefinitionPage => typeof (v as DefinitionPage)?.f === "string" && typeof (v as DefinitionPage)?.r === "number";
+
+export async function listTaskDefinitions(context: EcsContext, input: ListTaskDefinitionsRequest): Promise<object> {
+  const limit = checkMaxResults(input.maxResults);
+  const status = input.status ?? "ACTIVE";
+  if (!["ACTIVE", "INACTIVE", "DELETE_IN_PROGRESS"].includes(status)) throw invalidParameterException(`Invalid status: ${status}`);
+  const page = decodeToken(input.nextToken, isDefinitionPage);
+  const rows = await context.store.taskDefinitions.list({
+    ...(input.familyPrefix ? { familyPrefix: input.familyPrefix } : {}),
+    status,
+    descending: input.sort === "DESC",
+    ...(page ? { after: { family: page.f, revision: page.r } } : {}),
+    limit: limit + 1,
+  });
+  const shown = rows.slice(0, limit);
+  const last = shown.at(-1);
+  return {
+    taskDefinitionArns: shown.map((row) => row.arn),
+    ...(rows.length > limit && last ? { nextToken: encodeToken({ f: last.family, r: last.revision }) } : {}),
+  };
+}
+
+const isFamilyPage = (v: unknown): v is { f: string } => typeof (v as { f?: unknown })?.f === "string";
+
+export async function listTaskDefinitionFamilies(context: EcsContext, input: ListTaskDefinitionFamiliesRequest): Promise<object> {
+  const limit = checkMaxResults(input.maxResults);
+  const status = input.status ?? "ACTIVE";
+  if (!["ACTIVE", "INACTIVE", "ALL"].includes(status)) throw invalidParameterException(`Invalid status: ${status}`);
+  const page = decodeToken(input.nextToken, isFamilyPage);
+  const families = await context.store.taskDefinitions.families({
+    ...(input.familyPrefix ? { familyPrefix: input.familyPrefix } : {}),
+    status: status as "ACTIVE" | "INACTIVE" | "ALL",
+    ...(page ? { afterFamily: page.f } : {}),
+    limit: limit + 1,
+  });
+  const shown = families.slice(0, limit);
+  return { families: shown, ...(families.length > limit ? { nextToken: encodeToken({ f: shown.at(-1)! }) } : {}) };
+}
+
+export async function deregisterTaskDefinition(context: EcsContext, input: { taskDefinition?: string }): Promise<object> {
+  const reference = parseTaskDefinitionReference(input.taskDefinition);
+  if (reference.revision === undefined) throw clientException("The task definition must be specified as family:revision or a full ARN to be deregistered."); // wording not confirmed
+  const definition = await context.store.taskDefinitions.get(reference.family, reference.revision);
+  if (!definition || definition.status === "DELETE_IN_PROGRESS") throw clientException("The specified task definition does not exist."); // wording not confirmed
+  if (definition.status === "INACTIVE") return { taskDefinition: definition };
+  const updated: TaskDefinition = { ...definition, status: "INACTIVE", deregisteredAt: new Date(context.clock.now()) };
+  await context.store.taskDefinitions.update(updated);
+  return { taskDefinition: updated };
+}
+
+export async function deleteTaskDefinitions(context: EcsContext, input: DeleteTaskDefinitionsRequest): Promise<object> {
+  const references = input.taskDefinitions ?? [];
+  if (references.length < 1 || references.length > 10) throw invalidParameterException("taskDefinitions must contain between 1 and 10 items.");
+  const taskDefinitions: TaskDefinition[] = [];
+  const failures: { arn: string; reason: string; detail?: string }[] = [];
+  for (const text of references) {
+    let reference: Reference;
+    try {
+      reference = parseTaskDefinitionReference(text);
+    } catch {
+      failures.push({ arn: text, reason: "The specified task definition identifier is invalid. Specify a valid name or ARN and try again." });
+      continue;
+    }
+    const definition = reference.revision === undefined ? undefined : await context.store.taskDefinitions.get(reference.family, reference.revision);
+    if (!definition) {
+      failures.push({ arn: text, reason: "TASK_DEFINITION_NOT_FOUND" }); // wording not confirmed
+    } else if (definition.status === "ACTIVE") {
+      failures.push({ arn: definition.taskDefinitionArn!, reason: "The specified task definition is still in ACTIVE status. Deregister the target and try again." });
+    } else {
+      const deleting: TaskDefinition =
+        definition.status === "DELETE_IN_PROGRESS" ? definition : { ...definition, status: "DELETE_IN_PROGRESS", deleteRequestedAt: new Date(context.clock.now()) };
+      await context.store.taskDefinitions.update(deleting);
+      taskDefinitions.push(deleting);
+    }
+  }
+  return { taskDefinitions, failures };
+}

@@ -1,0 +1,87 @@
+// ECS task operations: RunTask, StopTask, DescribeTasks, ListTasks. Placement and desired state
+// are the control plane's TaskLauncher; these handlers resolve references and shape answers.
+import type { DescribeTasksRequest, ListTasksRequest, RunTaskRequest, StopTaskRequest, Task } from "@aws-sdk/client-ecs";
+import { buildArn } from "../../core/arn.js";
+import { clientException, invalidParameterException } from "../../core/errors.js";
+import type { TaskLauncher } from "../../control/task-launcher.js";
+import type { EcsContext } from "./ecs-context.js";
+import { checkMaxResults, clusterNameOf, decodeToken, encodeToken } from "./ecs-context.js";
+import { requireActiveCluster } from "./clusters.js";
+import { toTags } from "./tags.js";
+import { resolveTaskDefinition } from "./task-definitions.js";
+
+export interface TaskOperationsContext extends EcsContext {
+  readonly launcher: TaskLauncher;
+}
+
+/** A task reference: its ARN, or its id within the cluster. */
+function taskArnOf(context: EcsContext, clusterName: string, reference: string): string {
+  return reference.startsWith("arn:") ? reference : buildArn(context.scope, "ecs", `task/${clusterName}/${reference}`);
+}
+
+export async function runTask(context: TaskOperationsContext, input: RunTaskRequest): Promise<object> {
+  const cluster = await requireActiveCluster(context, input.cluster);
+  const definition = await resolveTaskDefinition(context, input.taskDefinition);
+  if (!definition || definition.status === "DELETE_IN_PROGRESS") throw clientException("TaskDefinition not found.");
+  const definitionTags = toTags(await context.store.tags.list(definition.taskDefinitionArn!));
+  return context.launcher.runTask(input, { cluster, definition, definitionTags });
+}
+
+export async function stopTask(context: TaskOperationsContext, input: StopTaskRequest): Promise<object> {
+  const cluster = await requireActiveCluster(context, input.cluster);
+  if (!input.task) throw invalidParameterException("task must be specified.");
+  if (input.reason !== undefined && input.reason.length > 255) throw invalidParameterException("reason must be at most 255 characters.");
+  const taskArn = taskArnOf(context, cluster.clusterName, input.task);
+  const task = await context.launcher.stopTask(taskArn, input.reason);
+  if (!task || task.clusterArn !== cluster.clusterArn) throw invalidParameterException("The referenced task was not found.");
+  return { task };
+}
+
+export async function describeTasks(context: EcsContext, input: DescribeTasksRequest): Promise<object> {
+  const cluster = await requireActiveCluster(context, input.cluster);
+  const references = input.tasks ?? [];
+  if (references.length > 100) throw invalidParameterException("tasks can have at most 100 items.");
+  const arns = references.map((reference) => taskArnOf(context, cluster.clusterName, reference));
+  const found = new Map((await context.store.tasks.getMany(arns)).filter((stored) => stored.row.cluster_arn === cluster.clusterArn).map((stored) => [stored.row.task_arn, stored.task]));
+  const tasks: Task[] = [];
+  const failures: { arn: string; reason: string }[] = [];
+  for (const arn of arns) {
+    const task = found.get(arn);
+    if (!task) {
+      failures.push({ arn, reason: "MISSING" });
+      continue;
+    }
+    tasks.push(input.include?.includes("TAGS") ? { ...task, tags: toTags(await context.store.tags.list(arn)) } : { ...task, tags: undefined });
+  }
+  return { tasks, failures };
+}
+
+const isPage = (value: unknown): value is { a: string } => typeof (value as { a?: unknown })?.a === "string";
+
+export async function listTasks(context: EcsContext, input: ListTasksRequest): Promise<object> {
+  const clusterName = clusterNameOf(input.cluster);
+  const cluster = await requireActiveCluster(context, clusterName);
+  const limit = checkMaxResults(input.maxResults);
+  if (input.containerInstance !== undefined) return { taskArns: [] }; // Fargate tasks have no container instance
+  if (input.desiredStatus !== undefined && !["RUNNING", "PENDING", "STOPPED"].includes(input.desiredStatus)) {
+    throw invalidParameterException(`Invalid desiredStatus: ${input.desiredStatus}`);
+  }
+  const family = input.family?.startsWith("arn:") ? input.family.slice(input.family.lastIndexOf("/") + 1).split(":")[0] : input.family;
+  const page = decodeToken(input.nextToken, isPage);
+  const rows = await context.store.tasks.list({
+    clusterArn: cluster.clusterArn,
+    ...(family !== undefined ? { family } : {}),
+    ...(input.startedBy !== undefined ? { startedBy: input.startedBy } : {}),
+    ...(input.serviceName !== undefined ? { serviceName: input.serviceName } : {}),
+    // ECS lists tasks whose desired status is RUNNING unless asked otherwise; PENDING is never set.
+    desiredStatus: input.desiredStatus === "STOPPED" ? "STOPPED" : "RUNNING",
+    ...(input.launchType !== undefined ? { launchType: input.launchType } : {}),
+    ...(page ? { afterTaskArn: page.a } : {}),
+    limit: limit + 1,
+  });
+  const shown = rows.slice(0, limit);
+  return {
+    taskArns: input.desiredStatus === "PENDING" ? [] : shown.map((row) => row.task_arn),
+    ...(rows.length > limit ? { nextToken: encodeToken({ a: shown.at(-1)!.task_arn }) } : {}),
+  };
+}

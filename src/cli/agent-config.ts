@@ -1,0 +1,54 @@
+// The host agent's options, shared by `berth agent` and the agent embedded in `berth server`
+// (DESIGN.md rule 6: compiled once into a validated, frozen config).
+import type { ImagePullPolicy } from "../images/index.js";
+import type { HostAgentConfig } from "./host-agent-assembly.js";
+import { ConfigError } from "./config-error.js";
+
+export const agentParseOptions = {
+  zone: { type: "string" },
+  subnet: { type: "string", multiple: true, default: [] as string[] },
+  "capacity-cpu-units": { type: "string" },
+  "capacity-memory-mib": { type: "string" },
+  "task-slots": { type: "string", default: "250" },
+  "image-pull-behavior": { type: "string", default: "default" },
+  runtime: { type: "string", default: "/usr/sbin/runc" },
+} as const;
+
+export const AGENT_USAGE = `  --zone                 the host's availability zone (default <region>a)
+  --subnet               a subnet to serve (repeatable; default: the zone's default subnet)
+  --capacity-cpu-units   schedulable cpu units (default: the machine's, less 256)
+  --capacity-memory-mib  schedulable memory (default: the machine's, less 1 GiB)
+  --task-slots           most tasks at once (default 250)
+  --image-pull-behavior  default | always | once | prefer-cached (as ECS_IMAGE_PULL_BEHAVIOR)
+  --runtime              the OCI runtime binary (default /usr/sbin/runc)`;
+
+const PULL_POLICIES: readonly ImagePullPolicy[] = ["default", "always", "once", "prefer-cached"];
+
+function positiveInteger(name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value <= 0) throw new ConfigError(`--${name} must be a positive whole number, not '${text}'`);
+  return value;
+}
+
+export function compileAgentConfig(
+  values: { zone?: string; subnet?: string[]; "capacity-cpu-units"?: string; "capacity-memory-mib"?: string; "task-slots"?: string; "image-pull-behavior"?: string; runtime?: string },
+  common: { dataDir: string; region: string; insecureRegistries: readonly string[] },
+): HostAgentConfig {
+  const zone = values.zone ?? `${common.region}a`;
+  if (!zone.startsWith(common.region) || !/^[a-z]$/.test(zone.slice(common.region.length))) throw new ConfigError(`--zone '${zone}' is not an availability zone of ${common.region}`);
+  const policy = values["image-pull-behavior"] ?? "default";
+  if (!PULL_POLICIES.includes(policy as ImagePullPolicy)) throw new ConfigError(`--image-pull-behavior must be one of ${PULL_POLICIES.join(", ")}`);
+  return Object.freeze({
+    dataDir: common.dataDir,
+    region: common.region,
+    availabilityZone: zone,
+    subnetIds: Object.freeze([...(values.subnet ?? [])]),
+    insecureRegistries: common.insecureRegistries,
+    pullPolicy: policy as ImagePullPolicy,
+    capacityCpuUnits: positiveInteger("capacity-cpu-units", values["capacity-cpu-units"]),
+    capacityMemoryMiB: positiveInteger("capacity-memory-mib", values["capacity-memory-mib"]),
+    taskSlots: positiveInteger("task-slots", values["task-slots"]) ?? 250,
+    runtimePath: values.runtime ?? "/usr/sbin/runc",
+  });
+}

@@ -1,0 +1,71 @@
+// `berth agent`: joins this machine (or a network namespace of it) to a Berth server's fleet as a
+// host that runs tasks. It speaks the agent protocol over HTTP with the server's join token.
+import { mkdirSync, readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { pino } from "pino";
+import { createHttpControlLink } from "../../agent/control-link-http.js";
+import { AGENT_USAGE, agentParseOptions, compileAgentConfig } from "../agent-config.js";
+import { assembleHostAgent } from "../host-agent-assembly.js";
+
+const USAGE = `usage: berth agent --server URL (--token TOKEN | --token-file FILE) [--data-dir DIR] [--region REGION]
+                   [--insecure-registry HOST:PORT]... [options]
+
+  --server             the Berth server's endpoint, e.g. http://10.0.0.1:8470
+  --token, --token-file  the server's agent join token (<server data dir>/agent-token)
+  --data-dir           this agent's state (default /var/lib/berth-agent)
+  --region             the server's region (default us-east-1)
+  --insecure-registry  a registry to reach over plain HTTP (repeatable; loopback always is)
+${AGENT_USAGE}`;
+
+export async function run(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        server: { type: "string" },
+        token: { type: "string" },
+        "token-file": { type: "string" },
+        "data-dir": { type: "string", default: "/var/lib/berth-agent" },
+        region: { type: "string", default: "us-east-1" },
+        "insecure-registry": { type: "string", multiple: true, default: [] },
+        help: { type: "boolean" },
+        ...agentParseOptions,
+      },
+      strict: true,
+    }));
+  } catch (error) {
+    process.stderr.write(`berth agent: ${(error as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const token = values.token ?? (values["token-file"] ? readFileSync(values["token-file"], "utf8").trim() : undefined);
+  if (!values.server || !token) {
+    process.stderr.write(`berth agent: --server and a token are required\n${USAGE}\n`);
+    return 2;
+  }
+  let config;
+  try {
+    mkdirSync(values["data-dir"]!, { recursive: true, mode: 0o700 });
+    config = compileAgentConfig(values, { dataDir: values["data-dir"]!, region: values.region!, insecureRegistries: values["insecure-registry"] ?? [] });
+  } catch (error) {
+    process.stderr.write(`berth agent: ${(error as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  const logger = pino({ base: { service: "berth-agent" } });
+  const assembled = assembleHostAgent({ config, link: createHttpControlLink({ serverUrl: values.server, token }), logger });
+  await assembled.hostAgent.start();
+  process.stderr.write(`berth agent: host ${assembled.hostId} joined ${values.server} in ${config.availabilityZone}\n`);
+  return new Promise<number>((resolve) => {
+    const stop = async (signal: string) => {
+      logger.info({ signal }, "berth agent stopping; containers keep running under conmon");
+      await assembled.close();
+      resolve(0);
+    };
+    process.once("SIGTERM", () => void stop("SIGTERM"));
+    process.once("SIGINT", () => void stop("SIGINT"));
+  });
+}

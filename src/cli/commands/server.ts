@@ -1,0 +1,147 @@
+// `berth server`: the control plane (gateway with the ECS and CloudWatch Logs APIs, the agent
+// protocol endpoint, the control loops) on one listener, state in <data-dir>.
+import { createHash, randomBytes, randomInt } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { pino } from "pino";
+import { createAgentRoute } from "../../api/agent-route.js";
+import { createEcsService } from "../../api/ecs/index.js";
+import { createGateway } from "../../api/gateway/gateway.js";
+import { createLogsService } from "../../api/logs/index.js";
+import { createNetworkService } from "../../api/network-service.js";
+import { Fleet } from "../../control/fleet.js";
+import { TaskLauncher } from "../../control/task-launcher.js";
+import { startLogRetention } from "../../control/log-retention.js";
+import { startPeriodicLoop } from "../../control/periodic-loop.js";
+import { systemClock } from "../../core/clock.js";
+import { defaultNetwork } from "../../core/default-network.js";
+import { createRegistry } from "../../registry/index.js";
+import { openSqliteStore } from "../../store/index.js";
+import { assembleHostAgent } from "../host-agent-assembly.js";
+import type { AssembledHostAgent } from "../host-agent-assembly.js";
+import { ensureRootKey, SecretBox } from "../root-credentials.js";
+import { compileServerConfig, redacted, SERVER_USAGE } from "../server-config.js";
+
+const VERSION = "0.1.0";
+
+/** A value generated once and kept in a 0600 file of the data dir. */
+function persistentValue(path: string, make: () => string): string {
+  if (!existsSync(path)) writeFileSync(path, `${make()}\n`, { mode: 0o600, flag: "wx" });
+  return readFileSync(path, "utf8").trim();
+}
+
+export async function run(argv: string[]): Promise<number> {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    process.stdout.write(`${SERVER_USAGE}\n`);
+    return 0;
+  }
+  let config;
+  try {
+    config = compileServerConfig(argv, process.env);
+  } catch (error) {
+    process.stderr.write(`berth server: ${(error as Error).message}\n${SERVER_USAGE}\n`);
+    return 2;
+  }
+  const startedAt = Date.now();
+  const logger = pino({ base: { service: "berth-server" } });
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const accountId = config.accountId ?? persistentValue(join(config.dataDir, "account-id"), () => String(randomInt(100_000, 1_000_000)) + String(randomInt(100_000, 1_000_000)));
+  const scope = { partition: config.partition, region: config.region, accountId };
+  const store = await openSqliteStore({ path: join(config.dataDir, "berth.db") });
+  const box = SecretBox.open(config.dataDir);
+  const root = await ensureRootKey({ dataDir: config.dataDir, accountId, partition: config.partition, accessKeys: store.accessKeys, box, fromEnvironment: config.rootKey, now: Date.now() });
+  const agentToken = persistentValue(join(config.dataDir, "agent-token"), () => randomBytes(24).toString("base64url"));
+  const agentTokenHash = createHash("sha256").update(agentToken).digest("hex");
+
+  const network = defaultNetwork({ accountId, region: config.region, vpcCidr: config.vpcCidr });
+  const fleet = new Fleet({ hosts: store.hosts, tasks: store.tasks, logs: store.logs, network, clock: systemClock });
+  const launcher = new TaskLauncher({ store, clock: systemClock, scope, network, notifyHost: (hostId) => fleet.notify(hostId) });
+  const loops = [
+    startLogRetention({ logs: store.logs, clock: systemClock, logger }),
+    startPeriodicLoop({ name: "lost-hosts", intervalMs: fleet.heartbeatIntervalMs, clock: systemClock, logger, pass: async () => void (await fleet.reapLostHosts()) }),
+    startPeriodicLoop({
+      name: "stopped-task-retention",
+      intervalMs: 60_000,
+      clock: systemClock,
+      logger,
+      pass: async () => void (await store.tasks.purgeStopped(Date.now() - config.stoppedTaskRetentionMs)),
+    }),
+  ];
+
+  const principals = new Map<string, { secretAccessKey: string; accountId: string; principalArn: string } | undefined>();
+  // The built-in registry (OCI distribution under /v2/ + ECR); its host:port is the listener's.
+  const registry = createRegistry({ store, dataDir: config.dataDir, clock: systemClock, scope, logger: logger.child({ component: "registry" }), publicHost: () => {
+    const bound = server.address() as AddressInfo;
+    return bound.family === "IPv6" ? `[${bound.address}]:${bound.port}` : `${bound.address}:${bound.port}`;
+  } });
+  const listener = createGateway({
+    services: [createEcsService({ store, clock: systemClock, scope, launcher }), createLogsService({ logs: store.logs, clock: systemClock, scope }), createNetworkService(network), registry.ecrService],
+    httpRoutes: [createAgentRoute({ fleet, acceptedTokenHashes: () => [agentTokenHash], logger }), registry.route],
+    principalFor: async (accessKeyId) => {
+      if (principals.has(accessKeyId)) return principals.get(accessKeyId);
+      const stored = await store.accessKeys.get(accessKeyId);
+      const principal = stored ? { secretAccessKey: box.unseal(stored.secretCiphertext), accountId: stored.accountId, principalArn: stored.principalArn } : undefined;
+      if (principal) principals.set(accessKeyId, principal);
+      return principal;
+    },
+    region: config.region,
+    partition: config.partition,
+    clock: systemClock,
+    logger,
+    health: () => ({ status: "ok", version: VERSION, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) }),
+  });
+  const server = createServer({ keepAliveTimeout: 65_000 }, listener);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.listenPort, config.listenHost, resolve);
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  const endpoint = `http://${host}:${address.port}`;
+  logger.info({ config: redacted(config), accountId, endpoint }, "berth server started");
+  process.stderr.write(
+    [
+      `berth: listening on ${endpoint}`,
+      `berth: account ${accountId}, region ${config.region}, root access key ${root.accessKeyId}`,
+      root.credentialsFile
+        ? `berth: point the AWS CLI at it:\n  export AWS_SHARED_CREDENTIALS_FILE=${root.credentialsFile} AWS_PROFILE=berth AWS_REGION=${config.region}\n  aws --endpoint-url ${endpoint} ecs list-clusters`
+        : `berth: point the AWS CLI at it: AWS_REGION=${config.region} aws --endpoint-url ${endpoint} ecs list-clusters`,
+      `berth: agents join with: berth agent --server ${endpoint} --token-file ${join(config.dataDir, "agent-token")}`,
+      "",
+    ].join("\n"),
+  );
+
+  // The embedded agent: this machine is a host of its own fleet, talking to the Fleet through the
+  // same protocol interface a remote `berth agent` uses over HTTP.
+  let embedded: AssembledHostAgent | undefined;
+  if (config.agent) {
+    const agentConfig = config.agent.subnetIds.length > 0 ? config.agent : { ...config.agent, subnetIds: network.subnets.map((subnet) => subnet.subnetId) };
+    embedded = assembleHostAgent({ config: agentConfig, link: fleet, logger: logger.child({ component: "agent" }) });
+    await embedded.hostAgent.start();
+  }
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, "berth server stopping");
+      server.close(async () => {
+        // Containers keep running under conmon; the agent picks them up again on the next start.
+        await embedded?.close();
+        await Promise.all(loops.map((loop) => loop.stop()));
+        await store.close();
+        logger.info({}, "berth server stopped");
+        resolve(0);
+      });
+      // Idle keep-alive connections would hold close() open; in-flight requests finish first.
+      server.closeIdleConnections();
+      setTimeout(() => server.closeAllConnections(), 5_000).unref();
+    };
+    process.once("SIGTERM", () => stop("SIGTERM"));
+    process.once("SIGINT", () => stop("SIGINT"));
+  });
+}
+

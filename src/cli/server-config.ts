@@ -1,0 +1,89 @@
+// `berth server` options compiled once into a validated, frozen config (DESIGN.md rule 6).
+import { parseArgs } from "node:util";
+import { ConfigError } from "./config-error.js";
+import { AGENT_USAGE, agentParseOptions, compileAgentConfig } from "./agent-config.js";
+import type { HostAgentConfig } from "./host-agent-assembly.js";
+
+export interface ServerConfig {
+  readonly listenHost: string;
+  readonly listenPort: number;
+  readonly dataDir: string;
+  readonly region: string;
+  readonly partition: string;
+  /** Undefined: generated once and kept in the data dir. */
+  readonly accountId: string | undefined;
+  readonly insecureRegistries: readonly string[];
+  readonly vpcCidr: string;
+  readonly rootKey: { readonly accessKeyId: string; readonly secretAccessKey: string } | undefined;
+  readonly stoppedTaskRetentionMs: number;
+  /** The embedded agent (undefined with --no-agent: a control plane only, hosts join with `berth agent`). */
+  readonly agent: HostAgentConfig | undefined;
+}
+
+export const SERVER_USAGE = `usage: berth server [--listen HOST:PORT] [--data-dir DIR] [--region REGION] [--account-id 12DIGITS]
+                    [--insecure-registry HOST:PORT]... [--vpc-cidr CIDR] [--no-agent] [agent options]
+
+  --listen             where the API listens (default 127.0.0.1:8470; port 0 picks a free one)
+  --data-dir           durable state (default /var/lib/berth)
+  --region             the region Berth answers as (default us-east-1)
+  --account-id         the 12-digit account id (default: generated once)
+  --insecure-registry  a registry to reach over plain HTTP (repeatable; loopback always is)
+  --vpc-cidr           the default VPC's CIDR (default 172.31.0.0/16)
+  --no-agent           run no tasks on this machine (hosts join with \`berth agent\`)
+
+The embedded agent (root; serves every default subnet unless --subnet is given):
+${AGENT_USAGE}
+
+BERTH_ACCESS_KEY_ID and BERTH_SECRET_ACCESS_KEY, when set, are the root access key.`;
+
+export { ConfigError };
+
+export function compileServerConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      listen: { type: "string", default: "127.0.0.1:8470" },
+      "data-dir": { type: "string", default: "/var/lib/berth" },
+      region: { type: "string", default: "us-east-1" },
+      "account-id": { type: "string" },
+      "insecure-registry": { type: "string", multiple: true, default: [] },
+      "vpc-cidr": { type: "string", default: "172.31.0.0/16" },
+      "stopped-task-retention-seconds": { type: "string", default: "3600" },
+      "no-agent": { type: "boolean", default: false },
+      ...agentParseOptions,
+    },
+    strict: true,
+  });
+  const listen = /^(.+):(\d{1,5})$/.exec(values.listen!);
+  if (!listen || Number(listen[2]) > 65535) throw new ConfigError(`--listen must be HOST:PORT, not '${values.listen}'`);
+  const region = values.region!;
+  if (!/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/.test(region)) throw new ConfigError(`--region '${region}' is not an AWS region name`);
+  const accountId = values["account-id"];
+  if (accountId !== undefined && !/^\d{12}$/.test(accountId)) throw new ConfigError("--account-id must be 12 digits");
+  for (const registry of values["insecure-registry"] ?? []) {
+    if (!/^[^\s/:]+:\d{1,5}$/.test(registry)) throw new ConfigError(`--insecure-registry must be HOST:PORT, not '${registry}'`);
+  }
+  const retention = Number(values["stopped-task-retention-seconds"]);
+  if (!Number.isInteger(retention) || retention < 0) throw new ConfigError("--stopped-task-retention-seconds must be a whole number");
+  const keyId = env.BERTH_ACCESS_KEY_ID;
+  const secret = env.BERTH_SECRET_ACCESS_KEY;
+  if ((keyId === undefined) !== (secret === undefined)) throw new ConfigError("set both BERTH_ACCESS_KEY_ID and BERTH_SECRET_ACCESS_KEY, or neither");
+  return Object.freeze({
+    listenHost: listen[1]!,
+    listenPort: Number(listen[2]),
+    dataDir: values["data-dir"]!,
+    region,
+    partition: region.startsWith("cn-") ? "aws-cn" : region.includes("-gov-") ? "aws-us-gov" : "aws",
+    accountId,
+    insecureRegistries: Object.freeze([...(values["insecure-registry"] ?? [])]),
+    vpcCidr: values["vpc-cidr"]!,
+    rootKey: keyId !== undefined && secret !== undefined ? Object.freeze({ accessKeyId: keyId, secretAccessKey: secret }) : undefined,
+    stoppedTaskRetentionMs: retention * 1000,
+    agent: values["no-agent"] ? undefined : compileAgentConfig(values, { dataDir: values["data-dir"]!, region, insecureRegistries: values["insecure-registry"] ?? [] }),
+  });
+}
+
+/** For logs: the config with the secret replaced. */
+export function redacted(config: ServerConfig): object {
+  return { ...config, rootKey: config.rootKey ? { accessKeyId: config.rootKey.accessKeyId, secretAccessKey: "<redacted>" } : undefined };
+}

@@ -1,0 +1,124 @@
+import { test, beforeEach, afterEach } from "node:test";
+import assert from "node:assert/strict";
+import Database from "better-sqlite3";
+import { Kysely, SqliteDialect } from "kysely";
+import type { Clock } from "../core/clock.js";
+import { defaultNetwork } from "../core/default-network.js";
+import { protocolVersion } from "../protocol/index.js";
+import type { TaskSpec } from "../protocol/index.js";
+import { createHostsRepository } from "../store/hosts-repository.js";
+import { hostsMigration } from "../store/hosts-migration.js";
+import { createLogsRepository } from "../store/logs-repository.js";
+import { logsMigration } from "../store/logs-migration.js";
+import { createTasksRepository } from "../store/tasks-repository.js";
+import { tasksMigration } from "../store/tasks-migration.js";
+import { Fleet, LOST_HOST_REASON } from "./fleet.js";
+
+class FakeClock implements Clock {
+  time = 1_000_000;
+  now() {
+    return this.time;
+  }
+  async sleep() {}
+}
+
+const network = defaultNetwork({ accountId: "123456789012", region: "us-east-1" });
+const taskArn = "arn:aws:ecs:us-east-1:123456789012:task/demo/t1";
+let db: Kysely<never>;
+let clock: FakeClock;
+let fleet: Fleet;
+let tasks: ReturnType<typeof createTasksRepository>;
+let logs: ReturnType<typeof createLogsRepository>;
+
+beforeEach(async () => {
+  db = new Kysely<never>({ dialect: new SqliteDialect({ database: new Database(":memory:") }) });
+  for (const migration of [hostsMigration, tasksMigration, logsMigration("sqlite")]) await migration.up(db as unknown as Kysely<unknown>);
+  clock = new FakeClock();
+  tasks = createTasksRepository(db as never);
+  logs = createLogsRepository(db as never);
+  fleet = new Fleet({ hosts: createHostsRepository(db as never), tasks, logs, network, clock, pollWaitMs: 50 });
+  await fleet.register({
+    protocolVersion,
+    hostId: "h1",
+    agentVersion: "test",
+    availabilityZone: "us-east-1a",
+    architecture: "X86_64",
+    capacity: { cpuUnits: 2048, memoryMiB: 4096, taskSlots: 50, ephemeralGiB: 400 },
+    subnetIds: [],
+  });
+  await tasks.insert([
+    {
+      task_arn: taskArn,
+      task_id: "t1",
+      cluster_arn: "arn:aws:ecs:us-east-1:123456789012:cluster/demo",
+      family: "app",
+      started_by: null,
+      service_name: null,
+      launch_type: "FARGATE",
+      desired_status: "RUNNING",
+      last_status: "PROVISIONING",
+      host_id: "h1",
+      cpu_units: 256,
+      memory_mib: 512,
+      ephemeral_gib: 20,
+      client_token: null,
+      created_at: clock.now(),
+      stopped_at: null,
+      report_sequence: 0,
+      document: JSON.stringify({ taskArn, lastStatus: "PROVISIONING", desiredStatus: "RUNNING", containers: [{ name: "app", lastStatus: "PENDING" }] }),
+      spec: JSON.stringify({ taskArn } as Partial<TaskSpec>),
+    },
+  ]);
+});
+afterEach(() => db.destroy());
+
+test("registration answers with the AZ's default subnets", async () => {
+  const answer = await fleet.register({
+    protocolVersion,
+    hostId: "h2",
+    agentVersion: "test",
+    availabilityZone: "us-east-1b",
+    architecture: "X86_64",
+    capacity: { cpuUnits: 1024, memoryMiB: 2048, taskSlots: 10, ephemeralGiB: 100 },
+    subnetIds: [],
+  });
+  assert.deepEqual(answer.subnets.map((s) => s.cidrBlock), ["172.31.16.0/20"]);
+  await assert.rejects(fleet.register({ ...{ protocolVersion: 99, hostId: "h3", agentVersion: "x", availabilityZone: "us-east-1a", architecture: "X86_64", capacity: { cpuUnits: 1, memoryMiB: 1, taskSlots: 1, ephemeralGiB: 1 }, subnetIds: [] } }), /Unsupported agent protocol version/);
+});
+
+test("a poll answers at once with the host's tasks, then waits for a change", async () => {
+  const first = await fleet.poll("h1", -1);
+  assert.deepEqual(first.tasks.map((t) => t.spec.taskArn), [taskArn]);
+  const waiting = fleet.poll("h1", first.generation);
+  fleet.notify("h1");
+  const second = await waiting;
+  assert.notEqual(second.generation, first.generation);
+});
+
+test("reports are folded once, in sequence order", async () => {
+  const report = { protocolVersion, taskArn, lastStatus: "RUNNING" as const, desiredStatus: "RUNNING" as const, sequence: 2, health: "UNKNOWN" as const, containers: [] };
+  await fleet.report("h1", { reports: [report] });
+  await fleet.report("h1", { reports: [{ ...report, sequence: 1, lastStatus: "PENDING" as const }] });
+  const stored = await tasks.get(taskArn);
+  assert.equal(stored!.row.last_status, "RUNNING");
+  assert.equal(stored!.row.report_sequence, 2);
+});
+
+test("a host that stops heartbeating is lost and its tasks are stopped with an infrastructure reason", async () => {
+  clock.time += fleet.lostAfterMs + 1;
+  assert.deepEqual(await fleet.reapLostHosts(), ["h1"]);
+  const stored = await tasks.get(taskArn);
+  assert.equal(stored!.task.lastStatus, "STOPPED");
+  assert.equal(stored!.task.stoppedReason, LOST_HOST_REASON);
+});
+
+test("log batches create the group when asked and append events in time order", async () => {
+  await fleet.putLogs("h1", [
+    { taskArn, containerName: "app", logGroupName: "/ecs/app", logStreamName: "ecs/app/t1", createGroup: true, events: [{ timestamp: 2, message: "b" }, { timestamp: 1, message: "a" }] },
+  ]);
+  const group = await logs.getGroup("/ecs/app");
+  const stream = await logs.getStream(group!.id, "ecs/app/t1");
+  const events = await logs.streamEvents({ streamId: stream!.id, range: {}, direction: "forward", limit: 10 });
+  assert.deepEqual(events.map((e) => e.message), ["a", "b"]);
+  await assert.rejects(fleet.putLogs("h1", [{ taskArn, containerName: "app", logGroupName: "/missing", logStreamName: "s", createGroup: false, events: [{ timestamp: 1, message: "x" }] }]), /does not exist/);
+});

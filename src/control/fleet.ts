@@ -1,0 +1,212 @@
+// The control plane's half of the agent protocol: hosts register and heartbeat, long-poll for the
+// tasks they should run, report what actually happened, and ship container logs. Desired state
+// lives in the store (tasks rows, with the TaskSpec of every placed task); this class only serves
+// it and folds reports back. Lost hosts (no heartbeat within the grace period) have their tasks
+// reported STOPPED with an infrastructure reason.
+import type { Clock } from "../core/clock.js";
+import type { DefaultNetwork } from "../core/default-network.js";
+import { invalidParameterException } from "../core/errors.js";
+import type {
+  ControlPlaneLink,
+  DesiredTask,
+  LogBatch,
+  PollResponse,
+  RegisterRequest,
+  RegisterResponse,
+  ReportRequest,
+  TaskSpec,
+} from "../protocol/index.js";
+import { protocolVersion } from "../protocol/index.js";
+import type { HostsRepository } from "../store/hosts-repository.js";
+import type { LogsRepository } from "../store/logs-repository.js";
+import type { TaskRow, TasksRepository } from "../store/tasks-repository.js";
+import { parseTask } from "../store/tasks-repository.js";
+import { applyTaskReport } from "./apply-task-report.js";
+
+export interface FleetOptions {
+  readonly hosts: HostsRepository;
+  readonly tasks: TasksRepository;
+  readonly logs: LogsRepository;
+  readonly network: DefaultNetwork;
+  readonly clock: Clock;
+  readonly heartbeatIntervalMs?: number;
+  /** How long a host may stay silent before it is lost (default: 4 heartbeat intervals). */
+  readonly lostAfterMs?: number;
+  /** Longest a poll waits for a change before answering with the unchanged list. */
+  readonly pollWaitMs?: number;
+}
+
+export const LOST_HOST_REASON = "Task stopped because its host stopped responding (infrastructure failure).";
+
+export class Fleet implements ControlPlaneLink {
+  private readonly generations = new Map<string, number>();
+  private readonly waiters = new Map<string, Set<() => void>>();
+  readonly heartbeatIntervalMs: number;
+  readonly lostAfterMs: number;
+  private readonly pollWaitMs: number;
+
+  constructor(private readonly options: FleetOptions) {
+    this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? 5_000;
+    this.lostAfterMs = options.lostAfterMs ?? 4 * this.heartbeatIntervalMs;
+    this.pollWaitMs = options.pollWaitMs ?? 20_000;
+  }
+
+  /** Tells a host's pollers that its desired tasks changed (called after RunTask/StopTask). */
+  notify(hostId: string): void {
+    this.generations.set(hostId, this.generation(hostId) + 1);
+    const waiting = this.waiters.get(hostId);
+    this.waiters.delete(hostId);
+    for (const wake of waiting ?? []) wake();
+  }
+
+  private generation(hostId: string): number {
+    // Generations start from the server's start time so an agent's number from before a server
+    // restart never equals a new one: the first poll after a restart answers at once.
+    let value = this.generations.get(hostId);
+    if (value === undefined) {
+      value = this.options.clock.now();
+      this.generations.set(hostId, value);
+    }
+    return value;
+  }
+
+  async register(request: RegisterRequest): Promise<RegisterResponse> {
+    if (request.protocolVersion !== protocolVersion) {
+      throw invalidParameterException(`Unsupported agent protocol version ${request.protocolVersion}; this server speaks ${protocolVersion}.`);
+    }
+    const zoneSubnets = this.options.network.subnets.filter((subnet) => subnet.availabilityZone === request.availabilityZone);
+    if (zoneSubnets.length === 0) throw invalidParameterException(`Unknown availability zone ${request.availabilityZone}.`);
+    const unknown = request.subnetIds.filter((id) => !this.options.network.subnets.some((subnet) => subnet.subnetId === id));
+    if (unknown.length > 0) throw invalidParameterException(`Unknown subnets: ${unknown.join(", ")}.`);
+    const subnetIds = request.subnetIds.length > 0 ? request.subnetIds : zoneSubnets.map((subnet) => subnet.subnetId);
+    const now = this.options.clock.now();
+    await this.options.hosts.upsert({
+      host_id: request.hostId,
+      availability_zone: request.availabilityZone,
+      architecture: request.architecture,
+      cpu_units: request.capacity.cpuUnits,
+      memory_mib: request.capacity.memoryMiB,
+      task_slots: request.capacity.taskSlots,
+      ephemeral_gib: request.capacity.ephemeralGiB,
+      status: "ACTIVE",
+      registered_at: now,
+      last_heartbeat_at: now,
+      token_sha256: "",
+      agent_version: request.agentVersion,
+      subnets_json: JSON.stringify(subnetIds),
+    });
+    return {
+      hostId: request.hostId,
+      heartbeatIntervalMs: this.heartbeatIntervalMs,
+      subnets: this.options.network.subnets
+        .filter((subnet) => subnetIds.includes(subnet.subnetId))
+        .map(({ subnetId, cidrBlock, availabilityZone }) => ({ subnetId, cidrBlock, availabilityZone })),
+    };
+  }
+
+  async poll(hostId: string, knownGeneration: number, signal?: AbortSignal): Promise<PollResponse> {
+    if (knownGeneration === this.generation(hostId)) {
+      await new Promise<void>((resolve) => {
+        const waiting = this.waiters.get(hostId) ?? new Set<() => void>();
+        this.waiters.set(hostId, waiting);
+        const done = () => {
+          clearTimeout(timer);
+          signal?.removeEventListener("abort", done);
+          waiting.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, this.pollWaitMs);
+        signal?.addEventListener("abort", done, { once: true });
+        waiting.add(done);
+      });
+    }
+    const generation = this.generation(hostId);
+    const active = (await this.options.tasks.activeOnHost(hostId)).filter((row) => row.spec !== null);
+    return { generation, tasks: active.map(desiredTaskOf) };
+  }
+
+  async report(hostId: string, request: ReportRequest): Promise<void> {
+    for (const report of request.reports) {
+      // Optimistic concurrency: re-read and retry when another writer (StopTask) got in between.
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const stored = await this.options.tasks.get(report.taskArn);
+        if (!stored || stored.row.host_id !== hostId) break; // unknown or not this host's: ignore
+        const next = applyTaskReport({ task: stored.task, reportSequence: stored.row.report_sequence }, report);
+        if (!next) break; // already applied (at-least-once delivery)
+        const stoppedAt = next.task.lastStatus === "STOPPED" ? (next.task.stoppedAt?.getTime() ?? this.options.clock.now()) : null;
+        const applied = await this.options.tasks.update(report.taskArn, stored.row.version, {
+          last_status: next.task.lastStatus ?? stored.row.last_status,
+          desired_status: next.task.desiredStatus ?? stored.row.desired_status,
+          stopped_at: stoppedAt,
+          report_sequence: next.reportSequence,
+          document: JSON.stringify(next.task),
+        });
+        if (applied) break;
+      }
+    }
+  }
+
+  async heartbeat(hostId: string): Promise<void> {
+    const known = await this.options.hosts.heartbeat(hostId, this.options.clock.now());
+    if (!known) throw invalidParameterException(`Host ${hostId} is not registered.`);
+  }
+
+  async putLogs(_hostId: string, batches: readonly LogBatch[]): Promise<void> {
+    const logs = this.options.logs;
+    const now = this.options.clock.now();
+    for (const batch of batches) {
+      let group = await logs.getGroup(batch.logGroupName);
+      if (!group && batch.createGroup) {
+        group =
+          (await logs.createGroup({ name: batch.logGroupName, created_at: now, retention_days: null, kms_key_id: null, log_group_class: "STANDARD", tags_json: "{}" })) ??
+          (await logs.getGroup(batch.logGroupName));
+      }
+      // Like the awslogs driver, a missing group without awslogs-create-group is an error the
+      // agent reports against the container rather than data silently dropped.
+      if (!group) throw invalidParameterException(`The specified log group does not exist: ${batch.logGroupName}`);
+      const stream = (await logs.getStream(group.id, batch.logStreamName)) ?? (await logs.createStream(group.id, batch.logStreamName, now)) ?? (await logs.getStream(group.id, batch.logStreamName));
+      if (!stream) throw invalidParameterException(`Could not create log stream ${batch.logStreamName}`);
+      await logs.appendEvents(stream, [...batch.events].sort((a, b) => a.timestamp - b.timestamp), now);
+    }
+  }
+
+  /** Marks silent hosts lost and stops their tasks; returns the lost host ids. */
+  async reapLostHosts(): Promise<string[]> {
+    const now = this.options.clock.now();
+    const lost = await this.options.hosts.markLost(now - this.lostAfterMs);
+    if (lost.length === 0) return lost;
+    const active = await this.options.tasks.active();
+    for (const row of active.filter((task) => task.host_id !== null && lost.includes(task.host_id))) {
+      const { task } = parseTask(row);
+      const stoppedAt = new Date(now);
+      const stopped = {
+        ...task,
+        lastStatus: "STOPPED",
+        desiredStatus: "STOPPED",
+        stoppedReason: task.stoppedReason ?? LOST_HOST_REASON,
+        stoppingAt: task.stoppingAt ?? stoppedAt,
+        executionStoppedAt: task.executionStoppedAt ?? stoppedAt,
+        stoppedAt,
+        containers: (task.containers ?? []).map((container) => ({ ...container, lastStatus: "STOPPED" })),
+        version: (task.version ?? 1) + 1,
+      };
+      await this.options.tasks.update(row.task_arn, row.version, {
+        last_status: "STOPPED",
+        desired_status: "STOPPED",
+        stopped_at: now,
+        document: JSON.stringify(stopped),
+      });
+    }
+    return lost;
+  }
+}
+
+function desiredTaskOf(row: TaskRow): DesiredTask {
+  const { task } = parseTask(row);
+  return {
+    spec: JSON.parse(row.spec as string) as TaskSpec,
+    desiredStatus: row.desired_status === "STOPPED" ? "STOPPED" : "RUNNING",
+    ...(task.stopCode !== undefined ? { stopCode: task.stopCode } : {}),
+    ...(task.stoppedReason !== undefined ? { stoppedReason: task.stoppedReason } : {}),
+  };
+}

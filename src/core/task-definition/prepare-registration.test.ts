@@ -1,0 +1,49 @@
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import type { RegisterTaskDefinitionRequest } from "@aws-sdk/client-ecs";
+import { prepareTaskDefinitionRegistration } from "./prepare-registration.js";
+import { rejectedCases } from "../../../test/support/fargate-rejected-cases.js";
+
+const base: RegisterTaskDefinitionRequest = {
+  family: "app",
+  networkMode: "awsvpc",
+  requiresCompatibilities: ["FARGATE"],
+  cpu: "256",
+  memory: "512",
+  executionRoleArn: "arn:aws:iam::123456789012:role/ecsTaskExecutionRole",
+  containerDefinitions: [{ name: "web", image: "nginx" }],
+};
+
+
+describe("Fargate task definition registration", () => {
+  test("echoes the AWS sample with integer-string sizes, defaults and compatibilities", () => {
+    const sample = JSON.parse(readFileSync(new URL("../../../../shared/samples/sample-fargate-app.json", import.meta.url), "utf8")) as RegisterTaskDefinitionRequest;
+    const prepared = prepareTaskDefinitionRegistration(sample);
+    assert.equal(prepared.cpu, "256");
+    assert.equal(prepared.memory, "512");
+    assert.deepEqual(prepared.compatibilities, ["EC2", "FARGATE"]);
+    const container = prepared.containerDefinitions![0]!;
+    assert.equal(container.essential, true);
+    assert.deepEqual(container.portMappings, [{ containerPort: 80, hostPort: 80, protocol: "tcp" }]);
+    assert.ok(prepared.requiresAttributes!.some((a) => a.name === "ecs.capability.task-eni"));
+  });
+  test("accepts the string forms '1 vCPU' and '2 GB'", () => {
+    const prepared = prepareTaskDefinitionRegistration({ ...base, cpu: "1 vCPU", memory: "2 GB" });
+    assert.equal(prepared.cpu, "1024");
+    assert.equal(prepared.memory, "2048");
+  });
+  test("fills the health check defaults", () => {
+    const prepared = prepareTaskDefinitionRegistration({ ...base, containerDefinitions: [{ name: "web", image: "nginx", healthCheck: { command: ["CMD-SHELL", "true"] } }] });
+    assert.deepEqual(prepared.containerDefinitions![0]!.healthCheck, { interval: 30, timeout: 5, retries: 3, command: ["CMD-SHELL", "true"] });
+  });
+  for (const [behaviour, change, message] of rejectedCases) {
+    test(behaviour, () =>
+      assert.throws(() => prepareTaskDefinitionRegistration({ ...base, ...change }), (error: Error) => {
+        assert.equal(error.name, "ClientException");
+        assert.match(error.message, message);
+        return true;
+      }),
+    );
+  }
+});

@@ -1,0 +1,113 @@
+// RegisterTaskDefinition for Fargate: every rule of ../shared/REFERENCE.md "Fargate validation" and
+// "Task size", and the normalised definition as DescribeTaskDefinition echoes it (integer-string
+// cpu/memory, container defaults, compatibilities, requiresAttributes). Messages are AWS's where
+// known; those marked "wording not confirmed" are ours in AWS's style.
+import type { ContainerDefinition, RegisterTaskDefinitionRequest, TaskDefinition } from "@aws-sdk/client-ecs";
+import { clientException } from "../errors.js";
+import { assertFargateSize, parseCpuUnits, parseMemoryMiB } from "../fargate-size.js";
+import { requiredAttributes } from "./required-attributes.js";
+import { validateContainer } from "./validate-container.js";
+
+export type PreparedTaskDefinition = Omit<
+  TaskDefinition,
+  "taskDefinitionArn" | "revision" | "status" | "registeredAt" | "registeredBy" | "deregisteredAt" | "deleteRequestedAt"
+>;
+
+const FAMILY = /^[A-Za-z0-9_-]{1,255}$/;
+const REJECTED_VOLUME_FIELDS = ["dockerVolumeConfiguration"] as const;
+
+export function prepareTaskDefinitionRegistration(request: RegisterTaskDefinitionRequest): PreparedTaskDefinition {
+  const family = request.family ?? "";
+  if (!FAMILY.test(family)) {
+    throw clientException("Family contains invalid characters or is too long. Up to 255 letters (uppercase and lowercase), numbers, hyphens, and underscores are allowed."); // wording not confirmed
+  }
+  const containers = request.containerDefinitions ?? [];
+  if (containers.length === 0) throw clientException("Container list cannot be empty.");
+  if (containers.length > 10) throw clientException("Too many containers. A task definition can have at most 10 containers."); // wording not confirmed
+  const fargate = request.requiresCompatibilities?.includes("FARGATE") ?? false;
+  const networkMode = request.networkMode;
+  if (fargate && networkMode !== "awsvpc") throw clientException("Fargate only supports network mode 'awsvpc'.");
+
+  const cpuUnits = request.cpu === undefined ? undefined : parseCpuUnits(request.cpu);
+  const memoryMiB = request.memory === undefined ? undefined : parseMemoryMiB(request.memory);
+  if (request.cpu !== undefined && cpuUnits === undefined) throw clientException(`Invalid 'cpu' setting for task.`); // wording not confirmed
+  if (request.memory !== undefined && memoryMiB === undefined) throw clientException(`Invalid 'memory' setting for task.`); // wording not confirmed
+  if (fargate) {
+    if (cpuUnits === undefined) throw clientException("Fargate requires task definition to have 'cpu' parameter set.");
+    if (memoryMiB === undefined) throw clientException("Fargate requires task definition to have 'memory' parameter set.");
+    assertFargateSize(cpuUnits, memoryMiB, { windows: request.runtimePlatform?.operatingSystemFamily?.startsWith("WINDOWS") ?? false });
+  }
+  const platform = request.runtimePlatform;
+  if (platform?.cpuArchitecture !== undefined && !["X86_64", "ARM64"].includes(platform.cpuArchitecture)) {
+    throw clientException(`Invalid cpuArchitecture: ${platform.cpuArchitecture}`); // wording not confirmed
+  }
+  if (fargate && request.placementConstraints?.length) throw clientException("Task placement constraints are not supported for tasks using the Fargate launch type."); // wording not confirmed
+  if (fargate && request.ipcMode !== undefined) throw clientException("IPC mode is not supported by Fargate."); // wording not confirmed
+  if (fargate && request.pidMode !== undefined && request.pidMode !== "task") throw clientException("Fargate only supports 'task' pidMode."); // wording not confirmed
+  if (fargate && request.inferenceAccelerators?.length) throw clientException("Inference accelerators are not supported by Fargate."); // wording not confirmed
+  const storage = request.ephemeralStorage?.sizeInGiB;
+  if (storage !== undefined && (storage < 21 || storage > 200)) {
+    throw clientException("The ephemeral storage size must be between 21 GiB and 200 GiB."); // wording not confirmed
+  }
+
+  const volumes = request.volumes ?? [];
+  const volumeNames = new Set<string>();
+  for (const volume of volumes) {
+    if (!volume.name) throw clientException("Volume name must not be empty."); // wording not confirmed
+    if (volumeNames.has(volume.name)) throw clientException(`Duplicate volume name: ${volume.name}`); // wording not confirmed
+    volumeNames.add(volume.name);
+    if (fargate && REJECTED_VOLUME_FIELDS.some((field) => volume[field] !== undefined)) {
+      throw clientException("Docker volume configuration is not supported by Fargate."); // wording not confirmed
+    }
+  }
+
+  const names = new Set<string>();
+  for (const container of containers) {
+    if (container.name !== undefined && names.has(container.name)) throw clientException(`Duplicate container name: ${container.name}`); // wording not confirmed
+    if (container.name !== undefined) names.add(container.name);
+  }
+  const normalised = containers.map((container) =>
+    validateContainer(container, { fargate, networkMode, containerNames: names, volumeNames, hasExecutionRole: request.executionRoleArn !== undefined, allContainers: containers }),
+  );
+  if (!normalised.some((container) => container.essential)) throw clientException("Task definition must contain at least one essential container."); // wording not confirmed
+  checkResourceSums(normalised, cpuUnits, memoryMiB);
+
+  const prepared: PreparedTaskDefinition = {
+    family,
+    containerDefinitions: normalised,
+    ...(request.taskRoleArn !== undefined ? { taskRoleArn: request.taskRoleArn } : {}),
+    ...(request.executionRoleArn !== undefined ? { executionRoleArn: request.executionRoleArn } : {}),
+    ...(networkMode !== undefined ? { networkMode } : {}),
+    volumes,
+    requiresAttributes: requiredAttributes({ ...request, containerDefinitions: normalised }),
+    placementConstraints: request.placementConstraints ?? [],
+    // A definition that fits Fargate also runs on EC2; AWS lists both.
+    compatibilities: networkMode === "awsvpc" && cpuUnits !== undefined && memoryMiB !== undefined ? ["EC2", "FARGATE"] : ["EC2"],
+    ...(request.requiresCompatibilities !== undefined ? { requiresCompatibilities: request.requiresCompatibilities } : {}),
+    ...(cpuUnits !== undefined ? { cpu: String(cpuUnits) } : {}),
+    ...(memoryMiB !== undefined ? { memory: String(memoryMiB) } : {}),
+    ...(request.pidMode !== undefined ? { pidMode: request.pidMode } : {}),
+    ...(request.ipcMode !== undefined ? { ipcMode: request.ipcMode } : {}),
+    ...(request.proxyConfiguration !== undefined ? { proxyConfiguration: request.proxyConfiguration } : {}),
+    ...(request.ephemeralStorage !== undefined ? { ephemeralStorage: request.ephemeralStorage } : {}),
+    ...(platform !== undefined ? { runtimePlatform: platform } : {}),
+    ...(request.enableFaultInjection !== undefined ? { enableFaultInjection: request.enableFaultInjection } : {}),
+  };
+  return prepared;
+}
+
+function checkResourceSums(containers: readonly ContainerDefinition[], cpuUnits: number | undefined, memoryMiB: number | undefined): void {
+  const cpuSum = containers.reduce((sum, c) => sum + (c.cpu ?? 0), 0);
+  if (cpuUnits !== undefined && cpuSum > cpuUnits) {
+    throw clientException(`Invalid setting for container. The sum of container cpu (${cpuSum}) exceeds the task cpu (${cpuUnits}).`); // wording not confirmed
+  }
+  const memorySum = containers.reduce((sum, c) => sum + (c.memoryReservation ?? c.memory ?? 0), 0);
+  if (memoryMiB !== undefined && memorySum > memoryMiB) {
+    throw clientException(`Invalid setting for container. The sum of container memory (${memorySum}) exceeds the task memory (${memoryMiB}).`); // wording not confirmed
+  }
+  for (const container of containers) {
+    if (memoryMiB !== undefined && container.memory !== undefined && container.memory > memoryMiB) {
+      throw clientException(`Invalid 'memory' setting for container '${container.name}'. The container memory (${container.memory}) exceeds the task memory (${memoryMiB}).`); // wording not confirmed
+    }
+  }
+}

@@ -1,0 +1,232 @@
+// The host's content-addressed image store, shared by every task on the host:
+//   <root>/layers/<alg>/<hex>/         one unpacked layer (an overlay lowerdir), made once
+//   <root>/images/<alg>/<hex>.json     a pulled image: manifest digest, config, layer dirs
+//   <root>/refs.json                   reference → manifest digest of its last pull
+// A pull resolves the reference (tag or digest; an index is narrowed to the task's platform),
+// downloads only the layers it lacks, and verifies every digest. Concurrent pulls of the same
+// image share one download (single flight per reference and platform, and per layer).
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import type { ReadableStream as WebReadableStream } from "node:stream/web";
+import { normalizeImageReference } from "./image-reference.js";
+import type { ImageReference } from "./image-reference.js";
+import { unpackLayer } from "./layer-unpack.js";
+import { RegistryClient } from "./registry-client.js";
+import type { RegistryCredentials } from "./registry-client.js";
+
+export type ImagePullPolicy = "default" | "always" | "once" | "prefer-cached";
+
+export interface ImagePlatform {
+  readonly os: string;
+  readonly architecture: string;
+  readonly variant?: string;
+}
+
+export interface ImageConfig {
+  readonly env: readonly string[];
+  readonly entrypoint?: readonly string[];
+  readonly cmd?: readonly string[];
+  readonly workingDir?: string;
+  readonly user?: string;
+  readonly stopSignal?: string;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly exposedPorts?: readonly string[];
+}
+
+export interface LocalImage {
+  readonly reference: string;
+  readonly manifestDigest: string;
+  readonly config: ImageConfig;
+  readonly platform: ImagePlatform;
+  /** Unpacked layers, bottom first. */
+  readonly layerDirs: readonly string[];
+  /** Compressed size of the layers. */
+  readonly sizeBytes: number;
+}
+
+/** A pull failure; its message is what follows "CannotPullContainerError: " in a stopped reason. */
+export class ImagePullError extends Error {}
+
+export const MANIFEST_ACCEPT = [
+  "application/vnd.oci.image.index.v1+json",
+  "application/vnd.oci.image.manifest.v1+json",
+  "application/vnd.docker.distribution.manifest.list.v2+json",
+  "application/vnd.docker.distribution.manifest.v2+json",
+].join(", ");
+
+interface Descriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+  platform?: { os?: string; architecture?: string; variant?: string };
+}
+
+interface ManifestDocument {
+  mediaType?: string;
+  manifests?: Descriptor[];
+  config?: Descriptor;
+  layers?: Descriptor[];
+}
+
+const isIndex = (mediaType: string, document: ManifestDocument) => mediaType.includes("index") || mediaType.includes("manifest.list") || Array.isArray(document.manifests);
+const digestPath = (digest: string) => digest.replace(":", "/");
+
+function verify(bytes: Buffer, digest: string, what: string): void {
+  const [algorithm, expected] = digest.split(":");
+  const actual = createHash(algorithm ?? "sha256").update(bytes).digest("hex");
+  if (actual !== expected) throw new ImagePullError(`digest mismatch: ${what} ${digest} has content ${algorithm}:${actual}`);
+}
+
+export class ImageStore {
+  private readonly inflightPulls = new Map<string, Promise<LocalImage>>();
+  private readonly inflightLayers = new Map<string, Promise<void>>();
+  /** Layer bytes downloaded by this store since it started (the "second pull transfers 0" figure). */
+  layerBytesDownloaded = 0;
+
+  constructor(private readonly options: { root: string; insecureRegistries?: readonly string[] }) {
+    for (const dir of ["layers", "images"]) mkdirSync(join(options.root, dir), { recursive: true });
+  }
+
+  private refsPath(): string {
+    return join(this.options.root, "refs.json");
+  }
+
+  private refs(): Record<string, string> {
+    return existsSync(this.refsPath()) ? (JSON.parse(readFileSync(this.refsPath(), "utf8")) as Record<string, string>) : {};
+  }
+
+  private remember(reference: string, manifestDigest: string): void {
+    const refs = this.refs();
+    refs[reference] = manifestDigest;
+    const temp = `${this.refsPath()}.tmp-${process.pid}`;
+    writeFileSync(temp, JSON.stringify(refs));
+    renameSync(temp, this.refsPath());
+  }
+
+  /** The image by manifest digest, if present. */
+  get(manifestDigest: string): LocalImage | undefined {
+    const path = join(this.options.root, "images", `${digestPath(manifestDigest)}.json`);
+    if (!existsSync(path)) return undefined;
+    const image = JSON.parse(readFileSync(path, "utf8")) as LocalImage;
+    return image.layerDirs.every((dir) => existsSync(dir)) ? image : undefined;
+  }
+
+  /** The image a reference was last pulled as, if it is still whole. */
+  cached(reference: string): LocalImage | undefined {
+    const canonical = normalizeImageReference(reference).canonical;
+    const digest = this.refs()[canonical];
+    return digest ? this.get(digest) : undefined;
+  }
+
+  async pull(reference: string, options: { platform: ImagePlatform; policy: ImagePullPolicy; credentials?: RegistryCredentials; signal?: AbortSignal }): Promise<LocalImage> {
+    let ref: ImageReference;
+    try {
+      ref = normalizeImageReference(reference);
+    } catch (error) {
+      throw new ImagePullError((error as Error).message);
+    }
+    const cached = this.cached(ref.canonical);
+    if (cached && (options.policy === "prefer-cached" || options.policy === "once")) return cached;
+    const key = `${ref.canonical}|${options.platform.os}/${options.platform.architecture}`;
+    let pulling = this.inflightPulls.get(key);
+    if (!pulling) {
+      pulling = this.pullFromRegistry(ref, options).finally(() => this.inflightPulls.delete(key));
+      this.inflightPulls.set(key, pulling);
+    }
+    try {
+      return await pulling;
+    } catch (error) {
+      // ECS's "default": a failed pull falls back to the cached image when there is one.
+      if (options.policy === "default" && cached) return cached;
+      throw error instanceof ImagePullError ? error : new ImagePullError((error as Error).message);
+    }
+  }
+
+  private async pullFromRegistry(ref: ImageReference, options: { platform: ImagePlatform; credentials?: RegistryCredentials }): Promise<LocalImage> {
+    const client = new RegistryClient(ref.registry, {
+      insecureRegistries: this.options.insecureRegistries ?? [],
+      ...(options.credentials ? { credentials: options.credentials } : {}),
+      scope: `repository:${ref.repository}:pull`,
+    });
+    const manifestAt = async (reference: string, expectedDigest?: string) => {
+      const response = await client.request(`/v2/${ref.repository}/manifests/${reference}`, { headers: { accept: MANIFEST_ACCEPT } });
+      const bytes = Buffer.from(await response.arrayBuffer());
+      const digest = expectedDigest ?? response.headers.get("docker-content-digest") ?? `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+      verify(bytes, digest, "manifest");
+      const document = JSON.parse(bytes.toString("utf8")) as ManifestDocument;
+      return { digest, document, mediaType: document.mediaType ?? response.headers.get("content-type") ?? "" };
+    };
+    let manifest;
+    try {
+      manifest = await manifestAt(ref.digest ?? ref.tag!, ref.digest);
+    } catch (error) {
+      if (error instanceof ImagePullError) throw error;
+      throw new ImagePullError(`failed to resolve ref ${ref.canonical}: ${(error as Error).message}`);
+    }
+    if (isIndex(manifest.mediaType, manifest.document)) {
+      const wanted = options.platform;
+      const candidates = (manifest.document.manifests ?? []).filter((entry) => entry.platform?.os === wanted.os && entry.platform?.architecture === wanted.architecture);
+      const chosen = candidates.find((entry) => !wanted.variant || entry.platform?.variant === wanted.variant) ?? candidates[0];
+      if (!chosen) throw new ImagePullError(`no matching manifest for ${wanted.os}/${wanted.architecture} in the manifest list entries of ${ref.canonical}`);
+      manifest = await manifestAt(chosen.digest, chosen.digest);
+    }
+    const { document } = manifest;
+    if (!document.config || !document.layers) throw new ImagePullError(`${ref.canonical}: unsupported manifest ${manifest.mediaType}`);
+    const configResponse = await client.request(`/v2/${ref.repository}/blobs/${document.config.digest}`);
+    const configBytes = Buffer.from(await configResponse.arrayBuffer());
+    verify(configBytes, document.config.digest, "config");
+    const configDocument = JSON.parse(configBytes.toString("utf8")) as {
+      os?: string;
+      architecture?: string;
+      variant?: string;
+      config?: { Env?: string[]; Entrypoint?: string[] | null; Cmd?: string[] | null; WorkingDir?: string; User?: string; StopSignal?: string; Labels?: Record<string, string> | null; ExposedPorts?: Record<string, object> | null };
+    };
+    const layerDirs: string[] = [];
+    for (const layer of document.layers) {
+      const dir = join(this.options.root, "layers", digestPath(layer.digest));
+      layerDirs.push(dir);
+      if (existsSync(dir)) continue;
+      let unpacking = this.inflightLayers.get(layer.digest);
+      if (!unpacking) {
+        unpacking = (async () => {
+          const response = await client.request(`/v2/${ref.repository}/blobs/${layer.digest}`);
+          const body = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
+          mkdirSync(join(dir, ".."), { recursive: true });
+          this.layerBytesDownloaded += await unpackLayer(body, { digest: layer.digest, mediaType: layer.mediaType, targetDir: dir });
+        })().finally(() => this.inflightLayers.delete(layer.digest));
+        this.inflightLayers.set(layer.digest, unpacking);
+      }
+      try {
+        await unpacking;
+      } catch (error) {
+        throw new ImagePullError(`failed to copy layer ${layer.digest} of ${ref.canonical}: ${(error as Error).message}`);
+      }
+    }
+    const config = configDocument.config ?? {};
+    const image: LocalImage = {
+      reference: ref.canonical,
+      manifestDigest: manifest.digest,
+      config: {
+        env: config.Env ?? [],
+        ...(config.Entrypoint ? { entrypoint: config.Entrypoint } : {}),
+        ...(config.Cmd ? { cmd: config.Cmd } : {}),
+        ...(config.WorkingDir ? { workingDir: config.WorkingDir } : {}),
+        ...(config.User ? { user: config.User } : {}),
+        ...(config.StopSignal ? { stopSignal: config.StopSignal } : {}),
+        ...(config.Labels ? { labels: config.Labels } : {}),
+        ...(config.ExposedPorts ? { exposedPorts: Object.keys(config.ExposedPorts) } : {}),
+      },
+      platform: { os: configDocument.os ?? options.platform.os, architecture: configDocument.architecture ?? options.platform.architecture, ...(configDocument.variant ? { variant: configDocument.variant } : {}) },
+      layerDirs,
+      sizeBytes: document.layers.reduce((sum, layer) => sum + layer.size, 0),
+    };
+    const imagePath = join(this.options.root, "images", `${digestPath(manifest.digest)}.json`);
+    mkdirSync(join(imagePath, ".."), { recursive: true });
+    writeFileSync(`${imagePath}.tmp`, JSON.stringify(image));
+    renameSync(`${imagePath}.tmp`, imagePath);
+    this.remember(ref.canonical, manifest.digest);
+    return image;
+  }
+}

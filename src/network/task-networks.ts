@@ -1,0 +1,187 @@
+// awsvpc task networks on a host. Per subnet a Linux bridge whose address is the subnet's router
+// (.1) and which also holds 169.254.170.2, the task metadata/credentials endpoint the agent serves;
+// per task a network namespace with loopback up and an eth0 (one end of a veth pair whose other
+// end is in the bridge) carrying the task's address, a locally administered MAC, a default route
+// to the router and an on-link route to 169.254.170.2. Nothing is routed or forwarded beyond the
+// bridge: no NAT, no ip_forward. Every name starts with "bth" so leftovers are easy to find.
+//
+//   attach(task)  ─▶ lease IP ─▶ ensure bridge ─▶ netns + veth + addresses + routes ─▶ record
+//   detach(task)  ─▶ delete host veth (takes eth0 with it) ─▶ delete netns ─▶ release IP
+// Both are idempotent and work from on-disk state alone, so they replay after an agent restart.
+import { execFile } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { numberToIpv4, ipv4ToNumber } from "../core/default-network.js";
+import { Ipam, subnetRange, writeFileAtomic } from "./ipam.js";
+
+export const METADATA_ENDPOINT_ADDRESS = "169.254.170.2";
+
+export interface SubnetSpec {
+  readonly subnetId: string;
+  readonly cidr: string;
+}
+
+export interface TaskAttachment {
+  readonly taskId: string;
+  readonly subnetId: string;
+  readonly netnsName: string;
+  readonly netnsPath: string;
+  readonly interfaceName: "eth0";
+  readonly hostVeth: string;
+  readonly bridge: string;
+  readonly ipv4: string;
+  readonly prefixLength: number;
+  readonly gateway: string;
+  readonly subnetCidr: string;
+  readonly macAddress: string;
+  readonly eniId: string;
+  readonly privateDnsName: string;
+}
+
+export type CommandRunner = (command: string, args: readonly string[], input?: string) => Promise<string>;
+
+const runCommand: CommandRunner = (command, args, input) =>
+  new Promise((resolve, reject) => {
+    const child = execFile(command, [...args], (error, stdout, stderr) => (error ? reject(new Error(`${command} ${args.join(" ")}: ${stderr.trim() || error.message}`)) : resolve(stdout)));
+    if (input !== undefined) child.stdin!.end(input);
+  });
+
+const shortHash = (text: string) => createHash("sha256").update(text).digest("hex").slice(0, 8);
+
+export function bridgeName(subnetId: string): string {
+  return `bth-${shortHash(subnetId)}`;
+}
+
+/** EC2's private DNS names: ec2.internal in us-east-1, <region>.compute.internal elsewhere. */
+export function privateDnsName(ipv4: string, region: string): string {
+  const host = `ip-${ipv4.replace(/\./g, "-")}`;
+  return region === "us-east-1" ? `${host}.ec2.internal` : `${host}.${region}.compute.internal`;
+}
+
+export class TaskNetworks {
+  private readonly ipam: Ipam;
+  private readonly run: CommandRunner;
+
+  constructor(private readonly options: { stateDir: string; region: string; run?: CommandRunner }) {
+    this.ipam = new Ipam(join(options.stateDir, "leases.json"));
+    this.run = options.run ?? runCommand;
+  }
+
+  private recordPath(taskId: string): string {
+    return join(this.options.stateDir, "tasks", `${taskId}.json`);
+  }
+
+  private async linkExists(name: string): Promise<boolean> {
+    return this.run("ip", ["link", "show", "dev", name]).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  /** Creates the subnet's bridge if it is missing. */
+  async ensureSubnet(subnet: SubnetSpec): Promise<string> {
+    const bridge = bridgeName(subnet.subnetId);
+    if (await this.linkExists(bridge)) return bridge;
+    const range = subnetRange(subnet.cidr);
+    await this.run("ip", ["-batch", "-"], [
+      `link add ${bridge} type bridge`,
+      `addr add ${range.gateway}/${range.prefixLength} dev ${bridge}`,
+      `addr add ${METADATA_ENDPOINT_ADDRESS}/32 dev ${bridge}`,
+      `link set ${bridge} up`,
+      "",
+    ].join("\n"));
+    return bridge;
+  }
+
+  async attach(taskId: string, subnet: SubnetSpec): Promise<TaskAttachment> {
+    const recorded = this.read(taskId);
+    if (recorded && existsSync(recorded.netnsPath)) return recorded;
+    const range = subnetRange(subnet.cidr);
+    const ipv4 = this.ipam.allocate(subnet.subnetId, range, taskId);
+    const bridge = await this.ensureSubnet(subnet);
+    const tag = shortHash(taskId);
+    const netnsName = `bth-${taskId.slice(0, 12)}`;
+    const hostVeth = `bthv${tag}`;
+    const peer = `bthp${tag}`;
+    const number = ipv4ToNumber(ipv4);
+    // 02: a locally administered unicast MAC; the rest spells the address, so it is unique per subnet.
+    const macAddress = ["02", randomBytes(1).toString("hex"), ...[24, 16, 8, 0].map((shift) => (Math.floor(number / 2 ** shift) % 256).toString(16).padStart(2, "0"))].join(":");
+    const attachment: TaskAttachment = {
+      taskId,
+      subnetId: subnet.subnetId,
+      netnsName,
+      netnsPath: `/var/run/netns/${netnsName}`,
+      interfaceName: "eth0",
+      hostVeth,
+      bridge,
+      ipv4,
+      prefixLength: range.prefixLength,
+      gateway: range.gateway,
+      subnetCidr: `${numberToIpv4(range.networkNumber)}/${range.prefixLength}`,
+      macAddress,
+      eniId: `eni-${randomBytes(9).toString("hex").slice(0, 17)}`,
+      privateDnsName: privateDnsName(ipv4, this.options.region),
+    };
+    // Written before anything is created, so a crash part-way leaves enough to clean up.
+    writeFileAtomic(this.recordPath(taskId), JSON.stringify(attachment));
+    await this.removeLinks(attachment);
+    await this.run("ip", ["-batch", "-"], [
+      `netns add ${netnsName}`,
+      `link add ${hostVeth} type veth peer name ${peer}`,
+      `link set ${peer} netns ${netnsName}`,
+      `link set ${hostVeth} master ${bridge}`,
+      `link set ${hostVeth} up`,
+      "",
+    ].join("\n"));
+    await this.run("ip", ["-n", netnsName, "-batch", "-"], [
+      `link set lo up`,
+      `link set ${peer} name eth0`,
+      `link set eth0 address ${macAddress}`,
+      `addr add ${ipv4}/${range.prefixLength} dev eth0`,
+      `link set eth0 up`,
+      `route add default via ${range.gateway} dev eth0`,
+      `route add ${METADATA_ENDPOINT_ADDRESS}/32 dev eth0`,
+      "",
+    ].join("\n"));
+    return attachment;
+  }
+
+  async detach(taskId: string): Promise<void> {
+    const attachment = this.read(taskId);
+    if (attachment) await this.removeLinks(attachment);
+    this.ipam.release(taskId);
+    rmSync(this.recordPath(taskId), { force: true });
+  }
+
+  /** Removes a subnet's bridge once no task holds an address in it. */
+  async removeSubnetIfIdle(subnetId: string): Promise<boolean> {
+    if (this.ipam.leaseCount(subnetId) > 0) return false;
+    const bridge = bridgeName(subnetId);
+    if (await this.linkExists(bridge)) await this.run("ip", ["link", "del", bridge]);
+    return true;
+  }
+
+  list(): TaskAttachment[] {
+    const dir = join(this.options.stateDir, "tasks");
+    if (!existsSync(dir)) return [];
+    return readdirSync(dir)
+      .filter((file) => file.endsWith(".json"))
+      .map((file) => JSON.parse(readFileSync(join(dir, file), "utf8")) as TaskAttachment);
+  }
+
+  private read(taskId: string): TaskAttachment | undefined {
+    const path = this.recordPath(taskId);
+    return existsSync(path) ? (JSON.parse(readFileSync(path, "utf8")) as TaskAttachment) : undefined;
+  }
+
+  // The host end goes first: deleting a veth removes its peer synchronously, whereas deleting the
+  // namespace first leaves the kernel to tear the pair down later from a workqueue, racing our own
+  // `ip link del`. A device already gone is what we wanted, so "Cannot find device" is not an error.
+  private async removeLinks(attachment: TaskAttachment): Promise<void> {
+    await this.run("ip", ["link", "del", attachment.hostVeth]).catch((error: Error) => {
+      if (!/Cannot find device/.test(error.message)) throw error;
+    });
+    if (existsSync(attachment.netnsPath)) await this.run("ip", ["netns", "del", attachment.netnsName]);
+  }
+}

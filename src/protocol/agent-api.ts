@@ -1,0 +1,75 @@
+// The agent protocol's messages and the link interface both halves talk through. Over the network
+// it is HTTP+JSON under /_berth/agent/v<protocolVersion>/ on the server's listener, authenticated
+// per agent with the join token the server issued (Authorization: Bearer <token>); the embedded
+// agent of `berth server` uses the same interface in process.
+//
+//   agent                                  control plane
+//   register(capacity, AZ, subnets) ──────▶ host row upserted; returns hostId + intervals
+//   poll(hostId, knownGeneration)   ──────▶ long-poll: desired tasks for the host (full list,
+//                                           level-triggered: the agent converges on it)
+//   report(hostId, reports[])       ──────▶ folded into tasks (at-least-once; sequence-checked)
+//   heartbeat(hostId)               ──────▶ keeps the host ACTIVE (lost after the grace period)
+//   putLogs(hostId, batches[])      ──────▶ CloudWatch Logs events (awslogs driver)
+import type { TaskSpec } from "./task-spec.js";
+import type { TaskStatusReport } from "./task-status.js";
+
+export interface HostCapacity {
+  readonly cpuUnits: number;
+  readonly memoryMiB: number;
+  readonly taskSlots: number;
+  readonly ephemeralGiB: number;
+}
+
+export interface RegisterRequest {
+  readonly protocolVersion: number;
+  /** Stable per host (kept in the agent's state dir). */
+  readonly hostId: string;
+  readonly agentVersion: string;
+  readonly availabilityZone: string;
+  readonly architecture: "X86_64" | "ARM64";
+  readonly capacity: HostCapacity;
+  /** Subnets whose bridges this host can serve; the server fills in all of the AZ's when empty. */
+  readonly subnetIds: readonly string[];
+}
+
+export interface RegisterResponse {
+  readonly hostId: string;
+  readonly heartbeatIntervalMs: number;
+  /** The server's default network, so the agent can create the right bridges. */
+  readonly subnets: readonly { readonly subnetId: string; readonly cidrBlock: string; readonly availabilityZone: string }[];
+}
+
+export interface DesiredTask {
+  readonly spec: TaskSpec;
+  readonly desiredStatus: "RUNNING" | "STOPPED";
+  /** For a stop: the stop code and reason the control plane decided. */
+  readonly stopCode?: string;
+  readonly stoppedReason?: string;
+}
+
+export interface PollResponse {
+  /** Increases whenever the host's desired tasks change; pass it back to long-poll for the next change. */
+  readonly generation: number;
+  readonly tasks: readonly DesiredTask[];
+}
+
+export interface ReportRequest {
+  readonly reports: readonly TaskStatusReport[];
+}
+
+export interface LogBatch {
+  readonly taskArn: string;
+  readonly containerName: string;
+  readonly logGroupName: string;
+  readonly logStreamName: string;
+  readonly createGroup: boolean;
+  readonly events: readonly { readonly timestamp: number; readonly message: string }[];
+}
+
+export interface ControlPlaneLink {
+  register(request: RegisterRequest): Promise<RegisterResponse>;
+  poll(hostId: string, knownGeneration: number, signal?: AbortSignal): Promise<PollResponse>;
+  report(hostId: string, request: ReportRequest): Promise<void>;
+  heartbeat(hostId: string): Promise<void>;
+  putLogs(hostId: string, batches: readonly LogBatch[]): Promise<void>;
+}

@@ -1,0 +1,30 @@
+export { protocolVersion } from "./version.js";
+export type {
+  CredentialsReference,
+  DesiredStatus,
+  PullPolicy,
+  TaskNetworkSpec,
+  TaskPlatform,
+  TaskSpec,
+} from "./task-spec.js";
+export { defaultStopTimeoutMs, maxStopTimeoutMs } from "./task-spec.js";
+export type {
+  ContainerLastStatus,
+  ContainerStatusReport,
+  EniAttachmentReport,
+  TaskHealth,
+  TaskLastStatus,
+  TaskStatusReport,
+  TaskStopCode,
+} from "./task-status.js";
+export { taskLifecycle } from "./task-status.js";
+export type {
+  ControlPlaneLink,
+  DesiredTask,
+  HostCapacity,
+  LogBatch,
+  PollResponse,
+  RegisterRequest,
+  RegisterResponse,
+  ReportRequest,
+} from "./agent-api.js";

@@ -1,0 +1,75 @@
+// TaskSpec: everything a host agent needs to run one task, fully resolved by the control plane.
+// Decision: the control plane applies the RunTask `overrides` to the task definition before it
+// sends the spec (so `taskDefinition` here is the effective one); `overrides` is carried only so
+// the agent can echo it in reports and the metadata endpoint. The agent never re-applies it.
+import type {
+  LogConfiguration,
+  TaskDefinition,
+  TaskOverride,
+} from "@aws-sdk/client-ecs";
+
+export type DesiredStatus = "RUNNING" | "STOPPED";
+
+/** ECS pull behaviour: Fargate always pulls; "if-not-present" lets the agent reuse its cache. */
+export type PullPolicy = "always" | "if-not-present";
+
+export interface TaskPlatform {
+  /** OCI os, e.g. "linux". */
+  readonly os: string;
+  /** OCI architecture, e.g. "amd64" | "arm64". */
+  readonly architecture: string;
+}
+
+export interface TaskNetworkSpec {
+  readonly subnetId: string;
+  /** The subnet's IPv4 CIDR, e.g. "172.31.0.0/20"; the agent allocates the task's address in it. */
+  readonly subnetCidr: string;
+  readonly securityGroups: readonly string[];
+  readonly assignPublicIp: "ENABLED" | "DISABLED";
+}
+
+/** Where the agent obtains the execution role's credentials (image pulls, log writes). */
+export interface CredentialsReference {
+  readonly executionRoleArn?: string;
+  readonly taskRoleArn?: string;
+  /** Opaque id the agent hands to the credentials endpoint to fetch the credentials. */
+  readonly credentialsId?: string;
+}
+
+export interface TaskSpec {
+  readonly protocolVersion: number;
+  readonly taskArn: string;
+  /** Last segment of the task ARN. */
+  readonly taskId: string;
+  readonly clusterArn: string;
+  readonly family: string;
+  readonly revision: number;
+  /** The effective task definition: RunTask overrides already applied by the control plane. */
+  readonly taskDefinition: TaskDefinition;
+  /** The overrides as the user sent them, for reporting only (see the decision above). */
+  readonly overrides?: TaskOverride;
+  /** Task-level size after overrides (1024 units = 1 vCPU). */
+  readonly cpuUnits: number;
+  readonly memoryMiB: number;
+  /** Fargate default is 20 GiB, maximum 200 GiB. */
+  readonly ephemeralStorageGiB: number;
+  readonly platform: TaskPlatform;
+  readonly network: TaskNetworkSpec;
+  readonly region: string;
+  readonly availabilityZone: string;
+  readonly desiredStatus: DesiredStatus;
+  /** Default for containers without stopTimeout (ECS: 30 s, max 120 s). */
+  readonly stopTimeoutMs: number;
+  readonly pullPolicy: PullPolicy;
+  /** Per container name: the effective log configuration (null when the container has none). */
+  readonly logConfigurations: Readonly<Record<string, LogConfiguration | null>>;
+  readonly credentials: CredentialsReference;
+  /** When the control plane created the task (ms since epoch). */
+  readonly createdAtMs: number;
+  readonly startedBy?: string;
+  readonly group?: string;
+}
+
+/** ECS container stopTimeout bounds (ContainerDefinition.stopTimeout, seconds). */
+export const defaultStopTimeoutMs = 30_000;
+export const maxStopTimeoutMs = 120_000;

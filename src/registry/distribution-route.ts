@@ -1,0 +1,147 @@
+// The OCI distribution API on the server's listener under /v2/, authenticated like ECR:
+//   Authorization: Basic base64("AWS:<password from GetAuthorizationToken>")
+//   Authorization: Bearer <token from GET /v2/token, which itself takes that basic auth>
+// Anything else is 401 UNAUTHORIZED with a Bearer challenge naming /v2/token as the realm.
+// Request path: auth → route by path → repository must exist (NAME_UNKNOWN, as ECR) → handler;
+// a DistributionError becomes the spec's {"errors":[…]} body, anything else a logged 500.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { HttpRoute } from "../api/gateway/gateway.js";
+import { REPOSITORY_NAME_PATTERN } from "../api/ecr/index.js";
+import { continueUpload, deleteBlob, headOrGetBlob, startUpload } from "./blob-handlers.js";
+import { DistributionError, nameInvalid, nameUnknown, sendDistributionError, unsupported } from "./distribution-errors.js";
+import { deleteManifest, headOrGetManifest, listReferrers, listTags, manifestReferenceValid, putManifest } from "./manifest-handlers.js";
+import { manifestUnknown } from "./distribution-errors.js";
+import type { RegistryContext, RepositoryRequest } from "./registry-context.js";
+import { nextLink, pagination, sendJson } from "./registry-context.js";
+import type { RegistryTokens } from "./registry-tokens.js";
+
+export interface DistributionRouteOptions {
+  readonly context: RegistryContext;
+  readonly tokens: RegistryTokens;
+}
+
+type Route = { readonly pattern: RegExp; readonly methods: readonly string[]; readonly handle: (target: RepositoryRequest, match: RegExpExecArray) => Promise<void> };
+
+const ACCOUNT_USER = "AWS";
+const MAX_CATALOG = 10_000;
+
+const unauthorized = (message: string, challenge: string) => new DistributionError("UNAUTHORIZED", 401, message, null, { "www-authenticate": challenge });
+
+export function createDistributionRoute({ context, tokens }: DistributionRouteOptions): HttpRoute {
+  const routes: Route[] = [
+    { pattern: /^\/v2\/(.+)\/blobs\/uploads\/([^/]*)$/, methods: ["POST", "GET", "PATCH", "PUT", "DELETE"], handle: (target, match) => (match[2] === "" ? (target.request.method === "POST" ? startUpload(context, target) : Promise.reject(unsupported("use POST to start an upload"))) : continueUpload(context, target, match[2]!)) },
+    { pattern: /^\/v2\/(.+)\/blobs\/([^/]+)$/, methods: ["GET", "HEAD", "DELETE"], handle: (target, match) => (target.request.method === "DELETE" ? Promise.resolve(deleteBlob()) : headOrGetBlob(context, target, match[2]!)) },
+    {
+      pattern: /^\/v2\/(.+)\/manifests\/([^/]+)$/,
+      methods: ["GET", "HEAD", "PUT", "DELETE"],
+      handle: (target, match) => {
+        const reference = decodeURIComponent(match[2]!);
+        if (target.request.method === "PUT") return putManifest(context, target, reference);
+        if (!manifestReferenceValid(reference)) throw manifestUnknown(reference);
+        return target.request.method === "DELETE" ? deleteManifest(context, target, reference) : headOrGetManifest(context, target, reference);
+      },
+    },
+    { pattern: /^\/v2\/(.+)\/tags\/list$/, methods: ["GET", "HEAD"], handle: (target) => listTags(context, target) },
+    { pattern: /^\/v2\/(.+)\/referrers\/([^/]+)$/, methods: ["GET", "HEAD"], handle: (target, match) => listReferrers(context, target, decodeURIComponent(match[2]!)) },
+  ];
+
+  function challenge(request: IncomingMessage, scope: string): string {
+    const host = request.headers.host ?? context.publicHost();
+    return `Bearer realm="http://${host}/v2/token",service="${context.publicHost()}",scope="${scope}"`;
+  }
+
+  /** The account a password or bearer token belongs to; throws 401 when there is none. */
+  function authenticate(request: IncomingMessage, scope: string): string {
+    const header = request.headers.authorization ?? "";
+    const [scheme, value = ""] = header.split(/\s+/, 2) as [string, string?];
+    let token: string | undefined;
+    if (scheme.toLowerCase() === "basic") {
+      const decoded = Buffer.from(value, "base64").toString("utf8");
+      const colon = decoded.indexOf(":");
+      if (colon > 0 && decoded.slice(0, colon) === ACCOUNT_USER) token = decoded.slice(colon + 1);
+    } else if (scheme.toLowerCase() === "bearer") {
+      token = value;
+    }
+    if (!token) throw unauthorized("authentication required", challenge(request, scope));
+    const checked = tokens.verify(token);
+    if (!checked.ok) {
+      // ECR's wording for an expired token.
+      const message = checked.reason === "expired" ? "Your authorization token has expired. Reauthenticate and try again." : "authentication required";
+      throw unauthorized(message, challenge(request, scope));
+    }
+    if (checked.accountId !== context.scope.accountId) throw unauthorized("authentication required", challenge(request, scope));
+    return checked.accountId;
+  }
+
+  /** GET /v2/token: the bearer flow's token endpoint; takes the same basic auth as the API. */
+  function issueBearer(request: IncomingMessage, response: ServerResponse, url: URL): void {
+    const scope = url.searchParams.get("scope") ?? "";
+    const header = request.headers.authorization ?? "";
+    if (!/^basic\s/i.test(header)) throw unauthorized("authentication required", challenge(request, scope));
+    authenticate(request, scope);
+    const password = Buffer.from(header.replace(/^basic\s+/i, ""), "base64").toString("utf8").slice(ACCOUNT_USER.length + 1);
+    const checked = tokens.verify(password);
+    if (!checked.ok) throw unauthorized("authentication required", challenge(request, scope));
+    // The bearer token lives no longer than the password it was exchanged for.
+    const now = context.clock.now();
+    const issued = tokens.issue(checked.accountId, checked.expiresAt - now);
+    sendJson(response, 200, {
+      token: issued.password,
+      access_token: issued.password,
+      expires_in: Math.floor((issued.expiresAt - now) / 1000),
+      issued_at: new Date(now).toISOString(),
+    });
+  }
+
+  async function dispatch(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? "/", "http://registry.invalid");
+    const path = url.pathname;
+    const method = request.method ?? "GET";
+    if (path === "/v2/token") {
+      if (method !== "GET") throw unsupported(`${method} is not supported on the token endpoint`);
+      return issueBearer(request, response, url);
+    }
+    if (path === "/v2/" || path === "/v2/_catalog") {
+      authenticate(request, path === "/v2/" ? "" : "registry:catalog:*");
+      if (path === "/v2/") return sendJson(response, 200, {}, {}, method);
+      const { limit, last } = pagination(url);
+      const rows = await context.repositories.listRepositories({ ...(last !== undefined ? { afterName: last } : {}), limit: limit === undefined ? MAX_CATALOG : limit + 1 });
+      const page = limit === undefined ? rows : rows.slice(0, limit);
+      const more = limit !== undefined && rows.length > limit && page.length > 0;
+      return sendJson(response, 200, { repositories: page.map((row) => row.name) }, more ? { link: nextLink("/v2/_catalog", limit, page[page.length - 1]!.name) } : {}, method);
+    }
+    for (const route of routes) {
+      const match = route.pattern.exec(path);
+      if (!match) continue;
+      const name = match[1]!;
+      authenticate(request, `repository:${name}:pull,push`);
+      if (!route.methods.includes(method)) throw unsupported(`${method} is not supported here`);
+      if (name.length < 2 || name.length > 256 || !REPOSITORY_NAME_PATTERN.test(name)) throw nameInvalid(name);
+      const repository = await context.repositories.getRepository(name);
+      if (!repository) throw nameUnknown(name, context.scope.accountId);
+      return route.handle({ request, response, url, repository }, match);
+    }
+    authenticate(request, "");
+    throw new DistributionError("NAME_UNKNOWN", 404, "unknown path", { path });
+  }
+
+  return {
+    prefix: "/v2/",
+    async handle(request, response) {
+      try {
+        await dispatch(request, response);
+      } catch (error) {
+        if (error instanceof DistributionError) {
+          // The request body is not wanted once the answer is an error; discard it.
+          request.resume();
+          return sendDistributionError(response, error, request.method);
+        }
+        if ((error as NodeJS.ErrnoException).code === "ERR_STREAM_PREMATURE_CLOSE" || request.destroyed) {
+          // The client went away mid-transfer; what was written stays as upload progress.
+          return void response.destroy();
+        }
+        throw error;
+      }
+    },
+  };
+}

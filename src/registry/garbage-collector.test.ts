@@ -1,0 +1,83 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { openSqliteStore } from "../store/index.js";
+import { BlobStore } from "./blob-store.js";
+import { GarbageCollector } from "./garbage-collector.js";
+
+const sha256 = (bytes: Buffer) => `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+
+async function setup() {
+  const dir = mkdtempSync(join(tmpdir(), "berth-gc-"));
+  const store = await openSqliteStore({ path: join(dir, "berth.db") });
+  let now = Date.now();
+  const blobs = new BlobStore(join(dir, "registry"), () => now);
+  blobs.init();
+  await store.ecr.createRepository({ name: "repo", registry_id: "1", arn: "arn", created_at: 0, tag_mutability: "MUTABLE", scan_on_push: 0, encryption_json: "{}", lifecycle_policy: null, lifecycle_updated_at: null, lifecycle_evaluated_at: null });
+  const upload = async (bytes: Buffer, link: boolean) => {
+    const uuid = await blobs.startUpload("repo");
+    const info = (await blobs.uploadInfo(uuid))!;
+    await blobs.append(info, Readable.from([bytes]));
+    await blobs.finish(info, sha256(bytes), async (size) => (link ? store.ecr.linkBlob("repo", sha256(bytes), size, now) : undefined));
+    return sha256(bytes);
+  };
+  const collector = (abandonedLinkMs: number) => new GarbageCollector({ repositories: store.ecr, blobs, now: () => now, abandonedLinkMs, uploadMaxAgeMs: 60_000 });
+  return { dir, store, blobs, upload, collector, advance: (ms: number) => (now += ms), close: async () => (await store.close(), rmSync(dir, { recursive: true, force: true })) };
+}
+
+test("collect removes blob files no repository links (a crash between rename and link)", async () => {
+  const t = await setup();
+  try {
+    const linked = await t.upload(randomBytes(1000), true);
+    const orphan = await t.upload(randomBytes(1000), false);
+    assert.ok(existsSync(t.blobs.blobPath(orphan)));
+    const report = await t.collector(3_600_000).collect();
+    assert.equal(report.blobsRemoved, 1);
+    assert.equal(existsSync(t.blobs.blobPath(orphan)), false);
+    assert.ok(existsSync(t.blobs.blobPath(linked)), "a linked blob is kept while its push may still be in flight");
+  } finally {
+    await t.close();
+  }
+});
+
+test("collect drops links no manifest referenced for the abandon period, then their files", async () => {
+  const t = await setup();
+  try {
+    const referenced = await t.upload(randomBytes(500), true);
+    const abandoned = await t.upload(randomBytes(500), true);
+    await t.store.ecr.putImage(
+      { repositoryName: "repo", digest: sha256(Buffer.from("m")), mediaType: "x", artifactType: null, manifest: Buffer.from("m"), sizeBytes: 1, pushedAt: 0, subjectDigest: null, annotationsJson: null, references: [{ digest: referenced, kind: "blob" }] },
+      "v1",
+      false,
+    );
+    assert.equal((await t.collector(60_000).collect()).linksRemoved, 0, "younger than the abandon period");
+    t.advance(120_000);
+    const report = await t.collector(60_000).collect();
+    assert.equal(report.linksRemoved, 1);
+    assert.equal(existsSync(t.blobs.blobPath(abandoned)), false);
+    assert.ok(existsSync(t.blobs.blobPath(referenced)));
+  } finally {
+    await t.close();
+  }
+});
+
+test("collect removes uploads untouched for longer than the upload age, and only those", async () => {
+  const t = await setup();
+  try {
+    const stale = await t.blobs.startUpload("repo");
+    const fresh = await t.blobs.startUpload("repo");
+    const twoMinutesAgo = new Date(Date.now() - 120_000);
+    for (const suffix of ["data", "json"]) utimesSync(join(t.dir, "registry", "uploads", `${stale}.${suffix}`), twoMinutesAgo, twoMinutesAgo);
+    const report = await t.collector(3_600_000).collect();
+    assert.equal(report.uploadsRemoved, 1);
+    assert.equal(await t.blobs.uploadInfo(stale), undefined);
+    assert.ok(await t.blobs.uploadInfo(fresh));
+    assert.deepEqual(readdirSync(join(t.dir, "registry", "uploads")).sort(), [`${fresh}.data`, `${fresh}.json`]);
+  } finally {
+    await t.close();
+  }
+});

@@ -1,0 +1,144 @@
+// The built-in registry: the OCI distribution API (/v2/ on the server's listener) and the ECR API
+// over the same store and blob store, plus the periodic maintenance (lifecycle policies, garbage
+// collection). Built once by `berth server`:
+//   const registry = createRegistry({ store, dataDir, clock, scope, publicHost, logger });
+//   gateway services += registry.ecrService; httpRoutes += registry.route
+import { join } from "node:path";
+import type { HttpRoute } from "../api/gateway/gateway.js";
+import type { JsonServiceModule } from "../api/service-module.js";
+import { createEcrService, deleteImages } from "../api/ecr/index.js";
+import type { EcrContext } from "../api/ecr/index.js";
+import type { AccountScope } from "../core/arn.js";
+import type { Clock } from "../core/clock.js";
+import type { Store } from "../store/index.js";
+import { BlobStore } from "./blob-store.js";
+import { createDistributionRoute } from "./distribution-route.js";
+import type { GarbageReport } from "./garbage-collector.js";
+import { GarbageCollector } from "./garbage-collector.js";
+import { applyAllLifecyclePolicies, applyLifecyclePolicy } from "./lifecycle.js";
+import type { RegistryContext, RegistryLogger } from "./registry-context.js";
+import { loadTokenKey, RegistryTokens } from "./registry-tokens.js";
+
+export type { RegistryLogger } from "./registry-context.js";
+export type { GarbageReport } from "./garbage-collector.js";
+
+const HOUR_MS = 3_600_000;
+
+export interface RegistryOptions {
+  readonly store: Store;
+  /** The server's data dir; the registry keeps <dataDir>/registry/{blobs,uploads,token-key}. */
+  readonly dataDir: string;
+  readonly clock: Clock;
+  readonly scope: AccountScope;
+  /** host:port the registry is reached at, for repositoryUri and proxyEndpoint (known after listen). */
+  readonly publicHost: () => string;
+  readonly logger: RegistryLogger;
+  /** Lifetime of GetAuthorizationToken passwords; ECR's is 12 hours. */
+  readonly tokenTtlMs?: number;
+  /** How often lifecycle policies and garbage collection run; 0 disables the loop. Default 1 h. */
+  readonly maintenanceIntervalMs?: number;
+  /** A pushed blob no manifest references is dropped after this long. Default 24 h. */
+  readonly abandonedBlobMs?: number;
+  /** An upload untouched this long is removed. Default 24 h. */
+  readonly uploadMaxAgeMs?: number;
+}
+
+export interface PullCredentials {
+  readonly username: string;
+  readonly password: string;
+  readonly expiresAt: number;
+}
+
+export interface Registry {
+  readonly route: HttpRoute;
+  readonly ecrService: JsonServiceModule;
+  /** Credentials a host agent uses to pull from this registry (basic auth, user "AWS"). */
+  issuePullCredentials(accountId: string): PullCredentials;
+  applyLifecyclePolicies(): Promise<void>;
+  collectGarbage(): Promise<GarbageReport>;
+  /** Stops the maintenance loop and waits for a pass in progress. */
+  close(): Promise<void>;
+}
+
+export function createRegistry(options: RegistryOptions): Registry {
+  const root = join(options.dataDir, "registry");
+  const tokenTtlMs = options.tokenTtlMs ?? 12 * HOUR_MS;
+  const blobs = new BlobStore(root, () => options.clock.now());
+  blobs.init();
+  const tokens = new RegistryTokens(loadTokenKey(join(root, "token-key")), options.clock);
+  const repositories = options.store.ecr;
+  const collector = new GarbageCollector({
+    repositories,
+    blobs,
+    now: () => options.clock.now(),
+    abandonedLinkMs: options.abandonedBlobMs ?? 24 * HOUR_MS,
+    uploadMaxAgeMs: options.uploadMaxAgeMs ?? 24 * HOUR_MS,
+  });
+
+  const ecrContext: EcrContext = {
+    repositories,
+    tags: options.store.tags,
+    clock: options.clock,
+    scope: options.scope,
+    publicHost: options.publicHost,
+    issueAuthorizationToken: (accountId) => {
+      const issued = tokens.issue(accountId, tokenTtlMs);
+      return { authorizationToken: Buffer.from(`AWS:${issued.password}`).toString("base64"), expiresAt: issued.expiresAt };
+    },
+    releaseBlobs: async (digests) => void (await collector.release(digests)),
+  };
+  const context: RegistryContext = {
+    repositories,
+    blobs,
+    clock: options.clock,
+    scope: options.scope,
+    publicHost: options.publicHost,
+    logger: options.logger,
+    deleteImages: (repositoryName, digests) => deleteImages(ecrContext, repositoryName, digests),
+    applyLifecyclePolicy: async (repositoryName) => {
+      const repository = await repositories.getRepository(repositoryName);
+      if (repository) await applyLifecyclePolicy(context, repository);
+    },
+  };
+
+  const maintain = async () => {
+    await applyAllLifecyclePolicies(context);
+    const report = await collector.collect();
+    if (report.blobsRemoved + report.linksRemoved + report.uploadsRemoved > 0) options.logger.info({ ...report }, "registry garbage collected");
+  };
+  // Level-triggered: each pass looks at everything afresh, so a crash mid-pass loses nothing.
+  const intervalMs = options.maintenanceIntervalMs ?? HOUR_MS;
+  let running: Promise<void> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let closed = false;
+  const schedule = (delayMs: number) => {
+    if (closed || intervalMs <= 0) return;
+    timer = setTimeout(() => {
+      running = maintain()
+        .catch((error: unknown) => options.logger.error({ err: error }, "registry maintenance failed"))
+        .finally(() => {
+          running = undefined;
+          schedule(intervalMs);
+        });
+    }, delayMs);
+    timer.unref();
+  };
+  // The first pass soon after start clears what a crash left (orphan files, stale uploads).
+  schedule(Math.min(intervalMs, 5_000));
+
+  return {
+    route: createDistributionRoute({ context, tokens }),
+    ecrService: createEcrService(ecrContext),
+    issuePullCredentials(accountId) {
+      const issued = tokens.issue(accountId, tokenTtlMs);
+      return { username: "AWS", password: issued.password, expiresAt: issued.expiresAt };
+    },
+    applyLifecyclePolicies: () => applyAllLifecyclePolicies(context),
+    collectGarbage: () => collector.collect(),
+    async close() {
+      closed = true;
+      if (timer) clearTimeout(timer);
+      await running;
+    },
+  };
+}

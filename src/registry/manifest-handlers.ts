@@ -1,0 +1,160 @@
+// Manifests, tags and referrers of the distribution API:
+//   HEAD/GET/PUT/DELETE /v2/<name>/manifests/<tag|digest>
+//   GET /v2/<name>/tags/list?n=&last=        GET /v2/<name>/referrers/<digest>?artifactType=
+// A manifest is stored with the exact bytes and media type pushed; its digest is the sha256 of
+// those bytes. PUT refuses a manifest that references blobs (or, for an index, manifests) the
+// repository does not have, and a tag move in an IMMUTABLE repository.
+// https://github.com/opencontainers/distribution-spec/blob/main/spec.md#pushing-manifests
+import { createHash } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import { DIGEST_PATTERN, TAG_PATTERN } from "../api/ecr/index.js";
+import type { EcrImageWithManifest } from "../store/ecr-repository.js";
+import { parseDigest } from "./blob-store.js";
+import { DistributionError, digestInvalid, manifestBlobUnknown, manifestUnknown, sizeInvalid, tagInvalid } from "./distribution-errors.js";
+import { MAX_MANIFEST_BYTES, OCI_INDEX, parseManifest } from "./manifests.js";
+import type { RegistryContext, RepositoryRequest } from "./registry-context.js";
+import { nextLink, pagination, send, sendJson } from "./registry-context.js";
+
+const isDigest = (reference: string) => reference.includes(":");
+
+async function readManifestBody(request: IncomingMessage): Promise<Buffer> {
+  if (Number(request.headers["content-length"] ?? 0) > MAX_MANIFEST_BYTES) throw sizeInvalid(`manifest exceeds ${MAX_MANIFEST_BYTES} bytes`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_MANIFEST_BYTES) throw sizeInvalid(`manifest exceeds ${MAX_MANIFEST_BYTES} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+async function resolve(context: RegistryContext, repositoryName: string, reference: string): Promise<EcrImageWithManifest> {
+  const digest = isDigest(reference) ? reference : await context.repositories.resolveTag(repositoryName, reference);
+  const image = digest === undefined ? undefined : await context.repositories.getImage(repositoryName, digest);
+  if (!image) throw manifestUnknown(reference);
+  return image;
+}
+
+export async function headOrGetManifest(context: RegistryContext, { request, response, repository }: RepositoryRequest, reference: string): Promise<void> {
+  const image = await resolve(context, repository.name, reference);
+  response.writeHead(200, {
+    "docker-distribution-api-version": "registry/2.0",
+    "content-type": image.mediaType,
+    "content-length": image.manifest.length,
+    "docker-content-digest": image.digest,
+    etag: `"${image.digest}"`,
+  });
+  response.end(request.method === "HEAD" ? undefined : image.manifest);
+}
+
+export async function putManifest(context: RegistryContext, { request, response, repository }: RepositoryRequest, reference: string): Promise<void> {
+  const tag = isDigest(reference) ? undefined : reference;
+  if (tag !== undefined && !TAG_PATTERN.test(tag)) throw tagInvalid(`invalid tag ${JSON.stringify(tag)}`);
+  const bytes = await readManifestBody(request);
+  const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+  if (tag === undefined) {
+    const parsed = parseDigest(reference);
+    if (!parsed) throw digestInvalid("invalid digest", { digest: reference });
+    const actual = `${parsed.algorithm}:${createHash(parsed.algorithm).update(bytes).digest("hex")}`;
+    if (actual !== reference) throw digestInvalid("provided digest did not match uploaded content", { expected: reference, actual });
+  }
+  const manifest = parseManifest(bytes, request.headers["content-type"]);
+  const missingBlobs = await context.repositories.missingBlobLinks(
+    repository.name,
+    manifest.blobs.map((blob) => blob.digest),
+  );
+  if (missingBlobs.length > 0) throw manifestBlobUnknown(missingBlobs[0]!);
+  let sizeBytes = manifest.layerBytes;
+  if (manifest.kind === "index") {
+    const children = await context.repositories.imagesByDigest(
+      repository.name,
+      manifest.manifests.map((child) => child.digest),
+    );
+    const present = new Set(children.map((child) => child.digest));
+    const missing = manifest.manifests.find((child) => !present.has(child.digest));
+    if (missing) throw manifestBlobUnknown(missing.digest);
+    // ECR: the size of a manifest list is the largest size among its manifests.
+    sizeBytes = children.reduce((largest, child) => Math.max(largest, child.sizeBytes), 0);
+  }
+  const outcome = await context.repositories.putImage(
+    {
+      repositoryName: repository.name,
+      digest,
+      mediaType: manifest.mediaType,
+      artifactType: manifest.artifactType,
+      manifest: bytes,
+      sizeBytes,
+      pushedAt: context.clock.now(),
+      subjectDigest: manifest.subject?.digest ?? null,
+      annotationsJson: manifest.annotations ? JSON.stringify(manifest.annotations) : null,
+      references: [...manifest.blobs.map((blob) => ({ digest: blob.digest, kind: "blob" as const })), ...manifest.manifests.map((child) => ({ digest: child.digest, kind: "manifest" as const }))],
+    },
+    tag,
+    repository.tag_mutability === "IMMUTABLE",
+  );
+  if (outcome.kind === "tag-immutable") {
+    // ECR's wording for the same refusal (ImageTagAlreadyExistsException); wording not confirmed.
+    throw tagInvalid(`The image tag '${tag}' already exists in the '${repository.name}' repository and cannot be overwritten because the repository is immutable.`);
+  }
+  // A tagged manifest ends a client's push (an index's children go first, untagged), so the
+  // lifecycle policy runs now rather than between the pieces of one push.
+  if (tag !== undefined) {
+    await context.applyLifecyclePolicy(repository.name).catch((error: unknown) => context.logger.error({ err: error, repository: repository.name }, "lifecycle policy after push failed"));
+  }
+  send(response, 201, {
+    location: `/v2/${repository.name}/manifests/${digest}`,
+    "docker-content-digest": digest,
+    ...(manifest.subject ? { "oci-subject": manifest.subject.digest } : {}),
+  });
+}
+
+export async function deleteManifest(context: RegistryContext, { response, repository }: RepositoryRequest, reference: string): Promise<void> {
+  if (!isDigest(reference)) {
+    // OCI 1.1: deleting by tag removes the tag only; the image stays (untagged if it was the last).
+    if (!(await context.repositories.deleteTag(repository.name, reference))) throw manifestUnknown(reference);
+    return send(response, 202, {});
+  }
+  const image = await resolve(context, repository.name, reference);
+  const parents = (await context.repositories.manifestParents(repository.name, [image.digest])).get(image.digest) ?? [];
+  if (parents.length > 0) throw new DistributionError("DENIED", 409, `manifest is referenced by manifest list ${parents.join(", ")}`, { parents });
+  await context.deleteImages(repository.name, [image.digest]);
+  send(response, 202, {});
+}
+
+export async function listTags(context: RegistryContext, { request, response, url, repository }: RepositoryRequest): Promise<void> {
+  const { limit, last } = pagination(url);
+  const tags = await context.repositories.listTags(repository.name, { ...(last !== undefined ? { afterTag: last } : {}), ...(limit !== undefined ? { limit: limit + 1 } : {}) });
+  const page = limit === undefined ? tags : tags.slice(0, limit);
+  const more = limit !== undefined && tags.length > limit && page.length > 0;
+  sendJson(response, 200, { name: repository.name, tags: page }, more ? { link: nextLink(`/v2/${repository.name}/tags/list`, limit, page[page.length - 1]!) } : {}, request.method);
+}
+
+export async function listReferrers(context: RegistryContext, { request, response, url, repository }: RepositoryRequest, digest: string): Promise<void> {
+  if (!DIGEST_PATTERN.test(digest) || !parseDigest(digest)) throw digestInvalid("invalid digest", { digest });
+  const artifactType = url.searchParams.get("artifactType");
+  const manifests = [];
+  for (const referrer of await context.repositories.referrers(repository.name, digest)) {
+    if (artifactType !== null && referrer.artifactType !== artifactType) continue;
+    const stored = await context.repositories.getImage(repository.name, referrer.digest);
+    if (!stored) continue;
+    manifests.push({
+      mediaType: referrer.mediaType,
+      digest: referrer.digest,
+      size: stored.manifest.length,
+      ...(referrer.artifactType !== null ? { artifactType: referrer.artifactType } : {}),
+      ...(referrer.annotationsJson !== null ? { annotations: JSON.parse(referrer.annotationsJson) as Record<string, string> } : {}),
+    });
+  }
+  sendJson(
+    response,
+    200,
+    { schemaVersion: 2, mediaType: OCI_INDEX, manifests },
+    { "content-type": OCI_INDEX, ...(artifactType !== null ? { "oci-filters-applied": "artifactType" } : {}) },
+    request.method,
+  );
+}
+
+export function manifestReferenceValid(reference: string): boolean {
+  return isDigest(reference) ? parseDigest(reference) !== undefined : TAG_PATTERN.test(reference);
+}

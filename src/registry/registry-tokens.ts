@@ -1,0 +1,67 @@
+// The registry's credentials: what GetAuthorizationToken hands out as the password of user "AWS"
+// (and the bearer token endpoint hands back). A token is an HMAC-SHA256-signed, expiring claim
+// naming the account, so the server verifies it without storing it:
+//   "v1." base64url(JSON {a: accountId, e: expiresAtMs, n: nonce}) "." base64url(HMAC(key, payload))
+// The key is 32 random bytes kept in <data-dir>/registry/token-key (0600): restarting the server
+// keeps issued tokens valid; deleting the file revokes them all.
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import type { Clock } from "../core/clock.js";
+
+export interface IssuedToken {
+  readonly password: string;
+  readonly expiresAt: number;
+}
+
+export type TokenCheck = { readonly ok: true; readonly accountId: string; readonly expiresAt: number } | { readonly ok: false; readonly reason: "invalid" | "expired" };
+
+const VERSION = "v1";
+
+export function loadTokenKey(path: string): Buffer {
+  if (!existsSync(path)) {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    try {
+      writeFileSync(path, randomBytes(32).toString("base64"), { mode: 0o600, flag: "wx" });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+  }
+  const key = Buffer.from(readFileSync(path, "utf8").trim(), "base64");
+  if (key.length < 32) throw new Error(`registry token key ${path} is shorter than 32 bytes`);
+  return key;
+}
+
+export class RegistryTokens {
+  constructor(
+    private readonly key: Buffer,
+    private readonly clock: Clock,
+  ) {}
+
+  issue(accountId: string, ttlMs: number): IssuedToken {
+    const expiresAt = this.clock.now() + ttlMs;
+    const payload = Buffer.from(JSON.stringify({ a: accountId, e: expiresAt, n: randomBytes(9).toString("base64url") })).toString("base64url");
+    return { password: `${VERSION}.${payload}.${this.sign(payload)}`, expiresAt };
+  }
+
+  verify(password: string): TokenCheck {
+    const [version, payload, signature, ...rest] = password.split(".");
+    if (version !== VERSION || !payload || !signature || rest.length > 0) return { ok: false, reason: "invalid" };
+    const expected = Buffer.from(this.sign(payload));
+    const given = Buffer.from(signature);
+    if (expected.length !== given.length || !timingSafeEqual(expected, given)) return { ok: false, reason: "invalid" };
+    let claims: { a?: unknown; e?: unknown };
+    try {
+      claims = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as { a?: unknown; e?: unknown };
+    } catch {
+      return { ok: false, reason: "invalid" };
+    }
+    if (typeof claims.a !== "string" || typeof claims.e !== "number") return { ok: false, reason: "invalid" };
+    if (claims.e <= this.clock.now()) return { ok: false, reason: "expired" };
+    return { ok: true, accountId: claims.a, expiresAt: claims.e };
+  }
+
+  private sign(payload: string): string {
+    return createHmac("sha256", this.key).update(`${VERSION}.${payload}`).digest("base64url");
+  }
+}

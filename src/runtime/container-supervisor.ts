@@ -1,0 +1,221 @@
+// Containers under conmon + an OCI runtime (runc by default). conmon is the container's parent, so
+// a container outlives the agent: conmon collects its exit code into a file, writes its stdout and
+// stderr to a k8s-file log, and records an OOM kill, all on disk where a restarted agent finds
+// them. Everything here is derived from files and the runtime's own state, so a new instance after
+// a restart knows what the old one knew.
+//
+//   create ─▶ conmon (runs `runc create`, then waits on the container) ─▶ pidfile appears
+//   start  ─▶ `runc start`             state ─▶ exit file? exited : runc state
+//   kill   ─▶ `runc kill`              remove ─▶ `runc delete --force`, stop conmon, delete files
+//
+//   <root>/<runtimeId>/  conmon.pid  container.pid  exits/<runtimeId>  persist/  container.log
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, watch } from "node:fs";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { CommandRunner } from "./run-command.js";
+import { CommandError, runCommand } from "./run-command.js";
+
+export interface SupervisorOptions {
+  /** Where per-container supervision files live. */
+  readonly root: string;
+  /** The OCI runtime binary (runc or crun). */
+  readonly runtimePath: string;
+  /** The runtime's state root, private to Berth (so `runc list` elsewhere is untouched). */
+  readonly runtimeRoot: string;
+  readonly conmonPath: string;
+  readonly run?: CommandRunner;
+}
+
+export type SupervisedState = { kind: "created" } | { kind: "running" } | { kind: "exited"; exitCode: number; oomKilled: boolean } | { kind: "missing" };
+
+const PIDFILE_TIMEOUT_MS = 30_000;
+
+const readText = (path: string): string | undefined => {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return undefined;
+  }
+};
+
+/** Alive and not a zombie: an exited conmon waits for init to reap it, which can take a while. */
+const processAlive = (pid: number): boolean => {
+  const stat = readText(`/proc/${pid}/stat`);
+  if (stat === undefined) return false;
+  return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+};
+
+export class ContainerSupervisor {
+  private readonly run: CommandRunner;
+
+  constructor(private readonly options: SupervisorOptions) {
+    this.run = options.run ?? runCommand;
+    mkdirSync(options.root, { recursive: true });
+  }
+
+  private dir(id: string): string {
+    return join(this.options.root, id);
+  }
+
+  logPath(id: string): string {
+    return join(this.dir(id), "container.log");
+  }
+
+  private exitFile(id: string): string {
+    return join(this.dir(id), "exits", id);
+  }
+
+  private runtime(args: readonly string[], timeoutMs?: number): Promise<string> {
+    return this.run(this.options.runtimePath, ["--root", this.options.runtimeRoot, ...args], { timeoutMs });
+  }
+
+  /** Creates the container from a prepared bundle (config.json + rootfs); idempotent per id. */
+  async create(id: string, bundleDir: string): Promise<void> {
+    const dir = this.dir(id);
+    const pidFile = join(dir, "container.pid");
+    if (readText(pidFile)?.trim()) return;
+    for (const sub of ["exits", "persist", "sockets"]) mkdirSync(join(dir, sub), { recursive: true });
+    const conmon = spawn(
+      this.options.conmonPath,
+      [
+        "--api-version", "1",
+        "-c", id, "-u", id, "-n", id,
+        "-r", this.options.runtimePath,
+        "--runtime-arg", "--root", "--runtime-arg", this.options.runtimeRoot,
+        "-b", bundleDir,
+        "-p", pidFile,
+        "-P", join(dir, "conmon.pid"),
+        "-l", `k8s-file:${this.logPath(id)}`,
+        "--exit-dir", join(dir, "exits"),
+        "-0", join(dir, "persist"),
+        "--socket-dir-path", join(dir, "sockets"),
+        "--syslog=false",
+        "--log-level", "error",
+      ],
+      // Its own session and no pipes to us: conmon must survive the agent.
+      { cwd: dir, detached: true, stdio: ["ignore", "ignore", "pipe"] },
+    );
+    let stderr = "";
+    conmon.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const conmonExited = new Promise<number | null>((resolve) => conmon.once("exit", (code) => resolve(code)));
+    conmon.unref();
+    const deadline = Date.now() + PIDFILE_TIMEOUT_MS;
+    for (let delayMs = 1; ; delayMs = Math.min(delayMs * 2, 20)) {
+      if (readText(pidFile)?.trim()) break;
+      const exitCode = readText(this.exitFile(id));
+      if (exitCode !== undefined || Date.now() > deadline) {
+        const runtimeError = readText(join(dir, "persist", "exit")) ?? "";
+        throw new Error(`failed to create container: ${stderr.trim() || runtimeError.trim() || `conmon gave no pid within ${PIDFILE_TIMEOUT_MS} ms`}`);
+      }
+      // conmon daemonizes: once it has written its own pid, its death without a container pid
+      // means the runtime refused the container, and there is no point waiting for the deadline.
+      const conmonPid = Number(readText(join(dir, "conmon.pid"))?.trim() || 0);
+      if (conmonPid > 0 && !processAlive(conmonPid) && !readText(pidFile)?.trim()) {
+        throw new Error(`failed to create container: ${stderr.trim() || "the OCI runtime refused the container (its bundle is kept until the task is cleaned up)"}`);
+      }
+      const code = await Promise.race([conmonExited, sleep(delayMs).then(() => "waiting" as const)]);
+      if (code !== "waiting" && code !== 0 && !readText(pidFile)?.trim()) throw new Error(`failed to create container: ${stderr.trim() || `conmon exited with ${code}`}`);
+    }
+    conmon.stderr!.destroy();
+  }
+
+  async start(id: string): Promise<void> {
+    await this.runtime(["start", id]);
+  }
+
+  async state(id: string): Promise<SupervisedState> {
+    const exit = this.readExit(id);
+    if (exit) return exit;
+    if (!existsSync(this.dir(id))) return { kind: "missing" };
+    try {
+      const status = (JSON.parse(await this.runtime(["state", id])) as { status: string }).status;
+      if (status === "created") return { kind: "created" };
+      if (status === "running" || status === "paused") return { kind: "running" };
+    } catch (error) {
+      if (!(error instanceof CommandError)) throw error;
+    }
+    // Stopped (or gone) without an exit file: conmon died with it; give conmon a moment to write.
+    await sleep(50);
+    return this.readExit(id) ?? { kind: "missing" };
+  }
+
+  private readExit(id: string): { kind: "exited"; exitCode: number; oomKilled: boolean } | undefined {
+    const text = readText(this.exitFile(id));
+    if (text === undefined || text.trim() === "") return undefined;
+    const dir = this.dir(id);
+    const oomKilled = existsSync(join(dir, "oom")) || existsSync(join(dir, "persist", "oom"));
+    return { kind: "exited", exitCode: Number(text.trim()), oomKilled };
+  }
+
+  /** Resolves when the container's exit is on disk (at once if it already is). */
+  async waitExit(id: string, signal?: AbortSignal): Promise<{ exitCode: number; oomKilled: boolean }> {
+    const exitsDir = join(this.dir(id), "exits");
+    mkdirSync(exitsDir, { recursive: true });
+    for (;;) {
+      const exit = this.readExit(id);
+      if (exit) return { exitCode: exit.exitCode, oomKilled: exit.oomKilled };
+      if (signal?.aborted) throw signal.reason;
+      const conmonPid = Number(readText(join(this.dir(id), "conmon.pid"))?.trim() || 0);
+      if (conmonPid > 0 && !processAlive(conmonPid)) {
+        await sleep(20);
+        const late = this.readExit(id);
+        if (late) return { exitCode: late.exitCode, oomKilled: late.oomKilled };
+        throw new Error(`conmon for ${id} is gone without recording an exit`);
+      }
+      // inotify wakes us at once; the timeout re-checks conmon in case it died without a file.
+      await new Promise<void>((resolve) => {
+        const watcher = watch(exitsDir, () => finish());
+        const timer = setTimeout(() => finish(), 1_000);
+        const onAbort = () => finish();
+        signal?.addEventListener("abort", onAbort, { once: true });
+        function finish() {
+          watcher.close();
+          clearTimeout(timer);
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+        }
+        if (this.readExit(id)) finish();
+      });
+    }
+  }
+
+  async kill(id: string, signal: string): Promise<void> {
+    try {
+      await this.runtime(["kill", id, signal.replace(/^SIG/, "")]);
+    } catch (error) {
+      // Already stopped: nothing to signal.
+      if (error instanceof CommandError && /not running|container not found|does not exist|process already finished/i.test(error.stderr)) return;
+      throw error;
+    }
+  }
+
+  /** Runs a command inside the running container (health checks); exit code 124 on timeout like coreutils `timeout`. */
+  async exec(id: string, argv: readonly string[], timeoutMs: number): Promise<{ exitCode: number }> {
+    try {
+      await this.runtime(["exec", id, ...argv], timeoutMs);
+      return { exitCode: 0 };
+    } catch (error) {
+      if (error instanceof CommandError && error.exitCode !== undefined) return { exitCode: error.exitCode };
+      return { exitCode: 124 };
+    }
+  }
+
+  /** Deletes the container and its supervision files; tolerates it being gone already. */
+  async remove(id: string): Promise<void> {
+    await this.runtime(["delete", "--force", id]).catch((error: unknown) => {
+      if (!(error instanceof CommandError && /not exist|not found/i.test(error.stderr))) throw error;
+    });
+    const conmonPid = Number(readText(join(this.dir(id), "conmon.pid"))?.trim() || 0);
+    if (conmonPid > 0 && processAlive(conmonPid)) {
+      process.kill(conmonPid, "SIGKILL");
+      for (let i = 0; i < 100 && processAlive(conmonPid); i++) await sleep(10);
+    }
+    rmSync(this.dir(id), { recursive: true, force: true });
+  }
+
+  /** Container ids this supervisor has files for (reconciliation and leak checks). */
+  list(): string[] {
+    return existsSync(this.options.root) ? readdirSync(this.options.root) : [];
+  }
+}

@@ -1,0 +1,94 @@
+// The task's cgroup: one budget for all its containers, as Fargate sizes a task. Task cpu units
+// become a CFS quota (1024 units = one CPU's worth of period), task memory a hard limit with no
+// swap beyond it, plus a pids ceiling. Containers' cgroups (created by runc from their
+// cgroupsPath) nest below it, so their own memory/cpu settings apply inside the task's budget.
+//
+//   cgroup v1 (this fleet's hosts): /sys/fs/cgroup/<controller>/berth/<taskId>/<container>
+//   cgroup v2 (unified):            /sys/fs/cgroup/berth/<taskId>/<container>
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+const CGROUP_ROOT = "/sys/fs/cgroup";
+const CFS_PERIOD_US = 100_000;
+/** Processes per task: generous for real work, finite so a fork bomb stays inside its task. */
+export const TASK_PIDS_LIMIT = 16_384;
+
+export interface TaskBudget {
+  readonly cpuUnits: number;
+  readonly memoryMiB: number;
+}
+
+const isUnified = (root: string) => existsSync(join(root, "cgroup.controllers"));
+
+export class TaskCgroups {
+  constructor(private readonly root = CGROUP_ROOT) {}
+
+  /** The cgroupsPath (relative to the hierarchy root) a container of the task runs in. */
+  containerPath(taskId: string, containerName: string): string {
+    return `/berth/${taskId}/${containerName}`;
+  }
+
+  private v1Dir(controller: string, taskId: string): string {
+    return join(this.root, controller, "berth", taskId);
+  }
+
+  /** Idempotent. */
+  ensure(taskId: string, budget: TaskBudget): void {
+    const quotaUs = Math.round((budget.cpuUnits / 1024) * CFS_PERIOD_US);
+    const memoryBytes = budget.memoryMiB * 1024 * 1024;
+    if (isUnified(this.root)) {
+      const berth = join(this.root, "berth");
+      mkdirSync(berth, { recursive: true });
+      writeFileSync(join(this.root, "cgroup.subtree_control"), "+memory +cpu +pids");
+      writeFileSync(join(berth, "cgroup.subtree_control"), "+memory +cpu +pids");
+      const dir = join(berth, taskId);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, "cgroup.subtree_control"), "+memory +cpu +pids");
+      writeFileSync(join(dir, "memory.max"), String(memoryBytes));
+      writeFileSync(join(dir, "memory.swap.max"), "0");
+      writeFileSync(join(dir, "cpu.max"), `${quotaUs} ${CFS_PERIOD_US}`);
+      writeFileSync(join(dir, "pids.max"), String(TASK_PIDS_LIMIT));
+      return;
+    }
+    const memory = this.v1Dir("memory", taskId);
+    mkdirSync(memory, { recursive: true });
+    writeFileSync(join(memory, "memory.limit_in_bytes"), String(memoryBytes));
+    if (existsSync(join(memory, "memory.memsw.limit_in_bytes"))) writeFileSync(join(memory, "memory.memsw.limit_in_bytes"), String(memoryBytes));
+    const cpu = this.v1Dir("cpu", taskId);
+    mkdirSync(cpu, { recursive: true });
+    writeFileSync(join(cpu, "cpu.cfs_period_us"), String(CFS_PERIOD_US));
+    writeFileSync(join(cpu, "cpu.cfs_quota_us"), String(quotaUs));
+    const pids = this.v1Dir("pids", taskId);
+    mkdirSync(pids, { recursive: true });
+    writeFileSync(join(pids, "pids.max"), String(TASK_PIDS_LIMIT));
+  }
+
+  /** OOM kills inside the task (any of its containers), from the memory controller's counters. */
+  oomKills(taskId: string): number {
+    const file = isUnified(this.root) ? join(this.root, "berth", taskId, "memory.events") : join(this.v1Dir("memory", taskId), "memory.oom_control");
+    if (!existsSync(file)) return 0;
+    const match = /^oom_kill (\d+)$/m.exec(readFileSync(file, "utf8"));
+    return match ? Number(match[1]) : 0;
+  }
+
+  /** Removes the task's cgroups (children first); tolerates their absence. */
+  remove(taskId: string): void {
+    // runc creates the container's cgroup in every mounted hierarchy (name=systemd and the hybrid
+    // unified one included), so every hierarchy is cleaned, not just the controllers we configure.
+    const dirs = isUnified(this.root) ? [join(this.root, "berth", taskId)] : readdirSync(this.root).map((hierarchy) => this.v1Dir(hierarchy, taskId));
+    for (const dir of dirs) removeTree(dir);
+  }
+
+  /** Task ids that still have a cgroup (for leak checks and reconciliation). */
+  list(): string[] {
+    const base = isUnified(this.root) ? join(this.root, "berth") : join(this.root, "memory", "berth");
+    return existsSync(base) ? readdirSync(base, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name) : [];
+  }
+}
+
+/** cgroup directories are removed with rmdir, deepest first (their files cannot be unlinked). */
+function removeTree(dir: string): void {
+  if (!existsSync(dir)) return;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) if (entry.isDirectory()) removeTree(join(dir, entry.name));
+  rmdirSync(dir);
+}

@@ -1,0 +1,222 @@
+// The task runtime: a task's cgroup budget and ephemeral storage, and its containers as OCI
+// bundles run under conmon + runc. The agent drives it through its RuntimePort adapter; nothing
+// here knows about the control plane or images beyond the unpacked layer directories it is given.
+//
+//   prepareTask ─▶ cgroup /berth/<task> (cpu quota, memory, pids) + ext4 ephemeral storage
+//   createContainer ─▶ overlay rootfs ─▶ user from the image ─▶ /etc files ─▶ config.json ─▶ conmon
+//   removeContainer ─▶ runc delete, conmon gone ─▶ overlay unmounted
+//   removeTask ─▶ everything under the task dir unmounted and deleted ─▶ cgroups removed
+import type { ContainerDefinition, TaskDefinition } from "@aws-sdk/client-ecs";
+import { existsSync, lstatSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { arch, release } from "node:os";
+import { join } from "node:path";
+import { ContainerSupervisor } from "./container-supervisor.js";
+import type { SupervisedState } from "./container-supervisor.js";
+import { readContainerLog } from "./container-log.js";
+import type { ContainerLogChunk } from "./container-log.js";
+import { hostHardLimits } from "./host-limits.js";
+import { resolveUser } from "./image-user.js";
+import { buildOciSpec, DEFAULT_CAPABILITIES } from "./oci-spec.js";
+import type { ImageRuntimeConfig, OciMount } from "./oci-spec.js";
+import type { CommandRunner } from "./run-command.js";
+import { DEFAULT_SECCOMP_PROFILE_PATH, resolveSeccompProfile } from "./seccomp-profile.js";
+import { TaskCgroups } from "./task-cgroup.js";
+import type { TaskBudget } from "./task-cgroup.js";
+import { TaskFilesystems } from "./task-filesystem.js";
+
+export interface TaskRuntimeOptions {
+  /** Berth's agent state dir; the runtime uses <stateDir>/tasks and <stateDir>/containers. */
+  readonly stateDir: string;
+  readonly runtimePath?: string;
+  readonly runtimeRoot?: string;
+  readonly conmonPath?: string;
+  /** A static init for initProcessEnabled; the first of tini-static and catatonit found. */
+  readonly initPath?: string;
+  readonly seccompProfilePath?: string;
+  readonly cgroupRoot?: string;
+  readonly run?: CommandRunner;
+}
+
+export interface ContainerLaunch {
+  readonly taskId: string;
+  readonly budget: TaskBudget;
+  /** The effective task definition (volumes, and the sources of volumesFrom). */
+  readonly taskDefinition: TaskDefinition;
+  readonly container: ContainerDefinition;
+  readonly image: ImageRuntimeConfig & { readonly user?: string; readonly layerDirs: readonly string[] };
+  readonly platformEnv: Readonly<Record<string, string>>;
+  readonly network: { readonly netnsPath: string; readonly ipv4: string; readonly hostname: string; readonly nameservers: readonly string[]; readonly searchDomains: readonly string[] };
+}
+
+interface ContainerMeta {
+  readonly taskId: string;
+  readonly containerName: string;
+}
+
+const firstExisting = (paths: readonly string[]) => paths.find((path) => existsSync(path));
+const nodeArchToOci: Record<string, string> = { x64: "amd64", arm64: "arm64", ia32: "x86", arm: "arm" };
+
+/** A container's id in the runtime: unique per task and container name, valid for runc. */
+export function runtimeIdOf(taskId: string, containerName: string): string {
+  return `${taskId}-${containerName}`.replace(/[^A-Za-z0-9_.-]/g, "_");
+}
+
+/** Reads a file of the image's root, refusing symlinks (which could point outside it). */
+function readImageFile(rootfs: string, path: string): string {
+  const full = join(rootfs, path);
+  try {
+    return lstatSync(full).isFile() ? readFileSync(full, "utf8") : "";
+  } catch {
+    return "";
+  }
+}
+
+export class TaskRuntime {
+  readonly cgroups: TaskCgroups;
+  readonly filesystems: TaskFilesystems;
+  readonly supervisor: ContainerSupervisor;
+  private readonly hardLimits = hostHardLimits();
+  private readonly seccompText: string;
+  private readonly initPath: string | undefined;
+
+  constructor(private readonly options: TaskRuntimeOptions) {
+    this.cgroups = new TaskCgroups(options.cgroupRoot);
+    this.filesystems = new TaskFilesystems({ root: join(options.stateDir, "tasks"), run: options.run });
+    this.supervisor = new ContainerSupervisor({
+      root: join(options.stateDir, "containers"),
+      runtimePath: options.runtimePath ?? "/usr/sbin/runc",
+      runtimeRoot: options.runtimeRoot ?? "/run/berth/runc",
+      conmonPath: options.conmonPath ?? "/usr/bin/conmon",
+      run: options.run,
+    });
+    this.seccompText = readFileSync(options.seccompProfilePath ?? DEFAULT_SECCOMP_PROFILE_PATH, "utf8");
+    this.initPath = options.initPath ?? firstExisting(["/usr/bin/tini-static", "/usr/libexec/podman/catatonit", "/usr/bin/catatonit"]);
+  }
+
+  async prepareTask(taskId: string, budget: TaskBudget, ephemeralStorageGiB: number): Promise<void> {
+    this.cgroups.ensure(taskId, budget);
+    await this.filesystems.prepare(taskId, ephemeralStorageGiB);
+  }
+
+  async removeTask(taskId: string): Promise<void> {
+    await this.filesystems.remove(taskId);
+    this.cgroups.remove(taskId);
+  }
+
+  private metaPath(runtimeId: string): string {
+    return join(this.options.stateDir, "containers", runtimeId, "meta.json");
+  }
+
+  private meta(runtimeId: string): ContainerMeta | undefined {
+    const path = this.metaPath(runtimeId);
+    return existsSync(path) ? (JSON.parse(readFileSync(path, "utf8")) as ContainerMeta) : undefined;
+  }
+
+  async createContainer(launch: ContainerLaunch): Promise<string> {
+    const name = launch.container.name ?? "";
+    const runtimeId = runtimeIdOf(launch.taskId, name);
+    this.cgroups.ensure(launch.taskId, launch.budget);
+    const rootfs = await this.filesystems.mountContainer(launch.taskId, name, launch.image.layerDirs);
+    const user = resolveUser(launch.container.user ?? launch.image.user, readImageFile(rootfs, "etc/passwd"), readImageFile(rootfs, "etc/group"));
+    const architecture = nodeArchToOci[arch()] ?? arch();
+    const capabilities = [...DEFAULT_CAPABILITIES, ...(launch.container.linuxParameters?.capabilities?.add ?? []).map((cap) => `CAP_${cap.replace(/^CAP_/, "")}`)];
+    const spec = buildOciSpec({
+      definition: launch.container,
+      image: launch.image,
+      user,
+      platformEnv: { HOSTNAME: launch.network.hostname, ...launch.platformEnv },
+      hostname: launch.network.hostname,
+      netnsPath: launch.network.netnsPath,
+      cgroupsPath: this.cgroups.containerPath(launch.taskId, name),
+      mounts: [...this.etcMounts(launch), ...this.volumeMounts(launch)],
+      initPath: this.initPath,
+      seccomp: resolveSeccompProfile(this.seccompText, { architecture, capabilities, kernelRelease: release() }),
+      hostHardLimits: this.hardLimits,
+    });
+    const bundle = join(this.filesystems.taskDir(launch.taskId), "containers", name);
+    writeFileSync(join(bundle, "config.json"), JSON.stringify(spec));
+    mkdirSync(join(this.options.stateDir, "containers", runtimeId), { recursive: true });
+    writeFileSync(this.metaPath(runtimeId), JSON.stringify({ taskId: launch.taskId, containerName: name } satisfies ContainerMeta));
+    await this.supervisor.create(runtimeId, bundle);
+    return runtimeId;
+  }
+
+  /** /etc/hosts, /etc/hostname and /etc/resolv.conf of the task's network, one copy per container. */
+  private etcMounts(launch: ContainerLaunch): OciMount[] {
+    const dir = this.filesystems.containerFilesDir(launch.taskId, launch.container.name ?? "");
+    const { hostname, ipv4 } = launch.network;
+    const short = hostname.split(".")[0]!;
+    const extra = (launch.container.extraHosts ?? []).map((entry) => `${entry.ipAddress} ${entry.hostname}`);
+    const files: Record<string, string> = {
+      hosts: ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback", `${ipv4}\t${hostname}${short !== hostname ? ` ${short}` : ""}`, ...extra, ""].join("\n"),
+      hostname: `${hostname}\n`,
+      "resolv.conf": [
+        ...(launch.network.searchDomains.length ? [`search ${launch.network.searchDomains.join(" ")}`] : []),
+        ...launch.network.nameservers.map((server) => `nameserver ${server}`),
+        "",
+      ].join("\n"),
+    };
+    return Object.entries(files).map(([file, content]) => {
+      writeFileSync(join(dir, file), content);
+      return { destination: `/etc/${file}`, type: "bind", source: join(dir, file), options: ["rbind", "rprivate"] };
+    });
+  }
+
+  /** mountPoints on task volumes, and volumesFrom other containers of the task. */
+  private volumeMounts(launch: ContainerLaunch): OciMount[] {
+    const containers = launch.taskDefinition.containerDefinitions ?? [];
+    const mountsOf = (container: ContainerDefinition, forceReadOnly: boolean): OciMount[] =>
+      (container.mountPoints ?? [])
+        .filter((point) => point.sourceVolume && point.containerPath)
+        .map((point) => ({
+          destination: point.containerPath!,
+          type: "bind",
+          source: this.filesystems.volumeDir(launch.taskId, point.sourceVolume!),
+          options: ["rbind", "rprivate", forceReadOnly || point.readOnly ? "ro" : "rw"],
+        }));
+    const fromOthers = (launch.container.volumesFrom ?? []).flatMap((from) => {
+      const source = containers.find((candidate) => candidate.name === from.sourceContainer);
+      return source ? mountsOf(source, from.readOnly === true) : [];
+    });
+    return [...mountsOf(launch.container, false), ...fromOthers];
+  }
+
+  start(runtimeId: string): Promise<void> {
+    return this.supervisor.start(runtimeId);
+  }
+
+  async state(runtimeId: string): Promise<SupervisedState> {
+    const state = await this.supervisor.state(runtimeId);
+    return state.kind === "exited" ? { ...state, oomKilled: this.oomKilled(runtimeId, state.exitCode, state.oomKilled) } : state;
+  }
+
+  async waitExit(runtimeId: string): Promise<{ exitCode: number; oomKilled: boolean }> {
+    const exit = await this.supervisor.waitExit(runtimeId);
+    return { exitCode: exit.exitCode, oomKilled: this.oomKilled(runtimeId, exit.exitCode, exit.oomKilled) };
+  }
+
+  /** conmon sees OOM kills in the container's own cgroup; the task-wide limit is counted on the task's cgroup. */
+  private oomKilled(runtimeId: string, exitCode: number, seenByConmon: boolean): boolean {
+    if (seenByConmon) return true;
+    const meta = this.meta(runtimeId);
+    return exitCode === 137 && meta !== undefined && this.cgroups.oomKills(meta.taskId) > 0;
+  }
+
+  kill(runtimeId: string, signal: string): Promise<void> {
+    return this.supervisor.kill(runtimeId, signal);
+  }
+
+  exec(runtimeId: string, argv: readonly string[], timeoutMs: number): Promise<{ exitCode: number }> {
+    return this.supervisor.exec(runtimeId, argv, timeoutMs);
+  }
+
+  async removeContainer(runtimeId: string): Promise<void> {
+    const meta = this.meta(runtimeId);
+    await this.supervisor.remove(runtimeId);
+    if (meta) await this.filesystems.unmountContainer(meta.taskId, meta.containerName);
+  }
+
+  readLogs(runtimeId: string, offset: number): Promise<ContainerLogChunk> {
+    return readContainerLog(this.supervisor.logPath(runtimeId), offset);
+  }
+}

@@ -1,0 +1,293 @@
+// Durable CloudWatch Logs data: log groups, log streams and their events. Portable Kysely SQL only
+// (no dialect-specific statements), so the PostgreSQL dialect needs no change here.
+//
+// Events are ordered by (timestamp, id): id is the insertion order, which breaks ties between
+// events with the same timestamp and makes pagination tokens stable.
+import type { Kysely, Selectable } from "kysely";
+
+export interface LogGroupsTable {
+  id: number | undefined;
+  name: string;
+  created_at: number;
+  retention_days: number | null;
+  kms_key_id: string | null;
+  log_group_class: string;
+  tags_json: string;
+  stored_bytes: number;
+}
+
+export interface LogStreamsTable {
+  id: number | undefined;
+  group_id: number;
+  name: string;
+  created_at: number;
+  first_event_at: number | null;
+  last_event_at: number | null;
+  last_ingestion_at: number | null;
+  stored_bytes: number;
+}
+
+export interface LogEventsTable {
+  id: number | undefined;
+  group_id: number;
+  stream_id: number;
+  timestamp: number;
+  ingestion_time: number;
+  message: string;
+}
+
+export interface LogsTables {
+  log_groups: LogGroupsTable;
+  log_streams: LogStreamsTable;
+  log_events: LogEventsTable;
+}
+
+export type LogGroupRow = Selectable<LogGroupsTable> & { id: number };
+export type LogStreamRow = Selectable<LogStreamsTable> & { id: number };
+export type LogEventRow = Selectable<LogEventsTable> & { id: number };
+
+export interface NewLogEvent {
+  readonly timestamp: number;
+  readonly message: string;
+}
+
+/** A position in a stream or group: events strictly after/before (timestamp, id). */
+export interface EventCursor {
+  readonly timestamp: number;
+  readonly id: number;
+}
+
+export interface EventRange {
+  readonly startTime?: number | undefined; // inclusive
+  readonly endTime?: number | undefined; // exclusive, as GetLogEvents/FilterLogEvents define it
+}
+
+export interface LogsRepository {
+  createGroup(group: Omit<LogGroupsTable, "id" | "stored_bytes">): Promise<LogGroupRow | undefined>;
+  getGroup(name: string): Promise<LogGroupRow | undefined>;
+  listGroups(options: { namePrefix?: string; nameContains?: string; afterName?: string; limit: number }): Promise<LogGroupRow[]>;
+  deleteGroup(groupId: number): Promise<void>;
+  setRetention(groupId: number, retentionDays: number | null): Promise<void>;
+  setTags(groupId: number, tags: Record<string, string>): Promise<void>;
+
+  createStream(groupId: number, name: string, createdAt: number): Promise<LogStreamRow | undefined>;
+  getStream(groupId: number, name: string): Promise<LogStreamRow | undefined>;
+  listStreams(options: {
+    groupId: number;
+    namePrefix?: string;
+    orderBy: "LogStreamName" | "LastEventTime";
+    descending: boolean;
+    after?: { name: string; lastEventAt: number | null };
+    limit: number;
+  }): Promise<LogStreamRow[]>;
+  deleteStream(streamId: number): Promise<void>;
+
+  /** Appends events (already validated and sorted) to a stream, in one transaction. */
+  appendEvents(stream: LogStreamRow, events: readonly NewLogEvent[], ingestionTime: number): Promise<void>;
+  /** Events of one stream in (timestamp, id) order; `after`/`before` exclude the cursor itself. */
+  streamEvents(options: {
+    streamId: number;
+    range: EventRange;
+    after?: EventCursor;
+    before?: EventCursor;
+    direction: "forward" | "backward";
+    limit: number;
+  }): Promise<LogEventRow[]>;
+  /** Events of a group (optionally some streams) in (timestamp, id) order, after a cursor. */
+  groupEvents(options: { groupId: number; streamIds?: readonly number[]; range: EventRange; after?: EventCursor; limit: number }): Promise<LogEventRow[]>;
+  streamNames(streamIds: readonly number[]): Promise<Map<number, string>>;
+  /** Deletes events older than each group's retention; returns how many went. */
+  purgeExpired(now: number): Promise<number>;
+}
+
+// SQLite allows 32766 bound parameters per statement and PostgreSQL 65535: 5 per row keeps an
+// insert chunk well under both.
+const INSERT_CHUNK_ROWS = 2000;
+const DAY_MS = 86_400_000;
+
+export function createLogsRepository(db: Kysely<LogsTables>): LogsRepository {
+  const asGroup = (row: Selectable<LogGroupsTable> | undefined) => row as LogGroupRow | undefined;
+  const asStream = (row: Selectable<LogStreamsTable> | undefined) => row as LogStreamRow | undefined;
+
+  return {
+    async createGroup(group) {
+      const inserted = await db
+        .insertInto("log_groups")
+        .values({ ...group, stored_bytes: 0 })
+        .onConflict((oc) => oc.column("name").doNothing())
+        .returningAll()
+        .executeTakeFirst();
+      return asGroup(inserted);
+    },
+    async getGroup(name) {
+      return asGroup(await db.selectFrom("log_groups").selectAll().where("name", "=", name).executeTakeFirst());
+    },
+    async listGroups({ namePrefix, nameContains, afterName, limit }) {
+      let query = db.selectFrom("log_groups").selectAll().orderBy("name").limit(limit);
+      if (namePrefix) query = query.where("name", ">=", namePrefix).where("name", "<", prefixUpperBound(namePrefix));
+      if (nameContains) query = query.where("name", "like", `%${escapeLike(nameContains)}%`);
+      if (afterName !== undefined) query = query.where("name", ">", afterName);
+      return (await query.execute()) as LogGroupRow[];
+    },
+    async deleteGroup(groupId) {
+      await db.transaction().execute(async (tx) => {
+        await tx.deleteFrom("log_events").where("group_id", "=", groupId).execute();
+        await tx.deleteFrom("log_streams").where("group_id", "=", groupId).execute();
+        await tx.deleteFrom("log_groups").where("id", "=", groupId).execute();
+      });
+    },
+    async setRetention(groupId, retentionDays) {
+      await db.updateTable("log_groups").set({ retention_days: retentionDays }).where("id", "=", groupId).execute();
+    },
+    async setTags(groupId, tags) {
+      await db.updateTable("log_groups").set({ tags_json: JSON.stringify(tags) }).where("id", "=", groupId).execute();
+    },
+
+    async createStream(groupId, name, createdAt) {
+      const inserted = await db
+        .insertInto("log_streams")
+        .values({ group_id: groupId, name, created_at: createdAt, first_event_at: null, last_event_at: null, last_ingestion_at: null, stored_bytes: 0 })
+        .onConflict((oc) => oc.columns(["group_id", "name"]).doNothing())
+        .returningAll()
+        .executeTakeFirst();
+      return asStream(inserted);
+    },
+    async getStream(groupId, name) {
+      return asStream(
+        await db.selectFrom("log_streams").selectAll().where("group_id", "=", groupId).where("name", "=", name).executeTakeFirst(),
+      );
+    },
+    async listStreams({ groupId, namePrefix, orderBy, descending, after, limit }) {
+      const direction = descending ? "desc" : "asc";
+      let query = db.selectFrom("log_streams").selectAll().where("group_id", "=", groupId).limit(limit);
+      if (namePrefix) query = query.where("name", ">=", namePrefix).where("name", "<", prefixUpperBound(namePrefix));
+      if (orderBy === "LogStreamName") {
+        query = query.orderBy("name", direction);
+        if (after) query = query.where("name", descending ? "<" : ">", after.name);
+      } else {
+        // Streams without events sort as time 0, like streams that never received one.
+        query = query.orderBy((eb) => eb.fn.coalesce("last_event_at", eb.lit(0)), direction).orderBy("name", direction);
+        if (after) {
+          const at = after.lastEventAt ?? 0;
+          query = query.where((eb) => {
+            const lastEvent = eb.fn.coalesce("last_event_at", eb.lit(0));
+            return eb.or([
+              eb(lastEvent, descending ? "<" : ">", at),
+              eb.and([eb(lastEvent, "=", at), eb("name", descending ? "<" : ">", after.name)]),
+            ]);
+          });
+        }
+      }
+      return (await query.execute()) as LogStreamRow[];
+    },
+    async deleteStream(streamId) {
+      await db.transaction().execute(async (tx) => {
+        await tx.deleteFrom("log_events").where("stream_id", "=", streamId).execute();
+        await tx.deleteFrom("log_streams").where("id", "=", streamId).execute();
+      });
+    },
+
+    async appendEvents(stream, events, ingestionTime) {
+      if (events.length === 0) return;
+      let bytes = 0;
+      let first = Number.POSITIVE_INFINITY;
+      let last = Number.NEGATIVE_INFINITY;
+      for (const event of events) {
+        bytes += Buffer.byteLength(event.message) + 26; // AWS counts 26 bytes of overhead per event
+        if (event.timestamp < first) first = event.timestamp;
+        if (event.timestamp > last) last = event.timestamp;
+      }
+      await db.transaction().execute(async (tx) => {
+        for (let start = 0; start < events.length; start += INSERT_CHUNK_ROWS) {
+          const rows = events.slice(start, start + INSERT_CHUNK_ROWS).map((event) => ({
+            group_id: stream.group_id,
+            stream_id: stream.id,
+            timestamp: event.timestamp,
+            ingestion_time: ingestionTime,
+            message: event.message,
+          }));
+          await tx.insertInto("log_events").values(rows).execute();
+        }
+        await tx
+          .updateTable("log_streams")
+          .set((eb) => ({
+            // CASE rather than the two-argument min/max, which PostgreSQL spells LEAST/GREATEST.
+            first_event_at: eb
+              .case()
+              .when(eb.or([eb("first_event_at", "is", null), eb("first_event_at", ">", first)]))
+              .then(first)
+              .else(eb.ref("first_event_at"))
+              .end(),
+            last_event_at: eb
+              .case()
+              .when(eb.or([eb("last_event_at", "is", null), eb("last_event_at", "<", last)]))
+              .then(last)
+              .else(eb.ref("last_event_at"))
+              .end(),
+            last_ingestion_at: ingestionTime,
+            stored_bytes: eb("stored_bytes", "+", bytes),
+          }))
+          .where("id", "=", stream.id)
+          .execute();
+        await tx
+          .updateTable("log_groups")
+          .set((eb) => ({ stored_bytes: eb("stored_bytes", "+", bytes) }))
+          .where("id", "=", stream.group_id)
+          .execute();
+      });
+    },
+    async streamEvents({ streamId, range, after, before, direction, limit }) {
+      const order = direction === "forward" ? "asc" : "desc";
+      let query = db
+        .selectFrom("log_events")
+        .selectAll()
+        .where("stream_id", "=", streamId)
+        .orderBy("timestamp", order)
+        .orderBy("id", order)
+        .limit(limit);
+      if (range.startTime !== undefined) query = query.where("timestamp", ">=", range.startTime);
+      if (range.endTime !== undefined) query = query.where("timestamp", "<", range.endTime);
+      if (after) query = query.where((eb) => eb.or([eb("timestamp", ">", after.timestamp), eb.and([eb("timestamp", "=", after.timestamp), eb("id", ">", after.id)])]));
+      if (before) query = query.where((eb) => eb.or([eb("timestamp", "<", before.timestamp), eb.and([eb("timestamp", "=", before.timestamp), eb("id", "<", before.id)])]));
+      return (await query.execute()) as LogEventRow[];
+    },
+    async groupEvents({ groupId, streamIds, range, after, limit }) {
+      let query = db
+        .selectFrom("log_events")
+        .selectAll()
+        .where("group_id", "=", groupId)
+        .orderBy("timestamp", "asc")
+        .orderBy("id", "asc")
+        .limit(limit);
+      if (streamIds) query = query.where("stream_id", "in", streamIds.length > 0 ? [...streamIds] : [-1]);
+      if (range.startTime !== undefined) query = query.where("timestamp", ">=", range.startTime);
+      if (range.endTime !== undefined) query = query.where("timestamp", "<", range.endTime);
+      if (after) query = query.where((eb) => eb.or([eb("timestamp", ">", after.timestamp), eb.and([eb("timestamp", "=", after.timestamp), eb("id", ">", after.id)])]));
+      return (await query.execute()) as LogEventRow[];
+    },
+    async streamNames(streamIds) {
+      if (streamIds.length === 0) return new Map();
+      const rows = await db.selectFrom("log_streams").select(["id", "name"]).where("id", "in", [...streamIds]).execute();
+      return new Map(rows.map((row) => [row.id as number, row.name]));
+    },
+    async purgeExpired(now) {
+      const groups = await db.selectFrom("log_groups").select(["id", "retention_days"]).where("retention_days", "is not", null).execute();
+      let removed = 0;
+      for (const group of groups) {
+        const cutoff = now - (group.retention_days as number) * DAY_MS;
+        const result = await db.deleteFrom("log_events").where("group_id", "=", group.id as number).where("timestamp", "<", cutoff).executeTakeFirst();
+        removed += Number(result.numDeletedRows);
+      }
+      return removed;
+    },
+  };
+}
+
+/** The smallest string greater than every string starting with `prefix` (for index-friendly prefix scans). */
+function prefixUpperBound(prefix: string): string {
+  return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+}
+
+function escapeLike(text: string): string {
+  return text.replace(/[%_\\]/g, (c) => `\\${c}`);
+}

@@ -1,0 +1,146 @@
+// Durable ECS task records. A task is stored as the SDK `Task` document the API returns (one JSON
+// column) next to the indexed columns that ListTasks, the scheduler's capacity accounting and the
+// retention purge filter on. Portable Kysely SQL only.
+import type { Task } from "@aws-sdk/client-ecs";
+import type { Kysely, Selectable } from "kysely";
+import { parseDocument } from "./ecs-repositories.js";
+
+export interface TasksTable {
+  task_arn: string;
+  task_id: string;
+  cluster_arn: string;
+  family: string;
+  started_by: string | null;
+  service_name: string | null;
+  launch_type: string;
+  desired_status: string;
+  last_status: string;
+  host_id: string | null;
+  cpu_units: number;
+  memory_mib: number;
+  ephemeral_gib: number;
+  client_token: string | null;
+  created_at: number;
+  stopped_at: number | null;
+  /** Bumped by every update; updates name the version they read (optimistic concurrency). */
+  version: number;
+  /** Sequence of the last agent status report folded into the document (0 before any). */
+  report_sequence: number;
+  document: string;
+  /** The TaskSpec sent to the task's host (JSON), null until the task is placed. */
+  spec: string | null;
+}
+
+export interface TasksTables {
+  tasks: TasksTable;
+}
+
+export type TaskRow = Selectable<TasksTable>;
+
+export interface StoredTask {
+  readonly row: TaskRow;
+  readonly task: Task;
+}
+
+export interface TaskListFilter {
+  readonly clusterArn: string;
+  readonly family?: string;
+  readonly startedBy?: string;
+  readonly serviceName?: string;
+  readonly desiredStatus?: string;
+  readonly launchType?: string;
+  readonly hostId?: string;
+  readonly afterTaskArn?: string;
+  readonly limit: number;
+}
+
+export interface TasksRepository {
+  insert(rows: readonly Omit<TaskRow, "version">[]): Promise<void>;
+  get(taskArn: string): Promise<StoredTask | undefined>;
+  getMany(taskArns: readonly string[]): Promise<StoredTask[]>;
+  byClientToken(clusterArn: string, clientToken: string): Promise<StoredTask[]>;
+  list(filter: TaskListFilter): Promise<TaskRow[]>;
+  /** Applies `change` if the task is still at `expectedVersion`; returns whether it did. */
+  update(taskArn: string, expectedVersion: number, change: Partial<Omit<TaskRow, "task_arn" | "version">>): Promise<boolean>;
+  /** Tasks holding capacity on hosts: everything not yet STOPPED. */
+  active(): Promise<TaskRow[]>;
+  /** The not-yet-STOPPED tasks placed on one host. */
+  activeOnHost(hostId: string): Promise<TaskRow[]>;
+  countByStatus(clusterArn: string): Promise<{ lastStatus: string; count: number }[]>;
+  /** Removes tasks stopped before `stoppedBefore`; returns how many. */
+  purgeStopped(stoppedBefore: number): Promise<number>;
+}
+
+export function parseTask(row: TaskRow): StoredTask {
+  return { row, task: parseDocument<Task>(row.document) };
+}
+
+export function createTasksRepository(db: Kysely<TasksTables>): TasksRepository {
+  return {
+    async insert(rows) {
+      if (rows.length === 0) return;
+      await db
+        .insertInto("tasks")
+        .values(rows.map((row) => ({ ...row, version: 1 })))
+        .execute();
+    },
+    async get(taskArn) {
+      const row = await db.selectFrom("tasks").selectAll().where("task_arn", "=", taskArn).executeTakeFirst();
+      return row ? parseTask(row) : undefined;
+    },
+    async getMany(taskArns) {
+      if (taskArns.length === 0) return [];
+      const rows = await db.selectFrom("tasks").selectAll().where("task_arn", "in", [...taskArns]).execute();
+      return rows.map(parseTask);
+    },
+    async byClientToken(clusterArn, clientToken) {
+      const rows = await db
+        .selectFrom("tasks")
+        .selectAll()
+        .where("cluster_arn", "=", clusterArn)
+        .where("client_token", "=", clientToken)
+        .orderBy("task_arn")
+        .execute();
+      return rows.map(parseTask);
+    },
+    async list(filter) {
+      let query = db.selectFrom("tasks").selectAll().where("cluster_arn", "=", filter.clusterArn).orderBy("task_arn").limit(filter.limit);
+      if (filter.family !== undefined) query = query.where("family", "=", filter.family);
+      if (filter.startedBy !== undefined) query = query.where("started_by", "=", filter.startedBy);
+      if (filter.serviceName !== undefined) query = query.where("service_name", "=", filter.serviceName);
+      if (filter.desiredStatus !== undefined) query = query.where("desired_status", "=", filter.desiredStatus);
+      if (filter.launchType !== undefined) query = query.where("launch_type", "=", filter.launchType);
+      if (filter.hostId !== undefined) query = query.where("host_id", "=", filter.hostId);
+      if (filter.afterTaskArn !== undefined) query = query.where("task_arn", ">", filter.afterTaskArn);
+      return query.execute();
+    },
+    async update(taskArn, expectedVersion, change) {
+      const result = await db
+        .updateTable("tasks")
+        .set({ ...change, version: expectedVersion + 1 })
+        .where("task_arn", "=", taskArn)
+        .where("version", "=", expectedVersion)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+    async active() {
+      return db.selectFrom("tasks").selectAll().where("last_status", "!=", "STOPPED").execute();
+    },
+    async activeOnHost(hostId) {
+      return db.selectFrom("tasks").selectAll().where("host_id", "=", hostId).where("last_status", "!=", "STOPPED").execute();
+    },
+    async countByStatus(clusterArn) {
+      const rows = await db
+        .selectFrom("tasks")
+        .select(["last_status", (eb) => eb.fn.countAll<number>().as("count")])
+        .where("cluster_arn", "=", clusterArn)
+        .groupBy("last_status")
+        .execute();
+      return rows.map((row) => ({ lastStatus: row.last_status, count: Number(row.count) }));
+    },
+    async purgeStopped(stoppedBefore) {
+      const result = await db.deleteFrom("tasks").where("last_status", "=", "STOPPED").where("stopped_at", "<", stoppedBefore).executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+  };
+}

@@ -1,0 +1,63 @@
+// CloudWatch Logs through the AWS CLI and the SDK against a real `berth server`.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { CloudWatchLogsClient, GetLogEventsCommand, PutLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
+import type { TestServer } from "../support/server.js";
+import { awsCli, sdkConfig, startTestServer } from "../support/server.js";
+
+let server: TestServer;
+before(async () => {
+  server = await startTestServer();
+});
+after(async () => {
+  await server.stop();
+  server.cleanup();
+});
+
+test("create, put, get, filter and tail with the AWS CLI", async () => {
+  const ok = async (args: string[]) => {
+    const result = await awsCli(server, args);
+    assert.equal(result.code, 0, result.stderr);
+    return result;
+  };
+  await ok(["logs", "create-log-group", "--log-group-name", "/ecs/app"]);
+  await ok(["logs", "create-log-stream", "--log-group-name", "/ecs/app", "--log-stream-name", "ecs/web/abc"]);
+  const now = Date.now();
+  const events = JSON.stringify([
+    { timestamp: now - 2, message: "GET / 200" },
+    { timestamp: now - 1, message: "ERROR upstream timed out" },
+    { timestamp: now, message: "GET /health 200" },
+  ]);
+  await ok(["logs", "put-log-events", "--log-group-name", "/ecs/app", "--log-stream-name", "ecs/web/abc", "--log-events", events]);
+  const got = await ok(["logs", "get-log-events", "--log-group-name", "/ecs/app", "--log-stream-name", "ecs/web/abc", "--start-from-head"]);
+  assert.deepEqual((got.json as { events: { message: string }[] }).events.map((e) => e.message), ["GET / 200", "ERROR upstream timed out", "GET /health 200"]);
+  const filtered = await ok(["logs", "filter-log-events", "--log-group-name", "/ecs/app", "--filter-pattern", "ERROR"]);
+  assert.deepEqual((filtered.json as { events: { message: string }[] }).events.map((e) => e.message), ["ERROR upstream timed out"]);
+  const tail = await awsCli(server, ["logs", "tail", "/ecs/app", "--since", "1h", "--format", "short"]);
+  assert.equal(tail.code, 0, tail.stderr);
+  assert.match(tail.stdout, /ERROR upstream timed out/);
+  const duplicate = await awsCli(server, ["logs", "create-log-group", "--log-group-name", "/ecs/app"]);
+  assert.match(duplicate.stderr, /ResourceAlreadyExistsException/);
+});
+
+test("10,000 events in one PutLogEvents, then the last page with GetLogEvents through the SDK", async () => {
+  const logs = new CloudWatchLogsClient(sdkConfig(server));
+  try {
+    await awsCli(server, ["logs", "create-log-group", "--log-group-name", "/bulk"]);
+    await awsCli(server, ["logs", "create-log-stream", "--log-group-name", "/bulk", "--log-stream-name", "s"]);
+    const now = Date.now();
+    await logs.send(
+      new PutLogEventsCommand({
+        logGroupName: "/bulk",
+        logStreamName: "s",
+        logEvents: Array.from({ length: 10_000 }, (_, i) => ({ timestamp: now - 10_000 + i, message: `line ${i}` })),
+      }),
+    );
+    const page = await logs.send(new GetLogEventsCommand({ logGroupName: "/bulk", logStreamName: "s" }));
+    assert.equal(page.events!.length, 10_000);
+    assert.equal(page.events!.at(-1)!.message, "line 9999");
+    assert.match(page.nextForwardToken!, /^f\//);
+  } finally {
+    logs.destroy();
+  }
+});

@@ -1,0 +1,85 @@
+// Real task networks: namespaces, veths, a bridge per subnet, IPAM, the metadata address.
+// Runs as root; uses only a test subnet on a bridge it creates, and checks for leaks afterwards.
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFile, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { TaskNetworks, METADATA_ENDPOINT_ADDRESS } from "../../src/network/index.js";
+import { assertNoLeaks } from "../support/leaks.js";
+
+const stateDir = mkdtempSync(join(tmpdir(), "berth-net-"));
+const subnet = { subnetId: "subnet-0bth0test000000001", cidr: "10.213.7.0/24" };
+const networks = new TaskNetworks({ stateDir, region: "us-east-1" });
+
+after(async () => {
+  for (const attachment of networks.list()) await networks.detach(attachment.taskId);
+  await networks.removeSubnetIfIdle(subnet.subnetId);
+  rmSync(stateDir, { recursive: true, force: true });
+  assertNoLeaks();
+});
+
+const inNetns = (netns: string, args: string[], timeoutMs = 5000) =>
+  new Promise<{ code: number; stdout: string }>((resolve) =>
+    execFile("ip", ["netns", "exec", netns, ...args], { timeout: timeoutMs }, (error, stdout) => resolve({ code: error ? 1 : 0, stdout })),
+  );
+
+/** A one-shot TCP listener inside a namespace that answers "hello". */
+function listenInNetns(netns: string, port: number) {
+  const child = spawn("ip", ["netns", "exec", netns, "busybox", "nc", "-l", "-p", String(port), "-e", "/bin/busybox", "echo", "hello"], { stdio: "ignore" });
+  return child;
+}
+
+test("two tasks on one subnet talk over TCP, the host reaches them, and they reach 169.254.170.2", async () => {
+  const a = await networks.attach("task-aaaaaaaaaaaaaaaa", subnet);
+  const b = await networks.attach("task-bbbbbbbbbbbbbbbb", subnet);
+  assert.equal(a.ipv4, "10.213.7.4");
+  assert.equal(b.ipv4, "10.213.7.5");
+  assert.match(a.eniId, /^eni-[0-9a-f]{17}$/);
+  assert.equal(a.privateDnsName, "ip-10-213-7-4.ec2.internal");
+  assert.match(a.macAddress, /^02:[0-9a-f]{2}:0a:d5:07:04$/);
+
+  // task b → task a
+  const server = listenInNetns(a.netnsName, 8080);
+  await new Promise((r) => setTimeout(r, 300));
+  const reply = await inNetns(b.netnsName, ["busybox", "nc", "-w", "3", a.ipv4, "8080"]);
+  server.kill();
+  assert.match(reply.stdout, /hello/);
+
+  // host → task b
+  const hostServer = listenInNetns(b.netnsName, 8081);
+  await new Promise((r) => setTimeout(r, 300));
+  const fromHost = await new Promise<string>((resolve, reject) => {
+    execFile("busybox", ["nc", "-w", "3", b.ipv4, "8081"], { timeout: 5000 }, (error, stdout) => (error ? reject(error) : resolve(stdout)));
+  });
+  hostServer.kill();
+  assert.match(fromHost, /hello/);
+
+  // task a → the agent's endpoint address on the host
+  const endpoint = createServer((socket) => socket.end("metadata\n"));
+  await new Promise<void>((resolve) => endpoint.listen(0, METADATA_ENDPOINT_ADDRESS, resolve));
+  const port = (endpoint.address() as AddressInfo).port;
+  const metadata = await inNetns(a.netnsName, ["busybox", "nc", "-w", "3", METADATA_ENDPOINT_ADDRESS, String(port)]);
+  endpoint.close();
+  assert.match(metadata.stdout, /metadata/);
+
+  // the only routes lead to the bridge: nothing toward the outside, forwarding untouched
+  const routes = await inNetns(a.netnsName, ["ip", "route"]);
+  assert.match(routes.stdout, /^default via 10\.213\.7\.1 dev eth0/m);
+  assert.equal(readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8").trim(), "0");
+});
+
+test("attach is idempotent, detach releases everything, and leases survive a restart", async () => {
+  const first = await networks.attach("task-cccccccccccccccc", subnet);
+  assert.deepEqual(await networks.attach("task-cccccccccccccccc", subnet), first);
+  const restarted = new TaskNetworks({ stateDir, region: "us-east-1" });
+  const other = await restarted.attach("task-dddddddddddddddd", subnet);
+  assert.notEqual(other.ipv4, first.ipv4);
+  await restarted.detach("task-cccccccccccccccc");
+  await restarted.detach("task-cccccccccccccccc");
+  const again = await restarted.attach("task-eeeeeeeeeeeeeeee", subnet);
+  assert.equal(again.ipv4, first.ipv4, "a released address is handed out again");
+});

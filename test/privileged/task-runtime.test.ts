@@ -1,0 +1,187 @@
+// Real tasks on this host: the agent's task runner driving real containers (conmon + runc), real
+// task networks, cgroups and ephemeral storage. The image is a busybox root made on the spot and
+// served by a test ImagePort (the registry path has its own tests); everything else is the product.
+import { test, after, before } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { ContainerDefinition } from "@aws-sdk/client-ecs";
+import { createAgent } from "../../src/agent/index.js";
+import type { Agent, ImagePort, LogEvent, LogSink, PulledImageInfo } from "../../src/agent/index.js";
+import { HostNetworkAdapter } from "../../src/agent/network-adapter.js";
+import { HostRuntimeAdapter } from "../../src/agent/runtime-adapter.js";
+import { systemClock } from "../../src/core/clock.js";
+import { TaskNetworks } from "../../src/network/index.js";
+import { protocolVersion } from "../../src/protocol/index.js";
+import type { TaskSpec } from "../../src/protocol/index.js";
+import { TaskRuntime } from "../../src/runtime/index.js";
+import { makeBusyboxLayer } from "../support/busybox-rootfs.js";
+import { MemoryReporter } from "../support/agent-fakes.js";
+import { assertNoLeaks } from "../support/leaks.js";
+
+const stateDir = mkdtempSync(join(tmpdir(), "berth-rt-"));
+const layerDir = makeBusyboxLayer(mkdtempSync(join(tmpdir(), "berth-layer-")));
+const subnet = { subnetId: "subnet-0bth0runtime00001", cidr: "10.213.8.0/24" };
+
+/** The busybox root under a fixed digest, as the image store would hand it over. */
+class LocalBusyboxImages implements ImagePort {
+  async pull(image: string): Promise<PulledImageInfo> {
+    if (image !== "busybox") throw new Error(`${image}: not found`);
+    return { digest: "sha256:busybox-test-layer" };
+  }
+}
+
+class TaskLogs implements LogSink {
+  readonly byTask = new Map<string, string[]>();
+  async write(taskId: string, containerName: string, events: readonly LogEvent[]): Promise<void> {
+    const lines = this.byTask.get(taskId) ?? [];
+    for (const event of events) lines.push(`${containerName}: ${event.message}`);
+    this.byTask.set(taskId, lines);
+  }
+}
+
+const runtime = new TaskRuntime({ stateDir: join(stateDir, "runtime") });
+const networks = new TaskNetworks({ stateDir: join(stateDir, "network"), region: "us-east-1" });
+const logs = new TaskLogs();
+let agent: Agent;
+let counter = 0;
+
+before(async () => {
+  agent = createAgent({
+    stateDir: join(stateDir, "tasks"),
+    images: new LocalBusyboxImages(),
+    runtime: new HostRuntimeAdapter(runtime, (digest) => (digest === "sha256:busybox-test-layer" ? { layerDirs: [layerDir], config: { env: ["PATH=/bin:/sbin:/usr/bin"] } } : undefined)),
+    networks: new HostNetworkAdapter(networks),
+    logSink: logs,
+    reporter: new MemoryReporter(),
+    clock: systemClock,
+    logger: { error: (details, message) => console.error(message, details), info: () => undefined },
+    logPollMs: 100,
+  });
+  await agent.start();
+});
+
+after(async () => {
+  await agent.close();
+  rmSync(stateDir, { recursive: true, force: true });
+  rmSync(layerDir, { recursive: true, force: true });
+  assertNoLeaks();
+});
+
+function taskSpec(containers: ContainerDefinition[], size: { cpuUnits?: number; memoryMiB?: number; ephemeralStorageGiB?: number } = {}): TaskSpec {
+  const taskId = `${(++counter).toString(16).padStart(4, "0")}${"c0ffee".repeat(5)}`.slice(0, 32);
+  return {
+    protocolVersion,
+    taskArn: `arn:aws:ecs:us-east-1:123456789012:task/rt/${taskId}`,
+    taskId,
+    clusterArn: "arn:aws:ecs:us-east-1:123456789012:cluster/rt",
+    family: "rt",
+    revision: 1,
+    taskDefinition: { family: "rt", revision: 1, containerDefinitions: containers.map((c) => ({ essential: true, image: "busybox", ...c })) },
+    cpuUnits: size.cpuUnits ?? 256,
+    memoryMiB: size.memoryMiB ?? 512,
+    ephemeralStorageGiB: size.ephemeralStorageGiB ?? 1,
+    platform: { os: "linux", architecture: "amd64" },
+    network: { subnetId: subnet.subnetId, subnetCidr: subnet.cidr, securityGroups: [], assignPublicIp: "DISABLED" },
+    region: "us-east-1",
+    availabilityZone: "us-east-1a",
+    desiredStatus: "RUNNING",
+    stopTimeoutMs: 30_000,
+    pullPolicy: "if-not-present",
+    logConfigurations: {},
+    credentials: {},
+    createdAtMs: Date.now(),
+  };
+}
+
+async function until(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Runs a task to its end and returns its final report and log lines. */
+async function runToCompletion(spec: TaskSpec) {
+  await agent.runTask(spec);
+  await agent.whenStopped(spec.taskArn);
+  return { report: agent.describe(spec.taskArn)!, lines: logs.byTask.get(spec.taskId) ?? [] };
+}
+
+test("a sidecar that depends on HEALTHY starts only once the health check passes", async () => {
+  const spec = taskSpec([
+    { name: "web", linuxParameters: { initProcessEnabled: true }, command: ["sh", "-c", "sleep 1; touch /tmp/ready; exec sleep 600"], healthCheck: { command: ["CMD-SHELL", "test -f /tmp/ready"], interval: 1, retries: 10, timeout: 2 } },
+    { name: "sidecar", essential: false, linuxParameters: { initProcessEnabled: true }, command: ["sleep", "600"], dependsOn: [{ containerName: "web", condition: "HEALTHY" }] },
+  ]);
+  await agent.runTask(spec);
+  await until(() => agent.describe(spec.taskArn)?.lastStatus === "RUNNING", "RUNNING");
+  const running = agent.describe(spec.taskArn)!;
+  assert.equal(running.containers.find((c) => c.name === "web")?.health, "HEALTHY");
+  assert.equal(running.containers.find((c) => c.name === "sidecar")?.lastStatus, "RUNNING");
+  await agent.stopTask(spec.taskArn, "done", "UserInitiated");
+  await agent.whenStopped(spec.taskArn);
+  assert.equal(agent.describe(spec.taskArn)?.lastStatus, "STOPPED");
+});
+
+test("a memory hog is killed with the OOM reason and exit 137", async () => {
+  const { report } = await runToCompletion(taskSpec([{ name: "hog", command: ["sh", "-c", "head -c 400m /dev/zero | tail"] }], { memoryMiB: 128 }));
+  const hog = report.containers.find((c) => c.name === "hog")!;
+  assert.equal(hog.exitCode, 137);
+  assert.equal(hog.reason, "OutOfMemoryError: Container killed due to memory usage");
+  assert.equal(report.stopCode, "EssentialContainerExited");
+});
+
+test("a CPU-bound task is held to its quota (256 units = a quarter of a CPU, within 10 %)", async () => {
+  const spec = taskSpec([{ name: "spin", linuxParameters: { initProcessEnabled: true }, command: ["sh", "-c", "while :; do :; done"] }], { cpuUnits: 256 });
+  await agent.runTask(spec);
+  await until(() => agent.describe(spec.taskArn)?.lastStatus === "RUNNING", "RUNNING");
+  const usage = () => Number(readFileSync(`/sys/fs/cgroup/cpuacct/berth/${spec.taskId}/cpuacct.usage`, "utf8"));
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const [startNs, startAt] = [usage(), process.hrtime.bigint()];
+  await new Promise((resolve) => setTimeout(resolve, 3_000));
+  const share = (usage() - startNs) / Number(process.hrtime.bigint() - startAt);
+  await agent.stopTask(spec.taskArn, "done", "UserInitiated");
+  await agent.whenStopped(spec.taskArn);
+  assert.ok(share > 0.225 && share < 0.275, `measured ${share.toFixed(3)} CPUs`);
+});
+
+test("a write past the ephemeral storage fails with ENOSPC inside the task only", async () => {
+  const { report, lines } = await runToCompletion(taskSpec([{ name: "fill", command: ["sh", "-c", "dd if=/dev/zero of=/big bs=1M count=1300 2>&1; echo status=$?"] }], { ephemeralStorageGiB: 1 }));
+  assert.ok(lines.some((line) => /No space left on device/.test(line)), lines.join("\n"));
+  assert.ok(lines.includes("fill: status=1"), lines.join("\n"));
+  assert.equal(report.containers[0]!.exitCode, 0);
+});
+
+test("a read-only root refuses writes; a non-root user runs without capabilities", async () => {
+  const readOnly = await runToCompletion(taskSpec([{ name: "ro", readonlyRootFilesystem: true, command: ["sh", "-c", "touch /x 2>&1; exit 3"] }]));
+  assert.ok(readOnly.lines.some((line) => /Read-only file system/.test(line)), readOnly.lines.join("\n"));
+  assert.equal(readOnly.report.containers[0]!.exitCode, 3);
+  const nonRoot = await runToCompletion(taskSpec([{ name: "user", user: "app", command: ["sh", "-c", "id -u; id -G; grep CapEff /proc/self/status; echo HOME=$HOME; ls /root 2>&1 | head -1"] }]));
+  assert.deepEqual(nonRoot.lines.slice(0, 4), ["user: 1000", "user: 1000 2000", "user: CapEff:\t0000000000000000", "user: HOME=/home/app"]);
+});
+
+test("the stop timeout escalates to SIGKILL when the stop signal is ignored", async () => {
+  // sh as PID 1 of its namespace has no SIGTERM handler, so the kernel drops SIGTERM.
+  const spec = taskSpec([{ name: "stubborn", command: ["sh", "-c", "sleep 600"], stopTimeout: 2 }]);
+  await agent.runTask(spec);
+  await until(() => agent.describe(spec.taskArn)?.lastStatus === "RUNNING", "RUNNING");
+  const startedStop = Date.now();
+  await agent.stopTask(spec.taskArn, "stop it", "UserInitiated");
+  await agent.whenStopped(spec.taskArn);
+  const tookMs = Date.now() - startedStop;
+  assert.ok(tookMs >= 2_000 && tookMs < 10_000, `stop took ${tookMs} ms`);
+  assert.equal(agent.describe(spec.taskArn)!.containers[0]!.exitCode, 137);
+});
+
+test("two tasks on one subnet talk over TCP", async () => {
+  const server = taskSpec([{ name: "server", linuxParameters: { initProcessEnabled: true }, command: ["sh", "-c", "while :; do echo hello-from-server | nc -l -p 8080; done"] }]);
+  await agent.runTask(server);
+  await until(() => agent.describe(server.taskArn)?.lastStatus === "RUNNING", "server RUNNING");
+  const address = agent.describe(server.taskArn)!.containers[0]!.networkInterfaces[0]!.privateIpv4Address;
+  const client = await runToCompletion(taskSpec([{ name: "client", command: ["sh", "-c", `sleep 0.3; nc -w 3 ${address} 8080 </dev/null`] }]));
+  assert.ok(client.lines.includes("client: hello-from-server"), client.lines.join("\n"));
+  await agent.stopTask(server.taskArn, "done", "UserInitiated");
+  await agent.whenStopped(server.taskArn);
+});

@@ -1,0 +1,213 @@
+// Fakes for the agent's ports (tests only). Each implements the real port interface with
+// in-memory behaviour: containers that run, exit, trap signals and write log lines.
+import type { Clock } from "../../src/core/clock.js";
+import type {
+  ContainerExit,
+  ContainerState,
+  ImagePort,
+  LogChunk,
+  LogEvent,
+  LogSink,
+  NetworkPort,
+  PulledImageInfo,
+  RuntimePort,
+  TaskNetworkInfo,
+  TaskStateReporter,
+} from "../../src/agent/index.js";
+import type { TaskSpec, TaskStatusReport } from "../../src/protocol/index.js";
+
+export class FakeClock implements Clock {
+  private current = 1_700_000_000_000;
+  private timers: { at: number; fire: () => void }[] = [];
+  now(): number {
+    return this.current;
+  }
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const onAbort = () => {
+        this.timers = this.timers.filter((t) => t !== timer);
+        reject(signal?.reason);
+      };
+      const timer = {
+        at: this.current + ms,
+        fire: () => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+        },
+      };
+      this.timers.push(timer);
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+  /** Moves time forward step by step, letting promises settle between timers. */
+  async advance(ms: number, stepMs = 500): Promise<void> {
+    const end = this.current + ms;
+    while (this.current < end) {
+      this.current = Math.min(end, this.current + stepMs);
+      const due = this.timers.filter((t) => t.at <= this.current);
+      this.timers = this.timers.filter((t) => t.at > this.current);
+      for (const t of due) t.fire();
+      await settle();
+    }
+  }
+}
+
+/** Lets pending promises and the state files' fs work finish (real time, a few ms). */
+export async function settle(rounds = 8): Promise<void> {
+  for (let i = 0; i < rounds; i++) await new Promise((r) => setTimeout(r, 2));
+}
+
+/** Waits (real time) until `condition` holds; fails after `timeoutMs`. */
+export async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+export class FakeImages implements ImagePort {
+  readonly missing = new Set<string>();
+  async pull(image: string): Promise<PulledImageInfo> {
+    if (this.missing.has(image)) throw new Error(`${image}: not found`);
+    return { digest: `sha256:${Buffer.from(image).toString("hex").padEnd(64, "0").slice(0, 64)}` };
+  }
+}
+
+export class FakeNetworks implements NetworkPort {
+  readonly live = new Map<string, TaskNetworkInfo>();
+  async setup(taskId: string): Promise<TaskNetworkInfo> {
+    const existing = this.live.get(taskId);
+    if (existing) return existing;
+    const n = this.live.size + 2;
+    const info = { netnsPath: `/run/netns/bth-${taskId}`, ipv4: `10.0.0.${n}`, macAddress: `0a:00:00:00:00:${n.toString(16).padStart(2, "0")}`, eniId: `eni-${taskId}`, privateDnsName: `ip-10-0-0-${n}.ec2.internal` };
+    this.live.set(taskId, info);
+    return info;
+  }
+  async teardown(taskId: string): Promise<void> {
+    this.live.delete(taskId);
+  }
+}
+
+/** How a fake container behaves, keyed by container name. */
+export interface FakeBehaviour {
+  trapsTerm?: boolean;
+  healthy?: boolean;
+  failStart?: boolean;
+}
+
+interface FakeContainer {
+  name: string;
+  running: boolean;
+  started: boolean;
+  exit?: ContainerExit;
+  exitWaiters: ((e: ContainerExit) => void)[];
+  logs: LogEvent[];
+  behaviour: FakeBehaviour;
+}
+
+export class FakeRuntime implements RuntimePort {
+  readonly containers = new Map<string, FakeContainer>();
+  readonly rootfs = new Set<string>();
+  /** Container names in the order they started and exited. */
+  readonly startOrder: string[] = [];
+  readonly exitOrder: string[] = [];
+  readonly signals: string[] = [];
+  constructor(readonly behaviours: Record<string, FakeBehaviour> = {}) {}
+
+  async prepareTask(spec: TaskSpec): Promise<void> {
+    this.rootfs.add(spec.taskId);
+  }
+  async removeTask(taskId: string): Promise<void> {
+    this.rootfs.delete(taskId);
+  }
+  async create(input: Parameters<RuntimePort["create"]>[0]): Promise<{ runtimeId: string }> {
+    const name = input.container.name ?? "";
+    const runtimeId = `${input.taskId}-${name}`;
+    if (!this.containers.has(runtimeId)) {
+      this.containers.set(runtimeId, { name, running: false, started: false, exitWaiters: [], logs: [], behaviour: this.behaviours[name] ?? {} });
+    }
+    return { runtimeId };
+  }
+  async start(runtimeId: string): Promise<void> {
+    const c = this.get(runtimeId);
+    if (c.behaviour.failStart) throw new Error("exec: \"/nope\": no such file or directory");
+    if (c.started) return;
+    c.started = true;
+    c.running = true;
+    this.startOrder.push(c.name);
+  }
+  async state(runtimeId: string): Promise<ContainerState> {
+    const c = this.containers.get(runtimeId);
+    if (!c) return { kind: "missing" };
+    return c.running ? { kind: "running" } : c.exit ? { kind: "exited", exit: c.exit } : { kind: "running" };
+  }
+  waitExit(runtimeId: string): Promise<ContainerExit> {
+    const c = this.get(runtimeId);
+    if (c.exit) return Promise.resolve(c.exit);
+    return new Promise((resolve) => c.exitWaiters.push(resolve));
+  }
+  async kill(runtimeId: string, signal: string): Promise<void> {
+    const c = this.get(runtimeId);
+    this.signals.push(`${c.name}:${signal}`);
+    if (!c.running) return;
+    if (signal === "SIGKILL") this.exitContainer(runtimeId, { exitCode: 137, oomKilled: false });
+    else if (!c.behaviour.trapsTerm) this.exitContainer(runtimeId, { exitCode: 143, oomKilled: false });
+  }
+  async exec(runtimeId: string): Promise<{ exitCode: number }> {
+    return { exitCode: this.get(runtimeId).behaviour.healthy === false ? 1 : 0 };
+  }
+  async remove(runtimeId: string): Promise<void> {
+    const c = this.containers.get(runtimeId);
+    if (c?.running) throw new Error("cannot remove a running container");
+    this.containers.delete(runtimeId);
+  }
+  async readLogs(runtimeId: string, offset: number): Promise<LogChunk> {
+    const logs = this.containers.get(runtimeId)?.logs ?? [];
+    return { events: logs.slice(offset, offset + 2), nextOffset: Math.min(logs.length, offset + 2) };
+  }
+
+  /** Test control: the container's process exits by itself. */
+  exitContainer(runtimeId: string, exit: ContainerExit): void {
+    const c = this.get(runtimeId);
+    if (!c.running) return;
+    c.running = false;
+    c.exit = exit;
+    this.exitOrder.push(c.name);
+    for (const w of c.exitWaiters.splice(0)) w(exit);
+  }
+  /** Test control: forget exit waiters, as a dead agent process would. */
+  dropWaiters(): void {
+    for (const c of this.containers.values()) c.exitWaiters = [];
+  }
+  log(runtimeId: string, message: string): void {
+    this.get(runtimeId).logs.push({ timestamp: 1, message, stream: "stdout" });
+  }
+  private get(runtimeId: string): FakeContainer {
+    const c = this.containers.get(runtimeId);
+    if (!c) throw new Error(`no such container ${runtimeId}`);
+    return c;
+  }
+}
+
+export class MemoryLogSink implements LogSink {
+  readonly lines: string[] = [];
+  failNext = 0;
+  async write(_taskId: string, containerName: string, events: readonly LogEvent[]): Promise<void> {
+    if (this.failNext > 0) {
+      this.failNext -= 1;
+      throw new Error("sink unavailable");
+    }
+    for (const e of events) this.lines.push(`${containerName}: ${e.message}`);
+  }
+}
+
+export class MemoryReporter implements TaskStateReporter {
+  readonly statuses: string[] = [];
+  last: TaskStatusReport | undefined;
+  async report(status: TaskStatusReport): Promise<void> {
+    if (this.statuses.at(-1) !== status.lastStatus) this.statuses.push(status.lastStatus);
+    this.last = status;
+  }
+}

@@ -1,0 +1,43 @@
+// After every privileged test file: nothing Berth-named may be left on the host — network
+// namespaces, links (bridges, veths), mounts, task cgroups, loop devices, conmon processes.
+import { execFileSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+
+export function findLeaks(prefix = "bth"): string[] {
+  const leaks: string[] = [];
+  const netns = execFileSync("ip", ["netns", "list"], { encoding: "utf8" })
+    .split("\n")
+    .map((line) => line.split(" ")[0]!)
+    .filter((name) => name.startsWith(prefix));
+  leaks.push(...netns.map((name) => `netns ${name}`));
+  const links = execFileSync("ip", ["-o", "link", "show"], { encoding: "utf8" })
+    .split("\n")
+    .map((line) => line.split(":")[1]?.trim().split("@")[0] ?? "")
+    .filter((name) => name.startsWith(prefix));
+  leaks.push(...links.map((name) => `link ${name}`));
+  const mounts = readFileSync("/proc/mounts", "utf8")
+    .split("\n")
+    .filter((line) => /berth/.test(line));
+  leaks.push(...mounts.map((line) => `mount ${line.split(" ")[1]}`));
+  // Task cgroups live under <hierarchy>/berth/<taskId>; the empty "berth" parent may stay.
+  for (const hierarchy of existsSync("/sys/fs/cgroup") ? readdirSync("/sys/fs/cgroup") : []) {
+    const berth = `/sys/fs/cgroup/${hierarchy}/berth`;
+    if (!existsSync(berth)) continue;
+    for (const entry of readdirSync(berth, { withFileTypes: true })) if (entry.isDirectory()) leaks.push(`cgroup ${berth}/${entry.name}`);
+  }
+  // Zombies are left out: they hold nothing but a pid until init reaps them (slowly on some hosts).
+  const conmons = execFileSync("ps", ["-eo", "pid=,stat=,comm="], { encoding: "utf8" })
+    .split("\n")
+    .filter((line) => / conmon$/.test(line.trimEnd()) && !/^\s*\d+\s+Z/.test(line));
+  leaks.push(...conmons.map((line) => `process ${line.trim()}`));
+  if (existsSync("/dev/loop-control")) {
+    const loops = execFileSync("losetup", ["-a"], { encoding: "utf8" }).split("\n").filter((line) => /berth|ephemeral\.img/.test(line));
+    leaks.push(...loops.map((line) => `loop ${line}`));
+  }
+  return leaks;
+}
+
+export function assertNoLeaks(prefix = "bth"): void {
+  const leaks = findLeaks(prefix);
+  if (leaks.length > 0) throw new Error(`leaked host resources:\n${leaks.join("\n")}`);
+}

@@ -1,0 +1,120 @@
+// Starts a real `berth server` (bin/berth, the built dist) on a free loopback port with a temporary
+// data dir and a known root key, for integration tests; plus helpers to drive it with the AWS CLI
+// (/usr/bin/aws) and the AWS SDK v3.
+import { spawn, execFile } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+export interface TestServer {
+  readonly endpoint: string;
+  readonly region: string;
+  readonly accountId: string;
+  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  readonly dataDir: string;
+  readonly process: ChildProcess;
+  /** SIGTERM; resolves with the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL, as a crash. */
+  kill(): Promise<void>;
+  /** Removes the data dir (after stop/kill). */
+  cleanup(): void;
+}
+
+export const testCredentials = { accessKeyId: "AKIABERTHTESTKEY0001", secretAccessKey: "berth-test-secret-key-0000000000000000000" };
+
+/** `agent: true` runs the embedded agent (root, real containers); otherwise the server is a control plane only. */
+export async function startTestServer(options: { dataDir?: string; args?: string[]; env?: Record<string, string>; agent?: boolean } = {}): Promise<TestServer> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "berth-test-"));
+  const accountId = "123456789012";
+  const child = spawn(process.execPath, [join(root, "bin", "berth"), "server", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--account-id", accountId, ...(options.agent ? [] : ["--no-agent"]), ...(options.args ?? [])], {
+    env: { ...process.env, BERTH_ACCESS_KEY_ID: testCredentials.accessKeyId, BERTH_SECRET_ACCESS_KEY: testCredentials.secretAccessKey, ...options.env },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  const endpoint = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`berth server did not start:\n${stderr}`)), 20_000);
+    child.stderr!.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+      const match = /listening on (http:\/\/\S+)/.exec(stderr);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]!);
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`berth server exited with ${code}:\n${stderr}`));
+    });
+  });
+  child.stderr!.resume();
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  return {
+    endpoint,
+    region: "us-east-1",
+    accountId,
+    credentials: testCredentials,
+    dataDir,
+    process: child,
+    async stop() {
+      child.kill("SIGTERM");
+      return exited;
+    },
+    async kill() {
+      child.kill("SIGKILL");
+      await exited;
+    },
+    cleanup() {
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Client configuration for any @aws-sdk/client-* constructor. */
+export function sdkConfig(server: TestServer) {
+  return { endpoint: server.endpoint, region: server.region, credentials: server.credentials, maxAttempts: 1 };
+}
+
+export interface CliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly json: unknown;
+}
+
+/** Runs Debian's AWS CLI against the server with the test key. */
+export function awsCli(server: TestServer, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(
+      "/usr/bin/aws",
+      ["--endpoint-url", server.endpoint, "--output", "json", ...args],
+      {
+        env: {
+          PATH: "/usr/bin:/bin",
+          HOME: tmpdir(),
+          AWS_ACCESS_KEY_ID: server.credentials.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: server.credentials.secretAccessKey,
+          AWS_REGION: server.region,
+          AWS_PAGER: "",
+          AWS_CONFIG_FILE: "/dev/null",
+          AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
+          ...env,
+        },
+        maxBuffer: 64 * 1024 * 1024,
+      },
+      (error, stdout, stderr) => {
+        let json: unknown;
+        try {
+          json = stdout.trim() ? JSON.parse(stdout) : undefined;
+        } catch {
+          json = undefined;
+        }
+        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr, json });
+      },
+    );
+  });
+}
