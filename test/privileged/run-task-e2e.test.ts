@@ -82,7 +82,13 @@ before(async () => {
 });
 
 after(async () => {
-  // Every test stops its own tasks (the agent leaves containers running across its restarts by design).
+  // Tasks a failed test left running are stopped here: the agent leaves containers running across
+  // its own restarts by design, so nothing else would clean them up.
+  const listed = await cli(["ecs", "list-tasks", "--cluster", "demo", "--desired-status", "RUNNING"]).catch(() => ({ taskArns: [] }));
+  for (const arn of (listed.taskArns ?? []) as string[]) {
+    await cli(["ecs", "stop-task", "--cluster", "demo", "--task", arn]);
+    await waitFor(arn, "STOPPED");
+  }
   await server.stop();
   server.cleanup();
   await registry.stop();
@@ -111,10 +117,10 @@ test("run-task, wait tasks-running, fetch the page from the task's IP, read its 
   while (Date.now() < deadline) {
     const events = await cli(["logs", "get-log-events", "--log-group-name", "/ecs/web", "--log-stream-name", `ecs/web/${taskId}`]).catch(() => ({ events: [] }));
     messages = ((events.events ?? []) as { message: string }[]).map((event) => event.message);
-    if (messages.some((message) => /GET \//.test(message))) break;
+    if (messages.some((message) => /response:200/.test(message))) break;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
-  assert.ok(messages.some((message) => /GET \//.test(message)), `httpd's access log line reached CloudWatch Logs: ${messages.join(" | ")}`);
+  assert.ok(messages.some((message) => /response:200/.test(message)), `httpd's access log line reached CloudWatch Logs: ${messages.join(" | ")}`);
   await cli(["ecs", "stop-task", "--cluster", "demo", "--task", arn, "--reason", "done"]);
   await cli(["ecs", "wait", "tasks-stopped", "--cluster", "demo", "--tasks", arn]);
   const stopped = await describe(arn);
