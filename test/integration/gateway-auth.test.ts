@@ -4,7 +4,12 @@ import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { Hash } from "@smithy/hash-node";
+import { request as httpRequest } from "node:http";
+import * as ecsSchemas from "@aws-sdk/client-ecs";
 import { ECSClient, ListClustersCommand } from "@aws-sdk/client-ecs";
+import type { RawRequest, RawResponse } from "../support/raw-http.js";
+import { rawRequest } from "../support/raw-http.js";
+import { randomInput } from "../support/schema-fuzz.js";
 import type { TestServer } from "../support/server.js";
 import { sdkConfig, startTestServer, testCredentials } from "../support/server.js";
 
@@ -180,5 +185,188 @@ describe("malformed requests", () => {
     const health = await fetch(`${server.endpoint}/_berth/health`);
     assert.equal(health.status, 200);
     assert.equal(((await health.json()) as { status: string }).status, "ok");
+  });
+});
+
+const ECS = "AmazonEC2ContainerServiceV20141113";
+const OVERSIZED = 3 * 1024 * 1024;
+
+/** Signs like an SDK would, then hands back the headers so a test can spoil them after signing. */
+async function signedHeaders(options: { method: string; path: string; query: Record<string, string>; headers: Record<string, string>; body: string; secret?: string }) {
+  const url = new URL(server.endpoint);
+  const signer = new SignatureV4({
+    credentials: { accessKeyId: testCredentials.accessKeyId, secretAccessKey: options.secret ?? testCredentials.secretAccessKey },
+    region: "us-east-1",
+    service: "ecs",
+    sha256: Hash.bind(null, "sha256"),
+  });
+  const signed = await signer.sign({ method: options.method, protocol: "http:", hostname: url.hostname, port: Number(url.port), path: options.path, query: options.query, headers: { host: url.host, ...options.headers }, body: options.body });
+  return signed.headers as Record<string, string>;
+}
+
+function assertAwsShaped(answer: RawResponse, method: string, what: string): void {
+  assert.ok(!answer.incomplete, `${what}: no complete answer (connection reset or closed)`);
+  assert.ok(answer.status >= 200 && answer.status < 500, `${what}: got ${answer.status} ${answer.body}`);
+  if (answer.status >= 400) {
+    const type = answer.headers["x-amzn-errortype"];
+    assert.equal(typeof type, "string", `${what}: no x-amzn-errortype`);
+    if (method !== "HEAD") assert.equal((JSON.parse(answer.body) as { __type: string }).__type, type, what);
+  }
+}
+
+const port = () => Number(new URL(server.endpoint).port);
+
+/** The query as the signer wants it; a malformed escape is kept as is (the server must refuse it). */
+function parseQuery(query: string): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const pair of query.replace(/^\?/, "").split("&").filter(Boolean)) {
+    const [name = "", value = ""] = pair.split("=", 2);
+    try {
+      result[decodeURIComponent(name)] = decodeURIComponent(value);
+    } catch {
+      result[name] = value;
+    }
+  }
+  return result;
+}
+
+describe("requests off the beaten path", () => {
+  test("a malformed escape in the path or query of a signed request is a 403, not a 500", async () => {
+    for (const target of ["/%", "/%zz", "/a/%e0%a4%a", "/?a=%", "/?%zz=1"]) {
+      const [path, query = ""] = target.split("?");
+      const headers = await signedHeaders({ method: "POST", path: "/", query: {}, headers: { "x-amz-target": `${ECS}.ListClusters`, "content-type": "application/x-amz-json-1.1" }, body: "{}" });
+      const answer = await rawRequest(port(), {
+        method: "POST",
+        target: query ? `${path}?${query}` : path!,
+        headers: [...Object.entries(headers), ["content-length", "2"]],
+        body: "{}",
+      });
+      assertAwsShaped(answer, "POST", target);
+      assert.equal(answer.status, 403, target);
+      assert.equal(answer.headers["x-amzn-errortype"], "InvalidSignatureException", target);
+    }
+  });
+
+  test("GET / is authenticated first: anonymous → 403 MissingAuthenticationToken, signed → 400 UnknownOperation", async () => {
+    const anonymous = await rawRequest(port(), { method: "GET", target: "/", headers: [["host", "x"]] });
+    assertAwsShaped(anonymous, "GET", "anonymous GET /");
+    assert.equal(anonymous.status, 403);
+    assert.equal(anonymous.headers["x-amzn-errortype"], "MissingAuthenticationTokenException");
+    const headers = await signedHeaders({ method: "GET", path: "/", query: {}, headers: {}, body: "" });
+    const signed = await rawRequest(port(), { method: "GET", target: "/", headers: Object.entries(headers) });
+    assertAwsShaped(signed, "GET", "signed GET /");
+    assert.equal(signed.status, 400);
+    assert.equal(signed.headers["x-amzn-errortype"], "UnknownOperationException");
+  });
+
+  test("a chunked body streamed past the limit is answered 413 before the connection closes", async () => {
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const url = new URL(server.endpoint);
+      const request = httpRequest({ host: url.hostname, port: url.port, method: "POST", path: "/", headers: { "x-amz-target": `${ECS}.CreateCluster`, "content-type": "application/x-amz-json-1.1" } }, (response) => {
+        let body = "";
+        response.on("data", (chunk: Buffer) => (body += chunk.toString()));
+        response.on("end", () => resolve({ status: response.statusCode!, body }));
+      });
+      request.on("error", reject);
+      const chunk = Buffer.alloc(64 * 1024, "x");
+      let sent = 0;
+      const pump = () => {
+        while (sent < OVERSIZED) {
+          sent += chunk.length;
+          if (!request.write(chunk)) return void request.once("drain", pump);
+        }
+        request.end();
+      };
+      pump();
+    });
+    assert.equal(answer.status, 413);
+    assert.equal((JSON.parse(answer.body) as { __type: string }).__type, "RequestEntityTooLargeException");
+  });
+
+  test("a Content-Length longer than the body sent (then the client stops) is a 400", async () => {
+    const answer = await rawRequest(port(), { method: "POST", target: "/", headers: [["host", "x"], ["content-length", "100"]], body: "{}", endAfterWrite: true });
+    assertAwsShaped(answer, "POST", "lying content-length");
+    assert.equal(answer.status, 400);
+  });
+
+  test("4,000 raw requests varying method, path, query, framing, headers spoiled after signing and schema-typed bodies: every one an AWS-style 4xx or a 200, the server healthy after", async () => {
+    let seed = 7;
+    const random = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+    const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)]!;
+    const methods = ["POST", "POST", "POST", "POST", "GET", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"];
+    const paths = ["/", "/", "/", "/", "/%", "/%zz", "/a/%", "/foo", "//", "/%2F%2f", "/./../", "/_berth/healthz", "/_berth/health/x", "/_berth/"];
+    const queries = ["", "", "", "?a=b", "?%", "?a=%zz", "?&&=&", "?a=1&a=2", "?x=%E0%A4%A", "?Action=ListClusters"];
+    const operations = [
+      "CreateCluster", "DescribeClusters", "ListClusters", "UpdateCluster", "UpdateClusterSettings", "DeleteCluster", "PutClusterCapacityProviders",
+      "DescribeCapacityProviders", "RegisterTaskDefinition", "DescribeTaskDefinition", "ListTaskDefinitions", "ListTaskDefinitionFamilies",
+      "DeregisterTaskDefinition", "DeleteTaskDefinitions", "TagResource", "UntagResource", "ListTagsForResource", "ListAccountSettings",
+      "PutAccountSetting", "PutAccountSettingDefault", "DeleteAccountSetting", "RunTask", "StopTask", "DescribeTasks", "ListTasks", "Nope",
+    ];
+    const schemas = ecsSchemas as unknown as Record<string, unknown>;
+    const body = (operation: string): string => {
+      const roll = random();
+      if (roll < 0.6 && schemas[`${operation}Request$`]) return JSON.stringify(randomInput(schemas[`${operation}Request$`], random));
+      if (roll < 0.7) return "{".repeat(Math.floor(random() * 3000));
+      if (roll < 0.8) return Buffer.from(Array.from({ length: 48 }, () => Math.floor(random() * 256))).toString("latin1");
+      if (roll < 0.9) return JSON.stringify(pick([null, 0, "", [], {}, [null], { containerDefinitions: [null] }, { family: "f", containerDefinitions: [null, {}] }]));
+      return "{}";
+    };
+    type Case = RawRequest & { expectStatus?: number; what: string };
+    const makeCase = async (): Promise<Case> => {
+      // Most requests have the request line an SDK sends, so that many reach the handlers.
+      const clean = random() < 0.6;
+      const method = clean ? "POST" : pick(methods);
+      const path = clean ? "/" : pick(paths);
+      const query = clean ? "" : pick(queries);
+      const operation = pick(operations);
+      const text = body(operation);
+      const base: Record<string, string> = { "x-amz-target": random() < 0.95 ? `${ECS}.${operation}` : pick(["", ECS, "Bogus.X", `${ECS}.`, "."]), "content-type": "application/x-amz-json-1.1" };
+      const signing = random();
+      let headers: Record<string, string>;
+      if (signing < 0.1) headers = { host: "127.0.0.1", ...base };
+      else headers = await signedHeaders({ method, path, query: parseQuery(query), headers: base, body: text, ...(signing < 0.15 ? { secret: "not-the-secret-key-000000000000000000000" } : {}) });
+      // Spoiled after signing, so the server really sees them.
+      const spoil = random();
+      if (spoil < 0.08) headers["x-amz-date"] = pick(["garbage", "", "20261399T999999Z", "99999999T999999Z", "2026-11-23T00:00:00Z", "0", "\u00ff\u00fe"]);
+      else if (spoil < 0.12) headers.authorization = pick(["AWS4-HMAC-SHA256", "AWS4-HMAC-SHA256 Credential=/////", "Bearer x", (headers.authorization ?? "").slice(0, 40), `${headers.authorization ?? ""},extra`]);
+      else if (spoil < 0.15) headers["x-amz-content-sha256"] = pick(["zz", "UNSIGNED-PAYLOAD", "0".repeat(64)]);
+      else if (spoil < 0.17) delete headers.host;
+      const what = `${method} ${path}${query} ${operation} spoil=${spoil.toFixed(2)}`;
+      const lines = Object.entries(headers);
+      const framing = random();
+      if (framing < 0.03) {
+        const chunk = `10000\r\n${"x".repeat(0x10000)}\r\n`;
+        return { method: "POST", target: "/", headers: [...lines, ["transfer-encoding", "chunked"]], body: [...Array.from({ length: OVERSIZED / 0x10000 + 1 }, () => chunk), "0\r\n\r\n"], expectStatus: 413, what: `chunked oversized ${what}` };
+      }
+      if (framing < 0.05) return { method: "POST", target: "/", headers: [...lines, ["content-length", String(OVERSIZED)]], body: "x".repeat(OVERSIZED), expectStatus: 413, what: `oversized ${what}` };
+      if (framing < 0.1) {
+        const pieces = text.match(/[\s\S]{1,7}/g) ?? [];
+        return { method, target: path + query, headers: [...lines, ["transfer-encoding", "chunked"]], body: [...pieces.map((piece) => `${Buffer.byteLength(piece).toString(16)}\r\n${piece}\r\n`), "0\r\n\r\n"], what: `chunked ${what}` };
+      }
+      if (framing < 0.14) return { method, target: path + query, headers: [...lines, ["content-length", String(Math.max(0, Buffer.byteLength(text) - 3))]], body: text, what: `short content-length ${what}` };
+      if (framing < 0.18) return { method, target: path + query, headers: [...lines, ["content-length", String(Buffer.byteLength(text) + 50)]], body: text, endAfterWrite: true, what: `long content-length ${what}` };
+      if (framing < 0.2) return { method, target: path + query, headers: [...lines, ["content-length", pick(["-1", "abc", "1e3", " 5"])]], body: text, endAfterWrite: true, what: `bad content-length ${what}` };
+      return { method, target: path + query, headers: [...lines, ["content-length", String(Buffer.byteLength(text))]], body: text, what };
+    };
+    const statuses = new Map<number, number>();
+    for (let batch = 0; batch < 160; batch++) {
+      const cases = await Promise.all(Array.from({ length: 25 }, makeCase));
+      const answers = await Promise.all(cases.map((one) => rawRequest(port(), one)));
+      answers.forEach((answer, index) => {
+        const one = cases[index]!;
+        statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
+        assertAwsShaped(answer, one.method, one.what);
+        if (one.expectStatus !== undefined) assert.equal(answer.status, one.expectStatus, one.what);
+      });
+    }
+    assert.ok((statuses.get(200) ?? 0) > 50, `some requests reach the handlers and succeed: ${JSON.stringify([...statuses])}`);
+    console.log(`fuzz statuses: ${JSON.stringify([...statuses])}`);
+    assert.ok((statuses.get(413) ?? 0) > 50, `oversized bodies were sent: ${JSON.stringify([...statuses])}`);
+    const health = await fetch(`${server.endpoint}/_berth/health`);
+    assert.equal(health.status, 200);
+    assert.equal(((await health.json()) as { status: string }).status, "ok");
+    const ecs = new ECSClient(sdkConfig(server));
+    assert.ok(Array.isArray((await ecs.send(new ListClustersCommand({}))).clusterArns));
+    ecs.destroy();
   });
 });

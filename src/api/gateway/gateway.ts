@@ -1,15 +1,19 @@
 // The one listener of the control plane. Request path:
-//   GET /_berth/health                  → 200, no auth
+//   GET /_berth/health                  → 200, no auth (the only anonymous path)
 //   <route prefix>…  (e.g. /v2/, agents) → that route's handler, which does its own auth
-//   POST / with X-Amz-Target            → read body (size-limited) → SigV4 → service by target
-//                                          prefix → operation → schema check → handler → JSON
+//   anything else                       → read body (size-limited) → SigV4 → POST only → service
+//                                          by X-Amz-Target prefix → operation → schema check →
+//                                          handler → JSON
 // Every failure is an AwsError on the wire ({"__type", "message"}, x-amzn-ErrorType); anything
-// else is a ServerException (500), logged with its stack.
+// else is a ServerException (500), logged with its stack. Requests node's parser refuses are
+// answered by client-error.ts.
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import { randomUUID } from "node:crypto";
 import type { Clock } from "../../core/clock.js";
-import { AwsError, isAwsError, serializationException, serverException, unknownOperationException } from "../../core/errors.js";
+import type { AwsError } from "../../core/errors.js";
+import { isAwsError, serializationException, serverException, unknownOperationException } from "../../core/errors.js";
 import type { JsonServiceModule, RequestContext } from "../service-module.js";
+import { BodyTooLargeError, discardRestAndClose, readBody } from "./request-body.js";
 import { inputSchemaOf, validateInput } from "./schema-validation.js";
 import { verifySigV4 } from "./sigv4.js";
 
@@ -42,8 +46,6 @@ export interface GatewayOptions {
 }
 
 const DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024;
-const bodyTooLarge = (limit: number) => new AwsError("RequestEntityTooLargeException", `Request body exceeds the limit of ${limit} bytes.`, { httpStatus: 413 });
-
 /** ECS and the other JSON services send timestamps as epoch seconds. */
 function toJson(value: unknown): string {
   return JSON.stringify(value ?? {}, function (this: Record<string, unknown>, key, converted: unknown) {
@@ -52,29 +54,12 @@ function toJson(value: unknown): string {
   });
 }
 
-function readBody(request: IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = Number(request.headers["content-length"] ?? 0);
-  if (declared > limit) return Promise.reject(bodyTooLarge(limit));
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        reject(bodyTooLarge(limit));
-        request.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    request.on("end", () => resolve(Buffer.concat(chunks)));
-    request.on("error", reject);
-  });
-}
-
 export function createGateway(options: GatewayOptions): RequestListener {
   const limit = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const byPrefix = new Map(options.services.map((service) => [service.targetPrefix, service]));
+  // Without a known target the caller is still authenticated, against any of our signing names,
+  // so that a signed request learns it named no operation (and an unsigned one learns nothing).
+  const signingNames: ReadonlySet<string> = new Set(options.services.map((service) => service.signingName));
 
   const sendError = (response: ServerResponse, requestId: string, error: AwsError, contentType: string) => {
     if (response.headersSent) {
@@ -123,16 +108,17 @@ export function createGateway(options: GatewayOptions): RequestListener {
     const contentType = `application/x-amz-json-${service?.jsonVersion ?? "1.1"}`;
     try {
       const body = await readBody(request, limit);
-      if (request.method !== "POST") throw unknownOperationException(`${request.method} is not supported; AWS JSON APIs use POST.`);
       const caller = await verifySigV4(
-        { method: request.method, url: request.url ?? "/", headers: request.headers, body },
+        { method: request.method ?? "", url: request.url ?? "/", headers: request.headers, body },
         {
           region: options.region,
-          service: service?.signingName ?? target.split(".")[0]?.toLowerCase() ?? "",
+          service: service?.signingName ?? signingNames,
           now: receivedAt,
           secretFor: async (accessKeyId) => (await options.principalFor(accessKeyId))?.secretAccessKey,
         },
       );
+      // Authenticated first: an anonymous caller learns nothing, not even which methods exist.
+      if (request.method !== "POST") throw unknownOperationException(`${request.method} is not supported; AWS JSON APIs use POST.`);
       if (!service) throw unknownOperationException(target ? `Unknown target: ${target}` : "Missing X-Amz-Target header.");
       const operationName = target.slice(dot + 1);
       const handler = service.operations[operationName];
@@ -163,7 +149,9 @@ export function createGateway(options: GatewayOptions): RequestListener {
     } catch (error) {
       if (isAwsError(error)) {
         if (!error.isClientFault) options.logger.error({ err: error, target }, "server fault");
-        return sendError(response, requestId, error, contentType);
+        sendError(response, requestId, error, contentType);
+        if (error instanceof BodyTooLargeError) discardRestAndClose(request);
+        return;
       }
       options.logger.error({ err: error, target }, "unexpected error");
       sendError(response, requestId, serverException("Internal server error"), contentType);

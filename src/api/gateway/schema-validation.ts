@@ -33,6 +33,11 @@ export function validateInput(schema: Schema, input: unknown, missingCode: strin
   check(unwrap(schema), input, "", 0, missingCode);
 }
 
+/** Lists and maps of the ECS-era models are not sparse: a null member is malformed input. */
+function notNull(value: unknown, path: string): void {
+  if (value === null) throw serializationException(`Value at '${path}' must not be null.`);
+}
+
 function typeError(path: string, expected: string): AwsError {
   return serializationException(`Value at '${path || "input"}' is not ${expected}.`);
 }
@@ -46,11 +51,17 @@ function check(schema: Schema, value: unknown, path: string, depth: number, miss
   if (kind === 1) {
     if (!Array.isArray(value)) throw typeError(path, "a list");
     const member = unwrap(schema[4]);
-    value.forEach((item, index) => check(member, item, `${path}.${index + 1}.member`, depth + 1, missingCode));
+    value.forEach((item, index) => {
+      notNull(item, `${path}.${index + 1}.member`);
+      check(member, item, `${path}.${index + 1}.member`, depth + 1, missingCode);
+    });
   } else if (kind === 2) {
     if (typeof value !== "object" || Array.isArray(value)) throw typeError(path, "a map");
     const member = unwrap(schema[5]);
-    for (const [key, item] of Object.entries(value)) check(member, item, `${path}.${key}`, depth + 1, missingCode);
+    for (const [key, item] of Object.entries(value)) {
+      notNull(item, `${path}.${key}`);
+      check(member, item, `${path}.${key}`, depth + 1, missingCode);
+    }
   } else if (kind === 3) {
     if (typeof value !== "object" || Array.isArray(value)) throw typeError(path, "a structure");
     const names = schema[4] as string[];
@@ -71,12 +82,18 @@ function check(schema: Schema, value: unknown, path: string, depth: number, miss
 function checkSimple(code: number, value: unknown, path: string, depth: number, missingCode: string): void {
   if (code & 64) {
     if (!Array.isArray(value)) throw typeError(path, "a list");
-    value.forEach((item, index) => checkSimple(code & 63, item, `${path}.${index + 1}.member`, depth + 1, missingCode));
+    value.forEach((item, index) => {
+      notNull(item, `${path}.${index + 1}.member`);
+      checkSimple(code & 63, item, `${path}.${index + 1}.member`, depth + 1, missingCode);
+    });
     return;
   }
   if (code & 128) {
     if (typeof value !== "object" || Array.isArray(value)) throw typeError(path, "a map");
-    for (const [key, item] of Object.entries(value as object)) checkSimple(code & 63, item, `${path}.${key}`, depth + 1, missingCode);
+    for (const [key, item] of Object.entries(value as object)) {
+      notNull(item, `${path}.${key}`);
+      checkSimple(code & 63, item, `${path}.${key}`, depth + 1, missingCode);
+    }
     return;
   }
   switch (code) {

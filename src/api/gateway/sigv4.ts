@@ -24,7 +24,8 @@ export interface VerifiedCaller {
 
 export interface SigV4Expectations {
   readonly region: string;
-  readonly service: string;
+  /** The signing name the credential scope must carry, or the set of names any of which will do. */
+  readonly service: string | ReadonlySet<string>;
   readonly now: number;
   /** The secret of an access key, or undefined when the key is unknown. */
   readonly secretFor: (accessKeyId: string) => Promise<string | undefined>;
@@ -52,13 +53,25 @@ function signingKey(secret: string, date: string, region: string, service: strin
 /** RFC 3986 encoding as SigV4 wants it (everything but unreserved characters). */
 const encode = (text: string) => encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 
+/**
+ * decodeURIComponent for query parameters that refuses malformed escapes ("%", "%zz") with a 403
+ * instead of throwing a URIError: no signer produces such a query, so no signature can match it.
+ */
+function decode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw invalidSignatureException("The request URI contains a malformed percent-encoding, so its signature cannot be verified."); // wording not confirmed
+  }
+}
+
 function canonicalQuery(query: string): string {
   if (!query) return "";
   return query
     .split("&")
     .filter(Boolean)
     .map((pair) => {
-      const [name = "", value = ""] = pair.split("=", 2).map((part) => decodeURIComponent(part.replace(/\+/g, " ")));
+      const [name = "", value = ""] = pair.split("=", 2).map((part) => decode(part.replace(/\+/g, " ")));
       return [encode(name), encode(value)] as const;
     })
     .sort(([a, av], [b, bv]) => (a < b ? -1 : a > b ? 1 : av < bv ? -1 : av > bv ? 1 : 0))
@@ -66,12 +79,21 @@ function canonicalQuery(query: string): string {
     .join("&");
 }
 
+/**
+ * Non-S3 services URI-encode the path twice: the path as it arrived (already encoded once) is
+ * normalised ("." and ".." resolved, empty segments dropped) and encoded once more, as botocore and
+ * the smithy signer do. Nothing is decoded, so a malformed escape such as "%" is just a character.
+ */
 function canonicalPath(path: string): string {
-  // Non-S3 services encode each segment of the already-encoded path once more.
-  return path
-    .split("/")
-    .map((segment) => encode(decodeURIComponent(segment)))
-    .join("/") || "/";
+  if (path === "/") return path;
+  const segments: string[] = [];
+  for (const segment of path.split("/")) {
+    if (segment === "" || segment === ".") continue;
+    if (segment === "..") segments.pop();
+    else segments.push(segment);
+  }
+  const normalised = `${path.startsWith("/") ? "/" : ""}${segments.join("/")}${segments.length > 0 && path.endsWith("/") ? "/" : ""}`;
+  return encode(normalised).replace(/%2F/g, "/");
 }
 
 const header = (headers: SignedRequest["headers"], name: string) => {
@@ -108,7 +130,10 @@ export async function verifySigV4(request: SignedRequest, expect: SigV4Expectati
   const secret = await expect.secretFor(accessKeyId!);
   if (secret === undefined) throw unrecognizedClientException("The security token included in the request is invalid.");
   if (region !== expect.region) throw invalidSignatureException(`Credential should be scoped to a valid region. `);
-  if (service !== expect.service) throw invalidSignatureException(`Credential should be scoped to correct service: '${expect.service}'. `);
+  if (typeof expect.service === "string" ? service !== expect.service : !expect.service.has(service!)) {
+    const wanted = typeof expect.service === "string" ? expect.service : [...expect.service].join("' or '");
+    throw invalidSignatureException(`Credential should be scoped to correct service: '${wanted}'. `);
+  }
   if (scopeDate !== amzDate.slice(0, 8)) throw invalidSignatureException("Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP.");
   if (signedAtMs < expect.now - MAX_SKEW_MS) {
     throw invalidSignatureException(`Signature expired: ${amzDate} is now earlier than ${formatAmzDate(expect.now - MAX_SKEW_MS)} (${formatAmzDate(expect.now)} - 15 min.)`);

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { pino } from "pino";
 import { createAgentRoute } from "../../api/agent-route.js";
 import { createEcsService } from "../../api/ecs/index.js";
+import { answerClientError } from "../../api/gateway/client-error.js";
 import { createGateway } from "../../api/gateway/gateway.js";
 import { createLogsService } from "../../api/logs/index.js";
 import { createNetworkService } from "../../api/network-service.js";
@@ -92,7 +93,10 @@ export async function run(argv: string[]): Promise<number> {
     logger,
     health: () => ({ status: "ok", version: VERSION, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) }),
   });
-  const server = createServer({ keepAliveTimeout: 65_000 }, listener);
+  const server = createServer({ keepAliveTimeout: 65_000, requireHostHeader: false }, listener);
+  // A request without Host reaches the gateway, whose SigV4 check (host is always signed) refuses
+  // it in AWS's words; node's own check would answer with an empty 400.
+  server.on("clientError", answerClientError);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.listenPort, config.listenHost, resolve);
