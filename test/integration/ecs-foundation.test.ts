@@ -10,6 +10,7 @@ import {
   ECSClient,
   paginateListTaskDefinitions,
   RegisterTaskDefinitionCommand,
+  RunTaskCommand,
 } from "@aws-sdk/client-ecs";
 import type { RegisterTaskDefinitionRequest } from "@aws-sdk/client-ecs";
 import { rejectedCases } from "../support/fargate-rejected-cases.js";
@@ -88,6 +89,20 @@ describe("ECS clusters and task definitions", () => {
     assert.equal(described.failures![0]!.reason, "MISSING");
     await ecs.send(new DeleteClusterCommand({ cluster: "tagged" }));
     await assert.rejects(ecs.send(new DeleteClusterCommand({ cluster: "tagged" })), { name: "ClusterNotFoundException" });
+  });
+
+  test("an EC2 definition that breaks a Fargate rule lacks FARGATE in compatibilities and RunTask refuses it", async () => {
+    await ecs.send(new CreateClusterCommand({ clusterName: "compat" }));
+    const privileged = { ...fargate, requiresCompatibilities: ["EC2" as const], containerDefinitions: [{ name: "web", image: "nginx", privileged: true }] };
+    const { taskDefinition } = await ecs.send(new RegisterTaskDefinitionCommand({ ...privileged, family: "ec2-privileged" }));
+    assert.deepEqual(taskDefinition!.compatibilities, ["EC2"]);
+    const fits = await ecs.send(new RegisterTaskDefinitionCommand({ ...fargate, requiresCompatibilities: ["EC2"], family: "ec2-fits" }));
+    assert.deepEqual(fits.taskDefinition!.compatibilities, ["EC2", "FARGATE"]);
+    const networkConfiguration = { awsvpcConfiguration: { subnets: ["subnet-0123456789abcdef0"] } };
+    await assert.rejects(ecs.send(new RunTaskCommand({ cluster: "compat", taskDefinition: "ec2-privileged", launchType: "FARGATE", networkConfiguration })), {
+      name: "InvalidParameterException",
+      message: "Task definition does not support launch_type FARGATE.",
+    });
   });
 
   for (const [behaviour, change, message] of rejectedCases) {

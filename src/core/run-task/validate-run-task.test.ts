@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { RunTaskRequest } from "@aws-sdk/client-ecs";
-import { validateRunTaskRequest } from "./validate-run-task.js";
+import { assertFargateCompatible, validateRunTaskRequest } from "./validate-run-task.js";
 
 const base: RunTaskRequest = {
   taskDefinition: "app",
@@ -40,3 +40,7 @@ test("rejects a strategy with two bases, an unknown provider or only zero weight
   rejects({ capacityProviderStrategy: [{ capacityProvider: "FARGATE", weight: 0 }] }, /weight greater than zero/);
 });
 test("rejects the EC2 launch type: Berth has no container instances", () => rejects({ launchType: "EC2" }, /No Container Instances were found/));
+test("refuses a task definition whose compatibilities lack FARGATE, as AWS words it", () => {
+  assert.throws(() => assertFargateCompatible(["EC2"]), { name: "InvalidParameterException", message: "Task definition does not support launch_type FARGATE." });
+  assert.doesNotThrow(() => assertFargateCompatible(["EC2", "FARGATE"]));
+});

@@ -3,7 +3,7 @@
 // ../shared/REFERENCE.md "RunTask"). Rules that need state — the cluster, the task definition,
 // which subnets exist — are checked by the control plane after these.
 import type { CapacityProviderStrategyItem, RunTaskRequest } from "@aws-sdk/client-ecs";
-import { clientException, invalidParameterException } from "../errors.js";
+import { invalidParameterException } from "../errors.js";
 
 export const MAX_TASKS_PER_RUN = 10;
 export const MAX_SUBNETS = 16;
@@ -99,7 +99,11 @@ export function validateStrategy(strategy: readonly CapacityProviderStrategyItem
   return [...strategy];
 }
 
-/** RunTask refuses a task definition that cannot run on Fargate. */
+/**
+ * RunTask refuses a task definition that cannot run on Fargate: one whose registration found a
+ * Fargate rule broken, so `compatibilities` (computed then) lacks FARGATE. AWS's answer, as users
+ * report it: InvalidParameterException "Task definition does not support launch_type FARGATE."
+ */
 export function assertFargateCompatible(compatibilities: readonly string[] | undefined): void {
-  if (!compatibilities?.includes("FARGATE")) throw clientException("Task definition does not support launch_type FARGATE.");
+  if (!compatibilities?.includes("FARGATE")) throw invalidParameterException("Task definition does not support launch_type FARGATE.");
 }

@@ -37,6 +37,15 @@ describe("Fargate task definition registration", () => {
     const prepared = prepareTaskDefinitionRegistration({ ...base, containerDefinitions: [{ name: "web", image: "nginx", healthCheck: { command: ["CMD-SHELL", "true"] } }] });
     assert.deepEqual(prepared.containerDefinitions![0]!.healthCheck, { interval: 30, timeout: 5, retries: 3, command: ["CMD-SHELL", "true"] });
   });
+  test("lists FARGATE in compatibilities only when every Fargate rule passes", () => {
+    const ec2 = { ...base, requiresCompatibilities: ["EC2" as const] };
+    assert.deepEqual(prepareTaskDefinitionRegistration(ec2).compatibilities, ["EC2", "FARGATE"]);
+    const privileged = { ...ec2, containerDefinitions: [{ name: "web", image: "nginx", privileged: true }] };
+    assert.deepEqual(prepareTaskDefinitionRegistration(privileged).compatibilities, ["EC2"]);
+    assert.deepEqual(prepareTaskDefinitionRegistration({ ...ec2, networkMode: "bridge" }).compatibilities, ["EC2"]);
+    assert.deepEqual(prepareTaskDefinitionRegistration({ ...ec2, memory: "4096" }).compatibilities, ["EC2"]);
+    assert.deepEqual(prepareTaskDefinitionRegistration({ ...base, requiresCompatibilities: undefined }).compatibilities, ["EC2", "FARGATE"]);
+  });
   for (const [behaviour, change, message] of rejectedCases) {
     test(behaviour, () =>
       assert.throws(() => prepareTaskDefinitionRegistration({ ...base, ...change }), (error: Error) => {

@@ -2,8 +2,8 @@
 // "Task size", and the normalised definition as DescribeTaskDefinition echoes it (integer-string
 // cpu/memory, container defaults, compatibilities, requiresAttributes). Messages are AWS's where
 // known; those marked "wording not confirmed" are ours in AWS's style.
-import type { ContainerDefinition, RegisterTaskDefinitionRequest, TaskDefinition } from "@aws-sdk/client-ecs";
-import { clientException } from "../errors.js";
+import type { Compatibility, ContainerDefinition, RegisterTaskDefinitionRequest, TaskDefinition } from "@aws-sdk/client-ecs";
+import { clientException, isAwsError } from "../errors.js";
 import { assertFargateSize, parseCpuUnits, parseMemoryMiB } from "../fargate-size.js";
 import { requiredAttributes } from "./required-attributes.js";
 import { validateContainer } from "./validate-container.js";
@@ -17,6 +17,28 @@ const FAMILY = /^[A-Za-z0-9_-]{1,255}$/;
 const REJECTED_VOLUME_FIELDS = ["dockerVolumeConfiguration"] as const;
 
 export function prepareTaskDefinitionRegistration(request: RegisterTaskDefinitionRequest): PreparedTaskDefinition {
+  const requiresFargate = request.requiresCompatibilities?.includes("FARGATE") ?? false;
+  const prepared = validateAndNormalise(request, requiresFargate);
+  // AWS computes `compatibilities` by validating the definition against each launch type: it
+  // lists FARGATE only when every Fargate rule passes, whether or not FARGATE was required. EC2 is
+  // always listed (Berth has no EC2 rules to check, and AWS lists it for every definition that fits
+  // Fargate); other required launch types are listed as asked for.
+  const fitsFargate = requiresFargate || passesFargateRules(request);
+  const compatibilities = [...new Set(["EC2", ...(fitsFargate ? ["FARGATE"] : []), ...(request.requiresCompatibilities ?? [])])] as Compatibility[];
+  return { ...prepared, compatibilities };
+}
+
+function passesFargateRules(request: RegisterTaskDefinitionRequest): boolean {
+  try {
+    validateAndNormalise(request, true);
+    return true;
+  } catch (error) {
+    if (isAwsError(error)) return false;
+    throw error;
+  }
+}
+
+function validateAndNormalise(request: RegisterTaskDefinitionRequest, fargate: boolean): PreparedTaskDefinition {
   const family = request.family ?? "";
   if (!FAMILY.test(family)) {
     throw clientException("Family contains invalid characters or is too long. Up to 255 letters (uppercase and lowercase), numbers, hyphens, and underscores are allowed."); // wording not confirmed
@@ -24,7 +46,6 @@ export function prepareTaskDefinitionRegistration(request: RegisterTaskDefinitio
   const containers = request.containerDefinitions ?? [];
   if (containers.length === 0) throw clientException("Container list cannot be empty.");
   if (containers.length > 10) throw clientException("Too many containers. A task definition can have at most 10 containers."); // wording not confirmed
-  const fargate = request.requiresCompatibilities?.includes("FARGATE") ?? false;
   const networkMode = request.networkMode;
   if (fargate && networkMode !== "awsvpc") throw clientException("Fargate only supports network mode 'awsvpc'.");
 
@@ -81,8 +102,6 @@ export function prepareTaskDefinitionRegistration(request: RegisterTaskDefinitio
     volumes,
     requiresAttributes: requiredAttributes({ ...request, containerDefinitions: normalised }),
     placementConstraints: request.placementConstraints ?? [],
-    // A definition that fits Fargate also runs on EC2; AWS lists both.
-    compatibilities: networkMode === "awsvpc" && cpuUnits !== undefined && memoryMiB !== undefined ? ["EC2", "FARGATE"] : ["EC2"],
     ...(request.requiresCompatibilities !== undefined ? { requiresCompatibilities: request.requiresCompatibilities } : {}),
     ...(cpuUnits !== undefined ? { cpu: String(cpuUnits) } : {}),
     ...(memoryMiB !== undefined ? { memory: String(memoryMiB) } : {}),
