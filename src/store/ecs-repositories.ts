@@ -74,6 +74,7 @@ export interface TaskDefinitionsRepository {
   get(family: string, revision: number): Promise<TaskDefinition | undefined>;
   latestActive(family: string): Promise<TaskDefinition | undefined>;
   update(definition: TaskDefinition): Promise<void>;
+  /** `familyPrefix` is matched as the whole family name, as AWS does for ListTaskDefinitions. */
   list(options: { familyPrefix?: string; status?: string; descending: boolean; after?: { family: string; revision: number }; limit: number }): Promise<{ family: string; revision: number; arn: string }[]>;
   families(options: { familyPrefix?: string; status: "ACTIVE" | "INACTIVE" | "ALL"; afterFamily?: string; limit: number }): Promise<string[]>;
 }
@@ -166,7 +167,9 @@ export function createTaskDefinitionsRepository(db: Kysely<EcsTables>): TaskDefi
     async list({ familyPrefix, status, descending, after, limit }) {
       const order = descending ? "desc" : "asc";
       let query = db.selectFrom("task_definitions").select(["family", "revision", "task_definition_arn"]).orderBy("family", order).orderBy("revision", order).limit(limit);
-      if (familyPrefix) query = query.where("family", ">=", familyPrefix).where("family", "<", prefixUpperBound(familyPrefix));
+      // Despite its name, ListTaskDefinitions' familyPrefix is the full family name on AWS
+      // ("web" lists web:1, web:2, … and never web-api:1); ListTaskDefinitionFamilies' is a prefix.
+      if (familyPrefix) query = query.where("family", "=", familyPrefix);
       if (status) query = query.where("status", "=", status);
       if (after) {
         const op = descending ? "<" : ">";

@@ -9,6 +9,7 @@ import {
   DescribeTaskDefinitionCommand,
   ECSClient,
   paginateListTaskDefinitions,
+  ListTaskDefinitionFamiliesCommand,
   RegisterTaskDefinitionCommand,
   RunTaskCommand,
 } from "@aws-sdk/client-ecs";
@@ -70,16 +71,23 @@ describe("ECS clusters and task definitions", () => {
   });
 
   test("pages through 250 task definitions with the SDK paginator and the CLI", async () => {
-    for (let i = 0; i < 250; i++) await ecs.send(new RegisterTaskDefinitionCommand({ ...fargate, family: `page-${String(i % 5)}` }));
+    for (let i = 0; i < 250; i++) await ecs.send(new RegisterTaskDefinitionCommand({ ...fargate, family: "page" }));
+    // Neighbours whose names start with "page": ListTaskDefinitions' familyPrefix is the whole family name.
+    for (const family of ["page-2", "pages"]) await ecs.send(new RegisterTaskDefinitionCommand({ ...fargate, family }));
     const arns: string[] = [];
-    for await (const page of paginateListTaskDefinitions({ client: ecs, pageSize: 30 }, { familyPrefix: "page-" })) arns.push(...(page.taskDefinitionArns ?? []));
+    for await (const result of paginateListTaskDefinitions({ client: ecs, pageSize: 30 }, { familyPrefix: "page" })) arns.push(...(result.taskDefinitionArns ?? []));
     assert.equal(arns.length, 250);
     assert.equal(new Set(arns).size, 250);
-    const cli = await awsCli(server, ["ecs", "list-task-definitions", "--family-prefix", "page-", "--sort", "DESC", "--page-size", "40"]);
+    assert.ok(arns.every((arn) => /:task-definition\/page:\d+$/.test(arn)));
+    assert.match(arns[0]!, /page:1$/);
+    const cli = await awsCli(server, ["ecs", "list-task-definitions", "--family-prefix", "page", "--sort", "DESC", "--page-size", "40"]);
     assert.equal(cli.code, 0, cli.stderr);
     const listed = (cli.json as { taskDefinitionArns: string[] }).taskDefinitionArns;
     assert.equal(listed.length, 250);
-    assert.match(listed[0]!, /page-4:50$/);
+    assert.match(listed[0]!, /page:250$/);
+    // ListTaskDefinitionFamilies keeps prefix semantics.
+    const families = await ecs.send(new ListTaskDefinitionFamiliesCommand({ familyPrefix: "page" }));
+    assert.deepEqual(families.families, ["page", "page-2", "pages"]);
   });
 
   test("a cluster with a MISSING neighbour, tags on request, then deleted", async () => {
