@@ -83,6 +83,8 @@ export interface TagsRepository {
   list(resourceArn: string): Promise<{ key: string; value: string }[]>;
   put(resourceArn: string, tags: readonly { key: string; value: string }[]): Promise<void>;
   remove(resourceArn: string, keys: readonly string[]): Promise<void>;
+  /** Every tag of a resource, for when the resource itself is deleted. */
+  removeAll(resourceArn: string): Promise<void>;
 }
 
 export interface AccountSettingsRepository {
@@ -210,6 +212,9 @@ export function createTagsRepository(db: Kysely<EcsTables>): TagsRepository {
     async remove(resourceArn, keys) {
       if (keys.length === 0) return;
       await db.deleteFrom("tags").where("resource_arn", "=", resourceArn).where("tag_key", "in", [...keys]).execute();
+    },
+    async removeAll(resourceArn) {
+      await db.deleteFrom("tags").where("resource_arn", "=", resourceArn).execute();
     },
   };
 }

@@ -9,6 +9,7 @@ import {
   DescribeTaskDefinitionCommand,
   ECSClient,
   paginateListTaskDefinitions,
+  ListTagsForResourceCommand,
   ListTaskDefinitionFamiliesCommand,
   RegisterTaskDefinitionCommand,
   RunTaskCommand,
@@ -97,6 +98,17 @@ describe("ECS clusters and task definitions", () => {
     assert.equal(described.failures![0]!.reason, "MISSING");
     await ecs.send(new DeleteClusterCommand({ cluster: "tagged" }));
     await assert.rejects(ecs.send(new DeleteClusterCommand({ cluster: "tagged" })), { name: "ClusterNotFoundException" });
+  });
+
+  test("a cluster re-created under a deleted cluster's name does not inherit its tags", async () => {
+    const { cluster } = await ecs.send(new CreateClusterCommand({ clusterName: "reborn", tags: [{ key: "team", value: "core" }] }));
+    await ecs.send(new DeleteClusterCommand({ cluster: "reborn" }));
+    const again = await ecs.send(new CreateClusterCommand({ clusterName: "reborn" }));
+    assert.equal(again.cluster!.clusterArn, cluster!.clusterArn);
+    assert.deepEqual(again.cluster!.tags, []);
+    const described = await ecs.send(new DescribeClustersCommand({ clusters: ["reborn"], include: ["TAGS"] }));
+    assert.deepEqual(described.clusters![0]!.tags, []);
+    assert.deepEqual((await ecs.send(new ListTagsForResourceCommand({ resourceArn: cluster!.clusterArn }))).tags, []);
   });
 
   test("an EC2 definition that breaks a Fargate rule lacks FARGATE in compatibilities and RunTask refuses it", async () => {

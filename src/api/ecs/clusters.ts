@@ -158,6 +158,9 @@ export async function deleteCluster(context: EcsContext, input: { cluster?: stri
   // Services arrive with their own issue; ClusterContainsServicesException is checked there.
   const deleted = { ...cluster, status: "INACTIVE" };
   await context.store.clusters.put(deleted, context.clock.now());
+  // The tags go with the cluster: a cluster created later under the same name (same ARN) starts
+  // without them, as on AWS.
+  await context.store.tags.removeAll(cluster.clusterArn);
   return { cluster: await present(context, deleted, []) };
 }
 
