@@ -7,6 +7,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { AccessKeysRepository } from "../store/index.js";
+import { ConfigError } from "./config-error.js";
 
 const KEY_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
@@ -40,6 +41,34 @@ export class SecretBox {
   }
 }
 
+/** The [berth] profile of a shared-credentials file, or undefined when it has none. */
+export function readBerthProfile(text: string): { accessKeyId: string; secretAccessKey: string } | undefined {
+  let inBerth = false;
+  let accessKeyId: string | undefined;
+  let secretAccessKey: string | undefined;
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    const section = /^\[\s*(?:profile\s+)?([^\]]+?)\s*\]$/.exec(line);
+    if (section) {
+      inBerth = section[1] === "berth";
+      continue;
+    }
+    const setting = /^([A-Za-z_]+)\s*=\s*(\S+)$/.exec(line);
+    if (!inBerth || !setting) continue;
+    if (setting[1] === "aws_access_key_id") accessKeyId = setting[2];
+    if (setting[1] === "aws_secret_access_key") secretAccessKey = setting[2];
+  }
+  return accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined;
+}
+
+/**
+ * Makes sure the root key exists in the store and says which it is:
+ * - given by the environment: that key;
+ * - <data-dir>/credentials exists: its [berth] key, stored again if the store lost it (the data
+ *   dir's database was removed or replaced), so the profile the user's AWS CLI points at keeps
+ *   working; a file without a [berth] key is refused with a clear message, never overwritten;
+ * - otherwise: a new key, stored, and written once to <data-dir>/credentials (0600).
+ */
 export async function ensureRootKey(options: {
   dataDir: string;
   accountId: string;
@@ -48,7 +77,7 @@ export async function ensureRootKey(options: {
   box: SecretBox;
   fromEnvironment: { accessKeyId: string; secretAccessKey: string } | undefined;
   now: number;
-}): Promise<{ accessKeyId: string; credentialsFile?: string }> {
+}): Promise<{ accessKeyId: string; credentialsFile?: string; readopted?: boolean }> {
   const principalArn = `arn:${options.partition}:iam::${options.accountId}:root`;
   const store = async (key: { accessKeyId: string; secretAccessKey: string }) =>
     options.accessKeys.put({
@@ -63,13 +92,21 @@ export async function ensureRootKey(options: {
     return { accessKeyId: options.fromEnvironment.accessKeyId };
   }
   const credentialsFile = join(options.dataDir, "credentials");
-  if ((await options.accessKeys.count()) > 0 && existsSync(credentialsFile)) {
-    const match = /aws_access_key_id\s*=\s*(\S+)/.exec(readFileSync(credentialsFile, "utf8"));
-    return { accessKeyId: match?.[1] ?? "(see the credentials file)", credentialsFile };
+  if (existsSync(credentialsFile)) {
+    const key = readBerthProfile(readFileSync(credentialsFile, "utf8"));
+    if (!key) {
+      throw new ConfigError(
+        `${credentialsFile} exists but holds no [berth] profile with aws_access_key_id and aws_secret_access_key; ` +
+          "move it away to have a new root key generated, or set BERTH_ACCESS_KEY_ID and BERTH_SECRET_ACCESS_KEY",
+      );
+    }
+    if (await options.accessKeys.get(key.accessKeyId)) return { accessKeyId: key.accessKeyId, credentialsFile };
+    await store(key);
+    return { accessKeyId: key.accessKeyId, credentialsFile, readopted: true };
   }
   const key = generateAccessKey();
   await store(key);
-  // Written once ("wx"): a later start never rewrites the file.
+  // "wx": never replaces a file; a later start finds it and keeps its key.
   writeFileSync(credentialsFile, `[berth]\naws_access_key_id = ${key.accessKeyId}\naws_secret_access_key = ${key.secretAccessKey}\n`, { mode: 0o600, flag: "wx" });
   return { accessKeyId: key.accessKeyId, credentialsFile };
 }

@@ -3,7 +3,7 @@
 // (/usr/bin/aws) and the AWS SDK v3.
 import { spawn, execFile } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -27,12 +27,16 @@ export interface TestServer {
 
 export const testCredentials = { accessKeyId: "AKIABERTHTESTKEY0001", secretAccessKey: "berth-test-secret-key-0000000000000000000" };
 
-/** `agent: true` runs the embedded agent (root, real containers); otherwise the server is a control plane only. */
-export async function startTestServer(options: { dataDir?: string; args?: string[]; env?: Record<string, string>; agent?: boolean } = {}): Promise<TestServer> {
+/**
+ * `agent: true` runs the embedded agent (root, real containers); otherwise the server is a control
+ * plane only. `generatedKey: true` gives no root key in the environment: the server generates one
+ * into <data-dir>/credentials, and `credentials` is read back from that file.
+ */
+export async function startTestServer(options: { dataDir?: string; args?: string[]; env?: Record<string, string>; agent?: boolean; generatedKey?: boolean } = {}): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "berth-test-"));
   const accountId = "123456789012";
   const child = spawn(process.execPath, [join(root, "bin", "berth"), "server", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--account-id", accountId, ...(options.agent ? [] : ["--no-agent"]), ...(options.args ?? [])], {
-    env: { ...process.env, BERTH_ACCESS_KEY_ID: testCredentials.accessKeyId, BERTH_SECRET_ACCESS_KEY: testCredentials.secretAccessKey, ...options.env },
+    env: { ...withoutRootKey(process.env), ...(options.generatedKey ? {} : { BERTH_ACCESS_KEY_ID: testCredentials.accessKeyId, BERTH_SECRET_ACCESS_KEY: testCredentials.secretAccessKey }), ...options.env },
     stdio: ["ignore", "ignore", "pipe"],
   });
   let stderr = "";
@@ -57,7 +61,7 @@ export async function startTestServer(options: { dataDir?: string; args?: string
     endpoint,
     region: "us-east-1",
     accountId,
-    credentials: testCredentials,
+    credentials: options.generatedKey ? generatedCredentials(dataDir) : testCredentials,
     dataDir,
     process: child,
     async stop() {
@@ -72,6 +76,16 @@ export async function startTestServer(options: { dataDir?: string; args?: string
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+function withoutRootKey(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { BERTH_ACCESS_KEY_ID: _id, BERTH_SECRET_ACCESS_KEY: _secret, ...rest } = env;
+  return rest;
+}
+
+function generatedCredentials(dataDir: string): { accessKeyId: string; secretAccessKey: string } {
+  const text = readFileSync(join(dataDir, "credentials"), "utf8");
+  return { accessKeyId: /aws_access_key_id = (\S+)/.exec(text)![1]!, secretAccessKey: /aws_secret_access_key = (\S+)/.exec(text)![1]! };
 }
 
 /** Client configuration for any @aws-sdk/client-* constructor. */

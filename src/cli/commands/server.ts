@@ -22,6 +22,7 @@ import { createRegistry } from "../../registry/index.js";
 import { openSqliteStore } from "../../store/index.js";
 import { assembleHostAgent } from "../host-agent-assembly.js";
 import type { AssembledHostAgent } from "../host-agent-assembly.js";
+import { ConfigError } from "../config-error.js";
 import { ensureRootKey, SecretBox } from "../root-credentials.js";
 import { compileServerConfig, redacted, SERVER_USAGE } from "../server-config.js";
 
@@ -52,7 +53,16 @@ export async function run(argv: string[]): Promise<number> {
   const scope = { partition: config.partition, region: config.region, accountId };
   const store = await openSqliteStore({ path: join(config.dataDir, "berth.db") });
   const box = SecretBox.open(config.dataDir);
-  const root = await ensureRootKey({ dataDir: config.dataDir, accountId, partition: config.partition, accessKeys: store.accessKeys, box, fromEnvironment: config.rootKey, now: Date.now() });
+  let root;
+  try {
+    root = await ensureRootKey({ dataDir: config.dataDir, accountId, partition: config.partition, accessKeys: store.accessKeys, box, fromEnvironment: config.rootKey, now: Date.now() });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    await store.close();
+    process.stderr.write(`berth server: ${error.message}\n`);
+    return 2;
+  }
+  if (root.readopted) logger.warn({ accessKeyId: root.accessKeyId }, "the store held no key of the credentials file; its [berth] key is the root key again");
   const agentToken = persistentValue(join(config.dataDir, "agent-token"), () => randomBytes(24).toString("base64url"));
   const agentTokenHash = createHash("sha256").update(agentToken).digest("hex");
 
