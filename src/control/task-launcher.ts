@@ -10,6 +10,7 @@ import type { DefaultNetwork } from "../core/default-network.js";
 import { clientException, invalidParameterException } from "../core/errors.js";
 import { applyOverrides } from "../core/run-task/apply-overrides.js";
 import { splitByStrategy } from "../core/run-task/capacity-provider-split.js";
+import { assertPlatformSupports, resolvePlatformVersion } from "../core/run-task/platform-version.js";
 import { assertFargateCompatible, validateRunTaskRequest } from "../core/run-task/validate-run-task.js";
 import { newTaskDocument } from "../core/task-document.js";
 import type { TaskSpec } from "../protocol/index.js";
@@ -52,6 +53,7 @@ export class TaskLauncher {
     if (definition.status !== "ACTIVE") throw clientException("TaskDefinition is inactive");
     assertFargateCompatible(definition.compatibilities);
     const effective = applyOverrides(definition, request.overrides);
+    assertPlatformSupports(resolvePlatformVersion(placement.platformVersion), effective);
     const subnets = placement.subnets.map((id) => {
       const subnet = this.options.network.subnets.find((candidate) => candidate.subnetId === id);
       if (!subnet) throw invalidParameterException(`Error retrieving subnet information for [${id}]: The subnet ID '${id}' does not exist`);

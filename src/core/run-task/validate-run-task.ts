@@ -4,12 +4,12 @@
 // which subnets exist — are checked by the control plane after these.
 import type { CapacityProviderStrategyItem, RunTaskRequest } from "@aws-sdk/client-ecs";
 import { invalidParameterException } from "../errors.js";
+import { resolvePlatformVersion } from "./platform-version.js";
 
 export const MAX_TASKS_PER_RUN = 10;
 export const MAX_SUBNETS = 16;
 export const MAX_SECURITY_GROUPS = 5;
 export const FARGATE_PROVIDERS = ["FARGATE", "FARGATE_SPOT"] as const;
-const PLATFORM_VERSIONS = ["LATEST", "1.4.0", "1.3.0"];
 
 export interface RunTaskPlacementRequest {
   readonly count: number;
@@ -49,10 +49,8 @@ export function validateRunTaskRequest(request: RunTaskRequest): RunTaskPlacemen
   if (request.placementConstraints?.length || request.placementStrategy?.length) {
     throw invalidParameterException("Task placement constraints and strategies are not supported for tasks using the Fargate launch type.");
   }
+  resolvePlatformVersion(request.platformVersion);
   const platformVersion = request.platformVersion ?? "LATEST";
-  if (!PLATFORM_VERSIONS.includes(platformVersion)) {
-    throw invalidParameterException(`The specified platform version (${platformVersion}) does not exist.`);
-  }
   if (request.propagateTags !== undefined && !["TASK_DEFINITION", "SERVICE", "NONE"].includes(request.propagateTags)) {
     throw invalidParameterException(`Invalid propagateTags value: ${request.propagateTags}`);
   }

@@ -50,7 +50,7 @@ describe("Fargate task definition registration", () => {
     test(behaviour, () =>
       assert.throws(() => prepareTaskDefinitionRegistration({ ...base, ...change }), (error: Error) => {
         assert.equal(error.name, "ClientException");
-        assert.match(error.message, message);
+        assert.equal(error.message, message);
         return true;
       }),
     );

@@ -2,7 +2,8 @@
 // "Task size", and the normalised definition as DescribeTaskDefinition echoes it (integer-string
 // cpu/memory, container defaults, compatibilities, requiresAttributes). Messages are AWS's where
 // known; those marked "wording not confirmed" are ours in AWS's style.
-import type { Compatibility, ContainerDefinition, RegisterTaskDefinitionRequest, TaskDefinition } from "@aws-sdk/client-ecs";
+import type { ContainerDefinition, RegisterTaskDefinitionRequest, TaskDefinition } from "@aws-sdk/client-ecs";
+import { Compatibility, CPUArchitecture, NetworkMode, OSFamily } from "@aws-sdk/client-ecs";
 import { clientException, isAwsError } from "../errors.js";
 import { assertFargateSize, parseCpuUnits, parseMemoryMiB } from "../fargate-size.js";
 import { requiredAttributes } from "./required-attributes.js";
@@ -14,6 +15,12 @@ export type PreparedTaskDefinition = Omit<
 >;
 
 const FAMILY = /^[A-Za-z0-9_-]{1,255}$/;
+const SEE_TROUBLESHOOTING = "For more information, see the Troubleshooting section of the Amazon ECS Developer Guide.";
+// The enums as the SDK's model has them.
+const NETWORK_MODES: readonly string[] = Object.values(NetworkMode);
+const COMPATIBILITIES: readonly string[] = Object.values(Compatibility);
+const CPU_ARCHITECTURES: readonly string[] = Object.values(CPUArchitecture);
+const OS_FAMILIES: readonly string[] = Object.values(OSFamily);
 const REJECTED_VOLUME_FIELDS = ["dockerVolumeConfiguration"] as const;
 
 export function prepareTaskDefinitionRegistration(request: RegisterTaskDefinitionRequest): PreparedTaskDefinition {
@@ -47,24 +54,43 @@ function validateAndNormalise(request: RegisterTaskDefinitionRequest, fargate: b
   if (containers.length === 0) throw clientException("Container list cannot be empty.");
   if (containers.length > 10) throw clientException("Too many containers. A task definition can have at most 10 containers."); // wording not confirmed
   const networkMode = request.networkMode;
+  if (networkMode !== undefined && !NETWORK_MODES.includes(networkMode)) throw clientException(`Invalid networkMode '${networkMode}'. Valid values are ${NETWORK_MODES.join(", ")}.`); // wording not confirmed
+  for (const compatibility of request.requiresCompatibilities ?? []) {
+    if (!COMPATIBILITIES.includes(compatibility)) {
+      throw clientException(`Invalid requiresCompatibilities value '${compatibility}'. Valid values are ${COMPATIBILITIES.join(", ")}.`); // wording not confirmed
+    }
+  }
   if (fargate && networkMode !== "awsvpc") throw clientException("Fargate only supports network mode 'awsvpc'.");
 
   const cpuUnits = request.cpu === undefined ? undefined : parseCpuUnits(request.cpu);
   const memoryMiB = request.memory === undefined ? undefined : parseMemoryMiB(request.memory);
-  if (request.cpu !== undefined && cpuUnits === undefined) throw clientException(`Invalid 'cpu' setting for task.`); // wording not confirmed
-  if (request.memory !== undefined && memoryMiB === undefined) throw clientException(`Invalid 'memory' setting for task.`); // wording not confirmed
-  if (fargate) {
-    if (cpuUnits === undefined) throw clientException("Fargate requires task definition to have 'cpu' parameter set.");
-    if (memoryMiB === undefined) throw clientException("Fargate requires task definition to have 'memory' parameter set.");
-    assertFargateSize(cpuUnits, memoryMiB, { windows: request.runtimePlatform?.operatingSystemFamily?.startsWith("WINDOWS") ?? false });
-  }
+  // AWS's wording for cpu, from the ECS Developer Guide's troubleshooting page ("Invalid CPU or
+  // memory value specified"); the memory one is ours by analogy.
+  if (request.cpu !== undefined && cpuUnits === undefined) throw clientException(`Invalid 'cpu' setting for task. ${SEE_TROUBLESHOOTING}`);
+  if (request.memory !== undefined && memoryMiB === undefined) throw clientException(`Invalid 'memory' setting for task. ${SEE_TROUBLESHOOTING}`); // wording not confirmed
   const platform = request.runtimePlatform;
-  if (platform?.cpuArchitecture !== undefined && !["X86_64", "ARM64"].includes(platform.cpuArchitecture)) {
-    throw clientException(`Invalid cpuArchitecture: ${platform.cpuArchitecture}`); // wording not confirmed
+  if (platform?.cpuArchitecture !== undefined && !CPU_ARCHITECTURES.includes(platform.cpuArchitecture)) {
+    throw clientException(`Invalid cpuArchitecture '${platform.cpuArchitecture}'. Valid values are ${CPU_ARCHITECTURES.join(", ")}.`); // wording not confirmed
+  }
+  const osFamily = platform?.operatingSystemFamily;
+  if (osFamily !== undefined && !OS_FAMILIES.includes(osFamily)) {
+    throw clientException(`Invalid operatingSystemFamily '${osFamily}'. Valid values are ${OS_FAMILIES.join(", ")}.`); // wording not confirmed
+  }
+  const windows = osFamily?.startsWith("WINDOWS") ?? false;
+  if (fargate) {
+    if (cpuUnits === undefined) throw clientException("Fargate requires task definition to have 'cpu' parameter set."); // wording not confirmed
+    if (memoryMiB === undefined) throw clientException("Fargate requires task definition to have 'memory' parameter set."); // wording not confirmed
+    // Windows on Fargate: X86_64 only, and only the 1, 2 and 4 vCPU rows (assertFargateSize).
+    if (windows && platform?.cpuArchitecture === "ARM64") throw clientException("Fargate does not support the ARM64 CPU architecture for Windows containers."); // wording not confirmed
+    assertFargateSize(cpuUnits, memoryMiB, { windows });
   }
   if (fargate && request.placementConstraints?.length) throw clientException("Task placement constraints are not supported for tasks using the Fargate launch type."); // wording not confirmed
-  if (fargate && request.ipcMode !== undefined) throw clientException("IPC mode is not supported by Fargate."); // wording not confirmed
-  if (fargate && request.pidMode !== undefined && request.pidMode !== "task") throw clientException("Fargate only supports 'task' pidMode."); // wording not confirmed
+  // AWS's wording, as users report it (cn-terraform/terraform-aws-ecs-fargate#2).
+  if (fargate && request.ipcMode !== undefined) throw clientException("Tasks using the Fargate launch type do not support ipcMode.");
+  if (fargate && request.pidMode !== undefined && request.pidMode !== "task") {
+    // AWS's wording as moto's tests record it.
+    throw clientException(`Tasks using the Fargate launch type do not support pidMode '${request.pidMode}'. The supported value for pidMode is 'task'.`);
+  }
   if (fargate && request.inferenceAccelerators?.length) throw clientException("Inference accelerators are not supported by Fargate."); // wording not confirmed
   const storage = request.ephemeralStorage?.sizeInGiB;
   if (storage !== undefined && (storage < 21 || storage > 200)) {
@@ -79,6 +105,10 @@ function validateAndNormalise(request: RegisterTaskDefinitionRequest, fargate: b
     volumeNames.add(volume.name);
     if (fargate && REJECTED_VOLUME_FIELDS.some((field) => volume[field] !== undefined)) {
       throw clientException("Docker volume configuration is not supported by Fargate."); // wording not confirmed
+    }
+    // Fargate has no host of the user's: a host volume is task storage, never a host path.
+    if (fargate && volume.host?.sourcePath !== undefined) {
+      throw clientException(`Invalid volume '${volume.name}'. Fargate does not support host volumes with a sourcePath.`); // wording not confirmed
     }
   }
 

@@ -87,8 +87,9 @@ export function validateContainer(container: ContainerDefinition, context: Conta
     };
   });
 
-  if (container.memory !== undefined && container.memoryReservation !== undefined && container.memory < container.memoryReservation) {
-    throw invalid("The memory reservation must be less than or equal to the memory limit."); // wording not confirmed
+  // The ECS API reference: "If you specify both, memory must be greater than memoryReservation."
+  if (container.memory !== undefined && container.memoryReservation !== undefined && container.memory <= container.memoryReservation) {
+    throw invalid("The 'memory' setting must be greater than the 'memoryReservation' setting."); // wording not confirmed
   }
   if (container.memory !== undefined && container.memory < 6) throw invalid("The 'memory' setting must be at least 6 MiB."); // wording not confirmed
   if (!inRange(container.stopTimeout, 2, 120)) throw invalid("stopTimeout must be between 2 and 120 seconds."); // wording not confirmed
