@@ -66,7 +66,8 @@ export interface TasksRepository {
   active(): Promise<TaskRow[]>;
   /** The not-yet-STOPPED tasks placed on one host. */
   activeOnHost(hostId: string): Promise<TaskRow[]>;
-  countByStatus(clusterArn: string): Promise<{ lastStatus: string; count: number }[]>;
+  /** Tasks of a cluster counted by last status and launch type. */
+  countByStatus(clusterArn: string): Promise<{ lastStatus: string; launchType: string; count: number }[]>;
   /** Removes tasks stopped before `stoppedBefore`; returns how many. */
   purgeStopped(stoppedBefore: number): Promise<number>;
 }
@@ -132,11 +133,11 @@ export function createTasksRepository(db: Kysely<TasksTables>): TasksRepository 
     async countByStatus(clusterArn) {
       const rows = await db
         .selectFrom("tasks")
-        .select(["last_status", (eb) => eb.fn.countAll<number>().as("count")])
+        .select(["last_status", "launch_type", (eb) => eb.fn.countAll<number>().as("count")])
         .where("cluster_arn", "=", clusterArn)
-        .groupBy("last_status")
+        .groupBy(["last_status", "launch_type"])
         .execute();
-      return rows.map((row) => ({ lastStatus: row.last_status, count: Number(row.count) }));
+      return rows.map((row) => ({ lastStatus: row.last_status, launchType: row.launch_type, count: Number(row.count) }));
     },
     async purgeStopped(stoppedBefore) {
       const result = await db.deleteFrom("tasks").where("last_status", "=", "STOPPED").where("stopped_at", "<", stoppedBefore).executeTakeFirst();

@@ -5,6 +5,7 @@ import type {
   Cluster,
   ClusterSetting,
   CreateClusterRequest,
+  DescribeCapacityProvidersRequest,
   DescribeClustersRequest,
   PutClusterCapacityProvidersRequest,
   UpdateClusterRequest,
@@ -41,36 +42,72 @@ export async function requireActiveCluster(context: EcsContext, reference: strin
   return cluster as Cluster & { clusterName: string; clusterArn: string };
 }
 
-async function withCounts(context: EcsContext, cluster: Cluster): Promise<Cluster> {
-  const counts = await context.store.tasks.countByStatus(cluster.clusterArn!);
-  const count = (statuses: string[]) => counts.filter((c) => statuses.includes(c.lastStatus)).reduce((sum, c) => sum + c.count, 0);
+const PENDING_STATUSES = ["PROVISIONING", "PENDING", "ACTIVATING"];
+
+interface ClusterCounts {
+  readonly running: { readonly EC2: number; readonly FARGATE: number };
+  readonly pending: { readonly EC2: number; readonly FARGATE: number };
+}
+
+async function countTasks(context: EcsContext, clusterArn: string): Promise<ClusterCounts> {
+  const counts = await context.store.tasks.countByStatus(clusterArn);
+  const count = (statuses: readonly string[], launchType: string) =>
+    counts.filter((c) => statuses.includes(c.lastStatus) && c.launchType === launchType).reduce((sum, c) => sum + c.count, 0);
   return {
-    ...cluster,
-    registeredContainerInstancesCount: 0,
-    runningTasksCount: count(["RUNNING"]),
-    pendingTasksCount: count(["PROVISIONING", "PENDING", "ACTIVATING"]),
-    activeServicesCount: 0,
+    running: { EC2: count(["RUNNING"], "EC2"), FARGATE: count(["RUNNING"], "FARGATE") },
+    pending: { EC2: count(PENDING_STATUSES, "EC2"), FARGATE: count(PENDING_STATUSES, "FARGATE") },
   };
 }
 
+/**
+ * The STATISTICS entries, in the order AWS lists them. Berth has no services yet (their issue
+ * adds them), so the service counts are the true zero; EC2 counts are zero because Berth runs no
+ * EC2 tasks, counted all the same.
+ */
+function statistics(counts: ClusterCounts): { name: string; value: string }[] {
+  const entry = (name: string, value: number) => ({ name, value: String(value) });
+  return [
+    entry("runningEC2TasksCount", counts.running.EC2),
+    entry("runningFargateTasksCount", counts.running.FARGATE),
+    entry("pendingFargateTasksCount", counts.pending.FARGATE),
+    entry("pendingEC2TasksCount", counts.pending.EC2),
+    entry("activeEC2ServiceCount", 0),
+    entry("activeFargateServiceCount", 0),
+    entry("drainingFargateServiceCount", 0),
+    entry("drainingEC2ServiceCount", 0),
+  ];
+}
+
 async function present(context: EcsContext, cluster: Cluster, include: readonly string[]): Promise<Cluster> {
-  const counted = await withCounts(context, cluster);
-  const { settings, configuration, attachments, ...rest } = counted;
+  const counts = await countTasks(context, cluster.clusterArn!);
+  const { settings, configuration, attachments, ...rest } = cluster;
   return {
     ...rest,
-    statistics: include.includes("STATISTICS")
-      ? [
-          { name: "runningFargateTasksCount", value: String(counted.runningTasksCount) },
-          { name: "pendingFargateTasksCount", value: String(counted.pendingTasksCount) },
-          { name: "activeFargateServiceCount", value: "0" },
-          { name: "drainingFargateServiceCount", value: "0" },
-        ]
-      : [],
+    registeredContainerInstancesCount: 0,
+    runningTasksCount: counts.running.EC2 + counts.running.FARGATE,
+    pendingTasksCount: counts.pending.EC2 + counts.pending.FARGATE,
+    activeServicesCount: 0,
+    statistics: include.includes("STATISTICS") ? statistics(counts) : [],
     tags: include.includes("TAGS") ? toTags(await context.store.tags.list(cluster.clusterArn!)) : [],
     ...(include.includes("SETTINGS") ? { settings: settings ?? DEFAULT_SETTINGS } : {}),
     ...(include.includes("CONFIGURATIONS") && configuration ? { configuration } : {}),
     ...(include.includes("ATTACHMENTS") ? { attachments: attachments ?? [], attachmentsStatus: "UPDATE_COMPLETE" } : {}),
   };
+}
+
+const NOT_ASSOCIATED =
+  "The specified capacity provider strategy cannot contain a capacity provider that is not associated with the cluster. Associate the capacity provider with the cluster or specify a valid capacity provider and try again.";
+
+/** The cluster's providers (built-in ones only) and a default strategy naming only those. */
+function checkProviders(providers: readonly string[], strategyInput: CreateClusterRequest["defaultCapacityProviderStrategy"]) {
+  for (const provider of providers) {
+    if (!(FARGATE_PROVIDERS as readonly string[]).includes(provider)) throw invalidParameterException(`The specified capacity provider '${provider}' does not exist.`);
+  }
+  const strategy = strategyInput?.length ? validateStrategy(strategyInput) : [];
+  for (const item of strategy) {
+    if (!providers.includes(item.capacityProvider ?? "")) throw invalidParameterException(NOT_ASSOCIATED);
+  }
+  return strategy;
 }
 
 export async function createCluster(context: EcsContext, input: CreateClusterRequest): Promise<object> {
@@ -82,10 +119,8 @@ export async function createCluster(context: EcsContext, input: CreateClusterReq
   // CreateCluster is idempotent for a cluster that already exists and is ACTIVE.
   if (existing && existing.status === "ACTIVE") return { cluster: await present(context, existing, ["SETTINGS", "CONFIGURATIONS", "TAGS"]) };
   const tags = validateTags(input.tags);
-  const strategy = input.defaultCapacityProviderStrategy?.length ? validateStrategy(input.defaultCapacityProviderStrategy) : [];
-  for (const provider of input.capacityProviders ?? []) {
-    if (!(FARGATE_PROVIDERS as readonly string[]).includes(provider)) throw invalidParameterException(`The specified capacity provider '${provider}' does not exist.`);
-  }
+  // As PutClusterCapacityProviders: the default strategy may name only the cluster's own providers.
+  const strategy = checkProviders(input.capacityProviders ?? [], input.defaultCapacityProviderStrategy);
   const cluster: Cluster & { clusterName: string; clusterArn: string; status: string } = {
     clusterArn: clusterArnOf(context.scope, name),
     clusterName: name,
@@ -167,36 +202,38 @@ export async function deleteCluster(context: EcsContext, input: { cluster?: stri
 export async function putClusterCapacityProviders(context: EcsContext, input: PutClusterCapacityProvidersRequest): Promise<object> {
   const cluster = await requireActiveCluster(context, input.cluster);
   const providers = input.capacityProviders ?? [];
-  for (const provider of providers) {
-    if (!(FARGATE_PROVIDERS as readonly string[]).includes(provider)) throw invalidParameterException(`The specified capacity provider '${provider}' does not exist.`);
-  }
-  const strategy = input.defaultCapacityProviderStrategy?.length ? validateStrategy(input.defaultCapacityProviderStrategy) : [];
-  for (const item of strategy) {
-    if (!providers.includes(item.capacityProvider ?? "")) {
-      throw invalidParameterException(
-        "The specified capacity provider strategy cannot contain a capacity provider that is not associated with the cluster. Associate the capacity provider with the cluster or specify a valid capacity provider and try again.",
-      );
-    }
-  }
+  const strategy = checkProviders(providers, input.defaultCapacityProviderStrategy);
   const updated = { ...cluster, status: "ACTIVE", capacityProviders: providers, defaultCapacityProviderStrategy: strategy };
   await context.store.clusters.put(updated, context.clock.now());
   return { cluster: await present(context, updated, ["SETTINGS", "CONFIGURATIONS"]) };
 }
 
-export async function describeCapacityProviders(context: EcsContext, input: { capacityProviders?: string[]; include?: string[] }): Promise<object> {
-  const builtIn = (name: string): CapacityProvider => ({
-    capacityProviderArn: buildArn(context.scope, "ecs", `capacity-provider/${name}`),
-    name,
-    status: "ACTIVE",
-    tags: [],
-  });
+const isProviderPage = (v: unknown): v is { p: number } => typeof (v as { p?: unknown })?.p === "number";
+
+export async function describeCapacityProviders(context: EcsContext, input: DescribeCapacityProvidersRequest): Promise<object> {
+  // AWS pages DescribeCapacityProviders 10 at a time at most.
+  const limit = checkMaxResults(input.maxResults, 10);
+  const page = decodeToken(input.nextToken, isProviderPage);
   const wanted = input.capacityProviders?.length ? input.capacityProviders : [...FARGATE_PROVIDERS];
+  if (wanted.length > 100) throw invalidParameterException("capacityProviders can have at most 100 items.");
+  const start = page?.p ?? 0;
+  const shown = wanted.slice(start, start + limit);
+  const withTags = input.include?.includes("TAGS") ?? false;
   const capacityProviders: CapacityProvider[] = [];
   const failures: { arn: string; reason: string }[] = [];
-  for (const reference of wanted) {
+  for (const reference of shown) {
     const name = reference.startsWith("arn:") ? reference.slice(reference.lastIndexOf("/") + 1) : reference;
-    if ((FARGATE_PROVIDERS as readonly string[]).includes(name)) capacityProviders.push(builtIn(name));
-    else failures.push({ arn: reference, reason: "MISSING" });
+    if (!(FARGATE_PROVIDERS as readonly string[]).includes(name)) {
+      failures.push({ arn: reference, reason: "MISSING" });
+      continue;
+    }
+    const capacityProviderArn = buildArn(context.scope, "ecs", `capacity-provider/${name}`);
+    capacityProviders.push({
+      capacityProviderArn,
+      name,
+      status: "ACTIVE",
+      ...(withTags ? { tags: toTags(await context.store.tags.list(capacityProviderArn)) } : {}),
+    });
   }
-  return { capacityProviders, failures };
+  return { capacityProviders, failures, ...(start + limit < wanted.length ? { nextToken: encodeToken({ p: start + limit }) } : {}) };
 }
