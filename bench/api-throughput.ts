@@ -1,11 +1,10 @@
 // DescribeTaskDefinition through the full stack (SigV4 verification, store read, JSON) against a
-// real `berth server`, next to a bare node:http server answering a fixed JSON body, both driven by
-// autocannon at 32 connections in the same run. The signed request is built once and replayed:
+// real `berth server`, next to a bare node:http server answering a fixed JSON body (its own
+// process, like berth), both driven by autocannon at 32 connections in the same run. The signed request is built once and replayed:
 // the server still verifies the signature on every request (a real client would also spend time
 // signing, which is the client's cost, not the server's).
 //   node --import tsx bench/api-throughput.ts
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
+import { spawn } from "node:child_process";
 import autocannon from "autocannon";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { Hash } from "@smithy/hash-node";
@@ -19,13 +18,21 @@ async function measure(url: string, headers: Record<string, string>, body: strin
   return { rps: result.requests.average, p99: result.latency.p99, errors: result.errors + result.non2xx };
 }
 
-const bare = createServer((_request, response) => {
-  const text = JSON.stringify({ taskDefinition: { family: "bench", revision: 1, cpu: "256", memory: "512" } });
+// The baseline runs in a process of its own, as berth does: the load generator (this process) and
+// the server under test never share an event loop, for either figure.
+const BARE_SERVER = `
+const { createServer } = require("node:http");
+const text = JSON.stringify({ taskDefinition: { family: "bench", revision: 1, cpu: "256", memory: "512" } });
+const server = createServer((_request, response) => {
   response.writeHead(200, { "content-type": "application/x-amz-json-1.1", "content-length": Buffer.byteLength(text) });
   response.end(text);
 });
-await new Promise<void>((resolve) => bare.listen(0, "127.0.0.1", resolve));
-const bareUrl = `http://127.0.0.1:${(bare.address() as AddressInfo).port}`;
+server.listen(0, "127.0.0.1", () => process.stdout.write(String(server.address().port) + "\\n"));
+process.on("SIGTERM", () => server.close(() => process.exit(0)));
+`;
+const bare = spawn(process.execPath, ["-e", BARE_SERVER], { stdio: ["ignore", "pipe", "inherit"] });
+const barePort = await new Promise<string>((resolve) => bare.stdout!.once("data", (chunk: Buffer) => resolve(chunk.toString().trim())));
+const bareUrl = `http://127.0.0.1:${barePort}`;
 
 const server = await startTestServer();
 const ecs = new ECSClient(sdkConfig(server));
@@ -60,4 +67,4 @@ console.log(`ratio                 ${((100 * berth.rps) / baseline.rps).toFixed(
 ecs.destroy();
 await server.stop();
 server.cleanup();
-bare.close();
+bare.kill("SIGTERM");

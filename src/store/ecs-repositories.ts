@@ -68,11 +68,21 @@ export interface ClustersRepository {
   list(options: { afterName?: string; limit: number; status?: string }): Promise<Cluster[]>;
 }
 
+/** A task definition row as stored: its ARN, status and the document's JSON text. */
+export interface StoredTaskDefinition {
+  readonly arn: string;
+  readonly status: string;
+  readonly document: string;
+}
+
 export interface TaskDefinitionsRepository {
   /** Assigns the family's next revision (never reused) and stores the definition, atomically. */
   register(family: string, build: (revision: number) => TaskDefinition): Promise<TaskDefinition>;
   get(family: string, revision: number): Promise<TaskDefinition | undefined>;
   latestActive(family: string): Promise<TaskDefinition | undefined>;
+  /** get and latestActive without parsing the document, for reads that only pass it on. */
+  getStored(family: string, revision: number): Promise<StoredTaskDefinition | undefined>;
+  latestActiveStored(family: string): Promise<StoredTaskDefinition | undefined>;
   update(definition: TaskDefinition): Promise<void>;
   /** `familyPrefix` is matched as the whole family name, as AWS does for ListTaskDefinitions. */
   list(options: { familyPrefix?: string; status?: string; descending: boolean; after?: { family: string; revision: number }; limit: number }): Promise<{ family: string; revision: number; arn: string }[]>;
@@ -122,14 +132,18 @@ export function createTaskDefinitionsRepository(db: Kysely<EcsTables>): TaskDefi
   // cost more than SQLite's own work.
   const latestActiveQuery = db
     .selectFrom("task_definitions")
-    .select("document")
+    .select(["task_definition_arn", "status", "document"])
     .where("family", "=", "")
     .where("status", "=", "ACTIVE")
     .orderBy("revision", "desc")
     .limit(1)
     .compile();
-  const byRevisionQuery = db.selectFrom("task_definitions").select("document").where("family", "=", "").where("revision", "=", 0).compile();
-  const documentOf = (rows: readonly { document: string }[]) => (rows[0] ? parseDocument<TaskDefinition>(rows[0].document) : undefined);
+  const byRevisionQuery = db.selectFrom("task_definitions").select(["task_definition_arn", "status", "document"]).where("family", "=", "").where("revision", "=", 0).compile();
+  type Row = { task_definition_arn: string; status: string; document: string };
+  const storedOf = (rows: readonly Row[]): StoredTaskDefinition | undefined => (rows[0] ? { arn: rows[0].task_definition_arn, status: rows[0].status, document: rows[0].document } : undefined);
+  const getStored = async (family: string, revision: number) => storedOf((await db.executeQuery<Row>({ ...byRevisionQuery, parameters: [family, revision] })).rows);
+  const latestActiveStored = async (family: string) => storedOf((await db.executeQuery<Row>({ ...latestActiveQuery, parameters: [family, "ACTIVE", 1] })).rows);
+  const parsed = (stored: StoredTaskDefinition | undefined) => (stored ? parseDocument<TaskDefinition>(stored.document) : undefined);
   return {
     async register(family, build) {
       return db.transaction().execute(async (tx) => {
@@ -153,11 +167,13 @@ export function createTaskDefinitionsRepository(db: Kysely<EcsTables>): TaskDefi
       });
     },
     async get(family, revision) {
-      return documentOf((await db.executeQuery<{ document: string }>({ ...byRevisionQuery, parameters: [family, revision] })).rows);
+      return parsed(await getStored(family, revision));
     },
     async latestActive(family) {
-      return documentOf((await db.executeQuery<{ document: string }>({ ...latestActiveQuery, parameters: [family, "ACTIVE", 1] })).rows);
+      return parsed(await latestActiveStored(family));
     },
+    getStored,
+    latestActiveStored,
     async update(definition) {
       await db
         .updateTable("task_definitions")

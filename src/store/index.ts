@@ -24,7 +24,8 @@ import { createTasksRepository } from "./tasks-repository.js";
 import { tasksMigration } from "./tasks-migration.js";
 
 export type { StoredAccessKey, AccessKeysRepository } from "./access-keys-repository.js";
-export type { ClustersRepository, TaskDefinitionsRepository, TagsRepository, AccountSettingsRepository } from "./ecs-repositories.js";
+export type { ClustersRepository, StoredTaskDefinition, TaskDefinitionsRepository, TagsRepository, AccountSettingsRepository } from "./ecs-repositories.js";
+export { parseDocument } from "./ecs-repositories.js";
 export type { LogsRepository } from "./logs-repository.js";
 export type { TasksRepository } from "./tasks-repository.js";
 export type { HostsRepository } from "./hosts-repository.js";

@@ -4,6 +4,7 @@ import { systemClock } from "../../core/clock.js";
 import type { Store } from "../../store/index.js";
 import { openSqliteStore } from "../../store/index.js";
 import type { JsonServiceModule, RequestContext } from "../service-module.js";
+import { RawJsonOutput } from "../wire-json.js";
 import { createEcsService } from "./index.js";
 
 const request: RequestContext = {
@@ -17,8 +18,12 @@ const request: RequestContext = {
 };
 let store: Store;
 let ecs: JsonServiceModule;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- responses are checked field by field below
-const call = async (operation: string, input: Record<string, unknown> = {}) => (await ecs.operations[operation]!(input, request)) as Record<string, any>;
+const call = async (operation: string, input: Record<string, unknown> = {}) => {
+  const output = await ecs.operations[operation]!(input, request);
+  // Answers kept in wire form are read back as a client would.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- responses are checked field by field below
+  return (output instanceof RawJsonOutput ? JSON.parse(output.text) : output) as Record<string, any>;
+};
 
 beforeEach(async () => {
   store = await openSqliteStore({ path: ":memory:" });

@@ -11,7 +11,10 @@ import type {
 import { buildArn, parseArn } from "../../core/arn.js";
 import { clientException, invalidParameterException } from "../../core/errors.js";
 import { prepareTaskDefinitionRegistration } from "../../core/task-definition/index.js";
+import type { StoredTaskDefinition } from "../../store/index.js";
+import { parseDocument } from "../../store/index.js";
 import type { RequestContext } from "../service-module.js";
+import { RawJsonOutput, toWireJson } from "../wire-json.js";
 import type { EcsContext } from "./ecs-context.js";
 import { checkMaxResults, decodeToken, encodeToken } from "./ecs-context.js";
 import { toTags, validateTags } from "./tags.js";
@@ -55,11 +58,35 @@ export async function registerTaskDefinition(context: EcsContext, input: Registe
   return { taskDefinition: definition, tags: toTags(tags) };
 }
 
-export async function describeTaskDefinition(context: EcsContext, input: { taskDefinition?: string; include?: string[] }): Promise<object> {
-  const definition = await resolveTaskDefinition(context, input.taskDefinition);
-  if (!definition || definition.status === "DELETE_IN_PROGRESS") throw clientException("Unable to describe task definition.");
-  const tags = input.include?.includes("TAGS") ? toTags(await context.store.tags.list(definition.taskDefinitionArn!)) : undefined;
-  return { taskDefinition: definition, ...(tags ? { tags } : {}) };
+/**
+ * The wire text of stored definitions, by ARN and status. A definition's document changes only
+ * with its status (ACTIVE → INACTIVE → DELETE_IN_PROGRESS, each once, and revisions are never
+ * reused), so (ARN, status) names one document for good, in this process and in any other replica:
+ * the hot DescribeTaskDefinition path reads the row and skips parsing and re-serialising it.
+ */
+const wireTexts = new Map<string, string>();
+const MAX_WIRE_TEXTS = 2000;
+
+function wireTextOf(stored: StoredTaskDefinition): string {
+  const key = `${stored.arn}\n${stored.status}`;
+  let text = wireTexts.get(key);
+  if (text === undefined) {
+    text = toWireJson(parseDocument<TaskDefinition>(stored.document));
+    if (wireTexts.size >= MAX_WIRE_TEXTS) wireTexts.clear();
+    wireTexts.set(key, text);
+  }
+  return text;
+}
+
+export async function describeTaskDefinition(context: EcsContext, input: { taskDefinition?: string; include?: string[] }): Promise<RawJsonOutput> {
+  const reference = parseTaskDefinitionReference(input.taskDefinition);
+  const stored =
+    reference.revision === undefined
+      ? await context.store.taskDefinitions.latestActiveStored(reference.family)
+      : await context.store.taskDefinitions.getStored(reference.family, reference.revision);
+  if (!stored || stored.status === "DELETE_IN_PROGRESS") throw clientException("Unable to describe task definition.");
+  const tags = input.include?.includes("TAGS") ? `,"tags":${JSON.stringify(toTags(await context.store.tags.list(stored.arn)))}` : "";
+  return new RawJsonOutput(`{"taskDefinition":${wireTextOf(stored)}${tags}}`);
 }
 
 type DefinitionPage = { f: string; r: number };

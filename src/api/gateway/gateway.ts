@@ -13,6 +13,7 @@ import type { Clock } from "../../core/clock.js";
 import type { AwsError } from "../../core/errors.js";
 import { isAwsError, serializationException, serverException, unknownOperationException } from "../../core/errors.js";
 import type { JsonServiceModule, RequestContext } from "../service-module.js";
+import { RawJsonOutput, toWireJson } from "../wire-json.js";
 import { BodyTooLargeError, discardRestAndClose, readBody } from "./request-body.js";
 import { inputSchemaOf, validateInput } from "./schema-validation.js";
 import { verifySigV4 } from "./sigv4.js";
@@ -46,13 +47,6 @@ export interface GatewayOptions {
 }
 
 const DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024;
-/** ECS and the other JSON services send timestamps as epoch seconds. */
-function toJson(value: unknown): string {
-  return JSON.stringify(value ?? {}, function (this: Record<string, unknown>, key, converted: unknown) {
-    const raw = this[key];
-    return raw instanceof Date ? raw.getTime() / 1000 : converted;
-  });
-}
 
 export function createGateway(options: GatewayOptions): RequestListener {
   const limit = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
@@ -143,7 +137,7 @@ export function createGateway(options: GatewayOptions): RequestListener {
         receivedAt,
       };
       const output = await handler(input as Record<string, unknown>, context);
-      const text = toJson(output);
+      const text = output instanceof RawJsonOutput ? output.text : toWireJson(output);
       response.writeHead(200, { "content-type": contentType, "x-amzn-requestid": requestId, "content-length": Buffer.byteLength(text) });
       response.end(text);
     } catch (error) {

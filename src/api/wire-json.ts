@@ -1,0 +1,15 @@
+// The JSON the AWS JSON protocols put on the wire: timestamps as epoch seconds. Shared by the
+// gateway (every answer) and service modules that keep an answer's text ready (RawJsonOutput).
+
+/** A response body already serialised in wire form; the gateway sends its text as is. */
+export class RawJsonOutput {
+  constructor(readonly text: string) {}
+}
+
+/** JSON.stringify with Dates as epoch seconds, as ECS and the other JSON services send them. */
+export function toWireJson(value: unknown): string {
+  return JSON.stringify(value ?? {}, function (this: Record<string, unknown>, key, converted: unknown) {
+    const raw = this[key];
+    return raw instanceof Date ? raw.getTime() / 1000 : converted;
+  });
+}
