@@ -102,13 +102,15 @@ export function createGateway(options: GatewayOptions): RequestListener {
     const contentType = `application/x-amz-json-${service?.jsonVersion ?? "1.1"}`;
     try {
       const body = await readBody(request, limit);
+      // The principal looked up for the signature check is the caller once the check passes.
+      let principal: Principal | undefined;
       const caller = await verifySigV4(
         { method: request.method ?? "", url: request.url ?? "/", headers: request.headers, body },
         {
           region: options.region,
           service: service?.signingName ?? signingNames,
           now: receivedAt,
-          secretFor: async (accessKeyId) => (await options.principalFor(accessKeyId))?.secretAccessKey,
+          secretFor: async (accessKeyId) => (principal = await options.principalFor(accessKeyId))?.secretAccessKey,
         },
       );
       // Authenticated first: an anonymous caller learns nothing, not even which methods exist.
@@ -126,7 +128,7 @@ export function createGateway(options: GatewayOptions): RequestListener {
       if (typeof input !== "object" || input === null || Array.isArray(input)) throw serializationException("Request body must be a JSON object.");
       const schema = inputSchemaOf(service.schemas, operationName);
       if (schema !== undefined) validateInput(schema, input, "InvalidParameterException");
-      const principal = (await options.principalFor(caller.accessKeyId))!;
+      if (!principal) throw new Error("SigV4 verified a caller without looking up its principal");
       const context: RequestContext = {
         requestId,
         accountId: principal.accountId,
