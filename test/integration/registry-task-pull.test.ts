@@ -111,4 +111,8 @@ test("a task without an execution role gets no credential, and an anonymous pull
   assert.equal(spec.credentials.registryAuth, undefined);
   const store = new ImageStore({ root: storeDir });
   await assert.rejects(store.pull(`${registryHost(server)}/web:v1`, { platform: { os: "linux", architecture: "amd64" }, policy: "always" }), /unauthorized/);
+  // The image is on this host already (the first test pulled it with a credential): ECS's
+  // "default" behaviour falls back to the cache when a pull fails, but not when access is refused.
+  assert.ok(store.cached(`${registryHost(server)}/web:v1`), "the image is cached on the host");
+  await assert.rejects(store.pull(`${registryHost(server)}/web:v1`, { platform: { os: "linux", architecture: "amd64" }, policy: "default" }), /unauthorized/);
 });

@@ -3,7 +3,7 @@
 // (/usr/bin/aws) and the AWS SDK v3.
 import { spawn, execFile } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -27,12 +27,16 @@ export interface TestServer {
 
 export const testCredentials = { accessKeyId: "AKIABERTHTESTKEY0001", secretAccessKey: "berth-test-secret-key-0000000000000000000" };
 
-/** `agent: true` runs the embedded agent (root, real containers); otherwise the server is a control plane only. */
-export async function startTestServer(options: { dataDir?: string; args?: string[]; env?: Record<string, string>; agent?: boolean } = {}): Promise<TestServer> {
+/**
+ * `agent: true` runs the embedded agent (root, real containers); otherwise the server is a control
+ * plane only. `generatedRootKey: true` lets the server make its root key and write it to
+ * <data-dir>/credentials (as on a fresh install) instead of taking the test key from the environment.
+ */
+export async function startTestServer(options: { dataDir?: string; args?: string[]; env?: Record<string, string>; agent?: boolean; generatedRootKey?: boolean } = {}): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "berth-test-"));
   const accountId = "123456789012";
   const child = spawn(process.execPath, [join(root, "bin", "berth"), "server", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--account-id", accountId, ...(options.agent ? [] : ["--no-agent"]), ...(options.args ?? [])], {
-    env: { ...process.env, BERTH_ACCESS_KEY_ID: testCredentials.accessKeyId, BERTH_SECRET_ACCESS_KEY: testCredentials.secretAccessKey, ...options.env },
+    env: { ...process.env, ...(options.generatedRootKey ? {} : { BERTH_ACCESS_KEY_ID: testCredentials.accessKeyId, BERTH_SECRET_ACCESS_KEY: testCredentials.secretAccessKey }), ...options.env },
     stdio: ["ignore", "ignore", "pipe"],
   });
   let stderr = "";
@@ -53,11 +57,15 @@ export async function startTestServer(options: { dataDir?: string; args?: string
   });
   child.stderr!.resume();
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const generated = options.generatedRootKey ? readFileSync(join(dataDir, "credentials"), "utf8") : undefined;
+  const credentials = generated
+    ? { accessKeyId: /aws_access_key_id\s*=\s*(\S+)/.exec(generated)![1]!, secretAccessKey: /aws_secret_access_key\s*=\s*(\S+)/.exec(generated)![1]! }
+    : testCredentials;
   return {
     endpoint,
     region: "us-east-1",
     accountId,
-    credentials: testCredentials,
+    credentials,
     dataDir,
     process: child,
     async stop() {
