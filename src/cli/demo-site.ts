@@ -45,5 +45,9 @@ export function writeDemoSite(dir: string): string {
   return www;
 }
 
-/** The container command: httpd in the foreground on port 80, logging requests (-v). */
-export const DEMO_COMMAND = ["httpd", "-f", "-v", "-p", "80", "-h", "/www"] as const;
+/**
+ * The container command: httpd on port 80 logging requests (-v), under a shell that turns SIGTERM
+ * into a clean stop. As PID 1 of its namespace httpd itself would ignore SIGTERM (no handler), so
+ * every StopTask would wait out the 30 s stopTimeout before SIGKILL.
+ */
+export const DEMO_COMMAND = ["sh", "-c", "trap 'kill $pid; exit 0' TERM; httpd -f -v -p 80 -h /www & pid=$!; wait $pid"] as const;

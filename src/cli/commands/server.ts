@@ -125,8 +125,8 @@ export async function run(argv: string[]): Promise<number> {
       `berth: listening on ${endpoint}`,
       `berth: account ${accountId}, region ${config.region}, root access key ${root.accessKeyId}`,
       root.credentialsFile
-        ? `berth: point the AWS CLI at it:\n  export AWS_SHARED_CREDENTIALS_FILE=${root.credentialsFile} AWS_PROFILE=berth AWS_REGION=${config.region}\n  aws --endpoint-url ${endpoint} ecs list-clusters`
-        : `berth: point the AWS CLI at it: AWS_REGION=${config.region} aws --endpoint-url ${endpoint} ecs list-clusters`,
+        ? `berth: point the AWS CLI at it:\n  export AWS_SHARED_CREDENTIALS_FILE=${root.credentialsFile} AWS_PROFILE=berth AWS_DEFAULT_REGION=${config.region}\n  aws --endpoint-url ${endpoint} ecs list-clusters`
+        : `berth: point the AWS CLI at it: AWS_DEFAULT_REGION=${config.region} aws --endpoint-url ${endpoint} ecs list-clusters`,
       `berth: agents join with: berth agent --server ${endpoint} --token-file ${join(config.dataDir, "agent-token")}`,
       `berth: built-in registry at ${registryHost} (repository URIs ${registryHost}/<name>; set with --public-host)`,
       "",
