@@ -32,7 +32,8 @@ export interface TaskNetworkSpec {
  * A pull credential for the control plane's own registry, issued for the task's execution role
  * when the task is handed to an agent (a poll answer): basic auth user "AWS", a password scoped to
  * the task's repositories for pulls only, expiring. Never stored with the task on the control
- * plane; a secret, so nothing may log it.
+ * plane; a secret, so nothing may log it. The agent keeps it with the task's record in its state
+ * dir (0700), so a pull resumed after an agent restart still has it while it lasts.
  */
 export interface RegistryPullCredential {
   /** host:port as images name it, e.g. "10.0.0.1:8470". */
