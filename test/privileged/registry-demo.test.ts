@@ -25,6 +25,8 @@ const capacity = ["--capacity-cpu-units", "4096", "--capacity-memory-mib", "8192
 let server: TestServer | undefined;
 let agent: ChildProcess | undefined;
 const agentDir = mkdtempSync(join(tmpdir(), "berth-remote-agent-"));
+// The demo keeps its site and task definition file under $TMPDIR/berth-demo for the user.
+const demoTmp = mkdtempSync(join(tmpdir(), "berth-demo-tmp-"));
 let imageUri = "";
 
 type Task = { taskArn: string; lastStatus: string; stopCode?: string; stoppedReason?: string; containers: { networkInterfaces?: { privateIpv4Address: string }[] }[] };
@@ -70,13 +72,14 @@ async function stopEverything(): Promise<void> {
 after(async () => {
   await stopEverything();
   rmSync(agentDir, { recursive: true, force: true });
+  rmSync(demoTmp, { recursive: true, force: true });
   assertNoLeaks();
 });
 
 const runDemo = (endpoint: string, dataDir: string) =>
   new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
     // No AWS_* variables: the demo must find the server's credentials in its data dir.
-    execFile(process.execPath, [berth, "demo", "--endpoint", endpoint, "--data-dir", dataDir], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: tmpdir() } }, (error, stdout, stderr) =>
+    execFile(process.execPath, [berth, "demo", "--endpoint", endpoint, "--data-dir", dataDir], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: tmpdir(), TMPDIR: demoTmp } }, (error, stdout, stderr) =>
       resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
     ),
   );
