@@ -3,12 +3,16 @@
 // both driven by skopeo. Each run makes a fresh random layer (so no registry or skopeo cache can
 // skip the upload), pushes it to both, then pulls it from both into empty OCI layouts; the order
 // of the two registries alternates between runs. Medians of RUNS (default 5).
+// Then the host side: an agent's image store pulls one of those images twice from each registry
+// through a counting proxy; the second pull (behaviour "always", as Fargate) must move 0 layer bytes.
 //   npm run build && node --import tsx bench/registry.ts
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ImageStore } from "../src/images/index.js";
+import { startCountingProxy } from "../test/support/counting-proxy.js";
 import { startRegistry } from "../test/support/registry.js";
 import { awsCli, startTestServer } from "../test/support/server.js";
 import { buildImage, gzipLayer, loginPassword, registryHost, writeOciLayout } from "../test/integration/registry-fixtures.js";
@@ -65,6 +69,29 @@ try {
     console.log(`| ${path} | ${ours.toFixed(0)} ms (${mbps(ours)} MB/s) | ${theirs.toFixed(0)} ms (${mbps(theirs)} MB/s) | ${(theirs / ours).toFixed(2)}× |`);
   }
   console.log(`raw: ${JSON.stringify(Object.fromEntries(Object.entries(times).map(([key, values]) => [key, values.map((v) => Math.round(v))])))}`);
+
+  console.log("\nhost image store (agent) pulling bench/app:run0 twice through a counting proxy");
+  console.log("| registry | first pull | layer bytes | second pull | layer bytes | all bytes |");
+  console.log("|---|---|---|---|---|---|");
+  for (const target of targets) {
+    const [host, port] = target.host.split(":") as [string, string];
+    const proxy = await startCountingProxy({ host, port: Number(port) });
+    const store = new ImageStore({ root: join(work, `store-${target.name}`) });
+    const credentials = target.name === "berth" ? { credentials: { username: "AWS", password } } : {};
+    const pull = async () => {
+      proxy.reset();
+      const started = performance.now();
+      await store.pull(`${proxy.address}/bench/app:run0`, { platform: { os: "linux", architecture: "amd64" }, policy: "always", ...credentials });
+      const all = [...proxy.bytes.values()].reduce((sum, bytes) => sum + bytes, 0);
+      // The layer is the only blob bigger than a few KiB.
+      const layers = [...proxy.bytes].filter(([key]) => key.startsWith("GET ") && key.includes("/blobs/") && (proxy.bytes.get(key) ?? 0) > 64 * 1024).reduce((sum, [, bytes]) => sum + bytes, 0);
+      return { ms: performance.now() - started, layers, all };
+    };
+    const first = await pull();
+    const second = await pull();
+    console.log(`| ${target.name} | ${first.ms.toFixed(0)} ms | ${first.layers} | ${second.ms.toFixed(0)} ms | ${second.layers} | ${second.all} |`);
+    await proxy.close();
+  }
 } finally {
   await berth.stop();
   berth.cleanup();

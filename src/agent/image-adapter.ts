@@ -1,10 +1,26 @@
 // ImagePort over the host's image store (src/images): pulls with the agent's pull behaviour
-// (ECS_IMAGE_PULL_BEHAVIOR's choices) and the registry credentials the agent holds for the image.
+// (ECS_IMAGE_PULL_BEHAVIOR's choices) and the registry credentials for the image: the pull
+// credential the control plane handed over with the task for its own registry (issued for the
+// execution role), else whatever the operator's `credentialsFor` hook provides.
 import type { CredentialsReference, TaskPlatform } from "../protocol/index.js";
+import { normalizeImageReference } from "../images/index.js";
 import type { ImagePullPolicy, ImageStore, RegistryCredentials } from "../images/index.js";
 import type { ImagePort, PulledImageInfo } from "./ports.js";
 
 export type RegistryCredentialsFor = (image: string, credentials: CredentialsReference) => Promise<RegistryCredentials | undefined>;
+
+/** The handed-over credential for the image's registry, if the task carries one. */
+export function handedOverCredentials(image: string, credentials: CredentialsReference): RegistryCredentials | undefined {
+  if (!credentials.registryAuth?.length) return undefined;
+  let registry: string;
+  try {
+    registry = normalizeImageReference(image).registry.toLowerCase();
+  } catch {
+    return undefined;
+  }
+  const found = credentials.registryAuth.find((auth) => auth.registry.toLowerCase() === registry);
+  return found ? { username: found.username, password: found.password } : undefined;
+}
 
 export class HostImageAdapter implements ImagePort {
   constructor(
@@ -13,7 +29,7 @@ export class HostImageAdapter implements ImagePort {
   ) {}
 
   async pull(image: string, options: { platform: TaskPlatform; credentials: CredentialsReference }): Promise<PulledImageInfo> {
-    const credentials = await this.options.credentialsFor?.(image, options.credentials);
+    const credentials = handedOverCredentials(image, options.credentials) ?? (await this.options.credentialsFor?.(image, options.credentials));
     const pulled = await this.store.pull(image, {
       platform: { os: options.platform.os, architecture: options.platform.architecture },
       policy: this.options.policy,

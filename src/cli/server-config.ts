@@ -16,6 +16,10 @@ export interface ServerConfig {
   readonly vpcCidr: string;
   readonly rootKey: { readonly accessKeyId: string; readonly secretAccessKey: string } | undefined;
   readonly stoppedTaskRetentionMs: number;
+  /** --public-host: how clients and agents reach this server's registry (undefined: derived from --listen). */
+  readonly publicHost: { readonly host: string; readonly port: number | undefined } | undefined;
+  /** Lifetime of the registry passwords GetAuthorizationToken hands out (ECR: 12 h). */
+  readonly registryTokenTtlMs: number;
   /** The embedded agent (undefined with --no-agent: a control plane only, hosts join with `berth agent`). */
   readonly agent: HostAgentConfig | undefined;
 }
@@ -29,6 +33,10 @@ export const SERVER_USAGE = `usage: berth server [--listen HOST:PORT] [--data-di
   --account-id         the 12-digit account id (default: generated once)
   --insecure-registry  a registry to reach over plain HTTP (repeatable; loopback always is)
   --vpc-cidr           the default VPC's CIDR (default 172.31.0.0/16)
+  --public-host        HOST[:PORT] clients and agents reach the registry at, used in repository
+                       URIs (default: the --listen address; with 0.0.0.0 or ::, this machine's
+                       hostname when it resolves to a non-loopback address, else 127.0.0.1)
+  --registry-token-ttl-seconds  lifetime of \`aws ecr get-login-password\` tokens (default 43200, 12 h)
   --no-agent           run no tasks on this machine (hosts join with \`berth agent\`)
 
 The embedded agent (root; serves every default subnet unless --subnet is given):
@@ -49,6 +57,8 @@ export function compileServerConfig(argv: string[], env: NodeJS.ProcessEnv): Ser
       "insecure-registry": { type: "string", multiple: true, default: [] },
       "vpc-cidr": { type: "string", default: "172.31.0.0/16" },
       "stopped-task-retention-seconds": { type: "string", default: "3600" },
+      "public-host": { type: "string" },
+      "registry-token-ttl-seconds": { type: "string", default: "43200" },
       "no-agent": { type: "boolean", default: false },
       ...agentParseOptions,
     },
@@ -65,6 +75,10 @@ export function compileServerConfig(argv: string[], env: NodeJS.ProcessEnv): Ser
   }
   const retention = Number(values["stopped-task-retention-seconds"]);
   if (!Number.isInteger(retention) || retention < 0) throw new ConfigError("--stopped-task-retention-seconds must be a whole number");
+  const publicHost = values["public-host"] === undefined ? undefined : parsePublicHost(values["public-host"]);
+  const tokenTtl = Number(values["registry-token-ttl-seconds"]);
+  // ECR's tokens last 12 h; at least a minute so a login survives its own push.
+  if (!Number.isInteger(tokenTtl) || tokenTtl < 60 || tokenTtl > 7 * 24 * 3600) throw new ConfigError("--registry-token-ttl-seconds must be a whole number from 60 to 604800");
   const keyId = env.BERTH_ACCESS_KEY_ID;
   const secret = env.BERTH_SECRET_ACCESS_KEY;
   if ((keyId === undefined) !== (secret === undefined)) throw new ConfigError("set both BERTH_ACCESS_KEY_ID and BERTH_SECRET_ACCESS_KEY, or neither");
@@ -79,8 +93,18 @@ export function compileServerConfig(argv: string[], env: NodeJS.ProcessEnv): Ser
     vpcCidr: values["vpc-cidr"]!,
     rootKey: keyId !== undefined && secret !== undefined ? Object.freeze({ accessKeyId: keyId, secretAccessKey: secret }) : undefined,
     stoppedTaskRetentionMs: retention * 1000,
+    publicHost,
+    registryTokenTtlMs: tokenTtl * 1000,
     agent: values["no-agent"] ? undefined : compileAgentConfig(values, { dataDir: values["data-dir"]!, region, insecureRegistries: values["insecure-registry"] ?? [] }),
   });
+}
+
+/** HOST, HOST:PORT, [V6] or [V6]:PORT; the host must be what an image reference can name. */
+function parsePublicHost(text: string): { host: string; port: number | undefined } {
+  const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(?::(\d{1,5}))?$/.exec(text);
+  const port = match?.[2] === undefined ? undefined : Number(match[2]);
+  if (!match || (port !== undefined && (port < 1 || port > 65535))) throw new ConfigError(`--public-host must be HOST or HOST:PORT, not '${text}'`);
+  return { host: match[1]!.toLowerCase(), port };
 }
 
 /** For logs: the config with the secret replaced. */

@@ -34,6 +34,8 @@ export interface FleetOptions {
   readonly lostAfterMs?: number;
   /** Longest a poll waits for a change before answering with the unchanged list. */
   readonly pollWaitMs?: number;
+  /** Adds what is issued fresh at hand-over and never stored (registry pull credentials). */
+  readonly handOver?: (spec: TaskSpec) => TaskSpec;
 }
 
 export const LOST_HOST_REASON = "Task stopped because its host stopped responding (infrastructure failure).";
@@ -122,7 +124,9 @@ export class Fleet implements ControlPlaneLink {
     }
     const generation = this.generation(hostId);
     const active = (await this.options.tasks.activeOnHost(hostId)).filter((row) => row.spec !== null);
-    return { generation, tasks: active.map(desiredTaskOf) };
+    const handOver = this.options.handOver;
+    const tasks = active.map(desiredTaskOf).map((task) => (handOver && task.desiredStatus === "RUNNING" ? { ...task, spec: handOver(task.spec) } : task));
+    return { generation, tasks };
   }
 
   async report(hostId: string, request: ReportRequest): Promise<void> {

@@ -13,7 +13,7 @@ import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { normalizeImageReference } from "./image-reference.js";
 import type { ImageReference } from "./image-reference.js";
 import { unpackLayer } from "./layer-unpack.js";
-import { RegistryClient } from "./registry-client.js";
+import { RegistryClient, RegistryError } from "./registry-client.js";
 import type { RegistryCredentials } from "./registry-client.js";
 
 export type ImagePullPolicy = "default" | "always" | "once" | "prefer-cached";
@@ -48,6 +48,14 @@ export interface LocalImage {
 
 /** A pull failure; its message is what follows "CannotPullContainerError: " in a stopped reason. */
 export class ImagePullError extends Error {}
+
+/** The registry answered 401/403 somewhere in the error's cause chain. */
+function refusedAccess(error: unknown): boolean {
+  for (let current = error; current instanceof Error; current = current.cause) {
+    if (current instanceof RegistryError && (current.status === 401 || current.status === 403)) return true;
+  }
+  return false;
+}
 
 export const MANIFEST_ACCEPT = [
   "application/vnd.oci.image.index.v1+json",
@@ -138,8 +146,10 @@ export class ImageStore {
     try {
       return await pulling;
     } catch (error) {
-      // ECS's "default": a failed pull falls back to the cached image when there is one.
-      if (options.policy === "default" && cached) return cached;
+      // ECS's "default": a failed pull falls back to the cached image when there is one — but not
+      // when the registry refused the credentials: a task not allowed to pull an image must not
+      // run it because another task brought it to this host (Fargate never shares a cache).
+      if (options.policy === "default" && cached && !refusedAccess(error)) return cached;
       throw error instanceof ImagePullError ? error : new ImagePullError((error as Error).message);
     }
   }
@@ -163,7 +173,7 @@ export class ImageStore {
       manifest = await manifestAt(ref.digest ?? ref.tag!, ref.digest);
     } catch (error) {
       if (error instanceof ImagePullError) throw error;
-      throw new ImagePullError(`failed to resolve ref ${ref.canonical}: ${(error as Error).message}`);
+      throw new ImagePullError(`failed to resolve ref ${ref.canonical}: ${(error as Error).message}`, { cause: error });
     }
     if (isIndex(manifest.mediaType, manifest.document)) {
       const wanted = options.platform;

@@ -3,6 +3,7 @@ export type {
   CredentialsReference,
   DesiredStatus,
   PullPolicy,
+  RegistryPullCredential,
   TaskNetworkSpec,
   TaskPlatform,
   TaskSpec,

@@ -28,12 +28,29 @@ export interface TaskNetworkSpec {
   readonly assignPublicIp: "ENABLED" | "DISABLED";
 }
 
+/**
+ * A pull credential for the control plane's own registry, issued for the task's execution role
+ * when the task is handed to an agent (a poll answer): basic auth user "AWS", a password scoped to
+ * the task's repositories for pulls only, expiring. Never stored with the task on the control
+ * plane; a secret, so nothing may log it. The agent keeps it with the task's record in its state
+ * dir (0700), so a pull resumed after an agent restart still has it while it lasts.
+ */
+export interface RegistryPullCredential {
+  /** host:port as images name it, e.g. "10.0.0.1:8470". */
+  readonly registry: string;
+  readonly username: string;
+  readonly password: string;
+  readonly expiresAtMs: number;
+}
+
 /** Where the agent obtains the execution role's credentials (image pulls, log writes). */
 export interface CredentialsReference {
   readonly executionRoleArn?: string;
   readonly taskRoleArn?: string;
   /** Opaque id the agent hands to the credentials endpoint to fetch the credentials. */
   readonly credentialsId?: string;
+  /** Pull credentials for images in the built-in registry (only when the task has an execution role). */
+  readonly registryAuth?: readonly RegistryPullCredential[];
 }
 
 export interface TaskSpec {

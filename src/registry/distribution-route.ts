@@ -13,7 +13,7 @@ import { deleteManifest, headOrGetManifest, listReferrers, listTags, manifestRef
 import { manifestUnknown } from "./distribution-errors.js";
 import type { RegistryContext, RepositoryRequest } from "./registry-context.js";
 import { nextLink, pagination, sendJson } from "./registry-context.js";
-import type { RegistryTokens } from "./registry-tokens.js";
+import type { RegistryTokens, TokenGrant } from "./registry-tokens.js";
 
 export interface DistributionRouteOptions {
   readonly context: RegistryContext;
@@ -23,7 +23,12 @@ export interface DistributionRouteOptions {
 type Route = { readonly pattern: RegExp; readonly methods: readonly string[]; readonly handle: (target: RepositoryRequest, match: RegExpExecArray) => Promise<void> };
 
 const ACCOUNT_USER = "AWS";
-const MAX_CATALOG = 10_000;
+/** Catalog page size when the client gives no `n` (the Link header leads to the rest). */
+const CATALOG_PAGE = 1_000;
+const READ_METHODS = ["GET", "HEAD"];
+
+/** ECR's answer to an authenticated principal without permission for the repository. */
+const denied = (name: string) => new DistributionError("DENIED", 403, "requested access to the resource is denied", { repository: name });
 
 const unauthorized = (message: string, challenge: string) => new DistributionError("UNAUTHORIZED", 401, message, null, { "www-authenticate": challenge });
 
@@ -50,8 +55,8 @@ export function createDistributionRoute({ context, tokens }: DistributionRouteOp
     return `Bearer realm="http://${host}/v2/token",service="${context.publicHost()}",scope="${scope}"`;
   }
 
-  /** The account a password or bearer token belongs to; throws 401 when there is none. */
-  function authenticate(request: IncomingMessage, scope: string): string {
+  /** The account a password or bearer token belongs to (and its grant); throws 401 when there is none. */
+  function authenticate(request: IncomingMessage, scope: string): { accountId: string; expiresAt: number; grant?: TokenGrant } {
     const header = request.headers.authorization ?? "";
     const [scheme, value = ""] = header.split(/\s+/, 2) as [string, string?];
     let token: string | undefined;
@@ -70,7 +75,14 @@ export function createDistributionRoute({ context, tokens }: DistributionRouteOp
       throw unauthorized(message, challenge(request, scope));
     }
     if (checked.accountId !== context.scope.accountId) throw unauthorized("authentication required", challenge(request, scope));
-    return checked.accountId;
+    return checked;
+  }
+
+  /** A narrowed token (a task's pull credential) opens only its repositories, for reads only. */
+  function authorize(grant: TokenGrant | undefined, name: string, method: string): void {
+    if (!grant) return;
+    if (!grant.repositories.includes(name)) throw denied(name);
+    if (grant.pullOnly && !READ_METHODS.includes(method)) throw denied(name);
   }
 
   /** GET /v2/token: the bearer flow's token endpoint; takes the same basic auth as the API. */
@@ -78,13 +90,10 @@ export function createDistributionRoute({ context, tokens }: DistributionRouteOp
     const scope = url.searchParams.get("scope") ?? "";
     const header = request.headers.authorization ?? "";
     if (!/^basic\s/i.test(header)) throw unauthorized("authentication required", challenge(request, scope));
-    authenticate(request, scope);
-    const password = Buffer.from(header.replace(/^basic\s+/i, ""), "base64").toString("utf8").slice(ACCOUNT_USER.length + 1);
-    const checked = tokens.verify(password);
-    if (!checked.ok) throw unauthorized("authentication required", challenge(request, scope));
-    // The bearer token lives no longer than the password it was exchanged for.
+    const checked = authenticate(request, scope);
+    // The bearer token lives no longer than the password it was exchanged for, and opens no more.
     const now = context.clock.now();
-    const issued = tokens.issue(checked.accountId, checked.expiresAt - now);
+    const issued = tokens.issue(checked.accountId, checked.expiresAt - now, checked.grant);
     sendJson(response, 200, {
       token: issued.password,
       access_token: issued.password,
@@ -102,20 +111,24 @@ export function createDistributionRoute({ context, tokens }: DistributionRouteOp
       return issueBearer(request, response, url);
     }
     if (path === "/v2/" || path === "/v2/_catalog") {
-      authenticate(request, path === "/v2/" ? "" : "registry:catalog:*");
+      const checked = authenticate(request, path === "/v2/" ? "" : "registry:catalog:*");
       if (path === "/v2/") return sendJson(response, 200, {}, {}, method);
-      const { limit, last } = pagination(url);
-      const rows = await context.repositories.listRepositories({ ...(last !== undefined ? { afterName: last } : {}), limit: limit === undefined ? MAX_CATALOG : limit + 1 });
-      const page = limit === undefined ? rows : rows.slice(0, limit);
-      const more = limit !== undefined && rows.length > limit && page.length > 0;
+      if (checked.grant) throw denied("_catalog");
+      const { limit: asked, last } = pagination(url);
+      // Without `n` the server still pages (the spec allows it), always with a Link to the rest.
+      const limit = asked ?? CATALOG_PAGE;
+      const rows = await context.repositories.listRepositories({ ...(last !== undefined ? { afterName: last } : {}), limit: limit + 1 });
+      const page = rows.slice(0, limit);
+      const more = rows.length > limit && page.length > 0;
       return sendJson(response, 200, { repositories: page.map((row) => row.name) }, more ? { link: nextLink("/v2/_catalog", limit, page[page.length - 1]!.name) } : {}, method);
     }
     for (const route of routes) {
       const match = route.pattern.exec(path);
       if (!match) continue;
       const name = match[1]!;
-      authenticate(request, `repository:${name}:pull,push`);
+      const { grant } = authenticate(request, `repository:${name}:pull,push`);
       if (!route.methods.includes(method)) throw unsupported(`${method} is not supported here`);
+      authorize(grant, name, method);
       if (name.length < 2 || name.length > 256 || !REPOSITORY_NAME_PATTERN.test(name)) throw nameInvalid(name);
       const repository = await context.repositories.getRepository(name);
       if (!repository) throw nameUnknown(name, context.scope.accountId);

@@ -35,6 +35,8 @@ export interface RegistryOptions {
   readonly logger: RegistryLogger;
   /** Lifetime of GetAuthorizationToken passwords; ECR's is 12 hours. */
   readonly tokenTtlMs?: number;
+  /** Lifetime of a task's pull credential; long enough for a slow pull of a large image. Default 1 h. */
+  readonly pullCredentialTtlMs?: number;
   /** How often lifecycle policies and garbage collection run; 0 disables the loop. Default 1 h. */
   readonly maintenanceIntervalMs?: number;
   /** A pushed blob no manifest references is dropped after this long. Default 24 h. */
@@ -52,8 +54,11 @@ export interface PullCredentials {
 export interface Registry {
   readonly route: HttpRoute;
   readonly ecrService: JsonServiceModule;
-  /** Credentials a host agent uses to pull from this registry (basic auth, user "AWS"). */
-  issuePullCredentials(accountId: string): PullCredentials;
+  /**
+   * Credentials a host agent pulls a task's images with (basic auth, user "AWS"): pull only, for
+   * the named repositories, issued for the task's execution role, valid `pullCredentialTtlMs`.
+   */
+  issuePullCredentials(grant: { readonly repositories: readonly string[]; readonly roleArn: string }): PullCredentials;
   applyLifecyclePolicies(): Promise<void>;
   collectGarbage(): Promise<GarbageReport>;
   /** Stops the maintenance loop and waits for a pass in progress. */
@@ -129,8 +134,8 @@ export function createRegistry(options: RegistryOptions): Registry {
   return {
     route: createDistributionRoute({ context, tokens }),
     ecrService: createEcrService(ecrContext),
-    issuePullCredentials(accountId) {
-      const issued = tokens.issue(accountId, tokenTtlMs);
+    issuePullCredentials(grant) {
+      const issued = tokens.issue(options.scope.accountId, Math.min(options.pullCredentialTtlMs ?? HOUR_MS, tokenTtlMs), { repositories: grant.repositories, pullOnly: true, roleArn: grant.roleArn });
       return { username: "AWS", password: issued.password, expiresAt: issued.expiresAt };
     },
     applyLifecyclePolicies: () => applyAllLifecyclePolicies(context),

@@ -56,6 +56,10 @@ export async function putManifest(context: RegistryContext, { request, response,
   if (tag === undefined) {
     const parsed = parseDigest(reference);
     if (!parsed) throw digestInvalid("invalid digest", { digest: reference });
+    // Images are identified by their sha256 digest, as on ECR (imageDigest is always sha256), so a
+    // manifest pushed by another algorithm could not be fetched back by the reference it was
+    // pushed under: refused with the spec's DIGEST_INVALID rather than stored under another name.
+    if (parsed.algorithm !== "sha256") throw digestInvalid(`unsupported digest algorithm ${parsed.algorithm}: manifests are identified by sha256`, { digest: reference });
     const actual = `${parsed.algorithm}:${createHash(parsed.algorithm).update(bytes).digest("hex")}`;
     if (actual !== reference) throw digestInvalid("provided digest did not match uploaded content", { expected: reference, actual });
   }

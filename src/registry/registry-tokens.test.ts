@@ -33,3 +33,11 @@ test("a token signed with another key, or altered, is invalid", () => {
   assert.deepEqual(ours.verify("garbage"), { ok: false, reason: "invalid" });
   assert.deepEqual(ours.verify(""), { ok: false, reason: "invalid" });
 });
+
+test("a narrowed token carries its repositories, pull-only flag and role; a plain one carries no grant", () => {
+  const tokens = new RegistryTokens(randomBytes(32), clockAt(0));
+  const grant = { repositories: ["web", "team/api"], pullOnly: true, roleArn: "arn:aws:iam::123456789012:role/ecsTaskExecutionRole" };
+  assert.deepEqual(tokens.verify(tokens.issue("123456789012", 60_000, grant).password), { ok: true, accountId: "123456789012", expiresAt: 60_000, grant });
+  const wide = tokens.verify(tokens.issue("123456789012", 60_000).password);
+  assert.ok(wide.ok && wide.grant === undefined);
+});

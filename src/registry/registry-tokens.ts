@@ -1,7 +1,9 @@
 // The registry's credentials: what GetAuthorizationToken hands out as the password of user "AWS"
 // (and the bearer token endpoint hands back). A token is an HMAC-SHA256-signed, expiring claim
 // naming the account, so the server verifies it without storing it:
-//   "v1." base64url(JSON {a: accountId, e: expiresAtMs, n: nonce}) "." base64url(HMAC(key, payload))
+//   "v1." base64url(JSON {a: accountId, e: expiresAtMs, n: nonce, r?, p?, o?}) "." base64url(HMAC(key, payload))
+// A token may be narrowed (the pull credentials a task's agent gets): r lists the only repositories
+// it opens, p says pull only, o names the role it was issued for (for the record).
 // The key is 32 random bytes kept in <data-dir>/registry/token-key (0600): restarting the server
 // keeps issued tokens valid; deleting the file revokes them all.
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
@@ -14,7 +16,16 @@ export interface IssuedToken {
   readonly expiresAt: number;
 }
 
-export type TokenCheck = { readonly ok: true; readonly accountId: string; readonly expiresAt: number } | { readonly ok: false; readonly reason: "invalid" | "expired" };
+/** What a narrowed token may do; a token without a grant opens the whole account, push included. */
+export interface TokenGrant {
+  readonly repositories: readonly string[];
+  readonly pullOnly: boolean;
+  readonly roleArn?: string;
+}
+
+export type TokenCheck =
+  | { readonly ok: true; readonly accountId: string; readonly expiresAt: number; readonly grant?: TokenGrant }
+  | { readonly ok: false; readonly reason: "invalid" | "expired" };
 
 const VERSION = "v1";
 
@@ -38,9 +49,15 @@ export class RegistryTokens {
     private readonly clock: Clock,
   ) {}
 
-  issue(accountId: string, ttlMs: number): IssuedToken {
+  issue(accountId: string, ttlMs: number, grant?: TokenGrant): IssuedToken {
     const expiresAt = this.clock.now() + ttlMs;
-    const payload = Buffer.from(JSON.stringify({ a: accountId, e: expiresAt, n: randomBytes(9).toString("base64url") })).toString("base64url");
+    const claims = {
+      a: accountId,
+      e: expiresAt,
+      n: randomBytes(9).toString("base64url"),
+      ...(grant ? { r: [...grant.repositories], p: grant.pullOnly ? 1 : 0, ...(grant.roleArn ? { o: grant.roleArn } : {}) } : {}),
+    };
+    const payload = Buffer.from(JSON.stringify(claims)).toString("base64url");
     return { password: `${VERSION}.${payload}.${this.sign(payload)}`, expiresAt };
   }
 
@@ -50,15 +67,18 @@ export class RegistryTokens {
     const expected = Buffer.from(this.sign(payload));
     const given = Buffer.from(signature);
     if (expected.length !== given.length || !timingSafeEqual(expected, given)) return { ok: false, reason: "invalid" };
-    let claims: { a?: unknown; e?: unknown };
+    let claims: { a?: unknown; e?: unknown; r?: unknown; p?: unknown; o?: unknown };
     try {
-      claims = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as { a?: unknown; e?: unknown };
+      claims = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as typeof claims;
     } catch {
       return { ok: false, reason: "invalid" };
     }
     if (typeof claims.a !== "string" || typeof claims.e !== "number") return { ok: false, reason: "invalid" };
     if (claims.e <= this.clock.now()) return { ok: false, reason: "expired" };
-    return { ok: true, accountId: claims.a, expiresAt: claims.e };
+    if (claims.r === undefined) return { ok: true, accountId: claims.a, expiresAt: claims.e };
+    if (!Array.isArray(claims.r) || !claims.r.every((name) => typeof name === "string")) return { ok: false, reason: "invalid" };
+    const grant: TokenGrant = { repositories: claims.r as string[], pullOnly: claims.p !== 0, ...(typeof claims.o === "string" ? { roleArn: claims.o } : {}) };
+    return { ok: true, accountId: claims.a, expiresAt: claims.e, grant };
   }
 
   private sign(payload: string): string {

@@ -14,7 +14,8 @@ const USAGE = `usage: berth agent --server URL (--token TOKEN | --token-file FIL
   --token, --token-file  the server's agent join token (<server data dir>/agent-token)
   --data-dir           this agent's state (default /var/lib/berth-agent)
   --region             the server's region (default us-east-1)
-  --insecure-registry  a registry to reach over plain HTTP (repeatable; loopback always is)
+  --insecure-registry  a registry to reach over plain HTTP (repeatable; loopback always is, and so is
+                       the server's own registry at the --server address when that is http://)
 ${AGENT_USAGE}`;
 
 export async function run(argv: string[]): Promise<number> {
@@ -50,7 +51,12 @@ export async function run(argv: string[]): Promise<number> {
   let config;
   try {
     mkdirSync(values["data-dir"]!, { recursive: true, mode: 0o700 });
-    config = compileAgentConfig(values, { dataDir: values["data-dir"]!, region: values.region!, insecureRegistries: values["insecure-registry"] ?? [] });
+    // The server's registry shares its listener: when the agent already speaks plain HTTP to it, its
+    // images come over plain HTTP too. A registry behind another name needs --insecure-registry.
+    const server = new URL(values.server);
+    const serverRegistry = server.protocol === "http:" ? [`${server.hostname}:${server.port || "80"}`] : [];
+    const insecureRegistries = [...new Set([...(values["insecure-registry"] ?? []), ...serverRegistry])];
+    config = compileAgentConfig(values, { dataDir: values["data-dir"]!, region: values.region!, insecureRegistries });
   } catch (error) {
     process.stderr.write(`berth agent: ${(error as Error).message}\n${USAGE}\n`);
     return 2;

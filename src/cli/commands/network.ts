@@ -3,10 +3,7 @@
 // (environment, shared credentials/config files with AWS_PROFILE, …).
 import { parseArgs } from "node:util";
 import { defaultProvider } from "@aws-sdk/credential-provider-node";
-import { Hash } from "@smithy/hash-node";
-import { SignatureV4 } from "@smithy/signature-v4";
-import { NETWORK_SIGNING_NAME, NETWORK_TARGET_PREFIX } from "../../api/network-service.js";
-import type { DefaultNetwork } from "../../core/default-network.js";
+import { describeDefaultNetwork } from "../default-network-client.js";
 
 const USAGE = "usage: berth network [--endpoint URL] [--region REGION]\n  --endpoint  the Berth server (default http://127.0.0.1:8470)\n  --region    signing region (default $AWS_REGION or us-east-1)";
 
@@ -24,21 +21,11 @@ export async function run(argv: string[]): Promise<number> {
   }
   const endpoint = new URL(values.endpoint!);
   const region = values.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1";
-  const body = "{}";
-  const signer = new SignatureV4({ credentials: defaultProvider(), region, service: NETWORK_SIGNING_NAME, sha256: Hash.bind(null, "sha256") });
-  const signed = await signer.sign({
-    method: "POST",
-    protocol: endpoint.protocol,
-    hostname: endpoint.hostname,
-    ...(endpoint.port ? { port: Number(endpoint.port) } : {}),
-    path: "/",
-    headers: { host: endpoint.host, "content-type": "application/x-amz-json-1.1", "x-amz-target": `${NETWORK_TARGET_PREFIX}.DescribeDefaultNetwork` },
-    body,
-  });
-  const response = await fetch(new URL("/", endpoint), { method: "POST", headers: signed.headers as Record<string, string>, body });
-  const answer = (await response.json()) as (Omit<DefaultNetwork, "vpcId" | "cidrBlock"> & { vpc: { vpcId: string; cidrBlock: string } }) & { __type?: string; message?: string };
-  if (!response.ok) {
-    process.stderr.write(`berth network: ${answer.__type ?? response.status}: ${answer.message ?? ""}\n`);
+  let answer;
+  try {
+    answer = await describeDefaultNetwork({ endpoint: endpoint.toString(), region, credentials: defaultProvider() });
+  } catch (error) {
+    process.stderr.write(`berth network: ${(error as Error).message}\n`);
     return 1;
   }
   const lines = [

@@ -13,6 +13,7 @@ import { createGateway } from "../../api/gateway/gateway.js";
 import { createLogsService } from "../../api/logs/index.js";
 import { createNetworkService } from "../../api/network-service.js";
 import { Fleet } from "../../control/fleet.js";
+import { withRegistryPullCredentials } from "../../control/registry-pull-credentials.js";
 import { TaskLauncher } from "../../control/task-launcher.js";
 import { startLogRetention } from "../../control/log-retention.js";
 import { startPeriodicLoop } from "../../control/periodic-loop.js";
@@ -23,6 +24,7 @@ import { openSqliteStore } from "../../store/index.js";
 import { assembleHostAgent } from "../host-agent-assembly.js";
 import type { AssembledHostAgent } from "../host-agent-assembly.js";
 import { ConfigError } from "../config-error.js";
+import { ownRegistryHosts, publicRegistryHost } from "../public-host.js";
 import { ensureRootKey, SecretBox } from "../root-credentials.js";
 import { compileServerConfig, redacted, SERVER_USAGE } from "../server-config.js";
 
@@ -67,7 +69,17 @@ export async function run(argv: string[]): Promise<number> {
   const agentTokenHash = createHash("sha256").update(agentToken).digest("hex");
 
   const network = defaultNetwork({ accountId, region: config.region, vpcCidr: config.vpcCidr });
-  const fleet = new Fleet({ hosts: store.hosts, tasks: store.tasks, logs: store.logs, network, clock: systemClock });
+  // The registry's host:port as images name it; known once the listener is bound (port 0).
+  let registryHost = "";
+  let registryHosts: readonly string[] = [];
+  const fleet = new Fleet({
+    hosts: store.hosts,
+    tasks: store.tasks,
+    logs: store.logs,
+    network,
+    clock: systemClock,
+    handOver: (spec) => withRegistryPullCredentials(spec, { registryHosts: () => registryHosts, issue: (grant) => registry.issuePullCredentials(grant) }),
+  });
   const launcher = new TaskLauncher({ store, clock: systemClock, scope, network, notifyHost: (hostId) => fleet.notify(hostId) });
   const loops = [
     startLogRetention({ logs: store.logs, clock: systemClock, logger }),
@@ -82,11 +94,16 @@ export async function run(argv: string[]): Promise<number> {
   ];
 
   const principals = new Map<string, { secretAccessKey: string; accountId: string; principalArn: string } | undefined>();
-  // The built-in registry (OCI distribution under /v2/ + ECR); its host:port is the listener's.
-  const registry = createRegistry({ store, dataDir: config.dataDir, clock: systemClock, scope, logger: logger.child({ component: "registry" }), publicHost: () => {
-    const bound = server.address() as AddressInfo;
-    return bound.family === "IPv6" ? `[${bound.address}]:${bound.port}` : `${bound.address}:${bound.port}`;
-  } });
+  // The built-in registry (OCI distribution under /v2/ + ECR), reached at the public host.
+  const registry = createRegistry({
+    store,
+    dataDir: config.dataDir,
+    clock: systemClock,
+    scope,
+    logger: logger.child({ component: "registry" }),
+    publicHost: () => registryHost,
+    tokenTtlMs: config.registryTokenTtlMs,
+  });
   const listener = createGateway({
     services: [createEcsService({ store, clock: systemClock, scope, launcher }), createLogsService({ logs: store.logs, clock: systemClock, scope }), createNetworkService(network), registry.ecrService],
     httpRoutes: [createAgentRoute({ fleet, acceptedTokenHashes: () => [agentTokenHash], logger }), registry.route],
@@ -114,15 +131,18 @@ export async function run(argv: string[]): Promise<number> {
   const address = server.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   const endpoint = `http://${host}:${address.port}`;
+  registryHost = await publicRegistryHost({ listenHost: config.listenHost, boundPort: address.port, configured: config.publicHost });
+  registryHosts = ownRegistryHosts(registryHost, config.listenHost, address.port);
   logger.info({ config: redacted(config), accountId, endpoint }, "berth server started");
   process.stderr.write(
     [
       `berth: listening on ${endpoint}`,
       `berth: account ${accountId}, region ${config.region}, root access key ${root.accessKeyId}`,
       root.credentialsFile
-        ? `berth: point the AWS CLI at it:\n  export AWS_SHARED_CREDENTIALS_FILE=${root.credentialsFile} AWS_PROFILE=berth AWS_REGION=${config.region}\n  aws --endpoint-url ${endpoint} ecs list-clusters`
-        : `berth: point the AWS CLI at it: AWS_REGION=${config.region} aws --endpoint-url ${endpoint} ecs list-clusters`,
+        ? `berth: point the AWS CLI at it:\n  export AWS_SHARED_CREDENTIALS_FILE=${root.credentialsFile} AWS_PROFILE=berth AWS_DEFAULT_REGION=${config.region}\n  aws --endpoint-url ${endpoint} ecs list-clusters`
+        : `berth: point the AWS CLI at it: AWS_DEFAULT_REGION=${config.region} aws --endpoint-url ${endpoint} ecs list-clusters`,
       `berth: agents join with: berth agent --server ${endpoint} --token-file ${join(config.dataDir, "agent-token")}`,
+      `berth: built-in registry at ${registryHost} (repository URIs ${registryHost}/<name>; set with --public-host)`,
       "",
     ].join("\n"),
   );
@@ -131,7 +151,9 @@ export async function run(argv: string[]): Promise<number> {
   // same protocol interface a remote `berth agent` uses over HTTP.
   let embedded: AssembledHostAgent | undefined;
   if (config.agent) {
-    const agentConfig = config.agent.subnetIds.length > 0 ? config.agent : { ...config.agent, subnetIds: network.subnets.map((subnet) => subnet.subnetId) };
+    const withSubnets = config.agent.subnetIds.length > 0 ? config.agent : { ...config.agent, subnetIds: network.subnets.map((subnet) => subnet.subnetId) };
+    // This server's own registry speaks plain HTTP, like its API: the embedded agent may pull from it so.
+    const agentConfig = { ...withSubnets, insecureRegistries: [...new Set([...withSubnets.insecureRegistries, ...registryHosts])] };
     embedded = assembleHostAgent({ config: agentConfig, link: fleet, logger: logger.child({ component: "agent" }) });
     await embedded.hostAgent.start();
   }
@@ -146,6 +168,8 @@ export async function run(argv: string[]): Promise<number> {
         // Containers keep running under conmon; the agent picks them up again on the next start.
         await embedded?.close();
         await Promise.all(loops.map((loop) => loop.stop()));
+        // The registry's maintenance pass must finish before the store it writes to closes.
+        await registry.close();
         await store.close();
         logger.info({}, "berth server stopped");
         resolve(0);

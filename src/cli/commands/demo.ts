@@ -1,0 +1,276 @@
+// `berth demo`: the quick start. Against a running `berth server` it does what a Fargate user's
+// first day does — build a small web image, push it to the built-in registry (ECR), create a
+// cluster, register AWS's `sample-fargate-app` task definition with that image, run it, wait for
+// RUNNING, fetch the page from the task's private IP — printing before each step the `aws` (or
+// `berth`) command that does the same by hand. The task is left running unless --cleanup.
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { arch, tmpdir } from "node:os";
+import { isAbsolute, join, relative } from "node:path";
+import { parseArgs } from "node:util";
+import { CreateClusterCommand, DescribeTasksCommand, ECSClient, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand } from "@aws-sdk/client-ecs";
+import type { RegisterTaskDefinitionCommandInput, Task } from "@aws-sdk/client-ecs";
+import { CreateRepositoryCommand, DescribeRepositoriesCommand, ECRClient, GetAuthorizationTokenCommand } from "@aws-sdk/client-ecr";
+import type { Repository } from "@aws-sdk/client-ecr";
+import { defaultProvider } from "@aws-sdk/credential-provider-node";
+import { buildImage, pushImage } from "../../images/index.js";
+import { describeDefaultNetwork } from "../default-network-client.js";
+import { DEMO_COMMAND, DEMO_PAGE_TITLE, writeDemoSite } from "../demo-site.js";
+
+const USAGE = `usage: berth demo [--endpoint URL] [--data-dir DIR] [--region REGION] [--cleanup] [--timeout-seconds N]
+
+Builds a small web image, pushes it to the server's built-in registry, registers AWS's
+sample-fargate-app task definition with it, runs it and fetches its page, printing the equivalent
+aws command of every step.
+
+  --endpoint         the Berth server (default http://127.0.0.1:8470)
+  --data-dir         the server's data dir, for its credentials file when no AWS credentials are
+                     set in the environment (default /var/lib/berth)
+  --region           the server's region (default $AWS_REGION or us-east-1)
+  --cleanup          stop the task at the end (default: leave it running)
+  --timeout-seconds  how long to wait for RUNNING (default 180)`;
+
+const REPOSITORY = "sample-fargate-app";
+const CLUSTER = "berth-demo";
+const FAMILY = "sample-fargate-app";
+const CONTAINER = "sample-app";
+
+type Credentials = { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+
+class DemoError extends Error {}
+
+/** The usual AWS sources when the environment names some; else the server's own credentials file. */
+function credentialsFor(dataDir: string): { credentials: Credentials | ReturnType<typeof defaultProvider>; file?: string } {
+  const fromEnvironment = process.env.AWS_ACCESS_KEY_ID !== undefined || process.env.AWS_PROFILE !== undefined || process.env.AWS_SHARED_CREDENTIALS_FILE !== undefined;
+  const file = join(dataDir, "credentials");
+  if (!fromEnvironment) {
+    let text: string | undefined;
+    try {
+      text = readFileSync(file, "utf8");
+    } catch {
+      text = undefined; // unreadable (not root) or absent: fall back to the default chain
+    }
+    const section = text ? /\[berth\]([^[]*)/.exec(text)?.[1] : undefined;
+    const id = section ? /aws_access_key_id\s*=\s*(\S+)/.exec(section)?.[1] : undefined;
+    const secret = section ? /aws_secret_access_key\s*=\s*(\S+)/.exec(section)?.[1] : undefined;
+    if (id && secret) return { credentials: { accessKeyId: id, secretAccessKey: secret }, file };
+  }
+  return { credentials: defaultProvider() };
+}
+
+/** `bin/berth` as the user would type it from here. */
+function selfCommand(): string {
+  const script = process.argv[1];
+  if (!script) return "berth";
+  const relativePath = relative(process.cwd(), script);
+  return relativePath && !relativePath.startsWith("..") && !isAbsolute(relativePath) ? relativePath : script;
+}
+
+const quote = (text: string) => (/^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, "'\\''")}'`);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The page as text: tags dropped, table rows as "name: value". */
+function pageText(html: string): string {
+  return html
+    .replace(/<(style|title)[^>]*>[\s\S]*?<\/\1>/g, "")
+    .replace(/<\/th>\s*<td>/g, ": ")
+    .replace(/<[^>]+>/g, "")
+    .replace(/&lt;/g, "<")
+    .replace(/&gt;/g, ">")
+    .replace(/&amp;/g, "&")
+    .split("\n")
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .join("\n");
+}
+
+export async function run(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        endpoint: { type: "string", default: "http://127.0.0.1:8470" },
+        "data-dir": { type: "string", default: "/var/lib/berth" },
+        region: { type: "string" },
+        cleanup: { type: "boolean", default: false },
+        "timeout-seconds": { type: "string", default: "180" },
+        help: { type: "boolean" },
+      },
+      strict: true,
+    }));
+  } catch (error) {
+    process.stderr.write(`berth demo: ${(error as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const timeoutMs = Number(values["timeout-seconds"]) * 1000;
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+    process.stderr.write(`berth demo: --timeout-seconds must be a positive number\n`);
+    return 2;
+  }
+  const endpoint = values.endpoint!.replace(/\/$/, "");
+  const region = values.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1";
+  const out = (line = "") => process.stdout.write(`${line}\n`);
+  let stepNumber = 0;
+  const step = (title: string, commands: readonly string[]) => {
+    out();
+    out(`==> ${++stepNumber}. ${title}`);
+    for (const command of commands) out(command.startsWith("#") ? `    ${command}` : `    $ ${command}`);
+  };
+  const aws = (args: string) => `aws --endpoint-url ${endpoint} ${args}`;
+  const berth = selfCommand();
+
+  // A server that is not there is the likeliest first failure: say so plainly.
+  try {
+    await fetch(`${endpoint}/`, { signal: AbortSignal.timeout(5_000) });
+  } catch {
+    process.stderr.write(`berth demo: no Berth server answers at ${endpoint}; start one first (e.g. \`${berth} server\` in another shell)\n`);
+    return 1;
+  }
+  const { credentials, file } = credentialsFor(values["data-dir"]!);
+  const config = { endpoint, region, credentials, maxAttempts: 2 };
+  const ecr = new ECRClient(config);
+  const ecs = new ECSClient(config);
+  // Kept after the run: the printed commands refer to the site and the task definition file.
+  const work = join(tmpdir(), "berth-demo");
+  mkdirSync(work, { recursive: true, mode: 0o700 });
+  try {
+    out(`berth demo against ${endpoint} (region ${region})`);
+    if (file) out(`Credentials: the server's root key from ${file}. For the aws commands below:\n  export AWS_SHARED_CREDENTIALS_FILE=${file} AWS_PROFILE=berth AWS_DEFAULT_REGION=${region}`);
+    else out(`Credentials: the usual AWS sources (environment, AWS_PROFILE, ~/.aws). Region for the aws commands: export AWS_DEFAULT_REGION=${region}`);
+
+    // The image: busybox httpd and a CGI page, one reproducible layer.
+    const site = writeDemoSite(work);
+    step("Create the repository in the built-in registry (ECR)", [aws(`ecr create-repository --repository-name ${REPOSITORY}`)]);
+    let repository: Repository | undefined;
+    try {
+      repository = (await ecr.send(new CreateRepositoryCommand({ repositoryName: REPOSITORY }))).repository;
+      out(`    created ${repository?.repositoryUri}`);
+    } catch (error) {
+      if ((error as Error).name !== "RepositoryAlreadyExistsException") throw error;
+      repository = (await ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [REPOSITORY] }))).repositories?.[0];
+      out(`    already there: ${repository?.repositoryUri}`);
+    }
+    const repositoryUri = repository?.repositoryUri;
+    if (!repositoryUri) throw new DemoError("the server returned no repositoryUri");
+    const registryHost = repositoryUri.slice(0, repositoryUri.indexOf("/"));
+    const imageUri = `${repositoryUri}:latest`;
+    // The built-in registry shares the server's plain-HTTP listener.
+    const insecure = endpoint.startsWith("http://") ? [registryHost] : [];
+    const insecureFlag = insecure.length > 0 ? ` --insecure-registry ${registryHost}` : "";
+    const buildArgs = `image build --tag ${imageUri} --dir ${site}:/www --cmd ${quote(JSON.stringify(DEMO_COMMAND))}`;
+
+    step("Build a small web image (busybox httpd serving a page of the task's metadata) and push it", [
+      aws(`ecr get-login-password | ${berth} ${buildArgs} --push --username AWS --password-stdin${insecureFlag}`),
+      `# or with skopeo: ${aws("ecr get-login-password")} | skopeo login --tls-verify=false --username AWS --password-stdin ${registryHost}`,
+    ]);
+    const image = await buildImage({ busybox: true, directories: [{ source: site, destination: "/www" }], architecture: arch() === "arm64" ? "arm64" : "amd64", cmd: [...DEMO_COMMAND], exposedPorts: ["80/tcp"] });
+    const token = (await ecr.send(new GetAuthorizationTokenCommand({}))).authorizationData?.[0]?.authorizationToken;
+    if (!token) throw new DemoError("GetAuthorizationToken returned no token");
+    const password = Buffer.from(token, "base64").toString("utf8").replace(/^AWS:/, "");
+    await pushImage({ manifest: image.manifest, blobs: [image.config, ...image.layers] }, imageUri, { insecureRegistries: insecure, credentials: { username: "AWS", password } });
+    out(`    pushed ${imageUri}@${image.manifest.digest} (${image.layers.reduce((sum, layer) => sum + layer.bytes.length, 0)} bytes of layers)`);
+
+    step("Create a cluster", [aws(`ecs create-cluster --cluster-name ${CLUSTER}`)]);
+    const cluster = (await ecs.send(new CreateClusterCommand({ clusterName: CLUSTER }))).cluster;
+    out(`    ${cluster?.clusterArn} (${cluster?.status})`);
+
+    // AWS's sample (ECS Developer Guide, "sample-fargate-app"): same family, size and port; the
+    // image is ours, and pulling it from the registry needs the execution role, as with ECR.
+    const accountId = repository?.registryId ?? "000000000000";
+    const definition: RegisterTaskDefinitionCommandInput = {
+      family: FAMILY,
+      networkMode: "awsvpc",
+      requiresCompatibilities: ["FARGATE"],
+      cpu: "256",
+      memory: "512",
+      executionRoleArn: `arn:aws:iam::${accountId}:role/ecsTaskExecutionRole`,
+      containerDefinitions: [{ name: CONTAINER, image: imageUri, essential: true, portMappings: [{ containerPort: 80, protocol: "tcp" }] }],
+    };
+    const definitionFile = join(work, `${FAMILY}.json`);
+    writeFileSync(definitionFile, `${JSON.stringify(definition, null, 2)}\n`);
+    step(`Register the task definition ${FAMILY} (written to ${definitionFile})`, [aws(`ecs register-task-definition --cli-input-json file://${definitionFile}`)]);
+    const registered = (await ecs.send(new RegisterTaskDefinitionCommand(definition))).taskDefinition;
+    out(`    ${registered?.taskDefinitionArn}`);
+
+    step("Find the default subnets", [`${berth} network --endpoint ${endpoint}`]);
+    const network = await describeDefaultNetwork({ endpoint, region, credentials });
+    // All of them (RunTask takes up to 16): placement picks one a host serves, as on Fargate.
+    const subnetIds = network.subnets.slice(0, 16).map((subnet) => subnet.subnetId);
+    if (subnetIds.length === 0) throw new DemoError("the server's default VPC has no subnets");
+    for (const subnet of network.subnets.slice(0, 16)) out(`    ${subnet.subnetId} in ${subnet.availabilityZone} (${subnet.cidrBlock})`);
+
+    step("Run the task", [
+      aws(`ecs run-task --cluster ${CLUSTER} --task-definition ${FAMILY} --launch-type FARGATE --network-configuration 'awsvpcConfiguration={subnets=[${subnetIds.join(",")}],assignPublicIp=DISABLED}'`),
+    ]);
+    const ran = await ecs.send(
+      new RunTaskCommand({ cluster: CLUSTER, taskDefinition: registered?.taskDefinitionArn ?? FAMILY, launchType: "FARGATE", networkConfiguration: { awsvpcConfiguration: { subnets: subnetIds, assignPublicIp: "DISABLED" } } }),
+    );
+    const taskArn = ran.tasks?.[0]?.taskArn;
+    if (!taskArn) throw new DemoError(`RunTask placed no task: ${(ran.failures ?? []).map((failure) => failure.reason).join("; ") || "no reason given"}`);
+    out(`    ${taskArn}`);
+
+    step("Wait until it is RUNNING", [aws(`ecs wait tasks-running --cluster ${CLUSTER} --tasks ${taskArn}`)]);
+    const deadline = Date.now() + timeoutMs;
+    let task: Task | undefined;
+    let last = "";
+    for (;;) {
+      task = (await ecs.send(new DescribeTasksCommand({ cluster: CLUSTER, tasks: [taskArn] }))).tasks?.[0];
+      const status = task?.lastStatus ?? "UNKNOWN";
+      if (status !== last) out(`    ${status}`);
+      last = status;
+      if (status === "RUNNING") break;
+      if (status === "STOPPED") throw new DemoError(`the task stopped: ${task?.stoppedReason ?? "no reason given"}`);
+      if (Date.now() > deadline) throw new DemoError(`the task is still ${status} after ${timeoutMs / 1000} s`);
+      await sleep(500);
+    }
+    const ip = task?.containers?.[0]?.networkInterfaces?.[0]?.privateIpv4Address ?? task?.attachments?.[0]?.details?.find((detail) => detail.name === "privateIPv4Address")?.value;
+    if (!ip) throw new DemoError("the running task reports no private IPv4 address");
+
+    step(`Fetch the page from the task's private IP ${ip}`, [`curl http://${ip}/`]);
+    let page: string | undefined;
+    for (let attempt = 0; attempt < 40 && page === undefined; attempt++) {
+      try {
+        const response = await fetch(`http://${ip}/`, { signal: AbortSignal.timeout(2_000) });
+        const text = response.ok ? await response.text() : "";
+        // The whole page or nothing: a CGI answer cut short is fetched again.
+        if (text.includes("</html>")) page = text;
+        else await sleep(250);
+      } catch {
+        await sleep(250); // httpd may still be binding its port
+      }
+    }
+    if (page === undefined) throw new DemoError(`http://${ip}/ did not answer with the page from this machine (the task runs on the host its agent serves; fetch it from there)`);
+    if (!page.includes(DEMO_PAGE_TITLE)) throw new DemoError(`http://${ip}/ answered with an unexpected page:\n${page.slice(0, 500)}`);
+    out();
+    out(pageText(page).replace(/^/gm, "    | "));
+
+    const stop = aws(`ecs stop-task --cluster ${CLUSTER} --task ${taskArn}`);
+    if (values.cleanup) {
+      step("Stop the task (--cleanup)", [stop]);
+      await ecs.send(new StopTaskCommand({ cluster: CLUSTER, task: taskArn, reason: "berth demo --cleanup" }));
+      for (;;) {
+        const status = (await ecs.send(new DescribeTasksCommand({ cluster: CLUSTER, tasks: [taskArn] }))).tasks?.[0]?.lastStatus;
+        if (status === "STOPPED") break;
+        if (Date.now() > deadline + 120_000) throw new DemoError(`the task did not stop (still ${status})`);
+        await sleep(500);
+      }
+      out("    STOPPED");
+    } else {
+      out();
+      out(`The task keeps running. Stop it with:\n  ${stop}`);
+    }
+    return 0;
+  } catch (error) {
+    const name = (error as Error).name;
+    const prefix = error instanceof DemoError || name === "Error" ? "" : `${name}: `;
+    process.stderr.write(`berth demo: step ${stepNumber} failed: ${prefix}${(error as Error).message}\n`);
+    if (name === "UnrecognizedClientException" || name === "CredentialsProviderError" || name === "InvalidSignatureException") {
+      process.stderr.write(`berth demo: use the server's credentials (printed at its start), e.g. run as root with --data-dir pointing at the server's data dir, or export AWS_SHARED_CREDENTIALS_FILE=<data-dir>/credentials AWS_PROFILE=berth\n`);
+    }
+    return 1;
+  }
+}

@@ -1,0 +1,41 @@
+// Registry pull credentials at hand-over: when a task goes to an agent (a poll answer), every
+// container image that names this server's own registry gets a pull credential issued for the
+// task's execution role — scoped to the task's repositories, pull only, expiring — so hosts pull
+// from the built-in registry without the user configuring anything. As on Fargate, the execution
+// role is what the platform pulls with: a task without one gets no credential, and its pull is
+// refused (CannotPullContainerError), as an ECR image without an execution role is on AWS.
+// Credentials are issued per hand-over and never stored with the task.
+import { normalizeImageReference } from "../core/image-reference.js";
+import type { RegistryPullCredential, TaskSpec } from "../protocol/index.js";
+
+export interface PullCredentialIssuer {
+  /** The host[:port] names under which images reach this server's registry. */
+  readonly registryHosts: () => readonly string[];
+  readonly issue: (grant: { readonly repositories: readonly string[]; readonly roleArn: string }) => { readonly username: string; readonly password: string; readonly expiresAt: number };
+}
+
+/** The spec with `credentials.registryAuth` for the images in this server's registry. */
+export function withRegistryPullCredentials(spec: TaskSpec, issuer: PullCredentialIssuer): TaskSpec {
+  const roleArn = spec.credentials.executionRoleArn;
+  if (!roleArn) return spec;
+  const ours = new Set(issuer.registryHosts().map((host) => host.toLowerCase()));
+  const repositoriesByRegistry = new Map<string, Set<string>>();
+  for (const container of spec.taskDefinition.containerDefinitions ?? []) {
+    let reference;
+    try {
+      reference = normalizeImageReference(container.image ?? "");
+    } catch {
+      continue; // an unparsable image fails at the pull with the parser's message
+    }
+    if (!ours.has(reference.registry.toLowerCase())) continue;
+    const repositories = repositoriesByRegistry.get(reference.registry) ?? new Set<string>();
+    repositories.add(reference.repository);
+    repositoriesByRegistry.set(reference.registry, repositories);
+  }
+  if (repositoriesByRegistry.size === 0) return spec;
+  const registryAuth: RegistryPullCredential[] = [...repositoriesByRegistry].map(([registry, repositories]) => {
+    const issued = issuer.issue({ repositories: [...repositories].sort(), roleArn });
+    return { registry, username: issued.username, password: issued.password, expiresAtMs: issued.expiresAt };
+  });
+  return { ...spec, credentials: { ...spec.credentials, registryAuth } };
+}
