@@ -22,6 +22,7 @@ import { logsMigration } from "./logs-migration.js";
 import type { TasksRepository, TasksTables } from "./tasks-repository.js";
 import { createTasksRepository } from "./tasks-repository.js";
 import { tasksMigration } from "./tasks-migration.js";
+import { runTaskRequestsMigration } from "./run-task-requests-migration.js";
 
 export type { StoredAccessKey, AccessKeysRepository } from "./access-keys-repository.js";
 export type { ClustersRepository, TaskDefinitionsRepository, TagsRepository, AccountSettingsRepository } from "./ecs-repositories.js";
@@ -53,6 +54,7 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
     "0003-tasks": tasksMigration,
     "0004-hosts": hostsMigration,
     "0005-ecr": ecrMigration(dialect),
+    "0006-run-task-requests": runTaskRequestsMigration,
   };
 }
 

@@ -1,6 +1,7 @@
 // `berth agent`: joins this machine (or a network namespace of it) to a Berth server's fleet as a
 // host that runs tasks. It speaks the agent protocol over HTTP with the server's join token.
 import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { pino } from "pino";
 import { createHttpControlLink } from "../../agent/control-link-http.js";
@@ -56,7 +57,8 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const logger = pino({ base: { service: "berth-agent" } });
-  const assembled = assembleHostAgent({ config, link: createHttpControlLink({ serverUrl: values.server, token }), logger });
+  const link = createHttpControlLink({ serverUrl: values.server, token, secretFile: join(values["data-dir"]!, "host-secret") });
+  const assembled = assembleHostAgent({ config, link, logger });
   await assembled.hostAgent.start();
   process.stderr.write(`berth agent: host ${assembled.hostId} joined ${values.server} in ${config.availabilityZone}\n`);
   return new Promise<number>((resolve) => {
