@@ -156,3 +156,17 @@ test("a server killed with SIGKILL comes back to find its task still running, th
   await cli(["ecs", "stop-task", "--cluster", "demo", "--task", arn]);
   await waitFor(arn, "STOPPED");
 });
+
+test("SIGTERM with a task running: the server exits within seconds and, restarted, finds the task still running", async () => {
+  await register("sleeper", { image: `${registry.address}/web:v1` });
+  const arn = await runTask("sleeper");
+  await waitFor(arn, "RUNNING");
+  const started = Date.now();
+  const code = await Promise.race([server.stop(), new Promise<string>((resolve) => setTimeout(() => resolve("timed out"), 10_000))]);
+  assert.equal(code, 0, `berth server exited with ${code} after ${Date.now() - started} ms`);
+  assert.ok(Date.now() - started < 5_000, `server.stop() took ${Date.now() - started} ms`);
+  server = await startTestServer({ agent: true, dataDir, args: ["--capacity-cpu-units", "8192", "--capacity-memory-mib", "16384"] });
+  assert.equal((await waitFor(arn, "RUNNING")).lastStatus, "RUNNING");
+  await cli(["ecs", "stop-task", "--cluster", "demo", "--task", arn]);
+  await waitFor(arn, "STOPPED");
+});

@@ -128,6 +128,13 @@ export async function run(argv: string[]): Promise<number> {
       if (stopping) return;
       stopping = true;
       logger.info({ signal }, "berth server stopping");
+      // Shutdown must finish even if some part hangs: a supervisor's SIGTERM is not a request.
+      setTimeout(() => {
+        logger.error({}, "berth server did not stop within 15 s; exiting anyway");
+        process.exit(1);
+      }, 15_000).unref();
+      // Long polls (remote agents) would hold server.close() open for up to their wait time.
+      fleet.close();
       server.close(async () => {
         // Containers keep running under conmon; the agent picks them up again on the next start.
         await embedded?.close();
@@ -135,13 +142,17 @@ export async function run(argv: string[]): Promise<number> {
         await store.close();
         logger.info({}, "berth server stopped");
         resolve(0);
+        // Everything of ours is closed, but the runtime keeps a watcher (inotify plus a 1 s
+        // re-check) on every running container's exit file, which would keep this process alive
+        // for as long as its tasks run: the cause of `berth server` not exiting on SIGTERM while a
+        // task runs. The containers outlive us by design, so the daemon exits explicitly.
+        setImmediate(() => process.exit(0));
       });
       // Idle keep-alive connections would hold close() open; in-flight requests finish first.
       server.closeIdleConnections();
-      setTimeout(() => server.closeAllConnections(), 5_000).unref();
+      setTimeout(() => server.closeAllConnections(), 2_000).unref();
     };
     process.once("SIGTERM", () => stop("SIGTERM"));
     process.once("SIGINT", () => stop("SIGINT"));
   });
 }
-
