@@ -87,6 +87,7 @@ export function createAgentRoute(options: AgentRouteOptions) {
         }
       } catch (error) {
         if (isAwsError(error) && error.isClientFault) return reply(400, { code: error.code, message: error.message });
+        if (isAwsError(error) && error.httpStatus === 503) return reply(503, { code: error.code, message: error.message });
         options.logger.error({ err: error, call }, "agent protocol call failed");
         return reply(500, { code: "ServerError", message: "Internal error" });
       }

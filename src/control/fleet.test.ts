@@ -162,3 +162,11 @@ test("registration issues a secret bound to the host; a live host re-registers o
   assert.equal(await fleet.mayRegister("new-host", undefined), true);
   await assert.rejects(fleet.heartbeat("nobody"), (error: Error & { code?: string }) => error.code === "HostNotRegistered");
 });
+
+test("closing answers waiting long polls at once and refuses new ones, so shutdown is not held open", async () => {
+  const first = await fleet.poll("h1", -1);
+  const waiting = fleet.poll("h1", first.generation);
+  fleet.close();
+  await assert.rejects(waiting, (error: Error & { code?: string; httpStatus?: number }) => error.httpStatus === 503);
+  await assert.rejects(fleet.poll("h1", -1), /shutting down/);
+});

@@ -146,7 +146,9 @@ export class Fleet implements ControlPlaneLink {
   }
 
   async poll(hostId: string, knownGeneration: number, signal?: AbortSignal): Promise<PollResponse> {
-    if (knownGeneration === this.generation(hostId) && !this.closed) {
+    // Shutting down: no new long poll may hold the listener open; the agent backs off and retries.
+    if (this.closed) throw new AwsError("ServiceUnavailable", "The control plane is shutting down.", { httpStatus: 503 });
+    if (knownGeneration === this.generation(hostId)) {
       await new Promise<void>((resolve) => {
         const waiting = this.waiters.get(hostId) ?? new Set<() => void>();
         this.waiters.set(hostId, waiting);
@@ -161,6 +163,7 @@ export class Fleet implements ControlPlaneLink {
         waiting.add(done);
       });
     }
+    if (this.closed) throw new AwsError("ServiceUnavailable", "The control plane is shutting down.", { httpStatus: 503 });
     const generation = this.generation(hostId);
     const active = (await this.options.tasks.activeOnHost(hostId)).filter((row) => row.spec !== null);
     return { generation, tasks: active.map(desiredTaskOf) };

@@ -133,11 +133,17 @@ export async function run(argv: string[]): Promise<number> {
         logger.error({}, "berth server did not stop within 15 s; exiting anyway");
         process.exit(1);
       }, 15_000).unref();
-      // Long polls (remote agents) would hold server.close() open for up to their wait time.
-      fleet.close();
-      server.close(async () => {
+      const closed = new Promise<void>((done) => server.close(() => done()));
+      // Idle keep-alive connections would hold close() open; in-flight requests finish first.
+      server.closeIdleConnections();
+      setTimeout(() => server.closeAllConnections(), 2_000).unref();
+      void (async () => {
         // Containers keep running under conmon; the agent picks them up again on the next start.
         await embedded?.close();
+        // Remote agents' long polls would hold close() open for up to their wait time: answer them
+        // (and any poll after them) with "shutting down" so they back off.
+        fleet.close();
+        await closed;
         await Promise.all(loops.map((loop) => loop.stop()));
         await store.close();
         logger.info({}, "berth server stopped");
@@ -147,10 +153,7 @@ export async function run(argv: string[]): Promise<number> {
         // for as long as its tasks run: the cause of `berth server` not exiting on SIGTERM while a
         // task runs. The containers outlive us by design, so the daemon exits explicitly.
         setImmediate(() => process.exit(0));
-      });
-      // Idle keep-alive connections would hold close() open; in-flight requests finish first.
-      server.closeIdleConnections();
-      setTimeout(() => server.closeAllConnections(), 2_000).unref();
+      })();
     };
     process.once("SIGTERM", () => stop("SIGTERM"));
     process.once("SIGINT", () => stop("SIGINT"));
