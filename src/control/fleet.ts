@@ -227,7 +227,7 @@ export class Fleet implements ControlPlaneLink {
     const lost = now - this.startedAtMs >= this.lostAfterMs ? await this.options.hosts.markLost(now - this.lostAfterMs) : [];
     const lostHosts = new Set((await this.options.hosts.list()).filter((host) => host.status === "LOST").map((host) => host.host_id));
     if (lostHosts.size === 0) return lost;
-    for (const row of await this.options.tasks.active()) {
+    for (const row of await this.options.tasks.reservations()) {
       if (row.host_id !== null && lostHosts.has(row.host_id)) await this.stopLostTask(row.task_arn, now);
     }
     return lost;

@@ -226,7 +226,7 @@ export class TaskLauncher {
 
   /** The fleet with every not-yet-STOPPED task's reservation. */
   private async snapshot(): Promise<HostSnapshot[]> {
-    const [hosts, active] = await Promise.all([this.options.store.hosts.list(), this.options.store.tasks.active()]);
+    const [hosts, active] = await Promise.all([this.options.store.hosts.list(), this.options.store.tasks.reservations()]);
     const snapshot = hosts.map((host) => ({
       hostId: host.host_id,
       availabilityZones: this.zonesOf(host),

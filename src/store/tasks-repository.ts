@@ -93,6 +93,8 @@ export interface TasksRepository {
   update(taskArn: string, expectedVersion: number, change: Partial<Omit<TaskRow, "task_arn" | "version">>): Promise<boolean>;
   /** Tasks holding capacity on hosts: everything not yet STOPPED. */
   active(): Promise<TaskRow[]>;
+  /** What every not-yet-STOPPED placed task reserves (the scheduler's snapshot; no documents read). */
+  reservations(): Promise<Pick<TaskRow, "task_arn" | "host_id" | "cpu_units" | "memory_mib" | "ephemeral_gib">[]>;
   /** The not-yet-STOPPED tasks placed on one host. */
   activeOnHost(hostId: string): Promise<TaskRow[]>;
   countByStatus(clusterArn: string): Promise<{ lastStatus: string; count: number }[]>;
@@ -182,6 +184,14 @@ export function createTasksRepository(db: Kysely<TasksTables>): TasksRepository 
     },
     async active() {
       return db.selectFrom("tasks").selectAll().where("last_status", "!=", "STOPPED").execute();
+    },
+    async reservations() {
+      return db
+        .selectFrom("tasks")
+        .select(["task_arn", "host_id", "cpu_units", "memory_mib", "ephemeral_gib"])
+        .where("last_status", "!=", "STOPPED")
+        .where("host_id", "is not", null)
+        .execute();
     },
     async activeOnHost(hostId) {
       return db.selectFrom("tasks").selectAll().where("host_id", "=", hostId).where("last_status", "!=", "STOPPED").execute();
