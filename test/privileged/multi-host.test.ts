@@ -167,6 +167,7 @@ after(async () => {
     await server.stop();
     server.cleanup();
   } finally {
+    if (process.env.BERTH_TEST_AGENT_LOG) writeFileSync(process.env.BERTH_TEST_AGENT_LOG, agentLog);
     await registry.stop();
     execFileSync("ip", ["link", "del", HOST_SIDE.link]);
     execFileSync("ip", ["netns", "del", NETNS]);

@@ -134,8 +134,11 @@ export async function run(argv: string[]): Promise<number> {
         process.exit(1);
       }, 15_000).unref();
       const closed = new Promise<void>((done) => server.close(() => done()));
-      // Idle keep-alive connections would hold close() open; in-flight requests finish first.
+      // Idle keep-alive connections would hold close() open; in-flight requests finish first and
+      // their connections are closed as soon as they go idle (checked every 50 ms).
       server.closeIdleConnections();
+      const idle = setInterval(() => server.closeIdleConnections(), 50);
+      void closed.then(() => clearInterval(idle));
       setTimeout(() => server.closeAllConnections(), 2_000).unref();
       void (async () => {
         // Containers keep running under conmon; the agent picks them up again on the next start.
