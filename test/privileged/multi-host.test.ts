@@ -141,10 +141,11 @@ before(async () => {
   server = await startTestServer({ agent: true, dataDir: serverDir, args: serverArgs });
   subnetB = defaultNetwork({ accountId: server.accountId, region: server.region }).subnets.find((subnet) => subnet.availabilityZone === "us-east-1b")!.subnetId;
   await cli(["ecs", "create-cluster", "--cluster-name", "demo"]);
+  // stopTimeout 2: httpd as PID 1 ignores SIGTERM, so each stop would otherwise wait the 30 s default.
   const definition = join(site, "web.json");
   writeFileSync(
     definition,
-    JSON.stringify({ family: "web", networkMode: "awsvpc", requiresCompatibilities: ["FARGATE"], cpu: "256", memory: "512", containerDefinitions: [{ name: "web", image: `${registry.address}/web:v1`, essential: true }] }),
+    JSON.stringify({ family: "web", networkMode: "awsvpc", requiresCompatibilities: ["FARGATE"], cpu: "256", memory: "512", containerDefinitions: [{ name: "web", image: `${registry.address}/web:v1`, essential: true, stopTimeout: 2 }] }),
   );
   await cli(["ecs", "register-task-definition", "--cli-input-json", `file://${definition}`]);
   await startAgent();
