@@ -145,7 +145,8 @@ test("an image that does not exist stops the task with CannotPullContainerError"
 });
 
 test("a server killed with SIGKILL comes back to find its task still running, then stops it", async () => {
-  await register("survivor", { image: `${registry.address}/web:v1` });
+  // stopTimeout 2: httpd as PID 1 ignores SIGTERM; the 30 s default would race waitFor's 30 s.
+  await register("survivor", { image: `${registry.address}/web:v1`, stopTimeout: 2 });
   const arn = await runTask("survivor");
   const running = await waitFor(arn, "RUNNING");
   const ip = running.containers[0]!.networkInterfaces[0]!.privateIpv4Address;
@@ -158,7 +159,7 @@ test("a server killed with SIGKILL comes back to find its task still running, th
 });
 
 test("SIGTERM with a task running: the server exits within seconds and, restarted, finds the task still running", async () => {
-  await register("sleeper", { image: `${registry.address}/web:v1` });
+  await register("sleeper", { image: `${registry.address}/web:v1`, stopTimeout: 2 });
   const arn = await runTask("sleeper");
   await waitFor(arn, "RUNNING");
   const started = Date.now();
