@@ -142,11 +142,14 @@ async function startBerth(dataDir: string, image: string, registryAddress: strin
         containerDefinitions: [{ essential: true, image, ...container }],
       }),
     );
-  await register("sleeper", { name: "sleeper", command: ["sleep", "3600"] });
+  // A shell that exits on SIGTERM (PID 1 ignores signals it has no handler for), so each stop
+  // between launches is quick; stopTimeout 2 bounds it anyway.
+  await register("sleeper", { name: "sleeper", command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"], stopTimeout: 2 });
   await register("logspam", {
     name: "logspam",
     // 100 bursts of 5,000 numbered lines, one every 100 ms: ~50,000 lines/s for ~10 s.
     command: ["sh", "-c", "i=0; while [ $i -lt 100 ]; do seq $((i*5000+1)) $((i*5000+5000)); usleep 100000; i=$((i+1)); done"],
+    stopTimeout: 2,
     logConfiguration: { logDriver: "awslogs", options: { "awslogs-group": "/bench/logs", "awslogs-region": "us-east-1", "awslogs-stream-prefix": "bench", "awslogs-create-group": "true" } },
   });
   const subnetId = defaultNetwork({ accountId: server.accountId, region: server.region }).subnets[0]!.subnetId;
