@@ -13,7 +13,8 @@ const USAGE = `usage: berth agent --server URL (--token TOKEN | --token-file FIL
 
   --server             the Berth server's endpoint, e.g. http://10.0.0.1:8470
   --token, --token-file  the server's agent join token (<server data dir>/agent-token)
-  --data-dir           this agent's state (default /var/lib/berth-agent)
+  --data-dir           this agent's state, with its host id and the host secret the server issued
+                       at registration (default /var/lib/berth-agent)
   --region             the server's region (default us-east-1)
   --insecure-registry  a registry to reach over plain HTTP (repeatable; loopback always is)
 ${AGENT_USAGE}`;
