@@ -31,6 +31,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const round = (ms: number) => Math.round(ms * 10) / 10;
 const wanted = new Set(process.argv.slice(2).length > 0 ? process.argv.slice(2) : ["launch", "density", "logs"]);
 const LAUNCHES = 30;
+// This root lacks CAP_SYS_RESOURCE (HOST-NOTES.md): podman's default rlimits (nofile 1048576) are
+// refused, so it gets limits under the hard ones, as Berth's runtime clamps them. runc, as Berth.
+const PODMAN_LIMITS = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096"];
 
 // ---------------------------------------------------------------------------------------------
 // The hand-made baseline: what one task costs with the bare tools, no control plane, no agent.
@@ -226,7 +229,7 @@ try {
         await hand.teardown(i);
 
         const p = performance.now();
-        const { stdout } = await execFile("podman", ["run", "-d", "--network", "none", "--memory", "512m", "--cpus", "0.25", image, "sleep", "3600"]);
+        const { stdout } = await execFile("podman", ["run", "-d", "--runtime", "runc", "--network", "none", "--memory", "512m", "--cpus", "0.25", ...PODMAN_LIMITS, image, "sleep", "3600"]);
         podmanMs.push(performance.now() - p);
         await execFile("podman", ["rm", "-f", "-t", "0", stdout.trim()]);
       }
