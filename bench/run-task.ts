@@ -30,7 +30,7 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const round = (ms: number) => Math.round(ms * 10) / 10;
 const wanted = new Set(process.argv.slice(2).length > 0 ? process.argv.slice(2) : ["launch", "density", "logs"]);
-const LAUNCHES = 30;
+const LAUNCHES = Number(process.env.BENCH_LAUNCHES ?? 30);
 // This root lacks CAP_SYS_RESOURCE (HOST-NOTES.md): podman's default rlimits (nofile 1048576) are
 // refused, so it gets limits under the hard ones, as Berth's runtime clamps them. runc, as Berth.
 const PODMAN_LIMITS = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096"];
@@ -217,12 +217,19 @@ try {
       const berthMs: number[] = [];
       const handMs: number[] = [];
       const podmanMs: number[] = [];
+      const phases: Record<string, number>[] = [];
       for (let i = 0; i < LAUNCHES; i++) {
         const t = performance.now();
+        const wall = Date.now();
         const [arn] = await runTasks(b, "sleeper", 1);
+        const answeredMs = performance.now() - t;
         // Polled every 10 ms: faster polling would load the same 2 cores the launch runs on.
         await waitAll(b, [arn!], "RUNNING", 10);
         berthMs.push(performance.now() - t);
+        // Where the time went, from the task's own timestamps (ms since the RunTask call).
+        const task = (await b.ecs.send(new DescribeTasksCommand({ cluster: "bench", tasks: [arn!] }))).tasks![0]!;
+        const since = (date: Date | undefined) => (date ? date.getTime() - wall : Number.NaN);
+        phases.push({ answered: answeredMs, pullStarted: since(task.pullStartedAt), pullStopped: since(task.pullStoppedAt), connectivity: since(task.connectivityAt), started: since(task.startedAt) });
         await stopAll(b, [arn!]);
 
         handMs.push(await hand.launch(i));
@@ -240,6 +247,7 @@ try {
         podmanRunMedianMs: round(median(podmanMs)),
         berthOverHandMade: round(median(berthMs) / median(handMs)),
         berthP90Ms: round([...berthMs].sort((a, c) => a - c)[Math.floor(LAUNCHES * 0.9)]!),
+        berthPhaseMediansMs: Object.fromEntries(Object.keys(phases[0] ?? {}).map((key) => [key, round(median(phases.map((phase) => phase[key]!)))])),
       };
       console.log(JSON.stringify({ launch: results.launch }));
     } finally {

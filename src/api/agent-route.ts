@@ -21,20 +21,24 @@ export interface HostAuthenticator {
 
 export interface AgentRouteOptions {
   readonly fleet: ControlPlaneLink & HostAuthenticator;
-  /** sha256 (hex) of every join token the server accepts. */
+  /** sha256 (hex) of the bootstrap join token(s) the server accepts. */
   readonly acceptedTokenHashes: () => readonly string[];
+  /** Whether a token (by sha256 hex) is one the server issued and that has not expired. */
+  readonly isIssuedJoinToken?: (tokenSha256: string) => Promise<boolean>;
   readonly logger: { error(details: object, message: string): void };
 }
 
 export function createAgentRoute(options: AgentRouteOptions) {
   const bearer = (header: string | undefined) => /^Bearer (\S+)$/.exec(header ?? "")?.[1];
-  const isJoinToken = (token: string | undefined): boolean => {
+  const isJoinToken = async (token: string | undefined): Promise<boolean> => {
     if (!token) return false;
     const presented = createHash("sha256").update(token).digest();
-    return options.acceptedTokenHashes().some((hash) => {
+    const bootstrap = options.acceptedTokenHashes().some((hash) => {
       const accepted = Buffer.from(hash, "hex");
       return accepted.length === presented.length && timingSafeEqual(accepted, presented);
     });
+    // Issued tokens are looked up by their hash: the lookup never sees the token itself.
+    return bootstrap || ((await options.isIssuedJoinToken?.(presented.toString("hex"))) ?? false);
   };
 
   return {
@@ -55,7 +59,7 @@ export function createAgentRoute(options: AgentRouteOptions) {
       const hostId = typeof body.hostId === "string" ? body.hostId : "";
       const token = bearer(request.headers.authorization);
       if (call === "register") {
-        if (!isJoinToken(token)) return reply(401, { code: "Unauthorized", message: "A valid agent join token is required." });
+        if (!(await isJoinToken(token))) return reply(401, { code: "Unauthorized", message: "A valid agent join token is required." });
         const current = request.headers["x-berth-host-secret"];
         if (!(await options.fleet.mayRegister(hostId, typeof current === "string" ? current : undefined))) {
           return reply(403, { code: "HostIdInUse", message: `Host ${hostId} is registered and alive; only its own agent (with its host secret) may register it again.` });

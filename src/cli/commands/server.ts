@@ -78,7 +78,7 @@ export async function run(argv: string[]): Promise<number> {
   } });
   const listener = createGateway({
     services: [createEcsService({ store, clock: systemClock, scope, launcher }), createLogsService({ logs: store.logs, clock: systemClock, scope }), createNetworkService(network), registry.ecrService],
-    httpRoutes: [createAgentRoute({ fleet, acceptedTokenHashes: () => [agentTokenHash], logger }), registry.route],
+    httpRoutes: [createAgentRoute({ fleet, acceptedTokenHashes: () => [agentTokenHash], isIssuedJoinToken: (hash) => store.joinTokens.isValid(hash, Date.now()), logger }), registry.route],
     principalFor: async (accessKeyId) => {
       if (principals.has(accessKeyId)) return principals.get(accessKeyId);
       const stored = await store.accessKeys.get(accessKeyId);
@@ -109,6 +109,7 @@ export async function run(argv: string[]): Promise<number> {
         ? `berth: point the AWS CLI at it:\n  export AWS_SHARED_CREDENTIALS_FILE=${root.credentialsFile} AWS_PROFILE=berth AWS_REGION=${config.region}\n  aws --endpoint-url ${endpoint} ecs list-clusters`
         : `berth: point the AWS CLI at it: AWS_REGION=${config.region} aws --endpoint-url ${endpoint} ecs list-clusters`,
       `berth: agents join with: berth agent --server ${endpoint} --token-file ${join(config.dataDir, "agent-token")}`,
+      `berth: (or a token of their own: berth join-token create --data-dir ${config.dataDir})`,
       "",
     ].join("\n"),
   );
