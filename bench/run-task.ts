@@ -17,7 +17,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { CloudWatchLogsClient, GetLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
-import { CreateClusterCommand, DescribeTasksCommand, ECSClient, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand } from "@aws-sdk/client-ecs";
+import { CreateClusterCommand, DescribeTasksCommand, ECSClient, ListTasksCommand, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand } from "@aws-sdk/client-ecs";
 import type { ContainerDefinition } from "@aws-sdk/client-ecs";
 import { defaultNetwork } from "../src/core/default-network.js";
 import { startRegistry } from "../test/support/registry.js";
@@ -176,7 +176,7 @@ async function waitAll(b: Berth, arns: string[], status: string, pollMs: number,
       const described = await b.ecs.send(new DescribeTasksCommand({ cluster: "bench", tasks: pending.slice(i, i + 100) }));
       for (const task of described.tasks ?? []) {
         if (task.lastStatus !== status) {
-          if (status === "RUNNING" && task.lastStatus === "STOPPED") throw new Error(`task stopped: ${task.stoppedReason}`);
+          if (status === "RUNNING" && task.lastStatus === "STOPPED") throw new Error(`task ${task.taskArn} stopped: ${task.stoppedReason} ${JSON.stringify(task.containers?.map((c) => c.reason))}`);
           next.push(task.taskArn!);
         }
       }
@@ -321,7 +321,13 @@ try {
         };
         console.log(JSON.stringify({ logs: results.logs }));
       }
+    } catch (error) {
+      console.error("density/logs failed:", error);
+      throw error;
     } finally {
+      // Whatever failed, stop every task first: containers outlive the server by design.
+      const left = (await b.ecs.send(new ListTasksCommand({ cluster: "bench", maxResults: 100 })).catch(() => ({ taskArns: [] }))).taskArns ?? [];
+      await stopAll(b, left).catch((error: unknown) => console.error("stopping leftover tasks failed:", error));
       b.ecs.destroy();
       b.logs.destroy();
       await b.server.stop();
@@ -329,7 +335,13 @@ try {
   }
 } finally {
   await registry.stop();
-  for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
+  for (const dir of dataDirs) {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch (error) {
+      console.error(`could not remove ${dir} (a task still holds it?):`, error);
+    }
+  }
 }
 console.log(JSON.stringify({ date: new Date().toISOString(), ...results }));
 process.exit(0);
