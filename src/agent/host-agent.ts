@@ -6,8 +6,13 @@
 //             ├─ heartbeat every interval
 //             └─ poll ─▶ converge: run desired RUNNING tasks it lacks, stop desired STOPPED ones,
 //                         stop tasks the control plane no longer knows (no orphans) ─▶ poll …
+//   a heartbeat or poll answered "host not registered" (the server lost or reaped the host, or its
+//   secret is stale) ─▶ register again ─▶ re-send reports ─▶ poll from scratch (reconcile)
+//
+// Every retry waits a jittered, doubling backoff so a fleet that lost its server does not come
+// back at it in lockstep.
 import type { Clock } from "../core/clock.js";
-import type { ControlPlaneLink, DesiredTask, HostCapacity, LogBatch, TaskSpec, TaskStatusReport, TaskStopCode } from "../protocol/index.js";
+import type { ControlPlaneLink, DesiredTask, HostCapacity, LogBatch, RegisterResponse, TaskSpec, TaskStatusReport, TaskStopCode } from "../protocol/index.js";
 import { protocolVersion } from "../protocol/index.js";
 import type { Agent, AgentLogger } from "./agent.js";
 import { ControlLinkError } from "./control-link-http.js";
@@ -23,6 +28,20 @@ export interface HostIdentity {
 }
 
 const ORPHAN_REASON = "Task stopped because the control plane no longer knows it.";
+/**
+ * A report for a task the agent never ran and is told to stop: its sequence is above any a task
+ * runner reaches, and STOPPED is terminal on the control plane, so nothing can follow it.
+ */
+const NEVER_RAN_SEQUENCE = 2 ** 31 - 1;
+
+/** Between half and all of `ms`: full doubling backoff with jitter. */
+export const jittered = (ms: number): number => Math.round(ms / 2 + (Math.random() * ms) / 2);
+
+/** Whether the control plane answered that this host must register (again) before anything else. */
+export function needsRegistration(error: unknown): boolean {
+  if (error instanceof ControlLinkError) return error.status === 401 || error.code === "HostNotRegistered";
+  return (error as { code?: unknown } | undefined)?.code === "HostNotRegistered";
+}
 
 /** Delivers the newest report of every task, retrying until the control plane acknowledges it. */
 export class ReportForwarder implements TaskStateReporter {
@@ -55,7 +74,7 @@ export class ReportForwarder implements TaskStateReporter {
           backoffMs = 100;
         } catch (error) {
           this.logger.error({ err: error, reports: batch.length }, "status report delivery failed; retrying");
-          await this.clock.sleep(backoffMs);
+          await this.clock.sleep(jittered(backoffMs));
           backoffMs = Math.min(backoffMs * 2, 5_000);
         }
       }
@@ -105,6 +124,7 @@ export class HostAgent {
   private readonly abort = new AbortController();
   private loops: Promise<unknown>[] = [];
   private hostId: string | undefined;
+  private registering: Promise<unknown> | undefined;
 
   constructor(
     private readonly parts: {
@@ -122,16 +142,34 @@ export class HostAgent {
 
   async start(): Promise<void> {
     await this.parts.agent.start();
+    const registration = await this.register();
+    if (!registration) return; // closed while registering
+    this.loops = [this.heartbeatLoop(registration.heartbeatIntervalMs), this.pollLoop()];
+  }
+
+  /** Registers (retrying), then re-sends every known task's state: reconcile after either restart. */
+  private async register(): Promise<RegisterResponse | undefined> {
     const registration = await this.retry("register", () =>
       this.parts.link.register({ protocolVersion, ...this.parts.identity, subnetIds: [...this.parts.identity.subnetIds] }),
     );
-    if (!registration) return; // closed while registering
+    if (!registration) return undefined;
     this.hostId = registration.hostId;
     await this.parts.onRegistered?.(registration.subnets);
     this.parts.reports.hostId = this.hostId;
     this.parts.logSink.hostId = this.hostId;
     for (const status of this.parts.agent.list()) await this.parts.reports.report(status);
-    this.loops = [this.heartbeatLoop(registration.heartbeatIntervalMs), this.pollLoop()];
+    return registration;
+  }
+
+  /** One registration at a time, however many loops noticed the server forgot this host. */
+  private reregister(): Promise<unknown> {
+    this.registering ??= (async () => {
+      this.parts.logger.info({ hostId: this.hostId }, "the control plane does not know this host; registering again");
+      await this.register();
+    })().finally(() => {
+      this.registering = undefined;
+    });
+    return this.registering;
   }
 
   async close(): Promise<void> {
@@ -148,6 +186,7 @@ export class HostAgent {
       } catch (error) {
         if (this.abort.signal.aborted) return;
         this.parts.logger.error({ err: error }, "heartbeat failed");
+        if (needsRegistration(error)) await this.reregister().catch(() => undefined);
       }
     }
   }
@@ -165,7 +204,8 @@ export class HostAgent {
         if (this.abort.signal.aborted) return;
         this.parts.logger.error({ err: error }, "poll failed; reconnecting");
         generation = -1;
-        await this.parts.clock.sleep(backoffMs, this.abort.signal).catch(() => undefined);
+        if (needsRegistration(error) && (await this.reregister().then(() => true, () => false))) continue;
+        await this.parts.clock.sleep(jittered(backoffMs), this.abort.signal).catch(() => undefined);
         backoffMs = Math.min(backoffMs * 2, 10_000);
       }
     }
@@ -181,6 +221,24 @@ export class HostAgent {
         await agent.runTask(task.spec);
       } else if (task.desiredStatus === "STOPPED" && known && known.desiredStatus !== "STOPPED") {
         await agent.stopTask(task.spec.taskArn, task.stoppedReason ?? "Task stopped by user", (task.stopCode ?? "UserInitiated") as TaskStopCode);
+      } else if (task.desiredStatus === "STOPPED" && !known) {
+        // Stopped before this host ever started it (or its record was lost): nothing runs, nothing
+        // is held, so say STOPPED, or the task would wait for a report that never comes.
+        const now = this.parts.clock.now();
+        await this.parts.reports.report({
+          protocolVersion,
+          taskArn: task.spec.taskArn,
+          lastStatus: "STOPPED",
+          desiredStatus: "STOPPED",
+          sequence: NEVER_RAN_SEQUENCE,
+          health: "UNKNOWN",
+          stoppingAtMs: now,
+          executionStoppedAtMs: now,
+          stoppedAtMs: now,
+          ...(task.stopCode !== undefined ? { stopCode: task.stopCode as TaskStopCode } : {}),
+          ...(task.stoppedReason !== undefined ? { stoppedReason: task.stoppedReason } : {}),
+          containers: [],
+        });
       }
     }
     for (const status of agent.list()) {
@@ -198,7 +256,7 @@ export class HostAgent {
       } catch (error) {
         if (error instanceof ControlLinkError && error.permanent) throw error;
         this.parts.logger.error({ err: error }, `${what} failed; retrying`);
-        await this.parts.clock.sleep(backoffMs, this.abort.signal).catch(() => undefined);
+        await this.parts.clock.sleep(jittered(backoffMs), this.abort.signal).catch(() => undefined);
         backoffMs = Math.min(backoffMs * 2, 10_000);
       }
     }

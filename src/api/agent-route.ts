@@ -1,6 +1,9 @@
-// The agent protocol over HTTP: POST /_berth/agent/v1/<call> with a JSON body, authenticated with
-// the agent join token (Authorization: Bearer <token>), served by the control plane's Fleet.
-// Not an AWS API, so no SigV4: agents hold a join token, never the account's keys.
+// The agent protocol over HTTP: POST /_berth/agent/v1/<call> with a JSON body, served by the
+// control plane's Fleet. Not an AWS API, so no SigV4: agents hold a join token, never the account's
+// keys. `register` takes a join token (Authorization: Bearer <join token>) and, for a host that is
+// already registered and alive, its current secret (X-Berth-Host-Secret); it answers with a new
+// secret bound to the host id. Every other call takes that host secret as its bearer token and may
+// only name the host the secret was issued to.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { ControlPlaneLink } from "../protocol/index.js";
@@ -10,22 +13,32 @@ import { isAwsError } from "../core/errors.js";
 export const AGENT_ROUTE_PREFIX = `/_berth/agent/v${protocolVersion}/`;
 const MAX_BODY_BYTES = 8 * 1024 * 1024; // a log batch of 10,000 lines fits comfortably
 
+/** Decides which host a presented secret speaks for (the Fleet). */
+export interface HostAuthenticator {
+  authenticateHost(hostId: string, secret: string): Promise<boolean>;
+  mayRegister(hostId: string, presentedSecret: string | undefined): Promise<boolean>;
+}
+
 export interface AgentRouteOptions {
-  readonly fleet: ControlPlaneLink;
-  /** sha256 (hex) of every join token the server accepts. */
+  readonly fleet: ControlPlaneLink & HostAuthenticator;
+  /** sha256 (hex) of the bootstrap join token(s) the server accepts. */
   readonly acceptedTokenHashes: () => readonly string[];
+  /** Whether a token (by sha256 hex) is one the server issued and that has not expired. */
+  readonly isIssuedJoinToken?: (tokenSha256: string) => Promise<boolean>;
   readonly logger: { error(details: object, message: string): void };
 }
 
 export function createAgentRoute(options: AgentRouteOptions) {
-  const authorized = (header: string | undefined): boolean => {
-    const match = /^Bearer (\S+)$/.exec(header ?? "");
-    if (!match) return false;
-    const presented = createHash("sha256").update(match[1]!).digest();
-    return options.acceptedTokenHashes().some((hash) => {
+  const bearer = (header: string | undefined) => /^Bearer (\S+)$/.exec(header ?? "")?.[1];
+  const isJoinToken = async (token: string | undefined): Promise<boolean> => {
+    if (!token) return false;
+    const presented = createHash("sha256").update(token).digest();
+    const bootstrap = options.acceptedTokenHashes().some((hash) => {
       const accepted = Buffer.from(hash, "hex");
       return accepted.length === presented.length && timingSafeEqual(accepted, presented);
     });
+    // Issued tokens are looked up by their hash: the lookup never sees the token itself.
+    return bootstrap || ((await options.isIssuedJoinToken?.(presented.toString("hex"))) ?? false);
   };
 
   return {
@@ -36,7 +49,6 @@ export function createAgentRoute(options: AgentRouteOptions) {
         response.end(JSON.stringify(body));
       };
       if (request.method !== "POST") return reply(405, { code: "MethodNotAllowed", message: "Use POST." });
-      if (!authorized(request.headers.authorization)) return reply(401, { code: "Unauthorized", message: "A valid agent join token is required." });
       let body: Record<string, unknown>;
       try {
         body = await readJson(request);
@@ -45,6 +57,18 @@ export function createAgentRoute(options: AgentRouteOptions) {
       }
       const call = (request.url ?? "").slice(AGENT_ROUTE_PREFIX.length).split("?")[0];
       const hostId = typeof body.hostId === "string" ? body.hostId : "";
+      const token = bearer(request.headers.authorization);
+      if (call === "register") {
+        if (!(await isJoinToken(token))) return reply(401, { code: "Unauthorized", message: "A valid agent join token is required." });
+        const current = request.headers["x-berth-host-secret"];
+        if (!(await options.fleet.mayRegister(hostId, typeof current === "string" ? current : undefined))) {
+          return reply(403, { code: "HostIdInUse", message: `Host ${hostId} is registered and alive; only its own agent (with its host secret) may register it again.` });
+        }
+      } else if (!token || !(await options.fleet.authenticateHost(hostId, token))) {
+        // Unknown host, stale secret (the server forgot the host) or another host's secret: the
+        // agent answers 401 by registering again with its join token.
+        return reply(401, { code: "HostNotRegistered", message: `Host ${hostId} is not registered, or the presented host secret is not its own.` });
+      }
       const abort = new AbortController();
       response.on("close", () => abort.abort());
       try {
@@ -67,6 +91,7 @@ export function createAgentRoute(options: AgentRouteOptions) {
         }
       } catch (error) {
         if (isAwsError(error) && error.isClientFault) return reply(400, { code: error.code, message: error.message });
+        if (isAwsError(error) && error.httpStatus === 503) return reply(503, { code: error.code, message: error.message });
         options.logger.error({ err: error, call }, "agent protocol call failed");
         return reply(500, { code: "ServerError", message: "Internal error" });
       }

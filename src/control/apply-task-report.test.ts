@@ -56,3 +56,19 @@ test("the first stop code and reason stick, and a stopped task stays desired STO
   assert.equal(stopped.task.stopCode, "UserInitiated");
   assert.equal(stopped.task.stoppedReason, "Task stopped by user");
 });
+
+test("STOPPED is terminal: a later RUNNING report (a reaped host coming back) changes nothing", () => {
+  const stopped: Task = { ...task, lastStatus: "STOPPED", desiredStatus: "STOPPED", stoppedAt: new Date(9000), containers: [{ name: "app", lastStatus: "STOPPED" }] };
+  assert.equal(applyTaskReport({ task: stopped, reportSequence: 4 }, report({ sequence: 5, lastStatus: "RUNNING" })), undefined);
+});
+
+test("lastStatus only moves forward: an older status with a newer sequence keeps the newer status", () => {
+  const running: Task = { ...task, lastStatus: "RUNNING" };
+  const next = applyTaskReport({ task: running, reportSequence: 2 }, report({ sequence: 3, lastStatus: "PENDING" }))!;
+  assert.equal(next.task.lastStatus, "RUNNING");
+});
+
+test("a STOPPED report without container details stops every container", () => {
+  const next = applyTaskReport({ task, reportSequence: 0 }, report({ lastStatus: "STOPPED", desiredStatus: "STOPPED", containers: [] }))!;
+  assert.deepEqual(next.task.containers!.map((c) => c.lastStatus), ["STOPPED"]);
+});

@@ -3,9 +3,13 @@
 // containers with runtimeId, exitCode, reason, health and network interfaces.
 //
 // Reports are at-least-once: a report whose sequence is not newer than the last one applied is
-// dropped, so a retried or reordered delivery never moves a task backwards.
+// dropped, so a retried or reordered delivery never moves a task backwards. Independently of
+// sequences, lastStatus only moves forward along the Fargate lifecycle and STOPPED is terminal: a
+// host that was reaped as lost and comes back reporting RUNNING (with a fresh sequence after an
+// agent state loss) cannot resurrect a task whose capacity was already released.
 import type { Attachment, Container, Task } from "@aws-sdk/client-ecs";
 import type { TaskStatusReport } from "../protocol/index.js";
+import { taskLifecycle } from "../protocol/index.js";
 
 export interface StoredTaskState {
   readonly task: Task;
@@ -14,10 +18,16 @@ export interface StoredTaskState {
 }
 
 const at = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms));
+const rankOf = (status: string | undefined) => taskLifecycle.indexOf((status ?? "PROVISIONING") as (typeof taskLifecycle)[number]);
 
 export function applyTaskReport(state: StoredTaskState, report: TaskStatusReport): StoredTaskState | undefined {
   if (report.sequence <= state.reportSequence) return undefined;
   const task = state.task;
+  const stored = rankOf(task.lastStatus);
+  // A stopped task takes no more reports: its stop code, reason and timestamps are final.
+  if (task.lastStatus === "STOPPED") return undefined;
+  const lastStatus = rankOf(report.lastStatus) >= stored ? report.lastStatus : task.lastStatus;
+  const stopping = lastStatus === "STOPPED";
   const attachment = report.attachment;
   const attachments: Attachment[] = (task.attachments ?? []).map((existing) =>
     existing.type === "ElasticNetworkInterface" && attachment
@@ -37,7 +47,8 @@ export function applyTaskReport(state: StoredTaskState, report: TaskStatusReport
   const eniId = task.attachments?.find((a) => a.type === "ElasticNetworkInterface")?.id;
   const containers: Container[] = (task.containers ?? []).map((container) => {
     const reported = report.containers.find((c) => c.name === container.name);
-    if (!reported) return container;
+    // A task that stopped stopped all its containers, reported or not (e.g. never started).
+    if (!reported) return stopping ? { ...container, lastStatus: "STOPPED" } : container;
     return {
       ...container,
       lastStatus: reported.lastStatus,
@@ -56,7 +67,7 @@ export function applyTaskReport(state: StoredTaskState, report: TaskStatusReport
     ...task,
     attachments,
     containers,
-    lastStatus: report.lastStatus,
+    lastStatus,
     healthStatus: report.health,
     // Desired status only moves forward (DESIGN.md rule 3): the agent may stop a task on its own
     // (an essential container exited) but can never bring a stopped one back.

@@ -122,3 +122,51 @@ test("log batches create the group when asked and append events in time order", 
   assert.deepEqual(events.map((e) => e.message), ["a", "b"]);
   await assert.rejects(fleet.putLogs("h1", [{ taskArn, containerName: "app", logGroupName: "/missing", logStreamName: "s", createGroup: false, events: [{ timestamp: 1, message: "x" }] }]), /does not exist/);
 });
+
+test("the reaper is level-triggered: a task left active on an already LOST host is stopped on the next pass", async () => {
+  const hosts = createHostsRepository(db as never);
+  // The host went LOST in an earlier pass whose task update never landed.
+  clock.time += fleet.lostAfterMs + 1;
+  await hosts.markLost(clock.now() - fleet.lostAfterMs);
+  assert.equal((await tasks.get(taskArn))!.row.last_status, "PROVISIONING");
+  assert.deepEqual(await fleet.reapLostHosts(), [], "no host is newly lost");
+  assert.equal((await tasks.get(taskArn))!.row.last_status, "STOPPED");
+});
+
+test("after a server start, hosts get a full grace period before they can be lost", async () => {
+  clock.time += 10 * fleet.lostAfterMs; // h1's last heartbeat is long before this "restart"
+  const restarted = new Fleet({ hosts: createHostsRepository(db as never), tasks, logs, network, clock, pollWaitMs: 50 });
+  assert.deepEqual(await restarted.reapLostHosts(), []);
+  assert.equal((await tasks.get(taskArn))!.row.last_status, "PROVISIONING");
+  clock.time += restarted.lostAfterMs;
+  assert.deepEqual(await restarted.reapLostHosts(), ["h1"]);
+});
+
+test("a report from a reaped host cannot bring its task back to RUNNING", async () => {
+  clock.time += fleet.lostAfterMs + 1;
+  await fleet.reapLostHosts();
+  const stoppedAt = (await tasks.get(taskArn))!.row.stopped_at;
+  const report = { protocolVersion, taskArn, lastStatus: "RUNNING" as const, desiredStatus: "RUNNING" as const, sequence: 7, health: "UNKNOWN" as const, containers: [] };
+  await fleet.report("h1", { reports: [report] });
+  const stored = (await tasks.get(taskArn))!;
+  assert.equal(stored.row.last_status, "STOPPED");
+  assert.equal(stored.row.stopped_at, stoppedAt);
+});
+
+test("registration issues a secret bound to the host; a live host re-registers only with it", async () => {
+  const first = await fleet.register({ protocolVersion, hostId: "h2", agentVersion: "t", availabilityZone: "us-east-1b", architecture: "X86_64", capacity: { cpuUnits: 1024, memoryMiB: 2048, taskSlots: 10, ephemeralGiB: 100 }, subnetIds: [] });
+  assert.equal(await fleet.authenticateHost("h2", first.hostSecret), true);
+  assert.equal(await fleet.authenticateHost("h1", first.hostSecret), false, "h2's secret does not speak for h1");
+  assert.equal(await fleet.mayRegister("h2", undefined), false);
+  assert.equal(await fleet.mayRegister("h2", first.hostSecret), true);
+  assert.equal(await fleet.mayRegister("new-host", undefined), true);
+  await assert.rejects(fleet.heartbeat("nobody"), (error: Error & { code?: string }) => error.code === "HostNotRegistered");
+});
+
+test("closing answers waiting long polls at once and refuses new ones, so shutdown is not held open", async () => {
+  const first = await fleet.poll("h1", -1);
+  const waiting = fleet.poll("h1", first.generation);
+  fleet.close();
+  await assert.rejects(waiting, (error: Error & { code?: string; httpStatus?: number }) => error.httpStatus === 503);
+  await assert.rejects(fleet.poll("h1", -1), /shutting down/);
+});

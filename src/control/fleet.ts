@@ -3,9 +3,14 @@
 // lives in the store (tasks rows, with the TaskSpec of every placed task); this class only serves
 // it and folds reports back. Lost hosts (no heartbeat within the grace period) have their tasks
 // reported STOPPED with an infrastructure reason.
+//
+// Authentication (checked by the HTTP route, decided here): an agent joins with a join token the
+// server issued; registering returns a secret bound to that host id (only its sha256 is stored),
+// and every later call must present that host's secret, so one agent can never act for another.
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Clock } from "../core/clock.js";
 import type { DefaultNetwork } from "../core/default-network.js";
-import { invalidParameterException } from "../core/errors.js";
+import { AwsError, invalidParameterException } from "../core/errors.js";
 import type {
   ControlPlaneLink,
   DesiredTask,
@@ -40,17 +45,51 @@ export interface FleetOptions {
 
 export const LOST_HOST_REASON = "Task stopped because its host stopped responding (infrastructure failure).";
 
+/** The code of the error an agent gets for a host the server does not know: register again. */
+export const HOST_NOT_REGISTERED = "HostNotRegistered";
+
+const sha256 = (value: string) => createHash("sha256").update(value).digest();
+
 export class Fleet implements ControlPlaneLink {
   private readonly generations = new Map<string, number>();
   private readonly waiters = new Map<string, Set<() => void>>();
   readonly heartbeatIntervalMs: number;
   readonly lostAfterMs: number;
   private readonly pollWaitMs: number;
+  /** No host is declared lost before it had a full grace period to reach this server instance. */
+  private readonly startedAtMs: number;
+  private closed = false;
 
   constructor(private readonly options: FleetOptions) {
     this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? 5_000;
     this.lostAfterMs = options.lostAfterMs ?? 4 * this.heartbeatIntervalMs;
     this.pollWaitMs = options.pollWaitMs ?? 20_000;
+    this.startedAtMs = options.clock.now();
+  }
+
+  /** Answers every waiting long-poll now and every later one at once (server shutdown). */
+  close(): void {
+    this.closed = true;
+    for (const hostId of [...this.waiters.keys()]) this.notify(hostId);
+  }
+
+  /** Whether `secret` is the one issued to `hostId` at its last registration. */
+  async authenticateHost(hostId: string, secret: string): Promise<boolean> {
+    const host = hostId ? await this.options.hosts.get(hostId) : undefined;
+    if (!host || host.token_sha256 === "") return false;
+    const expected = Buffer.from(host.token_sha256, "hex");
+    const presented = sha256(secret);
+    return expected.length === presented.length && timingSafeEqual(expected, presented);
+  }
+
+  /**
+   * Whether a join-token holder may (re)register `hostId`: a new or lost host may; a live one only
+   * with the secret it was issued, so a join token alone cannot take over another agent's host.
+   */
+  async mayRegister(hostId: string, presentedSecret: string | undefined): Promise<boolean> {
+    const host = await this.options.hosts.get(hostId);
+    if (!host || host.status === "LOST" || host.token_sha256 === "") return true;
+    return presentedSecret !== undefined && (await this.authenticateHost(hostId, presentedSecret));
   }
 
   /** Tells a host's pollers that its desired tasks changed (called after RunTask/StopTask). */
@@ -82,6 +121,7 @@ export class Fleet implements ControlPlaneLink {
     if (unknown.length > 0) throw invalidParameterException(`Unknown subnets: ${unknown.join(", ")}.`);
     const subnetIds = request.subnetIds.length > 0 ? request.subnetIds : zoneSubnets.map((subnet) => subnet.subnetId);
     const now = this.options.clock.now();
+    const hostSecret = randomBytes(32).toString("base64url");
     await this.options.hosts.upsert({
       host_id: request.hostId,
       availability_zone: request.availabilityZone,
@@ -93,12 +133,13 @@ export class Fleet implements ControlPlaneLink {
       status: "ACTIVE",
       registered_at: now,
       last_heartbeat_at: now,
-      token_sha256: "",
+      token_sha256: sha256(hostSecret).toString("hex"),
       agent_version: request.agentVersion,
       subnets_json: JSON.stringify(subnetIds),
     });
     return {
       hostId: request.hostId,
+      hostSecret,
       heartbeatIntervalMs: this.heartbeatIntervalMs,
       subnets: this.options.network.subnets
         .filter((subnet) => subnetIds.includes(subnet.subnetId))
@@ -107,6 +148,8 @@ export class Fleet implements ControlPlaneLink {
   }
 
   async poll(hostId: string, knownGeneration: number, signal?: AbortSignal): Promise<PollResponse> {
+    // Shutting down: no new long poll may hold the listener open; the agent backs off and retries.
+    if (this.closed) throw new AwsError("ServiceUnavailable", "The control plane is shutting down.", { httpStatus: 503 });
     if (knownGeneration === this.generation(hostId)) {
       await new Promise<void>((resolve) => {
         const waiting = this.waiters.get(hostId) ?? new Set<() => void>();
@@ -122,6 +165,7 @@ export class Fleet implements ControlPlaneLink {
         waiting.add(done);
       });
     }
+    if (this.closed) throw new AwsError("ServiceUnavailable", "The control plane is shutting down.", { httpStatus: 503 });
     const generation = this.generation(hostId);
     const active = (await this.options.tasks.activeOnHost(hostId)).filter((row) => row.spec !== null);
     const handOver = this.options.handOver;
@@ -137,7 +181,7 @@ export class Fleet implements ControlPlaneLink {
         if (!stored || stored.row.host_id !== hostId) break; // unknown or not this host's: ignore
         const next = applyTaskReport({ task: stored.task, reportSequence: stored.row.report_sequence }, report);
         if (!next) break; // already applied (at-least-once delivery)
-        const stoppedAt = next.task.lastStatus === "STOPPED" ? (next.task.stoppedAt?.getTime() ?? this.options.clock.now()) : null;
+        const stoppedAt = stored.row.stopped_at ?? (next.task.lastStatus === "STOPPED" ? (next.task.stoppedAt?.getTime() ?? this.options.clock.now()) : null);
         const applied = await this.options.tasks.update(report.taskArn, stored.row.version, {
           last_status: next.task.lastStatus ?? stored.row.last_status,
           desired_status: next.task.desiredStatus ?? stored.row.desired_status,
@@ -152,7 +196,7 @@ export class Fleet implements ControlPlaneLink {
 
   async heartbeat(hostId: string): Promise<void> {
     const known = await this.options.hosts.heartbeat(hostId, this.options.clock.now());
-    if (!known) throw invalidParameterException(`Host ${hostId} is not registered.`);
+    if (!known) throw new AwsError(HOST_NOT_REGISTERED, `Host ${hostId} is not registered.`);
   }
 
   async putLogs(_hostId: string, batches: readonly LogBatch[]): Promise<void> {
@@ -174,14 +218,30 @@ export class Fleet implements ControlPlaneLink {
     }
   }
 
-  /** Marks silent hosts lost and stops their tasks; returns the lost host ids. */
+  /**
+   * Marks silent hosts lost, then stops every not-yet-STOPPED task on any lost host. Level-
+   * triggered: the second step looks at all LOST hosts on every pass, so a task whose update lost
+   * a race (or a pass that crashed half-way) is stopped on the next pass and never keeps its
+   * reservation. Returns the hosts newly marked lost.
+   */
   async reapLostHosts(): Promise<string[]> {
     const now = this.options.clock.now();
-    const lost = await this.options.hosts.markLost(now - this.lostAfterMs);
-    if (lost.length === 0) return lost;
-    const active = await this.options.tasks.active();
-    for (const row of active.filter((task) => task.host_id !== null && lost.includes(task.host_id))) {
-      const { task } = parseTask(row);
+    // After a server restart every agent gets a full grace period to reach the new instance: a
+    // heartbeat stamped before the restart says nothing about whether the agent is still alive.
+    const lost = now - this.startedAtMs >= this.lostAfterMs ? await this.options.hosts.markLost(now - this.lostAfterMs) : [];
+    const lostHosts = new Set((await this.options.hosts.list()).filter((host) => host.status === "LOST").map((host) => host.host_id));
+    if (lostHosts.size === 0) return lost;
+    for (const row of await this.options.tasks.reservations()) {
+      if (row.host_id !== null && lostHosts.has(row.host_id)) await this.stopLostTask(row.task_arn, now);
+    }
+    return lost;
+  }
+
+  private async stopLostTask(taskArn: string, now: number): Promise<void> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const stored = await this.options.tasks.get(taskArn);
+      if (!stored || stored.row.last_status === "STOPPED") return;
+      const { task } = stored;
       const stoppedAt = new Date(now);
       const stopped = {
         ...task,
@@ -194,14 +254,15 @@ export class Fleet implements ControlPlaneLink {
         containers: (task.containers ?? []).map((container) => ({ ...container, lastStatus: "STOPPED" })),
         version: (task.version ?? 1) + 1,
       };
-      await this.options.tasks.update(row.task_arn, row.version, {
+      const applied = await this.options.tasks.update(taskArn, stored.row.version, {
         last_status: "STOPPED",
         desired_status: "STOPPED",
         stopped_at: now,
         document: JSON.stringify(stopped),
       });
+      if (applied) return;
     }
-    return lost;
+    // Still racing after five tries: the next pass of the level-triggered reaper tries again.
   }
 }
 

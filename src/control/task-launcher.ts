@@ -69,20 +69,29 @@ export class TaskLauncher {
     if (architecture === "ARM64" && strategy.some((item) => item.capacityProvider === "FARGATE_SPOT" && (item.weight ?? 0) + (item.base ?? 0) > 0)) {
       throw invalidParameterException("Fargate Spot is not supported for the ARM64 CPU architecture."); // wording not confirmed
     }
-    const tags = [...(request.tags ?? []), ...(request.propagateTags === "TASK_DEFINITION" ? context.definitionTags : [])];
+    const tags = mergeTags(request.tags ?? [], request.propagateTags === "TASK_DEFINITION" ? context.definitionTags : []);
 
     return this.exclusively(async () => {
       if (request.clientToken !== undefined) {
+        // The same clientToken answers what the first call did, failures included (even a run
+        // that placed nothing), with the tasks as they are now.
+        const remembered = await this.options.store.tasks.rememberedRun(cluster.clusterArn, request.clientToken);
+        if (remembered) {
+          const stored = new Map((await this.options.store.tasks.getMany(remembered.taskArns)).map((found) => [found.row.task_arn, found.task]));
+          return { tasks: remembered.taskArns.flatMap((arn) => stored.get(arn) ?? []), failures: remembered.failures };
+        }
         const earlier = await this.options.store.tasks.byClientToken(cluster.clusterArn, request.clientToken);
-        if (earlier.length > 0) return { tasks: earlier.map((stored) => stored.task), failures: [] };
+        if (earlier.length > 0) return { tasks: earlier.map((found) => found.task), failures: [] };
       }
       const hosts = await this.snapshot();
       const tasks: Task[] = [];
       const failures: { arn?: string; reason: string }[] = [];
       const rows: Omit<TaskRow, "version">[] = [];
       const notified = new Set<string>();
+      const placedPerZone = new Map<string, number>();
       for (const share of splitByStrategy(strategy, placement.count)) {
         const plan = placeTasks(hosts, {
+          placedPerZone,
           count: share.count,
           cpuUnits: effective.cpuUnits,
           memoryMiB: effective.memoryMiB,
@@ -92,6 +101,7 @@ export class TaskLauncher {
         });
         for (let i = 0; i < plan.unplaced; i++) failures.push({ reason: NO_CAPACITY_REASON });
         for (const place of plan.placements) {
+          placedPerZone.set(place.availabilityZone, (placedPerZone.get(place.availabilityZone) ?? 0) + 1);
           reserve(hosts, place.hostId, effective);
           const subnet = subnets.find((candidate) => candidate.subnetId === place.subnetId)!;
           const createdAt = new Date(this.options.clock.now());
@@ -168,8 +178,13 @@ export class TaskLauncher {
           notified.add(place.hostId);
         }
       }
-      await this.options.store.tasks.insert(rows);
-      for (const row of rows) await this.options.store.tags.put(row.task_arn, tags.map((tag) => ({ key: tag.key ?? "", value: tag.value ?? "" })));
+      // One transaction: tasks, their tags and the remembered outcome, or nothing.
+      await this.options.store.tasks.insert(rows, {
+        tags: tags.map((tag) => ({ key: tag.key ?? "", value: tag.value ?? "" })),
+        ...(request.clientToken !== undefined
+          ? { run: { clusterArn: cluster.clusterArn, clientToken: request.clientToken, createdAt: this.options.clock.now(), failures } }
+          : {}),
+      });
       for (const hostId of notified) this.options.notifyHost(hostId);
       return { tasks, failures };
     });
@@ -213,7 +228,7 @@ export class TaskLauncher {
 
   /** The fleet with every not-yet-STOPPED task's reservation. */
   private async snapshot(): Promise<HostSnapshot[]> {
-    const [hosts, active] = await Promise.all([this.options.store.hosts.list(), this.options.store.tasks.active()]);
+    const [hosts, active] = await Promise.all([this.options.store.hosts.list(), this.options.store.tasks.reservations()]);
     const snapshot = hosts.map((host) => ({
       hostId: host.host_id,
       availabilityZones: this.zonesOf(host),
@@ -227,6 +242,14 @@ export class TaskLauncher {
     }
     return snapshot;
   }
+}
+
+/** The task's tags: RunTask's own, then the propagated ones whose keys it did not set. */
+function mergeTags(own: readonly Tag[], propagated: readonly Tag[]): Tag[] {
+  const keys = new Set(own.map((tag) => tag.key));
+  const merged = [...own, ...propagated.filter((tag) => !keys.has(tag.key))];
+  if (merged.length > 50) throw invalidParameterException("The number of tags exceeds the limit of 50.");
+  return merged;
 }
 
 function reserve(hosts: HostSnapshot[], hostId: string, task: { cpuUnits: number; memoryMiB: number; ephemeralStorageGiB: number }): void {

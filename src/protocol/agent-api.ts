@@ -1,7 +1,8 @@
 // The agent protocol's messages and the link interface both halves talk through. Over the network
 // it is HTTP+JSON under /_berth/agent/v<protocolVersion>/ on the server's listener, authenticated
-// per agent with the join token the server issued (Authorization: Bearer <token>); the embedded
-// agent of `berth server` uses the same interface in process.
+// per agent: register presents the join token the server issued (Authorization: Bearer <token>)
+// and receives a secret bound to its host id; every later call presents that host secret instead.
+// The embedded agent of `berth server` uses the same interface in process.
 //
 //   agent                                  control plane
 //   register(capacity, AZ, subnets) ──────▶ host row upserted; returns hostId + intervals
@@ -34,6 +35,8 @@ export interface RegisterRequest {
 
 export interface RegisterResponse {
   readonly hostId: string;
+  /** This host's credential for every later call (and to re-register while the host is alive). */
+  readonly hostSecret: string;
   readonly heartbeatIntervalMs: number;
   /** The server's default network, so the agent can create the right bridges. */
   readonly subnets: readonly { readonly subnetId: string; readonly cidrBlock: string; readonly availabilityZone: string }[];

@@ -45,3 +45,9 @@ test("reservations count: a full host takes no more, and the rest go unplaced", 
   assert.equal(plan.placements.length, 2);
   assert.equal(plan.unplaced, 1);
 });
+
+test("the spread continues from the request's earlier placements (another capacity provider's share)", () => {
+  const hosts = [host("a1", "us-east-1a", 4096), host("b1", "us-east-1b", 4096)];
+  const plan = placeTasks(hosts, request({ count: 1, placedPerZone: new Map([["us-east-1a", 1]]) }));
+  assert.deepEqual(plan.placements.map((p) => p.availabilityZone), ["us-east-1b"]);
+});

@@ -31,6 +31,11 @@ export interface PlacementRequest {
   readonly ephemeralGiB: number;
   readonly architecture: "X86_64" | "ARM64";
   readonly subnets: readonly { readonly subnetId: string; readonly availabilityZone: string }[];
+  /**
+   * Tasks of the same request already placed per AZ (by an earlier capacity-provider share), so the
+   * spread covers the whole request rather than restarting in the first AZ for each share.
+   */
+  readonly placedPerZone?: ReadonlyMap<string, number>;
 }
 
 export interface Placement {
@@ -93,7 +98,7 @@ export function placeTasks(hosts: readonly HostSnapshot[], request: PlacementReq
   };
 
   const placements: Placement[] = [];
-  const perZone = new Map<string, number>(zones.map((zone) => [zone, 0]));
+  const perZone = new Map<string, number>(zones.map((zone) => [zone, request.placedPerZone?.get(zone) ?? 0]));
   for (let task = 0; task < request.count; task++) {
     const order = [...zones].sort((a, b) => perZone.get(a)! - perZone.get(b)! || zones.indexOf(a) - zones.indexOf(b));
     let chosen: { zone: string; candidate: Candidate } | undefined;

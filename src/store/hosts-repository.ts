@@ -33,6 +33,8 @@ export interface HostsRepository {
   get(hostId: string): Promise<HostRow | undefined>;
   list(): Promise<HostRow[]>;
   heartbeat(hostId: string, at: number): Promise<boolean>;
+  /** Forgets a host (deregistration); its agent must register again to rejoin. */
+  remove(hostId: string): Promise<void>;
   /** Marks ACTIVE hosts silent since before `silentSince` LOST; returns their ids. */
   markLost(silentSince: number): Promise<string[]>;
 }
@@ -60,6 +62,9 @@ export function createHostsRepository(db: Kysely<HostsTables>): HostsRepository 
         .where("host_id", "=", hostId)
         .executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
+    },
+    async remove(hostId) {
+      await db.deleteFrom("hosts").where("host_id", "=", hostId).execute();
     },
     async markLost(silentSince) {
       return db.transaction().execute(async (tx) => {

@@ -22,6 +22,9 @@ import { logsMigration } from "./logs-migration.js";
 import type { TasksRepository, TasksTables } from "./tasks-repository.js";
 import { createTasksRepository } from "./tasks-repository.js";
 import { tasksMigration } from "./tasks-migration.js";
+import { runTaskRequestsMigration } from "./run-task-requests-migration.js";
+import type { JoinTokensRepository, JoinTokensTables } from "./join-tokens-repository.js";
+import { createJoinTokensRepository, joinTokensMigration } from "./join-tokens-repository.js";
 
 export type { StoredAccessKey, AccessKeysRepository } from "./access-keys-repository.js";
 export type { ClustersRepository, StoredTaskDefinition, TaskDefinitionsRepository, TagsRepository, AccountSettingsRepository } from "./ecs-repositories.js";
@@ -29,9 +32,10 @@ export { parseDocument } from "./ecs-repositories.js";
 export type { LogsRepository } from "./logs-repository.js";
 export type { TasksRepository } from "./tasks-repository.js";
 export type { HostsRepository } from "./hosts-repository.js";
+export type { JoinTokensRepository } from "./join-tokens-repository.js";
 export type { EcrRepository, EcrRepositoryRow, EcrImageSummary, EcrImageWithManifest, NewEcrImage, PutImageOutcome } from "./ecr-repository.js";
 
-type AllTables = EcsTables & LogsTables & TasksTables & HostsTables & EcrTables & { access_keys: AccessKeysTable };
+type AllTables = EcsTables & LogsTables & TasksTables & HostsTables & EcrTables & JoinTokensTables & { access_keys: AccessKeysTable };
 
 export interface Store {
   readonly accessKeys: AccessKeysRepository;
@@ -42,6 +46,7 @@ export interface Store {
   readonly logs: LogsRepository;
   readonly tasks: TasksRepository;
   readonly hosts: HostsRepository;
+  readonly joinTokens: JoinTokensRepository;
   readonly ecr: EcrRepository;
   close(): Promise<void>;
 }
@@ -54,6 +59,8 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
     "0003-tasks": tasksMigration,
     "0004-hosts": hostsMigration,
     "0005-ecr": ecrMigration(dialect),
+    "0006-run-task-requests": runTaskRequestsMigration,
+    "0007-join-tokens": joinTokensMigration,
   };
 }
 
@@ -72,6 +79,7 @@ export async function openStore(db: Kysely<AllTables>, dialect: SqlDialectName):
     logs: createLogsRepository(scoped<LogsTables>()),
     tasks: createTasksRepository(scoped<TasksTables>()),
     hosts: createHostsRepository(scoped<HostsTables>()),
+    joinTokens: createJoinTokensRepository(scoped<JoinTokensTables>()),
     ecr: createEcrRepository(scoped<EcrTables>()),
     close: () => db.destroy(),
   };

@@ -5,11 +5,13 @@ import { Kysely, SqliteDialect } from "kysely";
 import type { TaskRow, TasksTables } from "./tasks-repository.js";
 import { createTasksRepository } from "./tasks-repository.js";
 import { tasksMigration } from "./tasks-migration.js";
+import { ecsMigration } from "./ecs-migration.js";
+import { runTaskRequestsMigration } from "./run-task-requests-migration.js";
 
 let db: Kysely<TasksTables>;
 beforeEach(async () => {
   db = new Kysely<TasksTables>({ dialect: new SqliteDialect({ database: new Database(":memory:") }) });
-  await tasksMigration.up(db as unknown as Kysely<unknown>);
+  for (const migration of [ecsMigration, tasksMigration, runTaskRequestsMigration]) await migration.up(db as unknown as Kysely<unknown>);
 });
 afterEach(() => db.destroy());
 
@@ -68,4 +70,36 @@ test("task timestamps come back as Dates", async () => {
   await tasks.insert([{ ...row("a"), document: JSON.stringify({ taskArn: row("a").task_arn, createdAt }) }]);
   const stored = await tasks.get(row("a").task_arn);
   assert.deepEqual(stored!.task.createdAt, createdAt);
+});
+
+test("purging a stopped task removes its tags too, and forgets a run none of whose tasks is left", async () => {
+  const tasks = createTasksRepository(db);
+  await tasks.insert([row("a", { last_status: "STOPPED", stopped_at: 10, client_token: "tok" })], {
+    tags: [{ key: "team", value: "web" }],
+    run: { clusterArn: row("a").cluster_arn, clientToken: "tok", createdAt: 5, failures: [] },
+  });
+  await tasks.insert([row("b")], { tags: [{ key: "team", value: "api" }] });
+  assert.equal(await tasks.purgeStopped(50), 1);
+  const tagRows = await db.selectFrom("tags").select(["resource_arn", "tag_value"]).execute();
+  assert.deepEqual(tagRows, [{ resource_arn: row("b").task_arn, tag_value: "api" }]);
+  assert.equal(await tasks.rememberedRun(row("a").cluster_arn, "tok"), undefined);
+});
+
+test("a run's tasks, tags and remembered outcome are written together or not at all", async () => {
+  const tasks = createTasksRepository(db);
+  await tasks.insert([row("a")]);
+  // The second row collides with the first: nothing of this run may remain.
+  await assert.rejects(
+    tasks.insert([row("b"), row("a")], { tags: [{ key: "k", value: "v" }], run: { clusterArn: row("a").cluster_arn, clientToken: "t2", createdAt: 1, failures: [] } }),
+  );
+  assert.equal(await tasks.get(row("b").task_arn), undefined);
+  assert.deepEqual(await db.selectFrom("tags").selectAll().execute(), []);
+  assert.equal(await tasks.rememberedRun(row("a").cluster_arn, "t2"), undefined);
+});
+
+test("a run that placed nothing is remembered with its failures", async () => {
+  const tasks = createTasksRepository(db);
+  const failures = [{ reason: "Capacity is unavailable at this time. Please try again later or in a different availability zone" }];
+  await tasks.insert([], { run: { clusterArn: row("a").cluster_arn, clientToken: "t3", createdAt: 1, failures } });
+  assert.deepEqual(await tasks.rememberedRun(row("a").cluster_arn, "t3"), { taskArns: [], failures });
 });

@@ -1,8 +1,11 @@
 // Durable ECS task records. A task is stored as the SDK `Task` document the API returns (one JSON
 // column) next to the indexed columns that ListTasks, the scheduler's capacity accounting and the
-// retention purge filter on. Portable Kysely SQL only.
+// retention purge filter on. A task's rows (task, tags, the remembered RunTask request) are
+// written in one transaction and purged in one, so no reader ever sees half a task and no tag
+// outlives its task. Portable Kysely SQL only.
 import type { Task } from "@aws-sdk/client-ecs";
 import type { Kysely, Selectable } from "kysely";
+import type { TagsTable } from "./ecs-repositories.js";
 import { parseDocument } from "./ecs-repositories.js";
 
 export interface TasksTable {
@@ -31,8 +34,25 @@ export interface TasksTable {
   spec: string | null;
 }
 
+/** A RunTask call made with a clientToken: its outcome, replayed for the same token. */
+export interface RunTaskRequestsTable {
+  cluster_arn: string;
+  client_token: string;
+  created_at: number;
+  task_arns_json: string;
+  /** The RunTask `failures` array (JSON), so a run that placed nothing replays as such. */
+  failures_json: string;
+}
+
 export interface TasksTables {
   tasks: TasksTable;
+  tags: TagsTable;
+  run_task_requests: RunTaskRequestsTable;
+}
+
+export interface RememberedRun {
+  readonly taskArns: string[];
+  readonly failures: { arn?: string; reason: string; detail?: string }[];
 }
 
 export type TaskRow = Selectable<TasksTable>;
@@ -55,7 +75,16 @@ export interface TaskListFilter {
 }
 
 export interface TasksRepository {
-  insert(rows: readonly Omit<TaskRow, "version">[]): Promise<void>;
+  /**
+   * Inserts the tasks of one RunTask with their tags and, for a clientToken, the run's outcome,
+   * all in one transaction.
+   */
+  insert(
+    rows: readonly Omit<TaskRow, "version">[],
+    extras?: { tags?: readonly { key: string; value: string }[]; run?: { clusterArn: string; clientToken: string; createdAt: number; failures: RememberedRun["failures"] } },
+  ): Promise<void>;
+  /** The outcome of the RunTask made with this clientToken, if any. */
+  rememberedRun(clusterArn: string, clientToken: string): Promise<RememberedRun | undefined>;
   get(taskArn: string): Promise<StoredTask | undefined>;
   getMany(taskArns: readonly string[]): Promise<StoredTask[]>;
   byClientToken(clusterArn: string, clientToken: string): Promise<StoredTask[]>;
@@ -64,11 +93,13 @@ export interface TasksRepository {
   update(taskArn: string, expectedVersion: number, change: Partial<Omit<TaskRow, "task_arn" | "version">>): Promise<boolean>;
   /** Tasks holding capacity on hosts: everything not yet STOPPED. */
   active(): Promise<TaskRow[]>;
+  /** What every not-yet-STOPPED placed task reserves (the scheduler's snapshot; no documents read). */
+  reservations(): Promise<Pick<TaskRow, "task_arn" | "host_id" | "cpu_units" | "memory_mib" | "ephemeral_gib">[]>;
   /** The not-yet-STOPPED tasks placed on one host. */
   activeOnHost(hostId: string): Promise<TaskRow[]>;
   /** Tasks of a cluster counted by last status and launch type. */
   countByStatus(clusterArn: string): Promise<{ lastStatus: string; launchType: string; count: number }[]>;
-  /** Removes tasks stopped before `stoppedBefore`; returns how many. */
+  /** Removes tasks stopped before `stoppedBefore` with their tags (and runs left with no task); returns how many. */
   purgeStopped(stoppedBefore: number): Promise<number>;
 }
 
@@ -78,12 +109,40 @@ export function parseTask(row: TaskRow): StoredTask {
 
 export function createTasksRepository(db: Kysely<TasksTables>): TasksRepository {
   return {
-    async insert(rows) {
-      if (rows.length === 0) return;
-      await db
-        .insertInto("tasks")
-        .values(rows.map((row) => ({ ...row, version: 1 })))
-        .execute();
+    async insert(rows, extras = {}) {
+      const tags = extras.tags ?? [];
+      const run = extras.run;
+      if (rows.length === 0 && !run) return;
+      await db.transaction().execute(async (tx) => {
+        if (rows.length > 0) await tx.insertInto("tasks").values(rows.map((row) => ({ ...row, version: 1 }))).execute();
+        if (tags.length > 0 && rows.length > 0) {
+          await tx
+            .insertInto("tags")
+            .values(rows.flatMap((row) => tags.map((tag) => ({ resource_arn: row.task_arn, tag_key: tag.key, tag_value: tag.value }))))
+            .execute();
+        }
+        if (run) {
+          await tx
+            .insertInto("run_task_requests")
+            .values({
+              cluster_arn: run.clusterArn,
+              client_token: run.clientToken,
+              created_at: run.createdAt,
+              task_arns_json: JSON.stringify(rows.map((row) => row.task_arn)),
+              failures_json: JSON.stringify(run.failures),
+            })
+            .execute();
+        }
+      });
+    },
+    async rememberedRun(clusterArn, clientToken) {
+      const row = await db
+        .selectFrom("run_task_requests")
+        .selectAll()
+        .where("cluster_arn", "=", clusterArn)
+        .where("client_token", "=", clientToken)
+        .executeTakeFirst();
+      return row ? { taskArns: JSON.parse(row.task_arns_json) as string[], failures: JSON.parse(row.failures_json) as RememberedRun["failures"] } : undefined;
     },
     async get(taskArn) {
       const row = await db.selectFrom("tasks").selectAll().where("task_arn", "=", taskArn).executeTakeFirst();
@@ -127,6 +186,14 @@ export function createTasksRepository(db: Kysely<TasksTables>): TasksRepository 
     async active() {
       return db.selectFrom("tasks").selectAll().where("last_status", "!=", "STOPPED").execute();
     },
+    async reservations() {
+      return db
+        .selectFrom("tasks")
+        .select(["task_arn", "host_id", "cpu_units", "memory_mib", "ephemeral_gib"])
+        .where("last_status", "!=", "STOPPED")
+        .where("host_id", "is not", null)
+        .execute();
+    },
     async activeOnHost(hostId) {
       return db.selectFrom("tasks").selectAll().where("host_id", "=", hostId).where("last_status", "!=", "STOPPED").execute();
     },
@@ -140,8 +207,20 @@ export function createTasksRepository(db: Kysely<TasksTables>): TasksRepository 
       return rows.map((row) => ({ lastStatus: row.last_status, launchType: row.launch_type, count: Number(row.count) }));
     },
     async purgeStopped(stoppedBefore) {
-      const result = await db.deleteFrom("tasks").where("last_status", "=", "STOPPED").where("stopped_at", "<", stoppedBefore).executeTakeFirst();
-      return Number(result.numDeletedRows);
+      return db.transaction().execute(async (tx) => {
+        const purged = tx.selectFrom("tasks").select("task_arn").where("last_status", "=", "STOPPED").where("stopped_at", "<", stoppedBefore);
+        await tx.deleteFrom("tags").where("resource_arn", "in", purged).execute();
+        const result = await tx.deleteFrom("tasks").where("last_status", "=", "STOPPED").where("stopped_at", "<", stoppedBefore).executeTakeFirst();
+        // A remembered run is forgotten once it is old and none of its tasks is left to answer with.
+        await tx
+          .deleteFrom("run_task_requests")
+          .where("created_at", "<", stoppedBefore)
+          .where(({ not, exists, selectFrom }) =>
+            not(exists(selectFrom("tasks").select("task_arn").whereRef("tasks.cluster_arn", "=", "run_task_requests.cluster_arn").whereRef("tasks.client_token", "=", "run_task_requests.client_token"))),
+          )
+          .execute();
+        return Number(result.numDeletedRows);
+      });
     },
   };
 }

@@ -6,6 +6,9 @@ import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import Database from "better-sqlite3";
 import { Kysely, SqliteDialect } from "kysely";
 import { systemClock } from "../../src/core/clock.js";
@@ -67,13 +70,15 @@ let url: string;
 let fleet: Fleet;
 let tasks: ReturnType<typeof createTasksRepository>;
 let logs: ReturnType<typeof createLogsRepository>;
+let hosts: ReturnType<typeof createHostsRepository>;
 
 before(async () => {
   db = new Kysely<never>({ dialect: new SqliteDialect({ database: new Database(":memory:") }) });
   for (const migration of [hostsMigration, tasksMigration, logsMigration("sqlite")]) await migration.up(db as unknown as Kysely<unknown>);
   tasks = createTasksRepository(db as never);
   logs = createLogsRepository(db as never);
-  fleet = new Fleet({ hosts: createHostsRepository(db as never), tasks, logs, network, clock: systemClock, pollWaitMs: 2_000, heartbeatIntervalMs: 200 });
+  hosts = createHostsRepository(db as never);
+  fleet = new Fleet({ hosts, tasks, logs, network, clock: systemClock, pollWaitMs: 2_000, heartbeatIntervalMs: 200 });
   const route = createAgentRoute({ fleet, acceptedTokenHashes: () => [createHash("sha256").update(token).digest("hex")], logger: silent });
   server = createServer((req, res) => void route.handle(req, res));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -93,7 +98,7 @@ function spec(taskId: string): TaskSpec {
   } as unknown as TaskSpec;
 }
 
-async function placeTask(taskId: string) {
+async function placeTask(taskId: string, hostId = "host-a") {
   const s = spec(taskId);
   await tasks.insert([
     {
@@ -106,7 +111,7 @@ async function placeTask(taskId: string) {
       launch_type: "FARGATE",
       desired_status: "RUNNING",
       last_status: "PROVISIONING",
-      host_id: "host-a",
+      host_id: hostId,
       cpu_units: 256,
       memory_mib: 512,
       ephemeral_gib: 20,
@@ -118,7 +123,7 @@ async function placeTask(taskId: string) {
       spec: JSON.stringify(s),
     },
   ]);
-  fleet.notify("host-a");
+  fleet.notify(hostId);
   return s.taskArn;
 }
 
@@ -130,9 +135,58 @@ async function eventually(check: () => Promise<boolean>, what: string) {
   assert.fail(`timed out waiting for ${what}`);
 }
 
-test("an agent with a wrong token is refused", async () => {
+const identity = (hostId: string, availabilityZone = "us-east-1a") => ({
+  protocolVersion,
+  hostId,
+  agentVersion: "test",
+  availabilityZone,
+  architecture: "X86_64" as const,
+  capacity: { cpuUnits: 2048, memoryMiB: 4096, taskSlots: 20, ephemeralGiB: 400 },
+  subnetIds: [],
+});
+
+/** One raw agent protocol call, to present any credentials for any host. */
+async function rawCall(call: string, bearer: string, body: object, headers: Record<string, string> = {}) {
+  const response = await fetch(`${url}/_berth/agent/v${protocolVersion}/${call}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${bearer}`, ...headers },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json()) as { code?: string; hostSecret?: string } };
+}
+
+test("an agent with a wrong join token is refused", async () => {
   const link = createHttpControlLink({ serverUrl: url, token: "wrong" });
-  await assert.rejects(link.heartbeat("host-a"), /HTTP 401/);
+  await assert.rejects(link.register(identity("host-x")), /HTTP 401/);
+  assert.equal((await rawCall("heartbeat", token, { hostId: "host-x" })).status, 401, "the join token is not a host credential");
+});
+
+test("each host gets its own secret, and no host can act for another", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "berth-agent-secret-"));
+  try {
+    const linkA = createHttpControlLink({ serverUrl: url, token, secretFile: join(dir, "a") });
+    await linkA.register(identity("host-p"));
+    await linkA.heartbeat("host-p");
+    const secretA = readFileSync(join(dir, "a"), "utf8").trim();
+    const b = await rawCall("register", token, identity("host-q", "us-east-1b"));
+    assert.equal(b.status, 200);
+    const secretB = b.body.hostSecret!;
+    assert.notEqual(secretA, secretB);
+    for (const call of ["heartbeat", "poll", "report", "logs"]) {
+      const answer = await rawCall(call, secretB, { hostId: "host-p", knownGeneration: -1, reports: [], batches: [] });
+      assert.equal(answer.status, 401, `${call} with host-q's secret naming host-p`);
+    }
+    assert.equal((await rawCall("heartbeat", secretB, { hostId: "host-q" })).status, 200);
+    // The join token alone cannot take over a live host...
+    assert.equal((await rawCall("register", token, identity("host-p"))).status, 403);
+    // ...but its own agent, restarted with the secret it kept, can.
+    const restarted = createHttpControlLink({ serverUrl: url, token, secretFile: join(dir, "a") });
+    await restarted.register(identity("host-p"));
+    await restarted.heartbeat("host-p");
+    await assert.rejects(linkA.heartbeat("host-p"), /HTTP 401/, "the previous secret was replaced");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test("a host agent runs what it is told, reports back, ships logs and stops orphans", async () => {
@@ -170,6 +224,69 @@ test("a host agent runs what it is told, reports back, ships logs and stops orph
     fleet.notify("host-a");
     await eventually(async () => (await tasks.get(taskArn))?.row.last_status === "STOPPED", "the task to be reported STOPPED");
     assert.equal((await tasks.get(taskArn))!.task.stopCode, "UserInitiated");
+  } finally {
+    await host.close();
+  }
+});
+
+test("a host the server forgot registers again and reconciles; a task stopped before it ran is reported STOPPED", async () => {
+  const link = createHttpControlLink({ serverUrl: url, token });
+  const agent = new InstantAgent();
+  const reports = new ReportForwarder(link, systemClock, silent);
+  agent.reporter = reports;
+  const host = new HostAgent({
+    agent,
+    link,
+    identity: identity("host-r"),
+    reports,
+    logSink: new AwslogsSink(link, () => undefined),
+    clock: systemClock,
+    logger: silent,
+  });
+  await host.start();
+  try {
+    const taskArn = await placeTask("t2", "host-r");
+    await eventually(async () => (await tasks.get(taskArn))?.row.last_status === "RUNNING", "t2 RUNNING");
+    // The server loses the host (a restored database, an operator's cleanup): the next heartbeat
+    // or poll is refused, the agent registers again, and the task is still there, not duplicated.
+    await hosts.remove("host-r");
+    fleet.notify("host-r");
+    await eventually(async () => (await hosts.get("host-r")) !== undefined, "host-r to register again");
+    assert.equal(agent.describe(taskArn)?.lastStatus, "RUNNING");
+    assert.equal([...agent.tasks.keys()].filter((arn) => arn === taskArn).length, 1);
+
+    // A task placed on the host and stopped before the agent ever ran it (here: desired STOPPED
+    // from the start) must not wait forever for a report.
+    const never = spec("never-ran");
+    await tasks.insert([
+      {
+        task_arn: never.taskArn,
+        task_id: "never-ran",
+        cluster_arn: "arn:aws:ecs:us-east-1:123456789012:cluster/demo",
+        family: "app",
+        started_by: null,
+        service_name: null,
+        launch_type: "FARGATE",
+        desired_status: "STOPPED",
+        last_status: "PROVISIONING",
+        host_id: "host-r",
+        cpu_units: 256,
+        memory_mib: 512,
+        ephemeral_gib: 20,
+        client_token: null,
+        created_at: Date.now(),
+        stopped_at: null,
+        report_sequence: 0,
+        document: JSON.stringify({ taskArn: never.taskArn, lastStatus: "PROVISIONING", desiredStatus: "STOPPED", stopCode: "UserInitiated", stoppedReason: "Task stopped by user", containers: [{ name: "app", lastStatus: "PENDING" }] }),
+        spec: JSON.stringify(never),
+      },
+    ]);
+    fleet.notify("host-r");
+    await eventually(async () => (await tasks.get(never.taskArn))?.row.last_status === "STOPPED", "the never-run task to be STOPPED");
+    const stopped = (await tasks.get(never.taskArn))!;
+    assert.equal(stopped.task.stopCode, "UserInitiated");
+    assert.equal(stopped.task.containers![0]!.lastStatus, "STOPPED");
+    assert.equal(agent.describe(never.taskArn), undefined, "nothing was started for it");
   } finally {
     await host.close();
   }

@@ -2,6 +2,8 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { CloudWatchLogsClient, GetLogEventsCommand, PutLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
+import { spawn } from "node:child_process";
+import { tmpdir } from "node:os";
 import type { TestServer } from "../support/server.js";
 import { awsCli, sdkConfig, startTestServer } from "../support/server.js";
 
@@ -59,5 +61,48 @@ test("10,000 events in one PutLogEvents, then the last page with GetLogEvents th
     assert.match(page.nextForwardToken!, /^f\//);
   } finally {
     logs.destroy();
+  }
+});
+
+test("aws logs tail --follow prints events put while it runs", async () => {
+  await awsCli(server, ["logs", "create-log-group", "--log-group-name", "/follow"]);
+  await awsCli(server, ["logs", "create-log-stream", "--log-group-name", "/follow", "--log-stream-name", "ecs/app/1"]);
+  const tail = spawn("/usr/bin/aws", ["--endpoint-url", server.endpoint, "logs", "tail", "/follow", "--follow", "--format", "short"], {
+    env: {
+      PATH: "/usr/bin:/bin",
+      HOME: tmpdir(),
+      AWS_ACCESS_KEY_ID: server.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: server.credentials.secretAccessKey,
+      AWS_REGION: server.region,
+      AWS_CONFIG_FILE: "/dev/null",
+      AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
+      // Python block-buffers a pipe: without this the lines sit in the CLI until it exits.
+      PYTHONUNBUFFERED: "1",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  let err = "";
+  tail.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+  tail.stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
+  const until = async (pattern: RegExp, timeoutMs: number) => {
+    const deadline = Date.now() + timeoutMs;
+    while (!pattern.test(out)) {
+      if (Date.now() > deadline || tail.exitCode !== null) return false;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return true;
+  };
+  try {
+    const put = (message: string) =>
+      awsCli(server, ["logs", "put-log-events", "--log-group-name", "/follow", "--log-stream-name", "ecs/app/1", "--log-events", JSON.stringify([{ timestamp: Date.now(), message }])]);
+    assert.equal((await put("first line while following")).code, 0);
+    assert.ok(await until(/first line while following/, 20_000), `tail printed: ${out} / ${err}`);
+    // A line put after the follower caught up arrives on a later poll of the same process.
+    assert.equal((await put("second line, later")).code, 0);
+    assert.ok(await until(/second line, later/, 20_000), `tail printed: ${out} / ${err}`);
+    assert.equal(out.match(/first line while following/g)!.length, 1, "no event is printed twice");
+  } finally {
+    tail.kill("SIGTERM");
   }
 });

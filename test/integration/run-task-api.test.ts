@@ -5,7 +5,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { DescribeTasksCommand, ECSClient, ListTasksCommand, RegisterTaskDefinitionCommand, RunTaskCommand } from "@aws-sdk/client-ecs";
+import { DescribeTasksCommand, ECSClient, ListTasksCommand, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand, TagResourceCommand } from "@aws-sdk/client-ecs";
 import { createHttpControlLink } from "../../src/agent/control-link-http.js";
 import { defaultNetwork } from "../../src/core/default-network.js";
 import { protocolVersion } from "../../src/protocol/index.js";
@@ -130,4 +130,68 @@ test("RunTask refuses bad requests with AWS's errors", async () => {
   await reject({ taskDefinition: "nope" }, "ClientException", /TaskDefinition not found/);
   await reject({ overrides: { cpu: "256", memory: "4096" } }, "InvalidParameterException", /No Fargate configuration exists/);
   await reject({ cluster: "missing" }, "ClusterNotFoundException", /Cluster not found/);
+});
+
+test("StopTask naming a task of another cluster answers not found and leaves the task running", async () => {
+  await awsCli(server, ["ecs", "create-cluster", "--cluster-name", "other"]);
+  const taskArn = (await ecs.send(new ListTasksCommand({ cluster: "demo", desiredStatus: "RUNNING" }))).taskArns![0]!;
+  await assert.rejects(ecs.send(new StopTaskCommand({ cluster: "other", task: taskArn })), (error: Error) => {
+    assert.equal(error.name, "InvalidParameterException");
+    assert.match(error.message, /The referenced task was not found/);
+    return true;
+  });
+  const described = await ecs.send(new DescribeTasksCommand({ cluster: "demo", tasks: [taskArn] }));
+  assert.equal(described.tasks![0]!.desiredStatus, "RUNNING");
+});
+
+test("ListTasks with desiredStatus PENDING matches nothing and has no next page", async () => {
+  const listed = await ecs.send(new ListTasksCommand({ cluster: "demo", desiredStatus: "PENDING", maxResults: 1 }));
+  assert.deepEqual(listed.taskArns, []);
+  assert.equal(listed.nextToken, undefined);
+});
+
+test("a clientToken replays a run that placed nothing, failures included", async () => {
+  const big = { cpu: "4096", memory: "8192" };
+  const first = await ecs.send(new RunTaskCommand({ cluster: "demo", taskDefinition: "web", launchType: "FARGATE", networkConfiguration, overrides: big, clientToken: "all-failed" }));
+  assert.deepEqual([first.tasks!.length, first.failures!.length], [0, 1]);
+  // Room appears (a bigger host joins): the same token must still answer the first outcome.
+  await link.register({ protocolVersion, hostId: "host-big", agentVersion: "test", availabilityZone: "us-east-1a", architecture: "X86_64", capacity: { cpuUnits: 8192, memoryMiB: 16384, taskSlots: 50, ephemeralGiB: 400 }, subnetIds: [] });
+  const again = await ecs.send(new RunTaskCommand({ cluster: "demo", taskDefinition: "web", launchType: "FARGATE", networkConfiguration, overrides: big, clientToken: "all-failed" }));
+  assert.deepEqual(again.tasks, []);
+  assert.deepEqual(again.failures, first.failures);
+});
+
+test("RunTask tags are validated like AWS does and merged with propagated definition tags", async () => {
+  const reject = async (tags: { key: string; value: string }[], message: RegExp) =>
+    assert.rejects(ecs.send(new RunTaskCommand({ cluster: "demo", taskDefinition: "web", launchType: "FARGATE", networkConfiguration, tags })), (error: Error) => {
+      assert.equal(error.name, "InvalidParameterException");
+      assert.match(error.message, message);
+      return true;
+    });
+  await reject(Array.from({ length: 51 }, (_, i) => ({ key: `k${i}`, value: "v" })), /exceeds the limit of 50/);
+  await reject([{ key: "aws:owner", value: "me" }], /aws:/);
+  await reject([{ key: "k".repeat(129), value: "v" }], /between 1 and 128/);
+  await reject([{ key: "k", value: "v".repeat(257) }], /at most 256/);
+  await ecs.send(new TagResourceCommand({ resourceArn: `arn:aws:ecs:us-east-1:123456789012:task-definition/web:1`, tags: [{ key: "team", value: "definition" }, { key: "tier", value: "web" }] }));
+  const run = await ecs.send(new RunTaskCommand({ cluster: "demo", taskDefinition: "web", launchType: "FARGATE", networkConfiguration, propagateTags: "TASK_DEFINITION", tags: [{ key: "team", value: "request" }] }));
+  const described = await ecs.send(new DescribeTasksCommand({ cluster: "demo", tasks: [run.tasks![0]!.taskArn!], include: ["TAGS"] }));
+  assert.deepEqual(described.tasks![0]!.tags, [{ key: "team", value: "request" }, { key: "tier", value: "web" }]);
+  await ecs.send(new StopTaskCommand({ cluster: "demo", task: run.tasks![0]!.taskArn! }));
+});
+
+test("a capacity provider strategy spreads the whole request across AZs, not each provider's share", async () => {
+  await link.register({ protocolVersion, hostId: "host-b", agentVersion: "test", availabilityZone: "us-east-1b", architecture: "X86_64", capacity: { cpuUnits: 8192, memoryMiB: 16384, taskSlots: 50, ephemeralGiB: 400 }, subnetIds: [] });
+  const subnets = [subnetA, network.subnets[1]!.subnetId];
+  const run = await ecs.send(
+    new RunTaskCommand({
+      cluster: "demo",
+      taskDefinition: "web",
+      count: 2,
+      capacityProviderStrategy: [{ capacityProvider: "FARGATE", base: 1, weight: 0 }, { capacityProvider: "FARGATE_SPOT", weight: 1 }],
+      networkConfiguration: { awsvpcConfiguration: { subnets, assignPublicIp: "ENABLED" } },
+    }),
+  );
+  assert.deepEqual(run.failures, []);
+  assert.deepEqual(run.tasks!.map((t) => t.availabilityZone).sort(), ["us-east-1a", "us-east-1b"]);
+  for (const task of run.tasks!) await ecs.send(new StopTaskCommand({ cluster: "demo", task: task.taskArn! }));
 });

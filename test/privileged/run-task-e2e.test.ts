@@ -145,13 +145,28 @@ test("an image that does not exist stops the task with CannotPullContainerError"
 });
 
 test("a server killed with SIGKILL comes back to find its task still running, then stops it", async () => {
-  await register("survivor", { image: `${registry.address}/web:v1` });
+  // stopTimeout 2: httpd as PID 1 ignores SIGTERM; the 30 s default would race waitFor's 30 s.
+  await register("survivor", { image: `${registry.address}/web:v1`, stopTimeout: 2 });
   const arn = await runTask("survivor");
   const running = await waitFor(arn, "RUNNING");
   const ip = running.containers[0]!.networkInterfaces[0]!.privateIpv4Address;
   await server.kill();
   server = await startTestServer({ agent: true, dataDir, args: ["--capacity-cpu-units", "8192", "--capacity-memory-mib", "16384"] });
   assert.match(await (await fetch(`http://${ip}/`)).text(), /Hello from Berth/, "the container outlived the server");
+  assert.equal((await waitFor(arn, "RUNNING")).lastStatus, "RUNNING");
+  await cli(["ecs", "stop-task", "--cluster", "demo", "--task", arn]);
+  await waitFor(arn, "STOPPED");
+});
+
+test("SIGTERM with a task running: the server exits within seconds and, restarted, finds the task still running", async () => {
+  await register("sleeper", { image: `${registry.address}/web:v1`, stopTimeout: 2 });
+  const arn = await runTask("sleeper");
+  await waitFor(arn, "RUNNING");
+  const started = Date.now();
+  const code = await Promise.race([server.stop(), new Promise<string>((resolve) => setTimeout(() => resolve("timed out"), 10_000))]);
+  assert.equal(code, 0, `berth server exited with ${code} after ${Date.now() - started} ms`);
+  assert.ok(Date.now() - started < 5_000, `server.stop() took ${Date.now() - started} ms`);
+  server = await startTestServer({ agent: true, dataDir, args: ["--capacity-cpu-units", "8192", "--capacity-memory-mib", "16384"] });
   assert.equal((await waitFor(arn, "RUNNING")).lastStatus, "RUNNING");
   await cli(["ecs", "stop-task", "--cluster", "demo", "--task", arn]);
   await waitFor(arn, "STOPPED");

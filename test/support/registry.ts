@@ -22,7 +22,9 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startRegistry(options: { htpasswd?: { username: string; password: string }; token?: { realm: string; service: string; issuer: string; certPath: string } } = {}): Promise<TestRegistry> {
+/** `host`: the address to listen on (default loopback; a test may use an address it created). */
+export async function startRegistry(options: { htpasswd?: { username: string; password: string }; token?: { realm: string; service: string; issuer: string; certPath: string }; host?: string } = {}): Promise<TestRegistry> {
+  const host = options.host ?? "127.0.0.1";
   const dir = mkdtempSync(join(tmpdir(), "berth-registry-"));
   const port = await freePort();
   const auth = options.htpasswd
@@ -35,10 +37,10 @@ export async function startRegistry(options: { htpasswd?: { username: string; pa
       : "";
   writeFileSync(
     join(dir, "config.yml"),
-    `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, "data")}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n${auth}`,
+    `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, "data")}\n  delete:\n    enabled: true\nhttp:\n  addr: ${host}:${port}\n${auth}`,
   );
   const child: ChildProcess = spawn("/usr/bin/docker-registry", ["serve", join(dir, "config.yml")], { stdio: "ignore" });
-  const address = `127.0.0.1:${port}`;
+  const address = `${host}:${port}`;
   for (let i = 0; ; i++) {
     const ok = await fetch(`http://${address}/v2/`).then(
       () => true,

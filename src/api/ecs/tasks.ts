@@ -7,7 +7,7 @@ import type { TaskLauncher } from "../../control/task-launcher.js";
 import type { EcsContext } from "./ecs-context.js";
 import { checkMaxResults, clusterNameOf, decodeToken, encodeToken } from "./ecs-context.js";
 import { requireActiveCluster } from "./clusters.js";
-import { toTags } from "./tags.js";
+import { toTags, validateTags } from "./tags.js";
 import { resolveTaskDefinition } from "./task-definitions.js";
 
 export interface TaskOperationsContext extends EcsContext {
@@ -24,6 +24,8 @@ export async function runTask(context: TaskOperationsContext, input: RunTaskRequ
   const definition = await resolveTaskDefinition(context, input.taskDefinition);
   if (!definition || definition.status === "DELETE_IN_PROGRESS") throw clientException("TaskDefinition not found.");
   const definitionTags = toTags(await context.store.tags.list(definition.taskDefinitionArn!));
+  const tags = validateTags(input.tags);
+  if (new Set(tags.map((tag) => tag.key)).size !== tags.length) throw invalidParameterException("Tag keys must be unique.");
   return context.launcher.runTask(input, { cluster, definition, definitionTags });
 }
 
@@ -32,8 +34,11 @@ export async function stopTask(context: TaskOperationsContext, input: StopTaskRe
   if (!input.task) throw invalidParameterException("task must be specified.");
   if (input.reason !== undefined && input.reason.length > 255) throw invalidParameterException("reason must be at most 255 characters.");
   const taskArn = taskArnOf(context, cluster.clusterName, input.task);
+  // Check membership before changing anything: a task of another cluster must stay untouched.
+  const stored = await context.store.tasks.get(taskArn);
+  if (!stored || stored.row.cluster_arn !== cluster.clusterArn) throw invalidParameterException("The referenced task was not found.");
   const task = await context.launcher.stopTask(taskArn, input.reason);
-  if (!task || task.clusterArn !== cluster.clusterArn) throw invalidParameterException("The referenced task was not found.");
+  if (!task) throw invalidParameterException("The referenced task was not found.");
   return { task };
 }
 
@@ -66,6 +71,8 @@ export async function listTasks(context: EcsContext, input: ListTasksRequest): P
   if (input.desiredStatus !== undefined && !["RUNNING", "PENDING", "STOPPED"].includes(input.desiredStatus)) {
     throw invalidParameterException(`Invalid desiredStatus: ${input.desiredStatus}`);
   }
+  // ECS never sets desired status PENDING, so that filter matches nothing (and has no next page).
+  if (input.desiredStatus === "PENDING") return { taskArns: [] };
   const family = input.family?.startsWith("arn:") ? input.family.slice(input.family.lastIndexOf("/") + 1).split(":")[0] : input.family;
   const page = decodeToken(input.nextToken, isPage);
   const rows = await context.store.tasks.list({
@@ -81,7 +88,7 @@ export async function listTasks(context: EcsContext, input: ListTasksRequest): P
   });
   const shown = rows.slice(0, limit);
   return {
-    taskArns: input.desiredStatus === "PENDING" ? [] : shown.map((row) => row.task_arn),
+    taskArns: shown.map((row) => row.task_arn),
     ...(rows.length > limit ? { nextToken: encodeToken({ a: shown.at(-1)!.task_arn }) } : {}),
   };
 }

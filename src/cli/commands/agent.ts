@@ -1,6 +1,7 @@
 // `berth agent`: joins this machine (or a network namespace of it) to a Berth server's fleet as a
 // host that runs tasks. It speaks the agent protocol over HTTP with the server's join token.
 import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { pino } from "pino";
 import { createHttpControlLink } from "../../agent/control-link-http.js";
@@ -12,7 +13,8 @@ const USAGE = `usage: berth agent --server URL (--token TOKEN | --token-file FIL
 
   --server             the Berth server's endpoint, e.g. http://10.0.0.1:8470
   --token, --token-file  the server's agent join token (<server data dir>/agent-token)
-  --data-dir           this agent's state (default /var/lib/berth-agent)
+  --data-dir           this agent's state, with its host id and the host secret the server issued
+                       at registration (default /var/lib/berth-agent)
   --region             the server's region (default us-east-1)
   --insecure-registry  a registry to reach over plain HTTP (repeatable; loopback always is, and so is
                        the server's own registry at the --server address when that is http://)
@@ -62,7 +64,8 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const logger = pino({ base: { service: "berth-agent" } });
-  const assembled = assembleHostAgent({ config, link: createHttpControlLink({ serverUrl: values.server, token }), logger });
+  const link = createHttpControlLink({ serverUrl: values.server, token, secretFile: join(values["data-dir"]!, "host-secret") });
+  const assembled = assembleHostAgent({ config, link, logger });
   await assembled.hostAgent.start();
   process.stderr.write(`berth agent: host ${assembled.hostId} joined ${values.server} in ${config.availabilityZone}\n`);
   return new Promise<number>((resolve) => {
@@ -70,6 +73,9 @@ export async function run(argv: string[]): Promise<number> {
       logger.info({ signal }, "berth agent stopping; containers keep running under conmon");
       await assembled.close();
       resolve(0);
+      // The runtime's per-container exit watchers would keep the process alive while tasks run;
+      // the containers outlive the agent by design, so it exits explicitly (see server.ts).
+      setImmediate(() => process.exit(0));
     };
     process.once("SIGTERM", () => void stop("SIGTERM"));
     process.once("SIGINT", () => void stop("SIGINT"));

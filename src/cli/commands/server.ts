@@ -106,7 +106,7 @@ export async function run(argv: string[]): Promise<number> {
   });
   const listener = createGateway({
     services: [createEcsService({ store, clock: systemClock, scope, launcher }), createLogsService({ logs: store.logs, clock: systemClock, scope }), createNetworkService(network), registry.ecrService],
-    httpRoutes: [createAgentRoute({ fleet, acceptedTokenHashes: () => [agentTokenHash], logger }), registry.route],
+    httpRoutes: [createAgentRoute({ fleet, acceptedTokenHashes: () => [agentTokenHash], isIssuedJoinToken: (hash) => store.joinTokens.isValid(hash, Date.now()), logger }), registry.route],
     principalFor: async (accessKeyId) => {
       if (principals.has(accessKeyId)) return principals.get(accessKeyId);
       const stored = await store.accessKeys.get(accessKeyId);
@@ -143,6 +143,7 @@ export async function run(argv: string[]): Promise<number> {
         : `berth: point the AWS CLI at it: AWS_DEFAULT_REGION=${config.region} aws --endpoint-url ${endpoint} ecs list-clusters`,
       `berth: agents join with: berth agent --server ${endpoint} --token-file ${join(config.dataDir, "agent-token")}`,
       `berth: built-in registry at ${registryHost} (repository URIs ${registryHost}/<name>; set with --public-host)`,
+      `berth: (or a token of their own: berth join-token create --data-dir ${config.dataDir})`,
       "",
     ].join("\n"),
   );
@@ -164,22 +165,39 @@ export async function run(argv: string[]): Promise<number> {
       if (stopping) return;
       stopping = true;
       logger.info({ signal }, "berth server stopping");
-      server.close(async () => {
+      // Shutdown must finish even if some part hangs: a supervisor's SIGTERM is not a request.
+      setTimeout(() => {
+        logger.error({}, "berth server did not stop within 15 s; exiting anyway");
+        process.exit(1);
+      }, 15_000).unref();
+      const closed = new Promise<void>((done) => server.close(() => done()));
+      // Idle keep-alive connections would hold close() open; in-flight requests finish first and
+      // their connections are closed as soon as they go idle (checked every 50 ms).
+      server.closeIdleConnections();
+      const idle = setInterval(() => server.closeIdleConnections(), 50);
+      void closed.then(() => clearInterval(idle));
+      setTimeout(() => server.closeAllConnections(), 2_000).unref();
+      void (async () => {
         // Containers keep running under conmon; the agent picks them up again on the next start.
         await embedded?.close();
+        // Remote agents' long polls would hold close() open for up to their wait time: answer them
+        // (and any poll after them) with "shutting down" so they back off.
+        fleet.close();
+        await closed;
         await Promise.all(loops.map((loop) => loop.stop()));
         // The registry's maintenance pass must finish before the store it writes to closes.
         await registry.close();
         await store.close();
         logger.info({}, "berth server stopped");
         resolve(0);
-      });
-      // Idle keep-alive connections would hold close() open; in-flight requests finish first.
-      server.closeIdleConnections();
-      setTimeout(() => server.closeAllConnections(), 5_000).unref();
+        // Everything of ours is closed, but the runtime keeps a watcher (inotify plus a 1 s
+        // re-check) on every running container's exit file, which would keep this process alive
+        // for as long as its tasks run: the cause of `berth server` not exiting on SIGTERM while a
+        // task runs. The containers outlive us by design, so the daemon exits explicitly.
+        setImmediate(() => process.exit(0));
+      })();
     };
     process.once("SIGTERM", () => stop("SIGTERM"));
     process.once("SIGINT", () => stop("SIGINT"));
   });
 }
-
