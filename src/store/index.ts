@@ -22,6 +22,7 @@ import { logsMigration } from "./logs-migration.js";
 import type { TasksRepository, TasksTables } from "./tasks-repository.js";
 import { createTasksRepository } from "./tasks-repository.js";
 import { tasksMigration } from "./tasks-migration.js";
+import { sqliteTaskDefinitionReads } from "./sqlite-task-definition-reads.js";
 
 export type { StoredAccessKey, AccessKeysRepository } from "./access-keys-repository.js";
 export type { ClustersRepository, StoredTaskDefinition, TaskDefinitionsRepository, TagsRepository, AccountSettingsRepository } from "./ecs-repositories.js";
@@ -100,5 +101,8 @@ export async function openSqliteStore(options: { path: string }): Promise<Store>
       return statement;
     },
   };
-  return openStore(new Kysely<AllTables>({ dialect: new SqliteDialect({ database: cached }) }), "sqlite");
+  const store = await openStore(new Kysely<AllTables>({ dialect: new SqliteDialect({ database: cached }) }), "sqlite");
+  // The hot task-definition reads bypass Kysely (see sqlite-task-definition-reads.ts); writes and
+  // every other read stay portable.
+  return { ...store, taskDefinitions: { ...store.taskDefinitions, ...sqliteTaskDefinitionReads(database) } };
 }
