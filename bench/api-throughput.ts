@@ -4,7 +4,8 @@
 // the server still verifies the signature on every request (a real client would also spend time
 // signing, which is the client's cost, not the server's).
 //   node --import tsx bench/api-throughput.ts
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import autocannon from "autocannon";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { Hash } from "@smithy/hash-node";
@@ -13,9 +14,28 @@ import { sdkConfig, startTestServer, testCredentials } from "../test/support/ser
 
 const DURATION_S = Number(process.env.DURATION_S ?? 10);
 
-async function measure(url: string, headers: Record<string, string>, body: string) {
+// Server CPU per request (user + system, from /proc/<pid>/stat) next to the throughput: on this
+// shared 2-core machine the req/s swing with the neighbours' load, the CPU a request costs much less.
+const CLOCK_TICKS = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim());
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+async function measure(pid: number, url: string, headers: Record<string, string>, body: string) {
+  const cpuBefore = cpuSeconds(pid);
+  const client = process.cpuUsage();
   const result = await autocannon({ url, connections: 32, duration: DURATION_S, method: "POST", headers, body });
-  return { rps: result.requests.average, p99: result.latency.p99, errors: result.errors + result.non2xx };
+  const serverCpu = cpuSeconds(pid) - cpuBefore;
+  const clientCpu = process.cpuUsage(client);
+  return {
+    rps: result.requests.average,
+    p99: result.latency.p99,
+    errors: result.errors + result.non2xx,
+    cpuMicrosPerRequest: (serverCpu * 1e6) / result.requests.total,
+    serverCpuPercent: (100 * serverCpu) / DURATION_S,
+    clientCpuPercent: (clientCpu.user + clientCpu.system) / 1e4 / DURATION_S,
+  };
 }
 
 // The baseline runs in a process of its own, as berth does: the load generator (this process) and
@@ -59,10 +79,11 @@ const signed = await signer.sign({
   body,
 });
 
-const baseline = await measure(bareUrl, {}, "{}");
-const berth = await measure(server.endpoint, signed.headers as Record<string, string>, body);
-console.log(`bare node:http        ${baseline.rps.toFixed(0)} req/s  p99 ${baseline.p99} ms  errors ${baseline.errors}`);
-console.log(`berth Describe…Def    ${berth.rps.toFixed(0)} req/s  p99 ${berth.p99} ms  errors ${berth.errors}`);
+const baseline = await measure(bare.pid!, bareUrl, {}, "{}");
+const berth = await measure(server.process.pid!, server.endpoint, signed.headers as Record<string, string>, body);
+const cpu = (m: typeof berth) => `server ${m.cpuMicrosPerRequest.toFixed(1)} µs CPU/req (${m.serverCpuPercent.toFixed(0)} % of a core), client ${m.clientCpuPercent.toFixed(0)} %`;
+console.log(`bare node:http        ${baseline.rps.toFixed(0)} req/s  p99 ${baseline.p99} ms  errors ${baseline.errors}  ${cpu(baseline)}`);
+console.log(`berth Describe…Def    ${berth.rps.toFixed(0)} req/s  p99 ${berth.p99} ms  errors ${berth.errors}  ${cpu(berth)}`);
 console.log(`ratio                 ${((100 * berth.rps) / baseline.rps).toFixed(1)} % of bare (target ≥ 50 %), p99 target < 10 ms`);
 ecs.destroy();
 await server.stop();
