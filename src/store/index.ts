@@ -25,6 +25,7 @@ import { tasksMigration } from "./tasks-migration.js";
 import { runTaskRequestsMigration } from "./run-task-requests-migration.js";
 import type { JoinTokensRepository, JoinTokensTables } from "./join-tokens-repository.js";
 import { createJoinTokensRepository, joinTokensMigration } from "./join-tokens-repository.js";
+import { sqliteTaskDefinitionReads } from "./sqlite-task-definition-reads.js";
 
 export type { StoredAccessKey, AccessKeysRepository } from "./access-keys-repository.js";
 export type { ClustersRepository, StoredTaskDefinition, TaskDefinitionsRepository, TagsRepository, AccountSettingsRepository } from "./ecs-repositories.js";
@@ -108,5 +109,8 @@ export async function openSqliteStore(options: { path: string }): Promise<Store>
       return statement;
     },
   };
-  return openStore(new Kysely<AllTables>({ dialect: new SqliteDialect({ database: cached }) }), "sqlite");
+  const store = await openStore(new Kysely<AllTables>({ dialect: new SqliteDialect({ database: cached }) }), "sqlite");
+  // The hot task-definition reads bypass Kysely (see sqlite-task-definition-reads.ts); writes and
+  // every other read stay portable.
+  return { ...store, taskDefinitions: { ...store.taskDefinitions, ...sqliteTaskDefinitionReads(database) } };
 }

@@ -64,18 +64,20 @@ export async function registerTaskDefinition(context: EcsContext, input: Registe
  * reused), so (ARN, status) names one document for good, in this process and in any other replica:
  * the hot DescribeTaskDefinition path reads the row and skips parsing and re-serialising it.
  */
-const wireTexts = new Map<string, string>();
+const wireTexts = new Map<string, { readonly text: string; readonly answer: string }>();
 const MAX_WIRE_TEXTS = 2000;
 
-function wireTextOf(stored: StoredTaskDefinition): string {
+/** `text` is the definition's wire JSON; `answer` the whole DescribeTaskDefinition body without tags, kept whole so it is not rebuilt (and re-flattened) per request. */
+function wireTextOf(stored: StoredTaskDefinition): { readonly text: string; readonly answer: string } {
   const key = `${stored.arn}\n${stored.status}`;
-  let text = wireTexts.get(key);
-  if (text === undefined) {
-    text = toWireJson(parseDocument<TaskDefinition>(stored.document));
+  let entry = wireTexts.get(key);
+  if (entry === undefined) {
+    const text = toWireJson(parseDocument<TaskDefinition>(stored.document));
+    entry = { text, answer: `{"taskDefinition":${text}}` };
     if (wireTexts.size >= MAX_WIRE_TEXTS) wireTexts.clear();
-    wireTexts.set(key, text);
+    wireTexts.set(key, entry);
   }
-  return text;
+  return entry;
 }
 
 export async function describeTaskDefinition(context: EcsContext, input: { taskDefinition?: string; include?: string[] }): Promise<RawJsonOutput> {
@@ -85,8 +87,9 @@ export async function describeTaskDefinition(context: EcsContext, input: { taskD
       ? await context.store.taskDefinitions.latestActiveStored(reference.family)
       : await context.store.taskDefinitions.getStored(reference.family, reference.revision);
   if (!stored || stored.status === "DELETE_IN_PROGRESS") throw clientException("Unable to describe task definition.");
-  const tags = input.include?.includes("TAGS") ? `,"tags":${JSON.stringify(toTags(await context.store.tags.list(stored.arn)))}` : "";
-  return new RawJsonOutput(`{"taskDefinition":${wireTextOf(stored)}${tags}}`);
+  const wire = wireTextOf(stored);
+  if (!input.include?.includes("TAGS")) return new RawJsonOutput(wire.answer);
+  return new RawJsonOutput(`{"taskDefinition":${wire.text},"tags":${JSON.stringify(toTags(await context.store.tags.list(stored.arn)))}}`);
 }
 
 type DefinitionPage = { f: string; r: number };

@@ -30,4 +30,17 @@ describe("SigV4 canonical request", () => {
       await assert.rejects(signAndVerify("/", {}, target), { name: "InvalidSignatureException" }, target);
     }
   });
+  test("a signature differing in any one character is refused", async () => {
+    const signer = new SignatureV4({ credentials, region: "us-east-1", service: "ecs", sha256: Hash.bind(null, "sha256") });
+    const signed = await signer.sign({ method: "POST", protocol: "http:", hostname: "h", path: "/", headers: { host: "h" }, body: "{}" }, { signingDate: new Date(now) });
+    const expectations = { region: "us-east-1", service: "ecs", now, secretFor: async () => credentials.secretAccessKey };
+    const authorization = String(signed.headers["authorization"]);
+    const at = authorization.length - 64;
+    assert.ok(await verifySigV4({ method: "POST", url: "/", headers: signed.headers, body: Buffer.from("{}") }, expectations));
+    for (const position of [at, at + 31, authorization.length - 1]) {
+      const flipped = authorization[position] === "0" ? "1" : "0";
+      const headers = { ...signed.headers, authorization: authorization.slice(0, position) + flipped + authorization.slice(position + 1) };
+      await assert.rejects(verifySigV4({ method: "POST", url: "/", headers, body: Buffer.from("{}") }, expectations), { name: "InvalidSignatureException" }, String(position));
+    }
+  });
 });
