@@ -12,6 +12,8 @@ import { protocolVersion } from "../protocol/index.js";
 import type { Agent, AgentLogger } from "./agent.js";
 import { ControlLinkError } from "./control-link-http.js";
 import type { LogEvent, LogSink, TaskStateReporter } from "./ports.js";
+import { LogDeliveryRefusedError } from "./ports.js";
+import { AwsError } from "../core/errors.js";
 
 export interface HostIdentity {
   readonly hostId: string;
@@ -95,9 +97,18 @@ export class AwslogsSink implements LogSink {
       logGroupName: group,
       logStreamName: prefix ? `${prefix}/${containerName}/${spec.taskId}` : `${containerName}/${spec.taskId}`,
       createGroup: options["awslogs-create-group"] === "true",
-      events: events.map((event) => ({ timestamp: event.timestamp, message: event.message })),
+      events: events.map((event) => ({ timestamp: event.timestamp, message: event.message, offset: event.offset })),
     };
-    await this.link.putLogs(this.hostId, [batch]);
+    try {
+      await this.link.putLogs(this.hostId, [batch]);
+    } catch (error) {
+      // A 4xx (over HTTP) or a client-fault AwsError (embedded): the destination refuses these
+      // lines (a missing log group without awslogs-create-group); retrying fast will not help.
+      if ((error instanceof ControlLinkError && error.permanent) || (error instanceof AwsError && error.isClientFault)) {
+        throw new LogDeliveryRefusedError(`awslogs: ${error.message} (group ${group}, stream ${batch.logStreamName})`, { cause: error });
+      }
+      throw error;
+    }
   }
 }
 

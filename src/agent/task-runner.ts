@@ -16,7 +16,11 @@ import type { ContainerStatusReport, TaskHealth, TaskLastStatus, TaskSpec, TaskS
 import { maxStopTimeoutMs, protocolVersion, taskLifecycle } from "../protocol/index.js";
 import { startOrder } from "./dependency-order.js";
 import { TaskStartError, describeError, oomExitCode, oomReason } from "./errors.js";
+import { shipContainerLogs } from "./log-shipper.js";
 import type { ContainerExit, ImagePort, LogSink, NetworkPort, RuntimePort, TaskNetworkInfo, TaskStateReporter } from "./ports.js";
+
+/** Thrown out of every step once the runner is detached (agent shutdown): nothing more is done. */
+class Detached extends Error {}
 
 export type ContainerPhase = "NONE" | "PULLED" | "CREATED" | "RUNNING" | "STOPPED";
 
@@ -30,6 +34,8 @@ export interface ContainerRecord {
   reason?: string;
   health: TaskHealth;
   logOffset: number;
+  /** Every log line reached the sink (or was dropped with an error): the container may be removed. */
+  logsShipped?: boolean;
 }
 
 /** Everything durable about one task: written after each change (see JsonStateDir). */
@@ -89,8 +95,8 @@ export class TaskRunner {
   private readonly watched = new Set<string>();
   private readonly background: Promise<void>[] = [];
   private driver: Promise<void> | undefined;
-  /** Set by detach(): this runner stops acting (agent shutting down); containers keep running. */
-  private detached = false;
+  /** Aborted by detach(): this runner stops acting (agent shutting down); containers keep running. */
+  private readonly detachment = new AbortController();
   private readonly definitions: Map<string, ContainerDefinition>;
 
   constructor(
@@ -161,7 +167,13 @@ export class TaskRunner {
 
   /** Stops every action of this runner without touching the containers (agent shutdown). */
   detach(): void {
-    this.detached = true;
+    this.detachment.abort();
+    // Wake every waitFor so the driver notices and ends instead of waiting forever.
+    for (const wake of this.waiters.splice(0)) wake();
+  }
+
+  private get detached(): boolean {
+    return this.detachment.signal.aborted;
   }
 
   /** Asks the task to stop; the first reason wins (ECS keeps the first stoppedReason). */
@@ -183,24 +195,65 @@ export class TaskRunner {
         try {
           await this.startPhase();
         } catch (error) {
+          if (error instanceof Detached) throw error;
           await this.failStart(error);
         }
-        if (this.record.desiredStatus === "RUNNING") await this.waitFor(() => this.record.desiredStatus === "STOPPED");
+        if (this.record.desiredStatus === "RUNNING") await this.waitFor(() => this.record.desiredStatus === "STOPPED" || this.detached);
       }
+      this.throwIfDetached();
       await this.stopPhase();
+    } catch (error) {
+      // Detached: the next agent resumes from the saved record; anything else is the caller's.
+      if (!(error instanceof Detached)) throw error;
     } finally {
-      await Promise.allSettled(this.background);
+      if (!this.detached) await Promise.allSettled(this.background);
     }
   }
 
-  /** After a restart: containers that ran are re-attached, exits that happened meanwhile collected. */
+  private throwIfDetached(): void {
+    if (this.detached) throw new Detached("the agent detached from this task");
+  }
+
+  /**
+   * After a restart: containers that run are re-attached; exits that happened meanwhile are
+   * collected and their remaining log lines shipped; a container started just before the crash
+   * (recorded CREATED) is recognised as running.
+   */
   private async reattach(): Promise<void> {
     for (const c of this.record.containers) {
-      if (c.phase !== "RUNNING" || !c.runtimeId) continue;
-      const state = await this.parts.runtime.state(c.runtimeId);
-      if (state.kind === "running") this.watch(c);
-      else await this.recordExit(c.name, state.kind === "exited" ? state.exit : { exitCode: oomExitCode, oomKilled: false }, state.kind === "missing");
+      if (!c.runtimeId) continue;
+      if (c.phase === "RUNNING" || c.phase === "CREATED") {
+        const state = await this.parts.runtime.state(c.runtimeId);
+        if (state.kind === "created") continue; // startContainer starts it
+        if (state.kind === "missing" && c.phase === "CREATED") {
+          // Its creation never finished: create it again (create cleans up what is left).
+          await this.mutateContainer(c.name, (rc) => {
+            rc.phase = "PULLED";
+          });
+          continue;
+        }
+        if (state.kind === "running") {
+          if (c.phase === "CREATED") {
+            await this.mutateContainer(c.name, (rc) => {
+              rc.phase = "RUNNING";
+            });
+          }
+          this.watch(c);
+          continue;
+        }
+        await this.recordExit(c.name, state.kind === "exited" ? state.exit : { exitCode: oomExitCode, oomKilled: false }, state.kind === "missing");
+        this.shipRemainingLogs(c);
+      } else if (c.phase === "STOPPED" && !c.logsShipped) {
+        this.shipRemainingLogs(c);
+      }
     }
+  }
+
+  /** The final log pass of a container that exited while no agent watched it. */
+  private shipRemainingLogs(c: ContainerRecord): void {
+    if (this.watched.has(c.name) || !c.runtimeId) return;
+    this.watched.add(c.name);
+    this.background.push(this.shipLogs(c.name, c.runtimeId, AbortSignal.abort()));
   }
 
   private async startPhase(): Promise<void> {
@@ -314,6 +367,14 @@ export class TaskRunner {
     if (!definition || !network) throw new Error(`internal: container ${c.name} has no definition or network`);
     try {
       if (c.phase === "PULLED") {
+        // Saved before create: a create that fails half way (or an agent crash during it) leaves
+        // conmon and files that the stop phase must find to remove.
+        if (!c.runtimeId) {
+          const intended = this.parts.runtime.runtimeIdOf(spec.taskId, c.name);
+          await this.mutateContainer(c.name, (rc) => {
+            rc.runtimeId = intended;
+          }, false);
+        }
         const { runtimeId } = await this.parts.runtime.create({ taskId: spec.taskId, spec, container: definition, imageDigest: c.imageDigest ?? "", network });
         await this.mutateContainer(c.name, (rc) => {
           rc.runtimeId = runtimeId;
@@ -322,6 +383,7 @@ export class TaskRunner {
       }
       await this.parts.runtime.start(c.runtimeId ?? "");
     } catch (error) {
+      if (error instanceof Detached) throw error;
       await this.mutateContainer(c.name, (rc) => {
         rc.reason = `CannotStartContainerError: ${describeError(error)}`;
       });
@@ -339,16 +401,24 @@ export class TaskRunner {
     this.watched.add(c.name);
     const runtimeId = c.runtimeId;
     const exited = new AbortController();
-    const exit = this.parts.runtime.waitExit(runtimeId).then(
-      (result) => this.recordExit(c.name, result, false),
-      (error) => this.parts.onError(error, `waiting for container ${c.name}`),
-    );
+    const exit = this.parts.runtime
+      .waitExit(runtimeId)
+      .then((result) => this.recordExit(c.name, result, false))
+      .catch((error: unknown) => {
+        if (!(error instanceof Detached)) this.parts.onError(error, `waiting for container ${c.name}`);
+      });
     this.background.push(
       exit.finally(() => exited.abort()),
       this.shipLogs(c.name, runtimeId, exited.signal),
     );
     const check = this.definitions.get(c.name)?.healthCheck;
-    if (check?.command?.length) this.background.push(this.healthLoop(c.name, runtimeId, check, exited.signal));
+    if (check?.command?.length) {
+      this.background.push(
+        this.healthLoop(c.name, runtimeId, check, exited.signal).catch((error: unknown) => {
+          if (!(error instanceof Detached)) this.parts.onError(error, `health checks of container ${c.name}`);
+        }),
+      );
+    }
   }
 
   private async recordExit(name: string, exit: ContainerExit, missing: boolean): Promise<void> {
@@ -406,31 +476,32 @@ export class TaskRunner {
     }
   }
 
-  /** Ships new log lines; the offset is saved only after the sink acknowledged the batch. */
+  /** Ships log lines until the container exited and every line is acknowledged (log-shipper.ts). */
   private async shipLogs(name: string, runtimeId: string, exited: AbortSignal): Promise<void> {
-    const pollMs = this.parts.logPollMs ?? 250;
-    for (;;) {
-      const finalPass = exited.aborted;
-      try {
-        for (;;) {
-          if (this.detached) return;
-          const offset = this.container(name).logOffset;
-          const chunk = await this.parts.runtime.readLogs(runtimeId, offset);
-          if (chunk.events.length === 0) break;
-          await this.parts.logSink.write(this.record.spec.taskId, name, chunk.events);
-          await this.mutateContainer(name, (rc) => {
-            rc.logOffset = chunk.nextOffset;
-          }, false);
-        }
-      } catch (error) {
-        this.parts.onError(error, `shipping logs of container ${name}`);
-      }
-      if (finalPass || this.detached) return;
-      try {
-        await this.parts.clock.sleep(pollMs, exited);
-      } catch {
-        // exited: one more pass collects the last lines
-      }
+    try {
+      await shipContainerLogs({
+        taskId: this.record.spec.taskId,
+        containerName: name,
+        runtimeId,
+        runtime: this.parts.runtime,
+        sink: this.parts.logSink,
+        clock: this.parts.clock,
+        pollMs: this.parts.logPollMs ?? 250,
+        onError: this.parts.onError,
+        savedOffset: () => this.container(name).logOffset,
+        saveOffset: (offset) =>
+          this.mutateContainer(name, (rc) => {
+            rc.logOffset = offset;
+          }, false),
+        markShipped: () =>
+          this.mutateContainer(name, (rc) => {
+            rc.logsShipped = true;
+          }, false),
+        exited,
+        detached: this.detachment.signal,
+      });
+    } catch (error) {
+      if (!(error instanceof Detached)) this.parts.onError(error, `shipping logs of container ${name}`);
     }
   }
 
@@ -456,17 +527,40 @@ export class TaskRunner {
         rec.lastStatus = "DEPROVISIONING";
       });
     }
+    // Log shipping ends only once every line is acknowledged: the logs go with the containers.
     await Promise.allSettled(this.background);
+    this.throwIfDetached();
     for (const c of r.containers) {
-      if (c.runtimeId) await this.parts.runtime.remove(c.runtimeId);
+      const runtimeId = c.runtimeId;
+      if (runtimeId) await this.cleanup(`removing container ${c.name}`, () => this.parts.runtime.remove(runtimeId));
     }
-    if (r.rootfsPrepared) await this.parts.runtime.removeTask(r.spec.taskId);
-    await this.parts.networks.teardown(r.spec.taskId);
+    if (r.rootfsPrepared) await this.cleanup("removing the task's storage and cgroups", () => this.parts.runtime.removeTask(r.spec.taskId));
+    await this.cleanup("removing the task's network", () => this.parts.networks.teardown(r.spec.taskId));
     await this.mutate((rec) => {
       rec.rootfsPrepared = false;
       rec.lastStatus = "STOPPED";
       rec.stoppedAtMs ??= this.parts.clock.now();
     });
+  }
+
+  /**
+   * A cleanup step, retried with backoff (250 ms doubling to 30 s) until it succeeds: a task must
+   * not stay DEPROVISIONING because one unmount or `runc delete` failed once. Every step is
+   * idempotent, so retrying (or replaying after a restart) is safe.
+   */
+  private async cleanup(what: string, action: () => Promise<void>): Promise<void> {
+    let delayMs = 250;
+    for (let attempt = 1; ; attempt++) {
+      this.throwIfDetached();
+      try {
+        await action();
+        return;
+      } catch (error) {
+        if ((attempt & (attempt - 1)) === 0) this.parts.onError(error, `${what} failed (attempt ${attempt}); retrying in ${delayMs} ms`);
+        await this.parts.clock.sleep(delayMs, this.detachment.signal).catch(() => undefined);
+        delayMs = Math.min(delayMs * 2, 30_000);
+      }
+    }
   }
 
   /** Stop signal, then SIGKILL after the container's stopTimeout (default from the spec, max 120 s). */
@@ -506,7 +600,7 @@ export class TaskRunner {
   /** The serial queue: one change at a time, persisted, then reported (at-least-once). */
   private mutate(change: (r: TaskRecord) => void, report = true): Promise<void> {
     const next = this.queue.then(async () => {
-      if (this.detached) return;
+      this.throwIfDetached();
       change(this.record);
       this.record.sequence += 1;
       await this.parts.persist(this.record);
@@ -536,6 +630,7 @@ export class TaskRunner {
     }
     try {
       while (!condition()) {
+        this.throwIfDetached();
         if (timedOut) return false;
         await new Promise<void>((resolve) => this.waiters.push(resolve));
       }

@@ -122,3 +122,15 @@ test("log batches create the group when asked and append events in time order", 
   assert.deepEqual(events.map((e) => e.message), ["a", "b"]);
   await assert.rejects(fleet.putLogs("h1", [{ taskArn, containerName: "app", logGroupName: "/missing", logStreamName: "s", createGroup: false, events: [{ timestamp: 1, message: "x" }] }]), /does not exist/);
 });
+
+test("log lines sent again with offsets already stored are dropped (agent restarted before saving its offset)", async () => {
+  const batch = (events: { timestamp: number; message: string; offset: number }[]) => [{ taskArn, containerName: "app", logGroupName: "/ecs/app", logStreamName: "ecs/app/t2", createGroup: true, events }];
+  await fleet.putLogs("h1", batch([{ timestamp: 10, message: "one", offset: 40 }, { timestamp: 11, message: "two", offset: 80 }]));
+  // The agent crashed after this was stored, restarted from its saved offset, and read one more line.
+  await fleet.putLogs("h1", batch([{ timestamp: 10, message: "one", offset: 40 }, { timestamp: 11, message: "two", offset: 80 }, { timestamp: 12, message: "three", offset: 120 }]));
+  await fleet.putLogs("h1", batch([{ timestamp: 12, message: "three", offset: 120 }]));
+  const group = await logs.getGroup("/ecs/app");
+  const stream = await logs.getStream(group!.id, "ecs/app/t2");
+  const events = await logs.streamEvents({ streamId: stream!.id, range: {}, direction: "forward", limit: 10 });
+  assert.deepEqual(events.map((e) => e.message), ["one", "two", "three"]);
+});

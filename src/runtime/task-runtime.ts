@@ -216,7 +216,7 @@ export class TaskRuntime {
     if (meta) await this.filesystems.unmountContainer(meta.taskId, meta.containerName);
   }
 
-  readLogs(runtimeId: string, offset: number): Promise<ContainerLogChunk> {
-    return readContainerLog(this.supervisor.logPath(runtimeId), offset);
+  readLogs(runtimeId: string, offset: number, options: { final?: boolean } = {}): Promise<ContainerLogChunk> {
+    return readContainerLog(this.supervisor.logPath(runtimeId), offset, options);
   }
 }

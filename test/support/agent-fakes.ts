@@ -116,6 +116,9 @@ export class FakeRuntime implements RuntimePort {
   readonly signals: string[] = [];
   constructor(readonly behaviours: Record<string, FakeBehaviour> = {}) {}
 
+  runtimeIdOf(taskId: string, containerName: string): string {
+    return `${taskId}-${containerName}`;
+  }
   async prepareTask(spec: TaskSpec): Promise<void> {
     this.rootfs.add(spec.taskId);
   }
@@ -141,7 +144,7 @@ export class FakeRuntime implements RuntimePort {
   async state(runtimeId: string): Promise<ContainerState> {
     const c = this.containers.get(runtimeId);
     if (!c) return { kind: "missing" };
-    return c.running ? { kind: "running" } : c.exit ? { kind: "exited", exit: c.exit } : { kind: "running" };
+    return c.running ? { kind: "running" } : c.exit ? { kind: "exited", exit: c.exit } : { kind: "created" };
   }
   waitExit(runtimeId: string): Promise<ContainerExit> {
     const c = this.get(runtimeId);
@@ -163,7 +166,7 @@ export class FakeRuntime implements RuntimePort {
     if (c?.running) throw new Error("cannot remove a running container");
     this.containers.delete(runtimeId);
   }
-  async readLogs(runtimeId: string, offset: number): Promise<LogChunk> {
+  async readLogs(runtimeId: string, offset: number, _options?: { final?: boolean }): Promise<LogChunk> {
     const logs = this.containers.get(runtimeId)?.logs ?? [];
     return { events: logs.slice(offset, offset + 2), nextOffset: Math.min(logs.length, offset + 2) };
   }
@@ -182,7 +185,8 @@ export class FakeRuntime implements RuntimePort {
     for (const c of this.containers.values()) c.exitWaiters = [];
   }
   log(runtimeId: string, message: string): void {
-    this.get(runtimeId).logs.push({ timestamp: 1, message, stream: "stdout" });
+    const logs = this.get(runtimeId).logs;
+    logs.push({ timestamp: 1, message, stream: "stdout", offset: logs.length + 1 });
   }
   private get(runtimeId: string): FakeContainer {
     const c = this.containers.get(runtimeId);
