@@ -24,6 +24,9 @@ export interface HostIdentity {
   readonly subnetIds: readonly string[];
 }
 
+/** How long a STOPPED task the control plane no longer lists stays in the agent's state. */
+export const FORGET_STOPPED_AFTER_MS = 60_000;
+
 const ORPHAN_REASON = "Task stopped because the control plane no longer knows it.";
 
 /** Delivers the newest report of every task, retrying until the control plane acknowledges it. */
@@ -197,6 +200,12 @@ export class HostAgent {
     for (const status of agent.list()) {
       if (!wanted.has(status.taskArn) && status.lastStatus !== "STOPPED" && status.desiredStatus !== "STOPPED") {
         await agent.stopTask(status.taskArn, ORPHAN_REASON, "ServiceSchedulerInitiated");
+      }
+      // The control plane lists a task until it has applied its STOPPED report; once it no
+      // longer does (and a grace period passed, for late describes), the agent's record can go.
+      const stoppedForMs = status.stoppedAtMs === undefined ? 0 : this.parts.clock.now() - status.stoppedAtMs;
+      if (!wanted.has(status.taskArn) && status.lastStatus === "STOPPED" && stoppedForMs >= FORGET_STOPPED_AFTER_MS) {
+        await agent.forget(status.taskArn);
       }
     }
   }

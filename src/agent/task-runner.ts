@@ -34,6 +34,8 @@ export interface ContainerRecord {
   reason?: string;
   health: TaskHealth;
   logOffset: number;
+  /** When it started running (a dependency's startTimeout counts from here, as in the ECS agent). */
+  startedAtMs?: number;
   /** Every log line reached the sink (or was dropped with an error): the container may be removed. */
   logsShipped?: boolean;
 }
@@ -349,8 +351,21 @@ export class TaskRunner {
             return true;
         }
       };
-      await this.waitFor(() => met() !== false || this.record.desiredStatus === "STOPPED");
+      // ContainerDefinition.startTimeout is set on the dependency: "If a startTimeout value is
+      // specified for containerB and it doesn't reach the desired status within that time then
+      // containerA gives up and not start. This results in the task transitioning to a STOPPED
+      // state." Counted from the dependency's start.
+      const startTimeoutS = this.definitions.get(dep.containerName ?? "")?.startTimeout;
+      const startedAtMs = other().startedAtMs;
+      const remainingMs = startTimeoutS !== undefined && startedAtMs !== undefined ? Math.max(0, startedAtMs + startTimeoutS * 1000 - this.parts.clock.now()) : undefined;
+      const inTime = await this.waitFor(() => met() !== false || this.record.desiredStatus === "STOPPED", remainingMs);
       if (this.record.desiredStatus === "STOPPED") return false;
+      if (!inTime) {
+        throw new TaskStartError(
+          "CannotStartContainerError",
+          `dependency ${dep.containerName} of container ${name} did not reach condition ${dep.condition} within its startTimeout of ${startTimeoutS} s`,
+        );
+      }
       if (met() === "never") {
         throw new TaskStartError(
           "CannotStartContainerError",
@@ -391,6 +406,7 @@ export class TaskRunner {
     }
     await this.mutateContainer(c.name, (rc) => {
       rc.phase = "RUNNING";
+      rc.startedAtMs ??= this.parts.clock.now();
     });
     this.watch(c);
   }

@@ -62,6 +62,8 @@ export function privateDnsName(ipv4: string, region: string): string {
 export class TaskNetworks {
   private readonly ipam: Ipam;
   private readonly run: CommandRunner;
+  /** Per subnet, the tail of the operations on its bridge (see withSubnet). */
+  private readonly subnetQueues = new Map<string, Promise<unknown>>();
 
   constructor(private readonly options: { stateDir: string; region: string; run?: CommandRunner }) {
     this.ipam = new Ipam(join(options.stateDir, "leases.json"));
@@ -79,8 +81,29 @@ export class TaskNetworks {
     );
   }
 
+  /**
+   * Runs `action` alone among the operations on this subnet's bridge: creating it, plugging a
+   * task's veth into it, and deleting it once idle. Without this, two tasks starting together both
+   * try to create the bridge ("File exists"), and an idle check can delete the bridge just as
+   * another task leases an address and attaches.
+   */
+  private withSubnet<T>(subnetId: string, action: () => Promise<T>): Promise<T> {
+    const previous = this.subnetQueues.get(subnetId) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(action);
+    const tail = next.catch(() => undefined);
+    this.subnetQueues.set(subnetId, tail);
+    void tail.then(() => {
+      if (this.subnetQueues.get(subnetId) === tail) this.subnetQueues.delete(subnetId);
+    });
+    return next;
+  }
+
   /** Creates the subnet's bridge if it is missing. */
-  async ensureSubnet(subnet: SubnetSpec): Promise<string> {
+  ensureSubnet(subnet: SubnetSpec): Promise<string> {
+    return this.withSubnet(subnet.subnetId, () => this.ensureBridge(subnet));
+  }
+
+  private async ensureBridge(subnet: SubnetSpec): Promise<string> {
     const bridge = bridgeName(subnet.subnetId);
     if (await this.linkExists(bridge)) return bridge;
     const range = subnetRange(subnet.cidr);
@@ -98,8 +121,14 @@ export class TaskNetworks {
     const recorded = this.read(taskId);
     if (recorded && existsSync(recorded.netnsPath)) return recorded;
     const range = subnetRange(subnet.cidr);
-    const ipv4 = this.ipam.allocate(subnet.subnetId, range, taskId);
-    const bridge = await this.ensureSubnet(subnet);
+    return this.withSubnet(subnet.subnetId, async () => {
+      const ipv4 = this.ipam.allocate(subnet.subnetId, range, taskId);
+      const bridge = await this.ensureBridge(subnet);
+      return this.plugIn(taskId, subnet, range, ipv4, bridge);
+    });
+  }
+
+  private async plugIn(taskId: string, subnet: SubnetSpec, range: ReturnType<typeof subnetRange>, ipv4: string, bridge: string): Promise<TaskAttachment> {
     const tag = shortHash(taskId);
     const netnsName = `bth-${taskId.slice(0, 12)}`;
     const hostVeth = `bthv${tag}`;
@@ -155,11 +184,13 @@ export class TaskNetworks {
   }
 
   /** Removes a subnet's bridge once no task holds an address in it. */
-  async removeSubnetIfIdle(subnetId: string): Promise<boolean> {
-    if (this.ipam.leaseCount(subnetId) > 0) return false;
-    const bridge = bridgeName(subnetId);
-    if (await this.linkExists(bridge)) await this.run("ip", ["link", "del", bridge]);
-    return true;
+  removeSubnetIfIdle(subnetId: string): Promise<boolean> {
+    return this.withSubnet(subnetId, async () => {
+      if (this.ipam.leaseCount(subnetId) > 0) return false;
+      const bridge = bridgeName(subnetId);
+      if (await this.linkExists(bridge)) await this.run("ip", ["link", "del", bridge]);
+      return true;
+    });
   }
 
   list(): TaskAttachment[] {

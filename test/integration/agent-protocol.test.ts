@@ -58,6 +58,9 @@ class InstantAgent implements Agent {
     return this.specs.get(taskId);
   }
   async whenStopped() {}
+  async forget(taskArn: string) {
+    return this.tasks.get(taskArn)?.lastStatus === "STOPPED" && this.tasks.delete(taskArn);
+  }
   async close() {}
 }
 

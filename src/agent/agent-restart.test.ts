@@ -1,4 +1,5 @@
-// Log shipping across agent restarts and sink failures, with fake runtime/network and a fake clock.
+// Agent behaviour around restarts and failures, with fake runtime/network and a fake clock: log
+// shipping (no line lost or duplicated), stopped-record cleanup, and dependency startTimeout.
 import { test, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -192,4 +193,48 @@ test("the awslogs sink turns a missing log group (client fault) into a refusal a
   await assert.rejects(sink.write("t1", "app", events), LogDeliveryRefusedError);
   failure = new ControlLinkError("agent protocol logs: HTTP 503: unavailable", 503);
   await assert.rejects(sink.write("t1", "app", events), (error: Error) => !(error instanceof LogDeliveryRefusedError));
+});
+
+test("a stopped task's record is deleted once forgotten, and a restarted agent does not bring it back", async () => {
+  const s = setup();
+  const agent = await runningAgent(s);
+  assert.equal(await agent.forget(arn), false, "a running task is kept");
+  s.runtime.exitContainer("t1-app", { exitCode: 0, oomKilled: false });
+  await agent.whenStopped(arn);
+  assert.equal(await agent.forget(arn), true);
+  assert.equal(agent.describe(arn), undefined);
+  await agent.close();
+  const restarted = s.make();
+  await restarted.start();
+  assert.deepEqual(restarted.list(), []);
+  await restarted.close();
+});
+
+test("a dependency that misses its startTimeout stops the task instead of waiting forever (ContainerDefinition.startTimeout)", async () => {
+  const s = setup();
+  s.runtime.behaviours.db = { healthy: false };
+  const agent = s.make();
+  await agent.start();
+  const withDependency: TaskSpec = {
+    ...spec,
+    taskDefinition: {
+      family: "f",
+      revision: 1,
+      containerDefinitions: [
+        { name: "app", image: "x", dependsOn: [{ containerName: "db", condition: "HEALTHY" }] },
+        { name: "db", image: "y", startTimeout: 10, healthCheck: { command: ["CMD", "false"], interval: 5, retries: 10 } },
+      ],
+    },
+  };
+  await agent.runTask(withDependency);
+  await until(() => s.runtime.startOrder.includes("db"), "db started");
+  await settle();
+  await s.clock.advance(9_000);
+  assert.equal(agent.describe(arn)?.lastStatus, "ACTIVATING", "still within db's startTimeout");
+  await s.clock.advance(2_000);
+  await agent.whenStopped(arn);
+  const stopped = agent.describe(arn)!;
+  assert.equal(stopped.stopCode, "TaskFailedToStart");
+  assert.match(stopped.stoppedReason ?? "", /^CannotStartContainerError: dependency db of container app did not reach condition HEALTHY within its startTimeout of 10 s/);
+  assert.deepEqual(s.runtime.startOrder, ["db"], "app never started");
 });
