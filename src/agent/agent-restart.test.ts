@@ -238,3 +238,14 @@ test("a dependency that misses its startTimeout stops the task instead of waitin
   assert.match(stopped.stoppedReason ?? "", /^CannotStartContainerError: dependency db of container app did not reach condition HEALTHY within its startTimeout of 10 s/);
   assert.deepEqual(s.runtime.startOrder, ["db"], "app never started");
 });
+
+test("closing the agent ends its waits on running containers, so nothing holds the process open (berth server SIGTERM)", async () => {
+  const s = setup();
+  const agent = await runningAgent(s);
+  assert.equal(s.runtime.pendingWaits, 1);
+  await agent.close();
+  await settle();
+  assert.equal(s.runtime.pendingWaits, 0);
+  assert.equal(s.runtime.containers.get("t1-app")?.running, true, "the container keeps running");
+  assert.deepEqual(s.errors, []);
+});

@@ -69,8 +69,11 @@ export interface RuntimePort {
   }): Promise<{ runtimeId: string }>;
   start(runtimeId: string): Promise<void>;
   state(runtimeId: string): Promise<ContainerState>;
-  /** Resolves when the container exits (also when it had already exited). */
-  waitExit(runtimeId: string): Promise<ContainerExit>;
+  /**
+   * Resolves when the container exits (also when it had already exited); rejects with the
+   * signal's reason once `signal` aborts (the agent shutting down must not wait on containers).
+   */
+  waitExit(runtimeId: string, signal?: AbortSignal): Promise<ContainerExit>;
   kill(runtimeId: string, signal: string): Promise<void>;
   exec(runtimeId: string, argv: readonly string[], timeoutMs: number): Promise<{ exitCode: number }>;
   remove(runtimeId: string): Promise<void>;

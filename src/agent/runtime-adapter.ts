@@ -77,8 +77,8 @@ export class HostRuntimeAdapter implements RuntimePort {
     return { kind: state.kind };
   }
 
-  waitExit(runtimeId: string): Promise<ContainerExit> {
-    return this.runtime.waitExit(runtimeId);
+  waitExit(runtimeId: string, signal?: AbortSignal): Promise<ContainerExit> {
+    return this.runtime.waitExit(runtimeId, signal);
   }
 
   kill(runtimeId: string, signal: string): Promise<void> {

@@ -169,7 +169,8 @@ export class TaskRunner {
 
   /** Stops every action of this runner without touching the containers (agent shutdown). */
   detach(): void {
-    this.detachment.abort();
+    // The reason is a Detached, so every wait it ends (waitExit, sleeps) ends as "detached".
+    this.detachment.abort(new Detached("the agent detached from this task"));
     // Wake every waitFor so the driver notices and ends instead of waiting forever.
     for (const wake of this.waiters.splice(0)) wake();
   }
@@ -418,7 +419,7 @@ export class TaskRunner {
     const runtimeId = c.runtimeId;
     const exited = new AbortController();
     const exit = this.parts.runtime
-      .waitExit(runtimeId)
+      .waitExit(runtimeId, this.detachment.signal)
       .then((result) => this.recordExit(c.name, result, false))
       .catch((error: unknown) => {
         if (!(error instanceof Detached)) this.parts.onError(error, `waiting for container ${c.name}`);
@@ -596,7 +597,7 @@ export class TaskRunner {
     const stoppedInTime = await this.waitFor(() => this.container(name).phase === "STOPPED", timeoutMs);
     if (!stoppedInTime) {
       await this.parts.runtime.kill(runtimeId, "SIGKILL").catch((e: unknown) => this.parts.onError(e, `killing ${name}`));
-      const exit = await this.parts.runtime.waitExit(runtimeId);
+      const exit = await this.parts.runtime.waitExit(runtimeId, this.detachment.signal);
       await this.recordExit(name, exit, false);
     }
   }

@@ -207,8 +207,8 @@ export class TaskRuntime {
     return state.kind === "exited" ? { ...state, oomKilled: this.oomKilled(runtimeId, state.exitCode, state.oomKilled) } : state;
   }
 
-  async waitExit(runtimeId: string): Promise<{ exitCode: number; oomKilled: boolean }> {
-    const exit = await this.supervisor.waitExit(runtimeId);
+  async waitExit(runtimeId: string, signal?: AbortSignal): Promise<{ exitCode: number; oomKilled: boolean }> {
+    const exit = await this.supervisor.waitExit(runtimeId, signal);
     return { exitCode: exit.exitCode, oomKilled: this.oomKilled(runtimeId, exit.exitCode, exit.oomKilled) };
   }
 

@@ -150,7 +150,7 @@ test("a health check that times out is killed with everything it started", async
 });
 
 test("a create that fails leaves no conmon, runtime state, mount or files behind", async () => {
-  const broken = new TaskRuntime({ stateDir: join(stateDir, "broken-runtime"), runtimePath: "/bin/false" });
+  const broken = new TaskRuntime({ stateDir: join(stateDir, "broken-runtime") });
   const taskId = "ffff0000ffff0000ffff0000ffff0000";
   await broken.prepareTask(taskId, { cpuUnits: 256, memoryMiB: 512 }, 1);
   try {
@@ -161,9 +161,10 @@ test("a create that fails leaves no conmon, runtime state, mount or files behind
       container: { name: "app", image: "busybox", command: ["true"] },
       image: { layerDirs: image.layerDirs, env: image.config.env },
       platformEnv: {},
-      network: { netnsPath: "/proc/self/ns/net", ipv4: "10.213.11.200", hostname: "ip-10-213-11-200.ec2.internal", nameservers: [], searchDomains: [] },
+      // runc refuses to create a container whose network namespace does not exist.
+      network: { netnsPath: "/var/run/netns/bth-no-such-netns", ipv4: "10.213.11.200", hostname: "ip-10-213-11-200.ec2.internal", nameservers: [], searchDomains: [] },
     };
-    await assert.rejects(broken.createContainer(launch), /failed to create container/);
+    await assert.rejects(broken.createContainer(launch), /failed to create container.*no such file/);
     const runtimeId = runtimeIdOf(taskId, "app");
     assert.deepEqual(broken.supervisor.list(), [], "no supervision files");
     assert.equal([...mountedPaths()].some((path) => path.includes(taskId) && path.endsWith("/app/rootfs")), false, "overlay unmounted");

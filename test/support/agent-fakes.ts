@@ -114,6 +114,8 @@ export class FakeRuntime implements RuntimePort {
   readonly startOrder: string[] = [];
   readonly exitOrder: string[] = [];
   readonly signals: string[] = [];
+  /** Exit waits in progress (an agent that closed must leave none). */
+  pendingWaits = 0;
   constructor(readonly behaviours: Record<string, FakeBehaviour> = {}) {}
 
   runtimeIdOf(taskId: string, containerName: string): string {
@@ -146,10 +148,31 @@ export class FakeRuntime implements RuntimePort {
     if (!c) return { kind: "missing" };
     return c.running ? { kind: "running" } : c.exit ? { kind: "exited", exit: c.exit } : { kind: "created" };
   }
-  waitExit(runtimeId: string): Promise<ContainerExit> {
+  /** Like a real waiter, it holds a timer (keeps the event loop alive) until the exit or the abort. */
+  waitExit(runtimeId: string, signal?: AbortSignal): Promise<ContainerExit> {
     const c = this.get(runtimeId);
     if (c.exit) return Promise.resolve(c.exit);
-    return new Promise((resolve) => c.exitWaiters.push(resolve));
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    this.pendingWaits += 1;
+    return new Promise<ContainerExit>((resolve, reject) => {
+      const keepAlive = setInterval(() => undefined, 1_000);
+      const finish = () => {
+        clearInterval(keepAlive);
+        this.pendingWaits -= 1;
+        signal?.removeEventListener("abort", onAbort);
+      };
+      const onAbort = () => {
+        finish();
+        c.exitWaiters = c.exitWaiters.filter((waiter) => waiter !== onExit);
+        reject(signal?.reason);
+      };
+      const onExit = (exit: ContainerExit) => {
+        finish();
+        resolve(exit);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      c.exitWaiters.push(onExit);
+    });
   }
   async kill(runtimeId: string, signal: string): Promise<void> {
     const c = this.get(runtimeId);
