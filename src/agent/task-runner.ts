@@ -48,6 +48,8 @@ export interface TaskRecord {
   sequence: number;
   network?: TaskNetworkInfo;
   rootfsPrepared: boolean;
+  /** The task's storage and cgroups may exist (preparation started): cleanup must remove them. */
+  storageRequested?: boolean;
   pullStartedAtMs?: number;
   pullStoppedAtMs?: number;
   connectivityAtMs?: number;
@@ -264,6 +266,47 @@ export class TaskRunner {
     const { spec } = r;
     const stopped = () => r.desiredStatus === "STOPPED";
 
+    // The task's storage (ext4 mkfs + mount) and cgroups need nothing from the network or the
+    // pull, so they are made while those run; recorded first so a stop or crash cleans them up.
+    let storage: Promise<void> | undefined;
+    if (!r.rootfsPrepared) {
+      if (!r.storageRequested) {
+        await this.mutate((rec) => {
+          rec.storageRequested = true;
+        }, false);
+      }
+      storage = this.parts.runtime.prepareTask(spec);
+      storage.catch(() => undefined); // awaited (and reported) at ACTIVATING
+    }
+    try {
+      await this.networkPullAndStorage(storage);
+    } finally {
+      // Never leave preparation running behind a failure: cleanup must not race it.
+      await storage?.catch(() => undefined);
+    }
+    if (stopped()) return;
+
+    for (const name of startOrder(spec.taskDefinition.containerDefinitions ?? [])) {
+      const c = this.container(name);
+      if (c.phase === "RUNNING" || c.phase === "STOPPED") continue;
+      const ready = await this.waitForDependencies(name);
+      if (!ready || stopped()) return;
+      await this.startContainer(c);
+      if (stopped()) return;
+    }
+    await this.mutate((rec) => {
+      if (rec.desiredStatus === "RUNNING" && lifecycleIndex(rec.lastStatus) < lifecycleIndex("RUNNING")) {
+        rec.lastStatus = "RUNNING";
+        rec.startedAtMs ??= this.parts.clock.now();
+      }
+    });
+  }
+
+  /** PROVISIONING (network) → PENDING (pull) → ACTIVATING (storage ready). */
+  private async networkPullAndStorage(storage: Promise<void> | undefined): Promise<void> {
+    const r = this.record;
+    const { spec } = r;
+    const stopped = () => r.desiredStatus === "STOPPED";
     if (!r.network) {
       try {
         const network = await this.parts.networks.setup(spec.taskId, spec.network);
@@ -306,7 +349,7 @@ export class TaskRunner {
     await this.advance("ACTIVATING");
     if (!r.rootfsPrepared) {
       try {
-        await this.parts.runtime.prepareTask(spec);
+        await storage;
       } catch (error) {
         throw new TaskStartError("ResourceInitializationError", `failed to prepare the task's ephemeral storage: ${describeError(error)}`, { cause: error });
       }
@@ -315,21 +358,6 @@ export class TaskRunner {
         rec.connectivityAtMs ??= this.parts.clock.now();
       });
     }
-
-    for (const name of startOrder(spec.taskDefinition.containerDefinitions ?? [])) {
-      const c = this.container(name);
-      if (c.phase === "RUNNING" || c.phase === "STOPPED") continue;
-      const ready = await this.waitForDependencies(name);
-      if (!ready || stopped()) return;
-      await this.startContainer(c);
-      if (stopped()) return;
-    }
-    await this.mutate((rec) => {
-      if (rec.desiredStatus === "RUNNING" && lifecycleIndex(rec.lastStatus) < lifecycleIndex("RUNNING")) {
-        rec.lastStatus = "RUNNING";
-        rec.startedAtMs ??= this.parts.clock.now();
-      }
-    });
   }
 
   /** Waits until every dependsOn condition holds; false when the task is stopping instead. */
@@ -551,10 +579,11 @@ export class TaskRunner {
       const runtimeId = c.runtimeId;
       if (runtimeId) await this.cleanup(`removing container ${c.name}`, () => this.parts.runtime.remove(runtimeId));
     }
-    if (r.rootfsPrepared) await this.cleanup("removing the task's storage and cgroups", () => this.parts.runtime.removeTask(r.spec.taskId));
+    if (r.rootfsPrepared || r.storageRequested) await this.cleanup("removing the task's storage and cgroups", () => this.parts.runtime.removeTask(r.spec.taskId));
     await this.cleanup("removing the task's network", () => this.parts.networks.teardown(r.spec.taskId));
     await this.mutate((rec) => {
       rec.rootfsPrepared = false;
+      rec.storageRequested = false;
       rec.lastStatus = "STOPPED";
       rec.stoppedAtMs ??= this.parts.clock.now();
     });

@@ -62,6 +62,8 @@ export function privateDnsName(ipv4: string, region: string): string {
 export class TaskNetworks {
   private readonly ipam: Ipam;
   private readonly run: CommandRunner;
+  /** Bridges this instance made or saw (saves an `ip link show` per attach); cleared on removal. */
+  private readonly knownBridges = new Set<string>();
   /** Per subnet, the tail of the operations on its bridge (see withSubnet). */
   private readonly subnetQueues = new Map<string, Promise<unknown>>();
 
@@ -105,7 +107,11 @@ export class TaskNetworks {
 
   private async ensureBridge(subnet: SubnetSpec): Promise<string> {
     const bridge = bridgeName(subnet.subnetId);
-    if (await this.linkExists(bridge)) return bridge;
+    if (this.knownBridges.has(bridge)) return bridge;
+    if (await this.linkExists(bridge)) {
+      this.knownBridges.add(bridge);
+      return bridge;
+    }
     const range = subnetRange(subnet.cidr);
     await this.run("ip", ["-batch", "-"], [
       `link add ${bridge} type bridge`,
@@ -114,6 +120,7 @@ export class TaskNetworks {
       `link set ${bridge} up`,
       "",
     ].join("\n"));
+    this.knownBridges.add(bridge);
     return bridge;
   }
 
@@ -124,11 +131,11 @@ export class TaskNetworks {
     return this.withSubnet(subnet.subnetId, async () => {
       const ipv4 = this.ipam.allocate(subnet.subnetId, range, taskId);
       const bridge = await this.ensureBridge(subnet);
-      return this.plugIn(taskId, subnet, range, ipv4, bridge);
+      return this.plugIn(taskId, subnet, range, ipv4, bridge, recorded !== undefined);
     });
   }
 
-  private async plugIn(taskId: string, subnet: SubnetSpec, range: ReturnType<typeof subnetRange>, ipv4: string, bridge: string): Promise<TaskAttachment> {
+  private async plugIn(taskId: string, subnet: SubnetSpec, range: ReturnType<typeof subnetRange>, ipv4: string, bridge: string, retrying: boolean): Promise<TaskAttachment> {
     const tag = shortHash(taskId);
     const netnsName = `bth-${taskId.slice(0, 12)}`;
     const hostVeth = `bthv${tag}`;
@@ -154,7 +161,8 @@ export class TaskNetworks {
     };
     // Written before anything is created, so a crash part-way leaves enough to clean up.
     writeFileAtomic(this.recordPath(taskId), JSON.stringify(attachment));
-    await this.removeLinks(attachment);
+    // Only an earlier, interrupted attach can have left links of this task behind.
+    if (retrying) await this.removeLinks(attachment);
     await this.run("ip", ["-batch", "-"], [
       `netns add ${netnsName}`,
       `link add ${hostVeth} type veth peer name ${peer}`,
@@ -188,6 +196,7 @@ export class TaskNetworks {
     return this.withSubnet(subnetId, async () => {
       if (this.ipam.leaseCount(subnetId) > 0) return false;
       const bridge = bridgeName(subnetId);
+      this.knownBridges.delete(bridge);
       if (await this.linkExists(bridge)) await this.run("ip", ["link", "del", bridge]);
       return true;
     });

@@ -4,7 +4,7 @@
 // layer corrupted on the wire.
 import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -131,7 +131,10 @@ test("an unreachable registry stops the task with CannotPullContainerError", asy
 });
 
 test("a layer corrupted on the wire is refused: CannotPullContainerError, nothing stored", async () => {
-  const image = await buildImage({ busybox: true, directories: [], architecture: "amd64", cmd: ["true"] });
+  // A layer of its own (the store already holds the plain busybox layer from the first test).
+  const content = mkdtempSync(join(stateDir, "content-"));
+  writeFileSync(join(content, "marker"), `corrupt-test-${Date.now()}`);
+  const image = await buildImage({ busybox: true, directories: [{ source: content, destination: "/marker" }], architecture: "amd64", cmd: ["true"] });
   await pushImage({ manifest: image.manifest, blobs: [image.config, ...image.layers] }, `${plain.address}/corrupt:v1`, {});
   const layerDigest = image.layers[0]!.digest;
   // Serves the real registry but flips one byte of the layer blob (gzip's CRC or the digest catches it).

@@ -164,7 +164,7 @@ test("a create that fails leaves no conmon, runtime state, mount or files behind
       // runc refuses to create a container whose network namespace does not exist.
       network: { netnsPath: "/var/run/netns/bth-no-such-netns", ipv4: "10.213.11.200", hostname: "ip-10-213-11-200.ec2.internal", nameservers: [], searchDomains: [] },
     };
-    await assert.rejects(broken.createContainer(launch), /failed to create container.*no such file/);
+    await assert.rejects(broken.createContainer(launch), /failed to create container/);
     const runtimeId = runtimeIdOf(taskId, "app");
     assert.deepEqual(broken.supervisor.list(), [], "no supervision files");
     assert.equal([...mountedPaths()].some((path) => path.includes(taskId) && path.endsWith("/app/rootfs")), false, "overlay unmounted");
