@@ -249,3 +249,24 @@ test("closing the agent ends its waits on running containers, so nothing holds t
   assert.equal(s.runtime.containers.get("t1-app")?.running, true, "the container keeps running");
   assert.deepEqual(s.errors, []);
 });
+
+test("a closed report forwarder stops retrying against a control plane that is gone", async () => {
+  const { ReportForwarder } = await import("./host-agent.js");
+  const { systemClock } = await import("../core/clock.js");
+  let attempts = 0;
+  const link = {
+    report: async () => {
+      attempts += 1;
+      throw new Error("store closed");
+    },
+  } as unknown as ConstructorParameters<typeof ReportForwarder>[0];
+  const forwarder = new ReportForwarder(link, systemClock, { error: () => undefined, info: () => undefined });
+  forwarder.hostId = "h1";
+  await forwarder.report({ protocolVersion, taskArn: arn, lastStatus: "RUNNING", desiredStatus: "RUNNING", sequence: 1, health: "UNKNOWN", containers: [] });
+  await until(() => attempts >= 2, "a retry");
+  forwarder.close();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const after = attempts;
+  await new Promise((resolve) => setTimeout(resolve, 700));
+  assert.equal(attempts, after, "no attempt after close");
+});

@@ -33,6 +33,7 @@ const ORPHAN_REASON = "Task stopped because the control plane no longer knows it
 export class ReportForwarder implements TaskStateReporter {
   private readonly pending = new Map<string, TaskStatusReport>();
   private flushing: Promise<void> | undefined;
+  private readonly closed = new AbortController();
   hostId: string | undefined;
 
   constructor(
@@ -47,12 +48,21 @@ export class ReportForwarder implements TaskStateReporter {
     this.flush();
   }
 
+  /**
+   * Stops delivering (agent shutdown). Undelivered reports are not lost: the next agent re-sends
+   * every task's state after registering. Without this, a retry loop against a control plane
+   * that is gone (its store closed) would keep the process alive forever.
+   */
+  close(): void {
+    this.closed.abort();
+  }
+
   flush(): void {
-    if (this.flushing || this.hostId === undefined) return;
+    if (this.flushing || this.hostId === undefined || this.closed.signal.aborted) return;
     const hostId = this.hostId;
     this.flushing = (async () => {
       let backoffMs = 100;
-      while (this.pending.size > 0) {
+      while (this.pending.size > 0 && !this.closed.signal.aborted) {
         const batch = [...this.pending.values()];
         try {
           await this.link.report(hostId, { reports: batch });
@@ -60,7 +70,7 @@ export class ReportForwarder implements TaskStateReporter {
           backoffMs = 100;
         } catch (error) {
           this.logger.error({ err: error, reports: batch.length }, "status report delivery failed; retrying");
-          await this.clock.sleep(backoffMs);
+          await this.clock.sleep(backoffMs, this.closed.signal).catch(() => undefined);
           backoffMs = Math.min(backoffMs * 2, 5_000);
         }
       }
@@ -152,6 +162,7 @@ export class HostAgent {
     this.abort.abort();
     await Promise.allSettled(this.loops);
     await this.parts.agent.close();
+    this.parts.reports.close();
   }
 
   private async heartbeatLoop(intervalMs: number): Promise<void> {

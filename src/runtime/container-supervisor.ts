@@ -127,6 +127,10 @@ export class ContainerSupervisor {
         "-b", bundleDir,
         "-p", pidFile,
         "-P", join(dir, "conmon.pid"),
+        // No --log-size-max: conmon "rotates" a k8s-file log by truncating it in place, which
+        // would drop lines the agent has not shipped yet and invalidate its saved byte offsets.
+        // The file lives only as long as the container and is shipped as it grows; a chatty
+        // long-running task's log is bounded by the agent's disk, not by conmon (a known limit).
         "-l", `k8s-file:${this.logPath(id)}`,
         "--exit-dir", join(dir, "exits"),
         "-0", join(dir, "persist"),
