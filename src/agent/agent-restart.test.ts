@@ -270,3 +270,18 @@ test("a closed report forwarder stops retrying against a control plane that is g
   await new Promise((resolve) => setTimeout(resolve, 700));
   assert.equal(attempts, after, "no attempt after close");
 });
+
+test("a cleanup step that fails is retried with backoff until it succeeds, instead of leaving DEPROVISIONING forever", async () => {
+  const s = setup();
+  const agent = await runningAgent(s);
+  s.runtime.failRemoves = 3;
+  s.runtime.exitContainer("t1-app", { exitCode: 0, oomKilled: false });
+  await until(() => s.runtime.failRemoves === 2, "first removal attempt");
+  assert.equal(agent.describe(arn)?.lastStatus, "DEPROVISIONING");
+  await s.clock.advance(2_000, 50);
+  await agent.whenStopped(arn);
+  assert.equal(s.runtime.failRemoves, 0);
+  assert.equal(s.runtime.containers.size, 0);
+  assert.equal(s.networks.live.size, 0);
+  assert.ok(s.errors.some((line) => /removing container app failed \(attempt 1\)/.test(line)), s.errors.join("\n"));
+});

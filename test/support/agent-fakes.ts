@@ -184,7 +184,13 @@ export class FakeRuntime implements RuntimePort {
   async exec(runtimeId: string): Promise<{ exitCode: number }> {
     return { exitCode: this.get(runtimeId).behaviour.healthy === false ? 1 : 0 };
   }
+  /** Test control: how many remove calls fail (a busy mount, a runc hiccup) before one works. */
+  failRemoves = 0;
   async remove(runtimeId: string): Promise<void> {
+    if (this.failRemoves > 0) {
+      this.failRemoves -= 1;
+      throw new Error("umount: target is busy");
+    }
     const c = this.containers.get(runtimeId);
     if (c?.running) throw new Error("cannot remove a running container");
     this.containers.delete(runtimeId);
