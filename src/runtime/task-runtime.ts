@@ -77,6 +77,7 @@ export class TaskRuntime {
   readonly supervisor: ContainerSupervisor;
   private readonly hardLimits = hostHardLimits();
   private readonly seccompText: string;
+  private readonly seccompProfiles = new Map<string, object>();
   private readonly initPath: string | undefined;
 
   constructor(private readonly options: TaskRuntimeOptions) {
@@ -150,12 +151,23 @@ export class TaskRuntime {
       cgroupsPath: this.cgroups.containerPath(launch.taskId, name),
       mounts: [...this.etcMounts(launch), ...this.volumeMounts(launch)],
       initPath: this.initPath,
-      seccomp: resolveSeccompProfile(this.seccompText, { architecture, capabilities, kernelRelease: release() }),
+      seccomp: this.seccompFor(architecture, capabilities),
       hostHardLimits: this.hardLimits,
     });
     const bundle = join(this.filesystems.taskDir(launch.taskId), "containers", name);
     writeFileSync(join(bundle, "config.json"), JSON.stringify(spec));
     await this.supervisor.create(runtimeId, bundle);
+  }
+
+  /** The resolved profile depends only on these inputs: parsed once per capability set, not per container. */
+  private seccompFor(architecture: string, capabilities: readonly string[]): object {
+    const key = `${architecture}|${[...capabilities].sort().join(",")}`;
+    let profile = this.seccompProfiles.get(key);
+    if (!profile) {
+      profile = resolveSeccompProfile(this.seccompText, { architecture, capabilities, kernelRelease: release() });
+      this.seccompProfiles.set(key, profile);
+    }
+    return profile;
   }
 
   /** /etc/hosts, /etc/hostname and /etc/resolv.conf of the task's network, one copy per container. */
