@@ -181,3 +181,9 @@ test("modes survive unpacking exactly: sticky /tmp 1777, setuid 4755, group-writ
   assert.equal(mode("srv/shared").toString(8), "666");
   assert.equal(mode("bin").toString(8), "755");
 });
+
+test("an empty layer (only the end-of-archive blocks) unpacks to an empty directory", async () => {
+  const s = scene();
+  await unpack(s.target, []);
+  assert.deepEqual(readdirSync(s.target), []);
+});

@@ -11,7 +11,7 @@ import { execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, symlinkSync } from "node:fs";
 import { posix } from "node:path";
-import { Transform } from "node:stream";
+import { PassThrough } from "node:stream";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
@@ -25,7 +25,7 @@ export class DigestMismatchError extends Error {}
  * (measured here on a 50 MiB layer: 292 ms with 16 KiB chunks, 40 ms with 256 KiB).
  */
 const INFLATE_CHUNK_BYTES = 256 * 1024;
-/** Buffering between pipeline stages: the 16 KiB default pauses the download every few chunks. */
+/** Buffering of the zstd output stage (the 16 KiB default pauses the decoder every few chunks). */
 const STREAM_BUFFER_BYTES = 1024 * 1024;
 
 const runWithInput = (command: string, args: readonly string[], input: string) =>
@@ -61,14 +61,6 @@ export async function unpackLayer(blob: Readable, options: { digest: string; med
   mkdirSync(temp, { recursive: true });
   const hash = createHash(algorithm);
   let size = 0;
-  const tap = new Transform({
-    highWaterMark: STREAM_BUFFER_BYTES,
-    transform(chunk: Buffer, _encoding, callback) {
-      hash.update(chunk);
-      size += chunk.length;
-      callback(null, chunk);
-    },
-  });
   const whiteouts: string[] = [];
   const opaqueDirs: string[] = [];
   const absoluteLinks: { path: string; target: string }[] = [];
@@ -109,19 +101,34 @@ export async function unpackLayer(blob: Readable, options: { digest: string; med
     // Empty layers (a tar of only its end marker, common in real images) are valid, but node-tar
     // calls them an unrecognized archive: remember whether any non-zero byte went by.
     let sawContent = false;
-    const sniff = new Transform({
-      highWaterMark: STREAM_BUFFER_BYTES,
-      transform(chunk: Buffer, _encoding, callback) {
-        if (!sawContent && chunk.some((byte) => byte !== 0)) sawContent = true;
-        callback(null, chunk);
-      },
+    // Hashing and sniffing listen beside the pipeline instead of being Transform stages of it:
+    // every stage costs a callback round per chunk, and a 100 MB layer is ~1,600 chunks.
+    // (Listeners are attached in the same tick as the pipeline, so no chunk goes by unseen.)
+    blob.on("data", (chunk: Buffer) => {
+      hash.update(chunk);
+      size += chunk.length;
     });
-    const hashed = blob.pipe(tap);
-    blob.once("error", (error) => tap.destroy(error));
+    const sniff = (stream: NodeJS.ReadableStream) => {
+      const onData = (chunk: Buffer) => {
+        if (!chunk.some((byte) => byte !== 0)) return;
+        sawContent = true;
+        stream.removeListener("data", onData);
+      };
+      stream.on("data", onData);
+    };
     try {
-      if (compression === "zstd") await Promise.all([pipeThroughZstd(hashed, sniff), pipeline(sniff, extract)]);
-      else if (compression === "gzip") await pipeline(hashed, createGunzip({ chunkSize: INFLATE_CHUNK_BYTES }), sniff, extract);
-      else await pipeline(hashed, sniff, extract);
+      if (compression === "zstd") {
+        const decoded = new PassThrough({ highWaterMark: STREAM_BUFFER_BYTES });
+        sniff(decoded);
+        await Promise.all([pipeThroughZstd(blob, decoded), pipeline(decoded, extract)]);
+      } else if (compression === "gzip") {
+        const gunzip = createGunzip({ chunkSize: INFLATE_CHUNK_BYTES });
+        sniff(gunzip);
+        await pipeline(blob, gunzip, extract);
+      } else {
+        sniff(blob);
+        await pipeline(blob, extract);
+      }
     } catch (error) {
       if (!((error as { code?: string }).code === "TAR_BAD_ARCHIVE" && !sawContent)) throw error;
     }
