@@ -361,6 +361,7 @@ try {
 } finally {
   await agent?.close();
   rmSync(work, { recursive: true, force: true });
+  rmSync(HAND_ROOT, { recursive: true, force: true });
   const leaks = findLeaks().filter((leak) => !leaksBefore.has(leak));
   if (leaks.length > 0) console.error(`LEAKED:\n${leaks.join("\n")}`);
 }
