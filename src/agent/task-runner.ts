@@ -12,55 +12,20 @@
 // (reconcile): finished steps are skipped, running containers are re-attached.
 import type { ContainerDefinition, HealthCheck } from "@aws-sdk/client-ecs";
 import type { Clock } from "../core/clock.js";
-import type { ContainerStatusReport, TaskHealth, TaskLastStatus, TaskSpec, TaskStatusReport, TaskStopCode } from "../protocol/index.js";
-import { maxStopTimeoutMs, protocolVersion, taskLifecycle } from "../protocol/index.js";
+import type { TaskLastStatus, TaskSpec, TaskStatusReport, TaskStopCode } from "../protocol/index.js";
+import { maxStopTimeoutMs, taskLifecycle } from "../protocol/index.js";
 import { startOrder } from "./dependency-order.js";
 import { TaskStartError, describeError, oomExitCode, oomReason } from "./errors.js";
 import { shipContainerLogs } from "./log-shipper.js";
-import type { ContainerExit, ImagePort, LogSink, NetworkPort, RuntimePort, TaskNetworkInfo, TaskStateReporter } from "./ports.js";
+import type { ContainerExit, ImagePort, LogSink, NetworkPort, RuntimePort, TaskStateReporter } from "./ports.js";
+import { describeTask } from "./task-record.js";
+import type { ContainerRecord, TaskRecord } from "./task-record.js";
+
+export { newTaskRecord } from "./task-record.js";
+export type { ContainerPhase, ContainerRecord, TaskRecord } from "./task-record.js";
 
 /** Thrown out of every step once the runner is detached (agent shutdown): nothing more is done. */
 class Detached extends Error {}
-
-export type ContainerPhase = "NONE" | "PULLED" | "CREATED" | "RUNNING" | "STOPPED";
-
-export interface ContainerRecord {
-  name: string;
-  phase: ContainerPhase;
-  runtimeId?: string;
-  imageDigest?: string;
-  stopSignal?: string;
-  exitCode?: number;
-  reason?: string;
-  health: TaskHealth;
-  logOffset: number;
-  /** When it started running (a dependency's startTimeout counts from here, as in the ECS agent). */
-  startedAtMs?: number;
-  /** Every log line reached the sink (or was dropped with an error): the container may be removed. */
-  logsShipped?: boolean;
-}
-
-/** Everything durable about one task: written after each change (see JsonStateDir). */
-export interface TaskRecord {
-  spec: TaskSpec;
-  lastStatus: TaskLastStatus;
-  desiredStatus: "RUNNING" | "STOPPED";
-  sequence: number;
-  network?: TaskNetworkInfo;
-  rootfsPrepared: boolean;
-  /** The task's storage and cgroups may exist (preparation started): cleanup must remove them. */
-  storageRequested?: boolean;
-  pullStartedAtMs?: number;
-  pullStoppedAtMs?: number;
-  connectivityAtMs?: number;
-  startedAtMs?: number;
-  stoppingAtMs?: number;
-  executionStoppedAtMs?: number;
-  stoppedAtMs?: number;
-  stopCode?: TaskStopCode;
-  stoppedReason?: string;
-  containers: ContainerRecord[];
-}
 
 export interface TaskRunnerParts {
   readonly images: ImagePort;
@@ -73,22 +38,6 @@ export interface TaskRunnerParts {
   readonly onError: (error: unknown, what: string) => void;
   /** How often log shipping polls the runtime's log files. */
   readonly logPollMs?: number;
-}
-
-export function newTaskRecord(spec: TaskSpec): TaskRecord {
-  return {
-    spec,
-    lastStatus: "PROVISIONING",
-    desiredStatus: spec.desiredStatus,
-    sequence: 0,
-    rootfsPrepared: false,
-    containers: (spec.taskDefinition.containerDefinitions ?? []).map((c) => ({
-      name: c.name ?? "",
-      phase: "NONE",
-      health: "UNKNOWN",
-      logOffset: 0,
-    })),
-  };
 }
 
 const lifecycleIndex = (s: TaskLastStatus) => taskLifecycle.indexOf(s);
@@ -125,48 +74,7 @@ export class TaskRunner {
   }
 
   describe(): TaskStatusReport {
-    const r = this.record;
-    const containers: ContainerStatusReport[] = r.containers.map((c) => ({
-      name: c.name,
-      runtimeId: c.runtimeId,
-      lastStatus: c.phase === "RUNNING" ? "RUNNING" : c.phase === "STOPPED" ? "STOPPED" : "PENDING",
-      exitCode: c.exitCode,
-      reason: c.reason,
-      health: c.health,
-      essential: this.essential(c.name),
-      image: this.definitions.get(c.name)?.image ?? "",
-      imageDigest: c.imageDigest,
-      networkInterfaces: r.network ? [{ attachmentId: r.network.eniId, privateIpv4Address: r.network.ipv4 }] : [],
-    }));
-    return {
-      protocolVersion,
-      taskArn: r.spec.taskArn,
-      lastStatus: r.lastStatus,
-      desiredStatus: r.desiredStatus,
-      sequence: r.sequence,
-      health: this.taskHealth(),
-      pullStartedAtMs: r.pullStartedAtMs,
-      pullStoppedAtMs: r.pullStoppedAtMs,
-      connectivityAtMs: r.connectivityAtMs,
-      startedAtMs: r.startedAtMs,
-      stoppingAtMs: r.stoppingAtMs,
-      executionStoppedAtMs: r.executionStoppedAtMs,
-      stoppedAtMs: r.stoppedAtMs,
-      stopCode: r.stopCode,
-      stoppedReason: r.stoppedReason,
-      attachment: r.network
-        ? {
-            type: "ElasticNetworkInterface",
-            status: r.lastStatus === "STOPPED" ? "DELETED" : "ATTACHED",
-            subnetId: r.spec.network.subnetId,
-            networkInterfaceId: r.network.eniId,
-            macAddress: r.network.macAddress,
-            privateDnsName: r.network.privateDnsName,
-            privateIPv4Address: r.network.ipv4,
-          }
-        : undefined,
-      containers,
-    };
+    return describeTask(this.record, this.definitions);
   }
 
   /** Stops every action of this runner without touching the containers (agent shutdown). */
@@ -694,13 +602,5 @@ export class TaskRunner {
 
   private essential(name: string): boolean {
     return this.definitions.get(name)?.essential ?? true;
-  }
-
-  /** Task health from essential containers with health checks (ECS: UNHEALTHY if any is, HEALTHY if all are). */
-  private taskHealth(): TaskHealth {
-    const checked = this.record.containers.filter((c) => this.essential(c.name) && this.definitions.get(c.name)?.healthCheck?.command?.length);
-    if (checked.length === 0) return "UNKNOWN";
-    if (checked.some((c) => c.health === "UNHEALTHY")) return "UNHEALTHY";
-    return checked.every((c) => c.health === "HEALTHY") ? "HEALTHY" : "UNKNOWN";
   }
 }
