@@ -37,6 +37,11 @@ export interface Agent {
   list(): TaskStatusReport[];
   /** Resolves when the task reached STOPPED and released every resource. */
   whenStopped(taskArn: string): Promise<void>;
+  /**
+   * Deletes a STOPPED task's record (its report delivered and every resource released): the
+   * agent's state does not grow forever. False (and nothing done) for a task not yet STOPPED.
+   */
+  forget(taskArn: string): Promise<boolean>;
   /** Stops accepting work; running containers keep running under conmon (they outlive the agent). */
   close(): Promise<void>;
 }
@@ -100,6 +105,15 @@ export function createAgent(parts: AgentParts): Agent {
     specOf: (taskId) => [...runners.values()].find((runner) => runner.spec.taskId === taskId)?.spec,
     list: () => [...runners.values()].map((r) => r.describe()),
     whenStopped: (taskArn) => finished.get(taskArn) ?? Promise.resolve(),
+    async forget(taskArn) {
+      const runner = runners.get(taskArn);
+      if (!runner || runner.describe().lastStatus !== "STOPPED") return false;
+      await finished.get(taskArn);
+      runners.delete(taskArn);
+      finished.delete(taskArn);
+      if (!closed) await state.remove(keyOf(taskArn));
+      return true;
+    },
     async close() {
       closed = true;
       for (const runner of runners.values()) runner.detach();

@@ -17,6 +17,8 @@ import { protocolVersion } from "../protocol/index.js";
 import type { Agent, AgentLogger } from "./agent.js";
 import { ControlLinkError } from "./control-link-http.js";
 import type { LogEvent, LogSink, TaskStateReporter } from "./ports.js";
+import { LogDeliveryRefusedError } from "./ports.js";
+import { AwsError } from "../core/errors.js";
 
 export interface HostIdentity {
   readonly hostId: string;
@@ -26,6 +28,9 @@ export interface HostIdentity {
   readonly capacity: HostCapacity;
   readonly subnetIds: readonly string[];
 }
+
+/** How long a STOPPED task the control plane no longer lists stays in the agent's state. */
+export const FORGET_STOPPED_AFTER_MS = 60_000;
 
 const ORPHAN_REASON = "Task stopped because the control plane no longer knows it.";
 /**
@@ -47,6 +52,7 @@ export function needsRegistration(error: unknown): boolean {
 export class ReportForwarder implements TaskStateReporter {
   private readonly pending = new Map<string, TaskStatusReport>();
   private flushing: Promise<void> | undefined;
+  private readonly closed = new AbortController();
   hostId: string | undefined;
 
   constructor(
@@ -61,12 +67,21 @@ export class ReportForwarder implements TaskStateReporter {
     this.flush();
   }
 
+  /**
+   * Stops delivering (agent shutdown). Undelivered reports are not lost: the next agent re-sends
+   * every task's state after registering. Without this, a retry loop against a control plane
+   * that is gone (its store closed) would keep the process alive forever.
+   */
+  close(): void {
+    this.closed.abort();
+  }
+
   flush(): void {
-    if (this.flushing || this.hostId === undefined) return;
+    if (this.flushing || this.hostId === undefined || this.closed.signal.aborted) return;
     const hostId = this.hostId;
     this.flushing = (async () => {
       let backoffMs = 100;
-      while (this.pending.size > 0) {
+      while (this.pending.size > 0 && !this.closed.signal.aborted) {
         const batch = [...this.pending.values()];
         try {
           await this.link.report(hostId, { reports: batch });
@@ -74,7 +89,7 @@ export class ReportForwarder implements TaskStateReporter {
           backoffMs = 100;
         } catch (error) {
           this.logger.error({ err: error, reports: batch.length }, "status report delivery failed; retrying");
-          await this.clock.sleep(jittered(backoffMs));
+          await this.clock.sleep(jittered(backoffMs), this.closed.signal).catch(() => undefined);
           backoffMs = Math.min(backoffMs * 2, 5_000);
         }
       }
@@ -114,9 +129,18 @@ export class AwslogsSink implements LogSink {
       logGroupName: group,
       logStreamName: prefix ? `${prefix}/${containerName}/${spec.taskId}` : `${containerName}/${spec.taskId}`,
       createGroup: options["awslogs-create-group"] === "true",
-      events: events.map((event) => ({ timestamp: event.timestamp, message: event.message })),
+      events: events.map((event) => ({ timestamp: event.timestamp, message: event.message, offset: event.offset })),
     };
-    await this.link.putLogs(this.hostId, [batch]);
+    try {
+      await this.link.putLogs(this.hostId, [batch]);
+    } catch (error) {
+      // A 4xx (over HTTP) or a client-fault AwsError (embedded): the destination refuses these
+      // lines (a missing log group without awslogs-create-group); retrying fast will not help.
+      if ((error instanceof ControlLinkError && error.permanent) || (error instanceof AwsError && error.isClientFault)) {
+        throw new LogDeliveryRefusedError(`awslogs: ${error.message} (group ${group}, stream ${batch.logStreamName})`, { cause: error });
+      }
+      throw error;
+    }
   }
 }
 
@@ -176,6 +200,7 @@ export class HostAgent {
     this.abort.abort();
     await Promise.allSettled(this.loops);
     await this.parts.agent.close();
+    this.parts.reports.close();
   }
 
   private async heartbeatLoop(intervalMs: number): Promise<void> {
@@ -244,6 +269,12 @@ export class HostAgent {
     for (const status of agent.list()) {
       if (!wanted.has(status.taskArn) && status.lastStatus !== "STOPPED" && status.desiredStatus !== "STOPPED") {
         await agent.stopTask(status.taskArn, ORPHAN_REASON, "ServiceSchedulerInitiated");
+      }
+      // The control plane lists a task until it has applied its STOPPED report; once it no
+      // longer does (and a grace period passed, for late describes), the agent's record can go.
+      const stoppedForMs = status.stoppedAtMs === undefined ? 0 : this.parts.clock.now() - status.stoppedAtMs;
+      if (!wanted.has(status.taskArn) && status.lastStatus === "STOPPED" && stoppedForMs >= FORGET_STOPPED_AFTER_MS) {
+        await agent.forget(status.taskArn);
       }
     }
   }

@@ -16,3 +16,4 @@ export type {
 export { TaskRunner, newTaskRecord } from "./task-runner.js";
 export type { ContainerPhase, ContainerRecord, TaskRecord } from "./task-runner.js";
 export { startOrder } from "./dependency-order.js";
+export { LogDeliveryRefusedError } from "./ports.js";

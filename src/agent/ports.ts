@@ -32,12 +32,18 @@ export interface ContainerExit {
   readonly oomKilled: boolean;
 }
 
-export type ContainerState = { readonly kind: "running" } | { readonly kind: "exited"; readonly exit: ContainerExit } | { readonly kind: "missing" };
+export type ContainerState = { readonly kind: "created" } | { readonly kind: "running" } | { readonly kind: "exited"; readonly exit: ContainerExit } | { readonly kind: "missing" };
 
 export interface LogEvent {
   readonly timestamp: number;
   readonly message: string;
   readonly stream: "stdout" | "stderr";
+  /**
+   * The line's position in its container's log (just after its last record): increasing per
+   * container, so a sink can drop lines it already stored when they are sent again after an
+   * agent crash between the sink's acknowledgement and the saved offset.
+   */
+  readonly offset: number;
 }
 
 export interface LogChunk {
@@ -48,6 +54,8 @@ export interface LogChunk {
 
 /** Every create is idempotent (same task/container → same runtime id); every remove tolerates absence. */
 export interface RuntimePort {
+  /** The id `create` will give this container: saved before create, so a failed create is cleaned up. */
+  runtimeIdOf(taskId: string, containerName: string): string;
   /** The task's cgroup budget (cpu, memory) and its ephemeral storage of spec.ephemeralStorageGiB. */
   prepareTask(spec: TaskSpec): Promise<void>;
   /** Releases everything prepareTask made; tolerates it being gone. */
@@ -61,15 +69,37 @@ export interface RuntimePort {
   }): Promise<{ runtimeId: string }>;
   start(runtimeId: string): Promise<void>;
   state(runtimeId: string): Promise<ContainerState>;
-  /** Resolves when the container exits (also when it had already exited). */
-  waitExit(runtimeId: string): Promise<ContainerExit>;
+  /**
+   * Resolves when the container exits (also when it had already exited); rejects with the
+   * signal's reason once `signal` aborts (the agent shutting down must not wait on containers).
+   */
+  waitExit(runtimeId: string, signal?: AbortSignal): Promise<ContainerExit>;
   kill(runtimeId: string, signal: string): Promise<void>;
   exec(runtimeId: string, argv: readonly string[], timeoutMs: number): Promise<{ exitCode: number }>;
   remove(runtimeId: string): Promise<void>;
-  readLogs(runtimeId: string, offset: number): Promise<LogChunk>;
+  /**
+   * Log lines after `offset`. `final` (the container has exited, nothing more will be written):
+   * a trailing partial line counts as complete, so the last line is not held back forever.
+   */
+  readLogs(runtimeId: string, offset: number, options?: { final?: boolean }): Promise<LogChunk>;
 }
 
-/** Acknowledged batches: resolving means the events are durable on the sink's side. */
+/**
+ * The sink refuses the lines for a reason retrying soon will not fix (a log group that does not
+ * exist, without awslogs-create-group): the runner backs off instead of retrying at poll speed.
+ */
+export class LogDeliveryRefusedError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "LogDeliveryRefusedError";
+  }
+}
+
+/**
+ * Acknowledged batches: resolving means the events are durable on the sink's side. The runner
+ * sends a line again when it crashed before saving the offset after an acknowledgement; a sink
+ * that must not store it twice drops events whose `offset` it has already stored.
+ */
 export interface LogSink {
   write(taskId: string, containerName: string, events: readonly LogEvent[]): Promise<void>;
 }

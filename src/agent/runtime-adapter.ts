@@ -36,6 +36,10 @@ export class HostRuntimeAdapter implements RuntimePort {
     private readonly imageByDigest: (digest: string) => ImageForRuntime | undefined,
   ) {}
 
+  runtimeIdOf(taskId: string, containerName: string): string {
+    return runtimeIdOf(taskId, containerName);
+  }
+
   prepareTask(spec: TaskSpec): Promise<void> {
     return this.runtime.prepareTask(spec.taskId, { cpuUnits: spec.cpuUnits, memoryMiB: spec.memoryMiB }, spec.ephemeralStorageGiB);
   }
@@ -70,11 +74,11 @@ export class HostRuntimeAdapter implements RuntimePort {
     const state = await this.runtime.state(runtimeId);
     if (state.kind === "exited") return { kind: "exited", exit: { exitCode: state.exitCode, oomKilled: state.oomKilled } };
     if (state.kind === "missing") return { kind: "missing" };
-    return { kind: "running" };
+    return { kind: state.kind };
   }
 
-  waitExit(runtimeId: string): Promise<ContainerExit> {
-    return this.runtime.waitExit(runtimeId);
+  waitExit(runtimeId: string, signal?: AbortSignal): Promise<ContainerExit> {
+    return this.runtime.waitExit(runtimeId, signal);
   }
 
   kill(runtimeId: string, signal: string): Promise<void> {
@@ -89,8 +93,8 @@ export class HostRuntimeAdapter implements RuntimePort {
     return this.runtime.removeContainer(runtimeId);
   }
 
-  async readLogs(runtimeId: string, offset: number): Promise<LogChunk> {
-    const chunk = await this.runtime.readLogs(runtimeId, offset);
-    return { events: chunk.lines.map((line) => ({ timestamp: line.timestamp, message: line.message, stream: line.stream })), nextOffset: chunk.nextOffset };
+  async readLogs(runtimeId: string, offset: number, options: { final?: boolean } = {}): Promise<LogChunk> {
+    const chunk = await this.runtime.readLogs(runtimeId, offset, options);
+    return { events: chunk.lines.map((line) => ({ timestamp: line.timestamp, message: line.message, stream: line.stream, offset: line.offset })), nextOffset: chunk.nextOffset };
   }
 }

@@ -12,45 +12,20 @@
 // (reconcile): finished steps are skipped, running containers are re-attached.
 import type { ContainerDefinition, HealthCheck } from "@aws-sdk/client-ecs";
 import type { Clock } from "../core/clock.js";
-import type { ContainerStatusReport, TaskHealth, TaskLastStatus, TaskSpec, TaskStatusReport, TaskStopCode } from "../protocol/index.js";
-import { maxStopTimeoutMs, protocolVersion, taskLifecycle } from "../protocol/index.js";
+import type { TaskLastStatus, TaskSpec, TaskStatusReport, TaskStopCode } from "../protocol/index.js";
+import { maxStopTimeoutMs, taskLifecycle } from "../protocol/index.js";
 import { startOrder } from "./dependency-order.js";
 import { TaskStartError, describeError, oomExitCode, oomReason } from "./errors.js";
-import type { ContainerExit, ImagePort, LogSink, NetworkPort, RuntimePort, TaskNetworkInfo, TaskStateReporter } from "./ports.js";
+import { shipContainerLogs } from "./log-shipper.js";
+import type { ContainerExit, ImagePort, LogSink, NetworkPort, RuntimePort, TaskStateReporter } from "./ports.js";
+import { describeTask } from "./task-record.js";
+import type { ContainerRecord, TaskRecord } from "./task-record.js";
 
-export type ContainerPhase = "NONE" | "PULLED" | "CREATED" | "RUNNING" | "STOPPED";
+export { newTaskRecord } from "./task-record.js";
+export type { ContainerPhase, ContainerRecord, TaskRecord } from "./task-record.js";
 
-export interface ContainerRecord {
-  name: string;
-  phase: ContainerPhase;
-  runtimeId?: string;
-  imageDigest?: string;
-  stopSignal?: string;
-  exitCode?: number;
-  reason?: string;
-  health: TaskHealth;
-  logOffset: number;
-}
-
-/** Everything durable about one task: written after each change (see JsonStateDir). */
-export interface TaskRecord {
-  spec: TaskSpec;
-  lastStatus: TaskLastStatus;
-  desiredStatus: "RUNNING" | "STOPPED";
-  sequence: number;
-  network?: TaskNetworkInfo;
-  rootfsPrepared: boolean;
-  pullStartedAtMs?: number;
-  pullStoppedAtMs?: number;
-  connectivityAtMs?: number;
-  startedAtMs?: number;
-  stoppingAtMs?: number;
-  executionStoppedAtMs?: number;
-  stoppedAtMs?: number;
-  stopCode?: TaskStopCode;
-  stoppedReason?: string;
-  containers: ContainerRecord[];
-}
+/** Thrown out of every step once the runner is detached (agent shutdown): nothing more is done. */
+class Detached extends Error {}
 
 export interface TaskRunnerParts {
   readonly images: ImagePort;
@@ -65,22 +40,6 @@ export interface TaskRunnerParts {
   readonly logPollMs?: number;
 }
 
-export function newTaskRecord(spec: TaskSpec): TaskRecord {
-  return {
-    spec,
-    lastStatus: "PROVISIONING",
-    desiredStatus: spec.desiredStatus,
-    sequence: 0,
-    rootfsPrepared: false,
-    containers: (spec.taskDefinition.containerDefinitions ?? []).map((c) => ({
-      name: c.name ?? "",
-      phase: "NONE",
-      health: "UNKNOWN",
-      logOffset: 0,
-    })),
-  };
-}
-
 const lifecycleIndex = (s: TaskLastStatus) => taskLifecycle.indexOf(s);
 
 export class TaskRunner {
@@ -89,8 +48,8 @@ export class TaskRunner {
   private readonly watched = new Set<string>();
   private readonly background: Promise<void>[] = [];
   private driver: Promise<void> | undefined;
-  /** Set by detach(): this runner stops acting (agent shutting down); containers keep running. */
-  private detached = false;
+  /** Aborted by detach(): this runner stops acting (agent shutting down); containers keep running. */
+  private readonly detachment = new AbortController();
   private readonly definitions: Map<string, ContainerDefinition>;
 
   constructor(
@@ -115,53 +74,19 @@ export class TaskRunner {
   }
 
   describe(): TaskStatusReport {
-    const r = this.record;
-    const containers: ContainerStatusReport[] = r.containers.map((c) => ({
-      name: c.name,
-      runtimeId: c.runtimeId,
-      lastStatus: c.phase === "RUNNING" ? "RUNNING" : c.phase === "STOPPED" ? "STOPPED" : "PENDING",
-      exitCode: c.exitCode,
-      reason: c.reason,
-      health: c.health,
-      essential: this.essential(c.name),
-      image: this.definitions.get(c.name)?.image ?? "",
-      imageDigest: c.imageDigest,
-      networkInterfaces: r.network ? [{ attachmentId: r.network.eniId, privateIpv4Address: r.network.ipv4 }] : [],
-    }));
-    return {
-      protocolVersion,
-      taskArn: r.spec.taskArn,
-      lastStatus: r.lastStatus,
-      desiredStatus: r.desiredStatus,
-      sequence: r.sequence,
-      health: this.taskHealth(),
-      pullStartedAtMs: r.pullStartedAtMs,
-      pullStoppedAtMs: r.pullStoppedAtMs,
-      connectivityAtMs: r.connectivityAtMs,
-      startedAtMs: r.startedAtMs,
-      stoppingAtMs: r.stoppingAtMs,
-      executionStoppedAtMs: r.executionStoppedAtMs,
-      stoppedAtMs: r.stoppedAtMs,
-      stopCode: r.stopCode,
-      stoppedReason: r.stoppedReason,
-      attachment: r.network
-        ? {
-            type: "ElasticNetworkInterface",
-            status: r.lastStatus === "STOPPED" ? "DELETED" : "ATTACHED",
-            subnetId: r.spec.network.subnetId,
-            networkInterfaceId: r.network.eniId,
-            macAddress: r.network.macAddress,
-            privateDnsName: r.network.privateDnsName,
-            privateIPv4Address: r.network.ipv4,
-          }
-        : undefined,
-      containers,
-    };
+    return describeTask(this.record, this.definitions);
   }
 
   /** Stops every action of this runner without touching the containers (agent shutdown). */
   detach(): void {
-    this.detached = true;
+    // The reason is a Detached, so every wait it ends (waitExit, sleeps) ends as "detached".
+    this.detachment.abort(new Detached("the agent detached from this task"));
+    // Wake every waitFor so the driver notices and ends instead of waiting forever.
+    for (const wake of this.waiters.splice(0)) wake();
+  }
+
+  private get detached(): boolean {
+    return this.detachment.signal.aborted;
   }
 
   /** Asks the task to stop; the first reason wins (ECS keeps the first stoppedReason). */
@@ -183,24 +108,65 @@ export class TaskRunner {
         try {
           await this.startPhase();
         } catch (error) {
+          if (error instanceof Detached) throw error;
           await this.failStart(error);
         }
-        if (this.record.desiredStatus === "RUNNING") await this.waitFor(() => this.record.desiredStatus === "STOPPED");
+        if (this.record.desiredStatus === "RUNNING") await this.waitFor(() => this.record.desiredStatus === "STOPPED" || this.detached);
       }
+      this.throwIfDetached();
       await this.stopPhase();
+    } catch (error) {
+      // Detached: the next agent resumes from the saved record; anything else is the caller's.
+      if (!(error instanceof Detached)) throw error;
     } finally {
-      await Promise.allSettled(this.background);
+      if (!this.detached) await Promise.allSettled(this.background);
     }
   }
 
-  /** After a restart: containers that ran are re-attached, exits that happened meanwhile collected. */
+  private throwIfDetached(): void {
+    if (this.detached) throw new Detached("the agent detached from this task");
+  }
+
+  /**
+   * After a restart: containers that run are re-attached; exits that happened meanwhile are
+   * collected and their remaining log lines shipped; a container started just before the crash
+   * (recorded CREATED) is recognised as running.
+   */
   private async reattach(): Promise<void> {
     for (const c of this.record.containers) {
-      if (c.phase !== "RUNNING" || !c.runtimeId) continue;
-      const state = await this.parts.runtime.state(c.runtimeId);
-      if (state.kind === "running") this.watch(c);
-      else await this.recordExit(c.name, state.kind === "exited" ? state.exit : { exitCode: oomExitCode, oomKilled: false }, state.kind === "missing");
+      if (!c.runtimeId) continue;
+      if (c.phase === "RUNNING" || c.phase === "CREATED") {
+        const state = await this.parts.runtime.state(c.runtimeId);
+        if (state.kind === "created") continue; // startContainer starts it
+        if (state.kind === "missing" && c.phase === "CREATED") {
+          // Its creation never finished: create it again (create cleans up what is left).
+          await this.mutateContainer(c.name, (rc) => {
+            rc.phase = "PULLED";
+          });
+          continue;
+        }
+        if (state.kind === "running") {
+          if (c.phase === "CREATED") {
+            await this.mutateContainer(c.name, (rc) => {
+              rc.phase = "RUNNING";
+            });
+          }
+          this.watch(c);
+          continue;
+        }
+        await this.recordExit(c.name, state.kind === "exited" ? state.exit : { exitCode: oomExitCode, oomKilled: false }, state.kind === "missing");
+        this.shipRemainingLogs(c);
+      } else if (c.phase === "STOPPED" && !c.logsShipped) {
+        this.shipRemainingLogs(c);
+      }
     }
+  }
+
+  /** The final log pass of a container that exited while no agent watched it. */
+  private shipRemainingLogs(c: ContainerRecord): void {
+    if (this.watched.has(c.name) || !c.runtimeId) return;
+    this.watched.add(c.name);
+    this.background.push(this.shipLogs(c.name, c.runtimeId, AbortSignal.abort()));
   }
 
   private async startPhase(): Promise<void> {
@@ -208,6 +174,47 @@ export class TaskRunner {
     const { spec } = r;
     const stopped = () => r.desiredStatus === "STOPPED";
 
+    // The task's storage (ext4 mkfs + mount) and cgroups need nothing from the network or the
+    // pull, so they are made while those run; recorded first so a stop or crash cleans them up.
+    let storage: Promise<void> | undefined;
+    if (!r.rootfsPrepared) {
+      if (!r.storageRequested) {
+        await this.mutate((rec) => {
+          rec.storageRequested = true;
+        }, false);
+      }
+      storage = this.parts.runtime.prepareTask(spec);
+      storage.catch(() => undefined); // awaited (and reported) at ACTIVATING
+    }
+    try {
+      await this.networkPullAndStorage(storage);
+    } finally {
+      // Never leave preparation running behind a failure: cleanup must not race it.
+      await storage?.catch(() => undefined);
+    }
+    if (stopped()) return;
+
+    for (const name of startOrder(spec.taskDefinition.containerDefinitions ?? [])) {
+      const c = this.container(name);
+      if (c.phase === "RUNNING" || c.phase === "STOPPED") continue;
+      const ready = await this.waitForDependencies(name);
+      if (!ready || stopped()) return;
+      await this.startContainer(c);
+      if (stopped()) return;
+    }
+    await this.mutate((rec) => {
+      if (rec.desiredStatus === "RUNNING" && lifecycleIndex(rec.lastStatus) < lifecycleIndex("RUNNING")) {
+        rec.lastStatus = "RUNNING";
+        rec.startedAtMs ??= this.parts.clock.now();
+      }
+    });
+  }
+
+  /** PROVISIONING (network) → PENDING (pull) → ACTIVATING (storage ready). */
+  private async networkPullAndStorage(storage: Promise<void> | undefined): Promise<void> {
+    const r = this.record;
+    const { spec } = r;
+    const stopped = () => r.desiredStatus === "STOPPED";
     if (!r.network) {
       try {
         const network = await this.parts.networks.setup(spec.taskId, spec.network);
@@ -250,7 +257,7 @@ export class TaskRunner {
     await this.advance("ACTIVATING");
     if (!r.rootfsPrepared) {
       try {
-        await this.parts.runtime.prepareTask(spec);
+        await storage;
       } catch (error) {
         throw new TaskStartError("ResourceInitializationError", `failed to prepare the task's ephemeral storage: ${describeError(error)}`, { cause: error });
       }
@@ -259,21 +266,6 @@ export class TaskRunner {
         rec.connectivityAtMs ??= this.parts.clock.now();
       });
     }
-
-    for (const name of startOrder(spec.taskDefinition.containerDefinitions ?? [])) {
-      const c = this.container(name);
-      if (c.phase === "RUNNING" || c.phase === "STOPPED") continue;
-      const ready = await this.waitForDependencies(name);
-      if (!ready || stopped()) return;
-      await this.startContainer(c);
-      if (stopped()) return;
-    }
-    await this.mutate((rec) => {
-      if (rec.desiredStatus === "RUNNING" && lifecycleIndex(rec.lastStatus) < lifecycleIndex("RUNNING")) {
-        rec.lastStatus = "RUNNING";
-        rec.startedAtMs ??= this.parts.clock.now();
-      }
-    });
   }
 
   /** Waits until every dependsOn condition holds; false when the task is stopping instead. */
@@ -296,8 +288,21 @@ export class TaskRunner {
             return true;
         }
       };
-      await this.waitFor(() => met() !== false || this.record.desiredStatus === "STOPPED");
+      // ContainerDefinition.startTimeout is set on the dependency: "If a startTimeout value is
+      // specified for containerB and it doesn't reach the desired status within that time then
+      // containerA gives up and not start. This results in the task transitioning to a STOPPED
+      // state." Counted from the dependency's start.
+      const startTimeoutS = this.definitions.get(dep.containerName ?? "")?.startTimeout;
+      const startedAtMs = other().startedAtMs;
+      const remainingMs = startTimeoutS !== undefined && startedAtMs !== undefined ? Math.max(0, startedAtMs + startTimeoutS * 1000 - this.parts.clock.now()) : undefined;
+      const inTime = await this.waitFor(() => met() !== false || this.record.desiredStatus === "STOPPED", remainingMs);
       if (this.record.desiredStatus === "STOPPED") return false;
+      if (!inTime) {
+        throw new TaskStartError(
+          "CannotStartContainerError",
+          `dependency ${dep.containerName} of container ${name} did not reach condition ${dep.condition} within its startTimeout of ${startTimeoutS} s`,
+        );
+      }
       if (met() === "never") {
         throw new TaskStartError(
           "CannotStartContainerError",
@@ -314,6 +319,14 @@ export class TaskRunner {
     if (!definition || !network) throw new Error(`internal: container ${c.name} has no definition or network`);
     try {
       if (c.phase === "PULLED") {
+        // Saved before create: a create that fails half way (or an agent crash during it) leaves
+        // conmon and files that the stop phase must find to remove.
+        if (!c.runtimeId) {
+          const intended = this.parts.runtime.runtimeIdOf(spec.taskId, c.name);
+          await this.mutateContainer(c.name, (rc) => {
+            rc.runtimeId = intended;
+          }, false);
+        }
         const { runtimeId } = await this.parts.runtime.create({ taskId: spec.taskId, spec, container: definition, imageDigest: c.imageDigest ?? "", network });
         await this.mutateContainer(c.name, (rc) => {
           rc.runtimeId = runtimeId;
@@ -322,6 +335,7 @@ export class TaskRunner {
       }
       await this.parts.runtime.start(c.runtimeId ?? "");
     } catch (error) {
+      if (error instanceof Detached) throw error;
       await this.mutateContainer(c.name, (rc) => {
         rc.reason = `CannotStartContainerError: ${describeError(error)}`;
       });
@@ -329,6 +343,7 @@ export class TaskRunner {
     }
     await this.mutateContainer(c.name, (rc) => {
       rc.phase = "RUNNING";
+      rc.startedAtMs ??= this.parts.clock.now();
     });
     this.watch(c);
   }
@@ -339,16 +354,24 @@ export class TaskRunner {
     this.watched.add(c.name);
     const runtimeId = c.runtimeId;
     const exited = new AbortController();
-    const exit = this.parts.runtime.waitExit(runtimeId).then(
-      (result) => this.recordExit(c.name, result, false),
-      (error) => this.parts.onError(error, `waiting for container ${c.name}`),
-    );
+    const exit = this.parts.runtime
+      .waitExit(runtimeId, this.detachment.signal)
+      .then((result) => this.recordExit(c.name, result, false))
+      .catch((error: unknown) => {
+        if (!(error instanceof Detached)) this.parts.onError(error, `waiting for container ${c.name}`);
+      });
     this.background.push(
       exit.finally(() => exited.abort()),
       this.shipLogs(c.name, runtimeId, exited.signal),
     );
     const check = this.definitions.get(c.name)?.healthCheck;
-    if (check?.command?.length) this.background.push(this.healthLoop(c.name, runtimeId, check, exited.signal));
+    if (check?.command?.length) {
+      this.background.push(
+        this.healthLoop(c.name, runtimeId, check, exited.signal).catch((error: unknown) => {
+          if (!(error instanceof Detached)) this.parts.onError(error, `health checks of container ${c.name}`);
+        }),
+      );
+    }
   }
 
   private async recordExit(name: string, exit: ContainerExit, missing: boolean): Promise<void> {
@@ -406,31 +429,32 @@ export class TaskRunner {
     }
   }
 
-  /** Ships new log lines; the offset is saved only after the sink acknowledged the batch. */
+  /** Ships log lines until the container exited and every line is acknowledged (log-shipper.ts). */
   private async shipLogs(name: string, runtimeId: string, exited: AbortSignal): Promise<void> {
-    const pollMs = this.parts.logPollMs ?? 250;
-    for (;;) {
-      const finalPass = exited.aborted;
-      try {
-        for (;;) {
-          if (this.detached) return;
-          const offset = this.container(name).logOffset;
-          const chunk = await this.parts.runtime.readLogs(runtimeId, offset);
-          if (chunk.events.length === 0) break;
-          await this.parts.logSink.write(this.record.spec.taskId, name, chunk.events);
-          await this.mutateContainer(name, (rc) => {
-            rc.logOffset = chunk.nextOffset;
-          }, false);
-        }
-      } catch (error) {
-        this.parts.onError(error, `shipping logs of container ${name}`);
-      }
-      if (finalPass || this.detached) return;
-      try {
-        await this.parts.clock.sleep(pollMs, exited);
-      } catch {
-        // exited: one more pass collects the last lines
-      }
+    try {
+      await shipContainerLogs({
+        taskId: this.record.spec.taskId,
+        containerName: name,
+        runtimeId,
+        runtime: this.parts.runtime,
+        sink: this.parts.logSink,
+        clock: this.parts.clock,
+        pollMs: this.parts.logPollMs ?? 250,
+        onError: this.parts.onError,
+        savedOffset: () => this.container(name).logOffset,
+        saveOffset: (offset) =>
+          this.mutateContainer(name, (rc) => {
+            rc.logOffset = offset;
+          }, false),
+        markShipped: () =>
+          this.mutateContainer(name, (rc) => {
+            rc.logsShipped = true;
+          }, false),
+        exited,
+        detached: this.detachment.signal,
+      });
+    } catch (error) {
+      if (!(error instanceof Detached)) this.parts.onError(error, `shipping logs of container ${name}`);
     }
   }
 
@@ -456,17 +480,41 @@ export class TaskRunner {
         rec.lastStatus = "DEPROVISIONING";
       });
     }
+    // Log shipping ends only once every line is acknowledged: the logs go with the containers.
     await Promise.allSettled(this.background);
+    this.throwIfDetached();
     for (const c of r.containers) {
-      if (c.runtimeId) await this.parts.runtime.remove(c.runtimeId);
+      const runtimeId = c.runtimeId;
+      if (runtimeId) await this.cleanup(`removing container ${c.name}`, () => this.parts.runtime.remove(runtimeId));
     }
-    if (r.rootfsPrepared) await this.parts.runtime.removeTask(r.spec.taskId);
-    await this.parts.networks.teardown(r.spec.taskId);
+    if (r.rootfsPrepared || r.storageRequested) await this.cleanup("removing the task's storage and cgroups", () => this.parts.runtime.removeTask(r.spec.taskId));
+    await this.cleanup("removing the task's network", () => this.parts.networks.teardown(r.spec.taskId));
     await this.mutate((rec) => {
       rec.rootfsPrepared = false;
+      rec.storageRequested = false;
       rec.lastStatus = "STOPPED";
       rec.stoppedAtMs ??= this.parts.clock.now();
     });
+  }
+
+  /**
+   * A cleanup step, retried with backoff (250 ms doubling to 30 s) until it succeeds: a task must
+   * not stay DEPROVISIONING because one unmount or `runc delete` failed once. Every step is
+   * idempotent, so retrying (or replaying after a restart) is safe.
+   */
+  private async cleanup(what: string, action: () => Promise<void>): Promise<void> {
+    let delayMs = 250;
+    for (let attempt = 1; ; attempt++) {
+      this.throwIfDetached();
+      try {
+        await action();
+        return;
+      } catch (error) {
+        if ((attempt & (attempt - 1)) === 0) this.parts.onError(error, `${what} failed (attempt ${attempt}); retrying in ${delayMs} ms`);
+        await this.parts.clock.sleep(delayMs, this.detachment.signal).catch(() => undefined);
+        delayMs = Math.min(delayMs * 2, 30_000);
+      }
+    }
   }
 
   /** Stop signal, then SIGKILL after the container's stopTimeout (default from the spec, max 120 s). */
@@ -486,7 +534,7 @@ export class TaskRunner {
     const stoppedInTime = await this.waitFor(() => this.container(name).phase === "STOPPED", timeoutMs);
     if (!stoppedInTime) {
       await this.parts.runtime.kill(runtimeId, "SIGKILL").catch((e: unknown) => this.parts.onError(e, `killing ${name}`));
-      const exit = await this.parts.runtime.waitExit(runtimeId);
+      const exit = await this.parts.runtime.waitExit(runtimeId, this.detachment.signal);
       await this.recordExit(name, exit, false);
     }
   }
@@ -506,7 +554,7 @@ export class TaskRunner {
   /** The serial queue: one change at a time, persisted, then reported (at-least-once). */
   private mutate(change: (r: TaskRecord) => void, report = true): Promise<void> {
     const next = this.queue.then(async () => {
-      if (this.detached) return;
+      this.throwIfDetached();
       change(this.record);
       this.record.sequence += 1;
       await this.parts.persist(this.record);
@@ -536,6 +584,7 @@ export class TaskRunner {
     }
     try {
       while (!condition()) {
+        this.throwIfDetached();
         if (timedOut) return false;
         await new Promise<void>((resolve) => this.waiters.push(resolve));
       }
@@ -553,13 +602,5 @@ export class TaskRunner {
 
   private essential(name: string): boolean {
     return this.definitions.get(name)?.essential ?? true;
-  }
-
-  /** Task health from essential containers with health checks (ECS: UNHEALTHY if any is, HEALTHY if all are). */
-  private taskHealth(): TaskHealth {
-    const checked = this.record.containers.filter((c) => this.essential(c.name) && this.definitions.get(c.name)?.healthCheck?.command?.length);
-    if (checked.length === 0) return "UNKNOWN";
-    if (checked.some((c) => c.health === "UNHEALTHY")) return "UNHEALTHY";
-    return checked.every((c) => c.health === "HEALTHY") ? "HEALTHY" : "UNKNOWN";
   }
 }

@@ -170,3 +170,15 @@ test("closing answers waiting long polls at once and refuses new ones, so shutdo
   await assert.rejects(waiting, (error: Error & { code?: string; httpStatus?: number }) => error.httpStatus === 503);
   await assert.rejects(fleet.poll("h1", -1), /shutting down/);
 });
+
+test("log lines sent again with offsets already stored are dropped (agent restarted before saving its offset)", async () => {
+  const batch = (events: { timestamp: number; message: string; offset: number }[]) => [{ taskArn, containerName: "app", logGroupName: "/ecs/app", logStreamName: "ecs/app/t2", createGroup: true, events }];
+  await fleet.putLogs("h1", batch([{ timestamp: 10, message: "one", offset: 40 }, { timestamp: 11, message: "two", offset: 80 }]));
+  // The agent crashed after this was stored, restarted from its saved offset, and read one more line.
+  await fleet.putLogs("h1", batch([{ timestamp: 10, message: "one", offset: 40 }, { timestamp: 11, message: "two", offset: 80 }, { timestamp: 12, message: "three", offset: 120 }]));
+  await fleet.putLogs("h1", batch([{ timestamp: 12, message: "three", offset: 120 }]));
+  const group = await logs.getGroup("/ecs/app");
+  const stream = await logs.getStream(group!.id, "ecs/app/t2");
+  const events = await logs.streamEvents({ streamId: stream!.id, range: {}, direction: "forward", limit: 10 });
+  assert.deepEqual(events.map((e) => e.message), ["one", "two", "three"]);
+});

@@ -8,8 +8,6 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Readable } from "node:stream";
-import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { normalizeImageReference } from "./image-reference.js";
 import type { ImageReference } from "./image-reference.js";
 import { unpackLayer } from "./layer-unpack.js";
@@ -201,8 +199,7 @@ export class ImageStore {
       let unpacking = this.inflightLayers.get(layer.digest);
       if (!unpacking) {
         unpacking = (async () => {
-          const response = await client.request(`/v2/${ref.repository}/blobs/${layer.digest}`);
-          const body = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
+          const body = await client.download(`/v2/${ref.repository}/blobs/${layer.digest}`);
           mkdirSync(join(dir, ".."), { recursive: true });
           this.layerBytesDownloaded += await unpackLayer(body, { digest: layer.digest, mediaType: layer.mediaType, targetDir: dir });
         })().finally(() => this.inflightLayers.delete(layer.digest));

@@ -3,23 +3,36 @@
 // OCI whiteouts become overlay whiteouts (image-spec "Whiteouts"; kernel overlayfs docs): a
 // `.wh.NAME` entry becomes a character device 0/0 named NAME, `.wh..wh..opq` marks its directory
 // opaque with the xattr trusted.overlay.opaque=y. Node has neither mknod nor setxattr, so those
-// (rare) entries are made by mknod(1) and python3's os.setxattr after extraction.
+// (rare) entries are made by one python3 (os.mknod, os.setxattr) after extraction, at paths
+// confined to the unpack dir by layer-paths.ts (no `..`, no absolute path, no symlink on the way).
 // Work happens in a temp dir renamed into place only when the digest matched: a crash or a bad
 // blob never leaves a half layer where the store would find it.
 import { execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, renameSync, rmSync, symlinkSync } from "node:fs";
-import { dirname, join, posix } from "node:path";
-import { Transform } from "node:stream";
+import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, symlinkSync } from "node:fs";
+import { posix } from "node:path";
+import { PassThrough } from "node:stream";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import { x as extractTar } from "tar";
+import { confinedDirectory, confinedEntryPath, layerPathComponents, lstatOrUndefined, UnsafeLayerEntryError } from "./layer-paths.js";
 
 export class DigestMismatchError extends Error {}
 
-const run = (command: string, args: readonly string[]) =>
-  new Promise<void>((resolve, reject) => execFile(command, [...args], (error, _stdout, stderr) => (error ? reject(new Error(`${command}: ${stderr.trim() || error.message}`)) : resolve())));
+/**
+ * zlib's default 16 KiB output chunks make gunzip ~7× slower through the stream pipeline
+ * (measured here on a 50 MiB layer: 292 ms with 16 KiB chunks, 40 ms with 256 KiB).
+ */
+const INFLATE_CHUNK_BYTES = 256 * 1024;
+/** Buffering of the zstd output stage (the 16 KiB default pauses the decoder every few chunks). */
+const STREAM_BUFFER_BYTES = 1024 * 1024;
+
+const runWithInput = (command: string, args: readonly string[], input: string) =>
+  new Promise<void>((resolve, reject) => {
+    const child = execFile(command, [...args], (error, _stdout, stderr) => (error ? reject(new Error(`${command}: ${stderr.trim() || error.message}`)) : resolve()));
+    child.stdin?.end(input);
+  });
 
 export type LayerCompression = "gzip" | "zstd" | "none";
 
@@ -48,16 +61,13 @@ export async function unpackLayer(blob: Readable, options: { digest: string; med
   mkdirSync(temp, { recursive: true });
   const hash = createHash(algorithm);
   let size = 0;
-  const tap = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      hash.update(chunk);
-      size += chunk.length;
-      callback(null, chunk);
-    },
-  });
   const whiteouts: string[] = [];
   const opaqueDirs: string[] = [];
   const absoluteLinks: { path: string; target: string }[] = [];
+  // Modes node-tar cannot give exactly: the process umask filters open/mkdir modes (a 1777 /tmp
+  // would become 1755) and chown clears setuid/setgid. They are set again after extraction.
+  const umask = process.umask();
+  const modes = new Map<string, number>();
   try {
     const compression = compressionOf(options.mediaType);
     const extract = extractTar({
@@ -65,7 +75,7 @@ export async function unpackLayer(blob: Readable, options: { digest: string; med
       preserveOwner: true,
       // node-tar refuses absolute paths and `..` escapes, so a layer cannot write outside temp.
       filter: (path: string, entry: unknown) => {
-        const { type, linkpath } = entry as { type?: string; linkpath?: string };
+        const { type, linkpath, mode } = entry as { type?: string; linkpath?: string; mode?: number };
         // node-tar would make an absolute symlink target relative (it strips the leading "/"),
         // which breaks images (/bin/sh -> /bin/busybox, /etc/localtime -> /usr/share/…). Those
         // links are made after extraction, as they are: nothing on the host ever follows them.
@@ -82,47 +92,49 @@ export async function unpackLayer(blob: Readable, options: { digest: string; med
           whiteouts.push(posix.join(posix.dirname(path), base.slice(4)));
           return false;
         }
+        if ((type === "File" || type === "OldFile" || type === "ContiguousFile" || type === "Directory") && mode !== undefined && (mode & (0o7000 | umask)) !== 0) {
+          modes.set(path.replace(/^\/+/, ""), mode & 0o7777);
+        }
         return true;
       },
     }) as unknown as NodeJS.WritableStream;
     // Empty layers (a tar of only its end marker, common in real images) are valid, but node-tar
     // calls them an unrecognized archive: remember whether any non-zero byte went by.
     let sawContent = false;
-    const sniff = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        if (!sawContent && chunk.some((byte) => byte !== 0)) sawContent = true;
-        callback(null, chunk);
-      },
+    // Hashing and sniffing listen beside the pipeline instead of being Transform stages of it:
+    // every stage costs a callback round per chunk, and a 100 MB layer is ~1,600 chunks.
+    // (Listeners are attached in the same tick as the pipeline, so no chunk goes by unseen.)
+    blob.on("data", (chunk: Buffer) => {
+      hash.update(chunk);
+      size += chunk.length;
     });
-    const hashed = blob.pipe(tap);
-    blob.once("error", (error) => tap.destroy(error));
+    const sniff = (stream: NodeJS.ReadableStream) => {
+      const onData = (chunk: Buffer) => {
+        if (!chunk.some((byte) => byte !== 0)) return;
+        sawContent = true;
+        stream.removeListener("data", onData);
+      };
+      stream.on("data", onData);
+    };
     try {
-      if (compression === "zstd") await Promise.all([pipeThroughZstd(hashed, sniff), pipeline(sniff, extract)]);
-      else if (compression === "gzip") await pipeline(hashed, createGunzip(), sniff, extract);
-      else await pipeline(hashed, sniff, extract);
+      if (compression === "zstd") {
+        const decoded = new PassThrough({ highWaterMark: STREAM_BUFFER_BYTES });
+        sniff(decoded);
+        await Promise.all([pipeThroughZstd(blob, decoded), pipeline(decoded, extract)]);
+      } else if (compression === "gzip") {
+        const gunzip = createGunzip({ chunkSize: INFLATE_CHUNK_BYTES });
+        sniff(gunzip);
+        await pipeline(blob, gunzip, extract);
+      } else {
+        sniff(blob);
+        await pipeline(blob, extract);
+      }
     } catch (error) {
       if (!((error as { code?: string }).code === "TAR_BAD_ARCHIVE" && !sawContent)) throw error;
     }
     const actual = hash.digest("hex");
     if (actual !== expected) throw new DigestMismatchError(`digest mismatch: layer ${options.digest} has content ${algorithm}:${actual}`);
-    for (const { path, target } of absoluteLinks) {
-      const full = join(temp, path);
-      if (!full.startsWith(`${temp}/`) || path.split("/").includes("..")) continue;
-      rmSync(full, { recursive: true, force: true });
-      mkdirSync(dirname(full), { recursive: true });
-      symlinkSync(target, full);
-    }
-    for (const path of whiteouts) {
-      const full = join(temp, path);
-      rmSync(full, { recursive: true, force: true });
-      mkdirSync(dirname(full), { recursive: true });
-      await run("mknod", [full, "c", "0", "0"]);
-    }
-    for (const path of opaqueDirs) {
-      const full = join(temp, path);
-      mkdirSync(full, { recursive: true });
-      await run("python3", ["-c", "import os,sys; os.setxattr(sys.argv[1], 'trusted.overlay.opaque', b'y')", full]);
-    }
+    await applySpecialEntries(temp, { absoluteLinks, whiteouts, opaqueDirs, modes });
     if (existsSync(options.targetDir)) rmSync(temp, { recursive: true, force: true });
     else renameSync(temp, options.targetDir);
     return size;
@@ -130,4 +142,59 @@ export async function unpackLayer(blob: Readable, options: { digest: string; med
     rmSync(temp, { recursive: true, force: true });
     throw error;
   }
+}
+
+/**
+ * Applies what node-tar was not given, every path confined to `root` (see layer-paths.ts): absolute
+ * symlinks as they are, whiteouts as 0/0 character devices, opaque directories as the overlay
+ * xattr, and exact modes. An entry that would reach outside `root` refuses the whole layer.
+ */
+async function applySpecialEntries(
+  root: string,
+  entries: { absoluteLinks: readonly { path: string; target: string }[]; whiteouts: readonly string[]; opaqueDirs: readonly string[]; modes: ReadonlyMap<string, number> },
+): Promise<void> {
+  for (const { path, target } of entries.absoluteLinks) {
+    const full = confinedEntryPath(root, path, { create: true });
+    if (!full) throw new UnsafeLayerEntryError(`layer entry ${JSON.stringify(path)} names the layer root`);
+    // rmSync does not follow a symlink in the last component: it removes the link itself.
+    rmSync(full, { recursive: true, force: true });
+    symlinkSync(target, full);
+  }
+  const nodes: string[] = [];
+  for (const path of entries.whiteouts) {
+    const full = confinedEntryPath(root, path, { create: true });
+    if (!full) throw new UnsafeLayerEntryError(`whiteout ${JSON.stringify(path)} names the layer root`);
+    rmSync(full, { recursive: true, force: true });
+    nodes.push(full);
+  }
+  const opaque: string[] = [];
+  for (const path of entries.opaqueDirs) {
+    const parts = layerPathComponents(path);
+    // An opaque marker at the layer root hides nothing (there is nothing above the root).
+    if (parts.length === 0) continue;
+    opaque.push(confinedDirectory(root, parts, { create: true, entry: path })!);
+  }
+  for (const [path, mode] of entries.modes) {
+    let full: string | undefined;
+    try {
+      full = confinedEntryPath(root, path, { create: false });
+    } catch (error) {
+      // node-tar skipped this entry (it refuses the same paths), or a later entry replaced a parent.
+      if (error instanceof UnsafeLayerEntryError) continue;
+      throw error;
+    }
+    const stats = full ? lstatOrUndefined(full) : undefined;
+    // chmod follows symlinks: only the regular file or directory the entry made is changed.
+    if (full && stats && (stats.isFile() || stats.isDirectory())) chmodSync(full, mode);
+  }
+  if (nodes.length === 0 && opaque.length === 0) return;
+  // One python3 for all of them: Node has neither mknod nor setxattr. The paths were checked above
+  // and the tree is not written to by anything else meanwhile.
+  const script = [
+    "import os, stat, sys, json",
+    "ops = json.load(sys.stdin)",
+    "for p in ops['nodes']: os.mknod(p, stat.S_IFCHR | 0o000, os.makedev(0, 0))",
+    "for p in ops['opaque']: os.setxattr(p, 'trusted.overlay.opaque', b'y', follow_symlinks=False)",
+  ].join("\n");
+  await runWithInput("python3", ["-c", script], JSON.stringify({ nodes, opaque }));
 }

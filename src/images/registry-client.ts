@@ -2,6 +2,9 @@
 // challenge Docker Hub, ECR and GHCR use (a 401 with `WWW-Authenticate: Bearer realm=…,service=…,
 // scope=…`, answered by fetching a token from the realm, with basic credentials when we have
 // some). Tokens are cached per scope until they expire. Uses Node's fetch (undici).
+import { get as httpGet } from "node:http";
+import type { IncomingMessage } from "node:http";
+import { get as httpsGet } from "node:https";
 import { registryEndpointHost, registryUsesPlainHttp } from "./image-reference.js";
 
 export interface RegistryCredentials {
@@ -71,6 +74,45 @@ export class RegistryClient {
       throw new RegistryError(describeFailure(response.status, text), response.status);
     }
     return response;
+  }
+
+  /**
+   * A blob as a Node stream, over node:http/https rather than fetch: converting fetch's web
+   * stream costs more per byte than the unpack it feeds (a 50 MiB layer measured here: ~2× the
+   * time end to end). Same rules as request(): authenticate on a 401, follow redirects (blob
+   * stores often answer with one), and never send the registry's Authorization to another origin.
+   */
+  async download(path: string): Promise<IncomingMessage> {
+    const origin = new URL(this.base).origin;
+    let url = new URL(`${this.base}${path}`);
+    let authenticated = false;
+    for (let redirects = 0; redirects <= 10; ) {
+      const headers: Record<string, string> = url.origin === origin && this.authorization && Date.now() < this.tokenExpiresAt ? { authorization: this.authorization } : {};
+      const response = await new Promise<IncomingMessage>((resolve, reject) => {
+        const request = (url.protocol === "https:" ? httpsGet : httpGet)(url, { headers }, resolve);
+        request.once("error", (error: NodeJS.ErrnoException) => reject(new RegistryError(`failed to do request: GET ${url.href}: ${error.code ?? ""} ${error.message}`.replace(/\s+/g, " ").trim())));
+      });
+      const status = response.statusCode ?? 0;
+      if (status >= 300 && status < 400 && response.headers.location) {
+        response.resume();
+        url = new URL(response.headers.location, url);
+        redirects += 1;
+        continue;
+      }
+      if (status === 401 && !authenticated && url.origin === origin) {
+        response.resume();
+        await this.authenticate(String(response.headers["www-authenticate"] ?? ""));
+        authenticated = true;
+        continue;
+      }
+      if (status < 200 || status >= 300) {
+        let text = "";
+        for await (const chunk of response) text += String(chunk);
+        throw new RegistryError(describeFailure(status, text), status);
+      }
+      return response;
+    }
+    throw new RegistryError(`failed to do request: GET ${path}: too many redirects`);
   }
 
   /** Sets the Authorization for later requests from a 401 challenge. */

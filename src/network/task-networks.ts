@@ -62,6 +62,10 @@ export function privateDnsName(ipv4: string, region: string): string {
 export class TaskNetworks {
   private readonly ipam: Ipam;
   private readonly run: CommandRunner;
+  /** Bridges this instance made or saw (saves an `ip link show` per attach); cleared on removal. */
+  private readonly knownBridges = new Set<string>();
+  /** Per subnet, the tail of the operations on its bridge (see withSubnet). */
+  private readonly subnetQueues = new Map<string, Promise<unknown>>();
 
   constructor(private readonly options: { stateDir: string; region: string; run?: CommandRunner }) {
     this.ipam = new Ipam(join(options.stateDir, "leases.json"));
@@ -79,10 +83,35 @@ export class TaskNetworks {
     );
   }
 
+  /**
+   * Runs `action` alone among the operations on this subnet's bridge: creating it, plugging a
+   * task's veth into it, and deleting it once idle. Without this, two tasks starting together both
+   * try to create the bridge ("File exists"), and an idle check can delete the bridge just as
+   * another task leases an address and attaches.
+   */
+  private withSubnet<T>(subnetId: string, action: () => Promise<T>): Promise<T> {
+    const previous = this.subnetQueues.get(subnetId) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(action);
+    const tail = next.catch(() => undefined);
+    this.subnetQueues.set(subnetId, tail);
+    void tail.then(() => {
+      if (this.subnetQueues.get(subnetId) === tail) this.subnetQueues.delete(subnetId);
+    });
+    return next;
+  }
+
   /** Creates the subnet's bridge if it is missing. */
-  async ensureSubnet(subnet: SubnetSpec): Promise<string> {
+  ensureSubnet(subnet: SubnetSpec): Promise<string> {
+    return this.withSubnet(subnet.subnetId, () => this.ensureBridge(subnet));
+  }
+
+  private async ensureBridge(subnet: SubnetSpec): Promise<string> {
     const bridge = bridgeName(subnet.subnetId);
-    if (await this.linkExists(bridge)) return bridge;
+    if (this.knownBridges.has(bridge)) return bridge;
+    if (await this.linkExists(bridge)) {
+      this.knownBridges.add(bridge);
+      return bridge;
+    }
     const range = subnetRange(subnet.cidr);
     await this.run("ip", ["-batch", "-"], [
       `link add ${bridge} type bridge`,
@@ -91,6 +120,7 @@ export class TaskNetworks {
       `link set ${bridge} up`,
       "",
     ].join("\n"));
+    this.knownBridges.add(bridge);
     return bridge;
   }
 
@@ -98,8 +128,14 @@ export class TaskNetworks {
     const recorded = this.read(taskId);
     if (recorded && existsSync(recorded.netnsPath)) return recorded;
     const range = subnetRange(subnet.cidr);
-    const ipv4 = this.ipam.allocate(subnet.subnetId, range, taskId);
-    const bridge = await this.ensureSubnet(subnet);
+    return this.withSubnet(subnet.subnetId, async () => {
+      const ipv4 = this.ipam.allocate(subnet.subnetId, range, taskId);
+      const bridge = await this.ensureBridge(subnet);
+      return this.plugIn(taskId, subnet, range, ipv4, bridge, recorded !== undefined);
+    });
+  }
+
+  private async plugIn(taskId: string, subnet: SubnetSpec, range: ReturnType<typeof subnetRange>, ipv4: string, bridge: string, retrying: boolean): Promise<TaskAttachment> {
     const tag = shortHash(taskId);
     const netnsName = `bth-${taskId.slice(0, 12)}`;
     const hostVeth = `bthv${tag}`;
@@ -125,7 +161,8 @@ export class TaskNetworks {
     };
     // Written before anything is created, so a crash part-way leaves enough to clean up.
     writeFileAtomic(this.recordPath(taskId), JSON.stringify(attachment));
-    await this.removeLinks(attachment);
+    // Only an earlier, interrupted attach can have left links of this task behind.
+    if (retrying) await this.removeLinks(attachment);
     await this.run("ip", ["-batch", "-"], [
       `netns add ${netnsName}`,
       `link add ${hostVeth} type veth peer name ${peer}`,
@@ -155,11 +192,14 @@ export class TaskNetworks {
   }
 
   /** Removes a subnet's bridge once no task holds an address in it. */
-  async removeSubnetIfIdle(subnetId: string): Promise<boolean> {
-    if (this.ipam.leaseCount(subnetId) > 0) return false;
-    const bridge = bridgeName(subnetId);
-    if (await this.linkExists(bridge)) await this.run("ip", ["link", "del", bridge]);
-    return true;
+  removeSubnetIfIdle(subnetId: string): Promise<boolean> {
+    return this.withSubnet(subnetId, async () => {
+      if (this.ipam.leaseCount(subnetId) > 0) return false;
+      const bridge = bridgeName(subnetId);
+      this.knownBridges.delete(bridge);
+      if (await this.linkExists(bridge)) await this.run("ip", ["link", "del", bridge]);
+      return true;
+    });
   }
 
   list(): TaskAttachment[] {

@@ -66,7 +66,13 @@ export interface LogBatch {
   readonly logGroupName: string;
   readonly logStreamName: string;
   readonly createGroup: boolean;
-  readonly events: readonly { readonly timestamp: number; readonly message: string }[];
+  /**
+   * `offset`: the line's position in its container's log, increasing within a stream. An agent
+   * that crashed after the control plane stored a batch but before it saved its own offset sends
+   * those lines again; the control plane drops events at or below the last offset it stored for
+   * the stream. Optional: events without it are always stored.
+   */
+  readonly events: readonly { readonly timestamp: number; readonly message: string; readonly offset?: number }[];
 }
 
 export interface ControlPlaneLink {

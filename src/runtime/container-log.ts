@@ -8,6 +8,8 @@ export interface ContainerLogLine {
   readonly timestamp: number;
   readonly stream: "stdout" | "stderr";
   readonly message: string;
+  /** Byte offset just after the line's last record: increasing, a stable id of the line. */
+  readonly offset: number;
 }
 
 export interface ContainerLogChunk {
@@ -24,7 +26,13 @@ export function parseLogTime(text: string): number {
   return Date.parse(text.replace(/(\.\d{3})\d+/, "$1"));
 }
 
-export async function readContainerLog(path: string, offset: number, maxBytes = MAX_READ_BYTES): Promise<ContainerLogChunk> {
+/**
+ * The complete lines after `offset`. Polled every few hundred ms per container, so a file that has
+ * not grown costs one fstat and no buffer. `final`: the container has exited and conmon will
+ * write nothing more, so a partial line left at the very end is a line (the process ended
+ * without a newline).
+ */
+export async function readContainerLog(path: string, offset: number, options: { maxBytes?: number; final?: boolean } = {}): Promise<ContainerLogChunk> {
   let handle;
   try {
     handle = await open(path, "r");
@@ -33,11 +41,14 @@ export async function readContainerLog(path: string, offset: number, maxBytes = 
     throw error;
   }
   try {
-    const buffer = Buffer.allocUnsafe(maxBytes);
-    const { bytesRead } = await handle.read(buffer, 0, maxBytes, offset);
+    const { size } = await handle.stat();
+    if (size <= offset) return { lines: [], nextOffset: offset };
+    const length = Math.min(size - offset, options.maxBytes ?? MAX_READ_BYTES);
+    const buffer = Buffer.allocUnsafe(length);
+    const { bytesRead } = await handle.read(buffer, 0, length, offset);
     const data = buffer.subarray(0, bytesRead);
     const lines: ContainerLogLine[] = [];
-    const partial: Record<string, string[]> = { stdout: [], stderr: [] };
+    const partial: Record<"stdout" | "stderr", { texts: string[]; timestamp: number }> = { stdout: { texts: [], timestamp: 0 }, stderr: { texts: [], timestamp: 0 } };
     let position = 0;
     let committed = 0;
     for (;;) {
@@ -46,40 +57,32 @@ export async function readContainerLog(path: string, offset: number, maxBytes = 
       const record = RECORD.exec(data.toString("utf8", position, newline));
       position = newline + 1;
       if (!record) {
-        committed = position;
+        if (partial.stdout.texts.length === 0 && partial.stderr.texts.length === 0) committed = position;
         continue;
       }
       const [, time, stream, tag, text] = record as unknown as [string, string, "stdout" | "stderr", string, string];
+      const pending = partial[stream];
       if (tag === "P") {
-        partial[stream]!.push(text);
+        pending.texts.push(text);
+        pending.timestamp = parseLogTime(time);
         continue;
       }
-      lines.push({ timestamp: parseLogTime(time), stream, message: partial[stream]!.join("") + text });
-      partial[stream] = [];
+      lines.push({ timestamp: parseLogTime(time), stream, message: pending.texts.join("") + text, offset: offset + position });
+      pending.texts = [];
       // Only safe to resume here when no partial line of the other stream is pending.
-      if (partial.stdout!.length === 0 && partial.stderr!.length === 0) committed = position;
+      if (partial.stdout.texts.length === 0 && partial.stderr.texts.length === 0) committed = position;
     }
-    // Lines after the last safe point are returned again next time; drop them now.
-    if (committed < position) {
-      const kept = countLinesUpTo(data, committed);
-      lines.length = Math.min(lines.length, kept);
+    if (options.final && offset + position === size) {
+      for (const stream of ["stdout", "stderr"] as const) {
+        const pending = partial[stream];
+        if (pending.texts.length > 0) lines.push({ timestamp: pending.timestamp, stream, message: pending.texts.join(""), offset: offset + position });
+      }
+      committed = position;
     }
-    return { lines, nextOffset: offset + committed };
+    // Lines ending after the last safe point are returned again next time; drop them now.
+    const nextOffset = offset + committed;
+    return { lines: lines.filter((line) => line.offset <= nextOffset), nextOffset };
   } finally {
     await handle.close();
   }
-}
-
-/** How many complete (F) records end at or before `limit`. */
-function countLinesUpTo(data: Buffer, limit: number): number {
-  let count = 0;
-  let position = 0;
-  while (position < limit) {
-    const newline = data.indexOf(10, position);
-    if (newline < 0 || newline >= limit) break;
-    const record = RECORD.exec(data.toString("utf8", position, newline));
-    if (record && record[3] === "F") count++;
-    position = newline + 1;
-  }
-  return count;
 }

@@ -11,6 +11,7 @@
 //   <root>/<runtimeId>/  conmon.pid  container.pid  exits/<runtimeId>  persist/  container.log
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, watch } from "node:fs";
+import { constants as osConstants } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { CommandRunner } from "./run-command.js";
@@ -46,8 +47,35 @@ const processAlive = (pid: number): boolean => {
   return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
 };
 
+/** SIGKILLs `pid` and every descendant (found through /proc's parent links), children first seen. */
+export function killProcessTree(pid: number): void {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = readText(`/proc/${entry}/stat`);
+    if (!stat) continue;
+    const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    children.set(parent, [...(children.get(parent) ?? []), Number(entry)]);
+  }
+  const victims: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    const next = queue.shift()!;
+    victims.push(next);
+    queue.push(...(children.get(next) ?? []));
+  }
+  for (const victim of victims) {
+    try {
+      process.kill(victim, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+}
+
 export class ContainerSupervisor {
   private readonly run: CommandRunner;
+  private execCounter = 0;
 
   constructor(private readonly options: SupervisorOptions) {
     this.run = options.run ?? runCommand;
@@ -70,11 +98,24 @@ export class ContainerSupervisor {
     return this.run(this.options.runtimePath, ["--root", this.options.runtimeRoot, ...args], { timeoutMs });
   }
 
-  /** Creates the container from a prepared bundle (config.json + rootfs); idempotent per id. */
+  /** Whether create finished for this id (conmon wrote the container's pid). */
+  created(id: string): boolean {
+    return Boolean(readText(join(this.dir(id), "container.pid"))?.trim());
+  }
+
+  /** Whether anything of this id is on disk (a finished or an interrupted create). */
+  exists(id: string): boolean {
+    return existsSync(this.dir(id));
+  }
+
+  /**
+   * Creates the container from a prepared bundle (config.json + rootfs); idempotent per id. On
+   * failure the caller removes what was made (TaskRuntime.createContainer always does).
+   */
   async create(id: string, bundleDir: string): Promise<void> {
+    if (this.created(id)) return;
     const dir = this.dir(id);
     const pidFile = join(dir, "container.pid");
-    if (readText(pidFile)?.trim()) return;
     for (const sub of ["exits", "persist", "sockets"]) mkdirSync(join(dir, sub), { recursive: true });
     const conmon = spawn(
       this.options.conmonPath,
@@ -86,6 +127,10 @@ export class ContainerSupervisor {
         "-b", bundleDir,
         "-p", pidFile,
         "-P", join(dir, "conmon.pid"),
+        // No --log-size-max: conmon "rotates" a k8s-file log by truncating it in place, which
+        // would drop lines the agent has not shipped yet and invalidate its saved byte offsets.
+        // The file lives only as long as the container and is shipped as it grows; a chatty
+        // long-running task's log is bounded by the agent's disk, not by conmon (a known limit).
         "-l", `k8s-file:${this.logPath(id)}`,
         "--exit-dir", join(dir, "exits"),
         "-0", join(dir, "persist"),
@@ -101,7 +146,8 @@ export class ContainerSupervisor {
     const conmonExited = new Promise<number | null>((resolve) => conmon.once("exit", (code) => resolve(code)));
     conmon.unref();
     const deadline = Date.now() + PIDFILE_TIMEOUT_MS;
-    for (let delayMs = 1; ; delayMs = Math.min(delayMs * 2, 20)) {
+    // A short poll: every ms waited here is launch latency (runc create takes ~30-60 ms).
+    for (let delayMs = 1; ; delayMs = Math.min(delayMs * 2, 4)) {
       if (readText(pidFile)?.trim()) break;
       const exitCode = readText(this.exitFile(id));
       if (exitCode !== undefined || Date.now() > deadline) {
@@ -190,14 +236,31 @@ export class ContainerSupervisor {
     }
   }
 
-  /** Runs a command inside the running container (health checks); exit code 124 on timeout like coreutils `timeout`. */
+  /**
+   * Runs a command inside the running container (health checks); exit code 124 on timeout like
+   * coreutils `timeout`. On timeout the command and everything it started inside the container
+   * are SIGKILLed: `runc exec` only forwards signals, so a command that ignores SIGTERM (or a
+   * child of it) would otherwise live on, one more every health-check interval.
+   */
   async exec(id: string, argv: readonly string[], timeoutMs: number): Promise<{ exitCode: number }> {
+    const pidFile = join(this.dir(id), `exec-${process.pid}-${++this.execCounter}.pid`);
+    const child = spawn(this.options.runtimePath, ["--root", this.options.runtimeRoot, "exec", "--pid-file", pidFile, id, ...argv], { stdio: "ignore" });
+    const exited = new Promise<number>((resolve) => {
+      child.once("error", () => resolve(127));
+      child.once("close", (code, signal) => resolve(code ?? 128 + (signal ? (osConstants.signals[signal] ?? 0) : 0)));
+    });
+    const timer = new AbortController();
     try {
-      await this.runtime(["exec", id, ...argv], timeoutMs);
-      return { exitCode: 0 };
-    } catch (error) {
-      if (error instanceof CommandError && error.exitCode !== undefined) return { exitCode: error.exitCode };
+      const outcome = await Promise.race([exited, sleep(timeoutMs, "timeout" as const, { signal: timer.signal })]);
+      if (outcome !== "timeout") return { exitCode: outcome };
+      const pid = Number(readText(pidFile)?.trim() || 0);
+      if (pid > 0) killProcessTree(pid);
+      child.kill("SIGKILL");
+      await exited;
       return { exitCode: 124 };
+    } finally {
+      timer.abort();
+      rmSync(pidFile, { force: true });
     }
   }
 

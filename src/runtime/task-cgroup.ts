@@ -63,10 +63,17 @@ export class TaskCgroups {
     writeFileSync(join(pids, "pids.max"), String(TASK_PIDS_LIMIT));
   }
 
-  /** OOM kills inside the task (any of its containers), from the memory controller's counters. */
-  oomKills(taskId: string): number {
-    const file = isUnified(this.root) ? join(this.root, "berth", taskId, "memory.events") : join(this.v1Dir("memory", taskId), "memory.oom_control");
-    if (!existsSync(file)) return 0;
+  /**
+   * OOM kills of processes in one container's own memory cgroup (runc makes one per container
+   * below the task's, fresh for each container, and it stays until `runc delete`). The kernel
+   * counts a kill in the victim's cgroup whichever limit (container or task) was hit, so this
+   * names the container that lost a process, not merely "some container of the task".
+   */
+  containerOomKills(taskId: string, containerName: string): number | undefined {
+    const file = isUnified(this.root)
+      ? join(this.root, "berth", taskId, containerName, "memory.events")
+      : join(this.v1Dir("memory", taskId), containerName, "memory.oom_control");
+    if (!existsSync(file)) return undefined;
     const match = /^oom_kill (\d+)$/m.exec(readFileSync(file, "utf8"));
     return match ? Number(match[1]) : 0;
   }

@@ -77,6 +77,7 @@ export class TaskRuntime {
   readonly supervisor: ContainerSupervisor;
   private readonly hardLimits = hostHardLimits();
   private readonly seccompText: string;
+  private readonly seccompProfiles = new Map<string, object>();
   private readonly initPath: string | undefined;
 
   constructor(private readonly options: TaskRuntimeOptions) {
@@ -112,10 +113,30 @@ export class TaskRuntime {
     return existsSync(path) ? (JSON.parse(readFileSync(path, "utf8")) as ContainerMeta) : undefined;
   }
 
+  /**
+   * Idempotent: a container already created is left as it is. Anything else left by an earlier
+   * attempt (an agent crash mid-create) is removed first, and a failed create removes what it
+   * made, so nothing (conmon, runtime state, overlay mount, files) outlives a failure.
+   */
   async createContainer(launch: ContainerLaunch): Promise<string> {
+    const runtimeId = runtimeIdOf(launch.taskId, launch.container.name ?? "");
+    if (this.supervisor.created(runtimeId)) return runtimeId;
+    if (this.supervisor.exists(runtimeId)) await this.removeContainer(runtimeId);
+    try {
+      await this.createFresh(launch, runtimeId);
+    } catch (error) {
+      await this.removeContainer(runtimeId).catch(() => undefined);
+      throw error;
+    }
+    return runtimeId;
+  }
+
+  private async createFresh(launch: ContainerLaunch, runtimeId: string): Promise<void> {
     const name = launch.container.name ?? "";
-    const runtimeId = runtimeIdOf(launch.taskId, name);
     this.cgroups.ensure(launch.taskId, launch.budget);
+    // The meta file first: removeContainer finds the overlay to unmount through it.
+    mkdirSync(join(this.options.stateDir, "containers", runtimeId), { recursive: true });
+    writeFileSync(this.metaPath(runtimeId), JSON.stringify({ taskId: launch.taskId, containerName: name } satisfies ContainerMeta));
     const rootfs = await this.filesystems.mountContainer(launch.taskId, name, launch.image.layerDirs);
     const user = resolveUser(launch.container.user ?? launch.image.user, readImageFile(rootfs, "etc/passwd"), readImageFile(rootfs, "etc/group"));
     const architecture = nodeArchToOci[arch()] ?? arch();
@@ -130,15 +151,23 @@ export class TaskRuntime {
       cgroupsPath: this.cgroups.containerPath(launch.taskId, name),
       mounts: [...this.etcMounts(launch), ...this.volumeMounts(launch)],
       initPath: this.initPath,
-      seccomp: resolveSeccompProfile(this.seccompText, { architecture, capabilities, kernelRelease: release() }),
+      seccomp: this.seccompFor(architecture, capabilities),
       hostHardLimits: this.hardLimits,
     });
     const bundle = join(this.filesystems.taskDir(launch.taskId), "containers", name);
     writeFileSync(join(bundle, "config.json"), JSON.stringify(spec));
-    mkdirSync(join(this.options.stateDir, "containers", runtimeId), { recursive: true });
-    writeFileSync(this.metaPath(runtimeId), JSON.stringify({ taskId: launch.taskId, containerName: name } satisfies ContainerMeta));
     await this.supervisor.create(runtimeId, bundle);
-    return runtimeId;
+  }
+
+  /** The resolved profile depends only on these inputs: parsed once per capability set, not per container. */
+  private seccompFor(architecture: string, capabilities: readonly string[]): object {
+    const key = `${architecture}|${[...capabilities].sort().join(",")}`;
+    let profile = this.seccompProfiles.get(key);
+    if (!profile) {
+      profile = resolveSeccompProfile(this.seccompText, { architecture, capabilities, kernelRelease: release() });
+      this.seccompProfiles.set(key, profile);
+    }
+    return profile;
   }
 
   /** /etc/hosts, /etc/hostname and /etc/resolv.conf of the task's network, one copy per container. */
@@ -190,16 +219,23 @@ export class TaskRuntime {
     return state.kind === "exited" ? { ...state, oomKilled: this.oomKilled(runtimeId, state.exitCode, state.oomKilled) } : state;
   }
 
-  async waitExit(runtimeId: string): Promise<{ exitCode: number; oomKilled: boolean }> {
-    const exit = await this.supervisor.waitExit(runtimeId);
+  async waitExit(runtimeId: string, signal?: AbortSignal): Promise<{ exitCode: number; oomKilled: boolean }> {
+    const exit = await this.supervisor.waitExit(runtimeId, signal);
     return { exitCode: exit.exitCode, oomKilled: this.oomKilled(runtimeId, exit.exitCode, exit.oomKilled) };
   }
 
-  /** conmon sees OOM kills in the container's own cgroup; the task-wide limit is counted on the task's cgroup. */
+  /**
+   * Whether a 137 exit was an OOM kill of this container. The authority is the container's own
+   * cgroup counter: the kernel counts a kill in the victim's cgroup, whichever limit (container or
+   * task) was hit. conmon's oom file is not enough on its own: conmon is notified of an OOM
+   * anywhere in the task's memory cgroup, so a sibling's OOM would label this container too. It
+   * is used only when the cgroup is already gone.
+   */
   private oomKilled(runtimeId: string, exitCode: number, seenByConmon: boolean): boolean {
-    if (seenByConmon) return true;
+    if (exitCode !== 137) return false;
     const meta = this.meta(runtimeId);
-    return exitCode === 137 && meta !== undefined && this.cgroups.oomKills(meta.taskId) > 0;
+    const kills = meta ? this.cgroups.containerOomKills(meta.taskId, meta.containerName) : undefined;
+    return kills === undefined ? seenByConmon : kills > 0;
   }
 
   kill(runtimeId: string, signal: string): Promise<void> {
@@ -216,7 +252,7 @@ export class TaskRuntime {
     if (meta) await this.filesystems.unmountContainer(meta.taskId, meta.containerName);
   }
 
-  readLogs(runtimeId: string, offset: number): Promise<ContainerLogChunk> {
-    return readContainerLog(this.supervisor.logPath(runtimeId), offset);
+  readLogs(runtimeId: string, offset: number, options: { final?: boolean } = {}): Promise<ContainerLogChunk> {
+    return readContainerLog(this.supervisor.logPath(runtimeId), offset, options);
   }
 }

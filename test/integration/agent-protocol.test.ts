@@ -61,6 +61,9 @@ class InstantAgent implements Agent {
     return this.specs.get(taskId);
   }
   async whenStopped() {}
+  async forget(taskArn: string) {
+    return this.tasks.get(taskArn)?.lastStatus === "STOPPED" && this.tasks.delete(taskArn);
+  }
   async close() {}
 }
 
@@ -214,7 +217,7 @@ test("a host agent runs what it is told, reports back, ships logs and stops orph
     await eventually(async () => (await tasks.get(taskArn))?.row.last_status === "RUNNING", "the task to be reported RUNNING");
     await eventually(async () => agent.describe(spec("orphan").taskArn)?.lastStatus === "STOPPED", "the orphan to be stopped");
 
-    await logSink.write("t1", "app", [{ timestamp: Date.now(), message: "hello from t1", stream: "stdout" }]);
+    await logSink.write("t1", "app", [{ timestamp: Date.now(), message: "hello from t1", stream: "stdout", offset: 1 }]);
     const group = await logs.getGroup("/ecs/app");
     const stream = await logs.getStream(group!.id, "ecs/app/t1");
     assert.ok(stream, "awslogs stream is <prefix>/<container>/<task id>");

@@ -83,3 +83,25 @@ test("attach is idempotent, detach releases everything, and leases survive a res
   const again = await restarted.attach("task-eeeeeeeeeeeeeeee", subnet);
   assert.equal(again.ipv4, first.ipv4, "a released address is handed out again");
 });
+
+test("tasks attaching at once to a new subnet share one bridge; an idle-bridge removal racing an attach never strands it", async () => {
+  const fresh = { subnetId: "subnet-0bth0test000000002", cidr: "10.213.10.0/24" };
+  const ids = Array.from({ length: 5 }, (_, i) => `race-${i}-aaaaaaaaaaaaaaa`);
+  const attached = await Promise.all(ids.map((id) => networks.attach(id, fresh)));
+  assert.equal(new Set(attached.map((a) => a.ipv4)).size, 5);
+  const bridge = attached[0]!.bridge;
+  // The last tasks leave (each teardown removes the bridge when idle) while a new one arrives.
+  const [, late] = await Promise.all([
+    (async () => {
+      for (const id of ids) {
+        await networks.detach(id);
+        await networks.removeSubnetIfIdle(fresh.subnetId);
+      }
+    })(),
+    networks.attach("race-late-aaaaaaaaaaaa", fresh),
+  ]);
+  const members = await new Promise<string>((resolve, reject) => execFile("ip", ["-o", "link", "show", "master", bridge], (error, stdout) => (error ? reject(error) : resolve(stdout))));
+  assert.match(members, new RegExp(late.hostVeth), "the late task's veth is still in the (existing) bridge");
+  await networks.detach(late.taskId);
+  assert.equal(await networks.removeSubnetIfIdle(fresh.subnetId), true);
+});

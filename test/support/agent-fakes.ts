@@ -114,8 +114,13 @@ export class FakeRuntime implements RuntimePort {
   readonly startOrder: string[] = [];
   readonly exitOrder: string[] = [];
   readonly signals: string[] = [];
+  /** Exit waits in progress (an agent that closed must leave none). */
+  pendingWaits = 0;
   constructor(readonly behaviours: Record<string, FakeBehaviour> = {}) {}
 
+  runtimeIdOf(taskId: string, containerName: string): string {
+    return `${taskId}-${containerName}`;
+  }
   async prepareTask(spec: TaskSpec): Promise<void> {
     this.rootfs.add(spec.taskId);
   }
@@ -141,12 +146,33 @@ export class FakeRuntime implements RuntimePort {
   async state(runtimeId: string): Promise<ContainerState> {
     const c = this.containers.get(runtimeId);
     if (!c) return { kind: "missing" };
-    return c.running ? { kind: "running" } : c.exit ? { kind: "exited", exit: c.exit } : { kind: "running" };
+    return c.running ? { kind: "running" } : c.exit ? { kind: "exited", exit: c.exit } : { kind: "created" };
   }
-  waitExit(runtimeId: string): Promise<ContainerExit> {
+  /** Like a real waiter, it holds a timer (keeps the event loop alive) until the exit or the abort. */
+  waitExit(runtimeId: string, signal?: AbortSignal): Promise<ContainerExit> {
     const c = this.get(runtimeId);
     if (c.exit) return Promise.resolve(c.exit);
-    return new Promise((resolve) => c.exitWaiters.push(resolve));
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    this.pendingWaits += 1;
+    return new Promise<ContainerExit>((resolve, reject) => {
+      const keepAlive = setInterval(() => undefined, 1_000);
+      const finish = () => {
+        clearInterval(keepAlive);
+        this.pendingWaits -= 1;
+        signal?.removeEventListener("abort", onAbort);
+      };
+      const onAbort = () => {
+        finish();
+        c.exitWaiters = c.exitWaiters.filter((waiter) => waiter !== onExit);
+        reject(signal?.reason);
+      };
+      const onExit = (exit: ContainerExit) => {
+        finish();
+        resolve(exit);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      c.exitWaiters.push(onExit);
+    });
   }
   async kill(runtimeId: string, signal: string): Promise<void> {
     const c = this.get(runtimeId);
@@ -158,12 +184,18 @@ export class FakeRuntime implements RuntimePort {
   async exec(runtimeId: string): Promise<{ exitCode: number }> {
     return { exitCode: this.get(runtimeId).behaviour.healthy === false ? 1 : 0 };
   }
+  /** Test control: how many remove calls fail (a busy mount, a runc hiccup) before one works. */
+  failRemoves = 0;
   async remove(runtimeId: string): Promise<void> {
+    if (this.failRemoves > 0) {
+      this.failRemoves -= 1;
+      throw new Error("umount: target is busy");
+    }
     const c = this.containers.get(runtimeId);
     if (c?.running) throw new Error("cannot remove a running container");
     this.containers.delete(runtimeId);
   }
-  async readLogs(runtimeId: string, offset: number): Promise<LogChunk> {
+  async readLogs(runtimeId: string, offset: number, _options?: { final?: boolean }): Promise<LogChunk> {
     const logs = this.containers.get(runtimeId)?.logs ?? [];
     return { events: logs.slice(offset, offset + 2), nextOffset: Math.min(logs.length, offset + 2) };
   }
@@ -182,7 +214,8 @@ export class FakeRuntime implements RuntimePort {
     for (const c of this.containers.values()) c.exitWaiters = [];
   }
   log(runtimeId: string, message: string): void {
-    this.get(runtimeId).logs.push({ timestamp: 1, message, stream: "stdout" });
+    const logs = this.get(runtimeId).logs;
+    logs.push({ timestamp: 1, message, stream: "stdout", offset: logs.length + 1 });
   }
   private get(runtimeId: string): FakeContainer {
     const c = this.containers.get(runtimeId);

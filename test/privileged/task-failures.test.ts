@@ -1,0 +1,202 @@
+// Real tasks (conmon + runc, real networks and storage) in the situations that used to go wrong:
+// an OOM kill of one container must not label its sibling's SIGKILL an OOM; a health check that
+// times out must not leave its process behind; a failed create must leave nothing; task volumes
+// are shared through mountPoints and volumesFrom (read-only where asked).
+import { test, after, before } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { ContainerDefinition, TaskDefinition } from "@aws-sdk/client-ecs";
+import { createAgent } from "../../src/agent/index.js";
+import type { Agent, ImagePort, LogEvent, LogSink, PulledImageInfo } from "../../src/agent/index.js";
+import { HostNetworkAdapter } from "../../src/agent/network-adapter.js";
+import { HostRuntimeAdapter } from "../../src/agent/runtime-adapter.js";
+import { systemClock } from "../../src/core/clock.js";
+import { TaskNetworks } from "../../src/network/index.js";
+import { protocolVersion } from "../../src/protocol/index.js";
+import type { TaskSpec } from "../../src/protocol/index.js";
+import { TaskRuntime, runtimeIdOf } from "../../src/runtime/index.js";
+import { mountedPaths } from "../../src/runtime/task-filesystem.js";
+import { makeBusyboxLayer } from "../support/busybox-rootfs.js";
+import { MemoryReporter } from "../support/agent-fakes.js";
+import { findLeaks } from "../support/leaks.js";
+
+const stateDir = mkdtempSync(join(tmpdir(), "berth-fail-"));
+const layerDir = makeBusyboxLayer(mkdtempSync(join(tmpdir(), "berth-layer-")));
+const subnet = { subnetId: "subnet-0bth0failures0001", cidr: "10.213.11.0/24" };
+const image = { layerDirs: [layerDir], config: { env: ["PATH=/bin:/sbin:/usr/bin"] } };
+
+class LocalBusyboxImages implements ImagePort {
+  async pull(): Promise<PulledImageInfo> {
+    return { digest: "sha256:busybox-test-layer" };
+  }
+}
+
+class TaskLogs implements LogSink {
+  readonly byTask = new Map<string, string[]>();
+  async write(taskId: string, containerName: string, events: readonly LogEvent[]): Promise<void> {
+    const lines = this.byTask.get(taskId) ?? [];
+    for (const event of events) lines.push(`${containerName}: ${event.message}`);
+    this.byTask.set(taskId, lines);
+  }
+}
+
+const runtime = new TaskRuntime({ stateDir: join(stateDir, "runtime") });
+const logs = new TaskLogs();
+const leaksBefore = new Set(findLeaks());
+let agent: Agent;
+let counter = 0;
+
+before(async () => {
+  agent = createAgent({
+    stateDir: join(stateDir, "tasks"),
+    images: new LocalBusyboxImages(),
+    runtime: new HostRuntimeAdapter(runtime, () => image),
+    networks: new HostNetworkAdapter(new TaskNetworks({ stateDir: join(stateDir, "network"), region: "us-east-1" })),
+    logSink: logs,
+    reporter: new MemoryReporter(),
+    clock: systemClock,
+    logger: { error: (details, message) => console.error(message, details), info: () => undefined },
+    logPollMs: 100,
+  });
+  await agent.start();
+});
+
+after(async () => {
+  await agent.close();
+  rmSync(stateDir, { recursive: true, force: true });
+  rmSync(layerDir, { recursive: true, force: true });
+  // The machine is shared: only what appeared during this file counts as its leak.
+  assert.deepEqual(findLeaks().filter((leak) => !leaksBefore.has(leak)), [], "leaked host resources");
+});
+
+function taskSpec(containers: ContainerDefinition[], extra: { memoryMiB?: number; volumes?: TaskDefinition["volumes"] } = {}): TaskSpec {
+  const taskId = `${(++counter).toString(16).padStart(4, "0")}${"dead".repeat(8)}`.slice(0, 32);
+  return {
+    protocolVersion,
+    taskArn: `arn:aws:ecs:us-east-1:123456789012:task/tf/${taskId}`,
+    taskId,
+    clusterArn: "arn:aws:ecs:us-east-1:123456789012:cluster/tf",
+    family: "tf",
+    revision: 1,
+    taskDefinition: { family: "tf", revision: 1, volumes: extra.volumes ?? [], containerDefinitions: containers.map((c) => ({ essential: true, image: "busybox", ...c })) },
+    cpuUnits: 256,
+    memoryMiB: extra.memoryMiB ?? 512,
+    ephemeralStorageGiB: 1,
+    platform: { os: "linux", architecture: "amd64" },
+    network: { subnetId: subnet.subnetId, subnetCidr: subnet.cidr, securityGroups: [], assignPublicIp: "DISABLED" },
+    region: "us-east-1",
+    availabilityZone: "us-east-1a",
+    desiredStatus: "RUNNING",
+    stopTimeoutMs: 30_000,
+    pullPolicy: "if-not-present",
+    logConfigurations: {},
+    credentials: {},
+    createdAtMs: Date.now(),
+  };
+}
+
+async function until(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+const container = (spec: TaskSpec, name: string) => agent.describe(spec.taskArn)?.containers.find((c) => c.name === name);
+
+test("an OOM kill of one container does not label its sibling's later SIGKILL an OOM", async () => {
+  const spec = taskSpec(
+    [
+      { name: "hog", essential: false, command: ["sh", "-c", "head -c 400m /dev/zero | tail"] },
+      { name: "keeper", command: ["sh", "-c", "sleep 600"], stopTimeout: 2 },
+    ],
+    { memoryMiB: 128 },
+  );
+  await agent.runTask(spec);
+  await until(() => container(spec, "hog")?.lastStatus === "STOPPED", "the hog to be killed");
+  assert.equal(container(spec, "hog")!.exitCode, 137);
+  assert.equal(container(spec, "hog")!.reason, "OutOfMemoryError: Container killed due to memory usage");
+  assert.equal(agent.describe(spec.taskArn)!.lastStatus, "RUNNING", "a non-essential container's exit leaves the task running");
+  await agent.stopTask(spec.taskArn, "done", "UserInitiated");
+  await agent.whenStopped(spec.taskArn);
+  const keeper = container(spec, "keeper")!;
+  assert.equal(keeper.exitCode, 137, "SIGKILLed after its stop timeout");
+  assert.equal(keeper.reason, undefined);
+});
+
+test("a health check that times out is killed with everything it started", async () => {
+  const spec = taskSpec([
+    {
+      name: "web",
+      linuxParameters: { initProcessEnabled: true },
+      command: ["sleep", "600"],
+      healthCheck: { command: ["CMD-SHELL", "trap '' TERM; sleep 30; true"], interval: 5, timeout: 2, retries: 10 },
+    },
+  ]);
+  await agent.runTask(spec);
+  await until(() => agent.describe(spec.taskArn)?.lastStatus === "RUNNING", "RUNNING");
+  const procs = join("/sys/fs/cgroup/pids/berth", spec.taskId, "web", "cgroup.procs");
+  const count = () => readFileSync(procs, "utf8").split("\n").filter(Boolean).length;
+  await until(() => count() > 2, "the health check to run");
+  // The first check times out 2 s after it started; the next starts 5 s after that.
+  await new Promise((resolve) => setTimeout(resolve, 3_000));
+  assert.equal(count(), 2, `only init and sleep 600 remain: ${readFileSync(procs, "utf8").trim().replace(/\n/g, " ")}`);
+  assert.equal(container(spec, "web")!.health, "UNKNOWN", "one failure of ten retries");
+  await agent.stopTask(spec.taskArn, "done", "UserInitiated");
+  await agent.whenStopped(spec.taskArn);
+});
+
+test("a create that fails leaves no conmon, runtime state, mount or files behind", async () => {
+  const broken = new TaskRuntime({ stateDir: join(stateDir, "broken-runtime") });
+  const taskId = "ffff0000ffff0000ffff0000ffff0000";
+  await broken.prepareTask(taskId, { cpuUnits: 256, memoryMiB: 512 }, 1);
+  try {
+    const launch = {
+      taskId,
+      budget: { cpuUnits: 256, memoryMiB: 512 },
+      taskDefinition: { family: "tf", containerDefinitions: [{ name: "app", image: "busybox" }] },
+      container: { name: "app", image: "busybox", command: ["true"] },
+      image: { layerDirs: image.layerDirs, env: image.config.env },
+      platformEnv: {},
+      // runc refuses to create a container whose network namespace does not exist.
+      network: { netnsPath: "/var/run/netns/bth-no-such-netns", ipv4: "10.213.11.200", hostname: "ip-10-213-11-200.ec2.internal", nameservers: [], searchDomains: [] },
+    };
+    await assert.rejects(broken.createContainer(launch), /failed to create container/);
+    const runtimeId = runtimeIdOf(taskId, "app");
+    assert.deepEqual(broken.supervisor.list(), [], "no supervision files");
+    assert.equal([...mountedPaths()].some((path) => path.includes(taskId) && path.endsWith("/app/rootfs")), false, "overlay unmounted");
+    assert.equal(existsSync(join(stateDir, "broken-runtime", "containers", runtimeId)), false);
+    // A second attempt starts from nothing and fails the same way (idempotent cleanup).
+    await assert.rejects(broken.createContainer(launch), /failed to create container/);
+    assert.deepEqual(broken.supervisor.list(), []);
+  } finally {
+    await broken.removeTask(taskId);
+  }
+});
+
+test("task volumes are shared through mountPoints and volumesFrom, read-only where asked", async () => {
+  const spec = taskSpec(
+    [
+      { name: "writer", command: ["sh", "-c", "echo hello-volume > /data/msg; exec sleep 600"], mountPoints: [{ sourceVolume: "shared", containerPath: "/data" }], linuxParameters: { initProcessEnabled: true } },
+      {
+        name: "reader",
+        essential: false,
+        dependsOn: [{ containerName: "writer", condition: "START" }],
+        volumesFrom: [{ sourceContainer: "writer", readOnly: true }],
+        command: ["sh", "-c", "sleep 0.5; cat /data/msg; touch /data/other 2>&1; true"],
+      },
+    ],
+    { volumes: [{ name: "shared" }] },
+  );
+  await agent.runTask(spec);
+  await until(() => container(spec, "reader")?.lastStatus === "STOPPED", "the reader to finish");
+  await until(() => (logs.byTask.get(spec.taskId) ?? []).length >= 2, "the reader's lines");
+  const lines = logs.byTask.get(spec.taskId)!;
+  assert.ok(lines.includes("reader: hello-volume"), lines.join("\n"));
+  assert.ok(lines.some((line) => /^reader: .*Read-only file system/.test(line)), lines.join("\n"));
+  await agent.stopTask(spec.taskArn, "done", "UserInitiated");
+  await agent.whenStopped(spec.taskArn);
+});
