@@ -12,7 +12,11 @@ import { FakeClock, FakeImages, FakeNetworks, FakeRuntime, MemoryLogSink, Memory
 import type { FakeBehaviour } from "../../test/support/agent-fakes.js";
 
 const dirs: string[] = [];
-afterEach(() => {
+// Agents a test left open still wait on their containers' exits (as real waiters do, those hold
+// the event loop), so each is closed after its test; closing twice is harmless.
+const agents: Agent[] = [];
+afterEach(async () => {
+  for (const agent of agents.splice(0)) await agent.close().catch(() => undefined);
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
@@ -51,8 +55,11 @@ function setup(behaviours: Record<string, FakeBehaviour> = {}, stateDir?: string
   const logSink = new MemoryLogSink();
   const reporter = new MemoryReporter();
   const errors: string[] = [];
-  const make = (rt = runtime, net = networks): Agent =>
-    createAgent({ stateDir: dir, images, runtime: rt, networks: net, logSink, reporter, clock, logger: { error: (_d, m) => errors.push(m), info: () => undefined }, logPollMs: 1000 });
+  const make = (rt = runtime, net = networks): Agent => {
+    const agent = createAgent({ stateDir: dir, images, runtime: rt, networks: net, logSink, reporter, clock, logger: { error: (_d, m) => errors.push(m), info: () => undefined }, logPollMs: 1000 });
+    agents.push(agent);
+    return agent;
+  };
   return { errors, dir, clock, runtime, images, networks, logSink, reporter, make, agent: make() };
 }
 
@@ -154,6 +161,16 @@ describe("agent task runner", () => {
     assert.match(d?.stoppedReason ?? "", /^CannotPullContainerError: /);
     assert.match(d?.containers[0]?.reason ?? "", /^CannotPullContainerError: /);
     assert.equal(s.networks.live.size, 0);
+  });
+
+  test("a container's repositoryCredentials reach the image pull, and only that container's", async () => {
+    const s = setup();
+    const secret = "arn:aws:secretsmanager:us-east-1:123456789012:secret:registry-login";
+    await s.agent.start();
+    await s.agent.runTask(spec([{ name: "private", image: "registry.example:5000/app:1", repositoryCredentials: { credentialsParameter: secret } }, { name: "public", image: "busybox:1" }]));
+    await until(() => s.images.pulls.length === 2, "both pulls");
+    assert.deepEqual(s.images.pulls.find((pull) => pull.image === "registry.example:5000/app:1")?.repositoryCredentials, { credentialsParameter: secret });
+    assert.equal(s.images.pulls.find((pull) => pull.image === "busybox:1")?.repositoryCredentials, undefined);
   });
 
   test("a container that cannot start fails the task with CannotStartContainerError", async () => {

@@ -2,12 +2,17 @@
 // (ECS_IMAGE_PULL_BEHAVIOR's choices) and the registry credentials for the image: the pull
 // credential the control plane handed over with the task for its own registry (issued for the
 // execution role), else whatever the operator's `credentialsFor` hook provides.
+import type { RepositoryCredentials } from "@aws-sdk/client-ecs";
 import type { CredentialsReference, TaskPlatform } from "../protocol/index.js";
 import { normalizeImageReference } from "../images/index.js";
 import type { ImagePullPolicy, ImageStore, RegistryCredentials } from "../images/index.js";
 import type { ImagePort, PulledImageInfo } from "./ports.js";
 
-export type RegistryCredentialsFor = (image: string, credentials: CredentialsReference) => Promise<RegistryCredentials | undefined>;
+/**
+ * Resolves a private registry's credentials for a pull: given the task's roles and the container's
+ * `repositoryCredentials` (a secret the execution role may read). The secrets service fills it.
+ */
+export type RegistryCredentialsFor = (image: string, credentials: CredentialsReference, repositoryCredentials?: RepositoryCredentials) => Promise<RegistryCredentials | undefined>;
 
 /** The handed-over credential for the image's registry, if the task carries one. */
 export function handedOverCredentials(image: string, credentials: CredentialsReference): RegistryCredentials | undefined {
@@ -28,8 +33,8 @@ export class HostImageAdapter implements ImagePort {
     private readonly options: { readonly policy: ImagePullPolicy; readonly credentialsFor?: RegistryCredentialsFor },
   ) {}
 
-  async pull(image: string, options: { platform: TaskPlatform; credentials: CredentialsReference }): Promise<PulledImageInfo> {
-    const credentials = handedOverCredentials(image, options.credentials) ?? (await this.options.credentialsFor?.(image, options.credentials));
+  async pull(image: string, options: { platform: TaskPlatform; credentials: CredentialsReference; repositoryCredentials?: RepositoryCredentials }): Promise<PulledImageInfo> {
+    const credentials = handedOverCredentials(image, options.credentials) ?? (await this.options.credentialsFor?.(image, options.credentials, options.repositoryCredentials));
     const pulled = await this.store.pull(image, {
       platform: { os: options.platform.os, architecture: options.platform.architecture },
       policy: this.options.policy,

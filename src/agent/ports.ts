@@ -1,6 +1,6 @@
 // The agent's ports: the small interfaces the task runner drives. The real images/runtime/network
 // folders are adapted to these in src/agent (thin adapters); tests implement them with fakes.
-import type { ContainerDefinition } from "@aws-sdk/client-ecs";
+import type { ContainerDefinition, RepositoryCredentials } from "@aws-sdk/client-ecs";
 import type { CredentialsReference, PullPolicy, TaskNetworkSpec, TaskPlatform, TaskSpec, TaskStatusReport } from "../protocol/index.js";
 
 export interface PulledImageInfo {
@@ -10,7 +10,11 @@ export interface PulledImageInfo {
 }
 
 export interface ImagePort {
-  pull(image: string, options: { platform: TaskPlatform; policy: PullPolicy; credentials: CredentialsReference }): Promise<PulledImageInfo>;
+  /**
+   * `repositoryCredentials` is the container definition's private-registry credential reference
+   * (a Secrets Manager ARN, read with the task's execution role), handed to whoever resolves it.
+   */
+  pull(image: string, options: { platform: TaskPlatform; policy: PullPolicy; credentials: CredentialsReference; repositoryCredentials?: RepositoryCredentials }): Promise<PulledImageInfo>;
 }
 
 export interface TaskNetworkInfo {

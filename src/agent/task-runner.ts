@@ -234,9 +234,15 @@ export class TaskRunner {
       });
       for (const c of r.containers) {
         if (c.phase !== "NONE") continue;
-        const image = this.definitions.get(c.name)?.image ?? "";
+        const definition = this.definitions.get(c.name);
+        const image = definition?.image ?? "";
         try {
-          const pulled = await this.parts.images.pull(image, { platform: spec.platform, policy: spec.pullPolicy, credentials: spec.credentials });
+          const pulled = await this.parts.images.pull(image, {
+            platform: spec.platform,
+            policy: spec.pullPolicy,
+            credentials: spec.credentials,
+            ...(definition?.repositoryCredentials ? { repositoryCredentials: definition.repositoryCredentials } : {}),
+          });
           await this.mutateContainer(c.name, (rc) => {
             rc.phase = "PULLED";
             rc.imageDigest = pulled.digest;

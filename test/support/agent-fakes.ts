@@ -69,7 +69,10 @@ export async function until(condition: () => boolean, what: string, timeoutMs = 
 
 export class FakeImages implements ImagePort {
   readonly missing = new Set<string>();
-  async pull(image: string): Promise<PulledImageInfo> {
+  /** Every pull's image and the private-registry credential reference it was given. */
+  readonly pulls: { image: string; repositoryCredentials?: { credentialsParameter?: string } }[] = [];
+  async pull(image: string, options?: Parameters<ImagePort["pull"]>[1]): Promise<PulledImageInfo> {
+    this.pulls.push({ image, ...(options?.repositoryCredentials ? { repositoryCredentials: options.repositoryCredentials } : {}) });
     if (this.missing.has(image)) throw new Error(`${image}: not found`);
     return { digest: `sha256:${Buffer.from(image).toString("hex").padEnd(64, "0").slice(0, 64)}` };
   }
