@@ -23,13 +23,13 @@ import { HostRuntimeAdapter } from "../src/agent/runtime-adapter.js";
 import { systemClock } from "../src/core/clock.js";
 import { buildImage, ImageStore, pushImage, writeOciLayout } from "../src/images/index.js";
 import { TaskNetworks } from "../src/network/index.js";
-import { protocolVersion } from "../src/protocol/index.js";
 import type { TaskSpec, TaskStatusReport } from "../src/protocol/index.js";
 import { TaskRuntime } from "../src/runtime/index.js";
 import { makeBusyboxLayer } from "../test/support/busybox-rootfs.js";
 import { MemoryLogSink } from "../test/support/agent-fakes.js";
 import { findLeaks } from "../test/support/leaks.js";
 import { startRegistry } from "../test/support/registry.js";
+import { hostTaskSpecs } from "../test/support/host-task-spec.js";
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number) => {
@@ -76,32 +76,7 @@ class RunningReporter implements TaskStateReporter {
 }
 
 const subnet = { subnetId: "subnet-0bth0bench0000001", cidr: "10.213.64.0/18" };
-let counter = 0;
-function taskSpec(container: ContainerDefinition): TaskSpec {
-  const taskId = `${(++counter).toString(16).padStart(6, "0")}${"be7c".repeat(7)}`.slice(0, 32);
-  return {
-    protocolVersion,
-    taskArn: `arn:aws:ecs:us-east-1:123456789012:task/bench/${taskId}`,
-    taskId,
-    clusterArn: "arn:aws:ecs:us-east-1:123456789012:cluster/bench",
-    family: "bench",
-    revision: 1,
-    taskDefinition: { family: "bench", revision: 1, containerDefinitions: [{ essential: true, image: "busybox", ...container }] },
-    cpuUnits: 256,
-    memoryMiB: 512,
-    ephemeralStorageGiB: 1,
-    platform: { os: "linux", architecture: "amd64" },
-    network: { subnetId: subnet.subnetId, subnetCidr: subnet.cidr, securityGroups: [], assignPublicIp: "DISABLED" },
-    region: "us-east-1",
-    availabilityZone: "us-east-1a",
-    desiredStatus: "RUNNING",
-    stopTimeoutMs: 10_000,
-    pullPolicy: "if-not-present",
-    logConfigurations: {},
-    credentials: {},
-    createdAtMs: Date.now(),
-  };
-}
+const taskSpec = hostTaskSpecs({ family: "bench", idFiller: "be7c", subnet, defaultImage: "busybox" });
 
 const reporter = new RunningReporter();
 let agent: Agent | undefined;
@@ -128,7 +103,7 @@ const IDLE_CONTAINER: ContainerDefinition = { name: "app", command: ["sh", "-c",
 const phases: { network: number[]; storage: number[]; containers: number[] } = { network: [], storage: [], containers: [] };
 
 async function agentLaunch(a: Agent): Promise<{ launchMs: number; spec: TaskSpec }> {
-  const spec = taskSpec(IDLE_CONTAINER);
+  const spec = taskSpec([IDLE_CONTAINER], { stopTimeoutMs: 10_000 });
   const startedAtMs = Date.now();
   const start = performance.now();
   const running = reporter.running(spec.taskArn);

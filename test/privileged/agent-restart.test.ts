@@ -9,23 +9,22 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { ContainerDefinition } from "@aws-sdk/client-ecs";
 import { createAgent } from "../../src/agent/index.js";
 import type { Agent, ImagePort, LogEvent, LogSink, PulledImageInfo } from "../../src/agent/index.js";
 import { HostNetworkAdapter } from "../../src/agent/network-adapter.js";
 import { HostRuntimeAdapter } from "../../src/agent/runtime-adapter.js";
 import { systemClock } from "../../src/core/clock.js";
 import { TaskNetworks } from "../../src/network/index.js";
-import { protocolVersion } from "../../src/protocol/index.js";
-import type { TaskSpec } from "../../src/protocol/index.js";
 import { TaskRuntime } from "../../src/runtime/index.js";
 import { makeBusyboxLayer } from "../support/busybox-rootfs.js";
 import { MemoryReporter } from "../support/agent-fakes.js";
 import { findLeaks } from "../support/leaks.js";
+import { hostTaskSpecs, waitUntil } from "../support/host-task-spec.js";
 
 const stateDir = mkdtempSync(join(tmpdir(), "berth-restart-"));
 const layerDir = makeBusyboxLayer(mkdtempSync(join(tmpdir(), "berth-layer-")));
 const subnet = { subnetId: "subnet-0bth0restart00001", cidr: "10.213.9.0/24" };
+const taskSpec = hostTaskSpecs({ family: "rs", idFiller: "feed", subnet, defaultImage: "busybox" });
 
 class LocalBusyboxImages implements ImagePort {
   async pull(): Promise<PulledImageInfo> {
@@ -80,40 +79,7 @@ async function startAgent(): Promise<Agent> {
   return agent;
 }
 
-let counter = 0;
-function taskSpec(containers: ContainerDefinition[]): TaskSpec {
-  const taskId = `${(++counter).toString(16).padStart(4, "0")}${"feed".repeat(8)}`.slice(0, 32);
-  return {
-    protocolVersion,
-    taskArn: `arn:aws:ecs:us-east-1:123456789012:task/rs/${taskId}`,
-    taskId,
-    clusterArn: "arn:aws:ecs:us-east-1:123456789012:cluster/rs",
-    family: "rs",
-    revision: 1,
-    taskDefinition: { family: "rs", revision: 1, containerDefinitions: containers.map((c) => ({ essential: true, image: "busybox", ...c })) },
-    cpuUnits: 256,
-    memoryMiB: 512,
-    ephemeralStorageGiB: 1,
-    platform: { os: "linux", architecture: "amd64" },
-    network: { subnetId: subnet.subnetId, subnetCidr: subnet.cidr, securityGroups: [], assignPublicIp: "DISABLED" },
-    region: "us-east-1",
-    availabilityZone: "us-east-1a",
-    desiredStatus: "RUNNING",
-    stopTimeoutMs: 30_000,
-    pullPolicy: "if-not-present",
-    logConfigurations: {},
-    credentials: {},
-    createdAtMs: Date.now(),
-  };
-}
 
-async function until(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; agent errors: ${errors.join("; ")}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 const sequence = (prefix: string, from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => `${prefix}-${from + i}`);
 
@@ -133,8 +99,8 @@ test("tasks survive the agent going away; the new agent collects the exit and sh
   const finisher = taskSpec([{ name: "finisher", command: ["sh", "-c", "for i in $(seq 1 40); do echo fin-$i; sleep 0.05; done; printf fin-end; exit 7"] }]);
   await first.runTask(ticker);
   await first.runTask(finisher);
-  await until(() => first.describe(ticker.taskArn)?.lastStatus === "RUNNING" && first.describe(finisher.taskArn)?.lastStatus === "RUNNING", "both RUNNING");
-  await until(() => sink.stored(finisher.taskId).length >= 3 && sink.stored(ticker.taskId).length >= 3, "some lines shipped before the crash");
+  await waitUntil(() => first.describe(ticker.taskArn)?.lastStatus === "RUNNING" && first.describe(finisher.taskArn)?.lastStatus === "RUNNING", "both RUNNING");
+  await waitUntil(() => sink.stored(finisher.taskId).length >= 3 && sink.stored(ticker.taskId).length >= 3, "some lines shipped before the crash");
   const tickerRuntimeId = first.describe(ticker.taskArn)!.containers[0]!.runtimeId;
 
   await first.close();
@@ -154,7 +120,7 @@ test("tasks survive the agent going away; the new agent collects the exit and sh
   assert.equal(running.lastStatus, "RUNNING");
   assert.equal(running.containers[0]!.runtimeId, tickerRuntimeId, "the same container, re-attached");
   const before = sink.stored(ticker.taskId).length;
-  await until(() => sink.stored(ticker.taskId).length > before + 5, "the re-attached ticker's new lines shipped");
+  await waitUntil(() => sink.stored(ticker.taskId).length > before + 5, "the re-attached ticker's new lines shipped");
   await second.stopTask(ticker.taskArn, "done", "UserInitiated");
   await second.whenStopped(ticker.taskArn);
   const ticks = sink.stored(ticker.taskId);

@@ -9,7 +9,6 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { ContainerDefinition } from "@aws-sdk/client-ecs";
 import { createAgent } from "../../src/agent/index.js";
 import type { Agent, LogEvent, LogSink } from "../../src/agent/index.js";
 import { HostImageAdapter } from "../../src/agent/image-adapter.js";
@@ -18,7 +17,6 @@ import { HostRuntimeAdapter } from "../../src/agent/runtime-adapter.js";
 import { systemClock } from "../../src/core/clock.js";
 import { buildImage, ImageStore, pushImage } from "../../src/images/index.js";
 import { TaskNetworks } from "../../src/network/index.js";
-import { protocolVersion } from "../../src/protocol/index.js";
 import type { TaskSpec } from "../../src/protocol/index.js";
 import { TaskRuntime } from "../../src/runtime/index.js";
 import { MemoryReporter } from "../support/agent-fakes.js";
@@ -27,9 +25,11 @@ import { freePort, startRegistry } from "../support/registry.js";
 import type { TestRegistry } from "../support/registry.js";
 import { startTokenServer } from "../support/token-server.js";
 import type { TokenServer } from "../support/token-server.js";
+import { hostTaskSpecs } from "../support/host-task-spec.js";
 
 const stateDir = mkdtempSync(join(tmpdir(), "berth-pulltask-"));
 const subnet = { subnetId: "subnet-0bth0pulltask0001", cidr: "10.213.12.0/24" };
+const taskSpec = hostTaskSpecs({ family: "pt", idFiller: "beef", subnet });
 const credentials = { username: "berth", password: "bearer-s3cret" };
 const leaksBefore = new Set(findLeaks());
 
@@ -48,7 +48,6 @@ let tokens: TokenServer;
 let secured: TestRegistry;
 let plain: TestRegistry;
 let agent: Agent;
-let counter = 0;
 
 before(async () => {
   tokens = await startTokenServer(credentials);
@@ -78,31 +77,6 @@ after(async () => {
   assert.deepEqual(findLeaks().filter((leak) => !leaksBefore.has(leak)), [], "leaked host resources");
 });
 
-function taskSpec(containers: ContainerDefinition[]): TaskSpec {
-  const taskId = `${(++counter).toString(16).padStart(4, "0")}${"beef".repeat(8)}`.slice(0, 32);
-  return {
-    protocolVersion,
-    taskArn: `arn:aws:ecs:us-east-1:123456789012:task/pt/${taskId}`,
-    taskId,
-    clusterArn: "arn:aws:ecs:us-east-1:123456789012:cluster/pt",
-    family: "pt",
-    revision: 1,
-    taskDefinition: { family: "pt", revision: 1, containerDefinitions: containers.map((c) => ({ essential: true, ...c })) },
-    cpuUnits: 256,
-    memoryMiB: 512,
-    ephemeralStorageGiB: 1,
-    platform: { os: "linux", architecture: "amd64" },
-    network: { subnetId: subnet.subnetId, subnetCidr: subnet.cidr, securityGroups: [], assignPublicIp: "DISABLED" },
-    region: "us-east-1",
-    availabilityZone: "us-east-1a",
-    desiredStatus: "RUNNING",
-    stopTimeoutMs: 30_000,
-    pullPolicy: "always",
-    logConfigurations: {},
-    credentials: {},
-    createdAtMs: Date.now(),
-  };
-}
 
 async function runToCompletion(spec: TaskSpec) {
   await agent.runTask(spec);
@@ -114,7 +88,7 @@ test("an image behind the bearer-token challenge is pulled with the task's regis
   const image = await buildImage({ busybox: true, directories: [], architecture: "amd64", cmd: ["sh", "-c", "echo pulled-through-bearer-token"] });
   await pushImage({ manifest: image.manifest, blobs: [image.config, ...image.layers] }, `${secured.address}/private/app:v1`, { credentials });
   tokens.requests.length = 0;
-  const { report, lines } = await runToCompletion(taskSpec([{ name: "app", image: `${secured.address}/private/app:v1` }]));
+  const { report, lines } = await runToCompletion(taskSpec([{ name: "app", image: `${secured.address}/private/app:v1` }], { pullPolicy: "always" }));
   assert.deepEqual(lines, ["app: pulled-through-bearer-token"], report.stoppedReason);
   assert.equal(report.containers[0]!.exitCode, 0);
   assert.equal(report.containers[0]!.imageDigest, image.manifest.digest);
@@ -123,7 +97,7 @@ test("an image behind the bearer-token challenge is pulled with the task's regis
 
 test("an unreachable registry stops the task with CannotPullContainerError", async () => {
   const closedPort = await freePort();
-  const { report } = await runToCompletion(taskSpec([{ name: "app", image: `127.0.0.1:${closedPort}/nothing:v1` }]));
+  const { report } = await runToCompletion(taskSpec([{ name: "app", image: `127.0.0.1:${closedPort}/nothing:v1` }], { pullPolicy: "always" }));
   assert.equal(report.stopCode, "TaskFailedToStart");
   assert.match(report.stoppedReason ?? "", /^CannotPullContainerError: .*ECONNREFUSED/);
   assert.match(report.containers[0]!.reason ?? "", /^CannotPullContainerError: /);
@@ -148,7 +122,7 @@ test("a layer corrupted on the wire is refused: CannotPullContainerError, nothin
   await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
   try {
     const address = `127.0.0.1:${(proxy.address() as AddressInfo).port}`;
-    const { report } = await runToCompletion(taskSpec([{ name: "app", image: `${address}/corrupt:v1` }]));
+    const { report } = await runToCompletion(taskSpec([{ name: "app", image: `${address}/corrupt:v1` }], { pullPolicy: "always" }));
     assert.equal(report.stopCode, "TaskFailedToStart");
     assert.match(report.stoppedReason ?? "", /^CannotPullContainerError: .*(digest mismatch|incorrect data check|unexpected end|incorrect header)/);
     assert.equal(readdirSync(join(stateDir, "images", "layers", "sha256")).filter((entry) => entry.startsWith(layerDigest.slice(7))).length, 0, "no layer left behind");

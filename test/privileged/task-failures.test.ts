@@ -7,24 +7,24 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { ContainerDefinition, TaskDefinition } from "@aws-sdk/client-ecs";
 import { createAgent } from "../../src/agent/index.js";
 import type { Agent, ImagePort, LogEvent, LogSink, PulledImageInfo } from "../../src/agent/index.js";
 import { HostNetworkAdapter } from "../../src/agent/network-adapter.js";
 import { HostRuntimeAdapter } from "../../src/agent/runtime-adapter.js";
 import { systemClock } from "../../src/core/clock.js";
 import { TaskNetworks } from "../../src/network/index.js";
-import { protocolVersion } from "../../src/protocol/index.js";
 import type { TaskSpec } from "../../src/protocol/index.js";
 import { TaskRuntime, runtimeIdOf } from "../../src/runtime/index.js";
 import { mountedPaths } from "../../src/runtime/task-filesystem.js";
 import { makeBusyboxLayer } from "../support/busybox-rootfs.js";
 import { MemoryReporter } from "../support/agent-fakes.js";
 import { findLeaks } from "../support/leaks.js";
+import { hostTaskSpecs, waitUntil } from "../support/host-task-spec.js";
 
 const stateDir = mkdtempSync(join(tmpdir(), "berth-fail-"));
 const layerDir = makeBusyboxLayer(mkdtempSync(join(tmpdir(), "berth-layer-")));
 const subnet = { subnetId: "subnet-0bth0failures0001", cidr: "10.213.11.0/24" };
+const taskSpec = hostTaskSpecs({ family: "tf", idFiller: "dead", subnet, defaultImage: "busybox" });
 const image = { layerDirs: [layerDir], config: { env: ["PATH=/bin:/sbin:/usr/bin"] } };
 
 class LocalBusyboxImages implements ImagePort {
@@ -46,7 +46,6 @@ const runtime = new TaskRuntime({ stateDir: join(stateDir, "runtime") });
 const logs = new TaskLogs();
 const leaksBefore = new Set(findLeaks());
 let agent: Agent;
-let counter = 0;
 
 before(async () => {
   agent = createAgent({
@@ -71,39 +70,7 @@ after(async () => {
   assert.deepEqual(findLeaks().filter((leak) => !leaksBefore.has(leak)), [], "leaked host resources");
 });
 
-function taskSpec(containers: ContainerDefinition[], extra: { memoryMiB?: number; volumes?: TaskDefinition["volumes"] } = {}): TaskSpec {
-  const taskId = `${(++counter).toString(16).padStart(4, "0")}${"dead".repeat(8)}`.slice(0, 32);
-  return {
-    protocolVersion,
-    taskArn: `arn:aws:ecs:us-east-1:123456789012:task/tf/${taskId}`,
-    taskId,
-    clusterArn: "arn:aws:ecs:us-east-1:123456789012:cluster/tf",
-    family: "tf",
-    revision: 1,
-    taskDefinition: { family: "tf", revision: 1, volumes: extra.volumes ?? [], containerDefinitions: containers.map((c) => ({ essential: true, image: "busybox", ...c })) },
-    cpuUnits: 256,
-    memoryMiB: extra.memoryMiB ?? 512,
-    ephemeralStorageGiB: 1,
-    platform: { os: "linux", architecture: "amd64" },
-    network: { subnetId: subnet.subnetId, subnetCidr: subnet.cidr, securityGroups: [], assignPublicIp: "DISABLED" },
-    region: "us-east-1",
-    availabilityZone: "us-east-1a",
-    desiredStatus: "RUNNING",
-    stopTimeoutMs: 30_000,
-    pullPolicy: "if-not-present",
-    logConfigurations: {},
-    credentials: {},
-    createdAtMs: Date.now(),
-  };
-}
 
-async function until(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 const container = (spec: TaskSpec, name: string) => agent.describe(spec.taskArn)?.containers.find((c) => c.name === name);
 
@@ -116,7 +83,7 @@ test("an OOM kill of one container does not label its sibling's later SIGKILL an
     { memoryMiB: 128 },
   );
   await agent.runTask(spec);
-  await until(() => container(spec, "hog")?.lastStatus === "STOPPED", "the hog to be killed");
+  await waitUntil(() => container(spec, "hog")?.lastStatus === "STOPPED", "the hog to be killed");
   assert.equal(container(spec, "hog")!.exitCode, 137);
   assert.equal(container(spec, "hog")!.reason, "OutOfMemoryError: Container killed due to memory usage");
   assert.equal(agent.describe(spec.taskArn)!.lastStatus, "RUNNING", "a non-essential container's exit leaves the task running");
@@ -137,10 +104,10 @@ test("a health check that times out is killed with everything it started", async
     },
   ]);
   await agent.runTask(spec);
-  await until(() => agent.describe(spec.taskArn)?.lastStatus === "RUNNING", "RUNNING");
+  await waitUntil(() => agent.describe(spec.taskArn)?.lastStatus === "RUNNING", "RUNNING");
   const procs = join("/sys/fs/cgroup/pids/berth", spec.taskId, "web", "cgroup.procs");
   const count = () => readFileSync(procs, "utf8").split("\n").filter(Boolean).length;
-  await until(() => count() > 2, "the health check to run");
+  await waitUntil(() => count() > 2, "the health check to run");
   // The first check times out 2 s after it started; the next starts 5 s after that.
   await new Promise((resolve) => setTimeout(resolve, 3_000));
   assert.equal(count(), 2, `only init and sleep 600 remain: ${readFileSync(procs, "utf8").trim().replace(/\n/g, " ")}`);
@@ -192,8 +159,8 @@ test("task volumes are shared through mountPoints and volumesFrom, read-only whe
     { volumes: [{ name: "shared" }] },
   );
   await agent.runTask(spec);
-  await until(() => container(spec, "reader")?.lastStatus === "STOPPED", "the reader to finish");
-  await until(() => (logs.byTask.get(spec.taskId) ?? []).length >= 2, "the reader's lines");
+  await waitUntil(() => container(spec, "reader")?.lastStatus === "STOPPED", "the reader to finish");
+  await waitUntil(() => (logs.byTask.get(spec.taskId) ?? []).length >= 2, "the reader's lines");
   const lines = logs.byTask.get(spec.taskId)!;
   assert.ok(lines.includes("reader: hello-volume"), lines.join("\n"));
   assert.ok(lines.some((line) => /^reader: .*Read-only file system/.test(line)), lines.join("\n"));

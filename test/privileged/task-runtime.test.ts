@@ -6,23 +6,23 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { ContainerDefinition } from "@aws-sdk/client-ecs";
 import { createAgent } from "../../src/agent/index.js";
 import type { Agent, ImagePort, LogEvent, LogSink, PulledImageInfo } from "../../src/agent/index.js";
 import { HostNetworkAdapter } from "../../src/agent/network-adapter.js";
 import { HostRuntimeAdapter } from "../../src/agent/runtime-adapter.js";
 import { systemClock } from "../../src/core/clock.js";
 import { TaskNetworks } from "../../src/network/index.js";
-import { protocolVersion } from "../../src/protocol/index.js";
 import type { TaskSpec } from "../../src/protocol/index.js";
 import { TaskRuntime } from "../../src/runtime/index.js";
 import { makeBusyboxLayer } from "../support/busybox-rootfs.js";
 import { MemoryReporter } from "../support/agent-fakes.js";
 import { findLeaks } from "../support/leaks.js";
+import { hostTaskSpecs, waitUntil } from "../support/host-task-spec.js";
 
 const stateDir = mkdtempSync(join(tmpdir(), "berth-rt-"));
 const layerDir = makeBusyboxLayer(mkdtempSync(join(tmpdir(), "berth-layer-")));
 const subnet = { subnetId: "subnet-0bth0runtime00001", cidr: "10.213.8.0/24" };
+const taskSpec = hostTaskSpecs({ family: "rt", idFiller: "c0ffee", subnet, defaultImage: "busybox" });
 // The machine is shared: only what appeared during this file counts as its leak.
 const leaksBefore = new Set(findLeaks());
 
@@ -47,7 +47,6 @@ const runtime = new TaskRuntime({ stateDir: join(stateDir, "runtime") });
 const networks = new TaskNetworks({ stateDir: join(stateDir, "network"), region: "us-east-1" });
 const logs = new TaskLogs();
 let agent: Agent;
-let counter = 0;
 
 before(async () => {
   agent = createAgent({
@@ -71,39 +70,7 @@ after(async () => {
   assert.deepEqual(findLeaks().filter((leak) => !leaksBefore.has(leak)), [], "leaked host resources");
 });
 
-function taskSpec(containers: ContainerDefinition[], size: { cpuUnits?: number; memoryMiB?: number; ephemeralStorageGiB?: number } = {}): TaskSpec {
-  const taskId = `${(++counter).toString(16).padStart(4, "0")}${"c0ffee".repeat(5)}`.slice(0, 32);
-  return {
-    protocolVersion,
-    taskArn: `arn:aws:ecs:us-east-1:123456789012:task/rt/${taskId}`,
-    taskId,
-    clusterArn: "arn:aws:ecs:us-east-1:123456789012:cluster/rt",
-    family: "rt",
-    revision: 1,
-    taskDefinition: { family: "rt", revision: 1, containerDefinitions: containers.map((c) => ({ essential: true, image: "busybox", ...c })) },
-    cpuUnits: size.cpuUnits ?? 256,
-    memoryMiB: size.memoryMiB ?? 512,
-    ephemeralStorageGiB: size.ephemeralStorageGiB ?? 1,
-    platform: { os: "linux", architecture: "amd64" },
-    network: { subnetId: subnet.subnetId, subnetCidr: subnet.cidr, securityGroups: [], assignPublicIp: "DISABLED" },
-    region: "us-east-1",
-    availabilityZone: "us-east-1a",
-    desiredStatus: "RUNNING",
-    stopTimeoutMs: 30_000,
-    pullPolicy: "if-not-present",
-    logConfigurations: {},
-    credentials: {},
-    createdAtMs: Date.now(),
-  };
-}
 
-async function until(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /** Runs a task to its end and returns its final report and log lines. */
 async function runToCompletion(spec: TaskSpec) {
@@ -118,7 +85,7 @@ test("a sidecar that depends on HEALTHY starts only once the health check passes
     { name: "sidecar", essential: false, linuxParameters: { initProcessEnabled: true }, command: ["sleep", "600"], dependsOn: [{ containerName: "web", condition: "HEALTHY" }] },
   ]);
   await agent.runTask(spec);
-  await until(() => agent.describe(spec.taskArn)?.lastStatus === "RUNNING", "RUNNING");
+  await waitUntil(() => agent.describe(spec.taskArn)?.lastStatus === "RUNNING", "RUNNING");
   const running = agent.describe(spec.taskArn)!;
   assert.equal(running.containers.find((c) => c.name === "web")?.health, "HEALTHY");
   assert.equal(running.containers.find((c) => c.name === "sidecar")?.lastStatus, "RUNNING");
@@ -138,7 +105,7 @@ test("a memory hog is killed with the OOM reason and exit 137", async () => {
 test("a CPU-bound task is held to its quota (256 units = a quarter of a CPU, within 10 %)", async () => {
   const spec = taskSpec([{ name: "spin", linuxParameters: { initProcessEnabled: true }, command: ["sh", "-c", "while :; do :; done"] }], { cpuUnits: 256 });
   await agent.runTask(spec);
-  await until(() => agent.describe(spec.taskArn)?.lastStatus === "RUNNING", "RUNNING");
+  await waitUntil(() => agent.describe(spec.taskArn)?.lastStatus === "RUNNING", "RUNNING");
   const usage = () => Number(readFileSync(`/sys/fs/cgroup/cpuacct/berth/${spec.taskId}/cpuacct.usage`, "utf8"));
   await new Promise((resolve) => setTimeout(resolve, 500));
   const [startNs, startAt] = [usage(), process.hrtime.bigint()];
@@ -168,7 +135,7 @@ test("the stop timeout escalates to SIGKILL when the stop signal is ignored", as
   // sh as PID 1 of its namespace has no SIGTERM handler, so the kernel drops SIGTERM.
   const spec = taskSpec([{ name: "stubborn", command: ["sh", "-c", "sleep 600"], stopTimeout: 2 }]);
   await agent.runTask(spec);
-  await until(() => agent.describe(spec.taskArn)?.lastStatus === "RUNNING", "RUNNING");
+  await waitUntil(() => agent.describe(spec.taskArn)?.lastStatus === "RUNNING", "RUNNING");
   const startedStop = Date.now();
   await agent.stopTask(spec.taskArn, "stop it", "UserInitiated");
   await agent.whenStopped(spec.taskArn);
@@ -180,7 +147,7 @@ test("the stop timeout escalates to SIGKILL when the stop signal is ignored", as
 test("two tasks on one subnet talk over TCP", async () => {
   const server = taskSpec([{ name: "server", linuxParameters: { initProcessEnabled: true }, command: ["sh", "-c", "while :; do echo hello-from-server | nc -l -p 8080; done"] }]);
   await agent.runTask(server);
-  await until(() => agent.describe(server.taskArn)?.lastStatus === "RUNNING", "server RUNNING");
+  await waitUntil(() => agent.describe(server.taskArn)?.lastStatus === "RUNNING", "server RUNNING");
   const address = agent.describe(server.taskArn)!.containers[0]!.networkInterfaces[0]!.privateIpv4Address;
   const client = await runToCompletion(taskSpec([{ name: "client", command: ["sh", "-c", `sleep 0.3; nc -w 3 ${address} 8080 </dev/null`] }]));
   assert.ok(client.lines.includes("client: hello-from-server"), client.lines.join("\n"));

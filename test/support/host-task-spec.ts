@@ -1,0 +1,61 @@
+// TaskSpecs as the control plane hands them to a host agent, for privileged tests and benchmarks that
+// drive the real agent directly (no server): one cluster and family per file, a subnet of the
+// file's own, busybox by default, a 1 GiB ephemeral disk (mkfs time, not the 20 GiB default).
+import type { ContainerDefinition, TaskDefinition } from "@aws-sdk/client-ecs";
+import { protocolVersion } from "../../src/protocol/index.js";
+import type { TaskSpec } from "../../src/protocol/index.js";
+
+export interface HostTaskSpecOptions {
+  /** Cluster and family name; also in every task ARN. */
+  readonly family: string;
+  /** Hex filler that makes this file's task ids recognisable (e.g. "c0ffee"). */
+  readonly idFiller: string;
+  readonly subnet: { readonly subnetId: string; readonly cidr: string };
+  /** Image for containers that name none; undefined leaves `image` to each container. */
+  readonly defaultImage?: string;
+}
+
+export type HostTaskSpecOverrides = Partial<Pick<TaskSpec, "cpuUnits" | "memoryMiB" | "ephemeralStorageGiB" | "stopTimeoutMs" | "pullPolicy">> & {
+  readonly volumes?: TaskDefinition["volumes"];
+};
+
+/** Returns a maker of specs with fresh task ids (a counter, padded to 32 hex digits). */
+export function hostTaskSpecs(options: HostTaskSpecOptions): (containers: ContainerDefinition[], overrides?: HostTaskSpecOverrides) => TaskSpec {
+  let counter = 0;
+  const { family, subnet } = options;
+  return (containers, overrides = {}) => {
+    const taskId = `${(++counter).toString(16).padStart(4, "0")}${options.idFiller.repeat(32)}`.slice(0, 32);
+    const containerDefinitions = containers.map((c) => ({ essential: true, ...(options.defaultImage ? { image: options.defaultImage } : {}), ...c }));
+    return {
+      protocolVersion,
+      taskArn: `arn:aws:ecs:us-east-1:123456789012:task/${family}/${taskId}`,
+      taskId,
+      clusterArn: `arn:aws:ecs:us-east-1:123456789012:cluster/${family}`,
+      family,
+      revision: 1,
+      taskDefinition: { family, revision: 1, ...(overrides.volumes ? { volumes: overrides.volumes } : {}), containerDefinitions },
+      cpuUnits: overrides.cpuUnits ?? 256,
+      memoryMiB: overrides.memoryMiB ?? 512,
+      ephemeralStorageGiB: overrides.ephemeralStorageGiB ?? 1,
+      platform: { os: "linux", architecture: "amd64" },
+      network: { subnetId: subnet.subnetId, subnetCidr: subnet.cidr, securityGroups: [], assignPublicIp: "DISABLED" },
+      region: "us-east-1",
+      availabilityZone: "us-east-1a",
+      desiredStatus: "RUNNING",
+      stopTimeoutMs: overrides.stopTimeoutMs ?? 30_000,
+      pullPolicy: overrides.pullPolicy ?? "if-not-present",
+      logConfigurations: {},
+      credentials: {},
+      createdAtMs: Date.now(),
+    };
+  };
+}
+
+/** Waits (real time, 50 ms polls) until `condition` holds; fails after `timeoutMs`. */
+export async function waitUntil(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
