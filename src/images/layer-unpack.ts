@@ -9,12 +9,14 @@
 // blob never leaves a half layer where the store would find it.
 import { execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
+import type { Hash } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, symlinkSync } from "node:fs";
 import { posix } from "node:path";
 import { PassThrough } from "node:stream";
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
+import type { ZlibOptions } from "node:zlib";
 import { x as extractTar } from "tar";
 import { confinedDirectory, confinedEntryPath, layerPathComponents, lstatOrUndefined, UnsafeLayerEntryError } from "./layer-paths.js";
 
@@ -27,6 +29,35 @@ export class DigestMismatchError extends Error {}
 const INFLATE_CHUNK_BYTES = 256 * 1024;
 /** Buffering of the zstd output stage (the 16 KiB default pauses the decoder every few chunks). */
 const STREAM_BUFFER_BYTES = 1024 * 1024;
+/**
+ * Socket reads arrive as 64 KiB chunks, and every chunk costs a round through each later stage
+ * (a zlib job on the threadpool, a tar parse, an fs.write): the blob goes on in blocks this big.
+ */
+const BLOCK_BYTES = 1024 * 1024;
+
+/**
+ * Counts and hashes every byte of `blob` (the digest is checked on all of it, whatever the
+ * later stages do) and regroups the bytes into BLOCK_BYTES blocks for the decoder.
+ */
+function hashedBlocks(hash: Hash, counted: { size: number }) {
+  return async function* (source: AsyncIterable<Buffer | string>) {
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    for await (const chunk of source) {
+      const bytes = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+      hash.update(bytes);
+      counted.size += bytes.length;
+      pending.push(bytes);
+      pendingBytes += bytes.length;
+      if (pendingBytes >= BLOCK_BYTES) {
+        yield pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+        pending = [];
+        pendingBytes = 0;
+      }
+    }
+    if (pendingBytes > 0) yield pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+  };
+}
 
 const runWithInput = (command: string, args: readonly string[], input: string) =>
   new Promise<void>((resolve, reject) => {
@@ -60,7 +91,7 @@ export async function unpackLayer(blob: Readable, options: { digest: string; med
   rmSync(temp, { recursive: true, force: true });
   mkdirSync(temp, { recursive: true });
   const hash = createHash(algorithm);
-  let size = 0;
+  const counted = { size: 0 };
   const whiteouts: string[] = [];
   const opaqueDirs: string[] = [];
   const absoluteLinks: { path: string; target: string }[] = [];
@@ -101,13 +132,9 @@ export async function unpackLayer(blob: Readable, options: { digest: string; med
     // Empty layers (a tar of only its end marker, common in real images) are valid, but node-tar
     // calls them an unrecognized archive: remember whether any non-zero byte went by.
     let sawContent = false;
-    // Hashing and sniffing listen beside the pipeline instead of being Transform stages of it:
-    // every stage costs a callback round per chunk, and a 100 MB layer is ~1,600 chunks.
-    // (Listeners are attached in the same tick as the pipeline, so no chunk goes by unseen.)
-    blob.on("data", (chunk: Buffer) => {
-      hash.update(chunk);
-      size += chunk.length;
-    });
+    // Sniffing listens beside the pipeline instead of being a Transform stage of it: every stage
+    // costs a callback round per chunk. (Attached in the same tick as the pipeline, so no chunk
+    // goes by unseen.)
     const sniff = (stream: NodeJS.ReadableStream) => {
       const onData = (chunk: Buffer) => {
         if (!chunk.some((byte) => byte !== 0)) return;
@@ -116,18 +143,22 @@ export async function unpackLayer(blob: Readable, options: { digest: string; med
       };
       stream.on("data", onData);
     };
+    const blocks = hashedBlocks(hash, counted);
     try {
       if (compression === "zstd") {
         const decoded = new PassThrough({ highWaterMark: STREAM_BUFFER_BYTES });
         sniff(decoded);
-        await Promise.all([pipeThroughZstd(blob, decoded), pipeline(decoded, extract)]);
+        await Promise.all([pipeThroughZstd(Readable.from(blocks(blob), { objectMode: false }), decoded), pipeline(decoded, extract)]);
       } else if (compression === "gzip") {
-        const gunzip = createGunzip({ chunkSize: INFLATE_CHUNK_BYTES });
+        // The buffer lets the next block be handed over while zlib inflates this one.
+        // (zlib streams take the Transform options; @types/node does not list them.)
+        const gunzip = createGunzip({ chunkSize: INFLATE_CHUNK_BYTES, highWaterMark: 2 * BLOCK_BYTES } as ZlibOptions);
         sniff(gunzip);
-        await pipeline(blob, gunzip, extract);
+        await pipeline(blob, blocks, gunzip, extract);
       } else {
-        sniff(blob);
-        await pipeline(blob, extract);
+        const plain = new PassThrough({ highWaterMark: 2 * BLOCK_BYTES });
+        sniff(plain);
+        await pipeline(blob, blocks, plain, extract);
       }
     } catch (error) {
       if (!((error as { code?: string }).code === "TAR_BAD_ARCHIVE" && !sawContent)) throw error;
@@ -137,7 +168,7 @@ export async function unpackLayer(blob: Readable, options: { digest: string; med
     await applySpecialEntries(temp, { absoluteLinks, whiteouts, opaqueDirs, modes });
     if (existsSync(options.targetDir)) rmSync(temp, { recursive: true, force: true });
     else renameSync(temp, options.targetDir);
-    return size;
+    return counted.size;
   } catch (error) {
     rmSync(temp, { recursive: true, force: true });
     throw error;
