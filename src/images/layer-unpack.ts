@@ -8,8 +8,6 @@
 // Work happens in a temp dir renamed into place only when the digest matched: a crash or a bad
 // blob never leaves a half layer where the store would find it.
 import { execFile, spawn } from "node:child_process";
-import { createHash } from "node:crypto";
-import type { Hash } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, symlinkSync } from "node:fs";
 import { posix } from "node:path";
 import { PassThrough } from "node:stream";
@@ -18,6 +16,7 @@ import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import type { ZlibOptions } from "node:zlib";
 import { x as extractTar } from "tar";
+import { WorkerHash } from "./worker-hash.js";
 import { confinedDirectory, confinedEntryPath, layerPathComponents, lstatOrUndefined, UnsafeLayerEntryError } from "./layer-paths.js";
 
 export class DigestMismatchError extends Error {}
@@ -41,23 +40,25 @@ const BLOCK_BYTES = 1024 * 1024;
  * Counts and hashes every byte of `blob` (the digest is checked on all of it, whatever the
  * later stages do) and regroups the bytes into BLOCK_BYTES blocks for the decoder.
  */
-function hashedBlocks(hash: Hash, counted: { size: number }) {
+function hashedBlocks(hash: WorkerHash, counted: { size: number }) {
   return async function* (source: AsyncIterable<Buffer | string>) {
     let pending: Buffer[] = [];
     let pendingBytes = 0;
+    const block = () => {
+      const bytes = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+      hash.update(bytes);
+      pending = [];
+      pendingBytes = 0;
+      return bytes;
+    };
     for await (const chunk of source) {
       const bytes = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
-      hash.update(bytes);
       counted.size += bytes.length;
       pending.push(bytes);
       pendingBytes += bytes.length;
-      if (pendingBytes >= BLOCK_BYTES) {
-        yield pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
-        pending = [];
-        pendingBytes = 0;
-      }
+      if (pendingBytes >= BLOCK_BYTES) yield block();
     }
-    if (pendingBytes > 0) yield pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+    if (pendingBytes > 0) yield block();
   };
 }
 
@@ -92,7 +93,7 @@ export async function unpackLayer(blob: Readable, options: { digest: string; med
   const temp = `${options.targetDir}.partial-${process.pid}-${Date.now()}`;
   rmSync(temp, { recursive: true, force: true });
   mkdirSync(temp, { recursive: true });
-  const hash = createHash(algorithm);
+  const hash = new WorkerHash(algorithm);
   const counted = { size: 0 };
   const whiteouts: string[] = [];
   const opaqueDirs: string[] = [];
@@ -165,13 +166,14 @@ export async function unpackLayer(blob: Readable, options: { digest: string; med
     } catch (error) {
       if (!((error as { code?: string }).code === "TAR_BAD_ARCHIVE" && !sawContent)) throw error;
     }
-    const actual = hash.digest("hex");
+    const actual = await hash.digest();
     if (actual !== expected) throw new DigestMismatchError(`digest mismatch: layer ${options.digest} has content ${algorithm}:${actual}`);
     await applySpecialEntries(temp, { absoluteLinks, whiteouts, opaqueDirs, modes });
     if (existsSync(options.targetDir)) rmSync(temp, { recursive: true, force: true });
     else renameSync(temp, options.targetDir);
     return counted.size;
   } catch (error) {
+    hash.drop();
     rmSync(temp, { recursive: true, force: true });
     throw error;
   }
