@@ -73,9 +73,6 @@ export async function run(argv: string[]): Promise<number> {
       logger.info({ signal }, "berth agent stopping; containers keep running under conmon");
       await assembled.close();
       resolve(0);
-      // The runtime's per-container exit watchers would keep the process alive while tasks run;
-      // the containers outlive the agent by design, so it exits explicitly (see server.ts).
-      setImmediate(() => process.exit(0));
     };
     process.once("SIGTERM", () => void stop("SIGTERM"));
     process.once("SIGINT", () => void stop("SIGINT"));

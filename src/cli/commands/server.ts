@@ -190,11 +190,6 @@ export async function run(argv: string[]): Promise<number> {
         await store.close();
         logger.info({}, "berth server stopped");
         resolve(0);
-        // Everything of ours is closed, but the runtime keeps a watcher (inotify plus a 1 s
-        // re-check) on every running container's exit file, which would keep this process alive
-        // for as long as its tasks run: the cause of `berth server` not exiting on SIGTERM while a
-        // task runs. The containers outlive us by design, so the daemon exits explicitly.
-        setImmediate(() => process.exit(0));
       })();
     };
     process.once("SIGTERM", () => stop("SIGTERM"));
