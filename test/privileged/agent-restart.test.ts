@@ -18,7 +18,7 @@ import { TaskNetworks } from "../../src/network/index.js";
 import { TaskRuntime } from "../../src/runtime/index.js";
 import { makeBusyboxLayer } from "../support/busybox-rootfs.js";
 import { MemoryReporter } from "../support/agent-fakes.js";
-import { findLeaks } from "../support/leaks.js";
+import { assertNoNewLeaks, findLeaks } from "../support/leaks.js";
 import { hostTaskSpecs, waitUntil } from "../support/host-task-spec.js";
 
 const stateDir = mkdtempSync(join(tmpdir(), "berth-restart-"));
@@ -88,7 +88,7 @@ const leaksBefore = new Set(findLeaks());
 after(() => {
   rmSync(stateDir, { recursive: true, force: true });
   rmSync(layerDir, { recursive: true, force: true });
-  assert.deepEqual(findLeaks().filter((leak) => !leaksBefore.has(leak)), [], "leaked host resources");
+  assertNoNewLeaks(leaksBefore);
 });
 
 test("tasks survive the agent going away; the new agent collects the exit and ships every line exactly once", async () => {

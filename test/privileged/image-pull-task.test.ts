@@ -20,7 +20,7 @@ import { TaskNetworks } from "../../src/network/index.js";
 import type { TaskSpec } from "../../src/protocol/index.js";
 import { TaskRuntime } from "../../src/runtime/index.js";
 import { MemoryReporter } from "../support/agent-fakes.js";
-import { findLeaks } from "../support/leaks.js";
+import { assertNoNewLeaks, findLeaks } from "../support/leaks.js";
 import { freePort, startRegistry } from "../support/registry.js";
 import type { TestRegistry } from "../support/registry.js";
 import { startTokenServer } from "../support/token-server.js";
@@ -74,7 +74,7 @@ after(async () => {
   await plain.stop();
   await tokens.stop();
   rmSync(stateDir, { recursive: true, force: true });
-  assert.deepEqual(findLeaks().filter((leak) => !leaksBefore.has(leak)), [], "leaked host resources");
+  assertNoNewLeaks(leaksBefore);
 });
 
 

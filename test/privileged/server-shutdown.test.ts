@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { defaultNetwork } from "../../src/core/default-network.js";
 import { awsCli, startTestServer } from "../support/server.js";
 import type { TestServer } from "../support/server.js";
-import { findLeaks } from "../support/leaks.js";
+import { assertNoNewLeaks, findLeaks } from "../support/leaks.js";
 import { startRegistry } from "../support/registry.js";
 
 const berth = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bin", "berth");
@@ -22,7 +22,7 @@ let server: TestServer | undefined;
 
 after(() => {
   rmSync(dataDir, { recursive: true, force: true });
-  assert.deepEqual(findLeaks().filter((leak) => !leaksBefore.has(leak)), [], "leaked host resources");
+  assertNoNewLeaks(leaksBefore);
 });
 
 async function cli(args: string[]): Promise<Record<string, unknown>> {

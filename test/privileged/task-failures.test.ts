@@ -18,7 +18,7 @@ import { TaskRuntime, runtimeIdOf } from "../../src/runtime/index.js";
 import { mountedPaths } from "../../src/runtime/task-filesystem.js";
 import { makeBusyboxLayer } from "../support/busybox-rootfs.js";
 import { MemoryReporter } from "../support/agent-fakes.js";
-import { findLeaks } from "../support/leaks.js";
+import { assertNoNewLeaks, findLeaks } from "../support/leaks.js";
 import { hostTaskSpecs, waitUntil } from "../support/host-task-spec.js";
 
 const stateDir = mkdtempSync(join(tmpdir(), "berth-fail-"));
@@ -67,7 +67,7 @@ after(async () => {
   rmSync(stateDir, { recursive: true, force: true });
   rmSync(layerDir, { recursive: true, force: true });
   // The machine is shared: only what appeared during this file counts as its leak.
-  assert.deepEqual(findLeaks().filter((leak) => !leaksBefore.has(leak)), [], "leaked host resources");
+  assertNoNewLeaks(leaksBefore);
 });
 
 

@@ -16,7 +16,7 @@ import type { TaskSpec } from "../../src/protocol/index.js";
 import { TaskRuntime } from "../../src/runtime/index.js";
 import { makeBusyboxLayer } from "../support/busybox-rootfs.js";
 import { MemoryReporter } from "../support/agent-fakes.js";
-import { findLeaks } from "../support/leaks.js";
+import { assertNoNewLeaks, findLeaks } from "../support/leaks.js";
 import { hostTaskSpecs, waitUntil } from "../support/host-task-spec.js";
 
 const stateDir = mkdtempSync(join(tmpdir(), "berth-rt-"));
@@ -67,7 +67,7 @@ after(async () => {
   await agent.close();
   rmSync(stateDir, { recursive: true, force: true });
   rmSync(layerDir, { recursive: true, force: true });
-  assert.deepEqual(findLeaks().filter((leak) => !leaksBefore.has(leak)), [], "leaked host resources");
+  assertNoNewLeaks(leaksBefore);
 });
 
 

@@ -41,3 +41,12 @@ export function assertNoLeaks(prefix = "bth"): void {
   const leaks = findLeaks(prefix);
   if (leaks.length > 0) throw new Error(`leaked host resources:\n${leaks.join("\n")}`);
 }
+
+/**
+ * Fails when something Berth-named appeared since `before` (a `findLeaks()` taken at the start of
+ * the file): on a machine shared with other runs, only what this file created is its leak.
+ */
+export function assertNoNewLeaks(before: ReadonlySet<string>, prefix = "bth"): void {
+  const leaks = findLeaks(prefix).filter((leak) => !before.has(leak));
+  if (leaks.length > 0) throw new Error(`leaked host resources:\n${leaks.join("\n")}`);
+}
