@@ -26,6 +26,13 @@ import type { TestServer } from "../test/support/server.js";
 
 const execFile = promisify(execFileCb);
 const berth = join(dirname(fileURLToPath(import.meta.url)), "..", "bin", "berth");
+/** CPU time (ms) the whole machine spent busy so far, from /proc/stat (all cores, 10 ms ticks). */
+const machineBusyMs = (): number => {
+  const [, ...fields] = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/);
+  const ticks = fields.map(Number);
+  const idle = ticks[3]! + ticks[4]!;
+  return (ticks.reduce((sum, value) => sum + value, 0) - idle) * 10;
+};
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const round = (ms: number) => Math.round(ms * 10) / 10;
@@ -218,7 +225,9 @@ try {
       const handMs: number[] = [];
       const podmanMs: number[] = [];
       const phases: Record<string, number>[] = [];
+      const busyMs = { berth: 0, hand: 0, podman: 0 };
       for (let i = 0; i < LAUNCHES; i++) {
+        let busy = machineBusyMs();
         const t = performance.now();
         const wall = Date.now();
         const [arn] = await runTasks(b, "sleeper", 1);
@@ -226,18 +235,23 @@ try {
         // Polled every 10 ms: faster polling would load the same 2 cores the launch runs on.
         await waitAll(b, [arn!], "RUNNING", 10);
         berthMs.push(performance.now() - t);
+        busyMs.berth += machineBusyMs() - busy;
         // Where the time went, from the task's own timestamps (ms since the RunTask call).
         const task = (await b.ecs.send(new DescribeTasksCommand({ cluster: "bench", tasks: [arn!] }))).tasks![0]!;
         const since = (date: Date | undefined) => (date ? date.getTime() - wall : Number.NaN);
         phases.push({ answered: answeredMs, pullStarted: since(task.pullStartedAt), pullStopped: since(task.pullStoppedAt), connectivity: since(task.connectivityAt), started: since(task.startedAt) });
         await stopAll(b, [arn!]);
 
+        busy = machineBusyMs();
         handMs.push(await hand.launch(i));
+        busyMs.hand += machineBusyMs() - busy;
         await hand.teardown(i);
 
+        busy = machineBusyMs();
         const p = performance.now();
         const { stdout } = await execFile("podman", ["run", "-d", "--runtime", "runc", "--network", "none", "--memory", "512m", "--cpus", "0.25", ...PODMAN_LIMITS, image, "sleep", "3600"]);
         podmanMs.push(performance.now() - p);
+        busyMs.podman += machineBusyMs() - busy;
         await execFile("podman", ["rm", "-f", "-t", "0", stdout.trim()]);
       }
       results.launch = {
@@ -247,6 +261,9 @@ try {
         podmanRunMedianMs: round(median(podmanMs)),
         berthOverHandMade: round(median(berthMs) / median(handMs)),
         berthP90Ms: round([...berthMs].sort((a, c) => a - c)[Math.floor(LAUNCHES * 0.9)]!),
+        // The whole machine's CPU time during a launch, averaged: what a launch costs the 2 cores
+        // (Berth's includes the benchmark's own DescribeTasks polling and the server answering it).
+        machineCpuMsPerLaunch: { berth: round(busyMs.berth / LAUNCHES), handMade: round(busyMs.hand / LAUNCHES), podman: round(busyMs.podman / LAUNCHES) },
         berthPhaseMediansMs: Object.fromEntries(Object.keys(phases[0] ?? {}).map((key) => [key, round(median(phases.map((phase) => phase[key]!)))])),
       };
       console.log(JSON.stringify({ launch: results.launch }));

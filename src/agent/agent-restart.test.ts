@@ -285,3 +285,24 @@ test("a cleanup step that fails is retried with backoff until it succeeds, inste
   assert.equal(s.networks.live.size, 0);
   assert.ok(s.errors.some((line) => /removing container app failed \(attempt 1\)/.test(line)), s.errors.join("\n"));
 });
+
+test("an agent that stops while the network is being plugged in connects it on restart and runs the created container", async () => {
+  const s = setup();
+  let connect!: () => void;
+  s.networks.connectGate = new Promise((resolve) => (connect = resolve));
+  const agent = s.make();
+  await agent.start();
+  await agent.runTask(spec);
+  await until(() => s.runtime.containers.has("t1-app"), "container created");
+  await agent.close();
+  assert.equal(s.networks.connected.has("t1"), false);
+  s.networks.connectGate = Promise.resolve();
+  const restarted = s.make();
+  await restarted.start();
+  await until(() => restarted.describe(arn)?.lastStatus === "RUNNING", "RUNNING after restart");
+  assert.ok(s.networks.connected.has("t1"), "connected by the restarted agent");
+  assert.deepEqual(s.runtime.startOrder, ["app"], "the same container, started once");
+  connect();
+  await restarted.close();
+  assert.deepEqual(s.errors, []);
+});

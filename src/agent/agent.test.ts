@@ -80,6 +80,38 @@ describe("agent task runner", () => {
     assert.match(d?.containers[0]?.imageDigest ?? "", /^sha256:/);
   });
 
+  test("creates the containers while the network is plugged in, and starts none before it is", async () => {
+    const s = setup();
+    let connect!: () => void;
+    s.networks.connectGate = new Promise((resolve) => (connect = resolve));
+    await s.agent.start();
+    await s.agent.runTask(spec([{ name: "app", image: "busybox" }]));
+    await until(() => s.runtime.containers.has("t1-app"), "container created");
+    await settle();
+    assert.deepEqual(s.runtime.startOrder, [], "not started before the network is connected");
+    assert.equal(s.agent.describe(arn())?.connectivityAtMs, undefined);
+    connect();
+    await until(() => s.agent.describe(arn())?.lastStatus === "RUNNING", "RUNNING");
+    assert.ok(s.networks.connected.has("t1"));
+    assert.deepEqual(s.runtime.startOrder, ["app"]);
+    assert.ok(s.agent.describe(arn())?.connectivityAtMs);
+  });
+
+  test("a network that cannot be plugged in stops the task (ResourceInitializationError) and releases everything", async () => {
+    const s = setup();
+    s.networks.connectError = new Error("RTNETLINK answers: No buffer space available");
+    await s.agent.start();
+    await s.agent.runTask(spec([{ name: "app", image: "busybox" }]));
+    await until(() => s.agent.describe(arn())?.lastStatus === "STOPPED", "STOPPED");
+    const d = s.agent.describe(arn())!;
+    assert.equal(d.stopCode, "TaskFailedToStart");
+    assert.match(d.stoppedReason ?? "", /^ResourceInitializationError: failed to set up the task network: RTNETLINK answers: No buffer space available/);
+    assert.deepEqual(s.runtime.startOrder, []);
+    assert.equal(s.runtime.containers.size, 0, "the container created meanwhile is removed");
+    assert.equal(s.networks.live.size, 0, "the network is torn down");
+    assert.equal(s.runtime.rootfs.size, 0);
+  });
+
   test("starts containers in dependsOn order and holds a HEALTHY dependant until the health check passes", async () => {
     const s = setup({ db: { healthy: false } });
     await s.agent.start();

@@ -25,9 +25,16 @@ export interface TaskNetworkInfo {
   readonly privateDnsName: string;
 }
 
-/** Idempotent: setup twice returns the same network, teardown of nothing succeeds. */
+/**
+ * A task's network in two steps, so containers can be created while the network is plugged in.
+ * Every call is idempotent: reserve twice returns the same network, connect of a connected network
+ * does nothing, teardown of nothing succeeds.
+ */
 export interface NetworkPort {
-  setup(taskId: string, network: TaskNetworkSpec): Promise<TaskNetworkInfo>;
+  /** The task's address and network namespace: enough to create its containers. */
+  reserve(taskId: string, network: TaskNetworkSpec): Promise<TaskNetworkInfo>;
+  /** Plugs the reserved namespace into its subnet; containers may start once it resolves. */
+  connect(taskId: string): Promise<void>;
   teardown(taskId: string): Promise<void>;
 }
 

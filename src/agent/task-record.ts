@@ -30,6 +30,11 @@ export interface TaskRecord {
   desiredStatus: "RUNNING" | "STOPPED";
   sequence: number;
   network?: TaskNetworkInfo;
+  /**
+   * The reserved network is plugged in (connect finished). False while containers are created
+   * alongside; absent in records written before the split, whose network was set up in one step.
+   */
+  networkConnected?: boolean;
   rootfsPrepared: boolean;
   /** The task's storage and cgroups may exist (preparation started): cleanup must remove them. */
   storageRequested?: boolean;

@@ -1,6 +1,7 @@
 // One TaskRunner per task: the only writer of that task's state, one change at a time.
 //
-//   PROVISIONING ──network──▶ PENDING ──pull──▶ ACTIVATING ──rootfs, containers in dependsOn order──▶ RUNNING
+//   PROVISIONING ──network namespace──▶ PENDING ──pull──▶ ACTIVATING ──rootfs, containers in dependsOn order──▶ RUNNING
+//                  (plugged into the subnet meanwhile; no container starts before that is done)
 //        │                      │                   │                                                   │
 //        └──────── any failure (TaskFailedToStart) or stop request ───────────────────────────┬─────────┘
 //                                                                                              ▼
@@ -42,12 +43,16 @@ export interface TaskRunnerParts {
 
 const lifecycleIndex = (s: TaskLastStatus) => taskLifecycle.indexOf(s);
 
+const networkError = (error: unknown) => new TaskStartError("ResourceInitializationError", `failed to set up the task network: ${describeError(error)}`, { cause: error });
+
 export class TaskRunner {
   private queue: Promise<void> = Promise.resolve();
   private waiters: (() => void)[] = [];
   private readonly watched = new Set<string>();
   private readonly background: Promise<void>[] = [];
   private driver: Promise<void> | undefined;
+  /** Plugging the task's namespace into its subnet, alongside the pull and container creation. */
+  private connecting: Promise<void> | undefined;
   /** Aborted by detach(): this runner stops acting (agent shutting down); containers keep running. */
   private readonly detachment = new AbortController();
   private readonly definitions: Map<string, ContainerDefinition>;
@@ -187,20 +192,25 @@ export class TaskRunner {
       storage.catch(() => undefined); // awaited (and reported) at ACTIVATING
     }
     try {
-      await this.networkPullAndStorage(storage);
-    } finally {
-      // Never leave preparation running behind a failure: cleanup must not race it.
-      await storage?.catch(() => undefined);
-    }
-    if (stopped()) return;
-
-    for (const name of startOrder(spec.taskDefinition.containerDefinitions ?? [])) {
-      const c = this.container(name);
-      if (c.phase === "RUNNING" || c.phase === "STOPPED") continue;
-      const ready = await this.waitForDependencies(name);
-      if (!ready || stopped()) return;
-      await this.startContainer(c);
+      try {
+        await this.networkPullAndStorage(storage);
+      } finally {
+        // Never leave preparation running behind a failure: cleanup must not race it.
+        await storage?.catch(() => undefined);
+      }
       if (stopped()) return;
+
+      for (const name of startOrder(spec.taskDefinition.containerDefinitions ?? [])) {
+        const c = this.container(name);
+        if (c.phase === "RUNNING" || c.phase === "STOPPED") continue;
+        const ready = await this.waitForDependencies(name);
+        if (!ready || stopped()) return;
+        await this.startContainer(c);
+        if (stopped()) return;
+      }
+    } finally {
+      // Nor the network being plugged in: teardown must not race it either.
+      await this.connecting?.catch(() => undefined);
     }
     await this.mutate((rec) => {
       if (rec.desiredStatus === "RUNNING" && lifecycleIndex(rec.lastStatus) < lifecycleIndex("RUNNING")) {
@@ -217,13 +227,18 @@ export class TaskRunner {
     const stopped = () => r.desiredStatus === "STOPPED";
     if (!r.network) {
       try {
-        const network = await this.parts.networks.setup(spec.taskId, spec.network);
+        const network = await this.parts.networks.reserve(spec.taskId, spec.network);
         await this.mutate((rec) => {
           rec.network = network;
+          rec.networkConnected = false;
         });
       } catch (error) {
-        throw new TaskStartError("ResourceInitializationError", `failed to set up the task network: ${describeError(error)}`, { cause: error });
+        throw networkError(error);
       }
+    }
+    if (r.networkConnected === false && !this.connecting) {
+      this.connecting = this.connectNetwork();
+      this.connecting.catch(() => undefined); // awaited before the first container starts
     }
     await this.advance("PENDING");
     if (stopped()) return;
@@ -269,9 +284,21 @@ export class TaskRunner {
       }
       await this.mutate((rec) => {
         rec.rootfsPrepared = true;
-        rec.connectivityAtMs ??= this.parts.clock.now();
       });
     }
+  }
+
+  /** Plugs the reserved namespace into its subnet; TaskStartError when that fails. */
+  private async connectNetwork(): Promise<void> {
+    try {
+      await this.parts.networks.connect(this.record.spec.taskId);
+    } catch (error) {
+      throw networkError(error);
+    }
+    await this.mutate((rec) => {
+      rec.networkConnected = true;
+      rec.connectivityAtMs ??= this.parts.clock.now();
+    });
   }
 
   /** Waits until every dependsOn condition holds; false when the task is stopping instead. */
@@ -339,19 +366,30 @@ export class TaskRunner {
           rc.phase = "CREATED";
         });
       }
+    } catch (error) {
+      throw await this.cannotStart(c.name, error);
+    }
+    // Created while the network was being plugged in; no container starts before it is.
+    await this.connecting;
+    try {
       await this.parts.runtime.start(c.runtimeId ?? "");
     } catch (error) {
-      if (error instanceof Detached) throw error;
-      await this.mutateContainer(c.name, (rc) => {
-        rc.reason = `CannotStartContainerError: ${describeError(error)}`;
-      });
-      throw new TaskStartError("CannotStartContainerError", describeError(error), { cause: error });
+      throw await this.cannotStart(c.name, error);
     }
     await this.mutateContainer(c.name, (rc) => {
       rc.phase = "RUNNING";
       rc.startedAtMs ??= this.parts.clock.now();
     });
     this.watch(c);
+  }
+
+  /** Records why the container could not be created or started; the error to fail the task with. */
+  private async cannotStart(name: string, error: unknown): Promise<Error> {
+    if (error instanceof Detached) return error;
+    await this.mutateContainer(name, (rc) => {
+      rc.reason = `CannotStartContainerError: ${describeError(error)}`;
+    });
+    return new TaskStartError("CannotStartContainerError", describeError(error), { cause: error });
   }
 
   /** Exit watcher, health checks and log shipping for one running container. */

@@ -77,19 +77,19 @@ export function assembleHostAgent(options: { config: HostAgentConfig; link: Cont
   const runtime = new TaskRuntime({ stateDir: join(agentDir, "runtime"), runtimePath: config.runtimePath });
   const networks = new TaskNetworks({ stateDir: join(agentDir, "network"), region: config.region });
   const reports = new ReportForwarder(link, systemClock, logger);
+  const servedSubnets = new Set<string>();
   // The sink asks the agent (made just below) for each task's log configuration.
   const logSink = new AwslogsSink(link, (taskId): TaskSpec | undefined => agent.specOf(taskId));
   const agent = createAgent({
     stateDir: join(agentDir, "tasks"),
     images: new HostImageAdapter(images, { policy: config.pullPolicy, credentialsFor: options.credentialsFor }),
     runtime: new HostRuntimeAdapter(runtime, (digest) => images.get(digest)),
-    networks: new HostNetworkAdapter(networks),
+    networks: new HostNetworkAdapter(networks, servedSubnets),
     logSink,
     reporter: reports,
     clock: systemClock,
     logger,
   });
-  const servedSubnets: string[] = [];
   const hostAgent = new HostAgent({
     agent,
     link,
@@ -107,7 +107,7 @@ export function assembleHostAgent(options: { config: HostAgentConfig; link: Cont
     logger,
     onRegistered: async (subnets) => {
       for (const subnet of subnets) {
-        servedSubnets.push(subnet.subnetId);
+        servedSubnets.add(subnet.subnetId);
         await networks.ensureSubnet({ subnetId: subnet.subnetId, cidr: subnet.cidrBlock });
       }
     },

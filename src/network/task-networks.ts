@@ -5,9 +5,13 @@
 // to the router and an on-link route to 169.254.170.2. Nothing is routed or forwarded beyond the
 // bridge: no NAT, no ip_forward. Every name starts with "bth" so leftovers are easy to find.
 //
-//   attach(task)  ─▶ lease IP ─▶ ensure bridge ─▶ netns + veth + addresses + routes ─▶ record
+//   reserve(task) ─▶ lease IP ─▶ record ─▶ netns           (enough to create containers in it)
+//   connect(task) ─▶ ensure bridge ─▶ veth + addresses + routes ─▶ record "connected"
+//   attach(task)  = reserve + connect
 //   detach(task)  ─▶ delete host veth (takes eth0 with it) ─▶ delete netns ─▶ release IP
-// Both are idempotent and work from on-disk state alone, so they replay after an agent restart.
+// The split lets a launch create its containers (which only need the namespace to exist) while
+// the namespace is being plugged in. All of them are idempotent and work from on-disk state
+// alone, so they replay after an agent restart.
 import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -37,6 +41,8 @@ export interface TaskAttachment {
   readonly macAddress: string;
   readonly eniId: string;
   readonly privateDnsName: string;
+  /** The veth, address and routes are in place (set by connect). */
+  readonly connected?: boolean;
 }
 
 export type CommandRunner = (command: string, args: readonly string[], input?: string) => Promise<string>;
@@ -66,6 +72,11 @@ export class TaskNetworks {
   private readonly knownBridges = new Set<string>();
   /** Per subnet, the tail of the operations on its bridge (see withSubnet). */
   private readonly subnetQueues = new Map<string, Promise<unknown>>();
+  /**
+   * Tasks whose namespace this instance created with no earlier attempt on record: nothing of an
+   * interrupted connect can be left behind for them, so connect skips looking for leftovers.
+   */
+  private readonly freshNamespaces = new Set<string>();
 
   constructor(private readonly options: { stateDir: string; region: string; run?: CommandRunner }) {
     this.ipam = new Ipam(join(options.stateDir, "leases.json"));
@@ -124,22 +135,24 @@ export class TaskNetworks {
     return bridge;
   }
 
+  /** reserve + connect: the task's network, ready to use. */
   async attach(taskId: string, subnet: SubnetSpec): Promise<TaskAttachment> {
+    await this.reserve(taskId, subnet);
+    return this.connect(taskId);
+  }
+
+  /**
+   * Leases the task's address in the subnet and creates its network namespace, so containers can
+   * be created in it; connect plugs it into the subnet. The lease keeps the subnet's bridge from
+   * being removed as idle in between.
+   */
+  async reserve(taskId: string, subnet: SubnetSpec): Promise<TaskAttachment> {
     const recorded = this.read(taskId);
     if (recorded && existsSync(recorded.netnsPath)) return recorded;
     const range = subnetRange(subnet.cidr);
-    return this.withSubnet(subnet.subnetId, async () => {
-      const ipv4 = this.ipam.allocate(subnet.subnetId, range, taskId);
-      const bridge = await this.ensureBridge(subnet);
-      return this.plugIn(taskId, subnet, range, ipv4, bridge, recorded !== undefined);
-    });
-  }
-
-  private async plugIn(taskId: string, subnet: SubnetSpec, range: ReturnType<typeof subnetRange>, ipv4: string, bridge: string, retrying: boolean): Promise<TaskAttachment> {
+    const ipv4 = this.ipam.allocate(subnet.subnetId, range, taskId);
     const tag = shortHash(taskId);
     const netnsName = `bth-${taskId.slice(0, 12)}`;
-    const hostVeth = `bthv${tag}`;
-    const peer = `bthp${tag}`;
     const number = ipv4ToNumber(ipv4);
     // 02: a locally administered unicast MAC; the rest spells the address, so it is unique per subnet.
     const macAddress = ["02", randomBytes(1).toString("hex"), ...[24, 16, 8, 0].map((shift) => (Math.floor(number / 2 ** shift) % 256).toString(16).padStart(2, "0"))].join(":");
@@ -149,42 +162,52 @@ export class TaskNetworks {
       netnsName,
       netnsPath: `/var/run/netns/${netnsName}`,
       interfaceName: "eth0",
-      hostVeth,
-      bridge,
+      hostVeth: `bthv${tag}`,
+      bridge: bridgeName(subnet.subnetId),
       ipv4,
       prefixLength: range.prefixLength,
       gateway: range.gateway,
       subnetCidr: `${numberToIpv4(range.networkNumber)}/${range.prefixLength}`,
       macAddress,
-      eniId: `eni-${randomBytes(9).toString("hex").slice(0, 17)}`,
+      eniId: recorded?.eniId ?? `eni-${randomBytes(9).toString("hex").slice(0, 17)}`,
       privateDnsName: privateDnsName(ipv4, this.options.region),
+      connected: false,
     };
     // Written before anything is created, so a crash part-way leaves enough to clean up.
     writeFileAtomic(this.recordPath(taskId), JSON.stringify(attachment));
-    // Only an earlier, interrupted attach can have left links of this task behind.
-    if (retrying) await this.removeLinks(attachment);
-    await this.run("ip", ["-batch", "-"], [
-      `netns add ${netnsName}`,
-      `link add ${hostVeth} type veth peer name ${peer}`,
-      `link set ${peer} netns ${netnsName}`,
-      `link set ${hostVeth} master ${bridge}`,
-      `link set ${hostVeth} up`,
-      "",
-    ].join("\n"));
-    await this.run("ip", ["-n", netnsName, "-batch", "-"], [
-      `link set lo up`,
-      `link set ${peer} name eth0`,
-      `link set eth0 address ${macAddress}`,
-      `addr add ${ipv4}/${range.prefixLength} dev eth0`,
-      `link set eth0 up`,
-      `route add default via ${range.gateway} dev eth0`,
-      `route add ${METADATA_ENDPOINT_ADDRESS}/32 dev eth0`,
-      "",
-    ].join("\n"));
+    await this.run("ip", ["netns", "add", netnsName]);
+    if (!recorded) this.freshNamespaces.add(taskId);
     return attachment;
   }
 
+  /** Plugs a reserved namespace into its subnet: veth into the bridge, address, routes. */
+  async connect(taskId: string): Promise<TaskAttachment> {
+    const attachment = this.read(taskId);
+    if (!attachment) throw new Error(`task ${taskId} has no reserved network`);
+    if (attachment.connected) return attachment;
+    const { subnetId, subnetCidr, netnsName, hostVeth, macAddress, ipv4, prefixLength, gateway } = attachment;
+    await this.withSubnet(subnetId, async () => {
+      const bridge = await this.ensureBridge({ subnetId, cidr: subnetCidr });
+      // Only an earlier, interrupted connect can have left this task's veth behind.
+      if (!this.freshNamespaces.delete(taskId)) await this.removeHostVeth(attachment);
+      // The peer is made inside the namespace (so it can be called eth0 there) with its MAC.
+      await this.run("ip", ["-batch", "-"], [`link add ${hostVeth} type veth peer name eth0 address ${macAddress} netns ${netnsName}`, `link set ${hostVeth} master ${bridge} up`, ""].join("\n"));
+    });
+    await this.run("ip", ["-n", netnsName, "-batch", "-"], [
+      `link set lo up`,
+      `addr add ${ipv4}/${prefixLength} dev eth0`,
+      `link set eth0 up`,
+      `route add default via ${gateway} dev eth0`,
+      `route add ${METADATA_ENDPOINT_ADDRESS}/32 dev eth0`,
+      "",
+    ].join("\n"));
+    const connected: TaskAttachment = { ...attachment, connected: true };
+    writeFileAtomic(this.recordPath(taskId), JSON.stringify(connected));
+    return connected;
+  }
+
   async detach(taskId: string): Promise<void> {
+    this.freshNamespaces.delete(taskId);
     const attachment = this.read(taskId);
     if (attachment) await this.removeLinks(attachment);
     this.ipam.release(taskId);
@@ -219,9 +242,13 @@ export class TaskNetworks {
   // namespace first leaves the kernel to tear the pair down later from a workqueue, racing our own
   // `ip link del`. A device already gone is what we wanted, so "Cannot find device" is not an error.
   private async removeLinks(attachment: TaskAttachment): Promise<void> {
+    await this.removeHostVeth(attachment);
+    if (existsSync(attachment.netnsPath)) await this.run("ip", ["netns", "del", attachment.netnsName]);
+  }
+
+  private async removeHostVeth(attachment: TaskAttachment): Promise<void> {
     await this.run("ip", ["link", "del", attachment.hostVeth]).catch((error: Error) => {
       if (!/Cannot find device/.test(error.message)) throw error;
     });
-    if (existsSync(attachment.netnsPath)) await this.run("ip", ["netns", "del", attachment.netnsName]);
   }
 }

@@ -10,6 +10,7 @@
 //
 //   <root>/<runtimeId>/  conmon.pid  container.pid  exits/<runtimeId>  persist/  container.log
 import { spawn } from "node:child_process";
+import type { Readable } from "node:stream";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, watch } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { join } from "node:path";
@@ -71,6 +72,34 @@ export function killProcessTree(pid: number): void {
       // already gone
     }
   }
+}
+
+/**
+ * The first message conmon writes on its sync pipe: `{"data": N, "message"?: "..."}` — N is the
+ * container's pid, or negative on failure. Undefined when the pipe closes first or the time runs out.
+ */
+function readSyncMessage(pipe: Readable, timeoutMs: number): Promise<{ data: number; message?: string } | undefined> {
+  return new Promise((resolve) => {
+    let text = "";
+    const finish = (answer: { data: number; message?: string } | undefined) => {
+      clearTimeout(timer);
+      pipe.removeAllListeners("data");
+      pipe.removeAllListeners("close");
+      resolve(answer);
+    };
+    const timer = setTimeout(() => finish(undefined), timeoutMs);
+    pipe.on("data", (chunk: Buffer) => {
+      text += chunk.toString();
+      const end = text.indexOf("\n");
+      if (end < 0) return;
+      try {
+        finish(JSON.parse(text.slice(0, end)) as { data: number; message?: string });
+      } catch {
+        finish({ data: -1, message: `conmon wrote an unreadable sync message: ${text.slice(0, end)}` });
+      }
+    });
+    pipe.once("close", () => finish(undefined));
+  });
 }
 
 export class ContainerSupervisor {
@@ -138,32 +167,31 @@ export class ContainerSupervisor {
         "--syslog=false",
         "--log-level", "error",
       ],
-      // Its own session and no pipes to us: conmon must survive the agent.
-      { cwd: dir, detached: true, stdio: ["ignore", "ignore", "pipe"] },
+      // Its own session, so conmon survives the agent. fd 3 is its sync pipe (_OCI_SYNCPIPE):
+      // conmon writes `{"data": <container pid>}` there once `runc create` succeeded, or a
+      // negative value and the runtime's message when it failed, so nothing needs polling.
+      { cwd: dir, detached: true, stdio: ["ignore", "ignore", "pipe", "pipe"], env: { ...process.env, _OCI_SYNCPIPE: "3" } },
     );
-    let stderr = "";
-    conmon.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const conmonExited = new Promise<number | null>((resolve) => conmon.once("exit", (code) => resolve(code)));
     conmon.unref();
-    const deadline = Date.now() + PIDFILE_TIMEOUT_MS;
-    // A short poll: every ms waited here is launch latency (runc create takes ~30-60 ms).
-    for (let delayMs = 1; ; delayMs = Math.min(delayMs * 2, 4)) {
-      if (readText(pidFile)?.trim()) break;
-      const exitCode = readText(this.exitFile(id));
-      if (exitCode !== undefined || Date.now() > deadline) {
-        const runtimeError = readText(join(dir, "persist", "exit")) ?? "";
-        throw new Error(`failed to create container: ${stderr.trim() || runtimeError.trim() || `conmon gave no pid within ${PIDFILE_TIMEOUT_MS} ms`}`);
+    const syncPipe = conmon.stdio[3] as Readable;
+    const stderrPipe = conmon.stderr!;
+    let stderr = "";
+    stderrPipe.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    try {
+      const answer = await readSyncMessage(syncPipe, PIDFILE_TIMEOUT_MS);
+      if (answer && answer.data > 0) return;
+      // A failed create: conmon exits; its stderr (and the runtime's own exit file) say why.
+      if (!stderrPipe.readableEnded && !stderrPipe.destroyed) {
+        await Promise.race([new Promise((resolve) => stderrPipe.once("close", resolve)), sleep(1_000)]);
       }
-      // conmon daemonizes: once it has written its own pid, its death without a container pid
-      // means the runtime refused the container, and there is no point waiting for the deadline.
-      const conmonPid = Number(readText(join(dir, "conmon.pid"))?.trim() || 0);
-      if (conmonPid > 0 && !processAlive(conmonPid) && !readText(pidFile)?.trim()) {
-        throw new Error(`failed to create container: ${stderr.trim() || "the OCI runtime refused the container (its bundle is kept until the task is cleaned up)"}`);
-      }
-      const code = await Promise.race([conmonExited, sleep(delayMs).then(() => "waiting" as const)]);
-      if (code !== "waiting" && code !== 0 && !readText(pidFile)?.trim()) throw new Error(`failed to create container: ${stderr.trim() || `conmon exited with ${code}`}`);
+      const runtimeError = readText(join(dir, "persist", "exit")) ?? "";
+      const reason = answer?.message?.trim() || stderr.trim() || runtimeError.trim() || (answer === undefined ? `conmon gave no pid within ${PIDFILE_TIMEOUT_MS} ms` : "the OCI runtime refused the container");
+      throw new Error(`failed to create container: ${reason}`);
+    } finally {
+      // Our ends only: conmon keeps running with the container.
+      syncPipe.destroy();
+      stderrPipe.destroy();
     }
-    conmon.stderr!.destroy();
   }
 
   async start(id: string): Promise<void> {

@@ -73,8 +73,9 @@ export class TaskFilesystems {
       closeSync(fd);
     }
     const mkfs = ["mkfs.ext4", "-q", "-F", "-O", "^has_journal", "-E", "nodiscard,lazy_itable_init=1,lazy_journal_init=1", "-m", "0", image];
-    // A pool refill yields the CPU to launches in progress.
-    if (background) await this.run("nice", ["-n", "19", ...mkfs]);
+    // A pool refill must not slow the launches in progress: it runs under the idle CPU scheduling
+    // class (it gets a core only when no launch wants it) and the idle I/O class.
+    if (background) await this.run("chrt", ["--idle", "0", "ionice", "-c", "3", ...mkfs]);
     else await this.run(mkfs[0]!, mkfs.slice(1));
   }
 
@@ -125,7 +126,7 @@ export class TaskFilesystems {
  * Ready-formatted ephemeral storage images, so a launch mounts instead of running mkfs.ext4 (the
  * biggest piece of CPU work in a launch, ~25 ms, on a host whose 2 cores the launch needs for
  * everything else). Images are plain sparse files (no mount, no loop device) until a task takes
- * one by rename; the pool is refilled in the background (niced) right after a take, one image
+ * one by rename; the pool is refilled in the background (idle priority) right after a take, one image
  * at a time, for the sizes tasks asked for. Half-made images (".partial") are deleted on start.
  */
 class FormattedImagePool {
@@ -166,7 +167,7 @@ class FormattedImagePool {
   refillSoon(sizeGiB: number): void {
     if (this.target <= 0) return;
     this.wanted.add(sizeGiB);
-    // Soon, not now: the launch that took an image goes on first (the refill runs under nice).
+    // Soon, not now: the launch that took an image goes on first (the refill runs at idle priority).
     this.timer ??= setTimeout(() => {
       this.timer = undefined;
       void this.refill();

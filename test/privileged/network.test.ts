@@ -105,3 +105,23 @@ test("tasks attaching at once to a new subnet share one bridge; an idle-bridge r
   await networks.detach(late.taskId);
   assert.equal(await networks.removeSubnetIfIdle(fresh.subnetId), true);
 });
+
+test("reserve makes only the namespace; connect plugs it in, is idempotent, and finishes a connect a restart interrupted", async () => {
+  const ip = (args: string[]) => new Promise<{ code: number; stdout: string }>((resolve) => execFile("ip", args, (error, stdout) => resolve({ code: error ? 1 : 0, stdout })));
+  const reserved = await networks.reserve("task-ffffffffffffffff", subnet);
+  assert.equal(reserved.connected, false);
+  assert.equal((await ip(["netns", "list"])).stdout.includes(reserved.netnsName), true, "the namespace exists");
+  assert.equal((await ip(["link", "show", reserved.hostVeth])).code, 1, "no veth yet");
+  assert.deepEqual(await networks.reserve("task-ffffffffffffffff", subnet), reserved, "reserve is idempotent");
+  // What an agent stopped half way through connect leaves: the pair, nothing configured.
+  assert.equal((await ip(["link", "add", reserved.hostVeth, "type", "veth", "peer", "name", "eth0", "netns", reserved.netnsName])).code, 0);
+  const restarted = new TaskNetworks({ stateDir, region: "us-east-1" });
+  const connected = await restarted.connect("task-ffffffffffffffff");
+  assert.equal(connected.connected, true);
+  assert.deepEqual(await restarted.connect("task-ffffffffffffffff"), connected, "connect is idempotent");
+  assert.match((await ip(["-n", reserved.netnsName, "-o", "addr", "show", "dev", "eth0"])).stdout, new RegExp(`inet ${reserved.ipv4.replace(/\./g, "\\.")}/24`));
+  assert.match((await ip(["-n", reserved.netnsName, "link", "show", "eth0"])).stdout, new RegExp(reserved.macAddress));
+  assert.match((await ip(["-o", "link", "show", "master", reserved.bridge])).stdout, new RegExp(reserved.hostVeth));
+  await restarted.detach("task-ffffffffffffffff");
+  assert.equal((await ip(["netns", "list"])).stdout.includes(reserved.netnsName), false);
+});

@@ -80,7 +80,11 @@ export class FakeImages implements ImagePort {
 
 export class FakeNetworks implements NetworkPort {
   readonly live = new Map<string, TaskNetworkInfo>();
-  async setup(taskId: string): Promise<TaskNetworkInfo> {
+  readonly connected = new Set<string>();
+  /** Test control: connect waits for this, then fails with connectError when set. */
+  connectGate: Promise<void> = Promise.resolve();
+  connectError: Error | undefined;
+  async reserve(taskId: string): Promise<TaskNetworkInfo> {
     const existing = this.live.get(taskId);
     if (existing) return existing;
     const n = this.live.size + 2;
@@ -88,8 +92,15 @@ export class FakeNetworks implements NetworkPort {
     this.live.set(taskId, info);
     return info;
   }
+  async connect(taskId: string): Promise<void> {
+    if (!this.live.has(taskId)) throw new Error(`task ${taskId} has no reserved network`);
+    await this.connectGate;
+    if (this.connectError) throw this.connectError;
+    this.connected.add(taskId);
+  }
   async teardown(taskId: string): Promise<void> {
     this.live.delete(taskId);
+    this.connected.delete(taskId);
   }
 }
 
