@@ -238,12 +238,16 @@ export class TaskNetworks {
     return existsSync(path) ? (JSON.parse(readFileSync(path, "utf8")) as TaskAttachment) : undefined;
   }
 
-  // The host end goes first: deleting a veth removes its peer synchronously, whereas deleting the
-  // namespace first leaves the kernel to tear the pair down later from a workqueue, racing our own
-  // `ip link del`. A device already gone is what we wanted, so "Cannot find device" is not an error.
+  // One `ip` run for both. The host end goes first: deleting a veth removes its peer synchronously,
+  // whereas deleting the namespace first leaves the kernel to tear the pair down later from a
+  // workqueue, racing our own `ip link del`. Something already gone is what we wanted: with -force
+  // the batch goes on past it, and only other errors fail the removal.
   private async removeLinks(attachment: TaskAttachment): Promise<void> {
-    await this.removeHostVeth(attachment);
-    if (existsSync(attachment.netnsPath)) await this.run("ip", ["netns", "del", attachment.netnsName]);
+    const commands = [`link del ${attachment.hostVeth}`, ...(existsSync(attachment.netnsPath) ? [`netns del ${attachment.netnsName}`] : []), ""];
+    await this.run("ip", ["-force", "-batch", "-"], commands.join("\n")).catch((error: Error) => {
+      const unexpected = error.message.split("\n").filter((line) => line.trim() && !/^Command failed/.test(line) && !/Cannot find device|No such file or directory/.test(line));
+      if (unexpected.length > 0) throw error;
+    });
   }
 
   private async removeHostVeth(attachment: TaskAttachment): Promise<void> {

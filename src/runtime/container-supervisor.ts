@@ -10,6 +10,7 @@
 //
 //   <root>/<runtimeId>/  conmon.pid  container.pid  exits/<runtimeId>  persist/  container.log
 import { spawn } from "node:child_process";
+import { rm } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, watch } from "node:fs";
 import { constants as osConstants } from "node:os";
@@ -302,7 +303,7 @@ export class ContainerSupervisor {
       process.kill(conmonPid, "SIGKILL");
       for (let i = 0; i < 100 && processAlive(conmonPid); i++) await sleep(10);
     }
-    rmSync(this.dir(id), { recursive: true, force: true });
+    await rm(this.dir(id), { recursive: true, force: true });
   }
 
   /** Container ids this supervisor has files for (reconciliation and leak checks). */

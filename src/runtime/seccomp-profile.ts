@@ -32,13 +32,18 @@ const kernelAtLeast = (running: string, minimum: string): boolean => {
   return a > c || (a === c && b >= d);
 };
 
-/** Resolves the profile for a container; `profileJson` is the file's text. */
-export function resolveSeccompProfile(profileJson: string, options: { architecture: string; capabilities: readonly string[]; kernelRelease: string }): object {
+/**
+ * Resolves the profile for a container; `profileJson` is the file's text. `kernelLacks` lists
+ * libseccomp architectures the running kernel cannot execute (kernel-abis.ts): they are left out of
+ * the filter's sub-architectures, since each one listed is compiled into it at every create.
+ */
+export function resolveSeccompProfile(profileJson: string, options: { architecture: string; capabilities: readonly string[]; kernelRelease: string; kernelLacks?: readonly string[] }): object {
   const profile = JSON.parse(profileJson) as ContainersProfile;
   const caps = new Set(options.capabilities);
   const arch = SECCOMP_ARCH[options.architecture];
   const mapped = profile.archMap?.find((entry) => entry.architecture === arch);
-  const architectures = mapped ? [mapped.architecture, ...(mapped.subArchitectures ?? [])] : arch ? [arch] : [];
+  const subArchitectures = (mapped?.subArchitectures ?? []).filter((sub) => !options.kernelLacks?.includes(sub));
+  const architectures = mapped ? [mapped.architecture, ...subArchitectures] : arch ? [arch] : [];
   const applies = (rule: ProfileRule): boolean => {
     const inc = rule.includes ?? {};
     const exc = rule.excludes ?? {};

@@ -10,7 +10,8 @@
 //
 // prepare/mountContainer are idempotent and remove tolerates anything missing, so both replay
 // after an agent restart. Mounting with `-o loop` sets autoclear: unmounting frees the loop device.
-import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { closeSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { CommandRunner } from "./run-command.js";
 import { runCommand } from "./run-command.js";
@@ -117,8 +118,10 @@ export class TaskFilesystems {
   async remove(taskId: string): Promise<void> {
     const dir = this.taskDir(taskId);
     const mounted = [...mountedPaths()].filter((path) => path.startsWith(`${dir}/`)).sort((a, b) => b.length - a.length);
-    for (const path of mounted) await this.run("umount", [path]);
-    if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
+    // One umount for all of them, deepest first (umount takes its targets in order).
+    if (mounted.length > 0) await this.run("umount", mounted);
+    // Off the event loop: unlinking the storage image frees its blocks, which takes a while.
+    await rm(dir, { recursive: true, force: true });
   }
 }
 

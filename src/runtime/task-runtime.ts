@@ -15,6 +15,7 @@ import type { SupervisedState } from "./container-supervisor.js";
 import { readContainerLog } from "./container-log.js";
 import type { ContainerLogChunk } from "./container-log.js";
 import { hostHardLimits } from "./host-limits.js";
+import { architecturesKernelLacks, readKernelConfig } from "./kernel-abis.js";
 import { resolveUser } from "./image-user.js";
 import { buildOciSpec, DEFAULT_CAPABILITIES } from "./oci-spec.js";
 import type { ImageRuntimeConfig, OciMount } from "./oci-spec.js";
@@ -78,6 +79,7 @@ export class TaskRuntime {
   private readonly hardLimits = hostHardLimits();
   private readonly seccompText: string;
   private readonly seccompProfiles = new Map<string, object>();
+  private readonly kernelLacks = architecturesKernelLacks(readKernelConfig());
   private readonly initPath: string | undefined;
 
   constructor(private readonly options: TaskRuntimeOptions) {
@@ -164,7 +166,7 @@ export class TaskRuntime {
     const key = `${architecture}|${[...capabilities].sort().join(",")}`;
     let profile = this.seccompProfiles.get(key);
     if (!profile) {
-      profile = resolveSeccompProfile(this.seccompText, { architecture, capabilities, kernelRelease: release() });
+      profile = resolveSeccompProfile(this.seccompText, { architecture, capabilities, kernelRelease: release(), kernelLacks: this.kernelLacks });
       this.seccompProfiles.set(key, profile);
     }
     return profile;
