@@ -18,7 +18,7 @@ import type { ImagePullPolicy } from "../images/index.js";
 import { ImageStore } from "../images/index.js";
 import { TaskNetworks } from "../network/index.js";
 import type { ControlPlaneLink, HostCapacity, TaskSpec } from "../protocol/index.js";
-import { TaskRuntime } from "../runtime/index.js";
+import { CommandLauncher, TaskRuntime } from "../runtime/index.js";
 
 export const AGENT_VERSION = "0.1.0";
 
@@ -74,8 +74,15 @@ export function assembleHostAgent(options: { config: HostAgentConfig; link: Cont
   mkdirSync(agentDir, { recursive: true, mode: 0o700 });
   const hostId = persistentHostId(agentDir);
   const images = new ImageStore({ root: join(config.dataDir, "images"), insecureRegistries: config.insecureRegistries });
-  const runtime = new TaskRuntime({ stateDir: join(agentDir, "runtime"), runtimePath: config.runtimePath });
-  const networks = new TaskNetworks({ stateDir: join(agentDir, "network"), region: config.region });
+  // Host tools run from a small helper process: forking this one for each costs the event loop.
+  const launcher = new CommandLauncher();
+  const runtime = new TaskRuntime({ stateDir: join(agentDir, "runtime"), runtimePath: config.runtimePath, run: launcher.run });
+  const networks = new TaskNetworks({
+    stateDir: join(agentDir, "network"),
+    region: config.region,
+    // Network errors name the whole command (its stderr says which line of a batch failed).
+    run: (command, args, input) => launcher.run(command, args, { input }).catch((error: Error & { stderr?: string }) => Promise.reject(new Error(`${command} ${args.join(" ")}: ${error.stderr?.trim() || error.message}`))),
+  });
   const reports = new ReportForwarder(link, systemClock, logger);
   const servedSubnets = new Set<string>();
   // The sink asks the agent (made just below) for each task's log configuration.
@@ -119,6 +126,7 @@ export function assembleHostAgent(options: { config: HostAgentConfig; link: Cont
       await hostAgent.close();
       // Bridges of subnets no running task uses go with the agent; busy ones stay for their tasks.
       for (const subnetId of servedSubnets) await networks.removeSubnetIfIdle(subnetId);
+      launcher.close();
     },
   };
 }

@@ -1,0 +1,27 @@
+// The command launcher's helper process (see command-launcher.ts): reads one JSON request per line
+// on stdin, runs the command, and writes one JSON answer per line on stdout. It holds no state, so
+// a new one can take over at any time; it ends when its parent closes stdin.
+import { execFile } from "node:child_process";
+import { createInterface } from "node:readline";
+import type { LaunchAnswer, LaunchRequest } from "./command-launcher.js";
+
+const answer = (message: LaunchAnswer) => process.stdout.write(`${JSON.stringify(message)}\n`);
+
+createInterface({ input: process.stdin })
+  .on("line", (line) => {
+    let request: LaunchRequest;
+    try {
+      request = JSON.parse(line) as LaunchRequest;
+    } catch {
+      return; // not from our parent; nothing to answer
+    }
+    const { id, command, args, input, timeoutMs } = request;
+    const child = execFile(command, args, { timeout: timeoutMs ?? 0, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (!error) return answer({ id, stdout, stderr });
+      answer({ id, stdout, stderr, failure: { message: error.message, exitCode: typeof error.code === "number" ? error.code : undefined } });
+    });
+    // A command that does not read its stdin closes it early: that is not a failure.
+    child.stdin?.on("error", () => undefined);
+    child.stdin?.end(input);
+  })
+  .on("close", () => process.exit(0));
