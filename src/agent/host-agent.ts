@@ -52,6 +52,7 @@ export function needsRegistration(error: unknown): boolean {
 export class ReportForwarder implements TaskStateReporter {
   private readonly pending = new Map<string, TaskStatusReport>();
   private flushing: Promise<void> | undefined;
+  private flushSoon: NodeJS.Immediate | undefined;
   private readonly closed = new AbortController();
   hostId: string | undefined;
 
@@ -64,7 +65,13 @@ export class ReportForwarder implements TaskStateReporter {
   async report(status: TaskStatusReport): Promise<void> {
     const queued = this.pending.get(status.taskArn);
     if (!queued || queued.sequence < status.sequence) this.pending.set(status.taskArn, status);
-    this.flush();
+    // Delivered on the next turn of the event loop rather than at once: a task's state changes
+    // come in bursts (a cached pull, for one, is several changes within a millisecond), and only
+    // the newest of each task is sent, so a burst costs the control plane one write, not one each.
+    this.flushSoon ??= setImmediate(() => {
+      this.flushSoon = undefined;
+      this.flush();
+    });
   }
 
   /**
@@ -74,6 +81,8 @@ export class ReportForwarder implements TaskStateReporter {
    */
   close(): void {
     this.closed.abort();
+    if (this.flushSoon) clearImmediate(this.flushSoon);
+    this.flushSoon = undefined;
   }
 
   flush(): void {

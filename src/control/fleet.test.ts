@@ -10,6 +10,7 @@ import { createHostsRepository } from "../store/hosts-repository.js";
 import { hostsMigration } from "../store/hosts-migration.js";
 import { createLogsRepository } from "../store/logs-repository.js";
 import { logsMigration } from "../store/logs-migration.js";
+import { logStreamOffsetsMigration } from "../store/log-stream-offsets-migration.js";
 import { createTasksRepository } from "../store/tasks-repository.js";
 import { tasksMigration } from "../store/tasks-migration.js";
 import { Fleet, LOST_HOST_REASON } from "./fleet.js";
@@ -32,7 +33,7 @@ let logs: ReturnType<typeof createLogsRepository>;
 
 beforeEach(async () => {
   db = new Kysely<never>({ dialect: new SqliteDialect({ database: new Database(":memory:") }) });
-  for (const migration of [hostsMigration, tasksMigration, logsMigration("sqlite")]) await migration.up(db as unknown as Kysely<unknown>);
+  for (const migration of [hostsMigration, tasksMigration, logsMigration("sqlite"), logStreamOffsetsMigration]) await migration.up(db as unknown as Kysely<unknown>);
   clock = new FakeClock();
   tasks = createTasksRepository(db as never);
   logs = createLogsRepository(db as never);
@@ -181,4 +182,17 @@ test("log lines sent again with offsets already stored are dropped (agent restar
   const stream = await logs.getStream(group!.id, "ecs/app/t2");
   const events = await logs.streamEvents({ streamId: stream!.id, range: {}, direction: "forward", limit: 10 });
   assert.deepEqual(events.map((e) => e.message), ["one", "two", "three"]);
+});
+
+test("the stored offset survives a control-plane restart: lines re-sent to a new instance are not stored twice", async () => {
+  const batch = (events: { timestamp: number; message: string; offset: number }[]) => [{ taskArn, containerName: "app", logGroupName: "/ecs/app", logStreamName: "ecs/app/t3", createGroup: true, events }];
+  await fleet.putLogs("h1", batch([{ timestamp: 10, message: "one", offset: 40 }, { timestamp: 11, message: "two", offset: 80 }]));
+  // A new control plane over the same store: nothing of the first one's memory is left.
+  const restarted = new Fleet({ hosts: createHostsRepository(db as never), tasks, logs, network, clock, pollWaitMs: 50 });
+  await restarted.putLogs("h1", batch([{ timestamp: 11, message: "two", offset: 80 }, { timestamp: 12, message: "three", offset: 120 }]));
+  const group = await logs.getGroup("/ecs/app");
+  const stream = await logs.getStream(group!.id, "ecs/app/t3");
+  const events = await logs.streamEvents({ streamId: stream!.id, range: {}, direction: "forward", limit: 10 });
+  assert.deepEqual(events.map((e) => e.message), ["one", "two", "three"]);
+  assert.equal(stream!.source_offset, 120);
 });

@@ -50,18 +50,9 @@ export const HOST_NOT_REGISTERED = "HostNotRegistered";
 
 const sha256 = (value: string) => createHash("sha256").update(value).digest();
 
-/** Streams whose last stored offset is kept (a stream is one container of one task). */
-const MAX_REMEMBERED_LOG_STREAMS = 100_000;
-
 export class Fleet implements ControlPlaneLink {
   private readonly generations = new Map<string, number>();
   private readonly waiters = new Map<string, Set<() => void>>();
-  /**
-   * Per log stream, the highest line offset stored (idempotent putLogs). In memory: it covers an
-   * agent restart, which is when lines are re-sent; a control-plane restart in the instant between
-   * storing a batch and the agent saving its offset can still store those lines twice.
-   */
-  private readonly logOffsets = new Map<string, number>();
   readonly heartbeatIntervalMs: number;
   readonly lostAfterMs: number;
   private readonly pollWaitMs: number;
@@ -223,21 +214,14 @@ export class Fleet implements ControlPlaneLink {
       if (!group) throw invalidParameterException(`The specified log group does not exist: ${batch.logGroupName}`);
       const stream = (await logs.getStream(group.id, batch.logStreamName)) ?? (await logs.createStream(group.id, batch.logStreamName, now)) ?? (await logs.getStream(group.id, batch.logStreamName));
       if (!stream) throw invalidParameterException(`Could not create log stream ${batch.logStreamName}`);
-      // Lines an agent sends again after a crash (see LogBatch.events[].offset) are dropped.
-      const key = `${group.id}\u0000${batch.logStreamName}`;
-      const storedUpTo = this.logOffsets.get(key) ?? -1;
+      // Lines an agent sends again after a crash (see LogBatch.events[].offset) are dropped: the
+      // stream keeps the offset its stored lines reach, saved with them (survives restarts).
+      const storedUpTo = stream.source_offset ?? -1;
       const fresh = batch.events.filter((event) => event.offset === undefined || event.offset > storedUpTo);
-      await logs.appendEvents(stream, fresh.map((event) => ({ timestamp: event.timestamp, message: event.message })).sort((a, b) => a.timestamp - b.timestamp), now);
-      const newest = Math.max(storedUpTo, ...fresh.map((event) => event.offset ?? -1));
-      if (newest >= 0) this.rememberLogOffset(key, newest);
+      const newest = fresh.reduce((highest, event) => Math.max(highest, event.offset ?? -1), -1);
+      const events = fresh.map((event) => ({ timestamp: event.timestamp, message: event.message })).sort((a, b) => a.timestamp - b.timestamp);
+      await logs.appendEvents(stream, events, now, newest > storedUpTo ? newest : undefined);
     }
-  }
-
-  private rememberLogOffset(key: string, offset: number): void {
-    // Map order is insertion order: re-inserting keeps busy streams, the oldest idle one goes.
-    this.logOffsets.delete(key);
-    this.logOffsets.set(key, offset);
-    if (this.logOffsets.size > MAX_REMEMBERED_LOG_STREAMS) this.logOffsets.delete(this.logOffsets.keys().next().value!);
   }
 
   /**

@@ -19,6 +19,7 @@ import type { LogsRepository, LogsTables } from "./logs-repository.js";
 import { createLogsRepository } from "./logs-repository.js";
 import type { SqlDialectName } from "./logs-migration.js";
 import { logsMigration } from "./logs-migration.js";
+import { logStreamOffsetsMigration } from "./log-stream-offsets-migration.js";
 import type { TasksRepository, TasksTables } from "./tasks-repository.js";
 import { createTasksRepository } from "./tasks-repository.js";
 import { tasksMigration } from "./tasks-migration.js";
@@ -62,6 +63,7 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
     "0005-ecr": ecrMigration(dialect),
     "0006-run-task-requests": runTaskRequestsMigration,
     "0007-join-tokens": joinTokensMigration,
+    "0008-log-stream-offsets": logStreamOffsetsMigration,
   };
 }
 

@@ -25,6 +25,8 @@ export interface LogStreamsTable {
   last_event_at: number | null;
   last_ingestion_at: number | null;
   stored_bytes: number;
+  /** The agent's log position the stored events reach (appendEvents' sourceOffset); null if none. */
+  source_offset: number | null;
 }
 
 export interface LogEventsTable {
@@ -82,8 +84,12 @@ export interface LogsRepository {
   }): Promise<LogStreamRow[]>;
   deleteStream(streamId: number): Promise<void>;
 
-  /** Appends events (already validated and sorted) to a stream, in one transaction. */
-  appendEvents(stream: LogStreamRow, events: readonly NewLogEvent[], ingestionTime: number): Promise<void>;
+  /**
+   * Appends events (already validated and sorted) to a stream, in one transaction. `sourceOffset`,
+   * when given, is where in its source (a container's log on an agent) these events end; it is
+   * saved in the same transaction, so it never claims events that were not stored, nor the reverse.
+   */
+  appendEvents(stream: LogStreamRow, events: readonly NewLogEvent[], ingestionTime: number, sourceOffset?: number): Promise<void>;
   /** Events of one stream in (timestamp, id) order; `after`/`before` exclude the cursor itself. */
   streamEvents(options: {
     streamId: number;
@@ -146,7 +152,7 @@ export function createLogsRepository(db: Kysely<LogsTables>): LogsRepository {
     async createStream(groupId, name, createdAt) {
       const inserted = await db
         .insertInto("log_streams")
-        .values({ group_id: groupId, name, created_at: createdAt, first_event_at: null, last_event_at: null, last_ingestion_at: null, stored_bytes: 0 })
+        .values({ group_id: groupId, name, created_at: createdAt, first_event_at: null, last_event_at: null, last_ingestion_at: null, stored_bytes: 0, source_offset: null })
         .onConflict((oc) => oc.columns(["group_id", "name"]).doNothing())
         .returningAll()
         .executeTakeFirst();
@@ -187,7 +193,7 @@ export function createLogsRepository(db: Kysely<LogsTables>): LogsRepository {
       });
     },
 
-    async appendEvents(stream, events, ingestionTime) {
+    async appendEvents(stream, events, ingestionTime, sourceOffset) {
       if (events.length === 0) return;
       let bytes = 0;
       let first = Number.POSITIVE_INFINITY;
@@ -226,6 +232,7 @@ export function createLogsRepository(db: Kysely<LogsTables>): LogsRepository {
               .end(),
             last_ingestion_at: ingestionTime,
             stored_bytes: eb("stored_bytes", "+", bytes),
+            ...(sourceOffset !== undefined ? { source_offset: sourceOffset } : {}),
           }))
           .where("id", "=", stream.id)
           .execute();

@@ -21,6 +21,7 @@ import { createHostsRepository } from "../../src/store/hosts-repository.js";
 import { hostsMigration } from "../../src/store/hosts-migration.js";
 import { createLogsRepository } from "../../src/store/logs-repository.js";
 import { logsMigration } from "../../src/store/logs-migration.js";
+import { logStreamOffsetsMigration } from "../../src/store/log-stream-offsets-migration.js";
 import { createTasksRepository } from "../../src/store/tasks-repository.js";
 import { tasksMigration } from "../../src/store/tasks-migration.js";
 import type { Agent } from "../../src/agent/agent.js";
@@ -77,7 +78,7 @@ let hosts: ReturnType<typeof createHostsRepository>;
 
 before(async () => {
   db = new Kysely<never>({ dialect: new SqliteDialect({ database: new Database(":memory:") }) });
-  for (const migration of [hostsMigration, tasksMigration, logsMigration("sqlite")]) await migration.up(db as unknown as Kysely<unknown>);
+  for (const migration of [hostsMigration, tasksMigration, logsMigration("sqlite"), logStreamOffsetsMigration]) await migration.up(db as unknown as Kysely<unknown>);
   tasks = createTasksRepository(db as never);
   logs = createLogsRepository(db as never);
   hosts = createHostsRepository(db as never);

@@ -6,6 +6,7 @@ import type { Clock } from "../../core/clock.js";
 import { createLogsRepository } from "../../store/logs-repository.js";
 import type { LogsTables } from "../../store/logs-repository.js";
 import { logsMigration } from "../../store/logs-migration.js";
+import { logStreamOffsetsMigration } from "../../store/log-stream-offsets-migration.js";
 import type { RequestContext } from "../service-module.js";
 import { createLogsService } from "./index.js";
 
@@ -28,6 +29,7 @@ let purge: () => Promise<number>;
 beforeEach(async () => {
   db = new Kysely<LogsTables>({ dialect: new SqliteDialect({ database: new Database(":memory:") }) });
   await logsMigration("sqlite").up(db as unknown as Kysely<unknown>);
+  await logStreamOffsetsMigration.up(db as unknown as Kysely<unknown>);
   clock = new FakeClock(Date.UTC(2026, 10, 1));
   const logs = createLogsRepository(db);
   purge = () => logs.purgeExpired(clock.now());
