@@ -83,6 +83,7 @@ export class TaskFilesystems {
   /** Mounts a container's overlay root; `layerDirs` bottom first. Returns the rootfs path. */
   async mountContainer(taskId: string, containerName: string, layerDirs: readonly string[]): Promise<string> {
     const rootfs = join(this.taskDir(taskId), "containers", containerName, "rootfs");
+    this.pool.postponeRefill();
     if (mountedPaths().has(rootfs)) return rootfs;
     const writable = join(this.ephemeralDir(taskId), "containers", containerName);
     const upper = join(writable, "upper");
@@ -124,6 +125,9 @@ export class TaskFilesystems {
     await rm(dir, { recursive: true, force: true });
   }
 }
+
+/** How long after the last launch step the pool refill waits (a cached launch takes ~100 ms). */
+const REFILL_AFTER_QUIET_MS = 250;
 
 /**
  * Ready-formatted ephemeral storage images, so a launch mounts instead of running mkfs.ext4 (the
@@ -167,14 +171,27 @@ class FormattedImagePool {
     return false;
   }
 
+  /**
+   * Refills once launches have gone quiet: mkfs (even at idle priority) competes with a launch's
+   * `runc create` for the cores and the disk, so each take, and each container root mounted
+   * (postponeRefill), pushes the refill back until nothing has launched for a moment.
+   */
   refillSoon(sizeGiB: number): void {
     if (this.target <= 0) return;
     this.wanted.add(sizeGiB);
-    // Soon, not now: the launch that took an image goes on first (the refill runs at idle priority).
-    this.timer ??= setTimeout(() => {
+    this.scheduleRefill();
+  }
+
+  postponeRefill(): void {
+    if (this.timer) this.scheduleRefill();
+  }
+
+  private scheduleRefill(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.refill();
-    }, 50);
+    }, REFILL_AFTER_QUIET_MS);
     this.timer.unref();
   }
 
