@@ -196,3 +196,19 @@ test("the stored offset survives a control-plane restart: lines re-sent to a new
   assert.deepEqual(events.map((e) => e.message), ["one", "two", "three"]);
   assert.equal(stream!.source_offset, 120);
 });
+
+test("a batch applies every task's report in one go, two reports of one task in order, and ignores other hosts' tasks", async () => {
+  const second = taskArn.replace("/t1", "/t2");
+  const stranger = taskArn.replace("/t1", "/t3");
+  const row = (await tasks.get(taskArn))!.row;
+  await tasks.insert([
+    { ...row, task_arn: second, task_id: "t2", version: undefined, document: JSON.stringify({ taskArn: second, lastStatus: "PROVISIONING", desiredStatus: "RUNNING", containers: [] }) },
+    { ...row, task_arn: stranger, task_id: "t3", host_id: "h2", version: undefined, document: JSON.stringify({ taskArn: stranger, lastStatus: "PROVISIONING", desiredStatus: "RUNNING", containers: [] }) },
+  ] as never);
+  const report = (arn: string, sequence: number, lastStatus: "PENDING" | "RUNNING") => ({ protocolVersion, taskArn: arn, lastStatus, desiredStatus: "RUNNING" as const, sequence, health: "UNKNOWN" as const, containers: [] });
+  await fleet.report("h1", { reports: [report(taskArn, 1, "PENDING"), report(second, 3, "RUNNING"), report(taskArn, 2, "RUNNING"), report(stranger, 1, "RUNNING")] });
+  assert.equal((await tasks.get(taskArn))!.row.last_status, "RUNNING");
+  assert.equal((await tasks.get(taskArn))!.row.report_sequence, 2);
+  assert.equal((await tasks.get(second))!.row.last_status, "RUNNING");
+  assert.equal((await tasks.get(stranger))!.row.last_status, "PROVISIONING", "a task of another host is not this host's to report");
+});

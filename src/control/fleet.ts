@@ -20,6 +20,7 @@ import type {
   RegisterResponse,
   ReportRequest,
   TaskSpec,
+  TaskStatusReport,
 } from "../protocol/index.js";
 import { protocolVersion } from "../protocol/index.js";
 import type { HostsRepository } from "../store/hosts-repository.js";
@@ -27,6 +28,8 @@ import type { LogsRepository } from "../store/logs-repository.js";
 import type { TaskRow, TasksRepository } from "../store/tasks-repository.js";
 import { parseTask } from "../store/tasks-repository.js";
 import { applyTaskReport } from "./apply-task-report.js";
+
+type TaskUpdate = Parameters<TasksRepository["updateMany"]>[0][number];
 
 export interface FleetOptions {
   readonly hosts: HostsRepository;
@@ -174,23 +177,42 @@ export class Fleet implements ControlPlaneLink {
   }
 
   async report(hostId: string, request: ReportRequest): Promise<void> {
-    for (const report of request.reports) {
-      // Optimistic concurrency: re-read and retry when another writer (StopTask) got in between.
-      for (let attempt = 0; attempt < 5; attempt++) {
-        const stored = await this.options.tasks.get(report.taskArn);
-        if (!stored || stored.row.host_id !== hostId) break; // unknown or not this host's: ignore
-        const next = applyTaskReport({ task: stored.task, reportSequence: stored.row.report_sequence }, report);
-        if (!next) break; // already applied (at-least-once delivery)
-        const stoppedAt = stored.row.stopped_at ?? (next.task.lastStatus === "STOPPED" ? (next.task.stoppedAt?.getTime() ?? this.options.clock.now()) : null);
-        const applied = await this.options.tasks.update(report.taskArn, stored.row.version, {
-          last_status: next.task.lastStatus ?? stored.row.last_status,
-          desired_status: next.task.desiredStatus ?? stored.row.desired_status,
-          stopped_at: stoppedAt,
-          report_sequence: next.reportSequence,
-          document: JSON.stringify(next.task),
+    // The whole batch is applied in one transaction (one commit, not one per task: a burst of
+    // launches reports many tasks at once). Optimistic concurrency per task: a report whose task
+    // another writer (StopTask) changed in between is re-read and applied on the next pass.
+    let remaining = request.reports;
+    for (let attempt = 0; attempt < 5 && remaining.length > 0; attempt++) {
+      const stored = new Map((await this.options.tasks.getMany(remaining.map((report) => report.taskArn))).map((entry) => [entry.row.task_arn, entry]));
+      const planned = new Map<string, { report: TaskStatusReport; update: TaskUpdate }>();
+      const retry: TaskStatusReport[] = [];
+      for (const report of remaining) {
+        const current = stored.get(report.taskArn);
+        if (!current || current.row.host_id !== hostId) continue; // unknown or not this host's: ignore
+        if (planned.has(report.taskArn)) {
+          retry.push(report); // a second report of one task: applied over the first, next pass
+          continue;
+        }
+        const next = applyTaskReport({ task: current.task, reportSequence: current.row.report_sequence }, report);
+        if (!next) continue; // already applied (at-least-once delivery)
+        const stoppedAt = current.row.stopped_at ?? (next.task.lastStatus === "STOPPED" ? (next.task.stoppedAt?.getTime() ?? this.options.clock.now()) : null);
+        planned.set(report.taskArn, {
+          report,
+          update: {
+            taskArn: report.taskArn,
+            expectedVersion: current.row.version,
+            change: {
+              last_status: next.task.lastStatus ?? current.row.last_status,
+              desired_status: next.task.desiredStatus ?? current.row.desired_status,
+              stopped_at: stoppedAt,
+              report_sequence: next.reportSequence,
+              document: JSON.stringify(next.task),
+            },
+          },
         });
-        if (applied) break;
       }
+      const entries = [...planned.values()];
+      const applied = await this.options.tasks.updateMany(entries.map((entry) => entry.update));
+      remaining = [...entries.filter((_, index) => !applied[index]).map((entry) => entry.report), ...retry];
     }
   }
 

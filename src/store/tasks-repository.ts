@@ -91,6 +91,8 @@ export interface TasksRepository {
   list(filter: TaskListFilter): Promise<TaskRow[]>;
   /** Applies `change` if the task is still at `expectedVersion`; returns whether it did. */
   update(taskArn: string, expectedVersion: number, change: Partial<Omit<TaskRow, "task_arn" | "version">>): Promise<boolean>;
+  /** `update` for several tasks in one transaction (one commit); whether each applied, in order. */
+  updateMany(updates: readonly { taskArn: string; expectedVersion: number; change: Partial<Omit<TaskRow, "task_arn" | "version">> }[]): Promise<boolean[]>;
   /** Tasks holding capacity on hosts: everything not yet STOPPED. */
   active(): Promise<TaskRow[]>;
   /** What every not-yet-STOPPED placed task reserves (the scheduler's snapshot; no documents read). */
@@ -182,6 +184,22 @@ export function createTasksRepository(db: Kysely<TasksTables>): TasksRepository 
         .where("version", "=", expectedVersion)
         .executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
+    },
+    async updateMany(updates) {
+      if (updates.length === 0) return [];
+      return db.transaction().execute(async (tx) => {
+        const applied: boolean[] = [];
+        for (const { taskArn, expectedVersion, change } of updates) {
+          const result = await tx
+            .updateTable("tasks")
+            .set({ ...change, version: expectedVersion + 1 })
+            .where("task_arn", "=", taskArn)
+            .where("version", "=", expectedVersion)
+            .executeTakeFirst();
+          applied.push(Number(result.numUpdatedRows) === 1);
+        }
+        return applied;
+      });
     },
     async active() {
       return db.selectFrom("tasks").selectAll().where("last_status", "!=", "STOPPED").execute();
