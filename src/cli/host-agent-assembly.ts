@@ -76,7 +76,7 @@ export function assembleHostAgent(options: { config: HostAgentConfig; link: Cont
   const images = new ImageStore({ root: join(config.dataDir, "images"), insecureRegistries: config.insecureRegistries });
   // Host tools run from a small helper process: forking this one for each costs the event loop.
   const launcher = new CommandLauncher();
-  const runtime = new TaskRuntime({ stateDir: join(agentDir, "runtime"), runtimePath: config.runtimePath, run: launcher.run });
+  const runtime = new TaskRuntime({ stateDir: join(agentDir, "runtime"), runtimePath: config.runtimePath, run: launcher.run, startSupervised: launcher.startWithSyncPipe });
   const networks = new TaskNetworks({
     stateDir: join(agentDir, "network"),
     region: config.region,

@@ -4,6 +4,7 @@
 import { execFile } from "node:child_process";
 import { createInterface } from "node:readline";
 import type { LaunchAnswer, LaunchRequest } from "./command-launcher.js";
+import { startWithSyncPipe } from "./sync-pipe-start.js";
 
 const answer = (message: LaunchAnswer) => process.stdout.write(`${JSON.stringify(message)}\n`);
 
@@ -15,7 +16,14 @@ createInterface({ input: process.stdin })
     } catch {
       return; // not from our parent; nothing to answer
     }
-    const { id, command, args, input, timeoutMs } = request;
+    const { id, command, args, input, timeoutMs, syncPipeCwd } = request;
+    if (syncPipeCwd !== undefined) {
+      startWithSyncPipe(command, args, { cwd: syncPipeCwd, timeoutMs: timeoutMs ?? 30_000 }).then(
+        (outcome) => answer({ id, stdout: "", stderr: outcome.stderr, sync: outcome.message ?? null }),
+        (error: Error) => answer({ id, stdout: "", stderr: error.message, sync: null }),
+      );
+      return;
+    }
     const child = execFile(command, args, { timeout: timeoutMs ?? 0, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       if (!error) return answer({ id, stdout, stderr });
       answer({ id, stdout, stderr, failure: { message: error.message, exitCode: typeof error.code === "number" ? error.code : undefined } });

@@ -1,4 +1,5 @@
-// Runs host tools (ip, mount, runc, mkfs) from a small helper process instead of the agent's own.
+// Runs host tools (ip, mount, runc, mkfs) and starts conmon from a small helper process instead of
+// the agent's own.
 // Starting a process forks its parent first, and forking copies the parent's page tables: from a
 // berth server (control plane, store and agent in one process, 130+ MB resident) every spawn blocked
 // the event loop ~2–4 ms, and a launch and a stop run about a dozen of them. The helper is a bare
@@ -13,6 +14,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { CommandError } from "./run-command.js";
 import type { CommandRunner } from "./run-command.js";
+import type { SyncMessage, SyncPipeStarter } from "./sync-pipe-start.js";
 
 export interface LaunchRequest {
   readonly id: number;
@@ -20,6 +22,8 @@ export interface LaunchRequest {
   readonly args: readonly string[];
   readonly input?: string;
   readonly timeoutMs?: number;
+  /** Start the command as a supervisor with a sync pipe (startWithSyncPipe) in this directory. */
+  readonly syncPipeCwd?: string;
 }
 
 export interface LaunchAnswer {
@@ -27,12 +31,14 @@ export interface LaunchAnswer {
   readonly stdout: string;
   readonly stderr: string;
   readonly failure?: { readonly message: string; readonly exitCode?: number };
+  /** For a sync-pipe start: the supervisor's first message, or null when none came. */
+  readonly sync?: SyncMessage | null;
 }
 
 interface Pending {
   readonly command: string;
   readonly args: readonly string[];
-  readonly resolve: (stdout: string) => void;
+  readonly settle: (answer: LaunchAnswer) => void;
   readonly reject: (error: Error) => void;
 }
 
@@ -45,16 +51,28 @@ export class CommandLauncher {
   private nextId = 1;
   private closed = false;
 
-  readonly run: CommandRunner = (command, args, options) =>
-    new Promise((resolve, reject) => {
-      if (this.closed) return reject(new Error(`${command}: the command launcher is closed`));
+  readonly run: CommandRunner = async (command, args, options) => {
+    const answer = await this.send({ command, args, ...(options?.input !== undefined ? { input: options.input } : {}), ...(options?.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) });
+    if (!answer.failure) return answer.stdout;
+    throw new CommandError(`${command} ${args[0] ?? ""}: ${answer.stderr.trim() || answer.failure.message}`, answer.failure.exitCode, answer.stderr);
+  };
+
+  /** startWithSyncPipe, run by the helper: conmon's start forks from it, not from the agent. */
+  readonly startWithSyncPipe: SyncPipeStarter = async (command, args, options) => {
+    const answer = await this.send({ command, args, timeoutMs: options.timeoutMs, syncPipeCwd: options.cwd });
+    return { ...(answer.sync ? { message: answer.sync } : {}), stderr: answer.stderr };
+  };
+
+  private send(request: Omit<LaunchRequest, "id">): Promise<LaunchAnswer> {
+    return new Promise((settle, reject) => {
+      if (this.closed) return reject(new Error(`${request.command}: the command launcher is closed`));
       const helper = this.helper ?? this.startHelper();
       const id = this.nextId++;
-      this.pending.set(id, { command, args, resolve, reject });
+      this.pending.set(id, { command: request.command, args: request.args, settle, reject });
       this.holdOpen(true);
-      const request: LaunchRequest = { id, command, args, ...(options?.input !== undefined ? { input: options.input } : {}), ...(options?.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) };
-      helper.stdin!.write(`${JSON.stringify(request)}\n`);
+      helper.stdin!.write(`${JSON.stringify({ id, ...request } satisfies LaunchRequest)}\n`);
     });
+  }
 
   /** Ends the helper once its commands are answered (it exits when its stdin closes). */
   close(): void {
@@ -83,8 +101,7 @@ export class CommandLauncher {
     if (!waiting) return;
     this.pending.delete(answer.id);
     if (this.pending.size === 0) this.holdOpen(false);
-    if (!answer.failure) return waiting.resolve(answer.stdout);
-    waiting.reject(new CommandError(`${waiting.command} ${waiting.args[0] ?? ""}: ${answer.stderr.trim() || answer.failure.message}`, answer.failure.exitCode, answer.stderr));
+    waiting.settle(answer);
   }
 
   /** An idle helper must not keep the agent's process alive; one with commands in flight must. */

@@ -10,14 +10,15 @@
 //
 //   <root>/<runtimeId>/  conmon.pid  container.pid  exits/<runtimeId>  persist/  container.log
 import { spawn } from "node:child_process";
-import { rm } from "node:fs/promises";
-import type { Readable } from "node:stream";
+import { mkdir, rm } from "node:fs/promises";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, watch } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { CommandRunner } from "./run-command.js";
 import { CommandError, runCommand } from "./run-command.js";
+import { startWithSyncPipe } from "./sync-pipe-start.js";
+import type { SyncPipeStarter } from "./sync-pipe-start.js";
 
 export interface SupervisorOptions {
   /** Where per-container supervision files live. */
@@ -28,6 +29,8 @@ export interface SupervisorOptions {
   readonly runtimeRoot: string;
   readonly conmonPath: string;
   readonly run?: CommandRunner;
+  /** Starts conmon and waits for its sync message (startWithSyncPipe, or the CommandLauncher's). */
+  readonly startSupervised?: SyncPipeStarter;
 }
 
 export type SupervisedState = { kind: "created" } | { kind: "running" } | { kind: "exited"; exitCode: number; oomKilled: boolean } | { kind: "missing" };
@@ -75,40 +78,14 @@ export function killProcessTree(pid: number): void {
   }
 }
 
-/**
- * The first message conmon writes on its sync pipe: `{"data": N, "message"?: "..."}` — N is the
- * container's pid, or negative on failure. Undefined when the pipe closes first or the time runs out.
- */
-function readSyncMessage(pipe: Readable, timeoutMs: number): Promise<{ data: number; message?: string } | undefined> {
-  return new Promise((resolve) => {
-    let text = "";
-    const finish = (answer: { data: number; message?: string } | undefined) => {
-      clearTimeout(timer);
-      pipe.removeAllListeners("data");
-      pipe.removeAllListeners("close");
-      resolve(answer);
-    };
-    const timer = setTimeout(() => finish(undefined), timeoutMs);
-    pipe.on("data", (chunk: Buffer) => {
-      text += chunk.toString();
-      const end = text.indexOf("\n");
-      if (end < 0) return;
-      try {
-        finish(JSON.parse(text.slice(0, end)) as { data: number; message?: string });
-      } catch {
-        finish({ data: -1, message: `conmon wrote an unreadable sync message: ${text.slice(0, end)}` });
-      }
-    });
-    pipe.once("close", () => finish(undefined));
-  });
-}
-
 export class ContainerSupervisor {
   private readonly run: CommandRunner;
+  private readonly startSupervised: SyncPipeStarter;
   private execCounter = 0;
 
   constructor(private readonly options: SupervisorOptions) {
     this.run = options.run ?? runCommand;
+    this.startSupervised = options.startSupervised ?? startWithSyncPipe;
     mkdirSync(options.root, { recursive: true });
   }
 
@@ -146,8 +123,8 @@ export class ContainerSupervisor {
     if (this.created(id)) return;
     const dir = this.dir(id);
     const pidFile = join(dir, "container.pid");
-    for (const sub of ["exits", "persist", "sockets"]) mkdirSync(join(dir, sub), { recursive: true });
-    const conmon = spawn(
+    await Promise.all(["exits", "persist", "sockets"].map((sub) => mkdir(join(dir, sub), { recursive: true })));
+    const outcome = await this.startSupervised(
       this.options.conmonPath,
       [
         "--api-version", "1",
@@ -168,31 +145,14 @@ export class ContainerSupervisor {
         "--syslog=false",
         "--log-level", "error",
       ],
-      // Its own session, so conmon survives the agent. fd 3 is its sync pipe (_OCI_SYNCPIPE):
-      // conmon writes `{"data": <container pid>}` there once `runc create` succeeded, or a
-      // negative value and the runtime's message when it failed, so nothing needs polling.
-      { cwd: dir, detached: true, stdio: ["ignore", "ignore", "pipe", "pipe"], env: { ...process.env, _OCI_SYNCPIPE: "3" } },
+      { cwd: dir, timeoutMs: PIDFILE_TIMEOUT_MS },
     );
-    conmon.unref();
-    const syncPipe = conmon.stdio[3] as Readable;
-    const stderrPipe = conmon.stderr!;
-    let stderr = "";
-    stderrPipe.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    try {
-      const answer = await readSyncMessage(syncPipe, PIDFILE_TIMEOUT_MS);
-      if (answer && answer.data > 0) return;
-      // A failed create: conmon exits; its stderr (and the runtime's own exit file) say why.
-      if (!stderrPipe.readableEnded && !stderrPipe.destroyed) {
-        await Promise.race([new Promise((resolve) => stderrPipe.once("close", resolve)), sleep(1_000)]);
-      }
-      const runtimeError = readText(join(dir, "persist", "exit")) ?? "";
-      const reason = answer?.message?.trim() || stderr.trim() || runtimeError.trim() || (answer === undefined ? `conmon gave no pid within ${PIDFILE_TIMEOUT_MS} ms` : "the OCI runtime refused the container");
-      throw new Error(`failed to create container: ${reason}`);
-    } finally {
-      // Our ends only: conmon keeps running with the container.
-      syncPipe.destroy();
-      stderrPipe.destroy();
-    }
+    const { message, stderr } = outcome;
+    if (message && message.data > 0) return;
+    // A failed create: conmon's stderr (or the runtime's own exit file) says why.
+    const runtimeError = readText(join(dir, "persist", "exit")) ?? "";
+    const reason = message?.message?.trim() || stderr.trim() || runtimeError.trim() || (message === undefined ? `conmon gave no pid within ${PIDFILE_TIMEOUT_MS} ms` : "the OCI runtime refused the container");
+    throw new Error(`failed to create container: ${reason}`);
   }
 
   async start(id: string): Promise<void> {

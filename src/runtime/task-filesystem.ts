@@ -11,7 +11,7 @@
 // prepare/mountContainer are idempotent and remove tolerates anything missing, so both replay
 // after an agent restart. Mounting with `-o loop` sets autoclear: unmounting frees the loop device.
 import { closeSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
-import { rm } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { CommandRunner } from "./run-command.js";
 import { runCommand } from "./run-command.js";
@@ -67,7 +67,7 @@ export class TaskFilesystems {
   async prepare(taskId: string, sizeGiB: number): Promise<void> {
     const mountPoint = this.ephemeralDir(taskId);
     if (isMountPoint(mountPoint)) return;
-    mkdirSync(mountPoint, { recursive: true });
+    await mkdir(mountPoint, { recursive: true });
     const image = join(this.taskDir(taskId), "ephemeral.img");
     // A formatted image from the pool when there is one (a rename), else mkfs now.
     if (!this.pool.take(sizeGiB, image)) await this.format(image, sizeGiB);
@@ -75,8 +75,9 @@ export class TaskFilesystems {
     // noinit_itable: no background zeroing of inode tables (ext4lazyinit) competing with the
     // launch for I/O; the tables stay marked uninitialised, which ext4 handles on its own.
     await this.run("mount", ["-o", "loop,nodev,nosuid,noinit_itable", image, mountPoint]);
-    mkdirSync(join(mountPoint, "containers"), { recursive: true });
-    mkdirSync(join(mountPoint, "volumes"), { recursive: true });
+    // The first directories on a fresh filesystem make ext4 set up its block group: on a busy
+    // disk that waits for I/O, which must not hold the event loop (see TaskRuntime.createFresh).
+    await Promise.all([mkdir(join(mountPoint, "containers"), { recursive: true }), mkdir(join(mountPoint, "volumes"), { recursive: true })]);
   }
 
   private async format(image: string, sizeGiB: number, background = false): Promise<void> {
@@ -101,7 +102,7 @@ export class TaskFilesystems {
     const writable = join(this.ephemeralDir(taskId), "containers", containerName);
     const upper = join(writable, "upper");
     const work = join(writable, "work");
-    for (const dir of [rootfs, upper, work]) mkdirSync(dir, { recursive: true });
+    await Promise.all([rootfs, upper, work].map((dir) => mkdir(dir, { recursive: true })));
     if (layerDirs.length === 0) throw new Error("the image has no layers");
     // overlayfs lists lowerdirs top first.
     const lower = [...layerDirs].reverse().join(":");
@@ -110,16 +111,16 @@ export class TaskFilesystems {
   }
 
   /** A task volume's directory, shared by the containers that mount it. */
-  volumeDir(taskId: string, volumeName: string): string {
+  async volumeDir(taskId: string, volumeName: string): Promise<string> {
     const dir = join(this.ephemeralDir(taskId), "volumes", volumeName);
-    mkdirSync(dir, { recursive: true });
+    await mkdir(dir, { recursive: true });
     return dir;
   }
 
   /** A per-container directory on the host side for generated files (/etc/hosts, …). */
-  containerFilesDir(taskId: string, containerName: string): string {
+  async containerFilesDir(taskId: string, containerName: string): Promise<string> {
     const dir = join(this.taskDir(taskId), "containers", containerName, "files");
-    mkdirSync(dir, { recursive: true });
+    await mkdir(dir, { recursive: true });
     return dir;
   }
 

@@ -7,7 +7,8 @@
 //   removeContainer ─▶ runc delete, conmon gone ─▶ overlay unmounted
 //   removeTask ─▶ everything under the task dir unmounted and deleted ─▶ cgroups removed
 import type { ContainerDefinition, TaskDefinition } from "@aws-sdk/client-ecs";
-import { existsSync, lstatSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { lstat, mkdir, readFile, writeFile } from "node:fs/promises";
 import { arch, release } from "node:os";
 import { join } from "node:path";
 import { ContainerSupervisor } from "./container-supervisor.js";
@@ -24,6 +25,7 @@ import { DEFAULT_SECCOMP_PROFILE_PATH, resolveSeccompProfile } from "./seccomp-p
 import { TaskCgroups } from "./task-cgroup.js";
 import type { TaskBudget } from "./task-cgroup.js";
 import { TaskFilesystems } from "./task-filesystem.js";
+import type { SyncPipeStarter } from "./sync-pipe-start.js";
 
 export interface TaskRuntimeOptions {
   /** Berth's agent state dir; the runtime uses <stateDir>/tasks and <stateDir>/containers. */
@@ -36,6 +38,8 @@ export interface TaskRuntimeOptions {
   readonly seccompProfilePath?: string;
   readonly cgroupRoot?: string;
   readonly run?: CommandRunner;
+  /** How conmon is started (see ContainerSupervisor); in this process unless given. */
+  readonly startSupervised?: SyncPipeStarter;
 }
 
 export interface ContainerLaunch {
@@ -63,10 +67,10 @@ export function runtimeIdOf(taskId: string, containerName: string): string {
 }
 
 /** Reads a file of the image's root, refusing symlinks (which could point outside it). */
-function readImageFile(rootfs: string, path: string): string {
+async function readImageFile(rootfs: string, path: string): Promise<string> {
   const full = join(rootfs, path);
   try {
-    return lstatSync(full).isFile() ? readFileSync(full, "utf8") : "";
+    return (await lstat(full)).isFile() ? await readFile(full, "utf8") : "";
   } catch {
     return "";
   }
@@ -91,6 +95,7 @@ export class TaskRuntime {
       runtimeRoot: options.runtimeRoot ?? "/run/berth/runc",
       conmonPath: options.conmonPath ?? "/usr/bin/conmon",
       run: options.run,
+      startSupervised: options.startSupervised,
     });
     this.seccompText = readFileSync(options.seccompProfilePath ?? DEFAULT_SECCOMP_PROFILE_PATH, "utf8");
     this.initPath = options.initPath ?? firstExisting(["/usr/bin/tini-static", "/usr/libexec/podman/catatonit", "/usr/bin/catatonit"]);
@@ -136,11 +141,14 @@ export class TaskRuntime {
   private async createFresh(launch: ContainerLaunch, runtimeId: string): Promise<void> {
     const name = launch.container.name ?? "";
     this.cgroups.ensure(launch.taskId, launch.budget);
-    // The meta file first: removeContainer finds the overlay to unmount through it.
-    mkdirSync(join(this.options.stateDir, "containers", runtimeId), { recursive: true });
-    writeFileSync(this.metaPath(runtimeId), JSON.stringify({ taskId: launch.taskId, containerName: name } satisfies ContainerMeta));
+    // The meta file first: removeContainer finds the overlay to unmount through it. File work on
+    // a launch is asynchronous: with many tasks starting, the disk is busy and a synchronous
+    // mkdir or write would hold up every other task (and the control plane) on the event loop.
+    await mkdir(join(this.options.stateDir, "containers", runtimeId), { recursive: true });
+    await writeFile(this.metaPath(runtimeId), JSON.stringify({ taskId: launch.taskId, containerName: name } satisfies ContainerMeta));
     const rootfs = await this.filesystems.mountContainer(launch.taskId, name, launch.image.layerDirs);
-    const user = resolveUser(launch.container.user ?? launch.image.user, readImageFile(rootfs, "etc/passwd"), readImageFile(rootfs, "etc/group"));
+    const [passwd, group] = await Promise.all([readImageFile(rootfs, "etc/passwd"), readImageFile(rootfs, "etc/group")]);
+    const user = resolveUser(launch.container.user ?? launch.image.user, passwd, group);
     const architecture = nodeArchToOci[arch()] ?? arch();
     const capabilities = [...DEFAULT_CAPABILITIES, ...(launch.container.linuxParameters?.capabilities?.add ?? []).map((cap) => `CAP_${cap.replace(/^CAP_/, "")}`)];
     const spec = buildOciSpec({
@@ -151,13 +159,13 @@ export class TaskRuntime {
       hostname: launch.network.hostname,
       netnsPath: launch.network.netnsPath,
       cgroupsPath: this.cgroups.containerPath(launch.taskId, name),
-      mounts: [...this.etcMounts(launch), ...this.volumeMounts(launch)],
+      mounts: [...(await this.etcMounts(launch)), ...(await this.volumeMounts(launch))],
       initPath: this.initPath,
       seccomp: this.seccompFor(architecture, capabilities),
       hostHardLimits: this.hardLimits,
     });
     const bundle = join(this.filesystems.taskDir(launch.taskId), "containers", name);
-    writeFileSync(join(bundle, "config.json"), JSON.stringify(spec));
+    await writeFile(join(bundle, "config.json"), JSON.stringify(spec));
     await this.supervisor.create(runtimeId, bundle);
   }
 
@@ -173,8 +181,8 @@ export class TaskRuntime {
   }
 
   /** /etc/hosts, /etc/hostname and /etc/resolv.conf of the task's network, one copy per container. */
-  private etcMounts(launch: ContainerLaunch): OciMount[] {
-    const dir = this.filesystems.containerFilesDir(launch.taskId, launch.container.name ?? "");
+  private async etcMounts(launch: ContainerLaunch): Promise<OciMount[]> {
+    const dir = await this.filesystems.containerFilesDir(launch.taskId, launch.container.name ?? "");
     const { hostname, ipv4 } = launch.network;
     const short = hostname.split(".")[0]!;
     const extra = (launch.container.extraHosts ?? []).map((entry) => `${entry.ipAddress} ${entry.hostname}`);
@@ -187,30 +195,31 @@ export class TaskRuntime {
         "",
       ].join("\n"),
     };
-    return Object.entries(files).map(([file, content]) => {
-      writeFileSync(join(dir, file), content);
-      return { destination: `/etc/${file}`, type: "bind", source: join(dir, file), options: ["rbind", "rprivate"] };
-    });
+    await Promise.all(Object.entries(files).map(([file, content]) => writeFile(join(dir, file), content)));
+    return Object.keys(files).map((file) => ({ destination: `/etc/${file}`, type: "bind", source: join(dir, file), options: ["rbind", "rprivate"] }));
   }
 
   /** mountPoints on task volumes, and volumesFrom other containers of the task. */
-  private volumeMounts(launch: ContainerLaunch): OciMount[] {
+  private async volumeMounts(launch: ContainerLaunch): Promise<OciMount[]> {
     const containers = launch.taskDefinition.containerDefinitions ?? [];
-    const mountsOf = (container: ContainerDefinition, forceReadOnly: boolean): OciMount[] =>
+    const mountsOf = (container: ContainerDefinition, forceReadOnly: boolean) =>
       (container.mountPoints ?? [])
         .filter((point) => point.sourceVolume && point.containerPath)
-        .map((point) => ({
-          destination: point.containerPath!,
-          type: "bind",
-          source: this.filesystems.volumeDir(launch.taskId, point.sourceVolume!),
-          options: ["rbind", "rprivate", forceReadOnly || point.readOnly ? "ro" : "rw"],
-        }));
+        .map((point) => ({ point, readOnly: forceReadOnly || point.readOnly === true }));
     const fromOthers = (launch.container.volumesFrom ?? []).flatMap((from) => {
       const source = containers.find((candidate) => candidate.name === from.sourceContainer);
       return source ? mountsOf(source, from.readOnly === true) : [];
     });
-    return [...mountsOf(launch.container, false), ...fromOthers];
+    return Promise.all(
+      [...mountsOf(launch.container, false), ...fromOthers].map(async ({ point, readOnly }) => ({
+        destination: point.containerPath!,
+        type: "bind",
+        source: await this.filesystems.volumeDir(launch.taskId, point.sourceVolume!),
+        options: ["rbind", "rprivate", readOnly ? "ro" : "rw"],
+      })),
+    );
   }
+
 
   start(runtimeId: string): Promise<void> {
     return this.supervisor.start(runtimeId);
