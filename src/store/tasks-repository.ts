@@ -109,6 +109,17 @@ export function parseTask(row: TaskRow): StoredTask {
   return { row, task: parseDocument<Task>(row.document) };
 }
 
+/** Optimistic concurrency: the change applies only if the task is still at `expectedVersion`. */
+async function updateAtVersion(db: Kysely<TasksTables>, { taskArn, expectedVersion, change }: { taskArn: string; expectedVersion: number; change: Partial<Omit<TaskRow, "task_arn" | "version">> }): Promise<boolean> {
+  const result = await db
+    .updateTable("tasks")
+    .set({ ...change, version: expectedVersion + 1 })
+    .where("task_arn", "=", taskArn)
+    .where("version", "=", expectedVersion)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
 export function createTasksRepository(db: Kysely<TasksTables>): TasksRepository {
   return {
     async insert(rows, extras = {}) {
@@ -176,28 +187,14 @@ export function createTasksRepository(db: Kysely<TasksTables>): TasksRepository 
       if (filter.afterTaskArn !== undefined) query = query.where("task_arn", ">", filter.afterTaskArn);
       return query.execute();
     },
-    async update(taskArn, expectedVersion, change) {
-      const result = await db
-        .updateTable("tasks")
-        .set({ ...change, version: expectedVersion + 1 })
-        .where("task_arn", "=", taskArn)
-        .where("version", "=", expectedVersion)
-        .executeTakeFirst();
-      return Number(result.numUpdatedRows) === 1;
+    update(taskArn, expectedVersion, change) {
+      return updateAtVersion(db, { taskArn, expectedVersion, change });
     },
     async updateMany(updates) {
       if (updates.length === 0) return [];
       return db.transaction().execute(async (tx) => {
         const applied: boolean[] = [];
-        for (const { taskArn, expectedVersion, change } of updates) {
-          const result = await tx
-            .updateTable("tasks")
-            .set({ ...change, version: expectedVersion + 1 })
-            .where("task_arn", "=", taskArn)
-            .where("version", "=", expectedVersion)
-            .executeTakeFirst();
-          applied.push(Number(result.numUpdatedRows) === 1);
-        }
+        for (const update of updates) applied.push(await updateAtVersion(tx, update));
         return applied;
       });
     },
