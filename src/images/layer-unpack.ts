@@ -56,7 +56,11 @@ function hashedBlocks(hash: WorkerHash, counted: { size: number }) {
       counted.size += bytes.length;
       pending.push(bytes);
       pendingBytes += bytes.length;
-      if (pendingBytes >= BLOCK_BYTES) yield block();
+      if (pendingBytes >= BLOCK_BYTES) {
+        yield block();
+        // Backpressure: the download waits while the hash worker is far behind.
+        await hash.room();
+      }
     }
     if (pendingBytes > 0) yield block();
   };
