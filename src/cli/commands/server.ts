@@ -28,6 +28,9 @@ import { ownRegistryHosts, publicRegistryHost } from "../public-host.js";
 import { ensureRootKey, SecretBox } from "../root-credentials.js";
 import { compileServerConfig, redacted, SERVER_USAGE } from "../server-config.js";
 
+/** How long a resolved access key is trusted without a store read. */
+const PRINCIPAL_CACHE_MS = 60_000;
+
 const VERSION = "0.1.0";
 
 /** A value generated once and kept in a 0600 file of the data dir. */
@@ -93,7 +96,9 @@ export async function run(argv: string[]): Promise<number> {
     }),
   ];
 
-  const principals = new Map<string, { secretAccessKey: string; accountId: string; principalArn: string } | undefined>();
+  // Access keys resolved recently (a store read and an unseal per request would cost the hot path).
+  // Entries expire, so a key removed from the store stops working within PRINCIPAL_CACHE_MS.
+  const principals = new Map<string, { principal: { secretAccessKey: string; accountId: string; principalArn: string }; expiresAt: number }>();
   // The built-in registry (OCI distribution under /v2/ + ECR), reached at the public host.
   const registry = createRegistry({
     store,
@@ -108,10 +113,12 @@ export async function run(argv: string[]): Promise<number> {
     services: [createEcsService({ store, clock: systemClock, scope, launcher }), createLogsService({ logs: store.logs, clock: systemClock, scope }), createNetworkService(network), registry.ecrService],
     httpRoutes: [createAgentRoute({ fleet, acceptedTokenHashes: () => [agentTokenHash], isIssuedJoinToken: (hash) => store.joinTokens.isValid(hash, Date.now()), logger }), registry.route],
     principalFor: async (accessKeyId) => {
-      if (principals.has(accessKeyId)) return principals.get(accessKeyId);
+      const cached = principals.get(accessKeyId);
+      if (cached && cached.expiresAt > Date.now()) return cached.principal;
+      principals.delete(accessKeyId);
       const stored = await store.accessKeys.get(accessKeyId);
       const principal = stored ? { secretAccessKey: box.unseal(stored.secretCiphertext), accountId: stored.accountId, principalArn: stored.principalArn } : undefined;
-      if (principal) principals.set(accessKeyId, principal);
+      if (principal) principals.set(accessKeyId, { principal, expiresAt: Date.now() + PRINCIPAL_CACHE_MS });
       return principal;
     },
     region: config.region,
