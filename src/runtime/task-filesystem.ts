@@ -87,7 +87,10 @@ export class TaskFilesystems {
     } finally {
       closeSync(fd);
     }
-    const mkfs = ["mkfs.ext4", "-q", "-F", "-O", "^has_journal", "-E", "nodiscard,lazy_itable_init=1,lazy_journal_init=1", "-m", "0", image];
+    // Scratch storage, made per task and never resized or repaired: no journal, no blocks reserved
+    // for online resize, no backup superblocks. That writes ~150 KiB instead of ~4.4 MiB and takes
+    // ~5 ms instead of ~14 (measured here); inode tables are initialised lazily as before.
+    const mkfs = ["mkfs.ext4", "-q", "-F", "-O", "^has_journal,^resize_inode,sparse_super2", "-E", "nodiscard,lazy_itable_init=1,num_backup_sb=0", "-m", "0", image];
     // A pool refill must not slow the launches in progress: it runs under the idle CPU scheduling
     // class (it gets a core only when no launch wants it) and the idle I/O class.
     if (background) await this.run("chrt", ["--idle", "0", "ionice", "-c", "3", ...mkfs]);
@@ -144,9 +147,8 @@ export class TaskFilesystems {
 const REFILL_AFTER_QUIET_MS = 250;
 
 /**
- * Ready-formatted ephemeral storage images, so a launch mounts instead of running mkfs.ext4 (the
- * biggest piece of CPU work in a launch, ~25 ms, on a host whose 2 cores the launch needs for
- * everything else). Images are plain sparse files (no mount, no loop device) until a task takes
+ * Ready-formatted ephemeral storage images, so a launch mounts instead of running mkfs.ext4 (~5 ms
+ * and some disk writes, on a host whose 2 cores the launch needs for everything else). Images are plain sparse files (no mount, no loop device) until a task takes
  * one by rename; the pool is refilled in the background (idle priority) right after a take, one image
  * at a time, for the sizes tasks asked for. Half-made images (".partial") are deleted on start.
  */
