@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { CommandLauncher } from "./command-launcher.js";
+import { CommandLauncher, loaderArgs } from "./command-launcher.js";
 import { CommandError } from "./run-command.js";
 
 test("runs commands from the helper: stdout, stdin input, concurrent calls, failures with the tool's stderr", async () => {
@@ -44,4 +44,9 @@ test("a closed launcher refuses new commands", async () => {
   const launcher = new CommandLauncher();
   launcher.close();
   await assert.rejects(launcher.run("true", []), /closed/);
+});
+
+test("the helper gets the agent's code loaders and nothing else", () => {
+  assert.deepEqual(loaderArgs(["--import", "tsx", "--inspect=9229", "--max-old-space-size=4096", "--require=./a.cjs", "--test", "-r", "b"]), ["--import", "tsx", "--require=./a.cjs", "-r", "b"]);
+  assert.deepEqual(loaderArgs([]), []);
 });

@@ -45,6 +45,22 @@ interface Pending {
 // The helper is this folder's command-launcher-process (.js when built, .ts under tsx in tests).
 const helperPath = fileURLToPath(new URL(`./command-launcher-process${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
 
+const LOADER_FLAGS = new Set(["--import", "--require", "-r", "--loader", "--experimental-loader"]);
+
+/**
+ * The node flags that load code (a loader such as tsx when the agent runs under one), and only
+ * those: --inspect, --test or a heap size meant for the agent must not reach the helper.
+ */
+export function loaderArgs(execArgv: readonly string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const arg = execArgv[i]!;
+    if (LOADER_FLAGS.has(arg) && i + 1 < execArgv.length) kept.push(arg, execArgv[++i]!);
+    else if ([...LOADER_FLAGS].some((flag) => arg.startsWith(`${flag}=`))) kept.push(arg);
+  }
+  return kept;
+}
+
 export class CommandLauncher {
   private helper: ChildProcess | undefined;
   private readonly pending = new Map<number, Pending>();
@@ -81,8 +97,7 @@ export class CommandLauncher {
   }
 
   private startHelper(): ChildProcess {
-    // execArgv carries a loader such as tsx when the agent itself runs under one.
-    const helper = spawn(process.execPath, [...process.execArgv, helperPath], { stdio: ["pipe", "pipe", "inherit"] });
+    const helper = spawn(process.execPath, [...loaderArgs(process.execArgv), helperPath], { stdio: ["pipe", "pipe", "inherit"] });
     this.helper = helper;
     helper.stdin!.on("error", () => undefined); // a dead helper is handled on "exit"
     createInterface({ input: helper.stdout! }).on("line", (line) => this.settle(JSON.parse(line) as LaunchAnswer));
