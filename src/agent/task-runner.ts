@@ -212,12 +212,22 @@ export class TaskRunner {
       // Nor the network being plugged in: teardown must not race it either.
       await this.connecting?.catch(() => undefined);
     }
-    await this.mutate((rec) => {
-      if (rec.desiredStatus === "RUNNING" && lifecycleIndex(rec.lastStatus) < lifecycleIndex("RUNNING")) {
-        rec.lastStatus = "RUNNING";
-        rec.startedAtMs ??= this.parts.clock.now();
-      }
-    });
+    // Usually already done with the last container's start (see markRunningIfStarted); this covers
+    // a task whose containers were all running before (a resumed start).
+    if (this.record.desiredStatus === "RUNNING" && lifecycleIndex(this.record.lastStatus) < lifecycleIndex("RUNNING")) {
+      await this.mutate((rec) => this.markRunningIfStarted(rec));
+    }
+  }
+
+  /**
+   * The task is RUNNING once every container has started (those that already exited count). Set
+   * in the same change as the last container's start, so the control plane hears of both at once.
+   */
+  private markRunningIfStarted(rec: TaskRecord): void {
+    if (rec.desiredStatus !== "RUNNING" || lifecycleIndex(rec.lastStatus) >= lifecycleIndex("RUNNING")) return;
+    if (!rec.containers.every((c) => c.phase === "RUNNING" || c.phase === "STOPPED")) return;
+    rec.lastStatus = "RUNNING";
+    rec.startedAtMs ??= this.parts.clock.now();
   }
 
   /** PROVISIONING (network) → PENDING (pull) → ACTIVATING (storage ready). */
@@ -376,9 +386,11 @@ export class TaskRunner {
     } catch (error) {
       throw await this.cannotStart(c.name, error);
     }
-    await this.mutateContainer(c.name, (rc) => {
+    await this.mutate((rec) => {
+      const rc = this.container(c.name);
       rc.phase = "RUNNING";
       rc.startedAtMs ??= this.parts.clock.now();
+      this.markRunningIfStarted(rec);
     });
     this.watch(c);
   }
