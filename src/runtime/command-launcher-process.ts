@@ -24,10 +24,16 @@ createInterface({ input: process.stdin })
       );
       return;
     }
-    const child = execFile(command, args, { timeout: timeoutMs ?? 0, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (!error) return answer({ id, stdout, stderr });
-      answer({ id, stdout, stderr, failure: { message: error.message, exitCode: typeof error.code === "number" ? error.code : undefined } });
-    });
+    let child: ReturnType<typeof execFile>;
+    try {
+      child = execFile(command, args, { timeout: timeoutMs ?? 0, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+        if (!error) return answer({ id, stdout, stderr });
+        answer({ id, stdout, stderr, failure: { message: error.message, exitCode: typeof error.code === "number" ? error.code : undefined } });
+      });
+    } catch (error) {
+      // Arguments node refuses outright (a NUL byte, say): a failure of this command, not of the helper.
+      return answer({ id, stdout: "", stderr: "", failure: { message: (error as Error).message } });
+    }
     // A command that does not read its stdin closes it early: that is not a failure.
     child.stdin?.on("error", () => undefined);
     child.stdin?.end(input);

@@ -17,6 +17,9 @@ test("runs commands from the helper: stdout, stdin input, concurrent calls, fail
     assert.match(failure.message, /^sh -c: it broke$/);
     const missing = await launcher.run("/nonexistent/tool", []).catch((error: unknown) => error);
     assert.ok(missing instanceof CommandError, "a tool that cannot be run is a failure, not a hang");
+    const refused = await launcher.run("echo", ["a\u0000b"]).catch((error: unknown) => error);
+    assert.ok(refused instanceof CommandError, "arguments node refuses fail that command only");
+    assert.equal(await launcher.run("echo", ["still here"]), "still here\n");
     const slow = await launcher.run("sleep", ["5"], { timeoutMs: 100 }).catch((error: unknown) => error);
     assert.ok(slow instanceof CommandError, "the timeout ends the command");
   } finally {

@@ -100,7 +100,15 @@ export class CommandLauncher {
     const helper = spawn(process.execPath, [...loaderArgs(process.execArgv), helperPath], { stdio: ["pipe", "pipe", "inherit"] });
     this.helper = helper;
     helper.stdin!.on("error", () => undefined); // a dead helper is handled on "exit"
-    createInterface({ input: helper.stdout! }).on("line", (line) => this.settle(JSON.parse(line) as LaunchAnswer));
+    createInterface({ input: helper.stdout! }).on("line", (line) => {
+      let answer: LaunchAnswer;
+      try {
+        answer = JSON.parse(line) as LaunchAnswer;
+      } catch {
+        return; // not an answer (the helper writes nothing else there); nothing to settle
+      }
+      this.settle(answer);
+    });
     helper.once("exit", (code, signal) => {
       if (this.helper === helper) this.helper = undefined;
       const lost = [...this.pending.values()];
