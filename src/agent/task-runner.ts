@@ -381,6 +381,7 @@ export class TaskRunner {
     }
     // Created while the network was being plugged in; no container starts before it is.
     await this.connecting;
+    this.throwIfDetached(); // the agent may have let go of the task meanwhile: it must not start it
     try {
       await this.parts.runtime.start(c.runtimeId ?? "");
     } catch (error) {

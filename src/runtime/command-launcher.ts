@@ -90,7 +90,10 @@ export class CommandLauncher {
     });
   }
 
-  /** Ends the helper once its commands are answered (it exits when its stdin closes). */
+  /**
+   * No new commands; the helper exits once the commands it took have finished (their answers are
+   * not waited for here: a command in flight rejects when the helper goes).
+   */
   close(): void {
     this.closed = true;
     this.helper?.stdin?.end();

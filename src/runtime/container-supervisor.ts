@@ -105,9 +105,19 @@ export class ContainerSupervisor {
     return this.run(this.options.runtimePath, ["--root", this.options.runtimeRoot, ...args], { timeoutMs });
   }
 
-  /** Whether create finished for this id (conmon wrote the container's pid). */
+  /**
+   * Whether create finished for this id and conmon still supervises it. A container runc created
+   * whose conmon is gone (it died before reporting, e.g. with nobody left to read its sync pipe)
+   * would run with nothing collecting its output or its exit: it does not count as created, so it
+   * is removed and made again.
+   */
   created(id: string): boolean {
-    return Boolean(readText(join(this.dir(id), "container.pid"))?.trim());
+    return Boolean(readText(join(this.dir(id), "container.pid"))?.trim()) && this.conmonAlive(id);
+  }
+
+  private conmonAlive(id: string): boolean {
+    const conmonPid = Number(readText(join(this.dir(id), "conmon.pid"))?.trim() || 0);
+    return conmonPid > 0 && processAlive(conmonPid);
   }
 
   /** Whether anything of this id is on disk (a finished or an interrupted create). */
@@ -165,7 +175,8 @@ export class ContainerSupervisor {
     if (!existsSync(this.dir(id))) return { kind: "missing" };
     try {
       const status = (JSON.parse(await this.runtime(["state", id])) as { status: string }).status;
-      if (status === "created") return { kind: "created" };
+      // Created but unsupervised (see created()): as good as missing; the caller makes it again.
+      if (status === "created") return this.conmonAlive(id) ? { kind: "created" } : { kind: "missing" };
       if (status === "running" || status === "paused") return { kind: "running" };
     } catch (error) {
       if (!(error instanceof CommandError)) throw error;

@@ -36,3 +36,22 @@ for (const [where, make] of [
     }
   });
 }
+
+test("a launcher closed while a supervisor is starting keeps reading its sync pipe, so the supervisor does not die writing to it", async () => {
+  const { mkdtempSync, readFileSync, rmSync, existsSync } = await import("node:fs");
+  const { join } = await import("node:path");
+  const dir = mkdtempSync(join(tmpdir(), "bth-sync-"));
+  try {
+    const marker = join(dir, "survived");
+    const launcher = new CommandLauncher();
+    // Like conmon: report on the sync pipe (a write with no reader left kills it), then go on.
+    const starting = launcher.startWithSyncPipe("sh", ["-c", `sleep 0.3; echo '{"data": 4242}' >&3 && echo yes > ${marker}`], { cwd: dir, timeoutMs: 5_000 });
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the helper has taken the request
+    launcher.close();
+    const outcome = await starting.catch((error: Error) => error);
+    for (let i = 0; i < 50 && !existsSync(marker); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(existsSync(marker) ? readFileSync(marker, "utf8") : "", "yes\n", `the supervisor survived its report (outcome: ${JSON.stringify(outcome)})`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

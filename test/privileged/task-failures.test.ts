@@ -4,6 +4,7 @@
 // are shared through mountPoints and volumesFrom (read-only where asked).
 import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -141,6 +142,42 @@ test("a create that fails leaves no conmon, runtime state, mount or files behind
     assert.deepEqual(broken.supervisor.list(), []);
   } finally {
     await broken.removeTask(taskId);
+  }
+});
+
+test("a created container whose conmon died is made again, never started unsupervised", async () => {
+  const rt = new TaskRuntime({ stateDir: join(stateDir, "orphan-runtime") });
+  const taskId = "eeee0000eeee0000eeee0000eeee0000";
+  await rt.prepareTask(taskId, { cpuUnits: 256, memoryMiB: 512 }, 1);
+  const runtimeId = runtimeIdOf(taskId, "app");
+  try {
+    const launch = {
+      taskId,
+      budget: { cpuUnits: 256, memoryMiB: 512 },
+      taskDefinition: { family: "tf", containerDefinitions: [{ name: "app", image: "busybox" }] },
+      container: { name: "app", image: "busybox", command: ["sleep", "30"] },
+      image: { layerDirs: image.layerDirs, env: image.config.env },
+      platformEnv: {},
+      // An empty namespace of the test's own is enough: the container is created, never started.
+      network: { netnsPath: "/var/run/netns/bth-orphan-test", ipv4: "10.213.11.201", hostname: "ip-10-213-11-201.ec2.internal", nameservers: [], searchDomains: [] },
+    };
+    execFileSync("ip", ["netns", "add", "bth-orphan-test"]);
+    await rt.createContainer(launch);
+    const conmonPidFile = join(stateDir, "orphan-runtime", "containers", runtimeId, "conmon.pid");
+    const firstConmon = Number(readFileSync(conmonPidFile, "utf8").trim());
+    assert.equal((await rt.state(runtimeId)).kind, "created");
+    // conmon dies before the container starts (as it does writing to a sync pipe nobody reads).
+    process.kill(firstConmon, "SIGKILL");
+    await waitUntil(() => !existsSync(`/proc/${firstConmon}`) || /\) Z/.test(readFileSync(`/proc/${firstConmon}/stat`, "utf8")), "conmon gone");
+    assert.equal((await rt.state(runtimeId)).kind, "missing", "created but unsupervised counts as missing");
+    await rt.createContainer(launch);
+    const secondConmon = Number(readFileSync(conmonPidFile, "utf8").trim());
+    assert.notEqual(secondConmon, firstConmon, "made again under a new conmon");
+    assert.equal((await rt.state(runtimeId)).kind, "created");
+  } finally {
+    await rt.removeContainer(runtimeId).catch(() => undefined);
+    await rt.removeTask(taskId);
+    execFileSync("ip", ["netns", "del", "bth-orphan-test"]);
   }
 });
 

@@ -35,7 +35,7 @@ export const testCredentials = { accessKeyId: "AKIABERTHTESTKEY0001", secretAcce
 export async function startTestServer(options: { dataDir?: string; args?: string[]; env?: Record<string, string>; agent?: boolean; generatedKey?: boolean } = {}): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "berth-test-"));
   const accountId = "123456789012";
-  const child = spawn(process.execPath, [...(process.env.TMP_PROF ? ["--cpu-prof", "--cpu-prof-dir=/tmp/prof"] : []), join(root, "bin", "berth"), "server", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--account-id", accountId, ...(options.agent ? [] : ["--no-agent"]), ...(options.args ?? [])], {
+  const child = spawn(process.execPath, [join(root, "bin", "berth"), "server", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--account-id", accountId, ...(options.agent ? [] : ["--no-agent"]), ...(options.args ?? [])], {
     env: { ...withoutRootKey(process.env), ...(options.generatedKey ? {} : { BERTH_ACCESS_KEY_ID: testCredentials.accessKeyId, BERTH_SECRET_ACCESS_KEY: testCredentials.secretAccessKey }), ...options.env },
     stdio: ["ignore", "ignore", "pipe"],
   });
