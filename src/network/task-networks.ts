@@ -65,6 +65,25 @@ export function privateDnsName(ipv4: string, region: string): string {
   return region === "us-east-1" ? `${host}.ec2.internal` : `${host}.${region}.compute.internal`;
 }
 
+/** The names of a task's namespace and host-side veth: fixed by its id. */
+function linkNames(taskId: string): Pick<TaskAttachment, "netnsName" | "netnsPath" | "hostVeth"> {
+  const netnsName = `bth-${taskId.slice(0, 12)}`;
+  return { netnsName, netnsPath: `/var/run/netns/${netnsName}`, hostVeth: `bthv${shortHash(taskId)}` };
+}
+
+/**
+ * A task's record, or undefined when it is missing or unreadable. The records are written without
+ * an fsync (see ipam.ts), so a power loss can leave one empty; what it described is gone with the
+ * power loss too, and an unreadable record must not stop every other task's teardown.
+ */
+function readRecord(path: string): TaskAttachment | undefined {
+  try {
+    return JSON.parse(readFileSync(path, "utf8")) as TaskAttachment;
+  } catch {
+    return undefined;
+  }
+}
+
 export class TaskNetworks {
   private readonly ipam: Ipam;
   private readonly run: CommandRunner;
@@ -151,8 +170,7 @@ export class TaskNetworks {
     if (recorded && existsSync(recorded.netnsPath)) return recorded;
     const range = subnetRange(subnet.cidr);
     const ipv4 = this.ipam.allocate(subnet.subnetId, range, taskId);
-    const tag = shortHash(taskId);
-    const netnsName = `bth-${taskId.slice(0, 12)}`;
+    const { netnsName, netnsPath, hostVeth } = linkNames(taskId);
     const number = ipv4ToNumber(ipv4);
     // 02: a locally administered unicast MAC; the rest spells the address, so it is unique per subnet.
     const macAddress = ["02", randomBytes(1).toString("hex"), ...[24, 16, 8, 0].map((shift) => (Math.floor(number / 2 ** shift) % 256).toString(16).padStart(2, "0"))].join(":");
@@ -160,9 +178,9 @@ export class TaskNetworks {
       taskId,
       subnetId: subnet.subnetId,
       netnsName,
-      netnsPath: `/var/run/netns/${netnsName}`,
+      netnsPath,
       interfaceName: "eth0",
-      hostVeth: `bthv${tag}`,
+      hostVeth,
       bridge: bridgeName(subnet.subnetId),
       ipv4,
       prefixLength: range.prefixLength,
@@ -208,8 +226,8 @@ export class TaskNetworks {
 
   async detach(taskId: string): Promise<void> {
     this.freshNamespaces.delete(taskId);
-    const attachment = this.read(taskId);
-    if (attachment) await this.removeLinks(attachment);
+    // Without a readable record (one cut short by a power loss) the names still follow from the id.
+    await this.removeLinks(this.read(taskId) ?? linkNames(taskId));
     this.ipam.release(taskId);
     rmSync(this.recordPath(taskId), { force: true });
   }
@@ -230,19 +248,18 @@ export class TaskNetworks {
     if (!existsSync(dir)) return [];
     return readdirSync(dir)
       .filter((file) => file.endsWith(".json"))
-      .map((file) => JSON.parse(readFileSync(join(dir, file), "utf8")) as TaskAttachment);
+      .flatMap((file) => readRecord(join(dir, file)) ?? []);
   }
 
   private read(taskId: string): TaskAttachment | undefined {
-    const path = this.recordPath(taskId);
-    return existsSync(path) ? (JSON.parse(readFileSync(path, "utf8")) as TaskAttachment) : undefined;
+    return readRecord(this.recordPath(taskId));
   }
 
   // One `ip` run for both. The host end goes first: deleting a veth removes its peer synchronously,
   // whereas deleting the namespace first leaves the kernel to tear the pair down later from a
   // workqueue, racing our own `ip link del`. Something already gone is what we wanted: with -force
   // the batch goes on past it, and only other errors fail the removal.
-  private async removeLinks(attachment: TaskAttachment): Promise<void> {
+  private async removeLinks(attachment: Pick<TaskAttachment, "netnsName" | "netnsPath" | "hostVeth">): Promise<void> {
     const commands = [`link del ${attachment.hostVeth}`, ...(existsSync(attachment.netnsPath) ? [`netns del ${attachment.netnsName}`] : []), ""];
     await this.run("ip", ["-force", "-batch", "-"], commands.join("\n")).catch((error: Error) => {
       const unexpected = error.message.split("\n").filter((line) => line.trim() && !/^Command failed/.test(line) && !/Cannot find device|No such file or directory/.test(line));
@@ -250,7 +267,7 @@ export class TaskNetworks {
     });
   }
 
-  private async removeHostVeth(attachment: TaskAttachment): Promise<void> {
+  private async removeHostVeth(attachment: Pick<TaskAttachment, "hostVeth">): Promise<void> {
     await this.run("ip", ["link", "del", attachment.hostVeth]).catch((error: Error) => {
       if (!/Cannot find device/.test(error.message)) throw error;
     });

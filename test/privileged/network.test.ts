@@ -3,7 +3,7 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -124,4 +124,14 @@ test("reserve makes only the namespace; connect plugs it in, is idempotent, and 
   assert.match((await ip(["-o", "link", "show", "master", reserved.bridge])).stdout, new RegExp(reserved.hostVeth));
   await restarted.detach("task-ffffffffffffffff");
   assert.equal((await ip(["netns", "list"])).stdout.includes(reserved.netnsName), false);
+});
+
+test("a record left empty (a power loss before it reached the disk) neither breaks list() nor stops its task's teardown", async () => {
+  const ip = (args: string[]) => new Promise<{ code: number; stdout: string }>((resolve) => execFile("ip", args, (error, stdout) => resolve({ code: error ? 1 : 0, stdout })));
+  const attached = await networks.attach("task-abababababababab", subnet);
+  writeFileSync(join(stateDir, "tasks", "task-abababababababab.json"), "");
+  assert.ok(!networks.list().some((attachment) => attachment.taskId === "task-abababababababab"));
+  await networks.detach("task-abababababababab");
+  assert.equal((await ip(["netns", "list"])).stdout.includes(attached.netnsName), false, "the namespace is gone");
+  assert.equal((await ip(["link", "show", attached.hostVeth])).code, 1, "the veth is gone");
 });
