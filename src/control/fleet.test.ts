@@ -212,3 +212,19 @@ test("a batch applies every task's report in one go, two reports of one task in 
   assert.equal((await tasks.get(second))!.row.last_status, "RUNNING");
   assert.equal((await tasks.get(stranger))!.row.last_status, "PROVISIONING", "a task of another host is not this host's to report");
 });
+
+test("two deliveries of overlapping batches at once store each line once, and the stored offset never moves back", async () => {
+  const batch = (events: { timestamp: number; message: string; offset: number }[]) => [{ taskArn, containerName: "app", logGroupName: "/ecs/app", logStreamName: "ecs/app/t4", createGroup: true, events }];
+  await fleet.putLogs("h1", batch([{ timestamp: 1, message: "zero", offset: 10 }]));
+  const older = batch([{ timestamp: 2, message: "one", offset: 40 }, { timestamp: 3, message: "two", offset: 80 }]);
+  const newer = batch([{ timestamp: 2, message: "one", offset: 40 }, { timestamp: 3, message: "two", offset: 80 }, { timestamp: 4, message: "three", offset: 120 }]);
+  // A retry racing the original delivery, committing in either order.
+  await Promise.all([fleet.putLogs("h1", newer), fleet.putLogs("h1", older)]);
+  const group = await logs.getGroup("/ecs/app");
+  const stream = await logs.getStream(group!.id, "ecs/app/t4");
+  const events = await logs.streamEvents({ streamId: stream!.id, range: {}, direction: "forward", limit: 10 });
+  assert.deepEqual(events.map((e) => e.message), ["zero", "one", "two", "three"]);
+  assert.equal(stream!.source_offset, 120);
+  await fleet.putLogs("h1", batch([{ timestamp: 4, message: "three", offset: 120 }]));
+  assert.equal((await logs.streamEvents({ streamId: stream!.id, range: {}, direction: "forward", limit: 10 })).length, 4);
+});

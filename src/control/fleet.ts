@@ -236,13 +236,12 @@ export class Fleet implements ControlPlaneLink {
       if (!group) throw invalidParameterException(`The specified log group does not exist: ${batch.logGroupName}`);
       const stream = (await logs.getStream(group.id, batch.logStreamName)) ?? (await logs.createStream(group.id, batch.logStreamName, now)) ?? (await logs.getStream(group.id, batch.logStreamName));
       if (!stream) throw invalidParameterException(`Could not create log stream ${batch.logStreamName}`);
-      // Lines an agent sends again after a crash (see LogBatch.events[].offset) are dropped: the
-      // stream keeps the offset its stored lines reach, saved with them (survives restarts).
-      const storedUpTo = stream.source_offset ?? -1;
-      const fresh = batch.events.filter((event) => event.offset === undefined || event.offset > storedUpTo);
-      const newest = fresh.reduce((highest, event) => Math.max(highest, event.offset ?? -1), -1);
-      const events = fresh.map((event) => ({ timestamp: event.timestamp, message: event.message })).sort((a, b) => a.timestamp - b.timestamp);
-      await logs.appendEvents(stream, events, now, newest > storedUpTo ? newest : undefined);
+      // Lines an agent sends again after a crash (see LogBatch.events[].offset) are dropped by the
+      // store, against the offset the stream's stored lines reach (kept with them: restarts too).
+      const events = batch.events
+        .map((event) => ({ timestamp: event.timestamp, message: event.message, ...(event.offset !== undefined ? { sourceOffset: event.offset } : {}) }))
+        .sort((a, b) => a.timestamp - b.timestamp);
+      await logs.appendEvents(stream, events, now);
     }
   }
 

@@ -51,6 +51,8 @@ export type LogEventRow = Selectable<LogEventsTable> & { id: number };
 export interface NewLogEvent {
   readonly timestamp: number;
   readonly message: string;
+  /** Where the line ends in its source (an agent's container log), when it comes from one. */
+  readonly sourceOffset?: number;
 }
 
 /** A position in a stream or group: events strictly after/before (timestamp, id). */
@@ -85,11 +87,13 @@ export interface LogsRepository {
   deleteStream(streamId: number): Promise<void>;
 
   /**
-   * Appends events (already validated and sorted) to a stream, in one transaction. `sourceOffset`,
-   * when given, is where in its source (a container's log on an agent) these events end; it is
-   * saved in the same transaction, so it never claims events that were not stored, nor the reverse.
+   * Appends events (already validated and sorted) to a stream, in one transaction. Events with a
+   * `sourceOffset` (their position in a container's log on an agent) at or below the stream's
+   * stored `source_offset` are dropped, and the offset moves up to the newest stored, in that
+   * same transaction: a line sent again after an agent or control-plane restart is stored once.
+   * (A PostgreSQL store will want the stream row locked FOR UPDATE at that read.)
    */
-  appendEvents(stream: LogStreamRow, events: readonly NewLogEvent[], ingestionTime: number, sourceOffset?: number): Promise<void>;
+  appendEvents(stream: LogStreamRow, events: readonly NewLogEvent[], ingestionTime: number): Promise<void>;
   /** Events of one stream in (timestamp, id) order; `after`/`before` exclude the cursor itself. */
   streamEvents(options: {
     streamId: number;
@@ -193,19 +197,28 @@ export function createLogsRepository(db: Kysely<LogsTables>): LogsRepository {
       });
     },
 
-    async appendEvents(stream, events, ingestionTime, sourceOffset) {
+    async appendEvents(stream, events, ingestionTime) {
       if (events.length === 0) return;
-      let bytes = 0;
-      let first = Number.POSITIVE_INFINITY;
-      let last = Number.NEGATIVE_INFINITY;
-      for (const event of events) {
-        bytes += Buffer.byteLength(event.message) + 26; // AWS counts 26 bytes of overhead per event
-        if (event.timestamp < first) first = event.timestamp;
-        if (event.timestamp > last) last = event.timestamp;
-      }
       await db.transaction().execute(async (tx) => {
-        for (let start = 0; start < events.length; start += INSERT_CHUNK_ROWS) {
-          const rows = events.slice(start, start + INSERT_CHUNK_ROWS).map((event) => ({
+        // Events from a source with positions (an agent's container log) that the stream already
+        // holds are dropped here, against the offset read in this same transaction: two deliveries
+        // of one batch (a retry racing the original) cannot both store it.
+        const positioned = events.some((event) => event.sourceOffset !== undefined);
+        const storedUpTo = positioned ? ((await tx.selectFrom("log_streams").select("source_offset").where("id", "=", stream.id).executeTakeFirst())?.source_offset ?? -1) : -1;
+        const fresh = positioned ? events.filter((event) => event.sourceOffset === undefined || event.sourceOffset > storedUpTo) : events;
+        if (fresh.length === 0) return;
+        let bytes = 0;
+        let first = Number.POSITIVE_INFINITY;
+        let last = Number.NEGATIVE_INFINITY;
+        let newest = -1;
+        for (const event of fresh) {
+          bytes += Buffer.byteLength(event.message) + 26; // AWS counts 26 bytes of overhead per event
+          if (event.timestamp < first) first = event.timestamp;
+          if (event.timestamp > last) last = event.timestamp;
+          if (event.sourceOffset !== undefined && event.sourceOffset > newest) newest = event.sourceOffset;
+        }
+        for (let start = 0; start < fresh.length; start += INSERT_CHUNK_ROWS) {
+          const rows = fresh.slice(start, start + INSERT_CHUNK_ROWS).map((event) => ({
             group_id: stream.group_id,
             stream_id: stream.id,
             timestamp: event.timestamp,
@@ -232,7 +245,8 @@ export function createLogsRepository(db: Kysely<LogsTables>): LogsRepository {
               .end(),
             last_ingestion_at: ingestionTime,
             stored_bytes: eb("stored_bytes", "+", bytes),
-            ...(sourceOffset !== undefined ? { source_offset: sourceOffset } : {}),
+            // Only ever forward, whatever order deliveries commit in.
+            ...(newest >= 0 ? { source_offset: eb.case().when(eb.or([eb("source_offset", "is", null), eb("source_offset", "<", newest)])).then(newest).else(eb.ref("source_offset")).end() } : {}),
           }))
           .where("id", "=", stream.id)
           .execute();
