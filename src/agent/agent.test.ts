@@ -112,6 +112,24 @@ describe("agent task runner", () => {
     assert.equal(s.runtime.rootfs.size, 0);
   });
 
+  test("a network that fails while images are pulling stops the start before the next pull, with the network's error", async () => {
+    const s = setup();
+    s.networks.connectError = new Error("RTNETLINK answers: File exists");
+    let failConnect!: () => void;
+    s.networks.connectGate = new Promise((resolve) => (failConnect = resolve));
+    let release!: () => void;
+    s.images.gate = new Promise((resolve) => (release = resolve));
+    await s.agent.start();
+    await s.agent.runTask(spec([{ name: "a", image: "first" }, { name: "b", image: "second" }]));
+    await until(() => s.images.pulls.length === 1, "first pull under way");
+    failConnect(); // the network fails while the first image is still coming
+    await settle();
+    release();
+    await until(() => s.agent.describe(arn())?.lastStatus === "STOPPED", "STOPPED");
+    assert.deepEqual(s.images.pulls.map((pull) => pull.image), ["first"], "the second image is not pulled");
+    assert.match(s.agent.describe(arn())?.stoppedReason ?? "", /^ResourceInitializationError: failed to set up the task network: RTNETLINK answers: File exists/);
+  });
+
   test("starts containers in dependsOn order and holds a HEALTHY dependant until the health check passes", async () => {
     const s = setup({ db: { healthy: false } });
     await s.agent.start();

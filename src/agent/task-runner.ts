@@ -53,6 +53,8 @@ export class TaskRunner {
   private driver: Promise<void> | undefined;
   /** Plugging the task's namespace into its subnet, alongside the pull and container creation. */
   private connecting: Promise<void> | undefined;
+  /** Why plugging in failed, once it has: the start stops at its next step instead of going on. */
+  private connectFailure: Error | undefined;
   /** Aborted by detach(): this runner stops acting (agent shutting down); containers keep running. */
   private readonly detachment = new AbortController();
   private readonly definitions: Map<string, ContainerDefinition>;
@@ -126,6 +128,11 @@ export class TaskRunner {
     } finally {
       if (!this.detached) await Promise.allSettled(this.background);
     }
+  }
+
+  /** A failed connect ends the start at the next step (not after every pull and create). */
+  private throwIfConnectFailed(): void {
+    if (this.connectFailure) throw this.connectFailure;
   }
 
   private throwIfDetached(): void {
@@ -259,6 +266,7 @@ export class TaskRunner {
       });
       for (const c of r.containers) {
         if (c.phase !== "NONE") continue;
+        this.throwIfConnectFailed();
         const definition = this.definitions.get(c.name);
         const image = definition?.image ?? "";
         try {
@@ -303,7 +311,8 @@ export class TaskRunner {
     try {
       await this.parts.networks.connect(this.record.spec.taskId);
     } catch (error) {
-      throw networkError(error);
+      this.connectFailure = networkError(error);
+      throw this.connectFailure;
     }
     await this.mutate((rec) => {
       rec.networkConnected = true;
@@ -360,6 +369,7 @@ export class TaskRunner {
     const { spec, network } = this.record;
     const definition = this.definitions.get(c.name);
     if (!definition || !network) throw new Error(`internal: container ${c.name} has no definition or network`);
+    this.throwIfConnectFailed();
     try {
       if (c.phase === "PULLED") {
         // Saved before create: a create that fails half way (or an agent crash during it) leaves

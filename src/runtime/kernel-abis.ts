@@ -26,5 +26,6 @@ export function readKernelConfig(): string | undefined {
  */
 export function architecturesKernelLacks(config: string | undefined): string[] {
   if (config === undefined || !/^CONFIG_X86_64=y$/m.test(config)) return [];
-  return /^CONFIG_X86_X32_ABI=y$/m.test(config) ? [] : ["SCMP_ARCH_X32"];
+  // Kernels before 5.18 name the option CONFIG_X86_X32.
+  return /^CONFIG_X86_X32(_ABI)?=y$/m.test(config) ? [] : ["SCMP_ARCH_X32"];
 }

@@ -145,6 +145,7 @@ export class TaskFilesystems {
 
 /** How long after the last launch step the pool refill waits (a cached launch takes ~100 ms). */
 const REFILL_AFTER_QUIET_MS = 250;
+const REFILL_POSTPONED_AT_MOST_MS = 2_000;
 
 /**
  * Ready-formatted ephemeral storage images, so a launch mounts instead of running mkfs.ext4 (~5 ms
@@ -155,6 +156,7 @@ const REFILL_AFTER_QUIET_MS = 250;
 class FormattedImagePool {
   private refilling = false;
   private timer: NodeJS.Timeout | undefined;
+  private firstScheduledAt: number | undefined;
   private readonly wanted = new Set<number>();
 
   constructor(
@@ -204,10 +206,15 @@ class FormattedImagePool {
 
   private scheduleRefill(): void {
     if (this.timer) clearTimeout(this.timer);
+    // Postponed at most REFILL_POSTPONED_AT_MOST_MS in all: under a steady stream of launches the
+    // pool would otherwise never refill, and every launch would run mkfs itself.
+    this.firstScheduledAt ??= Date.now();
+    const delay = Math.max(0, Math.min(REFILL_AFTER_QUIET_MS, this.firstScheduledAt + REFILL_POSTPONED_AT_MOST_MS - Date.now()));
     this.timer = setTimeout(() => {
       this.timer = undefined;
+      this.firstScheduledAt = undefined;
       void this.refill();
-    }, REFILL_AFTER_QUIET_MS);
+    }, delay);
     this.timer.unref();
   }
 

@@ -192,9 +192,12 @@ export function createTasksRepository(db: Kysely<TasksTables>): TasksRepository 
     },
     async updateMany(updates) {
       if (updates.length === 0) return [];
+      // Rows are updated in task ARN order, so two overlapping batches lock them in the same order
+      // (no deadlock on a database with row locks); the answers keep the caller's order.
+      const order = updates.map((_, index) => index).sort((a, b) => (updates[a]!.taskArn < updates[b]!.taskArn ? -1 : updates[a]!.taskArn > updates[b]!.taskArn ? 1 : 0));
       return db.transaction().execute(async (tx) => {
-        const applied: boolean[] = [];
-        for (const update of updates) applied.push(await updateAtVersion(tx, update));
+        const applied: boolean[] = new Array<boolean>(updates.length).fill(false);
+        for (const index of order) applied[index] = await updateAtVersion(tx, updates[index]!);
         return applied;
       });
     },

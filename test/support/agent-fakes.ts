@@ -71,8 +71,11 @@ export class FakeImages implements ImagePort {
   readonly missing = new Set<string>();
   /** Every pull's image and the private-registry credential reference it was given. */
   readonly pulls: { image: string; repositoryCredentials?: { credentialsParameter?: string } }[] = [];
+  /** Test control: every pull waits for this (a slow registry). */
+  gate: Promise<void> = Promise.resolve();
   async pull(image: string, options?: Parameters<ImagePort["pull"]>[1]): Promise<PulledImageInfo> {
     this.pulls.push({ image, ...(options?.repositoryCredentials ? { repositoryCredentials: options.repositoryCredentials } : {}) });
+    await this.gate;
     if (this.missing.has(image)) throw new Error(`${image}: not found`);
     return { digest: `sha256:${Buffer.from(image).toString("hex").padEnd(64, "0").slice(0, 64)}` };
   }
