@@ -9,7 +9,7 @@ import { createAgent, LogDeliveryRefusedError } from "./index.js";
 import type { Agent, LogEvent, LogSink } from "./index.js";
 import { protocolVersion } from "../protocol/index.js";
 import type { TaskSpec } from "../protocol/index.js";
-import { FakeClock, FakeImages, FakeNetworks, FakeRuntime, MemoryReporter, settle, until } from "../../test/support/agent-fakes.js";
+import { FakeClock, FakeImages, FakeNetworks, FakeRuntime, MemoryReporter, fakeTaskSpec, settle, until } from "../../test/support/agent-fakes.js";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -17,28 +17,7 @@ afterEach(() => {
 });
 
 const arn = "arn:aws:ecs:us-east-1:000000000000:task/c/t1";
-const spec: TaskSpec = {
-  protocolVersion,
-  taskArn: arn,
-  taskId: "t1",
-  clusterArn: "arn:aws:ecs:us-east-1:000000000000:cluster/c",
-  family: "f",
-  revision: 1,
-  taskDefinition: { family: "f", revision: 1, containerDefinitions: [{ name: "app", image: "x" }] },
-  cpuUnits: 256,
-  memoryMiB: 512,
-  ephemeralStorageGiB: 20,
-  platform: { os: "linux", architecture: "amd64" },
-  network: { subnetId: "subnet-1", subnetCidr: "10.0.0.0/24", securityGroups: [], assignPublicIp: "DISABLED" },
-  region: "us-east-1",
-  availabilityZone: "us-east-1a",
-  desiredStatus: "RUNNING",
-  stopTimeoutMs: 30_000,
-  pullPolicy: "if-not-present",
-  logConfigurations: {},
-  credentials: {},
-  createdAtMs: 0,
-};
+const spec: TaskSpec = fakeTaskSpec([{ name: "app", image: "x" }]);
 
 /** Stores each (container, offset) once, like the control plane; counts every write attempt. */
 class DedupingSink implements LogSink {

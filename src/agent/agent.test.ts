@@ -3,12 +3,9 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { ContainerDefinition } from "@aws-sdk/client-ecs";
 import { createAgent } from "./index.js";
 import type { Agent } from "./index.js";
-import { protocolVersion } from "../protocol/index.js";
-import type { TaskSpec } from "../protocol/index.js";
-import { FakeClock, FakeImages, FakeNetworks, FakeRuntime, MemoryLogSink, MemoryReporter, settle, until } from "../../test/support/agent-fakes.js";
+import { FakeClock, FakeImages, FakeNetworks, FakeRuntime, MemoryLogSink, MemoryReporter, fakeTaskSpec, settle, until } from "../../test/support/agent-fakes.js";
 import type { FakeBehaviour } from "../../test/support/agent-fakes.js";
 
 const dirs: string[] = [];
@@ -20,30 +17,7 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-function spec(containers: ContainerDefinition[], id = "t1"): TaskSpec {
-  return {
-    protocolVersion,
-    taskArn: `arn:aws:ecs:us-east-1:000000000000:task/c/${id}`,
-    taskId: id,
-    clusterArn: "arn:aws:ecs:us-east-1:000000000000:cluster/c",
-    family: "f",
-    revision: 1,
-    taskDefinition: { family: "f", revision: 1, containerDefinitions: containers },
-    cpuUnits: 256,
-    memoryMiB: 512,
-    ephemeralStorageGiB: 20,
-    platform: { os: "linux", architecture: "amd64" },
-    network: { subnetId: "subnet-1", subnetCidr: "10.0.0.0/24", securityGroups: ["sg-1"], assignPublicIp: "DISABLED" },
-    region: "us-east-1",
-    availabilityZone: "us-east-1a",
-    desiredStatus: "RUNNING",
-    stopTimeoutMs: 30_000,
-    pullPolicy: "if-not-present",
-    logConfigurations: {},
-    credentials: {},
-    createdAtMs: 0,
-  };
-}
+const spec = fakeTaskSpec;
 
 function setup(behaviours: Record<string, FakeBehaviour> = {}, stateDir?: string) {
   const dir = stateDir ?? mkdtempSync(join(tmpdir(), "bth-agent-"));

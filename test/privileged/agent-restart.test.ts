@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createAgent } from "../../src/agent/index.js";
-import type { Agent, ImagePort, LogEvent, LogSink, PulledImageInfo } from "../../src/agent/index.js";
+import type { Agent, LogEvent, LogSink } from "../../src/agent/index.js";
 import { HostNetworkAdapter } from "../../src/agent/network-adapter.js";
 import { HostRuntimeAdapter } from "../../src/agent/runtime-adapter.js";
 import { systemClock } from "../../src/core/clock.js";
@@ -20,17 +20,12 @@ import { makeBusyboxLayer } from "../support/busybox-rootfs.js";
 import { MemoryReporter } from "../support/agent-fakes.js";
 import { assertNoNewLeaks, findLeaks } from "../support/leaks.js";
 import { hostTaskSpecs, waitUntil } from "../support/host-task-spec.js";
+import { LocalBusyboxImages } from "../support/host-agent-parts.js";
 
 const stateDir = mkdtempSync(join(tmpdir(), "berth-restart-"));
 const layerDir = makeBusyboxLayer(mkdtempSync(join(tmpdir(), "berth-layer-")));
 const subnet = { subnetId: "subnet-0bth0restart00001", cidr: "10.213.9.0/24" };
 const taskSpec = hostTaskSpecs({ family: "rs", idFiller: "feed", subnet, defaultImage: "busybox" });
-
-class LocalBusyboxImages implements ImagePort {
-  async pull(): Promise<PulledImageInfo> {
-    return { digest: "sha256:busybox-test-layer" };
-  }
-}
 
 /** Every write as received (no deduplication), to check what the agent sends. */
 class RecordingSink implements LogSink {

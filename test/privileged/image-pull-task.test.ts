@@ -10,7 +10,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createAgent } from "../../src/agent/index.js";
-import type { Agent, LogEvent, LogSink } from "../../src/agent/index.js";
+import type { Agent } from "../../src/agent/index.js";
 import { HostImageAdapter } from "../../src/agent/image-adapter.js";
 import { HostNetworkAdapter } from "../../src/agent/network-adapter.js";
 import { HostRuntimeAdapter } from "../../src/agent/runtime-adapter.js";
@@ -26,21 +26,13 @@ import type { TestRegistry } from "../support/registry.js";
 import { startTokenServer } from "../support/token-server.js";
 import type { TokenServer } from "../support/token-server.js";
 import { hostTaskSpecs } from "../support/host-task-spec.js";
+import { TaskLogs, runTaskToCompletion } from "../support/host-agent-parts.js";
 
 const stateDir = mkdtempSync(join(tmpdir(), "berth-pulltask-"));
 const subnet = { subnetId: "subnet-0bth0pulltask0001", cidr: "10.213.12.0/24" };
 const taskSpec = hostTaskSpecs({ family: "pt", idFiller: "beef", subnet });
 const credentials = { username: "berth", password: "bearer-s3cret" };
 const leaksBefore = new Set(findLeaks());
-
-class TaskLogs implements LogSink {
-  readonly byTask = new Map<string, string[]>();
-  async write(taskId: string, containerName: string, events: readonly LogEvent[]): Promise<void> {
-    const lines = this.byTask.get(taskId) ?? [];
-    for (const event of events) lines.push(`${containerName}: ${event.message}`);
-    this.byTask.set(taskId, lines);
-  }
-}
 
 const logs = new TaskLogs();
 const store = new ImageStore({ root: join(stateDir, "images") });
@@ -78,11 +70,7 @@ after(async () => {
 });
 
 
-async function runToCompletion(spec: TaskSpec) {
-  await agent.runTask(spec);
-  await agent.whenStopped(spec.taskArn);
-  return { report: agent.describe(spec.taskArn)!, lines: logs.byTask.get(spec.taskId) ?? [] };
-}
+const runToCompletion = (spec: TaskSpec) => runTaskToCompletion(agent, logs, spec);
 
 test("an image behind the bearer-token challenge is pulled with the task's registry credentials and runs", async () => {
   const image = await buildImage({ busybox: true, directories: [], architecture: "amd64", cmd: ["sh", "-c", "echo pulled-through-bearer-token"] });

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createAgent } from "../../src/agent/index.js";
-import type { Agent, ImagePort, LogEvent, LogSink, PulledImageInfo } from "../../src/agent/index.js";
+import type { Agent } from "../../src/agent/index.js";
 import { HostNetworkAdapter } from "../../src/agent/network-adapter.js";
 import { HostRuntimeAdapter } from "../../src/agent/runtime-adapter.js";
 import { systemClock } from "../../src/core/clock.js";
@@ -21,27 +21,13 @@ import { makeBusyboxLayer } from "../support/busybox-rootfs.js";
 import { MemoryReporter } from "../support/agent-fakes.js";
 import { assertNoNewLeaks, findLeaks } from "../support/leaks.js";
 import { hostTaskSpecs, waitUntil } from "../support/host-task-spec.js";
+import { LocalBusyboxImages, TaskLogs } from "../support/host-agent-parts.js";
 
 const stateDir = mkdtempSync(join(tmpdir(), "berth-fail-"));
 const layerDir = makeBusyboxLayer(mkdtempSync(join(tmpdir(), "berth-layer-")));
 const subnet = { subnetId: "subnet-0bth0failures0001", cidr: "10.213.11.0/24" };
 const taskSpec = hostTaskSpecs({ family: "tf", idFiller: "dead", subnet, defaultImage: "busybox" });
 const image = { layerDirs: [layerDir], config: { env: ["PATH=/bin:/sbin:/usr/bin"] } };
-
-class LocalBusyboxImages implements ImagePort {
-  async pull(): Promise<PulledImageInfo> {
-    return { digest: "sha256:busybox-test-layer" };
-  }
-}
-
-class TaskLogs implements LogSink {
-  readonly byTask = new Map<string, string[]>();
-  async write(taskId: string, containerName: string, events: readonly LogEvent[]): Promise<void> {
-    const lines = this.byTask.get(taskId) ?? [];
-    for (const event of events) lines.push(`${containerName}: ${event.message}`);
-    this.byTask.set(taskId, lines);
-  }
-}
 
 const runtime = new TaskRuntime({ stateDir: join(stateDir, "runtime") });
 const logs = new TaskLogs();

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createAgent } from "../../src/agent/index.js";
-import type { Agent, ImagePort, LogEvent, LogSink, PulledImageInfo } from "../../src/agent/index.js";
+import type { Agent } from "../../src/agent/index.js";
 import { HostNetworkAdapter } from "../../src/agent/network-adapter.js";
 import { HostRuntimeAdapter } from "../../src/agent/runtime-adapter.js";
 import { systemClock } from "../../src/core/clock.js";
@@ -18,6 +18,7 @@ import { makeBusyboxLayer } from "../support/busybox-rootfs.js";
 import { MemoryReporter } from "../support/agent-fakes.js";
 import { assertNoNewLeaks, findLeaks } from "../support/leaks.js";
 import { hostTaskSpecs, waitUntil } from "../support/host-task-spec.js";
+import { BUSYBOX_TEST_DIGEST, LocalBusyboxImages, TaskLogs, runTaskToCompletion } from "../support/host-agent-parts.js";
 
 const stateDir = mkdtempSync(join(tmpdir(), "berth-rt-"));
 const layerDir = makeBusyboxLayer(mkdtempSync(join(tmpdir(), "berth-layer-")));
@@ -25,23 +26,6 @@ const subnet = { subnetId: "subnet-0bth0runtime00001", cidr: "10.213.8.0/24" };
 const taskSpec = hostTaskSpecs({ family: "rt", idFiller: "c0ffee", subnet, defaultImage: "busybox" });
 // The machine is shared: only what appeared during this file counts as its leak.
 const leaksBefore = new Set(findLeaks());
-
-/** The busybox root under a fixed digest, as the image store would hand it over. */
-class LocalBusyboxImages implements ImagePort {
-  async pull(image: string): Promise<PulledImageInfo> {
-    if (image !== "busybox") throw new Error(`${image}: not found`);
-    return { digest: "sha256:busybox-test-layer" };
-  }
-}
-
-class TaskLogs implements LogSink {
-  readonly byTask = new Map<string, string[]>();
-  async write(taskId: string, containerName: string, events: readonly LogEvent[]): Promise<void> {
-    const lines = this.byTask.get(taskId) ?? [];
-    for (const event of events) lines.push(`${containerName}: ${event.message}`);
-    this.byTask.set(taskId, lines);
-  }
-}
 
 const runtime = new TaskRuntime({ stateDir: join(stateDir, "runtime") });
 const networks = new TaskNetworks({ stateDir: join(stateDir, "network"), region: "us-east-1" });
@@ -52,7 +36,7 @@ before(async () => {
   agent = createAgent({
     stateDir: join(stateDir, "tasks"),
     images: new LocalBusyboxImages(),
-    runtime: new HostRuntimeAdapter(runtime, (digest) => (digest === "sha256:busybox-test-layer" ? { layerDirs: [layerDir], config: { env: ["PATH=/bin:/sbin:/usr/bin"] } } : undefined)),
+    runtime: new HostRuntimeAdapter(runtime, (digest) => (digest === BUSYBOX_TEST_DIGEST ? { layerDirs: [layerDir], config: { env: ["PATH=/bin:/sbin:/usr/bin"] } } : undefined)),
     networks: new HostNetworkAdapter(networks),
     logSink: logs,
     reporter: new MemoryReporter(),
@@ -72,12 +56,7 @@ after(async () => {
 
 
 
-/** Runs a task to its end and returns its final report and log lines. */
-async function runToCompletion(spec: TaskSpec) {
-  await agent.runTask(spec);
-  await agent.whenStopped(spec.taskArn);
-  return { report: agent.describe(spec.taskArn)!, lines: logs.byTask.get(spec.taskId) ?? [] };
-}
+const runToCompletion = (spec: TaskSpec) => runTaskToCompletion(agent, logs, spec);
 
 test("a sidecar that depends on HEALTHY starts only once the health check passes", async () => {
   const spec = taskSpec([

@@ -1,5 +1,6 @@
 // Fakes for the agent's ports (tests only). Each implements the real port interface with
 // in-memory behaviour: containers that run, exit, trap signals and write log lines.
+import type { ContainerDefinition } from "@aws-sdk/client-ecs";
 import type { Clock } from "../../src/core/clock.js";
 import type {
   ContainerExit,
@@ -14,6 +15,7 @@ import type {
   TaskNetworkInfo,
   TaskStateReporter,
 } from "../../src/agent/index.js";
+import { protocolVersion } from "../../src/protocol/index.js";
 import type { TaskSpec, TaskStatusReport } from "../../src/protocol/index.js";
 
 export class FakeClock implements Clock {
@@ -260,4 +262,30 @@ export class MemoryReporter implements TaskStateReporter {
     if (this.statuses.at(-1) !== status.lastStatus) this.statuses.push(status.lastStatus);
     this.last = status;
   }
+}
+
+/** A task as the control plane hands it to an agent: cluster "c", family "f", task id `id`. */
+export function fakeTaskSpec(containers: ContainerDefinition[], id = "t1"): TaskSpec {
+  return {
+    protocolVersion,
+    taskArn: `arn:aws:ecs:us-east-1:000000000000:task/c/${id}`,
+    taskId: id,
+    clusterArn: "arn:aws:ecs:us-east-1:000000000000:cluster/c",
+    family: "f",
+    revision: 1,
+    taskDefinition: { family: "f", revision: 1, containerDefinitions: containers },
+    cpuUnits: 256,
+    memoryMiB: 512,
+    ephemeralStorageGiB: 20,
+    platform: { os: "linux", architecture: "amd64" },
+    network: { subnetId: "subnet-1", subnetCidr: "10.0.0.0/24", securityGroups: ["sg-1"], assignPublicIp: "DISABLED" },
+    region: "us-east-1",
+    availabilityZone: "us-east-1a",
+    desiredStatus: "RUNNING",
+    stopTimeoutMs: 30_000,
+    pullPolicy: "if-not-present",
+    logConfigurations: {},
+    credentials: {},
+    createdAtMs: 0,
+  };
 }

@@ -1,16 +1,9 @@
 // Random inputs that have the right JSON types for an operation, generated from the AWS SDK's own
 // schema of its input shape (the same encoding src/api/gateway/schema-validation.ts reads), so a
 // fuzz gets past the gateway's type checks and reaches the operation handlers.
-type Schema = unknown;
+import { unwrap } from "../../src/api/gateway/schema-validation.js";
 
-function unwrap(schema: Schema): Schema {
-  let current = schema;
-  for (;;) {
-    if (typeof current === "function") current = (current as () => Schema)();
-    else if (Array.isArray(current) && current.length === 2) current = current[0];
-    else return current;
-  }
-}
+type Schema = unknown;
 
 const STRINGS = [
   "",

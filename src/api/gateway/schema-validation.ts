@@ -13,7 +13,8 @@ import { AwsError } from "../../core/errors.js";
 type Schema = unknown;
 const MAX_DEPTH = 64;
 
-function unwrap(schema: Schema): Schema {
+/** Follows the SDK schema's lazy references (functions) and [schema, traits] pairs to the schema itself. */
+export function unwrap(schema: Schema): Schema {
   let current = schema;
   for (;;) {
     if (typeof current === "function") current = (current as () => Schema)();

@@ -2,11 +2,11 @@
 // host that runs tasks. It speaks the agent protocol over HTTP with the server's join token.
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { pino } from "pino";
 import { createHttpControlLink } from "../../agent/control-link-http.js";
 import { AGENT_USAGE, agentParseOptions, compileAgentConfig } from "../agent-config.js";
 import { assembleHostAgent } from "../host-agent-assembly.js";
+import { parseCommandLine } from "../command-line.js";
 
 const USAGE = `usage: berth agent --server URL (--token TOKEN | --token-file FILE) [--data-dir DIR] [--region REGION]
                    [--insecure-registry HOST:PORT]... [options]
@@ -21,30 +21,22 @@ const USAGE = `usage: berth agent --server URL (--token TOKEN | --token-file FIL
 ${AGENT_USAGE}`;
 
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        server: { type: "string" },
-        token: { type: "string" },
-        "token-file": { type: "string" },
-        "data-dir": { type: "string", default: "/var/lib/berth-agent" },
-        region: { type: "string", default: "us-east-1" },
-        "insecure-registry": { type: "string", multiple: true, default: [] },
-        help: { type: "boolean" },
-        ...agentParseOptions,
-      },
-      strict: true,
-    }));
-  } catch (error) {
-    process.stderr.write(`berth agent: ${(error as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+  const parsed = parseCommandLine("agent", USAGE, {
+    args: argv,
+    options: {
+      server: { type: "string" },
+      token: { type: "string" },
+      "token-file": { type: "string" },
+      "data-dir": { type: "string", default: "/var/lib/berth-agent" },
+      region: { type: "string", default: "us-east-1" },
+      "insecure-registry": { type: "string", multiple: true, default: [] },
+      help: { type: "boolean" },
+      ...agentParseOptions,
+    },
+    strict: true,
+  });
+  if (typeof parsed === "number") return parsed;
+  const { values } = parsed;
   const token = values.token ?? (values["token-file"] ? readFileSync(values["token-file"], "utf8").trim() : undefined);
   if (!values.server || !token) {
     process.stderr.write(`berth agent: --server and a token are required\n${USAGE}\n`);

@@ -6,7 +6,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { arch, tmpdir } from "node:os";
 import { isAbsolute, join, relative } from "node:path";
-import { parseArgs } from "node:util";
 import { CreateClusterCommand, DescribeTasksCommand, ECSClient, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand } from "@aws-sdk/client-ecs";
 import type { RegisterTaskDefinitionCommandInput, Task } from "@aws-sdk/client-ecs";
 import { CreateRepositoryCommand, DescribeRepositoriesCommand, ECRClient, GetAuthorizationTokenCommand } from "@aws-sdk/client-ecr";
@@ -15,6 +14,7 @@ import { defaultProvider } from "@aws-sdk/credential-provider-node";
 import { buildImage, pushImage } from "../../images/index.js";
 import { describeDefaultNetwork } from "../default-network-client.js";
 import { DEMO_COMMAND, DEMO_PAGE_TITLE, writeDemoSite } from "../demo-site.js";
+import { parseCommandLine } from "../command-line.js";
 
 const USAGE = `usage: berth demo [--endpoint URL] [--data-dir DIR] [--region REGION] [--cleanup] [--timeout-seconds N]
 
@@ -84,28 +84,20 @@ function pageText(html: string): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        endpoint: { type: "string", default: "http://127.0.0.1:8470" },
-        "data-dir": { type: "string", default: "/var/lib/berth" },
-        region: { type: "string" },
-        cleanup: { type: "boolean", default: false },
-        "timeout-seconds": { type: "string", default: "180" },
-        help: { type: "boolean" },
-      },
-      strict: true,
-    }));
-  } catch (error) {
-    process.stderr.write(`berth demo: ${(error as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+  const parsed = parseCommandLine("demo", USAGE, {
+    args: argv,
+    options: {
+      endpoint: { type: "string", default: "http://127.0.0.1:8470" },
+      "data-dir": { type: "string", default: "/var/lib/berth" },
+      region: { type: "string" },
+      cleanup: { type: "boolean", default: false },
+      "timeout-seconds": { type: "string", default: "180" },
+      help: { type: "boolean" },
+    },
+    strict: true,
+  });
+  if (typeof parsed === "number") return parsed;
+  const { values } = parsed;
   const timeoutMs = Number(values["timeout-seconds"]) * 1000;
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
     process.stderr.write(`berth demo: --timeout-seconds must be a positive number\n`);

@@ -3,9 +3,9 @@
 // token is printed once; only its sha256 is stored. Works while the server runs (SQLite WAL).
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { openSqliteStore } from "../../store/index.js";
+import { parseCommandLine } from "../command-line.js";
 
 const USAGE = `usage: berth join-token create [--data-dir DIR] [--expires-in-hours N] [--description TEXT]
 
@@ -14,27 +14,18 @@ const USAGE = `usage: berth join-token create [--data-dir DIR] [--expires-in-hou
   --description       a note kept with the token (e.g. which host it is for)`;
 
 export async function run(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        "data-dir": { type: "string", default: "/var/lib/berth" },
-        "expires-in-hours": { type: "string" },
-        description: { type: "string", default: "" },
-        help: { type: "boolean" },
-      },
-    });
-  } catch (error) {
-    process.stderr.write(`berth join-token: ${(error as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
+  const parsed = parseCommandLine("join-token", USAGE, {
+    args: argv,
+    allowPositionals: true,
+    options: {
+      "data-dir": { type: "string", default: "/var/lib/berth" },
+      "expires-in-hours": { type: "string" },
+      description: { type: "string", default: "" },
+      help: { type: "boolean" },
+    },
+  });
+  if (typeof parsed === "number") return parsed;
   const { values, positionals } = parsed;
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
   if (positionals[0] !== "create" || positionals.length !== 1) {
     process.stderr.write(`${USAGE}\n`);
     return 2;

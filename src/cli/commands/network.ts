@@ -1,24 +1,16 @@
 // `berth network`: prints the default VPC, its subnets (id, AZ, CIDR) and security groups, one per
 // line, asking the server with a SigV4-signed request made from the usual AWS credential sources
 // (environment, shared credentials/config files with AWS_PROFILE, …).
-import { parseArgs } from "node:util";
 import { defaultProvider } from "@aws-sdk/credential-provider-node";
 import { describeDefaultNetwork } from "../default-network-client.js";
+import { parseCommandLine } from "../command-line.js";
 
 const USAGE = "usage: berth network [--endpoint URL] [--region REGION]\n  --endpoint  the Berth server (default http://127.0.0.1:8470)\n  --region    signing region (default $AWS_REGION or us-east-1)";
 
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({ args: argv, options: { endpoint: { type: "string", default: "http://127.0.0.1:8470" }, region: { type: "string" }, help: { type: "boolean" } } }));
-  } catch (error) {
-    process.stderr.write(`berth network: ${(error as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+  const parsed = parseCommandLine("network", USAGE, { args: argv, options: { endpoint: { type: "string", default: "http://127.0.0.1:8470" }, region: { type: "string" }, help: { type: "boolean" } } });
+  if (typeof parsed === "number") return parsed;
+  const { values } = parsed;
   const endpoint = new URL(values.endpoint!);
   const region = values.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1";
   let answer;
