@@ -10,6 +10,7 @@ import { dirname, join, posix } from "node:path";
 import { gzipSync } from "node:zlib";
 import { create as createTar } from "tar";
 import { normalizeImageReference } from "./image-reference.js";
+import type { RegistryTrust } from "./registry-trust.js";
 import { RegistryClient } from "./registry-client.js";
 import type { RegistryCredentials } from "./registry-client.js";
 
@@ -155,11 +156,12 @@ export function writeOciLayout(dir: string, image: BuiltImage, tag: string): voi
 export async function pushImage(
   image: { manifest: BuiltBlob; blobs: readonly BuiltBlob[] },
   reference: string,
-  options: { insecureRegistries?: readonly string[]; credentials?: RegistryCredentials },
+  options: { insecureRegistries?: readonly string[]; credentials?: RegistryCredentials; trust?: RegistryTrust },
 ): Promise<string> {
   const ref = normalizeImageReference(reference);
   const client = new RegistryClient(ref.registry, {
     insecureRegistries: options.insecureRegistries ?? [],
+    ...(options.trust ? { trust: options.trust } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),
     scope: `repository:${ref.repository}:pull,push`,
   });

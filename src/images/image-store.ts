@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { normalizeImageReference } from "./image-reference.js";
 import type { ImageReference } from "./image-reference.js";
 import { unpackLayer } from "./layer-unpack.js";
+import type { RegistryTrustFor } from "./registry-trust.js";
 import { RegistryClient, RegistryError } from "./registry-client.js";
 import type { RegistryCredentials } from "./registry-client.js";
 
@@ -91,7 +92,7 @@ export class ImageStore {
   /** Layer bytes downloaded by this store since it started (the "second pull transfers 0" figure). */
   layerBytesDownloaded = 0;
 
-  constructor(private readonly options: { root: string; insecureRegistries?: readonly string[] }) {
+  constructor(private readonly options: { root: string; insecureRegistries?: readonly string[]; trustFor?: RegistryTrustFor }) {
     for (const dir of ["layers", "images"]) mkdirSync(join(options.root, dir), { recursive: true });
   }
 
@@ -153,8 +154,10 @@ export class ImageStore {
   }
 
   private async pullFromRegistry(ref: ImageReference, options: { platform: ImagePlatform; credentials?: RegistryCredentials }): Promise<LocalImage> {
+    const trust = this.options.trustFor?.(ref.registry);
     const client = new RegistryClient(ref.registry, {
       insecureRegistries: this.options.insecureRegistries ?? [],
+      ...(trust ? { trust } : {}),
       ...(options.credentials ? { credentials: options.credentials } : {}),
       scope: `repository:${ref.repository}:pull`,
     });

@@ -7,3 +7,4 @@ export type { RegistryCredentials } from "./registry-client.js";
 export { buildImage, pushImage, writeOciLayout, OCI_MANIFEST } from "./image-builder.js";
 export type { BuildInput, BuiltBlob, BuiltImage } from "./image-builder.js";
 export { unpackLayer, DigestMismatchError } from "./layer-unpack.js";
+export type { RegistryTrust, RegistryTrustFor } from "./registry-trust.js";

@@ -6,6 +6,8 @@ import { get as httpGet } from "node:http";
 import type { IncomingMessage } from "node:http";
 import { get as httpsGet } from "node:https";
 import { registryEndpointHost, registryUsesPlainHttp } from "./image-reference.js";
+import type { RegistryTrust } from "./registry-trust.js";
+import { dispatcherFor } from "./registry-trust.js";
 
 export interface RegistryCredentials {
   readonly username: string;
@@ -43,9 +45,10 @@ export class RegistryClient {
 
   constructor(
     readonly registry: string,
-    private readonly options: { insecureRegistries: readonly string[]; credentials?: RegistryCredentials; scope: string },
+    private readonly options: { insecureRegistries: readonly string[]; credentials?: RegistryCredentials; scope: string; trust?: RegistryTrust },
   ) {
-    const scheme = registryUsesPlainHttp(registry, options.insecureRegistries) ? "http" : "https";
+    // A registry with a trust (the Berth server's own) is HTTPS even on loopback.
+    const scheme = !options.trust && registryUsesPlainHttp(registry, options.insecureRegistries) ? "http" : "https";
     this.base = `${scheme}://${registryEndpointHost(registry)}`;
   }
 
@@ -54,7 +57,7 @@ export class RegistryClient {
     const url = path.startsWith("http") ? path : `${this.base}${path}`;
     const send = () => {
       const headers = { ...(init.headers ?? {}), ...(this.authorization && Date.now() < this.tokenExpiresAt ? { authorization: this.authorization } : {}) };
-      return fetch(url, { ...init, headers, redirect: "follow" });
+      return fetch(url, { ...init, headers, redirect: "follow", ...this.tlsInit() });
     };
     let response: Response;
     try {
@@ -89,7 +92,7 @@ export class RegistryClient {
     for (let redirects = 0; redirects <= 10; ) {
       const headers: Record<string, string> = url.origin === origin && this.authorization && Date.now() < this.tokenExpiresAt ? { authorization: this.authorization } : {};
       const response = await new Promise<IncomingMessage>((resolve, reject) => {
-        const request = (url.protocol === "https:" ? httpsGet : httpGet)(url, { headers }, resolve);
+        const request = url.protocol === "https:" ? httpsGet(url, { headers, ...(this.options.trust?.ca ? { ca: this.options.trust.ca } : {}) }, resolve) : httpGet(url, { headers }, resolve);
         request.once("error", (error: NodeJS.ErrnoException) => reject(new RegistryError(`failed to do request: GET ${url.href}: ${error.code ?? ""} ${error.message}`.replace(/\s+/g, " ").trim())));
       });
       const status = response.statusCode ?? 0;
@@ -115,6 +118,11 @@ export class RegistryClient {
     throw new RegistryError(`failed to do request: GET ${path}: too many redirects`);
   }
 
+  /** fetch options verifying against this registry's CA, when it has one (never verification off). */
+  private tlsInit(): { dispatcher?: never } {
+    return this.options.trust?.ca ? { dispatcher: dispatcherFor(this.options.trust.ca) as never } : {};
+  }
+
   /** Sets the Authorization for later requests from a 401 challenge. */
   async authenticate(header: string): Promise<void> {
     const challenge = parseChallenge(header);
@@ -129,7 +137,7 @@ export class RegistryClient {
     const realm = new URL(challenge.params.realm);
     if (challenge.params.service) realm.searchParams.set("service", challenge.params.service);
     realm.searchParams.set("scope", challenge.params.scope ?? this.options.scope);
-    const response = await fetch(realm, { headers: credentials ? { authorization: basicHeader(credentials) } : {} }).catch((error: Error) => {
+    const response = await fetch(realm, { headers: credentials ? { authorization: basicHeader(credentials) } : {}, ...this.tlsInit() }).catch((error: Error) => {
       throw new RegistryError(`failed to fetch an authorization token from ${realm.origin}: ${error.message}`);
     });
     if (!response.ok) throw new RegistryError(`unauthorized: the token server answered ${response.status}`, 401);
