@@ -4,6 +4,9 @@
 // end is in the bridge) carrying the task's address, a locally administered MAC, a default route
 // to the router and an on-link route to 169.254.170.2. Nothing is routed or forwarded beyond the
 // bridge: no NAT, no ip_forward. Every name starts with "bth" so leftovers are easy to find.
+// With a HostFirewall (the agent always has one) the host's nftables policy follows along: a
+// bridge's element and kernel settings when it is made, a task's (port, MAC, IP) element while it
+// is connected, the whole policy from these records at start (see host-firewall.ts).
 //
 //   reserve(task) ─▶ lease IP ─▶ record ─▶ netns           (enough to create containers in it)
 //   connect(task) ─▶ ensure bridge ─▶ veth + addresses + routes ─▶ record "connected"
@@ -18,6 +21,8 @@ import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { numberToIpv4, ipv4ToNumber } from "../core/default-network.js";
 import { Ipam, subnetRange, writeFileAtomic } from "./ipam.js";
+import type { HostFirewall } from "./host-firewall.js";
+import type { FirewallState } from "./host-firewall-rules.js";
 
 export const METADATA_ENDPOINT_ADDRESS = "169.254.170.2";
 
@@ -97,13 +102,61 @@ export class TaskNetworks {
    */
   private readonly freshNamespaces = new Set<string>();
 
-  constructor(private readonly options: { stateDir: string; region: string; run?: CommandRunner }) {
+  constructor(private readonly options: { stateDir: string; region: string; run?: CommandRunner; firewall?: HostFirewall }) {
     this.ipam = new Ipam(join(options.stateDir, "leases.json"));
     this.run = options.run ?? runCommand;
   }
 
   private recordPath(taskId: string): string {
     return join(this.options.stateDir, "tasks", `${taskId}.json`);
+  }
+
+  /** Bridges are recorded too, so a restart re-allows them and an uninstall finds idle ones. */
+  private bridgeRecordPath(bridge: string): string {
+    return join(this.options.stateDir, "bridges", `${bridge}.json`);
+  }
+
+  private recordedBridges(): SubnetSpec[] {
+    const dir = join(this.options.stateDir, "bridges");
+    if (!existsSync(dir)) return [];
+    return readdirSync(dir)
+      .filter((file) => file.endsWith(".json"))
+      .flatMap((file) => {
+        try {
+          return [JSON.parse(readFileSync(join(dir, file), "utf8")) as SubnetSpec];
+        } catch {
+          return [];
+        }
+      });
+  }
+
+  /** What the host firewall must let through: every recorded bridge and task port. */
+  firewallState(): FirewallState {
+    return {
+      bridges: this.recordedBridges().map((subnet) => bridgeName(subnet.subnetId)),
+      ports: this.list().map(({ hostVeth, macAddress, ipv4 }) => ({ hostVeth, macAddress, ipv4 })),
+    };
+  }
+
+  /** Agent start: the host firewall with everything on record, replacing any earlier one at once. */
+  async start(): Promise<void> {
+    await this.options.firewall?.install(this.firewallState());
+  }
+
+  /**
+   * Agent stop. With tasks still attached the firewall stays to protect them while no agent runs;
+   * with none, nothing of it is needed and nothing is left behind.
+   */
+  async stop(): Promise<void> {
+    if (this.list().length > 0) await this.options.firewall?.release();
+    else await this.options.firewall?.uninstall();
+  }
+
+  /** Uninstall: every task network, every recorded bridge, the firewall. Run with no agent up. */
+  async removeEverything(): Promise<void> {
+    for (const attachment of this.list()) await this.detach(attachment.taskId);
+    for (const subnet of this.recordedBridges()) await this.removeSubnetIfIdle(subnet.subnetId);
+    await this.options.firewall?.uninstall();
   }
 
   private async linkExists(name: string): Promise<boolean> {
@@ -138,18 +191,21 @@ export class TaskNetworks {
   private async ensureBridge(subnet: SubnetSpec): Promise<string> {
     const bridge = bridgeName(subnet.subnetId);
     if (this.knownBridges.has(bridge)) return bridge;
-    if (await this.linkExists(bridge)) {
-      this.knownBridges.add(bridge);
-      return bridge;
+    // Recorded before it exists, so a crash part-way still leaves it to an uninstall.
+    writeFileAtomic(this.bridgeRecordPath(bridge), JSON.stringify({ subnetId: subnet.subnetId, cidr: subnet.cidr }));
+    if (!(await this.linkExists(bridge))) {
+      const range = subnetRange(subnet.cidr);
+      await this.run("ip", ["-batch", "-"], [
+        `link add ${bridge} type bridge`,
+        `addr add ${range.gateway}/${range.prefixLength} dev ${bridge}`,
+        `addr add ${METADATA_ENDPOINT_ADDRESS}/32 dev ${bridge}`,
+        `link set ${bridge} up`,
+        "",
+      ].join("\n"));
     }
-    const range = subnetRange(subnet.cidr);
-    await this.run("ip", ["-batch", "-"], [
-      `link add ${bridge} type bridge`,
-      `addr add ${range.gateway}/${range.prefixLength} dev ${bridge}`,
-      `addr add ${METADATA_ENDPOINT_ADDRESS}/32 dev ${bridge}`,
-      `link set ${bridge} up`,
-      "",
-    ].join("\n"));
+    // Also for a bridge an earlier run made: cheap, once per bridge and process, and it repairs
+    // an element or setting lost with an interrupted start.
+    await this.options.firewall?.allowBridge(bridge);
     this.knownBridges.add(bridge);
     return bridge;
   }
@@ -204,13 +260,18 @@ export class TaskNetworks {
     if (!attachment) throw new Error(`task ${taskId} has no reserved network`);
     if (attachment.connected) return attachment;
     const { subnetId, subnetCidr, netnsName, hostVeth, macAddress, ipv4, prefixLength, gateway } = attachment;
-    await this.withSubnet(subnetId, async () => {
-      const bridge = await this.ensureBridge({ subnetId, cidr: subnetCidr });
-      // Only an earlier, interrupted connect can have left this task's veth behind.
-      if (!this.freshNamespaces.delete(taskId)) await this.removeHostVeth(attachment);
-      // The peer is made inside the namespace (so it can be called eth0 there) with its MAC.
-      await this.run("ip", ["-batch", "-"], [`link add ${hostVeth} type veth peer name eth0 address ${macAddress} netns ${netnsName}`, `link set ${hostVeth} master ${bridge} up`, ""].join("\n"));
-    });
+    await Promise.all([
+      this.withSubnet(subnetId, async () => {
+        const bridge = await this.ensureBridge({ subnetId, cidr: subnetCidr });
+        // Only an earlier, interrupted connect can have left this task's veth behind.
+        if (!this.freshNamespaces.delete(taskId)) await this.removeHostVeth(attachment);
+        // The peer is made inside the namespace (so it can be called eth0 there) with its MAC.
+        await this.run("ip", ["-batch", "-"], [`link add ${hostVeth} type veth peer name eth0 address ${macAddress} netns ${netnsName}`, `link set ${hostVeth} master ${bridge} up`, ""].join("\n"));
+      }),
+      // The port's element alongside: until it is in, the bridge drops everything the port sends
+      // (the policy fails closed), and connect returns only once both are done.
+      this.options.firewall?.allowPort(attachment),
+    ]);
     await this.run("ip", ["-n", netnsName, "-batch", "-"], [
       `link set lo up`,
       `addr add ${ipv4}/${prefixLength} dev eth0`,
@@ -226,8 +287,11 @@ export class TaskNetworks {
 
   async detach(taskId: string): Promise<void> {
     this.freshNamespaces.delete(taskId);
-    // Without a readable record (one cut short by a power loss) the names still follow from the id.
-    await this.removeLinks(this.read(taskId) ?? linkNames(taskId));
+    const attachment = this.read(taskId);
+    // Without a readable record (one cut short by a power loss) the names still follow from the id;
+    // its firewall element (keyed by addresses the record held) is dropped at the next start, and
+    // matches no port meanwhile: veth names are unique per task.
+    await Promise.all([this.removeLinks(attachment ?? linkNames(taskId)), attachment && this.options.firewall?.forgetPort(attachment)]);
     this.ipam.release(taskId);
     rmSync(this.recordPath(taskId), { force: true });
   }
@@ -239,6 +303,8 @@ export class TaskNetworks {
       const bridge = bridgeName(subnetId);
       this.knownBridges.delete(bridge);
       if (await this.linkExists(bridge)) await this.run("ip", ["link", "del", bridge]);
+      await this.options.firewall?.forgetBridge(bridge);
+      rmSync(this.bridgeRecordPath(bridge), { force: true });
       return true;
     });
   }
