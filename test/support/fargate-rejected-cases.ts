@@ -45,6 +45,18 @@ export const rejectedCases: Case[] = [
   ["rejects placementConstraints", { placementConstraints: [{ type: "memberOf", expression: "attribute:ecs.instance-type =~ t2.*" }] }, "Task placement constraints are not supported for tasks using the Fargate launch type."],
   ["rejects a dockerVolumeConfiguration volume", { volumes: [{ name: "data", dockerVolumeConfiguration: { scope: "task" } }] }, "Docker volume configuration is not supported by Fargate."],
   ["rejects a host volume with a sourcePath", { volumes: [{ name: "data", host: { sourcePath: "/var/data" } }] }, "Invalid volume 'data'. Fargate does not support host volumes with a sourcePath."],
+  // Names that become host paths (issue 9): AWS's patterns, compared whole.
+  ["rejects a volume named with `..` (a path out of the task's storage)", { volumes: [{ name: "../../../../../../../../../.." }], ...web({ mountPoints: [{ sourceVolume: "../../../../../../../../../..", containerPath: "/host" }] }) }, "volume.name contains invalid characters."], // AWS
+  ["rejects a volume name with a slash", { volumes: [{ name: "a/b" }] }, "volume.name contains invalid characters."], // AWS
+  ["rejects a volume name of 256 characters", { volumes: [{ name: "v".repeat(256) }] }, "volume.name contains invalid characters."],
+  ["rejects a container named `..`", { containerDefinitions: [{ name: "..", image: "nginx" }] }, "Container.name contains invalid characters."], // AWS
+  ["rejects a container name with a slash", { containerDefinitions: [{ name: "web/../../x", image: "nginx" }] }, "Container.name contains invalid characters."], // AWS
+  ["rejects a container name of 256 characters", { containerDefinitions: [{ name: "c".repeat(256), image: "nginx" }] }, "Container.name contains invalid characters."],
+  ["rejects an empty container name", { containerDefinitions: [{ name: "", image: "nginx" }] }, "Container.name should not be null or empty."],
+  ["rejects a relative mount containerPath", { volumes: [{ name: "data" }], ...web({ mountPoints: [{ sourceVolume: "data", containerPath: "data" }] }) }, invalid("mountPoints.containerPath 'data' must be an absolute path.")],
+  ["rejects a mount on the container's root", { volumes: [{ name: "data" }], ...web({ mountPoints: [{ sourceVolume: "data", containerPath: "/./" }] }) }, invalid("mountPoints.containerPath cannot be '/'.")],
+  ["rejects a mount point without a containerPath", { volumes: [{ name: "data" }], ...web({ mountPoints: [{ sourceVolume: "data" }] }) }, invalid("mountPoints.containerPath should not be null or empty.")],
+  ["rejects a containerPath with a NUL byte", { volumes: [{ name: "data" }], ...web({ mountPoints: [{ sourceVolume: "data", containerPath: "/data\0/x" }] }) }, invalid("mountPoints.containerPath contains invalid characters.")],
   // Container fields Fargate rejects.
   ["rejects a privileged container", web({ privileged: true }), rejectedField("privileged")],
   ["rejects disableNetworking", web({ disableNetworking: true }), rejectedField("disableNetworking")],

@@ -56,3 +56,25 @@ describe("Fargate task definition registration", () => {
     );
   }
 });
+
+describe("names that become host paths", () => {
+  test("accepts AWS's whole patterns at their limits", () => {
+    const name = "A-z_0".repeat(51);
+    assert.equal(name.length, 255);
+    const prepared = prepareTaskDefinitionRegistration({
+      ...base,
+      volumes: [{ name }],
+      containerDefinitions: [{ name, image: "nginx", mountPoints: [{ sourceVolume: name, containerPath: "/data" }] }],
+    });
+    assert.equal(prepared.volumes![0]!.name, name);
+    assert.equal(prepared.containerDefinitions![0]!.name, name);
+  });
+  for (const name of [".", "..", "a.b", "a b", "a\nb", "a\0b", "é", "vol/..", "/abs"]) {
+    test(`refuses the volume name ${JSON.stringify(name)}`, () =>
+      assert.throws(() => prepareTaskDefinitionRegistration({ ...base, volumes: [{ name }] }), { name: "ClientException", message: "volume.name contains invalid characters." }));
+    test(`refuses the container name ${JSON.stringify(name)}`, () =>
+      assert.throws(() => prepareTaskDefinitionRegistration({ ...base, containerDefinitions: [{ name, image: "nginx" }] }), { name: "ClientException", message: "Container.name contains invalid characters." }));
+  }
+  test("refuses a name that matches only on its first line (the pattern is compared whole)", () =>
+    assert.throws(() => prepareTaskDefinitionRegistration({ ...base, volumes: [{ name: "ok\n../../x" }] }), { name: "ClientException" }));
+});

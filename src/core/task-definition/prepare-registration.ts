@@ -15,6 +15,8 @@ export type PreparedTaskDefinition = Omit<
 >;
 
 const FAMILY = /^[A-Za-z0-9_-]{1,255}$/;
+/** "Up to 255 letters (uppercase and lowercase), numbers, underscores, and hyphens" (ECS API, Volume.name). */
+const VOLUME_NAME = /^[A-Za-z0-9_-]{1,255}$/;
 const SEE_TROUBLESHOOTING = "For more information, see the Troubleshooting section of the Amazon ECS Developer Guide.";
 // The enums as the SDK's model has them.
 const NETWORK_MODES: readonly string[] = Object.values(NetworkMode);
@@ -101,6 +103,9 @@ function validateAndNormalise(request: RegisterTaskDefinitionRequest, fargate: b
   const volumeNames = new Set<string>();
   for (const volume of volumes) {
     if (!volume.name) throw clientException("Volume name must not be empty."); // wording not confirmed
+    // The name becomes a directory on the host (the task's volume): AWS's pattern, whole. AWS's
+    // wording as users report it (aws/amazon-ecs-cli#277); the same message for a name too long.
+    if (!VOLUME_NAME.test(volume.name)) throw clientException("volume.name contains invalid characters.");
     if (volumeNames.has(volume.name)) throw clientException(`Duplicate volume name: ${volume.name}`); // wording not confirmed
     volumeNames.add(volume.name);
     if (fargate && REJECTED_VOLUME_FIELDS.some((field) => volume[field] !== undefined)) {

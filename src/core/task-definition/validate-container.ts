@@ -34,7 +34,10 @@ const inRange = (value: number | undefined, min: number, max: number) => value =
 
 export function validateContainer(container: ContainerDefinition, context: ContainerContext): ContainerDefinition {
   const name = container.name ?? "";
-  if (!NAME.test(name)) throw clientException("Container name should be between 1 and 255 characters and contain only letters, numbers, hyphens and underscores."); // wording not confirmed
+  // The name becomes part of host paths on the agent (its bundle, rootfs and log): AWS's pattern,
+  // whole. AWS's wording as users report it (hashicorp/terraform-provider-aws#5950).
+  if (name === "") throw clientException("Container.name should not be null or empty."); // wording not confirmed
+  if (!NAME.test(name)) throw clientException("Container.name contains invalid characters.");
   if (!container.image) throw clientException("Container.image should not be null or empty.");
   const invalid = (detail: string) => clientException(`Invalid setting for container '${name}'. ${detail}`);
 
@@ -124,6 +127,7 @@ export function validateContainer(container: ContainerDefinition, context: Conta
     if (!mount.sourceVolume || !context.volumeNames.has(mount.sourceVolume)) {
       throw invalid(`mountPoints references volume '${mount.sourceVolume}', which is not defined in the task definition.`); // wording not confirmed
     }
+    assertContainerPath(mount.containerPath, invalid);
   }
   for (const from of container.volumesFrom ?? []) {
     if (!from.sourceContainer || !context.containerNames.has(from.sourceContainer)) {
@@ -142,6 +146,18 @@ export function validateContainer(container: ContainerDefinition, context: Conta
     ...(healthCheck ? { healthCheck } : {}),
     systemControls: container.systemControls ?? [],
   };
+}
+
+/**
+ * A mount point's containerPath: absolute (the runtime resolves it inside the container's root, as
+ * Docker does, and refuses a relative one), not the root itself (a volume over `/` would hide the
+ * image), and no NUL byte (C strings end there, so the runtime would see another path).
+ */
+function assertContainerPath(path: string | undefined, invalid: (detail: string) => Error): void {
+  if (!path) throw invalid("mountPoints.containerPath should not be null or empty."); // wording not confirmed
+  if (path.includes("\0")) throw invalid("mountPoints.containerPath contains invalid characters."); // wording not confirmed
+  if (!path.startsWith("/")) throw invalid(`mountPoints.containerPath '${path}' must be an absolute path.`); // wording not confirmed
+  if (/^\/+$/.test(path.replace(/\/\.(?=\/|$)/g, "/"))) throw invalid("mountPoints.containerPath cannot be '/'."); // wording not confirmed
 }
 
 function assertNoDependencyCycle(start: string, containers: readonly ContainerDefinition[]): void {
