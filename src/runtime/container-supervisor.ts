@@ -15,6 +15,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, watch } from 
 import { constants as osConstants } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { confinedJoin } from "../core/confined-path.js";
 import type { CommandRunner } from "./run-command.js";
 import { CommandError, runCommand } from "./run-command.js";
 import { startWithSyncPipe } from "./sync-pipe-start.js";
@@ -90,7 +91,7 @@ export class ContainerSupervisor {
   }
 
   private dir(id: string): string {
-    return join(this.options.root, id);
+    return confinedJoin(this.options.root, [id], "container runtime id");
   }
 
   logPath(id: string): string {

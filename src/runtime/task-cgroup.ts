@@ -7,6 +7,7 @@
 //   cgroup v2 (unified):            /sys/fs/cgroup/berth/<taskId>/<container>
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { confinedJoin } from "../core/confined-path.js";
 
 const CGROUP_ROOT = "/sys/fs/cgroup";
 const CFS_PERIOD_US = 100_000;
@@ -25,11 +26,11 @@ export class TaskCgroups {
 
   /** The cgroupsPath (relative to the hierarchy root) a container of the task runs in. */
   containerPath(taskId: string, containerName: string): string {
-    return `/berth/${taskId}/${containerName}`;
+    return confinedJoin("/berth", [taskId, containerName], "task id or container name");
   }
 
   private v1Dir(controller: string, taskId: string): string {
-    return join(this.root, controller, "berth", taskId);
+    return confinedJoin(join(this.root, controller, "berth"), [taskId], "task id");
   }
 
   /** Idempotent. */
@@ -41,7 +42,7 @@ export class TaskCgroups {
       mkdirSync(berth, { recursive: true });
       writeFileSync(join(this.root, "cgroup.subtree_control"), "+memory +cpu +pids");
       writeFileSync(join(berth, "cgroup.subtree_control"), "+memory +cpu +pids");
-      const dir = join(berth, taskId);
+      const dir = confinedJoin(berth, [taskId], "task id");
       mkdirSync(dir, { recursive: true });
       writeFileSync(join(dir, "cgroup.subtree_control"), "+memory +cpu +pids");
       writeFileSync(join(dir, "memory.max"), String(memoryBytes));
@@ -71,8 +72,8 @@ export class TaskCgroups {
    */
   containerOomKills(taskId: string, containerName: string): number | undefined {
     const file = isUnified(this.root)
-      ? join(this.root, "berth", taskId, containerName, "memory.events")
-      : join(this.v1Dir("memory", taskId), containerName, "memory.oom_control");
+      ? join(confinedJoin(join(this.root, "berth"), [taskId, containerName], "task id or container name"), "memory.events")
+      : join(confinedJoin(this.v1Dir("memory", taskId), [containerName], "container name"), "memory.oom_control");
     if (!existsSync(file)) return undefined;
     const match = /^oom_kill (\d+)$/m.exec(readFileSync(file, "utf8"));
     return match ? Number(match[1]) : 0;
@@ -82,7 +83,7 @@ export class TaskCgroups {
   remove(taskId: string): void {
     // runc creates the container's cgroup in every mounted hierarchy (name=systemd and the hybrid
     // unified one included), so every hierarchy is cleaned, not just the controllers we configure.
-    const dirs = isUnified(this.root) ? [join(this.root, "berth", taskId)] : readdirSync(this.root).map((hierarchy) => this.v1Dir(hierarchy, taskId));
+    const dirs = isUnified(this.root) ? [confinedJoin(join(this.root, "berth"), [taskId], "task id")] : readdirSync(this.root).map((hierarchy) => this.v1Dir(hierarchy, taskId));
     for (const dir of dirs) removeTree(dir);
   }
 
