@@ -12,6 +12,7 @@ export const agentParseOptions = {
   "task-slots": { type: "string", default: "250" },
   "image-pull-behavior": { type: "string", default: "default" },
   runtime: { type: "string", default: "/usr/sbin/runc" },
+  "ip-forward": { type: "string", default: "off" },
 } as const;
 
 export const AGENT_USAGE = `  --zone                 the host's availability zone (default <region>a)
@@ -20,7 +21,10 @@ export const AGENT_USAGE = `  --zone                 the host's availability zon
   --capacity-memory-mib  schedulable memory (default: the machine's, less 1 GiB)
   --task-slots           most tasks at once (default 250)
   --image-pull-behavior  default | always | once | prefer-cached (as ECS_IMAGE_PULL_BEHAVIOR)
-  --runtime              the OCI runtime binary (default /usr/sbin/runc)`;
+  --runtime              the OCI runtime binary (default /usr/sbin/runc)
+  --ip-forward           off | keep: net.ipv4.ip_forward while the agent runs (default off: pinned to
+                         0, the value before restored at stop; keep: left as the host has it, for
+                         hosts that route for other software; tasks are never routed either way)`;
 
 const PULL_POLICIES: readonly ImagePullPolicy[] = ["default", "always", "once", "prefer-cached"];
 
@@ -32,13 +36,15 @@ function positiveInteger(name: string, text: string | undefined): number | undef
 }
 
 export function compileAgentConfig(
-  values: { zone?: string; subnet?: string[]; "capacity-cpu-units"?: string; "capacity-memory-mib"?: string; "task-slots"?: string; "image-pull-behavior"?: string; runtime?: string },
+  values: { zone?: string; subnet?: string[]; "capacity-cpu-units"?: string; "capacity-memory-mib"?: string; "task-slots"?: string; "image-pull-behavior"?: string; runtime?: string; "ip-forward"?: string },
   common: { dataDir: string; region: string; insecureRegistries: readonly string[] },
 ): HostAgentConfig {
   const zone = values.zone ?? `${common.region}a`;
   if (!zone.startsWith(common.region) || !/^[a-z]$/.test(zone.slice(common.region.length))) throw new ConfigError(`--zone '${zone}' is not an availability zone of ${common.region}`);
   const policy = values["image-pull-behavior"] ?? "default";
   if (!PULL_POLICIES.includes(policy as ImagePullPolicy)) throw new ConfigError(`--image-pull-behavior must be one of ${PULL_POLICIES.join(", ")}`);
+  const ipForward = values["ip-forward"] ?? "off";
+  if (ipForward !== "off" && ipForward !== "keep") throw new ConfigError(`--ip-forward must be off or keep, not '${ipForward}'`);
   return Object.freeze({
     dataDir: common.dataDir,
     region: common.region,
@@ -50,5 +56,6 @@ export function compileAgentConfig(
     capacityMemoryMiB: positiveInteger("capacity-memory-mib", values["capacity-memory-mib"]),
     taskSlots: positiveInteger("task-slots", values["task-slots"]) ?? 250,
     runtimePath: values.runtime ?? "/usr/sbin/runc",
+    ipForward,
   });
 }

@@ -16,8 +16,12 @@ import { HostRuntimeAdapter } from "../agent/runtime-adapter.js";
 import { systemClock } from "../core/clock.js";
 import type { ImagePullPolicy } from "../images/index.js";
 import { ImageStore } from "../images/index.js";
-import { TaskNetworks } from "../network/index.js";
+import { HostFirewall, TaskNetworks } from "../network/index.js";
+import type { IpForwardPolicy } from "../network/index.js";
 import type { ControlPlaneLink, HostCapacity, TaskSpec } from "../protocol/index.js";
+import { capacityProblem, MAX_EPHEMERAL_GIB_PER_SLOT } from "../protocol/index.js";
+import { ConfigError } from "./config-error.js";
+import type { LogSink, TaskStateReporter } from "../agent/ports.js";
 import { CommandLauncher, TaskRuntime } from "../runtime/index.js";
 
 export const AGENT_VERSION = "0.1.0";
@@ -34,6 +38,8 @@ export interface HostAgentConfig {
   readonly capacityMemoryMiB: number | undefined;
   readonly taskSlots: number;
   readonly runtimePath: string;
+  /** net.ipv4.ip_forward while the agent runs (see src/network/host-firewall.ts). */
+  readonly ipForward: IpForwardPolicy;
 }
 
 /** Kept back for the host itself: the agent, conmon processes, the kernel. */
@@ -42,18 +48,34 @@ const RESERVED_MEMORY_MIB = 1024;
 /** Ephemeral storage is thin (sparse files): a task's 20 GiB costs nothing until written. */
 const EPHEMERAL_GIB_PER_SLOT = 20;
 
-/** What this machine offers, or what the operator declared (deliberate overcommit, logged). */
-export function hostCapacity(config: HostAgentConfig, logger: Logger): HostCapacity {
-  const machineCpu = Math.max(cpus().length * 1024 - RESERVED_CPU_UNITS, 256);
-  const machineMemory = Math.max(Math.floor(totalmem() / 1024 / 1024) - RESERVED_MEMORY_MIB, 512);
+/** The machine as the control plane is told of it (capacity must fit it, see protocol/capacity-limits.ts). */
+export function hostMachine(): { cpuCount: number; memoryMiB: number } {
+  return { cpuCount: Math.max(cpus().length, 1), memoryMiB: Math.floor(totalmem() / 1024 / 1024) };
+}
+
+/**
+ * What this machine offers, or what the operator declared (deliberate overcommit, logged), with
+ * the machine it runs on. Declarations beyond what the control plane accepts are refused here, at
+ * start, with the same words the control plane would use.
+ */
+export function hostCapacity(config: HostAgentConfig, logger: Logger): { capacity: HostCapacity; machine: { cpuCount: number; memoryMiB: number }; overcommit: boolean } {
+  const machine = hostMachine();
+  const machineCpu = Math.max(machine.cpuCount * 1024 - RESERVED_CPU_UNITS, 256);
+  const machineMemory = Math.max(machine.memoryMiB - RESERVED_MEMORY_MIB, 512);
   const cpuUnits = config.capacityCpuUnits ?? machineCpu;
   const memoryMiB = config.capacityMemoryMiB ?? machineMemory;
+  const overcommit = cpuUnits > machine.cpuCount * 1024 || memoryMiB > machine.memoryMiB;
   if (cpuUnits > machineCpu || memoryMiB > machineMemory) {
     logger.warn({ declared: { cpuUnits, memoryMiB }, machine: { cpuUnits: machineCpu, memoryMiB: machineMemory } }, "capacity declared above the machine's: reservations are overcommitted");
   }
   const disk = statfsSync(config.dataDir);
   const diskGiB = Math.floor((disk.bavail * disk.bsize) / 1024 ** 3);
-  return { cpuUnits, memoryMiB, taskSlots: config.taskSlots, ephemeralGiB: Math.max(diskGiB, config.taskSlots * EPHEMERAL_GIB_PER_SLOT) };
+  // Thin ephemeral storage, but no more than Fargate's largest (200 GiB) for every slot.
+  const ephemeralGiB = Math.min(Math.max(diskGiB, config.taskSlots * EPHEMERAL_GIB_PER_SLOT), config.taskSlots * MAX_EPHEMERAL_GIB_PER_SLOT);
+  const capacity = { cpuUnits, memoryMiB, taskSlots: config.taskSlots, ephemeralGiB };
+  const problem = capacityProblem({ capacity, machine, overcommit });
+  if (problem) throw new ConfigError(problem);
+  return { capacity, machine, overcommit };
 }
 
 function persistentHostId(dir: string): string {
@@ -65,11 +87,18 @@ function persistentHostId(dir: string): string {
 export interface AssembledHostAgent {
   readonly hostAgent: HostAgent;
   readonly hostId: string;
+  /** The host firewall (before anything can touch a task network), then the agent. */
+  start(): Promise<void>;
   close(): Promise<void>;
 }
 
-export function assembleHostAgent(options: { config: HostAgentConfig; link: ControlPlaneLink; logger: Logger; credentialsFor?: RegistryCredentialsFor }): AssembledHostAgent {
-  const { config, link, logger } = options;
+/** The agent and the host parts under it, with the report and log sinks `makeSinks` gives it. */
+function assembleParts<Sinks extends { readonly reports: TaskStateReporter; readonly logSink: LogSink }>(
+  config: HostAgentConfig,
+  logger: Logger,
+  makeSinks: (specOf: (taskId: string) => TaskSpec | undefined) => Sinks,
+  credentialsFor?: RegistryCredentialsFor,
+) {
   const agentDir = join(config.dataDir, "agent");
   mkdirSync(agentDir, { recursive: true, mode: 0o700 });
   const hostId = persistentHostId(agentDir);
@@ -77,26 +106,40 @@ export function assembleHostAgent(options: { config: HostAgentConfig; link: Cont
   // Host tools run from a small helper process: forking this one for each costs the event loop.
   const launcher = new CommandLauncher();
   const runtime = new TaskRuntime({ stateDir: join(agentDir, "runtime"), runtimePath: config.runtimePath, run: launcher.run, startSupervised: launcher.startWithSyncPipe });
+  // Network errors name the whole command (its stderr says which line of a batch failed).
+  const runNetworkCommand = (command: string, args: readonly string[], input?: string) =>
+    launcher.run(command, args, { input }).catch((error: Error & { stderr?: string }) => Promise.reject(new Error(`${command} ${args.join(" ")}: ${error.stderr?.trim() || error.message}`)));
+  const networkDir = join(agentDir, "network");
   const networks = new TaskNetworks({
-    stateDir: join(agentDir, "network"),
+    stateDir: networkDir,
     region: config.region,
-    // Network errors name the whole command (its stderr says which line of a batch failed).
-    run: (command, args, input) => launcher.run(command, args, { input }).catch((error: Error & { stderr?: string }) => Promise.reject(new Error(`${command} ${args.join(" ")}: ${error.stderr?.trim() || error.message}`))),
+    run: runNetworkCommand,
+    firewall: new HostFirewall({ stateDir: networkDir, run: runNetworkCommand, ipForward: config.ipForward }),
   });
-  const reports = new ReportForwarder(link, systemClock, logger);
   const servedSubnets = new Set<string>();
-  // The sink asks the agent (made just below) for each task's log configuration.
-  const logSink = new AwslogsSink(link, (taskId): TaskSpec | undefined => agent.specOf(taskId));
+  // The sinks ask the agent (made just below) for each task's log configuration.
+  const sinks = makeSinks((taskId) => agent.specOf(taskId));
   const agent = createAgent({
     stateDir: join(agentDir, "tasks"),
-    images: new HostImageAdapter(images, { policy: config.pullPolicy, credentialsFor: options.credentialsFor }),
+    images: new HostImageAdapter(images, { policy: config.pullPolicy, credentialsFor }),
     runtime: new HostRuntimeAdapter(runtime, (digest) => images.get(digest)),
     networks: new HostNetworkAdapter(networks, servedSubnets),
-    logSink,
-    reporter: reports,
+    logSink: sinks.logSink,
+    reporter: sinks.reports,
     clock: systemClock,
     logger,
   });
+  return { ...sinks, agent, networks, launcher, hostId, servedSubnets };
+}
+
+export function assembleHostAgent(options: { config: HostAgentConfig; link: ControlPlaneLink; logger: Logger; credentialsFor?: RegistryCredentialsFor }): AssembledHostAgent {
+  const { config, link, logger } = options;
+  const { agent, networks, launcher, hostId, servedSubnets, reports, logSink } = assembleParts(
+    config,
+    logger,
+    (specOf) => ({ reports: new ReportForwarder(link, systemClock, logger), logSink: new AwslogsSink(link, specOf) }),
+    options.credentialsFor,
+  );
   const hostAgent = new HostAgent({
     agent,
     link,
@@ -105,7 +148,7 @@ export function assembleHostAgent(options: { config: HostAgentConfig; link: Cont
       agentVersion: AGENT_VERSION,
       availabilityZone: config.availabilityZone,
       architecture: arch() === "arm64" ? "ARM64" : "X86_64",
-      capacity: hostCapacity(config, logger),
+      ...hostCapacity(config, logger),
       subnetIds: config.subnetIds,
     },
     reports,
@@ -122,11 +165,43 @@ export function assembleHostAgent(options: { config: HostAgentConfig; link: Cont
   return {
     hostAgent,
     hostId,
+    async start() {
+      await networks.start();
+      await hostAgent.start();
+    },
     async close() {
       await hostAgent.close();
-      // Bridges of subnets no running task uses go with the agent; busy ones stay for their tasks.
+      // Bridges of subnets no running task uses go with the agent; busy ones stay for their tasks,
+      // and so does the firewall that guards them.
       for (const subnetId of servedSubnets) await networks.removeSubnetIfIdle(subnetId);
+      await networks.stop();
       launcher.close();
     },
   };
+}
+
+/**
+ * `--uninstall`, with no agent running on this data dir: stops every task this host still runs,
+ * then removes every namespace, veth, bridge and the firewall tables, and gives ip_forward back.
+ * Nothing is connected to a control plane, so reports and log lines of those last moments are
+ * dropped rather than retried forever. Images and the data dir stay (remove them by hand).
+ */
+export async function uninstallHostAgent(options: { config: HostAgentConfig; logger: Logger }): Promise<{ tasksStopped: number }> {
+  const { agent, networks, launcher } = assembleParts(options.config, options.logger, () => ({
+    reports: { report: async () => undefined },
+    logSink: { write: async () => undefined },
+  }));
+  try {
+    // The firewall guards the tasks while they stop, whatever a crash left of it.
+    await networks.start();
+    await agent.start();
+    const live = agent.list().filter((status) => status.lastStatus !== "STOPPED");
+    for (const status of live) await agent.stopTask(status.taskArn, "Host uninstalled (berth --uninstall)", "UserInitiated");
+    await Promise.all(live.map((status) => agent.whenStopped(status.taskArn)));
+    await agent.close();
+    await networks.removeEverything();
+    return { tasksStopped: live.length };
+  } finally {
+    launcher.close();
+  }
 }

@@ -22,6 +22,8 @@ export interface ServerConfig {
   readonly registryTokenTtlMs: number;
   /** The embedded agent (undefined with --no-agent: a control plane only, hosts join with `berth agent`). */
   readonly agent: HostAgentConfig | undefined;
+  /** --uninstall: remove what the embedded agent put on the host, then exit. */
+  readonly uninstall: boolean;
 }
 
 export const SERVER_USAGE = `usage: berth server [--listen HOST:PORT] [--data-dir DIR] [--region REGION] [--account-id 12DIGITS]
@@ -38,6 +40,9 @@ export const SERVER_USAGE = `usage: berth server [--listen HOST:PORT] [--data-di
                        hostname when it resolves to a non-loopback address, else 127.0.0.1)
   --registry-token-ttl-seconds  lifetime of \`aws ecr get-login-password\` tokens (default 43200, 12 h)
   --no-agent           run no tasks on this machine (hosts join with \`berth agent\`)
+  --uninstall          with the server stopped: stop the embedded agent's tasks and remove every
+                       namespace, veth, bridge and nftables table of Berth's, restore ip_forward
+                       (the data dir stays)
 
 The embedded agent (root; serves every default subnet unless --subnet is given):
 ${AGENT_USAGE}
@@ -60,6 +65,7 @@ export function compileServerConfig(argv: string[], env: NodeJS.ProcessEnv): Ser
       "public-host": { type: "string" },
       "registry-token-ttl-seconds": { type: "string", default: "43200" },
       "no-agent": { type: "boolean", default: false },
+      uninstall: { type: "boolean", default: false },
       ...agentParseOptions,
     },
     strict: true,
@@ -96,6 +102,7 @@ export function compileServerConfig(argv: string[], env: NodeJS.ProcessEnv): Ser
     publicHost,
     registryTokenTtlMs: tokenTtl * 1000,
     agent: values["no-agent"] ? undefined : compileAgentConfig(values, { dataDir: values["data-dir"]!, region, insecureRegistries: values["insecure-registry"] ?? [] }),
+    uninstall: values.uninstall ?? false,
   });
 }
 

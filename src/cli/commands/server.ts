@@ -21,7 +21,7 @@ import { systemClock } from "../../core/clock.js";
 import { defaultNetwork } from "../../core/default-network.js";
 import { createRegistry } from "../../registry/index.js";
 import { openSqliteStore } from "../../store/index.js";
-import { assembleHostAgent } from "../host-agent-assembly.js";
+import { assembleHostAgent, uninstallHostAgent } from "../host-agent-assembly.js";
 import type { AssembledHostAgent } from "../host-agent-assembly.js";
 import { ConfigError } from "../config-error.js";
 import { ownRegistryHosts, publicRegistryHost } from "../public-host.js";
@@ -53,6 +53,11 @@ export async function run(argv: string[]): Promise<number> {
   }
   const startedAt = Date.now();
   const logger = pino({ base: { service: "berth-server" } });
+  if (config.uninstall) {
+    const { tasksStopped } = config.agent ? await uninstallHostAgent({ config: config.agent, logger: logger.child({ component: "agent" }) }) : { tasksStopped: 0 };
+    process.stderr.write(`berth server: uninstalled (${tasksStopped} task(s) stopped); ${config.dataDir} is left for you to remove\n`);
+    return 0;
+  }
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const accountId = config.accountId ?? persistentValue(join(config.dataDir, "account-id"), () => String(randomInt(100_000, 1_000_000)) + String(randomInt(100_000, 1_000_000)));
   const scope = { partition: config.partition, region: config.region, accountId };
@@ -163,7 +168,7 @@ export async function run(argv: string[]): Promise<number> {
     // This server's own registry speaks plain HTTP, like its API: the embedded agent may pull from it so.
     const agentConfig = { ...withSubnets, insecureRegistries: [...new Set([...withSubnets.insecureRegistries, ...registryHosts])] };
     embedded = assembleHostAgent({ config: agentConfig, link: fleet, logger: logger.child({ component: "agent" }) });
-    await embedded.hostAgent.start();
+    await embedded.start();
   }
 
   return new Promise<number>((resolve) => {
