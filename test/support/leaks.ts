@@ -1,5 +1,5 @@
 // After every privileged test file: nothing Berth-named may be left on the host — network
-// namespaces, links (bridges, veths), mounts, task cgroups, loop devices, conmon processes.
+// namespaces, links (bridges, veths), nft tables, mounts, task cgroups, loop devices, conmon processes.
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 
@@ -15,6 +15,12 @@ export function findLeaks(prefix = "bth"): string[] {
     .map((line) => line.split(":")[1]?.trim().split("@")[0] ?? "")
     .filter((name) => name.startsWith(prefix));
   leaks.push(...links.map((name) => `link ${name}`));
+  // The host firewall's tables ("berth" in each family; a "bth" prefix counts too).
+  const tables = execFileSync("nft", ["list", "tables"], { encoding: "utf8" })
+    .split("\n")
+    .map((line) => line.trim().split(/\s+/))
+    .filter((words) => words[0] === "table" && (words[2]?.startsWith("berth") || words[2]?.startsWith(prefix)));
+  leaks.push(...tables.map((words) => `nft ${words.join(" ")}`));
   const mounts = readFileSync("/proc/mounts", "utf8")
     .split("\n")
     .filter((line) => /berth/.test(line));
