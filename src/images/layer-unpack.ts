@@ -18,6 +18,9 @@ import type { ZlibOptions } from "node:zlib";
 import { x as extractTar } from "tar";
 import { WorkerHash } from "./worker-hash.js";
 import { confinedDirectory, confinedEntryPath, layerPathComponents, lstatOrUndefined, UnsafeLayerEntryError } from "./layer-paths.js";
+import { parseContentDigest } from "./content-digest.js";
+import { DEFAULT_LAYER_LIMITS, LayerByteCounter } from "./layer-limits.js";
+import type { LayerLimits } from "./layer-limits.js";
 
 export class DigestMismatchError extends Error {}
 
@@ -40,7 +43,7 @@ const BLOCK_BYTES = 1024 * 1024;
  * Counts and hashes every byte of `blob` (the digest is checked on all of it, whatever the
  * later stages do) and regroups the bytes into BLOCK_BYTES blocks for the decoder.
  */
-function hashedBlocks(hash: WorkerHash, counted: { size: number }) {
+function hashedBlocks(hash: WorkerHash, counted: { size: number }, counter: LayerByteCounter) {
   return async function* (source: AsyncIterable<Buffer | string>) {
     let pending: Buffer[] = [];
     let pendingBytes = 0;
@@ -54,6 +57,8 @@ function hashedBlocks(hash: WorkerHash, counted: { size: number }) {
     for await (const chunk of source) {
       const bytes = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
       counted.size += bytes.length;
+      // Throws past the declared size or the host's limit: the pipeline stops downloading.
+      counter.compressed(bytes.length);
       pending.push(bytes);
       pendingBytes += bytes.length;
       if (pendingBytes >= BLOCK_BYTES) {
@@ -87,13 +92,22 @@ async function pipeThroughZstd(source: Readable, sink: NodeJS.WritableStream): P
   let stderr = "";
   child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<void>((resolve, reject) => child.once("close", (code) => (code === 0 ? resolve() : reject(new Error(`zstd: ${stderr.trim() || `exit ${code}`}`)))));
-  await Promise.all([pipeline(source, child.stdin), pipeline(child.stdout, sink), exited]);
+  // A stage refused (a limit, a bad archive): the decoder goes at once, not when its pipes drain.
+  await Promise.all([pipeline(source, child.stdin), pipeline(child.stdout, sink), exited]).catch((error: unknown) => {
+    child.kill("SIGKILL");
+    throw error;
+  });
 }
 
-/** Streams `blob` into `targetDir` (which must not exist yet); returns the compressed size. */
-export async function unpackLayer(blob: Readable, options: { digest: string; mediaType: string; targetDir: string }): Promise<number> {
-  const [algorithm, expected] = options.digest.split(":") as [string, string];
-  if (algorithm !== "sha256" && algorithm !== "sha512") throw new Error(`unsupported digest algorithm ${algorithm}`);
+/**
+ * Streams `blob` into `targetDir` (which must not exist yet); returns the compressed size.
+ * `declaredBytes` (the descriptor's size) and `limits` bound the bytes read and decompressed
+ * (layer-limits.ts); a layer over them is refused while it streams, its partial files removed.
+ */
+export async function unpackLayer(blob: Readable, options: { digest: string; mediaType: string; targetDir: string; declaredBytes?: number; limits?: LayerLimits }): Promise<number> {
+  // Compared whole (content-digest.ts): `sha256:<hex>:../x` would otherwise verify as <hex>.
+  const { algorithm, hex: expected } = parseContentDigest(options.digest, "layer");
+  const counter = new LayerByteCounter(options.limits ?? DEFAULT_LAYER_LIMITS, options.declaredBytes);
   const temp = `${options.targetDir}.partial-${process.pid}-${Date.now()}`;
   rmSync(temp, { recursive: true, force: true });
   mkdirSync(temp, { recursive: true });
@@ -142,15 +156,24 @@ export async function unpackLayer(blob: Readable, options: { digest: string; med
     // Sniffing listens beside the pipeline instead of being a Transform stage of it: every stage
     // costs a callback round per chunk. (Attached in the same tick as the pipeline, so no chunk
     // goes by unseen.)
-    const sniff = (stream: NodeJS.ReadableStream) => {
+    const sniff = (stream: NodeJS.ReadableStream & { destroy(error?: Error): unknown }) => {
       const onData = (chunk: Buffer) => {
         if (!chunk.some((byte) => byte !== 0)) return;
         sawContent = true;
         stream.removeListener("data", onData);
       };
       stream.on("data", onData);
+      // Decompressed bytes are counted beside the pipeline too: past a limit the stream is
+      // destroyed with the reason, which fails the pipeline before the rest reaches the disk.
+      stream.on("data", (chunk: Buffer) => {
+        try {
+          counter.uncompressed(chunk.length);
+        } catch (error) {
+          stream.destroy(error as Error);
+        }
+      });
     };
-    const blocks = hashedBlocks(hash, counted);
+    const blocks = hashedBlocks(hash, counted, counter);
     try {
       if (compression === "zstd") {
         const decoded = new PassThrough({ highWaterMark: STREAM_BUFFER_BYTES });
