@@ -5,9 +5,16 @@
 // A pull resolves the reference (tag or digest; an index is narrowed to the task's platform),
 // downloads only the layers it lacks, and verifies every digest. Concurrent pulls of the same
 // image share one download (single flight per reference and platform, and per layer).
+// Everything the registry says is hostile (DESIGN.md rule 9): every digest is checked whole
+// (content-digest.ts) before it names a URL or a path, every path is confined under the store's
+// root, and manifests, configs, layers and images are bounded in size (layer-limits.ts).
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { confinedJoin } from "../core/confined-path.js";
+import { InvalidDigestError, parseContentDigest } from "./content-digest.js";
+import { assertImageSize, DEFAULT_LAYER_LIMITS, LayerLimitError } from "./layer-limits.js";
+import type { LayerLimits } from "./layer-limits.js";
 import { normalizeImageReference } from "./image-reference.js";
 import type { ImageReference } from "./image-reference.js";
 import { unpackLayer } from "./layer-unpack.js";
@@ -78,12 +85,52 @@ interface ManifestDocument {
 }
 
 const isIndex = (mediaType: string, document: ManifestDocument) => mediaType.includes("index") || mediaType.includes("manifest.list") || Array.isArray(document.manifests);
-const digestPath = (digest: string) => digest.replace(":", "/");
+
+/** The distribution spec's limit on a manifest a registry must accept (4 MiB); an index is one too. */
+const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+/** Image configs are kilobytes (a long history makes them hundreds): 8 MiB is far past any real one. */
+const MAX_CONFIG_BYTES = 8 * 1024 * 1024;
+/**
+ * overlayfs stacks at most 500 lower layers, and every lowerdir must fit one page of mount options;
+ * Docker refuses images deeper than 125 layers ("max depth exceeded"). 128 keeps every real image.
+ */
+const MAX_LAYERS = 128;
+
+/** A registry digest checked whole, or an ImagePullError naming it (a CannotPullContainerError). */
+function checkedDigest(digest: unknown, what: string) {
+  try {
+    return parseContentDigest(digest, what);
+  } catch (error) {
+    if (error instanceof InvalidDigestError) throw new ImagePullError(error.message);
+    throw error;
+  }
+}
 
 function verify(bytes: Buffer, digest: string, what: string): void {
-  const [algorithm, expected] = digest.split(":");
-  const actual = createHash(algorithm ?? "sha256").update(bytes).digest("hex");
+  const { algorithm, hex: expected } = checkedDigest(digest, what);
+  const actual = createHash(algorithm).update(bytes).digest("hex");
   if (actual !== expected) throw new ImagePullError(`digest mismatch: ${what} ${digest} has content ${algorithm}:${actual}`);
+}
+
+/** A response body, refused past `maxBytes` (declared or actually sent) without buffering the rest. */
+async function boundedBody(response: Response, maxBytes: number, what: string): Promise<Buffer> {
+  const declared = Number(response.headers.get("content-length") ?? "0");
+  const tooLarge = () => new ImagePullError(`${what} is larger than the host's limit of ${maxBytes} bytes`);
+  if (declared > maxBytes) {
+    await response.body?.cancel();
+    throw tooLarge();
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of (response.body ?? []) as AsyncIterable<Uint8Array>) {
+    size += chunk.length;
+    if (size > maxBytes) {
+      await response.body?.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
 }
 
 export class ImageStore {
@@ -92,8 +139,23 @@ export class ImageStore {
   /** Layer bytes downloaded by this store since it started (the "second pull transfers 0" figure). */
   layerBytesDownloaded = 0;
 
-  constructor(private readonly options: { root: string; insecureRegistries?: readonly string[]; trustFor?: RegistryTrustFor }) {
+  private readonly limits: LayerLimits;
+
+  constructor(private readonly options: { root: string; insecureRegistries?: readonly string[]; trustFor?: RegistryTrustFor; limits?: Partial<LayerLimits> }) {
     for (const dir of ["layers", "images"]) mkdirSync(join(options.root, dir), { recursive: true });
+    this.limits = { ...DEFAULT_LAYER_LIMITS, ...options.limits };
+  }
+
+  /** Where a layer is unpacked: <root>/layers/<alg>/<hex>, the digest checked whole first. */
+  layerDir(digest: string): string {
+    const { algorithm, hex } = checkedDigest(digest, "layer");
+    return confinedJoin(join(this.options.root, "layers"), [algorithm, hex], "layer digest");
+  }
+
+  /** Where a pulled image's record is: <root>/images/<alg>/<hex>.json. */
+  private imagePath(manifestDigest: string): string {
+    const { algorithm, hex } = checkedDigest(manifestDigest, "manifest");
+    return confinedJoin(join(this.options.root, "images"), [algorithm, `${hex}.json`], "manifest digest");
   }
 
   private refsPath(): string {
@@ -114,7 +176,12 @@ export class ImageStore {
 
   /** The image by manifest digest, if present. */
   get(manifestDigest: string): LocalImage | undefined {
-    const path = join(this.options.root, "images", `${digestPath(manifestDigest)}.json`);
+    let path: string;
+    try {
+      path = this.imagePath(manifestDigest);
+    } catch {
+      return undefined;
+    }
     if (!existsSync(path)) return undefined;
     const image = JSON.parse(readFileSync(path, "utf8")) as LocalImage;
     return image.layerDirs.every((dir) => existsSync(dir)) ? image : undefined;
@@ -162,8 +229,10 @@ export class ImageStore {
       scope: `repository:${ref.repository}:pull`,
     });
     const manifestAt = async (reference: string, expectedDigest?: string) => {
+      // A digest from the reference or an index entry is checked before it goes into the URL.
+      if (expectedDigest !== undefined) checkedDigest(expectedDigest, "manifest");
       const response = await client.request(`/v2/${ref.repository}/manifests/${reference}`, { headers: { accept: MANIFEST_ACCEPT } });
-      const bytes = Buffer.from(await response.arrayBuffer());
+      const bytes = await boundedBody(response, MAX_MANIFEST_BYTES, "manifest");
       const digest = expectedDigest ?? response.headers.get("docker-content-digest") ?? `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
       verify(bytes, digest, "manifest");
       const document = JSON.parse(bytes.toString("utf8")) as ManifestDocument;
@@ -184,9 +253,22 @@ export class ImageStore {
       manifest = await manifestAt(chosen.digest, chosen.digest);
     }
     const { document } = manifest;
-    if (!document.config || !document.layers) throw new ImagePullError(`${ref.canonical}: unsupported manifest ${manifest.mediaType}`);
+    if (!document.config || !Array.isArray(document.layers)) throw new ImagePullError(`${ref.canonical}: unsupported manifest ${manifest.mediaType}`);
+    if (document.layers.length > MAX_LAYERS) throw new ImagePullError(`${ref.canonical} has ${document.layers.length} layers, more than the host's limit of ${MAX_LAYERS}`);
+    // Every digest and size of the manifest is checked before anything is fetched or written.
+    checkedDigest(document.config.digest, "config");
+    const layerDirs = document.layers.map((layer) => this.layerDir(layer.digest));
+    try {
+      assertImageSize(
+        document.layers.map((layer) => layer.size),
+        this.limits,
+      );
+    } catch (error) {
+      if (error instanceof LayerLimitError) throw new ImagePullError(`${ref.canonical}: ${error.message}`);
+      throw error;
+    }
     const configResponse = await client.request(`/v2/${ref.repository}/blobs/${document.config.digest}`);
-    const configBytes = Buffer.from(await configResponse.arrayBuffer());
+    const configBytes = await boundedBody(configResponse, MAX_CONFIG_BYTES, "image config");
     verify(configBytes, document.config.digest, "config");
     const configDocument = JSON.parse(configBytes.toString("utf8")) as {
       os?: string;
@@ -194,17 +276,15 @@ export class ImageStore {
       variant?: string;
       config?: { Env?: string[]; Entrypoint?: string[] | null; Cmd?: string[] | null; WorkingDir?: string; User?: string; StopSignal?: string; Labels?: Record<string, string> | null; ExposedPorts?: Record<string, object> | null };
     };
-    const layerDirs: string[] = [];
-    for (const layer of document.layers) {
-      const dir = join(this.options.root, "layers", digestPath(layer.digest));
-      layerDirs.push(dir);
+    for (const [index, layer] of document.layers.entries()) {
+      const dir = layerDirs[index]!;
       if (existsSync(dir)) continue;
       let unpacking = this.inflightLayers.get(layer.digest);
       if (!unpacking) {
         unpacking = (async () => {
           const body = await client.download(`/v2/${ref.repository}/blobs/${layer.digest}`);
           mkdirSync(join(dir, ".."), { recursive: true });
-          this.layerBytesDownloaded += await unpackLayer(body, { digest: layer.digest, mediaType: layer.mediaType, targetDir: dir });
+          this.layerBytesDownloaded += await unpackLayer(body, { digest: layer.digest, mediaType: layer.mediaType, targetDir: dir, declaredBytes: layer.size, limits: this.limits });
         })().finally(() => this.inflightLayers.delete(layer.digest));
         this.inflightLayers.set(layer.digest, unpacking);
       }
@@ -232,7 +312,7 @@ export class ImageStore {
       layerDirs,
       sizeBytes: document.layers.reduce((sum, layer) => sum + layer.size, 0),
     };
-    const imagePath = join(this.options.root, "images", `${digestPath(manifest.digest)}.json`);
+    const imagePath = this.imagePath(manifest.digest);
     mkdirSync(join(imagePath, ".."), { recursive: true });
     writeFileSync(`${imagePath}.tmp`, JSON.stringify(image));
     renameSync(`${imagePath}.tmp`, imagePath);

@@ -83,7 +83,8 @@ export function compressionOf(mediaType: string): LayerCompression {
   if (mediaType.endsWith("+zstd") || mediaType.endsWith(".zstd")) return "zstd";
   if (mediaType.endsWith("gzip")) return "gzip";
   if (mediaType.endsWith(".tar") || mediaType.endsWith("tar")) return "none";
-  throw new Error(`unsupported layer media type ${mediaType}`);
+  // The media type is the registry's text: shown bounded (it ends up in a stopped reason).
+  throw new Error(`unsupported layer media type ${JSON.stringify(String(mediaType).slice(0, 100))}`);
 }
 
 /** zstd has no decoder in Node 20: the zstd tool decodes between two pipes. */

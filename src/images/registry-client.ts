@@ -8,6 +8,36 @@ import { get as httpsGet } from "node:https";
 import { registryEndpointHost, registryUsesPlainHttp } from "./image-reference.js";
 import type { RegistryTrust } from "./registry-trust.js";
 import { dispatcherFor } from "./registry-trust.js";
+import { publicOnlyLookup, redirectProblem } from "./redirect-policy.js";
+import { Agent } from "undici";
+import type { Dispatcher } from "undici";
+
+/** Docker's and containerd's limit. */
+const MAX_REDIRECTS = 10;
+/** An error body is read only this far (only its error codes are used): a registry cannot make us buffer gigabytes. */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+let publicOnly: Dispatcher | undefined;
+/** fetch's connections to hosts other than the registry's: their DNS answers must all be public. */
+function publicDispatcher(): Dispatcher {
+  publicOnly ??= new Agent({ connect: { lookup: publicOnlyLookup } });
+  return publicOnly;
+}
+
+/** The first MAX_ERROR_BODY_BYTES of a response body, the rest discarded. */
+async function boundedText(body: AsyncIterable<Uint8Array | string> | Response): Promise<string> {
+  const stream: AsyncIterable<Uint8Array | string> | null = body instanceof Response ? (body.body as AsyncIterable<Uint8Array> | null) : body;
+  if (!stream) return "";
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    const bytes = typeof chunk === "string" ? Buffer.from(chunk) : Buffer.from(chunk);
+    chunks.push(bytes.subarray(0, Math.max(0, MAX_ERROR_BODY_BYTES - size)));
+    size += bytes.length;
+    if (size >= MAX_ERROR_BODY_BYTES) break;
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
 
 export interface RegistryCredentials {
   readonly username: string;
@@ -55,9 +85,23 @@ export class RegistryClient {
   /** A request to /v2/…; authenticates on the first 401 and replays once. */
   async request(path: string, init: RequestInit & { headers?: Record<string, string> } = {}, allowedStatus: readonly number[] = []): Promise<Response> {
     const url = path.startsWith("http") ? path : `${this.base}${path}`;
-    const send = () => {
-      const headers = { ...(init.headers ?? {}), ...(this.authorization && Date.now() < this.tokenExpiresAt ? { authorization: this.authorization } : {}) };
-      return fetch(url, { ...init, headers, redirect: "follow", ...this.tlsInit() });
+    const registryHost = new URL(this.base).hostname;
+    // Redirects by hand, each checked against redirect-policy.ts before it is followed; another
+    // host is reached through a dispatcher whose DNS lookup refuses non-public addresses.
+    const send = async () => {
+      let target = new URL(url);
+      for (let redirects = 0; ; redirects += 1) {
+        const own = target.hostname === registryHost;
+        const headers = { ...(init.headers ?? {}), ...(own && this.authorization && Date.now() < this.tokenExpiresAt ? { authorization: this.authorization } : {}) };
+        const response = await fetch(target, { ...init, headers, redirect: "manual", ...(own ? this.tlsInit() : { dispatcher: publicDispatcher() as never }) });
+        const location = response.headers.get("location");
+        if (response.status < 300 || response.status >= 400 || response.status === 304 || !location) return response;
+        await response.body?.cancel();
+        if (redirects >= MAX_REDIRECTS) throw new RegistryError(`failed to do request: ${init.method ?? "GET"} ${url}: too many redirects`);
+        target = new URL(location, target);
+        const problem = redirectProblem(target, registryHost);
+        if (problem) throw new RegistryError(problem);
+      }
     };
     let response: Response;
     try {
@@ -73,7 +117,7 @@ export class RegistryClient {
       throw new RegistryError(`failed to do request: ${init.method ?? "GET"} ${url}: ${cause?.code ?? ""} ${cause?.message ?? (error as Error).message}`.replace(/\s+/g, " ").trim());
     }
     if (!response.ok && !allowedStatus.includes(response.status)) {
-      const text = await response.text().catch(() => "");
+      const text = await boundedText(response).catch(() => "");
       throw new RegistryError(describeFailure(response.status, text), response.status);
     }
     return response;
@@ -88,17 +132,24 @@ export class RegistryClient {
   async download(path: string): Promise<IncomingMessage> {
     const origin = new URL(this.base).origin;
     let url = new URL(`${this.base}${path}`);
+    const registryHost = url.hostname;
     let authenticated = false;
-    for (let redirects = 0; redirects <= 10; ) {
+    for (let redirects = 0; redirects <= MAX_REDIRECTS; ) {
       const headers: Record<string, string> = url.origin === origin && this.authorization && Date.now() < this.tokenExpiresAt ? { authorization: this.authorization } : {};
+      // Another host than the registry's: only public addresses (checked in the connection's own
+      // lookup), and the registry's CA does not apply there.
+      const own = url.hostname === registryHost;
+      const connect = own ? (this.options.trust?.ca ? { ca: this.options.trust.ca } : {}) : { lookup: publicOnlyLookup };
       const response = await new Promise<IncomingMessage>((resolve, reject) => {
-        const request = url.protocol === "https:" ? httpsGet(url, { headers, ...(this.options.trust?.ca ? { ca: this.options.trust.ca } : {}) }, resolve) : httpGet(url, { headers }, resolve);
+        const request = url.protocol === "https:" ? httpsGet(url, { headers, ...connect }, resolve) : httpGet(url, { headers, ...(own ? {} : { lookup: publicOnlyLookup }) }, resolve);
         request.once("error", (error: NodeJS.ErrnoException) => reject(new RegistryError(`failed to do request: GET ${url.href}: ${error.code ?? ""} ${error.message}`.replace(/\s+/g, " ").trim())));
       });
       const status = response.statusCode ?? 0;
       if (status >= 300 && status < 400 && response.headers.location) {
         response.resume();
         url = new URL(response.headers.location, url);
+        const problem = redirectProblem(url, registryHost);
+        if (problem) throw new RegistryError(problem);
         redirects += 1;
         continue;
       }
@@ -109,8 +160,7 @@ export class RegistryClient {
         continue;
       }
       if (status < 200 || status >= 300) {
-        let text = "";
-        for await (const chunk of response) text += String(chunk);
+        const text = await boundedText(response);
         throw new RegistryError(describeFailure(status, text), status);
       }
       return response;
@@ -137,8 +187,14 @@ export class RegistryClient {
     const realm = new URL(challenge.params.realm);
     if (challenge.params.service) realm.searchParams.set("service", challenge.params.service);
     realm.searchParams.set("scope", challenge.params.scope ?? this.options.scope);
-    const response = await fetch(realm, { headers: credentials ? { authorization: basicHeader(credentials) } : {}, ...this.tlsInit() }).catch((error: Error) => {
-      throw new RegistryError(`failed to fetch an authorization token from ${realm.origin}: ${error.message}`);
+    // The realm is the registry's word too: the same rule as a redirect (its own host, or HTTPS to
+    // public addresses), and the token server's own redirects are not followed.
+    const registryHost = new URL(this.base).hostname;
+    const problem = redirectProblem(realm, registryHost);
+    if (problem) throw new RegistryError(`token realm ${problem.replace(/^redirect to /, "")}`);
+    const own = realm.hostname === registryHost;
+    const response = await fetch(realm, { headers: credentials ? { authorization: basicHeader(credentials) } : {}, redirect: "manual", ...(own ? this.tlsInit() : { dispatcher: publicDispatcher() as never }) }).catch((error: Error & { cause?: Error }) => {
+      throw new RegistryError(`failed to fetch an authorization token from ${realm.origin}: ${error.cause?.message ?? error.message}`);
     });
     if (!response.ok) throw new RegistryError(`unauthorized: the token server answered ${response.status}`, 401);
     const body = (await response.json()) as { token?: string; access_token?: string; expires_in?: number };
@@ -150,14 +206,37 @@ export class RegistryClient {
   }
 }
 
+/**
+ * The distribution spec's error codes ("Error Codes"), each with a fixed text. A failure is
+ * described by its status and these codes only: the registry's own messages are never passed on,
+ * since they end up in a task's stoppedReason, which other principals can read.
+ */
+const ERROR_CODES: Readonly<Record<string, string>> = {
+  BLOB_UNKNOWN: "blob unknown to registry",
+  BLOB_UPLOAD_INVALID: "blob upload invalid",
+  BLOB_UPLOAD_UNKNOWN: "blob upload unknown to registry",
+  DIGEST_INVALID: "provided digest did not match uploaded content",
+  MANIFEST_BLOB_UNKNOWN: "manifest references a manifest or blob unknown to registry",
+  MANIFEST_INVALID: "manifest invalid",
+  MANIFEST_UNKNOWN: "manifest unknown",
+  NAME_INVALID: "invalid repository name",
+  NAME_UNKNOWN: "repository name not known to registry",
+  SIZE_INVALID: "provided length did not match content length",
+  UNAUTHORIZED: "authentication required",
+  DENIED: "requested access to the resource is denied",
+  UNSUPPORTED: "the operation is unsupported",
+  TOOMANYREQUESTS: "too many requests",
+};
+
 function describeFailure(status: number, body: string): string {
-  let detail = "";
+  let codes: string[] = [];
   try {
-    const parsed = JSON.parse(body) as { errors?: { code?: string; message?: string }[] };
-    detail = (parsed.errors ?? []).map((error) => `${error.code ?? ""}: ${error.message ?? ""}`).join("; ");
+    const parsed = JSON.parse(body) as { errors?: { code?: unknown }[] };
+    codes = [...new Set((Array.isArray(parsed.errors) ? parsed.errors : []).map((error) => (typeof error?.code === "string" ? error.code : "")).filter((code) => Object.hasOwn(ERROR_CODES, code)))];
   } catch {
-    detail = body.slice(0, 200);
+    // Not the spec's JSON: the status alone describes it.
   }
+  const detail = codes.map((code) => `${code}: ${ERROR_CODES[code]}`).join("; ");
   if (status === 401) return `unauthorized: ${detail || "authentication required"}`;
   if (status === 403) return `denied: ${detail || "access denied"}`;
   if (status === 404) return `not found${detail ? `: ${detail}` : ""}`;
