@@ -14,6 +14,7 @@ import type {
   ReportRequest,
 } from "../protocol/index.js";
 import { protocolVersion } from "../protocol/index.js";
+import { Agent } from "undici";
 
 export class ControlLinkError extends Error {
   constructor(
@@ -37,10 +38,14 @@ export interface HttpControlLinkOptions {
   readonly token: string;
   /** Where the host secret is kept across agent restarts; memory only when absent. */
   readonly secretFile?: string;
+  /** PEM trust anchors for an https:// server (its pinned CA), replacing the system's roots. */
+  readonly ca?: string;
 }
 
 export function createHttpControlLink(options: HttpControlLinkOptions): ControlPlaneLink {
   const base = `${options.serverUrl.replace(/\/$/, "")}/_berth/agent/v${protocolVersion}/`;
+  // Verified TLS against the pinned CA (undici is the engine of Node's own fetch).
+  const dispatcher = options.ca ? new Agent({ connect: { ca: options.ca, rejectUnauthorized: true } }) : undefined;
   let hostSecret: string | undefined = options.secretFile && existsSync(options.secretFile) ? readFileSync(options.secretFile, "utf8").trim() || undefined : undefined;
   const keepSecret = (secret: string) => {
     hostSecret = secret;
@@ -61,6 +66,7 @@ export function createHttpControlLink(options: HttpControlLinkOptions): ControlP
       },
       body: JSON.stringify(body),
       ...(signal ? { signal } : {}),
+      ...(dispatcher ? { dispatcher: dispatcher as never } : {}),
     });
     const text = await response.text();
     if (!response.ok) {

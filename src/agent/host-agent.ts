@@ -26,6 +26,9 @@ export interface HostIdentity {
   readonly availabilityZone: string;
   readonly architecture: "X86_64" | "ARM64";
   readonly capacity: HostCapacity;
+  /** The machine as the agent sees it, and whether the operator declared capacity beyond it. */
+  readonly machine: { readonly cpuCount: number; readonly memoryMiB: number };
+  readonly overcommit: boolean;
   readonly subnetIds: readonly string[];
 }
 

@@ -21,24 +21,29 @@ export interface HostAuthenticator {
 
 export interface AgentRouteOptions {
   readonly fleet: ControlPlaneLink & HostAuthenticator;
-  /** sha256 (hex) of the bootstrap join token(s) the server accepts. */
-  readonly acceptedTokenHashes: () => readonly string[];
-  /** Whether a token (by sha256 hex) is one the server issued and that has not expired. */
-  readonly isIssuedJoinToken?: (tokenSha256: string) => Promise<boolean>;
+  /** sha256 (hex) of join tokens accepted without expiry (tests and in-process fleets; the server passes none). */
+  readonly acceptedTokenHashes?: () => readonly string[];
+  /** What a token (by sha256 hex) the server issued is worth now: valid, expired, revoked or unknown. */
+  readonly joinTokenStatus?: (tokenSha256: string) => Promise<"valid" | "expired" | "revoked" | "unknown">;
   readonly logger: { error(details: object, message: string): void };
 }
 
 export function createAgentRoute(options: AgentRouteOptions) {
   const bearer = (header: string | undefined) => /^Bearer (\S+)$/.exec(header ?? "")?.[1];
-  const isJoinToken = async (token: string | undefined): Promise<boolean> => {
-    if (!token) return false;
+  const joinTokenStatus = async (token: string | undefined): Promise<"valid" | "expired" | "revoked" | "unknown"> => {
+    if (!token) return "unknown";
     const presented = createHash("sha256").update(token).digest();
-    const bootstrap = options.acceptedTokenHashes().some((hash) => {
+    const fixed = (options.acceptedTokenHashes?.() ?? []).some((hash) => {
       const accepted = Buffer.from(hash, "hex");
       return accepted.length === presented.length && timingSafeEqual(accepted, presented);
     });
     // Issued tokens are looked up by their hash: the lookup never sees the token itself.
-    return bootstrap || ((await options.isIssuedJoinToken?.(presented.toString("hex"))) ?? false);
+    return fixed ? "valid" : ((await options.joinTokenStatus?.(presented.toString("hex"))) ?? "unknown");
+  };
+  const refusal: Record<"expired" | "revoked" | "unknown", string> = {
+    expired: "The join token has expired; issue a new one with `berth join-token create` on the server.",
+    revoked: "The join token was revoked (`berth join-token revoke`); issue a new one with `berth join-token create` on the server.",
+    unknown: "A valid agent join token is required.",
   };
 
   return {
@@ -59,9 +64,14 @@ export function createAgentRoute(options: AgentRouteOptions) {
       const hostId = typeof body.hostId === "string" ? body.hostId : "";
       const token = bearer(request.headers.authorization);
       if (call === "register") {
-        if (!(await isJoinToken(token))) return reply(401, { code: "Unauthorized", message: "A valid agent join token is required." });
-        const current = request.headers["x-berth-host-secret"];
-        if (!(await options.fleet.mayRegister(hostId, typeof current === "string" ? current : undefined))) {
+        const current = typeof request.headers["x-berth-host-secret"] === "string" ? request.headers["x-berth-host-secret"] : undefined;
+        // A host that proves itself with the secret it was issued registers again (agent restart)
+        // whatever became of the join token it first came with: expiry and revocation stop new
+        // hosts joining, never registered ones.
+        const provenHost = current !== undefined && (await options.fleet.authenticateHost(hostId, current));
+        const status = provenHost ? "valid" : await joinTokenStatus(token);
+        if (status !== "valid") return reply(401, { code: status === "unknown" ? "Unauthorized" : status === "expired" ? "ExpiredToken" : "RevokedToken", message: refusal[status] });
+        if (!provenHost && !(await options.fleet.mayRegister(hostId, current))) {
           return reply(403, { code: "HostIdInUse", message: `Host ${hostId} is registered and alive; only its own agent (with its host secret) may register it again.` });
         }
       } else if (!token || !(await options.fleet.authenticateHost(hostId, token))) {
@@ -90,7 +100,7 @@ export function createAgentRoute(options: AgentRouteOptions) {
             return reply(404, { code: "UnknownCall", message: `Unknown agent protocol call: ${call}` });
         }
       } catch (error) {
-        if (isAwsError(error) && error.isClientFault) return reply(400, { code: error.code, message: error.message });
+        if (isAwsError(error) && error.isClientFault) return reply(error.httpStatus === 403 ? 403 : 400, { code: error.code, message: error.message });
         if (isAwsError(error) && error.httpStatus === 503) return reply(503, { code: error.code, message: error.message });
         options.logger.error({ err: error, call }, "agent protocol call failed");
         return reply(500, { code: "ServerError", message: "Internal error" });

@@ -12,7 +12,7 @@ export class NetworkServiceError extends Error {}
 
 type SigningCredentials = ConstructorParameters<typeof SignatureV4>[0]["credentials"];
 
-export async function describeDefaultNetwork(options: { endpoint: string; region: string; credentials: SigningCredentials }): Promise<DescribedNetwork> {
+export async function describeDefaultNetwork(options: { endpoint: string; region: string; credentials: SigningCredentials; fetchInit?: { dispatcher?: never } }): Promise<DescribedNetwork> {
   const endpoint = new URL(options.endpoint);
   const body = "{}";
   const signer = new SignatureV4({ credentials: options.credentials, region: options.region, service: NETWORK_SIGNING_NAME, sha256: Hash.bind(null, "sha256") });
@@ -25,7 +25,7 @@ export async function describeDefaultNetwork(options: { endpoint: string; region
     headers: { host: endpoint.host, "content-type": "application/x-amz-json-1.1", "x-amz-target": `${NETWORK_TARGET_PREFIX}.DescribeDefaultNetwork` },
     body,
   });
-  const response = await fetch(new URL("/", endpoint), { method: "POST", headers: signed.headers as Record<string, string>, body });
+  const response = await fetch(new URL("/", endpoint), { method: "POST", headers: signed.headers as Record<string, string>, body, ...options.fetchInit });
   const answer = (await response.json()) as DescribedNetwork & { __type?: string; message?: string };
   if (!response.ok) throw new NetworkServiceError(`${answer.__type ?? response.status}: ${answer.message ?? ""}`);
   return answer;

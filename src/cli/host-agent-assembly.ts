@@ -14,7 +14,7 @@ import type { RegistryCredentialsFor } from "../agent/image-adapter.js";
 import { HostNetworkAdapter } from "../agent/network-adapter.js";
 import { HostRuntimeAdapter } from "../agent/runtime-adapter.js";
 import { systemClock } from "../core/clock.js";
-import type { ImagePullPolicy } from "../images/index.js";
+import type { ImagePullPolicy, RegistryTrustFor } from "../images/index.js";
 import { ImageStore } from "../images/index.js";
 import { HostFirewall, TaskNetworks } from "../network/index.js";
 import type { IpForwardPolicy } from "../network/index.js";
@@ -33,6 +33,8 @@ export interface HostAgentConfig {
   /** Subnets to serve; empty: every default subnet of the AZ. */
   readonly subnetIds: readonly string[];
   readonly insecureRegistries: readonly string[];
+  /** The Berth server's own registry: HTTPS verified against the server's CA (see images/registry-trust.ts). */
+  readonly registryTrust?: RegistryTrustFor;
   readonly pullPolicy: ImagePullPolicy;
   readonly capacityCpuUnits: number | undefined;
   readonly capacityMemoryMiB: number | undefined;
@@ -102,7 +104,7 @@ function assembleParts<Sinks extends { readonly reports: TaskStateReporter; read
   const agentDir = join(config.dataDir, "agent");
   mkdirSync(agentDir, { recursive: true, mode: 0o700 });
   const hostId = persistentHostId(agentDir);
-  const images = new ImageStore({ root: join(config.dataDir, "images"), insecureRegistries: config.insecureRegistries });
+  const images = new ImageStore({ root: join(config.dataDir, "images"), insecureRegistries: config.insecureRegistries, ...(config.registryTrust ? { trustFor: config.registryTrust } : {}) });
   // Host tools run from a small helper process: forking this one for each costs the event loop.
   const launcher = new CommandLauncher();
   const runtime = new TaskRuntime({ stateDir: join(agentDir, "runtime"), runtimePath: config.runtimePath, run: launcher.run, startSupervised: launcher.startWithSyncPipe });

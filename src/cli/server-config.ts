@@ -20,6 +20,11 @@ export interface ServerConfig {
   readonly publicHost: { readonly host: string; readonly port: number | undefined } | undefined;
   /** Lifetime of the registry passwords GetAuthorizationToken hands out (ECR: 12 h). */
   readonly registryTokenTtlMs: number;
+  /**
+   * The listener's TLS: none (plain HTTP: loopback only, unless --insecure-http), a certificate
+   * generated in the data dir (--tls), or the operator's (--tls-cert/--tls-key).
+   */
+  readonly tls: { readonly mode: "off" } | { readonly mode: "generated" } | { readonly mode: "files"; readonly certFile: string; readonly keyFile: string };
   /** The embedded agent (undefined with --no-agent: a control plane only, hosts join with `berth agent`). */
   readonly agent: HostAgentConfig | undefined;
   /** --uninstall: remove what the embedded agent put on the host, then exit. */
@@ -27,9 +32,14 @@ export interface ServerConfig {
 }
 
 export const SERVER_USAGE = `usage: berth server [--listen HOST:PORT] [--data-dir DIR] [--region REGION] [--account-id 12DIGITS]
+                    [--tls | --tls-cert FILE --tls-key FILE | --insecure-http]
                     [--insecure-registry HOST:PORT]... [--vpc-cidr CIDR] [--no-agent] [agent options]
 
   --listen             where the API listens (default 127.0.0.1:8470; port 0 picks a free one)
+  --tls                serve HTTPS with a certificate generated on first start in <data-dir>/tls
+                       (its CA in <data-dir>/ca.pem, for aws --ca-bundle)
+  --tls-cert, --tls-key  serve HTTPS with this PEM certificate (chain) and key
+  --insecure-http      allow plain HTTP on a non-loopback --listen (refused otherwise)
   --data-dir           durable state (default /var/lib/berth)
   --region             the region Berth answers as (default us-east-1)
   --account-id         the 12-digit account id (default: generated once)
@@ -65,6 +75,10 @@ export function compileServerConfig(argv: string[], env: NodeJS.ProcessEnv): Ser
       "public-host": { type: "string" },
       "registry-token-ttl-seconds": { type: "string", default: "43200" },
       "no-agent": { type: "boolean", default: false },
+      tls: { type: "boolean", default: false },
+      "tls-cert": { type: "string" },
+      "tls-key": { type: "string" },
+      "insecure-http": { type: "boolean", default: false },
       uninstall: { type: "boolean", default: false },
       ...agentParseOptions,
     },
@@ -85,6 +99,7 @@ export function compileServerConfig(argv: string[], env: NodeJS.ProcessEnv): Ser
   const tokenTtl = Number(values["registry-token-ttl-seconds"]);
   // ECR's tokens last 12 h; at least a minute so a login survives its own push.
   if (!Number.isInteger(tokenTtl) || tokenTtl < 60 || tokenTtl > 7 * 24 * 3600) throw new ConfigError("--registry-token-ttl-seconds must be a whole number from 60 to 604800");
+  const tls = compileTls(values, listen[1]!, values["data-dir"]!);
   const keyId = env.BERTH_ACCESS_KEY_ID;
   const secret = env.BERTH_SECRET_ACCESS_KEY;
   if ((keyId === undefined) !== (secret === undefined)) throw new ConfigError("set both BERTH_ACCESS_KEY_ID and BERTH_SECRET_ACCESS_KEY, or neither");
@@ -101,9 +116,37 @@ export function compileServerConfig(argv: string[], env: NodeJS.ProcessEnv): Ser
     stoppedTaskRetentionMs: retention * 1000,
     publicHost,
     registryTokenTtlMs: tokenTtl * 1000,
+    tls,
     agent: values["no-agent"] ? undefined : compileAgentConfig(values, { dataDir: values["data-dir"]!, region, insecureRegistries: values["insecure-registry"] ?? [] }),
     uninstall: values.uninstall ?? false,
   });
+}
+
+/** Whether a --listen host is reachable from this machine only. */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, "").toLowerCase();
+  return bare === "localhost" || bare === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare);
+}
+
+/**
+ * Plain HTTP would carry SigV4-signed requests, registry passwords, join tokens and host secrets in
+ * clear: fine on loopback (development, the quick start), refused anywhere else unless forced.
+ */
+function compileTls(values: { tls?: boolean; "tls-cert"?: string; "tls-key"?: string; "insecure-http"?: boolean }, listenHost: string, dataDir: string): ServerConfig["tls"] {
+  const certFile = values["tls-cert"];
+  const keyFile = values["tls-key"];
+  if ((certFile === undefined) !== (keyFile === undefined)) throw new ConfigError("give both --tls-cert and --tls-key, or neither");
+  if (certFile !== undefined && values.tls) throw new ConfigError("--tls generates a certificate; with --tls-cert/--tls-key leave it out");
+  const tls = certFile !== undefined && keyFile !== undefined ? { mode: "files" as const, certFile, keyFile } : values.tls ? { mode: "generated" as const } : { mode: "off" as const };
+  if (tls.mode !== "off" && values["insecure-http"]) throw new ConfigError("--insecure-http contradicts --tls/--tls-cert");
+  if (tls.mode === "off" && !values["insecure-http"] && !isLoopbackHost(listenHost)) {
+    throw new ConfigError(
+      `refusing plain HTTP on ${listenHost}, a non-loopback address: API signatures, registry passwords, join tokens and host secrets would cross the network in clear. ` +
+        `Enable TLS with --tls (a certificate generated in ${dataDir}/tls; clients trust ${dataDir}/ca.pem, e.g. aws --ca-bundle ${dataDir}/ca.pem) ` +
+        "or with --tls-cert FILE --tls-key FILE; or pass --insecure-http to serve plain HTTP anyway",
+    );
+  }
+  return Object.freeze(tls);
 }
 
 /** HOST, HOST:PORT, [V6] or [V6]:PORT; the host must be what an image reference can name. */

@@ -44,7 +44,7 @@ beforeEach(async () => {
     agentVersion: "test",
     availabilityZone: "us-east-1a",
     architecture: "X86_64",
-    capacity: { cpuUnits: 2048, memoryMiB: 4096, taskSlots: 50, ephemeralGiB: 400 },
+    capacity: { cpuUnits: 2048, memoryMiB: 4096, taskSlots: 50, ephemeralGiB: 400 }, machine: { cpuCount: 8, memoryMiB: 16384 }, overcommit: false,
     subnetIds: [],
   });
   await tasks.insert([
@@ -80,11 +80,11 @@ test("registration answers with the AZ's default subnets", async () => {
     agentVersion: "test",
     availabilityZone: "us-east-1b",
     architecture: "X86_64",
-    capacity: { cpuUnits: 1024, memoryMiB: 2048, taskSlots: 10, ephemeralGiB: 100 },
+    capacity: { cpuUnits: 1024, memoryMiB: 2048, taskSlots: 10, ephemeralGiB: 100 }, machine: { cpuCount: 8, memoryMiB: 16384 }, overcommit: false,
     subnetIds: [],
   });
   assert.deepEqual(answer.subnets.map((s) => s.cidrBlock), ["172.31.16.0/20"]);
-  await assert.rejects(fleet.register({ ...{ protocolVersion: 99, hostId: "h3", agentVersion: "x", availabilityZone: "us-east-1a", architecture: "X86_64", capacity: { cpuUnits: 1, memoryMiB: 1, taskSlots: 1, ephemeralGiB: 1 }, subnetIds: [] } }), /Unsupported agent protocol version/);
+  await assert.rejects(fleet.register({ ...{ protocolVersion: 99, hostId: "h3", agentVersion: "x", availabilityZone: "us-east-1a", architecture: "X86_64", capacity: { cpuUnits: 1, memoryMiB: 1, taskSlots: 1, ephemeralGiB: 1 }, machine: { cpuCount: 8, memoryMiB: 16384 }, overcommit: false, subnetIds: [] } }), /Unsupported agent protocol version/);
 });
 
 test("a poll answers at once with the host's tasks, then waits for a change", async () => {
@@ -155,7 +155,7 @@ test("a report from a reaped host cannot bring its task back to RUNNING", async 
 });
 
 test("registration issues a secret bound to the host; a live host re-registers only with it", async () => {
-  const first = await fleet.register({ protocolVersion, hostId: "h2", agentVersion: "t", availabilityZone: "us-east-1b", architecture: "X86_64", capacity: { cpuUnits: 1024, memoryMiB: 2048, taskSlots: 10, ephemeralGiB: 100 }, subnetIds: [] });
+  const first = await fleet.register({ protocolVersion, hostId: "h2", agentVersion: "t", availabilityZone: "us-east-1b", architecture: "X86_64", capacity: { cpuUnits: 1024, memoryMiB: 2048, taskSlots: 10, ephemeralGiB: 100 }, machine: { cpuCount: 8, memoryMiB: 16384 }, overcommit: false, subnetIds: [] });
   assert.equal(await fleet.authenticateHost("h2", first.hostSecret), true);
   assert.equal(await fleet.authenticateHost("h1", first.hostSecret), false, "h2's secret does not speak for h1");
   assert.equal(await fleet.mayRegister("h2", undefined), false);

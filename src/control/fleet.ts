@@ -10,7 +10,7 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Clock } from "../core/clock.js";
 import type { DefaultNetwork } from "../core/default-network.js";
-import { AwsError, invalidParameterException } from "../core/errors.js";
+import { accessDeniedException, AwsError, invalidParameterException } from "../core/errors.js";
 import type {
   ControlPlaneLink,
   DesiredTask,
@@ -22,7 +22,7 @@ import type {
   TaskSpec,
   TaskStatusReport,
 } from "../protocol/index.js";
-import { protocolVersion } from "../protocol/index.js";
+import { capacityProblem, protocolVersion } from "../protocol/index.js";
 import type { HostsRepository } from "../store/hosts-repository.js";
 import type { LogsRepository } from "../store/logs-repository.js";
 import type { TaskRow, TasksRepository } from "../store/tasks-repository.js";
@@ -118,6 +118,10 @@ export class Fleet implements ControlPlaneLink {
     if (request.protocolVersion !== protocolVersion) {
       throw invalidParameterException(`Unsupported agent protocol version ${request.protocolVersion}; this server speaks ${protocolVersion}.`);
     }
+    // A join token is all it takes to get here: the declared capacity decides how many tasks (and
+    // their secrets) the scheduler hands this host, so it must fit the machine (refused, not clamped).
+    const problem = capacityProblem(request);
+    if (problem) throw invalidParameterException(problem);
     const zoneSubnets = this.options.network.subnets.filter((subnet) => subnet.availabilityZone === request.availabilityZone);
     if (zoneSubnets.length === 0) throw invalidParameterException(`Unknown availability zone ${request.availabilityZone}.`);
     const unknown = request.subnetIds.filter((id) => !this.options.network.subnets.some((subnet) => subnet.subnetId === id));
@@ -221,9 +225,18 @@ export class Fleet implements ControlPlaneLink {
     if (!known) throw new AwsError(HOST_NOT_REGISTERED, `Host ${hostId} is not registered.`);
   }
 
-  async putLogs(_hostId: string, batches: readonly LogBatch[]): Promise<void> {
+  async putLogs(hostId: string, batches: readonly LogBatch[]): Promise<void> {
     const logs = this.options.logs;
     const now = this.options.clock.now();
+    // Every batch is checked before any is written: a host writes only the awslogs streams of the
+    // tasks placed on it, at the group and stream their task definitions name — never another
+    // host's task's stream, nor any group it picks.
+    const placed = new Map((await this.options.tasks.getMany([...new Set(batches.map((batch) => String(batch.taskArn)))])).map((entry) => [entry.row.task_arn, entry.row]));
+    for (const batch of batches) {
+      const row = placed.get(batch.taskArn);
+      const refused = row?.host_id !== hostId || row.spec === null ? `task ${String(batch.taskArn)} is not placed on host ${hostId}` : awslogsMismatch(JSON.parse(row.spec as string) as TaskSpec, batch);
+      if (refused) throw accessDeniedException(`Host ${hostId} may not write log stream ${String(batch.logStreamName)} of group ${String(batch.logGroupName)}: ${refused}.`);
+    }
     for (const batch of batches) {
       let group = await logs.getGroup(batch.logGroupName);
       if (!group && batch.createGroup) {
@@ -291,6 +304,18 @@ export class Fleet implements ControlPlaneLink {
     }
     // Still racing after five tries: the next pass of the level-triggered reaper tries again.
   }
+}
+
+/** Why a batch is not the awslogs stream its task's container writes to (as AwslogsSink names it). */
+function awslogsMismatch(spec: TaskSpec, batch: LogBatch): string | undefined {
+  const config = typeof batch.containerName === "string" && Object.hasOwn(spec.logConfigurations, batch.containerName) ? spec.logConfigurations[batch.containerName] : undefined;
+  if (!config || config.logDriver !== "awslogs") return `container ${String(batch.containerName)} of the task has no awslogs log configuration`;
+  const options = config.options ?? {};
+  const prefix = options["awslogs-stream-prefix"];
+  const stream = prefix ? `${prefix}/${batch.containerName}/${spec.taskId}` : `${batch.containerName}/${spec.taskId}`;
+  if (options["awslogs-group"] !== batch.logGroupName || stream !== batch.logStreamName) return "the task's log configuration names another group or stream";
+  if (batch.createGroup && options["awslogs-create-group"] !== "true") return "the task's log configuration does not create its group";
+  return undefined;
 }
 
 function desiredTaskOf(row: TaskRow): DesiredTask {

@@ -29,6 +29,10 @@ export interface RegisterRequest {
   readonly availabilityZone: string;
   readonly architecture: "X86_64" | "ARM64";
   readonly capacity: HostCapacity;
+  /** The machine the agent runs on, as it sees it; the capacity must fit it (see capacity-limits.ts). */
+  readonly machine: { readonly cpuCount: number; readonly memoryMiB: number };
+  /** The operator declared capacity above the machine's (--capacity-cpu-units/--capacity-memory-mib). */
+  readonly overcommit: boolean;
   /** Subnets whose bridges this host can serve; the server fills in all of the AZ's when empty. */
   readonly subnetIds: readonly string[];
 }

@@ -29,3 +29,6 @@ export type {
   RegisterResponse,
   ReportRequest,
 } from "./agent-api.js";
+export { formatJoinToken, parseJoinToken } from "./join-token.js";
+export type { JoinToken } from "./join-token.js";
+export { capacityProblem, MAX_OVERCOMMIT, MAX_HOST_CPUS, MAX_HOST_MEMORY_MIB, MAX_TASK_SLOTS, MAX_EPHEMERAL_GIB_PER_SLOT } from "./capacity-limits.js";

@@ -25,7 +25,7 @@ import { createTasksRepository } from "./tasks-repository.js";
 import { tasksMigration } from "./tasks-migration.js";
 import { runTaskRequestsMigration } from "./run-task-requests-migration.js";
 import type { JoinTokensRepository, JoinTokensTables } from "./join-tokens-repository.js";
-import { createJoinTokensRepository, joinTokensMigration } from "./join-tokens-repository.js";
+import { createJoinTokensRepository, joinTokenRevocationMigration, joinTokensMigration } from "./join-tokens-repository.js";
 import { sqliteTaskDefinitionReads } from "./sqlite-task-definition-reads.js";
 
 export type { StoredAccessKey, AccessKeysRepository } from "./access-keys-repository.js";
@@ -34,7 +34,7 @@ export { parseDocument } from "./ecs-repositories.js";
 export type { LogsRepository } from "./logs-repository.js";
 export type { TasksRepository } from "./tasks-repository.js";
 export type { HostsRepository } from "./hosts-repository.js";
-export type { JoinTokensRepository } from "./join-tokens-repository.js";
+export type { JoinTokensRepository, JoinTokenStatus, StoredJoinToken } from "./join-tokens-repository.js";
 export type { EcrRepository, EcrRepositoryRow, EcrImageSummary, EcrImageWithManifest, NewEcrImage, PutImageOutcome } from "./ecr-repository.js";
 
 type AllTables = EcsTables & LogsTables & TasksTables & HostsTables & EcrTables & JoinTokensTables & { access_keys: AccessKeysTable };
@@ -64,6 +64,7 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
     "0006-run-task-requests": runTaskRequestsMigration,
     "0007-join-tokens": joinTokensMigration,
     "0008-log-stream-offsets": logStreamOffsetsMigration,
+    "0009-join-token-revocation": joinTokenRevocationMigration,
   };
 }
 

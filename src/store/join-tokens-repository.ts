@@ -1,5 +1,8 @@
-// Agent join tokens the server issued (`berth join-token create`), besides the bootstrap token in
-// <data-dir>/agent-token. Only a token's sha256 is stored; a token may expire. Portable Kysely SQL.
+// Agent join tokens: the ones `berth join-token create` issues and the server's bootstrap token in
+// <data-dir>/agent-token. Only a token's sha256 is stored; its id (the first 12 hex digits of that
+// hash) names it in `berth join-token list/revoke` without revealing it. A token expires and can be
+// revoked; either stops it joining new hosts, never a host already registered (hosts hold secrets
+// of their own). Portable Kysely SQL.
 import type { Kysely, Migration } from "kysely";
 
 export interface JoinTokensTable {
@@ -8,17 +11,37 @@ export interface JoinTokensTable {
   /** Milliseconds since the epoch after which the token no longer joins a host; null: never. */
   expires_at: number | null;
   description: string;
+  /** When `berth join-token revoke` was run for it; null: not revoked. */
+  revoked_at: number | null;
 }
 
 export interface JoinTokensTables {
   join_tokens: JoinTokensTable;
 }
 
-export interface JoinTokensRepository {
-  create(token: JoinTokensTable): Promise<void>;
-  /** Whether a token with this hash was issued and has not expired at `now`. */
-  isValid(tokenSha256: string, now: number): Promise<boolean>;
+export type JoinTokenStatus = "valid" | "expired" | "revoked" | "unknown";
+
+export interface StoredJoinToken {
+  readonly id: string;
+  readonly tokenSha256: string;
+  readonly createdAt: number;
+  readonly expiresAt: number | null;
+  readonly revokedAt: number | null;
+  readonly description: string;
 }
+
+export interface JoinTokensRepository {
+  create(token: Omit<JoinTokensTable, "revoked_at">): Promise<void>;
+  /** What a presented token (by its sha256) is worth at `now`. */
+  status(tokenSha256: string, now: number): Promise<JoinTokenStatus>;
+  /** Whether a token with this hash was issued, is not revoked and has not expired at `now`. */
+  isValid(tokenSha256: string, now: number): Promise<boolean>;
+  list(): Promise<StoredJoinToken[]>;
+  /** Revokes the tokens whose id starts with `idPrefix` (callers insist on exactly one match); returns them. */
+  revoke(idPrefix: string, now: number): Promise<StoredJoinToken[]>;
+}
+
+export const JOIN_TOKEN_ID_LENGTH = 12;
 
 export const joinTokensMigration: Migration = {
   async up(db: Kysely<unknown>) {
@@ -35,14 +58,50 @@ export const joinTokensMigration: Migration = {
   },
 };
 
+export const joinTokenRevocationMigration: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema.alterTable("join_tokens").addColumn("revoked_at", "bigint").execute();
+  },
+  async down(db: Kysely<unknown>) {
+    await db.schema.alterTable("join_tokens").dropColumn("revoked_at").execute();
+  },
+};
+
+function stored(row: JoinTokensTable): StoredJoinToken {
+  return {
+    id: row.token_sha256.slice(0, JOIN_TOKEN_ID_LENGTH),
+    tokenSha256: row.token_sha256,
+    createdAt: Number(row.created_at),
+    expiresAt: row.expires_at === null ? null : Number(row.expires_at),
+    revokedAt: row.revoked_at === null ? null : Number(row.revoked_at),
+    description: row.description,
+  };
+}
+
 export function createJoinTokensRepository(db: Kysely<JoinTokensTables>): JoinTokensRepository {
+  const status = async (tokenSha256: string, now: number): Promise<JoinTokenStatus> => {
+    const row = await db.selectFrom("join_tokens").selectAll().where("token_sha256", "=", tokenSha256).executeTakeFirst();
+    if (!row) return "unknown";
+    if (row.revoked_at !== null) return "revoked";
+    return row.expires_at === null || Number(row.expires_at) > now ? "valid" : "expired";
+  };
   return {
     async create(token) {
-      await db.insertInto("join_tokens").values(token).execute();
+      await db.insertInto("join_tokens").values({ ...token, revoked_at: null }).execute();
     },
+    status,
     async isValid(tokenSha256, now) {
-      const row = await db.selectFrom("join_tokens").select("expires_at").where("token_sha256", "=", tokenSha256).executeTakeFirst();
-      return row !== undefined && (row.expires_at === null || Number(row.expires_at) > now);
+      return (await status(tokenSha256, now)) === "valid";
+    },
+    async list() {
+      return (await db.selectFrom("join_tokens").selectAll().orderBy("created_at").execute()).map(stored);
+    },
+    async revoke(idPrefix, now) {
+      if (!/^[0-9a-f]{4,64}$/.test(idPrefix)) return [];
+      const matching = await db.selectFrom("join_tokens").selectAll().where("token_sha256", "like", `${idPrefix}%`).execute();
+      if (matching.length !== 1) return matching.map(stored);
+      await db.updateTable("join_tokens").set({ revoked_at: now }).where("token_sha256", "=", matching[0]!.token_sha256).where("revoked_at", "is", null).execute();
+      return [stored({ ...matching[0]!, revoked_at: matching[0]!.revoked_at ?? now })];
     },
   };
 }

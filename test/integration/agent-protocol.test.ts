@@ -145,7 +145,7 @@ const identity = (hostId: string, availabilityZone = "us-east-1a") => ({
   agentVersion: "test",
   availabilityZone,
   architecture: "X86_64" as const,
-  capacity: { cpuUnits: 2048, memoryMiB: 4096, taskSlots: 20, ephemeralGiB: 400 },
+  capacity: { cpuUnits: 2048, memoryMiB: 4096, taskSlots: 20, ephemeralGiB: 400 }, machine: { cpuCount: 8, memoryMiB: 16384 }, overcommit: false,
   subnetIds: [],
 });
 
@@ -205,7 +205,7 @@ test("a host agent runs what it is told, reports back, ships logs and stops orph
   const host = new HostAgent({
     agent,
     link,
-    identity: { hostId: "host-a", agentVersion: "test", availabilityZone: "us-east-1a", architecture: "X86_64", capacity: { cpuUnits: 2048, memoryMiB: 4096, taskSlots: 20, ephemeralGiB: 400 }, subnetIds: [] },
+    identity: { hostId: "host-a", agentVersion: "test", availabilityZone: "us-east-1a", architecture: "X86_64", capacity: { cpuUnits: 2048, memoryMiB: 4096, taskSlots: 20, ephemeralGiB: 400 }, machine: { cpuCount: 8, memoryMiB: 16384 }, overcommit: false, subnetIds: [] },
     reports,
     logSink,
     clock: systemClock,

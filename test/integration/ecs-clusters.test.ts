@@ -75,7 +75,7 @@ describe("DescribeClusters", () => {
     await ecs.send(new RegisterTaskDefinitionCommand(fargate));
     const network = defaultNetwork({ accountId: "123456789012", region: "us-east-1" });
     const link = createHttpControlLink({ serverUrl: server.endpoint, token: readFileSync(join(server.dataDir, "agent-token"), "utf8").trim() });
-    await link.register({ protocolVersion, hostId: "host-stats", agentVersion: "test", availabilityZone: "us-east-1a", architecture: "X86_64", capacity: { cpuUnits: 4096, memoryMiB: 8192, taskSlots: 50, ephemeralGiB: 400 }, subnetIds: [] });
+    await link.register({ protocolVersion, hostId: "host-stats", agentVersion: "test", availabilityZone: "us-east-1a", architecture: "X86_64", capacity: { cpuUnits: 4096, memoryMiB: 8192, taskSlots: 50, ephemeralGiB: 400 }, machine: { cpuCount: 8, memoryMiB: 16384 }, overcommit: false, subnetIds: [] });
     const run = await ecs.send(
       new RunTaskCommand({ cluster: "stats", taskDefinition: "app", launchType: "FARGATE", count: 3, networkConfiguration: { awsvpcConfiguration: { subnets: [network.subnets[0]!.subnetId] } } }),
     );

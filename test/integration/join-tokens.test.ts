@@ -30,7 +30,7 @@ const identity = (hostId: string) => ({
   agentVersion: "test",
   availabilityZone: "us-east-1a",
   architecture: "X86_64" as const,
-  capacity: { cpuUnits: 1024, memoryMiB: 2048, taskSlots: 10, ephemeralGiB: 100 },
+  capacity: { cpuUnits: 1024, memoryMiB: 2048, taskSlots: 10, ephemeralGiB: 100 }, machine: { cpuCount: 8, memoryMiB: 16384 }, overcommit: false,
   subnetIds: [],
 });
 

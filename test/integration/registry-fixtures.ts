@@ -107,7 +107,7 @@ export function writeOciLayout(dir: string, tag: string, images: readonly BuiltI
 }
 
 /** host:port of the server (the registry shares its listener). */
-export const registryHost = (server: TestServer) => server.endpoint.replace(/^http:\/\//, "");
+export const registryHost = (server: TestServer) => server.endpoint.replace(/^https?:\/\//, "");
 
 /** The password `aws ecr get-login-password` prints. */
 export async function loginPassword(server: TestServer): Promise<string> {

@@ -37,7 +37,7 @@ before(async () => {
   assert.equal((await pushImage(server, password, "web", "v1", web)).status, 201);
   assert.equal((await pushImage(server, password, "other", "v1", other)).status, 201);
   link = createHttpControlLink({ serverUrl: server.endpoint, token: readFileSync(join(server.dataDir, "agent-token"), "utf8").trim() });
-  await link.register({ protocolVersion, hostId: "host-pull-test", agentVersion: "test", availabilityZone: "us-east-1a", architecture: "X86_64", capacity: { cpuUnits: 4096, memoryMiB: 8192, taskSlots: 10, ephemeralGiB: 200 }, subnetIds: [] });
+  await link.register({ protocolVersion, hostId: "host-pull-test", agentVersion: "test", availabilityZone: "us-east-1a", architecture: "X86_64", capacity: { cpuUnits: 4096, memoryMiB: 8192, taskSlots: 10, ephemeralGiB: 200 }, machine: { cpuCount: 8, memoryMiB: 16384 }, overcommit: false, subnetIds: [] });
   ecs = new ECSClient(sdkConfig(server));
   await ecs.send(new CreateClusterCommand({ clusterName: "pull" }));
   subnetId = defaultNetwork({ accountId: server.accountId, region: server.region }).subnets[0]!.subnetId;

@@ -31,7 +31,7 @@ before(async () => {
     agentVersion: "test",
     availabilityZone: "us-east-1a",
     architecture: "X86_64",
-    capacity: { cpuUnits: 1024, memoryMiB: 8192, taskSlots: 50, ephemeralGiB: 400 },
+    capacity: { cpuUnits: 1024, memoryMiB: 8192, taskSlots: 50, ephemeralGiB: 400 }, machine: { cpuCount: 8, memoryMiB: 16384 }, overcommit: false,
     subnetIds: [],
   });
   await awsCli(server, ["ecs", "create-cluster", "--cluster-name", "demo"]);
@@ -155,7 +155,7 @@ test("a clientToken replays a run that placed nothing, failures included", async
   const first = await ecs.send(new RunTaskCommand({ cluster: "demo", taskDefinition: "web", launchType: "FARGATE", networkConfiguration, overrides: big, clientToken: "all-failed" }));
   assert.deepEqual([first.tasks!.length, first.failures!.length], [0, 1]);
   // Room appears (a bigger host joins): the same token must still answer the first outcome.
-  await link.register({ protocolVersion, hostId: "host-big", agentVersion: "test", availabilityZone: "us-east-1a", architecture: "X86_64", capacity: { cpuUnits: 8192, memoryMiB: 16384, taskSlots: 50, ephemeralGiB: 400 }, subnetIds: [] });
+  await link.register({ protocolVersion, hostId: "host-big", agentVersion: "test", availabilityZone: "us-east-1a", architecture: "X86_64", capacity: { cpuUnits: 8192, memoryMiB: 16384, taskSlots: 50, ephemeralGiB: 400 }, machine: { cpuCount: 8, memoryMiB: 16384 }, overcommit: false, subnetIds: [] });
   const again = await ecs.send(new RunTaskCommand({ cluster: "demo", taskDefinition: "web", launchType: "FARGATE", networkConfiguration, overrides: big, clientToken: "all-failed" }));
   assert.deepEqual(again.tasks, []);
   assert.deepEqual(again.failures, first.failures);
@@ -180,7 +180,7 @@ test("RunTask tags are validated like AWS does and merged with propagated defini
 });
 
 test("a capacity provider strategy spreads the whole request across AZs, not each provider's share", async () => {
-  await link.register({ protocolVersion, hostId: "host-b", agentVersion: "test", availabilityZone: "us-east-1b", architecture: "X86_64", capacity: { cpuUnits: 8192, memoryMiB: 16384, taskSlots: 50, ephemeralGiB: 400 }, subnetIds: [] });
+  await link.register({ protocolVersion, hostId: "host-b", agentVersion: "test", availabilityZone: "us-east-1b", architecture: "X86_64", capacity: { cpuUnits: 8192, memoryMiB: 16384, taskSlots: 50, ephemeralGiB: 400 }, machine: { cpuCount: 8, memoryMiB: 16384 }, overcommit: false, subnetIds: [] });
   const subnets = [subnetA, network.subnets[1]!.subnetId];
   const run = await ecs.send(
     new RunTaskCommand({

@@ -44,7 +44,7 @@ export async function startTestServer(options: { dataDir?: string; args?: string
     const timer = setTimeout(() => reject(new Error(`berth server did not start:\n${stderr}`)), 20_000);
     child.stderr!.on("data", (chunk: Buffer) => {
       stderr += chunk.toString();
-      const match = /listening on (http:\/\/\S+)/.exec(stderr);
+      const match = /listening on (https?:\/\/\S+)/.exec(stderr);
       if (match) {
         clearTimeout(timer);
         resolve(match[1]!);

@@ -3,6 +3,7 @@
 // cluster, register AWS's `sample-fargate-app` task definition with that image, run it, wait for
 // RUNNING, fetch the page from the task's private IP — printing before each step the `aws` (or
 // `berth`) command that does the same by hand. The task is left running unless --cleanup.
+import { clientTls } from "../client-tls.js";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { arch, tmpdir } from "node:os";
 import { isAbsolute, join, relative } from "node:path";
@@ -16,7 +17,7 @@ import { describeDefaultNetwork } from "../default-network-client.js";
 import { DEMO_COMMAND, DEMO_PAGE_TITLE, writeDemoSite } from "../demo-site.js";
 import { parseCommandLine } from "../command-line.js";
 
-const USAGE = `usage: berth demo [--endpoint URL] [--data-dir DIR] [--region REGION] [--cleanup] [--timeout-seconds N]
+const USAGE = `usage: berth demo [--endpoint URL] [--data-dir DIR] [--ca-bundle FILE] [--region REGION] [--cleanup] [--timeout-seconds N]
 
 Builds a small web image, pushes it to the server's built-in registry, registers AWS's
 sample-fargate-app task definition with it, runs it and fetches its page, printing the equivalent
@@ -24,7 +25,9 @@ aws command of every step.
 
   --endpoint         the Berth server (default http://127.0.0.1:8470)
   --data-dir         the server's data dir, for its credentials file when no AWS credentials are
-                     set in the environment (default /var/lib/berth)
+                     set in the environment, and its ca.pem for an https:// endpoint (default /var/lib/berth)
+  --ca-bundle        CA certificate(s) for an https:// endpoint (default $AWS_CA_BUNDLE, else
+                     <data-dir>/ca.pem when present, else the system's roots)
   --region           the server's region (default $AWS_REGION or us-east-1)
   --cleanup          stop the task at the end (default: leave it running)
   --timeout-seconds  how long to wait for RUNNING (default 180)`;
@@ -89,6 +92,7 @@ export async function run(argv: string[]): Promise<number> {
     options: {
       endpoint: { type: "string", default: "http://127.0.0.1:8470" },
       "data-dir": { type: "string", default: "/var/lib/berth" },
+      "ca-bundle": { type: "string" },
       region: { type: "string" },
       cleanup: { type: "boolean", default: false },
       "timeout-seconds": { type: "string", default: "180" },
@@ -112,18 +116,24 @@ export async function run(argv: string[]): Promise<number> {
     out(`==> ${++stepNumber}. ${title}`);
     for (const command of commands) out(command.startsWith("#") ? `    ${command}` : `    $ ${command}`);
   };
-  const aws = (args: string) => `aws --endpoint-url ${endpoint} ${args}`;
+  const tls = clientTls({ endpoint, caBundle: values["ca-bundle"], dataDir: values["data-dir"], env: process.env });
+  const aws = (args: string) => `aws${tls.caFile ? ` --ca-bundle ${tls.caFile}` : ""} --endpoint-url ${endpoint} ${args}`;
   const berth = selfCommand();
 
   // A server that is not there is the likeliest first failure: say so plainly.
   try {
-    await fetch(`${endpoint}/`, { signal: AbortSignal.timeout(5_000) });
-  } catch {
+    await fetch(`${endpoint}/`, { signal: AbortSignal.timeout(5_000), ...tls.fetchInit });
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } }).cause?.code ?? "";
+    if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(cause)) {
+      process.stderr.write(`berth demo: the server at ${endpoint} presented a certificate not trusted here (${cause}); pass --ca-bundle <server data dir>/ca.pem\n`);
+      return 1;
+    }
     process.stderr.write(`berth demo: no Berth server answers at ${endpoint}; start one first (e.g. \`${berth} server\` in another shell)\n`);
     return 1;
   }
   const { credentials, file } = credentialsFor(values["data-dir"]!);
-  const config = { endpoint, region, credentials, maxAttempts: 2 };
+  const config = { endpoint, region, credentials, maxAttempts: 2, ...(tls.requestHandler ? { requestHandler: tls.requestHandler } : {}) };
   const ecr = new ECRClient(config);
   const ecs = new ECSClient(config);
   // Kept after the run: the printed commands refer to the site and the task definition file.
@@ -150,20 +160,21 @@ export async function run(argv: string[]): Promise<number> {
     if (!repositoryUri) throw new DemoError("the server returned no repositoryUri");
     const registryHost = repositoryUri.slice(0, repositoryUri.indexOf("/"));
     const imageUri = `${repositoryUri}:latest`;
-    // The built-in registry shares the server's plain-HTTP listener.
+    // The built-in registry shares the server's listener: plain HTTP, or the same TLS and CA.
     const insecure = endpoint.startsWith("http://") ? [registryHost] : [];
-    const insecureFlag = insecure.length > 0 ? ` --insecure-registry ${registryHost}` : "";
+    const insecureFlag = insecure.length > 0 ? ` --insecure-registry ${registryHost}` : tls.caFile ? ` --ca-bundle ${tls.caFile}` : "";
+    const skopeoTls = insecure.length > 0 ? "--tls-verify=false" : tls.caFile ? `--cert-dir <a directory holding ${tls.caFile} as ca.crt>` : "";
     const buildArgs = `image build --tag ${imageUri} --dir ${site}:/www --cmd ${quote(JSON.stringify(DEMO_COMMAND))}`;
 
     step("Build a small web image (busybox httpd serving a page of the task's metadata) and push it", [
       aws(`ecr get-login-password | ${berth} ${buildArgs} --push --username AWS --password-stdin${insecureFlag}`),
-      `# or with skopeo: ${aws("ecr get-login-password")} | skopeo login --tls-verify=false --username AWS --password-stdin ${registryHost}`,
+      `# or with skopeo: ${aws("ecr get-login-password")} | skopeo login ${skopeoTls} --username AWS --password-stdin ${registryHost}`,
     ]);
     const image = await buildImage({ busybox: true, directories: [{ source: site, destination: "/www" }], architecture: arch() === "arm64" ? "arm64" : "amd64", cmd: [...DEMO_COMMAND], exposedPorts: ["80/tcp"] });
     const token = (await ecr.send(new GetAuthorizationTokenCommand({}))).authorizationData?.[0]?.authorizationToken;
     if (!token) throw new DemoError("GetAuthorizationToken returned no token");
     const password = Buffer.from(token, "base64").toString("utf8").replace(/^AWS:/, "");
-    await pushImage({ manifest: image.manifest, blobs: [image.config, ...image.layers] }, imageUri, { insecureRegistries: insecure, credentials: { username: "AWS", password } });
+    await pushImage({ manifest: image.manifest, blobs: [image.config, ...image.layers] }, imageUri, { insecureRegistries: insecure, credentials: { username: "AWS", password }, ...(insecure.length === 0 ? { trust: { ca: tls.ca } } : {}) });
     out(`    pushed ${imageUri}@${image.manifest.digest} (${image.layers.reduce((sum, layer) => sum + layer.bytes.length, 0)} bytes of layers)`);
 
     step("Create a cluster", [aws(`ecs create-cluster --cluster-name ${CLUSTER}`)]);
@@ -189,7 +200,7 @@ export async function run(argv: string[]): Promise<number> {
     out(`    ${registered?.taskDefinitionArn}`);
 
     step("Find the default subnets", [`${berth} network --endpoint ${endpoint}`]);
-    const network = await describeDefaultNetwork({ endpoint, region, credentials });
+    const network = await describeDefaultNetwork({ endpoint, region, credentials, fetchInit: tls.fetchInit });
     // All of them (RunTask takes up to 16): placement picks one a host serves, as on Fargate.
     const subnetIds = network.subnets.slice(0, 16).map((subnet) => subnet.subnetId);
     if (subnetIds.length === 0) throw new DemoError("the server's default VPC has no subnets");

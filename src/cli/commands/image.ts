@@ -1,5 +1,6 @@
 // `berth image`: builds a small OCI image with no Docker (from Debian's busybox-static and/or host
 // directories) and pushes it to a registry or writes it as an OCI layout; pulls into a store.
+import { readFileSync } from "node:fs";
 import { arch } from "node:os";
 import { parseArgs } from "node:util";
 import { buildImage, ImageStore, pushImage, writeOciLayout } from "../../images/index.js";
@@ -8,12 +9,14 @@ import type { RegistryCredentials } from "../../images/index.js";
 const USAGE = `usage: berth image build --tag REGISTRY/NAME:TAG [--from busybox|scratch] [--dir SRC[:DEST]]...
                          [--entrypoint JSON] [--cmd JSON] [--env K=V]... [--workdir DIR] [--user U]
                          [--port PORT]... [--label K=V]... [--stop-signal SIG]
-                         [--push] [--oci-layout DIR] [--insecure-registry HOST:PORT]...
+                         [--push] [--oci-layout DIR] [--insecure-registry HOST:PORT]... [--ca-bundle FILE]
                          [--username U --password-stdin]
-       berth image pull REFERENCE [--store DIR] [--insecure-registry HOST:PORT]... [--username U --password-stdin]
+       berth image pull REFERENCE [--store DIR] [--insecure-registry HOST:PORT]... [--ca-bundle FILE] [--username U --password-stdin]
 
   build   one layer: busybox (its binary and applet links) and the given directories
   --push  send it to the tag's registry (plain HTTP for loopback and --insecure-registry)
+  --ca-bundle  the registry is HTTPS (even on loopback) with a certificate from this CA, e.g. a
+          Berth server's <data-dir>/ca.pem
   pull    fetch and unpack an image into a host image store (default /var/lib/berth/images)`;
 
 async function readStdin(): Promise<string> {
@@ -54,6 +57,7 @@ export async function run(argv: string[]): Promise<number> {
         push: { type: "boolean", default: false },
         "oci-layout": { type: "string" },
         "insecure-registry": { type: "string", multiple: true, default: [] },
+        "ca-bundle": { type: "string" },
         username: { type: "string" },
         "password-stdin": { type: "boolean", default: false },
         store: { type: "string", default: "/var/lib/berth/images" },
@@ -61,6 +65,8 @@ export async function run(argv: string[]): Promise<number> {
     });
     const credentials: RegistryCredentials | undefined = values.username ? { username: values.username, password: values["password-stdin"] ? await readStdin() : "" } : undefined;
     const insecureRegistries = values["insecure-registry"] ?? [];
+    // The CA applies to the registry of the reference given (the one this command talks to).
+    const ca = values["ca-bundle"] === undefined ? undefined : readFileSync(values["ca-bundle"], "utf8");
     if (sub === "build") {
       if (!values.tag) throw new Error("--tag is required");
       if (values.from !== "busybox" && values.from !== "scratch") throw new Error("--from must be busybox or scratch");
@@ -81,14 +87,14 @@ export async function run(argv: string[]): Promise<number> {
         stopSignal: values["stop-signal"],
       });
       if (values["oci-layout"]) writeOciLayout(values["oci-layout"], image, values.tag.slice(values.tag.lastIndexOf(":") + 1));
-      if (values.push) await pushImage({ manifest: image.manifest, blobs: [image.config, ...image.layers] }, values.tag, { insecureRegistries, ...(credentials ? { credentials } : {}) });
+      if (values.push) await pushImage({ manifest: image.manifest, blobs: [image.config, ...image.layers] }, values.tag, { insecureRegistries, ...(credentials ? { credentials } : {}), ...(ca ? { trust: { ca } } : {}) });
       process.stdout.write(`${values.tag}@${image.manifest.digest}\n`);
       return 0;
     }
     if (sub === "pull") {
       const reference = positionals[0];
       if (!reference) throw new Error("an image reference is required");
-      const store = new ImageStore({ root: values.store!, insecureRegistries });
+      const store = new ImageStore({ root: values.store!, insecureRegistries, ...(ca ? { trustFor: () => ({ ca }) } : {}) });
       const image = await store.pull(reference, { platform: { os: "linux", architecture: arch() === "arm64" ? "arm64" : "amd64" }, policy: "always", ...(credentials ? { credentials } : {}) });
       process.stdout.write(`${image.reference}@${image.manifestDigest} (${image.layerDirs.length} layers, ${image.sizeBytes} bytes)\n`);
       return 0;

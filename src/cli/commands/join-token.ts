@@ -1,17 +1,42 @@
-// `berth join-token create`: issues an agent join token on this server's data dir (one per agent
-// or per batch of agents, optionally expiring), besides the bootstrap <data-dir>/agent-token. The
-// token is printed once; only its sha256 is stored. Works while the server runs (SQLite WAL).
-import { createHash, randomBytes } from "node:crypto";
+// `berth join-token create|list|revoke`: agent join tokens on this server's data dir, besides the
+// bootstrap <data-dir>/agent-token (listed and revocable like the others). A token is printed once
+// at creation; only its sha256 is stored, and its id (the hash's first 12 hex digits) names it
+// afterwards. Tokens expire (default 24 h); expiry and revocation stop new hosts joining, never a
+// registered host (it holds a secret of its own). Works while the server runs (SQLite WAL).
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { formatJoinToken } from "../../protocol/index.js";
+import type { StoredJoinToken } from "../../store/index.js";
 import { openSqliteStore } from "../../store/index.js";
+import { newJoinTokenSecret, readAgentCaPin, tokenSha256 } from "../bootstrap-join-token.js";
 import { parseCommandLine } from "../command-line.js";
 
-const USAGE = `usage: berth join-token create [--data-dir DIR] [--expires-in-hours N] [--description TEXT]
+const USAGE = `usage: berth join-token create [--ttl DURATION] [--description TEXT] [--data-dir DIR]
+       berth join-token list [--data-dir DIR]
+       berth join-token revoke ID [--data-dir DIR]
 
-  --data-dir          the server's data dir (default /var/lib/berth)
-  --expires-in-hours  the token stops joining new hosts after this long (default: never)
-  --description       a note kept with the token (e.g. which host it is for)`;
+  create         prints a new token for \`berth agent --token\` (with the server's CA pin when the
+                 server serves TLS with its generated CA)
+  list           every token by id: status (valid, expired, revoked), created, expires, description
+  revoke         stops a token joining new hosts (ID: as listed, or a unique prefix of 4+ digits)
+  --ttl          how long the token joins new hosts: N followed by s, m, h or d (default 24h, most 365d)
+  --description  a note kept with the token (e.g. which host it is for)
+  --data-dir     the server's data dir (default /var/lib/berth)`;
+
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+export function parseTtl(text: string): number | undefined {
+  const match = /^(\d{1,6})([smhd])$/.exec(text);
+  const ms = match ? Number(match[1]) * UNIT_MS[match[2]!]! : Number.NaN;
+  return ms >= 1000 && ms <= 365 * UNIT_MS.d! ? ms : undefined;
+}
+
+const iso = (ms: number | null) => (ms === null ? "never" : new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z"));
+
+function statusOf(token: StoredJoinToken, now: number): string {
+  if (token.revokedAt !== null) return "revoked";
+  return token.expiresAt === null || token.expiresAt > now ? "valid" : "expired";
+}
 
 export async function run(argv: string[]): Promise<number> {
   const parsed = parseCommandLine("join-token", USAGE, {
@@ -19,38 +44,53 @@ export async function run(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       "data-dir": { type: "string", default: "/var/lib/berth" },
-      "expires-in-hours": { type: "string" },
+      ttl: { type: "string", default: "24h" },
       description: { type: "string", default: "" },
       help: { type: "boolean" },
     },
   });
   if (typeof parsed === "number") return parsed;
   const { values, positionals } = parsed;
-  if (positionals[0] !== "create" || positionals.length !== 1) {
+  const [action, ...rest] = positionals;
+  const arity: Record<string, number> = { create: 0, list: 0, revoke: 1 };
+  if (action === undefined || arity[action] !== rest.length) {
     process.stderr.write(`${USAGE}\n`);
     return 2;
   }
-  const hours = values["expires-in-hours"] === undefined ? undefined : Number(values["expires-in-hours"]);
-  if (hours !== undefined && !(Number.isFinite(hours) && hours > 0)) {
-    process.stderr.write(`berth join-token: --expires-in-hours must be a positive number, not '${values["expires-in-hours"]}'\n`);
+  const ttlMs = parseTtl(values.ttl!);
+  if (ttlMs === undefined) {
+    process.stderr.write(`berth join-token: --ttl must be a number followed by s, m, h or d, from 1s to 365d, not '${values.ttl}'\n`);
     return 2;
   }
-  const database = join(values["data-dir"]!, "berth.db");
+  const dataDir = values["data-dir"]!;
+  const database = join(dataDir, "berth.db");
   if (!existsSync(database)) {
-    process.stderr.write(`berth join-token: no Berth server data in ${values["data-dir"]} (start berth server with that --data-dir first)\n`);
+    process.stderr.write(`berth join-token: no Berth server data in ${dataDir} (start berth server with that --data-dir first)\n`);
     return 2;
   }
   const store = await openSqliteStore({ path: database });
+  const now = Date.now();
   try {
-    const token = randomBytes(24).toString("base64url");
-    const now = Date.now();
-    await store.joinTokens.create({
-      token_sha256: createHash("sha256").update(token).digest("hex"),
-      created_at: now,
-      expires_at: hours === undefined ? null : now + Math.round(hours * 3_600_000),
-      description: values.description!.slice(0, 256),
-    });
-    process.stdout.write(`${token}\n`);
+    if (action === "create") {
+      const secret = newJoinTokenSecret();
+      await store.joinTokens.create({ token_sha256: tokenSha256(secret), created_at: now, expires_at: now + ttlMs, description: values.description!.slice(0, 256) });
+      process.stdout.write(`${formatJoinToken(secret, readAgentCaPin(dataDir))}\n`);
+      process.stderr.write(`berth join-token: token ${tokenSha256(secret).slice(0, 12)} joins new hosts until ${iso(now + ttlMs)}\n`);
+      return 0;
+    }
+    if (action === "list") {
+      const rows = (await store.joinTokens.list()).map((token) => [token.id, statusOf(token, now), iso(token.createdAt), iso(token.expiresAt), token.description]);
+      const header = ["ID", "STATUS", "CREATED", "EXPIRES", "DESCRIPTION"];
+      const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
+      for (const row of [header, ...rows]) process.stdout.write(`${row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!))).join("  ")}\n`);
+      return 0;
+    }
+    const revoked = await store.joinTokens.revoke(rest[0]!.toLowerCase(), now);
+    if (revoked.length !== 1) {
+      process.stderr.write(`berth join-token: ${revoked.length === 0 ? `no token with id ${rest[0]}` : `${revoked.length} tokens start with ${rest[0]}; give more digits`}\n`);
+      return 1;
+    }
+    process.stdout.write(`revoked ${revoked[0]!.id}\n`);
     return 0;
   } finally {
     await store.close();

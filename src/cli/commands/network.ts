@@ -1,21 +1,25 @@
 // `berth network`: prints the default VPC, its subnets (id, AZ, CIDR) and security groups, one per
 // line, asking the server with a SigV4-signed request made from the usual AWS credential sources
 // (environment, shared credentials/config files with AWS_PROFILE, …).
+import { clientTls } from "../client-tls.js";
 import { defaultProvider } from "@aws-sdk/credential-provider-node";
 import { describeDefaultNetwork } from "../default-network-client.js";
 import { parseCommandLine } from "../command-line.js";
 
-const USAGE = "usage: berth network [--endpoint URL] [--region REGION]\n  --endpoint  the Berth server (default http://127.0.0.1:8470)\n  --region    signing region (default $AWS_REGION or us-east-1)";
+const USAGE =
+  "usage: berth network [--endpoint URL] [--region REGION] [--ca-bundle FILE] [--data-dir DIR]\n  --endpoint   the Berth server (default http://127.0.0.1:8470)\n  --region     signing region (default $AWS_REGION or us-east-1)\n" +
+  "  --ca-bundle  CA certificate(s) for an https:// endpoint (default $AWS_CA_BUNDLE, else <data-dir>/ca.pem when present)\n  --data-dir   the server's data dir (default /var/lib/berth)";
 
 export async function run(argv: string[]): Promise<number> {
-  const parsed = parseCommandLine("network", USAGE, { args: argv, options: { endpoint: { type: "string", default: "http://127.0.0.1:8470" }, region: { type: "string" }, help: { type: "boolean" } } });
+  const parsed = parseCommandLine("network", USAGE, { args: argv, options: { endpoint: { type: "string", default: "http://127.0.0.1:8470" }, region: { type: "string" }, "ca-bundle": { type: "string" }, "data-dir": { type: "string", default: "/var/lib/berth" }, help: { type: "boolean" } } });
   if (typeof parsed === "number") return parsed;
   const { values } = parsed;
   const endpoint = new URL(values.endpoint!);
   const region = values.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1";
   let answer;
   try {
-    answer = await describeDefaultNetwork({ endpoint: endpoint.toString(), region, credentials: defaultProvider() });
+    const tls = clientTls({ endpoint: endpoint.toString(), caBundle: values["ca-bundle"], dataDir: values["data-dir"], env: process.env });
+    answer = await describeDefaultNetwork({ endpoint: endpoint.toString(), region, credentials: defaultProvider(), fetchInit: tls.fetchInit });
   } catch (error) {
     process.stderr.write(`berth network: ${(error as Error).message}\n`);
     return 1;

@@ -1,8 +1,9 @@
 // `berth server`: the control plane (gateway with the ECS and CloudWatch Logs APIs, the agent
 // protocol endpoint, the control loops) on one listener, state in <data-dir>.
-import { createHash, randomBytes, randomInt } from "node:crypto";
+import { randomInt } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { pino } from "pino";
@@ -27,6 +28,9 @@ import { ConfigError } from "../config-error.js";
 import { ownRegistryHosts, publicRegistryHost } from "../public-host.js";
 import { ensureRootKey, SecretBox } from "../root-credentials.js";
 import { compileServerConfig, redacted, SERVER_USAGE } from "../server-config.js";
+import { ensureBootstrapJoinToken } from "../bootstrap-join-token.js";
+import type { ListenerTls } from "../server-tls.js";
+import { certificateNames, ensureGeneratedTls, loadOperatorTls } from "../server-tls.js";
 
 /** How long a resolved access key is trusted without a store read. */
 const PRINCIPAL_CACHE_MS = 60_000;
@@ -73,8 +77,21 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   if (root.readopted) logger.warn({ accessKeyId: root.accessKeyId }, "the store held no key of the credentials file; its [berth] key is the root key again");
-  const agentToken = persistentValue(join(config.dataDir, "agent-token"), () => randomBytes(24).toString("base64url"));
-  const agentTokenHash = createHash("sha256").update(agentToken).digest("hex");
+  // The listener's certificate, before anything is served; agents pin its CA from their join token.
+  let tls: ListenerTls | undefined;
+  try {
+    tls =
+      config.tls.mode === "files"
+        ? loadOperatorTls(config.tls.certFile, config.tls.keyFile)
+        : config.tls.mode === "generated"
+          ? await ensureGeneratedTls(config.dataDir, certificateNames(config.listenHost, config.publicHost?.host))
+          : undefined;
+  } catch (error) {
+    await store.close();
+    process.stderr.write(`berth server: ${(error as Error).message}\n`);
+    return 2;
+  }
+  const bootstrapToken = await ensureBootstrapJoinToken({ dataDir: config.dataDir, joinTokens: store.joinTokens, caSha256: tls?.pinnedCa?.sha256, now: Date.now() });
 
   const network = defaultNetwork({ accountId, region: config.region, vpcCidr: config.vpcCidr });
   // The registry's host:port as images name it; known once the listener is bound (port 0).
@@ -116,7 +133,7 @@ export async function run(argv: string[]): Promise<number> {
   });
   const listener = createGateway({
     services: [createEcsService({ store, clock: systemClock, scope, launcher }), createLogsService({ logs: store.logs, clock: systemClock, scope }), createNetworkService(network), registry.ecrService],
-    httpRoutes: [createAgentRoute({ fleet, acceptedTokenHashes: () => [agentTokenHash], isIssuedJoinToken: (hash) => store.joinTokens.isValid(hash, Date.now()), logger }), registry.route],
+    httpRoutes: [createAgentRoute({ fleet, joinTokenStatus: (hash) => store.joinTokens.status(hash, Date.now()), logger }), registry.route],
     principalFor: async (accessKeyId) => {
       const cached = principals.get(accessKeyId);
       if (cached && cached.expiresAt > Date.now()) return cached.principal;
@@ -132,7 +149,9 @@ export async function run(argv: string[]): Promise<number> {
     logger,
     health: () => ({ status: "ok", version: VERSION, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) }),
   });
-  const server = createServer({ keepAliveTimeout: 65_000, requireHostHeader: false }, listener);
+  const server = tls
+    ? createHttpsServer({ keepAliveTimeout: 65_000, requireHostHeader: false, cert: tls.cert, key: tls.key, minVersion: "TLSv1.2" }, listener)
+    : createServer({ keepAliveTimeout: 65_000, requireHostHeader: false }, listener);
   // A request without Host reaches the gateway, whose SigV4 check (host is always signed) refuses
   // it in AWS's words; node's own check would answer with an empty 400.
   server.on("clientError", answerClientError);
@@ -142,7 +161,8 @@ export async function run(argv: string[]): Promise<number> {
   });
   const address = server.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
-  const endpoint = `http://${host}:${address.port}`;
+  const endpoint = `${tls ? "https" : "http"}://${host}:${address.port}`;
+  const caBundle = tls?.caFile ? ` --ca-bundle ${tls.caFile}` : "";
   registryHost = await publicRegistryHost({ listenHost: config.listenHost, boundPort: address.port, configured: config.publicHost });
   registryHosts = ownRegistryHosts(registryHost, config.listenHost, address.port);
   logger.info({ config: redacted(config), accountId, endpoint }, "berth server started");
@@ -151,9 +171,10 @@ export async function run(argv: string[]): Promise<number> {
       `berth: listening on ${endpoint}`,
       `berth: account ${accountId}, region ${config.region}, root access key ${root.accessKeyId}`,
       root.credentialsFile
-        ? `berth: point the AWS CLI at it:\n  export AWS_SHARED_CREDENTIALS_FILE=${root.credentialsFile} AWS_PROFILE=berth AWS_DEFAULT_REGION=${config.region}\n  aws --endpoint-url ${endpoint} ecs list-clusters`
-        : `berth: point the AWS CLI at it: AWS_DEFAULT_REGION=${config.region} aws --endpoint-url ${endpoint} ecs list-clusters`,
-      `berth: agents join with: berth agent --server ${endpoint} --token-file ${join(config.dataDir, "agent-token")}`,
+        ? `berth: point the AWS CLI at it:\n  export AWS_SHARED_CREDENTIALS_FILE=${root.credentialsFile} AWS_PROFILE=berth AWS_DEFAULT_REGION=${config.region}\n  aws${caBundle} --endpoint-url ${endpoint} ecs list-clusters`
+        : `berth: point the AWS CLI at it: AWS_DEFAULT_REGION=${config.region} aws${caBundle} --endpoint-url ${endpoint} ecs list-clusters`,
+      ...(tls?.caFile ? [`berth: TLS certificate generated by this server; clients trust its CA ${tls.caFile} (CA sha256 ${tls.pinnedCa!.sha256})`] : []),
+      `berth: agents join with: berth agent --server ${endpoint} --token-file ${bootstrapToken.file} (valid until ${new Date(bootstrapToken.expiresAt).toISOString()}${tls?.pinnedCa ? "; it pins this server's CA" : ""})`,
       `berth: built-in registry at ${registryHost} (repository URIs ${registryHost}/<name>; set with --public-host)`,
       `berth: (or a token of their own: berth join-token create --data-dir ${config.dataDir})`,
       "",
@@ -165,8 +186,12 @@ export async function run(argv: string[]): Promise<number> {
   let embedded: AssembledHostAgent | undefined;
   if (config.agent) {
     const withSubnets = config.agent.subnetIds.length > 0 ? config.agent : { ...config.agent, subnetIds: network.subnets.map((subnet) => subnet.subnetId) };
-    // This server's own registry speaks plain HTTP, like its API: the embedded agent may pull from it so.
-    const agentConfig = { ...withSubnets, insecureRegistries: [...new Set([...withSubnets.insecureRegistries, ...registryHosts])] };
+    // This server's own registry shares its listener: over plain HTTP when the API is (loopback or
+    // --insecure-http), else over the same TLS, verified against the same CA as any agent uses.
+    const ownCa = tls?.pinnedCa?.pem;
+    const agentConfig = tls
+      ? { ...withSubnets, registryTrust: (registry: string) => (registryHosts.includes(registry) ? { ca: ownCa } : undefined) }
+      : { ...withSubnets, insecureRegistries: [...new Set([...withSubnets.insecureRegistries, ...registryHosts])] };
     embedded = assembleHostAgent({ config: agentConfig, link: fleet, logger: logger.child({ component: "agent" }) });
     await embedded.start();
   }
