@@ -27,11 +27,31 @@ export function handedOverCredentials(image: string, credentials: CredentialsRef
   return found ? { username: found.username, password: found.password } : undefined;
 }
 
+/**
+ * The host's image garbage collection (ImageStore.collectGarbage), run after each pull: images no
+ * task of the host uses go, least recently used first, once the store passes its high-water mark.
+ */
+export interface ImageCollection {
+  /** Manifest digests of the images of every task the agent holds. */
+  readonly inUse: () => ReadonlySet<string>;
+  readonly highWaterBytes: number;
+  readonly onError: (error: unknown) => void;
+}
+
 export class HostImageAdapter implements ImagePort {
   constructor(
     private readonly store: ImageStore,
-    private readonly options: { readonly policy: ImagePullPolicy; readonly credentialsFor?: RegistryCredentialsFor },
+    private readonly options: { readonly policy: ImagePullPolicy; readonly credentialsFor?: RegistryCredentialsFor; readonly collection?: ImageCollection },
   ) {}
+
+  /** Started after a pull, not awaited by it: the task goes on while old images are removed. */
+  private collectSoon(): void {
+    const collection = this.options.collection;
+    if (!collection) return;
+    setImmediate(() => {
+      this.store.collectGarbage({ inUse: collection.inUse(), highWaterBytes: collection.highWaterBytes }).catch(collection.onError);
+    });
+  }
 
   async pull(image: string, options: { platform: TaskPlatform; credentials: CredentialsReference; repositoryCredentials?: RepositoryCredentials }): Promise<PulledImageInfo> {
     const credentials = handedOverCredentials(image, options.credentials) ?? (await this.options.credentialsFor?.(image, options.credentials, options.repositoryCredentials));
@@ -40,6 +60,7 @@ export class HostImageAdapter implements ImagePort {
       policy: this.options.policy,
       ...(credentials ? { credentials } : {}),
     });
+    this.collectSoon();
     return { digest: pulled.manifestDigest, ...(pulled.config.stopSignal ? { stopSignal: pulled.config.stopSignal } : {}) };
   }
 }

@@ -13,6 +13,7 @@ export const agentParseOptions = {
   "image-pull-behavior": { type: "string", default: "default" },
   runtime: { type: "string", default: "/usr/sbin/runc" },
   "ip-forward": { type: "string", default: "off" },
+  "image-store-max-gib": { type: "string" },
 } as const;
 
 export const AGENT_USAGE = `  --zone                 the host's availability zone (default <region>a)
@@ -24,9 +25,13 @@ export const AGENT_USAGE = `  --zone                 the host's availability zon
   --runtime              the OCI runtime binary (default /usr/sbin/runc)
   --ip-forward           off | keep: net.ipv4.ip_forward while the agent runs (default off: pinned to
                          0, the value before restored at stop; keep: left as the host has it, for
-                         hosts that route for other software; tasks are never routed either way)`;
+                         hosts that route for other software; tasks are never routed either way)
+  --image-store-max-gib  past this size the image store drops images no task uses, least recently
+                         used first (default: a quarter of its disk)`;
 
 const PULL_POLICIES: readonly ImagePullPolicy[] = ["default", "always", "once", "prefer-cached"];
+
+const gibToBytes = (gib: number | undefined) => (gib === undefined ? undefined : gib * 1024 ** 3);
 
 function positiveInteger(name: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -36,7 +41,7 @@ function positiveInteger(name: string, text: string | undefined): number | undef
 }
 
 export function compileAgentConfig(
-  values: { zone?: string; subnet?: string[]; "capacity-cpu-units"?: string; "capacity-memory-mib"?: string; "task-slots"?: string; "image-pull-behavior"?: string; runtime?: string; "ip-forward"?: string },
+  values: { zone?: string; subnet?: string[]; "capacity-cpu-units"?: string; "capacity-memory-mib"?: string; "task-slots"?: string; "image-pull-behavior"?: string; runtime?: string; "ip-forward"?: string; "image-store-max-gib"?: string },
   common: { dataDir: string; region: string; insecureRegistries: readonly string[] },
 ): HostAgentConfig {
   const zone = values.zone ?? `${common.region}a`;
@@ -57,5 +62,6 @@ export function compileAgentConfig(
     taskSlots: positiveInteger("task-slots", values["task-slots"]) ?? 250,
     runtimePath: values.runtime ?? "/usr/sbin/runc",
     ipForward,
+    imageStoreMaxBytes: gibToBytes(positiveInteger("image-store-max-gib", values["image-store-max-gib"])),
   });
 }

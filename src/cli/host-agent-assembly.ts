@@ -15,7 +15,7 @@ import { HostNetworkAdapter } from "../agent/network-adapter.js";
 import { HostRuntimeAdapter } from "../agent/runtime-adapter.js";
 import { systemClock } from "../core/clock.js";
 import type { ImagePullPolicy, RegistryTrustFor } from "../images/index.js";
-import { ImageStore } from "../images/index.js";
+import { defaultImageStoreHighWaterBytes, ImageStore } from "../images/index.js";
 import { HostFirewall, TaskNetworks } from "../network/index.js";
 import type { IpForwardPolicy } from "../network/index.js";
 import type { ControlPlaneLink, HostCapacity, TaskSpec } from "../protocol/index.js";
@@ -42,6 +42,8 @@ export interface HostAgentConfig {
   readonly runtimePath: string;
   /** net.ipv4.ip_forward while the agent runs (see src/network/host-firewall.ts). */
   readonly ipForward: IpForwardPolicy;
+  /** The image store's high-water mark for image garbage collection; undefined: a quarter of its disk. */
+  readonly imageStoreMaxBytes: number | undefined;
 }
 
 /** Kept back for the host itself: the agent, conmon processes, the kernel. */
@@ -105,6 +107,12 @@ function assembleParts<Sinks extends { readonly reports: TaskStateReporter; read
   mkdirSync(agentDir, { recursive: true, mode: 0o700 });
   const hostId = persistentHostId(agentDir);
   const images = new ImageStore({ root: join(config.dataDir, "images"), insecureRegistries: config.insecureRegistries, ...(config.registryTrust ? { trustFor: config.registryTrust } : {}) });
+  const imageCollection = {
+    // Every task the agent still holds keeps its images (a stopped one until it is forgotten).
+    inUse: () => new Set(agent.list().flatMap((task) => task.containers.flatMap((container) => (container.imageDigest ? [container.imageDigest] : [])))),
+    highWaterBytes: config.imageStoreMaxBytes ?? defaultImageStoreHighWaterBytes(join(config.dataDir, "images")),
+    onError: (error: unknown) => logger.error({ err: error }, "image garbage collection failed"),
+  };
   // Host tools run from a small helper process: forking this one for each costs the event loop.
   const launcher = new CommandLauncher();
   const runtime = new TaskRuntime({ stateDir: join(agentDir, "runtime"), runtimePath: config.runtimePath, run: launcher.run, startSupervised: launcher.startWithSyncPipe });
@@ -123,7 +131,7 @@ function assembleParts<Sinks extends { readonly reports: TaskStateReporter; read
   const sinks = makeSinks((taskId) => agent.specOf(taskId));
   const agent = createAgent({
     stateDir: join(agentDir, "tasks"),
-    images: new HostImageAdapter(images, { policy: config.pullPolicy, credentialsFor }),
+    images: new HostImageAdapter(images, { policy: config.pullPolicy, credentialsFor, collection: imageCollection }),
     runtime: new HostRuntimeAdapter(runtime, (digest) => images.get(digest)),
     networks: new HostNetworkAdapter(networks, servedSubnets),
     logSink: sinks.logSink,

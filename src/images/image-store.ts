@@ -10,11 +10,14 @@
 // root, and manifests, configs, layers and images are bounded in size (layer-limits.ts).
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { readdir, readFile, rm, stat, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import { confinedJoin } from "../core/confined-path.js";
 import { InvalidDigestError, parseContentDigest } from "./content-digest.js";
 import { assertImageSize, DEFAULT_LAYER_LIMITS, LayerLimitError } from "./layer-limits.js";
 import type { LayerLimits } from "./layer-limits.js";
+import { layerDiskBytes, planImageCollection } from "./image-gc.js";
+import type { CollectionPlan, StoredImage } from "./image-gc.js";
 import { normalizeImageReference } from "./image-reference.js";
 import type { ImageReference } from "./image-reference.js";
 import { unpackLayer } from "./layer-unpack.js";
@@ -51,6 +54,9 @@ export interface LocalImage {
   /** Compressed size of the layers. */
   readonly sizeBytes: number;
 }
+
+/** An image pulled or used this recently is never collected (its task may not have recorded it yet). */
+const DEFAULT_MIN_IDLE_MS = 10 * 60_000;
 
 /** A pull failure; its message is what follows "CannotPullContainerError: " in a stopped reason. */
 export class ImagePullError extends Error {}
@@ -140,6 +146,7 @@ export class ImageStore {
   layerBytesDownloaded = 0;
 
   private readonly limits: LayerLimits;
+  private collecting: Promise<CollectionPlan> | undefined;
 
   constructor(private readonly options: { root: string; insecureRegistries?: readonly string[]; trustFor?: RegistryTrustFor; limits?: Partial<LayerLimits> }) {
     for (const dir of ["layers", "images"]) mkdirSync(join(options.root, dir), { recursive: true });
@@ -169,6 +176,10 @@ export class ImageStore {
   private remember(reference: string, manifestDigest: string): void {
     const refs = this.refs();
     refs[reference] = manifestDigest;
+    this.writeRefs(refs);
+  }
+
+  private writeRefs(refs: Record<string, string>): void {
     const temp = `${this.refsPath()}.tmp-${process.pid}`;
     writeFileSync(temp, JSON.stringify(refs));
     renameSync(temp, this.refsPath());
@@ -195,6 +206,77 @@ export class ImageStore {
   }
 
   async pull(reference: string, options: { platform: ImagePlatform; policy: ImagePullPolicy; credentials?: RegistryCredentials; signal?: AbortSignal }): Promise<LocalImage> {
+    // A collection in progress may be removing the very layers a pull would find present.
+    while (this.collecting) await this.collecting;
+    const image = await this.pullOnce(reference, options);
+    // The record's mtime is the image's last use, for the collector's LRU.
+    const now = new Date();
+    await utimes(this.imagePath(image.manifestDigest), now, now).catch(() => undefined);
+    return image;
+  }
+
+  /**
+   * Shrinks the store below `lowWaterBytes` once it is over `highWaterBytes` (image-gc.ts),
+   * removing only images no task uses (`inUse`: manifest digests) and not used within
+   * `minIdleMs`. Skipped (undefined) while a pull is in flight; pulls wait for it to finish.
+   */
+  async collectGarbage(options: { inUse: ReadonlySet<string>; highWaterBytes: number; lowWaterBytes?: number; minIdleMs?: number }): Promise<CollectionPlan | undefined> {
+    if (this.collecting || this.inflightPulls.size > 0) return undefined;
+    const collecting = this.collect(options);
+    this.collecting = collecting;
+    try {
+      return await collecting;
+    } finally {
+      this.collecting = undefined;
+    }
+  }
+
+  private async collect(options: { inUse: ReadonlySet<string>; highWaterBytes: number; lowWaterBytes?: number; minIdleMs?: number }): Promise<CollectionPlan> {
+    const images: StoredImage[] = [];
+    const imagesRoot = join(this.options.root, "images");
+    for (const algorithm of await readdir(imagesRoot)) {
+      for (const file of await readdir(join(imagesRoot, algorithm))) {
+        if (!file.endsWith(".json")) continue;
+        const path = join(imagesRoot, algorithm, file);
+        const [record, stats] = await Promise.all([readFile(path, "utf8").then((text) => JSON.parse(text) as LocalImage), stat(path)]).catch(() => [undefined, undefined]);
+        // A record that cannot be read is of no use: its layers become orphans.
+        if (!record || !stats) await rm(path, { force: true });
+        else images.push({ manifestDigest: record.manifestDigest, layerDirs: record.layerDirs, lastUsedMs: stats.mtimeMs });
+      }
+    }
+    const layerBytes = new Map<string, number>();
+    const layersRoot = join(this.options.root, "layers");
+    for (const algorithm of await readdir(layersRoot)) {
+      for (const entry of await readdir(join(layersRoot, algorithm), { withFileTypes: true })) {
+        const dir = join(layersRoot, algorithm, entry.name);
+        // An unpack's temp dir with no pull in flight was left by a crash.
+        if (entry.name.includes(".partial-")) await rm(dir, { recursive: true, force: true });
+        else if (entry.isDirectory()) layerBytes.set(dir, await layerDiskBytes(dir));
+      }
+    }
+    const plan = planImageCollection({
+      images,
+      layerBytes,
+      inUse: options.inUse,
+      nowMs: Date.now(),
+      minIdleMs: options.minIdleMs ?? DEFAULT_MIN_IDLE_MS,
+      highWaterBytes: options.highWaterBytes,
+      lowWaterBytes: options.lowWaterBytes ?? Math.floor(options.highWaterBytes * 0.8),
+    });
+    if (plan.images.length === 0 && plan.layerDirs.length === 0) return plan;
+    // Records first: an image whose record is gone is never handed out with missing layers.
+    const removed = new Set(plan.images);
+    const refs = Object.fromEntries(Object.entries(this.refs()).filter(([, digest]) => !removed.has(digest)));
+    this.writeRefs(refs);
+    for (const digest of plan.images) await rm(this.imagePath(digest), { force: true });
+    for (const dir of plan.layerDirs) {
+      await rm(dir, { recursive: true, force: true });
+      await rm(`${dir}.bytes`, { force: true });
+    }
+    return plan;
+  }
+
+  private async pullOnce(reference: string, options: { platform: ImagePlatform; policy: ImagePullPolicy; credentials?: RegistryCredentials; signal?: AbortSignal }): Promise<LocalImage> {
     let ref: ImageReference;
     try {
       ref = normalizeImageReference(reference);

@@ -8,3 +8,7 @@ export { buildImage, pushImage, writeOciLayout, OCI_MANIFEST } from "./image-bui
 export type { BuildInput, BuiltBlob, BuiltImage } from "./image-builder.js";
 export { unpackLayer, DigestMismatchError } from "./layer-unpack.js";
 export type { RegistryTrust, RegistryTrustFor } from "./registry-trust.js";
+export { defaultImageStoreHighWaterBytes } from "./image-gc.js";
+export type { CollectionPlan } from "./image-gc.js";
+export { DEFAULT_LAYER_LIMITS } from "./layer-limits.js";
+export type { LayerLimits } from "./layer-limits.js";
