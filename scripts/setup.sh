@@ -11,8 +11,10 @@ debian_packages=(
   iproute2 nftables
   # images: zstd layers, busybox-static for images built without Docker
   zstd busybox-static
+  # the listener's generated TLS certificates (berth server --tls)
+  openssl
   # tests and benchmarks: real clients and reference servers
-  awscli skopeo umoci docker-registry apache2-utils wrk podman
+  awscli python3-boto3 skopeo umoci docker-registry apache2-utils wrk podman
   # building the SQLite driver from source
   python3 make g++
 )

@@ -52,7 +52,9 @@ export function createDistributionRoute({ context, tokens }: DistributionRouteOp
 
   function challenge(request: IncomingMessage, scope: string): string {
     const host = request.headers.host ?? context.publicHost();
-    return `Bearer realm="http://${host}/v2/token",service="${context.publicHost()}",scope="${scope}"`;
+    // The token endpoint is on this listener: same scheme as the request came in on (TLS or not).
+    const scheme = (request.socket as { encrypted?: boolean }).encrypted ? "https" : "http";
+    return `Bearer realm="${scheme}://${host}/v2/token",service="${context.publicHost()}",scope="${scope}"`;
   }
 
   /** The account a password or bearer token belongs to (and its grant); throws 401 when there is none. */

@@ -89,7 +89,7 @@ test("boto3 works with verify=<ca.pem> and fails verification without it", async
   ].join("\n");
   const boto = (verify: string) =>
     new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-      execFile("python3", ["-c", script, server.endpoint, verify, server.credentials.accessKeyId, server.credentials.secretAccessKey], { env: { PATH: "/usr/bin:/bin", HOME: tmpdir() } }, (error, stdout, stderr) =>
+      execFile("/usr/bin/python3", ["-c", script, server.endpoint, verify, server.credentials.accessKeyId, server.credentials.secretAccessKey], { env: { PATH: "/usr/bin:/bin", HOME: tmpdir() } }, (error, stdout, stderr) =>
         resolve({ code: error ? 1 : 0, stdout, stderr }),
       ),
     );
