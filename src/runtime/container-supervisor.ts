@@ -19,6 +19,7 @@ import { confinedJoin } from "../core/confined-path.js";
 import type { CommandRunner } from "./run-command.js";
 import { CommandError, runCommand } from "./run-command.js";
 import { startWithSyncPipe } from "./sync-pipe-start.js";
+import { forgetContainerLog } from "./container-log.js";
 import type { SyncPipeStarter } from "./sync-pipe-start.js";
 
 export interface SupervisorOptions {
@@ -32,7 +33,17 @@ export interface SupervisorOptions {
   readonly run?: CommandRunner;
   /** Starts conmon and waits for its sync message (startWithSyncPipe, or the CommandLauncher's). */
   readonly startSupervised?: SyncPipeStarter;
+  /** Most bytes of a container's log file on disk (conmon's --log-size-max); DEFAULT_LOG_SIZE_MAX_BYTES unless given. */
+  readonly logSizeMaxBytes?: number;
 }
+
+/**
+ * A container's log on the host is capped: past this conmon starts a new file (container-log.ts
+ * says how the shipper's offsets survive that). It is shipped as it grows, so only a container
+ * writing faster than the shipper (or one whose lines cannot be delivered) loses lines, and the
+ * host's disk holds at most this much per container.
+ */
+export const DEFAULT_LOG_SIZE_MAX_BYTES = 32 * 1024 * 1024;
 
 export type SupervisedState = { kind: "created" } | { kind: "running" } | { kind: "exited"; exitCode: number; oomKilled: boolean } | { kind: "missing" };
 
@@ -145,11 +156,10 @@ export class ContainerSupervisor {
         "-b", bundleDir,
         "-p", pidFile,
         "-P", join(dir, "conmon.pid"),
-        // No --log-size-max: conmon "rotates" a k8s-file log by truncating it in place, which
-        // would drop lines the agent has not shipped yet and invalidate its saved byte offsets.
-        // The file lives only as long as the container and is shipped as it grows; a chatty
-        // long-running task's log is bounded by the agent's disk, not by conmon (a known limit).
+        // Capped: conmon replaces the file with a new one past the size (a new inode, which
+        // readContainerLog detects; the unshipped rest of the old one is dropped).
         "-l", `k8s-file:${this.logPath(id)}`,
+        "--log-size-max", String(this.options.logSizeMaxBytes ?? DEFAULT_LOG_SIZE_MAX_BYTES),
         "--exit-dir", join(dir, "exits"),
         "-0", join(dir, "persist"),
         "--socket-dir-path", join(dir, "sockets"),
@@ -276,6 +286,7 @@ export class ContainerSupervisor {
       for (let i = 0; i < 100 && processAlive(conmonPid); i++) await sleep(10);
     }
     await rm(this.dir(id), { recursive: true, force: true });
+    forgetContainerLog(this.logPath(id));
   }
 
   /** Container ids this supervisor has files for (reconciliation and leak checks). */
