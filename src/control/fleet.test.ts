@@ -67,7 +67,15 @@ beforeEach(async () => {
       stopped_at: null,
       report_sequence: 0,
       document: JSON.stringify({ taskArn, lastStatus: "PROVISIONING", desiredStatus: "RUNNING", containers: [{ name: "app", lastStatus: "PENDING" }] }),
-      spec: JSON.stringify({ taskArn } as Partial<TaskSpec>),
+      // Its containers' awslogs destinations: putLogs accepts batches for these streams only.
+      spec: JSON.stringify({
+        taskArn,
+        taskId: "t1",
+        logConfigurations: {
+          app: { logDriver: "awslogs", options: { "awslogs-group": "/ecs/app", "awslogs-stream-prefix": "ecs", "awslogs-create-group": "true" } },
+          nogroup: { logDriver: "awslogs", options: { "awslogs-group": "/missing", "awslogs-stream-prefix": "ecs" } },
+        },
+      } as Partial<TaskSpec>),
     },
   ]);
 });
@@ -121,7 +129,7 @@ test("log batches create the group when asked and append events in time order", 
   const stream = await logs.getStream(group!.id, "ecs/app/t1");
   const events = await logs.streamEvents({ streamId: stream!.id, range: {}, direction: "forward", limit: 10 });
   assert.deepEqual(events.map((e) => e.message), ["a", "b"]);
-  await assert.rejects(fleet.putLogs("h1", [{ taskArn, containerName: "app", logGroupName: "/missing", logStreamName: "s", createGroup: false, events: [{ timestamp: 1, message: "x" }] }]), /does not exist/);
+  await assert.rejects(fleet.putLogs("h1", [{ taskArn, containerName: "nogroup", logGroupName: "/missing", logStreamName: "ecs/nogroup/t1", createGroup: false, events: [{ timestamp: 1, message: "x" }] }]), /does not exist/);
 });
 
 test("the reaper is level-triggered: a task left active on an already LOST host is stopped on the next pass", async () => {
@@ -173,25 +181,25 @@ test("closing answers waiting long polls at once and refuses new ones, so shutdo
 });
 
 test("log lines sent again with offsets already stored are dropped (agent restarted before saving its offset)", async () => {
-  const batch = (events: { timestamp: number; message: string; offset: number }[]) => [{ taskArn, containerName: "app", logGroupName: "/ecs/app", logStreamName: "ecs/app/t2", createGroup: true, events }];
+  const batch = (events: { timestamp: number; message: string; offset: number }[]) => [{ taskArn, containerName: "app", logGroupName: "/ecs/app", logStreamName: "ecs/app/t1", createGroup: true, events }];
   await fleet.putLogs("h1", batch([{ timestamp: 10, message: "one", offset: 40 }, { timestamp: 11, message: "two", offset: 80 }]));
   // The agent crashed after this was stored, restarted from its saved offset, and read one more line.
   await fleet.putLogs("h1", batch([{ timestamp: 10, message: "one", offset: 40 }, { timestamp: 11, message: "two", offset: 80 }, { timestamp: 12, message: "three", offset: 120 }]));
   await fleet.putLogs("h1", batch([{ timestamp: 12, message: "three", offset: 120 }]));
   const group = await logs.getGroup("/ecs/app");
-  const stream = await logs.getStream(group!.id, "ecs/app/t2");
+  const stream = await logs.getStream(group!.id, "ecs/app/t1");
   const events = await logs.streamEvents({ streamId: stream!.id, range: {}, direction: "forward", limit: 10 });
   assert.deepEqual(events.map((e) => e.message), ["one", "two", "three"]);
 });
 
 test("the stored offset survives a control-plane restart: lines re-sent to a new instance are not stored twice", async () => {
-  const batch = (events: { timestamp: number; message: string; offset: number }[]) => [{ taskArn, containerName: "app", logGroupName: "/ecs/app", logStreamName: "ecs/app/t3", createGroup: true, events }];
+  const batch = (events: { timestamp: number; message: string; offset: number }[]) => [{ taskArn, containerName: "app", logGroupName: "/ecs/app", logStreamName: "ecs/app/t1", createGroup: true, events }];
   await fleet.putLogs("h1", batch([{ timestamp: 10, message: "one", offset: 40 }, { timestamp: 11, message: "two", offset: 80 }]));
   // A new control plane over the same store: nothing of the first one's memory is left.
   const restarted = new Fleet({ hosts: createHostsRepository(db as never), tasks, logs, network, clock, pollWaitMs: 50 });
   await restarted.putLogs("h1", batch([{ timestamp: 11, message: "two", offset: 80 }, { timestamp: 12, message: "three", offset: 120 }]));
   const group = await logs.getGroup("/ecs/app");
-  const stream = await logs.getStream(group!.id, "ecs/app/t3");
+  const stream = await logs.getStream(group!.id, "ecs/app/t1");
   const events = await logs.streamEvents({ streamId: stream!.id, range: {}, direction: "forward", limit: 10 });
   assert.deepEqual(events.map((e) => e.message), ["one", "two", "three"]);
   assert.equal(stream!.source_offset, 120);
@@ -214,17 +222,37 @@ test("a batch applies every task's report in one go, two reports of one task in 
 });
 
 test("two deliveries of overlapping batches at once store each line once, and the stored offset never moves back", async () => {
-  const batch = (events: { timestamp: number; message: string; offset: number }[]) => [{ taskArn, containerName: "app", logGroupName: "/ecs/app", logStreamName: "ecs/app/t4", createGroup: true, events }];
+  const batch = (events: { timestamp: number; message: string; offset: number }[]) => [{ taskArn, containerName: "app", logGroupName: "/ecs/app", logStreamName: "ecs/app/t1", createGroup: true, events }];
   await fleet.putLogs("h1", batch([{ timestamp: 1, message: "zero", offset: 10 }]));
   const older = batch([{ timestamp: 2, message: "one", offset: 40 }, { timestamp: 3, message: "two", offset: 80 }]);
   const newer = batch([{ timestamp: 2, message: "one", offset: 40 }, { timestamp: 3, message: "two", offset: 80 }, { timestamp: 4, message: "three", offset: 120 }]);
   // A retry racing the original delivery, committing in either order.
   await Promise.all([fleet.putLogs("h1", newer), fleet.putLogs("h1", older)]);
   const group = await logs.getGroup("/ecs/app");
-  const stream = await logs.getStream(group!.id, "ecs/app/t4");
+  const stream = await logs.getStream(group!.id, "ecs/app/t1");
   const events = await logs.streamEvents({ streamId: stream!.id, range: {}, direction: "forward", limit: 10 });
   assert.deepEqual(events.map((e) => e.message), ["zero", "one", "two", "three"]);
   assert.equal(stream!.source_offset, 120);
   await fleet.putLogs("h1", batch([{ timestamp: 4, message: "three", offset: 120 }]));
   assert.equal((await logs.streamEvents({ streamId: stream!.id, range: {}, direction: "forward", limit: 10 })).length, 4);
+});
+
+test("log batches for another host's task, or another group or stream than the task's, are refused and nothing is written", async () => {
+  const batch = { taskArn, containerName: "app", logGroupName: "/ecs/app", logStreamName: "ecs/app/t1", createGroup: true, events: [{ timestamp: 1, message: "x" }] };
+  await assert.rejects(fleet.putLogs("h2", [batch]), (error: Error & { code?: string }) => error.code === "AccessDeniedException" && /not placed on host h2/.test(error.message));
+  await assert.rejects(fleet.putLogs("h1", [{ ...batch, logGroupName: "/elsewhere" }]), /names another group or stream/);
+  await assert.rejects(fleet.putLogs("h1", [{ ...batch, containerName: "nogroup", logGroupName: "/missing", logStreamName: "ecs/nogroup/t1" }]), /does not create its group/);
+  await assert.rejects(fleet.putLogs("h1", [{ ...batch, containerName: "__proto__" }]), /no awslogs log configuration/);
+  // One bad batch refuses the whole call, before the good one is written.
+  await assert.rejects(fleet.putLogs("h1", [batch, { ...batch, taskArn: taskArn.replace("/t1", "/other") }]), /not placed on host h1/);
+  assert.equal(await logs.getGroup("/ecs/app"), undefined);
+  assert.equal(await logs.getGroup("/elsewhere"), undefined);
+});
+
+test("registration refuses a capacity beyond the reported machine (a stolen join token cannot inflate it)", async () => {
+  const request = { protocolVersion, hostId: "h9", agentVersion: "t", availabilityZone: "us-east-1a", architecture: "X86_64" as const, subnetIds: [], machine: { cpuCount: 2, memoryMiB: 4096 }, overcommit: false };
+  await assert.rejects(fleet.register({ ...request, capacity: { cpuUnits: 1e9, memoryMiB: 1024, taskSlots: 10, ephemeralGiB: 100 } }), /exceeds the machine's/);
+  await assert.rejects(fleet.register({ ...request, overcommit: true, capacity: { cpuUnits: 2 * 1024 * 33, memoryMiB: 1024, taskSlots: 10, ephemeralGiB: 100 } }), /exceeds 32 times/);
+  await assert.rejects(fleet.register({ ...request, capacity: { cpuUnits: 1024, memoryMiB: 1024, taskSlots: 10, ephemeralGiB: 100_000 } }), /ephemeral storage/);
+  await fleet.register({ ...request, overcommit: true, capacity: { cpuUnits: 2 * 1024 * 32, memoryMiB: 4096 * 32, taskSlots: 10, ephemeralGiB: 100 } });
 });

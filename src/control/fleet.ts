@@ -308,7 +308,8 @@ export class Fleet implements ControlPlaneLink {
 
 /** Why a batch is not the awslogs stream its task's container writes to (as AwslogsSink names it). */
 function awslogsMismatch(spec: TaskSpec, batch: LogBatch): string | undefined {
-  const config = typeof batch.containerName === "string" && Object.hasOwn(spec.logConfigurations, batch.containerName) ? spec.logConfigurations[batch.containerName] : undefined;
+  const configurations = spec.logConfigurations ?? {};
+  const config = typeof batch.containerName === "string" && Object.hasOwn(configurations, batch.containerName) ? configurations[batch.containerName] : undefined;
   if (!config || config.logDriver !== "awslogs") return `container ${String(batch.containerName)} of the task has no awslogs log configuration`;
   const options = config.options ?? {};
   const prefix = options["awslogs-stream-prefix"];

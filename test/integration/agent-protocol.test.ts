@@ -295,3 +295,34 @@ test("a host the server forgot registers again and reconciles; a task stopped be
     await host.close();
   }
 });
+
+test("a host ships logs only for its own tasks' awslogs streams", async () => {
+  const owner = await rawCall("register", token, identity("host-logs-owner"));
+  const other = await rawCall("register", token, identity("host-logs-other"));
+  assert.equal(owner.status, 200);
+  assert.equal(other.status, 200);
+  const taskArn = await placeTask("logged", "host-logs-owner");
+  const batch = { taskArn, containerName: "app", logGroupName: "/ecs/app", logStreamName: "ecs/app/logged", createGroup: true, events: [{ timestamp: Date.now(), message: "mine" }] };
+  assert.equal((await rawCall("logs", owner.body.hostSecret!, { hostId: "host-logs-owner", batches: [batch] })).status, 200, "the owner writes its task's stream");
+
+  // Another host (a valid secret of its own) naming the owner's task is refused, and nothing is written.
+  const refused = await rawCall("logs", other.body.hostSecret!, { hostId: "host-logs-other", batches: [{ ...batch, events: [{ timestamp: Date.now(), message: "forged" }] }] });
+  assert.equal(refused.status, 403);
+  assert.equal(refused.body.code, "AccessDeniedException");
+  assert.match((refused.body as { message?: string }).message!, /not placed on host host-logs-other/);
+  // The owner itself cannot pick another group or stream, or create a group its task does not.
+  for (const forged of [
+    { ...batch, logGroupName: "/victim/group" },
+    { ...batch, logStreamName: "ecs/app/another-task" },
+    { ...batch, containerName: "sidecar", logStreamName: "ecs/sidecar/logged" },
+    { ...batch, taskArn: "arn:aws:ecs:us-east-1:123456789012:task/demo/never-placed" },
+  ]) {
+    const answer = await rawCall("logs", owner.body.hostSecret!, { hostId: "host-logs-owner", batches: [forged] });
+    assert.equal(answer.status, 403, JSON.stringify(forged));
+  }
+  assert.equal(await logs.getGroup("/victim/group"), undefined, "no group was created for a refused batch");
+  const group = await logs.getGroup("/ecs/app");
+  const stream = await logs.getStream(group!.id, "ecs/app/logged");
+  const messages = (await logs.streamEvents({ streamId: stream!.id, range: {}, direction: "forward", limit: 100 })).map((event) => event.message);
+  assert.deepEqual(messages, ["mine"], "only the owner's line was stored");
+});

@@ -156,10 +156,16 @@ test("skopeo pushes over TLS with --dest-cert-dir holding the CA as ca.crt", asy
       .replace(/^AWS:/, "");
     const host = server.endpoint.replace(/^https:\/\//, "");
     const skopeo = (args: string[]) => new Promise<{ code: number; stderr: string }>((resolve) => execFile("skopeo", args, (error, _stdout, stderr) => resolve({ code: error ? 1 : 0, stderr })));
-    const creds = `AWS:${password}`;
-    const ok = await skopeo(["copy", "--dest-creds", creds, "--dest-cert-dir", certs, `oci:${layout}:v1`, `docker://${host}/skopeo-tls:v1`]);
+    // As the README says: log in and copy with the CA in a cert dir (an auth file of the test's own).
+    const authfile = join(certs, "auth.json");
+    const login = await new Promise<{ code: number; stderr: string }>((resolve) => {
+      const child = execFile("skopeo", ["login", "--authfile", authfile, "--cert-dir", certs, "--username", "AWS", "--password-stdin", host], (error, _stdout, stderr) => resolve({ code: error ? 1 : 0, stderr }));
+      child.stdin!.end(password);
+    });
+    assert.equal(login.code, 0, login.stderr);
+    const ok = await skopeo(["copy", "--authfile", authfile, "--dest-cert-dir", certs, `oci:${layout}:v1`, `docker://${host}/tls-web:skopeo`]);
     assert.equal(ok.code, 0, ok.stderr);
-    const refused = await skopeo(["copy", "--dest-creds", creds, `oci:${layout}:v1`, `docker://${host}/skopeo-tls:v2`]);
+    const refused = await skopeo(["copy", "--authfile", authfile, `oci:${layout}:v1`, `docker://${host}/tls-web:unverified`]);
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr, /certificate|x509/i);
   } finally {
