@@ -40,7 +40,8 @@ let subnetB: string;
 
 const sh = (command: string, args: string[]) => execFileSync(command, args, { encoding: "utf8" });
 async function cli(args: string[]): Promise<Record<string, unknown>> {
-  const result = await awsCli(server, args);
+  // The server listens off loopback, so over TLS (its generated CA in the data dir).
+  const result = await awsCli(server, ["--ca-bundle", join(serverDir, "ca.pem"), ...args]);
   if (result.code !== 0) throw new Error(`aws ${args.slice(0, 2).join(" ")}: ${result.stderr}`);
   return (result.json ?? {}) as Record<string, unknown>;
 }
@@ -88,7 +89,8 @@ async function startAgent(): Promise<void> {
   const token = readFileSync(join(serverDir, "agent-token"), "utf8").trim();
   const child = spawn("nsenter", [
     `--net=/run/netns/${NETNS}`, process.execPath, berth, "agent",
-    "--server", `http://${HOST_SIDE.address}:${new URL(server.endpoint).port}`, "--token", token, "--zone", "us-east-1b",
+    // The token pins the server's CA: the agent verifies the server's certificate for this address.
+    "--server", `https://${HOST_SIDE.address}:${new URL(server.endpoint).port}`, "--token", token, "--zone", "us-east-1b",
     "--data-dir", agentDir, "--insecure-registry", registry.address, "--capacity-cpu-units", "1024", "--capacity-memory-mib", "2048",
   ], { stdio: ["ignore", "ignore", "pipe"] });
   agent = child;
@@ -137,7 +139,7 @@ before(async () => {
   );
   const port = await freePort();
   // The embedded agent has room for exactly one 0.25 vCPU task.
-  serverArgs = ["--listen", `${HOST_SIDE.address}:${port}`, "--capacity-cpu-units", "256", "--capacity-memory-mib", "512", "--insecure-registry", registry.address];
+  serverArgs = ["--listen", `${HOST_SIDE.address}:${port}`, "--tls", "--capacity-cpu-units", "256", "--capacity-memory-mib", "512", "--insecure-registry", registry.address];
   server = await startTestServer({ agent: true, dataDir: serverDir, args: serverArgs });
   subnetB = defaultNetwork({ accountId: server.accountId, region: server.region }).subnets.find((subnet) => subnet.availabilityZone === "us-east-1b")!.subnetId;
   await cli(["ecs", "create-cluster", "--cluster-name", "demo"]);

@@ -88,7 +88,15 @@ export async function run(argv: string[]): Promise<number> {
   }
   const logger = pino({ base: { service: "berth-agent" } });
   const link = createHttpControlLink({ serverUrl: values.server, token: token.secret, secretFile: join(values["data-dir"]!, "host-secret"), ...(ca ? { ca } : {}) });
-  const assembled = assembleHostAgent({ config, link, logger });
+  let assembled;
+  try {
+    assembled = assembleHostAgent({ config, link, logger });
+  } catch (error) {
+    // A declared capacity the control plane would refuse (see protocol/capacity-limits.ts).
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`berth agent: ${error.message}\n`);
+    return 2;
+  }
   await assembled.start();
   process.stderr.write(`berth agent: host ${assembled.hostId} joined ${values.server} in ${config.availabilityZone}\n`);
   return new Promise<number>((resolve) => {

@@ -22,7 +22,7 @@ import { systemClock } from "../../core/clock.js";
 import { defaultNetwork } from "../../core/default-network.js";
 import { createRegistry } from "../../registry/index.js";
 import { openSqliteStore } from "../../store/index.js";
-import { assembleHostAgent, uninstallHostAgent } from "../host-agent-assembly.js";
+import { hostCapacity, assembleHostAgent, uninstallHostAgent } from "../host-agent-assembly.js";
 import type { AssembledHostAgent } from "../host-agent-assembly.js";
 import { ConfigError } from "../config-error.js";
 import { ownRegistryHosts, publicRegistryHost } from "../public-host.js";
@@ -65,6 +65,16 @@ export async function run(argv: string[]): Promise<number> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const accountId = config.accountId ?? persistentValue(join(config.dataDir, "account-id"), () => String(randomInt(100_000, 1_000_000)) + String(randomInt(100_000, 1_000_000)));
   const scope = { partition: config.partition, region: config.region, accountId };
+  if (config.agent) {
+    // The embedded agent's declared capacity must be one the Fleet accepts: say so before starting.
+    try {
+      hostCapacity(config.agent, logger);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      process.stderr.write(`berth server: ${error.message}\n`);
+      return 2;
+    }
+  }
   const store = await openSqliteStore({ path: join(config.dataDir, "berth.db") });
   const box = SecretBox.open(config.dataDir);
   let root;
