@@ -62,6 +62,8 @@ export function createHttpControlLink(options: HttpControlLinkOptions): ControlP
       headers: {
         "content-type": "application/json",
         authorization: `Bearer ${registering ? options.token : hostSecret}`,
+        // The server authenticates the host from the head, before it reads the body (logs batches are large).
+        ...("hostId" in body && typeof body.hostId === "string" ? { "x-berth-host-id": body.hostId } : {}),
         ...(registering && hostSecret !== undefined ? { "x-berth-host-secret": hostSecret } : {}),
       },
       body: JSON.stringify(body),

@@ -9,9 +9,12 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { ControlPlaneLink } from "../protocol/index.js";
 import { protocolVersion } from "../protocol/index.js";
 import { isAwsError } from "../core/errors.js";
+import { BodyTooLargeError, discardRestAndClose, readBody } from "./gateway/request-body.js";
 
 export const AGENT_ROUTE_PREFIX = `/_berth/agent/v${protocolVersion}/`;
 const MAX_BODY_BYTES = 8 * 1024 * 1024; // a log batch of 10,000 lines fits comfortably
+/** What is read of a body before its sender is authenticated (when the host id is not in a header). */
+const PRE_AUTH_BODY_BYTES = 64 * 1024;
 
 /** Decides which host a presented secret speaks for (the Fleet). */
 export interface HostAuthenticator {
@@ -50,18 +53,33 @@ export function createAgentRoute(options: AgentRouteOptions) {
     prefix: AGENT_ROUTE_PREFIX,
     async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
       const reply = (status: number, body: unknown) => {
-        response.writeHead(status, { "content-type": "application/json" });
+        // Answered before the body was read (refused from the head): drain a little, then close.
+        const unread = !request.complete;
+        response.writeHead(status, { "content-type": "application/json", ...(unread ? { connection: "close" } : {}) });
         response.end(JSON.stringify(body));
+        if (unread) discardRestAndClose(request, PRE_AUTH_BODY_BYTES);
+      };
+      const readJsonOrReply = async (limit: number): Promise<Record<string, unknown> | undefined> => {
+        try {
+          return await readJson(request, limit);
+        } catch (error) {
+          if (error instanceof BodyTooLargeError && limit === PRE_AUTH_BODY_BYTES) {
+            reply(413, { code: "RequestTooLarge", message: `A body over ${PRE_AUTH_BODY_BYTES} bytes needs the X-Berth-Host-Id header, so that the host is authenticated before it is read.` });
+          } else {
+            reply(error instanceof BodyTooLargeError ? 413 : 400, { code: "BadRequest", message: (error as Error).message });
+          }
+          return undefined;
+        }
       };
       if (request.method !== "POST") return reply(405, { code: "MethodNotAllowed", message: "Use POST." });
-      let body: Record<string, unknown>;
-      try {
-        body = await readJson(request);
-      } catch (error) {
-        return reply(400, { code: "BadRequest", message: (error as Error).message });
-      }
       const call = (request.url ?? "").slice(AGENT_ROUTE_PREFIX.length).split("?")[0];
-      const hostId = typeof body.hostId === "string" ? body.hostId : "";
+      // The host is named in a header (the agent sends X-Berth-Host-Id) so that its credentials are
+      // checked before up to MAX_BODY_BYTES of body are read; a caller that names it only in the
+      // body gets PRE_AUTH_BODY_BYTES read before it is authenticated, no more.
+      const namedHost = request.headers["x-berth-host-id"];
+      let body = typeof namedHost === "string" ? undefined : await readJsonOrReply(PRE_AUTH_BODY_BYTES);
+      if (typeof namedHost !== "string" && body === undefined) return;
+      const hostId = typeof namedHost === "string" ? namedHost : typeof body?.hostId === "string" ? body.hostId : "";
       const token = bearer(request.headers.authorization);
       if (call === "register") {
         const current = typeof request.headers["x-berth-host-secret"] === "string" ? request.headers["x-berth-host-secret"] : undefined;
@@ -78,6 +96,11 @@ export function createAgentRoute(options: AgentRouteOptions) {
         // Unknown host, stale secret (the server forgot the host) or another host's secret: the
         // agent answers 401 by registering again with its join token.
         return reply(401, { code: "HostNotRegistered", message: `Host ${hostId} is not registered, or the presented host secret is not its own.` });
+      }
+      if (body === undefined) {
+        body = await readJsonOrReply(MAX_BODY_BYTES);
+        if (body === undefined) return;
+        if (body.hostId !== hostId) return reply(400, { code: "BadRequest", message: "The body's hostId differs from the X-Berth-Host-Id header." });
       }
       const abort = new AbortController();
       response.on("close", () => abort.abort());
@@ -109,15 +132,14 @@ export function createAgentRoute(options: AgentRouteOptions) {
   };
 }
 
-async function readJson(request: IncomingMessage): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new Error("Request body too large.");
-    chunks.push(chunk as Buffer);
+async function readJson(request: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
+  const text = (await readBody(request, limit)).toString("utf8");
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text || "{}");
+  } catch {
+    throw new Error("The body is not valid JSON.");
   }
-  const parsed: unknown = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}");
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new Error("Expected a JSON object.");
   return parsed as Record<string, unknown>;
 }

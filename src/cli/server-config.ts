@@ -3,6 +3,8 @@ import { parseArgs } from "node:util";
 import { ConfigError } from "./config-error.js";
 import { AGENT_USAGE, agentParseOptions, compileAgentConfig } from "./agent-config.js";
 import type { HostAgentConfig } from "./host-agent-assembly.js";
+import type { ServerLimits } from "../api/gateway/server-limits.js";
+import { compileServerLimits, SERVER_LIMITS_USAGE, serverLimitParseOptions } from "./server-limits-config.js";
 
 export interface ServerConfig {
   readonly listenHost: string;
@@ -29,6 +31,8 @@ export interface ServerConfig {
   readonly agent: HostAgentConfig | undefined;
   /** --uninstall: remove what the embedded agent put on the host, then exit. */
   readonly uninstall: boolean;
+  /** The listener's timeouts, connection caps and request rates (server-limits-config.ts). */
+  readonly limits: ServerLimits;
 }
 
 export const SERVER_USAGE = `usage: berth server [--listen HOST:PORT] [--data-dir DIR] [--region REGION] [--account-id 12DIGITS]
@@ -53,6 +57,8 @@ export const SERVER_USAGE = `usage: berth server [--listen HOST:PORT] [--data-di
   --uninstall          with the server stopped: stop the embedded agent's tasks and remove every
                        namespace, veth, bridge and nftables table of Berth's, restore ip_forward
                        (the data dir stays)
+
+${SERVER_LIMITS_USAGE}
 
 The embedded agent (root; serves every default subnet unless --subnet is given):
 ${AGENT_USAGE}
@@ -81,6 +87,7 @@ export function compileServerConfig(argv: string[], env: NodeJS.ProcessEnv): Ser
       "insecure-http": { type: "boolean", default: false },
       uninstall: { type: "boolean", default: false },
       ...agentParseOptions,
+      ...serverLimitParseOptions,
     },
     strict: true,
   });
@@ -119,6 +126,7 @@ export function compileServerConfig(argv: string[], env: NodeJS.ProcessEnv): Ser
     tls,
     agent: values["no-agent"] ? undefined : compileAgentConfig(values, { dataDir: values["data-dir"]!, region, insecureRegistries: values["insecure-registry"] ?? [] }),
     uninstall: values.uninstall ?? false,
+    limits: compileServerLimits(values),
   });
 }
 

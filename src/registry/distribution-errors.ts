@@ -18,6 +18,7 @@ export type DistributionErrorCode =
   | "UNAUTHORIZED"
   | "DENIED"
   | "UNSUPPORTED"
+  | "TOOMANYREQUESTS"
   | "RANGE_INVALID"
   | "PAGINATION_NUMBER_INVALID";
 
@@ -48,6 +49,8 @@ export const nameUnknown = (name: string, registryId: string) =>
   new DistributionError("NAME_UNKNOWN", 404, `The repository with name '${name}' does not exist in the registry with id '${registryId}'`, { name });
 export const tagInvalid = (message: string) => new DistributionError("TAG_INVALID", 400, message);
 export const unsupported = (message: string) => new DistributionError("UNSUPPORTED", 405, message);
+/** The spec's code for a client over its rate (here: too many failed authentications from its address). */
+export const tooManyRequests = () => new DistributionError("TOOMANYREQUESTS", 429, "too many requests");
 export const sizeInvalid = (message: string) => new DistributionError("SIZE_INVALID", 400, message);
 export const rangeInvalid = (size: number) => new DistributionError("RANGE_INVALID", 416, "requested range not satisfiable", null, { "content-range": `bytes */${size}` });
 

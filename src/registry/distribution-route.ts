@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { HttpRoute } from "../api/gateway/gateway.js";
 import { REPOSITORY_NAME_PATTERN } from "../api/ecr/index.js";
 import { continueUpload, deleteBlob, headOrGetBlob, startUpload } from "./blob-handlers.js";
-import { DistributionError, nameInvalid, nameUnknown, sendDistributionError, unsupported } from "./distribution-errors.js";
+import { digestInvalid, DistributionError, nameInvalid, nameUnknown, sendDistributionError, tagInvalid, tooManyRequests, unsupported } from "./distribution-errors.js";
 import { deleteManifest, headOrGetManifest, listReferrers, listTags, manifestReferenceValid, putManifest } from "./manifest-handlers.js";
 import { manifestUnknown } from "./distribution-errors.js";
 import type { RegistryContext, RepositoryRequest } from "./registry-context.js";
@@ -30,6 +30,15 @@ const READ_METHODS = ["GET", "HEAD"];
 /** ECR's answer to an authenticated principal without permission for the repository. */
 const denied = (name: string) => new DistributionError("DENIED", 403, "requested access to the resource is denied", { repository: name });
 
+/** A path segment decoded, or undefined for a malformed escape ("%zz"): a client error, never a URIError. */
+function decodeSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
 const unauthorized = (message: string, challenge: string) => new DistributionError("UNAUTHORIZED", 401, message, null, { "www-authenticate": challenge });
 
 export function createDistributionRoute({ context, tokens }: DistributionRouteOptions): HttpRoute {
@@ -40,14 +49,23 @@ export function createDistributionRoute({ context, tokens }: DistributionRouteOp
       pattern: /^\/v2\/(.+)\/manifests\/([^/]+)$/,
       methods: ["GET", "HEAD", "PUT", "DELETE"],
       handle: (target, match) => {
-        const reference = decodeURIComponent(match[2]!);
+        const reference = decodeSegment(match[2]!);
+        if (reference === undefined) throw target.request.method === "PUT" ? tagInvalid("manifest tag did not match URI") : manifestUnknown(match[2]!);
         if (target.request.method === "PUT") return putManifest(context, target, reference);
         if (!manifestReferenceValid(reference)) throw manifestUnknown(reference);
         return target.request.method === "DELETE" ? deleteManifest(context, target, reference) : headOrGetManifest(context, target, reference);
       },
     },
     { pattern: /^\/v2\/(.+)\/tags\/list$/, methods: ["GET", "HEAD"], handle: (target) => listTags(context, target) },
-    { pattern: /^\/v2\/(.+)\/referrers\/([^/]+)$/, methods: ["GET", "HEAD"], handle: (target, match) => listReferrers(context, target, decodeURIComponent(match[2]!)) },
+    {
+      pattern: /^\/v2\/(.+)\/referrers\/([^/]+)$/,
+      methods: ["GET", "HEAD"],
+      handle: (target, match) => {
+        const digest = decodeSegment(match[2]!);
+        if (digest === undefined) throw digestInvalid("invalid digest or unsupported algorithm (sha256 and sha512 are supported)", { digest: match[2] });
+        return listReferrers(context, target, digest);
+      },
+    },
   ];
 
   function challenge(request: IncomingMessage, scope: string): string {
@@ -142,6 +160,9 @@ export function createDistributionRoute({ context, tokens }: DistributionRouteOp
 
   return {
     prefix: "/v2/",
+    refuseThrottled(response) {
+      sendDistributionError(response, tooManyRequests(), response.req.method);
+    },
     async handle(request, response) {
       try {
         await dispatch(request, response);

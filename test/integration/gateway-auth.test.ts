@@ -260,9 +260,11 @@ describe("requests off the beaten path", () => {
   });
 
   test("a chunked body streamed past the limit is answered 413 before the connection closes", async () => {
+    // Signed in the head (the signature covers the body's hash, so the body is read to check it).
+    const headers = await signedHeaders({ method: "POST", path: "/", query: {}, headers: { "x-amz-target": `${ECS}.CreateCluster`, "content-type": "application/x-amz-json-1.1" }, body: "" });
     const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
       const url = new URL(server.endpoint);
-      const request = httpRequest({ host: url.hostname, port: url.port, method: "POST", path: "/", headers: { "x-amz-target": `${ECS}.CreateCluster`, "content-type": "application/x-amz-json-1.1" } }, (response) => {
+      const request = httpRequest({ host: url.hostname, port: url.port, method: "POST", path: "/", headers }, (response) => {
         let body = "";
         response.on("data", (chunk: Buffer) => (body += chunk.toString()));
         response.on("end", () => resolve({ status: response.statusCode!, body }));
@@ -284,7 +286,8 @@ describe("requests off the beaten path", () => {
   });
 
   test("a Content-Length longer than the body sent (then the client stops) is a 400", async () => {
-    const answer = await rawRequest(port(), { method: "POST", target: "/", headers: [["host", "x"], ["content-length", "100"]], body: "{}", endAfterWrite: true });
+    const headers = await signedHeaders({ method: "POST", path: "/", query: {}, headers: { "x-amz-target": `${ECS}.ListClusters`, "content-type": "application/x-amz-json-1.1" }, body: "{}" });
+    const answer = await rawRequest(port(), { method: "POST", target: "/", headers: [...Object.entries(headers), ["content-length", "100"]], body: "{}", endAfterWrite: true });
     assertAwsShaped(answer, "POST", "lying content-length");
     assert.equal(answer.status, 400);
   });
@@ -334,9 +337,19 @@ describe("requests off the beaten path", () => {
       const what = `${method} ${path}${query} ${operation} spoil=${spoil.toFixed(2)}`;
       const lines = Object.entries(headers);
       const framing = random();
+      // A chunked body is read only once the head authenticates (refused with a 403 before that);
+      // a declared Content-Length over the limit is refused on its own.
+      const headAuthenticates = signing >= 0.1 && spoil >= 0.17;
       if (framing < 0.03) {
         const chunk = `10000\r\n${"x".repeat(0x10000)}\r\n`;
-        return { method: "POST", target: "/", headers: [...lines, ["transfer-encoding", "chunked"]], body: [...Array.from({ length: OVERSIZED / 0x10000 + 1 }, () => chunk), "0\r\n\r\n"], expectStatus: 413, what: `chunked oversized ${what}` };
+        return {
+          method: "POST",
+          target: "/",
+          headers: [...lines, ["transfer-encoding", "chunked"]],
+          body: [...Array.from({ length: OVERSIZED / 0x10000 + 1 }, () => chunk), "0\r\n\r\n"],
+          ...(headAuthenticates ? { expectStatus: 413 } : {}),
+          what: `chunked oversized ${what}`,
+        };
       }
       if (framing < 0.05) return { method: "POST", target: "/", headers: [...lines, ["content-length", String(OVERSIZED)]], body: "x".repeat(OVERSIZED), expectStatus: 413, what: `oversized ${what}` };
       if (framing < 0.1) {

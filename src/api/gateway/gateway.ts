@@ -1,9 +1,11 @@
 // The one listener of the control plane. Request path:
 //   GET /_berth/health                  → 200, no auth (the only anonymous path)
 //   <route prefix>…  (e.g. /v2/, agents) → that route's handler, which does its own auth
-//   anything else                       → read body (size-limited) → SigV4 → POST only → service
-//                                          by X-Amz-Target prefix → operation → schema check →
-//                                          handler → JSON
+//   anything else                       → SigV4 from the head (throttled per address while it
+//                                          fails) → body read (size-limited; before the signature
+//                                          check only when the signature covers the body's hash)
+//                                          → POST only → service by the signed X-Amz-Target →
+//                                          operation → schema check → handler → JSON
 // Every failure is an AwsError on the wire ({"__type", "message"}, x-amzn-ErrorType); anything
 // else is a ServerException (500), logged with its stack. Requests node's parser refuses are
 // answered by client-error.ts.
@@ -11,10 +13,11 @@ import type { IncomingMessage, RequestListener, ServerResponse } from "node:http
 import { randomUUID } from "node:crypto";
 import type { Clock } from "../../core/clock.js";
 import type { AwsError } from "../../core/errors.js";
-import { isAwsError, serializationException, serverException, unknownOperationException } from "../../core/errors.js";
+import { isAwsError, serializationException, serverException, throttlingException, unknownOperationException } from "../../core/errors.js";
 import type { JsonServiceModule, RequestContext } from "../service-module.js";
 import { RawJsonOutput, toWireJson } from "../wire-json.js";
-import { BodyTooLargeError, discardRestAndClose, readBody } from "./request-body.js";
+import { BodyTooLargeError, ByteBudget, discardRestAndClose, readBody } from "./request-body.js";
+import type { RequestThrottle } from "./request-throttle.js";
 import { inputSchemaOf, validateInput } from "./schema-validation.js";
 import { verifySigV4 } from "./sigv4.js";
 
@@ -27,6 +30,8 @@ export interface Principal {
 export interface HttpRoute {
   readonly prefix: string;
   handle(request: IncomingMessage, response: ServerResponse): Promise<void>;
+  /** The route's own answer to an address over its failed-authentication rate (default: 429 JSON). */
+  refuseThrottled?(response: ServerResponse): void;
 }
 
 export interface GatewayLogger {
@@ -44,18 +49,38 @@ export interface GatewayOptions {
   readonly logger: GatewayLogger;
   readonly maxBodyBytes?: number;
   readonly health: () => object;
+  /** Per-address and per-key request limits (request-throttle.ts); none when absent. */
+  readonly throttle?: RequestThrottle;
+  /** Bytes all bodies of not-yet-authenticated senders may hold together (and per address). */
+  readonly unverifiedBodyBudget?: ByteBudget;
 }
 
 const DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024;
+const DEFAULT_UNVERIFIED_BUDGET = () => new ByteBudget(128 * 1024 * 1024, 16 * 1024 * 1024);
+/** A route or auth answer given before the body was read: this much of the body is drained, then the connection closes. */
+const REFUSED_BODY_DRAIN_BYTES = 2 * 1024 * 1024;
+
+/** A presigned request's X-Amz-Target (smithy's presigner hoists it as "x-amz-target"), or "". */
+function queryTarget(url: string): string {
+  const query = url.indexOf("?");
+  if (query < 0) return "";
+  for (const [name, value] of new URLSearchParams(url.slice(query + 1))) if (name.toLowerCase() === "x-amz-target") return value;
+  return "";
+}
+
+/** What an attacker holding nothing gets wrong: missing, malformed or failing credentials. */
+const isAuthFailure = (error: unknown) => isAwsError(error) && error.httpStatus === 403;
 
 export function createGateway(options: GatewayOptions): RequestListener {
   const limit = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const budget = options.unverifiedBodyBudget ?? DEFAULT_UNVERIFIED_BUDGET();
+  const throttle = options.throttle;
   const byPrefix = new Map(options.services.map((service) => [service.targetPrefix, service]));
   // Without a known target the caller is still authenticated, against any of our signing names,
   // so that a signed request learns it named no operation (and an unsigned one learns nothing).
   const signingNames: ReadonlySet<string> = new Set(options.services.map((service) => service.signingName));
 
-  const sendError = (response: ServerResponse, requestId: string, error: AwsError, contentType: string) => {
+  const sendError = (response: ServerResponse, requestId: string, error: AwsError, contentType: string, close = false) => {
     if (response.headersSent) {
       response.destroy();
       return;
@@ -66,6 +91,7 @@ export function createGateway(options: GatewayOptions): RequestListener {
       "x-amzn-requestid": requestId,
       "x-amzn-errortype": error.code,
       "content-length": Buffer.byteLength(body),
+      ...(close ? { connection: "close" } : {}),
     });
     response.end(body);
   };
@@ -81,6 +107,19 @@ export function createGateway(options: GatewayOptions): RequestListener {
     }
     const route = options.httpRoutes?.find((candidate) => url.startsWith(candidate.prefix));
     if (route) {
+      if (throttle) {
+        const address = request.socket.remoteAddress ?? "";
+        if (!throttle.addressMayTry(address)) {
+          if (route.refuseThrottled) route.refuseThrottled(response);
+          else response.writeHead(429, { "content-type": "application/json", connection: "close" }).end(JSON.stringify({ code: "TooManyRequests", message: "Rate exceeded" }));
+          discardRestAndClose(request, REFUSED_BODY_DRAIN_BYTES);
+          return;
+        }
+        // Routes authenticate on their own; their 401/403 answers count as failures here.
+        response.once("finish", () => {
+          if (response.statusCode === 401 || response.statusCode === 403) throttle.chargeFailure(address);
+        });
+      }
       route.handle(request, response).catch((error: unknown) => {
         options.logger.error({ err: error, url }, "route handler failed");
         if (!response.headersSent) response.writeHead(500).end();
@@ -96,23 +135,40 @@ export function createGateway(options: GatewayOptions): RequestListener {
 
   async function handleJson(request: IncomingMessage, response: ServerResponse, requestId: string): Promise<void> {
     const receivedAt = options.clock.now();
-    const target = String(request.headers["x-amz-target"] ?? "");
+    const address = request.socket.remoteAddress ?? "";
+    const url = request.url ?? "/";
+    // Routing follows X-Amz-Target, which SigV4 below requires to be signed: as a header, or for a
+    // presigned URL (where the SDK's presigner moves x-amz-* headers) as a signed query parameter.
+    const headerTarget = request.headers["x-amz-target"];
+    const target = typeof headerTarget === "string" ? headerTarget : queryTarget(url);
     const dot = target.lastIndexOf(".");
     const service = dot > 0 ? byPrefix.get(target.slice(0, dot)) : undefined;
     const contentType = `application/x-amz-json-${service?.jsonVersion ?? "1.1"}`;
     try {
-      const body = await readBody(request, limit);
+      if (throttle && !throttle.addressMayTry(address)) throw throttlingException("Rate exceeded");
+      // A body larger than the limit is refused on its declared length alone, before anything else.
+      const declared = request.headers["content-length"];
+      if (declared !== undefined && Number(declared) > limit) throw new BodyTooLargeError(limit);
       // The principal looked up for the signature check is the caller once the check passes.
       let principal: Principal | undefined;
-      const caller = await verifySigV4(
-        { method: request.method ?? "", url: request.url ?? "/", headers: request.headers, body },
-        {
-          region: options.region,
-          service: service?.signingName ?? signingNames,
-          now: receivedAt,
-          secretFor: async (accessKeyId) => (principal = await options.principalFor(accessKeyId))?.secretAccessKey,
-        },
-      );
+      let verified;
+      try {
+        verified = await verifySigV4(
+          { method: request.method ?? "", url, headers: request.headers },
+          {
+            region: options.region,
+            service: service?.signingName ?? signingNames,
+            now: receivedAt,
+            secretFor: async (accessKeyId) => (principal = await options.principalFor(accessKeyId))?.secretAccessKey,
+          },
+          (signatureChecked) => readBody(request, limit, signatureChecked ? undefined : budget),
+        );
+      } catch (error) {
+        if (throttle && isAuthFailure(error)) throttle.chargeFailure(address);
+        throw error;
+      }
+      const body = verified.body;
+      if (throttle && !throttle.admitKey(verified.accessKeyId)) throw throttlingException("Rate exceeded");
       // Authenticated first: an anonymous caller learns nothing, not even which methods exist.
       if (request.method !== "POST") throw unknownOperationException(`${request.method} is not supported; AWS JSON APIs use POST.`);
       if (!service) throw unknownOperationException(target ? `Unknown target: ${target}` : "Missing X-Amz-Target header.");
@@ -134,7 +190,7 @@ export function createGateway(options: GatewayOptions): RequestListener {
         accountId: principal.accountId,
         region: options.region,
         partition: options.partition,
-        accessKeyId: caller.accessKeyId,
+        accessKeyId: verified.accessKeyId,
         principalArn: principal.principalArn,
         receivedAt,
       };
@@ -143,14 +199,18 @@ export function createGateway(options: GatewayOptions): RequestListener {
       response.writeHead(200, { "content-type": contentType, "x-amzn-requestid": requestId, "content-length": Buffer.byteLength(text) });
       response.end(text);
     } catch (error) {
+      // An answer given before the whole body arrived (refused from the head, or mid-body): the rest
+      // is drained, not read, and the connection closed (request-body.ts says why not at once).
+      const unread = !request.complete;
       if (isAwsError(error)) {
         if (!error.isClientFault) options.logger.error({ err: error, target }, "server fault");
-        sendError(response, requestId, error, contentType);
-        if (error instanceof BodyTooLargeError) discardRestAndClose(request);
+        sendError(response, requestId, error, contentType, unread);
+        if (unread) discardRestAndClose(request, error instanceof BodyTooLargeError ? undefined : REFUSED_BODY_DRAIN_BYTES);
         return;
       }
       options.logger.error({ err: error, target }, "unexpected error");
-      sendError(response, requestId, serverException("Internal server error"), contentType);
+      sendError(response, requestId, serverException("Internal server error"), contentType, unread);
+      if (unread) discardRestAndClose(request, REFUSED_BODY_DRAIN_BYTES);
     }
   }
 }

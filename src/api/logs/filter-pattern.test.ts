@@ -22,3 +22,30 @@ test("rejects an unclosed quote and unsupported JSON patterns", () => {
   assert.throws(() => compileFilterPattern('"open'), { name: "InvalidParameterException" });
   assert.throws(() => compileFilterPattern("{ $.level = 1 }"), { name: "InvalidParameterException" });
 });
+test("%regex% runs in linear time: a catastrophic pattern does not stall the event loop", async () => {
+  const matches = compileFilterPattern("%(a+)+$%");
+  // 23 a's and a "!" cost a backtracking engine (V8's) about 2 s each, doubling with every "a";
+  // (longer ones would never finish, so the test could hang rather than fail). The long events match.
+  const long = Array.from({ length: 20 }, () => "a".repeat(30_000));
+  const events = [...Array.from({ length: 3 }, () => `${"a".repeat(23)}!`), ...long];
+  // A timer due every 10 ms; the lag of its worst tick is how long the loop was blocked.
+  let last = performance.now();
+  let worstLagMs = 0;
+  const ticker = setInterval(() => {
+    const now = performance.now();
+    worstLagMs = Math.max(worstLagMs, now - last - 10);
+    last = now;
+  }, 10);
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  const started = performance.now();
+  assert.deepEqual(events.filter(matches), long);
+  const tookMs = performance.now() - started;
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  clearInterval(ticker);
+  assert.ok(tookMs < 500, `the events matched in ${tookMs.toFixed(1)} ms`);
+  assert.ok(worstLagMs < 500, `event loop blocked for ${worstLagMs.toFixed(1)} ms`);
+});
+test("a regex RE2 cannot run (backreference, lookahead) is an invalid pattern", () => {
+  assert.throws(() => compileFilterPattern("%(a)\\1%"), { name: "InvalidParameterException", message: "Invalid filter pattern" });
+  assert.throws(() => compileFilterPattern("%a(?=b)%"), { name: "InvalidParameterException" });
+});

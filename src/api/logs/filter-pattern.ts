@@ -11,6 +11,13 @@
 //
 // JSON ({ $.field = … }) and space-delimited ([a, b, …]) patterns are not implemented; they are
 // refused with InvalidParameterException rather than matched wrongly.
+//
+// %regex% runs on RE2 (the re2 package, Google's engine, built from source at install): matching
+// takes time linear in the event's length whatever the pattern, so a caller's pattern such as
+// %(a+)+$% cannot stall the event loop (heartbeats, every other request) as a backtracking engine
+// would. RE2 has no backreferences or lookaround; neither does CloudWatch's regex syntax, and such
+// a pattern is refused as invalid.
+import RE2 from "re2";
 import { invalidParameterException } from "../../core/errors.js";
 
 export type EventMatcher = (message: string) => boolean;
@@ -29,9 +36,9 @@ export function compileFilterPattern(pattern: string | undefined): EventMatcher 
     throw invalidParameterException("JSON and space-delimited filter patterns are not supported by Berth yet");
   }
   if (source.length >= 2 && source.startsWith("%") && source.endsWith("%")) {
-    let expression: RegExp;
+    let expression: RE2;
     try {
-      expression = new RegExp(source.slice(1, -1));
+      expression = new RE2(source.slice(1, -1), "u");
     } catch {
       throw invalidPattern();
     }

@@ -11,6 +11,8 @@ import { createAgentRoute } from "../../api/agent-route.js";
 import { createEcsService } from "../../api/ecs/index.js";
 import { answerClientError } from "../../api/gateway/client-error.js";
 import { createGateway } from "../../api/gateway/gateway.js";
+import { RequestThrottle } from "../../api/gateway/request-throttle.js";
+import { applyServerLimits } from "../../api/gateway/server-limits.js";
 import { createLogsService } from "../../api/logs/index.js";
 import { createNetworkService } from "../../api/network-service.js";
 import { Fleet } from "../../control/fleet.js";
@@ -158,6 +160,7 @@ export async function run(argv: string[]): Promise<number> {
     clock: systemClock,
     logger,
     health: () => ({ status: "ok", version: VERSION, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) }),
+    throttle: new RequestThrottle(config.limits.throttle),
   });
   const server = tls
     ? createHttpsServer({ keepAliveTimeout: 65_000, requireHostHeader: false, cert: tls.cert, key: tls.key, minVersion: "TLSv1.2" }, listener)
@@ -165,6 +168,7 @@ export async function run(argv: string[]): Promise<number> {
   // A request without Host reaches the gateway, whose SigV4 check (host is always signed) refuses
   // it in AWS's words; node's own check would answer with an empty 400.
   server.on("clientError", answerClientError);
+  applyServerLimits(server, config.limits);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.listenPort, config.listenHost, resolve);
