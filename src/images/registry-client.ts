@@ -92,7 +92,9 @@ export class RegistryClient {
       let target = new URL(url);
       for (let redirects = 0; ; redirects += 1) {
         const own = target.hostname === registryHost;
-        const headers = { ...(init.headers ?? {}), ...(own && this.authorization && Date.now() < this.tokenExpiresAt ? { authorization: this.authorization } : {}) };
+        // The registry's token goes to its own origin only (not another port of its host).
+        const sameOrigin = target.origin === new URL(this.base).origin;
+        const headers = { ...(init.headers ?? {}), ...(sameOrigin && this.authorization && Date.now() < this.tokenExpiresAt ? { authorization: this.authorization } : {}) };
         const response = await fetch(target, { ...init, headers, redirect: "manual", ...(own ? this.tlsInit() : { dispatcher: publicDispatcher() as never }) });
         const location = response.headers.get("location");
         if (response.status < 300 || response.status >= 400 || response.status === 304 || !location) return response;
