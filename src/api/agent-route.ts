@@ -55,9 +55,11 @@ export function createAgentRoute(options: AgentRouteOptions) {
       const reply = (status: number, body: unknown) => {
         // Answered before the body was read (refused from the head): drain a little, then close.
         const unread = !request.complete;
-        response.writeHead(status, { "content-type": "application/json", ...(unread ? { connection: "close" } : {}) });
-        response.end(JSON.stringify(body));
-        if (unread) discardRestAndClose(request, PRE_AUTH_BODY_BYTES);
+        const text = JSON.stringify(body);
+        response.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+        response.end(text);
+        // A body of known length within the limit is discarded by node, the connection kept.
+        if (unread && (request.headers["content-length"] === undefined || Number(request.headers["content-length"]) > MAX_BODY_BYTES)) discardRestAndClose(request);
       };
       const readJsonOrReply = async (limit: number): Promise<Record<string, unknown> | undefined> => {
         try {
@@ -107,6 +109,7 @@ export function createAgentRoute(options: AgentRouteOptions) {
       try {
         switch (call) {
           case "register":
+            if (!isRegisterShaped(body)) return reply(400, { code: "BadRequest", message: "The register body is not a RegisterRequest (hostId, agentVersion, availabilityZone, architecture, capacity, machine, overcommit, subnetIds)." });
             return reply(200, await options.fleet.register(body as never));
           case "poll":
             return reply(200, await options.fleet.poll(hostId, Number(body.knownGeneration ?? -1), abort.signal));
@@ -130,6 +133,26 @@ export function createAgentRoute(options: AgentRouteOptions) {
       }
     },
   };
+}
+
+const isNumber = (value: unknown) => typeof value === "number" && Number.isFinite(value);
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
+
+/** The JSON types of a RegisterRequest (the Fleet checks the values): anything else is the caller's fault, a 400. */
+function isRegisterShaped(body: Record<string, unknown>): boolean {
+  const { capacity, machine } = body;
+  return (
+    isNumber(body.protocolVersion) &&
+    ["hostId", "agentVersion", "availabilityZone", "architecture"].every((name) => typeof body[name] === "string") &&
+    isRecord(capacity) &&
+    ["cpuUnits", "memoryMiB", "taskSlots", "ephemeralGiB"].every((name) => isNumber(capacity[name])) &&
+    isRecord(machine) &&
+    isNumber(machine.cpuCount) &&
+    isNumber(machine.memoryMiB) &&
+    typeof body.overcommit === "boolean" &&
+    Array.isArray(body.subnetIds) &&
+    body.subnetIds.every((id) => typeof id === "string")
+  );
 }
 
 async function readJson(request: IncomingMessage, limit: number): Promise<Record<string, unknown>> {

@@ -90,3 +90,15 @@ export function randomInput(schema: Schema, random: () => number, depth = 0): un
   }
   return undefined;
 }
+
+/** Untyped JSON for endpoints without an SDK schema (the agent protocol): protocol-ish names, hostile values. */
+export function randomJson(random: () => number, depth = 0): unknown {
+  const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)]!;
+  const roll = random();
+  if (depth > 3 || roll < 0.35) return pick([null, 0, -1, 1e308, 2 ** 53 + 1, "", "x", "h-1", "%zz", "a".repeat(5000), "\u0000\ud800", true, false, ...STRINGS.slice(0, 8)]);
+  if (roll < 0.55) return Array.from({ length: Math.floor(random() * 4) }, () => randomJson(random, depth + 1));
+  const names = ["hostId", "knownGeneration", "reports", "batches", "protocolVersion", "capacity", "machine", "subnetIds", "taskArn", "status", "logGroupName", "logStreamName", "events", "message", "timestamp", "__proto__", "constructor"];
+  const record: Record<string, unknown> = {};
+  for (let i = Math.floor(random() * 5); i > 0; i--) record[pick(names)] = randomJson(random, depth + 1);
+  return record;
+}

@@ -57,8 +57,15 @@ export interface GatewayOptions {
 
 const DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024;
 const DEFAULT_UNVERIFIED_BUDGET = () => new ByteBudget(128 * 1024 * 1024, 16 * 1024 * 1024);
-/** A route or auth answer given before the body was read: this much of the body is drained, then the connection closes. */
-const REFUSED_BODY_DRAIN_BYTES = 2 * 1024 * 1024;
+/**
+ * After an answer given before the body was read. A body of a declared length within the limit is
+ * left to node, which discards it and keeps the connection for the next request (clients reuse it
+ * at once); a body too large or of unknown length (chunked) is drained with caps and the connection
+ * closed (request-body.ts).
+ */
+function closeAfterUnreadBody(request: IncomingMessage, tooLarge: boolean): void {
+  if (tooLarge || request.headers["content-length"] === undefined) discardRestAndClose(request);
+}
 
 /** A presigned request's X-Amz-Target (smithy's presigner hoists it as "x-amz-target"), or "". */
 function queryTarget(url: string): string {
@@ -80,7 +87,7 @@ export function createGateway(options: GatewayOptions): RequestListener {
   // so that a signed request learns it named no operation (and an unsigned one learns nothing).
   const signingNames: ReadonlySet<string> = new Set(options.services.map((service) => service.signingName));
 
-  const sendError = (response: ServerResponse, requestId: string, error: AwsError, contentType: string, close = false) => {
+  const sendError = (response: ServerResponse, requestId: string, error: AwsError, contentType: string) => {
     if (response.headersSent) {
       response.destroy();
       return;
@@ -91,7 +98,6 @@ export function createGateway(options: GatewayOptions): RequestListener {
       "x-amzn-requestid": requestId,
       "x-amzn-errortype": error.code,
       "content-length": Buffer.byteLength(body),
-      ...(close ? { connection: "close" } : {}),
     });
     response.end(body);
   };
@@ -111,8 +117,8 @@ export function createGateway(options: GatewayOptions): RequestListener {
         const address = request.socket.remoteAddress ?? "";
         if (!throttle.addressMayTry(address)) {
           if (route.refuseThrottled) route.refuseThrottled(response);
-          else response.writeHead(429, { "content-type": "application/json", connection: "close" }).end(JSON.stringify({ code: "TooManyRequests", message: "Rate exceeded" }));
-          discardRestAndClose(request, REFUSED_BODY_DRAIN_BYTES);
+          else response.writeHead(429, { "content-type": "application/json" }).end(JSON.stringify({ code: "TooManyRequests", message: "Rate exceeded" }));
+          closeAfterUnreadBody(request, false);
           return;
         }
         // Routes authenticate on their own; their 401/403 answers count as failures here.
@@ -200,17 +206,17 @@ export function createGateway(options: GatewayOptions): RequestListener {
       response.end(text);
     } catch (error) {
       // An answer given before the whole body arrived (refused from the head, or mid-body): the rest
-      // is drained, not read, and the connection closed (request-body.ts says why not at once).
+      // is discarded, never kept (closeAfterUnreadBody).
       const unread = !request.complete;
       if (isAwsError(error)) {
         if (!error.isClientFault) options.logger.error({ err: error, target }, "server fault");
-        sendError(response, requestId, error, contentType, unread);
-        if (unread) discardRestAndClose(request, error instanceof BodyTooLargeError ? undefined : REFUSED_BODY_DRAIN_BYTES);
+        sendError(response, requestId, error, contentType);
+        if (unread) closeAfterUnreadBody(request, error instanceof BodyTooLargeError);
         return;
       }
       options.logger.error({ err: error, target }, "unexpected error");
-      sendError(response, requestId, serverException("Internal server error"), contentType, unread);
-      if (unread) discardRestAndClose(request, REFUSED_BODY_DRAIN_BYTES);
+      sendError(response, requestId, serverException("Internal server error"), contentType);
+      if (unread) closeAfterUnreadBody(request, false);
     }
   }
 }
