@@ -118,6 +118,21 @@ function verify(bytes: Buffer, digest: string, what: string): void {
   if (actual !== expected) throw new ImagePullError(`digest mismatch: ${what} ${digest} has content ${algorithm}:${actual}`);
 }
 
+/**
+ * A registry document as JSON. V8's syntax errors quote the text they choke on, and a pull error
+ * becomes a stopped reason: the registry's bytes are not passed on, only that they were not JSON.
+ */
+function parseJson(bytes: Buffer, what: string): unknown {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(bytes.toString("utf8"));
+  } catch {
+    throw new ImagePullError(`${what} is not valid JSON`);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new ImagePullError(`${what} is not a JSON object`);
+  return parsed;
+}
+
 /** A response body, refused past `maxBytes` (declared or actually sent) without buffering the rest. */
 async function boundedBody(response: Response, maxBytes: number, what: string): Promise<Buffer> {
   const declared = Number(response.headers.get("content-length") ?? "0");
@@ -317,7 +332,7 @@ export class ImageStore {
       const bytes = await boundedBody(response, MAX_MANIFEST_BYTES, "manifest");
       const digest = expectedDigest ?? response.headers.get("docker-content-digest") ?? `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
       verify(bytes, digest, "manifest");
-      const document = JSON.parse(bytes.toString("utf8")) as ManifestDocument;
+      const document = parseJson(bytes, "manifest") as ManifestDocument;
       return { digest, document, mediaType: document.mediaType ?? response.headers.get("content-type") ?? "" };
     };
     let manifest;
@@ -335,7 +350,7 @@ export class ImageStore {
       manifest = await manifestAt(chosen.digest, chosen.digest);
     }
     const { document } = manifest;
-    if (!document.config || !Array.isArray(document.layers)) throw new ImagePullError(`${ref.canonical}: unsupported manifest ${manifest.mediaType}`);
+    if (!document.config || !Array.isArray(document.layers)) throw new ImagePullError(`${ref.canonical}: unsupported manifest ${JSON.stringify(String(manifest.mediaType).slice(0, 100))}`);
     if (document.layers.length > MAX_LAYERS) throw new ImagePullError(`${ref.canonical} has ${document.layers.length} layers, more than the host's limit of ${MAX_LAYERS}`);
     // Every digest and size of the manifest is checked before anything is fetched or written.
     checkedDigest(document.config.digest, "config");
@@ -352,7 +367,7 @@ export class ImageStore {
     const configResponse = await client.request(`/v2/${ref.repository}/blobs/${document.config.digest}`);
     const configBytes = await boundedBody(configResponse, MAX_CONFIG_BYTES, "image config");
     verify(configBytes, document.config.digest, "config");
-    const configDocument = JSON.parse(configBytes.toString("utf8")) as {
+    const configDocument = parseJson(configBytes, "image config") as {
       os?: string;
       architecture?: string;
       variant?: string;

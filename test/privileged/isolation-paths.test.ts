@@ -35,7 +35,7 @@ import { runtimeIdOf, TaskRuntime } from "../../src/runtime/index.js";
 import { makeBusyboxLayer } from "../support/busybox-rootfs.js";
 import { MemoryReporter } from "../support/agent-fakes.js";
 import { assertNoNewLeaks, findLeaks } from "../support/leaks.js";
-import { hostTaskSpecs } from "../support/host-task-spec.js";
+import { hostTaskSpecs, waitUntil } from "../support/host-task-spec.js";
 import { BUSYBOX_TEST_DIGEST, LocalBusyboxImages } from "../support/host-agent-parts.js";
 
 const stateDir = mkdtempSync(join(tmpdir(), "berth-isolation-"));
@@ -182,6 +182,7 @@ before(async () => {
   repositories.set("evil/redirect-loopback", { manifest: manifestOf([{ digest: sha256(smallLayer), size: smallLayer.length }]), redirects: { [sha256(smallLayer)]: `http://127.0.0.2:${otherPort}/blob` } });
   repositories.set("evil/redirect-metadata", { manifest: manifestOf([{ digest: sha256(smallLayer), size: smallLayer.length }]), redirects: { [sha256(smallLayer)]: "https://169.254.169.254/latest/meta-data/iam/security-credentials/" } });
   repositories.set("evil/bomb", { manifest: manifestOf([{ digest: sha256(bomb), size: bomb.length }]), blobs: { [sha256(bomb)]: bomb } });
+  repositories.set("evil/not-json", { manifest: Buffer.from("SECRET-INTERNAL-DETAIL: not a manifest") });
   repositories.set("evil/error-body", { manifest: Buffer.from('{"errors":[{"code":"MANIFEST_UNKNOWN","message":"SECRET-INTERNAL-DETAIL at /srv/registry","detail":"SECRET"},{"code":"SECRET_CODE"}]}'), manifestStatus: 500 });
 
   registry = createServer((request, response) => {
@@ -192,7 +193,7 @@ before(async () => {
     if (!match || !repository) return void response.writeHead(404).end();
     const [, , kind, reference] = match as unknown as [string, string, string, string];
     if (kind === "manifests") {
-      const mediaType = (JSON.parse(repository.manifest.toString()) as { mediaType?: string }).mediaType ?? "application/json";
+      const mediaType = repository.manifest.toString().includes('"mediaType"') ? (JSON.parse(repository.manifest.toString()) as { mediaType?: string }).mediaType! : "application/json";
       return void response.writeHead(repository.manifestStatus ?? 200, { "content-type": mediaType, ...repository.manifestHeaders }).end(repository.manifest);
     }
     blobRequests.push(`${match[1]}@${reference}`);
@@ -227,6 +228,11 @@ before(async () => {
 after(async () => {
   Socket.prototype.connect = originalConnect;
   await agent.close();
+  // The runtime refills its pool of formatted ephemeral disks after launches go quiet (at most 2 s
+  // later): removing the state dir under a refill would fail it after this file ended.
+  const pool = join(agentDir, "runtime", "ephemeral-pool");
+  await new Promise((resolve) => setTimeout(resolve, 2_500));
+  await waitUntil(() => !existsSync(pool) || !readdirSync(pool).some((file) => file.endsWith(".partial")), "the ephemeral pool's refill", 60_000);
   await new Promise((resolve) => registry.close(resolve));
   await new Promise((resolve) => otherLoopback.close(resolve));
   rmSync(stateDir, { recursive: true, force: true });
@@ -292,6 +298,7 @@ test("hostile registry digests, headers, index entries, redirects, a gzip bomb a
     ["evil/redirect-metadata", /^CannotPullContainerError: .*redirect to https:\/\/169\.254\.169\.254 refused: a link-local address, not the registry's host/],
     ["evil/bomb", /^CannotPullContainerError: .*failed to copy layer sha256:[0-9a-f]{64} .*layer decompresses to more than 100 times its compressed size .*decompression bomb/],
     ["evil/error-body", /^CannotPullContainerError: .*unexpected status 500: MANIFEST_UNKNOWN: manifest unknown$/],
+    ["evil/not-json", /^CannotPullContainerError: .*manifest is not valid JSON$/],
   ];
   for (const [repository, expected] of cases) {
     const reason = await hostilePull(repository);
