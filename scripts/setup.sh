@@ -15,8 +15,8 @@ debian_packages=(
   openssl
   # tests and benchmarks: real clients and reference servers
   awscli python3-boto3 skopeo umoci docker-registry apache2-utils wrk podman
-  # building the SQLite driver from source
-  python3 make g++
+  # building the SQLite driver from source, and the native mount helper (scripts/build-native.sh)
+  python3 make g++ gcc libc6-dev
 )
 
 missing=()

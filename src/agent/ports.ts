@@ -1,6 +1,7 @@
 // The agent's ports: the small interfaces the task runner drives. The real images/runtime/network
 // folders are adapted to these in src/agent (thin adapters); tests implement them with fakes.
 import type { ContainerDefinition, RepositoryCredentials } from "@aws-sdk/client-ecs";
+import type { IdRange } from "../core/id-range.js";
 import type { CredentialsReference, PullPolicy, TaskNetworkSpec, TaskPlatform, TaskSpec, TaskStatusReport } from "../protocol/index.js";
 
 export interface PulledImageInfo {
@@ -19,6 +20,8 @@ export interface ImagePort {
 
 export interface TaskNetworkInfo {
   readonly netnsPath: string;
+  /** The task's user namespace, which owns its network namespace; its containers join both. */
+  readonly userNamespacePath: string;
   readonly ipv4: string;
   readonly macAddress: string;
   readonly eniId: string;
@@ -31,8 +34,11 @@ export interface TaskNetworkInfo {
  * does nothing, teardown of nothing succeeds.
  */
 export interface NetworkPort {
-  /** The task's address and network namespace: enough to create its containers. */
-  reserve(taskId: string, network: TaskNetworkSpec): Promise<TaskNetworkInfo>;
+  /**
+   * The task's address, and its network namespace inside a user namespace mapping the task's
+   * host id range (RuntimePort.idRange): enough to create its containers.
+   */
+  reserve(taskId: string, network: TaskNetworkSpec, ids: IdRange): Promise<TaskNetworkInfo>;
   /** Plugs the reserved namespace into its subnet; containers may start once it resolves. */
   connect(taskId: string): Promise<void>;
   teardown(taskId: string): Promise<void>;
@@ -67,6 +73,8 @@ export interface LogChunk {
 export interface RuntimePort {
   /** The id `create` will give this container: saved before create, so a failed create is cleaned up. */
   runtimeIdOf(taskId: string, containerName: string): string;
+  /** The host uid/gid range of the task's user namespace; the same range on every call for a task. */
+  idRange(taskId: string): Promise<IdRange>;
   /** The task's cgroup budget (cpu, memory) and its ephemeral storage of spec.ephemeralStorageGiB. */
   prepareTask(spec: TaskSpec): Promise<void>;
   /** Releases everything prepareTask made; tolerates it being gone. */

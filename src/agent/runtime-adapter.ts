@@ -2,6 +2,7 @@
 // host's image store by digest, adds the environment Fargate gives every container, and hands
 // the rest to the runtime.
 import type { TaskSpec } from "../protocol/index.js";
+import type { IdRange } from "../core/id-range.js";
 import type { TaskRuntime } from "../runtime/index.js";
 import { runtimeIdOf } from "../runtime/index.js";
 import type { ContainerExit, ContainerState, LogChunk, RuntimePort, TaskNetworkInfo } from "./ports.js";
@@ -40,6 +41,10 @@ export class HostRuntimeAdapter implements RuntimePort {
     return runtimeIdOf(taskId, containerName);
   }
 
+  idRange(taskId: string): Promise<IdRange> {
+    return this.runtime.idRange(taskId);
+  }
+
   prepareTask(spec: TaskSpec): Promise<void> {
     return this.runtime.prepareTask(spec.taskId, { cpuUnits: spec.cpuUnits, memoryMiB: spec.memoryMiB }, spec.ephemeralStorageGiB);
   }
@@ -61,7 +66,7 @@ export class HostRuntimeAdapter implements RuntimePort {
       container: input.container,
       image: { ...image.config, layerDirs: image.layerDirs },
       platformEnv: fargateEnvironment(spec, runtimeId),
-      network: { netnsPath: input.network.netnsPath, ipv4: input.network.ipv4, hostname: input.network.privateDnsName, nameservers: [VPC_RESOLVER], searchDomains: [domain] },
+      network: { netnsPath: input.network.netnsPath, userNamespacePath: input.network.userNamespacePath, ipv4: input.network.ipv4, hostname: input.network.privateDnsName, nameservers: [VPC_RESOLVER], searchDomains: [domain] },
     });
     return { runtimeId };
   }

@@ -244,7 +244,9 @@ export class TaskRunner {
     const stopped = () => r.desiredStatus === "STOPPED";
     if (!r.network) {
       try {
-        const network = await this.parts.networks.reserve(spec.taskId, spec.network);
+        // The network namespace belongs to the task's user namespace, which maps the task's id range.
+        const ids = await this.parts.runtime.idRange(spec.taskId);
+        const network = await this.parts.networks.reserve(spec.taskId, spec.network, ids);
         await this.mutate((rec) => {
           rec.network = network;
           rec.networkConnected = false;

@@ -15,12 +15,16 @@
 // The split lets a launch create its containers (which only need the namespace to exist) while
 // the namespace is being plugged in. All of them are idempotent and work from on-disk state
 // alone, so they replay after an agent restart.
-import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { confinedJoin } from "../core/confined-path.js";
 import { numberToIpv4, ipv4ToNumber } from "../core/default-network.js";
+import type { IdRange } from "../core/id-range.js";
+import { nativeHelperPath } from "../core/native-helper.js";
 import { Ipam, subnetRange, writeFileAtomic } from "./ipam.js";
+import { runCommand } from "./run-command.js";
+import type { CommandRunner } from "./run-command.js";
 import type { HostFirewall } from "./host-firewall.js";
 import type { FirewallState } from "./host-firewall-rules.js";
 
@@ -36,6 +40,11 @@ export interface TaskAttachment {
   readonly subnetId: string;
   readonly netnsName: string;
   readonly netnsPath: string;
+  /**
+   * The user namespace that owns the network namespace (reserve with an id range): the task's
+   * containers join both, so they can mount sysfs and be exec'd into without host privileges.
+   */
+  readonly userNamespacePath?: string;
   readonly interfaceName: "eth0";
   readonly hostVeth: string;
   readonly bridge: string;
@@ -50,13 +59,7 @@ export interface TaskAttachment {
   readonly connected?: boolean;
 }
 
-export type CommandRunner = (command: string, args: readonly string[], input?: string) => Promise<string>;
-
-const runCommand: CommandRunner = (command, args, input) =>
-  new Promise((resolve, reject) => {
-    const child = execFile(command, [...args], (error, stdout, stderr) => (error ? reject(new Error(`${command} ${args.join(" ")}: ${stderr.trim() || error.message}`)) : resolve(stdout)));
-    if (input !== undefined) child.stdin!.end(input);
-  });
+export type { CommandRunner } from "./run-command.js";
 
 const shortHash = (text: string) => createHash("sha256").update(text).digest("hex").slice(0, 8);
 
@@ -71,9 +74,14 @@ export function privateDnsName(ipv4: string, region: string): string {
 }
 
 /** The names of a task's namespace and host-side veth: fixed by its id. */
-function linkNames(taskId: string): Pick<TaskAttachment, "netnsName" | "netnsPath" | "hostVeth"> {
+type LinkNames = Pick<TaskAttachment, "netnsName" | "netnsPath" | "hostVeth"> & { readonly userNamespacePath: string };
+
+/** Where task user namespaces are kept (bind mounts of nsfs files, like `ip netns`' /run/netns). */
+export const USER_NAMESPACES_DIR = "/run/berth/userns";
+
+function linkNames(taskId: string): LinkNames {
   const netnsName = `bth-${taskId.slice(0, 12)}`;
-  return { netnsName, netnsPath: `/var/run/netns/${netnsName}`, hostVeth: `bthv${shortHash(taskId)}` };
+  return { netnsName, netnsPath: `/var/run/netns/${netnsName}`, userNamespacePath: join(USER_NAMESPACES_DIR, netnsName), hostVeth: `bthv${shortHash(taskId)}` };
 }
 
 /**
@@ -108,7 +116,8 @@ export class TaskNetworks {
   }
 
   private recordPath(taskId: string): string {
-    return join(this.options.stateDir, "tasks", `${taskId}.json`);
+    // The task id comes over the agent protocol: confined to the records dir (core/confined-path.ts).
+    return confinedJoin(join(this.options.stateDir, "tasks"), [`${taskId}.json`], "task id");
   }
 
   /** Bridges are recorded too, so a restart re-allows them and an uninstall finds idle ones. */
@@ -221,12 +230,12 @@ export class TaskNetworks {
    * be created in it; connect plugs it into the subnet. The lease keeps the subnet's bridge from
    * being removed as idle in between.
    */
-  async reserve(taskId: string, subnet: SubnetSpec): Promise<TaskAttachment> {
+  async reserve(taskId: string, subnet: SubnetSpec, ids?: IdRange): Promise<TaskAttachment> {
     const recorded = this.read(taskId);
-    if (recorded && existsSync(recorded.netnsPath)) return recorded;
+    if (recorded && existsSync(recorded.netnsPath) && (!ids || (recorded.userNamespacePath && existsSync(recorded.userNamespacePath)))) return recorded;
     const range = subnetRange(subnet.cidr);
     const ipv4 = this.ipam.allocate(subnet.subnetId, range, taskId);
-    const { netnsName, netnsPath, hostVeth } = linkNames(taskId);
+    const { netnsName, netnsPath, hostVeth, userNamespacePath } = linkNames(taskId);
     const number = ipv4ToNumber(ipv4);
     // 02: a locally administered unicast MAC; the rest spells the address, so it is unique per subnet.
     const macAddress = ["02", randomBytes(1).toString("hex"), ...[24, 16, 8, 0].map((shift) => (Math.floor(number / 2 ** shift) % 256).toString(16).padStart(2, "0"))].join(":");
@@ -235,6 +244,7 @@ export class TaskNetworks {
       subnetId: subnet.subnetId,
       netnsName,
       netnsPath,
+      ...(ids ? { userNamespacePath } : {}),
       interfaceName: "eth0",
       hostVeth,
       bridge: bridgeName(subnet.subnetId),
@@ -249,7 +259,14 @@ export class TaskNetworks {
     };
     // Written before anything is created, so a crash part-way leaves enough to clean up.
     writeFileAtomic(this.recordPath(taskId), JSON.stringify(attachment));
-    await this.run("ip", ["netns", "add", netnsName]);
+    if (ids) {
+      // Anything an interrupted reserve left is removed first: the helper creates both files anew.
+      if (recorded) await this.removeLinks({ ...attachment, userNamespacePath });
+      mkdirSync(USER_NAMESPACES_DIR, { recursive: true, mode: 0o700 });
+      await this.run(nativeHelperPath(), ["namespaces", String(ids.base), String(ids.size), userNamespacePath, netnsPath]);
+    } else {
+      await this.run("ip", ["netns", "add", netnsName]);
+    }
     if (!recorded) this.freshNamespaces.add(taskId);
     return attachment;
   }
@@ -291,7 +308,7 @@ export class TaskNetworks {
     // Without a readable record (one cut short by a power loss) the names still follow from the id;
     // its firewall element (keyed by addresses the record held) is dropped at the next start, and
     // matches no port meanwhile: veth names are unique per task.
-    await Promise.all([this.removeLinks(attachment ?? linkNames(taskId)), attachment && this.options.firewall?.forgetPort(attachment)]);
+    await Promise.all([this.removeLinks({ ...linkNames(taskId), ...attachment }), attachment && this.options.firewall?.forgetPort(attachment)]);
     this.ipam.release(taskId);
     rmSync(this.recordPath(taskId), { force: true });
   }
@@ -325,12 +342,20 @@ export class TaskNetworks {
   // whereas deleting the namespace first leaves the kernel to tear the pair down later from a
   // workqueue, racing our own `ip link del`. Something already gone is what we wanted: with -force
   // the batch goes on past it, and only other errors fail the removal.
-  private async removeLinks(attachment: Pick<TaskAttachment, "netnsName" | "netnsPath" | "hostVeth">): Promise<void> {
+  private async removeLinks(attachment: Pick<TaskAttachment, "netnsName" | "netnsPath" | "hostVeth" | "userNamespacePath">): Promise<void> {
     const commands = [`link del ${attachment.hostVeth}`, ...(existsSync(attachment.netnsPath) ? [`netns del ${attachment.netnsName}`] : []), ""];
     await this.run("ip", ["-force", "-batch", "-"], commands.join("\n")).catch((error: Error) => {
       const unexpected = error.message.split("\n").filter((line) => line.trim() && !/^Command failed/.test(line) && !/Cannot find device|No such file or directory/.test(line));
       if (unexpected.length > 0) throw error;
     });
+    const userNamespace = attachment.userNamespacePath;
+    if (userNamespace && existsSync(userNamespace)) {
+      // Lazily: a container process still holding the namespace must not fail the teardown.
+      await this.run("umount", ["-l", userNamespace]).catch((error: Error) => {
+        if (!/not mounted/.test(error.message)) throw error;
+      });
+      rmSync(userNamespace, { force: true });
+    }
   }
 
   private async removeHostVeth(attachment: Pick<TaskAttachment, "hostVeth">): Promise<void> {

@@ -9,11 +9,14 @@ const base = {
   platformEnv: { AWS_REGION: "us-east-1" },
   hostname: "ip-10-0-0-4.ec2.internal",
   netnsPath: "/var/run/netns/bth-x",
+  rootfsPath: "/run/berth/tasks/x/t/containers/app/rootfs",
+  ids: { base: 1_073_872_896, size: 65_536 },
+  userNamespacePath: "/run/berth/userns/bth-x",
   cgroupsPath: "/berth/t/app",
   mounts: [],
   hostHardLimits: { RLIMIT_NOFILE: 20_000 },
 };
-type Spec = { process: { args: string[]; env: string[]; cwd: string; capabilities: { bounding: string[]; effective: string[] }; rlimits: { type: string; soft: number; hard: number }[]; noNewPrivileges: boolean }; root: { readonly: boolean }; linux: { namespaces: { type: string; path?: string }[]; resources: { memory?: { limit: number; reservation: number; swap: number }; cpu?: { shares: number } } }; mounts: { destination: string }[] };
+type Spec = { process: { args: string[]; env: string[]; cwd: string; capabilities: { bounding: string[]; effective: string[] }; rlimits: { type: string; soft: number; hard: number }[]; noNewPrivileges: boolean }; root: { path: string; readonly: boolean }; linux: { namespaces: { type: string; path?: string }[]; uidMappings: object[]; gidMappings: object[]; resources: { memory?: { limit: number; reservation: number; swap: number }; cpu?: { shares: number } } }; mounts: { destination: string; type: string; source: string; options: string[] }[] };
 
 test("a definition's entryPoint drops the image's CMD; command alone keeps the image's entrypoint", () => {
   assert.deepEqual(containerArgs({ entryPoint: ["/bin/sh"] }, base.image), ["/bin/sh"]);
@@ -32,8 +35,9 @@ test("isolation defaults: no NET_RAW, no-new-privileges, own namespaces, the tas
   assert.ok(spec.process.capabilities.bounding.includes("CAP_CHOWN"));
   assert.equal(spec.process.noNewPrivileges, true);
   assert.equal(spec.root.readonly, true);
-  assert.deepEqual(spec.linux.namespaces.map((ns) => ns.type), ["pid", "ipc", "uts", "mount", "network"]);
-  assert.equal(spec.linux.namespaces[4]!.path, "/var/run/netns/bth-x");
+  assert.deepEqual(spec.linux.namespaces.map((ns) => ns.type), ["user", "pid", "ipc", "uts", "mount", "network"]);
+  assert.equal(spec.linux.namespaces[5]!.path, "/var/run/netns/bth-x");
+  assert.equal(spec.root.path, "/run/berth/tasks/x/t/containers/app/rootfs");
   assert.deepEqual(spec.process.rlimits, [{ type: "RLIMIT_NOFILE", soft: 20_000, hard: 20_000 }]);
   assert.deepEqual(spec.linux.resources.memory, { limit: 128 * 1024 * 1024, swap: 128 * 1024 * 1024, reservation: 64 * 1024 * 1024 });
   assert.deepEqual(spec.linux.resources.cpu, { shares: 128 });
@@ -65,4 +69,14 @@ test("users resolve by name, uid, name:group and uid:gid against the image's fil
   assert.deepEqual(resolveUser(undefined, passwd, group), { uid: 0, gid: 0, additionalGids: [], home: "/root" });
   assert.throws(() => resolveUser("nobody", passwd, group), /unable to find user nobody/);
   assert.throws(() => resolveUser("app:nogroup", passwd, group), /unable to find group nogroup/);
+});
+
+test("user namespace: the task's, joined by path, with container ids 0..65535 on the task's host range; /sys read-only", () => {
+  const spec = buildOciSpec({ ...base, definition: { name: "app" } }) as Spec;
+  assert.deepEqual(spec.linux.namespaces[0], { type: "user", path: "/run/berth/userns/bth-x" });
+  assert.deepEqual(spec.linux.uidMappings, [{ containerID: 0, hostID: 1_073_872_896, size: 65_536 }]);
+  assert.deepEqual(spec.linux.gidMappings, [{ containerID: 0, hostID: 1_073_872_896, size: 65_536 }]);
+  const sys = spec.mounts.find((mount) => mount.destination === "/sys")!;
+  assert.equal(sys.type, "sysfs");
+  assert.ok(sys.options.includes("ro") && sys.options.includes("nosuid") && sys.options.includes("noexec"));
 });

@@ -1,12 +1,16 @@
 // The OCI runtime spec (config.json, runtime-spec v1.0.2) for one container of a task: the
 // container definition merged over the image config, inside Berth's default isolation.
 //
-// Isolation (issue "Task runtime", part 4): own PID, mount, IPC and UTS namespaces; the task's
-// network namespace joined by path; never privileged; Docker's default capabilities without
+// Isolation (issue "Task runtime", part 4; issue "Isolation first"): own user, PID, mount, IPC and
+// UTS namespaces — container root is an unprivileged host uid of the task's own range, so an escape
+// lands as a stranger to the host and to every other task; the task's user and network namespaces
+// joined by path (the network namespace belongs to the user namespace, see network/), so runc can
+// mount sysfs and exec health checks in them; never privileged; Docker's default capabilities without
 // NET_RAW (Fargate allows adding only SYS_PTRACE); no-new-privileges; the seccomp profile given;
 // /proc and /sys paths masked or read-only as Docker and podman do; cgroup limits nested under the
 // task's cgroup, which holds the task-level cpu and memory budget.
 import type { ContainerDefinition, Ulimit } from "@aws-sdk/client-ecs";
+import type { IdRange } from "./id-ranges.js";
 import type { ResolvedUser } from "./image-user.js";
 
 /** Docker's default capability set, minus NET_RAW (ping-style raw sockets are off on Fargate). */
@@ -67,6 +71,12 @@ export interface ContainerSpecInput {
   /** Environment the platform adds (AWS_REGION, metadata URIs, …); the definition's env wins over the image's, these win over both. */
   readonly platformEnv: Readonly<Record<string, string>>;
   readonly hostname: string;
+  /** The container's root filesystem (absolute: it lives in the exposed tree, not the bundle). */
+  readonly rootfsPath: string;
+  /** The task's host uid/gid range: container ids 0..size-1 map onto it. */
+  readonly ids: IdRange;
+  /** The task's user namespace (made with its network namespace, which it owns). */
+  readonly userNamespacePath: string;
   readonly netnsPath: string;
   /** Absolute cgroup path for the container, under the task's cgroup. */
   readonly cgroupsPath: string;
@@ -161,12 +171,15 @@ export function buildOciSpec(input: ContainerSpecInput): object {
       noNewPrivileges: true,
       oomScoreAdj: 0,
     },
-    root: { path: "rootfs", readonly: definition.readonlyRootFilesystem === true },
+    root: { path: input.rootfsPath, readonly: definition.readonlyRootFilesystem === true },
     hostname: input.hostname,
     mounts,
     annotations: Object.fromEntries(Object.entries(definition.dockerLabels ?? {})),
     linux: {
-      namespaces: [{ type: "pid" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }, { type: "network", path: input.netnsPath }],
+      namespaces: [{ type: "user", path: input.userNamespacePath }, { type: "pid" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }, { type: "network", path: input.netnsPath }],
+      // runc 1.1 wants the mappings even when it joins the namespace: they must match the one it joins.
+      uidMappings: [{ containerID: 0, hostID: input.ids.base, size: input.ids.size }],
+      gidMappings: [{ containerID: 0, hostID: input.ids.base, size: input.ids.size }],
       cgroupsPath: input.cgroupsPath,
       resources: {
         devices: [{ allow: false, access: "rwm" }],

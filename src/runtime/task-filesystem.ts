@@ -4,17 +4,37 @@
 // is an overlay: the image's unpacked layers read-only below, its upper/work dirs on that storage.
 // Task volumes (`volumes` without a host path) are directories on the same storage.
 //
-//   <root>/<taskId>/ephemeral.img           sparse, ext4, no journal (HOST-NOTES recipe)
-//   <root>/<taskId>/ephemeral/              its mount: containers/<name>/{upper,work}, volumes/<name>
-//   <root>/<taskId>/containers/<name>/rootfs  the overlay mount (the OCI bundle's rootfs)
+// Containers run in a user namespace (their root is the task's unprivileged host uid range, see
+// id-ranges.ts), so everything a container's runtime must reach by path lives in a separate
+// "exposed" tree whose directories are 0711: the runtime's init, already in the namespace, can walk
+// to its root and mount sources but list nothing. The agent's data dir stays 0700.
+//
+//   <root>/<taskId>/ephemeral.img              sparse, ext4, no journal (HOST-NOTES recipe)
+//   <root>/<taskId>/id-range                   the task's uid/gid range slot (id-ranges.ts)
+//   <root>/<taskId>/containers/<name>/         the OCI bundle (config.json)
+//   <exposed>/<taskId>/ephemeral/              the storage's mount: containers/<name>/{upper,work}, volumes/<name>
+//   <exposed>/<taskId>/containers/<name>/rootfs  the overlay: idmapped image layers below, upper above
+//   <exposed>/<taskId>/containers/<name>/etc/  /etc/hosts, hostname, resolv.conf, owned by the range
 //
 // prepare/mountContainer are idempotent and remove tolerates anything missing, so both replay
 // after an agent restart. Mounting with `-o loop` sets autoclear: unmounting frees the loop device.
-import { closeSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
-import { mkdir, rm } from "node:fs/promises";
+import { chmodSync, closeSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
+import { chown, mkdir, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import type { IdRange } from "./id-ranges.js";
+import { confinedJoin } from "../core/confined-path.js";
 import type { CommandRunner } from "./run-command.js";
 import { runCommand } from "./run-command.js";
+import { TaskMountsHelper } from "./task-mounts-helper.js";
+
+/** Search-only for others: a container's init (an unprivileged uid) may walk through, not list. */
+const EXPOSED_DIR_MODE = 0o711;
+
+/** mkdir -p whose every created level (and `dir` itself) is EXPOSED_DIR_MODE. */
+function mkdirExposedSync(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: EXPOSED_DIR_MODE });
+  chmodSync(dir, EXPOSED_DIR_MODE);
+}
 
 const GiB = 1024 ** 3;
 
@@ -44,9 +64,15 @@ export function isMountPoint(path: string): boolean {
 export class TaskFilesystems {
   private readonly run: CommandRunner;
   private readonly pool: FormattedImagePool;
+  private readonly mounts: TaskMountsHelper;
 
-  constructor(private readonly options: { root: string; run?: CommandRunner; poolSize?: number }) {
+  constructor(private readonly options: { root: string; exposedRoot: string; run?: CommandRunner; poolSize?: number; mounts?: TaskMountsHelper }) {
     this.run = options.run ?? runCommand;
+    this.mounts = options.mounts ?? new TaskMountsHelper(this.run);
+    mkdirSync(options.root, { recursive: true });
+    // Every level from /run down must be walkable by a task's uid: a parent made 0700 by hand
+    // would make every launch fail with a permission error from runc.
+    for (let dir = options.exposedRoot; dir !== dirname(dir) && dir !== "/run"; dir = dirname(dir)) mkdirExposedSync(dir);
     this.pool = new FormattedImagePool(join(options.root, "..", "ephemeral-pool"), options.poolSize ?? 2, (image, sizeGiB) => this.format(image, sizeGiB, true));
   }
 
@@ -56,18 +82,28 @@ export class TaskFilesystems {
   }
 
   taskDir(taskId: string): string {
-    return join(this.options.root, taskId);
+    return confinedJoin(this.options.root, [taskId], "task id");
+  }
+
+  /** The task's directory in the exposed tree (see the layout above). */
+  exposedDir(taskId: string): string {
+    return confinedJoin(this.options.exposedRoot, [taskId], "task id");
   }
 
   private ephemeralDir(taskId: string): string {
-    return join(this.taskDir(taskId), "ephemeral");
+    return join(this.exposedDir(taskId), "ephemeral");
+  }
+
+  private exposedContainerDir(taskId: string, containerName: string): string {
+    return confinedJoin(join(this.exposedDir(taskId), "containers"), [containerName], "container name");
   }
 
   /** Creates and mounts the task's ephemeral storage. */
   async prepare(taskId: string, sizeGiB: number): Promise<void> {
     const mountPoint = this.ephemeralDir(taskId);
     if (isMountPoint(mountPoint)) return;
-    await mkdir(mountPoint, { recursive: true });
+    await mkdir(this.taskDir(taskId), { recursive: true });
+    mkdirExposedSync(mountPoint);
     const image = join(this.taskDir(taskId), "ephemeral.img");
     // A formatted image from the pool when there is one (a rename), else mkfs now.
     if (!this.pool.take(sizeGiB, image)) await this.format(image, sizeGiB);
@@ -97,49 +133,61 @@ export class TaskFilesystems {
     else await this.run(mkfs[0]!, mkfs.slice(1));
   }
 
-  /** Mounts a container's overlay root; `layerDirs` bottom first. Returns the rootfs path. */
-  async mountContainer(taskId: string, containerName: string, layerDirs: readonly string[]): Promise<string> {
-    const rootfs = join(this.taskDir(taskId), "containers", containerName, "rootfs");
+  /**
+   * Mounts a container's overlay root; `layerDirs` bottom first. The image layers are idmapped into
+   * the task's range (a file stored as uid 0 reads as `ids.base`) and the upper directory belongs
+   * to the range, so container root owns its root filesystem without a copy of any layer.
+   * Returns the rootfs path.
+   */
+  async mountContainer(taskId: string, containerName: string, layerDirs: readonly string[], ids: IdRange): Promise<string> {
+    const exposed = this.exposedContainerDir(taskId, containerName);
+    const rootfs = join(exposed, "rootfs");
     this.pool.postponeRefill();
     if (isMountPoint(rootfs)) return rootfs;
-    const writable = join(this.ephemeralDir(taskId), "containers", containerName);
+    const writable = confinedJoin(join(this.ephemeralDir(taskId), "containers"), [containerName], "container name");
     const upper = join(writable, "upper");
     const work = join(writable, "work");
-    await Promise.all([rootfs, upper, work].map((dir) => mkdir(dir, { recursive: true })));
+    mkdirExposedSync(rootfs);
+    await Promise.all([upper, work].map((dir) => mkdir(dir, { recursive: true })));
+    // The merged root directory takes its owner from the upper directory: container root's.
+    await chown(upper, ids.base, ids.base);
     if (layerDirs.length === 0) throw new Error("the image has no layers");
-    // overlayfs lists lowerdirs top first.
-    const lower = [...layerDirs].reverse().join(":");
-    await this.run("mount", ["-t", "overlay", "overlay", "-o", `lowerdir=${lower},upperdir=${upper},workdir=${work}`, rootfs]);
+    const staging = join(exposed, "layers");
+    await rm(staging, { recursive: true, force: true });
+    await this.mounts.mountIdmappedOverlay({ ids, layers: layerDirs, upper, work, target: rootfs, staging });
     return rootfs;
   }
 
   /** A task volume's directory, shared by the containers that mount it. */
-  async volumeDir(taskId: string, volumeName: string): Promise<string> {
-    const dir = join(this.ephemeralDir(taskId), "volumes", volumeName);
+  /** A task volume's directory, owned by container root (like a Docker volume), shared by the containers that mount it. */
+  async volumeDir(taskId: string, volumeName: string, ids: IdRange): Promise<string> {
+    // The name comes from the task definition: validated at registration, confined here too.
+    const dir = confinedJoin(join(this.ephemeralDir(taskId), "volumes"), [volumeName], "volume name");
     await mkdir(dir, { recursive: true });
+    await chown(dir, ids.base, ids.base);
     return dir;
   }
 
-  /** A per-container directory on the host side for generated files (/etc/hosts, …). */
+  /** A per-container directory for generated files (/etc/hosts, …), in the exposed tree. */
   async containerFilesDir(taskId: string, containerName: string): Promise<string> {
-    const dir = join(this.taskDir(taskId), "containers", containerName, "files");
-    await mkdir(dir, { recursive: true });
+    const dir = join(this.exposedContainerDir(taskId, containerName), "etc");
+    mkdirExposedSync(dir);
     return dir;
   }
 
   async unmountContainer(taskId: string, containerName: string): Promise<void> {
-    const rootfs = join(this.taskDir(taskId), "containers", containerName, "rootfs");
+    const rootfs = join(this.exposedContainerDir(taskId, containerName), "rootfs");
     if (isMountPoint(rootfs)) await this.run("umount", [rootfs]);
   }
 
   /** Unmounts everything of the task (containers first, then its storage) and deletes its files. */
   async remove(taskId: string): Promise<void> {
-    const dir = this.taskDir(taskId);
-    const mounted = [...mountedPaths()].filter((path) => path.startsWith(`${dir}/`)).sort((a, b) => b.length - a.length);
+    const dirs = [this.taskDir(taskId), this.exposedDir(taskId)];
+    const mounted = [...mountedPaths()].filter((path) => dirs.some((dir) => path.startsWith(`${dir}/`))).sort((a, b) => b.length - a.length);
     // One umount for all of them, deepest first (umount takes its targets in order).
     if (mounted.length > 0) await this.run("umount", mounted);
     // Off the event loop: unlinking the storage image frees its blocks, which takes a while.
-    await rm(dir, { recursive: true, force: true });
+    await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
   }
 }
 

@@ -3,19 +3,25 @@
 // here knows about the control plane or images beyond the unpacked layer directories it is given.
 //
 //   prepareTask ─▶ cgroup /berth/<task> (cpu quota, memory, pids) + ext4 ephemeral storage
-//   createContainer ─▶ overlay rootfs ─▶ user from the image ─▶ /etc files ─▶ config.json ─▶ conmon
+//                  + the task's host uid/gid range (its containers' user namespace)
+//   createContainer ─▶ idmapped overlay rootfs ─▶ user from the image ─▶ /etc files ─▶ config.json
+//                      (joining the task's user and network namespaces) ─▶ conmon
 //   removeContainer ─▶ runc delete, conmon gone ─▶ overlay unmounted
 //   removeTask ─▶ everything under the task dir unmounted and deleted ─▶ cgroups removed
 import type { ContainerDefinition, TaskDefinition } from "@aws-sdk/client-ecs";
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { lstat, mkdir, readFile, writeFile } from "node:fs/promises";
+import { chown, lstat, mkdir, readFile, writeFile } from "node:fs/promises";
 import { arch, release } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { confinedJoin } from "../core/confined-path.js";
 import { ContainerSupervisor } from "./container-supervisor.js";
 import type { SupervisedState } from "./container-supervisor.js";
 import { readContainerLog } from "./container-log.js";
 import type { ContainerLogChunk } from "./container-log.js";
 import { hostHardLimits } from "./host-limits.js";
+import { IdRanges } from "./id-ranges.js";
+import type { IdRange } from "./id-ranges.js";
 import { architecturesKernelLacks, readKernelConfig } from "./kernel-abis.js";
 import { resolveUser } from "./image-user.js";
 import { buildOciSpec, DEFAULT_CAPABILITIES } from "./oci-spec.js";
@@ -40,6 +46,14 @@ export interface TaskRuntimeOptions {
   readonly run?: CommandRunner;
   /** How conmon is started (see ContainerSupervisor); in this process unless given. */
   readonly startSupervised?: SyncPipeStarter;
+  /** Most bytes of one container's log file on the host (ContainerSupervisor's logSizeMaxBytes). */
+  readonly logSizeMaxBytes?: number;
+  /**
+   * Where container roots, task sysfs and ephemeral storage are mounted: a tree a task's uid may
+   * walk (see task-filesystem.ts). Default /run/berth/tasks/<hash of stateDir>, so runtimes with
+   * different state dirs on one host never share it.
+   */
+  readonly exposedRoot?: string;
 }
 
 export interface ContainerLaunch {
@@ -50,7 +64,8 @@ export interface ContainerLaunch {
   readonly container: ContainerDefinition;
   readonly image: ImageRuntimeConfig & { readonly user?: string; readonly layerDirs: readonly string[] };
   readonly platformEnv: Readonly<Record<string, string>>;
-  readonly network: { readonly netnsPath: string; readonly ipv4: string; readonly hostname: string; readonly nameservers: readonly string[]; readonly searchDomains: readonly string[] };
+  /** `userNamespacePath`: the task's user namespace, which owns its network namespace (see network/task-networks.ts). */
+  readonly network: { readonly netnsPath: string; readonly userNamespacePath: string; readonly ipv4: string; readonly hostname: string; readonly nameservers: readonly string[]; readonly searchDomains: readonly string[] };
 }
 
 interface ContainerMeta {
@@ -66,10 +81,18 @@ export function runtimeIdOf(taskId: string, containerName: string): string {
   return `${taskId}-${containerName}`.replace(/[^A-Za-z0-9_.-]/g, "_");
 }
 
-/** Reads a file of the image's root, refusing symlinks (which could point outside it). */
+/**
+ * Reads a file of the image's root, refusing symlinks anywhere on the way (an image's `etc` may be
+ * a symlink to an absolute path, which the host would resolve against its own root).
+ */
 async function readImageFile(rootfs: string, path: string): Promise<string> {
   const full = join(rootfs, path);
   try {
+    let dir = rootfs;
+    for (const part of path.split("/").slice(0, -1)) {
+      dir = join(dir, part);
+      if (!(await lstat(dir)).isDirectory()) return "";
+    }
     return (await lstat(full)).isFile() ? await readFile(full, "utf8") : "";
   } catch {
     return "";
@@ -86,9 +109,13 @@ export class TaskRuntime {
   private readonly kernelLacks = architecturesKernelLacks(readKernelConfig());
   private readonly initPath: string | undefined;
 
+  private readonly idRanges: IdRanges;
+
   constructor(private readonly options: TaskRuntimeOptions) {
     this.cgroups = new TaskCgroups(options.cgroupRoot);
-    this.filesystems = new TaskFilesystems({ root: join(options.stateDir, "tasks"), run: options.run });
+    const stateId = createHash("sha256").update(options.stateDir).digest("hex").slice(0, 12);
+    this.filesystems = new TaskFilesystems({ root: join(options.stateDir, "tasks"), exposedRoot: options.exposedRoot ?? join("/run/berth/tasks", stateId), run: options.run });
+    this.idRanges = new IdRanges(join(options.stateDir, "tasks"));
     this.supervisor = new ContainerSupervisor({
       root: join(options.stateDir, "containers"),
       runtimePath: options.runtimePath ?? "/usr/sbin/runc",
@@ -96,6 +123,7 @@ export class TaskRuntime {
       conmonPath: options.conmonPath ?? "/usr/bin/conmon",
       run: options.run,
       startSupervised: options.startSupervised,
+      ...(options.logSizeMaxBytes !== undefined ? { logSizeMaxBytes: options.logSizeMaxBytes } : {}),
     });
     this.seccompText = readFileSync(options.seccompProfilePath ?? DEFAULT_SECCOMP_PROFILE_PATH, "utf8");
     this.initPath = options.initPath ?? firstExisting(["/usr/bin/tini-static", "/usr/libexec/podman/catatonit", "/usr/bin/catatonit"]);
@@ -104,15 +132,26 @@ export class TaskRuntime {
   async prepareTask(taskId: string, budget: TaskBudget, ephemeralStorageGiB: number): Promise<void> {
     this.cgroups.ensure(taskId, budget);
     await this.filesystems.prepare(taskId, ephemeralStorageGiB);
+    await this.idRanges.acquire(taskId);
   }
 
   async removeTask(taskId: string): Promise<void> {
     await this.filesystems.remove(taskId);
     this.cgroups.remove(taskId);
+    this.idRanges.release(taskId);
+  }
+
+  /**
+   * The host uid/gid range of a task's user namespace (container uid N is host uid base + N),
+   * allocated on first call. The agent asks before the task's network namespace is made: that
+   * namespace belongs to the task's user namespace.
+   */
+  idRange(taskId: string): Promise<IdRange> {
+    return this.idRanges.acquire(taskId);
   }
 
   private metaPath(runtimeId: string): string {
-    return join(this.options.stateDir, "containers", runtimeId, "meta.json");
+    return join(confinedJoin(join(this.options.stateDir, "containers"), [runtimeId], "container runtime id"), "meta.json");
   }
 
   private meta(runtimeId: string): ContainerMeta | undefined {
@@ -144,9 +183,10 @@ export class TaskRuntime {
     // The meta file first: removeContainer finds the overlay to unmount through it. File work on
     // a launch is asynchronous: with many tasks starting, the disk is busy and a synchronous
     // mkdir or write would hold up every other task (and the control plane) on the event loop.
-    await mkdir(join(this.options.stateDir, "containers", runtimeId), { recursive: true });
+    await mkdir(dirname(this.metaPath(runtimeId)), { recursive: true });
     await writeFile(this.metaPath(runtimeId), JSON.stringify({ taskId: launch.taskId, containerName: name } satisfies ContainerMeta));
-    const rootfs = await this.filesystems.mountContainer(launch.taskId, name, launch.image.layerDirs);
+    const ids = await this.idRanges.acquire(launch.taskId);
+    const rootfs = await this.filesystems.mountContainer(launch.taskId, name, launch.image.layerDirs, ids);
     const [passwd, group] = await Promise.all([readImageFile(rootfs, "etc/passwd"), readImageFile(rootfs, "etc/group")]);
     const user = resolveUser(launch.container.user ?? launch.image.user, passwd, group);
     const architecture = nodeArchToOci[arch()] ?? arch();
@@ -157,14 +197,18 @@ export class TaskRuntime {
       user,
       platformEnv: { HOSTNAME: launch.network.hostname, ...launch.platformEnv },
       hostname: launch.network.hostname,
+      rootfsPath: rootfs,
+      ids,
+      userNamespacePath: launch.network.userNamespacePath,
       netnsPath: launch.network.netnsPath,
       cgroupsPath: this.cgroups.containerPath(launch.taskId, name),
-      mounts: [...(await this.etcMounts(launch)), ...(await this.volumeMounts(launch))],
+      mounts: [...(await this.etcMounts(launch, ids)), ...(await this.volumeMounts(launch, ids))],
       initPath: this.initPath,
       seccomp: this.seccompFor(architecture, capabilities),
       hostHardLimits: this.hardLimits,
     });
-    const bundle = join(this.filesystems.taskDir(launch.taskId), "containers", name);
+    const bundle = confinedJoin(join(this.filesystems.taskDir(launch.taskId), "containers"), [name], "container name");
+    await mkdir(bundle, { recursive: true });
     await writeFile(join(bundle, "config.json"), JSON.stringify(spec));
     await this.supervisor.create(runtimeId, bundle);
   }
@@ -181,7 +225,7 @@ export class TaskRuntime {
   }
 
   /** /etc/hosts, /etc/hostname and /etc/resolv.conf of the task's network, one copy per container. */
-  private async etcMounts(launch: ContainerLaunch): Promise<OciMount[]> {
+  private async etcMounts(launch: ContainerLaunch, ids: IdRange): Promise<OciMount[]> {
     const dir = await this.filesystems.containerFilesDir(launch.taskId, launch.container.name ?? "");
     const { hostname, ipv4 } = launch.network;
     const short = hostname.split(".")[0]!;
@@ -195,12 +239,13 @@ export class TaskRuntime {
         "",
       ].join("\n"),
     };
-    await Promise.all(Object.entries(files).map(([file, content]) => writeFile(join(dir, file), content)));
+    // Owned by container root, as Docker makes them: a container may rewrite its own /etc/hosts.
+    await Promise.all(Object.entries(files).map(([file, content]) => writeFile(join(dir, file), content).then(() => chown(join(dir, file), ids.base, ids.base))));
     return Object.keys(files).map((file) => ({ destination: `/etc/${file}`, type: "bind", source: join(dir, file), options: ["rbind", "rprivate"] }));
   }
 
   /** mountPoints on task volumes, and volumesFrom other containers of the task. */
-  private async volumeMounts(launch: ContainerLaunch): Promise<OciMount[]> {
+  private async volumeMounts(launch: ContainerLaunch, ids: IdRange): Promise<OciMount[]> {
     const containers = launch.taskDefinition.containerDefinitions ?? [];
     const mountsOf = (container: ContainerDefinition, forceReadOnly: boolean) =>
       (container.mountPoints ?? [])
@@ -214,7 +259,7 @@ export class TaskRuntime {
       [...mountsOf(launch.container, false), ...fromOthers].map(async ({ point, readOnly }) => ({
         destination: point.containerPath!,
         type: "bind",
-        source: await this.filesystems.volumeDir(launch.taskId, point.sourceVolume!),
+        source: await this.filesystems.volumeDir(launch.taskId, point.sourceVolume!, ids),
         options: ["rbind", "rprivate", readOnly ? "ro" : "rw"],
       })),
     );

@@ -5,7 +5,7 @@
 import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createAgent } from "../../src/agent/index.js";
@@ -13,6 +13,7 @@ import type { Agent } from "../../src/agent/index.js";
 import { HostNetworkAdapter } from "../../src/agent/network-adapter.js";
 import { HostRuntimeAdapter } from "../../src/agent/runtime-adapter.js";
 import { systemClock } from "../../src/core/clock.js";
+import { nativeHelperPath } from "../../src/core/native-helper.js";
 import { TaskNetworks } from "../../src/network/index.js";
 import type { TaskSpec } from "../../src/protocol/index.js";
 import { TaskRuntime, runtimeIdOf } from "../../src/runtime/index.js";
@@ -116,7 +117,7 @@ test("a create that fails leaves no conmon, runtime state, mount or files behind
       image: { layerDirs: image.layerDirs, env: image.config.env },
       platformEnv: {},
       // runc refuses to create a container whose network namespace does not exist.
-      network: { netnsPath: "/var/run/netns/bth-no-such-netns", ipv4: "10.213.11.200", hostname: "ip-10-213-11-200.ec2.internal", nameservers: [], searchDomains: [] },
+      network: { netnsPath: "/var/run/netns/bth-no-such-netns", userNamespacePath: "/run/berth/userns/bth-no-such-netns", ipv4: "10.213.11.200", hostname: "ip-10-213-11-200.ec2.internal", nameservers: [], searchDomains: [] },
     };
     await assert.rejects(broken.createContainer(launch), /failed to create container/);
     const runtimeId = runtimeIdOf(taskId, "app");
@@ -145,9 +146,11 @@ test("a created container whose conmon died is made again, never started unsuper
       image: { layerDirs: image.layerDirs, env: image.config.env },
       platformEnv: {},
       // An empty namespace of the test's own is enough: the container is created, never started.
-      network: { netnsPath: "/var/run/netns/bth-orphan-test", ipv4: "10.213.11.201", hostname: "ip-10-213-11-201.ec2.internal", nameservers: [], searchDomains: [] },
+      network: { netnsPath: "/var/run/netns/bth-orphan-test", userNamespacePath: "/run/berth/userns/bth-orphan-test", ipv4: "10.213.11.201", hostname: "ip-10-213-11-201.ec2.internal", nameservers: [], searchDomains: [] },
     };
-    execFileSync("ip", ["netns", "add", "bth-orphan-test"]);
+    const ids = await rt.idRange(taskId);
+    mkdirSync("/run/berth/userns", { recursive: true });
+    execFileSync(nativeHelperPath(), ["namespaces", String(ids.base), String(ids.size), launch.network.userNamespacePath, launch.network.netnsPath]);
     await rt.createContainer(launch);
     const conmonPidFile = join(stateDir, "orphan-runtime", "containers", runtimeId, "conmon.pid");
     const firstConmon = Number(readFileSync(conmonPidFile, "utf8").trim());
@@ -164,6 +167,8 @@ test("a created container whose conmon died is made again, never started unsuper
     await rt.removeContainer(runtimeId).catch(() => undefined);
     await rt.removeTask(taskId);
     execFileSync("ip", ["netns", "del", "bth-orphan-test"]);
+    execFileSync("umount", ["/run/berth/userns/bth-orphan-test"]);
+    rmSync("/run/berth/userns/bth-orphan-test");
   }
 });
 

@@ -2,6 +2,8 @@
 // in-memory behaviour: containers that run, exit, trap signals and write log lines.
 import type { ContainerDefinition } from "@aws-sdk/client-ecs";
 import type { Clock } from "../../src/core/clock.js";
+import { idRangeOfSlot } from "../../src/core/id-range.js";
+import type { IdRange } from "../../src/core/id-range.js";
 import type {
   ContainerExit,
   ContainerState,
@@ -93,7 +95,7 @@ export class FakeNetworks implements NetworkPort {
     const existing = this.live.get(taskId);
     if (existing) return existing;
     const n = this.live.size + 2;
-    const info = { netnsPath: `/run/netns/bth-${taskId}`, ipv4: `10.0.0.${n}`, macAddress: `0a:00:00:00:00:${n.toString(16).padStart(2, "0")}`, eniId: `eni-${taskId}`, privateDnsName: `ip-10-0-0-${n}.ec2.internal` };
+    const info = { netnsPath: `/run/netns/bth-${taskId}`, userNamespacePath: `/run/berth/userns/bth-${taskId}`, ipv4: `10.0.0.${n}`, macAddress: `0a:00:00:00:00:${n.toString(16).padStart(2, "0")}`, eniId: `eni-${taskId}`, privateDnsName: `ip-10-0-0-${n}.ec2.internal` };
     this.live.set(taskId, info);
     return info;
   }
@@ -135,10 +137,16 @@ export class FakeRuntime implements RuntimePort {
   readonly signals: string[] = [];
   /** Exit waits in progress (an agent that closed must leave none). */
   pendingWaits = 0;
+  private readonly idSlots = new Map<string, number>();
   constructor(readonly behaviours: Record<string, FakeBehaviour> = {}) {}
 
   runtimeIdOf(taskId: string, containerName: string): string {
     return `${taskId}-${containerName}`;
+  }
+  async idRange(taskId: string): Promise<IdRange> {
+    let slot = this.idSlots.get(taskId);
+    if (slot === undefined) this.idSlots.set(taskId, (slot = this.idSlots.size));
+    return idRangeOfSlot(slot);
   }
   async prepareTask(spec: TaskSpec): Promise<void> {
     this.rootfs.add(spec.taskId);
