@@ -3,7 +3,7 @@
 // served by a test ImagePort (the registry path has its own tests); everything else is the product.
 import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createAgent } from "../../src/agent/index.js";
@@ -132,4 +132,37 @@ test("two tasks on one subnet talk over TCP", async () => {
   assert.ok(client.lines.includes("client: hello-from-server"), client.lines.join("\n"));
   await agent.stopTask(server.taskArn, "done", "UserInitiated");
   await agent.whenStopped(server.taskArn);
+});
+
+test("user namespaces: uid 0 inside is an unprivileged host uid of the task's own range; image files read as root's; writes land as the range's", async () => {
+  const command = "id -u; cat /proc/self/uid_map; stat -c %u:%g /bin/busybox; touch /made-by-root && echo wrote; exec sleep 600";
+  const specs = [taskSpec([{ name: "first", command: ["sh", "-c", command] }]), taskSpec([{ name: "second", command: ["sh", "-c", command] }])];
+  for (const spec of specs) await agent.runTask(spec);
+  for (const spec of specs) await waitUntil(() => agent.describe(spec.taskArn)?.lastStatus === "RUNNING", "RUNNING");
+  const bases: number[] = [];
+  for (const spec of specs) {
+    const name = spec.taskDefinition.containerDefinitions![0]!.name!;
+    await waitUntil(() => (logs.byTask.get(spec.taskId) ?? []).includes(`${name}: wrote`), "the container's first lines");
+    const [uid, uidMap, owner] = (logs.byTask.get(spec.taskId) ?? []).map((line) => line.slice(name.length + 2));
+    assert.equal(uid, "0", "root inside");
+    const [inside, base, size] = uidMap!.trim().split(/\s+/).map(Number);
+    assert.equal(inside, 0);
+    assert.equal(size, 65_536);
+    assert.ok(base! >= 2 ** 30, `host range starts at ${base}`);
+    assert.equal(owner, "0:0", "image files read as owned by container root");
+    // From the host, the container's processes run as the range's base uid, not as root.
+    const procs = readFileSync(join("/sys/fs/cgroup/pids/berth", spec.taskId, name, "cgroup.procs"), "utf8").split("\n").filter(Boolean);
+    assert.ok(procs.length > 0);
+    for (const pid of procs) {
+      const uids = readFileSync(`/proc/${pid}/status`, "utf8").match(/^Uid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)/m)!.slice(1).map(Number);
+      assert.deepEqual(uids, [base, base, base, base], `pid ${pid} runs as the unprivileged host uid`);
+    }
+    // What container root wrote is owned by the range on the host, not by host root.
+    const upper = join(runtime.filesystems.exposedDir(spec.taskId), "ephemeral", "containers", name, "upper", "made-by-root");
+    assert.equal(statSync(upper).uid, base);
+    bases.push(base!);
+  }
+  assert.notEqual(bases[0], bases[1], "each task has a range of its own");
+  for (const spec of specs) await agent.stopTask(spec.taskArn, "done", "UserInitiated");
+  for (const spec of specs) await agent.whenStopped(spec.taskArn);
 });
