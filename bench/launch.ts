@@ -22,7 +22,7 @@ import { HostNetworkAdapter } from "../src/agent/network-adapter.js";
 import { HostRuntimeAdapter } from "../src/agent/runtime-adapter.js";
 import { systemClock } from "../src/core/clock.js";
 import { buildImage, ImageStore, pushImage, writeOciLayout } from "../src/images/index.js";
-import { TaskNetworks } from "../src/network/index.js";
+import { HostFirewall, TaskNetworks } from "../src/network/index.js";
 import type { TaskSpec, TaskStatusReport } from "../src/protocol/index.js";
 import { TaskRuntime } from "../src/runtime/index.js";
 import { makeBusyboxLayer } from "../test/support/busybox-rootfs.js";
@@ -80,13 +80,18 @@ const taskSpec = hostTaskSpecs({ family: "bench", idFiller: "be7c", subnet, defa
 
 const reporter = new RunningReporter();
 let agent: Agent | undefined;
+let networks: TaskNetworks | undefined;
 async function startAgent(): Promise<Agent> {
   const runtime = new TaskRuntime({ stateDir: join(work, "agent", "runtime") });
+  // As `berth agent` runs: the host firewall installed first, a set element per task.
+  const networkDir = join(work, "agent", "network");
+  networks = new TaskNetworks({ stateDir: networkDir, region: "us-east-1", firewall: new HostFirewall({ stateDir: networkDir, ipForward: "off" }) });
+  await networks.start();
   agent = createAgent({
     stateDir: join(work, "agent", "tasks"),
     images: new CachedBusybox(),
     runtime: new HostRuntimeAdapter(runtime, () => ({ layerDirs: [layerDir], config: { env: ["PATH=/bin:/sbin:/usr/bin"] } })),
-    networks: new HostNetworkAdapter(new TaskNetworks({ stateDir: join(work, "agent", "network"), region: "us-east-1" })),
+    networks: new HostNetworkAdapter(networks),
     logSink: new MemoryLogSink(),
     reporter,
     clock: systemClock,
@@ -335,6 +340,7 @@ try {
   if (wants("c")) await partC();
 } finally {
   await agent?.close();
+  await networks?.stop();
   rmSync(work, { recursive: true, force: true });
   rmSync(HAND_ROOT, { recursive: true, force: true });
   const leaks = findLeaks().filter((leak) => !leaksBefore.has(leak));

@@ -19,41 +19,44 @@
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "./ipam.js";
+import { runCommand } from "./run-command.js";
+import type { CommandRunner } from "./run-command.js";
 import type { FirewallState, TaskPort } from "./host-firewall-rules.js";
 import { bridgeSysctls, renderAllowBridge, renderAllowPort, renderFirewall, renderForgetBridge, renderForgetPort, renderRemoveFirewall } from "./host-firewall-rules.js";
 
 export type IpForwardPolicy = "off" | "keep";
 
-/** Same shape as task-networks' runner (kept here so the two files do not import each other). */
-type Runner = (command: string, args: readonly string[], input?: string) => Promise<string>;
-
 export interface HostFirewallOptions {
   /** Where the host's ip_forward value before the agent's is kept. */
   readonly stateDir: string;
-  readonly run: Runner;
+  readonly run?: CommandRunner;
   readonly ipForward: IpForwardPolicy;
 }
 
 const IP_FORWARD = "net.ipv4.ip_forward";
 
 export class HostFirewall {
-  constructor(private readonly options: HostFirewallOptions) {}
+  private readonly run: CommandRunner;
+
+  constructor(private readonly options: HostFirewallOptions) {
+    this.run = options.run ?? runCommand;
+  }
 
   private get savedIpForwardPath(): string {
     return join(this.options.stateDir, "ip-forward-before");
   }
 
   private nft(script: string): Promise<string> {
-    return this.options.run("nft", ["-f", "-"], script);
+    return this.run("nft", ["-f", "-"], script);
   }
 
   /** Sysctls through the runner, so a firewall driven inside another namespace sets that one's. */
   private async readSysctl(key: string): Promise<string> {
-    return (await this.options.run("sysctl", ["-n", key])).trim();
+    return (await this.run("sysctl", ["-n", key])).trim();
   }
 
   private async writeSysctls(pairs: readonly [string, string][]): Promise<void> {
-    await this.options.run("sysctl", ["-q", "-w", ...pairs.map(([key, value]) => `${key}=${value}`)]);
+    await this.run("sysctl", ["-q", "-w", ...pairs.map(([key, value]) => `${key}=${value}`)]);
   }
 
   async install(state: FirewallState): Promise<void> {

@@ -17,7 +17,7 @@
 // alone, so they replay after an agent restart.
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { confinedJoin } from "../core/confined-path.js";
 import { numberToIpv4, ipv4ToNumber } from "../core/default-network.js";
 import type { IdRange } from "../core/id-range.js";
@@ -262,7 +262,8 @@ export class TaskNetworks {
     if (ids) {
       // Anything an interrupted reserve left is removed first: the helper creates both files anew.
       if (recorded) await this.removeLinks({ ...attachment, userNamespacePath });
-      mkdirSync(USER_NAMESPACES_DIR, { recursive: true, mode: 0o700 });
+      // `ip netns add` would make /run/netns on a fresh host; the helper only creates files in it.
+      for (const dir of [USER_NAMESPACES_DIR, dirname(netnsPath)]) mkdirSync(dir, { recursive: true, mode: 0o755 });
       await this.run(nativeHelperPath(), ["namespaces", String(ids.base), String(ids.size), userNamespacePath, netnsPath]);
     } else {
       await this.run("ip", ["netns", "add", netnsName]);
