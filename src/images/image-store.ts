@@ -55,6 +55,9 @@ export interface LocalImage {
   readonly sizeBytes: number;
 }
 
+/** Layers unpack to a few times their compressed size; over-guessing only costs an early scan. */
+const ESTIMATED_EXPANSION = 10;
+
 /** An image pulled or used this recently is never collected (its task may not have recorded it yet). */
 const DEFAULT_MIN_IDLE_MS = 10 * 60_000;
 
@@ -162,6 +165,12 @@ export class ImageStore {
 
   private readonly limits: LayerLimits;
   private collecting: Promise<CollectionPlan> | undefined;
+  /**
+   * The store's size as the last collection measured it, plus a generous guess for every layer
+   * downloaded since (ESTIMATED_EXPANSION × its compressed bytes); undefined before the first.
+   * While it is under the high-water mark a collection costs nothing (no scan, pulls not held).
+   */
+  private estimatedBytes: number | undefined;
 
   constructor(private readonly options: { root: string; insecureRegistries?: readonly string[]; trustFor?: RegistryTrustFor; limits?: Partial<LayerLimits> }) {
     for (const dir of ["layers", "images"]) mkdirSync(join(options.root, dir), { recursive: true });
@@ -237,7 +246,13 @@ export class ImageStore {
    */
   async collectGarbage(options: { inUse: ReadonlySet<string>; highWaterBytes: number; lowWaterBytes?: number; minIdleMs?: number }): Promise<CollectionPlan | undefined> {
     if (this.collecting || this.inflightPulls.size > 0) return undefined;
-    const collecting = this.collect(options);
+    if (this.estimatedBytes !== undefined && this.estimatedBytes <= options.highWaterBytes) {
+      return { images: [], layerDirs: [], bytesBefore: this.estimatedBytes, bytesAfter: this.estimatedBytes };
+    }
+    const collecting = this.collect(options).then((plan) => {
+      this.estimatedBytes = plan.bytesAfter;
+      return plan;
+    });
     this.collecting = collecting;
     try {
       return await collecting;
@@ -381,7 +396,9 @@ export class ImageStore {
         unpacking = (async () => {
           const body = await client.download(`/v2/${ref.repository}/blobs/${layer.digest}`);
           mkdirSync(join(dir, ".."), { recursive: true });
-          this.layerBytesDownloaded += await unpackLayer(body, { digest: layer.digest, mediaType: layer.mediaType, targetDir: dir, declaredBytes: layer.size, limits: this.limits });
+          const compressedBytes = await unpackLayer(body, { digest: layer.digest, mediaType: layer.mediaType, targetDir: dir, declaredBytes: layer.size, limits: this.limits });
+          this.layerBytesDownloaded += compressedBytes;
+          if (this.estimatedBytes !== undefined) this.estimatedBytes += compressedBytes * ESTIMATED_EXPANSION;
         })().finally(() => this.inflightLayers.delete(layer.digest));
         this.inflightLayers.set(layer.digest, unpacking);
       }
