@@ -263,7 +263,8 @@ export class TaskNetworks {
       // Anything an interrupted reserve left is removed first: the helper creates both files anew.
       if (recorded) await this.removeLinks({ ...attachment, userNamespacePath });
       // `ip netns add` would make /run/netns on a fresh host; the helper only creates files in it.
-      for (const dir of [USER_NAMESPACES_DIR, dirname(netnsPath)]) mkdirSync(dir, { recursive: true, mode: 0o755 });
+      mkdirSync(USER_NAMESPACES_DIR, { recursive: true, mode: 0o700 });
+      mkdirSync(dirname(netnsPath), { recursive: true, mode: 0o755 });
       await this.run(nativeHelperPath(), ["namespaces", String(ids.base), String(ids.size), userNamespacePath, netnsPath]);
     } else {
       await this.run("ip", ["netns", "add", netnsName]);
