@@ -25,8 +25,9 @@ import { assertNoLeaks } from "../support/leaks.js";
 
 const berth = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bin", "berth");
 const NETNS = "bthmh";
-const HOST_SIDE = { link: "bthmh0", address: "10.213.7.1" };
-const NS_SIDE = { link: "bthmh1", address: "10.213.7.2" };
+// Not named bth*: the host firewall takes bth* interfaces for task ports and drops their input.
+const HOST_SIDE = { link: "mhost0", address: "10.213.7.1" };
+const NS_SIDE = { link: "mhost1", address: "10.213.7.2" };
 
 let registry: TestRegistry;
 let server: TestServer;
