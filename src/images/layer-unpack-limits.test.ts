@@ -76,3 +76,16 @@ test("a digest with a path after a valid hex is refused before anything is made"
   await assert.rejects(unpackLayer(Readable.from([blob]), { digest, mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", targetDir: join(work, "d", "x") }), /invalid layer digest/);
   assert.equal(existsSync(join(work, "d")), false);
 });
+
+test("a zstd bomb is stopped the same way, and its decoder process does not outlive the refusal", async () => {
+  const { execFileSync } = await import("node:child_process");
+  const blob = execFileSync("zstd", ["-19", "-c", "-q"], { input: tarOfZeros("zeros", 48 * MiB), maxBuffer: 64 * MiB });
+  const targetDir = join(work, "zstd-bomb");
+  await assert.rejects(
+    unpackLayer(Readable.from([blob]), { digest: sha256(blob), mediaType: "application/vnd.oci.image.layer.v1.tar+zstd", targetDir, declaredBytes: blob.length, limits }),
+    /more than 10 times its compressed size.*decompression bomb/,
+  );
+  assert.deepEqual(readdirSync(work).filter((name) => name.startsWith("zstd-bomb")), []);
+  const decoders = execFileSync("ps", ["-eo", "ppid=,comm="], { encoding: "utf8" }).split("\n").filter((line) => line.trim().startsWith(`${process.pid} `) && line.includes("zstd"));
+  assert.deepEqual(decoders, []);
+});

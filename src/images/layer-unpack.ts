@@ -94,8 +94,9 @@ async function pipeThroughZstd(source: Readable, sink: NodeJS.WritableStream): P
   child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<void>((resolve, reject) => child.once("close", (code) => (code === 0 ? resolve() : reject(new Error(`zstd: ${stderr.trim() || `exit ${code}`}`)))));
   // A stage refused (a limit, a bad archive): the decoder goes at once, not when its pipes drain.
-  await Promise.all([pipeline(source, child.stdin), pipeline(child.stdout, sink), exited]).catch((error: unknown) => {
+  await Promise.all([pipeline(source, child.stdin), pipeline(child.stdout, sink), exited]).catch(async (error: unknown) => {
     child.kill("SIGKILL");
+    await exited.catch(() => undefined);
     throw error;
   });
 }
@@ -179,7 +180,12 @@ export async function unpackLayer(blob: Readable, options: { digest: string; med
       if (compression === "zstd") {
         const decoded = new PassThrough({ highWaterMark: STREAM_BUFFER_BYTES });
         sniff(decoded);
-        await Promise.all([pipeThroughZstd(Readable.from(blocks(blob), { objectMode: false }), decoded), pipeline(decoded, extract)]);
+        // Both settled before going on: a refusal kills the decoder, and it must be gone (not
+        // still writing) when the partial layer is removed. The first failure is the reason.
+        let failure: { error: unknown } | undefined;
+        const first = (stage: Promise<unknown>) => stage.catch((error: unknown) => void (failure ??= { error }));
+        await Promise.all([first(pipeThroughZstd(Readable.from(blocks(blob), { objectMode: false }), decoded)), first(pipeline(decoded, extract))]);
+        if (failure) throw failure.error;
       } else if (compression === "gzip") {
         // The buffer lets the next block be handed over while zlib inflates this one.
         // (zlib streams take the Transform options; @types/node does not list them.)
