@@ -256,3 +256,12 @@ test("registration refuses a capacity beyond the reported machine (a stolen join
   await assert.rejects(fleet.register({ ...request, capacity: { cpuUnits: 1024, memoryMiB: 1024, taskSlots: 10, ephemeralGiB: 100_000 } }), /ephemeral storage/);
   await fleet.register({ ...request, overcommit: true, capacity: { cpuUnits: 2 * 1024 * 32, memoryMiB: 4096 * 32, taskSlots: 10, ephemeralGiB: 100 } });
 });
+
+test("registration refuses identities that are not whole patterns", async () => {
+  const request = { protocolVersion, hostId: "h8", agentVersion: "t", availabilityZone: "us-east-1a", architecture: "X86_64" as const, subnetIds: [], machine: { cpuCount: 2, memoryMiB: 4096 }, overcommit: false, capacity: { cpuUnits: 1024, memoryMiB: 1024, taskSlots: 10, ephemeralGiB: 100 } };
+  await assert.rejects(fleet.register({ ...request, hostId: "../h1" }), /host id/);
+  await assert.rejects(fleet.register({ ...request, hostId: "x".repeat(129) }), /host id/);
+  await assert.rejects(fleet.register({ ...request, agentVersion: "v".repeat(65) }), /agent version/);
+  await assert.rejects(fleet.register({ ...request, architecture: "MIPS" as never }), /architecture/);
+  await fleet.register(request);
+});
