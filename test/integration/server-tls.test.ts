@@ -165,6 +165,9 @@ test("skopeo pushes over TLS with --dest-cert-dir holding the CA as ca.crt", asy
     assert.equal(login.code, 0, login.stderr);
     const ok = await skopeo(["copy", "--authfile", authfile, "--dest-cert-dir", certs, `oci:${layout}:v1`, `docker://${host}/tls-web:skopeo`]);
     assert.equal(ok.code, 0, ok.stderr);
+    // The README's other way: no verification at all, which still speaks TLS.
+    const unverified = await skopeo(["copy", "--authfile", authfile, "--dest-tls-verify=false", `oci:${layout}:v1`, `docker://${host}/tls-web:no-verify`]);
+    assert.equal(unverified.code, 0, unverified.stderr);
     const refused = await skopeo(["copy", "--authfile", authfile, `oci:${layout}:v1`, `docker://${host}/tls-web:unverified`]);
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr, /certificate|x509/i);
