@@ -109,6 +109,11 @@ export class TaskNetworks {
    * interrupted connect can be left behind for them, so connect skips looking for leftovers.
    */
   private readonly freshNamespaces = new Set<string>();
+  /**
+   * Firewall element adds started by reserve and awaited by connect: the `nft` run (~20-35 ms, a
+   * process) overlaps the namespace's creation and the containers' instead of lengthening connect.
+   */
+  private readonly pendingAllows = new Map<string, Promise<unknown>>();
 
   constructor(private readonly options: { stateDir: string; region: string; run?: CommandRunner; firewall?: HostFirewall }) {
     this.ipam = new Ipam(join(options.stateDir, "leases.json"));
@@ -259,6 +264,12 @@ export class TaskNetworks {
     };
     // Written before anything is created, so a crash part-way leaves enough to clean up.
     writeFileAtomic(this.recordPath(taskId), JSON.stringify(attachment));
+    // An element for a veth that does not exist yet matches nothing; its error surfaces in connect.
+    const allowed = this.options.firewall?.allowPort(attachment);
+    if (allowed) {
+      allowed.catch(() => undefined);
+      this.pendingAllows.set(taskId, allowed);
+    }
     if (ids) {
       // Anything an interrupted reserve left is removed first: the helper creates both files anew.
       if (recorded) await this.removeLinks({ ...attachment, userNamespacePath });
@@ -279,6 +290,8 @@ export class TaskNetworks {
     if (!attachment) throw new Error(`task ${taskId} has no reserved network`);
     if (attachment.connected) return attachment;
     const { subnetId, subnetCidr, netnsName, hostVeth, macAddress, ipv4, prefixLength, gateway } = attachment;
+    const allowed = this.pendingAllows.get(taskId) ?? this.options.firewall?.allowPort(attachment);
+    this.pendingAllows.delete(taskId);
     await Promise.all([
       this.withSubnet(subnetId, async () => {
         const bridge = await this.ensureBridge({ subnetId, cidr: subnetCidr });
@@ -287,9 +300,9 @@ export class TaskNetworks {
         // The peer is made inside the namespace (so it can be called eth0 there) with its MAC.
         await this.run("ip", ["-batch", "-"], [`link add ${hostVeth} type veth peer name eth0 address ${macAddress} netns ${netnsName}`, `link set ${hostVeth} master ${bridge} up`, ""].join("\n"));
       }),
-      // The port's element alongside: until it is in, the bridge drops everything the port sends
-      // (the policy fails closed), and connect returns only once both are done.
-      this.options.firewall?.allowPort(attachment),
+      // The port's element (started by reserve): until it is in, the bridge drops everything the
+      // port sends (the policy fails closed), and connect returns only once both are done.
+      allowed,
     ]);
     await this.run("ip", ["-n", netnsName, "-batch", "-"], [
       `link set lo up`,
@@ -306,6 +319,9 @@ export class TaskNetworks {
 
   async detach(taskId: string): Promise<void> {
     this.freshNamespaces.delete(taskId);
+    // An add still under way would land after the removal below and outlive the task.
+    await this.pendingAllows.get(taskId)?.catch(() => undefined);
+    this.pendingAllows.delete(taskId);
     const attachment = this.read(taskId);
     // Without a readable record (one cut short by a power loss) the names still follow from the id;
     // its firewall element (keyed by addresses the record held) is dropped at the next start, and
