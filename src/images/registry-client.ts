@@ -199,12 +199,18 @@ export class RegistryClient {
       throw new RegistryError(`failed to fetch an authorization token from ${realm.origin}: ${error.cause?.message ?? error.message}`);
     });
     if (!response.ok) throw new RegistryError(`unauthorized: the token server answered ${response.status}`, 401);
-    const body = (await response.json()) as { token?: string; access_token?: string; expires_in?: number };
-    const token = body.token ?? body.access_token;
-    if (!token) throw new RegistryError("unauthorized: the token server gave no token", 401);
+    // Read bounded (a token is a few KiB), and never quoted back: the answer is the token server's.
+    let body: { token?: string; access_token?: string; expires_in?: number };
+    try {
+      body = JSON.parse(await boundedText(response)) as typeof body;
+    } catch {
+      throw new RegistryError("unauthorized: the token server's answer is not JSON", 401);
+    }
+    const token = body?.token ?? body?.access_token;
+    if (typeof token !== "string" || token === "" || /[^\x21-\x7e]/.test(token)) throw new RegistryError("unauthorized: the token server gave no token", 401);
     this.authorization = `Bearer ${token}`;
     // 60 s is the spec's default lifetime; renew a little early.
-    this.tokenExpiresAt = Date.now() + Math.max((body.expires_in ?? 60) - 10, 5) * 1000;
+    this.tokenExpiresAt = Date.now() + Math.max((typeof body.expires_in === "number" && Number.isFinite(body.expires_in) ? body.expires_in : 60) - 10, 5) * 1000;
   }
 }
 
