@@ -17,7 +17,9 @@ test("the whole policy replaces both tables in one file and carries every record
   assert.match(text, /iifname "bthv\*" jump from_task/);
   assert.match(text, /iifname \. ether saddr \. ip saddr @task_addrs accept\n.*arp.*@task_addrs accept\n\s+counter drop/);
   // nothing routed to or from a task bridge
-  assert.match(text, /iifname "bth\*" counter drop\n\s+oifname "bth\*" counter drop/);
+  assert.match(text, /iifname "bth-\*" counter drop\n\s+oifname "bth-\*" counter drop/);
+  // only Berth's bridges are task bridges (not every bth-prefixed link of the host)
+  assert.match(text, /iifname "bth-\*" jump from_task/);
 });
 
 test("an empty state renders sets without elements (nft refuses an empty elements list)", () => {

@@ -5,7 +5,7 @@
 //                  IPv4 and ARP pass only when (port, source MAC, source IP) is the task's own
 //                  (set task_addrs, one element per task); every other frame is dropped: a forged
 //                  source, IPv6 (link-local included), DHCP (source 0.0.0.0), VLAN tags, STP.
-//   inet berth     input, on packets from a task bridge ("bth…") to the host itself: only replies
+//   inet berth     input, on packets from a task bridge ("bth-…") to the host itself: only replies
 //                  to what the host started, and TCP to 169.254.170.2:80 held by a socket bound
 //                  to that address. Every other port and address of the host is dropped, wherever
 //                  the listener is bound (0.0.0.0, the bridge's .1, eth0's address, 127.0.0.1 by a
@@ -28,6 +28,11 @@
 // Why the metadata rule asks for `socket wildcard 0`: the address 169.254.170.2 is local, so any
 // host service listening on 0.0.0.0:80 would answer a task there. Only a socket bound to the
 // endpoint address itself (Berth's endpoint server) is let through.
+//
+// The wildcards name only what Berth makes: bridges "bth-<8 hex>" (bridgeName) and their task
+// ports "bthv<8 hex>"; other links of the bth family (a test's "bthmh0" uplink) are not tasks.
+// The wildcards, not the sets, decide what is filtered, so a bridge or port not yet in a set is
+// closed, not open.
 //
 // Every name and address is checked before it enters the text: nothing read from a state file
 // can add a rule.
@@ -98,7 +103,7 @@ table inet ${FIREWALL_TABLE} {
   }
   chain input {
     type filter hook input priority filter; policy accept;
-    iifname "bth*" jump from_task
+    iifname "bth-*" jump from_task
   }
   chain from_task {
     ct state established,related accept
@@ -108,8 +113,8 @@ table inet ${FIREWALL_TABLE} {
   chain forward {
     type filter hook forward priority filter; policy accept;
     iifname . oifname @bridged accept
-    iifname "bth*" counter drop
-    oifname "bth*" counter drop
+    iifname "bth-*" counter drop
+    oifname "bth-*" counter drop
   }
 }
 `;
