@@ -59,8 +59,13 @@ export class HostFirewall {
     await this.run("sysctl", ["-q", "-w", ...pairs.map(([key, value]) => `${key}=${value}`)]);
   }
 
+  /**
+   * Bridge sysctls are left to allowBridge: they live on the device, so a bridge that outlived the
+   * agent keeps them, and one a reboot took is made again (and set) by its first use. A recorded
+   * bridge that is gone only leaves an element naming no device.
+   */
   async install(state: FirewallState): Promise<void> {
-    await Promise.all([this.nft(renderFirewall(state)), this.pinIpForward(), ...state.bridges.map((bridge) => this.writeSysctls(bridgeSysctls(bridge)))]);
+    await Promise.all([this.nft(renderFirewall(state)), this.pinIpForward()]);
   }
 
   private async pinIpForward(): Promise<void> {
