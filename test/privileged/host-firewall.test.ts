@@ -186,6 +186,12 @@ test("a task reaches the host only at 169.254.170.2:80 held by the endpoint's ow
   // The host itself still reaches those listeners (they were up), and reaches its tasks.
   assert.match((await attempt("busybox", ["nc", "127.0.0.1", String(wildPort)])).stdout, /open-wildcard/);
   assert.equal((await attempt("busybox", ["ping", "-c", "1", "-W", "2", peers.one.ipv4])).ok, true, "host → task");
+  const sysctl = (path: string) => readFileSync(`/proc/sys/net/${path}`, "utf8").trim();
+  assert.deepEqual(
+    [sysctl(`ipv4/conf/${peers.one.bridge}/rp_filter`), sysctl(`ipv4/conf/${peers.one.bridge}/arp_ignore`), sysctl(`ipv6/conf/${peers.one.bridge}/disable_ipv6`)],
+    ["1", "1", "1"],
+    "the bridge filters reverse paths, answers ARP for its own addresses only, has no IPv6",
+  );
   // ICMP echo to the gateway is dropped; ARP to it still resolves (the probes above used it).
   assert.equal((await ping(peers.two.netnsName, GATEWAY_A)).ok, false, "no echo from the gateway");
   assert.match((await inNetns(peers.two.netnsName, ["ip", "neigh", "show", GATEWAY_A])).stdout, /lladdr [0-9a-f:]{17}/, "ARP for the gateway answered");
