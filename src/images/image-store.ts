@@ -388,6 +388,8 @@ export class ImageStore {
       variant?: string;
       config?: { Env?: string[]; Entrypoint?: string[] | null; Cmd?: string[] | null; WorkingDir?: string; User?: string; StopSignal?: string; Labels?: Record<string, string> | null; ExposedPorts?: Record<string, object> | null };
     };
+    // The layers this pull unpacks count against one image limit (layers already here do not).
+    const imageBytes = { uncompressedBytes: 0 };
     for (const [index, layer] of document.layers.entries()) {
       const dir = layerDirs[index]!;
       if (existsSync(dir)) continue;
@@ -396,7 +398,7 @@ export class ImageStore {
         unpacking = (async () => {
           const body = await client.download(`/v2/${ref.repository}/blobs/${layer.digest}`);
           mkdirSync(join(dir, ".."), { recursive: true });
-          const compressedBytes = await unpackLayer(body, { digest: layer.digest, mediaType: layer.mediaType, targetDir: dir, declaredBytes: layer.size, limits: this.limits });
+          const compressedBytes = await unpackLayer(body, { digest: layer.digest, mediaType: layer.mediaType, targetDir: dir, declaredBytes: layer.size, limits: this.limits, image: imageBytes });
           this.layerBytesDownloaded += compressedBytes;
           if (this.estimatedBytes !== undefined) this.estimatedBytes += compressedBytes * ESTIMATED_EXPANSION;
         })().finally(() => this.inflightLayers.delete(layer.digest));

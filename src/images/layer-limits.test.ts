@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { assertImageSize, LayerByteCounter, LayerLimitError } from "./layer-limits.js";
 
-const limits = { maxLayerBytes: 1000, maxImageBytes: 1500, maxUncompressedLayerBytes: 100_000, maxRatio: 10, ratioFloorBytes: 2000 };
+const limits = { maxLayerBytes: 1000, maxImageBytes: 1500, maxUncompressedLayerBytes: 100_000, maxUncompressedImageBytes: 1_000_000, maxRatio: 10, ratioFloorBytes: 2000 };
 
 test("small, very compressible layers pass under the ratio floor", () => {
   const counter = new LayerByteCounter(limits, 100);
@@ -40,4 +40,16 @@ test("an image's declared sizes are summed against the image limit", () => {
   assert.throws(() => assertImageSize([1000, 501], limits), /image size 1501 bytes exceeds/);
   assert.throws(() => assertImageSize([-1], limits), /invalid size -1/);
   assert.throws(() => assertImageSize([Number.NaN], limits), LayerLimitError);
+});
+
+test("the layers of one pull share an uncompressed image limit", () => {
+  const image = { uncompressedBytes: 0 };
+  const small = { ...limits, maxUncompressedImageBytes: 5000, maxRatio: 1e9 };
+  const first = new LayerByteCounter(small, undefined, image);
+  first.compressed(10);
+  first.uncompressed(3000);
+  const second = new LayerByteCounter(small, undefined, image);
+  second.compressed(10);
+  second.uncompressed(2000);
+  assert.throws(() => second.uncompressed(1), /image decompresses to more than the host's limit/);
 });

@@ -12,6 +12,8 @@ export interface LayerLimits {
   readonly maxImageBytes: number;
   /** Most bytes one layer may decompress to. */
   readonly maxUncompressedLayerBytes: number;
+  /** Most bytes the layers one pull unpacks may decompress to together. */
+  readonly maxUncompressedImageBytes: number;
   /** Most uncompressed bytes per compressed byte, once past ratioFloorBytes. */
   readonly maxRatio: number;
   /** Uncompressed bytes allowed whatever the ratio. */
@@ -30,6 +32,7 @@ export const DEFAULT_LAYER_LIMITS: LayerLimits = Object.freeze({
   maxLayerBytes: 10 * GiB,
   maxImageBytes: 20 * GiB,
   maxUncompressedLayerBytes: 30 * GiB,
+  maxUncompressedImageBytes: 30 * GiB,
   maxRatio: 100,
   ratioFloorBytes: 64 * MiB,
 });
@@ -38,6 +41,11 @@ export const DEFAULT_LAYER_LIMITS: LayerLimits = Object.freeze({
 export class LayerLimitError extends Error {}
 
 const mib = (bytes: number) => `${Math.round(bytes / MiB)} MiB`;
+
+/** The uncompressed bytes of one pull's layers so far (shared by its layers' counters). */
+export interface ImageByteBudget {
+  uncompressedBytes: number;
+}
 
 /** Counts one layer's bytes as they stream; throws LayerLimitError at the first excess. */
 export class LayerByteCounter {
@@ -48,6 +56,8 @@ export class LayerByteCounter {
     private readonly limits: LayerLimits,
     /** The descriptor's size: a blob longer than it declared is not the blob it named. */
     private readonly declaredBytes: number | undefined,
+    /** The pull's running total, when the layer is one of an image's. */
+    private readonly image?: ImageByteBudget,
   ) {
     if (declaredBytes !== undefined && declaredBytes > limits.maxLayerBytes) {
       throw new LayerLimitError(`layer size ${declaredBytes} bytes exceeds the host's limit of ${mib(limits.maxLayerBytes)}`);
@@ -64,6 +74,12 @@ export class LayerByteCounter {
 
   uncompressed(bytes: number): void {
     this.uncompressedBytes += bytes;
+    if (this.image) {
+      this.image.uncompressedBytes += bytes;
+      if (this.image.uncompressedBytes > this.limits.maxUncompressedImageBytes) {
+        throw new LayerLimitError(`image decompresses to more than the host's limit of ${mib(this.limits.maxUncompressedImageBytes)}`);
+      }
+    }
     if (this.uncompressedBytes > this.limits.maxUncompressedLayerBytes) {
       throw new LayerLimitError(`layer decompresses to more than the host's limit of ${mib(this.limits.maxUncompressedLayerBytes)}`);
     }

@@ -34,7 +34,7 @@ function tarOfZeros(name: string, size: number): Buffer {
 
 const sha256 = (bytes: Buffer) => `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
 const MiB = 1024 * 1024;
-const limits = { maxLayerBytes: 64 * MiB, maxImageBytes: 64 * MiB, maxUncompressedLayerBytes: 64 * MiB, maxRatio: 10, ratioFloorBytes: MiB };
+const limits = { maxLayerBytes: 64 * MiB, maxImageBytes: 64 * MiB, maxUncompressedLayerBytes: 64 * MiB, maxUncompressedImageBytes: 64 * MiB, maxRatio: 10, ratioFloorBytes: MiB };
 
 test("a gzip bomb is stopped by the ratio limit while it streams, and leaves nothing on disk", async () => {
   const blob = gzipSync(tarOfZeros("zeros", 48 * MiB));

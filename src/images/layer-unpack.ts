@@ -20,7 +20,7 @@ import { WorkerHash } from "./worker-hash.js";
 import { confinedDirectory, confinedEntryPath, layerPathComponents, lstatOrUndefined, UnsafeLayerEntryError } from "./layer-paths.js";
 import { parseContentDigest } from "./content-digest.js";
 import { DEFAULT_LAYER_LIMITS, LayerByteCounter } from "./layer-limits.js";
-import type { LayerLimits } from "./layer-limits.js";
+import type { ImageByteBudget, LayerLimits } from "./layer-limits.js";
 
 export class DigestMismatchError extends Error {}
 
@@ -106,10 +106,13 @@ async function pipeThroughZstd(source: Readable, sink: NodeJS.WritableStream): P
  * `declaredBytes` (the descriptor's size) and `limits` bound the bytes read and decompressed
  * (layer-limits.ts); a layer over them is refused while it streams, its partial files removed.
  */
-export async function unpackLayer(blob: Readable, options: { digest: string; mediaType: string; targetDir: string; declaredBytes?: number; limits?: LayerLimits }): Promise<number> {
+export async function unpackLayer(
+  blob: Readable,
+  options: { digest: string; mediaType: string; targetDir: string; declaredBytes?: number; limits?: LayerLimits; image?: ImageByteBudget },
+): Promise<number> {
   // Compared whole (content-digest.ts): `sha256:<hex>:../x` would otherwise verify as <hex>.
   const { algorithm, hex: expected } = parseContentDigest(options.digest, "layer");
-  const counter = new LayerByteCounter(options.limits ?? DEFAULT_LAYER_LIMITS, options.declaredBytes);
+  const counter = new LayerByteCounter(options.limits ?? DEFAULT_LAYER_LIMITS, options.declaredBytes, options.image);
   const temp = `${options.targetDir}.partial-${process.pid}-${Date.now()}`;
   rmSync(temp, { recursive: true, force: true });
   mkdirSync(temp, { recursive: true });
