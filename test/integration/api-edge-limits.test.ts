@@ -10,6 +10,7 @@ import { request as httpRequest } from "node:http";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { Hash } from "@smithy/hash-node";
 import { ECSClient, ListClustersCommand } from "@aws-sdk/client-ecs";
+import { protocolVersion } from "../../src/protocol/index.js";
 import type { TestServer } from "../support/server.js";
 import { sdkConfig, startTestServer, testCredentials } from "../support/server.js";
 
@@ -108,30 +109,44 @@ describe("what must be signed, presigned URLs, bodies of unknown callers", () =>
         (await signer("not-the-secret-000000000000000000000000").sign(requestFor(server, { "content-type": JSON_11, "x-amz-target": `${ECS}.RegisterTaskDefinition`, "x-amz-content-sha256": "UNSIGNED-PAYLOAD" }, ""))).headers as Record<string, string>,
       ],
     ];
-    for (const [what, headers] of cases) {
-      const port = Number(new URL(server.endpoint).port);
-      const socket = connect(port, "127.0.0.1");
-      let received = "";
-      const answered = new Promise<void>((resolve) => {
-        socket.on("data", (chunk: Buffer) => {
-          received += chunk.toString("latin1");
-          if (received.includes("\r\n\r\n")) resolve();
-        });
-      });
-      socket.on("error", () => {});
-      await new Promise((resolve) => socket.once("connect", resolve));
-      const head = `POST / HTTP/1.1\r\n${Object.entries({ ...headers, "content-length": String(bodyBytes) })
-        .map(([name, value]) => `${name}: ${value}\r\n`)
-        .join("")}\r\n`;
-      // The head and 16 KiB of the body; the rest is never sent.
-      socket.write(head + "x".repeat(16 * 1024));
-      const deadline = new Promise<"none">((resolve) => setTimeout(() => resolve("none"), 3_000));
-      assert.notEqual(await Promise.race([answered.then(() => "answered" as const), deadline]), "none", `${what}: answered while the body is unsent`);
-      assert.match(received, /^HTTP\/1\.1 403 /, what);
-      socket.destroy();
-    }
+    for (const [what, headers] of cases) assert.match(await answerBeforeBody(server, "/", headers, bodyBytes), /^HTTP\/1\.1 403 /, what);
+  });
+
+  test("the agent route authenticates the host before reading its (up to 8 MiB) body", async () => {
+    const target = `/_berth/agent/v${protocolVersion}/logs`;
+    const wrongSecret = { host: "x", "content-type": "application/json", authorization: "Bearer not-a-host-secret", "x-berth-host-id": "h-1" };
+    assert.match(await answerBeforeBody(server, target, wrongSecret, 8 * 1024 * 1024 - 1024), /^HTTP\/1\.1 401 [\s\S]*HostNotRegistered/);
+    // Without X-Berth-Host-Id the host is named in the body: only 64 KiB of it is read before auth.
+    const { "x-berth-host-id": _named, ...unnamed } = wrongSecret;
+    assert.match(await answerBeforeBody(server, target, unnamed, 1024 * 1024, 128 * 1024), /^HTTP\/1\.1 413 [\s\S]*X-Berth-Host-Id/);
   });
 });
+
+/**
+ * Sends a head declaring `bodyBytes` and only `sentBytes` of the body, and returns the answer's
+ * head once it arrives; fails if none arrives while the rest of the body is still unsent.
+ */
+async function answerBeforeBody(server: TestServer, target: string, headers: Record<string, string>, bodyBytes: number, sentBytes = 16 * 1024): Promise<string> {
+  const socket = connect(Number(new URL(server.endpoint).port), "127.0.0.1");
+  let received = "";
+  const answered = new Promise<"answered">((resolve) => {
+    socket.on("data", (chunk: Buffer) => {
+      received += chunk.toString("latin1");
+      if (/\r\n\r\n[\s\S]*\}/.test(received)) resolve("answered");
+    });
+  });
+  socket.on("error", () => {});
+  await new Promise((resolve) => socket.once("connect", resolve));
+  const head = `POST ${target} HTTP/1.1\r\n${Object.entries({ ...headers, "content-length": String(bodyBytes) })
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join("")}\r\n`;
+  socket.write(head + "x".repeat(sentBytes));
+  const deadline = new Promise<"none">((resolve) => setTimeout(() => resolve("none"), 3_000));
+  const outcome = await Promise.race([answered, deadline]);
+  socket.destroy();
+  assert.equal(outcome, "answered", `${target}: answered while the body is unsent (got ${JSON.stringify(received.slice(0, 200))})`);
+  return received;
+}
 
 describe("throttling", () => {
   let server: TestServer;
