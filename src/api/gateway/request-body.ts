@@ -107,7 +107,7 @@ export function readBody(request: IncomingMessage, limit: number, budget?: ByteB
  * After an answer to a request whose body was not read: discard the rest of the body, then close
  * the connection gracefully; destroy it if the client keeps sending past the caps.
  */
-export function discardRestAndClose(request: IncomingMessage, maxDiscardedBytes = MAX_DISCARDED_BYTES): void {
+export function discardRestAndClose(request: IncomingMessage): void {
   const socket = request.socket;
   if (request.complete) {
     socket.end();
@@ -118,7 +118,7 @@ export function discardRestAndClose(request: IncomingMessage, maxDiscardedBytes 
   timer.unref();
   request.on("data", (chunk: Buffer) => {
     discarded += chunk.length;
-    if (discarded > maxDiscardedBytes) socket.destroy();
+    if (discarded > MAX_DISCARDED_BYTES) socket.destroy();
   });
   request.once("end", () => {
     clearTimeout(timer);
