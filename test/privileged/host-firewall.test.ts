@@ -139,13 +139,16 @@ before(async () => {
 after(async () => {
   for (const child of peerListener) child.kill();
   await Promise.all(listeners.map((server) => new Promise((resolve) => server.close(resolve))));
-  // A failed test may leave tasks and tables: the uninstall (itself under test below) removes them.
-  await current?.close();
-  await uninstallHostAgent({ config: compileAgentConfig({}, { dataDir, region: "us-east-1", insecureRegistries: [] }), logger: pino({ level: "silent" }) });
-  await attempt("ip", ["link", "del", DUMMY.link]);
-  await attempt("ip", ["netns", "del", FORWARD_NS]);
-  rmSync(dataDir, { recursive: true, force: true });
-  rmSync(layerDir, { recursive: true, force: true });
+  try {
+    // A failed test may leave tasks and tables: the uninstall (itself under test below) removes them.
+    await current?.close();
+    await uninstallHostAgent({ config: compileAgentConfig({}, { dataDir, region: "us-east-1", insecureRegistries: [] }), logger: pino({ level: "silent" }) });
+  } finally {
+    await attempt("ip", ["link", "del", DUMMY.link]);
+    await attempt("ip", ["netns", "del", FORWARD_NS]);
+    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(layerDir, { recursive: true, force: true });
+  }
   assert.equal(readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8").trim(), ipForwardBefore, "the host's ip_forward is as it was");
   assertNoNewLeaks(leaksBefore);
 });
