@@ -12,7 +12,9 @@
 // unsigned-body operations) the signature itself is verified before the body is read too, and the
 // body is then held to the declared hash. Otherwise the signature covers the body's hash and the
 // body must be read first: the caller (the gateway) is told so, and bounds what it buffers for
-// requests not yet verified.
+// requests not yet verified. Seen on the wire (2026-12): SDK v3 for JavaScript declares and signs
+// x-amz-content-sha256 on every JSON call (and signs amz-sdk-*, x-amz-user-agent, content-length);
+// the AWS CLI 2.9 (botocore) signs content-type;host;x-amz-date;x-amz-target and declares no hash.
 import { createHmac, hash } from "node:crypto";
 import {
   incompleteSignatureException,
