@@ -152,6 +152,20 @@ export class TaskNetworks {
     };
   }
 
+  /**
+   * A task's firewall element. When the tables are gone (something flushed the ruleset: Debian's
+   * nftables.service starts with `flush ruleset`), the whole policy is put back from the records,
+   * this task's included, instead of failing the launch; until then every task was unguarded, so
+   * a flush is repaired by the next launch at the latest (and by the next agent start).
+   */
+  private allowPort(attachment: TaskAttachment): Promise<unknown> | undefined {
+    const firewall = this.options.firewall;
+    return firewall?.allowPort(attachment).catch((error: Error) => {
+      if (!/No such file or directory/.test(error.message)) throw error;
+      return firewall.install(this.firewallState());
+    });
+  }
+
   /** Agent start: the host firewall with everything on record, replacing any earlier one at once. */
   async start(): Promise<void> {
     await this.options.firewall?.install(this.firewallState());
@@ -265,7 +279,7 @@ export class TaskNetworks {
     // Written before anything is created, so a crash part-way leaves enough to clean up.
     writeFileAtomic(this.recordPath(taskId), JSON.stringify(attachment));
     // An element for a veth that does not exist yet matches nothing; its error surfaces in connect.
-    const allowed = this.options.firewall?.allowPort(attachment);
+    const allowed = this.allowPort(attachment);
     if (allowed) {
       allowed.catch(() => undefined);
       this.pendingAllows.set(taskId, allowed);
@@ -290,7 +304,7 @@ export class TaskNetworks {
     if (!attachment) throw new Error(`task ${taskId} has no reserved network`);
     if (attachment.connected) return attachment;
     const { subnetId, subnetCidr, netnsName, hostVeth, macAddress, ipv4, prefixLength, gateway } = attachment;
-    const allowed = this.pendingAllows.get(taskId) ?? this.options.firewall?.allowPort(attachment);
+    const allowed = this.pendingAllows.get(taskId) ?? this.allowPort(attachment);
     this.pendingAllows.delete(taskId);
     await Promise.all([
       this.withSubnet(subnetId, async () => {

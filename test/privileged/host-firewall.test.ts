@@ -313,6 +313,15 @@ test("on a host with ip_forward 1, the forward chain alone keeps subnets apart; 
         await networks.detach(taskId);
       }
     }
+    // Something flushes the ruleset (as `systemctl reload nftables` would): the next launch puts
+    // the whole policy back, every recorded task's element with it.
+    await inRouter("nft", ["-f", "-"], "delete table bridge berth\ndelete table inet berth\n");
+    const relaunched = await guarded.attach("fwflush-aaaaaaaaaaaaaa", subnetX);
+    const restored = await inRouter("nft", ["list", "set", "bridge", "berth", "task_addrs"]);
+    for (const attachment of [x1, x2, relaunched]) assert.match(restored, new RegExp(`"${attachment.hostVeth}"`), "elements restored");
+    assert.equal((await ping(x1.netnsName, y1.ipv4)).ok, false, "x → y blocked again");
+    assert.equal((await ping(relaunched.netnsName, x1.ipv4)).ok, true, "the relaunched task talks to its subnet");
+    await guarded.detach(relaunched.taskId);
     const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
     t.diagnostic(`reserve + connect median: ${median(connectMs.plain).toFixed(1)} ms plain, ${median(connectMs.guarded).toFixed(1)} ms with the firewall element`);
 
