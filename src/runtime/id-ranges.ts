@@ -1,7 +1,13 @@
-// Which task holds which host uid/gid range (see core/id-range.ts for the ranges themselves). The
-// slot a task holds is written in its task directory (`id-range`), so an agent restarted while
-// tasks run finds them again and never hands their range to a new task.
-import { readdirSync, readFileSync } from "node:fs";
+// Which task holds which host uid/gid range (see core/id-range.ts for the ranges themselves).
+//
+// A slot is claimed host-wide with an exclusive file /run/berth/id-ranges/<slot> naming its holder,
+// so two agents (or servers) with different data dirs on one host never hand out the same uids. The
+// slot a task holds is also written in its task directory (`id-range`), so an agent restarted while
+// tasks run finds them again (and claims them again after a reboot cleared /run). A new task's slot
+// is searched from a random start: a range just released is unlikely to be handed out again soon,
+// so nothing a stopped task left behind shares ids with a new task.
+import { randomInt } from "node:crypto";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ID_RANGE_SLOTS, idRangeOfSlot } from "../core/id-range.js";
@@ -10,6 +16,7 @@ import type { IdRange } from "../core/id-range.js";
 export type { IdRange } from "../core/id-range.js";
 
 const FILE = "id-range";
+export const HOST_ID_RANGE_CLAIMS = "/run/berth/id-ranges";
 
 function parseSlot(text: string): number | undefined {
   const slot = Number(text.trim());
@@ -19,10 +26,13 @@ function parseSlot(text: string): number | undefined {
 export class IdRanges {
   private readonly slotOfTask = new Map<string, number>();
   private readonly taskOfSlot = new Map<number, string>();
-  private next = 0;
 
-  /** `tasksRoot` holds one directory per task (TaskFilesystems' root). */
-  constructor(private readonly tasksRoot: string) {
+  /** `tasksRoot` holds one directory per task (TaskFilesystems' root); `claimsDir` is host-wide. */
+  constructor(
+    private readonly tasksRoot: string,
+    private readonly claimsDir: string = HOST_ID_RANGE_CLAIMS,
+  ) {
+    mkdirSync(claimsDir, { recursive: true, mode: 0o700 });
     let entries: string[] = [];
     try {
       entries = readdirSync(tasksRoot);
@@ -36,7 +46,30 @@ export class IdRanges {
       } catch {
         continue;
       }
-      if (slot !== undefined && !this.taskOfSlot.has(slot)) this.hold(taskId, slot);
+      if (slot === undefined || this.taskOfSlot.has(slot)) continue;
+      // Claimed already by this holder (an agent restart), or again after a reboot emptied /run.
+      this.claim(slot, taskId);
+      this.hold(taskId, slot);
+    }
+  }
+
+  private holder(taskId: string): string {
+    return `${join(this.tasksRoot, taskId)}\n`;
+  }
+
+  /** True when the slot is now this task's (claimed now, or already by it). */
+  private claim(slot: number, taskId: string): boolean {
+    const path = join(this.claimsDir, String(slot));
+    try {
+      writeFileSync(path, this.holder(taskId), { flag: "wx", mode: 0o600 });
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+    try {
+      return readFileSync(path, "utf8") === this.holder(taskId);
+    } catch {
+      return false;
     }
   }
 
@@ -45,22 +78,21 @@ export class IdRanges {
     this.taskOfSlot.set(slot, taskId);
   }
 
-  /** The task's range, allocated and recorded on first use. Its task directory must exist. */
+  /** The task's range, allocated and recorded on first use. */
   async acquire(taskId: string): Promise<IdRange> {
     const held = this.slotOfTask.get(taskId);
     if (held !== undefined) return idRangeOfSlot(held);
-    // Round robin from the last slot handed out: a range just released is the last to be reused,
-    // so nothing a stopped task left behind (a straggling process) shares ids with a new task.
+    const start = randomInt(ID_RANGE_SLOTS);
     for (let tried = 0; tried < ID_RANGE_SLOTS; tried++) {
-      const slot = (this.next + tried) % ID_RANGE_SLOTS;
-      if (this.taskOfSlot.has(slot)) continue;
-      this.next = (slot + 1) % ID_RANGE_SLOTS;
+      const slot = (start + tried) % ID_RANGE_SLOTS;
+      if (this.taskOfSlot.has(slot) || !this.claim(slot, taskId)) continue;
+      // Held before the first await, so a concurrent acquire for the same task finds it.
       this.hold(taskId, slot);
       await mkdir(join(this.tasksRoot, taskId), { recursive: true });
       await writeFile(join(this.tasksRoot, taskId, FILE), `${slot}\n`);
       return idRangeOfSlot(slot);
     }
-    throw new Error(`no free user namespace range: ${ID_RANGE_SLOTS} tasks hold one on this host`);
+    throw new Error(`no free user namespace range: all ${ID_RANGE_SLOTS} are held on this host`);
   }
 
   /** The range a task holds, if any (after an agent restart, as recorded in its directory). */
@@ -69,10 +101,12 @@ export class IdRanges {
     return slot === undefined ? undefined : idRangeOfSlot(slot);
   }
 
+  /** Call once the task has no process left: its range may then go to another task. */
   release(taskId: string): void {
     const slot = this.slotOfTask.get(taskId);
     if (slot === undefined) return;
     this.slotOfTask.delete(taskId);
     this.taskOfSlot.delete(slot);
+    if (this.claim(slot, taskId)) rmSync(join(this.claimsDir, String(slot)), { force: true });
   }
 }

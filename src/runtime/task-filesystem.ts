@@ -6,15 +6,17 @@
 //
 // Containers run in a user namespace (their root is the task's unprivileged host uid range, see
 // id-ranges.ts), so everything a container's runtime must reach by path lives in a separate
-// "exposed" tree whose directories are 0711: the runtime's init, already in the namespace, can walk
-// to its root and mount sources but list nothing. The agent's data dir stays 0700.
+// "exposed" tree: the runtime's init, already in the namespace, must walk to its root and mount
+// sources. The tree's top is 0711 (walk, not list); each task's directory is root:<range base>
+// 0710, so only that task's uid (and root) gets further. The agent's data dir stays 0700.
 //
 //   <root>/<taskId>/ephemeral.img              sparse, ext4, no journal (HOST-NOTES recipe)
 //   <root>/<taskId>/id-range                   the task's uid/gid range slot (id-ranges.ts)
 //   <root>/<taskId>/containers/<name>/         the OCI bundle (config.json)
-//   <exposed>/<taskId>/ephemeral/              the storage's mount: containers/<name>/{upper,work}, volumes/<name>
+//   <exposed>/<taskId>/ephemeral/              the storage's mount: containers/<name>/{upper,work,etc}, volumes/<name>
 //   <exposed>/<taskId>/containers/<name>/rootfs  the overlay: idmapped image layers below, upper above
-//   <exposed>/<taskId>/containers/<name>/etc/  /etc/hosts, hostname, resolv.conf, owned by the range
+//   (…/containers/<name>/etc holds /etc/hosts, hostname and resolv.conf, owned by the range: on the
+//   task's size-limited storage, not on the host's /run, since a container may write to them)
 //
 // prepare/mountContainer are idempotent and remove tolerates anything missing, so both replay
 // after an agent restart. Mounting with `-o loop` sets autoclear: unmounting frees the loop device.
@@ -35,6 +37,9 @@ function mkdirExposedSync(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: EXPOSED_DIR_MODE });
   chmodSync(dir, EXPOSED_DIR_MODE);
 }
+
+/** Only the task's own range (and root) may walk into its directory. */
+const TASK_DIR_MODE = 0o710;
 
 const GiB = 1024 ** 3;
 
@@ -70,9 +75,10 @@ export class TaskFilesystems {
     this.run = options.run ?? runCommand;
     this.mounts = options.mounts ?? new TaskMountsHelper(this.run);
     mkdirSync(options.root, { recursive: true });
-    // Every level from /run down must be walkable by a task's uid: a parent made 0700 by hand
-    // would make every launch fail with a permission error from runc.
-    for (let dir = options.exposedRoot; dir !== dirname(dir) && dir !== "/run"; dir = dirname(dir)) mkdirExposedSync(dir);
+    // Every level below /run/berth must be walkable by a task's uid: /run/berth made 0700 (as a
+    // runtime's state dir makes it) would fail every launch with a permission error from runc.
+    mkdirExposedSync(options.exposedRoot);
+    for (let dir = dirname(options.exposedRoot); dir.startsWith("/run/berth"); dir = dirname(dir)) chmodSync(dir, EXPOSED_DIR_MODE);
     this.pool = new FormattedImagePool(join(options.root, "..", "ephemeral-pool"), options.poolSize ?? 2, (image, sizeGiB) => this.format(image, sizeGiB, true));
   }
 
@@ -98,12 +104,15 @@ export class TaskFilesystems {
     return confinedJoin(join(this.exposedDir(taskId), "containers"), [containerName], "container name");
   }
 
-  /** Creates and mounts the task's ephemeral storage. */
-  async prepare(taskId: string, sizeGiB: number): Promise<void> {
+  /** Creates and mounts the task's ephemeral storage; the task's exposed directory is for `ids` alone. */
+  async prepare(taskId: string, sizeGiB: number, ids: IdRange): Promise<void> {
     const mountPoint = this.ephemeralDir(taskId);
     if (isMountPoint(mountPoint)) return;
     await mkdir(this.taskDir(taskId), { recursive: true });
+    const exposed = this.exposedDir(taskId);
     mkdirExposedSync(mountPoint);
+    await chown(exposed, 0, ids.base);
+    chmodSync(exposed, TASK_DIR_MODE);
     const image = join(this.taskDir(taskId), "ephemeral.img");
     // A formatted image from the pool when there is one (a rename), else mkfs now.
     if (!this.pool.take(sizeGiB, image)) await this.format(image, sizeGiB);
@@ -152,8 +161,8 @@ export class TaskFilesystems {
     // The merged root directory takes its owner from the upper directory: container root's.
     await chown(upper, ids.base, ids.base);
     if (layerDirs.length === 0) throw new Error("the image has no layers");
+    // The helper detaches whatever an interrupted run left here before using it.
     const staging = join(exposed, "layers");
-    await rm(staging, { recursive: true, force: true });
     await this.mounts.mountIdmappedOverlay({ ids, layers: layerDirs, upper, work, target: rootfs, staging });
     return rootfs;
   }
@@ -168,10 +177,10 @@ export class TaskFilesystems {
     return dir;
   }
 
-  /** A per-container directory for generated files (/etc/hosts, …), in the exposed tree. */
+  /** A per-container directory for generated files (/etc/hosts, …), on the task's storage. */
   async containerFilesDir(taskId: string, containerName: string): Promise<string> {
-    const dir = join(this.exposedContainerDir(taskId, containerName), "etc");
-    mkdirExposedSync(dir);
+    const dir = join(confinedJoin(join(this.ephemeralDir(taskId), "containers"), [containerName], "container name"), "etc");
+    await mkdir(dir, { recursive: true });
     return dir;
   }
 

@@ -7,7 +7,8 @@
 //   createContainer ─▶ idmapped overlay rootfs ─▶ user from the image ─▶ /etc files ─▶ config.json
 //                      (joining the task's user and network namespaces) ─▶ conmon
 //   removeContainer ─▶ runc delete, conmon gone ─▶ overlay unmounted
-//   removeTask ─▶ everything under the task dir unmounted and deleted ─▶ cgroups removed
+//   removeTask ─▶ cgroups removed (no process left) ─▶ everything under the task dir unmounted and
+//                deleted ─▶ the uid range released
 import type { ContainerDefinition, TaskDefinition } from "@aws-sdk/client-ecs";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
@@ -54,6 +55,8 @@ export interface TaskRuntimeOptions {
    * different state dirs on one host never share it.
    */
   readonly exposedRoot?: string;
+  /** Host-wide claims of uid ranges (id-ranges.ts); /run/berth/id-ranges unless given. */
+  readonly idRangeClaimsDir?: string;
 }
 
 export interface ContainerLaunch {
@@ -115,7 +118,7 @@ export class TaskRuntime {
     this.cgroups = new TaskCgroups(options.cgroupRoot);
     const stateId = createHash("sha256").update(options.stateDir).digest("hex").slice(0, 12);
     this.filesystems = new TaskFilesystems({ root: join(options.stateDir, "tasks"), exposedRoot: options.exposedRoot ?? join("/run/berth/tasks", stateId), run: options.run });
-    this.idRanges = new IdRanges(join(options.stateDir, "tasks"));
+    this.idRanges = new IdRanges(join(options.stateDir, "tasks"), options.idRangeClaimsDir);
     this.supervisor = new ContainerSupervisor({
       root: join(options.stateDir, "containers"),
       runtimePath: options.runtimePath ?? "/usr/sbin/runc",
@@ -131,13 +134,14 @@ export class TaskRuntime {
 
   async prepareTask(taskId: string, budget: TaskBudget, ephemeralStorageGiB: number): Promise<void> {
     this.cgroups.ensure(taskId, budget);
-    await this.filesystems.prepare(taskId, ephemeralStorageGiB);
-    await this.idRanges.acquire(taskId);
+    await this.filesystems.prepare(taskId, ephemeralStorageGiB, await this.idRanges.acquire(taskId));
   }
 
   async removeTask(taskId: string): Promise<void> {
-    await this.filesystems.remove(taskId);
+    // The cgroups go first: removing them fails while a process of the task lives, and until then
+    // the task keeps its range (and its record of it) so no new task gets those uids.
     this.cgroups.remove(taskId);
+    await this.filesystems.remove(taskId);
     this.idRanges.release(taskId);
   }
 
@@ -260,7 +264,9 @@ export class TaskRuntime {
         destination: point.containerPath!,
         type: "bind",
         source: await this.filesystems.volumeDir(launch.taskId, point.sourceVolume!, ids),
-        options: ["rbind", "rprivate", readOnly ? "ro" : "rw"],
+        // nosuid and nodev as the task's storage is mounted: in a user namespace those flags are
+        // locked, and runc 1.1's read-only remount fails (EPERM) unless it keeps them.
+        options: ["rbind", "rprivate", "nosuid", "nodev", readOnly ? "ro" : "rw"],
       })),
     );
   }

@@ -3,6 +3,7 @@
 // served by a test ImagePort (the registry path has its own tests); everything else is the product.
 import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -134,8 +135,15 @@ test("two tasks on one subnet talk over TCP", async () => {
   await agent.whenStopped(server.taskArn);
 });
 
-test("user namespaces: uid 0 inside is an unprivileged host uid of the task's own range; image files read as root's; writes land as the range's", async () => {
-  const command = "id -u; cat /proc/self/uid_map; stat -c %u:%g /bin/busybox; touch /made-by-root && echo wrote; exec sleep 600";
+test("user namespaces: uid 0 inside is an unprivileged host uid of the task's own range; image files read as root's; writes land as the range's; no nested user namespace, no NET_ADMIN, no way in for other host uids", async () => {
+  const command = [
+    "id -u; cat /proc/self/uid_map; stat -c %u:%g /bin/busybox; touch /made-by-root && echo wrote",
+    // What container root must not be able to do: a nested user namespace (every capability over
+    // namespaces of its own), or anything needing CAP_NET_ADMIN over its network namespace.
+    "unshare -U -r true 2>/dev/null && echo nested-userns-made || echo nested-userns-refused",
+    "ip link add bthdummy0 type dummy 2>/dev/null && echo netadmin || echo no-netadmin",
+    "exec sleep 600",
+  ].join("; ");
   const specs = [taskSpec([{ name: "first", command: ["sh", "-c", command] }]), taskSpec([{ name: "second", command: ["sh", "-c", command] }])];
   for (const spec of specs) await agent.runTask(spec);
   for (const spec of specs) await waitUntil(() => agent.describe(spec.taskArn)?.lastStatus === "RUNNING", "RUNNING");
@@ -143,7 +151,10 @@ test("user namespaces: uid 0 inside is an unprivileged host uid of the task's ow
   for (const spec of specs) {
     const name = spec.taskDefinition.containerDefinitions![0]!.name!;
     await waitUntil(() => (logs.byTask.get(spec.taskId) ?? []).includes(`${name}: wrote`), "the container's first lines");
-    const [uid, uidMap, owner] = (logs.byTask.get(spec.taskId) ?? []).map((line) => line.slice(name.length + 2));
+    await waitUntil(() => (logs.byTask.get(spec.taskId) ?? []).length >= 6, "the container's checks");
+    const [uid, uidMap, owner, , nested, netAdmin] = (logs.byTask.get(spec.taskId) ?? []).map((line) => line.slice(name.length + 2));
+    assert.equal(nested, "nested-userns-refused");
+    assert.equal(netAdmin, "no-netadmin");
     assert.equal(uid, "0", "root inside");
     const [inside, base, size] = uidMap!.trim().split(/\s+/).map(Number);
     assert.equal(inside, 0);
@@ -160,6 +171,11 @@ test("user namespaces: uid 0 inside is an unprivileged host uid of the task's ow
     // What container root wrote is owned by the range on the host, not by host root.
     const upper = join(runtime.filesystems.exposedDir(spec.taskId), "ephemeral", "containers", name, "upper", "made-by-root");
     assert.equal(statSync(upper).uid, base);
+    // Another unprivileged host uid cannot walk to the task's root filesystem (only its own range can).
+    const rootfs = join(runtime.filesystems.exposedDir(spec.taskId), "containers", name, "rootfs");
+    const stranger = spawnSync("setpriv", ["--reuid", "12345", "--regid", "12345", "--clear-groups", "stat", rootfs], { encoding: "utf8" });
+    assert.notEqual(stranger.status, 0);
+    assert.match(stranger.stderr, /Permission denied/);
     bases.push(base!);
   }
   assert.notEqual(bases[0], bases[1], "each task has a range of its own");

@@ -86,7 +86,14 @@ static int spawn_mapped(unsigned long base, unsigned long count, int with_netns,
     if (unshare(CLONE_NEWUSER) != 0) _exit(1);
     if (write(ready[1], &byte, 1) != 1) _exit(1);
     if (read(release[0], &byte, 1) != 1) _exit(1); /* mapped */
-    if (with_netns && unshare(CLONE_NEWNET) != 0) _exit(1);
+    if (with_netns) {
+      /* No user namespaces inside a task's: the seccomp profile allows unshare, and a nested
+       * namespace would hand a container every capability over namespaces of its own, exposing
+       * the kernel code behind most user-namespace escapes. The limit is per user namespace and
+       * the container cannot raise it (/proc/sys is read-only in it, and it lacks the rights). */
+      if (write_file("/proc/sys/user/max_user_namespaces", "0\n") != 0) _exit(1);
+      if (unshare(CLONE_NEWNET) != 0) _exit(1);
+    }
     if (write(ready[1], &byte, 1) != 1) _exit(1);
     if (read(release[0], &byte, 1) < 0) _exit(1); /* EOF: done */
     _exit(0);
@@ -186,39 +193,45 @@ static int overlay(int argc, char **argv) {
     fprintf(stderr, "berth-task-helper: more than %d layers\n", MAX_LAYERS);
     return 2;
   }
+  /* The kernel reads at most one page of mount options and silently cuts the rest: a cut could
+   * leave a valid but shorter layer list. The lower layers are named relative to STAGING (the
+   * working directory at mount time), so a list of 127 costs under 500 bytes. */
+  char options[4096];
+  int used = snprintf(options, sizeof options, "upperdir=%s,workdir=%s,lowerdir=", upper, work);
+  for (int i = layer_count - 1; i >= 0 && used > 0 && (size_t)used < sizeof options; i--) used += snprintf(options + used, sizeof options - (size_t)used, "%d%s", i, i > 0 ? ":" : "");
+  if (used < 0 || (size_t)used >= sizeof options) {
+    fprintf(stderr, "berth-task-helper: overlay options longer than a page (upper and work paths too long)\n");
+    return 2;
+  }
   int ns = mapped_user_namespace(base, count);
   if (ns < 0) return fail("user namespace", NULL);
   if (mkdir(staging, 0700) != 0 && errno != EEXIST) return fail("mkdir", staging);
+  if (chdir(staging) != 0) return fail("chdir", staging);
 
-  size_t options_size = 64 + strlen(upper) + strlen(work) + (size_t)layer_count * (strlen(staging) + 8);
-  char *options = malloc(options_size);
-  if (!options) return fail("malloc", NULL);
-  size_t used = (size_t)snprintf(options, options_size, "lowerdir=");
-  static char staged[MAX_LAYERS][4096];
-  int attached = 0, status = 0;
+  char staged[16];
+  int status = 0;
   for (int i = 0; i < layer_count && status == 0; i++) {
-    snprintf(staged[i], sizeof staged[i], "%s/%d", staging, i);
-    if (mkdir(staged[i], 0700) != 0 && errno != EEXIST) { status = fail("mkdir", staged[i]); break; }
+    snprintf(staged, sizeof staged, "%d", i);
+    /* A run killed part-way may have left this layer attached: detach it first. */
+    umount2(staged, MNT_DETACH);
+    if (mkdir(staged, 0700) != 0 && errno != EEXIST) { status = fail("mkdir", staged); break; }
     int tree = (int)syscall(SYS_open_tree, AT_FDCWD, layers[i], OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
     if (tree < 0) { status = fail("open_tree", layers[i]); break; }
-    /* Read-only and nodev like the overlay; not nosuid, which would drop the setuid bits an image
-     * relies on (su, ping) — they now raise a process only to uids inside the task's range. */
-    struct mount_attr attr = {.attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV, .userns_fd = (unsigned long)ns};
-    if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof attr) != 0) { status = fail("mount_setattr idmap", layers[i]); close(tree); break; }
-    if (syscall(SYS_move_mount, tree, "", AT_FDCWD, staged[i], MOVE_MOUNT_F_EMPTY_PATH) != 0) { status = fail("move_mount", staged[i]); close(tree); break; }
+    /* Read-only, nodev and nosuid like the overlay: setuid bits already do nothing in a container
+     * (no_new_privs), and here they would let any host user who reaches the mount become the
+     * task's uid. */
+    struct mount_attr attr = {.attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID, .userns_fd = (unsigned long)ns};
+    if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof attr) != 0) status = fail("mount_setattr idmap", layers[i]);
+    else if (syscall(SYS_move_mount, tree, "", AT_FDCWD, staged, MOVE_MOUNT_F_EMPTY_PATH) != 0) status = fail("move_mount", staged);
     close(tree);
-    attached++;
   }
-  if (status == 0) {
-    /* overlayfs lists lowerdirs top first. */
-    for (int i = layer_count - 1; i >= 0; i--) used += (size_t)snprintf(options + used, options_size - used, "%s%s", staged[i], i > 0 ? ":" : "");
-    snprintf(options + used, options_size - used, ",upperdir=%s,workdir=%s", upper, work);
-    if (mount("overlay", target, "overlay", MS_NODEV, options) != 0) status = fail("mount overlay", target);
+  if (status == 0 && mount("overlay", target, "overlay", MS_NODEV | MS_NOSUID, options) != 0) status = fail("mount overlay", target);
+  for (int i = 0; i < layer_count; i++) {
+    snprintf(staged, sizeof staged, "%d", i);
+    umount2(staged, MNT_DETACH);
+    rmdir(staged);
   }
-  for (int i = 0; i < attached; i++) umount2(staged[i], MNT_DETACH);
-  for (int i = 0; i < layer_count; i++) rmdir(staged[i]);
-  rmdir(staging);
-  free(options);
+  if (chdir("/") == 0) rmdir(staging);
   close(ns);
   return status;
 }
