@@ -65,8 +65,6 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  const accountId = config.accountId ?? persistentValue(join(config.dataDir, "account-id"), () => String(randomInt(100_000, 1_000_000)) + String(randomInt(100_000, 1_000_000)));
-  const scope = { partition: config.partition, region: config.region, accountId };
   if (config.agent) {
     // The embedded agent's declared capacity must be one the Fleet accepts: say so before starting.
     try {
@@ -77,6 +75,8 @@ export async function run(argv: string[]): Promise<number> {
       return 2;
     }
   }
+  const accountId = config.accountId ?? persistentValue(join(config.dataDir, "account-id"), () => String(randomInt(100_000, 1_000_000)) + String(randomInt(100_000, 1_000_000)));
+  const scope = { partition: config.partition, region: config.region, accountId };
   const store = await openSqliteStore({ path: join(config.dataDir, "berth.db") });
   const box = SecretBox.open(config.dataDir);
   let root;
