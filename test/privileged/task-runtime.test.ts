@@ -144,7 +144,9 @@ test("user namespaces: uid 0 inside is an unprivileged host uid of the task's ow
     "ip link add bthdummy0 type dummy 2>/dev/null && echo netadmin || echo no-netadmin",
     "exec sleep 600",
   ].join("; ");
-  const specs = [taskSpec([{ name: "first", command: ["sh", "-c", command] }]), taskSpec([{ name: "second", command: ["sh", "-c", command] }])];
+  // An init, so the stop's SIGTERM ends the task at once (sh as PID 1 would ignore it).
+  const container = (name: string) => ({ name, linuxParameters: { initProcessEnabled: true }, command: ["sh", "-c", command] });
+  const specs = [taskSpec([container("first")]), taskSpec([container("second")])];
   for (const spec of specs) await agent.runTask(spec);
   for (const spec of specs) await waitUntil(() => agent.describe(spec.taskArn)?.lastStatus === "RUNNING", "RUNNING");
   const bases: number[] = [];
