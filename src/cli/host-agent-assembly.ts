@@ -16,7 +16,7 @@ import { HostRuntimeAdapter } from "../agent/runtime-adapter.js";
 import { systemClock } from "../core/clock.js";
 import type { ImagePullPolicy, RegistryTrustFor } from "../images/index.js";
 import { defaultImageStoreHighWaterBytes, ImageStore } from "../images/index.js";
-import { HostFirewall, TaskNetworks } from "../network/index.js";
+import { HostAgentLock, HostFirewall, TaskNetworks } from "../network/index.js";
 import type { IpForwardPolicy } from "../network/index.js";
 import type { ControlPlaneLink, HostCapacity, TaskSpec } from "../protocol/index.js";
 import { capacityProblem, MAX_EPHEMERAL_GIB_PER_SLOT } from "../protocol/index.js";
@@ -172,10 +172,13 @@ export function assembleHostAgent(options: { config: HostAgentConfig; link: Cont
       }
     },
   });
+  let hostLock: HostAgentLock | undefined;
   return {
     hostAgent,
     hostId,
     async start() {
+      // Before anything touches the host's firewall: a second agent on this host is refused.
+      hostLock = HostAgentLock.acquire(config.dataDir);
       await networks.start();
       await hostAgent.start();
     },
@@ -186,6 +189,7 @@ export function assembleHostAgent(options: { config: HostAgentConfig; link: Cont
       for (const subnetId of servedSubnets) await networks.removeSubnetIfIdle(subnetId);
       await networks.stop();
       launcher.close();
+      hostLock?.release();
     },
   };
 }
@@ -201,6 +205,8 @@ export async function uninstallHostAgent(options: { config: HostAgentConfig; log
     reports: { report: async () => undefined },
     logSink: { write: async () => undefined },
   }));
+  // Refused while an agent runs on this host (it would rebuild what this removes).
+  const hostLock = HostAgentLock.acquire(options.config.dataDir);
   try {
     // The firewall guards the tasks while they stop, whatever a crash left of it.
     await networks.start();
@@ -213,5 +219,6 @@ export async function uninstallHostAgent(options: { config: HostAgentConfig; log
     return { tasksStopped: live.length };
   } finally {
     launcher.close();
+    hostLock.release();
   }
 }

@@ -6,6 +6,7 @@
 // a DistributionError becomes the spec's {"errors":[…]} body, anything else a logged 500.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { HttpRoute } from "../api/gateway/gateway.js";
+import { discardRestAndClose } from "../api/gateway/request-body.js";
 import { REPOSITORY_NAME_PATTERN } from "../api/ecr/index.js";
 import { continueUpload, deleteBlob, headOrGetBlob, startUpload } from "./blob-handlers.js";
 import { digestInvalid, DistributionError, nameInvalid, nameUnknown, sendDistributionError, tagInvalid, tooManyRequests, unsupported } from "./distribution-errors.js";
@@ -168,8 +169,12 @@ export function createDistributionRoute({ context, tokens }: DistributionRouteOp
         await dispatch(request, response);
       } catch (error) {
         if (error instanceof DistributionError) {
-          // The request body is not wanted once the answer is an error; discard it.
-          request.resume();
+          // The request body is not wanted once the answer is an error. A body still coming (an
+          // unauthenticated upload, say) is drained within caps and the connection closed, never
+          // swallowed for as long as the client sends; a bodiless request keeps its connection.
+          const bodyDeclared = request.headers["transfer-encoding"] !== undefined || Number(request.headers["content-length"] ?? 0) > 0;
+          if (bodyDeclared && !request.complete) discardRestAndClose(request);
+          else request.resume();
           return sendDistributionError(response, error, request.method);
         }
         if ((error as NodeJS.ErrnoException).code === "ERR_STREAM_PREMATURE_CLOSE" || request.destroyed) {

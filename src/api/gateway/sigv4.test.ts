@@ -122,3 +122,20 @@ describe("what must be signed, and when the body is read", () => {
     await assert.rejects(verifySigV4({ method: "POST", url: "/", headers: signed.headers }, { ...expectations, now: now - 16 * 60_000 }, bodyOf("{}")), { message: /^Signature not yet current/ });
   });
 });
+
+describe("SigV4 signed header names", () => {
+  test("names that only exist on Object.prototype (constructor, __proto__, toString) are missing headers: 4xx, never a crash", async () => {
+    for (const name of ["constructor", "__proto__", "toString"]) {
+      const headers = {
+        host: "h",
+        "x-amz-date": "20261123T010000Z",
+        authorization: `AWS4-HMAC-SHA256 Credential=${credentials.accessKeyId}/20261123/us-east-1/ecs/aws4_request, SignedHeaders=${name};host;x-amz-date, Signature=${"0".repeat(64)}`,
+      };
+      await assert.rejects(
+        verifySigV4({ method: "POST", url: "/", headers }, { region: "us-east-1", service: "ecs", now, secretFor: async () => credentials.secretAccessKey }, bodyOf("{}")),
+        (error: { code?: string; httpStatus?: number }) => error.httpStatus === 403 && error.code === "IncompleteSignatureException",
+        name,
+      );
+    }
+  });
+});

@@ -127,9 +127,11 @@ function canonicalPath(path: string): string {
   return encode(normalised).replace(/%2F/g, "/");
 }
 
-const header = (headers: SignedRequestHead["headers"], name: string) => {
+/** A header's value; only the request's own headers (a signed name such as `constructor` or `__proto__` finds nothing). */
+const header = (headers: SignedRequestHead["headers"], name: string): string | undefined => {
+  if (!Object.hasOwn(headers, name)) return undefined;
   const value = headers[name];
-  return Array.isArray(value) ? value.join(",") : value;
+  return Array.isArray(value) ? value.join(",") : typeof value === "string" ? value : undefined;
 };
 
 // Consecutive requests mostly carry the same X-Amz-Date (a second's resolution): parse once.
@@ -240,7 +242,7 @@ function checkSignedHeaders(headers: SignedRequestHead["headers"], signed: reado
     }
   }
   for (const name of signed) {
-    if (headers[name] === undefined) throw incompleteSignatureException(`'${name}' is named as a SignedHeader, but it does not exist in the HTTP request.`);
+    if (header(headers, name) === undefined) throw incompleteSignatureException(`'${name}' is named as a SignedHeader, but it does not exist in the HTTP request.`);
   }
 }
 

@@ -7,6 +7,7 @@ import { pino } from "pino";
 import { createHttpControlLink } from "../../agent/control-link-http.js";
 import { AGENT_USAGE, agentParseOptions, compileAgentConfig } from "../agent-config.js";
 import { assembleHostAgent, uninstallHostAgent } from "../host-agent-assembly.js";
+import { HostAgentLock } from "../../network/index.js";
 import { parseCommandLine } from "../command-line.js";
 import { serverTrust } from "../../agent/server-trust.js";
 import { parseJoinToken } from "../../protocol/index.js";
@@ -97,6 +98,13 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`berth agent: ${error.message}\n`);
     return 2;
   }
+  try {
+    // One agent per host (its firewall is the host's); the agent keeps this lock until it closes.
+    HostAgentLock.acquire(config.dataDir);
+  } catch (error) {
+    process.stderr.write(`berth agent: ${(error as Error).message}\n`);
+    return 2;
+  }
   await assembled.start();
   process.stderr.write(`berth agent: host ${assembled.hostId} joined ${values.server} in ${config.availabilityZone}\n`);
   return new Promise<number>((resolve) => {
@@ -118,7 +126,13 @@ async function uninstall(values: Parameters<typeof compileAgentConfig>[0] & { "d
     process.stderr.write(`berth agent: ${(error as Error).message}\n${USAGE}\n`);
     return 2;
   }
-  const { tasksStopped } = await uninstallHostAgent({ config, logger: pino({ base: { service: "berth-agent" } }) });
+  let tasksStopped;
+  try {
+    ({ tasksStopped } = await uninstallHostAgent({ config, logger: pino({ base: { service: "berth-agent" } }) }));
+  } catch (error) {
+    process.stderr.write(`berth agent: ${(error as Error).message}\n`);
+    return 1;
+  }
   process.stderr.write(`berth agent: uninstalled (${tasksStopped} task(s) stopped); ${values["data-dir"]} is left for you to remove\n`);
   return 0;
 }

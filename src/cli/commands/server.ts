@@ -22,6 +22,7 @@ import { startLogRetention } from "../../control/log-retention.js";
 import { startPeriodicLoop } from "../../control/periodic-loop.js";
 import { systemClock } from "../../core/clock.js";
 import { defaultNetwork } from "../../core/default-network.js";
+import { HostAgentLock } from "../../network/index.js";
 import { createRegistry } from "../../registry/index.js";
 import { openSqliteStore } from "../../store/index.js";
 import { hostCapacity, assembleHostAgent, uninstallHostAgent } from "../host-agent-assembly.js";
@@ -60,7 +61,13 @@ export async function run(argv: string[]): Promise<number> {
   const startedAt = Date.now();
   const logger = pino({ base: { service: "berth-server" } });
   if (config.uninstall) {
-    const { tasksStopped } = config.agent ? await uninstallHostAgent({ config: config.agent, logger: logger.child({ component: "agent" }) }) : { tasksStopped: 0 };
+    let tasksStopped = 0;
+    try {
+      if (config.agent) ({ tasksStopped } = await uninstallHostAgent({ config: config.agent, logger: logger.child({ component: "agent" }) }));
+    } catch (error) {
+      process.stderr.write(`berth server: ${(error as Error).message}\n`);
+      return 1;
+    }
     process.stderr.write(`berth server: uninstalled (${tasksStopped} task(s) stopped); ${config.dataDir} is left for you to remove\n`);
     return 0;
   }
@@ -72,6 +79,14 @@ export async function run(argv: string[]): Promise<number> {
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       process.stderr.write(`berth server: ${error.message}\n`);
+      return 2;
+    }
+    // One agent per host (its firewall is the host's): refused here, before anything is started,
+    // when another agent runs. The embedded agent keeps this lock until it closes.
+    try {
+      HostAgentLock.acquire(config.dataDir);
+    } catch (error) {
+      process.stderr.write(`berth server: ${(error as Error).message}\n`);
       return 2;
     }
   }
@@ -163,7 +178,9 @@ export async function run(argv: string[]): Promise<number> {
     throttle: new RequestThrottle(config.limits.throttle),
   });
   const server = tls
-    ? createHttpsServer({ keepAliveTimeout: 65_000, requireHostHeader: false, cert: tls.cert, key: tls.key, minVersion: "TLSv1.2" }, listener)
+    ? // handshakeTimeout: a connection that never finishes its TLS handshake is not covered by the
+      // head timeout; node's default (120 s) would let a few addresses hold every connection slot.
+      createHttpsServer({ keepAliveTimeout: 65_000, requireHostHeader: false, cert: tls.cert, key: tls.key, minVersion: "TLSv1.2", handshakeTimeout: 10_000 }, listener)
     : createServer({ keepAliveTimeout: 65_000, requireHostHeader: false }, listener);
   // A request without Host reaches the gateway, whose SigV4 check (host is always signed) refuses
   // it in AWS's words; node's own check would answer with an empty 400.
