@@ -15,7 +15,9 @@ export const DEFAULT_JOIN_TOKEN_TTL_MS = 24 * 3600_000;
 export const BOOTSTRAP_DESCRIPTION = "bootstrap (<data-dir>/agent-token)";
 
 export const tokenSha256 = (secret: string) => createHash("sha256").update(secret).digest("hex");
-export const newJoinTokenSecret = () => randomBytes(24).toString("base64url");
+// Hex, not base64url: a token starting with "-" reads as an option on the command line
+// (`berth agent --token -x…` is refused as ambiguous by the argument parser).
+export const newJoinTokenSecret = () => randomBytes(24).toString("hex");
 
 /** The CA pin `berth join-token create` appends, as the running (or last) server wrote it. */
 export function readAgentCaPin(dataDir: string): string | undefined {
