@@ -55,6 +55,7 @@ export const rejectedCases: Case[] = [
   ["rejects an empty container name", { containerDefinitions: [{ name: "", image: "nginx" }] }, "Container.name should not be null or empty."],
   ["rejects a relative mount containerPath", { volumes: [{ name: "data" }], ...web({ mountPoints: [{ sourceVolume: "data", containerPath: "data" }] }) }, invalid("mountPoints.containerPath 'data' must be an absolute path.")],
   ["rejects a mount on the container's root", { volumes: [{ name: "data" }], ...web({ mountPoints: [{ sourceVolume: "data", containerPath: "/./" }] }) }, invalid("mountPoints.containerPath cannot be '/'.")],
+  ["rejects a mount path that climbs with ..", { volumes: [{ name: "data" }], ...web({ mountPoints: [{ sourceVolume: "data", containerPath: "/proc/.." }] }) }, invalid("mountPoints.containerPath '/proc/..' must not contain '..'.")],
   ["rejects a mount point without a containerPath", { volumes: [{ name: "data" }], ...web({ mountPoints: [{ sourceVolume: "data" }] }) }, invalid("mountPoints.containerPath should not be null or empty.")],
   ["rejects a containerPath with a NUL byte", { volumes: [{ name: "data" }], ...web({ mountPoints: [{ sourceVolume: "data", containerPath: "/data\0/x" }] }) }, invalid("mountPoints.containerPath contains invalid characters.")],
   // Container fields Fargate rejects.

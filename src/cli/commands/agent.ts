@@ -1,7 +1,7 @@
 // `berth agent`: joins this machine (or a network namespace of it) to a Berth server's fleet as a
 // host that runs tasks. It speaks the agent protocol over HTTPS (verified: --ca-file, the CA the
 // join token pins, or the system's roots) or, on loopback or with --insecure-http, plain HTTP.
-import { mkdirSync, readFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pino } from "pino";
 import { createHttpControlLink } from "../../agent/control-link-http.js";
@@ -74,6 +74,7 @@ export async function run(argv: string[]): Promise<number> {
       throw new ConfigError(`refusing plain HTTP to ${server.host}: the join token and this host's secret would cross the network in clear. Use the server's https:// endpoint (berth server --tls), or pass --insecure-http`);
     }
     mkdirSync(values["data-dir"]!, { recursive: true, mode: 0o700 });
+    chmodSync(values["data-dir"]!, 0o700); // also when it existed: it holds the host secret and the image store
     ca = await serverTrust({ serverUrl: server, caFile: values["ca-file"], pin: token.caSha256, cacheFile: join(values["data-dir"]!, "server-ca.pem") });
     // The server's registry shares its listener: over plain HTTP when the agent speaks plain HTTP
     // to it, else over the same TLS with the same trust. A registry behind another name needs

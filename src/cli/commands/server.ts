@@ -1,7 +1,7 @@
 // `berth server`: the control plane (gateway with the ECS and CloudWatch Logs APIs, the agent
 // protocol endpoint, the control loops) on one listener, state in <data-dir>.
 import { randomInt } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
@@ -72,6 +72,9 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  // Also when it already existed: it holds the keys, the database and the image store (whose
+  // layers keep their setuid files); tasks never need to reach into it (see runtime/task-filesystem.ts).
+  chmodSync(config.dataDir, 0o700);
   if (config.agent) {
     // The embedded agent's declared capacity must be one the Fleet accepts: say so before starting.
     try {

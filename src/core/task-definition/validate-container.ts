@@ -158,6 +158,8 @@ function assertContainerPath(path: string | undefined, invalid: (detail: string)
   if (path.includes("\0")) throw invalid("mountPoints.containerPath contains invalid characters."); // wording not confirmed
   if (!path.startsWith("/")) throw invalid(`mountPoints.containerPath '${path}' must be an absolute path.`); // wording not confirmed
   if (/^\/+$/.test(path.replace(/\/\.(?=\/|$)/g, "/"))) throw invalid("mountPoints.containerPath cannot be '/'."); // wording not confirmed
+  // `/x/..` or `/proc/..` would name the root (or climb out of a path the checks above saw).
+  if (path.split("/").includes("..")) throw invalid(`mountPoints.containerPath '${path}' must not contain '..'.`); // wording not confirmed
 }
 
 function assertNoDependencyCycle(start: string, containers: readonly ContainerDefinition[]): void {
