@@ -398,9 +398,14 @@ export class ImageStore {
         unpacking = (async () => {
           const body = await client.download(`/v2/${ref.repository}/blobs/${layer.digest}`);
           mkdirSync(join(dir, ".."), { recursive: true });
+          // This pull's layers unpack one after another: the growth of its count is this layer's.
+          const uncompressedBefore = imageBytes.uncompressedBytes;
           const compressedBytes = await unpackLayer(body, { digest: layer.digest, mediaType: layer.mediaType, targetDir: dir, declaredBytes: layer.size, limits: this.limits, image: imageBytes });
           this.layerBytesDownloaded += compressedBytes;
-          if (this.estimatedBytes !== undefined) this.estimatedBytes += compressedBytes * ESTIMATED_EXPANSION;
+          // What the layer really put on disk when that is more than the guess: zeros compress
+          // 1000:1, and a hostile image must not fill the disk while the estimate stays low.
+          const unpackedBytes = imageBytes.uncompressedBytes - uncompressedBefore;
+          if (this.estimatedBytes !== undefined) this.estimatedBytes += Math.max(compressedBytes * ESTIMATED_EXPANSION, unpackedBytes);
         })().finally(() => this.inflightLayers.delete(layer.digest));
         this.inflightLayers.set(layer.digest, unpacking);
       }
