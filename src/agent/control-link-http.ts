@@ -14,7 +14,15 @@ import type {
   ReportRequest,
 } from "../protocol/index.js";
 import { protocolVersion } from "../protocol/index.js";
+import { MAX_LOG_BATCH_MESSAGE_BYTES, MAX_LOG_EVENTS_PER_BATCH } from "../protocol/agent-shapes.js";
 import { Agent } from "undici";
+
+/**
+ * The most of an answer the agent reads. A poll answer is the biggest: every task placed on the
+ * host with its spec (at most 1,024 tasks); a server, or anything in between, that sends more is
+ * refused rather than buffered without end.
+ */
+export const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
 export class ControlLinkError extends Error {
   constructor(
@@ -40,6 +48,8 @@ export interface HttpControlLinkOptions {
   readonly secretFile?: string;
   /** PEM trust anchors for an https:// server (its pinned CA), replacing the system's roots. */
   readonly ca?: string;
+  /** The most bytes of an answer read (default MAX_RESPONSE_BYTES). */
+  readonly maxResponseBytes?: number;
 }
 
 export function createHttpControlLink(options: HttpControlLinkOptions): ControlPlaneLink {
@@ -67,10 +77,13 @@ export function createHttpControlLink(options: HttpControlLinkOptions): ControlP
         ...(registering && hostSecret !== undefined ? { "x-berth-host-secret": hostSecret } : {}),
       },
       body: JSON.stringify(body),
+      // A redirect is an error, never followed: following it would send the host secret (or the
+      // join token) and the body to wherever the answer points.
+      redirect: "error",
       ...(signal ? { signal } : {}),
       ...(dispatcher ? { dispatcher: dispatcher as never } : {}),
     });
-    const text = await response.text();
+    const text = await readCapped(response, options.maxResponseBytes ?? MAX_RESPONSE_BYTES, name);
     if (!response.ok) {
       let message = text;
       let code: string | undefined;
@@ -99,7 +112,67 @@ export function createHttpControlLink(options: HttpControlLinkOptions): ControlP
       await call("heartbeat", { hostId });
     },
     putLogs: async (hostId: string, batches: readonly LogBatch[]) => {
-      await call("logs", { hostId, batches });
+      // One call per part, in order, each within the server's per-batch limits. A failure part-way
+      // rejects, and the caller sends the whole batch again: the server drops the lines whose
+      // offsets it already stored.
+      for (const batch of batches) for (const part of splitLogBatch(batch)) await call("logs", { hostId, batches: [part] });
     },
   };
+}
+
+/** Reads a response's body as text, refusing (and cancelling) one longer than `limit` bytes. */
+async function readCapped(response: Response, limit: number, name: string): Promise<string> {
+  const declared = Number(response.headers.get("content-length") ?? Number.NaN);
+  if (declared > limit) {
+    await response.body?.cancel().catch(() => undefined);
+    throw new ControlLinkError(`agent protocol ${name}: the answer (${declared} bytes) is over the ${limit}-byte limit`, 502);
+  }
+  if (!response.body) return "";
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = response.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel().catch(() => undefined);
+      throw new ControlLinkError(`agent protocol ${name}: the answer is over the ${limit}-byte limit`, 502);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** Cuts a string to at most `maxBytes` of UTF-8, on a character boundary. */
+function truncateUtf8(text: string, maxBytes: number): string {
+  if (Buffer.byteLength(text, "utf8") <= maxBytes) return text;
+  const bytes = Buffer.from(text, "utf8");
+  let end = maxBytes;
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--; // never in the middle of a character
+  return bytes.subarray(0, end).toString("utf8");
+}
+
+/**
+ * A log batch as parts the server accepts: at most MAX_LOG_EVENTS_PER_BATCH events and
+ * MAX_LOG_BATCH_MESSAGE_BYTES of messages each, in order. A single message longer than a whole
+ * batch may be is cut to that length.
+ */
+export function splitLogBatch(batch: LogBatch): LogBatch[] {
+  const parts: LogBatch[] = [];
+  let events: LogBatch["events"][number][] = [];
+  let bytes = 0;
+  for (const original of batch.events) {
+    const message = truncateUtf8(original.message, MAX_LOG_BATCH_MESSAGE_BYTES);
+    const size = Buffer.byteLength(message, "utf8");
+    if (events.length > 0 && (events.length >= MAX_LOG_EVENTS_PER_BATCH || bytes + size > MAX_LOG_BATCH_MESSAGE_BYTES)) {
+      parts.push({ ...batch, events });
+      events = [];
+      bytes = 0;
+    }
+    events.push(message === original.message ? original : { ...original, message });
+    bytes += size;
+  }
+  if (events.length > 0 || parts.length === 0) parts.push({ ...batch, events });
+  return parts;
 }

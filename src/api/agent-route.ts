@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { ControlPlaneLink } from "../protocol/index.js";
 import { protocolVersion } from "../protocol/index.js";
+import { logsBodyProblem, pollBodyProblem, reportBodyProblem } from "../protocol/agent-shapes.js";
 import { isAwsError } from "../core/errors.js";
 import { BodyTooLargeError, discardRestAndClose, readBody } from "./gateway/request-body.js";
 
@@ -111,17 +112,26 @@ export function createAgentRoute(options: AgentRouteOptions) {
           case "register":
             if (!isRegisterShaped(body)) return reply(400, { code: "BadRequest", message: "The register body is not a RegisterRequest (hostId, agentVersion, availabilityZone, architecture, capacity, machine, overcommit, subnetIds)." });
             return reply(200, await options.fleet.register(body as never));
-          case "poll":
-            return reply(200, await options.fleet.poll(hostId, Number(body.knownGeneration ?? -1), abort.signal));
-          case "report":
+          case "poll": {
+            const problem = pollBodyProblem(body);
+            if (problem) return reply(400, { code: "BadRequest", message: `The poll body is malformed: ${problem}` });
+            return reply(200, await options.fleet.poll(hostId, (body.knownGeneration as number | undefined) ?? -1, abort.signal));
+          }
+          case "report": {
+            const problem = reportBodyProblem(body);
+            if (problem) return reply(400, { code: "BadRequest", message: `The report body is malformed: ${problem}` });
             await options.fleet.report(hostId, { reports: (body.reports ?? []) as never });
             return reply(200, {});
+          }
           case "heartbeat":
             await options.fleet.heartbeat(hostId);
             return reply(200, {});
-          case "logs":
+          case "logs": {
+            const problem = logsBodyProblem(body);
+            if (problem) return reply(400, { code: "BadRequest", message: `The logs body is malformed: ${problem}` });
             await options.fleet.putLogs(hostId, (body.batches ?? []) as never);
             return reply(200, {});
+          }
           default:
             return reply(404, { code: "UnknownCall", message: `Unknown agent protocol call: ${call}` });
         }

@@ -13,7 +13,7 @@ import { logsMigration } from "../store/logs-migration.js";
 import { logStreamOffsetsMigration } from "../store/log-stream-offsets-migration.js";
 import { createTasksRepository } from "../store/tasks-repository.js";
 import { tasksMigration } from "../store/tasks-migration.js";
-import { Fleet, LOST_HOST_REASON } from "./fleet.js";
+import { Fleet, LOGS_AFTER_STOP_GRACE_MS, LOST_HOST_REASON } from "./fleet.js";
 
 class FakeClock implements Clock {
   time = 1_000_000;
@@ -264,4 +264,21 @@ test("registration refuses identities that are not whole patterns", async () => 
   await assert.rejects(fleet.register({ ...request, agentVersion: "v".repeat(65) }), /agent version/);
   await assert.rejects(fleet.register({ ...request, architecture: "MIPS" as never }), /architecture/);
   await fleet.register(request);
+});
+
+test("a stopped task's lines are taken for a grace period after its stop, then refused and not written", async () => {
+  const stoppedAtMs = clock.now();
+  await fleet.report("h1", {
+    reports: [{ protocolVersion, taskArn, lastStatus: "STOPPED", desiredStatus: "STOPPED", sequence: 1, health: "UNKNOWN", stoppedAtMs, containers: [] }],
+  });
+  assert.equal((await tasks.get(taskArn))!.row.stopped_at, stoppedAtMs);
+  const batch = (message: string) => [{ taskArn, containerName: "app", logGroupName: "/ecs/app", logStreamName: "ecs/app/t1", createGroup: true, events: [{ timestamp: stoppedAtMs, message }] }];
+  clock.time = stoppedAtMs + LOGS_AFTER_STOP_GRACE_MS;
+  await fleet.putLogs("h1", batch("last line, shipped after the exit"));
+  clock.time += 1;
+  await assert.rejects(fleet.putLogs("h1", batch("too late")), (error: Error & { code?: string }) => error.code === "AccessDeniedException" && /stopped more than 10 minutes ago/.test(error.message));
+  const group = await logs.getGroup("/ecs/app");
+  const stream = await logs.getStream(group!.id, "ecs/app/t1");
+  const events = await logs.streamEvents({ streamId: stream!.id, range: {}, direction: "forward", limit: 10 });
+  assert.deepEqual(events.map((e) => e.message), ["last line, shipped after the exit"]);
 });

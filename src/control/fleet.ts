@@ -48,6 +48,12 @@ export interface FleetOptions {
 
 export const LOST_HOST_REASON = "Task stopped because its host stopped responding (infrastructure failure).";
 
+/**
+ * How long after a task stopped its host may still ship its lines: the agent sends a container's
+ * last lines after it exits (and after a short outage, late); after that, the stream is closed.
+ */
+export const LOGS_AFTER_STOP_GRACE_MS = 10 * 60_000;
+
 /** The code of the error an agent gets for a host the server does not know: register again. */
 export const HOST_NOT_REGISTERED = "HostNotRegistered";
 
@@ -239,7 +245,12 @@ export class Fleet implements ControlPlaneLink {
     const placed = new Map((await this.options.tasks.getMany([...new Set(batches.map((batch) => String(batch.taskArn)))])).map((entry) => [entry.row.task_arn, entry.row]));
     for (const batch of batches) {
       const row = placed.get(batch.taskArn);
-      const refused = row?.host_id !== hostId || row.spec === null ? `task ${String(batch.taskArn)} is not placed on host ${hostId}` : awslogsMismatch(JSON.parse(row.spec as string) as TaskSpec, batch);
+      const refused =
+        row?.host_id !== hostId || row.spec === null
+          ? `task ${String(batch.taskArn)} is not placed on host ${hostId}`
+          : row.last_status === "STOPPED" && row.stopped_at !== null && now - row.stopped_at > LOGS_AFTER_STOP_GRACE_MS
+            ? `task ${String(batch.taskArn)} stopped more than ${LOGS_AFTER_STOP_GRACE_MS / 60_000} minutes ago`
+            : awslogsMismatch(JSON.parse(row.spec as string) as TaskSpec, batch);
       if (refused) throw accessDeniedException(`Host ${hostId} may not write log stream ${String(batch.logStreamName)} of group ${String(batch.logGroupName)}: ${refused}.`);
     }
     for (const batch of batches) {

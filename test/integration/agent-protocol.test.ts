@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -325,4 +325,167 @@ test("a host ships logs only for its own tasks' awslogs streams", async () => {
   const stream = await logs.getStream(group!.id, "ecs/app/logged");
   const messages = (await logs.streamEvents({ streamId: stream!.id, range: {}, direction: "forward", limit: 100 })).map((event) => event.message);
   assert.deepEqual(messages, ["mine"], "only the owner's line was stored");
+});
+
+test("malformed poll, report and logs bodies are refused with a 400 in the route's error shape, never a 500", async () => {
+  const host = await rawCall("register", token, identity("host-malformed"));
+  assert.equal(host.status, 200);
+  const secret = host.body.hostSecret!;
+  const taskArn = await placeTask("malformed", "host-malformed");
+  const batch = { taskArn, containerName: "app", logGroupName: "/ecs/app", logStreamName: "ecs/app/malformed", createGroup: true, events: [{ timestamp: Date.now(), message: "fine" }] };
+  const report = { protocolVersion, taskArn, lastStatus: "RUNNING", desiredStatus: "RUNNING", sequence: 1, health: "UNKNOWN", containers: [] };
+  const event = (overrides: object) => ({ timestamp: Date.now(), message: "x", ...overrides });
+  const cases: [string, object][] = [
+    ["logs", { batches: {} }],
+    ["logs", { batches: "abc" }],
+    ["logs", { batches: [null] }],
+    ["logs", { batches: [{ ...batch, events: {} }] }],
+    ["logs", { batches: [{ ...batch, events: "abc" }] }],
+    ["logs", { batches: [{ ...batch, events: [null] }] }],
+    ["logs", { batches: [{ ...batch, events: [event({ timestamp: "yesterday" })] }] }],
+    ["logs", { batches: [{ ...batch, events: [event({ timestamp: null })] }] }],
+    ["logs", { batches: [{ ...batch, events: [event({ timestamp: -1 })] }] }],
+    ["logs", { batches: [{ ...batch, events: [event({ timestamp: 1e20 })] }] }],
+    ["logs", { batches: [{ ...batch, events: [event({ timestamp: 1.5 })] }] }],
+    ["logs", { batches: [{ ...batch, events: [event({ message: 42 })] }] }],
+    ["logs", { batches: [{ ...batch, events: [event({ message: { text: "x" } })] }] }],
+    ["logs", { batches: [{ ...batch, events: [event({ offset: "1" })] }] }],
+    ["logs", { batches: [{ ...batch, taskArn: 7 }] }],
+    ["logs", { batches: [{ ...batch, createGroup: "true" }] }],
+    ["logs", { batches: [{ ...batch, events: Array.from({ length: 10_001 }, () => event({})) }] }],
+    ["logs", { batches: [{ ...batch, events: Array.from({ length: 3 }, () => event({ message: "m".repeat(400 * 1024) })) }] }],
+    ["report", { reports: [null] }],
+    ["report", { reports: "abc" }],
+    ["report", { reports: {} }],
+    ["report", { reports: [{ ...report, taskArn: 1 }] }],
+    ["report", { reports: [{ ...report, sequence: "2" }] }],
+    ["report", { reports: [{ ...report, sequence: 2 ** 40 }] }],
+    ["report", { reports: [{ ...report, lastStatus: "BOGUS" }] }],
+    ["report", { reports: [{ ...report, stoppedAtMs: "now" }] }],
+    ["report", { reports: [{ ...report, containers: "none" }] }],
+    ["report", { reports: [{ ...report, containers: [null] }] }],
+    ["report", { reports: [{ ...report, containers: [{ name: "app", lastStatus: "RUNNING", health: "UNKNOWN", essential: true, image: "x", networkInterfaces: {} }] }] }],
+    ["report", { reports: [{ ...report, attachment: "eni" }] }],
+    ["poll", { knownGeneration: "abc" }],
+    ["poll", { knownGeneration: null }],
+  ];
+  for (const [call, body] of cases) {
+    const answer = await rawCall(call, secret, { hostId: "host-malformed", ...body }, { "x-berth-host-id": "host-malformed" });
+    const shown = `${call} ${JSON.stringify(body).slice(0, 200)}`;
+    assert.equal(answer.status, 400, shown);
+    assert.equal(answer.body.code, "BadRequest", shown);
+    assert.equal(typeof (answer.body as { message?: unknown }).message, "string", shown);
+  }
+  // The well-formed bodies still pass, at the limits too.
+  assert.equal((await rawCall("report", secret, { hostId: "host-malformed", reports: [report] })).status, 200);
+  assert.equal((await rawCall("report", secret, { hostId: "host-malformed" })).status, 200);
+  const full = { ...batch, events: Array.from({ length: 10_000 }, (_, index) => event({ message: index === 0 ? "m".repeat(1024 * 1024 - 9_999) : "m" })) };
+  assert.equal((await rawCall("logs", secret, { hostId: "host-malformed", batches: [full] }, { "x-berth-host-id": "host-malformed" })).status, 200);
+  assert.equal((await rawCall("poll", secret, { hostId: "host-malformed", knownGeneration: -1 })).status, 200);
+});
+
+test("logs for a task that stopped longer ago than the grace period are refused; within it they are stored", async () => {
+  const host = await rawCall("register", token, identity("host-stopped-logs"));
+  const secret = host.body.hostSecret!;
+  const send = (taskArn: string, taskId: string, message: string) =>
+    rawCall("logs", secret, {
+      hostId: "host-stopped-logs",
+      batches: [{ taskArn, containerName: "app", logGroupName: "/ecs/app", logStreamName: `ecs/app/${taskId}`, createGroup: true, events: [{ timestamp: Date.now(), message }] }],
+    });
+  const stop = async (taskArn: string, stoppedAt: number) => {
+    const stored = (await tasks.get(taskArn))!;
+    assert.ok(await tasks.update(taskArn, stored.row.version, { last_status: "STOPPED", desired_status: "STOPPED", stopped_at: stoppedAt, document: JSON.stringify({ ...stored.task, lastStatus: "STOPPED", desiredStatus: "STOPPED" }) }));
+  };
+  const recent = await placeTask("stopped-recently", "host-stopped-logs");
+  await stop(recent, Date.now() - 60_000);
+  assert.equal((await send(recent, "stopped-recently", "last words")).status, 200, "a container's last lines after it stopped are stored");
+
+  const old = await placeTask("stopped-long-ago", "host-stopped-logs");
+  await stop(old, Date.now() - 11 * 60_000);
+  const refused = await send(old, "stopped-long-ago", "from the grave");
+  assert.equal(refused.status, 403);
+  assert.equal(refused.body.code, "AccessDeniedException");
+  assert.match((refused.body as { message?: string }).message!, /stopped more than 10 minutes ago/);
+  const group = await logs.getGroup("/ecs/app");
+  assert.equal(await logs.getStream(group!.id, "ecs/app/stopped-long-ago"), undefined, "nothing was written");
+});
+
+test("the agent's client splits a batch over the server's limits into parts it accepts, and cuts a message longer than a batch", async () => {
+  const link = createHttpControlLink({ serverUrl: url, token });
+  await link.register(identity("host-split"));
+  const taskArn = await placeTask("split", "host-split");
+  const now = Date.now();
+  const events = Array.from({ length: 25_000 }, (_, index) => ({ timestamp: now + index, message: `line ${index}`, offset: index + 1 }));
+  events.push({ timestamp: now + 25_000, message: "é".repeat(600 * 1024), offset: 25_001 }); // 1.2 MiB of UTF-8
+  await link.putLogs("host-split", [{ taskArn, containerName: "app", logGroupName: "/ecs/app", logStreamName: "ecs/app/split", createGroup: true, events }]);
+  const group = await logs.getGroup("/ecs/app");
+  const stream = await logs.getStream(group!.id, "ecs/app/split");
+  const stored = await logs.streamEvents({ streamId: stream!.id, range: {}, direction: "forward", limit: 30_000 });
+  assert.equal(stored.length, 25_001);
+  assert.equal(stored[24_999]!.message, "line 24999");
+  const last = stored[25_000]!.message;
+  assert.ok(Buffer.byteLength(last) <= 1024 * 1024 && Buffer.byteLength(last) > 1024 * 1024 - 2, `cut to the limit (${Buffer.byteLength(last)} bytes)`);
+  assert.match(last, /^é+$/, "cut on a character boundary");
+});
+
+test("the agent's client never follows a redirect (the secret and body stay with the server it was given)", async () => {
+  const elsewhere: string[] = [];
+  const target = createServer((req, res) => {
+    elsewhere.push(`${req.method} ${req.url} ${req.headers.authorization ?? ""}`);
+    res.writeHead(200, { "content-type": "application/json" }).end("{}");
+  });
+  await new Promise<void>((resolve) => target.listen(0, "127.0.0.1", resolve));
+  const targetUrl = `http://127.0.0.1:${(target.address() as AddressInfo).port}`;
+  const redirecting = createServer((req, res) => {
+    req.resume();
+    res.writeHead(307, { location: `${targetUrl}${req.url}` }).end();
+  });
+  await new Promise<void>((resolve) => redirecting.listen(0, "127.0.0.1", resolve));
+  const dir = mkdtempSync(join(tmpdir(), "berth-agent-redirect-"));
+  try {
+    const secretFile = join(dir, "secret");
+    writeFileSync(secretFile, "the-host-secret\n");
+    const link = createHttpControlLink({ serverUrl: `http://127.0.0.1:${(redirecting.address() as AddressInfo).port}`, token, secretFile });
+    await assert.rejects(link.heartbeat("host-redirected"));
+    await assert.rejects(link.register(identity("host-redirected")));
+    await assert.rejects(link.putLogs("host-redirected", [{ taskArn: "t", containerName: "app", logGroupName: "g", logStreamName: "s", createGroup: false, events: [{ timestamp: 1, message: "secret line" }] }]));
+    assert.deepEqual(elsewhere, [], "nothing reached the redirect's target");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    redirecting.closeAllConnections();
+    target.closeAllConnections();
+    await new Promise((resolve) => redirecting.close(resolve));
+    await new Promise((resolve) => target.close(resolve));
+  }
+});
+
+test("the agent's client reads at most its byte cap of an answer, declared or streamed", async () => {
+  const big = Buffer.alloc(256 * 1024, "a");
+  const oversized = createServer((req, res) => {
+    req.resume();
+    if (req.url?.endsWith("/heartbeat")) {
+      res.writeHead(200, { "content-type": "application/json", "content-length": big.length }).end(big);
+    } else {
+      // Chunked, no length declared: counted as it arrives.
+      res.writeHead(200, { "content-type": "application/json" });
+      res.write(big);
+      res.end(big);
+    }
+  });
+  await new Promise<void>((resolve) => oversized.listen(0, "127.0.0.1", resolve));
+  const dir = mkdtempSync(join(tmpdir(), "berth-agent-cap-"));
+  try {
+    const secretFile = join(dir, "secret");
+    writeFileSync(secretFile, "the-host-secret\n");
+    const link = createHttpControlLink({ serverUrl: `http://127.0.0.1:${(oversized.address() as AddressInfo).port}`, token, secretFile, maxResponseBytes: 64 * 1024 });
+    await assert.rejects(link.register(identity("host-capped")), /the answer is over the 65536-byte limit/);
+    await assert.rejects(link.heartbeat("host-capped"), /the answer \(262144 bytes\) is over the 65536-byte limit/);
+    // Within the cap, the same answers are read.
+    const roomy = createHttpControlLink({ serverUrl: `http://127.0.0.1:${(oversized.address() as AddressInfo).port}`, token, secretFile, maxResponseBytes: 1024 * 1024 });
+    await assert.rejects(roomy.heartbeat("host-capped"), /JSON/, "read whole (and then not JSON)");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    oversized.closeAllConnections();
+    await new Promise((resolve) => oversized.close(resolve));
+  }
 });
