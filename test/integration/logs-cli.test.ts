@@ -106,3 +106,14 @@ test("aws logs tail --follow prints events put while it runs", async () => {
     tail.kill("SIGTERM");
   }
 });
+
+test("filter-log-events refuses a pattern over 1024 characters and the review's counted-repeat pattern", async () => {
+  await awsCli(server, ["logs", "create-log-group", "--log-group-name", "/limits"]);
+  const tooLong = await awsCli(server, ["logs", "filter-log-events", "--log-group-name", "/limits", "--filter-pattern", "a".repeat(1025)]);
+  assert.notEqual(tooLong.code, 0);
+  assert.match(tooLong.stderr, /InvalidParameterException/);
+  assert.match(tooLong.stderr, /at 'filterPattern' failed to satisfy constraint: Member must have length less than or equal to 1024/);
+  const repeats = await awsCli(server, ["logs", "filter-log-events", "--log-group-name", "/limits", "--filter-pattern", `%${"[\\s\\S]{1000}".repeat(4)}z%`]);
+  assert.notEqual(repeats.code, 0);
+  assert.match(repeats.stderr, /InvalidParameterException.*counted repetitions/);
+});

@@ -49,3 +49,52 @@ test("a regex RE2 cannot run (backreference, lookahead) is an invalid pattern", 
   assert.throws(() => compileFilterPattern("%(a)\\1%"), { name: "InvalidParameterException", message: "Invalid filter pattern" });
   assert.throws(() => compileFilterPattern("%a(?=b)%"), { name: "InvalidParameterException" });
 });
+
+test("a filterPattern over AWS's 1024 characters is refused with AWS's validation message; 1024 is fine", () => {
+  const long = `%${"a".repeat(1023)}%`;
+  assert.throws(() => compileFilterPattern(long), {
+    name: "InvalidParameterException",
+    message: `1 validation error detected: Value '${long}' at 'filterPattern' failed to satisfy constraint: Member must have length less than or equal to 1024`,
+  });
+  assert.equal(compileFilterPattern(`%${"a".repeat(1022)}%`)("a".repeat(1022)), true);
+});
+
+test("a regex whose counted repeats add up to more than 100 is refused", () => {
+  // The security review's pattern: 23.6 s for 9 events of 100 KB.
+  assert.throws(() => compileFilterPattern(`%${"[\\s\\S]{1000}".repeat(4)}z%`), {
+    name: "InvalidParameterException",
+    message: "Invalid filter pattern: the counted repetitions ({n}, {n,}, {n,m}) of a regular expression may add up to at most 100; this one adds up to 4000",
+  });
+  assert.throws(() => compileFilterPattern("%a{101}%"), { name: "InvalidParameterException", message: /adds up to 101$/ });
+  assert.throws(() => compileFilterPattern("%a{2,101}%"), { name: "InvalidParameterException", message: /adds up to 101$/ });
+  assert.throws(() => compileFilterPattern("%(a{10}b){10}%"), { name: "InvalidParameterException", message: /adds up to 110$/ });
+  assert.throws(() => compileFilterPattern("%x{60}y{41}%"), { name: "InvalidParameterException" });
+  // Within the limit, and braces that are no repeat, still work.
+  assert.equal(compileFilterPattern("%[\\s\\S]{100}z%")(`${"é".repeat(100)}z`), true);
+  assert.equal(compileFilterPattern("%a{99,}%")("a".repeat(99)), true);
+  assert.equal(compileFilterPattern("%a{99,}%")("a".repeat(98)), false);
+  assert.equal(compileFilterPattern("%\\x{41}{3}[{}]{2}%")("AAA{}"), true);
+  assert.equal(compileFilterPattern("%\\{5000\\}%")("{5000}"), true);
+});
+
+test("a regex of too many wildcards or Unicode classes is refused; literals do not count", () => {
+  assert.throws(() => compileFilterPattern(`%${".".repeat(257)}%`), { name: "InvalidParameterException", message: /too complex \(it matches 257 / });
+  assert.throws(() => compileFilterPattern(`%${"\\pL".repeat(11)}%`), { name: "InvalidParameterException", message: /too complex/ });
+  assert.throws(() => compileFilterPattern("%[\\p{Greek}x]{11}%"), { name: "InvalidParameterException", message: /too complex/ });
+  assert.throws(() => compileFilterPattern("%(\\w\\d\\s){90}%"), { name: "InvalidParameterException", message: /too complex/ });
+  assert.equal(compileFilterPattern(`%${".".repeat(256)}%`)("a".repeat(256)), true);
+  assert.equal(compileFilterPattern("%\\pL{10}%")("é".repeat(10)), true);
+  assert.equal(compileFilterPattern(`%${"ab".repeat(500)}%`)("ab".repeat(500)), true);
+});
+
+test("allowed patterns stay cheap on a 1 MiB event", () => {
+  // The most expensive shapes the limits let through; each measured at about 2-10 ms per MiB.
+  const event = "é".repeat(1 << 19);
+  for (const pattern of ["%\\pL{10}z%", `%${".".repeat(256)}z%`, "%[\\s\\S]{100}z%", `%\\pL{9}${".".repeat(31)}z%`]) {
+    const matches = compileFilterPattern(pattern);
+    const started = performance.now();
+    assert.equal(matches(event), false);
+    const tookMs = performance.now() - started;
+    assert.ok(tookMs < 200, `${pattern} took ${tookMs.toFixed(1)} ms on 1 MiB`);
+  }
+});

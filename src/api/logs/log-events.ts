@@ -13,6 +13,7 @@ import type {
 } from "@aws-sdk/client-cloudwatch-logs";
 import { invalidParameterException } from "../../core/errors.js";
 import type { EventCursor, LogEventRow, NewLogEvent } from "../../store/logs-repository.js";
+import type { EventMatcher } from "./filter-pattern.js";
 import { compileFilterPattern } from "./filter-pattern.js";
 import type { LogsContext } from "./log-groups.js";
 import { requireLogGroup, requireLogStream } from "./log-groups.js";
@@ -26,6 +27,17 @@ const DAY_MS = 24 * HOUR_MS;
 const MAX_RESPONSE_BYTES = 1_048_576;
 /** FilterLogEvents scans at most this many events per call and returns a nextToken to go on. */
 const FILTER_SCAN_BUDGET = 50_000;
+/**
+ * Matching runs synchronously on the event loop, so each FilterLogEvents call matches for at most
+ * about this long, then answers with what it found and a nextToken that resumes after the last
+ * event it scanned (AWS, too, may return fewer events, or none, with a nextToken). The clock is
+ * read every FILTER_CHECK_EVERY events, and sooner once FILTER_CHECK_CHARS characters were matched
+ * since the last reading (so after every large event). One event's match cannot be interrupted:
+ * what bounds it is the pattern's size limits in filter-pattern.ts and the event's size.
+ */
+const FILTER_MATCH_BUDGET_MS = 100;
+const FILTER_CHECK_EVERY = 256;
+const FILTER_CHECK_CHARS = 16_384;
 
 export async function putLogEvents(context: LogsContext, input: PutLogEventsRequest): Promise<PutLogEventsResponse> {
   const group = await requireLogGroup(context, { logGroupName: input.logGroupName });
@@ -143,13 +155,22 @@ type FilterPage = { t: number; i: number };
 const isFilterPage = (value: unknown): value is FilterPage =>
   typeof (value as FilterPage)?.t === "number" && typeof (value as FilterPage)?.i === "number";
 
-export async function filterLogEvents(context: LogsContext, input: FilterLogEventsRequest): Promise<FilterLogEventsResponse> {
+export interface FilterOptions {
+  /** Turns the filterPattern into a matcher; tests pass a slower one to exercise the time budget. */
+  readonly compile?: (pattern: string | undefined) => EventMatcher;
+}
+
+export async function filterLogEvents(
+  context: LogsContext,
+  input: FilterLogEventsRequest,
+  options: FilterOptions = {},
+): Promise<FilterLogEventsResponse> {
   const group = await requireLogGroup(context, input);
   if (input.logStreamNames !== undefined && input.logStreamNamePrefix !== undefined) {
     throw invalidParameterException("logStreamNames and logStreamNamePrefix are mutually exclusive parameters.");
   }
   const limit = checkEventLimit(input.limit);
-  const matches = compileFilterPattern(input.filterPattern);
+  const matches = (options.compile ?? compileFilterPattern)(input.filterPattern);
   const streamIds = await selectStreams(context, group.id, input);
   const range = { startTime: input.startTime, endTime: input.endTime };
   let after: EventCursor | undefined;
@@ -162,27 +183,49 @@ export async function filterLogEvents(context: LogsContext, input: FilterLogEven
   let scanned = 0;
   let exhausted = false;
   let bytes = 0;
-  while (found.length < limit && scanned < FILTER_SCAN_BUDGET && bytes < MAX_RESPONSE_BYTES) {
+  let matchingMs = 0;
+  let outOfTime = false;
+  // Events may be up to ~1 MiB each: the first batches are small, so that a call which stops on
+  // its time budget has not read thousands of events it will not scan.
+  let batchSize = FILTER_CHECK_EVERY;
+  while (!outOfTime && found.length < limit && scanned < FILTER_SCAN_BUDGET && bytes < MAX_RESPONSE_BYTES) {
     const batch = await context.logs.groupEvents({
       groupId: group.id,
       ...(streamIds ? { streamIds } : {}),
       range,
       ...(after ? { after } : {}),
-      limit: Math.min(5_000, FILTER_SCAN_BUDGET - scanned),
+      limit: Math.min(batchSize, FILTER_SCAN_BUDGET - scanned),
     });
+    batchSize = Math.min(batchSize * 4, 5_000);
     if (batch.length === 0) {
       exhausted = true;
       break;
     }
+    let mark = performance.now();
+    let eventsSinceCheck = 0;
+    let charsSinceCheck = 0;
     for (const row of batch) {
       scanned++;
       after = cursorOf(row);
-      if (matches(row.message)) {
+      const matched = matches(row.message);
+      if (matched) {
         found.push(row);
         bytes += Buffer.byteLength(row.message) + EVENT_OVERHEAD_BYTES;
-        if (found.length >= limit || bytes >= MAX_RESPONSE_BYTES) break;
       }
+      charsSinceCheck += row.message.length;
+      if (++eventsSinceCheck >= FILTER_CHECK_EVERY || charsSinceCheck >= FILTER_CHECK_CHARS) {
+        const now = performance.now();
+        matchingMs += now - mark;
+        mark = now;
+        eventsSinceCheck = 0;
+        charsSinceCheck = 0;
+        // Stops after the event just scanned (never before it), so every call moves on.
+        if (matchingMs >= FILTER_MATCH_BUDGET_MS) outOfTime = true;
+      }
+      if (outOfTime || (matched && (found.length >= limit || bytes >= MAX_RESPONSE_BYTES))) break;
     }
+    matchingMs += performance.now() - mark;
+    if (matchingMs >= FILTER_MATCH_BUDGET_MS) outOfTime = true;
   }
   const names = await context.logs.streamNames([...new Set(found.map((row) => row.stream_id))]);
   const events: FilteredLogEvent[] = found.map((row) => ({
