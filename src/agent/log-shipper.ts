@@ -85,7 +85,8 @@ async function shipAvailable(parts: LogShipperParts, final: boolean): Promise<vo
   for (;;) {
     if (parts.detached.aborted) return;
     const chunk = await parts.runtime.readLogs(parts.runtimeId, parts.savedOffset(), { final });
-    if (chunk.events.length === 0) return;
+    // Detached during the read (an agent closing does not wait for it): a closed agent sends nothing.
+    if (chunk.events.length === 0 || parts.detached.aborted) return;
     await parts.sink.write(parts.taskId, parts.containerName, chunk.events);
     await parts.saveOffset(chunk.nextOffset);
   }
