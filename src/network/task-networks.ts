@@ -27,8 +27,10 @@ import { runCommand } from "./run-command.js";
 import type { CommandRunner } from "./run-command.js";
 import type { HostFirewall } from "./host-firewall.js";
 import type { FirewallState } from "./host-firewall-rules.js";
+import { METADATA_ENDPOINT } from "./host-firewall-rules.js";
 
-export const METADATA_ENDPOINT_ADDRESS = "169.254.170.2";
+/** The metadata endpoint's address, as the host firewall knows it (one definition of it). */
+export const METADATA_ENDPOINT_ADDRESS = METADATA_ENDPOINT.address;
 
 export interface SubnetSpec {
   readonly subnetId: string;
