@@ -50,7 +50,7 @@ export interface TaskRuntimeOptions {
   /** Most bytes of one container's log file on the host (ContainerSupervisor's logSizeMaxBytes). */
   readonly logSizeMaxBytes?: number;
   /**
-   * Where container roots, task sysfs and ephemeral storage are mounted: a tree a task's uid may
+   * Where container roots and ephemeral storage are mounted: a tree a task's uid may
    * walk (see task-filesystem.ts). Default /run/berth/tasks/<hash of stateDir>, so runtimes with
    * different state dirs on one host never share it.
    */
