@@ -16,18 +16,18 @@ export interface ImageForRuntime {
 
 /** The Amazon-provided DNS address every VPC answers on (Berth does not serve DNS yet). */
 const VPC_RESOLVER = "169.254.169.253";
-const METADATA_ORIGIN = "http://169.254.170.2";
 
-/** The variables Fargate sets in every container (names as in the ECS docs). */
-export function fargateEnvironment(spec: TaskSpec, runtimeId: string): Record<string, string> {
+/**
+ * The variables Fargate sets in every container (names as in the ECS docs). The metadata and
+ * credentials URIs (ECS_CONTAINER_METADATA_URI_V4, AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, ...)
+ * are not set: nothing serves 169.254.170.2 yet, and an SDK that finds them would wait on an
+ * endpoint that never answers. They arrive with the endpoint itself (the identity issue).
+ */
+export function fargateEnvironment(spec: TaskSpec): Record<string, string> {
   return {
     AWS_EXECUTION_ENV: "AWS_ECS_FARGATE",
     AWS_REGION: spec.region,
     AWS_DEFAULT_REGION: spec.region,
-    ECS_CONTAINER_METADATA_URI: `${METADATA_ORIGIN}/v3/${runtimeId}`,
-    ECS_CONTAINER_METADATA_URI_V4: `${METADATA_ORIGIN}/v4/${runtimeId}`,
-    ECS_AGENT_URI: `${METADATA_ORIGIN}/api/${runtimeId}`,
-    ...(spec.credentials.taskRoleArn && spec.credentials.credentialsId ? { AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: `/v2/credentials/${spec.credentials.credentialsId}` } : {}),
   };
 }
 
@@ -65,7 +65,7 @@ export class HostRuntimeAdapter implements RuntimePort {
       taskDefinition: spec.taskDefinition,
       container: input.container,
       image: { ...image.config, layerDirs: image.layerDirs },
-      platformEnv: fargateEnvironment(spec, runtimeId),
+      platformEnv: fargateEnvironment(spec),
       network: { netnsPath: input.network.netnsPath, userNamespacePath: input.network.userNamespacePath, ipv4: input.network.ipv4, hostname: input.network.privateDnsName, nameservers: [VPC_RESOLVER], searchDomains: [domain] },
     });
     return { runtimeId };

@@ -1,8 +1,8 @@
 // The web app `berth demo` builds: busybox httpd serving one page, made per request by a CGI script
 // (busybox httpd runs /cgi-bin/index.cgi for "/" when there is no index.html), showing what the
-// container knows of its task: the metadata endpoint URI, region, hostname, its IP. The page reads
-// only the container's own environment and interfaces — it never calls 169.254.170.2, whose
-// metadata endpoint may not be served.
+// container knows of its task: region, execution environment, hostname, its IP. The page reads
+// only the container's own environment and interfaces (the task metadata endpoint at
+// 169.254.170.2 is not served yet).
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -26,10 +26,8 @@ Your application is now running on a container in the task.</p>
 HTML
 row "Hostname" "$(hostname)"
 row "Private IPv4 address" "\${ip4:-unknown}"
-row "ECS_CONTAINER_METADATA_URI_V4" "\${ECS_CONTAINER_METADATA_URI_V4:-not set}"
 row "AWS_REGION" "\${AWS_REGION:-not set}"
 row "AWS_EXECUTION_ENV" "\${AWS_EXECUTION_ENV:-not set}"
-row "Task ARN" "\${ECS_TASK_ARN:-(in the task metadata at \${ECS_CONTAINER_METADATA_URI_V4:-?}/task)}"
 row "Server time (UTC)" "$(date -u '+%Y-%m-%d %H:%M:%S')"
 cat <<HTML
 </table></body></html>
