@@ -18,7 +18,7 @@ const base: RegisterTaskDefinitionRequest = {
 
 describe("Fargate task definition registration", () => {
   test("echoes the AWS sample with integer-string sizes, defaults and compatibilities", () => {
-    const sample = JSON.parse(readFileSync(new URL("../../../../shared/samples/sample-fargate-app.json", import.meta.url), "utf8")) as RegisterTaskDefinitionRequest;
+    const sample = JSON.parse(readFileSync(new URL("../../../examples/sample-fargate-app.json", import.meta.url), "utf8")) as RegisterTaskDefinitionRequest;
     const prepared = prepareTaskDefinitionRegistration(sample);
     assert.equal(prepared.cpu, "256");
     assert.equal(prepared.memory, "512");
