@@ -1,7 +1,18 @@
 // ECS account settings: ListAccountSettings, PutAccountSetting, PutAccountSettingDefault,
 // DeleteAccountSetting. A setting has an account default ("*" here) and per-principal values;
 // effectiveSettings resolves a principal's value over the default over AWS's built-in default.
-import type { ListAccountSettingsRequest, Setting } from "@aws-sdk/client-ecs";
+import type {
+  DeleteAccountSettingRequest,
+  DeleteAccountSettingResponse,
+  ListAccountSettingsRequest,
+  ListAccountSettingsResponse,
+  PutAccountSettingDefaultRequest,
+  PutAccountSettingDefaultResponse,
+  PutAccountSettingRequest,
+  PutAccountSettingResponse,
+  Setting,
+  SettingName,
+} from "@aws-sdk/client-ecs";
 import { invalidParameterException } from "../../core/errors.js";
 import type { RequestContext } from "../service-module.js";
 import type { EcsContext } from "./ecs-context.js";
@@ -22,29 +33,30 @@ const SETTINGS: Readonly<Record<string, { default: string; values: readonly stri
 };
 const ACCOUNT_DEFAULT = "*";
 
-function checkSetting(name: string | undefined, value: string | undefined): { name: string; value: string } {
+function checkSetting(name: string | undefined, value: string | undefined): { name: SettingName; value: string } {
   const rule = name === undefined ? undefined : SETTINGS[name];
   if (!rule) throw invalidParameterException(`Invalid setting name: ${name}. Valid names are ${Object.keys(SETTINGS).join(", ")}.`);
   if (value === undefined || !rule.values.includes(value)) throw invalidParameterException(`Invalid value '${value}' for setting ${name}. Valid values are ${rule.values.join(", ")}.`);
-  return { name: name!, value };
+  // A name with a rule above is one of the SDK's SettingName values.
+  return { name: name as SettingName, value };
 }
 
 const rootArn = (context: EcsContext) => `arn:${context.scope.partition}:iam::${context.scope.accountId}:root`;
 
-export async function putAccountSetting(context: EcsContext, input: { name?: string; value?: string; principalArn?: string }, request: RequestContext): Promise<object> {
+export async function putAccountSetting(context: EcsContext, input: PutAccountSettingRequest, request: RequestContext): Promise<PutAccountSettingResponse> {
   const setting = checkSetting(input.name, input.value);
   const principalArn = input.principalArn ?? request.principalArn;
   await context.store.accountSettings.put(principalArn, setting.name, setting.value);
   return { setting: { ...setting, principalArn, type: "user" } };
 }
 
-export async function putAccountSettingDefault(context: EcsContext, input: { name?: string; value?: string }): Promise<object> {
+export async function putAccountSettingDefault(context: EcsContext, input: PutAccountSettingDefaultRequest): Promise<PutAccountSettingDefaultResponse> {
   const setting = checkSetting(input.name, input.value);
   await context.store.accountSettings.put(ACCOUNT_DEFAULT, setting.name, setting.value);
   return { setting: { ...setting, principalArn: rootArn(context), type: "user" } };
 }
 
-export async function deleteAccountSetting(context: EcsContext, input: { name?: string; principalArn?: string }, request: RequestContext): Promise<object> {
+export async function deleteAccountSetting(context: EcsContext, input: DeleteAccountSettingRequest, request: RequestContext): Promise<DeleteAccountSettingResponse> {
   checkSetting(input.name, SETTINGS[input.name ?? ""]?.default);
   const principalArn = input.principalArn ?? request.principalArn;
   await context.store.accountSettings.remove(principalArn, input.name!);
@@ -53,7 +65,7 @@ export async function deleteAccountSetting(context: EcsContext, input: { name?: 
 
 const isPage = (v: unknown): v is { n: string } => typeof (v as { n?: unknown })?.n === "string";
 
-export async function listAccountSettings(context: EcsContext, input: ListAccountSettingsRequest, request: RequestContext): Promise<object> {
+export async function listAccountSettings(context: EcsContext, input: ListAccountSettingsRequest, request: RequestContext): Promise<ListAccountSettingsResponse> {
   const limit = checkMaxResults(input.maxResults, 10);
   const principalArn = input.principalArn ?? request.principalArn;
   const stored = await context.store.accountSettings.list();

@@ -5,11 +5,21 @@ import type {
   Cluster,
   ClusterSetting,
   CreateClusterRequest,
+  CreateClusterResponse,
+  DeleteClusterRequest,
+  DeleteClusterResponse,
   DescribeCapacityProvidersRequest,
+  DescribeCapacityProvidersResponse,
   DescribeClustersRequest,
+  DescribeClustersResponse,
+  ListClustersRequest,
+  ListClustersResponse,
   PutClusterCapacityProvidersRequest,
+  PutClusterCapacityProvidersResponse,
   UpdateClusterRequest,
+  UpdateClusterResponse,
   UpdateClusterSettingsRequest,
+  UpdateClusterSettingsResponse,
 } from "@aws-sdk/client-ecs";
 import { buildArn } from "../../core/arn.js";
 import {
@@ -110,7 +120,7 @@ function checkProviders(providers: readonly string[], strategyInput: CreateClust
   return strategy;
 }
 
-export async function createCluster(context: EcsContext, input: CreateClusterRequest): Promise<object> {
+export async function createCluster(context: EcsContext, input: CreateClusterRequest): Promise<CreateClusterResponse> {
   const name = input.clusterName ?? "default";
   if (!CLUSTER_NAME.test(name)) {
     throw invalidParameterException("Cluster name can have up to 255 characters. Valid characters are letters (uppercase and lowercase), numbers, hyphens, and underscores.");
@@ -136,7 +146,7 @@ export async function createCluster(context: EcsContext, input: CreateClusterReq
   return { cluster: await present(context, cluster, ["SETTINGS", "CONFIGURATIONS", "TAGS"]) };
 }
 
-export async function describeClusters(context: EcsContext, input: DescribeClustersRequest): Promise<object> {
+export async function describeClusters(context: EcsContext, input: DescribeClustersRequest): Promise<DescribeClustersResponse> {
   const references = input.clusters?.length ? input.clusters : ["default"];
   if (references.length > 100) throw invalidParameterException("clusters can have at most 100 items.");
   const include = input.include ?? [];
@@ -153,18 +163,18 @@ export async function describeClusters(context: EcsContext, input: DescribeClust
 
 const isAfterName = (value: unknown): value is { after: string } => typeof (value as { after?: unknown })?.after === "string";
 
-export async function listClusters(context: EcsContext, input: { nextToken?: string; maxResults?: number }): Promise<object> {
+export async function listClusters(context: EcsContext, input: ListClustersRequest): Promise<ListClustersResponse> {
   const limit = checkMaxResults(input.maxResults);
   const page = decodeToken(input.nextToken, isAfterName);
   const rows = await context.store.clusters.list({ ...(page ? { afterName: page.after } : {}), limit: limit + 1, status: "ACTIVE" });
   const shown = rows.slice(0, limit);
   return {
-    clusterArns: shown.map((cluster) => cluster.clusterArn),
+    clusterArns: shown.map((cluster) => cluster.clusterArn!),
     ...(rows.length > limit ? { nextToken: encodeToken({ after: shown.at(-1)!.clusterName }) } : {}),
   };
 }
 
-export async function updateCluster(context: EcsContext, input: UpdateClusterRequest): Promise<object> {
+export async function updateCluster(context: EcsContext, input: UpdateClusterRequest): Promise<UpdateClusterResponse> {
   const cluster = await requireActiveCluster(context, input.cluster);
   const updated = {
     ...cluster,
@@ -177,14 +187,14 @@ export async function updateCluster(context: EcsContext, input: UpdateClusterReq
   return { cluster: await present(context, updated, ["SETTINGS", "CONFIGURATIONS"]) };
 }
 
-export async function updateClusterSettings(context: EcsContext, input: UpdateClusterSettingsRequest): Promise<object> {
+export async function updateClusterSettings(context: EcsContext, input: UpdateClusterSettingsRequest): Promise<UpdateClusterSettingsResponse> {
   const cluster = await requireActiveCluster(context, input.cluster);
   const updated = { ...cluster, status: "ACTIVE", settings: checkSettings(input.settings) ?? cluster.settings };
   await context.store.clusters.put(updated, context.clock.now());
   return { cluster: await present(context, updated, ["SETTINGS"]) };
 }
 
-export async function deleteCluster(context: EcsContext, input: { cluster?: string }): Promise<object> {
+export async function deleteCluster(context: EcsContext, input: DeleteClusterRequest): Promise<DeleteClusterResponse> {
   const cluster = await requireActiveCluster(context, input.cluster);
   const counts = await context.store.tasks.countByStatus(cluster.clusterArn);
   if (counts.some((c) => c.lastStatus !== "STOPPED" && c.count > 0)) {
@@ -199,7 +209,7 @@ export async function deleteCluster(context: EcsContext, input: { cluster?: stri
   return { cluster: await present(context, deleted, []) };
 }
 
-export async function putClusterCapacityProviders(context: EcsContext, input: PutClusterCapacityProvidersRequest): Promise<object> {
+export async function putClusterCapacityProviders(context: EcsContext, input: PutClusterCapacityProvidersRequest): Promise<PutClusterCapacityProvidersResponse> {
   const cluster = await requireActiveCluster(context, input.cluster);
   const providers = input.capacityProviders ?? [];
   const strategy = checkProviders(providers, input.defaultCapacityProviderStrategy);
@@ -210,7 +220,7 @@ export async function putClusterCapacityProviders(context: EcsContext, input: Pu
 
 const isProviderPage = (v: unknown): v is { p: number } => typeof (v as { p?: unknown })?.p === "number";
 
-export async function describeCapacityProviders(context: EcsContext, input: DescribeCapacityProvidersRequest): Promise<object> {
+export async function describeCapacityProviders(context: EcsContext, input: DescribeCapacityProvidersRequest): Promise<DescribeCapacityProvidersResponse> {
   // AWS pages DescribeCapacityProviders 10 at a time at most.
   const limit = checkMaxResults(input.maxResults, 10);
   const page = decodeToken(input.nextToken, isProviderPage);

@@ -1,11 +1,12 @@
 // The ECS service module (AWS JSON 1.1, target prefix AmazonEC2ContainerServiceV20141113, signing
 // name "ecs"): clusters, capacity providers, task definitions, tags and account settings. Task
 // operations (RunTask, …) are offered when a TaskLauncher is given.
-import * as ecsSchemas from "@aws-sdk/client-ecs";
+import * as ecsSdk from "@aws-sdk/client-ecs";
 import type { AccountScope } from "../../core/arn.js";
 import type { Clock } from "../../core/clock.js";
 import type { Store } from "../../store/index.js";
-import type { JsonOperationHandler, JsonServiceModule, RequestContext } from "../service-module.js";
+import type { JsonServiceModule, RequestContext, SdkOperations } from "../service-module.js";
+import { jsonOperations } from "../service-module.js";
 import { deleteAccountSetting, listAccountSettings, putAccountSetting, putAccountSettingDefault } from "./account-settings.js";
 import {
   createCluster,
@@ -38,28 +39,36 @@ export interface EcsServiceOptions {
   readonly launcher?: TaskLauncher;
 }
 
-function taskOperations(context: EcsContext & { launcher: TaskLauncher }): Record<string, JsonOperationHandler> {
+/** ECS's operations by name, with the request and response shapes of the SDK in package.json. */
+type EcsOperations = SdkOperations<typeof ecsSdk>;
+
+/** A handler of this folder, given the module's context first. */
+type EcsHandler<C, I, O> = (context: C, input: I, request: RequestContext) => Promise<O>;
+
+/** Binds a handler to its context; the operation table then checks its input and output types. */
+const bind =
+  <C, I extends object, O extends object>(context: C, handler: EcsHandler<C, I, O>) =>
+  (input: I, request: RequestContext): Promise<O> =>
+    handler(context, input, request);
+
+function taskOperations(context: EcsContext & { launcher: TaskLauncher }) {
   return {
-    // Inputs were checked against the SDK schema by the gateway.
-    RunTask: (input) => runTask(context, input as never),
-    StopTask: (input) => stopTask(context, input as never),
-    DescribeTasks: (input) => describeTasks(context, input as never),
-    ListTasks: (input) => listTasks(context, input as never),
+    RunTask: bind(context, runTask),
+    StopTask: bind(context, stopTask),
+    DescribeTasks: bind(context, describeTasks),
+    ListTasks: bind(context, listTasks),
   };
 }
 
 export function createEcsService(options: EcsServiceOptions): JsonServiceModule {
   const context: EcsContext = { store: options.store, clock: options.clock, scope: options.scope };
-  const on =
-    <I>(handler: (context: EcsContext, input: I, request: RequestContext) => Promise<unknown>): JsonOperationHandler =>
-    (input, request) =>
-      handler(context, input as I, request);
+  const on = <I extends object, O extends object>(handler: EcsHandler<EcsContext, I, O>) => bind(context, handler);
   return {
     signingName: "ecs",
     targetPrefix: "AmazonEC2ContainerServiceV20141113",
     jsonVersion: "1.1",
-    schemas: ecsSchemas as unknown as Record<string, unknown>,
-    operations: {
+    schemas: ecsSdk as unknown as Record<string, unknown>,
+    operations: jsonOperations<EcsOperations>()({
       CreateCluster: on(createCluster),
       DescribeClusters: on(describeClusters),
       ListClusters: on(listClusters),
@@ -82,6 +91,6 @@ export function createEcsService(options: EcsServiceOptions): JsonServiceModule 
       PutAccountSettingDefault: on(putAccountSettingDefault),
       DeleteAccountSetting: on(deleteAccountSetting),
       ...(options.launcher ? taskOperations({ ...context, launcher: options.launcher }) : {}),
-    },
+    }),
   };
 }

@@ -1,6 +1,14 @@
 // ECS resource tags: TagResource, UntagResource, ListTagsForResource, and the tag rules shared with
 // the create operations (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-using-tags.html).
-import type { Tag } from "@aws-sdk/client-ecs";
+import type {
+  ListTagsForResourceRequest,
+  ListTagsForResourceResponse,
+  Tag,
+  TagResourceRequest,
+  TagResourceResponse,
+  UntagResourceRequest,
+  UntagResourceResponse,
+} from "@aws-sdk/client-ecs";
 import { parseArn } from "../../core/arn.js";
 import { invalidParameterException, resourceNotFoundException } from "../../core/errors.js";
 import type { EcsContext } from "./ecs-context.js";
@@ -44,7 +52,7 @@ async function assertResourceExists(context: EcsContext, resourceArn: string | u
   return resourceArn!;
 }
 
-export async function tagResource(context: EcsContext, input: { resourceArn?: string; tags?: Tag[] }): Promise<object> {
+export async function tagResource(context: EcsContext, input: TagResourceRequest): Promise<TagResourceResponse> {
   const arn = await assertResourceExists(context, input.resourceArn);
   const tags = validateTags(input.tags);
   const existing = await context.store.tags.list(arn);
@@ -54,13 +62,13 @@ export async function tagResource(context: EcsContext, input: { resourceArn?: st
   return {};
 }
 
-export async function untagResource(context: EcsContext, input: { resourceArn?: string; tagKeys?: string[] }): Promise<object> {
+export async function untagResource(context: EcsContext, input: UntagResourceRequest): Promise<UntagResourceResponse> {
   const arn = await assertResourceExists(context, input.resourceArn);
   await context.store.tags.remove(arn, input.tagKeys ?? []);
   return {};
 }
 
-export async function listTagsForResource(context: EcsContext, input: { resourceArn?: string }): Promise<object> {
+export async function listTagsForResource(context: EcsContext, input: ListTagsForResourceRequest): Promise<ListTagsForResourceResponse> {
   const arn = await assertResourceExists(context, input.resourceArn);
   return { tags: toTags(await context.store.tags.list(arn)) };
 }

@@ -3,9 +3,17 @@
 // live in core/task-definition; here are revisions, ARNs, statuses and paging.
 import type {
   DeleteTaskDefinitionsRequest,
+  DeleteTaskDefinitionsResponse,
+  DeregisterTaskDefinitionRequest,
+  DeregisterTaskDefinitionResponse,
+  DescribeTaskDefinitionRequest,
+  DescribeTaskDefinitionResponse,
   ListTaskDefinitionFamiliesRequest,
+  ListTaskDefinitionFamiliesResponse,
   ListTaskDefinitionsRequest,
+  ListTaskDefinitionsResponse,
   RegisterTaskDefinitionRequest,
+  RegisterTaskDefinitionResponse,
   TaskDefinition,
 } from "@aws-sdk/client-ecs";
 import { buildArn, parseArn } from "../../core/arn.js";
@@ -42,7 +50,7 @@ export async function resolveTaskDefinition(context: EcsContext, text: string | 
     : context.store.taskDefinitions.get(reference.family, reference.revision);
 }
 
-export async function registerTaskDefinition(context: EcsContext, input: RegisterTaskDefinitionRequest, request: RequestContext): Promise<object> {
+export async function registerTaskDefinition(context: EcsContext, input: RegisterTaskDefinitionRequest, request: RequestContext): Promise<RegisterTaskDefinitionResponse> {
   const prepared = prepareTaskDefinitionRegistration(input);
   const tags = validateTags(input.tags);
   const registeredAt = new Date(context.clock.now());
@@ -80,7 +88,7 @@ function wireTextOf(stored: StoredTaskDefinition): { readonly text: string; read
   return entry;
 }
 
-export async function describeTaskDefinition(context: EcsContext, input: { taskDefinition?: string; include?: string[] }): Promise<RawJsonOutput> {
+export async function describeTaskDefinition(context: EcsContext, input: DescribeTaskDefinitionRequest): Promise<RawJsonOutput<DescribeTaskDefinitionResponse>> {
   const reference = parseTaskDefinitionReference(input.taskDefinition);
   const stored =
     reference.revision === undefined
@@ -95,7 +103,7 @@ export async function describeTaskDefinition(context: EcsContext, input: { taskD
 type DefinitionPage = { f: string; r: number };
 const isDefinitionPage = (v: unknown): v is DefinitionPage => typeof (v as DefinitionPage)?.f === "string" && typeof (v as DefinitionPage)?.r === "number";
 
-export async function listTaskDefinitions(context: EcsContext, input: ListTaskDefinitionsRequest): Promise<object> {
+export async function listTaskDefinitions(context: EcsContext, input: ListTaskDefinitionsRequest): Promise<ListTaskDefinitionsResponse> {
   const limit = checkMaxResults(input.maxResults);
   const status = input.status ?? "ACTIVE";
   if (!["ACTIVE", "INACTIVE", "DELETE_IN_PROGRESS"].includes(status)) throw invalidParameterException(`Invalid status: ${status}`);
@@ -117,7 +125,7 @@ export async function listTaskDefinitions(context: EcsContext, input: ListTaskDe
 
 const isFamilyPage = (v: unknown): v is { f: string } => typeof (v as { f?: unknown })?.f === "string";
 
-export async function listTaskDefinitionFamilies(context: EcsContext, input: ListTaskDefinitionFamiliesRequest): Promise<object> {
+export async function listTaskDefinitionFamilies(context: EcsContext, input: ListTaskDefinitionFamiliesRequest): Promise<ListTaskDefinitionFamiliesResponse> {
   const limit = checkMaxResults(input.maxResults);
   const status = input.status ?? "ACTIVE";
   if (!["ACTIVE", "INACTIVE", "ALL"].includes(status)) throw invalidParameterException(`Invalid status: ${status}`);
@@ -132,7 +140,7 @@ export async function listTaskDefinitionFamilies(context: EcsContext, input: Lis
   return { families: shown, ...(families.length > limit ? { nextToken: encodeToken({ f: shown.at(-1)! }) } : {}) };
 }
 
-export async function deregisterTaskDefinition(context: EcsContext, input: { taskDefinition?: string }): Promise<object> {
+export async function deregisterTaskDefinition(context: EcsContext, input: DeregisterTaskDefinitionRequest): Promise<DeregisterTaskDefinitionResponse> {
   const reference = parseTaskDefinitionReference(input.taskDefinition);
   if (reference.revision === undefined) throw clientException("The task definition must be specified as family:revision or a full ARN to be deregistered."); // wording not confirmed
   const definition = await context.store.taskDefinitions.get(reference.family, reference.revision);
@@ -143,7 +151,7 @@ export async function deregisterTaskDefinition(context: EcsContext, input: { tas
   return { taskDefinition: updated };
 }
 
-export async function deleteTaskDefinitions(context: EcsContext, input: DeleteTaskDefinitionsRequest): Promise<object> {
+export async function deleteTaskDefinitions(context: EcsContext, input: DeleteTaskDefinitionsRequest): Promise<DeleteTaskDefinitionsResponse> {
   const references = input.taskDefinitions ?? [];
   if (references.length < 1 || references.length > 10) throw invalidParameterException("taskDefinitions must contain between 1 and 10 items.");
   const taskDefinitions: TaskDefinition[] = [];

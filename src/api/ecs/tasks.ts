@@ -1,6 +1,16 @@
 // ECS task operations: RunTask, StopTask, DescribeTasks, ListTasks. Placement and desired state
 // are the control plane's TaskLauncher; these handlers resolve references and shape answers.
-import type { DescribeTasksRequest, ListTasksRequest, RunTaskRequest, StopTaskRequest, Task } from "@aws-sdk/client-ecs";
+import type {
+  DescribeTasksRequest,
+  DescribeTasksResponse,
+  ListTasksRequest,
+  ListTasksResponse,
+  RunTaskRequest,
+  RunTaskResponse,
+  StopTaskRequest,
+  StopTaskResponse,
+  Task,
+} from "@aws-sdk/client-ecs";
 import { buildArn } from "../../core/arn.js";
 import { clientException, invalidParameterException } from "../../core/errors.js";
 import type { TaskLauncher } from "../../control/task-launcher.js";
@@ -19,7 +29,7 @@ function taskArnOf(context: EcsContext, clusterName: string, reference: string):
   return reference.startsWith("arn:") ? reference : buildArn(context.scope, "ecs", `task/${clusterName}/${reference}`);
 }
 
-export async function runTask(context: TaskOperationsContext, input: RunTaskRequest): Promise<object> {
+export async function runTask(context: TaskOperationsContext, input: RunTaskRequest): Promise<RunTaskResponse> {
   const cluster = await requireActiveCluster(context, input.cluster);
   const definition = await resolveTaskDefinition(context, input.taskDefinition);
   if (!definition || definition.status === "DELETE_IN_PROGRESS") throw clientException("TaskDefinition not found.");
@@ -29,25 +39,25 @@ export async function runTask(context: TaskOperationsContext, input: RunTaskRequ
   return context.launcher.runTask(input, { cluster, definition, definitionTags });
 }
 
-export async function stopTask(context: TaskOperationsContext, input: StopTaskRequest): Promise<object> {
+export async function stopTask(context: TaskOperationsContext, input: StopTaskRequest): Promise<StopTaskResponse> {
   const cluster = await requireActiveCluster(context, input.cluster);
   if (!input.task) throw invalidParameterException("task must be specified.");
   if (input.reason !== undefined && input.reason.length > 255) throw invalidParameterException("reason must be at most 255 characters.");
   const taskArn = taskArnOf(context, cluster.clusterName, input.task);
   // Check membership before changing anything: a task of another cluster must stay untouched.
   const stored = await context.store.tasks.get(taskArn);
-  if (!stored || stored.row.cluster_arn !== cluster.clusterArn) throw invalidParameterException("The referenced task was not found.");
+  if (!stored || stored.clusterArn !== cluster.clusterArn) throw invalidParameterException("The referenced task was not found.");
   const task = await context.launcher.stopTask(taskArn, input.reason);
   if (!task) throw invalidParameterException("The referenced task was not found.");
   return { task };
 }
 
-export async function describeTasks(context: EcsContext, input: DescribeTasksRequest): Promise<object> {
+export async function describeTasks(context: EcsContext, input: DescribeTasksRequest): Promise<DescribeTasksResponse> {
   const cluster = await requireActiveCluster(context, input.cluster);
   const references = input.tasks ?? [];
   if (references.length > 100) throw invalidParameterException("tasks can have at most 100 items.");
   const arns = references.map((reference) => taskArnOf(context, cluster.clusterName, reference));
-  const found = new Map((await context.store.tasks.getMany(arns)).filter((stored) => stored.row.cluster_arn === cluster.clusterArn).map((stored) => [stored.row.task_arn, stored.task]));
+  const found = new Map((await context.store.tasks.getMany(arns)).filter((stored) => stored.clusterArn === cluster.clusterArn).map((stored) => [stored.taskArn, stored.task]));
   const tasks: Task[] = [];
   const failures: { arn: string; reason: string }[] = [];
   for (const arn of arns) {
@@ -63,7 +73,7 @@ export async function describeTasks(context: EcsContext, input: DescribeTasksReq
 
 const isPage = (value: unknown): value is { a: string } => typeof (value as { a?: unknown })?.a === "string";
 
-export async function listTasks(context: EcsContext, input: ListTasksRequest): Promise<object> {
+export async function listTasks(context: EcsContext, input: ListTasksRequest): Promise<ListTasksResponse> {
   const clusterName = clusterNameOf(input.cluster);
   const cluster = await requireActiveCluster(context, clusterName);
   const limit = checkMaxResults(input.maxResults);
@@ -75,7 +85,7 @@ export async function listTasks(context: EcsContext, input: ListTasksRequest): P
   if (input.desiredStatus === "PENDING") return { taskArns: [] };
   const family = input.family?.startsWith("arn:") ? input.family.slice(input.family.lastIndexOf("/") + 1).split(":")[0] : input.family;
   const page = decodeToken(input.nextToken, isPage);
-  const rows = await context.store.tasks.list({
+  const arns = await context.store.tasks.listArns({
     clusterArn: cluster.clusterArn,
     ...(family !== undefined ? { family } : {}),
     ...(input.startedBy !== undefined ? { startedBy: input.startedBy } : {}),
@@ -86,9 +96,9 @@ export async function listTasks(context: EcsContext, input: ListTasksRequest): P
     ...(page ? { afterTaskArn: page.a } : {}),
     limit: limit + 1,
   });
-  const shown = rows.slice(0, limit);
+  const shown = arns.slice(0, limit);
   return {
-    taskArns: shown.map((row) => row.task_arn),
-    ...(rows.length > limit ? { nextToken: encodeToken({ a: shown.at(-1)!.task_arn }) } : {}),
+    taskArns: shown,
+    ...(arns.length > limit ? { nextToken: encodeToken({ a: shown.at(-1)! }) } : {}),
   };
 }
