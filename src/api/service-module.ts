@@ -31,7 +31,7 @@ export interface OperationShapes {
 type CommandShapes<Command> = Command extends abstract new (...args: never[]) => infer Instance
   ? Instance extends { input: infer Input extends object; resolveMiddleware(...args: never[]): (args: never) => Promise<{ output: infer Output }> }
     ? // $metadata is what the client adds from the HTTP exchange; it is never part of the body.
-      { input: Input; output: Omit<Output, "$metadata"> }
+      { input: Input; output: ResponseBody<Output> }
     : never
   : never;
 
@@ -45,6 +45,12 @@ export type SdkOperations<Sdk> = {
   // `$Command` is smithy's base class, which the clients re-export; it is no operation.
   readonly [Name in keyof Sdk as Name extends "$Command" ? never : Name extends `${infer Operation}Command` ? Operation : never]: CommandShapes<Sdk[Name]>;
 };
+
+/**
+ * The response body of an SDK `<Operation>CommandOutput`, for the operations whose models name no
+ * `<Operation>Response` (CloudWatch Logs' CreateLogGroup, …: their answer is an empty body).
+ */
+export type ResponseBody<CommandOutput> = Omit<CommandOutput, "$metadata">;
 
 /** An operation's answer: the response object, or the same response already in wire form. */
 export type OperationOutput<Shapes extends OperationShapes> = Shapes["output"] | RawJsonOutput<Shapes["output"]>;

@@ -1,7 +1,19 @@
 // ECR images: DescribeImages, ListImages, BatchGetImage, BatchDeleteImage, and the deletion path
 // shared with lifecycle expiry (delete the images, then release the blobs nothing references).
 // https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_Operations.html
-import type { BatchDeleteImageRequest, BatchGetImageRequest, DescribeImagesRequest, ImageDetail, ImageFailure, ImageIdentifier, ListImagesRequest } from "@aws-sdk/client-ecr";
+import type {
+  BatchDeleteImageRequest,
+  BatchDeleteImageResponse,
+  BatchGetImageRequest,
+  BatchGetImageResponse,
+  DescribeImagesRequest,
+  DescribeImagesResponse,
+  ImageDetail,
+  ImageFailure,
+  ImageIdentifier,
+  ListImagesRequest,
+  ListImagesResponse,
+} from "@aws-sdk/client-ecr";
 import type { EcrImageSummary, EcrRepositoryRow } from "../../store/ecr-repository.js";
 import type { EcrContext } from "./ecr-context.js";
 import { checkMaxResults, decodeToken, encodeToken, requireRepository } from "./ecr-context.js";
@@ -66,7 +78,7 @@ interface DigestCursor {
 }
 const isDigestCursor = (value: unknown): value is DigestCursor => typeof (value as DigestCursor | null)?.after === "string";
 
-export async function describeImages(context: EcrContext, input: DescribeImagesRequest): Promise<object> {
+export async function describeImages(context: EcrContext, input: DescribeImagesRequest): Promise<DescribeImagesResponse> {
   const repository = await requireRepository(context, input.repositoryName, input.registryId);
   const status = tagStatusOf(input.filter);
   if (input.imageIds !== undefined) {
@@ -117,7 +129,7 @@ interface ImageIdCursor {
 const isImageIdCursor = (value: unknown): value is ImageIdCursor =>
   typeof (value as ImageIdCursor | null)?.digest === "string" && typeof (value as ImageIdCursor | null)?.tag === "string";
 
-export async function listImages(context: EcrContext, input: ListImagesRequest): Promise<object> {
+export async function listImages(context: EcrContext, input: ListImagesRequest): Promise<ListImagesResponse> {
   const repository = await requireRepository(context, input.repositoryName, input.registryId);
   const status = tagStatusOf(input.filter);
   const limit = checkMaxResults(input.maxResults, 1000, 100);
@@ -139,7 +151,7 @@ export async function listImages(context: EcrContext, input: ListImagesRequest):
   };
 }
 
-export async function batchGetImage(context: EcrContext, input: BatchGetImageRequest): Promise<object> {
+export async function batchGetImage(context: EcrContext, input: BatchGetImageRequest): Promise<BatchGetImageResponse> {
   const repository = await requireRepository(context, input.repositoryName, input.registryId);
   const accepted = input.acceptedMediaTypes;
   if (accepted !== undefined && (accepted.length < 1 || accepted.length > 100)) throw invalidParameter("acceptedMediaTypes", "Member must have length between 1 and 100");
@@ -179,7 +191,7 @@ export async function deleteImages(context: EcrContext, repositoryName: string, 
   await context.releaseBlobs(released);
 }
 
-export async function batchDeleteImage(context: EcrContext, input: BatchDeleteImageRequest): Promise<object> {
+export async function batchDeleteImage(context: EcrContext, input: BatchDeleteImageRequest): Promise<BatchDeleteImageResponse> {
   const repository = await requireRepository(context, input.repositoryName, input.registryId);
   const deleted: ImageIdentifier[] = [];
   const failures: ImageFailure[] = [];

@@ -1,8 +1,9 @@
 // The ECR service module (AWS JSON 1.1, target prefix AmazonEC2ContainerRegistry_V20150921,
 // signing name "ecr"). The registry (src/registry) builds it with its ports: tokens the /v2/ API
 // accepts, and the blob store that releases what no image references any more.
-import * as ecrSchemas from "@aws-sdk/client-ecr";
-import type { JsonOperationHandler, JsonServiceModule } from "../service-module.js";
+import * as ecrSdk from "@aws-sdk/client-ecr";
+import type { JsonServiceModule, SdkOperations } from "../service-module.js";
+import { jsonOperations } from "../service-module.js";
 import type { EcrContext } from "./ecr-context.js";
 import { batchDeleteImage, batchGetImage, describeImages, listImages } from "./images.js";
 import {
@@ -26,17 +27,21 @@ export { imageTagAlreadyExists } from "./ecr-errors.js";
 export type { LifecycleImage, LifecyclePolicy } from "./lifecycle-policy.js";
 export { imagesExpiredByPolicy, parseLifecyclePolicy } from "./lifecycle-policy.js";
 
+/** ECR's operations by name, with the request and response shapes of the SDK in package.json. */
+type EcrOperations = SdkOperations<typeof ecrSdk>;
+
 export function createEcrService(context: EcrContext): JsonServiceModule {
+  // Binds a handler to the module's context; the operation table checks its input and answer.
   const on =
-    <I>(handler: (context: EcrContext, input: I) => Promise<unknown> | unknown): JsonOperationHandler =>
-    (input) =>
-      handler(context, input as I);
+    <I extends object, O extends object>(handler: (context: EcrContext, input: I) => Promise<O> | O) =>
+    async (input: I): Promise<O> =>
+      handler(context, input);
   return {
     signingName: "ecr",
     targetPrefix: "AmazonEC2ContainerRegistry_V20150921",
     jsonVersion: "1.1",
-    schemas: ecrSchemas as unknown as Record<string, unknown>,
-    operations: {
+    schemas: ecrSdk as unknown as Record<string, unknown>,
+    operations: jsonOperations<EcrOperations>()({
       CreateRepository: on(createRepository),
       DescribeRepositories: on(describeRepositories),
       DeleteRepository: on(deleteRepository),
@@ -52,6 +57,6 @@ export function createEcrService(context: EcrContext): JsonServiceModule {
       TagResource: on(tagResource),
       UntagResource: on(untagResource),
       ListTagsForResource: on(listTagsForResource),
-    },
+    }),
   };
 }

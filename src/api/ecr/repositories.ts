@@ -3,17 +3,29 @@
 // https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_Operations.html
 import type {
   CreateRepositoryRequest,
+  CreateRepositoryResponse,
   DeleteLifecyclePolicyRequest,
+  DeleteLifecyclePolicyResponse,
   DeleteRepositoryRequest,
+  DeleteRepositoryResponse,
   DescribeRepositoriesRequest,
+  DescribeRepositoriesResponse,
+  GetAuthorizationTokenResponse,
   GetLifecyclePolicyRequest,
+  ImageTagMutability,
+  GetLifecyclePolicyResponse,
   ListTagsForResourceRequest,
+  ListTagsForResourceResponse,
   PutImageTagMutabilityRequest,
+  PutImageTagMutabilityResponse,
   PutLifecyclePolicyRequest,
+  PutLifecyclePolicyResponse,
   Repository,
   Tag,
   TagResourceRequest,
+  TagResourceResponse,
   UntagResourceRequest,
+  UntagResourceResponse,
 } from "@aws-sdk/client-ecr";
 import type { EcrRepositoryRow } from "../../store/ecr-repository.js";
 import type { EcrContext } from "./ecr-context.js";
@@ -37,11 +49,11 @@ function toRepository(context: EcrContext, row: EcrRepositoryRow): Repository {
   };
 }
 
-function checkTagMutability(value: string | undefined): string {
+function checkTagMutability(value: string | undefined): ImageTagMutability {
   const mutability = value ?? "MUTABLE";
   // The *_WITH_EXCLUSION modes need exclusion filters this registry does not implement.
   if (!TAG_MUTABILITY.has(mutability)) throw invalidParameter("imageTagMutability", "Member must satisfy enum value set: [MUTABLE, IMMUTABLE]");
-  return mutability;
+  return mutability as ImageTagMutability;
 }
 
 function checkTags(tags: readonly Tag[] | undefined): { key: string; value: string }[] {
@@ -57,7 +69,7 @@ function checkTags(tags: readonly Tag[] | undefined): { key: string; value: stri
   });
 }
 
-export async function createRepository(context: EcrContext, input: CreateRepositoryRequest): Promise<object> {
+export async function createRepository(context: EcrContext, input: CreateRepositoryRequest): Promise<CreateRepositoryResponse> {
   const registryId = registryIdOf(context, input.registryId);
   const name = checkRepositoryName(input.repositoryName);
   const tagMutability = checkTagMutability(input.imageTagMutability);
@@ -92,7 +104,7 @@ interface RepositoryCursor {
 }
 const isCursor = (value: unknown): value is RepositoryCursor => typeof (value as RepositoryCursor | null)?.after === "string";
 
-export async function describeRepositories(context: EcrContext, input: DescribeRepositoriesRequest): Promise<object> {
+export async function describeRepositories(context: EcrContext, input: DescribeRepositoriesRequest): Promise<DescribeRepositoriesResponse> {
   const registryId = registryIdOf(context, input.registryId);
   const names = input.repositoryNames;
   if (names !== undefined) {
@@ -114,7 +126,7 @@ export async function describeRepositories(context: EcrContext, input: DescribeR
   };
 }
 
-export async function deleteRepository(context: EcrContext, input: DeleteRepositoryRequest): Promise<object> {
+export async function deleteRepository(context: EcrContext, input: DeleteRepositoryRequest): Promise<DeleteRepositoryResponse> {
   const repository = await requireRepository(context, input.repositoryName, input.registryId);
   if (!input.force && (await context.repositories.countImages(repository.name)) > 0) throw repositoryNotEmpty(repository.name, repository.registry_id);
   const linked = await context.repositories.deleteRepository(repository.name);
@@ -124,7 +136,7 @@ export async function deleteRepository(context: EcrContext, input: DeleteReposit
   return { repository: toRepository(context, repository) };
 }
 
-export async function putImageTagMutability(context: EcrContext, input: PutImageTagMutabilityRequest): Promise<object> {
+export async function putImageTagMutability(context: EcrContext, input: PutImageTagMutabilityRequest): Promise<PutImageTagMutabilityResponse> {
   const repository = await requireRepository(context, input.repositoryName, input.registryId);
   if (input.imageTagMutability === undefined) throw invalidParameter("imageTagMutability", "Member must not be null");
   const mutability = checkTagMutability(input.imageTagMutability);
@@ -132,14 +144,14 @@ export async function putImageTagMutability(context: EcrContext, input: PutImage
   return { registryId: repository.registry_id, repositoryName: repository.name, imageTagMutability: mutability };
 }
 
-export function getAuthorizationToken(context: EcrContext): object {
+export function getAuthorizationToken(context: EcrContext): GetAuthorizationTokenResponse {
   const issued = context.issueAuthorizationToken(context.scope.accountId);
   return {
     authorizationData: [{ authorizationToken: issued.authorizationToken, expiresAt: new Date(issued.expiresAt), proxyEndpoint: `http://${context.publicHost()}` }],
   };
 }
 
-export async function putLifecyclePolicy(context: EcrContext, input: PutLifecyclePolicyRequest): Promise<object> {
+export async function putLifecyclePolicy(context: EcrContext, input: PutLifecyclePolicyRequest): Promise<PutLifecyclePolicyResponse> {
   const repository = await requireRepository(context, input.repositoryName, input.registryId);
   const text = input.lifecyclePolicyText ?? "";
   parseLifecyclePolicy(text);
@@ -158,11 +170,11 @@ async function existingPolicy(context: EcrContext, input: { repositoryName?: str
   };
 }
 
-export async function getLifecyclePolicy(context: EcrContext, input: GetLifecyclePolicyRequest): Promise<object> {
+export async function getLifecyclePolicy(context: EcrContext, input: GetLifecyclePolicyRequest): Promise<GetLifecyclePolicyResponse> {
   return existingPolicy(context, input);
 }
 
-export async function deleteLifecyclePolicy(context: EcrContext, input: DeleteLifecyclePolicyRequest): Promise<object> {
+export async function deleteLifecyclePolicy(context: EcrContext, input: DeleteLifecyclePolicyRequest): Promise<DeleteLifecyclePolicyResponse> {
   const policy = await existingPolicy(context, input);
   await context.repositories.setLifecyclePolicy(policy.repositoryName, null, null);
   return policy;
@@ -176,7 +188,7 @@ async function taggedRepository(context: EcrContext, resourceArn: string | undef
   return repository;
 }
 
-export async function tagResource(context: EcrContext, input: TagResourceRequest): Promise<object> {
+export async function tagResource(context: EcrContext, input: TagResourceRequest): Promise<TagResourceResponse> {
   const repository = await taggedRepository(context, input.resourceArn);
   const tags = checkTags(input.tags);
   const keys = new Set([...(await context.tags.list(repository.arn)).map((tag) => tag.key), ...tags.map((tag) => tag.key)]);
@@ -185,13 +197,13 @@ export async function tagResource(context: EcrContext, input: TagResourceRequest
   return {};
 }
 
-export async function untagResource(context: EcrContext, input: UntagResourceRequest): Promise<object> {
+export async function untagResource(context: EcrContext, input: UntagResourceRequest): Promise<UntagResourceResponse> {
   const repository = await taggedRepository(context, input.resourceArn);
   await context.tags.remove(repository.arn, input.tagKeys ?? []);
   return {};
 }
 
-export async function listTagsForResource(context: EcrContext, input: ListTagsForResourceRequest): Promise<object> {
+export async function listTagsForResource(context: EcrContext, input: ListTagsForResourceRequest): Promise<ListTagsForResourceResponse> {
   const repository = await taggedRepository(context, input.resourceArn);
   return { tags: (await context.tags.list(repository.arn)).map(({ key, value }) => ({ Key: key, Value: value })) };
 }

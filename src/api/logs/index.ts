@@ -1,10 +1,12 @@
 // The CloudWatch Logs service module (AWS JSON 1.1, target prefix Logs_20140328, signing name
 // "logs"). Storage is the store's LogsRepository; the gateway validates input shapes.
-import * as logsSchemas from "@aws-sdk/client-cloudwatch-logs";
+import * as logsSdk from "@aws-sdk/client-cloudwatch-logs";
+import type { ListTagsLogGroupRequest, TagLogGroupRequest, UntagLogGroupRequest } from "@aws-sdk/client-cloudwatch-logs";
 import type { AccountScope } from "../../core/arn.js";
 import type { Clock } from "../../core/clock.js";
 import type { LogsRepository } from "../../store/logs-repository.js";
-import type { JsonOperationHandler, JsonServiceModule } from "../service-module.js";
+import type { JsonServiceModule, SdkOperations } from "../service-module.js";
+import { jsonOperations } from "../service-module.js";
 import { filterLogEvents, getLogEvents, putLogEvents } from "./log-events.js";
 import type { LogsContext } from "./log-groups.js";
 import {
@@ -28,20 +30,23 @@ export interface LogsServiceOptions {
   readonly scope: AccountScope;
 }
 
+/** CloudWatch Logs' operations by name, with the request and response shapes of the SDK in package.json. */
+type LogsOperations = SdkOperations<typeof logsSdk>;
+
 export function createLogsService(options: LogsServiceOptions): JsonServiceModule {
   const context: LogsContext = options;
-  // Each handler receives input already checked against the SDK schema of its request shape.
+  // Binds a handler to the module's context; the operation table checks its input and answer.
   const on =
-    <I>(handler: (context: LogsContext, input: I) => Promise<unknown>): JsonOperationHandler =>
-    (input) =>
-      handler(context, input as I);
+    <I extends object, O extends object>(handler: (context: LogsContext, input: I) => Promise<O>) =>
+    (input: I): Promise<O> =>
+      handler(context, input);
   const groupArn = (input: { logGroupName?: string }) => logGroupArn(options.scope, input.logGroupName ?? "");
   return {
     signingName: "logs",
     targetPrefix: "Logs_20140328",
     jsonVersion: "1.1",
-    schemas: logsSchemas as unknown as Record<string, unknown>,
-    operations: {
+    schemas: logsSdk as unknown as Record<string, unknown>,
+    operations: jsonOperations<LogsOperations>()({
       CreateLogGroup: on(createLogGroup),
       DeleteLogGroup: on(deleteLogGroup),
       DescribeLogGroups: on(describeLogGroups),
@@ -57,13 +62,9 @@ export function createLogsService(options: LogsServiceOptions): JsonServiceModul
       UntagResource: on(untagResource),
       ListTagsForResource: on(listTagsForResource),
       // The older, name-based tagging calls that some tools still use.
-      TagLogGroup: on((ctx, input: { logGroupName?: string; tags?: Record<string, string> }) =>
-        tagResource(ctx, { resourceArn: groupArn(input), ...(input.tags ? { tags: input.tags } : {}) }),
-      ),
-      UntagLogGroup: on((ctx, input: { logGroupName?: string; tags?: string[] }) =>
-        untagResource(ctx, { resourceArn: groupArn(input), ...(input.tags ? { tagKeys: input.tags } : {}) }),
-      ),
-      ListTagsLogGroup: on((ctx, input: { logGroupName?: string }) => listTagsForResource(ctx, { resourceArn: groupArn(input) })),
-    },
+      TagLogGroup: on((ctx, input: TagLogGroupRequest) => tagResource(ctx, { resourceArn: groupArn(input), tags: input.tags })),
+      UntagLogGroup: on((ctx, input: UntagLogGroupRequest) => untagResource(ctx, { resourceArn: groupArn(input), tagKeys: input.tags })),
+      ListTagsLogGroup: on((ctx, input: ListTagsLogGroupRequest) => listTagsForResource(ctx, { resourceArn: groupArn(input) })),
+    }),
   };
 }

@@ -2,9 +2,9 @@
 // (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutLogEvents.html) and
 // its token semantics (GetLogEvents returns the token you passed in once you reach the end).
 import type {
-  FilteredLogEvent,
   FilterLogEventsRequest,
   FilterLogEventsResponse,
+  FilteredLogEvent,
   GetLogEventsRequest,
   GetLogEventsResponse,
   PutLogEventsRequest,

@@ -2,20 +2,36 @@
 // https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_Operations.html
 import type {
   CreateLogGroupRequest,
+  CreateLogGroupCommandOutput,
   CreateLogStreamRequest,
+  CreateLogStreamCommandOutput,
+  DeleteLogGroupRequest,
+  DeleteLogGroupCommandOutput,
+  DeleteLogStreamRequest,
+  DeleteLogStreamCommandOutput,
+  DeleteRetentionPolicyRequest,
+  DeleteRetentionPolicyCommandOutput,
   DescribeLogGroupsRequest,
   DescribeLogGroupsResponse,
   DescribeLogStreamsRequest,
   DescribeLogStreamsResponse,
+  ListTagsForResourceRequest,
+  ListTagsForResourceResponse,
   LogGroup,
   LogStream,
   PutRetentionPolicyRequest,
+  PutRetentionPolicyCommandOutput,
+  TagResourceRequest,
+  TagResourceCommandOutput,
+  UntagResourceRequest,
+  UntagResourceCommandOutput,
 } from "@aws-sdk/client-cloudwatch-logs";
 import type { AccountScope } from "../../core/arn.js";
 import { buildArn, parseArn } from "../../core/arn.js";
 import type { Clock } from "../../core/clock.js";
 import { invalidParameterException, resourceAlreadyExistsException, resourceNotFoundException } from "../../core/errors.js";
 import type { LogGroupRow, LogStreamRow, LogsRepository } from "../../store/logs-repository.js";
+import type { ResponseBody } from "../service-module.js";
 import { decodeOpaqueToken, encodeOpaqueToken } from "./log-tokens.js";
 
 /** The retention values AWS accepts (PutRetentionPolicy retentionInDays enum). */
@@ -128,7 +144,7 @@ function checkLimit(limit: number | undefined, max: number): number {
   return limit;
 }
 
-export async function createLogGroup(context: LogsContext, input: CreateLogGroupRequest): Promise<object> {
+export async function createLogGroup(context: LogsContext, input: CreateLogGroupRequest): Promise<ResponseBody<CreateLogGroupCommandOutput>> {
   const name = validateLogGroupName(input.logGroupName);
   const logGroupClass = input.logGroupClass ?? "STANDARD";
   const created = await context.logs.createGroup({
@@ -143,7 +159,7 @@ export async function createLogGroup(context: LogsContext, input: CreateLogGroup
   return {};
 }
 
-export async function deleteLogGroup(context: LogsContext, input: { logGroupName?: string }): Promise<object> {
+export async function deleteLogGroup(context: LogsContext, input: DeleteLogGroupRequest): Promise<ResponseBody<DeleteLogGroupCommandOutput>> {
   const group = await requireLogGroup(context, { logGroupName: validateLogGroupName(input.logGroupName) });
   await context.logs.deleteGroup(group.id);
   return {};
@@ -172,14 +188,14 @@ export async function describeLogGroups(context: LogsContext, input: DescribeLog
   };
 }
 
-export async function createLogStream(context: LogsContext, input: CreateLogStreamRequest): Promise<object> {
+export async function createLogStream(context: LogsContext, input: CreateLogStreamRequest): Promise<ResponseBody<CreateLogStreamCommandOutput>> {
   const group = await requireLogGroup(context, { logGroupName: validateLogGroupName(input.logGroupName) });
   const created = await context.logs.createStream(group.id, validateLogStreamName(input.logStreamName), context.clock.now());
   if (!created) throw resourceAlreadyExistsException("The specified log stream already exists");
   return {};
 }
 
-export async function deleteLogStream(context: LogsContext, input: { logGroupName?: string; logStreamName?: string }): Promise<object> {
+export async function deleteLogStream(context: LogsContext, input: DeleteLogStreamRequest): Promise<ResponseBody<DeleteLogStreamCommandOutput>> {
   const group = await requireLogGroup(context, { logGroupName: validateLogGroupName(input.logGroupName) });
   const stream = await requireLogStream(context, group, input.logStreamName);
   await context.logs.deleteStream(stream.id);
@@ -214,7 +230,7 @@ export async function describeLogStreams(context: LogsContext, input: DescribeLo
   };
 }
 
-export async function putRetentionPolicy(context: LogsContext, input: PutRetentionPolicyRequest): Promise<object> {
+export async function putRetentionPolicy(context: LogsContext, input: PutRetentionPolicyRequest): Promise<ResponseBody<PutRetentionPolicyCommandOutput>> {
   const group = await requireLogGroup(context, { logGroupName: validateLogGroupName(input.logGroupName) });
   const days = input.retentionInDays;
   if (days === undefined || !(RETENTION_DAYS as readonly number[]).includes(days)) {
@@ -226,7 +242,7 @@ export async function putRetentionPolicy(context: LogsContext, input: PutRetenti
   return {};
 }
 
-export async function deleteRetentionPolicy(context: LogsContext, input: { logGroupName?: string }): Promise<object> {
+export async function deleteRetentionPolicy(context: LogsContext, input: DeleteRetentionPolicyRequest): Promise<ResponseBody<DeleteRetentionPolicyCommandOutput>> {
   const group = await requireLogGroup(context, { logGroupName: validateLogGroupName(input.logGroupName) });
   await context.logs.setRetention(group.id, null);
   return {};
@@ -240,14 +256,14 @@ async function groupFromArn(context: LogsContext, resourceArn: string | undefine
   return requireLogGroup(context, { logGroupIdentifier: resourceArn });
 }
 
-export async function tagResource(context: LogsContext, input: { resourceArn?: string; tags?: Record<string, string> }): Promise<object> {
+export async function tagResource(context: LogsContext, input: TagResourceRequest): Promise<ResponseBody<TagResourceCommandOutput>> {
   const group = await groupFromArn(context, input.resourceArn);
   const tags = validateTags({ ...(JSON.parse(group.tags_json) as Record<string, string>), ...validateTags(input.tags) });
   await context.logs.setTags(group.id, tags);
   return {};
 }
 
-export async function untagResource(context: LogsContext, input: { resourceArn?: string; tagKeys?: string[] }): Promise<object> {
+export async function untagResource(context: LogsContext, input: UntagResourceRequest): Promise<ResponseBody<UntagResourceCommandOutput>> {
   const group = await groupFromArn(context, input.resourceArn);
   const tags = JSON.parse(group.tags_json) as Record<string, string>;
   for (const key of input.tagKeys ?? []) delete tags[key];
@@ -255,7 +271,7 @@ export async function untagResource(context: LogsContext, input: { resourceArn?:
   return {};
 }
 
-export async function listTagsForResource(context: LogsContext, input: { resourceArn?: string }): Promise<object> {
+export async function listTagsForResource(context: LogsContext, input: ListTagsForResourceRequest): Promise<ListTagsForResourceResponse> {
   const group = await groupFromArn(context, input.resourceArn);
   return { tags: JSON.parse(group.tags_json) as Record<string, string> };
 }
