@@ -4,14 +4,14 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseJoinToken } from "../protocol/index.js";
-import { openSqliteStore } from "../store/index.js";
+import { openStore } from "../store/index.js";
 import { DEFAULT_JOIN_TOKEN_TTL_MS, ensureBootstrapJoinToken, tokenSha256 } from "./bootstrap-join-token.js";
 
 const pin = "cd".repeat(32);
 
 test("the bootstrap token expires in 24 h, carries the CA pin over TLS, and is replaced once expired or revoked", async () => {
   const dataDir = mkdtempSync(join(tmpdir(), "berth-bootstrap-"));
-  const store = await openSqliteStore({ path: join(dataDir, "berth.db") });
+  const store = await openStore({ path: join(dataDir, "berth.db") });
   try {
     const now = 1_000_000;
     const first = await ensureBootstrapJoinToken({ dataDir, joinTokens: store.joinTokens, caSha256: pin, now });

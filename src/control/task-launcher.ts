@@ -17,8 +17,8 @@ import type { TaskSpec } from "../protocol/index.js";
 import { defaultStopTimeoutMs, protocolVersion } from "../protocol/index.js";
 import type { HostSnapshot } from "../scheduler/place-tasks.js";
 import { NO_CAPACITY_REASON, placeTasks } from "../scheduler/place-tasks.js";
-import type { Store } from "../store/index.js";
-import type { TaskRow } from "../store/tasks-repository.js";
+import type { HostRecord, Store, TaskRecord } from "../store/index.js";
+import { LOST_RACE, withOptimisticRetry } from "../store/index.js";
 
 export interface TaskLauncherOptions {
   readonly store: Store;
@@ -77,7 +77,7 @@ export class TaskLauncher {
         // that placed nothing), with the tasks as they are now.
         const remembered = await this.options.store.tasks.rememberedRun(cluster.clusterArn, request.clientToken);
         if (remembered) {
-          const stored = new Map((await this.options.store.tasks.getMany(remembered.taskArns)).map((found) => [found.row.task_arn, found.task]));
+          const stored = new Map((await this.options.store.tasks.getMany(remembered.taskArns)).map((found) => [found.taskArn, found.task]));
           return { tasks: remembered.taskArns.flatMap((arn) => stored.get(arn) ?? []), failures: remembered.failures };
         }
         const earlier = await this.options.store.tasks.byClientToken(cluster.clusterArn, request.clientToken);
@@ -86,7 +86,7 @@ export class TaskLauncher {
       const hosts = await this.snapshot();
       const tasks: Task[] = [];
       const failures: { arn?: string; reason: string }[] = [];
-      const rows: Omit<TaskRow, "version">[] = [];
+      const placed: TaskRecord[] = [];
       const notified = new Set<string>();
       const placedPerZone = new Map<string, number>();
       for (const share of splitByStrategy(strategy, placement.count)) {
@@ -153,33 +153,29 @@ export class TaskLauncher {
             ...(request.startedBy !== undefined ? { startedBy: request.startedBy } : {}),
             group: task.group!,
           };
-          rows.push({
-            task_arn: task.taskArn!,
-            task_id: taskId,
-            cluster_arn: cluster.clusterArn,
+          placed.push({
+            taskArn: task.taskArn!,
+            taskId,
+            clusterArn: cluster.clusterArn,
             family: definition.family!,
-            started_by: request.startedBy ?? null,
-            service_name: null,
-            launch_type: "FARGATE",
-            desired_status: "RUNNING",
-            last_status: "PROVISIONING",
-            host_id: place.hostId,
-            cpu_units: effective.cpuUnits,
-            memory_mib: effective.memoryMiB,
-            ephemeral_gib: effective.ephemeralStorageGiB,
-            client_token: request.clientToken ?? null,
-            created_at: createdAt.getTime(),
-            stopped_at: null,
-            report_sequence: 0,
-            document: JSON.stringify(task),
-            spec: JSON.stringify(spec),
+            ...(request.startedBy !== undefined ? { startedBy: request.startedBy } : {}),
+            launchType: "FARGATE",
+            desiredStatus: "RUNNING",
+            lastStatus: "PROVISIONING",
+            hostId: place.hostId,
+            reservation: { cpuUnits: effective.cpuUnits, memoryMiB: effective.memoryMiB, ephemeralGiB: effective.ephemeralStorageGiB },
+            ...(request.clientToken !== undefined ? { clientToken: request.clientToken } : {}),
+            createdAtMs: createdAt.getTime(),
+            reportSequence: 0,
+            task,
+            spec,
           });
           tasks.push(task);
           notified.add(place.hostId);
         }
       }
       // One transaction: tasks, their tags and the remembered outcome, or nothing.
-      await this.options.store.tasks.insert(rows, {
+      await this.options.store.tasks.insert(placed, {
         tags: tags.map((tag) => ({ key: tag.key ?? "", value: tag.value ?? "" })),
         ...(request.clientToken !== undefined
           ? { run: { clusterArn: cluster.clusterArn, clientToken: request.clientToken, createdAt: this.options.clock.now(), failures } }
@@ -191,55 +187,57 @@ export class TaskLauncher {
   }
 
   async stopTask(taskArn: string, reason: string | undefined): Promise<Task | undefined> {
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const stored = await this.options.store.tasks.get(taskArn);
-      if (!stored) return undefined;
-      if (stored.row.desired_status === "STOPPED") return stored.task;
-      const unplaced = stored.row.host_id === null;
-      const now = new Date(this.options.clock.now());
-      const task: Task = {
-        ...stored.task,
-        desiredStatus: "STOPPED",
-        stopCode: stored.task.stopCode ?? "UserInitiated",
-        stoppedReason: stored.task.stoppedReason ?? reason ?? "Task stopped by user",
-        stoppingAt: stored.task.stoppingAt ?? now,
-        ...(unplaced ? { lastStatus: "STOPPED", stoppedAt: now } : {}),
-        version: (stored.task.version ?? 1) + 1,
-      };
-      const applied = await this.options.store.tasks.update(taskArn, stored.row.version, {
-        desired_status: "STOPPED",
-        ...(unplaced ? { last_status: "STOPPED", stopped_at: now.getTime() } : {}),
-        document: JSON.stringify(task),
-      });
-      if (applied) {
-        if (stored.row.host_id) this.options.notifyHost(stored.row.host_id);
+    return withOptimisticRetry(
+      async () => {
+        const stored = await this.options.store.tasks.get(taskArn);
+        if (!stored) return undefined;
+        if (stored.desiredStatus === "STOPPED") return stored.task;
+        const unplaced = stored.hostId === undefined;
+        const now = new Date(this.options.clock.now());
+        const task: Task = {
+          ...stored.task,
+          desiredStatus: "STOPPED",
+          stopCode: stored.task.stopCode ?? "UserInitiated",
+          stoppedReason: stored.task.stoppedReason ?? reason ?? "Task stopped by user",
+          stoppingAt: stored.task.stoppingAt ?? now,
+          ...(unplaced ? { lastStatus: "STOPPED", stoppedAt: now } : {}),
+          version: (stored.task.version ?? 1) + 1,
+        };
+        const applied = await this.options.store.tasks.update(taskArn, stored.version, {
+          desiredStatus: "STOPPED",
+          ...(unplaced ? { lastStatus: "STOPPED", stoppedAtMs: now.getTime() } : {}),
+          task,
+        });
+        if (!applied) return LOST_RACE;
+        if (stored.hostId !== undefined) this.options.notifyHost(stored.hostId);
         return task;
-      }
-    }
-    throw new Error(`StopTask lost the race for ${taskArn} five times`);
+      },
+      {
+        exhausted: () => {
+          throw new Error(`StopTask lost the race for ${taskArn} five times`);
+        },
+      },
+    );
   }
 
   /** A host serves the AZs of its subnets (its own AZ when it named none). */
-  private zonesOf(host: { availability_zone: string; subnets_json: string }): string[] {
-    const subnetIds = JSON.parse(host.subnets_json) as string[];
-    const zones = new Set(this.options.network.subnets.filter((subnet) => subnetIds.includes(subnet.subnetId)).map((subnet) => subnet.availabilityZone));
-    return zones.size > 0 ? [...zones] : [host.availability_zone];
+  private zonesOf(host: HostRecord): string[] {
+    const zones = new Set(this.options.network.subnets.filter((subnet) => host.subnetIds.includes(subnet.subnetId)).map((subnet) => subnet.availabilityZone));
+    return zones.size > 0 ? [...zones] : [host.availabilityZone];
   }
 
   /** The fleet with every not-yet-STOPPED task's reservation. */
   private async snapshot(): Promise<HostSnapshot[]> {
     const [hosts, active] = await Promise.all([this.options.store.hosts.list(), this.options.store.tasks.reservations()]);
-    const snapshot = hosts.map((host) => ({
-      hostId: host.host_id,
+    const snapshot: HostSnapshot[] = hosts.map((host) => ({
+      hostId: host.hostId,
       availabilityZones: this.zonesOf(host),
-      architecture: host.architecture as HostSnapshot["architecture"],
-      status: host.status as HostSnapshot["status"],
-      capacity: { cpuUnits: host.cpu_units, memoryMiB: host.memory_mib, taskSlots: host.task_slots, ephemeralGiB: host.ephemeral_gib },
+      architecture: host.architecture,
+      status: host.status,
+      capacity: host.capacity,
       reserved: { cpuUnits: 0, memoryMiB: 0, taskSlots: 0, ephemeralGiB: 0 },
     }));
-    for (const task of active) {
-      if (task.host_id) reserve(snapshot, task.host_id, { cpuUnits: task.cpu_units, memoryMiB: task.memory_mib, ephemeralStorageGiB: task.ephemeral_gib });
-    }
+    for (const task of active) reserve(snapshot, task.hostId, { cpuUnits: task.cpuUnits, memoryMiB: task.memoryMiB, ephemeralStorageGiB: task.ephemeralGiB });
     return snapshot;
   }
 }

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import { openSqliteStore } from "../store/index.js";
+import { openStore } from "../store/index.js";
 import { BlobStore } from "./blob-store.js";
 import { GarbageCollector } from "./garbage-collector.js";
 
@@ -13,7 +13,7 @@ const sha256 = (bytes: Buffer) => `sha256:${createHash("sha256").update(bytes).d
 
 async function setup() {
   const dir = mkdtempSync(join(tmpdir(), "berth-gc-"));
-  const store = await openSqliteStore({ path: join(dir, "berth.db") });
+  const store = await openStore({ path: join(dir, "berth.db") });
   let now = Date.now();
   const blobs = new BlobStore(join(dir, "registry"), () => now);
   blobs.init();

@@ -1,5 +1,6 @@
 // The fleet: hosts that registered through the agent protocol, their declared capacity, their
-// availability zone and architecture, and when they last heartbeat. Portable Kysely SQL only.
+// availability zone and architecture, and when they last heartbeat. Callers see `HostRecord`s;
+// the rows (and the subnets' JSON column) stay here. Portable Kysely SQL only.
 import type { Kysely, Selectable } from "kysely";
 
 export interface HostsTable {
@@ -14,7 +15,7 @@ export interface HostsTable {
   status: string;
   registered_at: number;
   last_heartbeat_at: number;
-  /** sha256 of the agent's join token: the token itself is never stored. */
+  /** sha256 of the agent's host secret: the secret itself is never stored. */
   token_sha256: string;
   agent_version: string;
   /** The subnets this host serves, JSON array of subnet ids. */
@@ -25,13 +26,42 @@ export interface HostsTables {
   hosts: HostsTable;
 }
 
-export type HostRow = Selectable<HostsTable>;
+export type HostArchitecture = "X86_64" | "ARM64";
+export type HostStatus = "ACTIVE" | "LOST";
+
+export interface HostCapacity {
+  readonly cpuUnits: number;
+  readonly memoryMiB: number;
+  readonly taskSlots: number;
+  readonly ephemeralGiB: number;
+}
+
+/** What an agent's (re)registration records. */
+export interface HostRegistration {
+  readonly hostId: string;
+  readonly availabilityZone: string;
+  readonly architecture: HostArchitecture;
+  readonly capacity: HostCapacity;
+  /** sha256 (hex) of the secret issued at this registration; "" for none. */
+  readonly secretSha256: string;
+  readonly agentVersion: string;
+  readonly subnetIds: readonly string[];
+  readonly registeredAtMs: number;
+}
+
+export interface HostRecord extends HostRegistration {
+  readonly status: HostStatus;
+  readonly lastHeartbeatAtMs: number;
+}
 
 export interface HostsRepository {
-  /** Creates or refreshes a host's registration (an agent re-registers after every restart). */
-  upsert(host: HostRow): Promise<void>;
-  get(hostId: string): Promise<HostRow | undefined>;
-  list(): Promise<HostRow[]>;
+  /**
+   * Creates or refreshes a host's registration (an agent re-registers after every restart): the
+   * host is ACTIVE, heartbeat at `registeredAtMs`; a known host keeps its first registration time.
+   */
+  upsert(registration: HostRegistration): Promise<void>;
+  get(hostId: string): Promise<HostRecord | undefined>;
+  list(): Promise<HostRecord[]>;
   heartbeat(hostId: string, at: number): Promise<boolean>;
   /** Forgets a host (deregistration); its agent must register again to rejoin. */
   remove(hostId: string): Promise<void>;
@@ -39,21 +69,49 @@ export interface HostsRepository {
   markLost(silentSince: number): Promise<string[]>;
 }
 
+function hostOf(row: Selectable<HostsTable>): HostRecord {
+  return {
+    hostId: row.host_id,
+    availabilityZone: row.availability_zone,
+    architecture: row.architecture as HostArchitecture,
+    capacity: { cpuUnits: row.cpu_units, memoryMiB: row.memory_mib, taskSlots: row.task_slots, ephemeralGiB: row.ephemeral_gib },
+    secretSha256: row.token_sha256,
+    agentVersion: row.agent_version,
+    subnetIds: JSON.parse(row.subnets_json) as string[],
+    registeredAtMs: Number(row.registered_at),
+    status: row.status as HostStatus,
+    lastHeartbeatAtMs: Number(row.last_heartbeat_at),
+  };
+}
+
 export function createHostsRepository(db: Kysely<HostsTables>): HostsRepository {
   return {
-    async upsert(host) {
-      const { host_id: _id, registered_at: _registered, ...refreshed } = host;
+    async upsert(registration) {
+      const refreshed = {
+        availability_zone: registration.availabilityZone,
+        architecture: registration.architecture,
+        cpu_units: registration.capacity.cpuUnits,
+        memory_mib: registration.capacity.memoryMiB,
+        task_slots: registration.capacity.taskSlots,
+        ephemeral_gib: registration.capacity.ephemeralGiB,
+        status: "ACTIVE",
+        last_heartbeat_at: registration.registeredAtMs,
+        token_sha256: registration.secretSha256,
+        agent_version: registration.agentVersion,
+        subnets_json: JSON.stringify(registration.subnetIds),
+      };
       await db
         .insertInto("hosts")
-        .values(host)
+        .values({ host_id: registration.hostId, registered_at: registration.registeredAtMs, ...refreshed })
         .onConflict((oc) => oc.column("host_id").doUpdateSet(refreshed))
         .execute();
     },
     async get(hostId) {
-      return db.selectFrom("hosts").selectAll().where("host_id", "=", hostId).executeTakeFirst();
+      const row = await db.selectFrom("hosts").selectAll().where("host_id", "=", hostId).executeTakeFirst();
+      return row ? hostOf(row) : undefined;
     },
     async list() {
-      return db.selectFrom("hosts").selectAll().orderBy("host_id").execute();
+      return (await db.selectFrom("hosts").selectAll().orderBy("host_id").execute()).map(hostOf);
     },
     async heartbeat(hostId, at) {
       const result = await db

@@ -32,8 +32,9 @@ export type { StoredAccessKey, AccessKeysRepository } from "./access-keys-reposi
 export type { ClustersRepository, StoredTaskDefinition, TaskDefinitionsRepository, TagsRepository, AccountSettingsRepository } from "./ecs-repositories.js";
 export { parseDocument } from "./ecs-repositories.js";
 export type { LogsRepository } from "./logs-repository.js";
-export type { TasksRepository } from "./tasks-repository.js";
-export type { HostsRepository } from "./hosts-repository.js";
+export type { PlacedReservation, RememberedRun, StoredTask, TaskChange, TaskListFilter, TaskRecord, TaskReservation, TasksRepository, TaskUpdate } from "./tasks-repository.js";
+export type { HostArchitecture, HostCapacity, HostRecord, HostRegistration, HostsRepository, HostStatus } from "./hosts-repository.js";
+export { LOST_RACE, withOptimisticRetry } from "./optimistic-retry.js";
 export type { JoinTokensRepository, JoinTokenStatus, StoredJoinToken } from "./join-tokens-repository.js";
 export type { EcrRepository, EcrRepositoryRow, EcrImageSummary, EcrImageWithManifest, NewEcrImage, PutImageOutcome } from "./ecr-repository.js";
 
@@ -68,7 +69,8 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
   };
 }
 
-export async function openStore(db: Kysely<AllTables>, dialect: SqlDialectName): Promise<Store> {
+/** Migrates `db` to the latest schema and hands out the repositories over it. */
+async function assembleStore(db: Kysely<AllTables>, dialect: SqlDialectName): Promise<Store> {
   const provider: MigrationProvider = { getMigrations: async () => migrations(dialect) };
   const { error } = await new Migrator({ db, provider }).migrateToLatest();
   if (error) throw error;
@@ -89,8 +91,14 @@ export async function openStore(db: Kysely<AllTables>, dialect: SqlDialectName):
   };
 }
 
-export async function openSqliteStore(options: { path: string }): Promise<Store> {
-  const database = new Database(options.path);
+/**
+ * Where the store lives: a SQLite file, or (tests) a private in-memory SQLite database that goes
+ * through the same migrations and repositories as the server's and vanishes on close.
+ */
+export type StoreLocation = { readonly path: string } | { readonly inMemory: true };
+
+export async function openStore(location: StoreLocation): Promise<Store> {
+  const database = new Database("path" in location ? location.path : ":memory:");
   // WAL keeps readers off the writer's back. synchronous=FULL fsyncs every commit: an
   // acknowledged write survives a crash of the process and of the machine.
   database.pragma("journal_mode = WAL");
@@ -112,7 +120,7 @@ export async function openSqliteStore(options: { path: string }): Promise<Store>
       return statement;
     },
   };
-  const store = await openStore(new Kysely<AllTables>({ dialect: new SqliteDialect({ database: cached }) }), "sqlite");
+  const store = await assembleStore(new Kysely<AllTables>({ dialect: new SqliteDialect({ database: cached }) }), "sqlite");
   // The hot task-definition reads bypass Kysely (see sqlite-task-definition-reads.ts); writes and
   // every other read stay portable.
   return { ...store, taskDefinitions: { ...store.taskDefinitions, ...sqliteTaskDefinitionReads(database) } };

@@ -1,105 +1,110 @@
 import { test, beforeEach, afterEach } from "node:test";
 import assert from "node:assert/strict";
-import Database from "better-sqlite3";
-import { Kysely, SqliteDialect } from "kysely";
-import type { TaskRow, TasksTables } from "./tasks-repository.js";
-import { createTasksRepository } from "./tasks-repository.js";
-import { tasksMigration } from "./tasks-migration.js";
-import { ecsMigration } from "./ecs-migration.js";
-import { runTaskRequestsMigration } from "./run-task-requests-migration.js";
+import type { Store } from "./index.js";
+import { openStore } from "./index.js";
+import type { TaskRecord } from "./tasks-repository.js";
 
-let db: Kysely<TasksTables>;
+let store: Store;
 beforeEach(async () => {
-  db = new Kysely<TasksTables>({ dialect: new SqliteDialect({ database: new Database(":memory:") }) });
-  for (const migration of [ecsMigration, tasksMigration, runTaskRequestsMigration]) await migration.up(db as unknown as Kysely<unknown>);
+  store = await openStore({ inMemory: true });
 });
-afterEach(() => db.destroy());
+afterEach(() => store.close());
 
-const row = (id: string, overrides: Partial<TaskRow> = {}): Omit<TaskRow, "version"> => ({
-  task_arn: `arn:aws:ecs:us-east-1:123456789012:task/demo/${id}`,
-  task_id: id,
-  cluster_arn: "arn:aws:ecs:us-east-1:123456789012:cluster/demo",
+const record = (id: string, overrides: Partial<TaskRecord> = {}): TaskRecord => ({
+  taskArn: `arn:aws:ecs:us-east-1:123456789012:task/demo/${id}`,
+  taskId: id,
+  clusterArn: "arn:aws:ecs:us-east-1:123456789012:cluster/demo",
   family: "app",
-  started_by: null,
-  service_name: null,
-  launch_type: "FARGATE",
-  desired_status: "RUNNING",
-  last_status: "PROVISIONING",
-  host_id: "host-1",
-  cpu_units: 256,
-  memory_mib: 512,
-  ephemeral_gib: 20,
-  client_token: null,
-  created_at: 1,
-  stopped_at: null,
-  report_sequence: 0,
-  spec: null,
-  document: JSON.stringify({ taskArn: `arn:aws:ecs:us-east-1:123456789012:task/demo/${id}` }),
+  launchType: "FARGATE",
+  desiredStatus: "RUNNING",
+  lastStatus: "PROVISIONING",
+  hostId: "host-1",
+  reservation: { cpuUnits: 256, memoryMiB: 512, ephemeralGiB: 20 },
+  createdAtMs: 1,
+  reportSequence: 0,
+  task: { taskArn: `arn:aws:ecs:us-east-1:123456789012:task/demo/${id}` },
   ...overrides,
 });
 
 test("an update applies only at the version it read", async () => {
-  const tasks = createTasksRepository(db);
-  await tasks.insert([row("a")]);
-  const arn = row("a").task_arn;
-  assert.equal(await tasks.update(arn, 1, { last_status: "RUNNING" }), true);
-  assert.equal(await tasks.update(arn, 1, { last_status: "STOPPED" }), false, "a stale writer loses");
-  assert.equal((await tasks.get(arn))!.row.last_status, "RUNNING");
+  const { tasks } = store;
+  await tasks.insert([record("a")]);
+  const arn = record("a").taskArn;
+  assert.equal(await tasks.update(arn, 1, { lastStatus: "RUNNING" }), true);
+  assert.equal(await tasks.update(arn, 1, { lastStatus: "STOPPED" }), false, "a stale writer loses");
+  assert.equal((await tasks.get(arn))!.lastStatus, "RUNNING");
+  assert.equal((await tasks.get(arn))!.version, 2);
 });
 
-test("lists by filters in ARN order with a cursor", async () => {
-  const tasks = createTasksRepository(db);
-  await tasks.insert([row("a", { family: "web" }), row("b"), row("c", { desired_status: "STOPPED" })]);
-  const page = await tasks.list({ clusterArn: row("a").cluster_arn, desiredStatus: "RUNNING", limit: 1 });
-  assert.deepEqual(page.map((t) => t.task_id), ["a"]);
-  const next = await tasks.list({ clusterArn: row("a").cluster_arn, desiredStatus: "RUNNING", afterTaskArn: page[0]!.task_arn, limit: 5 });
-  assert.deepEqual(next.map((t) => t.task_id), ["b"]);
-  assert.deepEqual((await tasks.list({ clusterArn: row("a").cluster_arn, family: "web", limit: 5 })).map((t) => t.task_id), ["a"]);
+test("a task comes back as it went in: optional fields absent, the spec and the document parsed", async () => {
+  const { tasks } = store;
+  const spec = { taskArn: record("a").taskArn, logConfigurations: { app: null } };
+  await tasks.insert([record("a", { spec, startedBy: "ci", clientToken: "tok" }), record("b", { hostId: undefined })]);
+  const [a, b] = await tasks.getMany([record("a").taskArn, record("b").taskArn].reverse());
+  const byArn = new Map([a!, b!].map((task) => [task.taskArn, task]));
+  assert.deepEqual(byArn.get(record("a").taskArn), { ...record("a", { spec, startedBy: "ci", clientToken: "tok" }), version: 1 });
+  const unplaced = byArn.get(record("b").taskArn)!;
+  assert.equal("hostId" in unplaced, false);
+  assert.equal("spec" in unplaced, false);
+  assert.equal("stoppedAtMs" in unplaced, false);
+});
+
+test("lists ARNs by filters in ARN order with a cursor", async () => {
+  const { tasks } = store;
+  await tasks.insert([record("a", { family: "web" }), record("b"), record("c", { desiredStatus: "STOPPED" })]);
+  const clusterArn = record("a").clusterArn;
+  const page = await tasks.listArns({ clusterArn, desiredStatus: "RUNNING", limit: 1 });
+  assert.deepEqual(page, [record("a").taskArn]);
+  const next = await tasks.listArns({ clusterArn, desiredStatus: "RUNNING", afterTaskArn: page[0]!, limit: 5 });
+  assert.deepEqual(next, [record("b").taskArn]);
+  assert.deepEqual(await tasks.listArns({ clusterArn, family: "web", limit: 5 }), [record("a").taskArn]);
 });
 
 test("purges only tasks stopped before the cutoff", async () => {
-  const tasks = createTasksRepository(db);
-  await tasks.insert([row("a", { last_status: "STOPPED", stopped_at: 10 }), row("b", { last_status: "STOPPED", stopped_at: 100 }), row("c")]);
+  const { tasks } = store;
+  await tasks.insert([record("a", { lastStatus: "STOPPED", stoppedAtMs: 10 }), record("b", { lastStatus: "STOPPED", stoppedAtMs: 100 }), record("c")]);
   assert.equal(await tasks.purgeStopped(50), 1);
-  assert.deepEqual((await tasks.active()).map((t) => t.task_id), ["c"]);
+  assert.equal(await tasks.get(record("a").taskArn), undefined);
+  assert.ok(await tasks.get(record("b").taskArn), "stopped after the cutoff: kept");
+  assert.deepEqual((await tasks.reservations()).map((reservation) => reservation.taskArn), [record("c").taskArn], "only the not-yet-STOPPED task reserves capacity");
 });
 
 test("task timestamps come back as Dates", async () => {
-  const tasks = createTasksRepository(db);
+  const { tasks } = store;
   const createdAt = new Date(1_700_000_000_123);
-  await tasks.insert([{ ...row("a"), document: JSON.stringify({ taskArn: row("a").task_arn, createdAt }) }]);
-  const stored = await tasks.get(row("a").task_arn);
+  await tasks.insert([record("a", { task: { taskArn: record("a").taskArn, createdAt } })]);
+  const stored = await tasks.get(record("a").taskArn);
   assert.deepEqual(stored!.task.createdAt, createdAt);
 });
 
 test("purging a stopped task removes its tags too, and forgets a run none of whose tasks is left", async () => {
-  const tasks = createTasksRepository(db);
-  await tasks.insert([row("a", { last_status: "STOPPED", stopped_at: 10, client_token: "tok" })], {
+  const { tasks, tags } = store;
+  await tasks.insert([record("a", { lastStatus: "STOPPED", stoppedAtMs: 10, clientToken: "tok" })], {
     tags: [{ key: "team", value: "web" }],
-    run: { clusterArn: row("a").cluster_arn, clientToken: "tok", createdAt: 5, failures: [] },
+    run: { clusterArn: record("a").clusterArn, clientToken: "tok", createdAt: 5, failures: [] },
   });
-  await tasks.insert([row("b")], { tags: [{ key: "team", value: "api" }] });
+  await tasks.insert([record("b")], { tags: [{ key: "team", value: "api" }] });
   assert.equal(await tasks.purgeStopped(50), 1);
-  const tagRows = await db.selectFrom("tags").select(["resource_arn", "tag_value"]).execute();
-  assert.deepEqual(tagRows, [{ resource_arn: row("b").task_arn, tag_value: "api" }]);
-  assert.equal(await tasks.rememberedRun(row("a").cluster_arn, "tok"), undefined);
+  assert.deepEqual(await tags.list(record("a").taskArn), []);
+  assert.deepEqual(await tags.list(record("b").taskArn), [{ key: "team", value: "api" }]);
+  assert.equal(await tasks.rememberedRun(record("a").clusterArn, "tok"), undefined);
 });
 
 test("a run's tasks, tags and remembered outcome are written together or not at all", async () => {
-  const tasks = createTasksRepository(db);
-  await tasks.insert([row("a")]);
-  // The second row collides with the first: nothing of this run may remain.
+  const { tasks, tags } = store;
+  await tasks.insert([record("a")]);
+  // The second task collides with the first: nothing of this run may remain.
   await assert.rejects(
-    tasks.insert([row("b"), row("a")], { tags: [{ key: "k", value: "v" }], run: { clusterArn: row("a").cluster_arn, clientToken: "t2", createdAt: 1, failures: [] } }),
+    tasks.insert([record("b"), record("a")], { tags: [{ key: "k", value: "v" }], run: { clusterArn: record("a").clusterArn, clientToken: "t2", createdAt: 1, failures: [] } }),
   );
-  assert.equal(await tasks.get(row("b").task_arn), undefined);
-  assert.deepEqual(await db.selectFrom("tags").selectAll().execute(), []);
-  assert.equal(await tasks.rememberedRun(row("a").cluster_arn, "t2"), undefined);
+  assert.equal(await tasks.get(record("b").taskArn), undefined);
+  assert.deepEqual(await tags.list(record("a").taskArn), []);
+  assert.deepEqual(await tags.list(record("b").taskArn), []);
+  assert.equal(await tasks.rememberedRun(record("a").clusterArn, "t2"), undefined);
 });
 
 test("a run that placed nothing is remembered with its failures", async () => {
-  const tasks = createTasksRepository(db);
   const failures = [{ reason: "Capacity is unavailable at this time. Please try again later or in a different availability zone" }];
-  await tasks.insert([], { run: { clusterArn: row("a").cluster_arn, clientToken: "t3", createdAt: 1, failures } });
-  assert.deepEqual(await tasks.rememberedRun(row("a").cluster_arn, "t3"), { taskArns: [], failures });
+  await store.tasks.insert([], { run: { clusterArn: record("a").clusterArn, clientToken: "t3", createdAt: 1, failures } });
+  assert.deepEqual(await store.tasks.rememberedRun(record("a").clusterArn, "t3"), { taskArns: [], failures });
 });

@@ -1,5 +1,6 @@
-// Durable ECS task records. A task is stored as the SDK `Task` document the API returns (one JSON
-// column) next to the indexed columns that ListTasks, the scheduler's capacity accounting and the
+// Durable ECS task records. Callers hand in and get back `TaskRecord`s (domain values); here alone
+// they become rows: the SDK `Task` document the API returns and the host's TaskSpec as JSON
+// columns, next to the indexed columns that ListTasks, the scheduler's capacity accounting and the
 // retention purge filter on. A task's rows (task, tags, the remembered RunTask request) are
 // written in one transaction and purged in one, so no reader ever sees half a task and no tag
 // outlives its task. Portable Kysely SQL only.
@@ -55,11 +56,55 @@ export interface RememberedRun {
   readonly failures: { arn?: string; reason: string; detail?: string }[];
 }
 
-export type TaskRow = Selectable<TasksTable>;
+/** What a task holds on its host until it is STOPPED. */
+export interface TaskReservation {
+  readonly cpuUnits: number;
+  readonly memoryMiB: number;
+  readonly ephemeralGiB: number;
+}
 
-export interface StoredTask {
-  readonly row: TaskRow;
+/**
+ * A task as the control plane keeps it: the SDK `Task` document DescribeTasks answers with, the
+ * fields that are filtered and counted on, and what its host is handed.
+ */
+export interface TaskRecord {
+  readonly taskArn: string;
+  readonly taskId: string;
+  readonly clusterArn: string;
+  readonly family: string;
+  readonly startedBy?: string;
+  readonly serviceName?: string;
+  readonly launchType: string;
+  readonly desiredStatus: string;
+  readonly lastStatus: string;
+  /** The host it is placed on; absent while unplaced. */
+  readonly hostId?: string;
+  readonly reservation: TaskReservation;
+  readonly clientToken?: string;
+  readonly createdAtMs: number;
+  readonly stoppedAtMs?: number;
+  /** Sequence of the last agent status report folded into `task` (0 before any). */
+  readonly reportSequence: number;
   readonly task: Task;
+  /**
+   * The TaskSpec handed to the task's host, absent until placed. Opaque here: its type is the
+   * agent protocol's, which the store may not import (DESIGN.md rule 1); stored as written.
+   */
+  readonly spec?: object;
+}
+
+/** A task read back, with the version an update must name (optimistic concurrency). */
+export interface StoredTask extends TaskRecord {
+  readonly version: number;
+}
+
+/** What an update may change: the statuses, the stop time, the report folded in and the document. */
+export type TaskChange = Partial<Pick<TaskRecord, "desiredStatus" | "lastStatus" | "stoppedAtMs" | "reportSequence" | "task">>;
+
+export interface TaskUpdate {
+  readonly taskArn: string;
+  readonly expectedVersion: number;
+  readonly change: TaskChange;
 }
 
 export interface TaskListFilter {
@@ -74,13 +119,19 @@ export interface TaskListFilter {
   readonly limit: number;
 }
 
+/** A not-yet-STOPPED placed task's hold on its host (the scheduler's snapshot; no document read). */
+export interface PlacedReservation extends TaskReservation {
+  readonly taskArn: string;
+  readonly hostId: string;
+}
+
 export interface TasksRepository {
   /**
    * Inserts the tasks of one RunTask with their tags and, for a clientToken, the run's outcome,
    * all in one transaction.
    */
   insert(
-    rows: readonly Omit<TaskRow, "version">[],
+    tasks: readonly TaskRecord[],
     extras?: { tags?: readonly { key: string; value: string }[]; run?: { clusterArn: string; clientToken: string; createdAt: number; failures: RememberedRun["failures"] } },
   ): Promise<void>;
   /** The outcome of the RunTask made with this clientToken, if any. */
@@ -88,32 +139,87 @@ export interface TasksRepository {
   get(taskArn: string): Promise<StoredTask | undefined>;
   getMany(taskArns: readonly string[]): Promise<StoredTask[]>;
   byClientToken(clusterArn: string, clientToken: string): Promise<StoredTask[]>;
-  list(filter: TaskListFilter): Promise<TaskRow[]>;
+  /** The ARNs of a cluster's tasks matching `filter`, in ARN order (ListTasks reads no document). */
+  listArns(filter: TaskListFilter): Promise<string[]>;
   /** Applies `change` if the task is still at `expectedVersion`; returns whether it did. */
-  update(taskArn: string, expectedVersion: number, change: Partial<Omit<TaskRow, "task_arn" | "version">>): Promise<boolean>;
+  update(taskArn: string, expectedVersion: number, change: TaskChange): Promise<boolean>;
   /** `update` for several tasks in one transaction (one commit); whether each applied, in order. */
-  updateMany(updates: readonly { taskArn: string; expectedVersion: number; change: Partial<Omit<TaskRow, "task_arn" | "version">> }[]): Promise<boolean[]>;
-  /** Tasks holding capacity on hosts: everything not yet STOPPED. */
-  active(): Promise<TaskRow[]>;
-  /** What every not-yet-STOPPED placed task reserves (the scheduler's snapshot; no documents read). */
-  reservations(): Promise<Pick<TaskRow, "task_arn" | "host_id" | "cpu_units" | "memory_mib" | "ephemeral_gib">[]>;
+  updateMany(updates: readonly TaskUpdate[]): Promise<boolean[]>;
+  /** What every not-yet-STOPPED placed task reserves. */
+  reservations(): Promise<PlacedReservation[]>;
   /** The not-yet-STOPPED tasks placed on one host. */
-  activeOnHost(hostId: string): Promise<TaskRow[]>;
+  activeOnHost(hostId: string): Promise<StoredTask[]>;
   /** Tasks of a cluster counted by last status and launch type. */
   countByStatus(clusterArn: string): Promise<{ lastStatus: string; launchType: string; count: number }[]>;
   /** Removes tasks stopped before `stoppedBefore` with their tags (and runs left with no task); returns how many. */
   purgeStopped(stoppedBefore: number): Promise<number>;
 }
 
-export function parseTask(row: TaskRow): StoredTask {
-  return { row, task: parseDocument<Task>(row.document) };
+type TaskRow = Selectable<TasksTable>;
+
+function rowOf(record: TaskRecord): TaskRow {
+  return {
+    task_arn: record.taskArn,
+    task_id: record.taskId,
+    cluster_arn: record.clusterArn,
+    family: record.family,
+    started_by: record.startedBy ?? null,
+    service_name: record.serviceName ?? null,
+    launch_type: record.launchType,
+    desired_status: record.desiredStatus,
+    last_status: record.lastStatus,
+    host_id: record.hostId ?? null,
+    cpu_units: record.reservation.cpuUnits,
+    memory_mib: record.reservation.memoryMiB,
+    ephemeral_gib: record.reservation.ephemeralGiB,
+    client_token: record.clientToken ?? null,
+    created_at: record.createdAtMs,
+    stopped_at: record.stoppedAtMs ?? null,
+    version: 1,
+    report_sequence: record.reportSequence,
+    document: JSON.stringify(record.task),
+    spec: record.spec === undefined ? null : JSON.stringify(record.spec),
+  };
+}
+
+function storedTaskOf(row: TaskRow): StoredTask {
+  return {
+    taskArn: row.task_arn,
+    taskId: row.task_id,
+    clusterArn: row.cluster_arn,
+    family: row.family,
+    ...(row.started_by !== null ? { startedBy: row.started_by } : {}),
+    ...(row.service_name !== null ? { serviceName: row.service_name } : {}),
+    launchType: row.launch_type,
+    desiredStatus: row.desired_status,
+    lastStatus: row.last_status,
+    ...(row.host_id !== null ? { hostId: row.host_id } : {}),
+    reservation: { cpuUnits: row.cpu_units, memoryMiB: row.memory_mib, ephemeralGiB: row.ephemeral_gib },
+    ...(row.client_token !== null ? { clientToken: row.client_token } : {}),
+    createdAtMs: Number(row.created_at),
+    ...(row.stopped_at !== null ? { stoppedAtMs: Number(row.stopped_at) } : {}),
+    reportSequence: row.report_sequence,
+    task: parseDocument<Task>(row.document),
+    ...(row.spec !== null ? { spec: JSON.parse(row.spec) as object } : {}),
+    version: row.version,
+  };
+}
+
+function columnsOf(change: TaskChange): Partial<Omit<TaskRow, "task_arn" | "version">> {
+  return {
+    ...(change.desiredStatus !== undefined ? { desired_status: change.desiredStatus } : {}),
+    ...(change.lastStatus !== undefined ? { last_status: change.lastStatus } : {}),
+    ...(change.stoppedAtMs !== undefined ? { stopped_at: change.stoppedAtMs } : {}),
+    ...(change.reportSequence !== undefined ? { report_sequence: change.reportSequence } : {}),
+    ...(change.task !== undefined ? { document: JSON.stringify(change.task) } : {}),
+  };
 }
 
 /** Optimistic concurrency: the change applies only if the task is still at `expectedVersion`. */
-async function updateAtVersion(db: Kysely<TasksTables>, { taskArn, expectedVersion, change }: { taskArn: string; expectedVersion: number; change: Partial<Omit<TaskRow, "task_arn" | "version">> }): Promise<boolean> {
+async function updateAtVersion(db: Kysely<TasksTables>, { taskArn, expectedVersion, change }: TaskUpdate): Promise<boolean> {
   const result = await db
     .updateTable("tasks")
-    .set({ ...change, version: expectedVersion + 1 })
+    .set({ ...columnsOf(change), version: expectedVersion + 1 })
     .where("task_arn", "=", taskArn)
     .where("version", "=", expectedVersion)
     .executeTakeFirst();
@@ -122,12 +228,13 @@ async function updateAtVersion(db: Kysely<TasksTables>, { taskArn, expectedVersi
 
 export function createTasksRepository(db: Kysely<TasksTables>): TasksRepository {
   return {
-    async insert(rows, extras = {}) {
+    async insert(records, extras = {}) {
       const tags = extras.tags ?? [];
       const run = extras.run;
-      if (rows.length === 0 && !run) return;
+      if (records.length === 0 && !run) return;
+      const rows = records.map(rowOf);
       await db.transaction().execute(async (tx) => {
-        if (rows.length > 0) await tx.insertInto("tasks").values(rows.map((row) => ({ ...row, version: 1 }))).execute();
+        if (rows.length > 0) await tx.insertInto("tasks").values(rows).execute();
         if (tags.length > 0 && rows.length > 0) {
           await tx
             .insertInto("tags")
@@ -159,12 +266,12 @@ export function createTasksRepository(db: Kysely<TasksTables>): TasksRepository 
     },
     async get(taskArn) {
       const row = await db.selectFrom("tasks").selectAll().where("task_arn", "=", taskArn).executeTakeFirst();
-      return row ? parseTask(row) : undefined;
+      return row ? storedTaskOf(row) : undefined;
     },
     async getMany(taskArns) {
       if (taskArns.length === 0) return [];
       const rows = await db.selectFrom("tasks").selectAll().where("task_arn", "in", [...taskArns]).execute();
-      return rows.map(parseTask);
+      return rows.map(storedTaskOf);
     },
     async byClientToken(clusterArn, clientToken) {
       const rows = await db
@@ -174,10 +281,10 @@ export function createTasksRepository(db: Kysely<TasksTables>): TasksRepository 
         .where("client_token", "=", clientToken)
         .orderBy("task_arn")
         .execute();
-      return rows.map(parseTask);
+      return rows.map(storedTaskOf);
     },
-    async list(filter) {
-      let query = db.selectFrom("tasks").selectAll().where("cluster_arn", "=", filter.clusterArn).orderBy("task_arn").limit(filter.limit);
+    async listArns(filter) {
+      let query = db.selectFrom("tasks").select("task_arn").where("cluster_arn", "=", filter.clusterArn).orderBy("task_arn").limit(filter.limit);
       if (filter.family !== undefined) query = query.where("family", "=", filter.family);
       if (filter.startedBy !== undefined) query = query.where("started_by", "=", filter.startedBy);
       if (filter.serviceName !== undefined) query = query.where("service_name", "=", filter.serviceName);
@@ -185,7 +292,7 @@ export function createTasksRepository(db: Kysely<TasksTables>): TasksRepository 
       if (filter.launchType !== undefined) query = query.where("launch_type", "=", filter.launchType);
       if (filter.hostId !== undefined) query = query.where("host_id", "=", filter.hostId);
       if (filter.afterTaskArn !== undefined) query = query.where("task_arn", ">", filter.afterTaskArn);
-      return query.execute();
+      return (await query.execute()).map((row) => row.task_arn);
     },
     update(taskArn, expectedVersion, change) {
       return updateAtVersion(db, { taskArn, expectedVersion, change });
@@ -201,19 +308,18 @@ export function createTasksRepository(db: Kysely<TasksTables>): TasksRepository 
         return applied;
       });
     },
-    async active() {
-      return db.selectFrom("tasks").selectAll().where("last_status", "!=", "STOPPED").execute();
-    },
     async reservations() {
-      return db
+      const rows = await db
         .selectFrom("tasks")
         .select(["task_arn", "host_id", "cpu_units", "memory_mib", "ephemeral_gib"])
         .where("last_status", "!=", "STOPPED")
         .where("host_id", "is not", null)
         .execute();
+      return rows.map((row) => ({ taskArn: row.task_arn, hostId: row.host_id!, cpuUnits: row.cpu_units, memoryMiB: row.memory_mib, ephemeralGiB: row.ephemeral_gib }));
     },
     async activeOnHost(hostId) {
-      return db.selectFrom("tasks").selectAll().where("host_id", "=", hostId).where("last_status", "!=", "STOPPED").execute();
+      const rows = await db.selectFrom("tasks").selectAll().where("host_id", "=", hostId).where("last_status", "!=", "STOPPED").execute();
+      return rows.map(storedTaskOf);
     },
     async countByStatus(clusterArn) {
       const rows = await db

@@ -9,21 +9,14 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import Database from "better-sqlite3";
-import { Kysely, SqliteDialect } from "kysely";
 import { systemClock } from "../../src/core/clock.js";
 import { defaultNetwork } from "../../src/core/default-network.js";
 import { protocolVersion } from "../../src/protocol/index.js";
 import type { TaskSpec, TaskStatusReport, TaskStopCode } from "../../src/protocol/index.js";
 import { createAgentRoute } from "../../src/api/agent-route.js";
 import { Fleet } from "../../src/control/fleet.js";
-import { createHostsRepository } from "../../src/store/hosts-repository.js";
-import { hostsMigration } from "../../src/store/hosts-migration.js";
-import { createLogsRepository } from "../../src/store/logs-repository.js";
-import { logsMigration } from "../../src/store/logs-migration.js";
-import { logStreamOffsetsMigration } from "../../src/store/log-stream-offsets-migration.js";
-import { createTasksRepository } from "../../src/store/tasks-repository.js";
-import { tasksMigration } from "../../src/store/tasks-migration.js";
+import type { HostsRepository, LogsRepository, Store, TaskRecord, TasksRepository } from "../../src/store/index.js";
+import { openStore } from "../../src/store/index.js";
 import type { Agent } from "../../src/agent/agent.js";
 import { createHttpControlLink } from "../../src/agent/control-link-http.js";
 import { AwslogsSink, HostAgent, ReportForwarder } from "../../src/agent/host-agent.js";
@@ -68,20 +61,17 @@ class InstantAgent implements Agent {
   async close() {}
 }
 
-let db: Kysely<never>;
+let store: Store;
 let server: ReturnType<typeof createServer>;
 let url: string;
 let fleet: Fleet;
-let tasks: ReturnType<typeof createTasksRepository>;
-let logs: ReturnType<typeof createLogsRepository>;
-let hosts: ReturnType<typeof createHostsRepository>;
+let tasks: TasksRepository;
+let logs: LogsRepository;
+let hosts: HostsRepository;
 
 before(async () => {
-  db = new Kysely<never>({ dialect: new SqliteDialect({ database: new Database(":memory:") }) });
-  for (const migration of [hostsMigration, tasksMigration, logsMigration("sqlite"), logStreamOffsetsMigration]) await migration.up(db as unknown as Kysely<unknown>);
-  tasks = createTasksRepository(db as never);
-  logs = createLogsRepository(db as never);
-  hosts = createHostsRepository(db as never);
+  store = await openStore({ inMemory: true });
+  ({ tasks, logs, hosts } = store);
   fleet = new Fleet({ hosts, tasks, logs, network, clock: systemClock, pollWaitMs: 2_000, heartbeatIntervalMs: 200 });
   const route = createAgentRoute({ fleet, acceptedTokenHashes: () => [createHash("sha256").update(token).digest("hex")], logger: silent });
   server = createServer((req, res) => void route.handle(req, res));
@@ -91,7 +81,7 @@ before(async () => {
 after(async () => {
   server.closeAllConnections();
   await new Promise((resolve) => server.close(resolve));
-  await db.destroy();
+  await store.close();
 });
 
 function spec(taskId: string): TaskSpec {
@@ -102,31 +92,27 @@ function spec(taskId: string): TaskSpec {
   } as unknown as TaskSpec;
 }
 
+/** The task record of `s` placed on `hostId`, PROVISIONING. */
+function placed(s: TaskSpec, hostId: string, state: Pick<TaskRecord, "desiredStatus" | "task">): TaskRecord {
+  return {
+    taskArn: s.taskArn,
+    taskId: s.taskId,
+    clusterArn: "arn:aws:ecs:us-east-1:123456789012:cluster/demo",
+    family: "app",
+    launchType: "FARGATE",
+    lastStatus: "PROVISIONING",
+    hostId,
+    reservation: { cpuUnits: 256, memoryMiB: 512, ephemeralGiB: 20 },
+    createdAtMs: Date.now(),
+    reportSequence: 0,
+    spec: s,
+    ...state,
+  };
+}
+
 async function placeTask(taskId: string, hostId = "host-a") {
   const s = spec(taskId);
-  await tasks.insert([
-    {
-      task_arn: s.taskArn,
-      task_id: taskId,
-      cluster_arn: "arn:aws:ecs:us-east-1:123456789012:cluster/demo",
-      family: "app",
-      started_by: null,
-      service_name: null,
-      launch_type: "FARGATE",
-      desired_status: "RUNNING",
-      last_status: "PROVISIONING",
-      host_id: hostId,
-      cpu_units: 256,
-      memory_mib: 512,
-      ephemeral_gib: 20,
-      client_token: null,
-      created_at: Date.now(),
-      stopped_at: null,
-      report_sequence: 0,
-      document: JSON.stringify({ taskArn: s.taskArn, lastStatus: "PROVISIONING", desiredStatus: "RUNNING", containers: [] }),
-      spec: JSON.stringify(s),
-    },
-  ]);
+  await tasks.insert([placed(s, hostId, { desiredStatus: "RUNNING", task: { taskArn: s.taskArn, lastStatus: "PROVISIONING", desiredStatus: "RUNNING", containers: [] } })]);
   fleet.notify(hostId);
   return s.taskArn;
 }
@@ -215,7 +201,7 @@ test("a host agent runs what it is told, reports back, ships logs and stops orph
   try {
     const taskArn = await placeTask("t1");
     specs.set("t1", spec("t1"));
-    await eventually(async () => (await tasks.get(taskArn))?.row.last_status === "RUNNING", "the task to be reported RUNNING");
+    await eventually(async () => (await tasks.get(taskArn))?.lastStatus === "RUNNING", "the task to be reported RUNNING");
     await eventually(async () => agent.describe(spec("orphan").taskArn)?.lastStatus === "STOPPED", "the orphan to be stopped");
 
     await logSink.write("t1", "app", [{ timestamp: Date.now(), message: "hello from t1", stream: "stdout", offset: 1 }]);
@@ -224,9 +210,9 @@ test("a host agent runs what it is told, reports back, ships logs and stops orph
     assert.ok(stream, "awslogs stream is <prefix>/<container>/<task id>");
 
     const stored = (await tasks.get(taskArn))!;
-    await tasks.update(taskArn, stored.row.version, { desired_status: "STOPPED", document: JSON.stringify({ ...stored.task, desiredStatus: "STOPPED", stopCode: "UserInitiated", stoppedReason: "Task stopped by user" }) });
+    await tasks.update(taskArn, stored.version, { desiredStatus: "STOPPED", task: { ...stored.task, desiredStatus: "STOPPED", stopCode: "UserInitiated", stoppedReason: "Task stopped by user" } });
     fleet.notify("host-a");
-    await eventually(async () => (await tasks.get(taskArn))?.row.last_status === "STOPPED", "the task to be reported STOPPED");
+    await eventually(async () => (await tasks.get(taskArn))?.lastStatus === "STOPPED", "the task to be reported STOPPED");
     assert.equal((await tasks.get(taskArn))!.task.stopCode, "UserInitiated");
   } finally {
     await host.close();
@@ -250,7 +236,7 @@ test("a host the server forgot registers again and reconciles; a task stopped be
   await host.start();
   try {
     const taskArn = await placeTask("t2", "host-r");
-    await eventually(async () => (await tasks.get(taskArn))?.row.last_status === "RUNNING", "t2 RUNNING");
+    await eventually(async () => (await tasks.get(taskArn))?.lastStatus === "RUNNING", "t2 RUNNING");
     // The server loses the host (a restored database, an operator's cleanup): the next heartbeat
     // or poll is refused, the agent registers again, and the task is still there, not duplicated.
     await hosts.remove("host-r");
@@ -263,30 +249,13 @@ test("a host the server forgot registers again and reconciles; a task stopped be
     // from the start) must not wait forever for a report.
     const never = spec("never-ran");
     await tasks.insert([
-      {
-        task_arn: never.taskArn,
-        task_id: "never-ran",
-        cluster_arn: "arn:aws:ecs:us-east-1:123456789012:cluster/demo",
-        family: "app",
-        started_by: null,
-        service_name: null,
-        launch_type: "FARGATE",
-        desired_status: "STOPPED",
-        last_status: "PROVISIONING",
-        host_id: "host-r",
-        cpu_units: 256,
-        memory_mib: 512,
-        ephemeral_gib: 20,
-        client_token: null,
-        created_at: Date.now(),
-        stopped_at: null,
-        report_sequence: 0,
-        document: JSON.stringify({ taskArn: never.taskArn, lastStatus: "PROVISIONING", desiredStatus: "STOPPED", stopCode: "UserInitiated", stoppedReason: "Task stopped by user", containers: [{ name: "app", lastStatus: "PENDING" }] }),
-        spec: JSON.stringify(never),
-      },
+      placed(never, "host-r", {
+        desiredStatus: "STOPPED",
+        task: { taskArn: never.taskArn, lastStatus: "PROVISIONING", desiredStatus: "STOPPED", stopCode: "UserInitiated", stoppedReason: "Task stopped by user", containers: [{ name: "app", lastStatus: "PENDING" }] },
+      }),
     ]);
     fleet.notify("host-r");
-    await eventually(async () => (await tasks.get(never.taskArn))?.row.last_status === "STOPPED", "the never-run task to be STOPPED");
+    await eventually(async () => (await tasks.get(never.taskArn))?.lastStatus === "STOPPED", "the never-run task to be STOPPED");
     const stopped = (await tasks.get(never.taskArn))!;
     assert.equal(stopped.task.stopCode, "UserInitiated");
     assert.equal(stopped.task.containers![0]!.lastStatus, "STOPPED");
@@ -394,7 +363,7 @@ test("logs for a task that stopped longer ago than the grace period are refused;
     });
   const stop = async (taskArn: string, stoppedAt: number) => {
     const stored = (await tasks.get(taskArn))!;
-    assert.ok(await tasks.update(taskArn, stored.row.version, { last_status: "STOPPED", desired_status: "STOPPED", stopped_at: stoppedAt, document: JSON.stringify({ ...stored.task, lastStatus: "STOPPED", desiredStatus: "STOPPED" }) }));
+    assert.ok(await tasks.update(taskArn, stored.version, { lastStatus: "STOPPED", desiredStatus: "STOPPED", stoppedAtMs: stoppedAt, task: { ...stored.task, lastStatus: "STOPPED", desiredStatus: "STOPPED" } }));
   };
   const recent = await placeTask("stopped-recently", "host-stopped-logs");
   await stop(recent, Date.now() - 60_000);

@@ -2,7 +2,7 @@ import { test, beforeEach, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import { systemClock } from "../../core/clock.js";
 import type { Store } from "../../store/index.js";
-import { openSqliteStore } from "../../store/index.js";
+import { openStore } from "../../store/index.js";
 import type { JsonServiceModule, RequestContext } from "../service-module.js";
 import { RawJsonOutput } from "../wire-json.js";
 import { createEcsService } from "./index.js";
@@ -26,7 +26,7 @@ const call = async (operation: string, input: Record<string, unknown> = {}) => {
 };
 
 beforeEach(async () => {
-  store = await openSqliteStore({ path: ":memory:" });
+  store = await openStore({ inMemory: true });
   ecs = createEcsService({ store, clock: systemClock, scope: { partition: "aws", region: "us-east-1", accountId: "123456789012" } });
 });
 afterEach(() => store.close());

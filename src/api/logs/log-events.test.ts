@@ -2,14 +2,10 @@
 // that keeps a scan from holding the event loop (heartbeats, every other request).
 import { test, beforeEach, afterEach } from "node:test";
 import assert from "node:assert/strict";
-import Database from "better-sqlite3";
-import { Kysely, SqliteDialect } from "kysely";
 import RE2 from "re2";
 import type { Clock } from "../../core/clock.js";
-import { createLogsRepository } from "../../store/logs-repository.js";
-import type { LogsTables } from "../../store/logs-repository.js";
-import { logsMigration } from "../../store/logs-migration.js";
-import { logStreamOffsetsMigration } from "../../store/log-stream-offsets-migration.js";
+import type { Store } from "../../store/index.js";
+import { openStore } from "../../store/index.js";
 import type { FilterLogEventsResponse } from "@aws-sdk/client-cloudwatch-logs";
 import type { EventMatcher } from "./filter-pattern.js";
 import { filterLogEvents, putLogEvents } from "./log-events.js";
@@ -19,19 +15,17 @@ import { createLogGroup, createLogStream } from "./log-groups.js";
 /** The security review's pattern: 51 characters, about 26 µs per character of event on RE2. */
 const REVIEW_PATTERN = `%${"[\\s\\S]{1000}".repeat(4)}z%`;
 
-let db: Kysely<LogsTables>;
+let store: Store;
 let context: LogsContext;
 beforeEach(async () => {
-  db = new Kysely<LogsTables>({ dialect: new SqliteDialect({ database: new Database(":memory:") }) });
-  await logsMigration("sqlite").up(db as unknown as Kysely<unknown>);
-  await logStreamOffsetsMigration.up(db as unknown as Kysely<unknown>);
+  store = await openStore({ inMemory: true });
   const now = Date.UTC(2026, 10, 1);
   const clock: Clock = { now: () => now, sleep: async () => {} };
-  context = { logs: createLogsRepository(db), clock, scope: { partition: "aws", region: "us-east-1", accountId: "123456789012" } };
+  context = { logs: store.logs, clock, scope: { partition: "aws", region: "us-east-1", accountId: "123456789012" } };
   await createLogGroup(context, { logGroupName: "/ecs/app" });
   await createLogStream(context, { logGroupName: "/ecs/app", logStreamName: "s1" });
 });
-afterEach(() => db.destroy());
+afterEach(() => store.close());
 
 /** Puts the messages, as many batches as PutLogEvents' 1 MiB limit needs, one millisecond apart. */
 async function put(messages: string[]) {

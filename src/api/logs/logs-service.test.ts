@@ -1,12 +1,8 @@
 import { describe, test, beforeEach, afterEach } from "node:test";
 import assert from "node:assert/strict";
-import Database from "better-sqlite3";
-import { Kysely, SqliteDialect } from "kysely";
 import type { Clock } from "../../core/clock.js";
-import { createLogsRepository } from "../../store/logs-repository.js";
-import type { LogsTables } from "../../store/logs-repository.js";
-import { logsMigration } from "../../store/logs-migration.js";
-import { logStreamOffsetsMigration } from "../../store/log-stream-offsets-migration.js";
+import type { Store } from "../../store/index.js";
+import { openStore } from "../../store/index.js";
 import type { RequestContext } from "../service-module.js";
 import { createLogsService } from "./index.js";
 
@@ -21,22 +17,20 @@ class FakeClock implements Clock {
 }
 
 const request = {} as RequestContext;
-let db: Kysely<LogsTables>;
+let store: Store;
 let clock: FakeClock;
 let call: (operation: string, input: Record<string, unknown>) => Promise<Record<string, unknown>>;
 let purge: () => Promise<number>;
 
 beforeEach(async () => {
-  db = new Kysely<LogsTables>({ dialect: new SqliteDialect({ database: new Database(":memory:") }) });
-  await logsMigration("sqlite").up(db as unknown as Kysely<unknown>);
-  await logStreamOffsetsMigration.up(db as unknown as Kysely<unknown>);
+  store = await openStore({ inMemory: true });
   clock = new FakeClock(Date.UTC(2026, 10, 1));
-  const logs = createLogsRepository(db);
+  const logs = store.logs;
   purge = () => logs.purgeExpired(clock.now());
   const service = createLogsService({ logs, clock, scope: { partition: "aws", region: "us-east-1", accountId: "123456789012" } });
   call = async (operation, input) => (await service.operations[operation]!(input, request)) as Record<string, unknown>;
 });
-afterEach(() => db.destroy());
+afterEach(() => store.close());
 
 async function seed(count: number, stream = "s1") {
   await call("CreateLogGroup", { logGroupName: "/ecs/app" }).catch(() => undefined);

@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { formatJoinToken } from "../../protocol/index.js";
 import type { StoredJoinToken } from "../../store/index.js";
-import { openSqliteStore } from "../../store/index.js";
+import { openStore } from "../../store/index.js";
 import { newJoinTokenSecret, readAgentCaPin, tokenSha256 } from "../bootstrap-join-token.js";
 import { parseCommandLine } from "../command-line.js";
 
@@ -68,7 +68,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`berth join-token: no Berth server data in ${dataDir} (start berth server with that --data-dir first)\n`);
     return 2;
   }
-  const store = await openSqliteStore({ path: database });
+  const store = await openStore({ path: database });
   const now = Date.now();
   try {
     if (action === "create") {

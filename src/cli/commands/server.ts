@@ -24,7 +24,7 @@ import { systemClock } from "../../core/clock.js";
 import { defaultNetwork } from "../../core/default-network.js";
 import { HostAgentLock } from "../../network/index.js";
 import { createRegistry } from "../../registry/index.js";
-import { openSqliteStore } from "../../store/index.js";
+import { openStore } from "../../store/index.js";
 import { hostCapacity, assembleHostAgent, uninstallHostAgent } from "../host-agent-assembly.js";
 import type { AssembledHostAgent } from "../host-agent-assembly.js";
 import { ConfigError } from "../config-error.js";
@@ -95,7 +95,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const accountId = config.accountId ?? persistentValue(join(config.dataDir, "account-id"), () => String(randomInt(100_000, 1_000_000)) + String(randomInt(100_000, 1_000_000)));
   const scope = { partition: config.partition, region: config.region, accountId };
-  const store = await openSqliteStore({ path: join(config.dataDir, "berth.db") });
+  const store = await openStore({ path: join(config.dataDir, "berth.db") });
   const box = SecretBox.open(config.dataDir);
   let root;
   try {

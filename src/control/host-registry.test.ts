@@ -1,0 +1,69 @@
+import { test, beforeEach, afterEach } from "node:test";
+import assert from "node:assert/strict";
+import { defaultNetwork } from "../core/default-network.js";
+import { protocolVersion } from "../protocol/index.js";
+import type { Store } from "../store/index.js";
+import { openStore } from "../store/index.js";
+import { ManualClock } from "../../test/support/control-plane.js";
+import { HostRegistry } from "./host-registry.js";
+
+const network = defaultNetwork({ accountId: "123456789012", region: "us-east-1" });
+let store: Store;
+let registry: HostRegistry;
+
+beforeEach(async () => {
+  store = await openStore({ inMemory: true });
+  registry = new HostRegistry({ hosts: store.hosts, network, clock: new ManualClock(), heartbeatIntervalMs: 5_000 });
+  await registry.register({
+    protocolVersion,
+    hostId: "h1",
+    agentVersion: "test",
+    availabilityZone: "us-east-1a",
+    architecture: "X86_64",
+    capacity: { cpuUnits: 2048, memoryMiB: 4096, taskSlots: 50, ephemeralGiB: 400 }, machine: { cpuCount: 8, memoryMiB: 16384 }, overcommit: false,
+    subnetIds: [],
+  });
+});
+afterEach(() => store.close());
+
+test("registration answers with the AZ's default subnets", async () => {
+  const answer = await registry.register({
+    protocolVersion,
+    hostId: "h2",
+    agentVersion: "test",
+    availabilityZone: "us-east-1b",
+    architecture: "X86_64",
+    capacity: { cpuUnits: 1024, memoryMiB: 2048, taskSlots: 10, ephemeralGiB: 100 }, machine: { cpuCount: 8, memoryMiB: 16384 }, overcommit: false,
+    subnetIds: [],
+  });
+  assert.deepEqual(answer.subnets.map((s) => s.cidrBlock), ["172.31.16.0/20"]);
+  assert.deepEqual((await store.hosts.get("h2"))!.subnetIds, answer.subnets.map((s) => s.subnetId), "the host is recorded serving those subnets");
+  await assert.rejects(registry.register({ ...{ protocolVersion: 99, hostId: "h3", agentVersion: "x", availabilityZone: "us-east-1a", architecture: "X86_64", capacity: { cpuUnits: 1, memoryMiB: 1, taskSlots: 1, ephemeralGiB: 1 }, machine: { cpuCount: 8, memoryMiB: 16384 }, overcommit: false, subnetIds: [] } }), /Unsupported agent protocol version/);
+});
+
+test("registration issues a secret bound to the host; a live host re-registers only with it", async () => {
+  const first = await registry.register({ protocolVersion, hostId: "h2", agentVersion: "t", availabilityZone: "us-east-1b", architecture: "X86_64", capacity: { cpuUnits: 1024, memoryMiB: 2048, taskSlots: 10, ephemeralGiB: 100 }, machine: { cpuCount: 8, memoryMiB: 16384 }, overcommit: false, subnetIds: [] });
+  assert.equal(await registry.authenticateHost("h2", first.hostSecret), true);
+  assert.equal(await registry.authenticateHost("h1", first.hostSecret), false, "h2's secret does not speak for h1");
+  assert.equal(await registry.mayRegister("h2", undefined), false);
+  assert.equal(await registry.mayRegister("h2", first.hostSecret), true);
+  assert.equal(await registry.mayRegister("new-host", undefined), true);
+  await assert.rejects(registry.heartbeat("nobody"), (error: Error & { code?: string }) => error.code === "HostNotRegistered");
+});
+
+test("registration refuses a capacity beyond the reported machine (a stolen join token cannot inflate it)", async () => {
+  const request = { protocolVersion, hostId: "h9", agentVersion: "t", availabilityZone: "us-east-1a", architecture: "X86_64" as const, subnetIds: [], machine: { cpuCount: 2, memoryMiB: 4096 }, overcommit: false };
+  await assert.rejects(registry.register({ ...request, capacity: { cpuUnits: 1e9, memoryMiB: 1024, taskSlots: 10, ephemeralGiB: 100 } }), /exceeds the machine's/);
+  await assert.rejects(registry.register({ ...request, overcommit: true, capacity: { cpuUnits: 2 * 1024 * 33, memoryMiB: 1024, taskSlots: 10, ephemeralGiB: 100 } }), /exceeds 32 times/);
+  await assert.rejects(registry.register({ ...request, capacity: { cpuUnits: 1024, memoryMiB: 1024, taskSlots: 10, ephemeralGiB: 100_000 } }), /ephemeral storage/);
+  await registry.register({ ...request, overcommit: true, capacity: { cpuUnits: 2 * 1024 * 32, memoryMiB: 4096 * 32, taskSlots: 10, ephemeralGiB: 100 } });
+});
+
+test("registration refuses identities that are not whole patterns", async () => {
+  const request = { protocolVersion, hostId: "h8", agentVersion: "t", availabilityZone: "us-east-1a", architecture: "X86_64" as const, subnetIds: [], machine: { cpuCount: 2, memoryMiB: 4096 }, overcommit: false, capacity: { cpuUnits: 1024, memoryMiB: 1024, taskSlots: 10, ephemeralGiB: 100 } };
+  await assert.rejects(registry.register({ ...request, hostId: "../h1" }), /host id/);
+  await assert.rejects(registry.register({ ...request, hostId: "x".repeat(129) }), /host id/);
+  await assert.rejects(registry.register({ ...request, agentVersion: "v".repeat(65) }), /agent version/);
+  await assert.rejects(registry.register({ ...request, architecture: "MIPS" as never }), /architecture/);
+  await registry.register(request);
+});

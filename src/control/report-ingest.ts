@@ -1,0 +1,68 @@
+// Agents' status reports folded into the stored tasks (see apply-task-report.ts for the fold
+// itself). A host reports only its own tasks: a report for a task placed elsewhere, or unknown, is
+// ignored. The whole batch is written in one transaction (one commit, not one per task: a burst of
+// launches reports many tasks at once). Optimistic concurrency per task: a report whose task
+// another writer (StopTask, the reaper) changed in between is read again and applied on the next
+// pass, as is a second report of one task in the same batch (applied over the first).
+import type { Clock } from "../core/clock.js";
+import type { ReportRequest, TaskStatusReport } from "../protocol/index.js";
+import type { TaskUpdate, TasksRepository } from "../store/index.js";
+import { LOST_RACE, withOptimisticRetry } from "../store/index.js";
+import { applyTaskReport } from "./apply-task-report.js";
+
+export interface ReportIngestOptions {
+  readonly tasks: Pick<TasksRepository, "getMany" | "updateMany">;
+  readonly clock: Clock;
+}
+
+export class ReportIngest {
+  constructor(private readonly options: ReportIngestOptions) {}
+
+  async report(hostId: string, request: ReportRequest): Promise<void> {
+    let remaining = request.reports;
+    await withOptimisticRetry(
+      async () => {
+        remaining = await this.applyOnce(hostId, remaining);
+        return remaining.length > 0 ? LOST_RACE : undefined;
+      },
+      // Still racing after five passes: the agent reports again (at least once) and the stored
+      // sequence keeps whatever did apply from being applied twice.
+      { exhausted: () => undefined },
+    );
+  }
+
+  /** One pass over `reports`; returns those to apply again (lost a race, or a task's second report). */
+  private async applyOnce(hostId: string, reports: readonly TaskStatusReport[]): Promise<TaskStatusReport[]> {
+    const stored = new Map((await this.options.tasks.getMany(reports.map((report) => report.taskArn))).map((task) => [task.taskArn, task]));
+    const planned = new Map<string, { report: TaskStatusReport; update: TaskUpdate }>();
+    const again: TaskStatusReport[] = [];
+    for (const report of reports) {
+      const current = stored.get(report.taskArn);
+      if (!current || current.hostId !== hostId) continue; // unknown or not this host's: ignore
+      if (planned.has(report.taskArn)) {
+        again.push(report);
+        continue;
+      }
+      const next = applyTaskReport({ task: current.task, reportSequence: current.reportSequence }, report);
+      if (!next) continue; // already applied (at-least-once delivery)
+      const stoppedAtMs = current.stoppedAtMs ?? (next.task.lastStatus === "STOPPED" ? (next.task.stoppedAt?.getTime() ?? this.options.clock.now()) : undefined);
+      planned.set(report.taskArn, {
+        report,
+        update: {
+          taskArn: report.taskArn,
+          expectedVersion: current.version,
+          change: {
+            lastStatus: next.task.lastStatus ?? current.lastStatus,
+            desiredStatus: next.task.desiredStatus ?? current.desiredStatus,
+            ...(stoppedAtMs !== undefined ? { stoppedAtMs } : {}),
+            reportSequence: next.reportSequence,
+            task: next.task,
+          },
+        },
+      });
+    }
+    const entries = [...planned.values()];
+    const applied = await this.options.tasks.updateMany(entries.map((entry) => entry.update));
+    return [...entries.filter((_, index) => !applied[index]).map((entry) => entry.report), ...again];
+  }
+}
