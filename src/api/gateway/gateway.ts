@@ -18,7 +18,7 @@ import type { JsonServiceModule, RequestContext } from "../service-module.js";
 import { RawJsonOutput, toWireJson } from "../wire-json.js";
 import { BodyTooLargeError, ByteBudget, discardRestAndClose, readBody } from "./request-body.js";
 import type { RequestThrottle } from "./request-throttle.js";
-import { inputSchemaOf, validateInput } from "./schema-validation.js";
+import { operationInputSchemas, validateInput } from "./schema-validation.js";
 import { verifySigV4 } from "./sigv4.js";
 
 export interface Principal {
@@ -83,6 +83,8 @@ export function createGateway(options: GatewayOptions): RequestListener {
   const budget = options.unverifiedBodyBudget ?? DEFAULT_UNVERIFIED_BUDGET();
   const throttle = options.throttle;
   const byPrefix = new Map(options.services.map((service) => [service.targetPrefix, service]));
+  // Throws when an operation has no input schema: the server does not start (schema-validation.ts).
+  const inputSchemas = new Map(options.services.map((service) => [service, operationInputSchemas(service)]));
   // Without a known target the caller is still authenticated, against any of our signing names,
   // so that a signed request learns it named no operation (and an unsigned one learns nothing).
   const signingNames: ReadonlySet<string> = new Set(options.services.map((service) => service.signingName));
@@ -180,7 +182,8 @@ export function createGateway(options: GatewayOptions): RequestListener {
       if (!service) throw unknownOperationException(target ? `Unknown target: ${target}` : "Missing X-Amz-Target header.");
       const operationName = target.slice(dot + 1);
       const handler = service.operations[operationName];
-      if (!handler) throw unknownOperationException(`Unknown operation ${operationName}.`);
+      const schema = inputSchemas.get(service)?.get(operationName);
+      if (!handler || schema === undefined) throw unknownOperationException(`Unknown operation ${operationName}.`);
       let input: unknown;
       try {
         input = body.length === 0 ? {} : JSON.parse(body.toString("utf8"));
@@ -188,8 +191,7 @@ export function createGateway(options: GatewayOptions): RequestListener {
         throw serializationException("Request body is not valid JSON.");
       }
       if (typeof input !== "object" || input === null || Array.isArray(input)) throw serializationException("Request body must be a JSON object.");
-      const schema = inputSchemaOf(service.schemas, operationName);
-      if (schema !== undefined) validateInput(schema, input, "InvalidParameterException");
+      validateInput(schema, input, "InvalidParameterException");
       if (!principal) throw new Error("SigV4 verified a caller without looking up its principal");
       const context: RequestContext = {
         requestId,

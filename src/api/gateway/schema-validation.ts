@@ -9,6 +9,7 @@
 // [9, ns, name, traits, input, output] (operation); functions and [schema, traits] pairs wrap them.
 import { serializationException } from "../../core/errors.js";
 import { AwsError } from "../../core/errors.js";
+import type { JsonServiceModule } from "../service-module.js";
 
 type Schema = unknown;
 const MAX_DEPTH = 64;
@@ -27,7 +28,28 @@ export function unwrap(schema: Schema): Schema {
 export function inputSchemaOf(schemas: Readonly<Record<string, unknown>>, operation: string): Schema | undefined {
   const operationSchema = schemas[`${operation}$`];
   if (!Array.isArray(operationSchema) || operationSchema[0] !== 9) return undefined;
-  return unwrap(operationSchema[4]);
+  const input = unwrap(operationSchema[4]);
+  // Only a structure checks anything: check() passes whatever it does not recognise.
+  return Array.isArray(input) && input[0] === 3 ? input : undefined;
+}
+
+/**
+ * The input schema of every operation a module implements, resolved once. A module whose SDK has
+ * no input schema for one of its operations is refused: its inputs would go unchecked to handlers
+ * typed as if they had been checked (service-module.ts). This is a programming or packaging error
+ * (a misspelt operation, an SDK upgrade that renamed a shape), the same on every start, so the
+ * server refuses to start rather than answer that operation unvalidated or with a 500 at run time.
+ */
+export function operationInputSchemas(service: JsonServiceModule): ReadonlyMap<string, Schema> {
+  const schemas = new Map<string, Schema>();
+  const missing: string[] = [];
+  for (const operation of Object.keys(service.operations)) {
+    const schema = inputSchemaOf(service.schemas, operation);
+    if (schema === undefined) missing.push(operation);
+    else schemas.set(operation, schema);
+  }
+  if (missing.length > 0) throw new Error(`${service.targetPrefix}: no input schema for ${missing.join(", ")} in the module's schemas; its inputs could not be validated`);
+  return schemas;
 }
 
 export function validateInput(schema: Schema, input: unknown, missingCode: string): void {
