@@ -1,18 +1,24 @@
-// DescribeTaskDefinition through the full stack (SigV4 verification, store read, JSON) against a
-// real `berth server`, next to a bare node:http server answering a fixed JSON body (its own
+// DescribeTaskDefinition (or, with BENCH_OPERATION=RunTask, RunTask) through the full stack (SigV4
+// verification, store reads, JSON) against a real `berth server`, next to a bare node:http server answering a fixed JSON body (its own
 // process, like berth), both driven by autocannon at 32 connections in the same run. The signed request is built once and replayed:
 // the server still verifies the signature on every request (a real client would also spend time
 // signing, which is the client's cost, not the server's).
+// RunTask runs on a server with no agent, so no host has capacity: every call resolves the cluster
+// and the task definition, validates, plans over the empty fleet and answers a capacity failure;
+// it writes nothing (no clientToken), so the store does not grow during the run.
 //   node --import tsx bench/api-throughput.ts
+//   BENCH_OPERATION=RunTask node --import tsx bench/api-throughput.ts
 import { execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import autocannon from "autocannon";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { Hash } from "@smithy/hash-node";
-import { ECSClient, RegisterTaskDefinitionCommand } from "@aws-sdk/client-ecs";
+import { CreateClusterCommand, ECSClient, RegisterTaskDefinitionCommand } from "@aws-sdk/client-ecs";
+import { defaultNetwork } from "../src/core/default-network.js";
 import { sdkConfig, startTestServer, testCredentials } from "../test/support/server.js";
 
 const DURATION_S = Number(process.env.DURATION_S ?? 10);
+const OPERATION = process.env.BENCH_OPERATION === "RunTask" ? "RunTask" : "DescribeTaskDefinition";
 
 // Server CPU per request (user + system, from /proc/<pid>/stat) next to the throughput: on this
 // shared 2-core machine the req/s swing with the neighbours' load, the CPU a request costs much less.
@@ -83,8 +89,14 @@ await ecs.send(
     containerDefinitions: [{ name: "app", image: "nginx", portMappings: [{ containerPort: 80 }] }],
   }),
 );
+await ecs.send(new CreateClusterCommand({ clusterName: "bench" }));
 const url = new URL(server.endpoint);
-const body = JSON.stringify({ taskDefinition: "bench" });
+const subnetId = defaultNetwork({ accountId: server.accountId, region: server.region }).subnets[0]!.subnetId;
+const body = JSON.stringify(
+  OPERATION === "RunTask"
+    ? { cluster: "bench", taskDefinition: "bench", launchType: "FARGATE", networkConfiguration: { awsvpcConfiguration: { subnets: [subnetId] } } }
+    : { taskDefinition: "bench" },
+);
 const signer = new SignatureV4({ credentials: testCredentials, region: "us-east-1", service: "ecs", sha256: Hash.bind(null, "sha256") });
 const signed = await signer.sign({
   method: "POST",
@@ -92,7 +104,7 @@ const signed = await signer.sign({
   hostname: url.hostname,
   port: Number(url.port),
   path: "/",
-  headers: { host: url.host, "content-type": "application/x-amz-json-1.1", "x-amz-target": "AmazonEC2ContainerServiceV20141113.DescribeTaskDefinition" },
+  headers: { host: url.host, "content-type": "application/x-amz-json-1.1", "x-amz-target": `AmazonEC2ContainerServiceV20141113.${OPERATION}` },
   body,
 });
 
@@ -109,7 +121,7 @@ const context = process.env.BENCH_CONTEXT
   : undefined;
 const cpu = (m: typeof berth) => `server ${m.cpuMicrosPerRequest.toFixed(1)} µs CPU/req (${m.serverCpuPercent.toFixed(0)} % of a core), client ${m.clientCpuPercent.toFixed(0)} %`;
 console.log(`bare node:http        ${baseline.rps.toFixed(0)} req/s  p99 ${baseline.p99} ms  errors ${baseline.errors}  ${cpu(baseline)}`);
-console.log(`berth Describe…Def    ${berth.rps.toFixed(0)} req/s  p99 ${berth.p99} ms  errors ${berth.errors}  ${cpu(berth)}`);
+console.log(`berth ${OPERATION.padEnd(16)} ${berth.rps.toFixed(0)} req/s  p99 ${berth.p99} ms  errors ${berth.errors}  ${cpu(berth)}`);
 if (context) {
   console.log(`  bare, signed request ${context.sameRequest.rps.toFixed(0)} req/s  p99 ${context.sameRequest.p99} ms  ${cpu(context.sameRequest)}`);
   console.log(`  bare, reads body     ${context.readsBody.rps.toFixed(0)} req/s  p99 ${context.readsBody.p99} ms  ${cpu(context.readsBody)}`);
