@@ -13,7 +13,19 @@ function commandNames(): string[] {
     .sort();
 }
 
+/**
+ * The AWS SDK prints, on Node.js before 22, that its releases after January 2027 will need Node.js
+ * 22 (aws/aws-sdk-js-v3#7983), several lines before any command's output. Berth supports Node.js 20
+ * and pins its SDK version, so the warning tells a user nothing to act on; the CLI turns it off with
+ * the SDK's own switch (@aws-sdk/core's emitWarningIfUnsupportedVersion reads it when the first
+ * client is built), unless the caller set that switch already.
+ */
+function silenceSdkNodeVersionWarning(): void {
+  process.env["AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED"] ??= "true";
+}
+
 export async function main(argv: string[]): Promise<number> {
+  silenceSdkNodeVersionWarning();
   const [name, ...rest] = argv;
   if (!name || name === "--help" || name === "-h" || name === "help") {
     process.stdout.write(`usage: berth <command> [options]\n\ncommands:\n${commandNames().map((c) => `  ${c}`).join("\n")}\n\nberth <command> --help for a command's options.\n`);
