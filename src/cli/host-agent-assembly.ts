@@ -116,15 +116,12 @@ function assembleParts<Sinks extends { readonly reports: TaskStateReporter; read
   // Host tools run from a small helper process: forking this one for each costs the event loop.
   const launcher = new CommandLauncher();
   const runtime = new TaskRuntime({ stateDir: join(agentDir, "runtime"), runtimePath: config.runtimePath, run: launcher.run, startSupervised: launcher.startWithSyncPipe });
-  // Network errors name the whole command (its stderr says which line of a batch failed).
-  const runNetworkCommand = (command: string, args: readonly string[], input?: string) =>
-    launcher.run(command, args, { input }).catch((error: Error & { stderr?: string }) => Promise.reject(new Error(`${command} ${args.join(" ")}: ${error.stderr?.trim() || error.message}`)));
   const networkDir = join(agentDir, "network");
   const networks = new TaskNetworks({
     stateDir: networkDir,
     region: config.region,
-    run: runNetworkCommand,
-    firewall: new HostFirewall({ stateDir: networkDir, run: runNetworkCommand, ipForward: config.ipForward }),
+    run: launcher.run,
+    firewall: new HostFirewall({ stateDir: networkDir, run: launcher.run, ipForward: config.ipForward }),
   });
   const servedSubnets = new Set<string>();
   // The sinks ask the agent (made just below) for each task's log configuration.

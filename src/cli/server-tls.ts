@@ -9,13 +9,13 @@
 // maintained, security-updated implementation, already what the OS trusts, and needs no new code
 // in this process that parses or signs certificates. Keys are ECDSA P-256 (fast to make, accepted
 // by every client here: Node, Python's ssl under the AWS CLI and boto3, Go's under skopeo).
-import { execFile } from "node:child_process";
 import { createHash, randomBytes, X509Certificate } from "node:crypto";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { hostname, networkInterfaces } from "node:os";
 import { join } from "node:path";
 import { createSecureContext } from "node:tls";
 import { isIP } from "node:net";
+import { runCommand } from "../core/command-runner.js";
 import { ConfigError } from "./config-error.js";
 
 export interface ListenerTls {
@@ -69,10 +69,8 @@ export function loadOperatorTls(certFile: string, keyFile: string): ListenerTls 
   return { cert, key, pinnedCa: privateRoot ? { pem: top.toString(), sha256: certificateSha256(top.toString()) } : undefined, caFile: undefined };
 }
 
-function openssl(args: string[]): Promise<void> {
-  return new Promise((resolve, reject) =>
-    execFile(OPENSSL, args, { timeout: 30_000 }, (error, _stdout, stderr) => (error ? reject(new Error(`openssl ${args[0]}: ${stderr.trim() || error.message}`)) : resolve())),
-  );
+async function openssl(args: string[]): Promise<void> {
+  await runCommand(OPENSSL, args, { timeoutMs: 30_000 });
 }
 
 /** The names a generated server certificate covers: loopback, this host, the listen and public hosts. */

@@ -2,13 +2,13 @@
 // (the binary and its applet links) and/or host directories, an OCI config and manifest, written as
 // an OCI layout and/or pushed to a registry. Reproducible: entries sorted, owners root, mtimes 0,
 // so the same input gives the same digests.
-import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, copyFileSync, chmodSync, writeFileSync, cpSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, posix } from "node:path";
 import { gzipSync } from "node:zlib";
 import { create as createTar } from "tar";
+import { runCommand } from "../core/command-runner.js";
 import { normalizeImageReference } from "./image-reference.js";
 import type { RegistryTrust } from "./registry-trust.js";
 import { RegistryClient } from "./registry-client.js";
@@ -50,11 +50,11 @@ const EPOCH = new Date(0);
 const sha256 = (bytes: Buffer) => `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
 const blob = (mediaType: string, bytes: Buffer): BuiltBlob => ({ mediaType, digest: sha256(bytes), bytes });
 
-function stageBusybox(stage: string): void {
+async function stageBusybox(stage: string): Promise<void> {
   mkdirSync(join(stage, "bin"), { recursive: true });
   copyFileSync("/bin/busybox", join(stage, "bin", "busybox"));
   chmodSync(join(stage, "bin", "busybox"), 0o755);
-  const applets = execFileSync("/bin/busybox", ["--list-full"], { encoding: "utf8" }).split("\n").filter(Boolean);
+  const applets = (await runCommand("/bin/busybox", ["--list-full"])).split("\n").filter(Boolean);
   for (const applet of applets) {
     const target = join(stage, applet);
     if (applet === "bin/busybox" || existsSync(target)) continue;
@@ -91,7 +91,7 @@ async function tarOf(stage: string): Promise<Buffer> {
 export async function buildImage(input: BuildInput): Promise<BuiltImage> {
   const stage = mkdtempSync(join(tmpdir(), "berth-build-"));
   try {
-    if (input.busybox) stageBusybox(stage);
+    if (input.busybox) await stageBusybox(stage);
     for (const { source, destination } of input.directories) {
       const target = join(stage, posix.normalize(destination).replace(/^\/+/, ""));
       mkdirSync(target, { recursive: true });

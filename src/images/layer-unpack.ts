@@ -7,7 +7,7 @@
 // confined to the unpack dir by layer-paths.ts (no `..`, no absolute path, no symlink on the way).
 // Work happens in a temp dir renamed into place only when the digest matched: a crash or a bad
 // blob never leaves a half layer where the store would find it.
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, symlinkSync } from "node:fs";
 import { posix } from "node:path";
 import { PassThrough } from "node:stream";
@@ -16,6 +16,7 @@ import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import type { ZlibOptions } from "node:zlib";
 import { x as extractTar } from "tar";
+import { runCommand } from "../core/command-runner.js";
 import { WorkerHash } from "./worker-hash.js";
 import { confinedDirectory, confinedEntryPath, layerPathComponents, lstatOrUndefined, UnsafeLayerEntryError } from "./layer-paths.js";
 import { parseContentDigest } from "./content-digest.js";
@@ -70,12 +71,6 @@ function hashedBlocks(hash: WorkerHash, counted: { size: number }, counter: Laye
     if (pendingBytes > 0) yield block();
   };
 }
-
-const runWithInput = (command: string, args: readonly string[], input: string) =>
-  new Promise<void>((resolve, reject) => {
-    const child = execFile(command, [...args], (error, _stdout, stderr) => (error ? reject(new Error(`${command}: ${stderr.trim() || error.message}`)) : resolve()));
-    child.stdin?.end(input);
-  });
 
 export type LayerCompression = "gzip" | "zstd" | "none";
 
@@ -268,5 +263,5 @@ async function applySpecialEntries(
     "for p in ops['nodes']: os.mknod(p, stat.S_IFCHR | 0o000, os.makedev(0, 0))",
     "for p in ops['opaque']: os.setxattr(p, 'trusted.overlay.opaque', b'y', follow_symlinks=False)",
   ].join("\n");
-  await runWithInput("python3", ["-c", script], JSON.stringify({ nodes, opaque }));
+  await runCommand("python3", ["-c", script], { input: JSON.stringify({ nodes, opaque }) });
 }

@@ -19,8 +19,8 @@
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "./ipam.js";
-import { runCommand } from "./run-command.js";
-import type { CommandRunner } from "./run-command.js";
+import { runCommand } from "../core/command-runner.js";
+import type { CommandRunner } from "../core/command-runner.js";
 import type { FirewallState, TaskPort } from "./host-firewall-rules.js";
 import { bridgeSysctls, renderAllowBridge, renderAllowPort, renderFirewall, renderForgetBridge, renderForgetPort, renderRemoveFirewall } from "./host-firewall-rules.js";
 
@@ -47,7 +47,7 @@ export class HostFirewall {
   }
 
   private nft(script: string): Promise<string> {
-    return this.run("nft", ["-f", "-"], script);
+    return this.run("nft", ["-f", "-"], { input: script });
   }
 
   /** Sysctls through the runner, so a firewall driven inside another namespace sets that one's. */

@@ -23,8 +23,8 @@ import { numberToIpv4, ipv4ToNumber } from "../core/default-network.js";
 import type { IdRange } from "../core/id-range.js";
 import { nativeHelperPath } from "../core/native-helper.js";
 import { Ipam, subnetRange, writeFileAtomic } from "./ipam.js";
-import { runCommand } from "./run-command.js";
-import type { CommandRunner } from "./run-command.js";
+import { runCommand } from "../core/command-runner.js";
+import type { CommandRunner } from "../core/command-runner.js";
 import type { HostFirewall } from "./host-firewall.js";
 import type { FirewallState } from "./host-firewall-rules.js";
 import { METADATA_ENDPOINT } from "./host-firewall-rules.js";
@@ -61,7 +61,7 @@ export interface TaskAttachment {
   readonly connected?: boolean;
 }
 
-export type { CommandRunner } from "./run-command.js";
+export type { CommandRunner } from "../core/command-runner.js";
 
 const shortHash = (text: string) => createHash("sha256").update(text).digest("hex").slice(0, 8);
 
@@ -225,13 +225,13 @@ export class TaskNetworks {
     writeFileAtomic(this.bridgeRecordPath(bridge), JSON.stringify({ subnetId: subnet.subnetId, cidr: subnet.cidr }));
     if (!(await this.linkExists(bridge))) {
       const range = subnetRange(subnet.cidr);
-      await this.run("ip", ["-batch", "-"], [
+      await this.run("ip", ["-batch", "-"], { input: [
         `link add ${bridge} type bridge`,
         `addr add ${range.gateway}/${range.prefixLength} dev ${bridge}`,
         `addr add ${METADATA_ENDPOINT_ADDRESS}/32 dev ${bridge}`,
         `link set ${bridge} up`,
         "",
-      ].join("\n"));
+      ].join("\n") });
     }
     // Also for a bridge an earlier run made: cheap, once per bridge and process, and it repairs
     // an element or setting lost with an interrupted start.
@@ -314,20 +314,20 @@ export class TaskNetworks {
         // Only an earlier, interrupted connect can have left this task's veth behind.
         if (!this.freshNamespaces.delete(taskId)) await this.removeHostVeth(attachment);
         // The peer is made inside the namespace (so it can be called eth0 there) with its MAC.
-        await this.run("ip", ["-batch", "-"], [`link add ${hostVeth} type veth peer name eth0 address ${macAddress} netns ${netnsName}`, `link set ${hostVeth} master ${bridge} up`, ""].join("\n"));
+        await this.run("ip", ["-batch", "-"], { input: [`link add ${hostVeth} type veth peer name eth0 address ${macAddress} netns ${netnsName}`, `link set ${hostVeth} master ${bridge} up`, ""].join("\n") });
       }),
       // The port's element (started by reserve): until it is in, the bridge drops everything the
       // port sends (the policy fails closed), and connect returns only once both are done.
       allowed,
     ]);
-    await this.run("ip", ["-n", netnsName, "-batch", "-"], [
+    await this.run("ip", ["-n", netnsName, "-batch", "-"], { input: [
       `link set lo up`,
       `addr add ${ipv4}/${prefixLength} dev eth0`,
       `link set eth0 up`,
       `route add default via ${gateway} dev eth0`,
       `route add ${METADATA_ENDPOINT_ADDRESS}/32 dev eth0`,
       "",
-    ].join("\n"));
+    ].join("\n") });
     const connected: TaskAttachment = { ...attachment, connected: true };
     writeFileAtomic(this.recordPath(taskId), JSON.stringify(connected));
     return connected;
@@ -378,7 +378,7 @@ export class TaskNetworks {
   // the batch goes on past it, and only other errors fail the removal.
   private async removeLinks(attachment: Pick<TaskAttachment, "netnsName" | "netnsPath" | "hostVeth" | "userNamespacePath">): Promise<void> {
     const commands = [`link del ${attachment.hostVeth}`, ...(existsSync(attachment.netnsPath) ? [`netns del ${attachment.netnsName}`] : []), ""];
-    await this.run("ip", ["-force", "-batch", "-"], commands.join("\n")).catch((error: Error) => {
+    await this.run("ip", ["-force", "-batch", "-"], { input: commands.join("\n") }).catch((error: Error) => {
       const unexpected = error.message.split("\n").filter((line) => line.trim() && !/^Command failed/.test(line) && !/Cannot find device|No such file or directory/.test(line));
       if (unexpected.length > 0) throw error;
     });

@@ -2,8 +2,8 @@
 // on stdin, runs the command, and writes one JSON answer per line on stdout. It holds no state, so
 // a new one can take over at any time; it ends once its parent has closed stdin and every request
 // it took has finished.
-import { execFile } from "node:child_process";
 import { createInterface } from "node:readline";
+import { CommandError, runCommand } from "../core/command-runner.js";
 import type { LaunchAnswer, LaunchRequest } from "./command-launcher.js";
 import { startWithSyncPipe } from "./sync-pipe-start.js";
 
@@ -40,19 +40,13 @@ createInterface({ input: process.stdin })
       );
       return;
     }
-    let child: ReturnType<typeof execFile>;
-    try {
-      child = execFile(command, args, { timeout: timeoutMs ?? 0, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-        if (!error) return answer({ id, stdout, stderr });
-        answer({ id, stdout, stderr, failure: { message: error.message, exitCode: typeof error.code === "number" ? error.code : undefined } });
-      });
-    } catch (error) {
-      // Arguments node refuses outright (a NUL byte, say): a failure of this command, not of the helper.
-      return answer({ id, stdout: "", stderr: "", failure: { message: (error as Error).message } });
-    }
-    // A command that does not read its stdin closes it early: that is not a failure.
-    child.stdin?.on("error", () => undefined);
-    child.stdin?.end(input);
+    runCommand(command, args, { ...(input !== undefined ? { input } : {}), ...(timeoutMs ? { timeoutMs } : {}) }).then(
+      (stdout) => answer({ id, stdout, stderr: "" }),
+      (error: unknown) => {
+        const failure = error instanceof CommandError ? error : new CommandError({ command, args, stderr: "", reason: String(error) });
+        answer({ id, stdout: "", stderr: failure.stderr, failure: { message: failure.reason, ...(failure.exitCode !== undefined ? { exitCode: failure.exitCode } : {}) } });
+      },
+    );
   })
   .on("close", () => {
     parentGone = true;

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { CommandLauncher, loaderArgs } from "./command-launcher.js";
-import { CommandError } from "./run-command.js";
+import { CommandError } from "../core/command-runner.js";
 
 test("runs commands from the helper: stdout, stdin input, concurrent calls, failures with the tool's stderr", async () => {
   const launcher = new CommandLauncher();
@@ -14,7 +14,7 @@ test("runs commands from the helper: stdout, stdin input, concurrent calls, fail
     assert.ok(failure instanceof CommandError);
     assert.equal(failure.exitCode, 3);
     assert.equal(failure.stderr, "it broke\n");
-    assert.match(failure.message, /^sh -c: it broke$/);
+    assert.equal(failure.message, "sh -c echo it broke >&2; exit 3: it broke", "the message names the command line and the tool's stderr");
     const missing = await launcher.run("/nonexistent/tool", []).catch((error: unknown) => error);
     assert.ok(missing instanceof CommandError, "a tool that cannot be run is a failure, not a hang");
     const refused = await launcher.run("echo", ["a\u0000b"]).catch((error: unknown) => error);

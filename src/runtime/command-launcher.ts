@@ -4,16 +4,16 @@
 // berth server (control plane, store and agent in one process, 130+ MB resident) every spawn blocked
 // the event loop ~2–4 ms, and a launch and a stop run about a dozen of them. The helper is a bare
 // Node process (a fraction of that size) that forks for us, on the other core, while the agent
-// goes on. Same contract as runCommand: stdout on success, a CommandError with the tool's stderr
-// on failure. A helper that dies fails the commands it was running; the next command starts a
+// goes on. Same contract as core's runCommand (which the helper runs): stdout on success, a
+// CommandError with the tool's stderr on failure. A helper that dies fails the commands it was running; the next command starts a
 // new one.
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { extname } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { CommandError } from "./run-command.js";
-import type { CommandRunner } from "./run-command.js";
+import { CommandError } from "../core/command-runner.js";
+import type { CommandRunner } from "../core/command-runner.js";
 import type { SyncMessage, SyncPipeStarter } from "./sync-pipe-start.js";
 
 export interface LaunchRequest {
@@ -70,7 +70,7 @@ export class CommandLauncher {
   readonly run: CommandRunner = async (command, args, options) => {
     const answer = await this.send({ command, args, ...(options?.input !== undefined ? { input: options.input } : {}), ...(options?.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) });
     if (!answer.failure) return answer.stdout;
-    throw new CommandError(`${command} ${args[0] ?? ""}: ${answer.stderr.trim() || answer.failure.message}`, answer.failure.exitCode, answer.stderr);
+    throw new CommandError({ command, args, exitCode: answer.failure.exitCode, stderr: answer.stderr, reason: answer.failure.message });
   };
 
   /** startWithSyncPipe, run by the helper: conmon's start forks from it, not from the agent. */

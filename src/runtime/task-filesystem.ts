@@ -25,8 +25,8 @@ import { chown, mkdir, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { IdRange } from "./id-ranges.js";
 import { confinedJoin } from "../core/confined-path.js";
-import type { CommandRunner } from "./run-command.js";
-import { runCommand } from "./run-command.js";
+import type { CommandRunner } from "../core/command-runner.js";
+import { runCommand } from "../core/command-runner.js";
 import { TaskMountsHelper } from "./task-mounts-helper.js";
 
 /** Search-only for others: a container's init (an unprivileged uid) may walk through, not list. */

@@ -3,7 +3,7 @@
 import { existsSync } from "node:fs";
 import { nativeHelperPath } from "../core/native-helper.js";
 import type { IdRange } from "../core/id-range.js";
-import type { CommandRunner } from "./run-command.js";
+import type { CommandRunner } from "../core/command-runner.js";
 
 /** The helper's path; an error saying how to build it when it is missing. */
 export function checkedNativeHelperPath(): string {

@@ -27,7 +27,7 @@ import { architecturesKernelLacks, readKernelConfig } from "./kernel-abis.js";
 import { resolveUser } from "./image-user.js";
 import { buildOciSpec, DEFAULT_CAPABILITIES } from "./oci-spec.js";
 import type { ImageRuntimeConfig, OciMount } from "./oci-spec.js";
-import type { CommandRunner } from "./run-command.js";
+import type { CommandRunner } from "../core/command-runner.js";
 import { DEFAULT_SECCOMP_PROFILE_PATH, resolveSeccompProfile } from "./seccomp-profile.js";
 import { TaskCgroups } from "./task-cgroup.js";
 import type { TaskBudget } from "./task-cgroup.js";

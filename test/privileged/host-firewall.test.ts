@@ -21,6 +21,7 @@ import { HostRuntimeAdapter } from "../../src/agent/runtime-adapter.js";
 import { compileAgentConfig } from "../../src/cli/agent-config.js";
 import { uninstallHostAgent } from "../../src/cli/host-agent-assembly.js";
 import { systemClock } from "../../src/core/clock.js";
+import { runCommand } from "../../src/core/command-runner.js";
 import { HostFirewall, TaskNetworks } from "../../src/network/index.js";
 import type { CommandRunner, TaskAttachment } from "../../src/network/index.js";
 import { TaskRuntime } from "../../src/runtime/index.js";
@@ -46,11 +47,7 @@ const sleeper = () => [{ name: "sleeper", linuxParameters: { initProcessEnabled:
 const ipForwardBefore = readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8").trim();
 const leaksBefore = new Set(findLeaks());
 
-const exec: CommandRunner = (command, args, input) =>
-  new Promise((resolve, reject) => {
-    const child = execFile(command, [...args], { timeout: 20_000 }, (error, stdout, stderr) => (error ? reject(new Error(`${command} ${args.join(" ")}: ${stderr.trim() || error.message}`)) : resolve(stdout)));
-    if (input !== undefined) child.stdin!.end(input);
-  });
+const exec: CommandRunner = (command, args, options) => runCommand(command, args, { timeoutMs: 20_000, ...options });
 /** Exit status and output of a command that is expected to fail sometimes. */
 const attempt = (command: string, args: string[], timeoutMs = 6_000) =>
   new Promise<{ ok: boolean; stdout: string }>((resolve) => execFile(command, args, { timeout: timeoutMs }, (error, stdout) => resolve({ ok: !error, stdout })));
@@ -128,7 +125,7 @@ const peerListener: ChildProcess[] = [];
 
 before(async () => {
   // (A veth pair stands in for a dummy link: this kernel has no dummy driver.)
-  await exec("ip", ["-batch", "-"], `link add ${DUMMY.link} type veth peer name ${DUMMY.link}p\naddr add ${DUMMY.address}/32 dev ${DUMMY.link}\nlink set ${DUMMY.link} up\nlink set ${DUMMY.link}p up\n`);
+  await exec("ip", ["-batch", "-"], { input: `link add ${DUMMY.link} type veth peer name ${DUMMY.link}p\naddr add ${DUMMY.address}/32 dev ${DUMMY.link}\nlink set ${DUMMY.link} up\nlink set ${DUMMY.link}p up\n` });
   await startAgent();
   // What registration does for the subnets a host serves: the bridge (and its addresses) exists.
   await current!.networks.ensureSubnet(subnetA);
@@ -268,7 +265,7 @@ test("on a host with ip_forward 1, the forward chain alone keeps subnets apart; 
   await exec("ip", ["netns", "add", FORWARD_NS]);
   // nsenter --net, not `ip netns exec`: the latter's private mount namespace would hide the task
   // namespaces that TaskNetworks names with `ip netns add` from inside.
-  const inRouter: CommandRunner = (command, args, input) => exec("nsenter", [`--net=/var/run/netns/${FORWARD_NS}`, command, ...args], input);
+  const inRouter: CommandRunner = (command, args, options) => exec("nsenter", [`--net=/var/run/netns/${FORWARD_NS}`, command, ...args], options);
   const ipForward = async () => (await inRouter("sysctl", ["-n", "net.ipv4.ip_forward"])).trim();
   await inRouter("sysctl", ["-q", "-w", "net.ipv4.ip_forward=1"]);
   const stateDir = mkdtempSync(join(tmpdir(), "berth-fw-router-"));
@@ -315,7 +312,7 @@ test("on a host with ip_forward 1, the forward chain alone keeps subnets apart; 
     }
     // Something flushes the ruleset (as `systemctl reload nftables` would): the next launch puts
     // the whole policy back, every recorded task's element with it.
-    await inRouter("nft", ["-f", "-"], "delete table bridge berth\ndelete table inet berth\n");
+    await inRouter("nft", ["-f", "-"], { input: "delete table bridge berth\ndelete table inet berth\n" });
     const relaunched = await guarded.attach("fwflush-aaaaaaaaaaaaaa", subnetX);
     const restored = await inRouter("nft", ["list", "set", "bridge", "berth", "task_addrs"]);
     for (const attachment of [x1, x2, relaunched]) assert.match(restored, new RegExp(`"${attachment.hostVeth}"`), "elements restored");
