@@ -1,21 +1,26 @@
 // The agent's side of the agent protocol over HTTP (see src/protocol/agent-api.ts): each call is a
-// POST of JSON to <server>/_berth/agent/v<version>/<call>. `register` presents the join token (and
+// POST of JSON to <server><AGENT_ROUTE_PREFIX><call>. `register` presents the join token (and
 // the host's current secret, if it has one); every other call presents the host secret the last
 // registration returned, kept in memory and in `secretFile` (0600) so a restarted agent can prove
-// it is the same host. Retrying is the caller's business (the host loop backs off and re-sends,
-// calls are idempotent).
+// it is the same host. The answers of register and poll are checked against the protocol's schemas
+// before the agent acts on them. Retrying is the caller's business (the host loop backs off and
+// re-sends, calls are idempotent; src/protocol/call-failure.ts says which failures are worth it).
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import type {
-  ControlPlaneLink,
-  LogBatch,
-  PollResponse,
-  RegisterRequest,
-  RegisterResponse,
-  ReportRequest,
+import type { AgentCall, BodyCheck, ControlPlaneLink, LogBatch, RegisterRequest, ReportRequest } from "../protocol/index.js";
+import {
+  AGENT_ROUTE_PREFIX,
+  ControlLinkError,
+  HOST_NOT_REGISTERED,
+  MAX_LOG_BATCH_MESSAGE_BYTES,
+  MAX_LOG_EVENTS_PER_BATCH,
+  PollResponseSchema,
+  RegisterResponseSchema,
+  compileCheck,
 } from "../protocol/index.js";
-import { protocolVersion } from "../protocol/index.js";
-import { MAX_LOG_BATCH_MESSAGE_BYTES, MAX_LOG_EVENTS_PER_BATCH } from "../protocol/agent-shapes.js";
+import type { TSchema } from "typebox";
 import { Agent } from "undici";
+
+export { ControlLinkError };
 
 /**
  * The most of an answer the agent reads. A poll answer is the biggest: every task placed on the
@@ -23,22 +28,6 @@ import { Agent } from "undici";
  * refused rather than buffered without end.
  */
 export const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
-
-export class ControlLinkError extends Error {
-  constructor(
-    message: string,
-    readonly status: number,
-    /** The server's error code (e.g. HostNotRegistered), when it sent one. */
-    readonly code?: string,
-  ) {
-    super(message);
-    this.name = "ControlLinkError";
-  }
-  /** 4xx other than auth problems will not get better by retrying the same request. */
-  get permanent(): boolean {
-    return this.status >= 400 && this.status < 500 && this.status !== 401 && this.status !== 429;
-  }
-}
 
 export interface HttpControlLinkOptions {
   readonly serverUrl: string;
@@ -53,7 +42,7 @@ export interface HttpControlLinkOptions {
 }
 
 export function createHttpControlLink(options: HttpControlLinkOptions): ControlPlaneLink {
-  const base = `${options.serverUrl.replace(/\/$/, "")}/_berth/agent/v${protocolVersion}/`;
+  const base = `${options.serverUrl.replace(/\/$/, "")}${AGENT_ROUTE_PREFIX}`;
   // Verified TLS against the pinned CA (undici is the engine of Node's own fetch).
   const dispatcher = options.ca ? new Agent({ connect: { ca: options.ca, rejectUnauthorized: true } }) : undefined;
   let hostSecret: string | undefined = options.secretFile && existsSync(options.secretFile) ? readFileSync(options.secretFile, "utf8").trim() || undefined : undefined;
@@ -64,9 +53,9 @@ export function createHttpControlLink(options: HttpControlLinkOptions): ControlP
     writeFileSync(`${options.secretFile}.new`, `${secret}\n`, { mode: 0o600 });
     renameSync(`${options.secretFile}.new`, options.secretFile);
   };
-  const call = async <T>(name: string, body: object, signal?: AbortSignal): Promise<T> => {
+  const call = async (name: AgentCall, body: object, signal?: AbortSignal): Promise<unknown> => {
     const registering = name === "register";
-    if (!registering && hostSecret === undefined) throw new ControlLinkError(`agent protocol ${name}: HTTP 401: not registered yet`, 401, "HostNotRegistered");
+    if (!registering && hostSecret === undefined) throw new ControlLinkError(`agent protocol ${name}: HTTP 401: not registered yet`, 401, HOST_NOT_REGISTERED);
     const response = await fetch(base + name, {
       method: "POST",
       headers: {
@@ -96,15 +85,19 @@ export function createHttpControlLink(options: HttpControlLinkOptions): ControlP
       }
       throw new ControlLinkError(`agent protocol ${name}: HTTP ${response.status}: ${message}`, response.status, code);
     }
-    return (text ? JSON.parse(text) : {}) as T;
+    try {
+      return text ? (JSON.parse(text) as unknown) : {};
+    } catch {
+      throw new ControlLinkError(`agent protocol ${name}: the answer is not JSON`, 502);
+    }
   };
   return {
     register: async (request: RegisterRequest) => {
-      const answer = await call<RegisterResponse>("register", request);
+      const answer = checkedAnswer("register", registerAnswer, await call("register", request));
       keepSecret(answer.hostSecret);
       return answer;
     },
-    poll: (hostId: string, knownGeneration: number, signal?: AbortSignal) => call<PollResponse>("poll", { hostId, knownGeneration }, signal),
+    poll: async (hostId: string, knownGeneration: number, signal?: AbortSignal) => checkedAnswer("poll", pollAnswer, await call("poll", { hostId, knownGeneration }, signal)),
     report: async (hostId: string, request: ReportRequest) => {
       await call("report", { hostId, ...request });
     },
@@ -118,6 +111,16 @@ export function createHttpControlLink(options: HttpControlLinkOptions): ControlP
       for (const batch of batches) for (const part of splitLogBatch(batch)) await call("logs", { hostId, batches: [part] });
     },
   };
+}
+
+const registerAnswer = compileCheck(RegisterResponseSchema);
+const pollAnswer = compileCheck(PollResponseSchema);
+
+/** The answer, typed, when it is one the protocol defines; a 502 (retried like any bad gateway) when not. */
+function checkedAnswer<Schema extends TSchema>(name: AgentCall, check: BodyCheck<Schema>, answer: unknown) {
+  const checked = check.parse(answer);
+  if (!checked.ok) throw new ControlLinkError(`agent protocol ${name}: the answer is malformed: ${checked.problem}`, 502);
+  return checked.value;
 }
 
 /** Reads a response's body as text, refusing (and cancelling) one longer than `limit` bytes. */

@@ -9,16 +9,16 @@
 //   a heartbeat or poll answered "host not registered" (the server lost or reaped the host, or its
 //   secret is stale) ─▶ register again ─▶ re-send reports ─▶ poll from scratch (reconcile)
 //
-// Every retry waits a jittered, doubling backoff so a fleet that lost its server does not come
-// back at it in lockstep.
+// Every retry waits a jittered, doubling backoff (src/core/retry-with-backoff.ts) so a fleet that
+// lost its server does not come back at it in lockstep; src/protocol/call-failure.ts says which
+// failures are worth retrying.
 import type { Clock } from "../core/clock.js";
-import type { ControlPlaneLink, DesiredTask, HostCapacity, LogBatch, RegisterResponse, TaskSpec, TaskStatusReport, TaskStopCode } from "../protocol/index.js";
-import { protocolVersion } from "../protocol/index.js";
+import { retryWithBackoff } from "../core/retry-with-backoff.js";
+import type { ControlPlaneLink, DesiredTask, HostCapacity, LogBatch, RegisterResponse, TaskSpec, TaskStatusReport } from "../protocol/index.js";
+import { MAX_REPORT_SEQUENCE, callFailureKind, protocolVersion } from "../protocol/index.js";
 import type { Agent, AgentLogger } from "./agent.js";
-import { ControlLinkError } from "./control-link-http.js";
 import type { LogEvent, LogSink, TaskStateReporter } from "./ports.js";
 import { LogDeliveryRefusedError } from "./ports.js";
-import { AwsError } from "../core/errors.js";
 
 export interface HostIdentity {
   readonly hostId: string;
@@ -40,16 +40,14 @@ const ORPHAN_REASON = "Task stopped because the control plane no longer knows it
  * A report for a task the agent never ran and is told to stop: its sequence is above any a task
  * runner reaches, and STOPPED is terminal on the control plane, so nothing can follow it.
  */
-const NEVER_RAN_SEQUENCE = 2 ** 31 - 1;
+const NEVER_RAN_SEQUENCE = MAX_REPORT_SEQUENCE;
 
-/** Between half and all of `ms`: full doubling backoff with jitter. */
-export const jittered = (ms: number): number => Math.round(ms / 2 + (Math.random() * ms) / 2);
+/** Delays of the calls to the control plane (jittered): a report is small and urgent, a register or poll less so. */
+const REPORT_BACKOFF = { firstMs: 100, maxMs: 5_000 };
+const CALL_BACKOFF = { firstMs: 200, maxMs: 10_000 };
 
 /** Whether the control plane answered that this host must register (again) before anything else. */
-export function needsRegistration(error: unknown): boolean {
-  if (error instanceof ControlLinkError) return error.status === 401 || error.code === "HostNotRegistered";
-  return (error as { code?: unknown } | undefined)?.code === "HostNotRegistered";
-}
+export const needsRegistration = (error: unknown): boolean => callFailureKind(error) === "register-again";
 
 /** Delivers the newest report of every task, retrying until the control plane acknowledges it. */
 export class ReportForwarder implements TaskStateReporter {
@@ -91,19 +89,21 @@ export class ReportForwarder implements TaskStateReporter {
   flush(): void {
     if (this.flushing || this.hostId === undefined || this.closed.signal.aborted) return;
     const hostId = this.hostId;
+    // Each attempt sends the newest report of every task, so a retry never sends a stale one.
+    const sendPending = async () => {
+      const batch = [...this.pending.values()];
+      await this.link.report(hostId, { reports: batch });
+      for (const sent of batch) if (this.pending.get(sent.taskArn) === sent) this.pending.delete(sent.taskArn);
+    };
     this.flushing = (async () => {
-      let backoffMs = 100;
       while (this.pending.size > 0 && !this.closed.signal.aborted) {
-        const batch = [...this.pending.values()];
-        try {
-          await this.link.report(hostId, { reports: batch });
-          for (const sent of batch) if (this.pending.get(sent.taskArn) === sent) this.pending.delete(sent.taskArn);
-          backoffMs = 100;
-        } catch (error) {
-          this.logger.error({ err: error, reports: batch.length }, "status report delivery failed; retrying");
-          await this.clock.sleep(jittered(backoffMs), this.closed.signal).catch(() => undefined);
-          backoffMs = Math.min(backoffMs * 2, 5_000);
-        }
+        await retryWithBackoff(sendPending, {
+          clock: this.clock,
+          signal: this.closed.signal,
+          backoff: REPORT_BACKOFF,
+          jitter: true,
+          onFailure: (error) => this.logger.error({ err: error, reports: this.pending.size }, "status report delivery failed; retrying"),
+        });
       }
     })().finally(() => {
       this.flushing = undefined;
@@ -148,8 +148,8 @@ export class AwslogsSink implements LogSink {
     } catch (error) {
       // A 4xx (over HTTP) or a client-fault AwsError (embedded): the destination refuses these
       // lines (a missing log group without awslogs-create-group); retrying fast will not help.
-      if ((error instanceof ControlLinkError && error.permanent) || (error instanceof AwsError && error.isClientFault)) {
-        throw new LogDeliveryRefusedError(`awslogs: ${error.message} (group ${group}, stream ${batch.logStreamName})`, { cause: error });
+      if (callFailureKind(error) === "permanent") {
+        throw new LogDeliveryRefusedError(`awslogs: ${(error as Error).message} (group ${group}, stream ${batch.logStreamName})`, { cause: error });
       }
       throw error;
     }
@@ -230,21 +230,25 @@ export class HostAgent {
 
   private async pollLoop(): Promise<void> {
     let generation = -1;
-    let backoffMs = 200;
+    const pollAndConverge = async () => {
+      const answer = await this.parts.link.poll(this.hostId!, generation, this.abort.signal);
+      generation = answer.generation;
+      await this.converge(answer.tasks);
+    };
+    // One long poll after another; a failure backs off (reset by the next success), except that a
+    // host the server forgot registers again and polls at once, from scratch.
     while (!this.abort.signal.aborted) {
-      try {
-        const answer = await this.parts.link.poll(this.hostId!, generation, this.abort.signal);
-        generation = answer.generation;
-        await this.converge(answer.tasks);
-        backoffMs = 200;
-      } catch (error) {
-        if (this.abort.signal.aborted) return;
-        this.parts.logger.error({ err: error }, "poll failed; reconnecting");
-        generation = -1;
-        if (needsRegistration(error) && (await this.reregister().then(() => true, () => false))) continue;
-        await this.parts.clock.sleep(jittered(backoffMs), this.abort.signal).catch(() => undefined);
-        backoffMs = Math.min(backoffMs * 2, 10_000);
-      }
+      await retryWithBackoff(pollAndConverge, {
+        clock: this.parts.clock,
+        signal: this.abort.signal,
+        backoff: CALL_BACKOFF,
+        jitter: true,
+        onFailure: async (error) => {
+          this.parts.logger.error({ err: error }, "poll failed; reconnecting");
+          generation = -1;
+          return needsRegistration(error) && (await this.reregister().then(() => true, () => false)) ? "now" : "wait";
+        },
+      });
     }
   }
 
@@ -257,7 +261,7 @@ export class HostAgent {
       if (task.desiredStatus === "RUNNING" && !known) {
         await agent.runTask(task.spec);
       } else if (task.desiredStatus === "STOPPED" && known && known.desiredStatus !== "STOPPED") {
-        await agent.stopTask(task.spec.taskArn, task.stoppedReason ?? "Task stopped by user", (task.stopCode ?? "UserInitiated") as TaskStopCode);
+        await agent.stopTask(task.spec.taskArn, task.stoppedReason ?? "Task stopped by user", task.stopCode ?? "UserInitiated");
       } else if (task.desiredStatus === "STOPPED" && !known) {
         // Stopped before this host ever started it (or its record was lost): nothing runs, nothing
         // is held, so say STOPPED, or the task would wait for a report that never comes.
@@ -272,7 +276,7 @@ export class HostAgent {
           stoppingAtMs: now,
           executionStoppedAtMs: now,
           stoppedAtMs: now,
-          ...(task.stopCode !== undefined ? { stopCode: task.stopCode as TaskStopCode } : {}),
+          ...(task.stopCode !== undefined ? { stopCode: task.stopCode } : {}),
           ...(task.stoppedReason !== undefined ? { stoppedReason: task.stoppedReason } : {}),
           containers: [],
         });
@@ -291,18 +295,19 @@ export class HostAgent {
     }
   }
 
+  /** Retries a call until it succeeds, is refused for good (thrown) or the agent closes (undefined). */
   private async retry<T>(what: string, action: () => Promise<T>): Promise<T | undefined> {
-    let backoffMs = 200;
-    while (!this.abort.signal.aborted) {
-      try {
-        return await action();
-      } catch (error) {
-        if (error instanceof ControlLinkError && error.permanent) throw error;
+    const result = await retryWithBackoff(action, {
+      clock: this.parts.clock,
+      signal: this.abort.signal,
+      backoff: CALL_BACKOFF,
+      jitter: true,
+      onFailure: (error) => {
+        if (callFailureKind(error) === "permanent") return "give-up";
         this.parts.logger.error({ err: error }, `${what} failed; retrying`);
-        await this.parts.clock.sleep(jittered(backoffMs), this.abort.signal).catch(() => undefined);
-        backoffMs = Math.min(backoffMs * 2, 10_000);
-      }
-    }
-    return undefined;
+        return "wait";
+      },
+    });
+    return result.stopped ? undefined : result.value;
   }
 }

@@ -1,4 +1,4 @@
-// The agent protocol over HTTP: POST /_berth/agent/v1/<call> with a JSON body, served by the
+// The agent protocol over HTTP: POST <AGENT_ROUTE_PREFIX><call> with a JSON body, served by the
 // control plane's Fleet. Not an AWS API, so no SigV4: agents hold a join token, never the account's
 // keys. `register` takes a join token (Authorization: Bearer <join token>) and, for a host that is
 // already registered and alive, its current secret (X-Berth-Host-Secret); it answers with a new
@@ -6,13 +6,12 @@
 // only name the host the secret was issued to.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { ControlPlaneLink } from "../protocol/index.js";
-import { protocolVersion } from "../protocol/index.js";
-import { logsBodyProblem, pollBodyProblem, reportBodyProblem } from "../protocol/agent-shapes.js";
+import type { Checked, ControlPlaneLink } from "../protocol/index.js";
+import { AGENT_ROUTE_PREFIX, HOST_NOT_REGISTERED, parseLogsBody, parsePollBody, parseRegisterBody, parseReportBody } from "../protocol/index.js";
 import { isAwsError } from "../core/errors.js";
 import { BodyTooLargeError, discardRestAndClose, readBody } from "./gateway/request-body.js";
 
-export const AGENT_ROUTE_PREFIX = `/_berth/agent/v${protocolVersion}/`;
+export { AGENT_ROUTE_PREFIX };
 const MAX_BODY_BYTES = 8 * 1024 * 1024; // a log batch of 10,000 lines fits comfortably
 /** What is read of a body before its sender is authenticated (when the host id is not in a header). */
 const PRE_AUTH_BODY_BYTES = 64 * 1024;
@@ -98,7 +97,7 @@ export function createAgentRoute(options: AgentRouteOptions) {
       } else if (!token || !(await options.fleet.authenticateHost(hostId, token))) {
         // Unknown host, stale secret (the server forgot the host) or another host's secret: the
         // agent answers 401 by registering again with its join token.
-        return reply(401, { code: "HostNotRegistered", message: `Host ${hostId} is not registered, or the presented host secret is not its own.` });
+        return reply(401, { code: HOST_NOT_REGISTERED, message: `Host ${hostId} is not registered, or the presented host secret is not its own.` });
       }
       if (body === undefined) {
         body = await readJsonOrReply(MAX_BODY_BYTES);
@@ -108,28 +107,33 @@ export function createAgentRoute(options: AgentRouteOptions) {
       const abort = new AbortController();
       response.on("close", () => abort.abort());
       try {
+        // Every body is checked against the protocol's schema before the Fleet sees it
+        // (src/protocol/agent-bodies.ts): a wrong type or a limit passed is a 400 naming the field.
+        const malformed = (what: string, checked: Checked<unknown> & { ok: false }) => reply(400, { code: "BadRequest", message: `The ${what} body is malformed: ${checked.problem}` });
         switch (call) {
-          case "register":
-            if (!isRegisterShaped(body)) return reply(400, { code: "BadRequest", message: "The register body is not a RegisterRequest (hostId, agentVersion, availabilityZone, architecture, capacity, machine, overcommit, subnetIds)." });
-            return reply(200, await options.fleet.register(body as never));
+          case "register": {
+            const checked = parseRegisterBody(body);
+            if (!checked.ok) return malformed("register", checked);
+            return reply(200, await options.fleet.register(checked.value));
+          }
           case "poll": {
-            const problem = pollBodyProblem(body);
-            if (problem) return reply(400, { code: "BadRequest", message: `The poll body is malformed: ${problem}` });
-            return reply(200, await options.fleet.poll(hostId, (body.knownGeneration as number | undefined) ?? -1, abort.signal));
+            const checked = parsePollBody(body);
+            if (!checked.ok) return malformed("poll", checked);
+            return reply(200, await options.fleet.poll(hostId, checked.value.knownGeneration ?? -1, abort.signal));
           }
           case "report": {
-            const problem = reportBodyProblem(body);
-            if (problem) return reply(400, { code: "BadRequest", message: `The report body is malformed: ${problem}` });
-            await options.fleet.report(hostId, { reports: (body.reports ?? []) as never });
+            const checked = parseReportBody(body);
+            if (!checked.ok) return malformed("report", checked);
+            await options.fleet.report(hostId, { reports: checked.value.reports ?? [] });
             return reply(200, {});
           }
           case "heartbeat":
             await options.fleet.heartbeat(hostId);
             return reply(200, {});
           case "logs": {
-            const problem = logsBodyProblem(body);
-            if (problem) return reply(400, { code: "BadRequest", message: `The logs body is malformed: ${problem}` });
-            await options.fleet.putLogs(hostId, (body.batches ?? []) as never);
+            const checked = parseLogsBody(body);
+            if (!checked.ok) return malformed("logs", checked);
+            await options.fleet.putLogs(hostId, checked.value.batches ?? []);
             return reply(200, {});
           }
           default:
@@ -143,26 +147,6 @@ export function createAgentRoute(options: AgentRouteOptions) {
       }
     },
   };
-}
-
-const isNumber = (value: unknown) => typeof value === "number" && Number.isFinite(value);
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
-
-/** The JSON types of a RegisterRequest (the Fleet checks the values): anything else is the caller's fault, a 400. */
-function isRegisterShaped(body: Record<string, unknown>): boolean {
-  const { capacity, machine } = body;
-  return (
-    isNumber(body.protocolVersion) &&
-    ["hostId", "agentVersion", "availabilityZone", "architecture"].every((name) => typeof body[name] === "string") &&
-    isRecord(capacity) &&
-    ["cpuUnits", "memoryMiB", "taskSlots", "ephemeralGiB"].every((name) => isNumber(capacity[name])) &&
-    isRecord(machine) &&
-    isNumber(machine.cpuCount) &&
-    isNumber(machine.memoryMiB) &&
-    typeof body.overcommit === "boolean" &&
-    Array.isArray(body.subnetIds) &&
-    body.subnetIds.every((id) => typeof id === "string")
-  );
 }
 
 async function readJson(request: IncomingMessage, limit: number): Promise<Record<string, unknown>> {

@@ -1,5 +1,5 @@
 // The agent protocol's messages and the link interface both halves talk through. Over the network
-// it is HTTP+JSON under /_berth/agent/v<protocolVersion>/ on the server's listener, authenticated
+// it is HTTP+JSON under AGENT_ROUTE_PREFIX (version.ts) on the server's listener, authenticated
 // per agent: register presents the join token the server issued (Authorization: Bearer <token>)
 // and receives a secret bound to its host id; every later call presents that host secret instead.
 // The embedded agent of `berth server` uses the same interface in process.
@@ -11,73 +11,138 @@
 //   report(hostId, reports[])       ──────▶ folded into tasks (at-least-once; sequence-checked)
 //   heartbeat(hostId)               ──────▶ keeps the host ACTIVE (lost after the grace period)
 //   putLogs(hostId, batches[])      ──────▶ CloudWatch Logs events (awslogs driver)
+//
+// The schemas are the definition of each message and the types are inferred from them; each side
+// checks what the other sends (agent-bodies.ts for the control plane, control-link-http.ts for the
+// agent). The values a host may declare are checked apart, in capacity-limits.ts.
+import Type from "typebox";
+import type { Static } from "typebox";
 import type { TaskSpec } from "./task-spec.js";
-import type { TaskStatusReport } from "./task-status.js";
+import { TaskStatusReportSchema, TaskStopCodeSchema, TimestampMsSchema } from "./task-status.js";
 
-export interface HostCapacity {
-  readonly cpuUnits: number;
-  readonly memoryMiB: number;
-  readonly taskSlots: number;
-  readonly ephemeralGiB: number;
-}
+export const HostCapacitySchema = Type.Immutable(
+  Type.Object({
+    cpuUnits: Type.Number(),
+    memoryMiB: Type.Number(),
+    taskSlots: Type.Number(),
+    ephemeralGiB: Type.Number(),
+  }),
+);
+export type HostCapacity = Static<typeof HostCapacitySchema>;
 
-export interface RegisterRequest {
-  readonly protocolVersion: number;
-  /** Stable per host (kept in the agent's state dir). */
-  readonly hostId: string;
-  readonly agentVersion: string;
-  readonly availabilityZone: string;
-  readonly architecture: "X86_64" | "ARM64";
-  readonly capacity: HostCapacity;
-  /** The machine the agent runs on, as it sees it; the capacity must fit it (see capacity-limits.ts). */
-  readonly machine: { readonly cpuCount: number; readonly memoryMiB: number };
-  /** The operator declared capacity above the machine's (--capacity-cpu-units/--capacity-memory-mib). */
-  readonly overcommit: boolean;
-  /** Subnets whose bridges this host can serve; the server fills in all of the AZ's when empty. */
-  readonly subnetIds: readonly string[];
-}
+export const RegisterRequestSchema = Type.Immutable(
+  Type.Object({
+    protocolVersion: Type.Number(),
+    /** Stable per host (kept in the agent's state dir). */
+    hostId: Type.String(),
+    agentVersion: Type.String(),
+    availabilityZone: Type.String(),
+    architecture: Type.Enum(["X86_64", "ARM64"]),
+    capacity: HostCapacitySchema,
+    /** The machine the agent runs on, as it sees it; the capacity must fit it (see capacity-limits.ts). */
+    machine: Type.Immutable(Type.Object({ cpuCount: Type.Number(), memoryMiB: Type.Number() })),
+    /** The operator declared capacity above the machine's (--capacity-cpu-units/--capacity-memory-mib). */
+    overcommit: Type.Boolean(),
+    /** Subnets whose bridges this host can serve; the server fills in all of the AZ's when empty. */
+    subnetIds: Type.Immutable(Type.Array(Type.String())),
+  }),
+);
+export type RegisterRequest = Static<typeof RegisterRequestSchema>;
 
-export interface RegisterResponse {
-  readonly hostId: string;
-  /** This host's credential for every later call (and to re-register while the host is alive). */
-  readonly hostSecret: string;
-  readonly heartbeatIntervalMs: number;
-  /** The server's default network, so the agent can create the right bridges. */
-  readonly subnets: readonly { readonly subnetId: string; readonly cidrBlock: string; readonly availabilityZone: string }[];
-}
+export const SubnetAnnouncementSchema = Type.Immutable(Type.Object({ subnetId: Type.String(), cidrBlock: Type.String(), availabilityZone: Type.String() }));
 
-export interface DesiredTask {
-  readonly spec: TaskSpec;
-  readonly desiredStatus: "RUNNING" | "STOPPED";
-  /** For a stop: the stop code and reason the control plane decided. */
-  readonly stopCode?: string;
-  readonly stoppedReason?: string;
-}
+export const RegisterResponseSchema = Type.Immutable(
+  Type.Object({
+    hostId: Type.String(),
+    /** This host's credential for every later call (and to re-register while the host is alive). */
+    hostSecret: Type.String(),
+    heartbeatIntervalMs: Type.Number({ minimum: 1 }),
+    /** The server's default network, so the agent can create the right bridges. */
+    subnets: Type.Immutable(Type.Array(SubnetAnnouncementSchema)),
+  }),
+);
+export type RegisterResponse = Static<typeof RegisterResponseSchema>;
 
-export interface PollResponse {
-  /** Increases whenever the host's desired tasks change; pass it back to long-poll for the next change. */
-  readonly generation: number;
-  readonly tasks: readonly DesiredTask[];
-}
+/**
+ * A task spec is the control plane's own resolution of a task definition (AWS shapes, see
+ * task-spec.ts): the agent checks that it names its task, and trusts the rest of it as it trusts
+ * the authenticated server it came from.
+ */
+const TaskSpecSchema = Type.Unsafe<TaskSpec>(Type.Object({ taskArn: Type.String(), taskId: Type.String(), taskDefinition: Type.Object({}) }));
 
-export interface ReportRequest {
-  readonly reports: readonly TaskStatusReport[];
-}
+export const DesiredTaskSchema = Type.Immutable(
+  Type.Object({
+    spec: TaskSpecSchema,
+    desiredStatus: Type.Enum(["RUNNING", "STOPPED"]),
+    /** For a stop: the stop code and reason the control plane decided. */
+    stopCode: Type.Optional(TaskStopCodeSchema),
+    stoppedReason: Type.Optional(Type.String()),
+  }),
+);
+export type DesiredTask = Static<typeof DesiredTaskSchema>;
 
-export interface LogBatch {
-  readonly taskArn: string;
-  readonly containerName: string;
-  readonly logGroupName: string;
-  readonly logStreamName: string;
-  readonly createGroup: boolean;
-  /**
-   * `offset`: the line's position in its container's log, increasing within a stream. An agent
-   * that crashed after the control plane stored a batch but before it saved its own offset sends
-   * those lines again; the control plane drops events at or below the last offset it stored for
-   * the stream. Optional: events without it are always stored.
-   */
-  readonly events: readonly { readonly timestamp: number; readonly message: string; readonly offset?: number }[];
-}
+export const PollResponseSchema = Type.Immutable(
+  Type.Object({
+    /** Increases whenever the host's desired tasks change; pass it back to long-poll for the next change. */
+    generation: Type.Number(),
+    tasks: Type.Immutable(Type.Array(DesiredTaskSchema)),
+  }),
+);
+export type PollResponse = Static<typeof PollResponseSchema>;
+
+/** Most task reports in one report call (a host runs at most MAX_TASK_SLOTS tasks, plus stopped ones it still reports). */
+export const MAX_REPORTS_PER_CALL = 10_000;
+
+export const ReportRequestSchema = Type.Immutable(
+  Type.Object({
+    reports: Type.Immutable(Type.Array(TaskStatusReportSchema, { maxItems: MAX_REPORTS_PER_CALL })),
+  }),
+);
+export type ReportRequest = Static<typeof ReportRequestSchema>;
+
+/** Most events one log batch may carry (CloudWatch Logs' PutLogEvents takes 10,000 too). */
+export const MAX_LOG_EVENTS_PER_BATCH = 10_000;
+/** Most bytes (UTF-8) of messages one log batch may carry; a longer single message is cut to this. */
+export const MAX_LOG_BATCH_MESSAGE_BYTES = 1024 * 1024;
+/** Most log batches in one logs call (the agent sends one). */
+export const MAX_LOG_BATCHES_PER_CALL = 100;
+
+export const LogBatchEventSchema = Type.Immutable(
+  Type.Object({
+    timestamp: TimestampMsSchema,
+    message: Type.String(),
+    /**
+     * The line's position in its container's log, increasing within a stream. An agent that
+     * crashed after the control plane stored a batch but before it saved its own offset sends
+     * those lines again; the control plane drops events at or below the last offset it stored
+     * for the stream. Optional: events without it are always stored.
+     */
+    offset: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
+  }),
+);
+export type LogBatchEvent = Static<typeof LogBatchEventSchema>;
+
+const messageBytes = (events: readonly LogBatchEvent[]) => {
+  let bytes = 0;
+  for (const event of events) bytes += Buffer.byteLength(event.message, "utf8");
+  return bytes;
+};
+
+export const LogBatchSchema = Type.Refine(
+  Type.Immutable(
+    Type.Object({
+      taskArn: Type.String(),
+      containerName: Type.String(),
+      logGroupName: Type.String(),
+      logStreamName: Type.String(),
+      createGroup: Type.Boolean(),
+      events: Type.Immutable(Type.Array(LogBatchEventSchema, { maxItems: MAX_LOG_EVENTS_PER_BATCH })),
+    }),
+  ),
+  (batch) => messageBytes(batch.events) <= MAX_LOG_BATCH_MESSAGE_BYTES,
+  () => `the batch has more than ${MAX_LOG_BATCH_MESSAGE_BYTES} bytes of messages; at most that per batch.`,
+);
+export type LogBatch = Static<typeof LogBatchSchema>;
 
 export interface ControlPlaneLink {
   register(request: RegisterRequest): Promise<RegisterResponse>;

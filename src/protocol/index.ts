@@ -1,4 +1,5 @@
-export { protocolVersion } from "./version.js";
+export { AGENT_ROUTE_PREFIX, protocolVersion } from "./version.js";
+export type { AgentCall } from "./version.js";
 export type {
   CredentialsReference,
   DesiredStatus,
@@ -18,17 +19,36 @@ export type {
   TaskStatusReport,
   TaskStopCode,
 } from "./task-status.js";
-export { taskLifecycle } from "./task-status.js";
+export { MAX_REPORT_SEQUENCE, MAX_TIMESTAMP_MS, MIN_TIMESTAMP_MS, TaskStatusReportSchema, TaskStopCodeSchema, taskLifecycle, taskStopCodes } from "./task-status.js";
 export type {
   ControlPlaneLink,
   DesiredTask,
   HostCapacity,
   LogBatch,
+  LogBatchEvent,
   PollResponse,
   RegisterRequest,
   RegisterResponse,
   ReportRequest,
 } from "./agent-api.js";
+export {
+  DesiredTaskSchema,
+  LogBatchSchema,
+  MAX_LOG_BATCHES_PER_CALL,
+  MAX_LOG_BATCH_MESSAGE_BYTES,
+  MAX_LOG_EVENTS_PER_BATCH,
+  MAX_REPORTS_PER_CALL,
+  PollResponseSchema,
+  RegisterRequestSchema,
+  RegisterResponseSchema,
+  ReportRequestSchema,
+} from "./agent-api.js";
+export type { LogsBody, PollBody, ReportBody } from "./agent-bodies.js";
+export { parseLogsBody, parsePollBody, parseRegisterBody, parseReportBody } from "./agent-bodies.js";
+export { compileCheck } from "./schema-check.js";
+export type { BodyCheck, Checked } from "./schema-check.js";
+export { ControlLinkError, HOST_NOT_REGISTERED, callFailureKind } from "./call-failure.js";
+export type { CallFailureKind } from "./call-failure.js";
 export { formatJoinToken, parseJoinToken } from "./join-token.js";
 export type { JoinToken } from "./join-token.js";
 export { capacityProblem, MAX_OVERCOMMIT, MAX_HOST_CPUS, MAX_HOST_MEMORY_MIB, MAX_TASK_SLOTS, MAX_EPHEMERAL_GIB_PER_SLOT } from "./capacity-limits.js";

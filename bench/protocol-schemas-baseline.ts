@@ -1,8 +1,8 @@
-// The JSON shapes of the agent protocol's poll, report and logs bodies, and the limits of a log
-// batch. The control plane's HTTP route checks every body against these before the Fleet sees it
-// (a body of the wrong types is the caller's fault, a 400, never a 500 from deep inside); the
-// agent's HTTP client splits its batches to fit the same limits.
-import { taskLifecycle } from "./task-status.js";
+// The same-run baseline of bench/protocol-schemas.ts: the agent protocol's body checks as they were
+// written by hand (src/protocol/agent-shapes.ts and the route's isRegisterShaped, before the
+// protocol's schemas replaced them in issue 10), kept here so the schema library's cost is always
+// measured against them. Not used by the product.
+import { taskLifecycle } from "../src/protocol/index.js";
 
 /** Most events one log batch may carry (CloudWatch Logs' PutLogEvents takes 10,000 too). */
 export const MAX_LOG_EVENTS_PER_BATCH = 10_000;
@@ -130,4 +130,23 @@ export function logsBodyProblem(body: Record<string, unknown>): Problem {
     if (problem) return problem;
   }
   return undefined;
+}
+
+const isNumber = (value: unknown) => typeof value === "number" && Number.isFinite(value);
+
+/** The JSON types of a RegisterRequest (the route's check before issue 10). */
+export function isRegisterShaped(body: Record<string, unknown>): boolean {
+  const { capacity, machine } = body;
+  return (
+    isNumber(body.protocolVersion) &&
+    ["hostId", "agentVersion", "availabilityZone", "architecture"].every((name) => typeof body[name] === "string") &&
+    isRecord(capacity) &&
+    ["cpuUnits", "memoryMiB", "taskSlots", "ephemeralGiB"].every((name) => isNumber(capacity[name])) &&
+    isRecord(machine) &&
+    isNumber(machine.cpuCount) &&
+    isNumber(machine.memoryMiB) &&
+    typeof body.overcommit === "boolean" &&
+    Array.isArray(body.subnetIds) &&
+    body.subnetIds.every((id) => typeof id === "string")
+  );
 }

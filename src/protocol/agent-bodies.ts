@@ -1,0 +1,31 @@
+// The bodies of the agent protocol's calls as the control plane receives them, and their checks.
+// The HTTP route checks every body against these before the Fleet sees it: a body of the wrong
+// types or over a limit is the caller's fault, a 400, never a 500 from deep inside. Each body also
+// carries the caller's hostId (the route checks it against the X-Berth-Host-Id header).
+import Type from "typebox";
+import type { Static } from "typebox";
+import { LogBatchSchema, MAX_LOG_BATCHES_PER_CALL, RegisterRequestSchema, ReportRequestSchema } from "./agent-api.js";
+import type { Checked } from "./schema-check.js";
+import { compileCheck } from "./schema-check.js";
+
+const sender = { hostId: Type.Optional(Type.String()) };
+
+export const PollBodySchema = Type.Object({ ...sender, knownGeneration: Type.Optional(Type.Number()) });
+export type PollBody = Static<typeof PollBodySchema>;
+
+/** `reports` may be absent: an empty report. */
+export const ReportBodySchema = Type.Object({ ...sender, reports: Type.Optional(ReportRequestSchema.properties.reports) });
+export type ReportBody = Static<typeof ReportBodySchema>;
+
+export const LogsBodySchema = Type.Object({ ...sender, batches: Type.Optional(Type.Immutable(Type.Array(LogBatchSchema, { maxItems: MAX_LOG_BATCHES_PER_CALL }))) });
+export type LogsBody = Static<typeof LogsBodySchema>;
+
+const registerCheck = compileCheck(RegisterRequestSchema);
+const pollCheck = compileCheck(PollBodySchema);
+const reportCheck = compileCheck(ReportBodySchema);
+const logsCheck = compileCheck(LogsBodySchema);
+
+export const parseRegisterBody = (body: unknown): Checked<Static<typeof RegisterRequestSchema>> => registerCheck.parse(body);
+export const parsePollBody = (body: unknown): Checked<PollBody> => pollCheck.parse(body);
+export const parseReportBody = (body: unknown): Checked<ReportBody> => reportCheck.parse(body);
+export const parseLogsBody = (body: unknown): Checked<LogsBody> => logsCheck.parse(body);
