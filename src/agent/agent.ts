@@ -2,16 +2,12 @@
 // loads every saved task and resumes its runner (reconcile: re-attach, collect exits, resume logs
 // from saved offsets, continue the state machine).
 import type { Clock } from "../core/clock.js";
+import type { Logger } from "../core/logger.js";
 import type { TaskSpec, TaskStatusReport, TaskStopCode } from "../protocol/index.js";
 import { SqliteStateStore } from "./sqlite-state.js";
 import type { ImagePort, LogSink, NetworkPort, RuntimePort, TaskStateReporter } from "./ports.js";
 import { TaskRunner, newTaskRecord } from "./task-runner.js";
 import type { TaskRecord } from "./task-runner.js";
-
-export interface AgentLogger {
-  error(details: object, message: string): void;
-  info(details: object, message: string): void;
-}
 
 export interface AgentParts {
   readonly stateDir: string;
@@ -21,7 +17,7 @@ export interface AgentParts {
   readonly logSink: LogSink;
   readonly reporter: TaskStateReporter;
   readonly clock: Clock;
-  readonly logger: AgentLogger;
+  readonly logger: Pick<Logger, "error" | "info">;
   readonly logPollMs?: number;
 }
 

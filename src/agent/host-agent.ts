@@ -16,7 +16,8 @@ import type { Clock } from "../core/clock.js";
 import { retryWithBackoff } from "../core/retry-with-backoff.js";
 import type { ControlPlaneLink, DesiredTask, HostCapacity, LogBatch, RegisterResponse, TaskSpec, TaskStatusReport } from "../protocol/index.js";
 import { MAX_REPORT_SEQUENCE, callFailureKind, protocolVersion } from "../protocol/index.js";
-import type { Agent, AgentLogger } from "./agent.js";
+import type { Logger } from "../core/logger.js";
+import type { Agent } from "./agent.js";
 import type { LogEvent, LogSink, TaskStateReporter } from "./ports.js";
 import { LogDeliveryRefusedError } from "./ports.js";
 
@@ -60,7 +61,7 @@ export class ReportForwarder implements TaskStateReporter {
   constructor(
     private readonly link: ControlPlaneLink,
     private readonly clock: Clock,
-    private readonly logger: AgentLogger,
+    private readonly logger: Pick<Logger, "error" | "info">,
   ) {}
 
   async report(status: TaskStatusReport): Promise<void> {
@@ -170,7 +171,7 @@ export class HostAgent {
       readonly reports: ReportForwarder;
       readonly logSink: AwslogsSink;
       readonly clock: Clock;
-      readonly logger: AgentLogger;
+      readonly logger: Pick<Logger, "error" | "info">;
       /** Called once registered, with the subnets the host serves (to prepare their bridges). */
       readonly onRegistered?: (subnets: readonly { subnetId: string; cidrBlock: string; availabilityZone: string }[]) => Promise<void>;
     },

@@ -1,5 +1,5 @@
 export { createAgent } from "./agent.js";
-export type { Agent, AgentLogger, AgentParts } from "./agent.js";
+export type { Agent, AgentParts } from "./agent.js";
 export type {
   ContainerExit,
   ContainerState,

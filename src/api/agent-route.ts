@@ -9,6 +9,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { Checked, ControlPlaneLink } from "../protocol/index.js";
 import { AGENT_ROUTE_PREFIX, HOST_NOT_REGISTERED, parseLogsBody, parsePollBody, parseRegisterBody, parseReportBody } from "../protocol/index.js";
 import { isAwsError } from "../core/errors.js";
+import type { Logger } from "../core/logger.js";
 import { BodyTooLargeError, discardRestAndClose, readBody } from "./gateway/request-body.js";
 
 export { AGENT_ROUTE_PREFIX };
@@ -28,7 +29,7 @@ export interface AgentRouteOptions {
   readonly acceptedTokenHashes?: () => readonly string[];
   /** What a token (by sha256 hex) the server issued is worth now: valid, expired, revoked or unknown. */
   readonly joinTokenStatus?: (tokenSha256: string) => Promise<"valid" | "expired" | "revoked" | "unknown">;
-  readonly logger: { error(details: object, message: string): void };
+  readonly logger: Pick<Logger, "error">;
 }
 
 export function createAgentRoute(options: AgentRouteOptions) {

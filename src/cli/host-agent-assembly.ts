@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, statfsSync, writeFileSync } from "node:fs";
 import { arch, cpus, totalmem } from "node:os";
 import { join } from "node:path";
-import type { Logger } from "pino";
+import type { Logger } from "../core/logger.js";
 import { AwslogsSink, HostAgent, ReportForwarder } from "../agent/host-agent.js";
 import { createAgent } from "../agent/agent.js";
 import { HostImageAdapter } from "../agent/image-adapter.js";

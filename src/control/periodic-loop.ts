@@ -1,10 +1,7 @@
 // A level-triggered loop run every `intervalMs` (DESIGN.md, rule 4): each pass looks at the
 // current state and moves it one step; a pass that throws is logged and the next pass runs again.
 import type { Clock } from "../core/clock.js";
-
-export interface LoopLogger {
-  error(details: object, message: string): void;
-}
+import type { Logger } from "../core/logger.js";
 
 export interface PeriodicLoop {
   /** Runs one pass now (tests and shutdown use it); resolves when the pass is done. */
@@ -17,7 +14,7 @@ export function startPeriodicLoop(options: {
   name: string;
   intervalMs: number;
   clock: Clock;
-  logger: LoopLogger;
+  logger: Pick<Logger, "error">;
   pass: () => Promise<void>;
 }): PeriodicLoop {
   const abort = new AbortController();

@@ -10,16 +10,16 @@ import { createEcrService, deleteImages } from "../api/ecr/index.js";
 import type { EcrContext } from "../api/ecr/index.js";
 import type { AccountScope } from "../core/arn.js";
 import type { Clock } from "../core/clock.js";
+import type { Logger } from "../core/logger.js";
 import type { Store } from "../store/index.js";
 import { BlobStore } from "./blob-store.js";
 import { createDistributionRoute } from "./distribution-route.js";
 import type { GarbageReport } from "./garbage-collector.js";
 import { GarbageCollector } from "./garbage-collector.js";
 import { applyAllLifecyclePolicies, applyLifecyclePolicy } from "./lifecycle.js";
-import type { RegistryContext, RegistryLogger } from "./registry-context.js";
+import type { RegistryContext } from "./registry-context.js";
 import { loadTokenKey, RegistryTokens } from "./registry-tokens.js";
 
-export type { RegistryLogger } from "./registry-context.js";
 export type { GarbageReport } from "./garbage-collector.js";
 
 const HOUR_MS = 3_600_000;
@@ -32,7 +32,7 @@ export interface RegistryOptions {
   readonly scope: AccountScope;
   /** host:port the registry is reached at, for repositoryUri and proxyEndpoint (known after listen). */
   readonly publicHost: () => string;
-  readonly logger: RegistryLogger;
+  readonly logger: Pick<Logger, "info" | "warn" | "error">;
   /** Lifetime of GetAuthorizationToken passwords; ECR's is 12 hours. */
   readonly tokenTtlMs?: number;
   /** Lifetime of a task's pull credential; long enough for a slow pull of a large image. Default 1 h. */

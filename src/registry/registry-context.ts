@@ -2,15 +2,10 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import type { AccountScope } from "../core/arn.js";
 import type { Clock } from "../core/clock.js";
+import type { Logger } from "../core/logger.js";
 import type { EcrRepository, EcrRepositoryRow } from "../store/ecr-repository.js";
 import type { BlobStore } from "./blob-store.js";
 import { paginationNumberInvalid } from "./distribution-errors.js";
-
-export interface RegistryLogger {
-  info(details: object, message: string): void;
-  warn(details: object, message: string): void;
-  error(details: object, message: string): void;
-}
 
 export interface RegistryContext {
   readonly repositories: EcrRepository;
@@ -18,7 +13,7 @@ export interface RegistryContext {
   readonly clock: Clock;
   readonly scope: AccountScope;
   readonly publicHost: () => string;
-  readonly logger: RegistryLogger;
+  readonly logger: Pick<Logger, "info" | "warn" | "error">;
   /** Deletes images and releases the blobs only they referenced. */
   readonly deleteImages: (repositoryName: string, digests: readonly string[]) => Promise<void>;
   /** Runs the repository's lifecycle policy (after a tagged push). */

@@ -13,6 +13,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from "node:http
 import { randomUUID } from "node:crypto";
 import type { Clock } from "../../core/clock.js";
 import type { AwsError } from "../../core/errors.js";
+import type { Logger } from "../../core/logger.js";
 import { isAwsError, serializationException, serverException, throttlingException, unknownOperationException } from "../../core/errors.js";
 import type { JsonServiceModule, RequestContext } from "../service-module.js";
 import { RawJsonOutput, toWireJson } from "../wire-json.js";
@@ -34,11 +35,6 @@ export interface HttpRoute {
   refuseThrottled?(response: ServerResponse): void;
 }
 
-export interface GatewayLogger {
-  error(details: object, message: string): void;
-  debug?(details: object, message: string): void;
-}
-
 export interface GatewayOptions {
   readonly services: readonly JsonServiceModule[];
   readonly httpRoutes?: readonly HttpRoute[];
@@ -46,7 +42,7 @@ export interface GatewayOptions {
   readonly region: string;
   readonly partition: string;
   readonly clock: Clock;
-  readonly logger: GatewayLogger;
+  readonly logger: Pick<Logger, "error">;
   readonly maxBodyBytes?: number;
   readonly health: () => object;
   /** Per-address and per-key request limits (request-throttle.ts); none when absent. */
