@@ -112,7 +112,9 @@ export function createAgent(parts: AgentParts): Agent {
     },
     async close() {
       closed = true;
-      for (const runner of runners.values()) runner.detach();
+      // Each runner lets go of its task and its log reads and exit watches end; only then is the
+      // state closed, so nothing reads a log or saves an offset into a closed agent.
+      await Promise.allSettled([...runners.values()].map((runner) => runner.detach()));
       await Promise.allSettled([...pendingWrites]);
       state.close();
     },

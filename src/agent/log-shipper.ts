@@ -7,13 +7,14 @@
 // A crash after the sink acknowledged but before the offset was saved sends those lines again on
 // restart; each line carries its log offset so the sink drops what it already stored.
 //
-// Backoff: transient failures (control plane unreachable) retry from 250 ms up to 30 s, forever:
+// Backoff (src/core/retry-with-backoff.ts): transient failures (control plane unreachable) retry from 250 ms up to 30 s, forever:
 // the lines are still on disk and the task's cleanup waits for them. A refusal
 // (LogDeliveryRefusedError, e.g. a log group that does not exist without awslogs-create-group)
 // retries from 1 s up to 60 s while the container runs, since the group may be created meanwhile;
 // once the container has exited, a few refused attempts later the rest is dropped with a clear error
 // rather than holding the task's resources forever.
 import type { Clock } from "../core/clock.js";
+import { retryWithBackoff } from "../core/retry-with-backoff.js";
 import type { LogSink, RuntimePort } from "./ports.js";
 import { LogDeliveryRefusedError } from "./ports.js";
 
@@ -47,29 +48,30 @@ const isPowerOfTwo = (n: number) => (n & (n - 1)) === 0;
 
 export async function shipContainerLogs(parts: LogShipperParts): Promise<void> {
   const what = `shipping logs of container ${parts.containerName}`;
-  let failures = 0;
   let refusedAfterExit = 0;
+  let final = false;
+  // One pass: read before deciding it is the last: an exit seen here means the file is complete.
+  const pass = () => {
+    final = parts.exited.aborted;
+    return shipAvailable(parts, final);
+  };
   for (;;) {
-    if (parts.detached.aborted) return;
-    // Read before deciding it is the last pass: an exit seen here means the file is complete.
-    const final = parts.exited.aborted;
     try {
-      await shipAvailable(parts, final);
-      failures = 0;
-    } catch (error) {
-      if (parts.detached.aborted) return;
-      failures += 1;
-      const refused = error instanceof LogDeliveryRefusedError;
-      if (refused && final && ++refusedAfterExit >= REFUSED_FINAL_ATTEMPTS) {
-        await dropRemaining(parts, error);
-        return;
-      }
-      const backoff = refused ? REFUSED_BACKOFF : TRANSIENT_BACKOFF;
-      const delayMs = Math.min(backoff.firstMs * 2 ** Math.min(failures - 1, 16), backoff.maxMs);
-      // Logged on the 1st, 2nd, 4th, 8th… failure: visible, but not a line every retry.
-      if (isPowerOfTwo(failures)) parts.onError(error, `${what} failed (attempt ${failures}); retrying in ${delayMs} ms`);
-      await parts.clock.sleep(delayMs, parts.detached).catch(() => undefined);
-      continue;
+      const result = await retryWithBackoff(pass, {
+        clock: parts.clock,
+        signal: parts.detached,
+        backoff: (error) => (error instanceof LogDeliveryRefusedError ? REFUSED_BACKOFF : TRANSIENT_BACKOFF),
+        onFailure: (error, { attempt, delayMs }) => {
+          if (error instanceof LogDeliveryRefusedError && final && ++refusedAfterExit >= REFUSED_FINAL_ATTEMPTS) return "give-up";
+          // Logged on the 1st, 2nd, 4th, 8th… failure: visible, but not a line every retry.
+          if (isPowerOfTwo(attempt)) parts.onError(error, `${what} failed (attempt ${attempt}); retrying in ${delayMs} ms`);
+          return "wait";
+        },
+      });
+      if (result.stopped) return;
+    } catch (refused) {
+      await dropRemaining(parts, refused);
+      return;
     }
     if (final) {
       await parts.markShipped();
@@ -85,7 +87,8 @@ async function shipAvailable(parts: LogShipperParts, final: boolean): Promise<vo
   for (;;) {
     if (parts.detached.aborted) return;
     const chunk = await parts.runtime.readLogs(parts.runtimeId, parts.savedOffset(), { final });
-    // Detached during the read (an agent closing does not wait for it): a closed agent sends nothing.
+    // Detached during the read: the closing agent waits for the read to end (TaskRunner.detach),
+    // but sends nothing more; the next agent ships these lines from the saved offset.
     if (chunk.events.length === 0 || parts.detached.aborted) return;
     await parts.sink.write(parts.taskId, parts.containerName, chunk.events);
     await parts.saveOffset(chunk.nextOffset);

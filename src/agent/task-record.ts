@@ -1,5 +1,5 @@
 // The durable record of one task on the agent (written after every change, see agent.ts) and the
-// status report derived from it. Pure data and pure functions; the TaskRunner owns the changes.
+// status report derived from it. Pure data and pure functions; task-state-cell.ts makes the changes.
 import type { ContainerDefinition } from "@aws-sdk/client-ecs";
 import type { ContainerStatusReport, TaskHealth, TaskLastStatus, TaskSpec, TaskStatusReport, TaskStopCode } from "../protocol/index.js";
 import { protocolVersion } from "../protocol/index.js";

@@ -11,22 +11,26 @@
 // Containers: NONE → PULLED → CREATED → RUNNING → STOPPED. Every step is idempotent and recorded
 // before and after it runs, so after an agent restart the same driver replays from saved state
 // (reconcile): finished steps are skipped, running containers are re-attached.
-import type { ContainerDefinition, HealthCheck } from "@aws-sdk/client-ecs";
+//
+// The runner drives; its parts do one job each: task-state-cell.ts (the serial writer of the
+// record), dependency-order.ts (dependsOn), health-checker.ts, task-log-shipping.ts.
 import type { Clock } from "../core/clock.js";
-import type { TaskLastStatus, TaskSpec, TaskStatusReport, TaskStopCode } from "../protocol/index.js";
-import { maxStopTimeoutMs, taskLifecycle } from "../protocol/index.js";
-import { startOrder } from "./dependency-order.js";
+import { retryWithBackoff } from "../core/retry-with-backoff.js";
+import type { TaskSpec, TaskStatusReport, TaskStopCode } from "../protocol/index.js";
+import { maxStopTimeoutMs } from "../protocol/index.js";
+import { conditionVerdict, remainingStartTimeoutMs, startOrder } from "./dependency-order.js";
 import { TaskStartError, describeError, oomExitCode, oomReason } from "./errors.js";
-import { shipContainerLogs } from "./log-shipper.js";
+import { runHealthChecks } from "./health-checker.js";
 import type { ContainerExit, ImagePort, LogSink, NetworkPort, RuntimePort, TaskStateReporter } from "./ports.js";
-import { describeTask } from "./task-record.js";
 import type { ContainerRecord, TaskRecord } from "./task-record.js";
+import { Detached, TaskStateCell, lifecycleIndex } from "./task-state-cell.js";
+import { shipTaskContainerLogs } from "./task-log-shipping.js";
 
 export { newTaskRecord } from "./task-record.js";
 export type { ContainerPhase, ContainerRecord, TaskRecord } from "./task-record.js";
 
-/** Thrown out of every step once the runner is detached (agent shutdown): nothing more is done. */
-class Detached extends Error {}
+/** Cleanup steps retry until they succeed (a task must not stay DEPROVISIONING over one failed unmount). */
+const CLEANUP_BACKOFF = { firstMs: 250, maxMs: 30_000 };
 
 export interface TaskRunnerParts {
   readonly images: ImagePort;
@@ -41,29 +45,35 @@ export interface TaskRunnerParts {
   readonly logPollMs?: number;
 }
 
-const lifecycleIndex = (s: TaskLastStatus) => taskLifecycle.indexOf(s);
-
 const networkError = (error: unknown) => new TaskStartError("ResourceInitializationError", `failed to set up the task network: ${describeError(error)}`, { cause: error });
 
 export class TaskRunner {
-  private queue: Promise<void> = Promise.resolve();
-  private waiters: (() => void)[] = [];
+  private readonly cell: TaskStateCell;
+  private readonly record: TaskRecord;
   private readonly watched = new Set<string>();
+  /** Exit watchers and log shipping: awaited before the task's resources go, and by detach(). */
   private readonly background: Promise<void>[] = [];
+  /**
+   * Health checks: not awaited by detach(), since a check may run for its whole timeout (up to
+   * 60 s) and its verdict is refused by the detached cell anyway.
+   */
+  private readonly healthChecks: Promise<void>[] = [];
   private driver: Promise<void> | undefined;
   /** Plugging the task's namespace into its subnet, alongside the pull and container creation. */
   private connecting: Promise<void> | undefined;
   /** Why plugging in failed, once it has: the start stops at its next step instead of going on. */
   private connectFailure: Error | undefined;
-  /** Aborted by detach(): this runner stops acting (agent shutting down); containers keep running. */
-  private readonly detachment = new AbortController();
-  private readonly definitions: Map<string, ContainerDefinition>;
 
   constructor(
-    private readonly record: TaskRecord,
+    record: TaskRecord,
     private readonly parts: TaskRunnerParts,
   ) {
-    this.definitions = new Map((record.spec.taskDefinition.containerDefinitions ?? []).map((c) => [c.name ?? "", c]));
+    this.cell = new TaskStateCell(record, parts);
+    this.record = record;
+  }
+
+  private get definitions() {
+    return this.cell.definitions;
   }
 
   get taskArn(): string {
@@ -81,24 +91,26 @@ export class TaskRunner {
   }
 
   describe(): TaskStatusReport {
-    return describeTask(this.record, this.definitions);
+    return this.cell.describe();
   }
 
-  /** Stops every action of this runner without touching the containers (agent shutdown). */
-  detach(): void {
-    // The reason is a Detached, so every wait it ends (waitExit, sleeps) ends as "detached".
-    this.detachment.abort(new Detached("the agent detached from this task"));
-    // Wake every waitFor so the driver notices and ends instead of waiting forever.
-    for (const wake of this.waiters.splice(0)) wake();
+  /**
+   * Stops every action of this runner without touching the containers (agent shutdown), and
+   * resolves once the log reads and exit watches it started have ended, so the agent can close its
+   * state with nothing of this task still reading or writing.
+   */
+  async detach(): Promise<void> {
+    this.cell.detach();
+    await Promise.allSettled(this.background);
   }
 
   private get detached(): boolean {
-    return this.detachment.signal.aborted;
+    return this.cell.detached;
   }
 
   /** Asks the task to stop; the first reason wins (ECS keeps the first stoppedReason). */
   stop(reason: string, stopCode: TaskStopCode): Promise<void> {
-    return this.mutate((r) => {
+    return this.cell.change((r) => {
       if (r.desiredStatus === "STOPPED") return;
       r.desiredStatus = "STOPPED";
       r.stopCode ??= stopCode;
@@ -126,7 +138,7 @@ export class TaskRunner {
       // Detached: the next agent resumes from the saved record; anything else is the caller's.
       if (!(error instanceof Detached)) throw error;
     } finally {
-      if (!this.detached) await Promise.allSettled(this.background);
+      if (!this.detached) await Promise.allSettled([...this.background, ...this.healthChecks]);
     }
   }
 
@@ -136,7 +148,7 @@ export class TaskRunner {
   }
 
   private throwIfDetached(): void {
-    if (this.detached) throw new Detached("the agent detached from this task");
+    this.cell.throwIfDetached();
   }
 
   /**
@@ -324,44 +336,20 @@ export class TaskRunner {
 
   /** Waits until every dependsOn condition holds; false when the task is stopping instead. */
   private async waitForDependencies(name: string): Promise<boolean> {
-    const deps = this.definitions.get(name)?.dependsOn ?? [];
-    for (const dep of deps) {
-      const other = () => this.container(dep.containerName ?? "");
-      const met = (): boolean | "never" => {
-        const o = other();
-        switch (dep.condition) {
-          case "START":
-            return o.phase === "RUNNING" || o.phase === "STOPPED";
-          case "COMPLETE":
-            return o.phase === "STOPPED";
-          case "SUCCESS":
-            return o.phase === "STOPPED" ? (o.exitCode === 0 ? true : "never") : false;
-          case "HEALTHY":
-            return o.health === "HEALTHY" ? true : o.phase === "STOPPED" || o.health === "UNHEALTHY" ? "never" : false;
-          default:
-            return true;
-        }
-      };
-      // ContainerDefinition.startTimeout is set on the dependency: "If a startTimeout value is
-      // specified for containerB and it doesn't reach the desired status within that time then
-      // containerA gives up and not start. This results in the task transitioning to a STOPPED
-      // state." Counted from the dependency's start.
-      const startTimeoutS = this.definitions.get(dep.containerName ?? "")?.startTimeout;
-      const startedAtMs = other().startedAtMs;
-      const remainingMs = startTimeoutS !== undefined && startedAtMs !== undefined ? Math.max(0, startedAtMs + startTimeoutS * 1000 - this.parts.clock.now()) : undefined;
-      const inTime = await this.waitFor(() => met() !== false || this.record.desiredStatus === "STOPPED", remainingMs);
+    for (const dep of this.definitions.get(name)?.dependsOn ?? []) {
+      const verdict = () => conditionVerdict(dep.condition, this.container(dep.containerName ?? ""));
+      const remainingMs = remainingStartTimeoutMs(this.definitions.get(dep.containerName ?? ""), this.container(dep.containerName ?? "").startedAtMs, this.parts.clock.now());
+      const inTime = await this.waitFor(() => verdict() !== "not-yet" || this.record.desiredStatus === "STOPPED", remainingMs);
       if (this.record.desiredStatus === "STOPPED") return false;
       if (!inTime) {
+        const startTimeoutS = this.definitions.get(dep.containerName ?? "")?.startTimeout;
         throw new TaskStartError(
           "CannotStartContainerError",
           `dependency ${dep.containerName} of container ${name} did not reach condition ${dep.condition} within its startTimeout of ${startTimeoutS} s`,
         );
       }
-      if (met() === "never") {
-        throw new TaskStartError(
-          "CannotStartContainerError",
-          `dependency ${dep.containerName} of container ${name} did not reach condition ${dep.condition}`,
-        );
+      if (verdict() === "never") {
+        throw new TaskStartError("CannotStartContainerError", `dependency ${dep.containerName} of container ${name} did not reach condition ${dep.condition}`);
       }
     }
     return true;
@@ -424,7 +412,7 @@ export class TaskRunner {
     const runtimeId = c.runtimeId;
     const exited = new AbortController();
     const exit = this.parts.runtime
-      .waitExit(runtimeId, this.detachment.signal)
+      .waitExit(runtimeId, this.cell.detachedSignal)
       .then((result) => this.recordExit(c.name, result, false))
       .catch((error: unknown) => {
         if (!(error instanceof Detached)) this.parts.onError(error, `waiting for container ${c.name}`);
@@ -435,8 +423,8 @@ export class TaskRunner {
     );
     const check = this.definitions.get(c.name)?.healthCheck;
     if (check?.command?.length) {
-      this.background.push(
-        this.healthLoop(c.name, runtimeId, check, exited.signal).catch((error: unknown) => {
+      this.healthChecks.push(
+        runHealthChecks({ cell: this.cell, runtime: this.parts.runtime, clock: this.parts.clock, containerName: c.name, runtimeId, check, exited: exited.signal }).catch((error: unknown) => {
           if (!(error instanceof Detached)) this.parts.onError(error, `health checks of container ${c.name}`);
         }),
       );
@@ -456,75 +444,10 @@ export class TaskRunner {
     }
   }
 
-  /**
-   * Container health check (ContainerDefinition.healthCheck): CMD runs argv, CMD-SHELL runs
-   * `/bin/sh -c`; interval 5–300 s (default 30), timeout 2–60 s (default 5), retries 1–10
-   * (default 3), startPeriod 0–300 s during which failures do not count.
-   */
-  private async healthLoop(name: string, runtimeId: string, check: HealthCheck, signal: AbortSignal): Promise<void> {
-    const [kind, ...rest] = check.command ?? [];
-    const argv = kind === "CMD-SHELL" ? ["/bin/sh", "-c", rest.join(" ")] : kind === "CMD" ? rest : (check.command ?? []);
-    const intervalMs = (check.interval ?? 30) * 1000;
-    const timeoutMs = (check.timeout ?? 5) * 1000;
-    const retries = check.retries ?? 3;
-    const startMs = this.parts.clock.now();
-    const startPeriodMs = (check.startPeriod ?? 0) * 1000;
-    let failures = 0;
-    while (!signal.aborted && !this.detached) {
-      let ok = false;
-      try {
-        ok = (await this.parts.runtime.exec(runtimeId, argv, timeoutMs)).exitCode === 0;
-      } catch {
-        ok = false;
-      }
-      if (signal.aborted) return;
-      if (ok) {
-        failures = 0;
-        await this.mutateContainer(name, (rc) => {
-          if (rc.phase === "RUNNING") rc.health = "HEALTHY";
-        });
-      } else if (this.parts.clock.now() - startMs >= startPeriodMs && ++failures >= retries) {
-        // Reported only: ECS does not stop a standalone task for this; the service scheduler
-        // replaces unhealthy service tasks ("Task failed container health checks").
-        await this.mutateContainer(name, (rc) => {
-          if (rc.phase === "RUNNING") rc.health = "UNHEALTHY";
-        });
-      }
-      try {
-        await this.parts.clock.sleep(intervalMs, signal);
-      } catch {
-        return;
-      }
-    }
-  }
-
-  /** Ships log lines until the container exited and every line is acknowledged (log-shipper.ts). */
-  private async shipLogs(name: string, runtimeId: string, exited: AbortSignal): Promise<void> {
-    try {
-      await shipContainerLogs({
-        taskId: this.record.spec.taskId,
-        containerName: name,
-        runtimeId,
-        runtime: this.parts.runtime,
-        sink: this.parts.logSink,
-        clock: this.parts.clock,
-        pollMs: this.parts.logPollMs ?? 250,
-        onError: this.parts.onError,
-        savedOffset: () => this.container(name).logOffset,
-        saveOffset: (offset) =>
-          this.mutateContainer(name, (rc) => {
-            rc.logOffset = offset;
-          }, false),
-        markShipped: () =>
-          this.mutateContainer(name, (rc) => {
-            rc.logsShipped = true;
-          }, false),
-        exited,
-        detached: this.detachment.signal,
-      });
-    } catch (error) {
-      if (!(error instanceof Detached)) this.parts.onError(error, `shipping logs of container ${name}`);
-    }
+  /** Ships log lines until the container exited and every line is acknowledged (task-log-shipping.ts). */
+  private shipLogs(name: string, runtimeId: string, exited: AbortSignal): Promise<void> {
+    const { runtime, logSink: sink, clock, onError } = this.parts;
+    return shipTaskContainerLogs(this.cell, { runtime, sink, clock, onError, pollMs: this.parts.logPollMs ?? 250 }, name, runtimeId, exited);
   }
 
   private async failStart(error: unknown): Promise<void> {
@@ -550,7 +473,7 @@ export class TaskRunner {
       });
     }
     // Log shipping ends only once every line is acknowledged: the logs go with the containers.
-    await Promise.allSettled(this.background);
+    await Promise.allSettled([...this.background, ...this.healthChecks]);
     this.throwIfDetached();
     for (const c of r.containers) {
       const runtimeId = c.runtimeId;
@@ -572,18 +495,16 @@ export class TaskRunner {
    * idempotent, so retrying (or replaying after a restart) is safe.
    */
   private async cleanup(what: string, action: () => Promise<void>): Promise<void> {
-    let delayMs = 250;
-    for (let attempt = 1; ; attempt++) {
-      this.throwIfDetached();
-      try {
-        await action();
-        return;
-      } catch (error) {
+    const result = await retryWithBackoff(action, {
+      clock: this.parts.clock,
+      signal: this.cell.detachedSignal,
+      backoff: CLEANUP_BACKOFF,
+      // Logged on the 1st, 2nd, 4th, 8th… failure: visible, but not a line every retry.
+      onFailure: (error, { attempt, delayMs }) => {
         if ((attempt & (attempt - 1)) === 0) this.parts.onError(error, `${what} failed (attempt ${attempt}); retrying in ${delayMs} ms`);
-        await this.parts.clock.sleep(delayMs, this.detachment.signal).catch(() => undefined);
-        delayMs = Math.min(delayMs * 2, 30_000);
-      }
-    }
+      },
+    });
+    if (result.stopped) this.throwIfDetached();
   }
 
   /** Stop signal, then SIGKILL after the container's stopTimeout (default from the spec, max 120 s). */
@@ -603,70 +524,31 @@ export class TaskRunner {
     const stoppedInTime = await this.waitFor(() => this.container(name).phase === "STOPPED", timeoutMs);
     if (!stoppedInTime) {
       await this.parts.runtime.kill(runtimeId, "SIGKILL").catch((e: unknown) => this.parts.onError(e, `killing ${name}`));
-      const exit = await this.parts.runtime.waitExit(runtimeId, this.detachment.signal);
+      const exit = await this.parts.runtime.waitExit(runtimeId, this.cell.detachedSignal);
       await this.recordExit(name, exit, false);
     }
   }
 
-  // --- state changes --------------------------------------------------------------------------
+  // --- state changes, through the task's state cell ------------------------------------------------
 
-  private advance(status: TaskLastStatus): Promise<void> {
-    return this.mutate((rec) => {
-      if (lifecycleIndex(rec.lastStatus) < lifecycleIndex(status)) rec.lastStatus = status;
-    });
+  private advance(status: TaskRecord["lastStatus"]): Promise<void> {
+    return this.cell.advance(status);
   }
 
   private mutateContainer(name: string, change: (c: ContainerRecord) => void, report = true): Promise<void> {
-    return this.mutate(() => change(this.container(name)), report);
+    return this.cell.changeContainer(name, change, report);
   }
 
-  /** The serial queue: one change at a time, persisted, then reported (at-least-once). */
   private mutate(change: (r: TaskRecord) => void, report = true): Promise<void> {
-    const next = this.queue.then(async () => {
-      this.throwIfDetached();
-      change(this.record);
-      this.record.sequence += 1;
-      await this.parts.persist(this.record);
-      const waiters = this.waiters;
-      this.waiters = [];
-      for (const wake of waiters) wake();
-      if (report) await this.parts.reporter.report(this.describe()).catch((e: unknown) => this.parts.onError(e, "reporting task state"));
-    });
-    this.queue = next.catch(() => undefined);
-    return next;
+    return this.cell.change(change, report);
   }
 
-  /** Resolves true once `condition` holds (re-checked after every change), false on timeout. */
-  private async waitFor(condition: () => boolean, timeoutMs?: number): Promise<boolean> {
-    const timeout = new AbortController();
-    let timedOut = false;
-    if (timeoutMs !== undefined) {
-      this.parts.clock.sleep(timeoutMs, timeout.signal).then(
-        () => {
-          timedOut = true;
-          const waiters = this.waiters;
-          this.waiters = [];
-          for (const wake of waiters) wake();
-        },
-        () => undefined,
-      );
-    }
-    try {
-      while (!condition()) {
-        this.throwIfDetached();
-        if (timedOut) return false;
-        await new Promise<void>((resolve) => this.waiters.push(resolve));
-      }
-      return true;
-    } finally {
-      timeout.abort();
-    }
+  private waitFor(condition: () => boolean, timeoutMs?: number): Promise<boolean> {
+    return this.cell.waitFor(condition, timeoutMs);
   }
 
   private container(name: string): ContainerRecord {
-    const c = this.record.containers.find((x) => x.name === name);
-    if (!c) throw new Error(`internal: unknown container ${name}`);
-    return c;
+    return this.cell.container(name);
   }
 
   private essential(name: string): boolean {
