@@ -1,11 +1,12 @@
-// The two task-definition reads on the hot path (DescribeTaskDefinition, RunTask), run as reused
-// better-sqlite3 prepared statements instead of through Kysely. Measured on the 2-core dev VM
-// (tight loop, one 725-byte definition): Kysely's compiled query with a bound `LIMIT ?` took
-// ~6.6 µs a read, most of it inside SQLite (a bound limit costs SQLite ~4 µs more than a literal
-// `LIMIT 1` here), plus Kysely's connection mutex and several promise hops per query; the raw
-// statements below take ~1.5–2 µs. Same SQL semantics and the same rows as the portable versions
-// in ecs-repositories.ts, which a PostgreSQL store keeps using: the store stays the source of
-// truth, every call reads the row.
+// The two task-definition reads DescribeTaskDefinition makes on every call (getStored,
+// latestActiveStored), run as reused better-sqlite3 prepared statements instead of through Kysely.
+// In a tight loop (one 725-byte definition) Kysely's compiled query with a bound `LIMIT ?` took
+// ~6.6 µs a read and these ~1.5–2 µs; end to end under 32 connections the difference is larger,
+// ~55 µs of server CPU per request and 1.5× the throughput (bench/RESULTS.md, "Issue 10 —
+// task-definition reads"), most likely because the Kysely path also queues each read behind its connection
+// mutex and several promise hops. Same SQL semantics and the same rows as the portable versions
+// in ecs-repositories.ts, which a PostgreSQL store keeps using; wired for SQLite only, in
+// openStore. The store stays the source of truth: every call reads the row.
 import type Database from "better-sqlite3";
 import type { StoredTaskDefinition, TaskDefinitionsRepository } from "./ecs-repositories.js";
 
