@@ -285,3 +285,30 @@ test("an agent that stops while the network is being plugged in connects it on r
   await restarted.close();
   assert.deepEqual(s.errors, []);
 });
+
+test("closing the agent waits for a log read in progress, and the closed agent sends none of its lines", async () => {
+  const s = setup();
+  const agent = await runningAgent(s);
+  s.runtime.log("t1-app", "a");
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const read = s.runtime.readLogs.bind(s.runtime);
+  let reading = false;
+  s.runtime.readLogs = async (runtimeId: string, offset: number, options?: { final?: boolean }) => {
+    reading = true;
+    await gate;
+    return read(runtimeId, offset, options);
+  };
+  await s.clock.advance(1000);
+  await until(() => reading, "a log read in progress");
+  let closed = false;
+  const closing = agent.close().then(() => {
+    closed = true;
+  });
+  await settle();
+  assert.equal(closed, false, "close() waits for the read it started");
+  release();
+  await closing;
+  await settle();
+  assert.deepEqual(s.sink.stored, [], "the lines read while closing are left for the next agent");
+});

@@ -87,8 +87,8 @@ async function shipAvailable(parts: LogShipperParts, final: boolean): Promise<vo
   for (;;) {
     if (parts.detached.aborted) return;
     const chunk = await parts.runtime.readLogs(parts.runtimeId, parts.savedOffset(), { final });
-    // Detached during the read: the closing agent waits for the read to end (TaskRunner.detach),
-    // but sends nothing more; the next agent ships these lines from the saved offset.
+    // Detached during the read: the closing agent waits for the read to end (TaskRunner.detach)
+    // and sends nothing more; the next agent ships these lines from the saved offset.
     if (chunk.events.length === 0 || parts.detached.aborted) return;
     await parts.sink.write(parts.taskId, parts.containerName, chunk.events);
     await parts.saveOffset(chunk.nextOffset);

@@ -51,8 +51,10 @@ export class TaskRunner {
   private readonly cell: TaskStateCell;
   private readonly record: TaskRecord;
   private readonly watched = new Set<string>();
-  /** Exit watchers and log shipping: awaited before the task's resources go, and by detach(). */
+  /** Exit watchers and log shipping: awaited before the task's resources go. */
   private readonly background: Promise<void>[] = [];
+  /** Log reads in flight: detach() waits for them, so no read outlives the agent that started it. */
+  private readonly reads = new Set<Promise<unknown>>();
   /**
    * Health checks: not awaited by detach(), since a check may run for its whole timeout (up to
    * 60 s) and its verdict is refused by the detached cell anyway.
@@ -96,13 +98,26 @@ export class TaskRunner {
 
   /**
    * Stops every action of this runner without touching the containers (agent shutdown), and
-   * resolves once the log reads and exit watches it started have ended, so the agent can close its
-   * state with nothing of this task still reading or writing.
+   * resolves once the log reads it started have ended, so the agent closes its state with none
+   * of them still running. A sink write in flight is not waited for (it may hang on an
+   * unreachable control plane); its offset is not saved, so the next agent sends those lines again
+   * and the control plane drops what it already stored.
    */
   async detach(): Promise<void> {
     this.cell.detach();
-    await Promise.allSettled(this.background);
+    await Promise.allSettled([...this.reads]);
   }
+
+  /** The runtime's log reads, counted in `reads` while they run. */
+  private readonly trackedLogReads: Pick<RuntimePort, "readLogs"> = {
+    readLogs: (runtimeId, offset, options) => {
+      const read = this.parts.runtime.readLogs(runtimeId, offset, options);
+      this.reads.add(read);
+      const done = () => void this.reads.delete(read);
+      read.then(done, done);
+      return read;
+    },
+  };
 
   private get detached(): boolean {
     return this.cell.detached;
@@ -446,8 +461,8 @@ export class TaskRunner {
 
   /** Ships log lines until the container exited and every line is acknowledged (task-log-shipping.ts). */
   private shipLogs(name: string, runtimeId: string, exited: AbortSignal): Promise<void> {
-    const { runtime, logSink: sink, clock, onError } = this.parts;
-    return shipTaskContainerLogs(this.cell, { runtime, sink, clock, onError, pollMs: this.parts.logPollMs ?? 250 }, name, runtimeId, exited);
+    const { logSink: sink, clock, onError } = this.parts;
+    return shipTaskContainerLogs(this.cell, { runtime: this.trackedLogReads, sink, clock, onError, pollMs: this.parts.logPollMs ?? 250 }, name, runtimeId, exited);
   }
 
   private async failStart(error: unknown): Promise<void> {
