@@ -8,6 +8,7 @@
 import { createHash } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { DIGEST_PATTERN, TAG_PATTERN } from "../api/ecr/index.js";
+import { BodyTooLargeError, readBody } from "../api/gateway/request-body.js";
 import type { EcrImageWithManifest } from "../store/ecr-repository.js";
 import { parseDigest } from "./blob-store.js";
 import { DistributionError, digestInvalid, manifestBlobUnknown, manifestUnknown, sizeInvalid, tagInvalid } from "./distribution-errors.js";
@@ -17,16 +18,11 @@ import { nextLink, pagination, send, sendJson } from "./registry-context.js";
 
 const isDigest = (reference: string) => reference.includes(":");
 
+/** The gateway's reader; an oversized manifest is the distribution API's SIZE_INVALID. */
 async function readManifestBody(request: IncomingMessage): Promise<Buffer> {
-  if (Number(request.headers["content-length"] ?? 0) > MAX_MANIFEST_BYTES) throw sizeInvalid(`manifest exceeds ${MAX_MANIFEST_BYTES} bytes`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_MANIFEST_BYTES) throw sizeInvalid(`manifest exceeds ${MAX_MANIFEST_BYTES} bytes`);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
+  return readBody(request, MAX_MANIFEST_BYTES).catch((error: unknown) => {
+    throw error instanceof BodyTooLargeError ? sizeInvalid(`manifest exceeds ${MAX_MANIFEST_BYTES} bytes`) : error;
+  });
 }
 
 async function resolve(context: RegistryContext, repositoryName: string, reference: string): Promise<EcrImageWithManifest> {
