@@ -3,7 +3,7 @@
 // (bench/protocol-schemas-baseline.ts) and of JSON.parse of the same body (which the route pays
 // anyway). Bodies: a report of 50 tasks of 2 containers each (the hot path: every agent sends one
 // per burst of state changes), a registration, and a logs call of 1,000 lines.
-//   npm install --no-save zod typebox   # the candidates not chosen are not dependencies
+//   npm install --no-save zod valibot   # the candidates not chosen are not dependencies
 //   node --import tsx bench/protocol-schemas.ts
 // A candidate that is not installed is skipped. "as shipped" is src/protocol's own schemas.
 /* eslint-disable @typescript-eslint/no-explicit-any -- candidates are imported by name at run time, so that the bench runs without the ones not chosen */
