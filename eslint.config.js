@@ -50,6 +50,24 @@ export default tseslint.config(
       "no-console": "error",
     },
   },
+  // Promises nobody awaits or catches: a rejection there crashes the process or vanishes, and a
+  // promise handed where a callback's result is ignored (an event listener, a timer) does the same.
+  // These rules need the types, so the TypeScript files are linted with tsconfig.json's program.
+  {
+    files: ["**/*.ts"],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      // node:test's test() and describe() return promises the runner itself awaits.
+      "@typescript-eslint/no-floating-promises": ["error", { allowForKnownSafeCalls: [{ from: "package", package: "node:test", name: ["test", "it", "describe", "suite", "before", "after", "beforeEach", "afterEach"] }] }],
+      "@typescript-eslint/no-misused-promises": "error",
+    },
+  },
+  // DESIGN.md's conventions: a file in src/ stays under 600 lines (tests may be longer).
+  {
+    files: ["src/**/*.ts"],
+    ignores: ["src/**/*.test.ts"],
+    rules: { "max-lines": ["error", { max: 600, skipBlankLines: false, skipComments: false }] },
+  },
   { files: ["src/cli/**/*.ts", "bench/**/*.ts", "test/**/*.ts", "scripts/**"], rules: { "no-console": "off" } },
   ...boundaryRules,
 );

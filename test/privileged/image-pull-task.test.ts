@@ -100,12 +100,15 @@ test("a layer corrupted on the wire is refused: CannotPullContainerError, nothin
   await pushImage({ manifest: image.manifest, blobs: [image.config, ...image.layers] }, `${plain.address}/corrupt:v1`, {});
   const layerDigest = image.layers[0]!.digest;
   // Serves the real registry but flips one byte of the layer blob (gzip's CRC or the digest catches it).
-  const proxy = createServer(async (request, response) => {
-    const upstream = await fetch(`http://${plain.address}${request.url}`, { headers: { accept: request.headers.accept ?? "*/*" } });
-    const body = Buffer.from(await upstream.arrayBuffer());
-    if (request.url?.endsWith(layerDigest)) body[body.length - 100] = (body[body.length - 100] ?? 0) ^ 0xff;
-    response.writeHead(upstream.status, Object.fromEntries([...upstream.headers].filter(([name]) => name !== "content-encoding" && name !== "transfer-encoding")));
-    response.end(body);
+  const proxy = createServer((request, response) => {
+    // A failed upstream fetch ends the client's connection (it sees a failed pull), never an unhandled rejection.
+    (async () => {
+      const upstream = await fetch(`http://${plain.address}${request.url}`, { headers: { accept: request.headers.accept ?? "*/*" } });
+      const body = Buffer.from(await upstream.arrayBuffer());
+      if (request.url?.endsWith(layerDigest)) body[body.length - 100] = (body[body.length - 100] ?? 0) ^ 0xff;
+      response.writeHead(upstream.status, Object.fromEntries([...upstream.headers].filter(([name]) => name !== "content-encoding" && name !== "transfer-encoding")));
+      response.end(body);
+    })().catch(() => response.destroy());
   });
   await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
   try {
