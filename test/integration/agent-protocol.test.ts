@@ -88,6 +88,8 @@ function spec(taskId: string): TaskSpec {
   return {
     taskArn: `arn:aws:ecs:us-east-1:123456789012:task/demo/${taskId}`,
     taskId,
+    // The agent checks that a desired task's spec names its task and carries a task definition.
+    taskDefinition: {},
     logConfigurations: { app: { logDriver: "awslogs", options: { "awslogs-group": "/ecs/app", "awslogs-stream-prefix": "ecs", "awslogs-create-group": "true" } } },
   } as unknown as TaskSpec;
 }
