@@ -46,7 +46,7 @@ test("the stored offset survives a control-plane restart: lines re-sent to a new
   await restarted.putLogs("h1", batch([{ timestamp: 11, message: "two", offset: 80 }, { timestamp: 12, message: "three", offset: 120 }]));
   assert.deepEqual(await storedMessages(), ["one", "two", "three"]);
   const group = await store.logs.getGroup("/ecs/app");
-  assert.equal((await store.logs.getStream(group!.id, "ecs/app/t1"))!.source_offset, 120);
+  assert.equal((await store.logs.getStream(group!.id, "ecs/app/t1"))!.sourceOffset, 120);
 });
 
 test("two deliveries of overlapping batches at once store each line once, and the stored offset never moves back", async () => {
@@ -57,7 +57,7 @@ test("two deliveries of overlapping batches at once store each line once, and th
   await Promise.all([ingest.putLogs("h1", newer), ingest.putLogs("h1", older)]);
   assert.deepEqual(await storedMessages(), ["zero", "one", "two", "three"]);
   const group = await store.logs.getGroup("/ecs/app");
-  assert.equal((await store.logs.getStream(group!.id, "ecs/app/t1"))!.source_offset, 120);
+  assert.equal((await store.logs.getStream(group!.id, "ecs/app/t1"))!.sourceOffset, 120);
   await ingest.putLogs("h1", batch([{ timestamp: 4, message: "three", offset: 120 }]));
   assert.equal((await storedMessages()).length, 4);
 });

@@ -38,7 +38,7 @@ export class LogIngest {
     let group = await logs.getGroup(batch.logGroupName);
     if (!group && batch.createGroup) {
       group =
-        (await logs.createGroup({ name: batch.logGroupName, created_at: now, retention_days: null, kms_key_id: null, log_group_class: "STANDARD", tags_json: "{}" })) ??
+        (await logs.createGroup({ name: batch.logGroupName, createdAt: now, logGroupClass: "STANDARD", tags: {} })) ??
         (await logs.getGroup(batch.logGroupName));
     }
     // Like the awslogs driver, a missing group without awslogs-create-group is an error the

@@ -1,8 +1,11 @@
-// Durable CloudWatch Logs data: log groups, log streams and their events. Portable Kysely SQL only
-// (no dialect-specific statements), so the PostgreSQL dialect needs no change here.
+// Durable CloudWatch Logs data: log groups, log streams and their events. Callers see
+// `LogGroupRecord`/`LogStreamRecord`/`LogEventRecord`; the rows (and the tags' JSON column) stay
+// here. Portable Kysely SQL only (no dialect-specific statements), so the PostgreSQL dialect needs
+// no change here.
 //
 // Events are ordered by (timestamp, id): id is the insertion order, which breaks ties between
 // events with the same timestamp and makes pagination tokens stable.
+import type { LogGroupClass } from "@aws-sdk/client-cloudwatch-logs";
 import type { Kysely, Selectable } from "kysely";
 
 export interface LogGroupsTable {
@@ -44,9 +47,42 @@ export interface LogsTables {
   log_events: LogEventsTable;
 }
 
-export type LogGroupRow = Selectable<LogGroupsTable> & { id: number };
-export type LogStreamRow = Selectable<LogStreamsTable> & { id: number };
-export type LogEventRow = Selectable<LogEventsTable> & { id: number };
+/** What CreateLogGroup (or a container's first line with awslogs-create-group) records. */
+export interface NewLogGroup {
+  readonly name: string;
+  readonly createdAt: number;
+  readonly kmsKeyId?: string | undefined;
+  readonly logGroupClass: LogGroupClass;
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+export interface LogGroupRecord extends NewLogGroup {
+  readonly id: number;
+  /** null: events are kept forever. */
+  readonly retentionDays: number | null;
+  readonly storedBytes: number;
+}
+
+export interface LogStreamRecord {
+  readonly id: number;
+  readonly groupId: number;
+  readonly name: string;
+  readonly createdAt: number;
+  readonly firstEventAt: number | null;
+  readonly lastEventAt: number | null;
+  readonly lastIngestionAt: number | null;
+  /** The agent's log position the stored events reach (appendEvents' sourceOffset); null if none. */
+  readonly sourceOffset: number | null;
+}
+
+export interface LogEventRecord {
+  /** Insertion order: breaks ties between events with one timestamp. */
+  readonly id: number;
+  readonly streamId: number;
+  readonly timestamp: number;
+  readonly ingestionTime: number;
+  readonly message: string;
+}
 
 export interface NewLogEvent {
   readonly timestamp: number;
@@ -67,15 +103,16 @@ export interface EventRange {
 }
 
 export interface LogsRepository {
-  createGroup(group: Omit<LogGroupsTable, "id" | "stored_bytes">): Promise<LogGroupRow | undefined>;
-  getGroup(name: string): Promise<LogGroupRow | undefined>;
-  listGroups(options: { namePrefix?: string; nameContains?: string; afterName?: string; limit: number }): Promise<LogGroupRow[]>;
+  /** The group created, or undefined when one of that name exists. */
+  createGroup(group: NewLogGroup): Promise<LogGroupRecord | undefined>;
+  getGroup(name: string): Promise<LogGroupRecord | undefined>;
+  listGroups(options: { namePrefix?: string; nameContains?: string; afterName?: string; limit: number }): Promise<LogGroupRecord[]>;
   deleteGroup(groupId: number): Promise<void>;
   setRetention(groupId: number, retentionDays: number | null): Promise<void>;
   setTags(groupId: number, tags: Record<string, string>): Promise<void>;
 
-  createStream(groupId: number, name: string, createdAt: number): Promise<LogStreamRow | undefined>;
-  getStream(groupId: number, name: string): Promise<LogStreamRow | undefined>;
+  createStream(groupId: number, name: string, createdAt: number): Promise<LogStreamRecord | undefined>;
+  getStream(groupId: number, name: string): Promise<LogStreamRecord | undefined>;
   listStreams(options: {
     groupId: number;
     namePrefix?: string;
@@ -83,17 +120,17 @@ export interface LogsRepository {
     descending: boolean;
     after?: { name: string; lastEventAt: number | null };
     limit: number;
-  }): Promise<LogStreamRow[]>;
+  }): Promise<LogStreamRecord[]>;
   deleteStream(streamId: number): Promise<void>;
 
   /**
    * Appends events (already validated and sorted) to a stream, in one transaction. Events with a
    * `sourceOffset` (their position in a container's log on an agent) at or below the stream's
-   * stored `source_offset` are dropped, and the offset moves up to the newest stored, in that
+   * stored `sourceOffset` are dropped, and the offset moves up to the newest stored, in that
    * same transaction: a line sent again after an agent or control-plane restart is stored once.
    * (A PostgreSQL store will want the stream row locked FOR UPDATE at that read.)
    */
-  appendEvents(stream: LogStreamRow, events: readonly NewLogEvent[], ingestionTime: number): Promise<void>;
+  appendEvents(stream: LogStreamRecord, events: readonly NewLogEvent[], ingestionTime: number): Promise<void>;
   /** Events of one stream in (timestamp, id) order; `after`/`before` exclude the cursor itself. */
   streamEvents(options: {
     streamId: number;
@@ -102,9 +139,9 @@ export interface LogsRepository {
     before?: EventCursor;
     direction: "forward" | "backward";
     limit: number;
-  }): Promise<LogEventRow[]>;
+  }): Promise<LogEventRecord[]>;
   /** Events of a group (optionally some streams) in (timestamp, id) order, after a cursor. */
-  groupEvents(options: { groupId: number; streamIds?: readonly number[]; range: EventRange; after?: EventCursor; limit: number }): Promise<LogEventRow[]>;
+  groupEvents(options: { groupId: number; streamIds?: readonly number[]; range: EventRange; after?: EventCursor; limit: number }): Promise<LogEventRecord[]>;
   streamNames(streamIds: readonly number[]): Promise<Map<number, string>>;
   /** Deletes events older than each group's retention; returns how many went. */
   purgeExpired(now: number): Promise<number>;
@@ -116,14 +153,22 @@ const INSERT_CHUNK_ROWS = 2000;
 const DAY_MS = 86_400_000;
 
 export function createLogsRepository(db: Kysely<LogsTables>): LogsRepository {
-  const asGroup = (row: Selectable<LogGroupsTable> | undefined) => row as LogGroupRow | undefined;
-  const asStream = (row: Selectable<LogStreamsTable> | undefined) => row as LogStreamRow | undefined;
+  const asGroup = (row: Selectable<LogGroupsTable> | undefined) => (row ? groupOf(row) : undefined);
+  const asStream = (row: Selectable<LogStreamsTable> | undefined) => (row ? streamOf(row) : undefined);
 
   return {
     async createGroup(group) {
       const inserted = await db
         .insertInto("log_groups")
-        .values({ ...group, stored_bytes: 0 })
+        .values({
+          name: group.name,
+          created_at: group.createdAt,
+          retention_days: null,
+          kms_key_id: group.kmsKeyId ?? null,
+          log_group_class: group.logGroupClass,
+          tags_json: JSON.stringify(group.tags),
+          stored_bytes: 0,
+        })
         .onConflict((oc) => oc.column("name").doNothing())
         .returningAll()
         .executeTakeFirst();
@@ -137,7 +182,7 @@ export function createLogsRepository(db: Kysely<LogsTables>): LogsRepository {
       if (namePrefix) query = query.where("name", ">=", namePrefix).where("name", "<", prefixUpperBound(namePrefix));
       if (nameContains) query = query.where("name", "like", `%${escapeLike(nameContains)}%`);
       if (afterName !== undefined) query = query.where("name", ">", afterName);
-      return (await query.execute()) as LogGroupRow[];
+      return (await query.execute()).map(groupOf);
     },
     async deleteGroup(groupId) {
       await db.transaction().execute(async (tx) => {
@@ -188,7 +233,7 @@ export function createLogsRepository(db: Kysely<LogsTables>): LogsRepository {
           });
         }
       }
-      return (await query.execute()) as LogStreamRow[];
+      return (await query.execute()).map(streamOf);
     },
     async deleteStream(streamId) {
       await db.transaction().execute(async (tx) => {
@@ -219,7 +264,7 @@ export function createLogsRepository(db: Kysely<LogsTables>): LogsRepository {
         }
         for (let start = 0; start < fresh.length; start += INSERT_CHUNK_ROWS) {
           const rows = fresh.slice(start, start + INSERT_CHUNK_ROWS).map((event) => ({
-            group_id: stream.group_id,
+            group_id: stream.groupId,
             stream_id: stream.id,
             timestamp: event.timestamp,
             ingestion_time: ingestionTime,
@@ -253,7 +298,7 @@ export function createLogsRepository(db: Kysely<LogsTables>): LogsRepository {
         await tx
           .updateTable("log_groups")
           .set((eb) => ({ stored_bytes: eb("stored_bytes", "+", bytes) }))
-          .where("id", "=", stream.group_id)
+          .where("id", "=", stream.groupId)
           .execute();
       });
     },
@@ -270,7 +315,7 @@ export function createLogsRepository(db: Kysely<LogsTables>): LogsRepository {
       if (range.endTime !== undefined) query = query.where("timestamp", "<", range.endTime);
       if (after) query = query.where((eb) => eb.or([eb("timestamp", ">", after.timestamp), eb.and([eb("timestamp", "=", after.timestamp), eb("id", ">", after.id)])]));
       if (before) query = query.where((eb) => eb.or([eb("timestamp", "<", before.timestamp), eb.and([eb("timestamp", "=", before.timestamp), eb("id", "<", before.id)])]));
-      return (await query.execute()) as LogEventRow[];
+      return (await query.execute()).map(eventOf);
     },
     async groupEvents({ groupId, streamIds, range, after, limit }) {
       let query = db
@@ -284,7 +329,7 @@ export function createLogsRepository(db: Kysely<LogsTables>): LogsRepository {
       if (range.startTime !== undefined) query = query.where("timestamp", ">=", range.startTime);
       if (range.endTime !== undefined) query = query.where("timestamp", "<", range.endTime);
       if (after) query = query.where((eb) => eb.or([eb("timestamp", ">", after.timestamp), eb.and([eb("timestamp", "=", after.timestamp), eb("id", ">", after.id)])]));
-      return (await query.execute()) as LogEventRow[];
+      return (await query.execute()).map(eventOf);
     },
     async streamNames(streamIds) {
       if (streamIds.length === 0) return new Map();
@@ -302,6 +347,41 @@ export function createLogsRepository(db: Kysely<LogsTables>): LogsRepository {
       return removed;
     },
   };
+}
+
+function groupOf(row: Selectable<LogGroupsTable>): LogGroupRecord {
+  return {
+    id: row.id as number,
+    name: row.name,
+    createdAt: Number(row.created_at),
+    retentionDays: row.retention_days,
+    ...(row.kms_key_id === null ? {} : { kmsKeyId: row.kms_key_id }),
+    logGroupClass: row.log_group_class as LogGroupClass,
+    tags: JSON.parse(row.tags_json) as Record<string, string>,
+    storedBytes: Number(row.stored_bytes),
+  };
+}
+
+function streamOf(row: Selectable<LogStreamsTable>): LogStreamRecord {
+  return {
+    id: row.id as number,
+    groupId: row.group_id,
+    name: row.name,
+    createdAt: Number(row.created_at),
+    firstEventAt: nullableNumber(row.first_event_at),
+    lastEventAt: nullableNumber(row.last_event_at),
+    lastIngestionAt: nullableNumber(row.last_ingestion_at),
+    sourceOffset: nullableNumber(row.source_offset),
+  };
+}
+
+function eventOf(row: Selectable<LogEventsTable>): LogEventRecord {
+  return { id: row.id as number, streamId: row.stream_id, timestamp: Number(row.timestamp), ingestionTime: Number(row.ingestion_time), message: row.message };
+}
+
+// A PostgreSQL bigint may come back as a string; the records always carry numbers.
+function nullableNumber(value: number | null): number | null {
+  return value === null ? null : Number(value);
 }
 
 /** The smallest string greater than every string starting with `prefix` (for index-friendly prefix scans). */

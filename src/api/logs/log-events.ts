@@ -12,7 +12,7 @@ import type {
   RejectedLogEventsInfo,
 } from "@aws-sdk/client-cloudwatch-logs";
 import { invalidParameterException } from "../../core/errors.js";
-import type { EventCursor, LogEventRow, NewLogEvent } from "../../store/logs-repository.js";
+import type { EventCursor, LogEventRecord, NewLogEvent } from "../../store/logs-repository.js";
 import type { EventMatcher } from "./filter-pattern.js";
 import { compileFilterPattern } from "./filter-pattern.js";
 import type { LogsContext } from "./log-groups.js";
@@ -70,7 +70,7 @@ export async function putLogEvents(context: LogsContext, input: PutLogEventsRequ
   // reported by index range, like AWS does; the rest are stored.
   const now = context.clock.now();
   const tooOldBefore = now - 14 * DAY_MS;
-  const expiredBefore = group.retention_days === null ? Number.NEGATIVE_INFINITY : now - group.retention_days * DAY_MS;
+  const expiredBefore = group.retentionDays === null ? Number.NEGATIVE_INFINITY : now - group.retentionDays * DAY_MS;
   const tooNewAfter = now + 2 * HOUR_MS;
   const accepted: NewLogEvent[] = [];
   const rejected: RejectedLogEventsInfo = {};
@@ -105,7 +105,7 @@ function checkEventLimit(limit: number | undefined): number {
 }
 
 /** Keeps events (in the given order) until the response would pass AWS's 1 MB page size. */
-function capResponseBytes(rows: LogEventRow[]): LogEventRow[] {
+function capResponseBytes(rows: LogEventRecord[]): LogEventRecord[] {
   let bytes = 0;
   for (let index = 0; index < rows.length; index++) {
     bytes += Buffer.byteLength(rows[index]!.message) + EVENT_OVERHEAD_BYTES;
@@ -115,7 +115,7 @@ function capResponseBytes(rows: LogEventRow[]): LogEventRow[] {
 }
 
 const STREAM_START: EventCursor = { timestamp: Number.MIN_SAFE_INTEGER, id: 0 };
-const cursorOf = (row: LogEventRow): EventCursor => ({ timestamp: row.timestamp, id: row.id });
+const cursorOf = (row: LogEventRecord): EventCursor => ({ timestamp: row.timestamp, id: row.id });
 
 export async function getLogEvents(context: LogsContext, input: GetLogEventsRequest): Promise<GetLogEventsResponse> {
   const group = await requireLogGroup(context, input);
@@ -145,7 +145,7 @@ export async function getLogEvents(context: LogsContext, input: GetLogEventsRequ
     return { events: [], nextForwardToken: encodeEventToken("forward", here), nextBackwardToken: encodeEventToken("backward", here) };
   }
   return {
-    events: rows.map((row) => ({ timestamp: row.timestamp, message: row.message, ingestionTime: row.ingestion_time })),
+    events: rows.map((row) => ({ timestamp: row.timestamp, message: row.message, ingestionTime: row.ingestionTime })),
     nextForwardToken: encodeEventToken("forward", cursorOf(last)),
     nextBackwardToken: encodeEventToken("backward", cursorOf(first)),
   };
@@ -179,7 +179,7 @@ export async function filterLogEvents(
     after = { timestamp: page.t, id: page.i };
   }
 
-  const found: LogEventRow[] = [];
+  const found: LogEventRecord[] = [];
   let scanned = 0;
   let exhausted = false;
   let bytes = 0;
@@ -227,12 +227,12 @@ export async function filterLogEvents(
     matchingMs += performance.now() - mark;
     if (matchingMs >= FILTER_MATCH_BUDGET_MS) outOfTime = true;
   }
-  const names = await context.logs.streamNames([...new Set(found.map((row) => row.stream_id))]);
+  const names = await context.logs.streamNames([...new Set(found.map((row) => row.streamId))]);
   const events: FilteredLogEvent[] = found.map((row) => ({
-    logStreamName: names.get(row.stream_id) ?? "",
+    logStreamName: names.get(row.streamId) ?? "",
     timestamp: row.timestamp,
     message: row.message,
-    ingestionTime: row.ingestion_time,
+    ingestionTime: row.ingestionTime,
     eventId: String(row.id).padStart(20, "0"),
   }));
   return {

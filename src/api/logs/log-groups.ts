@@ -30,7 +30,7 @@ import type { AccountScope } from "../../core/arn.js";
 import { buildArn, parseArn } from "../../core/arn.js";
 import type { Clock } from "../../core/clock.js";
 import { invalidParameterException, resourceAlreadyExistsException, resourceNotFoundException } from "../../core/errors.js";
-import type { LogGroupRow, LogStreamRow, LogsRepository } from "../../store/logs-repository.js";
+import type { LogGroupRecord, LogStreamRecord, LogsRepository } from "../../store/logs-repository.js";
 import type { ResponseBody } from "../service-module.js";
 import { decodeOpaqueToken, encodeOpaqueToken } from "./log-tokens.js";
 
@@ -81,7 +81,7 @@ function validateTags(tags: Record<string, string> | undefined): Record<string, 
 export async function requireLogGroup(
   context: LogsContext,
   input: { logGroupName?: string | undefined; logGroupIdentifier?: string | undefined },
-): Promise<LogGroupRow> {
+): Promise<LogGroupRecord> {
   if (input.logGroupName !== undefined && input.logGroupIdentifier !== undefined) {
     throw invalidParameterException("LogGroupName and LogGroupIdentifier are mutually exclusive parameters.");
   }
@@ -101,34 +101,34 @@ function logGroupNameFromIdentifier(identifier: string | undefined): string | un
   return match[1];
 }
 
-export async function requireLogStream(context: LogsContext, group: LogGroupRow, name: string | undefined): Promise<LogStreamRow> {
+export async function requireLogStream(context: LogsContext, group: LogGroupRecord, name: string | undefined): Promise<LogStreamRecord> {
   const stream = await context.logs.getStream(group.id, validateLogStreamName(name));
   if (!stream) throw resourceNotFoundException("The specified log stream does not exist.");
   return stream;
 }
 
-function describeGroup(scope: AccountScope, row: LogGroupRow): LogGroup {
+function describeGroup(scope: AccountScope, row: LogGroupRecord): LogGroup {
   const arn = logGroupArn(scope, row.name);
   return {
     logGroupName: row.name,
-    creationTime: row.created_at,
-    ...(row.retention_days === null ? {} : { retentionInDays: row.retention_days }),
+    creationTime: row.createdAt,
+    ...(row.retentionDays === null ? {} : { retentionInDays: row.retentionDays }),
     metricFilterCount: 0,
     arn: `${arn}:*`,
-    storedBytes: row.stored_bytes,
-    ...(row.kms_key_id === null ? {} : { kmsKeyId: row.kms_key_id }),
-    logGroupClass: row.log_group_class as LogGroup["logGroupClass"],
+    storedBytes: row.storedBytes,
+    ...(row.kmsKeyId === undefined ? {} : { kmsKeyId: row.kmsKeyId }),
+    logGroupClass: row.logGroupClass,
     logGroupArn: arn,
   };
 }
 
-function describeStream(scope: AccountScope, group: LogGroupRow, row: LogStreamRow): LogStream {
+function describeStream(scope: AccountScope, group: LogGroupRecord, row: LogStreamRecord): LogStream {
   return {
     logStreamName: row.name,
-    creationTime: row.created_at,
-    ...(row.first_event_at === null ? {} : { firstEventTimestamp: row.first_event_at }),
-    ...(row.last_event_at === null ? {} : { lastEventTimestamp: row.last_event_at }),
-    ...(row.last_ingestion_at === null ? {} : { lastIngestionTime: row.last_ingestion_at }),
+    creationTime: row.createdAt,
+    ...(row.firstEventAt === null ? {} : { firstEventTimestamp: row.firstEventAt }),
+    ...(row.lastEventAt === null ? {} : { lastEventTimestamp: row.lastEventAt }),
+    ...(row.lastIngestionAt === null ? {} : { lastIngestionTime: row.lastIngestionAt }),
     arn: logStreamArn(scope, group.name, row.name),
     storedBytes: 0, // deprecated by AWS, which always reports 0 here
   };
@@ -149,11 +149,10 @@ export async function createLogGroup(context: LogsContext, input: CreateLogGroup
   const logGroupClass = input.logGroupClass ?? "STANDARD";
   const created = await context.logs.createGroup({
     name,
-    created_at: context.clock.now(),
-    retention_days: null,
-    kms_key_id: input.kmsKeyId ?? null,
-    log_group_class: logGroupClass,
-    tags_json: JSON.stringify(validateTags(input.tags)),
+    createdAt: context.clock.now(),
+    kmsKeyId: input.kmsKeyId,
+    logGroupClass,
+    tags: validateTags(input.tags),
   });
   if (!created) throw resourceAlreadyExistsException("The specified log group already exists");
   return {};
@@ -226,7 +225,7 @@ export async function describeLogStreams(context: LogsContext, input: DescribeLo
   const last = shown.at(-1);
   return {
     logStreams: shown.map((row) => describeStream(context.scope, group, row)),
-    ...(rows.length > limit && last ? { nextToken: encodeOpaqueToken({ name: last.name, lastEventAt: last.last_event_at }) } : {}),
+    ...(rows.length > limit && last ? { nextToken: encodeOpaqueToken({ name: last.name, lastEventAt: last.lastEventAt }) } : {}),
   };
 }
 
@@ -248,7 +247,7 @@ export async function deleteRetentionPolicy(context: LogsContext, input: DeleteR
   return {};
 }
 
-async function groupFromArn(context: LogsContext, resourceArn: string | undefined): Promise<LogGroupRow> {
+async function groupFromArn(context: LogsContext, resourceArn: string | undefined): Promise<LogGroupRecord> {
   const arn = resourceArn === undefined ? undefined : parseArn(resourceArn);
   if (!arn || arn.service !== "logs" || !arn.resource.startsWith("log-group:")) {
     throw invalidParameterException(`Invalid resource ARN: ${resourceArn ?? ""}`);
@@ -258,14 +257,14 @@ async function groupFromArn(context: LogsContext, resourceArn: string | undefine
 
 export async function tagResource(context: LogsContext, input: TagResourceRequest): Promise<ResponseBody<TagResourceCommandOutput>> {
   const group = await groupFromArn(context, input.resourceArn);
-  const tags = validateTags({ ...(JSON.parse(group.tags_json) as Record<string, string>), ...validateTags(input.tags) });
+  const tags = validateTags({ ...group.tags, ...validateTags(input.tags) });
   await context.logs.setTags(group.id, tags);
   return {};
 }
 
 export async function untagResource(context: LogsContext, input: UntagResourceRequest): Promise<ResponseBody<UntagResourceCommandOutput>> {
   const group = await groupFromArn(context, input.resourceArn);
-  const tags = JSON.parse(group.tags_json) as Record<string, string>;
+  const tags = { ...group.tags };
   for (const key of input.tagKeys ?? []) delete tags[key];
   await context.logs.setTags(group.id, tags);
   return {};
@@ -273,5 +272,5 @@ export async function untagResource(context: LogsContext, input: UntagResourceRe
 
 export async function listTagsForResource(context: LogsContext, input: ListTagsForResourceRequest): Promise<ListTagsForResourceResponse> {
   const group = await groupFromArn(context, input.resourceArn);
-  return { tags: JSON.parse(group.tags_json) as Record<string, string> };
+  return { tags: { ...group.tags } };
 }
