@@ -68,11 +68,33 @@ export interface ClustersRepository {
   list(options: { afterName?: string; limit: number; status?: string }): Promise<Cluster[]>;
 }
 
-/** A task definition row as stored: its ARN, status and the document's JSON text. */
+/**
+ * A task definition read for a caller that may not need its document: the ARN and status at once,
+ * the definition parsed only when `definition()` is called (DescribeTaskDefinition keeps its
+ * answer per ARN and status and skips the parse on every read but the first).
+ */
 export interface StoredTaskDefinition {
   readonly arn: string;
   readonly status: string;
-  readonly document: string;
+  definition(): TaskDefinition;
+}
+
+/** A stored definition over its document's JSON text (a class: no closure allocated per read). */
+class LazilyParsedTaskDefinition implements StoredTaskDefinition {
+  constructor(
+    readonly arn: string,
+    readonly status: string,
+    private readonly documentText: string,
+  ) {}
+
+  definition(): TaskDefinition {
+    return parseDocument<TaskDefinition>(this.documentText);
+  }
+}
+
+/** For the store's read paths (the portable one here and the SQLite one) alike. */
+export function storedTaskDefinition(arn: string, status: string, documentText: string): StoredTaskDefinition {
+  return new LazilyParsedTaskDefinition(arn, status, documentText);
 }
 
 export interface TaskDefinitionsRepository {
@@ -80,7 +102,7 @@ export interface TaskDefinitionsRepository {
   register(family: string, build: (revision: number) => TaskDefinition): Promise<TaskDefinition>;
   get(family: string, revision: number): Promise<TaskDefinition | undefined>;
   latestActive(family: string): Promise<TaskDefinition | undefined>;
-  /** get and latestActive without parsing the document, for reads that only pass it on. */
+  /** get and latestActive with the document parsed on demand, for reads that may not need it. */
   getStored(family: string, revision: number): Promise<StoredTaskDefinition | undefined>;
   latestActiveStored(family: string): Promise<StoredTaskDefinition | undefined>;
   update(definition: TaskDefinition): Promise<void>;
@@ -140,10 +162,10 @@ export function createTaskDefinitionsRepository(db: Kysely<EcsTables>): TaskDefi
     .compile();
   const byRevisionQuery = db.selectFrom("task_definitions").select(["task_definition_arn", "status", "document"]).where("family", "=", "").where("revision", "=", 0).compile();
   type Row = { task_definition_arn: string; status: string; document: string };
-  const storedOf = (rows: readonly Row[]): StoredTaskDefinition | undefined => (rows[0] ? { arn: rows[0].task_definition_arn, status: rows[0].status, document: rows[0].document } : undefined);
+  const storedOf = (rows: readonly Row[]): StoredTaskDefinition | undefined => (rows[0] ? storedTaskDefinition(rows[0].task_definition_arn, rows[0].status, rows[0].document) : undefined);
   const getStored = async (family: string, revision: number) => storedOf((await db.executeQuery<Row>({ ...byRevisionQuery, parameters: [family, revision] })).rows);
   const latestActiveStored = async (family: string) => storedOf((await db.executeQuery<Row>({ ...latestActiveQuery, parameters: [family, "ACTIVE", 1] })).rows);
-  const parsed = (stored: StoredTaskDefinition | undefined) => (stored ? parseDocument<TaskDefinition>(stored.document) : undefined);
+  const parsed = (stored: StoredTaskDefinition | undefined) => stored?.definition();
   return {
     async register(family, build) {
       return db.transaction().execute(async (tx) => {

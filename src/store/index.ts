@@ -30,7 +30,6 @@ import { sqliteTaskDefinitionReads } from "./sqlite-task-definition-reads.js";
 
 export type { StoredAccessKey, AccessKeysRepository } from "./access-keys-repository.js";
 export type { ClustersRepository, StoredTaskDefinition, TaskDefinitionsRepository, TagsRepository, AccountSettingsRepository } from "./ecs-repositories.js";
-export { parseDocument } from "./ecs-repositories.js";
 export type { LogsRepository } from "./logs-repository.js";
 export type { PlacedReservation, RememberedRun, StoredTask, TaskChange, TaskListFilter, TaskRecord, TaskReservation, TasksRepository, TaskUpdate } from "./tasks-repository.js";
 export type { HostArchitecture, HostCapacity, HostRecord, HostRegistration, HostsRepository, HostStatus } from "./hosts-repository.js";

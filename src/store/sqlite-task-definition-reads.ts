@@ -9,6 +9,7 @@
 // openStore. The store stays the source of truth: every call reads the row.
 import type Database from "better-sqlite3";
 import type { StoredTaskDefinition, TaskDefinitionsRepository } from "./ecs-repositories.js";
+import { storedTaskDefinition } from "./ecs-repositories.js";
 
 type Row = [arn: string, status: string, document: string];
 
@@ -17,7 +18,7 @@ export function sqliteTaskDefinitionReads(database: Database.Database): Pick<Tas
     .prepare<[string], Row>("SELECT task_definition_arn, status, document FROM task_definitions WHERE family = ? AND status = 'ACTIVE' ORDER BY revision DESC LIMIT 1")
     .raw();
   const byRevision = database.prepare<[string, number], Row>("SELECT task_definition_arn, status, document FROM task_definitions WHERE family = ? AND revision = ?").raw();
-  const storedOf = (row: Row | undefined): StoredTaskDefinition | undefined => (row ? { arn: row[0], status: row[1], document: row[2] } : undefined);
+  const storedOf = (row: Row | undefined): StoredTaskDefinition | undefined => (row ? storedTaskDefinition(row[0], row[1], row[2]) : undefined);
   return {
     // Promise.resolve, not async: the interface is asynchronous for other dialects; no extra hop here.
     getStored: (family, revision) => Promise.resolve(storedOf(byRevision.get(family, revision))),

@@ -20,7 +20,6 @@ import { buildArn, parseArn } from "../../core/arn.js";
 import { clientException, invalidParameterException } from "../../core/errors.js";
 import { prepareTaskDefinitionRegistration } from "../../core/task-definition/index.js";
 import type { StoredTaskDefinition } from "../../store/index.js";
-import { parseDocument } from "../../store/index.js";
 import type { RequestContext } from "../service-module.js";
 import { RawJsonOutput, toWireJson } from "../wire-json.js";
 import type { EcsContext } from "./ecs-context.js";
@@ -70,7 +69,8 @@ export async function registerTaskDefinition(context: EcsContext, input: Registe
  * The wire text of stored definitions, by ARN and status. A definition's document changes only
  * with its status (ACTIVE → INACTIVE → DELETE_IN_PROGRESS, each once, and revisions are never
  * reused), so (ARN, status) names one document for good, in this process and in any other replica:
- * the hot DescribeTaskDefinition path reads the row and skips parsing and re-serialising it.
+ * the hot DescribeTaskDefinition path reads the row and skips parsing (`definition()`) and
+ * re-serialising it.
  */
 const wireTexts = new Map<string, { readonly text: string; readonly answer: string }>();
 const MAX_WIRE_TEXTS = 2000;
@@ -80,7 +80,7 @@ function wireTextOf(stored: StoredTaskDefinition): { readonly text: string; read
   const key = `${stored.arn}\n${stored.status}`;
   let entry = wireTexts.get(key);
   if (entry === undefined) {
-    const text = toWireJson(parseDocument<TaskDefinition>(stored.document));
+    const text = toWireJson(stored.definition());
     entry = { text, answer: `{"taskDefinition":${text}}` };
     if (wireTexts.size >= MAX_WIRE_TEXTS) wireTexts.clear();
     wireTexts.set(key, entry);
