@@ -13,6 +13,7 @@ import { ECSClient, ListClustersCommand } from "@aws-sdk/client-ecs";
 import { protocolVersion } from "../../src/protocol/index.js";
 import type { TestServer } from "../support/server.js";
 import { sdkConfig, startTestServer, testCredentials } from "../support/server.js";
+import { waitFor } from "../support/wait-for.js";
 
 const ECS = "AmazonEC2ContainerServiceV20141113";
 const JSON_11 = "application/x-amz-json-1.1";
@@ -270,9 +271,14 @@ describe("slow heads and connection caps", () => {
     } finally {
       for (const socket of sockets) socket.destroy();
     }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const again = await open("127.0.0.3");
-    again.socket.destroy();
-    assert.equal(again.kept, true, "room again once they closed");
+    // Room again once the server has seen them close.
+    await waitFor(
+      async () => {
+        const again = await open("127.0.0.3");
+        again.socket.destroy();
+        return again.kept;
+      },
+      { what: "room again once they closed", timeoutMs: 5_000 },
+    );
   });
 });

@@ -30,6 +30,8 @@ import { makeBusyboxLayer } from "../support/busybox-rootfs.js";
 import { LocalBusyboxImages, TaskLogs, runTaskToCompletion } from "../support/host-agent-parts.js";
 import { hostTaskSpecs, waitUntil } from "../support/host-task-spec.js";
 import { assertNoNewLeaks, findLeaks } from "../support/leaks.js";
+import { isListeningInNetns } from "../support/netns-listener.js";
+import { waitFor } from "../support/wait-for.js";
 
 const dataDir = mkdtempSync(join(tmpdir(), "berth-fw-"));
 const agentDir = join(dataDir, "agent");
@@ -160,7 +162,7 @@ test("a task reaches the host only at 169.254.170.2:80 held by the endpoint's ow
   assert.doesNotMatch(viaWildcard.stdout, /open/, "a 0.0.0.0:80 host service is not the endpoint");
   await closeListener(80);
   await listen("metadata", "169.254.170.2", 80);
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  await waitFor(() => isListeningInNetns(peers.one.netnsName, 8080), { what: "the peer's nc listening" });
 
   const targets: [string, string, number][] = [
     ["metadata", "169.254.170.2", 80],

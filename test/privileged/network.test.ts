@@ -10,6 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TaskNetworks, METADATA_ENDPOINT_ADDRESS } from "../../src/network/index.js";
 import { assertNoLeaks } from "../support/leaks.js";
+import { isListeningInNetns } from "../support/netns-listener.js";
+import { waitFor } from "../support/wait-for.js";
 
 const stateDir = mkdtempSync(join(tmpdir(), "berth-net-"));
 const subnet = { subnetId: "subnet-0bth0test000000001", cidr: "10.213.7.0/24" };
@@ -44,14 +46,14 @@ test("two tasks on one subnet talk over TCP, the host reaches them, and they rea
 
   // task b → task a
   const server = listenInNetns(a.netnsName, 8080);
-  await new Promise((r) => setTimeout(r, 300));
+  await waitFor(() => isListeningInNetns(a.netnsName, 8080), { what: "nc listening in task a" });
   const reply = await inNetns(b.netnsName, ["busybox", "nc", "-w", "3", a.ipv4, "8080"]);
   server.kill();
   assert.match(reply.stdout, /hello/);
 
   // host → task b
   const hostServer = listenInNetns(b.netnsName, 8081);
-  await new Promise((r) => setTimeout(r, 300));
+  await waitFor(() => isListeningInNetns(b.netnsName, 8081), { what: "nc listening in task b" });
   const fromHost = await new Promise<string>((resolve, reject) => {
     execFile("busybox", ["nc", "-w", "3", b.ipv4, "8081"], { timeout: 5000 }, (error, stdout) => (error ? reject(error) : resolve(stdout)));
   });

@@ -19,6 +19,7 @@ import type {
 } from "../../src/agent/index.js";
 import { protocolVersion } from "../../src/protocol/index.js";
 import type { TaskSpec, TaskStatusReport } from "../../src/protocol/index.js";
+import { waitFor } from "./wait-for.js";
 
 export class FakeClock implements Clock {
   private current = 1_700_000_000_000;
@@ -64,11 +65,7 @@ export async function settle(rounds = 8): Promise<void> {
 
 /** Waits (real time) until `condition` holds; fails after `timeoutMs`. */
 export async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
+  await waitFor(condition, { what, timeoutMs, intervalMs: 2 });
 }
 
 export class FakeImages implements ImagePort {

@@ -4,6 +4,7 @@
 import type { ContainerDefinition, TaskDefinition } from "@aws-sdk/client-ecs";
 import { protocolVersion } from "../../src/protocol/index.js";
 import type { TaskSpec } from "../../src/protocol/index.js";
+import { waitFor } from "./wait-for.js";
 
 export interface HostTaskSpecOptions {
   /** Cluster and family name; also in every task ARN. */
@@ -53,9 +54,5 @@ export function hostTaskSpecs(options: HostTaskSpecOptions): (containers: Contai
 
 /** Waits (real time, 50 ms polls) until `condition` holds; fails after `timeoutMs`. */
 export async function waitUntil(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await waitFor(condition, { what, timeoutMs });
 }
