@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { waitFor } from "./wait-for.js";
 
 export interface TestRegistry {
   readonly address: string;
@@ -41,15 +42,14 @@ export async function startRegistry(options: { htpasswd?: { username: string; pa
   );
   const child: ChildProcess = spawn("/usr/bin/docker-registry", ["serve", join(dir, "config.yml")], { stdio: "ignore" });
   const address = `${host}:${port}`;
-  for (let i = 0; ; i++) {
-    const ok = await fetch(`http://${address}/v2/`).then(
-      () => true,
-      () => false,
-    );
-    if (ok) break;
-    if (i > 100) throw new Error("docker-registry did not start");
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await waitFor(
+    () =>
+      fetch(`http://${address}/v2/`).then(
+        () => true,
+        () => false,
+      ),
+    { what: "docker-registry to start", timeoutMs: 10_000 },
+  );
   return {
     address,
     async stop() {
