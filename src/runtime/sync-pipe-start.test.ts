@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { CommandLauncher } from "./command-launcher.js";
 import { startWithSyncPipe } from "./sync-pipe-start.js";
 import type { SyncPipeStarter } from "./sync-pipe-start.js";
+import { waitFor } from "../../test/support/wait-for.js";
 
 // Stand-ins for conmon speaking its sync-pipe protocol on fd 3 (named by _OCI_SYNCPIPE).
 const created = ["-c", 'echo "{\\"data\\": 4242}" >&$_OCI_SYNCPIPE; sleep 0.2'];
@@ -43,13 +44,14 @@ test("a launcher closed while a supervisor is starting keeps reading its sync pi
   const dir = mkdtempSync(join(tmpdir(), "bth-sync-"));
   try {
     const marker = join(dir, "survived");
+    const started = join(dir, "started");
     const launcher = new CommandLauncher();
     // Like conmon: report on the sync pipe (a write with no reader left kills it), then go on.
-    const starting = launcher.startWithSyncPipe("sh", ["-c", `sleep 0.3; echo '{"data": 4242}' >&3 && echo yes > ${marker}`], { cwd: dir, timeoutMs: 5_000 });
-    await new Promise((resolve) => setTimeout(resolve, 50)); // the helper has taken the request
+    const starting = launcher.startWithSyncPipe("sh", ["-c", `echo > ${started}; sleep 0.3; echo '{"data": 4242}' >&3 && echo yes > ${marker}`], { cwd: dir, timeoutMs: 5_000 });
+    await waitFor(() => existsSync(started), { what: "the helper to start the supervisor", intervalMs: 5 });
     launcher.close();
     const outcome = await starting.catch((error: Error) => error);
-    for (let i = 0; i < 50 && !existsSync(marker); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    await waitFor(() => existsSync(marker), { what: "the supervisor's marker", timeoutMs: 1_000, intervalMs: 20 }).catch(() => undefined);
     assert.equal(existsSync(marker) ? readFileSync(marker, "utf8") : "", "yes\n", `the supervisor survived its report (outcome: ${JSON.stringify(outcome)})`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
