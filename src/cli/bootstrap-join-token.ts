@@ -45,10 +45,10 @@ export async function ensureBootstrapJoinToken(options: { dataDir: string; joinT
   const status = secret === undefined ? "unknown" : await joinTokens.status(tokenSha256(secret), now);
   if (secret !== undefined && status === "unknown") {
     // A file from before tokens expired: it gets the lifetime of a new one, from now.
-    await joinTokens.create({ token_sha256: tokenSha256(secret), created_at: now, expires_at: now + DEFAULT_JOIN_TOKEN_TTL_MS, description: BOOTSTRAP_DESCRIPTION });
+    await joinTokens.create({ tokenSha256: tokenSha256(secret), createdAt: now, expiresAt: now + DEFAULT_JOIN_TOKEN_TTL_MS, description: BOOTSTRAP_DESCRIPTION });
   } else if (secret === undefined || status !== "valid") {
     secret = newJoinTokenSecret();
-    await joinTokens.create({ token_sha256: tokenSha256(secret), created_at: now, expires_at: now + DEFAULT_JOIN_TOKEN_TTL_MS, description: BOOTSTRAP_DESCRIPTION });
+    await joinTokens.create({ tokenSha256: tokenSha256(secret), createdAt: now, expiresAt: now + DEFAULT_JOIN_TOKEN_TTL_MS, description: BOOTSTRAP_DESCRIPTION });
     renewed = true;
   }
   const text = `${formatJoinToken(secret, options.caSha256)}\n`;

@@ -17,7 +17,7 @@ async function setup() {
   let now = Date.now();
   const blobs = new BlobStore(join(dir, "registry"), () => now);
   blobs.init();
-  await store.ecr.createRepository({ name: "repo", registry_id: "1", arn: "arn", created_at: 0, tag_mutability: "MUTABLE", scan_on_push: 0, encryption_json: "{}", lifecycle_policy: null, lifecycle_updated_at: null, lifecycle_evaluated_at: null });
+  await store.ecr.createRepository({ name: "repo", registryId: "1", arn: "arn", createdAt: 0, tagMutability: "MUTABLE", scanOnPush: false, encryption: { encryptionType: "AES256" } });
   const upload = async (bytes: Buffer, link: boolean) => {
     const uuid = await blobs.startUpload("repo");
     const info = (await blobs.uploadInfo(uuid))!;
@@ -50,7 +50,7 @@ test("collect drops links no manifest referenced for the abandon period, then th
     const referenced = await t.upload(randomBytes(500), true);
     const abandoned = await t.upload(randomBytes(500), true);
     await t.store.ecr.putImage(
-      { repositoryName: "repo", digest: sha256(Buffer.from("m")), mediaType: "x", artifactType: null, manifest: Buffer.from("m"), sizeBytes: 1, pushedAt: 0, subjectDigest: null, annotationsJson: null, references: [{ digest: referenced, kind: "blob" }] },
+      { repositoryName: "repo", digest: sha256(Buffer.from("m")), mediaType: "x", artifactType: null, manifest: Buffer.from("m"), sizeBytes: 1, pushedAt: 0, subjectDigest: null, annotations: null, references: [{ digest: referenced, kind: "blob" }] },
       "v1",
       false,
     );

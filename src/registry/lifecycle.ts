@@ -3,12 +3,12 @@
 // all). Children of an index are never candidates on their own while the index exists: expiring
 // one would break the index; once the index goes they are ordinary untagged images.
 import { imagesExpiredByPolicy, parseLifecyclePolicy } from "../api/ecr/index.js";
-import type { EcrRepositoryRow } from "../store/ecr-repository.js";
+import type { EcrRepositoryRecord } from "../store/ecr-repository.js";
 import type { RegistryContext } from "./registry-context.js";
 
-export async function applyLifecyclePolicy(context: RegistryContext, repository: EcrRepositoryRow): Promise<string[]> {
-  if (repository.lifecycle_policy === null) return [];
-  const policy = parseLifecyclePolicy(repository.lifecycle_policy);
+export async function applyLifecyclePolicy(context: RegistryContext, repository: EcrRepositoryRecord): Promise<string[]> {
+  if (repository.lifecyclePolicyText === null) return [];
+  const policy = parseLifecyclePolicy(repository.lifecyclePolicyText);
   const images = await context.repositories.listImages(repository.name, {});
   const parents = await context.repositories.manifestParents(
     repository.name,

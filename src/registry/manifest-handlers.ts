@@ -87,11 +87,11 @@ export async function putManifest(context: RegistryContext, { request, response,
       sizeBytes,
       pushedAt: context.clock.now(),
       subjectDigest: manifest.subject?.digest ?? null,
-      annotationsJson: manifest.annotations ? JSON.stringify(manifest.annotations) : null,
+      annotations: manifest.annotations ?? null,
       references: [...manifest.blobs.map((blob) => ({ digest: blob.digest, kind: "blob" as const })), ...manifest.manifests.map((child) => ({ digest: child.digest, kind: "manifest" as const }))],
     },
     tag,
-    repository.tag_mutability === "IMMUTABLE",
+    repository.tagMutability === "IMMUTABLE",
   );
   if (outcome.kind === "tag-immutable") {
     // ECR's wording for the same refusal (ImageTagAlreadyExistsException); wording not confirmed.
@@ -143,7 +143,7 @@ export async function listReferrers(context: RegistryContext, { request, respons
       digest: referrer.digest,
       size: stored.manifest.length,
       ...(referrer.artifactType !== null ? { artifactType: referrer.artifactType } : {}),
-      ...(referrer.annotationsJson !== null ? { annotations: JSON.parse(referrer.annotationsJson) as Record<string, string> } : {}),
+      ...(referrer.annotations !== null ? { annotations: referrer.annotations } : {}),
     });
   }
   sendJson(

@@ -3,7 +3,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:
 import type { AccountScope } from "../core/arn.js";
 import type { Clock } from "../core/clock.js";
 import type { Logger } from "../core/logger.js";
-import type { EcrRepository, EcrRepositoryRow } from "../store/ecr-repository.js";
+import type { EcrRepository, EcrRepositoryRecord } from "../store/ecr-repository.js";
 import type { BlobStore } from "./blob-store.js";
 import { paginationNumberInvalid } from "./distribution-errors.js";
 
@@ -25,7 +25,7 @@ export interface RepositoryRequest {
   readonly request: IncomingMessage;
   readonly response: ServerResponse;
   readonly url: URL;
-  readonly repository: EcrRepositoryRow;
+  readonly repository: EcrRepositoryRecord;
 }
 
 export const API_VERSION_HEADER = { "docker-distribution-api-version": "registry/2.0" } as const;

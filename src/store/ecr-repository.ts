@@ -4,6 +4,10 @@
 // A blob is visible in a repository when it has a link there (made when an upload finishes or a
 // blob is mounted). Links stay while some image of the repository references the blob; when the
 // last such image goes, the link goes, and a blob without any link anywhere is garbage.
+//
+// Callers see `EcrRepositoryRecord`s and image summaries; the rows, and the encryption and
+// annotation JSON columns, stay here.
+import type { EncryptionConfiguration, ImageTagMutability } from "@aws-sdk/client-ecr";
 import type { Kysely, Selectable, Transaction } from "kysely";
 
 export interface EcrRepositoriesTable {
@@ -60,7 +64,27 @@ export interface EcrTables {
   ecr_blob_links: EcrBlobLinksTable;
 }
 
-export type EcrRepositoryRow = Selectable<EcrRepositoriesTable>;
+/** What CreateRepository records. */
+export interface NewEcrRepository {
+  readonly name: string;
+  readonly registryId: string;
+  readonly arn: string;
+  readonly createdAt: number;
+  readonly tagMutability: ImageTagMutability;
+  readonly scanOnPush: boolean;
+  /** Kept and echoed as ECR does; the server's disk protection is what applies to the blobs. */
+  readonly encryption: EncryptionConfiguration;
+}
+
+export interface EcrRepositoryRecord extends NewEcrRepository {
+  /** The lifecycle policy's JSON text as the caller put it (ECR echoes it byte for byte); null: none. */
+  readonly lifecyclePolicyText: string | null;
+  readonly lifecycleUpdatedAt: number | null;
+  readonly lifecycleEvaluatedAt: number | null;
+}
+
+/** OCI manifest annotations, as a manifest carries them. */
+export type ImageAnnotations = Readonly<Record<string, string>>;
 
 /** An image without its manifest bytes, with its tags (sorted). */
 export interface EcrImageSummary {
@@ -71,7 +95,7 @@ export interface EcrImageSummary {
   readonly sizeBytes: number;
   readonly pushedAt: number;
   readonly subjectDigest: string | null;
-  readonly annotationsJson: string | null;
+  readonly annotations: ImageAnnotations | null;
   readonly tags: readonly string[];
 }
 
@@ -88,7 +112,7 @@ export interface NewEcrImage {
   readonly sizeBytes: number;
   readonly pushedAt: number;
   readonly subjectDigest: string | null;
-  readonly annotationsJson: string | null;
+  readonly annotations: ImageAnnotations | null;
   readonly references: readonly { readonly digest: string; readonly kind: "blob" | "manifest" }[];
 }
 
@@ -97,15 +121,16 @@ export type PutImageOutcome =
   | { readonly kind: "tag-immutable"; readonly currentDigest: string };
 
 export interface EcrRepository {
-  createRepository(row: EcrRepositoryRow): Promise<boolean>;
-  getRepository(name: string): Promise<EcrRepositoryRow | undefined>;
-  listRepositories(options: { names?: readonly string[]; afterName?: string; limit: number }): Promise<EcrRepositoryRow[]>;
+  /** The repository created, or undefined when one of that name exists. */
+  createRepository(repository: NewEcrRepository): Promise<EcrRepositoryRecord | undefined>;
+  getRepository(name: string): Promise<EcrRepositoryRecord | undefined>;
+  listRepositories(options: { names?: readonly string[]; afterName?: string; limit: number }): Promise<EcrRepositoryRecord[]>;
   /** Deletes a repository with everything in it; returns the digests of the blobs it linked. */
   deleteRepository(name: string): Promise<string[]>;
-  setTagMutability(name: string, mutability: string): Promise<void>;
+  setTagMutability(name: string, mutability: ImageTagMutability): Promise<void>;
   setLifecyclePolicy(name: string, policyText: string | null, updatedAt: number | null): Promise<void>;
   setLifecycleEvaluatedAt(name: string, evaluatedAt: number): Promise<void>;
-  repositoriesWithLifecyclePolicy(): Promise<EcrRepositoryRow[]>;
+  repositoriesWithLifecyclePolicy(): Promise<EcrRepositoryRecord[]>;
 
   linkBlob(repositoryName: string, digest: string, sizeBytes: number, linkedAt: number): Promise<void>;
   blobLink(repositoryName: string, digest: string): Promise<{ sizeBytes: number } | undefined>;
@@ -176,8 +201,23 @@ function toSummary(row: SummaryRow, tags: readonly string[]): EcrImageSummary {
     sizeBytes: Number(row.size_bytes),
     pushedAt: Number(row.pushed_at),
     subjectDigest: row.subject_digest,
-    annotationsJson: row.annotations_json,
+    annotations: row.annotations_json === null ? null : (JSON.parse(row.annotations_json) as ImageAnnotations),
     tags,
+  };
+}
+
+function repositoryOf(row: Selectable<EcrRepositoriesTable>): EcrRepositoryRecord {
+  return {
+    name: row.name,
+    registryId: row.registry_id,
+    arn: row.arn,
+    createdAt: Number(row.created_at),
+    tagMutability: row.tag_mutability as ImageTagMutability,
+    scanOnPush: Boolean(row.scan_on_push),
+    encryption: JSON.parse(row.encryption_json) as EncryptionConfiguration,
+    lifecyclePolicyText: row.lifecycle_policy,
+    lifecycleUpdatedAt: row.lifecycle_updated_at === null ? null : Number(row.lifecycle_updated_at),
+    lifecycleEvaluatedAt: row.lifecycle_evaluated_at === null ? null : Number(row.lifecycle_evaluated_at),
   };
 }
 
@@ -192,18 +232,31 @@ async function withTags(db: Db, repositoryName: string, rows: readonly SummaryRo
 
 export function createEcrRepository(db: Kysely<EcrTables>): EcrRepository {
   return {
-    async createRepository(row) {
+    async createRepository(repository) {
+      const row = {
+        name: repository.name,
+        registry_id: repository.registryId,
+        arn: repository.arn,
+        created_at: repository.createdAt,
+        tag_mutability: repository.tagMutability,
+        scan_on_push: repository.scanOnPush ? 1 : 0,
+        encryption_json: JSON.stringify(repository.encryption),
+        lifecycle_policy: null,
+        lifecycle_updated_at: null,
+        lifecycle_evaluated_at: null,
+      };
       const inserted = await db.insertInto("ecr_repositories").values(row).onConflict((oc) => oc.column("name").doNothing()).executeTakeFirst();
-      return Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0;
+      return Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0 ? repositoryOf(row) : undefined;
     },
     async getRepository(name) {
-      return db.selectFrom("ecr_repositories").selectAll().where("name", "=", name).executeTakeFirst();
+      const row = await db.selectFrom("ecr_repositories").selectAll().where("name", "=", name).executeTakeFirst();
+      return row ? repositoryOf(row) : undefined;
     },
     async listRepositories({ names, afterName, limit }) {
       let query = db.selectFrom("ecr_repositories").selectAll().orderBy("name").limit(limit);
       if (names) query = query.where("name", "in", names.length > 0 ? [...names] : [""]);
       if (afterName !== undefined) query = query.where("name", ">", afterName);
-      return query.execute();
+      return (await query.execute()).map(repositoryOf);
     },
     async deleteRepository(name) {
       return db.transaction().execute(async (tx) => {
@@ -225,7 +278,7 @@ export function createEcrRepository(db: Kysely<EcrTables>): EcrRepository {
       await db.updateTable("ecr_repositories").set({ lifecycle_evaluated_at: evaluatedAt }).where("name", "=", name).execute();
     },
     async repositoriesWithLifecyclePolicy() {
-      return db.selectFrom("ecr_repositories").selectAll().where("lifecycle_policy", "is not", null).orderBy("name").execute();
+      return (await db.selectFrom("ecr_repositories").selectAll().where("lifecycle_policy", "is not", null).orderBy("name").execute()).map(repositoryOf);
     },
 
     async linkBlob(repositoryName, digest, sizeBytes, linkedAt) {
@@ -294,7 +347,7 @@ export function createEcrRepository(db: Kysely<EcrTables>): EcrRepository {
             size_bytes: image.sizeBytes,
             pushed_at: image.pushedAt,
             subject_digest: image.subjectDigest,
-            annotations_json: image.annotationsJson,
+            annotations_json: image.annotations === null ? null : JSON.stringify(image.annotations),
           })
           .onConflict((oc) => oc.columns(["repository_name", "digest"]).doNothing())
           .executeTakeFirst();

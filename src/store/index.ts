@@ -25,7 +25,8 @@ import { createTasksRepository } from "./tasks-repository.js";
 import { tasksMigration } from "./tasks-migration.js";
 import { runTaskRequestsMigration } from "./run-task-requests-migration.js";
 import type { JoinTokensRepository, JoinTokensTables } from "./join-tokens-repository.js";
-import { createJoinTokensRepository, joinTokenRevocationMigration, joinTokensMigration } from "./join-tokens-repository.js";
+import { createJoinTokensRepository } from "./join-tokens-repository.js";
+import { joinTokenRevocationMigration, joinTokensMigration } from "./join-tokens-migration.js";
 import { sqliteTaskDefinitionReads } from "./sqlite-task-definition-reads.js";
 
 export type { StoredAccessKey, AccessKeysRepository } from "./access-keys-repository.js";
@@ -34,8 +35,8 @@ export type { LogsRepository } from "./logs-repository.js";
 export type { PlacedReservation, RememberedRun, StoredTask, TaskChange, TaskListFilter, TaskRecord, TaskReservation, TasksRepository, TaskUpdate } from "./tasks-repository.js";
 export type { HostArchitecture, HostCapacity, HostRecord, HostRegistration, HostsRepository, HostStatus } from "./hosts-repository.js";
 export { LOST_RACE, withOptimisticRetry } from "./optimistic-retry.js";
-export type { JoinTokensRepository, JoinTokenStatus, StoredJoinToken } from "./join-tokens-repository.js";
-export type { EcrRepository, EcrRepositoryRow, EcrImageSummary, EcrImageWithManifest, NewEcrImage, PutImageOutcome } from "./ecr-repository.js";
+export type { JoinTokensRepository, JoinTokenStatus, NewJoinToken, StoredJoinToken } from "./join-tokens-repository.js";
+export type { EcrRepository, EcrRepositoryRecord, EcrImageSummary, EcrImageWithManifest, ImageAnnotations, NewEcrImage, NewEcrRepository, PutImageOutcome } from "./ecr-repository.js";
 
 type AllTables = EcsTables & LogsTables & TasksTables & HostsTables & EcrTables & JoinTokensTables & { access_keys: AccessKeysTable };
 

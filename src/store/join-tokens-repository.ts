@@ -3,7 +3,7 @@
 // hash) names it in `berth join-token list/revoke` without revealing it. A token expires and can be
 // revoked; either stops it joining new hosts, never a host already registered (hosts hold secrets
 // of their own). Portable Kysely SQL.
-import type { Kysely, Migration } from "kysely";
+import type { Kysely } from "kysely";
 
 export interface JoinTokensTable {
   token_sha256: string;
@@ -21,17 +21,23 @@ export interface JoinTokensTables {
 
 export type JoinTokenStatus = "valid" | "expired" | "revoked" | "unknown";
 
-export interface StoredJoinToken {
-  readonly id: string;
+/** What issuing a token records (the token itself is never stored, only its sha256). */
+export interface NewJoinToken {
   readonly tokenSha256: string;
   readonly createdAt: number;
+  /** Milliseconds since the epoch after which the token no longer joins a host; null: never. */
   readonly expiresAt: number | null;
-  readonly revokedAt: number | null;
   readonly description: string;
 }
 
+export interface StoredJoinToken extends NewJoinToken {
+  /** The first JOIN_TOKEN_ID_LENGTH hex digits of the hash: names the token without revealing it. */
+  readonly id: string;
+  readonly revokedAt: number | null;
+}
+
 export interface JoinTokensRepository {
-  create(token: Omit<JoinTokensTable, "revoked_at">): Promise<void>;
+  create(token: NewJoinToken): Promise<void>;
   /** What a presented token (by its sha256) is worth at `now`. */
   status(tokenSha256: string, now: number): Promise<JoinTokenStatus>;
   /** Whether a token with this hash was issued, is not revoked and has not expired at `now`. */
@@ -42,30 +48,6 @@ export interface JoinTokensRepository {
 }
 
 export const JOIN_TOKEN_ID_LENGTH = 12;
-
-export const joinTokensMigration: Migration = {
-  async up(db: Kysely<unknown>) {
-    await db.schema
-      .createTable("join_tokens")
-      .addColumn("token_sha256", "varchar(64)", (c) => c.primaryKey())
-      .addColumn("created_at", "bigint", (c) => c.notNull())
-      .addColumn("expires_at", "bigint")
-      .addColumn("description", "varchar(256)", (c) => c.notNull())
-      .execute();
-  },
-  async down(db: Kysely<unknown>) {
-    await db.schema.dropTable("join_tokens").execute();
-  },
-};
-
-export const joinTokenRevocationMigration: Migration = {
-  async up(db: Kysely<unknown>) {
-    await db.schema.alterTable("join_tokens").addColumn("revoked_at", "bigint").execute();
-  },
-  async down(db: Kysely<unknown>) {
-    await db.schema.alterTable("join_tokens").dropColumn("revoked_at").execute();
-  },
-};
 
 function stored(row: JoinTokensTable): StoredJoinToken {
   return {
@@ -87,7 +69,10 @@ export function createJoinTokensRepository(db: Kysely<JoinTokensTables>): JoinTo
   };
   return {
     async create(token) {
-      await db.insertInto("join_tokens").values({ ...token, revoked_at: null }).execute();
+      await db
+        .insertInto("join_tokens")
+        .values({ token_sha256: token.tokenSha256, created_at: token.createdAt, expires_at: token.expiresAt, description: token.description, revoked_at: null })
+        .execute();
     },
     status,
     async isValid(tokenSha256, now) {

@@ -4,7 +4,7 @@
 import type { AccountScope } from "../../core/arn.js";
 import { buildArn, parseArn } from "../../core/arn.js";
 import type { Clock } from "../../core/clock.js";
-import type { EcrRepository, EcrRepositoryRow } from "../../store/ecr-repository.js";
+import type { EcrRepository, EcrRepositoryRecord } from "../../store/ecr-repository.js";
 import type { TagsRepository } from "../../store/index.js";
 import { invalidParameter, repositoryNotFound } from "./ecr-errors.js";
 
@@ -50,7 +50,7 @@ export function registryIdOf(context: EcrContext, registryId: string | undefined
   return context.scope.accountId;
 }
 
-export async function requireRepository(context: EcrContext, name: string | undefined, registryId?: string): Promise<EcrRepositoryRow> {
+export async function requireRepository(context: EcrContext, name: string | undefined, registryId?: string): Promise<EcrRepositoryRecord> {
   const id = registryIdOf(context, registryId);
   const repository = name ? await context.repositories.getRepository(name) : undefined;
   if (!repository) throw repositoryNotFound(name ?? "", id);

@@ -14,7 +14,7 @@ import type {
   ListImagesRequest,
   ListImagesResponse,
 } from "@aws-sdk/client-ecr";
-import type { EcrImageSummary, EcrRepositoryRow } from "../../store/ecr-repository.js";
+import type { EcrImageSummary, EcrRepositoryRecord } from "../../store/ecr-repository.js";
 import type { EcrContext } from "./ecr-context.js";
 import { checkMaxResults, decodeToken, encodeToken, requireRepository } from "./ecr-context.js";
 import { imageNotFound, invalidParameter } from "./ecr-errors.js";
@@ -37,7 +37,7 @@ type Resolved = { readonly image: EcrImageSummary; readonly imageId: ImageIdenti
 const failure = (imageId: ImageIdentifier, failureCode: ImageFailure["failureCode"], failureReason: string): Resolved => ({ failure: { imageId, failureCode, failureReason } });
 
 /** An imageId (digest and/or tag) → the image, or ECR's per-image failure. */
-async function resolveImageId(context: EcrContext, repository: EcrRepositoryRow, imageId: ImageIdentifier): Promise<Resolved> {
+async function resolveImageId(context: EcrContext, repository: EcrRepositoryRecord, imageId: ImageIdentifier): Promise<Resolved> {
   const { imageDigest, imageTag } = imageId;
   if (imageDigest === undefined && imageTag === undefined) return failure(imageId, "MissingDigestAndTag", "Invalid request: imageId must have either imageDigest or imageTag"); // wording not confirmed
   if (imageDigest !== undefined && !DIGEST_PATTERN.test(imageDigest)) return failure(imageId, "InvalidImageDigest", "Invalid request: image digest should satisfy the regex '[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+'"); // wording not confirmed
@@ -88,12 +88,12 @@ export async function describeImages(context: EcrContext, input: DescribeImagesR
     for (const imageId of checkImageIds(input.imageIds, 100)) {
       const resolved = await resolveImageId(context, repository, imageId);
       if ("failure" in resolved) {
-        if (resolved.failure.failureCode === "ImageNotFound") throw imageNotFound(imageId, repository.name, repository.registry_id);
+        if (resolved.failure.failureCode === "ImageNotFound") throw imageNotFound(imageId, repository.name, repository.registryId);
         throw invalidParameter("imageIds", resolved.failure.failureReason ?? "invalid imageId");
       }
       if (seen.has(resolved.image.digest) || !keep(status, resolved.image)) continue;
       seen.add(resolved.image.digest);
-      details.push(toDetail(resolved.image, repository.registry_id));
+      details.push(toDetail(resolved.image, repository.registryId));
     }
     return { imageDetails: details };
   }
@@ -117,7 +117,7 @@ export async function describeImages(context: EcrContext, input: DescribeImagesR
     after = batch[batch.length - 1]!.digest;
   }
   return {
-    imageDetails: page.map((image) => toDetail(image, repository.registry_id)),
+    imageDetails: page.map((image) => toDetail(image, repository.registryId)),
     nextToken: more ? encodeToken({ after: page[page.length - 1]!.digest }) : undefined,
   };
 }
@@ -174,7 +174,7 @@ export async function batchGetImage(context: EcrContext, input: BatchGetImageReq
       continue;
     }
     images.push({
-      registryId: repository.registry_id,
+      registryId: repository.registryId,
       repositoryName: repository.name,
       imageId: resolved.imageId,
       imageManifest: stored.manifest.toString("utf8"),

@@ -27,7 +27,7 @@ import type {
   UntagResourceRequest,
   UntagResourceResponse,
 } from "@aws-sdk/client-ecr";
-import type { EcrRepositoryRow } from "../../store/ecr-repository.js";
+import type { EcrRepositoryRecord } from "../../store/ecr-repository.js";
 import type { EcrContext } from "./ecr-context.js";
 import { checkMaxResults, checkRepositoryName, decodeToken, encodeToken, registryIdOf, repositoryArnOf, repositoryNameFromArn, repositoryUri, requireRepository } from "./ecr-context.js";
 import { invalidParameter, invalidTagParameter, lifecyclePolicyNotFound, repositoryAlreadyExists, repositoryNotEmpty, repositoryNotFound, tooManyTags } from "./ecr-errors.js";
@@ -36,16 +36,16 @@ import { parseLifecyclePolicy } from "./lifecycle-policy.js";
 const MAX_TAGS = 50;
 const TAG_MUTABILITY = new Set(["MUTABLE", "IMMUTABLE"]);
 
-function toRepository(context: EcrContext, row: EcrRepositoryRow): Repository {
+function toRepository(context: EcrContext, repository: EcrRepositoryRecord): Repository {
   return {
-    repositoryArn: row.arn,
-    registryId: row.registry_id,
-    repositoryName: row.name,
-    repositoryUri: repositoryUri(context, row.name),
-    createdAt: new Date(Number(row.created_at)),
-    imageTagMutability: row.tag_mutability as Repository["imageTagMutability"],
-    imageScanningConfiguration: { scanOnPush: row.scan_on_push === 1 },
-    encryptionConfiguration: JSON.parse(row.encryption_json) as Repository["encryptionConfiguration"],
+    repositoryArn: repository.arn,
+    registryId: repository.registryId,
+    repositoryName: repository.name,
+    repositoryUri: repositoryUri(context, repository.name),
+    createdAt: new Date(repository.createdAt),
+    imageTagMutability: repository.tagMutability,
+    imageScanningConfiguration: { scanOnPush: repository.scanOnPush },
+    encryptionConfiguration: repository.encryption,
   };
 }
 
@@ -82,21 +82,18 @@ export async function createRepository(context: EcrContext, input: CreateReposit
   // Blobs sit on the server's disk; the configuration is kept and echoed as ECR does, and the
   // disk's own protection is what applies.
   const encryption = { encryptionType, ...(input.encryptionConfiguration?.kmsKey ? { kmsKey: input.encryptionConfiguration.kmsKey } : {}) };
-  const row: EcrRepositoryRow = {
+  const created = await context.repositories.createRepository({
     name,
-    registry_id: registryId,
+    registryId,
     arn: repositoryArnOf(context.scope, name),
-    created_at: context.clock.now(),
-    tag_mutability: tagMutability,
-    scan_on_push: input.imageScanningConfiguration?.scanOnPush ? 1 : 0,
-    encryption_json: JSON.stringify(encryption),
-    lifecycle_policy: null,
-    lifecycle_updated_at: null,
-    lifecycle_evaluated_at: null,
-  };
-  if (!(await context.repositories.createRepository(row))) throw repositoryAlreadyExists(name, registryId);
-  if (tags.length > 0) await context.tags.put(row.arn, tags);
-  return { repository: toRepository(context, row) };
+    createdAt: context.clock.now(),
+    tagMutability,
+    scanOnPush: input.imageScanningConfiguration?.scanOnPush === true,
+    encryption,
+  });
+  if (!created) throw repositoryAlreadyExists(name, registryId);
+  if (tags.length > 0) await context.tags.put(created.arn, tags);
+  return { repository: toRepository(context, created) };
 }
 
 interface RepositoryCursor {
@@ -128,7 +125,7 @@ export async function describeRepositories(context: EcrContext, input: DescribeR
 
 export async function deleteRepository(context: EcrContext, input: DeleteRepositoryRequest): Promise<DeleteRepositoryResponse> {
   const repository = await requireRepository(context, input.repositoryName, input.registryId);
-  if (!input.force && (await context.repositories.countImages(repository.name)) > 0) throw repositoryNotEmpty(repository.name, repository.registry_id);
+  if (!input.force && (await context.repositories.countImages(repository.name)) > 0) throw repositoryNotEmpty(repository.name, repository.registryId);
   const linked = await context.repositories.deleteRepository(repository.name);
   const tags = await context.tags.list(repository.arn);
   if (tags.length > 0) await context.tags.remove(repository.arn, tags.map((tag) => tag.key));
@@ -141,7 +138,7 @@ export async function putImageTagMutability(context: EcrContext, input: PutImage
   if (input.imageTagMutability === undefined) throw invalidParameter("imageTagMutability", "Member must not be null");
   const mutability = checkTagMutability(input.imageTagMutability);
   await context.repositories.setTagMutability(repository.name, mutability);
-  return { registryId: repository.registry_id, repositoryName: repository.name, imageTagMutability: mutability };
+  return { registryId: repository.registryId, repositoryName: repository.name, imageTagMutability: mutability };
 }
 
 export function getAuthorizationToken(context: EcrContext): GetAuthorizationTokenResponse {
@@ -156,17 +153,17 @@ export async function putLifecyclePolicy(context: EcrContext, input: PutLifecycl
   const text = input.lifecyclePolicyText ?? "";
   parseLifecyclePolicy(text);
   await context.repositories.setLifecyclePolicy(repository.name, text, context.clock.now());
-  return { registryId: repository.registry_id, repositoryName: repository.name, lifecyclePolicyText: text };
+  return { registryId: repository.registryId, repositoryName: repository.name, lifecyclePolicyText: text };
 }
 
 async function existingPolicy(context: EcrContext, input: { repositoryName?: string | undefined; registryId?: string | undefined }) {
   const repository = await requireRepository(context, input.repositoryName, input.registryId);
-  if (repository.lifecycle_policy === null) throw lifecyclePolicyNotFound(repository.name, repository.registry_id);
+  if (repository.lifecyclePolicyText === null) throw lifecyclePolicyNotFound(repository.name, repository.registryId);
   return {
-    registryId: repository.registry_id,
+    registryId: repository.registryId,
     repositoryName: repository.name,
-    lifecyclePolicyText: repository.lifecycle_policy,
-    lastEvaluatedAt: repository.lifecycle_evaluated_at === null ? undefined : new Date(Number(repository.lifecycle_evaluated_at)),
+    lifecyclePolicyText: repository.lifecyclePolicyText,
+    lastEvaluatedAt: repository.lifecycleEvaluatedAt === null ? undefined : new Date(repository.lifecycleEvaluatedAt),
   };
 }
 
@@ -180,7 +177,7 @@ export async function deleteLifecyclePolicy(context: EcrContext, input: DeleteLi
   return policy;
 }
 
-async function taggedRepository(context: EcrContext, resourceArn: string | undefined): Promise<EcrRepositoryRow> {
+async function taggedRepository(context: EcrContext, resourceArn: string | undefined): Promise<EcrRepositoryRecord> {
   const name = repositoryNameFromArn(context.scope, resourceArn);
   if (name === undefined) throw invalidParameter("resourceArn", "Invalid ARN"); // wording not confirmed
   const repository = await context.repositories.getRepository(name);

@@ -73,7 +73,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     if (action === "create") {
       const secret = newJoinTokenSecret();
-      await store.joinTokens.create({ token_sha256: tokenSha256(secret), created_at: now, expires_at: now + ttlMs, description: values.description!.slice(0, 256) });
+      await store.joinTokens.create({ tokenSha256: tokenSha256(secret), createdAt: now, expiresAt: now + ttlMs, description: values.description!.slice(0, 256) });
       process.stdout.write(`${formatJoinToken(secret, readAgentCaPin(dataDir))}\n`);
       process.stderr.write(`berth join-token: token ${tokenSha256(secret).slice(0, 12)} joins new hosts until ${iso(now + ttlMs)}\n`);
       return 0;
