@@ -6,13 +6,12 @@
 // only name the host the secret was issued to.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { Checked, ControlPlaneLink } from "../protocol/index.js";
+import type { AgentCall, ControlPlaneLink } from "../protocol/index.js";
 import { AGENT_ROUTE_PREFIX, HOST_NOT_REGISTERED, parseLogsBody, parsePollBody, parseRegisterBody, parseReportBody } from "../protocol/index.js";
 import { isAwsError } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
 import { BodyTooLargeError, discardRestAndClose, readBody } from "./gateway/request-body.js";
 
-export { AGENT_ROUTE_PREFIX };
 const MAX_BODY_BYTES = 8 * 1024 * 1024; // a log batch of 10,000 lines fits comfortably
 /** What is read of a body before its sender is authenticated (when the host id is not in a header). */
 const PRE_AUTH_BODY_BYTES = 64 * 1024;
@@ -108,38 +107,8 @@ export function createAgentRoute(options: AgentRouteOptions) {
       const abort = new AbortController();
       response.on("close", () => abort.abort());
       try {
-        // Every body is checked against the protocol's schema before the Fleet sees it
-        // (src/protocol/agent-bodies.ts): a wrong type or a limit passed is a 400 naming the field.
-        const malformed = (what: string, checked: Checked<unknown> & { ok: false }) => reply(400, { code: "BadRequest", message: `The ${what} body is malformed: ${checked.problem}` });
-        switch (call) {
-          case "register": {
-            const checked = parseRegisterBody(body);
-            if (!checked.ok) return malformed("register", checked);
-            return reply(200, await options.fleet.register(checked.value));
-          }
-          case "poll": {
-            const checked = parsePollBody(body);
-            if (!checked.ok) return malformed("poll", checked);
-            return reply(200, await options.fleet.poll(hostId, checked.value.knownGeneration ?? -1, abort.signal));
-          }
-          case "report": {
-            const checked = parseReportBody(body);
-            if (!checked.ok) return malformed("report", checked);
-            await options.fleet.report(hostId, { reports: checked.value.reports ?? [] });
-            return reply(200, {});
-          }
-          case "heartbeat":
-            await options.fleet.heartbeat(hostId);
-            return reply(200, {});
-          case "logs": {
-            const checked = parseLogsBody(body);
-            if (!checked.ok) return malformed("logs", checked);
-            await options.fleet.putLogs(hostId, checked.value.batches ?? []);
-            return reply(200, {});
-          }
-          default:
-            return reply(404, { code: "UnknownCall", message: `Unknown agent protocol call: ${call}` });
-        }
+        const answer = await answerCall(options.fleet, call, hostId, body, abort.signal);
+        return reply(answer.status, answer.body);
       } catch (error) {
         if (isAwsError(error) && error.isClientFault) return reply(error.httpStatus === 403 ? 403 : 400, { code: error.code, message: error.message });
         if (isAwsError(error) && error.httpStatus === 503) return reply(503, { code: error.code, message: error.message });
@@ -148,6 +117,42 @@ export function createAgentRoute(options: AgentRouteOptions) {
       }
     },
   };
+}
+
+/**
+ * One call, its body checked against the protocol's schema before the Fleet sees it
+ * (src/protocol/agent-bodies.ts): a wrong type or a limit passed is a 400 naming the field.
+ */
+async function answerCall(fleet: ControlPlaneLink, call: string | undefined, hostId: string, body: unknown, signal: AbortSignal): Promise<{ status: number; body: unknown }> {
+  const malformed = (what: AgentCall, problem: string) => ({ status: 400, body: { code: "BadRequest", message: `The ${what} body is malformed: ${problem}` } });
+  const done = { status: 200, body: {} };
+  switch (call) {
+    case "register": {
+      const checked = parseRegisterBody(body);
+      return checked.ok ? { status: 200, body: await fleet.register(checked.value) } : malformed("register", checked.problem);
+    }
+    case "poll": {
+      const checked = parsePollBody(body);
+      return checked.ok ? { status: 200, body: await fleet.poll(hostId, checked.value.knownGeneration ?? -1, signal) } : malformed("poll", checked.problem);
+    }
+    case "report": {
+      const checked = parseReportBody(body);
+      if (!checked.ok) return malformed("report", checked.problem);
+      await fleet.report(hostId, { reports: checked.value.reports ?? [] });
+      return done;
+    }
+    case "heartbeat":
+      await fleet.heartbeat(hostId);
+      return done;
+    case "logs": {
+      const checked = parseLogsBody(body);
+      if (!checked.ok) return malformed("logs", checked.problem);
+      await fleet.putLogs(hostId, checked.value.batches ?? []);
+      return done;
+    }
+    default:
+      return { status: 404, body: { code: "UnknownCall", message: `Unknown agent protocol call: ${call}` } };
+  }
 }
 
 async function readJson(request: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
