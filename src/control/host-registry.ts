@@ -9,11 +9,8 @@ import type { Clock } from "../core/clock.js";
 import type { DefaultNetwork } from "../core/default-network.js";
 import { AwsError, invalidParameterException } from "../core/errors.js";
 import type { RegisterRequest, RegisterResponse } from "../protocol/index.js";
-import { capacityProblem, protocolVersion } from "../protocol/index.js";
+import { capacityProblem, HOST_NOT_REGISTERED, protocolVersion } from "../protocol/index.js";
 import type { HostsRepository } from "../store/index.js";
-
-/** The code of the error an agent gets for a host the server does not know: register again. */
-export const HOST_NOT_REGISTERED = "HostNotRegistered";
 
 export interface HostRegistryOptions {
   readonly hosts: HostsRepository;
