@@ -141,62 +141,16 @@ const ZERO_WIDTH_ESCAPES = new Set(["b", "B", "A", "z", "Z"]);
  * not understand counts as a literal; RE2 itself then refuses what is malformed.
  */
 export function regexCost(source: string): RegexCost {
-  const newFrame = (): Frame => ({ counted: 0, width: 0, lastCounted: 0, lastWidth: 0 });
+  // One frame per open group; a group closes into one atom of the frame around it.
   const stack: Frame[] = [newFrame()];
-  const atom = (counted: number, width: number) => {
-    const frame = stack.at(-1)!;
-    frame.counted += counted;
-    frame.width += width;
-    frame.lastCounted = counted;
-    frame.lastWidth = width;
-  };
   let index = 0;
   while (index < source.length) {
     const char = source[index]!;
-    if (char === "\\") {
-      const next = source[index + 1] ?? "";
-      if (next === "p" || next === "P") {
-        const close = source[index + 2] === "{" ? source.indexOf("}", index + 3) : index + 2;
-        index = (close < 0 ? source.length : close) + 1;
-        atom(0, UNICODE_CLASS_WIDTH);
-        continue;
-      }
-      if (next === "Q") {
-        const end = source.indexOf("\\E", index + 2);
-        index = end < 0 ? source.length : end + 2;
-        atom(0, 0);
-        continue;
-      }
-      if (next === "x" && source[index + 2] === "{") {
-        const close = source.indexOf("}", index + 3);
-        index = (close < 0 ? source.length : close) + 1;
-        atom(0, 0);
-        continue;
-      }
-      index += 2;
-      if (ZERO_WIDTH_ESCAPES.has(next)) atom(0, 0);
-      else atom(0, WIDE_ESCAPES.has(next) ? 1 : 0);
-      continue;
-    }
-    if (char === "[") {
-      // A class: up to the "]" that closes it ("]" first, escapes and [:name:] are part of it).
-      let end = index + 1;
-      if (source[end] === "^") end++;
-      if (source[end] === "]") end++;
-      let unicode = false;
-      while (end < source.length && source[end] !== "]") {
-        if (source[end] === "\\") {
-          if (source[end + 1] === "p" || source[end + 1] === "P") unicode = true;
-          end += 2;
-        } else if (source.startsWith("[:", end)) {
-          const close = source.indexOf(":]", end + 2);
-          end = close < 0 ? end + 1 : close + 2;
-        } else {
-          end++;
-        }
-      }
-      index = end + 1;
-      atom(0, unicode ? UNICODE_CLASS_WIDTH : 1);
+    const frame = stack.at(-1)!;
+    if (char === "\\" || char === "[") {
+      const scanned = char === "\\" ? scanEscape(source, index) : scanClass(source, index);
+      addAtom(frame, 0, scanned.width);
+      index = scanned.end;
       continue;
     }
     if (char === "(") {
@@ -206,33 +160,21 @@ export function regexCost(source: string): RegexCost {
     }
     if (char === ")") {
       const group = stack.length > 1 ? stack.pop()! : newFrame();
-      atom(group.counted, group.width);
+      addAtom(stack.at(-1)!, group.counted, group.width);
       index++;
       continue;
     }
-    if (char === "{") {
-      const repeat = COUNTED_REPEAT.exec(source.slice(index, index + 24));
-      if (repeat) {
-        const low = Number(repeat[1]);
-        const bound = repeat[2] === undefined ? low : repeat[3] === "" ? low + 1 : Number(repeat[3]);
-        const frame = stack.at(-1)!;
-        const counted = frame.lastCounted * bound + bound;
-        const width = frame.lastWidth * bound;
-        frame.counted += counted - frame.lastCounted;
-        frame.width += width - frame.lastWidth;
-        frame.lastCounted = counted;
-        frame.lastWidth = width;
-        index += repeat[0].length;
-        continue;
-      }
-    }
-    if (char === "*" || char === "+" || char === "?" || char === "|" || char === "^" || char === "$") {
-      index++;
+    const repeat = char === "{" ? COUNTED_REPEAT.exec(source.slice(index, index + 24)) : null;
+    if (repeat) {
+      repeatLastAtom(frame, repeatBound(repeat));
+      index += repeat[0].length;
       continue;
     }
-    atom(0, char === "." ? 1 : 0);
+    // Operators and anchors cost nothing themselves; every other character is a one-char atom.
+    if (!OPERATORS.has(char)) addAtom(frame, 0, char === "." ? 1 : 0);
     index++;
   }
+  // Groups left open count as if closed at the end.
   while (stack.length > 1) {
     const group = stack.pop()!;
     const frame = stack.at(-1)!;
@@ -240,4 +182,76 @@ export function regexCost(source: string): RegexCost {
     frame.width += group.width;
   }
   return { countedRepeats: stack[0]!.counted, width: stack[0]!.width };
+}
+
+const OPERATORS = new Set(["*", "+", "?", "|", "^", "$"]);
+
+const newFrame = (): Frame => ({ counted: 0, width: 0, lastCounted: 0, lastWidth: 0 });
+
+function addAtom(frame: Frame, counted: number, width: number): void {
+  frame.counted += counted;
+  frame.width += width;
+  frame.lastCounted = counted;
+  frame.lastWidth = width;
+}
+
+/** The highest count a matched {n}, {n,} or {n,m} allows ({n,} is costed as n+1). */
+function repeatBound(repeat: RegExpExecArray): number {
+  const low = Number(repeat[1]);
+  return repeat[2] === undefined ? low : repeat[3] === "" ? low + 1 : Number(repeat[3]);
+}
+
+/** Replaces the frame's last atom by `bound` copies of it, as RE2 expands a counted repeat. */
+function repeatLastAtom(frame: Frame, bound: number): void {
+  const counted = frame.lastCounted * bound + bound;
+  const width = frame.lastWidth * bound;
+  frame.counted += counted - frame.lastCounted;
+  frame.width += width - frame.lastWidth;
+  frame.lastCounted = counted;
+  frame.lastWidth = width;
+}
+
+/** An atom the scan stepped over: the index after it and its width. */
+interface ScannedAtom {
+  readonly end: number;
+  readonly width: number;
+}
+
+/** An escape at `index` (a backslash): \p{…}, \Q…\E, \x{…} or a two-character escape. */
+function scanEscape(source: string, index: number): ScannedAtom {
+  const next = source[index + 1] ?? "";
+  if (next === "p" || next === "P") {
+    const close = source[index + 2] === "{" ? source.indexOf("}", index + 3) : index + 2;
+    return { end: (close < 0 ? source.length : close) + 1, width: UNICODE_CLASS_WIDTH };
+  }
+  if (next === "Q") {
+    const end = source.indexOf("\\E", index + 2);
+    return { end: end < 0 ? source.length : end + 2, width: 0 };
+  }
+  if (next === "x" && source[index + 2] === "{") {
+    const close = source.indexOf("}", index + 3);
+    return { end: (close < 0 ? source.length : close) + 1, width: 0 };
+  }
+  if (ZERO_WIDTH_ESCAPES.has(next)) return { end: index + 2, width: 0 };
+  return { end: index + 2, width: WIDE_ESCAPES.has(next) ? 1 : 0 };
+}
+
+/** A class at `index`: up to the "]" that closes it ("]" first, escapes and [:name:] are part of it). */
+function scanClass(source: string, index: number): ScannedAtom {
+  let end = index + 1;
+  if (source[end] === "^") end++;
+  if (source[end] === "]") end++;
+  let unicode = false;
+  while (end < source.length && source[end] !== "]") {
+    if (source[end] === "\\") {
+      if (source[end + 1] === "p" || source[end + 1] === "P") unicode = true;
+      end += 2;
+    } else if (source.startsWith("[:", end)) {
+      const close = source.indexOf(":]", end + 2);
+      end = close < 0 ? end + 1 : close + 2;
+    } else {
+      end++;
+    }
+  }
+  return { end: end + 1, width: unicode ? UNICODE_CLASS_WIDTH : 1 };
 }
