@@ -2,7 +2,7 @@
 // "Task size", and the normalised definition as DescribeTaskDefinition echoes it (integer-string
 // cpu/memory, container defaults, compatibilities, requiresAttributes). Messages are AWS's where
 // known; those marked "wording not confirmed" are ours in AWS's style.
-import type { ContainerDefinition, RegisterTaskDefinitionRequest, TaskDefinition } from "@aws-sdk/client-ecs";
+import type { ContainerDefinition, RegisterTaskDefinitionRequest, TaskDefinition, Volume } from "@aws-sdk/client-ecs";
 import { Compatibility, CPUArchitecture, NetworkMode, OSFamily } from "@aws-sdk/client-ecs";
 import { clientException, isAwsError } from "../errors.js";
 import { assertFargateSize, parseCpuUnits, parseMemoryMiB } from "../fargate-size.js";
@@ -47,9 +47,45 @@ function passesFargateRules(request: RegisterTaskDefinitionRequest): boolean {
   }
 }
 
+// The checks run in this order, so that a definition with several faults is refused for the same one each time.
 function validateAndNormalise(request: RegisterTaskDefinitionRequest, fargate: boolean): PreparedTaskDefinition {
-  const family = request.family ?? "";
-  if (!FAMILY.test(family)) {
+  assertFamilyAndModes(request, fargate);
+  const { cpuUnits, memoryMiB } = taskSize(request, fargate);
+  assertTaskOptions(request, fargate);
+  const volumes = request.volumes ?? [];
+  const volumeNames = validVolumeNames(volumes, fargate);
+  const containers = request.containerDefinitions ?? [];
+  const names = uniqueContainerNames(containers);
+  const normalised = containers.map((container) =>
+    validateContainer(container, { fargate, networkMode: request.networkMode, containerNames: names, volumeNames, hasExecutionRole: request.executionRoleArn !== undefined, allContainers: containers }),
+  );
+  if (!normalised.some((container) => container.essential)) throw clientException("Task definition must contain at least one essential container."); // wording not confirmed
+  checkResourceSums(normalised, cpuUnits, memoryMiB);
+
+  return {
+    family: request.family ?? "",
+    containerDefinitions: normalised,
+    ...(request.taskRoleArn !== undefined ? { taskRoleArn: request.taskRoleArn } : {}),
+    ...(request.executionRoleArn !== undefined ? { executionRoleArn: request.executionRoleArn } : {}),
+    ...(request.networkMode !== undefined ? { networkMode: request.networkMode } : {}),
+    volumes,
+    requiresAttributes: requiredAttributes({ ...request, containerDefinitions: normalised }),
+    placementConstraints: request.placementConstraints ?? [],
+    ...(request.requiresCompatibilities !== undefined ? { requiresCompatibilities: request.requiresCompatibilities } : {}),
+    ...(cpuUnits !== undefined ? { cpu: String(cpuUnits) } : {}),
+    ...(memoryMiB !== undefined ? { memory: String(memoryMiB) } : {}),
+    ...(request.pidMode !== undefined ? { pidMode: request.pidMode } : {}),
+    ...(request.ipcMode !== undefined ? { ipcMode: request.ipcMode } : {}),
+    ...(request.proxyConfiguration !== undefined ? { proxyConfiguration: request.proxyConfiguration } : {}),
+    ...(request.ephemeralStorage !== undefined ? { ephemeralStorage: request.ephemeralStorage } : {}),
+    ...(request.runtimePlatform !== undefined ? { runtimePlatform: request.runtimePlatform } : {}),
+    ...(request.enableFaultInjection !== undefined ? { enableFaultInjection: request.enableFaultInjection } : {}),
+  };
+}
+
+/** Family name, container count, network mode and launch types. */
+function assertFamilyAndModes(request: RegisterTaskDefinitionRequest, fargate: boolean): void {
+  if (!FAMILY.test(request.family ?? "")) {
     throw clientException("Family contains invalid characters or is too long. Up to 255 letters (uppercase and lowercase), numbers, hyphens, and underscores are allowed."); // wording not confirmed
   }
   const containers = request.containerDefinitions ?? [];
@@ -63,7 +99,10 @@ function validateAndNormalise(request: RegisterTaskDefinitionRequest, fargate: b
     }
   }
   if (fargate && networkMode !== "awsvpc") throw clientException("Fargate only supports network mode 'awsvpc'.");
+}
 
+/** The task's cpu and memory, parsed, on a valid platform, and (for Fargate) set and one of its sizes. */
+function taskSize(request: RegisterTaskDefinitionRequest, fargate: boolean): { cpuUnits: number | undefined; memoryMiB: number | undefined } {
   const cpuUnits = request.cpu === undefined ? undefined : parseCpuUnits(request.cpu);
   const memoryMiB = request.memory === undefined ? undefined : parseMemoryMiB(request.memory);
   // AWS's wording for cpu, from the ECS Developer Guide's troubleshooting page ("Invalid CPU or
@@ -86,6 +125,11 @@ function validateAndNormalise(request: RegisterTaskDefinitionRequest, fargate: b
     if (windows && platform?.cpuArchitecture === "ARM64") throw clientException("Fargate does not support the ARM64 CPU architecture for Windows containers."); // wording not confirmed
     assertFargateSize(cpuUnits, memoryMiB, { windows });
   }
+  return { cpuUnits, memoryMiB };
+}
+
+/** Task-level options Fargate refuses, and the ephemeral storage bounds. */
+function assertTaskOptions(request: RegisterTaskDefinitionRequest, fargate: boolean): void {
   if (fargate && request.placementConstraints?.length) throw clientException("Task placement constraints are not supported for tasks using the Fargate launch type."); // wording not confirmed
   // AWS's wording, as users report it (cn-terraform/terraform-aws-ecs-fargate#2).
   if (fargate && request.ipcMode !== undefined) throw clientException("Tasks using the Fargate launch type do not support ipcMode.");
@@ -98,8 +142,10 @@ function validateAndNormalise(request: RegisterTaskDefinitionRequest, fargate: b
   if (storage !== undefined && (storage < 21 || storage > 200)) {
     throw clientException("The ephemeral storage size must be between 21 GiB and 200 GiB."); // wording not confirmed
   }
+}
 
-  const volumes = request.volumes ?? [];
+/** The names of the task's volumes, each valid and unique, of a kind Fargate supports. */
+function validVolumeNames(volumes: readonly Volume[], fargate: boolean): Set<string> {
   const volumeNames = new Set<string>();
   for (const volume of volumes) {
     if (!volume.name) throw clientException("Volume name must not be empty."); // wording not confirmed
@@ -116,38 +162,16 @@ function validateAndNormalise(request: RegisterTaskDefinitionRequest, fargate: b
       throw clientException(`Invalid volume '${volume.name}'. Fargate does not support host volumes with a sourcePath.`); // wording not confirmed
     }
   }
+  return volumeNames;
+}
 
+function uniqueContainerNames(containers: readonly ContainerDefinition[]): Set<string> {
   const names = new Set<string>();
   for (const container of containers) {
     if (container.name !== undefined && names.has(container.name)) throw clientException(`Duplicate container name: ${container.name}`); // wording not confirmed
     if (container.name !== undefined) names.add(container.name);
   }
-  const normalised = containers.map((container) =>
-    validateContainer(container, { fargate, networkMode, containerNames: names, volumeNames, hasExecutionRole: request.executionRoleArn !== undefined, allContainers: containers }),
-  );
-  if (!normalised.some((container) => container.essential)) throw clientException("Task definition must contain at least one essential container."); // wording not confirmed
-  checkResourceSums(normalised, cpuUnits, memoryMiB);
-
-  const prepared: PreparedTaskDefinition = {
-    family,
-    containerDefinitions: normalised,
-    ...(request.taskRoleArn !== undefined ? { taskRoleArn: request.taskRoleArn } : {}),
-    ...(request.executionRoleArn !== undefined ? { executionRoleArn: request.executionRoleArn } : {}),
-    ...(networkMode !== undefined ? { networkMode } : {}),
-    volumes,
-    requiresAttributes: requiredAttributes({ ...request, containerDefinitions: normalised }),
-    placementConstraints: request.placementConstraints ?? [],
-    ...(request.requiresCompatibilities !== undefined ? { requiresCompatibilities: request.requiresCompatibilities } : {}),
-    ...(cpuUnits !== undefined ? { cpu: String(cpuUnits) } : {}),
-    ...(memoryMiB !== undefined ? { memory: String(memoryMiB) } : {}),
-    ...(request.pidMode !== undefined ? { pidMode: request.pidMode } : {}),
-    ...(request.ipcMode !== undefined ? { ipcMode: request.ipcMode } : {}),
-    ...(request.proxyConfiguration !== undefined ? { proxyConfiguration: request.proxyConfiguration } : {}),
-    ...(request.ephemeralStorage !== undefined ? { ephemeralStorage: request.ephemeralStorage } : {}),
-    ...(platform !== undefined ? { runtimePlatform: platform } : {}),
-    ...(request.enableFaultInjection !== undefined ? { enableFaultInjection: request.enableFaultInjection } : {}),
-  };
-  return prepared;
+  return names;
 }
 
 function checkResourceSums(containers: readonly ContainerDefinition[], cpuUnits: number | undefined, memoryMiB: number | undefined): void {
