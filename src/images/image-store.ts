@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { confinedJoin } from "../core/confined-path.js";
 import { InvalidDigestError, parseContentDigest } from "./content-digest.js";
 import { assertImageSize, DEFAULT_LAYER_LIMITS, LayerLimitError } from "./layer-limits.js";
-import type { LayerLimits } from "./layer-limits.js";
+import type { ImageByteBudget, LayerLimits } from "./layer-limits.js";
 import { layerDiskBytes, planImageCollection } from "./image-gc.js";
 import type { CollectionPlan, StoredImage } from "./image-gc.js";
 import { normalizeImageReference } from "./image-reference.js";
@@ -155,6 +155,74 @@ async function boundedBody(response: Response, maxBytes: number, what: string): 
     chunks.push(chunk);
   }
   return Buffer.concat(chunks);
+}
+
+interface FetchedManifest {
+  readonly digest: string;
+  readonly document: ManifestDocument;
+  readonly mediaType: string;
+}
+
+/** The parts of an image config (OCI image-spec "config") a task's container is made from. */
+interface ImageConfigDocument {
+  os?: string;
+  architecture?: string;
+  variant?: string;
+  config?: { Env?: string[]; Entrypoint?: string[] | null; Cmd?: string[] | null; WorkingDir?: string; User?: string; StopSignal?: string; Labels?: Record<string, string> | null; ExposedPorts?: Record<string, object> | null };
+}
+
+/** One manifest (or index) of the repository, bounded in size, its digest verified, parsed. */
+async function fetchManifest(client: RegistryClient, ref: ImageReference, reference: string, expectedDigest?: string): Promise<FetchedManifest> {
+  // A digest from the reference or an index entry is checked before it goes into the URL.
+  if (expectedDigest !== undefined) checkedDigest(expectedDigest, "manifest");
+  const response = await client.request(`/v2/${ref.repository}/manifests/${reference}`, { headers: { accept: MANIFEST_ACCEPT } });
+  const bytes = await boundedBody(response, MAX_MANIFEST_BYTES, "manifest");
+  const digest = expectedDigest ?? response.headers.get("docker-content-digest") ?? `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+  verify(bytes, digest, "manifest");
+  const document = parseJson(bytes, "manifest") as ManifestDocument;
+  return { digest, document, mediaType: document.mediaType ?? response.headers.get("content-type") ?? "" };
+}
+
+/**
+ * The image manifest the reference names for `platform`: an index is narrowed to its entry for
+ * the platform (the wanted variant if listed, else the first entry for the os and architecture).
+ */
+async function resolveImageManifest(client: RegistryClient, ref: ImageReference, platform: ImagePlatform): Promise<FetchedManifest> {
+  let manifest: FetchedManifest;
+  try {
+    manifest = await fetchManifest(client, ref, ref.digest ?? ref.tag!, ref.digest);
+  } catch (error) {
+    if (error instanceof ImagePullError) throw error;
+    throw new ImagePullError(`failed to resolve ref ${ref.canonical}: ${(error as Error).message}`, { cause: error });
+  }
+  if (!isIndex(manifest.mediaType, manifest.document)) return manifest;
+  const candidates = (manifest.document.manifests ?? []).filter((entry) => entry.platform?.os === platform.os && entry.platform?.architecture === platform.architecture);
+  const chosen = candidates.find((entry) => !platform.variant || entry.platform?.variant === platform.variant) ?? candidates[0];
+  if (!chosen) throw new ImagePullError(`no matching manifest for ${platform.os}/${platform.architecture} in the manifest list entries of ${ref.canonical}`);
+  return fetchManifest(client, ref, chosen.digest, chosen.digest);
+}
+
+/** The image config blob, bounded in size, its digest verified, parsed. */
+async function fetchImageConfig(client: RegistryClient, ref: ImageReference, digest: string): Promise<ImageConfigDocument> {
+  const response = await client.request(`/v2/${ref.repository}/blobs/${digest}`);
+  const bytes = await boundedBody(response, MAX_CONFIG_BYTES, "image config");
+  verify(bytes, digest, "config");
+  return parseJson(bytes, "image config") as ImageConfigDocument;
+}
+
+/** The config's run settings in the store's shape; a setting the image leaves out stays out. */
+function imageConfigOf(document: ImageConfigDocument): ImageConfig {
+  const config = document.config ?? {};
+  return {
+    env: config.Env ?? [],
+    ...(config.Entrypoint ? { entrypoint: config.Entrypoint } : {}),
+    ...(config.Cmd ? { cmd: config.Cmd } : {}),
+    ...(config.WorkingDir ? { workingDir: config.WorkingDir } : {}),
+    ...(config.User ? { user: config.User } : {}),
+    ...(config.StopSignal ? { stopSignal: config.StopSignal } : {}),
+    ...(config.Labels ? { labels: config.Labels } : {}),
+    ...(config.ExposedPorts ? { exposedPorts: Object.keys(config.ExposedPorts) } : {}),
+  };
 }
 
 export class ImageStore {
@@ -333,41 +401,44 @@ export class ImageStore {
   }
 
   private async pullFromRegistry(ref: ImageReference, options: { platform: ImagePlatform; credentials?: RegistryCredentials }): Promise<LocalImage> {
+    const client = this.registryClientFor(ref, options.credentials);
+    const manifest = await resolveImageManifest(client, ref, options.platform);
+    const { config: configDescriptor, layers, layerDirs } = this.checkedImageManifest(ref, manifest);
+    const configDocument = await fetchImageConfig(client, ref, configDescriptor.digest);
+    // The layers this pull unpacks count against one image limit (layers already here do not).
+    const imageBytes = { uncompressedBytes: 0 };
+    for (const [index, layer] of layers.entries()) await this.ensureLayer(client, ref, layer, layerDirs[index]!, imageBytes);
+    const image: LocalImage = {
+      reference: ref.canonical,
+      manifestDigest: manifest.digest,
+      config: imageConfigOf(configDocument),
+      platform: { os: configDocument.os ?? options.platform.os, architecture: configDocument.architecture ?? options.platform.architecture, ...(configDocument.variant ? { variant: configDocument.variant } : {}) },
+      layerDirs,
+      sizeBytes: layers.reduce((sum, layer) => sum + layer.size, 0),
+    };
+    this.saveImage(image);
+    return image;
+  }
+
+  /** A client scoped to pulling this one repository, with the registry's trust and the task's credentials. */
+  private registryClientFor(ref: ImageReference, credentials: RegistryCredentials | undefined): RegistryClient {
     const trust = this.options.trustFor?.(ref.registry);
-    const client = new RegistryClient(ref.registry, {
+    return new RegistryClient(ref.registry, {
       insecureRegistries: this.options.insecureRegistries ?? [],
       ...(trust ? { trust } : {}),
-      ...(options.credentials ? { credentials: options.credentials } : {}),
+      ...(credentials ? { credentials } : {}),
       scope: `repository:${ref.repository}:pull`,
     });
-    const manifestAt = async (reference: string, expectedDigest?: string) => {
-      // A digest from the reference or an index entry is checked before it goes into the URL.
-      if (expectedDigest !== undefined) checkedDigest(expectedDigest, "manifest");
-      const response = await client.request(`/v2/${ref.repository}/manifests/${reference}`, { headers: { accept: MANIFEST_ACCEPT } });
-      const bytes = await boundedBody(response, MAX_MANIFEST_BYTES, "manifest");
-      const digest = expectedDigest ?? response.headers.get("docker-content-digest") ?? `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
-      verify(bytes, digest, "manifest");
-      const document = parseJson(bytes, "manifest") as ManifestDocument;
-      return { digest, document, mediaType: document.mediaType ?? response.headers.get("content-type") ?? "" };
-    };
-    let manifest;
-    try {
-      manifest = await manifestAt(ref.digest ?? ref.tag!, ref.digest);
-    } catch (error) {
-      if (error instanceof ImagePullError) throw error;
-      throw new ImagePullError(`failed to resolve ref ${ref.canonical}: ${(error as Error).message}`, { cause: error });
-    }
-    if (isIndex(manifest.mediaType, manifest.document)) {
-      const wanted = options.platform;
-      const candidates = (manifest.document.manifests ?? []).filter((entry) => entry.platform?.os === wanted.os && entry.platform?.architecture === wanted.architecture);
-      const chosen = candidates.find((entry) => !wanted.variant || entry.platform?.variant === wanted.variant) ?? candidates[0];
-      if (!chosen) throw new ImagePullError(`no matching manifest for ${wanted.os}/${wanted.architecture} in the manifest list entries of ${ref.canonical}`);
-      manifest = await manifestAt(chosen.digest, chosen.digest);
-    }
+  }
+
+  /**
+   * The image manifest's config and layers, once every digest and size in it is checked: nothing
+   * is fetched or written for a manifest the host would refuse anyway.
+   */
+  private checkedImageManifest(ref: ImageReference, manifest: FetchedManifest): { config: Descriptor; layers: Descriptor[]; layerDirs: string[] } {
     const { document } = manifest;
     if (!document.config || !Array.isArray(document.layers)) throw new ImagePullError(`${ref.canonical}: unsupported manifest ${JSON.stringify(String(manifest.mediaType).slice(0, 100))}`);
     if (document.layers.length > MAX_LAYERS) throw new ImagePullError(`${ref.canonical} has ${document.layers.length} layers, more than the host's limit of ${MAX_LAYERS}`);
-    // Every digest and size of the manifest is checked before anything is fetched or written.
     checkedDigest(document.config.digest, "config");
     const layerDirs = document.layers.map((layer) => this.layerDir(layer.digest));
     try {
@@ -379,65 +450,47 @@ export class ImageStore {
       if (error instanceof LayerLimitError) throw new ImagePullError(`${ref.canonical}: ${error.message}`);
       throw error;
     }
-    const configResponse = await client.request(`/v2/${ref.repository}/blobs/${document.config.digest}`);
-    const configBytes = await boundedBody(configResponse, MAX_CONFIG_BYTES, "image config");
-    verify(configBytes, document.config.digest, "config");
-    const configDocument = parseJson(configBytes, "image config") as {
-      os?: string;
-      architecture?: string;
-      variant?: string;
-      config?: { Env?: string[]; Entrypoint?: string[] | null; Cmd?: string[] | null; WorkingDir?: string; User?: string; StopSignal?: string; Labels?: Record<string, string> | null; ExposedPorts?: Record<string, object> | null };
-    };
-    // The layers this pull unpacks count against one image limit (layers already here do not).
-    const imageBytes = { uncompressedBytes: 0 };
-    for (const [index, layer] of document.layers.entries()) {
-      const dir = layerDirs[index]!;
-      if (existsSync(dir)) continue;
-      let unpacking = this.inflightLayers.get(layer.digest);
-      if (!unpacking) {
-        unpacking = (async () => {
-          const body = await client.download(`/v2/${ref.repository}/blobs/${layer.digest}`);
-          mkdirSync(join(dir, ".."), { recursive: true });
-          // This pull's layers unpack one after another: the growth of its count is this layer's.
-          const uncompressedBefore = imageBytes.uncompressedBytes;
-          const compressedBytes = await unpackLayer(body, { digest: layer.digest, mediaType: layer.mediaType, targetDir: dir, declaredBytes: layer.size, limits: this.limits, image: imageBytes });
-          this.layerBytesDownloaded += compressedBytes;
-          // What the layer really put on disk when that is more than the guess: zeros compress
-          // 1000:1, and a hostile image must not fill the disk while the estimate stays low.
-          const unpackedBytes = imageBytes.uncompressedBytes - uncompressedBefore;
-          if (this.estimatedBytes !== undefined) this.estimatedBytes += Math.max(compressedBytes * ESTIMATED_EXPANSION, unpackedBytes);
-        })().finally(() => this.inflightLayers.delete(layer.digest));
-        this.inflightLayers.set(layer.digest, unpacking);
-      }
-      try {
-        await unpacking;
-      } catch (error) {
-        throw new ImagePullError(`failed to copy layer ${layer.digest} of ${ref.canonical}: ${(error as Error).message}`);
-      }
+    return { config: document.config, layers: document.layers, layerDirs };
+  }
+
+  /**
+   * Makes sure one layer is unpacked at `dir`, downloading it unless it is already there. Pulls
+   * of different images that share the layer share its one download (single flight per digest).
+   */
+  private async ensureLayer(client: RegistryClient, ref: ImageReference, layer: Descriptor, dir: string, imageBytes: ImageByteBudget): Promise<void> {
+    if (existsSync(dir)) return;
+    let unpacking = this.inflightLayers.get(layer.digest);
+    if (!unpacking) {
+      unpacking = this.downloadLayer(client, ref, layer, dir, imageBytes).finally(() => this.inflightLayers.delete(layer.digest));
+      this.inflightLayers.set(layer.digest, unpacking);
     }
-    const config = configDocument.config ?? {};
-    const image: LocalImage = {
-      reference: ref.canonical,
-      manifestDigest: manifest.digest,
-      config: {
-        env: config.Env ?? [],
-        ...(config.Entrypoint ? { entrypoint: config.Entrypoint } : {}),
-        ...(config.Cmd ? { cmd: config.Cmd } : {}),
-        ...(config.WorkingDir ? { workingDir: config.WorkingDir } : {}),
-        ...(config.User ? { user: config.User } : {}),
-        ...(config.StopSignal ? { stopSignal: config.StopSignal } : {}),
-        ...(config.Labels ? { labels: config.Labels } : {}),
-        ...(config.ExposedPorts ? { exposedPorts: Object.keys(config.ExposedPorts) } : {}),
-      },
-      platform: { os: configDocument.os ?? options.platform.os, architecture: configDocument.architecture ?? options.platform.architecture, ...(configDocument.variant ? { variant: configDocument.variant } : {}) },
-      layerDirs,
-      sizeBytes: document.layers.reduce((sum, layer) => sum + layer.size, 0),
-    };
-    const imagePath = this.imagePath(manifest.digest);
+    try {
+      await unpacking;
+    } catch (error) {
+      throw new ImagePullError(`failed to copy layer ${layer.digest} of ${ref.canonical}: ${(error as Error).message}`);
+    }
+  }
+
+  /** Downloads and unpacks one layer, and counts it in the store's downloaded bytes and size estimate. */
+  private async downloadLayer(client: RegistryClient, ref: ImageReference, layer: Descriptor, dir: string, imageBytes: ImageByteBudget): Promise<void> {
+    const body = await client.download(`/v2/${ref.repository}/blobs/${layer.digest}`);
+    mkdirSync(join(dir, ".."), { recursive: true });
+    // This pull's layers unpack one after another: the growth of its count is this layer's.
+    const uncompressedBefore = imageBytes.uncompressedBytes;
+    const compressedBytes = await unpackLayer(body, { digest: layer.digest, mediaType: layer.mediaType, targetDir: dir, declaredBytes: layer.size, limits: this.limits, image: imageBytes });
+    this.layerBytesDownloaded += compressedBytes;
+    // What the layer really put on disk when that is more than the guess: zeros compress
+    // 1000:1, and a hostile image must not fill the disk while the estimate stays low.
+    const unpackedBytes = imageBytes.uncompressedBytes - uncompressedBefore;
+    if (this.estimatedBytes !== undefined) this.estimatedBytes += Math.max(compressedBytes * ESTIMATED_EXPANSION, unpackedBytes);
+  }
+
+  /** Writes the image's record (atomically: a reader never sees half of it) and points its reference at it. */
+  private saveImage(image: LocalImage): void {
+    const imagePath = this.imagePath(image.manifestDigest);
     mkdirSync(join(imagePath, ".."), { recursive: true });
     writeFileSync(`${imagePath}.tmp`, JSON.stringify(image));
     renameSync(`${imagePath}.tmp`, imagePath);
-    this.remember(ref.canonical, manifest.digest);
-    return image;
+    this.remember(image.reference, image.manifestDigest);
   }
 }
