@@ -15,7 +15,10 @@
 import type { Clock } from "../core/clock.js";
 import { retryWithBackoff } from "../core/retry-with-backoff.js";
 import type { ControlPlaneLink, DesiredTask, HostCapacity, LogBatch, RegisterResponse, TaskSpec, TaskStatusReport } from "../protocol/index.js";
-import { MAX_REPORT_SEQUENCE, callFailureKind, protocolVersion } from "../protocol/index.js";
+import { MAX_REPORT_SEQUENCE, boundedReport, callFailureKind, protocolVersion } from "../protocol/index.js";
+
+/** Reports per report call: 100 bounded reports stay well under the server's 8 MiB body limit. */
+const REPORTS_PER_CALL = 100;
 import type { Logger } from "../core/logger.js";
 import type { Agent } from "./agent.js";
 import type { LogEvent, LogSink, TaskStateReporter } from "./ports.js";
@@ -66,7 +69,7 @@ export class ReportForwarder implements TaskStateReporter {
 
   async report(status: TaskStatusReport): Promise<void> {
     const queued = this.pending.get(status.taskArn);
-    if (!queued || queued.sequence < status.sequence) this.pending.set(status.taskArn, status);
+    if (!queued || queued.sequence < status.sequence) this.pending.set(status.taskArn, boundedReport(status));
     // Delivered on the next turn of the event loop rather than at once: a task's state changes
     // come in bursts (a cached pull, for one, is several changes within a millisecond), and only
     // the newest of each task is sent, so a burst costs the control plane one write, not one each.
@@ -92,7 +95,9 @@ export class ReportForwarder implements TaskStateReporter {
     const hostId = this.hostId;
     // Each attempt sends the newest report of every task, so a retry never sends a stale one.
     const sendPending = async () => {
-      const batch = [...this.pending.values()];
+      // At most REPORTS_PER_CALL a call: each report is bounded (boundedReport, the protocol's
+      // limits), so a call always fits the server's body limit and is never refused for its size.
+      const batch = [...this.pending.values()].slice(0, REPORTS_PER_CALL);
       await this.link.report(hostId, { reports: batch });
       for (const sent of batch) if (this.pending.get(sent.taskArn) === sent) this.pending.delete(sent.taskArn);
     };

@@ -18,7 +18,15 @@
 import Type from "typebox";
 import type { Static } from "typebox";
 import type { TaskSpec } from "./task-spec.js";
-import { TaskStatusReportSchema, TaskStopCodeSchema, TimestampMsSchema } from "./task-status.js";
+import { MAX_ARN_CHARS, MAX_NAME_CHARS, TaskStatusReportSchema, TaskStopCodeSchema, TimestampMsSchema } from "./task-status.js";
+import { MAX_TASK_SLOTS } from "./capacity-limits.js";
+
+const Name = () => Type.String({ maxLength: MAX_NAME_CHARS });
+/** Most subnets a host may serve, and most a server announces. */
+export const MAX_HOST_SUBNETS = 64;
+const MAX_ANNOUNCED_SUBNETS = 4096;
+/** Most desired tasks one poll answer lists (running ones plus those still being stopped). */
+export const MAX_DESIRED_TASKS = 10 * MAX_TASK_SLOTS;
 
 export const HostCapacitySchema = Type.Immutable(
   Type.Object({
@@ -34,9 +42,9 @@ export const RegisterRequestSchema = Type.Immutable(
   Type.Object({
     protocolVersion: Type.Number(),
     /** Stable per host (kept in the agent's state dir). */
-    hostId: Type.String(),
-    agentVersion: Type.String(),
-    availabilityZone: Type.String(),
+    hostId: Name(),
+    agentVersion: Name(),
+    availabilityZone: Name(),
     architecture: Type.Enum(["X86_64", "ARM64"]),
     capacity: HostCapacitySchema,
     /** The machine the agent runs on, as it sees it; the capacity must fit it (see capacity-limits.ts). */
@@ -44,21 +52,22 @@ export const RegisterRequestSchema = Type.Immutable(
     /** The operator declared capacity above the machine's (--capacity-cpu-units/--capacity-memory-mib). */
     overcommit: Type.Boolean(),
     /** Subnets whose bridges this host can serve; the server fills in all of the AZ's when empty. */
-    subnetIds: Type.Immutable(Type.Array(Type.String())),
+    subnetIds: Type.Immutable(Type.Array(Name(), { maxItems: MAX_HOST_SUBNETS })),
   }),
 );
 export type RegisterRequest = Static<typeof RegisterRequestSchema>;
 
-export const SubnetAnnouncementSchema = Type.Immutable(Type.Object({ subnetId: Type.String(), cidrBlock: Type.String(), availabilityZone: Type.String() }));
+export const SubnetAnnouncementSchema = Type.Immutable(Type.Object({ subnetId: Name(), cidrBlock: Type.String({ maxLength: 64 }), availabilityZone: Name() }));
 
 export const RegisterResponseSchema = Type.Immutable(
   Type.Object({
-    hostId: Type.String(),
+    hostId: Name(),
     /** This host's credential for every later call (and to re-register while the host is alive). */
-    hostSecret: Type.String(),
-    heartbeatIntervalMs: Type.Number({ minimum: 1 }),
+    hostSecret: Name(),
+    /** Bounded both ways: a server cannot make its agents heartbeat in a tight loop, or never. */
+    heartbeatIntervalMs: Type.Integer({ minimum: 100, maximum: 300_000 }),
     /** The server's default network, so the agent can create the right bridges. */
-    subnets: Type.Immutable(Type.Array(SubnetAnnouncementSchema)),
+    subnets: Type.Immutable(Type.Array(SubnetAnnouncementSchema, { maxItems: MAX_ANNOUNCED_SUBNETS })),
   }),
 );
 export type RegisterResponse = Static<typeof RegisterResponseSchema>;
@@ -66,9 +75,12 @@ export type RegisterResponse = Static<typeof RegisterResponseSchema>;
 /**
  * A task spec is the control plane's own resolution of a task definition (AWS shapes, see
  * task-spec.ts): the agent checks that it names its task, and trusts the rest of it as it trusts
- * the authenticated server it came from.
+ * the authenticated server it came from. The task id becomes host paths, a network namespace's
+ * name and lines of `ip -batch` input, so it is held to a plain name (no "/", "..", newline).
  */
-const TaskSpecSchema = Type.Unsafe<TaskSpec>(Type.Object({ taskArn: Type.String(), taskId: Type.String(), taskDefinition: Type.Object({}) }));
+const TaskSpecSchema = Type.Unsafe<TaskSpec>(
+  Type.Object({ taskArn: Type.String({ maxLength: MAX_ARN_CHARS }), taskId: Type.String({ pattern: "^[A-Za-z0-9_-]{1,64}$" }), taskDefinition: Type.Object({}) }),
+);
 
 export const DesiredTaskSchema = Type.Immutable(
   Type.Object({
@@ -85,7 +97,7 @@ export const PollResponseSchema = Type.Immutable(
   Type.Object({
     /** Increases whenever the host's desired tasks change; pass it back to long-poll for the next change. */
     generation: Type.Number(),
-    tasks: Type.Immutable(Type.Array(DesiredTaskSchema)),
+    tasks: Type.Immutable(Type.Array(DesiredTaskSchema, { maxItems: MAX_DESIRED_TASKS })),
   }),
 );
 export type PollResponse = Static<typeof PollResponseSchema>;
@@ -131,10 +143,10 @@ const messageBytes = (events: readonly LogBatchEvent[]) => {
 export const LogBatchSchema = Type.Refine(
   Type.Immutable(
     Type.Object({
-      taskArn: Type.String(),
-      containerName: Type.String(),
-      logGroupName: Type.String(),
-      logStreamName: Type.String(),
+      taskArn: Type.String({ maxLength: MAX_ARN_CHARS }),
+      containerName: Name(),
+      logGroupName: Type.String({ maxLength: 512 }),
+      logStreamName: Type.String({ maxLength: 512 }),
       createGroup: Type.Boolean(),
       events: Type.Immutable(Type.Array(LogBatchEventSchema, { maxItems: MAX_LOG_EVENTS_PER_BATCH })),
     }),

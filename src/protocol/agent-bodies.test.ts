@@ -1,7 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { parseLogsBody, parsePollBody, parseRegisterBody, parseReportBody } from "./agent-bodies.js";
-import { MAX_LOG_BATCH_MESSAGE_BYTES, MAX_LOG_EVENTS_PER_BATCH } from "./agent-api.js";
+import { MAX_LOG_BATCH_MESSAGE_BYTES, MAX_LOG_EVENTS_PER_BATCH, PollResponseSchema, RegisterResponseSchema } from "./agent-api.js";
+import { compileCheck } from "./schema-check.js";
+import type { TaskStatusReport } from "./task-status.js";
+import { boundedReport, MAX_REASON_CHARS } from "./task-status.js";
 import { callFailureKind, ControlLinkError } from "./call-failure.js";
 import { AwsError } from "../core/errors.js";
 
@@ -49,4 +52,40 @@ test("a failed call is retried, refused for good, or answered by registering aga
   assert.equal(callFailureKind(new AwsError("ResourceNotFoundException", "no group")), "permanent");
   assert.equal(callFailureKind(new AwsError("ServerException", "boom", { httpStatus: 500 })), "retryable");
   assert.equal(callFailureKind(new TypeError("fetch failed")), "retryable");
+});
+
+test("a huge wrong body is refused at the cost of its check: the first problem is found without listing every error", () => {
+  // Four million wrong items (about 8 MiB of JSON, the route's body limit): listing every error
+  // would hold gigabytes and stall the server for seconds; narrowing answers from the list's length.
+  const items = new Array<number>(4_000_000).fill(0);
+  const started = process.hrtime.bigint();
+  assert.equal(problem(parseReportBody({ reports: items })), "reports has more than 10000 items; at most 10000.");
+  assert.equal(problem(parseLogsBody({ batches: [{ ...batch, events: items }] })), "batches[0].events has more than 10000 items; at most 10000.");
+  const withinLimit = new Array<unknown>(10_000).fill(report);
+  withinLimit[9_999] = 0;
+  assert.equal(problem(parseReportBody({ reports: withinLimit })), "reports[9999] must be an object.");
+  const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
+  // A generous bound on a shared machine; the unbounded listing took about 2,700 ms per body.
+  assert.ok(elapsedMs < 1_000, `checked in ${elapsedMs} ms`);
+});
+
+test("reports carry bounded strings and lists, and the agent cuts its reasons to fit", () => {
+  const long = "x".repeat(MAX_REASON_CHARS + 1);
+  assert.match(problem(parseReportBody({ reports: [{ ...report, stoppedReason: long }] }))!, /^reports\[0\]\.stoppedReason /);
+  assert.match(problem(parseReportBody({ reports: [{ ...report, containers: new Array(11).fill(container) }] }))!, /containers has more than 10 items/);
+  const bounded = boundedReport({ ...report, stoppedReason: long, containers: [{ ...container, reason: long }] } as TaskStatusReport);
+  assert.equal(bounded.stoppedReason!.length, MAX_REASON_CHARS);
+  assert.equal(bounded.containers[0]!.reason!.length, MAX_REASON_CHARS);
+  assert.equal(parseReportBody({ reports: [bounded] }).ok, true);
+});
+
+test("a server's answers are held to plain task ids and a sane heartbeat", () => {
+  const poll = compileCheck(PollResponseSchema);
+  const desired = (taskId: string) => ({ generation: 1, tasks: [{ spec: { taskArn: "arn:task/1", taskId, taskDefinition: {} }, desiredStatus: "RUNNING" }] });
+  assert.equal(poll.parse(desired("0123456789abcdef0123456789abcdef")).ok, true);
+  for (const hostile of ["x\nrule flush", "../../etc", "a/b", ""]) assert.equal(poll.parse(desired(hostile)).ok, false, JSON.stringify(hostile));
+  const register = compileCheck(RegisterResponseSchema);
+  const answer = { hostId: "h", hostSecret: "s", heartbeatIntervalMs: 5_000, subnets: [] };
+  assert.equal(register.parse(answer).ok, true);
+  for (const heartbeatIntervalMs of [1, 99, 2 ** 31, 1.5]) assert.equal(register.parse({ ...answer, heartbeatIntervalMs }).ok, false, String(heartbeatIntervalMs));
 });

@@ -8,7 +8,7 @@ import { LogBatchSchema, MAX_LOG_BATCHES_PER_CALL, RegisterRequestSchema, Report
 import type { Checked } from "./schema-check.js";
 import { compileCheck } from "./schema-check.js";
 
-const sender = { hostId: Type.Optional(Type.String()) };
+const sender = { hostId: Type.Optional(Type.String({ maxLength: 255 })) };
 
 export const PollBodySchema = Type.Object({ ...sender, knownGeneration: Type.Optional(Type.Number()) });
 export type PollBody = Static<typeof PollBodySchema>;

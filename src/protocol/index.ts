@@ -19,6 +19,7 @@ export type {
   TaskStatusReport,
   TaskStopCode,
 } from "./task-status.js";
+export { boundedReason, boundedReport, MAX_REASON_CHARS } from "./task-status.js";
 export { MAX_REPORT_SEQUENCE, MAX_TIMESTAMP_MS, MIN_TIMESTAMP_MS, TaskStatusReportSchema, TaskStopCodeSchema, taskLifecycle, taskStopCodes } from "./task-status.js";
 export type {
   ControlPlaneLink,

@@ -33,6 +33,38 @@ export const taskStopCodes = [
 export const TaskStopCodeSchema = Type.Enum(taskStopCodes);
 export type TaskStopCode = Static<typeof TaskStopCodeSchema>;
 
+/**
+ * Lengths and counts a report may carry. A host is not trusted with the size of what it writes into
+ * task documents other tenants read; the agent cuts reasons to MAX_REASON_CHARS before sending
+ * (boundedReport), so a long runtime error can never make its own report refused.
+ */
+export const MAX_REASON_CHARS = 1024;
+export const MAX_NAME_CHARS = 255;
+export const MAX_ARN_CHARS = 1600;
+export const MAX_IMAGE_CHARS = 4096;
+export const MAX_CONTAINERS_PER_TASK = 10;
+export const MAX_INTERFACES_PER_CONTAINER = 16;
+const Name = () => Type.String({ maxLength: MAX_NAME_CHARS });
+const Reason = () => Type.String({ maxLength: MAX_REASON_CHARS });
+const Short = () => Type.String({ maxLength: 64 });
+
+/** A reason cut to what the protocol carries, marked as cut. */
+export function boundedReason(reason: string): string {
+  return reason.length <= MAX_REASON_CHARS ? reason : `${reason.slice(0, MAX_REASON_CHARS - 3)}...`;
+}
+
+/** The report with its reasons cut to MAX_REASON_CHARS (names and ids are the agent's own, already bounded). */
+export function boundedReport(report: TaskStatusReport): TaskStatusReport {
+  const cut = (reason: string | undefined) => (reason === undefined ? undefined : boundedReason(reason));
+  const long = (reason: string | undefined) => reason !== undefined && reason.length > MAX_REASON_CHARS;
+  if (!long(report.stoppedReason) && !report.containers.some((container) => long(container.reason))) return report;
+  return {
+    ...report,
+    ...(report.stoppedReason === undefined ? {} : { stoppedReason: cut(report.stoppedReason) }),
+    containers: report.containers.map((container) => (container.reason === undefined ? container : { ...container, reason: cut(container.reason) })),
+  };
+}
+
 /** Report sequences are stored in a 32-bit column. */
 export const MAX_REPORT_SEQUENCE = 2 ** 31 - 1;
 /** Timestamps (ms since the epoch) from 1970-01-01 to 9999-12-31T23:59:59.999Z: anything else is not a time. */
@@ -52,29 +84,31 @@ export const EniAttachmentReportSchema = Type.Immutable(
     /** ECS attachment type for a task ENI. */
     type: Type.Literal("ElasticNetworkInterface"),
     status: Type.Enum(["PRECREATED", "ATTACHED", "DELETED"]),
-    subnetId: Type.String(),
-    networkInterfaceId: Type.String(),
-    macAddress: Type.String(),
-    privateDnsName: Type.String(),
-    privateIPv4Address: Type.String(),
+    subnetId: Name(),
+    networkInterfaceId: Name(),
+    macAddress: Short(),
+    privateDnsName: Name(),
+    privateIPv4Address: Short(),
   }),
 );
 export type EniAttachmentReport = Static<typeof EniAttachmentReportSchema>;
 
 export const ContainerStatusReportSchema = Type.Immutable(
   Type.Object({
-    name: Type.String(),
+    name: Name(),
     /** The runtime's id for the container (ECS: runtimeId). */
-    runtimeId: Type.Optional(Type.String()),
+    runtimeId: Type.Optional(Name()),
     lastStatus: ContainerLastStatusSchema,
     /** An exit status, or a signal number as some runtimes report it (up to 2^32). */
     exitCode: Type.Optional(Type.Integer({ minimum: -(2 ** 31), maximum: 2 ** 32 })),
-    reason: Type.Optional(Type.String()),
+    reason: Type.Optional(Reason()),
     health: TaskHealthSchema,
     essential: Type.Boolean(),
-    image: Type.String(),
-    imageDigest: Type.Optional(Type.String()),
-    networkInterfaces: Type.Immutable(Type.Array(Type.Immutable(Type.Object({ attachmentId: Type.String(), privateIpv4Address: Type.String() })))),
+    image: Type.String({ maxLength: MAX_IMAGE_CHARS }),
+    imageDigest: Type.Optional(Name()),
+    networkInterfaces: Type.Immutable(
+      Type.Array(Type.Immutable(Type.Object({ attachmentId: Name(), privateIpv4Address: Short() })), { maxItems: MAX_INTERFACES_PER_CONTAINER }),
+    ),
   }),
 );
 export type ContainerStatusReport = Static<typeof ContainerStatusReportSchema>;
@@ -82,7 +116,7 @@ export type ContainerStatusReport = Static<typeof ContainerStatusReportSchema>;
 export const TaskStatusReportSchema = Type.Immutable(
   Type.Object({
     protocolVersion: Type.Number(),
-    taskArn: Type.String(),
+    taskArn: Type.String({ maxLength: MAX_ARN_CHARS }),
     lastStatus: Type.Enum(taskLifecycle),
     desiredStatus: Type.Enum(["RUNNING", "STOPPED"]),
     /** Monotonic per task: the control plane drops a report older than one it has applied. */
@@ -96,9 +130,9 @@ export const TaskStatusReportSchema = Type.Immutable(
     executionStoppedAtMs: Type.Optional(TimestampMsSchema),
     stoppedAtMs: Type.Optional(TimestampMsSchema),
     stopCode: Type.Optional(TaskStopCodeSchema),
-    stoppedReason: Type.Optional(Type.String()),
+    stoppedReason: Type.Optional(Reason()),
     attachment: Type.Optional(EniAttachmentReportSchema),
-    containers: Type.Immutable(Type.Array(ContainerStatusReportSchema)),
+    containers: Type.Immutable(Type.Array(ContainerStatusReportSchema, { maxItems: MAX_CONTAINERS_PER_TASK })),
   }),
 );
 export type TaskStatusReport = Static<typeof TaskStatusReportSchema>;
