@@ -96,6 +96,105 @@ async function pipeThroughZstd(source: Readable, sink: NodeJS.WritableStream): P
   });
 }
 
+/** Entries node-tar is not given, made by applySpecialEntries once the digest has matched. */
+interface SpecialEntries {
+  readonly absoluteLinks: { path: string; target: string }[];
+  readonly whiteouts: string[];
+  readonly opaqueDirs: string[];
+  /** Exact modes (path → mode) of files and directories node-tar would not set as they are. */
+  readonly modes: Map<string, number>;
+}
+
+/** A tar extractor into `dir` that sets aside in `special` every entry it must not make itself. */
+function extractCollectingSpecialEntries(dir: string, special: SpecialEntries): NodeJS.WritableStream {
+  // Modes node-tar cannot give exactly: the process umask filters open/mkdir modes (a 1777 /tmp
+  // would become 1755) and chown clears setuid/setgid. They are set again after extraction.
+  const umask = process.umask();
+  return extractTar({
+    cwd: dir,
+    preserveOwner: true,
+    // node-tar refuses absolute paths and `..` escapes, so a layer cannot write outside dir.
+    filter: (path: string, entry: unknown) => {
+      const { type, linkpath, mode } = entry as { type?: string; linkpath?: string; mode?: number };
+      // node-tar would make an absolute symlink target relative (it strips the leading "/"),
+      // which breaks images (/bin/sh -> /bin/busybox, /etc/localtime -> /usr/share/…). Those
+      // links are made after extraction, as they are: nothing on the host ever follows them.
+      if (type === "SymbolicLink" && linkpath?.startsWith("/")) {
+        special.absoluteLinks.push({ path, target: linkpath });
+        return false;
+      }
+      const base = posix.basename(path);
+      if (base === ".wh..wh..opq") {
+        special.opaqueDirs.push(posix.dirname(path));
+        return false;
+      }
+      if (base.startsWith(".wh.")) {
+        special.whiteouts.push(posix.join(posix.dirname(path), base.slice(4)));
+        return false;
+      }
+      if ((type === "File" || type === "OldFile" || type === "ContiguousFile" || type === "Directory") && mode !== undefined && (mode & (0o7000 | umask)) !== 0) {
+        special.modes.set(path.replace(/^\/+/, ""), mode & 0o7777);
+      }
+      return true;
+    },
+  }) as unknown as NodeJS.WritableStream;
+}
+
+/**
+ * Listens to decoded bytes beside the pipeline instead of being a Transform stage of it (every
+ * stage costs a callback round per chunk): notes in `seen` whether any non-zero byte went by, and
+ * counts the bytes against the limits. Attached in the same tick as the pipeline, so no chunk
+ * goes by unseen.
+ */
+function watchDecodedBytes(stream: NodeJS.ReadableStream & { destroy(error?: Error): unknown }, counter: LayerByteCounter, seen: { content: boolean }): void {
+  const onData = (chunk: Buffer) => {
+    if (!chunk.some((byte) => byte !== 0)) return;
+    seen.content = true;
+    stream.removeListener("data", onData);
+  };
+  stream.on("data", onData);
+  // Past a limit the stream is destroyed with the reason, which fails the pipeline before the
+  // rest reaches the disk.
+  stream.on("data", (chunk: Buffer) => {
+    try {
+      counter.uncompressed(chunk.length);
+    } catch (error) {
+      stream.destroy(error as Error);
+    }
+  });
+}
+
+/** Streams `blob` through `blocks` (hash and count), the decoder for `compression`, and `extract`. */
+async function decodeInto(blob: Readable, compression: LayerCompression, blocks: ReturnType<typeof hashedBlocks>, extract: NodeJS.WritableStream, counter: LayerByteCounter): Promise<void> {
+  // Empty layers (a tar of only its end marker, common in real images) are valid, but node-tar
+  // calls them an unrecognized archive: remember whether any non-zero byte went by.
+  const seen = { content: false };
+  try {
+    if (compression === "zstd") {
+      const decoded = new PassThrough({ highWaterMark: STREAM_BUFFER_BYTES });
+      watchDecodedBytes(decoded, counter, seen);
+      // Both settled before going on: a refusal kills the decoder, and it must be gone (not
+      // still writing) when the partial layer is removed. The first failure is the reason.
+      let failure: { error: unknown } | undefined;
+      const first = (stage: Promise<unknown>) => stage.catch((error: unknown) => void (failure ??= { error }));
+      await Promise.all([first(pipeThroughZstd(Readable.from(blocks(blob), { objectMode: false }), decoded)), first(pipeline(decoded, extract))]);
+      if (failure) throw failure.error;
+    } else if (compression === "gzip") {
+      // The buffer lets the next block be handed over while zlib inflates this one.
+      // (zlib streams take the Transform options; @types/node does not list them.)
+      const gunzip = createGunzip({ chunkSize: INFLATE_CHUNK_BYTES, highWaterMark: 2 * BLOCK_BYTES } as ZlibOptions);
+      watchDecodedBytes(gunzip, counter, seen);
+      await pipeline(blob, blocks, gunzip, extract);
+    } else {
+      const plain = new PassThrough({ highWaterMark: 2 * BLOCK_BYTES });
+      watchDecodedBytes(plain, counter, seen);
+      await pipeline(blob, blocks, plain, extract);
+    }
+  } catch (error) {
+    if (!((error as { code?: string }).code === "TAR_BAD_ARCHIVE" && !seen.content)) throw error;
+  }
+}
+
 /**
  * Streams `blob` into `targetDir` (which must not exist yet); returns the compressed size.
  * `declaredBytes` (the descriptor's size) and `limits` bound the bytes read and decompressed
@@ -113,94 +212,14 @@ export async function unpackLayer(
   mkdirSync(temp, { recursive: true });
   const hash = new WorkerHash(algorithm);
   const counted = { size: 0 };
-  const whiteouts: string[] = [];
-  const opaqueDirs: string[] = [];
-  const absoluteLinks: { path: string; target: string }[] = [];
-  // Modes node-tar cannot give exactly: the process umask filters open/mkdir modes (a 1777 /tmp
-  // would become 1755) and chown clears setuid/setgid. They are set again after extraction.
-  const umask = process.umask();
-  const modes = new Map<string, number>();
+  const special: SpecialEntries = { absoluteLinks: [], whiteouts: [], opaqueDirs: [], modes: new Map() };
   try {
     const compression = compressionOf(options.mediaType);
-    const extract = extractTar({
-      cwd: temp,
-      preserveOwner: true,
-      // node-tar refuses absolute paths and `..` escapes, so a layer cannot write outside temp.
-      filter: (path: string, entry: unknown) => {
-        const { type, linkpath, mode } = entry as { type?: string; linkpath?: string; mode?: number };
-        // node-tar would make an absolute symlink target relative (it strips the leading "/"),
-        // which breaks images (/bin/sh -> /bin/busybox, /etc/localtime -> /usr/share/…). Those
-        // links are made after extraction, as they are: nothing on the host ever follows them.
-        if (type === "SymbolicLink" && linkpath?.startsWith("/")) {
-          absoluteLinks.push({ path, target: linkpath });
-          return false;
-        }
-        const base = posix.basename(path);
-        if (base === ".wh..wh..opq") {
-          opaqueDirs.push(posix.dirname(path));
-          return false;
-        }
-        if (base.startsWith(".wh.")) {
-          whiteouts.push(posix.join(posix.dirname(path), base.slice(4)));
-          return false;
-        }
-        if ((type === "File" || type === "OldFile" || type === "ContiguousFile" || type === "Directory") && mode !== undefined && (mode & (0o7000 | umask)) !== 0) {
-          modes.set(path.replace(/^\/+/, ""), mode & 0o7777);
-        }
-        return true;
-      },
-    }) as unknown as NodeJS.WritableStream;
-    // Empty layers (a tar of only its end marker, common in real images) are valid, but node-tar
-    // calls them an unrecognized archive: remember whether any non-zero byte went by.
-    let sawContent = false;
-    // Sniffing listens beside the pipeline instead of being a Transform stage of it: every stage
-    // costs a callback round per chunk. (Attached in the same tick as the pipeline, so no chunk
-    // goes by unseen.)
-    const sniff = (stream: NodeJS.ReadableStream & { destroy(error?: Error): unknown }) => {
-      const onData = (chunk: Buffer) => {
-        if (!chunk.some((byte) => byte !== 0)) return;
-        sawContent = true;
-        stream.removeListener("data", onData);
-      };
-      stream.on("data", onData);
-      // Decompressed bytes are counted beside the pipeline too: past a limit the stream is
-      // destroyed with the reason, which fails the pipeline before the rest reaches the disk.
-      stream.on("data", (chunk: Buffer) => {
-        try {
-          counter.uncompressed(chunk.length);
-        } catch (error) {
-          stream.destroy(error as Error);
-        }
-      });
-    };
-    const blocks = hashedBlocks(hash, counted, counter);
-    try {
-      if (compression === "zstd") {
-        const decoded = new PassThrough({ highWaterMark: STREAM_BUFFER_BYTES });
-        sniff(decoded);
-        // Both settled before going on: a refusal kills the decoder, and it must be gone (not
-        // still writing) when the partial layer is removed. The first failure is the reason.
-        let failure: { error: unknown } | undefined;
-        const first = (stage: Promise<unknown>) => stage.catch((error: unknown) => void (failure ??= { error }));
-        await Promise.all([first(pipeThroughZstd(Readable.from(blocks(blob), { objectMode: false }), decoded)), first(pipeline(decoded, extract))]);
-        if (failure) throw failure.error;
-      } else if (compression === "gzip") {
-        // The buffer lets the next block be handed over while zlib inflates this one.
-        // (zlib streams take the Transform options; @types/node does not list them.)
-        const gunzip = createGunzip({ chunkSize: INFLATE_CHUNK_BYTES, highWaterMark: 2 * BLOCK_BYTES } as ZlibOptions);
-        sniff(gunzip);
-        await pipeline(blob, blocks, gunzip, extract);
-      } else {
-        const plain = new PassThrough({ highWaterMark: 2 * BLOCK_BYTES });
-        sniff(plain);
-        await pipeline(blob, blocks, plain, extract);
-      }
-    } catch (error) {
-      if (!((error as { code?: string }).code === "TAR_BAD_ARCHIVE" && !sawContent)) throw error;
-    }
+    const extract = extractCollectingSpecialEntries(temp, special);
+    await decodeInto(blob, compression, hashedBlocks(hash, counted, counter), extract, counter);
     const actual = await hash.digest();
     if (actual !== expected) throw new DigestMismatchError(`digest mismatch: layer ${options.digest} has content ${algorithm}:${actual}`);
-    await applySpecialEntries(temp, { absoluteLinks, whiteouts, opaqueDirs, modes });
+    await applySpecialEntries(temp, special);
     if (existsSync(options.targetDir)) rmSync(temp, { recursive: true, force: true });
     else renameSync(temp, options.targetDir);
     return counted.size;
