@@ -3,19 +3,21 @@
 // DescribeTasks and ListTasks read what the agents reported. Placement is planned by the pure
 // scheduler over a snapshot and applied under one lock, so two concurrent RunTasks never reserve
 // the same capacity twice (one control plane; replicas on PostgreSQL will need a row lock here).
-import type { Cluster, RunTaskRequest, Tag, Task, TaskDefinition } from "@aws-sdk/client-ecs";
+import type { CapacityProviderStrategyItem, Cluster, RunTaskRequest, Tag, Task, TaskDefinition } from "@aws-sdk/client-ecs";
 import type { AccountScope } from "../core/arn.js";
 import type { Clock } from "../core/clock.js";
-import type { DefaultNetwork } from "../core/default-network.js";
+import type { DefaultNetwork, Subnet } from "../core/default-network.js";
 import { clientException, invalidParameterException } from "../core/errors.js";
+import type { EffectiveTask } from "../core/run-task/apply-overrides.js";
 import { applyOverrides } from "../core/run-task/apply-overrides.js";
 import { splitByStrategy } from "../core/run-task/capacity-provider-split.js";
 import { assertPlatformSupports, resolvePlatformVersion } from "../core/run-task/platform-version.js";
+import type { RunTaskPlacementRequest } from "../core/run-task/validate-run-task.js";
 import { assertFargateCompatible, validateRunTaskRequest } from "../core/run-task/validate-run-task.js";
 import { newTaskDocument } from "../core/task-document.js";
 import type { TaskSpec } from "../protocol/index.js";
 import { defaultStopTimeoutMs, protocolVersion } from "../protocol/index.js";
-import type { HostSnapshot } from "../scheduler/place-tasks.js";
+import type { HostSnapshot, Placement } from "../scheduler/place-tasks.js";
 import { NO_CAPACITY_REASON, placeTasks } from "../scheduler/place-tasks.js";
 import type { HostRecord, Store, TaskRecord } from "../store/index.js";
 import { LOST_RACE, withOptimisticRetry } from "../store/index.js";
@@ -35,6 +37,28 @@ export interface RunTaskContext {
   readonly definitionTags: readonly Tag[];
 }
 
+export interface RunTaskFailure {
+  readonly arn?: string;
+  readonly reason: string;
+}
+
+export interface RunTaskOutcome {
+  readonly tasks: Task[];
+  readonly failures: RunTaskFailure[];
+}
+
+/** A checked RunTask request: what every task of the run shares. */
+interface PreparedRun {
+  readonly cluster: RunTaskContext["cluster"];
+  readonly definition: TaskDefinition;
+  readonly placement: RunTaskPlacementRequest;
+  readonly effective: EffectiveTask;
+  readonly subnets: Subnet[];
+  readonly strategy: readonly CapacityProviderStrategyItem[];
+  readonly architecture: "ARM64" | "X86_64";
+  readonly tags: Tag[];
+}
+
 export class TaskLauncher {
   private planning: Promise<unknown> = Promise.resolve();
 
@@ -47,143 +71,180 @@ export class TaskLauncher {
     return next;
   }
 
-  async runTask(request: RunTaskRequest, context: RunTaskContext): Promise<{ tasks: Task[]; failures: { arn?: string; reason: string }[] }> {
+  async runTask(request: RunTaskRequest, context: RunTaskContext): Promise<RunTaskOutcome> {
+    // Everything that can reject the request is checked before taking the planning lock.
+    const run = this.prepareRun(request, context);
+    return this.exclusively(async () => (await this.rememberedOutcome(request, run.cluster.clusterArn)) ?? (await this.placeAndRecord(request, run)));
+  }
+
+  /** Checks the request against the definition and the network, and settles what every task shares. */
+  private prepareRun(request: RunTaskRequest, context: RunTaskContext): PreparedRun {
     const placement = validateRunTaskRequest(request);
     const { cluster, definition } = context;
     if (definition.status !== "ACTIVE") throw clientException("TaskDefinition is inactive");
     assertFargateCompatible(definition.compatibilities);
     const effective = applyOverrides(definition, request.overrides);
     assertPlatformSupports(resolvePlatformVersion(placement.platformVersion), effective);
-    const subnets = placement.subnets.map((id) => {
-      const subnet = this.options.network.subnets.find((candidate) => candidate.subnetId === id);
-      if (!subnet) throw invalidParameterException(`Error retrieving subnet information for [${id}]: The subnet ID '${id}' does not exist`);
-      return subnet;
-    });
-    for (const id of placement.securityGroups) {
-      if (!this.options.network.securityGroups.some((group) => group.groupId === id)) {
-        throw invalidParameterException(`Error retrieving security group information for [${id}]: The security group '${id}' does not exist`);
-      }
-    }
+    const subnets = this.knownSubnets(placement.subnets);
+    this.assertSecurityGroupsExist(placement.securityGroups);
     const strategy = placement.strategy ?? (request.launchType === undefined && cluster.defaultCapacityProviderStrategy?.length ? cluster.defaultCapacityProviderStrategy : [{ capacityProvider: "FARGATE", weight: 1 }]);
     const architecture = definition.runtimePlatform?.cpuArchitecture === "ARM64" ? "ARM64" : "X86_64";
     if (architecture === "ARM64" && strategy.some((item) => item.capacityProvider === "FARGATE_SPOT" && (item.weight ?? 0) + (item.base ?? 0) > 0)) {
       throw invalidParameterException("Fargate Spot is not supported for the ARM64 CPU architecture."); // wording not confirmed
     }
     const tags = mergeTags(request.tags ?? [], request.propagateTags === "TASK_DEFINITION" ? context.definitionTags : []);
+    return { cluster, definition, placement, effective, subnets, strategy, architecture, tags };
+  }
 
-    return this.exclusively(async () => {
-      if (request.clientToken !== undefined) {
-        // The same clientToken answers what the first call did, failures included (even a run
-        // that placed nothing), with the tasks as they are now.
-        const remembered = await this.options.store.tasks.rememberedRun(cluster.clusterArn, request.clientToken);
-        if (remembered) {
-          const stored = new Map((await this.options.store.tasks.getMany(remembered.taskArns)).map((found) => [found.taskArn, found.task]));
-          return { tasks: remembered.taskArns.flatMap((arn) => stored.get(arn) ?? []), failures: remembered.failures };
-        }
-        const earlier = await this.options.store.tasks.byClientToken(cluster.clusterArn, request.clientToken);
-        if (earlier.length > 0) return { tasks: earlier.map((found) => found.task), failures: [] };
-      }
-      const hosts = await this.snapshot();
-      const tasks: Task[] = [];
-      const failures: { arn?: string; reason: string }[] = [];
-      const placed: TaskRecord[] = [];
-      const notified = new Set<string>();
-      const placedPerZone = new Map<string, number>();
-      for (const share of splitByStrategy(strategy, placement.count)) {
-        const plan = placeTasks(hosts, {
-          placedPerZone,
-          count: share.count,
-          cpuUnits: effective.cpuUnits,
-          memoryMiB: effective.memoryMiB,
-          ephemeralGiB: effective.ephemeralStorageGiB,
-          architecture,
-          subnets,
-        });
-        for (let i = 0; i < plan.unplaced; i++) failures.push({ reason: NO_CAPACITY_REASON });
-        for (const place of plan.placements) {
-          placedPerZone.set(place.availabilityZone, (placedPerZone.get(place.availabilityZone) ?? 0) + 1);
-          reserve(hosts, place.hostId, effective);
-          const subnet = subnets.find((candidate) => candidate.subnetId === place.subnetId)!;
-          const createdAt = new Date(this.options.clock.now());
-          const task = newTaskDocument({
-            scope: this.options.scope,
-            clusterArn: cluster.clusterArn,
-            clusterName: cluster.clusterName,
-            taskDefinition: definition,
-            overrides: request.overrides,
-            cpuUnits: effective.cpuUnits,
-            memoryMiB: effective.memoryMiB,
-            ephemeralStorageGiB: effective.ephemeralStorageGiB,
-            capacityProviderName: share.capacityProvider,
-            subnetId: place.subnetId,
-            availabilityZone: place.availabilityZone,
-            platformVersion: placement.platformVersion,
-            startedBy: request.startedBy,
-            group: request.group,
-            tags,
-            enableExecuteCommand: request.enableExecuteCommand ?? false,
-            createdAt,
-          });
-          const taskId = task.taskArn!.slice(task.taskArn!.lastIndexOf("/") + 1);
-          const spec: TaskSpec = {
-            protocolVersion,
-            taskArn: task.taskArn!,
-            taskId,
-            clusterArn: cluster.clusterArn,
-            family: definition.family!,
-            revision: definition.revision!,
-            taskDefinition: effective.definition,
-            ...(request.overrides ? { overrides: request.overrides } : {}),
-            cpuUnits: effective.cpuUnits,
-            memoryMiB: effective.memoryMiB,
-            ephemeralStorageGiB: effective.ephemeralStorageGiB,
-            platform: { os: "linux", architecture: architecture === "ARM64" ? "arm64" : "amd64" },
-            network: { subnetId: place.subnetId, subnetCidr: subnet.cidrBlock, securityGroups: placement.securityGroups, assignPublicIp: placement.assignPublicIp },
-            region: this.options.scope.region,
-            availabilityZone: place.availabilityZone,
-            desiredStatus: "RUNNING",
-            stopTimeoutMs: defaultStopTimeoutMs,
-            pullPolicy: "always",
-            logConfigurations: Object.fromEntries((effective.definition.containerDefinitions ?? []).map((c) => [c.name!, c.logConfiguration ?? null])),
-            credentials: {
-              ...(effective.definition.executionRoleArn ? { executionRoleArn: effective.definition.executionRoleArn } : {}),
-              ...(effective.definition.taskRoleArn ? { taskRoleArn: effective.definition.taskRoleArn } : {}),
-            },
-            createdAtMs: createdAt.getTime(),
-            ...(request.startedBy !== undefined ? { startedBy: request.startedBy } : {}),
-            group: task.group!,
-          };
-          placed.push({
-            taskArn: task.taskArn!,
-            taskId,
-            clusterArn: cluster.clusterArn,
-            family: definition.family!,
-            ...(request.startedBy !== undefined ? { startedBy: request.startedBy } : {}),
-            launchType: "FARGATE",
-            desiredStatus: "RUNNING",
-            lastStatus: "PROVISIONING",
-            hostId: place.hostId,
-            reservation: { cpuUnits: effective.cpuUnits, memoryMiB: effective.memoryMiB, ephemeralGiB: effective.ephemeralStorageGiB },
-            ...(request.clientToken !== undefined ? { clientToken: request.clientToken } : {}),
-            createdAtMs: createdAt.getTime(),
-            reportSequence: 0,
-            task,
-            spec,
-          });
-          tasks.push(task);
-          notified.add(place.hostId);
-        }
-      }
-      // One transaction: tasks, their tags and the remembered outcome, or nothing.
-      await this.options.store.tasks.insert(placed, {
-        tags: tags.map((tag) => ({ key: tag.key ?? "", value: tag.value ?? "" })),
-        ...(request.clientToken !== undefined
-          ? { run: { clusterArn: cluster.clusterArn, clientToken: request.clientToken, createdAt: this.options.clock.now(), failures } }
-          : {}),
-      });
-      for (const hostId of notified) this.options.notifyHost(hostId);
-      return { tasks, failures };
+  /** The default network's subnets with these ids, in the request's order; an unknown id is rejected. */
+  private knownSubnets(ids: readonly string[]): Subnet[] {
+    return ids.map((id) => {
+      const subnet = this.options.network.subnets.find((candidate) => candidate.subnetId === id);
+      if (!subnet) throw invalidParameterException(`Error retrieving subnet information for [${id}]: The subnet ID '${id}' does not exist`);
+      return subnet;
     });
+  }
+
+  private assertSecurityGroupsExist(ids: readonly string[]): void {
+    for (const id of ids) {
+      if (!this.options.network.securityGroups.some((group) => group.groupId === id)) {
+        throw invalidParameterException(`Error retrieving security group information for [${id}]: The security group '${id}' does not exist`);
+      }
+    }
+  }
+
+  /**
+   * The same clientToken answers what the first call did, failures included (even a run that
+   * placed nothing), with the tasks as they are now. Undefined when this run is new.
+   */
+  private async rememberedOutcome(request: RunTaskRequest, clusterArn: string): Promise<RunTaskOutcome | undefined> {
+    if (request.clientToken === undefined) return undefined;
+    const remembered = await this.options.store.tasks.rememberedRun(clusterArn, request.clientToken);
+    if (remembered) {
+      const stored = new Map((await this.options.store.tasks.getMany(remembered.taskArns)).map((found) => [found.taskArn, found.task]));
+      return { tasks: remembered.taskArns.flatMap((arn) => stored.get(arn) ?? []), failures: remembered.failures };
+    }
+    const earlier = await this.options.store.tasks.byClientToken(clusterArn, request.clientToken);
+    if (earlier.length > 0) return { tasks: earlier.map((found) => found.task), failures: [] };
+    return undefined;
+  }
+
+  /** Plans every provider's share over one fleet snapshot, stores the placed tasks and wakes their hosts. */
+  private async placeAndRecord(request: RunTaskRequest, run: PreparedRun): Promise<RunTaskOutcome> {
+    const hosts = await this.snapshot();
+    const tasks: Task[] = [];
+    const failures: RunTaskFailure[] = [];
+    const placed: TaskRecord[] = [];
+    const notified = new Set<string>();
+    // Shared across shares so the zone spread holds over the whole run, not per provider.
+    const placedPerZone = new Map<string, number>();
+    const { effective } = run;
+    for (const share of splitByStrategy(run.strategy, run.placement.count)) {
+      const plan = placeTasks(hosts, {
+        placedPerZone,
+        count: share.count,
+        cpuUnits: effective.cpuUnits,
+        memoryMiB: effective.memoryMiB,
+        ephemeralGiB: effective.ephemeralStorageGiB,
+        architecture: run.architecture,
+        subnets: run.subnets,
+      });
+      for (let i = 0; i < plan.unplaced; i++) failures.push({ reason: NO_CAPACITY_REASON });
+      for (const place of plan.placements) {
+        placedPerZone.set(place.availabilityZone, (placedPerZone.get(place.availabilityZone) ?? 0) + 1);
+        reserve(hosts, place.hostId, effective);
+        const record = this.newTaskRecord(request, run, share.capacityProvider, place);
+        placed.push(record);
+        tasks.push(record.task);
+        notified.add(place.hostId);
+      }
+    }
+    // One transaction: tasks, their tags and the remembered outcome, or nothing.
+    await this.options.store.tasks.insert(placed, {
+      tags: run.tags.map((tag) => ({ key: tag.key ?? "", value: tag.value ?? "" })),
+      ...(request.clientToken !== undefined
+        ? { run: { clusterArn: run.cluster.clusterArn, clientToken: request.clientToken, createdAt: this.options.clock.now(), failures } }
+        : {}),
+    });
+    for (const hostId of notified) this.options.notifyHost(hostId);
+    return { tasks, failures };
+  }
+
+  /** The stored record of one placed task: its ECS document, the agent's TaskSpec and its reservation. */
+  private newTaskRecord(request: RunTaskRequest, run: PreparedRun, capacityProviderName: string, place: Placement): TaskRecord {
+    const { cluster, definition, effective } = run;
+    const createdAt = new Date(this.options.clock.now());
+    const task = newTaskDocument({
+      scope: this.options.scope,
+      clusterArn: cluster.clusterArn,
+      clusterName: cluster.clusterName,
+      taskDefinition: definition,
+      overrides: request.overrides,
+      cpuUnits: effective.cpuUnits,
+      memoryMiB: effective.memoryMiB,
+      ephemeralStorageGiB: effective.ephemeralStorageGiB,
+      capacityProviderName,
+      subnetId: place.subnetId,
+      availabilityZone: place.availabilityZone,
+      platformVersion: run.placement.platformVersion,
+      startedBy: request.startedBy,
+      group: request.group,
+      tags: run.tags,
+      enableExecuteCommand: request.enableExecuteCommand ?? false,
+      createdAt,
+    });
+    const taskId = task.taskArn!.slice(task.taskArn!.lastIndexOf("/") + 1);
+    return {
+      taskArn: task.taskArn!,
+      taskId,
+      clusterArn: cluster.clusterArn,
+      family: definition.family!,
+      ...(request.startedBy !== undefined ? { startedBy: request.startedBy } : {}),
+      launchType: "FARGATE",
+      desiredStatus: "RUNNING",
+      lastStatus: "PROVISIONING",
+      hostId: place.hostId,
+      reservation: { cpuUnits: effective.cpuUnits, memoryMiB: effective.memoryMiB, ephemeralGiB: effective.ephemeralStorageGiB },
+      ...(request.clientToken !== undefined ? { clientToken: request.clientToken } : {}),
+      createdAtMs: createdAt.getTime(),
+      reportSequence: 0,
+      task,
+      spec: this.taskSpec(request, run, place, task, taskId, createdAt),
+    };
+  }
+
+  /** What the host's agent long-polls for: everything it needs to run the task without asking back. */
+  private taskSpec(request: RunTaskRequest, run: PreparedRun, place: Placement, task: Task, taskId: string, createdAt: Date): TaskSpec {
+    const { cluster, definition, effective, placement } = run;
+    const subnet = run.subnets.find((candidate) => candidate.subnetId === place.subnetId)!;
+    return {
+      protocolVersion,
+      taskArn: task.taskArn!,
+      taskId,
+      clusterArn: cluster.clusterArn,
+      family: definition.family!,
+      revision: definition.revision!,
+      taskDefinition: effective.definition,
+      ...(request.overrides ? { overrides: request.overrides } : {}),
+      cpuUnits: effective.cpuUnits,
+      memoryMiB: effective.memoryMiB,
+      ephemeralStorageGiB: effective.ephemeralStorageGiB,
+      platform: { os: "linux", architecture: run.architecture === "ARM64" ? "arm64" : "amd64" },
+      network: { subnetId: place.subnetId, subnetCidr: subnet.cidrBlock, securityGroups: placement.securityGroups, assignPublicIp: placement.assignPublicIp },
+      region: this.options.scope.region,
+      availabilityZone: place.availabilityZone,
+      desiredStatus: "RUNNING",
+      stopTimeoutMs: defaultStopTimeoutMs,
+      pullPolicy: "always",
+      logConfigurations: Object.fromEntries((effective.definition.containerDefinitions ?? []).map((c) => [c.name!, c.logConfiguration ?? null])),
+      credentials: {
+        ...(effective.definition.executionRoleArn ? { executionRoleArn: effective.definition.executionRoleArn } : {}),
+        ...(effective.definition.taskRoleArn ? { taskRoleArn: effective.definition.taskRoleArn } : {}),
+      },
+      createdAtMs: createdAt.getTime(),
+      ...(request.startedBy !== undefined ? { startedBy: request.startedBy } : {}),
+      group: task.group!,
+    };
   }
 
   async stopTask(taskArn: string, reason: string | undefined): Promise<Task | undefined> {
