@@ -67,11 +67,13 @@ for (let i = 0; i < 200; i++) await running(spec(`idle${i}`).taskArn);
 await new Promise((r) => setTimeout(r, 3000));
 globalThis.gc?.();
 const rssAfter = process.memoryUsage().rss;
-console.log(JSON.stringify({
-  runnerOverheadMedianMs: launchesMs[20]?.toFixed(2),
-  rssWith200IdleTasksMiB: (rssAfter / 2 ** 20).toFixed(1),
-  agentRssPerIdleTaskKiB: ((rssAfter - rssBefore) / 200 / 1024).toFixed(1),
-}));
+console.log(
+  JSON.stringify({
+    runnerOverheadMedianMs: launchesMs[20]?.toFixed(2),
+    rssWith200IdleTasksMiB: (rssAfter / 2 ** 20).toFixed(1),
+    agentRssPerIdleTaskKiB: ((rssAfter - rssBefore) / 200 / 1024).toFixed(1),
+  }),
+);
 await agent.close();
 rmSync(dir, { recursive: true, force: true });
 process.exit(0);

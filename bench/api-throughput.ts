@@ -119,7 +119,8 @@ const context = process.env.BENCH_CONTEXT
       readsBody: await withBareServer(["read-body"], (pid, bareBodyUrl) => measure(pid, bareBodyUrl, signed.headers as Record<string, string>, body)),
     }
   : undefined;
-const cpu = (m: typeof berth) => `server ${m.cpuMicrosPerRequest.toFixed(1)} µs CPU/req (${m.serverCpuPercent.toFixed(0)} % of a core), client ${m.clientCpuPercent.toFixed(0)} %`;
+const cpu = (m: typeof berth) =>
+  `server ${m.cpuMicrosPerRequest.toFixed(1)} µs CPU/req (${m.serverCpuPercent.toFixed(0)} % of a core), client ${m.clientCpuPercent.toFixed(0)} %`;
 console.log(`bare node:http        ${baseline.rps.toFixed(0)} req/s  p99 ${baseline.p99} ms  errors ${baseline.errors}  ${cpu(baseline)}`);
 console.log(`berth ${OPERATION.padEnd(16)} ${berth.rps.toFixed(0)} req/s  p99 ${berth.p99} ms  errors ${berth.errors}  ${cpu(berth)}`);
 if (context) {

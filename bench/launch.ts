@@ -49,7 +49,9 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 const ms = (value: number) => `${value.toFixed(1)} ms`;
 const run = (command: string, argv: readonly string[], input?: string) =>
   new Promise<string>((resolve, reject) => {
-    const child = execFile(command, [...argv], { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => (error ? reject(new Error(`${command} ${argv.join(" ")}: ${stderr || error.message}`)) : resolve(stdout)));
+    const child = execFile(command, [...argv], { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) =>
+      error ? reject(new Error(`${command} ${argv.join(" ")}: ${stderr || error.message}`)) : resolve(stdout),
+    );
     if (input !== undefined) child.stdin!.end(input);
   });
 
@@ -158,15 +160,76 @@ async function handLaunch(specFor: (rootfs: string, netns: string) => string, n:
   const id = `bthhand${n}`;
   const dir = join(work, "hand", id);
   const start = performance.now();
-  await run("ip", ["-batch", "-"], [`netns add ${id}`, `link add bthhv${n} type veth peer name bthhp${n}`, `link set bthhp${n} netns ${id}`, `link set bthhv${n} master ${HAND_BRIDGE}`, `link set bthhv${n} up`, ""].join("\n"));
-  await run("ip", ["-n", id, "-batch", "-"], ["link set lo up", `link set bthhp${n} name eth0`, `addr add 10.213.128.${(n % 250) + 2}/24 dev eth0`, "link set eth0 up", "route add default via 10.213.128.1 dev eth0", ""].join("\n"));
+  await run(
+    "ip",
+    ["-batch", "-"],
+    [
+      `netns add ${id}`,
+      `link add bthhv${n} type veth peer name bthhp${n}`,
+      `link set bthhp${n} netns ${id}`,
+      `link set bthhv${n} master ${HAND_BRIDGE}`,
+      `link set bthhv${n} up`,
+      "",
+    ].join("\n"),
+  );
+  await run(
+    "ip",
+    ["-n", id, "-batch", "-"],
+    [
+      "link set lo up",
+      `link set bthhp${n} name eth0`,
+      `addr add 10.213.128.${(n % 250) + 2}/24 dev eth0`,
+      "link set eth0 up",
+      "route add default via 10.213.128.1 dev eth0",
+      "",
+    ].join("\n"),
+  );
   for (const sub of ["upper", "work", "rootfs", "exits", "persist", "sockets"]) mkdirSync(join(dir, sub), { recursive: true });
-  await run("mount", ["-t", "overlay", "overlay", "-o", `lowerdir=${layerDir},upperdir=${join(dir, "upper")},workdir=${join(dir, "work")}`, join(dir, "rootfs")]);
+  await run("mount", [
+    "-t",
+    "overlay",
+    "overlay",
+    "-o",
+    `lowerdir=${layerDir},upperdir=${join(dir, "upper")},workdir=${join(dir, "work")}`,
+    join(dir, "rootfs"),
+  ]);
   writeFileSync(join(dir, "config.json"), specFor(join(dir, "rootfs"), `/var/run/netns/${id}`));
   const pidFile = join(dir, "container.pid");
   const conmon = spawn(
     "conmon",
-    ["--api-version", "1", "-c", id, "-u", id, "-n", id, "-r", "/usr/sbin/runc", "--runtime-arg", "--root", "--runtime-arg", HAND_ROOT, "-b", dir, "-p", pidFile, "-P", join(dir, "conmon.pid"), "-l", `k8s-file:${join(dir, "ctr.log")}`, "--exit-dir", join(dir, "exits"), "-0", join(dir, "persist"), "--socket-dir-path", join(dir, "sockets"), "--syslog=false", "--log-level", "error"],
+    [
+      "--api-version",
+      "1",
+      "-c",
+      id,
+      "-u",
+      id,
+      "-n",
+      id,
+      "-r",
+      "/usr/sbin/runc",
+      "--runtime-arg",
+      "--root",
+      "--runtime-arg",
+      HAND_ROOT,
+      "-b",
+      dir,
+      "-p",
+      pidFile,
+      "-P",
+      join(dir, "conmon.pid"),
+      "-l",
+      `k8s-file:${join(dir, "ctr.log")}`,
+      "--exit-dir",
+      join(dir, "exits"),
+      "-0",
+      join(dir, "persist"),
+      "--socket-dir-path",
+      join(dir, "sockets"),
+      "--syslog=false",
+      "--log-level",
+      "error",
+    ],
     { cwd: dir, detached: true, stdio: "ignore" },
   );
   conmon.unref();
@@ -193,7 +256,11 @@ async function handLaunch(specFor: (rootfs: string, netns: string) => string, n:
 
 async function partA(): Promise<void> {
   const a = agent ?? (await startAgent());
-  await run("ip", ["-batch", "-"], [`link add ${HAND_BRIDGE} type bridge`, `addr add 10.213.128.1/24 dev ${HAND_BRIDGE}`, `link set ${HAND_BRIDGE} up`, ""].join("\n"));
+  await run(
+    "ip",
+    ["-batch", "-"],
+    [`link add ${HAND_BRIDGE} type bridge`, `addr add 10.213.128.1/24 dev ${HAND_BRIDGE}`, `link set ${HAND_BRIDGE} up`, ""].join("\n"),
+  );
   const agentMs: number[] = [];
   const handMs: number[] = [];
   const handWithTeardownMs: number[] = [];
@@ -242,11 +309,18 @@ async function partA(): Promise<void> {
   const berth = median(agentMs);
   const hand = median(handMs);
   console.log(`(a) image cached, runTask → all containers RUNNING, median of ${LAUNCHES}:`);
-  console.log(`    berth agent:                                        ${ms(berth)}  (p10 ${ms([...agentMs].sort((x, y) => x - y)[Math.floor(LAUNCHES / 10)]!)}, p90 ${ms([...agentMs].sort((x, y) => x - y)[Math.floor((LAUNCHES * 9) / 10)]!)})`);
-  console.log(`      of which: network ${ms(median(phases.network))}, pull + waiting for storage ${ms(median(phases.storage))}, containers created and started ${ms(median(phases.containers))}`);
+  console.log(
+    `    berth agent:                                        ${ms(berth)}  (p10 ${ms([...agentMs].sort((x, y) => x - y)[Math.floor(LAUNCHES / 10)]!)}, p90 ${ms([...agentMs].sort((x, y) => x - y)[Math.floor((LAUNCHES * 9) / 10)]!)})`,
+  );
+  console.log(
+    `      of which: network ${ms(median(phases.network))}, pull + waiting for storage ${ms(median(phases.storage))}, containers created and started ${ms(median(phases.containers))}`,
+  );
   console.log(`    hand-made netns+veth+overlay+conmon+runc, to running: ${ms(hand)}  → berth is ${(berth / hand).toFixed(2)}× (target ≤ 1.5×)`);
   console.log(`    hand-made including teardown:                         ${ms(median(handWithTeardownMs))}`);
-  if (podmanMs.length > 0) console.log(`    podman run --rm --network none … true (whole run):    ${ms(median(podmanMs))}  → berth is ${(berth / median(podmanMs)).toFixed(2)}× podman`);
+  if (podmanMs.length > 0)
+    console.log(
+      `    podman run --rm --network none … true (whole run):    ${ms(median(podmanMs))}  → berth is ${(berth / median(podmanMs)).toFixed(2)}× podman`,
+    );
 }
 
 // --- (b) ---------------------------------------------------------------------------------------
@@ -291,9 +365,15 @@ async function partB(): Promise<void> {
     }),
   );
   const stoppedS = (performance.now() - stopStarted) / 1000;
-  console.log(`(b) ${IDLE} idle single-container tasks at once: ${running} RUNNING (${conmons} conmon), launched in ${launchedS.toFixed(1)} s, all stopped and cleaned in ${stoppedS.toFixed(1)} s`);
-  console.log(`    agent RSS ${(rssAfter / 2 ** 20).toFixed(1)} MiB (${((rssAfter - rssBefore) / IDLE / 1024).toFixed(1)} KiB per task over ${(rssBefore / 2 ** 20).toFixed(1)} MiB idle)`);
-  console.log(`    host memory used per task (MemAvailable drop / ${IDLE}): ${((availableBefore - availableAfter) / IDLE / 1024).toFixed(2)} MiB; conmon RSS ${(conmonKiB / Math.max(conmons, 1) / 1024).toFixed(2)} MiB each`);
+  console.log(
+    `(b) ${IDLE} idle single-container tasks at once: ${running} RUNNING (${conmons} conmon), launched in ${launchedS.toFixed(1)} s, all stopped and cleaned in ${stoppedS.toFixed(1)} s`,
+  );
+  console.log(
+    `    agent RSS ${(rssAfter / 2 ** 20).toFixed(1)} MiB (${((rssAfter - rssBefore) / IDLE / 1024).toFixed(1)} KiB per task over ${(rssBefore / 2 ** 20).toFixed(1)} MiB idle)`,
+  );
+  console.log(
+    `    host memory used per task (MemAvailable drop / ${IDLE}): ${((availableBefore - availableAfter) / IDLE / 1024).toFixed(2)} MiB; conmon RSS ${(conmonKiB / Math.max(conmons, 1) / 1024).toFixed(2)} MiB each`,
+  );
 }
 
 // --- (c) ---------------------------------------------------------------------------------------
@@ -327,7 +407,9 @@ async function partC(): Promise<void> {
     const mbps = (msTaken: number) => bytes / 2 ** 20 / (msTaken / 1000);
     console.log(`(c) ${(bytes / 2 ** 20).toFixed(1)} MiB image from docker-registry on loopback, median of 5:`);
     console.log(`    berth ImageStore pull (verify + gunzip + untar):  ${ms(median(ours))} = ${mbps(median(ours)).toFixed(1)} MiB/s`);
-    console.log(`    skopeo copy docker:// → oci: (no unpack):          ${ms(median(skopeo))} = ${mbps(median(skopeo)).toFixed(1)} MiB/s → berth at ${(median(skopeo) / median(ours)).toFixed(2)}× skopeo throughput (target ≥ 0.8×)`);
+    console.log(
+      `    skopeo copy docker:// → oci: (no unpack):          ${ms(median(skopeo))} = ${mbps(median(skopeo)).toFixed(1)} MiB/s → berth at ${(median(skopeo) / median(ours)).toFixed(2)}× skopeo throughput (target ≥ 0.8×)`,
+    );
   } finally {
     await registry.stop();
   }

@@ -22,7 +22,8 @@ type Problem = string | undefined;
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 const isFiniteNumber = (value: unknown): value is number => typeof value === "number" && Number.isFinite(value);
-const isWhole = (value: unknown, min: number, max: number): value is number => Number.isSafeInteger(value) && (value as number) >= min && (value as number) <= max;
+const isWhole = (value: unknown, min: number, max: number): value is number =>
+  Number.isSafeInteger(value) && (value as number) >= min && (value as number) <= max;
 export const isTimestampMs = (value: unknown): value is number => isWhole(value, MIN_TIMESTAMP_MS, MAX_TIMESTAMP_MS);
 const isOptional = (value: unknown, check: (value: unknown) => boolean) => value === undefined || check(value);
 const isString = (value: unknown): value is string => typeof value === "string";
@@ -36,7 +37,15 @@ export function pollBodyProblem(body: Record<string, unknown>): Problem {
   return isOptional(body.knownGeneration, isFiniteNumber) ? undefined : "knownGeneration must be a number.";
 }
 
-const timestampFields = ["pullStartedAtMs", "pullStoppedAtMs", "connectivityAtMs", "startedAtMs", "stoppingAtMs", "executionStoppedAtMs", "stoppedAtMs"] as const;
+const timestampFields = [
+  "pullStartedAtMs",
+  "pullStoppedAtMs",
+  "connectivityAtMs",
+  "startedAtMs",
+  "stoppingAtMs",
+  "executionStoppedAtMs",
+  "stoppedAtMs",
+] as const;
 const attachmentFields = ["type", "status", "subnetId", "networkInterfaceId", "macAddress", "privateDnsName", "privateIPv4Address"] as const;
 const isHealth = oneOf("HEALTHY", "UNHEALTHY", "UNKNOWN");
 

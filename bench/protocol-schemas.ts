@@ -9,7 +9,15 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- candidates are imported by name at run time, so that the bench runs without the ones not chosen */
 import { protocolVersion, taskLifecycle } from "../src/protocol/index.js";
 import { parseLogsBody, parseRegisterBody, parseReportBody } from "../src/protocol/index.js";
-import { MAX_LOG_BATCH_MESSAGE_BYTES, MAX_LOG_EVENTS_PER_BATCH, MAX_REPORTS_PER_CALL, MAX_TIMESTAMP_MS, isRegisterShaped, logsBodyProblem, reportBodyProblem } from "./protocol-schemas-baseline.js";
+import {
+  MAX_LOG_BATCH_MESSAGE_BYTES,
+  MAX_LOG_EVENTS_PER_BATCH,
+  MAX_REPORTS_PER_CALL,
+  MAX_TIMESTAMP_MS,
+  isRegisterShaped,
+  logsBodyProblem,
+  reportBodyProblem,
+} from "./protocol-schemas-baseline.js";
 
 // --- the bodies -------------------------------------------------------------------------------
 
@@ -68,7 +76,11 @@ const bodies = {
         logGroupName: "/ecs/app",
         logStreamName: "ecs/app/1",
         createGroup: true,
-        events: Array.from({ length: 1000 }, (_, index) => ({ timestamp: now + index, message: `GET /items/${index} 200 ${index % 97} ms`, offset: index * 40 })),
+        events: Array.from({ length: 1000 }, (_, index) => ({
+          timestamp: now + index,
+          message: `GET /items/${index} 200 ${index % 97} ms`,
+          offset: index * 40,
+        })),
       },
     ],
   }),
@@ -104,10 +116,21 @@ function valibotCandidate(v: any): Record<Call, Validate> {
     desiredStatus: v.picklist(["RUNNING", "STOPPED"]),
     sequence: v.pipe(v.number(), v.safeInteger(), v.minValue(0), v.maxValue(MAX_SEQUENCE)),
     health,
-    ...Object.fromEntries(["pullStartedAtMs", "pullStoppedAtMs", "connectivityAtMs", "startedAtMs", "stoppingAtMs", "executionStoppedAtMs", "stoppedAtMs"].map((name) => [name, v.optional(timestamp)])),
+    ...Object.fromEntries(
+      ["pullStartedAtMs", "pullStoppedAtMs", "connectivityAtMs", "startedAtMs", "stoppingAtMs", "executionStoppedAtMs", "stoppedAtMs"].map((name) => [
+        name,
+        v.optional(timestamp),
+      ]),
+    ),
     stopCode: v.optional(v.string()),
     stoppedReason: v.optional(v.string()),
-    attachment: v.optional(v.object({ type: v.literal("ElasticNetworkInterface"), status: v.picklist(["PRECREATED", "ATTACHED", "DELETED"]), ...Object.fromEntries(eniFields.map((name) => [name, v.string()])) })),
+    attachment: v.optional(
+      v.object({
+        type: v.literal("ElasticNetworkInterface"),
+        status: v.picklist(["PRECREATED", "ATTACHED", "DELETED"]),
+        ...Object.fromEntries(eniFields.map((name) => [name, v.string()])),
+      }),
+    ),
     containers: v.array(containerSchema),
   });
   const register = v.object({
@@ -128,7 +151,10 @@ function valibotCandidate(v: any): Record<Call, Validate> {
       logGroupName: v.string(),
       logStreamName: v.string(),
       createGroup: v.boolean(),
-      events: v.pipe(v.array(v.object({ timestamp, message: v.string(), offset: v.optional(v.pipe(v.number(), v.safeInteger(), v.minValue(0))) })), v.maxLength(MAX_LOG_EVENTS_PER_BATCH)),
+      events: v.pipe(
+        v.array(v.object({ timestamp, message: v.string(), offset: v.optional(v.pipe(v.number(), v.safeInteger(), v.minValue(0))) })),
+        v.maxLength(MAX_LOG_EVENTS_PER_BATCH),
+      ),
     }),
     v.check((b: any) => messageBytes(b.events) <= MAX_LOG_BATCH_MESSAGE_BYTES),
   );
@@ -148,7 +174,12 @@ function zodCandidate(z: any): Record<Call, Validate> {
     name: z.string(),
     runtimeId: z.string().optional(),
     lastStatus: z.enum(["PENDING", "RUNNING", "STOPPED"]),
-    exitCode: z.number().int().min(-(2 ** 31)).max(2 ** 32).optional(),
+    exitCode: z
+      .number()
+      .int()
+      .min(-(2 ** 31))
+      .max(2 ** 32)
+      .optional(),
     reason: z.string().optional(),
     health,
     essential: z.boolean(),
@@ -163,10 +194,21 @@ function zodCandidate(z: any): Record<Call, Validate> {
     desiredStatus: z.enum(["RUNNING", "STOPPED"]),
     sequence: z.number().int().min(0).max(MAX_SEQUENCE),
     health,
-    ...Object.fromEntries(["pullStartedAtMs", "pullStoppedAtMs", "connectivityAtMs", "startedAtMs", "stoppingAtMs", "executionStoppedAtMs", "stoppedAtMs"].map((name) => [name, timestamp.optional()])),
+    ...Object.fromEntries(
+      ["pullStartedAtMs", "pullStoppedAtMs", "connectivityAtMs", "startedAtMs", "stoppingAtMs", "executionStoppedAtMs", "stoppedAtMs"].map((name) => [
+        name,
+        timestamp.optional(),
+      ]),
+    ),
     stopCode: z.string().optional(),
     stoppedReason: z.string().optional(),
-    attachment: z.object({ type: z.literal("ElasticNetworkInterface"), status: z.enum(["PRECREATED", "ATTACHED", "DELETED"]), ...Object.fromEntries(eniFields.map((name) => [name, z.string()])) }).optional(),
+    attachment: z
+      .object({
+        type: z.literal("ElasticNetworkInterface"),
+        status: z.enum(["PRECREATED", "ATTACHED", "DELETED"]),
+        ...Object.fromEntries(eniFields.map((name) => [name, z.string()])),
+      })
+      .optional(),
     containers: z.array(containerSchema),
   });
   const register = z.object({
@@ -222,10 +264,21 @@ function typeboxCandidate(T: any, compile: (schema: unknown) => { Check(value: u
     desiredStatus: literals(["RUNNING", "STOPPED"]),
     sequence: T.Integer({ minimum: 0, maximum: MAX_SEQUENCE }),
     health,
-    ...Object.fromEntries(["pullStartedAtMs", "pullStoppedAtMs", "connectivityAtMs", "startedAtMs", "stoppingAtMs", "executionStoppedAtMs", "stoppedAtMs"].map((name) => [name, T.Optional(timestamp)])),
+    ...Object.fromEntries(
+      ["pullStartedAtMs", "pullStoppedAtMs", "connectivityAtMs", "startedAtMs", "stoppingAtMs", "executionStoppedAtMs", "stoppedAtMs"].map((name) => [
+        name,
+        T.Optional(timestamp),
+      ]),
+    ),
     stopCode: T.Optional(T.String()),
     stoppedReason: T.Optional(T.String()),
-    attachment: T.Optional(T.Object({ type: T.Literal("ElasticNetworkInterface"), status: literals(["PRECREATED", "ATTACHED", "DELETED"]), ...Object.fromEntries(eniFields.map((name) => [name, T.String()])) })),
+    attachment: T.Optional(
+      T.Object({
+        type: T.Literal("ElasticNetworkInterface"),
+        status: literals(["PRECREATED", "ATTACHED", "DELETED"]),
+        ...Object.fromEntries(eniFields.map((name) => [name, T.String()])),
+      }),
+    ),
     containers: T.Array(containerSchema),
   });
   const register = compile(
@@ -255,7 +308,9 @@ function typeboxCandidate(T: any, compile: (schema: unknown) => { Check(value: u
     report: (body) => reportBody.Check(body),
     register: (body) => register.Check(body),
     // JSON Schema has no byte count of a string: the size limit is a second pass, as the product would do it.
-    logs: (body) => logsBody.Check(body) && ((body.batches as { events: { message: string }[] }[] | undefined) ?? []).every((b) => messageBytes(b.events) <= MAX_LOG_BATCH_MESSAGE_BYTES),
+    logs: (body) =>
+      logsBody.Check(body) &&
+      ((body.batches as { events: { message: string }[] }[] | undefined) ?? []).every((b) => messageBytes(b.events) <= MAX_LOG_BATCH_MESSAGE_BYTES),
   };
 }
 
@@ -264,7 +319,10 @@ const optional = async (name: string): Promise<any> => import(name).catch(() => 
 async function candidates(): Promise<[string, Record<Call, Validate>][]> {
   const found: [string, Record<Call, Validate>][] = [
     ["JSON.parse alone (no check)", { report: () => true, register: () => true, logs: () => true }],
-    ["hand-written checks (baseline)", { report: (b) => reportBodyProblem(b) === undefined, register: isRegisterShaped, logs: (b) => logsBodyProblem(b) === undefined }],
+    [
+      "hand-written checks (baseline)",
+      { report: (b) => reportBodyProblem(b) === undefined, register: isRegisterShaped, logs: (b) => logsBodyProblem(b) === undefined },
+    ],
     ["as shipped (src/protocol)", { report: (b) => parseReportBody(b).ok, register: (b) => parseRegisterBody(b).ok, logs: (b) => parseLogsBody(b).ok }],
   ];
   const valibot = await optional("valibot");
@@ -274,8 +332,13 @@ async function candidates(): Promise<[string, Record<Call, Validate>][]> {
   const typebox = await optional("typebox");
   const typeboxCompile = await optional("typebox/compile");
   const typeboxValue = await optional("typebox/value");
-  if (typebox && typeboxCompile) found.push(["typebox (Compile)", typeboxCandidate(typebox.Type ?? typebox.default, (schema) => typeboxCompile.Compile(schema))]);
-  if (typebox && typeboxValue) found.push(["typebox (Value.Check)", typeboxCandidate(typebox.Type ?? typebox.default, (schema) => ({ Check: (value: unknown) => typeboxValue.Value.Check(schema, value) }))]);
+  if (typebox && typeboxCompile)
+    found.push(["typebox (Compile)", typeboxCandidate(typebox.Type ?? typebox.default, (schema) => typeboxCompile.Compile(schema))]);
+  if (typebox && typeboxValue)
+    found.push([
+      "typebox (Value.Check)",
+      typeboxCandidate(typebox.Type ?? typebox.default, (schema) => ({ Check: (value: unknown) => typeboxValue.Value.Check(schema, value) })),
+    ]);
   return found;
 }
 
@@ -298,12 +361,17 @@ const iterations: Record<Call, number> = { report: 2_000, register: 50_000, logs
 const rows: string[] = [];
 let baseline: Record<Call, number> | undefined;
 for (const [name, validate] of await candidates()) {
-  const figures = Object.fromEntries((Object.keys(bodies) as Call[]).map((call) => [call, measure(bodies[call], validate[call], iterations[call])])) as Record<Call, number>;
+  const figures = Object.fromEntries((Object.keys(bodies) as Call[]).map((call) => [call, measure(bodies[call], validate[call], iterations[call])])) as Record<
+    Call,
+    number
+  >;
   baseline ??= figures;
   const cell = (call: Call) => `${figures[call].toFixed(1)} µs (+${(figures[call] - baseline![call]).toFixed(1)})`;
   rows.push(`| ${name} | ${cell("report")} | ${cell("register")} | ${cell("logs")} |`);
 }
-console.log(`report: ${bodies.report.length} bytes (50 tasks × 2 containers); register: ${bodies.register.length} bytes; logs: ${bodies.logs.length} bytes (1,000 lines)`);
+console.log(
+  `report: ${bodies.report.length} bytes (50 tasks × 2 containers); register: ${bodies.register.length} bytes; logs: ${bodies.logs.length} bytes (1,000 lines)`,
+);
 console.log("| checks | report (parse + check; + over JSON.parse) | register | logs |");
 console.log("| --- | --- | --- | --- |");
 for (const row of rows) console.log(row);

@@ -23,7 +23,9 @@ const LAYER_BYTES = 100 * 1024 * 1024;
 function skopeo(args: string[]): Promise<number> {
   const started = performance.now();
   return new Promise((resolve, reject) =>
-    execFile("skopeo", args, { maxBuffer: 16 * 1024 * 1024 }, (error, _stdout, stderr) => (error ? reject(new Error(`skopeo ${args.join(" ")}: ${stderr}`)) : resolve(performance.now() - started))),
+    execFile("skopeo", args, { maxBuffer: 16 * 1024 * 1024 }, (error, _stdout, stderr) =>
+      error ? reject(new Error(`skopeo ${args.join(" ")}: ${stderr}`)) : resolve(performance.now() - started),
+    ),
   );
 }
 
@@ -39,7 +41,14 @@ try {
   if (created.code !== 0) throw new Error(created.stderr);
   const password = await loginPassword(berth);
   const targets = [
-    { name: "berth", host: registryHost(berth), creds: ["--dest-creds", `AWS:${password}`], srcCreds: ["--src-creds", `AWS:${password}`], push: times.berthPush, pull: times.berthPull },
+    {
+      name: "berth",
+      host: registryHost(berth),
+      creds: ["--dest-creds", `AWS:${password}`],
+      srcCreds: ["--src-creds", `AWS:${password}`],
+      push: times.berthPush,
+      pull: times.berthPull,
+    },
     { name: "docker-registry", host: baseline.address, creds: [], srcCreds: [], push: times.basePush, pull: times.basePull },
   ];
   for (let run = 0; run < RUNS; run++) {
@@ -48,11 +57,15 @@ try {
     writeOciLayout(layout, "v1", [buildImage([gzipLayer({ "data.bin": randomBytes(LAYER_BYTES) }, 1)])]);
     const order = run % 2 === 0 ? targets : [...targets].reverse();
     for (const target of order) {
-      target.push.push(await skopeo(["copy", "--quiet", ...target.creds, "--dest-tls-verify=false", `oci:${layout}:v1`, `docker://${target.host}/bench/app:run${run}`]));
+      target.push.push(
+        await skopeo(["copy", "--quiet", ...target.creds, "--dest-tls-verify=false", `oci:${layout}:v1`, `docker://${target.host}/bench/app:run${run}`]),
+      );
     }
     for (const target of order) {
       const into = join(work, `pull-${target.name}-${run}`);
-      target.pull.push(await skopeo(["copy", "--quiet", ...target.srcCreds, "--src-tls-verify=false", `docker://${target.host}/bench/app:run${run}`, `oci:${into}:v1`]));
+      target.pull.push(
+        await skopeo(["copy", "--quiet", ...target.srcCreds, "--src-tls-verify=false", `docker://${target.host}/bench/app:run${run}`, `oci:${into}:v1`]),
+      );
       rmSync(into, { recursive: true, force: true });
     }
     rmSync(layout, { recursive: true, force: true });
@@ -84,7 +97,9 @@ try {
       await store.pull(`${proxy.address}/bench/app:run0`, { platform: { os: "linux", architecture: "amd64" }, policy: "always", ...credentials });
       const all = [...proxy.bytes.values()].reduce((sum, bytes) => sum + bytes, 0);
       // The layer is the only blob bigger than a few KiB.
-      const layers = [...proxy.bytes].filter(([key]) => key.startsWith("GET ") && key.includes("/blobs/") && (proxy.bytes.get(key) ?? 0) > 64 * 1024).reduce((sum, [, bytes]) => sum + bytes, 0);
+      const layers = [...proxy.bytes]
+        .filter(([key]) => key.startsWith("GET ") && key.includes("/blobs/") && (proxy.bytes.get(key) ?? 0) > 64 * 1024)
+        .reduce((sum, [, bytes]) => sum + bytes, 0);
       return { ms: performance.now() - started, layers, all };
     };
     const first = await pull();

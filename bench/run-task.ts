@@ -17,7 +17,15 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { CloudWatchLogsClient, GetLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
-import { CreateClusterCommand, DescribeTasksCommand, ECSClient, ListTasksCommand, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand } from "@aws-sdk/client-ecs";
+import {
+  CreateClusterCommand,
+  DescribeTasksCommand,
+  ECSClient,
+  ListTasksCommand,
+  RegisterTaskDefinitionCommand,
+  RunTaskCommand,
+  StopTaskCommand,
+} from "@aws-sdk/client-ecs";
 import type { ContainerDefinition } from "@aws-sdk/client-ecs";
 import { defaultNetwork } from "../src/core/default-network.js";
 import { startRegistry } from "../test/support/registry.js";
@@ -77,8 +85,19 @@ class HandMade {
     await execFile("ip", ["-n", netns, "addr", "add", `10.213.9.${(i % 250) + 2}/24`, "dev", "eth0"]);
     await execFile("ip", ["-n", netns, "link", "set", "eth0", "up"]);
     for (const d of ["upper", "work", "rootfs", "exits", "persist", "sockets"]) mkdirSync(join(bundle, d), { recursive: true });
-    await execFile("mount", ["-t", "overlay", "overlay", "-o", `lowerdir=${this.lower},upperdir=${join(bundle, "upper")},workdir=${join(bundle, "work")}`, join(bundle, "rootfs")]);
-    const spec = structuredClone(this.template) as { process: Record<string, unknown>; root: Record<string, unknown>; linux: Record<string, unknown> & { namespaces: { type: string; path?: string }[] } };
+    await execFile("mount", [
+      "-t",
+      "overlay",
+      "overlay",
+      "-o",
+      `lowerdir=${this.lower},upperdir=${join(bundle, "upper")},workdir=${join(bundle, "work")}`,
+      join(bundle, "rootfs"),
+    ]);
+    const spec = structuredClone(this.template) as {
+      process: Record<string, unknown>;
+      root: Record<string, unknown>;
+      linux: Record<string, unknown> & { namespaces: { type: string; path?: string }[] };
+    };
     spec.process.terminal = false;
     spec.process.args = ["sleep", "3600"];
     spec.root = { path: join(bundle, "rootfs"), readonly: false };
@@ -87,11 +106,41 @@ class HandMade {
     spec.linux.resources = { memory: { limit: 512 * 1024 * 1024 }, cpu: { quota: 25_000, period: 100_000 } };
     writeFileSync(join(bundle, "config.json"), JSON.stringify(spec));
     const pidFile = join(bundle, "container.pid");
-    await execFile("conmon", [
-      "--api-version", "1", "-c", id, "-u", id, "-n", id, "-r", "/usr/sbin/runc", "--runtime-arg", "--root", "--runtime-arg", RUNC_ROOT,
-      "-b", bundle, "-p", pidFile, "-P", join(bundle, "conmon.pid"), "-l", `k8s-file:${join(bundle, "log")}`,
-      "--exit-dir", join(bundle, "exits"), "-0", join(bundle, "persist"), "--socket-dir-path", join(bundle, "sockets"), "--syslog=false",
-    ], { cwd: bundle });
+    await execFile(
+      "conmon",
+      [
+        "--api-version",
+        "1",
+        "-c",
+        id,
+        "-u",
+        id,
+        "-n",
+        id,
+        "-r",
+        "/usr/sbin/runc",
+        "--runtime-arg",
+        "--root",
+        "--runtime-arg",
+        RUNC_ROOT,
+        "-b",
+        bundle,
+        "-p",
+        pidFile,
+        "-P",
+        join(bundle, "conmon.pid"),
+        "-l",
+        `k8s-file:${join(bundle, "log")}`,
+        "--exit-dir",
+        join(bundle, "exits"),
+        "-0",
+        join(bundle, "persist"),
+        "--socket-dir-path",
+        join(bundle, "sockets"),
+        "--syslog=false",
+      ],
+      { cwd: bundle },
+    );
     // conmon returns before `runc create` finishes: the pid file says when it did.
     while (!existsSync(pidFile) || readFileSync(pidFile, "utf8").trim() === "") await sleep(1);
     await execFile("runc", ["--root", RUNC_ROOT, "start", id]);
@@ -106,7 +155,19 @@ class HandMade {
     await execFile("runc", ["--root", RUNC_ROOT, "delete", "--force", id]).catch(() => undefined);
     await execFile("umount", [join(bundle, "rootfs")]).catch(() => undefined);
     await execFile("ip", ["netns", "del", `bthbn${i}`]).catch(() => undefined);
-    for (const controller of ["memory", "cpu,cpuacct", "pids", "cpuset", "blkio", "devices", "freezer", "net_cls,net_prio", "perf_event", "hugetlb", "systemd"]) {
+    for (const controller of [
+      "memory",
+      "cpu,cpuacct",
+      "pids",
+      "cpuset",
+      "blkio",
+      "devices",
+      "freezer",
+      "net_cls,net_prio",
+      "perf_event",
+      "hugetlb",
+      "systemd",
+    ]) {
       rmSync(`/sys/fs/cgroup/${controller}/bthbench/${id}`, { recursive: false, force: true });
     }
     rmSync(bundle, { recursive: true, force: true });
@@ -114,7 +175,19 @@ class HandMade {
 
   async close(): Promise<void> {
     await execFile("ip", ["link", "del", BRIDGE]).catch(() => undefined);
-    for (const controller of ["memory", "cpu,cpuacct", "pids", "cpuset", "blkio", "devices", "freezer", "net_cls,net_prio", "perf_event", "hugetlb", "systemd"]) {
+    for (const controller of [
+      "memory",
+      "cpu,cpuacct",
+      "pids",
+      "cpuset",
+      "blkio",
+      "devices",
+      "freezer",
+      "net_cls,net_prio",
+      "perf_event",
+      "hugetlb",
+      "systemd",
+    ]) {
       await execFile("rmdir", [`/sys/fs/cgroup/${controller}/bthbench`]).catch(() => undefined);
     }
     rmSync(this.dir, { recursive: true, force: true });
@@ -160,7 +233,10 @@ async function startBerth(dataDir: string, image: string, registryAddress: strin
     // 100 bursts of 5,000 numbered lines, one every 100 ms: ~50,000 lines/s for ~10 s.
     command: ["sh", "-c", "i=0; while [ $i -lt 100 ]; do seq $((i*5000+1)) $((i*5000+5000)); usleep 100000; i=$((i+1)); done"],
     stopTimeout: 2,
-    logConfiguration: { logDriver: "awslogs", options: { "awslogs-group": "/bench/logs", "awslogs-region": "us-east-1", "awslogs-stream-prefix": "bench", "awslogs-create-group": "true" } },
+    logConfiguration: {
+      logDriver: "awslogs",
+      options: { "awslogs-group": "/bench/logs", "awslogs-region": "us-east-1", "awslogs-stream-prefix": "bench", "awslogs-create-group": "true" },
+    },
   });
   const subnetId = defaultNetwork({ accountId: server.accountId, region: server.region }).subnets[0]!.subnetId;
   return { server, ecs, logs, subnetId };
@@ -168,7 +244,13 @@ async function startBerth(dataDir: string, image: string, registryAddress: strin
 
 async function runTasks(b: Berth, family: string, count: number): Promise<string[]> {
   const answer = await b.ecs.send(
-    new RunTaskCommand({ cluster: "bench", taskDefinition: family, count, launchType: "FARGATE", networkConfiguration: { awsvpcConfiguration: { subnets: [b.subnetId] } } }),
+    new RunTaskCommand({
+      cluster: "bench",
+      taskDefinition: family,
+      count,
+      launchType: "FARGATE",
+      networkConfiguration: { awsvpcConfiguration: { subnets: [b.subnetId] } },
+    }),
   );
   if (answer.failures?.length) throw new Error(`RunTask failures: ${JSON.stringify(answer.failures)}`);
   return answer.tasks!.map((task) => task.taskArn!);
@@ -183,7 +265,8 @@ async function waitAll(b: Berth, arns: string[], status: string, pollMs: number,
       const described = await b.ecs.send(new DescribeTasksCommand({ cluster: "bench", tasks: pending.slice(i, i + 100) }));
       for (const task of described.tasks ?? []) {
         if (task.lastStatus !== status) {
-          if (status === "RUNNING" && task.lastStatus === "STOPPED") throw new Error(`task ${task.taskArn} stopped: ${task.stoppedReason} ${JSON.stringify(task.containers?.map((c) => c.reason))}`);
+          if (status === "RUNNING" && task.lastStatus === "STOPPED")
+            throw new Error(`task ${task.taskArn} stopped: ${task.stoppedReason} ${JSON.stringify(task.containers?.map((c) => c.reason))}`);
           next.push(task.taskArn!);
         }
       }
@@ -239,7 +322,13 @@ try {
         // Where the time went, from the task's own timestamps (ms since the RunTask call).
         const task = (await b.ecs.send(new DescribeTasksCommand({ cluster: "bench", tasks: [arn!] }))).tasks![0]!;
         const since = (date: Date | undefined) => (date ? date.getTime() - wall : Number.NaN);
-        phases.push({ answered: answeredMs, pullStarted: since(task.pullStartedAt), pullStopped: since(task.pullStoppedAt), connectivity: since(task.connectivityAt), started: since(task.startedAt) });
+        phases.push({
+          answered: answeredMs,
+          pullStarted: since(task.pullStartedAt),
+          pullStopped: since(task.pullStoppedAt),
+          connectivity: since(task.connectivityAt),
+          started: since(task.startedAt),
+        });
         await stopAll(b, [arn!]);
 
         busy = machineBusyMs();
@@ -249,7 +338,22 @@ try {
 
         busy = machineBusyMs();
         const p = performance.now();
-        const { stdout } = await execFile("podman", ["run", "-d", "--runtime", "runc", "--network", "none", "--memory", "512m", "--cpus", "0.25", ...PODMAN_LIMITS, image, "sleep", "3600"]);
+        const { stdout } = await execFile("podman", [
+          "run",
+          "-d",
+          "--runtime",
+          "runc",
+          "--network",
+          "none",
+          "--memory",
+          "512m",
+          "--cpus",
+          "0.25",
+          ...PODMAN_LIMITS,
+          image,
+          "sleep",
+          "3600",
+        ]);
         podmanMs.push(performance.now() - p);
         busyMs.podman += machineBusyMs() - busy;
         await execFile("podman", ["rm", "-f", "-t", "0", stdout.trim()]);
@@ -295,7 +399,12 @@ try {
         const allRunningMs = performance.now() - t;
         const s = performance.now();
         await stopAll(b, arns);
-        results.density = { tasks: arns.length, runTaskCallsMs: round(calledMs), allRunningMs: round(allRunningMs), allStoppedAfterMs: round(performance.now() - s) };
+        results.density = {
+          tasks: arns.length,
+          runTaskCallsMs: round(calledMs),
+          allRunningMs: round(allRunningMs),
+          allStoppedAfterMs: round(performance.now() - s),
+        };
         console.log(JSON.stringify({ density: results.density }));
       }
       if (wanted.has("logs")) {
@@ -310,7 +419,15 @@ try {
         let last = 0;
         let token: string | undefined;
         for (;;) {
-          const page = await b.logs.send(new GetLogEventsCommand({ logGroupName: "/bench/logs", logStreamName: stream, startFromHead: true, limit: 10_000, ...(token ? { nextToken: token } : {}) }));
+          const page = await b.logs.send(
+            new GetLogEventsCommand({
+              logGroupName: "/bench/logs",
+              logStreamName: stream,
+              startFromHead: true,
+              limit: 10_000,
+              ...(token ? { nextToken: token } : {}),
+            }),
+          );
           for (const event of page.events ?? []) {
             count++;
             seen.add(Number(event.message));

@@ -25,7 +25,15 @@ for (let call = 0; call < 2_000; call++) {
   for (const placement of plan.placements) {
     const i = index.get(placement.hostId)!;
     const host = hosts[i]!;
-    hosts[i] = { ...host, reserved: { cpuUnits: host.reserved.cpuUnits + cpuUnits, memoryMiB: host.reserved.memoryMiB + cpuUnits * 2, taskSlots: host.reserved.taskSlots + 1, ephemeralGiB: host.reserved.ephemeralGiB + 20 } };
+    hosts[i] = {
+      ...host,
+      reserved: {
+        cpuUnits: host.reserved.cpuUnits + cpuUnits,
+        memoryMiB: host.reserved.memoryMiB + cpuUnits * 2,
+        taskSlots: host.reserved.taskSlots + 1,
+        ephemeralGiB: host.reserved.ephemeralGiB + 20,
+      },
+    };
   }
   placed += plan.placements.length;
 }

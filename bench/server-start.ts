@@ -41,7 +41,10 @@ for (let i = 0; i < 10; i++) {
   rmSync(dataDir, { recursive: true, force: true });
   bare.push(
     await timeToHealthy(
-      ["-e", "const s=require('http').createServer((q,r)=>r.end('{}')).listen(0,'127.0.0.1',()=>process.stderr.write('listening on http://127.0.0.1:'+s.address().port+'\\n'));process.on('SIGTERM',()=>process.exit(0))"],
+      [
+        "-e",
+        "const s=require('http').createServer((q,r)=>r.end('{}')).listen(0,'127.0.0.1',()=>process.stderr.write('listening on http://127.0.0.1:'+s.address().port+'\\n'));process.on('SIGTERM',()=>process.exit(0))",
+      ],
       "/",
     ),
   );

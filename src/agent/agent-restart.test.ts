@@ -145,11 +145,17 @@ test("a sink that refuses (missing log group) is retried with backoff, not every
   await s.clock.advance(30_000, 250);
   // Attempts at 0, 1, 3, 7, 15 s (doubling from 1 s) instead of one per 1 s poll.
   assert.ok(s.sink.writes <= 6, `${s.sink.writes} attempts in 30 s`);
-  assert.ok(s.errors.some((line) => /does not exist/.test(line)), s.errors.join("\n"));
+  assert.ok(
+    s.errors.some((line) => /does not exist/.test(line)),
+    s.errors.join("\n"),
+  );
   s.runtime.exitContainer("t1-app", { exitCode: 0, oomKilled: false });
   for (let i = 0; i < 20 && agent.describe(arn)?.lastStatus !== "STOPPED"; i++) await s.clock.advance(10_000, 1000);
   await agent.whenStopped(arn);
-  assert.ok(s.errors.some((line) => /1 log line\(s\) of container app were dropped/.test(line)), s.errors.join("\n"));
+  assert.ok(
+    s.errors.some((line) => /1 log line\(s\) of container app were dropped/.test(line)),
+    s.errors.join("\n"),
+  );
   assert.equal(s.runtime.containers.size, 0);
 });
 
@@ -157,7 +163,10 @@ test("the awslogs sink turns a missing log group (client fault) into a refusal a
   const { AwslogsSink } = await import("./host-agent.js");
   const { invalidParameterException } = await import("../core/errors.js");
   const { ControlLinkError } = await import("./control-link-http.js");
-  const withLogs: TaskSpec = { ...spec, logConfigurations: { app: { logDriver: "awslogs", options: { "awslogs-group": "/missing", "awslogs-stream-prefix": "ecs" } } } };
+  const withLogs: TaskSpec = {
+    ...spec,
+    logConfigurations: { app: { logDriver: "awslogs", options: { "awslogs-group": "/missing", "awslogs-stream-prefix": "ecs" } } },
+  };
   let failure: Error = invalidParameterException("The specified log group does not exist: /missing");
   const link = {
     putLogs: async () => {
@@ -214,7 +223,10 @@ test("a dependency that misses its startTimeout stops the task instead of waitin
   await agent.whenStopped(arn);
   const stopped = agent.describe(arn)!;
   assert.equal(stopped.stopCode, "TaskFailedToStart");
-  assert.match(stopped.stoppedReason ?? "", /^CannotStartContainerError: dependency db of container app did not reach condition HEALTHY within its startTimeout of 10 s/);
+  assert.match(
+    stopped.stoppedReason ?? "",
+    /^CannotStartContainerError: dependency db of container app did not reach condition HEALTHY within its startTimeout of 10 s/,
+  );
   assert.deepEqual(s.runtime.startOrder, ["db"], "app never started");
 });
 
@@ -262,7 +274,10 @@ test("a cleanup step that fails is retried with backoff until it succeeds, inste
   assert.equal(s.runtime.failRemoves, 0);
   assert.equal(s.runtime.containers.size, 0);
   assert.equal(s.networks.live.size, 0);
-  assert.ok(s.errors.some((line) => /removing container app failed \(attempt 1\)/.test(line)), s.errors.join("\n"));
+  assert.ok(
+    s.errors.some((line) => /removing container app failed \(attempt 1\)/.test(line)),
+    s.errors.join("\n"),
+  );
 });
 
 test("an agent that stops while the network is being plugged in connects it on restart and runs the created container", async () => {

@@ -5,7 +5,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createAgent } from "./index.js";
 import type { Agent } from "./index.js";
-import { FakeClock, FakeImages, FakeNetworks, FakeRuntime, MemoryLogSink, MemoryReporter, fakeTaskSpec, settle, until } from "../../test/support/agent-fakes.js";
+import {
+  FakeClock,
+  FakeImages,
+  FakeNetworks,
+  FakeRuntime,
+  MemoryLogSink,
+  MemoryReporter,
+  fakeTaskSpec,
+  settle,
+  until,
+} from "../../test/support/agent-fakes.js";
 import type { FakeBehaviour } from "../../test/support/agent-fakes.js";
 
 const dirs: string[] = [];
@@ -30,7 +40,17 @@ function setup(behaviours: Record<string, FakeBehaviour> = {}, stateDir?: string
   const reporter = new MemoryReporter();
   const errors: string[] = [];
   const make = (rt = runtime, net = networks): Agent => {
-    const agent = createAgent({ stateDir: dir, images, runtime: rt, networks: net, logSink, reporter, clock, logger: { error: (_d, m) => errors.push(m), info: () => undefined }, logPollMs: 1000 });
+    const agent = createAgent({
+      stateDir: dir,
+      images,
+      runtime: rt,
+      networks: net,
+      logSink,
+      reporter,
+      clock,
+      logger: { error: (_d, m) => errors.push(m), info: () => undefined },
+      logPollMs: 1000,
+    });
     agents.push(agent);
     return agent;
   };
@@ -94,14 +114,26 @@ describe("agent task runner", () => {
     let release!: () => void;
     s.images.gate = new Promise((resolve) => (release = resolve));
     await s.agent.start();
-    await s.agent.runTask(spec([{ name: "a", image: "first" }, { name: "b", image: "second" }]));
+    await s.agent.runTask(
+      spec([
+        { name: "a", image: "first" },
+        { name: "b", image: "second" },
+      ]),
+    );
     await until(() => s.images.pulls.length === 1, "first pull under way");
     failConnect(); // the network fails while the first image is still coming
     await settle();
     release();
     await until(() => s.agent.describe(arn())?.lastStatus === "STOPPED", "STOPPED");
-    assert.deepEqual(s.images.pulls.map((pull) => pull.image), ["first"], "the second image is not pulled");
-    assert.match(s.agent.describe(arn())?.stoppedReason ?? "", /^ResourceInitializationError: failed to set up the task network: RTNETLINK answers: File exists/);
+    assert.deepEqual(
+      s.images.pulls.map((pull) => pull.image),
+      ["first"],
+      "the second image is not pulled",
+    );
+    assert.match(
+      s.agent.describe(arn())?.stoppedReason ?? "",
+      /^ResourceInitializationError: failed to set up the task network: RTNETLINK answers: File exists/,
+    );
   });
 
   test("starts containers in dependsOn order and holds a HEALTHY dependant until the health check passes", async () => {
@@ -109,7 +141,14 @@ describe("agent task runner", () => {
     await s.agent.start();
     await s.agent.runTask(
       spec([
-        { name: "app", image: "app", dependsOn: [{ containerName: "db", condition: "HEALTHY" }, { containerName: "init", condition: "SUCCESS" }] },
+        {
+          name: "app",
+          image: "app",
+          dependsOn: [
+            { containerName: "db", condition: "HEALTHY" },
+            { containerName: "init", condition: "SUCCESS" },
+          ],
+        },
         { name: "db", image: "db", healthCheck: { command: ["CMD-SHELL", "true"], interval: 5, retries: 3 } },
         { name: "init", image: "init", essential: false },
       ]),
@@ -147,7 +186,10 @@ describe("agent task runner", () => {
     assert.equal(d?.stopCode, "EssentialContainerExited");
     assert.equal(d?.stoppedReason, "Essential container in task exited");
     assert.deepEqual(s.runtime.exitOrder, ["proxy", "worker", "app"]);
-    assert.deepEqual(d?.containers.map((c) => c.exitCode), [143, 3, 143]);
+    assert.deepEqual(
+      d?.containers.map((c) => c.exitCode),
+      [143, 3, 143],
+    );
     assert.ok(d?.stoppingAtMs && d.executionStoppedAtMs && d.stoppedAtMs);
     assert.equal(s.networks.live.size, 0);
     assert.equal(s.runtime.rootfs.size, 0);
@@ -191,7 +233,12 @@ describe("agent task runner", () => {
     const s = setup();
     const secret = "arn:aws:secretsmanager:us-east-1:123456789012:secret:registry-login";
     await s.agent.start();
-    await s.agent.runTask(spec([{ name: "private", image: "registry.example:5000/app:1", repositoryCredentials: { credentialsParameter: secret } }, { name: "public", image: "busybox:1" }]));
+    await s.agent.runTask(
+      spec([
+        { name: "private", image: "registry.example:5000/app:1", repositoryCredentials: { credentialsParameter: secret } },
+        { name: "public", image: "busybox:1" },
+      ]),
+    );
     await until(() => s.images.pulls.length === 2, "both pulls");
     assert.deepEqual(s.images.pulls.find((pull) => pull.image === "registry.example:5000/app:1")?.repositoryCredentials, { credentialsParameter: secret });
     assert.equal(s.images.pulls.find((pull) => pull.image === "busybox:1")?.repositoryCredentials, undefined);
@@ -221,7 +268,12 @@ describe("agent task runner", () => {
   test("after a restart the agent collects exits that happened while it was down and finishes the task", async () => {
     const s = setup();
     await s.agent.start();
-    await s.agent.runTask(spec([{ name: "app", image: "x" }, { name: "side", image: "y" }]));
+    await s.agent.runTask(
+      spec([
+        { name: "app", image: "x" },
+        { name: "side", image: "y" },
+      ]),
+    );
     await until(() => s.reporter.last?.lastStatus === "RUNNING", "RUNNING reported");
     await s.agent.close();
     s.runtime.dropWaiters();
@@ -232,7 +284,10 @@ describe("agent task runner", () => {
     const d = restarted.describe(arn());
     assert.deepEqual(s.errors, []);
     assert.equal(d?.stopCode, "EssentialContainerExited");
-    assert.deepEqual(d?.containers.map((c) => c.exitCode), [0, 143]);
+    assert.deepEqual(
+      d?.containers.map((c) => c.exitCode),
+      [0, 143],
+    );
     assert.equal(s.networks.live.size, 0);
   });
 

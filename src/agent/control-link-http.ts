@@ -45,7 +45,8 @@ export function createHttpControlLink(options: HttpControlLinkOptions): ControlP
   const base = `${options.serverUrl.replace(/\/$/, "")}${AGENT_ROUTE_PREFIX}`;
   // Verified TLS against the pinned CA (undici is the engine of Node's own fetch).
   const dispatcher = options.ca ? new Agent({ connect: { ca: options.ca, rejectUnauthorized: true } }) : undefined;
-  let hostSecret: string | undefined = options.secretFile && existsSync(options.secretFile) ? readFileSync(options.secretFile, "utf8").trim() || undefined : undefined;
+  let hostSecret: string | undefined =
+    options.secretFile && existsSync(options.secretFile) ? readFileSync(options.secretFile, "utf8").trim() || undefined : undefined;
   const keepSecret = (secret: string) => {
     hostSecret = secret;
     if (!options.secretFile) return;
@@ -97,7 +98,8 @@ export function createHttpControlLink(options: HttpControlLinkOptions): ControlP
       keepSecret(answer.hostSecret);
       return answer;
     },
-    poll: async (hostId: string, knownGeneration: number, signal?: AbortSignal) => checkedAnswer("poll", pollAnswer, await call("poll", { hostId, knownGeneration }, signal)),
+    poll: async (hostId: string, knownGeneration: number, signal?: AbortSignal) =>
+      checkedAnswer("poll", pollAnswer, await call("poll", { hostId, knownGeneration }, signal)),
     report: async (hostId: string, request: ReportRequest) => {
       await call("report", { hostId, ...request });
     },

@@ -7,8 +7,33 @@ const defs = (entries: [string, [string, string][]][]): ContainerDefinition[] =>
   entries.map(([name, deps]) => ({ name, dependsOn: deps.map(([containerName, condition]) => ({ containerName, condition: condition as "START" })) }));
 
 test("containers start after their dependencies, ties in task-definition order; stop is the reverse", () => {
-  assert.deepEqual(startOrder(defs([["app", [["init", "SUCCESS"], ["proxy", "HEALTHY"]]], ["proxy", []], ["init", []], ["log", []]])), ["init", "proxy", "app", "log"]);
-  assert.throws(() => startOrder(defs([["a", [["b", "START"]]], ["b", [["a", "START"]]]])), /dependsOn cycle through container a/);
+  assert.deepEqual(
+    startOrder(
+      defs([
+        [
+          "app",
+          [
+            ["init", "SUCCESS"],
+            ["proxy", "HEALTHY"],
+          ],
+        ],
+        ["proxy", []],
+        ["init", []],
+        ["log", []],
+      ]),
+    ),
+    ["init", "proxy", "app", "log"],
+  );
+  assert.throws(
+    () =>
+      startOrder(
+        defs([
+          ["a", [["b", "START"]]],
+          ["b", [["a", "START"]]],
+        ]),
+      ),
+    /dependsOn cycle through container a/,
+  );
   assert.throws(() => startOrder(defs([["a", [["ghost", "START"]]]])), /depends on unknown container ghost/);
 });
 

@@ -252,7 +252,13 @@ export class HostAgent {
         onFailure: async (error) => {
           this.parts.logger.error({ err: error }, "poll failed; reconnecting");
           generation = -1;
-          return needsRegistration(error) && (await this.reregister().then(() => true, () => false)) ? "now" : "wait";
+          return needsRegistration(error) &&
+            (await this.reregister().then(
+              () => true,
+              () => false,
+            ))
+            ? "now"
+            : "wait";
         },
       });
     }

@@ -12,7 +12,11 @@ import type { ImagePort, PulledImageInfo } from "./ports.js";
  * Resolves a private registry's credentials for a pull: given the task's roles and the container's
  * `repositoryCredentials` (a secret the execution role may read). The secrets service fills it.
  */
-export type RegistryCredentialsFor = (image: string, credentials: CredentialsReference, repositoryCredentials?: RepositoryCredentials) => Promise<RegistryCredentials | undefined>;
+export type RegistryCredentialsFor = (
+  image: string,
+  credentials: CredentialsReference,
+  repositoryCredentials?: RepositoryCredentials,
+) => Promise<RegistryCredentials | undefined>;
 
 /** The handed-over credential for the image's registry, if the task carries one. */
 export function handedOverCredentials(image: string, credentials: CredentialsReference): RegistryCredentials | undefined {
@@ -53,8 +57,12 @@ export class HostImageAdapter implements ImagePort {
     });
   }
 
-  async pull(image: string, options: { platform: TaskPlatform; credentials: CredentialsReference; repositoryCredentials?: RepositoryCredentials }): Promise<PulledImageInfo> {
-    const credentials = handedOverCredentials(image, options.credentials) ?? (await this.options.credentialsFor?.(image, options.credentials, options.repositoryCredentials));
+  async pull(
+    image: string,
+    options: { platform: TaskPlatform; credentials: CredentialsReference; repositoryCredentials?: RepositoryCredentials },
+  ): Promise<PulledImageInfo> {
+    const credentials =
+      handedOverCredentials(image, options.credentials) ?? (await this.options.credentialsFor?.(image, options.credentials, options.repositoryCredentials));
     const pulled = await this.store.pull(image, {
       platform: { os: options.platform.os, architecture: options.platform.architecture },
       policy: this.options.policy,

@@ -16,7 +16,14 @@ export class HostNetworkAdapter implements NetworkPort {
   async reserve(taskId: string, network: TaskNetworkSpec, ids: IdRange): Promise<TaskNetworkInfo> {
     const attachment = await this.networks.reserve(taskId, { subnetId: network.subnetId, cidr: network.subnetCidr }, ids);
     if (!attachment.userNamespacePath) throw new Error(`task ${taskId}'s network namespace was made without a user namespace`);
-    return { netnsPath: attachment.netnsPath, userNamespacePath: attachment.userNamespacePath, ipv4: attachment.ipv4, macAddress: attachment.macAddress, eniId: attachment.eniId, privateDnsName: attachment.privateDnsName };
+    return {
+      netnsPath: attachment.netnsPath,
+      userNamespacePath: attachment.userNamespacePath,
+      ipv4: attachment.ipv4,
+      macAddress: attachment.macAddress,
+      eniId: attachment.eniId,
+      privateDnsName: attachment.privateDnsName,
+    };
   }
 
   async connect(taskId: string): Promise<void> {

@@ -15,7 +15,10 @@ export interface ImagePort {
    * `repositoryCredentials` is the container definition's private-registry credential reference
    * (a Secrets Manager ARN, read with the task's execution role), handed to whoever resolves it.
    */
-  pull(image: string, options: { platform: TaskPlatform; policy: PullPolicy; credentials: CredentialsReference; repositoryCredentials?: RepositoryCredentials }): Promise<PulledImageInfo>;
+  pull(
+    image: string,
+    options: { platform: TaskPlatform; policy: PullPolicy; credentials: CredentialsReference; repositoryCredentials?: RepositoryCredentials },
+  ): Promise<PulledImageInfo>;
 }
 
 export interface TaskNetworkInfo {
@@ -49,7 +52,8 @@ export interface ContainerExit {
   readonly oomKilled: boolean;
 }
 
-export type ContainerState = { readonly kind: "created" } | { readonly kind: "running" } | { readonly kind: "exited"; readonly exit: ContainerExit } | { readonly kind: "missing" };
+export type ContainerState =
+  { readonly kind: "created" } | { readonly kind: "running" } | { readonly kind: "exited"; readonly exit: ContainerExit } | { readonly kind: "missing" };
 
 export interface LogEvent {
   readonly timestamp: number;

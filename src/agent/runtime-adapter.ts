@@ -11,7 +11,13 @@ import type { ContainerDefinition } from "@aws-sdk/client-ecs";
 /** What the runtime needs of a pulled image. */
 export interface ImageForRuntime {
   readonly layerDirs: readonly string[];
-  readonly config: { readonly env: readonly string[]; readonly entrypoint?: readonly string[]; readonly cmd?: readonly string[]; readonly workingDir?: string; readonly user?: string };
+  readonly config: {
+    readonly env: readonly string[];
+    readonly entrypoint?: readonly string[];
+    readonly cmd?: readonly string[];
+    readonly workingDir?: string;
+    readonly user?: string;
+  };
 }
 
 /** The Amazon-provided DNS address every VPC answers on (Berth does not serve DNS yet). */
@@ -53,7 +59,13 @@ export class HostRuntimeAdapter implements RuntimePort {
     return this.runtime.removeTask(taskId);
   }
 
-  async create(input: { taskId: string; spec: TaskSpec; container: ContainerDefinition; imageDigest: string; network: TaskNetworkInfo }): Promise<{ runtimeId: string }> {
+  async create(input: {
+    taskId: string;
+    spec: TaskSpec;
+    container: ContainerDefinition;
+    imageDigest: string;
+    network: TaskNetworkInfo;
+  }): Promise<{ runtimeId: string }> {
     const image = this.imageByDigest(input.imageDigest);
     if (!image) throw new Error(`image ${input.imageDigest} is not in the host's image store`);
     const { spec } = input;
@@ -66,7 +78,14 @@ export class HostRuntimeAdapter implements RuntimePort {
       container: input.container,
       image: { ...image.config, layerDirs: image.layerDirs },
       platformEnv: fargateEnvironment(spec),
-      network: { netnsPath: input.network.netnsPath, userNamespacePath: input.network.userNamespacePath, ipv4: input.network.ipv4, hostname: input.network.privateDnsName, nameservers: [VPC_RESOLVER], searchDomains: [domain] },
+      network: {
+        netnsPath: input.network.netnsPath,
+        userNamespacePath: input.network.userNamespacePath,
+        ipv4: input.network.ipv4,
+        hostname: input.network.privateDnsName,
+        nameservers: [VPC_RESOLVER],
+        searchDomains: [domain],
+      },
     });
     return { runtimeId };
   }
@@ -100,6 +119,9 @@ export class HostRuntimeAdapter implements RuntimePort {
 
   async readLogs(runtimeId: string, offset: number, options: { final?: boolean } = {}): Promise<LogChunk> {
     const chunk = await this.runtime.readLogs(runtimeId, offset, options);
-    return { events: chunk.lines.map((line) => ({ timestamp: line.timestamp, message: line.message, stream: line.stream, offset: line.offset })), nextOffset: chunk.nextOffset };
+    return {
+      events: chunk.lines.map((line) => ({ timestamp: line.timestamp, message: line.message, stream: line.stream, offset: line.offset })),
+      nextOffset: chunk.nextOffset,
+    };
   }
 }

@@ -49,7 +49,8 @@ export async function discoverPinnedCa(url: URL, pin: string, timeoutMs = 10_000
     });
   });
   const match = chain.find((certificate) => sha256(certificate.raw) === pin);
-  if (!match) throw new ServerTrustError(`the server at ${url.host} presented no certificate with the join token's CA pin sha256:${pin}; refusing to talk to it`);
+  if (!match)
+    throw new ServerTrustError(`the server at ${url.host} presented no certificate with the join token's CA pin sha256:${pin}; refusing to talk to it`);
   const ca = new X509Certificate(match.raw);
   if (!ca.ca) throw new ServerTrustError(`the certificate the join token pins (sha256:${pin}) is not a CA certificate`);
   return ca.toString();
@@ -59,7 +60,12 @@ export async function discoverPinnedCa(url: URL, pin: string, timeoutMs = 10_000
  * The PEM trust anchors for the server, or undefined for the system's roots. `caFile` wins;
  * else a pinned CA, from the cache file when it still matches the pin, else discovered.
  */
-export async function serverTrust(options: { serverUrl: URL; caFile: string | undefined; pin: string | undefined; cacheFile: string }): Promise<string | undefined> {
+export async function serverTrust(options: {
+  serverUrl: URL;
+  caFile: string | undefined;
+  pin: string | undefined;
+  cacheFile: string;
+}): Promise<string | undefined> {
   if (options.serverUrl.protocol !== "https:") return undefined;
   if (options.caFile) {
     const pem = readFileSync(options.caFile, "utf8");

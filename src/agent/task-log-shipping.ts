@@ -16,7 +16,13 @@ export interface TaskLogShippingParts {
 }
 
 /** Ships the container's lines until it exited and every line is acknowledged, or the agent detaches. */
-export async function shipTaskContainerLogs(cell: TaskStateCell, parts: TaskLogShippingParts, name: string, runtimeId: string, exited: AbortSignal): Promise<void> {
+export async function shipTaskContainerLogs(
+  cell: TaskStateCell,
+  parts: TaskLogShippingParts,
+  name: string,
+  runtimeId: string,
+  exited: AbortSignal,
+): Promise<void> {
   try {
     await shipContainerLogs({
       taskId: cell.record.spec.taskId,
@@ -29,13 +35,21 @@ export async function shipTaskContainerLogs(cell: TaskStateCell, parts: TaskLogS
       onError: parts.onError,
       savedOffset: () => cell.container(name).logOffset,
       saveOffset: (offset) =>
-        cell.changeContainer(name, (rc) => {
-          rc.logOffset = offset;
-        }, false),
+        cell.changeContainer(
+          name,
+          (rc) => {
+            rc.logOffset = offset;
+          },
+          false,
+        ),
       markShipped: () =>
-        cell.changeContainer(name, (rc) => {
-          rc.logsShipped = true;
-        }, false),
+        cell.changeContainer(
+          name,
+          (rc) => {
+            rc.logsShipped = true;
+          },
+          false,
+        ),
       exited,
       detached: cell.detachedSignal,
     });

@@ -45,7 +45,8 @@ export interface TaskRunnerParts {
   readonly logPollMs?: number;
 }
 
-const networkError = (error: unknown) => new TaskStartError("ResourceInitializationError", `failed to set up the task network: ${describeError(error)}`, { cause: error });
+const networkError = (error: unknown) =>
+  new TaskStartError("ResourceInitializationError", `failed to set up the task network: ${describeError(error)}`, { cause: error });
 
 export class TaskRunner {
   private readonly cell: TaskStateCell;
@@ -314,7 +315,11 @@ export class TaskRunner {
           await this.mutateContainer(c.name, (rc) => {
             rc.reason = `CannotPullContainerError: ${describeError(error)}`;
           });
-          throw new TaskStartError("CannotPullContainerError", `pull image manifest has been retried 1 time(s): failed to resolve ref ${image}: ${describeError(error)}`, { cause: error });
+          throw new TaskStartError(
+            "CannotPullContainerError",
+            `pull image manifest has been retried 1 time(s): failed to resolve ref ${image}: ${describeError(error)}`,
+            { cause: error },
+          );
         }
         if (stopped()) return;
       }
@@ -353,7 +358,11 @@ export class TaskRunner {
   private async waitForDependencies(name: string): Promise<boolean> {
     for (const dep of this.definitions.get(name)?.dependsOn ?? []) {
       const verdict = () => conditionVerdict(dep.condition, this.container(dep.containerName ?? ""));
-      const remainingMs = remainingStartTimeoutMs(this.definitions.get(dep.containerName ?? ""), this.container(dep.containerName ?? "").startedAtMs, this.parts.clock.now());
+      const remainingMs = remainingStartTimeoutMs(
+        this.definitions.get(dep.containerName ?? ""),
+        this.container(dep.containerName ?? "").startedAtMs,
+        this.parts.clock.now(),
+      );
       const inTime = await this.waitFor(() => verdict() !== "not-yet" || this.record.desiredStatus === "STOPPED", remainingMs);
       if (this.record.desiredStatus === "STOPPED") return false;
       if (!inTime) {
@@ -381,9 +390,13 @@ export class TaskRunner {
         // conmon and files that the stop phase must find to remove.
         if (!c.runtimeId) {
           const intended = this.parts.runtime.runtimeIdOf(spec.taskId, c.name);
-          await this.mutateContainer(c.name, (rc) => {
-            rc.runtimeId = intended;
-          }, false);
+          await this.mutateContainer(
+            c.name,
+            (rc) => {
+              rc.runtimeId = intended;
+            },
+            false,
+          );
         }
         const { runtimeId } = await this.parts.runtime.create({ taskId: spec.taskId, spec, container: definition, imageDigest: c.imageDigest ?? "", network });
         await this.mutateContainer(c.name, (rc) => {
@@ -439,7 +452,15 @@ export class TaskRunner {
     const check = this.definitions.get(c.name)?.healthCheck;
     if (check?.command?.length) {
       this.healthChecks.push(
-        runHealthChecks({ cell: this.cell, runtime: this.parts.runtime, clock: this.parts.clock, containerName: c.name, runtimeId, check, exited: exited.signal }).catch((error: unknown) => {
+        runHealthChecks({
+          cell: this.cell,
+          runtime: this.parts.runtime,
+          clock: this.parts.clock,
+          containerName: c.name,
+          runtimeId,
+          check,
+          exited: exited.signal,
+        }).catch((error: unknown) => {
           if (!(error instanceof Detached)) this.parts.onError(error, `health checks of container ${c.name}`);
         }),
       );
@@ -462,7 +483,13 @@ export class TaskRunner {
   /** Ships log lines until the container exited and every line is acknowledged (task-log-shipping.ts). */
   private shipLogs(name: string, runtimeId: string, exited: AbortSignal): Promise<void> {
     const { logSink: sink, clock, onError } = this.parts;
-    return shipTaskContainerLogs(this.cell, { runtime: this.trackedLogReads, sink, clock, onError, pollMs: this.parts.logPollMs ?? 250 }, name, runtimeId, exited);
+    return shipTaskContainerLogs(
+      this.cell,
+      { runtime: this.trackedLogReads, sink, clock, onError, pollMs: this.parts.logPollMs ?? 250 },
+      name,
+      runtimeId,
+      exited,
+    );
   }
 
   private async failStart(error: unknown): Promise<void> {
@@ -494,7 +521,8 @@ export class TaskRunner {
       const runtimeId = c.runtimeId;
       if (runtimeId) await this.cleanup(`removing container ${c.name}`, () => this.parts.runtime.remove(runtimeId));
     }
-    if (r.rootfsPrepared || r.storageRequested) await this.cleanup("removing the task's storage and cgroups", () => this.parts.runtime.removeTask(r.spec.taskId));
+    if (r.rootfsPrepared || r.storageRequested)
+      await this.cleanup("removing the task's storage and cgroups", () => this.parts.runtime.removeTask(r.spec.taskId));
     await this.cleanup("removing the task's network", () => this.parts.networks.teardown(r.spec.taskId));
     await this.mutate((rec) => {
       rec.rootfsPrepared = false;

@@ -59,14 +59,18 @@ export function createAgentRoute(options: AgentRouteOptions) {
         response.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
         response.end(text);
         // A body of known length within the limit is discarded by node, the connection kept.
-        if (unread && (request.headers["content-length"] === undefined || Number(request.headers["content-length"]) > MAX_BODY_BYTES)) discardRestAndClose(request);
+        if (unread && (request.headers["content-length"] === undefined || Number(request.headers["content-length"]) > MAX_BODY_BYTES))
+          discardRestAndClose(request);
       };
       const readJsonOrReply = async (limit: number): Promise<Record<string, unknown> | undefined> => {
         try {
           return await readJson(request, limit);
         } catch (error) {
           if (error instanceof BodyTooLargeError && limit === PRE_AUTH_BODY_BYTES) {
-            reply(413, { code: "RequestTooLarge", message: `A body over ${PRE_AUTH_BODY_BYTES} bytes needs the X-Berth-Host-Id header, so that the host is authenticated before it is read.` });
+            reply(413, {
+              code: "RequestTooLarge",
+              message: `A body over ${PRE_AUTH_BODY_BYTES} bytes needs the X-Berth-Host-Id header, so that the host is authenticated before it is read.`,
+            });
           } else {
             reply(error instanceof BodyTooLargeError ? 413 : 400, { code: "BadRequest", message: (error as Error).message });
           }
@@ -90,9 +94,13 @@ export function createAgentRoute(options: AgentRouteOptions) {
         // hosts joining, never registered ones.
         const provenHost = current !== undefined && (await options.fleet.authenticateHost(hostId, current));
         const status = provenHost ? "valid" : await joinTokenStatus(token);
-        if (status !== "valid") return reply(401, { code: status === "unknown" ? "Unauthorized" : status === "expired" ? "ExpiredToken" : "RevokedToken", message: refusal[status] });
+        if (status !== "valid")
+          return reply(401, { code: status === "unknown" ? "Unauthorized" : status === "expired" ? "ExpiredToken" : "RevokedToken", message: refusal[status] });
         if (!provenHost && !(await options.fleet.mayRegister(hostId, current))) {
-          return reply(403, { code: "HostIdInUse", message: `Host ${hostId} is registered and alive; only its own agent (with its host secret) may register it again.` });
+          return reply(403, {
+            code: "HostIdInUse",
+            message: `Host ${hostId} is registered and alive; only its own agent (with its host secret) may register it again.`,
+          });
         }
       } else if (!token || !(await options.fleet.authenticateHost(hostId, token))) {
         // Unknown host, stale secret (the server forgot the host) or another host's secret: the
@@ -123,7 +131,13 @@ export function createAgentRoute(options: AgentRouteOptions) {
  * One call, its body checked against the protocol's schema before the Fleet sees it
  * (src/protocol/agent-bodies.ts): a wrong type or a limit passed is a 400 naming the field.
  */
-async function answerCall(fleet: ControlPlaneLink, call: string | undefined, hostId: string, body: unknown, signal: AbortSignal): Promise<{ status: number; body: unknown }> {
+async function answerCall(
+  fleet: ControlPlaneLink,
+  call: string | undefined,
+  hostId: string,
+  body: unknown,
+  signal: AbortSignal,
+): Promise<{ status: number; body: unknown }> {
   const malformed = (what: AgentCall, problem: string) => ({ status: 400, body: { code: "BadRequest", message: `The ${what} body is malformed: ${problem}` } });
   const done = { status: 200, body: {} };
   switch (call) {

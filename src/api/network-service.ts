@@ -14,7 +14,16 @@ export function createNetworkService(network: DefaultNetwork): JsonServiceModule
     jsonVersion: "1.1",
     // Its input schema in the encoding the SDK clients export (schema-validation.ts): an empty
     // structure, so only a JSON object is accepted.
-    schemas: { DescribeDefaultNetwork$: [9, "berth", "DescribeDefaultNetwork", 0, [3, "berth", "DescribeDefaultNetworkRequest", 0, [], []], [3, "berth", "DescribeDefaultNetworkResponse", 0, [], []]] },
+    schemas: {
+      DescribeDefaultNetwork$: [
+        9,
+        "berth",
+        "DescribeDefaultNetwork",
+        0,
+        [3, "berth", "DescribeDefaultNetworkRequest", 0, [], []],
+        [3, "berth", "DescribeDefaultNetworkResponse", 0, [], []],
+      ],
+    },
     operations: {
       DescribeDefaultNetwork: () => ({
         vpc: { vpcId: network.vpcId, cidrBlock: network.cidrBlock, isDefault: true },

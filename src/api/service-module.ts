@@ -100,7 +100,9 @@ type DeclaringOutputs<Table, Handlers> = {
  * without that schema).
  */
 export function jsonOperations<Table>() {
-  return <Handlers extends OperationHandlers<Table>>(handlers: Handlers & DeclaringOutputs<Table, Handlers>): Readonly<Record<string, JsonOperationHandler>> => {
+  return <Handlers extends OperationHandlers<Table>>(
+    handlers: Handlers & DeclaringOutputs<Table, Handlers>,
+  ): Readonly<Record<string, JsonOperationHandler>> => {
     const operations: Record<string, JsonOperationHandler> = {};
     for (const [name, handler] of Object.entries(handlers as OperationHandlers<Table>)) {
       if (handler !== undefined) operations[name] = handler as JsonOperationHandler;

@@ -41,11 +41,22 @@ function positiveInteger(name: string, text: string | undefined): number | undef
 }
 
 export function compileAgentConfig(
-  values: { zone?: string; subnet?: string[]; "capacity-cpu-units"?: string; "capacity-memory-mib"?: string; "task-slots"?: string; "image-pull-behavior"?: string; runtime?: string; "ip-forward"?: string; "image-store-max-gib"?: string },
+  values: {
+    zone?: string;
+    subnet?: string[];
+    "capacity-cpu-units"?: string;
+    "capacity-memory-mib"?: string;
+    "task-slots"?: string;
+    "image-pull-behavior"?: string;
+    runtime?: string;
+    "ip-forward"?: string;
+    "image-store-max-gib"?: string;
+  },
   common: { dataDir: string; region: string; insecureRegistries: readonly string[] },
 ): HostAgentConfig {
   const zone = values.zone ?? `${common.region}a`;
-  if (!zone.startsWith(common.region) || !/^[a-z]$/.test(zone.slice(common.region.length))) throw new ConfigError(`--zone '${zone}' is not an availability zone of ${common.region}`);
+  if (!zone.startsWith(common.region) || !/^[a-z]$/.test(zone.slice(common.region.length)))
+    throw new ConfigError(`--zone '${zone}' is not an availability zone of ${common.region}`);
   const policy = values["image-pull-behavior"] ?? "default";
   if (!PULL_POLICIES.includes(policy as ImagePullPolicy)) throw new ConfigError(`--image-pull-behavior must be one of ${PULL_POLICIES.join(", ")}`);
   const ipForward = values["ip-forward"] ?? "off";

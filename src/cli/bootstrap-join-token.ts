@@ -30,7 +30,12 @@ function writePrivate(path: string, text: string): void {
   renameSync(`${path}.new`, path);
 }
 
-export async function ensureBootstrapJoinToken(options: { dataDir: string; joinTokens: JoinTokensRepository; caSha256: string | undefined; now: number }): Promise<{ file: string; expiresAt: number; renewed: boolean }> {
+export async function ensureBootstrapJoinToken(options: {
+  dataDir: string;
+  joinTokens: JoinTokensRepository;
+  caSha256: string | undefined;
+  now: number;
+}): Promise<{ file: string; expiresAt: number; renewed: boolean }> {
   const { dataDir, joinTokens, now } = options;
   const file = join(dataDir, "agent-token");
   let secret: string | undefined;
@@ -45,10 +50,20 @@ export async function ensureBootstrapJoinToken(options: { dataDir: string; joinT
   const status = secret === undefined ? "unknown" : await joinTokens.status(tokenSha256(secret), now);
   if (secret !== undefined && status === "unknown") {
     // A file from before tokens expired: it gets the lifetime of a new one, from now.
-    await joinTokens.create({ tokenSha256: tokenSha256(secret), createdAt: now, expiresAt: now + DEFAULT_JOIN_TOKEN_TTL_MS, description: BOOTSTRAP_DESCRIPTION });
+    await joinTokens.create({
+      tokenSha256: tokenSha256(secret),
+      createdAt: now,
+      expiresAt: now + DEFAULT_JOIN_TOKEN_TTL_MS,
+      description: BOOTSTRAP_DESCRIPTION,
+    });
   } else if (secret === undefined || status !== "valid") {
     secret = newJoinTokenSecret();
-    await joinTokens.create({ tokenSha256: tokenSha256(secret), createdAt: now, expiresAt: now + DEFAULT_JOIN_TOKEN_TTL_MS, description: BOOTSTRAP_DESCRIPTION });
+    await joinTokens.create({
+      tokenSha256: tokenSha256(secret),
+      createdAt: now,
+      expiresAt: now + DEFAULT_JOIN_TOKEN_TTL_MS,
+      description: BOOTSTRAP_DESCRIPTION,
+    });
     renewed = true;
   }
   const text = `${formatJoinToken(secret, options.caSha256)}\n`;

@@ -12,10 +12,20 @@ export class NetworkServiceError extends Error {}
 
 type SigningCredentials = ConstructorParameters<typeof SignatureV4>[0]["credentials"];
 
-export async function describeDefaultNetwork(options: { endpoint: string; region: string; credentials: SigningCredentials; fetchInit?: { dispatcher?: never } }): Promise<DescribedNetwork> {
+export async function describeDefaultNetwork(options: {
+  endpoint: string;
+  region: string;
+  credentials: SigningCredentials;
+  fetchInit?: { dispatcher?: never };
+}): Promise<DescribedNetwork> {
   const endpoint = new URL(options.endpoint);
   const body = "{}";
-  const signer = new SignatureV4({ credentials: options.credentials, region: options.region, service: NETWORK_SIGNING_NAME, sha256: Hash.bind(null, "sha256") });
+  const signer = new SignatureV4({
+    credentials: options.credentials,
+    region: options.region,
+    service: NETWORK_SIGNING_NAME,
+    sha256: Hash.bind(null, "sha256"),
+  });
   const signed = await signer.sign({
     method: "POST",
     protocol: endpoint.protocol,

@@ -62,7 +62,10 @@ export function hostMachine(): { cpuCount: number; memoryMiB: number } {
  * the machine it runs on. Declarations beyond what the control plane accepts are refused here, at
  * start, with the same words the control plane would use.
  */
-export function hostCapacity(config: HostAgentConfig, logger: Logger): { capacity: HostCapacity; machine: { cpuCount: number; memoryMiB: number }; overcommit: boolean } {
+export function hostCapacity(
+  config: HostAgentConfig,
+  logger: Logger,
+): { capacity: HostCapacity; machine: { cpuCount: number; memoryMiB: number }; overcommit: boolean } {
   const machine = hostMachine();
   const machineCpu = Math.max(machine.cpuCount * 1024 - RESERVED_CPU_UNITS, 256);
   const machineMemory = Math.max(machine.memoryMiB - RESERVED_MEMORY_MIB, 512);
@@ -70,7 +73,10 @@ export function hostCapacity(config: HostAgentConfig, logger: Logger): { capacit
   const memoryMiB = config.capacityMemoryMiB ?? machineMemory;
   const overcommit = cpuUnits > machine.cpuCount * 1024 || memoryMiB > machine.memoryMiB;
   if (cpuUnits > machineCpu || memoryMiB > machineMemory) {
-    logger.warn({ declared: { cpuUnits, memoryMiB }, machine: { cpuUnits: machineCpu, memoryMiB: machineMemory } }, "capacity declared above the machine's: reservations are overcommitted");
+    logger.warn(
+      { declared: { cpuUnits, memoryMiB }, machine: { cpuUnits: machineCpu, memoryMiB: machineMemory } },
+      "capacity declared above the machine's: reservations are overcommitted",
+    );
   }
   const disk = statfsSync(config.dataDir);
   const diskGiB = Math.floor((disk.bavail * disk.bsize) / 1024 ** 3);
@@ -106,7 +112,11 @@ function assembleParts<Sinks extends { readonly reports: TaskStateReporter; read
   const agentDir = join(config.dataDir, "agent");
   mkdirSync(agentDir, { recursive: true, mode: 0o700 });
   const hostId = persistentHostId(agentDir);
-  const images = new ImageStore({ root: join(config.dataDir, "images"), insecureRegistries: config.insecureRegistries, ...(config.registryTrust ? { trustFor: config.registryTrust } : {}) });
+  const images = new ImageStore({
+    root: join(config.dataDir, "images"),
+    insecureRegistries: config.insecureRegistries,
+    ...(config.registryTrust ? { trustFor: config.registryTrust } : {}),
+  });
   const imageCollection = {
     // Every task the agent still holds keeps its images (a stopped one until it is forgotten).
     inUse: () => new Set(agent.list().flatMap((task) => task.containers.flatMap((container) => (container.imageDigest ? [container.imageDigest] : [])))),
@@ -115,7 +125,12 @@ function assembleParts<Sinks extends { readonly reports: TaskStateReporter; read
   };
   // Host tools run from a small helper process: forking this one for each costs the event loop.
   const launcher = new CommandLauncher();
-  const runtime = new TaskRuntime({ stateDir: join(agentDir, "runtime"), runtimePath: config.runtimePath, run: launcher.run, startSupervised: launcher.startWithSyncPipe });
+  const runtime = new TaskRuntime({
+    stateDir: join(agentDir, "runtime"),
+    runtimePath: config.runtimePath,
+    run: launcher.run,
+    startSupervised: launcher.startWithSyncPipe,
+  });
   const networkDir = join(agentDir, "network");
   const networks = new TaskNetworks({
     stateDir: networkDir,
@@ -139,7 +154,12 @@ function assembleParts<Sinks extends { readonly reports: TaskStateReporter; read
   return { ...sinks, agent, networks, launcher, hostId, servedSubnets };
 }
 
-export function assembleHostAgent(options: { config: HostAgentConfig; link: ControlPlaneLink; logger: Logger; credentialsFor?: RegistryCredentialsFor }): AssembledHostAgent {
+export function assembleHostAgent(options: {
+  config: HostAgentConfig;
+  link: ControlPlaneLink;
+  logger: Logger;
+  credentialsFor?: RegistryCredentialsFor;
+}): AssembledHostAgent {
   const { config, link, logger } = options;
   const { agent, networks, launcher, hostId, servedSubnets, reports, logSink } = assembleParts(
     config,

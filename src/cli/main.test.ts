@@ -22,6 +22,10 @@ test("berth's commands do not print the AWS SDK's Node.js version warning", () =
   assert.doesNotMatch(stderrOfClient(true), /NodeVersionSupportWarning|will require node/);
 });
 
-test("the SDK does print it on this Node.js without the CLI's switch (so the test above means something)", { skip: nodeMajor >= 22 && "the SDK warns only before Node.js 22" }, () => {
-  assert.match(stderrOfClient(false), /NodeVersionSupportWarning/);
-});
+test(
+  "the SDK does print it on this Node.js without the CLI's switch (so the test above means something)",
+  { skip: nodeMajor >= 22 && "the SDK warns only before Node.js 22" },
+  () => {
+    assert.match(stderrOfClient(false), /NodeVersionSupportWarning/);
+  },
+);

@@ -28,7 +28,11 @@ export async function main(argv: string[]): Promise<number> {
   silenceSdkNodeVersionWarning();
   const [name, ...rest] = argv;
   if (!name || name === "--help" || name === "-h" || name === "help") {
-    process.stdout.write(`usage: berth <command> [options]\n\ncommands:\n${commandNames().map((c) => `  ${c}`).join("\n")}\n\nberth <command> --help for a command's options.\n`);
+    process.stdout.write(
+      `usage: berth <command> [options]\n\ncommands:\n${commandNames()
+        .map((c) => `  ${c}`)
+        .join("\n")}\n\nberth <command> --help for a command's options.\n`,
+    );
     return name ? 0 : 2;
   }
   const file = ["js", "ts"].map((ext) => join(commandsDir, `${name}.${ext}`)).find((path) => /^[a-z-]+$/.test(name) && existsSync(path));

@@ -11,9 +11,24 @@ test("the public host is --public-host (with the bound port when it names none),
 
 test("a wildcard bind uses the machine's hostname when it resolves off loopback, else 127.0.0.1 — never 0.0.0.0", async () => {
   const resolve = (answers: Record<string, string[]>) => async (name: string) => answers[name] ?? Promise.reject(new Error("ENOTFOUND"));
-  assert.equal(await publicRegistryHost({ listenHost: "0.0.0.0", boundPort: 8470, configured: undefined, machineName: "Build-1", resolve: resolve({ "build-1": ["10.0.0.7"] }) }), "build-1:8470");
-  assert.equal(await publicRegistryHost({ listenHost: "::", boundPort: 8470, configured: undefined, machineName: "vm", resolve: resolve({ vm: ["127.0.1.1"] }) }), "127.0.0.1:8470");
-  assert.equal(await publicRegistryHost({ listenHost: "0.0.0.0", boundPort: 8470, configured: undefined, machineName: "nowhere", resolve: resolve({}) }), "127.0.0.1:8470");
+  assert.equal(
+    await publicRegistryHost({
+      listenHost: "0.0.0.0",
+      boundPort: 8470,
+      configured: undefined,
+      machineName: "Build-1",
+      resolve: resolve({ "build-1": ["10.0.0.7"] }),
+    }),
+    "build-1:8470",
+  );
+  assert.equal(
+    await publicRegistryHost({ listenHost: "::", boundPort: 8470, configured: undefined, machineName: "vm", resolve: resolve({ vm: ["127.0.1.1"] }) }),
+    "127.0.0.1:8470",
+  );
+  assert.equal(
+    await publicRegistryHost({ listenHost: "0.0.0.0", boundPort: 8470, configured: undefined, machineName: "nowhere", resolve: resolve({}) }),
+    "127.0.0.1:8470",
+  );
 });
 
 test("our registry's names: the public one, the bound address, and loopback spellings only for a loopback bind", () => {

@@ -107,6 +107,9 @@ export async function ensureRootKey(options: {
   const key = generateAccessKey();
   await store(key);
   // "wx": never replaces a file; a later start finds it and keeps its key.
-  writeFileSync(credentialsFile, `[berth]\naws_access_key_id = ${key.accessKeyId}\naws_secret_access_key = ${key.secretAccessKey}\n`, { mode: 0o600, flag: "wx" });
+  writeFileSync(credentialsFile, `[berth]\naws_access_key_id = ${key.accessKeyId}\naws_secret_access_key = ${key.secretAccessKey}\n`, {
+    mode: 0o600,
+    flag: "wx",
+  });
   return { accessKeyId: key.accessKeyId, credentialsFile };
 }

@@ -105,7 +105,8 @@ export function compileServerConfig(argv: string[], env: NodeJS.ProcessEnv): Ser
   const publicHost = values["public-host"] === undefined ? undefined : parsePublicHost(values["public-host"]);
   const tokenTtl = Number(values["registry-token-ttl-seconds"]);
   // ECR's tokens last 12 h; at least a minute so a login survives its own push.
-  if (!Number.isInteger(tokenTtl) || tokenTtl < 60 || tokenTtl > 7 * 24 * 3600) throw new ConfigError("--registry-token-ttl-seconds must be a whole number from 60 to 604800");
+  if (!Number.isInteger(tokenTtl) || tokenTtl < 60 || tokenTtl > 7 * 24 * 3600)
+    throw new ConfigError("--registry-token-ttl-seconds must be a whole number from 60 to 604800");
   const tls = compileTls(values, listen[1]!, values["data-dir"]!);
   const keyId = env.BERTH_ACCESS_KEY_ID;
   const secret = env.BERTH_SECRET_ACCESS_KEY;
@@ -124,7 +125,9 @@ export function compileServerConfig(argv: string[], env: NodeJS.ProcessEnv): Ser
     publicHost,
     registryTokenTtlMs: tokenTtl * 1000,
     tls,
-    agent: values["no-agent"] ? undefined : compileAgentConfig(values, { dataDir: values["data-dir"]!, region, insecureRegistries: values["insecure-registry"] ?? [] }),
+    agent: values["no-agent"]
+      ? undefined
+      : compileAgentConfig(values, { dataDir: values["data-dir"]!, region, insecureRegistries: values["insecure-registry"] ?? [] }),
     uninstall: values.uninstall ?? false,
     limits: compileServerLimits(values),
   });
@@ -140,12 +143,21 @@ export function isLoopbackHost(host: string): boolean {
  * Plain HTTP would carry SigV4-signed requests, registry passwords, join tokens and host secrets in
  * clear: fine on loopback (development, the quick start), refused anywhere else unless forced.
  */
-function compileTls(values: { tls?: boolean; "tls-cert"?: string; "tls-key"?: string; "insecure-http"?: boolean }, listenHost: string, dataDir: string): ServerConfig["tls"] {
+function compileTls(
+  values: { tls?: boolean; "tls-cert"?: string; "tls-key"?: string; "insecure-http"?: boolean },
+  listenHost: string,
+  dataDir: string,
+): ServerConfig["tls"] {
   const certFile = values["tls-cert"];
   const keyFile = values["tls-key"];
   if ((certFile === undefined) !== (keyFile === undefined)) throw new ConfigError("give both --tls-cert and --tls-key, or neither");
   if (certFile !== undefined && values.tls) throw new ConfigError("--tls generates a certificate; with --tls-cert/--tls-key leave it out");
-  const tls = certFile !== undefined && keyFile !== undefined ? { mode: "files" as const, certFile, keyFile } : values.tls ? { mode: "generated" as const } : { mode: "off" as const };
+  const tls =
+    certFile !== undefined && keyFile !== undefined
+      ? { mode: "files" as const, certFile, keyFile }
+      : values.tls
+        ? { mode: "generated" as const }
+        : { mode: "off" as const };
   if (tls.mode !== "off" && values["insecure-http"]) throw new ConfigError("--insecure-http contradicts --tls/--tls-cert");
   if (tls.mode === "off" && !values["insecure-http"] && !isLoopbackHost(listenHost)) {
     throw new ConfigError(

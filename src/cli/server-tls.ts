@@ -94,7 +94,9 @@ export function certificateNames(listenHost: string, publicHost: string | undefi
 }
 
 function covers(certificate: X509Certificate, names: { dns: string[]; ips: string[] }): boolean {
-  return names.dns.every((name) => certificate.checkHost(name, { subject: "never" }) !== undefined) && names.ips.every((ip) => certificate.checkIP(ip) !== undefined);
+  return (
+    names.dns.every((name) => certificate.checkHost(name, { subject: "never" }) !== undefined) && names.ips.every((ip) => certificate.checkIP(ip) !== undefined)
+  );
 }
 
 /**
@@ -112,10 +114,42 @@ export async function ensureGeneratedTls(dataDir: string, names: { dns: string[]
     const config = join(dir, "ca.cnf");
     writeFileSync(
       config,
-      ["[req]", "distinguished_name = dn", "prompt = no", "[dn]", "CN = Berth CA", "[ext]", "basicConstraints = critical,CA:TRUE,pathlen:0", "keyUsage = critical,keyCertSign,cRLSign", "subjectKeyIdentifier = hash", ""].join("\n"),
+      [
+        "[req]",
+        "distinguished_name = dn",
+        "prompt = no",
+        "[dn]",
+        "CN = Berth CA",
+        "[ext]",
+        "basicConstraints = critical,CA:TRUE,pathlen:0",
+        "keyUsage = critical,keyCertSign,cRLSign",
+        "subjectKeyIdentifier = hash",
+        "",
+      ].join("\n"),
     );
     const subject = `/O=Berth/CN=Berth CA ${hostname().replace(/[/=,+]/g, "-")} ${randomBytes(4).toString("hex")}`;
-    await openssl(["req", "-x509", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", `${caKey}.new`, "-out", `${caCert}.new`, "-days", "3650", "-config", config, "-extensions", "ext", "-subj", subject]);
+    await openssl([
+      "req",
+      "-x509",
+      "-new",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-keyout",
+      `${caKey}.new`,
+      "-out",
+      `${caCert}.new`,
+      "-days",
+      "3650",
+      "-config",
+      config,
+      "-extensions",
+      "ext",
+      "-subj",
+      subject,
+    ]);
     chmodSync(`${caKey}.new`, 0o600);
     renameSync(`${caKey}.new`, caKey);
     renameSync(`${caCert}.new`, caCert);
@@ -125,7 +159,8 @@ export async function ensureGeneratedTls(dataDir: string, names: { dns: string[]
   const serverKey = join(dir, "server-key.pem");
   const serverCert = join(dir, "server.pem");
   const current = existsSync(serverKey) && existsSync(serverCert) ? new X509Certificate(readFileSync(serverCert, "utf8")) : undefined;
-  const stillGood = current && current.verify(new X509Certificate(caPem).publicKey) && Date.parse(current.validTo) - now > RENEW_BEFORE_MS && covers(current, names);
+  const stillGood =
+    current && current.verify(new X509Certificate(caPem).publicKey) && Date.parse(current.validTo) - now > RENEW_BEFORE_MS && covers(current, names);
   if (!stillGood) await issueServerCertificate(dir, caKey, caCert, names);
   const published = join(dataDir, "ca.pem");
   if (!existsSync(published) || readFileSync(published, "utf8") !== caPem) {
@@ -149,14 +184,53 @@ async function issueServerCertificate(dir: string, caKey: string, caCert: string
   // VERIFY_X509_STRICT, Go) require of a leaf.
   writeFileSync(
     extensions,
-    ["basicConstraints = critical,CA:FALSE", "keyUsage = critical,digitalSignature", "extendedKeyUsage = serverAuth", "subjectKeyIdentifier = hash", "authorityKeyIdentifier = keyid", `subjectAltName = ${san}`, ""].join("\n"),
+    [
+      "basicConstraints = critical,CA:FALSE",
+      "keyUsage = critical,digitalSignature",
+      "extendedKeyUsage = serverAuth",
+      "subjectKeyIdentifier = hash",
+      "authorityKeyIdentifier = keyid",
+      `subjectAltName = ${san}`,
+      "",
+    ].join("\n"),
   );
   const key = join(dir, "server-key.pem.new");
   const request = join(dir, "server.csr");
   const cert = join(dir, "server.pem.new");
-  await openssl(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", request, "-subj", `/O=Berth/CN=${names.dns.find((name) => name !== "localhost") ?? "localhost"}`]);
+  await openssl([
+    "req",
+    "-new",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+    "-keyout",
+    key,
+    "-out",
+    request,
+    "-subj",
+    `/O=Berth/CN=${names.dns.find((name) => name !== "localhost") ?? "localhost"}`,
+  ]);
   chmodSync(key, 0o600);
-  await openssl(["x509", "-req", "-in", request, "-CA", caCert, "-CAkey", caKey, "-set_serial", `0x${randomBytes(16).toString("hex")}`, "-days", String(SERVER_CERT_DAYS), "-extfile", extensions, "-out", cert]);
+  await openssl([
+    "x509",
+    "-req",
+    "-in",
+    request,
+    "-CA",
+    caCert,
+    "-CAkey",
+    caKey,
+    "-set_serial",
+    `0x${randomBytes(16).toString("hex")}`,
+    "-days",
+    String(SERVER_CERT_DAYS),
+    "-extfile",
+    extensions,
+    "-out",
+    cert,
+  ]);
   renameSync(key, join(dir, "server-key.pem"));
   renameSync(cert, join(dir, "server.pem"));
   rmSync(request, { force: true });

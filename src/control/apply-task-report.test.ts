@@ -21,7 +21,17 @@ const report = (overrides: Partial<TaskStatusReport>): TaskStatusReport => ({
   desiredStatus: "RUNNING",
   sequence: 1,
   health: "UNKNOWN",
-  containers: [{ name: "app", lastStatus: "RUNNING", health: "UNKNOWN", essential: true, image: "nginx", runtimeId: "r1", networkInterfaces: [{ attachmentId: "x", privateIpv4Address: "172.31.0.5" }] }],
+  containers: [
+    {
+      name: "app",
+      lastStatus: "RUNNING",
+      health: "UNKNOWN",
+      essential: true,
+      image: "nginx",
+      runtimeId: "r1",
+      networkInterfaces: [{ attachmentId: "x", privateIpv4Address: "172.31.0.5" }],
+    },
+  ],
   ...overrides,
 });
 
@@ -31,7 +41,15 @@ test("a running report fills the ENI details, container runtime ids and timestam
     report({
       startedAtMs: 5000,
       connectivityAtMs: 4000,
-      attachment: { type: "ElasticNetworkInterface", status: "ATTACHED", subnetId: "subnet-1", networkInterfaceId: "eni-0123456789abcdef0", macAddress: "02:00:00:00:00:01", privateDnsName: "ip-172-31-0-5.ec2.internal", privateIPv4Address: "172.31.0.5" },
+      attachment: {
+        type: "ElasticNetworkInterface",
+        status: "ATTACHED",
+        subnetId: "subnet-1",
+        networkInterfaceId: "eni-0123456789abcdef0",
+        macAddress: "02:00:00:00:00:01",
+        privateDnsName: "ip-172-31-0-5.ec2.internal",
+        privateIPv4Address: "172.31.0.5",
+      },
     }),
   )!;
   assert.equal(next.task.lastStatus, "RUNNING");
@@ -58,7 +76,13 @@ test("the first stop code and reason stick, and a stopped task stays desired STO
 });
 
 test("STOPPED is terminal: a later RUNNING report (a reaped host coming back) changes nothing", () => {
-  const stopped: Task = { ...task, lastStatus: "STOPPED", desiredStatus: "STOPPED", stoppedAt: new Date(9000), containers: [{ name: "app", lastStatus: "STOPPED" }] };
+  const stopped: Task = {
+    ...task,
+    lastStatus: "STOPPED",
+    desiredStatus: "STOPPED",
+    stoppedAt: new Date(9000),
+    containers: [{ name: "app", lastStatus: "STOPPED" }],
+  };
   assert.equal(applyTaskReport({ task: stopped, reportSequence: 4 }, report({ sequence: 5, lastStatus: "RUNNING" })), undefined);
 });
 
@@ -70,5 +94,8 @@ test("lastStatus only moves forward: an older status with a newer sequence keeps
 
 test("a STOPPED report without container details stops every container", () => {
   const next = applyTaskReport({ task, reportSequence: 0 }, report({ lastStatus: "STOPPED", desiredStatus: "STOPPED", containers: [] }))!;
-  assert.deepEqual(next.task.containers!.map((c) => c.lastStatus), ["STOPPED"]);
+  assert.deepEqual(
+    next.task.containers!.map((c) => c.lastStatus),
+    ["STOPPED"],
+  );
 });

@@ -28,7 +28,10 @@ const settled = async (promise: Promise<unknown>) => {
 
 test("a poll answers at once with the host's tasks, then waits for a change", async () => {
   const first = await feed.poll("h1", -1);
-  assert.deepEqual(first.tasks.map((t) => t.spec.taskArn), [taskArn]);
+  assert.deepEqual(
+    first.tasks.map((t) => t.spec.taskArn),
+    [taskArn],
+  );
   const waiting = feed.poll("h1", first.generation);
   assert.equal(await settled(waiting), false, "an up-to-date poller waits");
   feed.notify("h1");
@@ -44,7 +47,10 @@ test("a waiting poll answers with the unchanged list once the poll wait is up on
   clock.advance(1);
   const answer = await waiting;
   assert.equal(answer.generation, first.generation);
-  assert.deepEqual(answer.tasks.map((t) => t.spec.taskArn), [taskArn]);
+  assert.deepEqual(
+    answer.tasks.map((t) => t.spec.taskArn),
+    [taskArn],
+  );
 });
 
 test("closing answers waiting long polls at once and refuses new ones, so shutdown is not held open", async () => {
@@ -57,7 +63,13 @@ test("closing answers waiting long polls at once and refuses new ones, so shutdo
 
 test("a task stopped on its host is handed over as desired STOPPED with its stop reason", async () => {
   const stored = (await store.tasks.get(taskArn))!;
-  await store.tasks.update(taskArn, stored.version, { desiredStatus: "STOPPED", task: { ...stored.task, desiredStatus: "STOPPED", stopCode: "UserInitiated", stoppedReason: "Task stopped by user" } });
+  await store.tasks.update(taskArn, stored.version, {
+    desiredStatus: "STOPPED",
+    task: { ...stored.task, desiredStatus: "STOPPED", stopCode: "UserInitiated", stoppedReason: "Task stopped by user" },
+  });
   const [desired] = (await feed.poll("h1", -1)).tasks;
-  assert.deepEqual({ status: desired!.desiredStatus, code: desired!.stopCode, reason: desired!.stoppedReason }, { status: "STOPPED", code: "UserInitiated", reason: "Task stopped by user" });
+  assert.deepEqual(
+    { status: desired!.desiredStatus, code: desired!.stopCode, reason: desired!.stoppedReason },
+    { status: "STOPPED", code: "UserInitiated", reason: "Task stopped by user" },
+  );
 });

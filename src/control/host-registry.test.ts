@@ -20,7 +20,9 @@ beforeEach(async () => {
     agentVersion: "test",
     availabilityZone: "us-east-1a",
     architecture: "X86_64",
-    capacity: { cpuUnits: 2048, memoryMiB: 4096, taskSlots: 50, ephemeralGiB: 400 }, machine: { cpuCount: 8, memoryMiB: 16384 }, overcommit: false,
+    capacity: { cpuUnits: 2048, memoryMiB: 4096, taskSlots: 50, ephemeralGiB: 400 },
+    machine: { cpuCount: 8, memoryMiB: 16384 },
+    overcommit: false,
     subnetIds: [],
   });
 });
@@ -33,16 +35,50 @@ test("registration answers with the AZ's default subnets", async () => {
     agentVersion: "test",
     availabilityZone: "us-east-1b",
     architecture: "X86_64",
-    capacity: { cpuUnits: 1024, memoryMiB: 2048, taskSlots: 10, ephemeralGiB: 100 }, machine: { cpuCount: 8, memoryMiB: 16384 }, overcommit: false,
+    capacity: { cpuUnits: 1024, memoryMiB: 2048, taskSlots: 10, ephemeralGiB: 100 },
+    machine: { cpuCount: 8, memoryMiB: 16384 },
+    overcommit: false,
     subnetIds: [],
   });
-  assert.deepEqual(answer.subnets.map((s) => s.cidrBlock), ["172.31.16.0/20"]);
-  assert.deepEqual((await store.hosts.get("h2"))!.subnetIds, answer.subnets.map((s) => s.subnetId), "the host is recorded serving those subnets");
-  await assert.rejects(registry.register({ ...{ protocolVersion: 99, hostId: "h3", agentVersion: "x", availabilityZone: "us-east-1a", architecture: "X86_64", capacity: { cpuUnits: 1, memoryMiB: 1, taskSlots: 1, ephemeralGiB: 1 }, machine: { cpuCount: 8, memoryMiB: 16384 }, overcommit: false, subnetIds: [] } }), /Unsupported agent protocol version/);
+  assert.deepEqual(
+    answer.subnets.map((s) => s.cidrBlock),
+    ["172.31.16.0/20"],
+  );
+  assert.deepEqual(
+    (await store.hosts.get("h2"))!.subnetIds,
+    answer.subnets.map((s) => s.subnetId),
+    "the host is recorded serving those subnets",
+  );
+  await assert.rejects(
+    registry.register({
+      ...{
+        protocolVersion: 99,
+        hostId: "h3",
+        agentVersion: "x",
+        availabilityZone: "us-east-1a",
+        architecture: "X86_64",
+        capacity: { cpuUnits: 1, memoryMiB: 1, taskSlots: 1, ephemeralGiB: 1 },
+        machine: { cpuCount: 8, memoryMiB: 16384 },
+        overcommit: false,
+        subnetIds: [],
+      },
+    }),
+    /Unsupported agent protocol version/,
+  );
 });
 
 test("registration issues a secret bound to the host; a live host re-registers only with it", async () => {
-  const first = await registry.register({ protocolVersion, hostId: "h2", agentVersion: "t", availabilityZone: "us-east-1b", architecture: "X86_64", capacity: { cpuUnits: 1024, memoryMiB: 2048, taskSlots: 10, ephemeralGiB: 100 }, machine: { cpuCount: 8, memoryMiB: 16384 }, overcommit: false, subnetIds: [] });
+  const first = await registry.register({
+    protocolVersion,
+    hostId: "h2",
+    agentVersion: "t",
+    availabilityZone: "us-east-1b",
+    architecture: "X86_64",
+    capacity: { cpuUnits: 1024, memoryMiB: 2048, taskSlots: 10, ephemeralGiB: 100 },
+    machine: { cpuCount: 8, memoryMiB: 16384 },
+    overcommit: false,
+    subnetIds: [],
+  });
   assert.equal(await registry.authenticateHost("h2", first.hostSecret), true);
   assert.equal(await registry.authenticateHost("h1", first.hostSecret), false, "h2's secret does not speak for h1");
   assert.equal(await registry.mayRegister("h2", undefined), false);
@@ -52,15 +88,43 @@ test("registration issues a secret bound to the host; a live host re-registers o
 });
 
 test("registration refuses a capacity beyond the reported machine (a stolen join token cannot inflate it)", async () => {
-  const request = { protocolVersion, hostId: "h9", agentVersion: "t", availabilityZone: "us-east-1a", architecture: "X86_64" as const, subnetIds: [], machine: { cpuCount: 2, memoryMiB: 4096 }, overcommit: false };
-  await assert.rejects(registry.register({ ...request, capacity: { cpuUnits: 1e9, memoryMiB: 1024, taskSlots: 10, ephemeralGiB: 100 } }), /exceeds the machine's/);
-  await assert.rejects(registry.register({ ...request, overcommit: true, capacity: { cpuUnits: 2 * 1024 * 33, memoryMiB: 1024, taskSlots: 10, ephemeralGiB: 100 } }), /exceeds 32 times/);
-  await assert.rejects(registry.register({ ...request, capacity: { cpuUnits: 1024, memoryMiB: 1024, taskSlots: 10, ephemeralGiB: 100_000 } }), /ephemeral storage/);
+  const request = {
+    protocolVersion,
+    hostId: "h9",
+    agentVersion: "t",
+    availabilityZone: "us-east-1a",
+    architecture: "X86_64" as const,
+    subnetIds: [],
+    machine: { cpuCount: 2, memoryMiB: 4096 },
+    overcommit: false,
+  };
+  await assert.rejects(
+    registry.register({ ...request, capacity: { cpuUnits: 1e9, memoryMiB: 1024, taskSlots: 10, ephemeralGiB: 100 } }),
+    /exceeds the machine's/,
+  );
+  await assert.rejects(
+    registry.register({ ...request, overcommit: true, capacity: { cpuUnits: 2 * 1024 * 33, memoryMiB: 1024, taskSlots: 10, ephemeralGiB: 100 } }),
+    /exceeds 32 times/,
+  );
+  await assert.rejects(
+    registry.register({ ...request, capacity: { cpuUnits: 1024, memoryMiB: 1024, taskSlots: 10, ephemeralGiB: 100_000 } }),
+    /ephemeral storage/,
+  );
   await registry.register({ ...request, overcommit: true, capacity: { cpuUnits: 2 * 1024 * 32, memoryMiB: 4096 * 32, taskSlots: 10, ephemeralGiB: 100 } });
 });
 
 test("registration refuses identities that are not whole patterns", async () => {
-  const request = { protocolVersion, hostId: "h8", agentVersion: "t", availabilityZone: "us-east-1a", architecture: "X86_64" as const, subnetIds: [], machine: { cpuCount: 2, memoryMiB: 4096 }, overcommit: false, capacity: { cpuUnits: 1024, memoryMiB: 1024, taskSlots: 10, ephemeralGiB: 100 } };
+  const request = {
+    protocolVersion,
+    hostId: "h8",
+    agentVersion: "t",
+    availabilityZone: "us-east-1a",
+    architecture: "X86_64" as const,
+    subnetIds: [],
+    machine: { cpuCount: 2, memoryMiB: 4096 },
+    overcommit: false,
+    capacity: { cpuUnits: 1024, memoryMiB: 1024, taskSlots: 10, ephemeralGiB: 100 },
+  };
   await assert.rejects(registry.register({ ...request, hostId: "../h1" }), /host id/);
   await assert.rejects(registry.register({ ...request, hostId: "x".repeat(129) }), /host id/);
   await assert.rejects(registry.register({ ...request, agentVersion: "v".repeat(65) }), /agent version/);

@@ -52,10 +52,13 @@ export class HostRegistry {
     // A join token is all it takes to get here: the declared capacity decides how many tasks (and
     // their secrets) the scheduler hands this host, so it must fit the machine (refused, not clamped).
     // The identity becomes a primary key, log fields and varchar(64) columns: whole patterns only.
-    if (typeof request.hostId !== "string" || !/^[A-Za-z0-9._-]{1,128}$/.test(request.hostId)) throw invalidParameterException("A host id is 1 to 128 letters, digits, '.', '_' or '-'.");
-    if (typeof request.agentVersion !== "string" || !/^[\x21-\x7e]{1,64}$/.test(request.agentVersion)) throw invalidParameterException("An agent version is 1 to 64 printable characters.");
+    if (typeof request.hostId !== "string" || !/^[A-Za-z0-9._-]{1,128}$/.test(request.hostId))
+      throw invalidParameterException("A host id is 1 to 128 letters, digits, '.', '_' or '-'.");
+    if (typeof request.agentVersion !== "string" || !/^[\x21-\x7e]{1,64}$/.test(request.agentVersion))
+      throw invalidParameterException("An agent version is 1 to 64 printable characters.");
     if (request.architecture !== "X86_64" && request.architecture !== "ARM64") throw invalidParameterException("The architecture must be X86_64 or ARM64.");
-    if (!Array.isArray(request.subnetIds) || request.subnetIds.length > 64 || !request.subnetIds.every((id) => typeof id === "string")) throw invalidParameterException("subnetIds must be a list of at most 64 subnet ids.");
+    if (!Array.isArray(request.subnetIds) || request.subnetIds.length > 64 || !request.subnetIds.every((id) => typeof id === "string"))
+      throw invalidParameterException("subnetIds must be a list of at most 64 subnet ids.");
     const problem = capacityProblem(request);
     if (problem) throw invalidParameterException(problem);
     const zoneSubnets = network.subnets.filter((subnet) => subnet.availabilityZone === request.availabilityZone);

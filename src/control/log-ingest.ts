@@ -28,7 +28,10 @@ export class LogIngest {
     const placed = new Map((await this.options.tasks.getMany([...new Set(batches.map((batch) => String(batch.taskArn)))])).map((task) => [task.taskArn, task]));
     for (const batch of batches) {
       const refused = refusal(hostId, placed.get(batch.taskArn), batch, now);
-      if (refused) throw accessDeniedException(`Host ${hostId} may not write log stream ${String(batch.logStreamName)} of group ${String(batch.logGroupName)}: ${refused}.`);
+      if (refused)
+        throw accessDeniedException(
+          `Host ${hostId} may not write log stream ${String(batch.logStreamName)} of group ${String(batch.logGroupName)}: ${refused}.`,
+        );
     }
     for (const batch of batches) await this.write(batch, now);
   }
@@ -44,7 +47,10 @@ export class LogIngest {
     // Like the awslogs driver, a missing group without awslogs-create-group is an error the
     // agent reports against the container rather than data silently dropped.
     if (!group) throw invalidParameterException(`The specified log group does not exist: ${batch.logGroupName}`);
-    const stream = (await logs.getStream(group.id, batch.logStreamName)) ?? (await logs.createStream(group.id, batch.logStreamName, now)) ?? (await logs.getStream(group.id, batch.logStreamName));
+    const stream =
+      (await logs.getStream(group.id, batch.logStreamName)) ??
+      (await logs.createStream(group.id, batch.logStreamName, now)) ??
+      (await logs.getStream(group.id, batch.logStreamName));
     if (!stream) throw invalidParameterException(`Could not create log stream ${batch.logStreamName}`);
     // Lines an agent sends again after a crash (see LogBatch.events[].offset) are dropped by the
     // store, against the offset the stream's stored lines reach (kept with them: restarts too).
@@ -68,7 +74,8 @@ function refusal(hostId: string, task: StoredTask | undefined, batch: LogBatch, 
 /** Why a batch is not the awslogs stream its task's container writes to (as AwslogsSink names it). */
 function awslogsMismatch(spec: TaskSpec, batch: LogBatch): string | undefined {
   const configurations = spec.logConfigurations ?? {};
-  const config = typeof batch.containerName === "string" && Object.hasOwn(configurations, batch.containerName) ? configurations[batch.containerName] : undefined;
+  const config =
+    typeof batch.containerName === "string" && Object.hasOwn(configurations, batch.containerName) ? configurations[batch.containerName] : undefined;
   if (!config || config.logDriver !== "awslogs") return `container ${String(batch.containerName)} of the task has no awslogs log configuration`;
   const options = config.options ?? {};
   const prefix = options["awslogs-stream-prefix"];

@@ -50,7 +50,15 @@ test("a report from a reaped host cannot bring its task back to RUNNING", async 
   clock.time += lostAfterMs + 1;
   await reaper.reapLostHosts();
   const stoppedAtMs = (await store.tasks.get(taskArn))!.stoppedAtMs;
-  const report = { protocolVersion, taskArn, lastStatus: "RUNNING" as const, desiredStatus: "RUNNING" as const, sequence: 7, health: "UNKNOWN" as const, containers: [] };
+  const report = {
+    protocolVersion,
+    taskArn,
+    lastStatus: "RUNNING" as const,
+    desiredStatus: "RUNNING" as const,
+    sequence: 7,
+    health: "UNKNOWN" as const,
+    containers: [],
+  };
   await new ReportIngest({ tasks: store.tasks, clock }).report("h1", { reports: [report] });
   const stored = (await store.tasks.get(taskArn))!;
   assert.equal(stored.lastStatus, "STOPPED");

@@ -45,7 +45,12 @@ export class LostHostReaper {
       async () => {
         const stored = await this.options.tasks.get(taskArn);
         if (!stored || stored.lastStatus === "STOPPED") return;
-        const applied = await this.options.tasks.update(taskArn, stored.version, { lastStatus: "STOPPED", desiredStatus: "STOPPED", stoppedAtMs: now, task: stoppedByLoss(stored.task, now) });
+        const applied = await this.options.tasks.update(taskArn, stored.version, {
+          lastStatus: "STOPPED",
+          desiredStatus: "STOPPED",
+          stoppedAtMs: now,
+          task: stoppedByLoss(stored.task, now),
+        });
         return applied ? undefined : LOST_RACE;
       },
       // Still racing after five tries: the next pass of the level-triggered reaper tries again.

@@ -22,7 +22,10 @@ const issuer = {
 
 test("images in this server's registry get one credential per registry host, scoped to the task's repositories", () => {
   grants.length = 0;
-  const spec = withRegistryPullCredentials(specWith(["10.0.0.1:8470/web:v1", "10.0.0.1:8470/team/api@sha256:" + "a".repeat(64), "nginx:latest", "127.0.0.1:8470/web", "10.0.0.1:8470/web:v2"], role), issuer);
+  const spec = withRegistryPullCredentials(
+    specWith(["10.0.0.1:8470/web:v1", "10.0.0.1:8470/team/api@sha256:" + "a".repeat(64), "nginx:latest", "127.0.0.1:8470/web", "10.0.0.1:8470/web:v2"], role),
+    issuer,
+  );
   assert.deepEqual(spec.credentials.registryAuth, [
     { registry: "10.0.0.1:8470", username: "AWS", password: "secret-1", expiresAtMs: 42 },
     { registry: "127.0.0.1:8470", username: "AWS", password: "secret-2", expiresAtMs: 42 },

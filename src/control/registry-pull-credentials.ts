@@ -11,7 +11,11 @@ import type { RegistryPullCredential, TaskSpec } from "../protocol/index.js";
 export interface PullCredentialIssuer {
   /** The host[:port] names under which images reach this server's registry. */
   readonly registryHosts: () => readonly string[];
-  readonly issue: (grant: { readonly repositories: readonly string[]; readonly roleArn: string }) => { readonly username: string; readonly password: string; readonly expiresAt: number };
+  readonly issue: (grant: { readonly repositories: readonly string[]; readonly roleArn: string }) => {
+    readonly username: string;
+    readonly password: string;
+    readonly expiresAt: number;
+  };
 }
 
 /** The spec with `credentials.registryAuth` for the images in this server's registry. */

@@ -16,7 +16,15 @@ beforeEach(async () => {
 });
 afterEach(() => store.close());
 
-const report = (arn: string, sequence: number, lastStatus: "PENDING" | "RUNNING") => ({ protocolVersion, taskArn: arn, lastStatus, desiredStatus: "RUNNING" as const, sequence, health: "UNKNOWN" as const, containers: [] });
+const report = (arn: string, sequence: number, lastStatus: "PENDING" | "RUNNING") => ({
+  protocolVersion,
+  taskArn: arn,
+  lastStatus,
+  desiredStatus: "RUNNING" as const,
+  sequence,
+  health: "UNKNOWN" as const,
+  containers: [],
+});
 
 test("reports are folded once, in sequence order", async () => {
   await reports.report("h1", { reports: [report(taskArn, 2, "RUNNING")] });
@@ -29,8 +37,13 @@ test("reports are folded once, in sequence order", async () => {
 test("a batch applies every task's report in one go, two reports of one task in order, and ignores other hosts' tasks", async () => {
   const second = taskArnOf("t2");
   const stranger = taskArnOf("t3");
-  await store.tasks.insert([placedTask("t2", { task: { taskArn: second, lastStatus: "PROVISIONING", desiredStatus: "RUNNING", containers: [] } }), placedTask("t3", { hostId: "h2" })]);
-  await reports.report("h1", { reports: [report(taskArn, 1, "PENDING"), report(second, 3, "RUNNING"), report(taskArn, 2, "RUNNING"), report(stranger, 1, "RUNNING")] });
+  await store.tasks.insert([
+    placedTask("t2", { task: { taskArn: second, lastStatus: "PROVISIONING", desiredStatus: "RUNNING", containers: [] } }),
+    placedTask("t3", { hostId: "h2" }),
+  ]);
+  await reports.report("h1", {
+    reports: [report(taskArn, 1, "PENDING"), report(second, 3, "RUNNING"), report(taskArn, 2, "RUNNING"), report(stranger, 1, "RUNNING")],
+  });
   assert.equal((await store.tasks.get(taskArn))!.lastStatus, "RUNNING");
   assert.equal((await store.tasks.get(taskArn))!.reportSequence, 2);
   assert.equal((await store.tasks.get(second))!.lastStatus, "RUNNING");
@@ -45,7 +58,10 @@ test("a report that loses the race to another writer is read again and applied o
     if (!raced) {
       raced = true;
       const stored = (await store.tasks.get(taskArn))!;
-      await store.tasks.update(taskArn, stored.version, { desiredStatus: "STOPPED", task: { ...stored.task, desiredStatus: "STOPPED", stoppedReason: "Task stopped by user" } });
+      await store.tasks.update(taskArn, stored.version, {
+        desiredStatus: "STOPPED",
+        task: { ...stored.task, desiredStatus: "STOPPED", stoppedReason: "Task stopped by user" },
+      });
     }
     return store.tasks.updateMany(updates);
   };

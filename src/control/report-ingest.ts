@@ -45,7 +45,8 @@ export class ReportIngest {
       }
       const next = applyTaskReport({ task: current.task, reportSequence: current.reportSequence }, report);
       if (!next) continue; // already applied (at-least-once delivery)
-      const stoppedAtMs = current.stoppedAtMs ?? (next.task.lastStatus === "STOPPED" ? (next.task.stoppedAt?.getTime() ?? this.options.clock.now()) : undefined);
+      const stoppedAtMs =
+        current.stoppedAtMs ?? (next.task.lastStatus === "STOPPED" ? (next.task.stoppedAt?.getTime() ?? this.options.clock.now()) : undefined);
       planned.set(report.taskArn, {
         report,
         update: {

@@ -87,7 +87,11 @@ export class TaskLauncher {
     assertPlatformSupports(resolvePlatformVersion(placement.platformVersion), effective);
     const subnets = this.knownSubnets(placement.subnets);
     this.assertSecurityGroupsExist(placement.securityGroups);
-    const strategy = placement.strategy ?? (request.launchType === undefined && cluster.defaultCapacityProviderStrategy?.length ? cluster.defaultCapacityProviderStrategy : [{ capacityProvider: "FARGATE", weight: 1 }]);
+    const strategy =
+      placement.strategy ??
+      (request.launchType === undefined && cluster.defaultCapacityProviderStrategy?.length
+        ? cluster.defaultCapacityProviderStrategy
+        : [{ capacityProvider: "FARGATE", weight: 1 }]);
     const architecture = definition.runtimePlatform?.cpuArchitecture === "ARM64" ? "ARM64" : "X86_64";
     if (architecture === "ARM64" && strategy.some((item) => item.capacityProvider === "FARGATE_SPOT" && (item.weight ?? 0) + (item.base ?? 0) > 0)) {
       throw invalidParameterException("Fargate Spot is not supported for the ARM64 CPU architecture."); // wording not confirmed

@@ -17,12 +17,16 @@ describe("confinedJoin", () => {
     ["ok\0/../../x", "has a NUL byte"],
   ] as const) {
     test(`refuses ${JSON.stringify(part)}: it ${problem}`, () =>
-      assert.throws(() => confinedJoin("/srv/root", ["t1", part], "volume name"), (error: Error) => {
-        assert.ok(error instanceof PathConfinementError);
-        assert.equal(error.message, `refusing the volume name ${JSON.stringify(part)}: it ${problem}`);
-        return true;
-      }));
+      assert.throws(
+        () => confinedJoin("/srv/root", ["t1", part], "volume name"),
+        (error: Error) => {
+          assert.ok(error instanceof PathConfinementError);
+          assert.equal(error.message, `refusing the volume name ${JSON.stringify(part)}: it ${problem}`);
+          return true;
+        },
+      ));
   }
-  test("refuses the issue's traversal volume name", () => assert.throws(() => confinedJoin("/srv/root", ["../../../../../../../../../.."], "volume name"), PathConfinementError));
+  test("refuses the issue's traversal volume name", () =>
+    assert.throws(() => confinedJoin("/srv/root", ["../../../../../../../../../.."], "volume name"), PathConfinementError));
   test("works under the filesystem root too", () => assert.equal(confinedJoin("/", ["x"], "name"), "/x"));
 });

@@ -33,6 +33,7 @@ export function confinedJoin(root: string, parts: readonly string[], what: strin
   const base = resolve(root);
   const joined = resolve(base, ...parts);
   // Belt and braces: with every part one plain component this always holds.
-  if (!joined.startsWith(base === sep ? sep : `${base}${sep}`)) throw new PathConfinementError(`refusing the ${what} ${JSON.stringify(parts.join("/"))}: it leaves ${base}`);
+  if (!joined.startsWith(base === sep ? sep : `${base}${sep}`))
+    throw new PathConfinementError(`refusing the ${what} ${JSON.stringify(parts.join("/"))}: it leaves ${base}`);
   return joined;
 }

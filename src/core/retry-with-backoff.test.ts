@@ -35,7 +35,13 @@ test("the delay doubles from the first to the cap, and resets for a new call", a
 test("jitter waits between half and all of each delay", async () => {
   const clock = recordingClock();
   const draws = [0, 1, 0.5];
-  await retryWithBackoff(failing(3), { clock, signal: new AbortController().signal, backoff: { firstMs: 200, maxMs: 10_000 }, jitter: true, random: () => draws.shift()! });
+  await retryWithBackoff(failing(3), {
+    clock,
+    signal: new AbortController().signal,
+    backoff: { firstMs: 200, maxMs: 10_000 },
+    jitter: true,
+    random: () => draws.shift()!,
+  });
   assert.deepEqual(clock.waits, [100, 400, 600]);
 });
 
@@ -58,7 +64,11 @@ test("aborting stops the retries and ends the wait in progress, without an excep
   );
   assert.deepEqual(result, { stopped: true });
   assert.equal(attempts, 1, "no attempt after the stop");
-  assert.deepEqual(await retryWithBackoff(async () => 1, { clock, signal: stop.signal, backoff: { firstMs: 1, maxMs: 1 } }), { stopped: true }, "a stopped signal runs nothing");
+  assert.deepEqual(
+    await retryWithBackoff(async () => 1, { clock, signal: stop.signal, backoff: { firstMs: 1, maxMs: 1 } }),
+    { stopped: true },
+    "a stopped signal runs nothing",
+  );
 });
 
 test("onFailure sees each failure, may give up (the error is thrown) or retry at once", async () => {
@@ -77,7 +87,11 @@ test("onFailure sees each failure, may give up (the error is thrown) or retry at
     }),
     permanent,
   );
-  assert.deepEqual(seen, [["refused", 1, 10], ["refused", 2, 20], ["refused", 3, 40]]);
+  assert.deepEqual(seen, [
+    ["refused", 1, 10],
+    ["refused", 2, 20],
+    ["refused", 3, 40],
+  ]);
   assert.deepEqual(clock.waits, [20], "no wait after 'now', none after giving up");
 });
 
@@ -90,7 +104,11 @@ test("the backoff may depend on the failure", async () => {
       if (calls === 1) throw new RangeError("refused");
       if (calls === 2) throw new Error("down");
     },
-    { clock, signal: new AbortController().signal, backoff: (error) => (error instanceof RangeError ? { firstMs: 1_000, maxMs: 60_000 } : { firstMs: 250, maxMs: 30_000 }) },
+    {
+      clock,
+      signal: new AbortController().signal,
+      backoff: (error) => (error instanceof RangeError ? { firstMs: 1_000, maxMs: 60_000 } : { firstMs: 250, maxMs: 30_000 }),
+    },
   );
   assert.deepEqual(clock.waits, [1_000, 500], "the attempt count is shared, the delays are the failure's own");
 });

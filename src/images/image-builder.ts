@@ -63,7 +63,8 @@ async function stageBusybox(stage: string): Promise<void> {
   }
   for (const dir of ["etc", "tmp", "root", "var/www", "proc", "sys", "dev"]) mkdirSync(join(stage, dir), { recursive: true });
   chmodSync(join(stage, "tmp"), 0o1777);
-  if (!existsSync(join(stage, "etc", "passwd"))) writeFileSync(join(stage, "etc", "passwd"), "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n");
+  if (!existsSync(join(stage, "etc", "passwd")))
+    writeFileSync(join(stage, "etc", "passwd"), "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n");
   if (!existsSync(join(stage, "etc", "group"))) writeFileSync(join(stage, "etc", "group"), "root:x:0:\nnogroup:x:65534:\n");
 }
 
@@ -112,7 +113,9 @@ export async function buildImage(input: BuildInput): Promise<BuiltImage> {
             ...(input.cmd ? { Cmd: [...input.cmd] } : {}),
             ...(input.workingDir ? { WorkingDir: input.workingDir } : {}),
             ...(input.user ? { User: input.user } : {}),
-            ...(input.exposedPorts?.length ? { ExposedPorts: Object.fromEntries(input.exposedPorts.map((port) => [port.includes("/") ? port : `${port}/tcp`, {}])) } : {}),
+            ...(input.exposedPorts?.length
+              ? { ExposedPorts: Object.fromEntries(input.exposedPorts.map((port) => [port.includes("/") ? port : `${port}/tcp`, {}])) }
+              : {}),
             ...(input.labels ? { Labels: { ...input.labels } } : {}),
             ...(input.stopSignal ? { StopSignal: input.stopSignal } : {}),
           },
@@ -141,13 +144,21 @@ export async function buildImage(input: BuildInput): Promise<BuiltImage> {
 /** Writes the image as an OCI image layout (image-spec "image-layout"), tagged. */
 export function writeOciLayout(dir: string, image: BuiltImage, tag: string): void {
   mkdirSync(join(dir, "blobs", "sha256"), { recursive: true });
-  for (const item of [image.manifest, image.config, ...image.layers]) writeFileSync(join(dir, "blobs", "sha256", item.digest.slice("sha256:".length)), item.bytes);
+  for (const item of [image.manifest, image.config, ...image.layers])
+    writeFileSync(join(dir, "blobs", "sha256", item.digest.slice("sha256:".length)), item.bytes);
   writeFileSync(join(dir, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
   writeFileSync(
     join(dir, "index.json"),
     JSON.stringify({
       schemaVersion: 2,
-      manifests: [{ mediaType: image.manifest.mediaType, digest: image.manifest.digest, size: image.manifest.bytes.length, annotations: { "org.opencontainers.image.ref.name": tag } }],
+      manifests: [
+        {
+          mediaType: image.manifest.mediaType,
+          digest: image.manifest.digest,
+          size: image.manifest.bytes.length,
+          annotations: { "org.opencontainers.image.ref.name": tag },
+        },
+      ],
     }),
   );
 }
@@ -171,8 +182,16 @@ export async function pushImage(
     const started = await client.request(`/v2/${ref.repository}/blobs/uploads/`, { method: "POST" });
     const location = new URL(started.headers.get("location") ?? "", started.url);
     location.searchParams.set("digest", item.digest);
-    await client.request(location.toString(), { method: "PUT", body: item.bytes, headers: { "content-type": "application/octet-stream", "content-length": String(item.bytes.length) } });
+    await client.request(location.toString(), {
+      method: "PUT",
+      body: item.bytes,
+      headers: { "content-type": "application/octet-stream", "content-length": String(item.bytes.length) },
+    });
   }
-  await client.request(`/v2/${ref.repository}/manifests/${ref.digest ?? ref.tag}`, { method: "PUT", body: image.manifest.bytes, headers: { "content-type": image.manifest.mediaType } });
+  await client.request(`/v2/${ref.repository}/manifests/${ref.digest ?? ref.tag}`, {
+    method: "PUT",
+    body: image.manifest.bytes,
+    headers: { "content-type": image.manifest.mediaType },
+  });
   return image.manifest.digest;
 }

@@ -50,7 +50,9 @@ export function planImageCollection(input: CollectionInput): CollectionPlan {
   };
   for (const dir of input.layerBytes.keys()) if (!users.has(dir)) drop(dir);
   const images: string[] = [];
-  const candidates = input.images.filter((image) => !input.inUse.has(image.manifestDigest) && input.nowMs - image.lastUsedMs >= input.minIdleMs).sort((a, b) => a.lastUsedMs - b.lastUsedMs);
+  const candidates = input.images
+    .filter((image) => !input.inUse.has(image.manifestDigest) && input.nowMs - image.lastUsedMs >= input.minIdleMs)
+    .sort((a, b) => a.lastUsedMs - b.lastUsedMs);
   for (const image of candidates) {
     if (bytes <= input.lowWaterBytes) break;
     images.push(image.manifestDigest);

@@ -93,7 +93,8 @@ interface ManifestDocument {
   layers?: Descriptor[];
 }
 
-const isIndex = (mediaType: string, document: ManifestDocument) => mediaType.includes("index") || mediaType.includes("manifest.list") || Array.isArray(document.manifests);
+const isIndex = (mediaType: string, document: ManifestDocument) =>
+  mediaType.includes("index") || mediaType.includes("manifest.list") || Array.isArray(document.manifests);
 
 /** The distribution spec's limit on a manifest a registry must accept (4 MiB); an index is one too. */
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
@@ -168,7 +169,16 @@ interface ImageConfigDocument {
   os?: string;
   architecture?: string;
   variant?: string;
-  config?: { Env?: string[]; Entrypoint?: string[] | null; Cmd?: string[] | null; WorkingDir?: string; User?: string; StopSignal?: string; Labels?: Record<string, string> | null; ExposedPorts?: Record<string, object> | null };
+  config?: {
+    Env?: string[];
+    Entrypoint?: string[] | null;
+    Cmd?: string[] | null;
+    WorkingDir?: string;
+    User?: string;
+    StopSignal?: string;
+    Labels?: Record<string, string> | null;
+    ExposedPorts?: Record<string, object> | null;
+  };
 }
 
 /** One manifest (or index) of the repository, bounded in size, its digest verified, parsed. */
@@ -196,7 +206,9 @@ async function resolveImageManifest(client: RegistryClient, ref: ImageReference,
     throw new ImagePullError(`failed to resolve ref ${ref.canonical}: ${(error as Error).message}`, { cause: error });
   }
   if (!isIndex(manifest.mediaType, manifest.document)) return manifest;
-  const candidates = (manifest.document.manifests ?? []).filter((entry) => entry.platform?.os === platform.os && entry.platform?.architecture === platform.architecture);
+  const candidates = (manifest.document.manifests ?? []).filter(
+    (entry) => entry.platform?.os === platform.os && entry.platform?.architecture === platform.architecture,
+  );
   const chosen = candidates.find((entry) => !platform.variant || entry.platform?.variant === platform.variant) ?? candidates[0];
   if (!chosen) throw new ImagePullError(`no matching manifest for ${platform.os}/${platform.architecture} in the manifest list entries of ${ref.canonical}`);
   return fetchManifest(client, ref, chosen.digest, chosen.digest);
@@ -297,7 +309,10 @@ export class ImageStore {
     return digest ? this.get(digest) : undefined;
   }
 
-  async pull(reference: string, options: { platform: ImagePlatform; policy: ImagePullPolicy; credentials?: RegistryCredentials; signal?: AbortSignal }): Promise<LocalImage> {
+  async pull(
+    reference: string,
+    options: { platform: ImagePlatform; policy: ImagePullPolicy; credentials?: RegistryCredentials; signal?: AbortSignal },
+  ): Promise<LocalImage> {
     // A collection in progress may be removing the very layers a pull would find present.
     while (this.collecting) await this.collecting;
     const image = await this.pullOnce(reference, options);
@@ -312,7 +327,12 @@ export class ImageStore {
    * removing only images no task uses (`inUse`: manifest digests) and not used within
    * `minIdleMs`. Skipped (undefined) while a pull is in flight; pulls wait for it to finish.
    */
-  async collectGarbage(options: { inUse: ReadonlySet<string>; highWaterBytes: number; lowWaterBytes?: number; minIdleMs?: number }): Promise<CollectionPlan | undefined> {
+  async collectGarbage(options: {
+    inUse: ReadonlySet<string>;
+    highWaterBytes: number;
+    lowWaterBytes?: number;
+    minIdleMs?: number;
+  }): Promise<CollectionPlan | undefined> {
     if (this.collecting || this.inflightPulls.size > 0) return undefined;
     if (this.estimatedBytes !== undefined && this.estimatedBytes <= options.highWaterBytes) {
       return { images: [], layerDirs: [], bytesBefore: this.estimatedBytes, bytesAfter: this.estimatedBytes };
@@ -336,7 +356,10 @@ export class ImageStore {
       for (const file of await readdir(join(imagesRoot, algorithm))) {
         if (!file.endsWith(".json")) continue;
         const path = join(imagesRoot, algorithm, file);
-        const [record, stats] = await Promise.all([readFile(path, "utf8").then((text) => JSON.parse(text) as LocalImage), stat(path)]).catch(() => [undefined, undefined]);
+        const [record, stats] = await Promise.all([readFile(path, "utf8").then((text) => JSON.parse(text) as LocalImage), stat(path)]).catch(() => [
+          undefined,
+          undefined,
+        ]);
         // A record that cannot be read is of no use: its layers become orphans.
         if (!record || !stats) await rm(path, { force: true });
         else images.push({ manifestDigest: record.manifestDigest, layerDirs: record.layerDirs, lastUsedMs: stats.mtimeMs });
@@ -374,7 +397,10 @@ export class ImageStore {
     return plan;
   }
 
-  private async pullOnce(reference: string, options: { platform: ImagePlatform; policy: ImagePullPolicy; credentials?: RegistryCredentials; signal?: AbortSignal }): Promise<LocalImage> {
+  private async pullOnce(
+    reference: string,
+    options: { platform: ImagePlatform; policy: ImagePullPolicy; credentials?: RegistryCredentials; signal?: AbortSignal },
+  ): Promise<LocalImage> {
     let ref: ImageReference;
     try {
       ref = normalizeImageReference(reference);
@@ -412,7 +438,11 @@ export class ImageStore {
       reference: ref.canonical,
       manifestDigest: manifest.digest,
       config: imageConfigOf(configDocument),
-      platform: { os: configDocument.os ?? options.platform.os, architecture: configDocument.architecture ?? options.platform.architecture, ...(configDocument.variant ? { variant: configDocument.variant } : {}) },
+      platform: {
+        os: configDocument.os ?? options.platform.os,
+        architecture: configDocument.architecture ?? options.platform.architecture,
+        ...(configDocument.variant ? { variant: configDocument.variant } : {}),
+      },
       layerDirs,
       sizeBytes: layers.reduce((sum, layer) => sum + layer.size, 0),
     };
@@ -437,8 +467,10 @@ export class ImageStore {
    */
   private checkedImageManifest(ref: ImageReference, manifest: FetchedManifest): { config: Descriptor; layers: Descriptor[]; layerDirs: string[] } {
     const { document } = manifest;
-    if (!document.config || !Array.isArray(document.layers)) throw new ImagePullError(`${ref.canonical}: unsupported manifest ${JSON.stringify(String(manifest.mediaType).slice(0, 100))}`);
-    if (document.layers.length > MAX_LAYERS) throw new ImagePullError(`${ref.canonical} has ${document.layers.length} layers, more than the host's limit of ${MAX_LAYERS}`);
+    if (!document.config || !Array.isArray(document.layers))
+      throw new ImagePullError(`${ref.canonical}: unsupported manifest ${JSON.stringify(String(manifest.mediaType).slice(0, 100))}`);
+    if (document.layers.length > MAX_LAYERS)
+      throw new ImagePullError(`${ref.canonical} has ${document.layers.length} layers, more than the host's limit of ${MAX_LAYERS}`);
     checkedDigest(document.config.digest, "config");
     const layerDirs = document.layers.map((layer) => this.layerDir(layer.digest));
     try {
@@ -477,7 +509,14 @@ export class ImageStore {
     mkdirSync(join(dir, ".."), { recursive: true });
     // This pull's layers unpack one after another: the growth of its count is this layer's.
     const uncompressedBefore = imageBytes.uncompressedBytes;
-    const compressedBytes = await unpackLayer(body, { digest: layer.digest, mediaType: layer.mediaType, targetDir: dir, declaredBytes: layer.size, limits: this.limits, image: imageBytes });
+    const compressedBytes = await unpackLayer(body, {
+      digest: layer.digest,
+      mediaType: layer.mediaType,
+      targetDir: dir,
+      declaredBytes: layer.size,
+      limits: this.limits,
+      image: imageBytes,
+    });
     this.layerBytesDownloaded += compressedBytes;
     // What the layer really put on disk when that is more than the guess: zeros compress
     // 1000:1, and a hostile image must not fill the disk while the estimate stays low.

@@ -2,7 +2,14 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { assertImageSize, LayerByteCounter, LayerLimitError } from "./layer-limits.js";
 
-const limits = { maxLayerBytes: 1000, maxImageBytes: 1500, maxUncompressedLayerBytes: 100_000, maxUncompressedImageBytes: 1_000_000, maxRatio: 10, ratioFloorBytes: 2000 };
+const limits = {
+  maxLayerBytes: 1000,
+  maxImageBytes: 1500,
+  maxUncompressedLayerBytes: 100_000,
+  maxUncompressedImageBytes: 1_000_000,
+  maxRatio: 10,
+  ratioFloorBytes: 2000,
+};
 
 test("small, very compressible layers pass under the ratio floor", () => {
   const counter = new LayerByteCounter(limits, 100);
@@ -15,7 +22,10 @@ test("past the floor, more than maxRatio times the compressed bytes read so far 
   const counter = new LayerByteCounter(limits, 1000);
   counter.compressed(300);
   counter.uncompressed(3000);
-  assert.throws(() => counter.uncompressed(1), (error: Error) => error instanceof LayerLimitError && /more than 10 times its compressed size.*decompression bomb/.test(error.message));
+  assert.throws(
+    () => counter.uncompressed(1),
+    (error: Error) => error instanceof LayerLimitError && /more than 10 times its compressed size.*decompression bomb/.test(error.message),
+  );
 });
 
 test("uncompressed bytes beyond the absolute limit are refused whatever the ratio", () => {

@@ -44,9 +44,13 @@ export function confinedDirectory(root: string, parts: readonly string[], option
       if (!options.create) return undefined;
       mkdirSync(next, { mode: 0o755 });
     } else if (stats.isSymbolicLink()) {
-      throw new UnsafeLayerEntryError(`layer entry ${JSON.stringify(options.entry)} goes through the symlink ${parts.slice(0, parts.indexOf(part) + 1).join("/")}`);
+      throw new UnsafeLayerEntryError(
+        `layer entry ${JSON.stringify(options.entry)} goes through the symlink ${parts.slice(0, parts.indexOf(part) + 1).join("/")}`,
+      );
     } else if (!stats.isDirectory()) {
-      throw new UnsafeLayerEntryError(`layer entry ${JSON.stringify(options.entry)} goes through ${parts.slice(0, parts.indexOf(part) + 1).join("/")}, which is not a directory`);
+      throw new UnsafeLayerEntryError(
+        `layer entry ${JSON.stringify(options.entry)} goes through ${parts.slice(0, parts.indexOf(part) + 1).join("/")}, which is not a directory`,
+      );
     }
     current = next;
   }

@@ -76,14 +76,19 @@ async function unpack(target: string, entries: readonly TarEntry[]): Promise<voi
 
 /** Everything below `dir`, for "nothing changed" comparisons. */
 function listing(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, withFileTypes: true }).map((entry) => `${join(entry.parentPath, entry.name)}:${entry.isDirectory() ? "d" : entry.isSymbolicLink() ? "l" : "f"}`).sort();
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .map((entry) => `${join(entry.parentPath, entry.name)}:${entry.isDirectory() ? "d" : entry.isSymbolicLink() ? "l" : "f"}`)
+    .sort();
 }
 
 function assertUntouched(s: ReturnType<typeof scene>, before: readonly string[]): void {
   assert.equal(readFileSync(join(s.outside, "shadow"), "utf8"), "secret");
   assert.equal(readFileSync(join(s.base, "victim"), "utf8"), "secret");
   assert.equal(readFileSync(join(s.layers, "victim"), "utf8"), "secret");
-  assert.deepEqual(listing(s.base).filter((line) => !line.startsWith(s.target)), before);
+  assert.deepEqual(
+    listing(s.base).filter((line) => !line.startsWith(s.target)),
+    before,
+  );
 }
 
 test("a whiteout with ../ in its path is refused and deletes nothing outside", async () => {
@@ -111,7 +116,10 @@ test("a whiteout behind a relative symlink that climbs out touches nothing outsi
     () => "unpacked",
     (error: Error) => error.message,
   );
-  assert.deepEqual(listing(s.base).filter((line) => !line.startsWith(s.target)), before);
+  assert.deepEqual(
+    listing(s.base).filter((line) => !line.startsWith(s.target)),
+    before,
+  );
   assertUntouched(s, before);
   if (outcome === "unpacked") assert.ok(lstatSync(join(s.target, "y")).isDirectory());
   else assert.match(outcome, /symlink/);
@@ -129,7 +137,10 @@ test("an opaque marker behind a symlink is refused and sets no xattr outside", a
 test("an absolute symlink placed at ../ or through another symlink is refused", async () => {
   for (const make of [
     (_: ReturnType<typeof scene>): TarEntry[] => [{ path: "../evil", type: "symlink", linkpath: "/etc" }],
-    (s: ReturnType<typeof scene>): TarEntry[] => [{ path: "x", type: "symlink", linkpath: s.outside }, { path: "x/evil", type: "symlink", linkpath: "/etc" }],
+    (s: ReturnType<typeof scene>): TarEntry[] => [
+      { path: "x", type: "symlink", linkpath: s.outside },
+      { path: "x/evil", type: "symlink", linkpath: "/etc" },
+    ],
   ]) {
     const s = scene();
     const before = listing(s.base);
@@ -159,7 +170,9 @@ test("legitimate whiteouts, opaque dirs and absolute symlinks still become overl
   assert.ok(whiteout.isCharacterDevice());
   assert.equal(whiteout.rdev, 0);
   assert.equal(readlinkSync(join(s.target, "bin/sh")), "/bin/busybox");
-  const opaque = execFileSync("python3", ["-c", "import os,sys; print(os.getxattr(sys.argv[1], 'trusted.overlay.opaque'))", join(s.target, "var/lib")], { encoding: "utf8" });
+  const opaque = execFileSync("python3", ["-c", "import os,sys; print(os.getxattr(sys.argv[1], 'trusted.overlay.opaque'))", join(s.target, "var/lib")], {
+    encoding: "utf8",
+  });
   assert.equal(opaque.trim(), "b'y'");
 });
 

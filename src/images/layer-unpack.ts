@@ -87,7 +87,9 @@ async function pipeThroughZstd(source: Readable, sink: NodeJS.WritableStream): P
   const child = spawn("zstd", ["-d", "-c", "-q"], { stdio: ["pipe", "pipe", "pipe"] });
   let stderr = "";
   child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<void>((resolve, reject) => child.once("close", (code) => (code === 0 ? resolve() : reject(new Error(`zstd: ${stderr.trim() || `exit ${code}`}`)))));
+  const exited = new Promise<void>((resolve, reject) =>
+    child.once("close", (code) => (code === 0 ? resolve() : reject(new Error(`zstd: ${stderr.trim() || `exit ${code}`}`)))),
+  );
   // A stage refused (a limit, a bad archive): the decoder goes at once, not when its pipes drain.
   await Promise.all([pipeline(source, child.stdin), pipeline(child.stdout, sink), exited]).catch(async (error: unknown) => {
     child.kill("SIGKILL");
@@ -132,7 +134,11 @@ function extractCollectingSpecialEntries(dir: string, special: SpecialEntries): 
         special.whiteouts.push(posix.join(posix.dirname(path), base.slice(4)));
         return false;
       }
-      if ((type === "File" || type === "OldFile" || type === "ContiguousFile" || type === "Directory") && mode !== undefined && (mode & (0o7000 | umask)) !== 0) {
+      if (
+        (type === "File" || type === "OldFile" || type === "ContiguousFile" || type === "Directory") &&
+        mode !== undefined &&
+        (mode & (0o7000 | umask)) !== 0
+      ) {
         special.modes.set(path.replace(/^\/+/, ""), mode & 0o7777);
       }
       return true;
@@ -165,7 +171,13 @@ function watchDecodedBytes(stream: NodeJS.ReadableStream & { destroy(error?: Err
 }
 
 /** Streams `blob` through `blocks` (hash and count), the decoder for `compression`, and `extract`. */
-async function decodeInto(blob: Readable, compression: LayerCompression, blocks: ReturnType<typeof hashedBlocks>, extract: NodeJS.WritableStream, counter: LayerByteCounter): Promise<void> {
+async function decodeInto(
+  blob: Readable,
+  compression: LayerCompression,
+  blocks: ReturnType<typeof hashedBlocks>,
+  extract: NodeJS.WritableStream,
+  counter: LayerByteCounter,
+): Promise<void> {
   // Empty layers (a tar of only its end marker, common in real images) are valid, but node-tar
   // calls them an unrecognized archive: remember whether any non-zero byte went by.
   const seen = { content: false };
@@ -237,7 +249,12 @@ export async function unpackLayer(
  */
 async function applySpecialEntries(
   root: string,
-  entries: { absoluteLinks: readonly { path: string; target: string }[]; whiteouts: readonly string[]; opaqueDirs: readonly string[]; modes: ReadonlyMap<string, number> },
+  entries: {
+    absoluteLinks: readonly { path: string; target: string }[];
+    whiteouts: readonly string[];
+    opaqueDirs: readonly string[];
+    modes: ReadonlyMap<string, number>;
+  },
 ): Promise<void> {
   for (const { path, target } of entries.absoluteLinks) {
     const full = confinedEntryPath(root, path, { create: true });

@@ -23,14 +23,18 @@ test("classifies what is not the public internet", () => {
   ] as const) {
     assert.equal(nonPublicAddress(address), what, address);
   }
-  for (const address of ["8.8.8.8", "172.32.0.1", "169.253.255.255", "2606:4700::1111", "::ffff:1.1.1.1"]) assert.equal(nonPublicAddress(address), undefined, address);
+  for (const address of ["8.8.8.8", "172.32.0.1", "169.253.255.255", "2606:4700::1111", "::ffff:1.1.1.1"])
+    assert.equal(nonPublicAddress(address), undefined, address);
 });
 
 test("the registry's own host is followed whatever its address; other hosts only over HTTPS to public addresses", () => {
   assert.equal(redirectProblem(new URL("http://127.0.0.1:9000/blob"), "127.0.0.1"), undefined);
   assert.equal(redirectProblem(new URL("https://cdn.example.com/blob"), "registry.example.com"), undefined);
   assert.match(redirectProblem(new URL("http://cdn.example.com/blob"), "registry.example.com")!, /only HTTPS/);
-  assert.match(redirectProblem(new URL("https://169.254.169.254/latest/meta-data/"), "127.0.0.1")!, /https:\/\/169\.254\.169\.254 refused: a link-local address/);
+  assert.match(
+    redirectProblem(new URL("https://169.254.169.254/latest/meta-data/"), "127.0.0.1")!,
+    /https:\/\/169\.254\.169\.254 refused: a link-local address/,
+  );
   assert.match(redirectProblem(new URL("http://127.0.0.2:8080/"), "127.0.0.1")!, /refused: a loopback address/);
   assert.match(redirectProblem(new URL("https://[::ffff:a9fe:a9fe]/"), "127.0.0.1")!, /link-local/);
   assert.match(redirectProblem(new URL("file:///etc/shadow"), "127.0.0.1")!, /file: URL refused/);

@@ -110,7 +110,8 @@ export function publicOnlyLookup(hostname: string, options: LookupOneOptions | L
     if (error) return callback(error, []);
     for (const { address } of addresses) {
       const problem = nonPublicAddress(address);
-      if (problem) return callback(Object.assign(new RedirectRefusedError(`redirect to ${hostname} refused: it resolves to ${problem}`), { code: "EBERTHREDIRECT" }), []);
+      if (problem)
+        return callback(Object.assign(new RedirectRefusedError(`redirect to ${hostname} refused: it resolves to ${problem}`), { code: "EBERTHREDIRECT" }), []);
     }
     if ((options as LookupAllOptions).all) return callback(null, addresses);
     const first = addresses[0]!;

@@ -55,20 +55,30 @@ test("a redirect to the registry's own host is followed", async () => {
 });
 
 test("a token realm at the metadata address or on another loopback address is refused before connecting", async () => {
-  answers.set("/v2/x/manifests/c", (response) => response.writeHead(401, { "www-authenticate": 'Bearer realm="http://169.254.169.254/latest/meta-data/",service="s"' }).end());
+  answers.set("/v2/x/manifests/c", (response) =>
+    response.writeHead(401, { "www-authenticate": 'Bearer realm="http://169.254.169.254/latest/meta-data/",service="s"' }).end(),
+  );
   await assert.rejects(client().request("/v2/x/manifests/c"), /token realm http:\/\/169\.254\.169\.254 refused: a link-local address/);
-  answers.set("/v2/x/manifests/d", (response) => response.writeHead(401, { "www-authenticate": `Bearer realm="http://127.0.0.2:${bystanderPort}/token",service="s"` }).end());
+  answers.set("/v2/x/manifests/d", (response) =>
+    response.writeHead(401, { "www-authenticate": `Bearer realm="http://127.0.0.2:${bystanderPort}/token",service="s"` }).end(),
+  );
   await assert.rejects(client().request("/v2/x/manifests/d"), /token realm http:\/\/127\.0\.0\.2:\d+ refused: a loopback address/);
   assert.equal(bystanderConnections, 0);
 });
 
 test("an error answer is described by its status and the spec's codes, never by the registry's text", async () => {
   answers.set("/v2/x/manifests/e", (response) =>
-    response.writeHead(403, { "content-type": "application/json" }).end(JSON.stringify({ errors: [{ code: "DENIED", message: "SECRET internal path /srv/x" }, { code: "SECRET_CODE" }] })),
+    response
+      .writeHead(403, { "content-type": "application/json" })
+      .end(JSON.stringify({ errors: [{ code: "DENIED", message: "SECRET internal path /srv/x" }, { code: "SECRET_CODE" }] })),
   );
   answers.set("/v2/x/blobs/e", (response) => response.writeHead(502).end("SECRET upstream says hi".repeat(10_000)));
-  const denied = await client().request("/v2/x/manifests/e").catch((error: Error) => error);
+  const denied = await client()
+    .request("/v2/x/manifests/e")
+    .catch((error: Error) => error);
   assert.equal((denied as Error).message, "denied: DENIED: requested access to the resource is denied");
-  const bad = await client().download("/v2/x/blobs/e").catch((error: Error) => error);
+  const bad = await client()
+    .download("/v2/x/blobs/e")
+    .catch((error: Error) => error);
   assert.equal((bad as Error).message, "unexpected status 502");
 });

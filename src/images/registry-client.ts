@@ -94,7 +94,10 @@ export class RegistryClient {
         const own = target.hostname === registryHost;
         // The registry's token goes to its own origin only (not another port of its host).
         const sameOrigin = target.origin === new URL(this.base).origin;
-        const headers = { ...(init.headers ?? {}), ...(sameOrigin && this.authorization && Date.now() < this.tokenExpiresAt ? { authorization: this.authorization } : {}) };
+        const headers = {
+          ...(init.headers ?? {}),
+          ...(sameOrigin && this.authorization && Date.now() < this.tokenExpiresAt ? { authorization: this.authorization } : {}),
+        };
         const response = await fetch(target, { ...init, headers, redirect: "manual", ...(own ? this.tlsInit() : { dispatcher: publicDispatcher() as never }) });
         const location = response.headers.get("location");
         if (response.status < 300 || response.status >= 400 || response.status === 304 || !location) return response;
@@ -116,7 +119,9 @@ export class RegistryClient {
     } catch (error) {
       if (error instanceof RegistryError) throw error;
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      throw new RegistryError(`failed to do request: ${init.method ?? "GET"} ${url}: ${cause?.code ?? ""} ${cause?.message ?? (error as Error).message}`.replace(/\s+/g, " ").trim());
+      throw new RegistryError(
+        `failed to do request: ${init.method ?? "GET"} ${url}: ${cause?.code ?? ""} ${cause?.message ?? (error as Error).message}`.replace(/\s+/g, " ").trim(),
+      );
     }
     if (!response.ok && !allowedStatus.includes(response.status)) {
       const text = await boundedText(response).catch(() => "");
@@ -136,15 +141,21 @@ export class RegistryClient {
     let url = new URL(`${this.base}${path}`);
     const registryHost = url.hostname;
     let authenticated = false;
-    for (let redirects = 0; redirects <= MAX_REDIRECTS; ) {
-      const headers: Record<string, string> = url.origin === origin && this.authorization && Date.now() < this.tokenExpiresAt ? { authorization: this.authorization } : {};
+    for (let redirects = 0; redirects <= MAX_REDIRECTS;) {
+      const headers: Record<string, string> =
+        url.origin === origin && this.authorization && Date.now() < this.tokenExpiresAt ? { authorization: this.authorization } : {};
       // Another host than the registry's: only public addresses (checked in the connection's own
       // lookup), and the registry's CA does not apply there.
       const own = url.hostname === registryHost;
       const connect = own ? (this.options.trust?.ca ? { ca: this.options.trust.ca } : {}) : { lookup: publicOnlyLookup };
       const response = await new Promise<IncomingMessage>((resolve, reject) => {
-        const request = url.protocol === "https:" ? httpsGet(url, { headers, ...connect }, resolve) : httpGet(url, { headers, ...(own ? {} : { lookup: publicOnlyLookup }) }, resolve);
-        request.once("error", (error: NodeJS.ErrnoException) => reject(new RegistryError(`failed to do request: GET ${url.href}: ${error.code ?? ""} ${error.message}`.replace(/\s+/g, " ").trim())));
+        const request =
+          url.protocol === "https:"
+            ? httpsGet(url, { headers, ...connect }, resolve)
+            : httpGet(url, { headers, ...(own ? {} : { lookup: publicOnlyLookup }) }, resolve);
+        request.once("error", (error: NodeJS.ErrnoException) =>
+          reject(new RegistryError(`failed to do request: GET ${url.href}: ${error.code ?? ""} ${error.message}`.replace(/\s+/g, " ").trim())),
+        );
       });
       const status = response.statusCode ?? 0;
       if (status >= 300 && status < 400 && response.headers.location) {
@@ -185,7 +196,8 @@ export class RegistryClient {
       this.tokenExpiresAt = Number.POSITIVE_INFINITY;
       return;
     }
-    if (challenge?.scheme !== "bearer" || !challenge.params.realm) throw new RegistryError("unauthorized: the registry asked for an unsupported authentication scheme", 401);
+    if (challenge?.scheme !== "bearer" || !challenge.params.realm)
+      throw new RegistryError("unauthorized: the registry asked for an unsupported authentication scheme", 401);
     const realm = new URL(challenge.params.realm);
     if (challenge.params.service) realm.searchParams.set("service", challenge.params.service);
     realm.searchParams.set("scope", challenge.params.scope ?? this.options.scope);
@@ -195,7 +207,11 @@ export class RegistryClient {
     const problem = redirectProblem(realm, registryHost);
     if (problem) throw new RegistryError(`token realm ${problem.replace(/^redirect to /, "")}`);
     const own = realm.hostname === registryHost;
-    const response = await fetch(realm, { headers: credentials ? { authorization: basicHeader(credentials) } : {}, redirect: "manual", ...(own ? this.tlsInit() : { dispatcher: publicDispatcher() as never }) }).catch((error: Error & { cause?: Error }) => {
+    const response = await fetch(realm, {
+      headers: credentials ? { authorization: basicHeader(credentials) } : {},
+      redirect: "manual",
+      ...(own ? this.tlsInit() : { dispatcher: publicDispatcher() as never }),
+    }).catch((error: Error & { cause?: Error }) => {
       throw new RegistryError(`failed to fetch an authorization token from ${realm.origin}: ${error.cause?.message ?? error.message}`);
     });
     if (!response.ok) throw new RegistryError(`unauthorized: the token server answered ${response.status}`, 401);
@@ -210,7 +226,8 @@ export class RegistryClient {
     if (typeof token !== "string" || token === "" || /[^\x21-\x7e]/.test(token)) throw new RegistryError("unauthorized: the token server gave no token", 401);
     this.authorization = `Bearer ${token}`;
     // 60 s is the spec's default lifetime; renew a little early.
-    this.tokenExpiresAt = Date.now() + Math.max((typeof body.expires_in === "number" && Number.isFinite(body.expires_in) ? body.expires_in : 60) - 10, 5) * 1000;
+    this.tokenExpiresAt =
+      Date.now() + Math.max((typeof body.expires_in === "number" && Number.isFinite(body.expires_in) ? body.expires_in : 60) - 10, 5) * 1000;
   }
 }
 
@@ -240,7 +257,13 @@ function describeFailure(status: number, body: string): string {
   let codes: string[] = [];
   try {
     const parsed = JSON.parse(body) as { errors?: { code?: unknown }[] };
-    codes = [...new Set((Array.isArray(parsed.errors) ? parsed.errors : []).map((error) => (typeof error?.code === "string" ? error.code : "")).filter((code) => Object.hasOwn(ERROR_CODES, code)))];
+    codes = [
+      ...new Set(
+        (Array.isArray(parsed.errors) ? parsed.errors : [])
+          .map((error) => (typeof error?.code === "string" ? error.code : ""))
+          .filter((code) => Object.hasOwn(ERROR_CODES, code)),
+      ),
+    ];
   } catch {
     // Not the spec's JSON: the status alone describes it.
   }

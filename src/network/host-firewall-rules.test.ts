@@ -1,6 +1,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { bridgeSysctls, renderAllowBridge, renderAllowPort, renderFirewall, renderForgetBridge, renderForgetPort, renderRemoveFirewall } from "./host-firewall-rules.js";
+import {
+  bridgeSysctls,
+  renderAllowBridge,
+  renderAllowPort,
+  renderFirewall,
+  renderForgetBridge,
+  renderForgetPort,
+  renderRemoveFirewall,
+} from "./host-firewall-rules.js";
 
 const port = { hostVeth: "bthv1a2b3c4d", macAddress: "02:7f:0a:d5:07:04", ipv4: "10.213.7.4" };
 

@@ -22,7 +22,15 @@ import { writeFileAtomic } from "./ipam.js";
 import { runCommand } from "../core/command-runner.js";
 import type { CommandRunner } from "../core/command-runner.js";
 import type { FirewallState, TaskPort } from "./host-firewall-rules.js";
-import { bridgeSysctls, renderAllowBridge, renderAllowPort, renderFirewall, renderForgetBridge, renderForgetPort, renderRemoveFirewall } from "./host-firewall-rules.js";
+import {
+  bridgeSysctls,
+  renderAllowBridge,
+  renderAllowPort,
+  renderFirewall,
+  renderForgetBridge,
+  renderForgetPort,
+  renderRemoveFirewall,
+} from "./host-firewall-rules.js";
 
 export type IpForwardPolicy = "off" | "keep";
 

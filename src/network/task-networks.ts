@@ -225,13 +225,15 @@ export class TaskNetworks {
     writeFileAtomic(this.bridgeRecordPath(bridge), JSON.stringify({ subnetId: subnet.subnetId, cidr: subnet.cidr }));
     if (!(await this.linkExists(bridge))) {
       const range = subnetRange(subnet.cidr);
-      await this.run("ip", ["-batch", "-"], { input: [
-        `link add ${bridge} type bridge`,
-        `addr add ${range.gateway}/${range.prefixLength} dev ${bridge}`,
-        `addr add ${METADATA_ENDPOINT_ADDRESS}/32 dev ${bridge}`,
-        `link set ${bridge} up`,
-        "",
-      ].join("\n") });
+      await this.run("ip", ["-batch", "-"], {
+        input: [
+          `link add ${bridge} type bridge`,
+          `addr add ${range.gateway}/${range.prefixLength} dev ${bridge}`,
+          `addr add ${METADATA_ENDPOINT_ADDRESS}/32 dev ${bridge}`,
+          `link set ${bridge} up`,
+          "",
+        ].join("\n"),
+      });
     }
     // Also for a bridge an earlier run made: cheap, once per bridge and process, and it repairs
     // an element or setting lost with an interrupted start.
@@ -259,7 +261,11 @@ export class TaskNetworks {
     const { netnsName, netnsPath, hostVeth, userNamespacePath } = linkNames(taskId);
     const number = ipv4ToNumber(ipv4);
     // 02: a locally administered unicast MAC; the rest spells the address, so it is unique per subnet.
-    const macAddress = ["02", randomBytes(1).toString("hex"), ...[24, 16, 8, 0].map((shift) => (Math.floor(number / 2 ** shift) % 256).toString(16).padStart(2, "0"))].join(":");
+    const macAddress = [
+      "02",
+      randomBytes(1).toString("hex"),
+      ...[24, 16, 8, 0].map((shift) => (Math.floor(number / 2 ** shift) % 256).toString(16).padStart(2, "0")),
+    ].join(":");
     const attachment: TaskAttachment = {
       taskId,
       subnetId: subnet.subnetId,
@@ -314,20 +320,28 @@ export class TaskNetworks {
         // Only an earlier, interrupted connect can have left this task's veth behind.
         if (!this.freshNamespaces.delete(taskId)) await this.removeHostVeth(attachment);
         // The peer is made inside the namespace (so it can be called eth0 there) with its MAC.
-        await this.run("ip", ["-batch", "-"], { input: [`link add ${hostVeth} type veth peer name eth0 address ${macAddress} netns ${netnsName}`, `link set ${hostVeth} master ${bridge} up`, ""].join("\n") });
+        await this.run("ip", ["-batch", "-"], {
+          input: [
+            `link add ${hostVeth} type veth peer name eth0 address ${macAddress} netns ${netnsName}`,
+            `link set ${hostVeth} master ${bridge} up`,
+            "",
+          ].join("\n"),
+        });
       }),
       // The port's element (started by reserve): until it is in, the bridge drops everything the
       // port sends (the policy fails closed), and connect returns only once both are done.
       allowed,
     ]);
-    await this.run("ip", ["-n", netnsName, "-batch", "-"], { input: [
-      `link set lo up`,
-      `addr add ${ipv4}/${prefixLength} dev eth0`,
-      `link set eth0 up`,
-      `route add default via ${gateway} dev eth0`,
-      `route add ${METADATA_ENDPOINT_ADDRESS}/32 dev eth0`,
-      "",
-    ].join("\n") });
+    await this.run("ip", ["-n", netnsName, "-batch", "-"], {
+      input: [
+        `link set lo up`,
+        `addr add ${ipv4}/${prefixLength} dev eth0`,
+        `link set eth0 up`,
+        `route add default via ${gateway} dev eth0`,
+        `route add ${METADATA_ENDPOINT_ADDRESS}/32 dev eth0`,
+        "",
+      ].join("\n"),
+    });
     const connected: TaskAttachment = { ...attachment, connected: true };
     writeFileAtomic(this.recordPath(taskId), JSON.stringify(connected));
     return connected;
@@ -379,7 +393,9 @@ export class TaskNetworks {
   private async removeLinks(attachment: Pick<TaskAttachment, "netnsName" | "netnsPath" | "hostVeth" | "userNamespacePath">): Promise<void> {
     const commands = [`link del ${attachment.hostVeth}`, ...(existsSync(attachment.netnsPath) ? [`netns del ${attachment.netnsName}`] : []), ""];
     await this.run("ip", ["-force", "-batch", "-"], { input: commands.join("\n") }).catch((error: Error) => {
-      const unexpected = error.message.split("\n").filter((line) => line.trim() && !/^Command failed/.test(line) && !/Cannot find device|No such file or directory/.test(line));
+      const unexpected = error.message
+        .split("\n")
+        .filter((line) => line.trim() && !/^Command failed/.test(line) && !/Cannot find device|No such file or directory/.test(line));
       if (unexpected.length > 0) throw error;
     });
     const userNamespace = attachment.userNamespacePath;

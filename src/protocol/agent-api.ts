@@ -79,7 +79,11 @@ export type RegisterResponse = Static<typeof RegisterResponseSchema>;
  * name and lines of `ip -batch` input, so it is held to a plain name (no "/", "..", newline).
  */
 const TaskSpecSchema = Type.Unsafe<TaskSpec>(
-  Type.Object({ taskArn: Type.String({ maxLength: MAX_ARN_CHARS }), taskId: Type.String({ pattern: "^[A-Za-z0-9_-]{1,64}$" }), taskDefinition: Type.Object({}) }),
+  Type.Object({
+    taskArn: Type.String({ maxLength: MAX_ARN_CHARS }),
+    taskId: Type.String({ pattern: "^[A-Za-z0-9_-]{1,64}$" }),
+    taskDefinition: Type.Object({}),
+  }),
 );
 
 export const DesiredTaskSchema = Type.Immutable(

@@ -10,7 +10,14 @@ import { AwsError } from "../core/errors.js";
 
 const report = { protocolVersion: 1, taskArn: "arn:task/1", lastStatus: "RUNNING", desiredStatus: "RUNNING", sequence: 1, health: "UNKNOWN", containers: [] };
 const container = { name: "app", lastStatus: "RUNNING", health: "UNKNOWN", essential: true, image: "x", networkInterfaces: [] };
-const batch = { taskArn: "arn:task/1", containerName: "app", logGroupName: "/ecs/app", logStreamName: "ecs/app/1", createGroup: false, events: [{ timestamp: 1, message: "m" }] };
+const batch = {
+  taskArn: "arn:task/1",
+  containerName: "app",
+  logGroupName: "/ecs/app",
+  logStreamName: "ecs/app/1",
+  createGroup: false,
+  events: [{ timestamp: 1, message: "m" }],
+};
 const problem = (checked: { ok: boolean; problem?: string }) => (checked.ok ? undefined : checked.problem);
 
 test("a report names the field that is wrong, with its place in the body", () => {
@@ -19,27 +26,58 @@ test("a report names the field that is wrong, with its place in the body", () =>
   assert.equal(problem(parseReportBody({ reports: [report, { ...report, sequence: "2" }] })), "reports[1].sequence must be a whole number.");
   assert.equal(problem(parseReportBody({ reports: [{ ...report, sequence: 2 ** 40 }] })), `reports[0].sequence must be at most ${2 ** 31 - 1}.`);
   assert.match(problem(parseReportBody({ reports: [{ ...report, lastStatus: "BOGUS" }] }))!, /^reports\[0\]\.lastStatus must be one of PROVISIONING, PENDING/);
-  assert.equal(problem(parseReportBody({ reports: [{ ...report, containers: [{ ...container, networkInterfaces: {} }] }] })), "reports[0].containers[0].networkInterfaces must be a list.");
-  assert.equal(problem(parseReportBody({ reports: [{ ...report, stopCode: "Bored" }] }))?.startsWith("reports[0].stopCode must be one of TaskFailedToStart"), true);
+  assert.equal(
+    problem(parseReportBody({ reports: [{ ...report, containers: [{ ...container, networkInterfaces: {} }] }] })),
+    "reports[0].containers[0].networkInterfaces must be a list.",
+  );
+  assert.equal(
+    problem(parseReportBody({ reports: [{ ...report, stopCode: "Bored" }] }))?.startsWith("reports[0].stopCode must be one of TaskFailedToStart"),
+    true,
+  );
   assert.equal(problem(parseReportBody({ reports: [{ ...report, stoppedAtMs: 1e20 }] })), "reports[0].stoppedAtMs must be at most 253402300799999.");
   assert.equal(problem(parseReportBody({ reports: "abc" })), "reports must be a list.");
 });
 
 test("a registration must carry its machine; its values are the Fleet's to judge", () => {
-  const { machine: _machine, ...withoutMachine } = { protocolVersion: 1, hostId: "h", agentVersion: "1", availabilityZone: "az", architecture: "X86_64", capacity: { cpuUnits: 1.5, memoryMiB: 1, taskSlots: 1, ephemeralGiB: 0 }, machine: { cpuCount: 1, memoryMiB: 1 }, overcommit: false, subnetIds: [] };
+  const { machine: _machine, ...withoutMachine } = {
+    protocolVersion: 1,
+    hostId: "h",
+    agentVersion: "1",
+    availabilityZone: "az",
+    architecture: "X86_64",
+    capacity: { cpuUnits: 1.5, memoryMiB: 1, taskSlots: 1, ephemeralGiB: 0 },
+    machine: { cpuCount: 1, memoryMiB: 1 },
+    overcommit: false,
+    subnetIds: [],
+  };
   assert.equal(problem(parseRegisterBody(withoutMachine)), "machine must be given.");
   assert.equal(parseRegisterBody({ ...withoutMachine, machine: { cpuCount: 1, memoryMiB: 1 } }).ok, true, "a fractional capacity passes the shape check");
-  assert.equal(problem(parseRegisterBody({ ...withoutMachine, machine: { cpuCount: 1, memoryMiB: 1 }, architecture: "MIPS" })), "architecture must be one of X86_64, ARM64.");
+  assert.equal(
+    problem(parseRegisterBody({ ...withoutMachine, machine: { cpuCount: 1, memoryMiB: 1 }, architecture: "MIPS" })),
+    "architecture must be one of X86_64, ARM64.",
+  );
 });
 
 test("log batches are held to the event and byte limits", () => {
   assert.equal(parseLogsBody({ batches: [batch] }).ok, true);
   const events = Array.from({ length: MAX_LOG_EVENTS_PER_BATCH + 1 }, () => ({ timestamp: 1, message: "m" }));
-  assert.equal(problem(parseLogsBody({ batches: [{ ...batch, events }] })), `batches[0].events has more than ${MAX_LOG_EVENTS_PER_BATCH} items; at most ${MAX_LOG_EVENTS_PER_BATCH}.`);
+  assert.equal(
+    problem(parseLogsBody({ batches: [{ ...batch, events }] })),
+    `batches[0].events has more than ${MAX_LOG_EVENTS_PER_BATCH} items; at most ${MAX_LOG_EVENTS_PER_BATCH}.`,
+  );
   const big = Array.from({ length: 3 }, () => ({ timestamp: 1, message: "m".repeat(400 * 1024) }));
-  assert.match(problem(parseLogsBody({ batches: [{ ...batch, events: big }] }))!, new RegExp(`^batches\\[0\\]: the batch has more than ${MAX_LOG_BATCH_MESSAGE_BYTES} bytes`));
-  assert.equal(problem(parseLogsBody({ batches: [{ ...batch, events: [{ timestamp: -1, message: "m" }] }] })), "batches[0].events[0].timestamp must be at least 0.");
-  assert.equal(problem(parseLogsBody({ batches: [{ ...batch, events: [{ timestamp: 1, message: "m", offset: "1" }] }] })), "batches[0].events[0].offset must be a whole number.");
+  assert.match(
+    problem(parseLogsBody({ batches: [{ ...batch, events: big }] }))!,
+    new RegExp(`^batches\\[0\\]: the batch has more than ${MAX_LOG_BATCH_MESSAGE_BYTES} bytes`),
+  );
+  assert.equal(
+    problem(parseLogsBody({ batches: [{ ...batch, events: [{ timestamp: -1, message: "m" }] }] })),
+    "batches[0].events[0].timestamp must be at least 0.",
+  );
+  assert.equal(
+    problem(parseLogsBody({ batches: [{ ...batch, events: [{ timestamp: 1, message: "m", offset: "1" }] }] })),
+    "batches[0].events[0].offset must be a whole number.",
+  );
   assert.equal(problem(parsePollBody({ knownGeneration: null })), "knownGeneration must be a number.");
 });
 
@@ -87,5 +125,6 @@ test("a server's answers are held to plain task ids and a sane heartbeat", () =>
   const register = compileCheck(RegisterResponseSchema);
   const answer = { hostId: "h", hostSecret: "s", heartbeatIntervalMs: 5_000, subnets: [] };
   assert.equal(register.parse(answer).ok, true);
-  for (const heartbeatIntervalMs of [1, 99, 2 ** 31, 1.5]) assert.equal(register.parse({ ...answer, heartbeatIntervalMs }).ok, false, String(heartbeatIntervalMs));
+  for (const heartbeatIntervalMs of [1, 99, 2 ** 31, 1.5])
+    assert.equal(register.parse({ ...answer, heartbeatIntervalMs }).ok, false, String(heartbeatIntervalMs));
 });

@@ -17,7 +17,10 @@ export type PollBody = Static<typeof PollBodySchema>;
 export const ReportBodySchema = Type.Object({ ...sender, reports: Type.Optional(ReportRequestSchema.properties.reports) });
 export type ReportBody = Static<typeof ReportBodySchema>;
 
-export const LogsBodySchema = Type.Object({ ...sender, batches: Type.Optional(Type.Immutable(Type.Array(LogBatchSchema, { maxItems: MAX_LOG_BATCHES_PER_CALL }))) });
+export const LogsBodySchema = Type.Object({
+  ...sender,
+  batches: Type.Optional(Type.Immutable(Type.Array(LogBatchSchema, { maxItems: MAX_LOG_BATCHES_PER_CALL }))),
+});
 export type LogsBody = Static<typeof LogsBodySchema>;
 
 const registerCheck = compileCheck(RegisterRequestSchema);

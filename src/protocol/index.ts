@@ -1,14 +1,6 @@
 export { AGENT_ROUTE_PREFIX, protocolVersion } from "./version.js";
 export type { AgentCall } from "./version.js";
-export type {
-  CredentialsReference,
-  DesiredStatus,
-  PullPolicy,
-  RegistryPullCredential,
-  TaskNetworkSpec,
-  TaskPlatform,
-  TaskSpec,
-} from "./task-spec.js";
+export type { CredentialsReference, DesiredStatus, PullPolicy, RegistryPullCredential, TaskNetworkSpec, TaskPlatform, TaskSpec } from "./task-spec.js";
 export { defaultStopTimeoutMs, maxStopTimeoutMs } from "./task-spec.js";
 export type {
   ContainerLastStatus,
@@ -20,7 +12,15 @@ export type {
   TaskStopCode,
 } from "./task-status.js";
 export { boundedReason, boundedReport, MAX_REASON_CHARS } from "./task-status.js";
-export { MAX_REPORT_SEQUENCE, MAX_TIMESTAMP_MS, MIN_TIMESTAMP_MS, TaskStatusReportSchema, TaskStopCodeSchema, taskLifecycle, taskStopCodes } from "./task-status.js";
+export {
+  MAX_REPORT_SEQUENCE,
+  MAX_TIMESTAMP_MS,
+  MIN_TIMESTAMP_MS,
+  TaskStatusReportSchema,
+  TaskStopCodeSchema,
+  taskLifecycle,
+  taskStopCodes,
+} from "./task-status.js";
 export type {
   ControlPlaneLink,
   DesiredTask,

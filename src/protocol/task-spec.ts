@@ -2,11 +2,7 @@
 // Decision: the control plane applies the RunTask `overrides` to the task definition before it
 // sends the spec (so `taskDefinition` here is the effective one); `overrides` is carried only so
 // the agent can echo it in reports and the metadata endpoint. The agent never re-applies it.
-import type {
-  LogConfiguration,
-  TaskDefinition,
-  TaskOverride,
-} from "@aws-sdk/client-ecs";
+import type { LogConfiguration, TaskDefinition, TaskOverride } from "@aws-sdk/client-ecs";
 
 export type DesiredStatus = "RUNNING" | "STOPPED";
 

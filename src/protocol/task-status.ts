@@ -8,16 +8,7 @@ import Type from "typebox";
 import type { Static } from "typebox";
 
 /** Fargate task lifecycle (REFERENCE.md "Task lifecycle"), in order. */
-export const taskLifecycle = [
-  "PROVISIONING",
-  "PENDING",
-  "ACTIVATING",
-  "RUNNING",
-  "DEACTIVATING",
-  "STOPPING",
-  "DEPROVISIONING",
-  "STOPPED",
-] as const;
+export const taskLifecycle = ["PROVISIONING", "PENDING", "ACTIVATING", "RUNNING", "DEACTIVATING", "STOPPING", "DEPROVISIONING", "STOPPED"] as const;
 export type TaskLastStatus = (typeof taskLifecycle)[number];
 
 /** ECS Task.stopCode: AWS's TaskStopCode values, all of them (checked below). */

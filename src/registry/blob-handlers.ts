@@ -37,7 +37,8 @@ function chunkStart(request: IncomingMessage): number | undefined {
   const start = Number(match[1]);
   const end = Number(match[2]);
   const length = request.headers["content-length"];
-  if (end < start || (length !== undefined && Number(length) !== end - start + 1)) throw blobUploadInvalid(`Content-Range ${header} does not match the body length`, {}, 416);
+  if (end < start || (length !== undefined && Number(length) !== end - start + 1))
+    throw blobUploadInvalid(`Content-Range ${header} does not match the body length`, {}, 416);
   return start;
 }
 
@@ -46,7 +47,13 @@ export async function headOrGetBlob(context: RegistryContext, { request, respons
   const link = await context.repositories.blobLink(repository.name, digest);
   const size = link ? await context.blobs.size(digest) : undefined;
   if (size === undefined) throw blobUnknown(digest);
-  const headers = { "content-type": "application/octet-stream", "docker-content-digest": digest, etag: `"${digest}"`, "accept-ranges": "bytes", "cache-control": "max-age=31536000" };
+  const headers = {
+    "content-type": "application/octet-stream",
+    "docker-content-digest": digest,
+    etag: `"${digest}"`,
+    "accept-ranges": "bytes",
+    "cache-control": "max-age=31536000",
+  };
   if (request.method === "HEAD") return send(response, 200, { ...headers, "content-length": size });
   let start = 0;
   let end = size - 1;

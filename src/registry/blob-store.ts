@@ -161,7 +161,11 @@ export class BlobStore {
     const current = (await this.uploadInfo(upload.uuid))?.sizeBytes;
     if (current === undefined) throw blobUploadUnknown(upload.uuid);
     if (expectedStart !== undefined && expectedStart !== current) {
-      throw blobUploadInvalid(`range start ${expectedStart} does not match the upload's size ${current}`, { range: current > 0 ? `0-${current - 1}` : "0-0" }, 416);
+      throw blobUploadInvalid(
+        `range start ${expectedStart} does not match the upload's size ${current}`,
+        { range: current > 0 ? `0-${current - 1}` : "0-0" },
+        416,
+      );
     }
     const session = this.claim(upload.uuid, current);
     try {

@@ -52,9 +52,11 @@ export const unsupported = (message: string) => new DistributionError("UNSUPPORT
 /** The spec's code for a client over its rate (here: too many failed authentications from its address). */
 export const tooManyRequests = () => new DistributionError("TOOMANYREQUESTS", 429, "too many requests");
 export const sizeInvalid = (message: string) => new DistributionError("SIZE_INVALID", 400, message);
-export const rangeInvalid = (size: number) => new DistributionError("RANGE_INVALID", 416, "requested range not satisfiable", null, { "content-range": `bytes */${size}` });
+export const rangeInvalid = (size: number) =>
+  new DistributionError("RANGE_INVALID", 416, "requested range not satisfiable", null, { "content-range": `bytes */${size}` });
 
-export const paginationNumberInvalid = (value: string) => new DistributionError("PAGINATION_NUMBER_INVALID", 400, "invalid number of results requested", { n: value });
+export const paginationNumberInvalid = (value: string) =>
+  new DistributionError("PAGINATION_NUMBER_INVALID", 400, "invalid number of results requested", { n: value });
 
 export function sendDistributionError(response: ServerResponse, error: DistributionError, method: string | undefined): void {
   if (response.headersSent) {

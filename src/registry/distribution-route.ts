@@ -9,7 +9,16 @@ import type { HttpRoute } from "../api/gateway/gateway.js";
 import { discardRestAndClose } from "../api/gateway/request-body.js";
 import { REPOSITORY_NAME_PATTERN } from "../api/ecr/index.js";
 import { continueUpload, deleteBlob, headOrGetBlob, startUpload } from "./blob-handlers.js";
-import { digestInvalid, DistributionError, nameInvalid, nameUnknown, sendDistributionError, tagInvalid, tooManyRequests, unsupported } from "./distribution-errors.js";
+import {
+  digestInvalid,
+  DistributionError,
+  nameInvalid,
+  nameUnknown,
+  sendDistributionError,
+  tagInvalid,
+  tooManyRequests,
+  unsupported,
+} from "./distribution-errors.js";
 import { deleteManifest, headOrGetManifest, listReferrers, listTags, manifestReferenceValid, putManifest } from "./manifest-handlers.js";
 import { manifestUnknown } from "./distribution-errors.js";
 import type { RegistryContext, RepositoryRequest } from "./registry-context.js";
@@ -21,7 +30,11 @@ export interface DistributionRouteOptions {
   readonly tokens: RegistryTokens;
 }
 
-type Route = { readonly pattern: RegExp; readonly methods: readonly string[]; readonly handle: (target: RepositoryRequest, match: RegExpExecArray) => Promise<void> };
+type Route = {
+  readonly pattern: RegExp;
+  readonly methods: readonly string[];
+  readonly handle: (target: RepositoryRequest, match: RegExpExecArray) => Promise<void>;
+};
 
 const ACCOUNT_USER = "AWS";
 /** Catalog page size when the client gives no `n` (the Link header leads to the rest). */
@@ -62,8 +75,21 @@ export function createDistributionRoute(options: DistributionRouteOptions): Http
 /** The per-repository endpoints; the repository name is always the first capture. */
 function repositoryRoutes(context: RegistryContext): Route[] {
   return [
-    { pattern: /^\/v2\/(.+)\/blobs\/uploads\/([^/]*)$/, methods: ["POST", "GET", "PATCH", "PUT", "DELETE"], handle: (target, match) => (match[2] === "" ? (target.request.method === "POST" ? startUpload(context, target) : Promise.reject(unsupported("use POST to start an upload"))) : continueUpload(context, target, match[2]!)) },
-    { pattern: /^\/v2\/(.+)\/blobs\/([^/]+)$/, methods: ["GET", "HEAD", "DELETE"], handle: (target, match) => (target.request.method === "DELETE" ? Promise.resolve(deleteBlob()) : headOrGetBlob(context, target, match[2]!)) },
+    {
+      pattern: /^\/v2\/(.+)\/blobs\/uploads\/([^/]*)$/,
+      methods: ["POST", "GET", "PATCH", "PUT", "DELETE"],
+      handle: (target, match) =>
+        match[2] === ""
+          ? target.request.method === "POST"
+            ? startUpload(context, target)
+            : Promise.reject(unsupported("use POST to start an upload"))
+          : continueUpload(context, target, match[2]!),
+    },
+    {
+      pattern: /^\/v2\/(.+)\/blobs\/([^/]+)$/,
+      methods: ["GET", "HEAD", "DELETE"],
+      handle: (target, match) => (target.request.method === "DELETE" ? Promise.resolve(deleteBlob()) : headOrGetBlob(context, target, match[2]!)),
+    },
     {
       pattern: /^\/v2\/(.+)\/manifests\/([^/]+)$/,
       methods: ["GET", "HEAD", "PUT", "DELETE"],
@@ -96,7 +122,11 @@ function challenge(context: RegistryContext, request: IncomingMessage, scope: st
 }
 
 /** The account a password or bearer token belongs to (and its grant); throws 401 when there is none. */
-function authenticate({ context, tokens }: DistributionRouteOptions, request: IncomingMessage, scope: string): { accountId: string; expiresAt: number; grant?: TokenGrant } {
+function authenticate(
+  { context, tokens }: DistributionRouteOptions,
+  request: IncomingMessage,
+  scope: string,
+): { accountId: string; expiresAt: number; grant?: TokenGrant } {
   const header = request.headers.authorization ?? "";
   const [scheme, value = ""] = header.split(/\s+/, 2) as [string, string?];
   let token: string | undefined;
@@ -144,7 +174,13 @@ function issueBearer(options: DistributionRouteOptions, request: IncomingMessage
 }
 
 /** GET /v2/ (the version check) and GET /v2/_catalog; a narrowed token may not list the catalog. */
-async function serveBaseOrCatalog(options: DistributionRouteOptions, request: IncomingMessage, response: ServerResponse, url: URL, method: string): Promise<void> {
+async function serveBaseOrCatalog(
+  options: DistributionRouteOptions,
+  request: IncomingMessage,
+  response: ServerResponse,
+  url: URL,
+  method: string,
+): Promise<void> {
   const path = url.pathname;
   const checked = authenticate(options, request, path === "/v2/" ? "" : "registry:catalog:*");
   if (path === "/v2/") return sendJson(response, 200, {}, {}, method);
@@ -155,7 +191,13 @@ async function serveBaseOrCatalog(options: DistributionRouteOptions, request: In
   const rows = await options.context.repositories.listRepositories({ ...(last !== undefined ? { afterName: last } : {}), limit: limit + 1 });
   const page = rows.slice(0, limit);
   const more = rows.length > limit && page.length > 0;
-  return sendJson(response, 200, { repositories: page.map((row) => row.name) }, more ? { link: nextLink("/v2/_catalog", limit, page[page.length - 1]!.name) } : {}, method);
+  return sendJson(
+    response,
+    200,
+    { repositories: page.map((row) => row.name) },
+    more ? { link: nextLink("/v2/_catalog", limit, page[page.length - 1]!.name) } : {},
+    method,
+  );
 }
 
 async function dispatch(options: DistributionRouteOptions, routes: readonly Route[], request: IncomingMessage, response: ServerResponse): Promise<void> {

@@ -17,7 +17,15 @@ async function setup() {
   let now = Date.now();
   const blobs = new BlobStore(join(dir, "registry"), () => now);
   blobs.init();
-  await store.ecr.createRepository({ name: "repo", registryId: "1", arn: "arn", createdAt: 0, tagMutability: "MUTABLE", scanOnPush: false, encryption: { encryptionType: "AES256" } });
+  await store.ecr.createRepository({
+    name: "repo",
+    registryId: "1",
+    arn: "arn",
+    createdAt: 0,
+    tagMutability: "MUTABLE",
+    scanOnPush: false,
+    encryption: { encryptionType: "AES256" },
+  });
   const upload = async (bytes: Buffer, link: boolean) => {
     const uuid = await blobs.startUpload("repo");
     const info = (await blobs.uploadInfo(uuid))!;
@@ -25,8 +33,17 @@ async function setup() {
     await blobs.finish(info, sha256(bytes), async (size) => (link ? store.ecr.linkBlob("repo", sha256(bytes), size, now) : undefined));
     return sha256(bytes);
   };
-  const collector = (abandonedLinkMs: number) => new GarbageCollector({ repositories: store.ecr, blobs, now: () => now, abandonedLinkMs, uploadMaxAgeMs: 60_000 });
-  return { dir, store, blobs, upload, collector, advance: (ms: number) => (now += ms), close: async () => (await store.close(), rmSync(dir, { recursive: true, force: true })) };
+  const collector = (abandonedLinkMs: number) =>
+    new GarbageCollector({ repositories: store.ecr, blobs, now: () => now, abandonedLinkMs, uploadMaxAgeMs: 60_000 });
+  return {
+    dir,
+    store,
+    blobs,
+    upload,
+    collector,
+    advance: (ms: number) => (now += ms),
+    close: async () => (await store.close(), rmSync(dir, { recursive: true, force: true })),
+  };
 }
 
 test("collect removes blob files no repository links (a crash between rename and link)", async () => {
@@ -50,7 +67,18 @@ test("collect drops links no manifest referenced for the abandon period, then th
     const referenced = await t.upload(randomBytes(500), true);
     const abandoned = await t.upload(randomBytes(500), true);
     await t.store.ecr.putImage(
-      { repositoryName: "repo", digest: sha256(Buffer.from("m")), mediaType: "x", artifactType: null, manifest: Buffer.from("m"), sizeBytes: 1, pushedAt: 0, subjectDigest: null, annotations: null, references: [{ digest: referenced, kind: "blob" }] },
+      {
+        repositoryName: "repo",
+        digest: sha256(Buffer.from("m")),
+        mediaType: "x",
+        artifactType: null,
+        manifest: Buffer.from("m"),
+        sizeBytes: 1,
+        pushedAt: 0,
+        subjectDigest: null,
+        annotations: null,
+        references: [{ digest: referenced, kind: "blob" }],
+      },
       "v1",
       false,
     );

@@ -135,7 +135,11 @@ export function createRegistry(options: RegistryOptions): Registry {
     route: createDistributionRoute({ context, tokens }),
     ecrService: createEcrService(ecrContext),
     issuePullCredentials(grant) {
-      const issued = tokens.issue(options.scope.accountId, Math.min(options.pullCredentialTtlMs ?? HOUR_MS, tokenTtlMs), { repositories: grant.repositories, pullOnly: true, roleArn: grant.roleArn });
+      const issued = tokens.issue(options.scope.accountId, Math.min(options.pullCredentialTtlMs ?? HOUR_MS, tokenTtlMs), {
+        repositories: grant.repositories,
+        pullOnly: true,
+        roleArn: grant.roleArn,
+      });
       return { username: "AWS", password: issued.password, expiresAt: issued.expiresAt };
     },
     applyLifecyclePolicies: () => applyAllLifecyclePolicies(context),

@@ -55,7 +55,8 @@ export async function putManifest(context: RegistryContext, { request, response,
     // Images are identified by their sha256 digest, as on ECR (imageDigest is always sha256), so a
     // manifest pushed by another algorithm could not be fetched back by the reference it was
     // pushed under: refused with the spec's DIGEST_INVALID rather than stored under another name.
-    if (parsed.algorithm !== "sha256") throw digestInvalid(`unsupported digest algorithm ${parsed.algorithm}: manifests are identified by sha256`, { digest: reference });
+    if (parsed.algorithm !== "sha256")
+      throw digestInvalid(`unsupported digest algorithm ${parsed.algorithm}: manifests are identified by sha256`, { digest: reference });
     const actual = `${parsed.algorithm}:${createHash(parsed.algorithm).update(bytes).digest("hex")}`;
     if (actual !== reference) throw digestInvalid("provided digest did not match uploaded content", { expected: reference, actual });
   }
@@ -88,19 +89,26 @@ export async function putManifest(context: RegistryContext, { request, response,
       pushedAt: context.clock.now(),
       subjectDigest: manifest.subject?.digest ?? null,
       annotations: manifest.annotations ?? null,
-      references: [...manifest.blobs.map((blob) => ({ digest: blob.digest, kind: "blob" as const })), ...manifest.manifests.map((child) => ({ digest: child.digest, kind: "manifest" as const }))],
+      references: [
+        ...manifest.blobs.map((blob) => ({ digest: blob.digest, kind: "blob" as const })),
+        ...manifest.manifests.map((child) => ({ digest: child.digest, kind: "manifest" as const })),
+      ],
     },
     tag,
     repository.tagMutability === "IMMUTABLE",
   );
   if (outcome.kind === "tag-immutable") {
     // ECR's wording for the same refusal (ImageTagAlreadyExistsException); wording not confirmed.
-    throw tagInvalid(`The image tag '${tag}' already exists in the '${repository.name}' repository and cannot be overwritten because the repository is immutable.`);
+    throw tagInvalid(
+      `The image tag '${tag}' already exists in the '${repository.name}' repository and cannot be overwritten because the repository is immutable.`,
+    );
   }
   // A tagged manifest ends a client's push (an index's children go first, untagged), so the
   // lifecycle policy runs now rather than between the pieces of one push.
   if (tag !== undefined) {
-    await context.applyLifecyclePolicy(repository.name).catch((error: unknown) => context.logger.error({ err: error, repository: repository.name }, "lifecycle policy after push failed"));
+    await context
+      .applyLifecyclePolicy(repository.name)
+      .catch((error: unknown) => context.logger.error({ err: error, repository: repository.name }, "lifecycle policy after push failed"));
   }
   send(response, 201, {
     location: `/v2/${repository.name}/manifests/${digest}`,
@@ -124,10 +132,19 @@ export async function deleteManifest(context: RegistryContext, { response, repos
 
 export async function listTags(context: RegistryContext, { request, response, url, repository }: RepositoryRequest): Promise<void> {
   const { limit, last } = pagination(url);
-  const tags = await context.repositories.listTags(repository.name, { ...(last !== undefined ? { afterTag: last } : {}), ...(limit !== undefined ? { limit: limit + 1 } : {}) });
+  const tags = await context.repositories.listTags(repository.name, {
+    ...(last !== undefined ? { afterTag: last } : {}),
+    ...(limit !== undefined ? { limit: limit + 1 } : {}),
+  });
   const page = limit === undefined ? tags : tags.slice(0, limit);
   const more = limit !== undefined && tags.length > limit && page.length > 0;
-  sendJson(response, 200, { name: repository.name, tags: page }, more ? { link: nextLink(`/v2/${repository.name}/tags/list`, limit, page[page.length - 1]!) } : {}, request.method);
+  sendJson(
+    response,
+    200,
+    { name: repository.name, tags: page },
+    more ? { link: nextLink(`/v2/${repository.name}/tags/list`, limit, page[page.length - 1]!) } : {},
+    request.method,
+  );
 }
 
 export async function listReferrers(context: RegistryContext, { request, response, url, repository }: RepositoryRequest, digest: string): Promise<void> {

@@ -75,7 +75,15 @@ export function parseManifest(bytes: Buffer, contentType: string | undefined): P
   const header = contentType?.split(";")[0]?.trim().toLowerCase();
   const known = (type: string | undefined) => type !== undefined && (IMAGE_TYPES.has(type) || INDEX_TYPES.has(type));
   // OCI manifests may omit mediaType; then the Content-Type, else the shape, tells what it is.
-  const mediaType = known(header) ? header! : known(declared) ? declared! : Array.isArray(document.manifests) ? OCI_INDEX : isRecord(document.config) ? OCI_MANIFEST : undefined;
+  const mediaType = known(header)
+    ? header!
+    : known(declared)
+      ? declared!
+      : Array.isArray(document.manifests)
+        ? OCI_INDEX
+        : isRecord(document.config)
+          ? OCI_MANIFEST
+          : undefined;
   if (mediaType === undefined) throw manifestInvalid(`unsupported manifest media type ${JSON.stringify(header ?? declared ?? "")}`);
   if (declared !== undefined && declared !== mediaType) throw manifestInvalid(`mediaType ${declared} does not match Content-Type ${mediaType}`);
   if (document.schemaVersion !== 2) throw manifestInvalid("schemaVersion must be 2");

@@ -44,7 +44,12 @@ createInterface({ input: process.stdin })
       (stdout) => answer({ id, stdout, stderr: "" }),
       (error: unknown) => {
         const failure = error instanceof CommandError ? error : new CommandError({ command, args, stderr: "", reason: String(error) });
-        answer({ id, stdout: "", stderr: failure.stderr, failure: { message: failure.reason, ...(failure.exitCode !== undefined ? { exitCode: failure.exitCode } : {}) } });
+        answer({
+          id,
+          stdout: "",
+          stderr: failure.stderr,
+          failure: { message: failure.reason, ...(failure.exitCode !== undefined ? { exitCode: failure.exitCode } : {}) },
+        });
       },
     );
   })

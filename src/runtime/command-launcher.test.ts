@@ -9,7 +9,11 @@ test("runs commands from the helper: stdout, stdin input, concurrent calls, fail
     assert.equal(await launcher.run("echo", ["hello"]), "hello\n");
     assert.equal(await launcher.run("cat", [], { input: "from stdin" }), "from stdin");
     const many = await Promise.all(Array.from({ length: 20 }, (_, i) => launcher.run("sh", ["-c", `sleep 0.0${i % 5}; echo ${i}`])));
-    assert.deepEqual(many, Array.from({ length: 20 }, (_, i) => `${i}\n`), "each answer reaches its own caller");
+    assert.deepEqual(
+      many,
+      Array.from({ length: 20 }, (_, i) => `${i}\n`),
+      "each answer reaches its own caller",
+    );
     const failure = await launcher.run("sh", ["-c", "echo it broke >&2; exit 3"]).catch((error: unknown) => error);
     assert.ok(failure instanceof CommandError);
     assert.equal(failure.exitCode, 3);
@@ -50,6 +54,12 @@ test("a closed launcher refuses new commands", async () => {
 });
 
 test("the helper gets the agent's code loaders and nothing else", () => {
-  assert.deepEqual(loaderArgs(["--import", "tsx", "--inspect=9229", "--max-old-space-size=4096", "--require=./a.cjs", "--test", "-r", "b"]), ["--import", "tsx", "--require=./a.cjs", "-r", "b"]);
+  assert.deepEqual(loaderArgs(["--import", "tsx", "--inspect=9229", "--max-old-space-size=4096", "--require=./a.cjs", "--test", "-r", "b"]), [
+    "--import",
+    "tsx",
+    "--require=./a.cjs",
+    "-r",
+    "b",
+  ]);
   assert.deepEqual(loaderArgs([]), []);
 });

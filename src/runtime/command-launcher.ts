@@ -68,7 +68,12 @@ export class CommandLauncher {
   private closed = false;
 
   readonly run: CommandRunner = async (command, args, options) => {
-    const answer = await this.send({ command, args, ...(options?.input !== undefined ? { input: options.input } : {}), ...(options?.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) });
+    const answer = await this.send({
+      command,
+      args,
+      ...(options?.input !== undefined ? { input: options.input } : {}),
+      ...(options?.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+    });
     if (!answer.failure) return answer.stdout;
     throw new CommandError({ command, args, exitCode: answer.failure.exitCode, stderr: answer.stderr, reason: answer.failure.message });
   };
@@ -116,7 +121,8 @@ export class CommandLauncher {
       if (this.helper === helper) this.helper = undefined;
       const lost = [...this.pending.values()];
       this.pending.clear();
-      for (const waiting of lost) waiting.reject(new Error(`${waiting.command} ${waiting.args[0] ?? ""}: the command launcher exited (${signal ?? code}) before it answered`));
+      for (const waiting of lost)
+        waiting.reject(new Error(`${waiting.command} ${waiting.args[0] ?? ""}: the command launcher exited (${signal ?? code}) before it answered`));
     });
     this.holdOpen(this.pending.size > 0);
     return helper;

@@ -10,20 +10,35 @@ test("reads k8s-file records, joins partial lines, and resumes exactly at the re
   const dir = mkdtempSync(join(tmpdir(), "berth-log-"));
   const path = join(dir, "container.log");
   try {
-    writeFileSync(path, "2026-11-22T10:00:00.123456789+00:00 stdout F one\n2026-11-22T10:00:00.2+00:00 stderr P par\n2026-11-22T10:00:00.3+00:00 stderr F tial\n2026-11-22T10:00:01+00:00 stdout P unfinished");
+    writeFileSync(
+      path,
+      "2026-11-22T10:00:00.123456789+00:00 stdout F one\n2026-11-22T10:00:00.2+00:00 stderr P par\n2026-11-22T10:00:00.3+00:00 stderr F tial\n2026-11-22T10:00:01+00:00 stdout P unfinished",
+    );
     const first = await readContainerLog(path, 0);
-    assert.deepEqual(first.lines.map((line) => `${line.stream}:${line.message}`), ["stdout:one", "stderr:partial"]);
+    assert.deepEqual(
+      first.lines.map((line) => `${line.stream}:${line.message}`),
+      ["stdout:one", "stderr:partial"],
+    );
     assert.equal(first.lines[0]!.timestamp, Date.parse("2026-11-22T10:00:00.123Z"));
     appendFileSync(path, " line\n2026-11-22T10:00:01+00:00 stdout P and\n");
     const second = await readContainerLog(path, first.nextOffset);
-    assert.deepEqual(second.lines.map((line) => line.message), []);
+    assert.deepEqual(
+      second.lines.map((line) => line.message),
+      [],
+    );
     appendFileSync(path, "2026-11-22T10:00:02+00:00 stdout F  more\n");
     const third = await readContainerLog(path, second.nextOffset);
-    assert.deepEqual(third.lines.map((line) => line.message), ["unfinished lineand more"]);
+    assert.deepEqual(
+      third.lines.map((line) => line.message),
+      ["unfinished lineand more"],
+    );
     assert.deepEqual((await readContainerLog(path, third.nextOffset)).lines, []);
     assert.deepEqual(await readContainerLog(join(dir, "missing.log"), 7), { lines: [], nextOffset: 7 });
     const offsets = [...first.lines, ...third.lines].map((line) => line.offset);
-    assert.deepEqual(offsets, [...offsets].sort((a, b) => a - b));
+    assert.deepEqual(
+      offsets,
+      [...offsets].sort((a, b) => a - b),
+    );
     assert.equal(third.lines[0]!.offset, third.nextOffset);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -36,9 +51,15 @@ test("after the container exited, a trailing partial line is shipped as a line",
   try {
     writeFileSync(path, "2026-11-22T10:00:00Z stdout F done\n2026-11-22T10:00:01Z stdout P no newline at \n2026-11-22T10:00:01Z stdout P the end\n");
     const running = await readContainerLog(path, 0);
-    assert.deepEqual(running.lines.map((line) => line.message), ["done"]);
+    assert.deepEqual(
+      running.lines.map((line) => line.message),
+      ["done"],
+    );
     const final = await readContainerLog(path, running.nextOffset, { final: true });
-    assert.deepEqual(final.lines.map((line) => line.message), ["no newline at the end"]);
+    assert.deepEqual(
+      final.lines.map((line) => line.message),
+      ["no newline at the end"],
+    );
     assert.equal(final.nextOffset, Buffer.byteLength(readFileSync(path, "utf8")));
     assert.deepEqual((await readContainerLog(path, final.nextOffset, { final: true })).lines, []);
   } finally {
@@ -60,7 +81,10 @@ test("a log larger than one read is shipped in pieces, every line exactly once",
       seen.push(...chunk.lines.map((line) => line.message));
       offset = chunk.nextOffset;
     }
-    assert.deepEqual(seen, records.map((_, i) => `line ${i}`));
+    assert.deepEqual(
+      seen,
+      records.map((_, i) => `line ${i}`),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -91,16 +115,25 @@ describe("a log capped by conmon (a new file renamed over the old one past --log
     try {
       writeFileSync(path, record("a1") + record("a2"));
       const first = await readContainerLog(path, 0);
-      assert.deepEqual(first.lines.map((line) => line.message), ["a1", "a2"]);
+      assert.deepEqual(
+        first.lines.map((line) => line.message),
+        ["a1", "a2"],
+      );
       // Written to the old file after the last read and lost with it: dropped, never an error.
       appendFileSync(path, record("a3-lost"));
       rotate(path, record("b1"));
       const second = await readContainerLog(path, first.nextOffset);
-      assert.deepEqual(second.lines.map((line) => line.message), ["b1"]);
+      assert.deepEqual(
+        second.lines.map((line) => line.message),
+        ["b1"],
+      );
       assert.ok(second.lines[0]!.offset > first.nextOffset, "offsets grow across the rotation");
       appendFileSync(path, record("b2"));
       const third = await readContainerLog(path, second.nextOffset);
-      assert.deepEqual(third.lines.map((line) => line.message), ["b2"]);
+      assert.deepEqual(
+        third.lines.map((line) => line.message),
+        ["b2"],
+      );
       assert.deepEqual((await readContainerLog(path, third.nextOffset)).lines, []);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -116,7 +149,10 @@ describe("a log capped by conmon (a new file renamed over the old one past --log
       // The sink failed: the shipper still holds offset 0, and the old file goes.
       rotate(path, record("z"));
       const again = await readContainerLog(path, 0);
-      assert.deepEqual(again.lines.map((line) => line.message), ["z"]);
+      assert.deepEqual(
+        again.lines.map((line) => line.message),
+        ["z"],
+      );
       assert.ok(again.lines[0]!.offset > sent.nextOffset);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -134,12 +170,18 @@ describe("a log capped by conmon (a new file renamed over the old one past --log
       forgetContainerLog(path);
       appendFileSync(path, record("three"));
       const afterRestart = await readContainerLog(path, second.nextOffset);
-      assert.deepEqual(afterRestart.lines.map((line) => line.message), ["three"]);
+      assert.deepEqual(
+        afterRestart.lines.map((line) => line.message),
+        ["three"],
+      );
       // Rotated while no agent ran, then forgotten again: still only new lines, offsets still growing.
       forgetContainerLog(path);
       rotate(path, record("four"));
       const missed = await readContainerLog(path, afterRestart.nextOffset);
-      assert.deepEqual(missed.lines.map((line) => line.message), ["four"]);
+      assert.deepEqual(
+        missed.lines.map((line) => line.message),
+        ["four"],
+      );
       assert.ok(missed.lines[0]!.offset > afterRestart.nextOffset);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -152,7 +194,10 @@ describe("a log capped by conmon (a new file renamed over the old one past --log
     try {
       writeFileSync(path, record("new-generation"));
       const chunk = await readContainerLog(path, 10_000);
-      assert.deepEqual(chunk.lines.map((line) => line.message), ["new-generation"]);
+      assert.deepEqual(
+        chunk.lines.map((line) => line.message),
+        ["new-generation"],
+      );
       assert.ok(chunk.lines[0]!.offset > 10_000);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -104,7 +104,10 @@ export async function readContainerLog(path: string, offset: number, options: { 
     const { bytesRead } = await handle.read(buffer, 0, length, start);
     const data = buffer.subarray(0, bytesRead);
     const lines: ContainerLogLine[] = [];
-    const partial: Record<"stdout" | "stderr", { texts: string[]; timestamp: number }> = { stdout: { texts: [], timestamp: 0 }, stderr: { texts: [], timestamp: 0 } };
+    const partial: Record<"stdout" | "stderr", { texts: string[]; timestamp: number }> = {
+      stdout: { texts: [], timestamp: 0 },
+      stderr: { texts: [], timestamp: 0 },
+    };
     let position = 0;
     let committed = 0;
     for (;;) {

@@ -149,22 +149,41 @@ export class ContainerSupervisor {
     const outcome = await this.startSupervised(
       this.options.conmonPath,
       [
-        "--api-version", "1",
-        "-c", id, "-u", id, "-n", id,
-        "-r", this.options.runtimePath,
-        "--runtime-arg", "--root", "--runtime-arg", this.options.runtimeRoot,
-        "-b", bundleDir,
-        "-p", pidFile,
-        "-P", join(dir, "conmon.pid"),
+        "--api-version",
+        "1",
+        "-c",
+        id,
+        "-u",
+        id,
+        "-n",
+        id,
+        "-r",
+        this.options.runtimePath,
+        "--runtime-arg",
+        "--root",
+        "--runtime-arg",
+        this.options.runtimeRoot,
+        "-b",
+        bundleDir,
+        "-p",
+        pidFile,
+        "-P",
+        join(dir, "conmon.pid"),
         // Capped: conmon replaces the file with a new one past the size (a new inode, which
         // readContainerLog detects; the unshipped rest of the old one is dropped).
-        "-l", `k8s-file:${this.logPath(id)}`,
-        "--log-size-max", String(this.options.logSizeMaxBytes ?? DEFAULT_LOG_SIZE_MAX_BYTES),
-        "--exit-dir", join(dir, "exits"),
-        "-0", join(dir, "persist"),
-        "--socket-dir-path", join(dir, "sockets"),
+        "-l",
+        `k8s-file:${this.logPath(id)}`,
+        "--log-size-max",
+        String(this.options.logSizeMaxBytes ?? DEFAULT_LOG_SIZE_MAX_BYTES),
+        "--exit-dir",
+        join(dir, "exits"),
+        "-0",
+        join(dir, "persist"),
+        "--socket-dir-path",
+        join(dir, "sockets"),
         "--syslog=false",
-        "--log-level", "error",
+        "--log-level",
+        "error",
       ],
       { cwd: dir, timeoutMs: PIDFILE_TIMEOUT_MS },
     );
@@ -172,7 +191,11 @@ export class ContainerSupervisor {
     if (message && message.data > 0) return;
     // A failed create: conmon's stderr (or the runtime's own exit file) says why.
     const runtimeError = readText(join(dir, "persist", "exit")) ?? "";
-    const reason = message?.message?.trim() || stderr.trim() || runtimeError.trim() || (message === undefined ? `conmon gave no pid within ${PIDFILE_TIMEOUT_MS} ms` : "the OCI runtime refused the container");
+    const reason =
+      message?.message?.trim() ||
+      stderr.trim() ||
+      runtimeError.trim() ||
+      (message === undefined ? `conmon gave no pid within ${PIDFILE_TIMEOUT_MS} ms` : "the OCI runtime refused the container");
     throw new Error(`failed to create container: ${reason}`);
   }
 

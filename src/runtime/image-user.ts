@@ -69,6 +69,8 @@ export function resolveUser(user: string | undefined, passwd: string, group: str
   }
   // An explicit group replaces the supplementary groups, as in Docker.
   const additionalGids =
-    entry && groupPart === undefined ? groups.filter((candidate) => candidate.members.includes(entry!.name) && candidate.gid !== gid).map((candidate) => candidate.gid) : [];
+    entry && groupPart === undefined
+      ? groups.filter((candidate) => candidate.members.includes(entry!.name) && candidate.gid !== gid).map((candidate) => candidate.gid)
+      : [];
   return { uid, gid, additionalGids, home: entry?.home ?? "/" };
 }

@@ -16,7 +16,24 @@ const base = {
   mounts: [],
   hostHardLimits: { RLIMIT_NOFILE: 20_000 },
 };
-type Spec = { process: { args: string[]; env: string[]; cwd: string; capabilities: { bounding: string[]; effective: string[] }; rlimits: { type: string; soft: number; hard: number }[]; noNewPrivileges: boolean }; root: { path: string; readonly: boolean }; linux: { namespaces: { type: string; path?: string }[]; uidMappings: object[]; gidMappings: object[]; resources: { memory?: { limit: number; reservation: number; swap: number }; cpu?: { shares: number } } }; mounts: { destination: string; type: string; source: string; options: string[] }[] };
+type Spec = {
+  process: {
+    args: string[];
+    env: string[];
+    cwd: string;
+    capabilities: { bounding: string[]; effective: string[] };
+    rlimits: { type: string; soft: number; hard: number }[];
+    noNewPrivileges: boolean;
+  };
+  root: { path: string; readonly: boolean };
+  linux: {
+    namespaces: { type: string; path?: string }[];
+    uidMappings: object[];
+    gidMappings: object[];
+    resources: { memory?: { limit: number; reservation: number; swap: number }; cpu?: { shares: number } };
+  };
+  mounts: { destination: string; type: string; source: string; options: string[] }[];
+};
 
 test("a definition's entryPoint drops the image's CMD; command alone keeps the image's entrypoint", () => {
   assert.deepEqual(containerArgs({ entryPoint: ["/bin/sh"] }, base.image), ["/bin/sh"]);
@@ -35,7 +52,10 @@ test("isolation defaults: no NET_RAW, no-new-privileges, own namespaces, the tas
   assert.ok(spec.process.capabilities.bounding.includes("CAP_CHOWN"));
   assert.equal(spec.process.noNewPrivileges, true);
   assert.equal(spec.root.readonly, true);
-  assert.deepEqual(spec.linux.namespaces.map((ns) => ns.type), ["user", "pid", "ipc", "uts", "mount", "network"]);
+  assert.deepEqual(
+    spec.linux.namespaces.map((ns) => ns.type),
+    ["user", "pid", "ipc", "uts", "mount", "network"],
+  );
   assert.equal(spec.linux.namespaces[5]!.path, "/var/run/netns/bth-x");
   assert.equal(spec.root.path, "/run/berth/tasks/x/t/containers/app/rootfs");
   assert.deepEqual(spec.process.rlimits, [{ type: "RLIMIT_NOFILE", soft: 20_000, hard: 20_000 }]);
@@ -45,7 +65,11 @@ test("isolation defaults: no NET_RAW, no-new-privileges, own namespaces, the tas
 });
 
 test("SYS_PTRACE can be added, a non-root user starts without effective capabilities", () => {
-  const spec = buildOciSpec({ ...base, user: { uid: 1000, gid: 1000, additionalGids: [], home: "/" }, definition: { name: "app", linuxParameters: { capabilities: { add: ["SYS_PTRACE"] } } } }) as Spec;
+  const spec = buildOciSpec({
+    ...base,
+    user: { uid: 1000, gid: 1000, additionalGids: [], home: "/" },
+    definition: { name: "app", linuxParameters: { capabilities: { add: ["SYS_PTRACE"] } } },
+  }) as Spec;
   assert.ok(spec.process.capabilities.bounding.includes("CAP_SYS_PTRACE"));
   assert.deepEqual(spec.process.capabilities.effective, []);
 });

@@ -96,7 +96,12 @@ export function containerArgs(definition: ContainerDefinition, image: ImageRunti
   return [...entrypoint, ...command];
 }
 
-export function mergeEnvironment(image: readonly string[], definition: ContainerDefinition, platform: Readonly<Record<string, string>>, home: string): string[] {
+export function mergeEnvironment(
+  image: readonly string[],
+  definition: ContainerDefinition,
+  platform: Readonly<Record<string, string>>,
+  home: string,
+): string[] {
   const merged = new Map<string, string>();
   for (const entry of image) {
     const at = entry.indexOf("=");
@@ -176,7 +181,14 @@ export function buildOciSpec(input: ContainerSpecInput): object {
     mounts,
     annotations: Object.fromEntries(Object.entries(definition.dockerLabels ?? {})),
     linux: {
-      namespaces: [{ type: "user", path: input.userNamespacePath }, { type: "pid" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }, { type: "network", path: input.netnsPath }],
+      namespaces: [
+        { type: "user", path: input.userNamespacePath },
+        { type: "pid" },
+        { type: "ipc" },
+        { type: "uts" },
+        { type: "mount" },
+        { type: "network", path: input.netnsPath },
+      ],
       // runc 1.1 wants the mappings even when it joins the namespace: they must match the one it joins.
       uidMappings: [{ containerID: 0, hostID: input.ids.base, size: input.ids.size }],
       gidMappings: [{ containerID: 0, hostID: input.ids.base, size: input.ids.size }],

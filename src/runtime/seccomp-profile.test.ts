@@ -42,7 +42,12 @@ test("Debian's containers-common profile resolves for this host", async () => {
 
 test("architectures the kernel lacks are left out of the filter; the rules stay", () => {
   const full = resolveSeccompProfile(profile, { architecture: "amd64", capabilities: [], kernelRelease: "6.1.0" }) as Resolved;
-  const trimmed = resolveSeccompProfile(profile, { architecture: "amd64", capabilities: [], kernelRelease: "6.1.0", kernelLacks: ["SCMP_ARCH_X32"] }) as Resolved;
+  const trimmed = resolveSeccompProfile(profile, {
+    architecture: "amd64",
+    capabilities: [],
+    kernelRelease: "6.1.0",
+    kernelLacks: ["SCMP_ARCH_X32"],
+  }) as Resolved;
   assert.deepEqual(trimmed.architectures, ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"]);
   assert.deepEqual(trimmed.syscalls, full.syscalls);
 });

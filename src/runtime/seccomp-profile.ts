@@ -37,7 +37,10 @@ const kernelAtLeast = (running: string, minimum: string): boolean => {
  * libseccomp architectures the running kernel cannot execute (kernel-abis.ts): they are left out of
  * the filter's sub-architectures, since each one listed is compiled into it at every create.
  */
-export function resolveSeccompProfile(profileJson: string, options: { architecture: string; capabilities: readonly string[]; kernelRelease: string; kernelLacks?: readonly string[] }): object {
+export function resolveSeccompProfile(
+  profileJson: string,
+  options: { architecture: string; capabilities: readonly string[]; kernelRelease: string; kernelLacks?: readonly string[] },
+): object {
   const profile = JSON.parse(profileJson) as ContainersProfile;
   const caps = new Set(options.capabilities);
   const arch = SECCOMP_ARCH[options.architecture];

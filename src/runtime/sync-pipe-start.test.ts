@@ -13,10 +13,13 @@ const silent = ["-c", "echo conmon died >&2; exit 1"];
 
 for (const [where, make] of [
   ["in this process", () => ({ start: startWithSyncPipe, close: () => undefined })],
-  ["through the command launcher", () => {
-    const launcher = new CommandLauncher();
-    return { start: launcher.startWithSyncPipe, close: () => launcher.close() };
-  }],
+  [
+    "through the command launcher",
+    () => {
+      const launcher = new CommandLauncher();
+      return { start: launcher.startWithSyncPipe, close: () => launcher.close() };
+    },
+  ],
 ] as [string, () => { start: SyncPipeStarter; close: () => void }][]) {
   test(`a sync-pipe start (${where}) answers the pid, the runtime's refusal, or nothing when the supervisor dies first`, async () => {
     const { start, close } = make();
@@ -47,7 +50,10 @@ test("a launcher closed while a supervisor is starting keeps reading its sync pi
     const started = join(dir, "started");
     const launcher = new CommandLauncher();
     // Like conmon: report on the sync pipe (a write with no reader left kills it), then go on.
-    const starting = launcher.startWithSyncPipe("sh", ["-c", `echo > ${started}; sleep 0.3; echo '{"data": 4242}' >&3 && echo yes > ${marker}`], { cwd: dir, timeoutMs: 5_000 });
+    const starting = launcher.startWithSyncPipe("sh", ["-c", `echo > ${started}; sleep 0.3; echo '{"data": 4242}' >&3 && echo yes > ${marker}`], {
+      cwd: dir,
+      timeoutMs: 5_000,
+    });
     await waitFor(() => existsSync(started), { what: "the helper to start the supervisor", intervalMs: 5 });
     launcher.close();
     const outcome = await starting.catch((error: Error) => error);

@@ -22,7 +22,12 @@ export interface SyncPipeOutcome {
 export type SyncPipeStarter = (command: string, args: readonly string[], options: { cwd: string; timeoutMs: number }) => Promise<SyncPipeOutcome>;
 
 export const startWithSyncPipe: SyncPipeStarter = async (command, args, options) => {
-  const child = spawn(command, [...args], { cwd: options.cwd, detached: true, stdio: ["ignore", "ignore", "pipe", "pipe"], env: { ...process.env, _OCI_SYNCPIPE: "3" } });
+  const child = spawn(command, [...args], {
+    cwd: options.cwd,
+    detached: true,
+    stdio: ["ignore", "ignore", "pipe", "pipe"],
+    env: { ...process.env, _OCI_SYNCPIPE: "3" },
+  });
   child.unref();
   const syncPipe = child.stdio[3] as Readable;
   const stderrPipe = child.stderr!;

@@ -83,14 +83,20 @@ export class TaskCgroups {
   remove(taskId: string): void {
     // runc creates the container's cgroup in every mounted hierarchy (name=systemd and the hybrid
     // unified one included), so every hierarchy is cleaned, not just the controllers we configure.
-    const dirs = isUnified(this.root) ? [confinedJoin(join(this.root, "berth"), [taskId], "task id")] : readdirSync(this.root).map((hierarchy) => this.v1Dir(hierarchy, taskId));
+    const dirs = isUnified(this.root)
+      ? [confinedJoin(join(this.root, "berth"), [taskId], "task id")]
+      : readdirSync(this.root).map((hierarchy) => this.v1Dir(hierarchy, taskId));
     for (const dir of dirs) removeTree(dir);
   }
 
   /** Task ids that still have a cgroup (for leak checks and reconciliation). */
   list(): string[] {
     const base = isUnified(this.root) ? join(this.root, "berth") : join(this.root, "memory", "berth");
-    return existsSync(base) ? readdirSync(base, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name) : [];
+    return existsSync(base)
+      ? readdirSync(base, { withFileTypes: true })
+          .filter((entry) => entry.isDirectory())
+          .map((entry) => entry.name)
+      : [];
   }
 }
 

@@ -31,6 +31,15 @@ export class TaskMountsHelper {
 
   /** overlayfs at `target` whose image layers read as owned by the task's range (uid 0 → `ids.base`). */
   async mountIdmappedOverlay(overlay: IdmappedOverlay): Promise<void> {
-    await this.run(this.path, ["overlay", String(overlay.ids.base), String(overlay.ids.size), overlay.upper, overlay.work, overlay.target, overlay.staging, ...overlay.layers]);
+    await this.run(this.path, [
+      "overlay",
+      String(overlay.ids.base),
+      String(overlay.ids.size),
+      overlay.upper,
+      overlay.work,
+      overlay.target,
+      overlay.staging,
+      ...overlay.layers,
+    ]);
   }
 }

@@ -68,7 +68,14 @@ export interface ContainerLaunch {
   readonly image: ImageRuntimeConfig & { readonly user?: string; readonly layerDirs: readonly string[] };
   readonly platformEnv: Readonly<Record<string, string>>;
   /** `userNamespacePath`: the task's user namespace, which owns its network namespace (see network/task-networks.ts). */
-  readonly network: { readonly netnsPath: string; readonly userNamespacePath: string; readonly ipv4: string; readonly hostname: string; readonly nameservers: readonly string[]; readonly searchDomains: readonly string[] };
+  readonly network: {
+    readonly netnsPath: string;
+    readonly userNamespacePath: string;
+    readonly ipv4: string;
+    readonly hostname: string;
+    readonly nameservers: readonly string[];
+    readonly searchDomains: readonly string[];
+  };
 }
 
 interface ContainerMeta {
@@ -117,7 +124,11 @@ export class TaskRuntime {
   constructor(private readonly options: TaskRuntimeOptions) {
     this.cgroups = new TaskCgroups(options.cgroupRoot);
     const stateId = createHash("sha256").update(options.stateDir).digest("hex").slice(0, 12);
-    this.filesystems = new TaskFilesystems({ root: join(options.stateDir, "tasks"), exposedRoot: options.exposedRoot ?? join("/run/berth/tasks", stateId), run: options.run });
+    this.filesystems = new TaskFilesystems({
+      root: join(options.stateDir, "tasks"),
+      exposedRoot: options.exposedRoot ?? join("/run/berth/tasks", stateId),
+      run: options.run,
+    });
     this.idRanges = new IdRanges(join(options.stateDir, "tasks"), options.idRangeClaimsDir);
     this.supervisor = new ContainerSupervisor({
       root: join(options.stateDir, "containers"),
@@ -194,7 +205,10 @@ export class TaskRuntime {
     const [passwd, group] = await Promise.all([readImageFile(rootfs, "etc/passwd"), readImageFile(rootfs, "etc/group")]);
     const user = resolveUser(launch.container.user ?? launch.image.user, passwd, group);
     const architecture = nodeArchToOci[arch()] ?? arch();
-    const capabilities = [...DEFAULT_CAPABILITIES, ...(launch.container.linuxParameters?.capabilities?.add ?? []).map((cap) => `CAP_${cap.replace(/^CAP_/, "")}`)];
+    const capabilities = [
+      ...DEFAULT_CAPABILITIES,
+      ...(launch.container.linuxParameters?.capabilities?.add ?? []).map((cap) => `CAP_${cap.replace(/^CAP_/, "")}`),
+    ];
     const spec = buildOciSpec({
       definition: launch.container,
       image: launch.image,
@@ -235,7 +249,13 @@ export class TaskRuntime {
     const short = hostname.split(".")[0]!;
     const extra = (launch.container.extraHosts ?? []).map((entry) => `${entry.ipAddress} ${entry.hostname}`);
     const files: Record<string, string> = {
-      hosts: ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback", `${ipv4}\t${hostname}${short !== hostname ? ` ${short}` : ""}`, ...extra, ""].join("\n"),
+      hosts: [
+        "127.0.0.1\tlocalhost",
+        "::1\tlocalhost ip6-localhost ip6-loopback",
+        `${ipv4}\t${hostname}${short !== hostname ? ` ${short}` : ""}`,
+        ...extra,
+        "",
+      ].join("\n"),
       hostname: `${hostname}\n`,
       "resolv.conf": [
         ...(launch.network.searchDomains.length ? [`search ${launch.network.searchDomains.join(" ")}`] : []),
@@ -244,7 +264,9 @@ export class TaskRuntime {
       ].join("\n"),
     };
     // Owned by container root, as Docker makes them: a container may rewrite its own /etc/hosts.
-    await Promise.all(Object.entries(files).map(([file, content]) => writeFile(join(dir, file), content).then(() => chown(join(dir, file), ids.base, ids.base))));
+    await Promise.all(
+      Object.entries(files).map(([file, content]) => writeFile(join(dir, file), content).then(() => chown(join(dir, file), ids.base, ids.base))),
+    );
     return Object.keys(files).map((file) => ({ destination: `/etc/${file}`, type: "bind", source: join(dir, file), options: ["rbind", "rprivate"] }));
   }
 
@@ -270,7 +292,6 @@ export class TaskRuntime {
       })),
     );
   }
-
 
   start(runtimeId: string): Promise<void> {
     return this.supervisor.start(runtimeId);

@@ -32,11 +32,18 @@ test("best fit picks the fullest host that still has room", () => {
 
 test("count > 1 spreads across the subnets' availability zones", () => {
   const plan = placeTasks([host("a1", "us-east-1a", 4096), host("b1", "us-east-1b", 4096)], request({ count: 4 }));
-  assert.deepEqual(plan.placements.map((p) => p.availabilityZone), ["us-east-1a", "us-east-1b", "us-east-1a", "us-east-1b"]);
+  assert.deepEqual(
+    plan.placements.map((p) => p.availabilityZone),
+    ["us-east-1a", "us-east-1b", "us-east-1a", "us-east-1b"],
+  );
 });
 
 test("hosts of another architecture, AZ or status are not feasible", () => {
-  const hosts = [host("arm", "us-east-1a", 4096, 0, { architecture: "ARM64" }), host("lost", "us-east-1a", 4096, 0, { status: "LOST" }), host("c", "us-east-1c", 4096)];
+  const hosts = [
+    host("arm", "us-east-1a", 4096, 0, { architecture: "ARM64" }),
+    host("lost", "us-east-1a", 4096, 0, { status: "LOST" }),
+    host("c", "us-east-1c", 4096),
+  ];
   assert.deepEqual(placeTasks(hosts, request()), { placements: [], unplaced: 1 });
 });
 
@@ -49,5 +56,8 @@ test("reservations count: a full host takes no more, and the rest go unplaced", 
 test("the spread continues from the request's earlier placements (another capacity provider's share)", () => {
   const hosts = [host("a1", "us-east-1a", 4096), host("b1", "us-east-1b", 4096)];
   const plan = placeTasks(hosts, request({ count: 1, placedPerZone: new Map([["us-east-1a", 1]]) }));
-  assert.deepEqual(plan.placements.map((p) => p.availabilityZone), ["us-east-1b"]);
+  assert.deepEqual(
+    plan.placements.map((p) => p.availabilityZone),
+    ["us-east-1b"],
+  );
 });

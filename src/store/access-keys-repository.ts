@@ -30,7 +30,13 @@ export function createAccessKeysRepository(db: Kysely<{ access_keys: AccessKeysT
     async get(accessKeyId) {
       const row = await db.selectFrom("access_keys").selectAll().where("access_key_id", "=", accessKeyId).executeTakeFirst();
       return row
-        ? { accessKeyId: row.access_key_id, secretCiphertext: row.secret_ciphertext, accountId: row.account_id, principalArn: row.principal_arn, createdAt: row.created_at }
+        ? {
+            accessKeyId: row.access_key_id,
+            secretCiphertext: row.secret_ciphertext,
+            accountId: row.account_id,
+            principalArn: row.principal_arn,
+            createdAt: row.created_at,
+          }
         : undefined;
     },
     async put(key) {
@@ -42,7 +48,10 @@ export function createAccessKeysRepository(db: Kysely<{ access_keys: AccessKeysT
         .execute();
     },
     async count() {
-      const row = await db.selectFrom("access_keys").select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
+      const row = await db
+        .selectFrom("access_keys")
+        .select((eb) => eb.fn.countAll<number>().as("n"))
+        .executeTakeFirstOrThrow();
       return Number(row.n);
     },
   };

@@ -178,7 +178,13 @@ async function tagsOf(db: Db, repositoryName: string, digests: readonly string[]
   const byDigest = new Map<string, string[]>();
   for (const part of chunks(digests)) {
     if (part.length === 0) continue;
-    const rows = await db.selectFrom("ecr_tags").select(["digest", "tag"]).where("repository_name", "=", repositoryName).where("digest", "in", part).orderBy("tag").execute();
+    const rows = await db
+      .selectFrom("ecr_tags")
+      .select(["digest", "tag"])
+      .where("repository_name", "=", repositoryName)
+      .where("digest", "in", part)
+      .orderBy("tag")
+      .execute();
     for (const row of rows) {
       const list = byDigest.get(row.digest) ?? [];
       list.push(row.tag);
@@ -245,7 +251,11 @@ export function createEcrRepository(db: Kysely<EcrTables>): EcrRepository {
         lifecycle_updated_at: null,
         lifecycle_evaluated_at: null,
       };
-      const inserted = await db.insertInto("ecr_repositories").values(row).onConflict((oc) => oc.column("name").doNothing()).executeTakeFirst();
+      const inserted = await db
+        .insertInto("ecr_repositories")
+        .values(row)
+        .onConflict((oc) => oc.column("name").doNothing())
+        .executeTakeFirst();
       return Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0 ? repositoryOf(row) : undefined;
     },
     async getRepository(name) {
@@ -272,7 +282,11 @@ export function createEcrRepository(db: Kysely<EcrTables>): EcrRepository {
       await db.updateTable("ecr_repositories").set({ tag_mutability: mutability }).where("name", "=", name).execute();
     },
     async setLifecyclePolicy(name, policyText, updatedAt) {
-      await db.updateTable("ecr_repositories").set({ lifecycle_policy: policyText, lifecycle_updated_at: updatedAt, lifecycle_evaluated_at: null }).where("name", "=", name).execute();
+      await db
+        .updateTable("ecr_repositories")
+        .set({ lifecycle_policy: policyText, lifecycle_updated_at: updatedAt, lifecycle_evaluated_at: null })
+        .where("name", "=", name)
+        .execute();
     },
     async setLifecycleEvaluatedAt(name, evaluatedAt) {
       await db.updateTable("ecr_repositories").set({ lifecycle_evaluated_at: evaluatedAt }).where("name", "=", name).execute();
@@ -290,7 +304,12 @@ export function createEcrRepository(db: Kysely<EcrTables>): EcrRepository {
         .execute();
     },
     async blobLink(repositoryName, digest) {
-      const row = await db.selectFrom("ecr_blob_links").select("size_bytes").where("repository_name", "=", repositoryName).where("digest", "=", digest).executeTakeFirst();
+      const row = await db
+        .selectFrom("ecr_blob_links")
+        .select("size_bytes")
+        .where("repository_name", "=", repositoryName)
+        .where("digest", "=", digest)
+        .executeTakeFirst();
       return row ? { sizeBytes: Number(row.size_bytes) } : undefined;
     },
     async missingBlobLinks(repositoryName, digests) {
@@ -324,7 +343,8 @@ export function createEcrRepository(db: Kysely<EcrTables>): EcrRepository {
     },
     async removeBlobLinks(links) {
       await db.transaction().execute(async (tx) => {
-        for (const link of links) await tx.deleteFrom("ecr_blob_links").where("repository_name", "=", link.repositoryName).where("digest", "=", link.digest).execute();
+        for (const link of links)
+          await tx.deleteFrom("ecr_blob_links").where("repository_name", "=", link.repositoryName).where("digest", "=", link.digest).execute();
       });
     },
 
@@ -332,7 +352,12 @@ export function createEcrRepository(db: Kysely<EcrTables>): EcrRepository {
       return db.transaction().execute(async (tx): Promise<PutImageOutcome> => {
         let previousDigest: string | undefined;
         if (tag !== undefined) {
-          const current = await tx.selectFrom("ecr_tags").select("digest").where("repository_name", "=", image.repositoryName).where("tag", "=", tag).executeTakeFirst();
+          const current = await tx
+            .selectFrom("ecr_tags")
+            .select("digest")
+            .where("repository_name", "=", image.repositoryName)
+            .where("tag", "=", tag)
+            .executeTakeFirst();
           previousDigest = current?.digest;
           if (current && current.digest !== image.digest && immutableTags) return { kind: "tag-immutable", currentDigest: current.digest };
         }
@@ -391,7 +416,9 @@ export function createEcrRepository(db: Kysely<EcrTables>): EcrRepository {
     async imagesByDigest(repositoryName, digests) {
       const rows: SummaryRow[] = [];
       for (const part of chunks([...new Set(digests)])) {
-        rows.push(...(await db.selectFrom("ecr_images").select(summaryColumns).where("repository_name", "=", repositoryName).where("digest", "in", part).execute()));
+        rows.push(
+          ...(await db.selectFrom("ecr_images").select(summaryColumns).where("repository_name", "=", repositoryName).where("digest", "in", part).execute()),
+        );
       }
       return withTags(db, repositoryName, rows);
     },

@@ -107,7 +107,13 @@ export interface TaskDefinitionsRepository {
   latestActiveStored(family: string): Promise<StoredTaskDefinition | undefined>;
   update(definition: TaskDefinition): Promise<void>;
   /** `familyPrefix` is matched as the whole family name, as AWS does for ListTaskDefinitions. */
-  list(options: { familyPrefix?: string; status?: string; descending: boolean; after?: { family: string; revision: number }; limit: number }): Promise<{ family: string; revision: number; arn: string }[]>;
+  list(options: {
+    familyPrefix?: string;
+    status?: string;
+    descending: boolean;
+    after?: { family: string; revision: number };
+    limit: number;
+  }): Promise<{ family: string; revision: number; arn: string }[]>;
   families(options: { familyPrefix?: string; status: "ACTIVE" | "INACTIVE" | "ALL"; afterFamily?: string; limit: number }): Promise<string[]>;
 }
 
@@ -160,10 +166,17 @@ export function createTaskDefinitionsRepository(db: Kysely<EcsTables>): TaskDefi
     .orderBy("revision", "desc")
     .limit(1)
     .compile();
-  const byRevisionQuery = db.selectFrom("task_definitions").select(["task_definition_arn", "status", "document"]).where("family", "=", "").where("revision", "=", 0).compile();
+  const byRevisionQuery = db
+    .selectFrom("task_definitions")
+    .select(["task_definition_arn", "status", "document"])
+    .where("family", "=", "")
+    .where("revision", "=", 0)
+    .compile();
   type Row = { task_definition_arn: string; status: string; document: string };
-  const storedOf = (rows: readonly Row[]): StoredTaskDefinition | undefined => (rows[0] ? storedTaskDefinition(rows[0].task_definition_arn, rows[0].status, rows[0].document) : undefined);
-  const getStored = async (family: string, revision: number) => storedOf((await db.executeQuery<Row>({ ...byRevisionQuery, parameters: [family, revision] })).rows);
+  const storedOf = (rows: readonly Row[]): StoredTaskDefinition | undefined =>
+    rows[0] ? storedTaskDefinition(rows[0].task_definition_arn, rows[0].status, rows[0].document) : undefined;
+  const getStored = async (family: string, revision: number) =>
+    storedOf((await db.executeQuery<Row>({ ...byRevisionQuery, parameters: [family, revision] })).rows);
   const latestActiveStored = async (family: string) => storedOf((await db.executeQuery<Row>({ ...latestActiveQuery, parameters: [family, "ACTIVE", 1] })).rows);
   const parsed = (stored: StoredTaskDefinition | undefined) => stored?.definition();
   return {
@@ -206,7 +219,12 @@ export function createTaskDefinitionsRepository(db: Kysely<EcsTables>): TaskDefi
     },
     async list({ familyPrefix, status, descending, after, limit }) {
       const order = descending ? "desc" : "asc";
-      let query = db.selectFrom("task_definitions").select(["family", "revision", "task_definition_arn"]).orderBy("family", order).orderBy("revision", order).limit(limit);
+      let query = db
+        .selectFrom("task_definitions")
+        .select(["family", "revision", "task_definition_arn"])
+        .orderBy("family", order)
+        .orderBy("revision", order)
+        .limit(limit);
       // Despite its name, ListTaskDefinitions' familyPrefix is the full family name on AWS
       // ("web" lists web:1, web:2, … and never web-api:1); ListTaskDefinitionFamilies' is a prefix.
       if (familyPrefix) query = query.where("family", "=", familyPrefix);
@@ -225,7 +243,15 @@ export function createTaskDefinitionsRepository(db: Kysely<EcsTables>): TaskDefi
       if (status === "INACTIVE") {
         // A family is INACTIVE when none of its revisions is ACTIVE.
         query = query.where((eb) =>
-          eb.not(eb.exists(eb.selectFrom("task_definitions as active").select("active.family").whereRef("active.family", "=", "task_definitions.family").where("active.status", "=", "ACTIVE"))),
+          eb.not(
+            eb.exists(
+              eb
+                .selectFrom("task_definitions as active")
+                .select("active.family")
+                .whereRef("active.family", "=", "task_definitions.family")
+                .where("active.status", "=", "ACTIVE"),
+            ),
+          ),
         );
       }
       return (await query.execute()).map((row) => row.family);
@@ -249,7 +275,11 @@ export function createTagsRepository(db: Kysely<EcsTables>): TagsRepository {
     },
     async remove(resourceArn, keys) {
       if (keys.length === 0) return;
-      await db.deleteFrom("tags").where("resource_arn", "=", resourceArn).where("tag_key", "in", [...keys]).execute();
+      await db
+        .deleteFrom("tags")
+        .where("resource_arn", "=", resourceArn)
+        .where("tag_key", "in", [...keys])
+        .execute();
     },
     async removeAll(resourceArn) {
       await db.deleteFrom("tags").where("resource_arn", "=", resourceArn).execute();

@@ -114,11 +114,7 @@ export function createHostsRepository(db: Kysely<HostsTables>): HostsRepository 
       return (await db.selectFrom("hosts").selectAll().orderBy("host_id").execute()).map(hostOf);
     },
     async heartbeat(hostId, at) {
-      const result = await db
-        .updateTable("hosts")
-        .set({ last_heartbeat_at: at, status: "ACTIVE" })
-        .where("host_id", "=", hostId)
-        .executeTakeFirst();
+      const result = await db.updateTable("hosts").set({ last_heartbeat_at: at, status: "ACTIVE" }).where("host_id", "=", hostId).executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
     },
     async remove(hostId) {
@@ -126,12 +122,7 @@ export function createHostsRepository(db: Kysely<HostsTables>): HostsRepository 
     },
     async markLost(silentSince) {
       return db.transaction().execute(async (tx) => {
-        const silent = await tx
-          .selectFrom("hosts")
-          .select("host_id")
-          .where("status", "=", "ACTIVE")
-          .where("last_heartbeat_at", "<", silentSince)
-          .execute();
+        const silent = await tx.selectFrom("hosts").select("host_id").where("status", "=", "ACTIVE").where("last_heartbeat_at", "<", silentSince).execute();
         if (silent.length === 0) return [];
         const ids = silent.map((row) => row.host_id);
         await tx.updateTable("hosts").set({ status: "LOST" }).where("host_id", "in", ids).execute();

@@ -32,11 +32,30 @@ import { sqliteTaskDefinitionReads } from "./sqlite-task-definition-reads.js";
 export type { StoredAccessKey, AccessKeysRepository } from "./access-keys-repository.js";
 export type { ClustersRepository, StoredTaskDefinition, TaskDefinitionsRepository, TagsRepository, AccountSettingsRepository } from "./ecs-repositories.js";
 export type { LogsRepository } from "./logs-repository.js";
-export type { PlacedReservation, RememberedRun, StoredTask, TaskChange, TaskListFilter, TaskRecord, TaskReservation, TasksRepository, TaskUpdate } from "./tasks-repository.js";
+export type {
+  PlacedReservation,
+  RememberedRun,
+  StoredTask,
+  TaskChange,
+  TaskListFilter,
+  TaskRecord,
+  TaskReservation,
+  TasksRepository,
+  TaskUpdate,
+} from "./tasks-repository.js";
 export type { HostArchitecture, HostCapacity, HostRecord, HostRegistration, HostsRepository, HostStatus } from "./hosts-repository.js";
 export { LOST_RACE, withOptimisticRetry } from "./optimistic-retry.js";
 export type { JoinTokensRepository, JoinTokenStatus, NewJoinToken, StoredJoinToken } from "./join-tokens-repository.js";
-export type { EcrRepository, EcrRepositoryRecord, EcrImageSummary, EcrImageWithManifest, ImageAnnotations, NewEcrImage, NewEcrRepository, PutImageOutcome } from "./ecr-repository.js";
+export type {
+  EcrRepository,
+  EcrRepositoryRecord,
+  EcrImageSummary,
+  EcrImageWithManifest,
+  ImageAnnotations,
+  NewEcrImage,
+  NewEcrRepository,
+  PutImageOutcome,
+} from "./ecr-repository.js";
 
 type AllTables = EcsTables & LogsTables & TasksTables & HostsTables & EcrTables & JoinTokensTables & { access_keys: AccessKeysTable };
 

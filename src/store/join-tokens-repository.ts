@@ -85,7 +85,12 @@ export function createJoinTokensRepository(db: Kysely<JoinTokensTables>): JoinTo
       if (!/^[0-9a-f]{4,64}$/.test(idPrefix)) return [];
       const matching = await db.selectFrom("join_tokens").selectAll().where("token_sha256", "like", `${idPrefix}%`).execute();
       if (matching.length !== 1) return matching.map(stored);
-      await db.updateTable("join_tokens").set({ revoked_at: now }).where("token_sha256", "=", matching[0]!.token_sha256).where("revoked_at", "is", null).execute();
+      await db
+        .updateTable("join_tokens")
+        .set({ revoked_at: now })
+        .where("token_sha256", "=", matching[0]!.token_sha256)
+        .where("revoked_at", "is", null)
+        .execute();
       return [stored({ ...matching[0]!, revoked_at: matching[0]!.revoked_at ?? now })];
     },
   };

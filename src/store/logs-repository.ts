@@ -195,22 +195,33 @@ export function createLogsRepository(db: Kysely<LogsTables>): LogsRepository {
       await db.updateTable("log_groups").set({ retention_days: retentionDays }).where("id", "=", groupId).execute();
     },
     async setTags(groupId, tags) {
-      await db.updateTable("log_groups").set({ tags_json: JSON.stringify(tags) }).where("id", "=", groupId).execute();
+      await db
+        .updateTable("log_groups")
+        .set({ tags_json: JSON.stringify(tags) })
+        .where("id", "=", groupId)
+        .execute();
     },
 
     async createStream(groupId, name, createdAt) {
       const inserted = await db
         .insertInto("log_streams")
-        .values({ group_id: groupId, name, created_at: createdAt, first_event_at: null, last_event_at: null, last_ingestion_at: null, stored_bytes: 0, source_offset: null })
+        .values({
+          group_id: groupId,
+          name,
+          created_at: createdAt,
+          first_event_at: null,
+          last_event_at: null,
+          last_ingestion_at: null,
+          stored_bytes: 0,
+          source_offset: null,
+        })
         .onConflict((oc) => oc.columns(["group_id", "name"]).doNothing())
         .returningAll()
         .executeTakeFirst();
       return asStream(inserted);
     },
     async getStream(groupId, name) {
-      return asStream(
-        await db.selectFrom("log_streams").selectAll().where("group_id", "=", groupId).where("name", "=", name).executeTakeFirst(),
-      );
+      return asStream(await db.selectFrom("log_streams").selectAll().where("group_id", "=", groupId).where("name", "=", name).executeTakeFirst());
     },
     async listStreams({ groupId, namePrefix, orderBy, descending, after, limit }) {
       const direction = descending ? "desc" : "asc";
@@ -226,10 +237,7 @@ export function createLogsRepository(db: Kysely<LogsTables>): LogsRepository {
           const at = after.lastEventAt ?? 0;
           query = query.where((eb) => {
             const lastEvent = eb.fn.coalesce("last_event_at", eb.lit(0));
-            return eb.or([
-              eb(lastEvent, descending ? "<" : ">", at),
-              eb.and([eb(lastEvent, "=", at), eb("name", descending ? "<" : ">", after.name)]),
-            ]);
+            return eb.or([eb(lastEvent, descending ? "<" : ">", at), eb.and([eb(lastEvent, "=", at), eb("name", descending ? "<" : ">", after.name)])]);
           });
         }
       }
@@ -249,7 +257,9 @@ export function createLogsRepository(db: Kysely<LogsTables>): LogsRepository {
         // holds are dropped here, against the offset read in this same transaction: two deliveries
         // of one batch (a retry racing the original) cannot both store it.
         const positioned = events.some((event) => event.sourceOffset !== undefined);
-        const storedUpTo = positioned ? ((await tx.selectFrom("log_streams").select("source_offset").where("id", "=", stream.id).executeTakeFirst())?.source_offset ?? -1) : -1;
+        const storedUpTo = positioned
+          ? ((await tx.selectFrom("log_streams").select("source_offset").where("id", "=", stream.id).executeTakeFirst())?.source_offset ?? -1)
+          : -1;
         const fresh = positioned ? events.filter((event) => event.sourceOffset === undefined || event.sourceOffset > storedUpTo) : events;
         if (fresh.length === 0) return;
         let bytes = 0;
@@ -291,7 +301,16 @@ export function createLogsRepository(db: Kysely<LogsTables>): LogsRepository {
             last_ingestion_at: ingestionTime,
             stored_bytes: eb("stored_bytes", "+", bytes),
             // Only ever forward, whatever order deliveries commit in.
-            ...(newest >= 0 ? { source_offset: eb.case().when(eb.or([eb("source_offset", "is", null), eb("source_offset", "<", newest)])).then(newest).else(eb.ref("source_offset")).end() } : {}),
+            ...(newest >= 0
+              ? {
+                  source_offset: eb
+                    .case()
+                    .when(eb.or([eb("source_offset", "is", null), eb("source_offset", "<", newest)]))
+                    .then(newest)
+                    .else(eb.ref("source_offset"))
+                    .end(),
+                }
+              : {}),
           }))
           .where("id", "=", stream.id)
           .execute();
@@ -304,36 +323,33 @@ export function createLogsRepository(db: Kysely<LogsTables>): LogsRepository {
     },
     async streamEvents({ streamId, range, after, before, direction, limit }) {
       const order = direction === "forward" ? "asc" : "desc";
-      let query = db
-        .selectFrom("log_events")
-        .selectAll()
-        .where("stream_id", "=", streamId)
-        .orderBy("timestamp", order)
-        .orderBy("id", order)
-        .limit(limit);
+      let query = db.selectFrom("log_events").selectAll().where("stream_id", "=", streamId).orderBy("timestamp", order).orderBy("id", order).limit(limit);
       if (range.startTime !== undefined) query = query.where("timestamp", ">=", range.startTime);
       if (range.endTime !== undefined) query = query.where("timestamp", "<", range.endTime);
-      if (after) query = query.where((eb) => eb.or([eb("timestamp", ">", after.timestamp), eb.and([eb("timestamp", "=", after.timestamp), eb("id", ">", after.id)])]));
-      if (before) query = query.where((eb) => eb.or([eb("timestamp", "<", before.timestamp), eb.and([eb("timestamp", "=", before.timestamp), eb("id", "<", before.id)])]));
+      if (after)
+        query = query.where((eb) => eb.or([eb("timestamp", ">", after.timestamp), eb.and([eb("timestamp", "=", after.timestamp), eb("id", ">", after.id)])]));
+      if (before)
+        query = query.where((eb) =>
+          eb.or([eb("timestamp", "<", before.timestamp), eb.and([eb("timestamp", "=", before.timestamp), eb("id", "<", before.id)])]),
+        );
       return (await query.execute()).map(eventOf);
     },
     async groupEvents({ groupId, streamIds, range, after, limit }) {
-      let query = db
-        .selectFrom("log_events")
-        .selectAll()
-        .where("group_id", "=", groupId)
-        .orderBy("timestamp", "asc")
-        .orderBy("id", "asc")
-        .limit(limit);
+      let query = db.selectFrom("log_events").selectAll().where("group_id", "=", groupId).orderBy("timestamp", "asc").orderBy("id", "asc").limit(limit);
       if (streamIds) query = query.where("stream_id", "in", streamIds.length > 0 ? [...streamIds] : [-1]);
       if (range.startTime !== undefined) query = query.where("timestamp", ">=", range.startTime);
       if (range.endTime !== undefined) query = query.where("timestamp", "<", range.endTime);
-      if (after) query = query.where((eb) => eb.or([eb("timestamp", ">", after.timestamp), eb.and([eb("timestamp", "=", after.timestamp), eb("id", ">", after.id)])]));
+      if (after)
+        query = query.where((eb) => eb.or([eb("timestamp", ">", after.timestamp), eb.and([eb("timestamp", "=", after.timestamp), eb("id", ">", after.id)])]));
       return (await query.execute()).map(eventOf);
     },
     async streamNames(streamIds) {
       if (streamIds.length === 0) return new Map();
-      const rows = await db.selectFrom("log_streams").select(["id", "name"]).where("id", "in", [...streamIds]).execute();
+      const rows = await db
+        .selectFrom("log_streams")
+        .select(["id", "name"])
+        .where("id", "in", [...streamIds])
+        .execute();
       return new Map(rows.map((row) => [row.id as number, row.name]));
     },
     async purgeExpired(now) {
@@ -341,7 +357,11 @@ export function createLogsRepository(db: Kysely<LogsTables>): LogsRepository {
       let removed = 0;
       for (const group of groups) {
         const cutoff = now - (group.retention_days as number) * DAY_MS;
-        const result = await db.deleteFrom("log_events").where("group_id", "=", group.id as number).where("timestamp", "<", cutoff).executeTakeFirst();
+        const result = await db
+          .deleteFrom("log_events")
+          .where("group_id", "=", group.id as number)
+          .where("timestamp", "<", cutoff)
+          .executeTakeFirst();
         removed += Number(result.numDeletedRows);
       }
       return removed;

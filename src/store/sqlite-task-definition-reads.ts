@@ -15,9 +15,13 @@ type Row = [arn: string, status: string, document: string];
 
 export function sqliteTaskDefinitionReads(database: Database.Database): Pick<TaskDefinitionsRepository, "getStored" | "latestActiveStored"> {
   const latestActive = database
-    .prepare<[string], Row>("SELECT task_definition_arn, status, document FROM task_definitions WHERE family = ? AND status = 'ACTIVE' ORDER BY revision DESC LIMIT 1")
+    .prepare<[string], Row>(
+      "SELECT task_definition_arn, status, document FROM task_definitions WHERE family = ? AND status = 'ACTIVE' ORDER BY revision DESC LIMIT 1",
+    )
     .raw();
-  const byRevision = database.prepare<[string, number], Row>("SELECT task_definition_arn, status, document FROM task_definitions WHERE family = ? AND revision = ?").raw();
+  const byRevision = database
+    .prepare<[string, number], Row>("SELECT task_definition_arn, status, document FROM task_definitions WHERE family = ? AND revision = ?")
+    .raw();
   const storedOf = (row: Row | undefined): StoredTaskDefinition | undefined => (row ? storedTaskDefinition(row[0], row[1], row[2]) : undefined);
   return {
     // Promise.resolve, not async: the interface is asynchronous for other dialects; no extra hop here.

@@ -66,7 +66,11 @@ test("purges only tasks stopped before the cutoff", async () => {
   assert.equal(await tasks.purgeStopped(50), 1);
   assert.equal(await tasks.get(record("a").taskArn), undefined);
   assert.ok(await tasks.get(record("b").taskArn), "stopped after the cutoff: kept");
-  assert.deepEqual((await tasks.reservations()).map((reservation) => reservation.taskArn), [record("c").taskArn], "only the not-yet-STOPPED task reserves capacity");
+  assert.deepEqual(
+    (await tasks.reservations()).map((reservation) => reservation.taskArn),
+    [record("c").taskArn],
+    "only the not-yet-STOPPED task reserves capacity",
+  );
 });
 
 test("task timestamps come back as Dates", async () => {
@@ -95,7 +99,10 @@ test("a run's tasks, tags and remembered outcome are written together or not at 
   await tasks.insert([record("a")]);
   // The second task collides with the first: nothing of this run may remain.
   await assert.rejects(
-    tasks.insert([record("b"), record("a")], { tags: [{ key: "k", value: "v" }], run: { clusterArn: record("a").clusterArn, clientToken: "t2", createdAt: 1, failures: [] } }),
+    tasks.insert([record("b"), record("a")], {
+      tags: [{ key: "k", value: "v" }],
+      run: { clusterArn: record("a").clusterArn, clientToken: "t2", createdAt: 1, failures: [] },
+    }),
   );
   assert.equal(await tasks.get(record("b").taskArn), undefined);
   assert.deepEqual(await tags.list(record("a").taskArn), []);

@@ -132,7 +132,10 @@ export interface TasksRepository {
    */
   insert(
     tasks: readonly TaskRecord[],
-    extras?: { tags?: readonly { key: string; value: string }[]; run?: { clusterArn: string; clientToken: string; createdAt: number; failures: RememberedRun["failures"] } },
+    extras?: {
+      tags?: readonly { key: string; value: string }[];
+      run?: { clusterArn: string; clientToken: string; createdAt: number; failures: RememberedRun["failures"] };
+    },
   ): Promise<void>;
   /** The outcome of the RunTask made with this clientToken, if any. */
   rememberedRun(clusterArn: string, clientToken: string): Promise<RememberedRun | undefined>;
@@ -270,7 +273,11 @@ export function createTasksRepository(db: Kysely<TasksTables>): TasksRepository 
     },
     async getMany(taskArns) {
       if (taskArns.length === 0) return [];
-      const rows = await db.selectFrom("tasks").selectAll().where("task_arn", "in", [...taskArns]).execute();
+      const rows = await db
+        .selectFrom("tasks")
+        .selectAll()
+        .where("task_arn", "in", [...taskArns])
+        .execute();
       return rows.map(storedTaskOf);
     },
     async byClientToken(clusterArn, clientToken) {
@@ -301,7 +308,9 @@ export function createTasksRepository(db: Kysely<TasksTables>): TasksRepository 
       if (updates.length === 0) return [];
       // Rows are updated in task ARN order, so two overlapping batches lock them in the same order
       // (no deadlock on a database with row locks); the answers keep the caller's order.
-      const order = updates.map((_, index) => index).sort((a, b) => (updates[a]!.taskArn < updates[b]!.taskArn ? -1 : updates[a]!.taskArn > updates[b]!.taskArn ? 1 : 0));
+      const order = updates
+        .map((_, index) => index)
+        .sort((a, b) => (updates[a]!.taskArn < updates[b]!.taskArn ? -1 : updates[a]!.taskArn > updates[b]!.taskArn ? 1 : 0));
       return db.transaction().execute(async (tx) => {
         const applied: boolean[] = new Array<boolean>(updates.length).fill(false);
         for (const index of order) applied[index] = await updateAtVersion(tx, updates[index]!);
@@ -315,7 +324,13 @@ export function createTasksRepository(db: Kysely<TasksTables>): TasksRepository 
         .where("last_status", "!=", "STOPPED")
         .where("host_id", "is not", null)
         .execute();
-      return rows.map((row) => ({ taskArn: row.task_arn, hostId: row.host_id!, cpuUnits: row.cpu_units, memoryMiB: row.memory_mib, ephemeralGiB: row.ephemeral_gib }));
+      return rows.map((row) => ({
+        taskArn: row.task_arn,
+        hostId: row.host_id!,
+        cpuUnits: row.cpu_units,
+        memoryMiB: row.memory_mib,
+        ephemeralGiB: row.ephemeral_gib,
+      }));
     },
     async activeOnHost(hostId) {
       const rows = await db.selectFrom("tasks").selectAll().where("host_id", "=", hostId).where("last_status", "!=", "STOPPED").execute();
@@ -340,7 +355,14 @@ export function createTasksRepository(db: Kysely<TasksTables>): TasksRepository 
           .deleteFrom("run_task_requests")
           .where("created_at", "<", stoppedBefore)
           .where(({ not, exists, selectFrom }) =>
-            not(exists(selectFrom("tasks").select("task_arn").whereRef("tasks.cluster_arn", "=", "run_task_requests.cluster_arn").whereRef("tasks.client_token", "=", "run_task_requests.client_token"))),
+            not(
+              exists(
+                selectFrom("tasks")
+                  .select("task_arn")
+                  .whereRef("tasks.cluster_arn", "=", "run_task_requests.cluster_arn")
+                  .whereRef("tasks.client_token", "=", "run_task_requests.client_token"),
+              ),
+            ),
           )
           .execute();
         return Number(result.numDeletedRows);

@@ -32,8 +32,24 @@ class InstantAgent implements Agent {
   reporter: ReportForwarder | undefined;
   private sequence = 0;
   async start() {}
-  private async set(taskArn: string, lastStatus: TaskStatusReport["lastStatus"], desiredStatus: "RUNNING" | "STOPPED", stopCode?: TaskStopCode, stoppedReason?: string) {
-    const status: TaskStatusReport = { protocolVersion, taskArn, lastStatus, desiredStatus, sequence: ++this.sequence, health: "UNKNOWN", containers: [], ...(stopCode ? { stopCode } : {}), ...(stoppedReason ? { stoppedReason } : {}) };
+  private async set(
+    taskArn: string,
+    lastStatus: TaskStatusReport["lastStatus"],
+    desiredStatus: "RUNNING" | "STOPPED",
+    stopCode?: TaskStopCode,
+    stoppedReason?: string,
+  ) {
+    const status: TaskStatusReport = {
+      protocolVersion,
+      taskArn,
+      lastStatus,
+      desiredStatus,
+      sequence: ++this.sequence,
+      health: "UNKNOWN",
+      containers: [],
+      ...(stopCode ? { stopCode } : {}),
+      ...(stoppedReason ? { stoppedReason } : {}),
+    };
     this.tasks.set(taskArn, status);
     await this.reporter?.report(status);
     return status;
@@ -90,7 +106,9 @@ function spec(taskId: string): TaskSpec {
     taskId,
     // The agent checks that a desired task's spec names its task and carries a task definition.
     taskDefinition: {},
-    logConfigurations: { app: { logDriver: "awslogs", options: { "awslogs-group": "/ecs/app", "awslogs-stream-prefix": "ecs", "awslogs-create-group": "true" } } },
+    logConfigurations: {
+      app: { logDriver: "awslogs", options: { "awslogs-group": "/ecs/app", "awslogs-stream-prefix": "ecs", "awslogs-create-group": "true" } },
+    },
   } as unknown as TaskSpec;
 }
 
@@ -114,7 +132,9 @@ function placed(s: TaskSpec, hostId: string, state: Pick<TaskRecord, "desiredSta
 
 async function placeTask(taskId: string, hostId = "host-a") {
   const s = spec(taskId);
-  await tasks.insert([placed(s, hostId, { desiredStatus: "RUNNING", task: { taskArn: s.taskArn, lastStatus: "PROVISIONING", desiredStatus: "RUNNING", containers: [] } })]);
+  await tasks.insert([
+    placed(s, hostId, { desiredStatus: "RUNNING", task: { taskArn: s.taskArn, lastStatus: "PROVISIONING", desiredStatus: "RUNNING", containers: [] } }),
+  ]);
   fleet.notify(hostId);
   return s.taskArn;
 }
@@ -133,7 +153,9 @@ const identity = (hostId: string, availabilityZone = "us-east-1a") => ({
   agentVersion: "test",
   availabilityZone,
   architecture: "X86_64" as const,
-  capacity: { cpuUnits: 2048, memoryMiB: 4096, taskSlots: 20, ephemeralGiB: 400 }, machine: { cpuCount: 8, memoryMiB: 16384 }, overcommit: false,
+  capacity: { cpuUnits: 2048, memoryMiB: 4096, taskSlots: 20, ephemeralGiB: 400 },
+  machine: { cpuCount: 8, memoryMiB: 16384 },
+  overcommit: false,
   subnetIds: [],
 });
 
@@ -193,7 +215,16 @@ test("a host agent runs what it is told, reports back, ships logs and stops orph
   const host = new HostAgent({
     agent,
     link,
-    identity: { hostId: "host-a", agentVersion: "test", availabilityZone: "us-east-1a", architecture: "X86_64", capacity: { cpuUnits: 2048, memoryMiB: 4096, taskSlots: 20, ephemeralGiB: 400 }, machine: { cpuCount: 8, memoryMiB: 16384 }, overcommit: false, subnetIds: [] },
+    identity: {
+      hostId: "host-a",
+      agentVersion: "test",
+      availabilityZone: "us-east-1a",
+      architecture: "X86_64",
+      capacity: { cpuUnits: 2048, memoryMiB: 4096, taskSlots: 20, ephemeralGiB: 400 },
+      machine: { cpuCount: 8, memoryMiB: 16384 },
+      overcommit: false,
+      subnetIds: [],
+    },
     reports,
     logSink,
     clock: systemClock,
@@ -212,7 +243,10 @@ test("a host agent runs what it is told, reports back, ships logs and stops orph
     assert.ok(stream, "awslogs stream is <prefix>/<container>/<task id>");
 
     const stored = (await tasks.get(taskArn))!;
-    await tasks.update(taskArn, stored.version, { desiredStatus: "STOPPED", task: { ...stored.task, desiredStatus: "STOPPED", stopCode: "UserInitiated", stoppedReason: "Task stopped by user" } });
+    await tasks.update(taskArn, stored.version, {
+      desiredStatus: "STOPPED",
+      task: { ...stored.task, desiredStatus: "STOPPED", stopCode: "UserInitiated", stoppedReason: "Task stopped by user" },
+    });
     fleet.notify("host-a");
     await eventually(async () => (await tasks.get(taskArn))?.lastStatus === "STOPPED", "the task to be reported STOPPED");
     assert.equal((await tasks.get(taskArn))!.task.stopCode, "UserInitiated");
@@ -253,7 +287,14 @@ test("a host the server forgot registers again and reconciles; a task stopped be
     await tasks.insert([
       placed(never, "host-r", {
         desiredStatus: "STOPPED",
-        task: { taskArn: never.taskArn, lastStatus: "PROVISIONING", desiredStatus: "STOPPED", stopCode: "UserInitiated", stoppedReason: "Task stopped by user", containers: [{ name: "app", lastStatus: "PENDING" }] },
+        task: {
+          taskArn: never.taskArn,
+          lastStatus: "PROVISIONING",
+          desiredStatus: "STOPPED",
+          stopCode: "UserInitiated",
+          stoppedReason: "Task stopped by user",
+          containers: [{ name: "app", lastStatus: "PENDING" }],
+        },
       }),
     ]);
     fleet.notify("host-r");
@@ -273,11 +314,25 @@ test("a host ships logs only for its own tasks' awslogs streams", async () => {
   assert.equal(owner.status, 200);
   assert.equal(other.status, 200);
   const taskArn = await placeTask("logged", "host-logs-owner");
-  const batch = { taskArn, containerName: "app", logGroupName: "/ecs/app", logStreamName: "ecs/app/logged", createGroup: true, events: [{ timestamp: Date.now(), message: "mine" }] };
-  assert.equal((await rawCall("logs", owner.body.hostSecret!, { hostId: "host-logs-owner", batches: [batch] })).status, 200, "the owner writes its task's stream");
+  const batch = {
+    taskArn,
+    containerName: "app",
+    logGroupName: "/ecs/app",
+    logStreamName: "ecs/app/logged",
+    createGroup: true,
+    events: [{ timestamp: Date.now(), message: "mine" }],
+  };
+  assert.equal(
+    (await rawCall("logs", owner.body.hostSecret!, { hostId: "host-logs-owner", batches: [batch] })).status,
+    200,
+    "the owner writes its task's stream",
+  );
 
   // Another host (a valid secret of its own) naming the owner's task is refused, and nothing is written.
-  const refused = await rawCall("logs", other.body.hostSecret!, { hostId: "host-logs-other", batches: [{ ...batch, events: [{ timestamp: Date.now(), message: "forged" }] }] });
+  const refused = await rawCall("logs", other.body.hostSecret!, {
+    hostId: "host-logs-other",
+    batches: [{ ...batch, events: [{ timestamp: Date.now(), message: "forged" }] }],
+  });
   assert.equal(refused.status, 403);
   assert.equal(refused.body.code, "AccessDeniedException");
   assert.match((refused.body as { message?: string }).message!, /not placed on host host-logs-other/);
@@ -303,7 +358,14 @@ test("malformed poll, report and logs bodies are refused with a 400 in the route
   assert.equal(host.status, 200);
   const secret = host.body.hostSecret!;
   const taskArn = await placeTask("malformed", "host-malformed");
-  const batch = { taskArn, containerName: "app", logGroupName: "/ecs/app", logStreamName: "ecs/app/malformed", createGroup: true, events: [{ timestamp: Date.now(), message: "fine" }] };
+  const batch = {
+    taskArn,
+    containerName: "app",
+    logGroupName: "/ecs/app",
+    logStreamName: "ecs/app/malformed",
+    createGroup: true,
+    events: [{ timestamp: Date.now(), message: "fine" }],
+  };
   const report = { protocolVersion, taskArn, lastStatus: "RUNNING", desiredStatus: "RUNNING", sequence: 1, health: "UNKNOWN", containers: [] };
   const event = (overrides: object) => ({ timestamp: Date.now(), message: "x", ...overrides });
   const cases: [string, object][] = [
@@ -335,7 +397,10 @@ test("malformed poll, report and logs bodies are refused with a 400 in the route
     ["report", { reports: [{ ...report, stoppedAtMs: "now" }] }],
     ["report", { reports: [{ ...report, containers: "none" }] }],
     ["report", { reports: [{ ...report, containers: [null] }] }],
-    ["report", { reports: [{ ...report, containers: [{ name: "app", lastStatus: "RUNNING", health: "UNKNOWN", essential: true, image: "x", networkInterfaces: {} }] }] }],
+    [
+      "report",
+      { reports: [{ ...report, containers: [{ name: "app", lastStatus: "RUNNING", health: "UNKNOWN", essential: true, image: "x", networkInterfaces: {} }] }] },
+    ],
     ["report", { reports: [{ ...report, attachment: "eni" }] }],
     ["poll", { knownGeneration: "abc" }],
     ["poll", { knownGeneration: null }],
@@ -361,11 +426,27 @@ test("logs for a task that stopped longer ago than the grace period are refused;
   const send = (taskArn: string, taskId: string, message: string) =>
     rawCall("logs", secret, {
       hostId: "host-stopped-logs",
-      batches: [{ taskArn, containerName: "app", logGroupName: "/ecs/app", logStreamName: `ecs/app/${taskId}`, createGroup: true, events: [{ timestamp: Date.now(), message }] }],
+      batches: [
+        {
+          taskArn,
+          containerName: "app",
+          logGroupName: "/ecs/app",
+          logStreamName: `ecs/app/${taskId}`,
+          createGroup: true,
+          events: [{ timestamp: Date.now(), message }],
+        },
+      ],
     });
   const stop = async (taskArn: string, stoppedAt: number) => {
     const stored = (await tasks.get(taskArn))!;
-    assert.ok(await tasks.update(taskArn, stored.version, { lastStatus: "STOPPED", desiredStatus: "STOPPED", stoppedAtMs: stoppedAt, task: { ...stored.task, lastStatus: "STOPPED", desiredStatus: "STOPPED" } }));
+    assert.ok(
+      await tasks.update(taskArn, stored.version, {
+        lastStatus: "STOPPED",
+        desiredStatus: "STOPPED",
+        stoppedAtMs: stoppedAt,
+        task: { ...stored.task, lastStatus: "STOPPED", desiredStatus: "STOPPED" },
+      }),
+    );
   };
   const recent = await placeTask("stopped-recently", "host-stopped-logs");
   await stop(recent, Date.now() - 60_000);
@@ -419,7 +500,11 @@ test("the agent's client never follows a redirect (the secret and body stay with
     const link = createHttpControlLink({ serverUrl: `http://127.0.0.1:${(redirecting.address() as AddressInfo).port}`, token, secretFile });
     await assert.rejects(link.heartbeat("host-redirected"));
     await assert.rejects(link.register(identity("host-redirected")));
-    await assert.rejects(link.putLogs("host-redirected", [{ taskArn: "t", containerName: "app", logGroupName: "g", logStreamName: "s", createGroup: false, events: [{ timestamp: 1, message: "secret line" }] }]));
+    await assert.rejects(
+      link.putLogs("host-redirected", [
+        { taskArn: "t", containerName: "app", logGroupName: "g", logStreamName: "s", createGroup: false, events: [{ timestamp: 1, message: "secret line" }] },
+      ]),
+    );
     assert.deepEqual(elsewhere, [], "nothing reached the redirect's target");
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -448,11 +533,21 @@ test("the agent's client reads at most its byte cap of an answer, declared or st
   try {
     const secretFile = join(dir, "secret");
     writeFileSync(secretFile, "the-host-secret\n");
-    const link = createHttpControlLink({ serverUrl: `http://127.0.0.1:${(oversized.address() as AddressInfo).port}`, token, secretFile, maxResponseBytes: 64 * 1024 });
+    const link = createHttpControlLink({
+      serverUrl: `http://127.0.0.1:${(oversized.address() as AddressInfo).port}`,
+      token,
+      secretFile,
+      maxResponseBytes: 64 * 1024,
+    });
     await assert.rejects(link.register(identity("host-capped")), /the answer is over the 65536-byte limit/);
     await assert.rejects(link.heartbeat("host-capped"), /the answer \(262144 bytes\) is over the 65536-byte limit/);
     // Within the cap, the same answers are read.
-    const roomy = createHttpControlLink({ serverUrl: `http://127.0.0.1:${(oversized.address() as AddressInfo).port}`, token, secretFile, maxResponseBytes: 1024 * 1024 });
+    const roomy = createHttpControlLink({
+      serverUrl: `http://127.0.0.1:${(oversized.address() as AddressInfo).port}`,
+      token,
+      secretFile,
+      maxResponseBytes: 1024 * 1024,
+    });
     await assert.rejects(roomy.heartbeat("host-capped"), /JSON/, "read whole (and then not JSON)");
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -19,7 +19,12 @@ const ECS = "AmazonEC2ContainerServiceV20141113";
 const JSON_11 = "application/x-amz-json-1.1";
 
 const signer = (secret = testCredentials.secretAccessKey) =>
-  new SignatureV4({ credentials: { accessKeyId: testCredentials.accessKeyId, secretAccessKey: secret }, region: "us-east-1", service: "ecs", sha256: Hash.bind(null, "sha256") });
+  new SignatureV4({
+    credentials: { accessKeyId: testCredentials.accessKeyId, secretAccessKey: secret },
+    region: "us-east-1",
+    service: "ecs",
+    sha256: Hash.bind(null, "sha256"),
+  });
 
 function requestFor(server: TestServer, headers: Record<string, string>, body: string) {
   const url = new URL(server.endpoint);
@@ -29,19 +34,30 @@ function requestFor(server: TestServer, headers: Record<string, string>, body: s
 async function post(server: TestServer, headers: Record<string, string | string[]>, body: string, path = "/", localAddress?: string) {
   const url = new URL(server.endpoint);
   return new Promise<{ status: number; type: string | undefined; message: string; text: string }>((resolve, reject) => {
-    const request = httpRequest({ host: url.hostname, port: url.port, method: "POST", path, headers: headers as Record<string, string>, agent: false, ...(localAddress ? { localAddress } : {}) }, (response) => {
-      let text = "";
-      response.on("data", (chunk: Buffer) => (text += chunk.toString()));
-      response.on("end", () => {
-        let message = "";
-        try {
-          message = (JSON.parse(text) as { message?: string }).message ?? "";
-        } catch {
-          // not JSON
-        }
-        resolve({ status: response.statusCode!, type: response.headers["x-amzn-errortype"] as string | undefined, message, text });
-      });
-    });
+    const request = httpRequest(
+      {
+        host: url.hostname,
+        port: url.port,
+        method: "POST",
+        path,
+        headers: headers as Record<string, string>,
+        agent: false,
+        ...(localAddress ? { localAddress } : {}),
+      },
+      (response) => {
+        let text = "";
+        response.on("data", (chunk: Buffer) => (text += chunk.toString()));
+        response.on("end", () => {
+          let message = "";
+          try {
+            message = (JSON.parse(text) as { message?: string }).message ?? "";
+          } catch {
+            // not JSON
+          }
+          resolve({ status: response.statusCode!, type: response.headers["x-amzn-errortype"] as string | undefined, message, text });
+        });
+      },
+    );
     request.on("error", reject);
     request.end(body);
   });
@@ -81,7 +97,10 @@ describe("what must be signed, presigned URLs, bodies of unknown callers", () =>
 
   test("a presigned URL is accepted within its expiry and refused after", async () => {
     const presign = async (signingDate: Date, expiresIn: number) => {
-      const presigned = await signer().presign(requestFor(server, { "content-type": JSON_11, "x-amz-target": `${ECS}.ListClusters` }, "{}"), { signingDate, expiresIn });
+      const presigned = await signer().presign(requestFor(server, { "content-type": JSON_11, "x-amz-target": `${ECS}.ListClusters` }, "{}"), {
+        signingDate,
+        expiresIn,
+      });
       return { path: `/?${new URLSearchParams(presigned.query as Record<string, string>).toString()}`, headers: presigned.headers };
     };
     const fresh = await presign(new Date(), 300);
@@ -101,13 +120,22 @@ describe("what must be signed, presigned URLs, bodies of unknown callers", () =>
       ["no credentials", { host: "x", "content-type": JSON_11, "x-amz-target": `${ECS}.RegisterTaskDefinition` }],
       [
         "an unknown key",
-        (await new SignatureV4({ credentials: { accessKeyId: "AKIAUNKNOWN000000000", secretAccessKey: "x".repeat(40) }, region: "us-east-1", service: "ecs", sha256: Hash.bind(null, "sha256") }).sign(
-          requestFor(server, { "content-type": JSON_11, "x-amz-target": `${ECS}.RegisterTaskDefinition` }, ""),
-        )).headers as Record<string, string>,
+        (
+          await new SignatureV4({
+            credentials: { accessKeyId: "AKIAUNKNOWN000000000", secretAccessKey: "x".repeat(40) },
+            region: "us-east-1",
+            service: "ecs",
+            sha256: Hash.bind(null, "sha256"),
+          }).sign(requestFor(server, { "content-type": JSON_11, "x-amz-target": `${ECS}.RegisterTaskDefinition` }, ""))
+        ).headers as Record<string, string>,
       ],
       [
         "a known key, a wrong secret and a declared payload hash",
-        (await signer("not-the-secret-000000000000000000000000").sign(requestFor(server, { "content-type": JSON_11, "x-amz-target": `${ECS}.RegisterTaskDefinition`, "x-amz-content-sha256": "UNSIGNED-PAYLOAD" }, ""))).headers as Record<string, string>,
+        (
+          await signer("not-the-secret-000000000000000000000000").sign(
+            requestFor(server, { "content-type": JSON_11, "x-amz-target": `${ECS}.RegisterTaskDefinition`, "x-amz-content-sha256": "UNSIGNED-PAYLOAD" }, ""),
+          )
+        ).headers as Record<string, string>,
       ],
     ];
     for (const [what, headers] of cases) assert.match(await answerBeforeBody(server, "/", headers, bodyBytes), /^HTTP\/1\.1 403 /, what);
@@ -127,7 +155,13 @@ describe("what must be signed, presigned URLs, bodies of unknown callers", () =>
  * Sends a head declaring `bodyBytes` and only `sentBytes` of the body, and returns the answer's
  * head once it arrives; fails if none arrives while the rest of the body is still unsent.
  */
-async function answerBeforeBody(server: TestServer, target: string, headers: Record<string, string>, bodyBytes: number, sentBytes = 16 * 1024): Promise<string> {
+async function answerBeforeBody(
+  server: TestServer,
+  target: string,
+  headers: Record<string, string>,
+  bodyBytes: number,
+  sentBytes = 16 * 1024,
+): Promise<string> {
   const socket = connect(Number(new URL(server.endpoint).port), "127.0.0.1");
   let received = "";
   const answered = new Promise<"answered">((resolve) => {
@@ -160,7 +194,8 @@ describe("throttling", () => {
   });
 
   test("an address that keeps failing authentication gets ThrottlingException, others do not", async () => {
-    const headers = async (secret?: string) => (await signer(secret).sign(requestFor(server, { "content-type": JSON_11, "x-amz-target": `${ECS}.ListClusters` }, "{}"))).headers;
+    const headers = async (secret?: string) =>
+      (await signer(secret).sign(requestFor(server, { "content-type": JSON_11, "x-amz-target": `${ECS}.ListClusters` }, "{}"))).headers;
     const bad = await headers("not-the-secret-000000000000000000000000");
     // Burst 10 × 0.5/s = 5 failures are answered as failures, then the address is refused.
     const types: (string | undefined)[] = [];
@@ -181,11 +216,14 @@ describe("throttling", () => {
     const get = () =>
       new Promise<{ status: number; text: string }>((resolve, reject) => {
         const url = new URL(server.endpoint);
-        httpRequest({ host: url.hostname, port: url.port, path: "/v2/", headers: { authorization: "Basic QVdTOndyb25n" }, agent: false, localAddress: "127.0.0.4" }, (response) => {
-          let text = "";
-          response.on("data", (chunk: Buffer) => (text += chunk.toString()));
-          response.on("end", () => resolve({ status: response.statusCode!, text }));
-        })
+        httpRequest(
+          { host: url.hostname, port: url.port, path: "/v2/", headers: { authorization: "Basic QVdTOndyb25n" }, agent: false, localAddress: "127.0.0.4" },
+          (response) => {
+            let text = "";
+            response.on("data", (chunk: Buffer) => (text += chunk.toString()));
+            response.on("end", () => resolve({ status: response.statusCode!, text }));
+          },
+        )
           .on("error", reject)
           .end();
       });

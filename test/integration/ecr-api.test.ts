@@ -49,8 +49,19 @@ async function push(repository: string, tag: string | undefined, built: BuiltIma
 }
 
 test("CreateRepository echoes its settings with a repositoryUri on this server; duplicates and bad names are refused", async () => {
-  const created = (await ok("create-repository", "--repository-name", "svc/api", "--image-tag-mutability", "IMMUTABLE", "--image-scanning-configuration", "scanOnPush=true", "--tags", "Key=team,Value=core"))
-    .repository as Record<string, unknown>;
+  const created = (
+    await ok(
+      "create-repository",
+      "--repository-name",
+      "svc/api",
+      "--image-tag-mutability",
+      "IMMUTABLE",
+      "--image-scanning-configuration",
+      "scanOnPush=true",
+      "--tags",
+      "Key=team,Value=core",
+    )
+  ).repository as Record<string, unknown>;
   assert.equal(created.repositoryName, "svc/api");
   assert.equal(created.repositoryArn, "arn:aws:ecr:us-east-1:123456789012:repository/svc/api");
   assert.equal(created.registryId, "123456789012");
@@ -68,7 +79,10 @@ test("CreateRepository echoes its settings with a repositoryUri on this server; 
 test("DescribeRepositories by name, with paging, and RepositoryNotFoundException for a missing one", async () => {
   for (const name of ["page/a", "page/b", "page/c"]) await ok("create-repository", "--repository-name", name);
   const byName = await ok("describe-repositories", "--repository-names", "page/b");
-  assert.deepEqual((byName.repositories as { repositoryName: string }[]).map((r) => r.repositoryName), ["page/b"]);
+  assert.deepEqual(
+    (byName.repositories as { repositoryName: string }[]).map((r) => r.repositoryName),
+    ["page/b"],
+  );
   const first = await ok("describe-repositories", "--no-paginate", "--max-results", "2");
   assert.equal((first.repositories as unknown[]).length, 2);
   assert.ok(first.nextToken);
@@ -109,12 +123,21 @@ test("DescribeImages, ListImages and BatchGetImage report what was pushed, with 
   assert.equal(taggedDetail.artifactMediaType, "application/vnd.oci.image.config.v1+json");
   assert.ok(Math.abs(Date.parse(String(taggedDetail.imagePushedAt)) - Date.now()) < 60_000);
   const onlyUntagged = (await ok("describe-images", "--repository-name", "images", "--filter", "tagStatus=UNTAGGED")).imageDetails as Record<string, unknown>[];
-  assert.deepEqual(onlyUntagged.map((d) => d.imageDigest), [untagged.manifest.digest]);
+  assert.deepEqual(
+    onlyUntagged.map((d) => d.imageDigest),
+    [untagged.manifest.digest],
+  );
   await fails("ImageNotFoundException", "describe-images", "--repository-name", "images", "--image-ids", "imageTag=nope");
 
   const ids = (await ok("list-images", "--repository-name", "images")).imageIds as { imageDigest: string; imageTag?: string }[];
   assert.equal(ids.length, 3);
-  assert.deepEqual(ids.filter((id) => id.imageDigest === tagged.manifest.digest).map((id) => id.imageTag).sort(), ["stable", "v1"]);
+  assert.deepEqual(
+    ids
+      .filter((id) => id.imageDigest === tagged.manifest.digest)
+      .map((id) => id.imageTag)
+      .sort(),
+    ["stable", "v1"],
+  );
   const taggedIds = (await ok("list-images", "--repository-name", "images", "--filter", "tagStatus=TAGGED")).imageIds as unknown[];
   assert.equal(taggedIds.length, 2);
 
@@ -124,7 +147,15 @@ test("DescribeImages, ListImages and BatchGetImage report what was pushed, with 
   assert.equal(first!.imageManifestMediaType, OCI_MANIFEST);
   assert.deepEqual(first!.imageId, { imageDigest: tagged.manifest.digest, imageTag: "v1" });
   assert.deepEqual(got.failures, [{ imageId: { imageTag: "missing" }, failureCode: "ImageNotFound", failureReason: "Requested image not found" }]);
-  const refused = await ok("batch-get-image", "--repository-name", "images", "--image-ids", "imageTag=v1", "--accepted-media-types", "application/vnd.docker.distribution.manifest.v2+json");
+  const refused = await ok(
+    "batch-get-image",
+    "--repository-name",
+    "images",
+    "--image-ids",
+    "imageTag=v1",
+    "--accepted-media-types",
+    "application/vnd.docker.distribution.manifest.v2+json",
+  );
   assert.equal((refused.images as unknown[]).length, 0);
   assert.equal((refused.failures as { failureCode: string }[])[0]!.failureCode, "ImageNotFound");
 });
@@ -177,7 +208,10 @@ test("an IMMUTABLE repository refuses to move a tag (TAG_INVALID) but accepts th
   assert.equal(moved.status, 400);
   const body = (await moved.json()) as { errors: { code: string; message: string }[] };
   assert.equal(body.errors[0]!.code, "TAG_INVALID");
-  assert.match(body.errors[0]!.message, /The image tag 'v1' already exists in the 'immutable' repository and cannot be overwritten because the repository is immutable/);
+  assert.match(
+    body.errors[0]!.message,
+    /The image tag 'v1' already exists in the 'immutable' repository and cannot be overwritten because the repository is immutable/,
+  );
   assert.equal((await pushImage(server, password, "immutable", "v1", first)).status, 201, "re-pushing the same image is fine");
   assert.equal((await pushImage(server, password, "immutable", "v2", second)).status, 201, "a new tag is fine");
   const resolved = await registryFetch(server, password, "/v2/immutable/manifests/v1", { method: "HEAD" });
@@ -190,13 +224,32 @@ test("a lifecycle policy expires old images after a push, and their blobs are co
   await ok("create-repository", "--repository-name", "lifecycle");
   const policy = JSON.stringify({
     rules: [
-      { rulePriority: 1, description: "keep the newest release", selection: { tagStatus: "tagged", tagPrefixList: ["release-"], countType: "imageCountMoreThan", countNumber: 1 }, action: { type: "expire" } },
-      { rulePriority: 2, description: "untagged go after a day", selection: { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: 1 }, action: { type: "expire" } },
+      {
+        rulePriority: 1,
+        description: "keep the newest release",
+        selection: { tagStatus: "tagged", tagPrefixList: ["release-"], countType: "imageCountMoreThan", countNumber: 1 },
+        action: { type: "expire" },
+      },
+      {
+        rulePriority: 2,
+        description: "untagged go after a day",
+        selection: { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: 1 },
+        action: { type: "expire" },
+      },
     ],
   });
   const put = await ok("put-lifecycle-policy", "--repository-name", "lifecycle", "--lifecycle-policy-text", policy);
   assert.equal(put.lifecyclePolicyText, policy);
-  await fails("InvalidParameterException", "put-lifecycle-policy", "--repository-name", "lifecycle", "--lifecycle-policy-text", JSON.stringify({ rules: [{ rulePriority: 1, selection: { tagStatus: "tagged", countType: "imageCountMoreThan", countNumber: 1 }, action: { type: "expire" } }] }));
+  await fails(
+    "InvalidParameterException",
+    "put-lifecycle-policy",
+    "--repository-name",
+    "lifecycle",
+    "--lifecycle-policy-text",
+    JSON.stringify({
+      rules: [{ rulePriority: 1, selection: { tagStatus: "tagged", countType: "imageCountMoreThan", countNumber: 1 }, action: { type: "expire" } }],
+    }),
+  );
 
   const releases = [image("r1"), image("r2"), image("r3")];
   const other = image("other");
@@ -205,7 +258,9 @@ test("a lifecycle policy expires old images after a push, and their blobs are co
     await push("lifecycle", `release-${index + 1}`, built);
     await new Promise((resolve) => setTimeout(resolve, 5)); // distinct push times
   }
-  const remaining = ((await ok("describe-images", "--repository-name", "lifecycle")).imageDetails as { imageTags: string[] }[]).flatMap((d) => d.imageTags).sort();
+  const remaining = ((await ok("describe-images", "--repository-name", "lifecycle")).imageDetails as { imageTags: string[] }[])
+    .flatMap((d) => d.imageTags)
+    .sort();
   assert.deepEqual(remaining, ["dev", "release-3"]);
   for (const expired of releases.slice(0, 2)) {
     assert.equal(blobOnDisk(expired.layers[0]!.digest), false, "an expired image's layer is collected");

@@ -76,7 +76,8 @@ describe("ECS clusters and task definitions", () => {
     // Neighbours whose names start with "page": ListTaskDefinitions' familyPrefix is the whole family name.
     for (const family of ["page-2", "pages"]) await ecs.send(new RegisterTaskDefinitionCommand({ ...fargate, family }));
     const arns: string[] = [];
-    for await (const result of paginateListTaskDefinitions({ client: ecs, pageSize: 30 }, { familyPrefix: "page" })) arns.push(...(result.taskDefinitionArns ?? []));
+    for await (const result of paginateListTaskDefinitions({ client: ecs, pageSize: 30 }, { familyPrefix: "page" }))
+      arns.push(...(result.taskDefinitionArns ?? []));
     assert.equal(arns.length, 250);
     assert.equal(new Set(arns).size, 250);
     assert.ok(arns.every((arn) => /:task-definition\/page:\d+$/.test(arn)));
@@ -135,8 +136,12 @@ describe("ECS clusters and task definitions", () => {
     };
     await ecs.send(new RegisterTaskDefinitionCommand(efs));
     const networkConfiguration = { awsvpcConfiguration: { subnets: ["subnet-0123456789abcdef0"] } };
-    const run = (platformVersion: string) => ecs.send(new RunTaskCommand({ cluster: "platforms", taskDefinition: "with-efs", launchType: "FARGATE", platformVersion, networkConfiguration }));
-    await assert.rejects(run("1.3.0"), { name: "PlatformTaskDefinitionIncompatibilityException", message: "One or more of the requested capabilities are not supported." });
+    const run = (platformVersion: string) =>
+      ecs.send(new RunTaskCommand({ cluster: "platforms", taskDefinition: "with-efs", launchType: "FARGATE", platformVersion, networkConfiguration }));
+    await assert.rejects(run("1.3.0"), {
+      name: "PlatformTaskDefinitionIncompatibilityException",
+      message: "One or more of the requested capabilities are not supported.",
+    });
     await assert.rejects(run("9.9.9"), { name: "PlatformUnknownException", message: "The specified platform does not exist." });
   });
 
@@ -151,7 +156,22 @@ describe("ECS clusters and task definitions", () => {
   }
 
   test("the AWS CLI prints AWS's error name for a size that Fargate does not offer", async () => {
-    const result = await awsCli(server, ["ecs", "register-task-definition", "--family", "x", "--network-mode", "awsvpc", "--requires-compatibilities", "FARGATE", "--cpu", "256", "--memory", "4096", "--container-definitions", '[{"name":"a","image":"nginx"}]']);
+    const result = await awsCli(server, [
+      "ecs",
+      "register-task-definition",
+      "--family",
+      "x",
+      "--network-mode",
+      "awsvpc",
+      "--requires-compatibilities",
+      "FARGATE",
+      "--cpu",
+      "256",
+      "--memory",
+      "4096",
+      "--container-definitions",
+      '[{"name":"a","image":"nginx"}]',
+    ]);
     assert.notEqual(result.code, 0);
     assert.match(result.stderr, /\(ClientException\) when calling the RegisterTaskDefinition operation: No Fargate configuration exists for given values\./);
   });

@@ -65,7 +65,11 @@ async function send(options: Options = {}) {
     sha256: Hash.bind(null, "sha256"),
   });
   const signed = options.unsigned ? request : await signer.sign(request, options.signingDate ? { signingDate: options.signingDate } : {});
-  const response = await fetch(server.endpoint, { method: "POST", headers: signed.headers as Record<string, string>, body: options.tamper ? options.tamper(body) : body });
+  const response = await fetch(server.endpoint, {
+    method: "POST",
+    headers: signed.headers as Record<string, string>,
+    body: options.tamper ? options.tamper(body) : body,
+  });
   const text = await response.text();
   let json: { __type?: string; message?: string } = {};
   try {
@@ -92,7 +96,10 @@ describe("SigV4", () => {
   });
   test("an unknown access key is UnrecognizedClientException (403)", async () => {
     const ecs = new ECSClient({ ...sdkConfig(server), credentials: { accessKeyId: "AKIAUNKNOWNKEY000000", secretAccessKey: "x".repeat(40) } });
-    await assert.rejects(ecs.send(new ListClustersCommand({})), { name: "UnrecognizedClientException", message: "The security token included in the request is invalid." });
+    await assert.rejects(ecs.send(new ListClustersCommand({})), {
+      name: "UnrecognizedClientException",
+      message: "The security token included in the request is invalid.",
+    });
     ecs.destroy();
   });
   test("a body changed after signing is InvalidSignatureException (403)", async () => {
@@ -132,18 +139,34 @@ describe("malformed requests", () => {
     assert.match(answer.json.message!, /Value null at 'taskDefinition' failed to satisfy constraint: Member must not be null/);
   });
   test("an oversized body", async () => {
-    const answer = await send({ body: JSON.stringify({ clusterName: "x".repeat(3 * 1024 * 1024) }), target: "AmazonEC2ContainerServiceV20141113.CreateCluster" });
+    const answer = await send({
+      body: JSON.stringify({ clusterName: "x".repeat(3 * 1024 * 1024) }),
+      target: "AmazonEC2ContainerServiceV20141113.CreateCluster",
+    });
     assert.equal(answer.status, 413);
     assert.equal(answer.json.__type, "RequestEntityTooLargeException");
   });
 
   test("3,000 fuzzed requests all get an AWS-style 4xx and the server stays healthy", async () => {
     let seed = 42;
-    const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const random = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
     const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)]!;
     const operations = ["CreateCluster", "DescribeClusters", "RegisterTaskDefinition", "ListTaskDefinitions", "TagResource", "DeleteCluster", "Nope", ""];
     const values = [null, 0, -1, 1e308, "", "x", true, [], {}, [1, "a"], { a: { b: [null] } }, "\u0000\ud800", 1.5];
-    const members = ["clusterName", "clusters", "family", "containerDefinitions", "cpu", "memory", "maxResults", "nextToken", "tags", "resourceArn", "include", "settings"];
+    const members = [
+      "clusterName",
+      "clusters",
+      "family",
+      "containerDefinitions",
+      "cpu",
+      "memory",
+      "maxResults",
+      "nextToken",
+      "tags",
+      "resourceArn",
+      "include",
+      "settings",
+    ];
     const bodies = () => {
       switch (Math.floor(random() * 6)) {
         case 0:
@@ -199,7 +222,14 @@ const ECS = "AmazonEC2ContainerServiceV20141113";
 const OVERSIZED = 3 * 1024 * 1024;
 
 /** Signs like an SDK would, then hands back the headers so a test can spoil them after signing. */
-async function signedHeaders(options: { method: string; path: string; query: Record<string, string>; headers: Record<string, string>; body: string; secret?: string }) {
+async function signedHeaders(options: {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  headers: Record<string, string>;
+  body: string;
+  secret?: string;
+}) {
   const url = new URL(server.endpoint);
   const signer = new SignatureV4({
     credentials: { accessKeyId: testCredentials.accessKeyId, secretAccessKey: options.secret ?? testCredentials.secretAccessKey },
@@ -207,7 +237,16 @@ async function signedHeaders(options: { method: string; path: string; query: Rec
     service: "ecs",
     sha256: Hash.bind(null, "sha256"),
   });
-  const signed = await signer.sign({ method: options.method, protocol: "http:", hostname: url.hostname, port: Number(url.port), path: options.path, query: options.query, headers: { host: url.host, ...options.headers }, body: options.body });
+  const signed = await signer.sign({
+    method: options.method,
+    protocol: "http:",
+    hostname: url.hostname,
+    port: Number(url.port),
+    path: options.path,
+    query: options.query,
+    headers: { host: url.host, ...options.headers },
+    body: options.body,
+  });
   return signed.headers as Record<string, string>;
 }
 
@@ -241,7 +280,13 @@ describe("requests off the beaten path", () => {
   test("a malformed escape in the path or query of a signed request is a 403, not a 500", async () => {
     for (const target of ["/%", "/%zz", "/a/%e0%a4%a", "/?a=%", "/?%zz=1"]) {
       const [path, query = ""] = target.split("?");
-      const headers = await signedHeaders({ method: "POST", path: "/", query: {}, headers: { "x-amz-target": `${ECS}.ListClusters`, "content-type": "application/x-amz-json-1.1" }, body: "{}" });
+      const headers = await signedHeaders({
+        method: "POST",
+        path: "/",
+        query: {},
+        headers: { "x-amz-target": `${ECS}.ListClusters`, "content-type": "application/x-amz-json-1.1" },
+        body: "{}",
+      });
       const answer = await rawRequest(port(), {
         method: "POST",
         target: query ? `${path}?${query}` : path!,
@@ -268,7 +313,13 @@ describe("requests off the beaten path", () => {
 
   test("a chunked body streamed past the limit is answered 413 before the connection closes", async () => {
     // Signed in the head (the signature covers the body's hash, so the body is read to check it).
-    const headers = await signedHeaders({ method: "POST", path: "/", query: {}, headers: { "x-amz-target": `${ECS}.CreateCluster`, "content-type": "application/x-amz-json-1.1" }, body: "" });
+    const headers = await signedHeaders({
+      method: "POST",
+      path: "/",
+      query: {},
+      headers: { "x-amz-target": `${ECS}.CreateCluster`, "content-type": "application/x-amz-json-1.1" },
+      body: "",
+    });
     const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
       const url = new URL(server.endpoint);
       const request = httpRequest({ host: url.hostname, port: url.port, method: "POST", path: "/", headers }, (response) => {
@@ -293,8 +344,20 @@ describe("requests off the beaten path", () => {
   });
 
   test("a Content-Length longer than the body sent (then the client stops) is a 400", async () => {
-    const headers = await signedHeaders({ method: "POST", path: "/", query: {}, headers: { "x-amz-target": `${ECS}.ListClusters`, "content-type": "application/x-amz-json-1.1" }, body: "{}" });
-    const answer = await rawRequest(port(), { method: "POST", target: "/", headers: [...Object.entries(headers), ["content-length", "100"]], body: "{}", endAfterWrite: true });
+    const headers = await signedHeaders({
+      method: "POST",
+      path: "/",
+      query: {},
+      headers: { "x-amz-target": `${ECS}.ListClusters`, "content-type": "application/x-amz-json-1.1" },
+      body: "{}",
+    });
+    const answer = await rawRequest(port(), {
+      method: "POST",
+      target: "/",
+      headers: [...Object.entries(headers), ["content-length", "100"]],
+      body: "{}",
+      endAfterWrite: true,
+    });
     assertAwsShaped(answer, "POST", "lying content-length");
     assert.equal(answer.status, 400);
   });
@@ -307,10 +370,32 @@ describe("requests off the beaten path", () => {
     const paths = ["/", "/", "/", "/", "/%", "/%zz", "/a/%", "/foo", "//", "/%2F%2f", "/./../", "/_berth/healthz", "/_berth/health/x", "/_berth/"];
     const queries = ["", "", "", "?a=b", "?%", "?a=%zz", "?&&=&", "?a=1&a=2", "?x=%E0%A4%A", "?Action=ListClusters"];
     const operations = [
-      "CreateCluster", "DescribeClusters", "ListClusters", "UpdateCluster", "UpdateClusterSettings", "DeleteCluster", "PutClusterCapacityProviders",
-      "DescribeCapacityProviders", "RegisterTaskDefinition", "DescribeTaskDefinition", "ListTaskDefinitions", "ListTaskDefinitionFamilies",
-      "DeregisterTaskDefinition", "DeleteTaskDefinitions", "TagResource", "UntagResource", "ListTagsForResource", "ListAccountSettings",
-      "PutAccountSetting", "PutAccountSettingDefault", "DeleteAccountSetting", "RunTask", "StopTask", "DescribeTasks", "ListTasks", "Nope",
+      "CreateCluster",
+      "DescribeClusters",
+      "ListClusters",
+      "UpdateCluster",
+      "UpdateClusterSettings",
+      "DeleteCluster",
+      "PutClusterCapacityProviders",
+      "DescribeCapacityProviders",
+      "RegisterTaskDefinition",
+      "DescribeTaskDefinition",
+      "ListTaskDefinitions",
+      "ListTaskDefinitionFamilies",
+      "DeregisterTaskDefinition",
+      "DeleteTaskDefinitions",
+      "TagResource",
+      "UntagResource",
+      "ListTagsForResource",
+      "ListAccountSettings",
+      "PutAccountSetting",
+      "PutAccountSettingDefault",
+      "DeleteAccountSetting",
+      "RunTask",
+      "StopTask",
+      "DescribeTasks",
+      "ListTasks",
+      "Nope",
     ];
     const schemas = ecsSchemas as unknown as Record<string, unknown>;
     const body = (operation: string): string => {
@@ -318,7 +403,8 @@ describe("requests off the beaten path", () => {
       if (roll < 0.6 && schemas[`${operation}Request$`]) return JSON.stringify(randomInput(schemas[`${operation}Request$`], random));
       if (roll < 0.7) return "{".repeat(Math.floor(random() * 3000));
       if (roll < 0.8) return Buffer.from(Array.from({ length: 48 }, () => Math.floor(random() * 256))).toString("latin1");
-      if (roll < 0.9) return JSON.stringify(pick([null, 0, "", [], {}, [null], { containerDefinitions: [null] }, { family: "f", containerDefinitions: [null, {}] }]));
+      if (roll < 0.9)
+        return JSON.stringify(pick([null, 0, "", [], {}, [null], { containerDefinitions: [null] }, { family: "f", containerDefinitions: [null, {}] }]));
       return "{}";
     };
     type Case = RawRequest & { expectStatus?: number; what: string };
@@ -330,15 +416,33 @@ describe("requests off the beaten path", () => {
       const query = clean ? "" : pick(queries);
       const operation = pick(operations);
       const text = body(operation);
-      const base: Record<string, string> = { "x-amz-target": random() < 0.95 ? `${ECS}.${operation}` : pick(["", ECS, "Bogus.X", `${ECS}.`, "."]), "content-type": "application/x-amz-json-1.1" };
+      const base: Record<string, string> = {
+        "x-amz-target": random() < 0.95 ? `${ECS}.${operation}` : pick(["", ECS, "Bogus.X", `${ECS}.`, "."]),
+        "content-type": "application/x-amz-json-1.1",
+      };
       const signing = random();
       let headers: Record<string, string>;
       if (signing < 0.1) headers = { host: "127.0.0.1", ...base };
-      else headers = await signedHeaders({ method, path, query: parseQuery(query), headers: base, body: text, ...(signing < 0.15 ? { secret: "not-the-secret-key-000000000000000000000" } : {}) });
+      else
+        headers = await signedHeaders({
+          method,
+          path,
+          query: parseQuery(query),
+          headers: base,
+          body: text,
+          ...(signing < 0.15 ? { secret: "not-the-secret-key-000000000000000000000" } : {}),
+        });
       // Spoiled after signing, so the server really sees them.
       const spoil = random();
       if (spoil < 0.08) headers["x-amz-date"] = pick(["garbage", "", "20261399T999999Z", "99999999T999999Z", "2026-11-23T00:00:00Z", "0", "\u00ff\u00fe"]);
-      else if (spoil < 0.12) headers.authorization = pick(["AWS4-HMAC-SHA256", "AWS4-HMAC-SHA256 Credential=/////", "Bearer x", (headers.authorization ?? "").slice(0, 40), `${headers.authorization ?? ""},extra`]);
+      else if (spoil < 0.12)
+        headers.authorization = pick([
+          "AWS4-HMAC-SHA256",
+          "AWS4-HMAC-SHA256 Credential=/////",
+          "Bearer x",
+          (headers.authorization ?? "").slice(0, 40),
+          `${headers.authorization ?? ""},extra`,
+        ]);
       else if (spoil < 0.15) headers["x-amz-content-sha256"] = pick(["zz", "UNSIGNED-PAYLOAD", "0".repeat(64)]);
       else if (spoil < 0.17) delete headers.host;
       const what = `${method} ${path}${query} ${operation} spoil=${spoil.toFixed(2)}`;
@@ -360,14 +464,51 @@ describe("requests off the beaten path", () => {
           what: `chunked oversized ${what}`,
         };
       }
-      if (framing < 0.05) return { method: "POST", target: "/", headers: [...lines, ["content-length", String(OVERSIZED)]], body: "x".repeat(OVERSIZED), expectStatus: 413, what: `oversized ${what}` };
+      if (framing < 0.05)
+        return {
+          method: "POST",
+          target: "/",
+          headers: [...lines, ["content-length", String(OVERSIZED)]],
+          body: "x".repeat(OVERSIZED),
+          expectStatus: 413,
+          what: `oversized ${what}`,
+        };
       if (framing < 0.1) {
         const pieces = text.match(/[\s\S]{1,7}/g) ?? [];
-        return { method, target: path + query, headers: [...lines, ["transfer-encoding", "chunked"]], body: [...pieces.map((piece) => `${Buffer.byteLength(piece).toString(16)}\r\n${piece}\r\n`), "0\r\n\r\n"], what: `chunked ${what}` };
+        return {
+          method,
+          target: path + query,
+          headers: [...lines, ["transfer-encoding", "chunked"]],
+          body: [...pieces.map((piece) => `${Buffer.byteLength(piece).toString(16)}\r\n${piece}\r\n`), "0\r\n\r\n"],
+          what: `chunked ${what}`,
+        };
       }
-      if (framing < 0.14) return { method, target: path + query, headers: [...lines, ["content-length", String(Math.max(0, Buffer.byteLength(text) - 3))]], body: text, what: `short content-length ${what}` };
-      if (framing < 0.18) return { method, target: path + query, headers: [...lines, ["content-length", String(Buffer.byteLength(text) + 50)]], body: text, endAfterWrite: true, what: `long content-length ${what}` };
-      if (framing < 0.2) return { method, target: path + query, headers: [...lines, ["content-length", pick(["-1", "abc", "1e3", " 5"])]], body: text, endAfterWrite: true, what: `bad content-length ${what}` };
+      if (framing < 0.14)
+        return {
+          method,
+          target: path + query,
+          headers: [...lines, ["content-length", String(Math.max(0, Buffer.byteLength(text) - 3))]],
+          body: text,
+          what: `short content-length ${what}`,
+        };
+      if (framing < 0.18)
+        return {
+          method,
+          target: path + query,
+          headers: [...lines, ["content-length", String(Buffer.byteLength(text) + 50)]],
+          body: text,
+          endAfterWrite: true,
+          what: `long content-length ${what}`,
+        };
+      if (framing < 0.2)
+        return {
+          method,
+          target: path + query,
+          headers: [...lines, ["content-length", pick(["-1", "abc", "1e3", " 5"])]],
+          body: text,
+          endAfterWrite: true,
+          what: `bad content-length ${what}`,
+        };
       return { method, target: path + query, headers: [...lines, ["content-length", String(Buffer.byteLength(text))]], body: text, what };
     };
     const statuses = new Map<number, number>();
@@ -419,10 +560,19 @@ describe("the registry and agent routes, fuzzed", () => {
       ]);
     const makeCase = (): RawRequest & { what: string } => {
       const method = pick(["GET", "GET", "HEAD", "PUT", "POST", "PATCH", "DELETE", "OPTIONS"]);
-      const target = random() < 0.1 ? pick(["/v2/", "/v2/_catalog?n=%zz", "/v2/token?scope=%zz&service=%", "/v2/%zz", "/v2//"]) : `/v2/${pick(names)}/${suffixes()}`;
+      const target =
+        random() < 0.1 ? pick(["/v2/", "/v2/_catalog?n=%zz", "/v2/token?scope=%zz&service=%", "/v2/%zz", "/v2//"]) : `/v2/${pick(names)}/${suffixes()}`;
       const auth = pick([`Basic ${password}`, `Basic ${password}`, "Basic %%%", `Basic ${Buffer.from("AWS:nope").toString("base64")}`, "Bearer x.y.z", ""]);
-      const body = random() < 0.5 ? "" : random() < 0.5 ? JSON.stringify(randomJson(random)) : Buffer.from(Array.from({ length: 64 }, () => Math.floor(random() * 256))).toString("latin1");
-      const headers: [string, string][] = [["host", "127.0.0.1"], ["content-length", String(Buffer.byteLength(body, "latin1"))]];
+      const body =
+        random() < 0.5
+          ? ""
+          : random() < 0.5
+            ? JSON.stringify(randomJson(random))
+            : Buffer.from(Array.from({ length: 64 }, () => Math.floor(random() * 256))).toString("latin1");
+      const headers: [string, string][] = [
+        ["host", "127.0.0.1"],
+        ["content-length", String(Buffer.byteLength(body, "latin1"))],
+      ];
       if (auth) headers.push(["authorization", auth]);
       if (random() < 0.5) headers.push(["content-type", pick(["application/vnd.oci.image.manifest.v1+json", "application/octet-stream", "text/%zz", ""])]);
       if (random() < 0.2) headers.push(["content-range", pick(["0-10", "x", "5-1", "%"])]);
@@ -457,17 +607,37 @@ describe("the registry and agent routes, fuzzed", () => {
       let body: string;
       const roll = random();
       if (roll < 0.3) {
-        const identity = { protocolVersion, hostId: pick(["h-1", "h-2", "", "%zz"]), agentVersion: "fuzz", availabilityZone: pick(["us-east-1a", "nope"]), architecture: "X86_64", capacity: { cpuUnits: 2048, memoryMiB: 4096, taskSlots: 20, ephemeralGiB: 400 }, machine: { cpuCount: 8, memoryMiB: 16384 }, overcommit: false, subnetIds: [] };
+        const identity = {
+          protocolVersion,
+          hostId: pick(["h-1", "h-2", "", "%zz"]),
+          agentVersion: "fuzz",
+          availabilityZone: pick(["us-east-1a", "nope"]),
+          architecture: "X86_64",
+          capacity: { cpuUnits: 2048, memoryMiB: 4096, taskSlots: 20, ephemeralGiB: 400 },
+          machine: { cpuCount: 8, memoryMiB: 16384 },
+          overcommit: false,
+          subnetIds: [],
+        };
         const field = pick(Object.keys(identity)) as keyof typeof identity;
         body = JSON.stringify({ ...identity, [field]: randomJson(random) });
       } else if (roll < 0.8) body = JSON.stringify(randomJson(random));
       else body = pick(["{", "[]", "null", "\u0000", "{".repeat(2000), ""]);
-      const headers: [string, string][] = [["host", "127.0.0.1"], ["content-type", "application/json"], ["content-length", String(Buffer.byteLength(body))]];
+      const headers: [string, string][] = [
+        ["host", "127.0.0.1"],
+        ["content-type", "application/json"],
+        ["content-length", String(Buffer.byteLength(body))],
+      ];
       if (bearer) headers.push(["authorization", `Bearer ${bearer}`]);
       if (random() < 0.5) headers.push(["x-berth-host-id", pick(["h-1", "h-2", "", "x".repeat(300)])]);
       if (random() < 0.2) headers.push(["x-berth-host-secret", pick(["x", ""])]);
       const method = random() < 0.9 ? "POST" : pick(["GET", "PUT"]);
-      return { method, target: `/_berth/agent/v${protocolVersion}/${call}`, headers, body, what: `${method} ${call} bearer=${bearer === joinSecret ? "join" : bearer} ${body.slice(0, 80)}` };
+      return {
+        method,
+        target: `/_berth/agent/v${protocolVersion}/${call}`,
+        headers,
+        body,
+        what: `${method} ${call} bearer=${bearer === joinSecret ? "join" : bearer} ${body.slice(0, 80)}`,
+      };
     };
     const statuses = new Map<number, number>();
     for (let batch = 0; batch < 60; batch++) {
@@ -486,7 +656,10 @@ describe("the registry and agent routes, fuzzed", () => {
       });
     }
     console.log(`agent fuzz statuses: ${JSON.stringify([...statuses])}`);
-    assert.ok((statuses.get(200) ?? 0) >= 1 && (statuses.get(400) ?? 0) > 50, `registrations reach the Fleet, malformed ones refused: ${JSON.stringify([...statuses])}`);
+    assert.ok(
+      (statuses.get(200) ?? 0) >= 1 && (statuses.get(400) ?? 0) > 50,
+      `registrations reach the Fleet, malformed ones refused: ${JSON.stringify([...statuses])}`,
+    );
     const health = await fetch(`${server.endpoint}/_berth/health`);
     assert.equal(health.status, 200);
   });

@@ -75,7 +75,10 @@ test("the agent's image adapter starts a collection after each pull", async () =
   const root = join(work, "store-2");
   const store = new ImageStore({ root });
   const errors: unknown[] = [];
-  const adapter = new HostImageAdapter(store, { policy: "always", collection: { inUse: () => new Set(), highWaterBytes: 1, onError: (error) => errors.push(error) } });
+  const adapter = new HostImageAdapter(store, {
+    policy: "always",
+    collection: { inUse: () => new Set(), highWaterBytes: 1, onError: (error) => errors.push(error) },
+  });
   const pull = (image: string) => adapter.pull(image, { platform: amd64, credentials: {} });
   const old = await pull(references.old);
   // The first collection measured the layer (its size is cached beside it) and kept the image.

@@ -30,7 +30,9 @@ const tempDir = (prefix: string) => {
 
 const cli = (args: string[], input?: string) =>
   new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    const child = execFile(process.execPath, [berth, ...args], (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }));
+    const child = execFile(process.execPath, [berth, ...args], (error, stdout, stderr) =>
+      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    );
     if (input !== undefined) child.stdin!.end(input);
   });
 
@@ -46,10 +48,25 @@ after(async () => {
 test("berth image build --push makes an image skopeo accepts, and the store pulls and unpacks it", async () => {
   const site = tempDir("berth-site-");
   writeFileSync(join(site, "index.html"), "<h1>hello</h1>\n");
-  const built = await cli(["image", "build", "--tag", `${registry.address}/web:v1`, "--dir", `${site}:/var/www`, "--cmd", '["httpd","-f","-p","80","-h","/var/www"]', "--port", "80", "--push"]);
+  const built = await cli([
+    "image",
+    "build",
+    "--tag",
+    `${registry.address}/web:v1`,
+    "--dir",
+    `${site}:/var/www`,
+    "--cmd",
+    '["httpd","-f","-p","80","-h","/var/www"]',
+    "--port",
+    "80",
+    "--push",
+  ]);
   assert.equal(built.code, 0, built.stderr);
   assert.match(built.stdout, /@sha256:[0-9a-f]{64}$/m);
-  const inspected = JSON.parse(execFileSync("skopeo", ["inspect", "--tls-verify=false", `docker://${registry.address}/web:v1`], { encoding: "utf8" })) as { Digest: string; Architecture: string };
+  const inspected = JSON.parse(execFileSync("skopeo", ["inspect", "--tls-verify=false", `docker://${registry.address}/web:v1`], { encoding: "utf8" })) as {
+    Digest: string;
+    Architecture: string;
+  };
   assert.equal(inspected.Digest, built.stdout.trim().split("@")[1]);
   assert.equal(inspected.Architecture, "amd64");
 
@@ -90,18 +107,31 @@ test("two concurrent pulls of one image download it once", async () => {
 test("an index selects the manifest of the task's platform", async () => {
   const amd = await buildImage({ busybox: false, directories: [], architecture: "amd64", cmd: ["amd"] });
   const arm = await buildImage({ busybox: false, directories: [], architecture: "arm64", cmd: ["arm"] });
-  for (const [image, tag] of [[amd, "amd"], [arm, "arm"]] as const) await pushImage({ manifest: image.manifest, blobs: [image.config, ...image.layers] }, `${registry.address}/multi:${tag}`, {});
+  for (const [image, tag] of [
+    [amd, "amd"],
+    [arm, "arm"],
+  ] as const)
+    await pushImage({ manifest: image.manifest, blobs: [image.config, ...image.layers] }, `${registry.address}/multi:${tag}`, {});
   const index = Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
       mediaType: "application/vnd.oci.image.index.v1+json",
       manifests: [
         { mediaType: amd.manifest.mediaType, digest: amd.manifest.digest, size: amd.manifest.bytes.length, platform: { os: "linux", architecture: "amd64" } },
-        { mediaType: arm.manifest.mediaType, digest: arm.manifest.digest, size: arm.manifest.bytes.length, platform: { os: "linux", architecture: "arm64", variant: "v8" } },
+        {
+          mediaType: arm.manifest.mediaType,
+          digest: arm.manifest.digest,
+          size: arm.manifest.bytes.length,
+          platform: { os: "linux", architecture: "arm64", variant: "v8" },
+        },
       ],
     }),
   );
-  const put = await fetch(`http://${registry.address}/v2/multi/manifests/latest`, { method: "PUT", body: index, headers: { "content-type": "application/vnd.oci.image.index.v1+json" } });
+  const put = await fetch(`http://${registry.address}/v2/multi/manifests/latest`, {
+    method: "PUT",
+    body: index,
+    headers: { "content-type": "application/vnd.oci.image.index.v1+json" },
+  });
   assert.equal(put.status, 201);
   const store = new ImageStore({ root: tempDir("berth-store-") });
   const pulledArm = await store.pull(`${registry.address}/multi`, { platform: { os: "linux", architecture: "arm64" }, policy: "always" });
@@ -109,17 +139,29 @@ test("an index selects the manifest of the task's platform", async () => {
   assert.deepEqual(pulledArm.config.cmd, ["arm"]);
   const pulledAmd = await store.pull(`${registry.address}/multi:latest`, { platform: amd64, policy: "always" });
   assert.equal(pulledAmd.manifestDigest, amd.manifest.digest);
-  await assert.rejects(store.pull(`${registry.address}/multi`, { platform: { os: "linux", architecture: "s390x" }, policy: "always" }), /no matching manifest for linux\/s390x/);
+  await assert.rejects(
+    store.pull(`${registry.address}/multi`, { platform: { os: "linux", architecture: "s390x" }, policy: "always" }),
+    /no matching manifest for linux\/s390x/,
+  );
 });
 
 test("basic auth: refused without credentials, pulled with them", async () => {
   const secured = await startRegistry({ htpasswd: { username: "berth", password: "s3cret" } });
   try {
     const image = await buildImage({ busybox: false, directories: [], architecture: "amd64", cmd: ["x"] });
-    await pushImage({ manifest: image.manifest, blobs: [image.config, ...image.layers] }, `${secured.address}/private:v1`, { credentials: { username: "berth", password: "s3cret" } });
+    await pushImage({ manifest: image.manifest, blobs: [image.config, ...image.layers] }, `${secured.address}/private:v1`, {
+      credentials: { username: "berth", password: "s3cret" },
+    });
     const store = new ImageStore({ root: tempDir("berth-store-") });
-    await assert.rejects(store.pull(`${secured.address}/private:v1`, { platform: amd64, policy: "always" }), (error: Error) => error instanceof ImagePullError && /unauthorized/.test(error.message));
-    const pulled = await store.pull(`${secured.address}/private:v1`, { platform: amd64, policy: "always", credentials: { username: "berth", password: "s3cret" } });
+    await assert.rejects(
+      store.pull(`${secured.address}/private:v1`, { platform: amd64, policy: "always" }),
+      (error: Error) => error instanceof ImagePullError && /unauthorized/.test(error.message),
+    );
+    const pulled = await store.pull(`${secured.address}/private:v1`, {
+      platform: amd64,
+      policy: "always",
+      credentials: { username: "berth", password: "s3cret" },
+    });
     assert.equal(pulled.manifestDigest, image.manifest.digest);
   } finally {
     await secured.stop();
@@ -137,7 +179,10 @@ test("a corrupted layer is refused and leaves nothing in the store; an unreachab
       const upstream = await fetch(`http://${registry.address}${request.url}`, { headers: { accept: request.headers.accept ?? "*/*" } });
       const body = Buffer.from(await upstream.arrayBuffer());
       if (request.url?.endsWith(layerDigest)) body[body.length - 100] = (body[body.length - 100] ?? 0) ^ 0xff;
-      response.writeHead(upstream.status, Object.fromEntries([...upstream.headers].filter(([name]) => name !== "content-encoding" && name !== "transfer-encoding")));
+      response.writeHead(
+        upstream.status,
+        Object.fromEntries([...upstream.headers].filter(([name]) => name !== "content-encoding" && name !== "transfer-encoding")),
+      );
       response.end(body);
     })().catch(() => response.destroy());
   });
@@ -146,14 +191,20 @@ test("a corrupted layer is refused and leaves nothing in the store; an unreachab
   const root = tempDir("berth-store-");
   const store = new ImageStore({ root });
   try {
-    await assert.rejects(store.pull(`${proxyAddress}/corrupt:v1`, { platform: amd64, policy: "always" }), (error: Error) => error instanceof ImagePullError && /digest mismatch|incorrect data check|unexpected end|incorrect header/.test(error.message));
+    await assert.rejects(
+      store.pull(`${proxyAddress}/corrupt:v1`, { platform: amd64, policy: "always" }),
+      (error: Error) => error instanceof ImagePullError && /digest mismatch|incorrect data check|unexpected end|incorrect header/.test(error.message),
+    );
     assert.deepEqual(readdirSync(join(root, "layers", "sha256")), [], "no layer left behind");
     assert.equal(store.cached(`${proxyAddress}/corrupt:v1`), undefined);
   } finally {
     proxy.close();
   }
   const closedPort = await freePort();
-  await assert.rejects(store.pull(`127.0.0.1:${closedPort}/nothing:v1`, { platform: amd64, policy: "always" }), (error: Error) => error instanceof ImagePullError && /failed to resolve ref .*ECONNREFUSED/.test(error.message));
+  await assert.rejects(
+    store.pull(`127.0.0.1:${closedPort}/nothing:v1`, { platform: amd64, policy: "always" }),
+    (error: Error) => error instanceof ImagePullError && /failed to resolve ref .*ECONNREFUSED/.test(error.message),
+  );
 });
 
 test("OCI whiteouts become overlay whiteouts and opaque directories", async () => {
@@ -170,9 +221,21 @@ test("OCI whiteouts become overlay whiteouts and opaque directories", async () =
   await unpackLayer(Readable.from([blob]), { digest, mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", targetDir: target });
   const whiteout = statSync(join(target, "etc", "removed.conf"));
   assert.ok(whiteout.isCharacterDevice() && whiteout.rdev === 0, "a 0/0 character device");
-  assert.equal(execFileSync("python3", ["-c", "import os,sys; print(os.getxattr(sys.argv[1], 'trusted.overlay.opaque').decode())", join(target, "etc", "gone-dir")], { encoding: "utf8" }).trim(), "y");
+  assert.equal(
+    execFileSync("python3", ["-c", "import os,sys; print(os.getxattr(sys.argv[1], 'trusted.overlay.opaque').decode())", join(target, "etc", "gone-dir")], {
+      encoding: "utf8",
+    }).trim(),
+    "y",
+  );
   assert.ok(!existsSync(join(target, "etc", ".wh.removed.conf")));
-  await assert.rejects(unpackLayer(Readable.from([blob]), { digest: `sha256:${"0".repeat(64)}`, mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", targetDir: join(dirname(target), "other") }), /digest mismatch/);
+  await assert.rejects(
+    unpackLayer(Readable.from([blob]), {
+      digest: `sha256:${"0".repeat(64)}`,
+      mediaType: "application/vnd.oci.image.layer.v1.tar+gzip",
+      targetDir: join(dirname(target), "other"),
+    }),
+    /digest mismatch/,
+  );
   assert.ok(!existsSync(join(dirname(target), "other")));
 });
 

@@ -27,7 +27,9 @@ after(async () => {
 
 const joinToken = (...args: string[]) =>
   new Promise<{ stdout: string; stderr: string; code: number }>((resolve) =>
-    execFile(process.execPath, [berth, "join-token", ...args, "--data-dir", server.dataDir], (error, stdout, stderr) => resolve({ stdout: stdout.trim(), stderr, code: error ? ((error as { code?: number }).code ?? 1) : 0 })),
+    execFile(process.execPath, [berth, "join-token", ...args, "--data-dir", server.dataDir], (error, stdout, stderr) =>
+      resolve({ stdout: stdout.trim(), stderr, code: error ? ((error as { code?: number }).code ?? 1) : 0 }),
+    ),
   );
 const issue = async (...args: string[]) => {
   const result = await joinToken("create", ...args);
@@ -35,7 +37,12 @@ const issue = async (...args: string[]) => {
   return result.stdout;
 };
 const idOf = (token: string) => createHash("sha256").update(parseJoinToken(token).secret).digest("hex").slice(0, 12);
-const identity = (hostId: string, capacity = { cpuUnits: 1024, memoryMiB: 2048, taskSlots: 10, ephemeralGiB: 100 }, machine = { cpuCount: 8, memoryMiB: 16384 }, overcommit = false) => ({
+const identity = (
+  hostId: string,
+  capacity = { cpuUnits: 1024, memoryMiB: 2048, taskSlots: 10, ephemeralGiB: 100 },
+  machine = { cpuCount: 8, memoryMiB: 16384 },
+  overcommit = false,
+) => ({
   protocolVersion,
   hostId,
   agentVersion: "test",
@@ -47,7 +54,11 @@ const identity = (hostId: string, capacity = { cpuUnits: 1024, memoryMiB: 2048, 
   subnetIds: [],
 });
 const register = async (token: string, body: object) => {
-  const response = await fetch(`${server.endpoint}/_berth/agent/v${protocolVersion}/register`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+  const response = await fetch(`${server.endpoint}/_berth/agent/v${protocolVersion}/register`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+    body: JSON.stringify(body),
+  });
   return { status: response.status, body: (await response.json()) as { code?: string; message?: string } };
 };
 
@@ -128,9 +139,21 @@ test("a registered host keeps its secret after its join token is revoked, and re
 test("a declared capacity beyond the reported machine is refused, not clamped", async () => {
   const token = await issue();
   const cases: [string, ReturnType<typeof identity>, RegExp][] = [
-    ["10^9 CPU units on an 8-CPU machine", identity("host-c1", { cpuUnits: 1e9, memoryMiB: 2048, taskSlots: 10, ephemeralGiB: 100 }), /1000000000 CPU units exceeds the machine's/],
-    ["10^9 CPU units even as overcommit", identity("host-c2", { cpuUnits: 1e9, memoryMiB: 2048, taskSlots: 10, ephemeralGiB: 100 }, undefined, true), /exceeds 32 times the machine's/],
-    ["a machine of a million CPUs", identity("host-c3", { cpuUnits: 1024, memoryMiB: 2048, taskSlots: 10, ephemeralGiB: 100 }, { cpuCount: 1_000_000, memoryMiB: 16384 }), /1000000 CPUs/],
+    [
+      "10^9 CPU units on an 8-CPU machine",
+      identity("host-c1", { cpuUnits: 1e9, memoryMiB: 2048, taskSlots: 10, ephemeralGiB: 100 }),
+      /1000000000 CPU units exceeds the machine's/,
+    ],
+    [
+      "10^9 CPU units even as overcommit",
+      identity("host-c2", { cpuUnits: 1e9, memoryMiB: 2048, taskSlots: 10, ephemeralGiB: 100 }, undefined, true),
+      /exceeds 32 times the machine's/,
+    ],
+    [
+      "a machine of a million CPUs",
+      identity("host-c3", { cpuUnits: 1024, memoryMiB: 2048, taskSlots: 10, ephemeralGiB: 100 }, { cpuCount: 1_000_000, memoryMiB: 16384 }),
+      /1000000 CPUs/,
+    ],
     ["more memory than the machine", identity("host-c4", { cpuUnits: 1024, memoryMiB: 32768, taskSlots: 10, ephemeralGiB: 100 }), /32768 MiB exceeds/],
     // Refused by the route's shape check before the Fleet sees it (BadRequest, naming the fields).
     ["no machine report", { ...identity("host-c5"), machine: undefined as never }, /machine/],
@@ -143,6 +166,9 @@ test("a declared capacity beyond the reported machine is refused, not clamped", 
     assert.match(answer.body.message!, message, what);
   }
   // The operator's deliberate overcommit (the density benchmark's 16×) is accepted.
-  const dense = await register(token, identity("host-c7", { cpuUnits: 8 * 1024 * 16, memoryMiB: 16384 * 2, taskSlots: 250, ephemeralGiB: 5000 }, undefined, true));
+  const dense = await register(
+    token,
+    identity("host-c7", { cpuUnits: 8 * 1024 * 16, memoryMiB: 16384 * 2, taskSlots: 250, ephemeralGiB: 5000 }, undefined, true),
+  );
   assert.equal(dense.status, 200, JSON.stringify(dense.body));
 });

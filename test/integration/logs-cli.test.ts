@@ -32,9 +32,15 @@ test("create, put, get, filter and tail with the AWS CLI", async () => {
   ]);
   await ok(["logs", "put-log-events", "--log-group-name", "/ecs/app", "--log-stream-name", "ecs/web/abc", "--log-events", events]);
   const got = await ok(["logs", "get-log-events", "--log-group-name", "/ecs/app", "--log-stream-name", "ecs/web/abc", "--start-from-head"]);
-  assert.deepEqual((got.json as { events: { message: string }[] }).events.map((e) => e.message), ["GET / 200", "ERROR upstream timed out", "GET /health 200"]);
+  assert.deepEqual(
+    (got.json as { events: { message: string }[] }).events.map((e) => e.message),
+    ["GET / 200", "ERROR upstream timed out", "GET /health 200"],
+  );
   const filtered = await ok(["logs", "filter-log-events", "--log-group-name", "/ecs/app", "--filter-pattern", "ERROR"]);
-  assert.deepEqual((filtered.json as { events: { message: string }[] }).events.map((e) => e.message), ["ERROR upstream timed out"]);
+  assert.deepEqual(
+    (filtered.json as { events: { message: string }[] }).events.map((e) => e.message),
+    ["ERROR upstream timed out"],
+  );
   const tail = await awsCli(server, ["logs", "tail", "/ecs/app", "--since", "1h", "--format", "short"]);
   assert.equal(tail.code, 0, tail.stderr);
   assert.match(tail.stdout, /ERROR upstream timed out/);
@@ -95,7 +101,16 @@ test("aws logs tail --follow prints events put while it runs", async () => {
   };
   try {
     const put = (message: string) =>
-      awsCli(server, ["logs", "put-log-events", "--log-group-name", "/follow", "--log-stream-name", "ecs/app/1", "--log-events", JSON.stringify([{ timestamp: Date.now(), message }])]);
+      awsCli(server, [
+        "logs",
+        "put-log-events",
+        "--log-group-name",
+        "/follow",
+        "--log-stream-name",
+        "ecs/app/1",
+        "--log-events",
+        JSON.stringify([{ timestamp: Date.now(), message }]),
+      ]);
     assert.equal((await put("first line while following")).code, 0);
     assert.ok(await until(/first line while following/, 20_000), `tail printed: ${out} / ${err}`);
     // A line put after the follower caught up arrives on a later poll of the same process.

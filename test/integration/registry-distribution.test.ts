@@ -13,7 +13,19 @@ import type { Clock } from "../../src/core/clock.js";
 import { loadTokenKey, RegistryTokens } from "../../src/registry/registry-tokens.js";
 import { awsCli, startTestServer } from "../support/server.js";
 import type { TestServer } from "../support/server.js";
-import { basicAuth, buildImage, gzipLayer, loginPassword, OCI_INDEX, OCI_MANIFEST, pushImage, registryFetch, registryHost, sha256, writeOciLayout } from "./registry-fixtures.js";
+import {
+  basicAuth,
+  buildImage,
+  gzipLayer,
+  loginPassword,
+  OCI_INDEX,
+  OCI_MANIFEST,
+  pushImage,
+  registryFetch,
+  registryHost,
+  sha256,
+  writeOciLayout,
+} from "./registry-fixtures.js";
 
 let server: TestServer;
 let password: string;
@@ -26,7 +38,9 @@ const tempDir = (prefix: string) => {
 
 const run = (command: string, args: string[], input?: string) =>
   new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    const child = execFile(command, args, { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }));
+    const child = execFile(command, args, { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) =>
+      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    );
     if (input !== undefined) child.stdin!.end(input);
   });
 
@@ -119,7 +133,14 @@ test("skopeo logs in with get-login-password, pushes (chunked) and pulls back th
   const source = tempDir("berth-oci-src-");
   const image = buildImage([gzipLayer({ "etc/hello.txt": "hello\n", "bin/tool": randomBytes(200_000) }), gzipLayer({ "data/more.txt": "more\n" })]);
   writeOciLayout(source, "v1", [image]);
-  const pushed = await run("skopeo", ["copy", "--authfile", authFile, "--dest-tls-verify=false", `oci:${source}:v1`, `docker://${registryHost(server)}/team/web:v1`]);
+  const pushed = await run("skopeo", [
+    "copy",
+    "--authfile",
+    authFile,
+    "--dest-tls-verify=false",
+    `oci:${source}:v1`,
+    `docker://${registryHost(server)}/team/web:v1`,
+  ]);
   assert.equal(pushed.code, 0, pushed.stderr);
 
   const manifest = await registryFetch(server, password, "/v2/team/web/manifests/v1", { headers: { accept: OCI_MANIFEST } });
@@ -129,18 +150,41 @@ test("skopeo logs in with get-login-password, pushes (chunked) and pulls back th
   assert.deepEqual(Buffer.from(await manifest.arrayBuffer()), image.manifest.bytes);
 
   const target = tempDir("berth-oci-dst-");
-  const pulled = await run("skopeo", ["copy", "--authfile", authFile, "--src-tls-verify=false", `docker://${registryHost(server)}/team/web:v1`, `oci:${target}:v1`]);
+  const pulled = await run("skopeo", [
+    "copy",
+    "--authfile",
+    authFile,
+    "--src-tls-verify=false",
+    `docker://${registryHost(server)}/team/web:v1`,
+    `oci:${target}:v1`,
+  ]);
   assert.equal(pulled.code, 0, pulled.stderr);
   for (const item of [image.manifest, image.config, ...image.layers]) {
     assert.deepEqual(readFileSync(join(target, "blobs", "sha256", item.digest.slice(7))), item.bytes, item.digest);
   }
   // The blobs sit once on disk, content-addressed, whatever the number of pushes.
-  const again = await run("skopeo", ["copy", "--authfile", authFile, "--dest-tls-verify=false", `oci:${source}:v1`, `docker://${registryHost(server)}/team/web:v1-again`]);
+  const again = await run("skopeo", [
+    "copy",
+    "--authfile",
+    authFile,
+    "--dest-tls-verify=false",
+    `oci:${source}:v1`,
+    `docker://${registryHost(server)}/team/web:v1-again`,
+  ]);
   assert.equal(again.code, 0, again.stderr);
   assert.equal(blobFiles(server.dataDir).filter((file) => image.layers.some((layer) => file.endsWith(layer.digest.slice(7)))).length, 2);
 
   // Docker schema 2: skopeo converts on the way; the registry keeps and serves that media type.
-  const docker = await run("skopeo", ["copy", "--format", "v2s2", "--authfile", authFile, "--dest-tls-verify=false", `oci:${source}:v1`, `docker://${registryHost(server)}/team/web:v1-docker`]);
+  const docker = await run("skopeo", [
+    "copy",
+    "--format",
+    "v2s2",
+    "--authfile",
+    authFile,
+    "--dest-tls-verify=false",
+    `oci:${source}:v1`,
+    `docker://${registryHost(server)}/team/web:v1-docker`,
+  ]);
   assert.equal(docker.code, 0, docker.stderr);
   const dockerManifest = await registryFetch(server, password, "/v2/team/web/manifests/v1-docker", { method: "HEAD" });
   assert.equal(dockerManifest.headers.get("content-type"), "application/vnd.docker.distribution.manifest.v2+json");
@@ -183,7 +227,11 @@ test("chunked upload: PATCH, GET progress, PATCH with Content-Range, PUT ?digest
   const uuid = started.headers.get("docker-upload-uuid")!;
   assert.ok(location.endsWith(uuid));
 
-  const first = await registryFetch(server, password, location, { method: "PATCH", headers: { "content-type": "application/octet-stream" }, body: bytes.subarray(0, 100_000) });
+  const first = await registryFetch(server, password, location, {
+    method: "PATCH",
+    headers: { "content-type": "application/octet-stream" },
+    body: bytes.subarray(0, 100_000),
+  });
   assert.equal(first.status, 202);
   assert.equal(first.headers.get("range"), "0-99999");
 
@@ -195,11 +243,19 @@ test("chunked upload: PATCH, GET progress, PATCH with Content-Range, PUT ?digest
   assert.equal(wrongStart.status, 416);
   assert.equal((await errorBody(wrongStart)).code, "BLOB_UPLOAD_INVALID");
 
-  const second = await registryFetch(server, password, location, { method: "PATCH", headers: { "content-range": "100000-249999" }, body: bytes.subarray(100_000, 250_000) });
+  const second = await registryFetch(server, password, location, {
+    method: "PATCH",
+    headers: { "content-range": "100000-249999" },
+    body: bytes.subarray(100_000, 250_000),
+  });
   assert.equal(second.status, 202);
   assert.equal(second.headers.get("range"), "0-249999");
 
-  const finished = await registryFetch(server, password, `${location}?digest=${digest}`, { method: "PUT", headers: { "content-range": "250000-299999" }, body: bytes.subarray(250_000) });
+  const finished = await registryFetch(server, password, `${location}?digest=${digest}`, {
+    method: "PUT",
+    headers: { "content-range": "250000-299999" },
+    body: bytes.subarray(250_000),
+  });
   assert.equal(finished.status, 201, await finished.clone().text());
   assert.equal(finished.headers.get("docker-content-digest"), digest);
   assert.equal(finished.headers.get("location"), `/v2/chunks/blobs/${digest}`);
@@ -241,18 +297,34 @@ test("pushing to a repository that was never created is NAME_UNKNOWN, as on ECR"
 test("manifests: unknown blobs are MANIFEST_BLOB_UNKNOWN, a digest reference must match, unknown references are MANIFEST_UNKNOWN", async () => {
   await createRepository("manifests");
   const image = buildImage([Buffer.from("layer")]);
-  const missing = await registryFetch(server, password, "/v2/manifests/manifests/v1", { method: "PUT", headers: { "content-type": OCI_MANIFEST }, body: image.manifest.bytes });
+  const missing = await registryFetch(server, password, "/v2/manifests/manifests/v1", {
+    method: "PUT",
+    headers: { "content-type": OCI_MANIFEST },
+    body: image.manifest.bytes,
+  });
   assert.equal(missing.status, 400);
   const error = await errorBody(missing);
   assert.equal(error.code, "MANIFEST_BLOB_UNKNOWN");
   assert.deepEqual(error.detail, { digest: image.config.digest });
 
   assert.equal((await pushImage(server, password, "manifests", undefined, image)).status, 201);
-  const wrong = await registryFetch(server, password, `/v2/manifests/manifests/${sha256("other")}`, { method: "PUT", headers: { "content-type": OCI_MANIFEST }, body: image.manifest.bytes });
+  const wrong = await registryFetch(server, password, `/v2/manifests/manifests/${sha256("other")}`, {
+    method: "PUT",
+    headers: { "content-type": OCI_MANIFEST },
+    body: image.manifest.bytes,
+  });
   assert.equal((await errorBody(wrong)).code, "DIGEST_INVALID");
-  const invalid = await registryFetch(server, password, "/v2/manifests/manifests/v2", { method: "PUT", headers: { "content-type": OCI_MANIFEST }, body: "{not json" });
+  const invalid = await registryFetch(server, password, "/v2/manifests/manifests/v2", {
+    method: "PUT",
+    headers: { "content-type": OCI_MANIFEST },
+    body: "{not json",
+  });
   assert.equal((await errorBody(invalid)).code, "MANIFEST_INVALID");
-  const schema1 = await registryFetch(server, password, "/v2/manifests/manifests/v2", { method: "PUT", headers: { "content-type": "application/vnd.docker.distribution.manifest.v1+prettyjws" }, body: JSON.stringify({ schemaVersion: 1 }) });
+  const schema1 = await registryFetch(server, password, "/v2/manifests/manifests/v2", {
+    method: "PUT",
+    headers: { "content-type": "application/vnd.docker.distribution.manifest.v1+prettyjws" },
+    body: JSON.stringify({ schemaVersion: 1 }),
+  });
   assert.equal((await errorBody(schema1)).code, "MANIFEST_INVALID");
   const unknown = await registryFetch(server, password, "/v2/manifests/manifests/nope");
   assert.equal(unknown.status, 404);
@@ -262,13 +334,26 @@ test("manifests: unknown blobs are MANIFEST_BLOB_UNKNOWN, a digest reference mus
   assert.equal(byDigest.headers.get("content-length"), String(image.manifest.bytes.length));
 
   // DELETE by tag removes the tag only; by digest the image.
-  assert.equal((await registryFetch(server, password, "/v2/manifests/manifests/t1", { method: "PUT", headers: { "content-type": OCI_MANIFEST }, body: image.manifest.bytes })).status, 201);
+  assert.equal(
+    (
+      await registryFetch(server, password, "/v2/manifests/manifests/t1", {
+        method: "PUT",
+        headers: { "content-type": OCI_MANIFEST },
+        body: image.manifest.bytes,
+      })
+    ).status,
+    201,
+  );
   assert.equal((await registryFetch(server, password, "/v2/manifests/manifests/t1", { method: "DELETE" })).status, 202);
   assert.equal((await registryFetch(server, password, "/v2/manifests/manifests/t1", { method: "HEAD" })).status, 404);
   assert.equal((await registryFetch(server, password, `/v2/manifests/manifests/${image.manifest.digest}`, { method: "HEAD" })).status, 200);
   assert.equal((await registryFetch(server, password, `/v2/manifests/manifests/${image.manifest.digest}`, { method: "DELETE" })).status, 202);
   assert.equal((await registryFetch(server, password, `/v2/manifests/manifests/${image.manifest.digest}`, { method: "HEAD" })).status, 404);
-  assert.equal((await registryFetch(server, password, `/v2/manifests/blobs/${image.layers[0]!.digest}`, { method: "HEAD" })).status, 404, "its blobs went with it");
+  assert.equal(
+    (await registryFetch(server, password, `/v2/manifests/blobs/${image.layers[0]!.digest}`, { method: "HEAD" })).status,
+    404,
+    "its blobs went with it",
+  );
 });
 
 test("a blob mounts across repositories without being uploaded again", async () => {
@@ -291,18 +376,30 @@ test("a blob mounts across repositories without being uploaded again", async () 
 test("skopeo copy --all pushes a multi-arch index; the index comes back byte for byte and its children exist", async () => {
   await createRepository("multi");
   const authFile = join(tempDir("berth-auth-"), "auth.json");
-  assert.equal((await run("skopeo", ["login", "--authfile", authFile, "--tls-verify=false", "-u", "AWS", "--password-stdin", registryHost(server)], password)).code, 0);
+  assert.equal(
+    (await run("skopeo", ["login", "--authfile", authFile, "--tls-verify=false", "-u", "AWS", "--password-stdin", registryHost(server)], password)).code,
+    0,
+  );
   const amd64 = buildImage([gzipLayer({ "arch.txt": "amd64\n" })], { os: "linux", architecture: "amd64" });
   const arm64 = buildImage([gzipLayer({ "arch.txt": "arm64\n", "pad.bin": randomBytes(5000) })], { os: "linux", architecture: "arm64" });
   const source = tempDir("berth-oci-multi-");
   const { index } = writeOciLayout(source, "latest", [amd64, arm64]);
-  const pushed = await run("skopeo", ["copy", "--all", "--authfile", authFile, "--dest-tls-verify=false", `oci:${source}:latest`, `docker://${registryHost(server)}/multi:latest`]);
+  const pushed = await run("skopeo", [
+    "copy",
+    "--all",
+    "--authfile",
+    authFile,
+    "--dest-tls-verify=false",
+    `oci:${source}:latest`,
+    `docker://${registryHost(server)}/multi:latest`,
+  ]);
   assert.equal(pushed.code, 0, pushed.stderr);
   const response = await registryFetch(server, password, "/v2/multi/manifests/latest", { headers: { accept: OCI_INDEX } });
   assert.equal(response.headers.get("content-type"), OCI_INDEX);
   assert.equal(response.headers.get("docker-content-digest"), index!.digest);
   assert.deepEqual(Buffer.from(await response.arrayBuffer()), index!.bytes);
-  for (const child of [amd64, arm64]) assert.equal((await registryFetch(server, password, `/v2/multi/manifests/${child.manifest.digest}`, { method: "HEAD" })).status, 200);
+  for (const child of [amd64, arm64])
+    assert.equal((await registryFetch(server, password, `/v2/multi/manifests/${child.manifest.digest}`, { method: "HEAD" })).status, 200);
   const described = await awsCli(server, ["ecr", "describe-images", "--repository-name", "multi", "--image-ids", "imageTag=latest"]);
   const detail = (described.json as { imageDetails: { imageSizeInBytes: number; imageManifestMediaType: string }[] }).imageDetails[0]!;
   assert.equal(detail.imageManifestMediaType, OCI_INDEX);
@@ -332,7 +429,10 @@ test("referrers list the manifests whose subject is a digest", async () => {
   const image = buildImage([Buffer.from("subject")]);
   assert.equal((await pushImage(server, password, "refs", "v1", image)).status, 201);
   const emptyConfig = Buffer.from("{}");
-  assert.equal((await registryFetch(server, password, `/v2/refs/blobs/uploads/?digest=${sha256(emptyConfig)}`, { method: "POST", body: emptyConfig })).status, 201);
+  assert.equal(
+    (await registryFetch(server, password, `/v2/refs/blobs/uploads/?digest=${sha256(emptyConfig)}`, { method: "POST", body: emptyConfig })).status,
+    201,
+  );
   const signature = Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
@@ -344,12 +444,28 @@ test("referrers list the manifests whose subject is a digest", async () => {
       annotations: { "org.example": "signed" },
     }),
   );
-  const put = await registryFetch(server, password, `/v2/refs/manifests/${sha256(signature)}`, { method: "PUT", headers: { "content-type": OCI_MANIFEST }, body: signature });
+  const put = await registryFetch(server, password, `/v2/refs/manifests/${sha256(signature)}`, {
+    method: "PUT",
+    headers: { "content-type": OCI_MANIFEST },
+    body: signature,
+  });
   assert.equal(put.status, 201);
   assert.equal(put.headers.get("oci-subject"), image.manifest.digest);
-  const referrers = (await (await registryFetch(server, password, `/v2/refs/referrers/${image.manifest.digest}`)).json()) as { manifests: { digest: string; artifactType: string; size: number }[] };
-  assert.deepEqual(referrers.manifests, [{ mediaType: OCI_MANIFEST, digest: sha256(signature), size: signature.length, artifactType: "application/vnd.example.signature", annotations: { "org.example": "signed" } }]);
-  const filtered = (await (await registryFetch(server, password, `/v2/refs/referrers/${image.manifest.digest}?artifactType=other`)).json()) as { manifests: unknown[] };
+  const referrers = (await (await registryFetch(server, password, `/v2/refs/referrers/${image.manifest.digest}`)).json()) as {
+    manifests: { digest: string; artifactType: string; size: number }[];
+  };
+  assert.deepEqual(referrers.manifests, [
+    {
+      mediaType: OCI_MANIFEST,
+      digest: sha256(signature),
+      size: signature.length,
+      artifactType: "application/vnd.example.signature",
+      annotations: { "org.example": "signed" },
+    },
+  ]);
+  const filtered = (await (await registryFetch(server, password, `/v2/refs/referrers/${image.manifest.digest}?artifactType=other`)).json()) as {
+    manifests: unknown[];
+  };
   assert.deepEqual(filtered.manifests, []);
 });
 
@@ -367,7 +483,13 @@ test("a server killed during a push leaves no partial blob visible; after restar
 
     // Stream the first half of the blob and keep the request open, as a slow client would.
     const { port } = new URL(crashing.endpoint);
-    const patch = httpRequest({ host: "127.0.0.1", port, path: location, method: "PATCH", headers: { authorization: basicAuth(crashPassword), "content-type": "application/octet-stream" } });
+    const patch = httpRequest({
+      host: "127.0.0.1",
+      port,
+      path: location,
+      method: "PATCH",
+      headers: { authorization: basicAuth(crashPassword), "content-type": "application/octet-stream" },
+    });
     const patchDone = new Promise<void>((resolve) => {
       patch.on("error", () => resolve());
       patch.on("response", () => resolve());
@@ -393,7 +515,11 @@ test("a server killed during a push leaves no partial blob visible; after restar
     assert.equal(progress.status, 204);
     const received = Number(progress.headers.get("range")!.split("-")[1]) + 1;
     assert.ok(received > 0 && received <= 12 * 1024 * 1024, String(received));
-    const rest = await registryFetch(restarted, restartedPassword, location, { method: "PATCH", headers: { "content-range": `${received}-${bytes.length - 1}` }, body: bytes.subarray(received) });
+    const rest = await registryFetch(restarted, restartedPassword, location, {
+      method: "PATCH",
+      headers: { "content-range": `${received}-${bytes.length - 1}` },
+      body: bytes.subarray(received),
+    });
     assert.equal(rest.status, 202, await rest.clone().text());
     const finished = await registryFetch(restarted, restartedPassword, `${location}?digest=${digest}`, { method: "PUT" });
     assert.equal(finished.status, 201, await finished.clone().text());

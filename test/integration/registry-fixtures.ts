@@ -84,7 +84,12 @@ export function buildIndex(images: readonly BuiltImage[]): Blob {
       JSON.stringify({
         schemaVersion: 2,
         mediaType: OCI_INDEX,
-        manifests: images.map((image) => ({ mediaType: OCI_MANIFEST, digest: image.manifest.digest, size: image.manifest.bytes.length, platform: image.platform })),
+        manifests: images.map((image) => ({
+          mediaType: OCI_MANIFEST,
+          digest: image.manifest.digest,
+          size: image.manifest.bytes.length,
+          platform: image.platform,
+        })),
       }),
     ),
   );
@@ -100,9 +105,14 @@ export function writeOciLayout(dir: string, tag: string, images: readonly BuiltI
   for (const image of images) [image.manifest, image.config, ...image.layers].forEach(put);
   const index = images.length > 1 ? buildIndex(images) : undefined;
   if (index) put(index);
-  const top = index ? { mediaType: OCI_INDEX, digest: index.digest, size: index.bytes.length } : { mediaType: OCI_MANIFEST, digest: images[0]!.manifest.digest, size: images[0]!.manifest.bytes.length };
+  const top = index
+    ? { mediaType: OCI_INDEX, digest: index.digest, size: index.bytes.length }
+    : { mediaType: OCI_MANIFEST, digest: images[0]!.manifest.digest, size: images[0]!.manifest.bytes.length };
   writeFileSync(join(dir, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
-  writeFileSync(join(dir, "index.json"), JSON.stringify({ schemaVersion: 2, manifests: [{ ...top, annotations: { "org.opencontainers.image.ref.name": tag } }] }));
+  writeFileSync(
+    join(dir, "index.json"),
+    JSON.stringify({ schemaVersion: 2, manifests: [{ ...top, annotations: { "org.opencontainers.image.ref.name": tag } }] }),
+  );
   return { topDigest: top.digest, ...(index ? { index } : {}) };
 }
 
@@ -131,5 +141,9 @@ export async function pushImage(server: TestServer, password: string, repository
     const response = await registryFetch(server, password, `/v2/${repository}/blobs/uploads/?digest=${item.digest}`, { method: "POST", body: item.bytes });
     if (response.status !== 201) throw new Error(`blob upload failed: ${response.status} ${await response.text()}`);
   }
-  return registryFetch(server, password, `/v2/${repository}/manifests/${tag ?? image.manifest.digest}`, { method: "PUT", headers: { "content-type": OCI_MANIFEST }, body: image.manifest.bytes });
+  return registryFetch(server, password, `/v2/${repository}/manifests/${tag ?? image.manifest.digest}`, {
+    method: "PUT",
+    headers: { "content-type": OCI_MANIFEST },
+    body: image.manifest.bytes,
+  });
 }

@@ -41,12 +41,18 @@ after(async () => {
   rmSync(storeDir, { recursive: true, force: true });
 });
 
-const layerBytes = (digests: readonly string[]) => [...proxy.bytes].filter(([key]) => digests.some((digest) => key.endsWith(`/blobs/${digest}`))).reduce((sum, [, bytes]) => sum + bytes, 0);
+const layerBytes = (digests: readonly string[]) =>
+  [...proxy.bytes].filter(([key]) => digests.some((digest) => key.endsWith(`/blobs/${digest}`))).reduce((sum, [, bytes]) => sum + bytes, 0);
 const totalBytes = () => [...proxy.bytes.values()].reduce((sum, bytes) => sum + bytes, 0);
 
 test("the second pull of an image already on the host transfers 0 bytes of layers from the built-in registry", async () => {
   const store = new ImageStore({ root: storeDir });
-  const pull = (tag: string) => store.pull(`${proxy.address}/app:${tag}`, { platform: { os: "linux", architecture: "amd64" }, policy: "always", credentials: { username: "AWS", password } });
+  const pull = (tag: string) =>
+    store.pull(`${proxy.address}/app:${tag}`, {
+      platform: { os: "linux", architecture: "amd64" },
+      policy: "always",
+      credentials: { username: "AWS", password },
+    });
   const layerDigest = first.layers[0]!.digest;
 
   await pull("v1");

@@ -46,7 +46,11 @@ test("a manifest PUT by a sha512 digest is refused with DIGEST_INVALID and store
   const pushed = await pushImage(server, password, "digests", "probe", image);
   assert.equal(pushed.status, 201);
   const sha512 = `sha512:${createHash("sha512").update(image.manifest.bytes).digest("hex")}`;
-  const refused = await registryFetch(server, password, `/v2/digests/manifests/${sha512}`, { method: "PUT", headers: { "content-type": OCI_MANIFEST }, body: image.manifest.bytes });
+  const refused = await registryFetch(server, password, `/v2/digests/manifests/${sha512}`, {
+    method: "PUT",
+    headers: { "content-type": OCI_MANIFEST },
+    body: image.manifest.bytes,
+  });
   assert.equal(refused.status, 400);
   const body = (await refused.json()) as { errors: { code: string; message: string }[] };
   assert.equal(body.errors[0]!.code, "DIGEST_INVALID");
@@ -56,7 +60,8 @@ test("a manifest PUT by a sha512 digest is refused with DIGEST_INVALID and store
 
 test("the catalog without n pages at 1,000 with a Link header that leads through every repository", async () => {
   const names = Array.from({ length: 1_005 }, (_, i) => `cat/r${String(i).padStart(4, "0")}`);
-  for (let i = 0; i < names.length; i += 50) await Promise.all(names.slice(i, i + 50).map((repositoryName) => ecr.send(new CreateRepositoryCommand({ repositoryName }))));
+  for (let i = 0; i < names.length; i += 50)
+    await Promise.all(names.slice(i, i + 50).map((repositoryName) => ecr.send(new CreateRepositoryCommand({ repositoryName }))));
   const password = await loginPassword(server);
   const seen: string[] = [];
   let path: string | undefined = "/v2/_catalog";
@@ -72,6 +77,9 @@ test("the catalog without n pages at 1,000 with a Link header that leads through
     path = link ? /^<([^>]+)>; rel="next"$/.exec(link)![1]! : undefined;
   }
   assert.equal(pages, 2);
-  assert.deepEqual(seen.filter((name) => name.startsWith("cat/")), names);
+  assert.deepEqual(
+    seen.filter((name) => name.startsWith("cat/")),
+    names,
+  );
   assert.equal(new Set(seen).size, seen.length);
 });

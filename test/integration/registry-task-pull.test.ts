@@ -37,7 +37,17 @@ before(async () => {
   assert.equal((await pushImage(server, password, "web", "v1", web)).status, 201);
   assert.equal((await pushImage(server, password, "other", "v1", other)).status, 201);
   link = createHttpControlLink({ serverUrl: server.endpoint, token: readFileSync(join(server.dataDir, "agent-token"), "utf8").trim() });
-  await link.register({ protocolVersion, hostId: "host-pull-test", agentVersion: "test", availabilityZone: "us-east-1a", architecture: "X86_64", capacity: { cpuUnits: 4096, memoryMiB: 8192, taskSlots: 10, ephemeralGiB: 200 }, machine: { cpuCount: 8, memoryMiB: 16384 }, overcommit: false, subnetIds: [] });
+  await link.register({
+    protocolVersion,
+    hostId: "host-pull-test",
+    agentVersion: "test",
+    availabilityZone: "us-east-1a",
+    architecture: "X86_64",
+    capacity: { cpuUnits: 4096, memoryMiB: 8192, taskSlots: 10, ephemeralGiB: 200 },
+    machine: { cpuCount: 8, memoryMiB: 16384 },
+    overcommit: false,
+    subnetIds: [],
+  });
   ecs = new ECSClient(sdkConfig(server));
   await ecs.send(new CreateClusterCommand({ clusterName: "pull" }));
   subnetId = defaultNetwork({ accountId: server.accountId, region: server.region }).subnets[0]!.subnetId;
@@ -64,7 +74,14 @@ async function handedOver(family: string, executionRoleArn: string | undefined):
       ],
     }),
   );
-  const ran = await ecs.send(new RunTaskCommand({ cluster: "pull", taskDefinition: family, launchType: "FARGATE", networkConfiguration: { awsvpcConfiguration: { subnets: [subnetId] } } }));
+  const ran = await ecs.send(
+    new RunTaskCommand({
+      cluster: "pull",
+      taskDefinition: family,
+      launchType: "FARGATE",
+      networkConfiguration: { awsvpcConfiguration: { subnets: [subnetId] } },
+    }),
+  );
   const taskArn = ran.tasks![0]!.taskArn!;
   const polled = await link.poll("host-pull-test", -1);
   const spec = polled.tasks.find((task) => task.spec.taskArn === taskArn)?.spec;
@@ -82,7 +99,11 @@ test("a task with an execution role is handed a pull-only credential for its rep
   assert.ok(auth[0]!.expiresAtMs > now && auth[0]!.expiresAtMs <= now + 3_600_000 + 5_000, "expires within the hour");
 
   const store = new ImageStore({ root: storeDir });
-  const pulled = await store.pull(`${registryHost(server)}/web:v1`, { platform: { os: "linux", architecture: "amd64" }, policy: "always", credentials: { username: "AWS", password: auth[0]!.password } });
+  const pulled = await store.pull(`${registryHost(server)}/web:v1`, {
+    platform: { os: "linux", architecture: "amd64" },
+    policy: "always",
+    credentials: { username: "AWS", password: auth[0]!.password },
+  });
   assert.equal(pulled.manifestDigest, web.manifest.digest);
 
   const password = auth[0]!.password;
@@ -95,10 +116,14 @@ test("a task with an execution role is handed a pull-only credential for its rep
   assert.equal(await deniedCode(await registryFetch(server, password, `/v2/web/manifests/v1`, { method: "DELETE" })), "DENIED", "it cannot delete");
   assert.equal(await deniedCode(await registryFetch(server, password, `/v2/_catalog`)), "DENIED", "it cannot list the catalog");
   // A bearer token exchanged for it opens no more than it does.
-  const token = (await (await fetch(`${server.endpoint}/v2/token?scope=repository:other:pull`, { headers: { authorization: basicAuth(password) } })).json()) as { token: string };
+  const token = (await (
+    await fetch(`${server.endpoint}/v2/token?scope=repository:other:pull`, { headers: { authorization: basicAuth(password) } })
+  ).json()) as { token: string };
   const viaBearer = await fetch(`${server.endpoint}/v2/other/manifests/v1`, { headers: { authorization: `Bearer ${token.token}` } });
   assert.equal(await deniedCode(viaBearer), "DENIED");
-  const allowed = await fetch(`${server.endpoint}/v2/web/manifests/v1`, { headers: { authorization: `Bearer ${token.token}`, accept: "application/vnd.oci.image.manifest.v1+json" } });
+  const allowed = await fetch(`${server.endpoint}/v2/web/manifests/v1`, {
+    headers: { authorization: `Bearer ${token.token}`, accept: "application/vnd.oci.image.manifest.v1+json" },
+  });
   assert.equal(allowed.status, 200);
 
   // The credential is issued at hand-over, never stored with the task the APIs describe.

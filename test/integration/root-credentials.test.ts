@@ -8,7 +8,12 @@ import { join } from "node:path";
 import { ECSClient, ListClustersCommand } from "@aws-sdk/client-ecs";
 import { awsCli, sdkConfig, startTestServer } from "../support/server.js";
 
-const cliWithProfile = (credentialsFile: string) => ({ AWS_SHARED_CREDENTIALS_FILE: credentialsFile, AWS_PROFILE: "berth", AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "" });
+const cliWithProfile = (credentialsFile: string) => ({
+  AWS_SHARED_CREDENTIALS_FILE: credentialsFile,
+  AWS_PROFILE: "berth",
+  AWS_ACCESS_KEY_ID: "",
+  AWS_SECRET_ACCESS_KEY: "",
+});
 
 test("a generated key is written once (0600, profile berth), survives a restart and works with the AWS CLI profile", async () => {
   const first = await startTestServer({ generatedKey: true });
@@ -27,7 +32,10 @@ test("a generated key is written once (0600, profile berth), survives a restart 
       const listed = await awsCli(second, ["ecs", "list-clusters"], cliWithProfile(credentialsFile));
       assert.equal(listed.code, 0, listed.stderr);
       assert.deepEqual((listed.json as { clusterArns: string[] }).clusterArns, ["arn:aws:ecs:us-east-1:123456789012:cluster/via-profile"]);
-      const wrong = await awsCli(second, ["ecs", "list-clusters"], { AWS_ACCESS_KEY_ID: second.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: "x".repeat(40) });
+      const wrong = await awsCli(second, ["ecs", "list-clusters"], {
+        AWS_ACCESS_KEY_ID: second.credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: "x".repeat(40),
+      });
       assert.notEqual(wrong.code, 0);
       assert.match(wrong.stderr, /InvalidSignatureException/);
     } finally {
@@ -63,7 +71,10 @@ test("a credentials file without a [berth] key is refused with a clear message a
   writeFileSync(credentialsFile, "[default]\naws_access_key_id = AKIAOTHER\n", { mode: 0o600 });
   for (const file of ["berth.db", "berth.db-wal", "berth.db-shm"]) rmSync(join(first.dataDir, file), { force: true });
   try {
-    await assert.rejects(startTestServer({ dataDir: first.dataDir, generatedKey: true }), /exited with 2:[\s\S]*credentials exists but holds no \[berth\] profile/);
+    await assert.rejects(
+      startTestServer({ dataDir: first.dataDir, generatedKey: true }),
+      /exited with 2:[\s\S]*credentials exists but holds no \[berth\] profile/,
+    );
     assert.equal(readFileSync(credentialsFile, "utf8"), "[default]\naws_access_key_id = AKIAOTHER\n");
   } finally {
     first.cleanup();

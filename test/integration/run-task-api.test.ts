@@ -5,7 +5,15 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { DescribeTasksCommand, ECSClient, ListTasksCommand, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand, TagResourceCommand } from "@aws-sdk/client-ecs";
+import {
+  DescribeTasksCommand,
+  ECSClient,
+  ListTasksCommand,
+  RegisterTaskDefinitionCommand,
+  RunTaskCommand,
+  StopTaskCommand,
+  TagResourceCommand,
+} from "@aws-sdk/client-ecs";
 import { createHttpControlLink } from "../../src/agent/control-link-http.js";
 import { defaultNetwork } from "../../src/core/default-network.js";
 import { protocolVersion } from "../../src/protocol/index.js";
@@ -31,7 +39,9 @@ before(async () => {
     agentVersion: "test",
     availabilityZone: "us-east-1a",
     architecture: "X86_64",
-    capacity: { cpuUnits: 1024, memoryMiB: 8192, taskSlots: 50, ephemeralGiB: 400 }, machine: { cpuCount: 8, memoryMiB: 16384 }, overcommit: false,
+    capacity: { cpuUnits: 1024, memoryMiB: 8192, taskSlots: 50, ephemeralGiB: 400 },
+    machine: { cpuCount: 8, memoryMiB: 16384 },
+    overcommit: false,
     subnetIds: [],
   });
   await awsCli(server, ["ecs", "create-cluster", "--cluster-name", "demo"]);
@@ -53,7 +63,17 @@ after(async () => {
 });
 
 test("RunTask places tasks on the host, which gets their specs and reports them RUNNING", async () => {
-  const run = await ecs.send(new RunTaskCommand({ cluster: "demo", taskDefinition: "web", launchType: "FARGATE", count: 2, networkConfiguration, startedBy: "tests", clientToken: "token-1" }));
+  const run = await ecs.send(
+    new RunTaskCommand({
+      cluster: "demo",
+      taskDefinition: "web",
+      launchType: "FARGATE",
+      count: 2,
+      networkConfiguration,
+      startedBy: "tests",
+      clientToken: "token-1",
+    }),
+  );
   assert.equal(run.tasks!.length, 2);
   assert.deepEqual(run.failures, []);
   const [first] = run.tasks!;
@@ -61,7 +81,9 @@ test("RunTask places tasks on the host, which gets their specs and reports them 
   assert.equal(first!.availabilityZone, "us-east-1a");
   assert.match(first!.taskArn!, /^arn:aws:ecs:us-east-1:123456789012:task\/demo\/[0-9a-f]{32}$/);
 
-  const again = await ecs.send(new RunTaskCommand({ cluster: "demo", taskDefinition: "web", launchType: "FARGATE", count: 2, networkConfiguration, clientToken: "token-1" }));
+  const again = await ecs.send(
+    new RunTaskCommand({ cluster: "demo", taskDefinition: "web", launchType: "FARGATE", count: 2, networkConfiguration, clientToken: "token-1" }),
+  );
   assert.deepEqual(again.tasks!.map((t) => t.taskArn).sort(), run.tasks!.map((t) => t.taskArn).sort(), "same clientToken, same tasks");
 
   const desired = await link.poll("host-a", -1);
@@ -78,8 +100,26 @@ test("RunTask places tasks on the host, which gets their specs and reports them 
         health: "UNKNOWN",
         startedAtMs: Date.now(),
         connectivityAtMs: Date.now(),
-        attachment: { type: "ElasticNetworkInterface", status: "ATTACHED", subnetId: subnetA, networkInterfaceId: "eni-0123456789abcdef0", macAddress: "02:00:ac:1f:00:05", privateDnsName: "ip-172-31-0-5.ec2.internal", privateIPv4Address: "172.31.0.5" },
-        containers: [{ name: "app", lastStatus: "RUNNING", health: "UNKNOWN", essential: true, image: "busybox", runtimeId: "rt-1", networkInterfaces: [{ attachmentId: "x", privateIpv4Address: "172.31.0.5" }] }],
+        attachment: {
+          type: "ElasticNetworkInterface",
+          status: "ATTACHED",
+          subnetId: subnetA,
+          networkInterfaceId: "eni-0123456789abcdef0",
+          macAddress: "02:00:ac:1f:00:05",
+          privateDnsName: "ip-172-31-0-5.ec2.internal",
+          privateIPv4Address: "172.31.0.5",
+        },
+        containers: [
+          {
+            name: "app",
+            lastStatus: "RUNNING",
+            health: "UNKNOWN",
+            essential: true,
+            image: "busybox",
+            runtimeId: "rt-1",
+            networkInterfaces: [{ attachmentId: "x", privateIpv4Address: "172.31.0.5" }],
+          },
+        ],
       },
     ],
   });
@@ -126,7 +166,11 @@ test("RunTask refuses bad requests with AWS's errors", async () => {
     });
   await reject({ networkConfiguration: undefined }, "InvalidParameterException", /Network Configuration must be provided/);
   await reject({ count: 11 }, "InvalidParameterException", /count must be between 1 and 10/);
-  await reject({ networkConfiguration: { awsvpcConfiguration: { subnets: ["subnet-00000000000000000"] } } }, "InvalidParameterException", /subnet ID 'subnet-00000000000000000' does not exist/);
+  await reject(
+    { networkConfiguration: { awsvpcConfiguration: { subnets: ["subnet-00000000000000000"] } } },
+    "InvalidParameterException",
+    /subnet ID 'subnet-00000000000000000' does not exist/,
+  );
   await reject({ taskDefinition: "nope" }, "ClientException", /TaskDefinition not found/);
   await reject({ overrides: { cpu: "256", memory: "4096" } }, "InvalidParameterException", /No Fargate configuration exists/);
   await reject({ cluster: "missing" }, "ClusterNotFoundException", /Cluster not found/);
@@ -152,42 +196,95 @@ test("ListTasks with desiredStatus PENDING matches nothing and has no next page"
 
 test("a clientToken replays a run that placed nothing, failures included", async () => {
   const big = { cpu: "4096", memory: "8192" };
-  const first = await ecs.send(new RunTaskCommand({ cluster: "demo", taskDefinition: "web", launchType: "FARGATE", networkConfiguration, overrides: big, clientToken: "all-failed" }));
+  const first = await ecs.send(
+    new RunTaskCommand({ cluster: "demo", taskDefinition: "web", launchType: "FARGATE", networkConfiguration, overrides: big, clientToken: "all-failed" }),
+  );
   assert.deepEqual([first.tasks!.length, first.failures!.length], [0, 1]);
   // Room appears (a bigger host joins): the same token must still answer the first outcome.
-  await link.register({ protocolVersion, hostId: "host-big", agentVersion: "test", availabilityZone: "us-east-1a", architecture: "X86_64", capacity: { cpuUnits: 8192, memoryMiB: 16384, taskSlots: 50, ephemeralGiB: 400 }, machine: { cpuCount: 8, memoryMiB: 16384 }, overcommit: false, subnetIds: [] });
-  const again = await ecs.send(new RunTaskCommand({ cluster: "demo", taskDefinition: "web", launchType: "FARGATE", networkConfiguration, overrides: big, clientToken: "all-failed" }));
+  await link.register({
+    protocolVersion,
+    hostId: "host-big",
+    agentVersion: "test",
+    availabilityZone: "us-east-1a",
+    architecture: "X86_64",
+    capacity: { cpuUnits: 8192, memoryMiB: 16384, taskSlots: 50, ephemeralGiB: 400 },
+    machine: { cpuCount: 8, memoryMiB: 16384 },
+    overcommit: false,
+    subnetIds: [],
+  });
+  const again = await ecs.send(
+    new RunTaskCommand({ cluster: "demo", taskDefinition: "web", launchType: "FARGATE", networkConfiguration, overrides: big, clientToken: "all-failed" }),
+  );
   assert.deepEqual(again.tasks, []);
   assert.deepEqual(again.failures, first.failures);
 });
 
 test("RunTask tags are validated like AWS does and merged with propagated definition tags", async () => {
   const reject = async (tags: { key: string; value: string }[], message: RegExp) =>
-    assert.rejects(ecs.send(new RunTaskCommand({ cluster: "demo", taskDefinition: "web", launchType: "FARGATE", networkConfiguration, tags })), (error: Error) => {
-      assert.equal(error.name, "InvalidParameterException");
-      assert.match(error.message, message);
-      return true;
-    });
-  await reject(Array.from({ length: 51 }, (_, i) => ({ key: `k${i}`, value: "v" })), /exceeds the limit of 50/);
+    assert.rejects(
+      ecs.send(new RunTaskCommand({ cluster: "demo", taskDefinition: "web", launchType: "FARGATE", networkConfiguration, tags })),
+      (error: Error) => {
+        assert.equal(error.name, "InvalidParameterException");
+        assert.match(error.message, message);
+        return true;
+      },
+    );
+  await reject(
+    Array.from({ length: 51 }, (_, i) => ({ key: `k${i}`, value: "v" })),
+    /exceeds the limit of 50/,
+  );
   await reject([{ key: "aws:owner", value: "me" }], /aws:/);
   await reject([{ key: "k".repeat(129), value: "v" }], /between 1 and 128/);
   await reject([{ key: "k", value: "v".repeat(257) }], /at most 256/);
-  await ecs.send(new TagResourceCommand({ resourceArn: `arn:aws:ecs:us-east-1:123456789012:task-definition/web:1`, tags: [{ key: "team", value: "definition" }, { key: "tier", value: "web" }] }));
-  const run = await ecs.send(new RunTaskCommand({ cluster: "demo", taskDefinition: "web", launchType: "FARGATE", networkConfiguration, propagateTags: "TASK_DEFINITION", tags: [{ key: "team", value: "request" }] }));
+  await ecs.send(
+    new TagResourceCommand({
+      resourceArn: `arn:aws:ecs:us-east-1:123456789012:task-definition/web:1`,
+      tags: [
+        { key: "team", value: "definition" },
+        { key: "tier", value: "web" },
+      ],
+    }),
+  );
+  const run = await ecs.send(
+    new RunTaskCommand({
+      cluster: "demo",
+      taskDefinition: "web",
+      launchType: "FARGATE",
+      networkConfiguration,
+      propagateTags: "TASK_DEFINITION",
+      tags: [{ key: "team", value: "request" }],
+    }),
+  );
   const described = await ecs.send(new DescribeTasksCommand({ cluster: "demo", tasks: [run.tasks![0]!.taskArn!], include: ["TAGS"] }));
-  assert.deepEqual(described.tasks![0]!.tags, [{ key: "team", value: "request" }, { key: "tier", value: "web" }]);
+  assert.deepEqual(described.tasks![0]!.tags, [
+    { key: "team", value: "request" },
+    { key: "tier", value: "web" },
+  ]);
   await ecs.send(new StopTaskCommand({ cluster: "demo", task: run.tasks![0]!.taskArn! }));
 });
 
 test("a capacity provider strategy spreads the whole request across AZs, not each provider's share", async () => {
-  await link.register({ protocolVersion, hostId: "host-b", agentVersion: "test", availabilityZone: "us-east-1b", architecture: "X86_64", capacity: { cpuUnits: 8192, memoryMiB: 16384, taskSlots: 50, ephemeralGiB: 400 }, machine: { cpuCount: 8, memoryMiB: 16384 }, overcommit: false, subnetIds: [] });
+  await link.register({
+    protocolVersion,
+    hostId: "host-b",
+    agentVersion: "test",
+    availabilityZone: "us-east-1b",
+    architecture: "X86_64",
+    capacity: { cpuUnits: 8192, memoryMiB: 16384, taskSlots: 50, ephemeralGiB: 400 },
+    machine: { cpuCount: 8, memoryMiB: 16384 },
+    overcommit: false,
+    subnetIds: [],
+  });
   const subnets = [subnetA, network.subnets[1]!.subnetId];
   const run = await ecs.send(
     new RunTaskCommand({
       cluster: "demo",
       taskDefinition: "web",
       count: 2,
-      capacityProviderStrategy: [{ capacityProvider: "FARGATE", base: 1, weight: 0 }, { capacityProvider: "FARGATE_SPOT", weight: 1 }],
+      capacityProviderStrategy: [
+        { capacityProvider: "FARGATE", base: 1, weight: 0 },
+        { capacityProvider: "FARGATE_SPOT", weight: 1 },
+      ],
       networkConfiguration: { awsvpcConfiguration: { subnets, assignPublicIp: "ENABLED" } },
     }),
   );

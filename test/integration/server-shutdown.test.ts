@@ -18,7 +18,9 @@ test("SIGTERM with a remote agent long-polling: the poll is answered and the ser
       agentVersion: "test",
       availabilityZone: "us-east-1a",
       architecture: "X86_64",
-      capacity: { cpuUnits: 1024, memoryMiB: 2048, taskSlots: 10, ephemeralGiB: 100 }, machine: { cpuCount: 8, memoryMiB: 16384 }, overcommit: false,
+      capacity: { cpuUnits: 1024, memoryMiB: 2048, taskSlots: 10, ephemeralGiB: 100 },
+      machine: { cpuCount: 8, memoryMiB: 16384 },
+      overcommit: false,
       subnetIds: [],
     });
     const first = await link.poll("host-lp", -1);

@@ -58,7 +58,8 @@ test("the server serves HTTPS with a generated CA written next to the credential
   assert.equal(mode(join(server.dataDir, "tls", "server-key.pem")), 0o600);
   const leaf = new X509Certificate(readFileSync(join(server.dataDir, "tls", "server.pem")));
   assert.ok(leaf.verify(ca.publicKey), "the server certificate is signed by the CA");
-  for (const name of ["IP Address:127.0.0.1", "IP Address:0:0:0:0:0:0:0:1", "DNS:localhost"]) assert.ok(leaf.subjectAltName?.includes(name), `${name} in ${leaf.subjectAltName}`);
+  for (const name of ["IP Address:127.0.0.1", "IP Address:0:0:0:0:0:0:0:1", "DNS:localhost"])
+    assert.ok(leaf.subjectAltName?.includes(name), `${name} in ${leaf.subjectAltName}`);
   // The bootstrap token pins that CA.
   const token = parseJoinToken(readFileSync(join(server.dataDir, "agent-token"), "utf8"));
   assert.equal(token.caSha256, createHash("sha256").update(ca.raw).digest("hex"));
@@ -89,8 +90,11 @@ test("boto3 works with verify=<ca.pem> and fails verification without it", async
   ].join("\n");
   const boto = (verify: string) =>
     new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-      execFile("/usr/bin/python3", ["-c", script, server.endpoint, verify, server.credentials.accessKeyId, server.credentials.secretAccessKey], { env: { PATH: "/usr/bin:/bin", HOME: tmpdir() } }, (error, stdout, stderr) =>
-        resolve({ code: error ? 1 : 0, stdout, stderr }),
+      execFile(
+        "/usr/bin/python3",
+        ["-c", script, server.endpoint, verify, server.credentials.accessKeyId, server.credentials.secretAccessKey],
+        { env: { PATH: "/usr/bin:/bin", HOME: tmpdir() } },
+        (error, stdout, stderr) => resolve({ code: error ? 1 : 0, stdout, stderr }),
       ),
     );
   const ok = await boto(caFile);
@@ -113,7 +117,10 @@ test("an agent trusting the CA its join token pins registers; a wrong pin is ref
     await link.heartbeat("host-tls");
 
     const wrongPin = "0".repeat(64);
-    await assert.rejects(serverTrust({ serverUrl: url, caFile: undefined, pin: wrongPin, cacheFile: join(dir, "other.pem") }), (error: Error) => error instanceof ServerTrustError && /no certificate with the join token's CA pin/.test(error.message));
+    await assert.rejects(
+      serverTrust({ serverUrl: url, caFile: undefined, pin: wrongPin, cacheFile: join(dir, "other.pem") }),
+      (error: Error) => error instanceof ServerTrustError && /no certificate with the join token's CA pin/.test(error.message),
+    );
     // Without the pin or a CA file an agent uses the system's roots, which do not know this CA.
     await assert.rejects(createHttpControlLink({ serverUrl: server.endpoint, token: token.secret }).register(identity("host-untrusted")), /fetch failed/);
   } finally {
@@ -124,7 +131,9 @@ test("an agent trusting the CA its join token pins registers; a wrong pin is ref
 test("images go to and come from the built-in registry over the same TLS, with the server's CA", async () => {
   const ecr = new ECRClient({ ...sdkConfig(server), requestHandler: { httpsAgent: new HttpsAgent({ ca: caPem }) } });
   const repositoryUri = (await ecr.send(new CreateRepositoryCommand({ repositoryName: "tls-web" }))).repository!.repositoryUri!;
-  const password = Buffer.from((await ecr.send(new GetAuthorizationTokenCommand({}))).authorizationData![0]!.authorizationToken!, "base64").toString().replace(/^AWS:/, "");
+  const password = Buffer.from((await ecr.send(new GetAuthorizationTokenCommand({}))).authorizationData![0]!.authorizationToken!, "base64")
+    .toString()
+    .replace(/^AWS:/, "");
   const image = await buildImage({ busybox: false, directories: [], architecture: "amd64", cmd: ["/bin/true"] });
   const credentials = { username: "AWS", password };
   const blobs = [image.config, ...image.layers];
@@ -151,15 +160,26 @@ test("skopeo pushes over TLS with --dest-cert-dir holding the CA as ca.crt", asy
     const image = await buildImage({ busybox: false, directories: [], architecture: "amd64", cmd: ["/bin/true"] });
     const { writeOciLayout } = await import("../../src/images/index.js");
     writeOciLayout(layout, image, "v1");
-    const password = Buffer.from((await new ECRClient({ ...sdkConfig(server), requestHandler: { httpsAgent: new HttpsAgent({ ca: caPem }) } }).send(new GetAuthorizationTokenCommand({}))).authorizationData![0]!.authorizationToken!, "base64")
+    const password = Buffer.from(
+      (await new ECRClient({ ...sdkConfig(server), requestHandler: { httpsAgent: new HttpsAgent({ ca: caPem }) } }).send(new GetAuthorizationTokenCommand({})))
+        .authorizationData![0]!.authorizationToken!,
+      "base64",
+    )
       .toString()
       .replace(/^AWS:/, "");
     const host = server.endpoint.replace(/^https:\/\//, "");
-    const skopeo = (args: string[]) => new Promise<{ code: number; stderr: string }>((resolve) => execFile("skopeo", args, (error, _stdout, stderr) => resolve({ code: error ? 1 : 0, stderr })));
+    const skopeo = (args: string[]) =>
+      new Promise<{ code: number; stderr: string }>((resolve) =>
+        execFile("skopeo", args, (error, _stdout, stderr) => resolve({ code: error ? 1 : 0, stderr })),
+      );
     // As the README says: log in and copy with the CA in a cert dir (an auth file of the test's own).
     const authfile = join(certs, "auth.json");
     const login = await new Promise<{ code: number; stderr: string }>((resolve) => {
-      const child = execFile("skopeo", ["login", "--authfile", authfile, "--cert-dir", certs, "--username", "AWS", "--password-stdin", host], (error, _stdout, stderr) => resolve({ code: error ? 1 : 0, stderr }));
+      const child = execFile(
+        "skopeo",
+        ["login", "--authfile", authfile, "--cert-dir", certs, "--username", "AWS", "--password-stdin", host],
+        (error, _stdout, stderr) => resolve({ code: error ? 1 : 0, stderr }),
+      );
       child.stdin!.end(password);
     });
     assert.equal(login.code, 0, login.stderr);
@@ -190,7 +210,9 @@ test("plain HTTP on a non-loopback listen is refused at start, saying how to ena
   const dataDir = mkdtempSync(join(tmpdir(), "berth-refuse-"));
   try {
     // Listening on 0.0.0.0 only to see the refusal: the process exits before binding anything.
-    const child = spawn(process.execPath, [berth, "server", "--listen", "0.0.0.0:0", "--data-dir", dataDir, "--no-agent"], { stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(process.execPath, [berth, "server", "--listen", "0.0.0.0:0", "--data-dir", dataDir, "--no-agent"], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
     let stderr = "";
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));

@@ -74,8 +74,6 @@ async function startAgent(): Promise<Agent> {
   return agent;
 }
 
-
-
 const sequence = (prefix: string, from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => `${prefix}-${from + i}`);
 
 // The machine is shared: only what appeared during this file counts as its leak.
@@ -89,7 +87,9 @@ after(() => {
 test("tasks survive the agent going away; the new agent collects the exit and ships every line exactly once", async () => {
   const first = await startAgent();
   // Writes a numbered line every 20 ms until stopped (init forwards SIGTERM to the shell loop).
-  const ticker = taskSpec([{ name: "ticker", linuxParameters: { initProcessEnabled: true }, command: ["sh", "-c", "i=0; while :; do i=$((i+1)); echo tick-$i; sleep 0.02; done"] }]);
+  const ticker = taskSpec([
+    { name: "ticker", linuxParameters: { initProcessEnabled: true }, command: ["sh", "-c", "i=0; while :; do i=$((i+1)); echo tick-$i; sleep 0.02; done"] },
+  ]);
   // Writes 40 lines over about 2 s, with a last line lacking its newline, then exits 7 while no agent watches.
   const finisher = taskSpec([{ name: "finisher", command: ["sh", "-c", "for i in $(seq 1 40); do echo fin-$i; sleep 0.05; done; printf fin-end; exit 7"] }]);
   await first.runTask(ticker);

@@ -52,9 +52,12 @@ const leaksBefore = new Set(findLeaks());
 const exec: CommandRunner = (command, args, options) => runCommand(command, args, { timeoutMs: 20_000, ...options });
 /** Exit status and output of a command that is expected to fail sometimes. */
 const attempt = (command: string, args: string[], timeoutMs = 6_000) =>
-  new Promise<{ ok: boolean; stdout: string }>((resolve) => execFile(command, args, { timeout: timeoutMs }, (error, stdout) => resolve({ ok: !error, stdout })));
+  new Promise<{ ok: boolean; stdout: string }>((resolve) =>
+    execFile(command, args, { timeout: timeoutMs }, (error, stdout) => resolve({ ok: !error, stdout })),
+  );
 const inNetns = (netns: string, args: string[], timeoutMs?: number) => attempt("ip", ["netns", "exec", netns, ...args], timeoutMs);
-const ping = (netns: string, target: string, source?: string) => inNetns(netns, ["busybox", "ping", "-c", "1", "-W", "2", ...(source ? ["-I", source] : []), target]);
+const ping = (netns: string, target: string, source?: string) =>
+  inNetns(netns, ["busybox", "ping", "-c", "1", "-W", "2", ...(source ? ["-I", source] : []), target]);
 /** The packets a `counter drop` rule of ours counted. */
 async function dropCount(family: "bridge" | "inet", chain: string, netns?: string): Promise<number> {
   const args = ["list", "chain", family, "berth", chain];
@@ -69,11 +72,18 @@ let current: { agent: Agent; networks: TaskNetworks; close(): Promise<void> } | 
 
 async function startAgent() {
   const networkDir = join(agentDir, "network");
-  const networks = new TaskNetworks({ stateDir: networkDir, region: "us-east-1", firewall: new HostFirewall({ stateDir: networkDir, run: exec, ipForward: "off" }) });
+  const networks = new TaskNetworks({
+    stateDir: networkDir,
+    region: "us-east-1",
+    firewall: new HostFirewall({ stateDir: networkDir, run: exec, ipForward: "off" }),
+  });
   const agent = createAgent({
     stateDir: join(agentDir, "tasks"),
     images: new LocalBusyboxImages(),
-    runtime: new HostRuntimeAdapter(new TaskRuntime({ stateDir: join(agentDir, "runtime") }), () => ({ layerDirs: [layerDir], config: { env: ["PATH=/bin:/sbin:/usr/bin"] } })),
+    runtime: new HostRuntimeAdapter(new TaskRuntime({ stateDir: join(agentDir, "runtime") }), () => ({
+      layerDirs: [layerDir],
+      config: { env: ["PATH=/bin:/sbin:/usr/bin"] },
+    })),
     networks: new HostNetworkAdapter(networks),
     logSink: logs,
     reporter: new MemoryReporter(),
@@ -127,7 +137,9 @@ const peerListener: ChildProcess[] = [];
 
 before(async () => {
   // (A veth pair stands in for a dummy link: this kernel has no dummy driver.)
-  await exec("ip", ["-batch", "-"], { input: `link add ${DUMMY.link} type veth peer name ${DUMMY.link}p\naddr add ${DUMMY.address}/32 dev ${DUMMY.link}\nlink set ${DUMMY.link} up\nlink set ${DUMMY.link}p up\n` });
+  await exec("ip", ["-batch", "-"], {
+    input: `link add ${DUMMY.link} type veth peer name ${DUMMY.link}p\naddr add ${DUMMY.address}/32 dev ${DUMMY.link}\nlink set ${DUMMY.link} up\nlink set ${DUMMY.link}p up\n`,
+  });
   await startAgent();
   // What registration does for the subnets a host serves: the bridge (and its addresses) exists.
   await current!.networks.ensureSubnet(subnetA);
@@ -155,7 +167,9 @@ after(async () => {
 test("a task reaches the host only at 169.254.170.2:80 held by the endpoint's own socket; every other host port is closed to it, and ping too", async () => {
   peers = { one: await runSleeper(specA(sleeper())), two: await runSleeper(specA(sleeper())), other: await runSleeper(specB(sleeper())) };
   // A peer on the same subnet listens: tasks of one subnet talk, as in a default VPC.
-  peerListener.push(spawn("ip", ["netns", "exec", peers.one.netnsName, "busybox", "nc", "-ll", "-p", "8080", "-e", "/bin/busybox", "echo", "open-peer"], { stdio: "ignore" }));
+  peerListener.push(
+    spawn("ip", ["netns", "exec", peers.one.netnsName, "busybox", "nc", "-ll", "-p", "8080", "-e", "/bin/busybox", "echo", "open-peer"], { stdio: "ignore" }),
+  );
   // A host service on 0.0.0.0:80 would answer at 169.254.170.2:80 too: the rule must not let it.
   await listen("wildcard80", "0.0.0.0", 80);
   const viaWildcard = await inNetns(peers.two.netnsName, ["timeout", "3", "busybox", "nc", "169.254.170.2", "80"]);
@@ -190,7 +204,11 @@ test("a task reaches the host only at 169.254.170.2:80 held by the endpoint's ow
   assert.equal((await attempt("busybox", ["ping", "-c", "1", "-W", "2", peers.one.ipv4])).ok, true, "host → task");
   const sysctl = (path: string) => readFileSync(`/proc/sys/net/${path}`, "utf8").trim();
   assert.deepEqual(
-    [sysctl(`ipv4/conf/${peers.one.bridge}/rp_filter`), sysctl(`ipv4/conf/${peers.one.bridge}/arp_ignore`), sysctl(`ipv6/conf/${peers.one.bridge}/disable_ipv6`)],
+    [
+      sysctl(`ipv4/conf/${peers.one.bridge}/rp_filter`),
+      sysctl(`ipv4/conf/${peers.one.bridge}/arp_ignore`),
+      sysctl(`ipv6/conf/${peers.one.bridge}/disable_ipv6`),
+    ],
     ["1", "1", "1"],
     "the bridge filters reverse paths, answers ARP for its own addresses only, has no IPv6",
   );
@@ -224,12 +242,20 @@ test("tasks on two subnets cannot reach each other; the host reaches both", asyn
 
 test("the policy survives an agent restart: no moment open, nothing duplicated, every task's element kept", async () => {
   const { one, two } = peers;
-  const tables = async () => (await exec("nft", ["list", "tables"])).split("\n").filter((line) => / berth$/.test(line)).sort();
+  const tables = async () =>
+    (await exec("nft", ["list", "tables"]))
+      .split("\n")
+      .filter((line) => / berth$/.test(line))
+      .sort();
   const elements = async () => (await exec("nft", ["-j", "list", "set", "bridge", "berth", "task_addrs"])).match(/"bthv[0-9a-f]+"/g)!.sort();
   const before = await elements();
   assert.deepEqual(before, [`"${one.hostVeth}"`, `"${two.hostVeth}"`, `"${peers.other.hostVeth}"`].sort());
   // A task knocking on a host port all along, ~20 times a second.
-  const knocker = spawn("ip", ["netns", "exec", one.netnsName, "sh", "-c", `while :; do timeout 1 busybox nc ${GATEWAY_A} ${gatewayPort} </dev/null; sleep 0.05; done`], { stdio: "ignore" });
+  const knocker = spawn(
+    "ip",
+    ["netns", "exec", one.netnsName, "sh", "-c", `while :; do timeout 1 busybox nc ${GATEWAY_A} ${gatewayPort} </dev/null; sleep 0.05; done`],
+    { stdio: "ignore" },
+  );
   try {
     await new Promise((resolve) => setTimeout(resolve, 500));
     await current!.close();
@@ -251,7 +277,10 @@ test("the policy survives an agent restart: no moment open, nothing duplicated, 
 test("uninstall stops the tasks and removes every namespace, veth, bridge and table; ip_forward is as before", async () => {
   await current!.close();
   current = undefined;
-  const { tasksStopped } = await uninstallHostAgent({ config: compileAgentConfig({}, { dataDir, region: "us-east-1", insecureRegistries: [] }), logger: pino({ level: "silent" }) });
+  const { tasksStopped } = await uninstallHostAgent({
+    config: compileAgentConfig({}, { dataDir, region: "us-east-1", insecureRegistries: [] }),
+    logger: pino({ level: "silent" }),
+  });
   assert.equal(tasksStopped, 3);
   const left = findLeaks().filter((leak) => !leaksBefore.has(leak) && !leak.includes(DUMMY.link));
   assert.deepEqual(left, []);
@@ -303,7 +332,10 @@ test("on a host with ip_forward 1, the forward chain alone keeps subnets apart; 
     const guarded = new TaskNetworks({ stateDir, region: "us-east-1", run: inRouter, firewall: keep });
     const connectMs: { plain: number[]; guarded: number[] } = { plain: [], guarded: [] };
     for (let i = 0; i < 8; i++) {
-      for (const [kind, networks] of [["plain", plain], ["guarded", guarded]] as const) {
+      for (const [kind, networks] of [
+        ["plain", plain],
+        ["guarded", guarded],
+      ] as const) {
         const taskId = `fwt${i}${kind[0]}-aaaaaaaaaaaaaaa`;
         const started = process.hrtime.bigint();
         await networks.reserve(taskId, subnetX);
@@ -322,7 +354,9 @@ test("on a host with ip_forward 1, the forward chain alone keeps subnets apart; 
     assert.equal((await ping(relaunched.netnsName, x1.ipv4)).ok, true, "the relaunched task talks to its subnet");
     await guarded.detach(relaunched.taskId);
     const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-    t.diagnostic(`reserve + connect median: ${median(connectMs.plain).toFixed(1)} ms plain, ${median(connectMs.guarded).toFixed(1)} ms with the firewall element`);
+    t.diagnostic(
+      `reserve + connect median: ${median(connectMs.plain).toFixed(1)} ms plain, ${median(connectMs.guarded).toFixed(1)} ms with the firewall element`,
+    );
 
     const off = new HostFirewall({ stateDir, run: inRouter, ipForward: "off" });
     await off.install(plain.firewallState());

@@ -69,7 +69,6 @@ after(async () => {
   assertNoNewLeaks(leaksBefore);
 });
 
-
 const runToCompletion = (spec: TaskSpec) => runTaskToCompletion(agent, logs, spec);
 
 test("an image behind the bearer-token challenge is pulled with the task's registry credentials and runs", async () => {
@@ -106,7 +105,10 @@ test("a layer corrupted on the wire is refused: CannotPullContainerError, nothin
       const upstream = await fetch(`http://${plain.address}${request.url}`, { headers: { accept: request.headers.accept ?? "*/*" } });
       const body = Buffer.from(await upstream.arrayBuffer());
       if (request.url?.endsWith(layerDigest)) body[body.length - 100] = (body[body.length - 100] ?? 0) ^ 0xff;
-      response.writeHead(upstream.status, Object.fromEntries([...upstream.headers].filter(([name]) => name !== "content-encoding" && name !== "transfer-encoding")));
+      response.writeHead(
+        upstream.status,
+        Object.fromEntries([...upstream.headers].filter(([name]) => name !== "content-encoding" && name !== "transfer-encoding")),
+      );
       response.end(body);
     })().catch(() => response.destroy());
   });
@@ -116,7 +118,11 @@ test("a layer corrupted on the wire is refused: CannotPullContainerError, nothin
     const { report } = await runToCompletion(taskSpec([{ name: "app", image: `${address}/corrupt:v1` }], { pullPolicy: "always" }));
     assert.equal(report.stopCode, "TaskFailedToStart");
     assert.match(report.stoppedReason ?? "", /^CannotPullContainerError: .*(digest mismatch|incorrect data check|unexpected end|incorrect header)/);
-    assert.equal(readdirSync(join(stateDir, "images", "layers", "sha256")).filter((entry) => entry.startsWith(layerDigest.slice(7))).length, 0, "no layer left behind");
+    assert.equal(
+      readdirSync(join(stateDir, "images", "layers", "sha256")).filter((entry) => entry.startsWith(layerDigest.slice(7))).length,
+      0,
+      "no layer left behind",
+    );
   } finally {
     proxy.close();
   }

@@ -169,21 +169,37 @@ before(async () => {
   const hex = sha256(smallLayer).slice("sha256:".length);
   repositories.set("evil/traversal", { manifest: manifestOf([{ digest: "sha256:../../..", size: smallLayer.length }]) });
   repositories.set("evil/suffix", { manifest: manifestOf([{ digest: `sha256:${hex}:../../../../canary`, size: smallLayer.length }]) });
-  repositories.set("evil/header", { manifest: manifestOf([{ digest: sha256(smallLayer), size: smallLayer.length }]), manifestHeaders: { "docker-content-digest": "sha256:../../../../canary" } });
+  repositories.set("evil/header", {
+    manifest: manifestOf([{ digest: sha256(smallLayer), size: smallLayer.length }]),
+    manifestHeaders: { "docker-content-digest": "sha256:../../../../canary" },
+  });
   repositories.set("evil/index", {
     manifest: Buffer.from(
       JSON.stringify({
         schemaVersion: 2,
         mediaType: "application/vnd.oci.image.index.v1+json",
-        manifests: [{ mediaType: "application/vnd.oci.image.manifest.v1+json", digest: "sha256:../../../x", size: 10, platform: { os: "linux", architecture: "amd64" } }],
+        manifests: [
+          { mediaType: "application/vnd.oci.image.manifest.v1+json", digest: "sha256:../../../x", size: 10, platform: { os: "linux", architecture: "amd64" } },
+        ],
       }),
     ),
   });
-  repositories.set("evil/redirect-loopback", { manifest: manifestOf([{ digest: sha256(smallLayer), size: smallLayer.length }]), redirects: { [sha256(smallLayer)]: `http://127.0.0.2:${otherPort}/blob` } });
-  repositories.set("evil/redirect-metadata", { manifest: manifestOf([{ digest: sha256(smallLayer), size: smallLayer.length }]), redirects: { [sha256(smallLayer)]: "https://169.254.169.254/latest/meta-data/iam/security-credentials/" } });
+  repositories.set("evil/redirect-loopback", {
+    manifest: manifestOf([{ digest: sha256(smallLayer), size: smallLayer.length }]),
+    redirects: { [sha256(smallLayer)]: `http://127.0.0.2:${otherPort}/blob` },
+  });
+  repositories.set("evil/redirect-metadata", {
+    manifest: manifestOf([{ digest: sha256(smallLayer), size: smallLayer.length }]),
+    redirects: { [sha256(smallLayer)]: "https://169.254.169.254/latest/meta-data/iam/security-credentials/" },
+  });
   repositories.set("evil/bomb", { manifest: manifestOf([{ digest: sha256(bomb), size: bomb.length }]), blobs: { [sha256(bomb)]: bomb } });
   repositories.set("evil/not-json", { manifest: Buffer.from("SECRET-INTERNAL-DETAIL: not a manifest") });
-  repositories.set("evil/error-body", { manifest: Buffer.from('{"errors":[{"code":"MANIFEST_UNKNOWN","message":"SECRET-INTERNAL-DETAIL at /srv/registry","detail":"SECRET"},{"code":"SECRET_CODE"}]}'), manifestStatus: 500 });
+  repositories.set("evil/error-body", {
+    manifest: Buffer.from(
+      '{"errors":[{"code":"MANIFEST_UNKNOWN","message":"SECRET-INTERNAL-DETAIL at /srv/registry","detail":"SECRET"},{"code":"SECRET_CODE"}]}',
+    ),
+    manifestStatus: 500,
+  });
 
   registry = createServer((request, response) => {
     const url = request.url ?? "";
@@ -193,7 +209,9 @@ before(async () => {
     if (!match || !repository) return void response.writeHead(404).end();
     const [, , kind, reference] = match as unknown as [string, string, string, string];
     if (kind === "manifests") {
-      const mediaType = repository.manifest.toString().includes('"mediaType"') ? (JSON.parse(repository.manifest.toString()) as { mediaType?: string }).mediaType! : "application/json";
+      const mediaType = repository.manifest.toString().includes('"mediaType"')
+        ? (JSON.parse(repository.manifest.toString()) as { mediaType?: string }).mediaType!
+        : "application/json";
       return void response.writeHead(repository.manifestStatus ?? 200, { "content-type": mediaType, ...repository.manifestHeaders }).end(repository.manifest);
     }
     blobRequests.push(`${match[1]}@${reference}`);
@@ -214,7 +232,9 @@ before(async () => {
   agent = createAgent({
     stateDir: join(agentDir, "tasks"),
     images,
-    runtime: new HostRuntimeAdapter(runtime, (digest) => (digest === BUSYBOX_TEST_DIGEST ? { layerDirs: [layerDir], config: { env: ["PATH=/bin:/sbin:/usr/bin"] } } : store.get(digest))),
+    runtime: new HostRuntimeAdapter(runtime, (digest) =>
+      digest === BUSYBOX_TEST_DIGEST ? { layerDirs: [layerDir], config: { env: ["PATH=/bin:/sbin:/usr/bin"] } } : store.get(digest),
+    ),
     networks: new HostNetworkAdapter(new TaskNetworks({ stateDir: join(agentDir, "network"), region: "us-east-1" })),
     logSink: sink,
     reporter: new MemoryReporter(),
@@ -251,7 +271,17 @@ test("a volume named to climb out of the task's storage is refused at create, an
   const before = outsideListing();
   const name = "../../../../../../../../../..";
   const report = await runToEnd(
-    taskSpec([{ name: "app", image: "busybox", command: ["sh", "-c", `cat /host/etc/shadow; echo pwned > /host${canary}`], mountPoints: [{ sourceVolume: name, containerPath: "/host" }] }], { volumes: [{ name }] }),
+    taskSpec(
+      [
+        {
+          name: "app",
+          image: "busybox",
+          command: ["sh", "-c", `cat /host/etc/shadow; echo pwned > /host${canary}`],
+          mountPoints: [{ sourceVolume: name, containerPath: "/host" }],
+        },
+      ],
+      { volumes: [{ name }] },
+    ),
   );
   assert.equal(report.lastStatus, "STOPPED");
   assert.match(report.stoppedReason ?? "", /^CannotStartContainerError: .*refusing the volume name "\.\.\/\.\.\/\.\.\/.*": it has a slash/);
@@ -261,10 +291,17 @@ test("a volume named to climb out of the task's storage is refused at create, an
 });
 
 test("a volume named `..` alone, and a container named to climb, are refused the same way", async () => {
-  const dots = await runToEnd(taskSpec([{ name: "app", image: "busybox", command: ["true"], mountPoints: [{ sourceVolume: "..", containerPath: "/up" }] }], { volumes: [{ name: ".." }] }));
+  const dots = await runToEnd(
+    taskSpec([{ name: "app", image: "busybox", command: ["true"], mountPoints: [{ sourceVolume: "..", containerPath: "/up" }] }], {
+      volumes: [{ name: ".." }],
+    }),
+  );
   assert.match(dots.stoppedReason ?? "", /^CannotStartContainerError: .*refusing the volume name "\.\.": it is a relative path step/);
   const climber = await runToEnd(taskSpec([{ name: "../../../../escape", image: "busybox", command: ["true"] }]));
-  assert.match(climber.stoppedReason ?? "", /^CannotStartContainerError: .*refusing the (container name|task id or container name) "\.\.\/\.\.\/\.\.\/\.\.\/escape"/);
+  assert.match(
+    climber.stoppedReason ?? "",
+    /^CannotStartContainerError: .*refusing the (container name|task id or container name) "\.\.\/\.\.\/\.\.\/\.\.\/escape"/,
+  );
   assert.equal(existsSync(join(agentDir, "escape")), false);
   assert.equal(existsSync(join(stateDir, "escape")), false);
 });
@@ -296,7 +333,10 @@ test("hostile registry digests, headers, index entries, redirects, a gzip bomb a
     ["evil/index", /^CannotPullContainerError: .*invalid manifest digest "sha256:\.\.\/\.\.\/\.\.\/x"/],
     ["evil/redirect-loopback", /^CannotPullContainerError: .*redirect to http:\/\/127\.0\.0\.2:\d+ refused: a loopback address, not the registry's host/],
     ["evil/redirect-metadata", /^CannotPullContainerError: .*redirect to https:\/\/169\.254\.169\.254 refused: a link-local address, not the registry's host/],
-    ["evil/bomb", /^CannotPullContainerError: .*failed to copy layer sha256:[0-9a-f]{64} .*layer decompresses to more than 100 times its compressed size .*decompression bomb/],
+    [
+      "evil/bomb",
+      /^CannotPullContainerError: .*failed to copy layer sha256:[0-9a-f]{64} .*layer decompresses to more than 100 times its compressed size .*decompression bomb/,
+    ],
     ["evil/error-body", /^CannotPullContainerError: .*unexpected status 500: MANIFEST_UNKNOWN: manifest unknown$/],
     ["evil/not-json", /^CannotPullContainerError: .*manifest is not valid JSON$/],
   ];

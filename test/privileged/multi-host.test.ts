@@ -62,8 +62,16 @@ async function waitFor(arn: string, status: string, timeoutMs = 60_000): Promise
 
 async function runTask(): Promise<string> {
   const answer = await cli([
-    "ecs", "run-task", "--cluster", "demo", "--task-definition", "web", "--launch-type", "FARGATE",
-    "--network-configuration", `awsvpcConfiguration={subnets=[${subnetB}],assignPublicIp=DISABLED}`,
+    "ecs",
+    "run-task",
+    "--cluster",
+    "demo",
+    "--task-definition",
+    "web",
+    "--launch-type",
+    "FARGATE",
+    "--network-configuration",
+    `awsvpcConfiguration={subnets=[${subnetB}],assignPublicIp=DISABLED}`,
   ]);
   assert.deepEqual(answer.failures, []);
   return (answer.tasks as Task[])[0]!.taskArn;
@@ -71,7 +79,9 @@ async function runTask(): Promise<string> {
 
 /** conmon processes supervising a task's containers, by the agent data dir they belong to. */
 function conmonsOf(taskId: string): { remote: number; embedded: number } {
-  const lines = sh("ps", ["-eo", "stat=,args="]).split("\n").filter((line) => /\/conmon /.test(line) && line.includes(`-c ${taskId}-`) && !/^Z/.test(line));
+  const lines = sh("ps", ["-eo", "stat=,args="])
+    .split("\n")
+    .filter((line) => /\/conmon /.test(line) && line.includes(`-c ${taskId}-`) && !/^Z/.test(line));
   return { remote: lines.filter((line) => line.includes(agentDir)).length, embedded: lines.filter((line) => line.includes(serverDir)).length };
 }
 
@@ -88,12 +98,31 @@ async function startAgent(): Promise<void> {
   step("starting the remote agent");
   const from = agentLog.length;
   const token = readFileSync(join(serverDir, "agent-token"), "utf8").trim();
-  const child = spawn("nsenter", [
-    `--net=/run/netns/${NETNS}`, process.execPath, berth, "agent",
-    // The token pins the server's CA: the agent verifies the server's certificate for this address.
-    "--server", `https://${HOST_SIDE.address}:${new URL(server.endpoint).port}`, "--token", token, "--zone", "us-east-1b",
-    "--data-dir", agentDir, "--insecure-registry", registry.address, "--capacity-cpu-units", "1024", "--capacity-memory-mib", "2048",
-  ], { stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(
+    "nsenter",
+    [
+      `--net=/run/netns/${NETNS}`,
+      process.execPath,
+      berth,
+      "agent",
+      // The token pins the server's CA: the agent verifies the server's certificate for this address.
+      "--server",
+      `https://${HOST_SIDE.address}:${new URL(server.endpoint).port}`,
+      "--token",
+      token,
+      "--zone",
+      "us-east-1b",
+      "--data-dir",
+      agentDir,
+      "--insecure-registry",
+      registry.address,
+      "--capacity-cpu-units",
+      "1024",
+      "--capacity-memory-mib",
+      "2048",
+    ],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  );
   agent = child;
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`berth agent did not join:\n${agentLog}`)), 30_000);
@@ -134,13 +163,38 @@ before(async () => {
   registry = await startRegistry({ host: HOST_SIDE.address });
   writeFileSync(join(site, "index.html"), "<h1>Hello from Berth</h1>\n");
   await new Promise<void>((resolve, reject) =>
-    execFile(process.execPath, [berth, "image", "build", "--tag", `${registry.address}/web:v1`, "--dir", `${site}:/var/www`, "--cmd", '["httpd","-f","-p","80","-h","/var/www"]', "--push", "--insecure-registry", registry.address], (error, _out, stderr) =>
-      error ? reject(new Error(stderr)) : resolve(),
+    execFile(
+      process.execPath,
+      [
+        berth,
+        "image",
+        "build",
+        "--tag",
+        `${registry.address}/web:v1`,
+        "--dir",
+        `${site}:/var/www`,
+        "--cmd",
+        '["httpd","-f","-p","80","-h","/var/www"]',
+        "--push",
+        "--insecure-registry",
+        registry.address,
+      ],
+      (error, _out, stderr) => (error ? reject(new Error(stderr)) : resolve()),
     ),
   );
   const port = await freePort();
   // The embedded agent has room for exactly one 0.25 vCPU task.
-  serverArgs = ["--listen", `${HOST_SIDE.address}:${port}`, "--tls", "--capacity-cpu-units", "256", "--capacity-memory-mib", "512", "--insecure-registry", registry.address];
+  serverArgs = [
+    "--listen",
+    `${HOST_SIDE.address}:${port}`,
+    "--tls",
+    "--capacity-cpu-units",
+    "256",
+    "--capacity-memory-mib",
+    "512",
+    "--insecure-registry",
+    registry.address,
+  ];
   server = await startTestServer({ agent: true, dataDir: serverDir, args: serverArgs });
   subnetB = defaultNetwork({ accountId: server.accountId, region: server.region }).subnets.find((subnet) => subnet.availabilityZone === "us-east-1b")!.subnetId;
   await cli(["ecs", "create-cluster", "--cluster-name", "demo"]);
@@ -148,7 +202,14 @@ before(async () => {
   const definition = join(site, "web.json");
   writeFileSync(
     definition,
-    JSON.stringify({ family: "web", networkMode: "awsvpc", requiresCompatibilities: ["FARGATE"], cpu: "256", memory: "512", containerDefinitions: [{ name: "web", image: `${registry.address}/web:v1`, essential: true, stopTimeout: 2 }] }),
+    JSON.stringify({
+      family: "web",
+      networkMode: "awsvpc",
+      requiresCompatibilities: ["FARGATE"],
+      cpu: "256",
+      memory: "512",
+      containerDefinitions: [{ name: "web", image: `${registry.address}/web:v1`, essential: true, stopTimeout: 2 }],
+    }),
   );
   await cli(["ecs", "register-task-definition", "--cli-input-json", `file://${definition}`]);
   await startAgent();
@@ -157,7 +218,8 @@ before(async () => {
 after(async () => {
   try {
     // A test that failed between stopping and restarting the server must not strand the tasks.
-    if (server.process.exitCode !== null || server.process.signalCode !== null) server = await startTestServer({ agent: true, dataDir: serverDir, args: serverArgs });
+    if (server.process.exitCode !== null || server.process.signalCode !== null)
+      server = await startTestServer({ agent: true, dataDir: serverDir, args: serverArgs });
     if (!agent) await startAgent().catch((error: Error) => process.stderr.write(`${error.message}\n`));
     const listed = await cli(["ecs", "list-tasks", "--cluster", "demo"]).catch(() => ({ taskArns: [] }));
     for (const arn of (listed.taskArns ?? []) as string[]) {
@@ -184,11 +246,11 @@ let onEmbedded: string;
 let onRemote: string;
 
 test("a second agent in its own network namespace takes the task the first host cannot fit", async () => {
-  step('onEmbedded = await runTask();');
+  step("onEmbedded = await runTask();");
   onEmbedded = await runTask();
   await waitFor(onEmbedded, "RUNNING");
   assert.deepEqual(conmonsOf(idOf(onEmbedded)), { remote: 0, embedded: 1 }, "the tighter host (best fit) took the first task");
-  step('onRemote = await runTask();');
+  step("onRemote = await runTask();");
   onRemote = await runTask();
   const running = await waitFor(onRemote, "RUNNING");
   assert.deepEqual(conmonsOf(idOf(onRemote)), { remote: 1, embedded: 0 }, "the embedded host is full: the remote one runs it");
@@ -201,7 +263,7 @@ test("restarting the remote agent while its task runs loses, duplicates and orph
   assert.match(pageInNamespace(ip), /Hello from Berth/, "the container outlived its agent");
   await startAgent();
   // A new task lands on the restarted agent too: it is back in the fleet.
-  step('const third = await runTask();');
+  step("const third = await runTask();");
   const third = await runTask();
   await waitFor(third, "RUNNING");
   assert.deepEqual(conmonsOf(idOf(third)), { remote: 1, embedded: 0 });
@@ -215,11 +277,11 @@ test("restarting the remote agent while its task runs loses, duplicates and orph
 
 test("restarting the server while the remote agent runs its task: the agent reconnects and nothing is lost", async () => {
   const ip = (await describe(onRemote)).containers[0]!.networkInterfaces[0]!.privateIpv4Address;
-  step('const code = await server.stop();');
+  step("const code = await server.stop();");
   const code = await server.stop();
   assert.equal(code, 0);
   assert.match(pageInNamespace(ip), /Hello from Berth/, "the task runs on while the control plane is down");
-  step('server = await startTestServer({ agent: true, dataDir: serve');
+  step("server = await startTestServer({ agent: true, dataDir: serve");
   server = await startTestServer({ agent: true, dataDir: serverDir, args: serverArgs });
   // Give the agent time to notice, back off and reconnect, and to heartbeat into the new server.
   await new Promise((resolve) => setTimeout(resolve, 7_000));

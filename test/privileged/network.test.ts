@@ -102,14 +102,17 @@ test("tasks attaching at once to a new subnet share one bridge; an idle-bridge r
     })(),
     networks.attach("race-late-aaaaaaaaaaaa", fresh),
   ]);
-  const members = await new Promise<string>((resolve, reject) => execFile("ip", ["-o", "link", "show", "master", bridge], (error, stdout) => (error ? reject(error) : resolve(stdout))));
+  const members = await new Promise<string>((resolve, reject) =>
+    execFile("ip", ["-o", "link", "show", "master", bridge], (error, stdout) => (error ? reject(error) : resolve(stdout))),
+  );
   assert.match(members, new RegExp(late.hostVeth), "the late task's veth is still in the (existing) bridge");
   await networks.detach(late.taskId);
   assert.equal(await networks.removeSubnetIfIdle(fresh.subnetId), true);
 });
 
 test("reserve makes only the namespace; connect plugs it in, is idempotent, and finishes a connect a restart interrupted", async () => {
-  const ip = (args: string[]) => new Promise<{ code: number; stdout: string }>((resolve) => execFile("ip", args, (error, stdout) => resolve({ code: error ? 1 : 0, stdout })));
+  const ip = (args: string[]) =>
+    new Promise<{ code: number; stdout: string }>((resolve) => execFile("ip", args, (error, stdout) => resolve({ code: error ? 1 : 0, stdout })));
   const reserved = await networks.reserve("task-ffffffffffffffff", subnet);
   assert.equal(reserved.connected, false);
   assert.equal((await ip(["netns", "list"])).stdout.includes(reserved.netnsName), true, "the namespace exists");
@@ -121,7 +124,10 @@ test("reserve makes only the namespace; connect plugs it in, is idempotent, and 
   const connected = await restarted.connect("task-ffffffffffffffff");
   assert.equal(connected.connected, true);
   assert.deepEqual(await restarted.connect("task-ffffffffffffffff"), connected, "connect is idempotent");
-  assert.match((await ip(["-n", reserved.netnsName, "-o", "addr", "show", "dev", "eth0"])).stdout, new RegExp(`inet ${reserved.ipv4.replace(/\./g, "\\.")}/24`));
+  assert.match(
+    (await ip(["-n", reserved.netnsName, "-o", "addr", "show", "dev", "eth0"])).stdout,
+    new RegExp(`inet ${reserved.ipv4.replace(/\./g, "\\.")}/24`),
+  );
   assert.match((await ip(["-n", reserved.netnsName, "link", "show", "eth0"])).stdout, new RegExp(reserved.macAddress));
   assert.match((await ip(["-o", "link", "show", "master", reserved.bridge])).stdout, new RegExp(reserved.hostVeth));
   await restarted.detach("task-ffffffffffffffff");
@@ -129,7 +135,8 @@ test("reserve makes only the namespace; connect plugs it in, is idempotent, and 
 });
 
 test("a record left empty (a power loss before it reached the disk) neither breaks list() nor stops its task's teardown", async () => {
-  const ip = (args: string[]) => new Promise<{ code: number; stdout: string }>((resolve) => execFile("ip", args, (error, stdout) => resolve({ code: error ? 1 : 0, stdout })));
+  const ip = (args: string[]) =>
+    new Promise<{ code: number; stdout: string }>((resolve) => execFile("ip", args, (error, stdout) => resolve({ code: error ? 1 : 0, stdout })));
   const attached = await networks.attach("task-abababababababab", subnet);
   writeFileSync(join(stateDir, "tasks", "task-abababababababab.json"), "");
   assert.ok(!networks.list().some((attachment) => attachment.taskId === "task-abababababababab"));

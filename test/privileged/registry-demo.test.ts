@@ -29,7 +29,13 @@ const agentDir = mkdtempSync(join(tmpdir(), "berth-remote-agent-"));
 const demoTmp = mkdtempSync(join(tmpdir(), "berth-demo-tmp-"));
 let imageUri = "";
 
-type Task = { taskArn: string; lastStatus: string; stopCode?: string; stoppedReason?: string; containers: { networkInterfaces?: { privateIpv4Address: string }[] }[] };
+type Task = {
+  taskArn: string;
+  lastStatus: string;
+  stopCode?: string;
+  stoppedReason?: string;
+  containers: { networkInterfaces?: { privateIpv4Address: string }[] }[];
+};
 
 async function cli(args: string[]): Promise<Record<string, unknown>> {
   const result = await awsCli(server!, args);
@@ -79,8 +85,11 @@ after(async () => {
 const runDemo = (endpoint: string, dataDir: string) =>
   new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
     // No AWS_* variables: the demo must find the server's credentials in its data dir.
-    execFile(process.execPath, [berth, "demo", "--endpoint", endpoint, "--data-dir", dataDir], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: tmpdir(), TMPDIR: demoTmp } }, (error, stdout, stderr) =>
-      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      [berth, "demo", "--endpoint", endpoint, "--data-dir", dataDir],
+      { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: tmpdir(), TMPDIR: demoTmp } },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
     ),
   );
 
@@ -89,7 +98,15 @@ test("berth demo on a fresh server pushes to the built-in registry, runs sample-
   const result = await runDemo(server.endpoint, server.dataDir);
   assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
   const out = result.stdout;
-  for (const command of ["ecr create-repository --repository-name sample-fargate-app", "ecr get-login-password", "ecs create-cluster --cluster-name berth-demo", "ecs register-task-definition --cli-input-json file://", "ecs run-task --cluster berth-demo", "ecs wait tasks-running", "ecs stop-task"]) {
+  for (const command of [
+    "ecr create-repository --repository-name sample-fargate-app",
+    "ecr get-login-password",
+    "ecs create-cluster --cluster-name berth-demo",
+    "ecs register-task-definition --cli-input-json file://",
+    "ecs run-task --cluster berth-demo",
+    "ecs wait tasks-running",
+    "ecs stop-task",
+  ]) {
     assert.ok(out.includes(`aws --endpoint-url ${server.endpoint} ${command}`), `prints the aws command for ${command}`);
   }
   const ip = /curl http:\/\/([\d.]+)\//.exec(out)?.[1];
@@ -117,8 +134,34 @@ test("berth demo on a fresh server pushes to the built-in registry, runs sample-
 
 test("a task definition without an execution role cannot pull from the built-in registry: CannotPullContainerError", async () => {
   assert.ok(server && imageUri, "runs after the demo");
-  await cli(["ecs", "register-task-definition", "--family", "no-role", "--network-mode", "awsvpc", "--requires-compatibilities", "FARGATE", "--cpu", "256", "--memory", "512", "--container-definitions", JSON.stringify([{ name: "web", image: imageUri, essential: true }])]);
-  const ran = await cli(["ecs", "run-task", "--cluster", "berth-demo", "--task-definition", "no-role", "--launch-type", "FARGATE", "--network-configuration", `awsvpcConfiguration={subnets=[${await firstSubnet()}]}`]);
+  await cli([
+    "ecs",
+    "register-task-definition",
+    "--family",
+    "no-role",
+    "--network-mode",
+    "awsvpc",
+    "--requires-compatibilities",
+    "FARGATE",
+    "--cpu",
+    "256",
+    "--memory",
+    "512",
+    "--container-definitions",
+    JSON.stringify([{ name: "web", image: imageUri, essential: true }]),
+  ]);
+  const ran = await cli([
+    "ecs",
+    "run-task",
+    "--cluster",
+    "berth-demo",
+    "--task-definition",
+    "no-role",
+    "--launch-type",
+    "FARGATE",
+    "--network-configuration",
+    `awsvpcConfiguration={subnets=[${await firstSubnet()}]}`,
+  ]);
   const arn = (ran.tasks as Task[])[0]!.taskArn;
   const stopped = await waitFor("berth-demo", arn, "STOPPED");
   assert.equal(stopped.stopCode, "TaskFailedToStart");
@@ -127,8 +170,18 @@ test("a task definition without an execution role cannot pull from the built-in 
 
 async function firstSubnet(): Promise<string> {
   const output = await new Promise<string>((resolve, reject) =>
-    execFile(process.execPath, [berth, "network", "--endpoint", server!.endpoint], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: tmpdir(), AWS_ACCESS_KEY_ID: server!.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: server!.credentials.secretAccessKey } }, (error, stdout, stderr) =>
-      error ? reject(new Error(stderr)) : resolve(stdout),
+    execFile(
+      process.execPath,
+      [berth, "network", "--endpoint", server!.endpoint],
+      {
+        env: {
+          PATH: process.env.PATH ?? "/usr/bin:/bin",
+          HOME: tmpdir(),
+          AWS_ACCESS_KEY_ID: server!.credentials.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: server!.credentials.secretAccessKey,
+        },
+      },
+      (error, stdout, stderr) => (error ? reject(new Error(stderr)) : resolve(stdout)),
     ),
   );
   return /^subnet\t(\S+)\tus-east-1a/m.exec(output)![1]!;
@@ -144,12 +197,34 @@ test("a remote berth agent pulls a task's image from the built-in registry with 
   writeFileSync(join(site, "index.html"), "<h1>pulled by a remote agent</h1>\n");
   const remoteImage = `${server.endpoint.replace("http://", "")}/web:v1`;
   await new Promise<void>((resolve, reject) => {
-    const child = execFile(process.execPath, [berth, "image", "build", "--tag", remoteImage, "--dir", `${site}:/www`, "--cmd", '["httpd","-f","-p","80","-h","/www"]', "--push", "--username", "AWS", "--password-stdin"], (error, _stdout, stderr) => (error ? reject(new Error(stderr)) : resolve()));
+    const child = execFile(
+      process.execPath,
+      [
+        berth,
+        "image",
+        "build",
+        "--tag",
+        remoteImage,
+        "--dir",
+        `${site}:/www`,
+        "--cmd",
+        '["httpd","-f","-p","80","-h","/www"]',
+        "--push",
+        "--username",
+        "AWS",
+        "--password-stdin",
+      ],
+      (error, _stdout, stderr) => (error ? reject(new Error(stderr)) : resolve()),
+    );
     child.stdin!.end(password);
   });
   rmSync(site, { recursive: true, force: true });
 
-  agent = spawn(process.execPath, [berth, "agent", "--server", server.endpoint, "--token-file", join(server.dataDir, "agent-token"), "--data-dir", agentDir, ...capacity], { stdio: ["ignore", "pipe", "pipe"] });
+  agent = spawn(
+    process.execPath,
+    [berth, "agent", "--server", server.endpoint, "--token-file", join(server.dataDir, "agent-token"), "--data-dir", agentDir, ...capacity],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
   let agentErr = "";
   let agentLog = "";
   agent.stderr!.on("data", (chunk: Buffer) => (agentErr += chunk.toString()));
@@ -161,11 +236,35 @@ test("a remote berth agent pulls a task's image from the built-in registry with 
   });
   await cli(["ecs", "create-cluster", "--cluster-name", "remote"]);
   await cli([
-    "ecs", "register-task-definition", "--family", "remote-web", "--network-mode", "awsvpc", "--requires-compatibilities", "FARGATE", "--cpu", "256", "--memory", "512",
-    "--execution-role-arn", `arn:aws:iam::${server.accountId}:role/ecsTaskExecutionRole`,
-    "--container-definitions", JSON.stringify([{ name: "web", image: remoteImage, essential: true, portMappings: [{ containerPort: 80 }] }]),
+    "ecs",
+    "register-task-definition",
+    "--family",
+    "remote-web",
+    "--network-mode",
+    "awsvpc",
+    "--requires-compatibilities",
+    "FARGATE",
+    "--cpu",
+    "256",
+    "--memory",
+    "512",
+    "--execution-role-arn",
+    `arn:aws:iam::${server.accountId}:role/ecsTaskExecutionRole`,
+    "--container-definitions",
+    JSON.stringify([{ name: "web", image: remoteImage, essential: true, portMappings: [{ containerPort: 80 }] }]),
   ]);
-  const ran = await cli(["ecs", "run-task", "--cluster", "remote", "--task-definition", "remote-web", "--launch-type", "FARGATE", "--network-configuration", `awsvpcConfiguration={subnets=[${await firstSubnet()}]}`]);
+  const ran = await cli([
+    "ecs",
+    "run-task",
+    "--cluster",
+    "remote",
+    "--task-definition",
+    "remote-web",
+    "--launch-type",
+    "FARGATE",
+    "--network-configuration",
+    `awsvpcConfiguration={subnets=[${await firstSubnet()}]}`,
+  ]);
   const arn = (ran.tasks as Task[])[0]!.taskArn;
   const running = await waitFor("remote", arn, "RUNNING");
   const ip = running.containers[0]!.networkInterfaces![0]!.privateIpv4Address;

@@ -33,7 +33,14 @@ async function cli(args: string[]): Promise<Record<string, unknown>> {
   if (result.code !== 0) throw new Error(`aws ${args.slice(0, 2).join(" ")}: ${result.stderr}`);
   return (result.json ?? {}) as Record<string, unknown>;
 }
-type Task = { taskArn: string; lastStatus: string; stopCode?: string; stoppedReason?: string; containers: { exitCode?: number; reason?: string; lastStatus: string; networkInterfaces: { privateIpv4Address: string }[] }[]; attachments: { details: { name: string; value: string }[] }[] };
+type Task = {
+  taskArn: string;
+  lastStatus: string;
+  stopCode?: string;
+  stoppedReason?: string;
+  containers: { exitCode?: number; reason?: string; lastStatus: string; networkInterfaces: { privateIpv4Address: string }[] }[];
+  attachments: { details: { name: string; value: string }[] }[];
+};
 const describe = async (arn: string) => ((await cli(["ecs", "describe-tasks", "--cluster", "demo", "--tasks", arn])).tasks as Task[])[0]!;
 
 async function waitFor(arn: string, status: string, timeoutMs = 30_000): Promise<Task> {
@@ -48,8 +55,16 @@ async function waitFor(arn: string, status: string, timeoutMs = 30_000): Promise
 
 async function runTask(family: string): Promise<string> {
   const answer = await cli([
-    "ecs", "run-task", "--cluster", "demo", "--task-definition", family, "--launch-type", "FARGATE",
-    "--network-configuration", `awsvpcConfiguration={subnets=[${subnetId}],assignPublicIp=ENABLED}`,
+    "ecs",
+    "run-task",
+    "--cluster",
+    "demo",
+    "--task-definition",
+    family,
+    "--launch-type",
+    "FARGATE",
+    "--network-configuration",
+    `awsvpcConfiguration={subnets=[${subnetId}],assignPublicIp=ENABLED}`,
   ]);
   assert.deepEqual(answer.failures, []);
   return (answer.tasks as Task[])[0]!.taskArn;
@@ -75,7 +90,17 @@ async function register(family: string, container: Record<string, unknown>): Pro
 before(async () => {
   registry = await startRegistry();
   writeFileSync(join(site, "index.html"), "<h1>Hello from Berth</h1>\n");
-  await run(["image", "build", "--tag", `${registry.address}/web:v1`, "--dir", `${site}:/var/www`, "--cmd", '["httpd","-f","-v","-p","80","-h","/var/www"]', "--push"]);
+  await run([
+    "image",
+    "build",
+    "--tag",
+    `${registry.address}/web:v1`,
+    "--dir",
+    `${site}:/var/www`,
+    "--cmd",
+    '["httpd","-f","-v","-p","80","-h","/var/www"]',
+    "--push",
+  ]);
   server = await startTestServer({ agent: true, dataDir, args: ["--capacity-cpu-units", "8192", "--capacity-memory-mib", "16384"] });
   subnetId = defaultNetwork({ accountId: server.accountId, region: server.region }).subnets[0]!.subnetId;
   await cli(["ecs", "create-cluster", "--cluster-name", "demo"]);
@@ -100,7 +125,10 @@ test("run-task, wait tasks-running, fetch the page from the task's IP, read its 
   await register("web", {
     image: `${registry.address}/web:v1`,
     portMappings: [{ containerPort: 80, protocol: "tcp" }],
-    logConfiguration: { logDriver: "awslogs", options: { "awslogs-group": "/ecs/web", "awslogs-region": "us-east-1", "awslogs-stream-prefix": "ecs", "awslogs-create-group": "true" } },
+    logConfiguration: {
+      logDriver: "awslogs",
+      options: { "awslogs-group": "/ecs/web", "awslogs-region": "us-east-1", "awslogs-stream-prefix": "ecs", "awslogs-create-group": "true" },
+    },
   });
   const arn = await runTask("web");
   await cli(["ecs", "wait", "tasks-running", "--cluster", "demo", "--tasks", arn]);
@@ -115,12 +143,17 @@ test("run-task, wait tasks-running, fetch the page from the task's IP, read its 
   const deadline = Date.now() + 10_000;
   let messages: string[] = [];
   while (Date.now() < deadline) {
-    const events = await cli(["logs", "get-log-events", "--log-group-name", "/ecs/web", "--log-stream-name", `ecs/web/${taskId}`]).catch(() => ({ events: [] }));
+    const events = await cli(["logs", "get-log-events", "--log-group-name", "/ecs/web", "--log-stream-name", `ecs/web/${taskId}`]).catch(() => ({
+      events: [],
+    }));
     messages = ((events.events ?? []) as { message: string }[]).map((event) => event.message);
     if (messages.some((message) => /response:200/.test(message))) break;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
-  assert.ok(messages.some((message) => /response:200/.test(message)), `httpd's access log line reached CloudWatch Logs: ${messages.join(" | ")}`);
+  assert.ok(
+    messages.some((message) => /response:200/.test(message)),
+    `httpd's access log line reached CloudWatch Logs: ${messages.join(" | ")}`,
+  );
   await cli(["ecs", "stop-task", "--cluster", "demo", "--task", arn, "--reason", "done"]);
   await cli(["ecs", "wait", "tasks-stopped", "--cluster", "demo", "--tasks", arn]);
   const stopped = await describe(arn);

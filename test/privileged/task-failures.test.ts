@@ -58,8 +58,6 @@ after(async () => {
   assertNoNewLeaks(leaksBefore);
 });
 
-
-
 const container = (spec: TaskSpec, name: string) => agent.describe(spec.taskArn)?.containers.find((c) => c.name === name);
 
 test("an OOM kill of one container does not label its sibling's later SIGKILL an OOM", async () => {
@@ -117,12 +115,23 @@ test("a create that fails leaves no conmon, runtime state, mount or files behind
       image: { layerDirs: image.layerDirs, env: image.config.env },
       platformEnv: {},
       // runc refuses to create a container whose network namespace does not exist.
-      network: { netnsPath: "/var/run/netns/bth-no-such-netns", userNamespacePath: "/run/berth/userns/bth-no-such-netns", ipv4: "10.213.11.200", hostname: "ip-10-213-11-200.ec2.internal", nameservers: [], searchDomains: [] },
+      network: {
+        netnsPath: "/var/run/netns/bth-no-such-netns",
+        userNamespacePath: "/run/berth/userns/bth-no-such-netns",
+        ipv4: "10.213.11.200",
+        hostname: "ip-10-213-11-200.ec2.internal",
+        nameservers: [],
+        searchDomains: [],
+      },
     };
     await assert.rejects(broken.createContainer(launch), /failed to create container/);
     const runtimeId = runtimeIdOf(taskId, "app");
     assert.deepEqual(broken.supervisor.list(), [], "no supervision files");
-    assert.equal([...mountedPaths()].some((path) => path.includes(taskId) && path.endsWith("/app/rootfs")), false, "overlay unmounted");
+    assert.equal(
+      [...mountedPaths()].some((path) => path.includes(taskId) && path.endsWith("/app/rootfs")),
+      false,
+      "overlay unmounted",
+    );
     assert.equal(existsSync(join(stateDir, "broken-runtime", "containers", runtimeId)), false);
     // A second attempt starts from nothing and fails the same way (idempotent cleanup).
     await assert.rejects(broken.createContainer(launch), /failed to create container/);
@@ -146,7 +155,14 @@ test("a created container whose conmon died is made again, never started unsuper
       image: { layerDirs: image.layerDirs, env: image.config.env },
       platformEnv: {},
       // An empty namespace of the test's own is enough: the container is created, never started.
-      network: { netnsPath: "/var/run/netns/bth-orphan-test", userNamespacePath: "/run/berth/userns/bth-orphan-test", ipv4: "10.213.11.201", hostname: "ip-10-213-11-201.ec2.internal", nameservers: [], searchDomains: [] },
+      network: {
+        netnsPath: "/var/run/netns/bth-orphan-test",
+        userNamespacePath: "/run/berth/userns/bth-orphan-test",
+        ipv4: "10.213.11.201",
+        hostname: "ip-10-213-11-201.ec2.internal",
+        nameservers: [],
+        searchDomains: [],
+      },
     };
     const ids = await rt.idRange(taskId);
     mkdirSync("/run/berth/userns", { recursive: true });
@@ -175,7 +191,12 @@ test("a created container whose conmon died is made again, never started unsuper
 test("task volumes are shared through mountPoints and volumesFrom, read-only where asked", async () => {
   const spec = taskSpec(
     [
-      { name: "writer", command: ["sh", "-c", "echo hello-volume > /data/msg; exec sleep 600"], mountPoints: [{ sourceVolume: "shared", containerPath: "/data" }], linuxParameters: { initProcessEnabled: true } },
+      {
+        name: "writer",
+        command: ["sh", "-c", "echo hello-volume > /data/msg; exec sleep 600"],
+        mountPoints: [{ sourceVolume: "shared", containerPath: "/data" }],
+        linuxParameters: { initProcessEnabled: true },
+      },
       {
         name: "reader",
         essential: false,
@@ -191,7 +212,10 @@ test("task volumes are shared through mountPoints and volumesFrom, read-only whe
   await waitUntil(() => (logs.byTask.get(spec.taskId) ?? []).length >= 2, "the reader's lines");
   const lines = logs.byTask.get(spec.taskId)!;
   assert.ok(lines.includes("reader: hello-volume"), lines.join("\n"));
-  assert.ok(lines.some((line) => /^reader: .*Read-only file system/.test(line)), lines.join("\n"));
+  assert.ok(
+    lines.some((line) => /^reader: .*Read-only file system/.test(line)),
+    lines.join("\n"),
+  );
   await agent.stopTask(spec.taskArn, "done", "UserInitiated");
   await agent.whenStopped(spec.taskArn);
 });

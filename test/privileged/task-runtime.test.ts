@@ -37,7 +37,9 @@ before(async () => {
   agent = createAgent({
     stateDir: join(stateDir, "tasks"),
     images: new LocalBusyboxImages(),
-    runtime: new HostRuntimeAdapter(runtime, (digest) => (digest === BUSYBOX_TEST_DIGEST ? { layerDirs: [layerDir], config: { env: ["PATH=/bin:/sbin:/usr/bin"] } } : undefined)),
+    runtime: new HostRuntimeAdapter(runtime, (digest) =>
+      digest === BUSYBOX_TEST_DIGEST ? { layerDirs: [layerDir], config: { env: ["PATH=/bin:/sbin:/usr/bin"] } } : undefined,
+    ),
     networks: new HostNetworkAdapter(networks),
     logSink: logs,
     reporter: new MemoryReporter(),
@@ -55,14 +57,23 @@ after(async () => {
   assertNoNewLeaks(leaksBefore);
 });
 
-
-
 const runToCompletion = (spec: TaskSpec) => runTaskToCompletion(agent, logs, spec);
 
 test("a sidecar that depends on HEALTHY starts only once the health check passes", async () => {
   const spec = taskSpec([
-    { name: "web", linuxParameters: { initProcessEnabled: true }, command: ["sh", "-c", "sleep 1; touch /tmp/ready; exec sleep 600"], healthCheck: { command: ["CMD-SHELL", "test -f /tmp/ready"], interval: 1, retries: 10, timeout: 2 } },
-    { name: "sidecar", essential: false, linuxParameters: { initProcessEnabled: true }, command: ["sleep", "600"], dependsOn: [{ containerName: "web", condition: "HEALTHY" }] },
+    {
+      name: "web",
+      linuxParameters: { initProcessEnabled: true },
+      command: ["sh", "-c", "sleep 1; touch /tmp/ready; exec sleep 600"],
+      healthCheck: { command: ["CMD-SHELL", "test -f /tmp/ready"], interval: 1, retries: 10, timeout: 2 },
+    },
+    {
+      name: "sidecar",
+      essential: false,
+      linuxParameters: { initProcessEnabled: true },
+      command: ["sleep", "600"],
+      dependsOn: [{ containerName: "web", condition: "HEALTHY" }],
+    },
   ]);
   await agent.runTask(spec);
   await waitUntil(() => agent.describe(spec.taskArn)?.lastStatus === "RUNNING", "RUNNING");
@@ -97,17 +108,27 @@ test("a CPU-bound task is held to its quota (256 units = a quarter of a CPU, wit
 });
 
 test("a write past the ephemeral storage fails with ENOSPC inside the task only", async () => {
-  const { report, lines } = await runToCompletion(taskSpec([{ name: "fill", command: ["sh", "-c", "dd if=/dev/zero of=/big bs=1M count=1300 2>&1; echo status=$?"] }], { ephemeralStorageGiB: 1 }));
-  assert.ok(lines.some((line) => /No space left on device/.test(line)), lines.join("\n"));
+  const { report, lines } = await runToCompletion(
+    taskSpec([{ name: "fill", command: ["sh", "-c", "dd if=/dev/zero of=/big bs=1M count=1300 2>&1; echo status=$?"] }], { ephemeralStorageGiB: 1 }),
+  );
+  assert.ok(
+    lines.some((line) => /No space left on device/.test(line)),
+    lines.join("\n"),
+  );
   assert.ok(lines.includes("fill: status=1"), lines.join("\n"));
   assert.equal(report.containers[0]!.exitCode, 0);
 });
 
 test("a read-only root refuses writes; a non-root user runs without capabilities", async () => {
   const readOnly = await runToCompletion(taskSpec([{ name: "ro", readonlyRootFilesystem: true, command: ["sh", "-c", "touch /x 2>&1; exit 3"] }]));
-  assert.ok(readOnly.lines.some((line) => /Read-only file system/.test(line)), readOnly.lines.join("\n"));
+  assert.ok(
+    readOnly.lines.some((line) => /Read-only file system/.test(line)),
+    readOnly.lines.join("\n"),
+  );
   assert.equal(readOnly.report.containers[0]!.exitCode, 3);
-  const nonRoot = await runToCompletion(taskSpec([{ name: "user", user: "app", command: ["sh", "-c", "id -u; id -G; grep CapEff /proc/self/status; echo HOME=$HOME; ls /root 2>&1 | head -1"] }]));
+  const nonRoot = await runToCompletion(
+    taskSpec([{ name: "user", user: "app", command: ["sh", "-c", "id -u; id -G; grep CapEff /proc/self/status; echo HOME=$HOME; ls /root 2>&1 | head -1"] }]),
+  );
   assert.deepEqual(nonRoot.lines.slice(0, 4), ["user: 1000", "user: 1000 2000", "user: CapEff:\t0000000000000000", "user: HOME=/home/app"]);
 });
 
@@ -125,7 +146,9 @@ test("the stop timeout escalates to SIGKILL when the stop signal is ignored", as
 });
 
 test("two tasks on one subnet talk over TCP", async () => {
-  const server = taskSpec([{ name: "server", linuxParameters: { initProcessEnabled: true }, command: ["sh", "-c", "while :; do echo hello-from-server | nc -l -p 8080; done"] }]);
+  const server = taskSpec([
+    { name: "server", linuxParameters: { initProcessEnabled: true }, command: ["sh", "-c", "while :; do echo hello-from-server | nc -l -p 8080; done"] },
+  ]);
   await agent.runTask(server);
   await waitUntil(() => agent.describe(server.taskArn)?.lastStatus === "RUNNING", "server RUNNING");
   const address = agent.describe(server.taskArn)!.containers[0]!.networkInterfaces[0]!.privateIpv4Address;
@@ -164,10 +187,15 @@ test("user namespaces: uid 0 inside is an unprivileged host uid of the task's ow
     assert.ok(base! >= 2 ** 30, `host range starts at ${base}`);
     assert.equal(owner, "0:0", "image files read as owned by container root");
     // From the host, the container's processes run as the range's base uid, not as root.
-    const procs = readFileSync(join("/sys/fs/cgroup/pids/berth", spec.taskId, name, "cgroup.procs"), "utf8").split("\n").filter(Boolean);
+    const procs = readFileSync(join("/sys/fs/cgroup/pids/berth", spec.taskId, name, "cgroup.procs"), "utf8")
+      .split("\n")
+      .filter(Boolean);
     assert.ok(procs.length > 0);
     for (const pid of procs) {
-      const uids = readFileSync(`/proc/${pid}/status`, "utf8").match(/^Uid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)/m)!.slice(1).map(Number);
+      const uids = readFileSync(`/proc/${pid}/status`, "utf8")
+        .match(/^Uid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)/m)!
+        .slice(1)
+        .map(Number);
       assert.deepEqual(uids, [base, base, base, base], `pid ${pid} runs as the unprivileged host uid`);
     }
     // What container root wrote is owned by the range on the host, not by host root.

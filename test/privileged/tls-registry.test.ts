@@ -75,8 +75,18 @@ after(async () => {
 
 const firstSubnet = async () => {
   const output = await new Promise<string>((resolve, reject) =>
-    execFile(process.execPath, [berth, "network", "--endpoint", server!.endpoint, "--data-dir", server!.dataDir], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: tmpdir(), AWS_ACCESS_KEY_ID: server!.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: server!.credentials.secretAccessKey } }, (error, stdout, stderr) =>
-      error ? reject(new Error(stderr)) : resolve(stdout),
+    execFile(
+      process.execPath,
+      [berth, "network", "--endpoint", server!.endpoint, "--data-dir", server!.dataDir],
+      {
+        env: {
+          PATH: process.env.PATH ?? "/usr/bin:/bin",
+          HOME: tmpdir(),
+          AWS_ACCESS_KEY_ID: server!.credentials.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: server!.credentials.secretAccessKey,
+        },
+      },
+      (error, stdout, stderr) => (error ? reject(new Error(stderr)) : resolve(stdout)),
     ),
   );
   return /^subnet\t(\S+)\tus-east-1a/m.exec(output)![1]!;
@@ -86,12 +96,18 @@ test("berth demo over HTTPS: push and the embedded agent's pull go over TLS veri
   server = await startTestServer({ agent: true, generatedKey: true, args: ["--tls", ...capacity] });
   assert.match(server.endpoint, /^https:/);
   const result = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-    execFile(process.execPath, [berth, "demo", "--endpoint", server!.endpoint, "--data-dir", server!.dataDir, "--cleanup"], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: tmpdir(), TMPDIR: demoTmp } }, (error, stdout, stderr) =>
-      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      [berth, "demo", "--endpoint", server!.endpoint, "--data-dir", server!.dataDir, "--cleanup"],
+      { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: tmpdir(), TMPDIR: demoTmp } },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
     ),
   );
   assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
-  assert.ok(result.stdout.includes(`aws --ca-bundle ${join(server.dataDir, "ca.pem")} --endpoint-url ${server.endpoint} ecs run-task`), "prints the aws commands with --ca-bundle");
+  assert.ok(
+    result.stdout.includes(`aws --ca-bundle ${join(server.dataDir, "ca.pem")} --endpoint-url ${server.endpoint} ecs run-task`),
+    "prints the aws commands with --ca-bundle",
+  );
   assert.match(result.stdout, /\| Hello from Berth/);
   assert.match(result.stdout, /pushed 127\.0\.0\.1:\d+\/sample-fargate-app:latest@/);
   await stopEverything();
@@ -105,7 +121,21 @@ test("a remote agent pins the server's CA from its join token and pulls from the
 
   // A token pinning another certificate: the agent refuses the server before sending anything.
   const wrong = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [berth, "agent", "--server", server!.endpoint, "--token", `${parseJoinToken(token).secret}.sha256:${"ab".repeat(32)}`, "--data-dir", mkdtempSync(join(tmpdir(), "berth-wrong-pin-")), ...capacity], { stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(
+      process.execPath,
+      [
+        berth,
+        "agent",
+        "--server",
+        server!.endpoint,
+        "--token",
+        `${parseJoinToken(token).secret}.sha256:${"ab".repeat(32)}`,
+        "--data-dir",
+        mkdtempSync(join(tmpdir(), "berth-wrong-pin-")),
+        ...capacity,
+      ],
+      { stdio: ["ignore", "ignore", "pipe"] },
+    );
     let stderr = "";
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     child.once("exit", (code) => resolve({ code, stderr }));
@@ -119,14 +149,36 @@ test("a remote agent pins the server's CA from its join token and pulls from the
   writeFileSync(join(site, "index.html"), "<h1>pulled over TLS</h1>\n");
   const image = `${server.endpoint.replace("https://", "")}/web:v1`;
   await new Promise<void>((resolve, reject) => {
-    const child = execFile(process.execPath, [berth, "image", "build", "--tag", image, "--dir", `${site}:/www`, "--cmd", '["httpd","-f","-p","80","-h","/www"]', "--push", "--ca-bundle", caFile, "--username", "AWS", "--password-stdin"], (error, _stdout, stderr) =>
-      error ? reject(new Error(stderr)) : resolve(),
+    const child = execFile(
+      process.execPath,
+      [
+        berth,
+        "image",
+        "build",
+        "--tag",
+        image,
+        "--dir",
+        `${site}:/www`,
+        "--cmd",
+        '["httpd","-f","-p","80","-h","/www"]',
+        "--push",
+        "--ca-bundle",
+        caFile,
+        "--username",
+        "AWS",
+        "--password-stdin",
+      ],
+      (error, _stdout, stderr) => (error ? reject(new Error(stderr)) : resolve()),
     );
     child.stdin!.end(password);
   });
   rmSync(site, { recursive: true, force: true });
 
-  agent = spawn(process.execPath, [berth, "agent", "--server", server.endpoint, "--token-file", join(server.dataDir, "agent-token"), "--data-dir", agentDir, ...capacity], { stdio: ["ignore", "ignore", "pipe"] });
+  agent = spawn(
+    process.execPath,
+    [berth, "agent", "--server", server.endpoint, "--token-file", join(server.dataDir, "agent-token"), "--data-dir", agentDir, ...capacity],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  );
   let agentErr = "";
   agent.stderr!.on("data", (chunk: Buffer) => (agentErr += chunk.toString()));
   await new Promise<void>((resolve, reject) => {
@@ -137,11 +189,35 @@ test("a remote agent pins the server's CA from its join token and pulls from the
   assert.equal(readFileSync(join(agentDir, "server-ca.pem"), "utf8").trim(), readFileSync(caFile, "utf8").trim(), "the agent kept the pinned CA");
   await cli(["ecs", "create-cluster", "--cluster-name", "tls"]);
   await cli([
-    "ecs", "register-task-definition", "--family", "tls-web", "--network-mode", "awsvpc", "--requires-compatibilities", "FARGATE", "--cpu", "256", "--memory", "512",
-    "--execution-role-arn", `arn:aws:iam::${server.accountId}:role/ecsTaskExecutionRole`,
-    "--container-definitions", JSON.stringify([{ name: "web", image, essential: true, portMappings: [{ containerPort: 80 }], stopTimeout: 2 }]),
+    "ecs",
+    "register-task-definition",
+    "--family",
+    "tls-web",
+    "--network-mode",
+    "awsvpc",
+    "--requires-compatibilities",
+    "FARGATE",
+    "--cpu",
+    "256",
+    "--memory",
+    "512",
+    "--execution-role-arn",
+    `arn:aws:iam::${server.accountId}:role/ecsTaskExecutionRole`,
+    "--container-definitions",
+    JSON.stringify([{ name: "web", image, essential: true, portMappings: [{ containerPort: 80 }], stopTimeout: 2 }]),
   ]);
-  const ran = await cli(["ecs", "run-task", "--cluster", "tls", "--task-definition", "tls-web", "--launch-type", "FARGATE", "--network-configuration", `awsvpcConfiguration={subnets=[${await firstSubnet()}]}`]);
+  const ran = await cli([
+    "ecs",
+    "run-task",
+    "--cluster",
+    "tls",
+    "--task-definition",
+    "tls-web",
+    "--launch-type",
+    "FARGATE",
+    "--network-configuration",
+    `awsvpcConfiguration={subnets=[${await firstSubnet()}]}`,
+  ]);
   const arn = (ran.tasks as Task[])[0]!.taskArn;
   const running = await waitFor("tls", arn, "RUNNING");
   const ip = running.containers[0]!.networkInterfaces![0]!.privateIpv4Address;

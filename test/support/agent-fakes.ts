@@ -92,7 +92,14 @@ export class FakeNetworks implements NetworkPort {
     const existing = this.live.get(taskId);
     if (existing) return existing;
     const n = this.live.size + 2;
-    const info = { netnsPath: `/run/netns/bth-${taskId}`, userNamespacePath: `/run/berth/userns/bth-${taskId}`, ipv4: `10.0.0.${n}`, macAddress: `0a:00:00:00:00:${n.toString(16).padStart(2, "0")}`, eniId: `eni-${taskId}`, privateDnsName: `ip-10-0-0-${n}.ec2.internal` };
+    const info = {
+      netnsPath: `/run/netns/bth-${taskId}`,
+      userNamespacePath: `/run/berth/userns/bth-${taskId}`,
+      ipv4: `10.0.0.${n}`,
+      macAddress: `0a:00:00:00:00:${n.toString(16).padStart(2, "0")}`,
+      eniId: `eni-${taskId}`,
+      privateDnsName: `ip-10-0-0-${n}.ec2.internal`,
+    };
     this.live.set(taskId, info);
     return info;
   }
@@ -161,7 +168,7 @@ export class FakeRuntime implements RuntimePort {
   }
   async start(runtimeId: string): Promise<void> {
     const c = this.get(runtimeId);
-    if (c.behaviour.failStart) throw new Error("exec: \"/nope\": no such file or directory");
+    if (c.behaviour.failStart) throw new Error('exec: "/nope": no such file or directory');
     if (c.started) return;
     c.started = true;
     c.running = true;

@@ -37,7 +37,9 @@ export function findLeaks(prefix = "bth"): string[] {
     .filter((line) => / conmon$/.test(line.trimEnd()) && !/^\s*\d+\s+Z/.test(line));
   leaks.push(...conmons.map((line) => `process ${line.trim()}`));
   if (existsSync("/dev/loop-control")) {
-    const loops = execFileSync("losetup", ["-a"], { encoding: "utf8" }).split("\n").filter((line) => /berth|ephemeral\.img/.test(line));
+    const loops = execFileSync("losetup", ["-a"], { encoding: "utf8" })
+      .split("\n")
+      .filter((line) => /berth|ephemeral\.img/.test(line));
     leaks.push(...loops.map((line) => `loop ${line}`));
   }
   return leaks;

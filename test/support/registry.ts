@@ -24,7 +24,13 @@ export async function freePort(): Promise<number> {
 }
 
 /** `host`: the address to listen on (default loopback; a test may use an address it created). */
-export async function startRegistry(options: { htpasswd?: { username: string; password: string }; token?: { realm: string; service: string; issuer: string; certPath: string }; host?: string } = {}): Promise<TestRegistry> {
+export async function startRegistry(
+  options: {
+    htpasswd?: { username: string; password: string };
+    token?: { realm: string; service: string; issuer: string; certPath: string };
+    host?: string;
+  } = {},
+): Promise<TestRegistry> {
   const host = options.host ?? "127.0.0.1";
   const dir = mkdtempSync(join(tmpdir(), "berth-registry-"));
   const port = await freePort();

@@ -52,7 +52,8 @@ export function randomInput(schema: Schema, random: () => number, depth = 0): un
   const resolved = unwrap(schema);
   if (typeof resolved === "number") {
     if (resolved & 64) return Array.from({ length: Math.floor(random() * 3) }, () => randomInput(resolved & 63, random, depth + 1));
-    if (resolved & 128) return Object.fromEntries(Array.from({ length: Math.floor(random() * 3) }, () => [pick(STRINGS), randomInput(resolved & 63, random, depth + 1)]));
+    if (resolved & 128)
+      return Object.fromEntries(Array.from({ length: Math.floor(random() * 3) }, () => [pick(STRINGS), randomInput(resolved & 63, random, depth + 1)]));
     switch (resolved) {
       case 0:
         return pick(STRINGS);
@@ -74,7 +75,8 @@ export function randomInput(schema: Schema, random: () => number, depth = 0): un
   if (!Array.isArray(resolved) || depth > 8) return undefined;
   const kind = resolved[0] as number;
   if (kind === 1) return Array.from({ length: Math.floor(random() * 3) }, () => randomInput(resolved[4], random, depth + 1));
-  if (kind === 2) return Object.fromEntries(Array.from({ length: Math.floor(random() * 3) }, () => [pick(STRINGS), randomInput(resolved[5], random, depth + 1)]));
+  if (kind === 2)
+    return Object.fromEntries(Array.from({ length: Math.floor(random() * 3) }, () => [pick(STRINGS), randomInput(resolved[5], random, depth + 1)]));
   if (kind === 3) {
     const names = resolved[4] as string[];
     const members = resolved[5] as Schema[];
@@ -95,9 +97,28 @@ export function randomInput(schema: Schema, random: () => number, depth = 0): un
 export function randomJson(random: () => number, depth = 0): unknown {
   const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)]!;
   const roll = random();
-  if (depth > 3 || roll < 0.35) return pick([null, 0, -1, 1e308, 2 ** 53 + 1, "", "x", "h-1", "%zz", "a".repeat(5000), "\u0000\ud800", true, false, ...STRINGS.slice(0, 8)]);
+  if (depth > 3 || roll < 0.35)
+    return pick([null, 0, -1, 1e308, 2 ** 53 + 1, "", "x", "h-1", "%zz", "a".repeat(5000), "\u0000\ud800", true, false, ...STRINGS.slice(0, 8)]);
   if (roll < 0.55) return Array.from({ length: Math.floor(random() * 4) }, () => randomJson(random, depth + 1));
-  const names = ["hostId", "knownGeneration", "reports", "batches", "protocolVersion", "capacity", "machine", "subnetIds", "taskArn", "status", "logGroupName", "logStreamName", "events", "message", "timestamp", "__proto__", "constructor"];
+  const names = [
+    "hostId",
+    "knownGeneration",
+    "reports",
+    "batches",
+    "protocolVersion",
+    "capacity",
+    "machine",
+    "subnetIds",
+    "taskArn",
+    "status",
+    "logGroupName",
+    "logStreamName",
+    "events",
+    "message",
+    "timestamp",
+    "__proto__",
+    "constructor",
+  ];
   const record: Record<string, unknown> = {};
   for (let i = Math.floor(random() * 5); i > 0; i--) record[pick(names)] = randomJson(random, depth + 1);
   return record;

@@ -32,13 +32,34 @@ export const testCredentials = { accessKeyId: "AKIABERTHTESTKEY0001", secretAcce
  * plane only. `generatedKey: true` gives no root key in the environment: the server generates one
  * into <data-dir>/credentials, and `credentials` is read back from that file.
  */
-export async function startTestServer(options: { dataDir?: string; args?: string[]; env?: Record<string, string>; agent?: boolean; generatedKey?: boolean } = {}): Promise<TestServer> {
+export async function startTestServer(
+  options: { dataDir?: string; args?: string[]; env?: Record<string, string>; agent?: boolean; generatedKey?: boolean } = {},
+): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "berth-test-"));
   const accountId = "123456789012";
-  const child = spawn(process.execPath, [join(root, "bin", "berth"), "server", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--account-id", accountId, ...(options.agent ? [] : ["--no-agent"]), ...(options.args ?? [])], {
-    env: { ...withoutRootKey(process.env), ...(options.generatedKey ? {} : { BERTH_ACCESS_KEY_ID: testCredentials.accessKeyId, BERTH_SECRET_ACCESS_KEY: testCredentials.secretAccessKey }), ...options.env },
-    stdio: ["ignore", "ignore", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      join(root, "bin", "berth"),
+      "server",
+      "--listen",
+      "127.0.0.1:0",
+      "--data-dir",
+      dataDir,
+      "--account-id",
+      accountId,
+      ...(options.agent ? [] : ["--no-agent"]),
+      ...(options.args ?? []),
+    ],
+    {
+      env: {
+        ...withoutRootKey(process.env),
+        ...(options.generatedKey ? {} : { BERTH_ACCESS_KEY_ID: testCredentials.accessKeyId, BERTH_SECRET_ACCESS_KEY: testCredentials.secretAccessKey }),
+        ...options.env,
+      },
+      stdio: ["ignore", "ignore", "pipe"],
+    },
+  );
   let stderr = "";
   const endpoint = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`berth server did not start:\n${stderr}`)), 20_000);

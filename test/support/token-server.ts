@@ -26,7 +26,25 @@ const base64url = (data: Buffer | string) => Buffer.from(data).toString("base64u
 
 export async function startTokenServer(credentials: { username: string; password: string }): Promise<TokenServer> {
   const dir = mkdtempSync(join(tmpdir(), "berth-token-"));
-  execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"), "-days", "1", "-subj", "/CN=berth-test-token"], { stdio: "ignore" });
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      join(dir, "key.pem"),
+      "-out",
+      join(dir, "cert.pem"),
+      "-days",
+      "1",
+      "-subj",
+      "/CN=berth-test-token",
+    ],
+    { stdio: "ignore" },
+  );
   const key = createPrivateKey(readFileSync(join(dir, "key.pem")));
   const certDer = new X509Certificate(readFileSync(join(dir, "cert.pem"))).raw;
   const service = "berth-test-registry";
@@ -54,7 +72,18 @@ export async function startTokenServer(credentials: { username: string; password
       });
     const now = Math.floor(Date.now() / 1000);
     const header = base64url(JSON.stringify({ alg: "RS256", typ: "JWT", x5c: [certDer.toString("base64")] }));
-    const claims = base64url(JSON.stringify({ iss: issuer, sub: credentials.username, aud: service, exp: now + 300, nbf: now - 10, iat: now, jti: randomBytes(8).toString("hex"), access }));
+    const claims = base64url(
+      JSON.stringify({
+        iss: issuer,
+        sub: credentials.username,
+        aud: service,
+        exp: now + 300,
+        nbf: now - 10,
+        iat: now,
+        jti: randomBytes(8).toString("hex"),
+        access,
+      }),
+    );
     const signature = createSign("RSA-SHA256").update(`${header}.${claims}`).sign(key);
     response.writeHead(200, { "content-type": "application/json" });
     response.end(JSON.stringify({ token: `${header}.${claims}.${base64url(signature)}`, expires_in: 300 }));

@@ -12,20 +12,32 @@ export const repositoryAlreadyExists = (name: string, registryId: string) =>
   ecrError("RepositoryAlreadyExistsException", `The repository with name '${name}' already exists in the registry with id '${registryId}'`);
 
 export const repositoryNotEmpty = (name: string, registryId: string) =>
-  ecrError("RepositoryNotEmptyException", `The repository with name '${name}' in registry with id '${registryId}' cannot be deleted because it still contains images`);
+  ecrError(
+    "RepositoryNotEmptyException",
+    `The repository with name '${name}' in registry with id '${registryId}' cannot be deleted because it still contains images`,
+  );
 
 export const lifecyclePolicyNotFound = (name: string, registryId: string) =>
-  ecrError("LifecyclePolicyNotFoundException", `Lifecycle policy does not exist for the repository with name '${name}' in the registry with id '${registryId}'`);
+  ecrError(
+    "LifecyclePolicyNotFoundException",
+    `Lifecycle policy does not exist for the repository with name '${name}' in the registry with id '${registryId}'`,
+  );
 
 export function imageNotFound(imageId: { imageDigest?: string | undefined; imageTag?: string | undefined }, name: string, registryId: string): AwsError {
   // wording not confirmed (the imageId rendering)
   const rendered = `{imageDigest:'${imageId.imageDigest ?? "null"}', imageTag:'${imageId.imageTag ?? "null"}'}`;
-  return ecrError("ImageNotFoundException", `The image with imageId ${rendered} does not exist within the repository with name '${name}' in the registry with id '${registryId}'`);
+  return ecrError(
+    "ImageNotFoundException",
+    `The image with imageId ${rendered} does not exist within the repository with name '${name}' in the registry with id '${registryId}'`,
+  );
 }
 
 export const imageTagAlreadyExists = (tag: string, name: string) =>
   // wording not confirmed
-  ecrError("ImageTagAlreadyExistsException", `The image tag '${tag}' already exists in the '${name}' repository and cannot be overwritten because the repository is immutable.`);
+  ecrError(
+    "ImageTagAlreadyExistsException",
+    `The image tag '${tag}' already exists in the '${name}' repository and cannot be overwritten because the repository is immutable.`,
+  );
 
 /** ECR's constraint-violation form for a request member. */
 export const invalidParameter = (member: string, constraint: string) =>

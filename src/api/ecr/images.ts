@@ -26,7 +26,8 @@ type TagStatus = "TAGGED" | "UNTAGGED" | "ANY";
 
 function tagStatusOf(filter: { tagStatus?: string | undefined } | undefined): TagStatus {
   const status = filter?.tagStatus ?? "ANY";
-  if (status !== "TAGGED" && status !== "UNTAGGED" && status !== "ANY") throw invalidParameter("filter.tagStatus", "Member must satisfy enum value set: [TAGGED, UNTAGGED, ANY]");
+  if (status !== "TAGGED" && status !== "UNTAGGED" && status !== "ANY")
+    throw invalidParameter("filter.tagStatus", "Member must satisfy enum value set: [TAGGED, UNTAGGED, ANY]");
   return status;
 }
 
@@ -34,14 +35,19 @@ const keep = (status: TagStatus, image: EcrImageSummary) => status === "ANY" || 
 
 type Resolved = { readonly image: EcrImageSummary; readonly imageId: ImageIdentifier } | { readonly failure: ImageFailure };
 
-const failure = (imageId: ImageIdentifier, failureCode: ImageFailure["failureCode"], failureReason: string): Resolved => ({ failure: { imageId, failureCode, failureReason } });
+const failure = (imageId: ImageIdentifier, failureCode: ImageFailure["failureCode"], failureReason: string): Resolved => ({
+  failure: { imageId, failureCode, failureReason },
+});
 
 /** An imageId (digest and/or tag) → the image, or ECR's per-image failure. */
 async function resolveImageId(context: EcrContext, repository: EcrRepositoryRecord, imageId: ImageIdentifier): Promise<Resolved> {
   const { imageDigest, imageTag } = imageId;
-  if (imageDigest === undefined && imageTag === undefined) return failure(imageId, "MissingDigestAndTag", "Invalid request: imageId must have either imageDigest or imageTag"); // wording not confirmed
-  if (imageDigest !== undefined && !DIGEST_PATTERN.test(imageDigest)) return failure(imageId, "InvalidImageDigest", "Invalid request: image digest should satisfy the regex '[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+'"); // wording not confirmed
-  if (imageTag !== undefined && (imageTag.length < 1 || imageTag.length > 300)) return failure(imageId, "InvalidImageTag", "Invalid request: image tag should have length between 1 and 300"); // wording not confirmed
+  if (imageDigest === undefined && imageTag === undefined)
+    return failure(imageId, "MissingDigestAndTag", "Invalid request: imageId must have either imageDigest or imageTag"); // wording not confirmed
+  if (imageDigest !== undefined && !DIGEST_PATTERN.test(imageDigest))
+    return failure(imageId, "InvalidImageDigest", "Invalid request: image digest should satisfy the regex '[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+'"); // wording not confirmed
+  if (imageTag !== undefined && (imageTag.length < 1 || imageTag.length > 300))
+    return failure(imageId, "InvalidImageTag", "Invalid request: image tag should have length between 1 and 300"); // wording not confirmed
   let digest = imageDigest;
   if (imageTag !== undefined) {
     const tagged = await context.repositories.resolveTag(repository.name, imageTag);
@@ -82,7 +88,8 @@ export async function describeImages(context: EcrContext, input: DescribeImagesR
   const repository = await requireRepository(context, input.repositoryName, input.registryId);
   const status = tagStatusOf(input.filter);
   if (input.imageIds !== undefined) {
-    if (input.maxResults !== undefined || input.nextToken !== undefined) throw invalidParameter("maxResults", "maxResults and nextToken cannot be used with imageIds"); // wording not confirmed
+    if (input.maxResults !== undefined || input.nextToken !== undefined)
+      throw invalidParameter("maxResults", "maxResults and nextToken cannot be used with imageIds"); // wording not confirmed
     const details: ImageDetail[] = [];
     const seen = new Set<string>();
     for (const imageId of checkImageIds(input.imageIds, 100)) {
@@ -154,7 +161,8 @@ export async function listImages(context: EcrContext, input: ListImagesRequest):
 export async function batchGetImage(context: EcrContext, input: BatchGetImageRequest): Promise<BatchGetImageResponse> {
   const repository = await requireRepository(context, input.repositoryName, input.registryId);
   const accepted = input.acceptedMediaTypes;
-  if (accepted !== undefined && (accepted.length < 1 || accepted.length > 100)) throw invalidParameter("acceptedMediaTypes", "Member must have length between 1 and 100");
+  if (accepted !== undefined && (accepted.length < 1 || accepted.length > 100))
+    throw invalidParameter("acceptedMediaTypes", "Member must have length between 1 and 100");
   const images: object[] = [];
   const failures: ImageFailure[] = [];
   for (const imageId of checkImageIds(input.imageIds, 100)) {
@@ -165,7 +173,11 @@ export async function batchGetImage(context: EcrContext, input: BatchGetImageReq
     }
     if (accepted !== undefined && !accepted.includes(resolved.image.mediaType)) {
       // No conversion between manifest formats: an image in a format the caller refuses is not found for it.
-      failures.push({ imageId, failureCode: "ImageNotFound", failureReason: `Requested image not found in an accepted media type (it is ${resolved.image.mediaType})` }); // wording not confirmed
+      failures.push({
+        imageId,
+        failureCode: "ImageNotFound",
+        failureReason: `Requested image not found in an accepted media type (it is ${resolved.image.mediaType})`,
+      }); // wording not confirmed
       continue;
     }
     const stored = await context.repositories.getImage(repository.name, resolved.image.digest);
@@ -208,7 +220,11 @@ export async function batchDeleteImage(context: EcrContext, input: BatchDeleteIm
     if (removesImage && !doomed.has(image.digest)) {
       const parents = (await context.repositories.manifestParents(repository.name, [image.digest])).get(image.digest) ?? [];
       if (parents.some((parent) => !doomed.has(parent))) {
-        failures.push({ imageId, failureCode: "ImageReferencedByManifestList", failureReason: `Requested image referenced by manifest list: [${parents.join(", ")}]` }); // wording not confirmed
+        failures.push({
+          imageId,
+          failureCode: "ImageReferencedByManifestList",
+          failureReason: `Requested image referenced by manifest list: [${parents.join(", ")}]`,
+        }); // wording not confirmed
         continue;
       }
     }

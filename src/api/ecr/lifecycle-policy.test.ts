@@ -11,20 +11,31 @@ const rule = (rulePriority: number, selection: object) => ({ rulePriority, selec
 
 test("imageCountMoreThan keeps the newest N matching images and expires the rest", () => {
   const images = [image("a", ["v1"], 3), image("b", ["v2"], 2), image("c", ["v3"], 1), image("d", ["other"], 5)];
-  const expired = imagesExpiredByPolicy(policy(rule(1, { tagStatus: "tagged", tagPrefixList: ["v"], countType: "imageCountMoreThan", countNumber: 1 })), images, now);
+  const expired = imagesExpiredByPolicy(
+    policy(rule(1, { tagStatus: "tagged", tagPrefixList: ["v"], countType: "imageCountMoreThan", countNumber: 1 })),
+    images,
+    now,
+  );
   assert.deepEqual(expired.sort(), ["a", "b"]);
 });
 
 test("sinceImagePushed expires untagged images older than the given days only", () => {
   const images = [image("old", [], 15), image("new", [], 2), image("tagged-old", ["x"], 30)];
-  const expired = imagesExpiredByPolicy(policy(rule(1, { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: 14 })), images, now);
+  const expired = imagesExpiredByPolicy(
+    policy(rule(1, { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: 14 })),
+    images,
+    now,
+  );
   assert.deepEqual(expired, ["old"]);
 });
 
 test("an image selected by a higher-priority rule is never expired by a lower-priority one", () => {
   const images = [image("prod1", ["prod-1"], 10), image("prod2", ["prod-2"], 9), image("dev", ["dev-1"], 8)];
   const expired = imagesExpiredByPolicy(
-    policy(rule(1, { tagStatus: "tagged", tagPrefixList: ["prod"], countType: "imageCountMoreThan", countNumber: 5 }), rule(2, { tagStatus: "any", countType: "imageCountMoreThan", countNumber: 0 + 1 })),
+    policy(
+      rule(1, { tagStatus: "tagged", tagPrefixList: ["prod"], countType: "imageCountMoreThan", countNumber: 5 }),
+      rule(2, { tagStatus: "any", countType: "imageCountMoreThan", countNumber: 0 + 1 }),
+    ),
     images,
     now,
   );
@@ -44,13 +55,39 @@ test("rejects invalid policies as InvalidParameterException", () => {
   const cases: [string, string][] = [
     ["not json", "not valid JSON"],
     [JSON.stringify({ rules: [] }), "non-empty rules"],
-    [JSON.stringify({ rules: [rule(1, { tagStatus: "tagged", countType: "imageCountMoreThan", countNumber: 1 })] }), "tagPrefixList or tagPatternList is required"],
+    [
+      JSON.stringify({ rules: [rule(1, { tagStatus: "tagged", countType: "imageCountMoreThan", countNumber: 1 })] }),
+      "tagPrefixList or tagPatternList is required",
+    ],
     [JSON.stringify({ rules: [rule(1, { tagStatus: "untagged", countType: "sinceImagePushed", countNumber: 1 })] }), "countUnit must be days"],
-    [JSON.stringify({ rules: [rule(1, { tagStatus: "any", countType: "imageCountMoreThan", countNumber: 1 }), rule(2, { tagStatus: "untagged", countType: "imageCountMoreThan", countNumber: 1 })] }), "highest rulePriority"],
-    [JSON.stringify({ rules: [rule(1, { tagStatus: "untagged", countType: "imageCountMoreThan", countNumber: 1 }), rule(1, { tagStatus: "untagged", countType: "imageCountMoreThan", countNumber: 2 })] }), "more than one rule"],
-    [JSON.stringify({ rules: [{ ...rule(1, { tagStatus: "untagged", countType: "imageCountMoreThan", countNumber: 1 }), action: { type: "delete" } }] }), "action type must be expire"],
+    [
+      JSON.stringify({
+        rules: [
+          rule(1, { tagStatus: "any", countType: "imageCountMoreThan", countNumber: 1 }),
+          rule(2, { tagStatus: "untagged", countType: "imageCountMoreThan", countNumber: 1 }),
+        ],
+      }),
+      "highest rulePriority",
+    ],
+    [
+      JSON.stringify({
+        rules: [
+          rule(1, { tagStatus: "untagged", countType: "imageCountMoreThan", countNumber: 1 }),
+          rule(1, { tagStatus: "untagged", countType: "imageCountMoreThan", countNumber: 2 }),
+        ],
+      }),
+      "more than one rule",
+    ],
+    [
+      JSON.stringify({ rules: [{ ...rule(1, { tagStatus: "untagged", countType: "imageCountMoreThan", countNumber: 1 }), action: { type: "delete" } }] }),
+      "action type must be expire",
+    ],
   ];
   for (const [text, message] of cases) {
-    assert.throws(() => parseLifecyclePolicy(text), (error: Error & { code?: string }) => error.code === "InvalidParameterException" && error.message.includes(message), text);
+    assert.throws(
+      () => parseLifecyclePolicy(text),
+      (error: Error & { code?: string }) => error.code === "InvalidParameterException" && error.message.includes(message),
+      text,
+    );
   }
 });

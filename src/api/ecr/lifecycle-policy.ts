@@ -50,7 +50,8 @@ const isRecord = (value: unknown): value is Record<string, unknown> => typeof va
 
 function stringList(value: unknown, name: string): string[] | undefined {
   if (value === undefined) return undefined;
-  if (!Array.isArray(value) || value.length === 0 || !value.every((item) => typeof item === "string" && item.length > 0)) fail(`${name} must be a non-empty list of non-empty strings`);
+  if (!Array.isArray(value) || value.length === 0 || !value.every((item) => typeof item === "string" && item.length > 0))
+    fail(`${name} must be a non-empty list of non-empty strings`);
   return value as string[];
 }
 
@@ -65,17 +66,22 @@ function parseRule(raw: unknown, index: number): LifecycleRule {
   if (tagStatus !== "tagged" && tagStatus !== "untagged" && tagStatus !== "any") fail(`rule ${rulePriority}: tagStatus must be tagged, untagged or any`);
   const tagPrefixList = stringList(selection.tagPrefixList, "tagPrefixList");
   const tagPatternList = stringList(selection.tagPatternList, "tagPatternList");
-  if (tagStatus === "tagged" && !tagPrefixList && !tagPatternList) fail(`rule ${rulePriority}: tagPrefixList or tagPatternList is required when tagStatus is tagged`);
-  if (tagStatus !== "tagged" && (tagPrefixList || tagPatternList)) fail(`rule ${rulePriority}: tagPrefixList and tagPatternList are only allowed when tagStatus is tagged`);
+  if (tagStatus === "tagged" && !tagPrefixList && !tagPatternList)
+    fail(`rule ${rulePriority}: tagPrefixList or tagPatternList is required when tagStatus is tagged`);
+  if (tagStatus !== "tagged" && (tagPrefixList || tagPatternList))
+    fail(`rule ${rulePriority}: tagPrefixList and tagPatternList are only allowed when tagStatus is tagged`);
   if (tagPrefixList && tagPatternList) fail(`rule ${rulePriority}: specify tagPrefixList or tagPatternList, not both`);
   for (const pattern of tagPatternList ?? []) {
     if ((pattern.match(/\*/g) ?? []).length > MAX_WILDCARDS) fail(`rule ${rulePriority}: a tag pattern may contain at most ${MAX_WILDCARDS} wildcards`);
   }
   const { countType, countUnit, countNumber } = selection;
-  if (countType !== "imageCountMoreThan" && countType !== "sinceImagePushed") fail(`rule ${rulePriority}: countType must be imageCountMoreThan or sinceImagePushed`);
+  if (countType !== "imageCountMoreThan" && countType !== "sinceImagePushed")
+    fail(`rule ${rulePriority}: countType must be imageCountMoreThan or sinceImagePushed`);
   if (countType === "sinceImagePushed" && countUnit !== "days") fail(`rule ${rulePriority}: countUnit must be days when countType is sinceImagePushed`);
-  if (countType === "imageCountMoreThan" && countUnit !== undefined) fail(`rule ${rulePriority}: countUnit is not allowed when countType is imageCountMoreThan`);
-  if (typeof countNumber !== "number" || !Number.isInteger(countNumber) || countNumber < 1) fail(`rule ${rulePriority}: countNumber must be a positive integer`);
+  if (countType === "imageCountMoreThan" && countUnit !== undefined)
+    fail(`rule ${rulePriority}: countUnit is not allowed when countType is imageCountMoreThan`);
+  if (typeof countNumber !== "number" || !Number.isInteger(countNumber) || countNumber < 1)
+    fail(`rule ${rulePriority}: countNumber must be a positive integer`);
   return {
     rulePriority,
     ...(description !== undefined ? { description } : {}),

@@ -29,8 +29,26 @@ import type {
 } from "@aws-sdk/client-ecr";
 import type { EcrRepositoryRecord } from "../../store/ecr-repository.js";
 import type { EcrContext } from "./ecr-context.js";
-import { checkMaxResults, checkRepositoryName, decodeToken, encodeToken, registryIdOf, repositoryArnOf, repositoryNameFromArn, repositoryUri, requireRepository } from "./ecr-context.js";
-import { invalidParameter, invalidTagParameter, lifecyclePolicyNotFound, repositoryAlreadyExists, repositoryNotEmpty, repositoryNotFound, tooManyTags } from "./ecr-errors.js";
+import {
+  checkMaxResults,
+  checkRepositoryName,
+  decodeToken,
+  encodeToken,
+  registryIdOf,
+  repositoryArnOf,
+  repositoryNameFromArn,
+  repositoryUri,
+  requireRepository,
+} from "./ecr-context.js";
+import {
+  invalidParameter,
+  invalidTagParameter,
+  lifecyclePolicyNotFound,
+  repositoryAlreadyExists,
+  repositoryNotEmpty,
+  repositoryNotFound,
+  tooManyTags,
+} from "./ecr-errors.js";
 import { parseLifecyclePolicy } from "./lifecycle-policy.js";
 
 const MAX_TAGS = 50;
@@ -78,7 +96,8 @@ export async function createRepository(context: EcrContext, input: CreateReposit
   if (encryptionType !== "AES256" && encryptionType !== "KMS" && encryptionType !== "KMS_DSSE") {
     throw invalidParameter("encryptionConfiguration.encryptionType", "Member must satisfy enum value set: [AES256, KMS, KMS_DSSE]");
   }
-  if (encryptionType === "AES256" && input.encryptionConfiguration?.kmsKey) throw invalidParameter("encryptionConfiguration.kmsKey", "kmsKey is only allowed with KMS encryption"); // wording not confirmed
+  if (encryptionType === "AES256" && input.encryptionConfiguration?.kmsKey)
+    throw invalidParameter("encryptionConfiguration.kmsKey", "kmsKey is only allowed with KMS encryption"); // wording not confirmed
   // Blobs sit on the server's disk; the configuration is kept and echoed as ECR does, and the
   // disk's own protection is what applies.
   const encryption = { encryptionType, ...(input.encryptionConfiguration?.kmsKey ? { kmsKey: input.encryptionConfiguration.kmsKey } : {}) };
@@ -106,7 +125,8 @@ export async function describeRepositories(context: EcrContext, input: DescribeR
   const names = input.repositoryNames;
   if (names !== undefined) {
     if (names.length < 1 || names.length > 100) throw invalidParameter("repositoryNames", "Member must have length between 1 and 100");
-    if (input.maxResults !== undefined || input.nextToken !== undefined) throw invalidParameter("maxResults", "maxResults and nextToken cannot be used with repositoryNames"); // wording not confirmed
+    if (input.maxResults !== undefined || input.nextToken !== undefined)
+      throw invalidParameter("maxResults", "maxResults and nextToken cannot be used with repositoryNames"); // wording not confirmed
     const rows = await context.repositories.listRepositories({ names, limit: names.length });
     const found = new Set(rows.map((row) => row.name));
     const missing = names.find((name) => !found.has(name));
@@ -128,7 +148,11 @@ export async function deleteRepository(context: EcrContext, input: DeleteReposit
   if (!input.force && (await context.repositories.countImages(repository.name)) > 0) throw repositoryNotEmpty(repository.name, repository.registryId);
   const linked = await context.repositories.deleteRepository(repository.name);
   const tags = await context.tags.list(repository.arn);
-  if (tags.length > 0) await context.tags.remove(repository.arn, tags.map((tag) => tag.key));
+  if (tags.length > 0)
+    await context.tags.remove(
+      repository.arn,
+      tags.map((tag) => tag.key),
+    );
   await context.releaseBlobs(linked);
   return { repository: toRepository(context, repository) };
 }
@@ -144,7 +168,9 @@ export async function putImageTagMutability(context: EcrContext, input: PutImage
 export function getAuthorizationToken(context: EcrContext): GetAuthorizationTokenResponse {
   const issued = context.issueAuthorizationToken(context.scope.accountId);
   return {
-    authorizationData: [{ authorizationToken: issued.authorizationToken, expiresAt: new Date(issued.expiresAt), proxyEndpoint: `http://${context.publicHost()}` }],
+    authorizationData: [
+      { authorizationToken: issued.authorizationToken, expiresAt: new Date(issued.expiresAt), proxyEndpoint: `http://${context.publicHost()}` },
+    ],
   };
 }
 

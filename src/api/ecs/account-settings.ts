@@ -36,7 +36,8 @@ const ACCOUNT_DEFAULT = "*";
 function checkSetting(name: string | undefined, value: string | undefined): { name: SettingName; value: string } {
   const rule = name === undefined ? undefined : SETTINGS[name];
   if (!rule) throw invalidParameterException(`Invalid setting name: ${name}. Valid names are ${Object.keys(SETTINGS).join(", ")}.`);
-  if (value === undefined || !rule.values.includes(value)) throw invalidParameterException(`Invalid value '${value}' for setting ${name}. Valid values are ${rule.values.join(", ")}.`);
+  if (value === undefined || !rule.values.includes(value))
+    throw invalidParameterException(`Invalid value '${value}' for setting ${name}. Valid values are ${rule.values.join(", ")}.`);
   // A name with a rule above is one of the SDK's SettingName values.
   return { name: name as SettingName, value };
 }
@@ -56,7 +57,11 @@ export async function putAccountSettingDefault(context: EcsContext, input: PutAc
   return { setting: { ...setting, principalArn: rootArn(context), type: "user" } };
 }
 
-export async function deleteAccountSetting(context: EcsContext, input: DeleteAccountSettingRequest, request: RequestContext): Promise<DeleteAccountSettingResponse> {
+export async function deleteAccountSetting(
+  context: EcsContext,
+  input: DeleteAccountSettingRequest,
+  request: RequestContext,
+): Promise<DeleteAccountSettingResponse> {
   checkSetting(input.name, SETTINGS[input.name ?? ""]?.default);
   const principalArn = input.principalArn ?? request.principalArn;
   await context.store.accountSettings.remove(principalArn, input.name!);
@@ -65,7 +70,11 @@ export async function deleteAccountSetting(context: EcsContext, input: DeleteAcc
 
 const isPage = (v: unknown): v is { n: string } => typeof (v as { n?: unknown })?.n === "string";
 
-export async function listAccountSettings(context: EcsContext, input: ListAccountSettingsRequest, request: RequestContext): Promise<ListAccountSettingsResponse> {
+export async function listAccountSettings(
+  context: EcsContext,
+  input: ListAccountSettingsRequest,
+  request: RequestContext,
+): Promise<ListAccountSettingsResponse> {
   const limit = checkMaxResults(input.maxResults, 10);
   const principalArn = input.principalArn ?? request.principalArn;
   const stored = await context.store.accountSettings.list();
@@ -75,12 +84,22 @@ export async function listAccountSettings(context: EcsContext, input: ListAccoun
     settings = Object.entries(SETTINGS).map(([name, rule]) => {
       const own = valueOf(name, principalArn);
       const accountDefault = valueOf(name, ACCOUNT_DEFAULT);
-      return { name: name as Setting["name"], value: own ?? accountDefault ?? rule.default, principalArn, type: own || accountDefault ? "user" : "aws_managed" };
+      return {
+        name: name as Setting["name"],
+        value: own ?? accountDefault ?? rule.default,
+        principalArn,
+        type: own || accountDefault ? "user" : "aws_managed",
+      };
     });
   } else {
     settings = stored
       .filter((s) => s.principalArn === principalArn || (s.principalArn === ACCOUNT_DEFAULT && input.principalArn === undefined))
-      .map((s) => ({ name: s.name as Setting["name"], value: s.value, principalArn: s.principalArn === ACCOUNT_DEFAULT ? rootArn(context) : s.principalArn, type: "user" }));
+      .map((s) => ({
+        name: s.name as Setting["name"],
+        value: s.value,
+        principalArn: s.principalArn === ACCOUNT_DEFAULT ? rootArn(context) : s.principalArn,
+        type: "user",
+      }));
   }
   if (input.name !== undefined) settings = settings.filter((s) => s.name === input.name);
   if (input.value !== undefined) settings = settings.filter((s) => s.value === input.value);

@@ -22,11 +22,7 @@ import type {
   UpdateClusterSettingsResponse,
 } from "@aws-sdk/client-ecs";
 import { buildArn } from "../../core/arn.js";
-import {
-  clusterContainsTasksException,
-  clusterNotFoundException,
-  invalidParameterException,
-} from "../../core/errors.js";
+import { clusterContainsTasksException, clusterNotFoundException, invalidParameterException } from "../../core/errors.js";
 import { FARGATE_PROVIDERS, validateStrategy } from "../../core/run-task/validate-run-task.js";
 import type { EcsContext } from "./ecs-context.js";
 import { checkMaxResults, clusterArnOf, clusterNameOf, decodeToken, encodeToken } from "./ecs-context.js";
@@ -111,7 +107,8 @@ const NOT_ASSOCIATED =
 /** The cluster's providers (built-in ones only) and a default strategy naming only those. */
 function checkProviders(providers: readonly string[], strategyInput: CreateClusterRequest["defaultCapacityProviderStrategy"]) {
   for (const provider of providers) {
-    if (!(FARGATE_PROVIDERS as readonly string[]).includes(provider)) throw invalidParameterException(`The specified capacity provider '${provider}' does not exist.`);
+    if (!(FARGATE_PROVIDERS as readonly string[]).includes(provider))
+      throw invalidParameterException(`The specified capacity provider '${provider}' does not exist.`);
   }
   const strategy = strategyInput?.length ? validateStrategy(strategyInput) : [];
   for (const item of strategy) {
@@ -123,7 +120,9 @@ function checkProviders(providers: readonly string[], strategyInput: CreateClust
 export async function createCluster(context: EcsContext, input: CreateClusterRequest): Promise<CreateClusterResponse> {
   const name = input.clusterName ?? "default";
   if (!CLUSTER_NAME.test(name)) {
-    throw invalidParameterException("Cluster name can have up to 255 characters. Valid characters are letters (uppercase and lowercase), numbers, hyphens, and underscores.");
+    throw invalidParameterException(
+      "Cluster name can have up to 255 characters. Valid characters are letters (uppercase and lowercase), numbers, hyphens, and underscores.",
+    );
   }
   const existing = await context.store.clusters.get(name);
   // CreateCluster is idempotent for a cluster that already exists and is ACTIVE.
@@ -209,7 +208,10 @@ export async function deleteCluster(context: EcsContext, input: DeleteClusterReq
   return { cluster: await present(context, deleted, []) };
 }
 
-export async function putClusterCapacityProviders(context: EcsContext, input: PutClusterCapacityProvidersRequest): Promise<PutClusterCapacityProvidersResponse> {
+export async function putClusterCapacityProviders(
+  context: EcsContext,
+  input: PutClusterCapacityProvidersRequest,
+): Promise<PutClusterCapacityProvidersResponse> {
   const cluster = await requireActiveCluster(context, input.cluster);
   const providers = input.capacityProviders ?? [];
   const strategy = checkProviders(providers, input.defaultCapacityProviderStrategy);

@@ -31,7 +31,14 @@ beforeEach(async () => {
 });
 afterEach(() => store.close());
 
-const definition = { family: "app", networkMode: "awsvpc", requiresCompatibilities: ["FARGATE"], cpu: "256", memory: "512", containerDefinitions: [{ name: "web", image: "nginx" }] };
+const definition = {
+  family: "app",
+  networkMode: "awsvpc",
+  requiresCompatibilities: ["FARGATE"],
+  cpu: "256",
+  memory: "512",
+  containerDefinitions: [{ name: "web", image: "nginx" }],
+};
 
 test("revisions count up per family and are never reused after deletion", async () => {
   const first = await call("RegisterTaskDefinition", definition);
@@ -42,7 +49,10 @@ test("revisions count up per family and are never reused after deletion", async 
   const second = await call("RegisterTaskDefinition", definition);
   assert.equal(second.taskDefinition.revision, 2);
   assert.equal((await call("DescribeTaskDefinition", { taskDefinition: "app" })).taskDefinition.revision, 2);
-  await assert.rejects(call("DescribeTaskDefinition", { taskDefinition: "app:1" }), { name: "ClientException", message: "Unable to describe task definition." });
+  await assert.rejects(call("DescribeTaskDefinition", { taskDefinition: "app:1" }), {
+    name: "ClientException",
+    message: "Unable to describe task definition.",
+  });
 });
 
 test("an ACTIVE definition cannot be deleted", async () => {
@@ -62,7 +72,10 @@ test("clusters: idempotent create, MISSING failures, include, pagination and del
   assert.deepEqual(described.failures, [{ arn: "arn:aws:ecs:us-east-1:123456789012:cluster/nope", reason: "MISSING" }]);
   const page = await call("ListClusters", { maxResults: 1 });
   const rest = await call("ListClusters", { maxResults: 1, nextToken: page.nextToken });
-  assert.deepEqual([...page.clusterArns, ...rest.clusterArns].map((a: string) => a.split("/")[1]), ["a", "b"]);
+  assert.deepEqual(
+    [...page.clusterArns, ...rest.clusterArns].map((a: string) => a.split("/")[1]),
+    ["a", "b"],
+  );
   await call("DeleteCluster", { cluster: "a" });
   assert.equal((await call("DescribeClusters", { clusters: ["a"] })).clusters[0].status, "INACTIVE");
   await assert.rejects(call("DeleteCluster", { cluster: "a" }), { name: "ClusterNotFoundException" });

@@ -49,7 +49,11 @@ export async function resolveTaskDefinition(context: EcsContext, text: string | 
     : context.store.taskDefinitions.get(reference.family, reference.revision);
 }
 
-export async function registerTaskDefinition(context: EcsContext, input: RegisterTaskDefinitionRequest, request: RequestContext): Promise<RegisterTaskDefinitionResponse> {
+export async function registerTaskDefinition(
+  context: EcsContext,
+  input: RegisterTaskDefinitionRequest,
+  request: RequestContext,
+): Promise<RegisterTaskDefinitionResponse> {
   const prepared = prepareTaskDefinitionRegistration(input);
   const tags = validateTags(input.tags);
   const registeredAt = new Date(context.clock.now());
@@ -88,7 +92,10 @@ function wireTextOf(stored: StoredTaskDefinition): { readonly text: string; read
   return entry;
 }
 
-export async function describeTaskDefinition(context: EcsContext, input: DescribeTaskDefinitionRequest): Promise<RawJsonOutput<DescribeTaskDefinitionResponse>> {
+export async function describeTaskDefinition(
+  context: EcsContext,
+  input: DescribeTaskDefinitionRequest,
+): Promise<RawJsonOutput<DescribeTaskDefinitionResponse>> {
   const reference = parseTaskDefinitionReference(input.taskDefinition);
   const stored =
     reference.revision === undefined
@@ -168,10 +175,15 @@ export async function deleteTaskDefinitions(context: EcsContext, input: DeleteTa
     if (!definition) {
       failures.push({ arn: text, reason: "TASK_DEFINITION_NOT_FOUND" }); // wording not confirmed
     } else if (definition.status === "ACTIVE") {
-      failures.push({ arn: definition.taskDefinitionArn!, reason: "The specified task definition is still in ACTIVE status. Deregister the target and try again." });
+      failures.push({
+        arn: definition.taskDefinitionArn!,
+        reason: "The specified task definition is still in ACTIVE status. Deregister the target and try again.",
+      });
     } else {
       const deleting: TaskDefinition =
-        definition.status === "DELETE_IN_PROGRESS" ? definition : { ...definition, status: "DELETE_IN_PROGRESS", deleteRequestedAt: new Date(context.clock.now()) };
+        definition.status === "DELETE_IN_PROGRESS"
+          ? definition
+          : { ...definition, status: "DELETE_IN_PROGRESS", deleteRequestedAt: new Date(context.clock.now()) };
       await context.store.taskDefinitions.update(deleting);
       taskDefinitions.push(deleting);
     }

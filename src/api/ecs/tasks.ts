@@ -57,7 +57,9 @@ export async function describeTasks(context: EcsContext, input: DescribeTasksReq
   const references = input.tasks ?? [];
   if (references.length > 100) throw invalidParameterException("tasks can have at most 100 items.");
   const arns = references.map((reference) => taskArnOf(context, cluster.clusterName, reference));
-  const found = new Map((await context.store.tasks.getMany(arns)).filter((stored) => stored.clusterArn === cluster.clusterArn).map((stored) => [stored.taskArn, stored.task]));
+  const found = new Map(
+    (await context.store.tasks.getMany(arns)).filter((stored) => stored.clusterArn === cluster.clusterArn).map((stored) => [stored.taskArn, stored.task]),
+  );
   const tasks: Task[] = [];
   const failures: { arn: string; reason: string }[] = [];
   for (const arn of arns) {

@@ -13,7 +13,12 @@ function answerFor(error: ParserError): { status: number; reason: string; code: 
     case "ERR_HTTP_REQUEST_TIMEOUT":
       return { status: 408, reason: "Request Timeout", code: "RequestTimeoutException", message: "The request was not received in time." };
     case "HPE_HEADER_OVERFLOW":
-      return { status: 431, reason: "Request Header Fields Too Large", code: "RequestHeaderFieldsTooLargeException", message: "The request headers are too large." };
+      return {
+        status: 431,
+        reason: "Request Header Fields Too Large",
+        code: "RequestHeaderFieldsTooLargeException",
+        message: "The request headers are too large.",
+      };
     default:
       return { status: 400, reason: "Bad Request", code: "SerializationException", message: "The request is not valid HTTP/1.1." };
   }

@@ -21,7 +21,9 @@ const echo: JsonServiceModule = {
 const options = (services: readonly JsonServiceModule[]): GatewayOptions => ({
   services,
   principalFor: async (accessKeyId) =>
-    accessKeyId === credentials.accessKeyId ? { secretAccessKey: credentials.secretAccessKey, accountId: "123456789012", principalArn: "arn:aws:iam::123456789012:root" } : undefined,
+    accessKeyId === credentials.accessKeyId
+      ? { secretAccessKey: credentials.secretAccessKey, accountId: "123456789012", principalArn: "arn:aws:iam::123456789012:root" }
+      : undefined,
   region: "us-east-1",
   partition: "aws",
   clock: systemClock,

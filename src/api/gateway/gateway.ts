@@ -204,7 +204,12 @@ interface AuthenticatedCaller {
 }
 
 /** Throttle by address, refuse an oversized body, check SigV4 (reading the body), throttle by key. */
-async function authenticate(parts: GatewayParts, request: IncomingMessage, service: JsonServiceModule | undefined, receivedAt: number): Promise<AuthenticatedCaller> {
+async function authenticate(
+  parts: GatewayParts,
+  request: IncomingMessage,
+  service: JsonServiceModule | undefined,
+  receivedAt: number,
+): Promise<AuthenticatedCaller> {
   const { options, limit, budget } = parts;
   const throttle = options.throttle;
   const address = request.socket.remoteAddress ?? "";

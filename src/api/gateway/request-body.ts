@@ -69,7 +69,8 @@ export function readBody(request: IncomingMessage, limit: number, budget?: ByteB
     let size = 0;
     let held = 0;
     const address = request.socket.remoteAddress ?? "";
-    const timer = budget && !(Number(declared) <= SMALL_BODY_BYTES) ? setTimeout(() => fail(requestTimeoutException()), UNVERIFIED_BODY_DEADLINE_MS) : undefined;
+    const timer =
+      budget && !(Number(declared) <= SMALL_BODY_BYTES) ? setTimeout(() => fail(requestTimeoutException()), UNVERIFIED_BODY_DEADLINE_MS) : undefined;
     const release = () => {
       clearTimeout(timer);
       budget?.give(address, held);

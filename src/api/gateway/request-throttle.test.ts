@@ -23,7 +23,10 @@ test("an address is refused once its failures spend the burst, and let in again 
 test("a key is admitted up to its burst, then at its rate; 0 turns a limit off", () => {
   let now = 0;
   const throttle = new RequestThrottle(limits, () => now);
-  assert.deepEqual(Array.from({ length: 6 }, () => throttle.admitKey("AKIA1")), [true, true, true, true, false, false]);
+  assert.deepEqual(
+    Array.from({ length: 6 }, () => throttle.admitKey("AKIA1")),
+    [true, true, true, true, false, false],
+  );
   now += 500;
   assert.equal(throttle.admitKey("AKIA1"), true);
   assert.equal(throttle.admitKey("AKIA1"), false);

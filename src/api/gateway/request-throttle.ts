@@ -77,7 +77,9 @@ export class RequestThrottle {
 
   constructor(limits: ThrottleLimits, now: () => number = () => performance.now()) {
     this.failures =
-      limits.authFailuresPerAddressPerSecond > 0 ? new TokenBuckets(limits.authFailuresPerAddressPerSecond, limits.authFailuresPerAddressBurst, now) : undefined;
+      limits.authFailuresPerAddressPerSecond > 0
+        ? new TokenBuckets(limits.authFailuresPerAddressPerSecond, limits.authFailuresPerAddressBurst, now)
+        : undefined;
     this.keys = limits.perKeyRatePerSecond > 0 ? new TokenBuckets(limits.perKeyRatePerSecond, limits.perKeyBurst, now) : undefined;
   }
 

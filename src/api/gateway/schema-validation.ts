@@ -48,7 +48,8 @@ export function operationInputSchemas(service: JsonServiceModule): ReadonlyMap<s
     if (schema === undefined) missing.push(operation);
     else schemas.set(operation, schema);
   }
-  if (missing.length > 0) throw new Error(`${service.targetPrefix}: no input schema for ${missing.join(", ")} in the module's schemas; its inputs could not be validated`);
+  if (missing.length > 0)
+    throw new Error(`${service.targetPrefix}: no input schema for ${missing.join(", ")} in the module's schemas; its inputs could not be validated`);
   return schemas;
 }
 

@@ -45,7 +45,10 @@ export function applyServerLimits(server: HttpServer | HttpsServer, limits: Serv
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
   server.maxConnections = limits.maxConnections;
   // Read by node's 'listening' handler (lib/_http_server.js setupConnectionsTracking).
-  (server as { connectionsCheckingInterval?: number }).connectionsCheckingInterval = Math.max(100, Math.min(MAX_CHECKING_INTERVAL_MS, limits.headersTimeoutMs / 2));
+  (server as { connectionsCheckingInterval?: number }).connectionsCheckingInterval = Math.max(
+    100,
+    Math.min(MAX_CHECKING_INTERVAL_MS, limits.headersTimeoutMs / 2),
+  );
 
   const perAddress = new Map<string, number>();
   // 'connection' is the raw TCP socket for HTTPS too: the count is taken before any TLS work.

@@ -11,7 +11,10 @@ const bodyOf = (text: string) => async () => Buffer.from(text);
 
 async function signAndVerify(path: string, query: Record<string, string>, sentTarget: string) {
   const signer = new SignatureV4({ credentials, region: "us-east-1", service: "ecs", sha256: Hash.bind(null, "sha256") });
-  const signed = await signer.sign({ method: "POST", protocol: "http:", hostname: "h", path, query, headers: { host: "h" }, body: "{}" }, { signingDate: new Date(now) });
+  const signed = await signer.sign(
+    { method: "POST", protocol: "http:", hostname: "h", path, query, headers: { host: "h" }, body: "{}" },
+    { signingDate: new Date(now) },
+  );
   const verified = await verifySigV4(
     { method: "POST", url: sentTarget, headers: signed.headers },
     { region: "us-east-1", service: "ecs", now, secretFor: async (id) => (id === credentials.accessKeyId ? credentials.secretAccessKey : undefined) },
@@ -36,7 +39,10 @@ describe("SigV4 canonical request", () => {
   });
   test("a signature differing in any one character is refused", async () => {
     const signer = new SignatureV4({ credentials, region: "us-east-1", service: "ecs", sha256: Hash.bind(null, "sha256") });
-    const signed = await signer.sign({ method: "POST", protocol: "http:", hostname: "h", path: "/", headers: { host: "h" }, body: "{}" }, { signingDate: new Date(now) });
+    const signed = await signer.sign(
+      { method: "POST", protocol: "http:", hostname: "h", path: "/", headers: { host: "h" }, body: "{}" },
+      { signingDate: new Date(now) },
+    );
     const expectations = { region: "us-east-1", service: "ecs", now, secretFor: async () => credentials.secretAccessKey };
     const authorization = String(signed.headers["authorization"]);
     const at = authorization.length - 64;
@@ -44,7 +50,11 @@ describe("SigV4 canonical request", () => {
     for (const position of [at, at + 31, authorization.length - 1]) {
       const flipped = authorization[position] === "0" ? "1" : "0";
       const headers = { ...signed.headers, authorization: authorization.slice(0, position) + flipped + authorization.slice(position + 1) };
-      await assert.rejects(verifySigV4({ method: "POST", url: "/", headers }, expectations, bodyOf("{}")), { name: "InvalidSignatureException" }, String(position));
+      await assert.rejects(
+        verifySigV4({ method: "POST", url: "/", headers }, expectations, bodyOf("{}")),
+        { name: "InvalidSignatureException" },
+        String(position),
+      );
     }
   });
 });
@@ -55,11 +65,21 @@ describe("what must be signed, and when the body is read", () => {
   const ecsHeaders = { host: "h", "content-type": "application/x-amz-json-1.1", "x-amz-target": "AmazonEC2ContainerServiceV20141113.ListClusters" };
 
   test("an x-amz-* header or content-type present but not signed is refused in AWS's words", async () => {
-    const signed = await signer().sign({ method: "POST", protocol: "http:", hostname: "h", path: "/", headers: { host: "h" }, body: "{}" }, { signingDate: new Date(now) });
-    await assert.rejects(verifySigV4({ method: "POST", url: "/", headers: { ...signed.headers, "x-amz-target": "AmazonEC2ContainerServiceV20141113.DeleteCluster" } }, expectations, bodyOf("{}")), {
-      name: "InvalidSignatureException",
-      message: "'x-amz-target' must be a 'SignedHeader' in the AWS Authorization.",
-    });
+    const signed = await signer().sign(
+      { method: "POST", protocol: "http:", hostname: "h", path: "/", headers: { host: "h" }, body: "{}" },
+      { signingDate: new Date(now) },
+    );
+    await assert.rejects(
+      verifySigV4(
+        { method: "POST", url: "/", headers: { ...signed.headers, "x-amz-target": "AmazonEC2ContainerServiceV20141113.DeleteCluster" } },
+        expectations,
+        bodyOf("{}"),
+      ),
+      {
+        name: "InvalidSignatureException",
+        message: "'x-amz-target' must be a 'SignedHeader' in the AWS Authorization.",
+      },
+    );
     await assert.rejects(verifySigV4({ method: "POST", url: "/", headers: { ...signed.headers, "content-type": "text/plain" } }, expectations, bodyOf("{}")), {
       name: "InvalidSignatureException",
       message: "'Content-Type' must be a 'SignedHeader' in the AWS Authorization.",
@@ -67,15 +87,24 @@ describe("what must be signed, and when the body is read", () => {
   });
 
   test("a signed x-amz-target changed after signing no longer matches", async () => {
-    const signed = await signer().sign({ method: "POST", protocol: "http:", hostname: "h", path: "/", headers: ecsHeaders, body: "{}" }, { signingDate: new Date(now) });
+    const signed = await signer().sign(
+      { method: "POST", protocol: "http:", hostname: "h", path: "/", headers: ecsHeaders, body: "{}" },
+      { signingDate: new Date(now) },
+    );
     const headers = { ...signed.headers, "x-amz-target": "AmazonEC2ContainerServiceV20141113.DeleteCluster" };
-    await assert.rejects(verifySigV4({ method: "POST", url: "/", headers }, expectations, bodyOf("{}")), { name: "InvalidSignatureException", message: /^The request signature we calculated/ });
+    await assert.rejects(verifySigV4({ method: "POST", url: "/", headers }, expectations, bodyOf("{}")), {
+      name: "InvalidSignatureException",
+      message: /^The request signature we calculated/,
+    });
   });
 
   test("with a declared payload hash, a wrong signature is refused without reading the body", async () => {
     const body = "{}";
     const declared = { ...ecsHeaders, "x-amz-content-sha256": createHash("sha256").update(body).digest("hex") };
-    const signed = await signer().sign({ method: "POST", protocol: "http:", hostname: "h", path: "/", headers: declared, body }, { signingDate: new Date(now) });
+    const signed = await signer().sign(
+      { method: "POST", protocol: "http:", hostname: "h", path: "/", headers: declared, body },
+      { signingDate: new Date(now) },
+    );
     let reads = 0;
     const counting = async () => {
       reads++;
@@ -94,7 +123,10 @@ describe("what must be signed, and when the body is read", () => {
   test("UNSIGNED-PAYLOAD (botocore's unsigned-body operations) is accepted, the headers still signed", async () => {
     const headers = { ...ecsHeaders, "x-amz-content-sha256": "UNSIGNED-PAYLOAD" };
     const signed = await signer().sign({ method: "POST", protocol: "http:", hostname: "h", path: "/", headers, body: "{}" }, { signingDate: new Date(now) });
-    assert.equal((await verifySigV4({ method: "POST", url: "/", headers: signed.headers }, expectations, bodyOf('{"any":1}'))).accessKeyId, credentials.accessKeyId);
+    assert.equal(
+      (await verifySigV4({ method: "POST", url: "/", headers: signed.headers }, expectations, bodyOf('{"any":1}'))).accessKeyId,
+      credentials.accessKeyId,
+    );
   });
 
   test("a presigned request (query-string auth) is accepted within X-Amz-Expires and refused after", async () => {
@@ -106,7 +138,10 @@ describe("what must be signed, and when the body is read", () => {
     assert.match(search, /x-amz-target=/i, "the presigner hoists x-amz-* headers into the query");
     const head = { method: "POST", url: `/?${search}`, headers: presigned.headers };
     assert.ok(await verifySigV4(head, { ...expectations, now: now + 299_000 }, bodyOf("{}")));
-    await assert.rejects(verifySigV4(head, { ...expectations, now: now + 301_000 }, bodyOf("{}")), { name: "InvalidSignatureException", message: /^Signature expired: / });
+    await assert.rejects(verifySigV4(head, { ...expectations, now: now + 301_000 }, bodyOf("{}")), {
+      name: "InvalidSignatureException",
+      message: /^Signature expired: /,
+    });
     await assert.rejects(verifySigV4({ ...head, headers: { ...presigned.headers, authorization: "AWS4-HMAC-SHA256 x" } }, expectations, bodyOf("{}")), {
       message: "Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as HTTP header.",
     });
@@ -117,9 +152,16 @@ describe("what must be signed, and when the body is read", () => {
   });
 
   test("a header-form date more than 15 minutes away is refused either way", async () => {
-    const signed = await signer().sign({ method: "POST", protocol: "http:", hostname: "h", path: "/", headers: ecsHeaders, body: "{}" }, { signingDate: new Date(now) });
-    await assert.rejects(verifySigV4({ method: "POST", url: "/", headers: signed.headers }, { ...expectations, now: now + 16 * 60_000 }, bodyOf("{}")), { message: /^Signature expired/ });
-    await assert.rejects(verifySigV4({ method: "POST", url: "/", headers: signed.headers }, { ...expectations, now: now - 16 * 60_000 }, bodyOf("{}")), { message: /^Signature not yet current/ });
+    const signed = await signer().sign(
+      { method: "POST", protocol: "http:", hostname: "h", path: "/", headers: ecsHeaders, body: "{}" },
+      { signingDate: new Date(now) },
+    );
+    await assert.rejects(verifySigV4({ method: "POST", url: "/", headers: signed.headers }, { ...expectations, now: now + 16 * 60_000 }, bodyOf("{}")), {
+      message: /^Signature expired/,
+    });
+    await assert.rejects(verifySigV4({ method: "POST", url: "/", headers: signed.headers }, { ...expectations, now: now - 16 * 60_000 }, bodyOf("{}")), {
+      message: /^Signature not yet current/,
+    });
   });
 });
 
@@ -132,7 +174,11 @@ describe("SigV4 signed header names", () => {
         authorization: `AWS4-HMAC-SHA256 Credential=${credentials.accessKeyId}/20261123/us-east-1/ecs/aws4_request, SignedHeaders=${name};host;x-amz-date, Signature=${"0".repeat(64)}`,
       };
       await assert.rejects(
-        verifySigV4({ method: "POST", url: "/", headers }, { region: "us-east-1", service: "ecs", now, secretFor: async () => credentials.secretAccessKey }, bodyOf("{}")),
+        verifySigV4(
+          { method: "POST", url: "/", headers },
+          { region: "us-east-1", service: "ecs", now, secretFor: async () => credentials.secretAccessKey },
+          bodyOf("{}"),
+        ),
         (error: { code?: string; httpStatus?: number }) => error.httpStatus === 403 && error.code === "IncompleteSignatureException",
         name,
       );

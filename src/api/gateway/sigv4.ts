@@ -48,7 +48,8 @@ export interface SigV4Expectations {
 }
 
 const MAX_SKEW_MS = 15 * 60_000;
-const AUTHORIZATION = /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([^/,\s]+)\/([^/,\s]+)\/aws4_request,\s*SignedHeaders=([a-z0-9;\-_.]+),\s*Signature=([0-9a-f]{64})$/;
+const AUTHORIZATION =
+  /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([^/,\s]+)\/([^/,\s]+)\/aws4_request,\s*SignedHeaders=([a-z0-9;\-_.]+),\s*Signature=([0-9a-f]{64})$/;
 const signingKeys = new Map<string, Buffer>();
 
 const hmac = (key: Buffer | string, data: string) => createHmac("sha256", key).update(data, "utf8").digest();
@@ -168,7 +169,11 @@ function equalHexInConstantTime(expected: string, presented: string): boolean {
   return difference === 0;
 }
 
-const formatAmzDate = (ms: number) => new Date(ms).toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, "");
+const formatAmzDate = (ms: number) =>
+  new Date(ms)
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d{3}/, "");
 
 const MAX_PRESIGN_EXPIRES_S = 604_800;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -195,9 +200,21 @@ function fromAuthorizationHeader(authorization: string, headers: SignedRequestHe
     );
   }
   const amzDate = header(headers, "x-amz-date");
-  if (!amzDate) throw incompleteSignatureException(`Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization=${authorization.split(" ")[0]}`);
+  if (!amzDate)
+    throw incompleteSignatureException(
+      `Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization=${authorization.split(" ")[0]}`,
+    );
   const [, accessKeyId, scopeDate, region, service, signedHeaderList, signature] = match as unknown as string[];
-  return { accessKeyId: accessKeyId!, scopeDate: scopeDate!, region: region!, service: service!, signedHeaderList: signedHeaderList!, signature: signature!, amzDate, expiresS: undefined };
+  return {
+    accessKeyId: accessKeyId!,
+    scopeDate: scopeDate!,
+    region: region!,
+    service: service!,
+    signedHeaderList: signedHeaderList!,
+    signature: signature!,
+    amzDate,
+    expiresS: undefined,
+  };
 }
 
 /** The X-Amz-* query parameters' parts (presigned form). Wording as AWS's query-auth errors. */
@@ -205,7 +222,9 @@ function fromQuery(params: ReadonlyMap<string, string>): Credential {
   const required = ["X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-SignedHeaders", "X-Amz-Date"];
   const missing = required.filter((name) => !params.get(name));
   if (missing.length > 0) {
-    throw incompleteSignatureException(`${missing.map((name) => `AWS query-string parameters must include '${name}'. `).join("")}Re-examine the query-string parameters.`);
+    throw incompleteSignatureException(
+      `${missing.map((name) => `AWS query-string parameters must include '${name}'. `).join("")}Re-examine the query-string parameters.`,
+    );
   }
   const algorithm = params.get("X-Amz-Algorithm")!;
   if (algorithm !== "AWS4-HMAC-SHA256") throw incompleteSignatureException(`Unsupported AWS 'algorithm': '${algorithm}'.`);
@@ -224,10 +243,21 @@ function fromQuery(params: ReadonlyMap<string, string>): Credential {
     expiresS = /^\d{1,7}$/.test(expiresText) ? Number(expiresText) : NaN;
     // S3's wording; the other services' presigned URLs obey the same one-week bound.
     if (!(expiresS >= 0 && expiresS <= MAX_PRESIGN_EXPIRES_S)) {
-      throw incompleteSignatureException("X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than 604800 seconds");
+      throw incompleteSignatureException(
+        "X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than 604800 seconds",
+      );
     }
   }
-  return { accessKeyId: parts[0]!, scopeDate: parts[1]!, region: parts[2]!, service: parts[3]!, signedHeaderList, signature, amzDate: params.get("X-Amz-Date")!, expiresS };
+  return {
+    accessKeyId: parts[0]!,
+    scopeDate: parts[1]!,
+    region: parts[2]!,
+    service: parts[3]!,
+    signedHeaderList,
+    signature,
+    amzDate: params.get("X-Amz-Date")!,
+    expiresS,
+  };
 }
 
 /**
@@ -242,17 +272,22 @@ function checkSignedHeaders(headers: SignedRequestHead["headers"], signed: reado
     }
   }
   for (const name of signed) {
-    if (header(headers, name) === undefined) throw incompleteSignatureException(`'${name}' is named as a SignedHeader, but it does not exist in the HTTP request.`);
+    if (header(headers, name) === undefined)
+      throw incompleteSignatureException(`'${name}' is named as a SignedHeader, but it does not exist in the HTTP request.`);
   }
 }
 
 function checkTime(credential: Credential, signedAtMs: number, now: number): void {
   if (signedAtMs > now + MAX_SKEW_MS) {
-    throw invalidSignatureException(`Signature not yet current: ${credential.amzDate} is still later than ${formatAmzDate(now + MAX_SKEW_MS)} (${formatAmzDate(now)} + 15 min.)`);
+    throw invalidSignatureException(
+      `Signature not yet current: ${credential.amzDate} is still later than ${formatAmzDate(now + MAX_SKEW_MS)} (${formatAmzDate(now)} + 15 min.)`,
+    );
   }
   if (credential.expiresS === undefined) {
     if (signedAtMs < now - MAX_SKEW_MS) {
-      throw invalidSignatureException(`Signature expired: ${credential.amzDate} is now earlier than ${formatAmzDate(now - MAX_SKEW_MS)} (${formatAmzDate(now)} - 15 min.)`);
+      throw invalidSignatureException(
+        `Signature expired: ${credential.amzDate} is now earlier than ${formatAmzDate(now - MAX_SKEW_MS)} (${formatAmzDate(now)} - 15 min.)`,
+      );
     }
     return;
   }
@@ -260,7 +295,9 @@ function checkTime(credential: Credential, signedAtMs: number, now: number): voi
   // with the presigned window in place of the 15 minutes (the query form's exact text unconfirmed).
   const windowMs = credential.expiresS * 1000;
   if (signedAtMs < now - windowMs) {
-    throw invalidSignatureException(`Signature expired: ${credential.amzDate} is now earlier than ${formatAmzDate(now - windowMs)} (${formatAmzDate(now)} - ${credential.expiresS} sec.)`);
+    throw invalidSignatureException(
+      `Signature expired: ${credential.amzDate} is now earlier than ${formatAmzDate(now - windowMs)} (${formatAmzDate(now)} - ${credential.expiresS} sec.)`,
+    );
   }
 }
 
@@ -276,7 +313,8 @@ export async function verifySigV4(request: SignedRequestHead, expect: SigV4Expec
   const credential = authorization ? fromAuthorizationHeader(authorization, request.headers) : fromQuery(new Map(pairs));
 
   const signedAtMs = amzDateToMs(credential.amzDate);
-  if (signedAtMs === undefined) throw incompleteSignatureException(`Date must be in ISO-8601 'basic format'. Got '${credential.amzDate}'. See http://en.wikipedia.org/wiki/ISO_8601`);
+  if (signedAtMs === undefined)
+    throw incompleteSignatureException(`Date must be in ISO-8601 'basic format'. Got '${credential.amzDate}'. See http://en.wikipedia.org/wiki/ISO_8601`);
   checkTime(credential, signedAtMs, expect.now);
   const signedHeaders = credential.signedHeaderList.split(";");
   checkSignedHeaders(request.headers, signedHeaders);
@@ -286,7 +324,8 @@ export async function verifySigV4(request: SignedRequestHead, expect: SigV4Expec
     const wanted = typeof expect.service === "string" ? expect.service : [...expect.service].join("' or '");
     throw invalidSignatureException(`Credential should be scoped to correct service: '${wanted}'. `);
   }
-  if (scopeDate !== credential.amzDate.slice(0, 8)) throw invalidSignatureException("Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP.");
+  if (scopeDate !== credential.amzDate.slice(0, 8))
+    throw invalidSignatureException("Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP.");
   const secret = await expect.secretFor(accessKeyId);
   if (secret === undefined) throw unrecognizedClientException("The security token included in the request is invalid.");
 
@@ -296,7 +335,9 @@ export async function verifySigV4(request: SignedRequestHead, expect: SigV4Expec
   const verify = (payloadHash: string) => {
     const scope = `${scopeDate}/${region}/${service}/aws4_request`;
     const stringToSign = `AWS4-HMAC-SHA256\n${credential.amzDate}\n${scope}\n${sha256Hex(canonicalHead + payloadHash)}`;
-    const expected = createHmac("sha256", signingKey(secret, scopeDate, region, service)).update(stringToSign).digest("hex");
+    const expected = createHmac("sha256", signingKey(secret, scopeDate, region, service))
+      .update(stringToSign)
+      .digest("hex");
     if (!equalHexInConstantTime(expected, signature)) {
       throw invalidSignatureException(
         "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",

@@ -121,6 +121,9 @@ test("a slow matcher: each call stops after its time budget, the loop stays resp
 test("the budget leaves small scans alone: one call, no nextToken", async () => {
   await put(["ERROR one", "INFO two", "ERROR three"]);
   const page = await filterLogEvents(context, { logGroupName: "/ecs/app", filterPattern: "%ERROR%" });
-  assert.deepEqual(page.events!.map((e) => e.message), ["ERROR one", "ERROR three"]);
+  assert.deepEqual(
+    page.events!.map((e) => e.message),
+    ["ERROR one", "ERROR three"],
+  );
   assert.equal(page.nextToken, undefined);
 });

@@ -152,19 +152,14 @@ export async function getLogEvents(context: LogsContext, input: GetLogEventsRequ
 }
 
 type FilterPage = { t: number; i: number };
-const isFilterPage = (value: unknown): value is FilterPage =>
-  typeof (value as FilterPage)?.t === "number" && typeof (value as FilterPage)?.i === "number";
+const isFilterPage = (value: unknown): value is FilterPage => typeof (value as FilterPage)?.t === "number" && typeof (value as FilterPage)?.i === "number";
 
 export interface FilterOptions {
   /** Turns the filterPattern into a matcher; tests pass a slower one to exercise the time budget. */
   readonly compile?: (pattern: string | undefined) => EventMatcher;
 }
 
-export async function filterLogEvents(
-  context: LogsContext,
-  input: FilterLogEventsRequest,
-  options: FilterOptions = {},
-): Promise<FilterLogEventsResponse> {
+export async function filterLogEvents(context: LogsContext, input: FilterLogEventsRequest, options: FilterOptions = {}): Promise<FilterLogEventsResponse> {
   const group = await requireLogGroup(context, input);
   if (input.logStreamNames !== undefined && input.logStreamNamePrefix !== undefined) {
     throw invalidParameterException("logStreamNames and logStreamNamePrefix are mutually exclusive parameters.");

@@ -241,7 +241,10 @@ export async function putRetentionPolicy(context: LogsContext, input: PutRetenti
   return {};
 }
 
-export async function deleteRetentionPolicy(context: LogsContext, input: DeleteRetentionPolicyRequest): Promise<ResponseBody<DeleteRetentionPolicyCommandOutput>> {
+export async function deleteRetentionPolicy(
+  context: LogsContext,
+  input: DeleteRetentionPolicyRequest,
+): Promise<ResponseBody<DeleteRetentionPolicyCommandOutput>> {
   const group = await requireLogGroup(context, { logGroupName: validateLogGroupName(input.logGroupName) });
   await context.logs.setRetention(group.id, null);
   return {};

@@ -57,9 +57,15 @@ describe("CloudWatch Logs service", () => {
   test("GetLogEvents returns the newest events by default and pages backward and forward", async () => {
     await seed(25);
     const tail = await call("GetLogEvents", { logGroupName: "/ecs/app", logStreamName: "s1", limit: 10 });
-    assert.deepEqual(messages(tail), Array.from({ length: 10 }, (_, i) => `line ${15 + i}`));
+    assert.deepEqual(
+      messages(tail),
+      Array.from({ length: 10 }, (_, i) => `line ${15 + i}`),
+    );
     const older = await call("GetLogEvents", { logGroupName: "/ecs/app", logStreamName: "s1", limit: 10, nextToken: tail.nextBackwardToken });
-    assert.deepEqual(messages(older), Array.from({ length: 10 }, (_, i) => `line ${5 + i}`));
+    assert.deepEqual(
+      messages(older),
+      Array.from({ length: 10 }, (_, i) => `line ${5 + i}`),
+    );
     const head = await call("GetLogEvents", { logGroupName: "/ecs/app", logStreamName: "s1", limit: 10, startFromHead: true });
     assert.deepEqual(messages(head)[0], "line 0");
     const end = await call("GetLogEvents", { logGroupName: "/ecs/app", logStreamName: "s1", nextToken: tail.nextForwardToken });

@@ -69,9 +69,12 @@ export async function run(argv: string[]): Promise<number> {
   try {
     token = parseJoinToken(tokenText);
     server = new URL(values.server);
-    if (server.protocol !== "https:" && server.protocol !== "http:") throw new ConfigError(`--server must be an https:// (or http://) URL, not '${values.server}'`);
+    if (server.protocol !== "https:" && server.protocol !== "http:")
+      throw new ConfigError(`--server must be an https:// (or http://) URL, not '${values.server}'`);
     if (server.protocol === "http:" && !values["insecure-http"] && !isLoopbackHost(server.hostname)) {
-      throw new ConfigError(`refusing plain HTTP to ${server.host}: the join token and this host's secret would cross the network in clear. Use the server's https:// endpoint (berth server --tls), or pass --insecure-http`);
+      throw new ConfigError(
+        `refusing plain HTTP to ${server.host}: the join token and this host's secret would cross the network in clear. Use the server's https:// endpoint (berth server --tls), or pass --insecure-http`,
+      );
     }
     mkdirSync(values["data-dir"]!, { recursive: true, mode: 0o700 });
     chmodSync(values["data-dir"]!, 0o700); // also when it existed: it holds the host secret and the image store
@@ -89,7 +92,12 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const logger = pino({ base: { service: "berth-agent" } });
-  const link = createHttpControlLink({ serverUrl: values.server, token: token.secret, secretFile: join(values["data-dir"]!, "host-secret"), ...(ca ? { ca } : {}) });
+  const link = createHttpControlLink({
+    serverUrl: values.server,
+    token: token.secret,
+    secretFile: join(values["data-dir"]!, "host-secret"),
+    ...(ca ? { ca } : {}),
+  });
   let assembled;
   try {
     assembled = assembleHostAgent({ config, link, logger });

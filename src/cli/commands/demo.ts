@@ -43,7 +43,8 @@ class DemoError extends Error {}
 
 /** The usual AWS sources when the environment names some; else the server's own credentials file. */
 function credentialsFor(dataDir: string): { credentials: Credentials | ReturnType<typeof defaultProvider>; file?: string } {
-  const fromEnvironment = process.env.AWS_ACCESS_KEY_ID !== undefined || process.env.AWS_PROFILE !== undefined || process.env.AWS_SHARED_CREDENTIALS_FILE !== undefined;
+  const fromEnvironment =
+    process.env.AWS_ACCESS_KEY_ID !== undefined || process.env.AWS_PROFILE !== undefined || process.env.AWS_SHARED_CREDENTIALS_FILE !== undefined;
   const file = join(dataDir, "credentials");
   if (!fromEnvironment) {
     let text: string | undefined;
@@ -126,7 +127,9 @@ export async function run(argv: string[]): Promise<number> {
   } catch (error) {
     const cause = (error as { cause?: { code?: string } }).cause?.code ?? "";
     if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(cause)) {
-      process.stderr.write(`berth demo: the server at ${endpoint} presented a certificate not trusted here (${cause}); pass --ca-bundle <server data dir>/ca.pem\n`);
+      process.stderr.write(
+        `berth demo: the server at ${endpoint} presented a certificate not trusted here (${cause}); pass --ca-bundle <server data dir>/ca.pem\n`,
+      );
       return 1;
     }
     process.stderr.write(`berth demo: no Berth server answers at ${endpoint}; start one first (e.g. \`${berth} server\` in another shell)\n`);
@@ -141,7 +144,10 @@ export async function run(argv: string[]): Promise<number> {
   mkdirSync(work, { recursive: true, mode: 0o700 });
   try {
     out(`berth demo against ${endpoint} (region ${region})`);
-    if (file) out(`Credentials: the server's root key from ${file}. For the aws commands below:\n  export AWS_SHARED_CREDENTIALS_FILE=${file} AWS_PROFILE=berth AWS_DEFAULT_REGION=${region}`);
+    if (file)
+      out(
+        `Credentials: the server's root key from ${file}. For the aws commands below:\n  export AWS_SHARED_CREDENTIALS_FILE=${file} AWS_PROFILE=berth AWS_DEFAULT_REGION=${region}`,
+      );
     else out(`Credentials: the usual AWS sources (environment, AWS_PROFILE, ~/.aws). Region for the aws commands: export AWS_DEFAULT_REGION=${region}`);
 
     // The image: busybox httpd and a CGI page, one reproducible layer.
@@ -170,11 +176,21 @@ export async function run(argv: string[]): Promise<number> {
       aws(`ecr get-login-password | ${berth} ${buildArgs} --push --username AWS --password-stdin${insecureFlag}`),
       `# or with skopeo: ${aws("ecr get-login-password")} | skopeo login ${skopeoTls} --username AWS --password-stdin ${registryHost}`,
     ]);
-    const image = await buildImage({ busybox: true, directories: [{ source: site, destination: "/www" }], architecture: arch() === "arm64" ? "arm64" : "amd64", cmd: [...DEMO_COMMAND], exposedPorts: ["80/tcp"] });
+    const image = await buildImage({
+      busybox: true,
+      directories: [{ source: site, destination: "/www" }],
+      architecture: arch() === "arm64" ? "arm64" : "amd64",
+      cmd: [...DEMO_COMMAND],
+      exposedPorts: ["80/tcp"],
+    });
     const token = (await ecr.send(new GetAuthorizationTokenCommand({}))).authorizationData?.[0]?.authorizationToken;
     if (!token) throw new DemoError("GetAuthorizationToken returned no token");
     const password = Buffer.from(token, "base64").toString("utf8").replace(/^AWS:/, "");
-    await pushImage({ manifest: image.manifest, blobs: [image.config, ...image.layers] }, imageUri, { insecureRegistries: insecure, credentials: { username: "AWS", password }, ...(insecure.length === 0 ? { trust: { ca: tls.ca } } : {}) });
+    await pushImage({ manifest: image.manifest, blobs: [image.config, ...image.layers] }, imageUri, {
+      insecureRegistries: insecure,
+      credentials: { username: "AWS", password },
+      ...(insecure.length === 0 ? { trust: { ca: tls.ca } } : {}),
+    });
     out(`    pushed ${imageUri}@${image.manifest.digest} (${image.layers.reduce((sum, layer) => sum + layer.bytes.length, 0)} bytes of layers)`);
 
     step("Create a cluster", [aws(`ecs create-cluster --cluster-name ${CLUSTER}`)]);
@@ -195,7 +211,9 @@ export async function run(argv: string[]): Promise<number> {
     };
     const definitionFile = join(work, `${FAMILY}.json`);
     writeFileSync(definitionFile, `${JSON.stringify(definition, null, 2)}\n`);
-    step(`Register the task definition ${FAMILY} (written to ${definitionFile})`, [aws(`ecs register-task-definition --cli-input-json file://${definitionFile}`)]);
+    step(`Register the task definition ${FAMILY} (written to ${definitionFile})`, [
+      aws(`ecs register-task-definition --cli-input-json file://${definitionFile}`),
+    ]);
     const registered = (await ecs.send(new RegisterTaskDefinitionCommand(definition))).taskDefinition;
     out(`    ${registered?.taskDefinitionArn}`);
 
@@ -207,10 +225,17 @@ export async function run(argv: string[]): Promise<number> {
     for (const subnet of network.subnets.slice(0, 16)) out(`    ${subnet.subnetId} in ${subnet.availabilityZone} (${subnet.cidrBlock})`);
 
     step("Run the task", [
-      aws(`ecs run-task --cluster ${CLUSTER} --task-definition ${FAMILY} --launch-type FARGATE --network-configuration 'awsvpcConfiguration={subnets=[${subnetIds.join(",")}],assignPublicIp=DISABLED}'`),
+      aws(
+        `ecs run-task --cluster ${CLUSTER} --task-definition ${FAMILY} --launch-type FARGATE --network-configuration 'awsvpcConfiguration={subnets=[${subnetIds.join(",")}],assignPublicIp=DISABLED}'`,
+      ),
     ]);
     const ran = await ecs.send(
-      new RunTaskCommand({ cluster: CLUSTER, taskDefinition: registered?.taskDefinitionArn ?? FAMILY, launchType: "FARGATE", networkConfiguration: { awsvpcConfiguration: { subnets: subnetIds, assignPublicIp: "DISABLED" } } }),
+      new RunTaskCommand({
+        cluster: CLUSTER,
+        taskDefinition: registered?.taskDefinitionArn ?? FAMILY,
+        launchType: "FARGATE",
+        networkConfiguration: { awsvpcConfiguration: { subnets: subnetIds, assignPublicIp: "DISABLED" } },
+      }),
     );
     const taskArn = ran.tasks?.[0]?.taskArn;
     if (!taskArn) throw new DemoError(`RunTask placed no task: ${(ran.failures ?? []).map((failure) => failure.reason).join("; ") || "no reason given"}`);
@@ -230,7 +255,9 @@ export async function run(argv: string[]): Promise<number> {
       if (Date.now() > deadline) throw new DemoError(`the task is still ${status} after ${timeoutMs / 1000} s`);
       await sleep(500);
     }
-    const ip = task?.containers?.[0]?.networkInterfaces?.[0]?.privateIpv4Address ?? task?.attachments?.[0]?.details?.find((detail) => detail.name === "privateIPv4Address")?.value;
+    const ip =
+      task?.containers?.[0]?.networkInterfaces?.[0]?.privateIpv4Address ??
+      task?.attachments?.[0]?.details?.find((detail) => detail.name === "privateIPv4Address")?.value;
     if (!ip) throw new DemoError("the running task reports no private IPv4 address");
 
     step(`Fetch the page from the task's private IP ${ip}`, [`curl http://${ip}/`]);
@@ -246,7 +273,8 @@ export async function run(argv: string[]): Promise<number> {
         await sleep(250); // httpd may still be binding its port
       }
     }
-    if (page === undefined) throw new DemoError(`http://${ip}/ did not answer with the page from this machine (the task runs on the host its agent serves; fetch it from there)`);
+    if (page === undefined)
+      throw new DemoError(`http://${ip}/ did not answer with the page from this machine (the task runs on the host its agent serves; fetch it from there)`);
     if (!page.includes(DEMO_PAGE_TITLE)) throw new DemoError(`http://${ip}/ answered with an unexpected page:\n${page.slice(0, 500)}`);
     out();
     out(pageText(page).replace(/^/gm, "    | "));
@@ -272,7 +300,9 @@ export async function run(argv: string[]): Promise<number> {
     const prefix = error instanceof DemoError || name === "Error" ? "" : `${name}: `;
     process.stderr.write(`berth demo: step ${stepNumber} failed: ${prefix}${(error as Error).message}\n`);
     if (name === "UnrecognizedClientException" || name === "CredentialsProviderError" || name === "InvalidSignatureException") {
-      process.stderr.write(`berth demo: use the server's credentials (printed at its start), e.g. run as root with --data-dir pointing at the server's data dir, or export AWS_SHARED_CREDENTIALS_FILE=<data-dir>/credentials AWS_PROFILE=berth\n`);
+      process.stderr.write(
+        `berth demo: use the server's credentials (printed at its start), e.g. run as root with --data-dir pointing at the server's data dir, or export AWS_SHARED_CREDENTIALS_FILE=<data-dir>/credentials AWS_PROFILE=berth\n`,
+      );
     }
     return 1;
   }

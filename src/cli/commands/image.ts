@@ -63,7 +63,9 @@ export async function run(argv: string[]): Promise<number> {
         store: { type: "string", default: "/var/lib/berth/images" },
       },
     });
-    const credentials: RegistryCredentials | undefined = values.username ? { username: values.username, password: values["password-stdin"] ? await readStdin() : "" } : undefined;
+    const credentials: RegistryCredentials | undefined = values.username
+      ? { username: values.username, password: values["password-stdin"] ? await readStdin() : "" }
+      : undefined;
     const insecureRegistries = values["insecure-registry"] ?? [];
     // The CA applies to the registry of the reference given (the one this command talks to).
     const ca = values["ca-bundle"] === undefined ? undefined : readFileSync(values["ca-bundle"], "utf8");
@@ -87,7 +89,12 @@ export async function run(argv: string[]): Promise<number> {
         stopSignal: values["stop-signal"],
       });
       if (values["oci-layout"]) writeOciLayout(values["oci-layout"], image, values.tag.slice(values.tag.lastIndexOf(":") + 1));
-      if (values.push) await pushImage({ manifest: image.manifest, blobs: [image.config, ...image.layers] }, values.tag, { insecureRegistries, ...(credentials ? { credentials } : {}), ...(ca ? { trust: { ca } } : {}) });
+      if (values.push)
+        await pushImage({ manifest: image.manifest, blobs: [image.config, ...image.layers] }, values.tag, {
+          insecureRegistries,
+          ...(credentials ? { credentials } : {}),
+          ...(ca ? { trust: { ca } } : {}),
+        });
       process.stdout.write(`${values.tag}@${image.manifest.digest}\n`);
       return 0;
     }
@@ -95,7 +102,11 @@ export async function run(argv: string[]): Promise<number> {
       const reference = positionals[0];
       if (!reference) throw new Error("an image reference is required");
       const store = new ImageStore({ root: values.store!, insecureRegistries, ...(ca ? { trustFor: () => ({ ca }) } : {}) });
-      const image = await store.pull(reference, { platform: { os: "linux", architecture: arch() === "arm64" ? "arm64" : "amd64" }, policy: "always", ...(credentials ? { credentials } : {}) });
+      const image = await store.pull(reference, {
+        platform: { os: "linux", architecture: arch() === "arm64" ? "arm64" : "amd64" },
+        policy: "always",
+        ...(credentials ? { credentials } : {}),
+      });
       process.stdout.write(`${image.reference}@${image.manifestDigest} (${image.layerDirs.length} layers, ${image.sizeBytes} bytes)\n`);
       return 0;
     }

@@ -73,21 +73,35 @@ export async function run(argv: string[]): Promise<number> {
   try {
     if (action === "create") {
       const secret = newJoinTokenSecret();
-      await store.joinTokens.create({ tokenSha256: tokenSha256(secret), createdAt: now, expiresAt: now + ttlMs, description: values.description!.slice(0, 256) });
+      await store.joinTokens.create({
+        tokenSha256: tokenSha256(secret),
+        createdAt: now,
+        expiresAt: now + ttlMs,
+        description: values.description!.slice(0, 256),
+      });
       process.stdout.write(`${formatJoinToken(secret, readAgentCaPin(dataDir))}\n`);
       process.stderr.write(`berth join-token: token ${tokenSha256(secret).slice(0, 12)} joins new hosts until ${iso(now + ttlMs)}\n`);
       return 0;
     }
     if (action === "list") {
-      const rows = (await store.joinTokens.list()).map((token) => [token.id, statusOf(token, now), iso(token.createdAt), iso(token.expiresAt), token.description]);
+      const rows = (await store.joinTokens.list()).map((token) => [
+        token.id,
+        statusOf(token, now),
+        iso(token.createdAt),
+        iso(token.expiresAt),
+        token.description,
+      ]);
       const header = ["ID", "STATUS", "CREATED", "EXPIRES", "DESCRIPTION"];
       const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
-      for (const row of [header, ...rows]) process.stdout.write(`${row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!))).join("  ")}\n`);
+      for (const row of [header, ...rows])
+        process.stdout.write(`${row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!))).join("  ")}\n`);
       return 0;
     }
     const revoked = await store.joinTokens.revoke(rest[0]!.toLowerCase(), now);
     if (revoked.length !== 1) {
-      process.stderr.write(`berth join-token: ${revoked.length === 0 ? `no token with id ${rest[0]}` : `${revoked.length} tokens start with ${rest[0]}; give more digits`}\n`);
+      process.stderr.write(
+        `berth join-token: ${revoked.length === 0 ? `no token with id ${rest[0]}` : `${revoked.length} tokens start with ${rest[0]}; give more digits`}\n`,
+      );
       return 1;
     }
     process.stdout.write(`revoked ${revoked[0]!.id}\n`);

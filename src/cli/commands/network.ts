@@ -11,7 +11,16 @@ const USAGE =
   "  --ca-bundle  CA certificate(s) for an https:// endpoint (default $AWS_CA_BUNDLE, else <data-dir>/ca.pem when present)\n  --data-dir   the server's data dir (default /var/lib/berth)";
 
 export async function run(argv: string[]): Promise<number> {
-  const parsed = parseCommandLine("network", USAGE, { args: argv, options: { endpoint: { type: "string", default: "http://127.0.0.1:8470" }, region: { type: "string" }, "ca-bundle": { type: "string" }, "data-dir": { type: "string", default: "/var/lib/berth" }, help: { type: "boolean" } } });
+  const parsed = parseCommandLine("network", USAGE, {
+    args: argv,
+    options: {
+      endpoint: { type: "string", default: "http://127.0.0.1:8470" },
+      region: { type: "string" },
+      "ca-bundle": { type: "string" },
+      "data-dir": { type: "string", default: "/var/lib/berth" },
+      help: { type: "boolean" },
+    },
+  });
   if (typeof parsed === "number") return parsed;
   const { values } = parsed;
   const endpoint = new URL(values.endpoint!);

@@ -93,13 +93,23 @@ export async function run(argv: string[]): Promise<number> {
       return 2;
     }
   }
-  const accountId = config.accountId ?? persistentValue(join(config.dataDir, "account-id"), () => String(randomInt(100_000, 1_000_000)) + String(randomInt(100_000, 1_000_000)));
+  const accountId =
+    config.accountId ??
+    persistentValue(join(config.dataDir, "account-id"), () => String(randomInt(100_000, 1_000_000)) + String(randomInt(100_000, 1_000_000)));
   const scope = { partition: config.partition, region: config.region, accountId };
   const store = await openStore({ path: join(config.dataDir, "berth.db") });
   const box = SecretBox.open(config.dataDir);
   let root;
   try {
-    root = await ensureRootKey({ dataDir: config.dataDir, accountId, partition: config.partition, accessKeys: store.accessKeys, box, fromEnvironment: config.rootKey, now: Date.now() });
+    root = await ensureRootKey({
+      dataDir: config.dataDir,
+      accountId,
+      partition: config.partition,
+      accessKeys: store.accessKeys,
+      box,
+      fromEnvironment: config.rootKey,
+      now: Date.now(),
+    });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     await store.close();
@@ -121,7 +131,12 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`berth server: ${(error as Error).message}\n`);
     return 2;
   }
-  const bootstrapToken = await ensureBootstrapJoinToken({ dataDir: config.dataDir, joinTokens: store.joinTokens, caSha256: tls?.pinnedCa?.sha256, now: Date.now() });
+  const bootstrapToken = await ensureBootstrapJoinToken({
+    dataDir: config.dataDir,
+    joinTokens: store.joinTokens,
+    caSha256: tls?.pinnedCa?.sha256,
+    now: Date.now(),
+  });
 
   const network = defaultNetwork({ accountId, region: config.region, vpcCidr: config.vpcCidr });
   // The registry's host:port as images name it; known once the listener is bound (port 0).
@@ -138,7 +153,13 @@ export async function run(argv: string[]): Promise<number> {
   const launcher = new TaskLauncher({ store, clock: systemClock, scope, network, notifyHost: (hostId) => fleet.notify(hostId) });
   const loops = [
     startLogRetention({ logs: store.logs, clock: systemClock, logger }),
-    startPeriodicLoop({ name: "lost-hosts", intervalMs: fleet.heartbeatIntervalMs, clock: systemClock, logger, pass: async () => void (await fleet.reapLostHosts()) }),
+    startPeriodicLoop({
+      name: "lost-hosts",
+      intervalMs: fleet.heartbeatIntervalMs,
+      clock: systemClock,
+      logger,
+      pass: async () => void (await fleet.reapLostHosts()),
+    }),
     startPeriodicLoop({
       name: "stopped-task-retention",
       intervalMs: 60_000,
@@ -162,14 +183,21 @@ export async function run(argv: string[]): Promise<number> {
     tokenTtlMs: config.registryTokenTtlMs,
   });
   const listener = createGateway({
-    services: [createEcsService({ store, clock: systemClock, scope, launcher }), createLogsService({ logs: store.logs, clock: systemClock, scope }), createNetworkService(network), registry.ecrService],
+    services: [
+      createEcsService({ store, clock: systemClock, scope, launcher }),
+      createLogsService({ logs: store.logs, clock: systemClock, scope }),
+      createNetworkService(network),
+      registry.ecrService,
+    ],
     httpRoutes: [createAgentRoute({ fleet, joinTokenStatus: (hash) => store.joinTokens.status(hash, Date.now()), logger }), registry.route],
     principalFor: async (accessKeyId) => {
       const cached = principals.get(accessKeyId);
       if (cached && cached.expiresAt > Date.now()) return cached.principal;
       principals.delete(accessKeyId);
       const stored = await store.accessKeys.get(accessKeyId);
-      const principal = stored ? { secretAccessKey: box.unseal(stored.secretCiphertext), accountId: stored.accountId, principalArn: stored.principalArn } : undefined;
+      const principal = stored
+        ? { secretAccessKey: box.unseal(stored.secretCiphertext), accountId: stored.accountId, principalArn: stored.principalArn }
+        : undefined;
       if (principal) principals.set(accessKeyId, { principal, expiresAt: Date.now() + PRINCIPAL_CACHE_MS });
       return principal;
     },
@@ -183,7 +211,10 @@ export async function run(argv: string[]): Promise<number> {
   const server = tls
     ? // handshakeTimeout: a connection that never finishes its TLS handshake is not covered by the
       // head timeout; node's default (120 s) would let a few addresses hold every connection slot.
-      createHttpsServer({ keepAliveTimeout: 65_000, requireHostHeader: false, cert: tls.cert, key: tls.key, minVersion: "TLSv1.2", handshakeTimeout: 10_000 }, listener)
+      createHttpsServer(
+        { keepAliveTimeout: 65_000, requireHostHeader: false, cert: tls.cert, key: tls.key, minVersion: "TLSv1.2", handshakeTimeout: 10_000 },
+        listener,
+      )
     : createServer({ keepAliveTimeout: 65_000, requireHostHeader: false }, listener);
   // A request without Host reaches the gateway, whose SigV4 check (host is always signed) refuses
   // it in AWS's words; node's own check would answer with an empty 400.

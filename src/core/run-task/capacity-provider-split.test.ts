@@ -17,14 +17,30 @@ test("the base is placed first, then the rest by weight", () => {
 });
 
 test("a count smaller than the base goes all to the base provider", () => {
-  assert.deepEqual(splitByStrategy([{ capacityProvider: "FARGATE", base: 5, weight: 0 }, { capacityProvider: "FARGATE_SPOT", weight: 1 }], 3), [
-    { capacityProvider: "FARGATE", count: 3 },
-  ]);
+  assert.deepEqual(
+    splitByStrategy(
+      [
+        { capacityProvider: "FARGATE", base: 5, weight: 0 },
+        { capacityProvider: "FARGATE_SPOT", weight: 1 },
+      ],
+      3,
+    ),
+    [{ capacityProvider: "FARGATE", count: 3 }],
+  );
 });
 
 test("equal weights alternate starting with the first provider", () => {
-  assert.deepEqual(splitByStrategy([{ capacityProvider: "FARGATE", weight: 1 }, { capacityProvider: "FARGATE_SPOT", weight: 1 }], 3), [
-    { capacityProvider: "FARGATE", count: 2 },
-    { capacityProvider: "FARGATE_SPOT", count: 1 },
-  ]);
+  assert.deepEqual(
+    splitByStrategy(
+      [
+        { capacityProvider: "FARGATE", weight: 1 },
+        { capacityProvider: "FARGATE_SPOT", weight: 1 },
+      ],
+      3,
+    ),
+    [
+      { capacityProvider: "FARGATE", count: 2 },
+      { capacityProvider: "FARGATE_SPOT", count: 1 },
+    ],
+  );
 });

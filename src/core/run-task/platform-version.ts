@@ -20,13 +20,17 @@ export function featuresNeeding140(task: { definition: TaskDefinition; cpuUnits:
   const needs: string[] = [];
   if (task.definition.volumes?.some((volume) => volume.efsVolumeConfiguration !== undefined)) needs.push("EFS volumes");
   if (task.ephemeralStorageGiB > 20) needs.push("ephemeral storage above 20 GiB");
-  if (task.definition.containerDefinitions?.some((container) => container.linuxParameters?.capabilities?.add?.includes("SYS_PTRACE"))) needs.push("the SYS_PTRACE capability");
+  if (task.definition.containerDefinitions?.some((container) => container.linuxParameters?.capabilities?.add?.includes("SYS_PTRACE")))
+    needs.push("the SYS_PTRACE capability");
   if (task.cpuUnits > 4096) needs.push("more than 4 vCPU");
   return needs;
 }
 
 /** RunTask refuses a task on a platform version that lacks something it uses. */
-export function assertPlatformSupports(platformVersion: "1.4.0" | "1.3.0", task: { definition: TaskDefinition; cpuUnits: number; ephemeralStorageGiB: number }): void {
+export function assertPlatformSupports(
+  platformVersion: "1.4.0" | "1.3.0",
+  task: { definition: TaskDefinition; cpuUnits: number; ephemeralStorageGiB: number },
+): void {
   if (platformVersion === "1.3.0" && featuresNeeding140(task).length > 0) {
     // AWS's exception and wording, as users report it for EFS on 1.3.0
     // (ansible-collections/community.aws#136, uktrade/data-workspace-frontend#944).

@@ -30,7 +30,9 @@ export function validateRunTaskRequest(request: RunTaskRequest): RunTaskPlacemen
   }
   if (request.startedBy !== undefined && (request.startedBy.length > 128 || !/^[A-Za-z0-9_\-/.:]*$/.test(request.startedBy))) {
     // wording not confirmed against AWS
-    throw invalidParameterException("startedBy may contain up to 128 letters (uppercase and lowercase), numbers, hyphens (-), forward slash (/), and underscores (_).");
+    throw invalidParameterException(
+      "startedBy may contain up to 128 letters (uppercase and lowercase), numbers, hyphens (-), forward slash (/), and underscores (_).",
+    );
   }
   if (request.clientToken !== undefined && (request.clientToken.length < 1 || request.clientToken.length > 64)) {
     throw invalidParameterException("clientToken must be between 1 and 64 characters.");

@@ -15,7 +15,6 @@ const base: RegisterTaskDefinitionRequest = {
   containerDefinitions: [{ name: "web", image: "nginx" }],
 };
 
-
 describe("Fargate task definition registration", () => {
   test("echoes the AWS sample with integer-string sizes, defaults and compatibilities", () => {
     const sample = JSON.parse(readFileSync(new URL("../../../examples/sample-fargate-app.json", import.meta.url), "utf8")) as RegisterTaskDefinitionRequest;
@@ -34,7 +33,10 @@ describe("Fargate task definition registration", () => {
     assert.equal(prepared.memory, "2048");
   });
   test("fills the health check defaults", () => {
-    const prepared = prepareTaskDefinitionRegistration({ ...base, containerDefinitions: [{ name: "web", image: "nginx", healthCheck: { command: ["CMD-SHELL", "true"] } }] });
+    const prepared = prepareTaskDefinitionRegistration({
+      ...base,
+      containerDefinitions: [{ name: "web", image: "nginx", healthCheck: { command: ["CMD-SHELL", "true"] } }],
+    });
     assert.deepEqual(prepared.containerDefinitions![0]!.healthCheck, { interval: 30, timeout: 5, retries: 3, command: ["CMD-SHELL", "true"] });
   });
   test("lists FARGATE in compatibilities only when every Fargate rule passes", () => {
@@ -48,11 +50,14 @@ describe("Fargate task definition registration", () => {
   });
   for (const [behaviour, change, message] of rejectedCases) {
     test(behaviour, () =>
-      assert.throws(() => prepareTaskDefinitionRegistration({ ...base, ...change }), (error: Error) => {
-        assert.equal(error.name, "ClientException");
-        assert.equal(error.message, message);
-        return true;
-      }),
+      assert.throws(
+        () => prepareTaskDefinitionRegistration({ ...base, ...change }),
+        (error: Error) => {
+          assert.equal(error.name, "ClientException");
+          assert.equal(error.message, message);
+          return true;
+        },
+      ),
     );
   }
 });
@@ -71,9 +76,15 @@ describe("names that become host paths", () => {
   });
   for (const name of [".", "..", "a.b", "a b", "a\nb", "a\0b", "é", "vol/..", "/abs"]) {
     test(`refuses the volume name ${JSON.stringify(name)}`, () =>
-      assert.throws(() => prepareTaskDefinitionRegistration({ ...base, volumes: [{ name }] }), { name: "ClientException", message: "volume.name contains invalid characters." }));
+      assert.throws(() => prepareTaskDefinitionRegistration({ ...base, volumes: [{ name }] }), {
+        name: "ClientException",
+        message: "volume.name contains invalid characters.",
+      }));
     test(`refuses the container name ${JSON.stringify(name)}`, () =>
-      assert.throws(() => prepareTaskDefinitionRegistration({ ...base, containerDefinitions: [{ name, image: "nginx" }] }), { name: "ClientException", message: "Container.name contains invalid characters." }));
+      assert.throws(() => prepareTaskDefinitionRegistration({ ...base, containerDefinitions: [{ name, image: "nginx" }] }), {
+        name: "ClientException",
+        message: "Container.name contains invalid characters.",
+      }));
   }
   test("refuses a name that matches only on its first line (the pattern is compared whole)", () =>
     assert.throws(() => prepareTaskDefinitionRegistration({ ...base, volumes: [{ name: "ok\n../../x" }] }), { name: "ClientException" }));

@@ -57,7 +57,14 @@ function validateAndNormalise(request: RegisterTaskDefinitionRequest, fargate: b
   const containers = request.containerDefinitions ?? [];
   const names = uniqueContainerNames(containers);
   const normalised = containers.map((container) =>
-    validateContainer(container, { fargate, networkMode: request.networkMode, containerNames: names, volumeNames, hasExecutionRole: request.executionRoleArn !== undefined, allContainers: containers }),
+    validateContainer(container, {
+      fargate,
+      networkMode: request.networkMode,
+      containerNames: names,
+      volumeNames,
+      hasExecutionRole: request.executionRoleArn !== undefined,
+      allContainers: containers,
+    }),
   );
   if (!normalised.some((container) => container.essential)) throw clientException("Task definition must contain at least one essential container."); // wording not confirmed
   checkResourceSums(normalised, cpuUnits, memoryMiB);
@@ -86,13 +93,16 @@ function validateAndNormalise(request: RegisterTaskDefinitionRequest, fargate: b
 /** Family name, container count, network mode and launch types. */
 function assertFamilyAndModes(request: RegisterTaskDefinitionRequest, fargate: boolean): void {
   if (!FAMILY.test(request.family ?? "")) {
-    throw clientException("Family contains invalid characters or is too long. Up to 255 letters (uppercase and lowercase), numbers, hyphens, and underscores are allowed."); // wording not confirmed
+    throw clientException(
+      "Family contains invalid characters or is too long. Up to 255 letters (uppercase and lowercase), numbers, hyphens, and underscores are allowed.",
+    ); // wording not confirmed
   }
   const containers = request.containerDefinitions ?? [];
   if (containers.length === 0) throw clientException("Container list cannot be empty.");
   if (containers.length > 10) throw clientException("Too many containers. A task definition can have at most 10 containers."); // wording not confirmed
   const networkMode = request.networkMode;
-  if (networkMode !== undefined && !NETWORK_MODES.includes(networkMode)) throw clientException(`Invalid networkMode '${networkMode}'. Valid values are ${NETWORK_MODES.join(", ")}.`); // wording not confirmed
+  if (networkMode !== undefined && !NETWORK_MODES.includes(networkMode))
+    throw clientException(`Invalid networkMode '${networkMode}'. Valid values are ${NETWORK_MODES.join(", ")}.`); // wording not confirmed
   for (const compatibility of request.requiresCompatibilities ?? []) {
     if (!COMPATIBILITIES.includes(compatibility)) {
       throw clientException(`Invalid requiresCompatibilities value '${compatibility}'. Valid values are ${COMPATIBILITIES.join(", ")}.`); // wording not confirmed
@@ -130,7 +140,8 @@ function taskSize(request: RegisterTaskDefinitionRequest, fargate: boolean): { c
 
 /** Task-level options Fargate refuses, and the ephemeral storage bounds. */
 function assertTaskOptions(request: RegisterTaskDefinitionRequest, fargate: boolean): void {
-  if (fargate && request.placementConstraints?.length) throw clientException("Task placement constraints are not supported for tasks using the Fargate launch type."); // wording not confirmed
+  if (fargate && request.placementConstraints?.length)
+    throw clientException("Task placement constraints are not supported for tasks using the Fargate launch type."); // wording not confirmed
   // AWS's wording, as users report it (cn-terraform/terraform-aws-ecs-fargate#2).
   if (fargate && request.ipcMode !== undefined) throw clientException("Tasks using the Fargate launch type do not support ipcMode.");
   if (fargate && request.pidMode !== undefined && request.pidMode !== "task") {
@@ -185,7 +196,9 @@ function checkResourceSums(containers: readonly ContainerDefinition[], cpuUnits:
   }
   for (const container of containers) {
     if (memoryMiB !== undefined && container.memory !== undefined && container.memory > memoryMiB) {
-      throw clientException(`Invalid 'memory' setting for container '${container.name}'. The container memory (${container.memory}) exceeds the task memory (${memoryMiB}).`); // wording not confirmed
+      throw clientException(
+        `Invalid 'memory' setting for container '${container.name}'. The container memory (${container.memory}) exceeds the task memory (${memoryMiB}).`,
+      ); // wording not confirmed
     }
   }
 }
