@@ -7,6 +7,7 @@ import type { Clock } from "../../core/clock.js";
 import type { EcrRepository, EcrRepositoryRecord } from "../../store/ecr-repository.js";
 import type { TagsRepository } from "../../store/index.js";
 import { invalidParameter, repositoryNotFound } from "./ecr-errors.js";
+import { decodeToken as decodeTokenAs } from "../pagination-token.js";
 
 export interface AuthorizationToken {
   /** base64("AWS:<password>"), as ECR's GetAuthorizationToken returns it. */
@@ -75,17 +76,9 @@ export function checkMaxResults(maxResults: number | undefined, max: number, fal
   return maxResults;
 }
 
-export function encodeToken(value: unknown): string {
-  return Buffer.from(JSON.stringify(value)).toString("base64url");
-}
+export { encodeToken } from "../pagination-token.js";
 
+/** A nextToken of this service, checked by `valid`; a bad one is this service's InvalidParameter. */
 export function decodeToken<T>(token: string | undefined, valid: (value: unknown) => value is T): T | undefined {
-  if (token === undefined) return undefined;
-  try {
-    const value: unknown = JSON.parse(Buffer.from(token, "base64url").toString("utf8"));
-    if (valid(value)) return value;
-  } catch {
-    // fall through
-  }
-  throw invalidParameter("nextToken", "Invalid pagination token"); // wording not confirmed
+  return decodeTokenAs(token, valid, () => invalidParameter("nextToken", "Invalid pagination token")); // wording not confirmed
 }

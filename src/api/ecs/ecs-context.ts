@@ -4,6 +4,7 @@ import { buildArn, parseArn } from "../../core/arn.js";
 import type { Clock } from "../../core/clock.js";
 import { invalidParameterException } from "../../core/errors.js";
 import type { Store } from "../../store/index.js";
+import { decodeToken as decodeTokenAs } from "../pagination-token.js";
 
 export interface EcsContext {
   readonly store: Store;
@@ -31,17 +32,9 @@ export function checkMaxResults(maxResults: number | undefined, max = 100): numb
   return maxResults;
 }
 
-export function encodeToken(value: unknown): string {
-  return Buffer.from(JSON.stringify(value)).toString("base64url");
-}
+export { encodeToken } from "../pagination-token.js";
 
+/** A nextToken of this service, checked by `valid`; a bad one is this service's InvalidParameter. */
 export function decodeToken<T>(token: string | undefined, valid: (value: unknown) => value is T): T | undefined {
-  if (token === undefined) return undefined;
-  try {
-    const value: unknown = JSON.parse(Buffer.from(token, "base64url").toString("utf8"));
-    if (valid(value)) return value;
-  } catch {
-    // fall through
-  }
-  throw invalidParameterException("Invalid nextToken.");
+  return decodeTokenAs(token, valid, () => invalidParameterException("Invalid nextToken."));
 }
