@@ -7,6 +7,7 @@
 //
 // Callers see `EcrRepositoryRecord`s and image summaries; the rows, and the encryption and
 // annotation JSON columns, stay here.
+import { inTransaction } from "./transaction.js";
 import type { EncryptionConfiguration, ImageTagMutability } from "@aws-sdk/client-ecr";
 import type { Kysely, Selectable, Transaction } from "kysely";
 
@@ -269,7 +270,7 @@ export function createEcrRepository(db: Kysely<EcrTables>): EcrRepository {
       return (await query.execute()).map(repositoryOf);
     },
     async deleteRepository(name) {
-      return db.transaction().execute(async (tx) => {
+      return inTransaction(db, async (tx) => {
         const links = await tx.selectFrom("ecr_blob_links").select("digest").where("repository_name", "=", name).execute();
         for (const table of ["ecr_blob_links", "ecr_image_references", "ecr_tags", "ecr_images", "ecr_repositories"] as const) {
           if (table === "ecr_repositories") await tx.deleteFrom(table).where("name", "=", name).execute();
@@ -342,15 +343,16 @@ export function createEcrRepository(db: Kysely<EcrTables>): EcrRepository {
       return rows.map((row) => ({ repositoryName: row.repository_name, digest: row.digest }));
     },
     async removeBlobLinks(links) {
-      await db.transaction().execute(async (tx) => {
+      await inTransaction(db, async (tx) => {
         for (const link of links)
           await tx.deleteFrom("ecr_blob_links").where("repository_name", "=", link.repositoryName).where("digest", "=", link.digest).execute();
       });
     },
 
     async putImage(image, tag, immutableTags) {
-      return db.transaction().execute(async (tx): Promise<PutImageOutcome> => {
+      return inTransaction(db, async (tx): Promise<PutImageOutcome> => {
         let previousDigest: string | undefined;
+        let tagSettled = false;
         if (tag !== undefined) {
           const current = await tx
             .selectFrom("ecr_tags")
@@ -360,6 +362,26 @@ export function createEcrRepository(db: Kysely<EcrTables>): EcrRepository {
             .executeTakeFirst();
           previousDigest = current?.digest;
           if (current && current.digest !== image.digest && immutableTags) return { kind: "tag-immutable", currentDigest: current.digest };
+          if (!current && immutableTags) {
+            // Two replicas pushing the same new immutable tag at once: the tag is claimed by one
+            // statement (the second waits for the first's commit on the key), and the loser is
+            // refused as if the tag had been there all along.
+            const claimed = await tx
+              .insertInto("ecr_tags")
+              .values({ repository_name: image.repositoryName, tag, digest: image.digest, tagged_at: image.pushedAt })
+              .onConflict((oc) => oc.columns(["repository_name", "tag"]).doNothing())
+              .executeTakeFirst();
+            if (Number(claimed.numInsertedOrUpdatedRows ?? 0) === 0) {
+              const winner = await tx
+                .selectFrom("ecr_tags")
+                .select("digest")
+                .where("repository_name", "=", image.repositoryName)
+                .where("tag", "=", tag)
+                .executeTakeFirst();
+              if (winner && winner.digest !== image.digest) return { kind: "tag-immutable", currentDigest: winner.digest };
+            }
+            tagSettled = true; // claimed (or already ours): nothing left to move
+          }
         }
         const inserted = await tx
           .insertInto("ecr_images")
@@ -387,7 +409,7 @@ export function createEcrRepository(db: Kysely<EcrTables>): EcrRepository {
               .execute();
           }
         }
-        if (tag !== undefined && previousDigest !== image.digest) {
+        if (tag !== undefined && !tagSettled && previousDigest !== image.digest) {
           await tx
             .insertInto("ecr_tags")
             .values({ repository_name: image.repositoryName, tag, digest: image.digest, tagged_at: image.pushedAt })
@@ -466,7 +488,7 @@ export function createEcrRepository(db: Kysely<EcrTables>): EcrRepository {
     },
     async deleteImages(repositoryName, digests) {
       if (digests.length === 0) return [];
-      return db.transaction().execute(async (tx) => {
+      return inTransaction(db, async (tx) => {
         const released = new Set<string>();
         for (const part of chunks([...new Set(digests)])) {
           const references = await tx

@@ -1,6 +1,7 @@
 // ECS clusters, task definitions, tags and account settings. Each record is kept as the SDK
 // document the API returns (a JSON column) beside the indexed columns the API filters and pages
 // on. Portable Kysely SQL only.
+import { inTransaction } from "./transaction.js";
 import type { Cluster, TaskDefinition } from "@aws-sdk/client-ecs";
 import type { Kysely } from "kysely";
 
@@ -181,7 +182,7 @@ export function createTaskDefinitionsRepository(db: Kysely<EcsTables>): TaskDefi
   const parsed = (stored: StoredTaskDefinition | undefined) => stored?.definition();
   return {
     async register(family, build) {
-      return db.transaction().execute(async (tx) => {
+      return inTransaction(db, async (tx) => {
         const current = await tx.selectFrom("task_definition_families").select("last_revision").where("family", "=", family).executeTakeFirst();
         const revision = (current?.last_revision ?? 0) + 1;
         if (current) await tx.updateTable("task_definition_families").set({ last_revision: revision }).where("family", "=", family).execute();

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { HostRegistration } from "./hosts-repository.js";
-import { openStore } from "./index.js";
+import { eachStoreBackend } from "../../test/support/store-backends.js";
 
 const registration = (id: string, at: number): HostRegistration => ({
   hostId: id,
@@ -14,22 +14,24 @@ const registration = (id: string, at: number): HostRegistration => ({
   registeredAtMs: at,
 });
 
-test("hosts that stop heartbeating are marked lost, and come back when they heartbeat", async () => {
-  const store = await openStore({ inMemory: true });
-  const hosts = store.hosts;
-  await hosts.upsert(registration("h1", 0));
-  await hosts.upsert(registration("h2", 0));
-  assert.deepEqual(await hosts.get("h1"), { ...registration("h1", 0), status: "ACTIVE", lastHeartbeatAtMs: 0 });
-  await hosts.heartbeat("h2", 100);
-  assert.deepEqual(await hosts.markLost(50), ["h1"]);
-  assert.equal((await hosts.get("h1"))!.status, "LOST");
-  assert.deepEqual(await hosts.markLost(50), [], "already lost hosts are not reported twice");
-  await hosts.heartbeat("h1", 200);
-  assert.equal((await hosts.get("h1"))!.status, "ACTIVE");
-  await hosts.upsert({ ...registration("h1", 300), capacity: { ...registration("h1", 300).capacity, cpuUnits: 4096 } });
-  const h1 = (await hosts.get("h1"))!;
-  assert.equal(h1.capacity.cpuUnits, 4096);
-  assert.equal(h1.registeredAtMs, 0, "re-registration keeps the first registration time");
-  assert.equal(h1.lastHeartbeatAtMs, 300, "and counts as a heartbeat");
-  await store.close();
+eachStoreBackend((backend) => {
+  test("hosts that stop heartbeating are marked lost, and come back when they heartbeat", async () => {
+    const store = await backend.open();
+    const hosts = store.hosts;
+    await hosts.upsert(registration("h1", 0));
+    await hosts.upsert(registration("h2", 0));
+    assert.deepEqual(await hosts.get("h1"), { ...registration("h1", 0), status: "ACTIVE", lastHeartbeatAtMs: 0 });
+    await hosts.heartbeat("h2", 100);
+    assert.deepEqual(await hosts.markLost(50), ["h1"]);
+    assert.equal((await hosts.get("h1"))!.status, "LOST");
+    assert.deepEqual(await hosts.markLost(50), [], "already lost hosts are not reported twice");
+    await hosts.heartbeat("h1", 200);
+    assert.equal((await hosts.get("h1"))!.status, "ACTIVE");
+    await hosts.upsert({ ...registration("h1", 300), capacity: { ...registration("h1", 300).capacity, cpuUnits: 4096 } });
+    const h1 = (await hosts.get("h1"))!;
+    assert.equal(h1.capacity.cpuUnits, 4096);
+    assert.equal(h1.registeredAtMs, 0, "re-registration keeps the first registration time");
+    assert.equal(h1.lastHeartbeatAtMs, 300, "and counts as a heartbeat");
+    await store.close();
+  });
 });

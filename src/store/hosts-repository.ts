@@ -1,6 +1,7 @@
 // The fleet: hosts that registered through the agent protocol, their declared capacity, their
 // availability zone and architecture, and when they last heartbeat. Callers see `HostRecord`s;
 // the rows (and the subnets' JSON column) stay here. Portable Kysely SQL only.
+import { inTransaction } from "./transaction.js";
 import type { Kysely, Selectable } from "kysely";
 
 export interface HostsTable {
@@ -121,7 +122,7 @@ export function createHostsRepository(db: Kysely<HostsTables>): HostsRepository 
       await db.deleteFrom("hosts").where("host_id", "=", hostId).execute();
     },
     async markLost(silentSince) {
-      return db.transaction().execute(async (tx) => {
+      return inTransaction(db, async (tx) => {
         const silent = await tx.selectFrom("hosts").select("host_id").where("status", "=", "ACTIVE").where("last_heartbeat_at", "<", silentSince).execute();
         if (silent.length === 0) return [];
         const ids = silent.map((row) => row.host_id);

@@ -1,9 +1,12 @@
 // The Store: every durable part of the control plane behind one object (DESIGN.md rule 2).
-// SQLite (WAL) is the embedded default; repositories use portable Kysely SQL only, so a PostgreSQL
-// dialect is one more constructor here and nothing changes in the services.
+// SQLite (WAL) is the embedded default, for one server; PostgreSQL is the store several replicas
+// share. Repositories use portable Kysely SQL only; what differs between the two is here: how a
+// store-wide lock is taken (Store.exclusively), how a lease is fenced (Store.fenced) and how
+// signals reach the other replicas (StoreSignals).
 import Database from "better-sqlite3";
 import type { Migration, MigrationProvider } from "kysely";
-import { Kysely, Migrator, SqliteDialect } from "kysely";
+import { Kysely, Migrator, PostgresDialect, sql, SqliteDialect } from "kysely";
+import type { Logger } from "../core/logger.js";
 import type { AccessKeysRepository, AccessKeysTable } from "./access-keys-repository.js";
 import { createAccessKeysRepository } from "./access-keys-repository.js";
 import type { AccountSettingsRepository, ClustersRepository, EcsTables, TagsRepository, TaskDefinitionsRepository } from "./ecs-repositories.js";
@@ -28,6 +31,14 @@ import type { JoinTokensRepository, JoinTokensTables } from "./join-tokens-repos
 import { createJoinTokensRepository } from "./join-tokens-repository.js";
 import { joinTokenRevocationMigration, joinTokensMigration } from "./join-tokens-migration.js";
 import { sqliteTaskDefinitionReads } from "./sqlite-task-definition-reads.js";
+import type { HeldLease, LeasesRepository, LeasesTable } from "./leases-repository.js";
+import { assertLeaseHeld, createLeasesRepository } from "./leases-repository.js";
+import { leasesMigration } from "./leases-migration.js";
+import type { StoreSignals } from "./store-signals.js";
+import { LocalSignals } from "./store-signals.js";
+import { PostgresSignals } from "./postgres-signals.js";
+import { isPostgresUrl, postgresClientConfig, postgresPool } from "./postgres-connection.js";
+import { inTransaction } from "./transaction.js";
 
 export type { StoredAccessKey, AccessKeysRepository } from "./access-keys-repository.js";
 export type { ClustersRepository, StoredTaskDefinition, TaskDefinitionsRepository, TagsRepository, AccountSettingsRepository } from "./ecs-repositories.js";
@@ -45,6 +56,10 @@ export type {
 } from "./tasks-repository.js";
 export type { HostArchitecture, HostCapacity, HostRecord, HostRegistration, HostsRepository, HostStatus } from "./hosts-repository.js";
 export { LOST_RACE, withOptimisticRetry } from "./optimistic-retry.js";
+export type { HeldLease, LeasesRepository } from "./leases-repository.js";
+export { LeaseLostError } from "./leases-repository.js";
+export type { SignalChannel, SignalHandler, StoreSignals } from "./store-signals.js";
+export { isPostgresUrl } from "./postgres-connection.js";
 export type { JoinTokensRepository, JoinTokenStatus, NewJoinToken, StoredJoinToken } from "./join-tokens-repository.js";
 export type {
   EcrRepository,
@@ -57,9 +72,10 @@ export type {
   PutImageOutcome,
 } from "./ecr-repository.js";
 
-type AllTables = EcsTables & LogsTables & TasksTables & HostsTables & EcrTables & JoinTokensTables & { access_keys: AccessKeysTable };
+type AllTables = EcsTables & LogsTables & TasksTables & HostsTables & EcrTables & JoinTokensTables & { access_keys: AccessKeysTable } & { leases: LeasesTable };
 
-export interface Store {
+/** The repositories: what a transaction of Store.exclusively or Store.fenced is handed too. */
+export interface Repositories {
   readonly accessKeys: AccessKeysRepository;
   readonly clusters: ClustersRepository;
   readonly taskDefinitions: TaskDefinitionsRepository;
@@ -70,6 +86,30 @@ export interface Store {
   readonly hosts: HostsRepository;
   readonly joinTokens: JoinTokensRepository;
   readonly ecr: EcrRepository;
+  readonly leases: LeasesRepository;
+}
+
+/** A store-wide lock (Store.exclusively); each has its own PostgreSQL advisory lock key. */
+export type StoreLock = "placement";
+
+const ADVISORY_LOCK_KEYS: Record<StoreLock, number> = { placement: 0x6265_7274_01 };
+
+export interface Store extends Repositories {
+  readonly backend: "sqlite" | "postgres";
+  /** Signals between the replicas sharing this store (in-process only on SQLite). */
+  readonly signals: StoreSignals;
+  /**
+   * Runs `work` in one transaction that holds `lock` across every replica: on PostgreSQL a
+   * transaction-scoped advisory lock, on SQLite the store's single connection (no other statement
+   * runs until the transaction ends). `work` must use only the repositories it is handed.
+   */
+  exclusively<T>(lock: StoreLock, work: (tx: Repositories) => Promise<T>): Promise<T>;
+  /**
+   * Runs `work` in one transaction, after checking that `lease` is still held at its fencing
+   * token; throws LeaseLostError (and writes nothing) when it is not. On PostgreSQL the lease row
+   * stays locked until the transaction ends, so the lease cannot change hands meanwhile.
+   */
+  fenced<T>(lease: HeldLease, nowMs: number, work: (tx: Repositories) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -85,14 +125,19 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
     "0007-join-tokens": joinTokensMigration,
     "0008-log-stream-offsets": logStreamOffsetsMigration,
     "0009-join-token-revocation": joinTokenRevocationMigration,
+    "0010-leases": leasesMigration,
   };
 }
 
-/** Migrates `db` to the latest schema and hands out the repositories over it. */
-async function assembleStore(db: Kysely<AllTables>, dialect: SqlDialectName): Promise<Store> {
+/** Migrates `db` to the latest schema (on PostgreSQL under Kysely's advisory lock: one replica migrates, the others wait). */
+async function migrate(db: Kysely<AllTables>, dialect: SqlDialectName): Promise<void> {
   const provider: MigrationProvider = { getMigrations: async () => migrations(dialect) };
   const { error } = await new Migrator({ db, provider }).migrateToLatest();
   if (error) throw error;
+}
+
+/** The repositories over `db`, which may be a transaction. */
+function repositoriesOver(db: Kysely<AllTables>): Repositories {
   // Each repository sees only its own tables; Kysely's types are invariant in the table map.
   const scoped = <T>() => db as unknown as Kysely<T>;
   return {
@@ -106,18 +151,78 @@ async function assembleStore(db: Kysely<AllTables>, dialect: SqlDialectName): Pr
     hosts: createHostsRepository(scoped<HostsTables>()),
     joinTokens: createJoinTokensRepository(scoped<JoinTokensTables>()),
     ecr: createEcrRepository(scoped<EcrTables>()),
-    close: () => db.destroy(),
+    leases: createLeasesRepository(scoped<{ leases: LeasesTable }>()),
+  };
+}
+
+interface Backend {
+  readonly name: Store["backend"];
+  readonly db: Kysely<AllTables>;
+  readonly signals: StoreSignals;
+  /** Takes `lock` inside the transaction `tx` (nothing on SQLite: the transaction is the lock). */
+  readonly lockIn: (tx: Kysely<AllTables>, lock: StoreLock) => Promise<void>;
+  /** Replaces repository methods with faster backend-specific ones (outside transactions). */
+  readonly tune?: (repositories: Repositories) => Repositories;
+}
+
+function assemble(backend: Backend): Store {
+  const { db } = backend;
+  const repositories = repositoriesOver(db);
+  const rowLocks = backend.name === "postgres";
+  return {
+    ...(backend.tune ? backend.tune(repositories) : repositories),
+    backend: backend.name,
+    signals: backend.signals,
+    exclusively: (lock, work) =>
+      inTransaction(db, async (tx) => {
+        await backend.lockIn(tx, lock);
+        return work(repositoriesOver(tx));
+      }),
+    fenced: (lease, nowMs, work) =>
+      inTransaction(db, async (tx) => {
+        await assertLeaseHeld(tx as unknown as Kysely<{ leases: LeasesTable }>, lease, nowMs, rowLocks);
+        return work(repositoriesOver(tx));
+      }),
+    close: async () => {
+      await backend.signals.close();
+      await db.destroy();
+    },
   };
 }
 
 /**
- * Where the store lives: a SQLite file, or (tests) a private in-memory SQLite database that goes
- * through the same migrations and repositories as the server's and vanishes on close.
+ * Where the store lives: a SQLite file; a PostgreSQL database (`postgres://…`) that several
+ * replicas may share; or (tests) a private in-memory SQLite database that goes through the same
+ * migrations and repositories as the server's and vanishes on close.
  */
-export type StoreLocation = { readonly path: string } | { readonly inMemory: true };
+export type StoreLocation =
+  { readonly path: string } | { readonly inMemory: true } | { readonly url: string; readonly maxConnections?: number; readonly logger?: Pick<Logger, "warn"> };
 
 export async function openStore(location: StoreLocation): Promise<Store> {
-  const database = new Database("path" in location ? location.path : ":memory:");
+  return "url" in location ? openPostgresStore(location) : openSqliteStore("path" in location ? location.path : ":memory:");
+}
+
+async function openPostgresStore(location: { url: string; maxConnections?: number; logger?: Pick<Logger, "warn"> }): Promise<Store> {
+  if (!isPostgresUrl(location.url)) throw new Error("a PostgreSQL store is named by a postgres:// or postgresql:// URL");
+  const pool = postgresPool(location.url, location.maxConnections ?? 16);
+  const db = new Kysely<AllTables>({ dialect: new PostgresDialect({ pool }) });
+  try {
+    await migrate(db, "postgres");
+    const signals = await PostgresSignals.start(pool, postgresClientConfig(location.url), location.logger ?? { warn: () => undefined });
+    return assemble({
+      name: "postgres",
+      db,
+      signals,
+      lockIn: async (tx, lock) => void (await sql`SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEYS[lock]})`.execute(tx)),
+    });
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+}
+
+async function openSqliteStore(path: string): Promise<Store> {
+  const database = new Database(path);
   // WAL keeps readers off the writer's back. synchronous=FULL fsyncs every commit: an
   // acknowledged write survives a crash of the process and of the machine.
   database.pragma("journal_mode = WAL");
@@ -139,8 +244,15 @@ export async function openStore(location: StoreLocation): Promise<Store> {
       return statement;
     },
   };
-  const store = await assembleStore(new Kysely<AllTables>({ dialect: new SqliteDialect({ database: cached }) }), "sqlite");
-  // The hot task-definition reads bypass Kysely (see sqlite-task-definition-reads.ts); writes and
-  // every other read stay portable.
-  return { ...store, taskDefinitions: { ...store.taskDefinitions, ...sqliteTaskDefinitionReads(database) } };
+  const db = new Kysely<AllTables>({ dialect: new SqliteDialect({ database: cached }) });
+  await migrate(db, "sqlite");
+  return assemble({
+    name: "sqlite",
+    db,
+    signals: new LocalSignals(),
+    lockIn: async () => undefined,
+    // The hot task-definition reads bypass Kysely (see sqlite-task-definition-reads.ts); writes and
+    // every other read stay portable.
+    tune: (repositories) => ({ ...repositories, taskDefinitions: { ...repositories.taskDefinitions, ...sqliteTaskDefinitionReads(database) } }),
+  });
 }

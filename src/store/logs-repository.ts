@@ -5,6 +5,7 @@
 //
 // Events are ordered by (timestamp, id): id is the insertion order, which breaks ties between
 // events with the same timestamp and makes pagination tokens stable.
+import { inTransaction } from "./transaction.js";
 import type { LogGroupClass } from "@aws-sdk/client-cloudwatch-logs";
 import type { Kysely, Selectable } from "kysely";
 
@@ -185,7 +186,7 @@ export function createLogsRepository(db: Kysely<LogsTables>): LogsRepository {
       return (await query.execute()).map(groupOf);
     },
     async deleteGroup(groupId) {
-      await db.transaction().execute(async (tx) => {
+      await inTransaction(db, async (tx) => {
         await tx.deleteFrom("log_events").where("group_id", "=", groupId).execute();
         await tx.deleteFrom("log_streams").where("group_id", "=", groupId).execute();
         await tx.deleteFrom("log_groups").where("id", "=", groupId).execute();
@@ -244,7 +245,7 @@ export function createLogsRepository(db: Kysely<LogsTables>): LogsRepository {
       return (await query.execute()).map(streamOf);
     },
     async deleteStream(streamId) {
-      await db.transaction().execute(async (tx) => {
+      await inTransaction(db, async (tx) => {
         await tx.deleteFrom("log_events").where("stream_id", "=", streamId).execute();
         await tx.deleteFrom("log_streams").where("id", "=", streamId).execute();
       });
@@ -252,7 +253,7 @@ export function createLogsRepository(db: Kysely<LogsTables>): LogsRepository {
 
     async appendEvents(stream, events, ingestionTime) {
       if (events.length === 0) return;
-      await db.transaction().execute(async (tx) => {
+      await inTransaction(db, async (tx) => {
         // Events from a source with positions (an agent's container log) that the stream already
         // holds are dropped here, against the offset read in this same transaction: two deliveries
         // of one batch (a retry racing the original) cannot both store it.

@@ -1,14 +1,8 @@
 import { test, beforeEach, afterEach } from "node:test";
 import assert from "node:assert/strict";
+import { eachStoreBackend } from "../../test/support/store-backends.js";
 import type { Store } from "./index.js";
-import { openStore } from "./index.js";
 import type { TaskRecord } from "./tasks-repository.js";
-
-let store: Store;
-beforeEach(async () => {
-  store = await openStore({ inMemory: true });
-});
-afterEach(() => store.close());
 
 const record = (id: string, overrides: Partial<TaskRecord> = {}): TaskRecord => ({
   taskArn: `arn:aws:ecs:us-east-1:123456789012:task/demo/${id}`,
@@ -26,92 +20,100 @@ const record = (id: string, overrides: Partial<TaskRecord> = {}): TaskRecord => 
   ...overrides,
 });
 
-test("an update applies only at the version it read", async () => {
-  const { tasks } = store;
-  await tasks.insert([record("a")]);
-  const arn = record("a").taskArn;
-  assert.equal(await tasks.update(arn, 1, { lastStatus: "RUNNING" }), true);
-  assert.equal(await tasks.update(arn, 1, { lastStatus: "STOPPED" }), false, "a stale writer loses");
-  assert.equal((await tasks.get(arn))!.lastStatus, "RUNNING");
-  assert.equal((await tasks.get(arn))!.version, 2);
-});
-
-test("a task comes back as it went in: optional fields absent, the spec and the document parsed", async () => {
-  const { tasks } = store;
-  const spec = { taskArn: record("a").taskArn, logConfigurations: { app: null } };
-  await tasks.insert([record("a", { spec, startedBy: "ci", clientToken: "tok" }), record("b", { hostId: undefined })]);
-  const [a, b] = await tasks.getMany([record("a").taskArn, record("b").taskArn].reverse());
-  const byArn = new Map([a!, b!].map((task) => [task.taskArn, task]));
-  assert.deepEqual(byArn.get(record("a").taskArn), { ...record("a", { spec, startedBy: "ci", clientToken: "tok" }), version: 1 });
-  const unplaced = byArn.get(record("b").taskArn)!;
-  assert.equal("hostId" in unplaced, false);
-  assert.equal("spec" in unplaced, false);
-  assert.equal("stoppedAtMs" in unplaced, false);
-});
-
-test("lists ARNs by filters in ARN order with a cursor", async () => {
-  const { tasks } = store;
-  await tasks.insert([record("a", { family: "web" }), record("b"), record("c", { desiredStatus: "STOPPED" })]);
-  const clusterArn = record("a").clusterArn;
-  const page = await tasks.listArns({ clusterArn, desiredStatus: "RUNNING", limit: 1 });
-  assert.deepEqual(page, [record("a").taskArn]);
-  const next = await tasks.listArns({ clusterArn, desiredStatus: "RUNNING", afterTaskArn: page[0]!, limit: 5 });
-  assert.deepEqual(next, [record("b").taskArn]);
-  assert.deepEqual(await tasks.listArns({ clusterArn, family: "web", limit: 5 }), [record("a").taskArn]);
-});
-
-test("purges only tasks stopped before the cutoff", async () => {
-  const { tasks } = store;
-  await tasks.insert([record("a", { lastStatus: "STOPPED", stoppedAtMs: 10 }), record("b", { lastStatus: "STOPPED", stoppedAtMs: 100 }), record("c")]);
-  assert.equal(await tasks.purgeStopped(50), 1);
-  assert.equal(await tasks.get(record("a").taskArn), undefined);
-  assert.ok(await tasks.get(record("b").taskArn), "stopped after the cutoff: kept");
-  assert.deepEqual(
-    (await tasks.reservations()).map((reservation) => reservation.taskArn),
-    [record("c").taskArn],
-    "only the not-yet-STOPPED task reserves capacity",
-  );
-});
-
-test("task timestamps come back as Dates", async () => {
-  const { tasks } = store;
-  const createdAt = new Date(1_700_000_000_123);
-  await tasks.insert([record("a", { task: { taskArn: record("a").taskArn, createdAt } })]);
-  const stored = await tasks.get(record("a").taskArn);
-  assert.deepEqual(stored!.task.createdAt, createdAt);
-});
-
-test("purging a stopped task removes its tags too, and forgets a run none of whose tasks is left", async () => {
-  const { tasks, tags } = store;
-  await tasks.insert([record("a", { lastStatus: "STOPPED", stoppedAtMs: 10, clientToken: "tok" })], {
-    tags: [{ key: "team", value: "web" }],
-    run: { clusterArn: record("a").clusterArn, clientToken: "tok", createdAt: 5, failures: [] },
+eachStoreBackend((backend) => {
+  let store: Store;
+  beforeEach(async () => {
+    store = await backend.open();
   });
-  await tasks.insert([record("b")], { tags: [{ key: "team", value: "api" }] });
-  assert.equal(await tasks.purgeStopped(50), 1);
-  assert.deepEqual(await tags.list(record("a").taskArn), []);
-  assert.deepEqual(await tags.list(record("b").taskArn), [{ key: "team", value: "api" }]);
-  assert.equal(await tasks.rememberedRun(record("a").clusterArn, "tok"), undefined);
-});
+  afterEach(() => store.close());
 
-test("a run's tasks, tags and remembered outcome are written together or not at all", async () => {
-  const { tasks, tags } = store;
-  await tasks.insert([record("a")]);
-  // The second task collides with the first: nothing of this run may remain.
-  await assert.rejects(
-    tasks.insert([record("b"), record("a")], {
-      tags: [{ key: "k", value: "v" }],
-      run: { clusterArn: record("a").clusterArn, clientToken: "t2", createdAt: 1, failures: [] },
-    }),
-  );
-  assert.equal(await tasks.get(record("b").taskArn), undefined);
-  assert.deepEqual(await tags.list(record("a").taskArn), []);
-  assert.deepEqual(await tags.list(record("b").taskArn), []);
-  assert.equal(await tasks.rememberedRun(record("a").clusterArn, "t2"), undefined);
-});
+  test("an update applies only at the version it read", async () => {
+    const { tasks } = store;
+    await tasks.insert([record("a")]);
+    const arn = record("a").taskArn;
+    assert.equal(await tasks.update(arn, 1, { lastStatus: "RUNNING" }), true);
+    assert.equal(await tasks.update(arn, 1, { lastStatus: "STOPPED" }), false, "a stale writer loses");
+    assert.equal((await tasks.get(arn))!.lastStatus, "RUNNING");
+    assert.equal((await tasks.get(arn))!.version, 2);
+  });
 
-test("a run that placed nothing is remembered with its failures", async () => {
-  const failures = [{ reason: "Capacity is unavailable at this time. Please try again later or in a different availability zone" }];
-  await store.tasks.insert([], { run: { clusterArn: record("a").clusterArn, clientToken: "t3", createdAt: 1, failures } });
-  assert.deepEqual(await store.tasks.rememberedRun(record("a").clusterArn, "t3"), { taskArns: [], failures });
+  test("a task comes back as it went in: optional fields absent, the spec and the document parsed", async () => {
+    const { tasks } = store;
+    const spec = { taskArn: record("a").taskArn, logConfigurations: { app: null } };
+    await tasks.insert([record("a", { spec, startedBy: "ci", clientToken: "tok" }), record("b", { hostId: undefined })]);
+    const [a, b] = await tasks.getMany([record("a").taskArn, record("b").taskArn].reverse());
+    const byArn = new Map([a!, b!].map((task) => [task.taskArn, task]));
+    assert.deepEqual(byArn.get(record("a").taskArn), { ...record("a", { spec, startedBy: "ci", clientToken: "tok" }), version: 1 });
+    const unplaced = byArn.get(record("b").taskArn)!;
+    assert.equal("hostId" in unplaced, false);
+    assert.equal("spec" in unplaced, false);
+    assert.equal("stoppedAtMs" in unplaced, false);
+  });
+
+  test("lists ARNs by filters in ARN order with a cursor", async () => {
+    const { tasks } = store;
+    await tasks.insert([record("a", { family: "web" }), record("b"), record("c", { desiredStatus: "STOPPED" })]);
+    const clusterArn = record("a").clusterArn;
+    const page = await tasks.listArns({ clusterArn, desiredStatus: "RUNNING", limit: 1 });
+    assert.deepEqual(page, [record("a").taskArn]);
+    const next = await tasks.listArns({ clusterArn, desiredStatus: "RUNNING", afterTaskArn: page[0]!, limit: 5 });
+    assert.deepEqual(next, [record("b").taskArn]);
+    assert.deepEqual(await tasks.listArns({ clusterArn, family: "web", limit: 5 }), [record("a").taskArn]);
+  });
+
+  test("purges only tasks stopped before the cutoff", async () => {
+    const { tasks } = store;
+    await tasks.insert([record("a", { lastStatus: "STOPPED", stoppedAtMs: 10 }), record("b", { lastStatus: "STOPPED", stoppedAtMs: 100 }), record("c")]);
+    assert.equal(await tasks.purgeStopped(50), 1);
+    assert.equal(await tasks.get(record("a").taskArn), undefined);
+    assert.ok(await tasks.get(record("b").taskArn), "stopped after the cutoff: kept");
+    assert.deepEqual(
+      (await tasks.reservations()).map((reservation) => reservation.taskArn),
+      [record("c").taskArn],
+      "only the not-yet-STOPPED task reserves capacity",
+    );
+  });
+
+  test("task timestamps come back as Dates", async () => {
+    const { tasks } = store;
+    const createdAt = new Date(1_700_000_000_123);
+    await tasks.insert([record("a", { task: { taskArn: record("a").taskArn, createdAt } })]);
+    const stored = await tasks.get(record("a").taskArn);
+    assert.deepEqual(stored!.task.createdAt, createdAt);
+  });
+
+  test("purging a stopped task removes its tags too, and forgets a run none of whose tasks is left", async () => {
+    const { tasks, tags } = store;
+    await tasks.insert([record("a", { lastStatus: "STOPPED", stoppedAtMs: 10, clientToken: "tok" })], {
+      tags: [{ key: "team", value: "web" }],
+      run: { clusterArn: record("a").clusterArn, clientToken: "tok", createdAt: 5, failures: [] },
+    });
+    await tasks.insert([record("b")], { tags: [{ key: "team", value: "api" }] });
+    assert.equal(await tasks.purgeStopped(50), 1);
+    assert.deepEqual(await tags.list(record("a").taskArn), []);
+    assert.deepEqual(await tags.list(record("b").taskArn), [{ key: "team", value: "api" }]);
+    assert.equal(await tasks.rememberedRun(record("a").clusterArn, "tok"), undefined);
+  });
+
+  test("a run's tasks, tags and remembered outcome are written together or not at all", async () => {
+    const { tasks, tags } = store;
+    await tasks.insert([record("a")]);
+    // The second task collides with the first: nothing of this run may remain.
+    await assert.rejects(
+      tasks.insert([record("b"), record("a")], {
+        tags: [{ key: "k", value: "v" }],
+        run: { clusterArn: record("a").clusterArn, clientToken: "t2", createdAt: 1, failures: [] },
+      }),
+    );
+    assert.equal(await tasks.get(record("b").taskArn), undefined);
+    assert.deepEqual(await tags.list(record("a").taskArn), []);
+    assert.deepEqual(await tags.list(record("b").taskArn), []);
+    assert.equal(await tasks.rememberedRun(record("a").clusterArn, "t2"), undefined);
+  });
+
+  test("a run that placed nothing is remembered with its failures", async () => {
+    const failures = [{ reason: "Capacity is unavailable at this time. Please try again later or in a different availability zone" }];
+    await store.tasks.insert([], { run: { clusterArn: record("a").clusterArn, clientToken: "t3", createdAt: 1, failures } });
+    assert.deepEqual(await store.tasks.rememberedRun(record("a").clusterArn, "t3"), { taskArns: [], failures });
+  });
 });

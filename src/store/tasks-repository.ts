@@ -4,6 +4,7 @@
 // retention purge filter on. A task's rows (task, tags, the remembered RunTask request) are
 // written in one transaction and purged in one, so no reader ever sees half a task and no tag
 // outlives its task. Portable Kysely SQL only.
+import { inTransaction } from "./transaction.js";
 import type { Task } from "@aws-sdk/client-ecs";
 import type { Kysely, Selectable } from "kysely";
 import type { TagsTable } from "./ecs-repositories.js";
@@ -236,7 +237,7 @@ export function createTasksRepository(db: Kysely<TasksTables>): TasksRepository 
       const run = extras.run;
       if (records.length === 0 && !run) return;
       const rows = records.map(rowOf);
-      await db.transaction().execute(async (tx) => {
+      await inTransaction(db, async (tx) => {
         if (rows.length > 0) await tx.insertInto("tasks").values(rows).execute();
         if (tags.length > 0 && rows.length > 0) {
           await tx
@@ -311,7 +312,7 @@ export function createTasksRepository(db: Kysely<TasksTables>): TasksRepository 
       const order = updates
         .map((_, index) => index)
         .sort((a, b) => (updates[a]!.taskArn < updates[b]!.taskArn ? -1 : updates[a]!.taskArn > updates[b]!.taskArn ? 1 : 0));
-      return db.transaction().execute(async (tx) => {
+      return inTransaction(db, async (tx) => {
         const applied: boolean[] = new Array<boolean>(updates.length).fill(false);
         for (const index of order) applied[index] = await updateAtVersion(tx, updates[index]!);
         return applied;
@@ -346,7 +347,7 @@ export function createTasksRepository(db: Kysely<TasksTables>): TasksRepository 
       return rows.map((row) => ({ lastStatus: row.last_status, launchType: row.launch_type, count: Number(row.count) }));
     },
     async purgeStopped(stoppedBefore) {
-      return db.transaction().execute(async (tx) => {
+      return inTransaction(db, async (tx) => {
         const purged = tx.selectFrom("tasks").select("task_arn").where("last_status", "=", "STOPPED").where("stopped_at", "<", stoppedBefore);
         await tx.deleteFrom("tags").where("resource_arn", "in", purged).execute();
         const result = await tx.deleteFrom("tasks").where("last_status", "=", "STOPPED").where("stopped_at", "<", stoppedBefore).executeTakeFirst();

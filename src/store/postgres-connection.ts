@@ -1,0 +1,47 @@
+// The PostgreSQL side of openStore: a pooled `pg` connection for Kysely, and the settings every
+// connection of Berth's uses.
+//
+// Isolation: every transaction runs at PostgreSQL's default, READ COMMITTED, which is enough for
+// each repository's invariants because none of them rests on a read staying true until commit:
+// - tasks: changes are compare-and-set on the row's version (TasksRepository.update), and RunTask
+//   plans and inserts under Store.exclusively("placement"), an advisory lock every replica takes,
+//   so each planner reads the reservations the previous one committed;
+// - hosts, access keys, join tokens, clusters, tags, settings: single-statement upserts and
+//   conditional updates; the lost-host reaper writes under its fenced lease;
+// - logs: counters move by `+ n` in the statement, event inserts and stream stamps in one
+//   transaction;
+// - ECR: an image, its tags and references in one transaction, and tag mutability is enforced in
+//   the statement that moves the tag; leases: one conditional UPDATE per acquire.
+import pg from "pg";
+
+/** int8 (bigint) columns hold millisecond times, byte counts and counters: well inside 2^53. */
+const INT8_OID = 20;
+
+function parseInt8(text: string): number {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value)) throw new RangeError(`a bigint column holds ${text}, beyond what Berth stores`);
+  return value;
+}
+
+const types: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: "text" | "binary") =>
+    oid === INT8_OID && format !== "binary" ? parseInt8 : pg.types.getTypeParser(oid, format as "text")) as pg.CustomTypesConfig["getTypeParser"],
+};
+
+export function isPostgresUrl(text: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(text);
+}
+
+/** The settings of every connection to the store (the pool's and the signal listener's). */
+export function postgresClientConfig(url: string): pg.ClientConfig {
+  if (!isPostgresUrl(url)) throw new Error("a PostgreSQL store is named by a postgres:// or postgresql:// URL");
+  return { connectionString: url, types, application_name: "berth", connectionTimeoutMillis: 10_000 };
+}
+
+export function postgresPool(url: string, maxConnections: number): pg.Pool {
+  const pool = new pg.Pool({ ...postgresClientConfig(url), max: maxConnections, idleTimeoutMillis: 30_000 });
+  // An idle connection the server drops (restart, failover) must not take the process down; the
+  // next query gets a fresh connection.
+  pool.on("error", () => undefined);
+  return pool;
+}

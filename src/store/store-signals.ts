@@ -1,0 +1,48 @@
+// Signals between the replicas sharing a store: "the desired tasks of host X changed" must wake
+// that host's long poll on whichever replica the agent is connected to. SQLite has one replica, so
+// signals stay in the process; on PostgreSQL they also travel by NOTIFY to every replica's LISTEN
+// connection (postgres-signals.ts).
+//
+// A subscriber may also be called with `undefined`: "anything may have changed" (the LISTEN
+// connection was lost and remade, and notifications sent meanwhile are gone). It must then treat
+// every key as changed, which for a long poll is one spurious answer per agent: harmless.
+
+export type SignalChannel = "host-tasks";
+
+export type SignalHandler = (key: string | undefined) => void;
+
+export interface StoreSignals {
+  /** Tells every replica's subscribers of `channel` (this one's too) that `key` changed. */
+  publish(channel: SignalChannel, key: string): void;
+  /** Calls `handler` for each signal on `channel`; returns the unsubscribe. */
+  subscribe(channel: SignalChannel, handler: SignalHandler): () => void;
+  close(): Promise<void>;
+}
+
+/** Subscribers of this process, by channel: what both implementations deliver to. */
+export class LocalSignals implements StoreSignals {
+  private readonly handlers = new Map<SignalChannel, Set<SignalHandler>>();
+
+  publish(channel: SignalChannel, key: string): void {
+    this.deliver(channel, key);
+  }
+
+  deliver(channel: SignalChannel, key: string | undefined): void {
+    for (const handler of this.handlers.get(channel) ?? []) handler(key);
+  }
+
+  deliverToAll(): void {
+    for (const channel of this.handlers.keys()) this.deliver(channel, undefined);
+  }
+
+  subscribe(channel: SignalChannel, handler: SignalHandler): () => void {
+    const set = this.handlers.get(channel) ?? new Set<SignalHandler>();
+    this.handlers.set(channel, set);
+    set.add(handler);
+    return () => set.delete(handler);
+  }
+
+  async close(): Promise<void> {
+    this.handlers.clear();
+  }
+}
