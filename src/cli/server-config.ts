@@ -1,6 +1,7 @@
 // `berth server` options compiled once into a validated, frozen config (DESIGN.md rule 6).
 import { parseArgs } from "node:util";
 import { ConfigError } from "./config-error.js";
+import { isPostgresUrl } from "../store/index.js";
 import { AGENT_USAGE, agentParseOptions, compileAgentConfig } from "./agent-config.js";
 import type { HostAgentConfig } from "./host-agent-assembly.js";
 import type { ServerLimits } from "../api/gateway/server-limits.js";
@@ -10,6 +11,11 @@ export interface ServerConfig {
   readonly listenHost: string;
   readonly listenPort: number;
   readonly dataDir: string;
+  /**
+   * The control plane's durable state: SQLite in <data-dir>/berth.db (one server), or a PostgreSQL
+   * database that several replicas share (--store postgres://…).
+   */
+  readonly store: { readonly kind: "sqlite" } | { readonly kind: "postgres"; readonly url: string };
   readonly region: string;
   readonly partition: string;
   /** Undefined: generated once and kept in the data dir. */
@@ -45,6 +51,9 @@ export const SERVER_USAGE = `usage: berth server [--listen HOST:PORT] [--data-di
   --tls-cert, --tls-key  serve HTTPS with this PEM certificate (chain) and key
   --insecure-http      allow plain HTTP on a non-loopback --listen (refused otherwise)
   --data-dir           durable state (default /var/lib/berth)
+  --store              where the control plane's state lives: "sqlite" (the default, <data-dir>/berth.db,
+                       one server) or postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE, which several
+                       servers (replicas) share; the password may also come from PGPASSWORD
   --region             the region Berth answers as (default us-east-1)
   --account-id         the 12-digit account id (default: generated once)
   --insecure-registry  a registry to reach over plain HTTP (repeatable; loopback always is)
@@ -73,6 +82,7 @@ export function compileServerConfig(argv: string[], env: NodeJS.ProcessEnv): Ser
     options: {
       listen: { type: "string", default: "127.0.0.1:8470" },
       "data-dir": { type: "string", default: "/var/lib/berth" },
+      store: { type: "string", default: "sqlite" },
       region: { type: "string", default: "us-east-1" },
       "account-id": { type: "string" },
       "insecure-registry": { type: "string", multiple: true, default: [] },
@@ -115,6 +125,7 @@ export function compileServerConfig(argv: string[], env: NodeJS.ProcessEnv): Ser
     listenHost: listen[1]!,
     listenPort: Number(listen[2]),
     dataDir: values["data-dir"]!,
+    store: compileStore(values.store!),
     region,
     partition: region.startsWith("cn-") ? "aws-cn" : region.includes("-gov-") ? "aws-us-gov" : "aws",
     accountId,
@@ -131,6 +142,22 @@ export function compileServerConfig(argv: string[], env: NodeJS.ProcessEnv): Ser
     uninstall: values.uninstall ?? false,
     limits: compileServerLimits(values),
   });
+}
+
+function compileStore(text: string): ServerConfig["store"] {
+  if (text === "sqlite") return Object.freeze({ kind: "sqlite" as const });
+  if (!isPostgresUrl(text)) throw new ConfigError(`--store must be sqlite or a postgres:// URL, not '${redactedUrl(text)}'`);
+  try {
+    new URL(text);
+  } catch {
+    throw new ConfigError(`--store '${redactedUrl(text)}' is not a URL`);
+  }
+  return Object.freeze({ kind: "postgres" as const, url: text });
+}
+
+/** A URL with its password (if any) replaced, for messages and logs. */
+function redactedUrl(text: string): string {
+  return text.replace(/^([a-z]+:\/\/[^:/@]*):[^@]*@/i, "$1:<redacted>@");
 }
 
 /** Whether a --listen host is reachable from this machine only. */
@@ -179,5 +206,9 @@ function parsePublicHost(text: string): { host: string; port: number | undefined
 
 /** For logs: the config with the secret replaced. */
 export function redacted(config: ServerConfig): object {
-  return { ...config, rootKey: config.rootKey ? { accessKeyId: config.rootKey.accessKeyId, secretAccessKey: "<redacted>" } : undefined };
+  return {
+    ...config,
+    rootKey: config.rootKey ? { accessKeyId: config.rootKey.accessKeyId, secretAccessKey: "<redacted>" } : undefined,
+    store: config.store.kind === "postgres" ? { kind: "postgres", url: redactedUrl(config.store.url) } : config.store,
+  };
 }

@@ -1,6 +1,7 @@
 // What each host should run, served by long poll. Desired state lives in the store (the tasks
 // placed on a host, each with its TaskSpec); this feed only answers polls from it and wakes the
-// pollers of a host when it changed (RunTask, StopTask).
+// pollers of a host when it changed (RunTask, StopTask), on whichever replica made the change: the
+// server feeds the store's "host-tasks" signals to `notify`.
 //
 //   poll(host, known generation)
 //     known == current ──▶ wait: notify(host) | pollWaitMs | caller gone | close()
@@ -36,6 +37,11 @@ export class DesiredStateFeed {
   /** Answers every waiting long poll now and every later one at once (server shutdown). */
   close(): void {
     this.closed = true;
+    this.notifyAll();
+  }
+
+  /** Tells every host's pollers that their desired tasks may have changed (a lost signal connection). */
+  notifyAll(): void {
     for (const hostId of [...this.waiters.keys()]) this.notify(hostId);
   }
 

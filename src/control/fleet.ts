@@ -65,6 +65,9 @@ export class Fleet implements ControlPlaneLink {
   notify(hostId: string): void {
     this.feed.notify(hostId);
   }
+  notifyAll(): void {
+    this.feed.notifyAll();
+  }
   register(request: RegisterRequest): Promise<RegisterResponse> {
     return this.registry.register(request);
   }
@@ -80,7 +83,7 @@ export class Fleet implements ControlPlaneLink {
   putLogs(hostId: string, batches: readonly LogBatch[]): Promise<void> {
     return this.logIngest.putLogs(hostId, batches);
   }
-  reapLostHosts(): Promise<string[]> {
-    return this.reaper.reapLostHosts();
+  reapLostHosts(within?: Parameters<LostHostReaper["reapLostHosts"]>[0]): Promise<string[]> {
+    return this.reaper.reapLostHosts(within);
   }
 }

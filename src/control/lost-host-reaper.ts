@@ -25,9 +25,14 @@ export class LostHostReaper {
     this.startedAtMs = options.clock.now();
   }
 
-  /** Marks silent hosts lost, then stops every not-yet-STOPPED task on any lost host; returns the hosts newly marked lost. */
-  async reapLostHosts(): Promise<string[]> {
-    const { hosts, tasks, clock, lostAfterMs } = this.options;
+  /**
+   * Marks silent hosts lost, then stops every not-yet-STOPPED task on any lost host; returns the
+   * hosts newly marked lost. `within`: the repositories of the transaction to do it in (the
+   * server's loop passes its fenced transaction, so the whole pass is one commit or none).
+   */
+  async reapLostHosts(within?: Pick<LostHostReaperOptions, "hosts" | "tasks">): Promise<string[]> {
+    const { clock, lostAfterMs } = this.options;
+    const { hosts, tasks } = within ?? this.options;
     const now = clock.now();
     // After a server restart every agent gets a full grace period to reach the new instance: a
     // heartbeat stamped before the restart says nothing about whether the agent is still alive.
@@ -35,28 +40,28 @@ export class LostHostReaper {
     const lostHosts = new Set((await hosts.list()).filter((host) => host.status === "LOST").map((host) => host.hostId));
     if (lostHosts.size === 0) return lost;
     for (const reservation of await tasks.reservations()) {
-      if (lostHosts.has(reservation.hostId)) await this.stopLostTask(reservation.taskArn, now);
+      if (lostHosts.has(reservation.hostId)) await stopLostTask(tasks, reservation.taskArn, now);
     }
     return lost;
   }
+}
 
-  private async stopLostTask(taskArn: string, now: number): Promise<void> {
-    await withOptimisticRetry(
-      async () => {
-        const stored = await this.options.tasks.get(taskArn);
-        if (!stored || stored.lastStatus === "STOPPED") return;
-        const applied = await this.options.tasks.update(taskArn, stored.version, {
-          lastStatus: "STOPPED",
-          desiredStatus: "STOPPED",
-          stoppedAtMs: now,
-          task: stoppedByLoss(stored.task, now),
-        });
-        return applied ? undefined : LOST_RACE;
-      },
-      // Still racing after five tries: the next pass of the level-triggered reaper tries again.
-      { exhausted: () => undefined },
-    );
-  }
+async function stopLostTask(tasks: LostHostReaperOptions["tasks"], taskArn: string, now: number): Promise<void> {
+  await withOptimisticRetry(
+    async () => {
+      const stored = await tasks.get(taskArn);
+      if (!stored || stored.lastStatus === "STOPPED") return;
+      const applied = await tasks.update(taskArn, stored.version, {
+        lastStatus: "STOPPED",
+        desiredStatus: "STOPPED",
+        stoppedAtMs: now,
+        task: stoppedByLoss(stored.task, now),
+      });
+      return applied ? undefined : LOST_RACE;
+    },
+    // Still racing after five tries: the next pass of the level-triggered reaper tries again.
+    { exhausted: () => undefined },
+  );
 }
 
 function stoppedByLoss(task: Task, now: number): Task {

@@ -1,8 +1,10 @@
 // The task side of the ECS API: RunTask places tasks on the fleet and records their desired state
 // (the TaskSpec each host's agent will long-poll for); StopTask moves desired status to STOPPED;
 // DescribeTasks and ListTasks read what the agents reported. Placement is planned by the pure
-// scheduler over a snapshot and applied under one lock, so two concurrent RunTasks never reserve
-// the same capacity twice (one control plane; replicas on PostgreSQL will need a row lock here).
+// scheduler over a snapshot and recorded in one transaction under the store's "placement" lock
+// (Store.exclusively: an advisory lock every replica on PostgreSQL takes, the single connection on
+// SQLite), so two concurrent RunTasks, on one replica or two, never reserve the same capacity
+// twice, and a clientToken's first run is what every later call with it sees.
 import type { CapacityProviderStrategyItem, Cluster, RunTaskRequest, Tag, Task, TaskDefinition } from "@aws-sdk/client-ecs";
 import type { AccountScope } from "../core/arn.js";
 import type { Clock } from "../core/clock.js";
@@ -19,7 +21,7 @@ import type { TaskSpec } from "../protocol/index.js";
 import { defaultStopTimeoutMs, protocolVersion } from "../protocol/index.js";
 import type { HostSnapshot, Placement } from "../scheduler/place-tasks.js";
 import { NO_CAPACITY_REASON, placeTasks } from "../scheduler/place-tasks.js";
-import type { HostRecord, Store, TaskRecord } from "../store/index.js";
+import type { HostRecord, Repositories, Store, TaskRecord } from "../store/index.js";
 import { LOST_RACE, withOptimisticRetry } from "../store/index.js";
 
 export interface TaskLauncherOptions {
@@ -47,6 +49,12 @@ export interface RunTaskOutcome {
   readonly failures: RunTaskFailure[];
 }
 
+/** What a run's transaction settled, and whose agents to wake once it is committed. */
+interface PlacedRun {
+  readonly outcome: RunTaskOutcome;
+  readonly hostsToWake: readonly string[];
+}
+
 /** A checked RunTask request: what every task of the run shares. */
 interface PreparedRun {
   readonly cluster: RunTaskContext["cluster"];
@@ -60,21 +68,18 @@ interface PreparedRun {
 }
 
 export class TaskLauncher {
-  private planning: Promise<unknown> = Promise.resolve();
-
   constructor(private readonly options: TaskLauncherOptions) {}
 
-  /** Runs `work` after every earlier planning step finished (an in-process lock). */
-  private exclusively<T>(work: () => Promise<T>): Promise<T> {
-    const next = this.planning.then(work, work);
-    this.planning = next.catch(() => undefined);
-    return next;
-  }
-
   async runTask(request: RunTaskRequest, context: RunTaskContext): Promise<RunTaskOutcome> {
-    // Everything that can reject the request is checked before taking the planning lock.
+    // Everything that can reject the request is checked before taking the placement lock.
     const run = this.prepareRun(request, context);
-    return this.exclusively(async () => (await this.rememberedOutcome(request, run.cluster.clusterArn)) ?? (await this.placeAndRecord(request, run)));
+    const { outcome, hostsToWake } = await this.options.store.exclusively(
+      "placement",
+      async (tx) => (await this.rememberedOutcome(tx, request, run.cluster.clusterArn)) ?? (await this.placeAndRecord(tx, request, run)),
+    );
+    // After the commit: an agent woken earlier could poll before its new task is visible.
+    for (const hostId of hostsToWake) this.options.notifyHost(hostId);
+    return outcome;
   }
 
   /** Checks the request against the definition and the network, and settles what every task shares. */
@@ -121,21 +126,21 @@ export class TaskLauncher {
    * The same clientToken answers what the first call did, failures included (even a run that
    * placed nothing), with the tasks as they are now. Undefined when this run is new.
    */
-  private async rememberedOutcome(request: RunTaskRequest, clusterArn: string): Promise<RunTaskOutcome | undefined> {
+  private async rememberedOutcome(tx: Repositories, request: RunTaskRequest, clusterArn: string): Promise<PlacedRun | undefined> {
     if (request.clientToken === undefined) return undefined;
-    const remembered = await this.options.store.tasks.rememberedRun(clusterArn, request.clientToken);
+    const remembered = await tx.tasks.rememberedRun(clusterArn, request.clientToken);
     if (remembered) {
-      const stored = new Map((await this.options.store.tasks.getMany(remembered.taskArns)).map((found) => [found.taskArn, found.task]));
-      return { tasks: remembered.taskArns.flatMap((arn) => stored.get(arn) ?? []), failures: remembered.failures };
+      const stored = new Map((await tx.tasks.getMany(remembered.taskArns)).map((found) => [found.taskArn, found.task]));
+      return { outcome: { tasks: remembered.taskArns.flatMap((arn) => stored.get(arn) ?? []), failures: remembered.failures }, hostsToWake: [] };
     }
-    const earlier = await this.options.store.tasks.byClientToken(clusterArn, request.clientToken);
-    if (earlier.length > 0) return { tasks: earlier.map((found) => found.task), failures: [] };
+    const earlier = await tx.tasks.byClientToken(clusterArn, request.clientToken);
+    if (earlier.length > 0) return { outcome: { tasks: earlier.map((found) => found.task), failures: [] }, hostsToWake: [] };
     return undefined;
   }
 
   /** Plans every provider's share over one fleet snapshot, stores the placed tasks and wakes their hosts. */
-  private async placeAndRecord(request: RunTaskRequest, run: PreparedRun): Promise<RunTaskOutcome> {
-    const hosts = await this.snapshot();
+  private async placeAndRecord(tx: Repositories, request: RunTaskRequest, run: PreparedRun): Promise<PlacedRun> {
+    const hosts = await this.snapshot(tx);
     const tasks: Task[] = [];
     const failures: RunTaskFailure[] = [];
     const placed: TaskRecord[] = [];
@@ -164,14 +169,13 @@ export class TaskLauncher {
       }
     }
     // One transaction: tasks, their tags and the remembered outcome, or nothing.
-    await this.options.store.tasks.insert(placed, {
+    await tx.tasks.insert(placed, {
       tags: run.tags.map((tag) => ({ key: tag.key ?? "", value: tag.value ?? "" })),
       ...(request.clientToken !== undefined
         ? { run: { clusterArn: run.cluster.clusterArn, clientToken: request.clientToken, createdAt: this.options.clock.now(), failures } }
         : {}),
     });
-    for (const hostId of notified) this.options.notifyHost(hostId);
-    return { tasks, failures };
+    return { outcome: { tasks, failures }, hostsToWake: [...notified] };
   }
 
   /** The stored record of one placed task: its ECS document, the agent's TaskSpec and its reservation. */
@@ -292,8 +296,9 @@ export class TaskLauncher {
   }
 
   /** The fleet with every not-yet-STOPPED task's reservation. */
-  private async snapshot(): Promise<HostSnapshot[]> {
-    const [hosts, active] = await Promise.all([this.options.store.hosts.list(), this.options.store.tasks.reservations()]);
+  private async snapshot(tx: Repositories): Promise<HostSnapshot[]> {
+    const hosts = await tx.hosts.list();
+    const active = await tx.tasks.reservations();
     const snapshot: HostSnapshot[] = hosts.map((host) => ({
       hostId: host.hostId,
       availabilityZones: this.zonesOf(host),

@@ -1,42 +1,35 @@
 // `berth server`: the control plane (gateway with the ECS and CloudWatch Logs APIs, the agent
-// protocol endpoint, the control loops) on one listener, state in <data-dir>.
+// protocol endpoint, the control loops) on one listener, state in <data-dir> or in a PostgreSQL
+// database several replicas share (--store). run() reads as the steps of a start; each step is a
+// function below, and control-plane-assembly.ts wires the parts.
 import { randomInt } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import type { Server } from "node:http";
 import { createServer } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import type { Logger as PinoLogger } from "pino";
 import { pino } from "pino";
-import { createAgentRoute } from "../../api/agent-route.js";
-import { createEcsService } from "../../api/ecs/index.js";
 import { answerClientError } from "../../api/gateway/client-error.js";
-import { createGateway } from "../../api/gateway/gateway.js";
-import { RequestThrottle } from "../../api/gateway/request-throttle.js";
 import { applyServerLimits } from "../../api/gateway/server-limits.js";
-import { createLogsService } from "../../api/logs/index.js";
-import { createNetworkService } from "../../api/network-service.js";
-import { Fleet } from "../../control/fleet.js";
-import { withRegistryPullCredentials } from "../../control/registry-pull-credentials.js";
-import { TaskLauncher } from "../../control/task-launcher.js";
-import { startLogRetention } from "../../control/log-retention.js";
-import { startPeriodicLoop } from "../../control/periodic-loop.js";
-import { systemClock } from "../../core/clock.js";
 import { defaultNetwork } from "../../core/default-network.js";
+import type { DefaultNetwork } from "../../core/default-network.js";
 import { HostAgentLock } from "../../network/index.js";
-import { createRegistry } from "../../registry/index.js";
+import type { Store } from "../../store/index.js";
 import { openStore } from "../../store/index.js";
 import { hostCapacity, assembleHostAgent, uninstallHostAgent } from "../host-agent-assembly.js";
 import type { AssembledHostAgent } from "../host-agent-assembly.js";
 import { ConfigError } from "../config-error.js";
+import type { ControlPlane } from "../control-plane-assembly.js";
+import { assembleControlPlane } from "../control-plane-assembly.js";
 import { ownRegistryHosts, publicRegistryHost } from "../public-host.js";
 import { ensureRootKey, SecretBox } from "../root-credentials.js";
+import type { ServerConfig } from "../server-config.js";
 import { compileServerConfig, redacted, SERVER_USAGE } from "../server-config.js";
 import { ensureBootstrapJoinToken } from "../bootstrap-join-token.js";
 import type { ListenerTls } from "../server-tls.js";
 import { certificateNames, ensureGeneratedTls, loadOperatorTls } from "../server-tls.js";
-
-/** How long a resolved access key is trusted without a store read. */
-const PRINCIPAL_CACHE_MS = 60_000;
 
 const VERSION = "0.1.0";
 
@@ -46,58 +39,118 @@ function persistentValue(path: string, make: () => string): string {
   return readFileSync(path, "utf8").trim();
 }
 
+/** A start refused for a reason the user can fix: printed, exit code 2. */
+class StartRefused extends Error {}
+
 export async function run(argv: string[]): Promise<number> {
   if (argv.includes("--help") || argv.includes("-h")) {
     process.stdout.write(`${SERVER_USAGE}\n`);
     return 0;
   }
-  let config;
+  let config: ServerConfig;
   try {
     config = compileServerConfig(argv, process.env);
   } catch (error) {
     process.stderr.write(`berth server: ${(error as Error).message}\n${SERVER_USAGE}\n`);
     return 2;
   }
-  const startedAt = Date.now();
   const logger = pino({ base: { service: "berth-server" } });
-  if (config.uninstall) {
-    let tasksStopped = 0;
-    try {
-      if (config.agent) ({ tasksStopped } = await uninstallHostAgent({ config: config.agent, logger: logger.child({ component: "agent" }) }));
-    } catch (error) {
-      process.stderr.write(`berth server: ${(error as Error).message}\n`);
-      return 1;
-    }
-    process.stderr.write(`berth server: uninstalled (${tasksStopped} task(s) stopped); ${config.dataDir} is left for you to remove\n`);
-    return 0;
+  if (config.uninstall) return uninstall(config, logger);
+  try {
+    prepareDataDir(config, logger);
+    return await serve(config, logger);
+  } catch (error) {
+    if (!(error instanceof StartRefused)) throw error;
+    process.stderr.write(`berth server: ${error.message}\n`);
+    return 2;
   }
+}
+
+async function uninstall(config: ServerConfig, logger: PinoLogger): Promise<number> {
+  let tasksStopped = 0;
+  try {
+    if (config.agent) ({ tasksStopped } = await uninstallHostAgent({ config: config.agent, logger: logger.child({ component: "agent" }) }));
+  } catch (error) {
+    process.stderr.write(`berth server: ${(error as Error).message}\n`);
+    return 1;
+  }
+  process.stderr.write(`berth server: uninstalled (${tasksStopped} task(s) stopped); ${config.dataDir} is left for you to remove\n`);
+  return 0;
+}
+
+/** The data dir (0700), and what must be true of this host before anything starts. */
+function prepareDataDir(config: ServerConfig, logger: PinoLogger): void {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   // Also when it already existed: it holds the keys, the database and the image store (whose
   // layers keep their setuid files); tasks never need to reach into it (see runtime/task-filesystem.ts).
   chmodSync(config.dataDir, 0o700);
-  if (config.agent) {
-    // The embedded agent's declared capacity must be one the Fleet accepts: say so before starting.
-    try {
-      hostCapacity(config.agent, logger);
-    } catch (error) {
-      if (!(error instanceof ConfigError)) throw error;
-      process.stderr.write(`berth server: ${error.message}\n`);
-      return 2;
-    }
-    // One agent per host (its firewall is the host's): refused here, before anything is started,
-    // when another agent runs. The embedded agent keeps this lock until it closes.
-    try {
-      HostAgentLock.acquire(config.dataDir);
-    } catch (error) {
-      process.stderr.write(`berth server: ${(error as Error).message}\n`);
-      return 2;
-    }
+  if (!config.agent) return;
+  // The embedded agent's declared capacity must be one the Fleet accepts: say so before starting.
+  try {
+    hostCapacity(config.agent, logger);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new StartRefused(error.message);
+    throw error;
   }
+  // One agent per host (its firewall is the host's): refused here, before anything is started,
+  // when another agent runs. The embedded agent keeps this lock until it closes.
+  try {
+    HostAgentLock.acquire(config.dataDir);
+  } catch (error) {
+    throw new StartRefused((error as Error).message);
+  }
+}
+
+/** SQLite in the data dir, or the PostgreSQL database the replicas share. */
+function openServerStore(config: ServerConfig, logger: PinoLogger): Promise<Store> {
+  return config.store.kind === "postgres"
+    ? openStore({ url: config.store.url, logger: logger.child({ component: "store" }) })
+    : openStore({ path: join(config.dataDir, "berth.db") });
+}
+
+/** The listener's certificate, before anything is served; agents pin its CA from their join token. */
+async function listenerTls(config: ServerConfig): Promise<ListenerTls | undefined> {
+  try {
+    return config.tls.mode === "files"
+      ? loadOperatorTls(config.tls.certFile, config.tls.keyFile)
+      : config.tls.mode === "generated"
+        ? await ensureGeneratedTls(config.dataDir, certificateNames(config.listenHost, config.publicHost?.host))
+        : undefined;
+  } catch (error) {
+    throw new StartRefused((error as Error).message);
+  }
+}
+
+async function serve(config: ServerConfig, logger: PinoLogger): Promise<number> {
+  const startedAt = Date.now();
   const accountId =
     config.accountId ??
     persistentValue(join(config.dataDir, "account-id"), () => String(randomInt(100_000, 1_000_000)) + String(randomInt(100_000, 1_000_000)));
   const scope = { partition: config.partition, region: config.region, accountId };
-  const store = await openStore({ path: join(config.dataDir, "berth.db") });
+  const store = await openServerStore(config, logger);
+  let started: Started;
+  try {
+    started = await start(config, logger, store, { accountId, scope, startedAt });
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  return untilSignalled(logger, store, started);
+}
+
+interface Started {
+  readonly server: Server;
+  readonly controlPlane: ControlPlane;
+  readonly embedded: AssembledHostAgent | undefined;
+}
+
+async function start(
+  config: ServerConfig,
+  logger: PinoLogger,
+  store: Store,
+  identity: { accountId: string; scope: { partition: string; region: string; accountId: string }; startedAt: number },
+): Promise<Started> {
+  const { accountId, scope } = identity;
   const box = SecretBox.open(config.dataDir);
   let root;
   try {
@@ -111,111 +164,55 @@ export async function run(argv: string[]): Promise<number> {
       now: Date.now(),
     });
   } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    await store.close();
-    process.stderr.write(`berth server: ${error.message}\n`);
-    return 2;
+    if (error instanceof ConfigError) throw new StartRefused(error.message);
+    throw error;
   }
   if (root.readopted) logger.warn({ accessKeyId: root.accessKeyId }, "the store held no key of the credentials file; its [berth] key is the root key again");
-  // The listener's certificate, before anything is served; agents pin its CA from their join token.
-  let tls: ListenerTls | undefined;
-  try {
-    tls =
-      config.tls.mode === "files"
-        ? loadOperatorTls(config.tls.certFile, config.tls.keyFile)
-        : config.tls.mode === "generated"
-          ? await ensureGeneratedTls(config.dataDir, certificateNames(config.listenHost, config.publicHost?.host))
-          : undefined;
-  } catch (error) {
-    await store.close();
-    process.stderr.write(`berth server: ${(error as Error).message}\n`);
-    return 2;
-  }
+  const tls = await listenerTls(config);
   const bootstrapToken = await ensureBootstrapJoinToken({
     dataDir: config.dataDir,
     joinTokens: store.joinTokens,
     caSha256: tls?.pinnedCa?.sha256,
     now: Date.now(),
   });
-
   const network = defaultNetwork({ accountId, region: config.region, vpcCidr: config.vpcCidr });
-  // The registry's host:port as images name it; known once the listener is bound (port 0).
-  let registryHost = "";
-  let registryHosts: readonly string[] = [];
-  const fleet = new Fleet({
-    hosts: store.hosts,
-    tasks: store.tasks,
-    logs: store.logs,
-    network,
-    clock: systemClock,
-    handOver: (spec) => withRegistryPullCredentials(spec, { registryHosts: () => registryHosts, issue: (grant) => registry.issuePullCredentials(grant) }),
-  });
-  const launcher = new TaskLauncher({ store, clock: systemClock, scope, network, notifyHost: (hostId) => fleet.notify(hostId) });
-  const loops = [
-    startLogRetention({ logs: store.logs, clock: systemClock, logger }),
-    startPeriodicLoop({
-      name: "lost-hosts",
-      intervalMs: fleet.heartbeatIntervalMs,
-      clock: systemClock,
-      logger,
-      pass: async () => void (await fleet.reapLostHosts()),
-    }),
-    startPeriodicLoop({
-      name: "stopped-task-retention",
-      intervalMs: 60_000,
-      clock: systemClock,
-      logger,
-      pass: async () => void (await store.tasks.purgeStopped(Date.now() - config.stoppedTaskRetentionMs)),
-    }),
-  ];
-
-  // Access keys resolved recently (a store read and an unseal per request would cost the hot path).
-  // Entries expire, so a key removed from the store stops working within PRINCIPAL_CACHE_MS.
-  const principals = new Map<string, { principal: { secretAccessKey: string; accountId: string; principalArn: string }; expiresAt: number }>();
-  // The built-in registry (OCI distribution under /v2/ + ECR), reached at the public host.
-  const registry = createRegistry({
+  const controlPlane = assembleControlPlane({
+    config,
     store,
-    dataDir: config.dataDir,
-    clock: systemClock,
+    box,
     scope,
-    logger: logger.child({ component: "registry" }),
-    publicHost: () => registryHost,
-    tokenTtlMs: config.registryTokenTtlMs,
-  });
-  const listener = createGateway({
-    services: [
-      createEcsService({ store, clock: systemClock, scope, launcher }),
-      createLogsService({ logs: store.logs, clock: systemClock, scope }),
-      createNetworkService(network),
-      registry.ecrService,
-    ],
-    httpRoutes: [createAgentRoute({ fleet, joinTokenStatus: (hash) => store.joinTokens.status(hash, Date.now()), logger }), registry.route],
-    principalFor: async (accessKeyId) => {
-      const cached = principals.get(accessKeyId);
-      if (cached && cached.expiresAt > Date.now()) return cached.principal;
-      principals.delete(accessKeyId);
-      const stored = await store.accessKeys.get(accessKeyId);
-      const principal = stored
-        ? { secretAccessKey: box.unseal(stored.secretCiphertext), accountId: stored.accountId, principalArn: stored.principalArn }
-        : undefined;
-      if (principal) principals.set(accessKeyId, { principal, expiresAt: Date.now() + PRINCIPAL_CACHE_MS });
-      return principal;
-    },
-    region: config.region,
-    partition: config.partition,
-    clock: systemClock,
+    network,
     logger,
-    health: () => ({ status: "ok", version: VERSION, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) }),
-    throttle: new RequestThrottle(config.limits.throttle),
+    health: () => ({ status: "ok", version: VERSION, uptimeSeconds: Math.round((Date.now() - identity.startedAt) / 1000) }),
   });
+  const server = await listen(config, tls, controlPlane);
+  const address = server.address() as AddressInfo;
+  const registryHost = await publicRegistryHost({ listenHost: config.listenHost, boundPort: address.port, configured: config.publicHost });
+  controlPlane.setRegistryHosts(registryHost, ownRegistryHosts(registryHost, config.listenHost, address.port));
+  printBanner({
+    config,
+    logger,
+    address,
+    tls,
+    registryHost,
+    accountId,
+    rootAccessKeyId: root.accessKeyId,
+    credentialsFile: root.credentialsFile,
+    bootstrapToken,
+  });
+  const embedded = await startEmbeddedAgent(config, logger, { tls, network, controlPlane });
+  return { server, controlPlane, embedded };
+}
+
+async function listen(config: ServerConfig, tls: ListenerTls | undefined, controlPlane: ControlPlane): Promise<Server> {
   const server = tls
     ? // handshakeTimeout: a connection that never finishes its TLS handshake is not covered by the
       // head timeout; node's default (120 s) would let a few addresses hold every connection slot.
       createHttpsServer(
         { keepAliveTimeout: 65_000, requireHostHeader: false, cert: tls.cert, key: tls.key, minVersion: "TLSv1.2", handshakeTimeout: 10_000 },
-        listener,
+        controlPlane.listener,
       )
-    : createServer({ keepAliveTimeout: 65_000, requireHostHeader: false }, listener);
+    : createServer({ keepAliveTimeout: 65_000, requireHostHeader: false }, controlPlane.listener);
   // A request without Host reaches the gateway, whose SigV4 check (host is always signed) refuses
   // it in AWS's words; node's own check would answer with an empty 400.
   server.on("clientError", answerClientError);
@@ -224,23 +221,35 @@ export async function run(argv: string[]): Promise<number> {
     server.once("error", reject);
     server.listen(config.listenPort, config.listenHost, resolve);
   });
-  const address = server.address() as AddressInfo;
+  return server;
+}
+
+function printBanner(facts: {
+  config: ServerConfig;
+  logger: PinoLogger;
+  address: AddressInfo;
+  tls: ListenerTls | undefined;
+  registryHost: string;
+  accountId: string;
+  rootAccessKeyId: string;
+  credentialsFile: string | undefined;
+  bootstrapToken: { file: string; expiresAt: number };
+}): void {
+  const { config, address, tls, registryHost, accountId, bootstrapToken } = facts;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   const endpoint = `${tls ? "https" : "http"}://${host}:${address.port}`;
   const caBundle = tls?.caFile ? ` --ca-bundle ${tls.caFile}` : "";
-  registryHost = await publicRegistryHost({ listenHost: config.listenHost, boundPort: address.port, configured: config.publicHost });
-  registryHosts = ownRegistryHosts(registryHost, config.listenHost, address.port);
   // A wildcard address is where the listener is bound, not a name a client can verify a
   // certificate for: the hints name the registry's public host (this machine's hostname or
   // --public-host), which the certificate covers.
   const clientEndpoint = address.address === "0.0.0.0" || address.address === "::" ? `${tls ? "https" : "http"}://${registryHost}` : endpoint;
-  logger.info({ config: redacted(config), accountId, endpoint }, "berth server started");
+  facts.logger.info({ config: redacted(config), accountId, endpoint }, "berth server started");
   process.stderr.write(
     [
       `berth: listening on ${endpoint}`,
-      `berth: account ${accountId}, region ${config.region}, root access key ${root.accessKeyId}`,
-      root.credentialsFile
-        ? `berth: point the AWS CLI at it:\n  export AWS_SHARED_CREDENTIALS_FILE=${root.credentialsFile} AWS_PROFILE=berth AWS_DEFAULT_REGION=${config.region}\n  aws${caBundle} --endpoint-url ${clientEndpoint} ecs list-clusters`
+      `berth: account ${accountId}, region ${config.region}, root access key ${facts.rootAccessKeyId}`,
+      facts.credentialsFile
+        ? `berth: point the AWS CLI at it:\n  export AWS_SHARED_CREDENTIALS_FILE=${facts.credentialsFile} AWS_PROFILE=berth AWS_DEFAULT_REGION=${config.region}\n  aws${caBundle} --endpoint-url ${clientEndpoint} ecs list-clusters`
         : `berth: point the AWS CLI at it: AWS_DEFAULT_REGION=${config.region} aws${caBundle} --endpoint-url ${clientEndpoint} ecs list-clusters`,
       ...(tls?.caFile ? [`berth: TLS certificate generated by this server; clients trust its CA ${tls.caFile} (CA sha256 ${tls.pinnedCa!.sha256})`] : []),
       `berth: agents join with: berth agent --server ${clientEndpoint} --token-file ${bootstrapToken.file} (valid until ${new Date(bootstrapToken.expiresAt).toISOString()}${tls?.pinnedCa ? "; it pins this server's CA" : ""})`,
@@ -249,22 +258,35 @@ export async function run(argv: string[]): Promise<number> {
       "",
     ].join("\n"),
   );
+}
 
-  // The embedded agent: this machine is a host of its own fleet, talking to the Fleet through the
-  // same protocol interface a remote `berth agent` uses over HTTP.
-  let embedded: AssembledHostAgent | undefined;
-  if (config.agent) {
-    const withSubnets = config.agent.subnetIds.length > 0 ? config.agent : { ...config.agent, subnetIds: network.subnets.map((subnet) => subnet.subnetId) };
-    // This server's own registry shares its listener: over plain HTTP when the API is (loopback or
-    // --insecure-http), else over the same TLS, verified against the same CA as any agent uses.
-    const ownCa = tls?.pinnedCa?.pem;
-    const agentConfig = tls
-      ? { ...withSubnets, registryTrust: (registry: string) => (registryHosts.includes(registry) ? { ca: ownCa } : undefined) }
-      : { ...withSubnets, insecureRegistries: [...new Set([...withSubnets.insecureRegistries, ...registryHosts])] };
-    embedded = assembleHostAgent({ config: agentConfig, link: fleet, logger: logger.child({ component: "agent" }) });
-    await embedded.start();
-  }
+/**
+ * The embedded agent: this machine is a host of its own fleet, talking to the Fleet through the
+ * same protocol interface a remote `berth agent` uses over HTTP.
+ */
+async function startEmbeddedAgent(
+  config: ServerConfig,
+  logger: PinoLogger,
+  parts: { tls: ListenerTls | undefined; network: DefaultNetwork; controlPlane: ControlPlane },
+): Promise<AssembledHostAgent | undefined> {
+  if (!config.agent) return undefined;
+  const { tls, network, controlPlane } = parts;
+  const withSubnets = config.agent.subnetIds.length > 0 ? config.agent : { ...config.agent, subnetIds: network.subnets.map((subnet) => subnet.subnetId) };
+  // This server's own registry shares its listener: over plain HTTP when the API is (loopback or
+  // --insecure-http), else over the same TLS, verified against the same CA as any agent uses.
+  const ownCa = tls?.pinnedCa?.pem;
+  const registryHosts = controlPlane.registryHosts();
+  const agentConfig = tls
+    ? { ...withSubnets, registryTrust: (registry: string) => (registryHosts.includes(registry) ? { ca: ownCa } : undefined) }
+    : { ...withSubnets, insecureRegistries: [...new Set([...withSubnets.insecureRegistries, ...registryHosts])] };
+  const embedded = assembleHostAgent({ config: agentConfig, link: controlPlane.fleet, logger: logger.child({ component: "agent" }) });
+  await embedded.start();
+  return embedded;
+}
 
+/** Serves until SIGTERM or SIGINT, then shuts down in order. */
+function untilSignalled(logger: PinoLogger, store: Store, started: Started): Promise<number> {
+  const { server, controlPlane, embedded } = started;
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
@@ -288,11 +310,9 @@ export async function run(argv: string[]): Promise<number> {
         await embedded?.close();
         // Remote agents' long polls would hold close() open for up to their wait time: answer them
         // (and any poll after them) with "shutting down" so they back off.
-        fleet.close();
+        controlPlane.fleet.close();
         await closed;
-        await Promise.all(loops.map((loop) => loop.stop()));
-        // The registry's maintenance pass must finish before the store it writes to closes.
-        await registry.close();
+        await controlPlane.close();
         await store.close();
         logger.info({}, "berth server stopped");
         resolve(0);

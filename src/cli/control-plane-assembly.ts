@@ -1,0 +1,160 @@
+// Wires the control plane of one `berth server` replica over its store: the Fleet (agents'
+// protocol), the TaskLauncher, the built-in registry, the gateway with every API, and the periodic
+// loops. Each replica of a shared (PostgreSQL) store builds the same thing: the loops run on the
+// replica holding their lease, and the store's signals carry "host X's tasks changed" to the
+// replica that host's agent polls.
+import { hostname } from "node:os";
+import { randomBytes } from "node:crypto";
+import type { RequestListener } from "node:http";
+import { createAgentRoute } from "../api/agent-route.js";
+import { createEcsService } from "../api/ecs/index.js";
+import { createGateway } from "../api/gateway/gateway.js";
+import { RequestThrottle } from "../api/gateway/request-throttle.js";
+import { createLogsService } from "../api/logs/index.js";
+import { createNetworkService } from "../api/network-service.js";
+import { Fleet } from "../control/fleet.js";
+import { startLogRetention } from "../control/log-retention.js";
+import type { PeriodicLoop } from "../control/periodic-loop.js";
+import { startPeriodicLoop } from "../control/periodic-loop.js";
+import { withRegistryPullCredentials } from "../control/registry-pull-credentials.js";
+import { TaskLauncher } from "../control/task-launcher.js";
+import type { AccountScope } from "../core/arn.js";
+import { systemClock } from "../core/clock.js";
+import type { DefaultNetwork } from "../core/default-network.js";
+import type { Logger } from "../core/logger.js";
+import type { Registry } from "../registry/index.js";
+import { createRegistry } from "../registry/index.js";
+import type { Store } from "../store/index.js";
+import type { SecretBox } from "./root-credentials.js";
+import type { ServerConfig } from "./server-config.js";
+
+/**
+ * How long a resolved access key is trusted without a store read. Short, because a key revoked on
+ * one replica must stop working on every replica within seconds; a store read and an unseal every
+ * 5 s per key in use cost nothing that shows.
+ */
+const PRINCIPAL_CACHE_MS = 5_000;
+
+export interface ControlPlane {
+  readonly fleet: Fleet;
+  readonly registry: Registry;
+  readonly listener: RequestListener;
+  /** Set once the listener is bound: the registry's host:port as images name it, and every name it answers to. */
+  setRegistryHosts(publicHost: string, ownHosts: readonly string[]): void;
+  registryHosts(): readonly string[];
+  /** Stops the loops (giving their leases up), the registry's maintenance and the signal subscription. */
+  close(): Promise<void>;
+}
+
+export interface ControlPlaneParts {
+  readonly config: ServerConfig;
+  readonly store: Store;
+  readonly box: SecretBox;
+  readonly scope: AccountScope;
+  readonly network: DefaultNetwork;
+  readonly logger: Logger & { child(bindings: object): Logger };
+  readonly health: () => object;
+}
+
+/** This replica's name in the store's leases: unique per process, readable in diagnostics. */
+function replicaName(): string {
+  return `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
+}
+
+export function assembleControlPlane(parts: ControlPlaneParts): ControlPlane {
+  const { config, store, scope, network, logger } = parts;
+  let registryHost = "";
+  let ownRegistryHosts: readonly string[] = [];
+  const registry = createRegistry({
+    store,
+    dataDir: config.dataDir,
+    clock: systemClock,
+    scope,
+    logger: logger.child({ component: "registry" }),
+    publicHost: () => registryHost,
+    tokenTtlMs: config.registryTokenTtlMs,
+  });
+  const fleet = new Fleet({
+    hosts: store.hosts,
+    tasks: store.tasks,
+    logs: store.logs,
+    network,
+    clock: systemClock,
+    handOver: (spec) => withRegistryPullCredentials(spec, { registryHosts: () => ownRegistryHosts, issue: (grant) => registry.issuePullCredentials(grant) }),
+  });
+  // A change to a host's desired tasks, made on any replica, wakes that host's long poll here.
+  const unsubscribe = store.signals.subscribe("host-tasks", (hostId) => (hostId === undefined ? fleet.notifyAll() : fleet.notify(hostId)));
+  const launcher = new TaskLauncher({ store, clock: systemClock, scope, network, notifyHost: (hostId) => store.signals.publish("host-tasks", hostId) });
+  const loops = startLoops(parts, fleet);
+  const listener = createGateway({
+    services: [
+      createEcsService({ store, clock: systemClock, scope, launcher }),
+      createLogsService({ logs: store.logs, clock: systemClock, scope }),
+      createNetworkService(network),
+      registry.ecrService,
+    ],
+    httpRoutes: [createAgentRoute({ fleet, joinTokenStatus: (hash) => store.joinTokens.status(hash, Date.now()), logger }), registry.route],
+    principalFor: principalResolver(store, parts.box),
+    region: config.region,
+    partition: config.partition,
+    clock: systemClock,
+    logger,
+    health: parts.health,
+    throttle: new RequestThrottle(config.limits.throttle),
+  });
+  return {
+    fleet,
+    registry,
+    listener,
+    setRegistryHosts(publicHost, ownHosts) {
+      registryHost = publicHost;
+      ownRegistryHosts = ownHosts;
+    },
+    registryHosts: () => ownRegistryHosts,
+    async close() {
+      unsubscribe();
+      await Promise.all(loops.map((loop) => loop.stop()));
+      // The registry's maintenance pass must finish before the store it writes to closes.
+      await registry.close();
+    },
+  };
+}
+
+/** The control loops, each under its lease in the store (one replica runs each). */
+function startLoops(parts: ControlPlaneParts, fleet: Fleet): PeriodicLoop[] {
+  const { store, logger, config } = parts;
+  const common = { clock: systemClock, logger, store, holder: replicaName() };
+  return [
+    startLogRetention(common),
+    startPeriodicLoop({
+      ...common,
+      name: "lost-hosts",
+      intervalMs: fleet.heartbeatIntervalMs,
+      pass: (fenced) => fenced((tx) => fleet.reapLostHosts(tx)).then(() => undefined),
+    }),
+    startPeriodicLoop({
+      ...common,
+      name: "stopped-task-retention",
+      intervalMs: 60_000,
+      pass: (fenced) => fenced((tx) => tx.tasks.purgeStopped(Date.now() - config.stoppedTaskRetentionMs)).then(() => undefined),
+    }),
+  ];
+}
+
+type Principal = { secretAccessKey: string; accountId: string; principalArn: string };
+
+/** Access keys resolved recently (a store read and an unseal per request would cost the hot path). */
+function principalResolver(store: Store, box: SecretBox): (accessKeyId: string) => Promise<Principal | undefined> {
+  const principals = new Map<string, { principal: Principal; expiresAt: number }>();
+  return async (accessKeyId) => {
+    const cached = principals.get(accessKeyId);
+    if (cached && cached.expiresAt > Date.now()) return cached.principal;
+    principals.delete(accessKeyId);
+    const stored = await store.accessKeys.get(accessKeyId);
+    const principal = stored
+      ? { secretAccessKey: box.unseal(stored.secretCiphertext), accountId: stored.accountId, principalArn: stored.principalArn }
+      : undefined;
+    if (principal) principals.set(accessKeyId, { principal, expiresAt: Date.now() + PRINCIPAL_CACHE_MS });
+    return principal;
+  };
+}
