@@ -1,11 +1,15 @@
 // The agent's side of the agent protocol over HTTP (see src/protocol/agent-api.ts): each call is a
 // POST of JSON to <server><AGENT_ROUTE_PREFIX><call>. `register` presents the join token (and
 // the host's current secret, if it has one); every other call presents the host secret the last
-// registration returned, kept in memory and in `secretFile` (0600) so a restarted agent can prove
-// it is the same host. The answers of register and poll are checked against the protocol's schemas
-// before the agent acts on them. Retrying is the caller's business (the host loop backs off and
-// re-sends, calls are idempotent; src/protocol/call-failure.ts says which failures are worth it).
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+// registration returned (host-secret.ts). Every answer is checked before the agent acts on it:
+// register and poll against the protocol's schemas, the others must be the JSON object the server
+// sends. Retrying is the caller's business (the host loop backs off and re-sends, calls are
+// idempotent; src/protocol/call-failure.ts says which failures are worth it); moving to another
+// server of the agent's list is control-link-failover.ts's.
+//
+// A call that gets no answer (refused, reset, TLS refused, a redirect, or nothing within its
+// timeout) fails with a ControlLinkError of status 0 naming the server; an answer that is not one
+// the protocol defines (not JSON, malformed, over MAX_RESPONSE_BYTES) with status 502.
 import type { AgentCall, BodyCheck, ControlPlaneLink, LogBatch, RegisterRequest, ReportRequest } from "../protocol/index.js";
 import {
   AGENT_ROUTE_PREFIX,
@@ -19,6 +23,7 @@ import {
 } from "../protocol/index.js";
 import type { TSchema } from "typebox";
 import { Agent } from "undici";
+import { HostSecret } from "./host-secret.js";
 
 export { ControlLinkError };
 
@@ -28,6 +33,11 @@ export { ControlLinkError };
  * refused rather than buffered without end.
  */
 export const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+/** How long a call may take before the server counts as gone. A poll is held up to 20 s by the server. */
+export const CALL_TIMEOUT_MS = 30_000;
+export const POLL_TIMEOUT_MS = 60_000;
+/** The most of an error answer's text kept in the error (and so in the agent's log). */
+const MAX_ERROR_TEXT_CHARS = 512;
 
 export interface HttpControlLinkOptions {
   readonly serverUrl: string;
@@ -39,80 +49,135 @@ export interface HttpControlLinkOptions {
   readonly ca?: string;
   /** The most bytes of an answer read (default MAX_RESPONSE_BYTES). */
   readonly maxResponseBytes?: number;
+  /** Timeouts of a poll and of every other call (defaults POLL_TIMEOUT_MS, CALL_TIMEOUT_MS). */
+  readonly pollTimeoutMs?: number;
+  readonly callTimeoutMs?: number;
 }
 
+/** One server's end of the protocol: a call's parsed JSON answer, or a ControlLinkError. */
+export type AgentCaller = (name: AgentCall, body: object, signal?: AbortSignal) => Promise<unknown>;
+
+export type ServerCallerOptions = Omit<HttpControlLinkOptions, "serverUrl" | "secretFile" | "ca"> & {
+  readonly secret: HostSecret;
+  /** The TLS trust of https:// servers (see trustDispatcher). */
+  readonly dispatcher?: Agent;
+};
+
+/** Verified TLS against the pinned CA (undici is the engine of Node's own fetch); undefined: the system's roots. */
+export function trustDispatcher(ca: string | undefined): Agent | undefined {
+  return ca ? new Agent({ connect: { ca, rejectUnauthorized: true } }) : undefined;
+}
+
+/** The protocol over HTTP to the one server at `serverUrl`. */
 export function createHttpControlLink(options: HttpControlLinkOptions): ControlPlaneLink {
-  const base = `${options.serverUrl.replace(/\/$/, "")}${AGENT_ROUTE_PREFIX}`;
-  // Verified TLS against the pinned CA (undici is the engine of Node's own fetch).
-  const dispatcher = options.ca ? new Agent({ connect: { ca: options.ca, rejectUnauthorized: true } }) : undefined;
-  let hostSecret: string | undefined =
-    options.secretFile && existsSync(options.secretFile) ? readFileSync(options.secretFile, "utf8").trim() || undefined : undefined;
-  const keepSecret = (secret: string) => {
-    hostSecret = secret;
-    if (!options.secretFile) return;
-    // Written aside and renamed, so a crash never leaves a half-written secret behind.
-    writeFileSync(`${options.secretFile}.new`, `${secret}\n`, { mode: 0o600 });
-    renameSync(`${options.secretFile}.new`, options.secretFile);
-  };
-  const call = async (name: AgentCall, body: object, signal?: AbortSignal): Promise<unknown> => {
-    const registering = name === "register";
-    if (!registering && hostSecret === undefined) throw new ControlLinkError(`agent protocol ${name}: HTTP 401: not registered yet`, 401, HOST_NOT_REGISTERED);
-    const response = await fetch(base + name, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        authorization: `Bearer ${registering ? options.token : hostSecret}`,
-        // The server authenticates the host from the head, before it reads the body (logs batches are large).
-        ...("hostId" in body && typeof body.hostId === "string" ? { "x-berth-host-id": body.hostId } : {}),
-        ...(registering && hostSecret !== undefined ? { "x-berth-host-secret": hostSecret } : {}),
-      },
-      body: JSON.stringify(body),
-      // A redirect is an error, never followed: following it would send the host secret (or the
-      // join token) and the body to wherever the answer points.
-      redirect: "error",
-      ...(signal ? { signal } : {}),
-      ...(dispatcher ? { dispatcher: dispatcher as never } : {}),
-    });
-    const text = await readCapped(response, options.maxResponseBytes ?? MAX_RESPONSE_BYTES, name);
-    if (!response.ok) {
-      let message = text;
-      let code: string | undefined;
-      try {
-        const parsed = JSON.parse(text) as { message?: string; code?: string };
-        message = parsed.message ?? text;
-        code = parsed.code;
-      } catch {
-        // keep the raw text
-      }
-      throw new ControlLinkError(`agent protocol ${name}: HTTP ${response.status}: ${message}`, response.status, code);
-    }
-    try {
-      return text ? (JSON.parse(text) as unknown) : {};
-    } catch {
-      throw new ControlLinkError(`agent protocol ${name}: the answer is not JSON`, 502);
-    }
-  };
+  const secret = new HostSecret(options.secretFile);
+  const dispatcher = trustDispatcher(options.ca);
+  return linkOver(serverCaller(options.serverUrl, { ...options, secret, ...(dispatcher ? { dispatcher } : {}) }), secret);
+}
+
+/** The ControlPlaneLink over a caller (one server's, or one that moves between servers). */
+export function linkOver(call: AgentCaller, secret: HostSecret): ControlPlaneLink {
   return {
     register: async (request: RegisterRequest) => {
       const answer = checkedAnswer("register", registerAnswer, await call("register", request));
-      keepSecret(answer.hostSecret);
+      secret.keep(answer.hostSecret);
       return answer;
     },
     poll: async (hostId: string, knownGeneration: number, signal?: AbortSignal) =>
       checkedAnswer("poll", pollAnswer, await call("poll", { hostId, knownGeneration }, signal)),
     report: async (hostId: string, request: ReportRequest) => {
-      await call("report", { hostId, ...request });
+      doneAnswer("report", await call("report", { hostId, ...request }));
     },
     heartbeat: async (hostId: string) => {
-      await call("heartbeat", { hostId });
+      doneAnswer("heartbeat", await call("heartbeat", { hostId }));
     },
     putLogs: async (hostId: string, batches: readonly LogBatch[]) => {
       // One call per part, in order, each within the server's per-batch limits. A failure part-way
       // rejects, and the caller sends the whole batch again: the server drops the lines whose
       // offsets it already stored.
-      for (const batch of batches) for (const part of splitLogBatch(batch)) await call("logs", { hostId, batches: [part] });
+      for (const batch of batches) for (const part of splitLogBatch(batch)) doneAnswer("logs", await call("logs", { hostId, batches: [part] }));
     },
   };
+}
+
+/** The protocol to the one server at `serverUrl` (with or without a trailing slash, a path allowed). */
+export function serverCaller(serverUrl: string, options: ServerCallerOptions): AgentCaller {
+  const origin = serverUrl.replace(/\/$/, "");
+  const base = `${origin}${AGENT_ROUTE_PREFIX}`;
+  const limit = options.maxResponseBytes ?? MAX_RESPONSE_BYTES;
+  return async (name, body, signal) => {
+    const registering = name === "register";
+    const hostSecret = options.secret.value;
+    if (!registering && hostSecret === undefined) throw new ControlLinkError(`agent protocol ${name}: HTTP 401: not registered yet`, 401, HOST_NOT_REGISTERED);
+    const timeoutMs = name === "poll" ? (options.pollTimeoutMs ?? POLL_TIMEOUT_MS) : (options.callTimeoutMs ?? CALL_TIMEOUT_MS);
+    // Bounds the whole exchange, body included: a server that accepts and then says nothing, or
+    // trickles its answer, is given up like one that refused the connection.
+    const timeout = AbortSignal.timeout(timeoutMs);
+    let answer: HttpAnswer;
+    try {
+      const response = await fetch(base + name, {
+        method: "POST",
+        headers: requestHeaders(body, registering ? options.token : hostSecret!, registering ? hostSecret : undefined),
+        body: JSON.stringify(body),
+        // A redirect is an error, never followed: following it would send the host secret (or the
+        // join token) and the body to wherever the answer points.
+        redirect: "error",
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+        ...(options.dispatcher ? { dispatcher: options.dispatcher as never } : {}),
+      });
+      answer = { status: response.status, ok: response.ok, text: await readCapped(response, limit, name) };
+    } catch (error) {
+      // The caller's own abort (agent shutdown) stays what it is: no server failed.
+      if (signal?.aborted || error instanceof ControlLinkError) throw error;
+      const why = timeout.aborted ? `nothing within ${timeoutMs} ms` : failureText(error);
+      throw new ControlLinkError(`agent protocol ${name}: no answer from ${origin}: ${why}`, 0);
+    }
+    return parsedAnswer(name, answer);
+  };
+}
+
+interface HttpAnswer {
+  readonly status: number;
+  readonly ok: boolean;
+  readonly text: string;
+}
+
+function requestHeaders(body: object, bearer: string, currentSecret: string | undefined): Record<string, string> {
+  return {
+    "content-type": "application/json",
+    authorization: `Bearer ${bearer}`,
+    // The server authenticates the host from the head, before it reads the body (logs batches are large).
+    ...("hostId" in body && typeof body.hostId === "string" ? { "x-berth-host-id": body.hostId } : {}),
+    ...(currentSecret !== undefined ? { "x-berth-host-secret": currentSecret } : {}),
+  };
+}
+
+/** fetch's "fetch failed" with what lies under it (ECONNREFUSED, a certificate refused, a redirect). */
+function failureText(error: unknown): string {
+  const cause = (error as { cause?: { message?: unknown } } | undefined)?.cause;
+  const message = error instanceof Error ? error.message : String(error);
+  return typeof cause?.message === "string" ? `${message}: ${cause.message}` : message;
+}
+
+/** An answer's JSON; an error status as a ControlLinkError with the server's code, when it sent one. */
+function parsedAnswer(name: AgentCall, answer: HttpAnswer): unknown {
+  if (!answer.ok) {
+    let message = answer.text;
+    let code: string | undefined;
+    try {
+      const parsed = JSON.parse(answer.text) as { message?: unknown; code?: unknown } | null;
+      if (typeof parsed?.message === "string") message = parsed.message;
+      if (typeof parsed?.code === "string") code = parsed.code;
+    } catch {
+      // not Berth's error shape: the raw text, cut
+    }
+    throw new ControlLinkError(`agent protocol ${name}: HTTP ${answer.status}: ${message.slice(0, MAX_ERROR_TEXT_CHARS)}`, answer.status, code);
+  }
+  try {
+    return JSON.parse(answer.text) as unknown;
+  } catch {
+    throw new ControlLinkError(`agent protocol ${name}: the answer is not JSON`, 502);
+  }
 }
 
 const registerAnswer = compileCheck(RegisterResponseSchema);
@@ -123,6 +188,12 @@ function checkedAnswer<Schema extends TSchema>(name: AgentCall, check: BodyCheck
   const checked = check.parse(answer);
   if (!checked.ok) throw new ControlLinkError(`agent protocol ${name}: the answer is malformed: ${checked.problem}`, 502);
   return checked.value;
+}
+
+/** A call that answers nothing answers `{}`: anything else did not come from a Berth server (a 502, retried elsewhere). */
+function doneAnswer(name: AgentCall, answer: unknown): void {
+  if (typeof answer !== "object" || answer === null || Array.isArray(answer))
+    throw new ControlLinkError(`agent protocol ${name}: the answer is malformed: expected a JSON object`, 502);
 }
 
 /** Reads a response's body as text, refusing (and cancelling) one longer than `limit` bytes. */

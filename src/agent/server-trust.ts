@@ -1,4 +1,4 @@
-// Which certificate an agent trusts for its Berth server. `https://` is always verified: against
+// Which certificate an agent trusts for its Berth servers. `https://` is always verified: against
 // --ca-file, or against the CA the join token pins (its SHA-256, like kubeadm's discovery hash),
 // or against the system's roots when neither is given. Nothing is sent to a server that has not
 // proved itself.
@@ -57,16 +57,20 @@ export async function discoverPinnedCa(url: URL, pin: string, timeoutMs = 10_000
 }
 
 /**
- * The PEM trust anchors for the server, or undefined for the system's roots. `caFile` wins;
- * else a pinned CA, from the cache file when it still matches the pin, else discovered.
+ * The PEM trust anchors for the servers, or undefined for the system's roots. `caFile` wins;
+ * else a pinned CA, from the cache file when it still matches the pin, else discovered from the
+ * first https:// server of the list that presents it (the pin names one CA, so every server of one
+ * control plane presents the same; one that is down or presents another does not stop the agent
+ * learning it from the next). Every server is then verified against that one CA.
  */
 export async function serverTrust(options: {
-  serverUrl: URL;
+  serverUrls: readonly URL[];
   caFile: string | undefined;
   pin: string | undefined;
   cacheFile: string;
 }): Promise<string | undefined> {
-  if (options.serverUrl.protocol !== "https:") return undefined;
+  const tlsServers = options.serverUrls.filter((url) => url.protocol === "https:");
+  if (tlsServers.length === 0) return undefined;
   if (options.caFile) {
     const pem = readFileSync(options.caFile, "utf8");
     if (!/-----BEGIN CERTIFICATE-----/.test(pem)) throw new ServerTrustError(`--ca-file ${options.caFile} holds no PEM certificate`);
@@ -77,8 +81,21 @@ export async function serverTrust(options: {
     const cached = readFileSync(options.cacheFile, "utf8");
     if (sha256(new X509Certificate(cached).raw) === options.pin) return cached;
   }
-  const pem = await discoverPinnedCa(options.serverUrl, options.pin);
+  const pem = await discoverFromAny(tlsServers, options.pin);
   writeFileSync(`${options.cacheFile}.new`, pem, { mode: 0o644 });
   renameSync(`${options.cacheFile}.new`, options.cacheFile);
   return pem;
+}
+
+/** The pinned CA from the first server that presents it; every server's refusal when none does. */
+async function discoverFromAny(servers: readonly URL[], pin: string): Promise<string> {
+  const refusals: string[] = [];
+  for (const server of servers) {
+    try {
+      return await discoverPinnedCa(server, pin);
+    } catch (error) {
+      refusals.push((error as Error).message);
+    }
+  }
+  throw new ServerTrustError(refusals.join("; "));
 }

@@ -110,7 +110,7 @@ test("an agent trusting the CA its join token pins registers; a wrong pin is ref
   try {
     const token = parseJoinToken(readFileSync(join(server.dataDir, "agent-token"), "utf8"));
     const url = new URL(server.endpoint);
-    const ca = await serverTrust({ serverUrl: url, caFile: undefined, pin: token.caSha256, cacheFile: join(dir, "server-ca.pem") });
+    const ca = await serverTrust({ serverUrls: [url], caFile: undefined, pin: token.caSha256, cacheFile: join(dir, "server-ca.pem") });
     assert.equal(ca, new X509Certificate(caPem).toString());
     const link = createHttpControlLink({ serverUrl: server.endpoint, token: token.secret, ca: ca! });
     await link.register(identity("host-tls"));
@@ -118,7 +118,7 @@ test("an agent trusting the CA its join token pins registers; a wrong pin is ref
 
     const wrongPin = "0".repeat(64);
     await assert.rejects(
-      serverTrust({ serverUrl: url, caFile: undefined, pin: wrongPin, cacheFile: join(dir, "other.pem") }),
+      serverTrust({ serverUrls: [url], caFile: undefined, pin: wrongPin, cacheFile: join(dir, "other.pem") }),
       (error: Error) => error instanceof ServerTrustError && /no certificate with the join token's CA pin/.test(error.message),
     );
     // Without the pin or a CA file an agent uses the system's roots, which do not know this CA.
