@@ -71,3 +71,34 @@ test("a report that loses the race to another writer is read again and applied o
   assert.equal(stored.desiredStatus, "STOPPED", "the other writer's change is kept");
   assert.equal(stored.task.stoppedReason, "Task stopped by user");
 });
+
+test("a batch that loses every race is answered 503, not acknowledged, and applies once when sent again", async () => {
+  const racing = { ...store.tasks };
+  let races = 0;
+  let racingOn = true;
+  // Another server's writer commits between every read and write of this batch (heartbeat-like
+  // touches of the task), as long as racingOn holds.
+  racing.updateMany = async (updates) => {
+    if (racingOn) {
+      races++;
+      const stored = (await store.tasks.get(taskArn))!;
+      await store.tasks.update(taskArn, stored.version, { task: { ...stored.task } });
+    }
+    return store.tasks.updateMany(updates);
+  };
+  const ingest = new ReportIngest({ tasks: racing, clock: new ManualClock() });
+  const batch = { reports: [report(taskArn, 1, "RUNNING")] };
+  await assert.rejects(
+    ingest.report("h1", batch),
+    (error: { code?: string; httpStatus?: number }) => error.code === "ServiceUnavailable" && error.httpStatus === 503,
+  );
+  assert.equal(races, 5, "the store's attempts, then the refusal");
+  assert.equal((await store.tasks.get(taskArn))!.reportSequence, 0, "nothing applied, so nothing may be acknowledged");
+  racingOn = false;
+  await ingest.report("h1", batch);
+  await ingest.report("h1", batch);
+  const stored = (await store.tasks.get(taskArn))!;
+  assert.equal(stored.lastStatus, "RUNNING");
+  assert.equal(stored.reportSequence, 1);
+  assert.equal(stored.task.version, 2, "the report was folded once although it was delivered twice");
+});

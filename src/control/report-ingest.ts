@@ -3,8 +3,10 @@
 // ignored. The whole batch is written in one transaction (one commit, not one per task: a burst of
 // launches reports many tasks at once). Optimistic concurrency per task: a report whose task
 // another writer (StopTask, the reaper) changed in between is read again and applied on the next
-// pass, as is a second report of one task in the same batch (applied over the first).
+// pass, as is a second report of one task in the same batch (applied over the first); a batch
+// still racing after the store's attempts is answered 503, so the agent sends it again.
 import type { Clock } from "../core/clock.js";
+import { AwsError } from "../core/errors.js";
 import type { ReportRequest, TaskStatusReport } from "../protocol/index.js";
 import type { TaskUpdate, TasksRepository } from "../store/index.js";
 import { LOST_RACE, withOptimisticRetry } from "../store/index.js";
@@ -25,9 +27,14 @@ export class ReportIngest {
         remaining = await this.applyOnce(hostId, remaining);
         return remaining.length > 0 ? LOST_RACE : undefined;
       },
-      // Still racing after five passes: the agent reports again (at least once) and the stored
-      // sequence keeps whatever did apply from being applied twice.
-      { exhausted: () => undefined },
+      // Still racing after five passes (several servers write one task): a retryable failure, so
+      // the agent sends the batch again, to this server or the next, rather than dropping reports it
+      // was told were delivered; the stored sequence keeps whatever did apply from applying twice.
+      {
+        exhausted: () => {
+          throw new AwsError("ServiceUnavailable", "The task reports could not be applied for concurrent updates; send them again.", { httpStatus: 503 });
+        },
+      },
     );
   }
 
