@@ -34,6 +34,9 @@ import { sqliteTaskDefinitionReads } from "./sqlite-task-definition-reads.js";
 import type { HeldLease, LeasesRepository, LeasesTable } from "./leases-repository.js";
 import { assertLeaseHeld, createLeasesRepository } from "./leases-repository.js";
 import { leasesMigration } from "./leases-migration.js";
+import type { ControlPlaneStateRepository, ControlPlaneStateTable } from "./control-plane-state-repository.js";
+import { createControlPlaneStateRepository } from "./control-plane-state-repository.js";
+import { controlPlaneStateMigration } from "./control-plane-state-migration.js";
 import type { StoreSignals } from "./store-signals.js";
 import { LocalSignals } from "./store-signals.js";
 import { PostgresSignals } from "./postgres-signals.js";
@@ -58,6 +61,7 @@ export type { HostArchitecture, HostCapacity, HostRecord, HostRegistration, Host
 export { LOST_RACE, withOptimisticRetry } from "./optimistic-retry.js";
 export type { HeldLease, LeasesRepository } from "./leases-repository.js";
 export { LeaseLostError } from "./leases-repository.js";
+export type { ControlPlaneStateRepository, ControlPlaneValueName } from "./control-plane-state-repository.js";
 export type { SignalChannel, SignalHandler, StoreSignals } from "./store-signals.js";
 export { isPostgresUrl } from "./postgres-connection.js";
 export type { JoinTokensRepository, JoinTokenStatus, NewJoinToken, StoredJoinToken } from "./join-tokens-repository.js";
@@ -72,7 +76,12 @@ export type {
   PutImageOutcome,
 } from "./ecr-repository.js";
 
-type AllTables = EcsTables & LogsTables & TasksTables & HostsTables & EcrTables & JoinTokensTables & { access_keys: AccessKeysTable } & { leases: LeasesTable };
+type AllTables = EcsTables &
+  LogsTables &
+  TasksTables &
+  HostsTables &
+  EcrTables &
+  JoinTokensTables & { access_keys: AccessKeysTable } & { leases: LeasesTable } & { control_plane_state: ControlPlaneStateTable };
 
 /** The repositories: what a transaction of Store.exclusively or Store.fenced is handed too. */
 export interface Repositories {
@@ -87,6 +96,7 @@ export interface Repositories {
   readonly joinTokens: JoinTokensRepository;
   readonly ecr: EcrRepository;
   readonly leases: LeasesRepository;
+  readonly controlPlaneState: ControlPlaneStateRepository;
 }
 
 /** A store-wide lock (Store.exclusively); each has its own PostgreSQL advisory lock key. */
@@ -126,6 +136,7 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
     "0008-log-stream-offsets": logStreamOffsetsMigration,
     "0009-join-token-revocation": joinTokenRevocationMigration,
     "0010-leases": leasesMigration,
+    "0011-control-plane-state": controlPlaneStateMigration,
   };
 }
 
@@ -152,6 +163,7 @@ function repositoriesOver(db: Kysely<AllTables>): Repositories {
     joinTokens: createJoinTokensRepository(scoped<JoinTokensTables>()),
     ecr: createEcrRepository(scoped<EcrTables>()),
     leases: createLeasesRepository(scoped<{ leases: LeasesTable }>()),
+    controlPlaneState: createControlPlaneStateRepository(scoped<{ control_plane_state: ControlPlaneStateTable }>()),
   };
 }
 
