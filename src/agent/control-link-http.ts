@@ -10,7 +10,7 @@
 // A call that gets no answer (refused, reset, TLS refused, a redirect, or nothing within its
 // timeout) fails with a ControlLinkError of status 0 naming the server; an answer that is not one
 // the protocol defines (not JSON, malformed, over MAX_RESPONSE_BYTES) with status 502.
-import type { AgentCall, BodyCheck, ControlPlaneLink, LogBatch, RegisterRequest, ReportRequest } from "../protocol/index.js";
+import type { AgentCall, ControlPlaneLink, LogBatch, PollResponse, RegisterRequest, RegisterResponse, ReportRequest } from "../protocol/index.js";
 import {
   AGENT_ROUTE_PREFIX,
   ControlLinkError,
@@ -21,7 +21,6 @@ import {
   RegisterResponseSchema,
   compileCheck,
 } from "../protocol/index.js";
-import type { TSchema } from "typebox";
 import { Agent } from "undici";
 import { HostSecret } from "./host-secret.js";
 
@@ -54,7 +53,11 @@ export interface HttpControlLinkOptions {
   readonly callTimeoutMs?: number;
 }
 
-/** One server's end of the protocol: a call's parsed JSON answer, or a ControlLinkError. */
+/**
+ * One server's end of the protocol: a call's answer, checked (register's a RegisterResponse,
+ * poll's a PollResponse, the others' an empty object), or a ControlLinkError. The check is the
+ * server's: an answer that fails it counts against the server that gave it.
+ */
 export type AgentCaller = (name: AgentCall, body: object, signal?: AbortSignal) => Promise<unknown>;
 
 export type ServerCallerOptions = Omit<HttpControlLinkOptions, "serverUrl" | "secretFile" | "ca"> & {
@@ -79,23 +82,22 @@ export function createHttpControlLink(options: HttpControlLinkOptions): ControlP
 export function linkOver(call: AgentCaller, secret: HostSecret): ControlPlaneLink {
   return {
     register: async (request: RegisterRequest) => {
-      const answer = checkedAnswer("register", registerAnswer, await call("register", request));
+      const answer = (await call("register", request)) as RegisterResponse;
       secret.keep(answer.hostSecret);
       return answer;
     },
-    poll: async (hostId: string, knownGeneration: number, signal?: AbortSignal) =>
-      checkedAnswer("poll", pollAnswer, await call("poll", { hostId, knownGeneration }, signal)),
+    poll: async (hostId: string, knownGeneration: number, signal?: AbortSignal) => (await call("poll", { hostId, knownGeneration }, signal)) as PollResponse,
     report: async (hostId: string, request: ReportRequest) => {
-      doneAnswer("report", await call("report", { hostId, ...request }));
+      await call("report", { hostId, ...request });
     },
     heartbeat: async (hostId: string) => {
-      doneAnswer("heartbeat", await call("heartbeat", { hostId }));
+      await call("heartbeat", { hostId });
     },
     putLogs: async (hostId: string, batches: readonly LogBatch[]) => {
       // One call per part, in order, each within the server's per-batch limits. A failure part-way
       // rejects, and the caller sends the whole batch again: the server drops the lines whose
       // offsets it already stored.
-      for (const batch of batches) for (const part of splitLogBatch(batch)) doneAnswer("logs", await call("logs", { hostId, batches: [part] }));
+      for (const batch of batches) for (const part of splitLogBatch(batch)) await call("logs", { hostId, batches: [part] });
     },
   };
 }
@@ -132,7 +134,7 @@ export function serverCaller(serverUrl: string, options: ServerCallerOptions): A
       const why = timeout.aborted ? `nothing within ${timeoutMs} ms` : failureText(error);
       throw new ControlLinkError(`agent protocol ${name}: no answer from ${origin}: ${why}`, 0);
     }
-    return parsedAnswer(name, answer);
+    return checkedAnswer(name, parsedAnswer(name, answer));
   };
 }
 
@@ -183,17 +185,20 @@ function parsedAnswer(name: AgentCall, answer: HttpAnswer): unknown {
 const registerAnswer = compileCheck(RegisterResponseSchema);
 const pollAnswer = compileCheck(PollResponseSchema);
 
-/** The answer, typed, when it is one the protocol defines; a 502 (retried like any bad gateway) when not. */
-function checkedAnswer<Schema extends TSchema>(name: AgentCall, check: BodyCheck<Schema>, answer: unknown) {
-  const checked = check.parse(answer);
-  if (!checked.ok) throw new ControlLinkError(`agent protocol ${name}: the answer is malformed: ${checked.problem}`, 502);
-  return checked.value;
-}
-
-/** A call that answers nothing answers `{}`: anything else did not come from a Berth server (a 502, retried elsewhere). */
-function doneAnswer(name: AgentCall, answer: unknown): void {
+/**
+ * The answer when it is one the protocol defines for the call; a 502 (retried like any bad gateway)
+ * when not. A call that answers nothing answers `{}`: anything else did not come from a Berth server.
+ */
+function checkedAnswer(name: AgentCall, answer: unknown): unknown {
+  const check = name === "register" ? registerAnswer : name === "poll" ? pollAnswer : undefined;
+  if (check) {
+    const checked = check.parse(answer);
+    if (!checked.ok) throw new ControlLinkError(`agent protocol ${name}: the answer is malformed: ${checked.problem}`, 502);
+    return checked.value;
+  }
   if (typeof answer !== "object" || answer === null || Array.isArray(answer))
     throw new ControlLinkError(`agent protocol ${name}: the answer is malformed: expected a JSON object`, 502);
+  return answer;
 }
 
 /** Reads a response's body as text, refusing (and cancelling) one longer than `limit` bytes. */
