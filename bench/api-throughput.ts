@@ -130,5 +130,5 @@ if (context) {
 console.log(`ratio                 ${((100 * berth.rps) / baseline.rps).toFixed(1)} % of bare (target ≥ 50 %), p99 target < 10 ms`);
 ecs.destroy();
 await server.stop();
-server.cleanup();
+await server.cleanup();
 bare.kill("SIGTERM");

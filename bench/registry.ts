@@ -109,7 +109,7 @@ try {
   }
 } finally {
   await berth.stop();
-  berth.cleanup();
+  await berth.cleanup();
   await baseline.stop();
   rmSync(work, { recursive: true, force: true });
 }

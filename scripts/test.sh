@@ -7,6 +7,10 @@
 # servers). Unit files run one at a time: several of them measure time budgets and event-loop lag
 # (log-events' slow matcher, say), which two cores shared four ways break. Privileged files run
 # one at a time: they share the host's cgroups, nftables tables and network namespaces.
+# The integration suite runs twice: on the default SQLite store, then with every test server on a
+# PostgreSQL store (BERTH_TEST_STORE=postgres), on a cluster this script starts for the run with
+# initdb and pg_ctl in a temporary directory (test/support/postgres.ts) and removes at the end. The
+# unit suite's store tests use that cluster too (BERTH_TEST_POSTGRES_URL).
 # The unit suite runs under Node's built-in coverage and the line coverage of src/ is printed.
 # (The integration suite does not: Node 20's coverage gives up on it, "Cannot read properties of
 # undefined (reading 'line')", with the server running from dist/ in child processes.)
@@ -17,7 +21,12 @@ scripts/setup.sh
 # Integration files at a time: 4 keeps both cores busy while files wait on their servers.
 integration_concurrency="${BERTH_TEST_CONCURRENCY:-4}"
 coverage_dir="$(mktemp -d)"
-trap 'rm -rf "$coverage_dir"' EXIT
+postgres_dir=""
+cleanup() {
+  rm -rf "$coverage_dir"
+  if [ -n "$postgres_dir" ]; then node --import tsx test/support/postgres-cluster-cli.ts stop "$postgres_dir"; fi
+}
+trap cleanup EXIT
 
 run_tests() { # suite name, directory, concurrency, coverage (yes/no)
   local files
@@ -44,11 +53,17 @@ print_coverage() {
     }'
 }
 
+echo "test: starting a PostgreSQL cluster for the tests"
+read -r postgres_url postgres_dir < <(node --import tsx test/support/postgres-cluster-cli.ts start)
+if [ -z "$postgres_dir" ]; then echo "test: could not start PostgreSQL (initdb/pg_ctl from Debian's postgresql package)" >&2; exit 1; fi
+export BERTH_TEST_POSTGRES_URL="$postgres_url"
+
 echo "test: typecheck"; npm run --silent typecheck
 echo "test: lint"; npm run --silent lint
 run_tests unit src 1 yes
 print_coverage
 run_tests integration test/integration "$integration_concurrency" no
+BERTH_TEST_STORE=postgres run_tests "integration on PostgreSQL" test/integration "$integration_concurrency" no
 if [ "$(id -u)" -eq 0 ]; then
   run_tests privileged test/privileged 1 no
 else

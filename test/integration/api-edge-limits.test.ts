@@ -70,7 +70,7 @@ describe("what must be signed, presigned URLs, bodies of unknown callers", () =>
   });
   after(async () => {
     assert.equal(await server.stop(), 0);
-    server.cleanup();
+    await server.cleanup();
   });
 
   test("a captured request replayed with another X-Amz-Target is refused, signed or not", async () => {
@@ -190,7 +190,7 @@ describe("throttling", () => {
   });
   after(async () => {
     assert.equal(await server.stop(), 0);
-    server.cleanup();
+    await server.cleanup();
   });
 
   test("an address that keeps failing authentication gets ThrottlingException, others do not", async () => {
@@ -256,7 +256,7 @@ describe("slow heads and connection caps", () => {
   });
   after(async () => {
     assert.equal(await server.stop(), 0);
-    server.cleanup();
+    await server.cleanup();
   });
   const port = () => Number(new URL(server.endpoint).port);
 

@@ -58,7 +58,7 @@ before(async () => {
 after(async () => {
   ecs.destroy();
   await server.stop();
-  server.cleanup();
+  await server.cleanup();
 });
 
 describe("DescribeClusters", () => {

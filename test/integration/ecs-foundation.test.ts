@@ -30,7 +30,7 @@ before(async () => {
 after(async () => {
   ecs.destroy();
   await server.stop();
-  server.cleanup();
+  await server.cleanup();
 });
 
 const fargate: RegisterTaskDefinitionRequest = {
@@ -195,7 +195,7 @@ describe("durability", () => {
       }
     } finally {
       client.destroy();
-      crashing.cleanup();
+      await crashing.cleanup();
     }
   });
 });

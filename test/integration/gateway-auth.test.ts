@@ -26,7 +26,7 @@ before(async () => {
 });
 after(async () => {
   assert.equal(await server.stop(), 0, "SIGTERM exits 0");
-  server.cleanup();
+  await server.cleanup();
 });
 
 interface Options {

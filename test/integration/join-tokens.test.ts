@@ -22,7 +22,7 @@ before(async () => {
 });
 after(async () => {
   await server.stop();
-  server.cleanup();
+  await server.cleanup();
 });
 
 const joinToken = (...args: string[]) =>

@@ -13,7 +13,7 @@ before(async () => {
 });
 after(async () => {
   await server.stop();
-  server.cleanup();
+  await server.cleanup();
 });
 
 test("create, put, get, filter and tail with the AWS CLI", async () => {

@@ -49,6 +49,6 @@ test("berth network lists the VPC, six us-east-1 subnets and the default securit
     assert.match(refused.stderr, /InvalidSignatureException/);
   } finally {
     await server.stop();
-    server.cleanup();
+    await server.cleanup();
   }
 });

@@ -76,7 +76,7 @@ before(async () => {
 
 after(async () => {
   await server.stop();
-  server.cleanup();
+  await server.cleanup();
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -531,6 +531,6 @@ test("a server killed during a push leaves no partial blob visible; after restar
   } finally {
     if (restarted) await restarted.stop();
     else await crashing.kill().catch(() => undefined);
-    crashing.cleanup();
+    await crashing.cleanup();
   }
 });

@@ -21,7 +21,7 @@ before(async () => {
 
 after(async () => {
   await server.stop();
-  server.cleanup();
+  await server.cleanup();
   rmSync(root, { recursive: true, force: true });
 });
 

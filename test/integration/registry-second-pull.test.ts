@@ -37,7 +37,7 @@ before(async () => {
 after(async () => {
   await proxy.close();
   await server.stop();
-  server.cleanup();
+  await server.cleanup();
   rmSync(storeDir, { recursive: true, force: true });
 });
 

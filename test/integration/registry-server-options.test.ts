@@ -20,7 +20,7 @@ before(async () => {
 
 after(async () => {
   await server.stop();
-  server.cleanup();
+  await server.cleanup();
 });
 
 test("--public-host names the registry in repositoryUri and proxyEndpoint; --registry-token-ttl-seconds sets the token lifetime", async () => {

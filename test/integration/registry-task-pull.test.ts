@@ -55,7 +55,7 @@ before(async () => {
 
 after(async () => {
   await server.stop();
-  server.cleanup();
+  await server.cleanup();
   rmSync(storeDir, { recursive: true, force: true });
 });
 

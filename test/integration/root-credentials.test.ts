@@ -42,7 +42,7 @@ test("a generated key is written once (0600, profile berth), survives a restart 
       await second.stop();
     }
   } finally {
-    first.cleanup();
+    await first.cleanup();
   }
 });
 
@@ -60,7 +60,7 @@ test("a credentials file whose database was removed keeps its key working instea
     ecs.destroy();
   } finally {
     await second.stop();
-    second.cleanup();
+    await second.cleanup();
   }
 });
 
@@ -77,6 +77,6 @@ test("a credentials file without a [berth] key is refused with a clear message a
     );
     assert.equal(readFileSync(credentialsFile, "utf8"), "[default]\naws_access_key_id = AKIAOTHER\n");
   } finally {
-    first.cleanup();
+    await first.cleanup();
   }
 });

@@ -59,7 +59,7 @@ before(async () => {
 after(async () => {
   ecs.destroy();
   await server.stop();
-  server.cleanup();
+  await server.cleanup();
 });
 
 test("RunTask places tasks on the host, which gets their specs and reports them RUNNING", async () => {

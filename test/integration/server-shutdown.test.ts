@@ -36,6 +36,6 @@ test("SIGTERM with a remote agent long-polling: the poll is answered and the ser
     assert.ok(tookMs < 1_500, `server.stop() took ${tookMs} ms`);
     assert.match(await waiting, /HTTP 503: The control plane is shutting down/);
   } finally {
-    server.cleanup();
+    await server.cleanup();
   }
 });

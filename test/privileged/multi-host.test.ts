@@ -231,7 +231,7 @@ after(async () => {
       agent?.kill("SIGKILL");
     });
     await server.stop();
-    server.cleanup();
+    await server.cleanup();
   } finally {
     if (process.env.BERTH_TEST_AGENT_LOG) writeFileSync(process.env.BERTH_TEST_AGENT_LOG, agentLog);
     await registry.stop();

@@ -71,7 +71,7 @@ async function stopEverything(): Promise<void> {
     agent = undefined;
   }
   await server.stop();
-  server.cleanup();
+  await server.cleanup();
   server = undefined;
 }
 

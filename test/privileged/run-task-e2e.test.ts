@@ -115,7 +115,7 @@ after(async () => {
     await waitFor(arn, "STOPPED");
   }
   await server.stop();
-  server.cleanup();
+  await server.cleanup();
   await registry.stop();
   rmSync(site, { recursive: true, force: true });
   assertNoLeaks();

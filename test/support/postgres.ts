@@ -5,7 +5,7 @@
 // scripts/test.sh starts one cluster for the whole run and exports its URL as
 // BERTH_TEST_POSTGRES_URL; a test file run on its own starts one for itself. Either way each user
 // of `freshPostgresDatabase` gets a database of its own, dropped when it is done.
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -49,7 +49,11 @@ function asClusterOwner(command: string, args: string[]): [string, string[]] {
   return process.getuid?.() === 0 ? ["runuser", ["-u", "postgres", "--", command, ...args]] : [command, args];
 }
 
-export async function startPostgresCluster(): Promise<PostgresCluster> {
+/**
+ * Starts a cluster. Unless `keep` (scripts/test.sh starts one for the whole run and stops it
+ * itself), it is also stopped and removed when this process exits, whatever the tests did.
+ */
+export async function startPostgresCluster(options: { keep?: boolean } = {}): Promise<PostgresCluster & { dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), "berth-pg-"));
   if (process.getuid?.() === 0) {
     const { stdout } = await run("id", ["-u", "postgres"]);
@@ -68,13 +72,32 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
     rmSync(dir, { recursive: true, force: true });
     throw error;
   }
+  let stopped = false;
+  const stopNow = () => {
+    if (stopped) return;
+    stopped = true;
+    process.removeListener("exit", stopNow);
+    stopPostgresClusterSync(dir);
+  };
+  if (!options.keep) process.once("exit", stopNow);
   return {
     url: `postgres://berth@127.0.0.1:${port}/postgres`,
+    dir,
     async stop() {
-      await exec("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"]).catch(() => undefined);
-      rmSync(dir, { recursive: true, force: true });
+      stopNow();
     },
   };
+}
+
+/** Stops a cluster made by startPostgresCluster and removes its directory (synchronous: usable at process exit). */
+export function stopPostgresClusterSync(dir: string): void {
+  try {
+    const [command, args] = asClusterOwner(postgresBin("pg_ctl"), ["-D", join(dir, "data"), "-m", "immediate", "-w", "stop"]);
+    execFileSync(command, args, { stdio: "ignore", timeout: 30_000 });
+  } catch {
+    // Already stopped (or never started): the directory goes all the same.
+  }
+  rmSync(dir, { recursive: true, force: true });
 }
 
 export interface PostgresDatabase {

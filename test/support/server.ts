@@ -1,12 +1,18 @@
 // Starts a real `berth server` (bin/berth, the built dist) on a free loopback port with a temporary
 // data dir and a known root key, for integration tests; plus helpers to drive it with the AWS CLI
 // (/usr/bin/aws) and the AWS SDK v3.
+//
+// BERTH_TEST_STORE=postgres runs every such server on a PostgreSQL store instead of SQLite: a
+// database of its own on the tests' cluster (test/support/postgres.ts), kept for a restart on the
+// same data dir and dropped by cleanup(). scripts/test.sh runs the integration suite both ways.
 import { spawn, execFile } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { PostgresDatabase } from "./postgres.js";
+import { freshPostgresDatabase } from "./postgres.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -21,8 +27,25 @@ export interface TestServer {
   stop(): Promise<number | null>;
   /** SIGKILL, as a crash. */
   kill(): Promise<void>;
-  /** Removes the data dir (after stop/kill). */
-  cleanup(): void;
+  /** Removes the data dir (after stop/kill), and the server's PostgreSQL database if it had one. */
+  cleanup(): Promise<void>;
+}
+
+/** Which store test servers use: SQLite unless BERTH_TEST_STORE=postgres. */
+export const testStoreBackend: "sqlite" | "postgres" = process.env.BERTH_TEST_STORE === "postgres" ? "postgres" : "sqlite";
+
+/** A server's PostgreSQL database, by data dir: a restart on the same data dir finds its state again. */
+const databases = new Map<string, PostgresDatabase>();
+
+async function storeArgs(dataDir: string, given: { url: string } | undefined): Promise<string[]> {
+  if (given) return ["--store", given.url];
+  if (testStoreBackend !== "postgres") return [];
+  let database = databases.get(dataDir);
+  if (!database) {
+    database = await freshPostgresDatabase();
+    databases.set(dataDir, database);
+  }
+  return ["--store", database.url];
 }
 
 export const testCredentials = { accessKeyId: "AKIABERTHTESTKEY0001", secretAccessKey: "berth-test-secret-key-0000000000000000000" };
@@ -33,9 +56,10 @@ export const testCredentials = { accessKeyId: "AKIABERTHTESTKEY0001", secretAcce
  * into <data-dir>/credentials, and `credentials` is read back from that file.
  */
 export async function startTestServer(
-  options: { dataDir?: string; args?: string[]; env?: Record<string, string>; agent?: boolean; generatedKey?: boolean } = {},
+  options: { dataDir?: string; args?: string[]; env?: Record<string, string>; agent?: boolean; generatedKey?: boolean; store?: { url: string } } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "berth-test-"));
+  const store = await storeArgs(dataDir, options.store);
   const accountId = "123456789012";
   const child = spawn(
     process.execPath,
@@ -49,6 +73,7 @@ export async function startTestServer(
       "--account-id",
       accountId,
       ...(options.agent ? [] : ["--no-agent"]),
+      ...store,
       ...(options.args ?? []),
     ],
     {
@@ -93,8 +118,11 @@ export async function startTestServer(
       child.kill("SIGKILL");
       await exited;
     },
-    cleanup() {
+    async cleanup() {
       rmSync(dataDir, { recursive: true, force: true });
+      const database = databases.get(dataDir);
+      databases.delete(dataDir);
+      await database?.drop();
     },
   };
 }
