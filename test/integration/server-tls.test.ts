@@ -33,7 +33,7 @@ before(async () => {
 });
 after(async () => {
   await server?.stop();
-  server?.cleanup();
+  await server?.cleanup();
 });
 
 const mode = (path: string) => statSync(path).mode & 0o777;
