@@ -38,8 +38,26 @@ export function postgresClientConfig(url: string): pg.ClientConfig {
   return { connectionString: url, types, application_name: "berth", connectionTimeoutMillis: 10_000 };
 }
 
+/**
+ * PostgreSQL's text cannot hold U+0000 (it refuses the whole statement), SQLite's can. Anything
+ * from outside may carry one: a lookup by a hostile name, a log line. On PostgreSQL a NUL in a
+ * string parameter becomes U+FFFD, the replacement character: a lookup then finds nothing (no
+ * name Berth stores can hold either) instead of failing with a 500, and a log line keeps
+ * everything but that character.
+ */
+export function withoutNul(value: unknown): unknown {
+  return typeof value === "string" && value.includes("\u0000") ? value.replaceAll("\u0000", "\uFFFD") : value;
+}
+
+function replaceNulInParameters(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  (client as { query: unknown }).query = (config: unknown, values?: unknown, callback?: unknown) =>
+    Array.isArray(values) ? query(config, values.map(withoutNul), callback) : query(config, values, callback);
+}
+
 export function postgresPool(url: string, maxConnections: number): pg.Pool {
   const pool = new pg.Pool({ ...postgresClientConfig(url), max: maxConnections, idleTimeoutMillis: 30_000 });
+  pool.on("connect", replaceNulInParameters);
   // An idle connection the server drops (restart, failover) must not take the process down; the
   // next query gets a fresh connection.
   pool.on("error", () => undefined);

@@ -111,3 +111,17 @@ test("on postgres, bigint columns come back as numbers and a store URL must be p
   }
   await assert.rejects(openStore({ url: "mysql://localhost/berth" }), /postgres:\/\//);
 });
+
+eachStoreBackend((backend) => {
+  test("a NUL in a string finds nothing when looked up and is kept (SQLite) or replaced by U+FFFD (PostgreSQL) when stored", async () => {
+    const store = await backend.open();
+    try {
+      assert.equal(await store.clusters.get("a\u0000b"), undefined);
+      await store.accountSettings.put("p", "n", "x\u0000y");
+      const [setting] = await store.accountSettings.list();
+      assert.equal(setting!.value, backend.name === "postgres" ? "x\uFFFDy" : "x\u0000y");
+    } finally {
+      await store.close();
+    }
+  });
+});
