@@ -1,4 +1,5 @@
 // `berth server` options compiled once into a validated, frozen config (DESIGN.md rule 6).
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigError } from "./config-error.js";
 import { isPostgresUrl } from "../store/index.js";
@@ -16,6 +17,13 @@ export interface ServerConfig {
    * database that several replicas share (--store postgres://…).
    */
   readonly store: { readonly kind: "sqlite" } | { readonly kind: "postgres"; readonly url: string };
+  /**
+   * --store-key-file: the key that seals the store's secrets, the same on every replica (required
+   * with a PostgreSQL store). Undefined: <data-dir>/master.key, generated on first start.
+   */
+  readonly storeKeyFile: string | undefined;
+  /** --blob-dir: the registry's blobs and upload sessions (default <data-dir>/registry); replicas share one. */
+  readonly blobDir: string;
   readonly region: string;
   readonly partition: string;
   /** Undefined: generated once and kept in the data dir. */
@@ -54,6 +62,11 @@ export const SERVER_USAGE = `usage: berth server [--listen HOST:PORT] [--data-di
   --store              where the control plane's state lives: "sqlite" (the default, <data-dir>/berth.db,
                        one server) or postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE, which several
                        servers (replicas) share; the password may also come from PGPASSWORD
+  --store-key-file     the key that seals the secrets in the store: 32 random bytes (or their base64),
+                       mode 0600, the same file on every replica; required with a postgres:// store
+                       (default with sqlite: <data-dir>/master.key, generated on first start)
+  --blob-dir           the registry's blobs and uploads (default <data-dir>/registry); replicas of a
+                       postgres:// store share one directory (NFS or similar)
   --region             the region Berth answers as (default us-east-1)
   --account-id         the 12-digit account id (default: generated once)
   --insecure-registry  a registry to reach over plain HTTP (repeatable; loopback always is)
@@ -83,6 +96,8 @@ export function compileServerConfig(argv: string[], env: NodeJS.ProcessEnv): Ser
       listen: { type: "string", default: "127.0.0.1:8470" },
       "data-dir": { type: "string", default: "/var/lib/berth" },
       store: { type: "string", default: "sqlite" },
+      "store-key-file": { type: "string" },
+      "blob-dir": { type: "string" },
       region: { type: "string", default: "us-east-1" },
       "account-id": { type: "string" },
       "insecure-registry": { type: "string", multiple: true, default: [] },
@@ -118,6 +133,14 @@ export function compileServerConfig(argv: string[], env: NodeJS.ProcessEnv): Ser
   if (!Number.isInteger(tokenTtl) || tokenTtl < 60 || tokenTtl > 7 * 24 * 3600)
     throw new ConfigError("--registry-token-ttl-seconds must be a whole number from 60 to 604800");
   const tls = compileTls(values, listen[1]!, values["data-dir"]!);
+  const store = compileStore(values.store!);
+  const storeKeyFile = values["store-key-file"];
+  if (store.kind === "postgres" && storeKeyFile === undefined) {
+    throw new ConfigError(
+      "a postgres:// --store needs --store-key-file FILE: the key that seals the secrets in the store, the same file on every replica " +
+        "(make one with: head -c 32 /dev/urandom > store.key; chmod 600 store.key)",
+    );
+  }
   const keyId = env.BERTH_ACCESS_KEY_ID;
   const secret = env.BERTH_SECRET_ACCESS_KEY;
   if ((keyId === undefined) !== (secret === undefined)) throw new ConfigError("set both BERTH_ACCESS_KEY_ID and BERTH_SECRET_ACCESS_KEY, or neither");
@@ -125,7 +148,9 @@ export function compileServerConfig(argv: string[], env: NodeJS.ProcessEnv): Ser
     listenHost: listen[1]!,
     listenPort: Number(listen[2]),
     dataDir: values["data-dir"]!,
-    store: compileStore(values.store!),
+    store,
+    storeKeyFile,
+    blobDir: values["blob-dir"] ?? join(values["data-dir"]!, "registry"),
     region,
     partition: region.startsWith("cn-") ? "aws-cn" : region.includes("-gov-") ? "aws-us-gov" : "aws",
     accountId,

@@ -2,18 +2,22 @@
 // bootstrap <data-dir>/agent-token (listed and revocable like the others). A token is printed once
 // at creation; only its sha256 is stored, and its id (the hash's first 12 hex digits) names it
 // afterwards. Tokens expire (default 24 h); expiry and revocation stop new hosts joining, never a
-// registered host (it holds a secret of its own). Works while the server runs (SQLite WAL).
+// registered host (it holds a secret of its own). Works while the server runs (SQLite WAL), and
+// against the PostgreSQL store of a replicated control plane (--store postgres://…): a token made
+// there joins hosts through every replica.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { formatJoinToken } from "../../protocol/index.js";
-import type { StoredJoinToken } from "../../store/index.js";
-import { openStore } from "../../store/index.js";
+import type { Store, StoredJoinToken } from "../../store/index.js";
+import { isPostgresUrl, openStore } from "../../store/index.js";
 import { newJoinTokenSecret, readAgentCaPin, tokenSha256 } from "../bootstrap-join-token.js";
 import { parseCommandLine } from "../command-line.js";
+import { ConfigError } from "../config-error.js";
+import { loadStoreKeyFile, SecretBox, wrongStoreKey } from "../store-key.js";
 
-const USAGE = `usage: berth join-token create [--ttl DURATION] [--description TEXT] [--data-dir DIR]
-       berth join-token list [--data-dir DIR]
-       berth join-token revoke ID [--data-dir DIR]
+const USAGE = `usage: berth join-token create [--ttl DURATION] [--description TEXT] [store options]
+       berth join-token list [store options]
+       berth join-token revoke ID [store options]
 
   create         prints a new token for \`berth agent --token\` (with the server's CA pin when the
                  server serves TLS with its generated CA)
@@ -21,7 +25,12 @@ const USAGE = `usage: berth join-token create [--ttl DURATION] [--description TE
   revoke         stops a token joining new hosts (ID: as listed, or a unique prefix of 4+ digits)
   --ttl          how long the token joins new hosts: N followed by s, m, h or d (default 24h, most 365d)
   --description  a note kept with the token (e.g. which host it is for)
-  --data-dir     the server's data dir (default /var/lib/berth)`;
+  --data-dir     the server's data dir (default /var/lib/berth): its SQLite store, and the CA pin
+                 a created token carries
+  --store        the server's --store: sqlite (the default: <data-dir>/berth.db) or the
+                 postgres:// URL its replicas share
+  --store-key-file  the servers' --store-key-file; when given, checked against the store first (a
+                 token itself is stored as a hash and needs no key)`;
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -44,6 +53,8 @@ export async function run(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       "data-dir": { type: "string", default: "/var/lib/berth" },
+      store: { type: "string", default: "sqlite" },
+      "store-key-file": { type: "string" },
       ttl: { type: "string", default: "24h" },
       description: { type: "string", default: "" },
       help: { type: "boolean" },
@@ -63,12 +74,14 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const dataDir = values["data-dir"]!;
-  const database = join(dataDir, "berth.db");
-  if (!existsSync(database)) {
-    process.stderr.write(`berth join-token: no Berth server data in ${dataDir} (start berth server with that --data-dir first)\n`);
+  let store: Store;
+  try {
+    store = await openTokenStore(dataDir, values.store!, values["store-key-file"]);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`berth join-token: ${error.message}\n`);
     return 2;
   }
-  const store = await openStore({ path: database });
   const now = Date.now();
   try {
     if (action === "create") {
@@ -109,4 +122,23 @@ export async function run(argv: string[]): Promise<number> {
   } finally {
     await store.close();
   }
+}
+
+/** The server's store, by --store (and --data-dir for SQLite); with --store-key-file, only if the key is the store's. */
+async function openTokenStore(dataDir: string, location: string, keyFile: string | undefined): Promise<Store> {
+  if (location !== "sqlite" && !isPostgresUrl(location)) throw new ConfigError("--store must be sqlite or a postgres:// URL");
+  const database = join(dataDir, "berth.db");
+  if (location === "sqlite" && !existsSync(database))
+    throw new ConfigError(`no Berth server data in ${dataDir} (start berth server with that --data-dir first)`);
+  const box = keyFile === undefined ? undefined : SecretBox.withKey(loadStoreKeyFile(keyFile));
+  const store = await (location === "sqlite" ? openStore({ path: database }) : openStore({ url: location, maxConnections: 2 })).catch((error: unknown) => {
+    throw new ConfigError(`cannot open the store: ${(error as Error).message}`);
+  });
+  // The check value is made by the first server start; before it there is nothing to compare with.
+  const check = box ? await store.controlPlaneState.get("store-key-check") : undefined;
+  if (box && check !== undefined && box.tryUnseal(check) === undefined) {
+    await store.close();
+    throw wrongStoreKey(keyFile!);
+  }
+  return store;
 }

@@ -2,8 +2,7 @@
 // protocol endpoint, the control loops) on one listener, state in <data-dir> or in a PostgreSQL
 // database several replicas share (--store). run() reads as the steps of a start; each step is a
 // function below, and control-plane-assembly.ts wires the parts.
-import { randomInt } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync } from "node:fs";
 import type { Server } from "node:http";
 import { createServer } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
@@ -24,20 +23,16 @@ import { ConfigError } from "../config-error.js";
 import type { ControlPlane } from "../control-plane-assembly.js";
 import { assembleControlPlane } from "../control-plane-assembly.js";
 import { ownRegistryHosts, publicRegistryHost } from "../public-host.js";
-import { ensureRootKey, SecretBox } from "../root-credentials.js";
+import { ensureSharedRootKey } from "../root-credentials.js";
+import type { StoreKey } from "../shared-control-plane-state.js";
+import { loadSharedState, storeKeyFor } from "../shared-control-plane-state.js";
 import type { ServerConfig } from "../server-config.js";
 import { compileServerConfig, redacted, SERVER_USAGE } from "../server-config.js";
-import { ensureBootstrapJoinToken } from "../bootstrap-join-token.js";
+import { ensureSharedBootstrapJoinToken } from "../bootstrap-join-token.js";
 import type { ListenerTls } from "../server-tls.js";
 import { certificateNames, ensureGeneratedTls, loadOperatorTls } from "../server-tls.js";
 
 const VERSION = "0.1.0";
-
-/** A value generated once and kept in a 0600 file of the data dir. */
-function persistentValue(path: string, make: () => string): string {
-  if (!existsSync(path)) writeFileSync(path, `${make()}\n`, { mode: 0o600, flag: "wx" });
-  return readFileSync(path, "utf8").trim();
-}
 
 /** A start refused for a reason the user can fix: printed, exit code 2. */
 class StartRefused extends Error {}
@@ -121,16 +116,35 @@ async function listenerTls(config: ServerConfig): Promise<ListenerTls | undefine
   }
 }
 
+/** Turns a ConfigError of `work` (a bad key file, a store made for another account or key) into a refused start. */
+async function refusingBadConfig<T>(work: () => T | Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof ConfigError) throw new StartRefused(error.message);
+    throw error;
+  }
+}
+
 async function serve(config: ServerConfig, logger: PinoLogger): Promise<number> {
   const startedAt = Date.now();
-  const accountId =
-    config.accountId ??
-    persistentValue(join(config.dataDir, "account-id"), () => String(randomInt(100_000, 1_000_000)) + String(randomInt(100_000, 1_000_000)));
-  const scope = { partition: config.partition, region: config.region, accountId };
+  const key = await refusingBadConfig(() => storeKeyFor({ storeKeyFile: config.storeKeyFile, dataDir: config.dataDir }));
   const store = await openServerStore(config, logger);
   let started: Started;
   try {
-    started = await start(config, logger, store, { accountId, scope, startedAt });
+    // What every replica of the store agrees on comes from the store (shared-control-plane-state.ts).
+    const shared = await refusingBadConfig(() =>
+      loadSharedState({
+        state: store.controlPlaneState,
+        key,
+        dataDir: config.dataDir,
+        migrateFromDataDir: config.store.kind === "sqlite",
+        accountId: config.accountId,
+        now: Date.now(),
+      }),
+    );
+    const scope = { partition: config.partition, region: config.region, accountId: shared.accountId };
+    started = await start(config, logger, store, { ...shared, key, scope, startedAt });
   } catch (error) {
     await store.close();
     throw error;
@@ -148,33 +162,36 @@ async function start(
   config: ServerConfig,
   logger: PinoLogger,
   store: Store,
-  identity: { accountId: string; scope: { partition: string; region: string; accountId: string }; startedAt: number },
+  identity: {
+    accountId: string;
+    key: StoreKey;
+    registryTokenKey: Buffer;
+    scope: { partition: string; region: string; accountId: string };
+    startedAt: number;
+  },
 ): Promise<Started> {
   const { accountId, scope } = identity;
-  const box = SecretBox.open(config.dataDir);
-  let root;
-  try {
-    root = await ensureRootKey({
+  const box = identity.key.box;
+  // The store's secrets and what this replica writes to its data dir from them.
+  const sealed = { state: store.controlPlaneState, box, keySource: identity.key.source, migrateFromDataDir: config.store.kind === "sqlite" };
+  const root = await refusingBadConfig(() =>
+    ensureSharedRootKey({
+      ...sealed,
       dataDir: config.dataDir,
       accountId,
       partition: config.partition,
       accessKeys: store.accessKeys,
-      box,
       fromEnvironment: config.rootKey,
       now: Date.now(),
-    });
-  } catch (error) {
-    if (error instanceof ConfigError) throw new StartRefused(error.message);
-    throw error;
-  }
+    }),
+  );
   if (root.readopted) logger.warn({ accessKeyId: root.accessKeyId }, "the store held no key of the credentials file; its [berth] key is the root key again");
+  if (root.replacedFileKey)
+    logger.warn({ accessKeyId: root.accessKeyId, replaced: root.replacedFileKey }, "the credentials file named another key; it now holds the store's root key");
   const tls = await listenerTls(config);
-  const bootstrapToken = await ensureBootstrapJoinToken({
-    dataDir: config.dataDir,
-    joinTokens: store.joinTokens,
-    caSha256: tls?.pinnedCa?.sha256,
-    now: Date.now(),
-  });
+  const bootstrapToken = await refusingBadConfig(() =>
+    ensureSharedBootstrapJoinToken({ ...sealed, dataDir: config.dataDir, joinTokens: store.joinTokens, caSha256: tls?.pinnedCa?.sha256, now: Date.now() }),
+  );
   const network = defaultNetwork({ accountId, region: config.region, vpcCidr: config.vpcCidr });
   const controlPlane = assembleControlPlane({
     config,
