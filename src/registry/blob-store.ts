@@ -1,44 +1,41 @@
-// Blob bytes on disk, content-addressed and shared by every repository:
+// Blob bytes on disk, content-addressed and shared by every repository, in a blob dir that the
+// replicas of a store share (--blob-dir, on NFS or similar; default <data-dir>/registry):
 //   <root>/blobs/<algorithm>/<first two hex>/<hex>   a verified blob, never modified
-//   <root>/uploads/<uuid>.data, <uuid>.json            an upload in progress (bytes, owner repo)
+//   <root>/uploads/<uuid>/…                          upload sessions (upload-sessions.ts)
+//   <root>/trash/<algorithm>-<hex>.<random>          a blob garbage collection is removing
 //
-// Upload lifecycle (one session per uuid, one request at a time on it):
-//   start ──► append* (PATCH; bytes appended to .data, hashed as they stream) ──► finish(digest)
-//     │            │ client gone / server killed: the bytes written so far stay, GET tells the
-//     │            │ client where to resume; the running hash is dropped and recomputed at finish
+// Upload lifecycle (state on disk, so any replica continues a session):
+//   start ──► append* (PATCH: a part per request, hashed as it streams) ──► finish(digest)
+//     │            │ client gone / server killed: the bytes written so far stay; GET tells the
+//     │            │ client where to resume
 //     └────────────┴──► cancel (DELETE, digest mismatch, or swept after uploadMaxAgeMs)
-// finish verifies the digest over the whole file, fsyncs it, renames it into blobs/ and fsyncs the
-// directory, so a blob path only ever holds complete, verified bytes: a crash at any point leaves
-// either nothing under blobs/ or the whole blob. Visibility in a repository is a store link made
-// under the same per-digest lock that garbage collection takes before deleting a file.
-import type { Hash } from "node:crypto";
-import { createHash, randomUUID } from "node:crypto";
-import { createReadStream, createWriteStream, mkdirSync } from "node:fs";
+// finish verifies the digest over a candidate nobody else writes (upload-sessions.ts), fsyncs it
+// and hard-links it under its final name: link() never replaces a file, so when two replicas
+// finish the same digest at once the first link wins and the second finds an identical blob
+// there; a blob path only ever holds complete, verified bytes, whatever crashes when.
+//
+// Visibility in a repository is a store link made after the file is in place. Garbage collection
+// deletes a blob only when no repository links it; another replica may link it between that check
+// and the deletion (a push of the same bytes finishing there), so a deletion first moves the file
+// to trash/, checks the links again and puts it back if one appeared; and the finishing replica,
+// which keeps its candidate until it has linked the blob, puts the file back itself if it is gone
+// after linking. Either way a linked blob keeps its file.
+import { randomUUID } from "node:crypto";
+import { createReadStream, mkdirSync } from "node:fs";
 import type { ReadStream } from "node:fs";
-import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { copyFile, link, mkdir, readdir, rename, rm, stat, utimes } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Readable } from "node:stream";
-import { Transform } from "node:stream";
-import { pipeline } from "node:stream/promises";
-import { blobUploadInvalid, blobUploadUnknown, digestInvalid } from "./distribution-errors.js";
+import { digestInvalid } from "./distribution-errors.js";
+import type { UploadInfo } from "./upload-sessions.js";
+import { fsyncPath, UploadSessions } from "./upload-sessions.js";
+
+export type { UploadInfo } from "./upload-sessions.js";
 
 export const SUPPORTED_ALGORITHMS: Readonly<Record<string, number>> = { sha256: 64, sha512: 128 };
 
-export interface UploadInfo {
-  readonly uuid: string;
-  readonly repository: string;
-  readonly startedAt: number;
-  readonly sizeBytes: number;
-}
-
-interface Session {
-  /** sha256 over exactly `hashedBytes` bytes of the data file, or undefined when not in step. */
-  hash: Hash | undefined;
-  hashedBytes: number;
-  busy: boolean;
-}
-
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** A trash entry older than this is one whose removal was interrupted (a crash): settled by the next pass. */
+const TRASH_SETTLE_MS = 10 * 60_000;
 
 /** Splits "sha256:<hex>" after checking the algorithm and the hex length. */
 export function parseDigest(digest: string): { algorithm: string; hex: string } | undefined {
@@ -48,19 +45,13 @@ export function parseDigest(digest: string): { algorithm: string; hex: string } 
   return SUPPORTED_ALGORITHMS[algorithm] === hex.length ? { algorithm, hex } : undefined;
 }
 
-async function fsyncPath(path: string): Promise<void> {
-  const handle = await open(path, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
+const isCode = (error: unknown, code: string) => (error as NodeJS.ErrnoException).code === code;
 
 export class BlobStore {
   private readonly blobsDir: string;
   private readonly uploadsDir: string;
-  private readonly sessions = new Map<string, Session>();
+  private readonly trashDir: string;
+  private readonly uploads: UploadSessions;
   private readonly locks = new Map<string, Promise<unknown>>();
 
   constructor(
@@ -69,12 +60,13 @@ export class BlobStore {
   ) {
     this.blobsDir = join(root, "blobs");
     this.uploadsDir = join(root, "uploads");
+    this.trashDir = join(root, "trash");
+    this.uploads = new UploadSessions(this.uploadsDir, now);
   }
 
   /** Creates the directories (synchronously: the registry is built before the server listens). */
   init(): void {
-    mkdirSync(this.blobsDir, { recursive: true, mode: 0o700 });
-    mkdirSync(this.uploadsDir, { recursive: true, mode: 0o700 });
+    for (const dir of [this.blobsDir, this.uploadsDir, this.trashDir]) mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
 
   blobPath(digest: string): string {
@@ -87,7 +79,7 @@ export class BlobStore {
     try {
       return (await stat(this.blobPath(digest))).size;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      if (isCode(error, "ENOENT")) return undefined;
       throw error;
     }
   }
@@ -97,7 +89,7 @@ export class BlobStore {
     return createReadStream(this.blobPath(digest), { start, end, highWaterMark: 1024 * 1024 });
   }
 
-  /** Runs `work` while no other holder of `digest`'s lock runs (finish vs. garbage collection). */
+  /** Runs `work` while no other holder of `digest`'s lock in this process runs (finish vs. garbage collection). */
   async withLock<T>(digest: string, work: () => Promise<T>): Promise<T> {
     const previous = this.locks.get(digest) ?? Promise.resolve();
     const current = previous.then(work, work);
@@ -112,84 +104,17 @@ export class BlobStore {
 
   // ─── uploads ────────────────────────────────────────────────────────────────────────────────
 
-  private dataPath(uuid: string): string {
-    return join(this.uploadsDir, `${uuid}.data`);
+  startUpload(repository: string): Promise<string> {
+    return this.uploads.start(repository);
   }
 
-  private metaPath(uuid: string): string {
-    return join(this.uploadsDir, `${uuid}.json`);
+  uploadInfo(uuid: string): Promise<UploadInfo | undefined> {
+    return this.uploads.info(uuid);
   }
 
-  async startUpload(repository: string): Promise<string> {
-    const uuid = randomUUID();
-    await writeFile(this.dataPath(uuid), "", { mode: 0o600 });
-    await writeFile(this.metaPath(uuid), JSON.stringify({ repository, startedAt: this.now() }), { mode: 0o600 });
-    this.sessions.set(uuid, { hash: createHash("sha256"), hashedBytes: 0, busy: false });
-    return uuid;
-  }
-
-  async uploadInfo(uuid: string): Promise<UploadInfo | undefined> {
-    if (!UUID_PATTERN.test(uuid)) return undefined;
-    try {
-      const meta = JSON.parse(await readFile(this.metaPath(uuid), "utf8")) as { repository: string; startedAt: number };
-      const { size } = await stat(this.dataPath(uuid));
-      return { uuid, repository: meta.repository, startedAt: meta.startedAt, sizeBytes: size };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT" || error instanceof SyntaxError) return undefined;
-      throw error;
-    }
-  }
-
-  private claim(uuid: string, sizeBytes: number): Session {
-    let session = this.sessions.get(uuid);
-    if (!session) {
-      // After a restart the running hash is gone; an empty upload can start a fresh one.
-      session = { hash: sizeBytes === 0 ? createHash("sha256") : undefined, hashedBytes: 0, busy: false };
-      this.sessions.set(uuid, session);
-    }
-    if (session.busy) throw blobUploadInvalid("another request is writing to this upload", {}, 409);
-    if (session.hashedBytes !== sizeBytes) session.hash = undefined;
-    session.busy = true;
-    return session;
-  }
-
-  /**
-   * Appends a request body to an upload. `expectedStart` (from Content-Range) must equal the
-   * upload's current size. Returns the new size.
-   */
-  async append(upload: UploadInfo, source: Readable, expectedStart?: number): Promise<number> {
-    const current = (await this.uploadInfo(upload.uuid))?.sizeBytes;
-    if (current === undefined) throw blobUploadUnknown(upload.uuid);
-    if (expectedStart !== undefined && expectedStart !== current) {
-      throw blobUploadInvalid(
-        `range start ${expectedStart} does not match the upload's size ${current}`,
-        { range: current > 0 ? `0-${current - 1}` : "0-0" },
-        416,
-      );
-    }
-    const session = this.claim(upload.uuid, current);
-    try {
-      let written = current;
-      const hash = session.hash;
-      const hashing = new Transform({
-        transform(chunk: Buffer, _encoding, done) {
-          hash?.update(chunk);
-          written += chunk.length;
-          done(null, chunk);
-        },
-      });
-      try {
-        await pipeline(source, hashing, createWriteStream(this.dataPath(upload.uuid), { flags: "a", highWaterMark: 1024 * 1024 }));
-      } catch (error) {
-        // Some of the bytes may be on disk: the file stays as progress, the hash is re-derived.
-        session.hash = undefined;
-        throw error;
-      }
-      session.hashedBytes = written;
-      return written;
-    } finally {
-      session.busy = false;
-    }
+  /** Appends a request body to an upload; `expectedStart` (Content-Range) must be its size. Returns the new size. */
+  append(upload: UploadInfo, source: Readable, expectedStart?: number): Promise<number> {
+    return this.uploads.append(upload, source, expectedStart);
   }
 
   /**
@@ -199,54 +124,124 @@ export class BlobStore {
   async finish(upload: UploadInfo, digest: string, commit: (sizeBytes: number) => Promise<void>): Promise<number> {
     const parsed = parseDigest(digest);
     if (!parsed) throw digestInvalid("invalid digest", { digest });
-    const sizeBytes = (await this.uploadInfo(upload.uuid))?.sizeBytes;
-    if (sizeBytes === undefined) throw blobUploadUnknown(upload.uuid);
-    const session = this.claim(upload.uuid, sizeBytes);
-    let actual: string;
+    const candidate = await this.uploads.verifiedCandidate(upload, parsed);
     try {
-      actual =
-        parsed.algorithm === "sha256" && session.hash && session.hashedBytes === sizeBytes
-          ? `sha256:${session.hash.copy().digest("hex")}`
-          : `${parsed.algorithm}:${await hashFile(this.dataPath(upload.uuid), parsed.algorithm)}`;
+      await this.withLock(digest, async () => {
+        await this.place(candidate.path, digest, candidate.sizeBytes);
+        await commit(candidate.sizeBytes);
+        // Another replica's garbage collection may have taken the file away between placing and
+        // linking (it had found no link yet): the candidate puts it back.
+        if ((await this.size(digest)) !== candidate.sizeBytes) await this.place(candidate.path, digest, candidate.sizeBytes);
+      });
     } finally {
-      session.busy = false;
+      await this.uploads.remove(upload.uuid);
     }
-    if (actual !== digest) {
-      await this.cancel(upload.uuid);
-      throw digestInvalid("provided digest did not match uploaded content", { expected: digest, actual });
-    }
-    await this.withLock(digest, async () => {
-      const target = this.blobPath(digest);
-      if ((await this.size(digest)) === sizeBytes) {
-        await rm(this.dataPath(upload.uuid), { force: true });
-      } else {
-        await fsyncPath(this.dataPath(upload.uuid));
-        await mkdir(dirname(target), { recursive: true, mode: 0o700 });
-        await rename(this.dataPath(upload.uuid), target);
-        await fsyncPath(dirname(target));
-      }
-      await commit(sizeBytes);
-    });
-    await rm(this.metaPath(upload.uuid), { force: true });
-    this.sessions.delete(upload.uuid);
-    return sizeBytes;
+    return candidate.sizeBytes;
   }
 
-  async cancel(uuid: string): Promise<void> {
-    this.sessions.delete(uuid);
-    await rm(this.dataPath(uuid), { force: true });
-    await rm(this.metaPath(uuid), { force: true });
+  cancel(uuid: string): Promise<void> {
+    return this.uploads.remove(uuid);
+  }
+
+  /** Removes uploads untouched for `maxAgeMs` (abandoned pushes) and stray files of crashed ones. */
+  sweepUploads(maxAgeMs: number): Promise<number> {
+    return this.uploads.sweep(maxAgeMs);
+  }
+
+  /**
+   * Puts a verified candidate under the blob's name with a fresh mtime (garbage collection leaves
+   * young files alone). link() does not replace: an identical blob already there wins. A file there
+   * of another size (not a blob this code placed) is replaced.
+   */
+  private async place(candidate: string, digest: string, sizeBytes: number): Promise<void> {
+    const target = this.blobPath(digest);
+    const now = new Date(this.now());
+    await utimes(candidate, now, now);
+    await mkdir(dirname(target), { recursive: true, mode: 0o700 });
+    try {
+      await link(candidate, target);
+    } catch (error) {
+      if (!isCode(error, "EEXIST")) {
+        await this.copyInto(candidate, target); // a filesystem without hard links
+      } else if ((await this.size(digest)) === sizeBytes) {
+        await utimes(target, now, now).catch(() => undefined);
+      } else {
+        const temporary = `${target}.${randomUUID()}.new`;
+        await link(candidate, temporary);
+        await rename(temporary, target);
+      }
+    }
+    await fsyncPath(dirname(target));
+  }
+
+  private async copyInto(candidate: string, target: string): Promise<void> {
+    const temporary = `${target}.${randomUUID()}.new`;
+    await copyFile(candidate, temporary);
+    await fsyncPath(temporary);
+    await rename(temporary, target);
   }
 
   // ─── garbage ────────────────────────────────────────────────────────────────────────────────
 
-  /** Deletes the blob's file if, under its lock, `isLinked` says no repository links it. */
-  async removeIfUnlinked(digest: string, isLinked: () => Promise<boolean>): Promise<boolean> {
+  /**
+   * Deletes the blob's file if `isLinked` says no repository links it, before and after the file
+   * is moved to trash (see the header). With `notModifiedSince`, a file placed or confirmed after
+   * that time is left alone. Returns whether the file went.
+   */
+  async removeIfUnlinked(digest: string, isLinked: () => Promise<boolean>, notModifiedSince?: number): Promise<boolean> {
     return this.withLock(digest, async () => {
       if (await isLinked()) return false;
-      await rm(this.blobPath(digest), { force: true });
-      return true;
+      const target = this.blobPath(digest);
+      if (notModifiedSince !== undefined) {
+        const modified = await stat(target).then(
+          (stats) => stats.mtimeMs,
+          () => undefined,
+        );
+        if (modified === undefined || modified > notModifiedSince) return false;
+      }
+      const trash = join(this.trashDir, `${digest.replace(":", "-")}.${randomUUID()}`);
+      try {
+        await rename(target, trash);
+      } catch (error) {
+        if (isCode(error, "ENOENT")) return false;
+        throw error;
+      }
+      let linked = true;
+      try {
+        linked = await isLinked();
+      } finally {
+        if (linked) await rename(trash, target);
+      }
+      await rm(trash, { force: true });
+      return !linked;
     });
+  }
+
+  /**
+   * Settles trash entries an interrupted removal left (older than TRASH_SETTLE_MS): put back when
+   * the blob is linked, else deleted. Returns how many were put back.
+   */
+  async settleTrash(isLinked: (digest: string) => Promise<boolean>): Promise<number> {
+    let restored = 0;
+    const cutoff = this.now() - TRASH_SETTLE_MS;
+    for (const name of await readdir(this.trashDir).catch(() => [] as string[])) {
+      const path = join(this.trashDir, name);
+      const match = /^([a-z0-9]+)-([a-f0-9]+)\.[0-9a-f-]{36}$/.exec(name);
+      const modified = await stat(path).then(
+        (stats) => stats.ctimeMs,
+        () => undefined,
+      );
+      if (modified === undefined || modified > cutoff) continue;
+      const digest = match ? `${match[1]}:${match[2]}` : undefined;
+      if (digest && parseDigest(digest) && (await isLinked(digest)) && (await this.size(digest)) === undefined) {
+        await mkdir(dirname(this.blobPath(digest)), { recursive: true, mode: 0o700 });
+        await rename(path, this.blobPath(digest));
+        restored++;
+      } else {
+        await rm(path, { force: true });
+      }
+    }
+    return restored;
   }
 
   /** Every blob digest on disk. */
@@ -262,33 +257,4 @@ export class BlobStore {
     }
     return digests;
   }
-
-  /** Removes uploads untouched for `maxAgeMs` (abandoned pushes), and stray files of crashed ones. */
-  async sweepUploads(maxAgeMs: number): Promise<number> {
-    const cutoff = this.now() - maxAgeMs;
-    const lastTouched = new Map<string, number>();
-    for (const name of await readdir(this.uploadsDir).catch(() => [] as string[])) {
-      const uuid = name.replace(/\.(data|json)$/, "");
-      const modified = await stat(join(this.uploadsDir, name)).then(
-        (s) => s.mtimeMs,
-        () => 0,
-      );
-      lastTouched.set(uuid, Math.max(lastTouched.get(uuid) ?? 0, modified));
-    }
-    let removed = 0;
-    for (const [uuid, modified] of lastTouched) {
-      if (modified >= cutoff || this.sessions.get(uuid)?.busy) continue;
-      await this.cancel(uuid);
-      removed++;
-    }
-    return removed;
-  }
-}
-
-async function hashFile(path: string, algorithm: string): Promise<string> {
-  const hash = createHash(algorithm);
-  await pipeline(createReadStream(path, { highWaterMark: 1024 * 1024 }), async (source: AsyncIterable<Buffer>) => {
-    for await (const chunk of source) hash.update(chunk);
-  });
-  return hash.digest("hex");
 }

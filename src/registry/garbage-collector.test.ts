@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -52,7 +52,13 @@ test("collect removes blob files no repository links (a crash between rename and
     const linked = await t.upload(randomBytes(1000), true);
     const orphan = await t.upload(randomBytes(1000), false);
     assert.ok(existsSync(t.blobs.blobPath(orphan)));
-    const report = await t.collector(3_600_000).collect();
+    assert.equal(
+      (await t.collector(3_600_000).collect()).blobsRemoved,
+      0,
+      "a file placed within the grace period may be another replica's push about to link it",
+    );
+    t.advance(3_600_001);
+    const report = await t.collector(3_600_000 * 24).collect();
     assert.equal(report.blobsRemoved, 1);
     assert.equal(existsSync(t.blobs.blobPath(orphan)), false);
     assert.ok(existsSync(t.blobs.blobPath(linked)), "a linked blob is kept while its push may still be in flight");
@@ -99,12 +105,17 @@ test("collect removes uploads untouched for longer than the upload age, and only
     const stale = await t.blobs.startUpload("repo");
     const fresh = await t.blobs.startUpload("repo");
     const twoMinutesAgo = new Date(Date.now() - 120_000);
-    for (const suffix of ["data", "json"]) utimesSync(join(t.dir, "registry", "uploads", `${stale}.${suffix}`), twoMinutesAgo, twoMinutesAgo);
+    const staleDir = join(t.dir, "registry", "uploads", stale);
+    for (const path of [staleDir, join(staleDir, "meta.json")]) utimesSync(path, twoMinutesAgo, twoMinutesAgo);
+    // Files of the layout before sessions had directories: swept once they are as old.
+    const legacy = join(t.dir, "registry", "uploads", "0b5e7c59-8c4f-4a53-9f0e-0d1c2b3a4f5e.data");
+    writeFileSync(legacy, "x");
+    utimesSync(legacy, twoMinutesAgo, twoMinutesAgo);
     const report = await t.collector(3_600_000).collect();
-    assert.equal(report.uploadsRemoved, 1);
+    assert.equal(report.uploadsRemoved, 2);
     assert.equal(await t.blobs.uploadInfo(stale), undefined);
     assert.ok(await t.blobs.uploadInfo(fresh));
-    assert.deepEqual(readdirSync(join(t.dir, "registry", "uploads")).sort(), [`${fresh}.data`, `${fresh}.json`]);
+    assert.deepEqual(readdirSync(join(t.dir, "registry", "uploads")), [fresh]);
   } finally {
     await t.close();
   }
