@@ -7,7 +7,8 @@
 // same data dir and dropped by cleanup(). scripts/test.sh runs the integration suite both ways.
 import { spawn, execFile } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -38,14 +39,30 @@ export const testStoreBackend: "sqlite" | "postgres" = process.env.BERTH_TEST_ST
 const databases = new Map<string, PostgresDatabase>();
 
 async function storeArgs(dataDir: string, given: { url: string } | undefined): Promise<string[]> {
-  if (given) return ["--store", given.url];
+  if (given) return ["--store", given.url, "--store-key-file", testStoreKeyFile()];
   if (testStoreBackend !== "postgres") return [];
   let database = databases.get(dataDir);
   if (!database) {
     database = await freshPostgresDatabase();
     databases.set(dataDir, database);
   }
-  return ["--store", database.url];
+  return ["--store", database.url, "--store-key-file", testStoreKeyFile()];
+}
+
+let storeKeyFile: string | undefined;
+
+/**
+ * The key every PostgreSQL test server of this process seals its store's secrets with (a postgres://
+ * store needs one: --store-key-file; a test's own --store-key-file in `args` comes later and wins).
+ */
+export function testStoreKeyFile(): string {
+  if (!storeKeyFile) {
+    const dir = mkdtempSync(join(tmpdir(), "berth-store-key-"));
+    storeKeyFile = join(dir, "store.key");
+    writeFileSync(storeKeyFile, randomBytes(32), { mode: 0o600 });
+    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+  }
+  return storeKeyFile;
 }
 
 export const testCredentials = { accessKeyId: "AKIABERTHTESTKEY0001", secretAccessKey: "berth-test-secret-key-0000000000000000000" };
