@@ -4,9 +4,11 @@
 // RUNNING, fetch the page from the task's private IP — printing before each step the `aws` (or
 // `berth`) command that does the same by hand. The task is left running unless --cleanup.
 import { clientTls } from "../client-tls.js";
+import type { ClientTls } from "../client-tls.js";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { arch, tmpdir } from "node:os";
 import { isAbsolute, join, relative } from "node:path";
+import type { ParseArgsConfig } from "node:util";
 import { CreateClusterCommand, DescribeTasksCommand, ECSClient, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand } from "@aws-sdk/client-ecs";
 import type { RegisterTaskDefinitionCommandInput, Task } from "@aws-sdk/client-ecs";
 import { CreateRepositoryCommand, DescribeRepositoriesCommand, ECRClient, GetAuthorizationTokenCommand } from "@aws-sdk/client-ecr";
@@ -87,20 +89,52 @@ function pageText(html: string): string {
     .join("\n");
 }
 
+const OPTIONS = {
+  endpoint: { type: "string", default: "http://127.0.0.1:8470" },
+  "data-dir": { type: "string", default: "/var/lib/berth" },
+  "ca-bundle": { type: "string" },
+  region: { type: "string" },
+  cleanup: { type: "boolean", default: false },
+  "timeout-seconds": { type: "string", default: "180" },
+  help: { type: "boolean" },
+} satisfies ParseArgsConfig["options"];
+
+/** What every step uses: the clients, the printer of steps, and how to spell the commands shown. */
+class DemoSession {
+  stepNumber = 0;
+  readonly berth = selfCommand();
+  readonly ecr: ECRClient;
+  readonly ecs: ECSClient;
+
+  constructor(
+    readonly endpoint: string,
+    readonly region: string,
+    readonly tls: ClientTls,
+    readonly credentials: Credentials | ReturnType<typeof defaultProvider>,
+  ) {
+    const config = { endpoint, region, credentials, maxAttempts: 2, ...(tls.requestHandler ? { requestHandler: tls.requestHandler } : {}) };
+    this.ecr = new ECRClient(config);
+    this.ecs = new ECSClient(config);
+  }
+
+  out(line = ""): void {
+    process.stdout.write(`${line}\n`);
+  }
+
+  step(title: string, commands: readonly string[]): void {
+    this.out();
+    this.out(`==> ${++this.stepNumber}. ${title}`);
+    for (const command of commands) this.out(command.startsWith("#") ? `    ${command}` : `    $ ${command}`);
+  }
+
+  /** The aws command line that does the same against this server. */
+  aws(args: string): string {
+    return `aws${this.tls.caFile ? ` --ca-bundle ${this.tls.caFile}` : ""} --endpoint-url ${this.endpoint} ${args}`;
+  }
+}
+
 export async function run(argv: string[]): Promise<number> {
-  const parsed = parseCommandLine("demo", USAGE, {
-    args: argv,
-    options: {
-      endpoint: { type: "string", default: "http://127.0.0.1:8470" },
-      "data-dir": { type: "string", default: "/var/lib/berth" },
-      "ca-bundle": { type: "string" },
-      region: { type: "string" },
-      cleanup: { type: "boolean", default: false },
-      "timeout-seconds": { type: "string", default: "180" },
-      help: { type: "boolean" },
-    },
-    strict: true,
-  });
+  const parsed = parseCommandLine("demo", USAGE, { args: argv, options: OPTIONS, strict: true });
   if (typeof parsed === "number") return parsed;
   const { values } = parsed;
   const timeoutMs = Number(values["timeout-seconds"]) * 1000;
@@ -108,22 +142,41 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`berth demo: --timeout-seconds must be a positive number\n`);
     return 2;
   }
-  const endpoint = values.endpoint!.replace(/\/$/, "");
+  const endpoint = values.endpoint.replace(/\/$/, "");
   const region = values.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1";
-  const out = (line = "") => process.stdout.write(`${line}\n`);
-  let stepNumber = 0;
-  const step = (title: string, commands: readonly string[]) => {
-    out();
-    out(`==> ${++stepNumber}. ${title}`);
-    for (const command of commands) out(command.startsWith("#") ? `    ${command}` : `    $ ${command}`);
-  };
   const tls = clientTls({ endpoint, caBundle: values["ca-bundle"], dataDir: values["data-dir"], env: process.env });
-  const aws = (args: string) => `aws${tls.caFile ? ` --ca-bundle ${tls.caFile}` : ""} --endpoint-url ${endpoint} ${args}`;
-  const berth = selfCommand();
+  const unreachable = await serverUnreachable(endpoint, tls);
+  if (unreachable !== undefined) return unreachable;
+  const { credentials, file } = credentialsFor(values["data-dir"]);
+  const session = new DemoSession(endpoint, region, tls, credentials);
+  // Kept after the run: the printed commands refer to the site and the task definition file.
+  const work = join(tmpdir(), "berth-demo");
+  mkdirSync(work, { recursive: true, mode: 0o700 });
+  try {
+    printCredentials(session, file);
+    // The image: busybox httpd and a CGI page, one reproducible layer.
+    const site = writeDemoSite(work);
+    const repository = await ensureRepository(session);
+    const imageUri = await buildAndPush(session, repository.repositoryUri, site);
+    await createCluster(session);
+    const taskDefinitionArn = await registerDefinition(session, imageUri, repository.registryId ?? "000000000000", work);
+    const taskArn = await runDemoTask(session, taskDefinitionArn);
+    const deadline = Date.now() + timeoutMs;
+    const ip = await waitUntilRunning(session, taskArn, deadline, timeoutMs);
+    await fetchAndPrintPage(session, ip);
+    await stopOrLeaveRunning(session, taskArn, values.cleanup, deadline);
+    return 0;
+  } catch (error) {
+    reportFailure(error, session.stepNumber);
+    return 1;
+  }
+}
 
-  // A server that is not there is the likeliest first failure: say so plainly.
+/** A server that is not there is the likeliest first failure: say so plainly (exit 1), else undefined. */
+async function serverUnreachable(endpoint: string, tls: ClientTls): Promise<number | undefined> {
   try {
     await fetch(`${endpoint}/`, { signal: AbortSignal.timeout(5_000), ...tls.fetchInit });
+    return undefined;
   } catch (error) {
     const cause = (error as { cause?: { code?: string } }).cause?.code ?? "";
     if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(cause)) {
@@ -132,178 +185,198 @@ export async function run(argv: string[]): Promise<number> {
       );
       return 1;
     }
-    process.stderr.write(`berth demo: no Berth server answers at ${endpoint}; start one first (e.g. \`${berth} server\` in another shell)\n`);
+    process.stderr.write(`berth demo: no Berth server answers at ${endpoint}; start one first (e.g. \`${selfCommand()} server\` in another shell)\n`);
     return 1;
   }
-  const { credentials, file } = credentialsFor(values["data-dir"]!);
-  const config = { endpoint, region, credentials, maxAttempts: 2, ...(tls.requestHandler ? { requestHandler: tls.requestHandler } : {}) };
-  const ecr = new ECRClient(config);
-  const ecs = new ECSClient(config);
-  // Kept after the run: the printed commands refer to the site and the task definition file.
-  const work = join(tmpdir(), "berth-demo");
-  mkdirSync(work, { recursive: true, mode: 0o700 });
-  try {
-    out(`berth demo against ${endpoint} (region ${region})`);
-    if (file)
-      out(
-        `Credentials: the server's root key from ${file}. For the aws commands below:\n  export AWS_SHARED_CREDENTIALS_FILE=${file} AWS_PROFILE=berth AWS_DEFAULT_REGION=${region}`,
-      );
-    else out(`Credentials: the usual AWS sources (environment, AWS_PROFILE, ~/.aws). Region for the aws commands: export AWS_DEFAULT_REGION=${region}`);
+}
 
-    // The image: busybox httpd and a CGI page, one reproducible layer.
-    const site = writeDemoSite(work);
-    step("Create the repository in the built-in registry (ECR)", [aws(`ecr create-repository --repository-name ${REPOSITORY}`)]);
-    let repository: Repository | undefined;
-    try {
-      repository = (await ecr.send(new CreateRepositoryCommand({ repositoryName: REPOSITORY }))).repository;
-      out(`    created ${repository?.repositoryUri}`);
-    } catch (error) {
-      if ((error as Error).name !== "RepositoryAlreadyExistsException") throw error;
-      repository = (await ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [REPOSITORY] }))).repositories?.[0];
-      out(`    already there: ${repository?.repositoryUri}`);
-    }
-    const repositoryUri = repository?.repositoryUri;
-    if (!repositoryUri) throw new DemoError("the server returned no repositoryUri");
-    const registryHost = repositoryUri.slice(0, repositoryUri.indexOf("/"));
-    const imageUri = `${repositoryUri}:latest`;
-    // The built-in registry shares the server's listener: plain HTTP, or the same TLS and CA.
-    const insecure = endpoint.startsWith("http://") ? [registryHost] : [];
-    const insecureFlag = insecure.length > 0 ? ` --insecure-registry ${registryHost}` : tls.caFile ? ` --ca-bundle ${tls.caFile}` : "";
-    const skopeoTls = insecure.length > 0 ? "--tls-verify=false" : tls.caFile ? `--cert-dir <a directory holding ${tls.caFile} as ca.crt>` : "";
-    const buildArgs = `image build --tag ${imageUri} --dir ${site}:/www --cmd ${quote(JSON.stringify(DEMO_COMMAND))}`;
-
-    step("Build a small web image (busybox httpd serving a page of the task's metadata) and push it", [
-      aws(`ecr get-login-password | ${berth} ${buildArgs} --push --username AWS --password-stdin${insecureFlag}`),
-      `# or with skopeo: ${aws("ecr get-login-password")} | skopeo login ${skopeoTls} --username AWS --password-stdin ${registryHost}`,
-    ]);
-    const image = await buildImage({
-      busybox: true,
-      directories: [{ source: site, destination: "/www" }],
-      architecture: arch() === "arm64" ? "arm64" : "amd64",
-      cmd: [...DEMO_COMMAND],
-      exposedPorts: ["80/tcp"],
-    });
-    const token = (await ecr.send(new GetAuthorizationTokenCommand({}))).authorizationData?.[0]?.authorizationToken;
-    if (!token) throw new DemoError("GetAuthorizationToken returned no token");
-    const password = Buffer.from(token, "base64").toString("utf8").replace(/^AWS:/, "");
-    await pushImage({ manifest: image.manifest, blobs: [image.config, ...image.layers] }, imageUri, {
-      insecureRegistries: insecure,
-      credentials: { username: "AWS", password },
-      ...(insecure.length === 0 ? { trust: { ca: tls.ca } } : {}),
-    });
-    out(`    pushed ${imageUri}@${image.manifest.digest} (${image.layers.reduce((sum, layer) => sum + layer.bytes.length, 0)} bytes of layers)`);
-
-    step("Create a cluster", [aws(`ecs create-cluster --cluster-name ${CLUSTER}`)]);
-    const cluster = (await ecs.send(new CreateClusterCommand({ clusterName: CLUSTER }))).cluster;
-    out(`    ${cluster?.clusterArn} (${cluster?.status})`);
-
-    // AWS's sample (ECS Developer Guide, "sample-fargate-app"): same family, size and port; the
-    // image is ours, and pulling it from the registry needs the execution role, as with ECR.
-    const accountId = repository?.registryId ?? "000000000000";
-    const definition: RegisterTaskDefinitionCommandInput = {
-      family: FAMILY,
-      networkMode: "awsvpc",
-      requiresCompatibilities: ["FARGATE"],
-      cpu: "256",
-      memory: "512",
-      executionRoleArn: `arn:aws:iam::${accountId}:role/ecsTaskExecutionRole`,
-      containerDefinitions: [{ name: CONTAINER, image: imageUri, essential: true, portMappings: [{ containerPort: 80, protocol: "tcp" }] }],
-    };
-    const definitionFile = join(work, `${FAMILY}.json`);
-    writeFileSync(definitionFile, `${JSON.stringify(definition, null, 2)}\n`);
-    step(`Register the task definition ${FAMILY} (written to ${definitionFile})`, [
-      aws(`ecs register-task-definition --cli-input-json file://${definitionFile}`),
-    ]);
-    const registered = (await ecs.send(new RegisterTaskDefinitionCommand(definition))).taskDefinition;
-    out(`    ${registered?.taskDefinitionArn}`);
-
-    step("Find the default subnets", [`${berth} network --endpoint ${endpoint}`]);
-    const network = await describeDefaultNetwork({ endpoint, region, credentials, fetchInit: tls.fetchInit });
-    // All of them (RunTask takes up to 16): placement picks one a host serves, as on Fargate.
-    const subnetIds = network.subnets.slice(0, 16).map((subnet) => subnet.subnetId);
-    if (subnetIds.length === 0) throw new DemoError("the server's default VPC has no subnets");
-    for (const subnet of network.subnets.slice(0, 16)) out(`    ${subnet.subnetId} in ${subnet.availabilityZone} (${subnet.cidrBlock})`);
-
-    step("Run the task", [
-      aws(
-        `ecs run-task --cluster ${CLUSTER} --task-definition ${FAMILY} --launch-type FARGATE --network-configuration 'awsvpcConfiguration={subnets=[${subnetIds.join(",")}],assignPublicIp=DISABLED}'`,
-      ),
-    ]);
-    const ran = await ecs.send(
-      new RunTaskCommand({
-        cluster: CLUSTER,
-        taskDefinition: registered?.taskDefinitionArn ?? FAMILY,
-        launchType: "FARGATE",
-        networkConfiguration: { awsvpcConfiguration: { subnets: subnetIds, assignPublicIp: "DISABLED" } },
-      }),
+function printCredentials(session: DemoSession, file: string | undefined): void {
+  const { endpoint, region } = session;
+  session.out(`berth demo against ${endpoint} (region ${region})`);
+  if (file)
+    session.out(
+      `Credentials: the server's root key from ${file}. For the aws commands below:\n  export AWS_SHARED_CREDENTIALS_FILE=${file} AWS_PROFILE=berth AWS_DEFAULT_REGION=${region}`,
     );
-    const taskArn = ran.tasks?.[0]?.taskArn;
-    if (!taskArn) throw new DemoError(`RunTask placed no task: ${(ran.failures ?? []).map((failure) => failure.reason).join("; ") || "no reason given"}`);
-    out(`    ${taskArn}`);
+  else session.out(`Credentials: the usual AWS sources (environment, AWS_PROFILE, ~/.aws). Region for the aws commands: export AWS_DEFAULT_REGION=${region}`);
+}
 
-    step("Wait until it is RUNNING", [aws(`ecs wait tasks-running --cluster ${CLUSTER} --tasks ${taskArn}`)]);
-    const deadline = Date.now() + timeoutMs;
-    let task: Task | undefined;
-    let last = "";
-    for (;;) {
-      task = (await ecs.send(new DescribeTasksCommand({ cluster: CLUSTER, tasks: [taskArn] }))).tasks?.[0];
-      const status = task?.lastStatus ?? "UNKNOWN";
-      if (status !== last) out(`    ${status}`);
-      last = status;
-      if (status === "RUNNING") break;
-      if (status === "STOPPED") throw new DemoError(`the task stopped: ${task?.stoppedReason ?? "no reason given"}`);
-      if (Date.now() > deadline) throw new DemoError(`the task is still ${status} after ${timeoutMs / 1000} s`);
-      await sleep(500);
-    }
-    const ip =
-      task?.containers?.[0]?.networkInterfaces?.[0]?.privateIpv4Address ??
-      task?.attachments?.[0]?.details?.find((detail) => detail.name === "privateIPv4Address")?.value;
-    if (!ip) throw new DemoError("the running task reports no private IPv4 address");
-
-    step(`Fetch the page from the task's private IP ${ip}`, [`curl http://${ip}/`]);
-    let page: string | undefined;
-    for (let attempt = 0; attempt < 40 && page === undefined; attempt++) {
-      try {
-        const response = await fetch(`http://${ip}/`, { signal: AbortSignal.timeout(2_000) });
-        const text = response.ok ? await response.text() : "";
-        // The whole page or nothing: a CGI answer cut short is fetched again.
-        if (text.includes("</html>")) page = text;
-        else await sleep(250);
-      } catch {
-        await sleep(250); // httpd may still be binding its port
-      }
-    }
-    if (page === undefined)
-      throw new DemoError(`http://${ip}/ did not answer with the page from this machine (the task runs on the host its agent serves; fetch it from there)`);
-    if (!page.includes(DEMO_PAGE_TITLE)) throw new DemoError(`http://${ip}/ answered with an unexpected page:\n${page.slice(0, 500)}`);
-    out();
-    out(pageText(page).replace(/^/gm, "    | "));
-
-    const stop = aws(`ecs stop-task --cluster ${CLUSTER} --task ${taskArn}`);
-    if (values.cleanup) {
-      step("Stop the task (--cleanup)", [stop]);
-      await ecs.send(new StopTaskCommand({ cluster: CLUSTER, task: taskArn, reason: "berth demo --cleanup" }));
-      for (;;) {
-        const status = (await ecs.send(new DescribeTasksCommand({ cluster: CLUSTER, tasks: [taskArn] }))).tasks?.[0]?.lastStatus;
-        if (status === "STOPPED") break;
-        if (Date.now() > deadline + 120_000) throw new DemoError(`the task did not stop (still ${status})`);
-        await sleep(500);
-      }
-      out("    STOPPED");
-    } else {
-      out();
-      out(`The task keeps running. Stop it with:\n  ${stop}`);
-    }
-    return 0;
+/** The demo's repository in the built-in registry, created or found; with its repositoryUri. */
+async function ensureRepository(session: DemoSession): Promise<Repository & { repositoryUri: string }> {
+  session.step("Create the repository in the built-in registry (ECR)", [session.aws(`ecr create-repository --repository-name ${REPOSITORY}`)]);
+  let repository: Repository | undefined;
+  try {
+    repository = (await session.ecr.send(new CreateRepositoryCommand({ repositoryName: REPOSITORY }))).repository;
+    session.out(`    created ${repository?.repositoryUri}`);
   } catch (error) {
-    const name = (error as Error).name;
-    const prefix = error instanceof DemoError || name === "Error" ? "" : `${name}: `;
-    process.stderr.write(`berth demo: step ${stepNumber} failed: ${prefix}${(error as Error).message}\n`);
-    if (name === "UnrecognizedClientException" || name === "CredentialsProviderError" || name === "InvalidSignatureException") {
-      process.stderr.write(
-        `berth demo: use the server's credentials (printed at its start), e.g. run as root with --data-dir pointing at the server's data dir, or export AWS_SHARED_CREDENTIALS_FILE=<data-dir>/credentials AWS_PROFILE=berth\n`,
-      );
+    if ((error as Error).name !== "RepositoryAlreadyExistsException") throw error;
+    repository = (await session.ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [REPOSITORY] }))).repositories?.[0];
+    session.out(`    already there: ${repository?.repositoryUri}`);
+  }
+  const repositoryUri = repository?.repositoryUri;
+  if (!repositoryUri) throw new DemoError("the server returned no repositoryUri");
+  return { ...repository, repositoryUri };
+}
+
+/** The demo's image built from the site and pushed to the repository; its URI. */
+async function buildAndPush(session: DemoSession, repositoryUri: string, site: string): Promise<string> {
+  const { tls, endpoint, berth } = session;
+  const registryHost = repositoryUri.slice(0, repositoryUri.indexOf("/"));
+  const imageUri = `${repositoryUri}:latest`;
+  // The built-in registry shares the server's listener: plain HTTP, or the same TLS and CA.
+  const insecure = endpoint.startsWith("http://") ? [registryHost] : [];
+  const insecureFlag = insecure.length > 0 ? ` --insecure-registry ${registryHost}` : tls.caFile ? ` --ca-bundle ${tls.caFile}` : "";
+  const skopeoTls = insecure.length > 0 ? "--tls-verify=false" : tls.caFile ? `--cert-dir <a directory holding ${tls.caFile} as ca.crt>` : "";
+  const buildArgs = `image build --tag ${imageUri} --dir ${site}:/www --cmd ${quote(JSON.stringify(DEMO_COMMAND))}`;
+
+  session.step("Build a small web image (busybox httpd serving a page of the task's metadata) and push it", [
+    session.aws(`ecr get-login-password | ${berth} ${buildArgs} --push --username AWS --password-stdin${insecureFlag}`),
+    `# or with skopeo: ${session.aws("ecr get-login-password")} | skopeo login ${skopeoTls} --username AWS --password-stdin ${registryHost}`,
+  ]);
+  const image = await buildImage({
+    busybox: true,
+    directories: [{ source: site, destination: "/www" }],
+    architecture: arch() === "arm64" ? "arm64" : "amd64",
+    cmd: [...DEMO_COMMAND],
+    exposedPorts: ["80/tcp"],
+  });
+  const token = (await session.ecr.send(new GetAuthorizationTokenCommand({}))).authorizationData?.[0]?.authorizationToken;
+  if (!token) throw new DemoError("GetAuthorizationToken returned no token");
+  const password = Buffer.from(token, "base64").toString("utf8").replace(/^AWS:/, "");
+  await pushImage({ manifest: image.manifest, blobs: [image.config, ...image.layers] }, imageUri, {
+    insecureRegistries: insecure,
+    credentials: { username: "AWS", password },
+    ...(insecure.length === 0 ? { trust: { ca: tls.ca } } : {}),
+  });
+  session.out(`    pushed ${imageUri}@${image.manifest.digest} (${image.layers.reduce((sum, layer) => sum + layer.bytes.length, 0)} bytes of layers)`);
+  return imageUri;
+}
+
+async function createCluster(session: DemoSession): Promise<void> {
+  session.step("Create a cluster", [session.aws(`ecs create-cluster --cluster-name ${CLUSTER}`)]);
+  const cluster = (await session.ecs.send(new CreateClusterCommand({ clusterName: CLUSTER }))).cluster;
+  session.out(`    ${cluster?.clusterArn} (${cluster?.status})`);
+}
+
+/** Registers the task definition (also written to a file, for the printed command); its ARN, else the family. */
+async function registerDefinition(session: DemoSession, imageUri: string, accountId: string, work: string): Promise<string> {
+  // AWS's sample (ECS Developer Guide, "sample-fargate-app"): same family, size and port; the
+  // image is ours, and pulling it from the registry needs the execution role, as with ECR.
+  const definition: RegisterTaskDefinitionCommandInput = {
+    family: FAMILY,
+    networkMode: "awsvpc",
+    requiresCompatibilities: ["FARGATE"],
+    cpu: "256",
+    memory: "512",
+    executionRoleArn: `arn:aws:iam::${accountId}:role/ecsTaskExecutionRole`,
+    containerDefinitions: [{ name: CONTAINER, image: imageUri, essential: true, portMappings: [{ containerPort: 80, protocol: "tcp" }] }],
+  };
+  const definitionFile = join(work, `${FAMILY}.json`);
+  writeFileSync(definitionFile, `${JSON.stringify(definition, null, 2)}\n`);
+  session.step(`Register the task definition ${FAMILY} (written to ${definitionFile})`, [
+    session.aws(`ecs register-task-definition --cli-input-json file://${definitionFile}`),
+  ]);
+  const registered = (await session.ecs.send(new RegisterTaskDefinitionCommand(definition))).taskDefinition;
+  session.out(`    ${registered?.taskDefinitionArn}`);
+  return registered?.taskDefinitionArn ?? FAMILY;
+}
+
+/** Finds the default subnets and runs the task in them; its ARN. */
+async function runDemoTask(session: DemoSession, taskDefinition: string): Promise<string> {
+  const { endpoint, region, credentials, tls } = session;
+  session.step("Find the default subnets", [`${session.berth} network --endpoint ${endpoint}`]);
+  const network = await describeDefaultNetwork({ endpoint, region, credentials, fetchInit: tls.fetchInit });
+  // All of them (RunTask takes up to 16): placement picks one a host serves, as on Fargate.
+  const subnetIds = network.subnets.slice(0, 16).map((subnet) => subnet.subnetId);
+  if (subnetIds.length === 0) throw new DemoError("the server's default VPC has no subnets");
+  for (const subnet of network.subnets.slice(0, 16)) session.out(`    ${subnet.subnetId} in ${subnet.availabilityZone} (${subnet.cidrBlock})`);
+
+  session.step("Run the task", [
+    session.aws(
+      `ecs run-task --cluster ${CLUSTER} --task-definition ${FAMILY} --launch-type FARGATE --network-configuration 'awsvpcConfiguration={subnets=[${subnetIds.join(",")}],assignPublicIp=DISABLED}'`,
+    ),
+  ]);
+  const ran = await session.ecs.send(
+    new RunTaskCommand({
+      cluster: CLUSTER,
+      taskDefinition,
+      launchType: "FARGATE",
+      networkConfiguration: { awsvpcConfiguration: { subnets: subnetIds, assignPublicIp: "DISABLED" } },
+    }),
+  );
+  const taskArn = ran.tasks?.[0]?.taskArn;
+  if (!taskArn) throw new DemoError(`RunTask placed no task: ${(ran.failures ?? []).map((failure) => failure.reason).join("; ") || "no reason given"}`);
+  session.out(`    ${taskArn}`);
+  return taskArn;
+}
+
+/** Polls until the task is RUNNING (printing each status it passes); its private IPv4 address. */
+async function waitUntilRunning(session: DemoSession, taskArn: string, deadline: number, timeoutMs: number): Promise<string> {
+  session.step("Wait until it is RUNNING", [session.aws(`ecs wait tasks-running --cluster ${CLUSTER} --tasks ${taskArn}`)]);
+  let task: Task | undefined;
+  let last = "";
+  for (;;) {
+    task = (await session.ecs.send(new DescribeTasksCommand({ cluster: CLUSTER, tasks: [taskArn] }))).tasks?.[0];
+    const status = task?.lastStatus ?? "UNKNOWN";
+    if (status !== last) session.out(`    ${status}`);
+    last = status;
+    if (status === "RUNNING") break;
+    if (status === "STOPPED") throw new DemoError(`the task stopped: ${task?.stoppedReason ?? "no reason given"}`);
+    if (Date.now() > deadline) throw new DemoError(`the task is still ${status} after ${timeoutMs / 1000} s`);
+    await sleep(500);
+  }
+  const ip =
+    task?.containers?.[0]?.networkInterfaces?.[0]?.privateIpv4Address ??
+    task?.attachments?.[0]?.details?.find((detail) => detail.name === "privateIPv4Address")?.value;
+  if (!ip) throw new DemoError("the running task reports no private IPv4 address");
+  return ip;
+}
+
+async function fetchAndPrintPage(session: DemoSession, ip: string): Promise<void> {
+  session.step(`Fetch the page from the task's private IP ${ip}`, [`curl http://${ip}/`]);
+  let page: string | undefined;
+  for (let attempt = 0; attempt < 40 && page === undefined; attempt++) {
+    try {
+      const response = await fetch(`http://${ip}/`, { signal: AbortSignal.timeout(2_000) });
+      const text = response.ok ? await response.text() : "";
+      // The whole page or nothing: a CGI answer cut short is fetched again.
+      if (text.includes("</html>")) page = text;
+      else await sleep(250);
+    } catch {
+      await sleep(250); // httpd may still be binding its port
     }
-    return 1;
+  }
+  if (page === undefined)
+    throw new DemoError(`http://${ip}/ did not answer with the page from this machine (the task runs on the host its agent serves; fetch it from there)`);
+  if (!page.includes(DEMO_PAGE_TITLE)) throw new DemoError(`http://${ip}/ answered with an unexpected page:\n${page.slice(0, 500)}`);
+  session.out();
+  session.out(pageText(page).replace(/^/gm, "    | "));
+}
+
+async function stopOrLeaveRunning(session: DemoSession, taskArn: string, cleanup: boolean, deadline: number): Promise<void> {
+  const stop = session.aws(`ecs stop-task --cluster ${CLUSTER} --task ${taskArn}`);
+  if (!cleanup) {
+    session.out();
+    session.out(`The task keeps running. Stop it with:\n  ${stop}`);
+    return;
+  }
+  session.step("Stop the task (--cleanup)", [stop]);
+  await session.ecs.send(new StopTaskCommand({ cluster: CLUSTER, task: taskArn, reason: "berth demo --cleanup" }));
+  for (;;) {
+    const status = (await session.ecs.send(new DescribeTasksCommand({ cluster: CLUSTER, tasks: [taskArn] }))).tasks?.[0]?.lastStatus;
+    if (status === "STOPPED") break;
+    if (Date.now() > deadline + 120_000) throw new DemoError(`the task did not stop (still ${status})`);
+    await sleep(500);
+  }
+  session.out("    STOPPED");
+}
+
+function reportFailure(error: unknown, stepNumber: number): void {
+  const name = (error as Error).name;
+  const prefix = error instanceof DemoError || name === "Error" ? "" : `${name}: `;
+  process.stderr.write(`berth demo: step ${stepNumber} failed: ${prefix}${(error as Error).message}\n`);
+  if (name === "UnrecognizedClientException" || name === "CredentialsProviderError" || name === "InvalidSignatureException") {
+    process.stderr.write(
+      `berth demo: use the server's credentials (printed at its start), e.g. run as root with --data-dir pointing at the server's data dir, or export AWS_SHARED_CREDENTIALS_FILE=<data-dir>/credentials AWS_PROFILE=berth\n`,
+    );
   }
 }
