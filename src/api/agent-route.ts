@@ -27,88 +27,38 @@ export interface AgentRouteOptions {
   /** sha256 (hex) of join tokens accepted without expiry (tests and in-process fleets; the server passes none). */
   readonly acceptedTokenHashes?: () => readonly string[];
   /** What a token (by sha256 hex) the server issued is worth now: valid, expired, revoked or unknown. */
-  readonly joinTokenStatus?: (tokenSha256: string) => Promise<"valid" | "expired" | "revoked" | "unknown">;
+  readonly joinTokenStatus?: (tokenSha256: string) => Promise<TokenStatus>;
   readonly logger: Pick<Logger, "error">;
 }
 
-export function createAgentRoute(options: AgentRouteOptions) {
-  const bearer = (header: string | undefined) => /^Bearer (\S+)$/.exec(header ?? "")?.[1];
-  const joinTokenStatus = async (token: string | undefined): Promise<"valid" | "expired" | "revoked" | "unknown"> => {
-    if (!token) return "unknown";
-    const presented = createHash("sha256").update(token).digest();
-    const fixed = (options.acceptedTokenHashes?.() ?? []).some((hash) => {
-      const accepted = Buffer.from(hash, "hex");
-      return accepted.length === presented.length && timingSafeEqual(accepted, presented);
-    });
-    // Issued tokens are looked up by their hash: the lookup never sees the token itself.
-    return fixed ? "valid" : ((await options.joinTokenStatus?.(presented.toString("hex"))) ?? "unknown");
-  };
-  const refusal: Record<"expired" | "revoked" | "unknown", string> = {
-    expired: "The join token has expired; issue a new one with `berth join-token create` on the server.",
-    revoked: "The join token was revoked (`berth join-token revoke`); issue a new one with `berth join-token create` on the server.",
-    unknown: "A valid agent join token is required.",
-  };
+type TokenStatus = "valid" | "expired" | "revoked" | "unknown";
+type Reply = (status: number, body: unknown) => void;
 
+const REFUSAL: Record<Exclude<TokenStatus, "valid">, string> = {
+  expired: "The join token has expired; issue a new one with `berth join-token create` on the server.",
+  revoked: "The join token was revoked (`berth join-token revoke`); issue a new one with `berth join-token create` on the server.",
+  unknown: "A valid agent join token is required.",
+};
+
+const bearer = (header: string | undefined) => /^Bearer (\S+)$/.exec(header ?? "")?.[1];
+
+export function createAgentRoute(options: AgentRouteOptions) {
   return {
     prefix: AGENT_ROUTE_PREFIX,
     async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-      const reply = (status: number, body: unknown) => {
-        // Answered before the body was read (refused from the head): drain a little, then close.
-        const unread = !request.complete;
-        const text = JSON.stringify(body);
-        response.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
-        response.end(text);
-        // A body of known length within the limit is discarded by node, the connection kept.
-        if (unread && (request.headers["content-length"] === undefined || Number(request.headers["content-length"]) > MAX_BODY_BYTES))
-          discardRestAndClose(request);
-      };
-      const readJsonOrReply = async (limit: number): Promise<Record<string, unknown> | undefined> => {
-        try {
-          return await readJson(request, limit);
-        } catch (error) {
-          if (error instanceof BodyTooLargeError && limit === PRE_AUTH_BODY_BYTES) {
-            reply(413, {
-              code: "RequestTooLarge",
-              message: `A body over ${PRE_AUTH_BODY_BYTES} bytes needs the X-Berth-Host-Id header, so that the host is authenticated before it is read.`,
-            });
-          } else {
-            reply(error instanceof BodyTooLargeError ? 413 : 400, { code: "BadRequest", message: (error as Error).message });
-          }
-          return undefined;
-        }
-      };
+      const reply = replyTo(request, response);
       if (request.method !== "POST") return reply(405, { code: "MethodNotAllowed", message: "Use POST." });
       const call = (request.url ?? "").slice(AGENT_ROUTE_PREFIX.length).split("?")[0];
       // The host is named in a header (the agent sends X-Berth-Host-Id) so that its credentials are
       // checked before up to MAX_BODY_BYTES of body are read; a caller that names it only in the
       // body gets PRE_AUTH_BODY_BYTES read before it is authenticated, no more.
       const namedHost = request.headers["x-berth-host-id"];
-      let body = typeof namedHost === "string" ? undefined : await readJsonOrReply(PRE_AUTH_BODY_BYTES);
+      let body = typeof namedHost === "string" ? undefined : await readJsonOrReply(request, PRE_AUTH_BODY_BYTES, reply);
       if (typeof namedHost !== "string" && body === undefined) return;
       const hostId = typeof namedHost === "string" ? namedHost : typeof body?.hostId === "string" ? body.hostId : "";
-      const token = bearer(request.headers.authorization);
-      if (call === "register") {
-        const current = typeof request.headers["x-berth-host-secret"] === "string" ? request.headers["x-berth-host-secret"] : undefined;
-        // A host that proves itself with the secret it was issued registers again (agent restart)
-        // whatever became of the join token it first came with: expiry and revocation stop new
-        // hosts joining, never registered ones.
-        const provenHost = current !== undefined && (await options.fleet.authenticateHost(hostId, current));
-        const status = provenHost ? "valid" : await joinTokenStatus(token);
-        if (status !== "valid")
-          return reply(401, { code: status === "unknown" ? "Unauthorized" : status === "expired" ? "ExpiredToken" : "RevokedToken", message: refusal[status] });
-        if (!provenHost && !(await options.fleet.mayRegister(hostId, current))) {
-          return reply(403, {
-            code: "HostIdInUse",
-            message: `Host ${hostId} is registered and alive; only its own agent (with its host secret) may register it again.`,
-          });
-        }
-      } else if (!token || !(await options.fleet.authenticateHost(hostId, token))) {
-        // Unknown host, stale secret (the server forgot the host) or another host's secret: the
-        // agent answers 401 by registering again with its join token.
-        return reply(401, { code: HOST_NOT_REGISTERED, message: `Host ${hostId} is not registered, or the presented host secret is not its own.` });
-      }
+      if (!(await admitted(options, request, call, hostId, reply))) return;
       if (body === undefined) {
-        body = await readJsonOrReply(MAX_BODY_BYTES);
+        body = await readJsonOrReply(request, MAX_BODY_BYTES, reply);
         if (body === undefined) return;
         if (body.hostId !== hostId) return reply(400, { code: "BadRequest", message: "The body's hostId differs from the X-Berth-Host-Id header." });
       }
@@ -125,6 +75,77 @@ export function createAgentRoute(options: AgentRouteOptions) {
       }
     },
   };
+}
+
+/** Answers a request with a JSON body, closing the connection when a large unread body would follow. */
+function replyTo(request: IncomingMessage, response: ServerResponse): Reply {
+  return (status, body) => {
+    // Answered before the body was read (refused from the head): drain a little, then close.
+    const unread = !request.complete;
+    const text = JSON.stringify(body);
+    response.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+    response.end(text);
+    // A body of known length within the limit is discarded by node, the connection kept.
+    if (unread && (request.headers["content-length"] === undefined || Number(request.headers["content-length"]) > MAX_BODY_BYTES)) discardRestAndClose(request);
+  };
+}
+
+/** The body as a JSON object, or undefined once the refusal (too large, not JSON) is answered. */
+async function readJsonOrReply(request: IncomingMessage, limit: number, reply: Reply): Promise<Record<string, unknown> | undefined> {
+  try {
+    return await readJson(request, limit);
+  } catch (error) {
+    if (error instanceof BodyTooLargeError && limit === PRE_AUTH_BODY_BYTES) {
+      reply(413, {
+        code: "RequestTooLarge",
+        message: `A body over ${PRE_AUTH_BODY_BYTES} bytes needs the X-Berth-Host-Id header, so that the host is authenticated before it is read.`,
+      });
+    } else {
+      reply(error instanceof BodyTooLargeError ? 413 : 400, { code: "BadRequest", message: (error as Error).message });
+    }
+    return undefined;
+  }
+}
+
+/**
+ * Whether the caller may make this call for this host: `register` with a valid join token (or the
+ * host's own secret), every other call with the host's secret. A refusal is answered here.
+ */
+async function admitted(options: AgentRouteOptions, request: IncomingMessage, call: string | undefined, hostId: string, reply: Reply): Promise<boolean> {
+  const token = bearer(request.headers.authorization);
+  if (call !== "register") {
+    if (token && (await options.fleet.authenticateHost(hostId, token))) return true;
+    // Unknown host, stale secret (the server forgot the host) or another host's secret: the
+    // agent answers 401 by registering again with its join token.
+    reply(401, { code: HOST_NOT_REGISTERED, message: `Host ${hostId} is not registered, or the presented host secret is not its own.` });
+    return false;
+  }
+  const current = typeof request.headers["x-berth-host-secret"] === "string" ? request.headers["x-berth-host-secret"] : undefined;
+  // A host that proves itself with the secret it was issued registers again (agent restart)
+  // whatever became of the join token it first came with: expiry and revocation stop new
+  // hosts joining, never registered ones.
+  const provenHost = current !== undefined && (await options.fleet.authenticateHost(hostId, current));
+  const status = provenHost ? "valid" : await joinTokenStatus(options, token);
+  if (status !== "valid") {
+    reply(401, { code: status === "unknown" ? "Unauthorized" : status === "expired" ? "ExpiredToken" : "RevokedToken", message: REFUSAL[status] });
+    return false;
+  }
+  if (!provenHost && !(await options.fleet.mayRegister(hostId, current))) {
+    reply(403, { code: "HostIdInUse", message: `Host ${hostId} is registered and alive; only its own agent (with its host secret) may register it again.` });
+    return false;
+  }
+  return true;
+}
+
+async function joinTokenStatus(options: AgentRouteOptions, token: string | undefined): Promise<TokenStatus> {
+  if (!token) return "unknown";
+  const presented = createHash("sha256").update(token).digest();
+  const fixed = (options.acceptedTokenHashes?.() ?? []).some((hash) => {
+    const accepted = Buffer.from(hash, "hex");
+    return accepted.length === presented.length && timingSafeEqual(accepted, presented);
+  });
+  // Issued tokens are looked up by their hash: the lookup never sees the token itself.
+  return fixed ? "valid" : ((await options.joinTokenStatus?.(presented.toString("hex"))) ?? "unknown");
 }
 
 /**
