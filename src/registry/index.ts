@@ -106,30 +106,11 @@ export function createRegistry(options: RegistryOptions): Registry {
     },
   };
 
-  const maintain = async () => {
+  const maintenance = startMaintenance(options.maintenanceIntervalMs ?? HOUR_MS, options.logger, async () => {
     await applyAllLifecyclePolicies(context);
     const report = await collector.collect();
     if (report.blobsRemoved + report.linksRemoved + report.uploadsRemoved > 0) options.logger.info({ ...report }, "registry garbage collected");
-  };
-  // Level-triggered: each pass looks at everything afresh, so a crash mid-pass loses nothing.
-  const intervalMs = options.maintenanceIntervalMs ?? HOUR_MS;
-  let running: Promise<void> | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  let closed = false;
-  const schedule = (delayMs: number) => {
-    if (closed || intervalMs <= 0) return;
-    timer = setTimeout(() => {
-      running = maintain()
-        .catch((error: unknown) => options.logger.error({ err: error }, "registry maintenance failed"))
-        .finally(() => {
-          running = undefined;
-          schedule(intervalMs);
-        });
-    }, delayMs);
-    timer.unref();
-  };
-  // The first pass soon after start clears what a crash left (orphan files, stale uploads).
-  schedule(Math.min(intervalMs, 5_000));
+  });
 
   return {
     route: createDistributionRoute({ context, tokens }),
@@ -144,6 +125,33 @@ export function createRegistry(options: RegistryOptions): Registry {
     },
     applyLifecyclePolicies: () => applyAllLifecyclePolicies(context),
     collectGarbage: () => collector.collect(),
+    close: () => maintenance.close(),
+  };
+}
+
+/**
+ * Runs `pass` every `intervalMs` (0: never), one at a time; `close` stops the loop and waits for a
+ * pass in progress. Level-triggered: each pass looks at everything afresh, so a crash mid-pass loses nothing.
+ */
+function startMaintenance(intervalMs: number, logger: Pick<Logger, "error">, pass: () => Promise<void>): { close(): Promise<void> } {
+  let running: Promise<void> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let closed = false;
+  const schedule = (delayMs: number) => {
+    if (closed || intervalMs <= 0) return;
+    timer = setTimeout(() => {
+      running = pass()
+        .catch((error: unknown) => logger.error({ err: error }, "registry maintenance failed"))
+        .finally(() => {
+          running = undefined;
+          schedule(intervalMs);
+        });
+    }, delayMs);
+    timer.unref();
+  };
+  // The first pass soon after start clears what a crash left (orphan files, stale uploads).
+  schedule(Math.min(intervalMs, 5_000));
+  return {
     async close() {
       closed = true;
       if (timer) clearTimeout(timer);
