@@ -256,6 +256,35 @@ async function runTasks(b: Berth, family: string, count: number): Promise<string
   return answer.tasks!.map((task) => task.taskArn!);
 }
 
+/**
+ * The first task of a fresh server, RUNNING. `berth server` says it is listening before its
+ * embedded agent has registered this machine as a host (about a second later here), and a RunTask
+ * in between finds no host: "Capacity is unavailable at this time. Please try again later", which
+ * is retried, as an AWS client would, until the host is there.
+ */
+async function firstTask(b: Berth, timeoutMs = 30_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const answer = await b.ecs.send(
+      new RunTaskCommand({
+        cluster: "bench",
+        taskDefinition: "sleeper",
+        launchType: "FARGATE",
+        networkConfiguration: { awsvpcConfiguration: { subnets: [b.subnetId] } },
+      }),
+    );
+    const arn = answer.tasks?.[0]?.taskArn;
+    if (arn) {
+      await waitAll(b, [arn], "RUNNING", 5);
+      return arn;
+    }
+    const reasons = (answer.failures ?? []).map((failure) => failure.reason ?? "");
+    if (!reasons.every((reason) => reason.startsWith("Capacity is unavailable")) || Date.now() > deadline)
+      throw new Error(`RunTask failures: ${JSON.stringify(answer.failures)}`);
+    await sleep(100);
+  }
+}
+
 async function waitAll(b: Berth, arns: string[], status: string, pollMs: number, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let pending = arns;
@@ -301,9 +330,8 @@ try {
     await execFile("podman", ["pull", "--quiet", "--tls-verify=false", image]);
     try {
       // Warm-up: the image lands in Berth's store, caches and connections are hot on every path.
-      const [warm] = await runTasks(b, "sleeper", 1);
-      await waitAll(b, [warm!], "RUNNING", 5);
-      await stopAll(b, [warm!]);
+      const warm = await firstTask(b);
+      await stopAll(b, [warm]);
       const berthMs: number[] = [];
       const handMs: number[] = [];
       const podmanMs: number[] = [];
@@ -389,8 +417,7 @@ try {
       // The warm-up task keeps running: it holds the subnet's bridge, which the agent removes when
       // a subnet goes idle — and re-creating it from 100 concurrent attaches races (a known bug in
       // src/network's ensureSubnet, "RTNETLINK answers: File exists"; reported, not ours to fix).
-      const [warm] = await runTasks(b, "sleeper", 1);
-      await waitAll(b, [warm!], "RUNNING", 5);
+      await firstTask(b);
       if (wanted.has("density")) {
         const t = performance.now();
         const arns = (await Promise.all(Array.from({ length: 10 }, () => runTasks(b, "sleeper", 10)))).flat();
@@ -462,7 +489,17 @@ try {
       throw error;
     } finally {
       // Whatever failed, stop every task first: containers outlive the server by design.
-      const left = (await b.ecs.send(new ListTasksCommand({ cluster: "bench", maxResults: 100 })).catch(() => ({ taskArns: [] }))).taskArns ?? [];
+      // Every page: the burst and the warm-up task are 101.
+      const left: string[] = [];
+      try {
+        for (let token: string | undefined, first = true; first || token; first = false) {
+          const page = await b.ecs.send(new ListTasksCommand({ cluster: "bench", maxResults: 100, ...(token ? { nextToken: token } : {}) }));
+          left.push(...(page.taskArns ?? []));
+          token = page.nextToken;
+        }
+      } catch (error) {
+        console.error("listing leftover tasks failed:", error);
+      }
       await stopAll(b, left).catch((error: unknown) => console.error("stopping leftover tasks failed:", error));
       b.ecs.destroy();
       b.logs.destroy();
