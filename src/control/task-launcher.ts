@@ -29,7 +29,7 @@ export interface TaskLauncherOptions {
   readonly clock: Clock;
   readonly scope: AccountScope;
   readonly network: DefaultNetwork;
-  /** Wakes the agents of hosts whose desired tasks changed. */
+  /** Wakes the agents of hosts whose desired tasks changed, outside a placement (StopTask). */
   readonly notifyHost: (hostId: string) => void;
 }
 
@@ -73,13 +73,13 @@ export class TaskLauncher {
   async runTask(request: RunTaskRequest, context: RunTaskContext): Promise<RunTaskOutcome> {
     // Everything that can reject the request is checked before taking the placement lock.
     const run = this.prepareRun(request, context);
-    const { outcome, hostsToWake } = await this.options.store.exclusively(
-      "placement",
-      async (tx) => (await this.rememberedOutcome(tx, request, run.cluster.clusterArn)) ?? (await this.placeAndRecord(tx, request, run)),
-    );
-    // After the commit: an agent woken earlier could poll before its new task is visible.
-    for (const hostId of hostsToWake) this.options.notifyHost(hostId);
-    return outcome;
+    // The hosts of the placed tasks are signalled with the commit: an agent woken earlier could
+    // poll before its new task is visible.
+    return this.options.store.exclusively("placement", async (tx) => {
+      const placed = (await this.rememberedOutcome(tx, request, run.cluster.clusterArn)) ?? (await this.placeAndRecord(tx, request, run));
+      for (const hostId of placed.hostsToWake) tx.publishOnCommit("host-tasks", hostId);
+      return placed.outcome;
+    });
   }
 
   /** Checks the request against the definition and the network, and settles what every task shares. */

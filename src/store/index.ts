@@ -31,13 +31,14 @@ import type { JoinTokensRepository, JoinTokensTables } from "./join-tokens-repos
 import { createJoinTokensRepository } from "./join-tokens-repository.js";
 import { joinTokenRevocationMigration, joinTokensMigration } from "./join-tokens-migration.js";
 import { sqliteTaskDefinitionReads } from "./sqlite-task-definition-reads.js";
+import { postgresTaskDefinitionReads } from "./postgres-task-definition-reads.js";
 import type { HeldLease, LeasesRepository, LeasesTable } from "./leases-repository.js";
 import { assertLeaseHeld, createLeasesRepository } from "./leases-repository.js";
 import { leasesMigration } from "./leases-migration.js";
 import type { ControlPlaneStateRepository, ControlPlaneStateTable } from "./control-plane-state-repository.js";
 import { createControlPlaneStateRepository } from "./control-plane-state-repository.js";
 import { controlPlaneStateMigration } from "./control-plane-state-migration.js";
-import type { StoreSignals } from "./store-signals.js";
+import type { SignalChannel, StoreSignals } from "./store-signals.js";
 import { LocalSignals } from "./store-signals.js";
 import { PostgresSignals } from "./postgres-signals.js";
 import { isPostgresUrl, postgresClientConfig, postgresPool } from "./postgres-connection.js";
@@ -99,6 +100,16 @@ export interface Repositories {
   readonly controlPlaneState: ControlPlaneStateRepository;
 }
 
+/** The repositories of one transaction, and the signals that go out when (and only if) it commits. */
+export interface TransactionRepositories extends Repositories {
+  /**
+   * Signals `key` on `channel` once the transaction commits: on PostgreSQL a NOTIFY inside it
+   * (delivered by the server at commit, with no commit of its own to wait for), and to this
+   * replica's subscribers right after the commit.
+   */
+  publishOnCommit(channel: SignalChannel, key: string): void;
+}
+
 /** A store-wide lock (Store.exclusively); each has its own PostgreSQL advisory lock key. */
 export type StoreLock = "placement";
 
@@ -113,13 +124,13 @@ export interface Store extends Repositories {
    * transaction-scoped advisory lock, on SQLite the store's single connection (no other statement
    * runs until the transaction ends). `work` must use only the repositories it is handed.
    */
-  exclusively<T>(lock: StoreLock, work: (tx: Repositories) => Promise<T>): Promise<T>;
+  exclusively<T>(lock: StoreLock, work: (tx: TransactionRepositories) => Promise<T>): Promise<T>;
   /**
    * Runs `work` in one transaction, after checking that `lease` is still held at its fencing
    * token; throws LeaseLostError (and writes nothing) when it is not. On PostgreSQL the lease row
    * stays locked until the transaction ends, so the lease cannot change hands meanwhile.
    */
-  fenced<T>(lease: HeldLease, nowMs: number, work: (tx: Repositories) => Promise<T>): Promise<T>;
+  fenced<T>(lease: HeldLease, nowMs: number, work: (tx: TransactionRepositories) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -170,7 +181,12 @@ function repositoriesOver(db: Kysely<AllTables>): Repositories {
 interface Backend {
   readonly name: Store["backend"];
   readonly db: Kysely<AllTables>;
-  readonly signals: StoreSignals;
+  readonly signals: StoreSignals & {
+    /** Sends the signal to the other replicas as part of the transaction `tx` (nothing on SQLite). */
+    notifyWithin(tx: Kysely<AllTables>, channel: SignalChannel, key: string): Promise<void>;
+    /** Delivers the signal to this replica's subscribers only. */
+    deliver(channel: SignalChannel, key: string): void;
+  };
   /** Takes `lock` inside the transaction `tx` (nothing on SQLite: the transaction is the lock). */
   readonly lockIn: (tx: Kysely<AllTables>, lock: StoreLock) => Promise<void>;
   /** Replaces repository methods with faster backend-specific ones (outside transactions). */
@@ -186,20 +202,43 @@ function assemble(backend: Backend): Store {
     backend: backend.name,
     signals: backend.signals,
     exclusively: (lock, work) =>
-      inTransaction(db, async (tx) => {
-        await backend.lockIn(tx, lock);
-        return work(repositoriesOver(tx));
-      }),
+      transactionWithSignals(
+        backend,
+        async (tx) => {
+          await backend.lockIn(tx, lock);
+        },
+        work,
+      ),
     fenced: (lease, nowMs, work) =>
-      inTransaction(db, async (tx) => {
-        await assertLeaseHeld(tx as unknown as Kysely<{ leases: LeasesTable }>, lease, nowMs, rowLocks);
-        return work(repositoriesOver(tx));
-      }),
+      transactionWithSignals(
+        backend,
+        async (tx) => {
+          await assertLeaseHeld(tx as unknown as Kysely<{ leases: LeasesTable }>, lease, nowMs, rowLocks);
+        },
+        work,
+      ),
     close: async () => {
       await backend.signals.close();
       await db.destroy();
     },
   };
+}
+
+/** One transaction: `first` (a lock, a lease check), then `work`; its signals go out with the commit. */
+async function transactionWithSignals<T>(
+  backend: Backend,
+  first: (tx: Kysely<AllTables>) => Promise<void>,
+  work: (tx: TransactionRepositories) => Promise<T>,
+): Promise<T> {
+  const signals: [SignalChannel, string][] = [];
+  const result = await inTransaction(backend.db, async (tx) => {
+    await first(tx);
+    const value = await work({ ...repositoriesOver(tx), publishOnCommit: (channel, key) => void signals.push([channel, key]) });
+    for (const [channel, key] of signals) await backend.signals.notifyWithin(tx, channel, key);
+    return value;
+  });
+  for (const [channel, key] of signals) backend.signals.deliver(channel, key);
+  return result;
 }
 
 /**
@@ -226,6 +265,7 @@ async function openPostgresStore(location: { url: string; maxConnections?: numbe
       db,
       signals,
       lockIn: async (tx, lock) => void (await sql`SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEYS[lock]})`.execute(tx)),
+      tune: (repositories) => ({ ...repositories, taskDefinitions: { ...repositories.taskDefinitions, ...postgresTaskDefinitionReads(pool) } }),
     });
   } catch (error) {
     await db.destroy();
@@ -261,7 +301,7 @@ async function openSqliteStore(path: string): Promise<Store> {
   return assemble({
     name: "sqlite",
     db,
-    signals: new LocalSignals(),
+    signals: Object.assign(new LocalSignals(), { notifyWithin: async () => undefined }),
     lockIn: async () => undefined,
     // The hot task-definition reads bypass Kysely (see sqlite-task-definition-reads.ts); writes and
     // every other read stay portable.

@@ -256,8 +256,17 @@ export function createLogsRepository(db: Kysely<LogsTables>): LogsRepository {
       await inTransaction(db, async (tx) => {
         // Events from a source with positions (an agent's container log) that the stream already
         // holds are dropped here, against the offset read in this same transaction: two deliveries
-        // of one batch (a retry racing the original) cannot both store it.
+        // of one batch (a retry racing the original, on two replicas) cannot both store it. The
+        // no-op update takes the stream's row lock first (PostgreSQL: the second delivery waits for
+        // the first's commit, then reads its offset; SQLite: the write lock), in portable SQL.
         const positioned = events.some((event) => event.sourceOffset !== undefined);
+        if (positioned) {
+          await tx
+            .updateTable("log_streams")
+            .set((eb) => ({ source_offset: eb.ref("source_offset") }))
+            .where("id", "=", stream.id)
+            .execute();
+        }
         const storedUpTo = positioned
           ? ((await tx.selectFrom("log_streams").select("source_offset").where("id", "=", stream.id).executeTakeFirst())?.source_offset ?? -1)
           : -1;

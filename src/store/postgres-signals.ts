@@ -6,6 +6,8 @@
 // The listening connection is remade with backoff when it fails; after it is back, every
 // subscriber hears "anything may have changed" (notifications sent while it was down are lost).
 import { randomBytes } from "node:crypto";
+import type { Kysely } from "kysely";
+import { sql } from "kysely";
 import pg from "pg";
 import type { Logger } from "../core/logger.js";
 import type { SignalChannel, SignalHandler, StoreSignals } from "./store-signals.js";
@@ -38,9 +40,25 @@ export class PostgresSignals implements StoreSignals {
   publish(channel: SignalChannel, key: string): void {
     this.local.deliver(channel, key);
     // Fire and forget: a lost NOTIFY costs the other replicas' pollers at most one poll wait.
-    this.pool.query("SELECT pg_notify($1, $2)", [PG_CHANNEL, JSON.stringify([this.origin, channel, key])]).catch((error: unknown) => {
+    this.pool.query("SELECT pg_notify($1, $2)", [PG_CHANNEL, this.payload(channel, key)]).catch((error: unknown) => {
       this.logger.warn({ err: error, channel }, "could not send a store signal to the other replicas");
     });
+  }
+
+  /**
+   * NOTIFY as part of the caller's transaction: PostgreSQL delivers it at commit, and it costs no
+   * commit of its own (a NOTIFY on its own is a transaction, with a WAL flush to wait for).
+   */
+  async notifyWithin<DB>(tx: Kysely<DB>, channel: SignalChannel, key: string): Promise<void> {
+    await sql`SELECT pg_notify(${PG_CHANNEL}, ${this.payload(channel, key)})`.execute(tx);
+  }
+
+  deliver(channel: SignalChannel, key: string): void {
+    this.local.deliver(channel, key);
+  }
+
+  private payload(channel: SignalChannel, key: string): string {
+    return JSON.stringify([this.origin, channel, key]);
   }
 
   subscribe(channel: SignalChannel, handler: SignalHandler): () => void {

@@ -91,6 +91,14 @@ test("on postgres, replicas: exclusive transactions never interleave, signals cr
     while (heard.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
     assert.deepEqual(heard, ["host-7"], "a NOTIFY from replica a wakes replica b");
 
+    // One log batch delivered to both replicas at once (an agent's retry racing the original): stored once.
+    const group = (await a.logs.createGroup({ name: "g", createdAt: 0, logGroupClass: "STANDARD", tags: {} }))!;
+    const stream = (await a.logs.createStream(group.id, "s", 0))!;
+    const batch = Array.from({ length: 50 }, (_, i) => ({ timestamp: i, message: `line ${i}`, sourceOffset: i * 10 }));
+    await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? a : b).logs.appendEvents(stream, batch, 1)));
+    const stored = await b.logs.groupEvents({ groupId: group.id, range: {}, limit: 1_000 });
+    assert.equal(stored.length, 50, "every line once");
+
     const winners = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? a : b).leases.acquire("race", `replica-${i}`, 0, 60_000)));
     assert.equal(winners.filter(Boolean).length, 1, "one holder of a contested lease");
   } finally {
