@@ -50,6 +50,8 @@ export interface ControlPlaneParts {
   readonly config: ServerConfig;
   readonly store: Store;
   readonly box: SecretBox;
+  /** The registry passwords' HMAC key, from the store (shared-control-plane-state.ts). */
+  readonly registryTokenKey: Buffer;
   readonly scope: AccountScope;
   readonly network: DefaultNetwork;
   readonly logger: Logger & { child(bindings: object): Logger };
@@ -67,7 +69,8 @@ export function assembleControlPlane(parts: ControlPlaneParts): ControlPlane {
   let ownRegistryHosts: readonly string[] = [];
   const registry = createRegistry({
     store,
-    dataDir: config.dataDir,
+    blobDir: config.blobDir,
+    tokenKey: parts.registryTokenKey,
     clock: systemClock,
     scope,
     logger: logger.child({ component: "registry" }),

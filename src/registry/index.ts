@@ -1,9 +1,8 @@
 // The built-in registry: the OCI distribution API (/v2/ on the server's listener) and the ECR API
 // over the same store and blob store, plus the periodic maintenance (lifecycle policies, garbage
 // collection). Built once by `berth server`:
-//   const registry = createRegistry({ store, dataDir, clock, scope, publicHost, logger });
+//   const registry = createRegistry({ store, blobDir, tokenKey, clock, scope, publicHost, logger });
 //   gateway services += registry.ecrService; httpRoutes += registry.route
-import { join } from "node:path";
 import type { HttpRoute } from "../api/gateway/gateway.js";
 import type { JsonServiceModule } from "../api/service-module.js";
 import { createEcrService, deleteImages } from "../api/ecr/index.js";
@@ -18,7 +17,7 @@ import type { GarbageReport } from "./garbage-collector.js";
 import { GarbageCollector } from "./garbage-collector.js";
 import { applyAllLifecyclePolicies, applyLifecyclePolicy } from "./lifecycle.js";
 import type { RegistryContext } from "./registry-context.js";
-import { loadTokenKey, RegistryTokens } from "./registry-tokens.js";
+import { RegistryTokens } from "./registry-tokens.js";
 
 export type { GarbageReport } from "./garbage-collector.js";
 
@@ -26,8 +25,10 @@ const HOUR_MS = 3_600_000;
 
 export interface RegistryOptions {
   readonly store: Store;
-  /** The server's data dir; the registry keeps <dataDir>/registry/{blobs,uploads,token-key}. */
-  readonly dataDir: string;
+  /** Blobs, upload sessions and GC's trash (blob-store.ts): --blob-dir, which replicas of a store share. */
+  readonly blobDir: string;
+  /** The HMAC key of the registry's passwords: from the store, so a login on one replica is good on all. */
+  readonly tokenKey: Buffer;
   readonly clock: Clock;
   readonly scope: AccountScope;
   /** host:port the registry is reached at, for repositoryUri and proxyEndpoint (known after listen). */
@@ -66,11 +67,10 @@ export interface Registry {
 }
 
 export function createRegistry(options: RegistryOptions): Registry {
-  const root = join(options.dataDir, "registry");
   const tokenTtlMs = options.tokenTtlMs ?? 12 * HOUR_MS;
-  const blobs = new BlobStore(root, () => options.clock.now());
+  const blobs = new BlobStore(options.blobDir, () => options.clock.now());
   blobs.init();
-  const tokens = new RegistryTokens(loadTokenKey(join(root, "token-key")), options.clock);
+  const tokens = new RegistryTokens(options.tokenKey, options.clock);
   const repositories = options.store.ecr;
   const collector = new GarbageCollector({
     repositories,

@@ -4,11 +4,10 @@
 //   "v1." base64url(JSON {a: accountId, e: expiresAtMs, n: nonce, r?, p?, o?}) "." base64url(HMAC(key, payload))
 // A token may be narrowed (the pull credentials a task's agent gets): r lists the only repositories
 // it opens, p says pull only, o names the role it was issued for (for the record).
-// The key is 32 random bytes kept in <data-dir>/registry/token-key (0600): restarting the server
-// keeps issued tokens valid; deleting the file revokes them all.
+// The key is 32 random bytes that `berth server` keeps in the store, sealed under the store key
+// (src/cli/shared-control-plane-state.ts): every replica verifies what any replica issued, and a
+// restart keeps issued tokens valid.
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
 import type { Clock } from "../core/clock.js";
 
 export interface IssuedToken {
@@ -28,20 +27,6 @@ export type TokenCheck =
   | { readonly ok: false; readonly reason: "invalid" | "expired" };
 
 const VERSION = "v1";
-
-export function loadTokenKey(path: string): Buffer {
-  if (!existsSync(path)) {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    try {
-      writeFileSync(path, randomBytes(32).toString("base64"), { mode: 0o600, flag: "wx" });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-    }
-  }
-  const key = Buffer.from(readFileSync(path, "utf8").trim(), "base64");
-  if (key.length < 32) throw new Error(`registry token key ${path} is shorter than 32 bytes`);
-  return key;
-}
 
 export class RegistryTokens {
   constructor(

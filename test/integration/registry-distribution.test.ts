@@ -10,7 +10,8 @@ import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Clock } from "../../src/core/clock.js";
-import { loadTokenKey, RegistryTokens } from "../../src/registry/registry-tokens.js";
+import { RegistryTokens } from "../../src/registry/registry-tokens.js";
+import { registryTokenKeyOf } from "../support/store-secrets.js";
 import { awsCli, startTestServer } from "../support/server.js";
 import type { TestServer } from "../support/server.js";
 import {
@@ -92,7 +93,7 @@ test("GET /v2/ refuses anonymous, garbage and expired credentials with 401 UNAUT
   assert.equal((await errorBody(garbage)).code, "UNAUTHORIZED");
 
   // A token signed with the server's own key whose 12 hours ran out an hour ago.
-  const key = loadTokenKey(join(server.dataDir, "registry", "token-key"));
+  const key = await registryTokenKeyOf(server.dataDir);
   const past: Clock = { now: () => Date.now() - 13 * 3_600_000, sleep: async () => undefined };
   const expired = new RegistryTokens(key, past).issue(server.accountId, 12 * 3_600_000).password;
   const refused = await registryFetch(server, expired, "/v2/");

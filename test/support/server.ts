@@ -65,6 +65,17 @@ export function testStoreKeyFile(): string {
   return storeKeyFile;
 }
 
+/**
+ * Where the store of a server started by startTestServer (without `store`) is, and the file with
+ * the key its secrets are sealed with: what a test opens to read a server's sealed values.
+ */
+export function testServerStore(dataDir: string): { location: { url: string } | { path: string }; keyFile: string } {
+  const database = databases.get(dataDir);
+  return database
+    ? { location: { url: database.url }, keyFile: testStoreKeyFile() }
+    : { location: { path: join(dataDir, "berth.db") }, keyFile: join(dataDir, "master.key") };
+}
+
 export const testCredentials = { accessKeyId: "AKIABERTHTESTKEY0001", secretAccessKey: "berth-test-secret-key-0000000000000000000" };
 
 /**
