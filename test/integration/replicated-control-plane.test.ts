@@ -140,6 +140,29 @@ test("a registry login made on one replica works on the other; a push through A 
   );
 });
 
+test("attack: upload ids and digests in URLs name nothing outside the shared blob dir, on either replica", async () => {
+  assert.equal((await awsCli(a, ["ecr", "create-repository", "--repository-name", "hostile"])).code, 0);
+  const password = await loginPassword(b);
+  writeFileSync(join(shared, "meta.json"), JSON.stringify({ repository: "hostile", startedAt: 0 }));
+  const hostileIds = ["..", "..%2F..%2Fmeta.json", "%2e%2e", "0B5E7C59-8C4F-4A53-9F0E-0D1C2B3A4F5E", "0b5e7c59-8c4f-4a53-9f0e-0d1c2b3a4f5e%2F..%2F..", "%00"];
+  for (const [server, id] of hostileIds.flatMap((id) => [a, b].map((server) => [server, id] as const))) {
+    for (const method of ["GET", "PATCH", "PUT", "DELETE"]) {
+      const response = await registryFetch(server, password, `/v2/hostile/blobs/uploads/${id}?digest=${sha256("x")}`, {
+        method,
+        ...(method === "PATCH" || method === "PUT" ? { body: "x" } : {}),
+      });
+      assert.ok([400, 404].includes(response.status), `${method} ${id}: ${response.status}`);
+      await response.body?.cancel();
+    }
+  }
+  for (const digest of ["sha256:..%2F..%2Fstore.key", `sha256:${"A".repeat(64)}`, "sha256:%2e%2e", `sha512:${"a".repeat(64)}`]) {
+    const response = await registryFetch(a, password, `/v2/hostile/blobs/uploads/?digest=${digest}`, { method: "POST", body: "x" });
+    assert.ok([400, 404].includes(response.status), `${digest}: ${response.status}`);
+    await response.body?.cancel();
+  }
+  assert.ok(readFileSync(join(shared, "meta.json"), "utf8").includes("hostile"), "a file beside the blob dir is untouched");
+});
+
 test("both replicas hand out the same bootstrap join token; berth join-token works on the shared store", async () => {
   assert.equal(readFileSync(join(b.dataDir, "agent-token"), "utf8"), readFileSync(join(a.dataDir, "agent-token"), "utf8"));
   const created = await run(process.execPath, [
