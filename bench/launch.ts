@@ -156,10 +156,8 @@ function makeHandSpec(): (rootfs: string, netnsPath: string) => string {
   };
 }
 
-async function handLaunch(specFor: (rootfs: string, netns: string) => string, n: number): Promise<{ launchMs: number; teardown: () => Promise<number> }> {
-  const id = `bthhand${n}`;
-  const dir = join(work, "hand", id);
-  const start = performance.now();
+/** The hand-made path's network: a namespace, a veth into the bench bridge, an address and a route. */
+async function plugHandNetwork(id: string, n: number): Promise<void> {
   await run(
     "ip",
     ["-batch", "-"],
@@ -184,6 +182,50 @@ async function handLaunch(specFor: (rootfs: string, netns: string) => string, n:
       "",
     ].join("\n"),
   );
+}
+
+/** conmon as Berth's runtime runs it: runc under the bench's own root, a k8s-file log, an exit dir. */
+function handConmonArgs(id: string, dir: string, pidFile: string): string[] {
+  return [
+    "--api-version",
+    "1",
+    "-c",
+    id,
+    "-u",
+    id,
+    "-n",
+    id,
+    "-r",
+    "/usr/sbin/runc",
+    "--runtime-arg",
+    "--root",
+    "--runtime-arg",
+    HAND_ROOT,
+    "-b",
+    dir,
+    "-p",
+    pidFile,
+    "-P",
+    join(dir, "conmon.pid"),
+    "-l",
+    `k8s-file:${join(dir, "ctr.log")}`,
+    "--exit-dir",
+    join(dir, "exits"),
+    "-0",
+    join(dir, "persist"),
+    "--socket-dir-path",
+    join(dir, "sockets"),
+    "--syslog=false",
+    "--log-level",
+    "error",
+  ];
+}
+
+async function handLaunch(specFor: (rootfs: string, netns: string) => string, n: number): Promise<{ launchMs: number; teardown: () => Promise<number> }> {
+  const id = `bthhand${n}`;
+  const dir = join(work, "hand", id);
+  const start = performance.now();
+  await plugHandNetwork(id, n);
   for (const sub of ["upper", "work", "rootfs", "exits", "persist", "sockets"]) mkdirSync(join(dir, sub), { recursive: true });
   await run("mount", [
     "-t",
@@ -195,43 +237,7 @@ async function handLaunch(specFor: (rootfs: string, netns: string) => string, n:
   ]);
   writeFileSync(join(dir, "config.json"), specFor(join(dir, "rootfs"), `/var/run/netns/${id}`));
   const pidFile = join(dir, "container.pid");
-  const conmon = spawn(
-    "conmon",
-    [
-      "--api-version",
-      "1",
-      "-c",
-      id,
-      "-u",
-      id,
-      "-n",
-      id,
-      "-r",
-      "/usr/sbin/runc",
-      "--runtime-arg",
-      "--root",
-      "--runtime-arg",
-      HAND_ROOT,
-      "-b",
-      dir,
-      "-p",
-      pidFile,
-      "-P",
-      join(dir, "conmon.pid"),
-      "-l",
-      `k8s-file:${join(dir, "ctr.log")}`,
-      "--exit-dir",
-      join(dir, "exits"),
-      "-0",
-      join(dir, "persist"),
-      "--socket-dir-path",
-      join(dir, "sockets"),
-      "--syslog=false",
-      "--log-level",
-      "error",
-    ],
-    { cwd: dir, detached: true, stdio: "ignore" },
-  );
+  const conmon = spawn("conmon", handConmonArgs(id, dir, pidFile), { cwd: dir, detached: true, stdio: "ignore" });
   conmon.unref();
   for (let delay = 1; !existsSync(pidFile) || readFileSync(pidFile, "utf8").trim() === ""; delay = Math.min(delay * 2, 20)) await sleep(delay);
   await run("runc", ["--root", HAND_ROOT, "start", id]);
