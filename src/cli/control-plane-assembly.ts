@@ -76,6 +76,8 @@ export function assembleControlPlane(parts: ControlPlaneParts): ControlPlane {
     logger: logger.child({ component: "registry" }),
     publicHost: () => registryHost,
     tokenTtlMs: config.registryTokenTtlMs,
+    // Lifecycle policies and garbage collection run in this replica's leased loop (startLoops).
+    maintenanceIntervalMs: 0,
   });
   const fleet = new Fleet({
     hosts: store.hosts,
@@ -88,7 +90,7 @@ export function assembleControlPlane(parts: ControlPlaneParts): ControlPlane {
   // A change to a host's desired tasks, made on any replica, wakes that host's long poll here.
   const unsubscribe = store.signals.subscribe("host-tasks", (hostId) => (hostId === undefined ? fleet.notifyAll() : fleet.notify(hostId)));
   const launcher = new TaskLauncher({ store, clock: systemClock, scope, network, notifyHost: (hostId) => store.signals.publish("host-tasks", hostId) });
-  const loops = startLoops(parts, fleet);
+  const loops = startLoops(parts, fleet, registry);
   const listener = createGateway({
     services: [
       createEcsService({ store, clock: systemClock, scope, launcher }),
@@ -124,7 +126,7 @@ export function assembleControlPlane(parts: ControlPlaneParts): ControlPlane {
 }
 
 /** The control loops, each under its lease in the store (one replica runs each). */
-function startLoops(parts: ControlPlaneParts, fleet: Fleet): PeriodicLoop[] {
+function startLoops(parts: ControlPlaneParts, fleet: Fleet, registry: Registry): PeriodicLoop[] {
   const { store, logger, config } = parts;
   const common = { clock: systemClock, logger, store, holder: replicaName() };
   return [
@@ -140,6 +142,22 @@ function startLoops(parts: ControlPlaneParts, fleet: Fleet): PeriodicLoop[] {
       name: "stopped-task-retention",
       intervalMs: 60_000,
       pass: (fenced) => fenced((tx) => tx.tasks.purgeStopped(Date.now() - config.stoppedTaskRetentionMs)).then(() => undefined),
+    }),
+    // Registry maintenance deletes blob files, which no transaction covers: the lease is checked
+    // (fenced) before the pass, and the collector itself is safe against a second one running at
+    // once (it moves a blob aside and re-checks its links before deleting, registry/blob-store.ts).
+    startPeriodicLoop({
+      ...common,
+      name: "registry-maintenance",
+      intervalMs: 3_600_000,
+      // Soon after start: it clears what a crash left (orphan files, stale uploads).
+      firstPassAfterMs: 5_000,
+      pass: async (fenced) => {
+        await fenced(async () => undefined);
+        await registry.applyLifecyclePolicies();
+        const report = await registry.collectGarbage();
+        if (report.blobsRemoved + report.linksRemoved + report.uploadsRemoved > 0) logger.info({ ...report }, "registry garbage collected");
+      },
     }),
   ];
 }

@@ -25,6 +25,8 @@ export interface PeriodicLoopOptions {
   /** Also the lease's name: one lease per loop, whichever replica runs it. */
   readonly name: string;
   readonly intervalMs: number;
+  /** When the first pass runs (default: after one interval). */
+  readonly firstPassAfterMs?: number;
   readonly clock: Clock;
   readonly logger: Pick<Logger, "error">;
   readonly store: Pick<Store, "leases" | "fenced">;
@@ -59,9 +61,11 @@ export function startPeriodicLoop(options: PeriodicLoopOptions): PeriodicLoop {
     return running;
   };
   const schedule = async () => {
+    let waitMs = options.firstPassAfterMs ?? options.intervalMs;
     while (!abort.signal.aborted) {
       try {
-        await clock.sleep(options.intervalMs, abort.signal);
+        await clock.sleep(waitMs, abort.signal);
+        waitMs = options.intervalMs;
       } catch {
         return; // aborted
       }
