@@ -18,6 +18,9 @@ import { isIP } from "node:net";
 import { runCommand } from "../core/command-runner.js";
 import { ConfigError } from "./config-error.js";
 
+/** openssl req arguments for a new, unencrypted P-256 key (the CA's and the server's). */
+const NEW_P256_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+
 export interface ListenerTls {
   /** PEM: the server certificate followed by its chain (the CA, for a generated one). */
   readonly cert: string;
@@ -132,11 +135,7 @@ export async function ensureGeneratedTls(dataDir: string, names: { dns: string[]
       "req",
       "-x509",
       "-new",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
+      ...NEW_P256_KEY,
       "-keyout",
       `${caKey}.new`,
       "-out",
@@ -200,11 +199,7 @@ async function issueServerCertificate(dir: string, caKey: string, caCert: string
   await openssl([
     "req",
     "-new",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-nodes",
+    ...NEW_P256_KEY,
     "-keyout",
     key,
     "-out",
