@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { createHttpControlLink } from "../../src/agent/control-link-http.js";
 import { parseJoinToken, protocolVersion } from "../../src/protocol/index.js";
 import type { TestServer } from "../support/server.js";
-import { startTestServer } from "../support/server.js";
+import { startTestServer, testServerStore } from "../support/server.js";
 
 const berth = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bin", "berth");
 let server: TestServer;
@@ -27,10 +27,15 @@ after(async () => {
 
 const joinToken = (...args: string[]) =>
   new Promise<{ stdout: string; stderr: string; code: number }>((resolve) =>
-    execFile(process.execPath, [berth, "join-token", ...args, "--data-dir", server.dataDir], (error, stdout, stderr) =>
+    execFile(process.execPath, [berth, "join-token", ...args, "--data-dir", server.dataDir, ...storeArgs()], (error, stdout, stderr) =>
       resolve({ stdout: stdout.trim(), stderr, code: error ? ((error as { code?: number }).code ?? 1) : 0 }),
     ),
   );
+/** The server's --store, when it is on PostgreSQL (BERTH_TEST_STORE=postgres): join-token works on the store, not the data dir. */
+const storeArgs = () => {
+  const { location } = testServerStore(server.dataDir);
+  return "url" in location ? ["--store", location.url] : [];
+};
 const issue = async (...args: string[]) => {
   const result = await joinToken("create", ...args);
   if (result.code !== 0) throw new Error(result.stderr);
