@@ -230,10 +230,7 @@ export class UploadSessions {
     for (const name of await readdir(dir).catch(() => [] as string[])) {
       const match = PART_PATTERN.exec(name);
       if (!match) continue;
-      const sizeBytes = await stat(join(dir, name)).then(
-        (stats) => stats.size,
-        () => undefined,
-      );
+      const sizeBytes = await freshSize(join(dir, name));
       if (sizeBytes !== undefined) parts.push({ path: join(dir, name), start: Number(match[1]), sizeBytes });
     }
     return parts.sort((a, b) => a.start - b.start);
@@ -312,6 +309,21 @@ async function hashRange(piece: Piece, algorithm: string): Promise<string> {
       hash.update(chunk);
   }
   return hash.digest("hex");
+}
+
+/**
+ * A file's size as the file server has it: opened, then stat'ed. On NFS a plain stat() may answer
+ * from the attribute cache (seconds old), and another replica's part would look shorter than it
+ * is; an open revalidates (close-to-open consistency, NFS's default: do not mount with nocto).
+ */
+async function freshSize(path: string): Promise<number | undefined> {
+  const handle = await open(path, "r").catch(() => undefined);
+  if (!handle) return undefined;
+  try {
+    return (await handle.stat()).size;
+  } finally {
+    await handle.close();
+  }
 }
 
 /** The newest mtime of a path and, for a directory, of what is directly in it. */
