@@ -190,6 +190,7 @@ class HandMade {
     ]) {
       await execFile("rmdir", [`/sys/fs/cgroup/${controller}/bthbench`]).catch(() => undefined);
     }
+    rmSync(RUNC_ROOT, { recursive: true, force: true });
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
