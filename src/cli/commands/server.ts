@@ -213,6 +213,9 @@ async function start(
   const address = server.address() as AddressInfo;
   const registryHost = await publicRegistryHost({ listenHost: config.listenHost, boundPort: address.port, configured: config.publicHost });
   controlPlane.setRegistryHosts(registryHost, ownRegistryHosts(registryHost, config.listenHost, address.port));
+  // The embedded agent registers this machine before the banner says the server listens: a script
+  // that runs a task as soon as it reads "listening on" finds a host to place it on.
+  const embedded = await startEmbeddedAgent(config, logger, { tls, network, controlPlane });
   printBanner({
     config,
     logger,
@@ -224,7 +227,6 @@ async function start(
     credentialsFile: root.credentialsFile,
     bootstrapToken,
   });
-  const embedded = await startEmbeddedAgent(config, logger, { tls, network, controlPlane });
   return { server, controlPlane, embedded };
 }
 
