@@ -155,6 +155,15 @@ export function createClustersRepository(db: Kysely<EcsTables>): ClustersReposit
   };
 }
 
+/**
+ * Whether a revision could name a stored definition: revisions live in a 32-bit column. A larger
+ * (or fractional) one names nothing; on PostgreSQL it must not reach the query, which would fail
+ * ("out of range for type integer") where SQLite answers "no such row".
+ */
+export function isStorableRevision(revision: number): boolean {
+  return Number.isInteger(revision) && revision >= 0 && revision <= 2_147_483_647;
+}
+
 // A repository is one object literal over its db handle, the interface above implemented method
 // by method; each method is short, and splitting the literal would only scatter the interface.
 // eslint-disable-next-line max-lines-per-function -- see above
@@ -180,7 +189,7 @@ export function createTaskDefinitionsRepository(db: Kysely<EcsTables>): TaskDefi
   const storedOf = (rows: readonly Row[]): StoredTaskDefinition | undefined =>
     rows[0] ? storedTaskDefinition(rows[0].task_definition_arn, rows[0].status, rows[0].document) : undefined;
   const getStored = async (family: string, revision: number) =>
-    storedOf((await db.executeQuery<Row>({ ...byRevisionQuery, parameters: [family, revision] })).rows);
+    isStorableRevision(revision) ? storedOf((await db.executeQuery<Row>({ ...byRevisionQuery, parameters: [family, revision] })).rows) : undefined;
   const latestActiveStored = async (family: string) => storedOf((await db.executeQuery<Row>({ ...latestActiveQuery, parameters: [family, "ACTIVE", 1] })).rows);
   const parsed = (stored: StoredTaskDefinition | undefined) => stored?.definition();
   return {

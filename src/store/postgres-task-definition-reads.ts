@@ -5,7 +5,7 @@
 // SQL and rows as the portable reads in ecs-repositories.ts (and sqlite-task-definition-reads.ts).
 import type pg from "pg";
 import type { StoredTaskDefinition, TaskDefinitionsRepository } from "./ecs-repositories.js";
-import { storedTaskDefinition } from "./ecs-repositories.js";
+import { isStorableRevision, storedTaskDefinition } from "./ecs-repositories.js";
 
 type Row = [arn: string, status: string, document: string];
 
@@ -14,16 +14,19 @@ const storedOf = (rows: Row[]): StoredTaskDefinition | undefined => (rows[0] ? s
 export function postgresTaskDefinitionReads(pool: pg.Pool): Pick<TaskDefinitionsRepository, "getStored" | "latestActiveStored"> {
   return {
     getStored: async (family, revision) =>
-      storedOf(
-        (
-          await pool.query<Row>({
-            name: "berth_task_definition_by_revision",
-            text: "SELECT task_definition_arn, status, document FROM task_definitions WHERE family = $1 AND revision = $2",
-            values: [family, revision],
-            rowMode: "array",
-          })
-        ).rows,
-      ),
+      // A revision beyond the integer column names nothing (PostgreSQL would refuse the parameter).
+      isStorableRevision(revision)
+        ? storedOf(
+            (
+              await pool.query<Row>({
+                name: "berth_task_definition_by_revision",
+                text: "SELECT task_definition_arn, status, document FROM task_definitions WHERE family = $1 AND revision = $2",
+                values: [family, revision],
+                rowMode: "array",
+              })
+            ).rows,
+          )
+        : undefined,
     latestActiveStored: async (family) =>
       storedOf(
         (

@@ -108,7 +108,13 @@ export async function describeTaskDefinition(
 }
 
 type DefinitionPage = { f: string; r: number };
-const isDefinitionPage = (v: unknown): v is DefinitionPage => typeof (v as DefinitionPage)?.f === "string" && typeof (v as DefinitionPage)?.r === "number";
+// A token's revision goes to the store's 32-bit column (PostgreSQL refuses anything else in it):
+// any other number is not a token Berth issued.
+const isDefinitionPage = (v: unknown): v is DefinitionPage =>
+  typeof (v as DefinitionPage)?.f === "string" &&
+  Number.isInteger((v as DefinitionPage)?.r) &&
+  (v as DefinitionPage).r >= 0 &&
+  (v as DefinitionPage).r <= 2_147_483_647;
 
 export async function listTaskDefinitions(context: EcsContext, input: ListTaskDefinitionsRequest): Promise<ListTaskDefinitionsResponse> {
   const limit = checkMaxResults(input.maxResults);

@@ -12,7 +12,7 @@ import type {
   RejectedLogEventsInfo,
 } from "@aws-sdk/client-cloudwatch-logs";
 import { invalidParameterException } from "../../core/errors.js";
-import type { EventCursor, LogEventRecord, NewLogEvent } from "../../store/logs-repository.js";
+import type { EventCursor, EventRange, LogEventRecord, NewLogEvent } from "../../store/logs-repository.js";
 import type { EventMatcher } from "./filter-pattern.js";
 import { compileFilterPattern } from "./filter-pattern.js";
 import type { LogsContext } from "./log-groups.js";
@@ -54,6 +54,8 @@ export async function putLogEvents(context: LogsContext, input: PutLogEventsRequ
     if (typeof event.timestamp !== "number" || typeof event.message !== "string" || event.message.length < 1) {
       throw invalidParameterException(`Log event ${index} needs a timestamp and a non-empty message.`);
     }
+    // A Long: a fraction would be stored as one by SQLite (and break the event tokens) and refused by PostgreSQL's bigint.
+    if (!Number.isInteger(event.timestamp)) throw notWholeMilliseconds(event.timestamp, `logEvents.${index + 1}.member.timestamp`);
     if (index > 0 && event.timestamp < events[index - 1]!.timestamp!) {
       throw invalidParameterException("Log events in a single PutLogEvents request must be in chronological order.");
     }
@@ -94,6 +96,30 @@ export async function putLogEvents(context: LogsContext, input: PutLogEventsRequ
   };
 }
 
+function notWholeMilliseconds(value: number, member: string): Error {
+  return invalidParameterException(
+    `1 validation error detected: Value '${value}' at '${member}' failed to satisfy constraint: Member must be a whole number of milliseconds`,
+  );
+}
+
+/**
+ * startTime and endTime are Longs of at least 0 (AWS's constraint). Checked here, before the store:
+ * PostgreSQL's bigint refuses a fraction or a value past 2^63 (a 500), where SQLite compared it.
+ */
+function checkTimeRange(input: EventRange): EventRange {
+  for (const member of ["startTime", "endTime"] as const) {
+    const value = input[member];
+    if (value === undefined) continue;
+    if (!Number.isInteger(value)) throw notWholeMilliseconds(value, member);
+    if (value < 0 || value > Number.MAX_SAFE_INTEGER) {
+      throw invalidParameterException(
+        `1 validation error detected: Value '${value}' at '${member}' failed to satisfy constraint: Member must have value ${value < 0 ? "greater than or equal to 0" : `less than or equal to ${Number.MAX_SAFE_INTEGER}`}`,
+      );
+    }
+  }
+  return { startTime: input.startTime, endTime: input.endTime };
+}
+
 function checkEventLimit(limit: number | undefined): number {
   if (limit === undefined) return MAX_BATCH_EVENTS;
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_BATCH_EVENTS) {
@@ -121,7 +147,7 @@ export async function getLogEvents(context: LogsContext, input: GetLogEventsRequ
   const group = await requireLogGroup(context, input);
   const stream = await requireLogStream(context, group, input.logStreamName);
   const limit = checkEventLimit(input.limit);
-  const range = { startTime: input.startTime, endTime: input.endTime };
+  const range = checkTimeRange(input);
   const token = input.nextToken === undefined ? undefined : decodeEventToken(input.nextToken);
   const direction = token?.direction ?? (input.startFromHead ? "forward" : "backward");
 
@@ -152,7 +178,8 @@ export async function getLogEvents(context: LogsContext, input: GetLogEventsRequ
 }
 
 type FilterPage = { t: number; i: number };
-const isFilterPage = (value: unknown): value is FilterPage => typeof (value as FilterPage)?.t === "number" && typeof (value as FilterPage)?.i === "number";
+// The position goes to bigint columns: whole numbers only, or it is not a token Berth issued.
+const isFilterPage = (value: unknown): value is FilterPage => Number.isSafeInteger((value as FilterPage)?.t) && Number.isSafeInteger((value as FilterPage)?.i);
 
 export interface FilterOptions {
   /** Turns the filterPattern into a matcher; tests pass a slower one to exercise the time budget. */
@@ -167,7 +194,7 @@ export async function filterLogEvents(context: LogsContext, input: FilterLogEven
   const limit = checkEventLimit(input.limit);
   const matches = (options.compile ?? compileFilterPattern)(input.filterPattern);
   const streamIds = await selectStreams(context, group.id, input);
-  const range = { startTime: input.startTime, endTime: input.endTime };
+  const range = checkTimeRange(input);
   let after: EventCursor | undefined;
   if (input.nextToken !== undefined) {
     const page = decodeOpaqueToken(input.nextToken, isFilterPage);
