@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ConfigError } from "./config-error.js";
-import { compileServerConfig } from "./server-config.js";
+import { compileServerConfig, redacted } from "./server-config.js";
 
 const base = ["--no-agent", "--data-dir", "/srv/berth"];
 
@@ -27,4 +27,24 @@ test("sqlite keeps its generated master key unless a key file is given; the blob
   const given = compileServerConfig([...base, "--store-key-file", "/k", "--blob-dir", "/mnt/shared/blobs"], {});
   assert.equal(given.storeKeyFile, "/k");
   assert.equal(given.blobDir, "/mnt/shared/blobs");
+});
+
+test("the store URL's password is redacted from the logged config wherever it is written, and from refusals", () => {
+  const key = ["--store-key-file", "/k"];
+  const logged = (url: string) => JSON.stringify(redacted(compileServerConfig([...base, "--store", url, ...key], {})));
+  for (const [url, shown] of [
+    ["postgres://berth:hunter2pw@db:5432/berth", "postgres://berth:<redacted>@db:5432/berth"],
+    // A password with "@" in it: the user info runs to the last "@" of the authority.
+    ["postgres://berth:p@ss@hunter2pw@db/berth", "postgres://berth:<redacted>@db/berth"],
+    ["postgresql://berth@db/berth?password=hunter2pw&sslmode=require", "postgresql://berth@db/berth?password=<redacted>&sslmode=require"],
+    ["postgres://db/berth?sslmode=require&sslpassword=hunter2pw", "postgres://db/berth?sslmode=require&sslpassword=<redacted>"],
+    ["postgres://berth@db/berth", "postgres://berth@db/berth"],
+  ] as const) {
+    assert.ok(!logged(url).includes("hunter2pw") && !logged(url).includes("ss@"), `${url} → ${logged(url)}`);
+    assert.ok(logged(url).includes(JSON.stringify(shown)), `${url} → ${logged(url)}`);
+  }
+  assert.throws(
+    () => compileServerConfig([...base, "--store", "postgres://berth:p@ss@hunter2pw@[db/berth", ...key], {}),
+    (error: unknown) => error instanceof ConfigError && /is not a URL/.test(error.message) && !error.message.includes("hunter2pw"),
+  );
 });

@@ -180,9 +180,17 @@ function compileStore(text: string): ServerConfig["store"] {
   return Object.freeze({ kind: "postgres" as const, url: text });
 }
 
-/** A URL with its password (if any) replaced, for messages and logs. */
+/**
+ * A URL with its password (if any) replaced, for messages and logs: in the user info, which runs to
+ * the last "@" before the path (a password may hold "@", as URLs and the pg driver read it), and in
+ * a password or sslpassword query parameter (the pg driver takes either from the query).
+ */
 function redactedUrl(text: string): string {
-  return text.replace(/^([a-z]+:\/\/[^:/@]*):[^@]*@/i, "$1:<redacted>@");
+  return text
+    .replace(/^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)@/i, (_match, scheme: string, userInfo: string) =>
+      userInfo.includes(":") ? `${scheme}${userInfo.slice(0, userInfo.indexOf(":"))}:<redacted>@` : `${scheme}${userInfo}@`,
+    )
+    .replace(/([?&](?:ssl)?password=)[^&#]*/gi, "$1<redacted>");
 }
 
 /** Whether a --listen host is reachable from this machine only. */
