@@ -170,6 +170,19 @@ test("a finish whose blob another replica's collection deleted before the link l
   assert.deepEqual(readFileSync(b.blobPath(sha256(bytes))), bytes);
 });
 
+test("a finish puts its blob back even when a stale stat (an NFS attribute cache) still shows the deleted file", async () => {
+  const { a, b } = replicas();
+  const bytes = randomBytes(3000);
+  const uuid = await a.startUpload("repo");
+  await a.append(await info(a, uuid), Readable.from([bytes]));
+  // Replica A's view of blobs/ is seconds old: its stat() still finds what B has moved away.
+  a.size = async () => bytes.length;
+  await a.finish(await info(a, uuid), sha256(bytes), async () => {
+    assert.equal(await b.removeIfUnlinked(sha256(bytes), async () => false), true);
+  });
+  assert.deepEqual(readFileSync(b.blobPath(sha256(bytes))), bytes, "the linked blob has its file");
+});
+
 test("unlinked files younger than the grace period are left; trash an interrupted deletion left is settled", async () => {
   const { root, a, advance, now } = replicas();
   const bytes = randomBytes(100);

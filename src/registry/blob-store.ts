@@ -131,7 +131,7 @@ export class BlobStore {
         await commit(candidate.sizeBytes);
         // Another replica's garbage collection may have taken the file away between placing and
         // linking (it had found no link yet): the candidate puts it back.
-        if ((await this.size(digest)) !== candidate.sizeBytes) await this.place(candidate.path, digest, candidate.sizeBytes);
+        await this.restoreIfGone(candidate.path, digest, candidate.sizeBytes);
       });
     } finally {
       await this.uploads.remove(upload.uuid);
@@ -172,6 +172,24 @@ export class BlobStore {
       }
     }
     await fsyncPath(dirname(target));
+  }
+
+  /**
+   * Puts the candidate back under the blob's name if the file is gone. Asked of the file server by
+   * link() itself, which fails with EEXIST only when the name exists there: a stat() may answer
+   * from the NFS client's attribute cache, where the file another replica just moved to trash
+   * still looks present, and the linked blob would be left without its file.
+   */
+  private async restoreIfGone(candidate: string, digest: string, sizeBytes: number): Promise<void> {
+    try {
+      await link(candidate, this.blobPath(digest));
+    } catch (error) {
+      if (isCode(error, "EEXIST")) return;
+      // A filesystem without hard links: place() copied the candidate; compare sizes instead.
+      if ((await this.size(digest)) !== sizeBytes) await this.place(candidate, digest, sizeBytes);
+      return;
+    }
+    await fsyncPath(dirname(this.blobPath(digest)));
   }
 
   private async copyInto(candidate: string, target: string): Promise<void> {
