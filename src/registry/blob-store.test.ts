@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { after, test } from "node:test";
 import { BlobStore } from "./blob-store.js";
+import { MAX_UPLOAD_PARTS } from "./upload-sessions.js";
 import { DistributionError } from "./distribution-errors.js";
 
 const sha256 = (bytes: Buffer) => `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
@@ -209,6 +210,26 @@ test("unlinked files younger than the grace period are left; trash an interrupte
   assert.deepEqual(readFileSync(a.blobPath(sha256(linked))), linked);
   assert.equal(existsSync(a.blobPath(sha256(unlinked))), false);
   assert.deepEqual(readdirSync(join(root, "trash")), []);
+});
+
+test("attack: an upload sent in one-byte chunks stops at the most parts an upload may have, the bytes so far kept", async () => {
+  const { root, a, b } = replicas();
+  const uuid = await a.startUpload("repo");
+  // The parts as earlier requests (on either replica) would have left them.
+  for (let start = 0; start < MAX_UPLOAD_PARTS; start++) writeFileSync(join(root, "uploads", uuid, `${String(start).padStart(16, "0")}.part`), "x");
+  assert.equal((await info(b, uuid)).sizeBytes, MAX_UPLOAD_PARTS);
+  for (const replica of [a, b]) {
+    await assert.rejects(replica.append(await info(replica, uuid), Readable.from([Buffer.from("y")])), (error: unknown) => {
+      assert.ok(isCode("BLOB_UPLOAD_INVALID")(error));
+      assert.equal((error as DistributionError).status, 400);
+      assert.match((error as Error).message, /4200 parts, the most one may have/);
+      return true;
+    });
+  }
+  assert.equal((await info(a, uuid)).sizeBytes, MAX_UPLOAD_PARTS, "nothing was added, nothing lost");
+  const bytes = Buffer.from("x".repeat(MAX_UPLOAD_PARTS));
+  await a.finish(await info(a, uuid), sha256(bytes), async () => undefined);
+  assert.deepEqual(readFileSync(a.blobPath(sha256(bytes))), bytes, "the upload still finishes");
 });
 
 test("attack: upload ids and digests from a URL cannot name a file outside the blob dir", async () => {

@@ -54,6 +54,13 @@ interface Piece {
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const PART_PATTERN = /^(\d{16})\.part$/;
+/**
+ * The most parts (requests that wrote bytes) one upload may have: ECR's quota of layer parts. Every
+ * request on a session lists and opens its parts, so without a bound a client sending one-byte
+ * chunks makes each of its requests cost more than the last (an open is a round trip to the file
+ * server on NFS, on the thread pool every file operation of the server shares).
+ */
+export const MAX_UPLOAD_PARTS = 4_200;
 /** Sessions this process keeps state of; beyond it the idle ones are forgotten (their state is on disk). */
 const MAX_SESSION_STATES = 10_000;
 
@@ -121,6 +128,12 @@ export class UploadSessions {
     const current = (await this.info(upload.uuid))?.sizeBytes;
     if (!dir || current === undefined) throw blobUploadUnknown(upload.uuid);
     if (expectedStart !== undefined && expectedStart !== current) throw rangeMismatch(expectedStart, current);
+    const parts = (await readdir(dir).catch(() => [] as string[])).filter((name) => PART_PATTERN.test(name)).length;
+    if (parts >= MAX_UPLOAD_PARTS) {
+      throw blobUploadInvalid(`the upload has ${parts} parts, the most one may have; push it again in larger chunks`, {
+        range: `0-${Math.max(current - 1, 0)}`,
+      });
+    }
     const state = this.claim(upload.uuid);
     try {
       const path = join(dir, partName(current));
