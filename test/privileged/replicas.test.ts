@@ -4,10 +4,11 @@
 // --net, a veth pair each: 10.213.40.0/30 and 10.213.41.0/30), given both replicas in opposite
 // orders, running real containers of a busybox image from a test registry.
 //
-// 1. Replica A is SIGKILLed in the middle of a burst of RunTask calls spread over both replicas;
-//    the calls it never answered go again to B with the same clientToken. Every token has exactly
-//    one task, every task runs in exactly one container on exactly one host, and the states reach
-//    the store through B (A is dead; the agent that talked to A moved to B).
+// 1. RunTask bursts over both replicas, ordered by holding the store's placement lock: A runs two
+//    calls the client gave up on, then is SIGKILLed while three more wait for the lock; the calls
+//    it never answered go again to B with the same clientToken. Every token has exactly one task
+//    (B answers the unheard ones with A's task), every task runs in exactly one container on one
+//    host, and the agent that talked to A moved to B.
 // 2. With A back, one agent is SIGKILLed (its containers live on under conmon) and the replica
 //    holding the "lost-hosts" lease is SIGKILLed in the middle of its reaping pass: the test holds
 //    the silent host's row locked, so the pass blocks inside its transaction, the holder is killed
@@ -20,7 +21,7 @@ import assert from "node:assert/strict";
 import { execFile, execFileSync, spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { Agent as HttpsAgent } from "node:https";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -37,6 +38,8 @@ import type { TestRegistry } from "../support/registry.js";
 import { freePort, startRegistry } from "../support/registry.js";
 import type { TestServer } from "../support/server.js";
 import { sdkConfig, startTestServer } from "../support/server.js";
+import type { TestCertificate } from "../support/test-ca.js";
+import { makeTestCertificate } from "../support/test-ca.js";
 import { waitFor } from "../support/wait-for.js";
 
 const berth = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bin", "berth");
@@ -52,7 +55,6 @@ const NAMESPACES = [
 ] as const;
 /** Each host has room for exactly SLOTS of these tasks, so a doubled task would crowd out another token's. */
 const SLOTS = 6;
-const BURST = 2 * SLOTS;
 const CLUSTER = "replicas";
 
 interface Replica {
@@ -82,7 +84,7 @@ const agents: HostAgentProcess[] = [
 let database: PostgresDatabase;
 let pool: pg.Pool;
 let registry: TestRegistry;
-let tls: { cert: string; key: string; caPem: string };
+let tls: TestCertificate;
 let joinToken: string;
 const subnet = defaultNetwork({ accountId: "123456789012", region: "us-east-1" }).subnets.find((s) => s.availabilityZone === "us-east-1a")!.subnetId;
 
@@ -91,36 +93,6 @@ const alive = (replica: Replica) => replica.server !== undefined && replica.serv
 const ecsOf = (replica: Replica) => new ECSClient({ ...sdkConfig(replica.server!), requestHandler: { httpsAgent: new HttpsAgent({ ca: tls.caPem }) } });
 const sql = async <Row>(text: string, params: unknown[] = []) => (await pool.query(text, params)).rows as Row[];
 const idOf = (arn: string) => arn.slice(arn.lastIndexOf("/") + 1);
-
-/** A CA and one server certificate for both replicas' addresses; the served chain ends in the CA, which the join token pins. */
-async function makeTls(): Promise<{ cert: string; key: string; caPem: string }> {
-  const dir = join(workDir, "tls");
-  mkdirSync(dir, { mode: 0o700 });
-  const file = (name: string) => join(dir, name);
-  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
-  await run("openssl", [
-    "req",
-    "-x509",
-    "-new",
-    ...ec,
-    "-keyout",
-    file("ca-key.pem"),
-    "-out",
-    file("ca.pem"),
-    "-days",
-    "2",
-    "-subj",
-    "/CN=Berth replicas test CA",
-  ]);
-  await run("openssl", ["req", "-new", ...ec, "-keyout", file("key.pem"), "-out", file("server.csr"), "-subj", "/CN=berth replicas"]);
-  const names = [...NAMESPACES.map((ns) => `IP:${ns.hostSide.address}`), "IP:127.0.0.1"].join(",");
-  writeFileSync(file("ext.cnf"), `subjectAltName=${names}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`);
-  const sign = ["-req", "-in", file("server.csr"), "-CA", file("ca.pem"), "-CAkey", file("ca-key.pem"), "-CAcreateserial", "-days", "2"];
-  await run("openssl", ["x509", ...sign, "-extfile", file("ext.cnf"), "-out", file("leaf.pem")]);
-  const caPem = readFileSync(file("ca.pem"), "utf8");
-  writeFileSync(file("chain.pem"), readFileSync(file("leaf.pem"), "utf8") + caPem);
-  return { cert: file("chain.pem"), key: file("key.pem"), caPem };
-}
 
 /** The namespaces and veths; each namespace reaches both host-side addresses (a /32 route to the other one, nothing wider). */
 function makeNamespaces(): void {
@@ -283,7 +255,7 @@ async function assertContainersMatchTasks(): Promise<void> {
   );
 }
 
-async function runTask(ecs: ECSClient, clientToken: string): Promise<string> {
+async function runTask(ecs: ECSClient, clientToken: string, abortSignal?: AbortSignal): Promise<string> {
   const answer = await ecs.send(
     new RunTaskCommand({
       cluster: CLUSTER,
@@ -292,6 +264,7 @@ async function runTask(ecs: ECSClient, clientToken: string): Promise<string> {
       clientToken,
       networkConfiguration: { awsvpcConfiguration: { subnets: [subnet], assignPublicIp: "DISABLED" } },
     }),
+    abortSignal ? { abortSignal } : {},
   );
   assert.deepEqual(answer.failures, [], `RunTask ${clientToken}`);
   assert.equal(answer.tasks?.length, 1);
@@ -313,7 +286,7 @@ const unanswered = (error: unknown) => (error as { $metadata?: { httpStatusCode?
 
 before(async () => {
   makeNamespaces();
-  tls = await makeTls();
+  tls = await makeTestCertificate(join(workDir, "tls"), [...NAMESPACES.map((ns) => ns.hostSide.address), "127.0.0.1"]);
   database = await freshPostgresDatabase();
   pool = new pg.Pool({ connectionString: database.url, max: 2 });
   registry = await startRegistry({ host: NAMESPACES[0].hostSide.address });
@@ -386,58 +359,104 @@ async function stopEverything(): Promise<void> {
   for (const each of [A, B]) if (alive(each)) await each.server!.stop();
 }
 
-test("replica A SIGKILLed in the middle of a RunTask burst: one task per clientToken, each running once, its states through B", async () => {
-  const tokens = Array.from({ length: BURST }, (_, i) => `burst-${i}-${randomBytes(6).toString("hex")}`);
-  const clients = { A: ecsOf(A), B: ecsOf(B) };
-  const answered = new Map<string, { by: "A" | "B"; taskArn: string }>();
-  const noAnswer: string[] = [];
-  let killing: Promise<void> | undefined;
-  step(`a burst of ${BURST} RunTask calls, every other one to A; A dies at its first answer`);
-  await Promise.all(
-    tokens.map(async (token, i) => {
-      const replica = i % 2 === 0 ? A : B;
-      try {
-        const taskArn = await runTask(clients[replica.name], token);
-        answered.set(token, { by: replica.name, taskArn });
-        if (replica === A) killing ??= killReplica(A);
-      } catch (error) {
-        if (replica !== A || !unanswered(error)) throw error;
-        noAnswer.push(token);
-      }
-    }),
+/**
+ * The store's placement lock, held on a connection of the test's own: every RunTask, on either
+ * replica, waits for it in PostgreSQL. Its key is src/store/index.ts's ADVISORY_LOCK_KEYS.placement.
+ */
+async function holdPlacementLock(): Promise<{ waiting(): Promise<number>; release(): Promise<void> }> {
+  const key = 0x6265_7274_01;
+  const client = new pg.Client({ connectionString: database.url });
+  await client.connect();
+  await client.query("select pg_advisory_lock($1)", [key]);
+  return {
+    async waiting() {
+      const query =
+        "select count(*)::int as n from pg_locks l join pg_database d on d.oid = l.database where d.datname = current_database() and l.locktype = 'advisory' and not l.granted";
+      return ((await client.query(query)).rows[0] as { n: number }).n;
+    },
+    async release() {
+      await client.query("select pg_advisory_unlock($1)", [key]);
+      await client.end();
+    },
+  };
+}
+
+/** A call expected to get no answer: resolves once it failed that way. */
+const noAnswer = (call: Promise<unknown>) =>
+  call.then(
+    () => assert.fail("the call was answered"),
+    (error: unknown) => assert.ok(unanswered(error), `no answer expected, got ${String(error)}`),
   );
-  await killing;
-  const atKill = await taskRows();
+
+test("replica A SIGKILLed in the middle of RunTask bursts: one task per clientToken, each running once, its states through B", async () => {
+  const clients = { A: ecsOf(A), B: ecsOf(B) };
+  const answers = new Map<string, string>();
+  const tokens = (name: string, count: number) => Array.from({ length: count }, () => `${name}-${randomBytes(6).toString("hex")}`);
+  const call = (replica: Replica, token: string, signal?: AbortSignal) =>
+    runTask(clients[replica.name], token, signal).then((arn) => void answers.set(token, arn));
+  const queued = (lock: { waiting(): Promise<number> }, count: number) =>
+    waitFor(async () => (await lock.waiting()) === count, { what: `${count} RunTask calls waiting for the placement lock` });
+
+  // First burst: A answers two calls; two more it runs, but the client has given up on them.
+  const [heardA, unheardA, firstB] = [tokens("a-heard", 2), tokens("a-unheard", 2), tokens("b", 2)];
+  let lock = await holdPlacementLock();
+  const giveUp = new AbortController();
+  const first = [...heardA.map((t) => call(A, t)), ...firstB.map((t) => call(B, t)), ...unheardA.map((t) => noAnswer(call(A, t, giveUp.signal)))];
+  await queued(lock, 6);
+  giveUp.abort();
+  await lock.release();
+  await Promise.all(first);
+  // Second burst: A is SIGKILLed while its three calls wait for the placement lock.
+  const [deadA, secondB] = [tokens("a-dead", 3), tokens("b", 3)];
+  lock = await holdPlacementLock();
+  const second = [...secondB.map((t) => call(B, t)), ...deadA.map((t) => noAnswer(call(A, t)))];
+  await queued(lock, 6);
+  await killReplica(A);
+  const killedAt = Date.now();
+  await lock.release();
+  await Promise.all(second);
   clients.A.destroy();
-  const answeredByA = [...answered.values()].filter((answer) => answer.by === "A").length;
-  assert.ok(answeredByA >= 1 && noAnswer.length >= 1, `A answered ${answeredByA} calls and left ${noAnswer.length} unanswered: it died mid-burst`);
-  const ranUnheard = noAnswer.filter((token) => atKill.some((row) => row.client_token === token)).length;
-  step(`A answered ${answeredByA}, left ${noAnswer.length} unanswered (${ranUnheard} of them had run); sending those to B`);
-  for (const token of noAnswer) answered.set(token, { by: "B", taskArn: await runTask(clients.B, token) });
-  for (const token of tokens) assert.equal(await runTask(clients.B, token), answered.get(token)!.taskArn, `token ${token} again: the same task`);
+
+  const beforeResend = await taskRows();
+  const ranFor = (token: string) => beforeResend.find((row) => row.client_token === token)?.task_arn;
+  assert.ok(unheardA.every(ranFor), "the calls A ran without an answer have their tasks");
+  assert.deepEqual(deadA.map(ranFor), [undefined, undefined, undefined], "the calls A died on never ran");
+  step(`A answered ${heardA.length}, ran ${unheardA.length} unheard, died on ${deadA.length}; sending the unanswered ones to B`);
+  for (const token of [...unheardA, ...deadA]) answers.set(token, await runTask(clients.B, token));
+  for (const token of unheardA) assert.equal(answers.get(token), ranFor(token), "B answers with the task A ran, not a second one");
+  const all = [...heardA, ...unheardA, ...firstB, ...deadA, ...secondB];
+  for (const token of all) assert.equal(await runTask(clients.B, token), answers.get(token), `token ${token} again: the same task`);
   clients.B.destroy();
 
   const rows = await taskRows();
-  assert.deepEqual(rows.map((row) => row.client_token).sort(), [...tokens].sort(), "one task per clientToken, no other task");
-  for (const row of rows) assert.equal(row.task_arn, answered.get(row.client_token!)!.taskArn);
-  const arns = rows.map((row) => row.task_arn);
-  await waitFor(async () => (await statuses(B, arns)).every((status) => status === "RUNNING"), {
-    what: "every task RUNNING (described by B)",
-    timeoutMs: 120_000,
-    intervalMs: 250,
-  });
-  for (const agent of agents)
-    assert.equal((await taskRows()).filter((row) => row.host_id === agent.hostId).length, SLOTS, `host ${agent.name} runs ${SLOTS} tasks`);
+  assert.deepEqual(rows.map((row) => row.client_token).sort(), [...all].sort(), "one task per clientToken, no other task");
+  for (const row of rows) assert.equal(row.task_arn, answers.get(row.client_token!));
+  await waitFor(
+    async () =>
+      (
+        await statuses(
+          B,
+          rows.map((row) => row.task_arn),
+        )
+      ).every((status) => status === "RUNNING"),
+    {
+      what: "every task RUNNING (described by B)",
+      timeoutMs: 120_000,
+      intervalMs: 250,
+    },
+  );
+  for (const agent of agents) assert.equal(rows.filter((row) => row.host_id === agent.hostId).length, SLOTS, `host ${agent.name} runs ${SLOTS} tasks`);
   await assertContainersMatchTasks();
 
-  // A is dead: the states reported since came in through B, the agent of A among them.
-  const hostOne = new Set(rows.filter((row) => row.host_id === agents[0]!.hostId).map((row) => row.task_arn));
-  assert.ok(
-    atKill.some((row) => hostOne.has(row.task_arn) && row.last_status !== "RUNNING"),
-    "a task of the agent that talked to A reached RUNNING after A died",
-  );
+  // A is dead: the agent that talked to it moved to B, and its host's heartbeats come in through B.
   assert.deepEqual(switchesOf(agents[0]!), [`${urlOf(A)} -> ${urlOf(B)}`], "agent one moved from A to B, once");
   assert.deepEqual(switchesOf(agents[1]!), [], "agent two stayed on B");
+  await waitFor(
+    async () => Number((await sql<{ at: string }>("select last_heartbeat_at as at from hosts where host_id = $1", [agents[0]!.hostId]))[0]!.at) > killedAt,
+    {
+      what: "a heartbeat of agent one through B",
+    },
+  );
 });
 
 /** The reaper's UPDATE of the hosts row, blocked on the row lock this test holds: its backend and client port. */
@@ -549,7 +568,7 @@ test("the lost host's agent comes back: its orphaned containers are stopped, not
   });
   assert.equal(await hostStatus(victim.hostId), "ACTIVE");
   const rows = await taskRows();
-  assert.equal(rows.length, BURST, "no task was added");
+  assert.equal(rows.length, 2 * SLOTS, "no task was added");
   for (const task of reaped) {
     const now = rows.find((row) => row.task_arn === task.task_arn)!;
     assert.deepEqual(
