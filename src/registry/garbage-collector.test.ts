@@ -120,3 +120,52 @@ test("collect removes uploads untouched for longer than the upload age, and only
     await t.close();
   }
 });
+
+test("a link listed as abandoned is kept when, before its removal, the blob is pushed again or a manifest references it (another replica)", async () => {
+  const t = await setup();
+  try {
+    const repushed = await t.upload(randomBytes(300), true);
+    const referenced = await t.upload(randomBytes(300), true);
+    t.advance(120_000);
+    // Between the collector's listing and its removal, another replica finishes a push of one blob
+    // and stores a manifest that references the other (its push found the blob's link and skipped it).
+    const racing = {
+      ...t.store.ecr,
+      unreferencedBlobLinks: async (linkedBefore: number) => {
+        const listed = await t.store.ecr.unreferencedBlobLinks(linkedBefore);
+        await t.store.ecr.linkBlob("repo", repushed, 300, Date.now() + 120_000);
+        await t.store.ecr.putImage(
+          {
+            repositoryName: "repo",
+            digest: sha256(Buffer.from("late manifest")),
+            mediaType: "x",
+            artifactType: null,
+            manifest: Buffer.from("late manifest"),
+            sizeBytes: 13,
+            pushedAt: 0,
+            subjectDigest: null,
+            annotations: null,
+            references: [{ digest: referenced, kind: "blob" }],
+          },
+          "v1",
+          false,
+        );
+        return listed;
+      },
+    };
+    const collector = new GarbageCollector({
+      repositories: racing,
+      blobs: t.blobs,
+      now: () => Date.now() + 120_000,
+      abandonedLinkMs: 60_000,
+      uploadMaxAgeMs: 60_000,
+    });
+    assert.equal((await collector.collect()).linksRemoved, 0);
+    for (const digest of [repushed, referenced]) {
+      assert.ok(await t.store.ecr.blobLink("repo", digest), `${digest} keeps its link`);
+      assert.ok(existsSync(t.blobs.blobPath(digest)), `${digest} keeps its file`);
+    }
+  } finally {
+    await t.close();
+  }
+});

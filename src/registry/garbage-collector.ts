@@ -51,8 +51,9 @@ export class GarbageCollector {
   async collect(): Promise<GarbageReport> {
     const { repositories, blobs, now, abandonedLinkMs, uploadMaxAgeMs } = this.options;
     await blobs.settleTrash((digest) => repositories.isBlobLinkedAnywhere(digest));
-    const abandoned = await repositories.unreferencedBlobLinks(now() - abandonedLinkMs);
-    await repositories.removeBlobLinks(abandoned);
+    const linkedBefore = now() - abandonedLinkMs;
+    // Removed only if still abandoned: a push or a manifest (on any replica) may have come since the listing.
+    const abandoned = await repositories.removeBlobLinks(await repositories.unreferencedBlobLinks(linkedBefore), linkedBefore);
     const released = await this.release(abandoned.map((link) => link.digest));
     const orphans = await this.release(await blobs.listDigests(), now() - (this.options.orphanGraceMs ?? DEFAULT_ORPHAN_GRACE_MS));
     const uploadsRemoved = await blobs.sweepUploads(uploadMaxAgeMs);

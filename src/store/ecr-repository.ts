@@ -140,7 +140,12 @@ export interface EcrRepository {
   isBlobLinkedAnywhere(digest: string): Promise<boolean>;
   /** Links that no image references and that are older than `linkedBefore` (abandoned pushes). */
   unreferencedBlobLinks(linkedBefore: number): Promise<{ repositoryName: string; digest: string }[]>;
-  removeBlobLinks(links: readonly { repositoryName: string; digest: string }[]): Promise<void>;
+  /**
+   * Removes those of `links` that are still abandoned: older than `linkedBefore` and referenced by
+   * no image. Another replica may have pushed the blob again (a fresher link) or put a manifest
+   * that references it since they were listed. Returns the links removed.
+   */
+  removeBlobLinks(links: readonly { repositoryName: string; digest: string }[], linkedBefore: number): Promise<{ repositoryName: string; digest: string }[]>;
 
   /**
    * Stores an image (idempotent by digest) and points `tag` at it, in one transaction. With
@@ -345,10 +350,29 @@ export function createEcrRepository(db: Kysely<EcrTables>): EcrRepository {
         .execute();
       return rows.map((row) => ({ repositoryName: row.repository_name, digest: row.digest }));
     },
-    async removeBlobLinks(links) {
-      await inTransaction(db, async (tx) => {
-        for (const link of links)
-          await tx.deleteFrom("ecr_blob_links").where("repository_name", "=", link.repositoryName).where("digest", "=", link.digest).execute();
+    async removeBlobLinks(links, linkedBefore) {
+      return inTransaction(db, async (tx) => {
+        const removed: { repositoryName: string; digest: string }[] = [];
+        for (const link of links) {
+          const deleted = await tx
+            .deleteFrom("ecr_blob_links as l")
+            .where("l.repository_name", "=", link.repositoryName)
+            .where("l.digest", "=", link.digest)
+            .where("l.linked_at", "<", linkedBefore)
+            .where(({ not, exists, selectFrom }) =>
+              not(
+                exists(
+                  selectFrom("ecr_image_references as r")
+                    .select("r.child_digest")
+                    .whereRef("r.repository_name", "=", "l.repository_name")
+                    .whereRef("r.child_digest", "=", "l.digest"),
+                ),
+              ),
+            )
+            .executeTakeFirst();
+          if (Number(deleted.numDeletedRows) > 0) removed.push(link);
+        }
+        return removed;
       });
     },
 
