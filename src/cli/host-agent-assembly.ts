@@ -151,7 +151,7 @@ function assembleParts<Sinks extends { readonly reports: TaskStateReporter; read
     clock: systemClock,
     logger,
   });
-  return { ...sinks, agent, networks, launcher, hostId, servedSubnets };
+  return { ...sinks, agent, networks, launcher, runtime, hostId, servedSubnets };
 }
 
 export function assembleHostAgent(options: {
@@ -161,7 +161,7 @@ export function assembleHostAgent(options: {
   credentialsFor?: RegistryCredentialsFor;
 }): AssembledHostAgent {
   const { config, link, logger } = options;
-  const { agent, networks, launcher, hostId, servedSubnets, reports, logSink } = assembleParts(
+  const { agent, networks, launcher, runtime, hostId, servedSubnets, reports, logSink } = assembleParts(
     config,
     logger,
     (specOf) => ({ reports: new ReportForwarder(link, systemClock, logger), logSink: new AwslogsSink(link, specOf) }),
@@ -206,6 +206,7 @@ export function assembleHostAgent(options: {
       for (const subnetId of servedSubnets) await networks.removeSubnetIfIdle(subnetId);
       await networks.stop();
       launcher.close();
+      runtime.filesystems.removeExposedRootIfEmpty();
       hostLock?.release();
     },
   };
@@ -218,7 +219,7 @@ export function assembleHostAgent(options: {
  * dropped rather than retried forever. Images and the data dir stay (remove them by hand).
  */
 export async function uninstallHostAgent(options: { config: HostAgentConfig; logger: Logger }): Promise<{ tasksStopped: number }> {
-  const { agent, networks, launcher } = assembleParts(options.config, options.logger, () => ({
+  const { agent, networks, launcher, runtime } = assembleParts(options.config, options.logger, () => ({
     reports: { report: async () => undefined },
     logSink: { write: async () => undefined },
   }));
@@ -233,6 +234,7 @@ export async function uninstallHostAgent(options: { config: HostAgentConfig; log
     await Promise.all(live.map((status) => agent.whenStopped(status.taskArn)));
     await agent.close();
     await networks.removeEverything();
+    runtime.filesystems.removeExposedRootIfEmpty();
     return { tasksStopped: live.length };
   } finally {
     launcher.close();

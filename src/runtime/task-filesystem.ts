@@ -20,7 +20,7 @@
 //
 // prepare/mountContainer are idempotent and remove tolerates anything missing, so both replay
 // after an agent restart. Mounting with `-o loop` sets autoclear: unmounting frees the loop device.
-import { chmodSync, closeSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
+import { chmodSync, closeSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, rmdirSync } from "node:fs";
 import { chown, mkdir, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { IdRange } from "./id-ranges.js";
@@ -91,6 +91,19 @@ export class TaskFilesystems {
 
   taskDir(taskId: string): string {
     return confinedJoin(this.options.root, [taskId], "task id");
+  }
+
+  /**
+   * Removes this runtime's exposed root when no task's directory is left in it (agent shutdown):
+   * a data dir that runs nothing leaves nothing in /run/berth/tasks. With tasks running it stays,
+   * for the agent's next start to find them.
+   */
+  removeExposedRootIfEmpty(): void {
+    try {
+      rmdirSync(this.options.exposedRoot);
+    } catch {
+      // Not empty (tasks keep running across the agent's restart), or already gone.
+    }
   }
 
   /** The task's directory in the exposed tree (see the layout above). */
