@@ -55,9 +55,25 @@ function replaceNulInParameters(client: pg.PoolClient): void {
     Array.isArray(values) ? query(config, values.map(withoutNul), callback) : query(config, values, callback);
 }
 
-export function postgresPool(url: string, maxConnections: number): pg.Pool {
-  const pool = new pg.Pool({ ...postgresClientConfig(url), max: maxConnections, idleTimeoutMillis: 30_000 });
-  pool.on("connect", replaceNulInParameters);
+/**
+ * How long a connection of the pool may sit in an open transaction without sending anything
+ * before PostgreSQL ends it. No transaction of Berth's waits on anything but the database, so a
+ * transaction idle this long belongs to a replica that stalled or lost its network with it open,
+ * and whatever it holds (the placement lock every RunTask of every replica waits for, a lease's
+ * row lock) would otherwise stay held until the server notices the dead connection: with the
+ * default TCP keepalive, two hours.
+ */
+export const IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000;
+
+export function postgresPool(url: string, maxConnections: number, options: { idleInTransactionTimeoutMs?: number } = {}): pg.Pool {
+  // keepAlive: this end notices a server gone silent (a partition) instead of waiting on it for good.
+  const pool = new pg.Pool({ ...postgresClientConfig(url), max: maxConnections, idleTimeoutMillis: 30_000, keepAlive: true });
+  const idleInTransactionMs = options.idleInTransactionTimeoutMs ?? IDLE_IN_TRANSACTION_TIMEOUT_MS;
+  pool.on("connect", (client) => {
+    replaceNulInParameters(client);
+    // A session setting, sent as the connection's first statement (before any query of a caller's).
+    client.query(`SET idle_in_transaction_session_timeout = ${Math.trunc(idleInTransactionMs)}`).catch(() => undefined);
+  });
   // An idle connection the server drops (restart, failover) must not take the process down; the
   // next query gets a fresh connection.
   pool.on("error", () => undefined);
