@@ -67,7 +67,13 @@ export const IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000;
 
 export function postgresPool(url: string, maxConnections: number, options: { idleInTransactionTimeoutMs?: number } = {}): pg.Pool {
   // keepAlive: this end notices a server gone silent (a partition) instead of waiting on it for good.
-  const pool = new pg.Pool({ ...postgresClientConfig(url), max: maxConnections, idleTimeoutMillis: 30_000, keepAlive: true });
+  const pool = new pg.Pool({
+    ...postgresClientConfig(url),
+    max: maxConnections,
+    idleTimeoutMillis: 30_000,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+  });
   const idleInTransactionMs = options.idleInTransactionTimeoutMs ?? IDLE_IN_TRANSACTION_TIMEOUT_MS;
   pool.on("connect", (client) => {
     replaceNulInParameters(client);
