@@ -67,7 +67,20 @@ interface PreparedRun {
   readonly tags: Tag[];
 }
 
+/**
+ * RunTasks of this replica that may wait for the placement lock at once. A waiter holds a pooled
+ * store connection (its transaction is open, blocked on the lock), and only one placement in the
+ * whole control plane runs at a time: without this bound a burst of RunTasks takes every pooled
+ * connection, and heartbeats, reports and every other request of the replica wait behind them
+ * (hosts missing heartbeats are declared lost). The others queue here, holding nothing. Two, so
+ * that one is ready to take the lock the moment it is released.
+ */
+const MAX_PLACEMENTS_IN_FLIGHT = 2;
+
 export class TaskLauncher {
+  private placementsInFlight = 0;
+  private readonly placementQueue: (() => void)[] = [];
+
   constructor(private readonly options: TaskLauncherOptions) {}
 
   async runTask(request: RunTaskRequest, context: RunTaskContext): Promise<RunTaskOutcome> {
@@ -75,11 +88,27 @@ export class TaskLauncher {
     const run = this.prepareRun(request, context);
     // The hosts of the placed tasks are signalled with the commit: an agent woken earlier could
     // poll before its new task is visible.
-    return this.options.store.exclusively("placement", async (tx) => {
-      const placed = (await this.rememberedOutcome(tx, request, run.cluster.clusterArn)) ?? (await this.placeAndRecord(tx, request, run));
-      for (const hostId of placed.hostsToWake) tx.publishOnCommit("host-tasks", hostId);
-      return placed.outcome;
-    });
+    return this.boundedPlacement(() =>
+      this.options.store.exclusively("placement", async (tx) => {
+        const placed = (await this.rememberedOutcome(tx, request, run.cluster.clusterArn)) ?? (await this.placeAndRecord(tx, request, run));
+        for (const hostId of placed.hostsToWake) tx.publishOnCommit("host-tasks", hostId);
+        return placed.outcome;
+      }),
+    );
+  }
+
+  /** Runs `work` once fewer than MAX_PLACEMENTS_IN_FLIGHT placements of this replica are under way (in arrival order). */
+  private async boundedPlacement<T>(work: () => Promise<T>): Promise<T> {
+    if (this.placementsInFlight >= MAX_PLACEMENTS_IN_FLIGHT) await new Promise<void>((resolve) => this.placementQueue.push(resolve));
+    else this.placementsInFlight++;
+    try {
+      return await work();
+    } finally {
+      // The slot passes to the next in line, or is freed.
+      const next = this.placementQueue.shift();
+      if (next) next();
+      else this.placementsInFlight--;
+    }
   }
 
   /** Checks the request against the definition and the network, and settles what every task shares. */
