@@ -1,7 +1,6 @@
 // The fleet: hosts that registered through the agent protocol, their declared capacity, their
 // availability zone and architecture, and when they last heartbeat. Callers see `HostRecord`s;
 // the rows (and the subnets' JSON column) stay here. Portable Kysely SQL only.
-import { inTransaction } from "./transaction.js";
 import type { Kysely, Selectable } from "kysely";
 
 export interface HostsTable {
@@ -122,13 +121,16 @@ export function createHostsRepository(db: Kysely<HostsTables>): HostsRepository 
       await db.deleteFrom("hosts").where("host_id", "=", hostId).execute();
     },
     async markLost(silentSince) {
-      return inTransaction(db, async (tx) => {
-        const silent = await tx.selectFrom("hosts").select("host_id").where("status", "=", "ACTIVE").where("last_heartbeat_at", "<", silentSince).execute();
-        if (silent.length === 0) return [];
-        const ids = silent.map((row) => row.host_id);
-        await tx.updateTable("hosts").set({ status: "LOST" }).where("host_id", "in", ids).execute();
-        return ids;
-      });
+      // One statement: a heartbeat committed by another replica in the meantime is seen by the
+      // update's own condition, so a host that just spoke is never marked LOST.
+      const lost = await db
+        .updateTable("hosts")
+        .set({ status: "LOST" })
+        .where("status", "=", "ACTIVE")
+        .where("last_heartbeat_at", "<", silentSince)
+        .returning("host_id")
+        .execute();
+      return lost.map((row) => row.host_id).sort();
     },
   };
 }
