@@ -51,8 +51,14 @@ export function withoutNul(value: unknown): unknown {
 
 function replaceNulInParameters(client: pg.PoolClient): void {
   const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-  (client as { query: unknown }).query = (config: unknown, values?: unknown, callback?: unknown) =>
-    Array.isArray(values) ? query(config, values.map(withoutNul), callback) : query(config, values, callback);
+  (client as { query: unknown }).query = (config: unknown, values?: unknown, callback?: unknown) => {
+    // The values come beside the text (Kysely) or inside a query config (named prepared statements).
+    if (Array.isArray(values)) return query(config, values.map(withoutNul), callback);
+    const inside = (config as { values?: unknown } | null)?.values;
+    const plain = typeof config === "object" && typeof (config as { submit?: unknown }).submit !== "function"; // not a cursor or stream
+    if (plain && Array.isArray(inside)) return query({ ...config, values: inside.map(withoutNul) }, values, callback);
+    return query(config, values, callback);
+  };
 }
 
 /**
