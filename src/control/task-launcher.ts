@@ -9,7 +9,7 @@ import type { CapacityProviderStrategyItem, Cluster, RunTaskRequest, Tag, Task, 
 import type { AccountScope } from "../core/arn.js";
 import type { Clock } from "../core/clock.js";
 import type { DefaultNetwork, Subnet } from "../core/default-network.js";
-import { clientException, invalidParameterException } from "../core/errors.js";
+import { clientException, invalidParameterException, serverException } from "../core/errors.js";
 import type { EffectiveTask } from "../core/run-task/apply-overrides.js";
 import { applyOverrides } from "../core/run-task/apply-overrides.js";
 import { splitByStrategy } from "../core/run-task/capacity-provider-split.js";
@@ -22,7 +22,7 @@ import { defaultStopTimeoutMs, protocolVersion } from "../protocol/index.js";
 import type { HostSnapshot, Placement } from "../scheduler/place-tasks.js";
 import { NO_CAPACITY_REASON, placeTasks } from "../scheduler/place-tasks.js";
 import type { HostRecord, Repositories, Store, TaskRecord } from "../store/index.js";
-import { LOST_RACE, withOptimisticRetry } from "../store/index.js";
+import { LOST_RACE, StoreLockTimeout, withOptimisticRetry } from "../store/index.js";
 
 export interface TaskLauncherOptions {
   readonly store: Store;
@@ -88,13 +88,19 @@ export class TaskLauncher {
     const run = this.prepareRun(request, context);
     // The hosts of the placed tasks are signalled with the commit: an agent woken earlier could
     // poll before its new task is visible.
-    return this.boundedPlacement(() =>
-      this.options.store.exclusively("placement", async (tx) => {
-        const placed = (await this.rememberedOutcome(tx, request, run.cluster.clusterArn)) ?? (await this.placeAndRecord(tx, request, run));
-        for (const hostId of placed.hostsToWake) tx.publishOnCommit("host-tasks", hostId);
-        return placed.outcome;
-      }),
-    );
+    try {
+      return await this.boundedPlacement(() =>
+        this.options.store.exclusively("placement", async (tx) => {
+          const placed = (await this.rememberedOutcome(tx, request, run.cluster.clusterArn)) ?? (await this.placeAndRecord(tx, request, run));
+          for (const hostId of placed.hostsToWake) tx.publishOnCommit("host-tasks", hostId);
+          return placed.outcome;
+        }),
+      );
+    } catch (error) {
+      // Nothing was placed; ECS's word for a transient failure on its side, which SDKs retry.
+      if (error instanceof StoreLockTimeout) throw serverException("The service could not place the tasks in time. Try again.");
+      throw error;
+    }
   }
 
   /** Runs `work` once fewer than MAX_PLACEMENTS_IN_FLIGHT placements of this replica are under way (in arrival order). */

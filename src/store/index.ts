@@ -115,6 +115,17 @@ export type StoreLock = "placement";
 
 const ADVISORY_LOCK_KEYS: Record<StoreLock, number> = { placement: 0x6265_7274_01 };
 
+/** The longest Store.exclusively waits for its lock on PostgreSQL before giving up (by default). */
+const LOCK_WAIT_MS = 30_000;
+
+/** Store.exclusively could not take its lock in time: another holder is slow or stuck; try again later. */
+export class StoreLockTimeout extends Error {
+  constructor(readonly lock: StoreLock) {
+    super(`timed out waiting for the store's ${lock} lock`);
+    this.name = "StoreLockTimeout";
+  }
+}
+
 export interface Store extends Repositories {
   readonly backend: "sqlite" | "postgres";
   /** Signals between the replicas sharing this store (in-process only on SQLite). */
@@ -246,14 +257,21 @@ async function transactionWithSignals<T>(
  * replicas may share; or (tests) a private in-memory SQLite database that goes through the same
  * migrations and repositories as the server's and vanishes on close.
  */
-export type StoreLocation =
-  { readonly path: string } | { readonly inMemory: true } | { readonly url: string; readonly maxConnections?: number; readonly logger?: Pick<Logger, "warn"> };
+export type StoreLocation = { readonly path: string } | { readonly inMemory: true } | PostgresLocation;
+
+/** A PostgreSQL store: its URL, the pool's size, where warnings go, how long a store-wide lock is waited for. */
+export interface PostgresLocation {
+  readonly url: string;
+  readonly maxConnections?: number;
+  readonly logger?: Pick<Logger, "warn">;
+  readonly lockWaitMs?: number;
+}
 
 export async function openStore(location: StoreLocation): Promise<Store> {
   return "url" in location ? openPostgresStore(location) : openSqliteStore("path" in location ? location.path : ":memory:");
 }
 
-async function openPostgresStore(location: { url: string; maxConnections?: number; logger?: Pick<Logger, "warn"> }): Promise<Store> {
+async function openPostgresStore(location: PostgresLocation): Promise<Store> {
   if (!isPostgresUrl(location.url)) throw new Error("a PostgreSQL store is named by a postgres:// or postgresql:// URL");
   const pool = postgresPool(location.url, location.maxConnections ?? 16);
   const db = new Kysely<AllTables>({ dialect: new PostgresDialect({ pool }) });
@@ -264,7 +282,18 @@ async function openPostgresStore(location: { url: string; maxConnections?: numbe
       name: "postgres",
       db,
       signals,
-      lockIn: async (tx, lock) => void (await sql`SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEYS[lock]})`.execute(tx)),
+      lockIn: async (tx, lock) => {
+        // One round trip: the wait is bounded (lock_timeout, for this transaction only), so a
+        // holder that hangs makes the others fail with StoreLockTimeout instead of queueing forever.
+        try {
+          await sql`WITH bounded AS (SELECT set_config('lock_timeout', ${String(location.lockWaitMs ?? LOCK_WAIT_MS)}, true)) SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEYS[lock]}) FROM bounded`.execute(
+            tx,
+          );
+        } catch (error) {
+          if ((error as { code?: string }).code === "55P03") throw new StoreLockTimeout(lock);
+          throw error;
+        }
+      },
       tune: (repositories) => ({ ...repositories, taskDefinitions: { ...repositories.taskDefinitions, ...postgresTaskDefinitionReads(pool) } }),
     });
   } catch (error) {

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, test } from "node:test";
 import { eachStoreBackend, postgresBackend } from "../../test/support/store-backends.js";
 import { freshPostgresDatabase } from "../../test/support/postgres.js";
 import type { Store } from "./index.js";
-import { LeaseLostError, openStore } from "./index.js";
+import { LeaseLostError, openStore, StoreLockTimeout } from "./index.js";
 
 eachStoreBackend((backend) => {
   let store: Store;
@@ -132,4 +132,32 @@ eachStoreBackend((backend) => {
       await store.close();
     }
   });
+});
+
+test("on postgres, a store-wide lock held too long makes the next taker fail with StoreLockTimeout, having written nothing", async () => {
+  const database = await freshPostgresDatabase();
+  const a = await openStore({ url: database.url, maxConnections: 4 });
+  const b = await openStore({ url: database.url, maxConnections: 4, lockWaitMs: 200 });
+  try {
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let taken: () => void = () => undefined;
+    const holding = new Promise<void>((resolve) => (taken = resolve));
+    const slow = a.exclusively("placement", async () => {
+      taken();
+      await held;
+    });
+    await holding;
+    await assert.rejects(
+      b.exclusively("placement", (tx) => tx.accountSettings.put("p", "late", "1")),
+      (error: unknown) => error instanceof StoreLockTimeout,
+    );
+    release();
+    await slow;
+    assert.deepEqual(await b.accountSettings.list(), []);
+  } finally {
+    await a.close();
+    await b.close();
+    await database.drop();
+  }
 });
