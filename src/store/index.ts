@@ -169,6 +169,24 @@ async function migrate(db: Kysely<AllTables>, dialect: SqlDialectName): Promise<
   if (error) throw error;
 }
 
+/**
+ * For a tool that shares a store with running servers (`berth join-token --store`): the schema
+ * must be exactly this version's, and nothing is migrated (a newer CLI must not change the schema
+ * under older replicas, nor an older one work on a newer schema).
+ */
+async function assertSchemaCurrent(db: Kysely<AllTables>, dialect: SqlDialectName): Promise<void> {
+  const provider: MigrationProvider = { getMigrations: async () => migrations(dialect) };
+  const known = await new Migrator({ db, provider }).getMigrations();
+  const pending = known.filter((migration) => migration.executedAt === undefined);
+  if (pending.length > 0) {
+    throw new Error(
+      `the store's schema is older than this berth's (${pending.length} migration(s) not applied): start a berth server of this version on it first`,
+    );
+  }
+  const applied = await sql<{ count: number }>`SELECT count(*) AS count FROM kysely_migration`.execute(db);
+  if (Number(applied.rows[0]?.count ?? 0) > known.length) throw new Error("the store's schema is newer than this berth's: use the berth of the servers");
+}
+
 /** The repositories over `db`, which may be a transaction. */
 function repositoriesOver(db: Kysely<AllTables>): Repositories {
   // Each repository sees only its own tables; Kysely's types are invariant in the table map.
@@ -262,6 +280,8 @@ export type StoreLocation = { readonly path: string } | { readonly inMemory: tru
 /** A PostgreSQL store: its URL, the pool's size, where warnings go, how long a store-wide lock is waited for. */
 export interface PostgresLocation {
   readonly url: string;
+  /** "check": migrate nothing, refuse a schema of another version (tools beside running servers). */
+  readonly schema?: "migrate" | "check";
   readonly maxConnections?: number;
   readonly logger?: Pick<Logger, "warn">;
   readonly lockWaitMs?: number;
@@ -276,7 +296,7 @@ async function openPostgresStore(location: PostgresLocation): Promise<Store> {
   const pool = postgresPool(location.url, location.maxConnections ?? 16);
   const db = new Kysely<AllTables>({ dialect: new PostgresDialect({ pool }) });
   try {
-    await migrate(db, "postgres");
+    await (location.schema === "check" ? assertSchemaCurrent(db, "postgres") : migrate(db, "postgres"));
     const signals = await PostgresSignals.start(pool, postgresClientConfig(location.url), location.logger ?? { warn: () => undefined });
     return assemble({
       name: "postgres",

@@ -161,3 +161,16 @@ test("on postgres, a store-wide lock held too long makes the next taker fail wit
     await database.drop();
   }
 });
+
+test("on postgres, a tool's check-only store refuses a schema it would have to migrate, and opens a current one without migrating", async () => {
+  const database = await freshPostgresDatabase();
+  try {
+    await assert.rejects(openStore({ url: database.url, schema: "check" }), /older than this berth's/);
+    const server = await openStore({ url: database.url });
+    await server.close();
+    const tool = await openStore({ url: database.url, schema: "check" });
+    await tool.close();
+  } finally {
+    await database.drop();
+  }
+});

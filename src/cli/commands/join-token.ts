@@ -131,7 +131,7 @@ async function openTokenStore(dataDir: string, location: string, keyFile: string
   if (location === "sqlite" && !existsSync(database))
     throw new ConfigError(`no Berth server data in ${dataDir} (start berth server with that --data-dir first)`);
   const box = keyFile === undefined ? undefined : SecretBox.withKey(loadStoreKeyFile(keyFile));
-  const store = await (location === "sqlite" ? openStore({ path: database }) : openStore({ url: location, maxConnections: 2 })).catch((error: unknown) => {
+  const store = await (location === "sqlite" ? openStore({ path: database }) : openStore({ url: location, maxConnections: 2, schema: "check" })).catch((error: unknown) => {
     throw new ConfigError(`cannot open the store: ${(error as Error).message}`);
   });
   // The check value is made by the first server start; before it there is nothing to compare with.
