@@ -144,8 +144,9 @@ function startLoops(parts: ControlPlaneParts, fleet: Fleet, registry: Registry):
       pass: (fenced) => fenced((tx) => tx.tasks.purgeStopped(Date.now() - config.stoppedTaskRetentionMs)).then(() => undefined),
     }),
     // Registry maintenance deletes blob files, which no transaction covers: the lease is checked
-    // (fenced) before the pass, and the collector itself is safe against a second one running at
-    // once (it moves a blob aside and re-checks its links before deleting, registry/blob-store.ts).
+    // (fenced) before each of its two phases, not around each deletion, and the collector itself is
+    // safe against a second one running at once (it moves a blob aside and re-checks its links
+    // before deleting, registry/blob-store.ts).
     startPeriodicLoop({
       ...common,
       name: "registry-maintenance",
@@ -155,6 +156,7 @@ function startLoops(parts: ControlPlaneParts, fleet: Fleet, registry: Registry):
       pass: async (fenced) => {
         await fenced(async () => undefined);
         await registry.applyLifecyclePolicies();
+        await fenced(async () => undefined); // still the holder after the lifecycle phase?
         const report = await registry.collectGarbage();
         if (report.blobsRemoved + report.linksRemoved + report.uploadsRemoved > 0) logger.info({ ...report }, "registry garbage collected");
       },
