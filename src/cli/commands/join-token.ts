@@ -131,9 +131,11 @@ async function openTokenStore(dataDir: string, location: string, keyFile: string
   if (location === "sqlite" && !existsSync(database))
     throw new ConfigError(`no Berth server data in ${dataDir} (start berth server with that --data-dir first)`);
   const box = keyFile === undefined ? undefined : SecretBox.withKey(loadStoreKeyFile(keyFile));
-  const store = await (location === "sqlite" ? openStore({ path: database }) : openStore({ url: location, maxConnections: 2, schema: "check" })).catch((error: unknown) => {
-    throw new ConfigError(`cannot open the store: ${(error as Error).message}`);
-  });
+  const store = await (location === "sqlite" ? openStore({ path: database }) : openStore({ url: location, maxConnections: 2, schema: "check" })).catch(
+    (error: unknown) => {
+      throw new ConfigError(`cannot open the store: ${(error as Error).message}`);
+    },
+  );
   // The check value is made by the first server start; before it there is nothing to compare with.
   const check = box ? await store.controlPlaneState.get("store-key-check") : undefined;
   if (box && check !== undefined && box.tryUnseal(check) === undefined) {
