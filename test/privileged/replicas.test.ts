@@ -398,11 +398,16 @@ test("replica A SIGKILLed in the middle of RunTask bursts: one task per clientTo
     waitFor(async () => (await lock.waiting()) === count, { what: `${count} RunTask calls waiting for the placement lock` });
 
   // First burst: A answers two calls; two more it runs, but the client has given up on them.
+  // A replica lets two of its RunTasks wait for the lock in PostgreSQL (src/control/task-launcher.ts,
+  // MAX_PLACEMENTS_IN_FLIGHT) and queues the rest in the process: the unheard calls go first, so
+  // the two waiting in PostgreSQL are surely theirs (they reached A before the client gives up).
   const [heardA, unheardA, firstB] = [tokens("a-heard", 2), tokens("a-unheard", 2), tokens("b", 2)];
   let lock = await holdPlacementLock();
   const giveUp = new AbortController();
-  const first = [...heardA.map((t) => call(A, t)), ...firstB.map((t) => call(B, t)), ...unheardA.map((t) => noAnswer(call(A, t, giveUp.signal)))];
-  await queued(lock, 6);
+  const unheard = unheardA.map((t) => noAnswer(call(A, t, giveUp.signal)));
+  await queued(lock, 2);
+  const first = [...unheard, ...heardA.map((t) => call(A, t)), ...firstB.map((t) => call(B, t))];
+  await queued(lock, 4);
   giveUp.abort();
   await lock.release();
   await Promise.all(first);
@@ -410,7 +415,8 @@ test("replica A SIGKILLed in the middle of RunTask bursts: one task per clientTo
   const [deadA, secondB] = [tokens("a-dead", 3), tokens("b", 3)];
   lock = await holdPlacementLock();
   const second = [...secondB.map((t) => call(B, t)), ...deadA.map((t) => noAnswer(call(A, t)))];
-  await queued(lock, 6);
+  // Two of each replica's calls wait in PostgreSQL; the third of each is queued in its process.
+  await queued(lock, 4);
   await killReplica(A);
   const killedAt = Date.now();
   await lock.release();
