@@ -45,8 +45,17 @@ writeFileSync(keyFile, randomBytes(32));
 chmodSync(keyFile, 0o600);
 const keyArgs = SERVER_USAGE.includes("--store-key-file") ? ["--store-key-file", keyFile] : [];
 
+/** Every server the bench starts, so that a section that throws leaves none running (see the end). */
+const started: TestServer[] = [];
+async function sqliteServer(): Promise<TestServer> {
+  const server = await startTestServer();
+  started.push(server);
+  return server;
+}
 async function pgServer(url: string): Promise<TestServer> {
-  return startTestServer({ store: { url }, args: keyArgs });
+  const server = await startTestServer({ store: { url }, args: keyArgs });
+  started.push(server);
+  return server;
 }
 
 async function prepare(server: TestServer): Promise<ECSClient> {
@@ -143,7 +152,7 @@ const agentToken = (server: TestServer) => readFileSync(join(server.dataDir, "ag
 
 async function throughput(): Promise<void> {
   const database = await freshPostgresDatabase();
-  const servers = { sqlite: await startTestServer(), postgres: await pgServer(database.url) };
+  const servers = { sqlite: await sqliteServer(), postgres: await pgServer(database.url) };
   const signed: Record<string, { headers: Record<string, string> }> = {};
   for (const [name, server] of Object.entries(servers)) {
     (await prepare(server)).destroy();
@@ -188,7 +197,7 @@ async function throughput(): Promise<void> {
 
 async function runTaskLatency(): Promise<void> {
   const database = await freshPostgresDatabase();
-  const servers = { sqlite: await startTestServer(), postgres: await pgServer(database.url) };
+  const servers = { sqlite: await sqliteServer(), postgres: await pgServer(database.url) };
   const clients = { sqlite: await prepare(servers.sqlite), postgres: await prepare(servers.postgres) };
   const hosts = [
     // Hosts that take tasks and never poll: what is timed is RunTask alone, not the agents' work it triggers.
@@ -328,6 +337,7 @@ try {
   if (wanted.has("race")) await race();
   if (wanted.has("failover")) await failover();
 } finally {
+  for (const server of started) if (server.process.exitCode === null && server.process.signalCode === null) await server.kill();
   await cluster.stop();
   rmSync(scratch, { recursive: true, force: true });
 }
