@@ -9,7 +9,7 @@
 // annotation JSON columns, stay here.
 import { inTransaction } from "./transaction.js";
 import type { EncryptionConfiguration, ImageTagMutability } from "@aws-sdk/client-ecr";
-import type { Kysely, Selectable, Transaction } from "kysely";
+import type { ExpressionBuilder, Kysely, Selectable, Transaction } from "kysely";
 
 export interface EcrRepositoriesTable {
   name: string;
@@ -242,6 +242,18 @@ async function withTags(db: Db, repositoryName: string, rows: readonly SummaryRo
   return rows.map((row) => toSummary(row, tags.get(row.digest) ?? []));
 }
 
+/** For a query on "ecr_blob_links as l": no image of the link's repository references its blob. */
+function referencedByNoImage({ not, exists, selectFrom }: ExpressionBuilder<EcrTables & { l: EcrTables["ecr_blob_links"] }, "l">) {
+  return not(
+    exists(
+      selectFrom("ecr_image_references as r")
+        .select("r.child_digest")
+        .whereRef("r.repository_name", "=", "l.repository_name")
+        .whereRef("r.child_digest", "=", "l.digest"),
+    ),
+  );
+}
+
 // A repository is one object literal over its db handle, the interface above implemented method
 // by method; each method is short, and splitting the literal would only scatter the interface.
 // eslint-disable-next-line max-lines-per-function -- see above
@@ -337,16 +349,7 @@ export function createEcrRepository(db: Kysely<EcrTables>): EcrRepository {
         .selectFrom("ecr_blob_links as l")
         .select(["l.repository_name", "l.digest"])
         .where("l.linked_at", "<", linkedBefore)
-        .where(({ not, exists, selectFrom }) =>
-          not(
-            exists(
-              selectFrom("ecr_image_references as r")
-                .select("r.child_digest")
-                .whereRef("r.repository_name", "=", "l.repository_name")
-                .whereRef("r.child_digest", "=", "l.digest"),
-            ),
-          ),
-        )
+        .where(referencedByNoImage)
         .execute();
       return rows.map((row) => ({ repositoryName: row.repository_name, digest: row.digest }));
     },
@@ -359,16 +362,7 @@ export function createEcrRepository(db: Kysely<EcrTables>): EcrRepository {
             .where("l.repository_name", "=", link.repositoryName)
             .where("l.digest", "=", link.digest)
             .where("l.linked_at", "<", linkedBefore)
-            .where(({ not, exists, selectFrom }) =>
-              not(
-                exists(
-                  selectFrom("ecr_image_references as r")
-                    .select("r.child_digest")
-                    .whereRef("r.repository_name", "=", "l.repository_name")
-                    .whereRef("r.child_digest", "=", "l.digest"),
-                ),
-              ),
-            )
+            .where(referencedByNoImage)
             .executeTakeFirst();
           if (Number(deleted.numDeletedRows) > 0) removed.push(link);
         }
