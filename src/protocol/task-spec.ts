@@ -16,10 +16,24 @@ export interface TaskPlatform {
   readonly architecture: string;
 }
 
+/**
+ * The task's elastic network interface, allocated by the control plane when it places the task
+ * (so its address is unique in the subnet across every host, and DescribeTasks and
+ * DescribeNetworkInterfaces show it from the start). The groups here are those at launch; the
+ * current ones come with the host's network view (network-view.ts). The interface's members are
+ * optional only while the control plane's allocation is being wired in (issue 12's work).
+ */
 export interface TaskNetworkSpec {
+  readonly vpcId?: string;
+  readonly vpcCidr?: string;
+  /** The VPC's VXLAN network identifier (network-view.ts). */
+  readonly vni?: number;
   readonly subnetId: string;
-  /** The subnet's IPv4 CIDR, e.g. "172.31.0.0/20"; the agent allocates the task's address in it. */
+  /** The subnet's IPv4 CIDR, e.g. "172.31.0.0/20"; its .1 is the task's gateway. */
   readonly subnetCidr: string;
+  readonly eniId?: string;
+  readonly privateIpv4Address?: string;
+  readonly macAddress?: string;
   readonly securityGroups: readonly string[];
   readonly assignPublicIp: "ENABLED" | "DISABLED";
 }
