@@ -38,6 +38,10 @@ import { leasesMigration } from "./leases-migration.js";
 import type { ControlPlaneStateRepository, ControlPlaneStateTable } from "./control-plane-state-repository.js";
 import { createControlPlaneStateRepository } from "./control-plane-state-repository.js";
 import { controlPlaneStateMigration } from "./control-plane-state-migration.js";
+import { ec2NetworkMigration } from "./ec2-network-migration.js";
+import type { VpcsTables } from "./vpcs-repository.js";
+import type { SecurityGroupsTables } from "./security-groups-repository.js";
+import type { NetworkInterfacesTables } from "./network-interfaces-repository.js";
 import type { SignalChannel, StoreSignals } from "./store-signals.js";
 import { LocalSignals } from "./store-signals.js";
 import { PostgresSignals } from "./postgres-signals.js";
@@ -82,7 +86,9 @@ type AllTables = EcsTables &
   TasksTables &
   HostsTables &
   EcrTables &
-  JoinTokensTables & { access_keys: AccessKeysTable } & { leases: LeasesTable } & { control_plane_state: ControlPlaneStateTable };
+  JoinTokensTables & { access_keys: AccessKeysTable } & { leases: LeasesTable } & { control_plane_state: ControlPlaneStateTable } & VpcsTables &
+  SecurityGroupsTables &
+  NetworkInterfacesTables;
 
 /** The repositories: what a transaction of Store.exclusively or Store.fenced is handed too. */
 export interface Repositories {
@@ -159,6 +165,7 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
     "0009-join-token-revocation": joinTokenRevocationMigration,
     "0010-leases": leasesMigration,
     "0011-control-plane-state": controlPlaneStateMigration,
+    "0012-ec2-network": ec2NetworkMigration,
   };
 }
 
