@@ -127,3 +127,27 @@ export interface JsonServiceModule {
   /** Implemented operations by name ("RunTask"); any other target is UnknownOperationException. */
   readonly operations: Readonly<Record<string, JsonOperationHandler>>;
 }
+
+/**
+ * A service on the AWS query protocol (form-encoded `Action=…&Version=…` requests, XML answers), in
+ * one of its two flavours: "ec2" (EC2: members named by the ec2QueryName trait, lists always
+ * flattened `Name.1`, answers `<OpResponse><requestId/>…`) or "query" (IAM, STS, ELBv2, CloudWatch:
+ * `Member.member.1` lists, answers wrapped in `<OpResult>` beside `<ResponseMetadata>`). The gateway
+ * routes to it by the signed credential scope's service name, which must be `signingName`.
+ */
+export interface QueryServiceModule {
+  readonly protocol: "ec2" | "query";
+  /** SigV4 signing name, e.g. "ec2", "sts". */
+  readonly signingName: string;
+  /** The API version clients send as `Version` (EC2 "2016-11-15", STS "2011-06-15"). */
+  readonly apiVersion: string;
+  /** The answers' XML namespace, e.g. "http://ec2.amazonaws.com/doc/2016-11-15/". */
+  readonly xmlNamespace: string;
+  /** The SDK module exporting the service's schemas (`<Operation>$`, `<Shape>$`), as for JSON modules. */
+  readonly schemas: Readonly<Record<string, unknown>>;
+  /** Implemented operations by name ("DescribeVpcs"), built with jsonOperations<SdkOperations<…>>(). */
+  readonly operations: Readonly<Record<string, JsonOperationHandler>>;
+}
+
+/** Every kind of service module the gateway serves. */
+export type ServiceModule = JsonServiceModule | QueryServiceModule;
