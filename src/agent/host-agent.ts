@@ -14,7 +14,16 @@
 // failures are worth retrying.
 import type { Clock } from "../core/clock.js";
 import { retryWithBackoff } from "../core/retry-with-backoff.js";
-import type { ControlPlaneLink, DesiredTask, HostCapacity, LogBatch, RegisterResponse, TaskSpec, TaskStatusReport } from "../protocol/index.js";
+import type {
+  ControlPlaneLink,
+  DesiredTask,
+  HostCapacity,
+  HostNetworkView,
+  LogBatch,
+  RegisterResponse,
+  TaskSpec,
+  TaskStatusReport,
+} from "../protocol/index.js";
 import { MAX_REPORT_SEQUENCE, boundedReport, callFailureKind, protocolVersion } from "../protocol/index.js";
 
 /** Reports per report call: 100 bounded reports stay well under the server's 8 MiB body limit. */
@@ -34,6 +43,10 @@ export interface HostIdentity {
   readonly machine: { readonly cpuCount: number; readonly memoryMiB: number };
   readonly overcommit: boolean;
   readonly subnetIds: readonly string[];
+  /** The host's underlay address for the VPC overlay (VXLAN); absent: tasks reach only this host's peers. */
+  readonly overlayAddress?: string;
+  /** The uplink address public tasks leave from; absent: no task has outbound access. */
+  readonly publicAddress?: string;
 }
 
 /** How long a STOPPED task the control plane no longer lists stays in the agent's state. */
@@ -177,6 +190,11 @@ export class HostAgent {
       readonly logSink: AwslogsSink;
       readonly clock: Clock;
       readonly logger: Pick<Logger, "error" | "info">;
+      /**
+       * Brings the host's network (VPC routers, security groups, overlay peers) to a poll answer's
+       * view, before its tasks are converged; level-triggered and idempotent like converge.
+       */
+      readonly applyNetwork?: (view: HostNetworkView) => Promise<void>;
       /** Called once registered, with the subnets the host serves (to prepare their bridges). */
       readonly onRegistered?: (subnets: readonly { subnetId: string; cidrBlock: string; availabilityZone: string }[]) => Promise<void>;
     },
@@ -239,6 +257,10 @@ export class HostAgent {
     const pollAndConverge = async () => {
       const answer = await this.parts.link.poll(this.hostId!, generation, this.abort.signal);
       generation = answer.generation;
+      // A view that cannot be applied leaves the host's rules as they were (new interfaces get no
+      // traffic: the policy fails closed) and is retried with the next answer; the tasks are still
+      // converged, so stops are never held up by it.
+      await this.parts.applyNetwork?.(answer.network).catch((error: unknown) => this.parts.logger.error({ err: error }, "applying the network view failed"));
       await this.converge(answer.tasks);
     };
     // One long poll after another; a failure backs off (reset by the next success), except that a

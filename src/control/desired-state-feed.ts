@@ -5,14 +5,16 @@
 //
 //   poll(host, known generation)
 //     known == current ──▶ wait: notify(host) | pollWaitMs | caller gone | close()
-//     ──▶ { generation: current, tasks: the host's not-yet-STOPPED placed tasks }
+//     ──▶ { generation: current, tasks: the host's not-yet-STOPPED placed tasks,
+//           network: what the host must enforce for them (VPCs, security groups, peers) }
 //
 // Generations live in this process's memory only; they start from the clock at first use, so a
 // number an agent learnt before a server restart never equals a new one (its first poll after the
 // restart answers at once).
 import type { Clock } from "../core/clock.js";
 import { AwsError } from "../core/errors.js";
-import type { DesiredTask, PollResponse, TaskSpec } from "../protocol/index.js";
+import type { DesiredTask, HostNetworkView, PollResponse, TaskSpec } from "../protocol/index.js";
+import { EMPTY_NETWORK_VIEW } from "../protocol/index.js";
 import type { StoredTask, TasksRepository } from "../store/index.js";
 import { placedTaskSpec } from "./placed-task-spec.js";
 
@@ -23,6 +25,8 @@ export interface DesiredStateFeedOptions {
   readonly pollWaitMs: number;
   /** Adds what is issued fresh at hand-over and never stored (registry pull credentials). */
   readonly handOver?: (spec: TaskSpec) => TaskSpec;
+  /** The network the host must enforce (host-network-view.ts); none known: the empty view. */
+  readonly networkView?: (hostId: string) => Promise<HostNetworkView>;
 }
 
 const shuttingDown = () => new AwsError("ServiceUnavailable", "The control plane is shutting down.", { httpStatus: 503 });
@@ -59,14 +63,16 @@ export class DesiredStateFeed {
     if (knownGeneration === this.generation(hostId)) await this.waitForChange(hostId, signal);
     if (this.closed) throw shuttingDown();
     const generation = this.generation(hostId);
+    // The view is read after the tasks, so it covers at least every task of this answer.
     const placed = await this.options.tasks.activeOnHost(hostId);
+    const network = (await this.options.networkView?.(hostId)) ?? EMPTY_NETWORK_VIEW;
     const handOver = this.options.handOver;
     const tasks = placed.flatMap((task) => {
       const desired = desiredTaskOf(task);
       if (!desired) return [];
       return handOver && desired.desiredStatus === "RUNNING" ? [{ ...desired, spec: handOver(desired.spec) }] : [desired];
     });
-    return { generation, tasks };
+    return { generation, tasks, network };
   }
 
   private generation(hostId: string): number {

@@ -76,6 +76,8 @@ export class HostRegistry {
       agentVersion: request.agentVersion,
       subnetIds,
       registeredAtMs: this.options.clock.now(),
+      ...(request.overlayAddress !== undefined ? { overlayAddress: request.overlayAddress } : {}),
+      ...(request.publicAddress !== undefined ? { publicAddress: request.publicAddress } : {}),
     });
     return {
       hostId: request.hostId,

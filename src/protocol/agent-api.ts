@@ -20,8 +20,10 @@ import type { Static } from "typebox";
 import type { TaskSpec } from "./task-spec.js";
 import { MAX_ARN_CHARS, MAX_NAME_CHARS, TaskStatusReportSchema, TaskStopCodeSchema, TimestampMsSchema } from "./task-status.js";
 import { MAX_TASK_SLOTS } from "./capacity-limits.js";
+import { HostNetworkViewSchema } from "./network-view.js";
 
 const Name = () => Type.String({ maxLength: MAX_NAME_CHARS });
+const Ipv4 = () => Type.String({ pattern: "^(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}$" });
 /** Most subnets a host may serve, and most a server announces. */
 export const MAX_HOST_SUBNETS = 64;
 const MAX_ANNOUNCED_SUBNETS = 4096;
@@ -53,6 +55,10 @@ export const RegisterRequestSchema = Type.Immutable(
     overcommit: Type.Boolean(),
     /** Subnets whose bridges this host can serve; the server fills in all of the AZ's when empty. */
     subnetIds: Type.Immutable(Type.Array(Name(), { maxItems: MAX_HOST_SUBNETS })),
+    /** The host's underlay address, where other hosts reach its VPC routers over VXLAN (absent: no overlay). */
+    overlayAddress: Type.Optional(Ipv4()),
+    /** The address tasks with a public IP leave the host from (its uplink's; absent: no outbound). */
+    publicAddress: Type.Optional(Ipv4()),
   }),
 );
 export type RegisterRequest = Static<typeof RegisterRequestSchema>;
@@ -102,6 +108,8 @@ export const PollResponseSchema = Type.Immutable(
     /** Increases whenever the host's desired tasks change; pass it back to long-poll for the next change. */
     generation: Type.Number(),
     tasks: Type.Immutable(Type.Array(DesiredTaskSchema, { maxItems: MAX_DESIRED_TASKS })),
+    /** The network this host must enforce now (network-view.ts); applied before the tasks. */
+    network: HostNetworkViewSchema,
   }),
 );
 export type PollResponse = Static<typeof PollResponseSchema>;

@@ -1,6 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { parseLogsBody, parsePollBody, parseRegisterBody, parseReportBody } from "./agent-bodies.js";
+import type { HostNetworkView } from "./network-view.js";
+import { EMPTY_NETWORK_VIEW } from "./network-view.js";
 import { MAX_LOG_BATCH_MESSAGE_BYTES, MAX_LOG_EVENTS_PER_BATCH, PollResponseSchema, RegisterResponseSchema } from "./agent-api.js";
 import { compileCheck } from "./schema-check.js";
 import type { TaskStatusReport } from "./task-status.js";
@@ -119,9 +121,30 @@ test("reports carry bounded strings and lists, and the agent cuts its reasons to
 
 test("a server's answers are held to plain task ids and a sane heartbeat", () => {
   const poll = compileCheck(PollResponseSchema);
-  const desired = (taskId: string) => ({ generation: 1, tasks: [{ spec: { taskArn: "arn:task/1", taskId, taskDefinition: {} }, desiredStatus: "RUNNING" }] });
+  const desired = (taskId: string, network: HostNetworkView = EMPTY_NETWORK_VIEW) => ({
+    generation: 1,
+    tasks: [{ spec: { taskArn: "arn:task/1", taskId, taskDefinition: {} }, desiredStatus: "RUNNING" }],
+    network,
+  });
   assert.equal(poll.parse(desired("0123456789abcdef0123456789abcdef")).ok, true);
   for (const hostile of ["x\nrule flush", "../../etc", "a/b", ""]) assert.equal(poll.parse(desired(hostile)).ok, false, JSON.stringify(hostile));
+  // The view's names and addresses end up in nft and ip input: only plain ids and dotted quads pass.
+  const group = (groupId: string, cidr: string) => ({
+    groupId,
+    vpcId: "vpc-1",
+    ingress: [{ protocol: "tcp", fromPort: 80, toPort: 80, cidrs: [cidr], groupIds: [] }],
+    egress: [],
+  });
+  const withGroup = (groupId: string, cidr: string) => desired("t1", { ...EMPTY_NETWORK_VIEW, securityGroups: [group(groupId, cidr)] } as HostNetworkView);
+  assert.equal(poll.parse(withGroup("sg-0123abcd", "10.0.0.0/8")).ok, true);
+  for (const [groupId, cidr] of [
+    ["sg-1; flush ruleset", "10.0.0.0/8"],
+    ["sg-1", "10.0.0.0/8 } ; flush ruleset"],
+    ["sg-1", "10.0.0.0/33"],
+    ["sg-1", "256.0.0.0/8"],
+    ['sg-1"', "10.0.0.0/8"],
+  ])
+    assert.equal(poll.parse(withGroup(groupId!, cidr!)).ok, false, `${groupId} ${cidr}`);
   const register = compileCheck(RegisterResponseSchema);
   const answer = { hostId: "h", hostSecret: "s", heartbeatIntervalMs: 5_000, subnets: [] };
   assert.equal(register.parse(answer).ok, true);

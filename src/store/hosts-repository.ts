@@ -20,6 +20,10 @@ export interface HostsTable {
   agent_version: string;
   /** The subnets this host serves, JSON array of subnet ids. */
   subnets_json: string;
+  /** The host's VXLAN underlay address (host-addresses-migration.ts). */
+  overlay_address: string | null;
+  /** The address its public tasks leave from. */
+  public_address: string | null;
 }
 
 export interface HostsTables {
@@ -47,6 +51,8 @@ export interface HostRegistration {
   readonly agentVersion: string;
   readonly subnetIds: readonly string[];
   readonly registeredAtMs: number;
+  readonly overlayAddress?: string;
+  readonly publicAddress?: string;
 }
 
 export interface HostRecord extends HostRegistration {
@@ -78,6 +84,8 @@ function hostOf(row: Selectable<HostsTable>): HostRecord {
     secretSha256: row.token_sha256,
     agentVersion: row.agent_version,
     subnetIds: JSON.parse(row.subnets_json) as string[],
+    ...(row.overlay_address !== null ? { overlayAddress: row.overlay_address } : {}),
+    ...(row.public_address !== null ? { publicAddress: row.public_address } : {}),
     registeredAtMs: Number(row.registered_at),
     status: row.status as HostStatus,
     lastHeartbeatAtMs: Number(row.last_heartbeat_at),
@@ -99,6 +107,8 @@ export function createHostsRepository(db: Kysely<HostsTables>): HostsRepository 
         token_sha256: registration.secretSha256,
         agent_version: registration.agentVersion,
         subnets_json: JSON.stringify(registration.subnetIds),
+        overlay_address: registration.overlayAddress ?? null,
+        public_address: registration.publicAddress ?? null,
       };
       await db
         .insertInto("hosts")

@@ -38,6 +38,7 @@ import { leasesMigration } from "./leases-migration.js";
 import type { ControlPlaneStateRepository, ControlPlaneStateTable } from "./control-plane-state-repository.js";
 import { createControlPlaneStateRepository } from "./control-plane-state-repository.js";
 import { controlPlaneStateMigration } from "./control-plane-state-migration.js";
+import { hostAddressesMigration } from "./host-addresses-migration.js";
 import { ec2NetworkMigration } from "./ec2-network-migration.js";
 import type { VpcsTables } from "./vpcs-repository.js";
 import type { SecurityGroupsTables } from "./security-groups-repository.js";
@@ -165,6 +166,7 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
     "0009-join-token-revocation": joinTokenRevocationMigration,
     "0010-leases": leasesMigration,
     "0011-control-plane-state": controlPlaneStateMigration,
+    "0013-host-addresses": hostAddressesMigration,
     "0012-ec2-network": ec2NetworkMigration,
   };
 }
