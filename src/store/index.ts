@@ -39,6 +39,8 @@ import type { ControlPlaneStateRepository, ControlPlaneStateTable } from "./cont
 import { createControlPlaneStateRepository } from "./control-plane-state-repository.js";
 import { controlPlaneStateMigration } from "./control-plane-state-migration.js";
 import { hostAddressesMigration } from "./host-addresses-migration.js";
+import type { HostNetworkReads } from "./host-network-reads.js";
+import { createHostNetworkReads } from "./host-network-reads.js";
 import { ec2NetworkMigration } from "./ec2-network-migration.js";
 import type { VpcsTables } from "./vpcs-repository.js";
 import type { SecurityGroupsTables } from "./security-groups-repository.js";
@@ -64,6 +66,7 @@ export type {
   TaskUpdate,
 } from "./tasks-repository.js";
 export type { HostArchitecture, HostCapacity, HostRecord, HostRegistration, HostsRepository, HostStatus } from "./hosts-repository.js";
+export type { GroupRuleRow, HostInterfaceRow, HostNetworkReads, HostNetworkRows, VpcRow } from "./host-network-reads.js";
 export { LOST_RACE, withOptimisticRetry } from "./optimistic-retry.js";
 export type { HeldLease, LeasesRepository } from "./leases-repository.js";
 export { LeaseLostError } from "./leases-repository.js";
@@ -105,6 +108,7 @@ export interface Repositories {
   readonly ecr: EcrRepository;
   readonly leases: LeasesRepository;
   readonly controlPlaneState: ControlPlaneStateRepository;
+  readonly hostNetwork: HostNetworkReads;
 }
 
 /** The repositories of one transaction, and the signals that go out when (and only if) it commits. */
@@ -213,6 +217,7 @@ function repositoriesOver(db: Kysely<AllTables>): Repositories {
     ecr: createEcrRepository(scoped<EcrTables>()),
     leases: createLeasesRepository(scoped<{ leases: LeasesTable }>()),
     controlPlaneState: createControlPlaneStateRepository(scoped<{ control_plane_state: ControlPlaneStateTable }>()),
+    hostNetwork: createHostNetworkReads(scoped<HostsTables & NetworkInterfacesTables & SecurityGroupsTables & VpcsTables>()),
   };
 }
 

@@ -1,0 +1,173 @@
+// The reads behind a host's network view (src/control/host-network-view.ts builds the view from
+// them): the host's in-use interfaces, their VPCs with subnets, the rules of their groups, the
+// members of every group those rules name, and where the other interfaces of those VPCs live.
+// Five or six small queries per poll answer, each bounded by an IN list of ids the previous one
+// produced. Schema: ec2-network-migration.ts, host-addresses-migration.ts.
+import type { Kysely } from "kysely";
+import type { HostsTables } from "./hosts-repository.js";
+import type { NetworkInterfacesTables } from "./network-interfaces-repository.js";
+import type { SecurityGroupsTables } from "./security-groups-repository.js";
+import type { VpcsTables } from "./vpcs-repository.js";
+
+type Tables = HostsTables & NetworkInterfacesTables & SecurityGroupsTables & VpcsTables;
+
+export interface HostInterfaceRow {
+  readonly eniId: string;
+  readonly taskArn: string;
+  readonly vpcId: string;
+  readonly privateIpv4: string;
+  /** In the order the caller gave them. */
+  readonly groupIds: readonly string[];
+}
+
+export interface VpcRow {
+  readonly vpcId: string;
+  readonly cidrBlock: string;
+  readonly vni: number;
+  readonly subnets: readonly { readonly subnetId: string; readonly cidrBlock: string }[];
+}
+
+export interface GroupRuleRow {
+  readonly groupId: string;
+  readonly isEgress: boolean;
+  /** '-1' | 'tcp' | 'udp' | 'icmp' */
+  readonly ipProtocol: string;
+  readonly fromPort: number;
+  readonly toPort: number;
+  readonly cidrIpv4: string | null;
+  readonly referencedGroupId: string | null;
+}
+
+export interface HostNetworkRows {
+  readonly interfaces: readonly HostInterfaceRow[];
+  readonly vpcs: readonly VpcRow[];
+  readonly groups: readonly { readonly groupId: string; readonly vpcId: string }[];
+  readonly rules: readonly GroupRuleRow[];
+  /** Per group named by a rule: its members' addresses (in-use interfaces, any host). */
+  readonly members: readonly { readonly groupId: string; readonly vpcId: string; readonly privateIpv4: string }[];
+  /** The VPCs' interfaces on other hosts that have an overlay address. */
+  readonly peers: readonly { readonly vpcId: string; readonly privateIpv4: string; readonly hostAddress: string }[];
+}
+
+export interface HostNetworkReads {
+  rowsForHost(hostId: string): Promise<HostNetworkRows>;
+}
+
+/** IN lists are chunked: SQLite allows 32,766 parameters, PostgreSQL 65,535. */
+const CHUNK = 1000;
+
+async function chunked<T>(ids: readonly string[], read: (chunk: string[]) => Promise<T[]>): Promise<T[]> {
+  const results: T[] = [];
+  for (let i = 0; i < ids.length; i += CHUNK) results.push(...(await read(ids.slice(i, i + CHUNK))));
+  return results;
+}
+
+type Db = Kysely<Tables>;
+
+async function interfacesOn(db: Db, hostId: string): Promise<HostInterfaceRow[]> {
+  const rows = await db
+    .selectFrom("network_interfaces")
+    .select(["eni_id", "task_arn", "vpc_id", "private_ipv4"])
+    .where("host_id", "=", hostId)
+    .where("status", "=", "in-use")
+    .where("task_arn", "is not", null)
+    .orderBy("eni_id")
+    .execute();
+  const groups = await chunked(
+    rows.map((row) => row.eni_id),
+    (ids) =>
+      db.selectFrom("network_interface_groups").select(["eni_id", "group_id"]).where("eni_id", "in", ids).orderBy("eni_id").orderBy("position").execute(),
+  );
+  return rows.map((row) => ({
+    eniId: row.eni_id,
+    taskArn: row.task_arn!,
+    vpcId: row.vpc_id,
+    privateIpv4: row.private_ipv4,
+    groupIds: groups.filter((group) => group.eni_id === row.eni_id).map((group) => group.group_id),
+  }));
+}
+
+async function vpcsOf(db: Db, vpcIds: readonly string[]): Promise<VpcRow[]> {
+  const vpcs = await chunked(vpcIds, (ids) =>
+    db.selectFrom("vpcs").select(["vpc_id", "cidr_block", "vni"]).where("vpc_id", "in", ids).orderBy("vpc_id").execute(),
+  );
+  const subnets = await chunked(vpcIds, (ids) =>
+    db.selectFrom("subnets").select(["subnet_id", "vpc_id", "cidr_block"]).where("vpc_id", "in", ids).orderBy("subnet_id").execute(),
+  );
+  return vpcs.map((vpc) => ({
+    vpcId: vpc.vpc_id,
+    cidrBlock: vpc.cidr_block,
+    vni: Number(vpc.vni),
+    subnets: subnets.filter((subnet) => subnet.vpc_id === vpc.vpc_id).map((subnet) => ({ subnetId: subnet.subnet_id, cidrBlock: subnet.cidr_block })),
+  }));
+}
+
+async function rulesOf(db: Db, groupIds: readonly string[]): Promise<GroupRuleRow[]> {
+  const rows = await chunked(groupIds, (ids) =>
+    db
+      .selectFrom("security_group_rules")
+      .select(["group_id", "is_egress", "ip_protocol", "from_port", "to_port", "cidr_ipv4", "referenced_group_id"])
+      .where("group_id", "in", ids)
+      .orderBy("group_id")
+      .orderBy("rule_id")
+      .execute(),
+  );
+  return rows.map((row) => ({
+    groupId: row.group_id,
+    isEgress: Number(row.is_egress) === 1,
+    ipProtocol: row.ip_protocol,
+    fromPort: Number(row.from_port),
+    toPort: Number(row.to_port),
+    cidrIpv4: row.cidr_ipv4,
+    referencedGroupId: row.referenced_group_id,
+  }));
+}
+
+function membersOf(db: Db, groupIds: readonly string[]) {
+  return chunked(groupIds, (ids) =>
+    db
+      .selectFrom("network_interface_groups")
+      .innerJoin("network_interfaces", "network_interfaces.eni_id", "network_interface_groups.eni_id")
+      .select(["network_interface_groups.group_id as groupId", "network_interfaces.vpc_id as vpcId", "network_interfaces.private_ipv4 as privateIpv4"])
+      .where("network_interface_groups.group_id", "in", ids)
+      .where("network_interfaces.status", "=", "in-use")
+      .orderBy("network_interface_groups.group_id")
+      .orderBy("network_interfaces.private_ipv4")
+      .execute(),
+  );
+}
+
+function peersOf(db: Db, hostId: string, vpcIds: readonly string[]) {
+  return chunked(vpcIds, async (ids) =>
+    (
+      await db
+        .selectFrom("network_interfaces")
+        .innerJoin("hosts", "hosts.host_id", "network_interfaces.host_id")
+        .select(["network_interfaces.vpc_id as vpcId", "network_interfaces.private_ipv4 as privateIpv4", "hosts.overlay_address as hostAddress"])
+        .where("network_interfaces.vpc_id", "in", ids)
+        .where("network_interfaces.host_id", "!=", hostId)
+        .where("network_interfaces.status", "=", "in-use")
+        .where("hosts.overlay_address", "is not", null)
+        .orderBy("network_interfaces.vpc_id")
+        .orderBy("network_interfaces.private_ipv4")
+        .execute()
+    ).map((row) => ({ vpcId: row.vpcId, privateIpv4: row.privateIpv4, hostAddress: row.hostAddress! })),
+  );
+}
+
+export function createHostNetworkReads(db: Db): HostNetworkReads {
+  return {
+    async rowsForHost(hostId) {
+      const interfaces = await interfacesOn(db, hostId);
+      const vpcIds = [...new Set(interfaces.map((row) => row.vpcId))];
+      const groupIds = [...new Set(interfaces.flatMap((row) => row.groupIds))];
+      const groups = await chunked(groupIds, (ids) =>
+        db.selectFrom("security_groups").select(["group_id as groupId", "vpc_id as vpcId"]).where("group_id", "in", ids).orderBy("group_id").execute(),
+      );
+      const rules = await rulesOf(db, groupIds);
+      const named = [...new Set(rules.flatMap((rule) => (rule.referencedGroupId ? [rule.referencedGroupId] : [])))];
+      const [vpcs, members, peers] = [await vpcsOf(db, vpcIds), await membersOf(db, named), await peersOf(db, hostId, vpcIds)];
+      return { interfaces, vpcs, groups, rules, members, peers };
+    },
+  };
+}
