@@ -43,7 +43,8 @@ import type { HostNetworkReads } from "./host-network-reads.js";
 import { createHostNetworkReads } from "./host-network-reads.js";
 import { ec2NetworkMigration } from "./ec2-network-migration.js";
 import type { VpcsTables } from "./vpcs-repository.js";
-import type { SecurityGroupsTables } from "./security-groups-repository.js";
+import type { SecurityGroupsRepository, SecurityGroupsRepositoryTables, SecurityGroupsTables } from "./security-groups-repository.js";
+import { createSecurityGroupsRepository } from "./security-groups-repository.js";
 import type { NetworkInterfacesTables } from "./network-interfaces-repository.js";
 import type { SignalChannel, StoreSignals } from "./store-signals.js";
 import { LocalSignals } from "./store-signals.js";
@@ -68,6 +69,7 @@ export type {
 export type { HostArchitecture, HostCapacity, HostRecord, HostRegistration, HostsRepository, HostStatus } from "./hosts-repository.js";
 export type { GroupRuleRow, HostInterfaceRow, HostNetworkReads, HostNetworkRows, VpcRow } from "./host-network-reads.js";
 export { LOST_RACE, withOptimisticRetry } from "./optimistic-retry.js";
+export type { GroupMembers, SecurityGroupRecord, SecurityGroupRuleRecord, SecurityGroupsRepository } from "./security-groups-repository.js";
 export type { HeldLease, LeasesRepository } from "./leases-repository.js";
 export { LeaseLostError } from "./leases-repository.js";
 export type { ControlPlaneStateRepository, ControlPlaneValueName } from "./control-plane-state-repository.js";
@@ -108,6 +110,7 @@ export interface Repositories {
   readonly ecr: EcrRepository;
   readonly leases: LeasesRepository;
   readonly controlPlaneState: ControlPlaneStateRepository;
+  readonly securityGroups: SecurityGroupsRepository;
   readonly hostNetwork: HostNetworkReads;
 }
 
@@ -217,6 +220,7 @@ function repositoriesOver(db: Kysely<AllTables>): Repositories {
     ecr: createEcrRepository(scoped<EcrTables>()),
     leases: createLeasesRepository(scoped<{ leases: LeasesTable }>()),
     controlPlaneState: createControlPlaneStateRepository(scoped<{ control_plane_state: ControlPlaneStateTable }>()),
+    securityGroups: createSecurityGroupsRepository(scoped<SecurityGroupsRepositoryTables>()),
     hostNetwork: createHostNetworkReads(scoped<HostsTables & NetworkInterfacesTables & SecurityGroupsTables & VpcsTables>()),
   };
 }
