@@ -7,6 +7,7 @@
 //
 // Secret values arrive sealed (the caller holds the key); this table never sees a plaintext secret.
 import type { Kysely } from "kysely";
+import { sql } from "kysely";
 
 export interface ControlPlaneStateTable {
   name: string;
@@ -15,7 +16,16 @@ export interface ControlPlaneStateTable {
 }
 
 /** The values kept here; each is documented where it is made (src/cli/shared-control-plane-state.ts). */
-export type ControlPlaneValueName = "account-id" | "store-key-check" | "registry-token-key" | "root-access-key" | "bootstrap-join-token";
+export type ControlPlaneValueName =
+  | "account-id"
+  | "store-key-check"
+  | "registry-token-key"
+  | "root-access-key"
+  | "bootstrap-join-token"
+  // The default VPC's id, once it was seeded: a default VPC the user deleted stays deleted (as in AWS).
+  | "default-vpc"
+  // A counter bumped (increment) with every change hosts must enforce: an interface's groups, a group's rules.
+  | "network-generation";
 
 export interface ControlPlaneStateRepository {
   get(name: ControlPlaneValueName): Promise<string | undefined>;
@@ -26,6 +36,8 @@ export interface ControlPlaneStateRepository {
   createOnce(name: ControlPlaneValueName, initial: string, now: number): Promise<{ readonly value: string; readonly created: boolean }>;
   /** Sets `next` only while the value is still `expected` (compare-and-set); false when it was not. */
   replace(name: ControlPlaneValueName, expected: string, next: string, now: number): Promise<boolean>;
+  /** Adds one to a counter (starting from 0) in one statement, and returns its new value. */
+  increment(name: "network-generation", now: number): Promise<number>;
 }
 
 export function createControlPlaneStateRepository(db: Kysely<{ control_plane_state: ControlPlaneStateTable }>): ControlPlaneStateRepository {
@@ -55,6 +67,16 @@ export function createControlPlaneStateRepository(db: Kysely<{ control_plane_sta
         .returning("name")
         .executeTakeFirst();
       return updated !== undefined;
+    },
+    async increment(name, now) {
+      // One upsert: two transactions bumping at once serialise on the row, neither bump is lost.
+      const row = await db
+        .insertInto("control_plane_state")
+        .values({ name, value: "1", updated_at: now })
+        .onConflict((oc) => oc.column("name").doUpdateSet({ value: sql<string>`CAST(CAST(control_plane_state.value AS bigint) + 1 AS text)`, updated_at: now }))
+        .returning("value")
+        .executeTakeFirstOrThrow();
+      return Number(row.value);
     },
   };
 }

@@ -7,7 +7,9 @@
 // connection was lost and remade, and notifications sent meanwhile are gone). It must then treat
 // every key as changed, which for a long poll is one spurious answer per agent: harmless.
 
-export type SignalChannel = "host-tasks";
+// "network": something hosts enforce changed (an interface's groups, a group's rules); the key is
+// the new network generation (control-plane-state-repository.ts), and every host re-reads its view.
+export type SignalChannel = "host-tasks" | "network";
 
 export type SignalHandler = (key: string | undefined) => void;
 
