@@ -7,24 +7,10 @@ import Database from "better-sqlite3";
 import type { Migration, MigrationProvider } from "kysely";
 import { Kysely, Migrator, PostgresDialect, sql, SqliteDialect } from "kysely";
 import type { Logger } from "../core/logger.js";
-import type {
-  AccessKeysRepository,
-  AccessKeysTable,
-} from "./access-keys-repository.js";
+import type { AccessKeysRepository, AccessKeysTable } from "./access-keys-repository.js";
 import { createAccessKeysRepository } from "./access-keys-repository.js";
-import type {
-  AccountSettingsRepository,
-  ClustersRepository,
-  EcsTables,
-  TagsRepository,
-  TaskDefinitionsRepository,
-} from "./ecs-repositories.js";
-import {
-  createAccountSettingsRepository,
-  createClustersRepository,
-  createTagsRepository,
-  createTaskDefinitionsRepository,
-} from "./ecs-repositories.js";
+import type { AccountSettingsRepository, ClustersRepository, EcsTables, TagsRepository, TaskDefinitionsRepository } from "./ecs-repositories.js";
+import { createAccountSettingsRepository, createClustersRepository, createTagsRepository, createTaskDefinitionsRepository } from "./ecs-repositories.js";
 import { ecsMigration } from "./ecs-migration.js";
 import type { EcrRepository, EcrTables } from "./ecr-repository.js";
 import { createEcrRepository } from "./ecr-repository.js";
@@ -41,72 +27,37 @@ import type { TasksRepository, TasksTables } from "./tasks-repository.js";
 import { createTasksRepository } from "./tasks-repository.js";
 import { tasksMigration } from "./tasks-migration.js";
 import { runTaskRequestsMigration } from "./run-task-requests-migration.js";
-import type {
-  JoinTokensRepository,
-  JoinTokensTables,
-} from "./join-tokens-repository.js";
+import type { JoinTokensRepository, JoinTokensTables } from "./join-tokens-repository.js";
 import { createJoinTokensRepository } from "./join-tokens-repository.js";
-import {
-  joinTokenRevocationMigration,
-  joinTokensMigration,
-} from "./join-tokens-migration.js";
+import { joinTokenRevocationMigration, joinTokensMigration } from "./join-tokens-migration.js";
 import { sqliteTaskDefinitionReads } from "./sqlite-task-definition-reads.js";
 import { postgresTaskDefinitionReads } from "./postgres-task-definition-reads.js";
-import type {
-  HeldLease,
-  LeasesRepository,
-  LeasesTable,
-} from "./leases-repository.js";
-import {
-  assertLeaseHeld,
-  createLeasesRepository,
-} from "./leases-repository.js";
+import type { HeldLease, LeasesRepository, LeasesTable } from "./leases-repository.js";
+import { assertLeaseHeld, createLeasesRepository } from "./leases-repository.js";
 import { leasesMigration } from "./leases-migration.js";
-import type {
-  ControlPlaneStateRepository,
-  ControlPlaneStateTable,
-} from "./control-plane-state-repository.js";
+import type { ControlPlaneStateRepository, ControlPlaneStateTable } from "./control-plane-state-repository.js";
 import { createControlPlaneStateRepository } from "./control-plane-state-repository.js";
 import { controlPlaneStateMigration } from "./control-plane-state-migration.js";
 import { hostAddressesMigration } from "./host-addresses-migration.js";
 import type { HostNetworkReads } from "./host-network-reads.js";
 import { createHostNetworkReads } from "./host-network-reads.js";
 import { ec2NetworkMigration } from "./ec2-network-migration.js";
-import type {
-  Ec2TagsTable,
-  VpcsRepository,
-  VpcsTables,
-} from "./vpcs-repository.js";
+import type { Ec2TagsTable, VpcsRepository, VpcsTables } from "./vpcs-repository.js";
 import { createVpcsRepository } from "./vpcs-repository.js";
 import type { Ec2TagsRepository } from "./ec2-tags-repository.js";
 import { createEc2TagsRepository } from "./ec2-tags-repository.js";
-import type { SecurityGroupsTables } from "./security-groups-repository.js";
-import type {
-  NetworkInterfacesRepository,
-  NetworkInterfacesTables,
-} from "./network-interfaces-repository.js";
+import type { SecurityGroupsRepository, SecurityGroupsRepositoryTables, SecurityGroupsTables } from "./security-groups-repository.js";
+import { createSecurityGroupsRepository } from "./security-groups-repository.js";
+import type { NetworkInterfacesRepository, NetworkInterfacesTables } from "./network-interfaces-repository.js";
 import { createNetworkInterfacesRepository } from "./network-interfaces-repository.js";
 import type { SignalChannel, StoreSignals } from "./store-signals.js";
 import { LocalSignals } from "./store-signals.js";
 import { PostgresSignals } from "./postgres-signals.js";
-import {
-  isPostgresUrl,
-  postgresClientConfig,
-  postgresPool,
-} from "./postgres-connection.js";
+import { isPostgresUrl, postgresClientConfig, postgresPool } from "./postgres-connection.js";
 import { inTransaction } from "./transaction.js";
 
-export type {
-  StoredAccessKey,
-  AccessKeysRepository,
-} from "./access-keys-repository.js";
-export type {
-  ClustersRepository,
-  StoredTaskDefinition,
-  TaskDefinitionsRepository,
-  TagsRepository,
-  AccountSettingsRepository,
-} from "./ecs-repositories.js";
+export type { StoredAccessKey, AccessKeysRepository } from "./access-keys-repository.js";
+export type { ClustersRepository, StoredTaskDefinition, TaskDefinitionsRepository, TagsRepository, AccountSettingsRepository } from "./ecs-repositories.js";
 export type { LogsRepository } from "./logs-repository.js";
 export type {
   PlacedReservation,
@@ -119,54 +70,19 @@ export type {
   TasksRepository,
   TaskUpdate,
 } from "./tasks-repository.js";
-export type {
-  HostArchitecture,
-  HostCapacity,
-  HostRecord,
-  HostRegistration,
-  HostsRepository,
-  HostStatus,
-} from "./hosts-repository.js";
-export type {
-  GroupRuleRow,
-  HostInterfaceRow,
-  HostNetworkReads,
-  HostNetworkRows,
-  VpcRow,
-} from "./host-network-reads.js";
+export type { HostArchitecture, HostCapacity, HostRecord, HostRegistration, HostsRepository, HostStatus } from "./hosts-repository.js";
+export type { GroupRuleRow, HostInterfaceRow, HostNetworkReads, HostNetworkRows, VpcRow } from "./host-network-reads.js";
 export { LOST_RACE, withOptimisticRetry } from "./optimistic-retry.js";
-export type {
-  DeleteOutcome,
-  NewSubnet,
-  NewVpc,
-  SubnetRecord,
-  VpcRecord,
-  VpcsRepository,
-} from "./vpcs-repository.js";
+export type { DeleteOutcome, NewSubnet, NewVpc, SubnetRecord, VpcRecord, VpcsRepository } from "./vpcs-repository.js";
 export type { Ec2Tag, Ec2TagsRepository } from "./ec2-tags-repository.js";
-export type {
-  InterfaceRequest,
-  NetworkInterfaceRecord,
-  NetworkInterfacesRepository,
-} from "./network-interfaces-repository.js";
+export type { InterfaceRequest, NetworkInterfaceRecord, NetworkInterfacesRepository } from "./network-interfaces-repository.js";
+export type { GroupMembers, SecurityGroupRecord, SecurityGroupRuleRecord, SecurityGroupsRepository } from "./security-groups-repository.js";
 export type { HeldLease, LeasesRepository } from "./leases-repository.js";
 export { LeaseLostError } from "./leases-repository.js";
-export type {
-  ControlPlaneStateRepository,
-  ControlPlaneValueName,
-} from "./control-plane-state-repository.js";
-export type {
-  SignalChannel,
-  SignalHandler,
-  StoreSignals,
-} from "./store-signals.js";
+export type { ControlPlaneStateRepository, ControlPlaneValueName } from "./control-plane-state-repository.js";
+export type { SignalChannel, SignalHandler, StoreSignals } from "./store-signals.js";
 export { isPostgresUrl } from "./postgres-connection.js";
-export type {
-  JoinTokensRepository,
-  JoinTokenStatus,
-  NewJoinToken,
-  StoredJoinToken,
-} from "./join-tokens-repository.js";
+export type { JoinTokensRepository, JoinTokenStatus, NewJoinToken, StoredJoinToken } from "./join-tokens-repository.js";
 export type {
   EcrRepository,
   EcrRepositoryRecord,
@@ -183,9 +99,7 @@ type AllTables = EcsTables &
   TasksTables &
   HostsTables &
   EcrTables &
-  JoinTokensTables & { access_keys: AccessKeysTable } & {
-    leases: LeasesTable;
-  } & { control_plane_state: ControlPlaneStateTable } & VpcsTables &
+  JoinTokensTables & { access_keys: AccessKeysTable } & { leases: LeasesTable } & { control_plane_state: ControlPlaneStateTable } & VpcsTables &
   SecurityGroupsTables &
   NetworkInterfacesTables;
 
@@ -206,6 +120,7 @@ export interface Repositories {
   readonly vpcs: VpcsRepository;
   readonly ec2Tags: Ec2TagsRepository;
   readonly networkInterfaces: NetworkInterfacesRepository;
+  readonly securityGroups: SecurityGroupsRepository;
   readonly hostNetwork: HostNetworkReads;
 }
 
@@ -223,10 +138,7 @@ export interface TransactionRepositories extends Repositories {
 export type StoreLock = "placement" | "network";
 
 /** "network": EC2 network writes that check then write (VNI and address allocation, CIDR overlaps). */
-const ADVISORY_LOCK_KEYS: Record<StoreLock, number> = {
-  placement: 0x6265_7274_01,
-  network: 0x6265_7274_02,
-};
+const ADVISORY_LOCK_KEYS: Record<StoreLock, number> = { placement: 0x6265_7274_01, network: 0x6265_7274_02 };
 
 /** The longest Store.exclusively waits for its lock on PostgreSQL before giving up (by default). */
 const LOCK_WAIT_MS = 30_000;
@@ -248,20 +160,13 @@ export interface Store extends Repositories {
    * transaction-scoped advisory lock, on SQLite the store's single connection (no other statement
    * runs until the transaction ends). `work` must use only the repositories it is handed.
    */
-  exclusively<T>(
-    lock: StoreLock,
-    work: (tx: TransactionRepositories) => Promise<T>,
-  ): Promise<T>;
+  exclusively<T>(lock: StoreLock, work: (tx: TransactionRepositories) => Promise<T>): Promise<T>;
   /**
    * Runs `work` in one transaction, after checking that `lease` is still held at its fencing
    * token; throws LeaseLostError (and writes nothing) when it is not. On PostgreSQL the lease row
    * stays locked until the transaction ends, so the lease cannot change hands meanwhile.
    */
-  fenced<T>(
-    lease: HeldLease,
-    nowMs: number,
-    work: (tx: TransactionRepositories) => Promise<T>,
-  ): Promise<T>;
+  fenced<T>(lease: HeldLease, nowMs: number, work: (tx: TransactionRepositories) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -285,13 +190,8 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
 }
 
 /** Migrates `db` to the latest schema (on PostgreSQL under Kysely's advisory lock: one replica migrates, the others wait). */
-async function migrate(
-  db: Kysely<AllTables>,
-  dialect: SqlDialectName,
-): Promise<void> {
-  const provider: MigrationProvider = {
-    getMigrations: async () => migrations(dialect),
-  };
+async function migrate(db: Kysely<AllTables>, dialect: SqlDialectName): Promise<void> {
+  const provider: MigrationProvider = { getMigrations: async () => migrations(dialect) };
   const { error } = await new Migrator({ db, provider }).migrateToLatest();
   if (error) throw error;
 }
@@ -301,29 +201,17 @@ async function migrate(
  * must be exactly this version's, and nothing is migrated (a newer CLI must not change the schema
  * under older replicas, nor an older one work on a newer schema).
  */
-async function assertSchemaCurrent(
-  db: Kysely<AllTables>,
-  dialect: SqlDialectName,
-): Promise<void> {
-  const provider: MigrationProvider = {
-    getMigrations: async () => migrations(dialect),
-  };
+async function assertSchemaCurrent(db: Kysely<AllTables>, dialect: SqlDialectName): Promise<void> {
+  const provider: MigrationProvider = { getMigrations: async () => migrations(dialect) };
   const known = await new Migrator({ db, provider }).getMigrations();
-  const pending = known.filter(
-    (migration) => migration.executedAt === undefined,
-  );
+  const pending = known.filter((migration) => migration.executedAt === undefined);
   if (pending.length > 0) {
     throw new Error(
       `the store's schema is older than this berth's (${pending.length} migration(s) not applied): start a berth server of this version on it first`,
     );
   }
-  const applied = await sql<{
-    count: number;
-  }>`SELECT count(*) AS count FROM kysely_migration`.execute(db);
-  if (Number(applied.rows[0]?.count ?? 0) > known.length)
-    throw new Error(
-      "the store's schema is newer than this berth's: use the berth of the servers",
-    );
+  const applied = await sql<{ count: number }>`SELECT count(*) AS count FROM kysely_migration`.execute(db);
+  if (Number(applied.rows[0]?.count ?? 0) > known.length) throw new Error("the store's schema is newer than this berth's: use the berth of the servers");
 }
 
 /** The repositories over `db`, which may be a transaction. */
@@ -331,8 +219,7 @@ function repositoriesOver(db: Kysely<AllTables>): Repositories {
   // Each repository sees only its own tables; Kysely's types are invariant in the table map.
   const scoped = <T>() => db as unknown as Kysely<T>;
   return {
-    accessKeys:
-      createAccessKeysRepository(scoped<{ access_keys: AccessKeysTable }>()),
+    accessKeys: createAccessKeysRepository(scoped<{ access_keys: AccessKeysTable }>()),
     clusters: createClustersRepository(scoped<EcsTables>()),
     taskDefinitions: createTaskDefinitionsRepository(scoped<EcsTables>()),
     tags: createTagsRepository(scoped<EcsTables>()),
@@ -343,27 +230,12 @@ function repositoriesOver(db: Kysely<AllTables>): Repositories {
     joinTokens: createJoinTokensRepository(scoped<JoinTokensTables>()),
     ecr: createEcrRepository(scoped<EcrTables>()),
     leases: createLeasesRepository(scoped<{ leases: LeasesTable }>()),
-    controlPlaneState:
-      createControlPlaneStateRepository(
-        scoped<{ control_plane_state: ControlPlaneStateTable }>(),
-      ),
-    vpcs: createVpcsRepository(
-      scoped<VpcsTables & SecurityGroupsTables & NetworkInterfacesTables>(),
-    ),
+    controlPlaneState: createControlPlaneStateRepository(scoped<{ control_plane_state: ControlPlaneStateTable }>()),
+    vpcs: createVpcsRepository(scoped<VpcsTables & SecurityGroupsTables & NetworkInterfacesTables>()),
     ec2Tags: createEc2TagsRepository(scoped<{ ec2_tags: Ec2TagsTable }>()),
-    networkInterfaces:
-      createNetworkInterfacesRepository(
-        scoped<NetworkInterfacesTables & { ec2_tags: Ec2TagsTable }>(),
-      ),
-    hostNetwork:
-      createHostNetworkReads(
-        scoped<
-          HostsTables &
-            NetworkInterfacesTables &
-            SecurityGroupsTables &
-            VpcsTables
-        >(),
-      ),
+    networkInterfaces: createNetworkInterfacesRepository(scoped<NetworkInterfacesTables & { ec2_tags: Ec2TagsTable }>()),
+    securityGroups: createSecurityGroupsRepository(scoped<SecurityGroupsRepositoryTables>()),
+    hostNetwork: createHostNetworkReads(scoped<HostsTables & NetworkInterfacesTables & SecurityGroupsTables & VpcsTables>()),
   };
 }
 
@@ -372,11 +244,7 @@ interface Backend {
   readonly db: Kysely<AllTables>;
   readonly signals: StoreSignals & {
     /** Sends the signal to the other replicas as part of the transaction `tx` (nothing on SQLite). */
-    notifyWithin(
-      tx: Kysely<AllTables>,
-      channel: SignalChannel,
-      key: string,
-    ): Promise<void>;
+    notifyWithin(tx: Kysely<AllTables>, channel: SignalChannel, key: string): Promise<void>;
     /** Delivers the signal to this replica's subscribers only. */
     deliver(channel: SignalChannel, key: string): void;
   };
@@ -406,12 +274,7 @@ function assemble(backend: Backend): Store {
       transactionWithSignals(
         backend,
         async (tx) => {
-          await assertLeaseHeld(
-            tx as unknown as Kysely<{ leases: LeasesTable }>,
-            lease,
-            nowMs,
-            rowLocks,
-          );
+          await assertLeaseHeld(tx as unknown as Kysely<{ leases: LeasesTable }>, lease, nowMs, rowLocks);
         },
         work,
       ),
@@ -431,12 +294,8 @@ async function transactionWithSignals<T>(
   const signals: [SignalChannel, string][] = [];
   const result = await inTransaction(backend.db, async (tx) => {
     await first(tx);
-    const value = await work({
-      ...repositoriesOver(tx),
-      publishOnCommit: (channel, key) => void signals.push([channel, key]),
-    });
-    for (const [channel, key] of signals)
-      await backend.signals.notifyWithin(tx, channel, key);
+    const value = await work({ ...repositoriesOver(tx), publishOnCommit: (channel, key) => void signals.push([channel, key]) });
+    for (const [channel, key] of signals) await backend.signals.notifyWithin(tx, channel, key);
     return value;
   });
   for (const [channel, key] of signals) backend.signals.deliver(channel, key);
@@ -448,8 +307,7 @@ async function transactionWithSignals<T>(
  * replicas may share; or (tests) a private in-memory SQLite database that goes through the same
  * migrations and repositories as the server's and vanishes on close.
  */
-export type StoreLocation =
-  { readonly path: string } | { readonly inMemory: true } | PostgresLocation;
+export type StoreLocation = { readonly path: string } | { readonly inMemory: true } | PostgresLocation;
 
 /** A PostgreSQL store: its URL, the pool's size, where warnings go, how long a store-wide lock is waited for. */
 export interface PostgresLocation {
@@ -462,27 +320,16 @@ export interface PostgresLocation {
 }
 
 export async function openStore(location: StoreLocation): Promise<Store> {
-  return "url" in location
-    ? openPostgresStore(location)
-    : openSqliteStore("path" in location ? location.path : ":memory:");
+  return "url" in location ? openPostgresStore(location) : openSqliteStore("path" in location ? location.path : ":memory:");
 }
 
 async function openPostgresStore(location: PostgresLocation): Promise<Store> {
-  if (!isPostgresUrl(location.url))
-    throw new Error(
-      "a PostgreSQL store is named by a postgres:// or postgresql:// URL",
-    );
+  if (!isPostgresUrl(location.url)) throw new Error("a PostgreSQL store is named by a postgres:// or postgresql:// URL");
   const pool = postgresPool(location.url, location.maxConnections ?? 16);
   const db = new Kysely<AllTables>({ dialect: new PostgresDialect({ pool }) });
   try {
-    await (location.schema === "check"
-      ? assertSchemaCurrent(db, "postgres")
-      : migrate(db, "postgres"));
-    const signals = await PostgresSignals.start(
-      pool,
-      postgresClientConfig(location.url),
-      location.logger ?? { warn: () => undefined },
-    );
+    await (location.schema === "check" ? assertSchemaCurrent(db, "postgres") : migrate(db, "postgres"));
+    const signals = await PostgresSignals.start(pool, postgresClientConfig(location.url), location.logger ?? { warn: () => undefined });
     return assemble({
       name: "postgres",
       db,
@@ -495,18 +342,11 @@ async function openPostgresStore(location: PostgresLocation): Promise<Store> {
             tx,
           );
         } catch (error) {
-          if ((error as { code?: string }).code === "55P03")
-            throw new StoreLockTimeout(lock);
+          if ((error as { code?: string }).code === "55P03") throw new StoreLockTimeout(lock);
           throw error;
         }
       },
-      tune: (repositories) => ({
-        ...repositories,
-        taskDefinitions: {
-          ...repositories.taskDefinitions,
-          ...postgresTaskDefinitionReads(pool),
-        },
-      }),
+      tune: (repositories) => ({ ...repositories, taskDefinitions: { ...repositories.taskDefinitions, ...postgresTaskDefinitionReads(pool) } }),
     });
   } catch (error) {
     await db.destroy();
@@ -537,25 +377,15 @@ async function openSqliteStore(path: string): Promise<Store> {
       return statement;
     },
   };
-  const db = new Kysely<AllTables>({
-    dialect: new SqliteDialect({ database: cached }),
-  });
+  const db = new Kysely<AllTables>({ dialect: new SqliteDialect({ database: cached }) });
   await migrate(db, "sqlite");
   return assemble({
     name: "sqlite",
     db,
-    signals: Object.assign(new LocalSignals(), {
-      notifyWithin: async () => undefined,
-    }),
+    signals: Object.assign(new LocalSignals(), { notifyWithin: async () => undefined }),
     lockIn: async () => undefined,
     // The hot task-definition reads bypass Kysely (see sqlite-task-definition-reads.ts); writes and
     // every other read stay portable.
-    tune: (repositories) => ({
-      ...repositories,
-      taskDefinitions: {
-        ...repositories.taskDefinitions,
-        ...sqliteTaskDefinitionReads(database),
-      },
-    }),
+    tune: (repositories) => ({ ...repositories, taskDefinitions: { ...repositories.taskDefinitions, ...sqliteTaskDefinitionReads(database) } }),
   });
 }
