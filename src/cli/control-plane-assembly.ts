@@ -11,6 +11,8 @@ import { createEcsService } from "../api/ecs/index.js";
 import { createGateway } from "../api/gateway/gateway.js";
 import { RequestThrottle } from "../api/gateway/request-throttle.js";
 import { createLogsService } from "../api/logs/index.js";
+import { createEc2Service } from "../api/ec2/index.js";
+import { createStsService } from "../api/sts/index.js";
 import { createNetworkService } from "../api/network-service.js";
 import { Fleet } from "../control/fleet.js";
 import { startLogRetention } from "../control/log-retention.js";
@@ -97,6 +99,8 @@ export function assembleControlPlane(parts: ControlPlaneParts): ControlPlane {
       createLogsService({ logs: store.logs, clock: systemClock, scope }),
       createNetworkService(network),
       registry.ecrService,
+      createEc2Service(),
+      createStsService(),
     ],
     httpRoutes: [createAgentRoute({ fleet, joinTokenStatus: (hash) => store.joinTokens.status(hash, Date.now()), logger }), registry.route],
     principalFor: principalResolver(store, parts.box),

@@ -6,27 +6,30 @@
 //                                          check only when the signature covers the body's hash)
 //                                          → POST only → service by the signed X-Amz-Target →
 //                                          operation → schema check → handler → JSON
-// Every failure is an AwsError on the wire ({"__type", "message"}, x-amzn-ErrorType); anything
-// else is a ServerException (500), logged with its stack. Requests node's parser refuses are
-// answered by client-error.ts.
+//   no X-Amz-Target, SigV4 scope names a → the AWS query protocol (query-protocol.ts): the same
+//   query service (ec2, sts, …)            authentication → Action → input decoded by the SDK's
+//                                          schema → handler → XML (ec2 or query flavour)
+// Every failure is an AwsError on the wire ({"__type", "message"}, x-amzn-ErrorType on the JSON
+// path; the flavour's XML error document on the query path); anything else is a ServerException
+// (500), logged with its stack. Requests node's parser refuses are answered by client-error.ts.
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import { randomUUID } from "node:crypto";
 import type { Clock } from "../../core/clock.js";
 import type { AwsError } from "../../core/errors.js";
 import type { Logger } from "../../core/logger.js";
-import { isAwsError, serializationException, serverException, throttlingException, unknownOperationException } from "../../core/errors.js";
-import type { JsonServiceModule, RequestContext } from "../service-module.js";
+import { serializationException, serverException, unknownOperationException } from "../../core/errors.js";
+import type { JsonServiceModule, QueryServiceModule, ServiceModule } from "../service-module.js";
 import { RawJsonOutput, toWireJson } from "../wire-json.js";
-import { BodyTooLargeError, ByteBudget, discardRestAndClose, readBody } from "./request-body.js";
+import type { Principal } from "./authenticate.js";
+import { authenticate, callerContext } from "./authenticate.js";
+import { answerFailure, closeAfterUnreadBody } from "./failure-answer.js";
+import type { QueryParts } from "./query-protocol.js";
+import { handleQuery, queryOperationSchemas, queryRoute, sendQueryError } from "./query-protocol.js";
+import { ByteBudget } from "./request-body.js";
 import type { RequestThrottle } from "./request-throttle.js";
 import { operationInputSchemas, validateInput } from "./schema-validation.js";
-import { verifySigV4 } from "./sigv4.js";
 
-export interface Principal {
-  readonly secretAccessKey: string;
-  readonly accountId: string;
-  readonly principalArn: string;
-}
+export type { Principal } from "./authenticate.js";
 
 export interface HttpRoute {
   readonly prefix: string;
@@ -36,7 +39,8 @@ export interface HttpRoute {
 }
 
 export interface GatewayOptions {
-  readonly services: readonly JsonServiceModule[];
+  /** JSON modules (routed by X-Amz-Target) and query modules (routed by the SigV4 scope's service). */
+  readonly services: readonly ServiceModule[];
   readonly httpRoutes?: readonly HttpRoute[];
   readonly principalFor: (accessKeyId: string) => Promise<Principal | undefined>;
   readonly region: string;
@@ -53,16 +57,6 @@ export interface GatewayOptions {
 
 const DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024;
 const DEFAULT_UNVERIFIED_BUDGET = () => new ByteBudget(128 * 1024 * 1024, 16 * 1024 * 1024);
-/**
- * After an answer given before the body was read. A body of a declared length within the limit is
- * left to node, which discards it and keeps the connection for the next request (clients reuse it
- * at once); a body too large or of unknown length (chunked) is drained with caps and the connection
- * closed (request-body.ts).
- */
-function closeAfterUnreadBody(request: IncomingMessage, tooLarge: boolean): void {
-  if (tooLarge || request.headers["content-length"] === undefined) discardRestAndClose(request);
-}
-
 /** A presigned request's X-Amz-Target (smithy's presigner hoists it as "x-amz-target"), or "". */
 function queryTarget(url: string): string {
   const query = url.indexOf("?");
@@ -70,9 +64,6 @@ function queryTarget(url: string): string {
   for (const [name, value] of new URLSearchParams(url.slice(query + 1))) if (name.toLowerCase() === "x-amz-target") return value;
   return "";
 }
-
-/** What an attacker holding nothing gets wrong: missing, malformed or failing credentials. */
-const isAuthFailure = (error: unknown) => isAwsError(error) && error.httpStatus === 403;
 
 export function createGateway(options: GatewayOptions): RequestListener {
   const parts = gatewayParts(options);
@@ -88,9 +79,13 @@ export function createGateway(options: GatewayOptions): RequestListener {
       return;
     }
     const requestId = randomUUID();
-    void handleJson(parts, request, response, requestId).catch((error: unknown) => {
+    const query = queryRoute(parts.query, request);
+    const handled = query ? handleQuery(parts.query, query.service, request, response, requestId) : handleJson(parts, request, response, requestId);
+    handled.catch((error: unknown) => {
       options.logger.error({ err: error }, "gateway failed");
-      sendError(response, requestId, serverException("Internal server error"), "application/x-amz-json-1.1");
+      if (query)
+        sendQueryError(response, serverException("Internal server error"), query.service?.protocol ?? "query", query.service?.xmlNamespace ?? "", requestId);
+      else sendError(response, requestId, serverException("Internal server error"), "application/x-amz-json-1.1");
     });
   };
 }
@@ -103,19 +98,34 @@ interface GatewayParts {
   readonly byPrefix: ReadonlyMap<string, JsonServiceModule>;
   readonly inputSchemas: ReadonlyMap<JsonServiceModule, ReturnType<typeof operationInputSchemas>>;
   readonly signingNames: ReadonlySet<string>;
+  readonly query: QueryParts;
 }
 
+const isQueryModule = (service: ServiceModule): service is QueryServiceModule => "protocol" in service;
+
 function gatewayParts(options: GatewayOptions): GatewayParts {
+  const limit = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const budget = options.unverifiedBodyBudget ?? DEFAULT_UNVERIFIED_BUDGET();
+  const jsonServices = options.services.filter((service): service is JsonServiceModule => !isQueryModule(service));
+  const queryServices = options.services.filter(isQueryModule);
   return {
     options,
-    limit: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
-    budget: options.unverifiedBodyBudget ?? DEFAULT_UNVERIFIED_BUDGET(),
-    byPrefix: new Map(options.services.map((service) => [service.targetPrefix, service])),
+    limit,
+    budget,
+    byPrefix: new Map(jsonServices.map((service) => [service.targetPrefix, service])),
     // Throws when an operation has no input schema: the server does not start (schema-validation.ts).
-    inputSchemas: new Map(options.services.map((service) => [service, operationInputSchemas(service)])),
+    inputSchemas: new Map(jsonServices.map((service) => [service, operationInputSchemas(service)])),
     // Without a known target the caller is still authenticated, against any of our signing names,
     // so that a signed request learns it named no operation (and an unsigned one learns nothing).
-    signingNames: new Set(options.services.map((service) => service.signingName)),
+    signingNames: new Set(jsonServices.map((service) => service.signingName)),
+    query: {
+      options,
+      limit,
+      budget,
+      bySigningName: new Map(queryServices.map((service) => [service.signingName, service])),
+      operations: new Map(queryServices.map((service) => [service, queryOperationSchemas(service)])),
+      signingNames: new Set(queryServices.map((service) => service.signingName)),
+    },
   };
 }
 
@@ -154,26 +164,18 @@ async function handleJson(parts: GatewayParts, request: IncomingMessage, respons
   const target = signedTarget(request, parts.byPrefix);
   const contentType = `application/x-amz-json-${target.service?.jsonVersion ?? "1.1"}`;
   try {
-    const caller = await authenticate(parts, request, target.service, receivedAt);
+    const caller = await authenticate(parts, request, target.service?.signingName ?? parts.signingNames, receivedAt);
     // Authenticated first: an anonymous caller learns nothing, not even which methods exist.
     const operation = findOperation(parts, request.method, target);
     const input = parseJsonObject(caller.body);
     validateInput(operation.schema, input, "InvalidParameterException");
-    const context: RequestContext = {
-      requestId,
-      accountId: caller.principal.accountId,
-      region: parts.options.region,
-      partition: parts.options.partition,
-      accessKeyId: caller.accessKeyId,
-      principalArn: caller.principal.principalArn,
-      receivedAt,
-    };
-    const output = await operation.handler(input, context);
+    const output = await operation.handler(input, callerContext(caller, parts.options, requestId, receivedAt));
     const text = output instanceof RawJsonOutput ? output.text : toWireJson(output);
     response.writeHead(200, { "content-type": contentType, "x-amzn-requestid": requestId, "content-length": Buffer.byteLength(text) });
     response.end(text);
   } catch (error) {
-    answerFailure(parts.options.logger, { request, response, requestId, contentType, target: target.name }, error);
+    const send = (failure: AwsError) => sendError(response, requestId, failure, contentType);
+    answerFailure(parts.options.logger, { request, response, target: target.name, send }, error);
   }
 }
 
@@ -197,49 +199,6 @@ function signedTarget(request: IncomingMessage, byPrefix: ReadonlyMap<string, Js
   return { name, service: dot > 0 ? byPrefix.get(name.slice(0, dot)) : undefined, operationName: name.slice(dot + 1) };
 }
 
-interface AuthenticatedCaller {
-  readonly accessKeyId: string;
-  readonly principal: Principal;
-  readonly body: Buffer;
-}
-
-/** Throttle by address, refuse an oversized body, check SigV4 (reading the body), throttle by key. */
-async function authenticate(
-  parts: GatewayParts,
-  request: IncomingMessage,
-  service: JsonServiceModule | undefined,
-  receivedAt: number,
-): Promise<AuthenticatedCaller> {
-  const { options, limit, budget } = parts;
-  const throttle = options.throttle;
-  const address = request.socket.remoteAddress ?? "";
-  if (throttle && !throttle.addressMayTry(address)) throw throttlingException("Rate exceeded");
-  // A body larger than the limit is refused on its declared length alone, before anything else.
-  const declared = request.headers["content-length"];
-  if (declared !== undefined && Number(declared) > limit) throw new BodyTooLargeError(limit);
-  // The principal looked up for the signature check is the caller once the check passes.
-  let principal: Principal | undefined;
-  let verified;
-  try {
-    verified = await verifySigV4(
-      { method: request.method ?? "", url: request.url ?? "/", headers: request.headers },
-      {
-        region: options.region,
-        service: service?.signingName ?? parts.signingNames,
-        now: receivedAt,
-        secretFor: async (accessKeyId) => (principal = await options.principalFor(accessKeyId))?.secretAccessKey,
-      },
-      (signatureChecked) => readBody(request, limit, signatureChecked ? undefined : budget),
-    );
-  } catch (error) {
-    if (throttle && isAuthFailure(error)) throttle.chargeFailure(address);
-    throw error;
-  }
-  if (throttle && !throttle.admitKey(verified.accessKeyId)) throw throttlingException("Rate exceeded");
-  if (!principal) throw new Error("SigV4 verified a caller without looking up its principal");
-  return { accessKeyId: verified.accessKeyId, principal, body: verified.body };
-}
-
 /** The handler and input schema the target names; only POST reaches an operation. */
 function findOperation(parts: GatewayParts, method: string | undefined, target: SignedTarget) {
   if (method !== "POST") throw unknownOperationException(`${method} is not supported; AWS JSON APIs use POST.`);
@@ -261,31 +220,6 @@ function parseJsonObject(body: Buffer): Record<string, unknown> {
   }
   if (typeof input !== "object" || input === null || Array.isArray(input)) throw serializationException("Request body must be a JSON object.");
   return input as Record<string, unknown>;
-}
-
-interface JsonExchange {
-  readonly request: IncomingMessage;
-  readonly response: ServerResponse;
-  readonly requestId: string;
-  readonly contentType: string;
-  readonly target: string;
-}
-
-/** A failure of the JSON path on the wire: AwsErrors as they are, anything else a logged 500. */
-function answerFailure(logger: Pick<Logger, "error">, exchange: JsonExchange, error: unknown): void {
-  const { request, response, requestId, contentType, target } = exchange;
-  // An answer given before the whole body arrived (refused from the head, or mid-body): the rest
-  // is discarded, never kept (closeAfterUnreadBody).
-  const unread = !request.complete;
-  if (isAwsError(error)) {
-    if (!error.isClientFault) logger.error({ err: error, target }, "server fault");
-    sendError(response, requestId, error, contentType);
-    if (unread) closeAfterUnreadBody(request, error instanceof BodyTooLargeError);
-    return;
-  }
-  logger.error({ err: error, target }, "unexpected error");
-  sendError(response, requestId, serverException("Internal server error"), contentType);
-  if (unread) closeAfterUnreadBody(request, false);
 }
 
 function sendError(response: ServerResponse, requestId: string, error: AwsError, contentType: string): void {
