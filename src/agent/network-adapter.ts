@@ -1,20 +1,17 @@
 // NetworkPort over the host's real task networks (src/network): the task's namespace (reserve),
-// its veth and address in its subnet (connect). Teardown also removes the subnet's bridge once no
-// task uses it, except for the subnets the host serves: their bridges live as long as the agent
-// (made at registration, removed at close), so a launch does not pay for re-creating one.
+// its veth into its VPC's router (connect), both from the interface the control plane allocated
+// (the spec's network). Teardown removes the task's links; the router goes with the next network
+// view that leaves it no task (TaskNetworks.applyView), or with the agent.
 import type { IdRange } from "../core/id-range.js";
 import type { TaskNetworkSpec } from "../protocol/index.js";
 import type { TaskNetworks } from "../network/index.js";
 import type { NetworkPort, TaskNetworkInfo } from "./ports.js";
 
 export class HostNetworkAdapter implements NetworkPort {
-  constructor(
-    private readonly networks: TaskNetworks,
-    private readonly servedSubnets: ReadonlySet<string> = new Set(),
-  ) {}
+  constructor(private readonly networks: TaskNetworks) {}
 
   async reserve(taskId: string, network: TaskNetworkSpec, ids: IdRange): Promise<TaskNetworkInfo> {
-    const attachment = await this.networks.reserve(taskId, { subnetId: network.subnetId, cidr: network.subnetCidr }, ids);
+    const attachment = await this.networks.reserve(taskId, network, ids);
     if (!attachment.userNamespacePath) throw new Error(`task ${taskId}'s network namespace was made without a user namespace`);
     return {
       netnsPath: attachment.netnsPath,
@@ -31,8 +28,6 @@ export class HostNetworkAdapter implements NetworkPort {
   }
 
   async teardown(taskId: string): Promise<void> {
-    const subnetId = this.networks.list().find((attachment) => attachment.taskId === taskId)?.subnetId;
     await this.networks.detach(taskId);
-    if (subnetId && !this.servedSubnets.has(subnetId)) await this.networks.removeSubnetIfIdle(subnetId);
   }
 }

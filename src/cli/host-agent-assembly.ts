@@ -138,20 +138,19 @@ function assembleParts<Sinks extends { readonly reports: TaskStateReporter; read
     run: launcher.run,
     firewall: new HostFirewall({ stateDir: networkDir, run: launcher.run, ipForward: config.ipForward }),
   });
-  const servedSubnets = new Set<string>();
   // The sinks ask the agent (made just below) for each task's log configuration.
   const sinks = makeSinks((taskId) => agent.specOf(taskId));
   const agent = createAgent({
     stateDir: join(agentDir, "tasks"),
     images: new HostImageAdapter(images, { policy: config.pullPolicy, credentialsFor, collection: imageCollection }),
     runtime: new HostRuntimeAdapter(runtime, (digest) => images.get(digest)),
-    networks: new HostNetworkAdapter(networks, servedSubnets),
+    networks: new HostNetworkAdapter(networks),
     logSink: sinks.logSink,
     reporter: sinks.reports,
     clock: systemClock,
     logger,
   });
-  return { ...sinks, agent, networks, launcher, runtime, hostId, servedSubnets };
+  return { ...sinks, agent, networks, launcher, runtime, hostId };
 }
 
 export function assembleHostAgent(options: {
@@ -161,7 +160,7 @@ export function assembleHostAgent(options: {
   credentialsFor?: RegistryCredentialsFor;
 }): AssembledHostAgent {
   const { config, link, logger } = options;
-  const { agent, networks, launcher, runtime, hostId, servedSubnets, reports, logSink } = assembleParts(
+  const { agent, networks, launcher, runtime, hostId, reports, logSink } = assembleParts(
     config,
     logger,
     (specOf) => ({ reports: new ReportForwarder(link, systemClock, logger), logSink: new AwslogsSink(link, specOf) }),
@@ -182,12 +181,6 @@ export function assembleHostAgent(options: {
     logSink,
     clock: systemClock,
     logger,
-    onRegistered: async (subnets) => {
-      for (const subnet of subnets) {
-        servedSubnets.add(subnet.subnetId);
-        await networks.ensureSubnet({ subnetId: subnet.subnetId, cidr: subnet.cidrBlock });
-      }
-    },
   });
   let hostLock: HostAgentLock | undefined;
   return {
@@ -201,9 +194,7 @@ export function assembleHostAgent(options: {
     },
     async close() {
       await hostAgent.close();
-      // Bridges of subnets no running task uses go with the agent; busy ones stay for their tasks,
-      // and so does the firewall that guards them.
-      for (const subnetId of servedSubnets) await networks.removeSubnetIfIdle(subnetId);
+      // With no task left the routers and the firewall go with the agent; otherwise they stay for their tasks.
       await networks.stop();
       launcher.close();
       runtime.filesystems.removeExposedRootIfEmpty();

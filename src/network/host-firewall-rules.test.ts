@@ -1,66 +1,46 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  bridgeSysctls,
-  renderAllowBridge,
-  renderAllowPort,
-  renderFirewall,
-  renderForgetBridge,
-  renderForgetPort,
-  renderRemoveFirewall,
-} from "./host-firewall-rules.js";
+import { hostLinkSysctls, renderHostFirewall, renderOverlayHostChanges, renderRemoveFirewall } from "./host-firewall-rules.js";
 
-const port = { hostVeth: "bthv1a2b3c4d", macAddress: "02:7f:0a:d5:07:04", ipv4: "10.213.7.4" };
-
-test("the whole policy replaces both tables in one file and carries every recorded port and bridge", () => {
-  const text = renderFirewall({ bridges: ["bth-0011aabb"], ports: [port, { ...port, hostVeth: "bthv99999999", ipv4: "10.213.7.5" }] });
-  // create-then-delete-then-define, per family: atomic and idempotent whatever exists before
-  assert.match(text, /^table bridge berth \{\}\ndelete table bridge berth\ntable bridge berth \{/);
-  assert.match(text, /\ntable inet berth \{\}\ndelete table inet berth\ntable inet berth \{/);
-  assert.match(text, /elements = \{ "bthv1a2b3c4d" \. 02:7f:0a:d5:07:04 \. 10\.213\.7\.4, "bthv99999999" \. 02:7f:0a:d5:07:04 \. 10\.213\.7\.5 \}/);
-  assert.match(text, /elements = \{ "bth-0011aabb" \. "bth-0011aabb" \}/);
-  // the host is reachable only at the endpoint, by a socket bound to it
-  assert.match(text, /ip daddr 169\.254\.170\.2 tcp dport 80 socket wildcard 0 accept\n\s+counter drop/);
-  // frames from task ports: only their own addresses, the rest dropped
-  assert.match(text, /iifname "bthv\*" jump from_task/);
-  assert.match(text, /iifname \. ether saddr \. ip saddr @task_addrs accept\n.*arp.*@task_addrs accept\n\s+counter drop/);
-  // nothing routed to or from a task bridge
-  assert.match(text, /iifname "bth-\*" counter drop\n\s+oifname "bth-\*" counter drop/);
-  // only Berth's bridges are task bridges (not every bth-prefixed link of the host)
-  assert.match(text, /iifname "bth-\*" jump from_task/);
+test("the host table replaces the old tables in one file; router links reach only the metadata endpoint's own socket", () => {
+  const text = renderHostFirewall({ ipForwardPinned: true }, []);
+  assert.match(text, /^table bridge berth \{\}\ndelete table bridge berth\ntable inet berth \{\}\ndelete table inet berth\ntable inet berth \{/);
+  assert.match(text, /iifname "bthh\*" jump from_router/);
+  assert.match(
+    text,
+    /ct state established,related accept\n\s+meta nfproto ipv4 ip daddr 169\.254\.170\.2 tcp dport 80 socket wildcard 0 accept\n\s+counter drop/,
+  );
+  // no uplink: nothing forwarded to or from a router link, no NAT, no overlay rule
+  assert.match(text, /iifname "bthh\*" counter drop\n\s+oifname "bthh\*" counter drop/);
+  assert.doesNotMatch(text, /masquerade|accept\n.*oifname "bthh/);
+  assert.doesNotMatch(text, /4789/);
 });
 
-test("an empty state renders sets without elements (nft refuses an empty elements list)", () => {
-  const text = renderFirewall({ bridges: [], ports: [] });
-  assert.doesNotMatch(text, /elements/);
-  assert.match(text, /type ifname \. ether_addr \. ipv4_addr\n\s+\}/);
+test("with an uplink, router links go out by it (masqueraded) and get only replies back; pinned off, the uplink forwards nothing else", () => {
+  const text = renderHostFirewall({ uplink: "eth0", overlayAddress: "192.0.2.1", ipForwardPinned: true }, ["192.0.2.2", "192.0.2.3"]);
+  assert.match(text, /iifname "bthh\*" oifname "eth0" accept\n\s+iifname "eth0" oifname "bthh\*" ct state established,related accept/);
+  assert.match(text, /iifname "eth0" counter drop/);
+  assert.match(text, /oifname "eth0" ip saddr 169\.254\.128\.0\/17 masquerade/);
+  assert.match(text, /ip daddr 192\.0\.2\.1 udp dport 4789 ip saddr != @overlay_hosts counter drop/);
+  assert.match(text, /elements = \{ 192\.0\.2\.2, 192\.0\.2\.3 \}/);
+  assert.doesNotMatch(renderHostFirewall({ uplink: "eth0", ipForwardPinned: false }, []), /iifname "eth0" counter drop/);
 });
 
-test("per-task and per-bridge changes are element adds; removals add first so they succeed either way", () => {
-  assert.equal(renderAllowPort(port), 'add element bridge berth task_addrs { "bthv1a2b3c4d" . 02:7f:0a:d5:07:04 . 10.213.7.4 }\n');
-  assert.deepEqual(renderForgetPort(port).split("\n").slice(0, 2), [
-    'add element bridge berth task_addrs { "bthv1a2b3c4d" . 02:7f:0a:d5:07:04 . 10.213.7.4 }',
-    'delete element bridge berth task_addrs { "bthv1a2b3c4d" . 02:7f:0a:d5:07:04 . 10.213.7.4 }',
-  ]);
-  assert.equal(renderAllowBridge("bth-0011aabb"), 'add element inet berth bridged { "bth-0011aabb" . "bth-0011aabb" }\n');
-  assert.match(renderForgetBridge("bth-0011aabb"), /^add element .*\ndelete element inet berth bridged \{ "bth-0011aabb" \. "bth-0011aabb" \}\n$/);
+test("names and addresses are checked before they enter the text", () => {
+  assert.throws(() => renderHostFirewall({ uplink: 'eth0" accept #', ipForwardPinned: true }, []), /refusing uplink/);
+  assert.throws(() => renderHostFirewall({ uplink: "bth*", ipForwardPinned: true }, []), /refusing uplink/);
+  assert.throws(() => renderHostFirewall({ overlayAddress: "1.2.3.4; flush ruleset", ipForwardPinned: true }, []), /refusing overlay address/);
+  assert.throws(() => renderHostFirewall({ ipForwardPinned: true }, ["10.0.0.1 }"]), /refusing overlay host/);
+  assert.throws(() => renderOverlayHostChanges(new Set(), new Set(["x"])), /refusing/);
+  assert.throws(() => hostLinkSysctls("eth0", true), /refusing router link/);
+});
+
+test("overlay host changes are element adds and deletes; the removal covers both families", () => {
+  assert.equal(renderOverlayHostChanges(new Set(["10.0.0.1"]), new Set(["10.0.0.1"])), "");
+  assert.equal(
+    renderOverlayHostChanges(new Set(["10.0.0.1"]), new Set(["10.0.0.2"])),
+    "add element inet berth overlay_hosts { 10.0.0.2 }\ndelete element inet berth overlay_hosts { 10.0.0.1 }\n",
+  );
   assert.equal(renderRemoveFirewall(), "table bridge berth {}\ndelete table bridge berth\ntable inet berth {}\ndelete table inet berth\n");
-});
-
-test("refuses names and addresses that could add rules or name another interface", () => {
-  assert.throws(() => renderAllowPort({ ...port, hostVeth: 'bthv1" } ; flush ruleset ; add element bridge berth task_addrs { "x' }), /refusing task port/);
-  assert.throws(() => renderAllowPort({ ...port, hostVeth: "eth0" }), /refusing task port/);
-  assert.throws(() => renderAllowPort({ ...port, ipv4: "10.213.7.256" }), /refusing IPv4/);
-  assert.throws(() => renderAllowPort({ ...port, ipv4: "0.0.0.0/0" }), /refusing IPv4/);
-  assert.throws(() => renderAllowPort({ ...port, macAddress: "02:7f:0a:d5:07" }), /refusing MAC/);
-  assert.throws(() => renderFirewall({ bridges: ["docker0"], ports: [] }), /refusing bridge name/);
-  assert.throws(() => bridgeSysctls("bth-a.b"), /refusing bridge name/);
-});
-
-test("each bridge gets strict reverse-path filtering, no IPv6 and ARP answers for its own addresses only", () => {
-  assert.deepEqual(bridgeSysctls("bth-0011aabb"), [
-    ["net.ipv4.conf.bth-0011aabb.rp_filter", "1"],
-    ["net.ipv4.conf.bth-0011aabb.arp_ignore", "1"],
-    ["net.ipv6.conf.bth-0011aabb.disable_ipv6", "1"],
-  ]);
+  assert.deepEqual(hostLinkSysctls("bthh0011aabb", false).at(-1), ["net.ipv4.conf.bthh0011aabb.forwarding", "0"]);
 });

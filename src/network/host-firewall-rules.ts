@@ -1,164 +1,119 @@
-// The host's nftables policy for task networks, rendered as `nft -f` input (pure: no I/O). Two
-// tables, one per family, both named "berth":
+// The host's nftables table for the task data plane, `inet berth`, as `nft -f` text (pure). Tasks
+// never touch the host's namespace: each VPC's router (router-rules.ts) reaches it only through
+// its uplink veth, whose host end is "bthh<hash>" and holds the router's /30 and 169.254.170.2.
+// Whatever leaves a router by that link is masqueraded to the router's /30 address, so the host
+// sees 169.254.128.0/17 sources only, never a VPC's (overlapping) addresses.
 //
-//   bridge berth   prerouting, on every frame a task port (host veth "bthv…") hands the bridge:
-//                  IPv4 and ARP pass only when (port, source MAC, source IP) is the task's own
-//                  (set task_addrs, one element per task); every other frame is dropped: a forged
-//                  source, IPv6 (link-local included), DHCP (source 0.0.0.0), VLAN tags, STP.
-//   inet berth     input, on packets from a task bridge ("bth-…") to the host itself: only replies
-//                  to what the host started, and TCP to 169.254.170.2:80 held by a socket bound
-//                  to that address. Every other port and address of the host is dropped, wherever
-//                  the listener is bound (0.0.0.0, the bridge's .1, eth0's address, 127.0.0.1 by a
-//                  forged route). ICMP echo to the gateway is dropped too: a task needs nothing
-//                  from it (errors about flows the host started arrive as "related" and pass),
-//                  and an answer only tells an attacker the host is there and how busy it is.
-//                  forward, on packets the host would route into or out of a task bridge: none
-//                  pass, so no task reaches another subnet, another VPC or the outside, whatever
-//                  ip_forward says. Bridged frames between tasks of one subnet also cross this
-//                  hook when br_netfilter is loaded (bridge-nf-call-iptables, which Docker sets),
-//                  seen as entering and leaving the same bridge; set bridged lists each bridge
-//                  as such a pair so that same-subnet traffic, as in a default VPC's default
-//                  security group, keeps flowing. nft cannot compare iifname with oifname.
-//
-// Why the bridge family for anti-spoofing, not netdev ingress: a netdev chain is bound to one
-// device, so each task would add a chain (a ruleset change per launch); the bridge family sees
-// every port in one chain and a launch adds one set element. It filters before the bridge
-// learns or forwards, so a forged frame reaches neither a peer nor the host.
+//   input    from a router link (bthh*): only replies to what the host started, and TCP to
+//            169.254.170.2:80 held by a socket bound to that address; every other port on every
+//            host address is dropped, ping too. VXLAN (UDP 4789) to the overlay address only from
+//            the fleet's hosts (set overlay_hosts, from the view's peers).
+//   forward  router link → the uplink (the router let only public tasks' traffic out) and the
+//            replies back; nothing else to or from a router link. With ip_forward pinned off,
+//            the uplink forwards only those replies (its forwarding flag is on for them alone).
+//   nat      what a router sends out of the uplink is masqueraded to the uplink's address.
 //
 // Why the metadata rule asks for `socket wildcard 0`: the address 169.254.170.2 is local, so any
 // host service listening on 0.0.0.0:80 would answer a task there. Only a socket bound to the
 // endpoint address itself (Berth's endpoint server) is let through.
 //
-// The wildcards name only what Berth makes: bridges "bth-<8 hex>" (bridgeName) and their task
-// ports "bthv<8 hex>"; other links of the bth family (a test's "bthmh0" uplink) are not tasks.
-// The wildcards, not the sets, decide what is filtered, so a bridge or port not yet in a set is
-// closed, not open.
-//
-// Every name and address is checked before it enters the text: nothing read from a state file
-// can add a rule.
+// The wildcard "bthh*", not a set, decides what is filtered, so a router link made before its
+// element exists is closed, not open. Every name and address is checked before it enters the text.
+import { HOST_LINK, INTERFACE_NAME, IPV4, checked } from "./names.js";
+
 export const FIREWALL_TABLE = "berth";
 export const METADATA_ENDPOINT = { address: "169.254.170.2", port: 80 } as const;
+/** The VXLAN port (IANA, RFC 7348). */
+export const VXLAN_PORT = 4789;
 
-/** A task's port on its bridge and the only addresses it may send from. */
-export interface TaskPort {
-  readonly hostVeth: string;
-  readonly macAddress: string;
-  readonly ipv4: string;
-}
-
-export interface FirewallState {
-  readonly bridges: readonly string[];
-  readonly ports: readonly TaskPort[];
-}
-
-const BRIDGE_NAME = /^bth-[0-9a-f]{1,11}$/;
-const VETH_NAME = /^bthv[0-9a-z]{1,11}$/;
-const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-
-function checked(value: string, pattern: RegExp, what: string): string {
-  if (!pattern.test(value)) throw new RangeError(`refusing ${what} '${value}' in the host firewall`);
-  return value;
-}
-
-function portElement(port: TaskPort): string {
-  return `"${checked(port.hostVeth, VETH_NAME, "task port")}" . ${checked(port.macAddress.toLowerCase(), MAC, "MAC address")} . ${checked(port.ipv4, IPV4, "IPv4 address")}`;
-}
-
-function bridgeElement(bridge: string): string {
-  const name = checked(bridge, BRIDGE_NAME, "bridge name");
-  return `"${name}" . "${name}"`;
+export interface HostFirewallShape {
+  /** The interface toward the outside for tasks with a public IP; none: no task goes out. */
+  readonly uplink?: string | undefined;
+  /** This host's underlay address (VXLAN endpoint); none: no overlay. */
+  readonly overlayAddress?: string | undefined;
+  /** Whether the host's ip_forward is pinned off (then the uplink forwards only our replies). */
+  readonly ipForwardPinned: boolean;
 }
 
 const elements = (items: readonly string[]) => (items.length > 0 ? `\n    elements = { ${items.join(", ")} }` : "");
 
-/**
- * The whole policy, replacing whatever tables of ours exist in one transaction: `nft -f` applies
- * the file atomically, so a restarted agent never leaves a moment without the policy, and the
- * create-then-delete pair makes the replacement work whether or not the tables exist.
- */
-export function renderFirewall(state: FirewallState): string {
-  const { address, port } = METADATA_ENDPOINT;
-  return `table bridge ${FIREWALL_TABLE} {}
-delete table bridge ${FIREWALL_TABLE}
-table bridge ${FIREWALL_TABLE} {
-  set task_addrs {
-    type ifname . ether_addr . ipv4_addr${elements(state.ports.map(portElement))}
-  }
-  chain prerouting {
-    type filter hook prerouting priority filter; policy accept;
-    iifname "bthv*" jump from_task
-  }
-  chain from_task {
-    iifname . ether saddr . ip saddr @task_addrs accept
-    arp htype 1 arp ptype ip arp hlen 6 arp plen 4 iifname . ether saddr . arp saddr ip @task_addrs iifname . arp saddr ether . arp saddr ip @task_addrs accept
-    counter drop
-  }
+function forwardRules(shape: HostFirewallShape): string[] {
+  const uplink = shape.uplink === undefined ? undefined : checked(shape.uplink, INTERFACE_NAME, "uplink interface");
+  return [
+    ...(uplink ? [`iifname "bthh*" oifname "${uplink}" accept`, `iifname "${uplink}" oifname "bthh*" ct state established,related accept`] : []),
+    `iifname "bthh*" counter drop`,
+    `oifname "bthh*" counter drop`,
+    ...(uplink && shape.ipForwardPinned ? [`iifname "${uplink}" counter drop`] : []),
+  ];
 }
-table inet ${FIREWALL_TABLE} {}
-delete table inet ${FIREWALL_TABLE}
-table inet ${FIREWALL_TABLE} {
-  set bridged {
-    type ifname . ifname${elements(state.bridges.map(bridgeElement))}
+
+/**
+ * The whole table, replacing any earlier one in one transaction (create-then-delete works whether
+ * or not it exists), so a restarted agent never leaves a moment without it. The `bridge berth`
+ * table of Berth's bridged design (before issue 12) goes in the same transaction.
+ */
+export function renderHostFirewall(shape: HostFirewallShape, overlayHosts: readonly string[]): string {
+  const { address, port } = METADATA_ENDPOINT;
+  const overlay = shape.overlayAddress === undefined ? undefined : checked(shape.overlayAddress, IPV4, "overlay address");
+  const hosts = overlayHosts.map((host) => checked(host, IPV4, "overlay host address"));
+  const uplink = shape.uplink === undefined ? undefined : checked(shape.uplink, INTERFACE_NAME, "uplink interface");
+  const lines = (rules: readonly string[]) => rules.map((rule) => `    ${rule}\n`).join("");
+  return `${renderRemoveFirewall()}table inet ${FIREWALL_TABLE} {
+  set overlay_hosts {
+    type ipv4_addr;${elements(hosts)}
   }
   chain input {
     type filter hook input priority filter; policy accept;
-    iifname "bth-*" jump from_task
-  }
-  chain from_task {
+    iifname "bthh*" jump from_router
+${overlay ? lines([`ip daddr ${overlay} udp dport ${VXLAN_PORT} ip saddr != @overlay_hosts counter drop`]) : ""}  }
+  chain from_router {
     ct state established,related accept
     meta nfproto ipv4 ip daddr ${address} tcp dport ${port} socket wildcard 0 accept
     counter drop
   }
   chain forward {
     type filter hook forward priority filter; policy accept;
-    iifname . oifname @bridged accept
-    iifname "bth-*" counter drop
-    oifname "bth-*" counter drop
+${lines(forwardRules(shape))}  }
+${
+  uplink
+    ? `  chain nat_postrouting {
+    type nat hook postrouting priority srcnat; policy accept;
+    oifname "${uplink}" ip saddr 169.254.128.0/17 masquerade
   }
-}
+`
+    : ""
+}}
 `;
 }
 
-/** Lets a task's port send from its own addresses (idempotent: adding an element twice is no error). */
-export function renderAllowPort(port: TaskPort): string {
-  return `add element bridge ${FIREWALL_TABLE} task_addrs { ${portElement(port)} }\n`;
+/** The overlay hosts set from `before` to `after`: element adds and deletes only. */
+export function renderOverlayHostChanges(before: ReadonlySet<string>, after: ReadonlySet<string>): string {
+  const added = [...after].filter((host) => !before.has(host)).map((host) => checked(host, IPV4, "overlay host address"));
+  const removed = [...before].filter((host) => !after.has(host)).map((host) => checked(host, IPV4, "overlay host address"));
+  return (
+    (added.length > 0 ? `add element inet ${FIREWALL_TABLE} overlay_hosts { ${added.join(", ")} }\n` : "") +
+    (removed.length > 0 ? `delete element inet ${FIREWALL_TABLE} overlay_hosts { ${removed.join(", ")} }\n` : "")
+  );
 }
 
-/** Removes a task's element; the add first makes the delete succeed whether or not it was there. */
-export function renderForgetPort(port: TaskPort): string {
-  const element = portElement(port);
-  return `add element bridge ${FIREWALL_TABLE} task_addrs { ${element} }\ndelete element bridge ${FIREWALL_TABLE} task_addrs { ${element} }\n`;
-}
-
-export function renderAllowBridge(bridge: string): string {
-  return `add element inet ${FIREWALL_TABLE} bridged { ${bridgeElement(bridge)} }\n`;
-}
-
-export function renderForgetBridge(bridge: string): string {
-  const element = bridgeElement(bridge);
-  return `add element inet ${FIREWALL_TABLE} bridged { ${element} }\ndelete element inet ${FIREWALL_TABLE} bridged { ${element} }\n`;
-}
-
-/** Removes both tables, present or not, in one transaction. */
+/** Removes our tables (the inet one, and the bridge one of the bridged design), present or not, in one transaction. */
 export function renderRemoveFirewall(): string {
   return ["bridge", "inet"].map((family) => `table ${family} ${FIREWALL_TABLE} {}\ndelete table ${family} ${FIREWALL_TABLE}\n`).join("");
 }
 
 /**
- * Per-bridge kernel settings (sysctl keys and values). rp_filter 1 (strict): a packet the host
- * receives on the bridge must come from an address routed back through that bridge, a second
- * line behind the per-port source check. The veths are bridge ports and do no IP processing, so
- * rp_filter on them would do nothing. disable_ipv6: the host has no IPv6 address on the bridge,
- * so nothing of the host answers there even if a frame got through. arp_ignore 1: the host
- * answers ARP on the bridge only for the bridge's own addresses, not for eth0's, so a task cannot
- * map the host's other addresses.
+ * A router link's kernel settings on the host end. rp_filter 1 (strict): a packet from the link
+ * must come from the router's /30 (everything the router sends is masqueraded to it).
+ * arp_ignore 1: the host answers ARP there only for the link's own addresses. No IPv6. forwarding:
+ * IPv4 checks the INGRESS device's flag, so the link forwards (to the uplink, as the forward chain
+ * allows) only when there is an uplink, whatever net.ipv4.ip_forward says.
  */
-export function bridgeSysctls(bridge: string): [string, string][] {
-  const name = checked(bridge, BRIDGE_NAME, "bridge name");
+export function hostLinkSysctls(hostLink: string, forwarding: boolean): [string, string][] {
+  const name = checked(hostLink, HOST_LINK, "router link");
   return [
     [`net.ipv4.conf.${name}.rp_filter`, "1"],
     [`net.ipv4.conf.${name}.arp_ignore`, "1"],
     [`net.ipv6.conf.${name}.disable_ipv6`, "1"],
+    [`net.ipv4.conf.${name}.forwarding`, forwarding ? "1" : "0"],
   ];
 }

@@ -1,57 +1,76 @@
-// The host's side of task isolation: the nftables policy of host-firewall-rules.ts, the per-bridge
-// kernel settings, and the host's net.ipv4.ip_forward. Its life follows the agent's, not a task's:
+// The host's side of task isolation: the `inet berth` table of host-firewall-rules.ts, the router
+// links' kernel settings, net.ipv4.ip_forward and the uplink's forwarding flag. Its life follows
+// the agent's, not a task's:
 //
-//   install(state)      agent start: ip_forward pinned (value before kept in a file), then the whole
-//                       policy with every recorded task and bridge, in one atomic `nft -f`
-//   allowPort/forgetPort, allowBridge/forgetBridge
-//                       per task / per bridge: set elements only, the ruleset is never reloaded
-//   release()           agent stop with tasks still running: the tables stay (they protect those
-//                       tasks while no agent runs), ip_forward goes back to what it was
-//   uninstall()         nothing of Berth's left: both tables deleted, ip_forward restored
+//   install(state)      agent start: ip_forward pinned (value before kept in a file), then the
+//                       table with the overlay hosts last known, in one atomic `nft -f`, then the
+//                       forwarding flags of the uplink and of every router link
+//   prepareHostLink     a new router link: its sysctls
+//   setOverlayHosts     the fleet's VXLAN endpoints changed: set elements only
+//   release()           agent stop with tasks still running: the table and the flags stay (they
+//                       protect and serve those tasks while no agent runs), ip_forward goes back
+//   uninstall()         nothing of Berth's left: table deleted, ip_forward and the uplink restored
 //
-// ip_forward: Berth routes nothing today (tasks of one subnet are bridged, the endpoint is a local
-// address, there is no NAT), so "off" pins it to 0: should anything flush our tables (Debian's
-// nftables.service starts its config with `flush ruleset`), a task still cannot be routed
-// anywhere through the host. "keep" leaves the host's value alone for hosts that route for
-// something else (Docker); the forward chain alone then keeps tasks in. The value before is kept
-// in a file so that an agent that crashed and starts again still restores the operator's value,
-// not its own.
+// ip_forward: "off" pins it to 0, so that should anything flush our table (Debian's
+// nftables.service starts its config with `flush ruleset`) the host still routes nothing for
+// anything but the flows NAT needs: IPv4 decides forwarding by the ingress device's flag
+// (net.ipv4.conf.<dev>.forwarding), which is set on the router links and the uplink only, and only
+// when there is an uplink. Writing ip_forward resets every device's flag, so the pin comes first.
+// "keep" leaves the host's value for hosts that route for something else (Docker). The values
+// before are kept in files so that an agent that crashed restores the operator's, not its own.
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { writeFileAtomic } from "./ipam.js";
+import { writeFileAtomic } from "./state-files.js";
 import { runCommand } from "../core/command-runner.js";
 import type { CommandRunner } from "../core/command-runner.js";
-import type { FirewallState, TaskPort } from "./host-firewall-rules.js";
-import {
-  bridgeSysctls,
-  renderAllowBridge,
-  renderAllowPort,
-  renderFirewall,
-  renderForgetBridge,
-  renderForgetPort,
-  renderRemoveFirewall,
-} from "./host-firewall-rules.js";
+import { hostLinkSysctls, renderHostFirewall, renderOverlayHostChanges, renderRemoveFirewall } from "./host-firewall-rules.js";
+import { INTERFACE_NAME, IPV4, checked } from "./names.js";
 
 export type IpForwardPolicy = "off" | "keep";
 
 export interface HostFirewallOptions {
-  /** Where the host's ip_forward value before the agent's is kept. */
+  /** Where the host's values before the agent's are kept. */
   readonly stateDir: string;
   readonly run?: CommandRunner;
   readonly ipForward: IpForwardPolicy;
+  /** The interface toward the outside for tasks with assignPublicIp ENABLED (`--uplink`); none: no outbound for anyone. */
+  readonly uplink?: string | undefined;
+  /** This host's underlay address for the VXLAN overlay (`--overlay-address`); none: no overlay. */
+  readonly overlayAddress?: string | undefined;
+}
+
+/** What the host firewall is installed with: the links of the routers on record, the overlay hosts last known. */
+export interface HostFirewallState {
+  readonly hostLinks: readonly string[];
+  readonly overlayHosts: readonly string[];
 }
 
 const IP_FORWARD = "net.ipv4.ip_forward";
 
 export class HostFirewall {
   private readonly run: CommandRunner;
+  private overlayHosts = new Set<string>();
 
   constructor(private readonly options: HostFirewallOptions) {
     this.run = options.run ?? runCommand;
+    if (options.uplink !== undefined) checked(options.uplink, INTERFACE_NAME, "uplink interface");
+    if (options.overlayAddress !== undefined) checked(options.overlayAddress, IPV4, "overlay address");
+  }
+
+  get uplink(): string | undefined {
+    return this.options.uplink;
+  }
+
+  get overlayAddress(): string | undefined {
+    return this.options.overlayAddress;
   }
 
   private get savedIpForwardPath(): string {
     return join(this.options.stateDir, "ip-forward-before");
+  }
+
+  private get savedUplinkPath(): string {
+    return join(this.options.stateDir, "uplink-forwarding-before.json");
   }
 
   private nft(script: string): Promise<string> {
@@ -64,16 +83,18 @@ export class HostFirewall {
   }
 
   private async writeSysctls(pairs: readonly [string, string][]): Promise<void> {
-    await this.run("sysctl", ["-q", "-w", ...pairs.map(([key, value]) => `${key}=${value}`)]);
+    if (pairs.length > 0) await this.run("sysctl", ["-q", "-w", ...pairs.map(([key, value]) => `${key}=${value}`)]);
   }
 
-  /**
-   * Bridge sysctls are left to allowBridge: they live on the device, so a bridge that outlived the
-   * agent keeps them, and one a reboot took is made again (and set) by its first use. A recorded
-   * bridge that is gone only leaves an element naming no device.
-   */
-  async install(state: FirewallState): Promise<void> {
-    await Promise.all([this.nft(renderFirewall(state)), this.pinIpForward()]);
+  async install(state: HostFirewallState): Promise<void> {
+    const shape = { uplink: this.options.uplink, overlayAddress: this.options.overlayAddress, ipForwardPinned: this.options.ipForward === "off" };
+    const hosts = new Set(state.overlayHosts.filter((host) => host !== this.options.overlayAddress));
+    await Promise.all([this.nft(renderHostFirewall(shape, [...hosts])), this.pinIpForward()]);
+    this.overlayHosts = hosts;
+    // After the pin (which resets every device's flag): the uplink's and the router links'.
+    await this.enableUplinkForwarding();
+    const forwarding = state.hostLinks.flatMap((link) => hostLinkSysctls(link, this.options.uplink !== undefined));
+    await this.writeSysctls(forwarding.filter(([key]) => key.endsWith(".forwarding")));
   }
 
   private async pinIpForward(): Promise<void> {
@@ -94,29 +115,45 @@ export class HostFirewall {
     rmSync(this.savedIpForwardPath, { force: true });
   }
 
-  allowPort(port: TaskPort): Promise<string> {
-    return this.nft(renderAllowPort(port));
+  private async enableUplinkForwarding(): Promise<void> {
+    const uplink = this.options.uplink;
+    if (uplink === undefined) return;
+    const key = `net.ipv4.conf.${uplink}.forwarding`;
+    const current = await this.readSysctl(key);
+    if (!existsSync(this.savedUplinkPath)) writeFileAtomic(this.savedUplinkPath, JSON.stringify({ uplink, forwarding: current }));
+    if (current !== "1") await this.writeSysctls([[key, "1"]]);
   }
 
-  forgetPort(port: TaskPort): Promise<void> {
-    return this.forget(renderForgetPort(port));
+  private async restoreUplinkForwarding(): Promise<void> {
+    if (!existsSync(this.savedUplinkPath)) return;
+    const saved = JSON.parse(readFileSync(this.savedUplinkPath, "utf8")) as { uplink?: unknown; forwarding?: unknown };
+    if (typeof saved.uplink === "string" && INTERFACE_NAME.test(saved.uplink) && (saved.forwarding === "0" || saved.forwarding === "1")) {
+      const key = `net.ipv4.conf.${saved.uplink}.forwarding`;
+      // A link that is gone (unplugged, renamed) has nothing to restore.
+      const current = await this.readSysctl(key).catch(() => undefined);
+      if (current !== undefined && current !== saved.forwarding) await this.writeSysctls([[key, saved.forwarding]]);
+    }
+    rmSync(this.savedUplinkPath, { force: true });
   }
 
-  /** Removing from tables that are gone (a reboot, an uninstall) has nothing left to do. */
-  private async forget(script: string): Promise<void> {
-    await this.nft(script).catch((error: Error) => {
-      if (!/No such file or directory/.test(error.message)) throw error;
-    });
+  /** A router link's kernel settings, set once it exists (they live and die with the device). */
+  async prepareHostLink(hostLink: string): Promise<void> {
+    await this.writeSysctls(hostLinkSysctls(hostLink, this.options.uplink !== undefined));
   }
 
-  /** A new bridge: its kernel settings, and same-bridge traffic let through the forward hook. */
-  async allowBridge(bridge: string): Promise<void> {
-    await Promise.all([this.writeSysctls(bridgeSysctls(bridge)), this.nft(renderAllowBridge(bridge))]);
+  /** The fleet's VXLAN endpoints (the view's peers' hosts): set elements added and removed. */
+  async setOverlayHosts(hosts: Iterable<string>): Promise<void> {
+    const next = new Set([...hosts].filter((host) => host !== this.options.overlayAddress));
+    const script = renderOverlayHostChanges(this.overlayHosts, next);
+    if (script) await this.nft(script);
+    this.overlayHosts = next;
   }
 
-  /** The bridge's settings go with the bridge; only its element is ours to remove. */
-  async forgetBridge(bridge: string): Promise<void> {
-    await this.forget(renderForgetBridge(bridge));
+  /** The uplink's first IPv4 address: the public address of tasks with assignPublicIp ENABLED (what they are seen as outside). */
+  async uplinkAddress(): Promise<string | undefined> {
+    if (this.options.uplink === undefined) return undefined;
+    const listing = await this.run("ip", ["-4", "-o", "addr", "show", "dev", this.options.uplink]);
+    return /\binet (\d+\.\d+\.\d+\.\d+)\//.exec(listing)?.[1];
   }
 
   async release(): Promise<void> {
@@ -125,6 +162,9 @@ export class HostFirewall {
 
   async uninstall(): Promise<void> {
     await this.nft(renderRemoveFirewall());
+    this.overlayHosts = new Set();
+    // ip_forward first: writing it resets every device's flag, the uplink's included.
     await this.restoreIpForward();
+    await this.restoreUplinkForwarding();
   }
 }

@@ -1,7 +1,10 @@
-export { TaskNetworks, METADATA_ENDPOINT_ADDRESS, bridgeName, privateDnsName } from "./task-networks.js";
-export type { SubnetSpec, TaskAttachment, CommandRunner } from "./task-networks.js";
-export { Ipam, subnetRange } from "./ipam.js";
+export { TaskNetworks, METADATA_ENDPOINT_ADDRESS } from "./task-networks.js";
+export type { CommandRunner, TaskNetworksOptions, ViewApplied } from "./task-networks.js";
+export type { TaskAttachment } from "./task-attachment.js";
+export { privateDnsName, subnetRange, overlayMac, routerNames } from "./names.js";
+export { OVERLAY_MTU } from "./vpc-routers.js";
 export { HostFirewall } from "./host-firewall.js";
-export type { IpForwardPolicy } from "./host-firewall.js";
+export type { IpForwardPolicy, HostFirewallOptions } from "./host-firewall.js";
 export { FIREWALL_TABLE, METADATA_ENDPOINT } from "./host-firewall-rules.js";
 export { HostAgentLock } from "./host-agent-lock.js";
+export type { NetworkView, TaskNetworkInput, SecurityGroupRule } from "./view-types.js";

@@ -1,146 +1,136 @@
-// Real task networks: namespaces, veths, a bridge per subnet, IPAM, the metadata address.
-// Runs as root; uses only a test subnet on a bridge it creates, and checks for leaks afterwards.
+// Real task networks, routed (src/network): task namespaces, veths into a VPC router namespace,
+// the interface as the control plane allocated it, the metadata address through the router. The
+// "host" is a namespace this file creates; everything is removed and checked for leaks after.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFile, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
-import type { AddressInfo } from "node:net";
+import type { ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { TaskNetworks, METADATA_ENDPOINT_ADDRESS } from "../../src/network/index.js";
-import { assertNoLeaks } from "../support/leaks.js";
-import { isListeningInNetns } from "../support/netns-listener.js";
-import { waitFor } from "../support/wait-for.js";
+import { HostFirewall, TaskNetworks } from "../../src/network/index.js";
+import { EMPTY_NETWORK_VIEW } from "../../src/protocol/network-view.js";
+import { attempt, group, inNetns, listenIn, makeHost, probe, rule, taskInterface, viewOf } from "../support/dataplane.js";
+import type { TestHost } from "../support/dataplane.js";
+import { assertNoNewLeaks, findLeaks } from "../support/leaks.js";
 
+const leaksBefore = new Set(findLeaks());
 const stateDir = mkdtempSync(join(tmpdir(), "berth-net-"));
-const subnet = { subnetId: "subnet-0bth0test000000001", cidr: "10.213.7.0/24" };
-const networks = new TaskNetworks({ stateDir, region: "us-east-1" });
+const vpc = { vpcId: "vpc-0b7e1", vpcCidr: "10.213.0.0/16", vni: 7001, subnetId: "subnet-0b7e1", subnetCidr: "10.213.7.0/24" };
+const SELF = group("sg-0e1", vpc.vpcId, [rule("all", -1, -1, { groupIds: ["sg-0e1"] })]);
+const children: ChildProcess[] = [];
+let host: TestHost;
+let networks: TaskNetworks;
+
+const make = (run: TestHost["run"]) =>
+  new TaskNetworks({ stateDir, region: "us-east-1", run, firewall: new HostFirewall({ stateDir, run, ipForward: "off" }) });
 
 after(async () => {
-  for (const attachment of networks.list()) await networks.detach(attachment.taskId);
-  await networks.removeSubnetIfIdle(subnet.subnetId);
-  rmSync(stateDir, { recursive: true, force: true });
-  assertNoLeaks();
+  for (const child of children) child.kill();
+  try {
+    await networks?.removeEverything();
+  } finally {
+    await host?.remove();
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+  assertNoNewLeaks(leaksBefore);
 });
 
-const inNetns = (netns: string, args: string[], timeoutMs = 5000) =>
-  new Promise<{ code: number; stdout: string }>((resolve) =>
-    execFile("ip", ["netns", "exec", netns, ...args], { timeout: timeoutMs }, (error, stdout) => resolve({ code: error ? 1 : 0, stdout })),
-  );
-
-/** A one-shot TCP listener inside a namespace that answers "hello". */
-function listenInNetns(netns: string, port: number) {
-  const child = spawn("ip", ["netns", "exec", netns, "busybox", "nc", "-l", "-p", String(port), "-e", "/bin/busybox", "echo", "hello"], { stdio: "ignore" });
-  return child;
-}
-
-test("two tasks on one subnet talk over TCP, the host reaches them, and they reach 169.254.170.2", async () => {
-  const a = await networks.attach("task-aaaaaaaaaaaaaaaa", subnet);
-  const b = await networks.attach("task-bbbbbbbbbbbbbbbb", subnet);
+test("two tasks of one subnet talk through their router when their group allows it; a task reaches 169.254.170.2:80; its routes go by the gateway", async () => {
+  host = await makeHost("bthtnet-host");
+  networks = make(host.run);
+  await networks.start();
+  const specA = taskInterface({ ...vpc, host: 4, groups: ["sg-0e1"] });
+  const specB = taskInterface({ ...vpc, host: 5, groups: ["sg-0e1"] });
+  const a = await networks.attach("net-aaaaaaaaaaaaaaaa", specA);
+  const b = await networks.attach("net-bbbbbbbbbbbbbbbb", specB);
   assert.equal(a.ipv4, "10.213.7.4");
-  assert.equal(b.ipv4, "10.213.7.5");
-  assert.match(a.eniId, /^eni-[0-9a-f]{17}$/);
+  assert.equal(a.eniId, specA.eniId);
+  assert.equal(a.macAddress, specA.macAddress);
   assert.equal(a.privateDnsName, "ip-10-213-7-4.ec2.internal");
-  assert.match(a.macAddress, /^02:[0-9a-f]{2}:0a:d5:07:04$/);
-
-  // task b → task a
-  const server = listenInNetns(a.netnsName, 8080);
-  await waitFor(() => isListeningInNetns(a.netnsName, 8080), { what: "nc listening in task a" });
-  const reply = await inNetns(b.netnsName, ["busybox", "nc", "-w", "3", a.ipv4, "8080"]);
-  server.kill();
-  assert.match(reply.stdout, /hello/);
-
-  // host → task b
-  const hostServer = listenInNetns(b.netnsName, 8081);
-  await waitFor(() => isListeningInNetns(b.netnsName, 8081), { what: "nc listening in task b" });
-  const fromHost = await new Promise<string>((resolve, reject) => {
-    execFile("busybox", ["nc", "-w", "3", b.ipv4, "8081"], { timeout: 5000 }, (error, stdout) => (error ? reject(error) : resolve(stdout)));
-  });
-  hostServer.kill();
-  assert.match(fromHost, /hello/);
-
-  // task a → the agent's endpoint address on the host
-  const endpoint = createServer((socket) => socket.end("metadata\n"));
-  await new Promise<void>((resolve) => endpoint.listen(0, METADATA_ENDPOINT_ADDRESS, resolve));
-  const port = (endpoint.address() as AddressInfo).port;
-  const metadata = await inNetns(a.netnsName, ["busybox", "nc", "-w", "3", METADATA_ENDPOINT_ADDRESS, String(port)]);
-  endpoint.close();
-  assert.match(metadata.stdout, /metadata/);
-
-  // the only routes lead to the bridge: nothing toward the outside, forwarding untouched
-  const routes = await inNetns(a.netnsName, ["ip", "route"]);
-  assert.match(routes.stdout, /^default via 10\.213\.7\.1 dev eth0/m);
-  assert.equal(readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8").trim(), "0");
-});
-
-test("attach is idempotent, detach releases everything, and leases survive a restart", async () => {
-  const first = await networks.attach("task-cccccccccccccccc", subnet);
-  assert.deepEqual(await networks.attach("task-cccccccccccccccc", subnet), first);
-  const restarted = new TaskNetworks({ stateDir, region: "us-east-1" });
-  const other = await restarted.attach("task-dddddddddddddddd", subnet);
-  assert.notEqual(other.ipv4, first.ipv4);
-  await restarted.detach("task-cccccccccccccccc");
-  await restarted.detach("task-cccccccccccccccc");
-  const again = await restarted.attach("task-eeeeeeeeeeeeeeee", subnet);
-  assert.equal(again.ipv4, first.ipv4, "a released address is handed out again");
-});
-
-test("tasks attaching at once to a new subnet share one bridge; an idle-bridge removal racing an attach never strands it", async () => {
-  const fresh = { subnetId: "subnet-0bth0test000000002", cidr: "10.213.10.0/24" };
-  const ids = Array.from({ length: 5 }, (_, i) => `race-${i}-aaaaaaaaaaaaaaa`);
-  const attached = await Promise.all(ids.map((id) => networks.attach(id, fresh)));
-  assert.equal(new Set(attached.map((a) => a.ipv4)).size, 5);
-  const bridge = attached[0]!.bridge;
-  // The last tasks leave (each teardown removes the bridge when idle) while a new one arrives.
-  const [, late] = await Promise.all([
-    (async () => {
-      for (const id of ids) {
-        await networks.detach(id);
-        await networks.removeSubnetIfIdle(fresh.subnetId);
-      }
-    })(),
-    networks.attach("race-late-aaaaaaaaaaaa", fresh),
-  ]);
-  const members = await new Promise<string>((resolve, reject) =>
-    execFile("ip", ["-o", "link", "show", "master", bridge], (error, stdout) => (error ? reject(error) : resolve(stdout))),
+  assert.equal(a.gateway, "10.213.7.1");
+  children.push(await listenIn(a.netnsName, 8080, "a"));
+  assert.equal(await probe(b.netnsName, a.ipv4, 8080, 1), "closed", "no group known yet: the router drops it (fails closed)");
+  const applied = await networks.applyView(
+    viewOf(
+      [
+        { taskId: a.taskId, spec: specA },
+        { taskId: b.taskId, spec: specB },
+      ],
+      [SELF],
+    ),
   );
-  assert.match(members, new RegExp(late.hostVeth), "the late task's veth is still in the (existing) bridge");
-  await networks.detach(late.taskId);
-  assert.equal(await networks.removeSubnetIfIdle(fresh.subnetId), true);
+  assert.equal(applied.routers, 1);
+  assert.equal(await probe(b.netnsName, a.ipv4, 8080), "open-a");
+
+  // The metadata endpoint: a socket bound to 169.254.170.2:80 in the host.
+  children.push(await listenIn(host.name, 80, "metadata", "169.254.170.2"));
+  assert.equal(await probe(a.netnsName, "169.254.170.2", 80), "open-metadata");
+
+  const routes = (await inNetns(a.netnsName, ["ip", "route"])).stdout;
+  assert.match(routes, /^default via 10\.213\.7\.1 dev eth0/m);
+  assert.doesNotMatch(routes, /10\.213\.7\.0\/24/, "no on-link route for the subnet: same-subnet traffic goes through the router too");
+  assert.match((await inNetns(a.netnsName, ["ip", "-o", "addr", "show", "dev", "eth0"])).stdout, /inet 10\.213\.7\.4\/24 .*noprefixroute/);
+  assert.equal(await host.sysctl("net.ipv4.ip_forward"), "0", "the host routes nothing");
+  const inRouter = (args: string[]) => attempt("nsenter", [`--net=/run/netns/${a.routerNetns}`, ...args]);
+  assert.equal((await inRouter(["sysctl", "-n", "net.ipv4.ip_forward"])).stdout.trim(), "1", "the router does");
+  assert.equal((await inRouter(["sysctl", "-n", `net.ipv4.conf.${a.hostVeth}.rp_filter`])).stdout.trim(), "1");
+  assert.match((await inRouter(["ip", "neigh", "show", a.ipv4])).stdout, new RegExp(`lladdr ${a.macAddress} PERMANENT`));
 });
 
 test("reserve makes only the namespace; connect plugs it in, is idempotent, and finishes a connect a restart interrupted", async () => {
-  const ip = (args: string[]) =>
-    new Promise<{ code: number; stdout: string }>((resolve) => execFile("ip", args, (error, stdout) => resolve({ code: error ? 1 : 0, stdout })));
-  const reserved = await networks.reserve("task-ffffffffffffffff", subnet);
+  const spec = taskInterface({ ...vpc, host: 6 });
+  const reserved = await networks.reserve("net-ffffffffffffffff", spec);
   assert.equal(reserved.connected, false);
-  assert.equal((await ip(["netns", "list"])).stdout.includes(reserved.netnsName), true, "the namespace exists");
-  assert.equal((await ip(["link", "show", reserved.hostVeth])).code, 1, "no veth yet");
-  assert.deepEqual(await networks.reserve("task-ffffffffffffffff", subnet), reserved, "reserve is idempotent");
+  assert.ok(existsSync(reserved.netnsPath));
+  assert.deepEqual(await networks.reserve("net-ffffffffffffffff", spec), reserved, "reserve is idempotent");
   // What an agent stopped half way through connect leaves: the pair, nothing configured.
-  assert.equal((await ip(["link", "add", reserved.hostVeth, "type", "veth", "peer", "name", "eth0", "netns", reserved.netnsName])).code, 0);
-  const restarted = new TaskNetworks({ stateDir, region: "us-east-1" });
-  const connected = await restarted.connect("task-ffffffffffffffff");
+  await attempt("ip", ["-n", reserved.routerNetns, "link", "add", reserved.hostVeth, "type", "veth", "peer", "name", "eth0", "netns", reserved.netnsName]);
+  const restarted = make(host.run);
+  await restarted.start();
+  const connected = await restarted.connect("net-ffffffffffffffff");
   assert.equal(connected.connected, true);
-  assert.deepEqual(await restarted.connect("task-ffffffffffffffff"), connected, "connect is idempotent");
-  assert.match(
-    (await ip(["-n", reserved.netnsName, "-o", "addr", "show", "dev", "eth0"])).stdout,
-    new RegExp(`inet ${reserved.ipv4.replace(/\./g, "\\.")}/24`),
-  );
-  assert.match((await ip(["-n", reserved.netnsName, "link", "show", "eth0"])).stdout, new RegExp(reserved.macAddress));
-  assert.match((await ip(["-o", "link", "show", "master", reserved.bridge])).stdout, new RegExp(reserved.hostVeth));
-  await restarted.detach("task-ffffffffffffffff");
-  assert.equal((await ip(["netns", "list"])).stdout.includes(reserved.netnsName), false);
+  assert.deepEqual(await restarted.connect("net-ffffffffffffffff"), connected, "connect is idempotent");
+  assert.match((await inNetns(reserved.netnsName, ["ip", "link", "show", "eth0"])).stdout, new RegExp(reserved.macAddress));
+  await restarted.detach("net-ffffffffffffffff");
+  assert.equal(existsSync(reserved.netnsPath), false);
+  assert.equal((await attempt("ip", ["-n", reserved.routerNetns, "link", "show", reserved.hostVeth])).ok, false, "the veth is gone");
+  networks = restarted;
 });
 
-test("a record left empty (a power loss before it reached the disk) neither breaks list() nor stops its task's teardown", async () => {
-  const ip = (args: string[]) =>
-    new Promise<{ code: number; stdout: string }>((resolve) => execFile("ip", args, (error, stdout) => resolve({ code: error ? 1 : 0, stdout })));
-  const attached = await networks.attach("task-abababababababab", subnet);
-  writeFileSync(join(stateDir, "tasks", "task-abababababababab.json"), "");
-  assert.ok(!networks.list().some((attachment) => attachment.taskId === "task-abababababababab"));
-  await networks.detach("task-abababababababab");
-  assert.equal((await ip(["netns", "list"])).stdout.includes(attached.netnsName), false, "the namespace is gone");
-  assert.equal((await ip(["link", "show", attached.hostVeth])).code, 1, "the veth is gone");
+test("a spec without the allocated interface, or with values that do not fit, is refused before anything is made", async () => {
+  const good = taskInterface({ ...vpc, host: 7 });
+  const bad: [Partial<typeof good>, RegExp][] = [
+    [{ vpcId: undefined }, /has no vpcId/],
+    [{ macAddress: undefined, eniId: undefined }, /has no eniId, macAddress/],
+    [{ privateIpv4Address: "10.213.8.9" }, /not a usable address/],
+    [{ privateIpv4Address: "10.213.7.1" }, /not a usable address/],
+    [{ subnetCidr: "10.214.7.0/24" }, /not inside VPC/],
+    [{ macAddress: "03:00:00:00:00:01" }, /macAddress/],
+    [{ macAddress: "02:00:00:00:00:01 netns 1" }, /macAddress/],
+    [{ vpcId: "vpc-1; flush ruleset" }, /vpcId/],
+    [{ vni: 1 << 24 }, /vni/],
+    [{ securityGroups: ["sg-1 accept"] }, /security group/],
+  ];
+  for (const [change, message] of bad) await assert.rejects(networks.reserve("net-0000000000000bad", { ...good, ...change }), message);
+  assert.ok(!networks.list().some((attachment) => attachment.taskId === "net-0000000000000bad"));
+});
+
+test("a record left empty (a power loss) neither breaks list() nor stops its task's teardown", async () => {
+  const attached = await networks.attach("net-abababababababab", taskInterface({ ...vpc, host: 8 }));
+  writeFileSync(join(stateDir, "tasks", "net-abababababababab.json"), "");
+  assert.ok(!networks.list().some((attachment) => attachment.taskId === "net-abababababababab"));
+  await networks.detach("net-abababababababab");
+  assert.equal(existsSync(attached.netnsPath), false, "the namespace is gone");
+});
+
+test("the router goes with the view that leaves it no task; stop with no task removes the host table", async () => {
+  const routerNetns = networks.list()[0]!.routerNetns;
+  for (const attachment of networks.list()) await networks.detach(attachment.taskId);
+  assert.ok(existsSync(`/run/netns/${routerNetns}`), "a detach alone keeps the router");
+  const applied = await networks.applyView(EMPTY_NETWORK_VIEW);
+  assert.deepEqual([applied.routers, applied.removedRouters], [0, 1]);
+  assert.equal(existsSync(`/run/netns/${routerNetns}`), false);
+  await networks.stop();
+  assert.doesNotMatch(await host.run("nft", ["list", "tables"]), /berth/);
+  assert.doesNotMatch(await host.run("ip", ["-o", "link"]), /bthh/);
 });

@@ -14,6 +14,40 @@ export interface HostTaskSpecOptions {
   readonly subnet: { readonly subnetId: string; readonly cidr: string };
   /** Image for containers that name none; undefined leaves `image` to each container. */
   readonly defaultImage?: string;
+  /** The subnet's VPC; default: vpc-<idFiller>, the subnet's /16, a VNI from the filler. */
+  readonly vpc?: { readonly vpcId: string; readonly cidr: string; readonly vni: number };
+  /** The task's interface's groups (default none) and public IP (default DISABLED). */
+  readonly securityGroups?: readonly string[];
+  readonly assignPublicIp?: "ENABLED" | "DISABLED";
+}
+
+/**
+ * The interface the control plane would allocate for the n-th task of a file: the subnet's
+ * (n+3)-th address (the first four are AWS's), a MAC spelling it, an ENI id from n.
+ */
+export function allocatedInterface(options: HostTaskSpecOptions, n: number): TaskSpec["network"] {
+  const [base, prefix] = options.subnet.cidr.split("/") as [string, string];
+  const octets = base.split(".").map(Number);
+  const number = octets.reduce((total, octet) => total * 256 + octet, 0) + 3 + n;
+  const address = [24, 16, 8, 0].map((shift) => Math.floor(number / 2 ** shift) % 256);
+  const vpc = options.vpc ?? {
+    vpcId: `vpc-${options.idFiller}`,
+    cidr: `${octets[0]}.${octets[1]}.0.0/16`,
+    vni: parseInt(options.idFiller.slice(0, 6), 16) || 1,
+  };
+  if (Number(prefix) < 16 && !options.vpc) throw new Error("give a vpc for a subnet wider than /16");
+  return {
+    vpcId: vpc.vpcId,
+    vpcCidr: vpc.cidr,
+    vni: vpc.vni,
+    subnetId: options.subnet.subnetId,
+    subnetCidr: options.subnet.cidr,
+    eniId: `eni-${options.idFiller}${n.toString(16).padStart(8, "0")}`,
+    privateIpv4Address: address.join("."),
+    macAddress: `02:42:${address.map((octet) => octet.toString(16).padStart(2, "0")).join(":")}`,
+    securityGroups: options.securityGroups ?? [],
+    assignPublicIp: options.assignPublicIp ?? "DISABLED",
+  };
 }
 
 export type HostTaskSpecOverrides = Partial<Pick<TaskSpec, "cpuUnits" | "memoryMiB" | "ephemeralStorageGiB" | "stopTimeoutMs" | "pullPolicy">> & {
@@ -23,7 +57,7 @@ export type HostTaskSpecOverrides = Partial<Pick<TaskSpec, "cpuUnits" | "memoryM
 /** Returns a maker of specs with fresh task ids (a counter, padded to 32 hex digits). */
 export function hostTaskSpecs(options: HostTaskSpecOptions): (containers: ContainerDefinition[], overrides?: HostTaskSpecOverrides) => TaskSpec {
   let counter = 0;
-  const { family, subnet } = options;
+  const { family } = options;
   return (containers, overrides = {}) => {
     const taskId = `${(++counter).toString(16).padStart(4, "0")}${options.idFiller.repeat(32)}`.slice(0, 32);
     const containerDefinitions = containers.map((c) => ({ essential: true, ...(options.defaultImage ? { image: options.defaultImage } : {}), ...c }));
@@ -39,7 +73,7 @@ export function hostTaskSpecs(options: HostTaskSpecOptions): (containers: Contai
       memoryMiB: overrides.memoryMiB ?? 512,
       ephemeralStorageGiB: overrides.ephemeralStorageGiB ?? 1,
       platform: { os: "linux", architecture: "amd64" },
-      network: { subnetId: subnet.subnetId, subnetCidr: subnet.cidr, securityGroups: [], assignPublicIp: "DISABLED" },
+      network: allocatedInterface(options, counter),
       region: "us-east-1",
       availabilityZone: "us-east-1a",
       desiredStatus: "RUNNING",
