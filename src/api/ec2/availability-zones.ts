@@ -6,8 +6,8 @@ import type { AvailabilityZone, DescribeAvailabilityZonesRequest, DescribeAvaila
 import { availabilityZones } from "../../core/default-network.js";
 import type { RequestContext } from "../service-module.js";
 import { invalidParameterValue, refuseDryRun } from "./ec2-errors.js";
-import type { FilterFields } from "./filters.js";
-import { compileFilters } from "./filters.js";
+import type { FilterFields } from "../../core/ec2/filters.js";
+import { compileFilters } from "../../core/ec2/filters.js";
 
 /** us-east-1 → use1, ap-southeast-2 → apse2, eu-central-1 → euc1: AWS's short region code of zone ids. */
 export function regionCode(region: string): string {
@@ -67,5 +67,7 @@ export async function describeAvailabilityZones(input: DescribeAvailabilityZones
     (input.ZoneNames?.length ?? 0) + (input.ZoneIds?.length ?? 0) === 0 ||
     (input.ZoneNames ?? []).includes(zone.ZoneName ?? "") ||
     (input.ZoneIds ?? []).includes(zone.ZoneId ?? "");
-  return { AvailabilityZones: zones.filter((zone) => named(zone) && matches(zone)) };
+  // Zones carry no tags: a tag filter matches none of them.
+  const noTags = new Map<string, string>();
+  return { AvailabilityZones: zones.filter((zone) => named(zone) && matches(zone, noTags)) };
 }

@@ -9,9 +9,6 @@ export const invalidParameterCombination = (message: string) => new AwsError("In
 
 export const missingParameter = (parameter: string) => new AwsError("MissingParameter", `The request must contain the parameter ${parameter}`);
 
-/** A filter name the operation does not know. */
-export const invalidFilter = (name: string) => new AwsError("InvalidParameterValue", `The filter '${name}' is invalid`);
-
 /** DryRun=true from a caller who may call the operation (Berth has no IAM policies yet: every caller may). */
 export const dryRunOperation = () => new AwsError("DryRunOperation", "Request would have succeeded, but DryRun flag is set.", { httpStatus: 412 });
 
