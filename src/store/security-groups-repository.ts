@@ -84,6 +84,8 @@ export interface SecurityGroupsRepository {
   getRules(ruleIds: readonly string[]): Promise<SecurityGroupRuleRecord[]>;
   deleteRules(ruleIds: readonly string[]): Promise<void>;
   setRuleDescription(ruleId: string, description: string | undefined): Promise<void>;
+  /** Replaces a rule's protocol, ports, peer and description (ModifySecurityGroupRules); its id, group and direction stay. */
+  updateRule(ruleId: string, fields: Omit<SecurityGroupRuleFields, "isEgress">): Promise<void>;
   /** Rules of other groups that name `groupId` as their source or destination. */
   rulesReferencing(groupId: string): Promise<SecurityGroupRuleRecord[]>;
   /** How many network interfaces are in the group (in use or not). */
@@ -144,7 +146,10 @@ type GroupMethods = Pick<
   SecurityGroupsRepository,
   "insertGroup" | "getGroups" | "findByName" | "listGroups" | "countGroups" | "deleteGroup" | "countInterfaces"
 >;
-type RuleMethods = Pick<SecurityGroupsRepository, "insertRules" | "rulesOf" | "getRules" | "deleteRules" | "setRuleDescription" | "rulesReferencing">;
+type RuleMethods = Pick<
+  SecurityGroupsRepository,
+  "insertRules" | "rulesOf" | "getRules" | "deleteRules" | "setRuleDescription" | "updateRule" | "rulesReferencing"
+>;
 type ViewMethods = Pick<SecurityGroupsRepository, "specsFor" | "groupMembers">;
 
 export function createSecurityGroupsRepository(db: Db): SecurityGroupsRepository {
@@ -242,6 +247,20 @@ function ruleMethods(db: Db): RuleMethods {
       await db
         .updateTable("security_group_rules")
         .set({ description: description ?? null })
+        .where("rule_id", "=", ruleId)
+        .execute();
+    },
+    async updateRule(ruleId, fields) {
+      await db
+        .updateTable("security_group_rules")
+        .set({
+          ip_protocol: fields.ipProtocol,
+          from_port: fields.fromPort,
+          to_port: fields.toPort,
+          cidr_ipv4: fields.cidrIpv4 ?? null,
+          referenced_group_id: fields.referencedGroupId ?? null,
+          description: fields.description ?? null,
+        })
         .where("rule_id", "=", ruleId)
         .execute();
     },
