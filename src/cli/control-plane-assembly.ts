@@ -99,7 +99,7 @@ export function assembleControlPlane(parts: ControlPlaneParts): ControlPlane {
       createLogsService({ logs: store.logs, clock: systemClock, scope }),
       createNetworkService(network),
       registry.ecrService,
-      createEc2Service(),
+      createEc2Service({ store, clock: systemClock }),
       createStsService(),
     ],
     httpRoutes: [createAgentRoute({ fleet, joinTokenStatus: (hash) => store.joinTokens.status(hash, Date.now()), logger }), registry.route],

@@ -10,14 +10,20 @@ import * as ec2Sdk from "@aws-sdk/client-ec2";
 import type { QueryServiceModule, SdkOperations } from "../service-module.js";
 import { jsonOperations } from "../service-module.js";
 import { describeAvailabilityZones } from "./availability-zones.js";
+import { networkOperations } from "./network-operations.js";
+import type { SecurityGroupOperationsOptions } from "./security-group-operations.js";
+import { securityGroupOperations } from "./security-group-operations.js";
 
 /** EC2's operations by name, with the request and response shapes of the SDK in package.json. */
 export type Ec2Operations = SdkOperations<typeof ec2Sdk>;
 
 export const EC2_API_VERSION = "2016-11-15";
 
-/** Operations that need state (the store, the network) take an options object here when they arrive. */
-export function createEc2Service(): QueryServiceModule {
+/** What the operations that keep state need: the store and the clock. */
+export type Ec2ServiceOptions = SecurityGroupOperationsOptions;
+
+/** The EC2 module; without options only the stateless operations (DescribeAvailabilityZones) are offered. */
+export function createEc2Service(options?: Ec2ServiceOptions): QueryServiceModule {
   return {
     protocol: "ec2",
     signingName: "ec2",
@@ -26,7 +32,8 @@ export function createEc2Service(): QueryServiceModule {
     schemas: ec2Sdk as unknown as Record<string, unknown>,
     operations: jsonOperations<Ec2Operations>()({
       DescribeAvailabilityZones: describeAvailabilityZones,
-      // ...vpcOperations(options), ...subnetOperations(options), ...securityGroupOperations(options),
+      ...(options ? securityGroupOperations(options) : {}),
+      ...(options ? networkOperations(options) : {}),
     }),
   };
 }
