@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HostFirewall, TaskNetworks } from "../../src/network/index.js";
 import type { TaskAttachment } from "../../src/network/index.js";
-import { attempt, exec, group, inNetns, makeHost, pings, rule, taskInterface, viewOf } from "../support/dataplane.js";
+import { attempt, exec, group, inNetns, makeHost, pings, taskInterface, viewOf } from "../support/dataplane.js";
 import type { TestHost } from "../support/dataplane.js";
 import { assertNoNewLeaks, findLeaks } from "../support/leaks.js";
 import { waitFor } from "../support/wait-for.js";
