@@ -14,7 +14,6 @@ import { answerClientError } from "../../api/gateway/client-error.js";
 import { applyServerLimits } from "../../api/gateway/server-limits.js";
 import { defaultNetwork } from "../../core/default-network.js";
 import { seedDefaultVpc } from "../../control/default-vpc.js";
-import { seedDefaultVpc } from "../../control/default-vpc.js";
 import type { DefaultNetwork } from "../../core/default-network.js";
 import { HostAgentLock } from "../../network/index.js";
 import type { Store } from "../../store/index.js";
@@ -195,8 +194,6 @@ async function start(
     ensureSharedBootstrapJoinToken({ ...sealed, dataDir: config.dataDir, joinTokens: store.joinTokens, caSha256: tls?.pinnedCa?.sha256, now: Date.now() }),
   );
   const network = defaultNetwork({ accountId, region: config.region, vpcCidr: config.vpcCidr });
-  // The default VPC as an EC2 VPC in the store, once per store (every replica may try; one makes it).
-  await seedDefaultVpc(store, { network, accountId, region: config.region, nowMs: Date.now() });
   // The default VPC is an ordinary EC2 VPC in the store, made once per store (control/default-vpc.ts).
   await seedDefaultVpc(store, { network, accountId, region: config.region, nowMs: Date.now() });
   if (config.store.kind === "postgres" && config.blobDir === join(config.dataDir, "registry")) {
