@@ -78,7 +78,9 @@ const sequence = (prefix: string, from: number, to: number) => Array.from({ leng
 
 // The machine is shared: only what appeared during this file counts as its leak.
 const leaksBefore = new Set(findLeaks());
-after(() => {
+after(async () => {
+  // The VPC router outlives its last task until the next view or the stop (src/network/task-networks.ts).
+  await new TaskNetworks({ stateDir: join(stateDir, "network"), region: "us-east-1" }).stop();
   rmSync(stateDir, { recursive: true, force: true });
   rmSync(layerDir, { recursive: true, force: true });
   assertNoNewLeaks(leaksBefore);

@@ -62,6 +62,8 @@ before(async () => {
 
 after(async () => {
   await agent.close();
+  // The VPC router outlives its last task until the next view or the stop (src/network/task-networks.ts).
+  await new TaskNetworks({ stateDir: join(stateDir, "network"), region: "us-east-1" }).stop();
   await secured.stop();
   await plain.stop();
   await tokens.stop();

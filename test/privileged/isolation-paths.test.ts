@@ -248,6 +248,8 @@ before(async () => {
 after(async () => {
   Socket.prototype.connect = originalConnect;
   await agent.close();
+  // The VPC router outlives its last task until the next view or the stop (src/network/task-networks.ts).
+  await new TaskNetworks({ stateDir: join(agentDir, "network"), region: "us-east-1" }).stop();
   // The runtime refills its pool of formatted ephemeral disks after launches go quiet (at most 2 s
   // later): removing the state dir under a refill would fail it after this file ended.
   const pool = join(agentDir, "runtime", "ephemeral-pool");

@@ -52,6 +52,8 @@ before(async () => {
 
 after(async () => {
   await agent.close();
+  // The VPC router outlives its last task until the next view or the stop (src/network/task-networks.ts).
+  await new TaskNetworks({ stateDir: join(stateDir, "network"), region: "us-east-1" }).stop();
   rmSync(stateDir, { recursive: true, force: true });
   rmSync(layerDir, { recursive: true, force: true });
   // The machine is shared: only what appeared during this file counts as its leak.

@@ -24,7 +24,7 @@ import { BUSYBOX_TEST_DIGEST, LocalBusyboxImages, TaskLogs, runTaskToCompletion 
 const stateDir = mkdtempSync(join(tmpdir(), "berth-rt-"));
 const layerDir = makeBusyboxLayer(mkdtempSync(join(tmpdir(), "berth-layer-")));
 const subnet = { subnetId: "subnet-0bth0runtime00001", cidr: "10.213.8.0/24" };
-const taskSpec = hostTaskSpecs({ family: "rt", idFiller: "c0ffee", subnet, defaultImage: "busybox" });
+const taskSpec = hostTaskSpecs({ family: "rt", idFiller: "c0ffee", subnet, defaultImage: "busybox", securityGroups: ["sg-0c0ffee"] });
 // The machine is shared: only what appeared during this file counts as its leak.
 const leaksBefore = new Set(findLeaks());
 
@@ -48,10 +48,21 @@ before(async () => {
     logPollMs: 100,
   });
   await agent.start();
+  // The tasks' group lets the subnet in (the routers enforce security groups; with no rule known they allow nothing).
+  const all = { protocol: "all", fromPort: -1, toPort: -1, groupIds: [] } as const;
+  await networks.applyView({
+    vpcs: [],
+    interfaces: [],
+    securityGroups: [{ groupId: "sg-0c0ffee", vpcId: "vpc-c0ffee", ingress: [{ ...all, cidrs: [subnet.cidr] }], egress: [{ ...all, cidrs: ["0.0.0.0/0"] }] }],
+    groupMembers: [],
+    peers: [],
+  });
 });
 
 after(async () => {
   await agent.close();
+  // The VPC router outlives its last task until the next view or the stop (src/network/task-networks.ts).
+  await networks.stop();
   rmSync(stateDir, { recursive: true, force: true });
   rmSync(layerDir, { recursive: true, force: true });
   assertNoNewLeaks(leaksBefore);
