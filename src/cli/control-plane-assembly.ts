@@ -14,6 +14,7 @@ import { createLogsService } from "../api/logs/index.js";
 import { createEc2Service } from "../api/ec2/index.js";
 import { createStsService } from "../api/sts/index.js";
 import { createNetworkService } from "../api/network-service.js";
+import { hostNetworkView } from "../control/host-network-view.js";
 import { Fleet } from "../control/fleet.js";
 import { startLogRetention } from "../control/log-retention.js";
 import type { PeriodicLoop } from "../control/periodic-loop.js";
@@ -88,9 +89,18 @@ export function assembleControlPlane(parts: ControlPlaneParts): ControlPlane {
     network,
     clock: systemClock,
     handOver: (spec) => withRegistryPullCredentials(spec, { registryHosts: () => ownRegistryHosts, issue: (grant) => registry.issuePullCredentials(grant) }),
+    networkView: async (hostId) => hostNetworkView(await store.hostNetwork.rowsForHost(hostId)),
+    onInterfacesReleased: () => store.signals.publish("network", "interfaces"),
   });
   // A change to a host's desired tasks, made on any replica, wakes that host's long poll here.
-  const unsubscribe = store.signals.subscribe("host-tasks", (hostId) => (hostId === undefined ? fleet.notifyAll() : fleet.notify(hostId)));
+  const unsubscribeTasks = store.signals.subscribe("host-tasks", (hostId) => (hostId === undefined ? fleet.notifyAll() : fleet.notify(hostId)));
+  // A change to what hosts enforce (a group's rules or members, an interface's groups, a task's
+  // interface made or released) may concern any host: every long poll answers with its new view.
+  const unsubscribeNetwork = store.signals.subscribe("network", () => fleet.notifyAll());
+  const unsubscribe = () => {
+    unsubscribeTasks();
+    unsubscribeNetwork();
+  };
   const launcher = new TaskLauncher({ store, clock: systemClock, scope, network, notifyHost: (hostId) => store.signals.publish("host-tasks", hostId) });
   const loops = startLoops(parts, fleet, registry);
   const listener = createGateway({

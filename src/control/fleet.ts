@@ -10,7 +10,16 @@
 // wires one Fleet from its store, clock and network. Nothing here but delegation and defaults.
 import type { Clock } from "../core/clock.js";
 import type { DefaultNetwork } from "../core/default-network.js";
-import type { ControlPlaneLink, LogBatch, PollResponse, RegisterRequest, RegisterResponse, ReportRequest, TaskSpec } from "../protocol/index.js";
+import type {
+  ControlPlaneLink,
+  HostNetworkView,
+  LogBatch,
+  PollResponse,
+  RegisterRequest,
+  RegisterResponse,
+  ReportRequest,
+  TaskSpec,
+} from "../protocol/index.js";
 import type { HostsRepository, LogsRepository, TasksRepository } from "../store/index.js";
 import { DesiredStateFeed } from "./desired-state-feed.js";
 import { HostRegistry } from "./host-registry.js";
@@ -31,6 +40,14 @@ export interface FleetOptions {
   readonly pollWaitMs?: number;
   /** Adds what is issued fresh at hand-over and never stored (registry pull credentials). */
   readonly handOver?: (spec: TaskSpec) => TaskSpec;
+  /** The network a host must enforce, sent with each poll answer (host-network-view.ts). */
+  readonly networkView?: (hostId: string) => Promise<HostNetworkView>;
+  /**
+   * Called when tasks stopped (their interfaces were released with the stop): every host whose
+   * view named them (as group members or overlay peers) must hear of it before the address is
+   * handed to another task.
+   */
+  readonly onInterfacesReleased?: () => void;
 }
 
 export class Fleet implements ControlPlaneLink {
@@ -41,13 +58,21 @@ export class Fleet implements ControlPlaneLink {
   private readonly reports: ReportIngest;
   private readonly logIngest: LogIngest;
   private readonly reaper: LostHostReaper;
+  private readonly onInterfacesReleased: () => void;
 
   constructor(options: FleetOptions) {
     const { hosts, tasks, logs, network, clock } = options;
     this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? 5_000;
     this.lostAfterMs = options.lostAfterMs ?? 4 * this.heartbeatIntervalMs;
     this.registry = new HostRegistry({ hosts, network, clock, heartbeatIntervalMs: this.heartbeatIntervalMs });
-    this.feed = new DesiredStateFeed({ tasks, clock, pollWaitMs: options.pollWaitMs ?? 20_000, ...(options.handOver ? { handOver: options.handOver } : {}) });
+    this.feed = new DesiredStateFeed({
+      tasks,
+      clock,
+      pollWaitMs: options.pollWaitMs ?? 20_000,
+      ...(options.handOver ? { handOver: options.handOver } : {}),
+      ...(options.networkView ? { networkView: options.networkView } : {}),
+    });
+    this.onInterfacesReleased = options.onInterfacesReleased ?? (() => undefined);
     this.reports = new ReportIngest({ tasks, clock });
     this.logIngest = new LogIngest({ tasks, logs, clock });
     this.reaper = new LostHostReaper({ hosts, tasks, clock, lostAfterMs: this.lostAfterMs });
@@ -74,8 +99,9 @@ export class Fleet implements ControlPlaneLink {
   poll(hostId: string, knownGeneration: number, signal?: AbortSignal): Promise<PollResponse> {
     return this.feed.poll(hostId, knownGeneration, signal);
   }
-  report(hostId: string, request: ReportRequest): Promise<void> {
-    return this.reports.report(hostId, request);
+  async report(hostId: string, request: ReportRequest): Promise<void> {
+    await this.reports.report(hostId, request);
+    if (request.reports.some((report) => report.lastStatus === "STOPPED")) this.onInterfacesReleased();
   }
   heartbeat(hostId: string): Promise<void> {
     return this.registry.heartbeat(hostId);
@@ -83,7 +109,9 @@ export class Fleet implements ControlPlaneLink {
   putLogs(hostId: string, batches: readonly LogBatch[]): Promise<void> {
     return this.logIngest.putLogs(hostId, batches);
   }
-  reapLostHosts(within?: Parameters<LostHostReaper["reapLostHosts"]>[0]): Promise<string[]> {
-    return this.reaper.reapLostHosts(within);
+  async reapLostHosts(within?: Parameters<LostHostReaper["reapLostHosts"]>[0]): Promise<string[]> {
+    const stopped = await this.reaper.reapLostHosts(within);
+    if (stopped.length > 0) this.onInterfacesReleased();
+    return stopped;
   }
 }

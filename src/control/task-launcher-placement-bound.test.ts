@@ -13,6 +13,7 @@ import type { Store } from "../store/index.js";
 import { openStore } from "../store/index.js";
 import { NO_CAPACITY_REASON } from "../scheduler/place-tasks.js";
 import { TaskLauncher } from "./task-launcher.js";
+import { seedDefaultVpc } from "./default-vpc.js";
 
 const scope = { partition: "aws", region: "us-east-1", accountId: "123456789012" };
 let store: Store;
@@ -39,6 +40,7 @@ test("attack: a burst of 40 RunTasks has at most two placements waiting on the s
     },
   };
   const network = defaultNetwork(scope);
+  await seedDefaultVpc(store, { network, accountId: scope.accountId, region: scope.region, nowMs: 0 });
   const launcher = new TaskLauncher({ store: counting, clock: systemClock, scope, network, notifyHost: () => {} });
   const taskDefinition = {
     ...prepareTaskDefinitionRegistration({

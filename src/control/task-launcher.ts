@@ -8,7 +8,8 @@
 import type { CapacityProviderStrategyItem, Cluster, RunTaskRequest, Tag, Task, TaskDefinition } from "@aws-sdk/client-ecs";
 import type { AccountScope } from "../core/arn.js";
 import type { Clock } from "../core/clock.js";
-import type { DefaultNetwork, Subnet } from "../core/default-network.js";
+import type { DefaultNetwork } from "../core/default-network.js";
+import { buildArn } from "../core/arn.js";
 import { clientException, invalidParameterException, serverException } from "../core/errors.js";
 import type { EffectiveTask } from "../core/run-task/apply-overrides.js";
 import { applyOverrides } from "../core/run-task/apply-overrides.js";
@@ -21,7 +22,7 @@ import type { TaskSpec } from "../protocol/index.js";
 import { defaultStopTimeoutMs, protocolVersion } from "../protocol/index.js";
 import type { HostSnapshot, Placement } from "../scheduler/place-tasks.js";
 import { NO_CAPACITY_REASON, placeTasks } from "../scheduler/place-tasks.js";
-import type { HostRecord, Repositories, Store, TaskRecord } from "../store/index.js";
+import type { HostRecord, NetworkInterfaceRecord, Repositories, Store, SubnetRecord, TaskRecord, VpcRecord } from "../store/index.js";
 import { LOST_RACE, StoreLockTimeout, withOptimisticRetry } from "../store/index.js";
 
 export interface TaskLauncherOptions {
@@ -61,7 +62,10 @@ interface PreparedRun {
   readonly definition: TaskDefinition;
   readonly placement: RunTaskPlacementRequest;
   readonly effective: EffectiveTask;
-  readonly subnets: Subnet[];
+  readonly subnets: SubnetRecord[];
+  readonly vpc: VpcRecord;
+  /** The groups every task's interface starts in (the VPC's default group when none were asked for). */
+  readonly securityGroupIds: readonly string[];
   readonly strategy: readonly CapacityProviderStrategyItem[];
   readonly architecture: "ARM64" | "X86_64";
   readonly tags: Tag[];
@@ -77,6 +81,9 @@ interface PreparedRun {
  */
 const MAX_PLACEMENTS_IN_FLIGHT = 2;
 
+/** Who makes a Fargate task's ENI, as DescribeNetworkInterfaces shows it (ECS's service principal account). */
+const ECS_REQUESTER_ID = "578734482556";
+
 export class TaskLauncher {
   private placementsInFlight = 0;
   private readonly placementQueue: (() => void)[] = [];
@@ -85,7 +92,7 @@ export class TaskLauncher {
 
   async runTask(request: RunTaskRequest, context: RunTaskContext): Promise<RunTaskOutcome> {
     // Everything that can reject the request is checked before taking the placement lock.
-    const run = this.prepareRun(request, context);
+    const run = await this.prepareRun(request, context);
     // The hosts of the placed tasks are signalled with the commit: an agent woken earlier could
     // poll before its new task is visible.
     try {
@@ -93,6 +100,8 @@ export class TaskLauncher {
         this.options.store.exclusively("placement", async (tx) => {
           const placed = (await this.rememberedOutcome(tx, request, run.cluster.clusterArn)) ?? (await this.placeAndRecord(tx, request, run));
           for (const hostId of placed.hostsToWake) tx.publishOnCommit("host-tasks", hostId);
+          // New interfaces are new group members and overlay peers for the other hosts of their VPC.
+          if (placed.hostsToWake.length > 0) tx.publishOnCommit("network", "interfaces");
           return placed.outcome;
         }),
       );
@@ -118,15 +127,16 @@ export class TaskLauncher {
   }
 
   /** Checks the request against the definition and the network, and settles what every task shares. */
-  private prepareRun(request: RunTaskRequest, context: RunTaskContext): PreparedRun {
+  private async prepareRun(request: RunTaskRequest, context: RunTaskContext): Promise<PreparedRun> {
     const placement = validateRunTaskRequest(request);
     const { cluster, definition } = context;
     if (definition.status !== "ACTIVE") throw clientException("TaskDefinition is inactive");
     assertFargateCompatible(definition.compatibilities);
     const effective = applyOverrides(definition, request.overrides);
     assertPlatformSupports(resolvePlatformVersion(placement.platformVersion), effective);
-    const subnets = this.knownSubnets(placement.subnets);
-    this.assertSecurityGroupsExist(placement.securityGroups);
+    const subnets = await this.knownSubnets(placement.subnets);
+    const vpc = await this.vpcOf(subnets);
+    const securityGroupIds = await this.groupsFor(placement.securityGroups, vpc.vpcId);
     const strategy =
       placement.strategy ??
       (request.launchType === undefined && cluster.defaultCapacityProviderStrategy?.length
@@ -137,24 +147,44 @@ export class TaskLauncher {
       throw invalidParameterException("Fargate Spot is not supported for the ARM64 CPU architecture."); // wording not confirmed
     }
     const tags = mergeTags(request.tags ?? [], request.propagateTags === "TASK_DEFINITION" ? context.definitionTags : []);
-    return { cluster, definition, placement, effective, subnets, strategy, architecture, tags };
+    return { cluster, definition, placement, effective, subnets, vpc, securityGroupIds, strategy, architecture, tags };
   }
 
-  /** The default network's subnets with these ids, in the request's order; an unknown id is rejected. */
-  private knownSubnets(ids: readonly string[]): Subnet[] {
+  /** The subnets with these ids, in the request's order; an unknown id is rejected as ECS does. */
+  private async knownSubnets(ids: readonly string[]): Promise<SubnetRecord[]> {
+    const found = new Map((await this.options.store.vpcs.listSubnets(ids)).map((subnet) => [subnet.subnetId, subnet]));
     return ids.map((id) => {
-      const subnet = this.options.network.subnets.find((candidate) => candidate.subnetId === id);
+      const subnet = found.get(id);
       if (!subnet) throw invalidParameterException(`Error retrieving subnet information for [${id}]: The subnet ID '${id}' does not exist`);
       return subnet;
     });
   }
 
-  private assertSecurityGroupsExist(ids: readonly string[]): void {
-    for (const id of ids) {
-      if (!this.options.network.securityGroups.some((group) => group.groupId === id)) {
-        throw invalidParameterException(`Error retrieving security group information for [${id}]: The security group '${id}' does not exist`);
-      }
+  /** The one VPC of a task's subnets (an ENI lives in one VPC). */
+  private async vpcOf(subnets: readonly SubnetRecord[]): Promise<VpcRecord> {
+    const vpcIds = new Set(subnets.map((subnet) => subnet.vpcId));
+    if (vpcIds.size > 1) throw invalidParameterException("The subnets must all belong to the same VPC."); // wording not confirmed
+    const vpc = await this.options.store.vpcs.getVpc(subnets[0]!.vpcId);
+    if (!vpc) throw invalidParameterException(`Error retrieving subnet information for [${subnets[0]!.subnetId}]: The subnet's VPC no longer exists`);
+    return vpc;
+  }
+
+  /**
+   * The task's groups: those asked for, each existing and in the subnets' VPC, or else the VPC's
+   * default group (RunTask without securityGroups uses it, as AWS does).
+   */
+  private async groupsFor(ids: readonly string[], vpcId: string): Promise<string[]> {
+    if (ids.length === 0) {
+      const fallback = await this.options.store.securityGroups.findByName(vpcId, "default");
+      return fallback ? [fallback.groupId] : [];
     }
+    const found = new Map((await this.options.store.securityGroups.getGroups(ids)).map((group) => [group.groupId, group]));
+    for (const id of ids) {
+      const group = found.get(id);
+      if (!group) throw invalidParameterException(`Error retrieving security group information for [${id}]: The security group '${id}' does not exist`);
+      if (group.vpcId !== vpcId) throw invalidParameterException(`Security group ${id} does not appear to belong to the same VPC as the input subnets.`);
+    }
+    return [...new Set(ids)];
   }
 
   /**
@@ -175,7 +205,9 @@ export class TaskLauncher {
 
   /** Plans every provider's share over one fleet snapshot, stores the placed tasks and wakes their hosts. */
   private async placeAndRecord(tx: Repositories, request: RunTaskRequest, run: PreparedRun): Promise<PlacedRun> {
-    const hosts = await this.snapshot(tx);
+    const records = await tx.hosts.list();
+    const hosts = await this.snapshot(tx, records);
+    const publicAddresses = new Map(records.map((host) => [host.hostId, host.publicAddress]));
     const tasks: Task[] = [];
     const failures: RunTaskFailure[] = [];
     const placed: TaskRecord[] = [];
@@ -197,7 +229,7 @@ export class TaskLauncher {
       for (const place of plan.placements) {
         placedPerZone.set(place.availabilityZone, (placedPerZone.get(place.availabilityZone) ?? 0) + 1);
         reserve(hosts, place.hostId, effective);
-        const record = this.newTaskRecord(request, run, share.capacityProvider, place);
+        const record = await this.newTaskRecord(tx, request, run, share.capacityProvider, { ...place, publicAddress: publicAddresses.get(place.hostId) });
         placed.push(record);
         tasks.push(record.task);
         notified.add(place.hostId);
@@ -214,7 +246,13 @@ export class TaskLauncher {
   }
 
   /** The stored record of one placed task: its ECS document, the agent's TaskSpec and its reservation. */
-  private newTaskRecord(request: RunTaskRequest, run: PreparedRun, capacityProviderName: string, place: Placement): TaskRecord {
+  private async newTaskRecord(
+    tx: Repositories,
+    request: RunTaskRequest,
+    run: PreparedRun,
+    capacityProviderName: string,
+    place: Placement & { publicAddress: string | undefined },
+  ): Promise<TaskRecord> {
     const { cluster, definition, effective } = run;
     const createdAt = new Date(this.options.clock.now());
     const task = newTaskDocument({
@@ -237,6 +275,7 @@ export class TaskLauncher {
       createdAt,
     });
     const taskId = task.taskArn!.slice(task.taskArn!.lastIndexOf("/") + 1);
+    const networkInterface = await this.allocateInterface(tx, run, place, task);
     return {
       taskArn: task.taskArn!,
       taskId,
@@ -252,12 +291,43 @@ export class TaskLauncher {
       createdAtMs: createdAt.getTime(),
       reportSequence: 0,
       task,
-      spec: this.taskSpec(request, run, place, task, taskId, createdAt),
+      spec: this.taskSpec(request, run, place, task, taskId, createdAt, networkInterface),
     };
   }
 
+  /**
+   * The task's ENI, in its subnet at the lowest free address, as ECS makes it for a Fargate task:
+   * requester-managed, described by the task's attachment ARN (what `describe-network-interfaces
+   * --filters Name=description,Values='*ecs*'` finds), with a public address only when asked for
+   * and the host has one to give.
+   */
+  private allocateInterface(tx: Repositories, run: PreparedRun, place: Placement & { publicAddress: string | undefined }, task: Task) {
+    const subnet = run.subnets.find((candidate) => candidate.subnetId === place.subnetId)!;
+    const attachmentId = task.attachments?.[0]?.id ?? "";
+    return tx.networkInterfaces.allocate({
+      subnet,
+      ownerId: this.options.scope.accountId,
+      groupIds: run.securityGroupIds,
+      description: buildArn(this.options.scope, "ecs", `attachment/${attachmentId}`),
+      requesterId: ECS_REQUESTER_ID,
+      requesterManaged: true,
+      taskArn: task.taskArn!,
+      hostId: place.hostId,
+      ...(run.placement.assignPublicIp === "ENABLED" && place.publicAddress !== undefined ? { publicIpv4: place.publicAddress } : {}),
+      createdAtMs: this.options.clock.now(),
+    });
+  }
+
   /** What the host's agent long-polls for: everything it needs to run the task without asking back. */
-  private taskSpec(request: RunTaskRequest, run: PreparedRun, place: Placement, task: Task, taskId: string, createdAt: Date): TaskSpec {
+  private taskSpec(
+    request: RunTaskRequest,
+    run: PreparedRun,
+    place: Placement,
+    task: Task,
+    taskId: string,
+    createdAt: Date,
+    networkInterface: NetworkInterfaceRecord,
+  ): TaskSpec {
     const { cluster, definition, effective, placement } = run;
     const subnet = run.subnets.find((candidate) => candidate.subnetId === place.subnetId)!;
     return {
@@ -273,7 +343,18 @@ export class TaskLauncher {
       memoryMiB: effective.memoryMiB,
       ephemeralStorageGiB: effective.ephemeralStorageGiB,
       platform: { os: "linux", architecture: run.architecture === "ARM64" ? "arm64" : "amd64" },
-      network: { subnetId: place.subnetId, subnetCidr: subnet.cidrBlock, securityGroups: placement.securityGroups, assignPublicIp: placement.assignPublicIp },
+      network: {
+        vpcId: run.vpc.vpcId,
+        vpcCidr: run.vpc.cidrBlock,
+        vni: run.vpc.vni,
+        subnetId: place.subnetId,
+        subnetCidr: subnet.cidrBlock,
+        eniId: networkInterface.eniId,
+        privateIpv4Address: networkInterface.privateIpv4,
+        macAddress: networkInterface.macAddress,
+        securityGroups: run.securityGroupIds,
+        assignPublicIp: placement.assignPublicIp,
+      },
       region: this.options.scope.region,
       availabilityZone: place.availabilityZone,
       desiredStatus: "RUNNING",
@@ -331,8 +412,7 @@ export class TaskLauncher {
   }
 
   /** The fleet with every not-yet-STOPPED task's reservation. */
-  private async snapshot(tx: Repositories): Promise<HostSnapshot[]> {
-    const hosts = await tx.hosts.list();
+  private async snapshot(tx: Repositories, hosts: readonly HostRecord[]): Promise<HostSnapshot[]> {
     const active = await tx.tasks.reservations();
     const snapshot: HostSnapshot[] = hosts.map((host) => ({
       hostId: host.hostId,

@@ -5,6 +5,7 @@
 // written in one transaction and purged in one, so no reader ever sees half a task and no tag
 // outlives its task. Portable Kysely SQL only.
 import { inTransaction } from "./transaction.js";
+import type { NetworkInterfacesTables } from "./network-interfaces-repository.js";
 import type { Task } from "@aws-sdk/client-ecs";
 import type { Kysely, Selectable } from "kysely";
 import type { TagsTable } from "./ecs-repositories.js";
@@ -46,7 +47,7 @@ export interface RunTaskRequestsTable {
   failures_json: string;
 }
 
-export interface TasksTables {
+export interface TasksTables extends NetworkInterfacesTables {
   tasks: TasksTable;
   tags: TagsTable;
   run_task_requests: RunTaskRequestsTable;
@@ -227,7 +228,20 @@ async function updateAtVersion(db: Kysely<TasksTables>, { taskArn, expectedVersi
     .where("task_arn", "=", taskArn)
     .where("version", "=", expectedVersion)
     .executeTakeFirst();
-  return Number(result.numUpdatedRows) === 1;
+  const applied = Number(result.numUpdatedRows) === 1;
+  if (applied && change.lastStatus === "STOPPED") await releaseInterfaces(db, taskArn);
+  return applied;
+}
+
+/**
+ * A stopped task's interfaces go with the stop, in its transaction (Fargate deletes a task's ENI
+ * once the task stops): its address is free again, and it leaves every group's members at once,
+ * so no later holder of the address inherits its access.
+ */
+async function releaseInterfaces(db: Kysely<TasksTables>, taskArn: string): Promise<void> {
+  const owned = db.selectFrom("network_interfaces").select("eni_id").where("task_arn", "=", taskArn);
+  await db.deleteFrom("network_interface_groups").where("eni_id", "in", owned).execute();
+  await db.deleteFrom("network_interfaces").where("task_arn", "=", taskArn).execute();
 }
 
 // A repository is one object literal over its db handle, the interface above implemented method
@@ -306,6 +320,8 @@ export function createTasksRepository(db: Kysely<TasksTables>): TasksRepository 
       return (await query.execute()).map((row) => row.task_arn);
     },
     update(taskArn, expectedVersion, change) {
+      // A stop also releases the task's interfaces: both or neither.
+      if (change.lastStatus === "STOPPED") return inTransaction(db, (tx) => updateAtVersion(tx, { taskArn, expectedVersion, change }));
       return updateAtVersion(db, { taskArn, expectedVersion, change });
     },
     async updateMany(updates) {
