@@ -3,6 +3,7 @@
 import type { ImagePullPolicy } from "../images/index.js";
 import type { HostAgentConfig } from "./host-agent-assembly.js";
 import { ConfigError } from "./config-error.js";
+import { isIpv4 } from "../core/default-network.js";
 
 export const agentParseOptions = {
   zone: { type: "string" },
@@ -14,6 +15,8 @@ export const agentParseOptions = {
   runtime: { type: "string", default: "/usr/sbin/runc" },
   "ip-forward": { type: "string", default: "off" },
   "image-store-max-gib": { type: "string" },
+  uplink: { type: "string" },
+  "overlay-address": { type: "string" },
 } as const;
 
 export const AGENT_USAGE = `  --zone                 the host's availability zone (default <region>a)
@@ -27,7 +30,12 @@ export const AGENT_USAGE = `  --zone                 the host's availability zon
                          0, the value before restored at stop; keep: left as the host has it, for
                          hosts that route for other software; tasks are never routed either way)
   --image-store-max-gib  past this size the image store drops images no task uses, least recently
-                         used first (default: a quarter of its disk)`;
+                         used first (default: a quarter of its disk)
+  --uplink IFACE         the interface public tasks (assignPublicIp ENABLED) reach the outside through,
+                         masqueraded to its address (default: none, no task has outbound access)
+  --overlay-address A    this host's address on the network between hosts: tasks of one VPC on
+                         different hosts reach each other over VXLAN (UDP 4789) between these
+                         addresses (default: none, tasks reach only peers on this host)`;
 
 const PULL_POLICIES: readonly ImagePullPolicy[] = ["default", "always", "once", "prefer-cached"];
 
@@ -51,6 +59,8 @@ export function compileAgentConfig(
     runtime?: string;
     "ip-forward"?: string;
     "image-store-max-gib"?: string;
+    uplink?: string;
+    "overlay-address"?: string;
   },
   common: { dataDir: string; region: string; insecureRegistries: readonly string[] },
 ): HostAgentConfig {
@@ -61,6 +71,11 @@ export function compileAgentConfig(
   if (!PULL_POLICIES.includes(policy as ImagePullPolicy)) throw new ConfigError(`--image-pull-behavior must be one of ${PULL_POLICIES.join(", ")}`);
   const ipForward = values["ip-forward"] ?? "off";
   if (ipForward !== "off" && ipForward !== "keep") throw new ConfigError(`--ip-forward must be off or keep, not '${ipForward}'`);
+  const uplink = values.uplink;
+  // Both end up in `ip` and `nft` input: whole patterns only.
+  if (uplink !== undefined && !/^[A-Za-z0-9_.-]{1,15}$/.test(uplink)) throw new ConfigError(`--uplink must name a network interface, not '${uplink}'`);
+  const overlayAddress = values["overlay-address"];
+  if (overlayAddress !== undefined && !isIpv4(overlayAddress)) throw new ConfigError(`--overlay-address must be an IPv4 address, not '${overlayAddress}'`);
   return Object.freeze({
     dataDir: common.dataDir,
     region: common.region,
@@ -74,5 +89,7 @@ export function compileAgentConfig(
     runtimePath: values.runtime ?? "/usr/sbin/runc",
     ipForward,
     imageStoreMaxBytes: gibToBytes(positiveInteger("image-store-max-gib", values["image-store-max-gib"])),
+    uplink,
+    overlayAddress,
   });
 }

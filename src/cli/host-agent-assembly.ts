@@ -4,7 +4,7 @@
 // commands so an embedded agent and a joined one are the same thing.
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, statfsSync, writeFileSync } from "node:fs";
-import { arch, cpus, totalmem } from "node:os";
+import { arch, cpus, networkInterfaces, totalmem } from "node:os";
 import { join } from "node:path";
 import type { Logger } from "../core/logger.js";
 import { AwslogsSink, HostAgent, ReportForwarder } from "../agent/host-agent.js";
@@ -44,6 +44,23 @@ export interface HostAgentConfig {
   readonly ipForward: IpForwardPolicy;
   /** The image store's high-water mark for image garbage collection; undefined: a quarter of its disk. */
   readonly imageStoreMaxBytes: number | undefined;
+  /** The interface public tasks leave through (`--uplink`); none: no outbound access. */
+  readonly uplink?: string | undefined;
+  /** This host's underlay address for the VPC overlay (`--overlay-address`); none: no overlay. */
+  readonly overlayAddress?: string | undefined;
+}
+
+/**
+ * The addresses the control plane is told of: the overlay's as configured, and the uplink's first
+ * IPv4 address (the public address of this host's public tasks, as DescribeNetworkInterfaces shows).
+ */
+function hostAddresses(config: HostAgentConfig): { overlayAddress?: string; publicAddress?: string } {
+  const uplinkAddress = config.uplink === undefined ? undefined : networkInterfaces()[config.uplink]?.find((address) => address.family === "IPv4")?.address;
+  if (config.uplink !== undefined && uplinkAddress === undefined) throw new ConfigError(`--uplink ${config.uplink}: no such interface with an IPv4 address`);
+  return {
+    ...(config.overlayAddress !== undefined ? { overlayAddress: config.overlayAddress } : {}),
+    ...(uplinkAddress !== undefined ? { publicAddress: uplinkAddress } : {}),
+  };
 }
 
 /** Kept back for the host itself: the agent, conmon processes, the kernel. */
@@ -136,7 +153,13 @@ function assembleParts<Sinks extends { readonly reports: TaskStateReporter; read
     stateDir: networkDir,
     region: config.region,
     run: launcher.run,
-    firewall: new HostFirewall({ stateDir: networkDir, run: launcher.run, ipForward: config.ipForward }),
+    firewall: new HostFirewall({
+      stateDir: networkDir,
+      run: launcher.run,
+      ipForward: config.ipForward,
+      uplink: config.uplink,
+      overlayAddress: config.overlayAddress,
+    }),
   });
   // The sinks ask the agent (made just below) for each task's log configuration.
   const sinks = makeSinks((taskId) => agent.specOf(taskId));
@@ -176,6 +199,11 @@ export function assembleHostAgent(options: {
       architecture: arch() === "arm64" ? "ARM64" : "X86_64",
       ...hostCapacity(config, logger),
       subnetIds: config.subnetIds,
+      ...hostAddresses(config),
+    },
+    // Each poll answer's view: routers, security groups and overlay peers follow it.
+    applyNetwork: async (view) => {
+      await networks.applyView(view);
     },
     reports,
     logSink,
