@@ -1,6 +1,7 @@
 // The contract between the gateway and the per-service modules (ECS, CloudWatch Logs, ECR, …).
-// The gateway owns the wire (HTTP, SigV4, JSON 1.0/1.1 framing, shape validation against the
-// AWS SDK's own schemas, error mapping); a module owns the behaviour of its operations.
+// The gateway owns the wire (HTTP, SigV4, JSON 1.0/1.1 framing or the query protocol's forms and
+// XML, shape validation against the AWS SDK's own schemas, error mapping); a module owns the
+// behaviour of its operations, written the same way for both protocols.
 //
 // A module writes its handlers against a typed operation table (SdkOperations): each handler takes
 // the SDK's `<Operation>CommandInput` and answers the SDK's `<Operation>CommandOutput` without
