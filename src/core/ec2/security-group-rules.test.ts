@@ -208,6 +208,19 @@ describe("checkAdditions", () => {
       'the specified rule "peer: sg-1, ALL, ALLOW" already exists',
     );
   });
+  it("names ICMP rules by type and code, ALL for -1", () => {
+    const icmp = (fromPort: number, toPort: number) => rule({ ipProtocol: "icmp", fromPort, toPort, cidrIpv4: "0.0.0.0/0" });
+    throwsAws(
+      () => checkAdditions([icmp(-1, -1)], [icmp(-1, -1)]),
+      "InvalidPermission.Duplicate",
+      'the specified rule "peer: 0.0.0.0/0, ICMP, type: ALL, code: ALL, ALLOW" already exists',
+    );
+    throwsAws(
+      () => checkAdditions([icmp(8, -1)], [icmp(8, -1)]),
+      "InvalidPermission.Duplicate",
+      'the specified rule "peer: 0.0.0.0/0, ICMP, type: 8, code: ALL, ALLOW" already exists',
+    );
+  });
   it("tells directions, protocols, ports and peers apart", () => {
     checkAdditions([rule({})], [rule({ isEgress: true }), rule({ ipProtocol: "udp" }), rule({ toPort: 81 }), rule({ cidrIpv4: "10.0.0.0/9" })]);
   });

@@ -205,8 +205,12 @@ export function ruleIdentity(rule: Omit<SecurityGroupRuleFields, "description">)
 export function ruleText(rule: SecurityGroupRuleFields): string {
   const peer = rule.cidrIpv4 ?? rule.referencedGroupId ?? "";
   if (rule.ipProtocol === "-1") return `peer: ${peer}, ALL, ALLOW`;
-  // ICMP's wording not confirmed against AWS: EC2 names type and code where TCP/UDP name ports.
-  if (rule.ipProtocol === "icmp") return `peer: ${peer}, ICMP, type: ${rule.fromPort}, code: ${rule.toPort}, ALLOW`;
+  // EC2 names an ICMP rule's type and code, "ALL" for -1 ("peer: 0.0.0.0/0, ICMP, type: ALL, code: ALL, ALLOW",
+  // as boto3 users quote it); a specific type with it is the same form.
+  if (rule.ipProtocol === "icmp") {
+    const any = (value: number) => (value === -1 ? "ALL" : String(value));
+    return `peer: ${peer}, ICMP, type: ${any(rule.fromPort)}, code: ${any(rule.toPort)}, ALLOW`;
+  }
   return `peer: ${peer}, ${rule.ipProtocol.toUpperCase()}, from port: ${rule.fromPort}, to port: ${rule.toPort}, ALLOW`;
 }
 
