@@ -9,7 +9,6 @@ import type { Clock } from "../../core/clock.js";
 import type { RequestedPeer } from "../../core/ec2/security-group-rules.js";
 import { AwsError } from "../../core/errors.js";
 import type { Repositories, SecurityGroupRecord, Store, TransactionRepositories } from "../../store/index.js";
-import { missingParameter } from "./ec2-errors.js";
 import { checkGroupId, groupNotFound, groupNotFoundInVpc } from "./security-group-shapes.js";
 
 export interface SecurityGroupOperationsOptions {
@@ -37,7 +36,9 @@ export async function namedGroup(
     if (!group) throw groupNotFound(reference.GroupId);
     return group;
   }
-  if (reference.GroupName === undefined || reference.GroupName === "") throw missingParameter("GroupId");
+  if (reference.GroupName === undefined || reference.GroupName === "") {
+    throw new AwsError("MissingParameter", "The request must contain the parameter groupName or groupId");
+  }
   const vpcId = await defaultVpcId(tx);
   if (vpcId === undefined) throw noDefaultVpc();
   const group = await tx.securityGroups.findByName(vpcId, reference.GroupName);
