@@ -189,3 +189,20 @@ test("unsigned and badly signed query requests are answered in XML before any op
   assert.equal(forged.status, 403);
   assert.match(await forged.text(), /^<\?xml version="1.0" encoding="UTF-8"\?>\n<Response><Errors><Error><Code>AuthFailure<\/Code>/);
 });
+
+test("a presigned GET (parameters and signature in the query string) reaches the service its credential scope names", async () => {
+  const url = new URL(endpoint);
+  const signer = new SignatureV4({ credentials, region: "us-east-1", service: "sts", sha256: Hash.bind(null, "sha256") });
+  const presigned = await signer.presign({
+    method: "GET",
+    protocol: "http:",
+    hostname: url.hostname,
+    port: Number(url.port),
+    path: "/",
+    headers: { host: url.host },
+    query: { Action: "GetCallerIdentity", Version: "2011-06-15" },
+  });
+  const response = await fetch(`${endpoint}/?${new URLSearchParams(presigned.query as Record<string, string>).toString()}`);
+  assert.equal(response.status, 200);
+  assert.match(await response.text(), /<GetCallerIdentityResult><UserId>123456789012<\/UserId>/);
+});
