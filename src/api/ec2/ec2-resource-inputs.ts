@@ -104,7 +104,10 @@ export function checkTags(tags: readonly Tag[] | undefined): Map<string, string>
 }
 
 /** The tags TagSpecifications give a resource of `resourceType` (another type is refused, as EC2 does). */
-export function specifiedTags(specifications: readonly TagSpecification[] | undefined, resourceType: "vpc" | "subnet"): Map<string, string> {
+export function specifiedTags(
+  specifications: readonly TagSpecification[] | undefined,
+  resourceType: "vpc" | "subnet" | "security-group" | "security-group-rule",
+): Map<string, string> {
   const tags = new Map<string, string>();
   for (const specification of specifications ?? []) {
     if (specification.ResourceType !== resourceType) {

@@ -28,9 +28,10 @@ import { checkAdditions, matchRevocations, missingSource, parsePermissions, rule
 import type { Repositories, SecurityGroupRecord, SecurityGroupRuleRecord } from "../../store/index.js";
 import type { RequestContext } from "../service-module.js";
 import { invalidParameterCombination, missingParameter, refuseDryRun } from "./ec2-errors.js";
+import { specifiedTags } from "./ec2-resource-inputs.js";
 import type { SecurityGroupOperationsOptions } from "./security-group-lookup.js";
 import { announceNetworkChange, defaultVpcId, namedGroup, peerGroupId } from "./security-group-lookup.js";
-import { checkRuleId, ruleIdNotFound, tagsFor, toIpPermissions, toSecurityGroupRule } from "./security-group-shapes.js";
+import { checkRuleId, ruleIdNotFound, toIpPermissions, toSecurityGroupRule } from "./security-group-shapes.js";
 
 type Reads = Pick<Repositories, "securityGroups" | "vpcs">;
 
@@ -105,7 +106,7 @@ async function authorize(
 ): Promise<AuthorizeSecurityGroupIngressResult> {
   refuseDryRun(input);
   const requested = parsePermissions(permissionsOf(input), context.accountId);
-  const tags = tagsFor(input.TagSpecifications, "security-group-rule");
+  const tags = specifiedTags(input.TagSpecifications, "security-group-rule");
   const nowMs = options.clock.now();
   return options.store.exclusively("network", async (tx) => {
     const group = await namedGroup(tx, isEgress ? { GroupId: input.GroupId ?? "" } : input);

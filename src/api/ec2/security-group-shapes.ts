@@ -1,11 +1,11 @@
 // Security groups and rules as EC2 answers them (API_SecurityGroup.html, API_SecurityGroupRule.html,
 // API_IpPermission.html), the Describe filters they answer to, and the requests' own checks that
-// need no store (names, descriptions, ids, tags, MaxResults).
+// need no store (names, descriptions, ids, MaxResults); tags are checked by ec2-resource-inputs.ts.
 //
 // DescribeSecurityGroups folds a group's rules back into IpPermissions: one per direction,
 // protocol and port range, listing its CIDRs (IpRanges) and groups (UserIdGroupPairs); rules for
 // all protocols carry no ports there, while DescribeSecurityGroupRules lists them with -1.
-import type { IpPermission, SecurityGroup, SecurityGroupRule, Tag, TagSpecification } from "@aws-sdk/client-ec2";
+import type { IpPermission, SecurityGroup, SecurityGroupRule } from "@aws-sdk/client-ec2";
 import { buildArn } from "../../core/arn.js";
 import { isEc2Id } from "../../core/ec2/ec2-ids.js";
 import type { FilterFields } from "../../core/ec2/filters.js";
@@ -14,6 +14,7 @@ import { printable } from "../../core/ec2/security-group-rules.js";
 import { AwsError } from "../../core/errors.js";
 import type { SecurityGroupRecord, SecurityGroupRuleRecord } from "../../store/index.js";
 import type { RequestContext } from "../service-module.js";
+import { toTagList } from "./ec2-resource-inputs.js";
 import { invalidParameterValue, missingParameter } from "./ec2-errors.js";
 
 export const securityGroupArn = (context: RequestContext, groupId: string) =>
@@ -52,9 +53,6 @@ export function toIpPermissions(rules: readonly SecurityGroupRuleFields[], owner
   return [...permissions.values()];
 }
 
-export const toTags = (tags: ReadonlyMap<string, string> | undefined): Tag[] =>
-  [...(tags ?? new Map<string, string>())].map(([Key, Value]) => ({ Key, Value }));
-
 export function toSecurityGroup(
   context: RequestContext,
   group: SecurityGroupRecord,
@@ -77,7 +75,7 @@ export function toSecurityGroup(
       rules.filter((rule) => rule.isEgress),
       ownerOf,
     ),
-    Tags: toTags(tags),
+    Tags: toTagList(tags),
   };
 }
 
@@ -100,7 +98,7 @@ export function toSecurityGroupRule(
     ...(rule.referencedGroupId !== undefined ? { ReferencedGroupInfo: { GroupId: rule.referencedGroupId, UserId: ownerOf(rule.referencedGroupId) } } : {}),
     ...(rule.description !== undefined ? { Description: rule.description } : {}),
     SecurityGroupRuleArn: securityGroupRuleArn(context, rule.ruleId),
-    Tags: toTags(tags),
+    Tags: toTagList(tags),
   };
 }
 
@@ -188,23 +186,3 @@ export function checkMaxResults(maxResults: number | undefined): number {
 }
 
 export const invalidNextToken = () => new AwsError("InvalidPaginationToken", "The specified pagination token is not valid.");
-
-/** The tags of TagSpecifications for `resourceType` (others are refused, as EC2 does), checked. */
-export function tagsFor(specifications: readonly TagSpecification[] | undefined, resourceType: "security-group" | "security-group-rule"): Map<string, string> {
-  const tags = new Map<string, string>();
-  for (const specification of specifications ?? []) {
-    if (specification.ResourceType !== resourceType) {
-      throw invalidParameterValue(`'${printable(String(specification.ResourceType ?? ""))}' is not a valid taggable resource type for this operation.`);
-    }
-    for (const tag of specification.Tags ?? []) {
-      const key = tag.Key ?? "";
-      const value = tag.Value ?? "";
-      if (key.length === 0 || key.length > 127) throw invalidParameterValue("Tag keys must be between 1 and 127 characters long.");
-      if (value.length > 256) throw invalidParameterValue("Tag values may be at most 256 characters long.");
-      if (key.toLowerCase().startsWith("aws:")) throw invalidParameterValue("Tag keys starting with 'aws:' are reserved for internal use");
-      tags.set(key, value);
-    }
-  }
-  if (tags.size > 50) throw new AwsError("TagLimitExceeded", "The maximum number of tags per resource has been reached.");
-  return tags;
-}

@@ -21,6 +21,7 @@ import type { Repositories } from "../../store/index.js";
 import { decodeToken, encodeToken } from "../pagination-token.js";
 import type { RequestContext } from "../service-module.js";
 import { refuseDryRun } from "./ec2-errors.js";
+import { specifiedTags, toTagList } from "./ec2-resource-inputs.js";
 import type { SecurityGroupOperationsOptions } from "./security-group-lookup.js";
 import { announceNetworkChange, defaultVpcId, namedGroup, noDefaultVpc } from "./security-group-lookup.js";
 import {
@@ -32,9 +33,7 @@ import {
   invalidNextToken,
   SECURITY_GROUP_FILTERS,
   securityGroupArn,
-  tagsFor,
   toSecurityGroup,
-  toTags,
 } from "./security-group-shapes.js";
 
 /** EC2's default quota of security groups per VPC ("VPC security groups per Region" is 2,500). */
@@ -48,7 +47,7 @@ export async function createSecurityGroup(
   refuseDryRun(input);
   const groupName = checkGroupText("GroupName", input.GroupName);
   const description = checkGroupText("GroupDescription", input.Description);
-  const tags = tagsFor(input.TagSpecifications, "security-group");
+  const tags = specifiedTags(input.TagSpecifications, "security-group");
   const groupId = newEc2Id("sg");
   const nowMs = options.clock.now();
   await options.store.exclusively("network", async (tx) => {
@@ -63,7 +62,7 @@ export async function createSecurityGroup(
     await tx.securityGroups.insertRules(newGroupRules().map((rule) => ({ ...rule, ruleId: newEc2Id("sgr"), groupId, createdAtMs: nowMs })));
     await tx.ec2Tags.put(groupId, tags);
   });
-  return { GroupId: groupId, Tags: toTags(tags), SecurityGroupArn: securityGroupArn(context, groupId) };
+  return { GroupId: groupId, Tags: toTagList(tags), SecurityGroupArn: securityGroupArn(context, groupId) };
 }
 
 /** The VPC a new group goes in: the one named (it must exist) or the default VPC. */
