@@ -129,11 +129,8 @@ test("AWS CLI: the issue's rule, port ranges, ICMP, all protocols, CIDRs with de
     IpPermissions: { IpProtocol: string; IpRanges: unknown[] }[];
   }[];
   const udp = group?.IpPermissions.find((permission) => permission.IpProtocol === "udp");
-  // One permission per protocol and port range; EC2 lists its ranges in no promised order.
-  assert.deepEqual(
-    (udp?.IpRanges as { CidrIp: string }[]).sort((a, b) => a.CidrIp.localeCompare(b.CidrIp)),
-    [{ CidrIp: "10.9.9.0/24" }, { CidrIp: "172.16.0.0/12", Description: "dns" }],
-  );
+  // One permission per protocol and port range, its ranges in the order they were authorized.
+  assert.deepEqual(udp?.IpRanges, [{ CidrIp: "172.16.0.0/12", Description: "dns" }, { CidrIp: "10.9.9.0/24" }]);
   const duplicate = await ec2Error(["authorize-security-group-ingress", "--group-id", web, "--protocol", "tcp", "--port", "80", "--source-group", lb]);
   assert.deepEqual(duplicate, {
     code: "InvalidPermission.Duplicate",

@@ -112,7 +112,9 @@ async function authorize(
     const group = await namedGroup(tx, isEgress ? { GroupId: input.GroupId ?? "" } : input);
     const adding = await resolveRules(tx, group.vpcId, requested, isEgress);
     checkAdditions(await tx.securityGroups.rulesOf([group.groupId]), adding);
-    const records = adding.map((rule) => ({ ...rule, ruleId: newEc2Id("sgr"), groupId: group.groupId, createdAtMs: nowMs }));
+    // Rules of one request share their creation time; ids drawn in ascending order keep them listed in request order.
+    const ruleIds = adding.map(() => newEc2Id("sgr")).sort();
+    const records = adding.map((rule, index) => ({ ...rule, ruleId: ruleIds[index]!, groupId: group.groupId, createdAtMs: nowMs }));
     await tx.securityGroups.insertRules(records);
     for (const record of records) await tx.ec2Tags.put(record.ruleId, tags);
     await announceNetworkChange(tx, nowMs);
