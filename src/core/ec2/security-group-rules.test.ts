@@ -59,6 +59,7 @@ describe("parseProtocol", () => {
   it("refuses other protocol numbers clearly (not enforced by Berth) and garbage", () => {
     throwsAws(() => parseProtocol("47"), "InvalidParameterValue", /Berth supports only tcp/);
     throwsAws(() => parseProtocol("58"), "InvalidParameterValue", /Berth supports only/);
+    throwsAws(() => parseProtocol("icmpv6"), "InvalidParameterValue", /Berth supports only/);
     throwsAws(() => parseProtocol("256"), "InvalidParameterValue", /Unknown protocol/);
     throwsAws(() => parseProtocol("tcp; drop"), "InvalidParameterValue", /Unknown protocol/);
   });

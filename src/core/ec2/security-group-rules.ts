@@ -74,7 +74,7 @@ export function parseProtocol(raw: string | undefined): RuleProtocol {
   const aliases: Readonly<Record<string, RuleProtocol>> = { tcp: "tcp", "6": "tcp", udp: "udp", "17": "udp", icmp: "icmp", "1": "icmp", "-1": "-1" };
   const protocol = Object.hasOwn(aliases, value) ? aliases[value] : undefined;
   if (protocol) return protocol;
-  if (/^\d{1,3}$/.test(value) && Number(value) <= 255) {
+  if ((/^\d{1,3}$/.test(value) && Number(value) <= 255) || value === "icmpv6") {
     // EC2 accepts every IP protocol number; Berth's firewall enforces only these, and a rule that
     // is listed but not enforced would be a silent hole, so it is refused.
     throw invalidParameterValue(`Invalid value '${printable(raw)}' for IP protocol. Berth supports only tcp (6), udp (17), icmp (1) and -1 (all protocols).`);
