@@ -10,7 +10,14 @@ const VPC = "vpc-0aaaaaaaaaaaaaaaa";
 const OTHER_VPC = "vpc-0bbbbbbbbbbbbbbbb";
 const SUBNET = { subnetId: "subnet-0aaaaaaaaaaaaaaaa", vpcId: VPC, cidrBlock: "10.1.0.0/24", availabilityZone: "us-east-1a" };
 
-const group = (groupId: string, groupName: string, vpcId = VPC): SecurityGroupRecord => ({ groupId, vpcId, ownerId: OWNER, groupName, description: `${groupName} group`, createdAtMs: 1_000 });
+const group = (groupId: string, groupName: string, vpcId = VPC): SecurityGroupRecord => ({
+  groupId,
+  vpcId,
+  ownerId: OWNER,
+  groupName,
+  description: `${groupName} group`,
+  createdAtMs: 1_000,
+});
 
 let next = 0;
 const record = (groupId: string, fields: Partial<SecurityGroupRuleFields>, createdAtMs = 2_000): SecurityGroupRuleRecord => ({
@@ -59,7 +66,14 @@ eachStoreBackend((backend) => {
     await store.securityGroups.insertRules([...egress, http, icmp]);
     await store.ec2Tags.put(http.ruleId, new Map([["team", "a"]]));
     assert.deepEqual(await store.securityGroups.rulesOf([web]), [...egress, icmp, http]);
-    await store.securityGroups.updateRule(http.ruleId, { ipProtocol: "udp", fromPort: 53, toPort: 53, cidrIpv4: undefined, referencedGroupId: web, description: undefined });
+    await store.securityGroups.updateRule(http.ruleId, {
+      ipProtocol: "udp",
+      fromPort: 53,
+      toPort: 53,
+      cidrIpv4: undefined,
+      referencedGroupId: web,
+      description: undefined,
+    });
     await store.securityGroups.setRuleDescription(icmp.ruleId, "ping");
     const [updated] = await store.securityGroups.getRules([http.ruleId]);
     assert.deepEqual(updated, { ...http, ipProtocol: "udp", fromPort: 53, toPort: 53, cidrIpv4: undefined, referencedGroupId: web, description: undefined });
@@ -118,7 +132,15 @@ eachStoreBackend((backend) => {
     await store.securityGroups.insertGroup(group(web, "web"));
     await store.securityGroups.insertGroup(group(lb, "lb"));
     const allocate = (groupIds: string[]) =>
-      store.networkInterfaces.allocate({ subnet: SUBNET, ownerId: OWNER, groupIds, description: "", requesterId: "ecs", requesterManaged: true, createdAtMs: 5_000 });
+      store.networkInterfaces.allocate({
+        subnet: SUBNET,
+        ownerId: OWNER,
+        groupIds,
+        description: "",
+        requesterId: "ecs",
+        requesterManaged: true,
+        createdAtMs: 5_000,
+      });
     const first = await allocate([web]);
     const second = await allocate([web, lb]);
     const third = await allocate([lb]);
