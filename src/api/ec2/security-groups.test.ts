@@ -212,6 +212,33 @@ eachStoreBackend((backend) => {
     assert.equal(rule?.CidrIpv4, "10.1.0.0/16");
   });
 
+  it("lets one of two racing identical changes through and refuses the other", async () => {
+    const names = await Promise.allSettled([create("race"), create("RACE")]);
+    assert.deepEqual(names.map((outcome) => outcome.status).sort(), ["fulfilled", "rejected"]);
+    const web = await create("web");
+    const authorize = () => ops.AuthorizeSecurityGroupIngress({ GroupId: web, IpProtocol: "tcp", FromPort: 443, ToPort: 443, CidrIp: "0.0.0.0/0" }, context);
+    const rules = await Promise.allSettled([authorize(), authorize(), authorize()]);
+    assert.equal(rules.filter((outcome) => outcome.status === "fulfilled").length, 1);
+    for (const outcome of rules) if (outcome.status === "rejected") assert.equal((outcome.reason as { code: string }).code, "InvalidPermission.Duplicate");
+  });
+
+  it("pages DescribeSecurityGroupRules by rule id and refuses unknown and malformed ids", async () => {
+    const web = await create("web");
+    const ranges = Array.from({ length: 11 }, (_, index) => ({ CidrIp: `10.${index}.0.0/16` }));
+    await ops.AuthorizeSecurityGroupIngress({ GroupId: web, IpPermissions: [{ IpProtocol: "tcp", FromPort: 5, ToPort: 5, IpRanges: ranges }] }, context);
+    const seen: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await ops.DescribeSecurityGroupRules({ Filters: [{ Name: "group-id", Values: [web] }], MaxResults: 5, NextToken: token }, context);
+      seen.push(...(page.SecurityGroupRules ?? []).map((rule) => rule.SecurityGroupRuleId!));
+      token = page.NextToken;
+    } while (token !== undefined);
+    assert.equal(seen.length, 12, "11 inbound rules and the egress rule");
+    assert.equal(new Set(seen).size, 12);
+    await rejects(ops.DescribeSecurityGroupRules({ SecurityGroupRuleIds: ["sgr-00000000000000000"] }, context), "InvalidSecurityGroupRuleId.NotFound");
+    await rejects(ops.DescribeSecurityGroupRules({ SecurityGroupRuleIds: ["sgr-x'; drop"] }, context), "InvalidSecurityGroupRuleId.Malformed");
+  });
+
   it("refuses a 61st inbound rule", async () => {
     const web = await create("web");
     const ranges = Array.from({ length: 60 }, (_, index) => ({ CidrIp: `10.${index}.0.0/16` }));
