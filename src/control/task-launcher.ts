@@ -97,7 +97,9 @@ export class TaskLauncher {
     // poll before its new task is visible.
     try {
       return await this.boundedPlacement(() =>
-        this.options.store.exclusively("placement", async (tx) => {
+        // "network" too: a group deleted (or an interface's groups changed) while this run is
+        // placed would otherwise leave an interface in a group that no longer exists.
+        this.options.store.exclusively(["placement", "network"], async (tx) => {
           const placed = (await this.rememberedOutcome(tx, request, run.cluster.clusterArn)) ?? (await this.placeAndRecord(tx, request, run));
           for (const hostId of placed.hostsToWake) tx.publishOnCommit("host-tasks", hostId);
           // New interfaces are new group members and overlay peers for the other hosts of their VPC.
@@ -148,6 +150,20 @@ export class TaskLauncher {
     }
     const tags = mergeTags(request.tags ?? [], request.propagateTags === "TASK_DEFINITION" ? context.definitionTags : []);
     return { cluster, definition, placement, effective, subnets, vpc, securityGroupIds, strategy, architecture, tags };
+  }
+
+  /**
+   * The subnets and groups checked before the lock, checked again under it (the "network" lock,
+   * which deletes of them take too): one deleted in between is refused as if it had never been.
+   */
+  private async assertNetworkStillThere(tx: Repositories, run: PreparedRun): Promise<void> {
+    const subnets = new Set((await tx.vpcs.listSubnets(run.subnets.map((subnet) => subnet.subnetId))).map((subnet) => subnet.subnetId));
+    const gone = run.subnets.find((subnet) => !subnets.has(subnet.subnetId));
+    if (gone) throw invalidParameterException(`Error retrieving subnet information for [${gone.subnetId}]: The subnet ID '${gone.subnetId}' does not exist`);
+    const groups = new Set((await tx.securityGroups.getGroups(run.securityGroupIds)).map((group) => group.groupId));
+    const missing = run.securityGroupIds.find((id) => !groups.has(id));
+    if (missing)
+      throw invalidParameterException(`Error retrieving security group information for [${missing}]: The security group '${missing}' does not exist`);
   }
 
   /** The subnets with these ids, in the request's order; an unknown id is rejected as ECS does. */
@@ -205,6 +221,7 @@ export class TaskLauncher {
 
   /** Plans every provider's share over one fleet snapshot, stores the placed tasks and wakes their hosts. */
   private async placeAndRecord(tx: Repositories, request: RunTaskRequest, run: PreparedRun): Promise<PlacedRun> {
+    await this.assertNetworkStillThere(tx, run);
     const records = await tx.hosts.list();
     const hosts = await this.snapshot(tx, records);
     const publicAddresses = new Map(records.map((host) => [host.hostId, host.publicAddress]));

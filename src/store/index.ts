@@ -138,6 +138,9 @@ export interface TransactionRepositories extends Repositories {
 export type StoreLock = "placement" | "network";
 
 /** "network": EC2 network writes that check then write (VNI and address allocation, CIDR overlaps). */
+/** The order several locks of one transaction are taken in. */
+const STORE_LOCK_ORDER: readonly StoreLock[] = ["placement", "network"];
+
 const ADVISORY_LOCK_KEYS: Record<StoreLock, number> = { placement: 0x6265_7274_01, network: 0x6265_7274_02 };
 
 /** The longest Store.exclusively waits for its lock on PostgreSQL before giving up (by default). */
@@ -160,7 +163,7 @@ export interface Store extends Repositories {
    * transaction-scoped advisory lock, on SQLite the store's single connection (no other statement
    * runs until the transaction ends). `work` must use only the repositories it is handed.
    */
-  exclusively<T>(lock: StoreLock, work: (tx: TransactionRepositories) => Promise<T>): Promise<T>;
+  exclusively<T>(lock: StoreLock | readonly StoreLock[], work: (tx: TransactionRepositories) => Promise<T>): Promise<T>;
   /**
    * Runs `work` in one transaction, after checking that `lease` is still held at its fencing
    * token; throws LeaseLostError (and writes nothing) when it is not. On PostgreSQL the lease row
@@ -266,7 +269,9 @@ function assemble(backend: Backend): Store {
       transactionWithSignals(
         backend,
         async (tx) => {
-          await backend.lockIn(tx, lock);
+          // Always in the order of STORE_LOCK_ORDER, so two holders of overlapping sets never deadlock.
+          const wanted = typeof lock === "string" ? [lock] : lock;
+          for (const one of STORE_LOCK_ORDER) if (wanted.includes(one)) await backend.lockIn(tx, one);
         },
         work,
       ),
