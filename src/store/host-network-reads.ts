@@ -1,15 +1,16 @@
 // The reads behind a host's network view (src/control/host-network-view.ts builds the view from
-// them): the host's in-use interfaces, their VPCs with subnets, the rules of their groups, the
-// members of every group those rules name, and where the other interfaces of those VPCs live.
-// Five or six small queries per poll answer, each bounded by an IN list of ids the previous one
-// produced. Schema: ec2-network-migration.ts, host-addresses-migration.ts.
+// them): the host's in-use interfaces, their VPCs with subnets, their groups' rules (normalised
+// by the security-group repository), the members of every group those rules name, and where the
+// other interfaces of those VPCs live. A few small queries per poll answer, each bounded by an IN
+// list of ids the previous one produced. Schema: ec2-network-migration.ts, host-addresses-migration.ts.
 import type { Kysely } from "kysely";
 import type { HostsTables } from "./hosts-repository.js";
-import type { NetworkInterfacesTables } from "./network-interfaces-repository.js";
-import type { SecurityGroupsTables } from "./security-groups-repository.js";
+import type { NormalisedGroup } from "../core/ec2/security-group-rules.js";
+import type { GroupMembers, SecurityGroupsRepositoryTables } from "./security-groups-repository.js";
+import { createSecurityGroupsRepository } from "./security-groups-repository.js";
 import type { VpcsTables } from "./vpcs-repository.js";
 
-type Tables = HostsTables & NetworkInterfacesTables & SecurityGroupsTables & VpcsTables;
+type Tables = HostsTables & SecurityGroupsRepositoryTables & VpcsTables;
 
 export interface HostInterfaceRow {
   readonly eniId: string;
@@ -27,24 +28,13 @@ export interface VpcRow {
   readonly subnets: readonly { readonly subnetId: string; readonly cidrBlock: string }[];
 }
 
-export interface GroupRuleRow {
-  readonly groupId: string;
-  readonly isEgress: boolean;
-  /** '-1' | 'tcp' | 'udp' | 'icmp' */
-  readonly ipProtocol: string;
-  readonly fromPort: number;
-  readonly toPort: number;
-  readonly cidrIpv4: string | null;
-  readonly referencedGroupId: string | null;
-}
-
 export interface HostNetworkRows {
   readonly interfaces: readonly HostInterfaceRow[];
   readonly vpcs: readonly VpcRow[];
-  readonly groups: readonly { readonly groupId: string; readonly vpcId: string }[];
-  readonly rules: readonly GroupRuleRow[];
+  /** The interfaces' groups, their rules in the hosts' normalised form (core/ec2/security-group-rules.ts toSpec). */
+  readonly groups: readonly NormalisedGroup[];
   /** Per group named by a rule: its members' addresses (in-use interfaces, any host). */
-  readonly members: readonly { readonly groupId: string; readonly vpcId: string; readonly privateIpv4: string }[];
+  readonly members: readonly GroupMembers[];
   /** The VPCs' interfaces on other hosts that have an overlay address. */
   readonly peers: readonly { readonly vpcId: string; readonly privateIpv4: string; readonly hostAddress: string }[];
 }
@@ -102,41 +92,6 @@ async function vpcsOf(db: Db, vpcIds: readonly string[]): Promise<VpcRow[]> {
   }));
 }
 
-async function rulesOf(db: Db, groupIds: readonly string[]): Promise<GroupRuleRow[]> {
-  const rows = await chunked(groupIds, (ids) =>
-    db
-      .selectFrom("security_group_rules")
-      .select(["group_id", "is_egress", "ip_protocol", "from_port", "to_port", "cidr_ipv4", "referenced_group_id"])
-      .where("group_id", "in", ids)
-      .orderBy("group_id")
-      .orderBy("rule_id")
-      .execute(),
-  );
-  return rows.map((row) => ({
-    groupId: row.group_id,
-    isEgress: Number(row.is_egress) === 1,
-    ipProtocol: row.ip_protocol,
-    fromPort: Number(row.from_port),
-    toPort: Number(row.to_port),
-    cidrIpv4: row.cidr_ipv4,
-    referencedGroupId: row.referenced_group_id,
-  }));
-}
-
-function membersOf(db: Db, groupIds: readonly string[]) {
-  return chunked(groupIds, (ids) =>
-    db
-      .selectFrom("network_interface_groups")
-      .innerJoin("network_interfaces", "network_interfaces.eni_id", "network_interface_groups.eni_id")
-      .select(["network_interface_groups.group_id as groupId", "network_interfaces.vpc_id as vpcId", "network_interfaces.private_ipv4 as privateIpv4"])
-      .where("network_interface_groups.group_id", "in", ids)
-      .where("network_interfaces.status", "=", "in-use")
-      .orderBy("network_interface_groups.group_id")
-      .orderBy("network_interfaces.private_ipv4")
-      .execute(),
-  );
-}
-
 function peersOf(db: Db, hostId: string, vpcIds: readonly string[]) {
   return chunked(vpcIds, async (ids) =>
     (
@@ -156,18 +111,17 @@ function peersOf(db: Db, hostId: string, vpcIds: readonly string[]) {
 }
 
 export function createHostNetworkReads(db: Db): HostNetworkReads {
+  // The same handle, seen through the tables that repository uses (Kysely's table maps are invariant).
+  const securityGroups = createSecurityGroupsRepository(db as unknown as Kysely<SecurityGroupsRepositoryTables>);
   return {
     async rowsForHost(hostId) {
       const interfaces = await interfacesOn(db, hostId);
       const vpcIds = [...new Set(interfaces.map((row) => row.vpcId))];
       const groupIds = [...new Set(interfaces.flatMap((row) => row.groupIds))];
-      const groups = await chunked(groupIds, (ids) =>
-        db.selectFrom("security_groups").select(["group_id as groupId", "vpc_id as vpcId"]).where("group_id", "in", ids).orderBy("group_id").execute(),
-      );
-      const rules = await rulesOf(db, groupIds);
-      const named = [...new Set(rules.flatMap((rule) => (rule.referencedGroupId ? [rule.referencedGroupId] : [])))];
-      const [vpcs, members, peers] = [await vpcsOf(db, vpcIds), await membersOf(db, named), await peersOf(db, hostId, vpcIds)];
-      return { interfaces, vpcs, groups, rules, members, peers };
+      const groups = await securityGroups.specsFor(groupIds);
+      const named = [...new Set(groups.flatMap((group) => [...group.ingress, ...group.egress].flatMap((rule) => rule.groupIds)))];
+      const [vpcs, members, peers] = [await vpcsOf(db, vpcIds), await securityGroups.groupMembers(named), await peersOf(db, hostId, vpcIds)];
+      return { interfaces, vpcs, groups, members, peers };
     },
   };
 }

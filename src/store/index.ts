@@ -71,7 +71,7 @@ export type {
   TaskUpdate,
 } from "./tasks-repository.js";
 export type { HostArchitecture, HostCapacity, HostRecord, HostRegistration, HostsRepository, HostStatus } from "./hosts-repository.js";
-export type { GroupRuleRow, HostInterfaceRow, HostNetworkReads, HostNetworkRows, VpcRow } from "./host-network-reads.js";
+export type { HostInterfaceRow, HostNetworkReads, HostNetworkRows, VpcRow } from "./host-network-reads.js";
 export { LOST_RACE, withOptimisticRetry } from "./optimistic-retry.js";
 export type { DeleteOutcome, NewSubnet, NewVpc, SubnetRecord, VpcRecord, VpcsRepository } from "./vpcs-repository.js";
 export type { Ec2Tag, Ec2TagsRepository } from "./ec2-tags-repository.js";
@@ -238,7 +238,7 @@ function repositoriesOver(db: Kysely<AllTables>): Repositories {
     ec2Tags: createEc2TagsRepository(scoped<{ ec2_tags: Ec2TagsTable }>()),
     networkInterfaces: createNetworkInterfacesRepository(scoped<NetworkInterfacesTables & { ec2_tags: Ec2TagsTable }>()),
     securityGroups: createSecurityGroupsRepository(scoped<SecurityGroupsRepositoryTables>()),
-    hostNetwork: createHostNetworkReads(scoped<HostsTables & NetworkInterfacesTables & SecurityGroupsTables & VpcsTables>()),
+    hostNetwork: createHostNetworkReads(scoped<HostsTables & SecurityGroupsRepositoryTables & VpcsTables>()),
   };
 }
 
