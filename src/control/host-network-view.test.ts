@@ -17,7 +17,7 @@ const rule = (isEgress: boolean, ipProtocol: "-1" | "tcp" | "udp" | "icmp", from
 
 const rows: HostNetworkRows = {
   interfaces: [{ eniId: "eni-1", taskArn: "arn:aws:ecs:us-east-1:1:task/c/abc123", vpcId: "vpc-1", privateIpv4: "10.0.1.4", groupIds: ["sg-0e0b", "sg-2"] }],
-  vpcs: [{ vpcId: "vpc-1", cidrBlock: "10.0.0.0/16", vni: 7, subnets: [{ subnetId: "subnet-1", cidrBlock: "10.0.1.0/24" }] }],
+  vpcs: [{ vpcId: "vpc-1", cidrBlock: "10.0.0.0/16", vni: 7, isDefault: false, subnets: [{ subnetId: "subnet-1", cidrBlock: "10.0.1.0/24" }] }],
   groups: [
     toSpec({ groupId: "sg-0e0b", vpcId: "vpc-1" }, [
       rule(false, "tcp", 80, 80, { cidr: "10.0.0.0/8" }),

@@ -9,7 +9,13 @@ const taskIdOf = (taskArn: string) => taskArn.slice(taskArn.lastIndexOf("/") + 1
 
 export function hostNetworkView(rows: HostNetworkRows): HostNetworkView {
   return {
-    vpcs: rows.vpcs.map((vpc) => ({ vpcId: vpc.vpcId, cidrBlock: vpc.cidrBlock, vni: vpc.vni, subnets: vpc.subnets.map((subnet) => ({ ...subnet })) })),
+    vpcs: rows.vpcs.map((vpc) => ({
+      vpcId: vpc.vpcId,
+      cidrBlock: vpc.cidrBlock,
+      vni: vpc.vni,
+      isDefault: vpc.isDefault,
+      subnets: vpc.subnets.map((subnet) => ({ ...subnet })),
+    })),
     interfaces: rows.interfaces.map((row) => ({
       eniId: row.eniId,
       taskId: taskIdOf(row.taskArn),

@@ -21,7 +21,16 @@ const Ipv4 = () => Type.String({ pattern: "^(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d
 const Cidr = () => Type.String({ pattern: "^(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}/([0-9]|[12][0-9]|3[0-2])$" });
 
 /** Most of each list a view may carry (a host runs at most a few hundred tasks; groups are bounded by AWS's quotas). */
-export const NETWORK_VIEW_LIMITS = { vpcs: 256, subnets: 1024, interfaces: 4096, groups: 4096, rulesPerGroup: 120, cidrsPerRule: 1024, members: 65_536, peers: 65_536 } as const;
+export const NETWORK_VIEW_LIMITS = {
+  vpcs: 256,
+  subnets: 1024,
+  interfaces: 4096,
+  groups: 4096,
+  rulesPerGroup: 120,
+  cidrsPerRule: 1024,
+  members: 65_536,
+  peers: 65_536,
+} as const;
 
 /**
  * One permission of a group, in one direction: traffic of `protocol` (all, tcp, udp or icmp) to
@@ -55,6 +64,12 @@ export const VpcSpecSchema = Type.Immutable(
     cidrBlock: Cidr(),
     /** The VPC's VXLAN network identifier, the same on every host (24 bits). */
     vni: Type.Integer({ minimum: 1, maximum: 0xffffff }),
+    /**
+     * The account's default VPC: the host routes its CIDR to its router, so the machine itself
+     * reaches its tasks there (its traffic is subject to their security groups, from the router's
+     * host-link address). Other VPCs may overlap any CIDR and are not reachable from the host.
+     */
+    isDefault: Type.Boolean(),
     subnets: Type.Immutable(Type.Array(Type.Immutable(Type.Object({ subnetId: Id(), cidrBlock: Cidr() })), { maxItems: NETWORK_VIEW_LIMITS.subnets })),
   }),
 );
@@ -87,9 +102,12 @@ export const HostNetworkViewSchema = Type.Immutable(
     interfaces: Type.Immutable(Type.Array(InterfaceSpecSchema, { maxItems: NETWORK_VIEW_LIMITS.interfaces })),
     securityGroups: Type.Immutable(Type.Array(SecurityGroupSpecSchema, { maxItems: NETWORK_VIEW_LIMITS.groups })),
     groupMembers: Type.Immutable(
-      Type.Array(Type.Immutable(Type.Object({ groupId: Id(), vpcId: Id(), ipv4s: Type.Immutable(Type.Array(Ipv4(), { maxItems: NETWORK_VIEW_LIMITS.members })) })), {
-        maxItems: NETWORK_VIEW_LIMITS.groups,
-      }),
+      Type.Array(
+        Type.Immutable(Type.Object({ groupId: Id(), vpcId: Id(), ipv4s: Type.Immutable(Type.Array(Ipv4(), { maxItems: NETWORK_VIEW_LIMITS.members })) })),
+        {
+          maxItems: NETWORK_VIEW_LIMITS.groups,
+        },
+      ),
     ),
     peers: Type.Immutable(Type.Array(NetworkPeerSchema, { maxItems: NETWORK_VIEW_LIMITS.peers })),
   }),

@@ -25,6 +25,7 @@ export interface VpcRow {
   readonly vpcId: string;
   readonly cidrBlock: string;
   readonly vni: number;
+  readonly isDefault: boolean;
   readonly subnets: readonly { readonly subnetId: string; readonly cidrBlock: string }[];
 }
 
@@ -79,7 +80,7 @@ async function interfacesOn(db: Db, hostId: string): Promise<HostInterfaceRow[]>
 
 async function vpcsOf(db: Db, vpcIds: readonly string[]): Promise<VpcRow[]> {
   const vpcs = await chunked(vpcIds, (ids) =>
-    db.selectFrom("vpcs").select(["vpc_id", "cidr_block", "vni"]).where("vpc_id", "in", ids).orderBy("vpc_id").execute(),
+    db.selectFrom("vpcs").select(["vpc_id", "cidr_block", "vni", "is_default"]).where("vpc_id", "in", ids).orderBy("vpc_id").execute(),
   );
   const subnets = await chunked(vpcIds, (ids) =>
     db.selectFrom("subnets").select(["subnet_id", "vpc_id", "cidr_block"]).where("vpc_id", "in", ids).orderBy("subnet_id").execute(),
@@ -88,6 +89,7 @@ async function vpcsOf(db: Db, vpcIds: readonly string[]): Promise<VpcRow[]> {
     vpcId: vpc.vpc_id,
     cidrBlock: vpc.cidr_block,
     vni: Number(vpc.vni),
+    isDefault: Number(vpc.is_default) === 1,
     subnets: subnets.filter((subnet) => subnet.vpc_id === vpc.vpc_id).map((subnet) => ({ subnetId: subnet.subnet_id, cidrBlock: subnet.cidr_block })),
   }));
 }
