@@ -13,6 +13,7 @@ import { CreateClusterCommand, DescribeTasksCommand, ECSClient, RegisterTaskDefi
 import type { RegisterTaskDefinitionCommandInput, Task } from "@aws-sdk/client-ecs";
 import { CreateRepositoryCommand, DescribeRepositoriesCommand, ECRClient, GetAuthorizationTokenCommand } from "@aws-sdk/client-ecr";
 import type { Repository } from "@aws-sdk/client-ecr";
+import { AuthorizeSecurityGroupIngressCommand, CreateSecurityGroupCommand, DescribeSecurityGroupsCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { defaultProvider } from "@aws-sdk/credential-provider-node";
 import { buildImage, pushImage } from "../../images/index.js";
 import { describeDefaultNetwork } from "../default-network-client.js";
@@ -36,6 +37,7 @@ aws command of every step.
 
 const REPOSITORY = "sample-fargate-app";
 const CLUSTER = "berth-demo";
+const DEMO_GROUP = "berth-demo-web";
 const FAMILY = "sample-fargate-app";
 const CONTAINER = "sample-app";
 
@@ -105,6 +107,7 @@ class DemoSession {
   readonly berth = selfCommand();
   readonly ecr: ECRClient;
   readonly ecs: ECSClient;
+  readonly ec2: EC2Client;
 
   constructor(
     readonly endpoint: string,
@@ -115,6 +118,7 @@ class DemoSession {
     const config = { endpoint, region, credentials, maxAttempts: 2, ...(tls.requestHandler ? { requestHandler: tls.requestHandler } : {}) };
     this.ecr = new ECRClient(config);
     this.ecs = new ECSClient(config);
+    this.ec2 = new EC2Client(config);
   }
 
   out(line = ""): void {
@@ -290,9 +294,10 @@ async function runDemoTask(session: DemoSession, taskDefinition: string): Promis
   if (subnetIds.length === 0) throw new DemoError("the server's default VPC has no subnets");
   for (const subnet of network.subnets.slice(0, 16)) session.out(`    ${subnet.subnetId} in ${subnet.availabilityZone} (${subnet.cidrBlock})`);
 
+  const groupId = await openWebPort(session);
   session.step("Run the task", [
     session.aws(
-      `ecs run-task --cluster ${CLUSTER} --task-definition ${FAMILY} --launch-type FARGATE --network-configuration 'awsvpcConfiguration={subnets=[${subnetIds.join(",")}],assignPublicIp=DISABLED}'`,
+      `ecs run-task --cluster ${CLUSTER} --task-definition ${FAMILY} --launch-type FARGATE --network-configuration 'awsvpcConfiguration={subnets=[${subnetIds.join(",")}],securityGroups=[${groupId}],assignPublicIp=DISABLED}'`,
     ),
   ]);
   const ran = await session.ecs.send(
@@ -300,13 +305,45 @@ async function runDemoTask(session: DemoSession, taskDefinition: string): Promis
       cluster: CLUSTER,
       taskDefinition,
       launchType: "FARGATE",
-      networkConfiguration: { awsvpcConfiguration: { subnets: subnetIds, assignPublicIp: "DISABLED" } },
+      networkConfiguration: { awsvpcConfiguration: { subnets: subnetIds, securityGroups: [groupId], assignPublicIp: "DISABLED" } },
     }),
   );
   const taskArn = ran.tasks?.[0]?.taskArn;
   if (!taskArn) throw new DemoError(`RunTask placed no task: ${(ran.failures ?? []).map((failure) => failure.reason).join("; ") || "no reason given"}`);
   session.out(`    ${taskArn}`);
   return taskArn;
+}
+
+/**
+ * A security group of the default VPC that lets port 80 in: security groups are enforced, and the
+ * VPC's default group lets in only its own members, so without it this machine could not fetch the
+ * page. Made once; a second demo finds it (and its rule) and goes on. Its id.
+ */
+async function openWebPort(session: DemoSession): Promise<string> {
+  session.step(`Let port 80 in: security group ${DEMO_GROUP} in the default VPC`, [
+    session.aws(`ec2 create-security-group --group-name ${DEMO_GROUP} --description 'berth demo: the web page'`),
+    session.aws(`ec2 authorize-security-group-ingress --group-id sg-… --protocol tcp --port 80 --cidr 0.0.0.0/0`),
+  ]);
+  let groupId: string | undefined;
+  try {
+    groupId = (await session.ec2.send(new CreateSecurityGroupCommand({ GroupName: DEMO_GROUP, Description: "berth demo: the web page" }))).GroupId;
+  } catch (error) {
+    if ((error as { name?: string }).name !== "InvalidGroup.Duplicate") throw error;
+    groupId = (await session.ec2.send(new DescribeSecurityGroupsCommand({ GroupNames: [DEMO_GROUP] }))).SecurityGroups?.[0]?.GroupId;
+  }
+  if (!groupId) throw new DemoError(`the security group ${DEMO_GROUP} could not be made or found`);
+  try {
+    await session.ec2.send(
+      new AuthorizeSecurityGroupIngressCommand({
+        GroupId: groupId,
+        IpPermissions: [{ IpProtocol: "tcp", FromPort: 80, ToPort: 80, IpRanges: [{ CidrIp: "0.0.0.0/0" }] }],
+      }),
+    );
+  } catch (error) {
+    if ((error as { name?: string }).name !== "InvalidPermission.Duplicate") throw error;
+  }
+  session.out(`    ${groupId}`);
+  return groupId;
 }
 
 /** Polls until the task is RUNNING (printing each status it passes); its private IPv4 address. */
