@@ -4,6 +4,7 @@
 // Everything runs in namespaces this bench creates ("hosts" joined by a test fabric); nothing
 // touches the real host's links. Root. Run: node --import tsx bench/security-groups.ts
 import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -28,6 +29,8 @@ function manyRules(count: number, last: SecurityGroupRuleSpec): SecurityGroupRul
 }
 
 const hosts: { host: TestHost; networks: TaskNetworks; stateDir: string }[] = [];
+/** Listeners this bench started: killed at the end, or they keep it running. */
+const listeners: ChildProcess[] = [];
 async function makeDataplaneHost(name: string, address: string): Promise<(typeof hosts)[number]> {
   const host = await makeHost(name);
   await exec("ip", ["-n", FABRIC, "link", "add", `${name}p`.slice(0, 15), "type", "veth", "peer", "name", "bthul0", "netns", name]);
@@ -95,7 +98,7 @@ async function main(): Promise<void> {
   const tasks: Record<string, TaskAttachment> = {};
   for (const key of ["a", "b", "c"] as const) tasks[key] = await one.networks.attach(ids[key], specs[key]);
   tasks.remote = await two.networks.attach(ids.remote, specs.remote);
-  await listenIn(tasks.b!.netnsName, 80, "b");
+  listeners.push(await listenIn(tasks.b!.netnsName, 80, "b"));
 
   await changeLatency(one.networks, tasks);
 
@@ -135,6 +138,7 @@ async function main(): Promise<void> {
 try {
   await main();
 } finally {
+  for (const child of listeners) child.kill();
   for (const { networks, host, stateDir } of hosts) {
     await networks.removeEverything().catch((error: Error) => console.error(error.message));
     await host.remove();

@@ -94,7 +94,10 @@ export class HostFirewall {
     // After the pin (which resets every device's flag): the uplink's and the router links'.
     await this.enableUplinkForwarding();
     const forwarding = state.hostLinks.flatMap((link) => hostLinkSysctls(link, this.options.uplink !== undefined));
-    await this.writeSysctls(forwarding.filter(([key]) => key.endsWith(".forwarding")));
+    // A link a crash left half made has no settings to take: its router's next build sets them.
+    await this.writeSysctls(forwarding.filter(([key]) => key.endsWith(".forwarding"))).catch((error: Error) => {
+      if (!/cannot stat|No such file/.test(error.message)) throw error;
+    });
   }
 
   private async pinIpForward(): Promise<void> {
