@@ -107,7 +107,7 @@ export function assembleControlPlane(parts: ControlPlaneParts): ControlPlane {
     services: [
       createEcsService({ store, clock: systemClock, scope, launcher }),
       createLogsService({ logs: store.logs, clock: systemClock, scope }),
-      createNetworkService(network),
+      createNetworkService(store),
       registry.ecrService,
       createEc2Service({ store, clock: systemClock }),
       createStsService(),

@@ -1,14 +1,22 @@
-// Asks a Berth server for its default VPC, subnets and security groups (the network service's
+// Asks a Berth server for its default VPC, its subnets and its default security group (the network service's
 // DescribeDefaultNetwork, JSON 1.1 signed with SigV4 like any AWS call). Used by `berth network`
 // and `berth demo`.
 import { Hash } from "@smithy/hash-node";
 import { SignatureV4 } from "@smithy/signature-v4";
+import type { DescribedDefaultNetwork } from "../api/network-service.js";
 import { NETWORK_SIGNING_NAME, NETWORK_TARGET_PREFIX } from "../api/network-service.js";
-import type { DefaultNetwork } from "../core/default-network.js";
 
-export type DescribedNetwork = Omit<DefaultNetwork, "vpcId" | "cidrBlock"> & { vpc: { vpcId: string; cidrBlock: string } };
+export type DescribedNetwork = DescribedDefaultNetwork;
 
-export class NetworkServiceError extends Error {}
+/** The server's refusal: its error code (e.g. NO_DEFAULT_VPC_CODE) and message. */
+export class NetworkServiceError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(`${code}: ${message}`);
+  }
+}
 
 type SigningCredentials = ConstructorParameters<typeof SignatureV4>[0]["credentials"];
 
@@ -37,6 +45,6 @@ export async function describeDefaultNetwork(options: {
   });
   const response = await fetch(new URL("/", endpoint), { method: "POST", headers: signed.headers as Record<string, string>, body, ...options.fetchInit });
   const answer = (await response.json()) as DescribedNetwork & { __type?: string; message?: string };
-  if (!response.ok) throw new NetworkServiceError(`${answer.__type ?? response.status}: ${answer.message ?? ""}`);
+  if (!response.ok) throw new NetworkServiceError(answer.__type ?? String(response.status), answer.message ?? "");
   return answer;
 }

@@ -34,7 +34,7 @@ before(async () => {
       issueAuthorizationToken: () => ({ authorizationToken: "", expiresAt: 0 }),
       releaseBlobs: async () => {},
     }),
-    createNetworkService(network),
+    createNetworkService(store),
   ];
 });
 after(() => store.close());

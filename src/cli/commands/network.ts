@@ -1,9 +1,12 @@
-// `berth network`: prints the default VPC, its subnets (id, AZ, CIDR) and security groups, one per
-// line, asking the server with a SigV4-signed request made from the usual AWS credential sources
-// (environment, shared credentials/config files with AWS_PROFILE, …).
+// `berth network`: prints the default VPC, its subnets (id, AZ, CIDR) and its default security
+// group, one per line, as the server's EC2 store holds them now (subnets created in the default VPC
+// included), asking with a SigV4-signed request made from the usual AWS credential sources
+// (environment, shared credentials/config files with AWS_PROFILE, …). An account whose default VPC
+// was deleted has none (AWS does not make it again either): it says so and how to go on.
 import { clientTls } from "../client-tls.js";
 import { defaultProvider } from "@aws-sdk/credential-provider-node";
-import { describeDefaultNetwork } from "../default-network-client.js";
+import { NO_DEFAULT_VPC_CODE } from "../../api/network-service.js";
+import { describeDefaultNetwork, NetworkServiceError } from "../default-network-client.js";
 import { parseCommandLine } from "../command-line.js";
 
 const USAGE =
@@ -30,6 +33,13 @@ export async function run(argv: string[]): Promise<number> {
     const tls = clientTls({ endpoint: endpoint.toString(), caBundle: values["ca-bundle"], dataDir: values["data-dir"], env: process.env });
     answer = await describeDefaultNetwork({ endpoint: endpoint.toString(), region, credentials: defaultProvider(), fetchInit: tls.fetchInit });
   } catch (error) {
+    if (error instanceof NetworkServiceError && error.code === NO_DEFAULT_VPC_CODE) {
+      process.stderr.write(
+        "berth network: this account has no default VPC (it was deleted, and Berth, like AWS, does not make it again): " +
+          "list the VPCs with `aws ec2 describe-vpcs` and their subnets with `aws ec2 describe-subnets`\n",
+      );
+      return 1;
+    }
     process.stderr.write(`berth network: ${(error as Error).message}\n`);
     return 1;
   }
