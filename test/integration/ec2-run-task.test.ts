@@ -237,14 +237,31 @@ async function interfaceOf(eniId: string): Promise<NetworkInterface> {
 }
 
 /** RunTask through the SDK into `subnets` and `securityGroups`; the task and, after the host converged, its ENI id. */
-async function runTask(awsvpc: {
-  subnets: string[];
-  securityGroups?: string[];
-  assignPublicIp?: "ENABLED" | "DISABLED";
-}): Promise<{ taskArn: string; eniId: string }> {
-  const run = await ecs.send(
-    new RunTaskCommand({ cluster: "demo", taskDefinition: "web", launchType: "FARGATE", networkConfiguration: { awsvpcConfiguration: awsvpc } }),
-  );
+async function runTask(
+  awsvpc: { subnets: string[]; securityGroups?: string[]; assignPublicIp?: "ENABLED" | "DISABLED" },
+  via: "sdk" | "cli" = "sdk",
+): Promise<{ taskArn: string; eniId: string }> {
+  const shorthand = `awsvpcConfiguration={subnets=[${awsvpc.subnets.join(",")}],securityGroups=[${(awsvpc.securityGroups ?? []).join(",")}],assignPublicIp=${awsvpc.assignPublicIp ?? "DISABLED"}}`;
+  const run =
+    via === "cli"
+      ? ((await cli([
+          "ecs",
+          "run-task",
+          "--cluster",
+          "demo",
+          "--task-definition",
+          "web",
+          "--launch-type",
+          "FARGATE",
+          "--network-configuration",
+          shorthand,
+        ])) as {
+          tasks?: Task[];
+          failures?: unknown[];
+        })
+      : await ecs.send(
+          new RunTaskCommand({ cluster: "demo", taskDefinition: "web", launchType: "FARGATE", networkConfiguration: { awsvpcConfiguration: awsvpc } }),
+        );
   assert.deepEqual(run.failures, []);
   const taskArn = run.tasks![0]!.taskArn!;
   const answer = await host.converge();
@@ -505,7 +522,7 @@ test("RunTask refuses what ECS refuses and writes nothing: foreign groups, unkno
 });
 
 test("assignPublicIp ENABLED on a host with a public address shows association.publicIp on the ENI; DISABLED does not", async () => {
-  const publicTask = await runTask({ subnets: [made.subnetId], securityGroups: [made.web], assignPublicIp: "ENABLED" });
+  const publicTask = await runTask({ subnets: [made.subnetId], securityGroups: [made.web], assignPublicIp: "ENABLED" }, "cli");
   const privateTask = await runTask({ subnets: [made.subnetId], securityGroups: [made.web], assignPublicIp: "DISABLED" });
   const publicEni = await interfaceOf(publicTask.eniId);
   assert.equal(publicEni.Association?.PublicIp, HOST_PUBLIC_ADDRESS);
