@@ -59,6 +59,7 @@ export const ROUTER_UPLINK = "up0";
 
 /** A /30 per router in 169.254.128.0/17 (8192 of them): host end .1, router end .2 of each. */
 export const HOST_LINK_RANGE = { base: ipv4ToNumber("169.254.128.0"), count: 8192 } as const;
+export const HOST_LINK_CIDR = "169.254.128.0/17";
 
 export function hostLinkAddresses(index: number): { host: string; router: string } {
   if (!Number.isInteger(index) || index < 0 || index >= HOST_LINK_RANGE.count) throw new RangeError(`host link index ${index} out of range`);

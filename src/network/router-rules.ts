@@ -11,7 +11,9 @@
 //   out_<group> / in_<group>         the group's rules: accept what they allow, return otherwise
 //   input       nothing reaches the router itself but replies (the gateway answers no ping)
 //   forward     task ⇄ task (local or over the overlay, bthx*), and out of the uplink (up0) only
-//               to the metadata endpoint or from an address in public_addrs (assignPublicIp)
+//               to the metadata endpoint or from an address in public_addrs (assignPublicIp);
+//               in from the uplink, the host itself (its link address: for the default VPC the
+//               host routes the VPC's CIDR here), still through the ports' ingress chains
 //   nat         everything leaving by up0 is masqueraded to the router's /30 address, so the
 //               host never sees a VPC's (overlapping) addresses
 //
@@ -20,7 +22,7 @@
 // flushes, so a membership change is a set element, not a reload. Names and addresses were checked
 // when the policy was built (router-policy.ts); the fixed names here are ours.
 import type { GroupChains, GuardedInterface, RouterPolicy } from "./router-policy.js";
-import { ROUTER_UPLINK } from "./names.js";
+import { HOST_LINK_CIDR, ROUTER_UPLINK } from "./names.js";
 
 const TABLE = "inet berth";
 const METADATA = "ip daddr 169.254.170.2 tcp dport 80";
@@ -86,6 +88,7 @@ const FIXED_CHAINS = `  chain prerouting {
     iifname "bthx*" oifname "bthv*" accept
     iifname "bthv*" oifname "${ROUTER_UPLINK}" ${METADATA} accept
     iifname "bthv*" oifname "${ROUTER_UPLINK}" ip saddr @public_addrs accept
+    iifname "${ROUTER_UPLINK}" oifname "bthv*" ip saddr ${HOST_LINK_CIDR} accept
     counter drop
   }
   chain nat_postrouting {

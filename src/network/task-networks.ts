@@ -160,6 +160,8 @@ export class TaskNetworks {
         .map((peer) => [peer.privateIpv4Address, peer.hostAddress]),
     );
     await this.routers.applyPeers(built, peers);
+    const vpc = this.view.vpcs.find((candidate) => candidate.vpcId === router.vpcId);
+    await this.routers.applyHostRoute(built, vpc?.isDefault ? vpc.cidrBlock : undefined);
     return "kept";
   }
 

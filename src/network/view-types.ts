@@ -28,7 +28,8 @@ export interface SecurityGroupRule {
 
 /** The host's network view (src/protocol/network-view.ts, HostNetworkView). */
 export interface NetworkView {
-  readonly vpcs: readonly { readonly vpcId: string; readonly cidrBlock: string; readonly vni: number }[];
+  /** isDefault: the account's default VPC, whose CIDR the host routes to its router (the machine reaches its tasks there). */
+  readonly vpcs: readonly { readonly vpcId: string; readonly cidrBlock: string; readonly vni: number; readonly isDefault?: boolean }[];
   readonly interfaces: readonly {
     readonly eniId: string;
     readonly taskId: string;

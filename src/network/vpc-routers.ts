@@ -66,6 +66,8 @@ export class VpcRouters {
   private readonly ready = new Set<string>();
   private readonly policies = new Map<string, RouterPolicy>();
   private readonly peers = new Map<string, Map<string, string>>();
+  /** Per router, the CIDR the host routes to it (the default VPC's), as last applied. */
+  private readonly hostRoutes = new Map<string, string | undefined>();
   private readonly queues = new Map<string, Promise<unknown>>();
 
   constructor(private readonly options: VpcRoutersOptions) {}
@@ -239,6 +241,21 @@ export class VpcRouters {
     this.peers.set(record.vpcId, new Map(desired));
   }
 
+  /**
+   * Routes `cidr` (the default VPC's) from the host to the router, so the machine reaches its tasks
+   * there (through their ingress chains, from the host link's address), or no CIDR (undefined).
+   */
+  async applyHostRoute(record: RouterRecord, cidr: string | undefined): Promise<void> {
+    if (this.hostRoutes.has(record.vpcId) && this.hostRoutes.get(record.vpcId) === cidr) return;
+    const { router } = hostLinkAddresses(record.linkIndex);
+    const listing = await this.options.run("ip", ["-4", "-o", "route", "show", "via", router, "dev", record.hostLink]);
+    let batch = "";
+    for (const match of listing.matchAll(/^(\S+) /gm)) if (match[1] !== cidr) batch += `route del ${match[1]} via ${router} dev ${record.hostLink}\n`;
+    if (cidr !== undefined) batch += `route replace ${checked(cidr, CIDR, "VPC CIDR")} via ${router} dev ${record.hostLink}\n`;
+    if (batch) await this.options.run("ip", ["-force", "-batch", "-"], { input: batch }).catch(ignoreMissing);
+    this.hostRoutes.set(record.vpcId, cidr);
+  }
+
   /** The router, its links and its record. Call within serialised. */
   async remove(record: RouterRecord): Promise<void> {
     // The host end first: deleting a veth takes its peer synchronously, whereas a deleted
@@ -252,6 +269,7 @@ export class VpcRouters {
     this.ready.delete(record.vpcId);
     this.policies.delete(record.vpcId);
     this.peers.delete(record.vpcId);
+    this.hostRoutes.delete(record.vpcId);
     rmSync(this.recordPath(record.vpcId), { force: true });
   }
 }

@@ -67,7 +67,7 @@ test("two VPCs with the same CIDR and the same task addresses stay apart: each a
   // Each router's uplink has its own /30; the host holds both and routes nothing between them.
   const addresses = await host.run("ip", ["-4", "-o", "addr", "show"]);
   assert.equal([...addresses.matchAll(/inet 169\.254\.\d+\.\d+\/30/g)].length, 2);
-  assert.doesNotMatch(await host.run("ip", ["route"]), /10\.0\./, "no VPC address is routed in the host");
+  assert.doesNotMatch(await host.run("ip", ["route"]), /10\.0\./, "no VPC address is routed in the host (neither is the default one)");
 });
 
 test("two subnets of one VPC route to each other through the VPC's router", async () => {
@@ -82,6 +82,26 @@ test("tasks of both VPCs reach the metadata endpoint, each seen from its router'
   children.push(await listenIn(host.name, 80, "metadata", "169.254.170.2"));
   assert.equal(await probe(tasks.oneA!.netnsName, "169.254.170.2", 80), "open-metadata");
   assert.equal(await probe(tasks.twoA!.netnsName, "169.254.170.2", 80), "open-metadata");
+});
+
+test("the default VPC's CIDR is routed from the host to its router: the machine reaches its tasks through their groups; the other VPC stays unreachable", async () => {
+  const interfaces = Object.entries(specs).map(([name, spec]) => ({ taskId: `vpc-${name}-aaaaaaaaaaaa`, spec }));
+  const vpcs = (oneIsDefault: boolean) => [
+    { ...one, cidrBlock: one.vpcCidr, isDefault: oneIsDefault, subnets: [] },
+    { ...two, cidrBlock: two.vpcCidr, isDefault: false, subnets: [] },
+  ];
+  const groups = [
+    group("sg-0e1", one.vpcId, [rule("all", -1, -1, { groupIds: ["sg-0e1"] }), rule("tcp", 80, 80, { cidrs: ["169.254.128.0/17"] })]),
+    group("sg-0e2", two.vpcId, [rule("all", -1, -1, { cidrs: ["0.0.0.0/0"] })]),
+  ];
+  const fromHost = (address: string) => probe(host.name, address, 80);
+  await networks.applyView(viewOf(interfaces, groups, { vpcs: vpcs(true) }));
+  assert.equal(await fromHost("10.0.1.4"), "open-oneA", "the default VPC's task, port 80 allowed from the host link");
+  assert.equal(await pings(host.name, "10.0.1.4"), false, "ICMP is not in its groups");
+  assert.match(await host.run("ip", ["route"]), /^10\.0\.0\.0\/16 via 169\.254\./m);
+  await networks.applyView(viewOf(interfaces, groups, { vpcs: vpcs(false) }));
+  assert.doesNotMatch(await host.run("ip", ["route"]), /10\.0\./, "no longer the default: no route");
+  assert.equal(await fromHost("10.0.1.4"), "closed");
 });
 
 test("a VPC's router goes when its last task does (with the next view); the other stays", async () => {

@@ -86,11 +86,11 @@ export const group = (groupId: string, vpcId: string, ingress: SecurityGroupRule
 export function viewOf(
   interfaces: readonly { taskId: string; spec: TaskNetworkSpec }[],
   groups: readonly SecurityGroupSpec[],
-  extra: { peers?: HostNetworkView["peers"]; remote?: readonly { spec: TaskNetworkSpec }[] } = {},
+  extra: { peers?: HostNetworkView["peers"]; remote?: readonly { spec: TaskNetworkSpec }[]; vpcs?: HostNetworkView["vpcs"] } = {},
 ): HostNetworkView {
   const everyone = [...interfaces, ...(extra.remote ?? [])];
   return {
-    vpcs: [],
+    vpcs: extra.vpcs ?? [],
     interfaces: interfaces.map(({ taskId, spec }) => ({
       eniId: spec.eniId!,
       taskId,
