@@ -195,8 +195,6 @@ export class HostAgent {
        * view, before its tasks are converged; level-triggered and idempotent like converge.
        */
       readonly applyNetwork?: (view: HostNetworkView) => Promise<void>;
-      /** Called once registered, with the subnets the host serves (to prepare their bridges). */
-      readonly onRegistered?: (subnets: readonly { subnetId: string; cidrBlock: string; availabilityZone: string }[]) => Promise<void>;
     },
   ) {}
 
@@ -214,7 +212,6 @@ export class HostAgent {
     );
     if (!registration) return undefined;
     this.hostId = registration.hostId;
-    await this.parts.onRegistered?.(registration.subnets);
     this.parts.reports.hostId = this.hostId;
     this.parts.logSink.hostId = this.hostId;
     for (const status of this.parts.agent.list()) await this.parts.reports.report(status);
