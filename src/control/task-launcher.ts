@@ -10,6 +10,8 @@ import type { AccountScope } from "../core/arn.js";
 import type { Clock } from "../core/clock.js";
 import type { DefaultNetwork } from "../core/default-network.js";
 import { buildArn } from "../core/arn.js";
+import { printable } from "../core/ec2/security-group-rules.js";
+import { privateDnsName } from "../core/ec2/private-dns-name.js";
 import { clientException, invalidParameterException, serverException } from "../core/errors.js";
 import type { EffectiveTask } from "../core/run-task/apply-overrides.js";
 import { applyOverrides } from "../core/run-task/apply-overrides.js";
@@ -171,7 +173,8 @@ export class TaskLauncher {
     const found = new Map((await this.options.store.vpcs.listSubnets(ids)).map((subnet) => [subnet.subnetId, subnet]));
     return ids.map((id) => {
       const subnet = found.get(id);
-      if (!subnet) throw invalidParameterException(`Error retrieving subnet information for [${id}]: The subnet ID '${id}' does not exist`);
+      if (!subnet)
+        throw invalidParameterException(`Error retrieving subnet information for [${printable(id)}]: The subnet ID '${printable(id)}' does not exist`);
       return subnet;
     });
   }
@@ -197,7 +200,10 @@ export class TaskLauncher {
     const found = new Map((await this.options.store.securityGroups.getGroups(ids)).map((group) => [group.groupId, group]));
     for (const id of ids) {
       const group = found.get(id);
-      if (!group) throw invalidParameterException(`Error retrieving security group information for [${id}]: The security group '${id}' does not exist`);
+      if (!group)
+        throw invalidParameterException(
+          `Error retrieving security group information for [${printable(id)}]: The security group '${printable(id)}' does not exist`,
+        );
       if (group.vpcId !== vpcId) throw invalidParameterException(`Security group ${id} does not appear to belong to the same VPC as the input subnets.`);
     }
     return [...new Set(ids)];
@@ -293,6 +299,17 @@ export class TaskLauncher {
     });
     const taskId = task.taskArn!.slice(task.taskArn!.lastIndexOf("/") + 1);
     const networkInterface = await this.allocateInterface(tx, run, place, task);
+    // The ENI exists from here on, so DescribeTasks names it from the first answer, as ECS does
+    // once it has made it; the agent's reports repeat the same values.
+    const attachment = task.attachments?.[0];
+    if (attachment)
+      attachment.details = [
+        { name: "subnetId", value: networkInterface.subnetId },
+        { name: "networkInterfaceId", value: networkInterface.eniId },
+        { name: "macAddress", value: networkInterface.macAddress },
+        { name: "privateDnsName", value: privateDnsName(networkInterface.privateIpv4, this.options.scope.region) },
+        { name: "privateIPv4Address", value: networkInterface.privateIpv4 },
+      ];
     return {
       taskArn: task.taskArn!,
       taskId,

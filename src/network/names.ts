@@ -113,8 +113,5 @@ export function cidrContains(outer: string, inner: string): boolean {
   return Math.floor(ipv4ToNumber(outerBase) / size) === Math.floor(ipv4ToNumber(checked(innerBase, IPV4, "address")) / size);
 }
 
-/** EC2's private DNS names: ec2.internal in us-east-1, <region>.compute.internal elsewhere. */
-export function privateDnsName(ipv4: string, region: string): string {
-  const host = `ip-${ipv4.replace(/\./g, "-")}`;
-  return region === "us-east-1" ? `${host}.ec2.internal` : `${host}.${region}.compute.internal`;
-}
+/** EC2's private DNS names (one definition, in core: the control plane shows them too). */
+export { privateDnsName } from "../core/ec2/private-dns-name.js";
