@@ -1,5 +1,6 @@
 // A hostile (or broken) server in the agent's list: whatever it answers, the agent neither crashes
 // nor stays on it, nor follows it anywhere; the next server of the list gets every call.
+import { EMPTY_NETWORK_VIEW } from "../protocol/index.js";
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
@@ -38,7 +39,7 @@ const good = () =>
     const call = (request.url ?? "").slice(AGENT_ROUTE_PREFIX.length);
     const json = (value: unknown) => response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(value));
     if (call === "register") return json({ hostId: "host-1", hostSecret: SECRET, heartbeatIntervalMs: 1_000, subnets: [] });
-    if (call === "poll") return json({ generation: 1, tasks: [] });
+    if (call === "poll") return json({ generation: 1, tasks: [], network: EMPTY_NETWORK_VIEW });
     return json({});
   });
 

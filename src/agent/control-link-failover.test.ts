@@ -1,6 +1,7 @@
 // The failover link against real HTTP servers on loopback that share one fake control plane (as
 // replicas share one store): one killed in the middle of a call, one answering 503. Each report
 // and log line must be applied exactly once however the switch falls.
+import { EMPTY_NETWORK_VIEW } from "../protocol/index.js";
 import { test, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
@@ -74,7 +75,7 @@ function answer(state: SharedState, name: string, body: Record<string, unknown>,
   if (request.headers.authorization !== `Bearer ${SECRET}`) return json(401, { code: HOST_NOT_REGISTERED, message: "not registered" });
   if (name === "report") state.report(body.reports as TaskStatusReport[]);
   if (name === "logs") state.logs(body.batches as LogBatch[]);
-  if (name === "poll") return json(200, { generation: 7, tasks: [] });
+  if (name === "poll") return json(200, { generation: 7, tasks: [], network: EMPTY_NETWORK_VIEW });
   return json(200, {});
 }
 
