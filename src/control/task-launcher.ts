@@ -330,7 +330,7 @@ export class TaskLauncher {
   }
 
   /**
-   * The task's ENI, in its subnet at the lowest free address, as ECS makes it for a Fargate task:
+   * The task's ENI, in its subnet at the next free address, as ECS makes it for a Fargate task:
    * requester-managed, described by the task's attachment ARN (what `describe-network-interfaces
    * --filters Name=description,Values='*ecs*'` finds), with a public address only when asked for
    * and the host has one to give.

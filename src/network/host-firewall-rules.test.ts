@@ -21,7 +21,13 @@ test("with an uplink, router links go out by it (masqueraded) and get only repli
   assert.match(text, /iifname "bthh\*" oifname "eth0" accept\n\s+iifname "eth0" oifname "bthh\*" ct state established,related accept/);
   assert.match(text, /iifname "eth0" counter drop/);
   assert.match(text, /oifname "eth0" ip saddr 169\.254\.128\.0\/17 masquerade/);
-  assert.match(text, /ip daddr 192\.0\.2\.1 udp dport 4789 ip saddr != @overlay_hosts counter drop/);
+  // VXLAN only to the overlay address (the kernel's socket takes it on every local address) and
+  // only from the fleet's hosts; a public task's traffic never carries VXLAN nor reaches a host.
+  assert.match(text, /udp dport 4789 ip daddr != 192\.0\.2\.1 counter drop\n\s+udp dport 4789 ip saddr != @overlay_hosts counter drop/);
+  assert.match(
+    text,
+    /iifname "bthh\*" udp dport 4789 counter drop\n\s+iifname "bthh\*" ip daddr @overlay_hosts counter drop\n\s+iifname "bthh\*" oifname "eth0" accept/,
+  );
   assert.match(text, /elements = \{ 192\.0\.2\.2, 192\.0\.2\.3 \}/);
   assert.doesNotMatch(renderHostFirewall({ uplink: "eth0", ipForwardPinned: false }, []), /iifname "eth0" counter drop/);
 });

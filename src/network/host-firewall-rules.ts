@@ -6,10 +6,13 @@
 //
 //   input    from a router link (bthh*): only replies to what the host started, and TCP to
 //            169.254.170.2:80 held by a socket bound to that address; every other port on every
-//            host address is dropped, ping too. VXLAN (UDP 4789) to the overlay address only from
-//            the fleet's hosts (set overlay_hosts, from the view's peers).
+//            host address is dropped, ping too. VXLAN (UDP 4789) only to the overlay address
+//            (the kernel's VXLAN socket listens on every local address, loopback included) and
+//            only from the fleet's hosts (set overlay_hosts, from the view's peers).
 //   forward  router link → the uplink (the router let only public tasks' traffic out) and the
-//            replies back; nothing else to or from a router link. With ip_forward pinned off,
+//            replies back, but never VXLAN nor anything to the fleet's hosts (a public task would
+//            otherwise inject frames into any VPC from a known host's address); nothing else to
+//            or from a router link. With ip_forward pinned off,
 //            the uplink forwards only those replies (its forwarding flag is on for them alone).
 //   nat      what a router sends out of the uplink is masqueraded to the uplink's address.
 //
@@ -40,6 +43,10 @@ const elements = (items: readonly string[]) => (items.length > 0 ? `\n    elemen
 function forwardRules(shape: HostFirewallShape): string[] {
   const uplink = shape.uplink === undefined ? undefined : checked(shape.uplink, INTERFACE_NAME, "uplink interface");
   return [
+    // A public task must not speak the overlay: its VXLAN, masqueraded to this host's uplink
+    // address (often the overlay address too), would come from a known host and be let into any
+    // VPC on the peer. Nor may it reach the fleet's hosts at all.
+    ...(uplink ? [`iifname "bthh*" udp dport ${VXLAN_PORT} counter drop`, `iifname "bthh*" ip daddr @overlay_hosts counter drop`] : []),
     ...(uplink ? [`iifname "bthh*" oifname "${uplink}" accept`, `iifname "${uplink}" oifname "bthh*" ct state established,related accept`] : []),
     `iifname "bthh*" counter drop`,
     `oifname "bthh*" counter drop`,
@@ -65,7 +72,7 @@ export function renderHostFirewall(shape: HostFirewallShape, overlayHosts: reado
   chain input {
     type filter hook input priority filter; policy accept;
     iifname "bthh*" jump from_router
-${overlay ? lines([`ip daddr ${overlay} udp dport ${VXLAN_PORT} ip saddr != @overlay_hosts counter drop`]) : ""}  }
+${overlay ? lines([`udp dport ${VXLAN_PORT} ip daddr != ${overlay} counter drop`, `udp dport ${VXLAN_PORT} ip saddr != @overlay_hosts counter drop`]) : ""}  }
   chain from_router {
     ct state established,related accept
     meta nfproto ipv4 ip daddr ${address} tcp dport ${port} socket wildcard 0 accept

@@ -245,7 +245,10 @@ export class VpcRouters {
    * Routes `cidr` (the default VPC's) from the host to the router, so the machine reaches its tasks
    * there (through their ingress chains, from the host link's address), or no CIDR (undefined).
    */
-  async applyHostRoute(record: RouterRecord, cidr: string | undefined): Promise<void> {
+  async applyHostRoute(record: RouterRecord, requested: string | undefined): Promise<void> {
+    // Only the CIDR the router was made for, and only a VPC-sized one (/16 to /28): a view naming
+    // another (0.0.0.0/0, the host's own LAN) must not take over one of the host's routes.
+    const cidr = requested !== undefined && requested === record.vpcCidr && isVpcSized(requested) ? requested : undefined;
     if (this.hostRoutes.has(record.vpcId) && this.hostRoutes.get(record.vpcId) === cidr) return;
     const { router } = hostLinkAddresses(record.linkIndex);
     const listing = await this.options.run("ip", ["-4", "-o", "route", "show", "via", router, "dev", record.hostLink]);
@@ -272,4 +275,10 @@ export class VpcRouters {
     this.hostRoutes.delete(record.vpcId);
     rmSync(this.recordPath(record.vpcId), { force: true });
   }
+}
+
+/** EC2's VPC sizes: a /16 to a /28 (anything wider would shadow the host's own routes). */
+function isVpcSized(cidr: string): boolean {
+  const prefix = Number(cidr.split("/")[1]);
+  return Number.isInteger(prefix) && prefix >= 16 && prefix <= 28;
 }

@@ -30,6 +30,8 @@ async function createVpcTables(db: Kysely<unknown>): Promise<void> {
     .addColumn("map_public_ip_on_launch", "integer", (c) => c.notNull())
     .addColumn("state", "varchar(16)", (c) => c.notNull())
     .addColumn("created_at", "bigint", (c) => c.notNull())
+    // The address the subnet's last interface got: the next one is looked for after it (next-fit).
+    .addColumn("last_allocated_ipv4", "varchar(15)")
     .execute();
   await db.schema.createIndex("subnets_vpc").on("subnets").column("vpc_id").execute();
 }

@@ -1,5 +1,5 @@
 // The EC2 network repositories on both backends: VPCs get the smallest free VNI and their default
-// group; deletes refuse while dependencies remain; interfaces get the lowest free address outside
+// group; deletes refuse while dependencies remain; interfaces get the next free address outside
 // AWS's reserved ones; tags are capped at 50; the network generation counts up.
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -77,7 +77,7 @@ eachStoreBackend((backend) => {
       assert.equal(await store.vpcs.deleteVpc("vpc-0000000000000000a"), "missing");
     }));
 
-  test("interfaces take the lowest free address outside the five AWS reserves, until the subnet is full", () =>
+  test("interfaces take the next free address outside the five AWS reserves (next-fit), until the subnet is full", () =>
     withStore(backend.open, async (store) => {
       await store.vpcs.createVpc(newVpc("vpc-0000000000000000b"));
       const where = { subnetId: "subnet-0000000000000000b", vpcId: "vpc-0000000000000000b", cidrBlock: "10.0.0.16/28", availabilityZone: "us-east-1a" };
@@ -99,7 +99,13 @@ eachStoreBackend((backend) => {
       );
       await assert.rejects(store.networkInterfaces.allocate(request), { name: "InsufficientFreeAddressesInSubnet" });
       await store.networkInterfaces.release(enis[3]?.eniId ?? "");
-      assert.equal((await store.networkInterfaces.allocate(request)).privateIpv4, "10.0.0.23", "a freed address is reused first");
+      assert.equal((await store.networkInterfaces.allocate(request)).privateIpv4, "10.0.0.23", "the only free address, after wrapping round");
+      // Next-fit: the search starts after the last address given, not at the lowest free one, so
+      // an address just released is not handed out again at once.
+      await store.networkInterfaces.release(enis[1]?.eniId ?? "");
+      await store.networkInterfaces.release(enis[5]?.eniId ?? "");
+      assert.equal((await store.networkInterfaces.allocate(request)).privateIpv4, "10.0.0.25", "after .23, not the lower .21");
+      assert.equal((await store.networkInterfaces.allocate(request)).privateIpv4, "10.0.0.21", "then round to the lowest");
       const first = await store.networkInterfaces.get(enis[0]?.eniId ?? "");
       assert.deepEqual(first?.groupIds, ["sg-b", "sg-a"], "groups keep their order");
       assert.match(first?.macAddress ?? "", /^02(:[0-9a-f]{2}){5}$/);

@@ -42,7 +42,7 @@ import { hostAddressesMigration } from "./host-addresses-migration.js";
 import type { HostNetworkReads } from "./host-network-reads.js";
 import { createHostNetworkReads } from "./host-network-reads.js";
 import { ec2NetworkMigration } from "./ec2-network-migration.js";
-import type { Ec2TagsTable, VpcsRepository, VpcsTables } from "./vpcs-repository.js";
+import type { Ec2TagsTable, SubnetsTable, VpcsRepository, VpcsTables } from "./vpcs-repository.js";
 import { createVpcsRepository } from "./vpcs-repository.js";
 import type { Ec2TagsRepository } from "./ec2-tags-repository.js";
 import { createEc2TagsRepository } from "./ec2-tags-repository.js";
@@ -236,7 +236,7 @@ function repositoriesOver(db: Kysely<AllTables>): Repositories {
     controlPlaneState: createControlPlaneStateRepository(scoped<{ control_plane_state: ControlPlaneStateTable }>()),
     vpcs: createVpcsRepository(scoped<VpcsTables & SecurityGroupsTables & NetworkInterfacesTables>()),
     ec2Tags: createEc2TagsRepository(scoped<{ ec2_tags: Ec2TagsTable }>()),
-    networkInterfaces: createNetworkInterfacesRepository(scoped<NetworkInterfacesTables & { ec2_tags: Ec2TagsTable }>()),
+    networkInterfaces: createNetworkInterfacesRepository(scoped<NetworkInterfacesTables & { ec2_tags: Ec2TagsTable } & { subnets: SubnetsTable }>()),
     securityGroups: createSecurityGroupsRepository(scoped<SecurityGroupsRepositoryTables>()),
     hostNetwork: createHostNetworkReads(scoped<HostsTables & SecurityGroupsRepositoryTables & VpcsTables>()),
   };

@@ -7,7 +7,7 @@ import type { Kysely, Selectable } from "kysely";
 import { formatIpv4, parseCidr, parseIpv4, usableRange } from "../core/ec2/cidr.js";
 import { newEc2Id } from "../core/ec2/ec2-ids.js";
 import { AwsError } from "../core/errors.js";
-import type { Ec2TagsTable } from "./vpcs-repository.js";
+import type { Ec2TagsTable, SubnetsTable } from "./vpcs-repository.js";
 
 export interface NetworkInterfacesTable {
   eni_id: string;
@@ -124,7 +124,7 @@ function interfaceOf(row: Selectable<NetworkInterfacesTable>, groupIds: readonly
   };
 }
 
-type Db = Kysely<NetworkInterfacesTables & { ec2_tags: Ec2TagsTable }>;
+type Db = Kysely<NetworkInterfacesTables & { ec2_tags: Ec2TagsTable } & { subnets: SubnetsTable }>;
 
 /** IN lists stay far below both backends' bound on parameters per statement. */
 const CHUNK = 500;
@@ -139,15 +139,28 @@ async function withGroups(db: Db, rows: Selectable<NetworkInterfacesTable>[]): P
   return rows.map((row) => interfaceOf(row, groups.get(row.eni_id) ?? []));
 }
 
-/** The lowest address of the subnet that AWS does not reserve and no interface holds. */
-async function lowestFreeAddress(db: Db, subnetId: string, cidrBlock: string): Promise<string> {
+/**
+ * The subnet's next free address after the one its last interface got (next-fit, wrapping round
+ * to the lowest), outside AWS's reserved ones. Not the lowest free one: an address just released
+ * may still sit in other hosts' views (a group's members, a peer) and in their routers' connection
+ * tracking until they have heard of the release, and the next task must not inherit that.
+ */
+async function nextFreeAddress(db: Db, subnetId: string, cidrBlock: string): Promise<string> {
   const cidr = parseCidr(cidrBlock);
   if (!cidr) throw new Error(`subnet ${subnetId} has an invalid CIDR ${cidrBlock}`);
   const taken = await db.selectFrom("network_interfaces").select("private_ipv4").where("subnet_id", "=", subnetId).execute();
   const used = new Set(taken.map((row) => parseIpv4(row.private_ipv4)));
   const { first, last } = usableRange(cidr);
-  for (let address = first; address <= last; address++) {
-    if (!used.has(address)) return formatIpv4(address);
+  const cursor = await db.selectFrom("subnets").select("last_allocated_ipv4").where("subnet_id", "=", subnetId).executeTakeFirst();
+  const after = cursor?.last_allocated_ipv4 ? parseIpv4(cursor.last_allocated_ipv4) : undefined;
+  const start = after !== undefined && after >= first && after < last ? after + 1 : first;
+  const size = last - first + 1;
+  for (let step = 0; step < size; step++) {
+    const address = first + ((start - first + step) % size);
+    if (used.has(address)) continue;
+    const chosen = formatIpv4(address);
+    await db.updateTable("subnets").set({ last_allocated_ipv4: chosen }).where("subnet_id", "=", subnetId).execute();
+    return chosen;
   }
   // AWS's message for a full subnet (RunInstances, CreateNetworkInterface).
   throw new AwsError(
@@ -189,7 +202,7 @@ export function createNetworkInterfacesRepository(db: Db): NetworkInterfacesRepo
         subnet_id: subnet.subnetId,
         availability_zone: subnet.availabilityZone,
         owner_id: request.ownerId,
-        private_ipv4: await lowestFreeAddress(db, subnet.subnetId, subnet.cidrBlock),
+        private_ipv4: await nextFreeAddress(db, subnet.subnetId, subnet.cidrBlock),
         mac_address: newMacAddress(),
         description: request.description,
         interface_type: "interface",

@@ -33,6 +33,8 @@ export interface SubnetsTable {
   map_public_ip_on_launch: number;
   state: string;
   created_at: number;
+  /** The address the subnet's last interface got (network-interfaces-repository.ts: next-fit). */
+  last_allocated_ipv4?: string | null;
 }
 
 export interface Ec2TagsTable {
