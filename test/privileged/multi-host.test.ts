@@ -22,6 +22,7 @@ import type { TestServer } from "../support/server.js";
 import { freePort, startRegistry } from "../support/registry.js";
 import type { TestRegistry } from "../support/registry.js";
 import { assertNoLeaks } from "../support/leaks.js";
+import { assertRoutedToRouter, webSecurityGroup } from "../support/web-security-group.js";
 
 const berth = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bin", "berth");
 const NETNS = "bthmh";
@@ -38,6 +39,8 @@ const site = mkdtempSync(join(tmpdir(), "berth-site-"));
 const serverDir = mkdtempSync(join(tmpdir(), "berth-mh-server-"));
 const agentDir = mkdtempSync(join(tmpdir(), "berth-mh-agent-"));
 let subnetB: string;
+/** A group letting port 80 in: the default group lets in only its members, and the probing host is not one. */
+let webGroupId: string;
 
 const sh = (command: string, args: string[]) => execFileSync(command, args, { encoding: "utf8" });
 async function cli(args: string[]): Promise<Record<string, unknown>> {
@@ -71,7 +74,7 @@ async function runTask(): Promise<string> {
     "--launch-type",
     "FARGATE",
     "--network-configuration",
-    `awsvpcConfiguration={subnets=[${subnetB}],assignPublicIp=DISABLED}`,
+    `awsvpcConfiguration={subnets=[${subnetB}],securityGroups=[${webGroupId}],assignPublicIp=DISABLED}`,
   ]);
   assert.deepEqual(answer.failures, []);
   return (answer.tasks as Task[])[0]!.taskArn;
@@ -87,6 +90,7 @@ function conmonsOf(taskId: string): { remote: number; embedded: number } {
 
 /** The task's web page, fetched from inside the remote host's network namespace. */
 function pageInNamespace(ip: string): string {
+  assertRoutedToRouter(ip, NETNS);
   const probe = `fetch("http://${ip}/", { signal: AbortSignal.timeout(5000) }).then((r) => r.text()).then((t) => process.stdout.write(t))`;
   return sh("nsenter", [`--net=/run/netns/${NETNS}`, process.execPath, "-e", probe]);
 }
@@ -198,6 +202,7 @@ before(async () => {
   server = await startTestServer({ agent: true, dataDir: serverDir, args: serverArgs });
   subnetB = defaultNetwork({ accountId: server.accountId, region: server.region }).subnets.find((subnet) => subnet.availabilityZone === "us-east-1b")!.subnetId;
   await cli(["ecs", "create-cluster", "--cluster-name", "demo"]);
+  webGroupId = await webSecurityGroup(server, { caBundle: join(serverDir, "ca.pem") });
   // stopTimeout 2: httpd as PID 1 ignores SIGTERM, so each stop would otherwise wait the 30 s default.
   const definition = join(site, "web.json");
   writeFileSync(

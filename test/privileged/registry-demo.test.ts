@@ -19,6 +19,7 @@ import { fileURLToPath } from "node:url";
 import { awsCli, startTestServer } from "../support/server.js";
 import type { TestServer } from "../support/server.js";
 import { assertNoLeaks } from "../support/leaks.js";
+import { assertRoutedToRouter, webSecurityGroup } from "../support/web-security-group.js";
 
 const berth = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bin", "berth");
 const capacity = ["--capacity-cpu-units", "4096", "--capacity-memory-mib", "8192"];
@@ -124,6 +125,7 @@ test("berth demo on a fresh server pushes to the built-in registry, runs sample-
   const taskArn = /stop-task --cluster berth-demo --task (\S+)/.exec(out)![1]!;
   const task = await waitFor("berth-demo", taskArn, "RUNNING");
   assert.equal(task.containers[0]!.networkInterfaces![0]!.privateIpv4Address, ip);
+  assertRoutedToRouter(ip);
   assert.match(await (await fetch(`http://${ip}/`)).text(), /AWS_EXECUTION_ENV/);
   const stopping = Date.now();
   await cli(["ecs", "stop-task", "--cluster", "berth-demo", "--task", taskArn]);
@@ -253,6 +255,8 @@ test("a remote berth agent pulls a task's image from the built-in registry with 
     "--container-definitions",
     JSON.stringify([{ name: "web", image: remoteImage, essential: true, portMappings: [{ containerPort: 80 }] }]),
   ]);
+  // The default group lets in only its members: the page is fetched from this machine through a group letting port 80 in.
+  const webGroupId = await webSecurityGroup(server);
   const ran = await cli([
     "ecs",
     "run-task",
@@ -263,11 +267,12 @@ test("a remote berth agent pulls a task's image from the built-in registry with 
     "--launch-type",
     "FARGATE",
     "--network-configuration",
-    `awsvpcConfiguration={subnets=[${await firstSubnet()}]}`,
+    `awsvpcConfiguration={subnets=[${await firstSubnet()}],securityGroups=[${webGroupId}]}`,
   ]);
   const arn = (ran.tasks as Task[])[0]!.taskArn;
   const running = await waitFor("remote", arn, "RUNNING");
   const ip = running.containers[0]!.networkInterfaces![0]!.privateIpv4Address;
+  assertRoutedToRouter(ip);
   assert.match(await (await fetch(`http://${ip}/`)).text(), /pulled by a remote agent/);
   // Registry passwords look like v1.<payload>.<signature>; none may reach the agent's log.
   assert.doesNotMatch(agentLog + agentErr, /v1\.[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,}/, "the agent's log holds no registry password");

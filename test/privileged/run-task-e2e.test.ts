@@ -16,11 +16,14 @@ import type { TestServer } from "../support/server.js";
 import { startRegistry } from "../support/registry.js";
 import type { TestRegistry } from "../support/registry.js";
 import { assertNoLeaks } from "../support/leaks.js";
+import { assertRoutedToRouter, webSecurityGroup } from "../support/web-security-group.js";
 
 const berth = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bin", "berth");
 let registry: TestRegistry;
 let server: TestServer;
 let subnetId: string;
+/** A group letting port 80 in: the default group lets in only its members, and this machine is not one. */
+let webGroupId: string;
 const site = mkdtempSync(join(tmpdir(), "berth-site-"));
 const dataDir = mkdtempSync(join(tmpdir(), "berth-e2e-"));
 
@@ -64,7 +67,7 @@ async function runTask(family: string): Promise<string> {
     "--launch-type",
     "FARGATE",
     "--network-configuration",
-    `awsvpcConfiguration={subnets=[${subnetId}],assignPublicIp=ENABLED}`,
+    `awsvpcConfiguration={subnets=[${subnetId}],securityGroups=[${webGroupId}],assignPublicIp=ENABLED}`,
   ]);
   assert.deepEqual(answer.failures, []);
   return (answer.tasks as Task[])[0]!.taskArn;
@@ -104,6 +107,7 @@ before(async () => {
   server = await startTestServer({ agent: true, dataDir, args: ["--capacity-cpu-units", "8192", "--capacity-memory-mib", "16384"] });
   subnetId = defaultNetwork({ accountId: server.accountId, region: server.region }).subnets[0]!.subnetId;
   await cli(["ecs", "create-cluster", "--cluster-name", "demo"]);
+  webGroupId = await webSecurityGroup(server);
 });
 
 after(async () => {
@@ -137,6 +141,7 @@ test("run-task, wait tasks-running, fetch the page from the task's IP, read its 
   const ip = task.containers[0]!.networkInterfaces[0]!.privateIpv4Address;
   const eni = task.attachments[0]!.details;
   assert.ok(eni.some((detail) => detail.name === "networkInterfaceId" && /^eni-/.test(detail.value)));
+  assertRoutedToRouter(ip);
   const page = await (await fetch(`http://${ip}/`)).text();
   assert.match(page, /Hello from Berth/);
   const taskId = arn.slice(arn.lastIndexOf("/") + 1);
@@ -185,6 +190,7 @@ test("a server killed with SIGKILL comes back to find its task still running, th
   const ip = running.containers[0]!.networkInterfaces[0]!.privateIpv4Address;
   await server.kill();
   server = await startTestServer({ agent: true, dataDir, args: ["--capacity-cpu-units", "8192", "--capacity-memory-mib", "16384"] });
+  assertRoutedToRouter(ip);
   assert.match(await (await fetch(`http://${ip}/`)).text(), /Hello from Berth/, "the container outlived the server");
   assert.equal((await waitFor(arn, "RUNNING")).lastStatus, "RUNNING");
   await cli(["ecs", "stop-task", "--cluster", "demo", "--task", arn]);

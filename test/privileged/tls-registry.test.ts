@@ -18,6 +18,7 @@ import { parseJoinToken } from "../../src/protocol/index.js";
 import { awsCli, startTestServer } from "../support/server.js";
 import type { TestServer } from "../support/server.js";
 import { assertNoLeaks } from "../support/leaks.js";
+import { assertRoutedToRouter, webSecurityGroup } from "../support/web-security-group.js";
 
 const berth = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bin", "berth");
 const capacity = ["--capacity-cpu-units", "4096", "--capacity-memory-mib", "8192"];
@@ -206,6 +207,8 @@ test("a remote agent pins the server's CA from its join token and pulls from the
     "--container-definitions",
     JSON.stringify([{ name: "web", image, essential: true, portMappings: [{ containerPort: 80 }], stopTimeout: 2 }]),
   ]);
+  // The default group lets in only its members: the page is fetched from this machine through a group letting port 80 in.
+  const webGroupId = await webSecurityGroup(server, { caBundle: caFile });
   const ran = await cli([
     "ecs",
     "run-task",
@@ -216,10 +219,11 @@ test("a remote agent pins the server's CA from its join token and pulls from the
     "--launch-type",
     "FARGATE",
     "--network-configuration",
-    `awsvpcConfiguration={subnets=[${await firstSubnet()}]}`,
+    `awsvpcConfiguration={subnets=[${await firstSubnet()}],securityGroups=[${webGroupId}]}`,
   ]);
   const arn = (ran.tasks as Task[])[0]!.taskArn;
   const running = await waitFor("tls", arn, "RUNNING");
   const ip = running.containers[0]!.networkInterfaces![0]!.privateIpv4Address;
+  assertRoutedToRouter(ip);
   assert.match(await (await fetch(`http://${ip}/`)).text(), /pulled over TLS/);
 });
