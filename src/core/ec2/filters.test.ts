@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { compileFilters, filtersReadTags, MAX_FILTER_VALUES, MAX_FILTERS, wildcardMatcher } from "./filters.js";
+import { compileFilters, filtersReadTags, MAX_FILTER_VALUE_LENGTH, MAX_FILTER_VALUES, MAX_FILTERS, wildcardMatcher } from "./filters.js";
 
 interface Thing {
   readonly id: string;
@@ -78,7 +78,54 @@ test("huge filter lists are refused before any matching", () => {
   const many = Array.from({ length: MAX_FILTERS + 1 }, () => ({ Name: "thing-id", Values: ["x"] }));
   assert.throws(() => compileFilters(many, fields), { name: "InvalidParameterValue" });
   const values = Array.from({ length: MAX_FILTER_VALUES + 1 }, (_, i) => `v${i}`);
-  assert.throws(() => compileFilters([{ Name: "thing-id", Values: values }], fields), { name: "InvalidParameterValue" });
+  const tooMany = { name: "FilterLimitExceeded", message: "The maximum number of filter values specified on a single call is 200" };
+  assert.throws(() => compileFilters([{ Name: "thing-id", Values: values }], fields), tooMany);
+  // EC2 counts the values of the whole call, not of each filter.
+  const split = [
+    { Name: "thing-id", Values: values.slice(0, 100) },
+    { Name: "cidr", Values: values.slice(100) },
+  ];
+  assert.throws(() => compileFilters(split, fields), tooMany);
+  const long = { Name: "thing-id", Values: ["x".repeat(MAX_FILTER_VALUE_LENGTH + 1)] };
+  assert.throws(() => compileFilters([long], fields), { name: "FilterLimitExceeded", message: "The maximum length for a filter value is 255 characters" });
+});
+
+test("hostile wildcard values against long tag values are cut off by the request's step budget, not the event loop", () => {
+  // `*a…ab` against `a…a` costs |pattern| × |text| steps per match, and each filter value is tried
+  // against each tag of each resource: without a shared budget this ran for tens of seconds.
+  const hostile = "*" + "a".repeat(128) + "b";
+  const tags = new Map(Array.from({ length: 49 }, (_, i) => [`k${i}`, "a".repeat(256)] as const));
+  const started = Date.now();
+  assert.throws(
+    () =>
+      compileFilters(
+        Array.from({ length: 24 }, () => ({ Name: "tag-value", Values: Array(199).fill(hostile) })),
+        fields,
+      ),
+    {
+      name: "FilterLimitExceeded",
+    },
+  );
+  const matches = compileFilters([{ Name: "tag-value", Values: Array(MAX_FILTER_VALUES).fill(hostile) }], fields);
+  assert.throws(() => Array.from({ length: 20 }, () => a).filter((thing) => matches(thing, tags)), {
+    name: "InvalidParameterValue",
+    message: /too costly/,
+  });
+  assert.ok(Date.now() - started < 500, `took ${Date.now() - started} ms`);
+});
+
+test("an honest filter set over many resources stays within the budget", () => {
+  const tags = new Map([["Name", "web-server-0001"]]);
+  const ids = Array.from({ length: MAX_FILTER_VALUES - 1 }, (_, i) => `vpc-${i}`);
+  const matches = compileFilters(
+    [
+      { Name: "thing-id", Values: ids },
+      { Name: "tag:Name", Values: ["web-*"] },
+    ],
+    fields,
+  );
+  const things = Array.from({ length: 10_000 }, (_, i) => ({ ...a, id: `vpc-${i % 400}` }));
+  assert.equal(things.filter((thing) => matches(thing, tags)).length, 25 * ids.length);
 });
 
 test("a filter with no values matches nothing", () => {

@@ -22,17 +22,46 @@ export type FilterFields<Resource> = Readonly<Record<string, FilterField<Resourc
 /** A parsed filter set: a predicate over resources. */
 export type ResourcePredicate<Resource> = (resource: Resource, tags: ReadonlyMap<string, string>) => boolean;
 
-/** Bounds on what a caller may send (EC2 refuses more than 200 values per filter too; cheap to check). */
+/**
+ * Bounds on what a caller may send. EC2 answers FilterLimitExceeded "The maximum number of filter
+ * values specified on a single call is 200" (counted over all the filters of the call, not per
+ * filter) and "The maximum length for a filter value is 255 characters".
+ */
 export const MAX_FILTERS = 50;
 export const MAX_FILTER_VALUES = 200;
-const MAX_VALUE_LENGTH = 1024;
+export const MAX_FILTER_VALUE_LENGTH = 255;
+/**
+ * Steps of wildcard matching one request may spend, over all its filters, values and resources.
+ * Each match is O(pattern × text) at worst, but 200 values × 50 tags × many resources of that is
+ * billions of steps: past the budget the request is refused rather than blocking the event loop.
+ * 1e7 steps is about a tenth of a second (~1e8 steps/s), far above what an honest filter set needs
+ * (200 literal ids over 10,000 resources is 2e6).
+ */
+export const MAX_MATCH_STEPS = 10_000_000;
+
+/** The steps left to one request's matching (shared by every matcher the request compiles). */
+export class MatchBudget {
+  private remaining: number;
+  constructor(steps = MAX_MATCH_STEPS) {
+    this.remaining = steps;
+  }
+  spend(steps: number): void {
+    this.remaining -= steps;
+    if (this.remaining < 0) {
+      throw new AwsError("InvalidParameterValue", "The filters are too costly to evaluate: use fewer wildcard values or more specific filters");
+    }
+  }
+}
 
 function invalidFilter(name: string): AwsError {
   return new AwsError("InvalidParameterValue", `The filter '${name}' is invalid`);
 }
 
-/** Compiles one EC2 wildcard value into a matcher (no RegExp from caller text: linear and ReDoS-free). */
-export function wildcardMatcher(pattern: string): (text: string) => boolean {
+/**
+ * Compiles one EC2 wildcard value into a matcher (no RegExp from caller text: ReDoS-free). Every
+ * step is charged to `budget`, which throws once the request has spent it.
+ */
+export function wildcardMatcher(pattern: string, budget: MatchBudget = new MatchBudget()): (text: string) => boolean {
   const tokens: ({ kind: "literal"; char: string } | { kind: "one" } | { kind: "any" })[] = [];
   for (let index = 0; index < pattern.length; index++) {
     const char = pattern[index] as string;
@@ -43,7 +72,10 @@ export function wildcardMatcher(pattern: string): (text: string) => boolean {
   }
   if (tokens.every((token) => token.kind === "literal")) {
     const literal = tokens.map((token) => (token.kind === "literal" ? token.char : "")).join("");
-    return (text) => text === literal;
+    return (text) => {
+      budget.spend(1);
+      return text === literal;
+    };
   }
   // Greedy glob matching with one backtrack point (the last `*`): O(pattern × text) at worst.
   return (text) => {
@@ -51,7 +83,13 @@ export function wildcardMatcher(pattern: string): (text: string) => boolean {
     let p = 0;
     let starAt = -1;
     let starText = 0;
+    let steps = 0;
     while (t < text.length) {
+      // Charged in batches: one call per step would dominate the loop.
+      if (++steps === 1024) {
+        budget.spend(steps);
+        steps = 0;
+      }
       const token = tokens[p];
       if (token && (token.kind === "one" || (token.kind === "literal" && token.char === text[t]))) {
         t++;
@@ -64,6 +102,7 @@ export function wildcardMatcher(pattern: string): (text: string) => boolean {
         t = ++starText;
       } else return false;
     }
+    budget.spend(steps + 1);
     while (tokens[p]?.kind === "any") p++;
     return p === tokens.length;
   };
@@ -75,14 +114,13 @@ function fieldValues<Resource>(field: FilterField<Resource>, resource: Resource)
   return (list as readonly (string | number | boolean | undefined)[]).filter((item) => item !== undefined).map((item) => String(item));
 }
 
-function compileOne<Resource>(filter: Ec2FilterInput, fields: FilterFields<Resource>): ResourcePredicate<Resource> {
+function compileOne<Resource>(filter: Ec2FilterInput, fields: FilterFields<Resource>, budget: MatchBudget): ResourcePredicate<Resource> {
   const name = filter.Name ?? "";
   const values = filter.Values ?? [];
-  if (values.length > MAX_FILTER_VALUES) {
-    throw new AwsError("InvalidParameterValue", `The filter '${name}' has too many values (at most ${MAX_FILTER_VALUES})`);
+  if (values.some((value) => value.length > MAX_FILTER_VALUE_LENGTH)) {
+    throw new AwsError("FilterLimitExceeded", `The maximum length for a filter value is ${MAX_FILTER_VALUE_LENGTH} characters`);
   }
-  if (values.some((value) => value.length > MAX_VALUE_LENGTH)) throw new AwsError("InvalidParameterValue", `A value of the filter '${name}' is too long`);
-  const matchers = values.map(wildcardMatcher);
+  const matchers = values.map((value) => wildcardMatcher(value, budget));
   const anyMatches = (candidates: readonly string[]) => candidates.some((candidate) => matchers.some((matches) => matches(candidate)));
   if (name.startsWith("tag:") && name.length > 4) {
     const key = name.slice(4);
@@ -100,12 +138,19 @@ function compileOne<Resource>(filter: Ec2FilterInput, fields: FilterFields<Resou
 
 /**
  * The predicate of `filters` over resources with `fields`. Throws InvalidParameterValue for an
- * unknown filter name or too many filters/values (before anything is read from the store).
+ * unknown filter name or too many filters, FilterLimitExceeded for too many or too long values
+ * (before anything is read from the store), and InvalidParameterValue from the predicate once the
+ * request's matching has spent its MatchBudget.
  */
 export function compileFilters<Resource>(filters: readonly Ec2FilterInput[] | undefined, fields: FilterFields<Resource>): ResourcePredicate<Resource> {
   const list = filters ?? [];
   if (list.length > MAX_FILTERS) throw new AwsError("InvalidParameterValue", `Too many filters: at most ${MAX_FILTERS} are allowed`);
-  const predicates = list.map((filter) => compileOne(filter, fields));
+  const valueCount = list.reduce((sum, filter) => sum + (filter.Values?.length ?? 0), 0);
+  if (valueCount > MAX_FILTER_VALUES) {
+    throw new AwsError("FilterLimitExceeded", `The maximum number of filter values specified on a single call is ${MAX_FILTER_VALUES}`);
+  }
+  const budget = new MatchBudget();
+  const predicates = list.map((filter) => compileOne(filter, fields, budget));
   return (resource, tags) => predicates.every((predicate) => predicate(resource, tags));
 }
 
