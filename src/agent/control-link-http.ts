@@ -10,14 +10,15 @@
 // A call that gets no answer (refused, reset, TLS refused, a redirect, or nothing within its
 // timeout) fails with a ControlLinkError of status 0 naming the server; an answer that is not one
 // the protocol defines (not JSON, malformed, over MAX_RESPONSE_BYTES) with status 502.
-import type { AgentCall, ControlPlaneLink, LogBatch, PollResponse, RegisterRequest, RegisterResponse, ReportRequest } from "../protocol/index.js";
+import type { AgentCall, ControlPlaneLink, LogBatch, PollAnswer, RegisterRequest, RegisterResponse, ReportRequest } from "../protocol/index.js";
 import {
   AGENT_ROUTE_PREFIX,
   ControlLinkError,
   HOST_NOT_REGISTERED,
   MAX_LOG_BATCH_MESSAGE_BYTES,
+  HostNetworkViewSchema,
   MAX_LOG_EVENTS_PER_BATCH,
-  PollResponseSchema,
+  PollTasksSchema,
   RegisterResponseSchema,
   compileCheck,
 } from "../protocol/index.js";
@@ -86,7 +87,7 @@ export function linkOver(call: AgentCaller, secret: HostSecret): ControlPlaneLin
       secret.keep(answer.hostSecret);
       return answer;
     },
-    poll: async (hostId: string, knownGeneration: number, signal?: AbortSignal) => (await call("poll", { hostId, knownGeneration }, signal)) as PollResponse,
+    poll: async (hostId: string, knownGeneration: number, signal?: AbortSignal) => (await call("poll", { hostId, knownGeneration }, signal)) as PollAnswer,
     report: async (hostId: string, request: ReportRequest) => {
       await call("report", { hostId, ...request });
     },
@@ -183,14 +184,29 @@ function parsedAnswer(name: AgentCall, answer: HttpAnswer): unknown {
 }
 
 const registerAnswer = compileCheck(RegisterResponseSchema);
-const pollAnswer = compileCheck(PollResponseSchema);
+const pollTasks = compileCheck(PollTasksSchema);
+const networkView = compileCheck(HostNetworkViewSchema);
+
+/**
+ * A poll answer: its tasks checked strictly (malformed, the call fails), its network view apart. A
+ * view that fails its check is left out with the reason (PollAnswer): the host keeps its network
+ * and still converges its tasks, where one over-limit view would otherwise refuse every answer.
+ */
+function checkedPollAnswer(answer: unknown): PollAnswer {
+  const checked = pollTasks.parse(answer);
+  if (!checked.ok) throw new ControlLinkError(`agent protocol poll: the answer is malformed: ${checked.problem}`, 502);
+  const { generation, tasks } = checked.value;
+  const view = networkView.parse((answer as { network?: unknown }).network);
+  return view.ok ? { generation, tasks, network: view.value } : { generation, tasks, networkProblem: view.problem };
+}
 
 /**
  * The answer when it is one the protocol defines for the call; a 502 (retried like any bad gateway)
  * when not. A call that answers nothing answers `{}`: anything else did not come from a Berth server.
  */
 function checkedAnswer(name: AgentCall, answer: unknown): unknown {
-  const check = name === "register" ? registerAnswer : name === "poll" ? pollAnswer : undefined;
+  if (name === "poll") return checkedPollAnswer(answer);
+  const check = name === "register" ? registerAnswer : undefined;
   if (check) {
     const checked = check.parse(answer);
     if (!checked.ok) throw new ControlLinkError(`agent protocol ${name}: the answer is malformed: ${checked.problem}`, 502);

@@ -257,7 +257,9 @@ export class HostAgent {
       // A view that cannot be applied leaves the host's rules as they were (new interfaces get no
       // traffic: the policy fails closed) and is retried with the next answer; the tasks are still
       // converged, so stops are never held up by it.
-      await this.parts.applyNetwork?.(answer.network).catch((error: unknown) => this.parts.logger.error({ err: error }, "applying the network view failed"));
+      if (answer.network) {
+        await this.parts.applyNetwork?.(answer.network).catch((error: unknown) => this.parts.logger.error({ err: error }, "applying the network view failed"));
+      } else this.parts.logger.error({ problem: answer.networkProblem }, "the poll answer's network view was refused; the host keeps its network as it is");
       await this.converge(answer.tasks);
     };
     // One long poll after another; a failure backs off (reset by the next success), except that a

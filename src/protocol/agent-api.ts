@@ -21,6 +21,7 @@ import type { TaskSpec } from "./task-spec.js";
 import { MAX_ARN_CHARS, MAX_NAME_CHARS, TaskStatusReportSchema, TaskStopCodeSchema, TimestampMsSchema } from "./task-status.js";
 import { MAX_TASK_SLOTS } from "./capacity-limits.js";
 import { HostNetworkViewSchema } from "./network-view.js";
+import type { HostNetworkView } from "./network-view.js";
 
 const Name = () => Type.String({ maxLength: MAX_NAME_CHARS });
 const Ipv4 = () => Type.String({ pattern: "^(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}$" });
@@ -103,16 +104,31 @@ export const DesiredTaskSchema = Type.Immutable(
 );
 export type DesiredTask = Static<typeof DesiredTaskSchema>;
 
+const pollTaskFields = {
+  /** Increases whenever the host's desired tasks change; pass it back to long-poll for the next change. */
+  generation: Type.Number(),
+  tasks: Type.Immutable(Type.Array(DesiredTaskSchema, { maxItems: MAX_DESIRED_TASKS })),
+};
+
+/** A poll answer's tasks part, which the agent checks strictly (its network view apart: PollAnswer). */
+export const PollTasksSchema = Type.Immutable(Type.Object(pollTaskFields));
+
 export const PollResponseSchema = Type.Immutable(
   Type.Object({
-    /** Increases whenever the host's desired tasks change; pass it back to long-poll for the next change. */
-    generation: Type.Number(),
-    tasks: Type.Immutable(Type.Array(DesiredTaskSchema, { maxItems: MAX_DESIRED_TASKS })),
+    ...pollTaskFields,
     /** The network this host must enforce now (network-view.ts); applied before the tasks. */
     network: HostNetworkViewSchema,
   }),
 );
 export type PollResponse = Static<typeof PollResponseSchema>;
+
+/**
+ * A poll answer as the agent acts on it. Its network view is checked apart from its tasks: a view
+ * that fails its check (a server newer than the agent's limits, a broken one) is left out, with
+ * `networkProblem` saying why, and the host keeps the network it has while its tasks, stops
+ * included, are still converged.
+ */
+export type PollAnswer = Omit<PollResponse, "network"> & { readonly network?: HostNetworkView; readonly networkProblem?: string };
 
 /** Most task reports in one report call (a host runs at most MAX_TASK_SLOTS tasks, plus stopped ones it still reports). */
 export const MAX_REPORTS_PER_CALL = 10_000;
@@ -170,7 +186,7 @@ export type LogBatch = Static<typeof LogBatchSchema>;
 
 export interface ControlPlaneLink {
   register(request: RegisterRequest): Promise<RegisterResponse>;
-  poll(hostId: string, knownGeneration: number, signal?: AbortSignal): Promise<PollResponse>;
+  poll(hostId: string, knownGeneration: number, signal?: AbortSignal): Promise<PollAnswer>;
   report(hostId: string, request: ReportRequest): Promise<void>;
   heartbeat(hostId: string): Promise<void>;
   putLogs(hostId: string, batches: readonly LogBatch[]): Promise<void>;

@@ -20,16 +20,23 @@ const Id = () => Type.String({ pattern: "^[a-z]+-[0-9a-f]{1,32}$" });
 const Ipv4 = () => Type.String({ pattern: "^(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}$" });
 const Cidr = () => Type.String({ pattern: "^(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}/([0-9]|[12][0-9]|3[0-2])$" });
 
-/** Most of each list a view may carry (a host runs at most a few hundred tasks; groups are bounded by AWS's quotas). */
+/**
+ * Most of each list a view may carry: at least what the EC2 API's quotas let a caller create, so a
+ * valid configuration never makes a view the agent refuses (the agent drops a view over these, and
+ * the host then keeps its old network). A host runs at most a few hundred tasks; the API allows 5
+ * VPCs (api/ec2/vpcs.ts) of 200 subnets and 2,500 security groups each (subnets.ts,
+ * security-groups.ts), a VPC is at most a /16 (65,536 addresses: its interfaces, so a group's
+ * members and the VPC's peers), and a group has at most 60 rules per direction (security-group-rules.ts).
+ */
 export const NETWORK_VIEW_LIMITS = {
   vpcs: 256,
   subnets: 1024,
   interfaces: 4096,
-  groups: 4096,
+  groups: 5 * 2500,
   rulesPerGroup: 120,
   cidrsPerRule: 1024,
   members: 65_536,
-  peers: 65_536,
+  peers: 5 * 65_536,
 } as const;
 
 /**

@@ -91,7 +91,8 @@ class FakeHost {
       }
     }
     if (reports.length > 0) await this.link.report(this.hostId, { reports });
-    return answer;
+    assert.ok(answer.network, `the server's network view passes the agent's check: ${answer.networkProblem}`);
+    return { ...answer, network: answer.network };
   }
 
   /** What the agent reports: the interface the spec gave it (task-record.ts), ATTACHED, then DELETED with the stop. */
@@ -402,7 +403,7 @@ test("authorize and revoke wake the host's long poll, whose answer carries the c
     const answer = await poll;
     // The server's long poll waits 20 s when nothing wakes it.
     assert.ok(Date.now() - started < 10_000, `woken after ${Date.now() - started} ms`);
-    return answer.network.securityGroups.find((group) => group.groupId === made.web)!;
+    return answer.network!.securityGroups.find((group) => group.groupId === made.web)!;
   };
   const widened = await waitForChange(() =>
     cli(["ec2", "authorize-security-group-ingress", "--group-id", made.web, "--protocol", "tcp", "--port", "443", "--cidr", "10.0.0.0/16"]),
