@@ -160,9 +160,14 @@ export class TaskNetworks {
         .map((peer) => [peer.privateIpv4Address, peer.hostAddress]),
     );
     await this.routers.applyPeers(built, peers);
-    const vpc = this.view.vpcs.find((candidate) => candidate.vpcId === router.vpcId);
-    await this.routers.applyHostRoute(built, vpc?.isDefault ? vpc.cidrBlock : undefined);
+    await this.routers.applyHostRoute(built, this.defaultVpcCidr(router.vpcId));
     return "kept";
+  }
+
+  /** The VPC's CIDR when the view says it is the account's default VPC (the host routes it to the router), else undefined. */
+  private defaultVpcCidr(vpcId: string): string | undefined {
+    const vpc = this.view.vpcs.find((candidate) => candidate.vpcId === vpcId);
+    return vpc?.isDefault ? vpc.cidrBlock : undefined;
   }
 
   private policyOf(vpcId: string, tasks: readonly TaskAttachment[]) {
@@ -285,6 +290,8 @@ export class TaskNetworks {
             this.list().filter((task) => task.vpcId === vpcId),
           ),
         ),
+        // A router made here (its VPC's first task on this host) has its host route now, not at the next view.
+        this.routers.applyHostRoute(router, this.defaultVpcCidr(vpcId)),
       ]);
     });
     await this.run("ip", ["-n", netnsName, "-batch", "-"], {
