@@ -131,3 +131,43 @@ test("registration refuses identities that are not whole patterns", async () => 
   await assert.rejects(registry.register({ ...request, architecture: "MIPS" as never }), /architecture/);
   await registry.register(request);
 });
+
+const joining = (hostId: string, addresses: { overlayAddress?: string; publicAddress?: string }) => ({
+  protocolVersion,
+  hostId,
+  agentVersion: "test",
+  availabilityZone: "us-east-1a",
+  architecture: "X86_64" as const,
+  capacity: { cpuUnits: 1024, memoryMiB: 2048, taskSlots: 10, ephemeralGiB: 100 },
+  machine: { cpuCount: 8, memoryMiB: 16384 },
+  overcommit: false,
+  subnetIds: [],
+  ...addresses,
+});
+
+test("registration refuses overlay and public addresses no host can have (this network, loopback, link-local, multicast, reserved, broadcast)", async () => {
+  for (const address of ["0.0.0.0", "0.1.2.3", "127.0.0.1", "127.255.0.9", "169.254.169.254", "224.0.0.1", "239.255.255.250", "240.0.0.1", "255.255.255.255"]) {
+    for (const field of ["overlayAddress", "publicAddress"] as const) {
+      await assert.rejects(registry.register(joining("h-bad", { [field]: address })), {
+        name: "InvalidParameterException",
+        message: `The ${field} ${address} is not a unicast host address (not 0/8, 127/8, 169.254/16, 224/4 or 240/4).`,
+      });
+    }
+  }
+  assert.equal(await store.hosts.get("h-bad"), undefined, "nothing is recorded");
+  await registry.register(joining("h-good", { overlayAddress: "10.213.50.11", publicAddress: "192.0.2.1" }));
+  assert.equal((await store.hosts.get("h-good"))?.overlayAddress, "10.213.50.11");
+});
+
+test("an overlay address another active host registered is refused; the host itself and a lost host's successor may have it", async () => {
+  await registry.register(joining("h-a", { overlayAddress: "10.0.0.7" }));
+  await assert.rejects(registry.register(joining("h-b", { overlayAddress: "10.0.0.7" })), {
+    name: "InvalidParameterException",
+    message: "The overlayAddress 10.0.0.7 is already registered by another active host.",
+  });
+  assert.equal(await store.hosts.get("h-b"), undefined);
+  await registry.register(joining("h-a", { overlayAddress: "10.0.0.7" }));
+  await store.hosts.markLost(Number.MAX_SAFE_INTEGER);
+  await registry.register(joining("h-b", { overlayAddress: "10.0.0.7" }));
+  assert.equal((await store.hosts.get("h-b"))?.overlayAddress, "10.0.0.7");
+});

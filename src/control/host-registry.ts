@@ -8,6 +8,7 @@ import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Clock } from "../core/clock.js";
 import type { DefaultNetwork } from "../core/default-network.js";
 import { AwsError, invalidParameterException } from "../core/errors.js";
+import { cidrContainsAddress, parseCidr, parseIpv4 } from "../core/ec2/cidr.js";
 import type { RegisterRequest, RegisterResponse } from "../protocol/index.js";
 import { capacityProblem, HOST_NOT_REGISTERED, protocolVersion } from "../protocol/index.js";
 import type { HostsRepository } from "../store/index.js";
@@ -21,6 +22,23 @@ export interface HostRegistryOptions {
 }
 
 const sha256 = (value: string) => createHash("sha256").update(value).digest();
+
+/**
+ * Blocks no host can be reached at (RFC 6890): "this network", loopback, link-local, multicast,
+ * reserved and the limited broadcast. A host's overlay address becomes every peer's VXLAN endpoint
+ * and firewall exception, its public address the source tasks are masqueraded to: one of these
+ * would point the fleet at itself or at nothing.
+ */
+const NON_UNICAST_BLOCKS = ["0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4", "240.0.0.0/4"].map((block) => parseCidr(block)!);
+
+function refuseNonUnicast(name: string, address: string | undefined): void {
+  if (address === undefined) return;
+  const value = parseIpv4(address);
+  if (value === undefined || NON_UNICAST_BLOCKS.some((block) => cidrContainsAddress(block, value))) {
+    // 255.255.255.255 lies in 240.0.0.0/4. Only a shape-checked address gets here, so it is echoed whole.
+    throw invalidParameterException(`The ${name} ${address} is not a unicast host address (not 0/8, 127/8, 169.254/16, 224/4 or 240/4).`);
+  }
+}
 
 export class HostRegistry {
   constructor(private readonly options: HostRegistryOptions) {}
@@ -66,6 +84,7 @@ export class HostRegistry {
     const unknown = request.subnetIds.filter((id) => !network.subnets.some((subnet) => subnet.subnetId === id));
     if (unknown.length > 0) throw invalidParameterException(`Unknown subnets: ${unknown.join(", ")}.`);
     const subnetIds = request.subnetIds.length > 0 ? request.subnetIds : zoneSubnets.map((subnet) => subnet.subnetId);
+    await this.checkAddresses(request);
     const hostSecret = randomBytes(32).toString("base64url");
     await this.options.hosts.upsert({
       hostId: request.hostId,
@@ -87,6 +106,21 @@ export class HostRegistry {
         .filter((subnet) => subnetIds.includes(subnet.subnetId))
         .map(({ subnetId, cidrBlock, availabilityZone }) => ({ subnetId, cidrBlock, availabilityZone })),
     };
+  }
+
+  /**
+   * A host's addresses must be unicast, and its overlay address its own: another ACTIVE host's
+   * would take over that host's VXLAN traffic (peers send a VPC's packets to the address they
+   * know the interface's host by). A LOST host's address may be taken over (a machine replaced).
+   */
+  private async checkAddresses(request: RegisterRequest): Promise<void> {
+    refuseNonUnicast("overlayAddress", request.overlayAddress);
+    refuseNonUnicast("publicAddress", request.publicAddress);
+    if (request.overlayAddress === undefined) return;
+    const holder = (await this.options.hosts.list()).find(
+      (host) => host.hostId !== request.hostId && host.status === "ACTIVE" && host.overlayAddress === request.overlayAddress,
+    );
+    if (holder) throw invalidParameterException(`The overlayAddress ${request.overlayAddress} is already registered by another active host.`);
   }
 
   async heartbeat(hostId: string): Promise<void> {
