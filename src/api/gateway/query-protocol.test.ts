@@ -206,3 +206,26 @@ test("a presigned GET (parameters and signature in the query string) reaches the
   assert.equal(response.status, 200);
   assert.match(await response.text(), /<GetCallerIdentityResult><UserId>123456789012<\/UserId>/);
 });
+
+test("a presigned GET whose credential scope is percent-encoded otherwise (%65c2 for ec2) still reaches its service", async () => {
+  const url = new URL(endpoint);
+  const signer = new SignatureV4({ credentials, region: "us-east-1", service: "ec2", sha256: Hash.bind(null, "sha256") });
+  const presigned = await signer.presign({
+    method: "GET",
+    protocol: "http:",
+    hostname: url.hostname,
+    port: Number(url.port),
+    path: "/",
+    headers: { host: url.host },
+    query: { Action: "DescribeAvailabilityZones", Version: "2016-11-15" },
+  });
+  const query = presigned.query as Record<string, string>;
+  const { "X-Amz-Credential": credential, ...rest } = query;
+  // The same decoded value (so the same signature), encoded as no signer does but any client may.
+  const encodedCredential = credential!.split("/").map((part) => (part === "ec2" ? "%65c2" : encodeURIComponent(part)));
+  const response = await fetch(`${endpoint}/?${new URLSearchParams(rest).toString()}&X-Amz-Credential=${encodedCredential.join("%2F")}`);
+  const text = await response.text();
+  assert.equal(response.status, 200, text);
+  assert.match(text, /<DescribeAvailabilityZonesResponse[^>]*>/);
+  assert.match(text, /<zoneName>us-east-1a<\/zoneName>/);
+});

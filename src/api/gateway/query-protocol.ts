@@ -51,14 +51,19 @@ export function queryOperationSchemas(service: QueryServiceModule): ReadonlyMap<
   return operations;
 }
 
-/** The service a SigV4 credential scope names: `Credential=AKID/date/region/<service>/aws4_request`. */
+/**
+ * The service a SigV4 credential scope names: `Credential=AKID/date/region/<service>/aws4_request`.
+ * A presigned scope is read decoded, and its last value, as sigv4.ts verifies it: any encoding of
+ * it a signer may produce (`%2F`, `%65c2`) names the same service routing and verification see.
+ */
 function scopeService(request: IncomingMessage): string | undefined {
   const authorization = request.headers.authorization;
-  const credential =
-    typeof authorization === "string"
-      ? /Credential=[^/,\s]+\/[^/,\s]+\/[^/,\s]+\/([^/,\s]+)\/aws4_request/.exec(authorization)?.[1]
-      : /[?&]X-Amz-Credential=[^/&]+(?:\/|%2F)[^/&]+(?:\/|%2F)[^/&]+(?:\/|%2F)([^/&%]+)(?:\/|%2F)aws4_request/i.exec(request.url ?? "")?.[1];
-  return credential;
+  if (typeof authorization === "string") return /Credential=[^/,\s]+\/[^/,\s]+\/[^/,\s]+\/([^/,\s]+)\/aws4_request/.exec(authorization)?.[1];
+  const url = request.url ?? "";
+  const query = url.indexOf("?") < 0 ? "" : url.slice(url.indexOf("?") + 1);
+  const credential = new URLSearchParams(query).getAll("X-Amz-Credential").at(-1);
+  const parts = credential?.split("/");
+  return parts?.length === 5 && parts[4] === "aws4_request" ? parts[3] : undefined;
 }
 
 /** Requests in the query protocol's form even when no service is named: form bodies, GET with an Action. */
