@@ -80,18 +80,30 @@ export const testCredentials = { accessKeyId: "AKIABERTHTESTKEY0001", secretAcce
 
 /**
  * `agent: true` runs the embedded agent (root, real containers); otherwise the server is a control
- * plane only. `generatedKey: true` gives no root key in the environment: the server generates one
- * into <data-dir>/credentials, and `credentials` is read back from that file.
+ * plane only. `netns`: the server runs in that network namespace (nsenter --net, the mounts stay the
+ * host's), so its embedded agent takes the namespace for its host. `generatedKey: true` gives no
+ * root key in the environment: the server generates one into <data-dir>/credentials, and
+ * `credentials` is read back from that file.
  */
 export async function startTestServer(
-  options: { dataDir?: string; args?: string[]; env?: Record<string, string>; agent?: boolean; generatedKey?: boolean; store?: { url: string } } = {},
+  options: {
+    dataDir?: string;
+    args?: string[];
+    env?: Record<string, string>;
+    agent?: boolean;
+    generatedKey?: boolean;
+    store?: { url: string };
+    netns?: string;
+  } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "berth-test-"));
   const store = await storeArgs(dataDir, options.store);
   const accountId = "123456789012";
+  // nsenter execs the server in place: the child's pid is the server's, signals reach it.
   const child = spawn(
-    process.execPath,
+    options.netns === undefined ? process.execPath : "nsenter",
     [
+      ...(options.netns === undefined ? [] : [`--net=/run/netns/${options.netns}`, process.execPath]),
       join(root, "bin", "berth"),
       "server",
       "--listen",
