@@ -67,7 +67,7 @@ test("ZoneNames and ZoneIds select (either matching), filters narrow with wildca
   assert.deepEqual(await names({ ZoneNames: ["us-east-1a"], Filters: [{ Name: "zone-id", Values: ["use1-az2"] }] }), []);
 });
 
-test("unknown zones and filters are InvalidParameterValue in EC2's words; DryRun is DryRunOperation", async () => {
+test("unknown zones and filters are InvalidParameterValue in EC2's words, 201 filter values FilterLimitExceeded; DryRun is DryRunOperation", async () => {
   const call = (input: Parameters<typeof describeAvailabilityZones>[0]) => describeAvailabilityZones(input, context("us-east-1"));
   await assert.rejects(call({ ZoneNames: ["us-east-1a", "us-west-2a"] }), {
     code: "InvalidParameterValue",
@@ -78,6 +78,9 @@ test("unknown zones and filters are InvalidParameterValue in EC2's words; DryRun
     code: "InvalidParameterValue",
     message: "The filter 'zone-colour' is invalid",
   });
-  await assert.rejects(call({ Filters: [{ Name: "zone-name", Values: Array.from({ length: 201 }, () => "x") }] }), { code: "InvalidParameterValue" });
+  await assert.rejects(call({ Filters: [{ Name: "zone-name", Values: Array.from({ length: 201 }, () => "x") }] }), {
+    code: "FilterLimitExceeded",
+    message: "The maximum number of filter values specified on a single call is 200",
+  });
   await assert.rejects(call({ DryRun: true }), { code: "DryRunOperation", httpStatus: 412 });
 });
