@@ -1,0 +1,360 @@
+// ECS service operations: CreateService, UpdateService, DeleteService, DescribeServices,
+// ListServices. These handlers check requests, resolve references and store desired state (the
+// service and its deployments); the service scheduler (src/control/service-scheduler.ts) moves the
+// tasks toward it, woken by the "services" signal each write sends.
+import type {
+  CreateServiceRequest,
+  CreateServiceResponse,
+  DeleteServiceRequest,
+  DeleteServiceResponse,
+  DescribeServicesRequest,
+  DescribeServicesResponse,
+  ListServicesRequest,
+  ListServicesResponse,
+  RunTaskRequest,
+  Service,
+  TaskDefinition,
+  UpdateServiceRequest,
+  UpdateServiceResponse,
+} from "@aws-sdk/client-ecs";
+import { buildArn, parseArn } from "../../core/arn.js";
+import { checkDesiredCount, checkServiceName, refuseUnserved, rollingSettings } from "../../core/ecs-service/service-request.js";
+import { deploymentSettingsOf, newDeployment, withNewPrimary } from "../../core/ecs-service/service-document.js";
+import type { DeploymentSettings } from "../../core/ecs-service/service-document.js";
+import { clientException, invalidParameterException, serviceNotActiveException, serviceNotFoundException } from "../../core/errors.js";
+import { resolvePlatformVersion } from "../../core/run-task/platform-version.js";
+import type { TaskLauncher } from "../../control/task-launcher.js";
+import type { ServiceRecord } from "../../store/index.js";
+import { LOST_RACE, withOptimisticRetry } from "../../store/index.js";
+import type { RequestContext } from "../service-module.js";
+import { requireActiveCluster } from "./clusters.js";
+import type { EcsContext } from "./ecs-context.js";
+import { checkMaxResults, decodeToken, encodeToken } from "./ecs-context.js";
+import { toTags, validateTags } from "./tags.js";
+import { resolveTaskDefinition } from "./task-definitions.js";
+
+export interface ServiceOperationsContext extends EcsContext {
+  readonly launcher: TaskLauncher;
+}
+
+type ActiveCluster = Awaited<ReturnType<typeof requireActiveCluster>>;
+
+/** A service reference (name or ARN) within `cluster` → its ARN; an ARN of another cluster names no service here. */
+function serviceArnOf(context: EcsContext, cluster: ActiveCluster, reference: string | undefined): string {
+  if (reference === undefined || reference === "") throw invalidParameterException("service must be specified."); // wording not confirmed
+  const arn = parseArn(reference);
+  if (!arn) return buildArn(context.scope, "ecs", `service/${cluster.clusterName}/${reference}`);
+  const match = /^service\/(?:([^/]+)\/)?([^/]+)$/.exec(arn.resource);
+  if (!match || (match[1] !== undefined && match[1] !== cluster.clusterName)) throw serviceNotFoundException("Service not found.");
+  return buildArn(context.scope, "ecs", `service/${cluster.clusterName}/${match[2]}`);
+}
+
+async function activeDefinition(context: EcsContext, reference: string | undefined): Promise<TaskDefinition> {
+  if (reference === undefined || reference === "") throw invalidParameterException("TaskDefinition must be specified."); // wording not confirmed
+  const definition = await resolveTaskDefinition(context, reference);
+  if (!definition || definition.status === "DELETE_IN_PROGRESS") throw clientException("TaskDefinition not found.");
+  if (definition.status !== "ACTIVE") throw clientException("TaskDefinition is inactive");
+  return definition;
+}
+
+/** What a deployment with these settings would launch, checked as RunTask checks it (network, platform, capacity providers). */
+async function checkDeployment(
+  context: ServiceOperationsContext,
+  cluster: ActiveCluster,
+  definition: TaskDefinition,
+  settings: DeploymentSettings,
+  name: string,
+) {
+  const request: RunTaskRequest = {
+    cluster: cluster.clusterArn,
+    taskDefinition: definition.taskDefinitionArn!,
+    ...(settings.capacityProviderStrategy?.length
+      ? { capacityProviderStrategy: settings.capacityProviderStrategy }
+      : { launchType: settings.launchType ?? "FARGATE" }),
+    ...(settings.platformVersion ? { platformVersion: settings.platformVersion } : {}),
+    ...(settings.networkConfiguration ? { networkConfiguration: settings.networkConfiguration } : {}),
+  };
+  await context.launcher.checkRun(request, { cluster, definition, definitionTags: [], service: { name, placedPerZone: new Map() } });
+}
+
+export async function createService(context: ServiceOperationsContext, input: CreateServiceRequest, request: RequestContext): Promise<CreateServiceResponse> {
+  const cluster = await requireActiveCluster(context, input.cluster);
+  const name = checkServiceName(input.serviceName);
+  refuseUnserved(input);
+  if (input.clientToken !== undefined && (input.clientToken.length < 1 || input.clientToken.length > 36)) {
+    throw invalidParameterException("clientToken must be between 1 and 36 characters."); // wording not confirmed
+  }
+  const desiredCount = checkDesiredCount(input.desiredCount);
+  if (desiredCount === undefined) throw invalidParameterException("desiredCount must be specified for the REPLICA scheduling strategy."); // wording not confirmed
+  if (input.launchType !== undefined && input.capacityProviderStrategy?.length) {
+    throw invalidParameterException("You may choose a capacity provider or a launch type but not both.");
+  }
+  const rolling = rollingSettings(input.deploymentConfiguration);
+  const definition = await activeDefinition(context, input.taskDefinition);
+  const tags = validateTags(input.tags);
+  if (new Set(tags.map((tag) => tag.key)).size !== tags.length) throw invalidParameterException("Tag keys must be unique.");
+  const strategy = input.capacityProviderStrategy?.length
+    ? input.capacityProviderStrategy
+    : input.launchType === undefined && cluster.defaultCapacityProviderStrategy?.length
+      ? cluster.defaultCapacityProviderStrategy
+      : undefined;
+  const settings: DeploymentSettings = {
+    taskDefinition: definition.taskDefinitionArn!,
+    ...(strategy ? { capacityProviderStrategy: strategy } : { launchType: "FARGATE" }),
+    platformVersion: resolvePlatformVersion(input.platformVersion),
+    ...(input.networkConfiguration ? { networkConfiguration: input.networkConfiguration } : {}),
+  };
+  await checkDeployment(context, cluster, definition, settings, name);
+  const serviceArn = buildArn(context.scope, "ecs", `service/${cluster.clusterName}/${name}`);
+  const now = new Date(context.clock.now());
+  const deployment = newDeployment(settings, desiredCount, now);
+  const service = newServiceDocument({
+    input,
+    serviceArn,
+    name,
+    cluster,
+    desiredCount,
+    strategy,
+    rolling,
+    definition,
+    deployment,
+    now,
+    createdBy: request.principalArn,
+  });
+  const created = await context.store.services.create({
+    serviceArn,
+    clusterArn: cluster.clusterArn,
+    serviceName: name,
+    status: "ACTIVE",
+    createdAtMs: now.getTime(),
+    updatedAtMs: now.getTime(),
+    service,
+    state: { consecutiveFailures: 0, failuresSeen: {}, nextLaunchAtMs: 0, ...(input.clientToken !== undefined ? { clientToken: input.clientToken } : {}) },
+  });
+  if (!created) {
+    // The same clientToken again answers the service it created, as ECS's idempotent CreateService does.
+    const existing = await context.store.services.get(serviceArn);
+    if (existing && input.clientToken !== undefined && existing.state.clientToken === input.clientToken) return { service: existing.service };
+    throw invalidParameterException("Creation of service was not idempotent.");
+  }
+  await context.store.tags.put(serviceArn, tags);
+  context.store.signals.publish("services", serviceArn);
+  return { service };
+}
+
+/** A new service as DescribeServices shows it. */
+function newServiceDocument(parts: {
+  input: CreateServiceRequest;
+  serviceArn: string;
+  name: string;
+  cluster: ActiveCluster;
+  desiredCount: number;
+  strategy: CreateServiceRequest["capacityProviderStrategy"];
+  rolling: ReturnType<typeof rollingSettings>;
+  definition: TaskDefinition;
+  deployment: ReturnType<typeof newDeployment>;
+  now: Date;
+  createdBy: string;
+}): Service {
+  const { input, serviceArn, name, cluster, desiredCount, strategy, rolling, definition, deployment, now } = parts;
+  return {
+    serviceArn,
+    serviceName: name,
+    clusterArn: cluster.clusterArn,
+    loadBalancers: [],
+    serviceRegistries: [],
+    status: "ACTIVE",
+    desiredCount,
+    runningCount: 0,
+    pendingCount: 0,
+    ...(strategy ? { capacityProviderStrategy: strategy } : { launchType: "FARGATE" }),
+    platformVersion: input.platformVersion ?? "LATEST",
+    platformFamily: "Linux",
+    taskDefinition: definition.taskDefinitionArn!,
+    deploymentConfiguration: {
+      deploymentCircuitBreaker: rolling.circuitBreaker,
+      maximumPercent: rolling.maximumPercent,
+      minimumHealthyPercent: rolling.minimumHealthyPercent,
+    },
+    deployments: [deployment],
+    events: [],
+    createdAt: now,
+    placementConstraints: [],
+    placementStrategy: [],
+    ...(input.networkConfiguration ? { networkConfiguration: input.networkConfiguration } : {}),
+    ...(input.healthCheckGracePeriodSeconds !== undefined ? { healthCheckGracePeriodSeconds: input.healthCheckGracePeriodSeconds } : {}),
+    schedulingStrategy: "REPLICA",
+    deploymentController: { type: "ECS" },
+    createdBy: parts.createdBy,
+    enableECSManagedTags: input.enableECSManagedTags ?? false,
+    propagateTags: input.propagateTags ?? "NONE",
+    enableExecuteCommand: input.enableExecuteCommand ?? false,
+  };
+}
+
+async function requireService(context: EcsContext, cluster: ActiveCluster, reference: string | undefined): Promise<ServiceRecord> {
+  const record = await context.store.services.get(serviceArnOf(context, cluster, reference));
+  if (!record || record.clusterArn !== cluster.clusterArn) throw serviceNotFoundException("Service not found.");
+  // A deleted service (DRAINING, then INACTIVE) is still found, and refused as not ACTIVE.
+  if (record.status !== "ACTIVE") throw serviceNotActiveException("Service was not ACTIVE.");
+  return record;
+}
+
+/** Whether UpdateService's members ask for a new deployment (a new revision, network, platform or capacity providers, or forced). */
+function deploymentChange(input: UpdateServiceRequest, current: DeploymentSettings, definitionArn: string): DeploymentSettings | undefined {
+  const next: DeploymentSettings = {
+    ...current,
+    taskDefinition: definitionArn,
+    ...(input.networkConfiguration ? { networkConfiguration: input.networkConfiguration } : {}),
+    ...(input.platformVersion !== undefined ? { platformVersion: resolvePlatformVersion(input.platformVersion) } : {}),
+    ...(input.capacityProviderStrategy?.length ? { capacityProviderStrategy: input.capacityProviderStrategy, launchType: undefined } : {}),
+  };
+  const changed = JSON.stringify(next) !== JSON.stringify(current);
+  return changed || input.forceNewDeployment === true ? next : undefined;
+}
+
+export async function updateService(context: ServiceOperationsContext, input: UpdateServiceRequest): Promise<UpdateServiceResponse> {
+  const cluster = await requireActiveCluster(context, input.cluster);
+  refuseUnserved(input);
+  const desiredCount = checkDesiredCount(input.desiredCount);
+  const definition = input.taskDefinition !== undefined ? await activeDefinition(context, input.taskDefinition) : undefined;
+  return withOptimisticRetry(
+    async () => {
+      const record = await requireService(context, cluster, input.service);
+      let service = record.service;
+      const primary = service.deployments![0]!;
+      const rolling = rollingSettings(input.deploymentConfiguration, {
+        minimumHealthyPercent: service.deploymentConfiguration?.minimumHealthyPercent ?? 100,
+        maximumPercent: service.deploymentConfiguration?.maximumPercent ?? 200,
+        circuitBreaker: {
+          enable: service.deploymentConfiguration?.deploymentCircuitBreaker?.enable ?? false,
+          rollback: service.deploymentConfiguration?.deploymentCircuitBreaker?.rollback ?? false,
+        },
+      });
+      const now = new Date(context.clock.now());
+      service = {
+        ...service,
+        ...(desiredCount !== undefined ? { desiredCount } : {}),
+        deploymentConfiguration: {
+          deploymentCircuitBreaker: rolling.circuitBreaker,
+          maximumPercent: rolling.maximumPercent,
+          minimumHealthyPercent: rolling.minimumHealthyPercent,
+        },
+        ...(input.healthCheckGracePeriodSeconds !== undefined ? { healthCheckGracePeriodSeconds: input.healthCheckGracePeriodSeconds } : {}),
+        ...(input.enableExecuteCommand !== undefined ? { enableExecuteCommand: input.enableExecuteCommand } : {}),
+        ...(input.propagateTags !== undefined ? { propagateTags: input.propagateTags } : {}),
+        ...(input.enableECSManagedTags !== undefined ? { enableECSManagedTags: input.enableECSManagedTags } : {}),
+        ...(input.networkConfiguration ? { networkConfiguration: input.networkConfiguration } : {}),
+        ...(input.platformVersion !== undefined ? { platformVersion: input.platformVersion } : {}),
+        ...(input.capacityProviderStrategy?.length ? { capacityProviderStrategy: input.capacityProviderStrategy, launchType: undefined } : {}),
+      };
+      const next = deploymentChange(input, deploymentSettingsOf(primary), definition?.taskDefinitionArn ?? primary.taskDefinition!);
+      if (next) {
+        const nextDefinition = definition ?? (await activeDefinition(context, next.taskDefinition));
+        await checkDeployment(context, cluster, nextDefinition, next, record.serviceName);
+        service = withNewPrimary(service, newDeployment(next, service.desiredCount ?? 0, now), now);
+      } else if (desiredCount !== undefined) {
+        service = { ...service, deployments: [{ ...primary, desiredCount, updatedAt: now }, ...service.deployments!.slice(1)] };
+      }
+      const applied = await context.store.services.update(record.serviceArn, record.version, {
+        service,
+        state: next ? { ...record.state, steady: false } : record.state,
+        updatedAtMs: now.getTime(),
+      });
+      if (!applied) return LOST_RACE;
+      context.store.signals.publish("services", record.serviceArn);
+      return { service };
+    },
+    {
+      exhausted: () => {
+        throw clientException("The service was updated concurrently; try again."); // wording not confirmed
+      },
+    },
+  );
+}
+
+export async function deleteService(context: ServiceOperationsContext, input: DeleteServiceRequest): Promise<DeleteServiceResponse> {
+  const cluster = await requireActiveCluster(context, input.cluster);
+  return withOptimisticRetry(
+    async () => {
+      const record = await requireService(context, cluster, input.service);
+      if ((record.service.desiredCount ?? 0) > 0 && input.force !== true) {
+        throw invalidParameterException("The service cannot be stopped while it is scaled above 0.");
+      }
+      const now = new Date(context.clock.now());
+      const service: Service = {
+        ...record.service,
+        status: "DRAINING",
+        desiredCount: 0,
+        deployments: (record.service.deployments ?? []).map((deployment, index) =>
+          index === 0 ? { ...deployment, desiredCount: 0, updatedAt: now } : deployment,
+        ),
+      };
+      const applied = await context.store.services.update(record.serviceArn, record.version, {
+        status: "DRAINING",
+        service,
+        state: { ...record.state, steady: false },
+        updatedAtMs: now.getTime(),
+      });
+      if (!applied) return LOST_RACE;
+      await context.store.tags.removeAll(record.serviceArn);
+      context.store.signals.publish("services", record.serviceArn);
+      return { service };
+    },
+    {
+      exhausted: () => {
+        throw clientException("The service was updated concurrently; try again."); // wording not confirmed
+      },
+    },
+  );
+}
+
+export async function describeServices(context: EcsContext, input: DescribeServicesRequest): Promise<DescribeServicesResponse> {
+  const cluster = await requireActiveCluster(context, input.cluster);
+  const references = input.services ?? [];
+  if (references.length === 0) throw invalidParameterException("services cannot be empty."); // wording not confirmed
+  if (references.length > 10) throw invalidParameterException("services can have at most 10 items."); // wording not confirmed
+  const arns = references.map((reference) => {
+    try {
+      return serviceArnOf(context, cluster, reference);
+    } catch {
+      return reference;
+    }
+  });
+  const found = new Map(
+    (await context.store.services.getMany(arns)).filter((record) => record.clusterArn === cluster.clusterArn).map((r) => [r.serviceArn, r]),
+  );
+  const services: Service[] = [];
+  const failures: { arn: string; reason: string }[] = [];
+  for (const arn of arns) {
+    const record = found.get(arn);
+    if (!record) {
+      failures.push({ arn, reason: "MISSING" });
+      continue;
+    }
+    const tags = input.include?.includes("TAGS") ? { tags: toTags(await context.store.tags.list(arn)) } : {};
+    services.push({ ...record.service, ...tags });
+  }
+  return { services, failures };
+}
+
+const isPage = (value: unknown): value is { a: string } => typeof (value as { a?: unknown })?.a === "string";
+
+export async function listServices(context: EcsContext, input: ListServicesRequest): Promise<ListServicesResponse> {
+  const cluster = await requireActiveCluster(context, input.cluster);
+  // ListServices answers 10 at a time unless maxResults says otherwise.
+  const limit = input.maxResults === undefined ? 10 : checkMaxResults(input.maxResults, 100);
+  if (input.launchType !== undefined && !["EC2", "FARGATE", "EXTERNAL"].includes(input.launchType)) {
+    throw invalidParameterException(`Invalid launchType: ${input.launchType}`); // wording not confirmed
+  }
+  // Every Berth service is a REPLICA one.
+  if (input.schedulingStrategy === "DAEMON") return { serviceArns: [] };
+  const page = decodeToken(input.nextToken, isPage);
+  const arns = await context.store.services.listArns(cluster.clusterArn, {
+    ...(page ? { afterArn: page.a } : {}),
+    limit: limit + 1,
+    ...(input.launchType !== undefined ? { launchType: input.launchType } : {}),
+  });
+  const shown = arns.slice(0, limit);
+  return { serviceArns: shown, ...(arns.length > limit ? { nextToken: encodeToken({ a: shown.at(-1)! }) } : {}) };
+}

@@ -1,0 +1,270 @@
+// The service scheduler: a level-triggered loop (run under its lease, src/cli) that moves every
+// ACTIVE or DRAINING service one step toward its desired state per pass. A pass reads the service
+// (desired: its deployments) and its tasks (actual: what the agents reported), plans a step with
+// the pure planServiceStep, and applies it: launches through the TaskLauncher (placement lock and
+// lease checked in one transaction), stops through StopTask's path, then writes the service's
+// counts, rollout states and events. It may crash at any line: the tasks it launched carry their
+// deployment id (startedBy) and service name, so the next pass counts them and neither doubles nor
+// orphans them; only a crash between the launch and the service write loses that step's event.
+//
+// Launches back off when tasks keep failing (ECS throttles such services too, without publishing
+// its curve): after three failures in a row, 1 s doubling up to 5 min, reset by a healthy task.
+// Pacing: at most LAUNCHES_PER_PASS tasks per service per pass, in RunTask-sized placements, so a
+// large service shares the placement lock with every other launch; a pass that used its whole
+// budget asks for the next pass at once.
+import type { RunTaskRequest, Service, Task } from "@aws-sdk/client-ecs";
+import type { Clock } from "../core/clock.js";
+import type { Logger } from "../core/logger.js";
+import { HEALTH_CHECK_STOP_REASON, rolloutReasons, scalingStopReason, serviceEventMessages, withEvents } from "../core/ecs-service/service-document.js";
+import { deploymentSettingsOf, newDeployment, withNewPrimary } from "../core/ecs-service/service-document.js";
+import type { ServiceStep, ServiceTaskView } from "../scheduler/service-step.js";
+import { planServiceStep } from "../scheduler/service-step.js";
+import type { HeldLease, ServiceRecord, ServiceSchedulingState, Store, StoredTask } from "../store/index.js";
+import type { Fenced } from "./periodic-loop.js";
+import type { TaskLauncher } from "./task-launcher.js";
+import { serviceLaunchRequest } from "./service-launch.js";
+
+/** The most tasks one pass launches for one service. */
+export const LAUNCHES_PER_PASS = 100;
+const RUN_TASK_CHUNK = 10;
+const BACKOFF_AFTER_FAILURES = 3;
+const BACKOFF_BASE_MS = 1_000;
+const BACKOFF_MAX_MS = 300_000;
+/** How far back a service's stopped tasks are read (the circuit breaker counts its deployment's failures). */
+const STOPPED_TASKS_WINDOW_MS = 3_600_000;
+/** The same event message is not repeated within this time. */
+const REPEAT_EVENT_AFTER_MS = 60_000;
+
+export interface ServiceSchedulerOptions {
+  readonly store: Store;
+  readonly launcher: TaskLauncher;
+  readonly clock: Clock;
+  readonly logger: Pick<Logger, "warn" | "error">;
+}
+
+export class ServiceScheduler {
+  constructor(private readonly options: ServiceSchedulerOptions) {}
+
+  /** One pass over every scheduled service; true when a service has more to do at once (its launch budget ran out). */
+  async pass(fenced: Fenced, lease: HeldLease): Promise<boolean> {
+    let again = false;
+    for (const record of await this.options.store.services.listScheduled()) {
+      try {
+        again = (await this.step(record, fenced, lease)) || again;
+      } catch (error) {
+        this.options.logger.error({ service: record.serviceArn, err: error }, "service scheduler step failed");
+      }
+    }
+    return again;
+  }
+
+  private async step(record: ServiceRecord, fenced: Fenced, lease: HeldLease): Promise<boolean> {
+    const { clock, store } = this.options;
+    const now = clock.now();
+    const service = record.service;
+    const deployments = service.deployments ?? [];
+    const tasks = await store.tasks.ofService(record.clusterArn, record.serviceName, now - STOPPED_TASKS_WINDOW_MS);
+    const views = tasks.map((task) => taskView(task, service, record.state, now));
+    const state = backoffState(record.state, views, deployments[0]?.id, now);
+    const draining = record.status === "DRAINING";
+    const breaker = service.deploymentConfiguration?.deploymentCircuitBreaker;
+    const step = planServiceStep({
+      desiredCount: draining ? 0 : (service.desiredCount ?? 0),
+      minimumHealthyPercent: service.deploymentConfiguration?.minimumHealthyPercent ?? 100,
+      maximumPercent: service.deploymentConfiguration?.maximumPercent ?? 200,
+      circuitBreaker: breaker ? { enable: breaker.enable === true, rollback: breaker.rollback === true } : undefined,
+      deployments: deployments.map((deployment) => ({ id: deployment.id!, rolloutState: (deployment.rolloutState ?? "IN_PROGRESS") as "IN_PROGRESS" })),
+      tasks: views,
+      launchBudget: state.nextLaunchAtMs > now ? 0 : LAUNCHES_PER_PASS,
+    });
+    const messages: string[] = [];
+    await this.stopTasks(record, step, messages);
+    const launched = step.launches > 0 ? await this.launch(record, step.launches, views, lease, messages) : [];
+    await this.record(record, { step, state, messages, launched: launched.length, now }, fenced);
+    return step.launches >= LAUNCHES_PER_PASS;
+  }
+
+  private async stopTasks(record: ServiceRecord, step: ServiceStep, messages: string[]): Promise<void> {
+    const primaryId = record.service.deployments?.[0]?.id ?? "";
+    const stopped: string[] = [];
+    for (const stop of step.stops) {
+      if (stop.cause === "unhealthy") messages.push(serviceEventMessages.unhealthy(record.serviceName, stop.taskArn));
+      const reason = stop.cause === "unhealthy" ? HEALTH_CHECK_STOP_REASON : scalingStopReason(primaryId);
+      const task = await this.options.launcher.stopTask(stop.taskArn, reason, "ServiceSchedulerInitiated");
+      if (task) stopped.push(stop.taskArn);
+    }
+    if (stopped.length > 0) messages.push(serviceEventMessages.stopped(record.serviceName, stopped));
+  }
+
+  /** Launches `count` tasks of the PRIMARY deployment, in RunTask-sized placements; the tasks placed. */
+  private async launch(record: ServiceRecord, count: number, views: readonly ServiceTaskView[], lease: HeldLease, messages: string[]): Promise<Task[]> {
+    const { store, launcher, clock } = this.options;
+    const deployment = record.service.deployments![0]!;
+    const prepared = await serviceLaunchRequest(store, record, deployment);
+    if ("problem" in prepared) {
+      messages.push(serviceEventMessages.launchFailed(record.serviceName, prepared.problem));
+      return [];
+    }
+    const placedPerZone = new Map<string, number>();
+    for (const view of views) {
+      if (view.lastStatus === "STOPPED" || view.desiredStatus !== "RUNNING" || view.availabilityZone === undefined) continue;
+      placedPerZone.set(view.availabilityZone, (placedPerZone.get(view.availabilityZone) ?? 0) + 1);
+    }
+    const placed: Task[] = [];
+    const unplaced = new Set<string>();
+    for (let left = count; left > 0; left -= RUN_TASK_CHUNK) {
+      const request: RunTaskRequest = { ...prepared.request, count: Math.min(RUN_TASK_CHUNK, left) };
+      try {
+        const outcome = await launcher.runTask(request, {
+          ...prepared.context,
+          service: { name: record.serviceName, placedPerZone },
+          fence: { lease, nowMs: clock.now() },
+        });
+        for (const task of outcome.tasks) {
+          placed.push(task);
+          if (task.availabilityZone) placedPerZone.set(task.availabilityZone, (placedPerZone.get(task.availabilityZone) ?? 0) + 1);
+        }
+        for (const failure of outcome.failures) unplaced.add(failure.reason);
+        if (outcome.failures.length > 0) break;
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        messages.push(serviceEventMessages.launchFailed(record.serviceName, reason));
+        break;
+      }
+    }
+    if (placed.length > 0)
+      messages.push(
+        serviceEventMessages.started(
+          record.serviceName,
+          placed.map((task) => task.taskArn!),
+        ),
+      );
+    for (const reason of unplaced) messages.push(serviceEventMessages.unableToPlace(record.serviceName, reason));
+    return placed;
+  }
+
+  /** Writes the step's outcome into the service (counts, rollout states, drained deployments, events), fenced, retried over UpdateService's writes. */
+  private async record(
+    read: ServiceRecord,
+    outcome: { step: ServiceStep; state: ServiceSchedulingState; messages: string[]; launched: number; now: number },
+    fenced: Fenced,
+  ): Promise<void> {
+    let current: ServiceRecord | undefined = read;
+    for (let attempt = 0; attempt < 5 && current; attempt++) {
+      // A service UpdateService changed since the plan: its deployments are newer than the step's,
+      // so only the events go in; the next pass plans over the new deployments.
+      const sameDeployments = current.version === read.version || sameDeploymentIds(current.service, read.service);
+      const next = sameDeployments
+        ? applyStep(current, outcome)
+        : { ...current, service: withEvents(current.service, outcome.messages, new Date(outcome.now)) };
+      const committed = await fenced((tx) =>
+        tx.services.update(current!.serviceArn, current!.version, { status: next.status, service: next.service, state: next.state, updatedAtMs: outcome.now }),
+      );
+      if (committed) return;
+      current = await this.options.store.services.get(read.serviceArn);
+    }
+  }
+}
+
+function sameDeploymentIds(a: Service, b: Service): boolean {
+  const ids = (service: Service) => (service.deployments ?? []).map((deployment) => deployment.id).join(",");
+  return ids(a) === ids(b) && a.desiredCount === b.desiredCount;
+}
+
+/** The service after a step: deployments' counts and states, the rollback, steady state, events; INACTIVE once a drained service is empty. */
+function applyStep(
+  record: ServiceRecord,
+  outcome: { step: ServiceStep; state: ServiceSchedulingState; messages: string[]; launched: number; now: number },
+): ServiceRecord {
+  const { step, now } = outcome;
+  const at = new Date(now);
+  const name = record.serviceName;
+  // A placement or launch failure that repeats every pass is told once a minute, not every pass.
+  const recent = new Set(
+    (record.service.events ?? []).filter((event) => now - new Date(event.createdAt!).getTime() < REPEAT_EVENT_AFTER_MS).map((e) => e.message),
+  );
+  const repeatable = (message: string) => message.includes(") was unable to place a task.") || message.includes(") failed to launch a task");
+  const messages = outcome.messages.filter((message) => !(repeatable(message) && recent.has(message)));
+  let state: ServiceSchedulingState = outcome.state;
+  const deployments = (record.service.deployments ?? [])
+    .filter((deployment) => !step.drained.includes(deployment.id!))
+    .map((deployment) => {
+      const counts = step.counts.get(deployment.id!);
+      return counts ? { ...deployment, runningCount: counts.running, pendingCount: counts.pending, failedTasks: counts.failed, updatedAt: at } : deployment;
+    });
+  let service: Service = { ...record.service, deployments };
+  const primary = deployments[0]!;
+  const wasState = primary.rolloutState;
+  if (step.primaryState === "COMPLETED" && wasState === "IN_PROGRESS") {
+    deployments[0] = { ...primary, rolloutState: "COMPLETED", rolloutStateReason: rolloutReasons.completed(primary.id!) };
+    state = { ...state, lastCompleted: { id: primary.id!, ...deploymentSettingsOf(primary) }, consecutiveFailures: 0, nextLaunchAtMs: 0 };
+    messages.push(serviceEventMessages.completed(name, primary.id!));
+  }
+  if (step.tripped) {
+    deployments[0] = { ...primary, rolloutState: "FAILED", rolloutStateReason: rolloutReasons.circuitBreaker };
+    messages.push(serviceEventMessages.failed(name, primary.id!));
+  }
+  service = { ...service, deployments };
+  const target = state.lastCompleted;
+  if (step.tripped && record.service.deploymentConfiguration?.deploymentCircuitBreaker?.rollback && target && target.id !== primary.id) {
+    const rollback = newDeployment(target, record.service.desiredCount ?? 0, at, rolloutReasons.rollback(target.id));
+    service = withNewPrimary(service, rollback, at);
+    state = { ...state, consecutiveFailures: 0, nextLaunchAtMs: 0, failuresSeen: {} };
+    messages.push(serviceEventMessages.rollingBack(name, target.id));
+  }
+  if (step.steady && !state.steady) messages.push(serviceEventMessages.steady(name));
+  state = { ...state, steady: step.steady };
+  service = {
+    ...service,
+    runningCount: [...step.counts.values()].reduce((sum, counts) => sum + counts.running, 0),
+    pendingCount: [...step.counts.values()].reduce((sum, counts) => sum + counts.pending, 0) + outcome.launched,
+  };
+  // A deleted (DRAINING) service whose last task has stopped is INACTIVE.
+  const empty = record.status === "DRAINING" && step.steady && outcome.launched === 0;
+  return {
+    ...record,
+    status: empty ? "INACTIVE" : record.status,
+    service: withEvents({ ...service, ...(empty ? { status: "INACTIVE" } : {}) }, messages, at),
+    state,
+  };
+}
+
+/** The planner's view of one stored task. */
+function taskView(stored: StoredTask, service: Service, state: ServiceSchedulingState, now: number): ServiceTaskView {
+  const task = stored.task;
+  const checked = (task.containers ?? []).some((container) => container.healthStatus !== undefined);
+  const running = stored.lastStatus === "RUNNING";
+  const graceMs = (service.healthCheckGracePeriodSeconds ?? 0) * 1000;
+  const startedAtMs = task.startedAt ? new Date(task.startedAt).getTime() : now;
+  return {
+    taskArn: stored.taskArn,
+    deploymentId: stored.startedBy,
+    desiredStatus: stored.desiredStatus,
+    lastStatus: stored.lastStatus,
+    healthy: running && task.healthStatus !== "UNHEALTHY" && (!checked || task.healthStatus === "HEALTHY"),
+    unhealthy: running && task.healthStatus === "UNHEALTHY" && startedAtMs + graceMs <= now,
+    failed:
+      stored.lastStatus === "STOPPED" &&
+      (task.stopCode === "TaskFailedToStart" || task.stopCode === "EssentialContainerExited" || task.stoppedReason === HEALTH_CHECK_STOP_REASON),
+    protected: (state.protectedTasks?.[stored.taskArn] ?? 0) > now,
+    availabilityZone: task.availabilityZone,
+    createdAtMs: stored.createdAtMs,
+  };
+}
+
+/** Failures counted since the last pass extend the streak (and the back-off); a healthy task of the PRIMARY deployment ends it. */
+function backoffState(state: ServiceSchedulingState, views: readonly ServiceTaskView[], primaryId: string | undefined, now: number): ServiceSchedulingState {
+  const failed = new Map<string, number>();
+  for (const view of views) if (view.failed && view.deploymentId) failed.set(view.deploymentId, (failed.get(view.deploymentId) ?? 0) + 1);
+  let fresh = 0;
+  for (const [deploymentId, count] of failed) fresh += Math.max(0, count - (state.failuresSeen[deploymentId] ?? 0));
+  const failuresSeen = Object.fromEntries(failed);
+  if (fresh > 0) {
+    const consecutiveFailures = state.consecutiveFailures + fresh;
+    const delayMs =
+      consecutiveFailures >= BACKOFF_AFTER_FAILURES ? Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (consecutiveFailures - BACKOFF_AFTER_FAILURES)) : 0;
+    return { ...state, failuresSeen, consecutiveFailures, nextLaunchAtMs: now + delayMs, lastFailureAtMs: now };
+  }
+  const recovered = views.some((view) => view.deploymentId === primaryId && view.healthy && view.createdAtMs > (state.lastFailureAtMs ?? 0));
+  return recovered ? { ...state, failuresSeen, consecutiveFailures: 0, nextLaunchAtMs: 0 } : { ...state, failuresSeen };
+}
