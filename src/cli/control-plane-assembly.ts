@@ -21,6 +21,7 @@ import type { PeriodicLoop } from "../control/periodic-loop.js";
 import { startPeriodicLoop } from "../control/periodic-loop.js";
 import { withRegistryPullCredentials } from "../control/registry-pull-credentials.js";
 import { TaskLauncher } from "../control/task-launcher.js";
+import { ServiceScheduler } from "../control/service-scheduler.js";
 import type { AccountScope } from "../core/arn.js";
 import { systemClock } from "../core/clock.js";
 import type { DefaultNetwork } from "../core/default-network.js";
@@ -37,6 +38,9 @@ import type { ServerConfig } from "./server-config.js";
  * 5 s per key in use cost nothing that shows.
  */
 const PRINCIPAL_CACHE_MS = 5_000;
+
+/** The service scheduler's pass when nothing signalled: a backstop for a signal lost between replicas, and for launch back-off expiring. */
+const SERVICE_PASS_INTERVAL_MS = 2_000;
 
 export interface ControlPlane {
   readonly fleet: Fleet;
@@ -91,6 +95,7 @@ export function assembleControlPlane(parts: ControlPlaneParts): ControlPlane {
     handOver: (spec) => withRegistryPullCredentials(spec, { registryHosts: () => ownRegistryHosts, issue: (grant) => registry.issuePullCredentials(grant) }),
     networkView: async (hostId) => hostNetworkView(await store.hostNetwork.rowsForHost(hostId)),
     onInterfacesReleased: () => store.signals.publish("network", "interfaces"),
+    onServiceTasksChanged: () => store.signals.publish("services", "tasks"),
   });
   // A change to a host's desired tasks, made on any replica, wakes that host's long poll here.
   const unsubscribeTasks = store.signals.subscribe("host-tasks", (hostId) => (hostId === undefined ? fleet.notifyAll() : fleet.notify(hostId)));
@@ -100,9 +105,12 @@ export function assembleControlPlane(parts: ControlPlaneParts): ControlPlane {
   const unsubscribe = () => {
     unsubscribeTasks();
     unsubscribeNetwork();
+    services.unsubscribe();
   };
   const launcher = new TaskLauncher({ store, clock: systemClock, scope, network, notifyHost: (hostId) => store.signals.publish("host-tasks", hostId) });
   const loops = startLoops(parts, fleet, registry);
+  const services = startServiceScheduler(parts, launcher);
+  loops.push(services.loop);
   const listener = createGateway({
     services: [
       createEcsService({ store, clock: systemClock, scope, launcher }),
@@ -137,6 +145,27 @@ export function assembleControlPlane(parts: ControlPlaneParts): ControlPlane {
       await registry.close();
     },
   };
+}
+
+/**
+ * The service scheduler's loop, under its lease. A service changed (API) or one of its tasks did (a
+ * report, a lost host), on any replica: the replica holding the lease runs a pass now rather than
+ * at the end of the interval.
+ */
+function startServiceScheduler(parts: ControlPlaneParts, launcher: TaskLauncher): { loop: PeriodicLoop; unsubscribe: () => void } {
+  const { store, logger } = parts;
+  const scheduler = new ServiceScheduler({ store, launcher, clock: systemClock, logger: logger.child({ component: "service-scheduler" }) });
+  const loop = startPeriodicLoop({
+    clock: systemClock,
+    logger,
+    store,
+    holder: replicaName(),
+    name: "service-scheduler",
+    intervalMs: SERVICE_PASS_INTERVAL_MS,
+    firstPassAfterMs: 1_000,
+    pass: (fenced, lease) => scheduler.pass(fenced, lease),
+  });
+  return { loop, unsubscribe: store.signals.subscribe("services", () => loop.wake()) };
 }
 
 /** The control loops, each under its lease in the store (one replica runs each). */

@@ -48,6 +48,8 @@ export interface FleetOptions {
    * handed to another task.
    */
   readonly onInterfacesReleased?: () => void;
+  /** Service tasks changed state (a report, a lost host): the service scheduler has work. */
+  readonly onServiceTasksChanged?: () => void;
 }
 
 export class Fleet implements ControlPlaneLink {
@@ -59,6 +61,7 @@ export class Fleet implements ControlPlaneLink {
   private readonly logIngest: LogIngest;
   private readonly reaper: LostHostReaper;
   private readonly onInterfacesReleased: () => void;
+  private readonly onServiceTasksChanged: () => void;
 
   constructor(options: FleetOptions) {
     const { hosts, tasks, logs, network, clock } = options;
@@ -73,7 +76,8 @@ export class Fleet implements ControlPlaneLink {
       ...(options.networkView ? { networkView: options.networkView } : {}),
     });
     this.onInterfacesReleased = options.onInterfacesReleased ?? (() => undefined);
-    this.reports = new ReportIngest({ tasks, clock });
+    this.onServiceTasksChanged = options.onServiceTasksChanged ?? (() => undefined);
+    this.reports = new ReportIngest({ tasks, clock, onServiceTasksChanged: () => this.onServiceTasksChanged() });
     this.logIngest = new LogIngest({ tasks, logs, clock });
     this.reaper = new LostHostReaper({ hosts, tasks, clock, lostAfterMs: this.lostAfterMs });
   }
@@ -111,7 +115,10 @@ export class Fleet implements ControlPlaneLink {
   }
   async reapLostHosts(within?: Parameters<LostHostReaper["reapLostHosts"]>[0]): Promise<string[]> {
     const stopped = await this.reaper.reapLostHosts(within);
-    if (stopped.length > 0) this.onInterfacesReleased();
+    if (stopped.length > 0) {
+      this.onInterfacesReleased();
+      this.onServiceTasksChanged();
+    }
     return stopped;
   }
 }

@@ -16,6 +16,11 @@ export interface PeriodicLoop {
   runOnce(): Promise<void>;
   /** Stops scheduling passes, waits for a running one to finish and gives the lease up. */
   stop(): Promise<void>;
+  /**
+   * Asks for a pass soon instead of at the end of the interval (a signal says there is work).
+   * Wakes during a pass are remembered: one more pass runs after it.
+   */
+  wake(): void;
 }
 
 /** Runs `work` in a transaction that holds the loop's lease, or refuses it (LeaseLostError). */
@@ -32,7 +37,8 @@ export interface PeriodicLoopOptions {
   readonly store: Pick<Store, "leases" | "fenced">;
   /** This replica's name in the store's leases (unique per process). */
   readonly holder: string;
-  readonly pass: (fenced: Fenced) => Promise<void>;
+  /** One pass; `lease` is what it holds (for writes that check it themselves, Store.exclusively's fence). Answering true asks for the next pass at once. */
+  readonly pass: (fenced: Fenced, lease: HeldLease) => Promise<void | boolean>;
 }
 
 export function leaseTtlMs(intervalMs: number): number {
@@ -44,37 +50,52 @@ export function startPeriodicLoop(options: PeriodicLoopOptions): PeriodicLoop {
   const abort = new AbortController();
   let running: Promise<void> = Promise.resolve();
   let held: HeldLease | undefined;
-  const onePass = async () => {
+  // A wake cuts the current sleep short; one that comes during a pass makes the next sleep zero.
+  let cutSleep = new AbortController();
+  let woken = false;
+  const onePass = async (): Promise<boolean> => {
     held = await store.leases.acquire(options.name, options.holder, clock.now(), leaseTtlMs(options.intervalMs));
-    if (!held) return; // another replica runs this loop
+    if (!held) return false; // another replica runs this loop
     const lease = held;
-    await options.pass((work) => store.fenced(lease, clock.now(), work));
+    return (await options.pass((work) => store.fenced(lease, clock.now(), work), lease)) === true;
   };
   const runOnce = () => {
-    running = running.then(async () => {
+    const pass = running.then(async () => {
       try {
-        await onePass();
+        return await onePass();
       } catch (error) {
         options.logger.error({ loop: options.name, err: error }, "control loop pass failed");
+        return false;
       }
     });
-    return running;
+    running = pass.then(() => undefined);
+    return pass;
   };
   const schedule = async () => {
     let waitMs = options.firstPassAfterMs ?? options.intervalMs;
     while (!abort.signal.aborted) {
-      try {
-        await clock.sleep(waitMs, abort.signal);
-        waitMs = options.intervalMs;
-      } catch {
-        return; // aborted
+      if (!woken) {
+        try {
+          await clock.sleep(waitMs, cutSleep.signal);
+        } catch {
+          if (abort.signal.aborted) return;
+        }
       }
-      await runOnce();
+      woken = false;
+      cutSleep = new AbortController();
+      if (abort.signal.aborted) return;
+      waitMs = options.intervalMs;
+      if (await runOnce()) woken = true;
     }
   };
+  abort.signal.addEventListener("abort", () => cutSleep.abort(), { once: true });
   void schedule();
   return {
-    runOnce,
+    runOnce: () => runOnce().then(() => undefined),
+    wake() {
+      woken = true;
+      cutSleep.abort();
+    },
     async stop() {
       abort.abort();
       await running;

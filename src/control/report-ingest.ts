@@ -15,6 +15,8 @@ import { applyTaskReport } from "./apply-task-report.js";
 export interface ReportIngestOptions {
   readonly tasks: Pick<TasksRepository, "getMany" | "updateMany">;
   readonly clock: Clock;
+  /** Called with the services whose tasks' reported state changed (the service scheduler's wake-up). */
+  readonly onServiceTasksChanged?: (serviceNames: readonly string[]) => void;
 }
 
 export class ReportIngest {
@@ -41,7 +43,7 @@ export class ReportIngest {
   /** One pass over `reports`; returns those to apply again (lost a race, or a task's second report). */
   private async applyOnce(hostId: string, reports: readonly TaskStatusReport[]): Promise<TaskStatusReport[]> {
     const stored = new Map((await this.options.tasks.getMany(reports.map((report) => report.taskArn))).map((task) => [task.taskArn, task]));
-    const planned = new Map<string, { report: TaskStatusReport; update: TaskUpdate }>();
+    const planned = new Map<string, { report: TaskStatusReport; update: TaskUpdate; serviceName: string | undefined }>();
     const again: TaskStatusReport[] = [];
     for (const report of reports) {
       const current = stored.get(report.taskArn);
@@ -56,6 +58,7 @@ export class ReportIngest {
         current.stoppedAtMs ?? (next.task.lastStatus === "STOPPED" ? (next.task.stoppedAt?.getTime() ?? this.options.clock.now()) : undefined);
       planned.set(report.taskArn, {
         report,
+        serviceName: current.serviceName,
         update: {
           taskArn: report.taskArn,
           expectedVersion: current.version,
@@ -71,6 +74,8 @@ export class ReportIngest {
     }
     const entries = [...planned.values()];
     const applied = await this.options.tasks.updateMany(entries.map((entry) => entry.update));
+    const services = new Set(entries.flatMap((entry, index) => (applied[index] && entry.serviceName !== undefined ? [entry.serviceName] : [])));
+    if (services.size > 0) this.options.onServiceTasksChanged?.([...services]);
     return [...entries.filter((_, index) => !applied[index]).map((entry) => entry.report), ...again];
   }
 }

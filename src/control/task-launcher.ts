@@ -24,7 +24,7 @@ import type { TaskSpec } from "../protocol/index.js";
 import { defaultStopTimeoutMs, protocolVersion } from "../protocol/index.js";
 import type { HostSnapshot, Placement } from "../scheduler/place-tasks.js";
 import { NO_CAPACITY_REASON, placeTasks } from "../scheduler/place-tasks.js";
-import type { HostRecord, NetworkInterfaceRecord, Repositories, Store, SubnetRecord, TaskRecord, VpcRecord } from "../store/index.js";
+import type { HostRecord, LeaseFence, NetworkInterfaceRecord, Repositories, Store, SubnetRecord, TaskRecord, VpcRecord } from "../store/index.js";
 import { LOST_RACE, StoreLockTimeout, withOptimisticRetry } from "../store/index.js";
 
 export interface TaskLauncherOptions {
@@ -40,6 +40,10 @@ export interface RunTaskContext {
   readonly cluster: Cluster & { clusterName: string; clusterArn: string };
   readonly definition: TaskDefinition;
   readonly definitionTags: readonly Tag[];
+  /** For the service scheduler's launches: the service they belong to and its tasks per AZ so far (the spread covers the whole service). */
+  readonly service?: { readonly name: string; readonly placedPerZone: ReadonlyMap<string, number> };
+  /** The lease the placement must still hold (a control loop's launches), checked under the placement lock. */
+  readonly fence?: LeaseFence;
 }
 
 export interface RunTaskFailure {
@@ -71,6 +75,7 @@ interface PreparedRun {
   readonly strategy: readonly CapacityProviderStrategyItem[];
   readonly architecture: "ARM64" | "X86_64";
   readonly tags: Tag[];
+  readonly service: RunTaskContext["service"];
 }
 
 /**
@@ -101,19 +106,28 @@ export class TaskLauncher {
       return await this.boundedPlacement(() =>
         // "network" too: a group deleted (or an interface's groups changed) while this run is
         // placed would otherwise leave an interface in a group that no longer exists.
-        this.options.store.exclusively(["placement", "network"], async (tx) => {
-          const placed = (await this.rememberedOutcome(tx, request, run.cluster.clusterArn)) ?? (await this.placeAndRecord(tx, request, run));
-          for (const hostId of placed.hostsToWake) tx.publishOnCommit("host-tasks", hostId);
-          // New interfaces are new group members and overlay peers for the other hosts of their VPC.
-          if (placed.hostsToWake.length > 0) tx.publishOnCommit("network", "interfaces");
-          return placed.outcome;
-        }),
+        this.options.store.exclusively(
+          ["placement", "network"],
+          async (tx) => {
+            const placed = (await this.rememberedOutcome(tx, request, run.cluster.clusterArn)) ?? (await this.placeAndRecord(tx, request, run));
+            for (const hostId of placed.hostsToWake) tx.publishOnCommit("host-tasks", hostId);
+            // New interfaces are new group members and overlay peers for the other hosts of their VPC.
+            if (placed.hostsToWake.length > 0) tx.publishOnCommit("network", "interfaces");
+            return placed.outcome;
+          },
+          context.fence,
+        ),
       );
     } catch (error) {
       // Nothing was placed; ECS's word for a transient failure on its side, which SDKs retry.
       if (error instanceof StoreLockTimeout) throw serverException("The service could not place the tasks in time. Try again.");
       throw error;
     }
+  }
+
+  /** Checks a run as RunTask would (for CreateService and UpdateService, before anything is stored), placing nothing. */
+  async checkRun(request: RunTaskRequest, context: RunTaskContext): Promise<void> {
+    await this.prepareRun(request, context);
   }
 
   /** Runs `work` once fewer than MAX_PLACEMENTS_IN_FLIGHT placements of this replica are under way (in arrival order). */
@@ -134,7 +148,8 @@ export class TaskLauncher {
   private async prepareRun(request: RunTaskRequest, context: RunTaskContext): Promise<PreparedRun> {
     const placement = validateRunTaskRequest(request);
     const { cluster, definition } = context;
-    if (definition.status !== "ACTIVE") throw clientException("TaskDefinition is inactive");
+    // A service keeps scaling on a revision deregistered after its deployment began, as ECS's do.
+    if (definition.status !== "ACTIVE" && !(context.service && definition.status === "INACTIVE")) throw clientException("TaskDefinition is inactive");
     assertFargateCompatible(definition.compatibilities);
     const effective = applyOverrides(definition, request.overrides);
     assertPlatformSupports(resolvePlatformVersion(placement.platformVersion), effective);
@@ -151,7 +166,7 @@ export class TaskLauncher {
       throw invalidParameterException("Fargate Spot is not supported for the ARM64 CPU architecture."); // wording not confirmed
     }
     const tags = mergeTags(request.tags ?? [], request.propagateTags === "TASK_DEFINITION" ? context.definitionTags : []);
-    return { cluster, definition, placement, effective, subnets, vpc, securityGroupIds, strategy, architecture, tags };
+    return { cluster, definition, placement, effective, subnets, vpc, securityGroupIds, strategy, architecture, tags, service: context.service };
   }
 
   /**
@@ -236,7 +251,7 @@ export class TaskLauncher {
     const placed: TaskRecord[] = [];
     const notified = new Set<string>();
     // Shared across shares so the zone spread holds over the whole run, not per provider.
-    const placedPerZone = new Map<string, number>();
+    const placedPerZone = new Map<string, number>(run.service?.placedPerZone ?? []);
     const { effective } = run;
     for (const share of splitByStrategy(run.strategy, run.placement.count)) {
       const plan = placeTasks(hosts, {
@@ -316,6 +331,7 @@ export class TaskLauncher {
       clusterArn: cluster.clusterArn,
       family: definition.family!,
       ...(request.startedBy !== undefined ? { startedBy: request.startedBy } : {}),
+      ...(run.service ? { serviceName: run.service.name } : {}),
       launchType: "FARGATE",
       desiredStatus: "RUNNING",
       lastStatus: "PROVISIONING",
@@ -405,7 +421,11 @@ export class TaskLauncher {
     };
   }
 
-  async stopTask(taskArn: string, reason: string | undefined): Promise<Task | undefined> {
+  async stopTask(
+    taskArn: string,
+    reason: string | undefined,
+    stopCode: "UserInitiated" | "ServiceSchedulerInitiated" = "UserInitiated",
+  ): Promise<Task | undefined> {
     return withOptimisticRetry(
       async () => {
         const stored = await this.options.store.tasks.get(taskArn);
@@ -416,7 +436,7 @@ export class TaskLauncher {
         const task: Task = {
           ...stored.task,
           desiredStatus: "STOPPED",
-          stopCode: stored.task.stopCode ?? "UserInitiated",
+          stopCode: stored.task.stopCode ?? stopCode,
           stoppedReason: stored.task.stoppedReason ?? reason ?? "Task stopped by user",
           stoppingAt: stored.task.stoppingAt ?? now,
           ...(unplaced ? { lastStatus: "STOPPED", stoppedAt: now } : {}),

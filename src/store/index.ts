@@ -55,6 +55,9 @@ import { LocalSignals } from "./store-signals.js";
 import { PostgresSignals } from "./postgres-signals.js";
 import { isPostgresUrl, postgresClientConfig, postgresPool } from "./postgres-connection.js";
 import { inTransaction } from "./transaction.js";
+import type { ServicesRepository, ServicesTables } from "./services-repository.js";
+import { createServicesRepository } from "./services-repository.js";
+import { servicesMigration } from "./services-migration.js";
 
 export type { StoredAccessKey, AccessKeysRepository } from "./access-keys-repository.js";
 export type { ClustersRepository, StoredTaskDefinition, TaskDefinitionsRepository, TagsRepository, AccountSettingsRepository } from "./ecs-repositories.js";
@@ -78,6 +81,7 @@ export type { Ec2Tag, Ec2TagsRepository } from "./ec2-tags-repository.js";
 export type { InterfaceRequest, NetworkInterfaceRecord, NetworkInterfacesRepository } from "./network-interfaces-repository.js";
 export type { GroupMembers, SecurityGroupRecord, SecurityGroupRuleRecord, SecurityGroupsRepository } from "./security-groups-repository.js";
 export type { HeldLease, LeasesRepository } from "./leases-repository.js";
+export type { DeploymentSnapshot, ServiceRecord, ServiceSchedulingState, ServicesRepository } from "./services-repository.js";
 export { LeaseLostError } from "./leases-repository.js";
 export type { ControlPlaneStateRepository, ControlPlaneValueName } from "./control-plane-state-repository.js";
 export type { SignalChannel, SignalHandler, StoreSignals } from "./store-signals.js";
@@ -101,7 +105,8 @@ type AllTables = EcsTables &
   EcrTables &
   JoinTokensTables & { access_keys: AccessKeysTable } & { leases: LeasesTable } & { control_plane_state: ControlPlaneStateTable } & VpcsTables &
   SecurityGroupsTables &
-  NetworkInterfacesTables;
+  NetworkInterfacesTables &
+  ServicesTables;
 
 /** The repositories: what a transaction of Store.exclusively or Store.fenced is handed too. */
 export interface Repositories {
@@ -122,6 +127,7 @@ export interface Repositories {
   readonly networkInterfaces: NetworkInterfacesRepository;
   readonly securityGroups: SecurityGroupsRepository;
   readonly hostNetwork: HostNetworkReads;
+  readonly services: ServicesRepository;
 }
 
 /** The repositories of one transaction, and the signals that go out when (and only if) it commits. */
@@ -132,6 +138,15 @@ export interface TransactionRepositories extends Repositories {
    * replica's subscribers right after the commit.
    */
   publishOnCommit(channel: SignalChannel, key: string): void;
+}
+
+/**
+ * A lease Store.exclusively also checks, after its locks (as Store.fenced does): a control loop's
+ * writes that need a store-wide lock too (the service scheduler's placements).
+ */
+export interface LeaseFence {
+  readonly lease: HeldLease;
+  readonly nowMs: number;
 }
 
 /** A store-wide lock (Store.exclusively); each has its own PostgreSQL advisory lock key. */
@@ -163,7 +178,7 @@ export interface Store extends Repositories {
    * transaction-scoped advisory lock, on SQLite the store's single connection (no other statement
    * runs until the transaction ends). `work` must use only the repositories it is handed.
    */
-  exclusively<T>(lock: StoreLock | readonly StoreLock[], work: (tx: TransactionRepositories) => Promise<T>): Promise<T>;
+  exclusively<T>(lock: StoreLock | readonly StoreLock[], work: (tx: TransactionRepositories) => Promise<T>, fence?: LeaseFence): Promise<T>;
   /**
    * Runs `work` in one transaction, after checking that `lease` is still held at its fencing
    * token; throws LeaseLostError (and writes nothing) when it is not. On PostgreSQL the lease row
@@ -189,6 +204,7 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
     "0011-control-plane-state": controlPlaneStateMigration,
     "0013-host-addresses": hostAddressesMigration,
     "0012-ec2-network": ec2NetworkMigration,
+    "0014-services": servicesMigration,
   };
 }
 
@@ -239,6 +255,7 @@ function repositoriesOver(db: Kysely<AllTables>): Repositories {
     networkInterfaces: createNetworkInterfacesRepository(scoped<NetworkInterfacesTables & { ec2_tags: Ec2TagsTable } & { subnets: SubnetsTable }>()),
     securityGroups: createSecurityGroupsRepository(scoped<SecurityGroupsRepositoryTables>()),
     hostNetwork: createHostNetworkReads(scoped<HostsTables & SecurityGroupsRepositoryTables & VpcsTables>()),
+    services: createServicesRepository(scoped<ServicesTables>()),
   };
 }
 
@@ -265,13 +282,14 @@ function assemble(backend: Backend): Store {
     ...(backend.tune ? backend.tune(repositories) : repositories),
     backend: backend.name,
     signals: backend.signals,
-    exclusively: (lock, work) =>
+    exclusively: (lock, work, fence) =>
       transactionWithSignals(
         backend,
         async (tx) => {
           // Always in the order of STORE_LOCK_ORDER, so two holders of overlapping sets never deadlock.
           const wanted = typeof lock === "string" ? [lock] : lock;
           for (const one of STORE_LOCK_ORDER) if (wanted.includes(one)) await backend.lockIn(tx, one);
+          if (fence) await assertLeaseHeld(tx as unknown as Kysely<{ leases: LeasesTable }>, fence.lease, fence.nowMs, rowLocks);
         },
         work,
       ),

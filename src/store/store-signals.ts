@@ -9,7 +9,9 @@
 
 // "network": something hosts enforce changed (an interface's groups, a group's rules); the key is
 // the new network generation (control-plane-state-repository.ts), and every host re-reads its view.
-export type SignalChannel = "host-tasks" | "network";
+// "services": a service's desired state, or one of its tasks' state, changed; the key is the
+// service's ARN or name, and the service scheduler (on whichever replica holds its lease) runs a pass.
+export type SignalChannel = "host-tasks" | "network" | "services";
 
 export type SignalHandler = (key: string | undefined) => void;
 

@@ -154,6 +154,8 @@ export interface TasksRepository {
   reservations(): Promise<PlacedReservation[]>;
   /** The not-yet-STOPPED tasks placed on one host. */
   activeOnHost(hostId: string): Promise<StoredTask[]>;
+  /** A service's tasks: those not yet STOPPED, and those that stopped at or after `stoppedSinceMs`. */
+  ofService(clusterArn: string, serviceName: string, stoppedSinceMs: number): Promise<StoredTask[]>;
   /** Tasks of a cluster counted by last status and launch type. */
   countByStatus(clusterArn: string): Promise<{ lastStatus: string; launchType: string; count: number }[]>;
   /** Removes tasks stopped before `stoppedBefore` with their tags (and runs left with no task); returns how many. */
@@ -354,6 +356,17 @@ export function createTasksRepository(db: Kysely<TasksTables>): TasksRepository 
     },
     async activeOnHost(hostId) {
       const rows = await db.selectFrom("tasks").selectAll().where("host_id", "=", hostId).where("last_status", "!=", "STOPPED").execute();
+      return rows.map(storedTaskOf);
+    },
+    async ofService(clusterArn, serviceName, stoppedSinceMs) {
+      const rows = await db
+        .selectFrom("tasks")
+        .selectAll()
+        .where("cluster_arn", "=", clusterArn)
+        .where("service_name", "=", serviceName)
+        .where((eb) => eb.or([eb("last_status", "!=", "STOPPED"), eb("stopped_at", ">=", stoppedSinceMs)]))
+        .orderBy("task_arn")
+        .execute();
       return rows.map(storedTaskOf);
     },
     async countByStatus(clusterArn) {

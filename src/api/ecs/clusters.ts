@@ -22,7 +22,7 @@ import type {
   UpdateClusterSettingsResponse,
 } from "@aws-sdk/client-ecs";
 import { buildArn } from "../../core/arn.js";
-import { clusterContainsTasksException, clusterNotFoundException, invalidParameterException } from "../../core/errors.js";
+import { clusterContainsServicesException, clusterContainsTasksException, clusterNotFoundException, invalidParameterException } from "../../core/errors.js";
 import { FARGATE_PROVIDERS, validateStrategy } from "../../core/run-task/validate-run-task.js";
 import type { EcsContext } from "./ecs-context.js";
 import { checkMaxResults, clusterArnOf, clusterNameOf, decodeToken, encodeToken } from "./ecs-context.js";
@@ -92,7 +92,7 @@ async function present(context: EcsContext, cluster: Cluster, include: readonly 
     registeredContainerInstancesCount: 0,
     runningTasksCount: counts.running.EC2 + counts.running.FARGATE,
     pendingTasksCount: counts.pending.EC2 + counts.pending.FARGATE,
-    activeServicesCount: 0,
+    activeServicesCount: await context.store.services.countActive(cluster.clusterArn!),
     statistics: include.includes("STATISTICS") ? statistics(counts) : [],
     tags: include.includes("TAGS") ? toTags(await context.store.tags.list(cluster.clusterArn!)) : [],
     ...(include.includes("SETTINGS") ? { settings: settings ?? DEFAULT_SETTINGS } : {}),
@@ -195,11 +195,13 @@ export async function updateClusterSettings(context: EcsContext, input: UpdateCl
 
 export async function deleteCluster(context: EcsContext, input: DeleteClusterRequest): Promise<DeleteClusterResponse> {
   const cluster = await requireActiveCluster(context, input.cluster);
+  if ((await context.store.services.countActive(cluster.clusterArn)) > 0) {
+    throw clusterContainsServicesException("The Cluster cannot be deleted while Services are active.");
+  }
   const counts = await context.store.tasks.countByStatus(cluster.clusterArn);
   if (counts.some((c) => c.lastStatus !== "STOPPED" && c.count > 0)) {
     throw clusterContainsTasksException("The Cluster cannot be deleted while Tasks are active.");
   }
-  // Services arrive with their own issue; ClusterContainsServicesException is checked there.
   const deleted = { ...cluster, status: "INACTIVE" };
   await context.store.clusters.put(deleted, context.clock.now());
   // The tags go with the cluster: a cluster created later under the same name (same ARN) starts

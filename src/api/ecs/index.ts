@@ -21,6 +21,7 @@ import {
 import type { TaskLauncher } from "../../control/task-launcher.js";
 import type { EcsContext } from "./ecs-context.js";
 import { describeTasks, listTasks, runTask, stopTask } from "./tasks.js";
+import { createService, deleteService, describeServices, listServices, updateService } from "./services.js";
 import { listTagsForResource, tagResource, untagResource } from "./tags.js";
 import {
   deleteTaskDefinitions,
@@ -57,6 +58,11 @@ function taskOperations(context: EcsContext & { launcher: TaskLauncher }) {
     StopTask: bind(context, stopTask),
     DescribeTasks: bind(context, describeTasks),
     ListTasks: bind(context, listTasks),
+    CreateService: bind(context, createService),
+    UpdateService: bind(context, updateService),
+    DeleteService: bind(context, deleteService),
+    DescribeServices: bind(context, describeServices),
+    ListServices: bind(context, listServices),
   };
 }
 

@@ -45,6 +45,9 @@ async function assertResourceExists(context: EcsContext, resourceArn: string | u
     found = (await context.store.taskDefinitions.get(family ?? "", Number(revision))) !== undefined;
   } else if (kind === "task") {
     found = (await context.store.tasks.get(resourceArn!)) !== undefined;
+  } else if (kind === "service") {
+    const service = await context.store.services.get(resourceArn!);
+    found = service !== undefined && service.status !== "INACTIVE";
   } else if (kind === "capacity-provider") {
     found = id === "FARGATE" || id === "FARGATE_SPOT";
   }
