@@ -83,12 +83,12 @@ after(async () => {
   assertNoLeaks();
 });
 
-const runDemo = (endpoint: string, dataDir: string) =>
+const runDemo = (endpoint: string, dataDir: string, extra: string[] = []) =>
   new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
     // No AWS_* variables: the demo must find the server's credentials in its data dir.
     execFile(
       process.execPath,
-      [berth, "demo", "--endpoint", endpoint, "--data-dir", dataDir],
+      [berth, "demo", "--endpoint", endpoint, "--data-dir", dataDir, ...extra],
       { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: tmpdir(), TMPDIR: demoTmp } },
       (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
     ),
@@ -132,6 +132,28 @@ test("berth demo on a fresh server pushes to the built-in registry, runs sample-
   assert.equal((await waitFor("berth-demo", taskArn, "STOPPED", 90_000)).stopCode, "UserInitiated");
   // The image's shell stops httpd on SIGTERM: no waiting out the 30 s stopTimeout.
   assert.ok(Date.now() - stopping < 15_000, `stopped in ${Date.now() - stopping} ms`);
+});
+
+test("berth demo --service runs the app as a 2-task service, fetches each task's page, and --cleanup drains it to INACTIVE", async () => {
+  assert.ok(server, "runs after the demo");
+  const result = await runDemo(server.endpoint, server.dataDir, ["--service", "--cleanup"]);
+  assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
+  const out = result.stdout;
+  for (const command of [
+    "ecs create-service --cluster berth-demo --service-name sample-app-service",
+    "ecs wait services-stable",
+    "ecs list-tasks --cluster berth-demo --service-name sample-app-service",
+    "ecs delete-service",
+  ]) {
+    assert.ok(out.includes(`aws --endpoint-url ${server.endpoint} ${command}`), `prints the aws command for ${command}`);
+  }
+  assert.match(out, /\(service sample-app-service\) has reached a steady state\./);
+  const ips = [...out.matchAll(/curl http:\/\/([\d.]+)\//g)].map((match) => match[1]);
+  assert.equal(new Set(ips).size, 2, "two tasks, two addresses");
+  assert.equal((out.match(/\| Hello from Berth/g) ?? []).length, 2, "both tasks served the page");
+  assert.match(out, /INACTIVE/);
+  const left = await cli(["ecs", "list-tasks", "--cluster", "berth-demo", "--service-name", "sample-app-service"]);
+  assert.deepEqual(left.taskArns, []);
 });
 
 test("a task definition without an execution role cannot pull from the built-in registry: CannotPullContainerError", async () => {

@@ -15,6 +15,8 @@ export interface ScriptedAgentOptions {
   readonly availabilityZone?: string;
   /** Images whose tasks exit at once (essential container exited, code 1). */
   readonly crashingImages?: readonly string[];
+  /** How long a task stays PENDING before it is reported RUNNING (default 0). */
+  readonly runningDelayMs?: number;
   /** Room for this many 0.25 vCPU / 512 MiB tasks (default 200). */
   readonly taskSlots?: number;
 }
@@ -105,13 +107,17 @@ export class ScriptedAgent {
     if (this.options.crashingImages?.includes(image)) {
       await this.send(arn, "STOPPED", "RUNNING", { stopCode: "EssentialContainerExited", stoppedReason: "Essential container in task exited", exitCode: 1 });
     } else {
+      if (this.options.runningDelayMs) {
+        await this.send(arn, "PENDING", "RUNNING", {});
+        await new Promise((resolve) => setTimeout(resolve, this.options.runningDelayMs));
+      }
       await this.send(arn, "RUNNING", "RUNNING", {});
     }
   }
 
   private async send(
     taskArn: string,
-    lastStatus: "RUNNING" | "STOPPED",
+    lastStatus: "PENDING" | "RUNNING" | "STOPPED",
     desiredStatus: "RUNNING" | "STOPPED",
     stop: { stopCode?: TaskStatusReport["stopCode"]; stoppedReason?: string; exitCode?: number },
   ): Promise<void> {
@@ -128,7 +134,7 @@ export class ScriptedAgent {
             desiredStatus: lastStatus === "STOPPED" ? "STOPPED" : desiredStatus,
             sequence,
             health: "UNKNOWN",
-            startedAtMs: now,
+            ...(lastStatus !== "PENDING" ? { startedAtMs: now } : {}),
             ...(lastStatus === "STOPPED" ? { stoppedAtMs: now, executionStoppedAtMs: now, stoppingAtMs: now } : {}),
             ...(stop.stopCode !== undefined ? { stopCode: stop.stopCode } : {}),
             ...(stop.stoppedReason !== undefined ? { stoppedReason: stop.stoppedReason } : {}),
@@ -157,7 +163,7 @@ export class ScriptedAgent {
       }
     }
     if (lastStatus === "RUNNING") this.running.add(taskArn);
-    else {
+    else if (lastStatus === "STOPPED") {
       this.running.delete(taskArn);
       this.finished.add(taskArn);
     }

@@ -2,7 +2,8 @@
 // first day does — build a small web image, push it to the built-in registry (ECR), create a
 // cluster, register AWS's `sample-fargate-app` task definition with that image, run it, wait for
 // RUNNING, fetch the page from the task's private IP — printing before each step the `aws` (or
-// `berth`) command that does the same by hand. The task is left running unless --cleanup.
+// `berth`) command that does the same by hand. The task is left running unless --cleanup. With
+// --service the app runs as a 2-task ECS service instead (demo-service.ts).
 import { clientTls } from "../client-tls.js";
 import type { ClientTls } from "../client-tls.js";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -19,8 +20,9 @@ import { buildImage, pushImage } from "../../images/index.js";
 import { describeDefaultNetwork } from "../default-network-client.js";
 import { DEMO_COMMAND, DEMO_PAGE_TITLE, writeDemoSite } from "../demo-site.js";
 import { parseCommandLine } from "../command-line.js";
+import { DEMO_SERVICE_TASKS, deleteDemoService, runDemoService } from "./demo-service.js";
 
-const USAGE = `usage: berth demo [--endpoint URL] [--data-dir DIR] [--ca-bundle FILE] [--region REGION] [--cleanup] [--timeout-seconds N]
+const USAGE = `usage: berth demo [--endpoint URL] [--data-dir DIR] [--ca-bundle FILE] [--region REGION] [--service] [--cleanup] [--timeout-seconds N]
 
 Builds a small web image, pushes it to the server's built-in registry, registers AWS's
 sample-fargate-app task definition with it, runs it and fetches its page, printing the equivalent
@@ -32,7 +34,9 @@ aws command of every step.
   --ca-bundle        CA certificate(s) for an https:// endpoint (default $AWS_CA_BUNDLE, else
                      <data-dir>/ca.pem when present, else the system's roots)
   --region           the server's region (default $AWS_REGION or us-east-1)
-  --cleanup          stop the task at the end (default: leave it running)
+  --service          run the app as a 2-task ECS service (create-service, or update-service on a
+                     second run) instead of one task, and fetch the page from each of its tasks
+  --cleanup          stop the task (delete the service) at the end (default: leave it running)
   --timeout-seconds  how long to wait for RUNNING (default 180)`;
 
 const REPOSITORY = "sample-fargate-app";
@@ -97,6 +101,7 @@ const OPTIONS = {
   "ca-bundle": { type: "string" },
   region: { type: "string" },
   cleanup: { type: "boolean", default: false },
+  service: { type: "boolean", default: false },
   "timeout-seconds": { type: "string", default: "180" },
   help: { type: "boolean" },
 } satisfies ParseArgsConfig["options"];
@@ -164,8 +169,19 @@ export async function run(argv: string[]): Promise<number> {
     const imageUri = await buildAndPush(session, repository.repositoryUri, site);
     await createCluster(session);
     const taskDefinitionArn = await registerDefinition(session, imageUri, repository.registryId ?? "000000000000", work);
-    const taskArn = await runDemoTask(session, taskDefinitionArn);
+    const network = await demoNetwork(session);
     const deadline = Date.now() + timeoutMs;
+    if (values.service) {
+      const ips = await runDemoService(session, { cluster: CLUSTER, taskDefinition: taskDefinitionArn, ...network, deadline });
+      for (const ip of ips) await fetchAndPrintPage(session, ip);
+      if (values.cleanup) await deleteDemoService(session, CLUSTER, deadline);
+      else
+        session.out(
+          `\nThe service keeps its ${DEMO_SERVICE_TASKS} tasks running. Delete it with --cleanup, or by hand (update-service --desired-count 0, then delete-service).`,
+        );
+      return 0;
+    }
+    const taskArn = await runDemoTask(session, taskDefinitionArn, network);
     const ip = await waitUntilRunning(session, taskArn, deadline, timeoutMs);
     await fetchAndPrintPage(session, ip);
     await stopOrLeaveRunning(session, taskArn, values.cleanup, deadline);
@@ -284,8 +300,8 @@ async function registerDefinition(session: DemoSession, imageUri: string, accoun
   return registered?.taskDefinitionArn ?? FAMILY;
 }
 
-/** Finds the default subnets and runs the task in them; its ARN. */
-async function runDemoTask(session: DemoSession, taskDefinition: string): Promise<string> {
+/** The default subnets, and the demo's security group that lets port 80 in. */
+async function demoNetwork(session: DemoSession): Promise<{ subnetIds: string[]; groupId: string }> {
   const { endpoint, region, credentials, tls } = session;
   session.step("Find the default subnets", [`${session.berth} network --endpoint ${endpoint}`]);
   const network = await describeDefaultNetwork({ endpoint, region, credentials, fetchInit: tls.fetchInit });
@@ -293,8 +309,11 @@ async function runDemoTask(session: DemoSession, taskDefinition: string): Promis
   const subnetIds = network.subnets.slice(0, 16).map((subnet) => subnet.subnetId);
   if (subnetIds.length === 0) throw new DemoError("the server's default VPC has no subnets");
   for (const subnet of network.subnets.slice(0, 16)) session.out(`    ${subnet.subnetId} in ${subnet.availabilityZone} (${subnet.cidrBlock})`);
+  return { subnetIds, groupId: await openWebPort(session) };
+}
 
-  const groupId = await openWebPort(session);
+/** Runs the task in the default subnets; its ARN. */
+async function runDemoTask(session: DemoSession, taskDefinition: string, { subnetIds, groupId }: { subnetIds: string[]; groupId: string }): Promise<string> {
   session.step("Run the task", [
     session.aws(
       `ecs run-task --cluster ${CLUSTER} --task-definition ${FAMILY} --launch-type FARGATE --network-configuration 'awsvpcConfiguration={subnets=[${subnetIds.join(",")}],securityGroups=[${groupId}],assignPublicIp=DISABLED}'`,
