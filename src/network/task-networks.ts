@@ -27,6 +27,7 @@ import { EMPTY_VIEW } from "./view-types.js";
 import type { HostFirewall } from "./host-firewall.js";
 import { METADATA_ENDPOINT } from "./host-firewall-rules.js";
 import { routerNames } from "./names.js";
+import { ensureNetnsDirectory } from "./netns-directory.js";
 import { buildRouterPolicy } from "./router-policy.js";
 import { allocatedNetwork, describeAttachment, taskLinkNames, USER_NAMESPACES_DIR } from "./task-attachment.js";
 import type { TaskAttachment } from "./task-attachment.js";
@@ -113,6 +114,7 @@ export class TaskNetworks {
    * a router no task needs any more is removed.
    */
   async start(): Promise<void> {
+    await ensureNetnsDirectory(this.run);
     const routers = this.routers.records();
     await this.options.firewall?.install({
       hostLinks: routers.filter((router) => existsSync(router.netnsPath)).map((router) => router.hostLink),
@@ -239,6 +241,8 @@ export class TaskNetworks {
     const attachment = describeAttachment(taskId, spec, { region: this.options.region, routerNetns, mtu: this.taskMtu, withUserNamespace: ids !== undefined });
     // Written before anything is created, so a crash part-way leaves enough to clean up.
     writeFileAtomic(this.recordPath(taskId), JSON.stringify(attachment));
+    // Before the router's `ip netns add` and the task's namespace race for /run/netns (netns-directory.ts).
+    await ensureNetnsDirectory(this.run);
     const vpc: VpcIdentity = { vpcId: spec.vpcId, vpcCidr: spec.vpcCidr, vni: spec.vni };
     const router = this.routers.serialised(spec.vpcId, () => this.routers.ensure(vpc));
     router.catch(() => undefined);
