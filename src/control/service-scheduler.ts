@@ -185,7 +185,9 @@ function applyStep(
   );
   const repeatable = (message: string) => message.includes(") was unable to place a task.") || message.includes(") failed to launch a task");
   const messages = outcome.messages.filter((message) => !(repeatable(message) && recent.has(message)));
-  let state: ServiceSchedulingState = outcome.state;
+  // Task protection is UpdateTaskProtection's to write: this write keeps what the store holds now
+  // (the plan's copy may be older), less what has expired.
+  let state: ServiceSchedulingState = { ...outcome.state, protectedTasks: unexpired(record.state.protectedTasks, now) };
   const deployments = (record.service.deployments ?? [])
     .filter((deployment) => !step.drained.includes(deployment.id!))
     .map((deployment) => {
@@ -227,6 +229,11 @@ function applyStep(
     service: withEvents({ ...service, ...(empty ? { status: "INACTIVE" } : {}) }, messages, at),
     state,
   };
+}
+
+function unexpired(protectedTasks: ServiceSchedulingState["protectedTasks"], now: number): Record<string, number> | undefined {
+  const kept = Object.entries(protectedTasks ?? {}).filter(([, untilMs]) => untilMs > now);
+  return kept.length > 0 ? Object.fromEntries(kept) : undefined;
 }
 
 /** The planner's view of one stored task. */

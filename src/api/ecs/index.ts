@@ -23,6 +23,7 @@ import type { EcsContext } from "./ecs-context.js";
 import { describeTasks, listTasks, runTask, stopTask } from "./tasks.js";
 import { createService, deleteService, describeServices, listServices, updateService } from "./services.js";
 import { listTagsForResource, tagResource, untagResource } from "./tags.js";
+import { getTaskProtection, updateTaskProtection } from "./task-protection.js";
 import {
   deleteTaskDefinitions,
   deregisterTaskDefinition,
@@ -63,6 +64,8 @@ function taskOperations(context: EcsContext & { launcher: TaskLauncher }) {
     DeleteService: bind(context, deleteService),
     DescribeServices: bind(context, describeServices),
     ListServices: bind(context, listServices),
+    GetTaskProtection: bind(context, getTaskProtection),
+    UpdateTaskProtection: bind(context, updateTaskProtection),
   };
 }
 

@@ -1,0 +1,204 @@
+// Task scale-in protection and service deployment history through the SDK and the AWS CLI against
+// a real `berth server`, with two scripted hosts (the real agent protocol): protected tasks survive
+// a scale-in, standalone and unknown tasks come back as failures in ECS's reasons, a caller of one
+// cluster can neither read nor protect tasks of another; deployments and revisions as
+// ListServiceDeployments, DescribeServiceDeployments and DescribeServiceRevisions show them
+// through a rolling update, a circuit-breaker rollback and StopServiceDeployment's rollback; no
+// Cloud Map namespaces (ListServicesByNamespace answers NamespaceNotFoundException).
+//
+// Debian's AWS CLI 2.9 knows get-task-protection, update-task-protection and
+// list-services-by-namespace but none of the service-deployment commands: those go through the SDK.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import type { Service } from "@aws-sdk/client-ecs";
+import {
+  CreateServiceCommand,
+  DescribeServicesCommand,
+  DescribeTasksCommand,
+  ECSClient,
+  GetTaskProtectionCommand,
+  ListTasksCommand,
+  RegisterTaskDefinitionCommand,
+  RunTaskCommand,
+  UpdateServiceCommand,
+  UpdateTaskProtectionCommand,
+} from "@aws-sdk/client-ecs";
+import { defaultNetwork } from "../../src/core/default-network.js";
+import type { TestServer } from "../support/server.js";
+import { awsCli, sdkConfig, startTestServer } from "../support/server.js";
+import { ScriptedAgent } from "../support/scripted-agent.js";
+import { waitFor } from "../support/wait-for.js";
+
+let server: TestServer;
+let ecs: ECSClient;
+const agents: ScriptedAgent[] = [];
+const network = defaultNetwork({ accountId: "123456789012", region: "us-east-1" });
+const subnets = network.subnets.slice(0, 2).map((subnet) => subnet.subnetId);
+const networkConfiguration = { awsvpcConfiguration: { subnets, assignPublicIp: "DISABLED" as const } };
+
+before(async () => {
+  server = await startTestServer();
+  ecs = new ECSClient(sdkConfig(server));
+  for (const [hostId, zone] of [
+    ["host-a", network.subnets[0]!.availabilityZone],
+    ["host-b", network.subnets[1]!.availabilityZone],
+  ] as const) {
+    const agent = new ScriptedAgent(server, { hostId, availabilityZone: zone, crashingImages: ["crash"] });
+    await agent.start();
+    agents.push(agent);
+  }
+  for (const cluster of ["hist", "other"]) await awsCli(server, ["ecs", "create-cluster", "--cluster-name", cluster]);
+  for (const image of ["web:1", "web:2", "crash", "web:3"]) {
+    await ecs.send(
+      new RegisterTaskDefinitionCommand({
+        family: "web",
+        networkMode: "awsvpc",
+        requiresCompatibilities: ["FARGATE"],
+        cpu: "256",
+        memory: "512",
+        containerDefinitions: [{ name: "app", image }],
+      }),
+    );
+  }
+});
+
+after(async () => {
+  for (const agent of agents) await agent.stop();
+  ecs.destroy();
+  await server.stop();
+  await server.cleanup();
+});
+
+async function describe(name: string): Promise<Service> {
+  const answer = await ecs.send(new DescribeServicesCommand({ cluster: "hist", services: [name] }));
+  assert.equal(answer.failures?.length ?? 0, 0);
+  return answer.services![0]!;
+}
+
+/** Until the service's PRIMARY deployment is COMPLETED on `revision` with `count` running and nothing else. */
+async function waitCompleted(name: string, revision: number, count: number, timeoutMs = 30_000): Promise<Service> {
+  let service: Service | undefined;
+  await waitFor(
+    async () => {
+      service = await describe(name);
+      const primary = service.deployments?.[0];
+      return (
+        service.deployments?.length === 1 &&
+        primary?.rolloutState === "COMPLETED" &&
+        primary.taskDefinition!.endsWith(`:${revision}`) &&
+        service.runningCount === count &&
+        primary.runningCount === count
+      );
+    },
+    { what: `service ${name} completed on revision ${revision} with ${count} tasks`, timeoutMs },
+  );
+  return service!;
+}
+
+async function runningTasksOf(name: string): Promise<string[]> {
+  const listed = await ecs.send(new ListTasksCommand({ cluster: "hist", serviceName: name }));
+  if (listed.taskArns!.length === 0) return [];
+  const described = await ecs.send(new DescribeTasksCommand({ cluster: "hist", tasks: listed.taskArns! }));
+  return described.tasks!.filter((task) => task.lastStatus === "RUNNING").map((task) => task.taskArn!);
+}
+
+test("protected tasks survive a scale-in until unprotected; the CLI sets protection and the SDK reads it back", async () => {
+  await ecs.send(new CreateServiceCommand({ cluster: "hist", serviceName: "prot", taskDefinition: "web:1", desiredCount: 3, networkConfiguration }));
+  await waitCompleted("prot", 1, 3);
+  const tasks = await runningTasksOf("prot");
+  assert.equal(tasks.length, 3);
+  const [keep, alsoKept] = tasks as [string, string, string];
+  const before = Date.now();
+  const set = await awsCli(server, [
+    "ecs",
+    "update-task-protection",
+    "--cluster",
+    "hist",
+    "--tasks",
+    keep,
+    alsoKept,
+    "--protection-enabled",
+    "--expires-in-minutes",
+    "60",
+  ]);
+  assert.equal(set.code, 0, set.stderr);
+  const answer = set.json as { protectedTasks: { taskArn: string; protectionEnabled: boolean; expirationDate: string }[]; failures: unknown[] };
+  assert.deepEqual(answer.failures, []);
+  assert.deepEqual(
+    answer.protectedTasks.map((task) => [task.taskArn, task.protectionEnabled]).sort(),
+    [
+      [keep, true],
+      [alsoKept, true],
+    ].sort(),
+  );
+  const expiresMs = new Date(answer.protectedTasks[0]!.expirationDate).getTime();
+  assert.ok(expiresMs >= before + 60 * 60_000 - 1_000 && expiresMs <= Date.now() + 60 * 60_000 + 1_000, answer.protectedTasks[0]!.expirationDate);
+
+  const read = await ecs.send(new GetTaskProtectionCommand({ cluster: "hist", tasks: tasks.map((arn) => arn.split("/").at(-1)!) }));
+  assert.deepEqual(read.failures, []);
+  assert.deepEqual(read.protectedTasks!.map((task) => [task.taskArn, task.protectionEnabled]).sort(), tasks.map((arn) => [arn, arn !== tasks[2]]).sort());
+  assert.equal(read.protectedTasks!.find((task) => task.taskArn === keep)!.expirationDate!.getTime(), expiresMs);
+
+  // Scale-in to one may stop only the unprotected task: both protected ones keep running.
+  await ecs.send(new UpdateServiceCommand({ cluster: "hist", service: "prot", desiredCount: 1 }));
+  await waitFor(async () => !(await runningTasksOf("prot")).includes(tasks[2]!), { what: "the unprotected task stopped" });
+  assert.deepEqual((await runningTasksOf("prot")).sort(), [keep, alsoKept].sort());
+
+  const unset = await ecs.send(new UpdateTaskProtectionCommand({ cluster: "hist", tasks: [alsoKept], protectionEnabled: false }));
+  assert.deepEqual(unset.protectedTasks, [{ taskArn: alsoKept, protectionEnabled: false }]);
+  await waitFor(async () => (await runningTasksOf("prot")).length === 1, { what: "the unprotected task scaled in" });
+  assert.deepEqual(await runningTasksOf("prot"), [keep], "the protected task is the one left");
+  await ecs.send(new UpdateTaskProtectionCommand({ cluster: "hist", tasks: [keep], protectionEnabled: false }));
+  const after = await ecs.send(new GetTaskProtectionCommand({ cluster: "hist", tasks: [keep] }));
+  assert.deepEqual(after.protectedTasks, [{ taskArn: keep, protectionEnabled: false }]);
+});
+
+test("task protection: standalone and unknown tasks are failures, expiresInMinutes is 1..2880 and 120 by default", async () => {
+  const standalone = await ecs.send(new RunTaskCommand({ cluster: "hist", taskDefinition: "web:1", launchType: "FARGATE", networkConfiguration }));
+  const standaloneArn = standalone.tasks![0]!.taskArn!;
+  const [serviceTask] = await runningTasksOf("prot");
+  const missingArn = "arn:aws:ecs:us-east-1:123456789012:task/hist/0123456789abcdef0123456789abcdef";
+  const before = Date.now();
+  const answer = await ecs.send(
+    new UpdateTaskProtectionCommand({ cluster: "hist", tasks: [standaloneArn, "0123456789abcdef0123456789abcdef", serviceTask!], protectionEnabled: true }),
+  );
+  assert.deepEqual(answer.failures, [
+    { arn: standaloneArn, reason: "TASK_NOT_VALID" },
+    { arn: missingArn, reason: "MISSING" },
+  ]);
+  assert.equal(answer.protectedTasks!.length, 1);
+  const expiresMs = answer.protectedTasks![0]!.expirationDate!.getTime();
+  assert.ok(expiresMs >= before + 120 * 60_000 - 1_000 && expiresMs <= Date.now() + 120 * 60_000 + 1_000, "two hours by default");
+
+  const read = await awsCli(server, ["ecs", "get-task-protection", "--cluster", "hist", "--tasks", standaloneArn]);
+  assert.equal(read.code, 0, read.stderr);
+  assert.deepEqual((read.json as { failures: unknown[] }).failures, [{ arn: standaloneArn, reason: "TASK_NOT_VALID" }]);
+
+  for (const expiresInMinutes of [0, 2881]) {
+    await assert.rejects(ecs.send(new UpdateTaskProtectionCommand({ cluster: "hist", tasks: [serviceTask!], protectionEnabled: true, expiresInMinutes })), {
+      name: "InvalidParameterException",
+    });
+  }
+  await assert.rejects(ecs.send(new UpdateTaskProtectionCommand({ cluster: "hist", tasks: Array(11).fill(serviceTask!), protectionEnabled: true })), {
+    name: "InvalidParameterException",
+  });
+  await assert.rejects(ecs.send(new GetTaskProtectionCommand({ cluster: "nowhere", tasks: [serviceTask!] })), { name: "ClusterNotFoundException" });
+  const max = await ecs.send(new UpdateTaskProtectionCommand({ cluster: "hist", tasks: [serviceTask!], protectionEnabled: false, expiresInMinutes: 2880 }));
+  assert.equal(max.protectedTasks![0]!.protectionEnabled, false);
+});
+
+test("a caller naming another cluster can neither read nor protect its tasks", async () => {
+  const [victim] = await runningTasksOf("prot");
+  await ecs.send(new UpdateTaskProtectionCommand({ cluster: "hist", tasks: [victim!], protectionEnabled: true, expiresInMinutes: 5 }));
+  const read = await ecs.send(new GetTaskProtectionCommand({ cluster: "other", tasks: [victim!] }));
+  assert.deepEqual(read.protectedTasks, []);
+  assert.deepEqual(read.failures, [{ arn: victim, reason: "MISSING" }]);
+  const write = await ecs.send(new UpdateTaskProtectionCommand({ cluster: "other", tasks: [victim!], protectionEnabled: false }));
+  assert.deepEqual(write.failures, [{ arn: victim, reason: "MISSING" }]);
+  // An id resolves within the named cluster only.
+  const byId = await ecs.send(new GetTaskProtectionCommand({ cluster: "other", tasks: [victim!.split("/").at(-1)!] }));
+  assert.equal(byId.failures![0]!.reason, "MISSING");
+  const still = await ecs.send(new GetTaskProtectionCommand({ cluster: "hist", tasks: [victim!] }));
+  assert.equal(still.protectedTasks![0]!.protectionEnabled, true, "untouched by the other cluster's caller");
+  await ecs.send(new UpdateTaskProtectionCommand({ cluster: "hist", tasks: [victim!], protectionEnabled: false }));
+});
