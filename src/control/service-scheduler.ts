@@ -259,12 +259,18 @@ function taskView(stored: StoredTask, service: Service, state: ServiceScheduling
   };
 }
 
-/** Failures counted since the last pass extend the streak (and the back-off); a healthy task of the PRIMARY deployment ends it. */
+/**
+ * Failures of the PRIMARY deployment counted since the last pass extend the streak (and the
+ * back-off); a healthy task of the PRIMARY deployment ends it. Only the PRIMARY's count: its
+ * launches are the ones backed off. A deployment the service left says nothing about them, and
+ * counting it made a circuit-breaker rollback (a new PRIMARY, failuresSeen reset) recount every
+ * failure of the FAILED deployment, still in the window, into a back-off of 2^(failures - 3) s
+ * before its first launch (128 s for 10; bench/RESULTS.md, issue 13).
+ */
 function backoffState(state: ServiceSchedulingState, views: readonly ServiceTaskView[], primaryId: string | undefined, now: number): ServiceSchedulingState {
   const failed = new Map<string, number>();
   for (const view of views) if (view.failed && view.deploymentId) failed.set(view.deploymentId, (failed.get(view.deploymentId) ?? 0) + 1);
-  let fresh = 0;
-  for (const [deploymentId, count] of failed) fresh += Math.max(0, count - (state.failuresSeen[deploymentId] ?? 0));
+  const fresh = primaryId === undefined ? 0 : Math.max(0, (failed.get(primaryId) ?? 0) - (state.failuresSeen[primaryId] ?? 0));
   const failuresSeen = Object.fromEntries(failed);
   if (fresh > 0) {
     const consecutiveFailures = state.consecutiveFailures + fresh;
