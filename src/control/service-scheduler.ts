@@ -23,6 +23,8 @@ import type { HeldLease, ServiceRecord, ServiceSchedulingState, Store, StoredTas
 import type { Fenced } from "./periodic-loop.js";
 import type { TaskLauncher } from "./task-launcher.js";
 import { serviceLaunchRequest } from "./service-launch.js";
+import type { DeploymentOutcome } from "./service-deployment-history.js";
+import { recordDeploymentOutcome } from "./service-deployment-history.js";
 
 /** The most tasks one pass launches for one service. */
 export const LAUNCHES_PER_PASS = 100;
@@ -154,12 +156,20 @@ export class ServiceScheduler {
       // A service UpdateService changed since the plan: its deployments are newer than the step's,
       // so only the events go in; the next pass plans over the new deployments.
       const sameDeployments = current.version === read.version || sameDeploymentIds(current.service, read.service);
-      const next = sameDeployments
+      const { next, history } = sameDeployments
         ? applyStep(current, outcome)
-        : { ...current, service: withEvents(current.service, outcome.messages, new Date(outcome.now)) };
-      const committed = await fenced((tx) =>
-        tx.services.update(current!.serviceArn, current!.version, { status: next.status, service: next.service, state: next.state, updatedAtMs: outcome.now }),
-      );
+        : { next: { ...current, service: withEvents(current.service, outcome.messages, new Date(outcome.now)) }, history: [] };
+      // The deployment history changes in the same transaction as the service.
+      const committed = await fenced(async (tx) => {
+        const applied = await tx.services.update(current!.serviceArn, current!.version, {
+          status: next.status,
+          service: next.service,
+          state: next.state,
+          updatedAtMs: outcome.now,
+        });
+        if (applied) for (const change of history) await recordDeploymentOutcome(tx.serviceDeployments, current!.serviceArn, change, new Date(outcome.now));
+        return applied;
+      });
       if (committed) return;
       current = await this.options.store.services.get(read.serviceArn);
     }
@@ -171,11 +181,14 @@ function sameDeploymentIds(a: Service, b: Service): boolean {
   return ids(a) === ids(b) && a.desiredCount === b.desiredCount;
 }
 
-/** The service after a step: deployments' counts and states, the rollback, steady state, events; INACTIVE once a drained service is empty. */
+/**
+ * The service after a step: deployments' counts and states, the rollback, steady state, events;
+ * INACTIVE once a drained service is empty. Also what happened to the PRIMARY deployment, for the history.
+ */
 function applyStep(
   record: ServiceRecord,
   outcome: { step: ServiceStep; state: ServiceSchedulingState; messages: string[]; launched: number; now: number },
-): ServiceRecord {
+): { next: ServiceRecord; history: DeploymentOutcome[] } {
   const { step, now } = outcome;
   const at = new Date(now);
   const name = record.serviceName;
@@ -202,6 +215,8 @@ function applyStep(
     state = { ...state, lastCompleted: { id: primary.id!, ...deploymentSettingsOf(primary) }, consecutiveFailures: 0, nextLaunchAtMs: 0 };
     messages.push(serviceEventMessages.completed(name, primary.id!));
   }
+  const history: DeploymentOutcome[] =
+    step.primaryState === "COMPLETED" && wasState === "IN_PROGRESS" ? [{ kind: "completed", deployment: deployments[0]! }] : [];
   if (step.tripped) {
     deployments[0] = { ...primary, rolloutState: "FAILED", rolloutStateReason: rolloutReasons.circuitBreaker };
     messages.push(serviceEventMessages.failed(name, primary.id!));
@@ -213,7 +228,8 @@ function applyStep(
     service = withNewPrimary(service, rollback, at);
     state = { ...state, consecutiveFailures: 0, nextLaunchAtMs: 0, failuresSeen: {} };
     messages.push(serviceEventMessages.rollingBack(name, target.id));
-  }
+    history.push({ kind: "failed", deployment: deployments[0]!, rollback: { to: rollback, targetId: target.id } });
+  } else if (step.tripped) history.push({ kind: "failed", deployment: deployments[0]! });
   if (step.steady && !state.steady) messages.push(serviceEventMessages.steady(name));
   state = { ...state, steady: step.steady };
   service = {
@@ -223,12 +239,13 @@ function applyStep(
   };
   // A deleted (DRAINING) service whose last task has stopped is INACTIVE.
   const empty = record.status === "DRAINING" && step.steady && outcome.launched === 0;
-  return {
+  const next = {
     ...record,
     status: empty ? "INACTIVE" : record.status,
     service: withEvents({ ...service, ...(empty ? { status: "INACTIVE" } : {}) }, messages, at),
     state,
   };
+  return { next, history };
 }
 
 function unexpired(protectedTasks: ServiceSchedulingState["protectedTasks"], now: number): Record<string, number> | undefined {

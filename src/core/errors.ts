@@ -53,6 +53,8 @@ export const platformTaskDefinitionIncompatibilityException = make("PlatformTask
 export const accessDeniedException = make("AccessDeniedException", 403);
 export const unsupportedFeatureException = make("UnsupportedFeatureException");
 export const conflictException = make("ConflictException");
+export const serviceDeploymentNotFoundException = make("ServiceDeploymentNotFoundException");
+export const namespaceNotFoundException = make("NamespaceNotFoundException");
 
 // Shared by the JSON protocols.
 export const serializationException = make("SerializationException");

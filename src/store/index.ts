@@ -58,6 +58,9 @@ import { inTransaction } from "./transaction.js";
 import type { ServicesRepository, ServicesTables } from "./services-repository.js";
 import { createServicesRepository } from "./services-repository.js";
 import { servicesMigration } from "./services-migration.js";
+import type { ServiceDeploymentsRepository, ServiceDeploymentsTables } from "./service-deployments-repository.js";
+import { createServiceDeploymentsRepository } from "./service-deployments-repository.js";
+import { serviceDeploymentsMigration } from "./service-deployments-migration.js";
 
 export type { StoredAccessKey, AccessKeysRepository } from "./access-keys-repository.js";
 export type { ClustersRepository, StoredTaskDefinition, TaskDefinitionsRepository, TagsRepository, AccountSettingsRepository } from "./ecs-repositories.js";
@@ -82,6 +85,7 @@ export type { InterfaceRequest, NetworkInterfaceRecord, NetworkInterfacesReposit
 export type { GroupMembers, SecurityGroupRecord, SecurityGroupRuleRecord, SecurityGroupsRepository } from "./security-groups-repository.js";
 export type { HeldLease, LeasesRepository } from "./leases-repository.js";
 export type { DeploymentSnapshot, ServiceRecord, ServiceSchedulingState, ServicesRepository } from "./services-repository.js";
+export type { ServiceDeploymentListOptions, ServiceDeploymentRecord, ServiceDeploymentsRepository } from "./service-deployments-repository.js";
 export { LeaseLostError } from "./leases-repository.js";
 export type { ControlPlaneStateRepository, ControlPlaneValueName } from "./control-plane-state-repository.js";
 export type { SignalChannel, SignalHandler, StoreSignals } from "./store-signals.js";
@@ -106,7 +110,8 @@ type AllTables = EcsTables &
   JoinTokensTables & { access_keys: AccessKeysTable } & { leases: LeasesTable } & { control_plane_state: ControlPlaneStateTable } & VpcsTables &
   SecurityGroupsTables &
   NetworkInterfacesTables &
-  ServicesTables;
+  ServicesTables &
+  ServiceDeploymentsTables;
 
 /** The repositories: what a transaction of Store.exclusively or Store.fenced is handed too. */
 export interface Repositories {
@@ -128,6 +133,7 @@ export interface Repositories {
   readonly securityGroups: SecurityGroupsRepository;
   readonly hostNetwork: HostNetworkReads;
   readonly services: ServicesRepository;
+  readonly serviceDeployments: ServiceDeploymentsRepository;
 }
 
 /** The repositories of one transaction, and the signals that go out when (and only if) it commits. */
@@ -205,6 +211,7 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
     "0013-host-addresses": hostAddressesMigration,
     "0012-ec2-network": ec2NetworkMigration,
     "0014-services": servicesMigration,
+    "0015-service-deployments": serviceDeploymentsMigration,
   };
 }
 
@@ -256,6 +263,7 @@ function repositoriesOver(db: Kysely<AllTables>): Repositories {
     securityGroups: createSecurityGroupsRepository(scoped<SecurityGroupsRepositoryTables>()),
     hostNetwork: createHostNetworkReads(scoped<HostsTables & SecurityGroupsRepositoryTables & VpcsTables>()),
     services: createServicesRepository(scoped<ServicesTables>()),
+    serviceDeployments: createServiceDeploymentsRepository(scoped<ServiceDeploymentsTables>()),
   };
 }
 

@@ -13,6 +13,12 @@ import assert from "node:assert/strict";
 import type { Service } from "@aws-sdk/client-ecs";
 import {
   CreateServiceCommand,
+  DeleteServiceCommand,
+  DescribeServiceDeploymentsCommand,
+  DescribeServiceRevisionsCommand,
+  ListServiceDeploymentsCommand,
+  ListServicesByNamespaceCommand,
+  StopServiceDeploymentCommand,
   DescribeServicesCommand,
   DescribeTasksCommand,
   ECSClient,
@@ -201,4 +207,147 @@ test("a caller naming another cluster can neither read nor protect its tasks", a
   const still = await ecs.send(new GetTaskProtectionCommand({ cluster: "hist", tasks: [victim!] }));
   assert.equal(still.protectedTasks![0]!.protectionEnabled, true, "untouched by the other cluster's caller");
   await ecs.send(new UpdateTaskProtectionCommand({ cluster: "hist", tasks: [victim!], protectionEnabled: false }));
+});
+
+async function deploymentsOf(name: string) {
+  return (await ecs.send(new ListServiceDeploymentsCommand({ cluster: "hist", service: name }))).serviceDeployments!;
+}
+
+async function waitNewest(name: string, status: string, count: number) {
+  await waitFor(
+    async () => {
+      const listed = await deploymentsOf(name);
+      return listed.length === count && listed[0]!.status === status;
+    },
+    { what: `${name}'s newest of ${count} deployments ${status}`, timeoutMs: 60_000 },
+  );
+  return deploymentsOf(name);
+}
+
+const breaker = (enable: boolean) => ({ deploymentCircuitBreaker: { enable, rollback: enable }, maximumPercent: 200, minimumHealthyPercent: 100 });
+
+test("deployments and revisions: create, a rolling update, a circuit-breaker rollback, each listed, described and paged", async () => {
+  await ecs.send(
+    new CreateServiceCommand({
+      cluster: "hist",
+      serviceName: "dep",
+      taskDefinition: "web:1",
+      desiredCount: 2,
+      networkConfiguration,
+      deploymentConfiguration: breaker(true),
+    }),
+  );
+  await waitCompleted("dep", 1, 2);
+  const [first] = await waitNewest("dep", "SUCCESSFUL", 1);
+  assert.match(first!.serviceDeploymentArn!, /^arn:aws:ecs:us-east-1:123456789012:service-deployment\/hist\/dep\/[A-Za-z0-9_-]{21}$/);
+  assert.match(first!.targetServiceRevisionArn!, /^arn:aws:ecs:us-east-1:123456789012:service-revision\/hist\/dep\/\d{19}$/);
+  assert.ok(first!.finishedAt instanceof Date && first!.startedAt instanceof Date);
+  assert.equal((await describe("dep")).currentServiceDeployment, first!.serviceDeploymentArn);
+  const [revision] = (await ecs.send(new DescribeServiceRevisionsCommand({ serviceRevisionArns: [first!.targetServiceRevisionArn!] }))).serviceRevisions!;
+  assert.equal(revision!.taskDefinition, "arn:aws:ecs:us-east-1:123456789012:task-definition/web:1");
+  assert.equal(revision!.launchType, "FARGATE");
+  assert.deepEqual(revision!.networkConfiguration!.awsvpcConfiguration!.subnets, subnets);
+  assert.deepEqual(revision!.containerImages, [{ containerName: "app", image: "web:1" }]);
+
+  await ecs.send(new UpdateServiceCommand({ cluster: "hist", service: "dep", taskDefinition: "web:2" }));
+  await waitCompleted("dep", 2, 2);
+  const [second] = await waitNewest("dep", "SUCCESSFUL", 2);
+  const [described] = (await ecs.send(new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: [second!.serviceDeploymentArn!] }))).serviceDeployments!;
+  assert.deepEqual(
+    described!.sourceServiceRevisions!.map((source) => source.arn),
+    [first!.targetServiceRevisionArn],
+  );
+  assert.deepEqual(described!.targetServiceRevision, {
+    arn: second!.targetServiceRevisionArn,
+    requestedTaskCount: 2,
+    runningTaskCount: 2,
+    pendingTaskCount: 0,
+  });
+  assert.equal(described!.deploymentCircuitBreaker!.status, "MONITORING_COMPLETE");
+
+  await ecs.send(new UpdateServiceCommand({ cluster: "hist", service: "dep", taskDefinition: "web:3" }));
+  const [failed] = await waitNewest("dep", "ROLLBACK_SUCCESSFUL", 3);
+  await waitCompleted("dep", 2, 2, 60_000);
+  const [rolledBack] = (await ecs.send(new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: [failed!.serviceDeploymentArn!] }))).serviceDeployments!;
+  assert.equal(rolledBack!.rollback!.serviceRevisionArn, second!.targetServiceRevisionArn, "back to the last completed revision");
+  assert.equal(rolledBack!.deploymentCircuitBreaker!.status, "TRIGGERED");
+  assert.ok(rolledBack!.deploymentCircuitBreaker!.failureCount! >= 3);
+
+  const page1 = await ecs.send(new ListServiceDeploymentsCommand({ cluster: "hist", service: "dep", maxResults: 2 }));
+  const page2 = await ecs.send(new ListServiceDeploymentsCommand({ cluster: "hist", service: "dep", maxResults: 2, nextToken: page1.nextToken! }));
+  assert.deepEqual(
+    [...page1.serviceDeployments!, ...page2.serviceDeployments!].map((deployment) => deployment.serviceDeploymentArn),
+    [failed, second, first].map((deployment) => deployment!.serviceDeploymentArn),
+  );
+  assert.equal(page2.nextToken, undefined);
+  const successful = await ecs.send(new ListServiceDeploymentsCommand({ cluster: "hist", service: "dep", status: ["SUCCESSFUL"] }));
+  assert.equal(successful.serviceDeployments!.length, 2);
+});
+
+test("StopServiceDeployment rolls an ongoing deployment back to the last completed revision", async () => {
+  // Without the circuit breaker a revision that cannot start stays IN_PROGRESS until stopped.
+  await ecs.send(new UpdateServiceCommand({ cluster: "hist", service: "dep", taskDefinition: "web:3", deploymentConfiguration: breaker(false) }));
+  const [ongoing] = await waitNewest("dep", "IN_PROGRESS", 4);
+  const [previous] = (await deploymentsOf("dep")).slice(1);
+  const stopped = await ecs.send(new StopServiceDeploymentCommand({ serviceDeploymentArn: ongoing!.serviceDeploymentArn! }));
+  assert.equal(stopped.serviceDeploymentArn, ongoing!.serviceDeploymentArn);
+  await waitNewest("dep", "ROLLBACK_SUCCESSFUL", 4);
+  const service = await waitCompleted("dep", 2, 2, 60_000);
+  assert.equal(service.currentServiceDeployment, ongoing!.serviceDeploymentArn, "the rollback is part of the stopped deployment");
+  const [document] = (await ecs.send(new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: [ongoing!.serviceDeploymentArn!] }))).serviceDeployments!;
+  assert.equal(document!.rollback!.serviceRevisionArn, (await deploymentsOf("dep"))[2]!.targetServiceRevisionArn);
+  assert.equal(previous!.status, "ROLLBACK_SUCCESSFUL");
+  assert.ok(service.events!.some((event) => /^\(service dep\) rolling back to deployment ecs-svc\/\d{19}\.$/.test(event.message!)));
+
+  await assert.rejects(ecs.send(new StopServiceDeploymentCommand({ serviceDeploymentArn: ongoing!.serviceDeploymentArn!, stopType: "ROLLBACK" })), {
+    name: "ConflictException",
+  });
+});
+
+test("deployment history failure paths, a first deployment with nothing to roll back to, and no Cloud Map namespaces", async () => {
+  const [completed] = await deploymentsOf("prot");
+  assert.equal(completed!.status, "SUCCESSFUL");
+  await assert.rejects(ecs.send(new StopServiceDeploymentCommand({ serviceDeploymentArn: completed!.serviceDeploymentArn! })), { name: "ConflictException" });
+  await assert.rejects(
+    ecs.send(
+      new StopServiceDeploymentCommand({ serviceDeploymentArn: "arn:aws:ecs:us-east-1:123456789012:service-deployment/hist/dep/AAAAAAAAAAAAAAAAAAAAA" }),
+    ),
+    { name: "ServiceDeploymentNotFoundException" },
+  );
+  await assert.rejects(ecs.send(new ListServiceDeploymentsCommand({ cluster: "hist", service: "nothing" })), {
+    name: "ServiceNotFoundException",
+    message: "Service not found.",
+  });
+  await assert.rejects(ecs.send(new ListServiceDeploymentsCommand({ cluster: "other", service: "dep" })), { name: "ServiceNotFoundException" });
+  const missing = "arn:aws:ecs:us-east-1:123456789012:service-revision/hist/dep/1111111111111111111";
+  const revisions = await ecs.send(new DescribeServiceRevisionsCommand({ serviceRevisionArns: [missing] }));
+  assert.deepEqual(revisions.failures, [{ arn: missing, reason: "MISSING" }]);
+  await assert.rejects(ecs.send(new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: Array.from({ length: 21 }, (_, i) => `${missing}${i}`) })), {
+    name: "InvalidParameterException",
+  });
+
+  await ecs.send(
+    new CreateServiceCommand({
+      cluster: "hist",
+      serviceName: "first",
+      taskDefinition: "web:3",
+      desiredCount: 1,
+      networkConfiguration,
+      deploymentConfiguration: breaker(false),
+    }),
+  );
+  const [first] = await deploymentsOf("first");
+  assert.equal(first!.status, "IN_PROGRESS");
+  await assert.rejects(ecs.send(new StopServiceDeploymentCommand({ serviceDeploymentArn: first!.serviceDeploymentArn! })), { name: "ConflictException" });
+  await ecs.send(new DeleteServiceCommand({ cluster: "hist", service: "first", force: true }));
+  // ECS deletes a service's deployments with it.
+  assert.deepEqual(await deploymentsOf("first"), []);
+
+  await assert.rejects(ecs.send(new ListServicesByNamespaceCommand({ namespace: "example" })), {
+    name: "NamespaceNotFoundException",
+    message: "Failed to retrieve namespace for example",
+  });
+  const cli = await awsCli(server, ["ecs", "list-services-by-namespace", "--namespace", "example"]);
+  assert.notEqual(cli.code, 0);
+  assert.match(cli.stderr, /NamespaceNotFoundException/);
 });

@@ -25,6 +25,13 @@ import { createService, deleteService, describeServices, listServices, updateSer
 import { listTagsForResource, tagResource, untagResource } from "./tags.js";
 import { getTaskProtection, updateTaskProtection } from "./task-protection.js";
 import {
+  describeServiceDeployments,
+  describeServiceRevisions,
+  listServiceDeployments,
+  listServicesByNamespace,
+  stopServiceDeployment,
+} from "./service-deployments.js";
+import {
   deleteTaskDefinitions,
   deregisterTaskDefinition,
   describeTaskDefinition,
@@ -66,6 +73,11 @@ function taskOperations(context: EcsContext & { launcher: TaskLauncher }) {
     ListServices: bind(context, listServices),
     GetTaskProtection: bind(context, getTaskProtection),
     UpdateTaskProtection: bind(context, updateTaskProtection),
+    ListServiceDeployments: bind(context, listServiceDeployments),
+    DescribeServiceDeployments: bind(context, describeServiceDeployments),
+    DescribeServiceRevisions: bind(context, describeServiceRevisions),
+    StopServiceDeployment: bind(context, stopServiceDeployment),
+    ListServicesByNamespace: bind(context, listServicesByNamespace),
   };
 }
 

@@ -24,7 +24,8 @@ import type { DeploymentSettings } from "../../core/ecs-service/service-document
 import { clientException, invalidParameterException, serviceNotActiveException, serviceNotFoundException } from "../../core/errors.js";
 import { resolvePlatformVersion } from "../../core/run-task/platform-version.js";
 import type { TaskLauncher } from "../../control/task-launcher.js";
-import type { ServiceRecord } from "../../store/index.js";
+import { newServiceDeploymentArn, startServiceDeployment } from "../../control/service-deployment-history.js";
+import type { Repositories, ServiceRecord, ServiceSchedulingState } from "../../store/index.js";
 import { LOST_RACE, withOptimisticRetry } from "../../store/index.js";
 import type { RequestContext } from "../service-module.js";
 import { requireActiveCluster } from "./clusters.js";
@@ -40,7 +41,7 @@ export interface ServiceOperationsContext extends EcsContext {
 type ActiveCluster = Awaited<ReturnType<typeof requireActiveCluster>>;
 
 /** A service reference (name or ARN) within `cluster` → its ARN; an ARN of another cluster names no service here. */
-function serviceArnOf(context: EcsContext, cluster: ActiveCluster, reference: string | undefined): string {
+export function serviceArnOf(context: EcsContext, cluster: ActiveCluster, reference: string | undefined): string {
   if (reference === undefined || reference === "") throw invalidParameterException("service must be specified."); // wording not confirmed
   const arn = parseArn(reference);
   if (!arn) return buildArn(context.scope, "ecs", `service/${cluster.clusterName}/${reference}`);
@@ -108,7 +109,8 @@ export async function createService(context: ServiceOperationsContext, input: Cr
   const serviceArn = buildArn(context.scope, "ecs", `service/${cluster.clusterName}/${name}`);
   const now = new Date(context.clock.now());
   const deployment = newDeployment(settings, desiredCount, now);
-  const service = newServiceDocument({
+  const serviceDeploymentArn = newServiceDeploymentArn(serviceArn);
+  const document = newServiceDocument({
     input,
     serviceArn,
     name,
@@ -121,7 +123,8 @@ export async function createService(context: ServiceOperationsContext, input: Cr
     now,
     createdBy: request.principalArn,
   });
-  const created = await context.store.services.create({
+  const service: Service = { ...document, currentServiceDeployment: serviceDeploymentArn };
+  const record = {
     serviceArn,
     clusterArn: cluster.clusterArn,
     serviceName: name,
@@ -130,6 +133,14 @@ export async function createService(context: ServiceOperationsContext, input: Cr
     updatedAtMs: now.getTime(),
     service,
     state: { consecutiveFailures: 0, failuresSeen: {}, nextLaunchAtMs: 0, ...(input.clientToken !== undefined ? { clientToken: input.clientToken } : {}) },
+  };
+  // The service and its first service deployment in one transaction (no store-wide lock needed).
+  const created = await context.store.exclusively([], async (tx) => {
+    if (!(await tx.services.create(record))) return false;
+    // A service of this name deleted before left no history of its own (DeleteService removed it).
+    await tx.serviceDeployments.removeService(serviceArn);
+    await startServiceDeployment(tx.serviceDeployments, { arn: serviceDeploymentArn, service, definition, previous: [], now });
+    return true;
   });
   if (!created) {
     // The same clientToken again answers the service it created, as ECS's idempotent CreateService does.
@@ -192,7 +203,7 @@ function newServiceDocument(parts: {
   };
 }
 
-async function requireService(context: EcsContext, cluster: ActiveCluster, reference: string | undefined): Promise<ServiceRecord> {
+export async function requireService(context: EcsContext, cluster: ActiveCluster, reference: string | undefined): Promise<ServiceRecord> {
   const record = await context.store.services.get(serviceArnOf(context, cluster, reference));
   if (!record || record.clusterArn !== cluster.clusterArn) throw serviceNotFoundException("Service not found.");
   // A deleted service (DRAINING, then INACTIVE) is still found, and refused as not ACTIVE.
@@ -249,18 +260,20 @@ export async function updateService(context: ServiceOperationsContext, input: Up
         ...(input.capacityProviderStrategy?.length ? { capacityProviderStrategy: input.capacityProviderStrategy, launchType: undefined } : {}),
       };
       const next = deploymentChange(input, deploymentSettingsOf(primary), definition?.taskDefinitionArn ?? primary.taskDefinition!);
+      let history: ((tx: Repositories) => Promise<void>) | undefined;
       if (next) {
         const nextDefinition = definition ?? (await activeDefinition(context, next.taskDefinition));
         await checkDeployment(context, cluster, nextDefinition, next, record.serviceName);
-        service = withNewPrimary(service, newDeployment(next, service.desiredCount ?? 0, now), now);
+        const arn = newServiceDeploymentArn(record.serviceArn);
+        const previous = service.deployments ?? [];
+        service = { ...withNewPrimary(service, newDeployment(next, service.desiredCount ?? 0, now), now), currentServiceDeployment: arn };
+        const written = service;
+        history = (tx) => startServiceDeployment(tx.serviceDeployments, { arn, service: written, definition: nextDefinition, previous, now });
       } else if (desiredCount !== undefined) {
         service = { ...service, deployments: [{ ...primary, desiredCount, updatedAt: now }, ...service.deployments!.slice(1)] };
       }
-      const applied = await context.store.services.update(record.serviceArn, record.version, {
-        service,
-        state: next ? { ...record.state, steady: false } : record.state,
-        updatedAtMs: now.getTime(),
-      });
+      const state = next ? { ...record.state, steady: false } : record.state;
+      const applied = await writeService(context, record, { service, state, updatedAtMs: now.getTime() }, history);
       if (!applied) return LOST_RACE;
       context.store.signals.publish("services", record.serviceArn);
       return { service };
@@ -290,12 +303,13 @@ export async function deleteService(context: ServiceOperationsContext, input: De
           index === 0 ? { ...deployment, desiredCount: 0, updatedAt: now } : deployment,
         ),
       };
-      const applied = await context.store.services.update(record.serviceArn, record.version, {
-        status: "DRAINING",
-        service,
-        state: { ...record.state, steady: false },
-        updatedAtMs: now.getTime(),
-      });
+      // ECS deletes a service's deployments with it.
+      const applied = await writeService(
+        context,
+        record,
+        { status: "DRAINING", service, state: { ...record.state, steady: false }, updatedAtMs: now.getTime() },
+        (tx) => tx.serviceDeployments.removeService(record.serviceArn),
+      );
       if (!applied) return LOST_RACE;
       await context.store.tags.removeAll(record.serviceArn);
       context.store.signals.publish("services", record.serviceArn);
@@ -307,6 +321,20 @@ export async function deleteService(context: ServiceOperationsContext, input: De
       },
     },
   );
+}
+
+/** Writes the service (if still at the version read) and what goes with it, in one transaction; false when it changed meanwhile. */
+export async function writeService(
+  context: EcsContext,
+  record: ServiceRecord,
+  change: { status?: string; service: Service; state: ServiceSchedulingState; updatedAtMs: number },
+  alongside?: (tx: Repositories) => Promise<void>,
+): Promise<boolean> {
+  return context.store.exclusively([], async (tx) => {
+    const applied = await tx.services.update(record.serviceArn, record.version, change);
+    if (applied && alongside) await alongside(tx);
+    return applied;
+  });
 }
 
 export async function describeServices(context: EcsContext, input: DescribeServicesRequest): Promise<DescribeServicesResponse> {
