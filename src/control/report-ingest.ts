@@ -58,7 +58,13 @@ export class ReportIngest {
         current.stoppedAtMs ?? (next.task.lastStatus === "STOPPED" ? (next.task.stoppedAt?.getTime() ?? this.options.clock.now()) : undefined);
       planned.set(report.taskArn, {
         report,
-        serviceName: current.serviceName,
+        // Only a change the scheduler acts on wakes it (a host re-sending its reports with new sequence numbers does not).
+        serviceName:
+          next.task.lastStatus !== current.lastStatus ||
+          next.task.healthStatus !== current.task.healthStatus ||
+          next.task.desiredStatus !== current.desiredStatus
+            ? current.serviceName
+            : undefined,
         update: {
           taskArn: report.taskArn,
           expectedVersion: current.version,

@@ -14,6 +14,7 @@
 // budget asks for the next pass at once.
 import type { RunTaskRequest, Service, Task } from "@aws-sdk/client-ecs";
 import type { Clock } from "../core/clock.js";
+import { isAwsError } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
 import { HEALTH_CHECK_STOP_REASON, rolloutReasons, scalingStopReason, serviceEventMessages, withEvents } from "../core/ecs-service/service-document.js";
 import { deploymentSettingsOf, newDeployment, withNewPrimary } from "../core/ecs-service/service-document.js";
@@ -83,7 +84,9 @@ export class ServiceScheduler {
     await this.stopTasks(record, step, messages);
     const launched = step.launches > 0 ? await this.launch(record, step.launches, views, lease, messages) : [];
     await this.record(record, { step, state, messages, launched: launched.length, now }, fenced);
-    return step.launches >= LAUNCHES_PER_PASS;
+    // Only tasks actually placed ask for the next pass at once: a service that cannot launch (no
+    // capacity, a deleted revision or subnet) waits for the interval or a signal, never spins.
+    return launched.length >= LAUNCHES_PER_PASS;
   }
 
   private async stopTasks(record: ServiceRecord, step: ServiceStep, messages: string[]): Promise<void> {
@@ -129,7 +132,10 @@ export class ServiceScheduler {
         for (const failure of outcome.failures) unplaced.add(failure.reason);
         if (outcome.failures.length > 0) break;
       } catch (error) {
-        const reason = error instanceof Error ? error.message : String(error);
+        // Users read events: an AWS error says what is wrong with their service; anything else is
+        // ours, logged here and told as ServerException (no internals in the event).
+        if (!isAwsError(error)) this.options.logger.error({ service: record.serviceArn, err: error }, "service launch failed");
+        const reason = isAwsError(error) ? `${error.name}: ${error.message}` : "ServerException";
         messages.push(serviceEventMessages.launchFailed(record.serviceName, reason));
         break;
       }
@@ -223,7 +229,9 @@ function applyStep(
   }
   service = { ...service, deployments };
   const target = state.lastCompleted;
-  if (step.tripped && record.service.deploymentConfiguration?.deploymentCircuitBreaker?.rollback && target && target.id !== primary.id) {
+  // A rollback that fails itself is not rolled back again (it would loop); it stays FAILED.
+  const isRollback = primary.rolloutStateReason?.startsWith("ECS deployment circuit breaker: rolling back") === true;
+  if (step.tripped && !isRollback && record.service.deploymentConfiguration?.deploymentCircuitBreaker?.rollback && target && target.id !== primary.id) {
     const rollback = newDeployment(target, record.service.desiredCount ?? 0, at, rolloutReasons.rollback(target.id));
     service = withNewPrimary(service, rollback, at);
     state = { ...state, consecutiveFailures: 0, nextLaunchAtMs: 0, failuresSeen: {} };
@@ -238,7 +246,7 @@ function applyStep(
     pendingCount: [...step.counts.values()].reduce((sum, counts) => sum + counts.pending, 0) + outcome.launched,
   };
   // A deleted (DRAINING) service whose last task has stopped is INACTIVE.
-  const empty = record.status === "DRAINING" && step.steady && outcome.launched === 0;
+  const empty = record.status === "DRAINING" && step.occupied === 0 && outcome.launched === 0;
   const next = {
     ...record,
     status: empty ? "INACTIVE" : record.status,
@@ -273,6 +281,7 @@ function taskView(stored: StoredTask, service: Service, state: ServiceScheduling
     protected: (state.protectedTasks?.[stored.taskArn] ?? 0) > now,
     availabilityZone: task.availabilityZone,
     createdAtMs: stored.createdAtMs,
+    ...(task.startedAt ? { startedAtMs: new Date(task.startedAt).getTime() } : {}),
   };
 }
 
@@ -295,6 +304,8 @@ function backoffState(state: ServiceSchedulingState, views: readonly ServiceTask
       consecutiveFailures >= BACKOFF_AFTER_FAILURES ? Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (consecutiveFailures - BACKOFF_AFTER_FAILURES)) : 0;
     return { ...state, failuresSeen, consecutiveFailures, nextLaunchAtMs: now + delayMs, lastFailureAtMs: now };
   }
-  const recovered = views.some((view) => view.deploymentId === primaryId && view.healthy && view.createdAtMs > (state.lastFailureAtMs ?? 0));
+  // A task that turned RUNNING after the last failure was counted ends the streak (a replacement is
+  // often created before the failure it replaces is seen, so its creation time would not do).
+  const recovered = views.some((view) => view.deploymentId === primaryId && view.healthy && (view.startedAtMs ?? 0) > (state.lastFailureAtMs ?? 0));
   return recovered ? { ...state, failuresSeen, consecutiveFailures: 0, nextLaunchAtMs: 0 } : { ...state, failuresSeen };
 }

@@ -307,7 +307,8 @@ export class TaskLauncher {
       availabilityZone: place.availabilityZone,
       platformVersion: run.placement.platformVersion,
       startedBy: request.startedBy,
-      group: request.group,
+      // A service's tasks are its group (ECS: `service:NAME`), whatever RunTask's own limit on a group.
+      group: run.service ? `service:${run.service.name}` : request.group,
       tags: run.tags,
       enableExecuteCommand: request.enableExecuteCommand ?? false,
       createdAt,

@@ -138,4 +138,7 @@ test("older deployments with nothing left are drained; a DRAINING service (N = 0
   const draining = planServiceStep(input({ desiredCount: 0, tasks: [task("new"), task("new")] }));
   assert.equal(draining.stops.length, 2);
   assert.equal(draining.launches, 0);
+  const stopping = planServiceStep(input({ desiredCount: 0, tasks: [task("new", { desiredStatus: "STOPPED" }), task("new", { desiredStatus: "STOPPED" })] }));
+  assert.equal(stopping.steady, true);
+  assert.equal(stopping.occupied, 2, "tasks told to stop still occupy their hosts: not INACTIVE yet");
 });

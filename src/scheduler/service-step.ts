@@ -41,6 +41,8 @@ export interface ServiceTaskView {
   readonly protected: boolean;
   readonly availabilityZone: string | undefined;
   readonly createdAtMs: number;
+  /** When it turned RUNNING (undefined before). */
+  readonly startedAtMs?: number;
 }
 
 export type RolloutState = "IN_PROGRESS" | "COMPLETED" | "FAILED";
@@ -84,6 +86,8 @@ export interface ServiceStep {
   readonly tripped: boolean;
   /** N healthy tasks of the PRIMARY deployment, nothing else left: the service is at its steady state. */
   readonly steady: boolean;
+  /** Tasks still occupying capacity (not yet STOPPED, whatever they were told): a deleted service is INACTIVE only at 0. */
+  readonly occupied: number;
 }
 
 export function circuitBreakerThreshold(desiredCount: number): number {
@@ -149,6 +153,7 @@ export function planServiceStep(input: ServiceStepInput): ServiceStep {
     primaryState: steady && primaryState === "IN_PROGRESS" ? "COMPLETED" : primaryState,
     tripped,
     steady,
+    occupied: occupying.length,
   };
 }
 
