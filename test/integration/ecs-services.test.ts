@@ -260,6 +260,12 @@ test("bad requests get ECS's errors", async () => {
     name: "ServiceNotFoundException",
     message: "Service not found.",
   });
+  await assert.rejects(
+    ecs.send(new UpdateServiceCommand({ cluster: "demo", service: "arn:aws:ecs:us-east-1:999999999999:service/demo/twice", desiredCount: 0 })),
+    { name: "ServiceNotFoundException" },
+    "another account's ARN names no service here",
+  );
+  await assert.rejects(create({ serviceName: "tags", propagateTags: "EVERYTHING" }), { name: "InvalidParameterException" });
   const described = await ecs.send(new DescribeServicesCommand({ cluster: "demo", services: ["nothing", "twice"] }));
   assert.equal(described.services!.length, 1);
   assert.deepEqual(described.failures, [{ arn: "arn:aws:ecs:us-east-1:123456789012:service/demo/nothing", reason: "MISSING" }]);

@@ -18,7 +18,7 @@ import type {
   UpdateServiceResponse,
 } from "@aws-sdk/client-ecs";
 import { buildArn, parseArn } from "../../core/arn.js";
-import { checkDesiredCount, checkServiceName, refuseUnserved, rollingSettings } from "../../core/ecs-service/service-request.js";
+import { checkDesiredCount, checkServiceName, refuseUnserved, rollingSettings, withKnownMembers } from "../../core/ecs-service/service-request.js";
 import { deploymentSettingsOf, newDeployment, withNewPrimary } from "../../core/ecs-service/service-document.js";
 import type { DeploymentSettings } from "../../core/ecs-service/service-document.js";
 import { clientException, invalidParameterException, serviceNotActiveException, serviceNotFoundException } from "../../core/errors.js";
@@ -46,7 +46,9 @@ export function serviceArnOf(context: EcsContext, cluster: ActiveCluster, refere
   const arn = parseArn(reference);
   if (!arn) return buildArn(context.scope, "ecs", `service/${cluster.clusterName}/${reference}`);
   const match = /^service\/(?:([^/]+)\/)?([^/]+)$/.exec(arn.resource);
-  if (!match || (match[1] !== undefined && match[1] !== cluster.clusterName)) throw serviceNotFoundException("Service not found.");
+  // An ARN of another account, region or cluster names no service here.
+  const foreign = arn.service !== "ecs" || arn.accountId !== context.scope.accountId || arn.region !== context.scope.region;
+  if (!match || foreign || (match[1] !== undefined && match[1] !== cluster.clusterName)) throw serviceNotFoundException("Service not found.");
   return buildArn(context.scope, "ecs", `service/${cluster.clusterName}/${match[2]}`);
 }
 
@@ -78,7 +80,8 @@ async function checkDeployment(
   await context.launcher.checkRun(request, { cluster, definition, definitionTags: [], service: { name, placedPerZone: new Map() } });
 }
 
-export async function createService(context: ServiceOperationsContext, input: CreateServiceRequest, request: RequestContext): Promise<CreateServiceResponse> {
+export async function createService(context: ServiceOperationsContext, request: CreateServiceRequest, call: RequestContext): Promise<CreateServiceResponse> {
+  const input = withKnownMembers(request);
   const cluster = await requireActiveCluster(context, input.cluster);
   const name = checkServiceName(input.serviceName);
   refuseUnserved(input);
@@ -121,7 +124,7 @@ export async function createService(context: ServiceOperationsContext, input: Cr
     definition,
     deployment,
     now,
-    createdBy: request.principalArn,
+    createdBy: call.principalArn,
   });
   const service: Service = { ...document, currentServiceDeployment: serviceDeploymentArn };
   const record = {
@@ -224,7 +227,8 @@ function deploymentChange(input: UpdateServiceRequest, current: DeploymentSettin
   return changed || input.forceNewDeployment === true ? next : undefined;
 }
 
-export async function updateService(context: ServiceOperationsContext, input: UpdateServiceRequest): Promise<UpdateServiceResponse> {
+export async function updateService(context: ServiceOperationsContext, request: UpdateServiceRequest): Promise<UpdateServiceResponse> {
+  const input = withKnownMembers(request);
   const cluster = await requireActiveCluster(context, input.cluster);
   refuseUnserved(input);
   const desiredCount = checkDesiredCount(input.desiredCount);

@@ -47,7 +47,8 @@ async function assertResourceExists(context: EcsContext, resourceArn: string | u
     found = (await context.store.tasks.get(resourceArn!)) !== undefined;
   } else if (kind === "service") {
     const service = await context.store.services.get(resourceArn!);
-    found = service !== undefined && service.status !== "INACTIVE";
+    // A deleted (DRAINING) service takes no new tags: they would outlive it into a service created under its name.
+    found = service !== undefined && service.status === "ACTIVE";
   } else if (kind === "capacity-provider") {
     found = id === "FARGATE" || id === "FARGATE_SPOT";
   }

@@ -68,6 +68,41 @@ export function rollingSettings(requested: DeploymentConfiguration | undefined, 
   };
 }
 
+/**
+ * The request with its stored members rebuilt from the fields Berth reads: the network
+ * configuration and capacity provider strategy are kept in the service, each deployment and its
+ * history, so members a caller adds beyond the shape (the schema check lets unknown ones through)
+ * must not ride along and grow them.
+ */
+export function withKnownMembers<T extends CreateServiceRequest | UpdateServiceRequest>(request: T): T {
+  const network = request.networkConfiguration?.awsvpcConfiguration;
+  return {
+    ...request,
+    ...(request.networkConfiguration !== undefined
+      ? {
+          networkConfiguration: network
+            ? {
+                awsvpcConfiguration: {
+                  subnets: [...(network.subnets ?? [])],
+                  ...(network.securityGroups !== undefined ? { securityGroups: [...network.securityGroups] } : {}),
+                  ...(network.assignPublicIp !== undefined ? { assignPublicIp: network.assignPublicIp } : {}),
+                },
+              }
+            : {},
+        }
+      : {}),
+    ...(request.capacityProviderStrategy !== undefined
+      ? {
+          capacityProviderStrategy: request.capacityProviderStrategy.map((item) => ({
+            capacityProvider: item.capacityProvider,
+            ...(item.weight !== undefined ? { weight: item.weight } : {}),
+            ...(item.base !== undefined ? { base: item.base } : {}),
+          })),
+        }
+      : {}),
+  };
+}
+
 /** Members of CreateService / UpdateService Berth does not serve: refused, never silently ignored. */
 export function refuseUnserved(request: CreateServiceRequest | UpdateServiceRequest): void {
   const create = request as CreateServiceRequest;
@@ -84,6 +119,9 @@ export function refuseUnserved(request: CreateServiceRequest | UpdateServiceRequ
   if (request.vpcLatticeConfigurations?.length) throw invalidParameterException("Berth does not support VPC Lattice.");
   if (request.placementConstraints?.length || request.placementStrategy?.length) {
     throw invalidParameterException("Task placement constraints and strategies are not supported for tasks using the Fargate launch type.");
+  }
+  if (request.propagateTags !== undefined && !["TASK_DEFINITION", "SERVICE", "NONE"].includes(request.propagateTags)) {
+    throw invalidParameterException(`Invalid propagateTags value: ${request.propagateTags}`); // wording not confirmed
   }
   if (request.healthCheckGracePeriodSeconds !== undefined) {
     const grace = request.healthCheckGracePeriodSeconds;
