@@ -66,7 +66,11 @@ export class ServiceScheduler {
     const now = clock.now();
     const service = record.service;
     const deployments = service.deployments ?? [];
-    const tasks = await store.tasks.ofService(record.clusterArn, record.serviceName, now - STOPPED_TASKS_WINDOW_MS);
+    // Tasks of an earlier service of the same name (deleted, INACTIVE only once none of them ran)
+    // are older than this one: its failures and stops are not this service's.
+    const tasks = (await store.tasks.ofService(record.clusterArn, record.serviceName, now - STOPPED_TASKS_WINDOW_MS)).filter(
+      (task) => task.createdAtMs >= record.createdAtMs,
+    );
     const views = tasks.map((task) => taskView(task, service, record.state, now));
     const state = backoffState(record.state, views, deployments[0]?.id, now);
     const draining = record.status === "DRAINING";
