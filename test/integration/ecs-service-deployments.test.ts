@@ -10,7 +10,6 @@
 // list-services-by-namespace but none of the service-deployment commands: those go through the SDK.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import type { Service } from "@aws-sdk/client-ecs";
 import {
   CreateServiceCommand,
   DeleteServiceCommand,
@@ -19,12 +18,8 @@ import {
   ListServiceDeploymentsCommand,
   ListServicesByNamespaceCommand,
   StopServiceDeploymentCommand,
-  DescribeServicesCommand,
-  DescribeTasksCommand,
   ECSClient,
   GetTaskProtectionCommand,
-  ListTasksCommand,
-  RegisterTaskDefinitionCommand,
   RunTaskCommand,
   UpdateServiceCommand,
   UpdateTaskProtectionCommand,
@@ -33,6 +28,7 @@ import { defaultNetwork } from "../../src/core/default-network.js";
 import type { TestServer } from "../support/server.js";
 import { awsCli, sdkConfig, startTestServer } from "../support/server.js";
 import { ScriptedAgent } from "../support/scripted-agent.js";
+import { describeService, registerRevisions, runningTasksOfService, waitServiceCompleted } from "../support/service-waits.js";
 import { waitFor } from "../support/wait-for.js";
 
 let server: TestServer;
@@ -54,18 +50,7 @@ before(async () => {
     agents.push(agent);
   }
   for (const cluster of ["hist", "other"]) await awsCli(server, ["ecs", "create-cluster", "--cluster-name", cluster]);
-  for (const image of ["web:1", "web:2", "crash", "web:3"]) {
-    await ecs.send(
-      new RegisterTaskDefinitionCommand({
-        family: "web",
-        networkMode: "awsvpc",
-        requiresCompatibilities: ["FARGATE"],
-        cpu: "256",
-        memory: "512",
-        containerDefinitions: [{ name: "app", image }],
-      }),
-    );
-  }
+  await registerRevisions(ecs, "web", ["web:1", "web:2", "crash", "web:3"]);
 });
 
 after(async () => {
@@ -75,38 +60,10 @@ after(async () => {
   await server.cleanup();
 });
 
-async function describe(name: string): Promise<Service> {
-  const answer = await ecs.send(new DescribeServicesCommand({ cluster: "hist", services: [name] }));
-  assert.equal(answer.failures?.length ?? 0, 0);
-  return answer.services![0]!;
-}
-
-/** Until the service's PRIMARY deployment is COMPLETED on `revision` with `count` running and nothing else. */
-async function waitCompleted(name: string, revision: number, count: number, timeoutMs = 30_000): Promise<Service> {
-  let service: Service | undefined;
-  await waitFor(
-    async () => {
-      service = await describe(name);
-      const primary = service.deployments?.[0];
-      return (
-        service.deployments?.length === 1 &&
-        primary?.rolloutState === "COMPLETED" &&
-        primary.taskDefinition!.endsWith(`:${revision}`) &&
-        service.runningCount === count &&
-        primary.runningCount === count
-      );
-    },
-    { what: `service ${name} completed on revision ${revision} with ${count} tasks`, timeoutMs },
-  );
-  return service!;
-}
-
-async function runningTasksOf(name: string): Promise<string[]> {
-  const listed = await ecs.send(new ListTasksCommand({ cluster: "hist", serviceName: name }));
-  if (listed.taskArns!.length === 0) return [];
-  const described = await ecs.send(new DescribeTasksCommand({ cluster: "hist", tasks: listed.taskArns! }));
-  return described.tasks!.filter((task) => task.lastStatus === "RUNNING").map((task) => task.taskArn!);
-}
+const describe = (name: string) => describeService(ecs, "hist", name);
+const waitCompleted = (name: string, revision: number, count: number, timeoutMs?: number) =>
+  waitServiceCompleted(ecs, "hist", name, revision, count, timeoutMs);
+const runningTasksOf = (name: string) => runningTasksOfService(ecs, "hist", name);
 
 test("protected tasks survive a scale-in until unprotected; the CLI sets protection and the SDK reads it back", async () => {
   await ecs.send(new CreateServiceCommand({ cluster: "hist", serviceName: "prot", taskDefinition: "web:1", desiredCount: 3, networkConfiguration }));

@@ -7,11 +7,12 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import type { Service } from "@aws-sdk/client-ecs";
 import { CreateServiceCommand, DescribeServicesCommand, DescribeTasksCommand, ECSClient, ListTasksCommand, UpdateServiceCommand } from "@aws-sdk/client-ecs";
-import { RegisterTaskDefinitionCommand, CreateClusterCommand } from "@aws-sdk/client-ecs";
+import { CreateClusterCommand } from "@aws-sdk/client-ecs";
 import { defaultNetwork } from "../../src/core/default-network.js";
 import type { TestServer } from "../support/server.js";
 import { sdkConfig, startTestServer } from "../support/server.js";
 import { ScriptedAgent } from "../support/scripted-agent.js";
+import { registerRevisions } from "../support/service-waits.js";
 import { waitFor } from "../support/wait-for.js";
 
 let server: TestServer;
@@ -26,18 +27,7 @@ before(async () => {
   await agent.start();
   const ecs = new ECSClient(sdkConfig(server));
   await ecs.send(new CreateClusterCommand({ clusterName: "demo" }));
-  for (const image of ["web:1", "web:2"]) {
-    await ecs.send(
-      new RegisterTaskDefinitionCommand({
-        family: "web",
-        networkMode: "awsvpc",
-        requiresCompatibilities: ["FARGATE"],
-        cpu: "256",
-        memory: "512",
-        containerDefinitions: [{ name: "app", image }],
-      }),
-    );
-  }
+  await registerRevisions(ecs, "web", ["web:1", "web:2"]);
   ecs.destroy();
 });
 

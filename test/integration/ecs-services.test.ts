@@ -14,8 +14,6 @@ import {
   DescribeTasksCommand,
   ECSClient,
   ListServicesCommand,
-  ListTasksCommand,
-  RegisterTaskDefinitionCommand,
   UpdateServiceCommand,
   waitUntilServicesStable,
 } from "@aws-sdk/client-ecs";
@@ -23,6 +21,7 @@ import { defaultNetwork } from "../../src/core/default-network.js";
 import type { TestServer } from "../support/server.js";
 import { awsCli, sdkConfig, startTestServer } from "../support/server.js";
 import { ScriptedAgent } from "../support/scripted-agent.js";
+import { describeService, registerRevisions, runningTasksOfService, waitServiceCompleted } from "../support/service-waits.js";
 import { waitFor } from "../support/wait-for.js";
 
 let server: TestServer;
@@ -44,18 +43,7 @@ before(async () => {
     agents.push(agent);
   }
   await awsCli(server, ["ecs", "create-cluster", "--cluster-name", "demo"]);
-  for (const image of ["web:1", "web:2", "crash"]) {
-    await ecs.send(
-      new RegisterTaskDefinitionCommand({
-        family: "web",
-        networkMode: "awsvpc",
-        requiresCompatibilities: ["FARGATE"],
-        cpu: "256",
-        memory: "512",
-        containerDefinitions: [{ name: "app", image }],
-      }),
-    );
-  }
+  await registerRevisions(ecs, "web", ["web:1", "web:2", "crash"]);
 });
 
 after(async () => {
@@ -65,38 +53,10 @@ after(async () => {
   await server.cleanup();
 });
 
-async function describe(name: string): Promise<Service> {
-  const answer = await ecs.send(new DescribeServicesCommand({ cluster: "demo", services: [name] }));
-  assert.equal(answer.failures?.length ?? 0, 0);
-  return answer.services![0]!;
-}
-
-/** Until the service's PRIMARY deployment is COMPLETED on `revision` with `count` running and nothing else. */
-async function waitCompleted(name: string, revision: number, count: number, timeoutMs = 30_000): Promise<Service> {
-  let service: Service | undefined;
-  await waitFor(
-    async () => {
-      service = await describe(name);
-      const primary = service.deployments?.[0];
-      return (
-        service.deployments?.length === 1 &&
-        primary?.rolloutState === "COMPLETED" &&
-        primary.taskDefinition!.endsWith(`:${revision}`) &&
-        service.runningCount === count &&
-        primary.runningCount === count
-      );
-    },
-    { what: `service ${name} completed on revision ${revision} with ${count} tasks`, timeoutMs },
-  );
-  return service!;
-}
-
-async function runningTasksOf(name: string): Promise<string[]> {
-  const listed = await ecs.send(new ListTasksCommand({ cluster: "demo", serviceName: name }));
-  if (listed.taskArns!.length === 0) return [];
-  const described = await ecs.send(new DescribeTasksCommand({ cluster: "demo", tasks: listed.taskArns! }));
-  return described.tasks!.filter((task) => task.lastStatus === "RUNNING").map((task) => task.taskArn!);
-}
+const describe = (name: string) => describeService(ecs, "demo", name);
+const waitCompleted = (name: string, revision: number, count: number, timeoutMs?: number) =>
+  waitServiceCompleted(ecs, "demo", name, revision, count, timeoutMs);
+const runningTasksOf = (name: string) => runningTasksOfService(ecs, "demo", name);
 
 test("create-service reaches a steady state: tasks spread over the AZs, grouped and started by the deployment; the CLI waiter and the events agree", async () => {
   const created = await awsCli(server, [
