@@ -41,6 +41,8 @@ const PRINCIPAL_CACHE_MS = 5_000;
 
 /** The service scheduler's pass when nothing signalled: a backstop for a signal lost between replicas, and for launch back-off expiring. */
 const SERVICE_PASS_INTERVAL_MS = 2_000;
+/** Signalled passes come at most this often: a replacement waits at most this much more, and a burst of task reports costs a few passes. */
+const SERVICE_PASS_MIN_GAP_MS = 100;
 
 export interface ControlPlane {
   readonly fleet: Fleet;
@@ -163,7 +165,8 @@ function startServiceScheduler(parts: ControlPlaneParts, launcher: TaskLauncher)
     name: "service-scheduler",
     intervalMs: SERVICE_PASS_INTERVAL_MS,
     firstPassAfterMs: 1_000,
-    pass: (fenced, lease) => scheduler.pass(fenced, lease),
+    minGapMs: SERVICE_PASS_MIN_GAP_MS,
+    pass: (fenced, lease, renew) => scheduler.pass(fenced, lease, renew),
   });
   return { loop, unsubscribe: store.signals.subscribe("services", () => loop.wake()) };
 }

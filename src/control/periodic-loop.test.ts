@@ -91,4 +91,34 @@ eachStoreBackend((backend) => {
     await slow.stop();
     await fast.stop();
   });
+
+  test("a burst of wakes runs a few passes, at most one per minGapMs; a pass that renews keeps its lease and token", async () => {
+    let passes = 0;
+    const renewals: boolean[] = [];
+    const loop = startPeriodicLoop({
+      name: "burst",
+      intervalMs: HOUR,
+      firstPassAfterMs: HOUR,
+      minGapMs: 150,
+      clock: systemClock,
+      logger: { error: () => undefined },
+      store,
+      holder: "replica",
+      pass: async (_fenced, lease, renew) => {
+        passes++;
+        renewals.push(await renew());
+        assert.equal((await store.leases.get("burst"))!.fencingToken, lease.fencingToken);
+      },
+    });
+    const startedMs = Date.now();
+    for (let i = 0; i < 40; i++) {
+      loop.wake();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const elapsedMs = Date.now() - startedMs;
+    await loop.stop();
+    // 40 wakes over elapsedMs: without the gap a pass per wake (each pass takes a few ms).
+    assert.ok(passes >= 1 && passes <= Math.ceil(elapsedMs / 150) + 1, `${passes} passes in ${elapsedMs} ms`);
+    assert.ok(renewals.every(Boolean));
+  });
 });

@@ -37,8 +37,18 @@ export interface PeriodicLoopOptions {
   readonly store: Pick<Store, "leases" | "fenced">;
   /** This replica's name in the store's leases (unique per process). */
   readonly holder: string;
-  /** One pass; `lease` is what it holds (for writes that check it themselves, Store.exclusively's fence). Answering true asks for the next pass at once. */
-  readonly pass: (fenced: Fenced, lease: HeldLease) => Promise<void | boolean>;
+  /**
+   * The least time between the end of one pass and the start of the next, however often the loop
+   * is woken (default 0): a burst of signals (a thousand tasks reporting) runs a few passes, not
+   * one per signal back to back.
+   */
+  readonly minGapMs?: number;
+  /**
+   * One pass; `lease` is what it holds (for writes that check it themselves, Store.exclusively's
+   * fence). A pass that may outlast its lease calls `renew` now and then (false: the lease is lost,
+   * stop). Answering true asks for the next pass at once.
+   */
+  readonly pass: (fenced: Fenced, lease: HeldLease, renew: () => Promise<boolean>) => Promise<void | boolean>;
 }
 
 export function leaseTtlMs(intervalMs: number): number {
@@ -53,11 +63,17 @@ export function startPeriodicLoop(options: PeriodicLoopOptions): PeriodicLoop {
   // A wake cuts the current sleep short; one that comes during a pass makes the next sleep zero.
   let cutSleep = new AbortController();
   let woken = false;
+  let lastPassEndMs = Number.NEGATIVE_INFINITY;
   const onePass = async (): Promise<boolean> => {
     held = await store.leases.acquire(options.name, options.holder, clock.now(), leaseTtlMs(options.intervalMs));
     if (!held) return false; // another replica runs this loop
     const lease = held;
-    return (await options.pass((work) => store.fenced(lease, clock.now(), work), lease)) === true;
+    // A renewal by the holder keeps the fencing token: the same lease, held longer.
+    const renew = async () => {
+      const renewed = await store.leases.acquire(options.name, options.holder, clock.now(), leaseTtlMs(options.intervalMs));
+      return renewed?.fencingToken === lease.fencingToken;
+    };
+    return (await options.pass((work) => store.fenced(lease, () => clock.now(), work), lease, renew)) === true;
   };
   const runOnce = () => {
     const pass = running.then(async () => {
@@ -81,11 +97,15 @@ export function startPeriodicLoop(options: PeriodicLoopOptions): PeriodicLoop {
           if (abort.signal.aborted) return;
         }
       }
+      const gapLeftMs = lastPassEndMs + (options.minGapMs ?? 0) - clock.now();
+      if (gapLeftMs > 0) await clock.sleep(gapLeftMs, abort.signal).catch(() => undefined);
       woken = false;
       cutSleep = new AbortController();
       if (abort.signal.aborted) return;
       waitMs = options.intervalMs;
-      if (await runOnce()) woken = true;
+      const again = await runOnce();
+      lastPassEndMs = clock.now();
+      if (again) woken = true;
     }
   };
   abort.signal.addEventListener("abort", () => cutSleep.abort(), { once: true });

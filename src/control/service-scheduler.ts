@@ -20,7 +20,7 @@ import { HEALTH_CHECK_STOP_REASON, rolloutReasons, scalingStopReason, serviceEve
 import { deploymentSettingsOf, newDeployment, withNewPrimary } from "../core/ecs-service/service-document.js";
 import type { ServiceStep, ServiceTaskView } from "../scheduler/service-step.js";
 import { planServiceStep } from "../scheduler/service-step.js";
-import type { HeldLease, ServiceRecord, ServiceSchedulingState, Store, StoredTask } from "../store/index.js";
+import type { HeldLease, LeaseFence, ServiceRecord, ServiceSchedulingState, Store, StoredTask } from "../store/index.js";
 import type { Fenced } from "./periodic-loop.js";
 import type { TaskLauncher } from "./task-launcher.js";
 import { serviceLaunchRequest } from "./service-launch.js";
@@ -35,6 +35,8 @@ const BACKOFF_BASE_MS = 1_000;
 const BACKOFF_MAX_MS = 300_000;
 /** How far back a service's stopped tasks are read (the circuit breaker counts its deployment's failures). */
 const STOPPED_TASKS_WINDOW_MS = 3_600_000;
+/** How long a pass runs on before it renews its lease. */
+const RENEW_LEASE_AFTER_MS = 1_000;
 /** The same event message is not repeated within this time. */
 const REPEAT_EVENT_AFTER_MS = 60_000;
 
@@ -48,10 +50,19 @@ export interface ServiceSchedulerOptions {
 export class ServiceScheduler {
   constructor(private readonly options: ServiceSchedulerOptions) {}
 
-  /** One pass over every scheduled service; true when a service has more to do at once (its launch budget ran out). */
-  async pass(fenced: Fenced, lease: HeldLease): Promise<boolean> {
+  /**
+   * One pass over every scheduled service; true when a service has more to do at once (its launch
+   * budget ran out). The lease is renewed between services once a second: a pass over many large
+   * services may outlast it, and its fenced writes would then be refused half-way.
+   */
+  async pass(fenced: Fenced, lease: HeldLease, renew: () => Promise<boolean> = async () => true): Promise<boolean> {
     let again = false;
+    let renewedAtMs = this.options.clock.now();
     for (const record of await this.options.store.services.listScheduled()) {
+      if (this.options.clock.now() - renewedAtMs >= RENEW_LEASE_AFTER_MS) {
+        if (!(await renew())) return false; // another replica schedules now
+        renewedAtMs = this.options.clock.now();
+      }
       try {
         again = (await this.step(record, fenced, lease)) || again;
       } catch (error) {
@@ -71,9 +82,9 @@ export class ServiceScheduler {
     const tasks = (await store.tasks.ofService(record.clusterArn, record.serviceName, now - STOPPED_TASKS_WINDOW_MS)).filter(
       (task) => task.createdAtMs >= record.createdAtMs,
     );
-    const views = tasks.map((task) => taskView(task, service, record.state, now));
-    const state = backoffState(record.state, views, deployments[0]?.id, now);
     const draining = record.status === "DRAINING";
+    const views = tasks.map((task) => taskView(task, service, record.state, now, draining));
+    const state = backoffState(record.state, views, deployments[0]?.id, now);
     const breaker = service.deploymentConfiguration?.deploymentCircuitBreaker;
     const step = planServiceStep({
       desiredCount: draining ? 0 : (service.desiredCount ?? 0),
@@ -85,7 +96,7 @@ export class ServiceScheduler {
       launchBudget: state.nextLaunchAtMs > now ? 0 : LAUNCHES_PER_PASS,
     });
     const messages: string[] = [];
-    await this.stopTasks(record, step, messages);
+    await this.stopTasks(record, step, messages, { lease, now: () => clock.now() });
     const launched = step.launches > 0 ? await this.launch(record, step.launches, views, lease, messages) : [];
     await this.record(record, { step, state, messages, launched: launched.length, now }, fenced);
     // Only tasks actually placed ask for the next pass at once: a service that cannot launch (no
@@ -93,13 +104,13 @@ export class ServiceScheduler {
     return launched.length >= LAUNCHES_PER_PASS;
   }
 
-  private async stopTasks(record: ServiceRecord, step: ServiceStep, messages: string[]): Promise<void> {
+  private async stopTasks(record: ServiceRecord, step: ServiceStep, messages: string[], fence: LeaseFence): Promise<void> {
     const primaryId = record.service.deployments?.[0]?.id ?? "";
     const stopped: string[] = [];
     for (const stop of step.stops) {
       if (stop.cause === "unhealthy") messages.push(serviceEventMessages.unhealthy(record.serviceName, stop.taskArn));
       const reason = stop.cause === "unhealthy" ? HEALTH_CHECK_STOP_REASON : scalingStopReason(primaryId);
-      const task = await this.options.launcher.stopTask(stop.taskArn, reason, "ServiceSchedulerInitiated");
+      const task = await this.options.launcher.stopTask(stop.taskArn, reason, "ServiceSchedulerInitiated", fence);
       if (task) stopped.push(stop.taskArn);
     }
     if (stopped.length > 0) messages.push(serviceEventMessages.stopped(record.serviceName, stopped));
@@ -114,10 +125,14 @@ export class ServiceScheduler {
       messages.push(serviceEventMessages.launchFailed(record.serviceName, prepared.problem));
       return [];
     }
+    // What the PRIMARY deployment runs already, per zone (the spread) and per capacity provider (the strategy's base).
     const placedPerZone = new Map<string, number>();
+    const placedPerProvider = new Map<string, number>();
+    const tally = (counts: Map<string, number>, key: string | undefined) => key !== undefined && counts.set(key, (counts.get(key) ?? 0) + 1);
     for (const view of views) {
-      if (view.lastStatus === "STOPPED" || view.desiredStatus !== "RUNNING" || view.availabilityZone === undefined) continue;
-      placedPerZone.set(view.availabilityZone, (placedPerZone.get(view.availabilityZone) ?? 0) + 1);
+      if (view.lastStatus === "STOPPED" || view.desiredStatus !== "RUNNING") continue;
+      tally(placedPerZone, view.availabilityZone);
+      if (view.deploymentId === deployment.id) tally(placedPerProvider, view.capacityProvider);
     }
     const placed: Task[] = [];
     const unplaced = new Set<string>();
@@ -126,12 +141,13 @@ export class ServiceScheduler {
       try {
         const outcome = await launcher.runTask(request, {
           ...prepared.context,
-          service: { name: record.serviceName, placedPerZone },
-          fence: { lease, nowMs: clock.now() },
+          service: { name: record.serviceName, placedPerZone, placedPerProvider },
+          fence: { lease, now: () => clock.now() },
         });
         for (const task of outcome.tasks) {
           placed.push(task);
-          if (task.availabilityZone) placedPerZone.set(task.availabilityZone, (placedPerZone.get(task.availabilityZone) ?? 0) + 1);
+          tally(placedPerZone, task.availabilityZone);
+          tally(placedPerProvider, task.capacityProviderName);
         }
         for (const failure of outcome.failures) unplaced.add(failure.reason);
         if (outcome.failures.length > 0) break;
@@ -169,6 +185,10 @@ export class ServiceScheduler {
       const { next, history } = sameDeployments
         ? applyStep(current, outcome)
         : { next: { ...current, service: withEvents(current.service, outcome.messages, new Date(outcome.now)) }, history: [] };
+      // A pass that changed nothing writes nothing: a write bumps the service's version, and every
+      // pass writing every service made UpdateService and UpdateTaskProtection lose their
+      // optimistic races ("updated concurrently") under a busy scheduler.
+      if (history.length === 0 && unchanged(current, next)) return;
       // The deployment history changes in the same transaction as the service.
       const committed = await fenced(async (tx) => {
         const applied = await tx.services.update(current!.serviceArn, current!.version, {
@@ -184,6 +204,23 @@ export class ServiceScheduler {
       current = await this.options.store.services.get(read.serviceArn);
     }
   }
+}
+
+function unchanged(before: ServiceRecord, after: ServiceRecord): boolean {
+  return (
+    before.status === after.status &&
+    canonicalJson(before.service) === canonicalJson(after.service) &&
+    canonicalJson(before.state) === canonicalJson(after.state)
+  );
+}
+
+/** JSON with object keys sorted and undefined members left out: equal documents as stored compare equal whatever order their keys were built in. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, member: unknown) =>
+    member !== null && typeof member === "object" && !Array.isArray(member) && !(member instanceof Date)
+      ? Object.fromEntries(Object.entries(member as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : member,
+  );
 }
 
 function sameDeploymentIds(a: Service, b: Service): boolean {
@@ -215,7 +252,11 @@ function applyStep(
     .filter((deployment) => !step.drained.includes(deployment.id!))
     .map((deployment) => {
       const counts = step.counts.get(deployment.id!);
-      return counts ? { ...deployment, runningCount: counts.running, pendingCount: counts.pending, failedTasks: counts.failed, updatedAt: at } : deployment;
+      // Unchanged counts leave the deployment (and its updatedAt) as it is, so that a pass that
+      // changed nothing writes nothing (record's no-op check).
+      const changed =
+        counts && (counts.running !== deployment.runningCount || counts.pending !== deployment.pendingCount || counts.failed !== deployment.failedTasks);
+      return changed ? { ...deployment, runningCount: counts.running, pendingCount: counts.pending, failedTasks: counts.failed, updatedAt: at } : deployment;
     });
   let service: Service = { ...record.service, deployments };
   const primary = deployments[0]!;
@@ -266,7 +307,7 @@ function unexpired(protectedTasks: ServiceSchedulingState["protectedTasks"], now
 }
 
 /** The planner's view of one stored task. */
-function taskView(stored: StoredTask, service: Service, state: ServiceSchedulingState, now: number): ServiceTaskView {
+function taskView(stored: StoredTask, service: Service, state: ServiceSchedulingState, now: number, draining: boolean): ServiceTaskView {
   const task = stored.task;
   const checked = (task.containers ?? []).some((container) => container.healthStatus !== undefined);
   const running = stored.lastStatus === "RUNNING";
@@ -281,9 +322,16 @@ function taskView(stored: StoredTask, service: Service, state: ServiceScheduling
     unhealthy: running && task.healthStatus === "UNHEALTHY" && startedAtMs + graceMs <= now,
     failed:
       stored.lastStatus === "STOPPED" &&
-      (task.stopCode === "TaskFailedToStart" || task.stopCode === "EssentialContainerExited" || task.stoppedReason === HEALTH_CHECK_STOP_REASON),
-    protected: (state.protectedTasks?.[stored.taskArn] ?? 0) > now,
+      (task.stopCode === "TaskFailedToStart" ||
+        task.stopCode === "EssentialContainerExited" ||
+        // The scheduler's own stop for a failed health check: the stop code tells it from a user's
+        // StopTask given the same reason (which must not count toward the circuit breaker).
+        (task.stopCode === "ServiceSchedulerInitiated" && task.stoppedReason === HEALTH_CHECK_STOP_REASON)),
+    // A deleted service stops all its tasks: deleting it is no scale-in event, and nothing would
+    // ever replace a task it kept (UpdateTaskProtection answers a DRAINING service's tasks unprotected).
+    protected: draining ? false : (state.protectedTasks?.[stored.taskArn] ?? 0) > now,
     availabilityZone: task.availabilityZone,
+    ...(task.capacityProviderName ? { capacityProvider: task.capacityProviderName } : {}),
     createdAtMs: stored.createdAtMs,
     ...(task.startedAt ? { startedAtMs: new Date(task.startedAt).getTime() } : {}),
   };

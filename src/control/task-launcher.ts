@@ -41,7 +41,12 @@ export interface RunTaskContext {
   readonly definition: TaskDefinition;
   readonly definitionTags: readonly Tag[];
   /** For the service scheduler's launches: the service they belong to and its tasks per AZ so far (the spread covers the whole service). */
-  readonly service?: { readonly name: string; readonly placedPerZone: ReadonlyMap<string, number> };
+  readonly service?: {
+    readonly name: string;
+    readonly placedPerZone: ReadonlyMap<string, number>;
+    /** The service's tasks already on each capacity provider: its strategy's base holds per service, not per launch. */
+    readonly placedPerProvider?: ReadonlyMap<string, number>;
+  };
   /** The lease the placement must still hold (a control loop's launches), checked under the placement lock. */
   readonly fence?: LeaseFence;
 }
@@ -253,7 +258,7 @@ export class TaskLauncher {
     // Shared across shares so the zone spread holds over the whole run, not per provider.
     const placedPerZone = new Map<string, number>(run.service?.placedPerZone ?? []);
     const { effective } = run;
-    for (const share of splitByStrategy(run.strategy, run.placement.count)) {
+    for (const share of splitByStrategy(run.strategy, run.placement.count, run.service?.placedPerProvider)) {
       const plan = placeTasks(hosts, {
         placedPerZone,
         count: share.count,
@@ -422,42 +427,50 @@ export class TaskLauncher {
     };
   }
 
+  /**
+   * Tells a task to stop (a task never placed stops at once). With a fence, the write is made only
+   * while the control loop still holds its lease: a scheduler replica that stalled past its lease
+   * cannot stop tasks its successor now schedules.
+   */
   async stopTask(
     taskArn: string,
     reason: string | undefined,
     stopCode: "UserInitiated" | "ServiceSchedulerInitiated" = "UserInitiated",
+    fence?: LeaseFence,
   ): Promise<Task | undefined> {
-    return withOptimisticRetry(
-      async () => {
-        const stored = await this.options.store.tasks.get(taskArn);
-        if (!stored) return undefined;
-        if (stored.desiredStatus === "STOPPED") return stored.task;
-        const unplaced = stored.hostId === undefined;
-        const now = new Date(this.options.clock.now());
-        const task: Task = {
-          ...stored.task,
-          desiredStatus: "STOPPED",
-          stopCode: stored.task.stopCode ?? stopCode,
-          stoppedReason: stored.task.stoppedReason ?? reason ?? "Task stopped by user",
-          stoppingAt: stored.task.stoppingAt ?? now,
-          ...(unplaced ? { lastStatus: "STOPPED", stoppedAt: now } : {}),
-          version: (stored.task.version ?? 1) + 1,
-        };
-        const applied = await this.options.store.tasks.update(taskArn, stored.version, {
-          desiredStatus: "STOPPED",
-          ...(unplaced ? { lastStatus: "STOPPED", stoppedAtMs: now.getTime() } : {}),
-          task,
-        });
-        if (!applied) return LOST_RACE;
-        if (stored.hostId !== undefined) this.options.notifyHost(stored.hostId);
-        return task;
+    const { store } = this.options;
+    const attempt = async (tasks: Repositories["tasks"]) => {
+      const stored = await tasks.get(taskArn);
+      if (!stored) return undefined;
+      if (stored.desiredStatus === "STOPPED") return { task: stored.task, hostId: undefined };
+      const unplaced = stored.hostId === undefined;
+      const now = new Date(this.options.clock.now());
+      const task: Task = {
+        ...stored.task,
+        desiredStatus: "STOPPED",
+        stopCode: stored.task.stopCode ?? stopCode,
+        stoppedReason: stored.task.stoppedReason ?? reason ?? "Task stopped by user",
+        stoppingAt: stored.task.stoppingAt ?? now,
+        ...(unplaced ? { lastStatus: "STOPPED", stoppedAt: now } : {}),
+        version: (stored.task.version ?? 1) + 1,
+      };
+      const applied = await tasks.update(taskArn, stored.version, {
+        desiredStatus: "STOPPED",
+        ...(unplaced ? { lastStatus: "STOPPED", stoppedAtMs: now.getTime() } : {}),
+        task,
+      });
+      if (!applied) return LOST_RACE;
+      return { task, hostId: stored.hostId };
+    };
+    const stopped = await withOptimisticRetry(() => (fence ? store.fenced(fence.lease, fence.now, (tx) => attempt(tx.tasks)) : attempt(store.tasks)), {
+      exhausted: () => {
+        throw new Error(`StopTask lost the race for ${taskArn} five times`);
       },
-      {
-        exhausted: () => {
-          throw new Error(`StopTask lost the race for ${taskArn} five times`);
-        },
-      },
-    );
+    });
+    if (stopped === undefined) return undefined;
+    // After the commit: an agent woken earlier could poll before the stop is visible.
+    if (stopped.hostId !== undefined) this.options.notifyHost(stopped.hostId);
+    return stopped.task;
   }
 
   /** A host serves the AZs of its subnets (its own AZ when it named none). */

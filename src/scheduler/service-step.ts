@@ -14,7 +14,8 @@
 //   - a task that failed its container health check is stopped and replaced ("Task failed
 //     container health checks");
 //   - scale-in stops pending tasks first, never protected ones, and takes from the AZ holding the
-//     most of the deployment's tasks, keeping the zones balanced;
+//     most of the deployment's tasks, keeping the zones balanced; a deployment replaces no protected
+//     task of an older one either (that deployment completes once their protection ends);
 //   - the deployment circuit breaker trips when the PRIMARY deployment's failed tasks reach
 //     threshold = 0.5 × N, at least 3 and at most 200 (API_ServiceDeploymentCircuitBreaker).
 //
@@ -40,6 +41,8 @@ export interface ServiceTaskView {
   /** Task scale-in protection (UpdateTaskProtection). */
   readonly protected: boolean;
   readonly availabilityZone: string | undefined;
+  /** The capacity provider it was launched on (a strategy's base holds per service). */
+  readonly capacityProvider?: string;
   readonly createdAtMs: number;
   /** When it turned RUNNING (undefined before). */
   readonly startedAtMs?: number;
@@ -120,10 +123,12 @@ export function planServiceStep(input: ServiceStepInput): ServiceStep {
 
   // Older deployments drain: their unhealthy (pending) tasks at once, healthy ones while the healthy
   // count stays at or above minimumHealthyPercent. A FAILED primary without rollback keeps them.
+  // Protected tasks are not replaced: the older deployment stays until their protection ends
+  // ("protected from termination by scale-in events from service auto scaling or deployments").
   const minHealthy = Math.ceil((n * input.minimumHealthyPercent) / 100);
   let stoppable = kept.filter((task) => task.healthy).length - minHealthy;
   if (primaryState !== "FAILED") {
-    const olderKept = kept.filter((task) => !isPrimary(task));
+    const olderKept = kept.filter((task) => !isPrimary(task) && !task.protected);
     for (const task of olderKept.filter((candidate) => !candidate.healthy)) stops.push({ taskArn: task.taskArn, cause: "replaced" });
     for (const task of olderKept.filter((candidate) => candidate.healthy)) {
       if (stoppable <= 0) break;

@@ -152,7 +152,8 @@ export interface TransactionRepositories extends Repositories {
  */
 export interface LeaseFence {
   readonly lease: HeldLease;
-  readonly nowMs: number;
+  /** The time the lease is judged at, read once the locks are held (a long wait for them must not judge it at an earlier time). */
+  readonly now: () => number;
 }
 
 /** A store-wide lock (Store.exclusively); each has its own PostgreSQL advisory lock key. */
@@ -190,7 +191,7 @@ export interface Store extends Repositories {
    * token; throws LeaseLostError (and writes nothing) when it is not. On PostgreSQL the lease row
    * stays locked until the transaction ends, so the lease cannot change hands meanwhile.
    */
-  fenced<T>(lease: HeldLease, nowMs: number, work: (tx: TransactionRepositories) => Promise<T>): Promise<T>;
+  fenced<T>(lease: HeldLease, now: () => number, work: (tx: TransactionRepositories) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -297,15 +298,15 @@ function assemble(backend: Backend): Store {
           // Always in the order of STORE_LOCK_ORDER, so two holders of overlapping sets never deadlock.
           const wanted = typeof lock === "string" ? [lock] : lock;
           for (const one of STORE_LOCK_ORDER) if (wanted.includes(one)) await backend.lockIn(tx, one);
-          if (fence) await assertLeaseHeld(tx as unknown as Kysely<{ leases: LeasesTable }>, fence.lease, fence.nowMs, rowLocks);
+          if (fence) await assertLeaseHeld(tx as unknown as Kysely<{ leases: LeasesTable }>, fence.lease, fence.now(), rowLocks);
         },
         work,
       ),
-    fenced: (lease, nowMs, work) =>
+    fenced: (lease, now, work) =>
       transactionWithSignals(
         backend,
         async (tx) => {
-          await assertLeaseHeld(tx as unknown as Kysely<{ leases: LeasesTable }>, lease, nowMs, rowLocks);
+          await assertLeaseHeld(tx as unknown as Kysely<{ leases: LeasesTable }>, lease, now(), rowLocks);
         },
         work,
       ),

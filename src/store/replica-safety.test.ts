@@ -29,18 +29,34 @@ eachStoreBackend((backend) => {
 
   test("fenced writes are made only while the lease is held at its token", async () => {
     const stale = (await store.leases.acquire("gc", "replica-a", 0, 1_000))!;
-    await store.fenced(stale, 500, (tx) => tx.accountSettings.put("p", "a", "1"));
+    await store.fenced(
+      stale,
+      () => 500,
+      (tx) => tx.accountSettings.put("p", "a", "1"),
+    );
     const fresh = (await store.leases.acquire("gc", "replica-b", 2_000, 1_000))!;
     await assert.rejects(
-      store.fenced(stale, 2_100, (tx) => tx.accountSettings.put("p", "a", "2")),
+      store.fenced(
+        stale,
+        () => 2_100,
+        (tx) => tx.accountSettings.put("p", "a", "2"),
+      ),
       (error: unknown) => error instanceof LeaseLostError,
     );
     await assert.rejects(
-      store.fenced(fresh, 3_500, async () => undefined),
+      store.fenced(
+        fresh,
+        () => 3_500,
+        async () => undefined,
+      ),
       LeaseLostError,
       "an expired lease fences its own holder out too",
     );
-    await store.fenced(fresh, 2_500, (tx) => tx.accountSettings.put("p", "b", "3"));
+    await store.fenced(
+      fresh,
+      () => 2_500,
+      (tx) => tx.accountSettings.put("p", "b", "3"),
+    );
     assert.deepEqual((await store.accountSettings.list()).map((setting) => [setting.name, setting.value]).sort(), [
       ["a", "1"],
       ["b", "3"],

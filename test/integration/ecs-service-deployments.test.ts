@@ -21,6 +21,7 @@ import {
   ECSClient,
   GetTaskProtectionCommand,
   RunTaskCommand,
+  StopTaskCommand,
   UpdateServiceCommand,
   UpdateTaskProtectionCommand,
 } from "@aws-sdk/client-ecs";
@@ -114,6 +115,53 @@ test("protected tasks survive a scale-in until unprotected; the CLI sets protect
   await ecs.send(new UpdateTaskProtectionCommand({ cluster: "hist", tasks: [keep], protectionEnabled: false }));
   const after = await ecs.send(new GetTaskProtectionCommand({ cluster: "hist", tasks: [keep] }));
   assert.deepEqual(after.protectedTasks, [{ taskArn: keep, protectionEnabled: false }]);
+});
+
+test("a deployment replaces no protected task of an older one; a steady service is not rewritten; a user's stop in the scheduler's words is no failure", async () => {
+  await ecs.send(new CreateServiceCommand({ cluster: "hist", serviceName: "roll", taskDefinition: "web:1", desiredCount: 2, networkConfiguration }));
+  await waitCompleted("roll", 1, 2);
+  const [kept, replaced] = (await runningTasksOf("roll")) as [string, string];
+  await ecs.send(new UpdateTaskProtectionCommand({ cluster: "hist", tasks: [kept], protectionEnabled: true }));
+  await ecs.send(new UpdateServiceCommand({ cluster: "hist", service: "roll", taskDefinition: "web:2" }));
+  // The new deployment runs its two tasks and stops the unprotected old one; the protected one
+  // keeps the old deployment (and the rollout) open.
+  await waitFor(
+    async () => {
+      const service = await describe("roll");
+      return service.deployments?.[0]?.runningCount === 2 && !(await runningTasksOf("roll")).includes(replaced);
+    },
+    { what: "web:2 running beside the protected web:1 task" },
+  );
+  const during = await describe("roll");
+  assert.equal(during.deployments!.length, 2);
+  assert.equal(during.deployments![0]!.rolloutState, "IN_PROGRESS");
+  assert.ok((await runningTasksOf("roll")).includes(kept), "the protected task of the older deployment runs on");
+  await ecs.send(new UpdateTaskProtectionCommand({ cluster: "hist", tasks: [kept], protectionEnabled: false }));
+  const done = await waitCompleted("roll", 2, 2);
+  assert.ok(!(await runningTasksOf("roll")).includes(kept));
+
+  // Steady: a pass that changes nothing writes nothing (the interval's pass runs every 2 s).
+  const updatedAt = done.deployments![0]!.updatedAt!.getTime();
+  await new Promise((resolve) => setTimeout(resolve, 2_500));
+  assert.equal((await describe("roll")).deployments![0]!.updatedAt!.getTime(), updatedAt, "an idle pass rewrote the service");
+
+  // A user's StopTask in the words of the scheduler's health-check stop is a user's stop: the task
+  // is replaced and counts as no failure of the deployment (the circuit breaker must not hear it).
+  const [victim] = await runningTasksOf("roll");
+  await ecs.send(new StopTaskCommand({ cluster: "hist", task: victim!, reason: "Task failed container health checks" }));
+  await waitFor(async () => !(await runningTasksOf("roll")).includes(victim!) && (await runningTasksOf("roll")).length === 2, {
+    what: "the stopped task replaced",
+  });
+  assert.equal((await describe("roll")).deployments![0]!.failedTasks, 0);
+
+  // Deleting the service stops every task, protected or not; protection of a deleted service's task is answered as none.
+  const [last] = await runningTasksOf("roll");
+  await ecs.send(new UpdateTaskProtectionCommand({ cluster: "hist", tasks: [last!], protectionEnabled: true }));
+  await ecs.send(new DeleteServiceCommand({ cluster: "hist", service: "roll", force: true }));
+  const late = await ecs.send(new UpdateTaskProtectionCommand({ cluster: "hist", tasks: [last!], protectionEnabled: true }));
+  assert.deepEqual(late.protectedTasks, [{ taskArn: last, protectionEnabled: false }]);
+  await waitFor(async () => (await describe("roll")).status === "INACTIVE", { what: "the deleted service INACTIVE" });
+  assert.deepEqual(await runningTasksOf("roll"), []);
 });
 
 test("task protection: standalone and unknown tasks are failures, expiresInMinutes is 1..2880 and 120 by default", async () => {

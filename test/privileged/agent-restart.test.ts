@@ -86,7 +86,7 @@ after(async () => {
   assertNoNewLeaks(leaksBefore);
 });
 
-test("tasks survive the agent going away; the new agent collects the exit and ships every line exactly once", async () => {
+test("tasks survive the agent going away; the new agent collects the exit and ships every line exactly once", { timeout: 180_000 }, async () => {
   const first = await startAgent();
   // Writes a numbered line every 20 ms until stopped (init forwards SIGTERM to the shell loop).
   const ticker = taskSpec([

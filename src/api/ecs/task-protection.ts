@@ -57,7 +57,8 @@ const serviceArnOf = (context: EcsContext, cluster: ActiveCluster, serviceName: 
   buildArn(context.scope, "ecs", `service/${cluster.clusterName}/${serviceName}`);
 
 function protectionOf(record: ServiceRecord | undefined, task: StoredTask, nowMs: number): ProtectedTask {
-  const untilMs = record?.state.protectedTasks?.[task.taskArn] ?? 0;
+  // Only an ACTIVE service protects, and only its own tasks (not those of a deleted one of its name).
+  const untilMs = record?.status === "ACTIVE" && task.createdAtMs >= record.createdAtMs ? (record.state.protectedTasks?.[task.taskArn] ?? 0) : 0;
   return untilMs > nowMs && task.lastStatus !== "STOPPED"
     ? { taskArn: task.taskArn, protectionEnabled: true, expirationDate: new Date(untilMs) }
     : { taskArn: task.taskArn, protectionEnabled: false };
@@ -107,11 +108,13 @@ async function updateServiceTasks(context: EcsContext, serviceArn: string, tasks
   return withOptimisticRetry(
     async () => {
       const record = await context.store.services.get(serviceArn);
-      if (!record) return tasks.map((task) => ({ taskArn: task.taskArn, protectionEnabled: false }));
+      // A deleted (DRAINING) service stops all its tasks whatever their protection: answered as not protected.
+      if (!record || record.status !== "ACTIVE") return tasks.map((task) => ({ taskArn: task.taskArn, protectionEnabled: false }));
       const nowMs = context.clock.now();
       const known = Object.keys(record.state.protectedTasks ?? {});
       const stopped = new Set((await context.store.tasks.getMany(known)).filter((task) => task.lastStatus === "STOPPED").map((task) => task.taskArn));
-      const protectedTasks = nextProtectedTasks(record.state.protectedTasks, tasks, { enabled, untilMs: nowMs + minutes * 60_000, nowMs, stopped });
+      const own = tasks.filter((task) => task.createdAtMs >= record.createdAtMs);
+      const protectedTasks = nextProtectedTasks(record.state.protectedTasks, own, { enabled, untilMs: nowMs + minutes * 60_000, nowMs, stopped });
       const state = { ...record.state, protectedTasks };
       const applied = await context.store.services.update(serviceArn, record.version, { service: record.service, state, updatedAtMs: record.updatedAtMs });
       if (!applied) return LOST_RACE;

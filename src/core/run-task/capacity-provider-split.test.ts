@@ -44,3 +44,39 @@ test("equal weights alternate starting with the first provider", () => {
     ],
   );
 });
+
+test("a service's base counts its running tasks: batches and replacements end where one launch of them all would", () => {
+  const strategy = [
+    { capacityProvider: "FARGATE", base: 2, weight: 1 },
+    { capacityProvider: "FARGATE_SPOT", weight: 3 },
+  ];
+  const running = new Map<string, number>();
+  for (let batch = 0; batch < 5; batch++) {
+    for (const share of splitByStrategy(strategy, 2, running)) running.set(share.capacityProvider, (running.get(share.capacityProvider) ?? 0) + share.count);
+  }
+  assert.deepEqual(Object.fromEntries(running), Object.fromEntries(splitByStrategy(strategy, 10).map((share) => [share.capacityProvider, share.count])));
+  // One FARGATE_SPOT task of the ten stopped: its replacement goes back to FARGATE_SPOT, not to the base again.
+  assert.deepEqual(
+    splitByStrategy(
+      strategy,
+      1,
+      new Map([
+        ["FARGATE", 4],
+        ["FARGATE_SPOT", 5],
+      ]),
+    ),
+    [{ capacityProvider: "FARGATE_SPOT", count: 1 }],
+  );
+  // A base task stopped: it is replaced on the base provider first.
+  assert.deepEqual(
+    splitByStrategy(
+      strategy,
+      1,
+      new Map([
+        ["FARGATE", 1],
+        ["FARGATE_SPOT", 6],
+      ]),
+    ),
+    [{ capacityProvider: "FARGATE", count: 1 }],
+  );
+});
