@@ -20,7 +20,8 @@ import { HEALTH_CHECK_STOP_REASON, rolloutReasons, scalingStopReason, serviceEve
 import { deploymentSettingsOf, newDeployment, withNewPrimary } from "../core/ecs-service/service-document.js";
 import type { ServiceStep, ServiceTaskView } from "../scheduler/service-step.js";
 import { planServiceStep } from "../scheduler/service-step.js";
-import type { HeldLease, LeaseFence, ServiceRecord, ServiceSchedulingState, Store, StoredTask } from "../store/index.js";
+import type { HeldLease, LeaseFence, Repositories, ServiceRecord, ServiceSchedulingState, Store, StoredTask } from "../store/index.js";
+import { LeaseLostError } from "../store/index.js";
 import type { Fenced } from "./periodic-loop.js";
 import type { TaskLauncher } from "./task-launcher.js";
 import { serviceLaunchRequest } from "./service-launch.js";
@@ -40,6 +41,14 @@ const RENEW_LEASE_AFTER_MS = 1_000;
 /** The same event message is not repeated within this time. */
 const REPEAT_EVENT_AFTER_MS = 60_000;
 
+/** What a pass holds: its lease, to fence writes with and to keep renewed. */
+interface PassLease {
+  readonly fenced: Fenced;
+  readonly fence: LeaseFence;
+  /** Renews the lease when a second has passed since; throws LeaseLostError when it is lost. */
+  keep(): Promise<void>;
+}
+
 export interface ServiceSchedulerOptions {
   readonly store: Store;
   readonly launcher: TaskLauncher;
@@ -52,42 +61,52 @@ export class ServiceScheduler {
 
   /**
    * One pass over every scheduled service; true when a service has more to do at once (its launch
-   * budget ran out). The lease is renewed between services once a second: a pass over many large
-   * services may outlast it, and its fenced writes would then be refused half-way.
+   * budget ran out). The lease is renewed as the pass goes (before each service, stop and launch
+   * once a second has passed): a pass over many large services may outlast it, and its fenced
+   * writes would then be refused half-way. A lease lost ends the pass.
    */
   async pass(fenced: Fenced, lease: HeldLease, renew: () => Promise<boolean> = async () => true): Promise<boolean> {
+    const { clock } = this.options;
+    let renewedAtMs = clock.now();
+    const held: PassLease = {
+      fenced,
+      fence: { lease, now: () => clock.now() },
+      async keep() {
+        if (clock.now() - renewedAtMs < RENEW_LEASE_AFTER_MS) return;
+        if (!(await renew())) throw new LeaseLostError(lease); // another replica schedules now
+        renewedAtMs = clock.now();
+      },
+    };
     let again = false;
-    let renewedAtMs = this.options.clock.now();
-    for (const record of await this.options.store.services.listScheduled()) {
-      if (this.options.clock.now() - renewedAtMs >= RENEW_LEASE_AFTER_MS) {
-        if (!(await renew())) return false; // another replica schedules now
-        renewedAtMs = this.options.clock.now();
-      }
+    for (const { serviceArn } of await this.options.store.services.listScheduled()) {
       try {
-        again = (await this.step(record, fenced, lease)) || again;
+        await held.keep();
+        again = (await this.step(serviceArn, held)) || again;
       } catch (error) {
-        this.options.logger.error({ service: record.serviceArn, err: error }, "service scheduler step failed");
+        if (error instanceof LeaseLostError) return false;
+        this.options.logger.error({ service: serviceArn, err: error }, "service scheduler step failed");
       }
     }
     return again;
   }
 
-  private async step(record: ServiceRecord, fenced: Fenced, lease: HeldLease): Promise<boolean> {
+  private async step(serviceArn: string, held: PassLease): Promise<boolean> {
     const { clock, store } = this.options;
+    // Read now, not at the pass's start: an UpdateService, DeleteService or UpdateTaskProtection
+    // made since is planned over (a stale copy scaled in tasks protected meanwhile).
+    const record = await store.services.get(serviceArn);
+    if (!record || (record.status !== "ACTIVE" && record.status !== "DRAINING")) return false;
     const now = clock.now();
     const service = record.service;
     const deployments = service.deployments ?? [];
-    // Tasks of an earlier service of the same name (deleted, INACTIVE only once none of them ran)
-    // are older than this one: its failures and stops are not this service's.
-    const tasks = (await store.tasks.ofService(record.clusterArn, record.serviceName, now - STOPPED_TASKS_WINDOW_MS)).filter(
-      (task) => task.createdAtMs >= record.createdAtMs,
-    );
+    const tasks = await this.tasksOf(record, now);
     const draining = record.status === "DRAINING";
     const views = tasks.map((task) => taskView(task, service, record.state, now, draining));
     const state = backoffState(record.state, views, deployments[0]?.id, now);
     const breaker = service.deploymentConfiguration?.deploymentCircuitBreaker;
     const step = planServiceStep({
       desiredCount: draining ? 0 : (service.desiredCount ?? 0),
+      draining,
       minimumHealthyPercent: service.deploymentConfiguration?.minimumHealthyPercent ?? 100,
       maximumPercent: service.deploymentConfiguration?.maximumPercent ?? 200,
       circuitBreaker: breaker ? { enable: breaker.enable === true, rollback: breaker.rollback === true } : undefined,
@@ -96,29 +115,60 @@ export class ServiceScheduler {
       launchBudget: state.nextLaunchAtMs > now ? 0 : LAUNCHES_PER_PASS,
     });
     const messages: string[] = [];
-    await this.stopTasks(record, step, messages, { lease, now: () => clock.now() });
-    const launched = step.launches > 0 ? await this.launch(record, step.launches, views, lease, messages) : [];
-    await this.record(record, { step, state, messages, launched: launched.length, now }, fenced);
+    const stopped = await this.stopTasks(record, step, messages, held);
+    // Tasks stopped in this step no longer hold their zone or capacity provider for the launches.
+    const remaining = views.filter((view) => !stopped.has(view.taskArn));
+    const launched = step.launches > 0 ? await this.launch(record, step.launches, remaining, held, messages) : [];
+    await this.record(record, { step, state, messages, launched: launched.length, now }, held.fenced);
     // Only tasks actually placed ask for the next pass at once: a service that cannot launch (no
     // capacity, a deleted revision or subnet) waits for the interval or a signal, never spins.
     return launched.length >= LAUNCHES_PER_PASS;
   }
 
-  private async stopTasks(record: ServiceRecord, step: ServiceStep, messages: string[], fence: LeaseFence): Promise<void> {
+  /**
+   * The service's tasks: those started by one of its deployments (its startedBy). Deployment ids
+   * are random, so the tasks of an earlier service of the same name (deleted; INACTIVE only once
+   * none of them ran) are never counted into this one's, whatever the replicas' clocks say.
+   * Stopped tasks are read back an hour (the circuit breaker counts its deployment's failures).
+   */
+  private async tasksOf(record: ServiceRecord, now: number): Promise<StoredTask[]> {
+    const ids = new Set((record.service.deployments ?? []).map((deployment) => deployment.id));
+    const tasks = await this.options.store.tasks.ofService(record.clusterArn, record.serviceName, now - STOPPED_TASKS_WINDOW_MS);
+    return tasks.filter((task) => task.startedBy !== undefined && ids.has(task.startedBy));
+  }
+
+  /** Makes the step's stops; the tasks stopped. A stop that fails is logged and left to the next pass (one stuck task must not hold up the service). */
+  private async stopTasks(record: ServiceRecord, step: ServiceStep, messages: string[], held: PassLease): Promise<Set<string>> {
     const primaryId = record.service.deployments?.[0]?.id ?? "";
-    const stopped: string[] = [];
+    const stopped = new Set<string>();
     for (const stop of step.stops) {
-      if (stop.cause === "unhealthy") messages.push(serviceEventMessages.unhealthy(record.serviceName, stop.taskArn));
-      const reason = stop.cause === "unhealthy" ? HEALTH_CHECK_STOP_REASON : scalingStopReason(primaryId);
-      const task = await this.options.launcher.stopTask(stop.taskArn, reason, "ServiceSchedulerInitiated", fence);
-      if (task) stopped.push(stop.taskArn);
+      await held.keep();
+      const unhealthy = stop.cause === "unhealthy";
+      const reason = unhealthy ? HEALTH_CHECK_STOP_REASON : scalingStopReason(primaryId);
+      // A scale-in or replacement spares a task protected since the plan (UpdateTaskProtection
+      // commits under the same service row, so one of the two sees the other).
+      const spare =
+        unhealthy || record.status === "DRAINING" ? undefined : (tx: Repositories) => protectedNow(tx, record, stop.taskArn, this.options.clock.now());
+      try {
+        const task = await this.options.launcher.stopTask(stop.taskArn, reason, "ServiceSchedulerInitiated", {
+          fence: held.fence,
+          ...(spare ? { spare } : {}),
+        });
+        if (!task) continue;
+        stopped.add(stop.taskArn);
+        if (unhealthy) messages.push(serviceEventMessages.unhealthy(record.serviceName, stop.taskArn));
+      } catch (error) {
+        if (error instanceof LeaseLostError) throw error;
+        this.options.logger.warn({ service: record.serviceArn, task: stop.taskArn, err: error }, "service task stop failed; the next pass tries again");
+      }
     }
-    if (stopped.length > 0) messages.push(serviceEventMessages.stopped(record.serviceName, stopped));
+    if (stopped.size > 0) messages.push(serviceEventMessages.stopped(record.serviceName, [...stopped]));
+    return stopped;
   }
 
   /** Launches `count` tasks of the PRIMARY deployment, in RunTask-sized placements; the tasks placed. */
-  private async launch(record: ServiceRecord, count: number, views: readonly ServiceTaskView[], lease: HeldLease, messages: string[]): Promise<Task[]> {
-    const { store, launcher, clock } = this.options;
+  private async launch(record: ServiceRecord, count: number, views: readonly ServiceTaskView[], held: PassLease, messages: string[]): Promise<Task[]> {
+    const { store, launcher } = this.options;
     const deployment = record.service.deployments![0]!;
     const prepared = await serviceLaunchRequest(store, record, deployment);
     if ("problem" in prepared) {
@@ -138,11 +188,12 @@ export class ServiceScheduler {
     const unplaced = new Set<string>();
     for (let left = count; left > 0; left -= RUN_TASK_CHUNK) {
       const request: RunTaskRequest = { ...prepared.request, count: Math.min(RUN_TASK_CHUNK, left) };
+      await held.keep();
       try {
         const outcome = await launcher.runTask(request, {
           ...prepared.context,
           service: { name: record.serviceName, placedPerZone, placedPerProvider },
-          fence: { lease, now: () => clock.now() },
+          fence: held.fence,
         });
         for (const task of outcome.tasks) {
           placed.push(task);
@@ -152,6 +203,7 @@ export class ServiceScheduler {
         for (const failure of outcome.failures) unplaced.add(failure.reason);
         if (outcome.failures.length > 0) break;
       } catch (error) {
+        if (error instanceof LeaseLostError) throw error;
         // Users read events: an AWS error says what is wrong with their service; anything else is
         // ours, logged here and told as ServerException (no internals in the event).
         if (!isAwsError(error)) this.options.logger.error({ service: record.serviceArn, err: error }, "service launch failed");
@@ -262,14 +314,14 @@ function applyStep(
   const primary = deployments[0]!;
   const wasState = primary.rolloutState;
   if (step.primaryState === "COMPLETED" && wasState === "IN_PROGRESS") {
-    deployments[0] = { ...primary, rolloutState: "COMPLETED", rolloutStateReason: rolloutReasons.completed(primary.id!) };
+    deployments[0] = { ...primary, rolloutState: "COMPLETED", rolloutStateReason: rolloutReasons.completed(primary.id!), updatedAt: at };
     state = { ...state, lastCompleted: { id: primary.id!, ...deploymentSettingsOf(primary) }, consecutiveFailures: 0, nextLaunchAtMs: 0 };
     messages.push(serviceEventMessages.completed(name, primary.id!));
   }
   const history: DeploymentOutcome[] =
     step.primaryState === "COMPLETED" && wasState === "IN_PROGRESS" ? [{ kind: "completed", deployment: deployments[0]! }] : [];
   if (step.tripped) {
-    deployments[0] = { ...primary, rolloutState: "FAILED", rolloutStateReason: rolloutReasons.circuitBreaker };
+    deployments[0] = { ...primary, rolloutState: "FAILED", rolloutStateReason: rolloutReasons.circuitBreaker, updatedAt: at };
     messages.push(serviceEventMessages.failed(name, primary.id!));
   }
   service = { ...service, deployments };
@@ -360,4 +412,11 @@ function backoffState(state: ServiceSchedulingState, views: readonly ServiceTask
   // often created before the failure it replaces is seen, so its creation time would not do).
   const recovered = views.some((view) => view.deploymentId === primaryId && view.healthy && (view.startedAtMs ?? 0) > (state.lastFailureAtMs ?? 0));
   return recovered ? { ...state, failuresSeen, consecutiveFailures: 0, nextLaunchAtMs: 0 } : { ...state, failuresSeen };
+}
+
+/** Whether the service protects the task now, read in the stop's transaction (its row locked on PostgreSQL). */
+async function protectedNow(tx: Repositories, record: ServiceRecord, taskArn: string, now: number): Promise<boolean> {
+  await tx.services.lock(record.serviceArn);
+  const current = await tx.services.get(record.serviceArn);
+  return current?.status === "ACTIVE" && (current.state.protectedTasks?.[taskArn] ?? 0) > now;
 }

@@ -430,16 +430,19 @@ export class TaskLauncher {
   /**
    * Tells a task to stop (a task never placed stops at once). With a fence, the write is made only
    * while the control loop still holds its lease: a scheduler replica that stalled past its lease
-   * cannot stop tasks its successor now schedules.
+   * cannot stop tasks its successor now schedules. `spare`, read in the same transaction, can
+   * keep the task after all (the scheduler's scale-in: protected since it planned the stop).
    */
   async stopTask(
     taskArn: string,
     reason: string | undefined,
     stopCode: "UserInitiated" | "ServiceSchedulerInitiated" = "UserInitiated",
-    fence?: LeaseFence,
+    scheduler?: { readonly fence: LeaseFence; readonly spare?: (tx: Repositories) => Promise<boolean> },
   ): Promise<Task | undefined> {
     const { store } = this.options;
-    const attempt = async (tasks: Repositories["tasks"]) => {
+    const attempt = async (repositories: Repositories) => {
+      if (scheduler?.spare && (await scheduler.spare(repositories))) return undefined;
+      const tasks = repositories.tasks;
       const stored = await tasks.get(taskArn);
       if (!stored) return undefined;
       if (stored.desiredStatus === "STOPPED") return { task: stored.task, hostId: undefined };
@@ -462,7 +465,7 @@ export class TaskLauncher {
       if (!applied) return LOST_RACE;
       return { task, hostId: stored.hostId };
     };
-    const stopped = await withOptimisticRetry(() => (fence ? store.fenced(fence.lease, fence.now, (tx) => attempt(tx.tasks)) : attempt(store.tasks)), {
+    const stopped = await withOptimisticRetry(() => (scheduler ? store.fenced(scheduler.fence.lease, scheduler.fence.now, attempt) : attempt(store)), {
       exhausted: () => {
         throw new Error(`StopTask lost the race for ${taskArn} five times`);
       },

@@ -58,6 +58,8 @@ export interface DeploymentView {
 export interface ServiceStepInput {
   /** 0 for a DRAINING (deleted) service. */
   readonly desiredCount: number;
+  /** A deleted service: every task goes, whatever state its deployments are in. */
+  readonly draining?: boolean;
   readonly minimumHealthyPercent: number;
   readonly maximumPercent: number;
   readonly circuitBreaker: { readonly enable: boolean; readonly rollback: boolean } | undefined;
@@ -122,12 +124,13 @@ export function planServiceStep(input: ServiceStepInput): ServiceStep {
   const launches = primaryState === "FAILED" ? 0 : Math.max(0, Math.min(n - primaryKept.length, room, input.launchBudget));
 
   // Older deployments drain: their unhealthy (pending) tasks at once, healthy ones while the healthy
-  // count stays at or above minimumHealthyPercent. A FAILED primary without rollback keeps them.
+  // count stays at or above minimumHealthyPercent. A FAILED primary without rollback keeps them,
+  // unless the service was deleted.
   // Protected tasks are not replaced: the older deployment stays until their protection ends
   // ("protected from termination by scale-in events from service auto scaling or deployments").
   const minHealthy = Math.ceil((n * input.minimumHealthyPercent) / 100);
   let stoppable = kept.filter((task) => task.healthy).length - minHealthy;
-  if (primaryState !== "FAILED") {
+  if (primaryState !== "FAILED" || input.draining === true) {
     const olderKept = kept.filter((task) => !isPrimary(task) && !task.protected);
     for (const task of olderKept.filter((candidate) => !candidate.healthy)) stops.push({ taskArn: task.taskArn, cause: "replaced" });
     for (const task of olderKept.filter((candidate) => candidate.healthy)) {

@@ -67,6 +67,12 @@ export interface ServicesRepository {
   /** Stores a new service; false when one of that ARN exists and is not INACTIVE (an INACTIVE one is replaced). */
   create(record: Omit<ServiceRecord, "version">): Promise<boolean>;
   get(serviceArn: string): Promise<ServiceRecord | undefined>;
+  /**
+   * Locks the service's row until the transaction ends (on PostgreSQL; SQLite runs one transaction
+   * at a time anyway): two writers that each lock it before reading what the other writes
+   * (the scheduler's stop and UpdateTaskProtection) cannot both act on a stale read. Changes nothing.
+   */
+  lock(serviceArn: string): Promise<void>;
   getMany(serviceArns: readonly string[]): Promise<ServiceRecord[]>;
   /** The cluster's services by ARN order, INACTIVE ones left out. */
   listArns(clusterArn: string, options: { afterArn?: string; limit: number; launchType?: string }): Promise<string[]>;
@@ -131,6 +137,14 @@ export function createServicesRepository(db: Kysely<ServicesTables>): ServicesRe
     async get(serviceArn) {
       const row = await db.selectFrom("services").selectAll().where("service_arn", "=", serviceArn).executeTakeFirst();
       return row ? recordOf(row) : undefined;
+    },
+    async lock(serviceArn) {
+      // An update that changes nothing takes the row lock on both dialects (no FOR UPDATE on SQLite).
+      await db
+        .updateTable("services")
+        .set((eb) => ({ version: eb.ref("version") }))
+        .where("service_arn", "=", serviceArn)
+        .execute();
     },
     async getMany(serviceArns) {
       if (serviceArns.length === 0) return [];

@@ -57,9 +57,11 @@ const serviceArnOf = (context: EcsContext, cluster: ActiveCluster, serviceName: 
   buildArn(context.scope, "ecs", `service/${cluster.clusterName}/${serviceName}`);
 
 function protectionOf(record: ServiceRecord | undefined, task: StoredTask, nowMs: number): ProtectedTask {
-  // Only an ACTIVE service protects, and only its own tasks (not those of a deleted one of its name).
-  const untilMs = record?.status === "ACTIVE" && task.createdAtMs >= record.createdAtMs ? (record.state.protectedTasks?.[task.taskArn] ?? 0) : 0;
-  return untilMs > nowMs && task.lastStatus !== "STOPPED"
+  // Only an ACTIVE service protects, and only its own tasks (started by one of its deployments, not
+  // by those of a deleted service of its name), and not one told to stop.
+  const own = record !== undefined && (record.service.deployments ?? []).some((deployment) => deployment.id === task.startedBy);
+  const untilMs = record?.status === "ACTIVE" && own ? (record.state.protectedTasks?.[task.taskArn] ?? 0) : 0;
+  return untilMs > nowMs && task.desiredStatus !== "STOPPED"
     ? { taskArn: task.taskArn, protectionEnabled: true, expirationDate: new Date(untilMs) }
     : { taskArn: task.taskArn, protectionEnabled: false };
 }
@@ -103,24 +105,35 @@ export function nextProtectedTasks(
   return next;
 }
 
-/** Protects or unprotects one service's tasks: one optimistic write of its scheduling state. */
-async function updateServiceTasks(context: EcsContext, serviceArn: string, tasks: StoredTask[], enabled: boolean, minutes: number): Promise<ProtectedTask[]> {
+/**
+ * Protects or unprotects one service's tasks: one write of its scheduling state, in a transaction
+ * that first locks the service's row, as the scheduler's stops do: a task the scheduler told to
+ * stop is not answered as protected, and one protected first is not stopped by a scale-in.
+ */
+async function updateServiceTasks(context: EcsContext, serviceArn: string, named: StoredTask[], enabled: boolean, minutes: number): Promise<ProtectedTask[]> {
+  const unprotected = () => named.map((task) => ({ taskArn: task.taskArn, protectionEnabled: false }));
   return withOptimisticRetry(
-    async () => {
-      const record = await context.store.services.get(serviceArn);
-      // A deleted (DRAINING) service stops all its tasks whatever their protection: answered as not protected.
-      if (!record || record.status !== "ACTIVE") return tasks.map((task) => ({ taskArn: task.taskArn, protectionEnabled: false }));
-      const nowMs = context.clock.now();
-      const known = Object.keys(record.state.protectedTasks ?? {});
-      const stopped = new Set((await context.store.tasks.getMany(known)).filter((task) => task.lastStatus === "STOPPED").map((task) => task.taskArn));
-      const own = tasks.filter((task) => task.createdAtMs >= record.createdAtMs);
-      const protectedTasks = nextProtectedTasks(record.state.protectedTasks, own, { enabled, untilMs: nowMs + minutes * 60_000, nowMs, stopped });
-      const state = { ...record.state, protectedTasks };
-      const applied = await context.store.services.update(serviceArn, record.version, { service: record.service, state, updatedAtMs: record.updatedAtMs });
-      if (!applied) return LOST_RACE;
-      context.store.signals.publish("services", serviceArn);
-      return tasks.map((task) => protectionOf({ ...record, state }, task, nowMs));
-    },
+    () =>
+      context.store.exclusively([], async (tx) => {
+        await tx.services.lock(serviceArn);
+        const record = await tx.services.get(serviceArn);
+        // A deleted (DRAINING) service stops all its tasks whatever their protection: answered as not protected.
+        if (!record || record.status !== "ACTIVE") return unprotected();
+        const nowMs = context.clock.now();
+        // Read again under the lock: a task told to stop since is no longer protectable.
+        const tasks = await tx.tasks.getMany(named.map((task) => task.taskArn));
+        const ids = new Set((record.service.deployments ?? []).map((deployment) => deployment.id));
+        const own = tasks.filter((task) => task.startedBy !== undefined && ids.has(task.startedBy) && task.desiredStatus !== "STOPPED");
+        const known = Object.keys(record.state.protectedTasks ?? {});
+        const stopped = new Set((await tx.tasks.getMany(known)).filter((task) => task.lastStatus === "STOPPED").map((task) => task.taskArn));
+        const protectedTasks = nextProtectedTasks(record.state.protectedTasks, own, { enabled, untilMs: nowMs + minutes * 60_000, nowMs, stopped });
+        const state = { ...record.state, protectedTasks };
+        const applied = await tx.services.update(serviceArn, record.version, { service: record.service, state, updatedAtMs: record.updatedAtMs });
+        if (!applied) return LOST_RACE;
+        tx.publishOnCommit("services", serviceArn);
+        const current = new Map(tasks.map((task) => [task.taskArn, task]));
+        return named.map((task) => protectionOf({ ...record, state }, current.get(task.taskArn) ?? task, nowMs));
+      }),
     {
       exhausted: () => {
         throw clientException("The service was updated concurrently; try again."); // wording not confirmed
