@@ -115,7 +115,7 @@ export function assembleControlPlane(parts: ControlPlaneParts): ControlPlane {
   loops.push(services.loop);
   const listener = createGateway({
     services: [
-      createEcsService({ store, clock: systemClock, scope, launcher }),
+      createEcsService({ store, clock: systemClock, scope, launcher, servicesPerCluster: config.servicesPerCluster }),
       createLogsService({ logs: store.logs, clock: systemClock, scope }),
       createNetworkService(store),
       registry.ecrService,

@@ -48,3 +48,15 @@ test("the store URL's password is redacted from the logged config wherever it is
     (error: unknown) => error instanceof ConfigError && /is not a URL/.test(error.message) && !error.message.includes("hunter2pw"),
   );
 });
+
+test("--services-per-cluster is ECS's quota, 5,000 unless given; anything but a whole number from 1 is refused", () => {
+  assert.equal(compileServerConfig(base, {}).servicesPerCluster, 5_000);
+  assert.equal(compileServerConfig([...base, "--services-per-cluster", "3"], {}).servicesPerCluster, 3);
+  for (const bad of ["0", "-1", "2.5", "1e3", "", "x", "1000001"]) {
+    assert.throws(
+      () => compileServerConfig([...base, `--services-per-cluster=${bad}`], {}),
+      (error: unknown) => error instanceof ConfigError && /--services-per-cluster must be a whole number/.test(error.message),
+      bad,
+    );
+  }
+});

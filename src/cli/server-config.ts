@@ -7,6 +7,7 @@ import { AGENT_USAGE, agentParseOptions, compileAgentConfig } from "./agent-conf
 import type { HostAgentConfig } from "./host-agent-assembly.js";
 import type { ServerLimits } from "../api/gateway/server-limits.js";
 import { compileServerLimits, SERVER_LIMITS_USAGE, serverLimitParseOptions } from "./server-limits-config.js";
+import { DEFAULT_SERVICES_PER_CLUSTER } from "../core/ecs-service/service-request.js";
 
 export interface ServerConfig {
   readonly listenHost: string;
@@ -32,6 +33,8 @@ export interface ServerConfig {
   readonly vpcCidr: string;
   readonly rootKey: { readonly accessKeyId: string; readonly secretAccessKey: string } | undefined;
   readonly stoppedTaskRetentionMs: number;
+  /** --services-per-cluster: ECS's "Services per cluster" quota (ACTIVE and DRAINING services), 5,000 by default. */
+  readonly servicesPerCluster: number;
   /** --public-host: how clients and agents reach this server's registry (undefined: derived from --listen). */
   readonly publicHost: { readonly host: string; readonly port: number | undefined } | undefined;
   /** Lifetime of the registry passwords GetAuthorizationToken hands out (ECR: 12 h). */
@@ -75,6 +78,8 @@ export const SERVER_USAGE = `usage: berth server [--listen HOST:PORT] [--data-di
                        URIs (default: the --listen address; with 0.0.0.0 or ::, this machine's
                        hostname when it resolves to a non-loopback address, else 127.0.0.1)
   --registry-token-ttl-seconds  lifetime of \`aws ecr get-login-password\` tokens (default 43200, 12 h)
+  --services-per-cluster  the most services (ACTIVE or DRAINING) one cluster holds: ECS's quota
+                       (default ${DEFAULT_SERVICES_PER_CLUSTER})
   --no-agent           run no tasks on this machine (hosts join with \`berth agent\`)
   --uninstall          with the server stopped: stop the embedded agent's tasks and remove every
                        namespace, veth, bridge and nftables table of Berth's, restore ip_forward
@@ -105,6 +110,7 @@ export function compileServerConfig(argv: string[], env: NodeJS.ProcessEnv): Ser
       "stopped-task-retention-seconds": { type: "string", default: "3600" },
       "public-host": { type: "string" },
       "registry-token-ttl-seconds": { type: "string", default: "43200" },
+      "services-per-cluster": { type: "string", default: String(DEFAULT_SERVICES_PER_CLUSTER) },
       "no-agent": { type: "boolean", default: false },
       tls: { type: "boolean", default: false },
       "tls-cert": { type: "string" },
@@ -158,6 +164,7 @@ export function compileServerConfig(argv: string[], env: NodeJS.ProcessEnv): Ser
     vpcCidr: values["vpc-cidr"]!,
     rootKey: keyId !== undefined && secret !== undefined ? Object.freeze({ accessKeyId: keyId, secretAccessKey: secret }) : undefined,
     stoppedTaskRetentionMs: retention * 1000,
+    servicesPerCluster: compileServicesPerCluster(values["services-per-cluster"]!),
     publicHost,
     registryTokenTtlMs: tokenTtl * 1000,
     tls,
@@ -167,6 +174,12 @@ export function compileServerConfig(argv: string[], env: NodeJS.ProcessEnv): Ser
     uninstall: values.uninstall ?? false,
     limits: compileServerLimits(values),
   });
+}
+
+function compileServicesPerCluster(text: string): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < 1 || value > 1_000_000) throw new ConfigError("--services-per-cluster must be a whole number from 1 to 1000000");
+  return value;
 }
 
 function compileStore(text: string): ServerConfig["store"] {

@@ -43,6 +43,11 @@ export interface ServiceSchedulingState {
   readonly steady?: boolean;
   /** CreateService's clientToken, so a retry of the same call answers the same service. */
   readonly clientToken?: string;
+  /**
+   * The sha256 (hex) of CreateService's request less its clientToken: a retry with the token answers
+   * the service only when it asks for the same one. Absent on services created before it was kept.
+   */
+  readonly requestDigest?: string;
   /** Task scale-in protection: task ARN → protected until (ms). */
   readonly protectedTasks?: Readonly<Record<string, number>>;
 }
@@ -74,12 +79,17 @@ export interface ServicesRepository {
    */
   lock(serviceArn: string): Promise<void>;
   getMany(serviceArns: readonly string[]): Promise<ServiceRecord[]>;
-  /** The cluster's services by ARN order, INACTIVE ones left out. */
+  /**
+   * The cluster's ACTIVE services by ARN order: API_DeleteService, a deleted (DRAINING) service "is
+   * no longer visible in the console or in the ListServices API operation".
+   */
   listArns(clusterArn: string, options: { afterArn?: string; limit: number; launchType?: string }): Promise<string[]>;
   /** Every ACTIVE or DRAINING service: the scheduler's work. */
   listScheduled(): Promise<ServiceRecord[]>;
   /** Counts of the cluster's ACTIVE services (DescribeClusters' activeServicesCount). */
   countActive(clusterArn: string): Promise<number>;
+  /** Counts of the cluster's ACTIVE and DRAINING services: what its quota of services counts (an INACTIVE one is gone). */
+  countScheduled(clusterArn: string): Promise<number>;
   /** Applies when the service is still at `expectedVersion`. */
   update(
     serviceArn: string,
@@ -161,7 +171,7 @@ export function createServicesRepository(db: Kysely<ServicesTables>): ServicesRe
         .selectFrom("services")
         .select(["service_arn", "document"])
         .where("cluster_arn", "=", clusterArn)
-        .where("status", "!=", "INACTIVE")
+        .where("status", "=", "ACTIVE")
         .orderBy("service_arn");
       if (options.afterArn !== undefined) query = query.where("service_arn", ">", options.afterArn);
       if (options.launchType === undefined) return (await query.limit(options.limit).execute()).map((row) => row.service_arn);
@@ -175,15 +185,8 @@ export function createServicesRepository(db: Kysely<ServicesTables>): ServicesRe
     async listScheduled() {
       return (await db.selectFrom("services").selectAll().where("status", "in", ["ACTIVE", "DRAINING"]).orderBy("service_arn").execute()).map(recordOf);
     },
-    async countActive(clusterArn) {
-      const row = await db
-        .selectFrom("services")
-        .select((eb) => eb.fn.countAll<number>().as("count"))
-        .where("cluster_arn", "=", clusterArn)
-        .where("status", "=", "ACTIVE")
-        .executeTakeFirst();
-      return Number(row?.count ?? 0);
-    },
+    countActive: (clusterArn) => countOf(db, clusterArn, ["ACTIVE"]),
+    countScheduled: (clusterArn) => countOf(db, clusterArn, ["ACTIVE", "DRAINING"]),
     async update(serviceArn, expectedVersion, change) {
       const result = await db
         .updateTable("services")
@@ -200,4 +203,14 @@ export function createServicesRepository(db: Kysely<ServicesTables>): ServicesRe
       return Number(result.numUpdatedRows) === 1;
     },
   };
+}
+
+async function countOf(db: Kysely<ServicesTables>, clusterArn: string, statuses: readonly string[]): Promise<number> {
+  const row = await db
+    .selectFrom("services")
+    .select((eb) => eb.fn.countAll<number>().as("count"))
+    .where("cluster_arn", "=", clusterArn)
+    .where("status", "in", [...statuses])
+    .executeTakeFirst();
+  return Number(row?.count ?? 0);
 }

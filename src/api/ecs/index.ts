@@ -21,7 +21,9 @@ import {
 import type { TaskLauncher } from "../../control/task-launcher.js";
 import type { EcsContext } from "./ecs-context.js";
 import { describeTasks, listTasks, runTask, stopTask } from "./tasks.js";
+import type { ServiceOperationsContext } from "./services.js";
 import { createService, deleteService, describeServices, listServices, updateService } from "./services.js";
+import { DEFAULT_SERVICES_PER_CLUSTER } from "../../core/ecs-service/service-request.js";
 import { listTagsForResource, tagResource, untagResource } from "./tags.js";
 import { getTaskProtection, updateTaskProtection } from "./task-protection.js";
 import {
@@ -46,6 +48,8 @@ export interface EcsServiceOptions {
   readonly scope: AccountScope;
   /** Runs and stops tasks; without it the task operations are not offered (unknown operation). */
   readonly launcher?: TaskLauncher;
+  /** ECS's "Services per cluster" quota (default DEFAULT_SERVICES_PER_CLUSTER, 5,000). */
+  readonly servicesPerCluster?: number;
 }
 
 /** ECS's operations by name, with the request and response shapes of the SDK in package.json. */
@@ -60,7 +64,7 @@ const bind =
   (input: I, request: RequestContext): Promise<O> =>
     handler(context, input, request);
 
-function taskOperations(context: EcsContext & { launcher: TaskLauncher }) {
+function taskOperations(context: ServiceOperationsContext) {
   return {
     RunTask: bind(context, runTask),
     StopTask: bind(context, stopTask),
@@ -111,7 +115,9 @@ export function createEcsService(options: EcsServiceOptions): JsonServiceModule 
       PutAccountSetting: on(putAccountSetting),
       PutAccountSettingDefault: on(putAccountSettingDefault),
       DeleteAccountSetting: on(deleteAccountSetting),
-      ...(options.launcher ? taskOperations({ ...context, launcher: options.launcher }) : {}),
+      ...(options.launcher
+        ? taskOperations({ ...context, launcher: options.launcher, servicesPerCluster: options.servicesPerCluster ?? DEFAULT_SERVICES_PER_CLUSTER })
+        : {}),
     }),
   };
 }

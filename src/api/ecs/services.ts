@@ -21,7 +21,8 @@ import { buildArn, parseArn } from "../../core/arn.js";
 import { checkDesiredCount, checkServiceName, refuseUnserved, rollingSettings, withKnownMembers } from "../../core/ecs-service/service-request.js";
 import { deploymentSettingsOf, newDeployment, withNewPrimary } from "../../core/ecs-service/service-document.js";
 import type { DeploymentSettings } from "../../core/ecs-service/service-document.js";
-import { clientException, invalidParameterException, serviceNotActiveException, serviceNotFoundException } from "../../core/errors.js";
+import { createServiceDigest } from "../../core/ecs-service/create-service-digest.js";
+import { clientException, invalidParameterException, limitExceededException, serviceNotActiveException, serviceNotFoundException } from "../../core/errors.js";
 import { resolvePlatformVersion } from "../../core/run-task/platform-version.js";
 import type { TaskLauncher } from "../../control/task-launcher.js";
 import { newServiceDeploymentArn, startServiceDeployment } from "../../control/service-deployment-history.js";
@@ -36,6 +37,8 @@ import { resolveTaskDefinition } from "./task-definitions.js";
 
 export interface ServiceOperationsContext extends EcsContext {
   readonly launcher: TaskLauncher;
+  /** The most ACTIVE and DRAINING services a cluster holds (ECS's "Services per cluster" quota, server configuration). */
+  readonly servicesPerCluster: number;
 }
 
 type ActiveCluster = Awaited<ReturnType<typeof requireActiveCluster>>;
@@ -127,7 +130,8 @@ export async function createService(context: ServiceOperationsContext, request: 
     createdBy: call.principalArn,
   });
   const service: Service = { ...document, currentServiceDeployment: serviceDeploymentArn };
-  const record = {
+  const requestDigest = createServiceDigest(input, cluster.clusterArn);
+  const record: Omit<ServiceRecord, "version"> = {
     serviceArn,
     clusterArn: cluster.clusterArn,
     serviceName: name,
@@ -135,25 +139,55 @@ export async function createService(context: ServiceOperationsContext, request: 
     createdAtMs: now.getTime(),
     updatedAtMs: now.getTime(),
     service,
-    state: { consecutiveFailures: 0, failuresSeen: {}, nextLaunchAtMs: 0, ...(input.clientToken !== undefined ? { clientToken: input.clientToken } : {}) },
+    state: {
+      consecutiveFailures: 0,
+      failuresSeen: {},
+      nextLaunchAtMs: 0,
+      ...(input.clientToken !== undefined ? { clientToken: input.clientToken, requestDigest } : {}),
+    },
   };
-  // The service and its first service deployment in one transaction (no store-wide lock needed).
-  const created = await context.store.exclusively([], async (tx) => {
-    if (!(await tx.services.create(record))) return false;
+  return storeNewService(context, record, { definition, serviceDeploymentArn, tags, clientToken: input.clientToken });
+}
+
+/**
+ * Stores a new service, its first service deployment and its tags in one transaction, under the
+ * "services" lock: the count of the cluster's services and the insert must not interleave with
+ * another CreateService's, or two replicas could both take the quota's last slot. A name taken by
+ * an ACTIVE or DRAINING service answers that service to a retry of the same request (its
+ * clientToken and digest), and refuses anything else.
+ */
+async function storeNewService(
+  context: ServiceOperationsContext,
+  record: Omit<ServiceRecord, "version">,
+  parts: { definition: TaskDefinition; serviceDeploymentArn: string; tags: { key: string; value: string }[]; clientToken: string | undefined },
+): Promise<CreateServiceResponse> {
+  const { serviceArn, clusterArn, service } = record;
+  const now = new Date(record.createdAtMs);
+  const outcome = await context.store.exclusively("services", async (tx) => {
+    const existing = await tx.services.get(serviceArn);
+    if (existing && existing.status !== "INACTIVE") return existing;
+    if ((await tx.services.countScheduled(clusterArn)) >= context.servicesPerCluster) return "quota";
+    if (!(await tx.services.create(record))) return "exists";
     // A service of this name deleted before left no history of its own (DeleteService removed it).
     await tx.serviceDeployments.removeService(serviceArn);
-    await startServiceDeployment(tx.serviceDeployments, { arn: serviceDeploymentArn, service, definition, previous: [], now });
-    return true;
+    await startServiceDeployment(tx.serviceDeployments, { arn: parts.serviceDeploymentArn, service, definition: parts.definition, previous: [], now });
+    await tx.tags.put(serviceArn, parts.tags);
+    return "created";
   });
-  if (!created) {
-    // The same clientToken again answers the service it created, as ECS's idempotent CreateService does.
-    const existing = await context.store.services.get(serviceArn);
-    if (existing && input.clientToken !== undefined && existing.state.clientToken === input.clientToken) return { service: existing.service };
-    throw invalidParameterException("Creation of service was not idempotent.");
+  if (outcome === "quota") {
+    // ECS's quota error for CreateService is not published; LimitExceededException is what ECS
+    // answers when its other per-resource quotas are reached (task definition revisions, capacity providers).
+    throw limitExceededException(`The cluster has reached its limit of ${context.servicesPerCluster} services.`); // wording not confirmed
   }
-  await context.store.tags.put(serviceArn, tags);
-  context.store.signals.publish("services", serviceArn);
-  return { service };
+  if (outcome === "created") {
+    context.store.signals.publish("services", serviceArn);
+    return { service };
+  }
+  // A service created before digests were kept is matched by its token alone.
+  const existing = outcome === "exists" ? undefined : outcome;
+  const sameRequest = existing?.state.requestDigest === undefined || existing.state.requestDigest === record.state.requestDigest;
+  if (existing && parts.clientToken !== undefined && existing.state.clientToken === parts.clientToken && sameRequest) return { service: existing.service };
+  throw invalidParameterException("Creation of service was not idempotent.");
 }
 
 /** A new service as DescribeServices shows it. */
@@ -307,15 +341,17 @@ export async function deleteService(context: ServiceOperationsContext, input: De
           index === 0 ? { ...deployment, desiredCount: 0, updatedAt: now } : deployment,
         ),
       };
-      // ECS deletes a service's deployments with it.
+      // ECS deletes a service's deployments with it; its tags go in the same transaction.
       const applied = await writeService(
         context,
         record,
         { status: "DRAINING", service, state: { ...record.state, steady: false }, updatedAtMs: now.getTime() },
-        (tx) => tx.serviceDeployments.removeService(record.serviceArn),
+        async (tx) => {
+          await tx.serviceDeployments.removeService(record.serviceArn);
+          await tx.tags.removeAll(record.serviceArn);
+        },
       );
       if (!applied) return LOST_RACE;
-      await context.store.tags.removeAll(record.serviceArn);
       context.store.signals.publish("services", record.serviceArn);
       return { service };
     },

@@ -9,6 +9,9 @@ import { invalidParameterException } from "../errors.js";
 /** ECS's quota of tasks per service (REFERENCE.md "Quotas"). */
 export const MAX_TASKS_PER_SERVICE = 5_000;
 
+/** ECS's default quota of services per cluster (service-quotas.html); Berth counts ACTIVE and DRAINING ones, and --services-per-cluster sets it. */
+export const DEFAULT_SERVICES_PER_CLUSTER = 5_000;
+
 export const DEFAULT_MINIMUM_HEALTHY_PERCENT = 100;
 export const DEFAULT_MAXIMUM_PERCENT = 200;
 
