@@ -17,6 +17,7 @@ import { createNetworkService } from "../api/network-service.js";
 import { hostNetworkView } from "../control/host-network-view.js";
 import { Fleet } from "../control/fleet.js";
 import { startLogRetention } from "../control/log-retention.js";
+import { startServicePurge } from "../control/service-purge.js";
 import type { PeriodicLoop } from "../control/periodic-loop.js";
 import { startPeriodicLoop } from "../control/periodic-loop.js";
 import { withRegistryPullCredentials } from "../control/registry-pull-credentials.js";
@@ -177,6 +178,7 @@ function startLoops(parts: ControlPlaneParts, fleet: Fleet, registry: Registry):
   const common = { clock: systemClock, logger, store, holder: replicaName() };
   return [
     startLogRetention(common),
+    startServicePurge(common),
     startPeriodicLoop({
       ...common,
       name: "lost-hosts",

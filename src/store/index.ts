@@ -264,7 +264,7 @@ function repositoriesOver(db: Kysely<AllTables>): Repositories {
     networkInterfaces: createNetworkInterfacesRepository(scoped<NetworkInterfacesTables & { ec2_tags: Ec2TagsTable } & { subnets: SubnetsTable }>()),
     securityGroups: createSecurityGroupsRepository(scoped<SecurityGroupsRepositoryTables>()),
     hostNetwork: createHostNetworkReads(scoped<HostsTables & SecurityGroupsRepositoryTables & VpcsTables>()),
-    services: createServicesRepository(scoped<ServicesTables>()),
+    services: createServicesRepository(scoped<ServicesTables & ServiceDeploymentsTables & Pick<EcsTables, "tags">>()),
     serviceDeployments: createServiceDeploymentsRepository(scoped<ServiceDeploymentsTables>()),
   };
 }

@@ -2,8 +2,15 @@
 // beside the columns the API pages and the scheduler selects by, and the scheduler's own state.
 // Optimistic concurrency like tasks: a write names the version it read (UpdateService and the
 // scheduler both write a service; the loser reads again).
+//
+// A row's updated_at is when it was last written, and an INACTIVE row is written no more (the
+// scheduler stops at INACTIVE, UpdateService and DeleteService refuse it, task protection keeps
+// updated_at as it was): an INACTIVE row's updated_at is when it turned INACTIVE, what
+// purgeInactive ages it by.
 import type { CapacityProviderStrategyItem, LaunchType, NetworkConfiguration, Service } from "@aws-sdk/client-ecs";
 import type { Kysely, Selectable } from "kysely";
+import type { TagsTable } from "./ecs-repositories.js";
+import type { ServiceDeploymentsTables } from "./service-deployments-repository.js";
 import { inTransaction } from "./transaction.js";
 
 export interface ServicesTable {
@@ -68,6 +75,9 @@ export interface ServicesTables {
   services: ServicesTable;
 }
 
+/** What a service's purge deletes besides its row: its deployment history and its tags. */
+type ServicesRepositoryTables = ServicesTables & ServiceDeploymentsTables & { tags: TagsTable };
+
 export interface ServicesRepository {
   /** Stores a new service; false when one of that ARN exists and is not INACTIVE (an INACTIVE one is replaced). */
   create(record: Omit<ServiceRecord, "version">): Promise<boolean>;
@@ -90,6 +100,11 @@ export interface ServicesRepository {
   countActive(clusterArn: string): Promise<number>;
   /** Counts of the cluster's ACTIVE and DRAINING services: what its quota of services counts (an INACTIVE one is gone). */
   countScheduled(clusterArn: string): Promise<number>;
+  /**
+   * Deletes up to `limit` services INACTIVE since before `inactiveBefore` (ms), with their
+   * deployment history and tags, in one transaction; the ARNs deleted.
+   */
+  purgeInactive(inactiveBefore: number, limit: number): Promise<string[]>;
   /** Applies when the service is still at `expectedVersion`. */
   update(
     serviceArn: string,
@@ -133,7 +148,7 @@ function rowOf(record: Omit<ServiceRecord, "version">): ServiceRow {
   };
 }
 
-export function createServicesRepository(db: Kysely<ServicesTables>): ServicesRepository {
+export function createServicesRepository(db: Kysely<ServicesRepositoryTables>): ServicesRepository {
   return {
     create(record) {
       return inTransaction(db, async (tx) => {
@@ -187,6 +202,7 @@ export function createServicesRepository(db: Kysely<ServicesTables>): ServicesRe
     },
     countActive: (clusterArn) => countOf(db, clusterArn, ["ACTIVE"]),
     countScheduled: (clusterArn) => countOf(db, clusterArn, ["ACTIVE", "DRAINING"]),
+    purgeInactive: (inactiveBefore, limit) => purgeInactive(db, inactiveBefore, limit),
     async update(serviceArn, expectedVersion, change) {
       const result = await db
         .updateTable("services")
@@ -205,7 +221,7 @@ export function createServicesRepository(db: Kysely<ServicesTables>): ServicesRe
   };
 }
 
-async function countOf(db: Kysely<ServicesTables>, clusterArn: string, statuses: readonly string[]): Promise<number> {
+async function countOf(db: Kysely<ServicesRepositoryTables>, clusterArn: string, statuses: readonly string[]): Promise<number> {
   const row = await db
     .selectFrom("services")
     .select((eb) => eb.fn.countAll<number>().as("count"))
@@ -213,4 +229,38 @@ async function countOf(db: Kysely<ServicesTables>, clusterArn: string, statuses:
     .where("status", "in", [...statuses])
     .executeTakeFirst();
   return Number(row?.count ?? 0);
+}
+
+function purgeInactive(db: Kysely<ServicesRepositoryTables>, inactiveBefore: number, limit: number): Promise<string[]> {
+  return inTransaction(db, async (tx) => {
+    const candidates = await tx
+      .selectFrom("services")
+      .select("service_arn")
+      .where("status", "=", "INACTIVE")
+      .where("updated_at", "<", inactiveBefore)
+      .orderBy("updated_at")
+      .limit(limit)
+      .execute();
+    if (candidates.length === 0) return [];
+    // The conditions again, on the rows themselves: a service CreateService re-created under the
+    // name meanwhile (it replaces the INACTIVE row) is not deleted, nor is its new history. A
+    // CreateService that comes after waits on the deleted row's lock until this commits.
+    const deleted = (
+      await tx
+        .deleteFrom("services")
+        .where(
+          "service_arn",
+          "in",
+          candidates.map((row) => row.service_arn),
+        )
+        .where("status", "=", "INACTIVE")
+        .where("updated_at", "<", inactiveBefore)
+        .returning("service_arn")
+        .execute()
+    ).map((row) => row.service_arn);
+    if (deleted.length === 0) return [];
+    await tx.deleteFrom("service_deployments").where("service_arn", "in", deleted).execute();
+    await tx.deleteFrom("tags").where("resource_arn", "in", deleted).execute();
+    return deleted;
+  });
 }
