@@ -3,7 +3,7 @@
 // the service scheduler records completion and circuit-breaker failures and rollbacks,
 // StopServiceDeployment a requested rollback. Each is called inside the transaction that writes
 // the service, so the history and the Service document never disagree after a crash.
-import type { Deployment, Service, TaskDefinition } from "@aws-sdk/client-ecs";
+import type { Deployment, Service, ServiceCurrentRevisionSummary, TaskDefinition } from "@aws-sdk/client-ecs";
 import {
   finished,
   newServiceDeployment,
@@ -30,6 +30,18 @@ export async function revisionArnOfDeployment(history: ServiceDeploymentsReposit
   if (!row) return serviceRevisionArnFor(serviceArn, deploymentId);
   if (row.deploymentId === deploymentId) return row.serviceRevisionArn;
   return row.deployment.rollback?.serviceRevisionArn ?? row.serviceRevisionArn;
+}
+
+/**
+ * The service revisions the service runs now, one per deployment (PRIMARY first) with its counts:
+ * DescribeServices' currentServiceRevisions.
+ */
+export async function currentServiceRevisions(history: ServiceDeploymentsRepository, service: Service): Promise<ServiceCurrentRevisionSummary[]> {
+  const revisions: ServiceCurrentRevisionSummary[] = [];
+  for (const deployment of service.deployments ?? []) {
+    revisions.push(revisionSummary(await revisionArnOfDeployment(history, service.serviceArn!, deployment.id!), deployment));
+  }
+  return revisions;
 }
 
 /**

@@ -14,6 +14,7 @@
 // budget asks for the next pass at once.
 import type { RunTaskRequest, Service, Task } from "@aws-sdk/client-ecs";
 import type { Clock } from "../core/clock.js";
+import { canonicalJson } from "../core/canonical-json.js";
 import { isAwsError } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
 import { HEALTH_CHECK_STOP_REASON, rolloutReasons, scalingStopReason, serviceEventMessages, withEvents } from "../core/ecs-service/service-document.js";
@@ -263,15 +264,6 @@ function unchanged(before: ServiceRecord, after: ServiceRecord): boolean {
     before.status === after.status &&
     canonicalJson(before.service) === canonicalJson(after.service) &&
     canonicalJson(before.state) === canonicalJson(after.state)
-  );
-}
-
-/** JSON with object keys sorted and undefined members left out: equal documents as stored compare equal whatever order their keys were built in. */
-function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, member: unknown) =>
-    member !== null && typeof member === "object" && !Array.isArray(member) && !(member instanceof Date)
-      ? Object.fromEntries(Object.entries(member as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : member,
   );
 }
 

@@ -248,6 +248,9 @@ test("deployments and revisions: create, a rolling update, a circuit-breaker rol
   assert.match(first!.targetServiceRevisionArn!, /^arn:aws:ecs:us-east-1:123456789012:service-revision\/hist\/dep\/\d{19}$/);
   assert.ok(first!.finishedAt instanceof Date && first!.startedAt instanceof Date);
   assert.equal((await describe("dep")).currentServiceDeployment, first!.serviceDeploymentArn);
+  assert.deepEqual((await describe("dep")).currentServiceRevisions, [
+    { arn: first!.targetServiceRevisionArn, requestedTaskCount: 2, runningTaskCount: 2, pendingTaskCount: 0 },
+  ]);
   const [revision] = (await ecs.send(new DescribeServiceRevisionsCommand({ serviceRevisionArns: [first!.targetServiceRevisionArn!] }))).serviceRevisions!;
   assert.equal(revision!.taskDefinition, "arn:aws:ecs:us-east-1:123456789012:task-definition/web:1");
   assert.equal(revision!.launchType, "FARGATE");

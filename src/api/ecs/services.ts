@@ -25,7 +25,11 @@ import { createServiceDigest } from "../../core/ecs-service/create-service-diges
 import { clientException, invalidParameterException, limitExceededException, serviceNotActiveException, serviceNotFoundException } from "../../core/errors.js";
 import { resolvePlatformVersion } from "../../core/run-task/platform-version.js";
 import type { TaskLauncher } from "../../control/task-launcher.js";
-import { newServiceDeploymentArn, startServiceDeployment } from "../../control/service-deployment-history.js";
+import {
+  currentServiceRevisions as currentServiceRevisionsOf,
+  newServiceDeploymentArn,
+  startServiceDeployment,
+} from "../../control/service-deployment-history.js";
 import type { Repositories, ServiceRecord, ServiceSchedulingState } from "../../store/index.js";
 import { LOST_RACE, withOptimisticRetry } from "../../store/index.js";
 import type { RequestContext } from "../service-module.js";
@@ -401,7 +405,9 @@ export async function describeServices(context: EcsContext, input: DescribeServi
       continue;
     }
     const tags = input.include?.includes("TAGS") ? { tags: toTags(await context.store.tags.list(arn)) } : {};
-    services.push({ ...record.service, ...tags });
+    // The revisions its deployments run, with their counts (an INACTIVE service runs none).
+    const currentServiceRevisions = record.status === "INACTIVE" ? [] : await currentServiceRevisionsOf(context.store.serviceDeployments, record.service);
+    services.push({ ...record.service, currentServiceRevisions, ...tags });
   }
   return { services, failures };
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { canonicalJson, createServiceDigest } from "./create-service-digest.js";
+import { canonicalJson } from "../canonical-json.js";
+import { createServiceDigest } from "./create-service-digest.js";
 
 const clusterArn = "arn:aws:ecs:us-east-1:123456789012:cluster/demo";
 const request = {
