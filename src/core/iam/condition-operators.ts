@@ -14,10 +14,10 @@
 // An unknown operator is rejected at validation; so are values that cannot be of the operator's type
 // (a number that is not one, an address or CIDR that does not parse).
 
-import { BlockList, isIP } from "node:net";
-import { compileArnPattern, type ArnPattern } from "./arn-matching.js";
-import { parseTemplate, resolveTemplate, resolveText, staticParts, type ConditionContext, type ContextValue, type Template } from "./policy-variables.js";
-import { compileGlob, type Glob } from "./wildcard.js";
+import { compileArnPattern } from "./arn-matching.js";
+import { cidrContains, parseCidr, parseIpAddress, type CidrBlock, type IpAddress } from "./ip-address.js";
+import { parseTemplate, ResolvedTemplateCache, resolveText, staticParts, type ConditionContext, type ContextValue, type Template } from "./policy-variables.js";
+import { compileGlob } from "./wildcard.js";
 
 /** A grammar failure in the Condition block; the document parser turns it into MalformedPolicyDocument. */
 export class ConditionGrammarError extends Error {}
@@ -118,10 +118,15 @@ function parseNumber(value: string): number {
   return NUMBER.test(value.trim()) ? Number(value) : Number.NaN;
 }
 
-/** ISO 8601 (what Date.parse reads) or epoch seconds; NaN when neither. */
+let lastDateText: string | undefined;
+let lastDate = Number.NaN;
+
+/** ISO 8601 (what Date.parse reads) or epoch seconds; NaN when neither. The last answer is remembered (aws:CurrentTime). */
 export function parseDate(value: string): number {
-  if (EPOCH.test(value)) return Number(value) * 1000;
-  return /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(value) : Number.NaN;
+  if (value === lastDateText) return lastDate;
+  const parsed = EPOCH.test(value) ? Number(value) * 1000 : /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(value) : Number.NaN;
+  [lastDateText, lastDate] = [value, parsed];
+  return parsed;
 }
 
 function orderedTest(base: BaseOperator, values: readonly string[], parse: (value: string) => number): ValueTest {
@@ -138,24 +143,27 @@ function orderedTest(base: BaseOperator, values: readonly string[], parse: (valu
   };
 }
 
-function ipTest(values: readonly string[]): ValueTest {
-  const list = new BlockList();
-  for (const value of values) addCidr(list, value);
-  return (value) => {
-    const family = isIP(value);
-    return family !== 0 && list.check(value, family === 4 ? "ipv4" : "ipv6");
-  };
+// The request's address is the same for every statement of a request: parsed once, remembered.
+let lastAddressText: string | undefined;
+let lastAddress: IpAddress | undefined;
+
+function requestAddress(text: string): IpAddress | undefined {
+  if (text !== lastAddressText) [lastAddressText, lastAddress] = [text, parseIpAddress(text)];
+  return lastAddress;
 }
 
-function addCidr(list: BlockList, value: string): void {
-  const slash = value.indexOf("/");
-  const address = slash < 0 ? value : value.slice(0, slash);
-  const family = isIP(address);
-  const maxPrefix = family === 4 ? 32 : 128;
-  const prefixText = slash < 0 ? String(maxPrefix) : value.slice(slash + 1);
-  const prefix = /^\d{1,3}$/.test(prefixText) ? Number(prefixText) : Number.NaN;
-  if (family === 0 || !(prefix >= 0 && prefix <= maxPrefix)) throw new ConditionGrammarError(`invalid IP address or CIDR ${JSON.stringify(value)}`);
-  list.addSubnet(address, prefix, family === 4 ? "ipv4" : "ipv6");
+function ipTest(values: readonly string[]): ValueTest {
+  const blocks: CidrBlock[] = values.map((value) => {
+    const block = parseCidr(value);
+    if (block === undefined) throw new ConditionGrammarError(`invalid IP address or CIDR ${JSON.stringify(value)}`);
+    return block;
+  });
+  return (value) => {
+    const address = requestAddress(value);
+    if (address === undefined) return false;
+    for (const block of blocks) if (cidrContains(block, address)) return true;
+    return false;
+  };
 }
 
 function binaryTest(values: readonly string[]): ValueTest {
@@ -185,8 +193,10 @@ function boolTest(templates: readonly Template[]): ValueTest {
 function stringTest(base: BaseOperator, templates: readonly Template[]): ValueTest {
   const ignoreCase = base.compare === "eqIgnoreCase";
   if (base.compare === "like") {
-    const globs = templates.map((template) => (template.dynamic ? undefined : compileGlob(staticParts(template))));
-    return (value, context) => templates.some((template, index) => matchLike(globs[index], template, value, context));
+    const globs = templates.map((template) =>
+      template.dynamic ? new ResolvedTemplateCache(template, (parts) => compileGlob(parts)) : compileGlob(staticParts(template)),
+    );
+    return (value, context) => globs.some((glob) => (glob instanceof ResolvedTemplateCache ? glob.get(context) : glob)?.matches(value) === true);
   }
   const exact = templates.map((template) =>
     template.dynamic
@@ -210,21 +220,11 @@ function stringTest(base: BaseOperator, templates: readonly Template[]): ValueTe
   };
 }
 
-function matchLike(glob: Glob | undefined, template: Template, value: string, context: ConditionContext): boolean {
-  if (glob !== undefined) return glob.matches(value);
-  const parts = resolveTemplate(template, context);
-  return parts !== undefined && compileGlob(parts).matches(value);
-}
-
 function arnTest(templates: readonly Template[]): ValueTest {
-  const patterns: (ArnPattern | undefined)[] = templates.map((template) => (template.dynamic ? undefined : compileArnPattern(staticParts(template))));
-  return (value, context) =>
-    templates.some((template, index) => {
-      const pattern = patterns[index];
-      if (pattern !== undefined) return pattern.matches(value);
-      const parts = resolveTemplate(template, context);
-      return parts !== undefined && compileArnPattern(parts).matches(value);
-    });
+  const patterns = templates.map((template) =>
+    template.dynamic ? new ResolvedTemplateCache(template, compileArnPattern) : compileArnPattern(staticParts(template)),
+  );
+  return (value, context) => patterns.some((pattern) => (pattern instanceof ResolvedTemplateCache ? pattern.get(context) : pattern)?.matches(value) === true);
 }
 
 function nullTest(values: readonly string[]): ConditionTest {

@@ -19,7 +19,7 @@ import type { AwsError } from "../errors.js";
 import { compileArnPattern, isArnOrStar, parseArn, type ArnPattern } from "./arn-matching.js";
 import { compileCondition, ConditionGrammarError, type CompiledCondition } from "./condition-operators.js";
 import { MESSAGES, malformedPolicyDocument } from "./policy-errors.js";
-import { parseTemplate, resolveTemplate, staticParts, type ConditionContext, type Template } from "./policy-variables.js";
+import { parseTemplate, ResolvedTemplateCache, staticParts, type ConditionContext } from "./policy-variables.js";
 import { compilePrincipal, PrincipalGrammarError, type CompiledPrincipal } from "./principal.js";
 import { parseStrictJson, StrictJsonError } from "./strict-json.js";
 import { compileWildcard, type Glob } from "./wildcard.js";
@@ -60,11 +60,35 @@ export interface CompiledStatement {
   readonly conditions: readonly CompiledCondition[];
 }
 
+export interface StatementsByEffect {
+  readonly deny: readonly CompiledStatement[];
+  readonly allow: readonly CompiledStatement[];
+}
+
 export interface PolicyDocument {
   readonly kind: PolicyKind;
   readonly version: PolicyVersion;
   readonly id: string | undefined;
   readonly statements: readonly CompiledStatement[];
+  /** The statements whose Action/NotAction covers `action` (as the request spells it), by effect; memoised per action. */
+  statementsFor(action: string): StatementsByEffect;
+}
+
+/** Actions remembered per policy; a service has a few hundred, so the bound only stops abuse. */
+const MAX_MEMOISED_ACTIONS = 2048;
+
+function actionIndex(statements: readonly CompiledStatement[]): (action: string) => StatementsByEffect {
+  const memo = new Map<string, StatementsByEffect>();
+  return (action) => {
+    let found = memo.get(action);
+    if (found !== undefined) return found;
+    const lower = action.toLowerCase();
+    const covering = statements.filter((statement) => statement.actions.matches(lower) !== statement.notAction);
+    found = { deny: covering.filter((statement) => statement.effect === "Deny"), allow: covering.filter((statement) => statement.effect === "Allow") };
+    if (memo.size >= MAX_MEMOISED_ACTIONS) memo.clear();
+    memo.set(action, found);
+    return found;
+  };
 }
 
 function syntax(cause?: unknown): AwsError {
@@ -115,7 +139,7 @@ function validateAction(action: string): void {
 
 class Resources implements ResourceMatcher {
   private readonly fixed: ArnPattern[] = [];
-  private readonly dynamic: Template[] = [];
+  private readonly dynamic: ResolvedTemplateCache<ArnPattern>[] = [];
 
   constructor(values: readonly string[], variablesAllowed: boolean) {
     for (const value of values) {
@@ -123,17 +147,14 @@ class Resources implements ResourceMatcher {
       const arn = parseArn(value);
       if (arn?.service === "iam" && arn.region !== "") throw malformedPolicyDocument(MESSAGES.iamRegion(value));
       const template = parseTemplate(value, variablesAllowed);
-      if (template.dynamic) this.dynamic.push(template);
+      if (template.dynamic) this.dynamic.push(new ResolvedTemplateCache(template, compileArnPattern));
       else this.fixed.push(compileArnPattern(staticParts(template)));
     }
   }
 
   matches(resource: string, context: ConditionContext): boolean {
     for (const pattern of this.fixed) if (pattern.matches(resource)) return true;
-    for (const template of this.dynamic) {
-      const parts = resolveTemplate(template, context);
-      if (parts !== undefined && compileArnPattern(parts).matches(resource)) return true;
-    }
+    for (const cache of this.dynamic) if (cache.get(context)?.matches(resource) === true) return true;
     return false;
   }
 }
@@ -257,5 +278,5 @@ export function parsePolicyDocument(text: string, kind: PolicyKind): PolicyDocum
     if (sids.has(sid)) throw malformedPolicyDocument(MESSAGES.sidUnique);
     sids.add(sid);
   }
-  return { kind, version, id, statements };
+  return { kind, version, id, statements, statementsFor: actionIndex(statements) };
 }

@@ -71,9 +71,8 @@ function principalMatch(statement: CompiledStatement, caller: CallerPrincipal): 
   return match === "none" ? "specific" : "none";
 }
 
-/** Whether `statement` applies to the request; its principal match ("none" when it does not apply). */
-function applies(statement: CompiledStatement, action: string, resource: string, context: ConditionContext, caller: CallerPrincipal): PrincipalMatch {
-  if (statement.actions.matches(action) === statement.notAction) return "none";
+/** Whether `statement` (whose action covers the request's) applies; its principal match ("none" when it does not apply). */
+function applies(statement: CompiledStatement, resource: string, context: ConditionContext, caller: CallerPrincipal): PrincipalMatch {
   if (statement.resources !== undefined && statement.resources.matches(resource, context) === statement.notResource) return "none";
   const match = principalMatch(statement, caller);
   if (match === "none") return "none";
@@ -94,9 +93,9 @@ function find(
   request: { action: string; resource: string; context: ConditionContext; caller: CallerPrincipal },
 ): Found | undefined {
   let best: Found | undefined;
-  for (const statement of policy.statements) {
-    if (statement.effect !== effect) continue;
-    const match = applies(statement, request.action, request.resource, request.context, request.caller);
+  const byEffect = policy.statementsFor(request.action);
+  for (const statement of effect === "Deny" ? byEffect.deny : byEffect.allow) {
+    const match = applies(statement, request.resource, request.context, request.caller);
     if (match === "none") continue;
     const found = { statement: { policyType, policyIndex, statementIndex: statement.index, sid: statement.sid }, match };
     if (match === "specific" || policyType === "identity") return found;
@@ -130,7 +129,7 @@ function allowed(policies: PolicySet, found: { identity?: Found; resource?: Foun
  * resources, else Allow if every resource is allowed, else ImplicitDeny.
  */
 export function evaluate(request: AuthorizationRequest, policies: PolicySet): EvaluationResult {
-  const action = request.action.toLowerCase();
+  const action = request.action;
   const context = request.context ?? EMPTY_CONTEXT;
   const caller: CallerPrincipal =
     request.principalAccount === undefined ? { arn: request.principalArn } : { arn: request.principalArn, account: request.principalAccount };

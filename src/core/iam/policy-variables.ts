@@ -105,3 +105,40 @@ export function conditionContext(entries: Iterable<readonly [string, ContextValu
   for (const [key, value] of list) if (value !== undefined) map.set(key.toLowerCase(), value);
   return map;
 }
+
+/** Compiled forms remembered per dynamic template; a bound, not an eviction policy (callers repeat). */
+const MAX_CACHED_RESOLUTIONS = 64;
+
+/**
+ * What a template with variables compiles to for a request, remembered by the variables' values
+ * (the callers of one policy are few, and each repeats its own values on every call).
+ */
+export class ResolvedTemplateCache<Compiled> {
+  private readonly cache = new Map<string, Compiled>();
+
+  constructor(
+    readonly template: Template,
+    private readonly compile: (parts: PatternPart[]) => Compiled,
+  ) {}
+
+  /** The compiled form for `context`; undefined when a variable cannot be resolved. */
+  get(context: ConditionContext): Compiled | undefined {
+    let key = "";
+    for (const part of this.template.parts) {
+      if (part.kind !== "variable" || part.key === "") continue;
+      const value = context.get(part.key);
+      const text = typeof value === "string" ? value : value === undefined ? part.fallback : undefined;
+      if (text === undefined) return undefined;
+      // Length-prefixed: no two different lists of values share a key.
+      key += `${text.length}:${text}`;
+    }
+    let compiled = this.cache.get(key);
+    if (compiled !== undefined) return compiled;
+    const parts = resolveTemplate(this.template, context);
+    if (parts === undefined) return undefined;
+    compiled = this.compile(parts);
+    if (this.cache.size >= MAX_CACHED_RESOLUTIONS) this.cache.clear();
+    this.cache.set(key, compiled);
+    return compiled;
+  }
+}

@@ -23,7 +23,8 @@ export interface Glob {
   matches(text: string, start?: number, end?: number): boolean;
 }
 
-const MATCH_ALL: Glob = { matches: () => true };
+/** The glob of "*": matches everything (callers may skip it). */
+export const MATCH_ALL: Glob = { matches: () => true };
 
 class ExactGlob implements Glob {
   constructor(private readonly literal: string) {}
