@@ -12,10 +12,11 @@ export class RawJsonOutput<Output = unknown> {
   constructor(readonly text: string) {}
 }
 
-/** JSON.stringify with Dates as epoch seconds, as ECS and the other JSON services send them. */
+/** JSON.stringify with Dates as epoch seconds, as ECS and the other JSON services send them, and blobs (Uint8Array) as base64. */
 export function toWireJson(value: unknown): string {
   return JSON.stringify(value ?? {}, function (this: Record<string, unknown>, key, converted: unknown) {
     const raw = this[key];
+    if (raw instanceof Uint8Array) return Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString("base64");
     return raw instanceof Date ? raw.getTime() / 1000 : converted;
   });
 }

@@ -18,6 +18,8 @@ import { hostNetworkView } from "../control/host-network-view.js";
 import { Fleet } from "../control/fleet.js";
 import { startLogRetention } from "../control/log-retention.js";
 import { startServicePurge } from "../control/service-purge.js";
+import { startSecretPurge } from "../control/secret-purge.js";
+import { createSecretsManagerService } from "../api/secretsmanager/index.js";
 import type { PeriodicLoop } from "../control/periodic-loop.js";
 import { startPeriodicLoop } from "../control/periodic-loop.js";
 import { withRegistryPullCredentials } from "../control/registry-pull-credentials.js";
@@ -122,6 +124,7 @@ export function assembleControlPlane(parts: ControlPlaneParts): ControlPlane {
       registry.ecrService,
       createEc2Service({ store, clock: systemClock }),
       createStsService(),
+      createSecretsManagerService({ secrets: store.secrets, clock: systemClock, scope, sealer: parts.box }),
     ],
     httpRoutes: [createAgentRoute({ fleet, joinTokenStatus: (hash) => store.joinTokens.status(hash, Date.now()), logger }), registry.route],
     principalFor: principalResolver(store, parts.box),
@@ -179,6 +182,7 @@ function startLoops(parts: ControlPlaneParts, fleet: Fleet, registry: Registry):
   return [
     startLogRetention(common),
     startServicePurge(common),
+    startSecretPurge(common),
     startPeriodicLoop({
       ...common,
       name: "lost-hosts",

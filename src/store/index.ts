@@ -61,6 +61,9 @@ import { servicesMigration } from "./services-migration.js";
 import type { ServiceDeploymentsRepository, ServiceDeploymentsTables } from "./service-deployments-repository.js";
 import { createServiceDeploymentsRepository } from "./service-deployments-repository.js";
 import { serviceDeploymentsMigration } from "./service-deployments-migration.js";
+import type { SecretsRepository, SecretsTables } from "./secrets-repository.js";
+import { createSecretsRepository } from "./secrets-repository.js";
+import { secretsMigration } from "./secrets-migration.js";
 
 export type { StoredAccessKey, AccessKeysRepository } from "./access-keys-repository.js";
 export type { ClustersRepository, StoredTaskDefinition, TaskDefinitionsRepository, TagsRepository, AccountSettingsRepository } from "./ecs-repositories.js";
@@ -87,6 +90,7 @@ export type { HeldLease, LeasesRepository } from "./leases-repository.js";
 export type { DeploymentSnapshot, ServiceRecord, ServiceSchedulingState, ServicesRepository } from "./services-repository.js";
 export type { ServiceDeploymentListOptions, ServiceDeploymentRecord, ServiceDeploymentsRepository } from "./service-deployments-repository.js";
 export { LeaseLostError } from "./leases-repository.js";
+export type { LockedSecret, NewSecretVersion, SecretChange, SecretRecord, SecretsRepository, SecretTag, SecretVersionRecord } from "./secrets-repository.js";
 export type { ControlPlaneStateRepository, ControlPlaneValueName } from "./control-plane-state-repository.js";
 export type { SignalChannel, SignalHandler, StoreSignals } from "./store-signals.js";
 export { isPostgresUrl } from "./postgres-connection.js";
@@ -111,7 +115,8 @@ type AllTables = EcsTables &
   SecurityGroupsTables &
   NetworkInterfacesTables &
   ServicesTables &
-  ServiceDeploymentsTables;
+  ServiceDeploymentsTables &
+  SecretsTables;
 
 /** The repositories: what a transaction of Store.exclusively or Store.fenced is handed too. */
 export interface Repositories {
@@ -134,6 +139,7 @@ export interface Repositories {
   readonly hostNetwork: HostNetworkReads;
   readonly services: ServicesRepository;
   readonly serviceDeployments: ServiceDeploymentsRepository;
+  readonly secrets: SecretsRepository;
 }
 
 /** The repositories of one transaction, and the signals that go out when (and only if) it commits. */
@@ -214,6 +220,7 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
     "0012-ec2-network": ec2NetworkMigration,
     "0014-services": servicesMigration,
     "0015-service-deployments": serviceDeploymentsMigration,
+    "0016-secrets": secretsMigration,
   };
 }
 
@@ -266,6 +273,7 @@ function repositoriesOver(db: Kysely<AllTables>): Repositories {
     hostNetwork: createHostNetworkReads(scoped<HostsTables & SecurityGroupsRepositoryTables & VpcsTables>()),
     services: createServicesRepository(scoped<ServicesTables & ServiceDeploymentsTables & Pick<EcsTables, "tags">>()),
     serviceDeployments: createServiceDeploymentsRepository(scoped<ServiceDeploymentsTables>()),
+    secrets: createSecretsRepository(scoped<SecretsTables>()),
   };
 }
 
