@@ -178,3 +178,15 @@ test("policy size counts characters without whitespace; LimitExceeded in IAM's w
   });
   assert.doesNotThrow(() => assertPolicySize(" ".repeat(50_000) + "{}", { kind: "trust", roleName: "app" }));
 });
+
+test("a trust policy naming a user or role that does not exist is rejected when the store says so", () => {
+  const known = new Set(["arn:aws:iam::123456789012:role/ci"]);
+  const options = { principalExists: (arn: string) => known.has(arn) };
+  const named = (aws: string) => identity({ ...trustEcsTasks, Principal: { AWS: aws } });
+  parsePolicyDocument(named("arn:aws:iam::123456789012:role/ci"), "trust", options);
+  parsePolicyDocument(named("arn:aws:iam::123456789012:root"), "trust", options);
+  parsePolicyDocument(named("123456789012"), "trust", options);
+  assert.throws(() => parsePolicyDocument(named("arn:aws:iam::123456789012:role/gone"), "trust", options), {
+    message: 'Invalid principal in policy: "AWS":"arn:aws:iam::123456789012:role/gone"',
+  });
+});

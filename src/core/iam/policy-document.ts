@@ -20,7 +20,7 @@ import { compileArnPattern, isArnOrStar, parseArn, type ArnPattern } from "./arn
 import { compileCondition, ConditionGrammarError, type CompiledCondition } from "./condition-operators.js";
 import { MESSAGES, malformedPolicyDocument } from "./policy-errors.js";
 import { parseTemplate, ResolvedTemplateCache, staticParts, type ConditionContext } from "./policy-variables.js";
-import { compilePrincipal, PrincipalGrammarError, type CompiledPrincipal } from "./principal.js";
+import { compilePrincipal, PrincipalGrammarError, type CompiledPrincipal, type PrincipalExists } from "./principal.js";
 import { parseStrictJson, StrictJsonError } from "./strict-json.js";
 import { compileWildcard, type Glob } from "./wildcard.js";
 
@@ -176,9 +176,9 @@ function compileConditions(raw: unknown, variablesAllowed: boolean): CompiledCon
   return conditions;
 }
 
-function compilePrincipalField(raw: unknown): CompiledPrincipal {
+function compilePrincipalField(raw: unknown, exists: PrincipalExists | undefined): CompiledPrincipal {
   try {
-    return compilePrincipal(raw);
+    return compilePrincipal(raw, exists);
   } catch (error) {
     throw error instanceof PrincipalGrammarError ? malformedPolicyDocument(error.message, error) : error;
   }
@@ -210,7 +210,12 @@ function compileResources(kind: PolicyKind, resource: { value: unknown; not: boo
   return new Resources(values, variablesAllowed);
 }
 
-function compileStatement(raw: unknown, index: number, kind: PolicyKind, version: PolicyVersion): CompiledStatement {
+export interface ParseOptions {
+  /** Checks that users and roles named as principals exist (IAM rejects the policy otherwise). */
+  readonly principalExists?: PrincipalExists;
+}
+
+function compileStatement(raw: unknown, index: number, kind: PolicyKind, version: PolicyVersion, options: ParseOptions): CompiledStatement {
   if (!isObject(raw)) throw syntax();
   for (const field of Object.keys(raw)) if (!STATEMENT_FIELDS.has(field)) throw syntax();
   const sid = raw.Sid;
@@ -233,7 +238,7 @@ function compileStatement(raw: unknown, index: number, kind: PolicyKind, version
     notAction: action?.not === true,
     resources: compileResources(kind, resource, variablesAllowed),
     notResource: resource?.not === true,
-    principal: principal === undefined ? undefined : compilePrincipalField(principal.value),
+    principal: principal === undefined ? undefined : compilePrincipalField(principal.value, options.principalExists),
     notPrincipal: principal?.not === true,
     conditions: compileConditions(raw.Condition, variablesAllowed),
   };
@@ -264,14 +269,14 @@ function readVersion(raw: unknown): PolicyVersion {
  * policies), "trust" (a role's assume-role policy) or "resource" (a policy attached to a resource).
  * Throws MalformedPolicyDocument with IAM's message. Size quotas are checked apart (assertPolicySize).
  */
-export function parsePolicyDocument(text: string, kind: PolicyKind): PolicyDocument {
+export function parsePolicyDocument(text: string, kind: PolicyKind, options: ParseOptions = {}): PolicyDocument {
   const document = readDocument(text);
   const version = readVersion(document.Version);
   const id = document.Id;
   if (id !== undefined && typeof id !== "string") throw syntax();
   const rawStatements = Array.isArray(document.Statement) ? (document.Statement as unknown[]) : document.Statement === undefined ? [] : [document.Statement];
   if (rawStatements.length === 0) throw syntax();
-  const statements = rawStatements.map((statement, index) => compileStatement(statement, index, kind, version));
+  const statements = rawStatements.map((statement, index) => compileStatement(statement, index, kind, version, options));
   const sids = new Set<string>();
   for (const { sid } of statements) {
     if (sid === undefined || sid === "") continue;

@@ -49,11 +49,18 @@ function sessionRoleName(arn: string): string | undefined {
   return parsed.resource.split("/")[1];
 }
 
-function awsMatcher(value: string): (caller: CallerPrincipal) => PrincipalMatch {
+/**
+ * Whether a user or role ARN names an existing principal. IAM rejects a trust policy naming one that
+ * does not exist (`Invalid principal in policy: "AWS":"arn:…"`); the store knows, this library does not.
+ */
+export type PrincipalExists = (arn: string) => boolean;
+
+function awsMatcher(value: string, exists: PrincipalExists | undefined): (caller: CallerPrincipal) => PrincipalMatch {
   if (value === "*") return () => "specific";
   const account = ACCOUNT_ID.test(value) ? value : undefined;
   if (!account && !IAM_PRINCIPAL.test(value)) throw invalid("AWS", value);
   const parsed = parseArn(value);
+  if (exists !== undefined && parsed?.service === "iam" && parsed.resource !== "root" && !exists(value)) throw invalid("AWS", value);
   if (account !== undefined || parsed?.resource === "root") {
     const id = account ?? (parsed?.account as string);
     return (caller) => (callerAccount(caller) === id ? "account" : "none");
@@ -75,10 +82,10 @@ function stringList(raw: unknown, type: string): string[] {
   });
 }
 
-function typeMatchers(type: string, values: readonly string[]): ((caller: CallerPrincipal) => PrincipalMatch)[] {
+function typeMatchers(type: string, values: readonly string[], exists: PrincipalExists | undefined): ((caller: CallerPrincipal) => PrincipalMatch)[] {
   switch (type) {
     case "AWS":
-      return values.map(awsMatcher);
+      return values.map((value) => awsMatcher(value, exists));
     case "Service":
       return values.map((value) => {
         if (!SERVICE.test(value)) throw invalid("SERVICE", value);
@@ -94,13 +101,13 @@ function typeMatchers(type: string, values: readonly string[]): ((caller: Caller
 }
 
 /** Compiles a Principal or NotPrincipal value; throws PrincipalGrammarError with AWS's message. */
-export function compilePrincipal(raw: unknown): CompiledPrincipal {
+export function compilePrincipal(raw: unknown, exists?: PrincipalExists): CompiledPrincipal {
   if (raw === "*") return { matches: () => "specific" };
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new PrincipalGrammarError("Syntax errors in policy.");
   const matchers: ((caller: CallerPrincipal) => PrincipalMatch)[] = [];
   for (const [type, value] of Object.entries(raw)) {
     if (!Object.hasOwn(PRINCIPAL_TYPES, type)) throw new PrincipalGrammarError("Syntax errors in policy.");
-    matchers.push(...typeMatchers(type, stringList(value, PRINCIPAL_TYPES[type] as string)));
+    matchers.push(...typeMatchers(type, stringList(value, PRINCIPAL_TYPES[type] as string), exists));
   }
   if (matchers.length === 0) throw new PrincipalGrammarError("Syntax errors in policy.");
   return {
