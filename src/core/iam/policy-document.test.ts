@@ -158,7 +158,12 @@ test("conditions: unknown operators, keys used as operators and bad values are s
   );
 });
 
-test("hostile documents: deep nesting, huge text, many statements", () => {
+test("hostile documents: characters outside IAM's set, deep nesting, huge text, many statements", () => {
+  rejects(identity({ ...allowAll, Sid: "caf\u00e9" }), "identity", /alpha-numeric/);
+  rejects(identity({ ...allowAll, Resource: "arn:aws:s3:::b/\u4e00" }), "identity", "Syntax errors in policy.");
+  rejects(identity({ ...allowAll, Resource: "arn:aws:s3:::b/XX" }).replace("XX", "\u0001"), "identity", "Syntax errors in policy.");
+  // Escaped in JSON, the same characters are IAM's to judge as values (here a valid resource).
+  parsePolicyDocument(identity({ ...allowAll, Resource: "arn:aws:s3:::b/\u4e00" }).replace("\u4e00", "\\u4e00"), "identity");
   rejects(`{"Version":"2012-10-17","Statement":${"[".repeat(50_000)}${"]".repeat(50_000)}}`, "identity", "Syntax errors in policy.");
   rejects(identity({ ...allowAll, Resource: "*" + " ".repeat(140_000) }), "identity", "Syntax errors in policy.");
   const many = Array.from({ length: 1000 }, (_, index) => ({ Sid: `S${index}`, Effect: "Allow", Action: `ecs:Action${index}*`, Resource: "*" }));

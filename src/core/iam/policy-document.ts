@@ -244,8 +244,13 @@ function compileStatement(raw: unknown, index: number, kind: PolicyKind, version
   };
 }
 
+// IAM User Guide, "IAM and AWS STS quotas": policy documents hold only tab, line feed, carriage
+// return and U+0020–U+00FF (the API model's pattern for PolicyDocument). IAM's API answers a
+// ValidationError before the grammar is read; the gateway should check first, this is the backstop.
+const POLICY_CHARACTERS = /^[\t\n\r\u0020-\u00ff]*$/;
+
 function readDocument(text: string): Record<string, unknown> {
-  if (typeof text !== "string" || text.length > MAX_POLICY_DOCUMENT_LENGTH) throw syntax();
+  if (typeof text !== "string" || text.length > MAX_POLICY_DOCUMENT_LENGTH || !POLICY_CHARACTERS.test(text)) throw syntax();
   let document: unknown;
   try {
     document = parseStrictJson(text, MAX_JSON_DEPTH);
