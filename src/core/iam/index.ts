@@ -8,3 +8,5 @@ export { conditionContext } from "./policy-variables.js";
 export type { ConditionContext, ContextValue } from "./policy-variables.js";
 export { assertPolicySize, policySize, POLICY_SIZE_LIMITS, MESSAGES } from "./policy-errors.js";
 export type { PolicyQuota } from "./policy-errors.js";
+export { requestContext } from "./request-context.js";
+export type { RequestFacts, RequestPrincipal, PrincipalType } from "./request-context.js";

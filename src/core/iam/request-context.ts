@@ -1,0 +1,64 @@
+// The global condition keys Berth can know for a request (IAM User Guide, "AWS global condition
+// context keys"), built once per request into the lower-cased context the evaluator reads:
+//   aws:PrincipalArn      the user's ARN, or for a role session the role's ARN (not the session's)
+//   aws:PrincipalAccount  aws:PrincipalType ("Account" | "User" | "AssumedRole")
+//   aws:username          IAM users only;  aws:userid  the user's id, or "role-id:session-name"
+//   aws:PrincipalTag/k    the user's or role's tags (and session tags)
+//   aws:SourceIp  aws:SecureTransport  aws:CurrentTime (ISO 8601, UTC)  aws:EpochTime (seconds)
+//   aws:RequestTag/k and aws:TagKeys   tags the request sets;  aws:ResourceTag/k  tags of the resource
+// Service keys (ecs:cluster, iam:PassedToService, sts:ExternalId, …) come in `extra`.
+
+import { conditionContext, type ConditionContext, type ContextValue } from "./policy-variables.js";
+
+export type PrincipalType = "Account" | "User" | "AssumedRole";
+
+export interface RequestPrincipal {
+  readonly type: PrincipalType;
+  /** The caller's ARN: account root, user, or assumed-role session. */
+  readonly arn: string;
+  readonly account: string;
+  /** For AssumedRole: the role's ARN (with its path), which aws:PrincipalArn carries. */
+  readonly roleArn?: string;
+  /** For User: the user name (aws:username). */
+  readonly userName?: string;
+  /** The unique id: the user's (AIDA…) or, for a session, "AROA…:session-name". */
+  readonly userId?: string;
+  readonly tags?: ReadonlyMap<string, string>;
+}
+
+export interface RequestFacts {
+  readonly principal: RequestPrincipal;
+  readonly sourceIp?: string;
+  readonly secureTransport?: boolean;
+  readonly now: Date;
+  readonly requestTags?: ReadonlyMap<string, string>;
+  readonly resourceTags?: ReadonlyMap<string, string>;
+  /** Service-specific keys (names as AWS spells them; matched case-insensitively). */
+  readonly extra?: Readonly<Record<string, ContextValue>>;
+}
+
+function tagEntries(prefix: string, tags: ReadonlyMap<string, string> | undefined): [string, ContextValue][] {
+  return tags === undefined ? [] : [...tags].map(([key, value]) => [`${prefix}${key}`, value]);
+}
+
+/** The condition context of a request from what the gateway knows about it. */
+export function requestContext(facts: RequestFacts): ConditionContext {
+  const { principal } = facts;
+  const entries: [string, ContextValue][] = [
+    ["aws:PrincipalArn", principal.type === "AssumedRole" ? (principal.roleArn ?? principal.arn) : principal.arn],
+    ["aws:PrincipalAccount", principal.account],
+    ["aws:PrincipalType", principal.type],
+    ["aws:username", principal.type === "User" ? principal.userName : undefined],
+    ["aws:userid", principal.type === "Account" ? principal.account : principal.userId],
+    ["aws:SourceIp", facts.sourceIp],
+    ["aws:SecureTransport", facts.secureTransport === undefined ? undefined : String(facts.secureTransport)],
+    ["aws:CurrentTime", facts.now.toISOString().replace(/\.\d{3}Z$/, "Z")],
+    ["aws:EpochTime", String(Math.floor(facts.now.getTime() / 1000))],
+    ...tagEntries("aws:PrincipalTag/", principal.tags),
+    ...tagEntries("aws:RequestTag/", facts.requestTags),
+    ["aws:TagKeys", facts.requestTags === undefined ? undefined : [...facts.requestTags.keys()]],
+    ...tagEntries("aws:ResourceTag/", facts.resourceTags),
+    ...Object.entries(facts.extra ?? {}),
+  ];
+  return conditionContext(entries);
+}
