@@ -137,6 +137,11 @@ test("Arn operators match the six components separately", () => {
   assert.equal(check("ArnEquals", "aws:SourceArn", "arn:aws:ecs:eu-west-1:1:cluster/x", "arn:aws:ecs:eu-west-1:1:cluster/x"), true);
   assert.equal(check("ArnEquals", "aws:SourceArn", "arn:aws:ecs:eu-west-1:1:cluster/x", "arn:aws:ecs:eu-west-1:1:cluster/X"), false);
   assert.equal(check("ArnNotLike", "aws:SourceArn", "arn:aws:ecs:*:*:cluster/prod", "arn:aws:ecs:r:1:cluster/dev"), true);
+  // The User Guide's own example: StringLike matches, ArnLike does not.
+  const pattern = "arn:aws:someservice:*:111122223333:finance/*";
+  const value = "arn:aws:someservice:us-east-2:999999999999:store/abc:111122223333:finance/document.txt";
+  assert.equal(check("StringLike", "aws:SourceArn", pattern, value), true);
+  assert.equal(check("ArnLike", "aws:SourceArn", pattern, value), false);
 });
 
 test("ForAnyValue and ForAllValues on multi-valued keys (aws:TagKeys)", () => {
@@ -147,6 +152,9 @@ test("ForAnyValue and ForAllValues on multi-valued keys (aws:TagKeys)", () => {
   assert.equal(check("ForAllValues:StringEquals", "aws:TagKeys", ["env", "team"], ["team", "cost"]), false);
   assert.equal(check("ForAllValues:StringEquals", "aws:TagKeys", ["env"], undefined), true);
   assert.equal(check("ForAllValues:StringEquals", "aws:TagKeys", ["env"], []), true);
+  assert.equal(check("ForAllValues:StringEquals", "aws:TagKeys", ["env"], ""), true);
+  assert.equal(check("ForAnyValue:StringEquals", "aws:TagKeys", [""], ""), false);
+  assert.equal(check("StringEquals", "aws:TagKeys", [""], ""), true);
   assert.equal(check("ForAllValues:StringNotEquals", "aws:TagKeys", ["secret"], ["env", "team"]), true);
   assert.equal(check("ForAllValues:StringNotEquals", "aws:TagKeys", ["secret"], ["env", "secret"]), false);
   assert.equal(check("ForAnyValue:StringNotEquals", "aws:TagKeys", ["secret"], ["secret", "env"]), true);

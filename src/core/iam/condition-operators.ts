@@ -265,8 +265,11 @@ function combine(parsed: ParsedOperator, matches: ValueTest): ConditionTest {
   const negated = parsed.base.negated;
   const one = negated ? (value: string, context: ConditionContext) => !matches(value, context) : matches;
   return (value, context) => {
-    const absent = value === undefined || (typeof value !== "string" && value.length === 0);
-    if (set === "all") return absent || value === "" || every(value, one, context);
+    // "If the key values in the request resolve to an empty data set (for example, an empty string),
+    // ForAllValues returns true and ForAnyValue returns false" (IAM User Guide, multivalued keys).
+    const empty = value === undefined || value.length === 0;
+    const absent = empty && (typeof value !== "string" || set !== "none");
+    if (set === "all") return absent || every(value, one, context);
     if (absent) return ifExists || (set === "none" && negated);
     if (typeof value === "string") return one(value, context);
     const list = value as readonly string[];
