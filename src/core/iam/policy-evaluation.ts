@@ -162,6 +162,8 @@ const ARTICLES: Readonly<Record<PolicyType, string>> = { identity: "an", resourc
  */
 export function accessDeniedMessage(request: Pick<AuthorizationRequest, "principalArn" | "action">, result: EvaluationResult): string {
   const head = `User: ${request.principalArn} is not authorized to perform: ${request.action} on resource: ${result.resource}`;
+  // Explicit deny: "… with an explicit deny in a resource-based policy" is seen verbatim; the
+  // identity-based form follows the same pattern (wording not confirmed).
   if (result.decision === "ExplicitDeny") {
     const type = result.statement?.policyType ?? "identity";
     return `${head} with an explicit deny in ${ARTICLES[type]} ${POLICY_WORDS[type]} policy`;
