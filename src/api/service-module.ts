@@ -127,6 +127,8 @@ export interface JsonServiceModule {
   readonly schemas: Readonly<Record<string, unknown>>;
   /** Implemented operations by name ("RunTask"); any other target is UnknownOperationException. */
   readonly operations: Readonly<Record<string, JsonOperationHandler>>;
+  /** The error a missing required member is (InvalidParameterException unless given; SSM says ValidationException). */
+  readonly missingMemberCode?: string;
 }
 
 /**

@@ -20,6 +20,7 @@ import { startLogRetention } from "../control/log-retention.js";
 import { startServicePurge } from "../control/service-purge.js";
 import { startSecretPurge } from "../control/secret-purge.js";
 import { createSecretsManagerService } from "../api/secretsmanager/index.js";
+import { createSsmService } from "../api/ssm/index.js";
 import type { PeriodicLoop } from "../control/periodic-loop.js";
 import { startPeriodicLoop } from "../control/periodic-loop.js";
 import { withRegistryPullCredentials } from "../control/registry-pull-credentials.js";
@@ -125,6 +126,7 @@ export function assembleControlPlane(parts: ControlPlaneParts): ControlPlane {
       createEc2Service({ store, clock: systemClock }),
       createStsService(),
       createSecretsManagerService({ secrets: store.secrets, clock: systemClock, scope, sealer: parts.box }),
+      createSsmService({ parameters: store.parameters, clock: systemClock, scope, sealer: parts.box }),
     ],
     httpRoutes: [createAgentRoute({ fleet, joinTokenStatus: (hash) => store.joinTokens.status(hash, Date.now()), logger }), registry.route],
     principalFor: principalResolver(store, parts.box),

@@ -64,6 +64,9 @@ import { serviceDeploymentsMigration } from "./service-deployments-migration.js"
 import type { SecretsRepository, SecretsTables } from "./secrets-repository.js";
 import { createSecretsRepository } from "./secrets-repository.js";
 import { secretsMigration } from "./secrets-migration.js";
+import type { ParametersRepository, ParametersTables } from "./parameters-repository.js";
+import { createParametersRepository } from "./parameters-repository.js";
+import { parametersMigration } from "./parameters-migration.js";
 
 export type { StoredAccessKey, AccessKeysRepository } from "./access-keys-repository.js";
 export type { ClustersRepository, StoredTaskDefinition, TaskDefinitionsRepository, TagsRepository, AccountSettingsRepository } from "./ecs-repositories.js";
@@ -90,6 +93,7 @@ export type { HeldLease, LeasesRepository } from "./leases-repository.js";
 export type { DeploymentSnapshot, ServiceRecord, ServiceSchedulingState, ServicesRepository } from "./services-repository.js";
 export type { ServiceDeploymentListOptions, ServiceDeploymentRecord, ServiceDeploymentsRepository } from "./service-deployments-repository.js";
 export { LeaseLostError } from "./leases-repository.js";
+export type { LockedParameter, ParameterRecord, ParametersRepository, ParameterTag, ParameterVersionRecord } from "./parameters-repository.js";
 export type { LockedSecret, NewSecretVersion, SecretChange, SecretRecord, SecretsRepository, SecretTag, SecretVersionRecord } from "./secrets-repository.js";
 export type { ControlPlaneStateRepository, ControlPlaneValueName } from "./control-plane-state-repository.js";
 export type { SignalChannel, SignalHandler, StoreSignals } from "./store-signals.js";
@@ -116,7 +120,8 @@ type AllTables = EcsTables &
   NetworkInterfacesTables &
   ServicesTables &
   ServiceDeploymentsTables &
-  SecretsTables;
+  SecretsTables &
+  ParametersTables;
 
 /** The repositories: what a transaction of Store.exclusively or Store.fenced is handed too. */
 export interface Repositories {
@@ -140,6 +145,7 @@ export interface Repositories {
   readonly services: ServicesRepository;
   readonly serviceDeployments: ServiceDeploymentsRepository;
   readonly secrets: SecretsRepository;
+  readonly parameters: ParametersRepository;
 }
 
 /** The repositories of one transaction, and the signals that go out when (and only if) it commits. */
@@ -221,6 +227,7 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
     "0014-services": servicesMigration,
     "0015-service-deployments": serviceDeploymentsMigration,
     "0016-secrets": secretsMigration,
+    "0017-parameters": parametersMigration,
   };
 }
 
@@ -274,6 +281,7 @@ function repositoriesOver(db: Kysely<AllTables>): Repositories {
     services: createServicesRepository(scoped<ServicesTables & ServiceDeploymentsTables & Pick<EcsTables, "tags">>()),
     serviceDeployments: createServiceDeploymentsRepository(scoped<ServiceDeploymentsTables>()),
     secrets: createSecretsRepository(scoped<SecretsTables>()),
+    parameters: createParametersRepository(scoped<ParametersTables>()),
   };
 }
 

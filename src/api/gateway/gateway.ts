@@ -168,7 +168,7 @@ async function handleJson(parts: GatewayParts, request: IncomingMessage, respons
     // Authenticated first: an anonymous caller learns nothing, not even which methods exist.
     const operation = findOperation(parts, request.method, target);
     const input = parseJsonObject(caller.body);
-    validateInput(operation.schema, input, "InvalidParameterException");
+    validateInput(operation.schema, input, target.service?.missingMemberCode ?? "InvalidParameterException");
     const output = await operation.handler(input, callerContext(caller, parts.options, requestId, receivedAt));
     const text = output instanceof RawJsonOutput ? output.text : toWireJson(output);
     response.writeHead(200, { "content-type": contentType, "x-amzn-requestid": requestId, "content-length": Buffer.byteLength(text) });
