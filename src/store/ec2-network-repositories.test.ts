@@ -115,6 +115,43 @@ eachStoreBackend((backend) => {
       assert.equal((await store.vpcs.interfaceCounts()).get(where.subnetId), 11);
     }));
 
+  test("a transaction's allocations never give one address twice, not even one released in it; next-fit across transactions", () =>
+    withStore(backend.open, async (store) => {
+      await store.vpcs.createVpc(newVpc("vpc-0000000000000000c"));
+      const where = { subnetId: "subnet-0000000000000000c", vpcId: "vpc-0000000000000000c", cidrBlock: "10.0.0.16/28", availabilityZone: "us-east-1a" };
+      await store.vpcs.createSubnet(subnet(where.subnetId, where.vpcId, where.cidrBlock));
+      const request = { subnet: where, ownerId: OWNER, groupIds: [], description: "d", requesterId: "ecs", requesterManaged: true, createdAtMs: 1 };
+      const before = [await store.networkInterfaces.allocate(request), await store.networkInterfaces.allocate(request)];
+      const rolledBack = await store
+        .exclusively("network", async (tx) => {
+          const given = [await tx.networkInterfaces.allocate(request), await tx.networkInterfaces.allocate(request)];
+          assert.deepEqual(
+            given.map((eni) => eni.privateIpv4),
+            ["10.0.0.22", "10.0.0.23"],
+          );
+          // Released in the same transaction: not handed out again before it ends (nine of eleven taken, then full).
+          await tx.networkInterfaces.release(given[0]!.eniId);
+          for (let index = 0; index < 7; index++) given.push(await tx.networkInterfaces.allocate(request));
+          assert.equal(new Set(given.map((eni) => eni.privateIpv4)).size, 9);
+          await assert.rejects(tx.networkInterfaces.allocate(request), { name: "InsufficientFreeAddressesInSubnet" });
+          throw new Error("roll back");
+        })
+        .catch((error: Error) => error.message);
+      assert.equal(rolledBack, "roll back");
+      assert.equal((await store.vpcs.interfaceCounts()).get(where.subnetId), 2, "nothing of the rolled-back transaction stayed");
+      const committed = await store.exclusively("network", async (tx) => [
+        await tx.networkInterfaces.allocate(request),
+        await tx.networkInterfaces.allocate(request),
+        await tx.networkInterfaces.allocate(request),
+      ]);
+      assert.deepEqual(
+        [...before, ...committed].map((eni) => eni.privateIpv4),
+        ["10.0.0.20", "10.0.0.21", "10.0.0.22", "10.0.0.23", "10.0.0.24"],
+      );
+      await store.networkInterfaces.release(committed[0]!.eniId);
+      assert.equal((await store.networkInterfaces.allocate(request)).privateIpv4, "10.0.0.25", "the cursor moved with the transaction's allocations");
+    }));
+
   test("tags: upsert, delete by key or key and value, at most 50 per resource", () =>
     withStore(backend.open, async (store) => {
       assert.equal(

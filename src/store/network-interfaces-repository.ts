@@ -139,20 +139,35 @@ async function withGroups(db: Db, rows: Selectable<NetworkInterfacesTable>[]): P
   return rows.map((row) => interfaceOf(row, groups.get(row.eni_id) ?? []));
 }
 
+/** A subnet's taken addresses and allocation cursor as one transaction read them and has moved them since. */
+interface SubnetAllocations {
+  readonly used: Set<number>;
+  after: number | undefined;
+}
+
 /**
  * The subnet's next free address after the one its last interface got (next-fit, wrapping round
  * to the lowest), outside AWS's reserved ones. Not the lowest free one: an address just released
  * may still sit in other hosts' views (a group's members, a peer) and in their routers' connection
  * tracking until they have heard of the release, and the next task must not inherit that.
+ * `known` (a transaction's, see createNetworkInterfacesRepository) spares reading the subnet's
+ * addresses again for each interface of one placement: that read grows with the subnet's tasks.
  */
-async function nextFreeAddress(db: Db, subnetId: string, cidrBlock: string): Promise<string> {
+async function nextFreeAddress(db: Db, subnetId: string, cidrBlock: string, known?: Map<string, SubnetAllocations>): Promise<string> {
   const cidr = parseCidr(cidrBlock);
   if (!cidr) throw new Error(`subnet ${subnetId} has an invalid CIDR ${cidrBlock}`);
-  const taken = await db.selectFrom("network_interfaces").select("private_ipv4").where("subnet_id", "=", subnetId).execute();
-  const used = new Set(taken.map((row) => parseIpv4(row.private_ipv4)));
+  let state: SubnetAllocations | undefined = known?.get(subnetId);
+  if (!state) {
+    const taken = await db.selectFrom("network_interfaces").select("private_ipv4").where("subnet_id", "=", subnetId).execute();
+    const cursor = await db.selectFrom("subnets").select("last_allocated_ipv4").where("subnet_id", "=", subnetId).executeTakeFirst();
+    state = {
+      used: new Set(taken.flatMap((row) => parseIpv4(row.private_ipv4) ?? [])),
+      after: cursor?.last_allocated_ipv4 ? parseIpv4(cursor.last_allocated_ipv4) : undefined,
+    };
+    known?.set(subnetId, state);
+  }
   const { first, last } = usableRange(cidr);
-  const cursor = await db.selectFrom("subnets").select("last_allocated_ipv4").where("subnet_id", "=", subnetId).executeTakeFirst();
-  const after = cursor?.last_allocated_ipv4 ? parseIpv4(cursor.last_allocated_ipv4) : undefined;
+  const { used, after } = state;
   const start = after !== undefined && after >= first && after < last ? after + 1 : first;
   const size = last - first + 1;
   for (let step = 0; step < size; step++) {
@@ -160,6 +175,8 @@ async function nextFreeAddress(db: Db, subnetId: string, cidrBlock: string): Pro
     if (used.has(address)) continue;
     const chosen = formatIpv4(address);
     await db.updateTable("subnets").set({ last_allocated_ipv4: chosen }).where("subnet_id", "=", subnetId).execute();
+    used.add(address);
+    state.after = address;
     return chosen;
   }
   // AWS's message for a full subnet (RunInstances, CreateNetworkInterface).
@@ -183,6 +200,12 @@ async function insertGroups(db: Db, eniId: string, groupIds: readonly string[]):
 }
 
 export function createNetworkInterfacesRepository(db: Db): NetworkInterfacesRepository {
+  // In a transaction (each gets repositories of its own; a placement allocates up to ten
+  // interfaces under the "network" lock) a subnet's addresses are read once and then kept by its
+  // allocations. An interface released in it, here or by a task's stop, may stay counted as taken
+  // until the transaction ends: never one address twice. Outside a transaction each allocation
+  // reads them afresh (another writer may have allocated in between).
+  const allocations = db.isTransaction ? new Map<string, SubnetAllocations>() : undefined;
   const list = async (eniIds?: readonly string[]) => {
     if (eniIds?.length === 0) return [];
     let query = db.selectFrom("network_interfaces").selectAll().orderBy("eni_id");
@@ -202,7 +225,7 @@ export function createNetworkInterfacesRepository(db: Db): NetworkInterfacesRepo
         subnet_id: subnet.subnetId,
         availability_zone: subnet.availabilityZone,
         owner_id: request.ownerId,
-        private_ipv4: await nextFreeAddress(db, subnet.subnetId, subnet.cidrBlock),
+        private_ipv4: await nextFreeAddress(db, subnet.subnetId, subnet.cidrBlock, allocations),
         mac_address: newMacAddress(),
         description: request.description,
         interface_type: "interface",

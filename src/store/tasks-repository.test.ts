@@ -50,6 +50,29 @@ eachStoreBackend((backend) => {
     assert.equal("stoppedAtMs" in unplaced, false);
   });
 
+  test("a service's tasks: those not stopped and those stopped since the cutoff, in ARN order, without their spec", async () => {
+    const { tasks } = store;
+    const spec = { taskArn: record("a").taskArn };
+    const ofWeb = { serviceName: "web", startedBy: "ecs-svc/1", spec };
+    await tasks.insert([
+      record("c", ofWeb),
+      record("a", ofWeb),
+      record("old", { ...ofWeb, lastStatus: "STOPPED", stoppedAtMs: 100 }),
+      record("late", { ...ofWeb, lastStatus: "STOPPED", stoppedAtMs: 300 }),
+      record("other", { serviceName: "api", spec }),
+      record("alone", { spec }),
+    ]);
+    const read = await tasks.ofService(record("a").clusterArn, "web", 200);
+    assert.deepEqual(
+      read.map((task) => task.taskArn),
+      ["a", "c", "late"].map((id) => record(id).taskArn),
+    );
+    assert.ok(read.every((task) => !("spec" in task)));
+    const { spec: _spec, ...withoutSpec } = record("a", ofWeb);
+    assert.deepEqual(read[0], { ...withoutSpec, version: 1 });
+    assert.deepEqual((await tasks.get(record("a").taskArn))!.spec, spec, "get still reads the spec");
+  });
+
   test("lists ARNs by filters in ARN order with a cursor", async () => {
     const { tasks } = store;
     await tasks.insert([record("a", { family: "web" }), record("b"), record("c", { desiredStatus: "STOPPED" })]);
@@ -71,6 +94,20 @@ eachStoreBackend((backend) => {
       (await tasks.reservations()).map((reservation) => reservation.taskArn),
       [record("c").taskArn],
       "only the not-yet-STOPPED task reserves capacity",
+    );
+  });
+
+  test("every placed task not STOPPED reserves its host, whatever its status sorts before or after STOPPED", async () => {
+    const { tasks } = store;
+    const live = ["PROVISIONING", "PENDING", "ACTIVATING", "RUNNING", "DEACTIVATING", "STOPPING", "DEPROVISIONING"];
+    await tasks.insert([
+      ...live.map((lastStatus) => record(lastStatus.toLowerCase(), { lastStatus })),
+      record("stopped", { lastStatus: "STOPPED", stoppedAtMs: 1 }),
+      record("unplaced", { hostId: undefined }),
+    ]);
+    assert.deepEqual(
+      (await tasks.reservations()).map((reservation) => reservation.taskArn).sort(),
+      live.map((lastStatus) => record(lastStatus.toLowerCase()).taskArn).sort(),
     );
   });
 

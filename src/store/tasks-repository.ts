@@ -154,7 +154,11 @@ export interface TasksRepository {
   reservations(): Promise<PlacedReservation[]>;
   /** The not-yet-STOPPED tasks placed on one host. */
   activeOnHost(hostId: string): Promise<StoredTask[]>;
-  /** A service's tasks: those not yet STOPPED, and those that stopped at or after `stoppedSinceMs`. */
+  /**
+   * A service's tasks: those not yet STOPPED, and those that stopped at or after `stoppedSinceMs`;
+   * without their `spec` (what the host was handed: the scheduler, which reads this every pass, never
+   * needs it, and reading and parsing it doubled the cost of a pass over a large service).
+   */
   ofService(clusterArn: string, serviceName: string, stoppedSinceMs: number): Promise<StoredTask[]>;
   /** Tasks of a cluster counted by last status and launch type. */
   countByStatus(clusterArn: string): Promise<{ lastStatus: string; launchType: string; count: number }[]>;
@@ -163,6 +167,28 @@ export interface TasksRepository {
 }
 
 type TaskRow = Selectable<TasksTable>;
+
+const COLUMNS_BUT_SPEC = [
+  "task_arn",
+  "task_id",
+  "cluster_arn",
+  "family",
+  "started_by",
+  "service_name",
+  "launch_type",
+  "desired_status",
+  "last_status",
+  "host_id",
+  "cpu_units",
+  "memory_mib",
+  "ephemeral_gib",
+  "client_token",
+  "created_at",
+  "stopped_at",
+  "version",
+  "report_sequence",
+  "document",
+] as const satisfies readonly Exclude<keyof TasksTable, "spec">[];
 
 function rowOf(record: TaskRecord): TaskRow {
   return {
@@ -189,7 +215,8 @@ function rowOf(record: TaskRecord): TaskRow {
   };
 }
 
-function storedTaskOf(row: TaskRow): StoredTask {
+/** A row read with or without its spec (the agent's TaskSpec, the widest column after the document). */
+function storedTaskOf(row: Omit<TaskRow, "spec"> & { spec?: string | null }): StoredTask {
   return {
     taskArn: row.task_arn,
     taskId: row.task_id,
@@ -207,7 +234,7 @@ function storedTaskOf(row: TaskRow): StoredTask {
     ...(row.stopped_at !== null ? { stoppedAtMs: Number(row.stopped_at) } : {}),
     reportSequence: row.report_sequence,
     task: parseDocument<Task>(row.document),
-    ...(row.spec !== null ? { spec: JSON.parse(row.spec) as object } : {}),
+    ...(row.spec !== null && row.spec !== undefined ? { spec: JSON.parse(row.spec) as object } : {}),
     version: row.version,
   };
 }
@@ -343,7 +370,10 @@ export function createTasksRepository(db: Kysely<TasksTables>): TasksRepository 
       const rows = await db
         .selectFrom("tasks")
         .select(["task_arn", "host_id", "cpu_units", "memory_mib", "ephemeral_gib"])
-        .where("last_status", "!=", "STOPPED")
+        // "!= STOPPED" as two ranges: the (last_status, stopped_at) index then finds the live tasks,
+        // where "!=" made every placement read the whole table, stopped tasks kept for retention and
+        // their documents with it (57 ms a placement with 20,000 of them; bench/RESULTS.md, issue 13).
+        .where((eb) => eb.or([eb("last_status", "<", "STOPPED"), eb("last_status", ">", "STOPPED")]))
         .where("host_id", "is not", null)
         .execute();
       return rows.map((row) => ({
@@ -361,7 +391,7 @@ export function createTasksRepository(db: Kysely<TasksTables>): TasksRepository 
     async ofService(clusterArn, serviceName, stoppedSinceMs) {
       const rows = await db
         .selectFrom("tasks")
-        .selectAll()
+        .select(COLUMNS_BUT_SPEC)
         .where("cluster_arn", "=", clusterArn)
         .where("service_name", "=", serviceName)
         .where((eb) => eb.or([eb("last_status", "!=", "STOPPED"), eb("stopped_at", ">=", stoppedSinceMs)]))

@@ -19,6 +19,23 @@ export interface ScriptedAgentOptions {
   readonly runningDelayMs?: number;
   /** Room for this many 0.25 vCPU / 512 MiB tasks (default 200). */
   readonly taskSlots?: number;
+  /**
+   * Report what one poll answer asked for together, up to REPORTS_PER_CALL a call, as the real
+   * agent's forwarder does (src/agent/host-agent.ts), instead of one call per task (the default).
+   * Tasks go straight to RUNNING then: runningDelayMs is not used.
+   */
+  readonly batchReports?: boolean;
+}
+
+/** The real agent's bound on reports per call (src/agent/host-agent.ts). */
+const REPORTS_PER_CALL = 100;
+
+/** One status this host reports for one task. */
+interface StatusChange {
+  readonly taskArn: string;
+  readonly lastStatus: "PENDING" | "RUNNING" | "STOPPED";
+  readonly desiredStatus: "RUNNING" | "STOPPED";
+  readonly stop: { readonly stopCode?: TaskStatusReport["stopCode"]; readonly stoppedReason?: string; readonly exitCode?: number };
 }
 
 export class ScriptedAgent {
@@ -60,13 +77,15 @@ export class ScriptedAgent {
     return [...this.running];
   }
 
+  /** Whether this host reported the task RUNNING (and the server took the report) and has not stopped it. */
+  isRunning(taskArn: string): boolean {
+    return this.running.has(taskArn);
+  }
+
   /** The task's process died on the host: reported STOPPED with exit code 137, as the agent would. */
   async kill(taskArn: string): Promise<void> {
-    await this.send(taskArn, "STOPPED", "RUNNING", {
-      stopCode: "EssentialContainerExited",
-      stoppedReason: "Essential container in task exited",
-      exitCode: 137,
-    });
+    const stop = { stopCode: "EssentialContainerExited" as const, stoppedReason: "Essential container in task exited", exitCode: 137 };
+    await this.send([{ taskArn, lastStatus: "STOPPED", desiredStatus: "RUNNING", stop }]);
   }
 
   async stop(): Promise<void> {
@@ -87,85 +106,86 @@ export class ScriptedAgent {
         continue;
       }
       generation = answer.generation;
-      for (const desired of answer.tasks) await this.converge(desired).catch(() => undefined);
+      if (this.options.batchReports) {
+        const changes = answer.tasks.flatMap((desired) => this.changeFor(desired) ?? []);
+        for (let i = 0; i < changes.length; i += REPORTS_PER_CALL) await this.send(changes.slice(i, i + REPORTS_PER_CALL)).catch(() => undefined);
+      } else for (const desired of answer.tasks) await this.converge(desired).catch(() => undefined);
     }
+  }
+
+  /** What this host reports next for a desired task: nothing (it has), its stop, its crash, or RUNNING. */
+  private changeFor(desired: DesiredTask): StatusChange | undefined {
+    const taskArn = desired.spec.taskArn;
+    if (this.finished.has(taskArn)) return undefined;
+    if (desired.desiredStatus === "STOPPED") {
+      const stop = { stopCode: desired.stopCode ?? "UserInitiated", stoppedReason: desired.stoppedReason ?? "stopped", exitCode: 143 };
+      return { taskArn, lastStatus: "STOPPED", desiredStatus: "STOPPED", stop };
+    }
+    if (this.running.has(taskArn)) return undefined;
+    const image = desired.spec.taskDefinition.containerDefinitions?.[0]?.image ?? "";
+    if (this.options.crashingImages?.includes(image)) {
+      const stop = { stopCode: "EssentialContainerExited" as const, stoppedReason: "Essential container in task exited", exitCode: 1 };
+      return { taskArn, lastStatus: "STOPPED", desiredStatus: "RUNNING", stop };
+    }
+    return { taskArn, lastStatus: "RUNNING", desiredStatus: "RUNNING", stop: {} };
   }
 
   private async converge(desired: DesiredTask): Promise<void> {
-    const arn = desired.spec.taskArn;
-    if (this.finished.has(arn)) return;
-    if (desired.desiredStatus === "STOPPED") {
-      await this.send(arn, "STOPPED", "STOPPED", {
-        stopCode: desired.stopCode ?? "UserInitiated",
-        stoppedReason: desired.stoppedReason ?? "stopped",
-        exitCode: 143,
-      });
-      return;
+    const change = this.changeFor(desired);
+    if (!change) return;
+    if (change.lastStatus === "RUNNING" && this.options.runningDelayMs) {
+      await this.send([{ ...change, lastStatus: "PENDING" }]);
+      await new Promise((resolve) => setTimeout(resolve, this.options.runningDelayMs));
     }
-    if (this.running.has(arn)) return;
-    const image = desired.spec.taskDefinition.containerDefinitions?.[0]?.image ?? "";
-    if (this.options.crashingImages?.includes(image)) {
-      await this.send(arn, "STOPPED", "RUNNING", { stopCode: "EssentialContainerExited", stoppedReason: "Essential container in task exited", exitCode: 1 });
-    } else {
-      if (this.options.runningDelayMs) {
-        await this.send(arn, "PENDING", "RUNNING", {});
-        await new Promise((resolve) => setTimeout(resolve, this.options.runningDelayMs));
-      }
-      await this.send(arn, "RUNNING", "RUNNING", {});
-    }
+    await this.send([change]);
   }
 
-  private async send(
-    taskArn: string,
-    lastStatus: "PENDING" | "RUNNING" | "STOPPED",
-    desiredStatus: "RUNNING" | "STOPPED",
-    stop: { stopCode?: TaskStatusReport["stopCode"]; stoppedReason?: string; exitCode?: number },
-  ): Promise<void> {
-    const sequence = (this.sequences.get(taskArn) ?? 0) + 1;
-    this.sequences.set(taskArn, sequence);
+  /** Reports the changes in one call (retried as the agent retries), then counts them as done. */
+  private async send(changes: readonly StatusChange[]): Promise<void> {
     const now = Date.now();
-    const report = () =>
-      this.link.report(this.options.hostId, {
-        reports: [
+    const reports = changes.map(({ taskArn, lastStatus, desiredStatus, stop }): TaskStatusReport => {
+      const sequence = (this.sequences.get(taskArn) ?? 0) + 1;
+      this.sequences.set(taskArn, sequence);
+      return {
+        protocolVersion,
+        taskArn,
+        lastStatus,
+        desiredStatus: lastStatus === "STOPPED" ? "STOPPED" : desiredStatus,
+        sequence,
+        health: "UNKNOWN",
+        ...(lastStatus !== "PENDING" ? { startedAtMs: now } : {}),
+        ...(lastStatus === "STOPPED" ? { stoppedAtMs: now, executionStoppedAtMs: now, stoppingAtMs: now } : {}),
+        ...(stop.stopCode !== undefined ? { stopCode: stop.stopCode } : {}),
+        ...(stop.stoppedReason !== undefined ? { stoppedReason: stop.stoppedReason } : {}),
+        containers: [
           {
-            protocolVersion,
-            taskArn,
+            name: "app",
             lastStatus,
-            desiredStatus: lastStatus === "STOPPED" ? "STOPPED" : desiredStatus,
-            sequence,
             health: "UNKNOWN",
-            ...(lastStatus !== "PENDING" ? { startedAtMs: now } : {}),
-            ...(lastStatus === "STOPPED" ? { stoppedAtMs: now, executionStoppedAtMs: now, stoppingAtMs: now } : {}),
-            ...(stop.stopCode !== undefined ? { stopCode: stop.stopCode } : {}),
-            ...(stop.stoppedReason !== undefined ? { stoppedReason: stop.stoppedReason } : {}),
-            containers: [
-              {
-                name: "app",
-                lastStatus,
-                health: "UNKNOWN",
-                essential: true,
-                image: "app",
-                ...(stop.exitCode !== undefined ? { exitCode: stop.exitCode } : {}),
-                networkInterfaces: [],
-              },
-            ],
+            essential: true,
+            image: "app",
+            ...(stop.exitCode !== undefined ? { exitCode: stop.exitCode } : {}),
+            networkInterfaces: [],
           },
         ],
-      });
+      };
+    });
     // As the agent does: a report the server could not take (a 503 in a race) is sent again.
     for (let attempt = 1; ; attempt++) {
       try {
-        await report();
+        await this.link.report(this.options.hostId, { reports });
         break;
       } catch (error) {
         if (attempt >= 20 || this.abort.signal.aborted) throw error;
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     }
-    if (lastStatus === "RUNNING") this.running.add(taskArn);
-    else if (lastStatus === "STOPPED") {
-      this.running.delete(taskArn);
-      this.finished.add(taskArn);
+    for (const { taskArn, lastStatus } of changes) {
+      if (lastStatus === "RUNNING") this.running.add(taskArn);
+      else if (lastStatus === "STOPPED") {
+        this.running.delete(taskArn);
+        this.finished.add(taskArn);
+      }
     }
   }
 }
