@@ -136,7 +136,13 @@ test("binary secrets, UpdateSecret, tags, and a retried CreateSecret", async () 
 
 test("delete with a recovery window, restore, force delete, and the purge of due secrets", async () => {
   const { ARN } = await sm.send(new CreateSecretCommand({ Name: "doomed", SecretString: "v" }));
-  await rejects(sm.send(new DeleteSecretCommand({ SecretId: "doomed", RecoveryWindowInDays: 31 })), "InvalidParameterException");
+  const windowMessage = "The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).";
+  await rejects(sm.send(new DeleteSecretCommand({ SecretId: "doomed", RecoveryWindowInDays: 31 })), "InvalidParameterException", windowMessage);
+  await rejects(
+    sm.send(new DeleteSecretCommand({ SecretId: "doomed", RecoveryWindowInDays: 0, ForceDeleteWithoutRecovery: true })),
+    "InvalidParameterException",
+    windowMessage,
+  );
   await rejects(sm.send(new DeleteSecretCommand({ SecretId: "doomed", RecoveryWindowInDays: 6 })), "InvalidParameterException");
   await rejects(
     sm.send(new DeleteSecretCommand({ SecretId: "doomed", RecoveryWindowInDays: 7, ForceDeleteWithoutRecovery: true })),
@@ -211,7 +217,7 @@ test("ListSecrets filters and pages; BatchGetSecretValue by list and by filter",
   } while (next);
   assert.equal(seen.length, 5);
   await rejects(sm.send(new ListSecretsCommand({ NextToken: "garbage" })), "InvalidNextTokenException");
-  await rejects(sm.send(new ListSecretsCommand({ Filters: [{ Key: "name", Values: ["bad\u0001"] }] })), "InvalidParameterException");
+  await rejects(sm.send(new ListSecretsCommand({ Filters: [{ Key: "name", Values: ["bad\u0001"] }] })), "ValidationException");
   const batch = await sm.send(new BatchGetSecretValueCommand({ SecretIdList: ["list/item-0", "list/item-1", "missing"] }));
   assert.deepEqual(
     batch.SecretValues!.map((value) => value.SecretString),
@@ -229,15 +235,19 @@ test("GetRandomPassword honours its options", async () => {
   const { RandomPassword } = await sm.send(new GetRandomPasswordCommand({ PasswordLength: 64, ExcludePunctuation: true, ExcludeCharacters: "aeiou" }));
   assert.equal(RandomPassword!.length, 64);
   assert.match(RandomPassword!, /^[A-Zb-df-hj-np-tv-z0-9]+$/);
-  await rejects(sm.send(new GetRandomPasswordCommand({ PasswordLength: 5000 })), "InvalidParameterException");
+  await rejects(sm.send(new GetRandomPasswordCommand({ PasswordLength: 5000 })), "ValidationException");
 });
 
 test("abuse: oversized values, hostile names, foreign ARNs, bad version ids, both value kinds", async () => {
-  await rejects(sm.send(new CreateSecretCommand({ Name: "huge", SecretString: "x".repeat(65_537) })), "InvalidParameterException");
-  await rejects(sm.send(new CreateSecretCommand({ Name: "huge", SecretBinary: new Uint8Array(65_537) })), "InvalidParameterException");
+  await rejects(sm.send(new CreateSecretCommand({ Name: "huge", SecretString: "x".repeat(65_537) })), "ValidationException");
+  await rejects(sm.send(new CreateSecretCommand({ Name: "huge", SecretBinary: new Uint8Array(65_537) })), "ValidationException");
   await sm.send(new CreateSecretCommand({ Name: "max", SecretString: "x".repeat(65_536) }));
   for (const name of ["a\u0000b", "new\nline", "tab\there", "sp ace", "semi;colon", "x".repeat(513), ""]) {
-    await rejects(sm.send(new CreateSecretCommand({ Name: name, SecretString: "v" })), "InvalidParameterException");
+    await rejects(
+      sm.send(new CreateSecretCommand({ Name: name, SecretString: "v" })),
+      "ValidationException",
+      "Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!",
+    );
   }
   // Dots and slashes are a name's characters (AWS allows them); a name never becomes a path here.
   await sm.send(new CreateSecretCommand({ Name: "../../etc/passwd", SecretString: "not a file" }));
@@ -252,10 +262,15 @@ test("abuse: oversized values, hostile names, foreign ARNs, bad version ids, bot
     await rejects(sm.send(new GetSecretValueCommand({ SecretId: foreign })), "ResourceNotFoundException");
   }
   for (const versionId of ["short", "x".repeat(65), `${"a".repeat(31)}\u0007`, `${"a".repeat(32)} `]) {
-    await rejects(sm.send(new GetSecretValueCommand({ SecretId: "mine", VersionId: versionId })), "InvalidParameterException");
-    await rejects(sm.send(new PutSecretValueCommand({ SecretId: "mine", SecretString: "v", ClientRequestToken: versionId })), "InvalidParameterException");
+    await rejects(sm.send(new GetSecretValueCommand({ SecretId: "mine", VersionId: versionId })), "ValidationException");
+    await rejects(sm.send(new PutSecretValueCommand({ SecretId: "mine", SecretString: "v", ClientRequestToken: versionId })), "ValidationException");
   }
   await rejects(sm.send(new TagResourceCommand({ SecretId: "mine", Tags: [{ Key: "aws:reserved", Value: "x" }] })), "InvalidParameterException");
+  await rejects(
+    sm.send(new GetSecretValueCommand({} as never)),
+    "ValidationException",
+    /Value null at 'SecretId' failed to satisfy constraint: Member must not be null/,
+  );
   await rejects(
     sm.send(new TagResourceCommand({ SecretId: "mine", Tags: Array.from({ length: 51 }, (_, i) => ({ Key: `t${i}`, Value: "v" })) })),
     "InvalidParameterException",

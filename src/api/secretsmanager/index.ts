@@ -44,6 +44,8 @@ export function createSecretsManagerService(options: SecretsManagerOptions): Jso
     targetPrefix: "secretsmanager",
     jsonVersion: "1.1",
     schemas: secretsSdk as unknown as Record<string, unknown>,
+    // wording not confirmed (Secrets Manager answers an invalid name with ValidationException; a missing member too, by the same request validation)
+    missingMemberCode: "ValidationException",
     operations: jsonOperations<SecretsOperations>()({
       CreateSecret: on(createSecret),
       GetSecretValue: on(getSecretValue),

@@ -31,8 +31,8 @@ test("every type required fits: a 4-character password has one of each", () => {
 });
 
 test("refuses a length out of 1..4096, everything excluded, or too short for each type", () => {
-  assert.throws(() => randomPassword({ PasswordLength: 0 }), { name: "InvalidParameterException" });
-  assert.throws(() => randomPassword({ PasswordLength: 4097 }), { name: "InvalidParameterException" });
+  assert.throws(() => randomPassword({ PasswordLength: 0 }), { name: "ValidationException" });
+  assert.throws(() => randomPassword({ PasswordLength: 4097 }), { name: "ValidationException" });
   assert.throws(() => randomPassword({ ExcludeUppercase: true, ExcludeLowercase: true, ExcludeNumbers: true, ExcludePunctuation: true }), {
     name: "InvalidParameterException",
   });

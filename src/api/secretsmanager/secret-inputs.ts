@@ -4,7 +4,7 @@
 import type { AccountScope } from "../../core/arn.js";
 import { parseArn } from "../../core/arn.js";
 import type { SecretTag } from "../../store/index.js";
-import { bothValues, constraint, invalidParameter } from "./secrets-errors.js";
+import { bothValues, constraint, invalidParameter, validation } from "./secrets-errors.js";
 
 /** CreateSecret Name: 1–512 of ASCII letters, digits and /_+=.@- (API_CreateSecret). */
 const NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
@@ -20,10 +20,7 @@ export const MAX_VALUE = 65_536;
 export const MAX_TAGS = 50;
 
 export function validateName(name: string): string {
-  if (!NAME.test(name)) {
-    // wording not confirmed
-    throw invalidParameter("Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!");
-  }
+  if (!NAME.test(name)) throw validation("Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!");
   return name;
 }
 

@@ -18,7 +18,9 @@ export const nameScheduledForDeletion = () => invalidRequest("You can't create t
 export const secretExists = (name: string) => resourceExists(`The operation failed because the secret ${name} already exists.`);
 export const bothValues = () => invalidParameter("You can't specify both a binary secret value and a string secret value in the same secret.");
 
-/** A member failing its model constraint, in the words of AWS's request validation. */
+export const validation = error("ValidationException");
+
+/** A member failing its model constraint, in the words of AWS's request validation (a ValidationException, as for an invalid name). */
 export const constraint = (member: string, value: string, rule: string) =>
   // wording not confirmed (Secrets Manager's own constraint messages are not published)
-  invalidParameter(`1 validation error detected: Value '${value}' at '${member}' failed to satisfy constraint: ${rule}`);
+  validation(`1 validation error detected: Value '${value}' at '${member}' failed to satisfy constraint: ${rule}`);

@@ -308,14 +308,12 @@ export function describeRecord(secret: SecretRecord, versions: readonly SecretVe
 
 export async function deleteSecret(context: SecretsContext, input: DeleteSecretRequest): Promise<DeleteSecretResponse> {
   const force = input.ForceDeleteWithoutRecovery === true;
-  if (force && input.RecoveryWindowInDays !== undefined) {
-    // wording not confirmed
-    throw invalidParameter("You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.");
-  }
   const days = input.RecoveryWindowInDays ?? 30;
-  if (!Number.isInteger(days) || days > 30) throw invalidParameter("The RecoveryWindowInDays value must be less than or equal to 30.");
-  // wording not confirmed (the lower bound's message)
-  if (days < 7) throw invalidParameter("The RecoveryWindowInDays value must be greater than or equal to 7.");
+  // Checked first, also beside ForceDeleteWithoutRecovery (AWS answers RecoveryWindowInDays 0 with a force delete so).
+  if (!Number.isInteger(days) || days < 7 || days > 30) throw invalidParameter("The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).");
+  // wording not confirmed
+  if (force && input.RecoveryWindowInDays !== undefined)
+    throw invalidParameter("You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.");
   const secret = await findSecret(context, input.SecretId);
   const now = context.clock.now();
   const deletionAt = await withLocked(context, secret, async (locked) => {
