@@ -148,7 +148,7 @@ function planPut(context: ParametersContext, input: PutParameterRequest): PutPla
   if (input.Description !== undefined && input.Description.length > 1024)
     throw constraint("description", "…", "Member must have length less than or equal to 1024");
   if (input.DataType !== undefined && input.DataType !== "text") throw validation(`The data type ${input.DataType} isn't supported by Berth; use text.`); // Berth's own
-  // wording not confirmed
+  // AWS's words (seen in botocore's ClientError)
   if (input.Tags !== undefined && input.Overwrite === true)
     throw validation(
       "Invalid request: tags and overwrite can't be used together. To create a parameter with tags, please remove overwrite flag. To update tags for an existing parameter, please use AddTagsToResource or RemoveTagsFromResource.",
