@@ -65,6 +65,12 @@ export function parseDocument<T>(text: string): T {
 
 export interface ClustersRepository {
   get(name: string): Promise<Cluster | undefined>;
+  /**
+   * Locks the cluster's row until the transaction ends (on PostgreSQL; SQLite runs one transaction
+   * at a time anyway), changing nothing: CreateService's count of the cluster's services and its
+   * insert, and DeleteCluster's check that none is left, do not interleave.
+   */
+  lock(name: string): Promise<void>;
   put(cluster: Cluster & { clusterName: string; clusterArn: string; status: string }, createdAt: number): Promise<void>;
   list(options: { afterName?: string; limit: number; status?: string }): Promise<Cluster[]>;
 }
@@ -137,6 +143,13 @@ export function createClustersRepository(db: Kysely<EcsTables>): ClustersReposit
     async get(name) {
       const row = await db.selectFrom("clusters").select("document").where("cluster_name", "=", name).executeTakeFirst();
       return row ? parseDocument<Cluster>(row.document) : undefined;
+    },
+    async lock(name) {
+      await db
+        .updateTable("clusters")
+        .set((eb) => ({ status: eb.ref("status") }))
+        .where("cluster_name", "=", name)
+        .execute();
     },
     async put(cluster, createdAt) {
       const values = { cluster_arn: cluster.clusterArn, status: cluster.status, document: JSON.stringify(cluster) };

@@ -169,14 +169,13 @@ export interface LeaseFence {
 }
 
 /** A store-wide lock (Store.exclusively); each has its own PostgreSQL advisory lock key. */
-export type StoreLock = "placement" | "network" | "services";
+export type StoreLock = "placement" | "network";
 
 /** "network": EC2 network writes that check then write (VNI and address allocation, CIDR overlaps). */
-/** "services": CreateService's count of a cluster's services then insert (the services-per-cluster quota). */
 /** The order several locks of one transaction are taken in. */
-const STORE_LOCK_ORDER: readonly StoreLock[] = ["placement", "network", "services"];
+const STORE_LOCK_ORDER: readonly StoreLock[] = ["placement", "network"];
 
-const ADVISORY_LOCK_KEYS: Record<StoreLock, number> = { placement: 0x6265_7274_01, network: 0x6265_7274_02, services: 0x6265_7274_03 };
+const ADVISORY_LOCK_KEYS: Record<StoreLock, number> = { placement: 0x6265_7274_01, network: 0x6265_7274_02 };
 
 /** The longest Store.exclusively waits for its lock on PostgreSQL before giving up (by default). */
 const LOCK_WAIT_MS = 30_000;

@@ -71,10 +71,20 @@ eachStoreBackend((backend) => {
     assert.deepEqual(await store.tags.list(arnOf("web")), [{ key: "team", value: "b" }]);
   });
 
+  test("a service re-created under an INACTIVE one's name goes on from its version: a write naming the old service's version is refused", async () => {
+    await store.services.create(serviceRecord("web"));
+    const old = (await store.services.get(arnOf("web")))!;
+    assert.ok(await store.services.update(arnOf("web"), old.version, { status: "INACTIVE", service: old.service, state: old.state, updatedAtMs: 1 }));
+    assert.equal(await store.services.create(serviceRecord("web")), true);
+    const fresh = (await store.services.get(arnOf("web")))!;
+    assert.ok(fresh.version > old.version + 1);
+    assert.equal(await store.services.update(arnOf("web"), old.version, { service: old.service, state: old.state, updatedAtMs: 2 }), false);
+  });
+
   test("a purge inside a wider transaction joins it: rolled back with it", async () => {
     await store.services.create(serviceRecord("old", { status: "INACTIVE", updatedAtMs: 1_000 }));
     await assert.rejects(
-      store.exclusively("services", async (tx) => {
+      store.exclusively([], async (tx) => {
         assert.deepEqual(await tx.services.purgeInactive(2 * HOUR, 10), [arnOf("old")]);
         throw new Error("abort");
       }),
@@ -93,14 +103,17 @@ eachStoreBackend((backend) => {
   });
 });
 
-test('on postgres, replicas creating services at once under the "services" lock never count past the quota', async () => {
+test("on postgres, replicas creating services at once under the cluster's row lock never count past the quota", async () => {
   const database = await freshPostgresDatabase();
   const [a, b] = await Promise.all([openStore({ url: database.url, maxConnections: 8 }), openStore({ url: database.url, maxConnections: 8 })]);
   try {
     const quota = 3;
+    const clusterName = clusterArn.slice(clusterArn.lastIndexOf("/") + 1);
+    await a.clusters.put({ clusterArn, clusterName, status: "ACTIVE" }, 0);
     // CreateService's count-then-insert, with a pause between the two in which the others run.
     const createIfRoom = (store: Store, name: string) =>
-      store.exclusively("services", async (tx) => {
+      store.exclusively([], async (tx) => {
+        await tx.clusters.lock(clusterName);
         if ((await tx.services.countScheduled(clusterArn)) >= quota) return false;
         await new Promise((resolve) => setTimeout(resolve, 20));
         return tx.services.create(serviceRecord(name));

@@ -152,10 +152,15 @@ export function createServicesRepository(db: Kysely<ServicesRepositoryTables>): 
   return {
     create(record) {
       return inTransaction(db, async (tx) => {
-        const existing = await tx.selectFrom("services").select("status").where("service_arn", "=", record.serviceArn).executeTakeFirst();
+        const existing = await tx.selectFrom("services").select(["status", "version"]).where("service_arn", "=", record.serviceArn).executeTakeFirst();
         if (existing && existing.status !== "INACTIVE") return false;
         if (existing) await tx.deleteFrom("services").where("service_arn", "=", record.serviceArn).execute();
-        await tx.insertInto("services").values(rowOf(record)).execute();
+        // The versions go on from the deleted service's: a writer that read it and stalled through its
+        // deletion must not find its version again in the new service (its update would apply there).
+        await tx
+          .insertInto("services")
+          .values({ ...rowOf(record), version: existing ? Number(existing.version) + 1 : 1 })
+          .execute();
         return true;
       });
     },

@@ -195,18 +195,25 @@ export async function updateClusterSettings(context: EcsContext, input: UpdateCl
 
 export async function deleteCluster(context: EcsContext, input: DeleteClusterRequest): Promise<DeleteClusterResponse> {
   const cluster = await requireActiveCluster(context, input.cluster);
-  if ((await context.store.services.countActive(cluster.clusterArn)) > 0) {
-    throw clusterContainsServicesException("The Cluster cannot be deleted while Services are active.");
-  }
-  const counts = await context.store.tasks.countByStatus(cluster.clusterArn);
-  if (counts.some((c) => c.lastStatus !== "STOPPED" && c.count > 0)) {
-    throw clusterContainsTasksException("The Cluster cannot be deleted while Tasks are active.");
-  }
   const deleted = { ...cluster, status: "INACTIVE" };
-  await context.store.clusters.put(deleted, context.clock.now());
-  // The tags go with the cluster: a cluster created later under the same name (same ARN) starts
-  // without them, as on AWS.
-  await context.store.tags.removeAll(cluster.clusterArn);
+  // Under the cluster's row lock, which CreateService holds while it counts and inserts: a service
+  // created meanwhile is seen here, or sees the cluster gone. (RunTask takes no such lock: a task
+  // placed in the instant of the delete outlives its cluster.)
+  await context.store.exclusively([], async (tx) => {
+    await tx.clusters.lock(cluster.clusterName);
+    if ((await tx.clusters.get(cluster.clusterName))?.status !== "ACTIVE") throw clusterNotFoundException("Cluster not found.");
+    if ((await tx.services.countActive(cluster.clusterArn)) > 0) {
+      throw clusterContainsServicesException("The Cluster cannot be deleted while Services are active.");
+    }
+    const counts = await tx.tasks.countByStatus(cluster.clusterArn);
+    if (counts.some((c) => c.lastStatus !== "STOPPED" && c.count > 0)) {
+      throw clusterContainsTasksException("The Cluster cannot be deleted while Tasks are active.");
+    }
+    await tx.clusters.put(deleted, context.clock.now());
+    // The tags go with the cluster: a cluster created later under the same name (same ARN) starts
+    // without them, as on AWS.
+    await tx.tags.removeAll(cluster.clusterArn);
+  });
   return { cluster: await present(context, deleted, []) };
 }
 

@@ -22,7 +22,14 @@ import { checkDesiredCount, checkServiceName, refuseUnserved, rollingSettings, w
 import { deploymentSettingsOf, newDeployment, withNewPrimary } from "../../core/ecs-service/service-document.js";
 import type { DeploymentSettings } from "../../core/ecs-service/service-document.js";
 import { createServiceDigest } from "../../core/ecs-service/create-service-digest.js";
-import { clientException, invalidParameterException, limitExceededException, serviceNotActiveException, serviceNotFoundException } from "../../core/errors.js";
+import {
+  clientException,
+  clusterNotFoundException,
+  invalidParameterException,
+  limitExceededException,
+  serviceNotActiveException,
+  serviceNotFoundException,
+} from "../../core/errors.js";
 import { resolvePlatformVersion } from "../../core/run-task/platform-version.js";
 import type { TaskLauncher } from "../../control/task-launcher.js";
 import {
@@ -154,9 +161,12 @@ export async function createService(context: ServiceOperationsContext, request: 
 }
 
 /**
- * Stores a new service, its first service deployment and its tags in one transaction, under the
- * "services" lock: the count of the cluster's services and the insert must not interleave with
- * another CreateService's, or two replicas could both take the quota's last slot. A name taken by
+ * Stores a new service, its first service deployment and its tags in one transaction, holding its
+ * cluster's row lock: the count of the cluster's services and the insert must not interleave with
+ * another CreateService's in the cluster, or two replicas could both take the quota's last slot, nor
+ * with DeleteCluster's check that no service is left (the service would outlive its cluster). A
+ * lock per cluster, not one for every CreateService: a flood of creates in one cluster holds no
+ * other cluster's up. A name taken by
  * an ACTIVE or DRAINING service answers that service to a retry of the same request (its
  * clientToken and digest), and refuses anything else.
  */
@@ -167,7 +177,10 @@ async function storeNewService(
 ): Promise<CreateServiceResponse> {
   const { serviceArn, clusterArn, service } = record;
   const now = new Date(record.createdAtMs);
-  const outcome = await context.store.exclusively("services", async (tx) => {
+  const clusterName = clusterArn.slice(clusterArn.lastIndexOf("/") + 1);
+  const outcome = await context.store.exclusively([], async (tx) => {
+    await tx.clusters.lock(clusterName);
+    if ((await tx.clusters.get(clusterName))?.status !== "ACTIVE") return "no-cluster";
     const existing = await tx.services.get(serviceArn);
     if (existing && existing.status !== "INACTIVE") return existing;
     if ((await tx.services.countScheduled(clusterArn)) >= context.servicesPerCluster) return "quota";
@@ -175,9 +188,12 @@ async function storeNewService(
     // A service of this name deleted before left no history of its own (DeleteService removed it).
     await tx.serviceDeployments.removeService(serviceArn);
     await startServiceDeployment(tx.serviceDeployments, { arn: parts.serviceDeploymentArn, service, definition: parts.definition, previous: [], now });
+    // Tags a deleted service of this name may have kept (a TagResource racing its deletion) are not this one's.
+    await tx.tags.removeAll(serviceArn);
     await tx.tags.put(serviceArn, parts.tags);
     return "created";
   });
+  if (outcome === "no-cluster") throw clusterNotFoundException("Cluster not found.");
   if (outcome === "quota") {
     // ECS's quota error for CreateService is not published; LimitExceededException is what ECS
     // answers when its other per-resource quotas are reached (task definition revisions, capacity providers).

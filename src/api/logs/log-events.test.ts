@@ -113,8 +113,11 @@ test("a slow matcher: each call stops after its time budget, the loop stays resp
   t.diagnostic(diagnostics);
   assert.ok(unboundedMs > 600, `the matcher is slow enough to need the budget: ${diagnostics}`);
   assert.ok(calls > 1, `the scan was split into several calls: ${diagnostics}`);
-  assert.ok(Math.max(...callMs) < 400, `every call returned within its budget and one event: ${diagnostics}`);
-  assert.ok(worstLagMs < 300, `the event loop was never blocked for long: ${diagnostics}`);
+  // Bounds relative to the unbounded scan, measured in the same run: a loaded machine slows both
+  // alike (on a quiet one a call takes ~200 ms against an unbounded scan of ~1 s; under CI load
+  // 580 ms against 2.6 s). Without the budget one call would be the whole scan.
+  assert.ok(Math.max(...callMs) < unboundedMs / 2, `every call returned within its budget and one event: ${diagnostics}`);
+  assert.ok(worstLagMs < unboundedMs / 2, `the event loop was never blocked for long: ${diagnostics}`);
   assert.deepEqual(seen, expected, "paging through the nextTokens returns each match exactly once, in order");
 });
 

@@ -111,7 +111,10 @@ test("hostile wildcard values against long tag values are cut off by the request
     name: "InvalidParameterValue",
     message: /too costly/,
   });
-  assert.ok(Date.now() - started < 500, `took ${Date.now() - started} ms`);
+  // Without the budget this takes tens of seconds; with it, well under a second on a quiet machine.
+  // The bound leaves room for a loaded 2-core CI machine (634 ms was seen there) and still fails
+  // without the budget.
+  assert.ok(Date.now() - started < 5_000, `took ${Date.now() - started} ms`);
 });
 
 test("an honest filter set over many resources stays within the budget", () => {
