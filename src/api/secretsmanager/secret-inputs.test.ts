@@ -46,3 +46,20 @@ test("tags: a key given twice keeps the last value; aws: keys and more than 50 a
   assert.equal(mergeTags(fifty, [{ Key: "k0", Value: "new" }]).length, 50);
   assert.throws(() => mergeTags(fifty, [{ Key: "k50", Value: "v" }]), { name: "InvalidParameterException" });
 });
+
+test("CreateSecret's tags: at most 50; a repeated key keeps its last value", () => {
+  const many = Array.from({ length: 51 }, (_, i) => ({ Key: `k${i}`, Value: "v" }));
+  assert.equal(validateTags(many.slice(0, 50)).length, 50);
+  assert.throws(() => validateTags(many), { name: "InvalidParameterException" });
+  assert.deepEqual(
+    validateTags([
+      { Key: "a", Value: "1" },
+      { Key: "b", Value: "2" },
+      { Key: "a", Value: "3" },
+    ]),
+    [
+      { Key: "b", Value: "2" },
+      { Key: "a", Value: "3" },
+    ],
+  );
+});

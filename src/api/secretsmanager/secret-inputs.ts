@@ -88,7 +88,9 @@ export interface SecretValue {
 }
 
 export function validateTags(tags: readonly { Key?: string | undefined; Value?: string | undefined }[] | undefined): SecretTag[] {
-  const result: SecretTag[] = [];
+  // wording not confirmed (the same text as TagResource's limit below)
+  if (tags && tags.length > MAX_TAGS) throw invalidParameter(`Number of tags exceeds the limit of ${MAX_TAGS} tags.`);
+  const result = new Map<string, SecretTag>();
   for (const tag of tags ?? []) {
     const key = tag.Key ?? "";
     const value = tag.Value ?? "";
@@ -96,11 +98,10 @@ export function validateTags(tags: readonly { Key?: string | undefined; Value?: 
     if (value.length > 256) throw constraint("tags.member.value", value.slice(0, 64), "Member must have length less than or equal to 256");
     if (/[\x00-\x1f\x7f]/.test(key + value)) throw invalidParameter("Invalid tag key or value."); // wording not confirmed
     if (key.toLowerCase().startsWith("aws:")) throw invalidParameter("Invalid tag key. Tag keys may not start with 'aws:'."); // wording not confirmed
-    const existing = result.findIndex((one) => one.Key === key);
-    if (existing >= 0) result.splice(existing, 1);
-    result.push({ Key: key, Value: value });
+    result.delete(key); // a key given again takes the new value, in the new place
+    result.set(key, { Key: key, Value: value });
   }
-  return result;
+  return [...result.values()];
 }
 
 /** `tags` with `added` merged in (a key given again takes the new value); at most 50. */

@@ -21,7 +21,13 @@ import { AwsError } from "../../core/errors.js";
 const FILTER_KEYS = new Set(["description", "name", "tag-key", "tag-value", "primary-region", "owning-service", "all"]);
 const FILTER_VALUE = /^!?[a-zA-Z0-9 :_@/+=.\-!]{0,512}$/;
 
-function checkFilters(filters: readonly Filter[] | undefined): readonly Filter[] {
+/** Filters: at most 10 (API_ListSecrets, API_BatchGetSecretValue: "Maximum number of 10 items"), each of 1–10 values. */
+const MAX_FILTERS = 10;
+
+export function checkFilters(filters: readonly Filter[] | undefined): readonly Filter[] {
+  if (filters && filters.length > MAX_FILTERS)
+    // wording not confirmed (AWS's model-constraint text for the limit in the API reference)
+    throw constraint("filters", `[${filters.length} filters]`, `Member must have length less than or equal to ${MAX_FILTERS}`);
   for (const filter of filters ?? []) {
     if (!FILTER_KEYS.has(filter.Key ?? ""))
       throw constraint("filters.member.key", filter.Key ?? "null", `Member must satisfy enum value set: [${[...FILTER_KEYS].join(", ")}]`);
@@ -42,9 +48,27 @@ function checkFilters(filters: readonly Filter[] | undefined): readonly Filter[]
 /** The words of an "all" search: split at anything not a letter or digit and where case or kind changes (credsDatabase#892 → creds, Database, 892). */
 const words = (text: string) => text.match(/[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+/g) ?? [];
 
-function valueMatches(key: string, value: string, secret: SecretRecord): boolean {
+/** What an "all" filter searches in a secret: its words, lower-cased, built once per secret per request. */
+type Haystack = () => readonly string[];
+
+function haystackOf(secret: SecretRecord): Haystack {
+  let built: string[] | undefined;
+  return () =>
+    (built ??= [secret.name, secret.description ?? "", ...secret.tags.flatMap((tag) => [tag.Key, tag.Value])].flatMap(words).map((word) => word.toLowerCase()));
+}
+
+/** One filter value, prepared once per request. */
+interface Needle {
+  readonly key: string;
+  readonly negated: boolean;
+  readonly value: string;
+  readonly words: readonly string[];
+}
+
+function valueMatches(needle: Needle, secret: SecretRecord, haystack: Haystack): boolean {
+  const value = needle.value;
   const startsWith = (text: string | undefined) => text !== undefined && text.startsWith(value);
-  switch (key) {
+  switch (needle.key) {
     case "name":
       return startsWith(secret.name);
     case "description":
@@ -54,23 +78,27 @@ function valueMatches(key: string, value: string, secret: SecretRecord): boolean
     case "tag-value":
       return secret.tags.some((tag) => startsWith(tag.Value));
     case "all": {
-      const haystack = [secret.name, secret.description ?? "", ...secret.tags.flatMap((tag) => [tag.Key, tag.Value])]
-        .flatMap(words)
-        .map((word) => word.toLowerCase());
-      return words(value).every((word) => haystack.some((one) => one.startsWith(word.toLowerCase())));
+      const hay = haystack();
+      return needle.words.every((word) => hay.some((one) => one.startsWith(word)));
     }
     default:
       return false; // primary-region, owning-service: Berth has no replicas and no managing services
   }
 }
 
-/** Every filter must match; within one, any of its values (a "!value" matches when the value does not). */
-function matches(filters: readonly Filter[], secret: SecretRecord): boolean {
-  return filters.every((filter) =>
-    (filter.Values ?? []).some((raw) =>
-      raw.startsWith("!") ? !valueMatches(filter.Key ?? "", raw.slice(1), secret) : valueMatches(filter.Key ?? "", raw, secret),
-    ),
+/** A matcher for `filters`: every filter must match; within one, any of its values (a "!value" matches when the value does not). */
+export function filterMatcher(filters: readonly Filter[]): (secret: SecretRecord) => boolean {
+  const prepared: Needle[][] = filters.map((filter) =>
+    (filter.Values ?? []).map((raw) => {
+      const negated = raw.startsWith("!");
+      const value = negated ? raw.slice(1) : raw;
+      return { key: filter.Key ?? "", negated, value, words: words(value).map((word) => word.toLowerCase()) };
+    }),
   );
+  return (secret) => {
+    const haystack = haystackOf(secret);
+    return prepared.every((needles) => needles.some((needle) => valueMatches(needle, secret, haystack) !== needle.negated));
+  };
 }
 
 type Position = { after: [number | string, string] };
@@ -102,8 +130,9 @@ async function page(
   const position = decodeToken(options.token, isPosition, invalidToken);
   const direction = options.descending ? -1 : 1;
   const keyOf = (secret: SecretRecord): [number | string, string] => [key(secret), secret.arn];
+  const matches = filterMatcher(options.filters);
   const sorted = (await context.secrets.list())
-    .filter((secret) => (options.includeDeleted || secret.deletedAt === undefined) && matches(options.filters, secret))
+    .filter((secret) => (options.includeDeleted || secret.deletedAt === undefined) && matches(secret))
     .sort((a, b) => direction * compare(keyOf(a), keyOf(b)))
     .filter((secret) => !position || direction * compare(keyOf(secret), position.after) > 0);
   const shown = sorted.slice(0, options.limit);
