@@ -77,4 +77,14 @@ eachStoreBackend((backend) => {
       ],
     );
   });
+
+  test("versions() reads no values; sealedValue() reads the one asked for", async () => {
+    const record = secret("values", clock.now());
+    await store.secrets.create(record, { versionId: "a".repeat(32), createdAt: 1, stages: ["AWSCURRENT"], kind: "string", sealedValue: "e1.a" });
+    const [version] = await store.secrets.versions(record.arn);
+    assert.ok(version && !("sealedValue" in version), "listing versions carries no sealed values");
+    assert.equal(await store.secrets.sealedValue(record.arn, "a".repeat(32)), "e1.a");
+    assert.equal(await store.secrets.sealedValue(record.arn, "b".repeat(32)), undefined);
+    assert.equal(await store.secrets.locked(record.arn, (locked) => locked.sealedValue("a".repeat(32))).then((done) => done?.value), "e1.a");
+  });
 });

@@ -58,12 +58,12 @@ export interface SecretRecord {
   readonly purgeAt: number | undefined;
 }
 
+/** A version without its value: what listing, describing and choosing a version need. */
 export interface SecretVersionRecord {
   readonly versionId: string;
   readonly createdAt: number;
   readonly stages: readonly string[];
   readonly kind: "string" | "binary";
-  readonly sealedValue: string;
   readonly lastAccessedAt: number | undefined;
 }
 
@@ -81,6 +81,8 @@ export type SecretChange = Partial<Pick<SecretRecord, "description" | "kmsKeyId"
 export interface LockedSecret {
   readonly secret: SecretRecord;
   versions(): Promise<SecretVersionRecord[]>;
+  /** The sealed value of one version; undefined when there is no such version. */
+  sealedValue(versionId: string): Promise<string | undefined>;
   addVersion(version: NewSecretVersion): Promise<void>;
   setStages(versionId: string, stages: readonly string[]): Promise<void>;
   deleteVersions(versionIds: readonly string[]): Promise<void>;
@@ -96,7 +98,9 @@ export interface SecretsRepository {
   byName(name: string): Promise<SecretRecord | undefined>;
   /** Every secret, without values, ordered by creation then ARN. */
   list(): Promise<SecretRecord[]>;
+  /** A secret's versions without their values (sealed values are read one at a time by `sealedValue`). */
   versions(arn: string): Promise<SecretVersionRecord[]>;
+  sealedValue(arn: string, versionId: string): Promise<string | undefined>;
   /** Runs `work` in one transaction holding the secret's row; undefined when there is no such secret. */
   locked<T>(arn: string, work: (locked: LockedSecret) => Promise<T>): Promise<{ value: T } | undefined>;
   /** Stamps a version (and its secret) as read on `day` when that day differs from the stored one. */
@@ -122,13 +126,12 @@ function secretRecord(row: SecretsTable): SecretRecord {
   };
 }
 
-function versionRecord(row: SecretVersionsTable): SecretVersionRecord {
+function versionRecord(row: Omit<SecretVersionsTable, "sealed_value">): SecretVersionRecord {
   return {
     versionId: row.version_id,
     createdAt: Number(row.created_at),
     stages: JSON.parse(row.stages) as string[],
     kind: row.value_kind,
-    sealedValue: row.sealed_value,
     lastAccessedAt: row.last_accessed_at === null ? undefined : Number(row.last_accessed_at),
   };
 }
@@ -156,8 +159,24 @@ function changeRow(change: SecretChange): Partial<SecretsTable> {
 }
 
 async function readVersions(db: Kysely<SecretsTables>, arn: string): Promise<SecretVersionRecord[]> {
-  const rows = await db.selectFrom("secret_versions").selectAll().where("secret_arn", "=", arn).orderBy("created_at").orderBy("version_id").execute();
+  const rows = await db
+    .selectFrom("secret_versions")
+    .select(["secret_arn", "version_id", "created_at", "stages", "value_kind", "last_accessed_at"])
+    .where("secret_arn", "=", arn)
+    .orderBy("created_at")
+    .orderBy("version_id")
+    .execute();
   return rows.map(versionRecord);
+}
+
+async function readSealedValue(db: Kysely<SecretsTables>, arn: string, versionId: string): Promise<string | undefined> {
+  const row = await db
+    .selectFrom("secret_versions")
+    .select("sealed_value")
+    .where("secret_arn", "=", arn)
+    .where("version_id", "=", versionId)
+    .executeTakeFirst();
+  return row?.sealed_value;
 }
 
 function lockedSecret(tx: Kysely<SecretsTables>, secret: SecretRecord): LockedSecret {
@@ -165,6 +184,7 @@ function lockedSecret(tx: Kysely<SecretsTables>, secret: SecretRecord): LockedSe
   return {
     secret,
     versions: () => readVersions(tx, arn),
+    sealedValue: (versionId) => readSealedValue(tx, arn, versionId),
     addVersion: async (version) => void (await tx.insertInto("secret_versions").values(versionRow(arn, version)).execute()),
     setStages: async (versionId, stages) =>
       void (await tx
@@ -230,6 +250,7 @@ export function createSecretsRepository(db: Kysely<SecretsTables>): SecretsRepos
       return (await db.selectFrom("secrets").selectAll().orderBy("created_at").orderBy("arn").execute()).map(secretRecord);
     },
     versions: (arn) => readVersions(db, arn),
+    sealedValue: (arn, versionId) => readSealedValue(db, arn, versionId),
     async locked(arn, work) {
       return inTransaction(db, async (tx) => {
         const locked = await tx

@@ -291,6 +291,18 @@ test("racing PutSecretValue calls leave exactly one AWSCURRENT and one AWSPREVIO
   assert.equal(`v${Number(current.VersionId!.slice(0, 8)) - 99}`, current.SecretString);
 });
 
+test("at most 20 staging labels on a secret's versions together (LimitExceededException), so labelled versions stay bounded", async () => {
+  await sm.send(new CreateSecretCommand({ Name: "labels", SecretString: "v0" }));
+  await sm.send(new PutSecretValueCommand({ SecretId: "labels", SecretString: "v1" }));
+  // AWSCURRENT, AWSPREVIOUS and 18 more: 20 labels.
+  for (let i = 0; i < 18; i++) await sm.send(new PutSecretValueCommand({ SecretId: "labels", SecretString: `v${i}`, VersionStages: [`L${i}`] }));
+  await rejects(sm.send(new PutSecretValueCommand({ SecretId: "labels", SecretString: "over", VersionStages: ["L18"] })), "LimitExceededException");
+  // Moving an existing label adds none.
+  await sm.send(new PutSecretValueCommand({ SecretId: "labels", SecretString: "moved", VersionStages: ["L0"] }));
+  const { VersionIdsToStages } = await sm.send(new DescribeSecretCommand({ SecretId: "labels" }));
+  assert.equal(Object.values(VersionIdsToStages!).flat().length, 20);
+});
+
 test("the store holds no plaintext value: sealed rows, and no trace in the database files", async () => {
   const plaintext = "plaintext-canary-7f3a9c";
   const { ARN } = await sm.send(new CreateSecretCommand({ Name: "canary", SecretString: plaintext }));
@@ -298,8 +310,9 @@ test("the store holds no plaintext value: sealed rows, and no trace in the datab
   const store = await openStore(location);
   try {
     const [version] = await store.secrets.versions(ARN!);
-    assert.ok(version && version.sealedValue.startsWith("e1."));
-    assert.ok(!version.sealedValue.includes(plaintext) && !Buffer.from(version.sealedValue, "base64url").includes(plaintext));
+    const sealed = version && (await store.secrets.sealedValue(ARN!, version.versionId));
+    assert.ok(sealed && sealed.startsWith("e1."));
+    assert.ok(!sealed.includes(plaintext) && !Buffer.from(sealed, "base64url").includes(plaintext));
   } finally {
     await store.close();
   }

@@ -51,6 +51,7 @@ import {
 } from "./secret-inputs.js";
 import {
   invalidParameter,
+  limitExceeded,
   markedForDeletion,
   nameScheduledForDeletion,
   resourceExists,
@@ -71,6 +72,8 @@ const CURRENT = "AWSCURRENT";
 const PREVIOUS = "AWSPREVIOUS";
 /** Versions kept per secret; the oldest without a staging label go first (AWS keeps about 100). */
 const MAX_VERSIONS = 100;
+/** Staging labels attached to a secret's versions together (Secrets Manager quotas: 20). */
+const MAX_LABELS = 20;
 const DAY_MS = 86_400_000;
 const SUFFIX_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
@@ -109,8 +112,16 @@ async function withLocked<T>(context: SecretsContext, secret: SecretRecord, work
   return done.value;
 }
 
-export function openVersion(context: SecretsContext, arn: string, version: SecretVersionRecord): SecretValue {
-  return { kind: version.kind, bytes: openValue(context.sealer, version.sealedValue, associatedData(arn, version.versionId)) };
+/** The value of one version, read (only its own sealed value) through `read` and opened. */
+export async function openVersion(
+  context: SecretsContext,
+  arn: string,
+  version: SecretVersionRecord,
+  read: (versionId: string) => Promise<string | undefined>,
+): Promise<SecretValue> {
+  const sealed = await read(version.versionId);
+  if (sealed === undefined) throw versionIdNotFound(version.versionId); // deleted since the versions were listed
+  return { kind: version.kind, bytes: openValue(context.sealer, sealed, associatedData(arn, version.versionId)) };
 }
 
 const sameValue = (a: SecretValue, b: SecretValue) => a.kind === b.kind && a.bytes.equals(b.bytes);
@@ -131,7 +142,7 @@ async function addVersion(
   const versions = await locked.versions();
   const existing = versions.find((version) => version.versionId === versionId);
   if (existing) {
-    if (sameValue(openVersion(context, arn, existing), value)) return { stages: existing.stages, created: false };
+    if (sameValue(await openVersion(context, arn, existing, locked.sealedValue), value)) return { stages: existing.stages, created: false };
     // wording not confirmed
     throw resourceExists(`You can't modify an existing version, you can only create a new version.`);
   }
@@ -160,12 +171,22 @@ async function moveStages(locked: LockedSecret, others: readonly SecretVersionRe
     if (next.length !== version.stages.length || version === oldCurrent) await locked.setStages(version.versionId, next);
     kept.push({ ...version, stages: next });
   }
+  checkLabelLimit(kept, stages);
   // The new version counts too: beyond MAX_VERSIONS, the oldest unlabelled versions go.
   const excess = kept.length + 1 - MAX_VERSIONS;
   if (excess > 0) {
     const unlabelled = kept.filter((version) => version.stages.length === 0).slice(0, excess);
+    // wording not confirmed (with at most MAX_LABELS labels this cannot happen; kept as a backstop)
+    if (unlabelled.length < excess) throw limitExceeded(`A secret can have at most ${MAX_VERSIONS} versions.`);
     await locked.deleteVersions(unlabelled.map((version) => version.versionId));
   }
+}
+
+/** At most MAX_LABELS staging labels on a secret's versions together (the Secrets Manager quota), so labelled versions stay few. */
+function checkLabelLimit(kept: readonly SecretVersionRecord[], stages: readonly string[]): void {
+  const labels = new Set([...stages, ...kept.flatMap((version) => version.stages)]);
+  // wording not confirmed
+  if (labels.size > MAX_LABELS) throw limitExceeded(`A secret can have at most ${MAX_LABELS} staging labels attached to its versions.`);
 }
 
 export async function createSecret(context: SecretsContext, input: CreateSecretRequest): Promise<CreateSecretResponse> {
@@ -209,7 +230,7 @@ export async function createSecret(context: SecretsContext, input: CreateSecretR
 async function createdAgain(context: SecretsContext, existing: SecretRecord, versionId: string, value: SecretValue | undefined): Promise<CreateSecretResponse> {
   if (existing.deletedAt !== undefined) throw nameScheduledForDeletion();
   const version = (await context.secrets.versions(existing.arn)).find((one) => one.versionId === versionId);
-  if (value && version && sameValue(openVersion(context, existing.arn, version), value)) {
+  if (value && version && sameValue(await openVersion(context, existing.arn, version, (id) => context.secrets.sealedValue(existing.arn, id)), value)) {
     return { ARN: existing.arn, Name: existing.name, VersionId: versionId, ReplicationStatus: [] };
   }
   throw secretExists(existing.name);
@@ -235,7 +256,7 @@ export function chooseVersion(versions: readonly SecretVersionRecord[], versionI
 export async function readValue(context: SecretsContext, secret: SecretRecord, versionId?: string, versionStage?: string): Promise<GetSecretValueResponse> {
   requireLive(secret);
   const version = chooseVersion(await context.secrets.versions(secret.arn), versionId, versionStage);
-  const value = openVersion(context, secret.arn, version);
+  const value = await openVersion(context, secret.arn, version, (id) => context.secrets.sealedValue(secret.arn, id));
   const day = Math.floor(context.clock.now() / DAY_MS) * DAY_MS;
   if (version.lastAccessedAt !== day) await context.secrets.touch(secret.arn, version.versionId, day);
   return {
