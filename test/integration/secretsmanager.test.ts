@@ -291,6 +291,15 @@ test("racing PutSecretValue calls leave exactly one AWSCURRENT and one AWSPREVIO
   assert.equal(`v${Number(current.VersionId!.slice(0, 8)) - 99}`, current.SecretString);
 });
 
+test("PutSecretValue naming AWSCURRENT and AWSPREVIOUS puts both on the new version and leaves no label on two versions", async () => {
+  await sm.send(new CreateSecretCommand({ Name: "both-labels", SecretString: "v0" }));
+  await sm.send(new PutSecretValueCommand({ SecretId: "both-labels", SecretString: "v1" }));
+  const put = await sm.send(new PutSecretValueCommand({ SecretId: "both-labels", SecretString: "v2", VersionStages: ["AWSCURRENT", "AWSPREVIOUS"] }));
+  const { VersionIdsToStages } = await sm.send(new DescribeSecretCommand({ SecretId: "both-labels" }));
+  assert.deepEqual(Object.values(VersionIdsToStages!).flat().sort(), ["AWSCURRENT", "AWSPREVIOUS"]);
+  assert.deepEqual([...VersionIdsToStages![put.VersionId!]!].sort(), ["AWSCURRENT", "AWSPREVIOUS"]);
+});
+
 test("at most 20 staging labels on a secret's versions together (LimitExceededException), so labelled versions stay bounded", async () => {
   await sm.send(new CreateSecretCommand({ Name: "labels", SecretString: "v0" }));
   await sm.send(new PutSecretValueCommand({ SecretId: "labels", SecretString: "v1" }));

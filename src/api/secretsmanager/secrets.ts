@@ -161,7 +161,9 @@ async function addVersion(
 
 async function moveStages(locked: LockedSecret, others: readonly SecretVersionRecord[], target: string, stages: readonly string[]): Promise<void> {
   const moving = new Set(stages);
-  const oldCurrent = moving.has(CURRENT) ? others.find((version) => version.versionId !== target && version.stages.includes(CURRENT)) : undefined;
+  // AWSCURRENT's old holder gets AWSPREVIOUS, unless the request puts AWSPREVIOUS on the new version itself (a label is on one version at most).
+  const oldCurrent =
+    moving.has(CURRENT) && !moving.has(PREVIOUS) ? others.find((version) => version.versionId !== target && version.stages.includes(CURRENT)) : undefined;
   if (oldCurrent) moving.add(PREVIOUS);
   const kept: SecretVersionRecord[] = [];
   for (const version of others) {
