@@ -45,8 +45,12 @@ export class SecretBox {
   unseal(text: string): string {
     const [version, iv, tag, sealed, ...rest] = text.split(".");
     if (version !== "v1" || !iv || !tag || sealed === undefined || rest.length > 0) throw new Error("unrecognised secret format");
-    const decipher = createDecipheriv("aes-256-gcm", this.key, Buffer.from(iv, "base64"));
-    decipher.setAuthTag(Buffer.from(tag, "base64"));
+    const ivBytes = Buffer.from(iv, "base64");
+    const tagBytes = Buffer.from(tag, "base64");
+    // A 12-byte IV and the full 16-byte tag only: Node would accept a truncated GCM tag.
+    if (ivBytes.length !== 12 || tagBytes.length !== 16) throw new Error("a sealed secret's IV is 12 bytes and its tag 16");
+    const decipher = createDecipheriv("aes-256-gcm", this.key, ivBytes, { authTagLength: 16 });
+    decipher.setAuthTag(tagBytes);
     return Buffer.concat([decipher.update(Buffer.from(sealed, "base64")), decipher.final()]).toString("utf8");
   }
 

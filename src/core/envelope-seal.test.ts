@@ -59,3 +59,16 @@ test("binary values and empty values round-trip", () => {
   assert.deepEqual(openValue(sealer, sealValue(sealer, bytes, "b"), "b"), bytes);
   assert.equal(openValue(sealer, sealValue(sealer, Buffer.alloc(0), "b"), "b").length, 0);
 });
+
+test("a truncated authentication tag or an IV of another length is refused", () => {
+  const sealer = testSealer();
+  const sealed = sealValue(sealer, Buffer.from("s3cr3t-password"), "arn:a\nv1");
+  const parts = sealed.split(".");
+  const tag = Buffer.from(parts[3]!, "base64url");
+  for (const length of [4, 8, 12, 15]) {
+    const truncated = [...parts.slice(0, 3), tag.subarray(0, length).toString("base64url"), parts[4]].join(".");
+    assert.throws(() => openValue(sealer, truncated, "arn:a\nv1"), `a ${length}-byte tag`);
+  }
+  const longIv = [...parts.slice(0, 2), randomBytes(16).toString("base64url"), ...parts.slice(3)].join(".");
+  assert.throws(() => openValue(sealer, longIv, "arn:a\nv1"));
+});

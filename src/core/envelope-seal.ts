@@ -35,10 +35,14 @@ export function openValue(sealer: KeySealer, sealed: string, associatedData: str
   if (format !== FORMAT || !sealedKey || !iv || !tag || ciphertext === undefined || rest.length > 0) throw new Error("unrecognised envelope format");
   const dataKey = Buffer.from(sealer.unseal(Buffer.from(sealedKey, "base64url").toString("utf8")), "base64");
   if (dataKey.length !== 32) throw new Error("an envelope's data key is 32 bytes");
-  const decipher = createDecipheriv("aes-256-gcm", dataKey, Buffer.from(iv, "base64url"));
-  decipher.setAAD(Buffer.from(associatedData, "utf8"));
-  decipher.setAuthTag(Buffer.from(tag, "base64url"));
   try {
+    const ivBytes = Buffer.from(iv, "base64url");
+    const tagBytes = Buffer.from(tag, "base64url");
+    // A 12-byte IV and the full 16-byte tag only: Node would accept a truncated GCM tag.
+    if (ivBytes.length !== 12 || tagBytes.length !== 16) throw new Error("an envelope's IV is 12 bytes and its tag 16");
+    const decipher = createDecipheriv("aes-256-gcm", dataKey, ivBytes, { authTagLength: 16 });
+    decipher.setAAD(Buffer.from(associatedData, "utf8"));
+    decipher.setAuthTag(tagBytes);
     return Buffer.concat([decipher.update(Buffer.from(ciphertext, "base64url")), decipher.final()]);
   } finally {
     dataKey.fill(0);
