@@ -72,9 +72,14 @@ function matchesFilter(filter: ParameterStringFilter, parameter: ParameterRecord
 type Position = { after: string };
 const isPosition = (value: unknown): value is Position => typeof (value as Position)?.after === "string";
 
-function pageOf(parameters: ParameterRecord[], limit: number, token: string | undefined): { shown: ParameterRecord[]; nextToken?: string } {
+/**
+ * One page, in code-unit order of names: sorted here, since the position compares names that way
+ * and the database's order follows its collation (PostgreSQL's en_US puts "/a/b" after "/a-c").
+ */
+export function pageOf(parameters: readonly ParameterRecord[], limit: number, token: string | undefined): { shown: ParameterRecord[]; nextToken?: string } {
   const position = decodeToken(token, isPosition, invalidNextToken);
-  const rest = position ? parameters.filter((parameter) => parameter.name > position.after) : parameters;
+  const sorted = [...parameters].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const rest = position ? sorted.filter((parameter) => parameter.name > position.after) : sorted;
   const shown = rest.slice(0, limit);
   const last = shown.at(-1);
   return { shown, ...(rest.length > limit && last ? { nextToken: encodeToken({ after: last.name }) } : {}) };
