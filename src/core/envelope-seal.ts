@@ -1,8 +1,8 @@
 // Envelope encryption of the values a user stores (Secrets Manager secret versions, SSM
 // SecureString parameters). Each value gets its own random 256-bit data key; the value is sealed
-// with it under AES-256-GCM, bound by the associated data to what it belongs to (a secret's ARN
-// and version id, a parameter's ARN and version), so a row copied onto another secret or version
-// fails to open. The data key itself is sealed with the store key, which never sits in the
+// with it under AES-256-GCM, bound by the associated data to what it belongs to (a secret's ARN,
+// version id and value kind; a parameter's exact name, incarnation, version and type), so a value
+// copied onto another secret, parameter or version fails to open. The data key itself is sealed with the store key, which never sits in the
 // database (store-key.ts: --store-key-file or <data-dir>/master.key), through the KeySealer port.
 //
 //   sealed = "e1." + sealer.seal(base64(dataKey)) + "." + iv + "." + tag + "." + ciphertext

@@ -9,6 +9,7 @@ export const parametersMigration: Migration = {
       .addColumn("name", "varchar(2048)", (c) => c.primaryKey())
       .addColumn("version", "integer", (c) => c.notNull())
       .addColumn("tags", "text", (c) => c.notNull())
+      .addColumn("incarnation", "varchar(64)", (c) => c.notNull())
       .addColumn("revision", "integer", (c) => c.notNull())
       .execute();
     await db.schema

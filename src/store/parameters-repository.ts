@@ -3,6 +3,7 @@
 // caller asks for it), so racing PutParameter calls number their versions one after the other and
 // labels move between versions without landing on two. SecureString values arrive sealed by the
 // caller; this file never sees their plaintext. Portable Kysely SQL.
+import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import { inTransaction } from "./transaction.js";
 
@@ -12,6 +13,8 @@ export interface ParametersTable {
   version: number;
   /** JSON array of {Key, Value}. */
   tags: string;
+  /** Random, made when the parameter's row is created: a SecureString's seal is bound to it, so a deleted and re-created parameter's versions are not the old ones'. */
+  incarnation: string;
   revision: number;
 }
 
@@ -55,6 +58,8 @@ export interface ParameterVersionRecord {
   readonly labels: readonly string[];
   readonly modifiedAt: number;
   readonly modifiedUser: string;
+  /** The parameter row's incarnation (read with the version; not stored per version). */
+  readonly incarnation: string;
 }
 
 /** A parameter's latest version, with the parameter's tags. */
@@ -66,6 +71,8 @@ export interface ParameterRecord extends ParameterVersionRecord {
 export interface LockedParameter {
   /** False when the row was created for this transaction (a new parameter). */
   readonly existed: boolean;
+  /** The row's incarnation, for the versions this transaction adds. */
+  readonly incarnation: string;
   readonly tags: readonly ParameterTag[];
   versions(): Promise<ParameterVersionRecord[]>;
   addVersion(version: ParameterVersionRecord): Promise<void>;
@@ -92,7 +99,7 @@ export interface ParametersRepository {
 
 const optional = (value: string | null) => (value === null ? undefined : value);
 
-function versionRecord(row: ParameterVersionsTable): ParameterVersionRecord {
+function versionRecord(row: ParameterVersionsTable & { incarnation: string }): ParameterVersionRecord {
   return {
     name: row.name,
     version: Number(row.version),
@@ -106,6 +113,7 @@ function versionRecord(row: ParameterVersionsTable): ParameterVersionRecord {
     labels: JSON.parse(row.labels) as string[],
     modifiedAt: Number(row.modified_at),
     modifiedUser: row.modified_user,
+    incarnation: row.incarnation,
   };
 }
 
@@ -131,16 +139,25 @@ function latest(db: Kysely<ParametersTables>) {
       join.onRef("parameter_versions.name", "=", "parameters.name").onRef("parameter_versions.version", "=", "parameters.version"),
     )
     .selectAll("parameter_versions")
-    .select("parameters.tags");
+    .select(["parameters.tags", "parameters.incarnation"]);
 }
 
-const parameterRecord = (row: ParameterVersionsTable & { tags: string }): ParameterRecord => ({
+/** Versions with their parameter's incarnation. */
+function withIncarnation(db: Kysely<ParametersTables>) {
+  return db
+    .selectFrom("parameter_versions")
+    .innerJoin("parameters", "parameters.name", "parameter_versions.name")
+    .selectAll("parameter_versions")
+    .select("parameters.incarnation");
+}
+
+const parameterRecord = (row: ParameterVersionsTable & { tags: string; incarnation: string }): ParameterRecord => ({
   ...versionRecord(row),
   tags: JSON.parse(row.tags) as ParameterTag[],
 });
 
 async function readVersions(db: Kysely<ParametersTables>, name: string): Promise<ParameterVersionRecord[]> {
-  return (await db.selectFrom("parameter_versions").selectAll().where("name", "=", name).orderBy("version").execute()).map(versionRecord);
+  return (await withIncarnation(db).where("parameter_versions.name", "=", name).orderBy("parameter_versions.version").execute()).map(versionRecord);
 }
 
 /** Takes the parameter's row lock (an UPDATE); false when it has no row. */
@@ -153,9 +170,10 @@ async function lockRow(tx: Kysely<ParametersTables>, name: string): Promise<bool
   return Number(result.numUpdatedRows) > 0;
 }
 
-function lockedParameter(tx: Kysely<ParametersTables>, name: string, existed: boolean, tags: readonly ParameterTag[]): LockedParameter {
+function lockedParameter(tx: Kysely<ParametersTables>, name: string, existed: boolean, incarnation: string, tags: readonly ParameterTag[]): LockedParameter {
   return {
     existed,
+    incarnation,
     tags,
     versions: () => readVersions(tx, name),
     async addVersion(version) {
@@ -193,7 +211,7 @@ export function createParametersRepository(db: Kysely<ParametersTables>): Parame
       return row && parameterRecord(row);
     },
     async version(name, version) {
-      const row = await db.selectFrom("parameter_versions").selectAll().where("name", "=", name).where("version", "=", version).executeTakeFirst();
+      const row = await withIncarnation(db).where("parameter_versions.name", "=", name).where("parameter_versions.version", "=", version).executeTakeFirst();
       return row && versionRecord(row);
     },
     versions: (name) => readVersions(db, name),
@@ -207,16 +225,16 @@ export function createParametersRepository(db: Kysely<ParametersTables>): Parame
           if (!create) return undefined;
           const inserted = await tx
             .insertInto("parameters")
-            .values({ name, version: 0, tags: "[]", revision: 0 })
+            .values({ name, version: 0, tags: "[]", incarnation: randomUUID(), revision: 0 })
             .onConflict((conflict) => conflict.doNothing())
             .executeTakeFirst();
           // Another transaction created it meanwhile: wait for its row like any other writer.
           if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) existed = await lockRow(tx, name);
         }
-        const row = await tx.selectFrom("parameters").select(["tags", "version"]).where("name", "=", name).executeTakeFirstOrThrow();
+        const row = await tx.selectFrom("parameters").select(["tags", "version", "incarnation"]).where("name", "=", name).executeTakeFirstOrThrow();
         // A row without versions is one this transaction (or a rolled-back one) just made.
         const live = existed && Number(row.version) > 0;
-        return { value: await work(lockedParameter(tx, name, live, JSON.parse(row.tags) as ParameterTag[])) };
+        return { value: await work(lockedParameter(tx, name, live, row.incarnation, JSON.parse(row.tags) as ParameterTag[])) };
       });
     },
     async delete(name) {

@@ -312,6 +312,21 @@ test("at most 20 staging labels on a secret's versions together (LimitExceededEx
   assert.equal(Object.values(VersionIdsToStages!).flat().length, 20);
 });
 
+test("a version's seal is bound to its value kind: a string version's row relabelled binary does not open", async () => {
+  const { ARN, VersionId } = await sm.send(new CreateSecretCommand({ Name: "kind-bound", SecretString: "a string" }));
+  const store = await openStore(testServerStore(server.dataDir).location);
+  try {
+    await store.secrets.locked(ARN!, async (locked) => {
+      const sealed = await locked.sealedValue(VersionId!);
+      await locked.deleteVersions([VersionId!]);
+      await locked.addVersion({ versionId: VersionId!, createdAt: 1, stages: ["AWSCURRENT"], kind: "binary", sealedValue: sealed! });
+    });
+  } finally {
+    await store.close();
+  }
+  await assert.rejects(sm.send(new GetSecretValueCommand({ SecretId: "kind-bound" })), "the sealed value does not open as binary");
+});
+
 test("the store holds no plaintext value: sealed rows, and no trace in the database files", async () => {
   const plaintext = "plaintext-canary-7f3a9c";
   const { ARN } = await sm.send(new CreateSecretCommand({ Name: "canary", SecretString: plaintext }));

@@ -276,6 +276,32 @@ test("the store holds no SecureString plaintext", async () => {
   }
 });
 
+test('a SecureString\'s seal is bound to its exact name and incarnation: not opened under "a" vs "/a" (one ARN), nor after a delete and re-create', async () => {
+  await ssm.send(new PutParameterCommand({ Name: "bound", Type: "SecureString", Value: "plain-name" }));
+  await ssm.send(new PutParameterCommand({ Name: "/bound", Type: "SecureString", Value: "slash-name" }));
+  await ssm.send(new PutParameterCommand({ Name: "/again", Type: "SecureString", Value: "first-life" }));
+  const store = await openStore(testServerStore(server.dataDir).location);
+  try {
+    const sealedOf = async (name: string) => (await store.parameters.versions(name))[0]!.value;
+    /** Puts `sealed` in place of `name`'s version 1, as a row copied over it would. */
+    const replace = (name: string, sealed: string) =>
+      store.parameters.locked(name, false, async (locked) => {
+        const [version] = await locked.versions();
+        await locked.deleteVersions([1]);
+        await locked.addVersion({ ...version!, value: sealed, incarnation: locked.incarnation });
+      });
+    await replace("/bound", await sealedOf("bound"));
+    await assert.rejects(ssm.send(new GetParameterCommand({ Name: "/bound", WithDecryption: true })), "the sealed value does not open");
+    const firstLife = await sealedOf("/again");
+    await ssm.send(new DeleteParameterCommand({ Name: "/again" }));
+    await ssm.send(new PutParameterCommand({ Name: "/again", Type: "SecureString", Value: "second-life" }));
+    await replace("/again", firstLife);
+    await assert.rejects(ssm.send(new GetParameterCommand({ Name: "/again", WithDecryption: true })), "the sealed value does not open");
+  } finally {
+    await store.close();
+  }
+});
+
 test("AWS CLI: put-parameter, get-parameter --with-decryption, get-parameters-by-path, delete-parameter", async () => {
   const put = await awsCli(server, ["ssm", "put-parameter", "--name", "/cli/api-key", "--type", "SecureString", "--value", "abc"]);
   assert.equal(put.code, 0, put.stderr);

@@ -78,7 +78,8 @@ const DAY_MS = 86_400_000;
 const SUFFIX_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
 /** What ties a sealed value to its secret and version (the envelope's associated data). */
-const associatedData = (arn: string, versionId: string) => `secretsmanager\n${arn}\n${versionId}`;
+/** What a version's seal is bound to: the secret's stored ARN (its random suffix differs for a secret created again), the version id and the value's kind. */
+const associatedData = (arn: string, versionId: string, kind: SecretValue["kind"]) => `secretsmanager\n${arn}\n${versionId}\n${kind}`;
 
 function secretArn(scope: AccountScope, name: string): string {
   const suffix = [...randomBytes(6)].map((byte) => SUFFIX_ALPHABET[byte % SUFFIX_ALPHABET.length]).join("");
@@ -121,7 +122,7 @@ export async function openVersion(
 ): Promise<SecretValue> {
   const sealed = await read(version.versionId);
   if (sealed === undefined) throw versionIdNotFound(version.versionId); // deleted since the versions were listed
-  return { kind: version.kind, bytes: openValue(context.sealer, sealed, associatedData(arn, version.versionId)) };
+  return { kind: version.kind, bytes: openValue(context.sealer, sealed, associatedData(arn, version.versionId, version.kind)) };
 }
 
 const sameValue = (a: SecretValue, b: SecretValue) => a.kind === b.kind && a.bytes.equals(b.bytes);
@@ -152,7 +153,7 @@ async function addVersion(
     createdAt: now,
     stages,
     kind: value.kind,
-    sealedValue: sealValue(context.sealer, value.bytes, associatedData(arn, versionId)),
+    sealedValue: sealValue(context.sealer, value.bytes, associatedData(arn, versionId, value.kind)),
   });
   await moveStages(locked, versions, versionId, stages);
   await locked.change({ lastChangedAt: now });
@@ -218,7 +219,7 @@ export async function createSecret(context: SecretsContext, input: CreateSecretR
     createdAt: now,
     stages: [CURRENT],
     kind: value.kind,
-    sealedValue: sealValue(context.sealer, value.bytes, associatedData(arn, versionId)),
+    sealedValue: sealValue(context.sealer, value.bytes, associatedData(arn, versionId, value.kind)),
   };
   if (!(await context.secrets.create(record, first))) {
     const winner = await context.secrets.byName(name);

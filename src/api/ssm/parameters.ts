@@ -58,13 +58,18 @@ const MAX_LABELS = 10;
 const STANDARD_BYTES = 4096;
 const ADVANCED_BYTES = 8192;
 
-const associatedData = (arn: string, version: number) => `ssm\n${arn}\n${version}`;
+/**
+ * What a SecureString's seal is bound to: the exact stored name (not the ARN, which depends on the
+ * start-up region and is the same for "a" and "/a"), the parameter's incarnation (random, new when
+ * it is created again after a delete), the version and the type.
+ */
+const associatedData = (name: string, incarnation: string, version: number, type: string) => `ssm\n${name}\n${incarnation}\n${version}\n${type}`;
 
 /** A version's value as a caller sees it: a SecureString's plaintext only WithDecryption, its ciphertext otherwise. */
 export function shownValue(context: ParametersContext, version: ParameterVersionRecord, decrypt: boolean): string {
   if (version.type !== "SecureString") return version.value;
   if (!decrypt) return Buffer.from(version.value, "utf8").toString("base64");
-  return openValue(context.sealer, version.value, associatedData(parameterArn(context.scope, version.name), version.version)).toString("utf8");
+  return openValue(context.sealer, version.value, associatedData(version.name, version.incarnation, version.version, version.type)).toString("utf8");
 }
 
 export function parameterShape(context: ParametersContext, version: ParameterVersionRecord, decrypt: boolean, selector?: string): Parameter {
@@ -178,12 +183,14 @@ export async function putParameter(context: ParametersContext, input: PutParamet
       if (oldest.labels.length > 0) throw maxVersionsExceeded(plan.name, oldest.version);
       await locked.deleteVersions([oldest.version]);
     }
-    const arn = parameterArn(context.scope, plan.name);
     await locked.addVersion({
       name: plan.name,
       version,
       type,
-      value: type === "SecureString" ? sealValue(context.sealer, Buffer.from(plan.value, "utf8"), associatedData(arn, version)) : plan.value,
+      value:
+        type === "SecureString"
+          ? sealValue(context.sealer, Buffer.from(plan.value, "utf8"), associatedData(plan.name, locked.incarnation, version, type))
+          : plan.value,
       description: input.Description ?? previous?.description,
       allowedPattern,
       tier,
@@ -192,6 +199,7 @@ export async function putParameter(context: ParametersContext, input: PutParamet
       labels: [],
       modifiedAt: context.clock.now(),
       modifiedUser: request.principalArn,
+      incarnation: locked.incarnation,
     });
     if (!locked.existed && plan.tags.length > 0) await locked.setTags(plan.tags);
     return { Version: version, Tier: tier as PutParameterResult["Tier"] };
