@@ -79,7 +79,7 @@ export class ServiceScheduler {
       },
     };
     let again = false;
-    for (const { serviceArn } of await this.options.store.services.listScheduled()) {
+    for (const serviceArn of await this.options.store.services.listScheduled()) {
       try {
         await held.keep();
         again = (await this.step(serviceArn, held)) || again;

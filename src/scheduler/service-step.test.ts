@@ -144,29 +144,18 @@ test("older deployments with nothing left are drained; a DRAINING service (N = 0
 });
 
 test("a deleted service whose newest deployment FAILED stops the older deployment's tasks too", () => {
-  const step = planServiceStep({
-    desiredCount: 0,
-    draining: true,
-    minimumHealthyPercent: 100,
-    maximumPercent: 200,
-    circuitBreaker: { enable: true, rollback: false },
-    deployments: [
-      { id: "new", rolloutState: "FAILED" },
-      { id: "old", rolloutState: "COMPLETED" },
-    ],
-    tasks: [1, 2].map((i) => ({
-      taskArn: `old-${i}`,
-      deploymentId: "old",
-      desiredStatus: "RUNNING",
-      lastStatus: "RUNNING",
-      healthy: true,
-      unhealthy: false,
-      failed: false,
-      protected: false,
-      availabilityZone: "us-east-1a",
-      createdAtMs: i,
-    })),
-    launchBudget: 100,
-  });
-  assert.deepEqual(step.stops.map((stop) => stop.taskArn).sort(), ["old-1", "old-2"]);
+  const older = [task("old"), task("old")];
+  const step = planServiceStep(
+    input({
+      desiredCount: 0,
+      draining: true,
+      circuitBreaker: { enable: true, rollback: false },
+      deployments: [
+        { id: "new", rolloutState: "FAILED" },
+        { id: "old", rolloutState: "COMPLETED" },
+      ],
+      tasks: older,
+    }),
+  );
+  assert.deepEqual(step.stops.map((stop) => stop.taskArn).sort(), older.map((view) => view.taskArn).sort());
 });

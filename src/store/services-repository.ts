@@ -94,8 +94,8 @@ export interface ServicesRepository {
    * no longer visible in the console or in the ListServices API operation".
    */
   listArns(clusterArn: string, options: { afterArn?: string; limit: number; launchType?: string }): Promise<string[]>;
-  /** Every ACTIVE or DRAINING service: the scheduler's work. */
-  listScheduled(): Promise<ServiceRecord[]>;
+  /** The ARNs of every ACTIVE or DRAINING service: the scheduler's work (it reads each when its turn comes). */
+  listScheduled(): Promise<string[]>;
   /** Counts of the cluster's ACTIVE services (DescribeClusters' activeServicesCount). */
   countActive(clusterArn: string): Promise<number>;
   /** Counts of the cluster's ACTIVE and DRAINING services: what its quota of services counts (an INACTIVE one is gone). */
@@ -203,7 +203,8 @@ export function createServicesRepository(db: Kysely<ServicesRepositoryTables>): 
         .map((row) => row.service_arn);
     },
     async listScheduled() {
-      return (await db.selectFrom("services").selectAll().where("status", "in", ["ACTIVE", "DRAINING"]).orderBy("service_arn").execute()).map(recordOf);
+      const rows = await db.selectFrom("services").select("service_arn").where("status", "in", ["ACTIVE", "DRAINING"]).orderBy("service_arn").execute();
+      return rows.map((row) => row.service_arn);
     },
     countActive: (clusterArn) => countOf(db, clusterArn, ["ACTIVE"]),
     countScheduled: (clusterArn) => countOf(db, clusterArn, ["ACTIVE", "DRAINING"]),

@@ -4,10 +4,8 @@
 // the store holding no SecureString plaintext.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { tmpdir } from "node:os";
 import {
   DeleteParameterCommand,
   DeleteParametersCommand,
@@ -23,6 +21,8 @@ import {
 import { openStore } from "../../src/store/index.js";
 import type { TestServer } from "../support/server.js";
 import { awsCli, sdkConfig, startTestServer, testServerStore } from "../support/server.js";
+import { rejectsWithAwsError } from "../support/aws-error.js";
+import { runBoto3 } from "../support/boto3.js";
 
 let server: TestServer;
 let ssm: SSMClient;
@@ -36,26 +36,8 @@ after(async () => {
   await server.cleanup();
 });
 
-async function rejects(promise: Promise<unknown>, name: string, message?: string | RegExp): Promise<void> {
-  await assert.rejects(promise, (error: Error) => {
-    assert.equal(error.name, name, `${error.name}: ${error.message}`);
-    if (typeof message === "string") assert.equal(error.message, message);
-    else if (message) assert.match(error.message, message);
-    return true;
-  });
-}
-
-function boto3(script: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const prelude = `import boto3, json, sys, botocore.exceptions\nssm = boto3.session.Session(aws_access_key_id=${JSON.stringify(server.credentials.accessKeyId)}, aws_secret_access_key=${JSON.stringify(server.credentials.secretAccessKey)}, region_name=${JSON.stringify(server.region)}).client("ssm", endpoint_url=${JSON.stringify(server.endpoint)})\n`;
-  return new Promise((resolve) =>
-    execFile(
-      "/usr/bin/python3",
-      ["-c", prelude + script],
-      { env: { PATH: "/usr/bin:/bin", HOME: tmpdir(), AWS_CONFIG_FILE: "/dev/null", AWS_SHARED_CREDENTIALS_FILE: "/dev/null" } },
-      (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    ),
-  );
-}
+const rejects = rejectsWithAwsError;
+const boto3 = (script: string) => runBoto3(server, "ssm", "ssm", script);
 
 test("PutParameter versions, Overwrite, and GetParameter by name, ARN, :version and :label", async () => {
   const created = await ssm.send(new PutParameterCommand({ Name: "/app/db/host", Type: "String", Value: "db1", Description: "host" }));
