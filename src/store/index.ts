@@ -67,6 +67,9 @@ import { secretsMigration } from "./secrets-migration.js";
 import type { ParametersRepository, ParametersTables } from "./parameters-repository.js";
 import { createParametersRepository } from "./parameters-repository.js";
 import { parametersMigration } from "./parameters-migration.js";
+import type { RoleSessionsRepository, RoleSessionsTable } from "./role-sessions-repository.js";
+import { createRoleSessionsRepository } from "./role-sessions-repository.js";
+import { roleSessionsMigration } from "./role-sessions-migration.js";
 
 export type { StoredAccessKey, AccessKeysRepository } from "./access-keys-repository.js";
 export type { ClustersRepository, StoredTaskDefinition, TaskDefinitionsRepository, TagsRepository, AccountSettingsRepository } from "./ecs-repositories.js";
@@ -93,6 +96,7 @@ export type { HeldLease, LeasesRepository } from "./leases-repository.js";
 export type { DeploymentSnapshot, ServiceRecord, ServiceSchedulingState, ServicesRepository } from "./services-repository.js";
 export type { ServiceDeploymentListOptions, ServiceDeploymentRecord, ServiceDeploymentsRepository } from "./service-deployments-repository.js";
 export { LeaseLostError } from "./leases-repository.js";
+export type { RoleSessionsRepository, StoredRoleSession } from "./role-sessions-repository.js";
 export type { LockedParameter, ParameterRecord, ParametersRepository, ParameterTag, ParameterVersionRecord } from "./parameters-repository.js";
 export type { LockedSecret, NewSecretVersion, SecretChange, SecretRecord, SecretsRepository, SecretTag, SecretVersionRecord } from "./secrets-repository.js";
 export type { ControlPlaneStateRepository, ControlPlaneValueName } from "./control-plane-state-repository.js";
@@ -121,7 +125,7 @@ type AllTables = EcsTables &
   ServicesTables &
   ServiceDeploymentsTables &
   SecretsTables &
-  ParametersTables;
+  ParametersTables & { role_sessions: RoleSessionsTable };
 
 /** The repositories: what a transaction of Store.exclusively or Store.fenced is handed too. */
 export interface Repositories {
@@ -146,6 +150,7 @@ export interface Repositories {
   readonly serviceDeployments: ServiceDeploymentsRepository;
   readonly secrets: SecretsRepository;
   readonly parameters: ParametersRepository;
+  readonly roleSessions: RoleSessionsRepository;
 }
 
 /** The repositories of one transaction, and the signals that go out when (and only if) it commits. */
@@ -227,6 +232,7 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
     "0015-service-deployments": serviceDeploymentsMigration,
     "0016-secrets": secretsMigration,
     "0017-parameters": parametersMigration,
+    "0019-role-sessions": roleSessionsMigration,
   };
 }
 
@@ -281,6 +287,7 @@ function repositoriesOver(db: Kysely<AllTables>): Repositories {
     serviceDeployments: createServiceDeploymentsRepository(scoped<ServiceDeploymentsTables>()),
     secrets: createSecretsRepository(scoped<SecretsTables>()),
     parameters: createParametersRepository(scoped<ParametersTables>()),
+    roleSessions: createRoleSessionsRepository(scoped<{ role_sessions: RoleSessionsTable }>()),
   };
 }
 

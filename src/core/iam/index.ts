@@ -10,3 +10,5 @@ export { assertPolicySize, policySize, POLICY_SIZE_LIMITS, MESSAGES } from "./po
 export type { PolicyQuota } from "./policy-errors.js";
 export { requestContext } from "./request-context.js";
 export type { RequestFacts, RequestPrincipal, PrincipalType } from "./request-context.js";
+export { parseCallerIdentity, identityOfKey } from "./caller-identity.js";
+export type { CallerIdentity } from "./caller-identity.js";

@@ -1,0 +1,249 @@
+// Policy decisions for callers other than the account's root (IAM User Guide, "Policy evaluation
+// logic"): the identity policies of the user or role (inline and attached), bounded by a session
+// policy when AssumeRole was given one, and for AssumeRole the role's trust policy.
+//
+// Decisions are not cached; what they read is: an entity's compiled policies are kept for
+// POLICY_CACHE_MS (2 s), so a policy change takes effect on every replica within that, and a
+// request costs a map lookup and the evaluation (µs). A policy document that no longer parses
+// (it was checked when written) fails the request closed rather than being skipped: skipping a
+// Deny would widen access.
+import { accessDeniedException } from "../core/errors.js";
+import type { CallerIdentity, ContextValue, EvaluationResult, PolicyDocument, RequestPrincipal } from "../core/iam/index.js";
+import { accessDeniedMessage, evaluate, parsePolicyDocument, requestContext } from "../core/iam/index.js";
+
+/** The IAM store's reads the decisions need (store.iam). */
+export interface IamPolicySource {
+  getRole(
+    name: string,
+  ): Promise<
+    | {
+        readonly arn: string;
+        readonly roleId: string;
+        readonly tags: ReadonlyMap<string, string>;
+        readonly assumeRolePolicyDocument: string;
+        readonly maxSessionDuration: number;
+      }
+    | undefined
+  >;
+  getUser(name: string): Promise<{ readonly arn: string; readonly userId: string; readonly tags: ReadonlyMap<string, string> } | undefined>;
+  /** Inline and attached (default version) identity policies as JSON texts; undefined when the entity does not exist. */
+  policyDocumentsOf(kind: "role" | "user", name: string): Promise<readonly string[] | undefined>;
+}
+
+/** One API call as the policy engine sees it. */
+export interface AuthorizationQuery {
+  /** "service:Action", e.g. "ecs:RunTask". */
+  readonly action: string;
+  /** Every ARN the operation touches ("*" for none in particular). */
+  readonly resources: readonly string[];
+  /** Service condition keys (ecs:cluster, iam:PassedToService, …). */
+  readonly extra?: Readonly<Record<string, ContextValue>>;
+  readonly requestTags?: ReadonlyMap<string, string>;
+  readonly resourceTags?: ReadonlyMap<string, string>;
+  readonly sourceIp?: string;
+  readonly secureTransport?: boolean;
+}
+
+/** Whether a role may act, with AWS's message when it may not (the execution role resolving a task's secrets). */
+export type RoleDecision = { readonly allowed: true } | { readonly allowed: false; readonly message: string };
+
+export interface RolePermissionCheck {
+  /** Whether the role's identity policies allow `action` on `resource` (explicit deny wins); messages name the session arn:…:assumed-role/<role>/<sessionName>. */
+  roleMay(roleArn: string, action: string, resource: string, sessionName: string): Promise<RoleDecision>;
+}
+
+const POLICY_CACHE_MS = 2_000;
+const MAX_CACHED_ENTITIES = 10_000;
+const MAX_COMPILED_DOCUMENTS = 2_000;
+
+interface EntityPolicies {
+  readonly arn: string;
+  /** The user's id, or the role's (AROA…). */
+  readonly id: string;
+  readonly tags: ReadonlyMap<string, string>;
+  readonly policies: readonly PolicyDocument[];
+}
+
+export class Authorizer implements RolePermissionCheck {
+  private readonly entities = new Map<string, { readonly expiresAt: number; readonly value: Promise<EntityPolicies | undefined> }>();
+  private readonly compiled = new Map<string, PolicyDocument>();
+
+  constructor(
+    private readonly source: IamPolicySource,
+    private readonly now: () => number,
+  ) {}
+
+  /** Throws AccessDeniedException (AWS's message) unless `caller` may make `query`; the root may make any. */
+  async authorize(caller: CallerIdentity, query: AuthorizationQuery): Promise<void> {
+    const denial = await this.denial(caller, query);
+    if (denial !== undefined) throw accessDeniedException(denial);
+  }
+
+  /** AWS's AccessDenied message when `caller` may not make `query`, undefined when it may. */
+  async denial(caller: CallerIdentity, query: AuthorizationQuery): Promise<string | undefined> {
+    if (caller.kind === "root") return undefined;
+    const entity = await this.entityOf(caller);
+    const request = { principalArn: caller.arn, action: query.action, resources: query.resources.length > 0 ? query.resources : ["*"] };
+    if (entity === undefined) {
+      // The user or role is gone while its key or session is still good: nothing allows it.
+      return accessDeniedMessage(request, { decision: "ImplicitDeny", statement: undefined, resource: request.resources[0] as string, missing: "identity" });
+    }
+    const context = requestContext({
+      principal: requestPrincipal(caller, entity),
+      now: new Date(this.now()),
+      ...(query.sourceIp !== undefined ? { sourceIp: query.sourceIp } : {}),
+      ...(query.secureTransport !== undefined ? { secureTransport: query.secureTransport } : {}),
+      ...(query.requestTags !== undefined ? { requestTags: query.requestTags } : {}),
+      ...(query.resourceTags !== undefined ? { resourceTags: query.resourceTags } : {}),
+      ...(query.extra !== undefined ? { extra: query.extra } : {}),
+    });
+    const result = evaluate({ ...request, context }, { identity: entity.policies });
+    if (result.decision !== "Allow") return accessDeniedMessage(request, result);
+    if (caller.kind === "role-session" && caller.sessionPolicy !== undefined) {
+      const bounded = evaluate({ ...request, context }, { identity: [this.compile(caller.sessionPolicy)] });
+      // AWS names the session policy in this denial: "… because no session policy allows the … action" (wording not confirmed).
+      if (bounded.decision !== "Allow") return sessionPolicyDenial(request, bounded);
+    }
+    return undefined;
+  }
+
+  /**
+   * Why `caller` may not assume `role`, or undefined when it may: the trust policy must allow
+   * sts:AssumeRole for the caller (a user or role session of this account, or a service principal
+   * name such as ecs-tasks.amazonaws.com), and when it names only the account, the caller's own
+   * policies must allow it too (evaluate() applies both rules).
+   */
+  async assumeRoleDenial(
+    caller: CallerIdentity | { readonly kind: "service"; readonly service: string; readonly account: string },
+    role: { readonly arn: string; readonly assumeRolePolicyDocument: string },
+    extra: Readonly<Record<string, ContextValue>> = {},
+  ): Promise<string | undefined> {
+    const trust = parsePolicyDocument(role.assumeRolePolicyDocument, "trust");
+    const action = "sts:AssumeRole";
+    if (caller.kind === "service") {
+      const request = { principalArn: caller.service, principalAccount: caller.account, action, resources: [role.arn] };
+      const result = evaluate(
+        {
+          ...request,
+          context: requestContext({ principal: { type: "Account", arn: caller.service, account: caller.account }, now: new Date(this.now()), extra }),
+        },
+        { identity: [], resource: trust },
+      );
+      return result.decision === "Allow" ? undefined : `${caller.service} is not authorized to perform: ${action} on resource: ${role.arn}`;
+    }
+    const request = { principalArn: caller.arn, action, resources: [role.arn] };
+    const denied = `User: ${caller.arn} is not authorized to perform: ${action} on resource: ${role.arn}`;
+    if (caller.kind === "root") return denied;
+    const entity = await this.entityOf(caller);
+    if (entity === undefined) return denied;
+    const context = requestContext({ principal: requestPrincipal(caller, entity), now: new Date(this.now()), extra });
+    const result = evaluate({ ...request, context }, { identity: entity.policies, resource: trust });
+    if (result.decision !== "Allow") return denied;
+    if (caller.kind === "role-session" && caller.sessionPolicy !== undefined) {
+      if (evaluate({ ...request, context }, { identity: [this.compile(caller.sessionPolicy)] }).decision !== "Allow") return denied;
+    }
+    return undefined;
+  }
+
+  async roleMay(roleArn: string, action: string, resource: string, sessionName: string): Promise<RoleDecision> {
+    const roleName = roleNameOf(roleArn);
+    const sessionArn = assumedRoleArn(roleArn, sessionName);
+    const entity = roleName === undefined ? undefined : await this.entity("role", roleName);
+    if (entity === undefined || entity.arn !== roleArn || roleName === undefined) {
+      return { allowed: false, message: accessDeniedMessage({ principalArn: sessionArn, action }, implicitDeny(resource)) };
+    }
+    const caller: CallerIdentity = {
+      kind: "role-session",
+      arn: sessionArn,
+      account: accountOf(roleArn),
+      roleArn,
+      roleName,
+      roleId: entity.id,
+      sessionName,
+    };
+    const message = await this.denial(caller, { action, resources: [resource] });
+    return message === undefined ? { allowed: true } : { allowed: false, message };
+  }
+
+  /** The compiled identity policies of a caller's user or role (cached), undefined when it no longer exists. */
+  private entityOf(caller: Exclude<CallerIdentity, { kind: "root" }>): Promise<EntityPolicies | undefined> {
+    return caller.kind === "user" ? this.entity("user", caller.userName) : this.entity("role", caller.roleName);
+  }
+
+  private entity(kind: "user" | "role", name: string): Promise<EntityPolicies | undefined> {
+    const key = `${kind}\0${name}`;
+    const now = this.now();
+    const cached = this.entities.get(key);
+    if (cached !== undefined && cached.expiresAt > now) return cached.value;
+    if (this.entities.size >= MAX_CACHED_ENTITIES) this.entities.clear();
+    const value = this.load(kind, name);
+    this.entities.set(key, { expiresAt: now + POLICY_CACHE_MS, value });
+    // A failed read is not kept: the next request reads again.
+    value.catch(() => this.entities.delete(key));
+    return value;
+  }
+
+  private async load(kind: "user" | "role", name: string): Promise<EntityPolicies | undefined> {
+    const entity = kind === "user" ? await this.source.getUser(name) : await this.source.getRole(name);
+    if (entity === undefined) return undefined;
+    const texts = await this.source.policyDocumentsOf(kind, name);
+    if (texts === undefined) return undefined;
+    return {
+      arn: entity.arn,
+      id: "userId" in entity ? entity.userId : entity.roleId,
+      tags: entity.tags,
+      policies: texts.map((text) => this.compile(text)),
+    };
+  }
+
+  /** A stored policy compiled once (managed policies are shared by many entities). */
+  private compile(text: string): PolicyDocument {
+    let document = this.compiled.get(text);
+    if (document === undefined) {
+      document = parsePolicyDocument(text, "identity");
+      if (this.compiled.size >= MAX_COMPILED_DOCUMENTS) this.compiled.clear();
+      this.compiled.set(text, document);
+    }
+    return document;
+  }
+}
+
+function requestPrincipal(caller: Exclude<CallerIdentity, { kind: "root" }>, entity: EntityPolicies): RequestPrincipal {
+  if (caller.kind === "user")
+    return { type: "User", arn: caller.arn, account: caller.account, userName: caller.userName, userId: entity.id, tags: entity.tags };
+  return {
+    type: "AssumedRole",
+    arn: caller.arn,
+    account: caller.account,
+    roleArn: caller.roleArn,
+    userId: `${entity.id}:${caller.sessionName}`,
+    tags: entity.tags,
+  };
+}
+
+function implicitDeny(resource: string): EvaluationResult {
+  return { decision: "ImplicitDeny", statement: undefined, resource, missing: "identity" };
+}
+
+function sessionPolicyDenial(request: { principalArn: string; action: string }, result: EvaluationResult): string {
+  const head = `User: ${request.principalArn} is not authorized to perform: ${request.action} on resource: ${result.resource}`;
+  return result.decision === "ExplicitDeny"
+    ? `${head} with an explicit deny in a session policy`
+    : `${head} because no session policy allows the ${request.action} action`;
+}
+
+/** The role name of a role ARN (its last path segment), undefined when it is not one. */
+export function roleNameOf(roleArn: string): string | undefined {
+  const match = /^arn:[a-z-]+:iam::\d{12}:role\/(?:[\x21-\x7e]*\/)?([\w+=,.@-]{1,64})$/.exec(roleArn);
+  return match?.[1];
+}
+
+function accountOf(arn: string): string {
+  return arn.split(":")[4] ?? "";
+}
+
+/** arn:<partition>:sts::<account>:assumed-role/<role name>/<session name> */
+export function assumedRoleArn(roleArn: string, sessionName: string): string {
+  const [, partition = "aws"] = roleArn.split(":");
+  return `arn:${partition}:sts::${accountOf(roleArn)}:assumed-role/${roleNameOf(roleArn) ?? ""}/${sessionName}`;
+}
