@@ -229,21 +229,6 @@ describe("agent task runner", () => {
     assert.equal(s.networks.live.size, 0);
   });
 
-  test("a container's repositoryCredentials reach the image pull, and only that container's", async () => {
-    const s = setup();
-    const secret = "arn:aws:secretsmanager:us-east-1:123456789012:secret:registry-login";
-    await s.agent.start();
-    await s.agent.runTask(
-      spec([
-        { name: "private", image: "registry.example:5000/app:1", repositoryCredentials: { credentialsParameter: secret } },
-        { name: "public", image: "busybox:1" },
-      ]),
-    );
-    await until(() => s.images.pulls.length === 2, "both pulls");
-    assert.deepEqual(s.images.pulls.find((pull) => pull.image === "registry.example:5000/app:1")?.repositoryCredentials, { credentialsParameter: secret });
-    assert.equal(s.images.pulls.find((pull) => pull.image === "busybox:1")?.repositoryCredentials, undefined);
-  });
-
   test("a container that cannot start fails the task with CannotStartContainerError", async () => {
     const s = setup({ app: { failStart: true } });
     await s.agent.start();

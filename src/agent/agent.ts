@@ -8,6 +8,7 @@ import { SqliteStateStore } from "./sqlite-state.js";
 import type { ImagePort, LogSink, NetworkPort, RuntimePort, TaskStateReporter } from "./ports.js";
 import { TaskRunner, newTaskRecord } from "./task-runner.js";
 import type { TaskRecord } from "./task-runner.js";
+import type { TaskSecretsPort } from "./task-secrets-fetch.js";
 
 export interface AgentParts {
   readonly stateDir: string;
@@ -19,6 +20,8 @@ export interface AgentParts {
   readonly clock: Clock;
   readonly logger: Pick<Logger, "error" | "info">;
   readonly logPollMs?: number;
+  /** Where tasks' secrets come from (the control plane's `secrets` call); absent: a task naming one fails to start. */
+  readonly secrets?: TaskSecretsPort;
 }
 
 export interface Agent {
@@ -65,6 +68,7 @@ export function createAgent(parts: AgentParts): Agent {
       reporter: parts.reporter,
       clock: parts.clock,
       logPollMs: parts.logPollMs,
+      ...(parts.secrets ? { secrets: parts.secrets } : {}),
       persist,
       onError: (error, what) => parts.logger.error({ err: error, taskArn: record.spec.taskArn }, what),
     });

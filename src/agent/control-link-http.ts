@@ -10,16 +10,7 @@
 // A call that gets no answer (refused, reset, TLS refused, a redirect, or nothing within its
 // timeout) fails with a ControlLinkError of status 0 naming the server; an answer that is not one
 // the protocol defines (not JSON, malformed, over MAX_RESPONSE_BYTES) with status 502.
-import type {
-  AgentCall,
-  ControlPlaneLink,
-  LogBatch,
-  PollAnswer,
-  RegisterRequest,
-  RegisterResponse,
-  ReportRequest,
-  TaskCredentialsAnswer,
-} from "../protocol/index.js";
+import type { AgentCall, ControlPlaneLink, LogBatch, PollAnswer, RegisterRequest, RegisterResponse, ReportRequest } from "../protocol/index.js";
 import {
   AGENT_ROUTE_PREFIX,
   ControlLinkError,
@@ -29,9 +20,10 @@ import {
   MAX_LOG_EVENTS_PER_BATCH,
   PollTasksSchema,
   RegisterResponseSchema,
-  TaskCredentialsAnswerSchema,
   compileCheck,
 } from "../protocol/index.js";
+import type { TaskSecretsAnswer } from "../protocol/index.js";
+import { TaskSecretsAnswerSchema } from "../protocol/index.js";
 import { Agent } from "undici";
 import { HostSecret } from "./host-secret.js";
 
@@ -110,7 +102,7 @@ export function linkOver(call: AgentCaller, secret: HostSecret): ControlPlaneLin
       // offsets it already stored.
       for (const batch of batches) for (const part of splitLogBatch(batch)) await call("logs", { hostId, batches: [part] });
     },
-    taskCredentials: async (hostId: string, taskArn: string) => (await call("taskCredentials", { hostId, taskArn })) as TaskCredentialsAnswer,
+    taskSecrets: async (hostId: string, taskArn: string) => (await call("secrets", { hostId, taskArn })) as TaskSecretsAnswer,
   };
 }
 
@@ -197,7 +189,7 @@ function parsedAnswer(name: AgentCall, answer: HttpAnswer): unknown {
 const registerAnswer = compileCheck(RegisterResponseSchema);
 const pollTasks = compileCheck(PollTasksSchema);
 const networkView = compileCheck(HostNetworkViewSchema);
-const credentialsAnswer = compileCheck(TaskCredentialsAnswerSchema);
+const secretsAnswer = compileCheck(TaskSecretsAnswerSchema);
 
 /**
  * A poll answer: its tasks checked strictly (malformed, the call fails), its network view apart. A
@@ -218,7 +210,7 @@ function checkedPollAnswer(answer: unknown): PollAnswer {
  */
 function checkedAnswer(name: AgentCall, answer: unknown): unknown {
   if (name === "poll") return checkedPollAnswer(answer);
-  const check = name === "register" ? registerAnswer : name === "taskCredentials" ? credentialsAnswer : undefined;
+  const check = name === "register" ? registerAnswer : name === "secrets" ? secretsAnswer : undefined;
   if (check) {
     const checked = check.parse(answer);
     if (!checked.ok) throw new ControlLinkError(`agent protocol ${name}: the answer is malformed: ${checked.problem}`, 502);

@@ -1,22 +1,15 @@
 // ImagePort over the host's image store (src/images): pulls with the agent's pull behaviour
 // (ECS_IMAGE_PULL_BEHAVIOR's choices) and the registry credentials for the image: the pull
 // credential the control plane handed over with the task for its own registry (issued for the
-// execution role), else whatever the operator's `credentialsFor` hook provides.
-import type { RepositoryCredentials } from "@aws-sdk/client-ecs";
+// execution role), else the container's `repositoryCredentials` as the control plane resolved them
+// (task-secrets-fetch.ts), else whatever the operator's `credentialsFor` hook provides.
 import type { CredentialsReference, TaskPlatform } from "../protocol/index.js";
 import { normalizeImageReference } from "../images/index.js";
 import type { ImagePullPolicy, ImageStore, RegistryCredentials } from "../images/index.js";
-import type { ImagePort, PulledImageInfo } from "./ports.js";
+import type { ImagePort, PulledImageInfo, RegistryLogin } from "./ports.js";
 
-/**
- * Resolves a private registry's credentials for a pull: given the task's roles and the container's
- * `repositoryCredentials` (a secret the execution role may read). The secrets service fills it.
- */
-export type RegistryCredentialsFor = (
-  image: string,
-  credentials: CredentialsReference,
-  repositoryCredentials?: RepositoryCredentials,
-) => Promise<RegistryCredentials | undefined>;
+/** The operator's own credentials for a registry (tests, `berth demo`), for images nothing else logs in to. */
+export type RegistryCredentialsFor = (image: string, credentials: CredentialsReference) => Promise<RegistryCredentials | undefined>;
 
 /** The handed-over credential for the image's registry, if the task carries one. */
 export function handedOverCredentials(image: string, credentials: CredentialsReference): RegistryCredentials | undefined {
@@ -59,10 +52,10 @@ export class HostImageAdapter implements ImagePort {
 
   async pull(
     image: string,
-    options: { platform: TaskPlatform; credentials: CredentialsReference; repositoryCredentials?: RepositoryCredentials },
+    options: { platform: TaskPlatform; credentials: CredentialsReference; registryCredentials?: RegistryLogin },
   ): Promise<PulledImageInfo> {
     const credentials =
-      handedOverCredentials(image, options.credentials) ?? (await this.options.credentialsFor?.(image, options.credentials, options.repositoryCredentials));
+      handedOverCredentials(image, options.credentials) ?? options.registryCredentials ?? (await this.options.credentialsFor?.(image, options.credentials));
     const pulled = await this.store.pull(image, {
       platform: { os: options.platform.os, architecture: options.platform.architecture },
       policy: this.options.policy,

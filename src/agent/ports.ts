@@ -1,8 +1,14 @@
 // The agent's ports: the small interfaces the task runner drives. The real images/runtime/network
 // folders are adapted to these in src/agent (thin adapters); tests implement them with fakes.
-import type { ContainerDefinition, RepositoryCredentials } from "@aws-sdk/client-ecs";
+import type { ContainerDefinition } from "@aws-sdk/client-ecs";
 import type { IdRange } from "../core/id-range.js";
 import type { CredentialsReference, PullPolicy, TaskNetworkSpec, TaskPlatform, TaskSpec, TaskStatusReport } from "../protocol/index.js";
+
+/** A private registry's basic-auth login. */
+export interface RegistryLogin {
+  readonly username: string;
+  readonly password: string;
+}
 
 export interface PulledImageInfo {
   readonly digest: string;
@@ -12,12 +18,12 @@ export interface PulledImageInfo {
 
 export interface ImagePort {
   /**
-   * `repositoryCredentials` is the container definition's private-registry credential reference
-   * (a Secrets Manager ARN, read with the task's execution role), handed to whoever resolves it.
+   * `registryCredentials` are the container's `repositoryCredentials` as the control plane resolved
+   * them with the task's execution role (a secret's username and password); a secret, never logged.
    */
   pull(
     image: string,
-    options: { platform: TaskPlatform; policy: PullPolicy; credentials: CredentialsReference; repositoryCredentials?: RepositoryCredentials },
+    options: { platform: TaskPlatform; policy: PullPolicy; credentials: CredentialsReference; registryCredentials?: RegistryLogin },
   ): Promise<PulledImageInfo>;
 }
 
@@ -89,6 +95,8 @@ export interface RuntimePort {
     container: ContainerDefinition;
     imageDigest: string;
     network: TaskNetworkInfo;
+    /** Environment variables from the container's `secrets`: into the runtime's config only (0600), never logged or saved. */
+    secretEnv?: Readonly<Record<string, string>>;
   }): Promise<{ runtimeId: string }>;
   start(runtimeId: string): Promise<void>;
   state(runtimeId: string): Promise<ContainerState>;

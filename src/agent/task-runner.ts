@@ -15,7 +15,6 @@
 // The runner drives; its parts do one job each: task-state-cell.ts (the serial writer of the
 // record), dependency-order.ts (dependsOn), health-checker.ts, task-log-shipping.ts.
 import type { Clock } from "../core/clock.js";
-import { retryWithBackoff } from "../core/retry-with-backoff.js";
 import type { TaskSpec, TaskStatusReport, TaskStopCode } from "../protocol/index.js";
 import { maxStopTimeoutMs } from "../protocol/index.js";
 import { conditionVerdict, remainingStartTimeoutMs, startOrder } from "./dependency-order.js";
@@ -25,12 +24,12 @@ import type { ContainerExit, ImagePort, LogSink, NetworkPort, RuntimePort, TaskS
 import type { ContainerRecord, TaskRecord } from "./task-record.js";
 import { Detached, TaskStateCell, lifecycleIndex } from "./task-state-cell.js";
 import { shipTaskContainerLogs } from "./task-log-shipping.js";
+import { retryCleanup } from "./cleanup-retry.js";
+import { fetchTaskSecrets, secretEnvironment } from "./task-secrets-fetch.js";
+import type { ResolvedSecrets, TaskSecretsPort } from "./task-secrets-fetch.js";
 
 export { newTaskRecord } from "./task-record.js";
 export type { ContainerPhase, ContainerRecord, TaskRecord } from "./task-record.js";
-
-/** Cleanup steps retry until they succeed (a task must not stay DEPROVISIONING over one failed unmount). */
-const CLEANUP_BACKOFF = { firstMs: 250, maxMs: 30_000 };
 
 export interface TaskRunnerParts {
   readonly images: ImagePort;
@@ -43,6 +42,8 @@ export interface TaskRunnerParts {
   readonly onError: (error: unknown, what: string) => void;
   /** How often log shipping polls the runtime's log files. */
   readonly logPollMs?: number;
+  /** Where a task's secrets come from (the control plane); absent: a task that names one fails to start. */
+  readonly secrets?: TaskSecretsPort;
 }
 
 const networkError = (error: unknown) =>
@@ -66,6 +67,8 @@ export class TaskRunner {
   private connecting: Promise<void> | undefined;
   /** Why plugging in failed, once it has: the start stops at its next step instead of going on. */
   private connectFailure: Error | undefined;
+  /** The task's secrets, once asked for: memory only, never in the record. */
+  private secrets: Promise<ResolvedSecrets> | undefined;
 
   constructor(
     record: TaskRecord,
@@ -294,6 +297,7 @@ export class TaskRunner {
       await this.mutate((rec) => {
         rec.pullStartedAtMs ??= this.parts.clock.now();
       });
+      const secrets = await this.taskSecrets(); // before the pulls: a private registry's credentials are among them
       for (const c of r.containers) {
         if (c.phase !== "NONE") continue;
         this.throwIfConnectFailed();
@@ -304,7 +308,7 @@ export class TaskRunner {
             platform: spec.platform,
             policy: spec.pullPolicy,
             credentials: spec.credentials,
-            ...(definition?.repositoryCredentials ? { repositoryCredentials: definition.repositoryCredentials } : {}),
+            ...(secrets.get(c.name)?.repositoryCredentials ? { registryCredentials: secrets.get(c.name)?.repositoryCredentials } : {}),
           });
           await this.mutateContainer(c.name, (rc) => {
             rc.phase = "PULLED";
@@ -384,6 +388,7 @@ export class TaskRunner {
     const definition = this.definitions.get(c.name);
     if (!definition || !network) throw new Error(`internal: container ${c.name} has no definition or network`);
     this.throwIfConnectFailed();
+    const secrets = c.phase === "PULLED" ? (await this.taskSecrets()).get(c.name) : undefined;
     try {
       if (c.phase === "PULLED") {
         // Saved before create: a create that fails half way (or an agent crash during it) leaves
@@ -398,7 +403,8 @@ export class TaskRunner {
             false,
           );
         }
-        const { runtimeId } = await this.parts.runtime.create({ taskId: spec.taskId, spec, container: definition, imageDigest: c.imageDigest ?? "", network });
+        const created = { taskId: spec.taskId, spec, container: definition, imageDigest: c.imageDigest ?? "", network, secretEnv: secretEnvironment(secrets) };
+        const { runtimeId } = await this.parts.runtime.create(created);
         await this.mutateContainer(c.name, (rc) => {
           rc.runtimeId = runtimeId;
           rc.phase = "CREATED";
@@ -532,22 +538,15 @@ export class TaskRunner {
     });
   }
 
-  /**
-   * A cleanup step, retried with backoff (250 ms doubling to 30 s) until it succeeds: a task must
-   * not stay DEPROVISIONING because one unmount or `runc delete` failed once. Every step is
-   * idempotent, so retrying (or replaying after a restart) is safe.
-   */
+  /** A cleanup step, retried until it succeeds (cleanup-retry.ts). */
   private async cleanup(what: string, action: () => Promise<void>): Promise<void> {
-    const result = await retryWithBackoff(action, {
-      clock: this.parts.clock,
-      signal: this.cell.detachedSignal,
-      backoff: CLEANUP_BACKOFF,
-      // Logged on the 1st, 2nd, 4th, 8th… failure: visible, but not a line every retry.
-      onFailure: (error, { attempt, delayMs }) => {
-        if ((attempt & (attempt - 1)) === 0) this.parts.onError(error, `${what} failed (attempt ${attempt}); retrying in ${delayMs} ms`);
-      },
-    });
-    if (result.stopped) this.throwIfDetached();
+    if ((await retryCleanup(this.parts, this.cell.detachedSignal, what, action)).stopped) this.throwIfDetached();
+  }
+
+  /** The task's secrets, asked for once per runner and held in memory only (task-secrets-fetch.ts). */
+  private taskSecrets(): Promise<ResolvedSecrets> {
+    this.secrets ??= fetchTaskSecrets(this.record.spec, this.parts.secrets);
+    return this.secrets;
   }
 
   /** Stop signal, then SIGKILL after the container's stopTimeout (default from the spec, max 120 s). */

@@ -12,7 +12,7 @@
 import type { ContainerDefinition, TaskDefinition } from "@aws-sdk/client-ecs";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { chown, lstat, mkdir, readFile, writeFile } from "node:fs/promises";
+import { chown, lstat, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { arch, release } from "node:os";
 import { dirname, join } from "node:path";
 import { confinedJoin } from "../core/confined-path.js";
@@ -227,7 +227,11 @@ export class TaskRuntime {
     });
     const bundle = confinedJoin(join(this.filesystems.taskDir(launch.taskId), "containers"), [name], "container name");
     await mkdir(bundle, { recursive: true });
-    await writeFile(join(bundle, "config.json"), JSON.stringify(spec));
+    // The config holds the container's environment, secrets included: root-only (0600), and made
+    // new each time so a file left by an earlier create never keeps a wider mode.
+    const configPath = join(bundle, "config.json");
+    await rm(configPath, { force: true });
+    await writeFile(configPath, JSON.stringify(spec), { mode: 0o600, flag: "wx" });
     await this.supervisor.create(runtimeId, bundle);
   }
 

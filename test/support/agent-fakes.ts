@@ -71,11 +71,11 @@ export async function until(condition: () => boolean, what: string, timeoutMs = 
 export class FakeImages implements ImagePort {
   readonly missing = new Set<string>();
   /** Every pull's image and the private-registry credential reference it was given. */
-  readonly pulls: { image: string; repositoryCredentials?: { credentialsParameter?: string } }[] = [];
+  readonly pulls: { image: string; registryCredentials?: { username: string; password: string } }[] = [];
   /** Test control: every pull waits for this (a slow registry). */
   gate: Promise<void> = Promise.resolve();
   async pull(image: string, options?: Parameters<ImagePort["pull"]>[1]): Promise<PulledImageInfo> {
-    this.pulls.push({ image, ...(options?.repositoryCredentials ? { repositoryCredentials: options.repositoryCredentials } : {}) });
+    this.pulls.push({ image, ...(options?.registryCredentials ? { registryCredentials: options.registryCredentials } : {}) });
     await this.gate;
     if (this.missing.has(image)) throw new Error(`${image}: not found`);
     return { digest: `sha256:${Buffer.from(image).toString("hex").padEnd(64, "0").slice(0, 64)}` };
@@ -139,6 +139,8 @@ export class FakeRuntime implements RuntimePort {
   readonly startOrder: string[] = [];
   readonly exitOrder: string[] = [];
   readonly signals: string[] = [];
+  /** Each container's secret environment, as its (last) create was given it. */
+  readonly secretEnvs = new Map<string, Readonly<Record<string, string>>>();
   /** Exit waits in progress (an agent that closed must leave none). */
   pendingWaits = 0;
   private readonly idSlots = new Map<string, number>();
@@ -161,6 +163,7 @@ export class FakeRuntime implements RuntimePort {
   async create(input: Parameters<RuntimePort["create"]>[0]): Promise<{ runtimeId: string }> {
     const name = input.container.name ?? "";
     const runtimeId = `${input.taskId}-${name}`;
+    if (input.secretEnv) this.secretEnvs.set(name, input.secretEnv);
     if (!this.containers.has(runtimeId)) {
       this.containers.set(runtimeId, { name, running: false, started: false, exitWaiters: [], logs: [], behaviour: this.behaviours[name] ?? {} });
     }

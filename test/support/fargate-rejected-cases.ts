@@ -173,13 +173,32 @@ export const rejectedCases: Case[] = [
   [
     "rejects secrets without an execution role",
     { executionRoleArn: undefined, ...web({ secrets: [{ name: "PASSWORD", valueFrom: "arn:aws:ssm:us-east-1:123456789012:parameter/p" }] }) },
-    "Fargate requires task definition to have execution role ARN to support secrets.",
+    "When you are specifying container secrets, you must also specify a value for 'executionRoleArn'.",
+  ], // AWS
+  [
+    "rejects log secretOptions without an execution role",
+    {
+      executionRoleArn: undefined,
+      ...web({ logConfiguration: { logDriver: "splunk", options: {}, secretOptions: [{ name: "splunk-token", valueFrom: "/splunk/token" }] } }),
+    },
+    "When you are specifying container secrets, you must also specify a value for 'executionRoleArn'.",
+  ],
+  ["rejects a secret whose name would set another variable", web({ secrets: [{ name: "A=B", valueFrom: "/p" }] }), invalid("Secret name 'A=B' is not valid.")],
+  [
+    "rejects a secret with an empty valueFrom",
+    web({ secrets: [{ name: "A", valueFrom: "" }] }),
+    invalid("Secret 'A' must have a valueFrom of 1 to 4096 characters."),
+  ],
+  [
+    "rejects a secret with a 4097-character valueFrom",
+    web({ secrets: [{ name: "A", valueFrom: "/" + "a".repeat(4096) }] }),
+    invalid("Secret 'A' must have a valueFrom of 1 to 4096 characters."),
   ],
   [
     "rejects repositoryCredentials without an execution role",
     { executionRoleArn: undefined, ...web({ repositoryCredentials: { credentialsParameter: "arn:aws:secretsmanager:us-east-1:123456789012:secret:reg" } }) },
-    "Fargate requires task definition to have execution role ARN to support private registry authentication.",
-  ],
+    "Private repository authentication requires that the task definition specify a value for executionRoleArn.",
+  ], // AWS
   // Health checks.
   [
     "rejects a health check command without CMD or CMD-SHELL",

@@ -3,6 +3,7 @@
 // health checks and timeouts; returns the container as AWS echoes it (defaults filled in).
 import type { ContainerDefinition, HealthCheck, NetworkMode } from "@aws-sdk/client-ecs";
 import { clientException } from "../errors.js";
+import { MAX_VALUE_FROM_CHARS, isEnvironmentName } from "./secret-reference.js";
 
 export interface ContainerContext {
   readonly fargate: boolean;
@@ -46,6 +47,7 @@ export function validateContainer(container: ContainerDefinition, context: Conta
   assertDependencies(container, name, context, invalid);
   const healthCheck = container.healthCheck && normaliseHealthCheck(container.healthCheck, invalid);
   assertMountsAndVolumesFrom(container, context, invalid);
+  assertSecretReferences(container, invalid);
 
   return {
     ...container,
@@ -98,11 +100,29 @@ function assertFargateAllows(container: ContainerDefinition, context: ContainerC
   if (driver === "awslogs" && !context.hasExecutionRole) {
     throw clientException("Fargate requires task definition to have execution role ARN to support log driver awslogs.");
   }
-  if (container.secrets?.length && !context.hasExecutionRole) {
-    throw clientException("Fargate requires task definition to have execution role ARN to support secrets."); // wording not confirmed
+  // Both texts as AWS answers them (seen in users' ClientException reports).
+  if ((container.secrets?.length || container.logConfiguration?.secretOptions?.length) && !context.hasExecutionRole) {
+    throw clientException("When you are specifying container secrets, you must also specify a value for 'executionRoleArn'.");
   }
   if (container.repositoryCredentials && !context.hasExecutionRole) {
-    throw clientException("Fargate requires task definition to have execution role ARN to support private registry authentication."); // wording not confirmed
+    throw clientException("Private repository authentication requires that the task definition specify a value for executionRoleArn.");
+  }
+}
+
+/**
+ * Secrets become environment variables (NAME=value in the runtime's config): a name with "=" or
+ * NUL would set another variable than the one named, so it is refused; valueFrom is bounded.
+ */
+function assertSecretReferences(container: ContainerDefinition, invalid: InvalidSetting): void {
+  for (const secret of [...(container.secrets ?? []), ...(container.logConfiguration?.secretOptions ?? [])]) {
+    if (!isEnvironmentName(secret.name ?? "")) throw invalid(`Secret name '${secret.name ?? ""}' is not valid.`); // wording not confirmed
+    const from = secret.valueFrom ?? "";
+    if (from.length === 0 || from.length > MAX_VALUE_FROM_CHARS)
+      throw invalid(`Secret '${secret.name}' must have a valueFrom of 1 to ${MAX_VALUE_FROM_CHARS} characters.`); // wording not confirmed
+  }
+  const parameter = container.repositoryCredentials?.credentialsParameter;
+  if (container.repositoryCredentials && (!parameter || parameter.length > MAX_VALUE_FROM_CHARS)) {
+    throw invalid("repositoryCredentials.credentialsParameter must be the ARN of a Secrets Manager secret."); // wording not confirmed
   }
 }
 
