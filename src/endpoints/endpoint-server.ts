@@ -1,0 +1,103 @@
+// The HTTP side of 169.254.170.2: the task metadata endpoint (v4, v3) and the container credentials
+// endpoint, answering only the task a connection comes from.
+//
+// Who is asking is decided by where the connection arrived, never by the path: each VPC router on
+// the host has its own listening socket (made inside its namespace, namespace-listener.ts), and the
+// remote address of a connection on it is the task's own VPC address (the router does not
+// masquerade what it delivers locally, and its prerouting chain has already dropped anything whose
+// port, MAC and address are not one task's). So (router, address) names one task, even where two
+// VPCs on this host overlap; the path's id must then be one of that task's, or the answer is a
+// refusal that says nothing of whether the id exists elsewhere.
+import { createServer } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { TaskCredentialsAnswer } from "../protocol/index.js";
+import type { TaskEndpointIds } from "./endpoint-paths.js";
+import { parseEndpointPath } from "./endpoint-paths.js";
+
+/** What the directory knows of one task, found by (router, address). */
+export interface EndpointTask {
+  readonly taskArn: string;
+  readonly ids: TaskEndpointIds;
+  readonly hasTaskRole: boolean;
+}
+
+/** The agent's side: lookups (O(1): a map per router of address to task) and the documents. */
+export interface EndpointDirectory {
+  find(router: string, address: string): EndpointTask | undefined;
+  taskDocument(task: EndpointTask, version: 3 | 4): object | undefined;
+  containerDocument(task: EndpointTask, containerName: string, version: 3 | 4): object | undefined;
+  /** Stats keyed by container runtime id (task), or one container's. */
+  taskStats(task: EndpointTask): object | undefined;
+  containerStats(task: EndpointTask, containerName: string): object | undefined;
+  credentials(task: EndpointTask): Promise<TaskCredentialsAnswer>;
+  onError(error: unknown, what: string): void;
+}
+
+const send = (response: ServerResponse, status: number, body: unknown) => {
+  const text = JSON.stringify(body);
+  response.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+  response.end(text);
+};
+
+// The ECS agent's refusals, as recalled from its handlers: wording not confirmed.
+const NOT_FOUND = { message: "Unable to get task metadata: no task is known for this request" }; // wording not confirmed
+const CREDENTIALS_NOT_FOUND = { code: "InvalidIdInRequest", message: "CredentialsV2Request: Credentials not found" }; // wording not confirmed
+
+/** The address without the IPv4-mapped prefix Node gives a dual-stack socket's peer. */
+export const plainAddress = (address: string | undefined) => (address ?? "").replace(/^::ffff:/, "");
+
+/** Answers one request that arrived through `router`'s listener. */
+export async function answerEndpointRequest(directory: EndpointDirectory, router: string, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  if (request.method !== "GET" && request.method !== "HEAD") return send(response, 405, { message: "Only GET is supported" }); // wording not confirmed
+  const parsed = parseEndpointPath(request.url ?? "");
+  const task = directory.find(router, plainAddress(request.socket.remoteAddress));
+  if (parsed.kind === "credentials") {
+    if (!task || !task.hasTaskRole || parsed.id !== task.ids.credentials) return send(response, 400, CREDENTIALS_NOT_FOUND);
+    let credentials: TaskCredentialsAnswer;
+    try {
+      credentials = await directory.credentials(task);
+    } catch (error) {
+      directory.onError(error, "task role credentials could not be had");
+      return send(response, 500, { code: "InternalError", message: "CredentialsV2Request: Unable to get credentials" }); // wording not confirmed
+    }
+    // The container credential providers' shape (AWS SDK v3 credential-provider-http, botocore's ContainerProvider).
+    return send(response, 200, {
+      RoleArn: credentials.roleArn,
+      AccessKeyId: credentials.accessKeyId,
+      SecretAccessKey: credentials.secretAccessKey,
+      Token: credentials.sessionToken,
+      Expiration: new Date(credentials.expiration).toISOString().replace(/\.\d{3}Z$/, "Z"),
+    });
+  }
+  if (parsed.kind !== "metadata" || !task) return send(response, 404, NOT_FOUND);
+  const containerName = [...task.ids.containers].find(([, id]) => id === parsed.id)?.[0];
+  if (containerName === undefined) return send(response, 404, NOT_FOUND);
+  const body = documentFor(directory, task, containerName, parsed.version, parsed.resource);
+  return body === undefined ? send(response, 404, NOT_FOUND) : send(response, 200, body);
+}
+
+function documentFor(directory: EndpointDirectory, task: EndpointTask, containerName: string, version: 3 | 4, resource: string): object | undefined {
+  switch (resource) {
+    case "container":
+      return directory.containerDocument(task, containerName, version);
+    case "task":
+    case "taskWithTags":
+      return directory.taskDocument(task, version);
+    case "stats":
+      return directory.containerStats(task, containerName);
+    default:
+      return directory.taskStats(task);
+  }
+}
+
+/** The HTTP server of one router's listener: every connection on it came through `router`. */
+export function createEndpointServer(directory: EndpointDirectory, router: string): Server {
+  const server = createServer({ requestTimeout: 10_000, headersTimeout: 5_000, maxHeaderSize: 8192 }, (request, response) => {
+    answerEndpointRequest(directory, router, request, response).catch((error: unknown) => {
+      directory.onError(error, "metadata endpoint request failed");
+      if (!response.headersSent) send(response, 500, { message: "Internal error" });
+    });
+  });
+  server.keepAliveTimeout = 5_000;
+  return server;
+}

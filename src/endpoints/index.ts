@@ -1,0 +1,10 @@
+export { METADATA_HOST, endpointEnvironment, endpointIds, parseEndpointPath } from "./endpoint-paths.js";
+export type { EndpointRequest, MetadataResource, TaskEndpointIds } from "./endpoint-paths.js";
+export { containerMetadata, taskMetadata } from "./metadata-documents.js";
+export type { TaskMetadataInput, TaskNetworkFacts } from "./metadata-documents.js";
+export { statsDocument } from "./stats-documents.js";
+export type { IoCounter, UsageCounters, UsageSample } from "./stats-documents.js";
+export { CredentialsCache, REFRESH_WITHIN_MS, needsRefresh } from "./credentials-cache.js";
+export { answerEndpointRequest, createEndpointServer, plainAddress } from "./endpoint-server.js";
+export type { EndpointDirectory, EndpointTask } from "./endpoint-server.js";
+export { listenInNamespace } from "./namespace-listener.js";
