@@ -10,7 +10,16 @@
 // A call that gets no answer (refused, reset, TLS refused, a redirect, or nothing within its
 // timeout) fails with a ControlLinkError of status 0 naming the server; an answer that is not one
 // the protocol defines (not JSON, malformed, over MAX_RESPONSE_BYTES) with status 502.
-import type { AgentCall, ControlPlaneLink, LogBatch, PollAnswer, RegisterRequest, RegisterResponse, ReportRequest } from "../protocol/index.js";
+import type {
+  AgentCall,
+  ControlPlaneLink,
+  LogBatch,
+  PollAnswer,
+  RegisterRequest,
+  RegisterResponse,
+  ReportRequest,
+  TaskCredentialsAnswer,
+} from "../protocol/index.js";
 import {
   AGENT_ROUTE_PREFIX,
   ControlLinkError,
@@ -20,6 +29,7 @@ import {
   MAX_LOG_EVENTS_PER_BATCH,
   PollTasksSchema,
   RegisterResponseSchema,
+  TaskCredentialsAnswerSchema,
   compileCheck,
 } from "../protocol/index.js";
 import type { TaskSecretsAnswer } from "../protocol/index.js";
@@ -102,6 +112,7 @@ export function linkOver(call: AgentCaller, secret: HostSecret): ControlPlaneLin
       // offsets it already stored.
       for (const batch of batches) for (const part of splitLogBatch(batch)) await call("logs", { hostId, batches: [part] });
     },
+    taskCredentials: async (hostId: string, taskArn: string) => (await call("taskCredentials", { hostId, taskArn })) as TaskCredentialsAnswer,
     taskSecrets: async (hostId: string, taskArn: string) => (await call("secrets", { hostId, taskArn })) as TaskSecretsAnswer,
   };
 }
@@ -189,6 +200,7 @@ function parsedAnswer(name: AgentCall, answer: HttpAnswer): unknown {
 const registerAnswer = compileCheck(RegisterResponseSchema);
 const pollTasks = compileCheck(PollTasksSchema);
 const networkView = compileCheck(HostNetworkViewSchema);
+const credentialsAnswer = compileCheck(TaskCredentialsAnswerSchema);
 const secretsAnswer = compileCheck(TaskSecretsAnswerSchema);
 
 /**
@@ -210,7 +222,7 @@ function checkedPollAnswer(answer: unknown): PollAnswer {
  */
 function checkedAnswer(name: AgentCall, answer: unknown): unknown {
   if (name === "poll") return checkedPollAnswer(answer);
-  const check = name === "register" ? registerAnswer : name === "secrets" ? secretsAnswer : undefined;
+  const check = name === "register" ? registerAnswer : name === "taskCredentials" ? credentialsAnswer : name === "secrets" ? secretsAnswer : undefined;
   if (check) {
     const checked = check.parse(answer);
     if (!checked.ok) throw new ControlLinkError(`agent protocol ${name}: the answer is malformed: ${checked.problem}`, 502);

@@ -25,9 +25,9 @@ const VPC_RESOLVER = "169.254.169.253";
 
 /**
  * The variables Fargate sets in every container (names as in the ECS docs). The metadata and
- * credentials URIs (ECS_CONTAINER_METADATA_URI_V4, AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, ...)
- * are not set: nothing serves 169.254.170.2 yet, and an SDK that finds them would wait on an
- * endpoint that never answers. They arrive with the endpoint itself (the identity issue).
+ * credentials URIs (ECS_CONTAINER_METADATA_URI_V4, ECS_CONTAINER_METADATA_URI,
+ * AWS_CONTAINER_CREDENTIALS_RELATIVE_URI) come from the endpoint that serves them
+ * (task-endpoints.ts), handed in as `endpointEnvironment`: without it they are not set.
  */
 export function fargateEnvironment(spec: TaskSpec): Record<string, string> {
   return {
@@ -41,6 +41,7 @@ export class HostRuntimeAdapter implements RuntimePort {
   constructor(
     private readonly runtime: TaskRuntime,
     private readonly imageByDigest: (digest: string) => ImageForRuntime | undefined,
+    private readonly endpointEnvironment?: (spec: TaskSpec, containerName: string) => Record<string, string>,
   ) {}
 
   runtimeIdOf(taskId: string, containerName: string): string {
@@ -79,7 +80,7 @@ export class HostRuntimeAdapter implements RuntimePort {
       container: input.container,
       image: { ...image.config, layerDirs: image.layerDirs },
       // Secrets before the platform's variables: a secret cannot replace what Fargate sets.
-      platformEnv: { ...input.secretEnv, ...fargateEnvironment(spec) },
+      platformEnv: { ...input.secretEnv, ...fargateEnvironment(spec), ...this.endpointEnvironment?.(spec, input.container.name ?? "") },
       network: {
         netnsPath: input.network.netnsPath,
         userNamespacePath: input.network.userNamespacePath,

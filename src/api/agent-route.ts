@@ -7,7 +7,15 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { AgentCall, ControlPlaneLink } from "../protocol/index.js";
-import { AGENT_ROUTE_PREFIX, HOST_NOT_REGISTERED, parseLogsBody, parsePollBody, parseRegisterBody, parseReportBody } from "../protocol/index.js";
+import {
+  AGENT_ROUTE_PREFIX,
+  HOST_NOT_REGISTERED,
+  parseLogsBody,
+  parsePollBody,
+  parseRegisterBody,
+  parseReportBody,
+  parseTaskCredentialsBody,
+} from "../protocol/index.js";
 import { parseTaskSecretsBody } from "../protocol/index.js";
 import { isAwsError } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
@@ -185,6 +193,12 @@ async function answerCall(
       if (!checked.ok) return malformed("logs", checked.problem);
       await fleet.putLogs(hostId, checked.value.batches ?? []);
       return done;
+    }
+    case "taskCredentials": {
+      const checked = parseTaskCredentialsBody(body);
+      if (!checked.ok) return malformed("taskCredentials", checked.problem);
+      if (!fleet.taskCredentials) return { status: 404, body: { code: "UnknownCall", message: "Unknown agent protocol call: taskCredentials" } };
+      return { status: 200, body: await fleet.taskCredentials(hostId, checked.value.taskArn) };
     }
     case "secrets": {
       const checked = parseTaskSecretsBody(body);

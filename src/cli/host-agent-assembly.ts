@@ -18,12 +18,13 @@ import type { ImagePullPolicy, RegistryTrustFor } from "../images/index.js";
 import { defaultImageStoreHighWaterBytes, ImageStore } from "../images/index.js";
 import { HostAgentLock, HostFirewall, TaskNetworks } from "../network/index.js";
 import type { IpForwardPolicy } from "../network/index.js";
-import type { ControlPlaneLink, HostCapacity, TaskSpec } from "../protocol/index.js";
+import type { ControlPlaneLink, HostCapacity, TaskCredentialsAnswer, TaskSpec } from "../protocol/index.js";
 import { capacityProblem, MAX_EPHEMERAL_GIB_PER_SLOT } from "../protocol/index.js";
 import { ConfigError } from "./config-error.js";
 import type { LogSink, TaskStateReporter } from "../agent/ports.js";
 import type { TaskSecretsPort } from "../agent/task-secrets-fetch.js";
-import { CommandLauncher, TaskRuntime } from "../runtime/index.js";
+import { CommandLauncher, TaskRuntime, systemCpuNs } from "../runtime/index.js";
+import { TaskEndpoints } from "../agent/task-endpoints.js";
 
 export const AGENT_VERSION = "0.1.0";
 
@@ -127,6 +128,7 @@ function assembleParts<Sinks extends { readonly reports: TaskStateReporter; read
   makeSinks: (specOf: (taskId: string) => TaskSpec | undefined) => Sinks,
   credentialsFor?: RegistryCredentialsFor,
   secretsFor?: (hostId: string) => TaskSecretsPort,
+  taskCredentials?: (hostId: string, taskArn: string) => Promise<TaskCredentialsAnswer>,
 ) {
   const agentDir = join(config.dataDir, "agent");
   mkdirSync(agentDir, { recursive: true, mode: 0o700 });
@@ -150,8 +152,19 @@ function assembleParts<Sinks extends { readonly reports: TaskStateReporter; read
     run: launcher.run,
     startSupervised: launcher.startWithSyncPipe,
   });
+  // 169.254.170.2: a listener in each VPC router, answering the task behind each connection.
+  const endpoints = new TaskEndpoints({
+    stateDir: agentDir,
+    tasks: { list: () => agent.list(), describe: (taskArn) => agent.describe(taskArn), specOf: (taskId) => agent.specOf(taskId) },
+    usage: (taskId, containerName) => runtime.cgroups.usage(taskId, containerName),
+    systemCpuNs,
+    ephemeralUsedMiB: (taskId) => runtime.filesystems.ephemeralUsedMiB(taskId),
+    credentials: taskCredentials ? (taskArn) => taskCredentials(hostId, taskArn) : undefined,
+    onError: (error, what) => logger.warn({ err: error }, what),
+  });
   const networkDir = join(agentDir, "network");
   const networks = new TaskNetworks({
+    endpointListeners: endpoints,
     stateDir: networkDir,
     region: config.region,
     run: launcher.run,
@@ -168,7 +181,11 @@ function assembleParts<Sinks extends { readonly reports: TaskStateReporter; read
   const agent = createAgent({
     stateDir: join(agentDir, "tasks"),
     images: new HostImageAdapter(images, { policy: config.pullPolicy, credentialsFor, collection: imageCollection }),
-    runtime: new HostRuntimeAdapter(runtime, (digest) => images.get(digest)),
+    runtime: new HostRuntimeAdapter(
+      runtime,
+      (digest) => images.get(digest),
+      (spec, containerName) => endpoints.environment(spec, containerName),
+    ),
     networks: new HostNetworkAdapter(networks),
     logSink: sinks.logSink,
     reporter: sinks.reports,
@@ -176,7 +193,7 @@ function assembleParts<Sinks extends { readonly reports: TaskStateReporter; read
     logger,
     ...(secretsFor ? { secrets: secretsFor(hostId) } : {}),
   });
-  return { ...sinks, agent, networks, launcher, runtime, hostId };
+  return { ...sinks, agent, networks, launcher, runtime, hostId, endpoints };
 }
 
 export function assembleHostAgent(options: {
@@ -186,7 +203,7 @@ export function assembleHostAgent(options: {
   credentialsFor?: RegistryCredentialsFor;
 }): AssembledHostAgent {
   const { config, link, logger } = options;
-  const { agent, networks, launcher, runtime, hostId, reports, logSink } = assembleParts(
+  const { agent, networks, launcher, runtime, hostId, reports, logSink, endpoints } = assembleParts(
     config,
     logger,
     (specOf) => ({ reports: new ReportForwarder(link, systemClock, logger), logSink: new AwslogsSink(link, specOf) }),
@@ -196,6 +213,7 @@ export function assembleHostAgent(options: {
       if (!link.taskSecrets) throw new Error("the control plane link does not serve task secrets");
       return link.taskSecrets(hostId, taskArn);
     },
+    link.taskCredentials ? (hostId, taskArn) => link.taskCredentials!(hostId, taskArn) : undefined,
   );
   const hostAgent = new HostAgent({
     agent,
@@ -230,6 +248,7 @@ export function assembleHostAgent(options: {
     },
     async close() {
       await hostAgent.close();
+      await endpoints.closeAll();
       // With no task left the routers and the firewall go with the agent; otherwise they stay for their tasks.
       await networks.stop();
       launcher.close();
@@ -246,7 +265,7 @@ export function assembleHostAgent(options: {
  * dropped rather than retried forever. Images and the data dir stay (remove them by hand).
  */
 export async function uninstallHostAgent(options: { config: HostAgentConfig; logger: Logger }): Promise<{ tasksStopped: number }> {
-  const { agent, networks, launcher, runtime } = assembleParts(options.config, options.logger, () => ({
+  const { agent, networks, launcher, runtime, endpoints } = assembleParts(options.config, options.logger, () => ({
     reports: { report: async () => undefined },
     logSink: { write: async () => undefined },
   }));
@@ -260,6 +279,7 @@ export async function uninstallHostAgent(options: { config: HostAgentConfig; log
     for (const status of live) await agent.stopTask(status.taskArn, "Host uninstalled (berth --uninstall)", "UserInitiated");
     await Promise.all(live.map((status) => agent.whenStopped(status.taskArn)));
     await agent.close();
+    await endpoints.closeAll();
     await networks.removeEverything();
     runtime.filesystems.removeExposedRootIfEmpty();
     return { tasksStopped: live.length };

@@ -18,6 +18,7 @@ import type {
   RegisterRequest,
   RegisterResponse,
   ReportRequest,
+  TaskCredentialsAnswer,
   TaskSecretsAnswer,
   TaskSpec,
 } from "../protocol/index.js";
@@ -28,6 +29,7 @@ import { HostRegistry } from "./host-registry.js";
 import { LogIngest } from "./log-ingest.js";
 import { LostHostReaper } from "./lost-host-reaper.js";
 import { ReportIngest } from "./report-ingest.js";
+import type { TaskCredentials } from "./task-credentials.js";
 import type { TaskSecrets } from "./task-secrets.js";
 
 export interface FleetOptions {
@@ -53,6 +55,8 @@ export interface FleetOptions {
   readonly onInterfacesReleased?: () => void;
   /** Service tasks changed state (a report, a lost host): the service scheduler has work. */
   readonly onServiceTasksChanged?: () => void;
+  /** Task role credentials for agents (task-credentials.ts); absent: the call is refused. */
+  readonly taskCredentials?: TaskCredentials;
   /** Task secrets for agents (task-secrets.ts); absent: the call is refused. */
   readonly taskSecrets?: TaskSecrets;
 }
@@ -67,6 +71,7 @@ export class Fleet implements ControlPlaneLink {
   private readonly reaper: LostHostReaper;
   private readonly onInterfacesReleased: () => void;
   private readonly onServiceTasksChanged: () => void;
+  private readonly credentials: TaskCredentials | undefined;
   private readonly secrets: TaskSecrets | undefined;
 
   constructor(options: FleetOptions) {
@@ -86,6 +91,7 @@ export class Fleet implements ControlPlaneLink {
     this.reports = new ReportIngest({ tasks, clock, onServiceTasksChanged: () => this.onServiceTasksChanged() });
     this.logIngest = new LogIngest({ tasks, logs, clock });
     this.reaper = new LostHostReaper({ hosts, tasks, clock, lostAfterMs: this.lostAfterMs });
+    this.credentials = options.taskCredentials;
     this.secrets = options.taskSecrets;
   }
 
@@ -119,6 +125,10 @@ export class Fleet implements ControlPlaneLink {
   }
   putLogs(hostId: string, batches: readonly LogBatch[]): Promise<void> {
     return this.logIngest.putLogs(hostId, batches);
+  }
+  taskCredentials(hostId: string, taskArn: string): Promise<TaskCredentialsAnswer> {
+    if (!this.credentials) return Promise.reject(accessDeniedException("This server issues no task role credentials.")); // wording not confirmed (Berth's own)
+    return this.credentials.forHost(hostId, taskArn);
   }
   taskSecrets(hostId: string, taskArn: string): Promise<TaskSecretsAnswer> {
     if (!this.secrets) return Promise.reject(accessDeniedException("This server resolves no task secrets.")); // Berth's own text

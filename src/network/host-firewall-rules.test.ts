@@ -2,14 +2,11 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { hostLinkSysctls, renderHostFirewall, renderOverlayHostChanges, renderRemoveFirewall } from "./host-firewall-rules.js";
 
-test("the host table replaces the old tables in one file; router links reach only the metadata endpoint's own socket", () => {
+test("the host table replaces the old tables in one file; router links reach nothing of the host but replies (the metadata endpoint is in each router)", () => {
   const text = renderHostFirewall({ ipForwardPinned: true }, []);
   assert.match(text, /^table bridge berth \{\}\ndelete table bridge berth\ntable inet berth \{\}\ndelete table inet berth\ntable inet berth \{/);
   assert.match(text, /iifname "bthh\*" jump from_router/);
-  assert.match(
-    text,
-    /ct state established,related accept\n\s+meta nfproto ipv4 ip daddr 169\.254\.170\.2 tcp dport 80 socket wildcard 0 accept\n\s+counter drop/,
-  );
+  assert.match(text, /chain from_router \{\n\s+ct state established,related accept\n\s+counter drop/);
   // no uplink: nothing forwarded to or from a router link, no NAT, no overlay rule
   assert.match(text, /iifname "bthh\*" counter drop\n\s+oifname "bthh\*" counter drop/);
   assert.doesNotMatch(text, /masquerade|accept\n.*oifname "bthh/);

@@ -1,12 +1,12 @@
 // The host's nftables table for the task data plane, `inet berth`, as `nft -f` text (pure). Tasks
 // never touch the host's namespace: each VPC's router (router-rules.ts) reaches it only through
-// its uplink veth, whose host end is "bthh<hash>" and holds the router's /30 and 169.254.170.2.
+// its uplink veth, whose host end is "bthh<hash>" and holds the router's /30. (The metadata
+// endpoint 169.254.170.2 is not the host's: each router holds it and answers it, router-rules.ts.)
 // Whatever leaves a router by that link is masqueraded to the router's /30 address, so the host
 // sees 169.254.128.0/17 sources only, never a VPC's (overlapping) addresses.
 //
-//   input    from a router link (bthh*): only replies to what the host started, and TCP to
-//            169.254.170.2:80 held by a socket bound to that address; every other port on every
-//            host address is dropped, ping too. VXLAN (UDP 4789) only to the overlay address
+//   input    from a router link (bthh*): only replies to what the host started; every port on
+//            every host address is dropped, ping too. VXLAN (UDP 4789) only to the overlay address
 //            (the kernel's VXLAN socket listens on every local address, loopback included) and
 //            only from the fleet's hosts (set overlay_hosts, from the view's peers).
 //   forward  router link → the uplink (the router let only public tasks' traffic out) and the
@@ -15,10 +15,6 @@
 //            or from a router link. With ip_forward pinned off,
 //            the uplink forwards only those replies (its forwarding flag is on for them alone).
 //   nat      what a router sends out of the uplink is masqueraded to the uplink's address.
-//
-// Why the metadata rule asks for `socket wildcard 0`: the address 169.254.170.2 is local, so any
-// host service listening on 0.0.0.0:80 would answer a task there. Only a socket bound to the
-// endpoint address itself (Berth's endpoint server) is let through.
 //
 // The wildcard "bthh*", not a set, decides what is filtered, so a router link made before its
 // element exists is closed, not open. Every name and address is checked before it enters the text.
@@ -60,7 +56,6 @@ function forwardRules(shape: HostFirewallShape): string[] {
  * table of Berth's bridged design (before issue 12) goes in the same transaction.
  */
 export function renderHostFirewall(shape: HostFirewallShape, overlayHosts: readonly string[]): string {
-  const { address, port } = METADATA_ENDPOINT;
   const overlay = shape.overlayAddress === undefined ? undefined : checked(shape.overlayAddress, IPV4, "overlay address");
   const hosts = overlayHosts.map((host) => checked(host, IPV4, "overlay host address"));
   const uplink = shape.uplink === undefined ? undefined : checked(shape.uplink, INTERFACE_NAME, "uplink interface");
@@ -75,7 +70,6 @@ export function renderHostFirewall(shape: HostFirewallShape, overlayHosts: reado
 ${overlay ? lines([`udp dport ${VXLAN_PORT} ip daddr != ${overlay} counter drop`, `udp dport ${VXLAN_PORT} ip saddr != @overlay_hosts counter drop`]) : ""}  }
   chain from_router {
     ct state established,related accept
-    meta nfproto ipv4 ip daddr ${address} tcp dport ${port} socket wildcard 0 accept
     counter drop
   }
   chain forward {

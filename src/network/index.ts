@@ -3,6 +3,7 @@ export type { CommandRunner, TaskNetworksOptions, ViewApplied } from "./task-net
 export type { TaskAttachment } from "./task-attachment.js";
 export { privateDnsName, subnetRange, overlayMac, routerNames } from "./names.js";
 export { OVERLAY_MTU } from "./vpc-routers.js";
+export type { EndpointListeners, RouterRecord } from "./vpc-routers.js";
 export { HostFirewall } from "./host-firewall.js";
 export type { IpForwardPolicy, HostFirewallOptions } from "./host-firewall.js";
 export { FIREWALL_TABLE, METADATA_ENDPOINT } from "./host-firewall-rules.js";

@@ -9,9 +9,14 @@
 //               (ingress_dispatch) or is dropped
 //   egress_<port> / ingress_<port>   jump to each of the port's groups' chains (their union), drop
 //   out_<group> / in_<group>         the group's rules: accept what they allow, return otherwise
-//   input       nothing reaches the router itself but replies (the gateway answers no ping)
+//   input       nothing reaches the router itself but replies (the gateway answers no ping) and,
+//               from a task port, TCP to 169.254.170.2:80: the metadata and credentials endpoint,
+//               whose address is on the router's lo and whose listening socket, in this namespace,
+//               is the agent's (src/endpoints). Delivered locally, never masqueraded, so the agent
+//               sees the task's own address (prerouting checked it is the port's) and the router
+//               it came through: that pair names one task, overlapping VPCs included.
 //   forward     task ⇄ task (local or over the overlay, bthx*), and out of the uplink (up0) only
-//               to the metadata endpoint or from an address in public_addrs (assignPublicIp);
+//               from an address in public_addrs (assignPublicIp);
 //               in from the uplink, the host itself (its link address: for the default VPC the
 //               host routes the VPC's CIDR here), still through the ports' ingress chains
 //   nat         everything leaving by up0 is masqueraded to the router's /30 address, so the
@@ -78,6 +83,7 @@ const FIXED_CHAINS = `  chain prerouting {
     type filter hook input priority filter; policy drop;
     iif "lo" accept
     ct state established,related accept
+    iifname "bthv*" ${METADATA} accept
     counter drop
   }
   chain forward {
@@ -86,7 +92,6 @@ const FIXED_CHAINS = `  chain prerouting {
     iifname "bthv*" oifname "bthv*" accept
     iifname "bthv*" oifname "bthx*" accept
     iifname "bthx*" oifname "bthv*" accept
-    iifname "bthv*" oifname "${ROUTER_UPLINK}" ${METADATA} accept
     iifname "bthv*" oifname "${ROUTER_UPLINK}" ip saddr @public_addrs accept
     iifname "${ROUTER_UPLINK}" oifname "bthv*" ip saddr ${HOST_LINK_CIDR} accept
     counter drop

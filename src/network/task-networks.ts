@@ -33,7 +33,7 @@ import { allocatedNetwork, describeAttachment, taskLinkNames, USER_NAMESPACES_DI
 import type { TaskAttachment } from "./task-attachment.js";
 import { readRecord, readRecords, writeFileAtomic } from "./state-files.js";
 import { OVERLAY_MTU, VpcRouters } from "./vpc-routers.js";
-import type { RouterRecord, VpcIdentity } from "./vpc-routers.js";
+import type { EndpointListeners, RouterRecord, VpcIdentity } from "./vpc-routers.js";
 
 /** The metadata endpoint's address, as the host firewall knows it (one definition of it). */
 export const METADATA_ENDPOINT_ADDRESS = METADATA_ENDPOINT.address;
@@ -48,6 +48,8 @@ export interface TaskNetworksOptions {
   readonly firewall?: HostFirewall;
   /** This host's underlay address for the overlay; defaults to the firewall's. None: no overlay. */
   readonly overlayAddress?: string;
+  /** The metadata endpoint's listener in each router (vpc-routers.ts); none: nothing answers 169.254.170.2. */
+  readonly endpointListeners?: EndpointListeners;
 }
 
 /** What applyView did: how long it took, and the routers it left. */
@@ -82,7 +84,13 @@ export class TaskNetworks {
   constructor(private readonly options: TaskNetworksOptions) {
     this.run = options.run ?? runCommand;
     this.overlayAddress = options.overlayAddress ?? options.firewall?.overlayAddress;
-    this.routers = new VpcRouters({ stateDir: options.stateDir, run: this.run, firewall: options.firewall, overlayAddress: this.overlayAddress });
+    this.routers = new VpcRouters({
+      stateDir: options.stateDir,
+      run: this.run,
+      firewall: options.firewall,
+      overlayAddress: this.overlayAddress,
+      endpointListeners: options.endpointListeners,
+    });
     this.view = readRecord<NetworkView>(this.viewPath) ?? EMPTY_VIEW;
   }
 

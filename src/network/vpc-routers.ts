@@ -10,7 +10,11 @@
 //   applyPeers   the overlay's static entries for the VPC's interfaces on other hosts: a /32
 //                route and a permanent neighbour (the remote VXLAN MAC, computed, not learned) per
 //                interface, a forwarding entry per remote host
-//   remove(vpc)  links, namespace, record
+//   remove(vpc)  its endpoint listener closed, links, namespace, record
+//
+// The metadata endpoint 169.254.170.2 is a /32 on the router's lo, served by a listening socket
+// the agent makes inside the namespace (EndpointListeners, opened once the router is built and
+// closed before it is removed: an open socket would keep a deleted namespace alive).
 //
 // Inside the router: ip_forward 1 (this namespace only), rp_filter strict (all, default: every
 // link made later inherits it), IPv6 off; each subnet's gateway (.1) is a /32 on lo, so the router
@@ -46,7 +50,14 @@ export interface RouterRecord extends VpcIdentity {
   readonly linkIndex: number;
 }
 
+/** The agent's endpoint listener per router (src/endpoints), opened when a router is ready and closed before it goes. */
+export interface EndpointListeners {
+  open(record: RouterRecord): Promise<void>;
+  close(record: RouterRecord): Promise<void>;
+}
+
 export interface VpcRoutersOptions {
+  readonly endpointListeners?: EndpointListeners | undefined;
   readonly stateDir: string;
   readonly run: CommandRunner;
   readonly firewall?: HostFirewall | undefined;
@@ -135,6 +146,7 @@ export class VpcRouters {
     }
     if (this.ready.has(vpc.vpcId)) return record;
     await this.build(record);
+    await this.options.endpointListeners?.open(record);
     this.ready.add(vpc.vpcId);
     return record;
   }
@@ -156,11 +168,13 @@ export class VpcRouters {
     if (!(await this.linkExists(hostLink)))
       await this.options.run("ip", ["link", "add", hostLink, "type", "veth", "peer", "name", ROUTER_UPLINK, "netns", netns]);
     await this.options.run("ip", ["-batch", "-"], {
-      input: `addr replace ${host}/30 dev ${hostLink}\naddr replace ${METADATA_ENDPOINT.address}/32 dev ${hostLink}\nlink set ${hostLink} up\n`,
+      input: `addr replace ${host}/30 dev ${hostLink}\nlink set ${hostLink} up\n`,
     });
+    // A router built before the endpoint moved into it held the endpoint address on its host link.
+    await this.options.run("ip", ["-force", "-batch", "-"], { input: `addr del ${METADATA_ENDPOINT.address}/32 dev ${hostLink}\n` }).catch(() => undefined);
     await this.options.firewall?.prepareHostLink(hostLink);
     await this.options.run("ip", ["-n", netns, "-batch", "-"], {
-      input: `link set lo up\naddr replace ${router}/30 dev ${ROUTER_UPLINK}\nlink set ${ROUTER_UPLINK} up\nroute replace default via ${host} dev ${ROUTER_UPLINK}\n`,
+      input: `link set lo up\naddr replace ${METADATA_ENDPOINT.address}/32 dev lo\naddr replace ${router}/30 dev ${ROUTER_UPLINK}\nlink set ${ROUTER_UPLINK} up\nroute replace default via ${host} dev ${ROUTER_UPLINK}\n`,
     });
     if (this.options.overlayAddress !== undefined) await this.buildVxlan(record, this.options.overlayAddress);
   }
@@ -261,6 +275,7 @@ export class VpcRouters {
 
   /** The router, its links and its record. Call within serialised. */
   async remove(record: RouterRecord): Promise<void> {
+    await this.options.endpointListeners?.close(record);
     // The host end first: deleting a veth takes its peer synchronously, whereas a deleted
     // namespace leaves its links to a kernel workqueue. A VXLAN device left in the host by an
     // interrupted build goes too.

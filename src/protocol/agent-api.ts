@@ -22,6 +22,7 @@ import { MAX_ARN_CHARS, MAX_NAME_CHARS, TaskStatusReportSchema, TaskStopCodeSche
 import { MAX_TASK_SLOTS } from "./capacity-limits.js";
 import { HostNetworkViewSchema } from "./network-view.js";
 import type { HostNetworkView } from "./network-view.js";
+import type { TaskCredentialsAnswer } from "./task-credentials.js";
 import type { TaskSecretsAnswer } from "./task-secrets.js";
 
 const Name = () => Type.String({ maxLength: MAX_NAME_CHARS });
@@ -191,6 +192,8 @@ export interface ControlPlaneLink {
   report(hostId: string, request: ReportRequest): Promise<void>;
   heartbeat(hostId: string): Promise<void>;
   putLogs(hostId: string, batches: readonly LogBatch[]): Promise<void>;
+  /** The task role's temporary credentials of a task on this host (task-credentials.ts); absent on links that cannot issue them. */
+  taskCredentials?(hostId: string, taskArn: string): Promise<TaskCredentialsAnswer>;
   /** The secrets of a task on this host, resolved with its execution role (task-secrets.ts); absent on links that cannot resolve them. */
   taskSecrets?(hostId: string, taskArn: string): Promise<TaskSecretsAnswer>;
 }

@@ -6,3 +6,5 @@ export type { TaskBudget } from "./task-cgroup.js";
 export type { ImageRuntimeConfig } from "./oci-spec.js";
 export { UnknownUserError } from "./image-user.js";
 export { CommandLauncher } from "./command-launcher.js";
+export { systemCpuNs } from "./cgroup-usage.js";
+export type { CgroupUsage, IoEntry } from "./cgroup-usage.js";

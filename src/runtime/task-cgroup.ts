@@ -8,6 +8,8 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { confinedJoin } from "../core/confined-path.js";
+import { readCgroupUsage } from "./cgroup-usage.js";
+import type { CgroupUsage } from "./cgroup-usage.js";
 
 const CGROUP_ROOT = "/sys/fs/cgroup";
 const CFS_PERIOD_US = 100_000;
@@ -77,6 +79,12 @@ export class TaskCgroups {
     if (!existsSync(file)) return undefined;
     const match = /^oom_kill (\d+)$/m.exec(readFileSync(file, "utf8"));
     return match ? Number(match[1]) : 0;
+  }
+
+  /** What the task's cgroup (or one container's below it) has used (cgroup-usage.ts); names are confined like every path here. */
+  usage(taskId: string, containerName?: string): CgroupUsage {
+    const relative = confinedJoin("/berth", containerName === undefined ? [taskId] : [taskId, containerName], "task id or container name");
+    return readCgroupUsage(this.root, isUnified(this.root), relative.slice(1));
   }
 
   /** Removes the task's cgroups (children first); tolerates their absence. */

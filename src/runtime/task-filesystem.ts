@@ -20,7 +20,20 @@
 //
 // prepare/mountContainer are idempotent and remove tolerates anything missing, so both replay
 // after an agent restart. Mounting with `-o loop` sets autoclear: unmounting frees the loop device.
-import { chmodSync, closeSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, rmdirSync } from "node:fs";
+import {
+  chmodSync,
+  closeSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  statfsSync,
+  rmdirSync,
+} from "node:fs";
 import { chown, mkdir, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { IdRange } from "./id-ranges.js";
@@ -113,6 +126,14 @@ export class TaskFilesystems {
 
   private ephemeralDir(taskId: string): string {
     return join(this.exposedDir(taskId), "ephemeral");
+  }
+
+  /** MiB in use on the task's ephemeral storage (its ext4's own count), or undefined when it is not mounted. */
+  ephemeralUsedMiB(taskId: string): number | undefined {
+    const mountPoint = this.ephemeralDir(taskId);
+    if (!isMountPoint(mountPoint)) return undefined;
+    const stats = statfsSync(mountPoint);
+    return Math.round(((stats.blocks - stats.bfree) * stats.bsize) / (1024 * 1024));
   }
 
   private exposedContainerDir(taskId: string, containerName: string): string {
