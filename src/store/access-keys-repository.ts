@@ -1,7 +1,9 @@
 // Access keys the gateway verifies SigV4 signatures with. The secret is stored encrypted
 // (`secretCiphertext`, produced and read by the caller): SigV4 is an HMAC keyed by the secret, so the
-// server needs the plaintext to verify and a one-way hash cannot be used.
-import type { Kysely } from "kysely";
+// server needs the plaintext to verify and a one-way hash cannot be used. IAM users' keys live here
+// too (iam-repository.ts, migration 0018): an Inactive key is not one SigV4 may verify with, so
+// `get` does not find it, exactly as it does not find an unknown or deleted key.
+import type { ColumnType, Kysely } from "kysely";
 
 export interface AccessKeysTable {
   access_key_id: string;
@@ -9,6 +11,10 @@ export interface AccessKeysTable {
   account_id: string;
   principal_arn: string;
   created_at: number;
+  /** "Active" | "Inactive" (0018-iam; Active when not given). */
+  status: ColumnType<string, string | undefined, string>;
+  /** The IAM user's lower-cased name; null for the root key, which IAM neither lists nor deletes. */
+  user_key: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface StoredAccessKey {
@@ -20,6 +26,7 @@ export interface StoredAccessKey {
 }
 
 export interface AccessKeysRepository {
+  /** The key SigV4 may verify with: an Inactive user key is not found. */
   get(accessKeyId: string): Promise<StoredAccessKey | undefined>;
   put(key: StoredAccessKey): Promise<void>;
   count(): Promise<number>;
@@ -28,7 +35,7 @@ export interface AccessKeysRepository {
 export function createAccessKeysRepository(db: Kysely<{ access_keys: AccessKeysTable }>): AccessKeysRepository {
   return {
     async get(accessKeyId) {
-      const row = await db.selectFrom("access_keys").selectAll().where("access_key_id", "=", accessKeyId).executeTakeFirst();
+      const row = await db.selectFrom("access_keys").selectAll().where("access_key_id", "=", accessKeyId).where("status", "=", "Active").executeTakeFirst();
       return row
         ? {
             accessKeyId: row.access_key_id,

@@ -70,6 +70,9 @@ import { parametersMigration } from "./parameters-migration.js";
 import type { RoleSessionsRepository, RoleSessionsTable } from "./role-sessions-repository.js";
 import { createRoleSessionsRepository } from "./role-sessions-repository.js";
 import { roleSessionsMigration } from "./role-sessions-migration.js";
+import type { IamRepository, IamTables } from "./iam-repository.js";
+import { createIamRepository } from "./iam-repository.js";
+import { iamMigration } from "./iam-migration.js";
 
 export type { StoredAccessKey, AccessKeysRepository } from "./access-keys-repository.js";
 export type { ClustersRepository, StoredTaskDefinition, TaskDefinitionsRepository, TagsRepository, AccountSettingsRepository } from "./ecs-repositories.js";
@@ -97,6 +100,21 @@ export type { DeploymentSnapshot, ServiceRecord, ServiceSchedulingState, Service
 export type { ServiceDeploymentListOptions, ServiceDeploymentRecord, ServiceDeploymentsRepository } from "./service-deployments-repository.js";
 export { LeaseLostError } from "./leases-repository.js";
 export type { RoleSessionsRepository, StoredRoleSession } from "./role-sessions-repository.js";
+export type {
+  AccessKeyStatus,
+  IamEntityKind,
+  IamRepository,
+  InlinePolicy,
+  ManagedPolicyChange,
+  NewUserAccessKey,
+  RoleChange,
+  StoredManagedPolicy,
+  StoredPolicyVersion,
+  StoredRole,
+  StoredUser,
+  StoredUserAccessKey,
+  UserChange,
+} from "./iam-repository.js";
 export type { LockedParameter, ParameterRecord, ParametersRepository, ParameterTag, ParameterVersionRecord } from "./parameters-repository.js";
 export type { LockedSecret, NewSecretVersion, SecretChange, SecretRecord, SecretsRepository, SecretTag, SecretVersionRecord } from "./secrets-repository.js";
 export type { ControlPlaneStateRepository, ControlPlaneValueName } from "./control-plane-state-repository.js";
@@ -125,7 +143,7 @@ type AllTables = EcsTables &
   ServicesTables &
   ServiceDeploymentsTables &
   SecretsTables &
-  ParametersTables & { role_sessions: RoleSessionsTable };
+  ParametersTables & { role_sessions: RoleSessionsTable } & Omit<IamTables, "access_keys">;
 
 /** The repositories: what a transaction of Store.exclusively or Store.fenced is handed too. */
 export interface Repositories {
@@ -151,6 +169,7 @@ export interface Repositories {
   readonly secrets: SecretsRepository;
   readonly parameters: ParametersRepository;
   readonly roleSessions: RoleSessionsRepository;
+  readonly iam: IamRepository;
 }
 
 /** The repositories of one transaction, and the signals that go out when (and only if) it commits. */
@@ -232,6 +251,7 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
     "0015-service-deployments": serviceDeploymentsMigration,
     "0016-secrets": secretsMigration,
     "0017-parameters": parametersMigration,
+    "0018-iam": iamMigration,
     "0019-role-sessions": roleSessionsMigration,
   };
 }
@@ -288,6 +308,7 @@ function repositoriesOver(db: Kysely<AllTables>): Repositories {
     secrets: createSecretsRepository(scoped<SecretsTables>()),
     parameters: createParametersRepository(scoped<ParametersTables>()),
     roleSessions: createRoleSessionsRepository(scoped<{ role_sessions: RoleSessionsTable }>()),
+    iam: createIamRepository(scoped<IamTables>()),
   };
 }
 
