@@ -7,6 +7,8 @@
 // the SDK's `<Operation>CommandInput` and answers the SDK's `<Operation>CommandOutput` without
 // `$metadata`, so a response of the wrong shape fails the typecheck. jsonOperations() checks each
 // handler against the table, then erases the types into the one handler type the gateway calls.
+import type { CallerIdentity } from "../core/iam/index.js";
+import type { AuthorizationQuery } from "../control/authorizer.js";
 import type { RawJsonOutput } from "./wire-json.js";
 
 /** Who is calling and where: filled by the gateway after SigV4 verification. */
@@ -18,6 +20,16 @@ export interface RequestContext {
   readonly accessKeyId: string;
   /** ARN of the authenticated principal, e.g. arn:aws:iam::123456789012:root (ECS registeredBy). */
   readonly principalArn: string;
+  /** Who signed: the root, a user or a role session (policy decisions, GetCallerIdentity). */
+  readonly caller: CallerIdentity;
+  /** The caller's address (aws:SourceIp). */
+  readonly sourceIp?: string;
+  /**
+   * A further policy decision for this caller, for what a handler learns while it works (the roles a
+   * task definition names: iam:PassRole); throws AccessDeniedException. Absent when the gateway
+   * enforces no policies (tests of a module alone).
+   */
+  readonly authorize?: (query: AuthorizationQuery) => Promise<void>;
   /** When the gateway received the request (ms since epoch). */
   readonly receivedAt: number;
 }

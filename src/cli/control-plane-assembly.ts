@@ -16,6 +16,7 @@ import { createStsService } from "../api/sts/index.js";
 import { createNetworkService } from "../api/network-service.js";
 import { hostNetworkView } from "../control/host-network-view.js";
 import { Fleet } from "../control/fleet.js";
+import { TaskCredentials } from "../control/task-credentials.js";
 import { startLogRetention } from "../control/log-retention.js";
 import { startServicePurge } from "../control/service-purge.js";
 import { startSecretPurge } from "../control/secret-purge.js";
@@ -34,15 +35,11 @@ import type { Logger } from "../core/logger.js";
 import type { Registry } from "../registry/index.js";
 import { createRegistry } from "../registry/index.js";
 import type { Store } from "../store/index.js";
+import { assembleIdentity } from "./identity-assembly.js";
+import { createTaskSecrets } from "./task-secrets-assembly.js";
+import { principalResolver } from "./principal-resolver.js";
 import type { SecretBox } from "./root-credentials.js";
 import type { ServerConfig } from "./server-config.js";
-
-/**
- * How long a resolved access key is trusted without a store read. Short, because a key revoked on
- * one replica must stop working on every replica within seconds; a store read and an unseal every
- * 5 s per key in use cost nothing that shows.
- */
-const PRINCIPAL_CACHE_MS = 5_000;
 
 /** The service scheduler's pass when nothing signalled: a backstop for a signal lost between replicas, and for launch back-off expiring. */
 const SERVICE_PASS_INTERVAL_MS = 2_000;
@@ -93,7 +90,11 @@ export function assembleControlPlane(parts: ControlPlaneParts): ControlPlane {
     // Lifecycle policies and garbage collection run in this replica's leased loop (startLoops).
     maintenanceIntervalMs: 0,
   });
+  const identity = assembleIdentity(store, parts.box, scope);
   const fleet = new Fleet({
+    taskCredentials: new TaskCredentials({ tasks: store.tasks, issuer: identity.sessions }),
+    // Secrets read with each task's execution role (identity policies), at its start, for its own host only.
+    taskSecrets: createTaskSecrets({ store, sealer: parts.box, scope, clock: systemClock, permissions: identity.authorizer, logger }),
     hosts: store.hosts,
     tasks: store.tasks,
     logs: store.logs,
@@ -125,13 +126,14 @@ export function assembleControlPlane(parts: ControlPlaneParts): ControlPlane {
       createNetworkService(store),
       registry.ecrService,
       createEc2Service({ store, clock: systemClock }),
-      createStsService(),
+      createStsService(identity.sessions, async (userName) => (await store.iam.getUser(userName))?.userId),
       createSecretsManagerService({ secrets: store.secrets, clock: systemClock, scope, sealer: parts.box }),
       createSsmService({ parameters: store.parameters, clock: systemClock, scope, sealer: parts.box }),
       createIamService({ iam: store.iam, clock: systemClock, sealer: parts.box }),
     ],
     httpRoutes: [createAgentRoute({ fleet, joinTokenStatus: (hash) => store.joinTokens.status(hash, Date.now()), logger }), registry.route],
     principalFor: principalResolver(store, parts.box),
+    authorization: identity.authorization,
     region: config.region,
     partition: config.partition,
     clock: systemClock,
@@ -218,22 +220,4 @@ function startLoops(parts: ControlPlaneParts, fleet: Fleet, registry: Registry):
       },
     }),
   ];
-}
-
-type Principal = { secretAccessKey: string; accountId: string; principalArn: string };
-
-/** Access keys resolved recently (a store read and an unseal per request would cost the hot path). */
-function principalResolver(store: Store, box: SecretBox): (accessKeyId: string) => Promise<Principal | undefined> {
-  const principals = new Map<string, { principal: Principal; expiresAt: number }>();
-  return async (accessKeyId) => {
-    const cached = principals.get(accessKeyId);
-    if (cached && cached.expiresAt > Date.now()) return cached.principal;
-    principals.delete(accessKeyId);
-    const stored = await store.accessKeys.get(accessKeyId);
-    const principal = stored
-      ? { secretAccessKey: box.unseal(stored.secretCiphertext), accountId: stored.accountId, principalArn: stored.principalArn }
-      : undefined;
-    if (principal) principals.set(accessKeyId, { principal, expiresAt: Date.now() + PRINCIPAL_CACHE_MS });
-    return principal;
-  };
 }

@@ -13,9 +13,7 @@ import { accessDeniedMessage, evaluate, parsePolicyDocument, requestContext } fr
 
 /** The IAM store's reads the decisions need (store.iam). */
 export interface IamPolicySource {
-  getRole(
-    name: string,
-  ): Promise<
+  getRole(name: string): Promise<
     | {
         readonly arn: string;
         readonly roleId: string;
@@ -42,6 +40,12 @@ export interface AuthorizationQuery {
   readonly resourceTags?: ReadonlyMap<string, string>;
   readonly sourceIp?: string;
   readonly secureTransport?: boolean;
+}
+
+export interface Denial {
+  readonly message: string;
+  /** A statement denied it (rather than none allowing it). */
+  readonly explicit: boolean;
 }
 
 /** Whether a role may act, with AWS's message when it may not (the execution role resolving a task's secrets). */
@@ -76,17 +80,17 @@ export class Authorizer implements RolePermissionCheck {
   /** Throws AccessDeniedException (AWS's message) unless `caller` may make `query`; the root may make any. */
   async authorize(caller: CallerIdentity, query: AuthorizationQuery): Promise<void> {
     const denial = await this.denial(caller, query);
-    if (denial !== undefined) throw accessDeniedException(denial);
+    if (denial !== undefined) throw accessDeniedException(denial.message);
   }
 
-  /** AWS's AccessDenied message when `caller` may not make `query`, undefined when it may. */
-  async denial(caller: CallerIdentity, query: AuthorizationQuery): Promise<string | undefined> {
+  /** Why `caller` may not make `query` (AWS's AccessDenied message, and whether a policy denied it explicitly), undefined when it may. */
+  async denial(caller: CallerIdentity, query: AuthorizationQuery): Promise<Denial | undefined> {
     if (caller.kind === "root") return undefined;
     const entity = await this.entityOf(caller);
     const request = { principalArn: caller.arn, action: query.action, resources: query.resources.length > 0 ? query.resources : ["*"] };
     if (entity === undefined) {
       // The user or role is gone while its key or session is still good: nothing allows it.
-      return accessDeniedMessage(request, { decision: "ImplicitDeny", statement: undefined, resource: request.resources[0] as string, missing: "identity" });
+      return { message: accessDeniedMessage(request, implicitDeny(request.resources[0] as string)), explicit: false };
     }
     const context = requestContext({
       principal: requestPrincipal(caller, entity),
@@ -98,11 +102,11 @@ export class Authorizer implements RolePermissionCheck {
       ...(query.extra !== undefined ? { extra: query.extra } : {}),
     });
     const result = evaluate({ ...request, context }, { identity: entity.policies });
-    if (result.decision !== "Allow") return accessDeniedMessage(request, result);
+    if (result.decision !== "Allow") return { message: accessDeniedMessage(request, result), explicit: result.decision === "ExplicitDeny" };
     if (caller.kind === "role-session" && caller.sessionPolicy !== undefined) {
       const bounded = evaluate({ ...request, context }, { identity: [this.compile(caller.sessionPolicy)] });
       // AWS names the session policy in this denial: "… because no session policy allows the … action" (wording not confirmed).
-      if (bounded.decision !== "Allow") return sessionPolicyDenial(request, bounded);
+      if (bounded.decision !== "Allow") return { message: sessionPolicyDenial(request, bounded), explicit: bounded.decision === "ExplicitDeny" };
     }
     return undefined;
   }
@@ -161,8 +165,8 @@ export class Authorizer implements RolePermissionCheck {
       roleId: entity.id,
       sessionName,
     };
-    const message = await this.denial(caller, { action, resources: [resource] });
-    return message === undefined ? { allowed: true } : { allowed: false, message };
+    const denial = await this.denial(caller, { action, resources: [resource] });
+    return denial === undefined ? { allowed: true } : { allowed: false, message: denial.message };
   }
 
   /** The compiled identity policies of a caller's user or role (cached), undefined when it no longer exists. */

@@ -3,7 +3,7 @@
 // and an expiry, stored with the identity it acts as (role_sessions); the gateway's SigV4 check
 // takes the key, requires the token the session was issued with, and refuses it once expired.
 import { createHash, randomBytes } from "node:crypto";
-import { accessDeniedException, AwsError, validationException } from "../core/errors.js";
+import { accessDeniedException, AwsError } from "../core/errors.js";
 import type { KeySealer } from "../core/envelope-seal.js";
 import type { CallerIdentity } from "../core/iam/index.js";
 import { parsePolicyDocument } from "../core/iam/index.js";
@@ -56,7 +56,7 @@ const ECS_TASKS = "ecs-tasks.amazonaws.com";
 const CHAINED_MAX_SECONDS = 3600;
 /** GetSessionToken: 15 minutes to 36 hours, 12 hours by default; the root's at most an hour (STS API reference). */
 const SESSION_TOKEN_SECONDS = { min: 900, max: 129_600, default: 43_200, rootMax: 3600 } as const;
-const SESSION_NAME = /^[\w+=,.@-]{2,64}$/;
+const SESSION_NAME = /^[\w+=,.@-]*$/;
 const EXTERNAL_ID = /^[\w+=,.@:/-]{2,1224}$/;
 /** Session policies are at most 2,048 characters (STS API reference, AssumeRole "Policy"). */
 const MAX_SESSION_POLICY = 2048;
@@ -65,8 +65,11 @@ const PURGE_BATCH = 100;
 /** The SHA-256 of a session token, as stored and compared. */
 export const sessionTokenDigest = (token: string) => createHash("sha256").update(token, "utf8").digest("hex");
 
+/** STS's validation failures are "ValidationError" (its query protocol's name). */
+const validationError = (message: string) => new AwsError("ValidationError", message);
+
 function constraint(value: string, member: string, rule: string): AwsError {
-  return validationException(`1 validation error detected: Value '${value}' at '${member}' failed to satisfy constraint: ${rule}`);
+  return validationError(`1 validation error detected: Value '${value}' at '${member}' failed to satisfy constraint: ${rule}`);
 }
 
 export class RoleSessions implements TaskRoleCredentialsIssuer {
@@ -83,8 +86,8 @@ export class RoleSessions implements TaskRoleCredentialsIssuer {
     const chained = caller.kind === "role-session";
     const duration = input.durationSeconds ?? 3600;
     if (chained && duration > CHAINED_MAX_SECONDS)
-      throw validationException("The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.");
-    if (duration > role.maxSessionDuration) throw validationException("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.");
+      throw validationError("The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.");
+    if (duration > role.maxSessionDuration) throw validationError("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.");
     const extra = input.externalId === undefined ? {} : { "sts:ExternalId": input.externalId };
     if (
       (await this.options.authorizer.assumeRoleDenial(caller, role, { ...extra, ...(input.sourceIp ? { "aws:SourceIp": input.sourceIp } : {}) })) !== undefined
@@ -171,6 +174,10 @@ export class RoleSessions implements TaskRoleCredentialsIssuer {
 function checkAssumeRoleInput(input: AssumeRoleInput): void {
   if (input.roleArn.length < 20 || input.roleArn.length > 2048)
     throw constraint(input.roleArn, "roleArn", "Member must have length greater than or equal to 20");
+  if (input.roleSessionName.length < 2 || input.roleSessionName.length > 64) {
+    const rule = input.roleSessionName.length < 2 ? "Member must have length greater than or equal to 2" : "Member must have length less than or equal to 64";
+    throw constraint(input.roleSessionName, "roleSessionName", rule);
+  }
   if (!SESSION_NAME.test(input.roleSessionName)) {
     throw constraint(input.roleSessionName, "roleSessionName", "Member must satisfy regular expression pattern: [\\w+=,.@-]*");
   }

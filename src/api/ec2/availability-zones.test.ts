@@ -10,6 +10,7 @@ const context = (region: string): RequestContext => ({
   partition: "aws",
   accessKeyId: "AKIA",
   principalArn: "arn:aws:iam::123456789012:root",
+  caller: { kind: "root", arn: "arn:aws:iam::123456789012:root", account: "123456789012" },
   receivedAt: 0,
 });
 

@@ -18,6 +18,7 @@ const context: RequestContext = {
   partition: "aws",
   accessKeyId: "AKIA",
   principalArn: "arn:aws:iam::123456789012:root",
+  caller: { kind: "root", arn: "arn:aws:iam::123456789012:root", account: "123456789012" },
   receivedAt: 0,
 };
 const network = defaultNetwork({ accountId: context.accountId, region: context.region });

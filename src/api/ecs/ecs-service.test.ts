@@ -14,6 +14,7 @@ const request: RequestContext = {
   partition: "aws",
   accessKeyId: "AKIA",
   principalArn: "arn:aws:iam::123456789012:root",
+  caller: { kind: "root", arn: "arn:aws:iam::123456789012:root", account: "123456789012" },
   receivedAt: 0,
 };
 let store: Store;

@@ -40,6 +40,7 @@ import {
 import type { Repositories, ServiceRecord, ServiceSchedulingState } from "../../store/index.js";
 import { LOST_RACE, withOptimisticRetry } from "../../store/index.js";
 import type { RequestContext } from "../service-module.js";
+import { authorizePassRole, namedRoles } from "./pass-role.js";
 import { requireActiveCluster } from "./clusters.js";
 import type { EcsContext } from "./ecs-context.js";
 import { checkMaxResults, decodeToken, encodeToken } from "./ecs-context.js";
@@ -109,6 +110,7 @@ export async function createService(context: ServiceOperationsContext, request: 
   }
   const rolling = rollingSettings(input.deploymentConfiguration);
   const definition = await activeDefinition(context, input.taskDefinition);
+  await authorizePassRole(call, namedRoles(definition));
   const tags = validateTags(input.tags);
   if (new Set(tags.map((tag) => tag.key)).size !== tags.length) throw invalidParameterException("Tag keys must be unique.");
   const strategy = input.capacityProviderStrategy?.length
@@ -281,12 +283,13 @@ function deploymentChange(input: UpdateServiceRequest, current: DeploymentSettin
   return changed || input.forceNewDeployment === true ? next : undefined;
 }
 
-export async function updateService(context: ServiceOperationsContext, request: UpdateServiceRequest): Promise<UpdateServiceResponse> {
+export async function updateService(context: ServiceOperationsContext, request: UpdateServiceRequest, call?: RequestContext): Promise<UpdateServiceResponse> {
   const input = withKnownMembers(request);
   const cluster = await requireActiveCluster(context, input.cluster);
   refuseUnserved(input);
   const desiredCount = checkDesiredCount(input.desiredCount);
   const definition = input.taskDefinition !== undefined ? await activeDefinition(context, input.taskDefinition) : undefined;
+  await authorizePassRole(call, namedRoles(definition));
   return withOptimisticRetry(
     async () => {
       const record = await requireService(context, cluster, input.service);

@@ -20,6 +20,7 @@ import { buildArn, parseArn } from "../../core/arn.js";
 import { clientException, invalidParameterException } from "../../core/errors.js";
 import { prepareTaskDefinitionRegistration } from "../../core/task-definition/index.js";
 import type { StoredTaskDefinition } from "../../store/index.js";
+import { authorizePassRole, namedRoles } from "./pass-role.js";
 import type { RequestContext } from "../service-module.js";
 import { RawJsonOutput, toWireJson } from "../wire-json.js";
 import type { EcsContext } from "./ecs-context.js";
@@ -56,6 +57,7 @@ export async function registerTaskDefinition(
 ): Promise<RegisterTaskDefinitionResponse> {
   const prepared = prepareTaskDefinitionRegistration(input);
   const tags = validateTags(input.tags);
+  await authorizePassRole(request, namedRoles(input));
   const registeredAt = new Date(context.clock.now());
   const definition = await context.store.taskDefinitions.register(prepared.family!, (revision) => ({
     taskDefinitionArn: buildArn(context.scope, "ecs", `task-definition/${prepared.family}:${revision}`),

@@ -19,6 +19,8 @@ import { checkMaxResults, clusterNameOf, decodeToken, encodeToken } from "./ecs-
 import { requireActiveCluster } from "./clusters.js";
 import { toTags, validateTags } from "./tags.js";
 import { resolveTaskDefinition } from "./task-definitions.js";
+import { authorizePassRole, namedRoles } from "./pass-role.js";
+import type { RequestContext } from "../service-module.js";
 
 export interface TaskOperationsContext extends EcsContext {
   readonly launcher: TaskLauncher;
@@ -29,10 +31,11 @@ function taskArnOf(context: EcsContext, clusterName: string, reference: string):
   return reference.startsWith("arn:") ? reference : buildArn(context.scope, "ecs", `task/${clusterName}/${reference}`);
 }
 
-export async function runTask(context: TaskOperationsContext, input: RunTaskRequest): Promise<RunTaskResponse> {
+export async function runTask(context: TaskOperationsContext, input: RunTaskRequest, call?: RequestContext): Promise<RunTaskResponse> {
   const cluster = await requireActiveCluster(context, input.cluster);
   const definition = await resolveTaskDefinition(context, input.taskDefinition);
   if (!definition || definition.status === "DELETE_IN_PROGRESS") throw clientException("TaskDefinition not found.");
+  await authorizePassRole(call, namedRoles(definition, input.overrides));
   // Read only when they are propagated: a store round trip fewer on every other RunTask.
   const definitionTags = input.propagateTags === "TASK_DEFINITION" ? toTags(await context.store.tags.list(definition.taskDefinitionArn!)) : [];
   const tags = validateTags(input.tags);

@@ -2,7 +2,9 @@
 // address, refuse an oversized body from its declared length, check SigV4 (reading the body when
 // the signature covers it), then throttle by access key.
 import type { IncomingMessage } from "node:http";
-import { isAwsError, throttlingException } from "../../core/errors.js";
+import { timingSafeEqual } from "node:crypto";
+import { AwsError, isAwsError, throttlingException, unrecognizedClientException } from "../../core/errors.js";
+import type { CallerIdentity } from "../../core/iam/index.js";
 import type { GatewayOptions } from "./gateway.js";
 import type { ByteBudget } from "./request-body.js";
 import { BodyTooLargeError, readBody } from "./request-body.js";
@@ -13,6 +15,10 @@ export interface Principal {
   readonly secretAccessKey: string;
   readonly accountId: string;
   readonly principalArn: string;
+  /** Who the key acts as (its policies decide what it may do; the root may do anything). */
+  readonly identity: CallerIdentity;
+  /** Temporary credentials: the SHA-256 (hex) of the session token every request must carry, and when they expire (ms). */
+  readonly session?: { readonly tokenSha256: string; readonly expiresAt: number; readonly digest: (token: string) => string };
 }
 
 /** What authentication needs of the gateway: its options, the body limit and the unverified-body budget. */
@@ -24,6 +30,8 @@ export interface AuthenticationParts {
 
 export interface AuthenticatedCaller {
   readonly accessKeyId: string;
+  /** The address the request came from (IPv4-mapped IPv6 addresses as IPv4). */
+  readonly sourceIp: string;
   readonly principal: Principal;
   readonly body: Buffer;
 }
@@ -64,25 +72,54 @@ export async function authenticate(
     if (throttle && isAuthFailure(error)) throttle.chargeFailure(address);
     throw error;
   }
-  if (throttle && !throttle.admitKey(verified.accessKeyId)) throw throttlingException("Rate exceeded");
   if (!principal) throw new Error("SigV4 verified a caller without looking up its principal");
-  return { accessKeyId: verified.accessKeyId, principal, body: verified.body };
+  try {
+    checkSessionToken(principal, verified.sessionToken, receivedAt);
+  } catch (error) {
+    if (throttle) throttle.chargeFailure(address);
+    throw error;
+  }
+  if (throttle && !throttle.admitKey(verified.accessKeyId)) throw throttlingException("Rate exceeded");
+  return { accessKeyId: verified.accessKeyId, sourceIp: address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, ""), principal, body: verified.body };
+}
+
+const INVALID_TOKEN = "The security token included in the request is invalid.";
+
+/**
+ * Temporary credentials need the session token they were issued with, and only until they expire;
+ * a long-term key takes no token (AWS refuses one as an invalid token).
+ */
+export function checkSessionToken(principal: Principal, token: string | undefined, now: number): void {
+  const session = principal.session;
+  if (session === undefined) {
+    if (token !== undefined) throw unrecognizedClientException(INVALID_TOKEN);
+    return;
+  }
+  if (token === undefined) throw unrecognizedClientException(INVALID_TOKEN);
+  const given = Buffer.from(session.digest(token), "hex");
+  const expected = Buffer.from(session.tokenSha256, "hex");
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw unrecognizedClientException(INVALID_TOKEN);
+  if (now >= session.expiresAt) throw new AwsError("ExpiredTokenException", "The security token included in the request is expired", { httpStatus: 403 });
 }
 
 /** The context a handler receives about an authenticated caller. */
 export function callerContext(
   caller: AuthenticatedCaller,
-  options: Pick<GatewayOptions, "region" | "partition">,
+  options: Pick<GatewayOptions, "region" | "partition" | "authorization">,
   requestId: string,
   receivedAt: number,
 ): RequestContext {
-  return {
+  const context: RequestContext = {
     requestId,
     accountId: caller.principal.accountId,
     region: options.region,
     partition: options.partition,
     accessKeyId: caller.accessKeyId,
     principalArn: caller.principal.principalArn,
+    caller: caller.principal.identity,
+    sourceIp: caller.sourceIp,
     receivedAt,
   };
+  const authorize = options.authorization?.forHandler(context);
+  return authorize === undefined ? context : { ...context, authorize };
 }

@@ -22,7 +22,12 @@ const options = (services: readonly JsonServiceModule[]): GatewayOptions => ({
   services,
   principalFor: async (accessKeyId) =>
     accessKeyId === credentials.accessKeyId
-      ? { secretAccessKey: credentials.secretAccessKey, accountId: "123456789012", principalArn: "arn:aws:iam::123456789012:root" }
+      ? {
+          secretAccessKey: credentials.secretAccessKey,
+          accountId: "123456789012",
+          principalArn: "arn:aws:iam::123456789012:root",
+          identity: { kind: "root" as const, arn: "arn:aws:iam::123456789012:root", account: "123456789012" },
+        }
       : undefined,
   region: "us-east-1",
   partition: "aws",

@@ -18,7 +18,9 @@ import type { Clock } from "../../core/clock.js";
 import type { AwsError } from "../../core/errors.js";
 import type { Logger } from "../../core/logger.js";
 import { serializationException, serverException, unknownOperationException } from "../../core/errors.js";
-import type { JsonServiceModule, QueryServiceModule, ServiceModule } from "../service-module.js";
+import type { AuthorizationQuery } from "../../control/authorizer.js";
+import type { AuthorizedCall } from "../authorization/request-authorizer.js";
+import type { JsonServiceModule, QueryServiceModule, RequestContext, ServiceModule } from "../service-module.js";
 import { RawJsonOutput, toWireJson } from "../wire-json.js";
 import type { Principal } from "./authenticate.js";
 import { authenticate, callerContext } from "./authenticate.js";
@@ -38,6 +40,13 @@ export interface HttpRoute {
   refuseThrottled?(response: ServerResponse): void;
 }
 
+export interface GatewayAuthorization {
+  /** Throws AccessDeniedException unless the call is allowed (after its input passed the schema, before its handler). */
+  check(call: AuthorizedCall): Promise<void>;
+  /** RequestContext.authorize for a handler's further decisions. */
+  forHandler(context: Pick<RequestContext, "caller" | "sourceIp">): (query: AuthorizationQuery) => Promise<void>;
+}
+
 export interface GatewayOptions {
   /** JSON modules (routed by X-Amz-Target) and query modules (routed by the SigV4 scope's service). */
   readonly services: readonly ServiceModule[];
@@ -51,6 +60,8 @@ export interface GatewayOptions {
   readonly health: () => object;
   /** Per-address and per-key request limits (request-throttle.ts); none when absent. */
   readonly throttle?: RequestThrottle;
+  /** Policy enforcement for callers other than the root (api/authorization); none: every authenticated caller may do anything. */
+  readonly authorization?: GatewayAuthorization;
   /** Bytes all bodies of not-yet-authenticated senders may hold together (and per address). */
   readonly unverifiedBodyBudget?: ByteBudget;
 }
@@ -169,7 +180,9 @@ async function handleJson(parts: GatewayParts, request: IncomingMessage, respons
     const operation = findOperation(parts, request.method, target);
     const input = parseJsonObject(caller.body);
     validateInput(operation.schema, input, target.service?.missingMemberCode ?? "InvalidParameterException");
-    const output = await operation.handler(input, callerContext(caller, parts.options, requestId, receivedAt));
+    const context = callerContext(caller, parts.options, requestId, receivedAt);
+    await parts.options.authorization?.check({ signingName: target.service?.signingName ?? "", operation: target.operationName, input, context });
+    const output = await operation.handler(input, context);
     const text = output instanceof RawJsonOutput ? output.text : toWireJson(output);
     response.writeHead(200, { "content-type": contentType, "x-amzn-requestid": requestId, "content-length": Buffer.byteLength(text) });
     response.end(text);

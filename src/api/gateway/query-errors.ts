@@ -65,6 +65,8 @@ const RENAMED: Readonly<Record<string, Readonly<Record<QueryFlavour, Partial<Wir
     ec2: { code: "InternalError", message: "An internal error has occurred" },
     query: { code: "InternalFailure", message: "An internal error has occurred" },
   },
+  // Expired temporary credentials: STS and IAM answer ExpiredToken; EC2's code for them is not confirmed (RequestExpired, which botocore also takes for expired credentials).
+  ExpiredTokenException: { ec2: { code: "RequestExpired" }, query: { code: "ExpiredToken" } },
   AccessDeniedException: {
     ec2: { code: "UnauthorizedOperation", message: "You are not authorized to perform this operation." },
     query: { code: "AccessDenied" },

@@ -10,16 +10,31 @@ import { systemClock } from "../../core/clock.js";
 import { createEc2Service } from "../ec2/index.js";
 import { createStsService } from "../sts/index.js";
 import { createGateway } from "./gateway.js";
+import { Authorizer } from "../../control/authorizer.js";
+import { RoleSessions } from "../../control/role-sessions.js";
+
+/** STS's session operations over an empty IAM store (these tests call GetCallerIdentity only). */
+function unusedSessions(): RoleSessions {
+  const iam = { getRole: async () => undefined, getUser: async () => undefined, policyDocumentsOf: async () => undefined };
+  const sessions = { get: async () => undefined, put: async () => undefined, purgeExpired: async () => 0 };
+  const sealer = { seal: (text: string) => text, unseal: (text: string) => text };
+  return new RoleSessions({ sessions, iam, authorizer: new Authorizer(iam, Date.now), sealer, now: Date.now });
+}
 
 // The gateway on loopback with the EC2 and STS modules, driven by the SDK v3 clients themselves
 // (their own query serializers and XML parsers) and by hand-signed raw requests.
 const credentials = { accessKeyId: "AKIAUNITTEST00000000", secretAccessKey: "unit-test-secret-key-000000000000000000" };
 const server = createServer(
   createGateway({
-    services: [createEc2Service(), createStsService()],
+    services: [createEc2Service(), createStsService(unusedSessions(), async () => undefined)],
     principalFor: async (accessKeyId) =>
       accessKeyId === credentials.accessKeyId
-        ? { secretAccessKey: credentials.secretAccessKey, accountId: "123456789012", principalArn: "arn:aws:iam::123456789012:root" }
+        ? {
+            secretAccessKey: credentials.secretAccessKey,
+            accountId: "123456789012",
+            principalArn: "arn:aws:iam::123456789012:root",
+            identity: { kind: "root" as const, arn: "arn:aws:iam::123456789012:root", account: "123456789012" },
+          }
         : undefined,
     region: "us-east-1",
     partition: "aws",

@@ -114,7 +114,9 @@ export async function handleQuery(
     if (!handler || !operation) throw invalidAction(action);
     if (!parameters.version) throw missingVersion();
     const input = decodeQueryInput(operation.input, parameters.root, flavour);
-    const output = await handler(input, callerContext(caller, parts.options, requestId, receivedAt));
+    const context = callerContext(caller, parts.options, requestId, receivedAt);
+    await parts.options.authorization?.check({ signingName: service.signingName, operation: action, input, context });
+    const output = await handler(input, context);
     if (output instanceof RawJsonOutput) throw new Error(`${action}: a query protocol handler answered pre-encoded JSON`);
     const xml = queryResponseXml(action, operation.output, output, { flavour, xmlNamespace: service.xmlNamespace, requestId });
     response.writeHead(200, { "content-type": CONTENT_TYPE, "x-amzn-requestid": requestId, "content-length": Buffer.byteLength(xml) });

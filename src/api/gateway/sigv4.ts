@@ -36,6 +36,8 @@ export type BodyReader = (verified: boolean) => Promise<Buffer>;
 export interface VerifiedRequest {
   readonly accessKeyId: string;
   readonly body: Buffer;
+  /** The session token the request carries (signed: an x-amz-* header, or a presigned URL's parameter), if any. */
+  readonly sessionToken: string | undefined;
 }
 
 export interface SigV4Expectations {
@@ -345,12 +347,13 @@ export async function verifySigV4(request: SignedRequestHead, expect: SigV4Expec
     }
   };
 
+  const sessionToken = presigned ? pairs.find(([name]) => name === "X-Amz-Security-Token")?.[1] : header(request.headers, "x-amz-security-token");
   const declared = header(request.headers, "x-amz-content-sha256");
   if (declared === undefined) {
     // The signature covers the body's hash: the body has to come first.
     const body = await readBody(false);
     verify(sha256Hex(body));
-    return { accessKeyId, body };
+    return { accessKeyId, body, sessionToken };
   }
   if (declared !== UNSIGNED_PAYLOAD && !SHA256_HEX.test(declared)) {
     throw invalidSignatureException("x-amz-content-sha256 must be UNSIGNED-PAYLOAD, or a valid sha256 value.");
@@ -361,5 +364,5 @@ export async function verifySigV4(request: SignedRequestHead, expect: SigV4Expec
   if (declared !== UNSIGNED_PAYLOAD && sha256Hex(body) !== declared) {
     throw invalidSignatureException("The provided 'x-amz-content-sha256' header does not match what was computed.");
   }
-  return { accessKeyId, body };
+  return { accessKeyId, body, sessionToken };
 }

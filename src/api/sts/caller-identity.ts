@@ -1,9 +1,9 @@
 // GetCallerIdentity (https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html):
 // who signed the request. UserId is, as AWS documents it ("Unique identifiers" in the IAM user
 // guide): the account id for the root user; the user's unique id (AIDA…) for an IAM user; the
-// role's unique id and the session name (AROA…:session) for an assumed role. Berth keeps no IAM
-// entities with their own ids, so a user's or role's id is derived from its ARN: stable, unique,
-// of AWS's form (a prefix and 17 characters).
+// role's unique id and the session name (AROA…:session) for an assumed role. The ids are the ones
+// IAM gave the user or role when it was created; callerUserId derives one from an ARN (stable, of
+// AWS's form) only for a user key whose user the IAM store no longer knows.
 import { createHash } from "node:crypto";
 import type { GetCallerIdentityRequest, GetCallerIdentityResponse } from "@aws-sdk/client-sts";
 import type { RequestContext } from "../service-module.js";
@@ -30,10 +30,14 @@ export function callerUserId(principalArn: string, accountId: string): string {
   return uniqueId("AIDA", principalArn);
 }
 
-export async function getCallerIdentity(_input: GetCallerIdentityRequest, context: RequestContext): Promise<GetCallerIdentityResponse> {
-  return {
-    UserId: callerUserId(context.principalArn, context.accountId),
-    Account: context.accountId,
-    Arn: context.principalArn,
+/** GetCallerIdentity; a user's UserId is the id IAM gave it when `userIdOf` knows the user, as AWS reports it. */
+export function callerIdentityHandler(userIdOf: (userName: string) => Promise<string | undefined>) {
+  return async (_input: GetCallerIdentityRequest, context: RequestContext): Promise<GetCallerIdentityResponse> => {
+    const caller = context.caller;
+    let userId: string;
+    if (caller.kind === "role-session") userId = `${caller.roleId}:${caller.sessionName}`;
+    else if (caller.kind === "user") userId = (await userIdOf(caller.userName)) ?? callerUserId(caller.arn, caller.account);
+    else userId = caller.account;
+    return { UserId: userId, Account: context.accountId, Arn: caller.arn };
   };
 }

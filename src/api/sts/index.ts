@@ -3,14 +3,16 @@
 import * as stsSdk from "@aws-sdk/client-sts";
 import type { QueryServiceModule, SdkOperations } from "../service-module.js";
 import { jsonOperations } from "../service-module.js";
-import { getCallerIdentity } from "./caller-identity.js";
+import type { RoleSessions } from "../../control/role-sessions.js";
+import { callerIdentityHandler } from "./caller-identity.js";
+import { sessionHandlers } from "./sessions.js";
 
 /** STS's operations by name, with the request and response shapes of the SDK in package.json. */
 export type StsOperations = SdkOperations<typeof stsSdk>;
 
 export const STS_API_VERSION = "2011-06-15";
 
-export function createStsService(): QueryServiceModule {
+export function createStsService(sessions: RoleSessions, userIdOf: (userName: string) => Promise<string | undefined>): QueryServiceModule {
   return {
     protocol: "query",
     signingName: "sts",
@@ -18,7 +20,8 @@ export function createStsService(): QueryServiceModule {
     xmlNamespace: `https://sts.amazonaws.com/doc/${STS_API_VERSION}/`,
     schemas: stsSdk as unknown as Record<string, unknown>,
     operations: jsonOperations<StsOperations>()({
-      GetCallerIdentity: getCallerIdentity,
+      GetCallerIdentity: callerIdentityHandler(userIdOf),
+      ...sessionHandlers(sessions),
     }),
   };
 }

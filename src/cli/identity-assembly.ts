@@ -1,0 +1,45 @@
+// The identity parts of the control plane, wired together: the Authorizer over the IAM store, the
+// temporary-credentials issuer (STS and tasks' roles), and the gateway's policy enforcement with
+// each service's resource table.
+import type { GatewayAuthorization } from "../api/gateway/gateway.js";
+import { ECS_RESOURCES } from "../api/authorization/ecs-resources.js";
+import type { ResourceTable } from "../api/authorization/request-authorizer.js";
+import { contextAuthorize, createRequestAuthorizer } from "../api/authorization/request-authorizer.js";
+import { EC2_RESOURCES, ECR_RESOURCES, IAM_RESOURCES, LOGS_RESOURCES, SSM_RESOURCES, secretsResources } from "../api/authorization/service-resources.js";
+import { findSecret } from "../api/secretsmanager/secrets.js";
+import type { AccountScope } from "../core/arn.js";
+import { systemClock } from "../core/clock.js";
+import { Authorizer } from "../control/authorizer.js";
+import { RoleSessions } from "../control/role-sessions.js";
+import type { Store } from "../store/index.js";
+import type { SecretBox } from "./root-credentials.js";
+
+export interface IdentityParts {
+  readonly authorizer: Authorizer;
+  readonly sessions: RoleSessions;
+  readonly authorization: GatewayAuthorization;
+}
+
+export function assembleIdentity(store: Store, box: SecretBox, scope: AccountScope): IdentityParts {
+  const now = () => systemClock.now();
+  const authorizer = new Authorizer(store.iam, now);
+  const sessions = new RoleSessions({ sessions: store.roleSessions, iam: store.iam, authorizer, sealer: box, now });
+  const secretArnOf = async (secretId: string) => {
+    try {
+      return (await findSecret({ secrets: store.secrets, scope, clock: systemClock, sealer: box }, secretId)).arn;
+    } catch {
+      return undefined;
+    }
+  };
+  const tables = new Map<string, ResourceTable>([
+    ["ecs", ECS_RESOURCES],
+    ["logs", LOGS_RESOURCES],
+    ["ecr", ECR_RESOURCES],
+    ["ssm", SSM_RESOURCES],
+    ["iam", IAM_RESOURCES],
+    ["ec2", EC2_RESOURCES],
+    ["secretsmanager", secretsResources(secretArnOf)],
+  ]);
+  const check = createRequestAuthorizer(authorizer, tables);
+  return { authorizer, sessions, authorization: { check, forHandler: (context) => contextAuthorize(authorizer, context) } };
+}
