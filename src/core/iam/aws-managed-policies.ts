@@ -1,8 +1,9 @@
 // The AWS managed policies Berth serves (arn:aws:iam::aws:policy/…): attachable to roles and users,
-// listed with Scope=AWS, never changed or deleted through the API. Each document is AWS's as
-// published in the AWS Managed Policy Reference Guide (docs.aws.amazon.com/aws-managed-policy/
-// latest/reference/<Name>.html), at the version named; a policy whose whole document could not be
-// read there is left out rather than approximated.
+// listed with Scope=AWS, never changed or deleted through the API. Each document is AWS's, at the
+// version named: as published in the AWS Managed Policy Reference Guide (docs.aws.amazon.com/
+// aws-managed-policy/latest/reference/<Name>.html) and as IAM's GetPolicyVersion answers it
+// (mirrored by the MAMIP project, github.com/zoph-io/MAMIP, for the documents too long for the
+// guide's excerpts). A policy whose whole document could not be read is left out, not approximated.
 
 export interface AwsManagedPolicy {
   readonly name: string;
@@ -53,7 +54,7 @@ export const AWS_MANAGED_POLICIES: readonly AwsManagedPolicy[] = [
       Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }],
     },
   ),
-  // wording not confirmed: the description and dates (the document is the ECS Developer Guide's).
+  // wording not confirmed: the description.
   policy(
     "AmazonECSTaskExecutionRolePolicy",
     "/service-role/",
@@ -76,6 +77,94 @@ export const AWS_MANAGED_POLICIES: readonly AwsManagedPolicy[] = [
             "logs:PutLogEvents",
           ],
           Resource: "*",
+        },
+      ],
+    },
+  ),
+  // wording not confirmed: the description and the creation date (the document and v3's date are GetPolicyVersion's).
+  policy(
+    "CloudWatchLogsFullAccess",
+    "/",
+    "ANPABERTHAWSMANAGED04",
+    "Provides full access to CloudWatch Logs",
+    "v3",
+    "2015-02-06T18:40:00Z",
+    "2025-05-20T17:07:06Z",
+    {
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Sid: "CloudWatchLogsFullAccess",
+          Effect: "Allow",
+          Action: ["logs:*", "cloudwatch:GenerateQuery", "cloudwatch:GenerateQueryResultsSummary"],
+          Resource: "*",
+        },
+      ],
+    },
+  ),
+  policy(
+    "SecretsManagerReadWrite",
+    "/",
+    "ANPABERTHAWSMANAGED05",
+    "Provides read/write access to AWS Secrets Manager via the AWS Management Console. Note: this exludes IAM actions, so combine with IAMFullAccess if rotation configuration is required.",
+    "v6",
+    "2018-04-04T18:05:00Z",
+    "2026-08-25T23:37:10Z",
+    {
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Sid: "BasePermissions",
+          Effect: "Allow",
+          Action: [
+            "secretsmanager:*",
+            "cloudformation:CreateChangeSet",
+            "cloudformation:DescribeChangeSet",
+            "cloudformation:DescribeStackResource",
+            "cloudformation:DescribeStacks",
+            "cloudformation:ExecuteChangeSet",
+            "docdb-elastic:GetCluster",
+            "docdb-elastic:ListClusters",
+            "ec2:DescribeSecurityGroups",
+            "ec2:DescribeSubnets",
+            "ec2:DescribeVpcs",
+            "kms:DescribeKey",
+            "kms:ListAliases",
+            "kms:ListKeys",
+            "lambda:ListFunctions",
+            "rds:DescribeDBClusters",
+            "rds:DescribeDBInstances",
+            "redshift:DescribeClusters",
+            "redshift-serverless:ListWorkgroups",
+            "redshift-serverless:GetNamespace",
+            "tag:GetResources",
+          ],
+          Resource: "*",
+        },
+        {
+          Sid: "LambdaPermissions",
+          Effect: "Allow",
+          Action: ["lambda:AddPermission", "lambda:CreateFunction", "lambda:GetFunction", "lambda:InvokeFunction", "lambda:UpdateFunctionConfiguration"],
+          Resource: "arn:aws:lambda:*:*:function:SecretsManager*",
+        },
+        {
+          Sid: "SARPermissions",
+          Effect: "Allow",
+          Action: ["serverlessrepo:CreateCloudFormationChangeSet", "serverlessrepo:GetApplication"],
+          Resource: "arn:aws:serverlessrepo:*:*:applications/SecretsManager*",
+        },
+        {
+          Sid: "S3Permissions",
+          Effect: "Allow",
+          Action: ["s3:GetObject"],
+          Resource: ["arn:aws:s3:::awsserverlessrepo-changesets*", "arn:aws:s3:::secrets-manager-rotation-apps-*/*"],
+        },
+        {
+          Sid: "CloudFormationTagOnCreate",
+          Effect: "Allow",
+          Action: ["cloudformation:TagResource", "cloudformation:UntagResource"],
+          Resource: "*",
+          Condition: { StringEquals: { "cloudformation:CreateAction": ["CreateChangeSet", "ExecuteChangeSet"] } },
         },
       ],
     },
