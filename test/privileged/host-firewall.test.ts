@@ -17,6 +17,7 @@ import { attempt, exec, group, listenIn, makeHost, pings, probe, rule, taskInter
 import type { TestHost } from "../support/dataplane.js";
 import { assertNoNewLeaks, findLeaks } from "../support/leaks.js";
 import { waitFor } from "../support/wait-for.js";
+import { TestEndpointListeners } from "../support/endpoint-listeners.js";
 
 const leaksBefore = new Set(findLeaks());
 const stateDir = mkdtempSync(join(tmpdir(), "berth-fw-"));
@@ -39,6 +40,8 @@ const children: ChildProcess[] = [];
 let host: TestHost;
 let networks: TaskNetworks;
 let tasks: Record<keyof typeof specs, TaskAttachment>;
+/** The endpoint's listener in each router, as the agent's (169.254.170.2 is the routers', not the host's). */
+const endpoints = new TestEndpointListeners();
 
 const make = () =>
   new TaskNetworks({
@@ -46,10 +49,12 @@ const make = () =>
     region: "us-east-1",
     run: host.run,
     firewall: new HostFirewall({ stateDir, run: host.run, ipForward: "off", uplink: UPLINK.link }),
+    endpointListeners: endpoints,
   });
 
 after(async () => {
   for (const child of children) child.kill();
+  await endpoints.closeAll();
   try {
     await networks?.removeEverything();
   } finally {
@@ -69,7 +74,7 @@ function countingListener(port: number): { child: ChildProcess; count(): number 
   return { child, count: () => hits };
 }
 
-test("a task, private or public, reaches the host only at 169.254.170.2:80 held by the endpoint's own socket; every other host port is closed, and ping too", async () => {
+test("a task, private or public, reaches 169.254.170.2:80 only in its router, answered by the endpoint's own socket; every host port is closed, and ping too", async () => {
   host = await makeHost("bthtfw-host");
   await host.run("sysctl", ["-q", "-w", "net.ipv4.ip_forward=1"]);
   for (const { link, address } of [OTHER, UPLINK]) {
@@ -87,18 +92,16 @@ test("a task, private or public, reaches the host only at 169.254.170.2:80 held 
   };
   await networks.applyView(view);
   children.push(await listenIn(tasks.one.netnsName, 8080, "peer"));
-  // A host service on 0.0.0.0:80 would answer at 169.254.170.2:80 too: the rule must not let it.
-  const wildcard80 = await listenIn(host.name, 80, "wildcard80");
-  assert.equal(await probe(tasks.two.netnsName, "169.254.170.2", 80, 1), "closed", "a 0.0.0.0:80 host service is not the endpoint");
-  wildcard80.kill();
-  await waitFor(async () => !(await attempt("ip", ["netns", "exec", host.name, "ss", "-Hltn", "sport = :80"])).stdout.trim(), { what: "port 80 free" });
-  children.push(await listenIn(host.name, 80, "metadata", "169.254.170.2"), await listenIn(host.name, 9000, "wildcard"));
+  // Host services on every address, port 80 included: none may be reached, 169.254.170.2:80 included (the router answers it).
+  children.push(await listenIn(host.name, 80, "host80"), await listenIn(host.name, 9000, "wildcard"));
+  assert.doesNotMatch(await host.run("ip", ["-4", "-o", "addr", "show"]), /169\.254\.170\.2/, "the host holds no endpoint address");
   const hostLink = (await host.run("ip", ["-4", "-o", "addr", "show"])).match(/inet (169\.254\.\d+\.\d+)\/30/)![1]!;
 
   for (const task of [tasks.two, tasks.public]) {
     const targets: [string, string, number][] = [
       ["metadata", "169.254.170.2", 80],
       ["metadata-other-port", "169.254.170.2", 9000],
+      ["router-link-80", hostLink, 80],
       ["router-link", hostLink, 9000],
       ["other-host-address", OTHER.address, 9000],
       ["uplink-address", UPLINK.address, 9000],
@@ -111,8 +114,9 @@ test("a task, private or public, reaches the host only at 169.254.170.2:80 held 
     assert.deepEqual(
       results,
       {
-        metadata: "open-metadata",
+        metadata: `open-metadata-${vpc.vpcId}-${task.ipv4}`,
         "metadata-other-port": "closed",
+        "router-link-80": "closed",
         "router-link": "closed",
         "other-host-address": "closed",
         "uplink-address": "closed",
@@ -150,7 +154,7 @@ test("a task sending from a forged IP or MAC reaches no peer", async () => {
   // Root inside the task's namespace (more than the task itself has) adds a second address.
   await exec("ip", ["-n", one.netnsName, "addr", "add", "10.213.30.99/24", "dev", "eth0"]);
   assert.equal(await pings(one.netnsName, two.ipv4, "10.213.30.99"), false, "forged IP");
-  assert.equal(await pings(one.netnsName, "169.254.170.2", "10.213.30.99"), false, "forged IP to the host");
+  assert.equal(await pings(one.netnsName, "169.254.170.2", "10.213.30.99"), false, "forged IP to the endpoint");
   await exec("ip", ["-n", one.netnsName, "addr", "del", "10.213.30.99/24", "dev", "eth0"]);
   await exec("ip", ["-n", one.netnsName, "link", "set", "eth0", "address", "02:00:00:00:00:99"]);
   assert.equal(await pings(one.netnsName, two.ipv4, one.ipv4), false, "forged MAC");
@@ -214,9 +218,13 @@ test("the policy survives an agent restart: no moment open, nothing duplicated",
   }
   assert.equal(knocked.count(), 0, "the host port was never reached");
   assert.equal(peerAnswers, 0, "the closed peer port was never reached");
-  assert.equal((await host.run("nft", ["list", "table", "inet", "berth"])).match(/socket wildcard 0 accept/g)?.length, 1, "rules not duplicated");
+  assert.equal((await host.run("nft", ["list", "table", "inet", "berth"])).match(/jump from_router/g)?.length, 1, "rules not duplicated");
   const routerTables = await exec("nsenter", [`--net=/run/netns/${one.routerNetns}`, "nft", "list", "tables"]);
   assert.deepEqual(routerTables.trim().split("\n"), ["table inet berth"]);
+  // The endpoint's accept: once in from_task (past the source check), once in input.
+  const routerRules = await exec("nsenter", [`--net=/run/netns/${one.routerNetns}`, "nft", "list", "table", "inet", "berth"]);
+  assert.equal(routerRules.match(/ip daddr 169\.254\.170\.2 tcp dport 80 accept/g)?.length, 2, "endpoint rules not duplicated");
+  assert.match(await probe(one.netnsName, "169.254.170.2", 80), /^open-metadata-/, "the endpoint answers after the restart");
   assert.equal(await probe(two.netnsName, one.ipv4, 8080), "open-peer", "what the group allows still passes");
 });
 

@@ -1,6 +1,7 @@
 // Real task networks, routed (src/network): task namespaces, veths into a VPC router namespace,
-// the interface as the control plane allocated it, the metadata address through the router. The
-// "host" is a namespace this file creates; everything is removed and checked for leaks after.
+// the interface as the control plane allocated it, the metadata address 169.254.170.2 held and
+// answered by the router (a listener made in its namespace, as the agent's). The "host" is a
+// namespace this file creates; everything is removed and checked for leaks after.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
@@ -12,6 +13,7 @@ import { EMPTY_NETWORK_VIEW } from "../../src/protocol/network-view.js";
 import { attempt, group, inNetns, listenIn, makeHost, probe, rule, taskInterface, viewOf } from "../support/dataplane.js";
 import type { TestHost } from "../support/dataplane.js";
 import { assertNoNewLeaks, findLeaks } from "../support/leaks.js";
+import { TestEndpointListeners } from "../support/endpoint-listeners.js";
 
 const leaksBefore = new Set(findLeaks());
 const stateDir = mkdtempSync(join(tmpdir(), "berth-net-"));
@@ -20,12 +22,14 @@ const SELF = group("sg-0e1", vpc.vpcId, [rule("all", -1, -1, { groupIds: ["sg-0e
 const children: ChildProcess[] = [];
 let host: TestHost;
 let networks: TaskNetworks;
+const endpoints = new TestEndpointListeners();
 
 const make = (run: TestHost["run"]) =>
-  new TaskNetworks({ stateDir, region: "us-east-1", run, firewall: new HostFirewall({ stateDir, run, ipForward: "off" }) });
+  new TaskNetworks({ stateDir, region: "us-east-1", run, firewall: new HostFirewall({ stateDir, run, ipForward: "off" }), endpointListeners: endpoints });
 
 after(async () => {
   for (const child of children) child.kill();
+  await endpoints.closeAll();
   try {
     await networks?.removeEverything();
   } finally {
@@ -35,7 +39,7 @@ after(async () => {
   assertNoNewLeaks(leaksBefore);
 });
 
-test("two tasks of one subnet talk through their router when their group allows it; a task reaches 169.254.170.2:80; its routes go by the gateway", async () => {
+test("two tasks of one subnet talk through their router when their group allows it; a task reaches 169.254.170.2:80 in its router, not the host; its routes go by the gateway", async () => {
   host = await makeHost("bthtnet-host");
   networks = make(host.run);
   await networks.start();
@@ -62,9 +66,15 @@ test("two tasks of one subnet talk through their router when their group allows 
   assert.equal(applied.routers, 1);
   assert.equal(await probe(b.netnsName, a.ipv4, 8080), "open-a");
 
-  // The metadata endpoint: a socket bound to 169.254.170.2:80 in the host.
-  children.push(await listenIn(host.name, 80, "metadata", "169.254.170.2"));
-  assert.equal(await probe(a.netnsName, "169.254.170.2", 80), "open-metadata");
+  // The metadata endpoint: the router's own 169.254.170.2:80 (on its lo), answered by the listener
+  // made in its namespace, which sees the task's own address; the host holds no such address, and
+  // a host service on port 80 is not reached.
+  children.push(await listenIn(host.name, 80, "host80"));
+  assert.equal(await probe(a.netnsName, "169.254.170.2", 80), `open-metadata-${vpc.vpcId}-${a.ipv4}`);
+  assert.equal(await probe(b.netnsName, "169.254.170.2", 80), `open-metadata-${vpc.vpcId}-${b.ipv4}`);
+  assert.equal(await probe(a.netnsName, "169.254.170.2", 81, 1), "closed", "only port 80");
+  assert.doesNotMatch(await host.run("ip", ["-4", "-o", "addr", "show"]), /169\.254\.170\.2/, "not the host's address");
+  assert.match((await attempt("ip", ["-n", a.routerNetns, "-4", "-o", "addr", "show", "dev", "lo"])).stdout, /inet 169\.254\.170\.2\/32/);
 
   const routes = (await inNetns(a.netnsName, ["ip", "route"])).stdout;
   assert.match(routes, /^default via 10\.213\.7\.1 dev eth0/m);
@@ -130,6 +140,7 @@ test("the router goes with the view that leaves it no task; stop with no task re
   const applied = await networks.applyView(EMPTY_NETWORK_VIEW);
   assert.deepEqual([applied.routers, applied.removedRouters], [0, 1]);
   assert.equal(existsSync(`/run/netns/${routerNetns}`), false);
+  assert.deepEqual(endpoints.vpcs(), [], "its endpoint listener was closed before it went (an open one would keep the namespace alive)");
   await networks.stop();
   assert.doesNotMatch(await host.run("nft", ["list", "tables"]), /berth/);
   assert.doesNotMatch(await host.run("ip", ["-o", "link"]), /bthh/);

@@ -1,7 +1,7 @@
 // VPCs as routing domains (src/network/vpc-routers.ts): two VPCs with the same CIDR on one host,
 // with the same task addresses in each, stay apart; two subnets of one VPC route to each other
-// through the VPC's router; both reach the metadata endpoint through their own /30. The "host" is
-// a namespace this file creates.
+// through the VPC's router; each reaches the metadata endpoint 169.254.170.2 in its own router,
+// which sees the task's own (overlapping) address. The "host" is a namespace this file creates.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
@@ -14,6 +14,7 @@ import type { TaskNetworkSpec } from "../../src/protocol/task-spec.js";
 import { exec, group, listenIn, makeHost, pings, probe, rule, taskInterface, viewOf } from "../support/dataplane.js";
 import type { TestHost } from "../support/dataplane.js";
 import { assertNoNewLeaks, findLeaks } from "../support/leaks.js";
+import { TestEndpointListeners } from "../support/endpoint-listeners.js";
 
 const leaksBefore = new Set(findLeaks());
 const stateDir = mkdtempSync(join(tmpdir(), "berth-vpcs-"));
@@ -29,10 +30,17 @@ const children: ChildProcess[] = [];
 const tasks: Record<string, TaskAttachment> = {};
 let host: TestHost;
 let networks: TaskNetworks;
+const endpoints = new TestEndpointListeners();
 
 before(async () => {
   host = await makeHost("bthtvpc-host");
-  networks = new TaskNetworks({ stateDir, region: "us-east-1", run: host.run, firewall: new HostFirewall({ stateDir, run: host.run, ipForward: "off" }) });
+  networks = new TaskNetworks({
+    stateDir,
+    region: "us-east-1",
+    run: host.run,
+    firewall: new HostFirewall({ stateDir, run: host.run, ipForward: "off" }),
+    endpointListeners: endpoints,
+  });
   await networks.start();
   for (const [name, spec] of Object.entries(specs)) tasks[name] = await networks.attach(`vpc-${name}-aaaaaaaaaaaa`, spec);
   await networks.applyView(
@@ -49,6 +57,7 @@ before(async () => {
 
 after(async () => {
   for (const child of children) child.kill();
+  await endpoints.closeAll();
   try {
     await networks?.removeEverything();
   } finally {
@@ -78,10 +87,11 @@ test("two subnets of one VPC route to each other through the VPC's router", asyn
   assert.match(gateways, /10\.0\.2\.1\/32/);
 });
 
-test("tasks of both VPCs reach the metadata endpoint, each seen from its router's own address", async () => {
-  children.push(await listenIn(host.name, 80, "metadata", "169.254.170.2"));
-  assert.equal(await probe(tasks.oneA!.netnsName, "169.254.170.2", 80), "open-metadata");
-  assert.equal(await probe(tasks.twoA!.netnsName, "169.254.170.2", 80), "open-metadata");
+test("tasks of both VPCs reach the metadata endpoint in their own router, which sees their own (same) address; the host has no such address", async () => {
+  assert.equal(await probe(tasks.oneA!.netnsName, "169.254.170.2", 80), `open-metadata-${one.vpcId}-10.0.1.4`);
+  assert.equal(await probe(tasks.twoA!.netnsName, "169.254.170.2", 80), `open-metadata-${two.vpcId}-10.0.1.4`);
+  assert.equal(await probe(tasks.twoB!.netnsName, "169.254.170.2", 80), `open-metadata-${two.vpcId}-10.0.1.5`);
+  assert.doesNotMatch(await host.run("ip", ["-4", "-o", "addr", "show"]), /169\.254\.170\.2/);
 });
 
 test("the default VPC's CIDR is routed from the host to its router: the machine reaches its tasks through their groups; the other VPC stays unreachable", async () => {
@@ -116,5 +126,6 @@ test("a VPC's router goes when its last task does (with the next view); the othe
   );
   assert.deepEqual([applied.routers, applied.removedRouters], [1, 1]);
   assert.equal(existsSync(`/run/netns/${routerTwo}`), false);
+  assert.deepEqual(endpoints.vpcs(), [one.vpcId], "the gone router's listener was closed");
   assert.equal(await probe(tasks.oneB!.netnsName, tasks.oneA!.ipv4, 80), "open-oneA");
 });
