@@ -41,9 +41,19 @@ function tagEntries(prefix: string, tags: ReadonlyMap<string, string> | undefine
   return tags === undefined ? [] : [...tags].map(([key, value]) => [`${prefix}${key}`, value]);
 }
 
+/** aws:CurrentTime and aws:EpochTime of the last second asked for: formatting a date costs more than deciding most requests. */
+let lastSecond: { readonly second: number; readonly iso: string; readonly epoch: string } | undefined;
+
+function timeKeys(now: Date): { readonly iso: string; readonly epoch: string } {
+  const second = Math.floor(now.getTime() / 1000);
+  if (lastSecond?.second !== second) lastSecond = { second, iso: new Date(second * 1000).toISOString().replace(/\.\d{3}Z$/, "Z"), epoch: String(second) };
+  return lastSecond;
+}
+
 /** The condition context of a request from what the gateway knows about it. */
 export function requestContext(facts: RequestFacts): ConditionContext {
   const { principal } = facts;
+  const time = timeKeys(facts.now);
   const entries: [string, ContextValue][] = [
     ["aws:PrincipalArn", principal.type === "AssumedRole" ? (principal.roleArn ?? principal.arn) : principal.arn],
     ["aws:PrincipalAccount", principal.account],
@@ -52,8 +62,8 @@ export function requestContext(facts: RequestFacts): ConditionContext {
     ["aws:userid", principal.type === "Account" ? principal.account : principal.userId],
     ["aws:SourceIp", facts.sourceIp],
     ["aws:SecureTransport", facts.secureTransport === undefined ? undefined : String(facts.secureTransport)],
-    ["aws:CurrentTime", facts.now.toISOString().replace(/\.\d{3}Z$/, "Z")],
-    ["aws:EpochTime", String(Math.floor(facts.now.getTime() / 1000))],
+    ["aws:CurrentTime", time.iso],
+    ["aws:EpochTime", time.epoch],
     ...tagEntries("aws:PrincipalTag/", principal.tags),
     ...tagEntries("aws:RequestTag/", facts.requestTags),
     ["aws:TagKeys", facts.requestTags === undefined ? undefined : [...facts.requestTags.keys()]],
