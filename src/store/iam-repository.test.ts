@@ -60,6 +60,11 @@ eachStoreBackend((backend) => {
       assert.ok((await iam.policyDocumentsOf("role", "TaskRole"))?.includes(allow("ecs:RunTask")));
       assert.equal(await iam.uniqueIdOf("arn:aws:iam::123456789012:role/TaskRole"), role("TaskRole").roleId);
       assert.equal(await iam.attachmentCount("arn:aws:iam::123456789012:policy/Mine"), 1);
+      assert.deepEqual([...(await iam.attachmentCounts())].sort(), [
+        ["arn:aws:iam::123456789012:policy/Mine", 1],
+        ["arn:aws:iam::aws:policy/AdministratorAccess", 1],
+      ]);
+      assert.deepEqual([await iam.entityCount("role"), await iam.entityCount("user"), await iam.entityCount("policy")], [1, 0, 1]);
     } finally {
       await store.close();
     }

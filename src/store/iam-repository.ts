@@ -152,8 +152,10 @@ export interface IamRepository extends IamPolicyStore {
   attach(kind: IamEntityKind, owner: string, policyArn: string): Promise<void>;
   detach(kind: IamEntityKind, owner: string, policyArn: string): Promise<boolean>;
   attachmentCount(policyArn: string): Promise<number>;
-  /** Every policy ARN attached to at least one entity. */
-  attachedPolicyArns(): Promise<Set<string>>;
+  /** How many entities each attached policy ARN is attached to (ARNs attached to none are absent). */
+  attachmentCounts(): Promise<Map<string, number>>;
+  /** How many roles, users and customer managed policies the account has (for IAM's account quotas). */
+  entityCount(kind: "role" | "user" | "policy"): Promise<number>;
   userAccessKeys(userName: string): Promise<StoredUserAccessKey[]>;
   userAccessKey(accessKeyId: string): Promise<StoredUserAccessKey | undefined>;
   addUserAccessKey(key: NewUserAccessKey, principalArn: string): Promise<void>;
@@ -400,8 +402,13 @@ function policyLinks(db: Kysely<IamTables>) {
         .executeTakeFirstOrThrow();
       return Number(row.n);
     },
-    async attachedPolicyArns() {
-      return new Set((await db.selectFrom("iam_attachments").select("policy_arn").distinct().execute()).map((row) => row.policy_arn));
+    async attachmentCounts() {
+      const rows = await db
+        .selectFrom("iam_attachments")
+        .select((eb) => ["policy_arn", eb.fn.countAll<number>().as("n")])
+        .groupBy("policy_arn")
+        .execute();
+      return new Map(rows.map((row) => [row.policy_arn, Number(row.n)]));
     },
   };
 }
@@ -421,6 +428,14 @@ export function createIamRepository(db: Kysely<IamTables>): IamRepository {
       const role = await db.selectFrom("iam_roles").select("role_id").where("arn", "=", arn).executeTakeFirst();
       if (role) return role.role_id;
       return (await db.selectFrom("iam_users").select("user_id").where("arn", "=", arn).executeTakeFirst())?.user_id;
+    },
+    async entityCount(kind) {
+      const table = kind === "role" ? "iam_roles" : kind === "user" ? "iam_users" : "iam_policies";
+      const row = await db
+        .selectFrom(table)
+        .select((eb) => eb.fn.countAll<number>().as("n"))
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
     },
     listRoles: async () => (await db.selectFrom("iam_roles").selectAll().orderBy("name_key").execute()).map(roleRecord),
     listUsers: async () => (await db.selectFrom("iam_users").selectAll().orderBy("name_key").execute()).map(userRecord),

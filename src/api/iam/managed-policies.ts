@@ -87,7 +87,7 @@ async function createPolicy(options: IamServiceOptions, input: iam.CreatePolicyR
   };
   await options.iam.locked(async (tx) => {
     if (await tx.getPolicy(name)) throw policyExists(name);
-    if ((await tx.listPolicies()).length >= QUOTAS.PoliciesPerAccount) throw quotaExceeded("PoliciesPerAccount");
+    if ((await tx.entityCount("policy")) >= QUOTAS.PoliciesPerAccount) throw quotaExceeded("PoliciesPerAccount");
     await tx.createPolicy(policy, { versionId: "v1", document, createDate: now });
   });
   // CreatePolicy answers no Description (IAM API Reference, CreatePolicy), the tags it was given.
@@ -97,8 +97,7 @@ async function createPolicy(options: IamServiceOptions, input: iam.CreatePolicyR
 async function listPolicies(options: IamServiceOptions, input: iam.ListPoliciesRequest): Promise<iam.ListPoliciesResponse> {
   const prefix = pathPrefix(input.PathPrefix);
   const scope = input.Scope ?? "All";
-  const counts = new Map<string, number>();
-  for (const arn of await options.iam.attachedPolicyArns()) counts.set(arn, await options.iam.attachmentCount(arn));
+  const counts = await options.iam.attachmentCounts();
   const all: ResolvedPolicy[] = [
     ...(scope === "Local" ? [] : AWS_MANAGED_POLICIES.map((policy) => ({ kind: "aws" as const, policy }))),
     ...(scope === "AWS" ? [] : (await options.iam.listPolicies()).map((policy) => ({ kind: "local" as const, policy }))),

@@ -42,7 +42,7 @@ function createRole(options: IamServiceOptions): Handler<iam.CreateRoleRequest, 
     };
     await options.iam.locked(async (tx) => {
       if (await tx.getRole(name)) throw roleExists(name);
-      if ((await tx.listRoles()).length >= QUOTAS.RolesPerAccount) throw quotaExceeded("RolesPerAccount");
+      if ((await tx.entityCount("role")) >= QUOTAS.RolesPerAccount) throw quotaExceeded("RolesPerAccount");
       await tx.createRole(role);
     });
     return { Role: roleShape(role, "get") };

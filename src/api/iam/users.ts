@@ -27,7 +27,7 @@ function createUser(options: IamServiceOptions): Handler<iam.CreateUserRequest, 
     };
     await options.iam.locked(async (tx) => {
       if (await tx.getUser(name)) throw userExists(name);
-      if ((await tx.listUsers()).length >= QUOTAS.UsersPerAccount) throw quotaExceeded("UsersPerAccount");
+      if ((await tx.entityCount("user")) >= QUOTAS.UsersPerAccount) throw quotaExceeded("UsersPerAccount");
       await tx.createUser(user);
     });
     return { User: userShape(user, "get") };
