@@ -5,7 +5,7 @@
 // (test/privileged/task-endpoints.test.ts).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { TaskRecord } from "../store/index.js";
+import type { StoredTask as TaskRecord } from "../store/index.js";
 import type { TaskCredentialsAnswer } from "../protocol/index.js";
 import { accessDeniedException } from "../core/errors.js";
 import { TaskCredentials } from "./task-credentials.js";

@@ -109,7 +109,7 @@ before(async () => {
     heartbeatIntervalMs: 200,
     taskCredentials: new TaskCredentials({ tasks: store.tasks, issuer }),
   });
-  const route = createAgentRoute({ fleet, acceptedTokenHashes: () => [createHash("sha256").update(token).digest("hex")], logger: { error() {}, info() {} } });
+  const route = createAgentRoute({ fleet, acceptedTokenHashes: () => [createHash("sha256").update(token).digest("hex")], logger: { error() {} } });
   server = createServer((req, res) => void route.handle(req, res));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
