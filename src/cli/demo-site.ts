@@ -1,8 +1,10 @@
 // The web app `berth demo` builds: busybox httpd serving one page, made per request by a CGI script
 // (busybox httpd runs /cgi-bin/index.cgi for "/" when there is no index.html), showing what the
-// container knows of its task: region, execution environment, hostname, its IP. The page reads
-// only the container's own environment and interfaces (the task metadata endpoint at
-// 169.254.170.2 is not served yet).
+// container knows of its task: hostname, its IP, region, execution environment, and what the task
+// metadata endpoint v4 (${ECS_CONTAINER_METADATA_URI_V4}/task, served at 169.254.170.2 in the
+// task's VPC router) says of it: its ARN, cluster, family and revision, status and zone. Fields
+// are cut out of the JSON with sed (busybox has no JSON tool): the task's own keys come before its
+// Containers array, so the first match of a key is the task's.
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -28,6 +30,18 @@ row "Hostname" "$(hostname)"
 row "Private IPv4 address" "\${ip4:-unknown}"
 row "AWS_REGION" "\${AWS_REGION:-not set}"
 row "AWS_EXECUTION_ENV" "\${AWS_EXECUTION_ENV:-not set}"
+meta=""
+[ -n "\${ECS_CONTAINER_METADATA_URI_V4:-}" ] && meta=$(timeout 3 wget -q -O- "\$ECS_CONTAINER_METADATA_URI_V4/task" 2>/dev/null)
+field() { printf '%s' "$meta" | tr ',{}[]' '\\n\\n\\n\\n\\n' | sed -n "s/^\\"$1\\":\\"\\(.*\\)\\"\\$/\\1/p" | head -n 1; }
+if [ -n "\$meta" ]; then
+  row "Task ARN (task metadata endpoint)" "$(field TaskARN)"
+  row "Cluster" "$(field Cluster)"
+  row "Task definition" "$(field Family):$(field Revision)"
+  row "Task status" "$(field KnownStatus)"
+  row "Availability Zone" "$(field AvailabilityZone)"
+else
+  row "Task metadata endpoint" "not reachable"
+fi
 row "Server time (UTC)" "$(date -u '+%Y-%m-%d %H:%M:%S')"
 cat <<HTML
 </table></body></html>

@@ -114,8 +114,6 @@ test("berth demo on a fresh server pushes to the built-in registry, runs sample-
   assert.ok(ip, "prints the task's private IP");
   assert.match(out, /\| Hello from Berth/);
   assert.ok(out.includes(`| Private IPv4 address: ${ip}`), "the page shows the task's own IP");
-  // Nothing serves the metadata endpoint yet, so nothing advertises it to the container.
-  assert.doesNotMatch(out, /ECS_CONTAINER_METADATA_URI/);
   assert.match(out, /\| AWS_REGION: us-east-1/);
   assert.match(out, /\| AWS_EXECUTION_ENV: AWS_ECS_FARGATE/);
   imageUri = /pushed (\S+):latest@/.exec(out)![1]! + ":latest";
@@ -123,6 +121,13 @@ test("berth demo on a fresh server pushes to the built-in registry, runs sample-
 
   // The task is left running, serving the page, with the execution role's pull having worked.
   const taskArn = /stop-task --cluster berth-demo --task (\S+)/.exec(out)![1]!;
+  // What the container read from its task metadata endpoint (169.254.170.2, in its VPC router) is its own task.
+  assert.ok(out.includes(`| Task ARN (task metadata endpoint): ${taskArn}`), `the page shows the task's own ARN, read from the metadata endpoint:\n${out}`);
+  assert.match(out, /\| Cluster: arn:aws:ecs:us-east-1:\d{12}:cluster\/berth-demo$/m);
+  assert.match(out, /\| Task definition: sample-fargate-app:\d+$/m);
+  assert.match(out, /\| Task status: RUNNING$/m);
+  assert.match(out, /\| Availability Zone: us-east-1[a-z]$/m);
+  assert.doesNotMatch(out, /not reachable/);
   const task = await waitFor("berth-demo", taskArn, "RUNNING");
   assert.equal(task.containers[0]!.networkInterfaces![0]!.privateIpv4Address, ip);
   assertRoutedToRouter(ip);
