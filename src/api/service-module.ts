@@ -24,6 +24,8 @@ export interface RequestContext {
   readonly caller: CallerIdentity;
   /** The caller's address (aws:SourceIp). */
   readonly sourceIp?: string;
+  /** When the caller's temporary credentials expire (ms since epoch); absent for long-term keys. What is derived from them (a registry token) expires no later. */
+  readonly credentialsExpireAt?: number;
   /**
    * A further policy decision for this caller, for what a handler learns while it works (the roles a
    * task definition names: iam:PassRole); throws AccessDeniedException. Absent when the gateway

@@ -78,6 +78,7 @@ export function assembleControlPlane(parts: ControlPlaneParts): ControlPlane {
   const { config, store, scope, network, logger } = parts;
   let registryHost = "";
   let ownRegistryHosts: readonly string[] = [];
+  const identity = assembleIdentity(store, parts.box, scope);
   const registry = createRegistry({
     store,
     blobDir: config.blobDir,
@@ -86,11 +87,12 @@ export function assembleControlPlane(parts: ControlPlaneParts): ControlPlane {
     scope,
     logger: logger.child({ component: "registry" }),
     publicHost: () => registryHost,
+    // Tokens issued to IAM users and role sessions are held to their policies on every /v2/ request.
+    authorize: identity.registryAuthorize,
     tokenTtlMs: config.registryTokenTtlMs,
     // Lifecycle policies and garbage collection run in this replica's leased loop (startLoops).
     maintenanceIntervalMs: 0,
   });
-  const identity = assembleIdentity(store, parts.box, scope);
   const fleet = new Fleet({
     taskCredentials: new TaskCredentials({ tasks: store.tasks, issuer: identity.sessions }),
     // Secrets read with each task's execution role (identity policies), at its start, for its own host only.

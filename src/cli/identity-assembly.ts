@@ -12,12 +12,15 @@ import { systemClock } from "../core/clock.js";
 import { Authorizer } from "../control/authorizer.js";
 import { RoleSessions } from "../control/role-sessions.js";
 import type { Store } from "../store/index.js";
+import type { RegistryAuthorize } from "../registry/index.js";
 import type { SecretBox } from "./root-credentials.js";
 
 export interface IdentityParts {
   readonly authorizer: Authorizer;
   readonly sessions: RoleSessions;
   readonly authorization: GatewayAuthorization;
+  /** The built-in registry's decision for a request made with a token issued to a user or role session. */
+  readonly registryAuthorize: RegistryAuthorize;
 }
 
 export function assembleIdentity(store: Store, box: SecretBox, scope: AccountScope): IdentityParts {
@@ -41,5 +44,7 @@ export function assembleIdentity(store: Store, box: SecretBox, scope: AccountSco
     ["secretsmanager", secretsResources(secretArnOf)],
   ]);
   const check = createRequestAuthorizer(authorizer, tables);
-  return { authorizer, sessions, authorization: { check, forHandler: (context) => contextAuthorize(authorizer, context) } };
+  const registryAuthorize: RegistryAuthorize = async (caller, action, resource, sourceIp) =>
+    (await authorizer.denial(caller, { action, resources: [resource], sourceIp }))?.message;
+  return { authorizer, sessions, authorization: { check, forHandler: (context) => contextAuthorize(authorizer, context) }, registryAuthorize };
 }

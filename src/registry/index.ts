@@ -12,6 +12,7 @@ import type { Clock } from "../core/clock.js";
 import type { Logger } from "../core/logger.js";
 import type { Store } from "../store/index.js";
 import { BlobStore } from "./blob-store.js";
+import type { RegistryAuthorize } from "./distribution-route.js";
 import { createDistributionRoute } from "./distribution-route.js";
 import type { GarbageReport } from "./garbage-collector.js";
 import { GarbageCollector } from "./garbage-collector.js";
@@ -20,6 +21,7 @@ import type { RegistryContext } from "./registry-context.js";
 import { RegistryTokens } from "./registry-tokens.js";
 
 export type { GarbageReport } from "./garbage-collector.js";
+export type { RegistryAuthorize } from "./distribution-route.js";
 
 const HOUR_MS = 3_600_000;
 
@@ -34,6 +36,11 @@ export interface RegistryOptions {
   /** host:port the registry is reached at, for repositoryUri and proxyEndpoint (known after listen). */
   readonly publicHost: () => string;
   readonly logger: Pick<Logger, "info" | "warn" | "error">;
+  /**
+   * The policy decision for a request to /v2/ made with a token issued to an IAM user or role
+   * session (the root's and the agents' pull tokens are not asked). Without it such tokens open nothing.
+   */
+  readonly authorize?: RegistryAuthorize;
   /** Lifetime of GetAuthorizationToken passwords; ECR's is 12 hours. */
   readonly tokenTtlMs?: number;
   /** Lifetime of a task's pull credential; long enough for a slow pull of a large image. Default 1 h. */
@@ -86,8 +93,11 @@ export function createRegistry(options: RegistryOptions): Registry {
     clock: options.clock,
     scope: options.scope,
     publicHost: options.publicHost,
-    issueAuthorizationToken: (accountId) => {
-      const issued = tokens.issue(accountId, tokenTtlMs);
+    issueAuthorizationToken: (accountId, issuedTo) => {
+      const identity = issuedTo?.identity.kind === "root" ? undefined : issuedTo?.identity;
+      // A token from temporary credentials dies with them.
+      const notAfter = issuedTo?.notAfter ?? Number.POSITIVE_INFINITY;
+      const issued = tokens.issue(accountId, Math.max(0, Math.min(tokenTtlMs, notAfter - options.clock.now())), undefined, identity);
       return { authorizationToken: Buffer.from(`AWS:${issued.password}`).toString("base64"), expiresAt: issued.expiresAt };
     },
     releaseBlobs: async (digests) => void (await collector.release(digests)),
@@ -113,7 +123,7 @@ export function createRegistry(options: RegistryOptions): Registry {
   });
 
   return {
-    route: createDistributionRoute({ context, tokens }),
+    route: createDistributionRoute({ context, tokens, ...(options.authorize ? { authorize: options.authorize } : {}) }),
     ecrService: createEcrService(ecrContext),
     issuePullCredentials(grant) {
       const issued = tokens.issue(options.scope.accountId, Math.min(options.pullCredentialTtlMs ?? HOUR_MS, tokenTtlMs), {

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
 import type { Clock } from "../core/clock.js";
 import { RegistryTokens } from "./registry-tokens.js";
 
@@ -40,4 +40,85 @@ test("a narrowed token carries its repositories, pull-only flag and role; a plai
   assert.deepEqual(tokens.verify(tokens.issue("123456789012", 60_000, grant).password), { ok: true, accountId: "123456789012", expiresAt: 60_000, grant });
   const wide = tokens.verify(tokens.issue("123456789012", 60_000).password);
   assert.ok(wide.ok && wide.grant === undefined);
+});
+
+const ACCOUNT = "123456789012";
+const user = { kind: "user" as const, arn: `arn:aws:iam::${ACCOUNT}:user/team/alice`, account: ACCOUNT, userName: "alice" };
+const roleSession = {
+  kind: "role-session" as const,
+  arn: `arn:aws:sts::${ACCOUNT}:assumed-role/builder/ci-42`,
+  account: ACCOUNT,
+  roleArn: `arn:aws:iam::${ACCOUNT}:role/ci/builder`,
+  roleName: "builder",
+  roleId: "AROAEXAMPLEEXAMPLE01",
+  sessionName: "ci-42",
+  sessionPolicy: '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecr:*","Resource":"*"}]}',
+};
+
+/** A token of `tokens` over claims chosen by the test (what a holder of the key could sign). */
+function signed(key: Buffer, version: string, claims: object): string {
+  const payload = Buffer.from(JSON.stringify(claims)).toString("base64url");
+  return `${version}.${payload}.${createHmac("sha256", key).update(`${version}.${payload}`).digest("base64url")}`;
+}
+
+test("a token issued to a user or role session is v2 and carries exactly that identity; root and narrowed tokens stay v1", () => {
+  const tokens = new RegistryTokens(randomBytes(32), clockAt(0));
+  const { sessionPolicy: _, ...withoutPolicy } = roleSession;
+  for (const identity of [user, { ...user, session: true }, roleSession, withoutPolicy]) {
+    const issued = tokens.issue(ACCOUNT, 60_000, undefined, identity);
+    assert.match(issued.password, /^v2\./);
+    assert.deepEqual(tokens.verify(issued.password), { ok: true, accountId: ACCOUNT, expiresAt: 60_000, identity });
+  }
+  assert.match(tokens.issue(ACCOUNT, 60_000).password, /^v1\./);
+  assert.match(tokens.issue(ACCOUNT, 60_000, { repositories: ["web"], pullOnly: true }).password, /^v1\./);
+  assert.throws(() => tokens.issue(ACCOUNT, 60_000, { repositories: ["web"], pullOnly: true }, user));
+});
+
+test("an identity token relabelled v1, a v1 token given an identity, a v2 token without one or with a grant, are invalid", () => {
+  const key = randomBytes(32);
+  const tokens = new RegistryTokens(key, clockAt(0));
+  const [, payload, signature] = tokens.issue(ACCOUNT, 60_000, undefined, user).password.split(".") as [string, string, string];
+  // The version is under the signature: the claim cannot be smuggled into a v1 token, whose verifier would ignore it.
+  assert.deepEqual(tokens.verify(`v1.${payload}.${signature}`), { ok: false, reason: "invalid" });
+  const base = { a: ACCOUNT, e: 60_000, n: "x" };
+  const invalid = { ok: false, reason: "invalid" };
+  assert.deepEqual(tokens.verify(signed(key, "v1", { ...base, i: { u: user.arn } })), invalid);
+  assert.deepEqual(tokens.verify(signed(key, "v2", base)), invalid);
+  assert.deepEqual(tokens.verify(signed(key, "v2", { ...base, i: { u: user.arn }, r: ["web"], p: 1 })), invalid);
+  assert.deepEqual(tokens.verify(signed(key, "v3", { ...base, i: { u: user.arn } })), invalid);
+});
+
+test("an identity claim that does not decode to a principal of the token's own account is invalid", () => {
+  const key = randomBytes(32);
+  const tokens = new RegistryTokens(key, clockAt(0));
+  const base = { a: ACCOUNT, e: 60_000, n: "x" };
+  const role = { r: roleSession.arn, o: roleSession.roleArn, d: roleSession.roleId };
+  const bad: unknown[] = [
+    null,
+    "alice",
+    [user.arn],
+    { u: `arn:aws:iam::${ACCOUNT}:root` }, // the root is never an identity claim
+    { u: "arn:aws:iam::210987654321:user/alice" }, // another account
+    { u: `arn:aws:iam::${ACCOUNT}:role/builder` },
+    { u: user.arn, s: true },
+    { u: user.arn, extra: 1 },
+    { ...role, o: `arn:aws:iam::${ACCOUNT}:role/other` }, // the session is not of that role
+    { ...role, r: "arn:aws:sts::210987654321:assumed-role/builder/ci-42" },
+    { ...role, r: `arn:aws:sts::${ACCOUNT}:assumed-role/builder/x/y` },
+    { ...role, d: 7 },
+    { ...role, p: {} },
+    { ...role, u: user.arn },
+  ];
+  for (const claim of bad) assert.deepEqual(tokens.verify(signed(key, "v2", { ...base, i: claim })), { ok: false, reason: "invalid" }, JSON.stringify(claim));
+  // The same claims well formed decode to the identities.
+  const good = tokens.verify(signed(key, "v2", { ...base, i: role }));
+  assert.ok(good.ok && good.identity?.kind === "role-session" && good.identity.roleName === "builder" && good.identity.sessionName === "ci-42");
+});
+
+test("an identity token expires like any other", () => {
+  const clock = clockAt(0);
+  const tokens = new RegistryTokens(randomBytes(32), clock);
+  const issued = tokens.issue(ACCOUNT, 5_000, undefined, roleSession);
+  clock.ms = 5_000;
+  assert.deepEqual(tokens.verify(issued.password), { ok: false, reason: "expired" });
 });

@@ -4,6 +4,7 @@
 import type { AccountScope } from "../../core/arn.js";
 import { buildArn, parseArn } from "../../core/arn.js";
 import type { Clock } from "../../core/clock.js";
+import type { CallerIdentity } from "../../core/iam/index.js";
 import type { EcrRepository, EcrRepositoryRecord } from "../../store/ecr-repository.js";
 import type { TagsRepository } from "../../store/index.js";
 import { invalidParameter, repositoryNotFound } from "./ecr-errors.js";
@@ -22,7 +23,12 @@ export interface EcrContext {
   readonly scope: AccountScope;
   /** host:port clients reach the registry at (known only once the server listens). */
   readonly publicHost: () => string;
-  readonly issueAuthorizationToken: (accountId: string) => AuthorizationToken;
+  /**
+   * A registry password for the account; one issued to a non-root caller carries who it is (the
+   * registry asks that identity's policies about each request) and expires no later than `notAfter`
+   * (the caller's temporary credentials).
+   */
+  readonly issueAuthorizationToken: (accountId: string, issuedTo?: { readonly identity: CallerIdentity; readonly notAfter?: number }) => AuthorizationToken;
   /** Blobs whose last link went: the registry deletes those no repository links any more. */
   readonly releaseBlobs: (digests: readonly string[]) => Promise<void>;
 }

@@ -45,7 +45,7 @@ export function createEcrService(context: EcrContext): JsonServiceModule {
       CreateRepository: on(createRepository),
       DescribeRepositories: on(describeRepositories),
       DeleteRepository: on(deleteRepository),
-      GetAuthorizationToken: on((ctx) => getAuthorizationToken(ctx)),
+      GetAuthorizationToken: async (_input, request) => getAuthorizationToken(context, request),
       DescribeImages: on(describeImages),
       ListImages: on(listImages),
       BatchGetImage: on(batchGetImage),

@@ -28,6 +28,7 @@ import type {
   UntagResourceResponse,
 } from "@aws-sdk/client-ecr";
 import type { EcrRepositoryRecord } from "../../store/ecr-repository.js";
+import type { RequestContext } from "../service-module.js";
 import type { EcrContext } from "./ecr-context.js";
 import {
   checkMaxResults,
@@ -165,8 +166,10 @@ export async function putImageTagMutability(context: EcrContext, input: PutImage
   return { registryId: repository.registryId, repositoryName: repository.name, imageTagMutability: mutability };
 }
 
-export function getAuthorizationToken(context: EcrContext): GetAuthorizationTokenResponse {
-  const issued = context.issueAuthorizationToken(context.scope.accountId);
+export function getAuthorizationToken(context: EcrContext, request: Pick<RequestContext, "caller" | "credentialsExpireAt">): GetAuthorizationTokenResponse {
+  // The token speaks for whoever asked: a user's or role session's requests to /v2/ are decided by its policies.
+  const issuedTo = { identity: request.caller, ...(request.credentialsExpireAt !== undefined ? { notAfter: request.credentialsExpireAt } : {}) };
+  const issued = context.issueAuthorizationToken(context.scope.accountId, issuedTo);
   return {
     authorizationData: [
       { authorizationToken: issued.authorizationToken, expiresAt: new Date(issued.expiresAt), proxyEndpoint: `http://${context.publicHost()}` },

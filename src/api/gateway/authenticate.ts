@@ -118,6 +118,7 @@ export function callerContext(
     principalArn: caller.principal.principalArn,
     caller: caller.principal.identity,
     sourceIp: caller.sourceIp,
+    ...(caller.principal.session !== undefined ? { credentialsExpireAt: caller.principal.session.expiresAt } : {}),
     receivedAt,
   };
   const authorize = options.authorization?.forHandler(context);
