@@ -111,8 +111,9 @@ test("CreateRole refuses bad names, paths, durations, tags and trust policies wi
   await rejects(
     create({ RoleName: "bad name" }),
     "ValidationError",
-    /Value 'bad name' at 'roleName' failed to satisfy constraint: Member must satisfy regular expression pattern/,
+    "The specified value for roleName is invalid. It must contain only alphanumeric characters and/or the following: +=,.@_-",
   );
+  await rejects(create({ RoleName: "r\u00e9le" }), "ValidationError", /The specified value for roleName is invalid/);
   await rejects(create({ RoleName: "x".repeat(65) }), "ValidationError", /Member must have length less than or equal to 64/);
   await rejects(create({ Path: "no-slashes" }), "ValidationError", /at 'path'/);
   await rejects(create({ Path: "/a\u0000b/" }), "ValidationError", /at 'path'/);

@@ -31,7 +31,6 @@ export const CONFLICTS = {
   attachedPolicies: "Cannot delete entity, must detach all policies first.",
   accessKeys: "Cannot delete entity, must delete access keys first.",
   policyAttached: "Cannot delete a policy attached to entities.",
-  // wording not confirmed
   policyVersions:
     "This policy has more than one version. Before you delete a policy, you must delete the policy's versions. The default version is deleted with the policy.",
   defaultVersion: "Cannot delete the default version of a policy.",

@@ -22,12 +22,21 @@ function checkString(value: string | undefined, member: string, min: number, max
   return value;
 }
 
-const ENTITY_NAME = /^[\w+=,.@-]+$/;
-const ENTITY_NAME_TEXT = "[\\w+=,.@-]+";
+/**
+ * An entity name of IAM's characters: lengths in the model-constraint form, characters in IAM's own
+ * words ("The specified value for roleName is invalid. …", seen verbatim for roleName; the same
+ * form for userName and policyName is not confirmed).
+ */
+function entityName(value: string | undefined, member: string, max: number): string {
+  const name = checkString(value, member, 1, max, /^[\s\S]*$/, "");
+  if (!/^[\w+=,.@-]+$/.test(name))
+    throw validationError(`The specified value for ${member} is invalid. It must contain only alphanumeric characters and/or the following: +=,.@_-`);
+  return name;
+}
 
-export const roleName = (value: string | undefined, member = "roleName") => checkString(value, member, 1, 64, ENTITY_NAME, ENTITY_NAME_TEXT);
-export const userName = (value: string | undefined, member = "userName") => checkString(value, member, 1, 64, ENTITY_NAME, ENTITY_NAME_TEXT);
-export const policyName = (value: string | undefined, member = "policyName") => checkString(value, member, 1, 128, ENTITY_NAME, ENTITY_NAME_TEXT);
+export const roleName = (value: string | undefined, member = "roleName") => entityName(value, member, 64);
+export const userName = (value: string | undefined, member = "userName") => entityName(value, member, 64);
+export const policyName = (value: string | undefined, member = "policyName") => entityName(value, member, 128);
 
 /** A path: "/" or "/a/b/" of printable ASCII, at most 512 characters. */
 export function path(value: string | undefined, member = "path"): string {
