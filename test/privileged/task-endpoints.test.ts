@@ -95,7 +95,7 @@ async function register(family: string, script: string[], extra: Record<string, 
   await cli(["ecs", "register-task-definition", "--cli-input-json", `file://${file}`]);
 }
 
-async function runTask(family: string): Promise<string> {
+async function runTask(family: string, subnet = subnetId): Promise<string> {
   const answer = await cli([
     "ecs",
     "run-task",
@@ -106,7 +106,7 @@ async function runTask(family: string): Promise<string> {
     "--launch-type",
     "FARGATE",
     "--network-configuration",
-    `awsvpcConfiguration={subnets=[${subnetId}]}`,
+    `awsvpcConfiguration={subnets=[${subnet}]}`,
   ]);
   assert.deepEqual(answer.failures, []);
   return (answer.tasks as Task[])[0]!.taskArn;
@@ -181,7 +181,7 @@ after(async () => {
   assertNoLeaks();
 });
 
-let first: { taskArn: string; lines: Map<string, string> };
+let first: { taskArn: string; ip: string; lines: Map<string, string> };
 
 test("a task reads its own metadata (v4 task, container, stats; v3) and its role's credentials, which work against the Berth API as the role", async () => {
   await register(
@@ -203,7 +203,7 @@ test("a task reads its own metadata (v4 task, container, stats; v3) and its role
   const running = await waitFor(taskArn, "RUNNING");
   const ip = running.containers[0]!.networkInterfaces[0]!.privateIpv4Address;
   const lines = await printed("with-role", taskArn);
-  first = { taskArn, lines };
+  first = { taskArn, ip, lines };
   assert.match(lines.get("V4") ?? "", /^http:\/\/169\.254\.170\.2\/v4\/[0-9a-f]{32}-\d{10}$/);
   assert.match(lines.get("V3") ?? "", /^http:\/\/169\.254\.170\.2\/v3\/[0-9a-f]{32}-\d{10}$/);
   assert.match(lines.get("REL") ?? "", /^\/v2\/credentials\/[0-9a-f-]{36}$/);
@@ -254,17 +254,21 @@ test("a task reads its own metadata (v4 task, container, stats; v3) and its role
   }
 });
 
+/** The first task's paths, probed from another task: each must be refused with nothing of the first's in the answer. */
+const intruderProbes = () => [
+  probe("OTHERTASK", `${first.lines.get("V4")!}/task`),
+  probe("OTHERCONTAINER", first.lines.get("V4")!),
+  probe("OTHERV3", `${first.lines.get("V3")!}/task`),
+  probe("OTHERCREDS", `http://169.254.170.2${first.lines.get("REL")!}`),
+];
+
 test("another task of the same VPC gets nothing from the first's paths; a task without a role has no credentials URI", async () => {
   assert.ok(first, "runs after the first test");
-  const v4 = first.lines.get("V4")!;
   const secret = json(first.lines.get("CREDS"), "credentials").SecretAccessKey as string;
   await register("intruder", [
     'echo "REL:${AWS_CONTAINER_CREDENTIALS_RELATIVE_URI-unset}"',
     probe("OWN", "$ECS_CONTAINER_METADATA_URI_V4/task"),
-    probe("OTHERTASK", `${v4}/task`),
-    probe("OTHERCONTAINER", v4),
-    probe("OTHERV3", `${first.lines.get("V3")!}/task`),
-    probe("OTHERCREDS", `http://169.254.170.2${first.lines.get("REL")!}`),
+    ...intruderProbes(),
     probe("NOCREDS", "http://169.254.170.2/v2/credentials/"),
   ]);
   const taskArn = await runTask("intruder");
@@ -277,6 +281,33 @@ test("another task of the same VPC gets nothing from the first's paths; a task w
     assert.match(text, /server returned error: HTTP\/1\.1 (400|404)/, `${mark}: ${text}`);
     assert.ok(!text.includes(first.taskArn) && !text.includes(secret), `${mark} says nothing of the first task: ${text}`);
   }
+});
+
+test("a task of another VPC with the same CIDR, at the first task's own address, gets nothing from the first's paths", async () => {
+  assert.ok(first, "runs after the first test");
+  const secret = json(first.lines.get("CREDS"), "credentials").SecretAccessKey as string;
+  const vpcId = ((await cli(["ec2", "create-vpc", "--cidr-block", "172.31.0.0/16"])).Vpc as { VpcId: string }).VpcId;
+  const subnet = (
+    (await cli(["ec2", "create-subnet", "--vpc-id", vpcId, "--cidr-block", "172.31.0.0/20", "--availability-zone", "us-east-1a"])).Subnet as {
+      SubnetId: string;
+    }
+  ).SubnetId;
+  await register("twin", [probe("OWN", "$ECS_CONTAINER_METADATA_URI_V4/task"), ...intruderProbes()], {
+    taskRoleArn: `arn:aws:iam::${server.accountId}:role/app-task`,
+  });
+  const taskArn = await runTask("twin", subnet);
+  const running = await waitFor(taskArn, "RUNNING");
+  assert.equal(running.containers[0]!.networkInterfaces[0]!.privateIpv4Address, first.ip, "the same address as the first task, in another VPC");
+  const lines = await printed("twin", taskArn);
+  const own = json(lines.get("OWN"), "own task");
+  assert.equal(own.TaskARN, taskArn, "its own router answers it as itself");
+  for (const mark of ["OTHERTASK", "OTHERCONTAINER", "OTHERV3", "OTHERCREDS"]) {
+    const text = lines.get(mark) ?? "";
+    assert.match(text, /server returned error: HTTP\/1\.1 (400|404)/, `${mark}: ${text}`);
+    assert.ok(!text.includes(first.taskArn) && !text.includes(secret), `${mark} says nothing of the first task: ${text}`);
+  }
+  await cli(["ecs", "stop-task", "--cluster", CLUSTER, "--task", taskArn]);
+  await waitFor(taskArn, "STOPPED", 90_000);
 });
 
 test("a task whose role does not trust ecs-tasks.amazonaws.com is served an error, no credentials", async () => {
