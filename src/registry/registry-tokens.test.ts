@@ -64,7 +64,9 @@ function signed(key: Buffer, version: string, claims: object): string {
 test("a token issued to a user or role session is v2 and carries exactly that identity; root and narrowed tokens stay v1", () => {
   const tokens = new RegistryTokens(randomBytes(32), clockAt(0));
   const { sessionPolicy: _, ...withoutPolicy } = roleSession;
-  for (const identity of [user, { ...user, session: true }, roleSession, withoutPolicy]) {
+  // A user's unique id, when the identity has one, goes with it.
+  const withUserId = { ...user, session: true, userId: "AIDAEXAMPLEEXAMPLE01" };
+  for (const identity of [user, { ...user, session: true }, withUserId, roleSession, withoutPolicy]) {
     const issued = tokens.issue(ACCOUNT, 60_000, undefined, identity);
     assert.match(issued.password, /^v2\./);
     assert.deepEqual(tokens.verify(issued.password), { ok: true, accountId: ACCOUNT, expiresAt: 60_000, identity });
@@ -102,6 +104,7 @@ test("an identity claim that does not decode to a principal of the token's own a
     { u: `arn:aws:iam::${ACCOUNT}:role/builder` },
     { u: user.arn, s: true },
     { u: user.arn, extra: 1 },
+    { u: user.arn, d: 5 },
     { ...role, o: `arn:aws:iam::${ACCOUNT}:role/other` }, // the session is not of that role
     { ...role, r: "arn:aws:sts::210987654321:assumed-role/builder/ci-42" },
     { ...role, r: `arn:aws:sts::${ACCOUNT}:assumed-role/builder/x/y` },
