@@ -166,7 +166,9 @@ async function main(): Promise<void> {
     endpoints = started.endpoints;
     baseline = await startBaseline(started.bodyLength);
     const cases = { baseline: "http://169.254.170.2:81/", endpoint: started.url };
-    console.log(`body ${started.bodyLength} bytes; ${ROUNDS} rounds of ${REQUESTS} requests, ${CONCURRENCY} concurrent; load average ${loadavg()[0]!.toFixed(1)}`);
+    console.log(
+      `body ${started.bodyLength} bytes; ${ROUNDS} rounds of ${REQUESTS} requests, ${CONCURRENCY} concurrent; load average ${loadavg()[0]!.toFixed(1)}`,
+    );
     for (const concurrency of [1, CONCURRENCY]) {
       const rounds: Record<string, { p50: number[]; p99: number[]; perSecond: number[] }> = {};
       for (let round = 0; round < ROUNDS; round++) {
