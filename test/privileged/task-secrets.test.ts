@@ -25,6 +25,9 @@ const API_KEY = "abc-key-4f2a8e6d13";
 const work = mkdtempSync(join(tmpdir(), "berth-secrets-"));
 const dataDir = mkdtempSync(join(tmpdir(), "berth-secrets-data-"));
 let registry: TestRegistry;
+/** A registry behind basic auth: images pulled from it need the container's repositoryCredentials. */
+let privateRegistry: TestRegistry;
+const REGISTRY_LOGIN = { username: "robot", password: "reg-pw-3e9a1c7b5d" };
 let server: TestServer;
 let subnetId: string;
 let secretArn: string;
@@ -32,10 +35,13 @@ let image: string;
 let serverLog = "";
 const answers: string[] = [];
 
-const run = (args: string[]) =>
-  new Promise<string>((resolve, reject) =>
-    execFile(process.execPath, [berth, ...args], (error, stdout, stderr) => (error ? reject(new Error(`${args.join(" ")}: ${stderr}`)) : resolve(stdout))),
-  );
+const run = (args: string[], input?: string) =>
+  new Promise<string>((resolve, reject) => {
+    const child = execFile(process.execPath, [berth, ...args], (error, stdout, stderr) =>
+      error ? reject(new Error(`${args.join(" ")}: ${stderr}`)) : resolve(stdout),
+    );
+    child.stdin!.end(input ?? "");
+  });
 async function cli(args: string[]): Promise<Record<string, unknown>> {
   const result = await awsCli(server, args);
   if (result.code !== 0) throw new Error(`aws ${args.slice(0, 2).join(" ")}: ${result.stderr}`);
@@ -138,6 +144,22 @@ before(async () => {
   registry = await startRegistry();
   image = `${registry.address}/busybox-env:v1`;
   await run(["image", "build", "--tag", image, "--cmd", '["sh"]', "--push"]);
+  privateRegistry = await startRegistry({ htpasswd: REGISTRY_LOGIN });
+  await run(
+    [
+      "image",
+      "build",
+      "--tag",
+      `${privateRegistry.address}/private:v1`,
+      "--cmd",
+      '["sh"]',
+      "--push",
+      "--username",
+      REGISTRY_LOGIN.username,
+      "--password-stdin",
+    ],
+    REGISTRY_LOGIN.password,
+  );
   server = await startTestServer({ agent: true, dataDir, args: ["--capacity-cpu-units", "4096", "--capacity-memory-mib", "8192"] });
   server.process.stderr!.on("data", (chunk: Buffer) => (serverLog += chunk.toString()));
   subnetId = defaultNetwork({ accountId: server.accountId, region: server.region }).subnets[0]!.subnetId;
@@ -156,6 +178,7 @@ after(async () => {
   await server.stop();
   await server.cleanup();
   await registry.stop();
+  await privateRegistry.stop();
   rmSync(work, { recursive: true, force: true });
   assertNoLeaks();
 });
@@ -209,8 +232,56 @@ test("an execution role without the permission: the task stops with the Resource
   assert.deepEqual(events.logStreams, [], "the container never ran");
 });
 
+test("repositoryCredentials: the image of a registry behind basic auth is pulled with the login read from a secret", async () => {
+  const loginArn = (await cli(["secretsmanager", "create-secret", "--name", "registry-login", "--secret-string", JSON.stringify(REGISTRY_LOGIN)]))
+    .ARN as string;
+  const pullRole = await createRole("puller", [
+    { Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: loginArn },
+    { Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: "*" },
+  ]);
+  const launch = async (family: string, extra: object) => {
+    await cli([
+      "ecs",
+      "register-task-definition",
+      "--cli-input-json",
+      file(`${family}.json`, {
+        family,
+        networkMode: "awsvpc",
+        requiresCompatibilities: ["FARGATE"],
+        cpu: "256",
+        memory: "512",
+        executionRoleArn: pullRole,
+        containerDefinitions: [{ name: "app", image: `${privateRegistry.address}/private:v1`, essential: true, command: ["sh", "-c", "sleep 30"], ...extra }],
+      }),
+    ]);
+    const answer = await cli([
+      "ecs",
+      "run-task",
+      "--cluster",
+      "secrets",
+      "--task-definition",
+      family,
+      "--launch-type",
+      "FARGATE",
+      "--network-configuration",
+      `awsvpcConfiguration={subnets=[${subnetId}]}`,
+    ]);
+    return (answer.tasks as Task[])[0]!.taskArn;
+  };
+  const withLogin = await launch("private", { repositoryCredentials: { credentialsParameter: loginArn } });
+  await waitFor(withLogin, "RUNNING");
+  const described = JSON.stringify(await describeTask(withLogin));
+  assert.ok(!described.includes(REGISTRY_LOGIN.password));
+  await cli(["ecs", "stop-task", "--cluster", "secrets", "--task", withLogin]);
+  await waitFor(withLogin, "STOPPED");
+  // Without the login the registry refuses the pull: the credentials above are what let it through.
+  const without = await waitFor(await launch("anonymous", {}), "STOPPED");
+  assert.equal(without.stopCode, "TaskFailedToStart");
+  assert.match(without.stoppedReason ?? "", /^CannotPullContainerError: /);
+});
+
 test("no value in any DescribeTasks answer, the agent's state or the server's log", () => {
-  for (const value of [PASSWORD, API_KEY]) {
+  for (const value of [PASSWORD, API_KEY, REGISTRY_LOGIN.password]) {
     assert.ok(
       !answers.some((answer) => answer.includes(value) && !answer.includes('"events"')),
       "only GetLogEvents answers (the container's own output) hold it",
