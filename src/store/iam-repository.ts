@@ -9,6 +9,7 @@ import { awsManagedPolicy } from "../core/iam/aws-managed-policies.js";
 import type { AccessKeysTable } from "./access-keys-repository.js";
 import type { IamPolicyStore, IamPolicyTables } from "./iam-policies-store.js";
 import { createIamPolicyStore, nameKey, tagsOf, tagsText } from "./iam-policies-store.js";
+import { rebindTrustPolicies } from "./iam-trust-bindings.js";
 import { inTransaction } from "./transaction.js";
 
 export type { StoredManagedPolicy, StoredPolicyVersion, ManagedPolicyChange } from "./iam-policies-store.js";
@@ -134,14 +135,18 @@ export interface IamRepository extends IamPolicyStore {
   policyDocumentsOf(kind: IamEntityKind, name: string): Promise<readonly string[] | undefined>;
   /** The unique id (AROA…/AIDA…) of the role or user whose ARN this is, for GetCallerIdentity. */
   uniqueIdOf(arn: string): Promise<string | undefined>;
+  /** The ARN of the role or user whose unique id this is (a trust policy may name one), or undefined. */
+  arnOfUniqueId(id: string): Promise<string | undefined>;
   listRoles(): Promise<StoredRole[]>;
   listUsers(): Promise<StoredUser[]>;
   createRole(role: StoredRole): Promise<void>;
   updateRole(name: string, change: RoleChange): Promise<void>;
+  /** Deletes the role; trust policies naming its ARN then name its unique id (iam-trust-bindings.ts). */
   deleteRole(name: string): Promise<boolean>;
   createUser(user: StoredUser): Promise<void>;
-  /** Renames and moves the user with everything that names it (policies, attachments, keys). */
+  /** Renames and moves the user with everything that names it (policies, attachments, keys, trust policies). */
   updateUser(name: string, change: UserChange): Promise<void>;
+  /** Deletes the user; trust policies naming its ARN then name its unique id (iam-trust-bindings.ts). */
   deleteUser(name: string): Promise<boolean>;
   inlinePolicies(kind: IamEntityKind, owner: string): Promise<InlinePolicy[]>;
   inlinePolicy(kind: IamEntityKind, owner: string, policyName: string): Promise<InlinePolicy | undefined>;
@@ -302,8 +307,11 @@ function roleWrites(db: Kysely<IamTables>) {
       if (Object.keys(set).length > 0) await db.updateTable("iam_roles").set(set).where("name_key", "=", nameKey(name)).execute();
     },
     async deleteRole(name: string) {
-      const result = await db.deleteFrom("iam_roles").where("name_key", "=", nameKey(name)).executeTakeFirst();
-      return Number(result.numDeletedRows) > 0;
+      const role = await db.selectFrom("iam_roles").select(["arn", "role_id"]).where("name_key", "=", nameKey(name)).executeTakeFirst();
+      if (!role) return false;
+      await db.deleteFrom("iam_roles").where("name_key", "=", nameKey(name)).execute();
+      await rebindTrustPolicies(db, role.arn, role.role_id);
+      return true;
     },
   };
 }
@@ -332,7 +340,10 @@ function userWrites(db: Kysely<IamTables>) {
       if (change.arn !== undefined) set.arn = change.arn;
       if (change.tags !== undefined) set.tags = tagsText(change.tags);
       if (Object.keys(set).length === 0) return;
+      const before = await db.selectFrom("iam_users").select("arn").where("name_key", "=", key).executeTakeFirst();
+      if (!before) return;
       await db.updateTable("iam_users").set(set).where("name_key", "=", key).execute();
+      if (change.arn !== undefined) await rebindTrustPolicies(db, before.arn, change.arn);
       const newKey = set.name_key ?? key;
       if (newKey !== key) {
         await db.updateTable("iam_inline_policies").set({ owner_key: newKey }).where("owner_kind", "=", "user").where("owner_key", "=", key).execute();
@@ -343,8 +354,11 @@ function userWrites(db: Kysely<IamTables>) {
       if (change.arn !== undefined) await db.updateTable("access_keys").set({ principal_arn: change.arn }).where("user_key", "=", newKey).execute();
     },
     async deleteUser(name: string) {
-      const result = await db.deleteFrom("iam_users").where("name_key", "=", nameKey(name)).executeTakeFirst();
-      return Number(result.numDeletedRows) > 0;
+      const user = await db.selectFrom("iam_users").select(["arn", "user_id"]).where("name_key", "=", nameKey(name)).executeTakeFirst();
+      if (!user) return false;
+      await db.deleteFrom("iam_users").where("name_key", "=", nameKey(name)).execute();
+      await rebindTrustPolicies(db, user.arn, user.user_id);
+      return true;
     },
   };
 }
@@ -428,6 +442,11 @@ export function createIamRepository(db: Kysely<IamTables>): IamRepository {
       const role = await db.selectFrom("iam_roles").select("role_id").where("arn", "=", arn).executeTakeFirst();
       if (role) return role.role_id;
       return (await db.selectFrom("iam_users").select("user_id").where("arn", "=", arn).executeTakeFirst())?.user_id;
+    },
+    async arnOfUniqueId(id) {
+      const role = await db.selectFrom("iam_roles").select("arn").where("role_id", "=", id).executeTakeFirst();
+      if (role) return role.arn;
+      return (await db.selectFrom("iam_users").select("arn").where("user_id", "=", id).executeTakeFirst())?.arn;
     },
     async entityCount(kind) {
       const table = kind === "role" ? "iam_roles" : kind === "user" ? "iam_users" : "iam_policies";

@@ -95,12 +95,16 @@ export async function resolvePolicy(options: IamServiceOptions, context: Request
   return policy && policy.arn.toLowerCase() === arn.toLowerCase() ? { kind: "local", policy } : undefined;
 }
 
-/** Whether a user or role ARN named as a trust policy's principal exists (other accounts' cannot be known: yes). */
-export async function principalExists(options: IamServiceOptions, context: RequestContext, arn: string): Promise<boolean> {
+/**
+ * Whether a user or role ARN named as a trust policy's principal exists (other accounts' cannot be
+ * known: yes). Ask with the transaction that saves the policy: an entity deleted between the check
+ * and the write would leave its ARN in the policy, and a new entity of that name would be trusted.
+ */
+export async function principalExists(iam: IamRepository, context: RequestContext, arn: string): Promise<boolean> {
   const match = /^arn:[a-z-]+:iam::([0-9]{12}):(user|role)(\/(?:.*\/)?)([^/]+)$/.exec(arn);
   if (!match) return true;
   const [, account, type, , name = ""] = match;
   if (account !== context.accountId) return true;
-  const entity = type === "role" ? await options.iam.getRole(name) : await options.iam.getUser(name);
+  const entity = type === "role" ? await iam.getRole(name) : await iam.getUser(name);
   return entity !== undefined && entity.arn === arn;
 }

@@ -1,9 +1,13 @@
 // IAM roles (IAM API Reference): CreateRole, GetRole, DeleteRole, ListRoles, UpdateRole,
 // UpdateAssumeRolePolicy; their inline and attached policies and tags through entity-policies.ts.
 // A role's trust policy is checked as IAM checks it (grammar, 2,048-character quota, principals that
-// exist); its document is kept as given and answered URL-encoded, as IAM answers it.
+// exist); its document is kept as given and answered URL-encoded, as IAM answers it, except that a
+// user or role it names is bound to that entity: deleted, it shows as its unique id; renamed, as
+// its new ARN (store/iam-trust-bindings.ts).
 import type * as iam from "@aws-sdk/client-iam";
 import { assertPolicySize } from "../../core/iam/index.js";
+import { rebindPrincipal, UNIQUE_PRINCIPAL_ID } from "../../core/iam/principal.js";
+import type { IamRepository } from "../../store/index.js";
 import type { RequestContext } from "../service-module.js";
 import { deleteConflict, CONFLICTS, invalidInput, quotaExceeded, QUOTAS, roleExists, roleNotFound } from "./iam-errors.js";
 import { description, maxSessionDuration, page, path, pathPrefix, policyDocument, roleName, tags } from "./iam-inputs.js";
@@ -13,10 +17,26 @@ import * as shared from "./entity-policies.js";
 
 type Handler<In, Out> = (input: In, context: RequestContext) => Promise<Out>;
 
-async function trustPolicy(options: IamServiceOptions, context: RequestContext, input: string | undefined, name: string, member: string): Promise<string> {
+/**
+ * The trust policy to store, checked inside the IAM write lock (`tx`) so that every user or role it
+ * names exists when it is saved: the store rewrites a deleted entity's ARN to its unique id in the
+ * same lock (store/iam-trust-bindings.ts). A unique id the caller writes must name a live user or
+ * role (IAM refuses a deleted one's: `Invalid principal in policy`) and is stored as that entity's
+ * ARN, which is what IAM shows for it.
+ */
+async function trustPolicy(tx: IamRepository, context: RequestContext, input: string | undefined, name: string, member: string): Promise<string> {
   // The size first: it bounds how many principals the existence check looks up.
   assertPolicySize(input ?? "", { kind: "trust", roleName: name });
-  return policyDocument(input, "trust", member, (arn) => principalExists(options, context, arn));
+  const arnsOfIds = new Map<string, string>();
+  const exists = async (value: string) => {
+    if (!UNIQUE_PRINCIPAL_ID.test(value)) return principalExists(tx, context, value);
+    const arn = await tx.arnOfUniqueId(value);
+    if (arn !== undefined) arnsOfIds.set(value, arn);
+    return arn !== undefined;
+  };
+  let text = await policyDocument(input, "trust", member, exists);
+  for (const [id, arn] of arnsOfIds) text = rebindPrincipal(text, id, arn);
+  return text;
 }
 
 function createRole(options: IamServiceOptions): Handler<iam.CreateRoleRequest, iam.CreateRoleResponse> {
@@ -28,22 +48,23 @@ function createRole(options: IamServiceOptions): Handler<iam.CreateRoleRequest, 
     const roleTags = tags(input.Tags);
     // Berth's own refusal: permissions boundaries are not served, and a boundary silently dropped would grant more.
     if (input.PermissionsBoundary !== undefined) throw invalidInput("Permissions boundaries are not supported by Berth.");
-    const document = await trustPolicy(options, context, input.AssumeRolePolicyDocument, name, "assumeRolePolicyDocument");
-    const role = {
-      arn: entityArn(context, "role", rolePath, name),
-      roleId: uniqueId("AROA"),
-      name,
-      path: rolePath,
-      assumeRolePolicyDocument: document,
-      maxSessionDuration: duration,
-      tags: roleTags,
-      createDate: options.clock.now(),
-      description: text,
-    };
-    await options.iam.locked(async (tx) => {
+    const role = await options.iam.locked(async (tx) => {
+      const document = await trustPolicy(tx, context, input.AssumeRolePolicyDocument, name, "assumeRolePolicyDocument");
       if (await tx.getRole(name)) throw roleExists(name);
       if ((await tx.entityCount("role")) >= QUOTAS.RolesPerAccount) throw quotaExceeded("RolesPerAccount");
-      await tx.createRole(role);
+      const created = {
+        arn: entityArn(context, "role", rolePath, name),
+        roleId: uniqueId("AROA"),
+        name,
+        path: rolePath,
+        assumeRolePolicyDocument: document,
+        maxSessionDuration: duration,
+        tags: roleTags,
+        createDate: options.clock.now(),
+        description: text,
+      };
+      await tx.createRole(created);
+      return created;
     });
     return { Role: roleShape(role, "get") };
   };
@@ -97,12 +118,10 @@ function updateRole(options: IamServiceOptions): Handler<iam.UpdateRoleRequest, 
 function updateAssumeRolePolicy(options: IamServiceOptions): Handler<iam.UpdateAssumeRolePolicyRequest, object> {
   return async (input, context) => {
     const name = roleName(input.RoleName);
-    const existing = await options.iam.getRole(name);
-    if (!existing) throw roleNotFound(name);
-    const document = await trustPolicy(options, context, input.PolicyDocument, existing.name, "policyDocument");
     await options.iam.locked(async (tx) => {
       const role = await tx.getRole(name);
       if (!role) throw roleNotFound(name);
+      const document = await trustPolicy(tx, context, input.PolicyDocument, role.name, "policyDocument");
       await tx.updateRole(role.name, { assumeRolePolicyDocument: document });
     });
     return {};
