@@ -24,6 +24,8 @@ export interface RequestContext {
   readonly caller: CallerIdentity;
   /** The caller's address (aws:SourceIp). */
   readonly sourceIp?: string;
+  /** Whether the request came over TLS (aws:SecureTransport). */
+  readonly secureTransport?: boolean;
   /** When the caller's temporary credentials expire (ms since epoch); absent for long-term keys. What is derived from them (a registry token) expires no later. */
   readonly credentialsExpireAt?: number;
   /**

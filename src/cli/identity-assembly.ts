@@ -5,8 +5,11 @@ import type { GatewayAuthorization } from "../api/gateway/gateway.js";
 import { ECS_RESOURCES } from "../api/authorization/ecs-resources.js";
 import type { ResourceTable } from "../api/authorization/request-authorizer.js";
 import { contextAuthorize, createRequestAuthorizer } from "../api/authorization/request-authorizer.js";
-import { EC2_RESOURCES, ECR_RESOURCES, IAM_RESOURCES, LOGS_RESOURCES, SSM_RESOURCES, secretsResources } from "../api/authorization/service-resources.js";
+import { ECR_RESOURCES, ec2Resources, LOGS_RESOURCES, SSM_RESOURCES, secretsResources } from "../api/authorization/service-resources.js";
+import { iamResources } from "../api/authorization/iam-resources.js";
+import { resourceTagsReader } from "../api/authorization/resource-tags.js";
 import { findSecret } from "../api/secretsmanager/secrets.js";
+import { defaultVpcId } from "../api/ec2/security-group-lookup.js";
 import type { AccountScope } from "../core/arn.js";
 import { systemClock } from "../core/clock.js";
 import { Authorizer } from "../control/authorizer.js";
@@ -34,16 +37,20 @@ export function assembleIdentity(store: Store, box: SecretBox, scope: AccountSco
       return undefined;
     }
   };
+  const groupIdByName = async (name: string) => {
+    const vpcId = await defaultVpcId(store);
+    return vpcId === undefined ? undefined : (await store.securityGroups.findByName(vpcId, name))?.groupId;
+  };
   const tables = new Map<string, ResourceTable>([
     ["ecs", ECS_RESOURCES],
     ["logs", LOGS_RESOURCES],
     ["ecr", ECR_RESOURCES],
     ["ssm", SSM_RESOURCES],
-    ["iam", IAM_RESOURCES],
-    ["ec2", EC2_RESOURCES],
+    ["iam", iamResources(store.iam)],
+    ["ec2", ec2Resources(groupIdByName)],
     ["secretsmanager", secretsResources(secretArnOf)],
   ]);
-  const check = createRequestAuthorizer(authorizer, tables);
+  const check = createRequestAuthorizer(authorizer, tables, resourceTagsReader(store));
   const registryAuthorize: RegistryAuthorize = async (caller, action, resource, sourceIp) =>
     (await authorizer.denial(caller, { action, resources: [resource], sourceIp }))?.message;
   return { authorizer, sessions, authorization: { check, forHandler: (context) => contextAuthorize(authorizer, context) }, registryAuthorize };

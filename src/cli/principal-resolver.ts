@@ -16,7 +16,10 @@ import type { SecretBox } from "./root-credentials.js";
 const PRINCIPAL_CACHE_MS = 5_000;
 const MAX_CACHED = 10_000;
 
-export function principalResolver(store: Pick<Store, "accessKeys" | "roleSessions">, box: SecretBox): (accessKeyId: string) => Promise<Principal | undefined> {
+export function principalResolver(
+  store: Pick<Store, "accessKeys" | "roleSessions" | "iam">,
+  box: SecretBox,
+): (accessKeyId: string) => Promise<Principal | undefined> {
   const principals = new Map<string, { principal: Principal | undefined; expiresAt: number }>();
   return async (accessKeyId) => {
     const now = Date.now();
@@ -32,11 +35,18 @@ export function principalResolver(store: Pick<Store, "accessKeys" | "roleSession
   };
 }
 
-async function keyPrincipal(store: Pick<Store, "accessKeys">, box: SecretBox, accessKeyId: string): Promise<Principal | undefined> {
+async function keyPrincipal(store: Pick<Store, "accessKeys" | "iam">, box: SecretBox, accessKeyId: string): Promise<Principal | undefined> {
   const stored = await store.accessKeys.get(accessKeyId);
   if (!stored) return undefined;
-  const identity = identityOfKey(stored.principalArn, stored.accountId);
+  let identity = identityOfKey(stored.principalArn, stored.accountId);
   if (!identity) return undefined;
+  if (identity.kind === "user") {
+    // The user's unique id goes with its identity (registry tokens, sessions): a user deleted and
+    // made again under the same name is another user.
+    const user = await store.iam.getUser(identity.userName);
+    if (user === undefined || user.arn !== identity.arn) return undefined;
+    identity = { ...identity, userId: user.userId };
+  }
   return { secretAccessKey: box.unseal(stored.secretCiphertext), accountId: stored.accountId, principalArn: stored.principalArn, identity };
 }
 

@@ -38,6 +38,8 @@ export interface AuthorizationQuery {
   readonly extra?: Readonly<Record<string, ContextValue>>;
   readonly requestTags?: ReadonlyMap<string, string>;
   readonly resourceTags?: ReadonlyMap<string, string>;
+  /** The tags of one resource (aws:ResourceTag/…), read only when a policy in force names that key. */
+  readonly resourceTagsOf?: (resource: string) => Promise<ReadonlyMap<string, string> | undefined>;
   readonly sourceIp?: string;
   readonly secureTransport?: boolean;
 }
@@ -66,6 +68,13 @@ interface EntityPolicies {
   readonly id: string;
   readonly tags: ReadonlyMap<string, string>;
   readonly policies: readonly PolicyDocument[];
+  /** Whether any of them names aws:ResourceTag/… (only then are a resource's tags read). */
+  readonly usesResourceTags: boolean;
+}
+
+/** Whether a policy's conditions read aws:ResourceTag/… (keys as compiled: lower-cased, JSON escapes decoded). */
+function namesResourceTags(policy: PolicyDocument): boolean {
+  return policy.statements.some((statement) => statement.conditions.some((condition) => condition.key.startsWith("aws:resourcetag/")));
 }
 
 export class Authorizer implements RolePermissionCheck {
@@ -88,23 +97,45 @@ export class Authorizer implements RolePermissionCheck {
     if (caller.kind === "root") return undefined;
     const entity = await this.entityOf(caller);
     const request = { principalArn: caller.arn, action: query.action, resources: query.resources.length > 0 ? query.resources : ["*"] };
-    if (entity === undefined) {
-      // The user or role is gone while its key or session is still good: nothing allows it.
+    if (entity === undefined || !sameEntity(caller, entity)) {
+      // The user or role is gone while its key or session is still good (or another one now has
+      // its name: sessions belong to the entity's unique id, as in AWS): nothing allows it.
       return { message: accessDeniedMessage(request, implicitDeny(request.resources[0] as string)), explicit: false };
     }
+    const sessionPolicy = caller.kind === "role-session" && caller.sessionPolicy !== undefined ? caller.sessionPolicy : undefined;
+    const tagsOf = query.resourceTagsOf;
+    if (tagsOf !== undefined && (entity.usesResourceTags || (sessionPolicy !== undefined && namesResourceTags(this.compile(sessionPolicy))))) {
+      // aws:ResourceTag/… is a property of each resource: decided one resource at a time, each with its own tags.
+      for (const resource of request.resources) {
+        const denial = this.decide(caller, entity, query, { ...request, resources: [resource] }, await tagsOf(resource), sessionPolicy);
+        if (denial !== undefined) return denial;
+      }
+      return undefined;
+    }
+    return this.decide(caller, entity, query, request, query.resourceTags, sessionPolicy);
+  }
+
+  private decide(
+    caller: Exclude<CallerIdentity, { kind: "root" }>,
+    entity: EntityPolicies,
+    query: AuthorizationQuery,
+    request: { readonly principalArn: string; readonly action: string; readonly resources: readonly string[] },
+    resourceTags: ReadonlyMap<string, string> | undefined,
+    sessionPolicy: string | undefined,
+  ): Denial | undefined {
     const context = requestContext({
       principal: requestPrincipal(caller, entity),
       now: new Date(this.now()),
       ...(query.sourceIp !== undefined ? { sourceIp: query.sourceIp } : {}),
       ...(query.secureTransport !== undefined ? { secureTransport: query.secureTransport } : {}),
       ...(query.requestTags !== undefined ? { requestTags: query.requestTags } : {}),
-      ...(query.resourceTags !== undefined ? { resourceTags: query.resourceTags } : {}),
+      ...(resourceTags !== undefined ? { resourceTags } : {}),
       ...(query.extra !== undefined ? { extra: query.extra } : {}),
     });
     const result = evaluate({ ...request, context }, { identity: entity.policies });
     if (result.decision !== "Allow") return { message: accessDeniedMessage(request, result), explicit: result.decision === "ExplicitDeny" };
-    if (caller.kind === "role-session" && caller.sessionPolicy !== undefined) {
-      const bounded = evaluate({ ...request, context }, { identity: [this.compile(caller.sessionPolicy)] });
+    if (sessionPolicy !== undefined) {
+      const bounded = evaluate({ ...request, context }, { identity: [this.compile(sessionPolicy)] });
       // AWS names the session policy in this denial: "… because no session policy allows the … action" (wording not confirmed).
       if (bounded.decision !== "Allow") return { message: sessionPolicyDenial(request, bounded), explicit: bounded.decision === "ExplicitDeny" };
     }
@@ -139,7 +170,7 @@ export class Authorizer implements RolePermissionCheck {
     const denied = `User: ${caller.arn} is not authorized to perform: ${action} on resource: ${role.arn}`;
     if (caller.kind === "root") return denied;
     const entity = await this.entityOf(caller);
-    if (entity === undefined) return denied;
+    if (entity === undefined || !sameEntity(caller, entity)) return denied;
     const context = requestContext({ principal: requestPrincipal(caller, entity), now: new Date(this.now()), extra });
     const result = evaluate({ ...request, context }, { identity: entity.policies, resource: trust });
     if (result.decision !== "Allow") return denied;
@@ -197,6 +228,7 @@ export class Authorizer implements RolePermissionCheck {
       id: "userId" in entity ? entity.userId : entity.roleId,
       tags: entity.tags,
       policies: texts.map((text) => this.compile(text)),
+      usesResourceTags: texts.some((text) => namesResourceTags(this.compile(text))),
     };
   }
 
@@ -210,6 +242,12 @@ export class Authorizer implements RolePermissionCheck {
     }
     return document;
   }
+}
+
+/** Whether the stored entity is the one the caller's session was issued for (same unique id). */
+function sameEntity(caller: Exclude<CallerIdentity, { kind: "root" }>, entity: EntityPolicies): boolean {
+  if (caller.kind === "role-session") return caller.roleId === entity.id;
+  return caller.userId === undefined || caller.userId === entity.id;
 }
 
 function requestPrincipal(caller: Exclude<CallerIdentity, { kind: "root" }>, entity: EntityPolicies): RequestPrincipal {

@@ -119,7 +119,10 @@ export class RoleSessions implements TaskRoleCredentialsIssuer {
     if (duration > SESSION_TOKEN_SECONDS.max) throw constraint(String(duration), "durationSeconds", "Member must have value less than or equal to 129600");
     // The root's sessions last an hour at most: a longer request is shortened, as AWS does.
     const effective = caller.kind === "root" ? Math.min(duration, SESSION_TOKEN_SECONDS.rootMax) : duration;
-    return this.issue(caller.kind === "user" ? { ...caller, session: true } : caller, effective);
+    if (caller.kind === "root") return this.issue(caller, effective);
+    const user = await this.options.iam.getUser(caller.userName);
+    if (user === undefined) throw accessDeniedException(`User: ${caller.arn} is not authorized to perform: sts:GetSessionToken`); // wording not confirmed
+    return this.issue({ ...caller, session: true, userId: user.userId }, effective);
   }
 
   async issueForTask(task: { readonly taskArn: string; readonly taskRoleArn: string }): Promise<TaskRoleCredentials> {

@@ -9,6 +9,8 @@
 import type { AccountScope } from "../../core/arn.js";
 import { buildArn, parseArn } from "../../core/arn.js";
 import type { RequestContext } from "../service-module.js";
+import { clusterNameOf } from "../ecs/ecs-context.js";
+import { parseTaskDefinitionReference } from "../ecs/task-definitions.js";
 import type { OperationAuthorization, ResourceTable } from "./request-authorizer.js";
 
 type Input = Record<string, unknown>;
@@ -17,18 +19,21 @@ const text = (value: unknown): string | undefined => (typeof value === "string" 
 const texts = (value: unknown): string[] => (Array.isArray(value) ? value.filter((item): item is string => typeof item === "string") : []);
 const scopeOf = (context: RequestContext): AccountScope => ({ partition: context.partition, region: context.region, accountId: context.accountId });
 
-/** A cluster's ARN from a name or ARN ("default" when absent, as ECS does). */
+/**
+ * A cluster's ARN from a name or ARN ("default" when absent, as ECS does): always this server's ARN
+ * of the cluster the handler will act on (clusterNameOf reads only an ARN's resource part), so an
+ * ARN of another account, region or service cannot be checked as something else than its target.
+ */
 export function clusterArn(value: unknown, context: RequestContext): string {
-  const given = text(value) ?? "default";
-  return parseArn(given) ? given : buildArn(scopeOf(context), "ecs", `cluster/${given}`);
+  return buildArn(scopeOf(context), "ecs", `cluster/${clusterNameOf(text(value))}`);
 }
 
 const clusterName = (arn: string) => arn.slice(arn.indexOf(":cluster/") + ":cluster/".length);
 
+/** The task definition's ARN on this server, from the family and revision the handler will resolve (any ARN's resource part). */
 function taskDefinitionArn(value: unknown, context: RequestContext): string {
-  const given = text(value) ?? "";
-  if (parseArn(given)) return given;
-  return buildArn(scopeOf(context), "ecs", `task-definition/${given.includes(":") ? given : `${given}:*`}`);
+  const reference = parseTaskDefinitionReference(text(value));
+  return buildArn(scopeOf(context), "ecs", `task-definition/${reference.family}:${reference.revision ?? "*"}`);
 }
 
 /** A task's or service's ARN from an id/name or ARN, within the cluster. */
@@ -112,7 +117,7 @@ export const ECS_RESOURCES: ResourceTable = {
   StopServiceDeployment: (input) => ({ resources: [text(input.serviceDeploymentArn) ?? "*"] }),
   DescribeServiceRevisions: (input) => ({ resources: texts(input.serviceRevisionArns) }),
   TagResource: onResourceArn,
-  UntagResource: onResourceArn,
+  UntagResource: (input) => ({ ...onResourceArn(input), extra: Array.isArray(input.tagKeys) ? { "aws:TagKeys": texts(input.tagKeys) } : {} }),
   ListTagsForResource: onResourceArn,
   DescribeCapacityProviders: anyResource,
   ListAccountSettings: anyResource,

@@ -58,7 +58,11 @@ export function requestTagsOf(input: Record<string, unknown>): ReadonlyMap<strin
   return pairs;
 }
 
-export function createRequestAuthorizer(authorizer: Authorizer, tables: ReadonlyMap<string, ResourceTable>): (call: AuthorizedCall) => Promise<void> {
+export function createRequestAuthorizer(
+  authorizer: Authorizer,
+  tables: ReadonlyMap<string, ResourceTable>,
+  resourceTagsOf?: AuthorizationQuery["resourceTagsOf"],
+): (call: AuthorizedCall) => Promise<void> {
   return async ({ signingName, operation, input, context }) => {
     const caller = context.caller;
     if (caller.kind === "root") return;
@@ -75,8 +79,10 @@ export function createRequestAuthorizer(authorizer: Authorizer, tables: Readonly
     const requestTags = requestTagsOf(input);
     const common = {
       ...(context.sourceIp !== undefined ? { sourceIp: context.sourceIp } : {}),
+      ...(context.secureTransport !== undefined ? { secureTransport: context.secureTransport } : {}),
       ...(requestTags !== undefined ? { requestTags } : {}),
       ...(found.extra !== undefined ? { extra: found.extra } : {}),
+      ...(resourceTagsOf !== undefined ? { resourceTagsOf } : {}),
     };
     const query: AuthorizationQuery = { action: found.action ?? action, resources: found.resources, ...common };
     if (action === "sts:GetSessionToken") {

@@ -14,13 +14,17 @@ const texts = (value: unknown): string[] => (Array.isArray(value) ? value.filter
 const scopeOf = (context: RequestContext): AccountScope => ({ partition: context.partition, region: context.region, accountId: context.accountId });
 const arnIn = (context: RequestContext, service: string, resource: string, region?: string) => buildArn(scopeOf(context), service, resource, region);
 const resource = (value: string | undefined): OperationAuthorization => ({ resources: [value ?? "*"] });
+/** aws:TagKeys of an untagging call (the keys it removes). */
+const tagKeys = (keys: unknown): Record<string, string[]> => (Array.isArray(keys) ? { "aws:TagKeys": texts(keys) } : {});
 
 // CloudWatch Logs: arn:…:logs:…:log-group:NAME, and …:log-group:NAME:log-stream:STREAM.
+// An identifier given as an ARN is read for its group name only (as the handlers read it), so the
+// ARN checked is always this server's ARN of that group, whatever account or region the input named.
 function logGroup(input: Input, context: RequestContext): string | undefined {
   const identifier = text(input.logGroupIdentifier);
-  if (identifier !== undefined && parseArn(identifier)) return identifier.replace(/:\*$/, "");
-  const name = text(input.logGroupName) ?? identifier;
-  return name === undefined ? undefined : arnIn(context, "logs", `log-group:${name}`);
+  const fromArn = identifier !== undefined && parseArn(identifier) ? /^log-group:([^:]+)(?::\*)?$/.exec(parseArn(identifier)!.resource)?.[1] : undefined;
+  const name = text(input.logGroupName) ?? fromArn ?? (identifier !== undefined && !parseArn(identifier) ? identifier : undefined);
+  return name === undefined ? (identifier === undefined ? undefined : "arn:invalid") : arnIn(context, "logs", `log-group:${name}`);
 }
 const onLogGroup = (input: Input, context: RequestContext) => resource(logGroup(input, context));
 const onLogStream = (input: Input, context: RequestContext) => {
@@ -40,9 +44,9 @@ export const LOGS_RESOURCES: ResourceTable = {
   DeleteLogStream: onLogStream,
   PutLogEvents: onLogStream,
   GetLogEvents: onLogStream,
-  TagResource: (input) => resource(text(input.resourceArn)),
-  UntagResource: (input) => resource(text(input.resourceArn)),
-  ListTagsForResource: (input) => resource(text(input.resourceArn)),
+  TagResource: (input, context) => resource(logGroup({ logGroupIdentifier: input.resourceArn }, context)),
+  UntagResource: (input, context) => ({ ...resource(logGroup({ logGroupIdentifier: input.resourceArn }, context)), extra: tagKeys(input.tagKeys) }),
+  ListTagsForResource: (input, context) => resource(logGroup({ logGroupIdentifier: input.resourceArn }, context)),
   TagLogGroup: onLogGroup,
   UntagLogGroup: onLogGroup,
   ListTagsLogGroup: onLogGroup,
@@ -80,7 +84,7 @@ export const ECR_RESOURCES: ResourceTable = {
   ...Object.fromEntries(REPOSITORY_OPS.map((operation) => [operation, onRepository])),
   DescribeRepositories: onRepositories,
   TagResource: (input) => resource(text(input.resourceArn)),
-  UntagResource: (input) => resource(text(input.resourceArn)),
+  UntagResource: (input) => ({ ...resource(text(input.resourceArn)), extra: tagKeys(input.tagKeys) }),
   ListTagsForResource: (input) => resource(text(input.resourceArn)),
 };
 
@@ -91,7 +95,8 @@ export function secretsResources(arnOf: (secretId: string) => Promise<string | u
   const onSecret = async (input: Input, context: RequestContext) => {
     const id = text(input.SecretId) ?? text(input.Name);
     if (id === undefined) return resource("*");
-    return resource((await arnOf(id)) ?? (parseArn(id) ? id : arnIn(context, "secretsmanager", `secret:${id}`)));
+    const found = resource((await arnOf(id)) ?? (parseArn(id) ? id : arnIn(context, "secretsmanager", `secret:${id}`)));
+    return Array.isArray(input.TagKeys) ? { ...found, extra: tagKeys(input.TagKeys) } : found;
   };
   const operations = [
     "CreateSecret",
@@ -132,43 +137,39 @@ export const SSM_RESOURCES: ResourceTable = {
   GetParametersByPath: (input, context) => resource(parameterArn(text(input.Path) ?? "/", context)),
 };
 
-// IAM: arn:…:iam::ACCOUNT:role/NAME, user/NAME, or the policy ARN given. The path is not looked
-// up: a role or user with a path is evaluated as <kind>/<name> (policies naming <kind>/* match both).
-function iamEntity(context: RequestContext, kind: "role" | "user", name: string | undefined, path?: string): string | undefined {
-  return name === undefined ? undefined : `arn:${context.partition}:iam::${context.accountId}:${kind}${path ?? "/"}${name}`;
+// EC2: security groups, VPCs, subnets and network interfaces on their ARNs
+// (arn:…:ec2:…:security-group/sg-…); a group named by GroupName (default VPC) is looked up to its id.
+const EC2_KINDS: Readonly<Record<string, string>> = { sg: "security-group", vpc: "vpc", subnet: "subnet", eni: "network-interface" };
+const ec2Arn = (context: RequestContext, id: string) => arnIn(context, "ec2", `${EC2_KINDS[id.split("-")[0] ?? ""] ?? "resource"}/${id}`);
+export function ec2Resources(groupIdByName: (name: string) => Promise<string | undefined>): ResourceTable {
+  const onGroup = async (input: Input, context: RequestContext) => {
+    const id = text(input.GroupId) ?? (text(input.GroupName) === undefined ? undefined : await groupIdByName(text(input.GroupName)!));
+    return resource(id === undefined ? undefined : ec2Arn(context, id));
+  };
+  const onIds =
+    (...fields: string[]) =>
+    (input: Input, context: RequestContext) => {
+      const ids = fields.flatMap((field) =>
+        Array.isArray(input[field]) ? texts(input[field]) : [text(input[field])].filter((id): id is string => id !== undefined),
+      );
+      return { resources: ids.length === 0 ? ["*"] : ids.map((id) => ec2Arn(context, id)) };
+    };
+  return {
+    DeleteSecurityGroup: onGroup,
+    AuthorizeSecurityGroupIngress: onGroup,
+    AuthorizeSecurityGroupEgress: onGroup,
+    RevokeSecurityGroupIngress: onGroup,
+    RevokeSecurityGroupEgress: onGroup,
+    ModifySecurityGroupRules: onGroup,
+    UpdateSecurityGroupRuleDescriptionsIngress: onGroup,
+    UpdateSecurityGroupRuleDescriptionsEgress: onGroup,
+    CreateSecurityGroup: onIds("VpcId"),
+    DeleteVpc: onIds("VpcId"),
+    CreateSubnet: onIds("VpcId"),
+    DeleteSubnet: onIds("SubnetId"),
+    ModifySubnetAttribute: onIds("SubnetId"),
+    ModifyNetworkInterfaceAttribute: onIds("NetworkInterfaceId", "Groups"),
+    CreateTags: onIds("Resources"),
+    DeleteTags: onIds("Resources"),
+  };
 }
-const onRole = (input: Input, context: RequestContext) => resource(iamEntity(context, "role", text(input.RoleName), text(input.Path)));
-const onUser = (input: Input, context: RequestContext) => resource(iamEntity(context, "user", text(input.UserName) ?? userOfCaller(context), text(input.Path)));
-const onPolicy = (input: Input) => resource(text(input.PolicyArn));
-/** IAM's user operations act on the caller when it names no user (GetUser, ListAccessKeys, CreateAccessKey, …). */
-const userOfCaller = (context: RequestContext) => (context.caller.kind === "user" ? context.caller.userName : undefined);
-const ROLE_OPS = ["CreateRole", "GetRole", "DeleteRole", "UpdateRole", "UpdateAssumeRolePolicy", "PutRolePolicy", "GetRolePolicy", "DeleteRolePolicy"];
-const ROLE_OPS_2 = ["ListRolePolicies", "AttachRolePolicy", "DetachRolePolicy", "ListAttachedRolePolicies", "TagRole", "UntagRole", "ListRoleTags"];
-const USER_OPS = ["CreateUser", "GetUser", "DeleteUser", "UpdateUser", "PutUserPolicy", "GetUserPolicy", "DeleteUserPolicy", "ListUserPolicies"];
-const USER_OPS_2 = ["AttachUserPolicy", "DetachUserPolicy", "ListAttachedUserPolicies", "CreateAccessKey", "DeleteAccessKey", "ListAccessKeys"];
-const USER_OPS_3 = ["UpdateAccessKey", "TagUser", "UntagUser", "ListUserTags"];
-const POLICY_OPS = ["GetPolicy", "DeletePolicy", "CreatePolicyVersion", "GetPolicyVersion", "DeletePolicyVersion", "ListPolicyVersions"];
-const POLICY_OPS_2 = ["SetDefaultPolicyVersion", "TagPolicy", "UntagPolicy", "ListPolicyTags"];
-export const IAM_RESOURCES: ResourceTable = {
-  ...Object.fromEntries([...ROLE_OPS, ...ROLE_OPS_2].map((operation) => [operation, onRole])),
-  ...Object.fromEntries([...USER_OPS, ...USER_OPS_2, ...USER_OPS_3].map((operation) => [operation, onUser])),
-  ...Object.fromEntries([...POLICY_OPS, ...POLICY_OPS_2].map((operation) => [operation, onPolicy])),
-  CreatePolicy: (input, context) =>
-    resource(`arn:${context.partition}:iam::${context.accountId}:policy${text(input.Path) ?? "/"}${text(input.PolicyName) ?? ""}`),
-};
-
-// EC2: security groups on their ARNs (arn:…:ec2:…:security-group/sg-…), VPCs and subnets on theirs.
-const ec2 = (context: RequestContext, kind: string, id: string | undefined) => resource(id === undefined ? undefined : arnIn(context, "ec2", `${kind}/${id}`));
-const onGroup = (input: Input, context: RequestContext) => ec2(context, "security-group", text(input.GroupId));
-export const EC2_RESOURCES: ResourceTable = {
-  DeleteSecurityGroup: onGroup,
-  AuthorizeSecurityGroupIngress: onGroup,
-  AuthorizeSecurityGroupEgress: onGroup,
-  RevokeSecurityGroupIngress: onGroup,
-  RevokeSecurityGroupEgress: onGroup,
-  ModifySecurityGroupRules: onGroup,
-  UpdateSecurityGroupRuleDescriptionsIngress: onGroup,
-  UpdateSecurityGroupRuleDescriptionsEgress: onGroup,
-  DeleteVpc: (input, context) => ec2(context, "vpc", text(input.VpcId)),
-  DeleteSubnet: (input, context) => ec2(context, "subnet", text(input.SubnetId)),
-};

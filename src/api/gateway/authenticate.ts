@@ -32,6 +32,8 @@ export interface AuthenticatedCaller {
   readonly accessKeyId: string;
   /** The address the request came from (IPv4-mapped IPv6 addresses as IPv4). */
   readonly sourceIp: string;
+  /** Whether it came over TLS (aws:SecureTransport). */
+  readonly secureTransport: boolean;
   readonly principal: Principal;
   readonly body: Buffer;
 }
@@ -80,7 +82,13 @@ export async function authenticate(
     throw error;
   }
   if (throttle && !throttle.admitKey(verified.accessKeyId)) throw throttlingException("Rate exceeded");
-  return { accessKeyId: verified.accessKeyId, sourceIp: address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, ""), principal, body: verified.body };
+  return {
+    accessKeyId: verified.accessKeyId,
+    sourceIp: address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, ""),
+    secureTransport: (request.socket as { encrypted?: boolean }).encrypted === true,
+    principal,
+    body: verified.body,
+  };
 }
 
 const INVALID_TOKEN = "The security token included in the request is invalid.";
@@ -118,6 +126,7 @@ export function callerContext(
     principalArn: caller.principal.principalArn,
     caller: caller.principal.identity,
     sourceIp: caller.sourceIp,
+    secureTransport: caller.secureTransport,
     ...(caller.principal.session !== undefined ? { credentialsExpireAt: caller.principal.session.expiresAt } : {}),
     receivedAt,
   };

@@ -44,7 +44,7 @@ export interface GatewayAuthorization {
   /** Throws AccessDeniedException unless the call is allowed (after its input passed the schema, before its handler). */
   check(call: AuthorizedCall): Promise<void>;
   /** RequestContext.authorize for a handler's further decisions. */
-  forHandler(context: Pick<RequestContext, "caller" | "sourceIp">): (query: AuthorizationQuery) => Promise<void>;
+  forHandler(context: Pick<RequestContext, "caller" | "sourceIp" | "secureTransport">): (query: AuthorizationQuery) => Promise<void>;
 }
 
 export interface GatewayOptions {

@@ -12,6 +12,8 @@ export type CallerIdentity =
       readonly userName: string;
       /** Signed with GetSessionToken credentials (which may not call IAM, nor STS but AssumeRole and GetCallerIdentity). */
       readonly session?: boolean;
+      /** For a session: the unique id of the user it was issued to (a user deleted and made again under the same name is another user). */
+      readonly userId?: string;
     }
   | {
       readonly kind: "role-session";
@@ -38,7 +40,13 @@ export function parseCallerIdentity(text: string): CallerIdentity | undefined {
   const fields = value as Record<string, unknown>;
   const strings = (...names: string[]) => names.every((name) => typeof fields[name] === "string");
   if (!strings("kind", "arn", "account")) return undefined;
-  if (fields.kind === "user" && strings("userName") && (fields.session === undefined || typeof fields.session === "boolean")) return value as CallerIdentity;
+  if (
+    fields.kind === "user" &&
+    strings("userName") &&
+    (fields.session === undefined || typeof fields.session === "boolean") &&
+    (fields.userId === undefined || typeof fields.userId === "string")
+  )
+    return value as CallerIdentity;
   if (
     fields.kind === "role-session" &&
     strings("roleArn", "roleName", "roleId", "sessionName") &&
