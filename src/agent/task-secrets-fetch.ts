@@ -16,8 +16,12 @@ export type ResolvedSecrets = ReadonlyMap<string, ContainerSecrets>;
 const NONE: ResolvedSecrets = new Map();
 const RETRIEVAL = "unable to pull secrets or registry auth: execution resource retrieval failed";
 
-/** Whether any container of the task names a secret (env, private registry, log options). */
+/**
+ * Whether any container of the task names a secret (env, private registry, log options), or the
+ * control plane checks the task's execution role (its answer then says whether the task may start).
+ */
 export function needsSecrets(spec: TaskSpec): boolean {
+  if (spec.credentials.checkExecutionRole === true) return true;
   return (spec.taskDefinition.containerDefinitions ?? []).some(
     (container) =>
       (container.secrets?.length ?? 0) > 0 || container.repositoryCredentials !== undefined || (container.logConfiguration?.secretOptions?.length ?? 0) > 0,

@@ -25,7 +25,10 @@ import { createSsmService } from "../api/ssm/index.js";
 import { createIamService } from "../api/iam/index.js";
 import type { PeriodicLoop } from "../control/periodic-loop.js";
 import { startPeriodicLoop } from "../control/periodic-loop.js";
-import { withRegistryPullCredentials } from "../control/registry-pull-credentials.js";
+import { withCheckedPullCredentials } from "../control/registry-pull-credentials.js";
+import { ExecutionRoleGrants } from "../control/execution-role-grants.js";
+import type { RolePermissionCheck } from "../control/authorizer.js";
+import type { TaskSpec } from "../protocol/index.js";
 import { TaskLauncher } from "../control/task-launcher.js";
 import { ServiceScheduler } from "../control/service-scheduler.js";
 import type { AccountScope } from "../core/arn.js";
@@ -93,16 +96,17 @@ export function assembleControlPlane(parts: ControlPlaneParts): ControlPlane {
     // Lifecycle policies and garbage collection run in this replica's leased loop (startLoops).
     maintenanceIntervalMs: 0,
   });
+  const roles = executionRoleChecks(identity.authorizer, registry, () => ownRegistryHosts, scope);
   const fleet = new Fleet({
     taskCredentials: new TaskCredentials({ tasks: store.tasks, issuer: identity.sessions }),
     // Secrets read with each task's execution role (identity policies), at its start, for its own host only.
-    taskSecrets: createTaskSecrets({ store, sealer: parts.box, scope, clock: systemClock, permissions: identity.authorizer, logger }),
+    taskSecrets: createTaskSecrets({ store, sealer: parts.box, scope, clock: systemClock, permissions: identity.authorizer, logger, grants: roles.grants }),
     hosts: store.hosts,
     tasks: store.tasks,
     logs: store.logs,
     network,
     clock: systemClock,
-    handOver: (spec) => withRegistryPullCredentials(spec, { registryHosts: () => ownRegistryHosts, issue: (grant) => registry.issuePullCredentials(grant) }),
+    ...roles.fleet,
     networkView: async (hostId) => hostNetworkView(await store.hostNetwork.rowsForHost(hostId)),
     onInterfacesReleased: () => store.signals.publish("network", "interfaces"),
     onServiceTasksChanged: () => store.signals.publish("services", "tasks"),
@@ -159,6 +163,19 @@ export function assembleControlPlane(parts: ControlPlaneParts): ControlPlane {
       await registry.close();
     },
   };
+}
+
+/**
+ * What each task's execution role allows (own-registry pulls, awslogs), decided once per task at its
+ * start, and the hand-over that issues pull credentials only to a task it allows.
+ */
+function executionRoleChecks(permissions: RolePermissionCheck, registry: Registry, registryHosts: () => readonly string[], scope: AccountScope) {
+  const grants = new ExecutionRoleGrants({ permissions, registryHosts, scope });
+  const issuer = {
+    registryHosts,
+    issue: (grant: { readonly repositories: readonly string[]; readonly roleArn: string }) => registry.issuePullCredentials(grant),
+  };
+  return { grants, fleet: { handOver: (spec: TaskSpec) => withCheckedPullCredentials(spec, issuer, grants), executionRoleGrants: grants } };
 }
 
 /**

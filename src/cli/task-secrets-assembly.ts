@@ -9,7 +9,7 @@ import { findSecret, readValue } from "../api/secretsmanager/secrets.js";
 import { getParameters } from "../api/ssm/parameters.js";
 import { parameterArn, parseSelector } from "../api/ssm/parameter-names.js";
 import type { RolePermissionCheck } from "../control/authorizer.js";
-import type { SecretSources } from "../control/task-secrets.js";
+import type { SecretSources, TaskSecretsOptions } from "../control/task-secrets.js";
 import { TaskSecrets } from "../control/task-secrets.js";
 import type { ParametersRepository, SecretsRepository, TasksRepository } from "../store/index.js";
 
@@ -20,6 +20,8 @@ export interface TaskSecretsParts {
   readonly clock: Clock;
   readonly permissions: RolePermissionCheck;
   readonly logger: Pick<Logger, "error">;
+  /** The execution role's pull and awslogs checks, answered before any secret is read. */
+  readonly grants?: TaskSecretsOptions["grants"];
 }
 
 export function secretSources(parts: Omit<TaskSecretsParts, "permissions" | "logger">): SecretSources {
@@ -57,5 +59,11 @@ export function secretSources(parts: Omit<TaskSecretsParts, "permissions" | "log
 }
 
 export function createTaskSecrets(parts: TaskSecretsParts): TaskSecrets {
-  return new TaskSecrets({ tasks: parts.store.tasks, sources: secretSources(parts), permissions: parts.permissions, logger: parts.logger });
+  return new TaskSecrets({
+    tasks: parts.store.tasks,
+    sources: secretSources(parts),
+    permissions: parts.permissions,
+    logger: parts.logger,
+    ...(parts.grants ? { grants: parts.grants } : {}),
+  });
 }

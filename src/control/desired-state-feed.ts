@@ -23,8 +23,8 @@ export interface DesiredStateFeedOptions {
   readonly clock: Clock;
   /** Longest a poll waits for a change before answering with the unchanged list. */
   readonly pollWaitMs: number;
-  /** Adds what is issued fresh at hand-over and never stored (registry pull credentials). */
-  readonly handOver?: (spec: TaskSpec) => TaskSpec;
+  /** Adds what is issued fresh at hand-over and never stored (registry pull credentials, after the execution role's check). */
+  readonly handOver?: (spec: TaskSpec) => TaskSpec | Promise<TaskSpec>;
   /** The network the host must enforce (host-network-view.ts); none known: the empty view. */
   readonly networkView?: (hostId: string) => Promise<HostNetworkView>;
 }
@@ -67,11 +67,14 @@ export class DesiredStateFeed {
     const placed = await this.options.tasks.activeOnHost(hostId);
     const network = (await this.options.networkView?.(hostId)) ?? EMPTY_NETWORK_VIEW;
     const handOver = this.options.handOver;
-    const tasks = placed.flatMap((task) => {
-      const desired = desiredTaskOf(task);
-      if (!desired) return [];
-      return handOver && desired.desiredStatus === "RUNNING" ? [{ ...desired, spec: handOver(desired.spec) }] : [desired];
-    });
+    const handedOver = await Promise.all(
+      placed.map(async (task) => {
+        const desired = desiredTaskOf(task);
+        if (!desired) return [];
+        return handOver && desired.desiredStatus === "RUNNING" ? [{ ...desired, spec: await handOver(desired.spec) }] : [desired];
+      }),
+    );
+    const tasks = handedOver.flat();
     return { generation, tasks, network };
   }
 

@@ -25,6 +25,7 @@ import type {
 import { accessDeniedException } from "../core/errors.js";
 import type { HostsRepository, LogsRepository, TasksRepository } from "../store/index.js";
 import { DesiredStateFeed } from "./desired-state-feed.js";
+import type { ExecutionRoleGrants } from "./execution-role-grants.js";
 import { HostRegistry } from "./host-registry.js";
 import { LogIngest } from "./log-ingest.js";
 import { LostHostReaper } from "./lost-host-reaper.js";
@@ -44,7 +45,7 @@ export interface FleetOptions {
   /** Longest a poll waits for a change before answering with the unchanged list. */
   readonly pollWaitMs?: number;
   /** Adds what is issued fresh at hand-over and never stored (registry pull credentials). */
-  readonly handOver?: (spec: TaskSpec) => TaskSpec;
+  readonly handOver?: (spec: TaskSpec) => TaskSpec | Promise<TaskSpec>;
   /** The network a host must enforce, sent with each poll answer (host-network-view.ts). */
   readonly networkView?: (hostId: string) => Promise<HostNetworkView>;
   /**
@@ -59,6 +60,8 @@ export interface FleetOptions {
   readonly taskCredentials?: TaskCredentials;
   /** Task secrets for agents (task-secrets.ts); absent: the call is refused. */
   readonly taskSecrets?: TaskSecrets;
+  /** What each task's execution role allows (execution-role-grants.ts): log batches beyond it are refused. */
+  readonly executionRoleGrants?: ExecutionRoleGrants;
 }
 
 export class Fleet implements ControlPlaneLink {
@@ -89,7 +92,7 @@ export class Fleet implements ControlPlaneLink {
     this.onInterfacesReleased = options.onInterfacesReleased ?? (() => undefined);
     this.onServiceTasksChanged = options.onServiceTasksChanged ?? (() => undefined);
     this.reports = new ReportIngest({ tasks, clock, onServiceTasksChanged: () => this.onServiceTasksChanged() });
-    this.logIngest = new LogIngest({ tasks, logs, clock });
+    this.logIngest = new LogIngest({ tasks, logs, clock, ...(options.executionRoleGrants ? { grants: options.executionRoleGrants } : {}) });
     this.reaper = new LostHostReaper({ hosts, tasks, clock, lostAfterMs: this.lostAfterMs });
     this.credentials = options.taskCredentials;
     this.secrets = options.taskSecrets;

@@ -148,3 +148,36 @@ test("a stopped task's lines are taken for a grace period after its stop, then r
   );
   assert.deepEqual(await storedMessages(), ["last line, shipped after the exit"]);
 });
+
+test("a task held to its execution role writes only the streams, and creates only the groups, the role was found to allow at its start", async () => {
+  const grant = { unrestricted: false, logStreams: new Set(["/ecs/app\0ecs/app/t1"]), logGroupsToCreate: new Set<string>() };
+  let asked = 0;
+  const held = new LogIngest({
+    tasks: store.tasks,
+    logs: store.logs,
+    clock,
+    grants: {
+      grantFor: async () => {
+        asked += 1;
+        return grant;
+      },
+    },
+  });
+  // The batch asks to create its group, which the role may not: refused, nothing written.
+  await assert.rejects(held.putLogs("h1", batch([{ timestamp: 1, message: "forged" }])), /execution role may not create this group/);
+  assert.equal(await store.logs.getGroup("/ecs/app"), undefined);
+  grant.logGroupsToCreate.add("/ecs/app");
+  await held.putLogs("h1", batch([{ timestamp: 1, message: "a" }]));
+  assert.deepEqual(await storedMessages(), ["a"]);
+  grant.logStreams.clear();
+  await assert.rejects(held.putLogs("h1", batch([{ timestamp: 2, message: "b" }])), /execution role may not write this stream/);
+  const failed = new LogIngest({
+    tasks: store.tasks,
+    logs: store.logs,
+    clock,
+    grants: { grantFor: async () => ({ ...grant, failure: "ResourceInitializationError: x" }) },
+  });
+  await assert.rejects(failed.putLogs("h1", batch([{ timestamp: 3, message: "c" }])), /does not allow it to start/);
+  assert.deepEqual(await storedMessages(), ["a"]);
+  assert.equal(asked, 3, "asked once per batch; the owner of the grants keeps the decision");
+});

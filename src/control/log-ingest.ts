@@ -2,10 +2,13 @@
 // before any is written: a host writes only the awslogs streams of the tasks placed on it, at the
 // group and stream their task definitions name (never another host's task's stream, nor any group
 // it picks), and a task's lines are taken only until LOGS_AFTER_STOP_GRACE_MS after it stopped.
+// With the grants (execution-role-grants.ts), a task held to its execution role writes only the
+// streams (and creates only the groups) the role was found to allow at the task's start.
 import type { Clock } from "../core/clock.js";
 import { accessDeniedException, invalidParameterException } from "../core/errors.js";
 import type { LogBatch, TaskSpec } from "../protocol/index.js";
 import type { LogsRepository, StoredTask, TasksRepository } from "../store/index.js";
+import type { ExecutionRoleGrants } from "./execution-role-grants.js";
 import { placedTaskSpec } from "./placed-task-spec.js";
 
 /**
@@ -18,6 +21,8 @@ export interface LogIngestOptions {
   readonly tasks: Pick<TasksRepository, "getMany">;
   readonly logs: LogsRepository;
   readonly clock: Clock;
+  /** What each task's execution role allows; absent: no task is held to one. */
+  readonly grants?: Pick<ExecutionRoleGrants, "grantFor">;
 }
 
 export class LogIngest {
@@ -27,13 +32,26 @@ export class LogIngest {
     const now = this.options.clock.now();
     const placed = new Map((await this.options.tasks.getMany([...new Set(batches.map((batch) => String(batch.taskArn)))])).map((task) => [task.taskArn, task]));
     for (const batch of batches) {
-      const refused = refusal(hostId, placed.get(batch.taskArn), batch, now);
+      const task = placed.get(batch.taskArn);
+      const refused = refusal(hostId, task, batch, now) ?? (await this.roleRefusal(task, batch));
       if (refused)
         throw accessDeniedException(
           `Host ${hostId} may not write log stream ${String(batch.logStreamName)} of group ${String(batch.logGroupName)}: ${refused}.`,
         );
     }
     for (const batch of batches) await this.write(batch, now);
+  }
+
+  /** Why the task's execution role does not cover the batch (decided once per task, at its start), or undefined. */
+  private async roleRefusal(task: StoredTask | undefined, batch: LogBatch): Promise<string | undefined> {
+    const spec = task ? placedTaskSpec(task) : undefined;
+    if (!spec || !this.options.grants) return undefined;
+    const grant = await this.options.grants.grantFor(spec);
+    if (grant.failure !== undefined) return "the task's execution role does not allow it to start";
+    if (grant.unrestricted) return undefined;
+    if (!grant.logStreams.has(`${batch.logGroupName}\0${batch.logStreamName}`)) return "the task's execution role may not write this stream";
+    if (batch.createGroup && !grant.logGroupsToCreate.has(batch.logGroupName)) return "the task's execution role may not create this group";
+    return undefined;
   }
 
   private async write(batch: LogBatch, now: number): Promise<void> {

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { TaskSpec } from "../protocol/index.js";
-import { withRegistryPullCredentials } from "./registry-pull-credentials.js";
+import { withCheckedPullCredentials, withRegistryPullCredentials } from "./registry-pull-credentials.js";
 
 const role = "arn:aws:iam::123456789012:role/ecsTaskExecutionRole";
 const specWith = (images: string[], executionRoleArn?: string) =>
@@ -44,4 +44,14 @@ test("a task without an execution role, or without images of ours, gets no crede
   const foreign = specWith(["nginx", "10.0.0.2:8470/web:v1", "Not A Valid Ref"], role);
   assert.equal(withRegistryPullCredentials(foreign, issuer), foreign);
   assert.deepEqual(grants, []);
+});
+
+test("a task whose execution role may not start it is handed over without any credential", async () => {
+  grants.length = 0;
+  const spec = specWith(["10.0.0.1:8470/web:v1"], role);
+  const refused = { failure: "ResourceInitializationError: …", unrestricted: false, logStreams: new Set<string>(), logGroupsToCreate: new Set<string>() };
+  assert.equal(await withCheckedPullCredentials(spec, issuer, { grantFor: async () => refused }), spec);
+  assert.deepEqual(grants, []);
+  const allowed = await withCheckedPullCredentials(spec, issuer, { grantFor: async () => ({ ...refused, failure: undefined }) as never });
+  assert.equal(allowed.credentials.registryAuth?.length, 1);
 });

@@ -4,9 +4,12 @@
 // from the built-in registry without the user configuring anything. As on Fargate, the execution
 // role is what the platform pulls with: a task without one gets no credential, and its pull is
 // refused (CannotPullContainerError), as an ECR image without an execution role is on AWS.
-// Credentials are issued per hand-over and never stored with the task.
+// Credentials are issued per hand-over and never stored with the task. A task held to its execution
+// role's policies (execution-role-grants.ts) gets none when the role may not start it: its agent
+// learns why from the `secrets` call before it pulls.
 import { normalizeImageReference } from "../core/image-reference.js";
 import type { RegistryPullCredential, TaskSpec } from "../protocol/index.js";
+import type { ExecutionRoleGrants } from "./execution-role-grants.js";
 
 export interface PullCredentialIssuer {
   /** The host[:port] names under which images reach this server's registry. */
@@ -42,4 +45,13 @@ export function withRegistryPullCredentials(spec: TaskSpec, issuer: PullCredenti
     return { registry, username: issued.username, password: issued.password, expiresAtMs: issued.expiresAt };
   });
   return { ...spec, credentials: { ...spec.credentials, registryAuth } };
+}
+
+/** The hand-over: pull credentials only for a task whose execution role was found to allow its start. */
+export async function withCheckedPullCredentials(
+  spec: TaskSpec,
+  issuer: PullCredentialIssuer,
+  grants: Pick<ExecutionRoleGrants, "grantFor">,
+): Promise<TaskSpec> {
+  return (await grants.grantFor(spec)).failure !== undefined ? spec : withRegistryPullCredentials(spec, issuer);
 }

@@ -30,5 +30,10 @@ export async function serviceLaunchRequest(store: Store, record: ServiceRecord, 
     ...(service.propagateTags === "TASK_DEFINITION" ? { propagateTags: "TASK_DEFINITION" } : {}),
     ...(serviceTags.length > 0 ? { tags: serviceTags } : {}),
   };
-  return { request, context: { cluster: cluster as RunTaskContext["cluster"], definition, definitionTags } };
+  // A service created by anyone but the account's root launches tasks held to their execution role's permissions.
+  const checkExecutionRole = !/^arn:[^:]+:iam::\d{12}:root$/.test(service.createdBy ?? "");
+  return {
+    request,
+    context: { cluster: cluster as RunTaskContext["cluster"], definition, definitionTags, ...(checkExecutionRole ? { checkExecutionRole } : {}) },
+  };
 }

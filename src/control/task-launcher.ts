@@ -49,6 +49,8 @@ export interface RunTaskContext {
   };
   /** The lease the placement must still hold (a control loop's launches), checked under the placement lock. */
   readonly fence?: LeaseFence;
+  /** Launched for a caller other than the account's root: its execution role's permissions are checked at start (execution-role-grants.ts). */
+  readonly checkExecutionRole?: boolean;
 }
 
 export interface RunTaskFailure {
@@ -81,6 +83,7 @@ interface PreparedRun {
   readonly architecture: "ARM64" | "X86_64";
   readonly tags: Tag[];
   readonly service: RunTaskContext["service"];
+  readonly checkExecutionRole: boolean;
 }
 
 /**
@@ -171,7 +174,20 @@ export class TaskLauncher {
       throw invalidParameterException("Fargate Spot is not supported for the ARM64 CPU architecture."); // wording not confirmed
     }
     const tags = mergeTags(request.tags ?? [], request.propagateTags === "TASK_DEFINITION" ? context.definitionTags : []);
-    return { cluster, definition, placement, effective, subnets, vpc, securityGroupIds, strategy, architecture, tags, service: context.service };
+    return {
+      cluster,
+      definition,
+      placement,
+      effective,
+      subnets,
+      vpc,
+      securityGroupIds,
+      strategy,
+      architecture,
+      tags,
+      service: context.service,
+      checkExecutionRole: context.checkExecutionRole === true,
+    };
   }
 
   /**
@@ -420,6 +436,7 @@ export class TaskLauncher {
       credentials: {
         ...(effective.definition.executionRoleArn ? { executionRoleArn: effective.definition.executionRoleArn } : {}),
         ...(effective.definition.taskRoleArn ? { taskRoleArn: effective.definition.taskRoleArn } : {}),
+        ...(run.checkExecutionRole ? { checkExecutionRole: true } : {}),
       },
       createdAtMs: createdAt.getTime(),
       ...(request.startedBy !== undefined ? { startedBy: request.startedBy } : {}),

@@ -22,6 +22,7 @@ import { parseSecretReference } from "../core/task-definition/secret-reference.j
 import type { ContainerSecrets, TaskSecretsAnswer } from "../protocol/index.js";
 import type { TasksRepository } from "../store/index.js";
 import type { RolePermissionCheck } from "./authorizer.js";
+import type { ExecutionRoleGrants } from "./execution-role-grants.js";
 import { placedTaskSpec } from "./placed-task-spec.js";
 
 /** Secrets Manager and Parameter Store as the execution role reads them (the server wires the services' own reads). */
@@ -41,6 +42,8 @@ export interface TaskSecretsOptions {
   readonly sources: SecretSources;
   readonly permissions: RolePermissionCheck;
   readonly logger: Pick<Logger, "error">;
+  /** The execution role's checks for the task's own-registry pulls and awslogs (execution-role-grants.ts), answered first. */
+  readonly grants?: Pick<ExecutionRoleGrants, "grantFor">;
 }
 
 const PREFIX = "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: ";
@@ -64,6 +67,9 @@ export class TaskSecrets {
     if (task.desiredStatus === "STOPPED" || task.lastStatus === "STOPPED") throw refused(`Task ${taskArn} is stopping; its secrets are no longer handed out.`);
     const spec = placedTaskSpec(task);
     if (!spec) throw refused(`Task ${taskArn} is not placed on host ${hostId}.`);
+    // Before any secret is read, as Fargate fetches registry auth and checks the logger before the pull.
+    const grant = await this.options.grants?.grantFor(spec);
+    if (grant?.failure !== undefined) return { containers: [], failure: grant.failure };
     const reader = new ExecutionRoleReader(this.options, spec.credentials.executionRoleArn, spec.taskId);
     try {
       const containers: ContainerSecrets[] = [];

@@ -61,6 +61,12 @@ export interface CredentialsReference {
   readonly credentialsId?: string;
   /** Pull credentials for images in the built-in registry (only when the task has an execution role). */
   readonly registryAuth?: readonly RegistryPullCredential[];
+  /**
+   * Launched by a caller other than the account's root: the control plane holds the execution role
+   * to its policies for this task's pulls from the built-in registry and its awslogs delivery, and
+   * the agent asks the `secrets` call before pulling (its failure is the task's).
+   */
+  readonly checkExecutionRole?: boolean;
 }
 
 export interface TaskSpec {

@@ -40,7 +40,9 @@ export async function runTask(context: TaskOperationsContext, input: RunTaskRequ
   const definitionTags = input.propagateTags === "TASK_DEFINITION" ? toTags(await context.store.tags.list(definition.taskDefinitionArn!)) : [];
   const tags = validateTags(input.tags);
   if (new Set(tags.map((tag) => tag.key)).size !== tags.length) throw invalidParameterException("Tag keys must be unique.");
-  return context.launcher.runTask(input, { cluster, definition, definitionTags });
+  // The root's tasks run as before; anyone else's are held to their execution role's permissions (README).
+  const checkExecutionRole = call !== undefined && call.caller.kind !== "root";
+  return context.launcher.runTask(input, { cluster, definition, definitionTags, ...(checkExecutionRole ? { checkExecutionRole } : {}) });
 }
 
 export async function stopTask(context: TaskOperationsContext, input: StopTaskRequest): Promise<StopTaskResponse> {
