@@ -18,7 +18,17 @@ import { sdkConfig, startTestServer, testCredentials } from "../test/support/ser
 const DURATION_S = Number(process.env.DURATION_S ?? 5);
 const ROUNDS = Number(process.env.ROUNDS ?? 4);
 
-const server = await startTestServer();
+const server = await startTestServer(
+  process.env.BENCH_PROFILE_DIR ? { env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}` } } : {},
+);
+// A failed run must not leave its server behind.
+process.once("uncaughtException", (error) => {
+  console.error(error);
+  void server
+    .kill()
+    .then(() => server.cleanup())
+    .finally(() => process.exit(1));
+});
 const account = server.accountId;
 const ecs = new ECSClient(sdkConfig(server));
 const iam = new IAMClient(sdkConfig(server));

@@ -8,7 +8,7 @@
 // (it was checked when written) fails the request closed rather than being skipped: skipping a
 // Deny would widen access.
 import { accessDeniedException } from "../core/errors.js";
-import type { CallerIdentity, ContextValue, EvaluationResult, PolicyDocument, RequestPrincipal } from "../core/iam/index.js";
+import type { CallerIdentity, ContextValue, EvaluationResult, PolicyDocument, RequestFacts, RequestPrincipal } from "../core/iam/index.js";
 import { accessDeniedMessage, evaluate, parsePolicyDocument, requestContext } from "../core/iam/index.js";
 
 /** The IAM store's reads the decisions need (store.iam). */
@@ -57,6 +57,8 @@ export interface RolePermissionCheck {
   /** Whether the role's identity policies allow `action` on `resource` (explicit deny wins); messages name the session arn:…:assumed-role/<role>/<sessionName>. */
   roleMay(roleArn: string, action: string, resource: string, sessionName: string): Promise<RoleDecision>;
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 const POLICY_CACHE_MS = 2_000;
 const MAX_CACHED_ENTITIES = 10_000;
@@ -123,15 +125,13 @@ export class Authorizer implements RolePermissionCheck {
     resourceTags: ReadonlyMap<string, string> | undefined,
     sessionPolicy: string | undefined,
   ): Denial | undefined {
-    const context = requestContext({
-      principal: requestPrincipal(caller, entity),
-      now: new Date(this.now()),
-      ...(query.sourceIp !== undefined ? { sourceIp: query.sourceIp } : {}),
-      ...(query.secureTransport !== undefined ? { secureTransport: query.secureTransport } : {}),
-      ...(query.requestTags !== undefined ? { requestTags: query.requestTags } : {}),
-      ...(resourceTags !== undefined ? { resourceTags } : {}),
-      ...(query.extra !== undefined ? { extra: query.extra } : {}),
-    });
+    const facts: Mutable<RequestFacts> = { principal: requestPrincipal(caller, entity), now: new Date(this.now()) };
+    if (query.sourceIp !== undefined) facts.sourceIp = query.sourceIp;
+    if (query.secureTransport !== undefined) facts.secureTransport = query.secureTransport;
+    if (query.requestTags !== undefined) facts.requestTags = query.requestTags;
+    if (resourceTags !== undefined) facts.resourceTags = resourceTags;
+    if (query.extra !== undefined) facts.extra = query.extra;
+    const context = requestContext(facts);
     const result = evaluate({ ...request, context }, { identity: entity.policies });
     if (result.decision !== "Allow") return { message: accessDeniedMessage(request, result), explicit: result.decision === "ExplicitDeny" };
     if (sessionPolicy !== undefined) {

@@ -25,6 +25,8 @@ export interface OperationAuthorization {
 }
 
 export type ResourceResolver = (input: Record<string, unknown>, context: RequestContext) => OperationAuthorization | Promise<OperationAuthorization>;
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 export type ResourceTable = Readonly<Record<string, ResourceResolver>>;
 
 export interface AuthorizedCall {
@@ -77,14 +79,14 @@ export function createRequestAuthorizer(
     const resolve = Object.hasOwn(tables.get(signingName) ?? {}, operation) ? tables.get(signingName)?.[operation] : undefined;
     const found = resolve ? await resolve(input, context) : { resources: ["*"] };
     const requestTags = requestTagsOf(input);
-    const common = {
-      ...(context.sourceIp !== undefined ? { sourceIp: context.sourceIp } : {}),
-      ...(context.secureTransport !== undefined ? { secureTransport: context.secureTransport } : {}),
-      ...(requestTags !== undefined ? { requestTags } : {}),
-      ...(found.extra !== undefined ? { extra: found.extra } : {}),
-      ...(resourceTagsOf !== undefined ? { resourceTagsOf } : {}),
-    };
-    const query: AuthorizationQuery = { action: found.action ?? action, resources: found.resources, ...common };
+    // Built by assignment, not conditional spreads: this runs on every call a policy decides.
+    const common: Mutable<Omit<AuthorizationQuery, "action" | "resources">> = {};
+    if (context.sourceIp !== undefined) common.sourceIp = context.sourceIp;
+    if (context.secureTransport !== undefined) common.secureTransport = context.secureTransport;
+    if (requestTags !== undefined) common.requestTags = requestTags;
+    if (found.extra !== undefined) common.extra = found.extra;
+    if (resourceTagsOf !== undefined) common.resourceTagsOf = resourceTagsOf;
+    const query: AuthorizationQuery = { ...common, action: found.action ?? action, resources: found.resources };
     if (action === "sts:GetSessionToken") {
       // Allowed unless a policy denies it explicitly (no permission is needed to call it).
       const denial = await authorizer.denial(caller, query);

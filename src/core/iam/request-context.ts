@@ -8,7 +8,7 @@
 //   aws:RequestTag/k and aws:TagKeys   tags the request sets;  aws:ResourceTag/k  tags of the resource
 // Service keys (ecs:cluster, iam:PassedToService, sts:ExternalId, …) come in `extra`.
 
-import { conditionContext, type ConditionContext, type ContextValue } from "./policy-variables.js";
+import type { ConditionContext, ContextValue } from "./policy-variables.js";
 
 export type PrincipalType = "Account" | "User" | "AssumedRole";
 
@@ -37,10 +37,6 @@ export interface RequestFacts {
   readonly extra?: Readonly<Record<string, ContextValue>>;
 }
 
-function tagEntries(prefix: string, tags: ReadonlyMap<string, string> | undefined): [string, ContextValue][] {
-  return tags === undefined ? [] : [...tags].map(([key, value]) => [`${prefix}${key}`, value]);
-}
-
 /** aws:CurrentTime and aws:EpochTime of the last second asked for: formatting a date costs more than deciding most requests. */
 let lastSecond: { readonly second: number; readonly iso: string; readonly epoch: string } | undefined;
 
@@ -52,23 +48,30 @@ function timeKeys(now: Date): { readonly iso: string; readonly epoch: string } {
 
 /** The condition context of a request from what the gateway knows about it. */
 export function requestContext(facts: RequestFacts): ConditionContext {
+  // Built straight into the map with lower-cased keys (as conditionContext() would make them): this
+  // runs on every decided request, and building then converting an entry list cost more than deciding.
+  const context = new Map<string, ContextValue>();
+  const set = (key: string, value: ContextValue | undefined) => {
+    if (value !== undefined) context.set(key, value);
+  };
+  const setTags = (prefix: string, tags: ReadonlyMap<string, string> | undefined) => {
+    if (tags !== undefined) for (const [key, value] of tags) context.set(`${prefix}${key.toLowerCase()}`, value);
+  };
   const { principal } = facts;
   const time = timeKeys(facts.now);
-  const entries: [string, ContextValue][] = [
-    ["aws:PrincipalArn", principal.type === "AssumedRole" ? (principal.roleArn ?? principal.arn) : principal.arn],
-    ["aws:PrincipalAccount", principal.account],
-    ["aws:PrincipalType", principal.type],
-    ["aws:username", principal.type === "User" ? principal.userName : undefined],
-    ["aws:userid", principal.type === "Account" ? principal.account : principal.userId],
-    ["aws:SourceIp", facts.sourceIp],
-    ["aws:SecureTransport", facts.secureTransport === undefined ? undefined : String(facts.secureTransport)],
-    ["aws:CurrentTime", time.iso],
-    ["aws:EpochTime", time.epoch],
-    ...tagEntries("aws:PrincipalTag/", principal.tags),
-    ...tagEntries("aws:RequestTag/", facts.requestTags),
-    ["aws:TagKeys", facts.requestTags === undefined ? undefined : [...facts.requestTags.keys()]],
-    ...tagEntries("aws:ResourceTag/", facts.resourceTags),
-    ...Object.entries(facts.extra ?? {}),
-  ];
-  return conditionContext(entries);
+  set("aws:principalarn", principal.type === "AssumedRole" ? (principal.roleArn ?? principal.arn) : principal.arn);
+  set("aws:principalaccount", principal.account);
+  set("aws:principaltype", principal.type);
+  set("aws:username", principal.type === "User" ? principal.userName : undefined);
+  set("aws:userid", principal.type === "Account" ? principal.account : principal.userId);
+  set("aws:sourceip", facts.sourceIp);
+  set("aws:securetransport", facts.secureTransport === undefined ? undefined : String(facts.secureTransport));
+  set("aws:currenttime", time.iso);
+  set("aws:epochtime", time.epoch);
+  setTags("aws:principaltag/", principal.tags);
+  setTags("aws:requesttag/", facts.requestTags);
+  set("aws:tagkeys", facts.requestTags === undefined ? undefined : [...facts.requestTags.keys()]);
+  setTags("aws:resourcetag/", facts.resourceTags);
+  if (facts.extra !== undefined) for (const key of Object.keys(facts.extra)) set(key.toLowerCase(), facts.extra[key]);
+  return context;
 }
