@@ -18,9 +18,7 @@ import { sdkConfig, startTestServer, testCredentials } from "../test/support/ser
 const DURATION_S = Number(process.env.DURATION_S ?? 5);
 const ROUNDS = Number(process.env.ROUNDS ?? 4);
 
-const server = await startTestServer(
-  process.env.BENCH_PROFILE_DIR ? { env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}` } } : {},
-);
+const server = await startTestServer();
 // A failed run must not leave its server behind.
 process.once("uncaughtException", (error) => {
   console.error(error);
