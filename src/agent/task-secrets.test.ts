@@ -127,6 +127,21 @@ describe("task secrets on the agent", () => {
     assert.equal(s.runtime.containers.size, 0);
   });
 
+  test("a task the control plane holds to its execution role asks before pulling, without any secret, and stops on the refusal", async () => {
+    const reason =
+      "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve ecr registry auth: AccessDeniedException: User: arn:aws:sts::000000000000:assumed-role/exec/t1 is not authorized to perform: ecr:GetAuthorizationToken on resource: *";
+    const s = setup(async () => ({ containers: [], failure: reason }));
+    const agent = s.make();
+    await agent.start();
+    const plain = fakeTaskSpec([{ name: "app", image: "registry.example:5000/app:1" }]);
+    await agent.runTask({ ...plain, credentials: { ...plain.credentials, checkExecutionRole: true } });
+    await agent.whenStopped(arn);
+    assert.deepEqual(s.asked, [arn]);
+    assert.equal(agent.describe(arn)?.stopCode, "TaskFailedToStart");
+    assert.equal(agent.describe(arn)?.stoppedReason, reason);
+    assert.equal(s.images.pulls.length, 0, "nothing pulled");
+  });
+
   test("a call that fails (refused, unreachable) and an agent without the call both fail the start", async () => {
     const s = setup(async () => {
       throw new Error("agent protocol secrets: HTTP 403: Task is not placed on host h1.");
