@@ -28,8 +28,8 @@ import { AuthorizeSecurityGroupIngressCommand, CreateSecurityGroupCommand, Descr
 import type { TestServer } from "../support/server.js";
 import { sdkConfig, startTestServer } from "../support/server.js";
 import { rejectsWithAwsError } from "../support/aws-error.js";
-
-type Credentials = { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+import type { Credentials } from "../support/iam-users.js";
+import { policyJson, userWithKey as createUserWithKey } from "../support/iam-users.js";
 
 let server: TestServer;
 let iam: IAMClient;
@@ -49,14 +49,8 @@ after(async () => {
 });
 
 const as = (credentials: Credentials) => ({ ...sdkConfig(server), credentials });
-const policy = (...statements: object[]) => JSON.stringify({ Version: "2012-10-17", Statement: statements });
-
-async function userWithKey(name: string, document: string, path?: string): Promise<Credentials> {
-  await iam.send(new CreateUserCommand({ UserName: name, ...(path ? { Path: path } : {}) }));
-  await iam.send(new PutUserPolicyCommand({ UserName: name, PolicyName: "main", PolicyDocument: document }));
-  const key = (await iam.send(new CreateAccessKeyCommand({ UserName: name }))).AccessKey!;
-  return { accessKeyId: key.AccessKeyId!, secretAccessKey: key.SecretAccessKey! };
-}
+const policy = policyJson;
+const userWithKey = (name: string, document: string, path?: string) => createUserWithKey(iam, name, document, path);
 
 test("IAM resources are the stored entities' ARNs: a path and another case do not slip past a Deny; UpdateUser is decided on the new name too", async () => {
   await iam.send(new CreateUserCommand({ UserName: "boss", Path: "/admins/" }));

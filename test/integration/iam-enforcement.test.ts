@@ -16,23 +16,15 @@ import {
   ListClustersCommand,
   RegisterTaskDefinitionCommand,
 } from "@aws-sdk/client-ecs";
-import {
-  CreateAccessKeyCommand,
-  CreateRoleCommand,
-  CreateUserCommand,
-  IAMClient,
-  ListUsersCommand,
-  PutRolePolicyCommand,
-  PutUserPolicyCommand,
-} from "@aws-sdk/client-iam";
+import { CreateRoleCommand, CreateUserCommand, IAMClient, ListUsersCommand, PutRolePolicyCommand, PutUserPolicyCommand } from "@aws-sdk/client-iam";
 import { AssumeRoleCommand, GetCallerIdentityCommand, GetSessionTokenCommand, STSClient } from "@aws-sdk/client-sts";
 import { CreateLogGroupCommand, CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import type { TestServer } from "../support/server.js";
 import { awsCli, sdkConfig, startTestServer } from "../support/server.js";
 import { rejectsWithAwsError } from "../support/aws-error.js";
+import type { Credentials } from "../support/iam-users.js";
+import { policyJson, userWithKey as createUserWithKey } from "../support/iam-users.js";
 import { waitFor } from "../support/wait-for.js";
-
-type Credentials = { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 
 let server: TestServer;
 let iam: IAMClient;
@@ -54,15 +46,9 @@ after(async () => {
 });
 
 const as = (credentials: Credentials) => ({ ...sdkConfig(server), credentials });
-const policy = (...statements: object[]) => JSON.stringify({ Version: "2012-10-17", Statement: statements });
+const policy = policyJson;
+const userWithKey = (name: string, document: string, path?: string) => createUserWithKey(iam, name, document, path);
 const cluster = (name: string) => `arn:aws:ecs:${server.region}:${account}:cluster/${name}`;
-
-async function userWithKey(name: string, document: string): Promise<Credentials> {
-  await iam.send(new CreateUserCommand({ UserName: name }));
-  await iam.send(new PutUserPolicyCommand({ UserName: name, PolicyName: "main", PolicyDocument: document }));
-  const key = (await iam.send(new CreateAccessKeyCommand({ UserName: name }))).AccessKey!;
-  return { accessKeyId: key.AccessKeyId!, secretAccessKey: key.SecretAccessKey! };
-}
 
 test("a user allowed one action on one cluster: allowed there, denied elsewhere, an explicit deny wins", async () => {
   const keys = await userWithKey(
