@@ -229,6 +229,7 @@ function schedule(kind: "steady" | "burst", phases: number[]): [number, number][
 
 interface CaseResult {
   p50: number;
+  p90: number;
   p99: number;
   max: number;
   lagP99: number;
@@ -255,6 +256,7 @@ async function openLoop(clients: OpenLoopClient[], urls: string[], perTask: [num
   const failed = answers.reduce((sum, answer) => sum + answer.failed, 0);
   return {
     p50: quantile(latencies, 0.5),
+    p90: quantile(latencies, 0.9),
     p99: quantile(latencies, 0.99),
     max: latencies.at(-1) ?? NaN,
     lagP99: quantile(lags, 0.99),
@@ -388,14 +390,14 @@ async function tasksMode(urls: Record<"baseline" | "endpoint", string[]>): Promi
           const result = await openLoop(clients, urls[name], schedule(kind, phases));
           (results[`${kind} ${name}`] ??= []).push(result);
           console.log(
-            `  round ${round + 1} ${kind} ${name}: p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms, max ${result.max.toFixed(1)} ms, send lag p99 ${result.lagP99.toFixed(2)} ms, ${result.requests} requests, ${result.failed} failed (load ${load1.toFixed(1)})`,
+            `  round ${round + 1} ${kind} ${name}: p50 ${result.p50.toFixed(2)} ms, p90 ${result.p90.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms, max ${result.max.toFixed(1)} ms, send lag p99 ${result.lagP99.toFixed(2)} ms, ${result.requests} requests, ${result.failed} failed (load ${load1.toFixed(1)})`,
           );
         }
       }
     }
     for (const [name, rounds] of Object.entries(results))
       console.log(
-        `${name}: p50 ${median(rounds.map((r) => r.p50)).toFixed(2)} ms, p99 ${median(rounds.map((r) => r.p99)).toFixed(2)} ms (rounds' p99 ${rounds.map((r) => r.p99.toFixed(1)).join(", ")}), send lag p99 ${median(rounds.map((r) => r.lagP99)).toFixed(2)} ms, failed ${rounds.reduce((sum, r) => sum + r.failed, 0)}`,
+        `${name}: p50 ${median(rounds.map((r) => r.p50)).toFixed(2)} ms, p90 ${median(rounds.map((r) => r.p90)).toFixed(2)} ms, p99 ${median(rounds.map((r) => r.p99)).toFixed(2)} ms (rounds' p99 ${rounds.map((r) => r.p99.toFixed(1)).join(", ")}), send lag p99 ${median(rounds.map((r) => r.lagP99)).toFixed(2)} ms, failed ${rounds.reduce((sum, r) => sum + r.failed, 0)}`,
       );
   } finally {
     for (const client of clients) client.stop();
