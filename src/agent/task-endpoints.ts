@@ -8,6 +8,7 @@
 //           so a flood of misses costs nothing). A STOPPED task's entry is dropped when found.
 //   ids     HMACs of the task ARN under a key kept 0600 in the agent's dir (endpoint-paths.ts).
 //   creds   fetched from the control plane (`taskCredentials`) and cached in memory only.
+//   relay   a task's signed AWS API calls go on to apiTarget (src/endpoints/api-relay.ts).
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
@@ -15,8 +16,10 @@ import { join } from "node:path";
 import type { Server } from "node:net";
 import type { Server as HttpServer } from "node:http";
 import type { TaskCredentialsAnswer, TaskSpec, TaskStatusReport } from "../protocol/index.js";
-import type { EndpointDirectory, EndpointTask, TaskEndpointIds, UsageCounters, UsageSample } from "../endpoints/index.js";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { EndpointDirectory, EndpointTask, RelayTarget, TaskEndpointIds, UsageCounters, UsageSample } from "../endpoints/index.js";
 import {
+  ApiRelay,
   CredentialsCache,
   METADATA_HOST,
   containerMetadata,
@@ -39,6 +42,8 @@ export interface TaskEndpointsOptions {
   readonly ephemeralUsedMiB: (taskId: string) => number | undefined;
   /** The control plane's `taskCredentials` for this host; undefined: the link cannot issue them. */
   readonly credentials?: ((taskArn: string) => Promise<TaskCredentialsAnswer>) | undefined;
+  /** Where tasks' signed API calls are relayed (the control plane this agent uses); undefined: no relay, no AWS_ENDPOINT_URL. */
+  readonly apiTarget?: (() => RelayTarget | undefined) | undefined;
   readonly onError: (error: unknown, what: string) => void;
   readonly now?: () => number;
 }
@@ -67,10 +72,15 @@ export class TaskEndpoints implements EndpointListeners, EndpointDirectory {
   private rebuiltAtMs = -Infinity;
   private closed = false;
   private readonly now: () => number;
+  private readonly apiRelay: ApiRelay | undefined;
+  readonly relay: ((task: EndpointTask, request: IncomingMessage, response: ServerResponse) => Promise<void>) | undefined;
 
   constructor(private readonly options: TaskEndpointsOptions) {
     this.key = loadEndpointKey(options.stateDir);
     this.now = options.now ?? Date.now;
+    const apiRelay = options.apiTarget ? new ApiRelay(options.apiTarget, (error, what) => options.onError(error, what)) : undefined;
+    this.apiRelay = apiRelay;
+    this.relay = apiRelay && ((task, request, response) => apiRelay.relay(task.taskArn, request, response));
     this.cache = new CredentialsCache((taskArn) => {
       if (!options.credentials) return Promise.reject(new Error("this agent's control plane link issues no task credentials"));
       return options.credentials(taskArn);
@@ -102,6 +112,7 @@ export class TaskEndpoints implements EndpointListeners, EndpointDirectory {
   async closeAll(): Promise<void> {
     this.closed = true;
     await Promise.all([...this.servers.keys()].map((vpcId) => this.close({ vpcId })));
+    this.apiRelay?.close();
   }
 
   // --- the environment and the index -----------------------------------------------------------
@@ -125,7 +136,7 @@ export class TaskEndpoints implements EndpointListeners, EndpointDirectory {
     const entry = this.entryOf(spec);
     if (!entry) return {};
     this.add(entry);
-    return endpointEnvironment(entry.ids, containerName, entry.hasTaskRole);
+    return endpointEnvironment(entry.ids, containerName, entry.hasTaskRole, this.apiRelay !== undefined);
   }
 
   private rebuild(): void {

@@ -25,6 +25,7 @@ import type { LogSink, TaskStateReporter } from "../agent/ports.js";
 import type { TaskSecretsPort } from "../agent/task-secrets-fetch.js";
 import { CommandLauncher, TaskRuntime, systemCpuNs } from "../runtime/index.js";
 import { TaskEndpoints } from "../agent/task-endpoints.js";
+import type { RelayTarget } from "../endpoints/index.js";
 
 export const AGENT_VERSION = "0.1.0";
 
@@ -129,6 +130,7 @@ function assembleParts<Sinks extends { readonly reports: TaskStateReporter; read
   credentialsFor?: RegistryCredentialsFor,
   secretsFor?: (hostId: string) => TaskSecretsPort,
   taskCredentials?: (hostId: string, taskArn: string) => Promise<TaskCredentialsAnswer>,
+  apiTarget?: () => RelayTarget | undefined,
 ) {
   const agentDir = join(config.dataDir, "agent");
   mkdirSync(agentDir, { recursive: true, mode: 0o700 });
@@ -160,6 +162,7 @@ function assembleParts<Sinks extends { readonly reports: TaskStateReporter; read
     systemCpuNs,
     ephemeralUsedMiB: (taskId) => runtime.filesystems.ephemeralUsedMiB(taskId),
     credentials: taskCredentials ? (taskArn) => taskCredentials(hostId, taskArn) : undefined,
+    apiTarget,
     onError: (error, what) => logger.warn({ err: error }, what),
   });
   const networkDir = join(agentDir, "network");
@@ -201,6 +204,8 @@ export function assembleHostAgent(options: {
   link: ControlPlaneLink;
   logger: Logger;
   credentialsFor?: RegistryCredentialsFor;
+  /** The control plane's API as this agent reaches it: tasks' signed calls are relayed there (169.254.170.2). */
+  apiTarget?: () => RelayTarget | undefined;
 }): AssembledHostAgent {
   const { config, link, logger } = options;
   const { agent, networks, launcher, runtime, hostId, reports, logSink, endpoints } = assembleParts(
@@ -214,6 +219,7 @@ export function assembleHostAgent(options: {
       return link.taskSecrets(hostId, taskArn);
     },
     link.taskCredentials ? (hostId, taskArn) => link.taskCredentials!(hostId, taskArn) : undefined,
+    options.apiTarget,
   );
   const hostAgent = new HostAgent({
     agent,

@@ -31,14 +31,19 @@ export function endpointIds(key: Buffer, taskArn: string, containerNames: readon
   return { containers, credentials: `${c.slice(0, 8)}-${c.slice(8, 12)}-4${c.slice(13, 16)}-a${c.slice(17, 20)}-${c.slice(20, 32)}` };
 }
 
-/** The environment a container of the task gets (the credentials URI only with a task role). */
-export function endpointEnvironment(ids: TaskEndpointIds, containerName: string, hasTaskRole: boolean): Record<string, string> {
+/**
+ * The environment a container of the task gets (the credentials URI only with a task role; the
+ * API endpoint only where the agent relays the API, api-relay.ts). AWS_ENDPOINT_URL is the SDKs'
+ * own variable for every service's endpoint: the task's SDK then calls Berth with no configuration.
+ */
+export function endpointEnvironment(ids: TaskEndpointIds, containerName: string, hasTaskRole: boolean, relaysApi = false): Record<string, string> {
   const id = ids.containers.get(containerName);
   if (id === undefined) return {};
   return {
     ECS_CONTAINER_METADATA_URI_V4: `http://${METADATA_HOST}/v4/${id}`,
     ECS_CONTAINER_METADATA_URI: `http://${METADATA_HOST}/v3/${id}`,
     ...(hasTaskRole ? { AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: `/v2/credentials/${ids.credentials}` } : {}),
+    ...(relaysApi ? { AWS_ENDPOINT_URL: `http://${METADATA_HOST}` } : {}),
   };
 }
 

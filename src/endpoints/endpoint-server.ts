@@ -13,6 +13,7 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { TaskCredentialsAnswer } from "../protocol/index.js";
 import type { TaskEndpointIds } from "./endpoint-paths.js";
 import { parseEndpointPath } from "./endpoint-paths.js";
+import { relayVerdict } from "./relay-rules.js";
 
 /** What the directory knows of one task, found by (router, address). */
 export interface EndpointTask {
@@ -30,6 +31,8 @@ export interface EndpointDirectory {
   taskStats(task: EndpointTask): object | undefined;
   containerStats(task: EndpointTask, containerName: string): object | undefined;
   credentials(task: EndpointTask): Promise<TaskCredentialsAnswer>;
+  /** Sends a task's signed AWS API request on to the control plane (api-relay.ts); absent: nothing is relayed. */
+  readonly relay?: ((task: EndpointTask, request: IncomingMessage, response: ServerResponse) => Promise<void>) | undefined;
   onError(error: unknown, what: string): void;
 }
 
@@ -43,13 +46,26 @@ const send = (response: ServerResponse, status: number, body: unknown) => {
 const NOT_FOUND = { message: "Unable to get task metadata: no task is known for this request" }; // wording not confirmed
 const CREDENTIALS_NOT_FOUND = { code: "InvalidIdInRequest", message: "CredentialsV2Request: Credentials not found" }; // wording not confirmed
 
+/** A request the relay never passes on, whoever sends it; the body is not read, so the connection goes with the answer. */
+const refuse = (response: ServerResponse) => {
+  response.shouldKeepAlive = false;
+  send(response, 403, { message: "Forbidden" }); // wording not confirmed
+};
+
 /** The address without the IPv4-mapped prefix Node gives a dual-stack socket's peer. */
 export const plainAddress = (address: string | undefined) => (address ?? "").replace(/^::ffff:/, "");
 
 /** Answers one request that arrived through `router`'s listener. */
 export async function answerEndpointRequest(directory: EndpointDirectory, router: string, request: IncomingMessage, response: ServerResponse): Promise<void> {
-  if (request.method !== "GET" && request.method !== "HEAD") return send(response, 405, { message: "Only GET is supported" }); // wording not confirmed
   const parsed = parseEndpointPath(request.url ?? "");
+  if (parsed.kind === "unknown") {
+    // Not the endpoint's own path: a signed AWS API call is relayed (relay-rules.ts says which).
+    const verdict = relayVerdict(request.method, request.url, request.headers.authorization);
+    if (verdict === "refuse") return refuse(response);
+    const task = verdict === "relay" && directory.relay ? directory.find(router, plainAddress(request.socket.remoteAddress)) : undefined;
+    if (task) return directory.relay!(task, request, response);
+  }
+  if (request.method !== "GET" && request.method !== "HEAD") return send(response, 405, { message: "Only GET is supported" }); // wording not confirmed
   const task = directory.find(router, plainAddress(request.socket.remoteAddress));
   if (parsed.kind === "credentials") {
     if (!task || !task.hasTaskRole || parsed.id !== task.ids.credentials) return send(response, 400, CREDENTIALS_NOT_FOUND);

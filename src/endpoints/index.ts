@@ -8,3 +8,7 @@ export { CredentialsCache, REFRESH_WITHIN_MS, needsRefresh } from "./credentials
 export { answerEndpointRequest, createEndpointServer, plainAddress } from "./endpoint-server.js";
 export type { EndpointDirectory, EndpointTask } from "./endpoint-server.js";
 export { listenInNamespace } from "./namespace-listener.js";
+export { ApiRelay } from "./api-relay.js";
+export type { RelayTarget } from "./api-relay.js";
+export { DEFAULT_RELAY_LIMITS, relayVerdict } from "./relay-rules.js";
+export type { RelayLimits, RelayVerdict } from "./relay-rules.js";

@@ -138,7 +138,9 @@ function assemble(prepared: PreparedAgent, dataDir: string, logger: Logger): Ass
   });
   let assembled;
   try {
-    assembled = assembleHostAgent({ config: prepared.config, link, logger });
+    // Tasks' API calls are relayed to whichever server the agent talks to now, with the same trust.
+    const apiTarget = () => ({ url: new URL(link.currentServer), ca: prepared.ca });
+    assembled = assembleHostAgent({ config: prepared.config, link, logger, apiTarget });
   } catch (error) {
     // A declared capacity the control plane would refuse (see protocol/capacity-limits.ts).
     if (!(error instanceof ConfigError)) throw error;

@@ -7,6 +7,7 @@ import type { Server } from "node:http";
 import { createServer } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
+import { isIP } from "node:net";
 import { join } from "node:path";
 import type { Logger as PinoLogger } from "pino";
 import { pino } from "pino";
@@ -20,6 +21,7 @@ import type { Store } from "../../store/index.js";
 import { openStore } from "../../store/index.js";
 import { hostCapacity, assembleHostAgent, uninstallHostAgent } from "../host-agent-assembly.js";
 import type { AssembledHostAgent } from "../host-agent-assembly.js";
+import type { RelayTarget } from "../../endpoints/index.js";
 import { ConfigError } from "../config-error.js";
 import type { ControlPlane } from "../control-plane-assembly.js";
 import { assembleControlPlane } from "../control-plane-assembly.js";
@@ -218,7 +220,7 @@ async function start(
   controlPlane.setRegistryHosts(registryHost, ownRegistryHosts(registryHost, config.listenHost, address.port));
   // The embedded agent registers this machine before the banner says the server listens: a script
   // that runs a task as soon as it reads "listening on" finds a host to place it on.
-  const embedded = await startEmbeddedAgent(config, logger, { tls, network, controlPlane });
+  const embedded = await startEmbeddedAgent(config, logger, { tls, network, controlPlane, address, registryHost });
   printBanner({
     config,
     logger,
@@ -298,10 +300,10 @@ function printBanner(facts: {
 async function startEmbeddedAgent(
   config: ServerConfig,
   logger: PinoLogger,
-  parts: { tls: ListenerTls | undefined; network: DefaultNetwork; controlPlane: ControlPlane },
+  parts: { tls: ListenerTls | undefined; network: DefaultNetwork; controlPlane: ControlPlane; address: AddressInfo; registryHost: string },
 ): Promise<AssembledHostAgent | undefined> {
   if (!config.agent) return undefined;
-  const { tls, network, controlPlane } = parts;
+  const { tls, network, controlPlane, address, registryHost } = parts;
   const withSubnets = config.agent.subnetIds.length > 0 ? config.agent : { ...config.agent, subnetIds: network.subnets.map((subnet) => subnet.subnetId) };
   // This server's own registry shares its listener: over plain HTTP when the API is (loopback or
   // --insecure-http), else over the same TLS, verified against the same CA as any agent uses.
@@ -310,9 +312,31 @@ async function startEmbeddedAgent(
   const agentConfig = tls
     ? { ...withSubnets, registryTrust: (registry: string) => (registryHosts.includes(registry) ? { ca: ownCa } : undefined) }
     : { ...withSubnets, insecureRegistries: [...new Set([...withSubnets.insecureRegistries, ...registryHosts])] };
-  const embedded = assembleHostAgent({ config: agentConfig, link: controlPlane.fleet, logger: logger.child({ component: "agent" }) });
+  const apiTarget = ownApiTarget(address, tls, registryHost);
+  const embedded = assembleHostAgent({
+    config: agentConfig,
+    link: controlPlane.fleet,
+    logger: logger.child({ component: "agent" }),
+    apiTarget: () => apiTarget,
+  });
   await embedded.start();
   return embedded;
+}
+
+/**
+ * The embedded agent's relay target (tasks' API calls, src/endpoints/api-relay.ts): this server's
+ * own listener, over loopback when it listens on every address. Over TLS the certificate is checked
+ * against the generated CA (which names 127.0.0.1 and ::1), else against the system's roots for
+ * the public host the operator's certificate is for.
+ */
+function ownApiTarget(address: AddressInfo, tls: ListenerTls | undefined, publicHost: string): RelayTarget {
+  const wildcard = address.address === "0.0.0.0" || address.address === "::";
+  const host = wildcard ? (address.family === "IPv6" ? "::1" : "127.0.0.1") : address.address;
+  const url = new URL(`${tls ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${address.port}`);
+  if (!tls || tls.caFile !== undefined) return { url, ca: tls?.pinnedCa?.pem };
+  // An operator's certificate names the public host: checked for that name (SNI takes no address).
+  const name = new URL(`https://${publicHost}`).hostname;
+  return isIP(name) ? { url, ca: tls.pinnedCa?.pem } : { url, ca: tls.pinnedCa?.pem, servername: name };
 }
 
 /** Serves until SIGTERM or SIGINT, then shuts down in order. */
