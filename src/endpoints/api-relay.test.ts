@@ -1,6 +1,10 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, request } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ApiRelay } from "./api-relay.js";
@@ -10,6 +14,7 @@ import type { EndpointDirectory, EndpointTask } from "./endpoint-server.js";
 import { endpointEnvironment, endpointIds } from "./endpoint-paths.js";
 import { FailureBudget, relayVerdict, requestHeadersToForward, responseHeadersToReturn } from "./relay-rules.js";
 import type { RelayLimits } from "./relay-rules.js";
+import { makeTestCertificate } from "../../test/support/test-ca.js";
 
 const SIGNED = "AWS4-HMAC-SHA256 Credential=ASIAX/20260101/us-east-1/sts/aws4_request, SignedHeaders=host;x-amz-date, Signature=ab";
 
@@ -230,4 +235,28 @@ test("containers are told AWS_ENDPOINT_URL only where the agent relays", () => {
   const ids = endpointIds(Buffer.alloc(32), "t1", ["app"]);
   assert.equal(endpointEnvironment(ids, "app", true).AWS_ENDPOINT_URL, undefined);
   assert.equal(endpointEnvironment(ids, "app", false, true).AWS_ENDPOINT_URL, "http://169.254.170.2");
+});
+
+test("over TLS the control plane's certificate is verified against the agent's trust: the pinned CA passes, anything else is 502", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "berth-relay-tls-"));
+  try {
+    const certificate = await makeTestCertificate(join(dir, "ca"), ["127.0.0.1"]);
+    const other = await makeTestCertificate(join(dir, "other"), ["127.0.0.1"]);
+    const tlsServer = createHttpsServer({ cert: readFileSync(certificate.cert), key: readFileSync(certificate.key) }, (req, res) => {
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ host: req.headers.host }));
+    });
+    const tlsPort = await listen(tlsServer);
+    const url = new URL(`https://127.0.0.1:${tlsPort}`);
+    const pinned = await endpointOn(() => ({ url, ca: certificate.caPem }), {});
+    const answered = await call(pinned.port, { headers: { authorization: SIGNED }, body: "{}" });
+    assert.equal(answered.status, 200);
+    assert.deepEqual(JSON.parse(answered.body), { host: "169.254.170.2" });
+    const wrongCa = await endpointOn(() => ({ url, ca: other.caPem }), {});
+    assert.equal((await call(wrongCa.port, { headers: { authorization: SIGNED }, body: "{}" })).status, 502);
+    const systemRoots = await endpointOn(() => ({ url }), {});
+    assert.equal((await call(systemRoots.port, { headers: { authorization: SIGNED }, body: "{}" })).status, 502);
+    for (const relay of [pinned, wrongCa, systemRoots]) relay.relay.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
