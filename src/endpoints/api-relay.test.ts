@@ -65,18 +65,21 @@ test("headers: hop-by-hop ones and those Connection names are dropped both ways;
   );
 });
 
-test("the failure budget refuses a task past its burst, then refills; the agent-wide bucket holds across tasks", () => {
+test("the failure budget: a request holds a token until its answer proves it no failure; a task past its burst is refused, then refills", () => {
   let now = 0;
   const budget = new FailureBudget({ failuresPerTaskPerSecond: 1, failuresPerTaskBurst: 2, failuresPerSecond: 10, failuresBurst: 3 }, () => now);
-  budget.charge("a");
-  assert.equal(budget.mayTry("a"), true);
-  budget.charge("a");
-  assert.equal(budget.mayTry("a"), false);
-  assert.equal(budget.mayTry("b"), true);
-  budget.charge("b");
-  assert.equal(budget.mayTry("b"), false, "the agent's bucket (3) is spent");
+  // Two in flight: the third is refused before any answer came (in-flight requests count).
+  assert.equal(budget.reserve("a"), true);
+  assert.equal(budget.reserve("a"), true);
+  assert.equal(budget.reserve("a"), false);
+  // One answered fine: its token comes back; the other failed: spent.
+  budget.refund("a");
+  assert.equal(budget.reserve("a"), true);
+  assert.equal(budget.reserve("b"), true);
+  assert.equal(budget.reserve("b"), false, "the agent's bucket (3) is spent");
   now += 1_000;
-  assert.equal(budget.mayTry("a"), true);
+  assert.equal(budget.reserve("a"), true, "refilled at 1/s");
+  assert.equal(budget.reserve("a"), false);
 });
 
 // --- through an endpoint server on loopback, to a control plane stand-in ---------------------------

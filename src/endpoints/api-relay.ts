@@ -76,7 +76,7 @@ export class ApiRelay {
     const target = this.target();
     if (!target) return answer(response, 502, "ServiceUnavailableException", "The API relay has no control plane to send to");
     const mine = this.inFlight.get(taskKey) ?? 0;
-    if (!this.failures.mayTry(taskKey) || mine >= this.limits.perTask || this.total >= this.limits.total) {
+    if (mine >= this.limits.perTask || this.total >= this.limits.total || !this.failures.reserve(taskKey)) {
       response.shouldKeepAlive = false;
       return answer(response, 429, "ThrottlingException", "Rate exceeded");
     }
@@ -89,6 +89,8 @@ export class ApiRelay {
         body = await readBody(request, this.limits.maxBodyBytes);
       } catch (error) {
         if (!(error instanceof TooLarge)) throw error;
+        // Refused here, never sent: no failure of the server's to count.
+        this.failures.refund(taskKey);
         response.shouldKeepAlive = false;
         return answer(response, 413, "SerializationException", "Request body too large");
       }
@@ -137,7 +139,9 @@ export class ApiRelay {
       });
       upstream.end(body);
       const reply = await answered;
-      if (failedAuthentication(reply)) this.failures.charge(taskKey);
+      // The reserved token stays spent for a failed authentication, and for a request that never got
+      // its answer (the catch below): the server may have checked and charged it all the same.
+      if (!failedAuthentication(reply)) this.failures.refund(taskKey);
       response.writeHead(reply.statusCode ?? 502, reply.statusMessage, responseHeadersToReturn(reply.rawHeaders));
       await pipeline(reply, response);
     } catch (error) {

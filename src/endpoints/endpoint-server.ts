@@ -106,14 +106,45 @@ function documentFor(directory: EndpointDirectory, task: EndpointTask, container
   }
 }
 
+/**
+ * Connection bounds of one router's listener: tasks are untrusted, and every socket they hold open
+ * is a file descriptor of the agent (of the server itself for its embedded agent). So connections
+ * are capped per task address and in all, a socket idle past IDLE_SOCKET_MS (longer than the
+ * relay's longest call) is closed, and request deadlines are checked every second rather than
+ * Node's default 30 s (a request trickled byte by byte is cut after 10 s).
+ */
+const MAX_CONNECTIONS = 2048;
+const MAX_CONNECTIONS_PER_SOURCE = 64;
+const IDLE_SOCKET_MS = 70_000;
+
 /** The HTTP server of one router's listener: every connection on it came through `router`. */
 export function createEndpointServer(directory: EndpointDirectory, router: string): Server {
-  const server = createServer({ requestTimeout: 10_000, headersTimeout: 5_000, maxHeaderSize: 8192 }, (request, response) => {
-    answerEndpointRequest(directory, router, request, response).catch((error: unknown) => {
-      directory.onError(error, "metadata endpoint request failed");
-      if (!response.headersSent) send(response, 500, { message: "Internal error" });
+  const server = createServer(
+    { requestTimeout: 10_000, headersTimeout: 5_000, maxHeaderSize: 8192, connectionsCheckingInterval: 1_000 },
+    (request, response) => {
+      answerEndpointRequest(directory, router, request, response).catch((error: unknown) => {
+        directory.onError(error, "metadata endpoint request failed");
+        if (!response.headersSent) send(response, 500, { message: "Internal error" });
+      });
+    },
+  );
+  server.keepAliveTimeout = 5_000;
+  server.maxConnections = MAX_CONNECTIONS;
+  server.setTimeout(IDLE_SOCKET_MS);
+  const bySource = new Map<string, number>();
+  server.on("connection", (socket) => {
+    const source = socket.remoteAddress ?? "";
+    const open = (bySource.get(source) ?? 0) + 1;
+    if (open > MAX_CONNECTIONS_PER_SOURCE) {
+      socket.destroy();
+      return;
+    }
+    bySource.set(source, open);
+    socket.once("close", () => {
+      const left = (bySource.get(source) ?? 1) - 1;
+      if (left > 0) bySource.set(source, left);
+      else bySource.delete(source);
     });
   });
-  server.keepAliveTimeout = 5_000;
   return server;
 }

@@ -35,7 +35,7 @@ export interface RelayLimits {
 
 export const DEFAULT_RELAY_LIMITS: RelayLimits = Object.freeze({
   maxBodyBytes: 2 * 1024 * 1024,
-  perTask: 16,
+  perTask: 8,
   total: 64,
   timeoutMs: 60_000,
   failuresPerTaskPerSecond: 10,
@@ -131,7 +131,16 @@ export function responseHeadersToReturn(raw: readonly string[]): string[] {
   return filtered(raw, HOP_BY_HOP);
 }
 
-/** A token bucket per key, and one for all: `charge` takes a token from both. */
+/**
+ * A token bucket per key, and one for all, counting failed authentications. A request takes a
+ * token from both when it is admitted (`reserve`) and gives it back only once its answer proved not
+ * to be such a failure (`refund`). So requests in flight count as failures until they are not, and
+ * one the task abandons, or whose answer never comes, stays counted: the server has checked its
+ * signature (and charged this host's address for it) whatever the task does next. Without that, a
+ * task holding many requests in flight, or hanging up before the answers, got far more failures
+ * through than the budget allows, enough to have the server throttle the host's address (and with
+ * it the agent's own calls).
+ */
 export class FailureBudget {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
 
@@ -145,28 +154,39 @@ export class FailureBudget {
     const bucket = this.buckets.get(key) ?? { tokens: burst, at: now };
     bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) / 1000) * rate);
     bucket.at = now;
-    // A full bucket is the default: forgetting it costs nothing, so the map holds only recent failers.
-    if (bucket.tokens >= burst) this.buckets.delete(key);
-    else this.buckets.set(key, bucket);
     return bucket;
   }
 
-  mayTry(key: string): boolean {
-    const { failuresPerTaskPerSecond, failuresPerTaskBurst, failuresPerSecond, failuresBurst } = this.limits;
-    return (
-      this.level(`task\0${key}`, failuresPerTaskPerSecond, failuresPerTaskBurst).tokens >= 1 && this.level("all", failuresPerSecond, failuresBurst).tokens >= 1
-    );
+  private store(key: string, bucket: { tokens: number; at: number }, burst: number): void {
+    // A full bucket is the default: forgetting it costs nothing, so the map holds only recent users.
+    if (bucket.tokens >= burst) this.buckets.delete(key);
+    else this.buckets.set(key, bucket);
   }
 
-  charge(key: string): void {
+  private both(key: string): [string, { tokens: number; at: number }, number][] {
     const { failuresPerTaskPerSecond, failuresPerTaskBurst, failuresPerSecond, failuresBurst } = this.limits;
-    for (const [name, rate, burst] of [
-      [`task\0${key}`, failuresPerTaskPerSecond, failuresPerTaskBurst],
-      ["all", failuresPerSecond, failuresBurst],
-    ] as const) {
-      const bucket = this.level(name, rate, burst);
-      bucket.tokens = Math.max(0, bucket.tokens - 1);
-      this.buckets.set(name, bucket);
+    return [
+      [`task\0${key}`, this.level(`task\0${key}`, failuresPerTaskPerSecond, failuresPerTaskBurst), failuresPerTaskBurst],
+      ["all", this.level("all", failuresPerSecond, failuresBurst), failuresBurst],
+    ];
+  }
+
+  /** Takes a token for one request of `key` from its bucket and the agent's; false (nothing taken) when either is empty. */
+  reserve(key: string): boolean {
+    const buckets = this.both(key);
+    const admitted = buckets.every(([, bucket]) => bucket.tokens >= 1);
+    for (const [name, bucket, burst] of buckets) {
+      if (admitted) bucket.tokens -= 1;
+      this.store(name, bucket, burst);
+    }
+    return admitted;
+  }
+
+  /** Gives back a reserved token: the request's answer was not a failed authentication. */
+  refund(key: string): void {
+    for (const [name, bucket, burst] of this.both(key)) {
+      bucket.tokens = Math.min(burst, bucket.tokens + 1);
+      this.store(name, bucket, burst);
     }
   }
 }
