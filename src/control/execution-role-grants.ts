@@ -21,7 +21,7 @@
 // cost a policy evaluation each. Another replica decides afresh, the same way, when it first needs to.
 import type { AccountScope } from "../core/arn.js";
 import { buildArn } from "../core/arn.js";
-import { normalizeImageReference } from "../core/image-reference.js";
+import { ownRegistryRepositories } from "./registry-pull-credentials.js";
 import type { TaskSpec } from "../protocol/index.js";
 import type { RolePermissionCheck } from "./authorizer.js";
 
@@ -74,21 +74,7 @@ export class ExecutionRoleGrants {
 
   /** The repositories of this server's registry that the task's images name, by registry host as the images spell it. */
   ownRepositories(spec: TaskSpec): Map<string, Set<string>> {
-    const ours = new Set(this.options.registryHosts().map((host) => host.toLowerCase()));
-    const byRegistry = new Map<string, Set<string>>();
-    for (const container of spec.taskDefinition.containerDefinitions ?? []) {
-      let reference;
-      try {
-        reference = normalizeImageReference(container.image ?? "");
-      } catch {
-        continue; // an unparsable image fails at the pull with the parser's message
-      }
-      if (!ours.has(reference.registry.toLowerCase())) continue;
-      const repositories = byRegistry.get(reference.registry) ?? new Set<string>();
-      repositories.add(reference.repository);
-      byRegistry.set(reference.registry, repositories);
-    }
-    return byRegistry;
+    return ownRegistryRepositories(spec, this.options.registryHosts());
   }
 
   private async decide(spec: TaskSpec): Promise<ExecutionRoleGrant> {

@@ -21,12 +21,10 @@ export interface PullCredentialIssuer {
   };
 }
 
-/** The spec with `credentials.registryAuth` for the images in this server's registry. */
-export function withRegistryPullCredentials(spec: TaskSpec, issuer: PullCredentialIssuer): TaskSpec {
-  const roleArn = spec.credentials.executionRoleArn;
-  if (!roleArn) return spec;
-  const ours = new Set(issuer.registryHosts().map((host) => host.toLowerCase()));
-  const repositoriesByRegistry = new Map<string, Set<string>>();
+/** The repositories of this server's registry (`registryHosts`) that the task's images name, by registry host as the images spell it. */
+export function ownRegistryRepositories(spec: TaskSpec, registryHosts: readonly string[]): Map<string, Set<string>> {
+  const ours = new Set(registryHosts.map((host) => host.toLowerCase()));
+  const byRegistry = new Map<string, Set<string>>();
   for (const container of spec.taskDefinition.containerDefinitions ?? []) {
     let reference;
     try {
@@ -35,10 +33,18 @@ export function withRegistryPullCredentials(spec: TaskSpec, issuer: PullCredenti
       continue; // an unparsable image fails at the pull with the parser's message
     }
     if (!ours.has(reference.registry.toLowerCase())) continue;
-    const repositories = repositoriesByRegistry.get(reference.registry) ?? new Set<string>();
+    const repositories = byRegistry.get(reference.registry) ?? new Set<string>();
     repositories.add(reference.repository);
-    repositoriesByRegistry.set(reference.registry, repositories);
+    byRegistry.set(reference.registry, repositories);
   }
+  return byRegistry;
+}
+
+/** The spec with `credentials.registryAuth` for the images in this server's registry. */
+export function withRegistryPullCredentials(spec: TaskSpec, issuer: PullCredentialIssuer): TaskSpec {
+  const roleArn = spec.credentials.executionRoleArn;
+  if (!roleArn) return spec;
+  const repositoriesByRegistry = ownRegistryRepositories(spec, issuer.registryHosts());
   if (repositoriesByRegistry.size === 0) return spec;
   const registryAuth: RegistryPullCredential[] = [...repositoriesByRegistry].map(([registry, repositories]) => {
     const issued = issuer.issue({ repositories: [...repositories].sort(), roleArn });

@@ -126,15 +126,3 @@ export const ECS_RESOURCES: ResourceTable = {
   DeleteAccountSetting: anyResource,
   ListContainerInstances: onCluster,
 };
-
-/** The IAM roles a task definition (or RunTask's overrides) names, which the caller must be allowed to pass (iam:PassRole). */
-export function rolesToPass(...sources: readonly (Record<string, unknown> | undefined)[]): string[] {
-  const roles = new Set<string>();
-  for (const source of sources) {
-    for (const field of ["taskRoleArn", "executionRoleArn"]) {
-      const role = text(source?.[field]);
-      if (role !== undefined) roles.add(role);
-    }
-  }
-  return [...roles];
-}

@@ -76,7 +76,8 @@ export function createRequestAuthorizer(
       ); // wording not confirmed
     }
     if (NEEDS_NO_PERMISSION.has(action)) return;
-    const resolve = Object.hasOwn(tables.get(signingName) ?? {}, operation) ? tables.get(signingName)?.[operation] : undefined;
+    const table = tables.get(signingName);
+    const resolve = table !== undefined && Object.hasOwn(table, operation) ? table[operation] : undefined;
     const found = resolve ? await resolve(input, context) : { resources: ["*"] };
     const requestTags = requestTagsOf(input);
     // Built by assignment, not conditional spreads: this runs on every call a policy decides.

@@ -130,6 +130,8 @@ export function callerContext(
     ...(caller.principal.session !== undefined ? { credentialsExpireAt: caller.principal.session.expiresAt } : {}),
     receivedAt,
   };
+  // The root may do anything: its handlers need no further decisions (and its hot path no closure).
+  if (caller.principal.identity.kind === "root") return context;
   const authorize = options.authorization?.forHandler(context);
   return authorize === undefined ? context : { ...context, authorize };
 }
