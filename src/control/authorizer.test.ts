@@ -119,6 +119,34 @@ test("policies are read again after the cache's 2 s, not on every call", async (
   assert.ok(await authorizer.denial(userCaller("ci"), query), "the removed policy no longer allows once the cache expired");
 });
 
+test("a kept decision is given only to the same request: another address, second, resource list or tag set is decided again", async () => {
+  const iam = iamSource();
+  const ok = `arn:aws:ecs:us-east-1:${ACCOUNT}:cluster/ok`;
+  iam.user(
+    "ci",
+    policy(
+      { Effect: "Allow", Action: "ecs:DescribeClusters", Resource: `${ok}*`, Condition: { IpAddress: { "aws:SourceIp": "127.0.0.0/8" } } },
+      { Effect: "Deny", Action: "*", Resource: "*", Condition: { DateGreaterThan: { "aws:CurrentTime": "2030-01-01T00:00:00Z" } } },
+      { Effect: "Deny", Action: "ecs:DescribeClusters", Resource: "*", Condition: { StringEquals: { "aws:RequestTag/team": "red" } } },
+    ),
+  );
+  let now = Date.parse("2029-12-31T23:59:59.500Z");
+  const authorizer = new Authorizer(iam.source, () => now);
+  const caller = userCaller("ci");
+  const query = { action: "ecs:DescribeClusters", resources: [ok], sourceIp: "127.0.0.1" };
+  assert.equal(await authorizer.denial(caller, query), undefined);
+  assert.equal(authorizer.denialNow(caller, query), undefined, "decided again without waiting once the entity is loaded");
+  assert.ok(authorizer.denialNow(caller, { ...query, sourceIp: "10.0.0.1" }), "another address");
+  assert.ok(authorizer.denialNow(caller, { ...query, requestTags: new Map([["team", "red"]]) }), "other request tags");
+  // One resource whose text ends as another list would read, once allowed and kept, does not answer for the list.
+  const bad = `arn:aws:ecs:us-east-1:${ACCOUNT}:cluster/bad`;
+  assert.equal(authorizer.denialNow(caller, { ...query, resources: [`${ok} ${bad}`] }), undefined);
+  assert.equal(authorizer.denialNow(caller, { ...query, resources: [`${ok} ${bad.length}:${bad}`] }), undefined);
+  assert.ok(authorizer.denialNow(caller, { ...query, resources: [ok, bad] }), "the list is decided on its own");
+  now += 1_600;
+  assert.ok(authorizer.denialNow(caller, query), "a new second: aws:CurrentTime is past the deny's date though the policies are still cached");
+});
+
 test("a session policy bounds what a role session may do; roleMay answers for an execution role", async () => {
   const iam = iamSource();
   const trust = policy({ Effect: "Allow", Principal: { Service: "ecs-tasks.amazonaws.com" }, Action: "sts:AssumeRole" });

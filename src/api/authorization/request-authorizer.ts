@@ -11,8 +11,9 @@
 // is refused only by an explicit deny (and is not open to sessions); credentials from
 // GetSessionToken may not call IAM, and of STS only AssumeRole and GetCallerIdentity.
 import { accessDeniedException } from "../../core/errors.js";
-import type { ContextValue } from "../../core/iam/index.js";
+import type { CallerIdentity, ContextValue } from "../../core/iam/index.js";
 import type { AuthorizationQuery, Authorizer } from "../../control/authorizer.js";
+import { NOT_YET } from "../../control/authorizer.js";
 import type { RequestContext } from "../service-module.js";
 
 export interface OperationAuthorization {
@@ -60,14 +61,19 @@ export function requestTagsOf(input: Record<string, unknown>): ReadonlyMap<strin
   return pairs;
 }
 
+/**
+ * The gateway's check of one call: throws AccessDeniedException when it is refused, answers
+ * undefined when it is allowed without reading anything (the usual call: the caller's policies are
+ * cached and the table answers at once), or a promise when it must read first.
+ */
 export function createRequestAuthorizer(
   authorizer: Authorizer,
   tables: ReadonlyMap<string, ResourceTable>,
   resourceTagsOf?: AuthorizationQuery["resourceTagsOf"],
-): (call: AuthorizedCall) => Promise<void> {
-  return async ({ signingName, operation, input, context }) => {
+): (call: AuthorizedCall) => Promise<void> | undefined {
+  return ({ signingName, operation, input, context }) => {
     const caller = context.caller;
-    if (caller.kind === "root") return;
+    if (caller.kind === "root") return undefined;
     const action = `${signingName}:${operation}`;
     if (caller.kind === "user" && caller.session && (signingName === "iam" || (signingName === "sts" && !SESSION_TOKEN_STS.has(action)))) {
       // AWS: credentials from GetSessionToken cannot call IAM (without MFA, which Berth has not), nor STS but these two.
@@ -75,28 +81,60 @@ export function createRequestAuthorizer(
         `User: ${caller.arn} is not authorized to perform: ${action} on resource: * because no identity-based policy allows the ${action} action`,
       ); // wording not confirmed
     }
-    if (NEEDS_NO_PERMISSION.has(action)) return;
+    if (NEEDS_NO_PERMISSION.has(action)) return undefined;
     const table = tables.get(signingName);
     const resolve = table !== undefined && Object.hasOwn(table, operation) ? table[operation] : undefined;
-    const found = resolve ? await resolve(input, context) : { resources: ["*"] };
-    const requestTags = requestTagsOf(input);
-    // Built by assignment, not conditional spreads: this runs on every call a policy decides.
-    const common: Mutable<Omit<AuthorizationQuery, "action" | "resources">> = {};
-    if (context.sourceIp !== undefined) common.sourceIp = context.sourceIp;
-    if (context.secureTransport !== undefined) common.secureTransport = context.secureTransport;
-    if (requestTags !== undefined) common.requestTags = requestTags;
-    if (found.extra !== undefined) common.extra = found.extra;
-    if (resourceTagsOf !== undefined) common.resourceTagsOf = resourceTagsOf;
-    const query: AuthorizationQuery = { ...common, action: found.action ?? action, resources: found.resources };
-    if (action === "sts:GetSessionToken") {
-      // Allowed unless a policy denies it explicitly (no permission is needed to call it).
-      const denial = await authorizer.denial(caller, query);
-      if (denial?.explicit) throw accessDeniedException(denial.message);
-      return;
-    }
-    await authorizer.authorize(caller, query);
-    for (const more of found.also ?? []) await authorizer.authorize(caller, { ...common, action: more.action, resources: more.resources });
+    const resolved = resolve ? resolve(input, context) : ANY_RESOURCE;
+    const call = { authorizer, caller, action, input, context, resourceTagsOf };
+    return resolved instanceof Promise ? resolved.then((found) => decideCall(call, found)) : decideCall(call, resolved);
   };
+}
+
+/** The decisions of one call once its resources are known: the operation's, then any further actions it needs. */
+function decideCall(
+  call: {
+    readonly authorizer: Authorizer;
+    readonly caller: CallerIdentity;
+    readonly action: string;
+    readonly input: Record<string, unknown>;
+    readonly context: RequestContext;
+    readonly resourceTagsOf: AuthorizationQuery["resourceTagsOf"] | undefined;
+  },
+  found: OperationAuthorization,
+): Promise<void> | undefined {
+  const { authorizer, caller, action, context } = call;
+  const requestTags = requestTagsOf(call.input);
+  // Built by assignment, not conditional spreads: this runs on every call a policy decides.
+  const common: Mutable<Omit<AuthorizationQuery, "action" | "resources">> = {};
+  if (context.sourceIp !== undefined) common.sourceIp = context.sourceIp;
+  if (context.secureTransport !== undefined) common.secureTransport = context.secureTransport;
+  if (requestTags !== undefined) common.requestTags = requestTags;
+  if (found.extra !== undefined) common.extra = found.extra;
+  if (call.resourceTagsOf !== undefined) common.resourceTagsOf = call.resourceTagsOf;
+  const query: AuthorizationQuery = { ...common, action: found.action ?? action, resources: found.resources };
+  if (action === "sts:GetSessionToken") {
+    // Allowed unless a policy denies it explicitly (no permission is needed to call it).
+    return authorizer.denial(caller, query).then((denial) => {
+      if (denial?.explicit) throw accessDeniedException(denial.message);
+    });
+  }
+  const pending = decide(authorizer, caller, query);
+  const also = found.also;
+  if (also === undefined || also.length === 0) return pending;
+  return (async () => {
+    await pending;
+    for (const more of also) await decide(authorizer, caller, { ...common, action: more.action, resources: more.resources });
+  })();
+}
+
+const ANY_RESOURCE: OperationAuthorization = { resources: ["*"] };
+
+/** Authorizer.authorize, decided without a promise when nothing needs reading (denialNow). */
+function decide(authorizer: Authorizer, caller: CallerIdentity, query: AuthorizationQuery): Promise<void> | undefined {
+  const denial = authorizer.denialNow(caller, query);
+  if (denial === NOT_YET) return authorizer.authorize(caller, query);
+  if (denial !== undefined) throw accessDeniedException(denial.message);
+  return undefined;
 }
 
 /** The RequestContext.authorize of one call: the same caller, source and condition keys for a further decision. */

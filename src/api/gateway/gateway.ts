@@ -41,8 +41,8 @@ export interface HttpRoute {
 }
 
 export interface GatewayAuthorization {
-  /** Throws AccessDeniedException unless the call is allowed (after its input passed the schema, before its handler). */
-  check(call: AuthorizedCall): Promise<void>;
+  /** Throws AccessDeniedException unless the call is allowed (after its input passed the schema, before its handler); a promise when it must read first. */
+  check(call: AuthorizedCall): Promise<void> | undefined;
   /** RequestContext.authorize for a handler's further decisions. */
   forHandler(context: Pick<RequestContext, "caller" | "sourceIp" | "secureTransport">): (query: AuthorizationQuery) => Promise<void>;
 }
@@ -181,7 +181,8 @@ async function handleJson(parts: GatewayParts, request: IncomingMessage, respons
     const input = parseJsonObject(caller.body);
     validateInput(operation.schema, input, target.service?.missingMemberCode ?? "InvalidParameterException");
     const context = callerContext(caller, parts.options, requestId, receivedAt);
-    await parts.options.authorization?.check({ signingName: target.service?.signingName ?? "", operation: target.operationName, input, context });
+    const decision = parts.options.authorization?.check({ signingName: target.service?.signingName ?? "", operation: target.operationName, input, context });
+    if (decision !== undefined) await decision;
     const output = await operation.handler(input, context);
     const text = output instanceof RawJsonOutput ? output.text : toWireJson(output);
     response.writeHead(200, { "content-type": contentType, "x-amzn-requestid": requestId, "content-length": Buffer.byteLength(text) });

@@ -115,7 +115,8 @@ export async function handleQuery(
     if (!parameters.version) throw missingVersion();
     const input = decodeQueryInput(operation.input, parameters.root, flavour);
     const context = callerContext(caller, parts.options, requestId, receivedAt);
-    await parts.options.authorization?.check({ signingName: service.signingName, operation: action, input, context });
+    const decision = parts.options.authorization?.check({ signingName: service.signingName, operation: action, input, context });
+    if (decision !== undefined) await decision;
     const output = await handler(input, context);
     if (output instanceof RawJsonOutput) throw new Error(`${action}: a query protocol handler answered pre-encoded JSON`);
     const xml = queryResponseXml(action, operation.output, output, { flavour, xmlNamespace: service.xmlNamespace, requestId });
