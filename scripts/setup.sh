@@ -9,6 +9,8 @@ debian_packages=(
   runc crun conmon tini catatonit golang-github-containers-common e2fsprogs
   # task networks
   iproute2 nftables
+  # load balancers: the proxy engine (ELBv2 listeners and target groups run on HAProxy 2.6 LTS)
+  haproxy
   # images: zstd layers, busybox-static for images built without Docker
   zstd busybox-static
   # the listener's generated TLS certificates (berth server --tls)
