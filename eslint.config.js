@@ -15,7 +15,8 @@ const allowedImports = {
   runtime: ["core"],
   network: ["core"],
   endpoints: ["core", "protocol"],
-  agent: ["core", "protocol", "images", "runtime", "network", "endpoints"],
+  lb: ["core", "protocol"],
+  agent: ["core", "protocol", "images", "runtime", "network", "endpoints", "lb"],
   cli: null, // the wiring place: may import everything
 };
 const folders = Object.keys(allowedImports);
