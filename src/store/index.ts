@@ -73,6 +73,12 @@ import { roleSessionsMigration } from "./role-sessions-migration.js";
 import type { IamRepository, IamTables } from "./iam-repository.js";
 import { createIamRepository } from "./iam-repository.js";
 import { iamMigration } from "./iam-migration.js";
+import type { CertificatesRepository, CertificatesTables } from "./certificates-repository.js";
+import { createCertificatesRepository } from "./certificates-repository.js";
+import { certificatesMigration } from "./certificates-migration.js";
+import type { Elbv2Repository, Elbv2Tables } from "./elbv2-repository.js";
+import { createElbv2Repository } from "./elbv2-repository.js";
+import { elbv2Migration } from "./elbv2-migration.js";
 
 export type { StoredAccessKey, AccessKeysRepository } from "./access-keys-repository.js";
 export type { ClustersRepository, StoredTaskDefinition, TaskDefinitionsRepository, TagsRepository, AccountSettingsRepository } from "./ecs-repositories.js";
@@ -115,6 +121,17 @@ export type {
   StoredUserAccessKey,
   UserChange,
 } from "./iam-repository.js";
+export type {
+  Elbv2Attributes,
+  Elbv2Repository,
+  NewTarget,
+  StoredListener,
+  StoredLoadBalancer,
+  StoredRule,
+  StoredTarget,
+  StoredTargetGroup,
+} from "./elbv2-repository.js";
+export type { CertificateMaterial, CertificateRecord, CertificatesRepository, CertificateTag } from "./certificates-repository.js";
 export type { LockedParameter, ParameterRecord, ParametersRepository, ParameterTag, ParameterVersionRecord } from "./parameters-repository.js";
 export type { LockedSecret, NewSecretVersion, SecretChange, SecretRecord, SecretsRepository, SecretTag, SecretVersionRecord } from "./secrets-repository.js";
 export type { ControlPlaneStateRepository, ControlPlaneValueName } from "./control-plane-state-repository.js";
@@ -143,7 +160,9 @@ type AllTables = EcsTables &
   ServicesTables &
   ServiceDeploymentsTables &
   SecretsTables &
-  ParametersTables & { role_sessions: RoleSessionsTable } & Omit<IamTables, "access_keys">;
+  ParametersTables & { role_sessions: RoleSessionsTable } & Omit<IamTables, "access_keys"> &
+  CertificatesTables &
+  Elbv2Tables;
 
 /** The repositories: what a transaction of Store.exclusively or Store.fenced is handed too. */
 export interface Repositories {
@@ -170,6 +189,8 @@ export interface Repositories {
   readonly parameters: ParametersRepository;
   readonly roleSessions: RoleSessionsRepository;
   readonly iam: IamRepository;
+  readonly certificates: CertificatesRepository;
+  readonly elbv2: Elbv2Repository;
 }
 
 /** The repositories of one transaction, and the signals that go out when (and only if) it commits. */
@@ -253,6 +274,8 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
     "0017-parameters": parametersMigration,
     "0018-iam": iamMigration,
     "0019-role-sessions": roleSessionsMigration,
+    "0021-acm-certificates": certificatesMigration,
+    "0020-elbv2": elbv2Migration,
   };
 }
 
@@ -309,6 +332,8 @@ function repositoriesOver(db: Kysely<AllTables>): Repositories {
     parameters: createParametersRepository(scoped<ParametersTables>()),
     roleSessions: createRoleSessionsRepository(scoped<{ role_sessions: RoleSessionsTable }>()),
     iam: createIamRepository(scoped<IamTables>()),
+    certificates: createCertificatesRepository(scoped<CertificatesTables>()),
+    elbv2: createElbv2Repository(scoped<Elbv2Tables>()),
   };
 }
 
