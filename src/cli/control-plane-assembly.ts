@@ -21,6 +21,7 @@ import { startLogRetention } from "../control/log-retention.js";
 import { startServicePurge } from "../control/service-purge.js";
 import { startSecretPurge } from "../control/secret-purge.js";
 import { createSecretsManagerService } from "../api/secretsmanager/index.js";
+import { createAcmService } from "../api/acm/index.js";
 import { createSsmService } from "../api/ssm/index.js";
 import { createIamService } from "../api/iam/index.js";
 import type { PeriodicLoop } from "../control/periodic-loop.js";
@@ -136,6 +137,7 @@ export function assembleControlPlane(parts: ControlPlaneParts): ControlPlane {
       createSecretsManagerService({ secrets: store.secrets, clock: systemClock, scope, sealer: parts.box }),
       createSsmService({ parameters: store.parameters, clock: systemClock, scope, sealer: parts.box }),
       createIamService({ iam: store.iam, clock: systemClock, sealer: parts.box }),
+      createAcmService({ certificates: store.certificates, clock: systemClock, scope, sealer: parts.box }),
     ],
     httpRoutes: [createAgentRoute({ fleet, joinTokenStatus: (hash) => store.joinTokens.status(hash, Date.now()), logger }), registry.route],
     principalFor: principalResolver(store, parts.box),

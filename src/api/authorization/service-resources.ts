@@ -173,3 +173,16 @@ export function ec2Resources(groupIdByName: (name: string) => Promise<string | u
     DeleteTags: onIds("Resources"),
   };
 }
+
+// ACM: each certificate operation on the certificate's ARN as given (a malformed one is refused by
+// the handler); an import of a new certificate and the listing on "*".
+const onCertificate = (input: Input): OperationAuthorization => resource(text(input.CertificateArn));
+export const ACM_RESOURCES: ResourceTable = {
+  ImportCertificate: onCertificate,
+  DescribeCertificate: onCertificate,
+  GetCertificate: onCertificate,
+  DeleteCertificate: onCertificate,
+  AddTagsToCertificate: onCertificate,
+  RemoveTagsFromCertificate: onCertificate,
+  ListTagsForCertificate: onCertificate,
+};
