@@ -24,6 +24,8 @@ import { createSecretsManagerService } from "../api/secretsmanager/index.js";
 import { createAcmService } from "../api/acm/index.js";
 import { createSsmService } from "../api/ssm/index.js";
 import { createIamService } from "../api/iam/index.js";
+import { createElbv2Service } from "../api/elbv2/index.js";
+import type { ServiceModule } from "../api/service-module.js";
 import type { PeriodicLoop } from "../control/periodic-loop.js";
 import { startPeriodicLoop } from "../control/periodic-loop.js";
 import { withCheckedPullCredentials } from "../control/registry-pull-credentials.js";
@@ -76,6 +78,17 @@ export interface ControlPlaneParts {
 /** This replica's name in the store's leases: unique per process, readable in diagnostics. */
 function replicaName(): string {
   return `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
+}
+
+/** The services that are the store's repositories behind an AWS API, nothing more. */
+function storeBackedServices({ store, scope, box }: ControlPlaneParts): ServiceModule[] {
+  return [
+    createSecretsManagerService({ secrets: store.secrets, clock: systemClock, scope, sealer: box }),
+    createSsmService({ parameters: store.parameters, clock: systemClock, scope, sealer: box }),
+    createIamService({ iam: store.iam, clock: systemClock, sealer: box }),
+    createElbv2Service({ store, clock: systemClock }),
+    createAcmService({ certificates: store.certificates, clock: systemClock, scope, sealer: box }),
+  ];
 }
 
 export function assembleControlPlane(parts: ControlPlaneParts): ControlPlane {
@@ -134,10 +147,7 @@ export function assembleControlPlane(parts: ControlPlaneParts): ControlPlane {
       registry.ecrService,
       createEc2Service({ store, clock: systemClock }),
       createStsService(identity.sessions, async (userName) => (await store.iam.getUser(userName))?.userId),
-      createSecretsManagerService({ secrets: store.secrets, clock: systemClock, scope, sealer: parts.box }),
-      createSsmService({ parameters: store.parameters, clock: systemClock, scope, sealer: parts.box }),
-      createIamService({ iam: store.iam, clock: systemClock, sealer: parts.box }),
-      createAcmService({ certificates: store.certificates, clock: systemClock, scope, sealer: parts.box }),
+      ...storeBackedServices(parts),
     ],
     httpRoutes: [createAgentRoute({ fleet, joinTokenStatus: (hash) => store.joinTokens.status(hash, Date.now()), logger }), registry.route],
     principalFor: principalResolver(store, parts.box),

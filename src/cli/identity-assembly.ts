@@ -5,7 +5,15 @@ import type { GatewayAuthorization } from "../api/gateway/gateway.js";
 import { ECS_RESOURCES } from "../api/authorization/ecs-resources.js";
 import type { ResourceTable } from "../api/authorization/request-authorizer.js";
 import { contextAuthorize, createRequestAuthorizer } from "../api/authorization/request-authorizer.js";
-import { ACM_RESOURCES, ECR_RESOURCES, ec2Resources, LOGS_RESOURCES, SSM_RESOURCES, secretsResources } from "../api/authorization/service-resources.js";
+import {
+  ACM_RESOURCES,
+  ECR_RESOURCES,
+  ec2Resources,
+  ELBV2_RESOURCES,
+  LOGS_RESOURCES,
+  SSM_RESOURCES,
+  secretsResources,
+} from "../api/authorization/service-resources.js";
 import { iamResources } from "../api/authorization/iam-resources.js";
 import { resourceTagsReader } from "../api/authorization/resource-tags.js";
 import { findSecret } from "../api/secretsmanager/secrets.js";
@@ -49,6 +57,7 @@ export function assembleIdentity(store: Store, box: SecretBox, scope: AccountSco
     ["iam", iamResources(store.iam)],
     ["ec2", ec2Resources(groupIdByName)],
     ["secretsmanager", secretsResources(secretArnOf)],
+    ["elasticloadbalancing", ELBV2_RESOURCES],
     ["acm", ACM_RESOURCES],
   ]);
   const check = createRequestAuthorizer(authorizer, tables, resourceTagsReader(store));

@@ -1,4 +1,4 @@
-// The resources the operations of CloudWatch Logs, ECR, Secrets Manager, SSM, IAM and EC2 are
+// The resources the operations of CloudWatch Logs, ECR, Secrets Manager, SSM, IAM, EC2 and ELBv2 are
 // authorized against (the Service Authorization Reference of each service): a log group's or
 // stream's ARN, a repository's, a secret's (looked up: a policy names the secret's full ARN, with
 // its random suffix, or a pattern over it), a parameter's, a role's, user's or policy's, a
@@ -185,4 +185,35 @@ export const ACM_RESOURCES: ResourceTable = {
   AddTagsToCertificate: onCertificate,
   RemoveTagsFromCertificate: onCertificate,
   ListTagsForCertificate: onCertificate,
+};
+
+// ELBv2: the load balancer, target group, listener or rule ARN the operation names (Service
+// Authorization Reference, Elastic Load Balancing V2); a create is decided on the ARN it will make,
+// its random id a "*" (arn:…:loadbalancer/app/NAME/*, …:targetgroup/NAME/*); Describe* on "*".
+const onMember = (member: string) => (input: Input) => resource(text(input[member]));
+export const ELBV2_RESOURCES: ResourceTable = {
+  CreateLoadBalancer: (input, context) =>
+    resource(arnIn(context, "elasticloadbalancing", `loadbalancer/${text(input.Type) === "network" ? "net" : "app"}/${text(input.Name) ?? ""}/*`)),
+  CreateTargetGroup: (input, context) => resource(arnIn(context, "elasticloadbalancing", `targetgroup/${text(input.Name) ?? ""}/*`)),
+  DeleteLoadBalancer: onMember("LoadBalancerArn"),
+  ModifyLoadBalancerAttributes: onMember("LoadBalancerArn"),
+  CreateListener: onMember("LoadBalancerArn"),
+  ModifyTargetGroup: onMember("TargetGroupArn"),
+  DeleteTargetGroup: onMember("TargetGroupArn"),
+  ModifyTargetGroupAttributes: onMember("TargetGroupArn"),
+  RegisterTargets: onMember("TargetGroupArn"),
+  DeregisterTargets: onMember("TargetGroupArn"),
+  ModifyListener: onMember("ListenerArn"),
+  DeleteListener: onMember("ListenerArn"),
+  CreateRule: onMember("ListenerArn"),
+  ModifyRule: onMember("RuleArn"),
+  DeleteRule: onMember("RuleArn"),
+  SetRulePriorities: (input) => {
+    const arns = Array.isArray(input.RulePriorities)
+      ? input.RulePriorities.map((entry) => text((entry as Input | undefined)?.RuleArn)).filter((arn) => arn !== undefined)
+      : [];
+    return { resources: arns.length === 0 ? ["*"] : arns };
+  },
+  AddTags: (input) => ({ resources: texts(input.ResourceArns).length === 0 ? ["*"] : texts(input.ResourceArns) }),
+  RemoveTags: (input) => ({ resources: texts(input.ResourceArns).length === 0 ? ["*"] : texts(input.ResourceArns), extra: tagKeys(input.TagKeys) }),
 };

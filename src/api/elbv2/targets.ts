@@ -1,0 +1,143 @@
+// RegisterTargets, DeregisterTargets and DescribeTargetHealth for "ip" target groups. A target is
+// an IPv4 address inside the group's VPC (Berth routes to nothing outside it) and a port (the
+// group's by default). Until a data plane reports health (recordTargetHealth), the state is what
+// the control plane knows, in AWS's words (Elastic Load Balancing, "Target health status"):
+//
+//   registered ──group used by no listener──▶ unused    Target.NotInUse
+//       │      ──used, never checked───────▶ initial   Elb.RegistrationInProgress
+//       │      ──health checks disabled────▶ unavailable Target.HealthCheckDisabled
+//       │      ──checked by a data plane───▶ its recorded state
+//   DeregisterTargets ──▶ draining  Target.DeregistrationInProgress (deregistration_delay) ──▶ gone
+import type {
+  DeregisterTargetsOutput,
+  DescribeTargetHealthOutput,
+  RegisterTargetsOutput,
+  TargetDescription,
+  TargetHealth,
+  TargetHealthDescription,
+} from "@aws-sdk/client-elastic-load-balancing-v2";
+import { cidrContainsAddress, parseCidr, parseIpv4 } from "../../core/ec2/cidr.js";
+import type { NewTarget, StoredTarget, StoredTargetGroup } from "../../store/index.js";
+import type { OperationHandlers } from "../service-module.js";
+import { invalidTarget, tooManyTargets, validationError } from "./elbv2-errors.js";
+import type { Elbv2Operations } from "./elbv2-operations.js";
+import type { Elbv2ServiceOptions } from "./elbv2-shapes.js";
+import { targetGroupUsage } from "./target-group-usage.js";
+import { existingTargetGroup } from "./target-groups.js";
+
+/** Targets per target group (Elastic Load Balancing quotas: 1,000 per application load balancer group). */
+export const TARGETS_PER_GROUP = 1000;
+
+const UNUSED: TargetHealth = {
+  State: "unused",
+  Reason: "Target.NotInUse",
+  Description: "Target group is not configured to receive traffic from the load balancer",
+};
+const INITIAL: TargetHealth = { State: "initial", Reason: "Elb.RegistrationInProgress", Description: "Target registration is in progress" };
+const DRAINING: TargetHealth = { State: "draining", Reason: "Target.DeregistrationInProgress", Description: "Target deregistration is in progress" };
+const NOT_REGISTERED: TargetHealth = { State: "unused", Reason: "Target.NotRegistered", Description: "Target is not registered to the target group" };
+const CHECKS_DISABLED: TargetHealth = {
+  State: "unavailable",
+  Reason: "Target.HealthCheckDisabled",
+  Description: "Health checks are disabled for the target group",
+};
+
+/** Each target checked: an IPv4 address in the group's VPC, a port 1–65535 (the group's when absent), its zone from the subnet holding it. */
+async function checkedTargets(options: Elbv2ServiceOptions, group: StoredTargetGroup, targets: readonly TargetDescription[]): Promise<NewTarget[]> {
+  if (targets.length === 0) throw validationError("At least one target must be specified");
+  if (targets.length > TARGETS_PER_GROUP) throw validationError(`A maximum of ${TARGETS_PER_GROUP} targets can be specified`);
+  const vpcId = group.targetGroup.VpcId ?? "";
+  const vpc = await options.store.vpcs.getVpc(vpcId);
+  const vpcCidr = vpc === undefined ? undefined : parseCidr(vpc.cidrBlock);
+  const subnets = (await options.store.vpcs.listSubnets()).filter((subnet) => subnet.vpcId === vpcId);
+  return targets.map((target) => {
+    const id = target.Id ?? "";
+    const address = parseIpv4(id);
+    if (address === undefined) throw validationError(`The IP address '${id.slice(0, 64)}' is not a valid IPv4 address`);
+    const port = target.Port ?? group.targetGroup.Port ?? 0;
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw validationError("Port must be between 1 and 65535");
+    if (vpcCidr === undefined || !cidrContainsAddress(vpcCidr, address)) {
+      if (target.AvailabilityZone === undefined) throw validationError(`The Availability Zone is required for IP address '${id}' because it is not in the VPC`);
+      throw validationError(`Berth routes only to targets inside the target group's VPC: the IP address '${id}' is outside ${vpcId}`);
+    }
+    const subnet = subnets.find((candidate) => {
+      const cidr = parseCidr(candidate.cidrBlock);
+      return cidr !== undefined && cidrContainsAddress(cidr, address);
+    });
+    if (target.AvailabilityZone !== undefined && target.AvailabilityZone !== subnet?.availabilityZone) {
+      throw validationError(`The IP address '${id}' is within the VPC, and cannot have its Availability Zone overridden to '${target.AvailabilityZone}'`);
+    }
+    return { id, port, availabilityZone: subnet?.availabilityZone };
+  });
+}
+
+function healthOf(target: StoredTarget, inUse: boolean, checksEnabled: boolean): TargetHealth {
+  if (target.deregisterAt !== undefined) return DRAINING;
+  if (!inUse) return UNUSED;
+  if (!checksEnabled) return CHECKS_DISABLED;
+  if (target.health === undefined) return INITIAL;
+  // What a data plane recorded, in AWS's vocabulary (it writes only AWS's states and reasons).
+  return {
+    State: target.health.state as TargetHealth["State"],
+    Reason: target.health.reason as TargetHealth["Reason"],
+    Description: target.health.description,
+  };
+}
+
+export function targetHandlers(options: Elbv2ServiceOptions): OperationHandlers<Elbv2Operations> {
+  return {
+    RegisterTargets: async (input): Promise<RegisterTargetsOutput> => {
+      const group = await existingTargetGroup(options, input.TargetGroupArn ?? "");
+      const targets = await checkedTargets(options, group, input.Targets ?? []);
+      await options.store.elbv2.locked(async (elbv2) => {
+        const now = options.clock.now();
+        const current = await elbv2.listTargets(group.arn, now);
+        const known = new Set(current.filter((target) => target.deregisterAt === undefined).map((target) => `${target.id}:${target.port}`));
+        const added = new Set(targets.map((target) => `${target.id}:${target.port}`).filter((key) => !known.has(key)));
+        if (known.size + added.size > TARGETS_PER_GROUP) throw tooManyTargets();
+        await elbv2.registerTargets(group.arn, targets, now);
+      });
+      return {};
+    },
+    DeregisterTargets: async (input): Promise<DeregisterTargetsOutput> => {
+      const group = await existingTargetGroup(options, input.TargetGroupArn ?? "");
+      await options.store.elbv2.locked(async (elbv2) => {
+        const now = options.clock.now();
+        const registered = (await elbv2.listTargets(group.arn, now)).filter((target) => target.deregisterAt === undefined);
+        const targets = (input.Targets ?? []).map((target) => ({ id: target.Id ?? "", port: target.Port ?? group.targetGroup.Port ?? 0 }));
+        const missing = targets.filter((target) => !registered.some((known) => known.id === target.id && known.port === target.port));
+        // wording not confirmed
+        if (missing.length > 0)
+          throw invalidTarget(
+            `The following targets are not registered in the target group: ${missing.map((target) => `'${target.id.slice(0, 64)}'`).join(", ")}`,
+          );
+        const inUse = (await targetGroupUsage(elbv2)).has(group.arn);
+        // A group no listener uses has no connections to drain: its targets go at once.
+        const delayMs = inUse ? Number(group.attributes["deregistration_delay.timeout_seconds"] ?? "300") * 1000 : 0;
+        await elbv2.deregisterTargets(group.arn, targets, now + delayMs);
+      });
+      return {};
+    },
+    DescribeTargetHealth: async (input): Promise<DescribeTargetHealthOutput> => {
+      const group = await existingTargetGroup(options, input.TargetGroupArn ?? "");
+      const targets = await options.store.elbv2.listTargets(group.arn, options.clock.now());
+      const inUse = (await targetGroupUsage(options.store.elbv2)).has(group.arn);
+      const checksEnabled = group.targetGroup.HealthCheckEnabled !== false;
+      const healthPort = (port: number) => (group.targetGroup.HealthCheckPort === "traffic-port" ? String(port) : group.targetGroup.HealthCheckPort);
+      const describe = (target: StoredTarget): TargetHealthDescription => ({
+        Target: { Id: target.id, Port: target.port, AvailabilityZone: target.availabilityZone },
+        HealthCheckPort: healthPort(target.port),
+        TargetHealth: healthOf(target, inUse, checksEnabled),
+      });
+      if (input.Targets === undefined || input.Targets.length === 0) return { TargetHealthDescriptions: targets.map(describe) };
+      return {
+        TargetHealthDescriptions: input.Targets.map((wanted) => {
+          const port = wanted.Port ?? group.targetGroup.Port ?? 0;
+          const target = targets.find((known) => known.id === wanted.Id && known.port === port);
+          if (target !== undefined) return describe(target);
+          return { Target: { Id: wanted.Id, Port: port }, HealthCheckPort: healthPort(port), TargetHealth: NOT_REGISTERED };
+        }),
+      };
+    },
+  };
+}
