@@ -1,0 +1,330 @@
+// A load balancer node on a real HAProxy (src/lb): its own namespaces only. The LB namespace holds
+// a bridge (10.251.0.1/24) with three backend namespaces on it (.11 .12 .13, each a small node
+// HTTP server answering its name), and a veth to the host (10.251.9.1 ↔ 10.251.9.2/30) through
+// which this test process is the client. Nothing else is touched; everything is removed after.
+//
+//   host (this test) bthlbh0 10.251.9.1 ── up0 10.251.9.2  LB ns (bthlb-lb, haproxy :80)
+//                                                        br0 10.251.0.1 ── b1 .11 / b2 .12 / b3 .13
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { Agent, request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { HaproxyNode } from "../../src/lb/haproxy-node.js";
+import type { TargetHealthReport } from "../../src/lb/haproxy-node.js";
+import type { ActionModel, LoadBalancerModel, TargetGroupModel } from "../../src/lb/load-balancer-model.js";
+import { attempt, exec } from "../support/dataplane.js";
+import { isListeningInNetns } from "../support/netns-listener.js";
+import { assertNoNewLeaks, findLeaks } from "../support/leaks.js";
+import { waitFor } from "../support/wait-for.js";
+
+const leaksBefore = new Set(findLeaks());
+const workDir = mkdtempSync(join(tmpdir(), "berth-lb-"));
+const stateDir = join(workDir, "node");
+const LB = "bthlb-lb";
+const BACKENDS = ["b1", "b2", "b3"] as const;
+const HOST_LINK = "bthlbh0";
+const VIP = "10.251.9.2";
+const address = (name: string) => `10.251.0.${11 + BACKENDS.indexOf(name as (typeof BACKENDS)[number])}`;
+const children: ChildProcess[] = [];
+let node: HaproxyNode | undefined;
+
+// A backend: its name on every path; /health 503 while <workDir>/<name>.down exists; /slow after 1.5 s.
+const SERVER = `
+const { existsSync } = require("node:fs");
+const [name, dir] = process.argv.slice(1);
+require("node:http").createServer((req, res) => {
+  if (req.url === "/health") { res.statusCode = existsSync(dir + "/" + name + ".down") ? 503 : 200; return res.end("ok"); }
+  const answer = () => res.end(name + " " + req.url);
+  if (req.url.startsWith("/slow")) setTimeout(answer, 1500); else answer();
+}).listen(80, "0.0.0.0");`;
+
+after(async () => {
+  try {
+    await node?.stop();
+  } finally {
+    for (const child of children) child.kill();
+    await attempt("ip", ["link", "del", HOST_LINK]);
+    for (const name of [LB, ...BACKENDS.map((backend) => `bthlb-${backend}`)]) await attempt("ip", ["netns", "del", name]);
+    rmSync(workDir, { recursive: true, force: true });
+  }
+  assert.equal(existsSync(stateDir), false, "the node's state dir is gone");
+  const haproxies = (await attempt("ps", ["-eo", "stat=,args="])).stdout.split("\n").filter((line) => line.includes(stateDir) && !line.startsWith("Z"));
+  assert.deepEqual(haproxies, [], "no haproxy of this test runs");
+  assertNoNewLeaks(leaksBefore);
+});
+
+async function buildNetwork(): Promise<void> {
+  await exec("ip", ["netns", "add", LB]);
+  await exec("ip", ["-n", LB, "link", "set", "lo", "up"]);
+  await exec("ip", ["-n", LB, "link", "add", "br0", "type", "bridge"]);
+  await exec("ip", ["-n", LB, "addr", "add", "10.251.0.1/24", "dev", "br0"]);
+  await exec("ip", ["-n", LB, "link", "set", "br0", "up"]);
+  for (const backend of BACKENDS) {
+    const netns = `bthlb-${backend}`;
+    await exec("ip", ["netns", "add", netns]);
+    await exec("ip", ["-n", netns, "link", "set", "lo", "up"]);
+    // Both ends are made in the two test namespaces: nothing of the host's is involved.
+    await exec("ip", ["-n", LB, "link", "add", `v${backend}`, "type", "veth", "peer", "name", "eth0", "netns", netns]);
+    await exec("ip", ["-n", LB, "link", "set", `v${backend}`, "master", "br0", "up"]);
+    await exec("ip", ["-n", netns, "addr", "add", `${address(backend)}/24`, "dev", "eth0"]);
+    await exec("ip", ["-n", netns, "link", "set", "eth0", "up"]);
+    const child = spawn("nsenter", [`--net=/run/netns/${netns}`, process.execPath, "-e", SERVER, backend, workDir], { stdio: "ignore" });
+    children.push(child);
+  }
+  await exec("ip", ["link", "add", HOST_LINK, "type", "veth", "peer", "name", "up0", "netns", LB]);
+  await exec("ip", ["addr", "add", "10.251.9.1/30", "dev", HOST_LINK]);
+  await exec("ip", ["link", "set", HOST_LINK, "up"]);
+  await exec("ip", ["-n", LB, "addr", "add", `${VIP}/30`, "dev", "up0"]);
+  await exec("ip", ["-n", LB, "link", "set", "up0", "up"]);
+  for (const backend of BACKENDS) await waitFor(() => isListeningInNetns(`bthlb-${backend}`, 80), { what: `backend ${backend}` });
+}
+
+const healthCheck = {
+  protocol: "HTTP",
+  port: "traffic-port",
+  path: "/health",
+  intervalSeconds: 1,
+  timeoutSeconds: 1,
+  healthyThreshold: 2,
+  unhealthyThreshold: 2,
+  matcher: "200",
+} as const;
+const group = (id: string, backends: readonly string[], draining: readonly string[] = []): TargetGroupModel => ({
+  id,
+  protocol: "HTTP",
+  algorithm: "round_robin",
+  slowStartSeconds: 0,
+  deregistrationDelaySeconds: 5,
+  healthCheck,
+  targets: backends.map((backend) => ({ ip: address(backend), port: 80, draining: draining.includes(backend) })),
+});
+const forward = (...groups: [string, number][]): ActionModel => ({
+  type: "forward",
+  targetGroups: groups.map(([targetGroupId, weight]) => ({ targetGroupId, weight })),
+});
+const model = (
+  groups: TargetGroupModel[],
+  rules: LoadBalancerModel["listeners"][number]["rules"] = [],
+  defaultAction = forward(["web", 1]),
+): LoadBalancerModel => ({
+  id: "lb-test",
+  idleTimeoutSeconds: 60,
+  targetGroups: groups,
+  listeners: [{ id: "http-80", port: 80, protocol: "HTTP", rules, defaultAction }],
+});
+
+interface Answer {
+  status: number;
+  body: string;
+  headers: Record<string, string | string[] | undefined>;
+  localPort: number;
+}
+
+function get(path: string, agent: Agent | false = false): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: VIP, port: 80, path, agent, timeout: 10_000 }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => (body += chunk));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers, localPort: req.socket?.localPort ?? 0 }));
+    });
+    req.on("timeout", () => req.destroy(new Error(`GET ${path} timed out`)));
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+/** Which backend answered how many of `count` requests (each on its own connection), `concurrency` at a time. */
+async function spread(path: string, count: number, concurrency = 8): Promise<Record<string, number>> {
+  const tally: Record<string, number> = {};
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      next += 1;
+      const answer = await get(path);
+      assert.equal(answer.status, 200, `GET ${path}: ${answer.status} ${answer.body}`);
+      const name = answer.body.split(" ")[0]!;
+      tally[name] = (tally[name] ?? 0) + 1;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return tally;
+}
+
+const healthOf = (reports: TargetHealthReport[], groupId: string, backend: string) =>
+  reports.find((report) => report.targetGroupId === groupId && report.ip === address(backend))?.health;
+
+async function waitForState(groupId: string, backend: string, state: string, timeoutMs: number): Promise<void> {
+  await waitFor(async () => healthOf(await node!.health(), groupId, backend)?.State === state, {
+    what: `${backend} in ${groupId} ${state}`,
+    timeoutMs,
+    intervalMs: 100,
+  });
+}
+
+test("an HAProxy node in its namespace spreads, checks, routes, splits by weight, reloads without a dropped request, drains, and leaves nothing", async (t) => {
+  await buildNetwork();
+  node = new HaproxyNode({ netnsPath: `/run/netns/${LB}`, stateDir, run: exec });
+  const all = model([group("web", BACKENDS)]);
+  assert.equal(await node.start(all), "started");
+  await waitFor(async () => (await node!.health()).every((report) => report.health.State === "healthy"), { what: "three healthy targets", intervalMs: 100 });
+
+  await t.test("traffic spreads over the 3 targets", async () => {
+    const tally = await spread("/", 30, 1);
+    assert.deepEqual(Object.keys(tally).sort(), ["b1", "b2", "b3"]);
+    for (const count of Object.values(tally)) assert.equal(count, 10, `round robin: ${JSON.stringify(tally)}`);
+  });
+
+  await t.test("an agent restart finds the running master again and changes nothing", async () => {
+    const again = new HaproxyNode({ netnsPath: `/run/netns/${LB}`, stateDir, run: exec });
+    assert.equal(await again.start(all), "unchanged");
+    assert.equal(await again.masterPid(), await node!.masterPid());
+  });
+
+  await t.test("a target whose /health answers 503 is out within interval × threshold, reads unhealthy with the code, and comes back", async () => {
+    writeFileSync(join(workDir, "b2.down"), "");
+    const since = Date.now();
+    await waitForState("web", "b2", "unhealthy", 4_000);
+    assert.ok(Date.now() - since <= 3_500, `out after ${Date.now() - since} ms (interval 1 s × 2, plus one check's slack)`);
+    assert.deepEqual(healthOf(await node!.health(), "web", "b2"), {
+      State: "unhealthy",
+      Reason: "Target.ResponseCodeMismatch",
+      Description: "Health checks failed with these codes: [503]",
+    });
+    const tally = await spread("/", 20);
+    assert.equal(tally.b2, undefined, `no request reaches b2: ${JSON.stringify(tally)}`);
+    rmSync(join(workDir, "b2.down"));
+    await waitForState("web", "b2", "healthy", 4_000);
+    assert.ok((await spread("/", 12, 1)).b2! >= 3);
+  });
+
+  await t.test("path rules route to their target group; fixed responses and redirects answer with no user text as config", async () => {
+    const body = `{"msg": "it's # not a \\"directive\\"\nbind :1"}`;
+    const routed = model(
+      [group("web", ["b1", "b2"]), group("api", ["b3"])],
+      [
+        { id: "api", conditions: [{ field: "path-pattern", values: ["/api/*"] }], action: forward(["api", 1]) },
+        {
+          id: "fixed",
+          conditions: [{ field: "path-pattern", values: ["/fixed"] }],
+          action: { type: "fixed-response", statusCode: 418, contentType: "application/json", messageBody: body },
+        },
+        { id: "moved", conditions: [{ field: "path-pattern", values: ["/old*"] }], action: { type: "redirect", path: "/new", statusCode: "HTTP_301" } },
+      ],
+    );
+    assert.equal(await node!.apply(routed), "reload");
+    assert.deepEqual(await spread("/api/items", 10), { b3: 10 });
+    const rest = await spread("/", 10);
+    assert.equal(rest.b3, undefined, JSON.stringify(rest));
+    const fixed = await get("/fixed");
+    assert.equal(fixed.status, 418);
+    assert.equal(fixed.body, body);
+    assert.equal(fixed.headers["content-type"], "application/json");
+    const moved = await get("/old?x=1");
+    assert.equal(moved.status, 301);
+    assert.equal(moved.headers.location, `http://${VIP}/new?x=1`);
+  });
+
+  await t.test("a weighted forward 80/20 splits about as asked over 500 requests", async () => {
+    await node!.apply(model([group("web", ["b1", "b2"]), group("api", ["b3"])], [], forward(["web", 80], ["api", 20])));
+    await waitFor(async () => (await node!.health()).every((report) => report.health.State === "healthy"), {
+      what: "healthy after the reload",
+      intervalMs: 100,
+    });
+    const tally = await spread("/", 500, 10);
+    const share = (tally.b3 ?? 0) / 500;
+    assert.ok(share > 0.13 && share < 0.27, `api got ${share * 100} % (${JSON.stringify(tally)})`);
+  });
+
+  await t.test(
+    "a reload under constant load drops no request; an established keep-alive connection and an in-flight request are served to the end",
+    async () => {
+      const keepAlive = new Agent({ keepAlive: true, maxSockets: 1 });
+      const first = await get("/", keepAlive);
+      const inFlight = get("/slow", false);
+      let stop = false;
+      const failures: string[] = [];
+      let served = 0;
+      const load = async () => {
+        while (!stop) {
+          await get("/").then(
+            (answer) => (answer.status === 200 ? (served += 1) : failures.push(`status ${answer.status}`)),
+            (error: Error) => failures.push(error.message),
+          );
+        }
+      };
+      const loaders = Array.from({ length: 4 }, load);
+      let second: Answer;
+      try {
+        await sleep(300);
+        const changed = model(
+          [group("web", BACKENDS)],
+          [{ id: "api", conditions: [{ field: "path-pattern", values: ["/api/*"] }], action: forward(["web", 1]) }],
+        );
+        assert.equal(await node!.apply(changed), "reload");
+        second = await get("/", keepAlive);
+        await sleep(500);
+      } finally {
+        stop = true;
+        await Promise.all(loaders);
+        keepAlive.destroy();
+      }
+      assert.deepEqual(failures, [], `${failures.length} of ${served + failures.length} failed`);
+      assert.ok(served > 20, `${served} requests served during the reload`);
+      assert.equal(second.status, 200);
+      assert.equal(second.localPort, first.localPort, "the keep-alive connection made before the reload answered after it");
+      assert.equal((await inFlight).status, 200, "the request in flight on the old worker finished");
+    },
+  );
+
+  await t.test("deregistration drains through the runtime API: no new requests, in-flight ones finish, then the target goes", async () => {
+    const inFlight = [get("/slow"), get("/slow"), get("/slow")];
+    await sleep(200);
+    const drained = model(
+      [group("web", BACKENDS, ["b1"])],
+      [{ id: "api", conditions: [{ field: "path-pattern", values: ["/api/*"] }], action: forward(["web", 1]) }],
+    );
+    assert.equal(await node!.apply(drained), "runtime");
+    const answers = await Promise.all(inFlight);
+    assert.deepEqual(answers.map((answer) => answer.status).sort(), [200, 200, 200]);
+    assert.ok(
+      answers.some((answer) => answer.body.startsWith("b1")),
+      "b1 finished the request it had",
+    );
+    assert.deepEqual(healthOf(await node!.health(), "web", "b1"), {
+      State: "draining",
+      Reason: "Target.DeregistrationInProgress",
+      Description: "Target deregistration is in progress",
+    });
+    const tally = await spread("/", 20);
+    assert.equal(tally.b1, undefined, `no new request reaches b1: ${JSON.stringify(tally)}`);
+    const removed = model(
+      [group("web", ["b2", "b3"])],
+      [{ id: "api", conditions: [{ field: "path-pattern", values: ["/api/*"] }], action: forward(["web", 1]) }],
+    );
+    assert.equal(await node!.apply(removed), "runtime");
+    assert.equal(healthOf(await node!.health(), "web", "b1"), undefined);
+    const added = model([group("web", BACKENDS)], [{ id: "api", conditions: [{ field: "path-pattern", values: ["/api/*"] }], action: forward(["web", 1]) }]);
+    assert.equal(await node!.apply(added), "runtime");
+    await waitForState("web", "b1", "healthy", 5_000);
+    await waitFor(async () => (await spread("/", 9, 1)).b1 !== undefined, { what: "b1 serving again", intervalMs: 200 });
+  });
+
+  await t.test("a config HAProxy refuses never replaces the running one", async () => {
+    const before = await node!.masterPid();
+    const broken = { ...all, idleTimeoutSeconds: 0 };
+    await assert.rejects(node!.apply(broken), /idle timeout/);
+    assert.equal(await node!.masterPid(), before);
+    assert.equal((await get("/")).status, 200);
+  });
+
+  await node.stop();
+  assert.equal(existsSync(stateDir), false);
+  assert.equal(await node.masterPid(), undefined);
+  await node.stop();
+});
