@@ -31,6 +31,8 @@ const HOST_LINK = "bthlbh0";
 const VIP = "10.251.9.2";
 const address = (name: string) => `10.251.0.${11 + BACKENDS.indexOf(name as (typeof BACKENDS)[number])}`;
 const children: ChildProcess[] = [];
+/** A header value AWS allows that would be directives, comments or expansions if it reached the config as itself. */
+const HOSTILE = `"x" 'y' #z \\w $HOME %[src] ;bind :1`;
 let node: HaproxyNode | undefined;
 
 // A backend: its name on every path; /health 503 while <workDir>/<name>.down exists; /slow after 1.5 s.
@@ -125,9 +127,9 @@ interface Answer {
   localPort: number;
 }
 
-function get(path: string, agent: Agent | false = false): Promise<Answer> {
+function get(path: string, agent: Agent | false = false, headers: Record<string, string> = {}): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: VIP, port: 80, path, agent, timeout: 10_000 }, (res) => {
+    const req = request({ host: VIP, port: 80, path, agent, headers, timeout: 10_000 }, (res) => {
       let body = "";
       res.setEncoding("utf8");
       res.on("data", (chunk: string) => (body += chunk));
@@ -209,6 +211,7 @@ test("an HAProxy node in its namespace spreads, checks, routes, splits by weight
       [group("web", ["b1", "b2"]), group("api", ["b3"])],
       [
         { id: "api", conditions: [{ field: "path-pattern", values: ["/api/*"] }], action: forward(["api", 1]) },
+        { id: "hostile", conditions: [{ field: "http-header", headerName: "X-Test", values: [HOSTILE] }], action: forward(["api", 1]) },
         {
           id: "fixed",
           conditions: [{ field: "path-pattern", values: ["/fixed"] }],
@@ -221,6 +224,8 @@ test("an HAProxy node in its namespace spreads, checks, routes, splits by weight
     assert.deepEqual(await spread("/api/items", 10), { b3: 10 });
     const rest = await spread("/", 10);
     assert.equal(rest.b3, undefined, JSON.stringify(rest));
+    assert.equal((await get("/", false, { "X-Test": HOSTILE })).body.split(" ")[0], "b3", "the header matched as the literal text, not as config");
+    assert.notEqual((await get("/", false, { "X-Test": "x" })).body.split(" ")[0], "b3");
     const fixed = await get("/fixed");
     assert.equal(fixed.status, 418);
     assert.equal(fixed.body, body);

@@ -1,0 +1,168 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { compileHaproxyConfig, serverName, statusAlternatives, wildcardRegex } from "./haproxy-config.js";
+import type { ActionModel, LoadBalancerModel, RuleModel, TargetGroupModel } from "./load-balancer-model.js";
+import { validateLoadBalancerModel } from "./load-balancer-model.js";
+
+const group = (id: string, extra: Partial<TargetGroupModel> = {}): TargetGroupModel => ({
+  id,
+  protocol: "HTTP",
+  algorithm: "round_robin",
+  slowStartSeconds: 0,
+  deregistrationDelaySeconds: 300,
+  healthCheck: {
+    protocol: "HTTP",
+    port: "traffic-port",
+    path: "/health",
+    intervalSeconds: 10,
+    timeoutSeconds: 5,
+    healthyThreshold: 3,
+    unhealthyThreshold: 2,
+    matcher: "200",
+  },
+  targets: [{ ip: "10.0.1.4", port: 8080 }],
+  ...extra,
+});
+const forward = (...groups: [string, number][]): ActionModel => ({
+  type: "forward",
+  targetGroups: groups.map(([targetGroupId, weight]) => ({ targetGroupId, weight })),
+});
+const model = (rules: RuleModel[], defaultAction: ActionModel = forward(["web", 1]), groups = [group("web"), group("api")]): LoadBalancerModel =>
+  validateLoadBalancerModel({
+    id: "lb-1",
+    idleTimeoutSeconds: 75,
+    targetGroups: groups,
+    listeners: [{ id: "l-80", port: 80, protocol: "HTTP", rules, defaultAction }],
+  });
+const compile = (m: LoadBalancerModel) => compileHaproxyConfig(m, { stateDir: "/var/lib/berth/lb/lb-1" });
+const lines = (text: string) => text.split("\n").map((line) => line.trim());
+
+test("global: master-worker, an admin socket in the state dir exposing the listeners, hard-stop-after, server state kept", () => {
+  const text = compile(model([])).text;
+  assert.ok(lines(text).includes("master-worker"));
+  assert.ok(lines(text).includes("stats socket /var/lib/berth/lb/lb-1/admin.sock mode 600 level admin expose-fd listeners"));
+  assert.match(text, /^ {4}hard-stop-after \d+s$/m);
+  assert.match(text, /^ {4}server-state-file \/var\/lib\/berth\/lb\/lb-1\/servers.state$/m);
+  assert.match(text, /^ {4}load-server-state-from-file global$/m);
+});
+
+test("defaults: the idle timeout is the client, server and keep-alive timeout", () => {
+  const text = compile(model([])).text;
+  for (const line of ["timeout client 75s", "timeout server 75s", "timeout http-keep-alive 75s", "option idle-close-on-response"])
+    assert.ok(lines(text).includes(line), line);
+});
+
+test("rules are classified in order into txn.rule, then acted on by that number; no match is the default action", () => {
+  const text = compile(
+    model([
+      { id: "a", conditions: [{ field: "path-pattern", values: ["/api/*"] }], action: forward(["api", 1]) },
+      {
+        id: "b",
+        conditions: [{ field: "http-request-method", values: ["POST"] }],
+        action: { type: "redirect", protocol: "HTTPS", port: "443", statusCode: "HTTP_302" },
+      },
+    ]),
+  ).text;
+  const body = lines(text);
+  const classifyA = body.indexOf("http-request set-var(txn.rule) int(1) if !{ var(txn.rule) -m found } r1c0");
+  const classifyB = body.indexOf("http-request set-var(txn.rule) int(2) if !{ var(txn.rule) -m found } r2c0");
+  assert.ok(classifyA > 0 && classifyB > classifyA);
+  assert.ok(body.includes("acl r1c0 path -m reg '^\\x2fapi\\x2f.*$'"));
+  assert.ok(body.includes("use_backend tg-api if { var(txn.rule) -m int eq 1 }"));
+  assert.ok(body.includes("http-request redirect location https://%[req.hdr(host),field(1,:)]%[path] code 302 if { var(txn.rule) -m int eq 2 }"));
+  assert.ok(body.includes("use_backend tg-web if !{ var(txn.rule) -m found }"));
+});
+
+test("a weighted forward picks by one random number per request against cumulative thresholds", () => {
+  const text = compile(model([], forward(["web", 80], ["api", 20]))).text;
+  const body = lines(text);
+  assert.ok(body.includes("http-request set-var(txn.pick) rand(1000)"));
+  assert.ok(body.includes("use_backend tg-web if !{ var(txn.rule) -m found } { var(txn.pick) -m int lt 800 }"));
+  assert.ok(body.includes("use_backend tg-api if !{ var(txn.rule) -m found }"));
+  assert.equal(compile(model([])).text.includes("rand("), false, "no pick without weights");
+});
+
+test("group stickiness keeps the chosen backend in a cookie, checked before the pick", () => {
+  const sticky: ActionModel = { ...(forward(["web", 1], ["api", 1]) as Extract<ActionModel, { type: "forward" }>), stickinessSeconds: 3600 };
+  const body = lines(compile(model([], sticky)).text);
+  const cookie = body.indexOf("use_backend tg-web if !{ var(txn.rule) -m found } { req.cook(BERTHTG) -m str tg-web }");
+  const pick = body.indexOf("use_backend tg-web if !{ var(txn.rule) -m found } { var(txn.pick) -m int lt 500 }");
+  assert.ok(cookie > 0 && pick > cookie);
+  assert.ok(body.includes("http-response add-header Set-Cookie BERTHTG=%[be_name];Max-Age=3600;Path=/ if !{ var(txn.rule) -m found }"));
+});
+
+test("backends: balance, check settings, matcher, slow start, stable server names, drain as weight 0", () => {
+  const groups = [
+    group("web", {
+      algorithm: "least_outstanding_requests",
+      slowStartSeconds: 30,
+      healthCheck: { ...group("web").healthCheck, port: 9000, matcher: "200-299,302" },
+      targets: [
+        { ip: "10.0.1.4", port: 8080 },
+        { ip: "10.0.1.5", port: 8080, draining: true },
+      ],
+    }),
+    group("api"),
+  ];
+  const body = lines(compile(model([], forward(["web", 1]), groups)).text);
+  assert.ok(body.includes("balance leastconn"));
+  assert.ok(body.includes("option httpchk GET /health"));
+  assert.ok(body.includes("timeout check 5s"));
+  assert.ok(body.includes("http-check expect rstatus '^(20[0-9]|21[0-9]|22[0-9]|23[0-9]|24[0-9]|25[0-9]|26[0-9]|27[0-9]|28[0-9]|29[0-9]|302)$'"));
+  assert.ok(body.includes("server t-0a000104-1f90 10.0.1.4:8080 check inter 10s fall 2 rise 3 port 9000 slowstart 30s"));
+  assert.ok(body.includes("server t-0a000105-1f90 10.0.1.5:8080 check inter 10s fall 2 rise 3 port 9000 slowstart 30s weight 0"));
+  assert.ok(lines(compile(model([])).text).includes("http-check expect status 200"));
+});
+
+test("a TCP listener is a tcp frontend with its group as default backend", () => {
+  const tcp = validateLoadBalancerModel({
+    id: "nlb-1",
+    idleTimeoutSeconds: 350,
+    targetGroups: [group("db", { protocol: "TCP", healthCheck: { ...group("db").healthCheck, protocol: "TCP" } })],
+    listeners: [{ id: "l-5432", port: 5432, protocol: "TCP", rules: [], defaultAction: forward(["db", 1]) }],
+  });
+  const text = compileHaproxyConfig(tcp, { stateDir: "/run/lb" }).text;
+  assert.match(text, /frontend ls-l-5432\n {4}bind 0\.0\.0\.0:5432\n {4}mode tcp\n {4}default_backend tg-db/);
+  assert.doesNotMatch(text, /httpchk/);
+});
+
+test("hostile text allowed by AWS reaches the config only as \\xHH escapes inside single quotes, bodies only as files", () => {
+  const hostile = `*"x" 'y' #z \\w $HOME %[src] ;bind :1`;
+  const body = `"quoted" #not-a-comment\nbind :1\n$HOME`;
+  const compiled = compile(
+    model([
+      { id: "h", conditions: [{ field: "http-header", headerName: "X-Test", values: [hostile] }], action: forward(["api", 1]) },
+      {
+        id: "q",
+        conditions: [{ field: "query-string", values: [{ key: "k", value: hostile }] }],
+        action: { type: "fixed-response", statusCode: 503, messageBody: body },
+      },
+    ]),
+  );
+  const header = lines(compiled.text).find((line) => line.startsWith("acl r1c0"))!;
+  assert.equal(
+    header,
+    `acl r1c0 req.hdr(X-Test) -i -m reg '^.*\\x22x\\x22\\x20\\x27y\\x27\\x20\\x23z\\x20\\x5cw\\x20\\x24HOME\\x20\\x25\\x5bsrc\\x5d\\x20\\x3bbind\\x20\\x3a1$'`,
+  );
+  for (const fragment of ['"x"', "'y'", "#z", "$HOME", "%[src]", ";bind", "bind :1"]) {
+    assert.equal(compiled.text.includes(fragment), false, `${fragment} appears raw`);
+  }
+  assert.equal(compiled.files.get("responses/l-80-q.body"), body);
+  assert.ok(
+    lines(compiled.text).includes(
+      "http-request return status 503 content-type text/plain file /var/lib/berth/lb/lb-1/responses/l-80-q.body if { var(txn.rule) -m int eq 2 }",
+    ),
+  );
+});
+
+test("refuses an unsafe state dir or an unchecked id", () => {
+  assert.throws(() => compileHaproxyConfig(model([]), { stateDir: "/tmp/a b" }), /unsafe state dir/);
+  assert.throws(() => compileHaproxyConfig(model([]), { stateDir: "/tmp/../etc" }), /unsafe state dir/);
+  assert.throws(() => compileHaproxyConfig({ ...model([]), id: "x\ny" }, { stateDir: "/tmp/x" }), /unsafe load balancer id/);
+});
+
+test("helpers: server names from ip:port, wildcard regexes, status alternatives", () => {
+  assert.equal(serverName({ ip: "10.251.0.11", port: 80 }), "t-0afb000b-0050");
+  assert.equal(wildcardRegex("/a?*.b"), "'^\\x2fa..*\\x2eb$'");
+  assert.deepEqual(statusAlternatives([200, 202]), ["200", "202"]);
+});
