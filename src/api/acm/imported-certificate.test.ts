@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readImport } from "./imported-certificate.js";
@@ -51,4 +51,28 @@ test("refuses what is not one certificate with its own unencrypted key", () => {
   assert.throws(() => readImport({ Certificate: certificate, PrivateKey: key, CertificateChain: Buffer.from("not a chain") }), { name: "ValidationException" });
   const chain = readImport({ Certificate: certificate, PrivateKey: key, CertificateChain: other.certificate }).chainPem;
   assert.match(chain ?? "", /^-----BEGIN CERTIFICATE-----[\s\S]*-----END CERTIFICATE-----\n$/);
+});
+
+test("a chain of BEGIN markers without an END is refused in one scan, not quadratic time", () => {
+  const { certificate, key } = made(["-newkey", "rsa:2048", "-subj", "/CN=x.example"]);
+  const hostile = Buffer.from("-----BEGIN CERTIFICATE-----".repeat(56_000));
+  const started = performance.now();
+  assert.throws(() => readImport({ Certificate: certificate, PrivateKey: key, CertificateChain: hostile }), { name: "ValidationException" });
+  // The lazy regular expression this replaced took ~27 s on this input; a linear scan takes milliseconds.
+  assert.ok(performance.now() - started < 3_000);
+});
+
+test("a DNS name Node quotes (a comma inside) is not read as other names", () => {
+  const dir = mkdtempSync(join(tmpdir(), "berth-cnf-"));
+  try {
+    const config = join(dir, "alt.cnf");
+    writeFileSync(
+      config,
+      "[req]\ndistinguished_name=dn\nx509_extensions=ext\n[dn]\n[ext]\nsubjectAltName=@alt\n[alt]\nDNS.1 = a.example, DNS:evil.example\nDNS.2 = b.example\n",
+    );
+    const { certificate, key } = made(["-newkey", "rsa:2048", "-subj", "/CN=x.example", "-config", config]);
+    assert.deepEqual(readImport({ Certificate: certificate, PrivateKey: key }).details.SubjectAlternativeNames, ["b.example"]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -40,23 +40,48 @@ export interface AuthorizedCall {
 const NEEDS_NO_PERMISSION = new Set(["sts:GetCallerIdentity", "sts:AssumeRole"]);
 /** What credentials from GetSessionToken may call of STS (GetSessionToken itself is refused by its handler, in STS's words). */
 const SESSION_TOKEN_STS = new Set(["sts:AssumeRole", "sts:GetCallerIdentity", "sts:GetSessionToken"]);
-const MAX_REQUEST_TAGS = 64;
+/**
+ * Where each service's requests carry the tags they set, exactly as its handlers read them: the
+ * policy must decide on the tags the handler will store. Reading any other spelling (a `tags`
+ * member ACM ignores, a `key` inside ECR's `{Key, Value}` entries) would let a caller show the
+ * policy one set of tags and store another.
+ */
+const TAG_MEMBERS: Readonly<Record<string, { readonly member: string; readonly key: string; readonly value: string } | { readonly map: string }>> = {
+  ecs: { member: "tags", key: "key", value: "value" },
+  ecr: { member: "tags", key: "Key", value: "Value" },
+  logs: { map: "tags" },
+  iam: { member: "Tags", key: "Key", value: "Value" },
+  sts: { member: "Tags", key: "Key", value: "Value" },
+  secretsmanager: { member: "Tags", key: "Key", value: "Value" },
+  ssm: { member: "Tags", key: "Key", value: "Value" },
+  acm: { member: "Tags", key: "Key", value: "Value" },
+  elasticloadbalancing: { member: "Tags", key: "Key", value: "Value" },
+  ec2: { member: "Tags", key: "Key", value: "Value" },
+};
 
-/** The tags a request sets (aws:RequestTag/…, aws:TagKeys): ECS's `tags: [{key, value}]`, IAM's and the JSON services' `Tags: [{Key, Value}]`, Logs' `tags: {k: v}`. */
-export function requestTagsOf(input: Record<string, unknown>): ReadonlyMap<string, string> | undefined {
-  const tags = input.tags ?? input.Tags;
+/**
+ * The tags a request sets (aws:RequestTag/…, aws:TagKeys), every one of them (the body's size
+ * bounds how many): ECS's `tags: [{key, value}]`, ECR's `tags: [{Key, Value}]`, Logs' `tags: {k: v}`,
+ * the others' `Tags: [{Key, Value}]`.
+ */
+export function requestTagsOf(input: Record<string, unknown>, signingName: string): ReadonlyMap<string, string> | undefined {
+  const shape = Object.hasOwn(TAG_MEMBERS, signingName) ? TAG_MEMBERS[signingName] : undefined;
+  if (shape === undefined) return undefined;
+  const tags = input["map" in shape ? shape.map : shape.member];
   if (tags === undefined || tags === null) return undefined;
   const pairs = new Map<string, string>();
-  if (Array.isArray(tags)) {
-    for (const tag of tags.slice(0, MAX_REQUEST_TAGS)) {
-      if (typeof tag !== "object" || tag === null) continue;
-      const entry = tag as Record<string, unknown>;
-      const key = entry.key ?? entry.Key;
-      const value = entry.value ?? entry.Value ?? "";
-      if (typeof key === "string" && typeof value === "string") pairs.set(key, value);
-    }
-  } else if (typeof tags === "object") {
-    for (const [key, value] of Object.entries(tags as Record<string, unknown>).slice(0, MAX_REQUEST_TAGS)) if (typeof value === "string") pairs.set(key, value);
+  if ("map" in shape) {
+    if (typeof tags === "object" && !Array.isArray(tags))
+      for (const [key, value] of Object.entries(tags as Record<string, unknown>)) if (typeof value === "string") pairs.set(key, value);
+    return pairs;
+  }
+  if (!Array.isArray(tags)) return pairs;
+  for (const tag of tags) {
+    if (typeof tag !== "object" || tag === null) continue;
+    const entry = tag as Record<string, unknown>;
+    const key = entry[shape.key];
+    const value = entry[shape.value] ?? "";
+    if (typeof key === "string" && typeof value === "string") pairs.set(key, value);
   }
   return pairs;
 }
@@ -85,7 +110,7 @@ export function createRequestAuthorizer(
     const table = tables.get(signingName);
     const resolve = table !== undefined && Object.hasOwn(table, operation) ? table[operation] : undefined;
     const resolved = resolve ? resolve(input, context) : ANY_RESOURCE;
-    const call = { authorizer, caller, action, input, context, resourceTagsOf };
+    const call = { authorizer, caller, action, signingName, input, context, resourceTagsOf };
     return resolved instanceof Promise ? resolved.then((found) => decideCall(call, found)) : decideCall(call, resolved);
   };
 }
@@ -96,6 +121,7 @@ function decideCall(
     readonly authorizer: Authorizer;
     readonly caller: CallerIdentity;
     readonly action: string;
+    readonly signingName: string;
     readonly input: Record<string, unknown>;
     readonly context: RequestContext;
     readonly resourceTagsOf: AuthorizationQuery["resourceTagsOf"] | undefined;
@@ -103,7 +129,7 @@ function decideCall(
   found: OperationAuthorization,
 ): Promise<void> | undefined {
   const { authorizer, caller, action, context } = call;
-  const requestTags = requestTagsOf(call.input);
+  const requestTags = requestTagsOf(call.input, call.signingName);
   // Built by assignment, not conditional spreads: this runs on every call a policy decides.
   const common: Mutable<Omit<AuthorizationQuery, "action" | "resources">> = {};
   if (context.sourceIp !== undefined) common.sourceIp = context.sourceIp;
@@ -138,7 +164,14 @@ function decide(authorizer: Authorizer, caller: CallerIdentity, query: Authoriza
 }
 
 /** The RequestContext.authorize of one call: the same caller, source and condition keys for a further decision. */
-export function contextAuthorize(authorizer: Authorizer, context: Pick<RequestContext, "caller" | "sourceIp">): (query: AuthorizationQuery) => Promise<void> {
-  return (query) =>
-    authorizer.authorize(context.caller, context.sourceIp !== undefined && query.sourceIp === undefined ? { ...query, sourceIp: context.sourceIp } : query);
+export function contextAuthorize(
+  authorizer: Authorizer,
+  context: Pick<RequestContext, "caller" | "sourceIp" | "secureTransport">,
+): (query: AuthorizationQuery) => Promise<void> {
+  return (query) => {
+    const full: Mutable<AuthorizationQuery> = { ...query };
+    if (full.sourceIp === undefined && context.sourceIp !== undefined) full.sourceIp = context.sourceIp;
+    if (full.secureTransport === undefined && context.secureTransport !== undefined) full.secureTransport = context.secureTransport;
+    return authorizer.authorize(context.caller, full);
+  };
 }

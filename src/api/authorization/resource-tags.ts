@@ -1,6 +1,6 @@
 // The tags of the resource a call acts on, for aws:ResourceTag/… conditions: ECS clusters, services
 // and task definitions (the tags table) and tasks (their document), Secrets Manager secrets, SSM
-// parameters, IAM roles and users. Read only when a policy in force names aws:ResourceTag (the
+// parameters, IAM roles and users, ACM certificates. Read only when a policy in force names aws:ResourceTag (the
 // Authorizer decides), one resource at a time. Other resources answer no tags: a condition on them
 // does not match (an Allow needing one allows nothing; a Deny needing one denies nothing).
 import { parseArn } from "../../core/arn.js";
@@ -9,7 +9,9 @@ import type { Store } from "../../store/index.js";
 type Tags = ReadonlyMap<string, string>;
 const fromPairs = (pairs: readonly { readonly Key: string; readonly Value: string }[]): Tags => new Map(pairs.map((tag) => [tag.Key, tag.Value]));
 
-export function resourceTagsReader(store: Pick<Store, "tags" | "tasks" | "secrets" | "parameters" | "iam">): (arn: string) => Promise<Tags | undefined> {
+export function resourceTagsReader(
+  store: Pick<Store, "tags" | "tasks" | "secrets" | "parameters" | "iam" | "certificates">,
+): (arn: string) => Promise<Tags | undefined> {
   return async (arn) => {
     const parsed = parseArn(arn);
     if (parsed === undefined) return undefined;
@@ -28,6 +30,10 @@ export function resourceTagsReader(store: Pick<Store, "tags" | "tasks" | "secret
         // A name without a leading "/" is stored without it; its ARN reads "parameter/name".
         const parameter = (await store.parameters.get(name)) ?? (await store.parameters.get(name.slice(1)));
         return parameter === undefined ? undefined : fromPairs(parameter.tags);
+      }
+      case "acm": {
+        const certificate = await store.certificates.get(arn);
+        return certificate === undefined ? undefined : new Map(certificate.tags.map((tag) => [tag.Key, tag.Value ?? ""]));
       }
       case "iam": {
         const entity = /^(role|user)\/(?:.*\/)?([^/]+)$/.exec(parsed.resource);
