@@ -22,11 +22,11 @@ export type HealthCheckSettings = Pick<
 
 const isHttp = (protocol: string | undefined) => protocol === "HTTP" || protocol === "HTTPS";
 
-/** Health check paths: 1–1024 characters, starting with "/", printable ASCII with no spaces. */
+/** Health check paths: 1–1024 characters, starting with "/", printable ASCII with no spaces, double quotes or backslashes (they would need escaping in the proxy's config). */
 export function checkHealthCheckPath(path: string): void {
   if (path.length < 1 || path.length > 1024) throw validationError("Health check path must be between 1 and 1024 characters");
-  if (!path.startsWith("/") || !/^[\x21-\x7e]+$/.test(path))
-    throw validationError(`Health check path '${path}' is not valid: it must start with '/' and contain no spaces or control characters`);
+  if (!path.startsWith("/") || !/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(path))
+    throw validationError(`Health check path '${path}' is not valid: it must start with '/' and contain no spaces, quotes, backslashes or control characters`);
 }
 
 /** A matcher's HttpCode: "200", "200,202" or "200-299" (at most 10 entries), each code within [min, max]. */
