@@ -9,7 +9,7 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -35,11 +35,13 @@ const children: ChildProcess[] = [];
 const HOSTILE = `"x" 'y' #z \\w $HOME %[src] ;bind :1`;
 let node: HaproxyNode | undefined;
 
-// A backend: its name on every path; /health 503 while <workDir>/<name>.down exists; /slow after 1.5 s.
+// A backend: its name on every path; /health 503 while <workDir>/<name>.down exists, 3 s late while
+// <name>.hang exists; /slow after 1.5 s.
 const SERVER = `
 const { existsSync } = require("node:fs");
 const [name, dir] = process.argv.slice(1);
 require("node:http").createServer((req, res) => {
+  if (req.url === "/health" && existsSync(dir + "/" + name + ".hang")) return setTimeout(() => res.end("late"), 3000);
   if (req.url === "/health") { res.statusCode = existsSync(dir + "/" + name + ".down") ? 503 : 200; return res.end("ok"); }
   const answer = () => res.end(name + " " + req.url);
   if (req.url.startsWith("/slow")) setTimeout(answer, 1500); else answer();
@@ -205,6 +207,14 @@ test("an HAProxy node in its namespace spreads, checks, routes, splits by weight
     assert.ok((await spread("/", 12, 1)).b2! >= 3);
   });
 
+  await t.test("a target whose health check times out reads Target.Timeout, and comes back", async () => {
+    writeFileSync(join(workDir, "b3.hang"), "");
+    await waitForState("web", "b3", "unhealthy", 8_000);
+    assert.deepEqual(healthOf(await node!.health(), "web", "b3"), { State: "unhealthy", Reason: "Target.Timeout", Description: "Request timed out" });
+    rmSync(join(workDir, "b3.hang"));
+    await waitForState("web", "b3", "healthy", 8_000);
+  });
+
   await t.test("path rules route to their target group; fixed responses and redirects answer with no user text as config", async () => {
     const body = `{"msg": "it's # not a \\"directive\\"\nbind :1"}`;
     const routed = model(
@@ -328,8 +338,12 @@ test("an HAProxy node in its namespace spreads, checks, routes, splits by weight
     assert.equal((await get("/")).status, 200);
   });
 
-  await node.stop();
+  // Stopped by a node object that never started it (an agent after a restart): found by its pidfile.
+  const fresh = new HaproxyNode({ netnsPath: `/run/netns/${LB}`, stateDir, run: exec });
+  const pid = await fresh.masterPid();
+  assert.ok(pid !== undefined);
+  await fresh.stop();
   assert.equal(existsSync(stateDir), false);
-  assert.equal(await node.masterPid(), undefined);
-  await node.stop();
+  assert.equal(existsSync(`/proc/${pid}/cmdline`) && readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(stateDir), false, "the master is gone");
+  await fresh.stop();
 });
