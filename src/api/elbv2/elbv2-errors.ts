@@ -36,9 +36,7 @@ export const tooManyTags = () =>
 export const duplicateTagKeys = (key: string) => error("DuplicateTagKeys")(`Tag key '${key}' is specified more than once`);
 // wording not confirmed
 export const sslPolicyNotFound = (name: string) => error("SSLPolicyNotFound")(`SSL policy '${name}' not found`);
-// Berth's own: there is no certificate store (ACM) yet, so no HTTPS/TLS listener can name one that exists.
-export const certificateNotFound = () =>
-  error("CertificateNotFound")("Certificate not found: Berth has no certificate store (ACM) yet, so HTTPS and TLS listeners cannot be created");
+export const certificateNotFound = (arn: string) => error("CertificateNotFound")(`Certificate '${arn}' not found`);
 // wording not confirmed
 export const targetGroupAssociationLimit = (arn: string) =>
   error("TargetGroupAssociationLimit")(`The following target groups cannot be associated with more than one load balancer: ${arn}`);

@@ -8,7 +8,7 @@ import type { RequestContext } from "../service-module.js";
 import { duplicateTagKeys, tooManyTags, validationError } from "./elbv2-errors.js";
 
 export interface Elbv2ServiceOptions {
-  readonly store: Pick<Store, "elbv2" | "vpcs" | "securityGroups">;
+  readonly store: Pick<Store, "elbv2" | "vpcs" | "securityGroups" | "certificates">;
   readonly clock: Clock;
 }
 
@@ -31,7 +31,7 @@ export function checkName(kind: "Load balancer" | "Target group", name: string):
     throw validationError(`Load balancer name '${name}' cannot begin with 'internal-'`);
 }
 
-const ARN_RESOURCE = /^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:[a-z]+\/[A-Za-z0-9/-]+$/;
+const ARN_RESOURCE = /^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:[a-z-]+\/[A-Za-z0-9/-]+$/;
 
 /** An ARN argument: ELBv2 answers ValidationError "'x' is not a valid … ARN" for malformed ones. */
 export function checkArn(kind: "load balancer" | "target group" | "listener" | "listener rule", arn: string): void {

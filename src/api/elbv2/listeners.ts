@@ -1,7 +1,7 @@
 // CreateListener, DescribeListeners, ModifyListener and DeleteListener. A listener owns its
 // default rule (IsDefault, priority "default": its actions are the listener's DefaultActions),
-// which goes with it. HTTPS and TLS listeners need certificates, which Berth cannot hold until
-// its certificate store (ACM) exists: they are refused with CertificateNotFound, not faked.
+// which goes with it. HTTPS and TLS listeners name one certificate imported into Berth's ACM
+// (CertificateNotFound otherwise) and an SSL policy Berth knows.
 import type {
   CreateListenerCommandInput,
   CreateListenerOutput,
@@ -46,11 +46,12 @@ export async function actionContext(elbv2: Elbv2Repository, loadBalancer: Stored
   };
 }
 
-/** Protocol, port, certificates and SSL policy checked for a listener of `loadBalancer`. */
-function checkListenerSettings(
+/** Protocol, port, certificates (each an ACM certificate of this account) and SSL policy checked for a listener of `loadBalancer`. */
+async function checkListenerSettings(
+  options: Elbv2ServiceOptions,
   loadBalancer: StoredLoadBalancer,
   input: Pick<CreateListenerCommandInput, "Protocol" | "Port" | "Certificates" | "SslPolicy" | "AlpnPolicy">,
-) {
+): Promise<Pick<Listener, "Certificates" | "SslPolicy">> {
   const type = loadBalancer.loadBalancer.Type ?? "application";
   const protocol = input.Protocol;
   if (protocol === undefined) throw validationError("A listener protocol must be specified");
@@ -58,12 +59,18 @@ function checkListenerSettings(
   if (input.Port === undefined || !Number.isInteger(input.Port) || input.Port < 1 || input.Port > 65535)
     throw validationError("Listener port must be between 1 and 65535");
   const secure = protocol === "HTTPS" || protocol === "TLS";
-  if (input.SslPolicy !== undefined && !SSL_POLICIES.some((policy) => policy.Name === input.SslPolicy)) throw sslPolicyNotFound(input.SslPolicy);
+  if (input.SslPolicy !== undefined && !SSL_POLICIES.some((policy) => policy.Name === input.SslPolicy)) throw sslPolicyNotFound(input.SslPolicy.slice(0, 64));
   if (!secure && input.SslPolicy !== undefined) throw validationError(`An SSL policy cannot be specified for ${protocol} listeners`);
   if (!secure && (input.Certificates ?? []).length > 0) throw validationError(`Certificates cannot be specified for ${protocol} listeners`);
   if (input.AlpnPolicy !== undefined && input.AlpnPolicy.length > 0) throw validationError("Berth does not support ALPN policies");
-  // No certificate store yet: an HTTPS/TLS listener could only be faked.
-  if (secure) throw certificateNotFound();
+  if (!secure) return {};
+  // wording not confirmed
+  if ((input.Certificates ?? []).length !== 1) throw validationError(`Exactly one certificate must be specified for ${protocol} listeners`);
+  const certificateArn = input.Certificates?.[0]?.CertificateArn ?? "";
+  if (certificateArn.length > 2048 || (await options.store.certificates.get(certificateArn)) === undefined)
+    throw certificateNotFound(certificateArn.slice(0, 2048));
+  // ELBSecurityPolicy-2016-08 is the default of listeners created through the API (Application Load Balancer guide, "Security policies").
+  return { Certificates: [{ CertificateArn: certificateArn }], SslPolicy: input.SslPolicy ?? "ELBSecurityPolicy-2016-08" };
 }
 
 const sameListener = (a: Listener, b: Listener) =>
@@ -71,7 +78,7 @@ const sameListener = (a: Listener, b: Listener) =>
 
 async function createListener(options: Elbv2ServiceOptions, input: CreateListenerCommandInput): Promise<CreateListenerOutput> {
   const loadBalancer = await existingLoadBalancer(options, input.LoadBalancerArn ?? "");
-  checkListenerSettings(loadBalancer, input);
+  const secure = await checkListenerSettings(options, loadBalancer, input);
   if (input.MutualAuthentication !== undefined) throw validationError("Berth does not support mutual TLS authentication");
   const tags = checkTags(input.Tags);
   return options.store.elbv2.locked(async (elbv2) => {
@@ -79,7 +86,14 @@ async function createListener(options: Elbv2ServiceOptions, input: CreateListene
     const lbPath = loadBalancer.arn.split(":loadbalancer/")[1] ?? "";
     const id = hexId();
     const arn = loadBalancer.arn.replace(/:loadbalancer\/.*$/, `:listener/${lbPath}/${id}`);
-    const listener: Listener = { ListenerArn: arn, LoadBalancerArn: loadBalancer.arn, Port: input.Port, Protocol: input.Protocol, DefaultActions: actions };
+    const listener: Listener = {
+      ListenerArn: arn,
+      LoadBalancerArn: loadBalancer.arn,
+      Port: input.Port,
+      Protocol: input.Protocol,
+      ...secure,
+      DefaultActions: actions,
+    };
     const listeners = await elbv2.listListeners(loadBalancer.arn);
     const onPort = listeners.find((existing) => existing.port === input.Port);
     if (onPort !== undefined) {
@@ -109,11 +123,13 @@ async function modifyListener(options: Elbv2ServiceOptions, input: ModifyListene
     const loadBalancer = await existingLoadBalancer({ ...options, store: { ...options.store, elbv2 } }, record.loadBalancerArn);
     const current = record.listener;
     const port = input.Port ?? current.Port;
-    checkListenerSettings(loadBalancer, {
-      Protocol: input.Protocol ?? current.Protocol,
+    const protocol = input.Protocol ?? current.Protocol;
+    const keepSecure = protocol === current.Protocol && input.Certificates === undefined;
+    const secure = await checkListenerSettings(options, loadBalancer, {
+      Protocol: protocol,
       Port: port,
-      Certificates: input.Certificates,
-      SslPolicy: input.SslPolicy,
+      Certificates: keepSecure ? current.Certificates : input.Certificates,
+      SslPolicy: input.SslPolicy ?? (keepSecure ? current.SslPolicy : undefined),
       AlpnPolicy: input.AlpnPolicy,
     });
     if (input.MutualAuthentication !== undefined) throw validationError("Berth does not support mutual TLS authentication");
@@ -122,7 +138,14 @@ async function modifyListener(options: Elbv2ServiceOptions, input: ModifyListene
     }
     const actions =
       input.DefaultActions === undefined ? current.DefaultActions : await checkActions(input.DefaultActions, await actionContext(elbv2, loadBalancer));
-    const listener: Listener = { ...current, Port: port, Protocol: input.Protocol ?? current.Protocol, DefaultActions: actions };
+    const listener: Listener = {
+      ListenerArn: current.ListenerArn,
+      LoadBalancerArn: current.LoadBalancerArn,
+      Port: port,
+      Protocol: protocol,
+      ...secure,
+      DefaultActions: actions,
+    };
     await elbv2.updateListener({ ...record, port: port ?? record.port, listener });
     const defaultRule = (await elbv2.listRules(record.arn)).find((rule) => rule.priority === "default");
     if (defaultRule !== undefined) await elbv2.updateRule({ ...defaultRule, rule: { ...defaultRule.rule, Actions: actions } });
