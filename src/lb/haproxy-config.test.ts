@@ -114,6 +114,12 @@ test("backends: balance, check settings, matcher, slow start, stable server name
   assert.ok(lines(compile(model([])).text).includes("http-check expect status 200"));
 });
 
+test("new targets named in startDisabled start in maintenance", () => {
+  const body = lines(compileHaproxyConfig(model([]), { stateDir: "/run/lb" }, new Set(["tg-api/t-0a000104-1f90"])).text);
+  assert.ok(body.includes("server t-0a000104-1f90 10.0.1.4:8080 check inter 10s fall 2 rise 3 disabled"));
+  assert.ok(body.includes("server t-0a000104-1f90 10.0.1.4:8080 check inter 10s fall 2 rise 3"), "the other group's is enabled");
+});
+
 test("a TCP listener is a tcp frontend with its group as default backend", () => {
   const tcp = validateLoadBalancerModel({
     id: "nlb-1",

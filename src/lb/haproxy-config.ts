@@ -241,9 +241,13 @@ export function serverOptions(group: TargetGroupModel, target: TargetModel): str
   return options;
 }
 
-export function serverLine(group: TargetGroupModel, target: TargetModel): string {
+/** The runtime API's and the stats' name of a target's server: "backend/server". */
+export const serverKey = (groupId: string, target: Pick<TargetModel, "ip" | "port">) => `${backendName(groupId)}/${serverName(target)}`;
+
+export function serverLine(group: TargetGroupModel, target: TargetModel, startDisabled: ReadonlySet<string>): string {
   const drain = target.draining ? ["weight", "0"] : [];
-  return `    server ${serverName(target)} ${word(`${target.ip}:${target.port}`)} ${[...serverOptions(group, target), ...drain].join(" ")}`;
+  const disabled = startDisabled.has(serverKey(group.id, target)) ? ["disabled"] : [];
+  return `    server ${serverName(target)} ${word(`${target.ip}:${target.port}`)} ${[...serverOptions(group, target), ...drain, ...disabled].join(" ")}`;
 }
 
 /** Status codes as regex alternatives, a full decade as one ("20[0-9]"), so "200-499" stays short. */
@@ -253,7 +257,7 @@ export function statusAlternatives(codes: readonly number[]): string[] {
   return [...decades].flatMap(([decade, members]) => (members.length === 10 ? [`${decade}[0-9]`] : members.map(String)));
 }
 
-function backend(group: TargetGroupModel): string {
+function backend(group: TargetGroupModel, startDisabled: ReadonlySet<string>): string {
   const health = group.healthCheck;
   const lines = [`backend ${backendName(group.id)}`, `    mode ${group.protocol === "HTTP" ? "http" : "tcp"}`];
   lines.push(`    balance ${group.algorithm === "round_robin" ? "roundrobin" : "leastconn"}`);
@@ -266,12 +270,16 @@ function backend(group: TargetGroupModel): string {
   if (group.stickinessSeconds !== undefined && group.protocol === "HTTP") {
     lines.push(`    cookie ${TARGET_COOKIE} insert indirect nocache maxlife ${group.stickinessSeconds}s`);
   }
-  lines.push(...group.targets.map((target) => serverLine(group, target)));
+  lines.push(...group.targets.map((target) => serverLine(group, target, startDisabled)));
   return lines.join("\n");
 }
 
-/** The whole config; `files` are written under the state dir before HAProxy reads it. */
-export function compileHaproxyConfig(model: LoadBalancerModel, paths: HaproxyPaths): CompiledConfig {
+/**
+ * The whole config; `files` are written under the state dir before HAProxy reads it.
+ * `startDisabled` ("backend/server" keys): new targets start in maintenance, so that no request
+ * reaches one before its checks pass (haproxy-node.ts readies them with their health down).
+ */
+export function compileHaproxyConfig(model: LoadBalancerModel, paths: HaproxyPaths, startDisabled: ReadonlySet<string> = new Set()): CompiledConfig {
   if (!SAFE_PATH.test(paths.stateDir) || paths.stateDir.split("/").includes("..")) throw new Error(`unsafe state dir ${JSON.stringify(paths.stateDir)}`);
   if (!ID.test(model.id)) throw new Error(`unsafe load balancer id ${JSON.stringify(model.id)}`);
   const files = new Map<string, string>();
@@ -299,7 +307,7 @@ export function compileHaproxyConfig(model: LoadBalancerModel, paths: HaproxyPat
       `    timeout tunnel ${idle}s`,
     ].join("\n"),
     ...model.listeners.map((listener) => frontend(listener, files)),
-    ...model.targetGroups.map(backend),
+    ...model.targetGroups.map((group) => backend(group, startDisabled)),
   ];
   const text = `# Berth load balancer ${model.id}: generated, do not edit.\n${sections.join("\n\n")}\n`.replaceAll("@STATE@", paths.stateDir);
   return { text, files };

@@ -7,10 +7,13 @@
 //   <stateDir>/admin.sock       the worker's stats socket, level admin: runtime API, `show stat`
 //   <stateDir>/servers.state    server states dumped before a reload (health survives it)
 //   <stateDir>/model.json       the model last applied (what the next apply compares with)
+//   <stateDir>/pending.json     targets added and not yet seen UP (their health is `initial`)
 //   <stateDir>/responses/       fixed-response bodies
 //
 //   start(model)  running already (pidfile → a live haproxy of this config)? apply; else write,
-//                 `haproxy -c`, launch the master daemonized under nsenter, wait for the socket
+//                 `haproxy -c`, launch the master daemonized under nsenter, wait for the socket;
+//                 new targets start in maintenance and are readied with their health down (they
+//                 serve after `rise` passes, as AWS's after the healthy threshold)
 //   apply(model)  write + `haproxy -c` first (a bad config never replaces a good one), then:
 //                 only targets changed (and no cookie stickiness there) → runtime API: add server /
 //                 enable health / set server state ready|drain|maint / shutdown sessions / del
@@ -27,7 +30,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { CommandRunner } from "../core/command-runner.js";
-import { ADMIN_SOCKET, SERVER_STATE_FILE, backendName, compileHaproxyConfig, serverName, serverOptions } from "./haproxy-config.js";
+import { ADMIN_SOCKET, SERVER_STATE_FILE, backendName, compileHaproxyConfig, serverKey, serverName, serverOptions } from "./haproxy-config.js";
 import { validateLoadBalancerModel } from "./load-balancer-model.js";
 import type { LoadBalancerModel, TargetGroupModel, TargetModel } from "./load-balancer-model.js";
 import { targetHealth } from "./target-health.js";
@@ -60,6 +63,8 @@ const MASTER_SOCKET = "master.sock";
 const PID_FILE = "haproxy.pid";
 const CONFIG_FILE = "haproxy.cfg";
 const MODEL_FILE = "model.json";
+/** Targets not seen UP since they were added ("backend/server"): their health is `initial`, not `unhealthy`. */
+const PENDING_FILE = "pending.json";
 
 export class HaproxyNode {
   private readonly stateDir: string;
@@ -91,10 +96,15 @@ export class HaproxyNode {
       if (!model) return [];
       const rows = parseStat(await this.command(ADMIN_SOCKET, "show stat"));
       const used = usedGroups(model);
+      const pending = this.pending();
+      const passed = [...pending].filter((key) => rows.get(key)?.status.startsWith("UP") || !rows.has(key));
+      if (passed.length > 0) this.savePending(new Set([...pending].filter((key) => !passed.includes(key))));
       return model.targetGroups.flatMap((group) =>
         group.targets.map((target) => {
-          const row = rows.get(`${backendName(group.id)}/${serverName(target)}`);
-          const health = targetHealth(row, { draining: Boolean(target.draining), groupInUse: used.has(group.id) });
+          const key = serverKey(group.id, target);
+          const row = rows.get(key);
+          const context = { draining: Boolean(target.draining), groupInUse: used.has(group.id), awaitingFirstPass: pending.has(key) && !passed.includes(key) };
+          const health = targetHealth(row, context);
           return { targetGroupId: group.id, ip: target.ip, port: target.port, health, activeConnections: row?.currentSessions ?? 0 };
         }),
       );
@@ -133,7 +143,8 @@ export class HaproxyNode {
   }
 
   private async launch(model: LoadBalancerModel): Promise<ApplyMode> {
-    await this.writeChecked(model);
+    const added = serverKeys(model);
+    await this.writeChecked(model, added);
     for (const stale of [MASTER_SOCKET, ADMIN_SOCKET, PID_FILE]) rmSync(join(this.stateDir, stale), { force: true });
     const args = [
       "-W",
@@ -149,6 +160,7 @@ export class HaproxyNode {
     if (!(await waitUntil(async () => (await this.command(ADMIN_SOCKET, "show info").catch(() => "")).includes("Pid:"), this.readyTimeoutMs))) {
       throw new Error(`haproxy in ${this.stateDir} did not answer on its stats socket`);
     }
+    await this.readyUnchecked(model, added);
     this.saveModel(model);
     return "started";
   }
@@ -156,20 +168,23 @@ export class HaproxyNode {
   private async applyNow(model: LoadBalancerModel): Promise<ApplyMode> {
     const previous = this.appliedModel();
     if (previous && JSON.stringify(previous) === JSON.stringify(model)) return "unchanged";
-    await this.writeChecked(model);
+    const known = previous ? serverKeys(previous) : new Set<string>();
+    const added = new Set([...serverKeys(model)].filter((key) => !known.has(key)));
+    await this.writeChecked(model, added);
     if (previous && onlyTargetsChanged(previous, model) && (await this.applyTargets(previous, model))) {
       this.saveModel(model);
       return "runtime";
     }
     await this.reload();
+    await this.readyUnchecked(model, added);
     this.saveModel(model);
     return "reload";
   }
 
   /** Writes the bodies and the config, after `haproxy -c` accepted it; the running one is untouched until then. */
-  private async writeChecked(model: LoadBalancerModel): Promise<void> {
+  private async writeChecked(model: LoadBalancerModel, added: ReadonlySet<string>): Promise<void> {
     validateLoadBalancerModel(model);
-    const compiled = compileHaproxyConfig(model, { stateDir: this.stateDir });
+    const compiled = compileHaproxyConfig(model, { stateDir: this.stateDir }, added);
     mkdirSync(this.stateDir, { recursive: true, mode: 0o700 });
     for (const [name, content] of compiled.files) {
       mkdirSync(dirname(join(this.stateDir, name)), { recursive: true, mode: 0o700 });
@@ -196,6 +211,7 @@ export class HaproxyNode {
       for (const [name, target] of after) {
         const old = before.get(name);
         const commands = old ? stateCommands(group, target, old) : addCommands(group, target);
+        if (!old) this.savePending(new Set([...this.pending(), serverKey(group.id, target)]));
         for (const [command, expected] of commands) if (!expected.test(await this.command(ADMIN_SOCKET, command))) return false;
       }
       for (const name of before.keys()) {
@@ -226,6 +242,30 @@ export class HaproxyNode {
     }
   }
 
+  /**
+   * New targets start in maintenance (config `disabled`, or `add server`); they are readied with
+   * their health forced down in the same CLI line, so none gets a request before `rise` checks
+   * pass (AWS's initial state; HAProxy's own start is "up, one failure from down").
+   */
+  private async readyUnchecked(model: LoadBalancerModel, added: ReadonlySet<string>): Promise<void> {
+    if (added.size === 0) return;
+    this.savePending(new Set([...this.pending(), ...added]));
+    for (const group of model.targetGroups) {
+      for (const target of group.targets) {
+        if (added.has(serverKey(group.id, target))) await this.command(ADMIN_SOCKET, readyLine(group, target));
+      }
+    }
+  }
+
+  private pending(): Set<string> {
+    const file = join(this.stateDir, PENDING_FILE);
+    return new Set(existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as string[]) : []);
+  }
+
+  private savePending(keys: ReadonlySet<string>): void {
+    writeFileAtomic(join(this.stateDir, PENDING_FILE), JSON.stringify([...keys]));
+  }
+
   private appliedModel(): LoadBalancerModel | undefined {
     const file = join(this.stateDir, MODEL_FILE);
     return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as LoadBalancerModel) : undefined;
@@ -250,12 +290,22 @@ export class HaproxyNode {
   }
 }
 
+function serverKeys(model: LoadBalancerModel): Set<string> {
+  return new Set(model.targetGroups.flatMap((group) => group.targets.map((target) => serverKey(group.id, target))));
+}
+
+/** Out of maintenance and down at once, in one CLI line: the server is never up unchecked. */
+function readyLine(group: TargetGroupModel, target: TargetModel): string {
+  const server = serverKey(group.id, target);
+  return `set server ${server} state ${target.draining ? "drain" : "ready"}; set server ${server} health down`;
+}
+
 function addCommands(group: TargetGroupModel, target: TargetModel): [string, RegExp][] {
-  const server = `${backendName(group.id)}/${serverName(target)}`;
+  const server = serverKey(group.id, target);
   return [
     [`add server ${server} ${target.ip}:${target.port} ${serverOptions(group, target).join(" ")}`, /New server registered/],
     [`enable health ${server}`, /^\s*$/],
-    [`set server ${server} state ${target.draining ? "drain" : "ready"}`, /^\s*$/],
+    [readyLine(group, target), /^\s*$/],
   ];
 }
 

@@ -61,3 +61,11 @@ test("a draining target is draining whatever its checks say", () => {
 test("a target of a group no listener forwards to is unused", () => {
   assert.equal(targetHealth({ status: "UP", checkStatus: "L7OK" }, { draining: false, groupInUse: false }).State, "unused");
 });
+
+test("a new target passing but not yet healthy-threshold times is initial; failing, it is unhealthy", () => {
+  const fresh = { draining: false, groupInUse: true, awaitingFirstPass: true };
+  assert.equal(targetHealth({ status: "DOWN 1/3", checkStatus: "L7OK", checkCode: 200 }, fresh).Reason, "Elb.InitialHealthChecking");
+  assert.equal(targetHealth({ status: "DOWN", checkStatus: "L7STS", checkCode: 500 }, fresh).Reason, "Target.ResponseCodeMismatch");
+  assert.deepEqual(targetHealth({ status: "UP", checkStatus: "L7OK", checkCode: 200 }, fresh), { State: "healthy" });
+  assert.equal(targetHealth({ status: "DOWN 1/3", checkStatus: "L7OK", checkCode: 200 }, inUse).State, "unhealthy", "recovering is not initial");
+});

@@ -5,16 +5,17 @@
 //   not in HAProxy yet ........................ initial    Elb.RegistrationInProgress
 //   draining in the model (or DRAIN/NOLB) ...... draining   Target.DeregistrationInProgress
 //   its group serves no listener ............... unused     Target.NotInUse
-//   no check result yet (INI) .................. initial    Elb.InitialHealthChecking
+//   no check result yet (INI), or added and
+//   passing but not yet `rise` times ........... initial    Elb.InitialHealthChecking
 //   UP (UP n/m: failing, not yet down) ......... healthy
 //   DOWN / MAINT, by the last check's status:
 //     L7STS (a status the matcher refused) ..... unhealthy  Target.ResponseCodeMismatch
 //     L4TOUT / L7TOUT .......................... unhealthy  Target.Timeout
 //     anything else (refused, reset, bad reply)  unhealthy  Target.FailedHealthChecks
 //
-// HAProxy sends traffic to a server as soon as it is added (its checks start from "up, one
-// failure from down"); AWS waits for the healthy threshold. The state reported here follows the
-// checks (initial until the first result), so the difference shows as traffic, not as health.
+// A new target gets no traffic before it passes: haproxy-node.ts adds it in maintenance and
+// readies it with its health forced down, so HAProxy needs `rise` passes as AWS needs the healthy
+// threshold (HAProxy's own start would be "up, one failure from down").
 
 export type TargetHealthState = "initial" | "healthy" | "unhealthy" | "draining" | "unused" | "unavailable";
 
@@ -38,6 +39,8 @@ export interface TargetContext {
   readonly draining: boolean;
   /** Whether any listener action forwards to the target's group. */
   readonly groupInUse: boolean;
+  /** Added and not yet seen UP: its checks have not passed the healthy threshold once. */
+  readonly awaitingFirstPass?: boolean | undefined;
 }
 
 export const REGISTRATION_IN_PROGRESS: TargetHealth = {
@@ -52,6 +55,8 @@ const NOT_IN_USE: TargetHealth = {
   Reason: "Target.NotInUse",
   Description: "Target group is not configured to receive traffic from the load balancer",
 };
+/** HAProxy's check results that are a pass (management.txt, "check_status"). */
+const PASSED = new Set(["L4OK", "L6OK", "L7OK", "L7OKC"]);
 const TIMEOUT: TargetHealth = { State: "unhealthy", Reason: "Target.Timeout", Description: "Request timed out" };
 const FAILED: TargetHealth = { State: "unhealthy", Reason: "Target.FailedHealthChecks", Description: "Health checks failed" };
 
@@ -68,7 +73,9 @@ export function targetHealth(check: ServerCheck | undefined, context: TargetCont
   if (context.draining || check?.status === "DRAIN" || check?.status === "NOLB") return DEREGISTRATION;
   if (check === undefined) return REGISTRATION_IN_PROGRESS;
   if (!context.groupInUse) return NOT_IN_USE;
-  if (check.checkStatus === "INI" || check.checkStatus === "") return check.status.startsWith("DOWN") ? unhealthy(check) : INITIAL_HEALTH_CHECKING;
+  if (check.checkStatus === "INI" || check.checkStatus === "") return INITIAL_HEALTH_CHECKING;
+  // Passing so far, not yet `rise` times: still initial. A failure makes it unhealthy (as on AWS).
+  if (context.awaitingFirstPass && !check.status.startsWith("UP") && PASSED.has(check.checkStatus)) return INITIAL_HEALTH_CHECKING;
   if (check.status.startsWith("UP") || check.status === "no check") return { State: "healthy" };
   return unhealthy(check);
 }

@@ -176,6 +176,13 @@ test("an HAProxy node in its namespace spreads, checks, routes, splits by weight
   node = new HaproxyNode({ netnsPath: `/run/netns/${LB}`, stateDir, run: exec });
   const all = model([group("web", BACKENDS)]);
   assert.equal(await node.start(all), "started");
+  const initial = { State: "initial", Reason: "Elb.InitialHealthChecking", Description: "Initial health checking in progress" };
+  assert.deepEqual(
+    (await node.health()).map((report) => report.health),
+    [initial, initial, initial],
+    "no target has passed its checks yet",
+  );
+  assert.equal((await get("/")).status, 503, "no target takes traffic before its checks pass");
   await waitFor(async () => (await node!.health()).every((report) => report.health.State === "healthy"), { what: "three healthy targets", intervalMs: 100 });
 
   await t.test("traffic spreads over the 3 targets", async () => {
@@ -231,6 +238,11 @@ test("an HAProxy node in its namespace spreads, checks, routes, splits by weight
       ],
     );
     assert.equal(await node!.apply(routed), "reload");
+    // tg-api's target is new to HAProxy: it serves once its checks pass, as on AWS.
+    await waitFor(async () => (await node!.health()).every((report) => report.health.State === "healthy"), {
+      what: "healthy after the reload",
+      intervalMs: 100,
+    });
     assert.deepEqual(await spread("/api/items", 10), { b3: 10 });
     const rest = await spread("/", 10);
     assert.equal(rest.b3, undefined, JSON.stringify(rest));
@@ -326,6 +338,9 @@ test("an HAProxy node in its namespace spreads, checks, routes, splits by weight
     assert.equal(healthOf(await node!.health(), "web", "b1"), undefined);
     const added = model([group("web", BACKENDS)], [{ id: "api", conditions: [{ field: "path-pattern", values: ["/api/*"] }], action: forward(["web", 1]) }]);
     assert.equal(await node!.apply(added), "runtime");
+    assert.equal(healthOf(await node!.health(), "web", "b1")?.Reason, "Elb.InitialHealthChecking");
+    const early = await spread("/", 9, 1);
+    assert.equal(early.b1, undefined, `a new target takes no traffic before its checks pass: ${JSON.stringify(early)}`);
     await waitForState("web", "b1", "healthy", 5_000);
     await waitFor(async () => (await spread("/", 9, 1)).b1 !== undefined, { what: "b1 serving again", intervalMs: 200 });
   });
