@@ -27,9 +27,11 @@
 import { ID, matcherCodes } from "./load-balancer-model.js";
 import type { ActionModel, ConditionModel, ListenerModel, LoadBalancerModel, RuleModel, TargetGroupModel, TargetModel } from "./load-balancer-model.js";
 
-export interface HaproxyPaths {
+export interface CompileSettings {
   /** The node's state directory (absolute): sockets, server state, response bodies. */
   readonly stateDir: string;
+  /** The account the workers drop to (the master keeps root: it binds, reads files, reloads). */
+  readonly workerUser?: { readonly user: string; readonly group: string } | undefined;
 }
 
 export interface CompiledConfig {
@@ -60,6 +62,11 @@ export function serverName(target: Pick<TargetModel, "ip" | "port">): string {
     .map((octet) => Number(octet).toString(16).padStart(2, "0"))
     .join("");
   return `t-${hex}-${target.port.toString(16).padStart(4, "0")}`;
+}
+
+function account(name: string): string {
+  if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(name)) throw new Error(`unsafe account name ${JSON.stringify(name)}`);
+  return name;
 }
 
 function word(value: string): string {
@@ -279,7 +286,7 @@ function backend(group: TargetGroupModel, startDisabled: ReadonlySet<string>): s
  * `startDisabled` ("backend/server" keys): new targets start in maintenance, so that no request
  * reaches one before its checks pass (haproxy-node.ts readies them with their health down).
  */
-export function compileHaproxyConfig(model: LoadBalancerModel, paths: HaproxyPaths, startDisabled: ReadonlySet<string> = new Set()): CompiledConfig {
+export function compileHaproxyConfig(model: LoadBalancerModel, paths: CompileSettings, startDisabled: ReadonlySet<string> = new Set()): CompiledConfig {
   if (!SAFE_PATH.test(paths.stateDir) || paths.stateDir.split("/").includes("..")) throw new Error(`unsafe state dir ${JSON.stringify(paths.stateDir)}`);
   if (!ID.test(model.id)) throw new Error(`unsafe load balancer id ${JSON.stringify(model.id)}`);
   const files = new Map<string, string>();
@@ -291,6 +298,7 @@ export function compileHaproxyConfig(model: LoadBalancerModel, paths: HaproxyPat
       `    stats socket ${paths.stateDir}/${ADMIN_SOCKET} mode 600 level admin expose-fd listeners`,
       `    hard-stop-after ${HARD_STOP_AFTER_SECONDS}s`,
       `    server-state-file ${paths.stateDir}/${SERVER_STATE_FILE}`,
+      ...(paths.workerUser ? [`    user ${account(paths.workerUser.user)}`, `    group ${account(paths.workerUser.group)}`] : []),
     ].join("\n"),
     [
       "defaults",

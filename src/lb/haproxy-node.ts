@@ -26,7 +26,7 @@
 // Every call is serialised, and each one can be replayed after the agent restarts: the running
 // master is found again by its pidfile and checked by its command line before it is trusted.
 import { connect } from "node:net";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { CommandRunner } from "../core/command-runner.js";
@@ -43,6 +43,8 @@ export interface HaproxyNodeOptions {
   readonly stateDir: string;
   readonly run: CommandRunner;
   readonly haproxyPath?: string | undefined;
+  /** The account HAProxy's workers run as (default nobody:nogroup); the master stays root. */
+  readonly workerUser?: { readonly user: string; readonly group: string } | undefined;
   /** How long start and reload wait for HAProxy to answer. */
   readonly readyTimeoutMs?: number | undefined;
 }
@@ -122,18 +124,28 @@ export class HaproxyNode {
           await waitUntil(() => !isAlive(pid), this.readyTimeoutMs);
         }
       }
+      // A worker whose master was killed outright (or an old one past its master) is killed too.
+      const strays = processesRunning(join(this.stateDir, CONFIG_FILE));
+      if (strays.length > 0) {
+        await this.options.run("kill", ["-KILL", ...strays.map(String)]).catch(() => undefined);
+        await waitUntil(() => strays.every((stray) => !isAlive(stray)), this.readyTimeoutMs);
+      }
       rmSync(this.stateDir, { recursive: true, force: true });
     });
   }
 
-  /** The master's pid when the pidfile names a live HAProxy running this node's config. */
+  /**
+   * The master's pid: the pidfile's, when it names a live HAProxy of this node's config; else (a
+   * launch cut short before the pidfile, a pidfile removed) the process of this config whose
+   * parent is not one too.
+   */
   async masterPid(): Promise<number | undefined> {
+    const config = join(this.stateDir, CONFIG_FILE);
     const pidFile = join(this.stateDir, PID_FILE);
-    if (!existsSync(pidFile)) return undefined;
-    const pid = Number(readFileSync(pidFile, "utf8").trim().split("\n")[0]);
-    if (!Number.isInteger(pid) || pid <= 1 || !isAlive(pid)) return undefined;
-    const commandLine = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-    return commandLine.includes(join(this.stateDir, CONFIG_FILE)) ? pid : undefined;
+    const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8").trim().split("\n")[0]) : NaN;
+    if (Number.isInteger(pid) && pid > 1 && runsConfig(pid, config)) return pid;
+    const running = processesRunning(config);
+    return running.find((candidate) => !running.includes(parentPid(candidate)));
   }
 
   private serial<T>(work: () => Promise<T>): Promise<T> {
@@ -184,7 +196,11 @@ export class HaproxyNode {
   /** Writes the bodies and the config, after `haproxy -c` accepted it; the running one is untouched until then. */
   private async writeChecked(model: LoadBalancerModel, added: ReadonlySet<string>): Promise<void> {
     validateLoadBalancerModel(model);
-    const compiled = compileHaproxyConfig(model, { stateDir: this.stateDir }, added);
+    const compiled = compileHaproxyConfig(
+      model,
+      { stateDir: this.stateDir, workerUser: this.options.workerUser ?? { user: "nobody", group: "nogroup" } },
+      added,
+    );
     mkdirSync(this.stateDir, { recursive: true, mode: 0o700 });
     for (const [name, content] of compiled.files) {
       mkdirSync(dirname(join(this.stateDir, name)), { recursive: true, mode: 0o700 });
@@ -362,6 +378,34 @@ export function parseStat(csv: string): Map<string, StatRow> {
 function reloadCount(showProc: string): { reloads: number; failed: number } {
   const match = /^\d+\s+master\s+(\d+)\s+\[failed:\s*(\d+)\]/m.exec(showProc);
   return { reloads: Number(match?.[1] ?? -1), failed: Number(match?.[2] ?? 0) };
+}
+
+/** Whether pid is a live process started with `-f <config>`. */
+function runsConfig(pid: number, config: string): boolean {
+  if (!isAlive(pid)) return false;
+  try {
+    const args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    return args.some((arg, index) => arg === "-f" && args[index + 1] === config);
+  } catch {
+    return false;
+  }
+}
+
+function processesRunning(config: string): number[] {
+  return readdirSync("/proc")
+    .filter((entry) => /^\d+$/.test(entry))
+    .map(Number)
+    .filter((pid) => runsConfig(pid, config));
+}
+
+function parentPid(pid: number): number {
+  try {
+    // /proc/<pid>/stat: "pid (comm) state ppid …"; comm may hold spaces, so read after its ")".
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  } catch {
+    return 0;
+  }
 }
 
 function isAlive(pid: number): boolean {

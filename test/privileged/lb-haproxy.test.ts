@@ -184,6 +184,8 @@ test("an HAProxy node in its namespace spreads, checks, routes, splits by weight
   );
   assert.equal((await get("/")).status, 503, "no target takes traffic before its checks pass");
   await waitFor(async () => (await node!.health()).every((report) => report.health.State === "healthy"), { what: "three healthy targets", intervalMs: 100 });
+  const workers = (await exec("ps", ["-o", "user=", "--ppid", String(await node.masterPid())])).trim().split("\n");
+  assert.deepEqual([...new Set(workers)], ["nobody"], "workers run unprivileged; the master alone is root");
 
   await t.test("traffic spreads over the 3 targets", async () => {
     const tally = await spread("/", 30, 1);
@@ -361,4 +363,13 @@ test("an HAProxy node in its namespace spreads, checks, routes, splits by weight
   assert.equal(existsSync(stateDir), false);
   assert.equal(existsSync(`/proc/${pid}/cmdline`) && readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(stateDir), false, "the master is gone");
   await fresh.stop();
+
+  // A master killed outright (its workers follow it, HAProxy's master pipe): stop() still clears everything.
+  const crashed = new HaproxyNode({ netnsPath: `/run/netns/${LB}`, stateDir, run: exec });
+  assert.equal(await crashed.start(all), "started");
+  await exec("kill", ["-KILL", String(await crashed.masterPid())]);
+  await crashed.stop();
+  const left = (await attempt("ps", ["-eo", "stat=,args="])).stdout.split("\n").filter((line) => line.includes(stateDir) && !line.startsWith("Z"));
+  assert.deepEqual(left, []);
+  assert.equal(existsSync(stateDir), false);
 });
