@@ -211,6 +211,11 @@ test("an HAProxy node in its namespace spreads, checks, routes, splits by weight
     });
     const tally = await spread("/", 20);
     assert.equal(tally.b2, undefined, `no request reaches b2: ${JSON.stringify(tally)}`);
+    // A reload keeps the health it knew (server state file): b2 does not come back up unchecked.
+    assert.equal(await node!.apply({ ...all, idleTimeoutSeconds: 61 }), "reload");
+    assert.equal(healthOf(await node!.health(), "web", "b2")?.State, "unhealthy");
+    const afterReload = await spread("/", 20);
+    assert.equal(afterReload.b2, undefined, `no request reaches b2 after the reload: ${JSON.stringify(afterReload)}`);
     rmSync(join(workDir, "b2.down"));
     await waitForState("web", "b2", "healthy", 4_000);
     assert.ok((await spread("/", 12, 1)).b2! >= 3);
