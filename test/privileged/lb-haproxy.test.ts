@@ -11,6 +11,7 @@ import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:http";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -350,6 +351,25 @@ test("an HAProxy node in its namespace spreads, checks, routes, splits by weight
     assert.equal(early.b1, undefined, `a new target takes no traffic before its checks pass: ${JSON.stringify(early)}`);
     await waitForState("web", "b1", "healthy", 5_000);
     await waitFor(async () => (await spread("/", 9, 1)).b1 !== undefined, { what: "b1 serving again", intervalMs: 200 });
+  });
+
+  await t.test("a TCP listener (NLB) forwards connections to a TCP target group checked by TCP connects", async () => {
+    const withTcp: LoadBalancerModel = {
+      ...all,
+      targetGroups: [...all.targetGroups, { ...group("raw", ["b2"]), protocol: "TCP", healthCheck: { ...healthCheck, protocol: "TCP" } }],
+      listeners: [...all.listeners, { id: "tcp-5000", port: 5000, protocol: "TCP", rules: [], defaultAction: forward(["raw", 1]) }],
+    };
+    assert.equal(await node!.apply(withTcp), "reload");
+    await waitForState("raw", "b2", "healthy", 5_000);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(5000, VIP, () => socket.end("GET /over-tcp HTTP/1.0\r\n\r\n"));
+      let data = "";
+      socket.on("data", (chunk) => (data += String(chunk)));
+      socket.on("end", () => resolve(data));
+      socket.on("error", reject);
+    });
+    assert.match(answer, /\r\n\r\nb2 \/over-tcp$/);
+    assert.equal(await node!.apply(all), "reload");
   });
 
   await t.test("a config HAProxy refuses never replaces the running one", async () => {
