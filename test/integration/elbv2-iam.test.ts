@@ -1,6 +1,7 @@
 // ELBv2 under IAM policies on a real `berth server`: each operation is decided on the ARN it acts
 // on (a create on the ARN it will make, its id a "*"), so a user allowed load balancers named
-// team-* creates and deletes those and nothing else; Describe* is decided on "*".
+// team-* creates and deletes those and nothing else; Describe* is decided on "*"; aws:ResourceTag
+// conditions read the resource's tags.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { IAMClient } from "@aws-sdk/client-iam";
@@ -9,6 +10,7 @@ import {
   DeleteLoadBalancerCommand,
   DescribeLoadBalancersCommand,
   ElasticLoadBalancingV2Client,
+  RemoveTagsCommand,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import type { TestServer } from "../support/server.js";
 import { sdkConfig, startTestServer } from "../support/server.js";
@@ -55,4 +57,26 @@ test("a user allowed loadbalancer/app/team-* creates and deletes those only", as
     (await f.elb.send(new DescribeLoadBalancersCommand({}))).LoadBalancers!.map((lb) => lb.LoadBalancerName),
     ["root-lb"],
   );
+});
+
+test("aws:ResourceTag reads a load balancer's tags: a Deny on env=prod protects it until the tag is gone", async () => {
+  const credentials = await userWithKey(
+    new IAMClient(sdkConfig(server)),
+    "lb-deleter",
+    policyJson(
+      { Effect: "Allow", Action: "elasticloadbalancing:*", Resource: "*" },
+      { Effect: "Deny", Action: "elasticloadbalancing:DeleteLoadBalancer", Resource: "*", Condition: { StringEquals: { "aws:ResourceTag/env": "prod" } } },
+    ),
+  );
+  const user = new ElasticLoadBalancingV2Client({ ...sdkConfig(server), credentials });
+  const subnets = [f.subnets[2]!.id, f.subnets[3]!.id];
+  const prod = (await f.elb.send(new CreateLoadBalancerCommand({ Name: "prod-lb", Subnets: subnets, Tags: [{ Key: "env", Value: "prod" }] })))
+    .LoadBalancers![0]!.LoadBalancerArn!;
+  await assert.rejects(
+    user.send(new DeleteLoadBalancerCommand({ LoadBalancerArn: prod })),
+    /not authorized to perform: elasticloadbalancing:DeleteLoadBalancer/,
+  );
+  await f.elb.send(new RemoveTagsCommand({ ResourceArns: [prod], TagKeys: ["env"] }));
+  await new Promise((resolve) => setTimeout(resolve, 2100));
+  await user.send(new DeleteLoadBalancerCommand({ LoadBalancerArn: prod }));
 });
