@@ -333,6 +333,10 @@ test("targets: IPv4 addresses inside the VPC, health unused → initial once a l
     (await f.elb.send(new DescribeTargetGroupsCommand({ LoadBalancerArn: lb.LoadBalancerArn }))).TargetGroups!.map((one) => one.TargetGroupArn),
     [arn],
   );
+  await rejectsWithAwsError(
+    f.elb.send(new DescribeTargetGroupsCommand({ LoadBalancerArn: lb.LoadBalancerArn!.replace(/[0-9a-f]{16}$/, "0000000000000000") })),
+    "LoadBalancerNotFound",
+  );
   const initial = (await health())[0]!.TargetHealth!;
   assert.deepEqual([initial.State, initial.Reason, initial.Description], ["initial", "Elb.RegistrationInProgress", "Target registration is in progress"]);
   await f.elb.send(new DeregisterTargetsCommand({ TargetGroupArn: arn, Targets: [{ Id: inSecond, Port: 9000 }] }));

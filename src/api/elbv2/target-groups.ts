@@ -14,7 +14,7 @@ import type {
 import type { StoredTargetGroup } from "../../store/index.js";
 import type { OperationHandlers, RequestContext } from "../service-module.js";
 import { applyAttributes, attributeList, defaultAttributes, targetGroupAttributeKind } from "./attributes.js";
-import { duplicateTargetGroupName, targetGroupInUse, targetGroupNotFound, validationError } from "./elbv2-errors.js";
+import { duplicateTargetGroupName, loadBalancerNotFound, targetGroupInUse, targetGroupNotFound, validationError } from "./elbv2-errors.js";
 import type { Elbv2Operations } from "./elbv2-operations.js";
 import type { Elbv2ServiceOptions } from "./elbv2-shapes.js";
 import { checkArn, checkName, checkTags, elbArn, hexId, page } from "./elbv2-shapes.js";
@@ -143,6 +143,7 @@ async function describeTargetGroups(
     found = await options.store.elbv2.listTargetGroups();
     if (input.LoadBalancerArn !== undefined) {
       checkArn("load balancer", input.LoadBalancerArn);
+      if ((await options.store.elbv2.getLoadBalancer(input.LoadBalancerArn)) === undefined) throw loadBalancerNotFound();
       const loadBalancerArn = input.LoadBalancerArn;
       found = found.filter((record) => usage.get(record.arn)?.has(loadBalancerArn));
     }

@@ -19,7 +19,7 @@ import type {
 import { cidrContainsAddress, parseCidr, parseIpv4 } from "../../core/ec2/cidr.js";
 import type { NewTarget, StoredTarget, StoredTargetGroup } from "../../store/index.js";
 import type { OperationHandlers } from "../service-module.js";
-import { invalidTarget, tooManyTargets, validationError } from "./elbv2-errors.js";
+import { invalidTarget, targetGroupNotFound, tooManyTargets, validationError } from "./elbv2-errors.js";
 import type { Elbv2Operations } from "./elbv2-operations.js";
 import type { Elbv2ServiceOptions } from "./elbv2-shapes.js";
 import { targetGroupUsage } from "./target-group-usage.js";
@@ -90,6 +90,8 @@ export function targetHandlers(options: Elbv2ServiceOptions): OperationHandlers<
       const group = await existingTargetGroup(options, input.TargetGroupArn ?? "");
       const targets = await checkedTargets(options, group, input.Targets ?? []);
       await options.store.elbv2.locked(async (elbv2) => {
+        // The group may have gone since it was read: no target may outlive it.
+        if ((await elbv2.getTargetGroup(group.arn)) === undefined) throw targetGroupNotFound();
         const now = options.clock.now();
         const current = await elbv2.listTargets(group.arn, now);
         const known = new Set(current.filter((target) => target.deregisterAt === undefined).map((target) => `${target.id}:${target.port}`));
