@@ -140,13 +140,15 @@ function keyAlgorithmOf(certificate: X509Certificate): string {
 function alternativeNames(certificate: X509Certificate): string[] {
   const text = certificate.subjectAltName;
   if (text === undefined) return [];
-  return text
-    .split(/,\s*/)
-    .filter((entry) => entry.startsWith("DNS:"))
-    .map((entry) => entry.slice(4))
-    // Node quotes a name holding commas or quotes ("DNS:\"a, b\""): such a name is no host name, and split on ", " it would read as others.
-    .filter((name) => /^[A-Za-z0-9*._-]{1,253}$/.test(name))
-    .slice(0, 100);
+  return (
+    text
+      .split(/,\s*/)
+      .filter((entry) => entry.startsWith("DNS:"))
+      .map((entry) => entry.slice(4))
+      // Node quotes a name holding commas or quotes ("DNS:\"a, b\""): such a name is no host name, and split on ", " it would read as others.
+      .filter((name) => /^[A-Za-z0-9*._-]{1,253}$/.test(name))
+      .slice(0, 100)
+  );
 }
 
 /** One attribute of node's multi-line distinguished name ("C=US\nO=Example\nCN=example.com"). */
