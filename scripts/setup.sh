@@ -17,7 +17,7 @@ debian_packages=(
   openssl
   # tests and benchmarks: real clients and reference servers; PostgreSQL, whose initdb and pg_ctl
   # the tests use to run a cluster of their own (the control plane's replicated store)
-  awscli python3-boto3 skopeo umoci docker-registry apache2-utils wrk podman postgresql
+  awscli python3-boto3 skopeo umoci docker-registry apache2-utils wrk nginx-light podman postgresql
   # building the SQLite driver from source, and the native mount helper (scripts/build-native.sh)
   python3 make g++ gcc libc6-dev
 )
