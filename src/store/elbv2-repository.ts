@@ -101,6 +101,8 @@ export interface Elbv2Repository {
   loadBalancerByName(name: string): Promise<StoredLoadBalancer | undefined>;
   /** By creation, then ARN. */
   listLoadBalancers(): Promise<StoredLoadBalancer[]>;
+  /** Whether a load balancer sits in this subnet or uses this security group (EC2 refuses to delete either meanwhile). */
+  usesNetworkResource(id: string): Promise<boolean>;
   /** Deletes the load balancer, its listeners, their rules and the tags of all of them. */
   deleteLoadBalancer(arn: string): Promise<void>;
   insertTargetGroup(record: StoredTargetGroup): Promise<void>;
@@ -208,7 +210,9 @@ type Methods<Keys extends keyof Elbv2Repository> = Pick<Elbv2Repository, Keys>;
 
 function loadBalancerMethods(
   db: Db,
-): Methods<"insertLoadBalancer" | "updateLoadBalancer" | "getLoadBalancer" | "loadBalancerByName" | "listLoadBalancers" | "deleteLoadBalancer"> {
+): Methods<
+  "insertLoadBalancer" | "updateLoadBalancer" | "getLoadBalancer" | "loadBalancerByName" | "listLoadBalancers" | "usesNetworkResource" | "deleteLoadBalancer"
+> {
   return {
     insertLoadBalancer: async (record) => {
       const document = JSON.stringify({ loadBalancer: record.loadBalancer, attributes: record.attributes });
@@ -230,6 +234,11 @@ function loadBalancerMethods(
       return row && loadBalancerOf(row);
     },
     listLoadBalancers: async () => (await db.selectFrom("elbv2_load_balancers").selectAll().orderBy("created_at").orderBy("arn").execute()).map(loadBalancerOf),
+    usesNetworkResource: async (id) =>
+      (await db.selectFrom("elbv2_load_balancers").selectAll().execute()).some((row) => {
+        const { loadBalancer } = loadBalancerOf(row);
+        return (loadBalancer.SecurityGroups ?? []).includes(id) || (loadBalancer.AvailabilityZones ?? []).some((zone) => zone.SubnetId === id);
+      }),
     deleteLoadBalancer: (arn) =>
       inTransaction(db, async (tx) => {
         const listeners = await tx.selectFrom("elbv2_listeners").select("arn").where("load_balancer_arn", "=", arn).execute();

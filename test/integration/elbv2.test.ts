@@ -22,6 +22,7 @@ import {
   ModifyTargetGroupCommand,
   RegisterTargetsCommand,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
+import { CreateSecurityGroupCommand, CreateSubnetCommand, CreateVpcCommand, DeleteSecurityGroupCommand, DeleteSubnetCommand } from "@aws-sdk/client-ec2";
 import type { TestServer } from "../support/server.js";
 import { startTestServer } from "../support/server.js";
 import type { Elbv2Fixture } from "../support/elbv2-fixtures.js";
@@ -364,4 +365,27 @@ test("targets: IPv4 addresses inside the VPC, health unused → initial once a l
   );
   await f.elb.send(new DeleteTargetGroupCommand({ TargetGroupArn: arn }));
   await rejectsWithAwsError(f.elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: arn })), "TargetGroupNotFound");
+});
+
+test("EC2 refuses to delete a subnet or security group a load balancer uses, as AWS does, and allows it once the load balancer is gone", async () => {
+  const vpcId = (await f.ec2.send(new CreateVpcCommand({ CidrBlock: "10.30.0.0/16" }))).Vpc!.VpcId!;
+  const subnetIds: string[] = [];
+  for (const [index, zone] of [f.subnets[0]!.zone, f.subnets[1]!.zone].entries()) {
+    subnetIds.push((await f.ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: `10.30.${index}.0/24`, AvailabilityZone: zone }))).Subnet!.SubnetId!);
+  }
+  const groupId = (await f.ec2.send(new CreateSecurityGroupCommand({ VpcId: vpcId, GroupName: "lb", Description: "lb" }))).GroupId!;
+  const lb = await createLb("deps", { Subnets: subnetIds, SecurityGroups: [groupId] });
+  await rejectsWithAwsError(
+    f.ec2.send(new DeleteSubnetCommand({ SubnetId: subnetIds[0] })),
+    "DependencyViolation",
+    `The subnet '${subnetIds[0]}' has dependencies and cannot be deleted.`,
+  );
+  await rejectsWithAwsError(
+    f.ec2.send(new DeleteSecurityGroupCommand({ GroupId: groupId })),
+    "DependencyViolation",
+    `resource ${groupId} has a dependent object`,
+  );
+  await f.elb.send(new DeleteLoadBalancerCommand({ LoadBalancerArn: lb.LoadBalancerArn }));
+  await f.ec2.send(new DeleteSecurityGroupCommand({ GroupId: groupId }));
+  for (const subnetId of subnetIds) await f.ec2.send(new DeleteSubnetCommand({ SubnetId: subnetId }));
 });

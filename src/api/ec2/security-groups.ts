@@ -88,8 +88,12 @@ export async function deleteSecurityGroup(
     if (group.groupName === "default") {
       throw new AwsError("CannotDelete", `the specified group: "${group.groupId}" name: "default" cannot be deleted by a user`);
     }
-    // An interface in the group, or another group's rule naming it, is a dependent object.
-    if ((await tx.securityGroups.countInterfaces(group.groupId)) > 0 || (await tx.securityGroups.rulesReferencing(group.groupId)).length > 0) {
+    // An interface in the group, another group's rule naming it, or a load balancer using it is a dependent object.
+    if (
+      (await tx.securityGroups.countInterfaces(group.groupId)) > 0 ||
+      (await tx.securityGroups.rulesReferencing(group.groupId)).length > 0 ||
+      (await tx.elbv2.usesNetworkResource(group.groupId))
+    ) {
       throw new AwsError("DependencyViolation", `resource ${group.groupId} has a dependent object`);
     }
     await tx.securityGroups.deleteGroup(group.groupId);

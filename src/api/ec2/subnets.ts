@@ -162,7 +162,10 @@ export async function createSubnet(options: Ec2NetworkOperationsOptions, input: 
 export async function deleteSubnet(options: Ec2NetworkOperationsOptions, input: DeleteSubnetRequest): Promise<Record<string, never>> {
   refuseDryRun(input);
   const subnetId = checkId("subnet", input.SubnetId);
-  const outcome = await options.store.exclusively("network", (tx) => tx.vpcs.deleteSubnet(subnetId));
+  // A load balancer in the subnet is a dependency, as an interface is.
+  const outcome = await options.store.exclusively("network", async (tx) =>
+    (await tx.elbv2.usesNetworkResource(subnetId)) ? ("has-dependencies" as const) : tx.vpcs.deleteSubnet(subnetId),
+  );
   if (outcome === "missing") throw notFound("subnet", subnetId);
   if (outcome === "has-dependencies") throw new AwsError("DependencyViolation", `The subnet '${subnetId}' has dependencies and cannot be deleted.`);
   return {};

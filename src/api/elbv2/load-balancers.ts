@@ -5,7 +5,6 @@
 //
 //   provisioning ──(PROVISIONING_MS after creation)──▶ active ──DeleteLoadBalancer──▶ (gone)
 import type {
-  AvailabilityZone,
   CreateLoadBalancerCommandInput,
   CreateLoadBalancerOutput,
   DeleteLoadBalancerOutput,
@@ -14,7 +13,7 @@ import type {
   LoadBalancer,
   ModifyLoadBalancerAttributesOutput,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
-import type { StoredLoadBalancer, SubnetRecord } from "../../store/index.js";
+import type { Repositories, StoredLoadBalancer, SubnetRecord } from "../../store/index.js";
 import type { OperationHandlers, RequestContext } from "../service-module.js";
 import type { Elbv2Operations } from "./elbv2-operations.js";
 import { applyAttributes, attributeList, defaultAttributes } from "./attributes.js";
@@ -58,7 +57,7 @@ export async function existingLoadBalancer(options: Elbv2ServiceOptions, arn: st
 }
 
 /** The subnets named (each must exist), one per zone, all in one VPC. */
-async function subnetsOf(options: Elbv2ServiceOptions, input: CreateLoadBalancerCommandInput, type: string): Promise<SubnetRecord[]> {
+async function subnetsOf(store: Pick<Repositories, "vpcs">, input: CreateLoadBalancerCommandInput, type: string): Promise<SubnetRecord[]> {
   if (input.Subnets !== undefined && input.SubnetMappings !== undefined) throw validationError("You can specify subnets or subnet mappings, not both");
   for (const mapping of input.SubnetMappings ?? []) {
     if (mapping.AllocationId !== undefined || mapping.PrivateIPv4Address !== undefined || mapping.IPv6Address !== undefined) {
@@ -70,7 +69,7 @@ async function subnetsOf(options: Elbv2ServiceOptions, input: CreateLoadBalancer
   if (ids.length > 20) throw validationError("A maximum of 20 subnets can be specified");
   const subnets: SubnetRecord[] = [];
   for (const id of ids) {
-    const subnet = /^subnet-[0-9a-f]{8,17}$/.test(id) ? await options.store.vpcs.getSubnet(id) : undefined;
+    const subnet = /^subnet-[0-9a-f]{8,17}$/.test(id) ? await store.vpcs.getSubnet(id) : undefined;
     if (subnet === undefined) throw subnetNotFound(id);
     if (!subnets.some((known) => known.subnetId === id)) subnets.push(subnet);
   }
@@ -83,18 +82,18 @@ async function subnetsOf(options: Elbv2ServiceOptions, input: CreateLoadBalancer
 
 /** The security groups named (each in `vpcId`), or the VPC's default group for an application load balancer that names none. */
 export async function securityGroupsOf(
-  options: Elbv2ServiceOptions,
+  store: Pick<Repositories, "securityGroups">,
   groupIds: readonly string[] | undefined,
   vpcId: string,
   type: string,
 ): Promise<string[] | undefined> {
   if (groupIds === undefined || groupIds.length === 0) {
     if (type !== "application") return undefined;
-    const fallback = await options.store.securityGroups.findByName(vpcId, "default");
+    const fallback = await store.securityGroups.findByName(vpcId, "default");
     return fallback === undefined ? [] : [fallback.groupId];
   }
   if (groupIds.length > 5) throw validationError("A maximum of 5 security groups can be specified");
-  const found = await options.store.securityGroups.getGroups(groupIds.filter((id) => /^sg-[0-9a-f]{8,17}$/.test(id)));
+  const found = await store.securityGroups.getGroups(groupIds.filter((id) => /^sg-[0-9a-f]{8,17}$/.test(id)));
   for (const id of groupIds) {
     if (!found.some((group) => group.groupId === id && group.vpcId === vpcId)) throw securityGroupInvalid(id);
   }
@@ -126,41 +125,56 @@ async function createLoadBalancer(
   if ((input.IpAddressType ?? "ipv4") !== "ipv4") throw validationError("Berth supports only the 'ipv4' IP address type");
   if (input.CustomerOwnedIpv4Pool !== undefined || input.IpamPools !== undefined)
     throw validationError("Berth supports no customer-owned or IPAM address pools");
-  const subnets = await subnetsOf(options, input, type);
-  const vpcId = subnets[0]!.vpcId;
-  const groups = await securityGroupsOf(options, input.SecurityGroups, vpcId, type);
   const tags = checkTags(input.Tags);
+  // Under the network lock: EC2 cannot delete a subnet or group between the check and the insert.
+  return options.store.exclusively("network", async (tx) => {
+    const subnets = await subnetsOf(tx, input, type);
+    const groups = await securityGroupsOf(tx, input.SecurityGroups, subnets[0]!.vpcId, type);
+    const now = options.clock.now();
+    const loadBalancer = newLoadBalancer(context, { name, type, scheme, subnets, groups, now });
+    const arn = loadBalancer.LoadBalancerArn ?? "";
+    return tx.elbv2.locked(async (elbv2) => {
+      const existing = await elbv2.loadBalancerByName(name);
+      if (existing !== undefined) {
+        // AWS answers the existing load balancer to a create with the same name and settings.
+        if (sameSettings(existing.loadBalancer, loadBalancer)) return { LoadBalancers: [loadBalancerShape(existing, now)] };
+        throw duplicateLoadBalancerName(name);
+      }
+      const record: StoredLoadBalancer = { arn, name, createdAt: now, loadBalancer, attributes: defaultAttributes(type) };
+      await elbv2.insertLoadBalancer(record);
+      if (tags.size > 0) await elbv2.putTags(arn, tags);
+      return { LoadBalancers: [loadBalancerShape(record, now)] };
+    });
+  });
+}
+
+interface NewLoadBalancer {
+  readonly name: string;
+  readonly type: "application" | "network";
+  readonly scheme: string;
+  readonly subnets: readonly SubnetRecord[];
+  readonly groups: string[] | undefined;
+  readonly now: number;
+}
+
+/** The document of a new load balancer: AWS's ARN, DNS name and hosted zone, one zone per subnet. */
+function newLoadBalancer(context: RequestContext, { name, type, scheme, subnets, groups, now }: NewLoadBalancer): LoadBalancer {
   const id = hexId();
-  const arn = elbArn(context, `loadbalancer/${type === "application" ? "app" : "net"}/${name}/${id}`);
   const host = type === "application" ? `${name}-${id}.${context.region}.elb.amazonaws.com` : `${name}-${id}.elb.${context.region}.amazonaws.com`;
-  const now = options.clock.now();
-  const zones: AvailabilityZone[] = subnets.map((subnet) => ({ ZoneName: subnet.availabilityZone, SubnetId: subnet.subnetId, LoadBalancerAddresses: [] }));
-  const loadBalancer: LoadBalancer = {
-    LoadBalancerArn: arn,
+  return {
+    LoadBalancerArn: elbArn(context, `loadbalancer/${type === "application" ? "app" : "net"}/${name}/${id}`),
     DNSName: scheme === "internal" ? `internal-${host}` : host,
     CanonicalHostedZoneId: (HOSTED_ZONES[context.region] ?? HOSTED_ZONES["us-east-1"]!)[type],
     CreatedTime: new Date(now),
     LoadBalancerName: name,
-    Scheme: scheme,
-    VpcId: vpcId,
+    Scheme: scheme as LoadBalancer["Scheme"],
+    VpcId: subnets[0]!.vpcId,
     State: { Code: "provisioning" },
     Type: type,
-    AvailabilityZones: zones,
+    AvailabilityZones: subnets.map((subnet) => ({ ZoneName: subnet.availabilityZone, SubnetId: subnet.subnetId, LoadBalancerAddresses: [] })),
     SecurityGroups: groups,
     IpAddressType: "ipv4",
   };
-  return options.store.elbv2.locked(async (elbv2) => {
-    const existing = await elbv2.loadBalancerByName(name);
-    if (existing !== undefined) {
-      // AWS answers the existing load balancer to a create with the same name and settings.
-      if (sameSettings(existing.loadBalancer, loadBalancer)) return { LoadBalancers: [loadBalancerShape(existing, now)] };
-      throw duplicateLoadBalancerName(name);
-    }
-    const record: StoredLoadBalancer = { arn, name, createdAt: now, loadBalancer, attributes: defaultAttributes(type) };
-    await elbv2.insertLoadBalancer(record);
-    if (tags.size > 0) await elbv2.putTags(arn, tags);
-    return { LoadBalancers: [loadBalancerShape(record, now)] };
-  });
 }
 
 export function loadBalancerHandlers(options: Elbv2ServiceOptions): OperationHandlers<Elbv2Operations> {
