@@ -389,3 +389,13 @@ test("EC2 refuses to delete a subnet or security group a load balancer uses, as 
   await f.ec2.send(new DeleteSecurityGroupCommand({ GroupId: groupId }));
   for (const subnetId of subnetIds) await f.ec2.send(new DeleteSubnetCommand({ SubnetId: subnetId }));
 });
+
+test("racing creates: ten identical CreateLoadBalancer calls make one load balancer; ten CreateTargetGroup calls with different ports make one group and nine DuplicateTargetGroupName", async () => {
+  const lbs = await Promise.all(Array.from({ length: 10 }, () => createLb("race-lb")));
+  assert.equal(new Set(lbs.map((lb) => lb.LoadBalancerArn)).size, 1);
+  const results = await Promise.allSettled(Array.from({ length: 10 }, (_, index) => createTg("race-tg", { Port: 1000 + index })));
+  assert.equal(results.filter((result) => result.status === "fulfilled").length, 1);
+  for (const result of results) {
+    if (result.status === "rejected") assert.equal((result.reason as Error).name, "DuplicateTargetGroupNameException");
+  }
+});
