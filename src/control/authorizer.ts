@@ -71,6 +71,17 @@ const MAX_COMPILED_DOCUMENTS = 2_000;
 const MAX_CACHED_DECISIONS = 10_000;
 const MAX_DECISION_KEY = 2_048;
 
+/** One decision's inputs: the caller and its entity's policies, the call, one resource's tags, a session policy, when. */
+interface OneDecision {
+  readonly caller: Exclude<CallerIdentity, { kind: "root" }>;
+  readonly entity: EntityPolicies;
+  readonly query: AuthorizationQuery;
+  readonly request: { readonly principalArn: string; readonly action: string; readonly resources: readonly string[] };
+  readonly resourceTags: ReadonlyMap<string, string> | undefined;
+  readonly sessionPolicy: string | undefined;
+  readonly now: number;
+}
+
 interface EntityPolicies {
   readonly arn: string;
   /** The user's id, or the role's (AROA…). */
@@ -166,30 +177,22 @@ export class Authorizer implements RolePermissionCheck {
     caller: Exclude<CallerIdentity, { kind: "root" }>,
     entity: EntityPolicies,
     query: AuthorizationQuery,
-    request: { readonly principalArn: string; readonly action: string; readonly resources: readonly string[] },
+    request: OneDecision["request"],
     resourceTags: ReadonlyMap<string, string> | undefined,
     sessionPolicy: string | undefined,
   ): Denial | undefined {
-    const now = this.now();
-    const key = decisionKey(caller, query, request, resourceTags, sessionPolicy, now);
-    if (key === undefined) return this.evaluateRequest(caller, entity, query, request, resourceTags, sessionPolicy, now);
+    const decision: OneDecision = { caller, entity, query, request, resourceTags, sessionPolicy, now: this.now() };
+    const key = decisionKey(decision);
+    if (key === undefined) return this.evaluateRequest(decision);
     const cached = this.decisions.get(key);
     if (cached !== undefined && cached.entity === entity) return cached.denial;
-    const denial = this.evaluateRequest(caller, entity, query, request, resourceTags, sessionPolicy, now);
+    const denial = this.evaluateRequest(decision);
     if (this.decisions.size >= MAX_CACHED_DECISIONS) this.decisions.clear();
     this.decisions.set(key, { entity, denial });
     return denial;
   }
 
-  private evaluateRequest(
-    caller: Exclude<CallerIdentity, { kind: "root" }>,
-    entity: EntityPolicies,
-    query: AuthorizationQuery,
-    request: { readonly principalArn: string; readonly action: string; readonly resources: readonly string[] },
-    resourceTags: ReadonlyMap<string, string> | undefined,
-    sessionPolicy: string | undefined,
-    now: number,
-  ): Denial | undefined {
+  private evaluateRequest({ caller, entity, query, request, resourceTags, sessionPolicy, now }: OneDecision): Denial | undefined {
     const facts: Mutable<RequestFacts> = { principal: requestPrincipal(caller, entity), now: new Date(now) };
     if (query.sourceIp !== undefined) facts.sourceIp = query.sourceIp;
     if (query.secureTransport !== undefined) facts.secureTransport = query.secureTransport;
@@ -324,14 +327,7 @@ export class Authorizer implements RolePermissionCheck {
  * its length first or as JSON, so that no hostile value can make two different requests one key.
  * Undefined when too long to keep, or when a session policy also decides (kept apart: rare).
  */
-function decisionKey(
-  caller: Exclude<CallerIdentity, { kind: "root" }>,
-  query: AuthorizationQuery,
-  request: { readonly action: string; readonly resources: readonly string[] },
-  resourceTags: ReadonlyMap<string, string> | undefined,
-  sessionPolicy: string | undefined,
-  now: number,
-): string | undefined {
+function decisionKey({ caller, query, request, resourceTags, sessionPolicy, now }: OneDecision): string | undefined {
   if (sessionPolicy !== undefined) return undefined;
   const secure = query.secureTransport === undefined ? "-" : query.secureTransport ? "1" : "0";
   let key = `${caller.kind === "role-session" ? `${caller.roleArn} ` : ""}${caller.arn} ${Math.floor(now / 1000)} ${query.sourceIp ?? "-"} ${secure} ${request.action.length}:${request.action}`;
