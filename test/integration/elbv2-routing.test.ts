@@ -259,6 +259,29 @@ test("rules: conditions, PriorityInUse, ordering with the default last, SetRuleP
   await rejectsWithElbError(f.elb.send(new DeleteRuleCommand({ RuleArn: third.RuleArn })), "RuleNotFound", "One or more rules not found");
 });
 
+test("network listeners forward to groups that carry their protocol: TCP to TCP or TCP_UDP, UDP to UDP; not to HTTP groups", async () => {
+  const nlb = (await f.elb.send(new CreateLoadBalancerCommand({ Name: "routing-net", Type: "network", Subnets: [f.subnets[4]!.id] }))).LoadBalancers![0]!
+    .LoadBalancerArn!;
+  const udp = await tg("net-udp", { Protocol: "UDP", Port: 53 });
+  const tcp = await tg("net-tcp", { Protocol: "TCP", Port: 5432 });
+  const netListen = (Protocol: string, Port: number, arn: string) =>
+    f.elb
+      .send(new CreateListenerCommand({ LoadBalancerArn: nlb, Protocol: Protocol as "TCP", Port, DefaultActions: forward(arn) }))
+      .then((out) => out.Listeners![0]!);
+  await rejectsWithElbError(netListen("TCP", 53, udp), "ValidationError", /cannot forward/);
+  await rejectsWithElbError(netListen("HTTP", 80, tcp), "ValidationError");
+  const listener = await netListen("TCP", 5432, tcp);
+  await netListen("UDP", 53, udp);
+  await rejectsWithElbError(f.elb.send(new ModifyListenerCommand({ ListenerArn: listener.ListenerArn, Protocol: "UDP" })), "ValidationError", /cannot forward/);
+  await rejectsWithElbError(
+    f.elb.send(
+      new CreateRuleCommand({ ListenerArn: listener.ListenerArn, Priority: 1, Conditions: [{ Field: "path-pattern", Values: ["/"] }], Actions: forward(tcp) }),
+    ),
+    "ValidationError",
+  );
+  await f.elb.send(new DeleteLoadBalancerCommand({ LoadBalancerArn: nlb }));
+});
+
 test("tags on load balancers, groups, listeners and rules; TooManyTags at 50; SSL policies; account limits", async () => {
   const listenerArn = (await f.elb.send(new DescribeListenersCommand({ LoadBalancerArn: lbArn }))).Listeners![0]!.ListenerArn!;
   await f.elb.send(new AddTagsCommand({ ResourceArns: [lbArn, tgArn, listenerArn], Tags: [{ Key: "env", Value: "prod" }] }));

@@ -9,6 +9,13 @@ import { targetGroupAssociationLimit, targetGroupNotFound, validationError } fro
 import { checkArn } from "./elbv2-shapes.js";
 
 const HTTP_PROTOCOLS = ["HTTP", "HTTPS"];
+/** The target group protocols each network listener protocol forwards to (Network Load Balancer guide, "Target groups"). */
+const NETWORK_CARRIES: Readonly<Record<string, readonly string[]>> = {
+  TCP: ["TCP", "TCP_UDP"],
+  TLS: ["TCP", "TLS"],
+  UDP: ["UDP", "TCP_UDP"],
+  TCP_UDP: ["TCP_UDP"],
+};
 const CONTENT_TYPES = ["text/plain", "text/css", "text/html", "application/javascript", "application/json"];
 /** Printable ASCII but space, double quote and backslash: what a redirect part may hold. */
 const REDIRECT_TEXT = /^[\x21\x23-\x5b\x5d-\x7e]*$/;
@@ -16,6 +23,8 @@ const REDIRECT_TEXT = /^[\x21\x23-\x5b\x5d-\x7e]*$/;
 export interface ActionContext {
   readonly loadBalancerArn: string;
   readonly loadBalancerType: string;
+  /** The listener's protocol: a network load balancer's groups must carry it (TCP_UDP carries TCP and UDP, TLS is forwarded as TCP or TLS). */
+  readonly listenerProtocol?: string | undefined;
   readonly vpcId: string;
   /** The target group of an ARN, or undefined. */
   readonly targetGroup: (arn: string) => Promise<StoredTargetGroup | undefined>;
@@ -106,6 +115,11 @@ async function checkForward(action: Action, context: ActionContext): Promise<Act
       throw validationError(
         `The target group '${arn}' uses the ${group.targetGroup.Protocol} protocol, which a ${context.loadBalancerType} load balancer cannot forward to`,
       );
+    }
+    const carried = context.listenerProtocol === undefined ? undefined : NETWORK_CARRIES[context.listenerProtocol];
+    if (carried !== undefined && !carried.includes(group.targetGroup.Protocol ?? "")) {
+      // wording not confirmed
+      throw validationError(`A ${context.listenerProtocol} listener cannot forward to the target group '${arn}' of protocol ${group.targetGroup.Protocol}`);
     }
     if (group.targetGroup.VpcId !== context.vpcId) throw validationError(`The target group '${arn}' is not in the load balancer's VPC`);
     const users = context.usage.get(arn);

@@ -36,10 +36,11 @@ export async function existingListener(elbv2: Elbv2Repository, arn: string): Pro
   return record;
 }
 
-export async function actionContext(elbv2: Elbv2Repository, loadBalancer: StoredLoadBalancer): Promise<ActionContext> {
+export async function actionContext(elbv2: Elbv2Repository, loadBalancer: StoredLoadBalancer, listenerProtocol?: string): Promise<ActionContext> {
   return {
     loadBalancerArn: loadBalancer.arn,
     loadBalancerType: loadBalancer.loadBalancer.Type ?? "application",
+    listenerProtocol,
     vpcId: loadBalancer.loadBalancer.VpcId ?? "",
     targetGroup: (arn) => elbv2.getTargetGroup(arn),
     usage: await targetGroupUsage(elbv2),
@@ -82,7 +83,7 @@ async function createListener(options: Elbv2ServiceOptions, input: CreateListene
   if (input.MutualAuthentication !== undefined) throw validationError("Berth does not support mutual TLS authentication");
   const tags = checkTags(input.Tags);
   return options.store.elbv2.locked(async (elbv2) => {
-    const actions = await checkActions(input.DefaultActions, await actionContext(elbv2, loadBalancer));
+    const actions = await checkActions(input.DefaultActions, await actionContext(elbv2, loadBalancer, input.Protocol));
     const lbPath = loadBalancer.arn.split(":loadbalancer/")[1] ?? "";
     const id = hexId();
     const arn = loadBalancer.arn.replace(/:loadbalancer\/.*$/, `:listener/${lbPath}/${id}`);
@@ -136,8 +137,8 @@ async function modifyListener(options: Elbv2ServiceOptions, input: ModifyListene
     if (port !== current.Port && (await elbv2.listListeners(loadBalancer.arn)).some((other) => other.port === port)) {
       throw validationError(`Listener port '${port}' is already in use`);
     }
-    const actions =
-      input.DefaultActions === undefined ? current.DefaultActions : await checkActions(input.DefaultActions, await actionContext(elbv2, loadBalancer));
+    // Checked again when only the protocol changes: a network listener's groups must carry its new protocol.
+    const actions = await checkActions(input.DefaultActions ?? current.DefaultActions, await actionContext(elbv2, loadBalancer, protocol));
     const listener: Listener = {
       ListenerArn: current.ListenerArn,
       LoadBalancerArn: current.LoadBalancerArn,
