@@ -9,10 +9,12 @@
 //
 // Everything is removed by remove(), which the benches call in finally blocks and signal handlers.
 import { spawn } from "node:child_process";
-import type { ChildProcess, ChildProcessWithoutNullStreams } from "node:child_process";
+import type { ChildProcess, ChildProcessByStdio } from "node:child_process";
+import type { Readable, Writable } from "node:stream";
 import { attempt, exec } from "./dataplane.js";
 import { isListeningInNetns } from "./netns-listener.js";
 import { waitFor } from "./wait-for.js";
+import type { LoadBalancerModel } from "../../src/lb/load-balancer-model.js";
 
 export const LB_BENCH_VIP = "10.254.9.2";
 const CLIENT_ADDRESS = "10.254.9.1";
@@ -55,9 +57,9 @@ export interface LbBenchNetwork {
   /** The i-th backend's address (0-based), whether started or not. */
   backendAddress(index: number): string;
   /** Starts backend i's server (in its namespace); resolves once it listens. */
-  startBackend(index: number, record?: boolean): Promise<ChildProcessWithoutNullStreams>;
+  startBackend(index: number, record?: boolean): Promise<ChildProcessByStdio<Writable, Readable, null>>;
   /** Spawns a process in the client namespace. */
-  spawnClient(command: string, args: readonly string[]): ChildProcessWithoutNullStreams;
+  spawnClient(command: string, args: readonly string[]): ChildProcessByStdio<Writable, Readable, null>;
   /** Kills the processes it started and deletes every namespace (and with them every veth and bridge). */
   remove(): Promise<void>;
 }
@@ -145,7 +147,8 @@ export function cleanupOnSignals(cleanup: () => Promise<void>): void {
  * `connections` keep-alive connections (used in turn), open loop: a request is sent at its
  * scheduled time whatever is still in flight, and its latency counts from that time. Runs until
  * its stdin closes, then writes one JSON line: per request [scheduled epoch ms, latency ms, status
- * (0 on an error)], the errors' messages, and how many connections it opened.
+ * (0 on an error)], the errors' messages, when it opened each connection, and how many answers
+ * closed theirs (Connection: close).
  */
 export const RATE_CLIENT_SCRIPT = `
 const http = require("node:http");
@@ -153,14 +156,12 @@ const net = require("node:net");
 const { performance } = require("node:perf_hooks");
 const [url, rate, connections] = [process.argv[1], Number(process.argv[2]), Number(process.argv[3])];
 const now = () => performance.timeOrigin + performance.now();
-let opened = 0;
-let closedByPeer = 0;
+const openedAt = [];
+let closeAnswers = 0;
 class CountingAgent extends http.Agent {
   createConnection(options, callback) {
-    opened++;
-    const socket = net.createConnection(options);
-    socket.on("end", () => closedByPeer++);
-    return socket;
+    openedAt.push(now());
+    return net.createConnection(options);
   }
 }
 const agent = new CountingAgent({ keepAlive: true, maxSockets: connections, maxFreeSockets: connections, scheduling: "fifo" });
@@ -171,6 +172,7 @@ let stopping = false;
 const send = (scheduled) => {
   inFlight++;
   const request = http.get(url, { agent }, (response) => {
+    if (response.headers.connection === "close") closeAnswers++;
     response.resume();
     response.on("end", () => { records.push([scheduled, now() - scheduled, response.statusCode]); inFlight--; });
   });
@@ -191,9 +193,8 @@ process.stdin.on("end", () => {
   clearInterval(timer);
   const finish = () => {
     if (inFlight > 0) return setTimeout(finish, 20);
-    process.stdout.write(JSON.stringify({ records, errors, opened, closedByPeer }) + "\\n");
     agent.destroy();
-    process.exit(0);
+    process.stdout.write(JSON.stringify({ records, errors, openedAt, closeAnswers }) + "\\n", () => process.exit(0));
   };
   finish();
 });
@@ -202,8 +203,10 @@ process.stdin.on("end", () => {
 export interface RateClientResult {
   readonly records: [number, number, number][];
   readonly errors: string[];
-  readonly opened: number;
-  readonly closedByPeer: number;
+  /** When each connection was opened (epoch ms). */
+  readonly openedAt: number[];
+  /** Answers that said Connection: close (the client then opens another connection). */
+  readonly closeAnswers: number;
 }
 
 /** Starts the rate client in the client namespace; stop() closes its stdin and resolves with its records. */
@@ -230,3 +233,27 @@ export const median = (values: readonly number[]) =>
     [...values].sort((a, b) => a - b),
     0.5,
   );
+
+/** The benches' load balancer: one HTTP listener on :80 forwarding to target group "web" (round robin, HTTP checks of /health). */
+export function lbBenchModel(
+  targets: readonly string[],
+  health: { intervalSeconds: number; timeoutSeconds: number; healthyThreshold: number },
+  rules: LoadBalancerModel["listeners"][number]["rules"] = [],
+): LoadBalancerModel {
+  return {
+    id: "lb-bench",
+    idleTimeoutSeconds: 60,
+    targetGroups: [
+      {
+        id: "web",
+        protocol: "HTTP",
+        algorithm: "round_robin",
+        slowStartSeconds: 0,
+        deregistrationDelaySeconds: 5,
+        healthCheck: { protocol: "HTTP", port: "traffic-port", path: "/health", unhealthyThreshold: 2, matcher: "200", ...health },
+        targets: targets.map((ip) => ({ ip, port: 80 })),
+      },
+    ],
+    listeners: [{ id: "http-80", port: 80, protocol: "HTTP", rules, defaultAction: { type: "forward", targetGroups: [{ targetGroupId: "web", weight: 1 }] } }],
+  };
+}
