@@ -82,7 +82,7 @@ test("CreateLoadBalancer answers AWS's shape, provisioning then active; the same
 test("CreateLoadBalancer refuses bad subnets, zones, groups and hostile names with AWS's errors", async () => {
   await rejectsWithAwsError(
     createLb("one-zone", { Subnets: [f.subnets[0]!.id] }),
-    "InvalidConfigurationRequest",
+    "ValidationError",
     "At least two subnets in two different Availability Zones must be specified",
   );
   await rejectsWithAwsError(

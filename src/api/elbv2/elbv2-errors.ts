@@ -25,8 +25,10 @@ export const priorityInUse = (priority: number) => error("PriorityInUse")(`Prior
 export const targetGroupInUse = (arn: string) => error("ResourceInUse")(`Target group '${arn}' is currently in use by a listener or a rule`);
 
 export const deletionProtected = (arn: string) => operationNotPermitted(`Load balancer '${arn}' cannot be deleted because deletion protection is enabled`);
+// wording not confirmed (one AWS answer quoted in public shows the message "InvalidSubnetID.NotFound")
 export const subnetNotFound = (subnetId: string) => error("SubnetNotFound")(`The subnet ID '${subnetId}' is not valid`);
-export const twoZonesRequired = () => invalidConfigurationRequest("At least two subnets in two different Availability Zones must be specified");
+// AWS answers this one as ValidationError (quoted with its Error Code in public CloudFormation logs).
+export const twoZonesRequired = () => validationError("At least two subnets in two different Availability Zones must be specified");
 // wording not confirmed
 export const securityGroupInvalid = (groupId: string) => error("InvalidSecurityGroup")(`Security group '${groupId}' does not exist in the load balancer's VPC`);
 // wording not confirmed
