@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { compileHaproxyConfig, serverName, statusAlternatives, wildcardRegex } from "./haproxy-config.js";
+import { bodyFile, compileHaproxyConfig, cookieValue, maxConnectionsFor, serverName, statusAlternatives, wildcardRegex } from "./haproxy-config.js";
 import type { ActionModel, LoadBalancerModel, RuleModel, TargetGroupModel } from "./load-balancer-model.js";
 import { validateLoadBalancerModel } from "./load-balancer-model.js";
 
@@ -153,10 +153,10 @@ test("hostile text allowed by AWS reaches the config only as \\xHH escapes insid
   for (const fragment of ['"x"', "'y'", "#z", "$HOME", "%[src]", ";bind", "bind :1"]) {
     assert.equal(compiled.text.includes(fragment), false, `${fragment} appears raw`);
   }
-  assert.equal(compiled.files.get("responses/l-80-q.body"), body);
+  assert.equal(compiled.files.get(bodyFile(body)), body);
   assert.ok(
     lines(compiled.text).includes(
-      "http-request return status 503 content-type text/plain file /var/lib/berth/lb/lb-1/responses/l-80-q.body if { var(txn.rule) -m int eq 2 }",
+      `http-request return status 503 content-type text/plain file /var/lib/berth/lb/lb-1/${bodyFile(body)} if { var(txn.rule) -m int eq 2 }`,
     ),
   );
 });
@@ -171,4 +171,79 @@ test("helpers: server names from ip:port, wildcard regexes, status alternatives"
   assert.equal(serverName({ ip: "10.251.0.11", port: 80 }), "t-0afb000b-0050");
   assert.equal(wildcardRegex("/a?*.b"), "'^\\x2fa..*\\x2eb$'");
   assert.deepEqual(statusAlternatives([200, 202]), ["200", "202"]);
+});
+
+test("wildcards compile to linear regexes: literal pieces in order, middle ones in atomic groups, stars collapsed", () => {
+  assert.equal(wildcardRegex("/exact"), "'^\\x2fexact$'");
+  assert.equal(wildcardRegex("/api/*"), "'^\\x2fapi\\x2f.*$'");
+  assert.equal(wildcardRegex("*.png"), "'^.*\\x2epng$'");
+  assert.equal(wildcardRegex("/a*b**c?*d"), "'^\\x2fa(?>.*?b)(?>.*?c.).*d$'");
+  assert.equal(wildcardRegex("*a*", { any: "[^&]", start: "(^|&)", end: "(&|$)" }), "'(^|&)(?>[^&]*?a)[^&]*(&|$)'");
+  // The same regexes in JavaScript (PCRE's atomic group emulated by a lookahead and backreference) agree with AWS's meaning.
+  const matchesPattern = (pattern: string, subject: string) => {
+    const source = wildcardRegex(pattern)
+      .slice(1, -1)
+      .replace(/\\x([0-9a-f]{2})/g, (_, hex: string) => `\\u00${hex}`);
+    let group = 0;
+    const emulated = source.replace(/\(\?>([^)]*)\)/g, (_, inner: string) => `(?=(${inner}))\\${++group}`);
+    return new RegExp(emulated).test(subject);
+  };
+  const cases: [string, string, boolean][] = [
+    ["/a*b*c", "/axxbyyc", true],
+    ["/a*b*c", "/acb", false],
+    ["/a*b*c", "/abbc", true],
+    ["/a*ab*b", "/aab", false],
+    ["/a*ab*b", "/aaabb", true],
+    ["*a?c*", "/xxabcyy", true],
+    ["*a?c*", "/xxacyy", false],
+    ["/x*y", "/xy", true],
+  ];
+  for (const [pattern, subject, expected] of cases) assert.equal(matchesPattern(pattern, subject), expected, `${pattern} vs ${subject}`);
+  // No star ever becomes two adjacent unbounded runs (what backtracks exponentially).
+  const worst = wildcardRegex("*a*a*a*a*ab");
+  assert.equal(/\.\*\.\*|\.\*[^(?]*\.\*/.test(worst.replace(/\(\?>\.\*\?/g, "")), false, worst);
+});
+
+test("a method is written after `--`: it can never be read as an ACL flag", () => {
+  const compiled = compile(model([{ id: "m", conditions: [{ field: "http-request-method", values: ["GET", "M-SEARCH"] }], action: forward(["api", 1]) }]));
+  assert.ok(lines(compiled.text).includes("acl r1c0 method -- GET M-SEARCH"));
+});
+
+test("fixed-response bodies are named by content: ids with dashes or `default` never collide", () => {
+  const fixed = (messageBody: string): ActionModel => ({ type: "fixed-response", statusCode: 200, messageBody });
+  const rule = (id: string, path: string, body: string): RuleModel => ({ id, conditions: [{ field: "path-pattern", values: [path] }], action: fixed(body) });
+  const compiled = compileHaproxyConfig(
+    validateLoadBalancerModel({
+      id: "lb-1",
+      idleTimeoutSeconds: 60,
+      targetGroups: [],
+      listeners: [
+        { id: "a", port: 80, protocol: "HTTP", rules: [rule("b-c", "/public", "PUBLIC"), rule("default", "/x", "RULE")], defaultAction: fixed("DEFAULT A") },
+        { id: "a-b", port: 81, protocol: "HTTP", rules: [rule("c", "/admin", "SECRET")], defaultAction: fixed("DEFAULT AB") },
+      ],
+    }),
+    { stateDir: "/s" },
+  );
+  assert.deepEqual([...compiled.files.values()].sort(), ["DEFAULT A", "DEFAULT AB", "PUBLIC", "RULE", "SECRET"]);
+  for (const [file, body] of compiled.files) assert.ok(compiled.text.includes(`file /s/${file} `), `${body} is served from its own file`);
+});
+
+test("the target stickiness cookie value is an HMAC under the node's key, not the address", () => {
+  const key = "00112233445566778899aabbccddeeff";
+  const sticky = compileHaproxyConfig(model([], forward(["web", 1]), [group("web", { stickinessSeconds: 60 })]), { stateDir: "/s", cookieKey: key });
+  const server = lines(sticky.text).find((line) => line.startsWith("server "))!;
+  const value = cookieValue("tg-web/t-0a000104-1f90", key);
+  assert.ok(server.includes(` cookie ${value}`), server);
+  assert.equal(server.split(" cookie ")[1]!.includes("0a000104"), false);
+  assert.notEqual(cookieValue("tg-web/t-0a000104-1f90", "ff".repeat(16)), value, "another node's key gives another value");
+  assert.throws(() => compileHaproxyConfig(model([], forward(["web", 1]), [group("web", { stickinessSeconds: 60 })]), { stateDir: "/s" }), /cookie key/);
+});
+
+test("global sets maxconn to fit the open-file hard limit HAProxy inherits (it refuses to start above it)", () => {
+  assert.ok(lines(compile(model([])).text).includes("maxconn 20000"));
+  assert.ok(lines(compileHaproxyConfig(model([]), { stateDir: "/s", maxConnections: maxConnectionsFor(20_000) }).text).includes("maxconn 9375"));
+  assert.equal(maxConnectionsFor(1_048_576), 20_000);
+  // 2 per connection + one per server check and listener at the node's budgets + HAProxy's own stay within the limit.
+  assert.ok(maxConnectionsFor(20_000) * 2 + 1000 + 50 + 100 <= 20_000);
+  assert.throws(() => maxConnectionsFor(1024), /too few/);
 });

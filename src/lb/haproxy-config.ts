@@ -23,15 +23,28 @@
 //
 // User text never enters as itself: patterns become regular expressions in single quotes (no
 // escape or variable processing by the config parser) where every character but a letter or digit
-// is written \xHH; fixed-response bodies go into files next to the config (`file`), never inline.
-import { ID, matcherCodes } from "./load-balancer-model.js";
+// is written \xHH (wildcard-pattern.ts, which also keeps their matching linear); fixed-response
+// bodies go into files next to the config (`file`), never inline, each named by the hash of its
+// content (two bodies can only share a name by being the same text, whatever the ids).
+//
+// Target stickiness (BERTHLB) carries an opaque value per server, an HMAC of its name under the
+// node's key: the cookie a client holds says nothing of the target's address.
+import { createHash, createHmac } from "node:crypto";
+import { ID, MAX_LISTENERS, MAX_TARGETS_PER_NODE, matcherCodes } from "./load-balancer-model.js";
 import type { ActionModel, ConditionModel, ListenerModel, LoadBalancerModel, RuleModel, TargetGroupModel, TargetModel } from "./load-balancer-model.js";
+import { escapeRegexChar, wildcardRegex } from "./wildcard-pattern.js";
+
+export { wildcardRegex } from "./wildcard-pattern.js";
 
 export interface CompileSettings {
   /** The node's state directory (absolute): sockets, server state, response bodies. */
   readonly stateDir: string;
   /** The account the workers drop to (the master keeps root: it binds, reads files, reloads). */
   readonly workerUser?: { readonly user: string; readonly group: string } | undefined;
+  /** The node's secret (hex) for target stickiness cookie values (haproxy-node.ts keeps it in the state dir). */
+  readonly cookieKey?: string | undefined;
+  /** Global maxconn (default MAX_CONNECTIONS); haproxy-node.ts passes maxConnectionsFor(its hard limit). */
+  readonly maxConnections?: number | undefined;
 }
 
 export interface CompiledConfig {
@@ -45,6 +58,22 @@ export const SERVER_STATE_FILE = "servers.state";
 export const HARD_STOP_AFTER_SECONDS = 300;
 const PICK_RANGE = 1000;
 const CONNECT_TIMEOUT_SECONDS = 5;
+/**
+ * maxconn is always set, from the open-file hard limit HAProxy inherits (maxConnectionsFor): HAProxy
+ * 2.6 asks for 2 descriptors a connection plus its own (listeners, checks, pipes: ~50 here), and
+ * refuses to start when that exceeds the hard limit ("Cannot raise FD limit"). Room is kept for one
+ * check per server and one socket per listener at the model's per-node budgets.
+ */
+export const MAX_CONNECTIONS = 20_000;
+const MIN_CONNECTIONS = 256;
+const FD_RESERVE = MAX_TARGETS_PER_NODE + MAX_LISTENERS + 200;
+
+/** The maxconn that fits an open-file hard limit (never above MAX_CONNECTIONS). */
+export function maxConnectionsFor(openFileHardLimit: number): number {
+  const fitting = Math.floor((openFileHardLimit - FD_RESERVE) / 2);
+  if (fitting < MIN_CONNECTIONS) throw new Error(`an open-file limit of ${openFileHardLimit} leaves HAProxy too few connections`);
+  return Math.min(MAX_CONNECTIONS, fitting);
+}
 /** AWS's cookie for target group stickiness is AWSALBTG; ours is our own name. */
 export const GROUP_COOKIE = "BERTHTG";
 export const TARGET_COOKIE = "BERTHLB";
@@ -54,6 +83,15 @@ const SAFE_WORD = /^[A-Za-z0-9_.:/=;%[\]()!,&~*+?|^-]+$/;
 
 /** The backend of a target group. */
 export const backendName = (groupId: string) => `tg-${groupId}`;
+
+/** The body file of a fixed response, relative to the state dir: named by its content. */
+export const bodyFile = (body: string) => `responses/${createHash("sha256").update(body).digest("hex")}.body`;
+
+/** The target stickiness cookie's value for a server: opaque to the client (no address in it). */
+export function cookieValue(server: string, key: string): string {
+  if (!/^[0-9a-f]{32,}$/.test(key)) throw new Error("the stickiness cookie key must be at least 16 random bytes in hex");
+  return createHmac("sha256", Buffer.from(key, "hex")).update(server).digest("hex").slice(0, 24);
+}
 
 /** The server of a target: a stable name from ip:port, so the runtime API addresses it across reloads. */
 export function serverName(target: Pick<TargetModel, "ip" | "port">): string {
@@ -74,16 +112,6 @@ function word(value: string): string {
   return value;
 }
 
-function escapeRegexChar(char: string): string {
-  return /[A-Za-z0-9]/.test(char) ? char : `\\x${char.charCodeAt(0).toString(16).padStart(2, "0")}`;
-}
-
-/** An ELBv2 wildcard pattern (* any run, ? one character) as an anchored regex in single quotes. */
-export function wildcardRegex(pattern: string, anchors: { start?: string; end?: string } = {}): string {
-  const body = [...pattern].map((char) => (char === "*" ? ".*" : char === "?" ? "." : escapeRegexChar(char))).join("");
-  return `'${anchors.start ?? "^"}${body}${anchors.end ?? "$"}'`;
-}
-
 function conditionAcl(name: string, condition: ConditionModel): string {
   switch (condition.field) {
     case "path-pattern":
@@ -94,13 +122,14 @@ function conditionAcl(name: string, condition: ConditionModel): string {
     case "http-header":
       return `acl ${name} req.hdr(${word(condition.headerName)}) -i -m reg ${condition.values.map((value) => wildcardRegex(value)).join(" ")}`;
     case "http-request-method":
-      return `acl ${name} method ${condition.values.map(word).join(" ")}`;
+      // `--` ends the flags: no value is read as one (`-i`, `-m`, `-f <file>`), whatever it starts with.
+      return `acl ${name} method -- ${condition.values.map(word).join(" ")}`;
     case "query-string":
       return condition.values
         .map((pair) =>
           pair.key === undefined
-            ? `acl ${name} query -i -m reg ${wildcardRegex(pair.value, { start: "(^|&)[^=&]*=", end: "(&|$)" })}`
-            : `acl ${name} query -i -m reg ${wildcardRegex(pair.value, { start: `(^|&)${[...pair.key].map(escapeRegexChar).join("")}=`, end: "(&|$)" })}`,
+            ? `acl ${name} query -i -m reg ${wildcardRegex(pair.value, { start: "(^|&)[^=&]*=", end: "(&|$)", any: "[^&]" })}`
+            : `acl ${name} query -i -m reg ${wildcardRegex(pair.value, { start: `(^|&)${[...pair.key].map(escapeRegexChar).join("")}=`, end: "(&|$)", any: "[^&]" })}`,
         )
         .join("\n    ");
     case "source-ip":
@@ -140,19 +169,13 @@ function redirectLines(action: Extract<ActionModel, { type: "redirect" }>, when:
   return [`http-request redirect location ${base}${query === "" ? "" : word(`?${query}`)} code ${code} if ${when}`];
 }
 
-function actionLines(
-  action: ActionModel,
-  index: number,
-  listener: ListenerModel,
-  files: Map<string, string>,
-  ruleId: string,
-): { request: string[]; backend: string[] } {
+function actionLines(action: ActionModel, index: number, listener: ListenerModel, files: Map<string, string>): { request: string[]; backend: string[] } {
   const when = ruleIs(index);
   switch (action.type) {
     case "redirect":
       return { request: redirectLines(action, when, listener), backend: [] };
     case "fixed-response": {
-      const file = `responses/${listener.id}-${ruleId}.body`;
+      const file = bodyFile(action.messageBody ?? "");
       files.set(file, action.messageBody ?? "");
       const type = action.contentType ?? "text/plain";
       return { request: [`http-request return status ${action.statusCode} content-type ${word(type)} file @STATE@/${file} if ${when}`], backend: [] };
@@ -207,11 +230,11 @@ function httpFrontend(listener: ListenerModel, files: Map<string, string>): stri
       return name;
     });
     classify.push(`http-request set-var(txn.rule) int(${index}) if !{ var(txn.rule) -m found } ${names.join(" ")}`);
-    const lines = actionLines(rule.action, index, listener, files, rule.id);
+    const lines = actionLines(rule.action, index, listener, files);
     requests.push(...lines.request);
     backends.push(...lines.backend);
   });
-  const fallback = actionLines(listener.defaultAction, 0, listener, files, "default");
+  const fallback = actionLines(listener.defaultAction, 0, listener, files);
   const weighted = [listener.defaultAction, ...listener.rules.map((rule) => rule.action)].some(
     (action) => action.type === "forward" && action.targetGroups.filter((entry) => entry.weight > 0).length > 1,
   );
@@ -239,22 +262,25 @@ function frontend(listener: ListenerModel, files: Map<string, string>): string {
 }
 
 /** The per-server settings (the runtime API's `add server` takes the same, and no default-server). */
-export function serverOptions(group: TargetGroupModel, target: TargetModel): string[] {
+export function serverOptions(group: TargetGroupModel, target: TargetModel, cookieKey?: string): string[] {
   const health = group.healthCheck;
   const options = ["check", "inter", `${health.intervalSeconds}s`, "fall", String(health.unhealthyThreshold), "rise", String(health.healthyThreshold)];
   if (health.port !== "traffic-port") options.push("port", String(health.port));
   if (group.slowStartSeconds > 0) options.push("slowstart", `${group.slowStartSeconds}s`);
-  if (group.stickinessSeconds !== undefined) options.push("cookie", serverName(target));
+  if (group.stickinessSeconds !== undefined) {
+    if (cookieKey === undefined) throw new Error(`target group ${group.id} has stickiness: a cookie key is needed`);
+    options.push("cookie", cookieValue(serverKey(group.id, target), cookieKey));
+  }
   return options;
 }
 
 /** The runtime API's and the stats' name of a target's server: "backend/server". */
 export const serverKey = (groupId: string, target: Pick<TargetModel, "ip" | "port">) => `${backendName(groupId)}/${serverName(target)}`;
 
-export function serverLine(group: TargetGroupModel, target: TargetModel, startDisabled: ReadonlySet<string>): string {
+export function serverLine(group: TargetGroupModel, target: TargetModel, startDisabled: ReadonlySet<string>, cookieKey?: string): string {
   const drain = target.draining ? ["weight", "0"] : [];
   const disabled = startDisabled.has(serverKey(group.id, target)) ? ["disabled"] : [];
-  return `    server ${serverName(target)} ${word(`${target.ip}:${target.port}`)} ${[...serverOptions(group, target), ...drain, ...disabled].join(" ")}`;
+  return `    server ${serverName(target)} ${word(`${target.ip}:${target.port}`)} ${[...serverOptions(group, target, cookieKey), ...drain, ...disabled].join(" ")}`;
 }
 
 /** Status codes as regex alternatives, a full decade as one ("20[0-9]"), so "200-499" stays short. */
@@ -264,7 +290,7 @@ export function statusAlternatives(codes: readonly number[]): string[] {
   return [...decades].flatMap(([decade, members]) => (members.length === 10 ? [`${decade}[0-9]`] : members.map(String)));
 }
 
-function backend(group: TargetGroupModel, startDisabled: ReadonlySet<string>): string {
+function backend(group: TargetGroupModel, startDisabled: ReadonlySet<string>, cookieKey: string | undefined): string {
   const health = group.healthCheck;
   const lines = [`backend ${backendName(group.id)}`, `    mode ${group.protocol === "HTTP" ? "http" : "tcp"}`];
   lines.push(`    balance ${group.algorithm === "round_robin" ? "roundrobin" : "leastconn"}`);
@@ -277,7 +303,7 @@ function backend(group: TargetGroupModel, startDisabled: ReadonlySet<string>): s
   if (group.stickinessSeconds !== undefined && group.protocol === "HTTP") {
     lines.push(`    cookie ${TARGET_COOKIE} insert indirect nocache maxlife ${group.stickinessSeconds}s`);
   }
-  lines.push(...group.targets.map((target) => serverLine(group, target, startDisabled)));
+  lines.push(...group.targets.map((target) => serverLine(group, target, startDisabled, cookieKey)));
   return lines.join("\n");
 }
 
@@ -295,6 +321,7 @@ export function compileHaproxyConfig(model: LoadBalancerModel, paths: CompileSet
     [
       "global",
       "    master-worker",
+      `    maxconn ${paths.maxConnections ?? MAX_CONNECTIONS}`,
       `    stats socket ${paths.stateDir}/${ADMIN_SOCKET} mode 600 level admin expose-fd listeners`,
       `    hard-stop-after ${HARD_STOP_AFTER_SECONDS}s`,
       `    server-state-file ${paths.stateDir}/${SERVER_STATE_FILE}`,
@@ -315,7 +342,7 @@ export function compileHaproxyConfig(model: LoadBalancerModel, paths: CompileSet
       `    timeout tunnel ${idle}s`,
     ].join("\n"),
     ...model.listeners.map((listener) => frontend(listener, files)),
-    ...model.targetGroups.map((group) => backend(group, startDisabled)),
+    ...model.targetGroups.map((group) => backend(group, startDisabled, paths.cookieKey)),
   ];
   const text = `# Berth load balancer ${model.id}: generated, do not edit.\n${sections.join("\n\n")}\n`.replaceAll("@STATE@", paths.stateDir);
   return { text, files };

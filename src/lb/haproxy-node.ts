@@ -8,7 +8,9 @@
 //   <stateDir>/servers.state    server states dumped before a reload (health survives it)
 //   <stateDir>/model.json       the model last applied (what the next apply compares with)
 //   <stateDir>/pending.json     targets added and not yet seen UP (their health is `initial`)
-//   <stateDir>/responses/       fixed-response bodies
+//   <stateDir>/responses/       fixed-response bodies (named by content; the unused removed after an apply)
+//   <stateDir>/master.json      the master's pid and start time (/proc/<pid>/stat), saved at launch
+//   <stateDir>/cookie.key       the node's random key for target stickiness cookie values
 //
 //   start(model)  running already (pidfile → a live haproxy of this config)? apply; else write,
 //                 `haproxy -c`, launch the master daemonized under nsenter, wait for the socket;
@@ -24,13 +26,32 @@
 //   stop()        TERM to the master (and its workers), then the state dir is removed
 //
 // Every call is serialised, and each one can be replayed after the agent restarts: the running
-// master is found again by its pidfile and checked by its command line before it is trusted.
+// master is found again by the pid recorded at launch, and trusted only when that pid still has
+// the recorded start time (not a reused pid), runs the haproxy binary, is root's, and names this
+// config. No process is ever picked by its command line alone: any user (a task too) can start a
+// process whose arguments name our config, and it would then be "the master" — never launched
+// over, and killed as root at stop.
+//
+// The state dir is root's and 0700 (refused otherwise); files are replaced through a temp file
+// created exclusively (no one else's file or link is written through).
 import { connect } from "node:net";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { CommandRunner } from "../core/command-runner.js";
-import { ADMIN_SOCKET, SERVER_STATE_FILE, backendName, compileHaproxyConfig, serverKey, serverName, serverOptions } from "./haproxy-config.js";
+import {
+  ADMIN_SOCKET,
+  SERVER_STATE_FILE,
+  backendName,
+  compileHaproxyConfig,
+  maxConnectionsFor,
+  serverKey,
+  serverName,
+  serverOptions,
+} from "./haproxy-config.js";
+import { isAlive, openFileHardLimit, processStartTime, stillRuns, workersOf } from "./haproxy-process.js";
+import type { MasterRecord, ProcessRecord } from "./haproxy-process.js";
 import { validateLoadBalancerModel } from "./load-balancer-model.js";
 import type { LoadBalancerModel, TargetGroupModel, TargetModel } from "./load-balancer-model.js";
 import { targetHealth } from "./target-health.js";
@@ -65,6 +86,9 @@ const MASTER_SOCKET = "master.sock";
 const PID_FILE = "haproxy.pid";
 const CONFIG_FILE = "haproxy.cfg";
 const MODEL_FILE = "model.json";
+const MASTER_FILE = "master.json";
+const COOKIE_KEY_FILE = "cookie.key";
+const RESPONSES_DIR = "responses";
 /** Targets not seen UP since they were added ("backend/server"): their health is `initial`, not `unhealthy`. */
 const PENDING_FILE = "pending.json";
 
@@ -116,7 +140,10 @@ export class HaproxyNode {
   /** The process, its sockets and every file of the node; nothing is left when this returns. */
   stop(): Promise<void> {
     return this.serial(async () => {
+      const record = this.masterRecord();
       const pid = await this.masterPid();
+      // Its workers: those seen at launch and reloads, and those under it now (each checked again before a signal).
+      const workers = [...(record?.workers ?? []), ...(pid === undefined ? [] : workersOf(pid, this.haproxyBinary(), this.configPath()))];
       if (pid !== undefined) {
         await this.options.run("kill", ["-TERM", String(pid)]).catch(() => undefined);
         if (!(await waitUntil(() => !isAlive(pid), this.readyTimeoutMs))) {
@@ -124,28 +151,74 @@ export class HaproxyNode {
           await waitUntil(() => !isAlive(pid), this.readyTimeoutMs);
         }
       }
-      // A worker whose master was killed outright (or an old one past its master) is killed too.
-      const strays = processesRunning(join(this.stateDir, CONFIG_FILE));
-      if (strays.length > 0) {
-        await this.options.run("kill", ["-KILL", ...strays.map(String)]).catch(() => undefined);
-        await waitUntil(() => strays.every((stray) => !isAlive(stray)), this.readyTimeoutMs);
+      // A worker whose master was killed outright leaves on its own (the master pipe closes); one
+      // that has not yet is killed, by its recorded pid only, and only while it is that haproxy.
+      const running = () => workers.filter((worker) => stillRuns(worker, this.haproxyBinary(), this.configPath(), false));
+      if (!(await waitUntil(() => running().length === 0, 2_000))) {
+        const strays = running().map((worker) => String(worker.pid));
+        if (strays.length > 0) await this.options.run("kill", ["-KILL", ...strays]).catch(() => undefined);
+        await waitUntil(() => running().length === 0, this.readyTimeoutMs);
       }
       rmSync(this.stateDir, { recursive: true, force: true });
     });
   }
 
   /**
-   * The master's pid: the pidfile's, when it names a live HAProxy of this node's config; else (a
-   * launch cut short before the pidfile, a pidfile removed) the process of this config whose
-   * parent is not one too.
+   * The master's pid: the one recorded at launch, while it is still that process (same start
+   * time), runs the haproxy binary as root and names this node's config; else undefined.
    */
   async masterPid(): Promise<number | undefined> {
-    const config = join(this.stateDir, CONFIG_FILE);
-    const pidFile = join(this.stateDir, PID_FILE);
-    const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8").trim().split("\n")[0]) : NaN;
-    if (Number.isInteger(pid) && pid > 1 && runsConfig(pid, config)) return pid;
-    const running = processesRunning(config);
-    return running.find((candidate) => !running.includes(parentPid(candidate)));
+    const record = this.masterRecord();
+    return record && stillRuns(record, this.haproxyBinary(), this.configPath(), true) ? record.pid : undefined;
+  }
+
+  private configPath(): string {
+    return join(this.stateDir, CONFIG_FILE);
+  }
+
+  /** The binary as /proc/<pid>/exe names it (symlinks resolved). */
+  private haproxyBinary(): string {
+    try {
+      return realpathSync(this.haproxy);
+    } catch {
+      return this.haproxy;
+    }
+  }
+
+  private masterRecord(): MasterRecord | undefined {
+    const file = join(this.stateDir, MASTER_FILE);
+    if (!this.stateDirIsOurs()) return undefined;
+    try {
+      const record = JSON.parse(readFileSync(file, "utf8")) as MasterRecord;
+      return typeof record.pid === "number" && typeof record.startTime === "string" ? record : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Records the master the pidfile names (HAProxy wrote it, in our 0700 dir) with its start time and workers. */
+  private recordMaster(): void {
+    const pid = Number(readFileSync(join(this.stateDir, PID_FILE), "utf8").trim().split("\n")[0]);
+    const startTime = processStartTime(pid);
+    if (!Number.isInteger(pid) || startTime === undefined) throw new Error(`haproxy in ${this.stateDir} wrote no usable pidfile`);
+    const workers: ProcessRecord[] = workersOf(pid, this.haproxyBinary(), this.configPath());
+    writeFileAtomic(join(this.stateDir, MASTER_FILE), JSON.stringify({ pid, startTime, workers }));
+  }
+
+  /** After a reload: the master's workers now, old ones still finishing included (kept until stop). */
+  private recordWorkers(): void {
+    const record = this.masterRecord();
+    if (!record) return;
+    const seen = new Map([...(record.workers ?? []), ...workersOf(record.pid, this.haproxyBinary(), this.configPath())].map((worker) => [worker.pid, worker]));
+    const live = [...seen.values()].filter((worker) => processStartTime(worker.pid) === worker.startTime);
+    writeFileAtomic(join(this.stateDir, MASTER_FILE), JSON.stringify({ ...record, workers: live }));
+  }
+
+  /** The state dir, when it exists, is a directory (no link), ours (root's) and 0700: anything else is refused. */
+  private stateDirIsOurs(): boolean {
+    if (!existsSync(this.stateDir)) return false;
+    checkStateDir(this.stateDir);
+    return true;
   }
 
   private serial<T>(work: () => Promise<T>): Promise<T> {
@@ -156,7 +229,9 @@ export class HaproxyNode {
 
   private async launch(model: LoadBalancerModel): Promise<ApplyMode> {
     const added = serverKeys(model);
-    await this.writeChecked(model, added);
+    const bodies = await this.writeChecked(model, added);
+    this.removeBodiesBut(bodies);
+    for (const stale of [MASTER_FILE]) rmSync(join(this.stateDir, stale), { force: true });
     for (const stale of [MASTER_SOCKET, ADMIN_SOCKET, PID_FILE]) rmSync(join(this.stateDir, stale), { force: true });
     const args = [
       "-W",
@@ -172,6 +247,8 @@ export class HaproxyNode {
     if (!(await waitUntil(async () => (await this.command(ADMIN_SOCKET, "show info").catch(() => "")).includes("Pid:"), this.readyTimeoutMs))) {
       throw new Error(`haproxy in ${this.stateDir} did not answer on its stats socket`);
     }
+    // `-D`: the pidfile is written before the master detaches, so it names the master by now.
+    this.recordMaster();
     await this.readyUnchecked(model, added);
     this.saveModel(model);
     return "started";
@@ -182,41 +259,74 @@ export class HaproxyNode {
     if (previous && JSON.stringify(previous) === JSON.stringify(model)) return "unchanged";
     const known = previous ? serverKeys(previous) : new Set<string>();
     const added = new Set([...serverKeys(model)].filter((key) => !known.has(key)));
-    await this.writeChecked(model, added);
-    if (previous && onlyTargetsChanged(previous, model) && (await this.applyTargets(previous, model))) {
-      this.saveModel(model);
-      return "runtime";
+    const previousConfig = readFileSync(this.configPath(), "utf8");
+    const bodies = await this.writeChecked(model, added);
+    try {
+      if (previous && onlyTargetsChanged(previous, model) && (await this.applyTargets(previous, model))) {
+        this.saveModel(model);
+        this.removeBodiesBut(bodies);
+        return "runtime";
+      }
+      await this.reload();
+    } catch (error) {
+      // The running worker still serves the previous config: the file the master would read at
+      // its next reload is that one again, not one that failed (its bodies were kept for it).
+      writeFileAtomic(this.configPath(), previousConfig);
+      throw error;
     }
-    await this.reload();
+    this.recordWorkers();
     await this.readyUnchecked(model, added);
     this.saveModel(model);
+    this.removeBodiesBut(bodies);
     return "reload";
   }
 
-  /** Writes the bodies and the config, after `haproxy -c` accepted it; the running one is untouched until then. */
-  private async writeChecked(model: LoadBalancerModel, added: ReadonlySet<string>): Promise<void> {
+  /**
+   * Writes the bodies and the config, after `haproxy -c` accepted it; the running one is untouched
+   * until then. Returns the body files the new config names.
+   */
+  private async writeChecked(model: LoadBalancerModel, added: ReadonlySet<string>): Promise<Set<string>> {
     validateLoadBalancerModel(model);
+    if (!existsSync(this.stateDir)) mkdirSync(this.stateDir, { recursive: true, mode: 0o700 });
+    checkStateDir(this.stateDir);
     const compiled = compileHaproxyConfig(
       model,
-      { stateDir: this.stateDir, workerUser: this.options.workerUser ?? { user: "nobody", group: "nogroup" } },
+      {
+        stateDir: this.stateDir,
+        workerUser: this.options.workerUser ?? { user: "nobody", group: "nogroup" },
+        cookieKey: this.cookieKey(),
+        maxConnections: maxConnectionsFor(openFileHardLimit()),
+      },
       added,
     );
-    mkdirSync(this.stateDir, { recursive: true, mode: 0o700 });
-    for (const [name, content] of compiled.files) {
-      mkdirSync(dirname(join(this.stateDir, name)), { recursive: true, mode: 0o700 });
-      writeFileAtomic(join(this.stateDir, name), content);
-    }
+    if (!existsSync(join(this.stateDir, RESPONSES_DIR))) mkdirSync(join(this.stateDir, RESPONSES_DIR), { mode: 0o700 });
+    for (const [name, content] of compiled.files) writeFileAtomic(join(this.stateDir, name), content);
     // The state file must exist and name its format's version, or every check and start warns.
     if (!existsSync(join(this.stateDir, SERVER_STATE_FILE))) writeFileAtomic(join(this.stateDir, SERVER_STATE_FILE), "1\n");
     const candidate = join(this.stateDir, `${CONFIG_FILE}.new`);
-    writeFileSync(candidate, compiled.text, { mode: 0o600 });
+    writeFileExclusive(candidate, compiled.text);
     try {
       await this.options.run(this.haproxy, ["-c", "-q", "-f", candidate]);
     } catch (error) {
       rmSync(candidate, { force: true });
       throw error;
     }
-    renameSync(candidate, join(this.stateDir, CONFIG_FILE));
+    renameSync(candidate, this.configPath());
+    return new Set(compiled.files.keys());
+  }
+
+  /** Bodies no config names any more (kept until the new one runs: a failed reload restores the old config). */
+  private removeBodiesBut(keep: ReadonlySet<string>): void {
+    for (const entry of readdirSync(join(this.stateDir, RESPONSES_DIR))) {
+      if (!keep.has(`${RESPONSES_DIR}/${entry}`)) rmSync(join(this.stateDir, RESPONSES_DIR, entry), { force: true });
+    }
+  }
+
+  /** The node's random key for stickiness cookie values, made once and kept with its state. */
+  private cookieKey(): string {
+    const file = join(this.stateDir, COOKIE_KEY_FILE);
+    if (!existsSync(file)) writeFileAtomic(file, randomBytes(32).toString("hex"));
+    return readFileSync(file, "utf8").trim();
   }
 
   /** Target changes through the runtime API; false when one is refused (the caller reloads instead). */
@@ -380,43 +490,6 @@ function reloadCount(showProc: string): { reloads: number; failed: number } {
   return { reloads: Number(match?.[1] ?? -1), failed: Number(match?.[2] ?? 0) };
 }
 
-/** Whether pid is a live process started with `-f <config>`. */
-function runsConfig(pid: number, config: string): boolean {
-  if (!isAlive(pid)) return false;
-  try {
-    const args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-    return args.some((arg, index) => arg === "-f" && args[index + 1] === config);
-  } catch {
-    return false;
-  }
-}
-
-function processesRunning(config: string): number[] {
-  return readdirSync("/proc")
-    .filter((entry) => /^\d+$/.test(entry))
-    .map(Number)
-    .filter((pid) => runsConfig(pid, config));
-}
-
-function parentPid(pid: number): number {
-  try {
-    // /proc/<pid>/stat: "pid (comm) state ppid …"; comm may hold spaces, so read after its ")".
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-  } catch {
-    return 0;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    // A zombie holds nothing but its pid: it counts as gone.
-    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, "utf8"));
-  } catch {
-    return false;
-  }
-}
-
 async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -426,7 +499,21 @@ async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs:
   }
 }
 
+/** Created, never opened if it exists (`wx`: no one else's file, no link followed); a stale one is removed first. */
+function writeFileExclusive(path: string, content: string): void {
+  rmSync(path, { force: true });
+  writeFileSync(path, content, { mode: 0o600, flag: "wx" });
+}
+
 function writeFileAtomic(path: string, content: string): void {
-  writeFileSync(`${path}.tmp`, content, { mode: 0o600 });
+  writeFileExclusive(`${path}.tmp`, content);
   renameSync(`${path}.tmp`, path);
+}
+
+/** Refuses a state dir that is a link, not a directory, not ours (the agent is root) or open to others; HAProxy runs what it reads there. */
+export function checkStateDir(stateDir: string): void {
+  const stat = lstatSync(stateDir);
+  const uid = process.getuid?.() ?? 0;
+  if (!stat.isDirectory() || stat.uid !== uid) throw new Error(`state dir ${stateDir} is not a directory owned by uid ${uid}`);
+  if ((stat.mode & 0o777) !== 0o700) chmodSync(stateDir, 0o700);
 }

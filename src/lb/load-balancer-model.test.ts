@@ -137,3 +137,58 @@ test("CIDRs are canonical IPv4", () => {
   assert.equal(isIpv4Cidr("10.1.0.1/16"), false);
   assert.equal(isIpv4Cidr("256.0.0.0/8"), false);
 });
+
+test("a method starts with a letter: `--`, `-M`, `_X` are refused", () => {
+  validateLoadBalancerModel(withCondition({ field: "http-request-method", values: ["GET", "M-SEARCH", "X_Y"] }));
+  for (const value of ["--", "-M", "-i", "_X", ""]) {
+    assert.throws(() => validateLoadBalancerModel(withCondition({ field: "http-request-method", values: [value] })), /http request method/, value);
+  }
+});
+
+test("wildcards: at most 5 per rule (AWS), at most 200 wildcard values per listener", () => {
+  validateLoadBalancerModel(withCondition({ field: "path-pattern", values: ["/a*b*c*d*e*"] }));
+  assert.throws(() => validateLoadBalancerModel(withCondition({ field: "path-pattern", values: ["*a".repeat(63) + "b"] })), /wildcards/);
+  assert.throws(() => validateLoadBalancerModel(withCondition({ field: "path-pattern", values: ["/a*b*c*", "/d*e?f?"] })), /wildcards/);
+  assert.throws(
+    () => validateLoadBalancerModel(withCondition({ field: "query-string", values: [{ key: "k", value: "*a*b*c" }, { value: "??x?" }] })),
+    /wildcards/,
+  );
+  const listener = base.listeners[0]!;
+  const rules = (count: number) =>
+    Array.from({ length: count }, (_, index) => ({
+      ...listener.rules[0]!,
+      id: `r-${index}`,
+      conditions: [{ field: "path-pattern" as const, values: ["/a*", "/b*", "/c*", "/d*", "/e*"] }],
+    }));
+  validateLoadBalancerModel({ ...base, listeners: [{ ...listener, rules: rules(40) }] });
+  assert.throws(() => validateLoadBalancerModel({ ...base, listeners: [{ ...listener, rules: rules(41) }] }), /wildcards per listener/);
+});
+
+test("per-node budgets: 1000 targets over all groups, 500 rules over all listeners", () => {
+  const targets = (group: number, count: number) => Array.from({ length: count }, (_, index) => ({ ip: `10.${group}.${index >> 8}.${index & 255}`, port: 80 }));
+  const groups = (count: number, each: number) => Array.from({ length: count }, (_, index) => ({ ...web, id: `g${index}`, targets: targets(index, each) }));
+  validateLoadBalancerModel({ ...base, targetGroups: [web, ...groups(3, 333)] });
+  assert.throws(() => validateLoadBalancerModel({ ...base, targetGroups: [web, ...groups(2, 500)] }), /1000 targets over all/);
+  const listener = base.listeners[0]!;
+  const listeners = Array.from({ length: 6 }, (_, at) => ({
+    ...listener,
+    id: `l-${at}`,
+    port: 80 + at,
+    rules: Array.from({ length: 100 }, (_, index) => ({
+      ...listener.rules[0]!,
+      id: `r-${index}`,
+      conditions: [{ field: "path-pattern" as const, values: ["/x"] }],
+    })),
+  }));
+  validateLoadBalancerModel({ ...base, listeners: listeners.slice(0, 5) });
+  assert.throws(() => validateLoadBalancerModel({ ...base, listeners }), /500 rules over all/);
+});
+
+test("targets on loopback, 0/8, link-local, multicast, reserved or broadcast addresses are refused", () => {
+  for (const ip of ["127.0.0.1", "127.9.9.9", "0.0.0.0", "0.1.2.3", "169.254.169.254", "224.0.0.1", "239.1.1.1", "240.0.0.1", "255.255.255.255"]) {
+    assert.throws(() => validateLoadBalancerModel({ ...base, targetGroups: [{ ...web, targets: [{ ip, port: 80 }] }] }), /loopback, link-local/, ip);
+  }
+  for (const ip of ["10.0.0.1", "172.16.0.1", "192.168.0.1", "100.64.0.1", "169.253.0.1", "223.255.255.254"]) {
+    validateLoadBalancerModel({ ...base, targetGroups: [{ ...web, targets: [{ ip, port: 80 }] }] });
+  }
+});

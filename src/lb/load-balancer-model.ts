@@ -9,7 +9,14 @@
 // letter or digit is a \xHH escape (haproxy-config.ts), so no quote, space, `#`, backslash or
 // newline of a user's ever reaches the config as itself. The API (src/api/elbv2) applies AWS's own
 // limits; the limits here are the engine's (a 1 s health-check interval is allowed, for tests).
+//
+// Budgets per node (besides AWS's per-listener and per-group limits): at most MAX_TARGETS_PER_NODE
+// servers over all groups (AWS: 1,000 targets per load balancer), MAX_RULES_PER_NODE rules, and
+// MAX_WILDCARD_VALUES_PER_LISTENER condition values with a wildcard (each is a regex run on every
+// request that reaches it; wildcard-pattern.ts keeps each linear, this keeps their sum small). With
+// haproxy-config.ts's fixed maxconn, a model that passes starts whatever the host's open-file limit.
 import { AwsError } from "../core/errors.js";
+import { wildcardCount } from "./wildcard-pattern.js";
 
 export type ListenerProtocol = "HTTP" | "TCP";
 export type TargetGroupProtocol = "HTTP" | "TCP";
@@ -115,7 +122,8 @@ export const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,40}$/;
 const SAFE_HEADER_NAME = /^[A-Za-z0-9_.-]{1,40}$/;
 /** Printable ASCII, space included: escaped character by character when it becomes a regex. */
 export const PRINTABLE = /^[\x20-\x7e]{1,128}$/;
-export const METHOD = /^[A-Z_-]{1,40}$/;
+/** AWS: A–Z, `-` and `_`, up to 40; a letter first, so no method can read as an ACL flag (`-i`, `--`). */
+export const METHOD = /^[A-Z][A-Z_-]{0,39}$/;
 const QUERY_KEY = /^[A-Za-z0-9_.~-]{1,128}$/;
 const REDIRECT_HOST = /^(?:[A-Za-z0-9.-]|#\{host\}){1,128}$/;
 const REDIRECT_PATH = /^\/(?:[A-Za-z0-9_.~/-]|#\{(?:host|path|port)\}){0,127}$/;
@@ -123,6 +131,12 @@ const REDIRECT_QUERY = /^(?:[A-Za-z0-9_.~=&-]|#\{(?:host|path|port|query)\}){0,1
 export const CONTENT_TYPES = ["text/plain", "text/css", "text/html", "application/javascript", "application/json"] as const;
 const MAX_BODY_BYTES = 1024;
 const MAX_WEIGHT = 999;
+/** AWS: "condition wildcards per rule", 5. */
+export const MAX_WILDCARDS_PER_RULE = 5;
+export const MAX_WILDCARD_VALUES_PER_LISTENER = 200;
+export const MAX_TARGETS_PER_NODE = 1000;
+export const MAX_RULES_PER_NODE = 500;
+export const MAX_LISTENERS = 50;
 
 const invalid = (message: string) => new AwsError("ValidationError", message);
 
@@ -255,6 +269,41 @@ function validateHealthCheck(group: TargetGroupModel): void {
   integer(health.unhealthyThreshold, 1, 10, "unhealthy threshold");
 }
 
+/**
+ * Addresses a target may not have: this host itself (0.0.0.0/8, 127.0.0.0/8), link-local
+ * (169.254.0.0/16: cloud metadata services live there), multicast, reserved and broadcast
+ * (224.0.0.0/3). A target is a task's or an instance's unicast address, never one of these.
+ */
+export function isForbiddenTargetAddress(ip: string): boolean {
+  const [first, second] = ip.split(".").map(Number) as [number, number];
+  return first === 0 || first === 127 || (first === 169 && second === 254) || first >= 224;
+}
+
+/** The wildcard patterns of a condition (query strings: their values; keys take none). */
+function patternValues(condition: ConditionModel): readonly string[] {
+  switch (condition.field) {
+    case "path-pattern":
+    case "host-header":
+    case "http-header":
+      return condition.values;
+    case "query-string":
+      return condition.values.map((pair) => pair.value);
+    default:
+      return [];
+  }
+}
+
+function validateRule(rule: RuleModel, listener: ListenerModel, groups: ReadonlyMap<string, TargetGroupModel>): number {
+  matches(rule.id, ID, "rule id");
+  check(rule.conditions.length >= 1 && rule.conditions.length <= 5, "a rule has 1 to 5 conditions");
+  rule.conditions.forEach((condition) => validateCondition(condition, listener));
+  validateAction(rule.action, listener, groups);
+  const patterns = rule.conditions.flatMap(patternValues);
+  const wildcards = patterns.reduce((sum, value) => sum + wildcardCount(value), 0);
+  check(wildcards <= MAX_WILDCARDS_PER_RULE, `a rule's conditions have at most ${MAX_WILDCARDS_PER_RULE} wildcards (* and ?)`);
+  return patterns.filter((value) => wildcardCount(value) > 0).length;
+}
+
 function validateTargetGroup(group: TargetGroupModel): void {
   matches(group.id, ID, "target group id");
   check(group.protocol === "HTTP" || group.protocol === "TCP", "target group protocol must be HTTP or TCP");
@@ -269,6 +318,7 @@ function validateTargetGroup(group: TargetGroupModel): void {
   check(group.targets.length <= 1000, "at most 1000 targets per target group");
   for (const target of group.targets) {
     matches(target.ip, IPV4, "target address");
+    check(!isForbiddenTargetAddress(target.ip), `target address ${target.ip} is loopback, link-local, multicast or reserved`);
     integer(target.port, 1, 65535, "target port");
     check(target.draining === undefined || typeof target.draining === "boolean", "target draining flag");
   }
@@ -282,8 +332,12 @@ function validateTargetGroup(group: TargetGroupModel): void {
 export function validateLoadBalancerModel(model: LoadBalancerModel): LoadBalancerModel {
   matches(model.id, ID, "load balancer id");
   integer(model.idleTimeoutSeconds, 1, 4000, "idle timeout");
-  check(model.targetGroups.length <= 100 && model.listeners.length <= 50, "too many listeners or target groups");
+  check(model.targetGroups.length <= 100 && model.listeners.length <= MAX_LISTENERS, "too many listeners or target groups");
   model.targetGroups.forEach(validateTargetGroup);
+  const targets = model.targetGroups.reduce((sum, group) => sum + group.targets.length, 0);
+  check(targets <= MAX_TARGETS_PER_NODE, `at most ${MAX_TARGETS_PER_NODE} targets over all target groups of a load balancer`);
+  const rules = model.listeners.reduce((sum, listener) => sum + listener.rules.length, 0);
+  check(rules <= MAX_RULES_PER_NODE, `at most ${MAX_RULES_PER_NODE} rules over all listeners of a load balancer`);
   unique(
     model.targetGroups.map((group) => group.id),
     "target group ids",
@@ -295,12 +349,8 @@ export function validateLoadBalancerModel(model: LoadBalancerModel): LoadBalance
     check(listener.protocol === "HTTP" || listener.protocol === "TCP", "listener protocol must be HTTP or TCP");
     check(listener.protocol === "HTTP" || listener.rules.length === 0, "a TCP listener has no rules");
     check(listener.rules.length <= 100, "at most 100 rules per listener");
-    for (const rule of listener.rules) {
-      matches(rule.id, ID, "rule id");
-      check(rule.conditions.length >= 1 && rule.conditions.length <= 5, "a rule has 1 to 5 conditions");
-      rule.conditions.forEach((condition) => validateCondition(condition, listener));
-      validateAction(rule.action, listener, groups);
-    }
+    const wildcardValues = listener.rules.reduce((sum, rule) => sum + validateRule(rule, listener, groups), 0);
+    check(wildcardValues <= MAX_WILDCARD_VALUES_PER_LISTENER, `at most ${MAX_WILDCARD_VALUES_PER_LISTENER} condition values with wildcards per listener`);
     unique(
       listener.rules.map((rule) => rule.id),
       `rule ids of ${listener.id}`,

@@ -372,6 +372,53 @@ test("an HAProxy node in its namespace spreads, checks, routes, splits by weight
     assert.equal(await node!.apply(all), "reload");
   });
 
+  await t.test("wildcard patterns cannot hold a worker: a near-miss path over 100 star-heavy rules is answered at once, the node stays up", async () => {
+    const master = await node!.masterPid();
+    // 5 wildcards per rule (AWS's limit), on every rule a listener may have: as backtracking
+    // `.*` runs, each would try every split of an 8000-character path between its stars.
+    const rules = Array.from({ length: 100 }, (_, index) => ({
+      id: `w${index}`,
+      conditions: [{ field: "path-pattern" as const, values: [`*a*a*a*a*a${String.fromCharCode(98 + (index % 20))}`] }],
+      action: { type: "fixed-response" as const, statusCode: 200, messageBody: `w${index}` },
+    }));
+    assert.equal(await node!.apply(model([group("web", BACKENDS)], rules)), "reload");
+    const since = Date.now();
+    const hostile = await get(`/${"a".repeat(8000)}z`);
+    const took = Date.now() - since;
+    assert.equal(hostile.status, 200);
+    assert.match(hostile.body, /^b[123] /, "no rule matched: the default action answered");
+    assert.ok(took < 1_000, `answered in ${took} ms`);
+    assert.equal((await get(`/${"a".repeat(50)}b`)).body, "w0", "a matching path still matches");
+    assert.equal(await node!.masterPid(), master, "the master lives");
+    assert.equal((await get("/")).status, 200);
+    assert.equal(await node!.apply(all), "reload");
+  });
+
+  await t.test("a reload that fails after `haproxy -c` passed restores the previous haproxy.cfg; the running worker serves on", async () => {
+    const config = join(stateDir, "haproxy.cfg");
+    const before = readFileSync(config, "utf8");
+    // Port 5001 taken in the LB namespace: the check passes (it binds nothing), the reload cannot bind.
+    const squatter = spawn("nsenter", [`--net=/run/netns/${LB}`, process.execPath, "-e", `require("node:net").createServer().listen(5001, "0.0.0.0")`], {
+      stdio: "ignore",
+    });
+    children.push(squatter);
+    try {
+      await waitFor(() => isListeningInNetns(LB, 5001), { what: "port 5001 taken" });
+      const taken: LoadBalancerModel = {
+        ...all,
+        listeners: [...all.listeners, { id: "http-5001", port: 5001, protocol: "HTTP", rules: [], defaultAction: forward(["web", 1]) }],
+      };
+      await assert.rejects(node!.apply(taken), /did not reload|did not answer/);
+      assert.equal(readFileSync(config, "utf8"), before, "the config on disk is the one running");
+      assert.equal((await get("/")).status, 200);
+    } finally {
+      squatter.kill();
+    }
+    await waitFor(async () => !(await isListeningInNetns(LB, 5001)), { what: "port 5001 free" });
+    assert.equal(await node!.apply({ ...all, idleTimeoutSeconds: 62 }), "reload", "the next apply reloads as usual");
+    assert.equal(await node!.apply(all), "reload");
+  });
+
   await t.test("a config HAProxy refuses never replaces the running one", async () => {
     const before = await node!.masterPid();
     const broken = { ...all, idleTimeoutSeconds: 0 };
@@ -397,4 +444,28 @@ test("an HAProxy node in its namespace spreads, checks, routes, splits by weight
   const left = (await attempt("ps", ["-eo", "stat=,args="])).stdout.split("\n").filter((line) => line.includes(stateDir) && !line.startsWith("Z"));
   assert.deepEqual(left, []);
   assert.equal(existsSync(stateDir), false);
+
+  // A decoy: an unprivileged process whose arguments name the node's config, as any user (a task
+  // too) can start. It is neither taken for the master at start nor signalled at stop.
+  const decoy = spawn("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "perl", "-e", "sleep 600", "-f", join(stateDir, "haproxy.cfg")], {
+    stdio: "ignore",
+  });
+  children.push(decoy);
+  try {
+    await waitFor(() => existsSync(`/proc/${decoy.pid}/cmdline`) && readFileSync(`/proc/${decoy.pid}/cmdline`, "utf8").includes(stateDir), {
+      what: "the decoy",
+    });
+    const guarded = new HaproxyNode({ netnsPath: `/run/netns/${LB}`, stateDir, run: exec });
+    assert.equal(await guarded.masterPid(), undefined, "the decoy is not the master");
+    assert.equal(await guarded.start(all), "started", "a real master is launched");
+    const master = await guarded.masterPid();
+    assert.ok(master !== undefined && master !== decoy.pid);
+    assert.equal((await get("/")).status, 503, "the real master answers (its targets not checked yet)");
+    await guarded.stop();
+    assert.equal(decoy.exitCode, null, "stop() left the decoy alone");
+    assert.equal(decoy.signalCode, null);
+  } finally {
+    decoy.kill("SIGKILL");
+  }
+  await waitFor(() => decoy.exitCode !== null || decoy.signalCode !== null, { what: "the decoy gone" });
 });
