@@ -22,6 +22,7 @@ import { startServicePurge } from "../control/service-purge.js";
 import { startSecretPurge } from "../control/secret-purge.js";
 import { createSecretsManagerService } from "../api/secretsmanager/index.js";
 import { createAcmService } from "../api/acm/index.js";
+import { certificateUsers } from "../api/elbv2/certificate-users.js";
 import { createSsmService } from "../api/ssm/index.js";
 import { createIamService } from "../api/iam/index.js";
 import { createElbv2Service } from "../api/elbv2/index.js";
@@ -87,7 +88,7 @@ function storeBackedServices({ store, scope, box }: ControlPlaneParts): ServiceM
     createSsmService({ parameters: store.parameters, clock: systemClock, scope, sealer: box }),
     createIamService({ iam: store.iam, clock: systemClock, sealer: box }),
     createElbv2Service({ store, clock: systemClock }),
-    createAcmService({ certificates: store.certificates, clock: systemClock, scope, sealer: box }),
+    createAcmService({ certificates: store.certificates, clock: systemClock, scope, sealer: box, certificateUsers: () => certificateUsers(store) }),
   ];
 }
 

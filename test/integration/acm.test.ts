@@ -21,6 +21,8 @@ import {
 import type { TestServer } from "../support/server.js";
 import { awsCli, sdkConfig, startTestServer } from "../support/server.js";
 import { runBoto3 } from "../support/boto3.js";
+import { CreateListenerCommand, CreateLoadBalancerCommand, DeleteListenerCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
+import { elbv2Fixture } from "../support/elbv2-fixtures.js";
 
 let server: TestServer;
 let acm: ACMClient;
@@ -232,4 +234,36 @@ print(json.dumps(out))
   );
   assert.equal(result.code, 0, result.stderr);
   assert.deepEqual(JSON.parse(result.stdout), { domain: "cli.example.com", listed: [arn], gone: "ResourceNotFoundException" });
+});
+
+test("a certificate an HTTPS listener uses is in use: InUseBy names its load balancer, DeleteCertificate refuses until the listener is gone", async () => {
+  const made = selfSigned("tls");
+  const arn = (await acm.send(new ImportCertificateCommand({ Certificate: made.certificatePem, PrivateKey: made.privateKeyPem }))).CertificateArn!;
+  const fixture = await elbv2Fixture(server);
+  const loadBalancer = (
+    await fixture.elb.send(new CreateLoadBalancerCommand({ Name: "tls-web", Subnets: fixture.subnets.slice(0, 2).map((subnet) => subnet.id) }))
+  ).LoadBalancers![0]!;
+  const listener = (
+    await fixture.elb.send(
+      new CreateListenerCommand({
+        LoadBalancerArn: loadBalancer.LoadBalancerArn,
+        Protocol: "HTTPS",
+        Port: 443,
+        Certificates: [{ CertificateArn: arn }],
+        DefaultActions: [{ Type: "fixed-response", FixedResponseConfig: { StatusCode: "200" } }],
+      }),
+    )
+  ).Listeners![0]!;
+  assert.deepEqual((await acm.send(new DescribeCertificateCommand({ CertificateArn: arn }))).Certificate!.InUseBy, [loadBalancer.LoadBalancerArn]);
+  const summaries = (await acm.send(new ListCertificatesCommand({}))).CertificateSummaryList!;
+  assert.equal(summaries.find((summary) => summary.CertificateArn === arn)?.InUse, true);
+  await assert.rejects(acm.send(new DeleteCertificateCommand({ CertificateArn: arn })), {
+    name: "ResourceInUseException",
+    message: `Certificate ${arn} in account 123456789012 is in use.`,
+  });
+  await fixture.elb.send(new DeleteListenerCommand({ ListenerArn: listener.ListenerArn }));
+  assert.deepEqual((await acm.send(new DescribeCertificateCommand({ CertificateArn: arn }))).Certificate!.InUseBy, []);
+  await acm.send(new DeleteCertificateCommand({ CertificateArn: arn }));
+  fixture.elb.destroy();
+  fixture.ec2.destroy();
 });

@@ -14,3 +14,7 @@ export const notFound = (arn: string) => new AwsError("ResourceNotFoundException
 export const invalidTag = (message: string) => new AwsError("InvalidTagException", message);
 
 export const tooManyTags = () => new AwsError("TooManyTagsException", "the TagSet: exceeds the tag limit of 50"); // wording not confirmed
+
+/** DeleteCertificate of a certificate a load balancer's listener uses (AWS's text, as quoted in public deletion failures). */
+export const certificateInUse = (arn: string, accountId: string) =>
+  new AwsError("ResourceInUseException", `Certificate ${arn} in account ${accountId} is in use.`);

@@ -13,12 +13,14 @@ import type { KeySealer } from "../../core/envelope-seal.js";
 import { sealValue } from "../../core/envelope-seal.js";
 import type { CertificateRecord, CertificatesRepository, CertificateTag } from "../../store/index.js";
 import { decodeToken, encodeToken } from "../pagination-token.js";
-import { invalidArn, invalidParameter, notFound, validationException } from "./acm-errors.js";
+import { certificateInUse, invalidArn, invalidParameter, notFound, validationException } from "./acm-errors.js";
 import { readImport } from "./imported-certificate.js";
 import { mergeTags, removeTags, validTags } from "./certificate-tags.js";
 
 export interface AcmContext {
   readonly certificates: CertificatesRepository;
+  /** For each certificate some listener uses, the load balancers of those listeners (ELBv2's store): InUseBy, and what DeleteCertificate refuses. */
+  readonly certificateUsers: () => Promise<ReadonlyMap<string, readonly string[]>>;
   readonly clock: Clock;
   readonly scope: AccountScope;
   readonly sealer: KeySealer;
@@ -86,7 +88,7 @@ export async function describeCertificate(context: AcmContext, input: acm.Descri
       NotAfter: new Date(Number(details.NotAfter)),
       KeyAlgorithm: details.KeyAlgorithm as acm.KeyAlgorithm,
       ...(details.SignatureAlgorithm !== undefined ? { SignatureAlgorithm: details.SignatureAlgorithm as string } : {}),
-      InUseBy: [],
+      InUseBy: [...((await context.certificateUsers()).get(certificate.arn) ?? [])],
       Type: "IMPORTED",
       ExtendedKeyUsages: details.ExtendedKeyUsages as acm.ExtendedKeyUsage[],
       RenewalEligibility: "INELIGIBLE",
@@ -101,6 +103,8 @@ export async function getCertificate(context: AcmContext, input: acm.GetCertific
 
 export async function deleteCertificate(context: AcmContext, input: acm.DeleteCertificateRequest): Promise<Record<string, never>> {
   const certificate = await findCertificate(context, input.CertificateArn);
+  // A listener created between this check and the delete keeps a certificate that is gone: its load balancer then serves no TLS on it.
+  if ((await context.certificateUsers()).has(certificate.arn)) throw certificateInUse(certificate.arn, context.scope.accountId);
   if (!(await context.certificates.delete(certificate.arn))) throw notFound(certificate.arn);
   return {};
 }
@@ -122,6 +126,7 @@ export async function listCertificates(context: AcmContext, input: acm.ListCerti
   const statuses = input.CertificateStatuses?.length ? new Set<string>(input.CertificateStatuses) : undefined;
   const keyTypes = new Set<string>(input.Includes?.keyTypes?.length ? input.Includes.keyTypes : DEFAULT_KEY_TYPES);
   const usages = input.Includes?.extendedKeyUsage?.length ? new Set<string>(input.Includes.extendedKeyUsage) : undefined;
+  const inUse = await context.certificateUsers();
   const matching = (await context.certificates.list()).filter((certificate) => {
     const details = certificate.details as Record<string, unknown>;
     if (statuses !== undefined && !statuses.has(statusOf(certificate, now))) return false;
@@ -135,12 +140,12 @@ export async function listCertificates(context: AcmContext, input: acm.ListCerti
   const page = matching.slice(start, start + limit);
   const more = start + limit < matching.length && page.length > 0;
   return {
-    CertificateSummaryList: page.map((certificate) => summary(certificate, now)),
+    CertificateSummaryList: page.map((certificate) => summary(certificate, now, inUse.has(certificate.arn))),
     ...(more ? { NextToken: encodeToken({ after: (page[page.length - 1] as CertificateRecord).arn }) } : {}),
   };
 }
 
-function summary(certificate: CertificateRecord, now: number): acm.CertificateSummary {
+function summary(certificate: CertificateRecord, now: number, inUse: boolean): acm.CertificateSummary {
   const details = certificate.details as Record<string, unknown>;
   const names = details.SubjectAlternativeNames as string[];
   return {
@@ -152,7 +157,7 @@ function summary(certificate: CertificateRecord, now: number): acm.CertificateSu
     Type: "IMPORTED",
     KeyAlgorithm: details.KeyAlgorithm as acm.KeyAlgorithm,
     ExtendedKeyUsages: (details.ExtendedKeyUsages as { Name: acm.ExtendedKeyUsageName }[]).map((usage) => usage.Name),
-    InUse: false,
+    InUse: inUse,
     RenewalEligibility: "INELIGIBLE",
     NotBefore: new Date(Number(details.NotBefore)),
     NotAfter: new Date(Number(details.NotAfter)),
