@@ -21,7 +21,7 @@ import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { HaproxyNode } from "../src/lb/haproxy-node.js";
 import { exec } from "../test/support/dataplane.js";
-import { buildLbBenchNetwork, cleanupOnSignals, lbBenchModel, median, startRateClient } from "../test/support/lb-bench-network.js";
+import { buildLbBenchNetwork, cleanupOnSignals, once, lbBenchModel, median, startRateClient } from "../test/support/lb-bench-network.js";
 import type { LbBenchNetwork } from "../test/support/lb-bench-network.js";
 import { waitFor } from "../test/support/wait-for.js";
 
@@ -34,7 +34,7 @@ let network: LbBenchNetwork | undefined;
 let node: HaproxyNode | undefined;
 const now = () => performance.timeOrigin + performance.now();
 
-async function cleanup(): Promise<void> {
+const cleanup = once(async (): Promise<void> => {
   try {
     await node?.stop();
   } catch (error) {
@@ -42,7 +42,7 @@ async function cleanup(): Promise<void> {
   }
   await network?.remove();
   rmSync(workDir, { recursive: true, force: true });
-}
+});
 
 async function main(): Promise<void> {
   cleanupOnSignals(cleanup);

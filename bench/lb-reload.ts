@@ -28,7 +28,7 @@ import { HaproxyNode } from "../src/lb/haproxy-node.js";
 import type { ApplyMode } from "../src/lb/haproxy-node.js";
 import type { LoadBalancerModel } from "../src/lb/load-balancer-model.js";
 import { exec } from "../test/support/dataplane.js";
-import { buildLbBenchNetwork, cleanupOnSignals, lbBenchModel, quantile, startRateClient } from "../test/support/lb-bench-network.js";
+import { buildLbBenchNetwork, cleanupOnSignals, once, lbBenchModel, quantile, startRateClient } from "../test/support/lb-bench-network.js";
 import type { LbBenchNetwork } from "../test/support/lb-bench-network.js";
 import { waitFor } from "../test/support/wait-for.js";
 
@@ -46,7 +46,7 @@ let network: LbBenchNetwork | undefined;
 let node: HaproxyNode | undefined;
 const now = () => performance.timeOrigin + performance.now();
 
-async function cleanup(): Promise<void> {
+const cleanup = once(async (): Promise<void> => {
   try {
     await node?.stop();
   } catch (error) {
@@ -54,7 +54,7 @@ async function cleanup(): Promise<void> {
   }
   await network?.remove();
   rmSync(workDir, { recursive: true, force: true });
-}
+});
 
 interface Change {
   kind: "reload" | "target";

@@ -12,7 +12,8 @@
 // alternating which goes first each round, after a warm-up. Per round: req/s, p50, p99, and the
 // proxy's own CPU per request (its processes' user+system time from /proc over the run).
 //   flock /tmp/berth-privileged.lock node --import tsx bench/lb-throughput.ts
-//   (BENCH_ROUNDS default 5, BENCH_SECONDS default 10, BENCH_CONNECTIONS default 64, BENCH_THREADS default 2)
+//   (BENCH_ROUNDS default 5, BENCH_SECONDS default 10, BENCH_CONNECTIONS default 64, BENCH_THREADS default 2;
+//   BENCH_ONE_THREAD=1: one HAProxy thread against one nginx worker)
 // Traffic: only inside the namespaces this bench creates and removes. Root. Never fails CI.
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
@@ -22,9 +23,10 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { HaproxyNode } from "../src/lb/haproxy-node.js";
 import type { LoadBalancerModel } from "../src/lb/load-balancer-model.js";
+import type { CommandRunner } from "../src/core/command-runner.js";
 import { exec } from "../test/support/dataplane.js";
 import { isListeningInNetns } from "../test/support/netns-listener.js";
-import { buildLbBenchNetwork, cleanupOnSignals, median } from "../test/support/lb-bench-network.js";
+import { buildLbBenchNetwork, cleanupOnSignals, once, median } from "../test/support/lb-bench-network.js";
 import type { LbBenchNetwork } from "../test/support/lb-bench-network.js";
 import { waitFor } from "../test/support/wait-for.js";
 
@@ -32,6 +34,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const THREADS = Number(process.env.BENCH_THREADS ?? 2);
+const ONE_THREAD = process.env.BENCH_ONE_THREAD === "1";
 const NGINX_PORT = 8080;
 const TARGETS = 3;
 
@@ -197,7 +200,7 @@ function threadsOf(pid: number): number {
   return Number(/^Threads:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
 }
 
-async function cleanup(): Promise<void> {
+const cleanup = once(async (): Promise<void> => {
   try {
     await node?.stop();
   } catch (error) {
@@ -206,7 +209,7 @@ async function cleanup(): Promise<void> {
   await stopNginx();
   await network?.remove();
   rmSync(workDir, { recursive: true, force: true });
-}
+});
 
 async function main(): Promise<void> {
   cleanupOnSignals(cleanup);
@@ -239,8 +242,15 @@ async function main(): Promise<void> {
       { id: "http-80", port: 80, protocol: "HTTP", rules: [], defaultAction: { type: "forward", targetGroups: [{ targetGroupId: "web", weight: 1 }] } },
     ],
   };
-  node = new HaproxyNode({ netnsPath: network.lbNetnsPath, stateDir, run: exec });
+  // BENCH_ONE_THREAD=1: HAProxy started pinned to one CPU (it sizes its threads by its affinity: 1), then
+  // unpinned; nginx then gets 1 worker. Both still may run on either core. A diagnostic of thread count.
+  const run: CommandRunner = ONE_THREAD
+    ? (command, args, options) =>
+        command === "nsenter" && args.includes("-W") ? exec("taskset", ["-c", "0", command, ...args], options) : exec(command, args, options)
+    : exec;
+  node = new HaproxyNode({ netnsPath: network.lbNetnsPath, stateDir, run });
   await node.start(model);
+  if (ONE_THREAD) for (const pid of await haproxyPids()) await exec("taskset", ["-a", "-p", "-c", "0,1", String(pid)]);
   await waitFor(async () => (await node!.health()).every((report) => report.health.State === "healthy"), {
     what: "3 healthy targets",
     timeoutMs: 30_000,

@@ -71,13 +71,13 @@ export async function buildLbBenchNetwork(prefix: string, backends: number): Pro
   const backendNetns = (index: number) => `${prefix}-b${index + 1}`;
   const backendAddress = (index: number) => `10.254.0.${11 + index}`;
   const children: ChildProcess[] = [];
-  let removed = false;
-  const remove = async () => {
-    if (removed) return;
-    removed = true;
-    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-    for (const name of [client, lb, ...Array.from({ length: backends }, (_, index) => backendNetns(index))]) await attempt("ip", ["netns", "del", name]);
-  };
+  // One removal, however many callers (a signal handler and a finally block): each waits for it to end.
+  let removal: Promise<void> | undefined;
+  const remove = () =>
+    (removal ??= (async () => {
+      for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      for (const name of [client, lb, ...Array.from({ length: backends }, (_, index) => backendNetns(index))]) await attempt("ip", ["netns", "del", name]);
+    })());
   const network: LbBenchNetwork = {
     lbNetns: lb,
     lbNetnsPath: `/run/netns/${lb}`,
@@ -129,7 +129,13 @@ export async function buildLbBenchNetwork(prefix: string, backends: number): Pro
   return network;
 }
 
-/** Runs `cleanup` once on SIGINT/SIGTERM/SIGHUP, then exits (the benches' finally blocks run it on every other path). */
+/** `cleanup` run once, however many callers: each gets the same promise (a signal handler and a finally block both wait for it). */
+export function once(cleanup: () => Promise<void>): () => Promise<void> {
+  let running: Promise<void> | undefined;
+  return () => (running ??= cleanup());
+}
+
+/** Runs `cleanup` (wrap it in once()) on SIGINT/SIGTERM/SIGHUP, then exits (the benches' finally blocks run it on every other path). */
 export function cleanupOnSignals(cleanup: () => Promise<void>): void {
   let running = false;
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
