@@ -189,11 +189,25 @@ export class HaproxyNode {
     const file = join(this.stateDir, MASTER_FILE);
     if (!this.stateDirIsOurs()) return undefined;
     try {
+      if (!existsSync(file)) return this.pidFileRecord();
       const record = JSON.parse(readFileSync(file, "utf8")) as MasterRecord;
       return typeof record.pid === "number" && typeof record.startTime === "string" ? record : undefined;
     } catch {
       return undefined;
     }
+  }
+
+  /**
+   * A master launched before master.json existed (an agent upgraded under a running node): the
+   * pidfile HAProxy wrote in our 0700 dir, with the process's current start time; stillRuns still
+   * requires the haproxy binary, root and this config before it is trusted.
+   */
+  private pidFileRecord(): MasterRecord | undefined {
+    const pidFile = join(this.stateDir, PID_FILE);
+    if (!existsSync(pidFile)) return undefined;
+    const pid = Number(readFileSync(pidFile, "utf8").trim().split("\n")[0]);
+    const startTime = Number.isInteger(pid) && pid > 1 ? processStartTime(pid) : undefined;
+    return startTime === undefined ? undefined : { pid, startTime };
   }
 
   /** Records the master the pidfile names (HAProxy wrote it, in our 0700 dir) with its start time and workers. */

@@ -198,6 +198,14 @@ test("an HAProxy node in its namespace spreads, checks, routes, splits by weight
     const again = new HaproxyNode({ netnsPath: `/run/netns/${LB}`, stateDir, run: exec });
     assert.equal(await again.start(all), "unchanged");
     assert.equal(await again.masterPid(), await node!.masterPid());
+    // A node launched before master.json existed: found by the pidfile HAProxy wrote, still checked (binary, root, config).
+    const record = readFileSync(join(stateDir, "master.json"), "utf8");
+    rmSync(join(stateDir, "master.json"));
+    try {
+      assert.equal(await again.masterPid(), (JSON.parse(record) as { pid: number }).pid);
+    } finally {
+      writeFileSync(join(stateDir, "master.json"), record, { mode: 0o600 });
+    }
   });
 
   await t.test("a target whose /health answers 503 is out within interval × threshold, reads unhealthy with the code, and comes back", async () => {
