@@ -12,7 +12,7 @@
 //   <stateDir>/master.json      the master's pid and start time (/proc/<pid>/stat), saved at launch
 //   <stateDir>/cookie.key       the node's random key for target stickiness cookie values
 //
-//   start(model)  running already (pidfile → a live haproxy of this config)? apply; else write,
+//   start(model)  running already (the recorded master, still itself)? apply; else write,
 //                 `haproxy -c`, launch the master daemonized under nsenter, wait for the socket;
 //                 new targets start in maintenance and are readied with their health down (they
 //                 serve after `rise` passes, as AWS's after the healthy threshold)
