@@ -190,14 +190,42 @@ export const ACM_RESOURCES: ResourceTable = {
 // ELBv2: the load balancer, target group, listener or rule ARN the operation names (Service
 // Authorization Reference, Elastic Load Balancing V2); a create is decided on the ARN it will make,
 // its random id a "*" (arn:…:loadbalancer/app/NAME/*, …:targetgroup/NAME/*); Describe* on "*".
+//
+// Berth's rule, stricter than AWS (which asks no EC2 permission of ELBv2): whatever places a
+// load balancer's traffic into a VPC is also decided as ec2:CreateNetworkInterface, the action
+// that makes an address in a subnet behind security groups. CreateLoadBalancer needs it on each
+// subnet and security group it names, CreateTargetGroup on its VPC (where the proxy will connect
+// to targets); otherwise ELBv2 rights alone would reach into any VPC of the account.
+// A create with tags is also decided as elasticloadbalancing:AddTags on the ARN it will make
+// (AWS: "tag on create" needs AddTags permission), so a Deny on AddTags cannot be bypassed.
 const onMember = (member: string) => (input: Input) => resource(text(input[member]));
+const ec2Ids = (context: RequestContext, ids: readonly string[]) => [...new Set(ids)].map((id) => ec2Arn(context, id));
+const hasTags = (input: Input) => Array.isArray(input.Tags) && input.Tags.length > 0;
+/** The decision of a create on `arn`: `also` AddTags on it when tags come with it, and the EC2 decisions given. */
+function creating(input: Input, arn: string, ec2: readonly string[] = []): OperationAuthorization {
+  const also: { action: string; resources: string[] }[] = [];
+  if (ec2.length > 0) also.push({ action: "ec2:CreateNetworkInterface", resources: [...ec2] });
+  if (hasTags(input)) also.push({ action: "elasticloadbalancing:AddTags", resources: [arn] });
+  return also.length === 0 ? resource(arn) : { resources: [arn], also };
+}
+/** The ARN a listener (or rule) of `parent` will have: the parent's resource path under `kind`, its id a "*". */
+const childArn = (parent: string | undefined, from: string, kind: string) =>
+  parent === undefined || !parent.includes(`:${from}/`) ? "*" : `${parent.replace(`:${from}/`, `:${kind}/`)}/*`;
+function onCreateLoadBalancer(input: Input, context: RequestContext): OperationAuthorization {
+  const arn = arnIn(context, "elasticloadbalancing", `loadbalancer/${text(input.Type) === "network" ? "net" : "app"}/${text(input.Name) ?? ""}/*`);
+  const mappings = Array.isArray(input.SubnetMappings) ? input.SubnetMappings.map((m) => text((m as Input | undefined)?.SubnetId)) : [];
+  const subnets = [...texts(input.Subnets), ...mappings.filter((id): id is string => id !== undefined)];
+  return creating(input, arn, ec2Ids(context, [...subnets, ...texts(input.SecurityGroups)]));
+}
 export const ELBV2_RESOURCES: ResourceTable = {
-  CreateLoadBalancer: (input, context) =>
-    resource(arnIn(context, "elasticloadbalancing", `loadbalancer/${text(input.Type) === "network" ? "net" : "app"}/${text(input.Name) ?? ""}/*`)),
-  CreateTargetGroup: (input, context) => resource(arnIn(context, "elasticloadbalancing", `targetgroup/${text(input.Name) ?? ""}/*`)),
+  CreateLoadBalancer: onCreateLoadBalancer,
+  CreateTargetGroup: (input, context) => {
+    const vpc = text(input.VpcId);
+    return creating(input, arnIn(context, "elasticloadbalancing", `targetgroup/${text(input.Name) ?? ""}/*`), vpc === undefined ? [] : ec2Ids(context, [vpc]));
+  },
   DeleteLoadBalancer: onMember("LoadBalancerArn"),
   ModifyLoadBalancerAttributes: onMember("LoadBalancerArn"),
-  CreateListener: onMember("LoadBalancerArn"),
+  CreateListener: (input) => ({ ...creating(input, childArn(text(input.LoadBalancerArn), "loadbalancer", "listener")), ...onMember("LoadBalancerArn")(input) }),
   ModifyTargetGroup: onMember("TargetGroupArn"),
   DeleteTargetGroup: onMember("TargetGroupArn"),
   ModifyTargetGroupAttributes: onMember("TargetGroupArn"),
@@ -205,7 +233,7 @@ export const ELBV2_RESOURCES: ResourceTable = {
   DeregisterTargets: onMember("TargetGroupArn"),
   ModifyListener: onMember("ListenerArn"),
   DeleteListener: onMember("ListenerArn"),
-  CreateRule: onMember("ListenerArn"),
+  CreateRule: (input) => ({ ...creating(input, childArn(text(input.ListenerArn), "listener", "listener-rule")), ...onMember("ListenerArn")(input) }),
   ModifyRule: onMember("RuleArn"),
   DeleteRule: onMember("RuleArn"),
   SetRulePriorities: (input) => {
