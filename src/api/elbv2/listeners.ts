@@ -15,7 +15,15 @@ import type { Elbv2Repository, StoredListener, StoredLoadBalancer } from "../../
 import type { OperationHandlers } from "../service-module.js";
 import type { ActionContext } from "./actions.js";
 import { checkActions } from "./actions.js";
-import { certificateNotFound, duplicateListener, listenerNotFound, sslPolicyNotFound, tooManyListeners, validationError } from "./elbv2-errors.js";
+import {
+  certificateNotFound,
+  duplicateListener,
+  listenerNotFound,
+  loadBalancerNotFound,
+  sslPolicyNotFound,
+  tooManyListeners,
+  validationError,
+} from "./elbv2-errors.js";
 import type { Elbv2Operations } from "./elbv2-operations.js";
 import type { Elbv2ServiceOptions } from "./elbv2-shapes.js";
 import { checkArn, checkTags, hexId, page } from "./elbv2-shapes.js";
@@ -83,6 +91,8 @@ async function createListener(options: Elbv2ServiceOptions, input: CreateListene
   if (input.MutualAuthentication !== undefined) throw validationError("Berth does not support mutual TLS authentication");
   const tags = checkTags(input.Tags);
   return options.store.elbv2.locked(async (elbv2) => {
+    // Read again under the lock: a DeleteLoadBalancer since the check above must not leave this listener without its load balancer.
+    if ((await elbv2.getLoadBalancer(loadBalancer.arn)) === undefined) throw loadBalancerNotFound();
     const actions = await checkActions(input.DefaultActions, await actionContext(elbv2, loadBalancer, input.Protocol));
     const lbPath = loadBalancer.arn.split(":loadbalancer/")[1] ?? "";
     const id = hexId();

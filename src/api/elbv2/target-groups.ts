@@ -11,7 +11,7 @@ import type {
   ModifyTargetGroupOutput,
   TargetGroup,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
-import type { StoredTargetGroup } from "../../store/index.js";
+import type { Elbv2Repository, StoredTargetGroup } from "../../store/index.js";
 import type { OperationHandlers, RequestContext } from "../service-module.js";
 import { applyAttributes, attributeList, defaultAttributes, targetGroupAttributeKind } from "./attributes.js";
 import { duplicateTargetGroupName, loadBalancerNotFound, targetGroupInUse, targetGroupNotFound, validationError } from "./elbv2-errors.js";
@@ -100,25 +100,42 @@ async function createTargetGroup(
   const arn = elbArn(context, `targetgroup/${name}/${id}`);
   const targetGroup = newTargetGroup(input, arn);
   const tags = checkTags(input.Tags);
-  if ((await options.store.vpcs.getVpc(input.VpcId ?? "")) === undefined) throw validationError(`The VPC ID '${input.VpcId}' is not found`);
-  return options.store.elbv2.locked(async (elbv2) => {
-    const existing = await elbv2.targetGroupByName(name);
-    if (existing !== undefined) {
-      // AWS answers the existing group to a create with the same name and settings.
-      if (sameSettings(existing.targetGroup, targetGroup)) return { TargetGroups: [targetGroupShape(existing, await targetGroupUsage(elbv2))] };
-      throw duplicateTargetGroupName(name);
-    }
-    const record: StoredTargetGroup = {
-      arn,
-      name,
-      createdAt: options.clock.now(),
-      targetGroup,
-      attributes: defaultAttributes(targetGroupAttributeKind(targetGroup.Protocol)),
-    };
-    await elbv2.insertTargetGroup(record);
-    if (tags.size > 0) await elbv2.putTags(arn, tags);
-    return { TargetGroups: [targetGroupShape(record, new Map())] };
+  // Under the network lock, as CreateLoadBalancer: the VPC cannot go between the check and the insert.
+  return options.store.exclusively("network", async (tx) => {
+    if ((await tx.vpcs.getVpc(input.VpcId ?? "")) === undefined) throw validationError(`The VPC ID '${(input.VpcId ?? "").slice(0, 64)}' is not found`);
+    return tx.elbv2.locked((elbv2) => insertTargetGroup(options, elbv2, { name, arn, targetGroup, tags }));
   });
+}
+
+interface NewTargetGroup {
+  readonly name: string;
+  readonly arn: string;
+  readonly targetGroup: TargetGroup;
+  readonly tags: ReturnType<typeof checkTags>;
+}
+
+/** The group stored (under the ELBv2 lock), or the existing one of the same name and settings. */
+async function insertTargetGroup(
+  options: Elbv2ServiceOptions,
+  elbv2: Elbv2Repository,
+  { name, arn, targetGroup, tags }: NewTargetGroup,
+): Promise<CreateTargetGroupOutput> {
+  const existing = await elbv2.targetGroupByName(name);
+  if (existing !== undefined) {
+    // AWS answers the existing group to a create with the same name and settings.
+    if (sameSettings(existing.targetGroup, targetGroup)) return { TargetGroups: [targetGroupShape(existing, await targetGroupUsage(elbv2))] };
+    throw duplicateTargetGroupName(name);
+  }
+  const record: StoredTargetGroup = {
+    arn,
+    name,
+    createdAt: options.clock.now(),
+    targetGroup,
+    attributes: defaultAttributes(targetGroupAttributeKind(targetGroup.Protocol)),
+  };
+  await elbv2.insertTargetGroup(record);
+  if (tags.size > 0) await elbv2.putTags(arn, tags);
+  return { TargetGroups: [targetGroupShape(record, new Map())] };
 }
 
 async function describeTargetGroups(
