@@ -128,6 +128,9 @@ test("absurd CIDRs and ids are refused with EC2's codes", async () => {
   }
   assert.deepEqual(await ec2Error(["create-vpc", "--cidr-block", "10.0.0.0/8"]), { code: "InvalidVpc.Range", message: "The CIDR '10.0.0.0/8' is invalid." });
   assert.equal((await ec2Error(["create-vpc", "--cidr-block", "10.0.0.0/29"])).code, "InvalidVpc.Range");
+  // Berth: no VPC over this host, link-local or multicast/reserved blocks (its tasks and targets could not use them).
+  for (const block of ["0.0.0.0/16", "127.0.0.0/16", "169.254.0.0/16", "224.0.0.0/16", "240.0.0.0/16"])
+    assert.deepEqual(await ec2Error(["create-vpc", "--cidr-block", block]), { code: "InvalidVpc.Range", message: `The CIDR '${block}' is invalid.` });
   assert.equal((await ec2Error(["describe-vpcs", "--vpc-ids", "vpc-xyz"])).code, "InvalidVpcID.Malformed");
   assert.equal((await ec2Error(["delete-subnet", "--subnet-id", "subnet-00000000000000000"])).code, "InvalidSubnetID.NotFound");
   assert.equal(

@@ -399,3 +399,24 @@ test("racing creates: ten identical CreateLoadBalancer calls make one load balan
     if (result.status === "rejected") assert.equal((result.reason as Error).name, "DuplicateTargetGroupNameException");
   }
 });
+
+test("targets: the five addresses AWS keeps per subnet, addresses in no subnet and 0/8, 127/8, 169.254/16, 224/3 are InvalidTarget", async () => {
+  const arn = (await createTg("tg-reserved")).TargetGroupArn!;
+  const register = (Id: string) => f.elb.send(new RegisterTargetsCommand({ TargetGroupArn: arn, Targets: [{ Id }] }));
+  const base = f.subnets[0]!.cidr.replace(/\.0\/20$/, "");
+  const a = Number(base.split(".")[2]);
+  const prefix = base.split(".").slice(0, 2).join(".");
+  const broadcast = `${prefix}.${a + 15}.255`;
+  for (const id of [`${base}.0`, `${base}.1`, `${base}.2`, `${base}.3`, broadcast])
+    await rejectsWithAwsError(register(id), "InvalidTarget", /reserved in subnet/);
+  for (const id of ["0.0.0.1", "127.0.0.1", "169.254.169.254", "169.254.170.2", "224.0.0.1", "255.255.255.255"])
+    await rejectsWithAwsError(register(id), "InvalidTarget", /reserved range/);
+  const other = (await createTg("tg-reserved-other", { VpcId: f.otherVpcId })).TargetGroupArn!;
+  await rejectsWithAwsError(
+    f.elb.send(new RegisterTargetsCommand({ TargetGroupArn: other, Targets: [{ Id: "10.20.200.9" }] })),
+    "InvalidTarget",
+    /not in any subnet/,
+  );
+  await f.elb.send(new RegisterTargetsCommand({ TargetGroupArn: other, Targets: [{ Id: "10.20.1.4" }, { Id: "10.20.1.254" }] }));
+  await f.elb.send(new RegisterTargetsCommand({ TargetGroupArn: arn, Targets: [{ Id: `${base}.4` }] }));
+});

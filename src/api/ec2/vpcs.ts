@@ -17,7 +17,7 @@ import type {
   Vpc,
 } from "@aws-sdk/client-ec2";
 import type { Clock } from "../../core/clock.js";
-import { formatCidr, MAX_PREFIX, MIN_PREFIX, parseCidr } from "../../core/ec2/cidr.js";
+import { cidrsOverlap, formatCidr, MAX_PREFIX, MIN_PREFIX, parseCidr } from "../../core/ec2/cidr.js";
 import { newEc2Id } from "../../core/ec2/ec2-ids.js";
 import type { FilterFields } from "../../core/ec2/filters.js";
 import { compileFilters } from "../../core/ec2/filters.js";
@@ -88,6 +88,19 @@ export function checkBlock(text: string | undefined, rangeCode: "InvalidVpc.Rang
   return formatCidr(cidr);
 }
 
+/**
+ * Blocks no VPC may overlap: this host (0.0.0.0/8, 127.0.0.0/8), link-local (169.254.0.0/16,
+ * where metadata services answer) and multicast/reserved (224.0.0.0/3). Tasks and load balancer
+ * targets get addresses from the VPC's block; the data plane refuses these as targets
+ * (src/lb/load-balancer-model.ts isForbiddenTargetAddress), so a VPC of them could hold nothing.
+ */
+const FORBIDDEN_VPC_BLOCKS = ["0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/3"].map((block) => parseCidr(block)!);
+function refuseForbiddenBlock(cidrBlock: string): void {
+  const cidr = parseCidr(cidrBlock)!;
+  // wording not confirmed: AWS answers InvalidVpc.Range for blocks it does not allow.
+  if (FORBIDDEN_VPC_BLOCKS.some((forbidden) => cidrsOverlap(forbidden, cidr))) throw new AwsError("InvalidVpc.Range", `The CIDR '${cidrBlock}' is invalid.`);
+}
+
 function refuseUnsupportedVpcOptions(input: CreateVpcRequest): void {
   if (input.AmazonProvidedIpv6CidrBlock === true || input.Ipv6CidrBlock !== undefined || input.Ipv6Pool !== undefined || input.Ipv6IpamPoolId !== undefined) {
     throw invalidParameterValue("IPv6 CIDR blocks are not supported by this endpoint.");
@@ -102,6 +115,7 @@ export async function createVpc(options: Ec2NetworkOperationsOptions, input: Cre
   refuseDryRun(input);
   refuseUnsupportedVpcOptions(input);
   const cidrBlock = checkBlock(input.CidrBlock, "InvalidVpc.Range");
+  refuseForbiddenBlock(cidrBlock);
   const tags = specifiedTags(input.TagSpecifications, "vpc");
   const vpcId = newEc2Id("vpc");
   const vpc = await options.store.exclusively("network", async (tx) => {

@@ -16,8 +16,8 @@ import type {
   TargetHealth,
   TargetHealthDescription,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
-import { cidrContainsAddress, parseCidr, parseIpv4 } from "../../core/ec2/cidr.js";
-import type { NewTarget, StoredTarget, StoredTargetGroup } from "../../store/index.js";
+import { cidrContainsAddress, isReservedAddress, parseCidr, parseIpv4 } from "../../core/ec2/cidr.js";
+import type { NewTarget, StoredTarget, StoredTargetGroup, SubnetRecord } from "../../store/index.js";
 import type { OperationHandlers } from "../service-module.js";
 import { invalidTarget, targetGroupNotFound, tooManyTargets, validationError } from "./elbv2-errors.js";
 import type { Elbv2Operations } from "./elbv2-operations.js";
@@ -42,6 +42,33 @@ const CHECKS_DISABLED: TargetHealth = {
   Description: "Health checks are disabled for the target group",
 };
 
+/** Refused whatever the VPC's block (see subnetHolding). */
+function refuseUnroutable(id: string, address: number): void {
+  const [first, second] = [address >>> 24, (address >>> 16) & 0xff];
+  if (first === 0 || first === 127 || (first === 169 && second === 254) || first >= 224) {
+    throw invalidTarget(`The IP address '${id}' is not a valid target: it is in a reserved range`); // wording not confirmed
+  }
+}
+
+/**
+ * The subnet of the VPC holding a target's address, which must be a unicast address a task can
+ * have. Counterpart of src/lb/load-balancer-model.ts isForbiddenTargetAddress (copied: src/api does
+ * not import src/lb): 0/8 and 127/8 (the proxy's host itself), 169.254/16 (link-local, where
+ * metadata services answer), 224/3 (multicast, reserved, broadcast) are refused whatever the
+ * VPC's block; so are an address in no subnet (no task can have it) and the five AWS keeps in each
+ * subnet (network, router .1, resolver .2, .3, broadcast), which would point the proxy at Berth's own
+ * services. Messages: wording not confirmed.
+ */
+function subnetHolding(id: string, address: number, subnets: readonly SubnetRecord[]): SubnetRecord {
+  for (const subnet of subnets) {
+    const cidr = parseCidr(subnet.cidrBlock);
+    if (cidr === undefined || !cidrContainsAddress(cidr, address)) continue;
+    if (isReservedAddress(cidr, address)) throw invalidTarget(`The IP address '${id}' is reserved in subnet ${subnet.subnetId}`);
+    return subnet;
+  }
+  throw invalidTarget(`The IP address '${id}' is not in any subnet of the target group's VPC`);
+}
+
 /** Each target checked: an IPv4 address in the group's VPC, a port 1–65535 (the group's when absent), its zone from the subnet holding it. */
 async function checkedTargets(options: Elbv2ServiceOptions, group: StoredTargetGroup, targets: readonly TargetDescription[]): Promise<NewTarget[]> {
   if (targets.length === 0) throw validationError("At least one target must be specified");
@@ -56,18 +83,16 @@ async function checkedTargets(options: Elbv2ServiceOptions, group: StoredTargetG
     if (address === undefined) throw validationError(`The IP address '${id.slice(0, 64)}' is not a valid IPv4 address`);
     const port = target.Port ?? group.targetGroup.Port ?? 0;
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw validationError("Port must be between 1 and 65535");
+    refuseUnroutable(id, address);
     if (vpcCidr === undefined || !cidrContainsAddress(vpcCidr, address)) {
       if (target.AvailabilityZone === undefined) throw validationError(`The Availability Zone is required for IP address '${id}' because it is not in the VPC`);
       throw validationError(`Berth routes only to targets inside the target group's VPC: the IP address '${id}' is outside ${vpcId}`);
     }
-    const subnet = subnets.find((candidate) => {
-      const cidr = parseCidr(candidate.cidrBlock);
-      return cidr !== undefined && cidrContainsAddress(cidr, address);
-    });
-    if (target.AvailabilityZone !== undefined && target.AvailabilityZone !== subnet?.availabilityZone) {
+    const subnet = subnetHolding(id, address, subnets);
+    if (target.AvailabilityZone !== undefined && target.AvailabilityZone !== subnet.availabilityZone) {
       throw validationError(`The IP address '${id}' is within the VPC, and cannot have its Availability Zone overridden to '${target.AvailabilityZone}'`);
     }
-    return { id, port, availabilityZone: subnet?.availabilityZone };
+    return { id, port, availabilityZone: subnet.availabilityZone };
   });
 }
 
