@@ -21,6 +21,7 @@ import {
   ModifyTargetGroupAttributesCommand,
   ModifyTargetGroupCommand,
   RegisterTargetsCommand,
+  RemoveTagsCommand,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { CreateSecurityGroupCommand, CreateSubnetCommand, CreateVpcCommand, DeleteSecurityGroupCommand, DeleteSubnetCommand } from "@aws-sdk/client-ec2";
 import type { TestServer } from "../support/server.js";
@@ -419,4 +420,20 @@ test("targets: the five addresses AWS keeps per subnet, addresses in no subnet a
   );
   await f.elb.send(new RegisterTargetsCommand({ TargetGroupArn: other, Targets: [{ Id: "10.20.1.4" }, { Id: "10.20.1.254" }] }));
   await f.elb.send(new RegisterTargetsCommand({ TargetGroupArn: arn, Targets: [{ Id: `${base}.4` }] }));
+});
+
+test("DeregisterTargets, DescribeTargetHealth and RemoveTags lists are bounded; messages do not echo them whole", async () => {
+  const arn = (await createTg("tg-bounds")).TargetGroupArn!;
+  const many = Array.from({ length: 1001 }, (_, index) => ({ Id: `10.${index >> 8}.${index & 255}.9` }));
+  await rejectsWithAwsError(f.elb.send(new DeregisterTargetsCommand({ TargetGroupArn: arn, Targets: many })), "ValidationError", /maximum of 1000 targets/);
+  await rejectsWithAwsError(f.elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: arn, Targets: many })), "ValidationError", /maximum of 1000 targets/);
+  await rejectsWithAwsError(
+    f.elb.send(new DeregisterTargetsCommand({ TargetGroupArn: arn, Targets: many.slice(0, 8) })),
+    "InvalidTarget",
+    /'10\.0\.4\.9' and 3 more$/,
+  );
+  const keys = Array.from({ length: 51 }, (_, index) => `k${index}`);
+  await rejectsWithAwsError(f.elb.send(new RemoveTagsCommand({ ResourceArns: [arn], TagKeys: keys })), "ValidationError", /maximum of 50 tag keys/);
+  await rejectsWithAwsError(f.elb.send(new RemoveTagsCommand({ ResourceArns: [arn], TagKeys: ["k".repeat(129)] })), "ValidationError");
+  await f.elb.send(new RemoveTagsCommand({ ResourceArns: [arn], TagKeys: keys.slice(0, 50) }));
 });

@@ -51,6 +51,9 @@ export function tagHandlers(elbv2: Elbv2Repository): OperationHandlers<Elbv2Oper
       const arns = checkArns(input.ResourceArns);
       const keys = input.TagKeys ?? [];
       if (keys.length === 0) throw validationError("At least one tag key must be specified");
+      // A resource holds at most 50 tags and a key is at most 128 characters (AWS's TagKey): more is never useful input. Wording not confirmed.
+      if (keys.length > 50) throw validationError("A maximum of 50 tag keys can be specified");
+      if (keys.some((key) => key.length > 128)) throw validationError("Tag keys must be at most 128 characters");
       await elbv2.locked(async (tx) => {
         for (const arn of arns) {
           await assertExists(tx, arn);

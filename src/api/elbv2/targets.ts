@@ -90,10 +90,17 @@ async function checkedTargets(options: Elbv2ServiceOptions, group: StoredTargetG
     }
     const subnet = subnetHolding(id, address, subnets);
     if (target.AvailabilityZone !== undefined && target.AvailabilityZone !== subnet.availabilityZone) {
-      throw validationError(`The IP address '${id}' is within the VPC, and cannot have its Availability Zone overridden to '${target.AvailabilityZone}'`);
+      throw validationError(
+        `The IP address '${id}' is within the VPC, and cannot have its Availability Zone overridden to '${target.AvailabilityZone.slice(0, 64)}'`,
+      );
     }
     return { id, port, availabilityZone: subnet.availabilityZone };
   });
+}
+
+/** A Targets list no larger than a group can hold (RegisterTargets' bound): the lists are matched against every registered target. */
+function boundTargets(targets: readonly unknown[] | undefined): void {
+  if ((targets?.length ?? 0) > TARGETS_PER_GROUP) throw validationError(`A maximum of ${TARGETS_PER_GROUP} targets can be specified`);
 }
 
 function healthOf(target: StoredTarget, inUse: boolean, checksEnabled: boolean): TargetHealth {
@@ -127,6 +134,7 @@ export function targetHandlers(options: Elbv2ServiceOptions): OperationHandlers<
       return {};
     },
     DeregisterTargets: async (input): Promise<DeregisterTargetsOutput> => {
+      boundTargets(input.Targets);
       const group = await existingTargetGroup(options, input.TargetGroupArn ?? "");
       await options.store.elbv2.locked(async (elbv2) => {
         const now = options.clock.now();
@@ -136,7 +144,10 @@ export function targetHandlers(options: Elbv2ServiceOptions): OperationHandlers<
         // wording not confirmed
         if (missing.length > 0)
           throw invalidTarget(
-            `The following targets are not registered in the target group: ${missing.map((target) => `'${target.id.slice(0, 64)}'`).join(", ")}`,
+            `The following targets are not registered in the target group: ${missing
+              .slice(0, 5)
+              .map((target) => `'${target.id.slice(0, 64)}'`)
+              .join(", ")}${missing.length > 5 ? ` and ${missing.length - 5} more` : ""}`,
           );
         const inUse = (await targetGroupUsage(elbv2)).has(group.arn);
         // A group no listener uses has no connections to drain: its targets go at once.
@@ -146,6 +157,7 @@ export function targetHandlers(options: Elbv2ServiceOptions): OperationHandlers<
       return {};
     },
     DescribeTargetHealth: async (input): Promise<DescribeTargetHealthOutput> => {
+      boundTargets(input.Targets);
       const group = await existingTargetGroup(options, input.TargetGroupArn ?? "");
       const targets = await options.store.elbv2.listTargets(group.arn, options.clock.now());
       const inUse = (await targetGroupUsage(options.store.elbv2)).has(group.arn);
