@@ -3,27 +3,27 @@
 // Namespaces the bench creates (test/support/lb-bench-network.ts): an LB namespace with a bridge to
 // 3 backend namespaces (a node:http server in each answering a fixed 20-byte body), and a client
 // namespace behind a veth. In the LB namespace, side by side:
-//   berth   an src/lb HaproxyNode (HAProxy 2.6, master-worker, threads = CPUs), one HTTP listener
+//   berth   an src/lb HaproxyNode (HAProxy 2.6, master-worker, one thread: nbthread 1 as the engine configures every node), one HTTP listener
 //           on :80 forwarding to a target group of the 3 targets (round robin, health checks every 5 s)
 //   nginx   /usr/sbin/nginx (Debian's nginx-light) on :8080 with a config written here: an upstream
-//           of the same 3 targets with keepalive, proxy_http_version 1.1, worker_processes = the
-//           HAProxy worker's thread count, access_log off, the same X-Forwarded-* headers HAProxy adds
+//           of the same 3 targets with keepalive, proxy_http_version 1.1, worker_processes as a hand
+//           configuration sets it (auto: one per CPU; BENCH_NGINX_WORKERS to change), access_log off,
+//           the same X-Forwarded-* headers HAProxy adds
 // Each is driven by wrk in the client namespace (`wrk -t2 -c64 -d10s --latency`, keep-alive),
 // alternating which goes first each round, after a warm-up. Per round: req/s, p50, p99, and the
 // proxy's own CPU per request (its processes' user+system time from /proc over the run).
 //   flock /tmp/berth-privileged.lock node --import tsx bench/lb-throughput.ts
-//   (BENCH_ROUNDS default 5, BENCH_SECONDS default 10, BENCH_CONNECTIONS default 64, BENCH_THREADS default 2;
-//   BENCH_ONE_THREAD=1: one HAProxy thread against one nginx worker)
+//   (BENCH_ROUNDS default 5, BENCH_SECONDS default 10, BENCH_CONNECTIONS default 64, BENCH_THREADS default 2 (wrk's);
+//   BENCH_NGINX_WORKERS default: the CPU count)
 // Traffic: only inside the namespaces this bench creates and removes. Root. Never fails CI.
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { loadavg, tmpdir } from "node:os";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { HaproxyNode } from "../src/lb/haproxy-node.js";
 import type { LoadBalancerModel } from "../src/lb/load-balancer-model.js";
-import type { CommandRunner } from "../src/core/command-runner.js";
 import { exec } from "../test/support/dataplane.js";
 import { isListeningInNetns } from "../test/support/netns-listener.js";
 import { buildLbBenchNetwork, cleanupOnSignals, once, median } from "../test/support/lb-bench-network.js";
@@ -34,7 +34,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const THREADS = Number(process.env.BENCH_THREADS ?? 2);
-const ONE_THREAD = process.env.BENCH_ONE_THREAD === "1";
+const NGINX_WORKERS = Number(process.env.BENCH_NGINX_WORKERS ?? availableParallelism());
 const NGINX_PORT = 8080;
 const TARGETS = 3;
 
@@ -242,15 +242,8 @@ async function main(): Promise<void> {
       { id: "http-80", port: 80, protocol: "HTTP", rules: [], defaultAction: { type: "forward", targetGroups: [{ targetGroupId: "web", weight: 1 }] } },
     ],
   };
-  // BENCH_ONE_THREAD=1: HAProxy started pinned to one CPU (it sizes its threads by its affinity: 1), then
-  // unpinned; nginx then gets 1 worker. Both still may run on either core. A diagnostic of thread count.
-  const run: CommandRunner = ONE_THREAD
-    ? (command, args, options) =>
-        command === "nsenter" && args.includes("-W") ? exec("taskset", ["-c", "0", command, ...args], options) : exec(command, args, options)
-    : exec;
-  node = new HaproxyNode({ netnsPath: network.lbNetnsPath, stateDir, run });
+  node = new HaproxyNode({ netnsPath: network.lbNetnsPath, stateDir, run: exec });
   await node.start(model);
-  if (ONE_THREAD) for (const pid of await haproxyPids()) await exec("taskset", ["-a", "-p", "-c", "0,1", String(pid)]);
   await waitFor(async () => (await node!.health()).every((report) => report.health.State === "healthy"), {
     what: "3 healthy targets",
     timeoutMs: 30_000,
@@ -258,7 +251,7 @@ async function main(): Promise<void> {
   });
   const haproxyWorkers = (await haproxyPids()).slice(1);
   const threads = threadsOf(haproxyWorkers[0]!);
-  await startNginx(threads);
+  await startNginx(NGINX_WORKERS);
 
   const cases = {
     berth: { url: `http://${network.vip}:80/`, pids: haproxyPids },
@@ -266,7 +259,7 @@ async function main(): Promise<void> {
   };
   console.log(`lb-throughput: ${TARGETS} targets (node:http, ${20}-byte body), wrk -t${THREADS} -c${CONNECTIONS} -d${SECONDS}s --latency, ${ROUNDS} rounds`);
   console.log(
-    `fair: HAProxy 2.6 master + 1 worker of ${threads} threads vs nginx master + ${threads} workers; keep-alive client→proxy (wrk) and proxy→targets ` +
+    `each as deployed: HAProxy 2.6 master + 1 worker of ${threads} thread(s) (the engine's nbthread) vs nginx master + ${NGINX_WORKERS} workers (worker_processes auto); keep-alive client→proxy (wrk) and proxy→targets ` +
       `(HAProxy's default http-reuse safe; nginx upstream keepalive 64, HTTP/1.1); no access log on either (HAProxy: no log line; nginx: access_log off); ` +
       `the same X-Forwarded-For/Proto/Port headers added; round robin over the same 3 targets; HAProxy's health checks run (every 5 s) in both cases`,
   );

@@ -4,7 +4,7 @@
 //   global    master-worker; the admin stats socket with `expose-fd listeners` (a new worker takes
 //             the listening sockets over from the old one: no refused connection during a reload);
 //             hard-stop-after (an old worker lives at most that long after a reload); the server
-//             state file (health kept across reloads)
+//             state file (health kept across reloads); one thread (nbthread 1, below)
 //   defaults  timeouts from the idle timeout; idle-close-on-response (an idle keep-alive
 //             connection of an old worker is answered once more, then closed, not cut)
 //   frontend  one per listener. HTTP rules in two phases:
@@ -321,6 +321,11 @@ export function compileHaproxyConfig(model: LoadBalancerModel, paths: CompileSet
     [
       "global",
       "    master-worker",
+      // One thread per load balancer node. A host runs many nodes beside its tasks, each its own
+      // process; HAProxy's default (a thread per CPU it may run on) made every node's threads
+      // compete for the same cores, and on 2 cores one thread moved more traffic than two
+      // (bench/RESULTS.md, issue 15). A node sized for more traffic will take more threads.
+      "    nbthread 1",
       `    maxconn ${paths.maxConnections ?? MAX_CONNECTIONS}`,
       `    stats socket ${paths.stateDir}/${ADMIN_SOCKET} mode 600 level admin expose-fd listeners`,
       `    hard-stop-after ${HARD_STOP_AFTER_SECONDS}s`,
