@@ -323,3 +323,44 @@ test("DeleteLoadBalancer takes its listeners and rules with it; the group is fre
   await rejectsWithElbError(f.elb.send(new DescribeRulesCommand({ RuleArns: ruleArns })), "RuleNotFound");
   await f.elb.send(new DeleteTargetGroupCommand({ TargetGroupArn: tgArn }));
 });
+
+test("values the data plane refuses are refused: header names, methods, query keys, wildcards per rule, redirect parts, bodies, zero weights", async () => {
+  // A load balancer of its own: the file's last test deletes "routing".
+  const ownLb = (await f.elb.send(new CreateLoadBalancerCommand({ Name: "values", Subnets: [f.subnets[0]!.id, f.subnets[1]!.id] }))).LoadBalancers![0]!
+    .LoadBalancerArn!;
+  const ownTg = await tg("values-tg");
+  const listen = (Port: number, DefaultActions: Action[]) =>
+    f.elb.send(new CreateListenerCommand({ LoadBalancerArn: ownLb, Protocol: "HTTP", Port, DefaultActions })).then((out) => out.Listeners![0]!);
+  const tgArn = ownTg;
+  const listener = (await listen(9300, forward(tgArn))).ListenerArn!;
+  const rule = (Conditions: RuleCondition[]) =>
+    f.elb.send(new CreateRuleCommand({ ListenerArn: listener, Priority: 300, Conditions, Actions: forward(tgArn) }));
+  for (const conditions of [
+    [{ Field: "http-header", HttpHeaderConfig: { HttpHeaderName: "X'Y", Values: ["1"] } }],
+    [{ Field: "http-header", HttpHeaderConfig: { HttpHeaderName: "X%Y", Values: ["1"] } }],
+    [{ Field: "http-request-method", HttpRequestMethodConfig: { Values: ["-GET"] } }],
+    [{ Field: "query-string", QueryStringConfig: { Values: [{ Key: "a%5b", Value: "1" }] } }],
+    [{ Field: "query-string", QueryStringConfig: { Values: [{ Key: "a!", Value: "1" }] } }],
+    [
+      { Field: "host-header", HostHeaderConfig: { Values: ["*.a.*"] } },
+      { Field: "path-pattern", PathPatternConfig: { Values: ["/*/?/*/?"] } },
+    ],
+  ] as RuleCondition[][])
+    await rejectsWithElbError(rule(conditions), "ValidationError");
+  await rule([
+    { Field: "host-header", HostHeaderConfig: { Values: ["*.a.*"] } },
+    { Field: "path-pattern", PathPatternConfig: { Values: ["/*/?"] } },
+  ]);
+  const refused: Action[][] = [
+    [{ Type: "redirect", RedirectConfig: { Host: "a%[b]", StatusCode: "HTTP_301" } }],
+    [{ Type: "redirect", RedirectConfig: { Path: "/a#b", StatusCode: "HTTP_301" } }],
+    [{ Type: "redirect", RedirectConfig: { Query: "a='b'", StatusCode: "HTTP_301" } }],
+    [{ Type: "redirect", RedirectConfig: { Host: "#{path}.example", StatusCode: "HTTP_301" } }],
+    [{ Type: "fixed-response", FixedResponseConfig: { StatusCode: "200", MessageBody: "é".repeat(513) } }],
+    [{ Type: "fixed-response", FixedResponseConfig: { StatusCode: "200", MessageBody: "a\u0000b" } }],
+    [{ Type: "forward", ForwardConfig: { TargetGroups: [{ TargetGroupArn: tgArn, Weight: 0 }] } }],
+  ];
+  for (const actions of refused) await rejectsWithElbError(listen(9301, actions), "ValidationError");
+  await listen(9301, [{ Type: "redirect", RedirectConfig: { Host: "www.#{host}", Path: "/new/#{path}", Query: "#{query}&x=1", StatusCode: "HTTP_301" } }]);
+  await listen(9302, [{ Type: "fixed-response", FixedResponseConfig: { StatusCode: "200", MessageBody: "é".repeat(510) + "\t\r\n" } }]);
+});

@@ -19,6 +19,15 @@ const NETWORK_CARRIES: Readonly<Record<string, readonly string[]>> = {
 const CONTENT_TYPES = ["text/plain", "text/css", "text/html", "application/javascript", "application/json"];
 /** Printable ASCII but space, double quote and backslash: what a redirect part may hold. */
 const REDIRECT_TEXT = /^[\x21\x23-\x5b\x5d-\x7e]*$/;
+// What the data plane accepts of a redirect's host, path and query (src/lb/load-balancer-model.ts
+// REDIRECT_HOST, REDIRECT_PATH, REDIRECT_QUERY; copied, src/api does not import src/lb): no `%[`,
+// `#` but AWS's #{…} placeholders, quotes, backslashes or control characters reach its config.
+const REDIRECT_HOST = /^(?:[A-Za-z0-9.-]|#\{host\}){1,128}$/;
+const REDIRECT_PATH = /^\/(?:[A-Za-z0-9_.~/-]|#\{(?:host|path|port)\}){0,127}$/;
+const REDIRECT_QUERY = /^(?:[A-Za-z0-9_.~=&-]|#\{(?:host|path|port|query)\}){0,128}$/;
+/** A fixed-response body: at most 1024 bytes (the data plane's MAX_BODY_BYTES), no control characters but tab, CR and LF. */
+const MAX_BODY_BYTES = 1024;
+const BODY_CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/;
 
 export interface ActionContext {
   readonly loadBalancerArn: string;
@@ -55,6 +64,14 @@ function checkRedirect(action: Action): Action {
   part("path", config.Path, 1, 128);
   if (config.Path !== undefined && !config.Path.startsWith("/")) throw validationError("The redirect path must start with '/'");
   part("query", config.Query, 0, 128);
+  for (const [name, value, pattern] of [
+    ["host", config.Host, REDIRECT_HOST],
+    ["path", config.Path, REDIRECT_PATH],
+    ["query", config.Query, REDIRECT_QUERY],
+  ] as const) {
+    // wording not confirmed
+    if (value !== undefined && !pattern.test(value)) throw validationError(`The redirect ${name} holds characters Berth's proxy does not accept`);
+  }
   const redirect = {
     Protocol: config.Protocol ?? "#{protocol}",
     Port: config.Port ?? "#{port}",
@@ -81,7 +98,11 @@ function checkFixedResponse(action: Action): Action {
   if (!/^[245][0-9][0-9]$/.test(config.StatusCode ?? "")) throw validationError("The fixed-response status code must be a 2XX, 4XX or 5XX code");
   if (config.ContentType !== undefined && !CONTENT_TYPES.includes(config.ContentType))
     throw validationError(`Content type '${config.ContentType.slice(0, 64)}' is not valid`);
-  if ((config.MessageBody ?? "").length > 1024) throw validationError("The fixed-response message body cannot be longer than 1024 characters");
+  const body = config.MessageBody ?? "";
+  // AWS counts the 1024 in bytes (UTF-8), as the proxy does.
+  if (Buffer.byteLength(body, "utf8") > MAX_BODY_BYTES) throw validationError(`The fixed-response message body cannot be longer than ${MAX_BODY_BYTES} bytes`);
+  if (BODY_CONTROL.test(body))
+    throw validationError("The fixed-response message body cannot hold control characters other than tab, carriage return and line feed");
   return {
     Type: "fixed-response",
     Order: action.Order,
@@ -125,6 +146,8 @@ async function checkForward(action: Action, context: ActionContext): Promise<Act
     const users = context.usage.get(arn);
     if (users !== undefined && [...users].some((user) => user !== context.loadBalancerArn)) throw targetGroupAssociationLimit(arn);
   }
+  // The data plane needs one group it can send to (src/lb/load-balancer-model.ts validateAction). Wording not confirmed.
+  if (tuples.every((tuple) => (tuple.Weight ?? 1) === 0)) throw validationError("A forward action needs at least one target group with a weight above 0");
   const stickiness = action.ForwardConfig?.TargetGroupStickinessConfig;
   if (stickiness?.DurationSeconds !== undefined && (stickiness.DurationSeconds < 1 || stickiness.DurationSeconds > 604800)) {
     throw validationError("The target group stickiness duration must be between 1 and 604800 seconds");

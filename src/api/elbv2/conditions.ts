@@ -14,10 +14,34 @@ const HOST = /^[A-Za-z0-9.*?-]{1,128}$/;
 // AWS's path-pattern characters: A–Z, a–z, 0–9, _ - . $ / ~ " ' @ : + & * ?; the quotes are left out
 // here (Berth's choice: they would have to be escaped in the proxy's config and no path needs them).
 const PATH = /^[A-Za-z0-9_\-.$/~@:+&*?]{1,128}$/;
-const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,40}$/;
+// Header names, methods and query keys: the data plane's own sets (src/lb/load-balancer-model.ts
+// SAFE_HEADER_NAME, METHOD, QUERY_KEY; copied, src/api does not import src/lb), narrower than
+// AWS's token characters: a value the proxy would refuse must be refused here, not stored.
+const HEADER_NAME = /^[A-Za-z0-9_.-]{1,40}$/;
 const HEADER_VALUE = /^[\x21\x23-\x5b\x5d-\x7e]{1,128}$/;
-const METHOD = /^[A-Z_-]{1,40}$/;
+const METHOD = /^[A-Z][A-Z_-]{0,39}$/;
+const QUERY_KEY = /^[A-Za-z0-9_.~-]{1,128}$/;
 const QUERY_PART = /^[\x21\x23-\x25\x27-\x3c\x3e-\x5b\x5d-\x7e]{1,128}$/;
+/** AWS's "condition wildcards per rule" quota (the data plane's MAX_WILDCARDS_PER_RULE). */
+export const WILDCARDS_PER_RULE = 5;
+/** `*` and `?` in a value (the data plane's wildcardCount, src/lb/wildcard-pattern.ts). */
+export const wildcardCount = (value: string) => [...value].filter((char) => char === "*" || char === "?").length;
+
+/** The values of a condition that are wildcard patterns (the data plane's patternValues: query strings' values, not keys). */
+export function patternValues(condition: RuleCondition): string[] {
+  switch (condition.Field) {
+    case "host-header":
+      return condition.HostHeaderConfig?.Values ?? [];
+    case "path-pattern":
+      return condition.PathPatternConfig?.Values ?? [];
+    case "http-header":
+      return condition.HttpHeaderConfig?.Values ?? [];
+    case "query-string":
+      return (condition.QueryStringConfig?.Values ?? []).map((pair) => pair.Value ?? "");
+    default:
+      return [];
+  }
+}
 
 const ONCE = ["host-header", "path-pattern", "http-request-method", "source-ip"];
 
@@ -64,7 +88,7 @@ function checkCondition(condition: RuleCondition): { condition: RuleCondition; c
       const pairs = condition.QueryStringConfig?.Values ?? [];
       if (condition.Values !== undefined || pairs.length === 0) throw validationError("A query-string condition needs at least one key/value pair");
       for (const pair of pairs) {
-        if (pair.Key !== undefined) checkEach([pair.Key], QUERY_PART, "Query string key");
+        if (pair.Key !== undefined) checkEach([pair.Key], QUERY_KEY, "Query string key");
         checkEach([pair.Value ?? ""], QUERY_PART, "Query string value");
       }
       return { condition: { Field: field, QueryStringConfig: { Values: pairs.map((pair) => ({ Key: pair.Key, Value: pair.Value })) } }, count: pairs.length };
@@ -92,5 +116,8 @@ export function checkConditions(conditions: readonly RuleCondition[] | undefined
   if (checked.reduce((sum, one) => sum + one.count, 0) > CONDITION_VALUES_PER_RULE) {
     throw validationError(`A rule can only have '${CONDITION_VALUES_PER_RULE}' condition values`);
   }
+  const wildcards = checked.reduce((sum, one) => sum + patternValues(one.condition).reduce((count, value) => count + wildcardCount(value), 0), 0);
+  // wording not confirmed
+  if (wildcards > WILDCARDS_PER_RULE) throw validationError(`A rule can only have '${WILDCARDS_PER_RULE}' wildcards in its condition values`);
   return checked.map((one) => one.condition);
 }
