@@ -223,7 +223,7 @@ test("CreateTargetGroup: ip targets only, AWS's health check defaults per protoc
   for (const HttpCode of ["100", "200-199", "500", "abc", "200,", "200-299-300", "2000"])
     await rejectsWithAwsError(createTg("tg-matcher", { Matcher: { HttpCode } }), "ValidationError");
   assert.deepEqual((await createTg("tg-matcher-ok", { Matcher: { HttpCode: "200,202,300-399" } })).Matcher, { HttpCode: "200,202,300-399" });
-  for (const HealthCheckPath of ["no-slash", "/with space", '/quote"', "/new\nline", `/${"a".repeat(1024)}`]) {
+  for (const HealthCheckPath of ["no-slash", "/with space", '/quote"', "/new\nline", `/${"a".repeat(1024)}`, "/a%[src]", "/a#b", "/it's", "/a\\b"]) {
     await rejectsWithAwsError(createTg("tg-path", { HealthCheckPath }), "ValidationError");
   }
   for (const name of ["-tg", "tg-", "t".repeat(33), "tg_x", "tg/x"]) await rejectsWithAwsError(createTg(name), "ValidationError", /Target group name/);
@@ -271,6 +271,7 @@ test("DescribeTargetGroups, ModifyTargetGroup and target group attributes", asyn
   await rejectsWithAwsError(modify("deregistration_delay.timeout_seconds", "3601"), "ValidationError");
   await rejectsWithAwsError(modify("stickiness.type", "source_ip"), "ValidationError");
   await rejectsWithAwsError(modify("stickiness.app_cookie.cookie_name", "bad cookie;"), "ValidationError");
+  await rejectsWithAwsError(modify("stickiness.app_cookie.cookie_name", "AWSALBAPP-1"), "ValidationError");
   await rejectsWithAwsError(
     modify("proxy_protocol_v2.enabled", "true"),
     "ValidationError",

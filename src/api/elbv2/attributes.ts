@@ -65,7 +65,11 @@ const HTTP_TARGET_GROUP: Record<string, AttributeSpec> = {
   ...TARGET_GROUP_COMMON,
   "stickiness.type": { fallback: "lb_cookie", check: oneOf("lb_cookie", "app_cookie") },
   "stickiness.lb_cookie.duration_seconds": { fallback: "86400", check: range(1, 604800) },
-  "stickiness.app_cookie.cookie_name": { fallback: "", check: (value) => value.length <= 256 && /^[A-Za-z0-9!#$%&'*+.^_`|~-]*$/.test(value) },
+  // AWS: up to 256 token characters, and not AWSALB, AWSALBAPP or AWSALBTG (its own cookies) at the start.
+  "stickiness.app_cookie.cookie_name": {
+    fallback: "",
+    check: (value) => value.length <= 256 && /^[A-Za-z0-9!#$%&'*+.^_`|~-]*$/.test(value) && !value.toUpperCase().startsWith("AWSALB"),
+  },
   "stickiness.app_cookie.duration_seconds": { fallback: "86400", check: range(1, 604800) },
   "slow_start.duration_seconds": { fallback: "0", check: (value) => value === "0" || isIntegerIn(value, 30, 900) },
   "load_balancing.algorithm.type": { fallback: "round_robin", check: oneOf("round_robin", "least_outstanding_requests", "weighted_random") },

@@ -22,11 +22,19 @@ export type HealthCheckSettings = Pick<
 
 const isHttp = (protocol: string | undefined) => protocol === "HTTP" || protocol === "HTTPS";
 
-/** Health check paths: 1–1024 characters, starting with "/", printable ASCII with no spaces, double quotes or backslashes (they would need escaping in the proxy's config). */
+/**
+ * Health check paths: 1–1024 characters starting with "/", of the characters the data plane
+ * accepts (src/lb/load-balancer-model.ts validateHealthCheck; copied, src/api does not import
+ * src/lb): letters, digits and _ . ~ / = & ? -, so no `%[`, `#`, quotes, backslashes or control
+ * characters reach the proxy's config.
+ */
+const HEALTH_CHECK_PATH = /^\/[A-Za-z0-9_.~/=&?-]{0,1023}$/;
 export function checkHealthCheckPath(path: string): void {
   if (path.length < 1 || path.length > 1024) throw validationError("Health check path must be between 1 and 1024 characters");
-  if (!path.startsWith("/") || !/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(path))
-    throw validationError(`Health check path '${path}' is not valid: it must start with '/' and contain no spaces, quotes, backslashes or control characters`);
+  if (!HEALTH_CHECK_PATH.test(path))
+    throw validationError(
+      `Health check path '${path.slice(0, 128)}' is not valid: it must start with '/' and hold only letters, digits and the characters _ . ~ / = & ? -`,
+    );
 }
 
 /** A matcher's HttpCode: "200", "200,202" or "200-299" (at most 10 entries), each code within [min, max]. */
