@@ -438,3 +438,28 @@ test("DeregisterTargets, DescribeTargetHealth and RemoveTags lists are bounded; 
   await rejectsWithAwsError(f.elb.send(new RemoveTagsCommand({ ResourceArns: [arn], TagKeys: ["k".repeat(129)] })), "ValidationError");
   await f.elb.send(new RemoveTagsCommand({ ResourceArns: [arn], TagKeys: keys.slice(0, 50) }));
 });
+
+test("at most 1000 targets over all the target groups of one load balancer: TooManyTargets", async () => {
+  const lb = await createLb("budget-lb");
+  const [a, b] = [(await createTg("tg-budget-a")).TargetGroupArn!, (await createTg("tg-budget-b")).TargetGroupArn!];
+  const forwardBoth = {
+    TargetGroups: [
+      { TargetGroupArn: a, Weight: 1 },
+      { TargetGroupArn: b, Weight: 1 },
+    ],
+  };
+  await f.elb.send(
+    new CreateListenerCommand({
+      LoadBalancerArn: lb.LoadBalancerArn,
+      Protocol: "HTTP",
+      Port: 80,
+      DefaultActions: [{ Type: "forward", ForwardConfig: forwardBoth }],
+    }),
+  );
+  const [prefix, third] = [f.subnets[0]!.cidr.split(".").slice(0, 2).join("."), Number(f.subnets[0]!.cidr.split(".")[2])];
+  const addresses = (from: number, count: number) =>
+    Array.from({ length: count }, (_, index) => ({ Id: `${prefix}.${third + ((from + index) >> 8)}.${(from + index) & 255}` }));
+  await f.elb.send(new RegisterTargetsCommand({ TargetGroupArn: a, Targets: addresses(10, 600) }));
+  await rejectsWithAwsError(f.elb.send(new RegisterTargetsCommand({ TargetGroupArn: b, Targets: addresses(700, 401) })), "TooManyTargets");
+  await f.elb.send(new RegisterTargetsCommand({ TargetGroupArn: b, Targets: addresses(700, 400) }));
+});

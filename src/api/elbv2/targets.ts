@@ -17,7 +17,7 @@ import type {
   TargetHealthDescription,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { cidrContainsAddress, isReservedAddress, parseCidr, parseIpv4 } from "../../core/ec2/cidr.js";
-import type { NewTarget, StoredTarget, StoredTargetGroup, SubnetRecord } from "../../store/index.js";
+import type { Elbv2Repository, NewTarget, StoredTarget, StoredTargetGroup, SubnetRecord } from "../../store/index.js";
 import type { OperationHandlers } from "../service-module.js";
 import { invalidTarget, targetGroupNotFound, tooManyTargets, validationError } from "./elbv2-errors.js";
 import type { Elbv2Operations } from "./elbv2-operations.js";
@@ -27,6 +27,8 @@ import { existingTargetGroup } from "./target-groups.js";
 
 /** Targets per target group (Elastic Load Balancing quotas: 1,000 per application load balancer group). */
 export const TARGETS_PER_GROUP = 1000;
+/** Targets over all the groups of one load balancer (Elastic Load Balancing quotas: 1,000 per application load balancer). */
+export const TARGETS_PER_LOAD_BALANCER = 1000;
 
 const UNUSED: TargetHealth = {
   State: "unused",
@@ -98,6 +100,21 @@ async function checkedTargets(options: Elbv2ServiceOptions, group: StoredTargetG
   });
 }
 
+/**
+ * At most TARGETS_PER_LOAD_BALANCER targets over all the groups a load balancer forwards to (AWS's
+ * "targets per Application Load Balancer"; the data plane's MAX_TARGETS_PER_NODE in
+ * src/lb/load-balancer-model.ts, which would refuse the whole load balancer's model otherwise).
+ */
+async function refuseOverLoadBalancerBudget(elbv2: Elbv2Repository, groupArn: string, adding: number, now: number): Promise<void> {
+  const usage = await targetGroupUsage(elbv2);
+  for (const loadBalancerArn of usage.get(groupArn) ?? []) {
+    const groups = [...usage].filter(([, users]) => users.has(loadBalancerArn)).map(([arn]) => arn);
+    let total = adding;
+    for (const arn of groups) total += (await elbv2.listTargets(arn, now)).filter((target) => target.deregisterAt === undefined).length;
+    if (total > TARGETS_PER_LOAD_BALANCER) throw tooManyTargets(); // wording not confirmed
+  }
+}
+
 /** A Targets list no larger than a group can hold (RegisterTargets' bound): the lists are matched against every registered target. */
 function boundTargets(targets: readonly unknown[] | undefined): void {
   if ((targets?.length ?? 0) > TARGETS_PER_GROUP) throw validationError(`A maximum of ${TARGETS_PER_GROUP} targets can be specified`);
@@ -129,6 +146,7 @@ export function targetHandlers(options: Elbv2ServiceOptions): OperationHandlers<
         const known = new Set(current.filter((target) => target.deregisterAt === undefined).map((target) => `${target.id}:${target.port}`));
         const added = new Set(targets.map((target) => `${target.id}:${target.port}`).filter((key) => !known.has(key)));
         if (known.size + added.size > TARGETS_PER_GROUP) throw tooManyTargets();
+        await refuseOverLoadBalancerBudget(elbv2, group.arn, added.size, now);
         await elbv2.registerTargets(group.arn, targets, now);
       });
       return {};
