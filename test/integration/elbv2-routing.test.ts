@@ -364,3 +364,30 @@ test("values the data plane refuses are refused: header names, methods, query ke
   await listen(9301, [{ Type: "redirect", RedirectConfig: { Host: "www.#{host}", Path: "/new/#{path}", Query: "#{query}&x=1", StatusCode: "HTTP_301" } }]);
   await listen(9302, [{ Type: "fixed-response", FixedResponseConfig: { StatusCode: "200", MessageBody: "é".repeat(510) + "\t\r\n" } }]);
 });
+
+test("the data plane's budgets: 500 rules per load balancer (TooManyRules), 200 wildcard values per listener (ValidationError)", async () => {
+  const newLb = async (Name: string) =>
+    (await f.elb.send(new CreateLoadBalancerCommand({ Name, Subnets: [f.subnets[0]!.id, f.subnets[1]!.id] }))).LoadBalancers![0]!.LoadBalancerArn!;
+  const fixed: Action[] = [{ Type: "fixed-response", FixedResponseConfig: { StatusCode: "404" } }];
+  const listenerOn = async (LoadBalancerArn: string, Port: number) =>
+    (await f.elb.send(new CreateListenerCommand({ LoadBalancerArn, Protocol: "HTTP", Port, DefaultActions: fixed }))).Listeners![0]!.ListenerArn!;
+  const rule = (ListenerArn: string, Priority: number, Values: string[]) =>
+    f.elb.send(new CreateRuleCommand({ ListenerArn, Priority, Conditions: [{ Field: "path-pattern", PathPatternConfig: { Values } }], Actions: fixed }));
+  const budget = await newLb("rules-budget");
+  const listeners = await Promise.all([1, 2, 3, 4, 5, 6].map((port) => listenerOn(budget, 8000 + port)));
+  await Promise.all(
+    listeners.slice(0, 5).map(async (arn) => {
+      for (let priority = 1; priority <= 100; priority++) await rule(arn, priority, [`/p${priority}`]);
+    }),
+  );
+  await rejectsWithElbError(rule(listeners[5]!, 1, ["/one-more"]), "TooManyRules", /per load balancer/);
+  const wild = await listenerOn(await newLb("wild-budget"), 80);
+  for (let priority = 1; priority <= 40; priority++)
+    await rule(
+      wild,
+      priority,
+      [1, 2, 3, 4, 5].map((n) => `/w${priority}-${n}*`),
+    );
+  await rejectsWithElbError(rule(wild, 41, ["/x*"]), "ValidationError", /at most 200 condition values with wildcards/);
+  await rule(wild, 41, ["/no-wildcard"]);
+});

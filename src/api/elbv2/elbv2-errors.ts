@@ -49,3 +49,5 @@ export const tooManyTargets = () => error("TooManyTargets")("You have reached th
 export const tooManyListeners = () => error("TooManyListeners")("You have reached the maximum number of listeners per load balancer (50)");
 // wording not confirmed
 export const tooManyRules = () => error("TooManyRules")("You have reached the maximum number of rules per listener (100)");
+// wording not confirmed
+export const tooManyRulesPerLoadBalancer = (max: number) => error("TooManyRules")(`You have reached the maximum number of rules per load balancer (${max})`);

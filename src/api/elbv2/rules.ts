@@ -10,13 +10,14 @@ import type {
   ModifyRuleCommandInput,
   ModifyRuleOutput,
   Rule,
+  RuleCondition,
   SetRulePrioritiesOutput,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
-import type { Elbv2Repository, StoredRule } from "../../store/index.js";
+import type { Elbv2Repository, StoredListener, StoredRule } from "../../store/index.js";
 import type { OperationHandlers } from "../service-module.js";
 import { checkActions } from "./actions.js";
-import { checkConditions } from "./conditions.js";
-import { operationNotPermitted, priorityInUse, ruleNotFound, tooManyRules, validationError } from "./elbv2-errors.js";
+import { checkConditions, patternValues, wildcardCount } from "./conditions.js";
+import { operationNotPermitted, priorityInUse, ruleNotFound, tooManyRules, tooManyRulesPerLoadBalancer, validationError } from "./elbv2-errors.js";
 import type { Elbv2Operations } from "./elbv2-operations.js";
 import type { Elbv2ServiceOptions } from "./elbv2-shapes.js";
 import { checkArn, checkTags, hexId, page } from "./elbv2-shapes.js";
@@ -24,6 +25,10 @@ import { actionContext, existingListener } from "./listeners.js";
 
 /** Rules per listener, the default rule not counted (Elastic Load Balancing quotas). */
 export const RULES_PER_LISTENER = 100;
+/** Rules over all listeners of one load balancer (the data plane's MAX_RULES_PER_NODE). */
+export const RULES_PER_LOAD_BALANCER = 500;
+/** Condition values holding a wildcard, over all rules of one listener (the data plane's MAX_WILDCARD_VALUES_PER_LISTENER). */
+export const WILDCARD_VALUES_PER_LISTENER = 200;
 
 function checkPriority(priority: number | undefined): number {
   if (priority === undefined || !Number.isInteger(priority) || priority < 1 || priority > 50000) throw validationError("Priority must be between 1 and 50000");
@@ -49,6 +54,26 @@ async function ruleContext(elbv2: Elbv2Repository, listenerArn: string) {
 /** Numeric priorities first, in order; the default rule last. */
 const byPriority = (a: StoredRule, b: StoredRule) => (a.priority === "default" ? 1 : b.priority === "default" ? -1 : Number(a.priority) - Number(b.priority));
 
+/**
+ * The data plane's budgets (src/lb/load-balancer-model.ts MAX_RULES_PER_NODE and
+ * MAX_WILDCARD_VALUES_PER_LISTENER; copied, src/api does not import src/lb): at most 500 rules over
+ * all listeners of a load balancer, and 200 condition values with a wildcard per listener (each is
+ * a regex run on every request that reaches it). Past them the proxy would refuse the whole model.
+ */
+async function refuseOverDataPlaneBudgets(elbv2: Elbv2Repository, listener: StoredListener, rules: readonly StoredRule[], conditions: RuleCondition[]) {
+  let total = 1;
+  for (const other of await elbv2.listListeners(listener.loadBalancerArn)) {
+    const ofListener = other.arn === listener.arn ? rules : await elbv2.listRules(other.arn);
+    total += ofListener.filter((rule) => rule.priority !== "default").length;
+  }
+  if (total > RULES_PER_LOAD_BALANCER) throw tooManyRulesPerLoadBalancer(RULES_PER_LOAD_BALANCER);
+  const wildcardValues = (list: readonly RuleCondition[]) => list.flatMap(patternValues).filter((value) => wildcardCount(value) > 0).length;
+  const values = rules.reduce((sum, rule) => sum + wildcardValues(rule.rule.Conditions ?? []), wildcardValues(conditions));
+  if (values > WILDCARD_VALUES_PER_LISTENER) {
+    throw validationError(`A listener's rules can have at most ${WILDCARD_VALUES_PER_LISTENER} condition values with wildcards`); // wording not confirmed
+  }
+}
+
 async function createRule(options: Elbv2ServiceOptions, input: CreateRuleCommandInput): Promise<CreateRuleOutput> {
   const priority = checkPriority(input.Priority);
   const conditions = checkConditions(input.Conditions);
@@ -60,6 +85,7 @@ async function createRule(options: Elbv2ServiceOptions, input: CreateRuleCommand
     const rules = await elbv2.listRules(listener.arn);
     if (rules.some((rule) => rule.priority === String(priority))) throw priorityInUse(priority);
     if (rules.filter((rule) => rule.priority !== "default").length >= RULES_PER_LISTENER) throw tooManyRules();
+    await refuseOverDataPlaneBudgets(elbv2, listener, rules, conditions);
     const arn = listener.arn.replace(":listener/", ":listener-rule/") + `/${hexId()}`;
     const rule: Rule = { RuleArn: arn, Priority: String(priority), Conditions: conditions, Actions: actions, IsDefault: false };
     await elbv2.insertRule({ arn, listenerArn: listener.arn, priority: String(priority), createdAt: options.clock.now(), rule });
