@@ -270,6 +270,20 @@ test("network listeners forward to groups that carry their protocol: TCP to TCP 
       .then((out) => out.Listeners![0]!);
   await rejectsWithElbError(netListen("TCP", 53, udp), "ValidationError", /cannot forward/);
   await rejectsWithElbError(netListen("HTTP", 80, tcp), "ValidationError");
+  const tcp2 = await tg("net-tcp-2", { Protocol: "TCP", Port: 5432 });
+  const twoGroups = {
+    TargetGroups: [
+      { TargetGroupArn: tcp, Weight: 1 },
+      { TargetGroupArn: tcp2, Weight: 1 },
+    ],
+  };
+  await rejectsWithElbError(
+    f.elb.send(
+      new CreateListenerCommand({ LoadBalancerArn: nlb, Protocol: "TCP", Port: 5432, DefaultActions: [{ Type: "forward", ForwardConfig: twoGroups }] }),
+    ),
+    "ValidationError",
+    /only one target group/,
+  );
   const listener = await netListen("TCP", 5432, tcp);
   await netListen("UDP", 53, udp);
   await rejectsWithElbError(f.elb.send(new ModifyListenerCommand({ ListenerArn: listener.ListenerArn, Protocol: "UDP" })), "ValidationError", /cannot forward/);

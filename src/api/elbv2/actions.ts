@@ -114,6 +114,9 @@ async function checkForward(action: Action, context: ActionContext): Promise<Act
   const tuples = action.ForwardConfig?.TargetGroups ?? (action.TargetGroupArn === undefined ? [] : [{ TargetGroupArn: action.TargetGroupArn, Weight: 1 }]);
   if (tuples.length === 0) throw validationError("A target group ARN or a forward configuration must be specified for a forward action");
   if (tuples.length > 5) throw validationError("A forward action can name at most 5 target groups");
+  // A network listener forwards to one group (AWS: weighted groups are for application load balancers; the data plane's "a TCP listener forwards to one target group").
+  if (context.loadBalancerType === "network" && tuples.length > 1)
+    throw validationError("A forward action of a network load balancer can name only one target group"); // wording not confirmed
   if (
     action.TargetGroupArn !== undefined &&
     action.ForwardConfig !== undefined &&
