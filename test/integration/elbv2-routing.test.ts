@@ -403,5 +403,11 @@ test("the data plane's budgets: 500 rules per load balancer (TooManyRules), 200 
       [1, 2, 3, 4, 5].map((n) => `/w${priority}-${n}*`),
     );
   await rejectsWithElbError(rule(wild, 41, ["/x*"]), "ValidationError", /at most 200 condition values with wildcards/);
-  await rule(wild, 41, ["/no-wildcard"]);
+  const plain = (await rule(wild, 41, ["/no-wildcard"])).Rules![0]!.RuleArn!;
+  await rejectsWithElbError(
+    f.elb.send(new ModifyRuleCommand({ RuleArn: plain, Conditions: [{ Field: "path-pattern", PathPatternConfig: { Values: ["/x*"] } }] })),
+    "ValidationError",
+    /at most 200 condition values with wildcards/,
+  );
+  await f.elb.send(new ModifyRuleCommand({ RuleArn: plain, Conditions: [{ Field: "path-pattern", PathPatternConfig: { Values: ["/still-plain"] } }] }));
 });

@@ -67,8 +67,13 @@ async function refuseOverDataPlaneBudgets(elbv2: Elbv2Repository, listener: Stor
     total += ofListener.filter((rule) => rule.priority !== "default").length;
   }
   if (total > RULES_PER_LOAD_BALANCER) throw tooManyRulesPerLoadBalancer(RULES_PER_LOAD_BALANCER);
+  refuseOverWildcardBudget(rules, conditions);
+}
+
+/** The listener's other rules' wildcard values and the new conditions' within WILDCARD_VALUES_PER_LISTENER. */
+function refuseOverWildcardBudget(others: readonly StoredRule[], conditions: readonly RuleCondition[]): void {
   const wildcardValues = (list: readonly RuleCondition[]) => list.flatMap(patternValues).filter((value) => wildcardCount(value) > 0).length;
-  const values = rules.reduce((sum, rule) => sum + wildcardValues(rule.rule.Conditions ?? []), wildcardValues(conditions));
+  const values = others.reduce((sum, rule) => sum + wildcardValues(rule.rule.Conditions ?? []), wildcardValues(conditions));
   if (values > WILDCARD_VALUES_PER_LISTENER) {
     throw validationError(`A listener's rules can have at most ${WILDCARD_VALUES_PER_LISTENER} condition values with wildcards`); // wording not confirmed
   }
@@ -107,6 +112,12 @@ async function modifyRule(options: Elbv2ServiceOptions, input: ModifyRuleCommand
       Conditions: input.Conditions === undefined ? record.rule.Conditions : checkConditions(input.Conditions),
       Actions: input.Actions === undefined ? record.rule.Actions : await checkActions(input.Actions, context),
     };
+    if (input.Conditions !== undefined) {
+      refuseOverWildcardBudget(
+        (await elbv2.listRules(record.listenerArn)).filter((other) => other.arn !== record.arn),
+        rule.Conditions ?? [],
+      );
+    }
     await elbv2.updateRule({ ...record, rule });
     return { Rules: [rule] };
   });
