@@ -23,10 +23,9 @@ import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { HaproxyNode } from "../src/lb/haproxy-node.js";
-import type { LoadBalancerModel } from "../src/lb/load-balancer-model.js";
 import { exec } from "../test/support/dataplane.js";
 import { isListeningInNetns } from "../test/support/netns-listener.js";
-import { buildLbBenchNetwork, cleanupOnSignals, once, median } from "../test/support/lb-bench-network.js";
+import { buildLbBenchNetwork, cleanupOnSignals, lbBenchModel, once, median } from "../test/support/lb-bench-network.js";
 import type { LbBenchNetwork } from "../test/support/lb-bench-network.js";
 import { waitFor } from "../test/support/wait-for.js";
 
@@ -215,33 +214,10 @@ async function main(): Promise<void> {
   cleanupOnSignals(cleanup);
   network = await buildLbBenchNetwork("bthlbt", TARGETS);
   for (let index = 0; index < TARGETS; index += 1) await network.startBackend(index);
-  const model: LoadBalancerModel = {
-    id: "lb-bench",
-    idleTimeoutSeconds: 60,
-    targetGroups: [
-      {
-        id: "web",
-        protocol: "HTTP",
-        algorithm: "round_robin",
-        slowStartSeconds: 0,
-        deregistrationDelaySeconds: 5,
-        healthCheck: {
-          protocol: "HTTP",
-          port: "traffic-port",
-          path: "/health",
-          intervalSeconds: 5,
-          timeoutSeconds: 2,
-          healthyThreshold: 2,
-          unhealthyThreshold: 2,
-          matcher: "200",
-        },
-        targets: Array.from({ length: TARGETS }, (_, index) => ({ ip: network!.backendAddress(index), port: 80 })),
-      },
-    ],
-    listeners: [
-      { id: "http-80", port: 80, protocol: "HTTP", rules: [], defaultAction: { type: "forward", targetGroups: [{ targetGroupId: "web", weight: 1 }] } },
-    ],
-  };
+  const model = lbBenchModel(
+    Array.from({ length: TARGETS }, (_, index) => network!.backendAddress(index)),
+    { intervalSeconds: 5, timeoutSeconds: 2, healthyThreshold: 2 },
+  );
   node = new HaproxyNode({ netnsPath: network.lbNetnsPath, stateDir, run: exec });
   await node.start(model);
   await waitFor(async () => (await node!.health()).every((report) => report.health.State === "healthy"), {
