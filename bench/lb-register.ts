@@ -14,14 +14,14 @@
 //   flock /tmp/berth-privileged.lock node --import tsx bench/lb-register.ts
 //   (BENCH_ROUNDS default 6, BENCH_RATE default 200)
 // Traffic: only inside the namespaces this bench creates and removes. Root. Never fails CI.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { HaproxyNode } from "../src/lb/haproxy-node.js";
 import { exec } from "../test/support/dataplane.js";
-import { buildLbBenchNetwork, cleanupOnSignals, once, lbBenchModel, median, startRateClient } from "../test/support/lb-bench-network.js";
+import { benchTeardown, buildLbBenchNetwork, cleanupOnSignals, lbBenchModel, median, startRateClient } from "../test/support/lb-bench-network.js";
 import type { LbBenchNetwork } from "../test/support/lb-bench-network.js";
 import { waitFor } from "../test/support/wait-for.js";
 
@@ -34,15 +34,7 @@ let network: LbBenchNetwork | undefined;
 let node: HaproxyNode | undefined;
 const now = () => performance.timeOrigin + performance.now();
 
-const cleanup = once(async (): Promise<void> => {
-  try {
-    await node?.stop();
-  } catch (error) {
-    console.error("haproxy stop:", error);
-  }
-  await network?.remove();
-  rmSync(workDir, { recursive: true, force: true });
-});
+const cleanup = benchTeardown({ node: () => node, network: () => network, workDir });
 
 async function main(): Promise<void> {
   cleanupOnSignals(cleanup);

@@ -19,7 +19,7 @@
 //   flock /tmp/berth-privileged.lock node --import tsx bench/lb-reload.ts
 //   (BENCH_RATE 500, BENCH_CONNECTIONS 32, BENCH_CHANGES 10, BENCH_GAP_MS 1000, BENCH_QUIET_SECONDS 8)
 // Traffic: only inside the namespaces this bench creates and removes. Root. Never fails CI.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -28,7 +28,7 @@ import { HaproxyNode } from "../src/lb/haproxy-node.js";
 import type { ApplyMode } from "../src/lb/haproxy-node.js";
 import type { LoadBalancerModel } from "../src/lb/load-balancer-model.js";
 import { exec } from "../test/support/dataplane.js";
-import { buildLbBenchNetwork, cleanupOnSignals, once, lbBenchModel, quantile, startRateClient } from "../test/support/lb-bench-network.js";
+import { benchTeardown, buildLbBenchNetwork, cleanupOnSignals, lbBenchModel, quantile, startRateClient } from "../test/support/lb-bench-network.js";
 import type { LbBenchNetwork } from "../test/support/lb-bench-network.js";
 import { waitFor } from "../test/support/wait-for.js";
 
@@ -46,15 +46,7 @@ let network: LbBenchNetwork | undefined;
 let node: HaproxyNode | undefined;
 const now = () => performance.timeOrigin + performance.now();
 
-const cleanup = once(async (): Promise<void> => {
-  try {
-    await node?.stop();
-  } catch (error) {
-    console.error("haproxy stop:", error);
-  }
-  await network?.remove();
-  rmSync(workDir, { recursive: true, force: true });
-});
+const cleanup = benchTeardown({ node: () => node, network: () => network, workDir });
 
 interface Change {
   kind: "reload" | "target";

@@ -18,14 +18,14 @@
 // Traffic: only inside the namespaces this bench creates and removes. Root. Never fails CI.
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { HaproxyNode } from "../src/lb/haproxy-node.js";
 import { exec } from "../test/support/dataplane.js";
 import { isListeningInNetns } from "../test/support/netns-listener.js";
-import { buildLbBenchNetwork, cleanupOnSignals, lbBenchModel, once, median } from "../test/support/lb-bench-network.js";
+import { benchTeardown, buildLbBenchNetwork, cleanupOnSignals, lbBenchModel, median } from "../test/support/lb-bench-network.js";
 import type { LbBenchNetwork } from "../test/support/lb-bench-network.js";
 import { waitFor } from "../test/support/wait-for.js";
 
@@ -199,16 +199,7 @@ function threadsOf(pid: number): number {
   return Number(/^Threads:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
 }
 
-const cleanup = once(async (): Promise<void> => {
-  try {
-    await node?.stop();
-  } catch (error) {
-    console.error("haproxy stop:", error);
-  }
-  await stopNginx();
-  await network?.remove();
-  rmSync(workDir, { recursive: true, force: true });
-});
+const cleanup = benchTeardown({ node: () => node, network: () => network, workDir, also: stopNginx });
 
 async function main(): Promise<void> {
   cleanupOnSignals(cleanup);

@@ -15,6 +15,8 @@ import { attempt, exec } from "./dataplane.js";
 import { isListeningInNetns } from "./netns-listener.js";
 import { waitFor } from "./wait-for.js";
 import type { LoadBalancerModel } from "../../src/lb/load-balancer-model.js";
+import type { HaproxyNode } from "../../src/lb/haproxy-node.js";
+import { rmSync } from "node:fs";
 
 export const LB_BENCH_VIP = "10.254.9.2";
 const CLIENT_ADDRESS = "10.254.9.1";
@@ -133,6 +135,28 @@ export async function buildLbBenchNetwork(prefix: string, backends: number): Pro
 export function once(cleanup: () => Promise<void>): () => Promise<void> {
   let running: Promise<void> | undefined;
   return () => (running ??= cleanup());
+}
+
+/**
+ * The benches' teardown, once however many callers: the node stopped (a failed stop reported, not
+ * thrown, so the rest still goes), then `also` (a bench's own processes), the namespaces, the work dir.
+ */
+export function benchTeardown(parts: {
+  readonly node: () => HaproxyNode | undefined;
+  readonly network: () => LbBenchNetwork | undefined;
+  readonly workDir: string;
+  readonly also?: () => Promise<void>;
+}): () => Promise<void> {
+  return once(async () => {
+    try {
+      await parts.node()?.stop();
+    } catch (error) {
+      console.error("haproxy stop:", error);
+    }
+    await parts.also?.();
+    await parts.network()?.remove();
+    rmSync(parts.workDir, { recursive: true, force: true });
+  });
 }
 
 /** Runs `cleanup` (wrap it in once()) on SIGINT/SIGTERM/SIGHUP, then exits (the benches' finally blocks run it on every other path). */
