@@ -19,6 +19,16 @@ test("a token verifies until its expiry and names its account", () => {
   assert.deepEqual(tokens.verify(issued.password), { ok: false, reason: "expired" });
 });
 
+test("a token issued until an instant expires exactly then, however the clock moves while it is made", () => {
+  // A clock that ticks on every read: a span added to a second reading would outlive the instant by a tick.
+  const clock = clockAt(1_000_000);
+  const ticking = { ...clock, now: () => ++clock.ms };
+  const tokens = new RegistryTokens(randomBytes(32), ticking);
+  const issued = tokens.issueUntil("123456789012", 1_008_000);
+  assert.equal(issued.expiresAt, 1_008_000);
+  assert.deepEqual(tokens.verify(issued.password), { ok: true, accountId: "123456789012", expiresAt: 1_008_000 });
+});
+
 test("a token signed with another key, or altered, is invalid", () => {
   const clock = clockAt(0);
   const ours = new RegistryTokens(randomBytes(32), clock);

@@ -47,8 +47,12 @@ export class RegistryTokens {
 
   /** A token of `accountId` valid `ttlMs`; with a grant it is narrowed, with an identity that identity's policies decide (never both). */
   issue(accountId: string, ttlMs: number, grant?: TokenGrant, identity?: TokenIdentity): IssuedToken {
+    return this.issueUntil(accountId, this.clock.now() + ttlMs, grant, identity);
+  }
+
+  /** A token that expires at an instant, not after a span: one that must die with something else reads the clock once. */
+  issueUntil(accountId: string, expiresAt: number, grant?: TokenGrant, identity?: TokenIdentity): IssuedToken {
     if (grant && identity) throw new Error("a registry token carries a grant or an identity, not both");
-    const expiresAt = this.clock.now() + ttlMs;
     const claims = {
       a: accountId,
       e: expiresAt,
