@@ -18,7 +18,7 @@ import { applyOverrides } from "../core/run-task/apply-overrides.js";
 import { splitByStrategy } from "../core/run-task/capacity-provider-split.js";
 import { assertPlatformSupports, resolvePlatformVersion } from "../core/run-task/platform-version.js";
 import type { RunTaskPlacementRequest } from "../core/run-task/validate-run-task.js";
-import { assertFargateCompatible, validateRunTaskRequest } from "../core/run-task/validate-run-task.js";
+import { assertFargateCompatible, validateAwsvpcConfiguration, validateRunTaskMembers } from "../core/run-task/validate-run-task.js";
 import { newTaskDocument } from "../core/task-document.js";
 import type { TaskSpec } from "../protocol/index.js";
 import { defaultStopTimeoutMs, protocolVersion } from "../protocol/index.js";
@@ -154,11 +154,13 @@ export class TaskLauncher {
 
   /** Checks the request against the definition and the network, and settles what every task shares. */
   private async prepareRun(request: RunTaskRequest, context: RunTaskContext): Promise<PreparedRun> {
-    const placement = validateRunTaskRequest(request);
+    const members = validateRunTaskMembers(request);
     const { cluster, definition } = context;
     // A service keeps scaling on a revision deregistered after its deployment began, as ECS's do.
     if (definition.status !== "ACTIVE" && !(context.service && definition.status === "INACTIVE")) throw clientException("TaskDefinition is inactive");
+    // Before the network configuration: a definition Fargate cannot run is refused for that, not for a missing awsvpc block.
     assertFargateCompatible(definition.compatibilities);
+    const placement = { ...members, ...validateAwsvpcConfiguration(request) };
     const effective = applyOverrides(definition, request.overrides);
     assertPlatformSupports(resolvePlatformVersion(placement.platformVersion), effective);
     const subnets = await this.knownSubnets(placement.subnets);

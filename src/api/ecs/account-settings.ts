@@ -33,9 +33,14 @@ const SETTINGS: Readonly<Record<string, { default: string; values: readonly stri
 };
 const ACCOUNT_DEFAULT = "*";
 
+function settingRule(name: string | undefined): { default: string; values: readonly string[] } {
+  const rule = name === undefined || !Object.hasOwn(SETTINGS, name) ? undefined : SETTINGS[name];
+  if (!rule) throw invalidParameterException(`Invalid setting name: ${name}. Valid names are ${Object.keys(SETTINGS).join(", ")}.`); // wording not confirmed
+  return rule;
+}
+
 function checkSetting(name: string | undefined, value: string | undefined): { name: SettingName; value: string } {
-  const rule = name === undefined ? undefined : SETTINGS[name];
-  if (!rule) throw invalidParameterException(`Invalid setting name: ${name}. Valid names are ${Object.keys(SETTINGS).join(", ")}.`);
+  const rule = settingRule(name);
   if (value === undefined || !rule.values.includes(value))
     throw invalidParameterException(`Invalid value '${value}' for setting ${name}. Valid values are ${rule.values.join(", ")}.`);
   // A name with a rule above is one of the SDK's SettingName values.
@@ -76,6 +81,7 @@ export async function listAccountSettings(
   request: RequestContext,
 ): Promise<ListAccountSettingsResponse> {
   const limit = checkMaxResults(input.maxResults, 10);
+  if (input.name !== undefined) settingRule(input.name);
   const principalArn = input.principalArn ?? request.principalArn;
   const stored = await context.store.accountSettings.list();
   const valueOf = (name: string, principal: string) => stored.find((s) => s.name === name && s.principalArn === principal)?.value;

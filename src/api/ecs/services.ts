@@ -31,6 +31,7 @@ import {
   serviceNotFoundException,
 } from "../../core/errors.js";
 import { resolvePlatformVersion } from "../../core/run-task/platform-version.js";
+import { assertLaunchType } from "../../core/run-task/validate-run-task.js";
 import type { TaskLauncher } from "../../control/task-launcher.js";
 import {
   currentServiceRevisions as currentServiceRevisionsOf,
@@ -105,6 +106,7 @@ export async function createService(context: ServiceOperationsContext, request: 
   }
   const desiredCount = checkDesiredCount(input.desiredCount);
   if (desiredCount === undefined) throw invalidParameterException("desiredCount must be specified for the REPLICA scheduling strategy."); // wording not confirmed
+  assertLaunchType(input.launchType);
   if (input.launchType !== undefined && input.capacityProviderStrategy?.length) {
     throw invalidParameterException("You may choose a capacity provider or a launch type but not both.");
   }
@@ -403,8 +405,9 @@ export async function writeService(
 export async function describeServices(context: EcsContext, input: DescribeServicesRequest): Promise<DescribeServicesResponse> {
   const cluster = await requireActiveCluster(context, input.cluster);
   const references = input.services ?? [];
-  if (references.length === 0) throw invalidParameterException("services cannot be empty."); // wording not confirmed
-  if (references.length > 10) throw invalidParameterException("services can have at most 10 items."); // wording not confirmed
+  // AWS's wording as users quote it (vend/ecs-cleaner#2; structurely/ecs-autoscale#32).
+  if (references.length === 0) throw invalidParameterException("Services cannot be empty.");
+  if (references.length > 10) throw invalidParameterException("service names can have at most 10 items.");
   const arns = references.map((reference) => {
     try {
       return serviceArnOf(context, cluster, reference);
@@ -437,9 +440,7 @@ export async function listServices(context: EcsContext, input: ListServicesReque
   const cluster = await requireActiveCluster(context, input.cluster);
   // ListServices answers 10 at a time unless maxResults says otherwise.
   const limit = input.maxResults === undefined ? 10 : checkMaxResults(input.maxResults, 100);
-  if (input.launchType !== undefined && !["EC2", "FARGATE", "EXTERNAL"].includes(input.launchType)) {
-    throw invalidParameterException(`Invalid launchType: ${input.launchType}`); // wording not confirmed
-  }
+  assertLaunchType(input.launchType);
   // Every Berth service is a REPLICA one.
   if (input.schedulingStrategy === "DAEMON") return { serviceArns: [] };
   const page = decodeToken(input.nextToken, isPage);

@@ -17,6 +17,7 @@ import type { TaskLauncher } from "../../control/task-launcher.js";
 import type { EcsContext } from "./ecs-context.js";
 import { checkMaxResults, clusterNameOf, decodeToken, encodeToken } from "./ecs-context.js";
 import { requireActiveCluster } from "./clusters.js";
+import { assertLaunchType } from "../../core/run-task/validate-run-task.js";
 import { toTags, validateTags } from "./tags.js";
 import { resolveTaskDefinition } from "./task-definitions.js";
 import { authorizePassRole, namedRoles } from "./pass-role.js";
@@ -61,6 +62,8 @@ export async function stopTask(context: TaskOperationsContext, input: StopTaskRe
 export async function describeTasks(context: EcsContext, input: DescribeTasksRequest): Promise<DescribeTasksResponse> {
   const cluster = await requireActiveCluster(context, input.cluster);
   const references = input.tasks ?? [];
+  // AWS's wording as users quote it (aws/copilot-cli#3551, sil-org/ecs-deploy#63).
+  if (references.length === 0) throw invalidParameterException("Tasks cannot be empty.");
   if (references.length > 100) throw invalidParameterException("tasks can have at most 100 items.");
   const arns = references.map((reference) => taskArnOf(context, cluster.clusterName, reference));
   const found = new Map(
@@ -86,6 +89,7 @@ export async function listTasks(context: EcsContext, input: ListTasksRequest): P
   const cluster = await requireActiveCluster(context, clusterName);
   const limit = checkMaxResults(input.maxResults);
   if (input.containerInstance !== undefined) return { taskArns: [] }; // Fargate tasks have no container instance
+  assertLaunchType(input.launchType);
   if (input.desiredStatus !== undefined && !["RUNNING", "PENDING", "STOPPED"].includes(input.desiredStatus)) {
     throw invalidParameterException(`Invalid desiredStatus: ${input.desiredStatus}`);
   }

@@ -49,7 +49,14 @@ export interface LogsContext {
 export const logGroupArn = (scope: AccountScope, name: string) => buildArn(scope, "logs", `log-group:${name}`);
 const logStreamArn = (scope: AccountScope, group: string, stream: string) => buildArn(scope, "logs", `log-group:${group}:log-stream:${stream}`);
 
+/** "1 validation error detected: …" — how CloudWatch Logs words a member that breaks its model's constraint. */
+function constraintViolation(value: string, member: string, constraint: string): Error {
+  return invalidParameterException(`1 validation error detected: Value '${value}' at '${member}' failed to satisfy constraint: Member must ${constraint}`);
+}
+
 export function validateLogGroupName(name: string | undefined, member = "logGroupName"): string {
+  // The model's length bound is checked first: a name of valid characters but 513 long is refused for its length.
+  if (name !== undefined && name.length > 512) throw constraintViolation(name, member, "have length less than or equal to 512");
   if (name === undefined || !LOG_GROUP_NAME.test(name)) {
     throw invalidParameterException(
       `1 validation error detected: Value '${name ?? "null"}' at '${member}' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+`,
@@ -85,11 +92,30 @@ export async function requireLogGroup(
   if (input.logGroupName !== undefined && input.logGroupIdentifier !== undefined) {
     throw invalidParameterException("LogGroupName and LogGroupIdentifier are mutually exclusive parameters.");
   }
-  const name = input.logGroupName ?? logGroupNameFromIdentifier(input.logGroupIdentifier);
+  const name = input.logGroupName ?? logGroupNameFromIdentifier(validateLogGroupIdentifier(input.logGroupIdentifier));
   if (name === undefined) throw invalidParameterException("Either LogGroupName or LogGroupIdentifier must be provided.");
+  return requireLogGroupNamed(context, name);
+}
+
+async function requireLogGroupNamed(context: LogsContext, name: string): Promise<LogGroupRecord> {
   const group = await context.logs.getGroup(name);
   if (!group) throw resourceNotFoundException("The specified log group does not exist.");
   return group;
+}
+
+/**
+ * The model's LogGroupIdentifier: 1 to 2,048 of [\w#+=/:,.@-] — a name, or a log group's ARN
+ * without the ":*" that DescribeLogGroups' `arn` carries (the Logs API reference says to drop it).
+ */
+const LOG_GROUP_IDENTIFIER = /^[\w#+=/:,.@-]*$/;
+function validateLogGroupIdentifier(identifier: string | undefined): string | undefined {
+  if (identifier === undefined) return undefined;
+  if (identifier.length < 1) throw constraintViolation(identifier, "logGroupIdentifier", "have length greater than or equal to 1");
+  if (identifier.length > 2048) throw constraintViolation(identifier, "logGroupIdentifier", "have length less than or equal to 2048");
+  if (!LOG_GROUP_IDENTIFIER.test(identifier)) {
+    throw constraintViolation(identifier, "logGroupIdentifier", "satisfy regular expression pattern: [\\w#+=/:,.@-]*");
+  }
+  return identifier;
 }
 
 function logGroupNameFromIdentifier(identifier: string | undefined): string | undefined {
@@ -208,6 +234,9 @@ const isStreamPage = (value: unknown): value is StreamPage =>
 export async function describeLogStreams(context: LogsContext, input: DescribeLogStreamsRequest): Promise<DescribeLogStreamsResponse> {
   const group = await requireLogGroup(context, input);
   const orderBy = input.orderBy ?? "LogStreamName";
+  if (orderBy !== "LogStreamName" && orderBy !== "LastEventTime") {
+    throw constraintViolation(orderBy, "orderBy", "satisfy enum value set: [LogStreamName, LastEventTime]");
+  }
   if (orderBy === "LastEventTime" && input.logStreamNamePrefix !== undefined) {
     throw invalidParameterException("Cannot order by LastEventTime with a logStreamNamePrefix.");
   }
@@ -255,7 +284,9 @@ async function groupFromArn(context: LogsContext, resourceArn: string | undefine
   if (!arn || arn.service !== "logs" || !arn.resource.startsWith("log-group:")) {
     throw invalidParameterException(`Invalid resource ARN: ${resourceArn ?? ""}`);
   }
-  return requireLogGroup(context, { logGroupIdentifier: resourceArn });
+  const name = logGroupNameFromIdentifier(resourceArn);
+  if (name === undefined) throw invalidParameterException(`Invalid resource ARN: ${resourceArn ?? ""}`);
+  return requireLogGroupNamed(context, name);
 }
 
 export async function tagResource(context: LogsContext, input: TagResourceRequest): Promise<ResponseBody<TagResourceCommandOutput>> {

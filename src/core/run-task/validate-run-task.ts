@@ -3,6 +3,7 @@
 // ../shared/REFERENCE.md "RunTask"). Rules that need state — the cluster, the task definition,
 // which subnets exist — are checked by the control plane after these.
 import type { CapacityProviderStrategyItem, RunTaskRequest } from "@aws-sdk/client-ecs";
+import { LaunchType } from "@aws-sdk/client-ecs";
 import { invalidParameterException } from "../errors.js";
 import { resolvePlatformVersion } from "./platform-version.js";
 
@@ -21,8 +22,27 @@ export interface RunTaskPlacementRequest {
   readonly platformVersion: string;
 }
 
+// The launch types in the order AWS lists them, then any the SDK's model added since.
+const LAUNCH_TYPES: readonly string[] = [...new Set(["EC2", "FARGATE", "EXTERNAL", ...Object.values(LaunchType)])];
+
+/**
+ * A launchType outside the enum (RunTask, CreateService, ListServices, ListTasks). ECS words an
+ * enum member's fault as "<member> should be one of [A,B,…]" (its answer for DescribeClusters'
+ * include, hashicorp/terraform-provider-aws#23342).
+ */
+export function assertLaunchType(launchType: string | undefined): void {
+  if (launchType !== undefined && !LAUNCH_TYPES.includes(launchType)) {
+    throw invalidParameterException(`launchType should be one of [${LAUNCH_TYPES.join(",")}]`); // wording not confirmed for launchType
+  }
+}
+
 /** Checks RunTask's own members and returns the placement-relevant parts with defaults applied. */
 export function validateRunTaskRequest(request: RunTaskRequest): RunTaskPlacementRequest {
+  return { ...validateRunTaskMembers(request), ...validateAwsvpcConfiguration(request) };
+}
+
+/** RunTask's members other than its network configuration, checked before the task definition's launch types. */
+export function validateRunTaskMembers(request: RunTaskRequest): Pick<RunTaskPlacementRequest, "count" | "strategy" | "platformVersion"> {
   const count = request.count ?? 1;
   if (!Number.isInteger(count) || count < 1 || count > MAX_TASKS_PER_RUN) {
     // wording not confirmed against AWS
@@ -40,6 +60,7 @@ export function validateRunTaskRequest(request: RunTaskRequest): RunTaskPlacemen
   if (request.group !== undefined && request.group.length > 255) {
     throw invalidParameterException("group must be at most 255 characters.");
   }
+  assertLaunchType(request.launchType);
   if (request.launchType !== undefined && request.capacityProviderStrategy !== undefined && request.capacityProviderStrategy.length > 0) {
     throw invalidParameterException("You may choose a capacity provider or a launch type but not both.");
   }
@@ -56,6 +77,11 @@ export function validateRunTaskRequest(request: RunTaskRequest): RunTaskPlacemen
   if (request.propagateTags !== undefined && !["TASK_DEFINITION", "SERVICE", "NONE"].includes(request.propagateTags)) {
     throw invalidParameterException(`Invalid propagateTags value: ${request.propagateTags}`);
   }
+  return { count, strategy, platformVersion };
+}
+
+/** The awsvpc network configuration every Fargate task needs. */
+export function validateAwsvpcConfiguration(request: RunTaskRequest): Pick<RunTaskPlacementRequest, "subnets" | "securityGroups" | "assignPublicIp"> {
   const network = request.networkConfiguration?.awsvpcConfiguration;
   if (!network) throw invalidParameterException("Network Configuration must be provided when networkMode 'awsvpc' is specified.");
   const subnets = network.subnets ?? [];
@@ -69,7 +95,7 @@ export function validateRunTaskRequest(request: RunTaskRequest): RunTaskPlacemen
   if (assignPublicIp !== "ENABLED" && assignPublicIp !== "DISABLED") {
     throw invalidParameterException(`Invalid assignPublicIp value: ${String(assignPublicIp)}. Valid values are ENABLED and DISABLED.`);
   }
-  return { count, strategy, subnets, securityGroups, assignPublicIp, platformVersion };
+  return { subnets, securityGroups, assignPublicIp };
 }
 
 /** Capacity provider strategy rules shared by RunTask, CreateService and the cluster default. */

@@ -67,6 +67,7 @@ function validateAndNormalise(request: RegisterTaskDefinitionRequest, fargate: b
     }),
   );
   if (!normalised.some((container) => container.essential)) throw clientException("Task definition must contain at least one essential container."); // wording not confirmed
+  if (memoryMiB === undefined) assertContainerMemory(normalised);
   checkResourceSums(normalised, cpuUnits, memoryMiB);
 
   return {
@@ -75,7 +76,7 @@ function validateAndNormalise(request: RegisterTaskDefinitionRequest, fargate: b
     ...(request.taskRoleArn !== undefined ? { taskRoleArn: request.taskRoleArn } : {}),
     ...(request.executionRoleArn !== undefined ? { executionRoleArn: request.executionRoleArn } : {}),
     ...(request.networkMode !== undefined ? { networkMode: request.networkMode } : {}),
-    volumes,
+    volumes: volumes.map(withEfsRootDirectory),
     requiresAttributes: requiredAttributes({ ...request, containerDefinitions: normalised }),
     placementConstraints: request.placementConstraints ?? [],
     ...(request.requiresCompatibilities !== undefined ? { requiresCompatibilities: request.requiresCompatibilities } : {}),
@@ -176,6 +177,13 @@ function validVolumeNames(volumes: readonly Volume[], fargate: boolean): Set<str
   return volumeNames;
 }
 
+/** AWS echoes an EFS volume without a rootDirectory as mounting the file system's root, "/". */
+function withEfsRootDirectory(volume: Volume): Volume {
+  const efs = volume.efsVolumeConfiguration;
+  if (efs === undefined || efs.rootDirectory !== undefined) return volume;
+  return { ...volume, efsVolumeConfiguration: { ...efs, rootDirectory: "/" } };
+}
+
 function uniqueContainerNames(containers: readonly ContainerDefinition[]): Set<string> {
   const names = new Set<string>();
   for (const container of containers) {
@@ -183,6 +191,15 @@ function uniqueContainerNames(containers: readonly ContainerDefinition[]): Set<s
     if (container.name !== undefined) names.add(container.name);
   }
   return names;
+}
+
+/**
+ * Without a task-level memory (allowed off Fargate) every container must say how much it needs.
+ * AWS's wording, as users quote it (lumoslabs/broadside#39, mapbox/ecs-watchbot#47).
+ */
+function assertContainerMemory(containers: readonly ContainerDefinition[]): void {
+  const unsized = containers.find((container) => container.memory === undefined && container.memoryReservation === undefined);
+  if (unsized) throw clientException(`Invalid setting for container '${unsized.name}'. At least one of 'memory' or 'memoryReservation' must be specified.`);
 }
 
 function checkResourceSums(containers: readonly ContainerDefinition[], cpuUnits: number | undefined, memoryMiB: number | undefined): void {
