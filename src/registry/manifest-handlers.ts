@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { DIGEST_PATTERN, TAG_PATTERN } from "../api/ecr/index.js";
 import { BodyTooLargeError, readBody } from "../api/gateway/request-body.js";
+import { isTagImmutable } from "../core/ecr/tag-mutability.js";
 import type { EcrImageWithManifest } from "../store/ecr-repository.js";
 import { parseDigest } from "./blob-store.js";
 import { DistributionError, digestInvalid, manifestBlobUnknown, manifestUnknown, sizeInvalid, tagInvalid } from "./distribution-errors.js";
@@ -95,7 +96,8 @@ export async function putManifest(context: RegistryContext, { request, response,
       ],
     },
     tag,
-    repository.tagMutability === "IMMUTABLE",
+    // The repository's rule for this tag: its mode, with the exclusion filters' exceptions.
+    tag !== undefined && isTagImmutable(repository.tagMutability, repository.tagMutabilityExclusionFilters ?? [], tag),
   );
   if (outcome.kind === "tag-immutable") {
     // ECR's wording for the same refusal (ImageTagAlreadyExistsException); wording not confirmed.

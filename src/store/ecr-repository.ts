@@ -8,7 +8,7 @@
 // Callers see `EcrRepositoryRecord`s and image summaries; the rows, and the encryption and
 // annotation JSON columns, stay here.
 import { inTransaction } from "./transaction.js";
-import type { EncryptionConfiguration, ImageTagMutability } from "@aws-sdk/client-ecr";
+import type { EncryptionConfiguration, ImageTagMutability, ImageTagMutabilityExclusionFilter } from "@aws-sdk/client-ecr";
 import type { ExpressionBuilder, Kysely, Selectable, Transaction } from "kysely";
 
 export interface EcrRepositoriesTable {
@@ -17,6 +17,7 @@ export interface EcrRepositoriesTable {
   arn: string;
   created_at: number;
   tag_mutability: string;
+  tag_mutability_exclusions_json: string | null;
   scan_on_push: number;
   encryption_json: string;
   lifecycle_policy: string | null;
@@ -72,6 +73,8 @@ export interface NewEcrRepository {
   readonly arn: string;
   readonly createdAt: number;
   readonly tagMutability: ImageTagMutability;
+  /** The *_WITH_EXCLUSION modes' filters (migration ecr-tag-exclusions-migration.ts); none otherwise. */
+  readonly tagMutabilityExclusionFilters?: readonly ImageTagMutabilityExclusionFilter[];
   readonly scanOnPush: boolean;
   /** Kept and echoed as ECR does; the server's disk protection is what applies to the blobs. */
   readonly encryption: EncryptionConfiguration;
@@ -128,7 +131,7 @@ export interface EcrRepository {
   listRepositories(options: { names?: readonly string[]; afterName?: string; limit: number }): Promise<EcrRepositoryRecord[]>;
   /** Deletes a repository with everything in it; returns the digests of the blobs it linked. */
   deleteRepository(name: string): Promise<string[]>;
-  setTagMutability(name: string, mutability: ImageTagMutability): Promise<void>;
+  setTagMutability(name: string, mutability: ImageTagMutability, exclusionFilters: readonly ImageTagMutabilityExclusionFilter[]): Promise<void>;
   setLifecyclePolicy(name: string, policyText: string | null, updatedAt: number | null): Promise<void>;
   setLifecycleEvaluatedAt(name: string, evaluatedAt: number): Promise<void>;
   repositoriesWithLifecyclePolicy(): Promise<EcrRepositoryRecord[]>;
@@ -218,6 +221,9 @@ function toSummary(row: SummaryRow, tags: readonly string[]): EcrImageSummary {
   };
 }
 
+const exclusionsJson = (filters: readonly ImageTagMutabilityExclusionFilter[]): string | null =>
+  filters.length === 0 ? null : JSON.stringify(filters.map((filter) => ({ filterType: filter.filterType, filter: filter.filter })));
+
 function repositoryOf(row: Selectable<EcrRepositoriesTable>): EcrRepositoryRecord {
   return {
     name: row.name,
@@ -225,6 +231,8 @@ function repositoryOf(row: Selectable<EcrRepositoriesTable>): EcrRepositoryRecor
     arn: row.arn,
     createdAt: Number(row.created_at),
     tagMutability: row.tag_mutability as ImageTagMutability,
+    tagMutabilityExclusionFilters:
+      row.tag_mutability_exclusions_json === null ? [] : (JSON.parse(row.tag_mutability_exclusions_json) as ImageTagMutabilityExclusionFilter[]),
     scanOnPush: Boolean(row.scan_on_push),
     encryption: JSON.parse(row.encryption_json) as EncryptionConfiguration,
     lifecyclePolicyText: row.lifecycle_policy,
@@ -266,6 +274,7 @@ export function createEcrRepository(db: Kysely<EcrTables>): EcrRepository {
         arn: repository.arn,
         created_at: repository.createdAt,
         tag_mutability: repository.tagMutability,
+        tag_mutability_exclusions_json: exclusionsJson(repository.tagMutabilityExclusionFilters ?? []),
         scan_on_push: repository.scanOnPush ? 1 : 0,
         encryption_json: JSON.stringify(repository.encryption),
         lifecycle_policy: null,
@@ -299,8 +308,12 @@ export function createEcrRepository(db: Kysely<EcrTables>): EcrRepository {
         return links.map((link) => link.digest);
       });
     },
-    async setTagMutability(name, mutability) {
-      await db.updateTable("ecr_repositories").set({ tag_mutability: mutability }).where("name", "=", name).execute();
+    async setTagMutability(name, mutability, exclusionFilters) {
+      await db
+        .updateTable("ecr_repositories")
+        .set({ tag_mutability: mutability, tag_mutability_exclusions_json: exclusionsJson(exclusionFilters) })
+        .where("name", "=", name)
+        .execute();
     },
     async setLifecyclePolicy(name, policyText, updatedAt) {
       await db

@@ -15,6 +15,7 @@ import { ecsMigration } from "./ecs-migration.js";
 import type { EcrRepository, EcrTables } from "./ecr-repository.js";
 import { createEcrRepository } from "./ecr-repository.js";
 import { ecrMigration } from "./ecr-migration.js";
+import { ecrTagExclusionsMigration } from "./ecr-tag-exclusions-migration.js";
 import type { HostsRepository, HostsTables } from "./hosts-repository.js";
 import { createHostsRepository } from "./hosts-repository.js";
 import { hostsMigration } from "./hosts-migration.js";
@@ -276,6 +277,7 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
     "0019-role-sessions": roleSessionsMigration,
     "0021-acm-certificates": certificatesMigration,
     "0020-elbv2": elbv2Migration,
+    "0023-ecr-tag-exclusions": ecrTagExclusionsMigration,
   };
 }
 

@@ -13,6 +13,7 @@ import type {
   GetAuthorizationTokenResponse,
   GetLifecyclePolicyRequest,
   ImageTagMutability,
+  ImageTagMutabilityExclusionFilter,
   GetLifecyclePolicyResponse,
   ListTagsForResourceRequest,
   ListTagsForResourceResponse,
@@ -43,6 +44,7 @@ import {
 } from "./ecr-context.js";
 import {
   invalidParameter,
+  invalidParameterMessage,
   invalidTagParameter,
   lifecyclePolicyNotFound,
   repositoryAlreadyExists,
@@ -51,9 +53,10 @@ import {
   tooManyTags,
 } from "./ecr-errors.js";
 import { parseLifecyclePolicy } from "./lifecycle-policy.js";
+import { EXCLUSION_FILTER_PATTERN, MAX_EXCLUSION_FILTERS, TAG_MUTABILITIES } from "../../core/ecr/tag-mutability.js";
 
 const MAX_TAGS = 50;
-const TAG_MUTABILITY = new Set(["MUTABLE", "IMMUTABLE"]);
+const WITH_EXCLUSION: readonly string[] = ["IMMUTABLE_WITH_EXCLUSION", "MUTABLE_WITH_EXCLUSION"];
 
 function toRepository(context: EcrContext, repository: EcrRepositoryRecord): Repository {
   return {
@@ -63,16 +66,55 @@ function toRepository(context: EcrContext, repository: EcrRepositoryRecord): Rep
     repositoryUri: repositoryUri(context, repository.name),
     createdAt: new Date(repository.createdAt),
     imageTagMutability: repository.tagMutability,
+    ...(repository.tagMutabilityExclusionFilters?.length ? { imageTagMutabilityExclusionFilters: [...repository.tagMutabilityExclusionFilters] } : {}),
     imageScanningConfiguration: { scanOnPush: repository.scanOnPush },
-    encryptionConfiguration: repository.encryption,
+    encryptionConfiguration: withDefaultKmsKey(context, repository.encryption),
   };
 }
 
-function checkTagMutability(value: string | undefined): ImageTagMutability {
+/**
+ * ECR names the key of a KMS repository created without one: the AWS managed key for ECR. Berth
+ * runs no KMS, so it names that key by its alias's ARN (alias/aws/ecr) rather than inventing a key
+ * id; nothing is encrypted with it (README: encryptionConfiguration).
+ */
+function withDefaultKmsKey(context: EcrContext, encryption: Repository["encryptionConfiguration"]): Repository["encryptionConfiguration"] {
+  if (!encryption || encryption.encryptionType === "AES256" || encryption.kmsKey) return encryption;
+  const { partition, region, accountId } = context.scope;
+  return { ...encryption, kmsKey: `arn:${partition}:kms:${region}:${accountId}:alias/aws/ecr` };
+}
+
+interface TagMutabilitySetting {
+  readonly mutability: ImageTagMutability;
+  readonly filters: ImageTagMutabilityExclusionFilter[];
+}
+
+/** The mode and its exclusion filters (model: 1 to 5 WILDCARD filters of [0-9a-zA-Z._*-]{1,128}), given for the *_WITH_EXCLUSION modes only. */
+function checkTagMutability(value: string | undefined, filters: readonly ImageTagMutabilityExclusionFilter[] | undefined): TagMutabilitySetting {
   const mutability = value ?? "MUTABLE";
-  // The *_WITH_EXCLUSION modes need exclusion filters this registry does not implement.
-  if (!TAG_MUTABILITY.has(mutability)) throw invalidParameter("imageTagMutability", "Member must satisfy enum value set: [MUTABLE, IMMUTABLE]");
-  return mutability as ImageTagMutability;
+  if (!(TAG_MUTABILITIES as readonly string[]).includes(mutability)) {
+    throw invalidParameter("imageTagMutability", `Member must satisfy enum value set: [${TAG_MUTABILITIES.join(", ")}]`);
+  }
+  const withExclusion = WITH_EXCLUSION.includes(mutability);
+  if (filters === undefined || filters.length === 0) {
+    if (filters !== undefined) throw invalidParameter("imageTagMutabilityExclusionFilters", "Member must have length greater than or equal to 1");
+    if (withExclusion) throw invalidParameterMessage(`Image tag mutability exclusion filters are required when the image tag mutability is ${mutability}.`); // wording not confirmed
+    return { mutability: mutability as ImageTagMutability, filters: [] };
+  }
+  if (!withExclusion) {
+    throw invalidParameterMessage(`Image tag mutability exclusion filters can only be used with ${WITH_EXCLUSION.join(" or ")} image tag mutability.`); // wording not confirmed
+  }
+  if (filters.length > MAX_EXCLUSION_FILTERS) {
+    throw invalidParameter("imageTagMutabilityExclusionFilters", `Member must have length less than or equal to ${MAX_EXCLUSION_FILTERS}`);
+  }
+  const checked = filters.map((filter) => {
+    if (filter?.filterType !== "WILDCARD")
+      throw invalidParameter("imageTagMutabilityExclusionFilters.member.filterType", "Member must satisfy enum value set: [WILDCARD]");
+    if (typeof filter.filter !== "string" || !EXCLUSION_FILTER_PATTERN.test(filter.filter)) {
+      throw invalidParameter("imageTagMutabilityExclusionFilters.member.filter", "Member must satisfy regular expression pattern: ^[0-9a-zA-Z._*-]{1,128}$");
+    }
+    return { filterType: filter.filterType, filter: filter.filter };
+  });
+  return { mutability: mutability as ImageTagMutability, filters: checked };
 }
 
 function checkTags(tags: readonly Tag[] | undefined): { key: string; value: string }[] {
@@ -91,7 +133,7 @@ function checkTags(tags: readonly Tag[] | undefined): { key: string; value: stri
 export async function createRepository(context: EcrContext, input: CreateRepositoryRequest): Promise<CreateRepositoryResponse> {
   const registryId = registryIdOf(context, input.registryId);
   const name = checkRepositoryName(input.repositoryName);
-  const tagMutability = checkTagMutability(input.imageTagMutability);
+  const tagMutability = checkTagMutability(input.imageTagMutability, input.imageTagMutabilityExclusionFilters);
   const tags = checkTags(input.tags);
   const encryptionType = input.encryptionConfiguration?.encryptionType ?? "AES256";
   if (encryptionType !== "AES256" && encryptionType !== "KMS" && encryptionType !== "KMS_DSSE") {
@@ -107,7 +149,8 @@ export async function createRepository(context: EcrContext, input: CreateReposit
     registryId,
     arn: repositoryArnOf(context.scope, name),
     createdAt: context.clock.now(),
-    tagMutability,
+    tagMutability: tagMutability.mutability,
+    tagMutabilityExclusionFilters: tagMutability.filters,
     scanOnPush: input.imageScanningConfiguration?.scanOnPush === true,
     encryption,
   });
@@ -161,9 +204,14 @@ export async function deleteRepository(context: EcrContext, input: DeleteReposit
 export async function putImageTagMutability(context: EcrContext, input: PutImageTagMutabilityRequest): Promise<PutImageTagMutabilityResponse> {
   const repository = await requireRepository(context, input.repositoryName, input.registryId);
   if (input.imageTagMutability === undefined) throw invalidParameter("imageTagMutability", "Member must not be null");
-  const mutability = checkTagMutability(input.imageTagMutability);
-  await context.repositories.setTagMutability(repository.name, mutability);
-  return { registryId: repository.registryId, repositoryName: repository.name, imageTagMutability: mutability };
+  const { mutability, filters } = checkTagMutability(input.imageTagMutability, input.imageTagMutabilityExclusionFilters);
+  await context.repositories.setTagMutability(repository.name, mutability, filters);
+  return {
+    registryId: repository.registryId,
+    repositoryName: repository.name,
+    imageTagMutability: mutability,
+    ...(filters.length > 0 ? { imageTagMutabilityExclusionFilters: filters } : {}),
+  };
 }
 
 export function getAuthorizationToken(context: EcrContext, request: Pick<RequestContext, "caller" | "credentialsExpireAt">): GetAuthorizationTokenResponse {
