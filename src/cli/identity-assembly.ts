@@ -7,8 +7,8 @@ import type { ResourceTable } from "../api/authorization/request-authorizer.js";
 import { contextAuthorize, createRequestAuthorizer } from "../api/authorization/request-authorizer.js";
 import {
   ACM_RESOURCES,
-  ECR_RESOURCES,
   ec2Resources,
+  ecrResources,
   ELBV2_RESOURCES,
   LOGS_RESOURCES,
   SSM_RESOURCES,
@@ -49,10 +49,15 @@ export function assembleIdentity(store: Store, box: SecretBox, scope: AccountSco
     const vpcId = await defaultVpcId(store);
     return vpcId === undefined ? undefined : (await store.securityGroups.findByName(vpcId, name))?.groupId;
   };
+  // A repository's policy (SetRepositoryPolicy), for the repository that has that name now.
+  const repositoryPolicyOf = async (name: string) => {
+    const repository = await store.ecr.getRepository(name);
+    return repository === undefined ? undefined : store.ecrPolicies.repositoryPolicy(repository);
+  };
   const tables = new Map<string, ResourceTable>([
     ["ecs", ECS_RESOURCES],
     ["logs", LOGS_RESOURCES],
-    ["ecr", ECR_RESOURCES],
+    ["ecr", ecrResources(repositoryPolicyOf)],
     ["ssm", SSM_RESOURCES],
     ["iam", iamResources(store.iam)],
     ["ec2", ec2Resources(groupIdByName)],
@@ -61,7 +66,11 @@ export function assembleIdentity(store: Store, box: SecretBox, scope: AccountSco
     ["acm", ACM_RESOURCES],
   ]);
   const check = createRequestAuthorizer(authorizer, tables, resourceTagsReader(store));
-  const registryAuthorize: RegistryAuthorize = async (caller, action, resource, sourceIp) =>
-    (await authorizer.denial(caller, { action, resources: [resource], sourceIp }))?.message;
+  const registryAuthorize: RegistryAuthorize = async (caller, action, resource, sourceIp) => {
+    const name = /^arn:[^:]+:ecr:[^:]*:\d{12}:repository\/(.+)$/.exec(resource)?.[1];
+    const resourcePolicy = name === undefined ? undefined : await repositoryPolicyOf(name);
+    const query = resourcePolicy === undefined ? { action, resources: [resource], sourceIp } : { action, resources: [resource], sourceIp, resourcePolicy };
+    return (await authorizer.denial(caller, query))?.message;
+  };
   return { authorizer, sessions, authorization: { check, forHandler: (context) => contextAuthorize(authorizer, context) }, registryAuthorize };
 }

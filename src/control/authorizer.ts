@@ -10,7 +10,8 @@
 // that was decided costs a key and a map lookup instead of building its condition context and
 // trying every statement (a 20-statement policy's evaluation was 15–20 % of a request's CPU).
 // A policy document that no longer parses (it was checked when written) fails the request closed
-// rather than being skipped: skipping a Deny would widen access.
+// rather than being skipped: skipping a Deny would widen access. A resource-based policy (an ECR
+// repository's) handed in with the query is evaluated together with the identity policies.
 import { accessDeniedException } from "../core/errors.js";
 import type { CallerIdentity, ContextValue, EvaluationResult, PolicyDocument, RequestFacts, RequestPrincipal } from "../core/iam/index.js";
 import { accessDeniedMessage, evaluate, parsePolicyDocument, requestContext } from "../core/iam/index.js";
@@ -46,6 +47,13 @@ export interface AuthorizationQuery {
   readonly resourceTagsOf?: (resource: string) => Promise<ReadonlyMap<string, string> | undefined>;
   readonly sourceIp?: string;
   readonly secureTransport?: boolean;
+  /**
+   * The resource-based policy of the resource acted on (an ECR repository's policy), as stored;
+   * with it the call is decided as AWS decides within one account: an explicit Deny in it or in the
+   * identity policies denies, otherwise an Allow in either allows (a statement naming the caller,
+   * or "*"; one naming only the account leaves the decision to the identity policies).
+   */
+  readonly resourcePolicy?: string;
 }
 
 export interface Denial {
@@ -200,8 +208,13 @@ export class Authorizer implements RolePermissionCheck {
     if (resourceTags !== undefined) facts.resourceTags = resourceTags;
     if (query.extra !== undefined) facts.extra = query.extra;
     const context = requestContext(facts);
-    const result = evaluate({ ...request, context }, { identity: entity.policies });
-    if (result.decision !== "Allow") return { message: accessDeniedMessage(request, result), explicit: result.decision === "ExplicitDeny" };
+    const resource = query.resourcePolicy === undefined ? undefined : this.compile(query.resourcePolicy, "resource");
+    const result = evaluate({ ...request, context }, resource === undefined ? { identity: entity.policies } : { identity: entity.policies, resource });
+    if (result.decision !== "Allow") {
+      // Within one account either kind of policy may allow: a refusal names the identity policies, as without a resource policy.
+      const named = result.decision === "ImplicitDeny" ? { ...result, missing: "identity" as const } : result;
+      return { message: accessDeniedMessage(request, named), explicit: result.decision === "ExplicitDeny" };
+    }
     if (sessionPolicy !== undefined) {
       const bounded = evaluate({ ...request, context }, { identity: [this.compile(sessionPolicy)] });
       // AWS names the session policy in this denial: "… because no session policy allows the … action" (wording not confirmed).
@@ -309,13 +322,14 @@ export class Authorizer implements RolePermissionCheck {
     };
   }
 
-  /** A stored policy compiled once (managed policies are shared by many entities). */
-  private compile(text: string): PolicyDocument {
-    let document = this.compiled.get(text);
+  /** A stored policy compiled once (managed policies are shared by many entities; a repository's is read on each of its calls). */
+  private compile(text: string, kind: "identity" | "resource" = "identity"): PolicyDocument {
+    const key = kind === "identity" ? text : `resource\0${text}`;
+    let document = this.compiled.get(key);
     if (document === undefined) {
-      document = parsePolicyDocument(text, "identity");
+      document = parsePolicyDocument(text, kind);
       if (this.compiled.size >= MAX_COMPILED_DOCUMENTS) this.compiled.clear();
-      this.compiled.set(text, document);
+      this.compiled.set(key, document);
     }
     return document;
   }
@@ -328,7 +342,8 @@ export class Authorizer implements RolePermissionCheck {
  * Undefined when too long to keep, or when a session policy also decides (kept apart: rare).
  */
 function decisionKey({ caller, query, request, resourceTags, sessionPolicy, now }: OneDecision): string | undefined {
-  if (sessionPolicy !== undefined) return undefined;
+  // A resource policy is up to 10,240 characters: such decisions are made each time (still µs).
+  if (sessionPolicy !== undefined || query.resourcePolicy !== undefined) return undefined;
   const secure = query.secureTransport === undefined ? "-" : query.secureTransport ? "1" : "0";
   let key = `${caller.kind === "role-session" ? `${caller.roleArn} ` : ""}${caller.arn} ${Math.floor(now / 1000)} ${query.sourceIp ?? "-"} ${secure} ${request.action.length}:${request.action}`;
   for (const resource of request.resources) {

@@ -44,8 +44,7 @@ function chunkStart(request: IncomingMessage): number | undefined {
 
 export async function headOrGetBlob(context: RegistryContext, { request, response, repository }: RepositoryRequest, digestText: string): Promise<void> {
   const digest = requireDigest(digestText);
-  const link = await context.repositories.blobLink(repository.name, digest);
-  const size = link ? await context.blobs.size(digest) : undefined;
+  const size = await linkedBlobSize(context, repository.name, digest);
   if (size === undefined) throw blobUnknown(digest);
   const headers = {
     "content-type": "application/octet-stream",
@@ -94,8 +93,19 @@ export function deleteBlob(): never {
   throw unsupported("blob deletion is not supported; delete the images that reference it");
 }
 
+/** Verifies an upload against `digest`, makes it a blob and links it to the repository (the /v2/ PUT and ECR's CompleteLayerUpload). */
+export async function completeBlob(context: RegistryContext, repositoryName: string, upload: UploadInfo, digest: string): Promise<void> {
+  await context.blobs.finish(upload, digest, (sizeBytes) => context.repositories.linkBlob(repositoryName, digest, sizeBytes, context.clock.now()));
+}
+
+/** The size of a blob the repository links (and whose bytes are there), undefined otherwise. */
+export async function linkedBlobSize(context: RegistryContext, repositoryName: string, digest: string): Promise<number | undefined> {
+  const link = await context.repositories.blobLink(repositoryName, digest);
+  return link ? context.blobs.size(digest) : undefined;
+}
+
 async function finishUpload(context: RegistryContext, { response, repository }: RepositoryRequest, upload: UploadInfo, digest: string): Promise<void> {
-  await context.blobs.finish(upload, digest, (sizeBytes) => context.repositories.linkBlob(repository.name, digest, sizeBytes, context.clock.now()));
+  await completeBlob(context, repository.name, upload, digest);
   send(response, 201, { location: blobPath(repository.name, digest), "docker-content-digest": digest });
 }
 

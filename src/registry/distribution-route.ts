@@ -31,6 +31,7 @@ import { manifestUnknown } from "./distribution-errors.js";
 import type { RegistryContext, RepositoryRequest } from "./registry-context.js";
 import { nextLink, pagination, sendJson } from "./registry-context.js";
 import type { RegistryTokens, TokenGrant, TokenIdentity } from "./registry-tokens.js";
+import { DownloadUrls } from "./download-urls.js";
 
 /** The policy decision for one request: AWS's AccessDenied message when `identity` may not do `action` on `resource`, undefined when it may. */
 export type RegistryAuthorize = (identity: CallerIdentity, action: string, resource: string, sourceIp: string) => Promise<string | undefined>;
@@ -38,6 +39,8 @@ export type RegistryAuthorize = (identity: CallerIdentity, action: string, resou
 export interface DistributionRouteOptions {
   readonly context: RegistryContext;
   readonly tokens: RegistryTokens;
+  /** The signed blob URLs of GetDownloadUrlForLayer (download-urls.ts). */
+  readonly downloads?: DownloadUrls;
   /** Absent: a token issued to an identity opens nothing (never everything). */
   readonly authorize?: RegistryAuthorize;
 }
@@ -50,6 +53,8 @@ type Route = {
   readonly methods: readonly string[];
   readonly needs: (method: string, request: IncomingMessage) => Needs;
   readonly handle: (target: RepositoryRequest, match: RegExpExecArray) => Promise<void>;
+  /** Whether a URL signed by GetDownloadUrlForLayer (download-urls.ts) may stand in for credentials here: blob reads only. */
+  readonly signedDownloads?: true;
 };
 
 const PULL_MANIFEST: Needs = [["ecr:BatchGetImage"]];
@@ -115,6 +120,7 @@ function repositoryRoutes(context: RegistryContext): Route[] {
     {
       pattern: /^\/v2\/(.+)\/blobs\/([^/]+)$/,
       methods: ["GET", "HEAD", "DELETE"],
+      signedDownloads: true,
       // HEAD is how a push asks whether a layer is there (BatchCheckLayerAvailability) and how some pulls size it.
       needs: (method) =>
         method === "GET"
@@ -185,6 +191,28 @@ function authenticate(
   return checked;
 }
 
+/**
+ * A GetDownloadUrlForLayer URL used without credentials: the signature must cover this repository
+ * and digest, and a read of it only (a grant of that one repository, pull only); the identity it
+ * was issued to (none for the root) is asked again like a token's.
+ */
+function authenticateDownload(
+  { context, downloads }: DistributionRouteOptions,
+  request: IncomingMessage,
+  url: URL,
+  name: string,
+  digest: string,
+): { grant?: TokenGrant; identity?: TokenIdentity } {
+  const scope = `repository:${name}:pull`;
+  if (!downloads || !READ_METHODS.includes(request.method ?? "")) throw unauthorized("authentication required", challenge(context, request, scope));
+  const checked = downloads.verify(url, name, digest);
+  if (!checked.ok) {
+    const message = checked.reason === "expired" ? "The download URL has expired; call GetDownloadUrlForLayer again." : "authentication required"; // wording not confirmed
+    throw unauthorized(message, challenge(context, request, scope));
+  }
+  return checked.identity ? { identity: checked.identity } : { grant: { repositories: [name], pullOnly: true } };
+}
+
 /** A narrowed token (a task's pull credential) opens only its repositories, for reads only. */
 function authorizeGrant(grant: TokenGrant | undefined, name: string, method: string): void {
   if (!grant) return;
@@ -201,7 +229,7 @@ function issueBearer(options: DistributionRouteOptions, request: IncomingMessage
   const checked = authenticate(options, request, scope);
   // The bearer token lives no longer than the password it was exchanged for, and opens no more.
   const now = context.clock.now();
-  const issued = tokens.issue(checked.accountId, checked.expiresAt - now, checked.grant, checked.identity);
+  const issued = tokens.issueUntil(checked.accountId, checked.expiresAt, checked.grant, checked.identity);
   sendJson(response, 200, {
     token: issued.password,
     access_token: issued.password,
@@ -253,7 +281,10 @@ async function dispatch(options: DistributionRouteOptions, routes: readonly Rout
     const match = route.pattern.exec(path);
     if (!match) continue;
     const name = match[1]!;
-    const { grant, identity } = authenticate(options, request, `repository:${name}:pull,push`);
+    const signed = route.signedDownloads === true && DownloadUrls.isSigned(url) && request.headers.authorization === undefined;
+    const { grant, identity } = signed
+      ? authenticateDownload(options, request, url, name, match[2]!)
+      : authenticate(options, request, `repository:${name}:pull,push`);
     if (!route.methods.includes(method)) throw unsupported(`${method} is not supported here`);
     authorizeGrant(grant, name, method);
     if (!validName(name)) throw nameInvalid(name);

@@ -14,6 +14,8 @@ import type { Store } from "../store/index.js";
 import { BlobStore } from "./blob-store.js";
 import type { RegistryAuthorize } from "./distribution-route.js";
 import { createDistributionRoute } from "./distribution-route.js";
+import { DownloadUrls } from "./download-urls.js";
+import { createEcrImageStore } from "./ecr-image-store.js";
 import type { GarbageReport } from "./garbage-collector.js";
 import { GarbageCollector } from "./garbage-collector.js";
 import { applyAllLifecyclePolicies, applyLifecyclePolicy } from "./lifecycle.js";
@@ -87,21 +89,7 @@ export function createRegistry(options: RegistryOptions): Registry {
     uploadMaxAgeMs: options.uploadMaxAgeMs ?? 24 * HOUR_MS,
   });
 
-  const ecrContext: EcrContext = {
-    repositories,
-    tags: options.store.tags,
-    clock: options.clock,
-    scope: options.scope,
-    publicHost: options.publicHost,
-    issueAuthorizationToken: (accountId, issuedTo) => {
-      const identity = issuedTo?.identity.kind === "root" ? undefined : issuedTo?.identity;
-      // A token from temporary credentials dies with them.
-      const notAfter = issuedTo?.notAfter ?? Number.POSITIVE_INFINITY;
-      const issued = tokens.issue(accountId, Math.max(0, Math.min(tokenTtlMs, notAfter - options.clock.now())), undefined, identity);
-      return { authorizationToken: Buffer.from(`AWS:${issued.password}`).toString("base64"), expiresAt: issued.expiresAt };
-    },
-    releaseBlobs: async (digests) => void (await collector.release(digests)),
-  };
+  const downloads = new DownloadUrls(options.tokenKey, options.clock, options.scope.accountId);
   const context: RegistryContext = {
     repositories,
     blobs,
@@ -116,6 +104,24 @@ export function createRegistry(options: RegistryOptions): Registry {
     },
   };
 
+  const ecrContext: EcrContext = {
+    repositories,
+    tags: options.store.tags,
+    clock: options.clock,
+    scope: options.scope,
+    publicHost: options.publicHost,
+    issueAuthorizationToken: (accountId, issuedTo) => {
+      const identity = issuedTo?.identity.kind === "root" ? undefined : issuedTo?.identity;
+      // A token from temporary credentials dies with them.
+      const notAfter = issuedTo?.notAfter ?? Number.POSITIVE_INFINITY;
+      const now = options.clock.now();
+      const issued = tokens.issueUntil(accountId, Math.max(now, Math.min(now + tokenTtlMs, notAfter)), undefined, identity);
+      return { authorizationToken: Buffer.from(`AWS:${issued.password}`).toString("base64"), expiresAt: issued.expiresAt };
+    },
+    releaseBlobs: async (digests) => void (await collector.release(digests)),
+    images: createEcrImageStore(context, downloads),
+    policies: options.store.ecrPolicies,
+  };
   const maintenance = startMaintenance(options.maintenanceIntervalMs ?? HOUR_MS, options.logger, async () => {
     await applyAllLifecyclePolicies(context);
     const report = await collector.collect();
@@ -123,7 +129,7 @@ export function createRegistry(options: RegistryOptions): Registry {
   });
 
   return {
-    route: createDistributionRoute({ context, tokens, ...(options.authorize ? { authorize: options.authorize } : {}) }),
+    route: createDistributionRoute({ context, tokens, downloads, ...(options.authorize ? { authorize: options.authorize } : {}) }),
     ecrService: createEcrService(ecrContext),
     issuePullCredentials(grant) {
       const issued = tokens.issue(options.scope.accountId, Math.min(options.pullCredentialTtlMs ?? HOUR_MS, tokenTtlMs), {

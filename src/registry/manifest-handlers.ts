@@ -8,9 +8,10 @@
 import { createHash } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { DIGEST_PATTERN, TAG_PATTERN } from "../api/ecr/index.js";
+import type { ManifestPushOutcome } from "../api/ecr/index.js";
 import { BodyTooLargeError, readBody } from "../api/gateway/request-body.js";
 import { isTagImmutable } from "../core/ecr/tag-mutability.js";
-import type { EcrImageWithManifest } from "../store/ecr-repository.js";
+import type { EcrImageWithManifest, EcrRepositoryRecord } from "../store/ecr-repository.js";
 import { parseDigest } from "./blob-store.js";
 import { DistributionError, digestInvalid, manifestBlobUnknown, manifestUnknown, sizeInvalid, tagInvalid } from "./distribution-errors.js";
 import { MAX_MANIFEST_BYTES, OCI_INDEX, parseManifest } from "./manifests.js";
@@ -45,28 +46,27 @@ export async function headOrGetManifest(context: RegistryContext, { request, res
   response.end(request.method === "HEAD" ? undefined : image.manifest);
 }
 
-export async function putManifest(context: RegistryContext, { request, response, repository }: RepositoryRequest, reference: string): Promise<void> {
-  const tag = isDigest(reference) ? undefined : reference;
-  if (tag !== undefined && !TAG_PATTERN.test(tag)) throw tagInvalid(`invalid tag ${JSON.stringify(tag)}`);
-  const bytes = await readManifestBody(request);
+/**
+ * Stores a manifest's exact bytes in a repository, tagged or not: the one path of a push, shared by
+ * the distribution API's manifest PUT and ECR's PutImage. Parses it (MANIFEST_INVALID for what is
+ * not an accepted format), requires every blob (image) or child manifest (index) it references to
+ * be in the repository, honours an IMMUTABLE repository's tags, and runs the lifecycle policy
+ * after a tagged push.
+ */
+export async function storeManifest(
+  context: RegistryContext,
+  repository: EcrRepositoryRecord,
+  bytes: Buffer,
+  contentType: string | undefined,
+  tag: string | undefined,
+): Promise<ManifestPushOutcome> {
   const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
-  if (tag === undefined) {
-    const parsed = parseDigest(reference);
-    if (!parsed) throw digestInvalid("invalid digest", { digest: reference });
-    // Images are identified by their sha256 digest, as on ECR (imageDigest is always sha256), so a
-    // manifest pushed by another algorithm could not be fetched back by the reference it was
-    // pushed under: refused with the spec's DIGEST_INVALID rather than stored under another name.
-    if (parsed.algorithm !== "sha256")
-      throw digestInvalid(`unsupported digest algorithm ${parsed.algorithm}: manifests are identified by sha256`, { digest: reference });
-    const actual = `${parsed.algorithm}:${createHash(parsed.algorithm).update(bytes).digest("hex")}`;
-    if (actual !== reference) throw digestInvalid("provided digest did not match uploaded content", { expected: reference, actual });
-  }
-  const manifest = parseManifest(bytes, request.headers["content-type"]);
+  const manifest = parseManifest(bytes, contentType);
   const missingBlobs = await context.repositories.missingBlobLinks(
     repository.name,
     manifest.blobs.map((blob) => blob.digest),
   );
-  if (missingBlobs.length > 0) throw manifestBlobUnknown(missingBlobs[0]!);
+  if (missingBlobs.length > 0) return { kind: "missing-blobs", digests: missingBlobs };
   let sizeBytes = manifest.layerBytes;
   if (manifest.kind === "index") {
     const children = await context.repositories.imagesByDigest(
@@ -74,8 +74,8 @@ export async function putManifest(context: RegistryContext, { request, response,
       manifest.manifests.map((child) => child.digest),
     );
     const present = new Set(children.map((child) => child.digest));
-    const missing = manifest.manifests.find((child) => !present.has(child.digest));
-    if (missing) throw manifestBlobUnknown(missing.digest);
+    const missing = manifest.manifests.filter((child) => !present.has(child.digest)).map((child) => child.digest);
+    if (missing.length > 0) return { kind: "missing-manifests", digests: missing };
     // ECR: the size of a manifest list is the largest size among its manifests.
     sizeBytes = children.reduce((largest, child) => Math.max(largest, child.sizeBytes), 0);
   }
@@ -99,12 +99,7 @@ export async function putManifest(context: RegistryContext, { request, response,
     // The repository's rule for this tag: its mode, with the exclusion filters' exceptions.
     tag !== undefined && isTagImmutable(repository.tagMutability, repository.tagMutabilityExclusionFilters ?? [], tag),
   );
-  if (outcome.kind === "tag-immutable") {
-    // ECR's wording for the same refusal (ImageTagAlreadyExistsException); wording not confirmed.
-    throw tagInvalid(
-      `The image tag '${tag}' already exists in the '${repository.name}' repository and cannot be overwritten because the repository is immutable.`,
-    );
-  }
+  if (outcome.kind === "tag-immutable") return outcome;
   // A tagged manifest ends a client's push (an index's children go first, untagged), so the
   // lifecycle policy runs now rather than between the pieces of one push.
   if (tag !== undefined) {
@@ -112,11 +107,48 @@ export async function putManifest(context: RegistryContext, { request, response,
       .applyLifecyclePolicy(repository.name)
       .catch((error: unknown) => context.logger.error({ err: error, repository: repository.name }, "lifecycle policy after push failed"));
   }
-  send(response, 201, {
-    location: `/v2/${repository.name}/manifests/${digest}`,
-    "docker-content-digest": digest,
-    ...(manifest.subject ? { "oci-subject": manifest.subject.digest } : {}),
-  });
+  return {
+    kind: "stored",
+    digest,
+    mediaType: manifest.mediaType,
+    created: outcome.created,
+    previousDigest: outcome.previousDigest,
+    subject: manifest.subject?.digest,
+  };
+}
+
+export async function putManifest(context: RegistryContext, { request, response, repository }: RepositoryRequest, reference: string): Promise<void> {
+  const tag = isDigest(reference) ? undefined : reference;
+  if (tag !== undefined && !TAG_PATTERN.test(tag)) throw tagInvalid(`invalid tag ${JSON.stringify(tag)}`);
+  const bytes = await readManifestBody(request);
+  if (tag === undefined) {
+    const parsed = parseDigest(reference);
+    if (!parsed) throw digestInvalid("invalid digest", { digest: reference });
+    // Images are identified by their sha256 digest, as on ECR (imageDigest is always sha256), so a
+    // manifest pushed by another algorithm could not be fetched back by the reference it was
+    // pushed under: refused with the spec's DIGEST_INVALID rather than stored under another name.
+    if (parsed.algorithm !== "sha256")
+      throw digestInvalid(`unsupported digest algorithm ${parsed.algorithm}: manifests are identified by sha256`, { digest: reference });
+    const actual = `${parsed.algorithm}:${createHash(parsed.algorithm).update(bytes).digest("hex")}`;
+    if (actual !== reference) throw digestInvalid("provided digest did not match uploaded content", { expected: reference, actual });
+  }
+  const outcome = await storeManifest(context, repository, bytes, request.headers["content-type"], tag);
+  switch (outcome.kind) {
+    case "missing-blobs":
+    case "missing-manifests":
+      throw manifestBlobUnknown(outcome.digests[0]!);
+    case "tag-immutable":
+      // ECR's wording for the same refusal (ImageTagAlreadyExistsException); wording not confirmed.
+      throw tagInvalid(
+        `The image tag '${tag}' already exists in the '${repository.name}' repository and cannot be overwritten because the repository is immutable.`,
+      );
+    case "stored":
+      return send(response, 201, {
+        location: `/v2/${repository.name}/manifests/${outcome.digest}`,
+        "docker-content-digest": outcome.digest,
+        ...(outcome.subject !== undefined ? { "oci-subject": outcome.subject } : {}),
+      });
+  }
 }
 
 export async function deleteManifest(context: RegistryContext, { response, repository }: RepositoryRequest, reference: string): Promise<void> {

@@ -15,6 +15,9 @@ import { ecsMigration } from "./ecs-migration.js";
 import type { EcrRepository, EcrTables } from "./ecr-repository.js";
 import { createEcrRepository } from "./ecr-repository.js";
 import { ecrMigration } from "./ecr-migration.js";
+import { ecrPoliciesMigration } from "./ecr-policies-migration.js";
+import type { EcrPoliciesRepository, EcrPoliciesTables } from "./ecr-policies-repository.js";
+import { createEcrPoliciesRepository } from "./ecr-policies-repository.js";
 import { ecrTagExclusionsMigration } from "./ecr-tag-exclusions-migration.js";
 import type { HostsRepository, HostsTables } from "./hosts-repository.js";
 import { createHostsRepository } from "./hosts-repository.js";
@@ -134,6 +137,7 @@ export type {
 } from "./elbv2-repository.js";
 export type { CertificateMaterial, CertificateRecord, CertificatesRepository, CertificateTag } from "./certificates-repository.js";
 export type { LockedParameter, ParameterRecord, ParametersRepository, ParameterTag, ParameterVersionRecord } from "./parameters-repository.js";
+export type { EcrPoliciesRepository, PolicyRepository } from "./ecr-policies-repository.js";
 export type { LockedSecret, NewSecretVersion, SecretChange, SecretRecord, SecretsRepository, SecretTag, SecretVersionRecord } from "./secrets-repository.js";
 export type { ControlPlaneStateRepository, ControlPlaneValueName } from "./control-plane-state-repository.js";
 export type { SignalChannel, SignalHandler, StoreSignals } from "./store-signals.js";
@@ -155,6 +159,7 @@ type AllTables = EcsTables &
   TasksTables &
   HostsTables &
   EcrTables &
+  EcrPoliciesTables &
   JoinTokensTables & { access_keys: AccessKeysTable } & { leases: LeasesTable } & { control_plane_state: ControlPlaneStateTable } & VpcsTables &
   SecurityGroupsTables &
   NetworkInterfacesTables &
@@ -177,6 +182,8 @@ export interface Repositories {
   readonly hosts: HostsRepository;
   readonly joinTokens: JoinTokensRepository;
   readonly ecr: EcrRepository;
+  /** ECR's repository and registry policies. */
+  readonly ecrPolicies: EcrPoliciesRepository;
   readonly leases: LeasesRepository;
   readonly controlPlaneState: ControlPlaneStateRepository;
   readonly vpcs: VpcsRepository;
@@ -278,6 +285,7 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
     "0021-acm-certificates": certificatesMigration,
     "0020-elbv2": elbv2Migration,
     "0023-ecr-tag-exclusions": ecrTagExclusionsMigration,
+    "0024-ecr-policies": ecrPoliciesMigration,
   };
 }
 
@@ -321,6 +329,7 @@ function repositoriesOver(db: Kysely<AllTables>): Repositories {
     hosts: createHostsRepository(scoped<HostsTables>()),
     joinTokens: createJoinTokensRepository(scoped<JoinTokensTables>()),
     ecr: createEcrRepository(scoped<EcrTables>()),
+    ecrPolicies: createEcrPoliciesRepository(scoped<EcrPoliciesTables>()),
     leases: createLeasesRepository(scoped<{ leases: LeasesTable }>()),
     controlPlaneState: createControlPlaneStateRepository(scoped<{ control_plane_state: ControlPlaneStateTable }>()),
     vpcs: createVpcsRepository(scoped<VpcsTables & SecurityGroupsTables & NetworkInterfacesTables>()),

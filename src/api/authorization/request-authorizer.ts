@@ -21,6 +21,8 @@ export interface OperationAuthorization {
   readonly action?: string;
   readonly resources: readonly string[];
   readonly extra?: Readonly<Record<string, ContextValue>>;
+  /** The resource-based policy of the one resource acted on (an ECR repository's), when it has one. */
+  readonly resourcePolicy?: string;
   /** Further actions the same call needs (BatchGetSecretValue: GetSecretValue on each secret). */
   readonly also?: readonly { readonly action: string; readonly resources: readonly string[] }[];
 }
@@ -137,7 +139,10 @@ function decideCall(
   if (requestTags !== undefined) common.requestTags = requestTags;
   if (found.extra !== undefined) common.extra = found.extra;
   if (call.resourceTagsOf !== undefined) common.resourceTagsOf = call.resourceTagsOf;
-  const query: AuthorizationQuery = { ...common, action: found.action ?? action, resources: found.resources };
+  const query: AuthorizationQuery =
+    found.resourcePolicy === undefined
+      ? { ...common, action: found.action ?? action, resources: found.resources }
+      : { ...common, action: found.action ?? action, resources: found.resources, resourcePolicy: found.resourcePolicy };
   if (action === "sts:GetSessionToken") {
     // Allowed unless a policy denies it explicitly (no permission is needed to call it).
     return authorizer.denial(caller, query).then((denial) => {

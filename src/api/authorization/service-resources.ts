@@ -50,17 +50,13 @@ export const LOGS_RESOURCES: ResourceTable = {
   TagLogGroup: onLogGroup,
   UntagLogGroup: onLogGroup,
   ListTagsLogGroup: onLogGroup,
+  PutMetricFilter: onLogGroup,
+  DeleteMetricFilter: onLogGroup,
+  DescribeMetricFilters: onLogGroup,
 };
 
-// ECR: arn:…:ecr:…:repository/NAME; GetAuthorizationToken and the account's settings on "*".
-const onRepository = (input: Input, context: RequestContext) => {
-  const name = text(input.repositoryName);
-  return resource(name === undefined ? undefined : arnIn(context, "ecr", `repository/${name}`));
-};
-const onRepositories = (input: Input, context: RequestContext) => {
-  const names = texts(input.repositoryNames);
-  return names.length === 0 ? resource("*") : { resources: names.map((name) => arnIn(context, "ecr", `repository/${name}`)) };
-};
+// ECR: arn:…:ecr:…:repository/NAME, decided with the repository's policy when it has one;
+// GetAuthorizationToken and the account's settings on "*".
 const REPOSITORY_OPS = [
   "CreateRepository",
   "DeleteRepository",
@@ -79,14 +75,42 @@ const REPOSITORY_OPS = [
   "DeleteLifecyclePolicy",
   "PutImageTagMutability",
   "PutImageScanningConfiguration",
+  "SetRepositoryPolicy",
+  "GetRepositoryPolicy",
+  "DeleteRepositoryPolicy",
+  "StartImageScan",
+  "DescribeImageScanFindings",
 ];
-export const ECR_RESOURCES: ResourceTable = {
-  ...Object.fromEntries(REPOSITORY_OPS.map((operation) => [operation, onRepository])),
-  DescribeRepositories: onRepositories,
-  TagResource: (input) => resource(text(input.resourceArn)),
-  UntagResource: (input) => ({ ...resource(text(input.resourceArn)), extra: tagKeys(input.tagKeys) }),
-  ListTagsForResource: (input) => resource(text(input.resourceArn)),
-};
+
+/** The stored policy of a repository by name, undefined when it has none (or does not exist). */
+export type RepositoryPolicyOf = (name: string) => Promise<string | undefined>;
+
+export function ecrResources(policyOf: RepositoryPolicyOf): ResourceTable {
+  const onRepository = async (input: Input, context: RequestContext): Promise<OperationAuthorization> => {
+    const name = text(input.repositoryName);
+    const found = resource(name === undefined ? undefined : arnIn(context, "ecr", `repository/${name}`));
+    const policy = name === undefined ? undefined : await policyOf(name);
+    return policy === undefined ? found : { ...found, resourcePolicy: policy };
+  };
+  const onRepositories = (input: Input, context: RequestContext) => {
+    const names = texts(input.repositoryNames);
+    return names.length === 0 ? resource("*") : { resources: names.map((name) => arnIn(context, "ecr", `repository/${name}`)) };
+  };
+  const onArn = async (input: Input, context: RequestContext): Promise<OperationAuthorization> => {
+    const arn = text(input.resourceArn);
+    const name = arn === undefined ? undefined : /^arn:[^:]+:ecr:[^:]*:\d{12}:repository\/(.+)$/.exec(arn)?.[1];
+    const found = resource(arn);
+    const policy = name === undefined || arn !== arnIn(context, "ecr", `repository/${name}`) ? undefined : await policyOf(name);
+    return policy === undefined ? found : { ...found, resourcePolicy: policy };
+  };
+  return {
+    ...Object.fromEntries(REPOSITORY_OPS.map((operation) => [operation, onRepository])),
+    DescribeRepositories: onRepositories,
+    TagResource: onArn,
+    UntagResource: async (input, context) => ({ ...(await onArn(input, context)), extra: tagKeys(input.tagKeys) }),
+    ListTagsForResource: onArn,
+  };
+}
 
 // Secrets Manager: a secret's full ARN (arn:…:secret:NAME-AbCdEf), looked up from the name or
 // partial ARN the request gives; a secret that does not exist (yet) is evaluated as

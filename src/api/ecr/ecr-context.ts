@@ -6,7 +6,7 @@ import { buildArn, parseArn } from "../../core/arn.js";
 import type { Clock } from "../../core/clock.js";
 import type { CallerIdentity } from "../../core/iam/index.js";
 import type { EcrRepository, EcrRepositoryRecord } from "../../store/ecr-repository.js";
-import type { TagsRepository } from "../../store/index.js";
+import type { EcrPoliciesRepository, TagsRepository } from "../../store/index.js";
 import { invalidParameter, repositoryNotFound } from "./ecr-errors.js";
 import { decodeToken as decodeTokenAs } from "../pagination-token.js";
 
@@ -14,6 +14,40 @@ export interface AuthorizationToken {
   /** base64("AWS:<password>"), as ECR's GetAuthorizationToken returns it. */
   readonly authorizationToken: string;
   readonly expiresAt: number;
+}
+
+/** What pushing a manifest came to (the registry's one push path, shared with /v2/ manifest PUTs). */
+export type ManifestPushOutcome =
+  | {
+      readonly kind: "stored";
+      readonly digest: string;
+      readonly mediaType: string;
+      readonly created: boolean;
+      readonly previousDigest: string | undefined;
+      readonly subject: string | undefined;
+    }
+  | { readonly kind: "missing-blobs"; readonly digests: readonly string[] }
+  | { readonly kind: "missing-manifests"; readonly digests: readonly string[] }
+  | { readonly kind: "tag-immutable"; readonly currentDigest: string };
+
+/**
+ * The registry's blob store, upload sessions and manifest store as ECR's layer API and PutImage use
+ * them (src/registry/ecr-image-store.ts): the same code, limits and garbage collection as /v2/.
+ * Failures are ECR's errors (UploadNotFoundException, InvalidLayerPartException, …).
+ */
+export interface EcrImageStore {
+  /** A new upload session of the repository; its id. */
+  startUpload(repositoryName: string): Promise<string>;
+  /** Appends a part that must start at the upload's size; the new size. */
+  appendPart(repositoryName: string, uploadId: string, firstByte: number, bytes: Buffer): Promise<number>;
+  /** Verifies the upload against `digest` and makes it a blob of the repository. */
+  completeUpload(repositoryName: string, uploadId: string, digest: string): Promise<void>;
+  /** The size of a blob the repository links, undefined when it has none of that digest. */
+  layerSize(repositoryName: string, digest: string): Promise<number | undefined>;
+  /** Stores a manifest (`mediaType` as its Content-Type), tagged or not. A malformed one is InvalidParameterException. */
+  pushManifest(repositoryName: string, bytes: Buffer, mediaType: string | undefined, tag: string | undefined): Promise<ManifestPushOutcome>;
+  /** A time-limited URL of the registry that serves the blob, signed for `caller` (whose policies are asked again when it is used). */
+  downloadUrl(repositoryName: string, digest: string, caller: CallerIdentity): string;
 }
 
 export interface EcrContext {
@@ -31,6 +65,9 @@ export interface EcrContext {
   readonly issueAuthorizationToken: (accountId: string, issuedTo?: { readonly identity: CallerIdentity; readonly notAfter?: number }) => AuthorizationToken;
   /** Blobs whose last link went: the registry deletes those no repository links any more. */
   readonly releaseBlobs: (digests: readonly string[]) => Promise<void>;
+  readonly images: EcrImageStore;
+  /** Repository and registry policies (the Authorizer reads the repositories' too, to decide). */
+  readonly policies: EcrPoliciesRepository;
 }
 
 // https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_CreateRepository.html

@@ -49,3 +49,49 @@ export const invalidParameterMessage = (message: string) => ecrError("InvalidPar
 export const invalidTagParameter = (message: string) => ecrError("InvalidTagParameterException", message);
 
 export const tooManyTags = (message: string) => ecrError("TooManyTagsException", message);
+
+// The layer API and PutImage. ECR's texts for these could not be confirmed against real responses.
+const ecrErrorWith = (code: string, message: string, extra: Record<string, unknown>) => new AwsError(code, message, { extra });
+
+export const uploadNotFound = (uploadId: string, name: string, registryId: string) =>
+  // wording not confirmed
+  ecrErrorWith(
+    "UploadNotFoundException",
+    `Upload with id '${uploadId}' does not exist in the repository with name '${name}' in the registry with id '${registryId}'`,
+    {
+      registryId,
+      repositoryName: name,
+      uploadId,
+    },
+  );
+
+export const invalidLayerPart = (message: string, uploadId: string, name: string, registryId: string, lastValidByteReceived: number) =>
+  // wording not confirmed
+  ecrErrorWith("InvalidLayerPartException", message, { registryId, repositoryName: name, uploadId, lastValidByteReceived });
+
+export const invalidLayer = (message: string) => ecrError("InvalidLayerException", message);
+
+export const emptyUpload = (uploadId: string) =>
+  // wording not confirmed
+  ecrError("EmptyUploadException", `The upload with id '${uploadId}' does not contain any layer parts`);
+
+export const layerAlreadyExists = (digest: string, name: string, registryId: string) =>
+  // wording not confirmed
+  ecrError(
+    "LayerAlreadyExistsException",
+    `Layer with digest '${digest}' already exists in the repository with name '${name}' in the registry with id '${registryId}'`,
+  );
+
+export const layersNotFound = (message: string) => ecrError("LayersNotFoundException", message);
+
+export const referencedImagesNotFound = (message: string) => ecrError("ReferencedImagesNotFoundException", message);
+
+export const imageAlreadyExists = (digest: string, tag: string | undefined, name: string, registryId: string) =>
+  ecrError(
+    "ImageAlreadyExistsException",
+    tag === undefined
+      ? `Image with digest '${digest}' already exists in the repository with name '${name}' in registry with id '${registryId}'` // wording not confirmed
+      : `Image with digest '${digest}' and tag '${tag}' already exists in the repository with name '${name}' in registry with id '${registryId}'`,
+  );
+
+export const imageDigestDoesNotMatch = (message: string) => ecrError("ImageDigestDoesNotMatchException", message);

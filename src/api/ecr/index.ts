@@ -6,6 +6,18 @@ import type { JsonServiceModule, SdkOperations } from "../service-module.js";
 import { jsonOperations } from "../service-module.js";
 import type { EcrContext } from "./ecr-context.js";
 import { batchDeleteImage, batchGetImage, describeImages, listImages } from "./images.js";
+import { batchCheckLayerAvailability, completeLayerUpload, getDownloadUrlForLayer, initiateLayerUpload, uploadLayerPart } from "./layers.js";
+import {
+  deleteRegistryPolicy,
+  deleteRepositoryPolicy,
+  describeRegistry,
+  getRegistryPolicy,
+  getRepositoryPolicy,
+  putRegistryPolicy,
+  setRepositoryPolicy,
+} from "./policies.js";
+import { putImage } from "./put-image.js";
+import { unsupportedFeature } from "./unsupported-features.js";
 import {
   createRepository,
   deleteLifecyclePolicy,
@@ -20,9 +32,10 @@ import {
   untagResource,
 } from "./repositories.js";
 
-export type { AuthorizationToken, EcrContext } from "./ecr-context.js";
+export type { AuthorizationToken, EcrContext, EcrImageStore, ManifestPushOutcome } from "./ecr-context.js";
 export { checkRepositoryName, repositoryArnOf, REPOSITORY_NAME_PATTERN } from "./ecr-context.js";
 export { deleteImages, DIGEST_PATTERN, TAG_PATTERN } from "./images.js";
+export { checkResourcePolicy } from "./policies.js";
 export { imageTagAlreadyExists } from "./ecr-errors.js";
 export type { LifecycleImage, LifecyclePolicy } from "./lifecycle-policy.js";
 export { imagesExpiredByPolicy, parseLifecyclePolicy } from "./lifecycle-policy.js";
@@ -57,6 +70,32 @@ export function createEcrService(context: EcrContext): JsonServiceModule {
       TagResource: on(tagResource),
       UntagResource: on(untagResource),
       ListTagsForResource: on(listTagsForResource),
+      BatchCheckLayerAvailability: on(batchCheckLayerAvailability),
+      InitiateLayerUpload: on(initiateLayerUpload),
+      UploadLayerPart: on(uploadLayerPart),
+      CompleteLayerUpload: on(completeLayerUpload),
+      GetDownloadUrlForLayer: async (input, request) => getDownloadUrlForLayer(context, input, request),
+      PutImage: on(putImage),
+      SetRepositoryPolicy: async (input, request) => setRepositoryPolicy(context, input, request),
+      GetRepositoryPolicy: on(getRepositoryPolicy),
+      DeleteRepositoryPolicy: on(deleteRepositoryPolicy),
+      PutRegistryPolicy: on(putRegistryPolicy),
+      GetRegistryPolicy: async () => getRegistryPolicy(context),
+      DeleteRegistryPolicy: async () => deleteRegistryPolicy(context),
+      DescribeRegistry: async () => describeRegistry(context),
+      StartImageScan: unsupportedFeature("StartImageScan"),
+      DescribeImageScanFindings: unsupportedFeature("DescribeImageScanFindings"),
+      PutImageScanningConfiguration: unsupportedFeature("PutImageScanningConfiguration"),
+      GetRegistryScanningConfiguration: unsupportedFeature("GetRegistryScanningConfiguration"),
+      PutRegistryScanningConfiguration: unsupportedFeature("PutRegistryScanningConfiguration"),
+      BatchGetRepositoryScanningConfiguration: unsupportedFeature("BatchGetRepositoryScanningConfiguration"),
+      PutReplicationConfiguration: unsupportedFeature("PutReplicationConfiguration"),
+      DescribeImageReplicationStatus: unsupportedFeature("DescribeImageReplicationStatus"),
+      CreatePullThroughCacheRule: unsupportedFeature("CreatePullThroughCacheRule"),
+      DescribePullThroughCacheRules: unsupportedFeature("DescribePullThroughCacheRules"),
+      DeletePullThroughCacheRule: unsupportedFeature("DeletePullThroughCacheRule"),
+      UpdatePullThroughCacheRule: unsupportedFeature("UpdatePullThroughCacheRule"),
+      ValidatePullThroughCacheRule: unsupportedFeature("ValidatePullThroughCacheRule"),
     }),
   };
 }

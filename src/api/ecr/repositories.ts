@@ -53,6 +53,7 @@ import {
   tooManyTags,
 } from "./ecr-errors.js";
 import { parseLifecyclePolicy } from "./lifecycle-policy.js";
+import { scanOnPushUnsupported } from "./unsupported-features.js";
 import { EXCLUSION_FILTER_PATTERN, MAX_EXCLUSION_FILTERS, TAG_MUTABILITIES } from "../../core/ecr/tag-mutability.js";
 
 const MAX_TAGS = 50;
@@ -67,7 +68,8 @@ function toRepository(context: EcrContext, repository: EcrRepositoryRecord): Rep
     createdAt: new Date(repository.createdAt),
     imageTagMutability: repository.tagMutability,
     ...(repository.tagMutabilityExclusionFilters?.length ? { imageTagMutabilityExclusionFilters: [...repository.tagMutabilityExclusionFilters] } : {}),
-    imageScanningConfiguration: { scanOnPush: repository.scanOnPush },
+    // Berth scans nothing (unsupported-features.ts): never reported as on, whatever an older server stored.
+    imageScanningConfiguration: { scanOnPush: false },
     encryptionConfiguration: withDefaultKmsKey(context, repository.encryption),
   };
 }
@@ -135,6 +137,7 @@ export async function createRepository(context: EcrContext, input: CreateReposit
   const name = checkRepositoryName(input.repositoryName);
   const tagMutability = checkTagMutability(input.imageTagMutability, input.imageTagMutabilityExclusionFilters);
   const tags = checkTags(input.tags);
+  if (input.imageScanningConfiguration?.scanOnPush === true) throw scanOnPushUnsupported();
   const encryptionType = input.encryptionConfiguration?.encryptionType ?? "AES256";
   if (encryptionType !== "AES256" && encryptionType !== "KMS" && encryptionType !== "KMS_DSSE") {
     throw invalidParameter("encryptionConfiguration.encryptionType", "Member must satisfy enum value set: [AES256, KMS, KMS_DSSE]");
@@ -151,7 +154,7 @@ export async function createRepository(context: EcrContext, input: CreateReposit
     createdAt: context.clock.now(),
     tagMutability: tagMutability.mutability,
     tagMutabilityExclusionFilters: tagMutability.filters,
-    scanOnPush: input.imageScanningConfiguration?.scanOnPush === true,
+    scanOnPush: false,
     encryption,
   });
   if (!created) throw repositoryAlreadyExists(name, registryId);

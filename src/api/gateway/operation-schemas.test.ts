@@ -1,3 +1,4 @@
+import type { EcrImageStore } from "../ecr/index.js";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { systemClock } from "../../core/clock.js";
@@ -33,6 +34,9 @@ before(async () => {
       publicHost: () => "127.0.0.1:0",
       issueAuthorizationToken: () => ({ authorizationToken: "", expiresAt: 0 }),
       releaseBlobs: async () => {},
+      // Only the operations' schemas are read here; the registry's image store is never reached.
+      policies: store.ecrPolicies,
+      images: new Proxy({} as EcrImageStore, { get: () => () => Promise.reject(new Error("not reached in a schema test")) }),
     }),
     createNetworkService(store),
   ];
