@@ -143,7 +143,7 @@ export function assembleControlPlane(parts: ControlPlaneParts): ControlPlane {
   const listener = createGateway({
     services: [
       createEcsService({ store, clock: systemClock, scope, launcher, servicesPerCluster: config.servicesPerCluster }),
-      createLogsService({ logs: store.logs, clock: systemClock, scope }),
+      createLogsService({ logs: store.logs, clock: systemClock, scope, insights: store.logsInsights, onQueryError: logsQueryError(logger) }),
       createNetworkService(store),
       registry.ecrService,
       createEc2Service({ store, clock: systemClock }),
@@ -211,6 +211,11 @@ function startServiceScheduler(parts: ControlPlaneParts, launcher: TaskLauncher)
     pass: (fenced, lease, renew) => scheduler.pass(fenced, lease, renew),
   });
   return { loop, unsubscribe: store.signals.subscribe("services", () => loop.wake()) };
+}
+
+/** A Logs Insights query that failed for a reason of the server's (not of the query's), logged with its id. */
+function logsQueryError(logger: Logger): (queryId: string, err: unknown) => void {
+  return (queryId, err) => logger.error({ err, queryId }, "logs insights query failed");
 }
 
 /** The control loops, each under its lease in the store (one replica runs each). */

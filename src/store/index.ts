@@ -27,6 +27,9 @@ import { createLogsRepository } from "./logs-repository.js";
 import type { SqlDialectName } from "./logs-migration.js";
 import { logsMigration } from "./logs-migration.js";
 import { logStreamOffsetsMigration } from "./log-stream-offsets-migration.js";
+import type { LogsInsightsRepository, LogsInsightsTables } from "./logs-insights-repository.js";
+import { createLogsInsightsRepository } from "./logs-insights-repository.js";
+import { logsInsightsMigration } from "./logs-insights-migration.js";
 import type { TasksRepository, TasksTables } from "./tasks-repository.js";
 import { createTasksRepository } from "./tasks-repository.js";
 import { tasksMigration } from "./tasks-migration.js";
@@ -87,6 +90,14 @@ import { elbv2Migration } from "./elbv2-migration.js";
 export type { StoredAccessKey, AccessKeysRepository } from "./access-keys-repository.js";
 export type { ClustersRepository, StoredTaskDefinition, TaskDefinitionsRepository, TagsRepository, AccountSettingsRepository } from "./ecs-repositories.js";
 export type { LogsRepository } from "./logs-repository.js";
+export type {
+  InsightsQueryRecord,
+  InsightsQueryStatistics,
+  InsightsQueryStatus,
+  InsightsResultField,
+  LogsInsightsRepository,
+  QueryDefinitionRecord,
+} from "./logs-insights-repository.js";
 export type {
   PlacedReservation,
   RememberedRun,
@@ -156,6 +167,7 @@ export type {
 
 type AllTables = EcsTables &
   LogsTables &
+  LogsInsightsTables &
   TasksTables &
   HostsTables &
   EcrTables &
@@ -178,6 +190,8 @@ export interface Repositories {
   readonly tags: TagsRepository;
   readonly accountSettings: AccountSettingsRepository;
   readonly logs: LogsRepository;
+  /** Logs Insights queries (status, figures, results) and query definitions. */
+  readonly logsInsights: LogsInsightsRepository;
   readonly tasks: TasksRepository;
   readonly hosts: HostsRepository;
   readonly joinTokens: JoinTokensRepository;
@@ -284,6 +298,7 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
     "0019-role-sessions": roleSessionsMigration,
     "0021-acm-certificates": certificatesMigration,
     "0020-elbv2": elbv2Migration,
+    "0023-logs-insights": logsInsightsMigration,
     "0023-ecr-tag-exclusions": ecrTagExclusionsMigration,
     "0024-ecr-policies": ecrPoliciesMigration,
   };
@@ -325,6 +340,7 @@ function repositoriesOver(db: Kysely<AllTables>): Repositories {
     tags: createTagsRepository(scoped<EcsTables>()),
     accountSettings: createAccountSettingsRepository(scoped<EcsTables>()),
     logs: createLogsRepository(scoped<LogsTables>()),
+    logsInsights: createLogsInsightsRepository(scoped<LogsInsightsTables>()),
     tasks: createTasksRepository(scoped<TasksTables>()),
     hosts: createHostsRepository(scoped<HostsTables>()),
     joinTokens: createJoinTokensRepository(scoped<JoinTokensTables>()),

@@ -5,6 +5,11 @@ import type { ListTagsLogGroupRequest, TagLogGroupRequest, UntagLogGroupRequest 
 import type { AccountScope } from "../../core/arn.js";
 import type { Clock } from "../../core/clock.js";
 import type { LogsRepository } from "../../store/logs-repository.js";
+import type { LogsInsightsRepository } from "../../store/logs-insights-repository.js";
+import { deleteQueryDefinition, describeQueryDefinitions, putQueryDefinition } from "./insights/query-definitions.js";
+import type { InsightsContext } from "./insights/query-operations.js";
+import { describeQueries, getQueryResults, startQuery, stopQuery } from "./insights/query-operations.js";
+import { QueryRunner } from "./insights/query-runner.js";
 import type { JsonServiceModule, SdkOperations } from "../service-module.js";
 import { jsonOperations } from "../service-module.js";
 import { filterLogEvents, getLogEvents, putLogEvents } from "./log-events.js";
@@ -28,6 +33,10 @@ export interface LogsServiceOptions {
   readonly logs: LogsRepository;
   readonly clock: Clock;
   readonly scope: AccountScope;
+  /** Where Logs Insights queries and query definitions are kept; without it those operations are not served. */
+  readonly insights?: LogsInsightsRepository;
+  /** A query that failed for a reason of the server's (not of the query's). */
+  readonly onQueryError?: (queryId: string, error: unknown) => void;
 }
 
 /** CloudWatch Logs' operations by name, with the request and response shapes of the SDK in package.json. */
@@ -40,6 +49,16 @@ export function createLogsService(options: LogsServiceOptions): JsonServiceModul
     <I extends object, O extends object>(handler: (context: LogsContext, input: I) => Promise<O>) =>
     (input: I): Promise<O> =>
       handler(context, input);
+  const insights = options.insights;
+  const insightsContext: InsightsContext | undefined = insights && {
+    ...context,
+    insights,
+    runner: new QueryRunner({ logs: options.logs, insights, clock: options.clock, ...(options.onQueryError ? { onError: options.onQueryError } : {}) }),
+  };
+  const onInsights =
+    <I extends object, O extends object>(handler: (context: InsightsContext, input: I) => Promise<O>) =>
+    (input: I): Promise<O> =>
+      handler(insightsContext!, input);
   const groupArn = (input: { logGroupName?: string }) => logGroupArn(options.scope, input.logGroupName ?? "");
   return {
     signingName: "logs",
@@ -65,6 +84,18 @@ export function createLogsService(options: LogsServiceOptions): JsonServiceModul
       TagLogGroup: on((ctx, input: TagLogGroupRequest) => tagResource(ctx, { resourceArn: groupArn(input), tags: input.tags })),
       UntagLogGroup: on((ctx, input: UntagLogGroupRequest) => untagResource(ctx, { resourceArn: groupArn(input), tagKeys: input.tags })),
       ListTagsLogGroup: on((ctx, input: ListTagsLogGroupRequest) => listTagsForResource(ctx, { resourceArn: groupArn(input) })),
+      // Logs Insights (src/api/logs/insights/).
+      ...(insightsContext
+        ? {
+            StartQuery: onInsights(startQuery),
+            GetQueryResults: onInsights(getQueryResults),
+            StopQuery: onInsights(stopQuery),
+            DescribeQueries: onInsights(describeQueries),
+            PutQueryDefinition: onInsights(putQueryDefinition),
+            DescribeQueryDefinitions: onInsights(describeQueryDefinitions),
+            DeleteQueryDefinition: onInsights(deleteQueryDefinition),
+          }
+        : {}),
     }),
   };
 }

@@ -14,17 +14,22 @@ export interface Row {
   all(): Map<string, Value>;
 }
 
-/** What an event row needs from its stored event; the runner fills one per event (no allocation per field). */
+/** What an event row reads from its stored event. */
 export interface EventSource {
   readonly id: number;
+  readonly streamId: number;
   readonly timestamp: number;
   readonly ingestionTime: number;
   readonly message: string;
-  readonly logStream: string;
+}
+
+/** What the events of one log group share (so that no per-event object is made for them). */
+export interface EventContext {
   /** "accountId:logGroupName", as Logs Insights shows @log. */
   readonly log: string;
-  /** The event's @ptr: a pointer Berth can resolve back to the event. */
-  readonly ptr: string;
+  readonly streamName: (streamId: number) => string;
+  /** The event's @ptr: a pointer to it, made only when a result row shows it. */
+  readonly ptr: (eventId: number) => string;
 }
 
 /** JSON documents deeper than this are not flattened further (hostile nesting). */
@@ -40,7 +45,10 @@ export class EventRow implements Row {
   private computed: Map<string, Value> | undefined;
   private json: unknown = NOT_PARSED;
 
-  constructor(readonly event: EventSource) {}
+  constructor(
+    readonly event: EventSource,
+    private readonly context: EventContext,
+  ) {}
 
   get(name: string): Value {
     if (this.computed !== undefined) {
@@ -53,13 +61,13 @@ export class EventRow implements Row {
       case "@message":
         return this.event.message;
       case "@logStream":
-        return this.event.logStream;
+        return this.context.streamName(this.event.streamId);
       case "@log":
-        return this.event.log;
+        return this.context.log;
       case "@ingestionTime":
         return this.event.ingestionTime;
       case "@ptr":
-        return this.event.ptr;
+        return this.context.ptr(this.event.id);
       default:
         return lookup(this.parsed(), name);
     }

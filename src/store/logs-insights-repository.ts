@@ -1,0 +1,256 @@
+// Logs Insights queries and query definitions (migration logs-insights-migration.ts, 0023).
+// A query row is written by the replica that runs it and read by any: its status only leaves
+// Scheduled/Running once (a conditional UPDATE), so a StopQuery on one replica and the end of the
+// run on another cannot both win. Portable Kysely SQL only.
+import type { Kysely, Selectable } from "kysely";
+import { sql } from "kysely";
+
+export interface LogsInsightsQueriesTable {
+  query_id: string;
+  query_string: string;
+  log_group_names: string;
+  start_time: number;
+  end_time: number;
+  result_limit: number;
+  status: string;
+  create_time: number;
+  statistics_json: string;
+  results_json: string | null;
+  failure: string | null;
+}
+
+export interface LogsQueryDefinitionsTable {
+  query_definition_id: string;
+  name: string;
+  query_string: string;
+  log_group_names_json: string;
+  last_modified: number;
+}
+
+export interface LogsInsightsTables {
+  logs_insights_queries: LogsInsightsQueriesTable;
+  logs_query_definitions: LogsQueryDefinitionsTable;
+}
+
+export type InsightsQueryStatus = "Scheduled" | "Running" | "Complete" | "Failed" | "Cancelled" | "Timeout";
+
+export interface InsightsQueryStatistics {
+  readonly recordsMatched: number;
+  readonly recordsScanned: number;
+  readonly bytesScanned: number;
+}
+
+export interface InsightsResultField {
+  readonly field: string;
+  readonly value: string;
+}
+
+export interface NewInsightsQuery {
+  readonly queryId: string;
+  readonly queryString: string;
+  readonly logGroupNames: readonly string[];
+  /** Epoch seconds, as StartQuery takes them. */
+  readonly startTime: number;
+  readonly endTime: number;
+  readonly limit: number;
+  readonly createTime: number;
+}
+
+export interface InsightsQueryRecord extends NewInsightsQuery {
+  readonly status: InsightsQueryStatus;
+  readonly statistics: InsightsQueryStatistics;
+  readonly results: InsightsResultField[][] | undefined;
+  readonly failure: string | undefined;
+}
+
+export interface QueryDefinitionRecord {
+  readonly queryDefinitionId: string;
+  readonly name: string;
+  readonly queryString: string;
+  readonly logGroupNames: readonly string[];
+  readonly lastModified: number;
+}
+
+const ACTIVE: InsightsQueryStatus[] = ["Scheduled", "Running"];
+const NO_STATISTICS: InsightsQueryStatistics = { recordsMatched: 0, recordsScanned: 0, bytesScanned: 0 };
+
+export interface LogsInsightsRepository {
+  createQuery(query: NewInsightsQuery): Promise<void>;
+  getQuery(queryId: string): Promise<InsightsQueryRecord | undefined>;
+  /** Moves an active query to `status` (with its final figures); false when it had already ended. */
+  endQuery(
+    queryId: string,
+    end: { status: InsightsQueryStatus; statistics?: InsightsQueryStatistics; results?: InsightsResultField[][]; failure?: string },
+  ): Promise<boolean>;
+  /** Scheduled → Running, and the running figures of an active query; false when it has ended (e.g. was stopped). */
+  recordProgress(queryId: string, statistics: InsightsQueryStatistics): Promise<boolean>;
+  /** Queries still Scheduled or Running that were created at or after `since`. */
+  countActive(since: number): Promise<number>;
+  /** Newest first; `after` is the last (createTime, queryId) of the previous page. */
+  listQueries(options: {
+    logGroupName?: string;
+    status?: InsightsQueryStatus;
+    after?: { createTime: number; queryId: string };
+    limit: number;
+  }): Promise<InsightsQueryRecord[]>;
+  /** Deletes queries created before `before`; returns how many went. */
+  purgeQueries(before: number): Promise<number>;
+
+  putDefinition(definition: QueryDefinitionRecord): Promise<void>;
+  getDefinition(queryDefinitionId: string): Promise<QueryDefinitionRecord | undefined>;
+  countDefinitions(): Promise<number>;
+  listDefinitions(options: { namePrefix?: string; after?: { name: string; queryDefinitionId: string }; limit: number }): Promise<QueryDefinitionRecord[]>;
+  deleteDefinition(queryDefinitionId: string): Promise<boolean>;
+}
+
+// One object literal over its db handle, the interface above implemented method by method (as
+// logs-repository.ts): each method is short, and splitting the literal would only scatter it.
+// eslint-disable-next-line max-lines-per-function -- see above
+export function createLogsInsightsRepository(db: Kysely<LogsInsightsTables>): LogsInsightsRepository {
+  return {
+    async createQuery(query) {
+      await db
+        .insertInto("logs_insights_queries")
+        .values({
+          query_id: query.queryId,
+          query_string: query.queryString,
+          log_group_names: `\n${query.logGroupNames.join("\n")}\n`,
+          start_time: query.startTime,
+          end_time: query.endTime,
+          result_limit: query.limit,
+          status: "Scheduled",
+          create_time: query.createTime,
+          statistics_json: JSON.stringify(NO_STATISTICS),
+          results_json: null,
+          failure: null,
+        })
+        .execute();
+    },
+    async getQuery(queryId) {
+      const row = await db.selectFrom("logs_insights_queries").selectAll().where("query_id", "=", queryId).executeTakeFirst();
+      return row ? queryOf(row) : undefined;
+    },
+    async endQuery(queryId, end) {
+      const result = await db
+        .updateTable("logs_insights_queries")
+        .set({
+          status: end.status,
+          ...(end.statistics ? { statistics_json: JSON.stringify(end.statistics) } : {}),
+          ...(end.results ? { results_json: JSON.stringify(end.results) } : {}),
+          ...(end.failure !== undefined ? { failure: end.failure } : {}),
+        })
+        .where("query_id", "=", queryId)
+        .where("status", "in", ACTIVE)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+    async recordProgress(queryId, statistics) {
+      const result = await db
+        .updateTable("logs_insights_queries")
+        .set({ status: "Running", statistics_json: JSON.stringify(statistics) })
+        .where("query_id", "=", queryId)
+        .where("status", "in", ACTIVE)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+    async countActive(since) {
+      const row = await db
+        .selectFrom("logs_insights_queries")
+        .select((eb) => eb.fn.countAll<number>().as("count"))
+        .where("status", "in", ACTIVE)
+        .where("create_time", ">=", since)
+        .executeTakeFirst();
+      return Number(row?.count ?? 0);
+    },
+    async listQueries({ logGroupName, status, after, limit }) {
+      let query = db.selectFrom("logs_insights_queries").selectAll().orderBy("create_time", "desc").orderBy("query_id", "desc").limit(limit);
+      if (status) query = query.where("status", "=", status);
+      // Names may hold _ (any one character to LIKE): escaped, with an ESCAPE clause both dialects read alike.
+      if (logGroupName !== undefined) query = query.where(sql<boolean>`log_group_names LIKE ${`%\n${escapeLike(logGroupName)}\n%`} ESCAPE '\\'`);
+      if (after) {
+        query = query.where((eb) =>
+          eb.or([eb("create_time", "<", after.createTime), eb.and([eb("create_time", "=", after.createTime), eb("query_id", "<", after.queryId)])]),
+        );
+      }
+      return (await query.execute()).map(queryOf);
+    },
+    async purgeQueries(before) {
+      const result = await db.deleteFrom("logs_insights_queries").where("create_time", "<", before).executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+
+    async putDefinition(definition) {
+      const values = {
+        name: definition.name,
+        query_string: definition.queryString,
+        log_group_names_json: JSON.stringify(definition.logGroupNames),
+        last_modified: definition.lastModified,
+      };
+      await db
+        .insertInto("logs_query_definitions")
+        .values({ query_definition_id: definition.queryDefinitionId, ...values })
+        .onConflict((oc) => oc.column("query_definition_id").doUpdateSet(values))
+        .execute();
+    },
+    async getDefinition(queryDefinitionId) {
+      const row = await db.selectFrom("logs_query_definitions").selectAll().where("query_definition_id", "=", queryDefinitionId).executeTakeFirst();
+      return row ? definitionOf(row) : undefined;
+    },
+    async countDefinitions() {
+      const row = await db
+        .selectFrom("logs_query_definitions")
+        .select((eb) => eb.fn.countAll<number>().as("count"))
+        .executeTakeFirst();
+      return Number(row?.count ?? 0);
+    },
+    async listDefinitions({ namePrefix, after, limit }) {
+      let query = db.selectFrom("logs_query_definitions").selectAll().orderBy("name").orderBy("query_definition_id").limit(limit);
+      if (namePrefix) query = query.where("name", ">=", namePrefix).where("name", "<", prefixUpperBound(namePrefix));
+      if (after) {
+        query = query.where((eb) =>
+          eb.or([eb("name", ">", after.name), eb.and([eb("name", "=", after.name), eb("query_definition_id", ">", after.queryDefinitionId)])]),
+        );
+      }
+      return (await query.execute()).map(definitionOf);
+    },
+    async deleteDefinition(queryDefinitionId) {
+      const result = await db.deleteFrom("logs_query_definitions").where("query_definition_id", "=", queryDefinitionId).executeTakeFirst();
+      return Number(result.numDeletedRows) === 1;
+    },
+  };
+}
+
+function queryOf(row: Selectable<LogsInsightsQueriesTable>): InsightsQueryRecord {
+  return {
+    queryId: row.query_id,
+    queryString: row.query_string,
+    logGroupNames: row.log_group_names.split("\n").filter((name) => name !== ""),
+    startTime: Number(row.start_time),
+    endTime: Number(row.end_time),
+    limit: row.result_limit,
+    createTime: Number(row.create_time),
+    status: row.status as InsightsQueryStatus,
+    statistics: JSON.parse(row.statistics_json) as InsightsQueryStatistics,
+    results: row.results_json === null ? undefined : (JSON.parse(row.results_json) as InsightsResultField[][]),
+    failure: row.failure ?? undefined,
+  };
+}
+
+function definitionOf(row: Selectable<LogsQueryDefinitionsTable>): QueryDefinitionRecord {
+  return {
+    queryDefinitionId: row.query_definition_id,
+    name: row.name,
+    queryString: row.query_string,
+    logGroupNames: JSON.parse(row.log_group_names_json) as string[],
+    lastModified: Number(row.last_modified),
+  };
+}
+
+/** The smallest string greater than every string starting with `prefix`. */
+function prefixUpperBound(prefix: string): string {
+  return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+}
+
+function escapeLike(text: string): string {
+  return text.replace(/[%_\\]/g, (c) => `\\${c}`);
+}
