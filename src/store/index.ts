@@ -15,10 +15,10 @@ import { ecsMigration } from "./ecs-migration.js";
 import type { EcrRepository, EcrTables } from "./ecr-repository.js";
 import { createEcrRepository } from "./ecr-repository.js";
 import { ecrMigration } from "./ecr-migration.js";
+import { ecrTagExclusionsMigration } from "./ecr-tag-exclusions-migration.js";
 import { ecrPoliciesMigration } from "./ecr-policies-migration.js";
 import type { EcrPoliciesRepository, EcrPoliciesTables } from "./ecr-policies-repository.js";
 import { createEcrPoliciesRepository } from "./ecr-policies-repository.js";
-import { ecrTagExclusionsMigration } from "./ecr-tag-exclusions-migration.js";
 import type { HostsRepository, HostsTables } from "./hosts-repository.js";
 import { createHostsRepository } from "./hosts-repository.js";
 import { hostsMigration } from "./hosts-migration.js";
@@ -30,6 +30,11 @@ import { logStreamOffsetsMigration } from "./log-stream-offsets-migration.js";
 import type { LogsInsightsRepository, LogsInsightsTables } from "./logs-insights-repository.js";
 import { createLogsInsightsRepository } from "./logs-insights-repository.js";
 import { logsInsightsMigration } from "./logs-insights-migration.js";
+import { logsMetricFiltersMigration } from "./logs-metric-filters-migration.js";
+import type { LogMetricFiltersRepository, LogMetricFiltersTables } from "./logs-metric-filters-repository.js";
+import { createLogMetricFiltersRepository } from "./logs-metric-filters-repository.js";
+import type { LogResourcePoliciesRepository, LogResourcePoliciesTable } from "./logs-resource-policies-repository.js";
+import { createLogResourcePoliciesRepository } from "./logs-resource-policies-repository.js";
 import type { TasksRepository, TasksTables } from "./tasks-repository.js";
 import { createTasksRepository } from "./tasks-repository.js";
 import { tasksMigration } from "./tasks-migration.js";
@@ -98,6 +103,8 @@ export type {
   LogsInsightsRepository,
   QueryDefinitionRecord,
 } from "./logs-insights-repository.js";
+export type { LogMetricFiltersRepository, MetricAggregate, MetricFilterRecord, StoredMetricTransformation } from "./logs-metric-filters-repository.js";
+export type { LogResourcePoliciesRepository, LogResourcePolicyRecord } from "./logs-resource-policies-repository.js";
 export type {
   PlacedReservation,
   RememberedRun,
@@ -168,7 +175,7 @@ export type {
 type AllTables = EcsTables &
   LogsTables &
   LogsInsightsTables &
-  TasksTables &
+  LogMetricFiltersTables & { log_resource_policies: LogResourcePoliciesTable } & TasksTables &
   HostsTables &
   EcrTables &
   EcrPoliciesTables &
@@ -192,6 +199,8 @@ export interface Repositories {
   readonly logs: LogsRepository;
   /** Logs Insights queries (status, figures, results) and query definitions. */
   readonly logsInsights: LogsInsightsRepository;
+  readonly logMetricFilters: LogMetricFiltersRepository;
+  readonly logResourcePolicies: LogResourcePoliciesRepository;
   readonly tasks: TasksRepository;
   readonly hosts: HostsRepository;
   readonly joinTokens: JoinTokensRepository;
@@ -298,6 +307,7 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
     "0019-role-sessions": roleSessionsMigration,
     "0021-acm-certificates": certificatesMigration,
     "0020-elbv2": elbv2Migration,
+    "0022-logs-metric-filters": logsMetricFiltersMigration(dialect),
     "0023-logs-insights": logsInsightsMigration,
     "0023-ecr-tag-exclusions": ecrTagExclusionsMigration,
     "0024-ecr-policies": ecrPoliciesMigration,
@@ -341,6 +351,8 @@ function repositoriesOver(db: Kysely<AllTables>): Repositories {
     accountSettings: createAccountSettingsRepository(scoped<EcsTables>()),
     logs: createLogsRepository(scoped<LogsTables>()),
     logsInsights: createLogsInsightsRepository(scoped<LogsInsightsTables>()),
+    logMetricFilters: createLogMetricFiltersRepository(scoped<LogMetricFiltersTables & Pick<LogsTables, "log_groups">>()),
+    logResourcePolicies: createLogResourcePoliciesRepository(scoped<{ log_resource_policies: LogResourcePoliciesTable }>()),
     tasks: createTasksRepository(scoped<TasksTables>()),
     hosts: createHostsRepository(scoped<HostsTables>()),
     joinTokens: createJoinTokensRepository(scoped<JoinTokensTables>()),

@@ -130,8 +130,9 @@ export interface LogsRepository {
    * stored `sourceOffset` are dropped, and the offset moves up to the newest stored, in that
    * same transaction: a line sent again after an agent or control-plane restart is stored once.
    * (A PostgreSQL store will want the stream row locked FOR UPDATE at that read.)
+   * Returns the events stored (those not dropped), for what ingest does next (metric filters).
    */
-  appendEvents(stream: LogStreamRecord, events: readonly NewLogEvent[], ingestionTime: number): Promise<void>;
+  appendEvents(stream: LogStreamRecord, events: readonly NewLogEvent[], ingestionTime: number): Promise<readonly NewLogEvent[]>;
   /** Events of one stream in (timestamp, id) order; `after`/`before` exclude the cursor itself. */
   streamEvents(options: {
     streamId: number;
@@ -255,8 +256,8 @@ export function createLogsRepository(db: Kysely<LogsTables>): LogsRepository {
     },
 
     async appendEvents(stream, events, ingestionTime) {
-      if (events.length === 0) return;
-      await inTransaction(db, async (tx) => {
+      if (events.length === 0) return [];
+      return inTransaction(db, async (tx) => {
         // Events from a source with positions (an agent's container log) that the stream already
         // holds are dropped here, against the offset read in this same transaction: two deliveries
         // of one batch (a retry racing the original, on two replicas) cannot both store it. The
@@ -274,7 +275,7 @@ export function createLogsRepository(db: Kysely<LogsTables>): LogsRepository {
           ? ((await tx.selectFrom("log_streams").select("source_offset").where("id", "=", stream.id).executeTakeFirst())?.source_offset ?? -1)
           : -1;
         const fresh = positioned ? events.filter((event) => event.sourceOffset === undefined || event.sourceOffset > storedUpTo) : events;
-        if (fresh.length === 0) return;
+        if (fresh.length === 0) return fresh;
         let bytes = 0;
         let first = Number.POSITIVE_INFINITY;
         let last = Number.NEGATIVE_INFINITY;
@@ -332,6 +333,7 @@ export function createLogsRepository(db: Kysely<LogsTables>): LogsRepository {
           .set((eb) => ({ stored_bytes: eb("stored_bytes", "+", bytes) }))
           .where("id", "=", stream.groupId)
           .execute();
+        return fresh;
       });
     },
     async streamEvents({ streamId, range, after, before, direction, limit }) {

@@ -32,6 +32,10 @@ export type FilterPatternKind = "all" | "terms" | "regex" | "json" | "delimited"
 export interface FilterMatch {
   /** The number `$.a.b` (JSON) or `$name` / `$3` (space-delimited) yields, if it is one. */
   numberAt(reference: string): number | undefined;
+  /** The text (a string or number) a reference yields, if any. */
+  textAt(reference: string): string | undefined;
+  /** TestMetricFilter's extractedValues: the space-delimited fields as `$1`… and `$name`; none otherwise. */
+  extractedValues(): Record<string, string>;
 }
 
 export interface CompiledFilterPattern {
@@ -43,7 +47,7 @@ export interface CompiledFilterPattern {
 /** AWS's limit on FilterPattern (the logs service model: min 0, max 1024). */
 export const MAX_FILTER_PATTERN_LENGTH = 1024;
 
-const NO_VALUES: FilterMatch = { numberAt: () => undefined };
+const NO_VALUES: FilterMatch = { numberAt: () => undefined, textAt: () => undefined, extractedValues: () => ({}) };
 
 export function parseFilterPattern(pattern: string | undefined, member = "filterPattern"): CompiledFilterPattern {
   if (pattern !== undefined && pattern.length > MAX_FILTER_PATTERN_LENGTH) {
@@ -65,7 +69,13 @@ export function parseFilterPattern(pattern: string | undefined, member = "filter
       kind: "delimited",
       evaluate(event) {
         const fields = delimited.match(event.message);
-        return fields ? { numberAt: (reference) => (reference.startsWith("$") ? asNumber(fields.get(reference.slice(1))) : undefined) } : undefined;
+        if (!fields) return undefined;
+        const textAt = (reference: string) => (reference.startsWith("$") ? fields.get(reference.slice(1)) : undefined);
+        return {
+          textAt,
+          numberAt: (reference) => asNumber(textAt(reference)),
+          extractedValues: () => Object.fromEntries([...fields].filter(([name]) => !name.startsWith("#")).map(([name, value]) => [`$${name}`, value])),
+        };
       },
     };
   }
@@ -78,13 +88,17 @@ export function parseFilterPattern(pattern: string | undefined, member = "filter
 }
 
 function jsonValues(event: EventView): FilterMatch {
+  const valueAt = (reference: string): Scalar => {
+    const steps = parseSelector(reference);
+    return steps ? valueNode(select(event.json(), steps)) : undefined;
+  };
   return {
-    numberAt(reference) {
-      const steps = parseSelector(reference);
-      if (!steps) return undefined;
-      const value: Scalar = valueNode(select(event.json(), steps));
-      return asNumber(value);
+    numberAt: (reference) => asNumber(valueAt(reference)),
+    textAt(reference) {
+      const value = valueAt(reference);
+      return value === undefined ? undefined : String(value);
     },
+    extractedValues: () => ({}),
   };
 }
 

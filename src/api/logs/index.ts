@@ -5,6 +5,12 @@ import type { ListTagsLogGroupRequest, TagLogGroupRequest, UntagLogGroupRequest 
 import type { AccountScope } from "../../core/arn.js";
 import type { Clock } from "../../core/clock.js";
 import type { LogsRepository } from "../../store/logs-repository.js";
+import type { LogMetricFiltersRepository, LogResourcePoliciesRepository } from "../../store/index.js";
+import type { MetricFilterEvaluator } from "./metric-filter-evaluator.js";
+import type { MetricFiltersContext } from "./metric-filters.js";
+import { deleteMetricFilter, describeMetricFilters, putMetricFilter, testMetricFilter } from "./metric-filters.js";
+import type { ResourcePoliciesContext } from "./resource-policies.js";
+import { deleteResourcePolicy, describeResourcePolicies, putResourcePolicy } from "./resource-policies.js";
 import type { LogsInsightsRepository } from "../../store/logs-insights-repository.js";
 import { deleteQueryDefinition, describeQueryDefinitions, putQueryDefinition } from "./insights/query-definitions.js";
 import type { InsightsContext } from "./insights/query-operations.js";
@@ -33,6 +39,10 @@ export interface LogsServiceOptions {
   readonly logs: LogsRepository;
   readonly clock: Clock;
   readonly scope: AccountScope;
+  /** Metric filters and the evaluator that applies them on ingest (its `wrap` of `logs`); without them those operations are not served. */
+  readonly metricFilters?: { readonly repository: LogMetricFiltersRepository; readonly evaluator: MetricFilterEvaluator };
+  /** Where resource policies are kept (stored, not enforced); without it those operations are not served. */
+  readonly resourcePolicies?: LogResourcePoliciesRepository;
   /** Where Logs Insights queries and query definitions are kept; without it those operations are not served. */
   readonly insights?: LogsInsightsRepository;
   /** A query that failed for a reason of the server's (not of the query's). */
@@ -84,6 +94,7 @@ export function createLogsService(options: LogsServiceOptions): JsonServiceModul
       TagLogGroup: on((ctx, input: TagLogGroupRequest) => tagResource(ctx, { resourceArn: groupArn(input), tags: input.tags })),
       UntagLogGroup: on((ctx, input: UntagLogGroupRequest) => untagResource(ctx, { resourceArn: groupArn(input), tagKeys: input.tags })),
       ListTagsLogGroup: on((ctx, input: ListTagsLogGroupRequest) => listTagsForResource(ctx, { resourceArn: groupArn(input) })),
+      ...metricFilterAndPolicyOperations(context, options),
       // Logs Insights (src/api/logs/insights/).
       ...(insightsContext
         ? {
@@ -97,5 +108,36 @@ export function createLogsService(options: LogsServiceOptions): JsonServiceModul
           }
         : {}),
     }),
+  };
+}
+
+/** Metric filters (metric-filters.ts) and resource policies (resource-policies.ts), served when the options give their stores. */
+function metricFilterAndPolicyOperations(context: LogsContext, options: LogsServiceOptions) {
+  const filters: MetricFiltersContext | undefined = options.metricFilters && {
+    ...context,
+    metricFilters: options.metricFilters.repository,
+    evaluator: options.metricFilters.evaluator,
+  };
+  const policies: ResourcePoliciesContext | undefined = options.resourcePolicies && { ...context, resourcePolicies: options.resourcePolicies };
+  const bind =
+    <C, I extends object, O extends object>(bound: C, handler: (context: C, input: I) => Promise<O>) =>
+    (input: I): Promise<O> =>
+      handler(bound, input);
+  return {
+    ...(filters
+      ? {
+          PutMetricFilter: bind(filters, putMetricFilter),
+          DescribeMetricFilters: bind(filters, describeMetricFilters),
+          DeleteMetricFilter: bind(filters, deleteMetricFilter),
+          TestMetricFilter: bind(filters, testMetricFilter),
+        }
+      : {}),
+    ...(policies
+      ? {
+          PutResourcePolicy: bind(policies, putResourcePolicy),
+          DescribeResourcePolicies: bind(policies, describeResourcePolicies),
+          DeleteResourcePolicy: bind(policies, deleteResourcePolicy),
+        }
+      : {}),
   };
 }
