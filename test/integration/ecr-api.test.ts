@@ -57,7 +57,7 @@ test("CreateRepository echoes its settings with a repositoryUri on this server; 
       "--image-tag-mutability",
       "IMMUTABLE",
       "--image-scanning-configuration",
-      "scanOnPush=true",
+      "scanOnPush=false",
       "--tags",
       "Key=team,Value=core",
     )
@@ -67,7 +67,8 @@ test("CreateRepository echoes its settings with a repositoryUri on this server; 
   assert.equal(created.registryId, "123456789012");
   assert.equal(created.repositoryUri, `${registryHost(server)}/svc/api`);
   assert.equal(created.imageTagMutability, "IMMUTABLE");
-  assert.deepEqual(created.imageScanningConfiguration, { scanOnPush: true });
+  // Berth scans nothing: scanOnPush stays off, and asking for it is refused (ecr-layers.test.ts).
+  assert.deepEqual(created.imageScanningConfiguration, { scanOnPush: false });
   assert.deepEqual(created.encryptionConfiguration, { encryptionType: "AES256" });
   const stderr = await fails("RepositoryAlreadyExistsException", "create-repository", "--repository-name", "svc/api");
   assert.match(stderr, /The repository with name 'svc\/api' already exists in the registry with id '123456789012'/);
