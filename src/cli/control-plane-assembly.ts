@@ -11,6 +11,7 @@ import { createEcsService } from "../api/ecs/index.js";
 import { createGateway } from "../api/gateway/gateway.js";
 import { RequestThrottle } from "../api/gateway/request-throttle.js";
 import { createLogsService } from "../api/logs/index.js";
+import { MetricFilterEvaluator } from "../api/logs/metric-filter-evaluator.js";
 import { createEc2Service } from "../api/ec2/index.js";
 import { createStsService } from "../api/sts/index.js";
 import { createNetworkService } from "../api/network-service.js";
@@ -112,13 +113,14 @@ export function assembleControlPlane(parts: ControlPlaneParts): ControlPlane {
     maintenanceIntervalMs: 0,
   });
   const roles = executionRoleChecks(identity.authorizer, registry, () => ownRegistryHosts, scope);
+  const logsApi = assembleLogs(parts);
   const fleet = new Fleet({
     taskCredentials: new TaskCredentials({ tasks: store.tasks, issuer: identity.sessions }),
     // Secrets read with each task's execution role (identity policies), at its start, for its own host only.
     taskSecrets: createTaskSecrets({ store, sealer: parts.box, scope, clock: systemClock, permissions: identity.authorizer, logger, grants: roles.grants }),
     hosts: store.hosts,
     tasks: store.tasks,
-    logs: store.logs,
+    logs: logsApi.logs,
     network,
     clock: systemClock,
     ...roles.fleet,
@@ -143,7 +145,7 @@ export function assembleControlPlane(parts: ControlPlaneParts): ControlPlane {
   const listener = createGateway({
     services: [
       createEcsService({ store, clock: systemClock, scope, launcher, servicesPerCluster: config.servicesPerCluster }),
-      createLogsService({ logs: store.logs, clock: systemClock, scope, insights: store.logsInsights, onQueryError: logsQueryError(logger) }),
+      logsApi.service,
       createNetworkService(store),
       registry.ecrService,
       createEc2Service({ store, clock: systemClock }),
@@ -216,6 +218,29 @@ function startServiceScheduler(parts: ControlPlaneParts, launcher: TaskLauncher)
 /** A Logs Insights query that failed for a reason of the server's (not of the query's), logged with its id. */
 function logsQueryError(logger: Logger): (queryId: string, err: unknown) => void {
   return (queryId, err) => logger.error({ err, queryId }, "logs insights query failed");
+}
+
+/**
+ * CloudWatch Logs over the log store as ingest sees it: every event stored (PutLogEvents and the
+ * agents' awslogs lines, through the Fleet) goes through its group's metric filters.
+ */
+function assembleLogs({ store, scope, logger }: ControlPlaneParts) {
+  const evaluator = new MetricFilterEvaluator(
+    store.logMetricFilters,
+    () => systemClock.now(),
+    (err) => logger.error({ err }, "recording log metric filter values failed"),
+  );
+  const logs = evaluator.wrap(store.logs);
+  const service = createLogsService({
+    logs,
+    metricFilters: { repository: store.logMetricFilters, evaluator },
+    resourcePolicies: store.logResourcePolicies,
+    clock: systemClock,
+    scope,
+    insights: store.logsInsights,
+    onQueryError: logsQueryError(logger),
+  });
+  return { logs, service };
 }
 
 /** The control loops, each under its lease in the store (one replica runs each). */
