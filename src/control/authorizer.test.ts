@@ -259,3 +259,46 @@ test("task role credentials need the role to trust ecs-tasks.amazonaws.com", asy
   await assert.rejects(issuer.issueForTask({ taskArn, taskRoleArn: `arn:aws:iam::${ACCOUNT}:role/lambda` }), { name: "AccessDeniedException" });
   await assert.rejects(issuer.issueForTask({ taskArn, taskRoleArn: `arn:aws:iam::${ACCOUNT}:role/none` }), { name: "AccessDeniedException" });
 });
+
+test("a resource policy decides with the identity policies: its Allow grants a user with none, a Deny in either wins, an account principal defers to IAM", async () => {
+  const iam = iamSource();
+  iam.user("reader");
+  iam.user("admin", policy({ Effect: "Allow", Action: "ecr:*", Resource: "*" }));
+  const authorizer = new Authorizer(iam.source, Date.now);
+  const repository = `arn:aws:ecr:us-east-1:${ACCOUNT}:repository/app`;
+  const query = (resourcePolicy?: string, action = "ecr:BatchGetImage") => ({ action, resources: [repository], ...(resourcePolicy ? { resourcePolicy } : {}) });
+  const readerArn = `arn:aws:iam::${ACCOUNT}:user/reader`;
+
+  assert.match((await authorizer.denial(userCaller("reader"), query()))!.message, /because no identity-based policy allows the ecr:BatchGetImage action/);
+  const grant = policy({ Effect: "Allow", Principal: { AWS: readerArn }, Action: ["ecr:BatchGetImage"] });
+  assert.equal(await authorizer.denial(userCaller("reader"), query(grant)), undefined);
+  assert.ok(await authorizer.denial(userCaller("reader"), query(grant, "ecr:PutImage")), "only the actions granted");
+  assert.equal(await authorizer.denial(userCaller("reader"), query(policy({ Effect: "Allow", Principal: "*", Action: "ecr:*" }))), undefined);
+  for (const principal of [
+    { AWS: ACCOUNT },
+    { AWS: `arn:aws:iam::${ACCOUNT}:root` },
+    { AWS: "999999999999" },
+    { AWS: `arn:aws:iam::999999999999:user/reader` },
+  ]) {
+    assert.ok(
+      await authorizer.denial(userCaller("reader"), query(policy({ Effect: "Allow", Principal: principal, Action: "ecr:*" }))),
+      JSON.stringify(principal),
+    );
+  }
+
+  const deny = policy({ Effect: "Deny", Principal: { AWS: `arn:aws:iam::${ACCOUNT}:user/admin` }, Action: "ecr:BatchGetImage" });
+  const denied = await authorizer.denial(userCaller("admin"), query(deny));
+  assert.equal(denied?.explicit, true);
+  assert.match(denied!.message, /with an explicit deny in a resource-based policy$/);
+  assert.equal(await authorizer.denial(userCaller("admin"), query(deny, "ecr:DescribeImages")), undefined);
+  // NotPrincipal with Deny: everyone but the named principal is denied.
+  const onlyReader = policy({ Effect: "Deny", NotPrincipal: { AWS: readerArn }, Action: "ecr:*" });
+  assert.equal((await authorizer.denial(userCaller("admin"), query(onlyReader)))?.explicit, true);
+  // Conditions go through the same evaluator: the grant holds from its address only.
+  const fromLab = policy({ Effect: "Allow", Principal: { AWS: readerArn }, Action: "ecr:*", Condition: { IpAddress: { "aws:SourceIp": "10.0.0.0/8" } } });
+  assert.ok(await authorizer.denial(userCaller("reader"), { ...query(fromLab), sourceIp: "192.0.2.1" }));
+  assert.equal(await authorizer.denial(userCaller("reader"), { ...query(fromLab), sourceIp: "10.1.2.3" }), undefined);
+  // The root is not bound by a repository policy; a policy that no longer parses fails closed.
+  await authorizer.authorize({ kind: "root", arn: `arn:aws:iam::${ACCOUNT}:root`, account: ACCOUNT }, query(deny));
+  await assert.rejects(authorizer.denial(userCaller("admin"), query("{not json")));
+});
