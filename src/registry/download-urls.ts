@@ -30,7 +30,7 @@ export class DownloadUrls {
 
   constructor(
     tokenKey: Buffer,
-    private readonly clock: Clock,
+    private readonly clock: Pick<Clock, "now">,
     private readonly accountId: string,
   ) {
     // Its own key: a download signature is never a valid registry password, nor the other way round.
