@@ -20,6 +20,7 @@ import {
   DescribeRegistryCommand,
   ECRClient,
   GetAuthorizationTokenCommand,
+  GetDownloadUrlForLayerCommand,
   GetRegistryPolicyCommand,
   GetRepositoryPolicyCommand,
   PutRegistryPolicyCommand,
@@ -197,6 +198,22 @@ test("a user with no identity policy for the repository pulls it (skopeo and Bat
   const refused = await pullAs(keys, "private:v1");
   assert.notEqual(refused.code, 0);
   assert.match(refused.stderr, /denied|not authorized/i);
+
+  // A download URL acts for the user when it is used: once the policy stops granting the layer, it stops working.
+  const guest = clientAs(keys);
+  const layerDigest = image.layers[0]!.digest;
+  const { downloadUrl } = await guest.send(new GetDownloadUrlForLayerCommand({ repositoryName: "shared", layerDigest }));
+  guest.destroy();
+  assert.equal((await fetch(downloadUrl!)).status, 200);
+  await ecr.send(
+    new SetRepositoryPolicyCommand({
+      repositoryName: "shared",
+      policyText: policy({ Sid: "guest", Effect: "Allow", Principal: { AWS: userArn("guest") }, Action: ["ecr:BatchGetImage"] }),
+    }),
+  );
+  const revoked = await fetch(downloadUrl!);
+  assert.equal(revoked.status, 403);
+  assert.match(await revoked.text(), /not authorized to perform: ecr:GetDownloadUrlForLayer/);
 });
 
 test("an explicit Deny in the repository policy wins over the identity policy's Allow, for the ECR API and for /v2/", async () => {
