@@ -32,8 +32,8 @@ import {
   TaskCredentialsAnswerSchema,
   compileCheck,
 } from "../protocol/index.js";
-import type { TaskSecretsAnswer } from "../protocol/index.js";
-import { TaskSecretsAnswerSchema } from "../protocol/index.js";
+import type { TargetHealthRequest, TaskSecretsAnswer } from "../protocol/index.js";
+import { LoadBalancerNodesSchema, TaskSecretsAnswerSchema } from "../protocol/index.js";
 import { Agent } from "undici";
 import { HostSecret } from "./host-secret.js";
 
@@ -114,6 +114,9 @@ export function linkOver(call: AgentCaller, secret: HostSecret): ControlPlaneLin
     },
     taskCredentials: async (hostId: string, taskArn: string) => (await call("taskCredentials", { hostId, taskArn })) as TaskCredentialsAnswer,
     taskSecrets: async (hostId: string, taskArn: string) => (await call("secrets", { hostId, taskArn })) as TaskSecretsAnswer,
+    targetHealth: async (hostId: string, request: TargetHealthRequest) => {
+      await call("targetHealth", { hostId, ...request });
+    },
   };
 }
 
@@ -200,6 +203,7 @@ function parsedAnswer(name: AgentCall, answer: HttpAnswer): unknown {
 const registerAnswer = compileCheck(RegisterResponseSchema);
 const pollTasks = compileCheck(PollTasksSchema);
 const networkView = compileCheck(HostNetworkViewSchema);
+const loadBalancerNodes = compileCheck(LoadBalancerNodesSchema);
 const credentialsAnswer = compileCheck(TaskCredentialsAnswerSchema);
 const secretsAnswer = compileCheck(TaskSecretsAnswerSchema);
 
@@ -213,7 +217,11 @@ function checkedPollAnswer(answer: unknown): PollAnswer {
   if (!checked.ok) throw new ControlLinkError(`agent protocol poll: the answer is malformed: ${checked.problem}`, 502);
   const { generation, tasks } = checked.value;
   const view = networkView.parse((answer as { network?: unknown }).network);
-  return view.ok ? { generation, tasks, network: view.value } : { generation, tasks, networkProblem: view.problem };
+  const networkPart = view.ok ? { network: view.value } : { networkProblem: view.problem };
+  // A server that runs no load balancers sends none: the host runs none.
+  const nodes = loadBalancerNodes.parse((answer as { loadBalancers?: unknown }).loadBalancers ?? []);
+  const nodesPart = nodes.ok ? { loadBalancers: nodes.value } : { loadBalancersProblem: nodes.problem };
+  return { generation, tasks, ...networkPart, ...nodesPart };
 }
 
 /**

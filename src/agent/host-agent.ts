@@ -19,6 +19,7 @@ import type {
   DesiredTask,
   HostCapacity,
   HostNetworkView,
+  LoadBalancerNodeSpec,
   LogBatch,
   RegisterResponse,
   TaskSpec,
@@ -195,6 +196,8 @@ export class HostAgent {
        * view, before its tasks are converged; level-triggered and idempotent like converge.
        */
       readonly applyNetwork?: (view: HostNetworkView) => Promise<void>;
+      /** Brings the host's load balancer nodes to a poll answer's list, after its network (load-balancer-nodes.ts). */
+      readonly convergeLoadBalancers?: (nodes: readonly LoadBalancerNodeSpec[]) => Promise<void>;
     },
   ) {}
 
@@ -261,6 +264,15 @@ export class HostAgent {
         await this.parts.applyNetwork?.(answer.network).catch((error: unknown) => this.parts.logger.error({ err: error }, "applying the network view failed"));
       } else this.parts.logger.error({ problem: answer.networkProblem }, "the poll answer's network view was refused; the host keeps its network as it is");
       await this.converge(answer.tasks);
+      if (answer.loadBalancers) {
+        await this.parts
+          .convergeLoadBalancers?.(answer.loadBalancers)
+          .catch((error: unknown) => this.parts.logger.error({ err: error }, "converging the load balancer nodes failed"));
+      } else
+        this.parts.logger.error(
+          { problem: answer.loadBalancersProblem },
+          "the poll answer's load balancer nodes were refused; the host keeps its nodes as they are",
+        );
     };
     // One long poll after another; a failure backs off (reset by the next success), except that a
     // host the server forgot registers again and polls at once, from scratch.

@@ -16,7 +16,7 @@ import {
   parseReportBody,
   parseTaskCredentialsBody,
 } from "../protocol/index.js";
-import { parseTaskSecretsBody } from "../protocol/index.js";
+import { parseTargetHealthBody, parseTaskSecretsBody } from "../protocol/index.js";
 import { isAwsError } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
 import { BodyTooLargeError, discardRestAndClose, readBody } from "./gateway/request-body.js";
@@ -205,6 +205,13 @@ async function answerCall(
       if (!checked.ok) return malformed("secrets", checked.problem);
       if (!fleet.taskSecrets) return { status: 404, body: { code: "UnknownCall", message: "Unknown agent protocol call: secrets" } };
       return { status: 200, body: await fleet.taskSecrets(hostId, checked.value.taskArn) };
+    }
+    case "targetHealth": {
+      const checked = parseTargetHealthBody(body);
+      if (!checked.ok) return malformed("targetHealth", checked.problem);
+      if (!fleet.targetHealth) return { status: 404, body: { code: "UnknownCall", message: "Unknown agent protocol call: targetHealth" } };
+      await fleet.targetHealth(hostId, { results: checked.value.results ?? [] });
+      return done;
     }
     default:
       return { status: 404, body: { code: "UnknownCall", message: `Unknown agent protocol call: ${call}` } };

@@ -17,6 +17,7 @@ import { createStsService } from "../api/sts/index.js";
 import { createNetworkService } from "../api/network-service.js";
 import { hostNetworkView } from "../control/host-network-view.js";
 import { Fleet } from "../control/fleet.js";
+import { LoadBalancerNodes } from "../control/load-balancer-nodes.js";
 import { TaskCredentials } from "../control/task-credentials.js";
 import { startLogRetention } from "../control/log-retention.js";
 import { startServicePurge } from "../control/service-purge.js";
@@ -53,6 +54,8 @@ import type { ServerConfig } from "./server-config.js";
 const SERVICE_PASS_INTERVAL_MS = 2_000;
 /** Signalled passes come at most this often: a replacement waits at most this much more, and a burst of task reports costs a few passes. */
 const SERVICE_PASS_MIN_GAP_MS = 100;
+/** Load balancer nodes are placed after every ELBv2 change; this pass moves those of lost hosts and places those waiting for a host. */
+const LOAD_BALANCER_PASS_INTERVAL_MS = 5_000;
 
 export interface ControlPlane {
   readonly fleet: Fleet;
@@ -88,7 +91,8 @@ function storeBackedServices({ store, scope, box }: ControlPlaneParts): ServiceM
     createSecretsManagerService({ secrets: store.secrets, clock: systemClock, scope, sealer: box }),
     createSsmService({ parameters: store.parameters, clock: systemClock, scope, sealer: box }),
     createIamService({ iam: store.iam, clock: systemClock, sealer: box }),
-    createElbv2Service({ store, clock: systemClock }),
+    // A change to the model reaches every replica: its hosts' polls answer with their recompiled nodes.
+    createElbv2Service({ store, clock: systemClock, onChange: () => store.signals.publish("load-balancers", "changed") }),
     createAcmService({ certificates: store.certificates, clock: systemClock, scope, sealer: box, certificateUsers: () => certificateUsers(store) }),
   ];
 }
@@ -113,8 +117,10 @@ export function assembleControlPlane(parts: ControlPlaneParts): ControlPlane {
     maintenanceIntervalMs: 0,
   });
   const roles = executionRoleChecks(identity.authorizer, registry, () => ownRegistryHosts, scope);
+  const loadBalancerNodes = loadBalancerNodesOf(parts);
   const logsApi = assembleLogs(parts);
   const fleet = new Fleet({
+    loadBalancerNodes,
     taskCredentials: new TaskCredentials({ tasks: store.tasks, issuer: identity.sessions }),
     // Secrets read with each task's execution role (identity policies), at its start, for its own host only.
     taskSecrets: createTaskSecrets({ store, sealer: parts.box, scope, clock: systemClock, permissions: identity.authorizer, logger, grants: roles.grants }),
@@ -133,15 +139,13 @@ export function assembleControlPlane(parts: ControlPlaneParts): ControlPlane {
   // A change to what hosts enforce (a group's rules or members, an interface's groups, a task's
   // interface made or released) may concern any host: every long poll answers with its new view.
   const unsubscribeNetwork = store.signals.subscribe("network", () => fleet.notifyAll());
-  const unsubscribe = () => {
-    unsubscribeTasks();
-    unsubscribeNetwork();
-    services.unsubscribe();
-  };
+  const unsubscribe = () => [unsubscribeTasks, unsubscribeNetwork, services.unsubscribe, nodes.unsubscribe].forEach((stop) => stop());
   const launcher = new TaskLauncher({ store, clock: systemClock, scope, network, notifyHost: (hostId) => store.signals.publish("host-tasks", hostId) });
   const loops = startLoops(parts, fleet, registry);
   const services = startServiceScheduler(parts, launcher);
   loops.push(services.loop);
+  const nodes = startLoadBalancerPlacement(parts, loadBalancerNodes, fleet);
+  loops.push(nodes.loop);
   const listener = createGateway({
     services: [
       createEcsService({ store, clock: systemClock, scope, launcher, servicesPerCluster: config.servicesPerCluster }),
@@ -213,6 +217,41 @@ function startServiceScheduler(parts: ControlPlaneParts, launcher: TaskLauncher)
     pass: (fenced, lease, renew) => scheduler.pass(fenced, lease, renew),
   });
   return { loop, unsubscribe: store.signals.subscribe("services", () => loop.wake()) };
+}
+
+/** Where load balancer nodes run and what they are told; a host whose nodes changed is woken on whichever replica it polls. */
+function loadBalancerNodesOf({ store, scope }: ControlPlaneParts): LoadBalancerNodes {
+  return new LoadBalancerNodes({
+    store,
+    clock: systemClock,
+    accountId: scope.accountId,
+    notifyHosts: (hostIds) => hostIds.forEach((hostId) => store.signals.publish("host-tasks", hostId)),
+  });
+}
+
+/**
+ * Load balancer nodes' placement, under its lease: after every ELBv2 change (any replica's) and
+ * every few seconds (a host lost or joined). A change also re-answers this replica's hosts' polls,
+ * so the nodes' models follow at once.
+ */
+function startLoadBalancerPlacement(parts: ControlPlaneParts, nodes: LoadBalancerNodes, fleet: Fleet): { loop: PeriodicLoop; unsubscribe: () => void } {
+  const { store, logger } = parts;
+  const loop = startPeriodicLoop({
+    clock: systemClock,
+    logger,
+    store,
+    holder: replicaName(),
+    name: "load-balancer-placement",
+    intervalMs: LOAD_BALANCER_PASS_INTERVAL_MS,
+    firstPassAfterMs: 500,
+    minGapMs: SERVICE_PASS_MIN_GAP_MS,
+    pass: async (_fenced, lease) => void (await nodes.place({ lease, now: () => systemClock.now() })),
+  });
+  const unsubscribe = store.signals.subscribe("load-balancers", () => {
+    fleet.notifyAll();
+    loop.wake();
+  });
+  return { loop, unsubscribe };
 }
 
 /** A Logs Insights query that failed for a reason of the server's (not of the query's), logged with its id. */

@@ -18,13 +18,14 @@ import type { ImagePullPolicy, RegistryTrustFor } from "../images/index.js";
 import { defaultImageStoreHighWaterBytes, ImageStore } from "../images/index.js";
 import { HostAgentLock, HostFirewall, TaskNetworks } from "../network/index.js";
 import type { IpForwardPolicy } from "../network/index.js";
-import type { ControlPlaneLink, HostCapacity, TaskCredentialsAnswer, TaskSpec } from "../protocol/index.js";
+import type { ControlPlaneLink, HostCapacity, TargetHealthRequest, TaskCredentialsAnswer, TaskSpec } from "../protocol/index.js";
 import { capacityProblem, MAX_EPHEMERAL_GIB_PER_SLOT } from "../protocol/index.js";
 import { ConfigError } from "./config-error.js";
 import type { LogSink, TaskStateReporter } from "../agent/ports.js";
 import type { TaskSecretsPort } from "../agent/task-secrets-fetch.js";
 import { CommandLauncher, TaskRuntime, systemCpuNs } from "../runtime/index.js";
 import { TaskEndpoints } from "../agent/task-endpoints.js";
+import { LoadBalancerNodes } from "../agent/load-balancer-nodes.js";
 import type { RelayTarget } from "../endpoints/index.js";
 
 export const AGENT_VERSION = "0.1.0";
@@ -221,6 +222,14 @@ export function assembleHostAgent(options: {
     link.taskCredentials ? (hostId, taskArn) => link.taskCredentials!(hostId, taskArn) : undefined,
     options.apiTarget,
   );
+  const loadBalancers = new LoadBalancerNodes({
+    stateDir: join(config.dataDir, "agent", "load-balancers"),
+    networks,
+    run: launcher.run,
+    clock: systemClock,
+    logger,
+    ...(link.targetHealth ? { sendHealth: (request: TargetHealthRequest) => link.targetHealth!(hostId, request) } : {}),
+  });
   const hostAgent = new HostAgent({
     agent,
     link,
@@ -237,6 +246,7 @@ export function assembleHostAgent(options: {
     applyNetwork: async (view) => {
       await networks.applyView(view);
     },
+    convergeLoadBalancers: (nodes) => loadBalancers.converge(nodes),
     reports,
     logSink,
     clock: systemClock,
@@ -251,8 +261,11 @@ export function assembleHostAgent(options: {
       hostLock = HostAgentLock.acquire(config.dataDir);
       await networks.start();
       await hostAgent.start();
+      loadBalancers.start();
     },
     async close() {
+      // The nodes keep serving while no agent runs (as tasks do); the next agent finds them again.
+      await loadBalancers.close();
       await hostAgent.close();
       await endpoints.closeAll();
       // With no task left the routers and the firewall go with the agent; otherwise they stay for their tasks.
@@ -285,6 +298,13 @@ export async function uninstallHostAgent(options: { config: HostAgentConfig; log
     for (const status of live) await agent.stopTask(status.taskArn, "Host uninstalled (berth --uninstall)", "UserInitiated");
     await Promise.all(live.map((status) => agent.whenStopped(status.taskArn)));
     await agent.close();
+    await new LoadBalancerNodes({
+      stateDir: join(options.config.dataDir, "agent", "load-balancers"),
+      networks,
+      run: launcher.run,
+      clock: systemClock,
+      logger: options.logger,
+    }).stopAll();
     await endpoints.closeAll();
     await networks.removeEverything();
     runtime.filesystems.removeExposedRootIfEmpty();

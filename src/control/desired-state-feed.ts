@@ -6,14 +6,15 @@
 //   poll(host, known generation)
 //     known == current ──▶ wait: notify(host) | pollWaitMs | caller gone | close()
 //     ──▶ { generation: current, tasks: the host's not-yet-STOPPED placed tasks,
-//           network: what the host must enforce for them (VPCs, security groups, peers) }
+//           network: what the host must enforce for them (VPCs, security groups, peers),
+//           loadBalancers: the load balancer nodes it runs }
 //
 // Generations live in this process's memory only; they start from the clock at first use, so a
 // number an agent learnt before a server restart never equals a new one (its first poll after the
 // restart answers at once).
 import type { Clock } from "../core/clock.js";
 import { AwsError } from "../core/errors.js";
-import type { DesiredTask, HostNetworkView, PollResponse, TaskSpec } from "../protocol/index.js";
+import type { DesiredTask, HostNetworkView, LoadBalancerNodeSpec, PollResponse, TaskSpec } from "../protocol/index.js";
 import { EMPTY_NETWORK_VIEW } from "../protocol/index.js";
 import type { StoredTask, TasksRepository } from "../store/index.js";
 import { placedTaskSpec } from "./placed-task-spec.js";
@@ -27,6 +28,8 @@ export interface DesiredStateFeedOptions {
   readonly handOver?: (spec: TaskSpec) => TaskSpec | Promise<TaskSpec>;
   /** The network the host must enforce (host-network-view.ts); none known: the empty view. */
   readonly networkView?: (hostId: string) => Promise<HostNetworkView>;
+  /** The load balancer nodes the host runs (load-balancer-nodes.ts); none known: the answer has none. */
+  readonly loadBalancerNodes?: (hostId: string) => Promise<LoadBalancerNodeSpec[]>;
 }
 
 const shuttingDown = () => new AwsError("ServiceUnavailable", "The control plane is shutting down.", { httpStatus: 503 });
@@ -75,7 +78,8 @@ export class DesiredStateFeed {
       }),
     );
     const tasks = handedOver.flat();
-    return { generation, tasks, network };
+    const loadBalancers = await this.options.loadBalancerNodes?.(hostId);
+    return { generation, tasks, network, ...(loadBalancers ? { loadBalancers } : {}) };
   }
 
   private generation(hostId: string): number {

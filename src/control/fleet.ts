@@ -5,6 +5,7 @@
 //   report                                            ─▶ ReportIngest     (report-ingest.ts)
 //   putLogs                                           ─▶ LogIngest        (log-ingest.ts)
 //   reapLostHosts (the server's periodic loop)        ─▶ LostHostReaper   (lost-host-reaper.ts)
+//   targetHealth, the poll's loadBalancers            ─▶ LoadBalancerNodes (load-balancer-nodes.ts)
 //
 // The HTTP route (api/agent-route.ts) and the embedded agent see one ControlPlaneLink; the server
 // wires one Fleet from its store, clock and network. Nothing here but delegation and defaults.
@@ -20,12 +21,14 @@ import type {
   ReportRequest,
   TaskCredentialsAnswer,
   TaskSecretsAnswer,
+  TargetHealthRequest,
   TaskSpec,
 } from "../protocol/index.js";
 import { accessDeniedException } from "../core/errors.js";
 import type { HostsRepository, LogsRepository, TasksRepository } from "../store/index.js";
 import { DesiredStateFeed } from "./desired-state-feed.js";
 import type { ExecutionRoleGrants } from "./execution-role-grants.js";
+import type { LoadBalancerNodes } from "./load-balancer-nodes.js";
 import { HostRegistry } from "./host-registry.js";
 import { LogIngest } from "./log-ingest.js";
 import { LostHostReaper } from "./lost-host-reaper.js";
@@ -56,6 +59,8 @@ export interface FleetOptions {
   readonly onInterfacesReleased?: () => void;
   /** Service tasks changed state (a report, a lost host): the service scheduler has work. */
   readonly onServiceTasksChanged?: () => void;
+  /** The hosts' load balancer nodes (poll answers) and the health they see; absent: no host runs one. */
+  readonly loadBalancerNodes?: Pick<LoadBalancerNodes, "nodesFor" | "recordHealth">;
   /** Task role credentials for agents (task-credentials.ts); absent: the call is refused. */
   readonly taskCredentials?: TaskCredentials;
   /** Task secrets for agents (task-secrets.ts); absent: the call is refused. */
@@ -76,6 +81,7 @@ export class Fleet implements ControlPlaneLink {
   private readonly onServiceTasksChanged: () => void;
   private readonly credentials: TaskCredentials | undefined;
   private readonly secrets: TaskSecrets | undefined;
+  private readonly loadBalancerNodes: Pick<LoadBalancerNodes, "nodesFor" | "recordHealth"> | undefined;
 
   constructor(options: FleetOptions) {
     const { hosts, tasks, logs, network, clock } = options;
@@ -88,7 +94,9 @@ export class Fleet implements ControlPlaneLink {
       pollWaitMs: options.pollWaitMs ?? 20_000,
       ...(options.handOver ? { handOver: options.handOver } : {}),
       ...(options.networkView ? { networkView: options.networkView } : {}),
+      ...(options.loadBalancerNodes ? { loadBalancerNodes: (hostId: string) => options.loadBalancerNodes!.nodesFor(hostId) } : {}),
     });
+    this.loadBalancerNodes = options.loadBalancerNodes;
     this.onInterfacesReleased = options.onInterfacesReleased ?? (() => undefined);
     this.onServiceTasksChanged = options.onServiceTasksChanged ?? (() => undefined);
     this.reports = new ReportIngest({ tasks, clock, onServiceTasksChanged: () => this.onServiceTasksChanged() });
@@ -136,6 +144,9 @@ export class Fleet implements ControlPlaneLink {
   taskSecrets(hostId: string, taskArn: string): Promise<TaskSecretsAnswer> {
     if (!this.secrets) return Promise.reject(accessDeniedException("This server resolves no task secrets.")); // Berth's own text
     return this.secrets.resolve(hostId, taskArn);
+  }
+  async targetHealth(hostId: string, request: TargetHealthRequest): Promise<void> {
+    await this.loadBalancerNodes?.recordHealth(hostId, request.results);
   }
   async reapLostHosts(within?: Parameters<LostHostReaper["reapLostHosts"]>[0]): Promise<string[]> {
     const stopped = await this.reaper.reapLostHosts(within);

@@ -6,6 +6,8 @@ import type { HostNetworkRows } from "../store/index.js";
 
 /** The task id: the last segment of its ARN (arn:aws:ecs:region:account:task/cluster/id). */
 const taskIdOf = (taskArn: string) => taskArn.slice(taskArn.lastIndexOf("/") + 1);
+/** A load balancer node's id from its interface's description ("ELB app/<name>/<16 hex>"): "elb<16 hex>". */
+const loadBalancerNodeIdOf = (description: string) => `elb${description.slice(description.lastIndexOf("/") + 1)}`;
 
 export function hostNetworkView(rows: HostNetworkRows): HostNetworkView {
   return {
@@ -18,7 +20,7 @@ export function hostNetworkView(rows: HostNetworkRows): HostNetworkView {
     })),
     interfaces: rows.interfaces.map((row) => ({
       eniId: row.eniId,
-      taskId: taskIdOf(row.taskArn),
+      taskId: row.taskArn !== undefined ? taskIdOf(row.taskArn) : loadBalancerNodeIdOf(row.loadBalancerDescription ?? ""),
       vpcId: row.vpcId,
       privateIpv4Address: row.privateIpv4,
       securityGroupIds: [...row.groupIds],

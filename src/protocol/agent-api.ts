@@ -21,6 +21,8 @@ import type { TaskSpec } from "./task-spec.js";
 import { MAX_ARN_CHARS, MAX_NAME_CHARS, TaskStatusReportSchema, TaskStopCodeSchema, TimestampMsSchema } from "./task-status.js";
 import { MAX_TASK_SLOTS } from "./capacity-limits.js";
 import { HostNetworkViewSchema } from "./network-view.js";
+import { LoadBalancerNodesSchema } from "./load-balancer-nodes.js";
+import type { LoadBalancerNodeSpec, TargetHealthRequest } from "./load-balancer-nodes.js";
 import type { HostNetworkView } from "./network-view.js";
 import type { TaskCredentialsAnswer } from "./task-credentials.js";
 import type { TaskSecretsAnswer } from "./task-secrets.js";
@@ -120,6 +122,8 @@ export const PollResponseSchema = Type.Immutable(
     ...pollTaskFields,
     /** The network this host must enforce now (network-view.ts); applied before the tasks. */
     network: HostNetworkViewSchema,
+    /** The load balancer nodes this host runs (load-balancer-nodes.ts); absent from older servers. */
+    loadBalancers: Type.Optional(LoadBalancerNodesSchema),
   }),
 );
 export type PollResponse = Static<typeof PollResponseSchema>;
@@ -130,7 +134,13 @@ export type PollResponse = Static<typeof PollResponseSchema>;
  * `networkProblem` saying why, and the host keeps the network it has while its tasks, stops
  * included, are still converged.
  */
-export type PollAnswer = Omit<PollResponse, "network"> & { readonly network?: HostNetworkView; readonly networkProblem?: string };
+export type PollAnswer = Omit<PollResponse, "network" | "loadBalancers"> & {
+  readonly network?: HostNetworkView;
+  readonly networkProblem?: string;
+  /** Checked apart too: a list that fails its check leaves the host's nodes as they are. */
+  readonly loadBalancers?: readonly LoadBalancerNodeSpec[];
+  readonly loadBalancersProblem?: string;
+};
 
 /** Most task reports in one report call (a host runs at most MAX_TASK_SLOTS tasks, plus stopped ones it still reports). */
 export const MAX_REPORTS_PER_CALL = 10_000;
@@ -196,4 +206,6 @@ export interface ControlPlaneLink {
   taskCredentials?(hostId: string, taskArn: string): Promise<TaskCredentialsAnswer>;
   /** The secrets of a task on this host, resolved with its execution role (task-secrets.ts); absent on links that cannot resolve them. */
   taskSecrets?(hostId: string, taskArn: string): Promise<TaskSecretsAnswer>;
+  /** What this host's load balancer nodes see of their targets; absent on links without load balancing. */
+  targetHealth?(hostId: string, request: TargetHealthRequest): Promise<void>;
 }

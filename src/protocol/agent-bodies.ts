@@ -5,6 +5,7 @@
 import Type from "typebox";
 import type { Static } from "typebox";
 import { LogBatchSchema, MAX_LOG_BATCHES_PER_CALL, RegisterRequestSchema, ReportRequestSchema } from "./agent-api.js";
+import { TargetHealthRequestSchema } from "./load-balancer-nodes.js";
 import type { Checked } from "./schema-check.js";
 import { compileCheck } from "./schema-check.js";
 
@@ -23,12 +24,17 @@ export const LogsBodySchema = Type.Object({
 });
 export type LogsBody = Static<typeof LogsBodySchema>;
 
+export const TargetHealthBodySchema = Type.Object({ ...sender, results: Type.Optional(TargetHealthRequestSchema.properties.results) });
+export type TargetHealthBody = Static<typeof TargetHealthBodySchema>;
+
 const registerCheck = compileCheck(RegisterRequestSchema);
 const pollCheck = compileCheck(PollBodySchema);
 const reportCheck = compileCheck(ReportBodySchema);
 const logsCheck = compileCheck(LogsBodySchema);
+const targetHealthCheck = compileCheck(TargetHealthBodySchema);
 
 export const parseRegisterBody = (body: unknown): Checked<Static<typeof RegisterRequestSchema>> => registerCheck.parse(body);
 export const parsePollBody = (body: unknown): Checked<PollBody> => pollCheck.parse(body);
 export const parseReportBody = (body: unknown): Checked<ReportBody> => reportCheck.parse(body);
 export const parseLogsBody = (body: unknown): Checked<LogsBody> => logsCheck.parse(body);
+export const parseTargetHealthBody = (body: unknown): Checked<TargetHealthBody> => targetHealthCheck.parse(body);

@@ -46,8 +46,11 @@ export {
   RegisterResponseSchema,
   ReportRequestSchema,
 } from "./agent-api.js";
-export type { LogsBody, PollBody, ReportBody } from "./agent-bodies.js";
-export { parseLogsBody, parsePollBody, parseRegisterBody, parseReportBody } from "./agent-bodies.js";
+export type { LogsBody, PollBody, ReportBody, TargetHealthBody } from "./agent-bodies.js";
+export { parseLogsBody, parsePollBody, parseRegisterBody, parseReportBody, parseTargetHealthBody } from "./agent-bodies.js";
+export type { LoadBalancerNodeSpec, TargetHealthRequest, TargetHealthResult } from "./load-balancer-nodes.js";
+export { LoadBalancerNodesSchema, MAX_LOAD_BALANCER_NODES, MAX_TARGET_HEALTH_RESULTS } from "./load-balancer-nodes.js";
+export type * from "./load-balancer-model.js";
 export { compileCheck } from "./schema-check.js";
 export type { BodyCheck, Checked } from "./schema-check.js";
 export { ControlLinkError, HOST_NOT_REGISTERED, callFailureKind } from "./call-failure.js";

@@ -10,11 +10,17 @@ import type { GroupMembers, SecurityGroupsRepositoryTables } from "./security-gr
 import { createSecurityGroupsRepository } from "./security-groups-repository.js";
 import type { VpcsTables } from "./vpcs-repository.js";
 
+/** The requester of load balancer nodes' interfaces (src/control/load-balancer-nodes.ts). */
+const LOAD_BALANCER_REQUESTER_ID = "amazon-elb";
+
 type Tables = HostsTables & SecurityGroupsRepositoryTables & VpcsTables;
 
 export interface HostInterfaceRow {
   readonly eniId: string;
-  readonly taskArn: string;
+  /** The task the interface is for; absent for a load balancer node's (requester "amazon-elb"). */
+  readonly taskArn?: string;
+  /** A load balancer node's interface: its description ("ELB app/<name>/<id>"). */
+  readonly loadBalancerDescription?: string;
   readonly vpcId: string;
   readonly privateIpv4: string;
   /** In the order the caller gave them. */
@@ -58,10 +64,10 @@ type Db = Kysely<Tables>;
 async function interfacesOn(db: Db, hostId: string): Promise<HostInterfaceRow[]> {
   const rows = await db
     .selectFrom("network_interfaces")
-    .select(["eni_id", "task_arn", "vpc_id", "private_ipv4"])
+    .select(["eni_id", "task_arn", "vpc_id", "private_ipv4", "description"])
     .where("host_id", "=", hostId)
     .where("status", "=", "in-use")
-    .where("task_arn", "is not", null)
+    .where((eb) => eb.or([eb("task_arn", "is not", null), eb("requester_id", "=", LOAD_BALANCER_REQUESTER_ID)]))
     .orderBy("eni_id")
     .execute();
   const groups = await chunked(
@@ -71,7 +77,7 @@ async function interfacesOn(db: Db, hostId: string): Promise<HostInterfaceRow[]>
   );
   return rows.map((row) => ({
     eniId: row.eni_id,
-    taskArn: row.task_arn!,
+    ...(row.task_arn !== null ? { taskArn: row.task_arn } : { loadBalancerDescription: row.description }),
     vpcId: row.vpc_id,
     privateIpv4: row.private_ipv4,
     groupIds: groups.filter((group) => group.eni_id === row.eni_id).map((group) => group.group_id),

@@ -86,6 +86,8 @@ export interface NetworkInterfacesRepository {
   get(eniId: string): Promise<NetworkInterfaceRecord | undefined>;
   /** The interfaces of a task (one for awsvpc), with their groups. */
   listByTask(taskArn: string): Promise<NetworkInterfaceRecord[]>;
+  /** The interfaces a service made (requesterId: "amazon-elb" for load balancer nodes), on one host when given. */
+  listByRequester(requesterId: string, hostId?: string): Promise<NetworkInterfaceRecord[]>;
   /**
    * Creates an in-use interface at the lowest free address of the subnet (AWS's five reserved
    * addresses excluded). Throws InsufficientFreeAddressesInSubnet when the subnet is full. Callers
@@ -217,6 +219,11 @@ export function createNetworkInterfacesRepository(db: Db): NetworkInterfacesRepo
     get: async (eniId) => (await list([eniId]))[0],
     listByTask: async (taskArn) =>
       withGroups(db, await db.selectFrom("network_interfaces").selectAll().where("task_arn", "=", taskArn).orderBy("eni_id").execute()),
+    async listByRequester(requesterId, hostId) {
+      let query = db.selectFrom("network_interfaces").selectAll().where("requester_id", "=", requesterId);
+      if (hostId !== undefined) query = query.where("host_id", "=", hostId);
+      return withGroups(db, await query.orderBy("eni_id").execute());
+    },
     async allocate(request) {
       const { subnet } = request;
       const row = {

@@ -14,7 +14,7 @@ import type { SignalChannel, SignalHandler, StoreSignals } from "./store-signals
 import { LocalSignals } from "./store-signals.js";
 
 const PG_CHANNEL = "berth_signals";
-const CHANNELS: readonly SignalChannel[] = ["host-tasks", "network", "services"];
+const CHANNELS: readonly SignalChannel[] = ["host-tasks", "network", "services", "load-balancers"];
 
 export class PostgresSignals implements StoreSignals {
   private readonly local = new LocalSignals();

@@ -11,7 +11,9 @@
 // the new network generation (control-plane-state-repository.ts), and every host re-reads its view.
 // "services": a service's desired state, or one of its tasks' state, changed; the key is the
 // service's ARN or name, and the service scheduler (on whichever replica holds its lease) runs a pass.
-export type SignalChannel = "host-tasks" | "network" | "services";
+// "load-balancers": the ELBv2 model changed (a load balancer, listener, rule, target group or
+// target); every replica re-answers its hosts' polls and the node placement loop runs a pass.
+export type SignalChannel = "host-tasks" | "network" | "services" | "load-balancers";
 
 export type SignalHandler = (key: string | undefined) => void;
 

@@ -1,5 +1,6 @@
 // After every privileged test file: nothing Berth-named may be left on the host — network
-// namespaces, links (bridges, veths), nft tables, mounts, task cgroups, loop devices, conmon processes.
+// namespaces, links (bridges, veths), nft tables, mounts, task cgroups, loop devices, conmon and
+// haproxy (load balancer node) processes.
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 
@@ -34,7 +35,7 @@ export function findLeaks(prefix = "bth"): string[] {
   // Zombies are left out: they hold nothing but a pid until init reaps them (slowly on some hosts).
   const conmons = execFileSync("ps", ["-eo", "pid=,stat=,comm="], { encoding: "utf8" })
     .split("\n")
-    .filter((line) => / conmon$/.test(line.trimEnd()) && !/^\s*\d+\s+Z/.test(line));
+    .filter((line) => / (conmon|haproxy)$/.test(line.trimEnd()) && !/^\s*\d+\s+Z/.test(line));
   leaks.push(...conmons.map((line) => `process ${line.trim()}`));
   if (existsSync("/dev/loop-control")) {
     const loops = execFileSync("losetup", ["-a"], { encoding: "utf8" })

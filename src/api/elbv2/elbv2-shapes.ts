@@ -10,6 +10,8 @@ import { duplicateTagKeys, tooManyTags, validationError } from "./elbv2-errors.j
 export interface Elbv2ServiceOptions {
   readonly store: Pick<Store, "elbv2" | "vpcs" | "securityGroups" | "certificates" | "exclusively">;
   readonly clock: Clock;
+  /** Told after every change the data plane must follow (its nodes are recompiled and re-sent). */
+  readonly onChange?: () => void;
 }
 
 /** ELBv2's resource ids: 16 lower-case hex digits. */

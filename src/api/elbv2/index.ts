@@ -1,9 +1,10 @@
 // The ELBv2 service module (AWS query protocol, query flavour, API version 2015-12-01, signing name
 // "elasticloadbalancing"). One file per resource exports its handlers; this file only gathers them.
 // The API keeps the model (load balancers, target groups, targets, listeners, rules) in the store;
-// the data plane that serves traffic from it (src/lb) is not wired to it yet.
+// every operation that changes it tells `onChange` (the control plane recompiles the load balancers'
+// nodes, src/control/load-balancer-nodes.ts, and the hosts running them apply the change).
 import * as elbv2Sdk from "@aws-sdk/client-elastic-load-balancing-v2";
-import type { QueryServiceModule } from "../service-module.js";
+import type { JsonOperationHandler, QueryServiceModule } from "../service-module.js";
 import { jsonOperations } from "../service-module.js";
 import type { Elbv2Operations } from "./elbv2-operations.js";
 import type { Elbv2ServiceOptions } from "./elbv2-shapes.js";
@@ -27,14 +28,37 @@ export function createElbv2Service(options: Elbv2ServiceOptions): QueryServiceMo
     apiVersion: ELBV2_API_VERSION,
     xmlNamespace: `http://elasticloadbalancing.amazonaws.com/doc/${ELBV2_API_VERSION}/`,
     schemas: elbv2Sdk as unknown as Record<string, unknown>,
-    operations: jsonOperations<Elbv2Operations>()({
-      ...loadBalancerHandlers(options),
-      ...targetGroupHandlers(options),
-      ...targetHandlers(options),
-      ...listenerHandlers(options),
-      ...ruleHandlers(options),
-      ...tagHandlers(options.store.elbv2),
-      ...sslPolicyHandlers(),
-    }),
+    operations: notifyingChanges(
+      options.onChange,
+      jsonOperations<Elbv2Operations>()({
+        ...loadBalancerHandlers(options),
+        ...targetGroupHandlers(options),
+        ...targetHandlers(options),
+        ...listenerHandlers(options),
+        ...ruleHandlers(options),
+        ...tagHandlers(options.store.elbv2),
+        ...sslPolicyHandlers(),
+      }),
+    ),
   };
+}
+
+/** Reads (Describe*) change nothing; every other operation that succeeds may have changed what a node serves. */
+function notifyingChanges(
+  onChange: (() => void) | undefined,
+  operations: Readonly<Record<string, JsonOperationHandler>>,
+): Readonly<Record<string, JsonOperationHandler>> {
+  if (!onChange) return operations;
+  return Object.fromEntries(
+    Object.entries(operations).map(([name, handler]) => [
+      name,
+      name.startsWith("Describe")
+        ? handler
+        : async (input: Record<string, unknown>, context: Parameters<JsonOperationHandler>[1]) => {
+            const answer = await handler(input, context);
+            onChange();
+            return answer;
+          },
+    ]),
+  );
 }

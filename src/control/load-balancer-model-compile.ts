@@ -1,0 +1,177 @@
+// An ELBv2 load balancer as the store holds it → the model its node runs (src/protocol's
+// LoadBalancerModel), pure. Ids are derived from the ARNs' own hex ids (never a user's name): the
+// node "elb<16 hex>", listeners "l-<hex>", rules "r-<hex>", target groups "tg-<hex>".
+//
+// What the data plane does not serve yet is left out of the model, not half-served: listeners on
+// HTTPS, TLS, UDP and TCP_UDP, and any listener whose actions forward to a target group of such a
+// protocol (the README says which). Everything else the API stores maps one to one: rules in
+// priority order (the default rule last, as the listener's default action), the last action of a
+// list (authenticate-* actions are refused by the API), weighted forwards with group stickiness,
+// redirects with their #{…} placeholders, fixed responses, every health check setting, and the
+// target group attributes the proxy applies.
+import type { Action, RuleCondition } from "@aws-sdk/client-elastic-load-balancing-v2";
+import type { ActionModel, ConditionModel, ListenerModel, LoadBalancerModel, TargetGroupModel } from "../protocol/index.js";
+import type { StoredListener, StoredLoadBalancer, StoredRule, StoredTarget, StoredTargetGroup } from "../store/index.js";
+
+const SERVED_PROTOCOLS = new Set(["HTTP", "TCP"]);
+
+/** The 16 (or more) hex digits an ELBv2 ARN ends with. */
+const hexIdOf = (arn: string) => {
+  const id = arn.slice(arn.lastIndexOf("/") + 1);
+  if (!/^[0-9a-f]{16,32}$/.test(id)) throw new Error(`an ELBv2 ARN that does not end in a hex id: ${arn.slice(0, 200)}`);
+  return id;
+};
+
+export const loadBalancerNodeId = (loadBalancerArn: string) => `elb${hexIdOf(loadBalancerArn).slice(0, 16)}`;
+export const targetGroupModelId = (targetGroupArn: string) => `tg-${hexIdOf(targetGroupArn)}`;
+
+export interface LoadBalancerRecords {
+  readonly loadBalancer: StoredLoadBalancer;
+  readonly listeners: readonly StoredListener[];
+  readonly rules: readonly StoredRule[];
+  /** Every target group any of the listeners' actions names, with its targets. */
+  readonly targetGroups: readonly { readonly group: StoredTargetGroup; readonly targets: readonly StoredTarget[] }[];
+}
+
+const attribute = (attributes: Readonly<Record<string, string>>, key: string, fallback: number) => {
+  const value = Number(attributes[key]);
+  return Number.isFinite(value) ? value : fallback;
+};
+
+/** The action that decides: ELBv2 runs a list's actions by Order, the last one is the terminal one. */
+function terminalAction(actions: readonly Action[] | undefined): Action | undefined {
+  return [...(actions ?? [])].sort((a, b) => (a.Order ?? 0) - (b.Order ?? 0)).at(-1);
+}
+
+function forwardedGroups(action: Action | undefined): string[] {
+  if (action?.Type !== "forward") return [];
+  const weighted = action.ForwardConfig?.TargetGroups ?? [];
+  return weighted.length > 0
+    ? weighted.flatMap((entry) => (entry.TargetGroupArn ? [entry.TargetGroupArn] : []))
+    : action.TargetGroupArn
+      ? [action.TargetGroupArn]
+      : [];
+}
+
+function actionModel(action: Action): ActionModel {
+  switch (action.Type) {
+    case "forward": {
+      const weighted = action.ForwardConfig?.TargetGroups ?? [];
+      const targetGroups =
+        weighted.length > 0
+          ? weighted.map((entry) => ({ targetGroupId: targetGroupModelId(entry.TargetGroupArn!), weight: entry.Weight ?? 1 }))
+          : [{ targetGroupId: targetGroupModelId(action.TargetGroupArn!), weight: 1 }];
+      const stickiness = action.ForwardConfig?.TargetGroupStickinessConfig;
+      return { type: "forward", targetGroups, ...(stickiness?.Enabled ? { stickinessSeconds: stickiness.DurationSeconds ?? 3600 } : {}) };
+    }
+    case "redirect": {
+      const config = action.RedirectConfig!;
+      return {
+        type: "redirect",
+        protocol: config.Protocol,
+        host: config.Host,
+        port: config.Port,
+        path: config.Path,
+        query: config.Query,
+        statusCode: config.StatusCode === "HTTP_301" ? "HTTP_301" : "HTTP_302",
+      };
+    }
+    case "fixed-response": {
+      const config = action.FixedResponseConfig!;
+      return { type: "fixed-response", statusCode: Number(config.StatusCode), contentType: config.ContentType, messageBody: config.MessageBody };
+    }
+    default:
+      throw new Error(`an action the data plane does not serve: ${String(action.Type)}`);
+  }
+}
+
+function conditionModel(condition: RuleCondition): ConditionModel {
+  switch (condition.Field) {
+    case "path-pattern":
+      return { field: "path-pattern", values: condition.PathPatternConfig?.Values ?? condition.Values ?? [] };
+    case "host-header":
+      return { field: "host-header", values: condition.HostHeaderConfig?.Values ?? condition.Values ?? [] };
+    case "http-header":
+      return { field: "http-header", headerName: condition.HttpHeaderConfig!.HttpHeaderName!, values: condition.HttpHeaderConfig!.Values ?? [] };
+    case "http-request-method":
+      return { field: "http-request-method", values: condition.HttpRequestMethodConfig?.Values ?? [] };
+    case "query-string":
+      return { field: "query-string", values: (condition.QueryStringConfig?.Values ?? []).map((pair) => ({ key: pair.Key, value: pair.Value ?? "" })) };
+    case "source-ip":
+      return { field: "source-ip", values: condition.SourceIpConfig?.Values ?? [] };
+    default:
+      throw new Error(`a condition the data plane does not serve: ${String(condition.Field)}`);
+  }
+}
+
+function targetGroupModel(group: StoredTargetGroup, targets: readonly StoredTarget[]): TargetGroupModel {
+  const tg = group.targetGroup;
+  const attributes = group.attributes;
+  const health = tg.HealthCheckProtocol === "TCP" || tg.Protocol === "TCP" ? "TCP" : "HTTP";
+  const sticky = attributes["stickiness.enabled"] === "true" && (attributes["stickiness.type"] ?? "lb_cookie") === "lb_cookie";
+  return {
+    id: targetGroupModelId(group.arn),
+    protocol: tg.Protocol === "TCP" ? "TCP" : "HTTP",
+    algorithm: attributes["load_balancing.algorithm.type"] === "least_outstanding_requests" ? "least_outstanding_requests" : "round_robin",
+    slowStartSeconds: attribute(attributes, "slow_start.duration_seconds", 0),
+    deregistrationDelaySeconds: attribute(attributes, "deregistration_delay.timeout_seconds", 300),
+    ...(sticky ? { stickinessSeconds: attribute(attributes, "stickiness.lb_cookie.duration_seconds", 86400) } : {}),
+    healthCheck: {
+      protocol: health,
+      port: tg.HealthCheckPort === undefined || tg.HealthCheckPort === "traffic-port" ? "traffic-port" : Number(tg.HealthCheckPort),
+      path: tg.HealthCheckPath ?? "/",
+      intervalSeconds: tg.HealthCheckIntervalSeconds ?? 30,
+      timeoutSeconds: tg.HealthCheckTimeoutSeconds ?? 5,
+      healthyThreshold: tg.HealthyThresholdCount ?? 5,
+      unhealthyThreshold: tg.UnhealthyThresholdCount ?? 2,
+      matcher: tg.Matcher?.HttpCode ?? "200",
+    },
+    targets: targets.map((target) => ({ ip: target.id, port: target.port, ...(target.deregisterAt !== undefined ? { draining: true } : {}) })),
+  };
+}
+
+/** Whether every group a listener's actions forward to is one the data plane serves. */
+function servedListener(listener: StoredListener, rules: readonly StoredRule[], groups: ReadonlyMap<string, StoredTargetGroup>): boolean {
+  if (!SERVED_PROTOCOLS.has(listener.listener.Protocol ?? "")) return false;
+  const actions = [terminalAction(listener.listener.DefaultActions), ...rules.map((rule) => terminalAction(rule.rule.Actions))];
+  return actions.every(
+    (action) =>
+      action !== undefined &&
+      forwardedGroups(action).every((arn) => {
+        const group = groups.get(arn);
+        return group !== undefined && SERVED_PROTOCOLS.has(group.targetGroup.Protocol ?? "") && group.targetGroup.TargetType === "ip";
+      }),
+  );
+}
+
+/** The ARNs of the target groups the listeners' actions forward to. */
+export function forwardedTargetGroupArns(listeners: readonly StoredListener[], rules: readonly StoredRule[]): string[] {
+  const actions = [...listeners.map((listener) => listener.listener.DefaultActions), ...rules.map((rule) => rule.rule.Actions)];
+  return [...new Set(actions.flatMap((list) => forwardedGroups(terminalAction(list))))];
+}
+
+export function compileLoadBalancerModel(records: LoadBalancerRecords): LoadBalancerModel {
+  const groups = new Map(records.targetGroups.map((entry) => [entry.group.arn, entry.group]));
+  const rulesOf = (listenerArn: string) =>
+    records.rules.filter((rule) => rule.listenerArn === listenerArn && rule.priority !== "default").sort((a, b) => Number(a.priority) - Number(b.priority));
+  const listeners: ListenerModel[] = records.listeners
+    .filter((listener) => servedListener(listener, rulesOf(listener.arn), groups))
+    .map((listener) => ({
+      id: `l-${hexIdOf(listener.arn)}`,
+      port: listener.port,
+      protocol: listener.listener.Protocol === "TCP" ? "TCP" : "HTTP",
+      rules: rulesOf(listener.arn).map((rule) => ({
+        id: `r-${hexIdOf(rule.arn)}`,
+        conditions: (rule.rule.Conditions ?? []).map(conditionModel),
+        action: actionModel(terminalAction(rule.rule.Actions)!),
+      })),
+      defaultAction: actionModel(terminalAction(listener.listener.DefaultActions)!),
+    }));
+  const used = new Set(forwardedTargetGroupArns(records.listeners, records.rules));
+  return {
+    id: loadBalancerNodeId(records.loadBalancer.arn),
+    idleTimeoutSeconds: attribute(records.loadBalancer.attributes, "idle_timeout.timeout_seconds", 60),
+    listeners,
+    targetGroups: records.targetGroups.filter((entry) => used.has(entry.group.arn)).map((entry) => targetGroupModel(entry.group, entry.targets)),
+  };
+}

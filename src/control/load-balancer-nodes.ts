@@ -1,0 +1,185 @@
+// Where each load balancer's node runs, and what a host's nodes are told and tell back.
+//
+//   place()        (a leased loop, and after every ELBv2 or fleet change) every load balancer has
+//                  one node: an interface ELB makes (requester "amazon-elb", described
+//                  "ELB app/<name>/<id>" as on AWS) in the first of its subnets whose zone an ACTIVE
+//                  host serves, on that host; a node whose host is gone moves to another (same
+//                  interface and address, so clients keep the address); the interfaces of deleted
+//                  load balancers are released. The hosts concerned are woken.
+//   nodesFor(h)    the nodes host h runs, each with its compiled model (poll answers)
+//   recordHealth   what a host's nodes saw of their targets, kept for DescribeTargetHealth — only
+//                  for target groups of load balancers placed on that host
+//
+// One node per load balancer, in one subnet, is Berth's own limit (AWS runs one per subnet, each
+// with an address): the README says so.
+import type { Clock } from "../core/clock.js";
+import type { LoadBalancerNodeSpec, TargetHealthResult } from "../protocol/index.js";
+import type { HostRecord, LeaseFence, NetworkInterfaceRecord, Repositories, Store, StoredLoadBalancer, SubnetRecord } from "../store/index.js";
+import { compileLoadBalancerModel, forwardedTargetGroupArns, loadBalancerNodeId, targetGroupModelId } from "./load-balancer-model-compile.js";
+
+export const ELB_REQUESTER_ID = "amazon-elb";
+
+/** AWS's description of a load balancer's interface: "ELB app/my-alb/50dc6c495c0c9188". */
+export const nodeDescription = (loadBalancerArn: string) => `ELB ${loadBalancerArn.slice(loadBalancerArn.indexOf(":loadbalancer/") + ":loadbalancer/".length)}`;
+
+export interface LoadBalancerNodesOptions {
+  readonly store: Pick<Store, "exclusively" | "elbv2" | "networkInterfaces" | "vpcs" | "hosts">;
+  readonly clock: Clock;
+  readonly accountId: string;
+  /** Told which hosts' nodes changed (their long polls answer now). */
+  readonly notifyHosts: (hostIds: readonly string[]) => void;
+}
+
+export class LoadBalancerNodes {
+  constructor(private readonly options: LoadBalancerNodesOptions) {}
+
+  /** Gives every load balancer a node on an ACTIVE host; returns the hosts whose nodes changed. */
+  async place(fence?: LeaseFence): Promise<string[]> {
+    const woken = await this.options.store.exclusively(
+      ["placement", "network"],
+      async (tx) => {
+        const changed = await placeNodes(tx, this.options.accountId, this.options.clock.now());
+        if (changed.length > 0) tx.publishOnCommit("network", "interfaces");
+        return changed;
+      },
+      fence,
+    );
+    if (woken.length > 0) this.options.notifyHosts(woken);
+    return woken;
+  }
+
+  async nodesFor(hostId: string): Promise<LoadBalancerNodeSpec[]> {
+    const { store } = this.options;
+    const interfaces = await store.networkInterfaces.listByRequester(ELB_REQUESTER_ID, hostId);
+    if (interfaces.length === 0) return [];
+    const loadBalancers = new Map((await store.elbv2.listLoadBalancers()).map((lb) => [nodeDescription(lb.arn), lb]));
+    const nodes: LoadBalancerNodeSpec[] = [];
+    for (const eni of interfaces) {
+      const loadBalancer = loadBalancers.get(eni.description);
+      if (loadBalancer) nodes.push(await this.nodeSpec(loadBalancer, eni));
+    }
+    return nodes;
+  }
+
+  /** Keeps the results for the target groups of this host's nodes; the rest is dropped (a host speaks for its own nodes only). */
+  async recordHealth(hostId: string, results: readonly TargetHealthResult[]): Promise<void> {
+    const { store, clock } = this.options;
+    const interfaces = await store.networkInterfaces.listByRequester(ELB_REQUESTER_ID, hostId);
+    const mine = new Set(interfaces.map((eni) => eni.description));
+    const allowedGroups = new Map<string, Set<string>>();
+    for (const result of results) {
+      if (!mine.has(nodeDescription(result.loadBalancerArn))) continue;
+      let groups = allowedGroups.get(result.loadBalancerArn);
+      if (!groups) {
+        const listeners = await store.elbv2.listListeners(result.loadBalancerArn);
+        const rules = (await Promise.all(listeners.map((listener) => store.elbv2.listRules(listener.arn)))).flat();
+        groups = new Set(forwardedTargetGroupArns(listeners, rules));
+        allowedGroups.set(result.loadBalancerArn, groups);
+      }
+      if (!groups.has(result.targetGroupArn)) continue;
+      await store.elbv2.recordTargetHealth(result.targetGroupArn, result.ip, result.port, result.state, result.reason, result.description, clock.now());
+    }
+  }
+
+  private async nodeSpec(loadBalancer: StoredLoadBalancer, eni: NetworkInterfaceRecord): Promise<LoadBalancerNodeSpec> {
+    const { store, clock } = this.options;
+    const listeners = await store.elbv2.listListeners(loadBalancer.arn);
+    const rules = (await Promise.all(listeners.map((listener) => store.elbv2.listRules(listener.arn)))).flat();
+    const groupArns = forwardedTargetGroupArns(listeners, rules);
+    const targetGroups = [];
+    for (const arn of groupArns) {
+      const group = await store.elbv2.getTargetGroup(arn);
+      if (group) targetGroups.push({ group, targets: await store.elbv2.listTargets(arn, clock.now()) });
+    }
+    const [vpc] = await store.vpcs.listVpcs([eni.vpcId]);
+    const subnet = await store.vpcs.getSubnet(eni.subnetId);
+    if (!vpc || !subnet) throw new Error(`load balancer ${loadBalancer.name}'s interface ${eni.eniId} has no VPC or subnet`);
+    return {
+      nodeId: loadBalancerNodeId(loadBalancer.arn),
+      loadBalancerArn: loadBalancer.arn,
+      network: {
+        vpcId: vpc.vpcId,
+        vpcCidr: vpc.cidrBlock,
+        vni: vpc.vni,
+        subnetId: subnet.subnetId,
+        subnetCidr: subnet.cidrBlock,
+        eniId: eni.eniId,
+        privateIpv4Address: eni.privateIpv4,
+        macAddress: eni.macAddress,
+        securityGroups: [...eni.groupIds],
+        assignPublicIp: "DISABLED",
+      },
+      targetGroups: targetGroups.map((entry) => ({ id: targetGroupModelId(entry.group.arn), arn: entry.group.arn })),
+      model: compileLoadBalancerModel({ loadBalancer, listeners, rules, targetGroups }),
+    };
+  }
+}
+
+/** The zones a host serves: its subnets' (its own zone when it named none), as task placement has them. */
+function zonesOf(host: HostRecord, subnets: readonly SubnetRecord[]): Set<string> {
+  const zones = new Set(subnets.filter((subnet) => host.subnetIds.includes(subnet.subnetId)).map((subnet) => subnet.availabilityZone));
+  return zones.size > 0 ? zones : new Set([host.availabilityZone]);
+}
+
+async function placeNodes(tx: Repositories, accountId: string, now: number): Promise<string[]> {
+  const loadBalancers = await tx.elbv2.listLoadBalancers();
+  const interfaces = new Map((await tx.networkInterfaces.listByRequester(ELB_REQUESTER_ID)).map((eni) => [eni.description, eni]));
+  const hosts = (await tx.hosts.list()).filter((host) => host.status === "ACTIVE").sort((a, b) => a.hostId.localeCompare(b.hostId));
+  const subnets = await tx.vpcs.listSubnets();
+  const load = new Map(hosts.map((host) => [host.hostId, 0]));
+  for (const eni of interfaces.values()) if (eni.hostId !== undefined && load.has(eni.hostId)) load.set(eni.hostId, load.get(eni.hostId)! + 1);
+  const changed = new Set<string>();
+  const wanted = new Set<string>();
+  for (const loadBalancer of loadBalancers) {
+    const description = nodeDescription(loadBalancer.arn);
+    wanted.add(description);
+    const existing = interfaces.get(description);
+    if (existing?.hostId !== undefined && load.has(existing.hostId)) continue;
+    const chosen = chooseHost(loadBalancer, existing, hosts, subnets, load);
+    if (!chosen) continue;
+    load.set(chosen.host.hostId, load.get(chosen.host.hostId)! + 1);
+    changed.add(chosen.host.hostId);
+    if (existing) {
+      if (existing.hostId !== undefined) changed.add(existing.hostId);
+      await tx.networkInterfaces.setHost(existing.eniId, chosen.host.hostId);
+      continue;
+    }
+    await tx.networkInterfaces.allocate({
+      subnet: chosen.subnet,
+      ownerId: accountId,
+      groupIds: loadBalancer.loadBalancer.SecurityGroups ?? [],
+      description,
+      requesterId: ELB_REQUESTER_ID,
+      requesterManaged: true,
+      hostId: chosen.host.hostId,
+      createdAtMs: now,
+    });
+  }
+  for (const [description, eni] of interfaces) {
+    if (wanted.has(description)) continue;
+    await tx.networkInterfaces.release(eni.eniId);
+    if (eni.hostId !== undefined) changed.add(eni.hostId);
+  }
+  return [...changed];
+}
+
+/** The least loaded ACTIVE host serving the zone of the node's subnet (its interface's, or the first of the load balancer's a host serves). */
+function chooseHost(
+  loadBalancer: StoredLoadBalancer,
+  existing: NetworkInterfaceRecord | undefined,
+  hosts: readonly HostRecord[],
+  subnets: readonly SubnetRecord[],
+  load: ReadonlyMap<string, number>,
+): { host: HostRecord; subnet: SubnetRecord } | undefined {
+  const subnetIds = existing
+    ? [existing.subnetId]
+    : (loadBalancer.loadBalancer.AvailabilityZones ?? []).flatMap((zone) => (zone.SubnetId ? [zone.SubnetId] : []));
+  for (const subnetId of subnetIds) {
+    const subnet = subnets.find((candidate) => candidate.subnetId === subnetId);
+    if (!subnet) continue;
+    const serving = hosts.filter((host) => zonesOf(host, subnets).has(subnet.availabilityZone));
+    const host = serving.sort((a, b) => load.get(a.hostId)! - load.get(b.hostId)!)[0];
+    if (host) return { host, subnet };
+  }
+  return undefined;
+}

@@ -1,0 +1,269 @@
+// Application load balancers over real tasks, end to end: `berth server` with its embedded agent,
+// two web tasks (busybox httpd, each serving its own hostname), and the ELBv2 API through the SDK:
+// the load balancer's node (HAProxy in a namespace on the VPC router, at the address of its
+// interface) spreads requests over both registered tasks, DescribeTargetHealth reports what the
+// node's health checks see, a rule answers its path with a fixed response, a stopped task's target
+// goes unhealthy and traffic stays on the other, and DeleteLoadBalancer removes the node: its
+// process, namespace and interface. The machine reaches the load balancer as it reaches default-VPC
+// tasks: through the router's host link, subject to the load balancer's security group.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFile, execFileSync } from "node:child_process";
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { DescribeNetworkInterfacesCommand, EC2Client } from "@aws-sdk/client-ec2";
+import { DescribeTasksCommand, ECSClient, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand, CreateClusterCommand } from "@aws-sdk/client-ecs";
+import {
+  CreateListenerCommand,
+  CreateLoadBalancerCommand,
+  CreateRuleCommand,
+  CreateTargetGroupCommand,
+  DeleteLoadBalancerCommand,
+  DeleteTargetGroupCommand,
+  DescribeLoadBalancersCommand,
+  DescribeTargetHealthCommand,
+  ElasticLoadBalancingV2Client,
+  RegisterTargetsCommand,
+} from "@aws-sdk/client-elastic-load-balancing-v2";
+import { defaultNetwork } from "../../src/core/default-network.js";
+import { sdkConfig, startTestServer } from "../support/server.js";
+import type { TestServer } from "../support/server.js";
+import { startRegistry } from "../support/registry.js";
+import type { TestRegistry } from "../support/registry.js";
+import { assertNoLeaks } from "../support/leaks.js";
+import { waitFor } from "../support/wait-for.js";
+import { assertRoutedToRouter, webSecurityGroup } from "../support/web-security-group.js";
+
+const berth = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bin", "berth");
+const CLUSTER = "lb";
+let registry: TestRegistry;
+let server: TestServer;
+let ecs: ECSClient;
+let ec2: EC2Client;
+let elb: ElasticLoadBalancingV2Client;
+let subnets: string[];
+let webGroupId: string;
+const taskArns: string[] = [];
+const site = mkdtempSync(join(tmpdir(), "berth-lb-site-"));
+const dataDir = mkdtempSync(join(tmpdir(), "berth-lb-"));
+
+const run = (args: string[]) =>
+  new Promise<string>((resolve, reject) =>
+    execFile(process.execPath, [berth, ...args], (error, stdout, stderr) => (error ? reject(new Error(`${args.join(" ")}: ${stderr}`)) : resolve(stdout))),
+  );
+
+async function runWebTask(): Promise<{ arn: string; ip: string }> {
+  const answer = await ecs.send(
+    new RunTaskCommand({
+      cluster: CLUSTER,
+      taskDefinition: "web",
+      launchType: "FARGATE",
+      networkConfiguration: { awsvpcConfiguration: { subnets: [subnets[0]!], securityGroups: [webGroupId] } },
+    }),
+  );
+  assert.deepEqual(answer.failures, []);
+  const arn = answer.tasks![0]!.taskArn!;
+  taskArns.push(arn);
+  let ip = "";
+  await waitFor(
+    async () => {
+      const task = (await ecs.send(new DescribeTasksCommand({ cluster: CLUSTER, tasks: [arn] }))).tasks![0]!;
+      ip = task.containers?.[0]?.networkInterfaces?.[0]?.privateIpv4Address ?? "";
+      return task.lastStatus === "RUNNING";
+    },
+    { what: "the web task to run", timeoutMs: 60_000 },
+  );
+  return { arn, ip };
+}
+
+/** The load balancer node's address: its interface's, found as on AWS by the interface's description. */
+async function loadBalancerAddress(loadBalancerArn: string): Promise<string> {
+  const description = `ELB ${loadBalancerArn.slice(loadBalancerArn.indexOf(":loadbalancer/") + ":loadbalancer/".length)}`;
+  let address = "";
+  await waitFor(
+    async () => {
+      const found = await ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: "description", Values: [description] }] }));
+      address = found.NetworkInterfaces?.[0]?.PrivateIpAddress ?? "";
+      return address !== "";
+    },
+    { what: "the load balancer's interface", timeoutMs: 20_000 },
+  );
+  return address;
+}
+
+async function get(url: string): Promise<{ status: number; body: string } | undefined> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(3_000) });
+    return { status: response.status, body: (await response.text()).trim() };
+  } catch {
+    return undefined;
+  }
+}
+
+const haproxyProcesses = () =>
+  execFileSync("ps", ["-eo", "stat=,comm="], { encoding: "utf8" })
+    .split("\n")
+    .filter((line) => / haproxy$/.test(line.trimEnd()) && !/^\s*Z/.test(line)).length;
+
+before(async () => {
+  registry = await startRegistry();
+  // Each task answers /who with its own hostname (a task's hostname is its own), /health with "ok".
+  writeFileSync(join(site, "health"), "ok\n");
+  await run([
+    "image",
+    "build",
+    "--tag",
+    `${registry.address}/lbweb:v1`,
+    "--dir",
+    `${site}:/srv`,
+    "--cmd",
+    '["sh","-c","mkdir -p /www && cp /srv/health /www/health && hostname > /www/who && exec httpd -f -p 80 -h /www"]',
+    "--push",
+  ]);
+  server = await startTestServer({ agent: true, dataDir, args: ["--capacity-cpu-units", "8192", "--capacity-memory-mib", "16384"] });
+  if (process.env.BERTH_TEST_SERVER_LOG) server.process.stderr!.on("data", (chunk: Buffer) => appendFileSync(process.env.BERTH_TEST_SERVER_LOG!, chunk));
+  ecs = new ECSClient(sdkConfig(server));
+  ec2 = new EC2Client(sdkConfig(server));
+  elb = new ElasticLoadBalancingV2Client(sdkConfig(server));
+  const network = defaultNetwork({ accountId: server.accountId, region: server.region });
+  subnets = network.subnets.map((subnet) => subnet.subnetId);
+  await ecs.send(new CreateClusterCommand({ clusterName: CLUSTER }));
+  webGroupId = await webSecurityGroup(server);
+  await ecs.send(
+    new RegisterTaskDefinitionCommand({
+      family: "web",
+      networkMode: "awsvpc",
+      requiresCompatibilities: ["FARGATE"],
+      cpu: "256",
+      memory: "512",
+      // stopTimeout 2: httpd as PID 1 ignores SIGTERM, and the 30 s default would outlast the waits.
+      containerDefinitions: [{ name: "web", image: `${registry.address}/lbweb:v1`, essential: true, stopTimeout: 2, portMappings: [{ containerPort: 80 }] }],
+    }),
+  );
+});
+
+after(async () => {
+  // A load balancer a failed test left: its node stops with it (nodes outlive agents by design).
+  for (const loadBalancer of (await elb.send(new DescribeLoadBalancersCommand({})).catch(() => undefined))?.LoadBalancers ?? [])
+    await elb.send(new DeleteLoadBalancerCommand({ LoadBalancerArn: loadBalancer.LoadBalancerArn! }));
+  await waitFor(async () => haproxyProcesses() === 0, { what: "the nodes to stop", timeoutMs: 20_000 }).catch(() => undefined);
+  for (const arn of taskArns) await ecs.send(new StopTaskCommand({ cluster: CLUSTER, task: arn })).catch(() => undefined);
+  await waitFor(
+    async () => {
+      const tasks = (await ecs.send(new DescribeTasksCommand({ cluster: CLUSTER, tasks: taskArns }))).tasks ?? [];
+      return tasks.every((task) => task.lastStatus === "STOPPED");
+    },
+    { what: "the tasks to stop", timeoutMs: 60_000 },
+  ).catch(() => undefined);
+  await server.stop();
+  await server.cleanup();
+  await registry.stop();
+  rmSync(site, { recursive: true, force: true });
+  assertNoLeaks();
+});
+
+test("traffic spreads over the registered tasks, health is reported, a rule answers its path, an unhealthy target is taken out, and delete removes the node", async () => {
+  const [first, second] = [await runWebTask(), await runWebTask()];
+  const lbGroupId = await webSecurityGroup(server, { groupName: "bth-test-lb" });
+  const loadBalancer = (
+    await elb.send(new CreateLoadBalancerCommand({ Name: "web", Type: "application", Subnets: subnets.slice(0, 2), SecurityGroups: [lbGroupId] }))
+  ).LoadBalancers![0]!;
+  const vpcId = loadBalancer.VpcId!;
+  const targetGroupArn = (
+    await elb.send(
+      new CreateTargetGroupCommand({
+        Name: "web",
+        Protocol: "HTTP",
+        Port: 80,
+        TargetType: "ip",
+        VpcId: vpcId,
+        HealthCheckPath: "/health",
+        HealthCheckIntervalSeconds: 5,
+        HealthCheckTimeoutSeconds: 2,
+        HealthyThresholdCount: 2,
+        UnhealthyThresholdCount: 2,
+        Matcher: { HttpCode: "200" },
+      }),
+    )
+  ).TargetGroups![0]!.TargetGroupArn!;
+  await elb.send(new RegisterTargetsCommand({ TargetGroupArn: targetGroupArn, Targets: [{ Id: first.ip }, { Id: second.ip }] }));
+  const listenerArn = (
+    await elb.send(
+      new CreateListenerCommand({
+        LoadBalancerArn: loadBalancer.LoadBalancerArn!,
+        Protocol: "HTTP",
+        Port: 80,
+        DefaultActions: [{ Type: "forward", TargetGroupArn: targetGroupArn }],
+      }),
+    )
+  ).Listeners![0]!.ListenerArn!;
+  await elb.send(
+    new CreateRuleCommand({
+      ListenerArn: listenerArn,
+      Priority: 10,
+      Conditions: [{ Field: "path-pattern", PathPatternConfig: { Values: ["/status/*"] } }],
+      Actions: [{ Type: "fixed-response", FixedResponseConfig: { StatusCode: "200", ContentType: "text/plain", MessageBody: "from the rule" } }],
+    }),
+  );
+
+  const address = await loadBalancerAddress(loadBalancer.LoadBalancerArn!);
+  assertRoutedToRouter(address);
+  const health = async () =>
+    new Map(
+      ((await elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: targetGroupArn }))).TargetHealthDescriptions ?? []).map((entry) => [
+        entry.Target!.Id!,
+        entry.TargetHealth!.State!,
+      ]),
+    );
+  await waitFor(async () => [...(await health()).values()].every((state) => state === "healthy") && (await health()).size === 2, {
+    what: "both targets healthy in DescribeTargetHealth",
+    timeoutMs: 40_000,
+  });
+
+  // Spread: both tasks answer within a few dozen requests; none fails.
+  const seen = new Map<string, number>();
+  for (let i = 0; i < 40; i++) {
+    const answer = await get(`http://${address}/who`);
+    assert.equal(answer?.status, 200, `request ${i} through the load balancer`);
+    seen.set(answer!.body, (seen.get(answer!.body) ?? 0) + 1);
+  }
+  assert.equal(seen.size, 2, `both tasks served: ${JSON.stringify([...seen])}`);
+  assert.deepEqual(await get(`http://${address}/status/x`), { status: 200, body: "from the rule" });
+
+  // A stopped task: its target goes unhealthy, and the other one serves everything.
+  await ecs.send(new StopTaskCommand({ cluster: CLUSTER, task: first.arn }));
+  let states = new Map<string, string>();
+  await waitFor(
+    async () => {
+      states = await health();
+      return states.get(first.ip) === "unhealthy";
+    },
+    { what: "the stopped task's target to go unhealthy", timeoutMs: 40_000 },
+  ).catch((error: Error) => assert.fail(`${error.message}: ${JSON.stringify([...states])}`));
+  const after = new Set<string>();
+  for (let i = 0; i < 10; i++) {
+    const answer = await get(`http://${address}/who`);
+    assert.equal(answer?.status, 200);
+    after.add(answer!.body);
+  }
+  assert.equal(after.size, 1, "only the running task serves");
+  assert.equal((await health()).get(second.ip), "healthy");
+
+  // Delete: the node's process, namespace and interface go.
+  assert.ok(haproxyProcesses() > 0);
+  await elb.send(new DeleteLoadBalancerCommand({ LoadBalancerArn: loadBalancer.LoadBalancerArn! }));
+  await waitFor(async () => haproxyProcesses() === 0, { what: "the node's HAProxy to stop", timeoutMs: 20_000 });
+  await waitFor(
+    async () =>
+      ((await ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: "requester-id", Values: ["amazon-elb"] }] }))).NetworkInterfaces ?? [])
+        .length === 0,
+    { what: "the node's interface to be released", timeoutMs: 20_000 },
+  );
+  await waitFor(async () => !execFileSync("ip", ["netns", "list"], { encoding: "utf8" }).includes("bth-elb"), {
+    what: "the node's namespace to go",
+    timeoutMs: 20_000,
+  });
+  await elb.send(new DeleteTargetGroupCommand({ TargetGroupArn: targetGroupArn }));
+});
