@@ -7,6 +7,7 @@ import type { HttpRoute } from "../api/gateway/gateway.js";
 import type { JsonServiceModule } from "../api/service-module.js";
 import { createEcrService, deleteImages } from "../api/ecr/index.js";
 import type { EcrContext } from "../api/ecr/index.js";
+import { principalExists } from "../api/iam/iam-shapes.js";
 import type { AccountScope } from "../core/arn.js";
 import type { Clock } from "../core/clock.js";
 import type { Logger } from "../core/logger.js";
@@ -121,6 +122,7 @@ export function createRegistry(options: RegistryOptions): Registry {
     releaseBlobs: async (digests) => void (await collector.release(digests)),
     images: createEcrImageStore(context, downloads),
     policies: options.store.ecrPolicies,
+    principalExists: (arn) => principalExists(options.store.iam, options.scope, arn),
   };
   const maintenance = startMaintenance(options.maintenanceIntervalMs ?? HOUR_MS, options.logger, async () => {
     await applyAllLifecyclePolicies(context);

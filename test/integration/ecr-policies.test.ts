@@ -117,7 +117,8 @@ async function pullAs(credentials: Credentials, reference: string) {
 }
 
 test("set-repository-policy, get-repository-policy and delete-repository-policy with the AWS CLI; RepositoryPolicyNotFoundException once deleted", async () => {
-  const text = policy({ Sid: "pull", Effect: "Allow", Principal: { AWS: userArn("nobody-yet") }, Action: PULL });
+  await iam.send(new CreateUserCommand({ UserName: "puller" }));
+  const text = policy({ Sid: "pull", Effect: "Allow", Principal: { AWS: userArn("puller") }, Action: PULL });
   const set = await awsCli(server, ["ecr", "set-repository-policy", "--repository-name", "policies", "--policy-text", text]);
   assert.equal(set.code, 0, set.stderr);
   assert.deepEqual(JSON.parse(set.stdout), { registryId: account, repositoryName: "policies", policyText: text });
@@ -162,9 +163,30 @@ test("hostile repository policies are refused: too long, not JSON, no Principal,
       Version: "2012-10-17",
       Statement: [{ Effect: "Allow", Principal: "*", Action: "ecr:BatchGetImage", Condition: { StringLikeNope: { "aws:username": "x" } } }],
     }),
+    // ECR refuses a Resource element in a repository policy (the policy applies to its repository).
+    policy({ Effect: "Allow", Principal: "*", Action: "ecr:BatchGetImage", Resource: "*" }),
   ]) {
     await rejects(ecr.send(new SetRepositoryPolicyCommand({ repositoryName: "policies", policyText })), "InvalidParameterException", /PolicyText|policyText/);
   }
+  // In ECR's words: an oversized policy, one that is not a valid resource policy, one naming a user of this account that does not exist.
+  await rejects(
+    ecr.send(new SetRepositoryPolicyCommand({ repositoryName: "policies", policyText: padded })),
+    "InvalidParameterException",
+    /less than or equal to 10240/,
+  );
+  await rejects(
+    ecr.send(new SetRepositoryPolicyCommand({ repositoryName: "policies", policyText: "{" })),
+    "InvalidParameterException",
+    /^Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid repository policy provided'$/,
+  );
+  await rejects(
+    ecr.send(new SetRepositoryPolicyCommand({ repositoryName: "policies", policyText: allow({ AWS: userArn("ghost") }) })),
+    "InvalidParameterException",
+    /^Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Principal not found'$/,
+  );
+  // Another account's principals cannot be looked up: accepted, as ECR accepts them (they grant this account nothing).
+  await ecr.send(new SetRepositoryPolicyCommand({ repositoryName: "policies", policyText: allow({ AWS: "arn:aws:iam::999999999999:user/elsewhere" }) }));
+  await ecr.send(new DeleteRepositoryPolicyCommand({ repositoryName: "policies" }));
   await rejects(ecr.send(new GetRepositoryPolicyCommand({ repositoryName: "policies" })), "RepositoryPolicyNotFoundException");
 });
 

@@ -68,6 +68,8 @@ export interface EcrContext {
   readonly images: EcrImageStore;
   /** Repository and registry policies (the Authorizer reads the repositories' too, to decide). */
   readonly policies: EcrPoliciesRepository;
+  /** Whether a user or role ARN a policy names as its principal exists (another account's: yes, it cannot be known). */
+  readonly principalExists: (arn: string) => Promise<boolean>;
 }
 
 // https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_CreateRepository.html

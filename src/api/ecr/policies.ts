@@ -40,17 +40,30 @@ const repositoryPolicyNotFound = (name: string, registryId: string) =>
 const registryPolicyNotFound = (registryId: string) =>
   new AwsError("RegistryPolicyNotFoundException", `Registry policy does not exist in the registry with id '${registryId}'`); // wording not confirmed
 
-/** A policy text checked as an IAM resource policy (Principal required; Conditions compiled): the compiled document. */
-export function checkResourcePolicy(text: string | undefined, kind: "repository" | "registry"): PolicyDocument {
+/** ECR's answer to a policy it will not store (the constraint text seen in ECR's responses). */
+const invalidPolicy = (constraint: string) => invalidParameterMessage(`Invalid parameter at 'PolicyText' failed to satisfy constraint: '${constraint}'`);
+
+/**
+ * A policy text checked as ECR checks it: an IAM resource policy (a Principal in every statement,
+ * Conditions compiled), whose user and role principals exist; a repository's names no Resource (it
+ * applies to its repository: ECR refuses one that does). Answers the compiled document.
+ */
+export async function checkResourcePolicy(context: EcrContext, text: string | undefined, kind: "repository" | "registry"): Promise<PolicyDocument> {
   if (text === undefined) throw invalidParameter("policyText", "Member must not be null");
   if (text.length > MAX_POLICY_CHARS) throw invalidParameter("policyText", `Member must have length less than or equal to ${MAX_POLICY_CHARS}`);
+  const named: string[] = [];
+  let document: PolicyDocument;
   try {
-    return parsePolicyDocument(text, "resource");
+    document = parsePolicyDocument(text, "resource", { principalExists: (arn) => (named.push(arn), true) });
   } catch (error) {
-    if (!(error instanceof AwsError)) throw error;
-    // ECR answers an invalid policy with this constraint; IAM's finer message says what is wrong with it.
-    throw invalidParameterMessage(`Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid ${kind} policy provided': ${error.message}`); // wording not confirmed
+    if (error instanceof AwsError) throw invalidPolicy(`Invalid ${kind} policy provided`);
+    throw error;
   }
+  if (kind === "repository" && document.statements.some((statement) => statement.resources !== undefined))
+    throw invalidPolicy("Invalid repository policy provided");
+  // The parser's principal check is synchronous: ask the store about the ARNs it named, once each.
+  for (const arn of new Set(named)) if (!(await context.principalExists(arn))) throw invalidPolicy("Principal not found");
+  return document;
 }
 
 /**
@@ -69,7 +82,7 @@ export async function setRepositoryPolicy(
   request: Pick<RequestContext, "caller">,
 ): Promise<SetRepositoryPolicyResponse> {
   const repository = await requireRepository(context, input.repositoryName, input.registryId);
-  const document = checkResourcePolicy(input.policyText, "repository");
+  const document = await checkResourcePolicy(context, input.policyText, "repository");
   if (input.force !== true && locksOut(document, request.caller, repository.arn)) {
     throw invalidParameterMessage(
       "Invalid parameter at 'PolicyText' failed to satisfy constraint: 'The policy would prevent you from setting a repository policy in the future; set force to apply it'",
@@ -98,7 +111,7 @@ export async function deleteRepositoryPolicy(context: EcrContext, input: DeleteR
 
 export async function putRegistryPolicy(context: EcrContext, input: PutRegistryPolicyRequest): Promise<PutRegistryPolicyResponse> {
   const registryId = registryIdOf(context, undefined);
-  checkResourcePolicy(input.policyText, "registry");
+  await checkResourcePolicy(context, input.policyText, "registry");
   await context.policies.setRegistryPolicy(registryId, input.policyText!);
   return { registryId, policyText: input.policyText };
 }

@@ -36,6 +36,7 @@ before(async () => {
       releaseBlobs: async () => {},
       // Only the operations' schemas are read here; the registry's image store is never reached.
       policies: store.ecrPolicies,
+      principalExists: async () => true,
       images: new Proxy({} as EcrImageStore, { get: () => () => Promise.reject(new Error("not reached in a schema test")) }),
     }),
     createNetworkService(store),

@@ -100,7 +100,7 @@ export async function resolvePolicy(options: IamServiceOptions, context: Request
  * known: yes). Ask with the transaction that saves the policy: an entity deleted between the check
  * and the write would leave its ARN in the policy, and a new entity of that name would be trusted.
  */
-export async function principalExists(iam: IamRepository, context: RequestContext, arn: string): Promise<boolean> {
+export async function principalExists(iam: IamRepository, context: Pick<RequestContext, "accountId">, arn: string): Promise<boolean> {
   const match = /^arn:[a-z-]+:iam::([0-9]{12}):(user|role)(\/(?:.*\/)?)([^/]+)$/.exec(arn);
   if (!match) return true;
   const [, account, type, , name = ""] = match;
