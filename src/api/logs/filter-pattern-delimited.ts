@@ -56,9 +56,11 @@ export function compileDelimitedPattern(source: string): DelimitedPattern {
   if (conditions.filter((c) => c.kind === "compare" && c.value.kind === "regex").length > MAX_REGEXES_PER_PATTERN) throw invalidFilterPattern();
   for (const condition of conditions) if (!slots.includes(condition.operand)) throw invalidFilterPattern(); // a condition on a field the pattern does not name
   const tests = expressions.map(compileExpression);
+  // Without "...", one field more than the pattern names is enough to know the event does not match.
+  const maxFields = slots.includes(null) ? Number.POSITIVE_INFINITY : slots.length + 1;
   return {
     match(message) {
-      const fields = splitFields(message);
+      const fields = splitFields(message, maxFields);
       const named = place(slots, fields);
       if (!named) return undefined;
       for (const test of tests) if (!test(named)) return undefined;
@@ -119,10 +121,10 @@ function compileExpression(expression: Expression): FieldsTest {
 }
 
 /** The event's fields: space-separated, "[…]" and "\"…\"" kept whole (an unclosed one runs to the end). */
-export function splitFields(message: string): string[] {
+export function splitFields(message: string, maxFields = Number.POSITIVE_INFINITY): string[] {
   const fields: string[] = [];
   let index = 0;
-  while (index < message.length) {
+  while (index < message.length && fields.length < maxFields) {
     const char = message[index]!;
     if (char === " ") {
       index++;

@@ -27,12 +27,21 @@ export type JsonTest = (event: EventView) => boolean;
 const SELECTOR = /^\$((\.[A-Za-z0-9_-]+(\[\d{1,9}\])*)*)$/;
 const STEP = /\.([A-Za-z0-9_-]+)|\[(\d{1,9})\]/g;
 
+/** Selectors parsed before (metric values read one per event); bounded, as selectors come from callers. */
+const parsedSelectors = new Map<string, readonly SelectorStep[] | undefined>();
+const MAX_PARSED_SELECTORS = 1_000;
+
 /** The steps of a `$.a.b[0]` selector, or undefined if the text is not one. */
-export function parseSelector(text: string): SelectorStep[] | undefined {
+export function parseSelector(text: string): readonly SelectorStep[] | undefined {
+  if (parsedSelectors.has(text)) return parsedSelectors.get(text);
   const match = SELECTOR.exec(text);
-  if (!match) return undefined;
-  const steps: SelectorStep[] = [];
-  for (const step of match[1]!.matchAll(STEP)) steps.push(step[1] !== undefined ? step[1] : Number(step[2]));
+  let steps: SelectorStep[] | undefined;
+  if (match) {
+    steps = [];
+    for (const step of match[1]!.matchAll(STEP)) steps.push(step[1] !== undefined ? step[1] : Number(step[2]));
+  }
+  if (parsedSelectors.size >= MAX_PARSED_SELECTORS) parsedSelectors.clear();
+  parsedSelectors.set(text, steps);
   return steps;
 }
 

@@ -14,7 +14,6 @@
 // change made through another replica (PostgreSQL) applies within that time. Each event's JSON is
 // parsed at most once for all the filters of its group.
 import type { LogMetricFiltersRepository, MetricAggregate, StoredMetricTransformation } from "../../store/index.js";
-import { canonicalDimensions } from "../../store/logs-metric-filters-repository.js";
 import type { LogsRepository, NewLogEvent } from "../../store/logs-repository.js";
 import type { CompiledFilterPattern } from "./filter-pattern.js";
 import { eventView, parseFilterPattern } from "./filter-pattern.js";
@@ -101,28 +100,33 @@ function compileStored(filterPattern: string, transformation: StoredMetricTransf
   ];
 }
 
-/** The batch's samples, summed per metric, dimension values and minute. */
+/**
+ * The batch's samples, summed per filter, dimension values and minute (the store adds rows of one
+ * metric from several filters together). The key is built without JSON or sorting: this loop runs
+ * once per event and filter.
+ */
 export function aggregate(filters: readonly CompiledMetricFilter[], events: readonly NewLogEvent[]): MetricAggregate[] {
   const byKey = new Map<string, { -readonly [K in keyof MetricAggregate]: MetricAggregate[K] }>();
   for (const event of events) {
     const view = eventView(event.message);
     const minute = Math.floor(event.timestamp / 60_000) * 60_000;
-    for (const filter of filters) {
+    for (let index = 0; index < filters.length; index++) {
+      const filter = filters[index]!;
       const sample = sampleOf(filter, view);
       if (!sample) continue;
-      const t = filter.transformation;
-      const key = JSON.stringify([t.metricNamespace, t.metricName, canonicalDimensions(sample.dimensions), minute]);
+      const key = sample.dimensionValues.length === 0 ? `${index} ${minute}` : `${index} ${minute} ${sample.dimensionValues.join("\u0000")}`;
       const row = byKey.get(key);
       if (row) {
         row.sum += sample.value;
         row.count += 1;
-        row.min = Math.min(row.min, sample.value);
-        row.max = Math.max(row.max, sample.value);
+        if (sample.value < row.min) row.min = sample.value;
+        if (sample.value > row.max) row.max = sample.value;
       } else {
+        const t = filter.transformation;
         byKey.set(key, {
           metricNamespace: t.metricNamespace,
           metricName: t.metricName,
-          dimensions: sample.dimensions,
+          dimensions: Object.fromEntries(filter.dimensions.map(([name], i) => [name, sample.dimensionValues[i]!])),
           minute,
           ...(t.unit === undefined ? {} : { unit: t.unit }),
           sum: sample.value,
@@ -136,19 +140,23 @@ export function aggregate(filters: readonly CompiledMetricFilter[], events: read
   return [...byKey.values()];
 }
 
-function sampleOf(filter: CompiledMetricFilter, view: ReturnType<typeof eventView>): { value: number; dimensions: Record<string, string> } | undefined {
+const NO_DIMENSIONS: readonly string[] = [];
+
+function sampleOf(filter: CompiledMetricFilter, view: ReturnType<typeof eventView>): { value: number; dimensionValues: readonly string[] } | undefined {
   const match = filter.pattern.evaluate(view);
   if (!match) {
+    // A filter with dimensions has no default value (PutMetricFilter refuses both).
     const fallback = filter.transformation.defaultValue;
-    return fallback === undefined ? undefined : { value: fallback, dimensions: {} };
+    return fallback === undefined ? undefined : { value: fallback, dimensionValues: NO_DIMENSIONS };
   }
   const value = filter.constantValue ?? match.numberAt(filter.transformation.metricValue);
   if (value === undefined || !Number.isFinite(value)) return undefined;
-  const dimensions: Record<string, string> = {};
-  for (const [name, reference] of filter.dimensions) {
+  if (filter.dimensions.length === 0) return { value, dimensionValues: NO_DIMENSIONS };
+  const dimensionValues: string[] = [];
+  for (const [, reference] of filter.dimensions) {
     const text = match.textAt(reference);
     if (text === undefined || text === "" || text.length > MAX_DIMENSION_VALUE_LENGTH) return undefined;
-    dimensions[name] = text;
+    dimensionValues.push(text);
   }
-  return { value, dimensions };
+  return { value, dimensionValues };
 }
