@@ -43,6 +43,7 @@ import type { JoinTokensRepository, JoinTokensTables } from "./join-tokens-repos
 import { createJoinTokensRepository } from "./join-tokens-repository.js";
 import { joinTokenRevocationMigration, joinTokensMigration } from "./join-tokens-migration.js";
 import { sqliteTaskDefinitionReads } from "./sqlite-task-definition-reads.js";
+import { sqliteLogEventScan } from "./sqlite-log-event-scan.js";
 import { postgresTaskDefinitionReads } from "./postgres-task-definition-reads.js";
 import type { HeldLease, LeasesRepository, LeasesTable } from "./leases-repository.js";
 import { assertLeaseHeld, createLeasesRepository } from "./leases-repository.js";
@@ -526,6 +527,10 @@ async function openSqliteStore(path: string): Promise<Store> {
     lockIn: async () => undefined,
     // The hot task-definition reads bypass Kysely (see sqlite-task-definition-reads.ts); writes and
     // every other read stay portable.
-    tune: (repositories) => ({ ...repositories, taskDefinitions: { ...repositories.taskDefinitions, ...sqliteTaskDefinitionReads(database) } }),
+    tune: (repositories) => ({
+      ...repositories,
+      taskDefinitions: { ...repositories.taskDefinitions, ...sqliteTaskDefinitionReads(database) },
+      logs: { ...repositories.logs, ...sqliteLogEventScan(database, repositories.logs) },
+    }),
   });
 }

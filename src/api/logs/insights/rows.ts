@@ -106,11 +106,18 @@ export class MapRow implements Row {
   }
 }
 
-function parseJsonObject(message: string): unknown {
-  // Only a message that looks like a JSON object is parsed: plain text costs one character test.
+/** Whether the message starts (after JSON whitespace) with "{": plain text costs a character test or two. */
+function looksLikeObject(message: string): boolean {
   let start = 0;
-  while (start < message.length && (message.charCodeAt(start) === 32 || message.charCodeAt(start) === 9)) start++;
-  if (message.charCodeAt(start) !== 123 /* { */) return undefined;
+  for (;;) {
+    const c = message.charCodeAt(start);
+    if (c === 32 || c === 9 || c === 10 || c === 13) start++;
+    else return c === 123;
+  }
+}
+
+function parseJsonObject(message: string): unknown {
+  if (!looksLikeObject(message)) return undefined;
   try {
     const value: unknown = JSON.parse(message);
     return typeof value === "object" && value !== null && !Array.isArray(value) ? value : undefined;

@@ -33,7 +33,8 @@ export class StatsStage implements Stage {
   private readonly slots: AggregateSlot[] = [];
   private readonly items: { name: string; evaluate: Evaluator }[];
   private readonly by: { name: string; evaluate: Evaluator }[];
-  private readonly groups = new Map<string, Group>();
+  /** Keyed by the `by` value itself when there is one (no string made per event), else by groupKey. */
+  private readonly groups = new Map<Value, Group>();
   private readonly timestamp: Evaluator = (row) => row.get("@timestamp");
 
   constructor(
@@ -59,11 +60,11 @@ export class StatsStage implements Stage {
 
   push(row: Row): void {
     const by = this.by.length === 0 ? [] : this.by.map((item) => item.evaluate(row));
-    const key = groupKey(by);
+    const key = by.length === 1 ? by[0] : groupKey(by);
     let group = this.groups.get(key);
     if (group === undefined) {
       if (this.groups.size >= MAX_GROUPS) throw new QueryResourceError(`stats made more than ${MAX_GROUPS} groups; group by fewer values`); // wording not confirmed
-      this.budget.charge(GROUP_COST_BYTES + key.length * 2);
+      this.budget.charge(GROUP_COST_BYTES + (typeof key === "string" ? key.length * 2 : 16));
       group = { by, accumulators: this.slots.map((slot) => slot.create(this.budget)) };
       this.groups.set(key, group);
     }
