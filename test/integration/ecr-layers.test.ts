@@ -322,7 +322,6 @@ test("scanning and replication answer ValidationException naming Berth's limitat
   for (const args of [
     ["put-replication-configuration", "--replication-configuration", '{"rules":[]}'],
     ["get-registry-scanning-configuration"],
-    ["put-image-scanning-configuration", "--repository-name", "layers", "--image-scanning-configuration", "scanOnPush=true"],
     ["describe-image-scan-findings", "--repository-name", "layers", "--image-id", "imageTag=v1"],
   ]) {
     const result = await awsCli(server, ["ecr", ...args]);
@@ -334,6 +333,26 @@ test("scanning and replication answer ValidationException naming Berth's limitat
     "ValidationException",
     /scanOnPush cannot be enabled/,
   );
+  const on = await awsCli(server, [
+    "ecr",
+    "put-image-scanning-configuration",
+    "--repository-name",
+    "layers",
+    "--image-scanning-configuration",
+    "scanOnPush=true",
+  ]);
+  assert.notEqual(on.code, 0);
+  assert.match(on.stderr, /ValidationException.*Berth does not scan images.*scanOnPush cannot be enabled/);
+  const off = await awsCli(server, [
+    "ecr",
+    "put-image-scanning-configuration",
+    "--repository-name",
+    "layers",
+    "--image-scanning-configuration",
+    "scanOnPush=false",
+  ]);
+  assert.equal(off.code, 0, off.stderr);
+  assert.deepEqual(JSON.parse(off.stdout), { registryId: server.accountId, repositoryName: "layers", imageScanningConfiguration: { scanOnPush: false } });
   const described = await ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ["layers"] }));
   assert.equal(described.repositories![0]!.imageScanningConfiguration!.scanOnPush, false);
 });

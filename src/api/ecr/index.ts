@@ -17,7 +17,7 @@ import {
   setRepositoryPolicy,
 } from "./policies.js";
 import { putImage } from "./put-image.js";
-import { unsupportedFeature } from "./unsupported-features.js";
+import { putImageScanningConfiguration, unsupportedFeature } from "./unsupported-features.js";
 import {
   createRepository,
   deleteLifecyclePolicy,
@@ -85,7 +85,7 @@ export function createEcrService(context: EcrContext): JsonServiceModule {
       DescribeRegistry: async () => describeRegistry(context),
       StartImageScan: unsupportedFeature("StartImageScan"),
       DescribeImageScanFindings: unsupportedFeature("DescribeImageScanFindings"),
-      PutImageScanningConfiguration: unsupportedFeature("PutImageScanningConfiguration"),
+      PutImageScanningConfiguration: on(putImageScanningConfiguration),
       GetRegistryScanningConfiguration: unsupportedFeature("GetRegistryScanningConfiguration"),
       PutRegistryScanningConfiguration: unsupportedFeature("PutRegistryScanningConfiguration"),
       BatchGetRepositoryScanningConfiguration: unsupportedFeature("BatchGetRepositoryScanningConfiguration"),
