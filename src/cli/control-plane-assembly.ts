@@ -116,7 +116,7 @@ export function assembleControlPlane(parts: ControlPlaneParts): ControlPlane {
     // Lifecycle policies and garbage collection run in this replica's leased loop (startLoops).
     maintenanceIntervalMs: 0,
   });
-  const roles = executionRoleChecks(identity.authorizer, registry, () => ownRegistryHosts, scope);
+  const roles = executionRoleChecks(identity.authorizer, registry, () => ownRegistryHosts, scope, identity.repositoryPolicyOf);
   const loadBalancerNodes = loadBalancerNodesOf(parts);
   const logsApi = assembleLogs(parts);
   const fleet = new Fleet({
@@ -188,8 +188,14 @@ export function assembleControlPlane(parts: ControlPlaneParts): ControlPlane {
  * What each task's execution role allows (own-registry pulls, awslogs), decided once per task at its
  * start, and the hand-over that issues pull credentials only to a task it allows.
  */
-function executionRoleChecks(permissions: RolePermissionCheck, registry: Registry, registryHosts: () => readonly string[], scope: AccountScope) {
-  const grants = new ExecutionRoleGrants({ permissions, registryHosts, scope });
+function executionRoleChecks(
+  permissions: RolePermissionCheck,
+  registry: Registry,
+  registryHosts: () => readonly string[],
+  scope: AccountScope,
+  repositoryPolicyOf: (name: string) => Promise<string | undefined>,
+) {
+  const grants = new ExecutionRoleGrants({ permissions, registryHosts, scope, repositoryPolicyOf });
   const issuer = {
     registryHosts,
     issue: (grant: { readonly repositories: readonly string[]; readonly roleArn: string }) => registry.issuePullCredentials(grant),

@@ -32,6 +32,8 @@ export interface IdentityParts {
   readonly authorization: GatewayAuthorization;
   /** The built-in registry's decision for a request made with a token issued to a user or role session. */
   readonly registryAuthorize: RegistryAuthorize;
+  /** An ECR repository's policy by name (decisions on the repository include it). */
+  readonly repositoryPolicyOf: (name: string) => Promise<string | undefined>;
 }
 
 export function assembleIdentity(store: Store, box: SecretBox, scope: AccountScope): IdentityParts {
@@ -72,5 +74,11 @@ export function assembleIdentity(store: Store, box: SecretBox, scope: AccountSco
     const query = resourcePolicy === undefined ? { action, resources: [resource], sourceIp } : { action, resources: [resource], sourceIp, resourcePolicy };
     return (await authorizer.denial(caller, query))?.message;
   };
-  return { authorizer, sessions, authorization: { check, forHandler: (context) => contextAuthorize(authorizer, context) }, registryAuthorize };
+  return {
+    authorizer,
+    sessions,
+    authorization: { check, forHandler: (context) => contextAuthorize(authorizer, context) },
+    registryAuthorize,
+    repositoryPolicyOf,
+  };
 }

@@ -302,3 +302,18 @@ test("a resource policy decides with the identity policies: its Allow grants a u
   await authorizer.authorize({ kind: "root", arn: `arn:aws:iam::${ACCOUNT}:root`, account: ACCOUNT }, query(deny));
   await assert.rejects(authorizer.denial(userCaller("admin"), query("{not json")));
 });
+
+test("roleMay with a repository policy: naming the role grants its sessions without identity policies; a Deny naming it refuses", async () => {
+  const iam = iamSource();
+  iam.role("exec", policy({ Effect: "Allow", Principal: { Service: "ecs-tasks.amazonaws.com" }, Action: "sts:AssumeRole" }));
+  const authorizer = new Authorizer(iam.source, Date.now);
+  const roleArn = `arn:aws:iam::${ACCOUNT}:role/exec`;
+  const repository = `arn:aws:ecr:us-east-1:${ACCOUNT}:repository/app`;
+  assert.equal((await authorizer.roleMay(roleArn, "ecr:BatchGetImage", repository, "task-1")).allowed, false);
+  const grant = policy({ Effect: "Allow", Principal: { AWS: roleArn }, Action: "ecr:BatchGetImage" });
+  assert.equal((await authorizer.roleMay(roleArn, "ecr:BatchGetImage", repository, "task-1", grant)).allowed, true);
+  const deny = policy({ Effect: "Deny", Principal: { AWS: roleArn }, Action: "ecr:*" });
+  const refused = await authorizer.roleMay(roleArn, "ecr:BatchGetImage", repository, "task-1", deny);
+  assert.equal(refused.allowed, false);
+  assert.match(refused.allowed ? "" : refused.message, /assumed-role\/exec\/task-1 .* with an explicit deny in a resource-based policy$/);
+});

@@ -66,8 +66,12 @@ export interface Denial {
 export type RoleDecision = { readonly allowed: true } | { readonly allowed: false; readonly message: string };
 
 export interface RolePermissionCheck {
-  /** Whether the role's identity policies allow `action` on `resource` (explicit deny wins); messages name the session arn:…:assumed-role/<role>/<sessionName>. */
-  roleMay(roleArn: string, action: string, resource: string, sessionName: string): Promise<RoleDecision>;
+  /**
+   * Whether the role's identity policies (with the resource's own policy, when given: an ECR
+   * repository's) allow `action` on `resource` (explicit deny wins); messages name the session
+   * arn:…:assumed-role/<role>/<sessionName>.
+   */
+  roleMay(roleArn: string, action: string, resource: string, sessionName: string, resourcePolicy?: string): Promise<RoleDecision>;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -261,7 +265,7 @@ export class Authorizer implements RolePermissionCheck {
     return undefined;
   }
 
-  async roleMay(roleArn: string, action: string, resource: string, sessionName: string): Promise<RoleDecision> {
+  async roleMay(roleArn: string, action: string, resource: string, sessionName: string, resourcePolicy?: string): Promise<RoleDecision> {
     const roleName = roleNameOf(roleArn);
     const sessionArn = assumedRoleArn(roleArn, sessionName);
     const entity = roleName === undefined ? undefined : await this.entity("role", roleName);
@@ -277,7 +281,10 @@ export class Authorizer implements RolePermissionCheck {
       roleId: entity.id,
       sessionName,
     };
-    const denial = await this.denial(caller, { action, resources: [resource] });
+    const denial = await this.denial(
+      caller,
+      resourcePolicy === undefined ? { action, resources: [resource] } : { action, resources: [resource], resourcePolicy },
+    );
     return denial === undefined ? { allowed: true } : { allowed: false, message: denial.message };
   }
 

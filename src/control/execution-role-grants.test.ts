@@ -127,3 +127,31 @@ test("the decision is made once per task and kept; a failed evaluation is not ke
   await assert.rejects(flaky.grantFor(spec({})), /store down/);
   assert.equal((await flaky.grantFor(spec({}))).failure, undefined);
 });
+
+test("a repository's policy goes with its pull questions: the role check is handed it, repository by repository", async () => {
+  const asked: (string | undefined)[] = [];
+  const check: RolePermissionCheck = {
+    async roleMay(_roleArn, action, resource, _sessionName, resourcePolicy): Promise<RoleDecision> {
+      asked.push(`${action} ${resource} ${resourcePolicy ?? "-"}`);
+      // A repository policy denying the role refuses, whatever the identity policies say.
+      if (resourcePolicy?.includes("Deny")) return { allowed: false, message: `denied on ${resource} with an explicit deny in a resource-based policy` };
+      return { allowed: true };
+    },
+  };
+  const policies = new Map([["team/web", '{"Statement":[{"Effect":"Deny"}]}']]);
+  const withPolicies = new ExecutionRoleGrants({
+    permissions: check,
+    registryHosts: () => ["127.0.0.1:8470"],
+    scope: SCOPE,
+    repositoryPolicyOf: async (name) => policies.get(name),
+  });
+  const refused = await withPolicies.grantFor(spec({ images: ["127.0.0.1:8470/open:v1", "127.0.0.1:8470/team/web:v1"] }));
+  assert.match(refused.failure ?? "", /explicit deny in a resource-based policy/);
+  const openArn = "arn:aws:ecr:us-east-1:123456789012:repository/open";
+  assert.deepEqual(asked, [
+    "ecr:GetAuthorizationToken * -",
+    `ecr:BatchGetImage ${openArn} -`,
+    `ecr:GetDownloadUrlForLayer ${openArn} -`,
+    `ecr:BatchGetImage ${REPO_ARN} {"Statement":[{"Effect":"Deny"}]}`,
+  ]);
+});

@@ -5,7 +5,9 @@
 //
 // Checked (the role's identity policies, RolePermissionCheck.roleMay, explicit deny wins):
 //   images of this registry  ecr:GetAuthorizationToken on "*", ecr:BatchGetImage and
-//                            ecr:GetDownloadUrlForLayer on arn:…:ecr:<region>:<account>:repository/<name>
+//                            ecr:GetDownloadUrlForLayer on arn:…:ecr:<region>:<account>:repository/<name>,
+//                            with the repository's policy (SetRepositoryPolicy): its Deny refuses,
+//                            its Allow grants a role without identity permission for the repository
 //   awslogs                  logs:CreateLogStream and logs:PutLogEvents on the stream's ARN
 //                            (arn:…:log-group:<group>:log-stream:<stream>), logs:CreateLogGroup on the
 //                            group's ARN when awslogs-create-group is "true"
@@ -42,9 +44,13 @@ export interface ExecutionRoleGrantsOptions {
   /** The host[:port] names under which images reach this server's registry. */
   readonly registryHosts: () => readonly string[];
   readonly scope: AccountScope;
+  /** A repository's policy by name, undefined when it has none. */
+  readonly repositoryPolicyOf?: (name: string) => Promise<string | undefined>;
 }
 
 const MAX_CACHED_TASKS = 10_000;
+/** One question for the role: an action, the resource, and that resource's own policy if it has one. */
+type Check = readonly [action: string, resource: string, resourcePolicy?: string];
 const UNRESTRICTED: ExecutionRoleGrant = { unrestricted: true, logStreams: new Set(), logGroupsToCreate: new Set() };
 
 // The Fargate agent's texts as users report them (AccessDenied after "…: AccessDeniedException: ").
@@ -85,16 +91,13 @@ export class ExecutionRoleGrants {
     if (repositories.size > 0) {
       // RegisterTaskDefinition requires the role for awslogs; nothing requires it for our images there (yet).
       if (!role) return denied(`${ECR_AUTH}the task definition has no executionRoleArn to pull images from this registry with`); // wording not confirmed
-      const refusal = await this.firstRefusal(role, spec.taskId, [
-        ["ecr:GetAuthorizationToken", "*"],
-        ...[...repositories].sort().flatMap((name): [string, string][] => {
-          const arn = buildArn(this.options.scope, "ecr", `repository/${name}`);
-          return [
-            ["ecr:BatchGetImage", arn],
-            ["ecr:GetDownloadUrlForLayer", arn],
-          ];
-        }),
-      ]);
+      const checks: Check[] = [["ecr:GetAuthorizationToken", "*"]];
+      for (const name of [...repositories].sort()) {
+        const arn = buildArn(this.options.scope, "ecr", `repository/${name}`);
+        const policy = await this.options.repositoryPolicyOf?.(name);
+        checks.push(["ecr:BatchGetImage", arn, policy], ["ecr:GetDownloadUrlForLayer", arn, policy]);
+      }
+      const refusal = await this.firstRefusal(role, spec.taskId, checks);
       // The GetAuthorizationToken text is Fargate's; a repository's BatchGetImage/GetDownloadUrlForLayer
       // is refused by ECR at the pull there (CannotPullContainerError, 403): here before it, in the same form.
       if (refusal) return denied(`${ECR_AUTH}AccessDeniedException: ${refusal}`);
@@ -121,9 +124,12 @@ export class ExecutionRoleGrants {
   }
 
   /** IAM's message for the first of `checks` the role may not do, in order; undefined when it may do them all. */
-  private async firstRefusal(role: string, sessionName: string, checks: readonly (readonly [string, string])[]): Promise<string | undefined> {
-    for (const [action, resource] of checks) {
-      const decision = await this.options.permissions.roleMay(role, action, resource, sessionName);
+  private async firstRefusal(role: string, sessionName: string, checks: readonly Check[]): Promise<string | undefined> {
+    for (const [action, resource, resourcePolicy] of checks) {
+      const decision =
+        resourcePolicy === undefined
+          ? await this.options.permissions.roleMay(role, action, resource, sessionName)
+          : await this.options.permissions.roleMay(role, action, resource, sessionName, resourcePolicy);
       if (!decision.allowed) return decision.message;
     }
     return undefined;
