@@ -210,7 +210,14 @@ function executionRoleChecks(
  */
 function startServiceScheduler(parts: ControlPlaneParts, launcher: TaskLauncher): { loop: PeriodicLoop; unsubscribe: () => void } {
   const { store, logger } = parts;
-  const scheduler = new ServiceScheduler({ store, launcher, clock: systemClock, logger: logger.child({ component: "service-scheduler" }) });
+  const scheduler = new ServiceScheduler({
+    store,
+    launcher,
+    clock: systemClock,
+    logger: logger.child({ component: "service-scheduler" }),
+    // Tasks registered in or deregistered from target groups: the load balancers' nodes recompile.
+    onTargetsChanged: () => store.signals.publish("load-balancers", "targets"),
+  });
   const loop = startPeriodicLoop({
     clock: systemClock,
     logger,

@@ -28,6 +28,16 @@ import type { TaskLauncher } from "./task-launcher.js";
 import { serviceLaunchRequest } from "./service-launch.js";
 import type { DeploymentOutcome } from "./service-deployment-history.js";
 import { recordDeploymentOutcome } from "./service-deployment-history.js";
+import { ServiceTargets, elbHealthStopReason, isElbHealthStop } from "./service-targets.js";
+import type { ReconciledTargets, ServiceTargetState } from "./service-targets.js";
+
+/** The service's targets as a pass changes them, and what it read of their health. */
+interface TargetsInPass {
+  targets: ServiceTargetState;
+  readonly verdicts: ReconciledTargets["verdicts"];
+  readonly due: ReconciledTargets["due"];
+  readonly now: number;
+}
 
 /** The most tasks one pass launches for one service. */
 export const LAUNCHES_PER_PASS = 100;
@@ -55,10 +65,16 @@ export interface ServiceSchedulerOptions {
   readonly launcher: TaskLauncher;
   readonly clock: Clock;
   readonly logger: Pick<Logger, "warn" | "error">;
+  /** A service's tasks were registered in or deregistered from target groups (the load balancers' nodes must follow). */
+  readonly onTargetsChanged?: () => void;
 }
 
 export class ServiceScheduler {
-  constructor(private readonly options: ServiceSchedulerOptions) {}
+  private readonly targets: ServiceTargets;
+
+  constructor(private readonly options: ServiceSchedulerOptions) {
+    this.targets = new ServiceTargets(options.store.elbv2);
+  }
 
   /**
    * One pass over every scheduled service; true when a service has more to do at once (its launch
@@ -102,8 +118,12 @@ export class ServiceScheduler {
     const deployments = service.deployments ?? [];
     const tasks = await this.tasksOf(record, now);
     const draining = record.status === "DRAINING";
-    const views = tasks.map((task) => taskView(task, service, record.state, now, draining));
-    const state = backoffState(record.state, views, deployments[0]?.id, now);
+    // Target groups first: a task counts as healthy only once its targets are, and one being deregistered is on its way out.
+    const reconciled =
+      service.loadBalancers?.length || record.state.loadBalancerTargets ? await this.targets.reconcile(service, record.state, tasks, now) : undefined;
+    if (reconciled?.changed) this.options.onTargetsChanged?.();
+    const views = tasks.map((task) => taskView(task, service, record.state, now, draining, reconciled));
+    let state = backoffState(record.state, views, deployments[0]?.id, now);
     const breaker = service.deploymentConfiguration?.deploymentCircuitBreaker;
     const step = planServiceStep({
       desiredCount: draining ? 0 : (service.desiredCount ?? 0),
@@ -115,8 +135,10 @@ export class ServiceScheduler {
       tasks: views,
       launchBudget: state.nextLaunchAtMs > now ? 0 : LAUNCHES_PER_PASS,
     });
-    const messages: string[] = [];
-    const stopped = await this.stopTasks(record, step, messages, held);
+    const messages: string[] = [...(reconciled?.messages ?? [])];
+    const lb = reconciled ? { targets: reconciled.targets, verdicts: reconciled.verdicts, due: reconciled.due, now } : undefined;
+    const stopped = await this.stopTasks(record, step, messages, held, lb);
+    if (lb) state = { ...state, loadBalancerTargets: lb.targets };
     // Tasks stopped in this step no longer hold their zone or capacity provider for the launches.
     const remaining = views.filter((view) => !stopped.has(view.taskArn));
     const launched = step.launches > 0 ? await this.launch(record, step.launches, remaining, held, messages) : [];
@@ -139,17 +161,28 @@ export class ServiceScheduler {
   }
 
   /** Makes the step's stops; the tasks stopped. A stop that fails is logged and left to the next pass (one stuck task must not hold up the service). */
-  private async stopTasks(record: ServiceRecord, step: ServiceStep, messages: string[], held: PassLease): Promise<Set<string>> {
+  private async stopTasks(record: ServiceRecord, step: ServiceStep, messages: string[], held: PassLease, lb?: TargetsInPass): Promise<Set<string>> {
     const primaryId = record.service.deployments?.[0]?.id ?? "";
     const stopped = new Set<string>();
-    for (const stop of step.stops) {
+    const stops = [
+      ...step.stops.map((stop) => ({ ...stop, drained: false })),
+      ...(lb?.due ?? []).map((due) => ({ taskArn: due.taskArn, cause: due.unhealthy ? "unhealthy" : "replaced", drained: true, reason: due.reason })),
+    ];
+    for (const stop of stops) {
       await held.keep();
       const unhealthy = stop.cause === "unhealthy";
-      const reason = unhealthy ? HEALTH_CHECK_STOP_REASON : scalingStopReason(primaryId);
+      const verdict = lb?.verdicts.get(stop.taskArn);
+      const elbFailure = verdict?.state === "unhealthy" ? verdict.targetGroupArn : undefined;
+      const reason =
+        "reason" in stop ? stop.reason : unhealthy ? (elbFailure ? elbHealthStopReason(elbFailure) : HEALTH_CHECK_STOP_REASON) : scalingStopReason(primaryId);
+      // A registered task is deregistered first and stopped once its targets have drained (a later pass).
+      if (lb && !stop.drained && (await this.drainFirst(record, lb, stop.taskArn, reason, unhealthy, messages))) continue;
       // A scale-in or replacement spares a task protected since the plan (UpdateTaskProtection
       // commits under the same service row, so one of the two sees the other).
       const spare =
-        unhealthy || record.status === "DRAINING" ? undefined : (tx: Repositories) => protectedNow(tx, record, stop.taskArn, this.options.clock.now());
+        unhealthy || stop.drained || record.status === "DRAINING"
+          ? undefined
+          : (tx: Repositories) => protectedNow(tx, record, stop.taskArn, this.options.clock.now());
       try {
         const task = await this.options.launcher.stopTask(stop.taskArn, reason, "ServiceSchedulerInitiated", {
           fence: held.fence,
@@ -157,7 +190,7 @@ export class ServiceScheduler {
         });
         if (!task) continue;
         stopped.add(stop.taskArn);
-        if (unhealthy) messages.push(serviceEventMessages.unhealthy(record.serviceName, stop.taskArn));
+        if (unhealthy && !isElbHealthStop(reason)) messages.push(serviceEventMessages.unhealthy(record.serviceName, stop.taskArn));
       } catch (error) {
         if (error instanceof LeaseLostError) throw error;
         this.options.logger.warn({ service: record.serviceArn, task: stop.taskArn, err: error }, "service task stop failed; the next pass tries again");
@@ -165,6 +198,26 @@ export class ServiceScheduler {
     }
     if (stopped.size > 0) messages.push(serviceEventMessages.stopped(record.serviceName, [...stopped]));
     return stopped;
+  }
+
+  /** Deregisters a registered task before its stop; false when it has no target to drain (stop it now). */
+  private async drainFirst(
+    record: ServiceRecord,
+    lb: TargetsInPass,
+    taskArn: string,
+    reason: string,
+    unhealthy: boolean,
+    messages: string[],
+  ): Promise<boolean> {
+    const registrations = lb.targets.registered[taskArn];
+    const drain = await this.targets.beginDraining(lb.targets, taskArn, reason, unhealthy, lb.now);
+    if (!drain || !registrations) return false;
+    const { [taskArn]: _gone, ...registered } = lb.targets.registered;
+    lb.targets = { registered, draining: { ...lb.targets.draining, [taskArn]: drain } };
+    this.options.onTargetsChanged?.();
+    if (isElbHealthStop(reason)) messages.push(serviceEventMessages.elbUnhealthy(record.serviceName, taskArn, registrations[0]!.targetGroupArn));
+    for (const registration of registrations) messages.push(serviceEventMessages.deregisteredTargets(record.serviceName, 1, registration.targetGroupArn));
+    return true;
   }
 
   /** Launches `count` tasks of the PRIMARY deployment, in RunTask-sized placements; the tasks placed. */
@@ -351,26 +404,38 @@ function unexpired(protectedTasks: ServiceSchedulingState["protectedTasks"], now
 }
 
 /** The planner's view of one stored task. */
-function taskView(stored: StoredTask, service: Service, state: ServiceSchedulingState, now: number, draining: boolean): ServiceTaskView {
+function taskView(
+  stored: StoredTask,
+  service: Service,
+  state: ServiceSchedulingState,
+  now: number,
+  draining: boolean,
+  targets?: Pick<ReconciledTargets, "targets" | "verdicts">,
+): ServiceTaskView {
   const task = stored.task;
   const checked = (task.containers ?? []).some((container) => container.healthStatus !== undefined);
   const running = stored.lastStatus === "RUNNING";
   const graceMs = (service.healthCheckGracePeriodSeconds ?? 0) * 1000;
   const startedAtMs = task.startedAt ? new Date(task.startedAt).getTime() : now;
+  // With load balancers: healthy only once every target is; a target found unhealthy after the grace period replaces the task.
+  const verdict = service.loadBalancers?.length ? (targets?.verdicts.get(stored.taskArn)?.state ?? "pending") : "healthy";
+  const beingDeregistered = targets?.targets.draining[stored.taskArn] !== undefined;
+  const pastGrace = startedAtMs + graceMs <= now;
   return {
     taskArn: stored.taskArn,
     deploymentId: stored.startedBy,
-    desiredStatus: stored.desiredStatus,
+    // A task being deregistered is on its way out: it holds capacity, and is neither healthy nor stopped again.
+    desiredStatus: beingDeregistered ? "STOPPED" : stored.desiredStatus,
     lastStatus: stored.lastStatus,
-    healthy: running && task.healthStatus !== "UNHEALTHY" && (!checked || task.healthStatus === "HEALTHY"),
-    unhealthy: running && task.healthStatus === "UNHEALTHY" && startedAtMs + graceMs <= now,
+    healthy: running && task.healthStatus !== "UNHEALTHY" && (!checked || task.healthStatus === "HEALTHY") && verdict === "healthy",
+    unhealthy: running && ((task.healthStatus === "UNHEALTHY" && pastGrace) || (verdict === "unhealthy" && pastGrace)),
     failed:
       stored.lastStatus === "STOPPED" &&
       (task.stopCode === "TaskFailedToStart" ||
         task.stopCode === "EssentialContainerExited" ||
         // The scheduler's own stop for a failed health check: the stop code tells it from a user's
         // StopTask given the same reason (which must not count toward the circuit breaker).
-        (task.stopCode === "ServiceSchedulerInitiated" && task.stoppedReason === HEALTH_CHECK_STOP_REASON)),
+        (task.stopCode === "ServiceSchedulerInitiated" && (task.stoppedReason === HEALTH_CHECK_STOP_REASON || isElbHealthStop(task.stoppedReason)))),
     // A deleted service stops all its tasks: deleting it is no scale-in event, and nothing would
     // ever replace a task it kept (UpdateTaskProtection answers a DRAINING service's tasks unprotected).
     protected: draining ? false : (state.protectedTasks?.[stored.taskArn] ?? 0) > now,

@@ -57,6 +57,14 @@ export interface ServiceSchedulingState {
   readonly requestDigest?: string;
   /** Task scale-in protection: task ARN → protected until (ms). */
   readonly protectedTasks?: Readonly<Record<string, number>>;
+  /**
+   * The service's tasks in its target groups (src/control/service-targets.ts): what each task is
+   * registered as, and the tasks being deregistered before their stop (until when, and why).
+   */
+  readonly loadBalancerTargets?: {
+    readonly registered: Readonly<Record<string, readonly { readonly targetGroupArn: string; readonly ip: string; readonly port: number }[]>>;
+    readonly draining: Readonly<Record<string, { readonly untilMs: number; readonly reason: string; readonly unhealthy: boolean }>>;
+  };
 }
 
 export interface ServiceRecord {

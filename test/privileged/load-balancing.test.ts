@@ -14,7 +14,18 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DescribeNetworkInterfacesCommand, EC2Client } from "@aws-sdk/client-ec2";
-import { DescribeTasksCommand, ECSClient, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand, CreateClusterCommand } from "@aws-sdk/client-ecs";
+import {
+  CreateClusterCommand,
+  CreateServiceCommand,
+  DeleteServiceCommand,
+  DescribeServicesCommand,
+  DescribeTasksCommand,
+  ECSClient,
+  RegisterTaskDefinitionCommand,
+  RunTaskCommand,
+  StopTaskCommand,
+  UpdateServiceCommand,
+} from "@aws-sdk/client-ecs";
 import {
   CreateListenerCommand,
   CreateLoadBalancerCommand,
@@ -25,6 +36,7 @@ import {
   DescribeLoadBalancersCommand,
   DescribeTargetHealthCommand,
   ElasticLoadBalancingV2Client,
+  ModifyTargetGroupAttributesCommand,
   RegisterTargetsCommand,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { defaultNetwork } from "../../src/core/default-network.js";
@@ -145,6 +157,13 @@ before(async () => {
 });
 
 after(async () => {
+  // A service a failed test left: deleted (force), and waited for until its tasks are gone.
+  await ecs.send(new DeleteServiceCommand({ cluster: CLUSTER, service: "web-svc", force: true })).catch(() => undefined);
+  await waitFor(
+    async () =>
+      ((await ecs.send(new DescribeServicesCommand({ cluster: CLUSTER, services: ["web-svc"] }))).services ?? []).every((s) => s.status === "INACTIVE"),
+    { what: "the service to go", timeoutMs: 90_000 },
+  ).catch(() => undefined);
   // A load balancer a failed test left: its node stops with it (nodes outlive agents by design).
   for (const loadBalancer of (await elb.send(new DescribeLoadBalancersCommand({})).catch(() => undefined))?.LoadBalancers ?? [])
     await elb.send(new DeleteLoadBalancerCommand({ LoadBalancerArn: loadBalancer.LoadBalancerArn! }));
@@ -266,4 +285,107 @@ test("traffic spreads over the registered tasks, health is reported, a rule answ
     timeoutMs: 20_000,
   });
   await elb.send(new DeleteTargetGroupCommand({ TargetGroupArn: targetGroupArn }));
+});
+
+test("a service behind a target group: its tasks are registered, a rolling deployment under load fails no request, and deletion deregisters them", async () => {
+  const lbGroupId = await webSecurityGroup(server, { groupName: "bth-test-lb" });
+  const loadBalancer = (
+    await elb.send(new CreateLoadBalancerCommand({ Name: "svc", Type: "application", Subnets: subnets.slice(0, 2), SecurityGroups: [lbGroupId] }))
+  ).LoadBalancers![0]!;
+  const targetGroupArn = (
+    await elb.send(
+      new CreateTargetGroupCommand({
+        Name: "svc",
+        Protocol: "HTTP",
+        Port: 80,
+        TargetType: "ip",
+        VpcId: loadBalancer.VpcId!,
+        HealthCheckPath: "/health",
+        HealthCheckIntervalSeconds: 5,
+        HealthCheckTimeoutSeconds: 2,
+        HealthyThresholdCount: 2,
+      }),
+    )
+  ).TargetGroups![0]!.TargetGroupArn!;
+  await elb.send(
+    new ModifyTargetGroupAttributesCommand({ TargetGroupArn: targetGroupArn, Attributes: [{ Key: "deregistration_delay.timeout_seconds", Value: "5" }] }),
+  );
+  await elb.send(
+    new CreateListenerCommand({
+      LoadBalancerArn: loadBalancer.LoadBalancerArn!,
+      Protocol: "HTTP",
+      Port: 80,
+      DefaultActions: [{ Type: "forward", TargetGroupArn: targetGroupArn }],
+    }),
+  );
+  const address = await loadBalancerAddress(loadBalancer.LoadBalancerArn!);
+  assertRoutedToRouter(address);
+  await ecs.send(
+    new CreateServiceCommand({
+      cluster: CLUSTER,
+      serviceName: "web-svc",
+      taskDefinition: "web",
+      desiredCount: 2,
+      launchType: "FARGATE",
+      healthCheckGracePeriodSeconds: 60,
+      deploymentConfiguration: { minimumHealthyPercent: 100, maximumPercent: 200 },
+      networkConfiguration: { awsvpcConfiguration: { subnets: [subnets[0]!], securityGroups: [webGroupId] } },
+      loadBalancers: [{ targetGroupArn, containerName: "web", containerPort: 80 }],
+    }),
+  );
+  const service = async () => (await ecs.send(new DescribeServicesCommand({ cluster: CLUSTER, services: ["web-svc"] }))).services![0]!;
+  const healthyTargets = async () =>
+    ((await elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: targetGroupArn }))).TargetHealthDescriptions ?? []).filter(
+      (entry) => entry.TargetHealth?.State === "healthy",
+    ).length;
+  const completed = async () => {
+    const current = await service();
+    return current.deployments?.length === 1 && current.deployments[0]!.rolloutState === "COMPLETED" && current.runningCount === 2;
+  };
+  await waitFor(async () => (await completed()) && (await healthyTargets()) === 2, {
+    what: "the service's first deployment, its 2 targets healthy",
+    timeoutMs: 90_000,
+  });
+  assert.ok(
+    (await service()).events!.some(
+      (event) => event.message!.includes(`registered 2 targets in (target-group ${targetGroupArn})`) || event.message!.includes("registered 1 targets"),
+    ),
+    "the registration is among the service's events",
+  );
+  assert.equal((await get(`http://${address}/health`))?.status, 200);
+
+  // A rolling deployment under constant load: no request may fail from its start to COMPLETED.
+  let done = false;
+  let requests = 0;
+  const failures: string[] = [];
+  const load = async () => {
+    while (!done) {
+      const answer = await get(`http://${address}/who`);
+      requests++;
+      if (answer?.status !== 200) failures.push(answer ? `status ${answer.status}` : "no answer");
+    }
+  };
+  const clients = [load(), load()];
+  const before = (await service()).deployments![0]!.id;
+  await ecs.send(new UpdateServiceCommand({ cluster: CLUSTER, service: "web-svc", forceNewDeployment: true }));
+  await waitFor(async () => (await service()).deployments![0]!.id !== before && (await completed()), {
+    what: "the new deployment to complete",
+    timeoutMs: 120_000,
+  });
+  done = true;
+  await Promise.all(clients);
+  assert.deepEqual(failures, [], `${failures.length} of ${requests} requests failed during the deployment`);
+  assert.ok(requests > 20, `the load ran (${requests} requests)`);
+  assert.ok((await service()).events!.some((event) => event.message!.includes(`deregistered 1 targets in (target-group ${targetGroupArn})`)));
+
+  await ecs.send(new UpdateServiceCommand({ cluster: CLUSTER, service: "web-svc", desiredCount: 0 }));
+  await ecs.send(new DeleteServiceCommand({ cluster: CLUSTER, service: "web-svc" }));
+  await waitFor(async () => (await service()).status === "INACTIVE", { what: "the service to go", timeoutMs: 90_000 });
+  const left = (await elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: targetGroupArn }))).TargetHealthDescriptions ?? [];
+  assert.ok(
+    left.every((entry) => entry.TargetHealth?.State === "draining"),
+    `no target of the deleted service is still in service: ${JSON.stringify(left.map((e) => e.TargetHealth))}`,
+  );
+  await elb.send(new DeleteLoadBalancerCommand({ LoadBalancerArn: loadBalancer.LoadBalancerArn! }));
+  await waitFor(async () => haproxyProcesses() === 0, { what: "the node's HAProxy to stop", timeoutMs: 20_000 });
 });

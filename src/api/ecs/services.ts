@@ -13,6 +13,7 @@ import type {
   ListServicesResponse,
   RunTaskRequest,
   Service,
+  LoadBalancer,
   TaskDefinition,
   UpdateServiceRequest,
   UpdateServiceResponse,
@@ -42,6 +43,7 @@ import type { Repositories, ServiceRecord, ServiceSchedulingState } from "../../
 import { LOST_RACE, withOptimisticRetry } from "../../store/index.js";
 import type { RequestContext } from "../service-module.js";
 import { authorizePassRole, namedRoles } from "./pass-role.js";
+import { checkServiceLoadBalancers } from "./service-load-balancers.js";
 import { requireActiveCluster } from "./clusters.js";
 import type { EcsContext } from "./ecs-context.js";
 import { checkMaxResults, decodeToken, encodeToken } from "./ecs-context.js";
@@ -113,6 +115,7 @@ export async function createService(context: ServiceOperationsContext, request: 
   const rolling = rollingSettings(input.deploymentConfiguration);
   const definition = await activeDefinition(context, input.taskDefinition);
   await authorizePassRole(call, namedRoles(definition));
+  const loadBalancers = await checkServiceLoadBalancers(context.store, input.loadBalancers, definition);
   const tags = validateTags(input.tags);
   if (new Set(tags.map((tag) => tag.key)).size !== tags.length) throw invalidParameterException("Tag keys must be unique.");
   const strategy = input.capacityProviderStrategy?.length
@@ -133,6 +136,7 @@ export async function createService(context: ServiceOperationsContext, request: 
   const serviceDeploymentArn = newServiceDeploymentArn(serviceArn);
   const document = newServiceDocument({
     input,
+    loadBalancers,
     serviceArn,
     name,
     cluster,
@@ -217,6 +221,7 @@ async function storeNewService(
 /** A new service as DescribeServices shows it. */
 function newServiceDocument(parts: {
   input: CreateServiceRequest;
+  loadBalancers: LoadBalancer[];
   serviceArn: string;
   name: string;
   cluster: ActiveCluster;
@@ -233,7 +238,7 @@ function newServiceDocument(parts: {
     serviceArn,
     serviceName: name,
     clusterArn: cluster.clusterArn,
-    loadBalancers: [],
+    loadBalancers: parts.loadBalancers,
     serviceRegistries: [],
     status: "ACTIVE",
     desiredCount,
@@ -273,7 +278,12 @@ export async function requireService(context: EcsContext, cluster: ActiveCluster
 }
 
 /** Whether UpdateService's members ask for a new deployment (a new revision, network, platform or capacity providers, or forced). */
-function deploymentChange(input: UpdateServiceRequest, current: DeploymentSettings, definitionArn: string): DeploymentSettings | undefined {
+function deploymentChange(
+  input: UpdateServiceRequest,
+  current: DeploymentSettings,
+  definitionArn: string,
+  targetsChanged: boolean,
+): DeploymentSettings | undefined {
   const next: DeploymentSettings = {
     ...current,
     taskDefinition: definitionArn,
@@ -282,7 +292,8 @@ function deploymentChange(input: UpdateServiceRequest, current: DeploymentSettin
     ...(input.capacityProviderStrategy?.length ? { capacityProviderStrategy: input.capacityProviderStrategy, launchType: undefined } : {}),
   };
   const changed = JSON.stringify(next) !== JSON.stringify(current);
-  return changed || input.forceNewDeployment === true ? next : undefined;
+  // New target groups need new tasks: those running stay registered where they are until replaced.
+  return changed || targetsChanged || input.forceNewDeployment === true ? next : undefined;
 }
 
 export async function updateService(context: ServiceOperationsContext, request: UpdateServiceRequest, call?: RequestContext): Promise<UpdateServiceResponse> {
@@ -322,7 +333,14 @@ export async function updateService(context: ServiceOperationsContext, request: 
         ...(input.platformVersion !== undefined ? { platformVersion: input.platformVersion } : {}),
         ...(input.capacityProviderStrategy?.length ? { capacityProviderStrategy: input.capacityProviderStrategy, launchType: undefined } : {}),
       };
-      const next = deploymentChange(input, deploymentSettingsOf(primary), definition?.taskDefinitionArn ?? primary.taskDefinition!);
+      // New target groups, or a new revision, are checked against the revision the service will run.
+      const loadBalancersBefore = JSON.stringify(service.loadBalancers ?? []);
+      if (input.loadBalancers !== undefined || (definition && service.loadBalancers?.length)) {
+        const checkedAgainst = definition ?? (await activeDefinition(context, primary.taskDefinition));
+        service = { ...service, loadBalancers: await checkServiceLoadBalancers(context.store, input.loadBalancers ?? service.loadBalancers, checkedAgainst) };
+      }
+      const targetsChanged = JSON.stringify(service.loadBalancers ?? []) !== loadBalancersBefore;
+      const next = deploymentChange(input, deploymentSettingsOf(primary), definition?.taskDefinitionArn ?? primary.taskDefinition!, targetsChanged);
       let history: ((tx: Repositories) => Promise<void>) | undefined;
       if (next) {
         const nextDefinition = definition ?? (await activeDefinition(context, next.taskDefinition));

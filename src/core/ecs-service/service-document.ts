@@ -83,6 +83,12 @@ export const serviceEventMessages = {
   unableToPlace: (service: string, reason: string) => `(service ${service}) was unable to place a task. Reason: ${reason}`,
   unhealthy: (service: string, taskArn: string) => `(service ${service}) (task ${taskIdOf(taskArn)}) failed container health checks.`,
   launchFailed: (service: string, reason: string) => `(service ${service}) failed to launch a task with (error ${reason}).`,
+  registeredTargets: (service: string, count: number, targetGroupArn: string) =>
+    `(service ${service}) registered ${count} targets in (target-group ${targetGroupArn})`,
+  deregisteredTargets: (service: string, count: number, targetGroupArn: string) =>
+    `(service ${service}) deregistered ${count} targets in (target-group ${targetGroupArn})`,
+  elbUnhealthy: (service: string, taskArn: string, targetGroupArn: string) =>
+    `(service ${service}) (task ${taskIdOf(taskArn)}) failed ELB health checks in (target-group ${targetGroupArn}).`, // wording not confirmed
 };
 
 export const rolloutReasons = {

@@ -115,7 +115,6 @@ export function refuseUnserved(request: CreateServiceRequest | UpdateServiceRequ
   if (create.deploymentController?.type !== undefined && create.deploymentController.type !== "ECS") {
     throw invalidParameterException(`Berth supports the ECS deployment controller only; ${create.deploymentController.type} is not supported.`);
   }
-  if (request.loadBalancers?.length) throw invalidParameterException("Berth does not support load balancers on services yet.");
   if (request.serviceRegistries?.length) throw invalidParameterException("Berth does not support service registries.");
   if (request.serviceConnectConfiguration?.enabled) throw invalidParameterException("Berth does not support Service Connect.");
   if (request.volumeConfigurations?.length) throw invalidParameterException("Berth does not support service volume configurations.");
