@@ -74,13 +74,18 @@ test("FilterLogEvents takes JSON and space-delimited patterns, through the SDK a
     (cli.json as { events: { message: string }[] }).events.map((e) => e.message),
     ['10.0.0.2 - amy [07/Dec/2026:01:00:01 +0000] "GET /ok HTTP/1.1" 200 10'],
   );
-  for (const bad of ["{ $.level = }", "[a, b", "%(x)%", "{ $.a = %x% && $.b = %y% && $.c = %z% }"]) {
+  for (const bad of ["{ $.level = }", "[a b]", "%(x)%", "{ $.a = %x% && $.b = %y% && $.c = %z% }"]) {
     await rejects(
       logs.send(new FilterLogEventsCommand({ logGroupName: "/patterns", filterPattern: bad })),
       "InvalidParameterException",
       "Invalid filter pattern",
     );
   }
+  await rejects(
+    logs.send(new FilterLogEventsCommand({ logGroupName: "/patterns", filterPattern: "ERROR email@domain.com" })),
+    "InvalidParameterException",
+    "Invalid filter pattern: Invalid character(s) in term 'email@domain.com'",
+  );
   const badCli = await awsCli(server, ["logs", "filter-log-events", "--log-group-name", "/patterns", "--filter-pattern", "{ $.a IS MAYBE }"]);
   assert.notEqual(badCli.code, 0);
   assert.match(badCli.stderr, /InvalidParameterException.*Invalid filter pattern/);
@@ -182,7 +187,15 @@ test("metric filter inputs that AWS refuses", async () => {
   await logs.send(new CreateLogGroupCommand({ logGroupName: "/mf-bad" }));
   const putWith = (filterPattern: string, metricTransformations: object[], filterName = "f") =>
     logs.send(new PutMetricFilterCommand({ logGroupName: "/mf-bad", filterName, filterPattern, metricTransformations: metricTransformations as never }));
-  await rejects(putWith("{ $.a = ", transformation("M")), "InvalidParameterException", "Invalid filter pattern");
+  // PutMetricFilter's words differ from FilterLogEvents' (AWS's answers to CloudFormation and Terraform).
+  await rejects(putWith("{ $.a = }", transformation("M")), "InvalidParameterException", "Invalid metric filter pattern");
+  await rejects(putWith("{ $.a = 1", transformation("M")), "InvalidParameterException", "If a filter pattern starts with '{' it must end with '}'");
+  await rejects(putWith("ERROR (x)", transformation("M")), "InvalidParameterException", "Invalid character(s) in term '(x)'");
+  await rejects(
+    putWith("?ERROR ?WARN", transformation("M", { dimensions: { A: "$a" } })),
+    "InvalidParameterException",
+    "The specified filter pattern does not support dimensions",
+  );
   await rejects(putWith("ERROR", transformation("M", { metricValue: "$.latency" })), "InvalidParameterException"); // a selector needs a JSON pattern
   await rejects(putWith("{ $.a = 1 }", transformation("M", { metricValue: "lots" })), "InvalidParameterException");
   await rejects(putWith("[a, b]", transformation("M", { dimensions: { A: "$a", B: "$b", C: "$a", D: "$b" } })), "InvalidParameterException");
@@ -206,7 +219,7 @@ r = logs.test_metric_filter(filterPattern="{ $.ok IS TRUE }", logEventMessages=[
 print(json.dumps([m["eventNumber"] for m in r["matches"]]))
 `);
   assert.equal(boto.code, 0, boto.stderr);
-  assert.deepEqual(boto.stdout.trim().split("\n"), ["InvalidParameterException Invalid filter pattern", "[1]"]);
+  assert.deepEqual(boto.stdout.trim().split("\n"), ["InvalidParameterException Invalid metric filter pattern", "[1]"]);
 });
 
 test("events ingested are matched against the group's metric filters and aggregated per minute", async () => {

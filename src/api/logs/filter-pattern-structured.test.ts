@@ -144,6 +144,17 @@ test("a space-delimited match offers its fields to a metric value by name and po
   assert.equal(json?.numberAt("$.latency"), 12.5);
 });
 
+test("a pattern that opens with { or [ must close with it (AWS's words for {)", () => {
+  assert.throws(() => compileFilterPattern("{ $.a = 1 } x"), {
+    name: "InvalidParameterException",
+    message: "If a filter pattern starts with '{' it must end with '}'",
+  });
+  assert.throws(() => compileFilterPattern("[a, b"), {
+    name: "InvalidParameterException",
+    message: "If a filter pattern starts with '[' it must end with ']'",
+  });
+});
+
 test("malformed structured patterns are refused as AWS refuses them", () => {
   for (const pattern of [
     "{ }",
@@ -153,7 +164,6 @@ test("malformed structured patterns are refused as AWS refuses them", () => {
     "{ $.a = 1 && }",
     "{ ($.a = 1 }",
     "{ $.a IS MAYBE }",
-    "{ $.a = 1 } x",
     "{ $[0] = 1 }",
     "{ $.a = %x% || $.b = %y% || $.c = %z% }",
     "[]",
@@ -204,15 +214,15 @@ test("hostile patterns compile and match in time linear in their size (against a
 
 test("hostile events cost time linear in their size", () => {
   const patterns = ["[a, ..., b, ..., c = 1*, ..., d]", "{ $.a[0][0][0] = *x* }", "[a, b = *x*, ...]"];
-  const small = Array.from({ length: 50 }, () => `${"x ".repeat(100)}`);
+  const small = Array.from({ length: 50 }, () => `${"x ".repeat(1_000)}`);
   const large = Array.from({ length: 50 }, () => `${"x ".repeat(10_000)}`);
   const deepJson = `${'{"a":['.repeat(5000)}1${"]}".repeat(5000)}`;
   for (const pattern of patterns) {
     const matches = compileFilterPattern(pattern);
     const baseline = timeOf(() => small.filter(matches));
     const took = timeOf(() => large.filter(matches));
-    // 100 times the text: allow 300 times the time (and some slack for timer noise).
-    assert.ok(took < baseline * 300 + 50, `${pattern}: ${took.toFixed(1)} ms on large events against ${baseline.toFixed(1)} ms on small ones`);
+    // 10 times the text: allow 30 times the time (and some slack for timer noise and other sessions' load).
+    assert.ok(took < baseline * 30 + 50, `${pattern}: ${took.toFixed(1)} ms on large events against ${baseline.toFixed(1)} ms on small ones`);
     assert.equal(typeof matches(deepJson), "boolean");
   }
 });

@@ -3,9 +3,18 @@
 //
 // Terms are case-sensitive and match anywhere in the event (ERROR matches "ERRORCODE"); every
 // plain term must appear, at least one of the ?-terms (when there are any), and none of the
-// -terms. A quoted term is a phrase matched as written ("Exception occurred"), and is how terms
-// with symbols are given. Matching is String.includes per term: linear in the event per term.
+// -terms. A quoted term is a phrase matched as written ("Exception occurred"); AWS: "Metric filter
+// terms that include characters other than alphanumeric or underscore must be placed inside double
+// quotes", and refuses them unquoted with "Invalid character(s) in term 'x'" (as it answers for an
+// unquoted e-mail address, a parenthesis or a typographic quote). Matching is String.includes per
+// term: linear in the event per term.
+import { invalidParameterException } from "../../core/errors.js";
 import { invalidFilterPattern } from "./filter-pattern-regex.js";
+
+const UNQUOTED_TERM = /^[A-Za-z0-9_]+$/;
+
+/** AWS's answer to a term it cannot read: FilterLogEvents and Live Tail word it so. */
+const invalidTerm = (term: string) => invalidParameterException(`Invalid filter pattern: Invalid character(s) in term '${term}'`);
 
 interface Term {
   readonly text: string;
@@ -44,12 +53,14 @@ function readTerms(source: string): Term[] {
       if (close < 0) throw invalidFilterPattern();
       text = source.slice(index + 1, close);
       index = close + 1;
+      if (text === "") throw invalidTerm('""');
     } else {
       const start = index;
       while (index < source.length && !isBlank(source[index])) index++;
       text = source.slice(start, index);
+      if (text === "") throw invalidFilterPattern();
+      if (!UNQUOTED_TERM.test(text)) throw invalidTerm(text);
     }
-    if (text === "") throw invalidFilterPattern();
     terms.push({ text, kind });
   }
   return terms;

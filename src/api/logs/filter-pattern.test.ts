@@ -20,8 +20,20 @@ test("-terms exclude events", () => assert.deepEqual(matching("ERROR -Exiting"),
 test("%regex% matches a regular expression", () => assert.deepEqual(matching("%[0-9]{3}%"), ["GET /x 404"]));
 test("rejects an unclosed quote, and a JSON or space-delimited pattern left open", () => {
   assert.throws(() => compileFilterPattern('"open'), { name: "InvalidParameterException", message: "Invalid filter pattern" });
-  assert.throws(() => compileFilterPattern("{ $.level = 1"), { name: "InvalidParameterException", message: "Invalid filter pattern" });
-  assert.throws(() => compileFilterPattern("[a, b"), { name: "InvalidParameterException", message: "Invalid filter pattern" });
+  assert.throws(() => compileFilterPattern("{ $.level = 1"), { name: "InvalidParameterException", message: /must end with '}'/ });
+  assert.throws(() => compileFilterPattern("[a, b"), { name: "InvalidParameterException", message: /must end with ']'/ });
+});
+
+test("a term with characters other than letters, digits and _ must be quoted (AWS's words)", () => {
+  for (const term of ["email@domain.com", "(x)", "ERROR:", "\u201cquoted\u201d"]) {
+    assert.throws(() => compileFilterPattern(`ERROR ${term}`), {
+      name: "InvalidParameterException",
+      message: `Invalid filter pattern: Invalid character(s) in term '${term}'`,
+    });
+    assert.equal(compileFilterPattern(`ERROR "${term}"`)(`ERROR ${term}`), true);
+  }
+  assert.throws(() => compileFilterPattern('ERROR ""'), { message: `Invalid filter pattern: Invalid character(s) in term '""'` });
+  assert.deepEqual(lines.filter(compileFilterPattern("?WARN ?_x ?404")), ["WARN slow request", "GET /x 404"]);
 });
 test("%regex% runs in linear time: a catastrophic pattern does not stall the event loop", async () => {
   // AWS refuses "(" and ")", so the classic (a+)+$ cannot be written; a+a+a+…$ is the same trap

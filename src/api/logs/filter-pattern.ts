@@ -58,12 +58,12 @@ export function parseFilterPattern(pattern: string | undefined, member = "filter
   const source = (pattern ?? "").trim();
   if (source === "") return { kind: "all", evaluate: () => NO_VALUES };
   if (source.startsWith("{")) {
-    if (!source.endsWith("}")) throw invalidParameterException("Invalid filter pattern");
+    if (!source.endsWith("}")) throw invalidParameterException("If a filter pattern starts with '{' it must end with '}'");
     const test = compileJsonPattern(source);
     return { kind: "json", evaluate: (event) => (test(event) ? jsonValues(event) : undefined) };
   }
   if (source.startsWith("[")) {
-    if (!source.endsWith("]")) throw invalidParameterException("Invalid filter pattern");
+    if (!source.endsWith("]")) throw invalidParameterException("If a filter pattern starts with '[' it must end with ']'"); // wording not confirmed (AWS's for '{' is)
     const delimited = compileDelimitedPattern(source);
     return {
       kind: "delimited",

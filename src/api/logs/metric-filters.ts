@@ -47,7 +47,7 @@ const FIELD_REFERENCE = /^\$[A-Za-z0-9_]+$/;
 export async function putMetricFilter(context: MetricFiltersContext, input: PutMetricFilterRequest): Promise<ResponseBody<PutMetricFilterCommandOutput>> {
   const group = await requireLogGroup(context, { logGroupName: input.logGroupName });
   const filterPattern = input.filterPattern ?? "";
-  const pattern = parseFilterPattern(filterPattern);
+  const pattern = parseMetricFilterPattern(filterPattern);
   const transformation = checkTransformations(input.metricTransformations, pattern);
   if (input.fieldSelectionCriteria !== undefined || (input.emitSystemFieldDimensions?.length ?? 0) > 0) {
     // wording not confirmed: Berth has no log transformers or system fields to select or emit.
@@ -73,6 +73,23 @@ export async function putMetricFilter(context: MetricFiltersContext, input: PutM
   return {};
 }
 
+/**
+ * The pattern, with PutMetricFilter's wording of a refusal: "Invalid metric filter pattern" (where
+ * FilterLogEvents says "Invalid filter pattern"), and a term's own error without that prefix, as
+ * AWS answered CloudFormation's PutMetricFilter and PutSubscriptionFilter calls.
+ */
+function parseMetricFilterPattern(filterPattern: string): CompiledFilterPattern {
+  try {
+    return parseFilterPattern(filterPattern);
+  } catch (error) {
+    if (error instanceof Error && error.message === "Invalid filter pattern") throw invalidParameterException("Invalid metric filter pattern");
+    if (error instanceof Error && error.message.startsWith("Invalid filter pattern: Invalid character(s)")) {
+      throw invalidParameterException(error.message.slice("Invalid filter pattern: ".length));
+    }
+    throw error;
+  }
+}
+
 function isRegexPattern(pattern: string): boolean {
   return pattern.includes("%");
 }
@@ -92,6 +109,9 @@ function checkTransformations(transformations: MetricTransformation[] | undefine
   const dimensions = t.dimensions ?? {};
   const entries = Object.entries(dimensions);
   if (entries.length > MAX_DIMENSIONS) throw invalidParameterException(`The number of dimensions must not exceed ${MAX_DIMENSIONS}.`); // wording not confirmed
+  if (entries.length > 0 && pattern.kind !== "json" && pattern.kind !== "delimited") {
+    throw invalidParameterException("The specified filter pattern does not support dimensions");
+  }
   for (const [name, reference] of entries) {
     if (name === "" || name.length > 255 || !isReferenceFor(reference, pattern)) {
       throw invalidParameterException(`Invalid dimension: ${name}`); // wording not confirmed
