@@ -55,7 +55,7 @@ export async function putResourcePolicy(context: ResourcePoliciesContext, input:
   }
   const record: LogResourcePolicyRecord = { policyName, policyDocument, updatedAt: context.clock.now() };
   if (!(await context.resourcePolicies.put(record, MAX_RESOURCE_POLICIES))) {
-    throw limitExceededException("Resource limit exceeded."); // wording not confirmed
+    throw limitExceededException("Resource limit exceeded."); // AWS's words (seen through Terraform and CloudFormation)
   }
   return { resourcePolicy: policyOf(record) };
 }
