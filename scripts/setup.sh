@@ -18,6 +18,8 @@ debian_packages=(
   # tests and benchmarks: real clients and reference servers; PostgreSQL, whose initdb and pg_ctl
   # the tests use to run a cluster of their own (the control plane's replicated store)
   awscli python3-boto3 skopeo umoci docker-registry apache2-utils wrk nginx-light podman postgresql
+  # bench/logs-insights.ts: the same aggregation by jq as the baseline of a Logs Insights query
+  jq
   # building the SQLite driver from source, and the native mount helper (scripts/build-native.sh)
   python3 make g++ gcc libc6-dev
 )
