@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createHttpControlLink } from "../../src/agent/control-link-http.js";
-import type { ControlPlaneLink, DesiredTask, TaskStatusReport } from "../../src/protocol/index.js";
+import type { ControlPlaneLink, DesiredTask, LoadBalancerNodeSpec, TargetHealthResult, TaskStatusReport } from "../../src/protocol/index.js";
 import { protocolVersion } from "../../src/protocol/index.js";
 import type { TestServer } from "./server.js";
 
@@ -46,6 +46,8 @@ export class ScriptedAgent {
   private readonly abort = new AbortController();
   private loop: Promise<void> = Promise.resolve();
   private heartbeat: NodeJS.Timeout | undefined;
+  /** The load balancer nodes the last poll answer gave this host (it runs none: tests read them and report health as a node would). */
+  loadBalancers: readonly LoadBalancerNodeSpec[] = [];
 
   constructor(
     server: TestServer,
@@ -88,6 +90,11 @@ export class ScriptedAgent {
     await this.send([{ taskArn, lastStatus: "STOPPED", desiredStatus: "RUNNING", stop }]);
   }
 
+  /** Sends health results as this host's load balancer nodes would (the agent protocol's targetHealth call). */
+  async reportTargetHealth(results: readonly TargetHealthResult[]): Promise<void> {
+    await this.link.targetHealth!(this.options.hostId, { results });
+  }
+
   async stop(): Promise<void> {
     clearInterval(this.heartbeat);
     this.abort.abort();
@@ -106,6 +113,7 @@ export class ScriptedAgent {
         continue;
       }
       generation = answer.generation;
+      this.loadBalancers = answer.loadBalancers ?? [];
       if (this.options.batchReports) {
         const changes = answer.tasks.flatMap((desired) => this.changeFor(desired) ?? []);
         for (let i = 0; i < changes.length; i += REPORTS_PER_CALL) await this.send(changes.slice(i, i + REPORTS_PER_CALL)).catch(() => undefined);
