@@ -75,6 +75,7 @@ export function createEcrImageStore(context: RegistryContext, downloads: Downloa
       }
     },
 
-    downloadUrl: (name, digest, caller) => `http://${context.publicHost()}/v2/${name}/blobs/${digest}?${downloads.sign(name, digest, caller)}`,
+    downloadUrl: (name, digest, caller, secure) =>
+      `${secure ? "https" : "http"}://${context.publicHost()}/v2/${name}/blobs/${digest}?${downloads.sign(name, digest, caller)}`,
   };
 }

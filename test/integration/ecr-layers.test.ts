@@ -5,7 +5,8 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { Agent as HttpsAgent, get as httpsGet } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -355,4 +356,33 @@ test("scanning and replication answer ValidationException naming Berth's limitat
   assert.deepEqual(JSON.parse(off.stdout), { registryId: server.accountId, repositoryName: "layers", imageScanningConfiguration: { scanOnPush: false } });
   const described = await ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ["layers"] }));
   assert.equal(described.repositories![0]!.imageScanningConfiguration!.scanOnPush, false);
+});
+
+test("over TLS the download URL is an https URL of the same listener, served to a client trusting the server's CA", async () => {
+  const tls = await startTestServer({ args: ["--tls"] });
+  const ca = readFileSync(join(tls.dataDir, "ca.pem"), "utf8");
+  const client = new ECRClient({ ...sdkConfig(tls), requestHandler: { httpsAgent: new HttpsAgent({ ca }) } });
+  try {
+    await client.send(new CreateRepositoryCommand({ repositoryName: "secure" }));
+    const bytes = Buffer.from("a layer fetched over TLS");
+    const { uploadId } = await client.send(new InitiateLayerUploadCommand({ repositoryName: "secure" }));
+    await client.send(
+      new UploadLayerPartCommand({ repositoryName: "secure", uploadId, partFirstByte: 0, partLastByte: bytes.length - 1, layerPartBlob: bytes }),
+    );
+    await client.send(new CompleteLayerUploadCommand({ repositoryName: "secure", uploadId, layerDigests: [sha256(bytes)] }));
+    const { downloadUrl } = await client.send(new GetDownloadUrlForLayerCommand({ repositoryName: "secure", layerDigest: sha256(bytes) }));
+    assert.ok(downloadUrl!.startsWith(`${tls.endpoint}/v2/secure/blobs/${sha256(bytes)}?`), downloadUrl);
+    const body = await new Promise<Buffer>((resolve, reject) => {
+      httpsGet(downloadUrl!, { ca }, (response) => {
+        const chunks: Buffer[] = [];
+        response.on("data", (chunk: Buffer) => chunks.push(chunk));
+        response.on("end", () => (response.statusCode === 200 ? resolve(Buffer.concat(chunks)) : reject(new Error(`status ${response.statusCode}`))));
+      }).on("error", reject);
+    });
+    assert.deepEqual(body, bytes);
+  } finally {
+    client.destroy();
+    await tls.stop();
+    await tls.cleanup();
+  }
 });

@@ -47,7 +47,7 @@ export interface EcrImageStore {
   /** Stores a manifest (`mediaType` as its Content-Type), tagged or not. A malformed one is InvalidParameterException. */
   pushManifest(repositoryName: string, bytes: Buffer, mediaType: string | undefined, tag: string | undefined): Promise<ManifestPushOutcome>;
   /** A time-limited URL of the registry that serves the blob, signed for `caller` (whose policies are asked again when it is used). */
-  downloadUrl(repositoryName: string, digest: string, caller: CallerIdentity): string;
+  downloadUrl(repositoryName: string, digest: string, caller: CallerIdentity, secure: boolean): string;
 }
 
 export interface EcrContext {

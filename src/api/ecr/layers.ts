@@ -129,7 +129,7 @@ export async function completeLayerUpload(context: EcrContext, input: CompleteLa
 export async function getDownloadUrlForLayer(
   context: EcrContext,
   input: GetDownloadUrlForLayerRequest,
-  request: Pick<RequestContext, "caller">,
+  request: Pick<RequestContext, "caller" | "secureTransport">,
 ): Promise<GetDownloadUrlForLayerResponse> {
   const repository = await requireRepository(context, input.repositoryName, input.registryId);
   const digest = input.layerDigest ?? "";
@@ -139,5 +139,6 @@ export async function getDownloadUrlForLayer(
       `The layer with digest '${digest}' does not exist in the repository with name '${repository.name}' in the registry with id '${repository.registryId}'`,
     ); // wording not confirmed
   }
-  return { downloadUrl: context.images.downloadUrl(repository.name, digest, request.caller), layerDigest: digest };
+  // The registry shares the API's listener: the URL takes the scheme this request came in on (TLS or not).
+  return { downloadUrl: context.images.downloadUrl(repository.name, digest, request.caller, request.secureTransport === true), layerDigest: digest };
 }
