@@ -202,12 +202,53 @@ test("metric filter inputs that AWS refuses", async () => {
   await rejects(putWith("[a, b]", transformation("M", { dimensions: { A: "$a" }, defaultValue: 0 })), "InvalidParameterException");
   await rejects(putWith("[a, b]", [...transformation("M"), ...transformation("N")]), "InvalidParameterException");
   await rejects(putWith("x".repeat(1025), transformation("M")), "InvalidParameterException");
+  // The model's lengths and patterns, which the gateway's type check does not apply.
+  await rejects(
+    putWith("", transformation("M"), "x".repeat(513)),
+    "InvalidParameterException",
+    /at 'filterName' failed to satisfy constraint: Member must have length less than or equal to 512$/,
+  );
+  await rejects(
+    putWith("", transformation("M"), "a*b"),
+    "InvalidParameterException",
+    /at 'filterName' failed to satisfy constraint: Member must satisfy regular expression pattern: \[\^:\*\]\*$/,
+  );
+  await rejects(
+    putWith("", transformation("M$")),
+    "InvalidParameterException",
+    /metricName' failed to satisfy constraint: Member must satisfy regular expression pattern/,
+  );
+  await rejects(
+    putWith("", transformation("M".repeat(256))),
+    "InvalidParameterException",
+    /metricName' failed to satisfy constraint: Member must have length less than or equal to 255$/,
+  );
+  await rejects(
+    putWith("[a, b]", transformation("M", { dimensions: { ["k".repeat(256)]: "$a" } })),
+    "InvalidParameterException",
+    /dimensions' failed to satisfy constraint/,
+  );
+  await rejects(putWith("", transformation("M", { metricValue: "1".repeat(101) })), "InvalidParameterException", /metricValue' failed to satisfy constraint/);
+  await rejects(
+    logs.send(
+      new PutMetricFilterCommand({ logGroupName: "g".repeat(100_000), filterName: "f", filterPattern: "", metricTransformations: transformation("M") }),
+    ),
+    "InvalidParameterException",
+    /at 'logGroupName' failed to satisfy constraint: Member must have length less than or equal to 512$/,
+  );
+  await rejects(
+    logs.send(new DescribeMetricFiltersCommand({ logGroupName: "/mf-bad", filterNamePrefix: "p*" })),
+    "InvalidParameterException",
+    /filterNamePrefix/,
+  );
+  // A quoted term with a "%" is no regex: it does not count against the five regex filters.
+  await putWith('"100%"', transformation("M"), "percent");
   // Five regex filters per group, then LimitExceededException; a sixth without a regex is fine.
   for (let i = 0; i < 5; i++) await putWith(`%ERR${i}%`, transformation("M"), `re-${i}`);
   await rejects(putWith("%ERR5%", transformation("M"), "re-5"), "LimitExceededException");
   await putWith("ERR5", transformation("M"), "plain");
   // 100 filters per group.
-  for (let i = 0; i < 94; i++) await putWith("", transformation("M"), `n-${String(i).padStart(3, "0")}`);
+  for (let i = 0; i < 93; i++) await putWith("", transformation("M"), `n-${String(i).padStart(3, "0")}`);
   await rejects(putWith("", transformation("M"), "one-too-many"), "LimitExceededException");
   await putWith("changed", transformation("M"), "n-000"); // replacing one is no new filter
   const boto = await boto3(`
@@ -344,6 +385,11 @@ print(len(logs.describe_resource_policies()["resourcePolicies"]))
   assert.deepEqual(
     described.resourcePolicies?.map((p) => [p.policyName, p.policyScope, typeof p.lastUpdatedTime]),
     [["p1", "ACCOUNT", "number"]],
+  );
+  await rejects(
+    logs.send(new PutResourcePolicyCommand({ policyName: "p".repeat(10_000), policyDocument: "{}" })),
+    "InvalidParameterException",
+    /at 'policyName' failed/,
   );
   await rejects(
     logs.send(new DeleteResourcePolicyCommand({ policyName: "p1", resourceArn: "arn:aws:logs:us-east-1:123456789012:log-group:x" })),

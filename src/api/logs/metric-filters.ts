@@ -22,7 +22,9 @@ import type { CompiledFilterPattern } from "./filter-pattern.js";
 import { eventView, parseFilterPattern } from "./filter-pattern.js";
 import { parseSelector } from "./filter-pattern-json.js";
 import type { LogsContext } from "./log-groups.js";
-import { requireLogGroup } from "./log-groups.js";
+import { requireLogGroup, validateLogGroupName } from "./log-groups.js";
+import { tokenize } from "./filter-pattern-lexer.js";
+import { checkFilterName, checkMetricName, checkTransformationMembers } from "./metric-filter-inputs.js";
 import { decodeOpaqueToken, encodeOpaqueToken } from "./log-tokens.js";
 import type { MetricFilterEvaluator } from "./metric-filter-evaluator.js";
 
@@ -45,7 +47,8 @@ const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 const FIELD_REFERENCE = /^\$[A-Za-z0-9_]+$/;
 
 export async function putMetricFilter(context: MetricFiltersContext, input: PutMetricFilterRequest): Promise<ResponseBody<PutMetricFilterCommandOutput>> {
-  const group = await requireLogGroup(context, { logGroupName: input.logGroupName });
+  const group = await requireLogGroup(context, { logGroupName: validateLogGroupName(input.logGroupName) });
+  const filterName = checkFilterName(input.filterName);
   const filterPattern = input.filterPattern ?? "";
   const pattern = parseMetricFilterPattern(filterPattern);
   const transformation = checkTransformations(input.metricTransformations, pattern);
@@ -54,13 +57,13 @@ export async function putMetricFilter(context: MetricFiltersContext, input: PutM
     throw invalidParameterException("fieldSelectionCriteria and emitSystemFieldDimensions are not supported by Berth");
   }
   if (isRegexPattern(filterPattern)) {
-    const others = (await context.metricFilters.ofGroup(group.id)).filter((f) => f.filterName !== input.filterName && isRegexPattern(f.filterPattern));
+    const others = (await context.metricFilters.ofGroup(group.id)).filter((f) => f.filterName !== filterName && isRegexPattern(f.filterPattern));
     if (others.length >= MAX_REGEX_FILTERS_PER_GROUP) throw limitExceededException("Resource limit exceeded."); // wording not confirmed
   }
   const stored = await context.metricFilters.put(
     {
       groupId: group.id,
-      filterName: input.filterName ?? "",
+      filterName,
       filterPattern,
       transformation,
       ...(input.applyOnTransformedLogs === undefined ? {} : { applyOnTransformedLogs: input.applyOnTransformedLogs }),
@@ -90,8 +93,17 @@ function parseMetricFilterPattern(filterPattern: string): CompiledFilterPattern 
   }
 }
 
+/** Whether a (valid) pattern holds a %regex%: as the whole pattern, or as a value of a JSON or space-delimited one. */
 function isRegexPattern(pattern: string): boolean {
-  return pattern.includes("%");
+  const source = pattern.trim();
+  if (source.startsWith("{") || source.startsWith("[")) {
+    try {
+      return tokenize(source.slice(1, -1)).some((token) => token.kind === "regex");
+    } catch {
+      return false;
+    }
+  }
+  return source.length >= 2 && source.startsWith("%") && source.endsWith("%");
 }
 
 /** Exactly one transformation (the model's list is "Fixed number of 1 item"), checked against the pattern. */
@@ -102,6 +114,7 @@ function checkTransformations(transformations: MetricTransformation[] | undefine
     ); // wording not confirmed (the SDK model's constraint, as AWS words others)
   }
   const t = transformations[0]!;
+  checkTransformationMembers(t);
   const metricValue = t.metricValue ?? "";
   if (!NUMBER.test(metricValue) && !isReferenceFor(metricValue, pattern)) {
     throw invalidParameterException(`Invalid metric value: ${metricValue}`); // wording not confirmed
@@ -155,7 +168,10 @@ export async function describeMetricFilters(context: MetricFiltersContext, input
       `1 validation error detected: Value '${limit}' at 'limit' failed to satisfy constraint: Member must have value ${limit < 1 ? "greater than or equal to 1" : "less than or equal to 50"}`,
     );
   }
-  const group = input.logGroupName === undefined ? undefined : await requireLogGroup(context, { logGroupName: input.logGroupName });
+  if (input.filterNamePrefix !== undefined) checkFilterName(input.filterNamePrefix, "filterNamePrefix");
+  if (input.metricName !== undefined) checkMetricName(input.metricName, "metricName");
+  if (input.metricNamespace !== undefined) checkMetricName(input.metricNamespace, "metricNamespace");
+  const group = input.logGroupName === undefined ? undefined : await requireLogGroup(context, { logGroupName: validateLogGroupName(input.logGroupName) });
   const page = input.nextToken === undefined ? undefined : decodeOpaqueToken(input.nextToken, isPage);
   const found = await context.metricFilters.list({
     ...(group ? { groupId: group.id } : {}),
@@ -198,8 +214,8 @@ export async function deleteMetricFilter(
   context: MetricFiltersContext,
   input: DeleteMetricFilterRequest,
 ): Promise<ResponseBody<DeleteMetricFilterCommandOutput>> {
-  const group = await requireLogGroup(context, { logGroupName: input.logGroupName });
-  if (!(await context.metricFilters.delete(group.id, input.filterName ?? ""))) {
+  const group = await requireLogGroup(context, { logGroupName: validateLogGroupName(input.logGroupName) });
+  if (!(await context.metricFilters.delete(group.id, checkFilterName(input.filterName)))) {
     throw resourceNotFoundException("The specified metric filter does not exist."); // wording not confirmed
   }
   context.evaluator.invalidate(group.id);

@@ -17,6 +17,7 @@ import type { LogResourcePoliciesRepository, LogResourcePolicyRecord } from "../
 import type { ResponseBody } from "../service-module.js";
 import type { LogsContext } from "./log-groups.js";
 import { decodeOpaqueToken, encodeOpaqueToken } from "./log-tokens.js";
+import { checkPolicyName } from "./metric-filter-inputs.js";
 
 export interface ResourcePoliciesContext extends LogsContext {
   readonly resourcePolicies: LogResourcePoliciesRepository;
@@ -36,9 +37,8 @@ function refuseResourceScope(input: { resourceArn?: string | undefined; expected
 
 export async function putResourcePolicy(context: ResourcePoliciesContext, input: PutResourcePolicyRequest): Promise<PutResourcePolicyResponse> {
   refuseResourceScope(input);
-  const policyName = input.policyName;
+  const policyName = checkPolicyName(input.policyName);
   const policyDocument = input.policyDocument;
-  if (policyName === undefined || policyName === "") throw invalidParameterException("policyName is required"); // wording not confirmed
   if (policyDocument === undefined || policyDocument.length < 1 || policyDocument.length > MAX_POLICY_DOCUMENT_LENGTH) {
     throw invalidParameterException(
       `1 validation error detected: Value at 'policyDocument' failed to satisfy constraint: Member must have length ${policyDocument ? `less than or equal to ${MAX_POLICY_DOCUMENT_LENGTH}` : "greater than or equal to 1"}`,
@@ -96,7 +96,7 @@ export async function deleteResourcePolicy(
   input: DeleteResourcePolicyRequest,
 ): Promise<ResponseBody<DeleteResourcePolicyCommandOutput>> {
   refuseResourceScope(input);
-  if (!(await context.resourcePolicies.delete(input.policyName ?? ""))) {
+  if (!(await context.resourcePolicies.delete(checkPolicyName(input.policyName)))) {
     throw resourceNotFoundException(`Policy with name [${input.policyName ?? ""}] does not exist`); // wording not confirmed
   }
   return {};
