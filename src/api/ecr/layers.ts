@@ -62,7 +62,8 @@ export async function batchCheckLayerAvailability(
     layers.push(
       size === undefined
         ? { layerDigest: digest, layerAvailability: "UNAVAILABLE" }
-        : { layerDigest: digest, layerAvailability: "AVAILABLE", layerSize: size, mediaType: "application/octet-stream" },
+        : // A blob's media type is its manifests' to say, and the blob store keeps none: omitted (the member is optional).
+          { layerDigest: digest, layerAvailability: "AVAILABLE", layerSize: size },
     );
   }
   return { layers, failures };
