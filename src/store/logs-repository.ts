@@ -7,7 +7,7 @@
 // events with the same timestamp and makes pagination tokens stable.
 import { inTransaction } from "./transaction.js";
 import type { LogGroupClass } from "@aws-sdk/client-cloudwatch-logs";
-import type { Kysely, Selectable } from "kysely";
+import type { Kysely, Selectable, SelectQueryBuilder } from "kysely";
 
 export interface LogGroupsTable {
   id: number | undefined;
@@ -339,8 +339,7 @@ export function createLogsRepository(db: Kysely<LogsTables>): LogsRepository {
     async streamEvents({ streamId, range, after, before, direction, limit }) {
       const order = direction === "forward" ? "asc" : "desc";
       let query = db.selectFrom("log_events").selectAll().where("stream_id", "=", streamId).orderBy("timestamp", order).orderBy("id", order).limit(limit);
-      if (range.startTime !== undefined) query = query.where("timestamp", ">=", range.startTime);
-      if (range.endTime !== undefined) query = query.where("timestamp", "<", range.endTime);
+      query = withTimeBounds(query, range, after, before);
       if (after)
         query = query.where((eb) => eb.or([eb("timestamp", ">", after.timestamp), eb.and([eb("timestamp", "=", after.timestamp), eb("id", ">", after.id)])]));
       if (before)
@@ -352,8 +351,7 @@ export function createLogsRepository(db: Kysely<LogsTables>): LogsRepository {
     async groupEvents({ groupId, streamIds, range, after, limit }) {
       let query = db.selectFrom("log_events").selectAll().where("group_id", "=", groupId).orderBy("timestamp", "asc").orderBy("id", "asc").limit(limit);
       if (streamIds) query = query.where("stream_id", "in", streamIds.length > 0 ? [...streamIds] : [-1]);
-      if (range.startTime !== undefined) query = query.where("timestamp", ">=", range.startTime);
-      if (range.endTime !== undefined) query = query.where("timestamp", "<", range.endTime);
+      query = withTimeBounds(query, range, after, undefined);
       if (after)
         query = query.where((eb) => eb.or([eb("timestamp", ">", after.timestamp), eb.and([eb("timestamp", "=", after.timestamp), eb("id", ">", after.id)])]));
       return (await query.execute()).map(eventOf);
@@ -382,6 +380,26 @@ export function createLogsRepository(db: Kysely<LogsTables>): LogsRepository {
       return removed;
     },
   };
+}
+
+/**
+ * One lower and one upper bound on timestamp, the tighter of the range's and the cursor's: what the
+ * (…, timestamp, id) indexes seek on. With the cursor only inside an OR (or beside a looser bound
+ * the planner may pick instead), every page re-reads the events before the cursor: a scan of a
+ * group that is quadratic in its events.
+ */
+function withTimeBounds<Q extends SelectQueryBuilder<LogsTables, "log_events", Selectable<LogEventsTable>>>(
+  query: Q,
+  range: EventRange,
+  after: EventCursor | undefined,
+  before: EventCursor | undefined,
+): Q {
+  const lower = Math.max(range.startTime ?? Number.NEGATIVE_INFINITY, after?.timestamp ?? Number.NEGATIVE_INFINITY);
+  const upper = Math.min(range.endTime ?? Number.POSITIVE_INFINITY, before ? before.timestamp + 1 : Number.POSITIVE_INFINITY);
+  let bounded = query;
+  if (lower !== Number.NEGATIVE_INFINITY) bounded = bounded.where("timestamp", ">=", lower) as Q;
+  if (upper !== Number.POSITIVE_INFINITY) bounded = bounded.where("timestamp", "<", upper) as Q;
+  return bounded;
 }
 
 function groupOf(row: Selectable<LogGroupsTable>): LogGroupRecord {

@@ -10,21 +10,26 @@ import type { LogEventRecord, LogsRepository } from "./logs-repository.js";
 type Row = [id: number, streamId: number, timestamp: number, ingestionTime: number, message: string];
 
 export function sqliteLogEventScan(database: Database.Database, portable: LogsRepository): Pick<LogsRepository, "groupEvents"> {
-  // (timestamp, id) > (?, ?): a row value, which SQLite compares in index order on log_events_group_time.
+  // The lower bound is the later of the range's start and the cursor's timestamp, so that SQLite
+  // seeks there on log_events_group_time; "(timestamp > ? OR id > ?)" then only drops the rows at
+  // the cursor's own timestamp. (With the cursor only in an OR or a row value, SQLite seeks to the
+  // range's start and every batch re-reads all before it: a scan quadratic in the events.)
   const scan = database
     .prepare<[number, number, number, number, number, number], Row>(
-      "SELECT id, stream_id, timestamp, ingestion_time, message FROM log_events WHERE group_id = ? AND timestamp >= ? AND timestamp < ? AND (timestamp, id) > (?, ?) ORDER BY timestamp, id LIMIT ?",
+      "SELECT id, stream_id, timestamp, ingestion_time, message FROM log_events WHERE group_id = ? AND timestamp >= ? AND timestamp < ? AND (timestamp > ? OR id > ?) ORDER BY timestamp, id LIMIT ?",
     )
     .raw();
   return {
     groupEvents: (options) => {
       if (options.streamIds) return portable.groupEvents(options);
+      const start = options.range.startTime ?? Number.MIN_SAFE_INTEGER;
+      const after = options.after ?? { timestamp: Number.MIN_SAFE_INTEGER, id: 0 };
       const rows = scan.all(
         options.groupId,
-        options.range.startTime ?? Number.MIN_SAFE_INTEGER,
+        Math.max(start, after.timestamp),
         options.range.endTime ?? Number.MAX_SAFE_INTEGER,
-        options.after?.timestamp ?? Number.MIN_SAFE_INTEGER,
-        options.after?.id ?? 0,
+        after.timestamp,
+        after.id,
         options.limit,
       );
       const events: LogEventRecord[] = new Array(rows.length);

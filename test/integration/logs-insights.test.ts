@@ -153,7 +153,7 @@ test("StartQuery's parameters: one of the group members, times, limit, groups th
   await assert.rejects(logs.send(new GetQueryResultsCommand({ queryId: "../../etc" })), { name: "ResourceNotFoundException" });
 });
 
-test("StopQuery cancels a running query; a finished one answers success false; DescribeQueries lists both", async () => {
+test("30 concurrent queries, the 31st refused; StopQuery cancels running ones, not finished ones; DescribeQueries lists them", async () => {
   await logs.send(new CreateLogGroupCommand({ logGroupName: "/big" }));
   await logs.send(new CreateLogStreamCommand({ logGroupName: "/big", logStreamName: "s" }));
   for (let batch = 0; batch < 20; batch++) {
@@ -165,18 +165,38 @@ test("StopQuery cancels a running query; a finished one answers success false; D
       }),
     );
   }
-  const { queryId } = await logs.send(new StartQueryCommand({ logGroupName: "/big", ...window, queryString: "stats count_distinct(n) by bin(1s)" }));
-  const stopped = await logs.send(new StopQueryCommand({ queryId }));
-  assert.equal(stopped.success, true);
-  const answer = await finished(queryId!);
-  assert.equal(answer.status, "Cancelled");
-  assert.equal((await logs.send(new StopQueryCommand({ queryId }))).success, false);
+  // 30 queries at once share the server's time, so each runs for seconds: the 31st is refused
+  // (AWS: up to 30 concurrent queries), and every one of the 30 is still running when stopped.
+  const queryString = "stats count_distinct(n) by bin(1s)";
+  const started = await Promise.all(Array.from({ length: 30 }, () => logs.send(new StartQueryCommand({ logGroupName: "/big", ...window, queryString }))));
+  const ids = started.map((answer) => answer.queryId!);
+  await assert.rejects(logs.send(new StartQueryCommand({ logGroupName: "/big", ...window, queryString })), {
+    name: "LimitExceededException",
+    message: /concurrency limit of \[30\]/,
+  });
+  const stopped = await Promise.all(ids.map((queryId) => logs.send(new StopQueryCommand({ queryId }))));
+  assert.deepEqual(
+    stopped.map((answer) => answer.success),
+    ids.map(() => true),
+  );
+  for (const queryId of ids) assert.equal((await finished(queryId)).status, "Cancelled");
+  assert.equal((await logs.send(new StopQueryCommand({ queryId: ids[0] }))).success, false);
+  // Stopped queries no longer count: a new one starts.
+  const after = await logs.send(new StartQueryCommand({ logGroupName: "/big", ...window, queryString: "stats count(*) as n" }));
+  const counted = await finished(after.queryId!);
+  assert.deepEqual(asObjects(counted), [{ n: "200000" }]);
 
   const listed = await logs.send(new DescribeQueriesCommand({ logGroupName: "/big" }));
-  assert.deepEqual(
-    listed.queries!.map((q) => [q.queryId, q.status, q.logGroupName, q.queryString]),
-    [[queryId, "Cancelled", "/big", "stats count_distinct(n) by bin(1s)"]],
-  );
+  assert.equal(listed.queries!.length, 31);
+  assert.deepEqual(listed.queries![0], {
+    queryLanguage: "CWLI",
+    queryId: after.queryId,
+    queryString: "stats count(*) as n",
+    status: "Complete",
+    createTime: listed.queries![0]!.createTime,
+    logGroupName: "/big",
+  });
+  assert.ok(listed.queries!.slice(1).every((q) => q.status === "Cancelled" && ids.includes(q.queryId!)));
   const complete = await logs.send(new DescribeQueriesCommand({ status: "Complete", maxResults: 2 }));
   assert.equal(complete.queries!.length, 2);
   assert.ok(complete.nextToken);

@@ -8,9 +8,9 @@
 //       └──────StopQuery─────────┴───────────────────▶ Cancelled (any replica; seen by the runner
 //                                                                  at its next progress write)
 //
-// The engine is synchronous, so the runner works in slices of at most SLICE_MS and yields to the
-// event loop between them (setImmediate): API requests keep being served while a query runs.
-import { setImmediate as yieldToEventLoop } from "node:timers/promises";
+// The engine is synchronous, so queries work in slices of about SLICE_MS, one slice per turn of
+// the event loop across all the queries of this replica, taken in turn (round robin): between two
+// slices the loop serves API requests, however many queries run.
 import type { LogEventRecord, LogsRepository } from "../../../store/logs-repository.js";
 import type { InsightsQueryStatistics, LogsInsightsRepository } from "../../../store/logs-insights-repository.js";
 import type { Clock } from "../../../core/clock.js";
@@ -47,6 +47,10 @@ export interface QueryToRun {
 /** The queries this replica runs, so a StopQuery that lands here stops one at its next slice. */
 export class QueryRunner {
   private readonly running = new Map<string, { stopped: boolean }>();
+  /** When the slice being worked now began. */
+  private sliceStart = Number.NEGATIVE_INFINITY;
+  /** Queries waiting for a slice, in order; one is woken per turn of the event loop. */
+  private readonly waiting: (() => void)[] = [];
 
   constructor(private readonly ports: RunnerPorts) {}
 
@@ -68,6 +72,24 @@ export class QueryRunner {
     if (handle) handle.stopped = true;
   }
 
+  /** Waits for a slice when this one is spent: the caller's turn comes after every query waiting now. */
+  private async pace(): Promise<void> {
+    if (performance.now() - this.sliceStart < SLICE_MS) return;
+    await new Promise<void>((resolve) => {
+      this.waiting.push(resolve);
+      if (this.waiting.length === 1) setImmediate(() => this.wakeNext());
+    });
+  }
+
+  private wakeNext(): void {
+    const next = this.waiting.shift();
+    if (!next) return;
+    this.sliceStart = performance.now();
+    next();
+    // The next waiter's slice is in a later turn, after the loop has polled for I/O.
+    if (this.waiting.length > 0) setImmediate(() => this.wakeNext());
+  }
+
   private async fail(queryId: string, error: unknown): Promise<void> {
     const resource = error instanceof QueryResourceError;
     if (!resource) this.ports.onError?.(queryId, error);
@@ -80,7 +102,8 @@ export class QueryRunner {
     const statistics = { recordsMatched: 0, recordsScanned: 0, bytesScanned: 0 };
     const figures = (): InsightsQueryStatistics => ({ ...statistics, recordsMatched: query.compiled.matched });
     let lastProgress = Number.NEGATIVE_INFINITY;
-    await yieldToEventLoop();
+    this.sliceStart = Number.NEGATIVE_INFINITY; // StartQuery answers before the first slice
+    await this.pace();
     for (const group of query.groups) {
       const streamNames = new Map<number, string>();
       const context: EventContext = {
@@ -100,6 +123,7 @@ export class QueryRunner {
           lastProgress = now;
           if (!(await insights.recordProgress(query.queryId, figures()))) return; // stopped elsewhere
         }
+        await this.pace();
         const batch = await logs.groupEvents({
           groupId: group.id,
           range: { startTime: query.startMs, endTime: query.endMs },
@@ -126,23 +150,19 @@ export class QueryRunner {
     for (const [id, name] of await this.ports.logs.streamNames([...unknown])) names.set(id, name);
   }
 
-  /** Pushes a batch through the pipeline, yielding to the event loop every SLICE_MS. */
+  /** Pushes a batch through the pipeline, waiting for a new slice whenever this one is spent. */
   private async scan(
     batch: readonly LogEventRecord[],
     context: EventContext,
     compiled: CompiledQuery,
     statistics: { recordsScanned: number; bytesScanned: number },
   ): Promise<void> {
-    let sliceStart = performance.now();
     for (let index = 0; index < batch.length; index++) {
       const event = batch[index]!;
       statistics.recordsScanned++;
       statistics.bytesScanned += Buffer.byteLength(event.message);
       compiled.push(new EventRow(event, context));
-      if ((index & 255) === 255 && performance.now() - sliceStart > SLICE_MS) {
-        await yieldToEventLoop();
-        sliceStart = performance.now();
-      }
+      if ((index & 255) === 255) await this.pace();
     }
   }
 }
