@@ -139,24 +139,33 @@ test("berth demo on a fresh server pushes to the built-in registry, runs sample-
   assert.ok(Date.now() - stopping < 15_000, `stopped in ${Date.now() - stopping} ms`);
 });
 
-test("berth demo --service runs the app as a 2-task service, fetches each task's page, and --cleanup drains it to INACTIVE", async () => {
+test("berth demo --service runs the app as a 2-task service behind a load balancer, fetches each task's page and the load balancer's, and --cleanup drains it to INACTIVE", async () => {
   assert.ok(server, "runs after the demo");
   const result = await runDemo(server.endpoint, server.dataDir, ["--service", "--cleanup"]);
   assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
   const out = result.stdout;
   for (const command of [
+    "elbv2 create-load-balancer --name berth-demo --type application",
+    "elbv2 create-listener",
     "ecs create-service --cluster berth-demo --service-name sample-app-service",
+    "--load-balancers targetGroupArn=arn:aws:elasticloadbalancing:",
     "ecs wait services-stable",
     "ecs list-tasks --cluster berth-demo --service-name sample-app-service",
+    "ec2 describe-network-interfaces --filters 'Name=description,Values=ELB app/berth-demo/",
     "ecs delete-service",
+    "elbv2 delete-load-balancer",
   ]) {
-    assert.ok(out.includes(`aws --endpoint-url ${server.endpoint} ${command}`), `prints the aws command for ${command}`);
+    assert.ok(out.includes(`aws --endpoint-url ${server.endpoint} ${command}`) || out.includes(command), `prints the aws command for ${command}`);
   }
   assert.match(out, /\(service sample-app-service\) has reached a steady state\./);
+  assert.match(out, /\(service sample-app-service\) registered \d targets in \(target-group /);
   const ips = [...out.matchAll(/curl http:\/\/([\d.]+)\//g)].map((match) => match[1]);
-  assert.equal(new Set(ips).size, 2, "two tasks, two addresses");
-  assert.equal((out.match(/\| Hello from Berth/g) ?? []).length, 2, "both tasks served the page");
+  assert.equal(new Set(ips).size, 3, "two tasks and the load balancer, three addresses");
+  assert.match(out, /Fetch the page through the load balancer at [\d.]+/);
+  assert.equal((out.match(/\| Hello from Berth/g) ?? []).length, 3, "both tasks and the load balancer served the page");
   assert.match(out, /INACTIVE/);
+  const balancers = await cli(["elbv2", "describe-load-balancers"]);
+  assert.deepEqual(balancers.LoadBalancers, [], "--cleanup deleted the load balancer");
   const left = await cli(["ecs", "list-tasks", "--cluster", "berth-demo", "--service-name", "sample-app-service"]);
   assert.deepEqual(left.taskArns, []);
 });

@@ -15,6 +15,8 @@ import {
 
 export const DEMO_SERVICE = "sample-app-service";
 export const DEMO_SERVICE_TASKS = 2;
+/** The container of the demo's task definition (demo.ts registers it, CONTAINER there) that listens on port 80. */
+const DEMO_CONTAINER = "sample-app";
 
 /** The parts of the demo's session the service steps use. */
 export interface DemoSteps {
@@ -30,26 +32,38 @@ export interface DemoServiceInput {
   readonly subnetIds: readonly string[];
   readonly groupId: string;
   readonly deadline: number;
+  /** The target group the service's tasks are registered in (port 80 of the container "web"). */
+  readonly targetGroupArn?: string;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Creates (or updates) the service and waits until it is stable; the private IPs of its tasks. */
 export async function runDemoService(session: DemoSteps, input: DemoServiceInput): Promise<string[]> {
-  const { cluster, taskDefinition, subnetIds, groupId } = input;
+  const { cluster, taskDefinition, subnetIds, groupId, targetGroupArn } = input;
+  const loadBalancers = targetGroupArn ? [{ targetGroupArn, containerName: DEMO_CONTAINER, containerPort: 80 }] : undefined;
+  const loadBalancersArg = targetGroupArn ? ` --load-balancers targetGroupArn=${targetGroupArn},containerName=${DEMO_CONTAINER},containerPort=80` : "";
   const network = `awsvpcConfiguration={subnets=[${subnetIds.join(",")}],securityGroups=[${groupId}],assignPublicIp=DISABLED}`;
   const existing = (await session.ecs.send(new DescribeServicesCommand({ cluster, services: [DEMO_SERVICE] }))).services?.[0];
   if (existing?.status === "ACTIVE") {
     session.step(`Update the service ${DEMO_SERVICE} to the new revision (a rolling deployment)`, [
       session.aws(
-        `ecs update-service --cluster ${cluster} --service ${DEMO_SERVICE} --task-definition ${taskDefinition} --desired-count ${DEMO_SERVICE_TASKS}`,
+        `ecs update-service --cluster ${cluster} --service ${DEMO_SERVICE} --task-definition ${taskDefinition} --desired-count ${DEMO_SERVICE_TASKS}${loadBalancersArg}`,
       ),
     ]);
-    await session.ecs.send(new UpdateServiceCommand({ cluster, service: DEMO_SERVICE, taskDefinition, desiredCount: DEMO_SERVICE_TASKS }));
+    await session.ecs.send(
+      new UpdateServiceCommand({
+        cluster,
+        service: DEMO_SERVICE,
+        taskDefinition,
+        desiredCount: DEMO_SERVICE_TASKS,
+        ...(loadBalancers ? { loadBalancers } : {}),
+      }),
+    );
   } else {
     session.step(`Create the service ${DEMO_SERVICE}: ${DEMO_SERVICE_TASKS} tasks kept running, replaced if they stop`, [
       session.aws(
-        `ecs create-service --cluster ${cluster} --service-name ${DEMO_SERVICE} --task-definition ${taskDefinition} --desired-count ${DEMO_SERVICE_TASKS} --launch-type FARGATE --network-configuration '${network}' --deployment-configuration 'maximumPercent=200,minimumHealthyPercent=100,deploymentCircuitBreaker={enable=true,rollback=true}'`,
+        `ecs create-service --cluster ${cluster} --service-name ${DEMO_SERVICE} --task-definition ${taskDefinition} --desired-count ${DEMO_SERVICE_TASKS} --launch-type FARGATE --network-configuration '${network}' --deployment-configuration 'maximumPercent=200,minimumHealthyPercent=100,deploymentCircuitBreaker={enable=true,rollback=true}'${loadBalancersArg}`,
       ),
     ]);
     await session.ecs.send(
@@ -61,6 +75,7 @@ export async function runDemoService(session: DemoSteps, input: DemoServiceInput
         launchType: "FARGATE",
         networkConfiguration: { awsvpcConfiguration: { subnets: [...subnetIds], securityGroups: [groupId], assignPublicIp: "DISABLED" } },
         deploymentConfiguration: { maximumPercent: 200, minimumHealthyPercent: 100, deploymentCircuitBreaker: { enable: true, rollback: true } },
+        ...(loadBalancers ? { loadBalancers } : {}),
       }),
     );
   }

@@ -18,9 +18,12 @@ import { AuthorizeSecurityGroupIngressCommand, CreateSecurityGroupCommand, Descr
 import { defaultProvider } from "@aws-sdk/credential-provider-node";
 import { buildImage, pushImage } from "../../images/index.js";
 import { describeDefaultNetwork } from "../default-network-client.js";
+import type { DescribedNetwork } from "../default-network-client.js";
 import { DEMO_COMMAND, DEMO_PAGE_TITLE, writeDemoSite } from "../demo-site.js";
 import { parseCommandLine } from "../command-line.js";
 import { DEMO_SERVICE_TASKS, deleteDemoService, runDemoService } from "./demo-service.js";
+import { demoElbClient, demoLoadBalancerAddress, deleteDemoLoadBalancer, ensureDemoLoadBalancer } from "./demo-load-balancer.js";
+import type { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 
 const USAGE = `usage: berth demo [--endpoint URL] [--data-dir DIR] [--ca-bundle FILE] [--region REGION] [--service] [--cleanup] [--timeout-seconds N]
 
@@ -113,6 +116,7 @@ class DemoSession {
   readonly ecr: ECRClient;
   readonly ecs: ECSClient;
   readonly ec2: EC2Client;
+  readonly elb: ElasticLoadBalancingV2Client;
 
   constructor(
     readonly endpoint: string,
@@ -124,6 +128,7 @@ class DemoSession {
     this.ecr = new ECRClient(config);
     this.ecs = new ECSClient(config);
     this.ec2 = new EC2Client(config);
+    this.elb = demoElbClient(config);
   }
 
   out(line = ""): void {
@@ -172,12 +177,24 @@ export async function run(argv: string[]): Promise<number> {
     const network = await demoNetwork(session);
     const deadline = Date.now() + timeoutMs;
     if (values.service) {
-      const ips = await runDemoService(session, { cluster: CLUSTER, taskDefinition: taskDefinitionArn, ...network, deadline });
+      // The service behind a load balancer: its tasks are registered in the target group as they start.
+      const balancer = await ensureDemoLoadBalancer(session, network.subnets, network.groupId, network.vpcId);
+      const ips = await runDemoService(session, {
+        cluster: CLUSTER,
+        taskDefinition: taskDefinitionArn,
+        ...network,
+        deadline,
+        targetGroupArn: balancer.targetGroupArn,
+      });
       for (const ip of ips) await fetchAndPrintPage(session, ip);
-      if (values.cleanup) await deleteDemoService(session, CLUSTER, deadline);
-      else
+      const address = await demoLoadBalancerAddress(session, balancer.loadBalancerArn, deadline);
+      await fetchAndPrintPage(session, address, "through the load balancer at");
+      if (values.cleanup) {
+        await deleteDemoService(session, CLUSTER, deadline);
+        await deleteDemoLoadBalancer(session);
+      } else
         session.out(
-          `\nThe service keeps its ${DEMO_SERVICE_TASKS} tasks running. Delete it with --cleanup, or by hand (update-service --desired-count 0, then delete-service).`,
+          `\nThe service keeps its ${DEMO_SERVICE_TASKS} tasks running behind the load balancer: open http://${address}/ from this machine. Delete them with --cleanup, or by hand (update-service --desired-count 0, delete-service, then delete-load-balancer and delete-target-group).`,
         );
       return 0;
     }
@@ -301,7 +318,7 @@ async function registerDefinition(session: DemoSession, imageUri: string, accoun
 }
 
 /** The default subnets, and the demo's security group that lets port 80 in. */
-async function demoNetwork(session: DemoSession): Promise<{ subnetIds: string[]; groupId: string }> {
+async function demoNetwork(session: DemoSession): Promise<{ subnetIds: string[]; groupId: string; vpcId: string; subnets: DescribedNetwork["subnets"] }> {
   const { endpoint, region, credentials, tls } = session;
   session.step("Find the default subnets", [`${session.berth} network --endpoint ${endpoint}`]);
   const network = await describeDefaultNetwork({ endpoint, region, credentials, fetchInit: tls.fetchInit });
@@ -309,7 +326,7 @@ async function demoNetwork(session: DemoSession): Promise<{ subnetIds: string[];
   const subnetIds = network.subnets.slice(0, 16).map((subnet) => subnet.subnetId);
   if (subnetIds.length === 0) throw new DemoError("the server's default VPC has no subnets");
   for (const subnet of network.subnets.slice(0, 16)) session.out(`    ${subnet.subnetId} in ${subnet.availabilityZone} (${subnet.cidrBlock})`);
-  return { subnetIds, groupId: await openWebPort(session) };
+  return { subnetIds, groupId: await openWebPort(session), vpcId: network.vpc.vpcId, subnets: network.subnets.slice(0, 16) };
 }
 
 /** Runs the task in the default subnets; its ARN. */
@@ -387,8 +404,8 @@ async function waitUntilRunning(session: DemoSession, taskArn: string, deadline:
   return ip;
 }
 
-async function fetchAndPrintPage(session: DemoSession, ip: string): Promise<void> {
-  session.step(`Fetch the page from the task's private IP ${ip}`, [`curl http://${ip}/`]);
+async function fetchAndPrintPage(session: DemoSession, ip: string, from = "from the task's private IP"): Promise<void> {
+  session.step(`Fetch the page ${from} ${ip}`, [`curl http://${ip}/`]);
   let page: string | undefined;
   for (let attempt = 0; attempt < 40 && page === undefined; attempt++) {
     try {
