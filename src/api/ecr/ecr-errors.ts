@@ -86,6 +86,7 @@ export const layersNotFound = (message: string) => ecrError("LayersNotFoundExcep
 
 export const referencedImagesNotFound = (message: string) => ecrError("ReferencedImagesNotFoundException", message);
 
+/** The tagged form is ECR's text as PutImage answers it (seen verbatim in users' reports); the untagged one follows it. */
 export const imageAlreadyExists = (digest: string, tag: string | undefined, name: string, registryId: string) =>
   ecrError(
     "ImageAlreadyExistsException",
