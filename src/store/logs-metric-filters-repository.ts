@@ -95,6 +95,8 @@ export interface LogMetricFiltersRepository {
   delete(groupId: number, filterName: string): Promise<boolean>;
   /** Adds each aggregate to its row (sum and count added, min and max widened), in one transaction. */
   addAggregates(aggregates: readonly MetricAggregate[]): Promise<void>;
+  /** Deletes the aggregates of minutes before `minute`; returns how many rows went. */
+  purgeAggregatesBefore(minute: number): Promise<number>;
   /** The aggregates of one metric, oldest minute first (for tests and a future metrics API). */
   aggregates(metricNamespace: string, metricName: string): Promise<MetricAggregate[]>;
 }
@@ -213,6 +215,10 @@ export function createLogMetricFiltersRepository(db: Kysely<LogMetricFiltersTabl
             .execute();
         }
       });
+    },
+    async purgeAggregatesBefore(minute) {
+      const result = await db.deleteFrom("log_metric_aggregates").where("minute", "<", minute).executeTakeFirst();
+      return Number(result.numDeletedRows);
     },
     async aggregates(metricNamespace, metricName) {
       const rows = await db

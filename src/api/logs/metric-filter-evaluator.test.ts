@@ -127,3 +127,20 @@ test("values and dimensions read from events; non-numbers, missing fields and ov
   );
   await store.close();
 });
+
+test("aggregates older than a minute given are purged (the log retention loop keeps 15 days)", async () => {
+  const { store, evaluator, groupId } = await fixture();
+  await store.logMetricFilters.put(countFilter(groupId, "all", ""), 100);
+  const stream = (await store.logs.createStream(groupId, "s", 0))!;
+  await evaluator.wrap(store.logs).appendEvents(
+    stream,
+    [0, 60_000, 120_000].map((timestamp) => ({ timestamp, message: "m" })),
+    0,
+  );
+  assert.equal(await store.logMetricFilters.purgeAggregatesBefore(120_000), 2);
+  assert.deepEqual(
+    (await store.logMetricFilters.aggregates("T", "all")).map((row) => row.minute),
+    [120_000],
+  );
+  await store.close();
+});
