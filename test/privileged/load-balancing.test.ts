@@ -131,7 +131,7 @@ before(async () => {
     "--dir",
     `${site}:/srv`,
     "--cmd",
-    '["sh","-c","mkdir -p /www && cp /srv/health /www/health && hostname > /www/who && exec httpd -f -p 80 -h /www"]',
+    '["sh","-c","mkdir -p /www/b && cp /srv/health /www/health && hostname > /www/who && hostname > /www/b/who && exec httpd -f -p 80 -h /www"]',
     "--push",
   ]);
   server = await startTestServer({ agent: true, dataDir, args: ["--capacity-cpu-units", "8192", "--capacity-memory-mib", "16384"] });
@@ -251,6 +251,69 @@ test("traffic spreads over the registered tasks, health is reported, a rule answ
   assert.equal(seen.size, 2, `both tasks served: ${JSON.stringify([...seen])}`);
   assert.deepEqual(await get(`http://${address}/status/x`), { status: 200, body: "from the rule" });
 
+  // A path rule to a group of the second task only, and a weighted forward (1:3) over a group of each.
+  const onlyGroup = async (name: string, ip: string) => {
+    const arn = (
+      await elb.send(
+        new CreateTargetGroupCommand({
+          Name: name,
+          Protocol: "HTTP",
+          Port: 80,
+          TargetType: "ip",
+          VpcId: vpcId,
+          HealthCheckPath: "/health",
+          HealthCheckIntervalSeconds: 5,
+          HealthCheckTimeoutSeconds: 2,
+          HealthyThresholdCount: 2,
+        }),
+      )
+    ).TargetGroups![0]!.TargetGroupArn!;
+    await elb.send(new RegisterTargetsCommand({ TargetGroupArn: arn, Targets: [{ Id: ip }] }));
+    return arn;
+  };
+  const [groupA, groupB] = [await onlyGroup("only-first", first.ip), await onlyGroup("only-second", second.ip)];
+  await elb.send(
+    new CreateRuleCommand({
+      ListenerArn: listenerArn,
+      Priority: 20,
+      Conditions: [{ Field: "path-pattern", PathPatternConfig: { Values: ["/b/*"] } }],
+      Actions: [{ Type: "forward", TargetGroupArn: groupB }],
+    }),
+  );
+  await elb.send(
+    new CreateRuleCommand({
+      ListenerArn: listenerArn,
+      Priority: 30,
+      Conditions: [{ Field: "http-header", HttpHeaderConfig: { HttpHeaderName: "X-Split", Values: ["yes"] } }],
+      Actions: [
+        {
+          Type: "forward",
+          ForwardConfig: {
+            TargetGroups: [
+              { TargetGroupArn: groupA, Weight: 1 },
+              { TargetGroupArn: groupB, Weight: 3 },
+            ],
+          },
+        },
+      ],
+    }),
+  );
+  const groupHealthy = async (arn: string) =>
+    ((await elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: arn }))).TargetHealthDescriptions ?? []).every(
+      (entry) => entry.TargetHealth?.State === "healthy",
+    );
+  await waitFor(async () => (await groupHealthy(groupA)) && (await groupHealthy(groupB)), { what: "the single-task groups healthy", timeoutMs: 40_000 });
+  const secondName = (await get(`http://${address}/b/who`))?.body;
+  for (let i = 0; i < 10; i++) assert.equal((await get(`http://${address}/b/who`))?.body, secondName, "the path rule sends /b/* to the second task's group");
+  const split = new Map<string, number>();
+  for (let i = 0; i < 100; i++) {
+    const answer = await fetch(`http://${address}/who`, { headers: { "x-split": "yes" }, signal: AbortSignal.timeout(3_000) });
+    const who = (await answer.text()).trim();
+    split.set(who, (split.get(who) ?? 0) + 1);
+  }
+  const toSecond = split.get(secondName!) ?? 0;
+  assert.ok(toSecond >= 55 && toSecond <= 95, `a 1:3 weighted forward sent ${toSecond} of 100 requests to the weight-3 group: ${JSON.stringify([...split])}`);
+
   // A stopped task: its target goes unhealthy, and the other one serves everything.
   await ecs.send(new StopTaskCommand({ cluster: CLUSTER, task: first.arn }));
   let states = new Map<string, string>();
@@ -284,7 +347,7 @@ test("traffic spreads over the registered tasks, health is reported, a rule answ
     what: "the node's namespace to go",
     timeoutMs: 20_000,
   });
-  await elb.send(new DeleteTargetGroupCommand({ TargetGroupArn: targetGroupArn }));
+  for (const arn of [targetGroupArn, groupA, groupB]) await elb.send(new DeleteTargetGroupCommand({ TargetGroupArn: arn }));
 });
 
 test("a service behind a target group: its tasks are registered, a rolling deployment under load fails no request, and deletion deregisters them", async () => {
