@@ -6,6 +6,9 @@
 //                     HAProxy started there or the model applied (no connection dropped); each
 //                     node no longer listed: HAProxy stopped, its namespace removed. A node that
 //                     fails is logged and retried with the next answer; the others go on.
+//   publishing        after each convergence, the listener ports the control plane chose for
+//                     internet-facing nodes (those of the node's own model only) are published on
+//                     the host's uplink address (src/network published-ports.ts); the rest is not
 //   health loop       every HEALTH_INTERVAL_MS each node's `show stat` → the control plane
 //                     (targetHealth), only what changed since the last accepted send, and all of
 //                     it every FULL_HEALTH_EVERY rounds (a control plane restarted keeps nothing)
@@ -22,6 +25,7 @@ import { HaproxyNode, validateLoadBalancerModel } from "../lb/index.js";
 import type { LoadBalancerModel } from "../lb/index.js";
 import type { TaskNetworks } from "../network/index.js";
 import type { LoadBalancerNodeSpec, TargetHealthRequest, TargetHealthResult } from "../protocol/index.js";
+import type { PublishedPort } from "../network/index.js";
 
 const NODE_ID = /^elb[0-9a-f]{16}$/;
 const HEALTH_INTERVAL_MS = 1_000;
@@ -30,7 +34,7 @@ const FULL_HEALTH_EVERY = 30;
 export interface LoadBalancerNodesOptions {
   /** Owned: a state dir per node under it. */
   readonly stateDir: string;
-  readonly networks: Pick<TaskNetworks, "attach" | "detach" | "list">;
+  readonly networks: Pick<TaskNetworks, "attach" | "detach" | "list" | "publish">;
   readonly run: CommandRunner;
   readonly clock: Clock;
   readonly logger: Pick<Logger, "error" | "info">;
@@ -42,6 +46,21 @@ export interface LoadBalancerNodesOptions {
 interface RunningNode {
   readonly node: HaproxyNode;
   spec: LoadBalancerNodeSpec;
+}
+
+/**
+ * What the running nodes ask to publish, in the control plane's order: internet-facing nodes only,
+ * and only ports one of the node's own listeners uses.
+ */
+export function publishRequests(specs: readonly LoadBalancerNodeSpec[]): PublishedPort[] {
+  const wanted: PublishedPort[] = [];
+  for (const spec of specs) {
+    if (spec.scheme !== "internet-facing") continue;
+    const listenerPorts = new Set((spec.model.listeners ?? []).map((listener) => listener.port));
+    for (const port of spec.publishedPorts ?? [])
+      if (listenerPorts.has(port)) wanted.push({ port, vpcId: spec.network.vpcId, address: spec.network.privateIpv4Address });
+  }
+  return wanted;
 }
 
 export class LoadBalancerNodes {
@@ -75,6 +94,20 @@ export class LoadBalancerNodes {
     for (const nodeId of this.known()) {
       if (wanted.has(nodeId)) continue;
       await this.remove(nodeId).catch((error: unknown) => this.options.logger.error({ err: error, nodeId }, "load balancer node could not be removed"));
+    }
+    await this.publish(specs).catch((error: unknown) => this.options.logger.error({ err: error }, "load balancer nodes could not be published"));
+  }
+
+  /** The running nodes' ports on the host's uplink address (publishRequests); what is refused is logged. */
+  private async publish(specs: readonly LoadBalancerNodeSpec[]): Promise<void> {
+    // The spec each running node last took (a model that failed to apply keeps the one before).
+    const running = specs.flatMap((spec) => this.nodes.get(spec.nodeId)?.spec ?? []);
+    const wanted = publishRequests(running);
+    const published = await this.options.networks.publish(wanted);
+    if (published.length < wanted.length) {
+      const done = new Set(published.map((entry) => `${entry.port} ${entry.address}`));
+      const refused = wanted.filter((entry) => !done.has(`${entry.port} ${entry.address}`));
+      this.options.logger.error({ refused }, "load balancer ports not published on the host address (no uplink, or the port is taken)");
     }
   }
 

@@ -86,13 +86,20 @@ function replicaName(): string {
 }
 
 /** The services that are the store's repositories behind an AWS API, nothing more. */
-function storeBackedServices({ store, scope, box }: ControlPlaneParts): ServiceModule[] {
+function storeBackedServices(parts: ControlPlaneParts): ServiceModule[] {
+  const { store, scope, box } = parts;
   return [
     createSecretsManagerService({ secrets: store.secrets, clock: systemClock, scope, sealer: box }),
     createSsmService({ parameters: store.parameters, clock: systemClock, scope, sealer: box }),
     createIamService({ iam: store.iam, clock: systemClock, sealer: box }),
     // A change to the model reaches every replica: its hosts' polls answer with their recompiled nodes.
-    createElbv2Service({ store, clock: systemClock, onChange: () => store.signals.publish("load-balancers", "changed") }),
+    // DescribeLoadBalancers reports where internet-facing load balancers are published (a host's public address).
+    createElbv2Service({
+      store,
+      clock: systemClock,
+      onChange: () => store.signals.publish("load-balancers", "changed"),
+      publishedAddresses: () => loadBalancerNodesOf(parts).publishedAddresses(),
+    }),
     createAcmService({ certificates: store.certificates, clock: systemClock, scope, sealer: box, certificateUsers: () => certificateUsers(store) }),
   ];
 }

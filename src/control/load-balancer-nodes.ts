@@ -7,6 +7,9 @@
 //                  interface and address, so clients keep the address); the interfaces of deleted
 //                  load balancers are released. The hosts concerned are woken.
 //   nodesFor(h)    the nodes host h runs, each with its compiled model (poll answers)
+//   publishing     internet-facing nodes' listener ports on their host's public address, which
+//                  node keeps a contested port, and moving nodes to be published: see
+//                  load-balancer-publishing.ts; publishedAddresses() for DescribeLoadBalancers
 //   recordHealth   what a host's nodes saw of their targets, kept for DescribeTargetHealth — only
 //                  for target groups of load balancers placed on that host
 //
@@ -15,6 +18,7 @@
 import type { Clock } from "../core/clock.js";
 import type { LoadBalancerNodeSpec, TargetHealthResult } from "../protocol/index.js";
 import type { HostRecord, LeaseFence, NetworkInterfaceRecord, Repositories, Store, StoredLoadBalancer, SubnetRecord } from "../store/index.js";
+import { publishedPorts, publishingNode, relocateForPublishing, fullyPublished } from "./load-balancer-publishing.js";
 import { compileLoadBalancerModel, forwardedTargetGroupArns, loadBalancerNodeId, targetGroupModelId } from "./load-balancer-model-compile.js";
 
 export const ELB_REQUESTER_ID = "amazon-elb";
@@ -53,12 +57,36 @@ export class LoadBalancerNodes {
     const interfaces = await store.networkInterfaces.listByRequester(ELB_REQUESTER_ID, hostId);
     if (interfaces.length === 0) return [];
     const loadBalancers = new Map((await store.elbv2.listLoadBalancers()).map((lb) => [nodeDescription(lb.arn), lb]));
+    const host = await store.hosts.get(hostId);
+    const listeners = host?.publicAddress === undefined ? [] : await store.elbv2.listListeners();
+    const mine = interfaces.flatMap((eni) => loadBalancers.get(eni.description) ?? []);
+    const published = publishedPorts(mine.map((lb) => publishingNode(lb, listeners)));
     const nodes: LoadBalancerNodeSpec[] = [];
     for (const eni of interfaces) {
       const loadBalancer = loadBalancers.get(eni.description);
-      if (loadBalancer) nodes.push(await this.nodeSpec(loadBalancer, eni));
+      if (loadBalancer) nodes.push(await this.nodeSpec(loadBalancer, eni, published.get(loadBalancer.arn) ?? []));
     }
     return nodes;
+  }
+
+  /** Per load balancer fully published on its host's public address: its node's subnet and that address (DescribeLoadBalancers). */
+  async publishedAddresses(): Promise<Map<string, { subnetId: string; ipAddress: string }>> {
+    const { store } = this.options;
+    const interfaces = await store.networkInterfaces.listByRequester(ELB_REQUESTER_ID);
+    const hosts = new Map((await store.hosts.list()).map((host) => [host.hostId, host]));
+    const listeners = await store.elbv2.listListeners();
+    const nodes = new Map((await store.elbv2.listLoadBalancers()).map((lb) => [nodeDescription(lb.arn), publishingNode(lb, listeners)]));
+    const answer = new Map<string, { subnetId: string; ipAddress: string }>();
+    for (const [hostId, host] of hosts) {
+      if (host.publicAddress === undefined || host.status !== "ACTIVE") continue;
+      const here = interfaces.filter((eni) => eni.hostId === hostId && nodes.has(eni.description));
+      const published = publishedPorts(here.map((eni) => nodes.get(eni.description)!));
+      for (const eni of here) {
+        const node = nodes.get(eni.description)!;
+        if (fullyPublished(node, published)) answer.set(node.loadBalancerArn, { subnetId: eni.subnetId, ipAddress: host.publicAddress });
+      }
+    }
+    return answer;
   }
 
   /** Keeps the results for the target groups of this host's nodes; the rest is dropped (a host speaks for its own nodes only). */
@@ -81,7 +109,7 @@ export class LoadBalancerNodes {
     }
   }
 
-  private async nodeSpec(loadBalancer: StoredLoadBalancer, eni: NetworkInterfaceRecord): Promise<LoadBalancerNodeSpec> {
+  private async nodeSpec(loadBalancer: StoredLoadBalancer, eni: NetworkInterfaceRecord, published: readonly number[]): Promise<LoadBalancerNodeSpec> {
     const { store, clock } = this.options;
     const listeners = await store.elbv2.listListeners(loadBalancer.arn);
     const rules = (await Promise.all(listeners.map((listener) => store.elbv2.listRules(listener.arn)))).flat();
@@ -97,6 +125,8 @@ export class LoadBalancerNodes {
     return {
       nodeId: loadBalancerNodeId(loadBalancer.arn),
       loadBalancerArn: loadBalancer.arn,
+      scheme: loadBalancer.loadBalancer.Scheme === "internal" ? "internal" : "internet-facing",
+      publishedPorts: [...published],
       network: {
         vpcId: vpc.vpcId,
         vpcCidr: vpc.cidrBlock,
@@ -160,6 +190,8 @@ async function placeNodes(tx: Repositories, accountId: string, now: number): Pro
     await tx.networkInterfaces.release(eni.eniId);
     if (eni.hostId !== undefined) changed.add(eni.hostId);
   }
+  const placed = await tx.networkInterfaces.listByRequester(ELB_REQUESTER_ID);
+  for (const hostId of await relocateForPublishing(tx, placed, { hosts, subnets, zonesOf, describe: nodeDescription })) changed.add(hostId);
   return [...changed];
 }
 

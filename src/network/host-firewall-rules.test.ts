@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { hostLinkSysctls, renderHostFirewall, renderOverlayHostChanges, renderRemoveFirewall } from "./host-firewall-rules.js";
+import { hostLinkSysctls, renderHostFirewall, renderOverlayHostChanges, renderPublishedPorts, renderRemoveFirewall } from "./host-firewall-rules.js";
 
 test("the host table replaces the old tables in one file; router links reach nothing of the host but replies (the metadata endpoint is in each router)", () => {
   const text = renderHostFirewall({ ipForwardPinned: true }, []);
@@ -46,4 +46,37 @@ test("overlay host changes are element adds and deletes; the removal covers both
   );
   assert.equal(renderRemoveFirewall(), "table bridge berth {}\ndelete table bridge berth\ntable inet berth {}\ndelete table inet berth\n");
   assert.deepEqual(hostLinkSysctls("bthh0011aabb", false).at(-1), ["net.ipv4.conf.bthh0011aabb.forwarding", "0"]);
+});
+
+test("published load balancers: only TCP to the uplink address on the uplink is DNATed (by the map), only that is forwarded in; no uplink address, nothing", () => {
+  const text = renderHostFirewall({ uplink: "eth0", uplinkAddress: "192.0.2.1", ipForwardPinned: true }, []);
+  assert.match(text, /map published \{\n\s+type inet_service : ipv4_addr;/);
+  assert.match(
+    text,
+    /type nat hook prerouting priority dstnat; policy accept;\n\s+iifname "eth0" ip daddr 192\.0\.2\.1 meta l4proto tcp dnat ip to tcp dport map @published\n/,
+  );
+  assert.match(text, /iifname "eth0" oifname "bthh\*" ct status dnat ct original ip daddr 192\.0\.2\.1 accept\n\s+iifname "bthh\*" counter drop/);
+  // Before the pinned uplink's drop, after nothing that would let more in.
+  assert.ok(text.indexOf("ct status dnat") < text.indexOf('iifname "eth0" counter drop'));
+  for (const shape of [
+    { uplinkAddress: "192.0.2.1", ipForwardPinned: true },
+    { uplink: "eth0", ipForwardPinned: true },
+  ])
+    assert.doesNotMatch(renderHostFirewall(shape, []), /dnat|published/);
+  assert.throws(() => renderHostFirewall({ uplink: "eth0", uplinkAddress: "192.0.2.1; flush ruleset", ipForwardPinned: true }, []));
+});
+
+test("the published map is replaced in one transaction, every port and address checked", () => {
+  assert.equal(
+    renderPublishedPorts(
+      new Map([
+        [80, "169.254.128.2"],
+        [443, "169.254.128.6"],
+      ]),
+    ),
+    "flush map inet berth published\nadd element inet berth published { 80 : 169.254.128.2, 443 : 169.254.128.6 }\n",
+  );
+  assert.equal(renderPublishedPorts(new Map()), "flush map inet berth published\n");
+  for (const port of [0, 65536, 1.5, Number.NaN]) assert.throws(() => renderPublishedPorts(new Map([[port, "169.254.128.2"]])), RangeError);
+  assert.throws(() => renderPublishedPorts(new Map([[80, "169.254.128.2 }; flush ruleset; {"]])));
 });

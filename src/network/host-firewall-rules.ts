@@ -15,6 +15,13 @@
 //            or from a router link. With ip_forward pinned off,
 //            the uplink forwards only those replies (its forwarding flag is on for them alone).
 //   nat      what a router sends out of the uplink is masqueraded to the uplink's address.
+//            Published load balancers (internet-facing, published-ports.ts): TCP to the uplink's
+//            address, arriving on the uplink, at a port of map `published` is DNATed to the /30
+//            address of the router of that node's VPC (same port; the router DNATs it on to the
+//            node). The source is kept, so the node's security groups see the client's address;
+//            forward lets in from the uplink to a router link only what that DNAT made (and the
+//            replies go back by conntrack). Nothing else of the host is opened; an empty map
+//            publishes nothing.
 //
 // The wildcard "bthh*", not a set, decides what is filtered, so a router link made before its
 // element exists is closed, not open. Every name and address is checked before it enters the text.
@@ -32,6 +39,16 @@ export interface HostFirewallShape {
   readonly overlayAddress?: string | undefined;
   /** Whether the host's ip_forward is pinned off (then the uplink forwards only our replies). */
   readonly ipForwardPinned: boolean;
+  /** The uplink's address, where internet-facing load balancers are published; none: nothing is. */
+  readonly uplinkAddress?: string | undefined;
+}
+
+/** The map of published ports: listener port → the /30 address of the router the node is behind. */
+export const PUBLISHED_MAP = "published";
+
+/** The uplink address load balancers are published at, when there is an uplink and it has one. */
+function publishAddress(shape: HostFirewallShape): string | undefined {
+  return shape.uplink === undefined || shape.uplinkAddress === undefined ? undefined : checked(shape.uplinkAddress, IPV4, "uplink address");
 }
 
 const elements = (items: readonly string[]) => (items.length > 0 ? `\n    elements = { ${items.join(", ")} }` : "");
@@ -44,6 +61,8 @@ function forwardRules(shape: HostFirewallShape): string[] {
     // VPC on the peer. Nor may it reach the fleet's hosts at all.
     ...(uplink ? [`iifname "bthh*" udp dport ${VXLAN_PORT} counter drop`, `iifname "bthh*" ip daddr @overlay_hosts counter drop`] : []),
     ...(uplink ? [`iifname "bthh*" oifname "${uplink}" accept`, `iifname "${uplink}" oifname "bthh*" ct state established,related accept`] : []),
+    // A published load balancer: only what the DNAT of nat_prerouting made from the uplink address.
+    ...(uplink && publishAddress(shape) ? [`iifname "${uplink}" oifname "bthh*" ct status dnat ct original ip daddr ${publishAddress(shape)} accept`] : []),
     `iifname "bthh*" counter drop`,
     `oifname "bthh*" counter drop`,
     ...(uplink && shape.ipForwardPinned ? [`iifname "${uplink}" counter drop`] : []),
@@ -60,11 +79,19 @@ export function renderHostFirewall(shape: HostFirewallShape, overlayHosts: reado
   const hosts = overlayHosts.map((host) => checked(host, IPV4, "overlay host address"));
   const uplink = shape.uplink === undefined ? undefined : checked(shape.uplink, INTERFACE_NAME, "uplink interface");
   const lines = (rules: readonly string[]) => rules.map((rule) => `    ${rule}\n`).join("");
+  const published = publishAddress(shape);
   return `${renderRemoveFirewall()}table inet ${FIREWALL_TABLE} {
   set overlay_hosts {
     type ipv4_addr;${elements(hosts)}
   }
-  chain input {
+${
+  published
+    ? `  map ${PUBLISHED_MAP} {
+    type inet_service : ipv4_addr;
+  }
+`
+    : ""
+}  chain input {
     type filter hook input priority filter; policy accept;
     iifname "bthh*" jump from_router
 ${overlay ? lines([`udp dport ${VXLAN_PORT} ip daddr != ${overlay} counter drop`, `udp dport ${VXLAN_PORT} ip saddr != @overlay_hosts counter drop`]) : ""}  }
@@ -83,8 +110,25 @@ ${
   }
 `
     : ""
-}}
+}${
+    uplink && published
+      ? `  chain nat_prerouting {
+    type nat hook prerouting priority dstnat; policy accept;
+    iifname "${uplink}" ip daddr ${published} meta l4proto tcp dnat ip to tcp dport map @${PUBLISHED_MAP}
+  }
+`
+      : ""
+  }}
 `;
+}
+
+/** The published map replaced in one transaction: port → router /30 address (checked). */
+export function renderPublishedPorts(published: ReadonlyMap<number, string>): string {
+  const entries = [...published].map(([port, router]) => {
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`refusing port ${String(port)} in the published map`);
+    return `${port} : ${checked(router, IPV4, "router address")}`;
+  });
+  return `flush map inet ${FIREWALL_TABLE} ${PUBLISHED_MAP}\n${entries.length > 0 ? `add element inet ${FIREWALL_TABLE} ${PUBLISHED_MAP} { ${entries.join(", ")} }\n` : ""}`;
 }
 
 /** The overlay hosts set from `before` to `after`: element adds and deletes only. */

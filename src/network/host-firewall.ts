@@ -7,6 +7,8 @@
 //                       forwarding flags of the uplink and of every router link
 //   prepareHostLink     a new router link: its sysctls
 //   setOverlayHosts     the fleet's VXLAN endpoints changed: set elements only
+//   setPublished        internet-facing load balancers' ports on the uplink address (published-ports.ts):
+//                       the map replaced in one transaction
 //   release()           agent stop with tasks still running: the table and the flags stay (they
 //                       protect and serve those tasks while no agent runs), ip_forward goes back
 //   uninstall()         nothing of Berth's left: table deleted, ip_forward and the uplink restored
@@ -23,7 +25,7 @@ import { join } from "node:path";
 import { writeFileAtomic } from "./state-files.js";
 import { runCommand } from "../core/command-runner.js";
 import type { CommandRunner } from "../core/command-runner.js";
-import { hostLinkSysctls, renderHostFirewall, renderOverlayHostChanges, renderRemoveFirewall } from "./host-firewall-rules.js";
+import { hostLinkSysctls, renderHostFirewall, renderOverlayHostChanges, renderPublishedPorts, renderRemoveFirewall } from "./host-firewall-rules.js";
 import { INTERFACE_NAME, IPV4, checked } from "./names.js";
 
 export type IpForwardPolicy = "off" | "keep";
@@ -50,6 +52,8 @@ const IP_FORWARD = "net.ipv4.ip_forward";
 export class HostFirewall {
   private readonly run: CommandRunner;
   private overlayHosts = new Set<string>();
+  /** The uplink's address as the table was installed with (where load balancers are published). */
+  private publishAddress: string | undefined;
 
   constructor(private readonly options: HostFirewallOptions) {
     this.run = options.run ?? runCommand;
@@ -87,7 +91,13 @@ export class HostFirewall {
   }
 
   async install(state: HostFirewallState): Promise<void> {
-    const shape = { uplink: this.options.uplink, overlayAddress: this.options.overlayAddress, ipForwardPinned: this.options.ipForward === "off" };
+    this.publishAddress = await this.uplinkAddress();
+    const shape = {
+      uplink: this.options.uplink,
+      uplinkAddress: this.publishAddress,
+      overlayAddress: this.options.overlayAddress,
+      ipForwardPinned: this.options.ipForward === "off",
+    };
     const hosts = new Set(state.overlayHosts.filter((host) => host !== this.options.overlayAddress));
     await Promise.all([this.nft(renderHostFirewall(shape, [...hosts])), this.pinIpForward()]);
     this.overlayHosts = hosts;
@@ -152,6 +162,15 @@ export class HostFirewall {
     this.overlayHosts = next;
   }
 
+  /** The published ports (port → the /30 address of the node's router), replacing the earlier ones. */
+  async setPublished(published: ReadonlyMap<number, string>): Promise<void> {
+    if (this.publishAddress === undefined) {
+      if (published.size > 0) throw new Error("no uplink address to publish load balancers on");
+      return;
+    }
+    await this.nft(renderPublishedPorts(published));
+  }
+
   /** The uplink's first IPv4 address: the public address of tasks with assignPublicIp ENABLED (what they are seen as outside). */
   async uplinkAddress(): Promise<string | undefined> {
     if (this.options.uplink === undefined) return undefined;
@@ -166,6 +185,7 @@ export class HostFirewall {
   async uninstall(): Promise<void> {
     await this.nft(renderRemoveFirewall());
     this.overlayHosts = new Set();
+    this.publishAddress = undefined;
     // ip_forward first: writing it resets every device's flag, the uplink's included.
     await this.restoreIpForward();
     await this.restoreUplinkForwarding();

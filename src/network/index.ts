@@ -9,3 +9,4 @@ export type { IpForwardPolicy, HostFirewallOptions } from "./host-firewall.js";
 export { FIREWALL_TABLE, METADATA_ENDPOINT } from "./host-firewall-rules.js";
 export { HostAgentLock } from "./host-agent-lock.js";
 export type { NetworkView, TaskNetworkInput, SecurityGroupRule } from "./view-types.js";
+export type { PublishedPort } from "./published-ports.js";

@@ -94,6 +94,7 @@ const FIXED_CHAINS = `  chain prerouting {
     iifname "bthx*" oifname "bthv*" accept
     iifname "bthv*" oifname "${ROUTER_UPLINK}" ip saddr @public_addrs accept
     iifname "${ROUTER_UPLINK}" oifname "bthv*" ip saddr ${HOST_LINK_CIDR} accept
+    iifname "${ROUTER_UPLINK}" oifname "bthv*" ct status dnat accept
     counter drop
   }
   chain nat_postrouting {

@@ -33,6 +33,8 @@ import { allocatedNetwork, describeAttachment, taskLinkNames, USER_NAMESPACES_DI
 import type { TaskAttachment } from "./task-attachment.js";
 import { readRecord, readRecords, writeFileAtomic } from "./state-files.js";
 import { OVERLAY_MTU, VpcRouters } from "./vpc-routers.js";
+import { PublishedPorts } from "./published-ports.js";
+import type { PublishedPort } from "./published-ports.js";
 import type { EndpointListeners, RouterRecord, VpcIdentity } from "./vpc-routers.js";
 
 /** The metadata endpoint's address, as the host firewall knows it (one definition of it). */
@@ -80,6 +82,7 @@ export class TaskNetworks {
   private readonly freshNamespaces = new Set<string>();
   /** Router builds started by reserve and awaited by connect (they overlap the containers' creation). */
   private readonly pendingRouters = new Map<string, Promise<unknown>>();
+  private readonly published: PublishedPorts;
 
   constructor(private readonly options: TaskNetworksOptions) {
     this.run = options.run ?? runCommand;
@@ -92,6 +95,13 @@ export class TaskNetworks {
       endpointListeners: options.endpointListeners,
     });
     this.view = readRecord<NetworkView>(this.viewPath) ?? EMPTY_VIEW;
+    this.published = new PublishedPorts({
+      run: this.run,
+      firewall: options.firewall,
+      routers: () => this.routers.records(),
+      attached: () => this.list().filter((attachment) => attachment.connected === true),
+      serialised: (vpcId, action) => this.routers.serialised(vpcId, action),
+    });
   }
 
   private get viewPath(): string {
@@ -221,6 +231,14 @@ export class TaskNetworks {
       });
     this.viewQueue = applied;
     return applied;
+  }
+
+  /**
+   * Load balancer nodes published on the uplink address (published-ports.ts): exactly these, of
+   * what can be (attached here, each port once, first come keeps it); returns what is published.
+   */
+  publish(wanted: readonly PublishedPort[]): Promise<PublishedPort[]> {
+    return this.published.apply(wanted);
   }
 
   /** The address a public task is seen from outside: the uplink's (undefined for a private task or a host without an uplink). */

@@ -18,6 +18,8 @@ export const MAX_LOAD_BALANCER_NODES = 64;
 export const MAX_TARGET_HEALTH_RESULTS = 20_000;
 
 const MAX_ARN_CHARS = 2048;
+/** ELBv2's quota of listeners per load balancer. */
+export const MAX_PUBLISHED_PORTS = 50;
 const ModelId = () => Type.String({ pattern: "^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$" });
 const Arn = () => Type.String({ minLength: 1, maxLength: MAX_ARN_CHARS });
 
@@ -39,6 +41,14 @@ export const LoadBalancerNodeSpecSchema = Type.Immutable(
       securityGroups: Type.Array(Type.String({ maxLength: 64 }), { maxItems: 16 }),
       assignPublicIp: Type.Enum(["ENABLED", "DISABLED"]),
     }),
+    /** ELBv2's Scheme; absent (an older control plane): internal, never published. */
+    scheme: Type.Optional(Type.Enum(["internet-facing", "internal"])),
+    /**
+     * The listener ports the host publishes this node at on its uplink address (internet-facing
+     * nodes on a host with an uplink only; a port another node of the host holds by an older
+     * listener is left out: src/control/load-balancer-publishing.ts). Absent: none.
+     */
+    publishedPorts: Type.Optional(Type.Array(Type.Integer({ minimum: 1, maximum: 65535 }), { maxItems: MAX_PUBLISHED_PORTS, uniqueItems: true })),
     /** The model's target group ids and the ARNs health is reported under. */
     targetGroups: Type.Array(Type.Object({ id: ModelId(), arn: Arn() }), { maxItems: 1000 }),
     model: Type.Unsafe<LoadBalancerModel>(Type.Object({})),

@@ -48,6 +48,20 @@ export function loadBalancerShape(record: StoredLoadBalancer, now: number): Load
   return { ...record.loadBalancer, State: { Code: now - record.createdAt >= PROVISIONING_MS ? "active" : "provisioning" } };
 }
 
+/**
+ * Where an internet-facing load balancer is published on a host's public address: that address as
+ * LoadBalancerAddresses[].IpAddress ("the static IP address") of its node's zone. Not published: none.
+ */
+function withPublishedAddress(shape: LoadBalancer, published: { subnetId: string; ipAddress: string } | undefined): LoadBalancer {
+  if (!published) return shape;
+  return {
+    ...shape,
+    AvailabilityZones: (shape.AvailabilityZones ?? []).map((zone) =>
+      zone.SubnetId === published.subnetId ? { ...zone, LoadBalancerAddresses: [{ IpAddress: published.ipAddress }] } : zone,
+    ),
+  };
+}
+
 /** The load balancer of `arn` (checked), or LoadBalancerNotFound. */
 export async function existingLoadBalancer(options: Elbv2ServiceOptions, arn: string): Promise<StoredLoadBalancer> {
   checkArn("load balancer", arn);
@@ -198,7 +212,8 @@ export function loadBalancerHandlers(options: Elbv2ServiceOptions): OperationHan
       }
       const now = options.clock.now();
       const { items, nextMarker } = page(found, input.Marker, input.PageSize);
-      return { LoadBalancers: items.map((record) => loadBalancerShape(record, now)), NextMarker: nextMarker };
+      const published = (await options.publishedAddresses?.()) ?? new Map<string, { subnetId: string; ipAddress: string }>();
+      return { LoadBalancers: items.map((record) => withPublishedAddress(loadBalancerShape(record, now), published.get(record.arn))), NextMarker: nextMarker };
     },
     DeleteLoadBalancer: async (input): Promise<DeleteLoadBalancerOutput> => {
       await existingLoadBalancer(options, input.LoadBalancerArn ?? "");

@@ -1,0 +1,102 @@
+// Which internet-facing load balancers a host publishes on its public address (its uplink's), at
+// which listener ports, and where placement moves a node that cannot be published where it is.
+//
+// A host has one public address, so a port there is one load balancer's. Precedence: the OLDEST
+// LISTENER on that port among the internet-facing nodes of the host (then its ARN), so a port once
+// published stays with its load balancer while that listener lives: a listener created later never
+// takes it over, whoever's load balancer it belongs to. A port lost that way is not published for
+// the later listener (its load balancer is still reached at its private address).
+// Placement (src/control/load-balancer-nodes.ts) moves a node whose load balancer is not fully
+// published to another ACTIVE host with a public address serving its subnet's zone where all its
+// ports are free and no other node would lose one; when none can take it, it stays (unpublished
+// ports and all). Internal load balancers are never published.
+//
+// DescribeLoadBalancers reports the host's address as the zone's LoadBalancerAddresses[].IpAddress
+// ("the static IP address") only for a load balancer whose every listener port is published.
+import type { HostRecord, NetworkInterfaceRecord, Repositories, StoredListener, StoredLoadBalancer, SubnetRecord } from "../store/index.js";
+
+export interface PublishingNode {
+  readonly loadBalancerArn: string;
+  readonly internetFacing: boolean;
+  readonly listeners: readonly Pick<StoredListener, "arn" | "port" | "createdAt">[];
+}
+
+/** Per load balancer of one host's nodes, the listener ports published on the host's address (sorted). */
+export function publishedPorts(nodes: readonly PublishingNode[]): Map<string, number[]> {
+  const claims = nodes
+    .filter((node) => node.internetFacing)
+    .flatMap((node) => node.listeners.map((listener) => ({ node: node.loadBalancerArn, ...listener })))
+    .sort((a, b) => a.createdAt - b.createdAt || a.arn.localeCompare(b.arn));
+  const taken = new Map<number, string>();
+  for (const claim of claims) if (!taken.has(claim.port)) taken.set(claim.port, claim.node);
+  const result = new Map<string, number[]>(nodes.map((node) => [node.loadBalancerArn, []]));
+  for (const [port, arn] of taken) result.get(arn)!.push(port);
+  for (const ports of result.values()) ports.sort((a, b) => a - b);
+  return result;
+}
+
+/** Internet-facing, with listeners, and every one of them published. */
+export function fullyPublished(node: PublishingNode, published: ReadonlyMap<string, readonly number[]>): boolean {
+  const ports = new Set(published.get(node.loadBalancerArn) ?? []);
+  return node.internetFacing && node.listeners.length > 0 && node.listeners.every((listener) => ports.has(listener.port));
+}
+
+export function publishingNode(loadBalancer: StoredLoadBalancer, listeners: readonly StoredListener[]): PublishingNode {
+  return {
+    loadBalancerArn: loadBalancer.arn,
+    internetFacing: (loadBalancer.loadBalancer.Scheme ?? "internet-facing") === "internet-facing",
+    listeners: listeners.filter((listener) => listener.loadBalancerArn === loadBalancer.arn),
+  };
+}
+
+/** What placement needs of the fleet to move nodes for publishing. */
+export interface PublishingPlacement {
+  readonly hosts: readonly HostRecord[];
+  readonly subnets: readonly SubnetRecord[];
+  readonly zonesOf: (host: HostRecord, subnets: readonly SubnetRecord[]) => ReadonlySet<string>;
+  readonly describe: (loadBalancerArn: string) => string;
+}
+
+/**
+ * Moves nodes that are not fully published to a host where they would be (and nobody there would
+ * lose a port); returns the hosts whose nodes changed. Within the placement transaction.
+ */
+export async function relocateForPublishing(
+  tx: Repositories,
+  interfaces: readonly NetworkInterfaceRecord[],
+  placement: PublishingPlacement,
+): Promise<string[]> {
+  const listeners = await tx.elbv2.listListeners();
+  const byDescription = new Map((await tx.elbv2.listLoadBalancers()).map((lb) => [placement.describe(lb.arn), publishingNode(lb, listeners)]));
+  const publicHosts = placement.hosts.filter((host) => host.publicAddress !== undefined);
+  const where = new Map<string, string>();
+  const nodes = new Map<string, PublishingNode>();
+  const nodesOn = (hostId: string) => [...where].filter(([, host]) => host === hostId).map(([arn]) => nodes.get(arn)!);
+  const enis = new Map<string, NetworkInterfaceRecord>();
+  for (const eni of interfaces) {
+    const node = byDescription.get(eni.description);
+    if (!node || eni.hostId === undefined) continue;
+    nodes.set(node.loadBalancerArn, node);
+    enis.set(node.loadBalancerArn, eni);
+    where.set(node.loadBalancerArn, eni.hostId);
+  }
+  const changed = new Set<string>();
+  const ordered = [...nodes.values()].filter((node) => node.internetFacing && node.listeners.length > 0);
+  for (const node of ordered) {
+    const current = where.get(node.loadBalancerArn)!;
+    if (publicHosts.some((host) => host.hostId === current) && fullyPublished(node, publishedPorts(nodesOn(current)))) continue;
+    const subnet = placement.subnets.find((candidate) => candidate.subnetId === enis.get(node.loadBalancerArn)!.subnetId);
+    if (!subnet) continue;
+    const target = publicHosts.find((host) => {
+      if (host.hostId === current || !placement.zonesOf(host, placement.subnets).has(subnet.availabilityZone)) return false;
+      const before = publishedPorts(nodesOn(host.hostId));
+      const after = publishedPorts([...nodesOn(host.hostId), node]);
+      return fullyPublished(node, after) && [...before].every(([arn, ports]) => after.get(arn)!.length === ports.length);
+    });
+    if (!target) continue;
+    await tx.networkInterfaces.setHost(enis.get(node.loadBalancerArn)!.eniId, target.hostId);
+    where.set(node.loadBalancerArn, target.hostId);
+    changed.add(current).add(target.hostId);
+  }
+  return [...changed];
+}
