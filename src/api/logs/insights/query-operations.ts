@@ -119,7 +119,8 @@ export async function startQuery(context: InsightsContext, input: StartQueryRequ
   await context.insights.purgeQueries(now - QUERY_RETENTION_MS);
   // A query whose runner died with its replica stays Running in the store; past the timeout it no longer counts.
   if ((await context.insights.countActive(now - QUERY_TIMEOUT_MS)) >= MAX_CONCURRENT_QUERIES) {
-    throw limitExceededException(`Account maximum query concurrency limit of [${MAX_CONCURRENT_QUERIES}] reached.`); // wording not confirmed
+    // AWS's wording, as its SDKs report it: "Account maximum query concurrency limit of [10] reached."
+    throw limitExceededException(`Account maximum query concurrency limit of [${MAX_CONCURRENT_QUERIES}] reached.`);
   }
   const queryId = randomUUID();
   await context.insights.createQuery({ queryId, queryString, logGroupNames: groups.map((group) => group.name), startTime, endTime, limit, createTime: now });
