@@ -351,7 +351,7 @@ function repositoriesOver(db: Kysely<AllTables>): Repositories {
     tags: createTagsRepository(scoped<EcsTables>()),
     accountSettings: createAccountSettingsRepository(scoped<EcsTables>()),
     logs: createLogsRepository(scoped<LogsTables>()),
-    logsInsights: createLogsInsightsRepository(scoped<LogsInsightsTables>()),
+    logsInsights: createLogsInsightsRepository(scoped<LogsInsightsTables & LogsTables>()),
     logMetricFilters: createLogMetricFiltersRepository(scoped<LogMetricFiltersTables & Pick<LogsTables, "log_groups">>()),
     logResourcePolicies: createLogResourcePoliciesRepository(scoped<{ log_resource_policies: LogResourcePoliciesTable }>()),
     tasks: createTasksRepository(scoped<TasksTables>()),

@@ -3,6 +3,7 @@
 // Scheduled/Running once (a conditional UPDATE), so a StopQuery on one replica and the end of the
 // run on another cannot both win. Portable Kysely SQL only.
 import type { Kysely, Selectable } from "kysely";
+import type { LogEventRecord, LogsTables } from "./logs-repository.js";
 import { sql } from "kysely";
 
 export interface LogsInsightsQueriesTable {
@@ -101,12 +102,15 @@ export interface LogsInsightsRepository {
   countDefinitions(): Promise<number>;
   listDefinitions(options: { namePrefix?: string; after?: { name: string; queryDefinitionId: string }; limit: number }): Promise<QueryDefinitionRecord[]>;
   deleteDefinition(queryDefinitionId: string): Promise<boolean>;
+
+  /** One event of a group by its id, with its stream's and group's names (GetLogRecord's @ptr). */
+  getEvent(groupId: number, eventId: number): Promise<{ event: LogEventRecord; streamName: string; groupName: string } | undefined>;
 }
 
 // One object literal over its db handle, the interface above implemented method by method (as
 // logs-repository.ts): each method is short, and splitting the literal would only scatter it.
 // eslint-disable-next-line max-lines-per-function -- see above
-export function createLogsInsightsRepository(db: Kysely<LogsInsightsTables>): LogsInsightsRepository {
+export function createLogsInsightsRepository(db: Kysely<LogsInsightsTables & LogsTables>): LogsInsightsRepository {
   return {
     async createQuery(query) {
       await db
@@ -216,6 +220,37 @@ export function createLogsInsightsRepository(db: Kysely<LogsInsightsTables>): Lo
     async deleteDefinition(queryDefinitionId) {
       const result = await db.deleteFrom("logs_query_definitions").where("query_definition_id", "=", queryDefinitionId).executeTakeFirst();
       return Number(result.numDeletedRows) === 1;
+    },
+
+    async getEvent(groupId, eventId) {
+      const row = await db
+        .selectFrom("log_events")
+        .innerJoin("log_streams", "log_streams.id", "log_events.stream_id")
+        .innerJoin("log_groups", "log_groups.id", "log_events.group_id")
+        .select([
+          "log_events.id as id",
+          "log_events.stream_id as stream_id",
+          "log_events.timestamp as timestamp",
+          "log_events.ingestion_time as ingestion_time",
+          "log_events.message as message",
+          "log_streams.name as stream_name",
+          "log_groups.name as group_name",
+        ])
+        .where("log_events.group_id", "=", groupId)
+        .where("log_events.id", "=", eventId)
+        .executeTakeFirst();
+      if (!row) return undefined;
+      return {
+        event: {
+          id: Number(row.id),
+          streamId: Number(row.stream_id),
+          timestamp: Number(row.timestamp),
+          ingestionTime: Number(row.ingestion_time),
+          message: row.message,
+        },
+        streamName: row.stream_name,
+        groupName: row.group_name,
+      };
     },
   };
 }

@@ -9,6 +9,7 @@ import {
   DeleteQueryDefinitionCommand,
   DescribeQueriesCommand,
   DescribeQueryDefinitionsCommand,
+  GetLogRecordCommand,
   GetQueryResultsCommand,
   MalformedQueryException,
   PutLogEventsCommand,
@@ -89,6 +90,24 @@ test("fields, parse, sort and limit answer event rows with @ptr", async () => {
   const newest = await query("fields @timestamp, latency | sort @timestamp desc | limit 2", { limit: 1 });
   assert.equal(newest.results!.length, 1);
   assert.match(asObjects(newest)[0]!["@timestamp"]!, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$/);
+});
+
+test("GetLogRecord answers every field of the event a result's @ptr points at; other pointers are refused", async () => {
+  const answer = await query("filter level = 'ERROR' | fields latency | sort latency desc | limit 1");
+  const ptr = asObjects(answer)[0]!["@ptr"]!;
+  const { logRecord } = await logs.send(new GetLogRecordCommand({ logRecordPointer: ptr }));
+  assert.deepEqual(Object.keys(logRecord!).sort(), ["@ingestionTime", "@log", "@logStream", "@message", "@timestamp", "latency", "level", "path"]);
+  assert.equal(logRecord!["@message"], JSON.stringify({ level: "ERROR", latency: 90, path: "/p0" }));
+  assert.equal(logRecord!["@logStream"], "web-1");
+  assert.match(logRecord!["@log"]!, /^\d{12}:\/app\/api$/);
+  assert.equal(logRecord!["latency"], "90");
+  assert.equal(logRecord!["@timestamp"], String(now - 600_000 + 90_000));
+  for (const bad of ["", "not a pointer", Buffer.from("1:0").toString("base64url"), Buffer.from("../1:2").toString("base64url"), "x".repeat(100_000)]) {
+    await assert.rejects(logs.send(new GetLogRecordCommand({ logRecordPointer: bad })), { name: "InvalidParameterException" }, bad.slice(0, 20));
+  }
+  await assert.rejects(logs.send(new GetLogRecordCommand({ logRecordPointer: Buffer.from("1:999999999").toString("base64url") })), {
+    name: "ResourceNotFoundException",
+  });
 });
 
 test("the time range is in seconds and inclusive: events outside it are not scanned", async () => {

@@ -12,6 +12,7 @@ import { deleteMetricFilter, describeMetricFilters, putMetricFilter, testMetricF
 import type { ResourcePoliciesContext } from "./resource-policies.js";
 import { deleteResourcePolicy, describeResourcePolicies, putResourcePolicy } from "./resource-policies.js";
 import type { LogsInsightsRepository } from "../../store/logs-insights-repository.js";
+import { getLogRecord } from "./insights/log-records.js";
 import { deleteQueryDefinition, describeQueryDefinitions, putQueryDefinition } from "./insights/query-definitions.js";
 import type { InsightsContext } from "./insights/query-operations.js";
 import { describeQueries, getQueryResults, startQuery, stopQuery } from "./insights/query-operations.js";
@@ -105,6 +106,7 @@ export function createLogsService(options: LogsServiceOptions): JsonServiceModul
             PutQueryDefinition: onInsights(putQueryDefinition),
             DescribeQueryDefinitions: onInsights(describeQueryDefinitions),
             DeleteQueryDefinition: onInsights(deleteQueryDefinition),
+            GetLogRecord: onInsights(getLogRecord),
           }
         : {}),
     }),

@@ -52,7 +52,7 @@ test("operators bind as documented: not over and over or, arithmetic over compar
     right: { type: "like", negated: false, operand: { type: "field", name: "c" }, pattern: { type: "literal", value: "x" } },
   });
   const [power] = parseQuery("fields 2 ^ 3 ^ 2 as p");
-  assert.deepEqual((power as { items: { expr: unknown }[] }).items[0]!.expr, {
+  assert.deepEqual((power as unknown as { items: { expr: unknown }[] }).items[0]!.expr, {
     type: "binary",
     op: "^",
     left: { type: "literal", value: 2 },
@@ -63,11 +63,11 @@ test("operators bind as documented: not over and over or, arithmetic over compar
 test("column names: the alias, else the field, else the expression's text", () => {
   const [stats] = parseQuery("stats count(*), avg(latency) as mean by bin(5m), @logStream");
   assert.deepEqual(
-    (stats as { items: { name: string }[]; by: { name: string }[] }).items.map((item) => item.name),
+    (stats as unknown as { items: { name: string }[]; by: { name: string }[] }).items.map((item) => item.name),
     ["count(*)", "mean"],
   );
   assert.deepEqual(
-    (stats as { by: { name: string }[] }).by.map((item) => item.name),
+    (stats as unknown as { by: { name: string }[] }).by.map((item) => item.name),
     ["bin(5m)", "@logStream"],
   );
 });

@@ -15,6 +15,7 @@ import type { LogEventRecord, LogsRepository } from "../../../store/logs-reposit
 import type { InsightsQueryStatistics, LogsInsightsRepository } from "../../../store/logs-insights-repository.js";
 import type { Clock } from "../../../core/clock.js";
 import type { CompiledQuery } from "./compile-query.js";
+import { encodeLogRecordPointer } from "./log-records.js";
 import { QueryResourceError } from "./memory-budget.js";
 import type { EventContext } from "./rows.js";
 import { EventRow } from "./rows.js";
@@ -109,7 +110,7 @@ export class QueryRunner {
       const context: EventContext = {
         log: `${query.accountId}:${group.name}`,
         streamName: (id) => streamNames.get(id) ?? "",
-        ptr: (eventId) => Buffer.from(`${group.id}:${eventId}`).toString("base64url"),
+        ptr: (eventId) => encodeLogRecordPointer(group.id, eventId),
       };
       let after: { timestamp: number; id: number } | undefined;
       for (;;) {
