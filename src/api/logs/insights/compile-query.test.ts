@@ -163,3 +163,11 @@ test("a catastrophic-backtracking regex runs in linear time (RE2)", () => {
   assert.ok(performance.now() - started < 1000);
   assert.equal(compiled.matched, 0);
 });
+
+test("the result rows a query keeps are bounded: large events with a high limit fail rather than be stored", () => {
+  const compiled = compileQuery("fields @message", { limit: 10_000, memoryLimitBytes: 64 * 1_048_576 });
+  const big = "x".repeat(200_000);
+  assert.throws(() => {
+    for (let index = 0; index < 10_000; index++) compiled.push(new EventRow({ ...EVENTS[2]!, id: index, message: big }, CONTEXT));
+  }, QueryResourceError);
+});

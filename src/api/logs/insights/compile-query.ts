@@ -36,6 +36,9 @@ export interface CompiledQuery {
   readonly matched: number;
 }
 
+/** At most this much of result rows per query: 10,000 rows of 256 KB events would be 2.5 GB to store. */
+const RESULTS_LIMIT_BYTES = 64 * 1_048_576;
+
 type Projection = { readonly kind: "all" } | { readonly kind: "named"; readonly names: string[] };
 
 /** Throws QuerySyntaxError for a query that does not parse or compile. */
@@ -44,7 +47,8 @@ export function compileQuery(query: string, options: CompileOptions): CompiledQu
   const budget = new MemoryBudget(options.memoryLimitBytes);
   const context: CompileContext = { query };
   const { projection, timeFields, fromEvents } = describeOutput(commands);
-  const collect = new CollectStage(options.limit);
+  // The rows kept for the results (stored with the query) have a budget of their own.
+  const collect = new CollectStage(options.limit, new MemoryBudget(RESULTS_LIMIT_BYTES));
   let next: Stage = collect;
   let counter: MatchCounter | undefined;
   // recordsMatched counts the rows that get through the per-event commands, before the first that groups, orders or cuts.

@@ -18,8 +18,9 @@ export class MemoryBudget {
   charge(bytes: number): void {
     this.used += bytes;
     if (this.used > this.limitBytes) {
+      // Berth's own bound (the status is Failed; GetQueryResults has no member for why).
       throw new QueryResourceError(
-        `the query needs more than ${Math.round(this.limitBytes / 1_048_576)} MiB of memory; narrow it (fewer groups, a shorter time range)`,
+        `the query needs more than ${Math.round(this.limitBytes / 1_048_576)} MiB of memory; narrow it (fewer groups or fields, a shorter time range, a lower limit)`,
       );
     }
   }

@@ -190,13 +190,19 @@ export class MatchCounter implements Stage {
   }
 }
 
-/** The end of the pipeline: the result rows, up to the query's limit. */
+/** The end of the pipeline: the result rows, up to the query's limit, charged to their own budget (the results are stored). */
 export class CollectStage implements Stage {
   readonly rows: Row[] = [];
   ended = false;
-  constructor(private readonly limit: number) {}
+  constructor(
+    private readonly limit: number,
+    private readonly budget: MemoryBudget,
+  ) {}
   push(row: Row): void {
-    if (this.rows.length < this.limit) this.rows.push(row);
+    if (this.rows.length < this.limit) {
+      this.budget.charge(rowCost(row));
+      this.rows.push(row);
+    }
   }
   end(): void {
     this.ended = true;
