@@ -25,6 +25,7 @@ import { HaproxyNode, validateLoadBalancerModel } from "../lb/index.js";
 import type { LoadBalancerModel } from "../lb/index.js";
 import type { TaskNetworks } from "../network/index.js";
 import type { LoadBalancerNodeSpec, TargetHealthRequest, TargetHealthResult } from "../protocol/index.js";
+import { MAX_TARGET_HEALTH_RESULTS } from "../protocol/index.js";
 import type { PublishedPort } from "../network/index.js";
 
 const NODE_ID = /^elb[0-9a-f]{16}$/;
@@ -201,8 +202,10 @@ export class LoadBalancerNodes {
         if (full || this.lastSent.get(key) !== value) results.push(result);
       }
     }
-    if (results.length === 0) return;
-    await this.options.sendHealth({ results });
+    // In calls the protocol accepts (a host's nodes may hold more targets than one call carries).
+    for (let start = 0; start < results.length; start += MAX_TARGET_HEALTH_RESULTS) {
+      await this.options.sendHealth({ results: results.slice(start, start + MAX_TARGET_HEALTH_RESULTS) });
+    }
     for (const [key, value] of sent) this.lastSent.set(key, value);
   }
 }

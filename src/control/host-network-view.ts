@@ -9,7 +9,18 @@ const taskIdOf = (taskArn: string) => taskArn.slice(taskArn.lastIndexOf("/") + 1
 /** A load balancer node's id from its interface's description ("ELB app/<name>/<16 hex>"): "elb<16 hex>". */
 const loadBalancerNodeIdOf = (description: string) => `elb${description.slice(description.lastIndexOf("/") + 1)}`;
 
+/**
+ * A network load balancer made without security groups takes all traffic, as on AWS (its targets'
+ * groups still apply). Its node's port gets, in this view only, a group that allows everything in
+ * both directions: one per VPC, with an id no EC2 group can have (32 hex digits; EC2's have 17).
+ */
+const openGroupOf = (vpcId: string) => `sg-${vpcId.slice(vpcId.indexOf("-") + 1).padStart(32, "f")}`;
+const ALLOW_ALL = [{ protocol: "all" as const, fromPort: -1, toPort: -1, cidrs: ["0.0.0.0/0"], groupIds: [] }];
+const isGrouplessNetworkNode = (row: HostNetworkRows["interfaces"][number]) =>
+  row.loadBalancerDescription?.startsWith("ELB net/") === true && row.groupIds.length === 0;
+
 export function hostNetworkView(rows: HostNetworkRows): HostNetworkView {
+  const openVpcs = [...new Set(rows.interfaces.filter(isGrouplessNetworkNode).map((row) => row.vpcId))];
   return {
     vpcs: rows.vpcs.map((vpc) => ({
       vpcId: vpc.vpcId,
@@ -23,14 +34,16 @@ export function hostNetworkView(rows: HostNetworkRows): HostNetworkView {
       taskId: row.taskArn !== undefined ? taskIdOf(row.taskArn) : loadBalancerNodeIdOf(row.loadBalancerDescription ?? ""),
       vpcId: row.vpcId,
       privateIpv4Address: row.privateIpv4,
-      securityGroupIds: [...row.groupIds],
+      securityGroupIds: isGrouplessNetworkNode(row) ? [openGroupOf(row.vpcId)] : [...row.groupIds],
     })),
-    securityGroups: rows.groups.map((group) => ({
-      groupId: group.groupId,
-      vpcId: group.vpcId,
-      ingress: group.ingress.map((rule) => ({ ...rule, cidrs: [...rule.cidrs], groupIds: [...rule.groupIds] })),
-      egress: group.egress.map((rule) => ({ ...rule, cidrs: [...rule.cidrs], groupIds: [...rule.groupIds] })),
-    })),
+    securityGroups: rows.groups
+      .map((group) => ({
+        groupId: group.groupId,
+        vpcId: group.vpcId,
+        ingress: group.ingress.map((rule) => ({ ...rule, cidrs: [...rule.cidrs], groupIds: [...rule.groupIds] })),
+        egress: group.egress.map((rule) => ({ ...rule, cidrs: [...rule.cidrs], groupIds: [...rule.groupIds] })),
+      }))
+      .concat(openVpcs.map((vpcId) => ({ groupId: openGroupOf(vpcId), vpcId, ingress: ALLOW_ALL, egress: ALLOW_ALL }))),
     groupMembers: rows.members.map((members) => ({ groupId: members.groupId, vpcId: members.vpcId, ipv4s: [...members.ipv4s] })),
     peers: rows.peers.map((peer) => ({ vpcId: peer.vpcId, privateIpv4Address: peer.privateIpv4, hostAddress: peer.hostAddress })),
   };

@@ -19,9 +19,16 @@ import type { Clock } from "../core/clock.js";
 import type { LoadBalancerNodeSpec, TargetHealthResult } from "../protocol/index.js";
 import type { HostRecord, LeaseFence, NetworkInterfaceRecord, Repositories, Store, StoredLoadBalancer, SubnetRecord } from "../store/index.js";
 import { publishedPorts, publishingNode, relocateForPublishing, fullyPublished } from "./load-balancer-publishing.js";
+import { recordNodeHealth } from "./load-balancer-health.js";
 import { compileLoadBalancerModel, forwardedTargetGroupArns, loadBalancerNodeId, targetGroupModelId } from "./load-balancer-model-compile.js";
 
 export const ELB_REQUESTER_ID = "amazon-elb";
+/**
+ * The most nodes placed on one host: the protocol carries at most MAX_LOAD_BALANCER_NODES (64) in a
+ * poll answer, and a node at the API's limits compiles to about 1.5 MB, so 32 stay well within the
+ * 64 MiB an agent reads. A load balancer with no host left to take it waits (provisioning).
+ */
+export const MAX_NODES_PER_HOST = 32;
 
 /** AWS's description of a load balancer's interface: "ELB app/my-alb/50dc6c495c0c9188". */
 export const nodeDescription = (loadBalancerArn: string) => `ELB ${loadBalancerArn.slice(loadBalancerArn.indexOf(":loadbalancer/") + ":loadbalancer/".length)}`;
@@ -92,21 +99,7 @@ export class LoadBalancerNodes {
   /** Keeps the results for the target groups of this host's nodes; the rest is dropped (a host speaks for its own nodes only). */
   async recordHealth(hostId: string, results: readonly TargetHealthResult[]): Promise<void> {
     const { store, clock } = this.options;
-    const interfaces = await store.networkInterfaces.listByRequester(ELB_REQUESTER_ID, hostId);
-    const mine = new Set(interfaces.map((eni) => eni.description));
-    const allowedGroups = new Map<string, Set<string>>();
-    for (const result of results) {
-      if (!mine.has(nodeDescription(result.loadBalancerArn))) continue;
-      let groups = allowedGroups.get(result.loadBalancerArn);
-      if (!groups) {
-        const listeners = await store.elbv2.listListeners(result.loadBalancerArn);
-        const rules = (await Promise.all(listeners.map((listener) => store.elbv2.listRules(listener.arn)))).flat();
-        groups = new Set(forwardedTargetGroupArns(listeners, rules));
-        allowedGroups.set(result.loadBalancerArn, groups);
-      }
-      if (!groups.has(result.targetGroupArn)) continue;
-      await store.elbv2.recordTargetHealth(result.targetGroupArn, result.ip, result.port, result.state, result.reason, result.description, clock.now());
-    }
+    await recordNodeHealth(store, hostId, results, { requesterId: ELB_REQUESTER_ID, descriptionOf: nodeDescription, now: clock.now() });
   }
 
   private async nodeSpec(loadBalancer: StoredLoadBalancer, eni: NetworkInterfaceRecord, published: readonly number[]): Promise<LoadBalancerNodeSpec> {
@@ -209,7 +202,8 @@ function chooseHost(
   for (const subnetId of subnetIds) {
     const subnet = subnets.find((candidate) => candidate.subnetId === subnetId);
     if (!subnet) continue;
-    const serving = hosts.filter((host) => zonesOf(host, subnets).has(subnet.availabilityZone));
+    // A host full of nodes takes no more: its poll answer must stay within what an agent reads.
+    const serving = hosts.filter((host) => zonesOf(host, subnets).has(subnet.availabilityZone) && load.get(host.hostId)! < MAX_NODES_PER_HOST);
     const host = serving.sort((a, b) => load.get(a.hostId)! - load.get(b.hostId)!)[0];
     if (host) return { host, subnet };
   }

@@ -57,6 +57,8 @@ export const isElbHealthStop = (reason: string | undefined) => reason?.startsWit
 
 const EMPTY: ServiceTargetState = { registered: {}, draining: {} };
 const DEFAULT_DEREGISTRATION_DELAY_SECONDS = 300;
+/** Targets a group holds, draining ones included (the ELBv2 API's TARGETS_PER_GROUP). */
+const TARGETS_PER_GROUP = 1000;
 
 /** The task's awsvpc address (its ENI's, as the launcher recorded it). */
 export function taskAddress(task: StoredTask): string | undefined {
@@ -80,12 +82,21 @@ export class ServiceTargets {
     const draining: Record<string, DrainingTask> = { ...current.draining };
     const added = new Map<string, number>();
     const removed = new Map<string, number>();
+    const refused = new Set<string>();
     const byArn = new Map(tasks.map((task) => [task.taskArn, task]));
     for (const task of tasks) {
       const running = task.lastStatus === "RUNNING" && task.desiredStatus === "RUNNING" && draining[task.taskArn] === undefined;
       const ip = taskAddress(task);
       if (!running || ip === undefined || registered[task.taskArn] !== undefined) continue;
       const registrations = (service.loadBalancers ?? []).map((lb) => registrationOf(lb, ip));
+      // A full group takes no more (its load balancer's node would refuse the whole model): the task waits, and the service says why.
+      const full = [];
+      for (const registration of registrations)
+        if ((await this.elbv2.listTargets(registration.targetGroupArn, now)).length >= TARGETS_PER_GROUP) full.push(registration);
+      if (full.length > 0) {
+        refused.add(full[0]!.targetGroupArn);
+        continue;
+      }
       for (const registration of registrations) {
         await this.elbv2.registerTargets(registration.targetGroupArn, [{ id: registration.ip, port: registration.port }], now);
         added.set(registration.targetGroupArn, (added.get(registration.targetGroupArn) ?? 0) + 1);
@@ -110,6 +121,7 @@ export class ServiceTargets {
     const messages = [
       ...[...added].map(([arn, count]) => serviceEventMessages.registeredTargets(serviceNameOf(service), count, arn)),
       ...[...removed].map(([arn, count]) => serviceEventMessages.deregisteredTargets(serviceNameOf(service), count, arn)),
+      ...[...refused].map((arn) => `(service ${serviceNameOf(service)}) failed to register targets in (target-group ${arn}) with (error TooManyTargets).`), // wording not confirmed
     ];
     return { targets: { registered, draining }, verdicts, due, messages, changed: added.size + removed.size > 0 };
   }

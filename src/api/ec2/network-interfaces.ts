@@ -141,6 +141,10 @@ export async function modifyNetworkInterfaceAttribute(
   await options.store.exclusively("network", async (tx) => {
     const eni = await tx.networkInterfaces.get(eniId);
     if (!eni) throw notFound("eni", eniId);
+    // A load balancer's interface follows its load balancer's groups; changed here, ELBv2 would show others than it enforces.
+    if (eni.requesterManaged && eni.requesterId === "amazon-elb") {
+      throw new AwsError("OperationNotPermitted", `The network interface '${eniId}' is managed by Elastic Load Balancing and cannot be modified.`); // wording not confirmed
+    }
     const groups = await tx.securityGroups.getGroups(groupIds);
     for (const groupId of groupIds) {
       const group = groups.find((candidate) => candidate.groupId === groupId);

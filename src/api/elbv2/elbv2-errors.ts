@@ -46,6 +46,7 @@ export const invalidTarget = error("InvalidTarget");
 // wording not confirmed
 export const tooManyTargets = () => error("TooManyTargets")("You have reached the maximum number of targets per target group (1000)");
 // wording not confirmed
+export const tooManyLoadBalancers = () => error("TooManyLoadBalancers")("The quota for the number of load balancers has been reached."); // wording not confirmed
 export const tooManyListeners = () => error("TooManyListeners")("You have reached the maximum number of listeners per load balancer (50)");
 // wording not confirmed
 export const tooManyRules = () => error("TooManyRules")("You have reached the maximum number of rules per listener (100)");

@@ -8,7 +8,7 @@ import type { RequestContext } from "../service-module.js";
 import { duplicateTagKeys, tooManyTags, validationError } from "./elbv2-errors.js";
 
 export interface Elbv2ServiceOptions {
-  readonly store: Pick<Store, "elbv2" | "vpcs" | "securityGroups" | "certificates" | "exclusively">;
+  readonly store: Pick<Store, "elbv2" | "vpcs" | "securityGroups" | "certificates" | "exclusively" | "networkInterfaces">;
   readonly clock: Clock;
   /** Told after every change the data plane must follow (its nodes are recompiled and re-sent). */
   readonly onChange?: () => void;

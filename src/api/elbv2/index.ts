@@ -43,7 +43,7 @@ export function createElbv2Service(options: Elbv2ServiceOptions): QueryServiceMo
   };
 }
 
-/** Reads (Describe*) change nothing; every other operation that succeeds may have changed what a node serves. */
+/** Reads (Describe*) and tags change nothing a node serves; every other operation that succeeds may have. */
 function notifyingChanges(
   onChange: (() => void) | undefined,
   operations: Readonly<Record<string, JsonOperationHandler>>,
@@ -52,7 +52,7 @@ function notifyingChanges(
   return Object.fromEntries(
     Object.entries(operations).map(([name, handler]) => [
       name,
-      name.startsWith("Describe")
+      name.startsWith("Describe") || name === "AddTags" || name === "RemoveTags"
         ? handler
         : async (input: Record<string, unknown>, context: Parameters<JsonOperationHandler>[1]) => {
             const answer = await handler(input, context);

@@ -25,6 +25,7 @@ import {
   loadBalancersNotFound,
   securityGroupInvalid,
   subnetNotFound,
+  tooManyLoadBalancers,
   twoZonesRequired,
   validationError,
 } from "./elbv2-errors.js";
@@ -154,6 +155,8 @@ async function createLoadBalancer(
         if (sameSettings(existing.loadBalancer, loadBalancer)) return { LoadBalancers: [loadBalancerShape(existing, now)] };
         throw duplicateLoadBalancerName(name);
       }
+      // AWS's default quota: 50 load balancers per region (application and network each; Berth counts them together).
+      if ((await elbv2.listLoadBalancers()).length >= MAX_LOAD_BALANCERS) throw tooManyLoadBalancers();
       const record: StoredLoadBalancer = { arn, name, createdAt: now, loadBalancer, attributes: defaultAttributes(type) };
       await elbv2.insertLoadBalancer(record);
       if (tags.size > 0) await elbv2.putTags(arn, tags);
@@ -161,6 +164,9 @@ async function createLoadBalancer(
     });
   });
 }
+
+/** Load balancers per account and region (Elastic Load Balancing quotas: 50). */
+export const MAX_LOAD_BALANCERS = 50;
 
 interface NewLoadBalancer {
   readonly name: string;

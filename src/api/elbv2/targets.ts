@@ -25,6 +25,9 @@ import type { Elbv2ServiceOptions } from "./elbv2-shapes.js";
 import { targetGroupUsage } from "./target-group-usage.js";
 import { existingTargetGroup } from "./target-groups.js";
 
+/** The requester of load balancer nodes' interfaces (src/control/load-balancer-nodes.ts). */
+const LOAD_BALANCER_REQUESTER_ID = "amazon-elb";
+
 /** Targets per target group (Elastic Load Balancing quotas: 1,000 per application load balancer group). */
 export const TARGETS_PER_GROUP = 1000;
 /** Targets over all the groups of one load balancer (Elastic Load Balancing quotas: 1,000 per application load balancer). */
@@ -79,6 +82,10 @@ async function checkedTargets(options: Elbv2ServiceOptions, group: StoredTargetG
   const vpc = await options.store.vpcs.getVpc(vpcId);
   const vpcCidr = vpc === undefined ? undefined : parseCidr(vpc.cidrBlock);
   const subnets = (await options.store.vpcs.listSubnets()).filter((subnet) => subnet.vpcId === vpcId);
+  // A load balancer's own address is no target: its node would forward to itself (or to another node, in a loop).
+  const nodes = new Set(
+    (await options.store.networkInterfaces.listByRequester(LOAD_BALANCER_REQUESTER_ID)).filter((eni) => eni.vpcId === vpcId).map((eni) => eni.privateIpv4),
+  );
   return targets.map((target) => {
     const id = target.Id ?? "";
     const address = parseIpv4(id);
@@ -91,6 +98,7 @@ async function checkedTargets(options: Elbv2ServiceOptions, group: StoredTargetG
       throw validationError(`Berth routes only to targets inside the target group's VPC: the IP address '${id}' is outside ${vpcId}`);
     }
     const subnet = subnetHolding(id, address, subnets);
+    if (nodes.has(id)) throw invalidTarget(`The IP address '${id}' is a load balancer's own address`); // wording not confirmed
     if (target.AvailabilityZone !== undefined && target.AvailabilityZone !== subnet.availabilityZone) {
       throw validationError(
         `The IP address '${id}' is within the VPC, and cannot have its Availability Zone overridden to '${target.AvailabilityZone.slice(0, 64)}'`,
@@ -110,7 +118,7 @@ async function refuseOverLoadBalancerBudget(elbv2: Elbv2Repository, groupArn: st
   for (const loadBalancerArn of usage.get(groupArn) ?? []) {
     const groups = [...usage].filter(([, users]) => users.has(loadBalancerArn)).map(([arn]) => arn);
     let total = adding;
-    for (const arn of groups) total += (await elbv2.listTargets(arn, now)).filter((target) => target.deregisterAt === undefined).length;
+    for (const arn of groups) total += (await elbv2.listTargets(arn, now)).length;
     if (total > TARGETS_PER_LOAD_BALANCER) throw tooManyTargets(); // wording not confirmed
   }
 }
@@ -143,7 +151,8 @@ export function targetHandlers(options: Elbv2ServiceOptions): OperationHandlers<
         if ((await elbv2.getTargetGroup(group.arn)) === undefined) throw targetGroupNotFound();
         const now = options.clock.now();
         const current = await elbv2.listTargets(group.arn, now);
-        const known = new Set(current.filter((target) => target.deregisterAt === undefined).map((target) => `${target.id}:${target.port}`));
+        // Draining targets count until they are gone: the load balancer's node still holds them.
+        const known = new Set(current.map((target) => `${target.id}:${target.port}`));
         const added = new Set(targets.map((target) => `${target.id}:${target.port}`).filter((key) => !known.has(key)));
         if (known.size + added.size > TARGETS_PER_GROUP) throw tooManyTargets();
         await refuseOverLoadBalancerBudget(elbv2, group.arn, added.size, now);
