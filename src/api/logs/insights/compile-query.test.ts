@@ -171,3 +171,21 @@ test("the result rows a query keeps are bounded: large events with a high limit 
     for (let index = 0; index < 10_000; index++) compiled.push(new EventRow({ ...EVENTS[2]!, id: index, message: big }, CONTEXT));
   }, QueryResourceError);
 });
+
+test("sort orders as AWS's sort page shows: non-numbers first (chunked, digit runs by length), then numbers", () => {
+  // The ascending example of https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_QuerySyntax-Sort.html
+  const expected = ["!:", "#", "*%04", "0#", "5A", "111A", "2345_", "@", "@_", "A", "A9876fghj", "a12345hfh", "0", "01", "1", "2", "3"];
+  const shuffled = [...expected].reverse().sort((a, b) => ((a.length * 7 + a.charCodeAt(0)) % 5) - ((b.length * 7 + b.charCodeAt(0)) % 5));
+  const compiled = compileQuery("sort v | fields v", { limit: 100, memoryLimitBytes: 1_048_576 });
+  shuffled.forEach((v, index) => compiled.push(new EventRow({ ...EVENTS[0]!, id: index, message: JSON.stringify({ v }) }, CONTEXT)));
+  assert.deepEqual(
+    compiled.finish().map((row) => row[0]!.value),
+    expected,
+  );
+  const descending = compileQuery("sort v desc | fields v", { limit: 100, memoryLimitBytes: 1_048_576 });
+  shuffled.forEach((v, index) => descending.push(new EventRow({ ...EVENTS[0]!, id: index, message: JSON.stringify({ v }) }, CONTEXT)));
+  assert.deepEqual(
+    descending.finish().map((row) => row[0]!.value),
+    [...expected].reverse(),
+  );
+});

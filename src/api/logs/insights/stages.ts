@@ -4,7 +4,7 @@
 import type RE2 from "re2";
 import type { Value } from "./ast.js";
 import type { Evaluator } from "./expressions.js";
-import { compareValues, toText, truthy } from "./expressions.js";
+import { toText, truthy } from "./expressions.js";
 import type { MemoryBudget } from "./memory-budget.js";
 import type { Row } from "./rows.js";
 
@@ -152,13 +152,47 @@ export class SortStage implements Stage {
   }
 }
 
-/** Missing values sort after present ones in either direction. */
+/**
+ * Logs Insights' order (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_QuerySyntax-Sort.html,
+ * ascending): "All non-number values come before all number values"; numbers by value; other values
+ * in chunks of digits, of letters and single other characters, digit chunks "by their length first
+ * and then by their numerical value", the rest by Unicode value. Descending is the reverse. Missing
+ * values sort after present ones in either direction.
+ */
 function orderValues(a: Value, b: Value, descending: boolean): number {
   const aMissing = a === undefined || a === null;
   const bMissing = b === undefined || b === null;
   if (aMissing || bMissing) return aMissing === bMissing ? 0 : aMissing ? 1 : -1;
-  const order = compareValues(a, b);
+  const order = naturalOrder(a, b);
   return descending ? -order : order;
+}
+
+const NUMBER_VALUE = /^-?\d+(\.\d+)?$/;
+const CHUNK = /\d+|\p{L}+|[^\d\p{L}]/gu;
+
+function naturalOrder(a: Value, b: Value): number {
+  const aText = String(a);
+  const bText = String(b);
+  const aNumber = typeof a === "number" || NUMBER_VALUE.test(aText);
+  const bNumber = typeof b === "number" || NUMBER_VALUE.test(bText);
+  if (aNumber !== bNumber) return aNumber ? 1 : -1;
+  if (aNumber) {
+    const difference = Number(aText) - Number(bText);
+    if (difference !== 0) return difference < 0 ? -1 : 1;
+    return aText < bText ? -1 : aText > bText ? 1 : 0;
+  }
+  const aChunks = aText.match(CHUNK) ?? [];
+  const bChunks = bText.match(CHUNK) ?? [];
+  for (let index = 0; index < Math.min(aChunks.length, bChunks.length); index++) {
+    const x = aChunks[index]!;
+    const y = bChunks[index]!;
+    if (x === y) continue;
+    const xDigits = x.charCodeAt(0) >= 48 && x.charCodeAt(0) <= 57;
+    const yDigits = y.charCodeAt(0) >= 48 && y.charCodeAt(0) <= 57;
+    if (xDigits && yDigits && x.length !== y.length) return x.length - y.length;
+    return x < y ? -1 : 1;
+  }
+  return aChunks.length - bChunks.length;
 }
 
 function rowCost(row: Row): number {
