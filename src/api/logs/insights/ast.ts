@@ -5,7 +5,7 @@ export type Value = string | number | boolean | null | undefined;
 export type Expr =
   | { readonly type: "literal"; readonly value: Value }
   | { readonly type: "field"; readonly name: string }
-  | { readonly type: "period"; readonly ms: number; readonly text: string }
+  | { readonly type: "period"; readonly ms: number; readonly months: number; readonly text: string }
   | { readonly type: "regex"; readonly source: string }
   | { readonly type: "unary"; readonly op: "not" | "-"; readonly operand: Expr }
   | { readonly type: "binary"; readonly op: BinaryOperator; readonly left: Expr; readonly right: Expr }

@@ -189,3 +189,17 @@ test("sort orders as AWS's sort page shows: non-numbers first (chunked, digit ru
     [...expected].reverse(),
   );
 });
+
+test("bin() takes AWS's time units, plurals of the longer ones, and calendar months, quarters and years", () => {
+  const binOf = (period: string) => run(`stats count(*) as n by bin(${period}) | limit 1`).rows[0]![`bin(${period})`];
+  assert.equal(binOf("30s"), "2024-01-02 03:04:00.000");
+  assert.equal(binOf("2mins"), "2024-01-02 03:04:00.000");
+  assert.equal(binOf("1hrs"), "2024-01-02 03:00:00.000");
+  assert.equal(binOf("1day"), "2024-01-02 00:00:00.000");
+  assert.equal(binOf("500msec"), "2024-01-02 03:04:00.000");
+  assert.equal(binOf("1mo"), "2024-01-01 00:00:00.000");
+  assert.equal(binOf("2months"), "2024-01-01 00:00:00.000");
+  assert.equal(binOf("1q"), "2024-01-01 00:00:00.000");
+  assert.equal(binOf("1y"), "2024-01-01 00:00:00.000");
+  for (const bad of ["5x", "1hs", "0m", "0mo"]) assert.throws(() => run(`stats count(*) by bin(${bad})`), /unexpected symbol|bin\(\) takes/, bad);
+});

@@ -68,8 +68,9 @@ export function compileExpr(expr: Expr, context: CompileContext): Evaluator {
       return (row) => row.get(name);
     }
     case "period": {
+      // A calendar period as an argument (datefloor) has no fixed length: it is refused there.
       const ms = expr.ms;
-      return () => ms;
+      return () => (ms > 0 ? ms : undefined);
     }
     case "regex": {
       const regex = compileRegex(expr.source, context.query, 0);
@@ -282,13 +283,24 @@ function compileFunction(expr: Expr & { type: "call" }, context: CompileContext)
   const name = expr.name.toLowerCase();
   if (name === "bin") {
     const period = expr.args[0];
-    if (expr.args.length !== 1 || period?.type !== "period" || period.ms <= 0) {
+    if (expr.args.length !== 1 || period?.type !== "period" || (period.ms <= 0 && (period.months <= 0 || !Number.isInteger(period.months)))) {
       throw QuerySyntaxError.at(context.query, 0, "bin() takes one time period, such as bin(5m)"); // wording not confirmed
     }
     const step = period.ms;
+    if (step > 0) {
+      return (row) => {
+        const ms = row.get("@timestamp");
+        return typeof ms === "number" ? Math.floor(ms / step) * step : undefined;
+      };
+    }
+    // Calendar bins (UTC): the first month of the n-month span holding the time.
+    const months = period.months;
     return (row) => {
       const ms = row.get("@timestamp");
-      return typeof ms === "number" ? Math.floor(ms / step) * step : undefined;
+      if (typeof ms !== "number") return undefined;
+      const date = new Date(ms);
+      const index = Math.floor((date.getUTCFullYear() * 12 + date.getUTCMonth()) / months) * months;
+      return Date.UTC(Math.floor(index / 12), index % 12, 1);
     };
   }
   const known = FUNCTIONS[name];

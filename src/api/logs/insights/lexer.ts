@@ -13,21 +13,48 @@ export interface Token {
   readonly text: string;
   /** Where the token starts, as a character offset into the query string. */
   readonly offset: number;
-  /** Time periods: the length in milliseconds. */
+  /** Time periods: the length in milliseconds (fixed units) … */
   readonly periodMs?: number;
+  /** … or in calendar months (month, quarter, year). */
+  readonly periodMonths?: number;
 }
 
-/** Period units bin() and datefloor() accept, in milliseconds. */
-const PERIOD_UNITS: Readonly<Record<string, number>> = {
+/**
+ * The time units bin() accepts (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_QuerySyntax-Stats.html:
+ * "millisecond ms msec, second s sec, minute m min, hour h hr, day d, week w, month mo mon,
+ * quarter q qtr, year y yr"; units of more than one character may take an s). Fixed units in
+ * milliseconds; months, quarters and years are calendar units, in months.
+ */
+const FIXED_UNITS: Readonly<Record<string, number>> = {
+  millisecond: 1,
   ms: 1,
+  msec: 1,
+  second: 1_000,
   s: 1_000,
+  sec: 1_000,
+  minute: 60_000,
   m: 60_000,
   min: 60_000,
+  hour: 3_600_000,
   h: 3_600_000,
   hr: 3_600_000,
+  day: 86_400_000,
   d: 86_400_000,
+  week: 604_800_000,
   w: 604_800_000,
 };
+const CALENDAR_UNITS: Readonly<Record<string, number>> = { month: 1, mo: 1, mon: 1, quarter: 3, q: 3, qtr: 3, year: 12, y: 12, yr: 12 };
+
+function unitOf(text: string): { ms?: number; months?: number } | undefined {
+  const unit = text.toLowerCase();
+  const singular = unit.length > 2 && unit.endsWith("s") && unit !== "ms" ? unit.slice(0, -1) : unit;
+  for (const name of unit === singular ? [unit] : [unit, singular]) {
+    if (name !== unit && name.length < 2) continue;
+    if (FIXED_UNITS[name] !== undefined) return { ms: FIXED_UNITS[name] };
+    if (CALENDAR_UNITS[name] !== undefined) return { months: CALENDAR_UNITS[name] };
+  }
+  return undefined;
+}
 
 const OPERATORS = ["=~", "!=", "<=", ">=", "=", "<", ">", "+", "-", "*", "/", "%", "^", "(", ")", "[", "]", ",", "."];
 
@@ -142,10 +169,11 @@ function readNumber(query: string, start: number, tokens: Token[]): number {
   let unitEnd = at;
   while (unitEnd < query.length && /[a-z]/i.test(query[unitEnd]!)) unitEnd++;
   if (unitEnd > at) {
-    const unit = query.slice(at, unitEnd).toLowerCase();
-    const unitMs = PERIOD_UNITS[unit];
-    if (unitMs === undefined) throw QuerySyntaxError.at(query, start, `unexpected symbol found ${query.slice(start, unitEnd)}`);
-    tokens.push({ kind: "period", text: query.slice(start, unitEnd), offset: start, periodMs: Number(text) * unitMs });
+    const unit = unitOf(query.slice(at, unitEnd));
+    if (unit === undefined) throw QuerySyntaxError.at(query, start, `unexpected symbol found ${query.slice(start, unitEnd)}`);
+    const amount = Number(text);
+    const period = unit.ms !== undefined ? { periodMs: amount * unit.ms } : { periodMonths: amount * unit.months! };
+    tokens.push({ kind: "period", text: query.slice(start, unitEnd), offset: start, ...period });
     return unitEnd;
   }
   tokens.push({ kind: "number", text, offset: start });

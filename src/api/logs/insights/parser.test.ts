@@ -86,7 +86,7 @@ test("syntax errors say where, as line and position", () => {
     ["stats latency", /needs an aggregate function/],
     ["stats sum(count(*))", /cannot be nested/],
     ["filter a ! b", /unexpected symbol found !/],
-    ["fields 5q", /unexpected symbol found 5q/],
+    ["fields 5zz", /unexpected symbol found 5zz/],
     ["", /unexpected end of query/],
   ];
   for (const [query, message] of cases) {

@@ -271,7 +271,7 @@ class Parser {
       case "string":
         return { type: "literal", value: token.text };
       case "period":
-        return { type: "period", ms: token.periodMs!, text: token.text };
+        return { type: "period", ms: token.periodMs ?? 0, months: token.periodMonths ?? 0, text: token.text };
       case "regex":
         return { type: "regex", source: token.text };
       case "field":
