@@ -213,7 +213,7 @@ export class ServiceScheduler {
     const drain = await this.targets.beginDraining(lb.targets, taskArn, reason, unhealthy, lb.now);
     if (!drain || !registrations) return false;
     const { [taskArn]: _gone, ...registered } = lb.targets.registered;
-    lb.targets = { registered, draining: { ...lb.targets.draining, [taskArn]: drain } };
+    lb.targets = { ...lb.targets, registered, draining: { ...lb.targets.draining, [taskArn]: drain } };
     this.options.onTargetsChanged?.();
     if (isElbHealthStop(reason)) messages.push(serviceEventMessages.elbUnhealthy(record.serviceName, taskArn, registrations[0]!.targetGroupArn));
     for (const registration of registrations) messages.push(serviceEventMessages.deregisteredTargets(record.serviceName, 1, registration.targetGroupArn));

@@ -36,9 +36,14 @@ export interface DrainingTask {
 export interface ServiceTargetState {
   readonly registered: Readonly<Record<string, readonly TargetRegistration[]>>;
   readonly draining: Readonly<Record<string, DrainingTask>>;
+  /** Tasks whose targets were last seen unhealthy (the event is written on the change, once). */
+  readonly unhealthy?: Readonly<Record<string, true>>;
 }
 
-export type TargetVerdict = { readonly state: "healthy" } | { readonly state: "pending" } | { readonly state: "unhealthy"; readonly targetGroupArn: string };
+export type TargetVerdict =
+  | { readonly state: "healthy" }
+  | { readonly state: "pending" }
+  | { readonly state: "unhealthy"; readonly targetGroupArn: string; readonly port: number; readonly reason: string };
 
 export interface ReconciledTargets {
   readonly targets: ServiceTargetState;
@@ -123,7 +128,17 @@ export class ServiceTargets {
       ...[...removed].map(([arn, count]) => serviceEventMessages.deregisteredTargets(serviceNameOf(service), count, arn)),
       ...[...refused].map((arn) => `(service ${serviceNameOf(service)}) failed to register targets in (target-group ${arn}) with (error TooManyTargets).`), // wording not confirmed
     ];
-    return { targets: { registered, draining }, verdicts, due, messages, changed: added.size + removed.size > 0 };
+    // A target's turn to unhealthy is told once, as ECS tells it; its turn back clears it.
+    const unhealthy: Record<string, true> = {};
+    for (const [taskArn, verdict] of verdicts) {
+      if (verdict.state !== "unhealthy") continue;
+      unhealthy[taskArn] = true;
+      if (!current.unhealthy?.[taskArn]) {
+        messages.push(serviceEventMessages.targetUnhealthy(serviceNameOf(service), taskArn, verdict.port, verdict.targetGroupArn, verdict.reason));
+      }
+    }
+    const targets = { registered, draining, ...(Object.keys(unhealthy).length > 0 ? { unhealthy } : {}) };
+    return { targets, verdicts, due, messages, changed: added.size + removed.size > 0 };
   }
 
   /**
@@ -173,7 +188,12 @@ export class ServiceTargets {
         const target = (await targetsOf(registration.targetGroupArn)).find((entry) => entry.id === registration.ip && entry.port === registration.port);
         const state = target?.health?.state;
         if (state === "unhealthy") {
-          verdict = { state: "unhealthy", targetGroupArn: registration.targetGroupArn };
+          verdict = {
+            state: "unhealthy",
+            targetGroupArn: registration.targetGroupArn,
+            port: registration.port,
+            reason: target?.health?.description ?? "Health checks failed",
+          };
           break;
         }
         if (state !== "healthy") verdict = { state: "pending" };

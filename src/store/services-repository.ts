@@ -64,6 +64,7 @@ export interface ServiceSchedulingState {
   readonly loadBalancerTargets?: {
     readonly registered: Readonly<Record<string, readonly { readonly targetGroupArn: string; readonly ip: string; readonly port: number }[]>>;
     readonly draining: Readonly<Record<string, { readonly untilMs: number; readonly reason: string; readonly unhealthy: boolean }>>;
+    readonly unhealthy?: Readonly<Record<string, true>>;
   };
 }
 

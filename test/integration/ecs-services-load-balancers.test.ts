@@ -215,4 +215,9 @@ test("tasks are registered, count as healthy only once their node reports them s
   );
   const states = await targets();
   assert.equal(states.get(firstKey!), "draining", "its target drains before the task stops");
+  const events = (await describeService(ecs, "lb", "web")).events!.map((event) => event.message!);
+  assert.ok(
+    events.some((message) => message.includes(`(port 8080) is unhealthy in (target-group ${usedGroupArn}) due to (reason Request timed out).`)),
+    `the turn to unhealthy is an event, in AWS's words for the reason: ${events.join(" | ")}`,
+  );
 });

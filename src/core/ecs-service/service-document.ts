@@ -87,6 +87,8 @@ export const serviceEventMessages = {
     `(service ${service}) registered ${count} targets in (target-group ${targetGroupArn})`,
   deregisteredTargets: (service: string, count: number, targetGroupArn: string) =>
     `(service ${service}) deregistered ${count} targets in (target-group ${targetGroupArn})`,
+  targetUnhealthy: (service: string, taskArn: string, port: number, targetGroupArn: string, reason: string) =>
+    `(service ${service}) (task ${taskIdOf(taskArn)}) (port ${port}) is unhealthy in (target-group ${targetGroupArn}) due to (reason ${reason}).`, // wording not confirmed
   elbUnhealthy: (service: string, taskArn: string, targetGroupArn: string) =>
     `(service ${service}) (task ${taskIdOf(taskArn)}) failed ELB health checks in (target-group ${targetGroupArn}).`, // wording not confirmed
 };
