@@ -76,7 +76,16 @@ const ACTIVE: InsightsQueryStatus[] = ["Scheduled", "Running"];
 const NO_STATISTICS: InsightsQueryStatistics = { recordsMatched: 0, recordsScanned: 0, bytesScanned: 0 };
 
 export interface LogsInsightsRepository {
-  createQuery(query: NewInsightsQuery): Promise<void>;
+  /**
+   * Records a new query as Scheduled unless `maxActive` queries created at or after `activeSince`
+   * are already Scheduled or Running; false then. The count and the insert are one statement
+   * (INSERT … SELECT … WHERE count < max), so on SQLite two StartQuery calls cannot both take the
+   * last place; on PostgreSQL two concurrent transactions still may (the account's limit is not a
+   * safety bound).
+   */
+  createQuery(query: NewInsightsQuery, limit: { maxActive: number; activeSince: number }): Promise<boolean>;
+  /** Queries still Scheduled or Running that were created before `before` become Timeout (their runner is gone). */
+  expireActive(before: number): Promise<void>;
   getQuery(queryId: string): Promise<InsightsQueryRecord | undefined>;
   /** Moves an active query to `status` (with its final figures); false when it had already ended. */
   endQuery(
@@ -85,8 +94,6 @@ export interface LogsInsightsRepository {
   ): Promise<boolean>;
   /** Scheduled → Running, and the running figures of an active query; false when it has ended (e.g. was stopped). */
   recordProgress(queryId: string, statistics: InsightsQueryStatistics): Promise<boolean>;
-  /** Queries still Scheduled or Running that were created at or after `since`. */
-  countActive(since: number): Promise<number>;
   /** Newest first; `after` is the last (createTime, queryId) of the previous page. */
   listQueries(options: {
     logGroupName?: string;
@@ -112,23 +119,20 @@ export interface LogsInsightsRepository {
 // eslint-disable-next-line max-lines-per-function -- see above
 export function createLogsInsightsRepository(db: Kysely<LogsInsightsTables & LogsTables>): LogsInsightsRepository {
   return {
-    async createQuery(query) {
-      await db
-        .insertInto("logs_insights_queries")
-        .values({
-          query_id: query.queryId,
-          query_string: query.queryString,
-          log_group_names: `\n${query.logGroupNames.join("\n")}\n`,
-          start_time: query.startTime,
-          end_time: query.endTime,
-          result_limit: query.limit,
-          status: "Scheduled",
-          create_time: query.createTime,
-          statistics_json: JSON.stringify(NO_STATISTICS),
-          results_json: null,
-          failure: null,
-        })
-        .execute();
+    async createQuery(query, { maxActive, activeSince }) {
+      // CASTs: PostgreSQL types the parameters of a SELECT without FROM as text otherwise.
+      const result = await sql`
+        INSERT INTO logs_insights_queries
+          (query_id, query_string, log_group_names, start_time, end_time, result_limit, status, create_time, statistics_json, results_json, failure)
+        SELECT ${query.queryId}, ${query.queryString}, ${`\n${query.logGroupNames.join("\n")}\n`}, CAST(${query.startTime} AS BIGINT),
+          CAST(${query.endTime} AS BIGINT), CAST(${query.limit} AS INTEGER), 'Scheduled', CAST(${query.createTime} AS BIGINT),
+          ${JSON.stringify(NO_STATISTICS)}, NULL, NULL
+        WHERE (SELECT count(*) FROM logs_insights_queries WHERE status IN ('Scheduled', 'Running') AND create_time >= CAST(${activeSince} AS BIGINT))
+          < CAST(${maxActive} AS INTEGER)`.execute(db);
+      return Number(result.numAffectedRows ?? 0) === 1;
+    },
+    async expireActive(before) {
+      await db.updateTable("logs_insights_queries").set({ status: "Timeout" }).where("status", "in", ACTIVE).where("create_time", "<", before).execute();
     },
     async getQuery(queryId) {
       const row = await db.selectFrom("logs_insights_queries").selectAll().where("query_id", "=", queryId).executeTakeFirst();
@@ -156,15 +160,6 @@ export function createLogsInsightsRepository(db: Kysely<LogsInsightsTables & Log
         .where("status", "in", ACTIVE)
         .executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
-    },
-    async countActive(since) {
-      const row = await db
-        .selectFrom("logs_insights_queries")
-        .select((eb) => eb.fn.countAll<number>().as("count"))
-        .where("status", "in", ACTIVE)
-        .where("create_time", ">=", since)
-        .executeTakeFirst();
-      return Number(row?.count ?? 0);
     },
     async listQueries({ logGroupName, status, after, limit }) {
       let query = db.selectFrom("logs_insights_queries").selectAll().orderBy("create_time", "desc").orderBy("query_id", "desc").limit(limit);

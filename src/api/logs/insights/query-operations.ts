@@ -117,13 +117,17 @@ export async function startQuery(context: InsightsContext, input: StartQueryRequ
   }
   const now = context.clock.now();
   await context.insights.purgeQueries(now - QUERY_RETENTION_MS);
-  // A query whose runner died with its replica stays Running in the store; past the timeout it no longer counts.
-  if ((await context.insights.countActive(now - QUERY_TIMEOUT_MS)) >= MAX_CONCURRENT_QUERIES) {
+  // A query whose runner died with its replica stays Running in the store: past the timeout it is a Timeout, and no longer counts.
+  await context.insights.expireActive(now - QUERY_TIMEOUT_MS);
+  const queryId = randomUUID();
+  const created = await context.insights.createQuery(
+    { queryId, queryString, logGroupNames: groups.map((group) => group.name), startTime, endTime, limit, createTime: now },
+    { maxActive: MAX_CONCURRENT_QUERIES, activeSince: now - QUERY_TIMEOUT_MS },
+  );
+  if (!created) {
     // AWS's wording, as its SDKs report it: "Account maximum query concurrency limit of [10] reached."
     throw limitExceededException(`Account maximum query concurrency limit of [${MAX_CONCURRENT_QUERIES}] reached.`);
   }
-  const queryId = randomUUID();
-  await context.insights.createQuery({ queryId, queryString, logGroupNames: groups.map((group) => group.name), startTime, endTime, limit, createTime: now });
   void context.runner.start({
     queryId,
     groups: groups.map((group) => ({ id: group.id, name: group.name })),
@@ -180,6 +184,7 @@ export async function describeQueries(context: InsightsContext, input: DescribeQ
   const page = input.nextToken === undefined ? undefined : decodeOpaqueToken(input.nextToken, isQueriesPage);
   if (input.logGroupName !== undefined) await requireLogGroup(context, { logGroupName: input.logGroupName });
   const now = context.clock.now();
+  await context.insights.expireActive(now - QUERY_TIMEOUT_MS);
   const rows = await context.insights.listQueries({
     ...(input.logGroupName !== undefined ? { logGroupName: input.logGroupName } : {}),
     ...(input.status !== undefined ? { status: input.status as InsightsQueryStatus } : {}),
