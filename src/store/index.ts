@@ -33,6 +33,9 @@ import { logsInsightsMigration } from "./logs-insights-migration.js";
 import { logsMetricFiltersMigration } from "./logs-metric-filters-migration.js";
 import type { LogMetricFiltersRepository, LogMetricFiltersTables } from "./logs-metric-filters-repository.js";
 import { createLogMetricFiltersRepository } from "./logs-metric-filters-repository.js";
+import { elbMetricsMigration } from "./elb-metrics-migration.js";
+import type { ElbMetricsRepository, ElbMetricsTables } from "./elb-metrics-repository.js";
+import { createElbMetricsRepository } from "./elb-metrics-repository.js";
 import type { LogResourcePoliciesRepository, LogResourcePoliciesTable } from "./logs-resource-policies-repository.js";
 import { createLogResourcePoliciesRepository } from "./logs-resource-policies-repository.js";
 import type { TasksRepository, TasksTables } from "./tasks-repository.js";
@@ -105,6 +108,7 @@ export type {
   QueryDefinitionRecord,
 } from "./logs-insights-repository.js";
 export type { LogMetricFiltersRepository, MetricAggregate, MetricFilterRecord, StoredMetricTransformation } from "./logs-metric-filters-repository.js";
+export type { ElbMetricAggregate, ElbMetricsRepository } from "./elb-metrics-repository.js";
 export type { LogResourcePoliciesRepository, LogResourcePolicyRecord } from "./logs-resource-policies-repository.js";
 export type {
   PlacedReservation,
@@ -188,7 +192,8 @@ type AllTables = EcsTables &
   SecretsTables &
   ParametersTables & { role_sessions: RoleSessionsTable } & Omit<IamTables, "access_keys"> &
   CertificatesTables &
-  Elbv2Tables;
+  Elbv2Tables &
+  ElbMetricsTables;
 
 /** The repositories: what a transaction of Store.exclusively or Store.fenced is handed too. */
 export interface Repositories {
@@ -223,6 +228,8 @@ export interface Repositories {
   readonly iam: IamRepository;
   readonly certificates: CertificatesRepository;
   readonly elbv2: Elbv2Repository;
+  /** Load balancer metrics per minute (what hosts' nodes measured). */
+  readonly elbMetrics: ElbMetricsRepository;
 }
 
 /** The repositories of one transaction, and the signals that go out when (and only if) it commits. */
@@ -312,6 +319,7 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
     "0023-logs-insights": logsInsightsMigration,
     "0023-ecr-tag-exclusions": ecrTagExclusionsMigration,
     "0024-ecr-policies": ecrPoliciesMigration,
+    "0025-elb-metrics": elbMetricsMigration,
   };
 }
 
@@ -374,6 +382,7 @@ function repositoriesOver(db: Kysely<AllTables>): Repositories {
     iam: createIamRepository(scoped<IamTables>()),
     certificates: createCertificatesRepository(scoped<CertificatesTables>()),
     elbv2: createElbv2Repository(scoped<Elbv2Tables>()),
+    elbMetrics: createElbMetricsRepository(scoped<ElbMetricsTables>()),
   };
 }
 
