@@ -32,7 +32,7 @@ import {
   TaskCredentialsAnswerSchema,
   compileCheck,
 } from "../protocol/index.js";
-import type { TargetHealthRequest, TaskSecretsAnswer } from "../protocol/index.js";
+import type { LoadBalancerMetricsRequest, TargetHealthRequest, TaskSecretsAnswer } from "../protocol/index.js";
 import { LoadBalancerNodesSchema, TaskSecretsAnswerSchema } from "../protocol/index.js";
 import { Agent } from "undici";
 import { HostSecret } from "./host-secret.js";
@@ -116,6 +116,9 @@ export function linkOver(call: AgentCaller, secret: HostSecret): ControlPlaneLin
     taskSecrets: async (hostId: string, taskArn: string) => (await call("secrets", { hostId, taskArn })) as TaskSecretsAnswer,
     targetHealth: async (hostId: string, request: TargetHealthRequest) => {
       await call("targetHealth", { hostId, ...request });
+    },
+    loadBalancerMetrics: async (hostId: string, request: LoadBalancerMetricsRequest) => {
+      await call("loadBalancerMetrics", { hostId, ...request });
     },
   };
 }

@@ -16,7 +16,7 @@ import {
   parseReportBody,
   parseTaskCredentialsBody,
 } from "../protocol/index.js";
-import { parseTargetHealthBody, parseTaskSecretsBody } from "../protocol/index.js";
+import { parseLoadBalancerMetricsBody, parseTargetHealthBody, parseTaskSecretsBody } from "../protocol/index.js";
 import { isAwsError } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
 import { BodyTooLargeError, discardRestAndClose, readBody } from "./gateway/request-body.js";
@@ -211,6 +211,13 @@ async function answerCall(
       if (!checked.ok) return malformed("targetHealth", checked.problem);
       if (!fleet.targetHealth) return { status: 404, body: { code: "UnknownCall", message: "Unknown agent protocol call: targetHealth" } };
       await fleet.targetHealth(hostId, { results: checked.value.results ?? [] });
+      return done;
+    }
+    case "loadBalancerMetrics": {
+      const checked = parseLoadBalancerMetricsBody(body);
+      if (!checked.ok) return malformed("loadBalancerMetrics", checked.problem);
+      if (!fleet.loadBalancerMetrics) return { status: 404, body: { code: "UnknownCall", message: "Unknown agent protocol call: loadBalancerMetrics" } };
+      await fleet.loadBalancerMetrics(hostId, { metrics: checked.value.metrics });
       return done;
     }
     default:

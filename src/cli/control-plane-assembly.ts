@@ -17,7 +17,8 @@ import { createStsService } from "../api/sts/index.js";
 import { createNetworkService } from "../api/network-service.js";
 import { hostNetworkView } from "../control/host-network-view.js";
 import { Fleet } from "../control/fleet.js";
-import { LoadBalancerNodes } from "../control/load-balancer-nodes.js";
+import { ELB_REQUESTER_ID, LoadBalancerNodes, nodeDescription } from "../control/load-balancer-nodes.js";
+import { LoadBalancerMetrics } from "../control/load-balancer-metrics.js";
 import { TaskCredentials } from "../control/task-credentials.js";
 import { startLogRetention } from "../control/log-retention.js";
 import { startServicePurge } from "../control/service-purge.js";
@@ -128,6 +129,7 @@ export function assembleControlPlane(parts: ControlPlaneParts): ControlPlane {
   const logsApi = assembleLogs(parts);
   const fleet = new Fleet({
     loadBalancerNodes,
+    loadBalancerMetrics: new LoadBalancerMetrics({ store, clock: systemClock, requesterId: ELB_REQUESTER_ID, descriptionOf: nodeDescription }),
     taskCredentials: new TaskCredentials({ tasks: store.tasks, issuer: identity.sessions }),
     // Secrets read with each task's execution role (identity policies), at its start, for its own host only.
     taskSecrets: createTaskSecrets({ store, sealer: parts.box, scope, clock: systemClock, permissions: identity.authorizer, logger, grants: roles.grants }),

@@ -6,6 +6,7 @@
 //   putLogs                                           ─▶ LogIngest        (log-ingest.ts)
 //   reapLostHosts (the server's periodic loop)        ─▶ LostHostReaper   (lost-host-reaper.ts)
 //   targetHealth, the poll's loadBalancers            ─▶ LoadBalancerNodes (load-balancer-nodes.ts)
+//   loadBalancerMetrics                               ─▶ LoadBalancerMetrics (load-balancer-metrics.ts)
 //
 // The HTTP route (api/agent-route.ts) and the embedded agent see one ControlPlaneLink; the server
 // wires one Fleet from its store, clock and network. Nothing here but delegation and defaults.
@@ -22,6 +23,7 @@ import type {
   TaskCredentialsAnswer,
   TaskSecretsAnswer,
   TargetHealthRequest,
+  LoadBalancerMetricsRequest,
   TaskSpec,
 } from "../protocol/index.js";
 import { accessDeniedException } from "../core/errors.js";
@@ -61,6 +63,8 @@ export interface FleetOptions {
   readonly onServiceTasksChanged?: () => void;
   /** The hosts' load balancer nodes (poll answers) and the health they see; absent: no host runs one. */
   readonly loadBalancerNodes?: Pick<LoadBalancerNodes, "nodesFor" | "recordHealth">;
+  /** Keeps what hosts' load balancer nodes measured (load-balancer-metrics.ts); absent: the call is refused. */
+  readonly loadBalancerMetrics?: { record(hostId: string, request: LoadBalancerMetricsRequest): Promise<unknown> };
   /** Task role credentials for agents (task-credentials.ts); absent: the call is refused. */
   readonly taskCredentials?: TaskCredentials;
   /** Task secrets for agents (task-secrets.ts); absent: the call is refused. */
@@ -82,6 +86,7 @@ export class Fleet implements ControlPlaneLink {
   private readonly credentials: TaskCredentials | undefined;
   private readonly secrets: TaskSecrets | undefined;
   private readonly loadBalancerNodes: Pick<LoadBalancerNodes, "nodesFor" | "recordHealth"> | undefined;
+  private readonly metrics: FleetOptions["loadBalancerMetrics"];
 
   constructor(options: FleetOptions) {
     const { hosts, tasks, logs, network, clock } = options;
@@ -97,6 +102,7 @@ export class Fleet implements ControlPlaneLink {
       ...(options.loadBalancerNodes ? { loadBalancerNodes: (hostId: string) => options.loadBalancerNodes!.nodesFor(hostId) } : {}),
     });
     this.loadBalancerNodes = options.loadBalancerNodes;
+    this.metrics = options.loadBalancerMetrics;
     this.onInterfacesReleased = options.onInterfacesReleased ?? (() => undefined);
     this.onServiceTasksChanged = options.onServiceTasksChanged ?? (() => undefined);
     this.reports = new ReportIngest({ tasks, clock, onServiceTasksChanged: () => this.onServiceTasksChanged() });
@@ -147,6 +153,9 @@ export class Fleet implements ControlPlaneLink {
   }
   async targetHealth(hostId: string, request: TargetHealthRequest): Promise<void> {
     await this.loadBalancerNodes?.recordHealth(hostId, request.results);
+  }
+  async loadBalancerMetrics(hostId: string, request: LoadBalancerMetricsRequest): Promise<void> {
+    await this.metrics?.record(hostId, request);
   }
   async reapLostHosts(within?: Parameters<LostHostReaper["reapLostHosts"]>[0]): Promise<string[]> {
     const stopped = await this.reaper.reapLostHosts(within);

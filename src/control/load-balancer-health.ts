@@ -35,6 +35,18 @@ function acceptable(result: TargetHealthResult): { state: string; reason?: strin
   return description === undefined ? undefined : { state: result.state, reason: result.reason!, description };
 }
 
+/**
+ * The descriptions of the load balancer node interfaces on `hostId` ("ELB app/<name>/<id>"): the
+ * only load balancers the host may speak for (its reports of any other are dropped).
+ */
+export async function nodeDescriptionsOn(
+  store: { readonly networkInterfaces: Pick<NetworkInterfacesRepository, "listByRequester"> },
+  requesterId: string,
+  hostId: string,
+): Promise<Set<string>> {
+  return new Set((await store.networkInterfaces.listByRequester(requesterId, hostId)).map((eni) => eni.description));
+}
+
 export interface HealthStore {
   readonly elbv2: Pick<Elbv2Repository, "locked" | "listListeners" | "listRules" | "listTargets" | "recordTargetHealth">;
   readonly networkInterfaces: Pick<NetworkInterfacesRepository, "listByRequester">;
@@ -50,7 +62,7 @@ export async function recordNodeHealth(
   results: readonly TargetHealthResult[],
   options: { readonly requesterId: string; readonly descriptionOf: (loadBalancerArn: string) => string; readonly now: number },
 ): Promise<number> {
-  const mine = new Set((await store.networkInterfaces.listByRequester(options.requesterId, hostId)).map((eni) => eni.description));
+  const mine = await nodeDescriptionsOn(store, options.requesterId, hostId);
   // The newest result per target of each of this host's load balancers, in AWS's words.
   const latest = new Map<string, { result: TargetHealthResult; kept: { state: string; reason?: string; description?: string } }>();
   for (const result of results) {

@@ -55,6 +55,8 @@ import type { MasterRecord, ProcessRecord } from "./haproxy-process.js";
 import { validateLoadBalancerModel } from "./load-balancer-model.js";
 import type { LoadBalancerModel, TargetGroupModel, TargetModel } from "./load-balancer-model.js";
 import { targetHealth } from "./target-health.js";
+import { parseCounters, workerPid } from "./haproxy-stats.js";
+import type { StatCounters } from "./haproxy-stats.js";
 import type { ServerCheck, TargetHealth } from "./target-health.js";
 
 export interface HaproxyNodeOptions {
@@ -134,6 +136,15 @@ export class HaproxyNode {
           return { targetGroupId: group.id, ip: target.ip, port: target.port, health, activeConnections: row?.currentSessions ?? 0 };
         }),
       );
+    });
+  }
+
+  /** The running worker's traffic counters (haproxy-stats.ts) and its pid (a new pid: the counters restarted at zero); none before a model runs. */
+  counters(): Promise<{ readonly workerPid: number; readonly rows: StatCounters[] } | undefined> {
+    return this.serial(async () => {
+      if (!this.appliedModel()) return undefined;
+      const pid = workerPid(await this.command(ADMIN_SOCKET, "show info"));
+      return pid === undefined ? undefined : { workerPid: pid, rows: parseCounters(await this.command(ADMIN_SOCKET, "show stat")) };
     });
   }
 

@@ -23,6 +23,7 @@ import { MAX_TASK_SLOTS } from "./capacity-limits.js";
 import { HostNetworkViewSchema } from "./network-view.js";
 import { LoadBalancerNodesSchema } from "./load-balancer-nodes.js";
 import type { LoadBalancerNodeSpec, TargetHealthRequest } from "./load-balancer-nodes.js";
+import type { LoadBalancerMetricsRequest } from "./load-balancer-metrics.js";
 import type { HostNetworkView } from "./network-view.js";
 import type { TaskCredentialsAnswer } from "./task-credentials.js";
 import type { TaskSecretsAnswer } from "./task-secrets.js";
@@ -208,4 +209,6 @@ export interface ControlPlaneLink {
   taskSecrets?(hostId: string, taskArn: string): Promise<TaskSecretsAnswer>;
   /** What this host's load balancer nodes see of their targets; absent on links without load balancing. */
   targetHealth?(hostId: string, request: TargetHealthRequest): Promise<void>;
+  /** What this host's load balancer nodes measured (per-minute parts); absent on links without load balancing. */
+  loadBalancerMetrics?(hostId: string, request: LoadBalancerMetricsRequest): Promise<void>;
 }

@@ -6,6 +6,7 @@ import Type from "typebox";
 import type { Static } from "typebox";
 import { LogBatchSchema, MAX_LOG_BATCHES_PER_CALL, RegisterRequestSchema, ReportRequestSchema } from "./agent-api.js";
 import { TargetHealthRequestSchema } from "./load-balancer-nodes.js";
+import { LoadBalancerMetricsRequestSchema } from "./load-balancer-metrics.js";
 import type { Checked } from "./schema-check.js";
 import { compileCheck } from "./schema-check.js";
 
@@ -27,14 +28,19 @@ export type LogsBody = Static<typeof LogsBodySchema>;
 export const TargetHealthBodySchema = Type.Object({ ...sender, results: Type.Optional(TargetHealthRequestSchema.properties.results) });
 export type TargetHealthBody = Static<typeof TargetHealthBodySchema>;
 
+export const LoadBalancerMetricsBodySchema = Type.Object({ ...sender, metrics: LoadBalancerMetricsRequestSchema.properties.metrics });
+export type LoadBalancerMetricsBody = Static<typeof LoadBalancerMetricsBodySchema>;
+
 const registerCheck = compileCheck(RegisterRequestSchema);
 const pollCheck = compileCheck(PollBodySchema);
 const reportCheck = compileCheck(ReportBodySchema);
 const logsCheck = compileCheck(LogsBodySchema);
 const targetHealthCheck = compileCheck(TargetHealthBodySchema);
+const loadBalancerMetricsCheck = compileCheck(LoadBalancerMetricsBodySchema);
 
 export const parseRegisterBody = (body: unknown): Checked<Static<typeof RegisterRequestSchema>> => registerCheck.parse(body);
 export const parsePollBody = (body: unknown): Checked<PollBody> => pollCheck.parse(body);
 export const parseReportBody = (body: unknown): Checked<ReportBody> => reportCheck.parse(body);
 export const parseLogsBody = (body: unknown): Checked<LogsBody> => logsCheck.parse(body);
 export const parseTargetHealthBody = (body: unknown): Checked<TargetHealthBody> => targetHealthCheck.parse(body);
+export const parseLoadBalancerMetricsBody = (body: unknown): Checked<LoadBalancerMetricsBody> => loadBalancerMetricsCheck.parse(body);

@@ -50,6 +50,10 @@ export type { LogsBody, PollBody, ReportBody, TargetHealthBody } from "./agent-b
 export { parseLogsBody, parsePollBody, parseRegisterBody, parseReportBody, parseTargetHealthBody } from "./agent-bodies.js";
 export type { LoadBalancerNodeSpec, TargetHealthRequest, TargetHealthResult } from "./load-balancer-nodes.js";
 export { LoadBalancerNodesSchema, MAX_LOAD_BALANCER_NODES, MAX_TARGET_HEALTH_RESULTS } from "./load-balancer-nodes.js";
+export type { LoadBalancerMetric, LoadBalancerMetricName, LoadBalancerMetricsRequest } from "./load-balancer-metrics.js";
+export { APPLICATION_ELB_METRICS, MAX_LOAD_BALANCER_METRICS_PER_CALL, MAX_METRIC_VALUE, NETWORK_ELB_METRICS } from "./load-balancer-metrics.js";
+export type { LoadBalancerMetricsBody } from "./agent-bodies.js";
+export { parseLoadBalancerMetricsBody } from "./agent-bodies.js";
 export type * from "./load-balancer-model.js";
 export { compileCheck } from "./schema-check.js";
 export type { BodyCheck, Checked } from "./schema-check.js";

@@ -7,4 +7,4 @@ export const protocolVersion = 1;
 export const AGENT_ROUTE_PREFIX = `/_berth/agent/v${protocolVersion}/`;
 
 /** The protocol's calls, as the last segment of their path. */
-export type AgentCall = "register" | "poll" | "report" | "heartbeat" | "logs" | "taskCredentials" | "secrets" | "targetHealth";
+export type AgentCall = "register" | "poll" | "report" | "heartbeat" | "logs" | "taskCredentials" | "secrets" | "targetHealth" | "loadBalancerMetrics";
