@@ -11,7 +11,9 @@
 //                     the host's uplink address (src/network published-ports.ts); the rest is not
 //   health loop       every HEALTH_INTERVAL_MS each node's `show stat` → the control plane
 //                     (targetHealth), only what changed since the last accepted send, and all of
-//                     it every FULL_HEALTH_EVERY rounds (a control plane restarted keeps nothing)
+//                     it every FULL_HEALTH_EVERY rounds (a control plane restarted keeps nothing);
+//                     on each 10-second mark, the nodes' traffic counters → per-minute metrics
+//                     (load-balancer-metrics.ts) → the control plane (loadBalancerMetrics)
 //
 // Nodes outlive the agent as tasks do (a restart finds each HAProxy again by its recorded pid:
 // src/lb/haproxy-node.ts); `stopAll` (uninstall) stops them. Node ids are "elb" and 16 hex digits
@@ -27,6 +29,9 @@ import type { TaskNetworks } from "../network/index.js";
 import type { LoadBalancerNodeSpec, TargetHealthRequest, TargetHealthResult } from "../protocol/index.js";
 import { MAX_TARGET_HEALTH_RESULTS } from "../protocol/index.js";
 import type { PublishedPort } from "../network/index.js";
+import type { LoadBalancerMetricsRequest } from "../protocol/index.js";
+import { MAX_LOAD_BALANCER_METRICS_PER_CALL } from "../protocol/index.js";
+import { LoadBalancerMetricsSampler, SAMPLE_MS, sampleNodes } from "./load-balancer-metrics.js";
 
 const NODE_ID = /^elb[0-9a-f]{16}$/;
 const HEALTH_INTERVAL_MS = 1_000;
@@ -41,6 +46,8 @@ export interface LoadBalancerNodesOptions {
   readonly logger: Pick<Logger, "error" | "info">;
   /** Sends health results (the control link's targetHealth); absent: not sent. */
   readonly sendHealth?: (request: TargetHealthRequest) => Promise<void>;
+  /** Sends metrics (the control link's loadBalancerMetrics); absent: the nodes are not sampled. */
+  readonly sendMetrics?: (request: LoadBalancerMetricsRequest) => Promise<void>;
   readonly haproxyPath?: string;
 }
 
@@ -70,6 +77,8 @@ export class LoadBalancerNodes {
   private round = 0;
   private readonly abort = new AbortController();
   private healthLoop: Promise<void> | undefined;
+  private readonly metrics = new LoadBalancerMetricsSampler();
+  private lastSampleMark = -1;
 
   constructor(private readonly options: LoadBalancerNodesOptions) {
     mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
@@ -149,7 +158,7 @@ export class LoadBalancerNodes {
     if (running) await this.remove(spec.nodeId);
     const attachment = await this.options.networks.attach(spec.nodeId, spec.network);
     const node = this.nodeFor(spec.nodeId, attachment.netnsPath);
-    await node.start(model);
+    if ((await node.start(model)) === "started") this.metrics.started(spec.nodeId);
     this.nodes.set(spec.nodeId, { node, spec });
     this.options.logger.info({ nodeId: spec.nodeId, address: spec.network.privateIpv4Address }, "load balancer node running");
   }
@@ -162,6 +171,7 @@ export class LoadBalancerNodes {
     await node.stop();
     await this.options.networks.detach(nodeId);
     this.nodes.delete(nodeId);
+    this.metrics.forget(nodeId);
     for (const key of [...this.lastSent.keys()]) if (key.startsWith(`${nodeId} `)) this.lastSent.delete(key);
     this.options.logger.info({ nodeId }, "load balancer node removed");
   }
@@ -174,6 +184,25 @@ export class LoadBalancerNodes {
         return;
       }
       await this.sendChanges().catch((error: unknown) => this.options.logger.error({ err: error }, "load balancer target health could not be sent"));
+      await this.sendMetrics().catch((error: unknown) => this.options.logger.error({ err: error }, "load balancer metrics could not be sent"));
+    }
+  }
+
+  /** On each 10-second mark: a sample of every node, and what the control plane has not yet taken. */
+  private async sendMetrics(): Promise<void> {
+    const mark = Math.floor(this.options.clock.now() / SAMPLE_MS);
+    if (!this.options.sendMetrics || mark === this.lastSampleMark) return;
+    this.lastSampleMark = mark;
+    await sampleNodes(this.nodes, this.metrics, this.options.clock.now());
+    const metrics = this.metrics.take();
+    for (let start = 0; start < metrics.length; start += MAX_LOAD_BALANCER_METRICS_PER_CALL) {
+      const part = metrics.slice(start, start + MAX_LOAD_BALANCER_METRICS_PER_CALL);
+      try {
+        await this.options.sendMetrics({ metrics: part });
+      } catch (error) {
+        this.metrics.putBack(metrics.slice(start));
+        throw error;
+      }
     }
   }
 

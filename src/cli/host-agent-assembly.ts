@@ -18,7 +18,7 @@ import type { ImagePullPolicy, RegistryTrustFor } from "../images/index.js";
 import { defaultImageStoreHighWaterBytes, ImageStore } from "../images/index.js";
 import { HostAgentLock, HostFirewall, TaskNetworks } from "../network/index.js";
 import type { IpForwardPolicy } from "../network/index.js";
-import type { ControlPlaneLink, HostCapacity, TargetHealthRequest, TaskCredentialsAnswer, TaskSpec } from "../protocol/index.js";
+import type { ControlPlaneLink, HostCapacity, LoadBalancerMetricsRequest, TargetHealthRequest, TaskCredentialsAnswer, TaskSpec } from "../protocol/index.js";
 import { capacityProblem, MAX_EPHEMERAL_GIB_PER_SLOT } from "../protocol/index.js";
 import { ConfigError } from "./config-error.js";
 import type { LogSink, TaskStateReporter } from "../agent/ports.js";
@@ -229,6 +229,7 @@ export function assembleHostAgent(options: {
     clock: systemClock,
     logger,
     ...(link.targetHealth ? { sendHealth: (request: TargetHealthRequest) => link.targetHealth!(hostId, request) } : {}),
+    ...(link.loadBalancerMetrics ? { sendMetrics: (request: LoadBalancerMetricsRequest) => link.loadBalancerMetrics!(hostId, request) } : {}),
   });
   const hostAgent = new HostAgent({
     agent,
