@@ -34,8 +34,12 @@ export interface EventContext {
 
 /** JSON documents deeper than this are not flattened further (hostile nesting). */
 const MAX_FLATTEN_DEPTH = 32;
-/** Logs Insights discovers at most this many fields of an event (CWL_AnalyzeLogData-discoverable-fields). */
-const MAX_DISCOVERED_FIELDS = 1000;
+/**
+ * At most this many discovered fields are listed for an event (a row without `fields`, GetLogRecord):
+ * AWS's parse page speaks of JSON log events of "no more than 200 log event fields" (CWL_QuerySyntax-Parse).
+ * A field named by a query is still read however many the event has.
+ */
+const MAX_DISCOVERED_FIELDS = 200;
 
 const NOT_PARSED = Symbol("not parsed");
 
