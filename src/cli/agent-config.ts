@@ -17,6 +17,7 @@ export const agentParseOptions = {
   "image-store-max-gib": { type: "string" },
   uplink: { type: "string" },
   "overlay-address": { type: "string" },
+  "dns-upstream": { type: "string" },
 } as const;
 
 export const AGENT_USAGE = `  --zone                 the host's availability zone (default <region>a)
@@ -35,7 +36,9 @@ export const AGENT_USAGE = `  --zone                 the host's availability zon
                          masqueraded to its address (default: none, no task has outbound access)
   --overlay-address A    this host's address on the network between hosts: tasks of one VPC on
                          different hosts reach each other over VXLAN (UDP 4789) between these
-                         addresses (default: none, tasks reach only peers on this host)`;
+                         addresses (default: none, tasks reach only peers on this host)
+  --dns-upstream A[:P]   where the VPC resolver (169.254.169.253 in every VPC) asks the names it does
+                         not know itself (default: the first IPv4 nameserver of /etc/resolv.conf)`;
 
 const PULL_POLICIES: readonly ImagePullPolicy[] = ["default", "always", "once", "prefer-cached"];
 
@@ -61,6 +64,7 @@ export function compileAgentConfig(
     "image-store-max-gib"?: string;
     uplink?: string;
     "overlay-address"?: string;
+    "dns-upstream"?: string;
   },
   common: { dataDir: string; region: string; insecureRegistries: readonly string[] },
 ): HostAgentConfig {
@@ -76,6 +80,7 @@ export function compileAgentConfig(
   if (uplink !== undefined && !/^[A-Za-z0-9_.-]{1,15}$/.test(uplink)) throw new ConfigError(`--uplink must name a network interface, not '${uplink}'`);
   const overlayAddress = values["overlay-address"];
   if (overlayAddress !== undefined && !isIpv4(overlayAddress)) throw new ConfigError(`--overlay-address must be an IPv4 address, not '${overlayAddress}'`);
+  const dnsUpstream = values["dns-upstream"] === undefined ? undefined : parseUpstream(values["dns-upstream"]);
   return Object.freeze({
     dataDir: common.dataDir,
     region: common.region,
@@ -91,5 +96,15 @@ export function compileAgentConfig(
     imageStoreMaxBytes: gibToBytes(positiveInteger("image-store-max-gib", values["image-store-max-gib"])),
     uplink,
     overlayAddress,
+    dnsUpstream,
   });
+}
+
+/** `--dns-upstream`: an IPv4 address, and a port (53 when none). */
+function parseUpstream(text: string): { address: string; port: number } {
+  const match = /^([0-9.]+)(?::(\d{1,5}))?$/.exec(text);
+  const port = match?.[2] === undefined ? 53 : Number(match[2]);
+  if (!match || !isIpv4(match[1]!) || port < 1 || port > 65535)
+    throw new ConfigError(`--dns-upstream must be an IPv4 address and an optional port, not '${text}'`);
+  return { address: match[1]!, port };
 }

@@ -16,6 +16,7 @@ import { createEc2Service } from "../api/ec2/index.js";
 import { createStsService } from "../api/sts/index.js";
 import { createNetworkService } from "../api/network-service.js";
 import { hostNetworkView } from "../control/host-network-view.js";
+import { withLoadBalancerNames } from "../control/load-balancer-names.js";
 import { Fleet } from "../control/fleet.js";
 import { ELB_REQUESTER_ID, LoadBalancerNodes, nodeDescription } from "../control/load-balancer-nodes.js";
 import { LoadBalancerMetrics } from "../control/load-balancer-metrics.js";
@@ -139,7 +140,8 @@ export function assembleControlPlane(parts: ControlPlaneParts): ControlPlane {
     network,
     clock: systemClock,
     ...roles.fleet,
-    networkView: async (hostId) => hostNetworkView(await store.hostNetwork.rowsForHost(hostId)),
+    // With the names of its VPCs' load balancers, which the host's VPC resolvers answer.
+    networkView: async (hostId) => withLoadBalancerNames(hostNetworkView(await store.hostNetwork.rowsForHost(hostId)), store),
     onInterfacesReleased: () => store.signals.publish("network", "interfaces"),
     onServiceTasksChanged: () => store.signals.publish("services", "tasks"),
   });

@@ -17,7 +17,7 @@ import { systemClock } from "../core/clock.js";
 import type { ImagePullPolicy, RegistryTrustFor } from "../images/index.js";
 import { defaultImageStoreHighWaterBytes, ImageStore } from "../images/index.js";
 import { HostAgentLock, HostFirewall, TaskNetworks } from "../network/index.js";
-import type { IpForwardPolicy } from "../network/index.js";
+import type { EndpointListeners, IpForwardPolicy } from "../network/index.js";
 import type { ControlPlaneLink, HostCapacity, LoadBalancerMetricsRequest, TargetHealthRequest, TaskCredentialsAnswer, TaskSpec } from "../protocol/index.js";
 import { capacityProblem, MAX_EPHEMERAL_GIB_PER_SLOT } from "../protocol/index.js";
 import { ConfigError } from "./config-error.js";
@@ -25,8 +25,10 @@ import type { LogSink, TaskStateReporter } from "../agent/ports.js";
 import type { TaskSecretsPort } from "../agent/task-secrets-fetch.js";
 import { CommandLauncher, TaskRuntime, systemCpuNs } from "../runtime/index.js";
 import { TaskEndpoints } from "../agent/task-endpoints.js";
+import { VpcResolvers } from "../agent/vpc-resolvers.js";
+import { resolvConfUpstream } from "../endpoints/index.js";
 import { LoadBalancerNodes } from "../agent/load-balancer-nodes.js";
-import type { RelayTarget } from "../endpoints/index.js";
+import type { RelayTarget, Upstream } from "../endpoints/index.js";
 
 export const AGENT_VERSION = "0.1.0";
 
@@ -52,6 +54,8 @@ export interface HostAgentConfig {
   readonly uplink?: string | undefined;
   /** This host's underlay address for the VPC overlay (`--overlay-address`); none: no overlay. */
   readonly overlayAddress?: string | undefined;
+  /** Where the VPC resolvers ask other names (`--dns-upstream`); none: the host's /etc/resolv.conf's first IPv4 nameserver. */
+  readonly dnsUpstream?: Upstream | undefined;
 }
 
 /**
@@ -166,9 +170,15 @@ function assembleParts<Sinks extends { readonly reports: TaskStateReporter; read
     apiTarget,
     onError: (error, what) => logger.warn({ err: error }, what),
   });
+  // 169.254.169.253 and the VPC base + 2: the VPC resolver in each router.
+  const resolvers = new VpcResolvers({
+    region: config.region,
+    upstream: config.dnsUpstream ?? hostResolver(),
+    onError: (error, what) => logger.warn({ err: error }, what),
+  });
   const networkDir = join(agentDir, "network");
   const networks = new TaskNetworks({
-    endpointListeners: endpoints,
+    endpointListeners: routerListeners(endpoints, resolvers),
     stateDir: networkDir,
     region: config.region,
     run: launcher.run,
@@ -197,7 +207,30 @@ function assembleParts<Sinks extends { readonly reports: TaskStateReporter; read
     logger,
     ...(secretsFor ? { secrets: secretsFor(hostId) } : {}),
   });
-  return { ...sinks, agent, networks, launcher, runtime, hostId, endpoints };
+  return { ...sinks, agent, networks, launcher, runtime, hostId, endpoints, resolvers };
+}
+
+/** What each VPC router serves from this process: the metadata endpoint, then the VPC resolver (closed in the reverse order). */
+function routerListeners(endpoints: EndpointListeners, resolvers: EndpointListeners): EndpointListeners {
+  return {
+    open: async (record) => {
+      await endpoints.open(record);
+      await resolvers.open(record);
+    },
+    close: async (record) => {
+      await resolvers.close(record);
+      await endpoints.close(record);
+    },
+  };
+}
+
+/** The host's resolver as the agent starts: the first IPv4 nameserver of /etc/resolv.conf (none: other names are refused). */
+function hostResolver(): Upstream | undefined {
+  try {
+    return resolvConfUpstream(readFileSync("/etc/resolv.conf", "utf8"));
+  } catch {
+    return undefined;
+  }
 }
 
 export function assembleHostAgent(options: {
@@ -209,7 +242,7 @@ export function assembleHostAgent(options: {
   apiTarget?: () => RelayTarget | undefined;
 }): AssembledHostAgent {
   const { config, link, logger } = options;
-  const { agent, networks, launcher, runtime, hostId, reports, logSink, endpoints } = assembleParts(
+  const { agent, networks, launcher, runtime, hostId, reports, logSink, endpoints, resolvers } = assembleParts(
     config,
     logger,
     (specOf) => ({ reports: new ReportForwarder(link, systemClock, logger), logSink: new AwslogsSink(link, specOf) }),
@@ -245,6 +278,7 @@ export function assembleHostAgent(options: {
     },
     // Each poll answer's view: routers, security groups and overlay peers follow it.
     applyNetwork: async (view) => {
+      resolvers.setView(view);
       await networks.applyView(view);
     },
     convergeLoadBalancers: (nodes) => loadBalancers.converge(nodes),
@@ -269,6 +303,7 @@ export function assembleHostAgent(options: {
       await loadBalancers.close();
       await hostAgent.close();
       await endpoints.closeAll();
+      await resolvers.closeAll();
       // With no task left the routers and the firewall go with the agent; otherwise they stay for their tasks.
       await networks.stop();
       launcher.close();
@@ -285,7 +320,7 @@ export function assembleHostAgent(options: {
  * dropped rather than retried forever. Images and the data dir stay (remove them by hand).
  */
 export async function uninstallHostAgent(options: { config: HostAgentConfig; logger: Logger }): Promise<{ tasksStopped: number }> {
-  const { agent, networks, launcher, runtime, endpoints } = assembleParts(options.config, options.logger, () => ({
+  const { agent, networks, launcher, runtime, endpoints, resolvers } = assembleParts(options.config, options.logger, () => ({
     reports: { report: async () => undefined },
     logSink: { write: async () => undefined },
   }));
@@ -307,6 +342,7 @@ export async function uninstallHostAgent(options: { config: HostAgentConfig; log
       logger: options.logger,
     }).stopAll();
     await endpoints.closeAll();
+    await resolvers.closeAll();
     await networks.removeEverything();
     runtime.filesystems.removeExposedRootIfEmpty();
     return { tasksStopped: live.length };

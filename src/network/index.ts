@@ -1,7 +1,7 @@
 export { TaskNetworks, METADATA_ENDPOINT_ADDRESS } from "./task-networks.js";
 export type { CommandRunner, TaskNetworksOptions, ViewApplied } from "./task-networks.js";
 export type { TaskAttachment } from "./task-attachment.js";
-export { privateDnsName, subnetRange, overlayMac, routerNames } from "./names.js";
+export { privateDnsName, subnetRange, overlayMac, routerNames, vpcResolverAddresses, VPC_RESOLVER_ADDRESS } from "./names.js";
 export { OVERLAY_MTU } from "./vpc-routers.js";
 export type { EndpointListeners, RouterRecord } from "./vpc-routers.js";
 export { HostFirewall } from "./host-firewall.js";

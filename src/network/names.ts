@@ -115,3 +115,15 @@ export function cidrContains(outer: string, inner: string): boolean {
 
 /** EC2's private DNS names (one definition, in core: the control plane shows them too). */
 export { privateDnsName } from "../core/ec2/private-dns-name.js";
+
+/** The VPC resolver's link-local address (Amazon Route 53 Resolver, "AmazonProvidedDNS"). */
+export const VPC_RESOLVER_ADDRESS = "169.254.169.253";
+
+/**
+ * Where a VPC's tasks reach its resolver: 169.254.169.253 and the VPC's base address plus two (as
+ * on AWS; the first subnet's .2 is one of AWS's reserved addresses, never an interface's).
+ */
+export function vpcResolverAddresses(vpcCidr: string): [string, string] {
+  const base = checked(vpcCidr, CIDR, "VPC CIDR").split("/")[0]!;
+  return [VPC_RESOLVER_ADDRESS, numberToIpv4(ipv4ToNumber(base) + 2)];
+}

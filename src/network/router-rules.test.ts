@@ -66,7 +66,10 @@ test("the policy takes the view's groups for an interface it names and the launc
   assert.match(table, /chain ingress_bthv00000002 \{\n\s+jump in_sg_2\n\s+counter drop/);
   assert.match(table, /add element inet berth public_addrs \{ 10\.0\.0\.4 \}/);
   assert.match(table, /iifname \. ether saddr \. ip saddr != @task_sources counter drop\n\s+ct state established,related accept/);
-  assert.match(table, /ip daddr 169\.254\.170\.2 tcp dport 80 accept\n\s+iifname vmap @egress_dispatch/);
+  assert.match(
+    table,
+    /ip daddr 169\.254\.170\.2 tcp dport 80 accept\n\s+meta l4proto \{ tcp, udp \} th dport 53 fib daddr type local accept\n\s+iifname vmap @egress_dispatch/,
+  );
 });
 
 test("a membership change is element adds and deletes only; a rule change refills that group's chain; removals come last", () => {
@@ -80,4 +83,11 @@ test("a membership change is element adds and deletes only; a rule change refill
   assert.ok(text.indexOf("delete chain inet berth ingress_bthv00000002") < text.indexOf("delete chain inet berth in_sg_2"));
   assert.ok(text.indexOf("delete chain inet berth in_sg_2") < text.indexOf("delete set inet berth members_sg_2"));
   assert.match(renderRouterChanges(EMPTY_ROUTER_POLICY, before), /add chain inet berth ingress_bthv00000001\n/);
+});
+
+test("DNS (UDP and TCP 53) from a task port reaches the router's own addresses only (the VPC resolver), before any egress rule", () => {
+  const text = renderRouterTable({ interfaces: new Map(), groups: new Map(), members: new Map() } as never);
+  const fromTask = /chain from_task \{([\s\S]*?)\n {2}\}/.exec(text)![1]!;
+  assert.match(fromTask, /meta l4proto \{ tcp, udp \} th dport 53 fib daddr type local accept\n\s+iifname vmap @egress_dispatch/);
+  assert.match(text, /chain input \{[\s\S]*iifname "bthv\*" meta l4proto \{ tcp, udp \} th dport 53 fib daddr type local accept\n\s+counter drop/);
 });

@@ -3,14 +3,17 @@
 //
 //   prerouting  from a task port (bthv*): its source must be the port's own (port . MAC . IP,
 //               set task_sources) or it is dropped, IPv6 too; then replies pass (stateful),
-//               invalid drops, the metadata endpoint 169.254.170.2:80 always passes, and the
+//               invalid drops, the metadata endpoint 169.254.170.2:80 and DNS (UDP and TCP 53)
+//               to the router's own addresses always pass, and the
 //               rest goes through the port's egress chain (egress_dispatch) or is dropped
 //   postrouting to a task port: replies pass, the rest through the port's ingress chain
 //               (ingress_dispatch) or is dropped
 //   egress_<port> / ingress_<port>   jump to each of the port's groups' chains (their union), drop
 //   out_<group> / in_<group>         the group's rules: accept what they allow, return otherwise
 //   input       nothing reaches the router itself but replies (the gateway answers no ping) and,
-//               from a task port, TCP to 169.254.170.2:80: the metadata and credentials endpoint,
+//               from a task port, UDP and TCP 53 (the VPC resolver listens on 169.254.169.253 and
+//               the VPC's base + 2, src/agent/vpc-resolvers.ts; no other local address has a
+//               listener on 53) and TCP to 169.254.170.2:80: the metadata and credentials endpoint,
 //               whose address is on the router's lo and whose listening socket, in this namespace,
 //               is the agent's (src/endpoints). Delivered locally, never masqueraded, so the agent
 //               sees the task's own address (prerouting checked it is the port's) and the router
@@ -31,6 +34,8 @@ import { HOST_LINK_CIDR, ROUTER_UPLINK } from "./names.js";
 
 const TABLE = "inet berth";
 const METADATA = "ip daddr 169.254.170.2 tcp dport 80";
+/** DNS to the router's own addresses: only the resolver's (169.254.169.253, the VPC base + 2) have a listener. */
+const RESOLVER = "meta l4proto { tcp, udp } th dport 53 fib daddr type local";
 
 const sourceElement = (port: GuardedInterface) => `"${port.veth}" . ${port.macAddress} . ${port.ipv4}`;
 const interfaceChain = (direction: "ingress" | "egress", veth: string) => `${direction}_${veth}`;
@@ -66,6 +71,7 @@ const FIXED_CHAINS = `  chain prerouting {
     ct state established,related accept
     ct state invalid counter drop
     ${METADATA} accept
+    ${RESOLVER} accept
     iifname vmap @egress_dispatch
     counter drop
   }
@@ -84,6 +90,7 @@ const FIXED_CHAINS = `  chain prerouting {
     iif "lo" accept
     ct state established,related accept
     iifname "bthv*" ${METADATA} accept
+    iifname "bthv*" ${RESOLVER} accept
     counter drop
   }
   chain forward {

@@ -14,7 +14,8 @@
 //
 // The metadata endpoint 169.254.170.2 is a /32 on the router's lo, served by a listening socket
 // the agent makes inside the namespace (EndpointListeners, opened once the router is built and
-// closed before it is removed: an open socket would keep a deleted namespace alive).
+// closed before it is removed: an open socket would keep a deleted namespace alive). So is the VPC
+// resolver, 169.254.169.253 and the VPC's base address + 2 (UDP and TCP 53, src/agent/vpc-resolvers.ts).
 //
 // Inside the router: ip_forward 1 (this namespace only), rp_filter strict (all, default: every
 // link made later inherits it), IPv6 off; each subnet's gateway (.1) is a /32 on lo, so the router
@@ -27,7 +28,19 @@ import type { CommandOptions, CommandRunner } from "../core/command-runner.js";
 import { ipv4ToNumber } from "../core/default-network.js";
 import type { HostFirewall } from "./host-firewall.js";
 import { METADATA_ENDPOINT, VXLAN_PORT } from "./host-firewall-rules.js";
-import { AWS_ID, CIDR, HOST_LINK_RANGE, IPV4, ROUTER_UPLINK, checked, hostLinkAddresses, hostLinkIndexHint, overlayMac, routerNames } from "./names.js";
+import {
+  AWS_ID,
+  CIDR,
+  HOST_LINK_RANGE,
+  IPV4,
+  ROUTER_UPLINK,
+  checked,
+  hostLinkAddresses,
+  hostLinkIndexHint,
+  overlayMac,
+  routerNames,
+  vpcResolverAddresses,
+} from "./names.js";
 import type { RouterPolicy } from "./router-policy.js";
 import { renderRouterChanges, renderRouterTable } from "./router-rules.js";
 import { readRecord, readRecords, writeFileAtomic } from "./state-files.js";
@@ -173,8 +186,9 @@ export class VpcRouters {
     // A router built before the endpoint moved into it held the endpoint address on its host link.
     await this.options.run("ip", ["-force", "-batch", "-"], { input: `addr del ${METADATA_ENDPOINT.address}/32 dev ${hostLink}\n` }).catch(() => undefined);
     await this.options.firewall?.prepareHostLink(hostLink);
+    const resolvers = vpcResolverAddresses(record.vpcCidr).map((address) => `addr replace ${address}/32 dev lo\n`);
     await this.options.run("ip", ["-n", netns, "-batch", "-"], {
-      input: `link set lo up\naddr replace ${METADATA_ENDPOINT.address}/32 dev lo\naddr replace ${router}/30 dev ${ROUTER_UPLINK}\nlink set ${ROUTER_UPLINK} up\nroute replace default via ${host} dev ${ROUTER_UPLINK}\n`,
+      input: `link set lo up\naddr replace ${METADATA_ENDPOINT.address}/32 dev lo\n${resolvers.join("")}addr replace ${router}/30 dev ${ROUTER_UPLINK}\nlink set ${ROUTER_UPLINK} up\nroute replace default via ${host} dev ${ROUTER_UPLINK}\n`,
     });
     if (this.options.overlayAddress !== undefined) await this.buildVxlan(record, this.options.overlayAddress);
   }

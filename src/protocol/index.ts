@@ -62,7 +62,7 @@ export type { CallFailureKind } from "./call-failure.js";
 export { formatJoinToken, parseJoinToken } from "./join-token.js";
 export type { JoinToken } from "./join-token.js";
 export { capacityProblem, MAX_OVERCOMMIT, MAX_HOST_CPUS, MAX_HOST_MEMORY_MIB, MAX_TASK_SLOTS, MAX_EPHEMERAL_GIB_PER_SLOT } from "./capacity-limits.js";
-export type { HostNetworkView, InterfaceSpec, NetworkPeer, SecurityGroupRuleSpec, SecurityGroupSpec, VpcSpec } from "./network-view.js";
+export type { HostNetworkView, InterfaceSpec, LoadBalancerName, NetworkPeer, SecurityGroupRuleSpec, SecurityGroupSpec, VpcSpec } from "./network-view.js";
 export { EMPTY_NETWORK_VIEW, HostNetworkViewSchema, NETWORK_VIEW_LIMITS } from "./network-view.js";
 export type { TaskCredentialsAnswer, TaskCredentialsBody } from "./task-credentials.js";
 export { parseTaskCredentialsAnswer, parseTaskCredentialsBody, TaskCredentialsAnswerSchema } from "./task-credentials.js";

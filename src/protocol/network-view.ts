@@ -13,6 +13,9 @@
 //                   source or destination group), across the fleet
 //   peers           where the other interfaces of those VPCs live (the overlay's forwarding
 //                   table: no flooding, no learning)
+//   loadBalancers   the DNS names of the load balancers of those VPCs and their nodes' private
+//                   addresses: the VPC resolver of each router answers them (src/agent/vpc-resolvers.ts);
+//                   optional (additive to version 1): absent, no name is answered
 import Type from "typebox";
 import type { Static } from "typebox";
 
@@ -37,6 +40,8 @@ export const NETWORK_VIEW_LIMITS = {
   cidrsPerRule: 1024,
   members: 65_536,
   peers: 5 * 65_536,
+  /** ELBv2 allows 50 load balancers a region (api/elbv2); kept generous. */
+  loadBalancers: 1024,
 } as const;
 
 /**
@@ -103,6 +108,16 @@ export const NetworkPeerSchema = Type.Immutable(
 );
 export type NetworkPeer = Static<typeof NetworkPeerSchema>;
 
+/** A load balancer's DNSName (AWS's form, at most 253 characters of letters, digits, '-' and '.') and its node's private address. */
+export const LoadBalancerNameSchema = Type.Immutable(
+  Type.Object({
+    vpcId: Id(),
+    dnsName: Type.String({ maxLength: 253, pattern: "^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$" }),
+    privateIpv4Address: Ipv4(),
+  }),
+);
+export type LoadBalancerName = Static<typeof LoadBalancerNameSchema>;
+
 export const HostNetworkViewSchema = Type.Immutable(
   Type.Object({
     vpcs: Type.Immutable(Type.Array(VpcSpecSchema, { maxItems: NETWORK_VIEW_LIMITS.vpcs })),
@@ -117,6 +132,7 @@ export const HostNetworkViewSchema = Type.Immutable(
       ),
     ),
     peers: Type.Immutable(Type.Array(NetworkPeerSchema, { maxItems: NETWORK_VIEW_LIMITS.peers })),
+    loadBalancers: Type.Optional(Type.Immutable(Type.Array(LoadBalancerNameSchema, { maxItems: NETWORK_VIEW_LIMITS.loadBalancers }))),
   }),
 );
 export type HostNetworkView = Static<typeof HostNetworkViewSchema>;

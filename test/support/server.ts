@@ -112,7 +112,9 @@ export async function startTestServer(
       dataDir,
       "--account-id",
       accountId,
-      ...(options.agent ? [] : ["--no-agent"]),
+      // The VPC resolver forwards to loopback's discard port unless the test runs its own (the
+      // network rule: a test never asks the machine's real resolver).
+      ...(options.agent ? (options.args?.includes("--dns-upstream") ? [] : ["--dns-upstream", "127.0.0.1:9"]) : ["--no-agent"]),
       ...store,
       ...(options.args ?? []),
     ],
