@@ -19,6 +19,7 @@ import { hostNetworkView } from "../control/host-network-view.js";
 import { withLoadBalancerNames } from "../control/load-balancer-names.js";
 import { Fleet } from "../control/fleet.js";
 import { ELB_REQUESTER_ID, LoadBalancerNodes, nodeDescription } from "../control/load-balancer-nodes.js";
+import { listenerCertificateBundle } from "../control/listener-certificates.js";
 import { LoadBalancerMetrics } from "../control/load-balancer-metrics.js";
 import { TaskCredentials } from "../control/task-credentials.js";
 import { startLogRetention } from "../control/log-retention.js";
@@ -244,11 +245,12 @@ function startServiceScheduler(parts: ControlPlaneParts, launcher: TaskLauncher)
 }
 
 /** Where load balancer nodes run and what they are told; a host whose nodes changed is woken on whichever replica it polls. */
-function loadBalancerNodesOf({ store, scope }: ControlPlaneParts): LoadBalancerNodes {
+function loadBalancerNodesOf({ store, scope, box }: ControlPlaneParts): LoadBalancerNodes {
   return new LoadBalancerNodes({
     store,
     clock: systemClock,
     accountId: scope.accountId,
+    certificateBundle: (arn) => listenerCertificateBundle(store.certificates, box, arn),
     notifyHosts: (hostIds) => hostIds.forEach((hostId) => store.signals.publish("host-tasks", hostId)),
   });
 }

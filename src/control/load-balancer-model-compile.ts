@@ -3,8 +3,10 @@
 // node "elb<16 hex>", listeners "l-<hex>", rules "r-<hex>", target groups "tg-<hex>".
 //
 // What the data plane does not serve yet is left out of the model, not half-served: listeners on
-// HTTPS, TLS, UDP and TCP_UDP, and any listener whose actions forward to a target group of such a
-// protocol (the README says which). Everything else the API stores maps one to one: rules in
+// TLS, UDP and TCP_UDP, an HTTPS listener whose certificate is gone, and any listener whose actions
+// forward to a target group of a protocol other than HTTP and TCP (the README says which). An HTTPS
+// listener terminates TLS with its default certificate (ELBSecurityPolicy-TLS13-1-2-2021-06: TLS 1.2
+// and up; the other policies: TLS 1.0 and up) and forwards HTTP. Everything else the API stores maps one to one: rules in
 // priority order (the default rule last, as the listener's default action), the last action of a
 // list (authenticate-* actions are refused by the API), weighted forwards with group stickiness,
 // redirects with their #{…} placeholders, fixed responses, every health check setting, and the
@@ -14,6 +16,7 @@ import type { ActionModel, ConditionModel, ListenerModel, LoadBalancerModel, Tar
 import type { StoredListener, StoredLoadBalancer, StoredRule, StoredTarget, StoredTargetGroup } from "../store/index.js";
 
 const SERVED_PROTOCOLS = new Set(["HTTP", "TCP"]);
+const SERVED_LISTENERS = new Set(["HTTP", "HTTPS", "TCP"]);
 
 /** The 16 (or more) hex digits an ELBv2 ARN ends with. */
 const hexIdOf = (arn: string) => {
@@ -31,7 +34,12 @@ export interface LoadBalancerRecords {
   readonly rules: readonly StoredRule[];
   /** Every target group any of the listeners' actions names, with its targets. */
   readonly targetGroups: readonly { readonly group: StoredTargetGroup; readonly targets: readonly StoredTarget[] }[];
+  /** HTTPS listeners' certificates by ARN: certificate, chain and private key, PEM (listener-certificates.ts). */
+  readonly certificates?: ReadonlyMap<string, string>;
 }
+
+/** The certificate ARN an HTTPS listener serves with (its default certificate). */
+export const listenerCertificateArn = (listener: StoredListener) => listener.listener.Certificates?.[0]?.CertificateArn;
 
 const attribute = (attributes: Readonly<Record<string, string>>, key: string, fallback: number) => {
   const value = Number(attributes[key]);
@@ -131,8 +139,14 @@ function targetGroupModel(group: StoredTargetGroup, targets: readonly StoredTarg
 }
 
 /** Whether every group a listener's actions forward to is one the data plane serves. */
-function servedListener(listener: StoredListener, rules: readonly StoredRule[], groups: ReadonlyMap<string, StoredTargetGroup>): boolean {
-  if (!SERVED_PROTOCOLS.has(listener.listener.Protocol ?? "")) return false;
+function servedListener(
+  listener: StoredListener,
+  rules: readonly StoredRule[],
+  groups: ReadonlyMap<string, StoredTargetGroup>,
+  certificates: ReadonlyMap<string, string>,
+): boolean {
+  if (!SERVED_LISTENERS.has(listener.listener.Protocol ?? "")) return false;
+  if (listener.listener.Protocol === "HTTPS" && !certificates.has(listenerCertificateArn(listener) ?? "")) return false;
   const actions = [terminalAction(listener.listener.DefaultActions), ...rules.map((rule) => terminalAction(rule.rule.Actions))];
   return actions.every(
     (action) =>
@@ -154,12 +168,21 @@ export function compileLoadBalancerModel(records: LoadBalancerRecords): LoadBala
   const groups = new Map(records.targetGroups.map((entry) => [entry.group.arn, entry.group]));
   const rulesOf = (listenerArn: string) =>
     records.rules.filter((rule) => rule.listenerArn === listenerArn && rule.priority !== "default").sort((a, b) => Number(a.priority) - Number(b.priority));
+  const certificates = records.certificates ?? new Map<string, string>();
   const listeners: ListenerModel[] = records.listeners
-    .filter((listener) => servedListener(listener, rulesOf(listener.arn), groups))
+    .filter((listener) => servedListener(listener, rulesOf(listener.arn), groups, certificates))
     .map((listener) => ({
       id: `l-${hexIdOf(listener.arn)}`,
       port: listener.port,
-      protocol: listener.listener.Protocol === "TCP" ? "TCP" : "HTTP",
+      protocol: listener.listener.Protocol === "TCP" ? "TCP" : listener.listener.Protocol === "HTTPS" ? "HTTPS" : "HTTP",
+      ...(listener.listener.Protocol === "HTTPS"
+        ? {
+            tls: {
+              pemBundle: certificates.get(listenerCertificateArn(listener)!)!,
+              minVersion: listener.listener.SslPolicy === "ELBSecurityPolicy-TLS13-1-2-2021-06" ? "TLSv1.2" : "TLSv1.0",
+            },
+          }
+        : {}),
       rules: rulesOf(listener.arn).map((rule) => ({
         id: `r-${hexIdOf(rule.arn)}`,
         conditions: (rule.rule.Conditions ?? []).map(conditionModel),

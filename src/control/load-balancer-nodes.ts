@@ -17,10 +17,10 @@
 // with an address): the README says so.
 import type { Clock } from "../core/clock.js";
 import type { LoadBalancerNodeSpec, TargetHealthResult } from "../protocol/index.js";
-import type { HostRecord, LeaseFence, NetworkInterfaceRecord, Repositories, Store, StoredLoadBalancer, SubnetRecord } from "../store/index.js";
+import type { HostRecord, LeaseFence, NetworkInterfaceRecord, Repositories, Store, StoredListener, StoredLoadBalancer, SubnetRecord } from "../store/index.js";
 import { publishedPorts, publishingNode, relocateForPublishing, fullyPublished } from "./load-balancer-publishing.js";
 import { recordNodeHealth } from "./load-balancer-health.js";
-import { compileLoadBalancerModel, forwardedTargetGroupArns, loadBalancerNodeId, targetGroupModelId } from "./load-balancer-model-compile.js";
+import { compileLoadBalancerModel, forwardedTargetGroupArns, listenerCertificateArn, loadBalancerNodeId, targetGroupModelId } from "./load-balancer-model-compile.js";
 
 export const ELB_REQUESTER_ID = "amazon-elb";
 /**
@@ -39,6 +39,8 @@ export interface LoadBalancerNodesOptions {
   readonly accountId: string;
   /** Told which hosts' nodes changed (their long polls answer now). */
   readonly notifyHosts: (hostIds: readonly string[]) => void;
+  /** An HTTPS listener's certificate bundle by ARN (listener-certificates.ts); absent: HTTPS listeners are not served. */
+  readonly certificateBundle?: (arn: string) => Promise<string | undefined>;
 }
 
 export class LoadBalancerNodes {
@@ -102,6 +104,18 @@ export class LoadBalancerNodes {
     await recordNodeHealth(store, hostId, results, { requesterId: ELB_REQUESTER_ID, descriptionOf: nodeDescription, now: clock.now() });
   }
 
+  /** The certificates of the HTTPS listeners (a certificate deleted or unreadable leaves its listener out). */
+  private async certificatesOf(listeners: readonly StoredListener[]): Promise<Map<string, string>> {
+    const bundles = new Map<string, string>();
+    for (const listener of listeners) {
+      const arn = listener.listener.Protocol === "HTTPS" ? listenerCertificateArn(listener) : undefined;
+      if (arn === undefined || bundles.has(arn) || !this.options.certificateBundle) continue;
+      const bundle = await this.options.certificateBundle(arn).catch(() => undefined);
+      if (bundle !== undefined) bundles.set(arn, bundle);
+    }
+    return bundles;
+  }
+
   private async nodeSpec(loadBalancer: StoredLoadBalancer, eni: NetworkInterfaceRecord, published: readonly number[]): Promise<LoadBalancerNodeSpec> {
     const { store, clock } = this.options;
     const listeners = await store.elbv2.listListeners(loadBalancer.arn);
@@ -133,7 +147,7 @@ export class LoadBalancerNodes {
         assignPublicIp: "DISABLED",
       },
       targetGroups: targetGroups.map((entry) => ({ id: targetGroupModelId(entry.group.arn), arn: entry.group.arn })),
-      model: compileLoadBalancerModel({ loadBalancer, listeners, rules, targetGroups }),
+      model: compileLoadBalancerModel({ loadBalancer, listeners, rules, targetGroups, certificates: await this.certificatesOf(listeners) }),
     };
   }
 }

@@ -188,7 +188,7 @@ function actionLines(action: ActionModel, index: number, listener: ListenerModel
 function forwardLines(action: Extract<ActionModel, { type: "forward" }>, when: string, listener: ListenerModel): string[] {
   const weighted = action.targetGroups.filter((entry) => entry.weight > 0);
   const lines: string[] = [];
-  if (action.stickinessSeconds !== undefined && listener.protocol === "HTTP") {
+  if (action.stickinessSeconds !== undefined && listener.protocol !== "TCP") {
     for (const entry of weighted)
       lines.push(`use_backend ${backendName(entry.targetGroupId)} if ${when} { req.cook(${GROUP_COOKIE}) -m str ${backendName(entry.targetGroupId)} }`);
   }
@@ -241,7 +241,7 @@ function httpFrontend(listener: ListenerModel, files: Map<string, string>): stri
   return [
     "    mode http",
     "    option forwardfor",
-    "    http-request set-header X-Forwarded-Proto http",
+    `    http-request set-header X-Forwarded-Proto ${listener.protocol === "HTTPS" ? "https" : "http"}`,
     `    http-request set-header X-Forwarded-Port ${listener.port}`,
     ...acls.map((line) => `    ${line}`),
     ...(weighted ? [`    http-request set-var(txn.pick) rand(${PICK_RANGE})`] : []),
@@ -252,8 +252,17 @@ function httpFrontend(listener: ListenerModel, files: Map<string, string>): stri
   ];
 }
 
-function frontend(listener: ListenerModel, files: Map<string, string>): string {
-  const head = [`frontend ls-${listener.id}`, `    bind 0.0.0.0:${listener.port}`];
+/** An HTTPS listener's bundle, named by content like the response bodies (its file is written 0600 by the node). */
+export const certificateFile = (pemBundle: string) => `responses/${createHash("sha256").update(pemBundle).digest("hex")}.pem`;
+
+function frontend(listener: ListenerModel, files: Map<string, string>, stateDir: string): string {
+  let bind = `    bind 0.0.0.0:${listener.port}`;
+  if (listener.protocol === "HTTPS" && listener.tls) {
+    const file = certificateFile(listener.tls.pemBundle);
+    files.set(file, listener.tls.pemBundle);
+    bind += ` ssl crt ${stateDir}/${file} ssl-min-ver ${listener.tls.minVersion} alpn h2,http/1.1`;
+  }
+  const head = [`frontend ls-${listener.id}`, bind];
   if (listener.protocol === "TCP") {
     const action = listener.defaultAction as Extract<ActionModel, { type: "forward" }>;
     return [...head, "    mode tcp", `    default_backend ${backendName(action.targetGroups[0]!.targetGroupId)}`].join("\n");
@@ -346,7 +355,7 @@ export function compileHaproxyConfig(model: LoadBalancerModel, paths: CompileSet
       `    timeout http-request ${Math.min(idle, 60)}s`,
       `    timeout tunnel ${idle}s`,
     ].join("\n"),
-    ...model.listeners.map((listener) => frontend(listener, files)),
+    ...model.listeners.map((listener) => frontend(listener, files, paths.stateDir)),
     ...model.targetGroups.map((group) => backend(group, startDisabled, paths.cookieKey)),
   ];
   const text = `# Berth load balancer ${model.id}: generated, do not edit.\n${sections.join("\n\n")}\n`.replaceAll("@STATE@", paths.stateDir);

@@ -192,3 +192,24 @@ test("targets on loopback, 0/8, link-local, multicast, reserved or broadcast add
     validateLoadBalancerModel({ ...base, targetGroups: [{ ...web, targets: [{ ip, port: 80 }] }] });
   }
 });
+
+test("an HTTPS listener needs a certificate bundle of PEM blocks only; other listeners take none", () => {
+  const pem = "-----BEGIN CERTIFICATE-----\nQUJD\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\nREVG\n-----END PRIVATE KEY-----\n";
+  const https = (tls: unknown): LoadBalancerModel => ({
+    ...base,
+    listeners: [
+      { ...base.listeners[0]!, port: 443, protocol: "HTTPS", ...(tls === undefined ? {} : { tls: tls as { pemBundle: string; minVersion: "TLSv1.2" } }) },
+    ],
+  });
+  assert.doesNotThrow(() => validateLoadBalancerModel(https({ pemBundle: pem, minVersion: "TLSv1.2" })));
+  assert.throws(() => validateLoadBalancerModel(https(undefined)), /has no certificate/);
+  // Anything but PEM blocks (a config line, a path, text around the blocks) is refused.
+  for (const pemBundle of [`${pem}\n    bind :22`, `crt /etc/shadow\n${pem}`, "", pem.replace("QUJD", "QU JD"), "-----BEGIN X-----\n-----END X-----\n"]) {
+    assert.throws(() => validateLoadBalancerModel(https({ pemBundle, minVersion: "TLSv1.2" })), /certificate bundle/, JSON.stringify(pemBundle));
+  }
+  assert.throws(() => validateLoadBalancerModel(https({ pemBundle: pem, minVersion: "SSLv3" })), /minimum TLS version/);
+  assert.throws(
+    () => validateLoadBalancerModel({ ...base, listeners: [{ ...base.listeners[0]!, tls: { pemBundle: pem, minVersion: "TLSv1.2" } }] }),
+    /only an HTTPS/,
+  );
+});

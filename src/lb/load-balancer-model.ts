@@ -145,7 +145,9 @@ function validateAction(action: ActionModel, listener: ListenerModel, groups: Re
       for (const entry of action.targetGroups) {
         const group = groups.get(entry.targetGroupId);
         check(group !== undefined, `forward to an unknown target group ${JSON.stringify(entry.targetGroupId).slice(0, 80)}`);
-        check(group!.protocol === listener.protocol, `target group ${group!.id} (${group!.protocol}) cannot serve a ${listener.protocol} listener`);
+        // An HTTPS listener terminates TLS and forwards HTTP.
+        const served = listener.protocol === "HTTPS" ? "HTTP" : listener.protocol;
+        check(group!.protocol === served, `target group ${group!.id} (${group!.protocol}) cannot serve a ${listener.protocol} listener`);
         integer(entry.weight, 0, MAX_WEIGHT, "target group weight");
       }
       check(
@@ -252,6 +254,21 @@ function validateTargetGroup(group: TargetGroupModel): void {
   );
 }
 
+/** PEM blocks only (certificates and one private key): the bundle becomes a file HAProxy reads, never config text. */
+const PEM_BUNDLE = /^(?:-----BEGIN [A-Z ]{1,40}-----\n[A-Za-z0-9+/=\n]{1,65536}-----END [A-Z ]{1,40}-----\n)+$/;
+const MAX_PEM_BUNDLE_BYTES = 256 * 1024;
+
+function validateTls(listener: ListenerModel): void {
+  if (listener.protocol !== "HTTPS") {
+    check(listener.tls === undefined, "only an HTTPS listener has a certificate");
+    return;
+  }
+  const tls = listener.tls;
+  check(tls !== undefined, `HTTPS listener ${listener.id} has no certificate`);
+  check(typeof tls!.pemBundle === "string" && tls!.pemBundle.length <= MAX_PEM_BUNDLE_BYTES && PEM_BUNDLE.test(tls!.pemBundle), "certificate bundle");
+  check(tls!.minVersion === "TLSv1.0" || tls!.minVersion === "TLSv1.2", "minimum TLS version");
+}
+
 /** Throws a ValidationError naming the first value that may not enter a config; returns the model. */
 export function validateLoadBalancerModel(model: LoadBalancerModel): LoadBalancerModel {
   matches(model.id, ID, "load balancer id");
@@ -270,8 +287,9 @@ export function validateLoadBalancerModel(model: LoadBalancerModel): LoadBalance
   for (const listener of model.listeners) {
     matches(listener.id, ID, "listener id");
     integer(listener.port, 1, 65535, "listener port");
-    check(listener.protocol === "HTTP" || listener.protocol === "TCP", "listener protocol must be HTTP or TCP");
-    check(listener.protocol === "HTTP" || listener.rules.length === 0, "a TCP listener has no rules");
+    check(listener.protocol === "HTTP" || listener.protocol === "HTTPS" || listener.protocol === "TCP", "listener protocol must be HTTP, HTTPS or TCP");
+    check(listener.protocol !== "TCP" || listener.rules.length === 0, "a TCP listener has no rules");
+    validateTls(listener);
     check(listener.rules.length <= 100, "at most 100 rules per listener");
     const wildcardValues = listener.rules.reduce((sum, rule) => sum + validateRule(rule, listener, groups), 0);
     check(wildcardValues <= MAX_WILDCARD_VALUES_PER_LISTENER, `at most ${MAX_WILDCARD_VALUES_PER_LISTENER} condition values with wildcards per listener`);

@@ -3,7 +3,7 @@
 // sorted, target groups by the ids it derived, targets with their addresses). Carried to the agent
 // in the poll answer (load-balancer-nodes.ts); src/lb checks every value before it is used
 // (validateLoadBalancerModel) and compiles it into HAProxy's configuration. Pure types.
-export type ListenerProtocol = "HTTP" | "TCP";
+export type ListenerProtocol = "HTTP" | "HTTPS" | "TCP";
 export type TargetGroupProtocol = "HTTP" | "TCP";
 export type Algorithm = "round_robin" | "least_outstanding_requests";
 
@@ -20,6 +20,12 @@ export interface ListenerModel {
   readonly id: string;
   readonly port: number;
   readonly protocol: ListenerProtocol;
+  /**
+   * HTTPS: the listener's certificate, its chain and its private key, PEM, in one bundle (what the
+   * node writes to a 0600 file of its root-only state dir for HAProxy's `crt`), and the minimum TLS
+   * version its SSL policy allows.
+   */
+  readonly tls?: { readonly pemBundle: string; readonly minVersion: "TLSv1.0" | "TLSv1.2" } | undefined;
   /** Evaluated in this order (the API sorts by priority); the first whose conditions all hold acts. */
   readonly rules: readonly RuleModel[];
   readonly defaultAction: ActionModel;

@@ -9,7 +9,9 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFile, execFileSync } from "node:child_process";
-import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { Agent as UndiciAgent, fetch as undiciFetch } from "undici";
+import { ACMClient, ImportCertificateCommand } from "@aws-sdk/client-acm";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -105,6 +107,41 @@ async function loadBalancerAddress(loadBalancerArn: string): Promise<string> {
   return address;
 }
 
+/** A self-signed certificate for `lb.test` (and the address), imported into Berth's ACM: its ARN and PEM. */
+async function importSelfSigned(address: string): Promise<{ arn: string; pem: string }> {
+  const dir = mkdtempSync(join(tmpdir(), "berth-lb-cert-"));
+  try {
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=lb.test",
+        "-addext",
+        `subjectAltName=DNS:lb.test,IP:${address}`,
+        "-keyout",
+        join(dir, "key.pem"),
+        "-out",
+        join(dir, "cert.pem"),
+      ],
+      { stdio: "ignore" },
+    );
+    const [pem, key] = [readFileSync(join(dir, "cert.pem")), readFileSync(join(dir, "key.pem"))];
+    const acm = new ACMClient(sdkConfig(server));
+    const arn = (await acm.send(new ImportCertificateCommand({ Certificate: pem, PrivateKey: key }))).CertificateArn!;
+    acm.destroy();
+    return { arn, pem: pem.toString("utf8") };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function get(url: string): Promise<{ status: number; body: string } | undefined> {
   try {
     const response = await fetch(url, { signal: AbortSignal.timeout(3_000) });
@@ -185,7 +222,7 @@ after(async () => {
 
 test("traffic spreads over the registered tasks, health is reported, a rule answers its path, an unhealthy target is taken out, and delete removes the node", async () => {
   const [first, second] = [await runWebTask(), await runWebTask()];
-  const lbGroupId = await webSecurityGroup(server, { groupName: "bth-test-lb" });
+  const lbGroupId = await webSecurityGroup(server, { groupName: "bth-test-lb", ports: [80, 443] });
   const loadBalancer = (
     await elb.send(new CreateLoadBalancerCommand({ Name: "web", Type: "application", Subnets: subnets.slice(0, 2), SecurityGroups: [lbGroupId] }))
   ).LoadBalancers![0]!;
@@ -313,6 +350,31 @@ test("traffic spreads over the registered tasks, health is reported, a rule answ
   }
   const toSecond = split.get(secondName!) ?? 0;
   assert.ok(toSecond >= 55 && toSecond <= 95, `a 1:3 weighted forward sent ${toSecond} of 100 requests to the weight-3 group: ${JSON.stringify([...split])}`);
+
+  // An HTTPS listener on a certificate imported into ACM: TLS ends at the node, which forwards HTTP.
+  const certificateArn = await importSelfSigned(address);
+  await elb.send(
+    new CreateListenerCommand({
+      LoadBalancerArn: loadBalancer.LoadBalancerArn!,
+      Protocol: "HTTPS",
+      Port: 443,
+      Certificates: [{ CertificateArn: certificateArn.arn }],
+      SslPolicy: "ELBSecurityPolicy-TLS13-1-2-2021-06",
+      DefaultActions: [{ Type: "forward", TargetGroupArn: targetGroupArn }],
+    }),
+  );
+  const tls = new UndiciAgent({ connect: { ca: certificateArn.pem, servername: "lb.test" } });
+  let secure: string | undefined;
+  await waitFor(
+    async () => {
+      const answer = await undiciFetch(`https://${address}/who`, { dispatcher: tls, signal: AbortSignal.timeout(3_000) }).catch(() => undefined);
+      secure = answer?.status === 200 ? (await answer.text()).trim() : undefined;
+      return secure !== undefined;
+    },
+    { what: "the HTTPS listener to answer", timeoutMs: 20_000 },
+  );
+  assert.ok([...seen.keys()].includes(secure!), "a task answered over HTTPS");
+  await tls.close();
 
   // A stopped task: its target goes unhealthy, and the other one serves everything.
   await ecs.send(new StopTaskCommand({ cluster: CLUSTER, task: first.arn }));

@@ -11,6 +11,7 @@ import type { Clock } from "../../core/clock.js";
 import { AwsError } from "../../core/errors.js";
 import type { KeySealer } from "../../core/envelope-seal.js";
 import { sealValue } from "../../core/envelope-seal.js";
+import { privateKeyBinding } from "../../core/acm/private-key-binding.js";
 import type { CertificateRecord, CertificatesRepository, CertificateTag } from "../../store/index.js";
 import { decodeToken, encodeToken } from "../pagination-token.js";
 import { certificateInUse, invalidArn, invalidParameter, notFound, validationException } from "./acm-errors.js";
@@ -26,8 +27,7 @@ export interface AcmContext {
   readonly sealer: KeySealer;
 }
 
-/** What a sealed private key is bound to: the certificate and which import of it. */
-const keyBinding = (arn: string, importCount: number) => `acm-private-key:${arn}:${importCount}`;
+const keyBinding = privateKeyBinding;
 
 const ARN = /^arn:[\w-]+:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]{36}$/;
 
