@@ -14,6 +14,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { get } from "node:http";
 import { DescribeNetworkInterfacesCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { CreateClusterCommand, DescribeTasksCommand, ECSClient, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand } from "@aws-sdk/client-ecs";
 import {
@@ -136,10 +137,16 @@ async function runWebTask(): Promise<string> {
   return ip;
 }
 
-async function status(url: string): Promise<number> {
-  const response = await fetch(url, { signal: AbortSignal.timeout(3_000) });
-  await response.text();
-  return response.status;
+/** One request on a connection of its own (none kept alive: after a reload, none reaches the old worker). */
+function status(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const request = get(url, { agent: false, timeout: 3_000 }, (response) => {
+      response.resume();
+      response.on("end", () => resolve(response.statusCode ?? 0));
+    });
+    request.on("timeout", () => request.destroy(new Error(`${url}: no answer`)));
+    request.on("error", reject);
+  });
 }
 
 /** Every minute's rows of a metric for one dimension set, summed (the requests may straddle a minute). */
@@ -243,4 +250,23 @@ test("requests through an application load balancer are kept per minute as Cloud
   const time = await total("TargetResponseTime", lb, tg);
   assert.equal(time?.count, N + 3, "one data point per target response");
   assert.ok(time!.sum >= 0 && time!.max < 3, `TargetResponseTime in seconds: ${JSON.stringify(time)}`);
+
+  // A new rule is a reload: the new worker's counters start at zero, and its requests are added, not lost or subtracted.
+  await elb.send(
+    new CreateRuleCommand({
+      ListenerArn: listenerArn,
+      Priority: 20,
+      Conditions: [{ Field: "path-pattern", PathPatternConfig: { Values: ["/teapot"] } }],
+      Actions: [{ Type: "fixed-response", FixedResponseConfig: { StatusCode: "418", ContentType: "text/plain", MessageBody: "short and stout" } }],
+    }),
+  );
+  await waitFor(async () => (await status(`http://${address}/teapot`)) === 418, { what: "the reloaded node", timeoutMs: 20_000, intervalMs: 250 });
+  for (let i = 0; i < 10; i++) assert.equal(await status(`http://${address}/hello`), 200, `request ${i} after the reload`);
+  await waitFor(async () => (await total("HTTPCode_Target_2XX_Count", lb))?.sum === N + 10, {
+    what: "the new worker's requests in the store",
+    timeoutMs: 25_000,
+    intervalMs: 500,
+  });
+  await new Promise((resolve) => setTimeout(resolve, 11_000));
+  assert.deepEqual(await total("HTTPCode_Target_2XX_Count", lb, tg), count(N + 10, tg), "nothing counted twice after the reload");
 });
