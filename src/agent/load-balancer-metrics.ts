@@ -12,7 +12,10 @@
 // a counter lower than before restarted too (HAProxy's counters only grow). After a restart the
 // delta is the value itself: what the new worker counted. What an old worker still counted after
 // the last sample, while finishing its connections, is not seen. A node this agent finds already
-// running (an agent restart) gives a baseline first and metrics from its second sample on.
+// running (an agent restart) gives a baseline first and metrics from its second sample on. A
+// target removed between two samples takes its last responses with it (its server row is gone);
+// targets are removed only after draining, when they get no new requests. A round late by more
+// than a mark puts its 20 seconds in the minute of the later mark.
 //
 // From the counters of one sample (Δ: the delta since the previous one):
 //   ALB, LoadBalancer                RequestCount = Δ req_tot of its frontends
