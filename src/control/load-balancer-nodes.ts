@@ -20,7 +20,13 @@ import type { LoadBalancerNodeSpec, TargetHealthResult } from "../protocol/index
 import type { HostRecord, LeaseFence, NetworkInterfaceRecord, Repositories, Store, StoredListener, StoredLoadBalancer, SubnetRecord } from "../store/index.js";
 import { publishedPorts, publishingNode, relocateForPublishing, fullyPublished } from "./load-balancer-publishing.js";
 import { recordNodeHealth } from "./load-balancer-health.js";
-import { compileLoadBalancerModel, forwardedTargetGroupArns, listenerCertificateArn, loadBalancerNodeId, targetGroupModelId } from "./load-balancer-model-compile.js";
+import {
+  compileLoadBalancerModel,
+  forwardedTargetGroupArns,
+  listenerCertificateArn,
+  loadBalancerNodeId,
+  targetGroupModelId,
+} from "./load-balancer-model-compile.js";
 
 export const ELB_REQUESTER_ID = "amazon-elb";
 /**
