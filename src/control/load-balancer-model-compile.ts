@@ -169,28 +169,34 @@ export function compileLoadBalancerModel(records: LoadBalancerRecords): LoadBala
   const rulesOf = (listenerArn: string) =>
     records.rules.filter((rule) => rule.listenerArn === listenerArn && rule.priority !== "default").sort((a, b) => Number(a.priority) - Number(b.priority));
   const certificates = records.certificates ?? new Map<string, string>();
-  const listeners: ListenerModel[] = records.listeners
-    .filter((listener) => servedListener(listener, rulesOf(listener.arn), groups, certificates))
-    .map((listener) => ({
-      id: `l-${hexIdOf(listener.arn)}`,
-      port: listener.port,
-      protocol: listener.listener.Protocol === "TCP" ? "TCP" : listener.listener.Protocol === "HTTPS" ? "HTTPS" : "HTTP",
-      ...(listener.listener.Protocol === "HTTPS"
-        ? {
-            tls: {
-              pemBundle: certificates.get(listenerCertificateArn(listener)!)!,
-              minVersion: listener.listener.SslPolicy === "ELBSecurityPolicy-TLS13-1-2-2021-06" ? "TLSv1.2" : "TLSv1.0",
-            },
-          }
-        : {}),
-      rules: rulesOf(listener.arn).map((rule) => ({
-        id: `r-${hexIdOf(rule.arn)}`,
-        conditions: (rule.rule.Conditions ?? []).map(conditionModel),
-        action: actionModel(terminalAction(rule.rule.Actions)!),
-      })),
-      defaultAction: actionModel(terminalAction(listener.listener.DefaultActions)!),
-    }));
-  const used = new Set(forwardedTargetGroupArns(records.listeners, records.rules));
+  const served = records.listeners.filter((listener) => servedListener(listener, rulesOf(listener.arn), groups, certificates));
+  const listeners: ListenerModel[] = served.map((listener) => ({
+    id: `l-${hexIdOf(listener.arn)}`,
+    port: listener.port,
+    protocol: listener.listener.Protocol === "TCP" ? "TCP" : listener.listener.Protocol === "HTTPS" ? "HTTPS" : "HTTP",
+    ...(listener.listener.Protocol === "HTTPS"
+      ? {
+          tls: {
+            pemBundle: certificates.get(listenerCertificateArn(listener)!)!,
+            minVersion: listener.listener.SslPolicy === "ELBSecurityPolicy-TLS13-1-2-2021-06" ? "TLSv1.2" : "TLSv1.0",
+          },
+        }
+      : {}),
+    rules: rulesOf(listener.arn).map((rule) => ({
+      id: `r-${hexIdOf(rule.arn)}`,
+      conditions: (rule.rule.Conditions ?? []).map(conditionModel),
+      action: actionModel(terminalAction(rule.rule.Actions)!),
+    })),
+    defaultAction: actionModel(terminalAction(listener.listener.DefaultActions)!),
+  }));
+  // Only the groups a served listener forwards to: another's (an HTTPS group, say) is not health-checked as if it were HTTP.
+  const servedArns = new Set(served.map((listener) => listener.arn));
+  const used = new Set(
+    forwardedTargetGroupArns(
+      served,
+      records.rules.filter((rule) => servedArns.has(rule.listenerArn)),
+    ),
+  );
   return {
     id: loadBalancerNodeId(records.loadBalancer.arn),
     idleTimeoutSeconds: attribute(records.loadBalancer.attributes, "idle_timeout.timeout_seconds", 60),
