@@ -3,6 +3,7 @@
 // groups those forward to, only names of the load balancer's type, only statistics that can be true.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import type { StoredLoadBalancer } from "../store/index.js";
 import type { LoadBalancerMetric } from "../protocol/index.js";
 import type { ElbMetricAggregate, NetworkInterfaceRecord, StoredListener, StoredRule } from "../store/index.js";
 import { LoadBalancerMetrics, loadBalancerDimension, plausible, targetGroupDimension } from "./load-balancer-metrics.js";
@@ -32,6 +33,9 @@ function fakeStore() {
         listListeners: async (loadBalancerArn: string): Promise<StoredListener[]> =>
           loadBalancerArn === mineArn ? [{ ...listener, listener: { DefaultActions: [{ Type: "forward", TargetGroupArn: tgArn }] } }] : [],
         listRules: async (): Promise<StoredRule[]> => [],
+        // Every load balancer made a day before NOW.
+        getLoadBalancer: async (arn: string): Promise<StoredLoadBalancer | undefined> =>
+          ({ arn, name: "lb", createdAt: NOW - 86_400_000, loadBalancer: {}, attributes: {} }) as StoredLoadBalancer,
       },
       elbMetrics: {
         add: async (aggregates: readonly ElbMetricAggregate[]) => {

@@ -9,7 +9,7 @@
 //     AWS/NetworkELB for "net/"), the TargetGroup dimension only where AWS gives it;
 //   - only statistics that can be true: finite and non-negative (the protocol's schema), at least
 //     one data point, min ≤ max, the sum between count × min and count × max, a count metric's
-//     data points all 1; minutes within CloudWatch's 15 days and not ahead of this clock;
+//     data points all 1; minutes within the last 6 hours, not before the load balancer was made, not ahead of this clock; a call's parts of one minute added up and capped;
 //   - one store call (one transaction) per protocol call, whose size the schema bounds.
 //
 // Dimension values are CloudWatch's: LoadBalancer "app/<name>/<id>" (the ARN after
@@ -20,7 +20,6 @@ import { APPLICATION_ELB_METRICS, NETWORK_ELB_METRICS } from "../protocol/index.
 import type { ElbMetricAggregate, ElbMetricsRepository, Elbv2Repository, NetworkInterfacesRepository } from "../store/index.js";
 import { nodeDescriptionsOn } from "./load-balancer-health.js";
 import { forwardedTargetGroupArns } from "./load-balancer-model-compile.js";
-import { METRIC_AGGREGATE_RETENTION_MS } from "./log-retention.js";
 
 /** Metrics AWS also gives per target group (LoadBalancer, TargetGroup). */
 const PER_TARGET_GROUP = new Set([
@@ -33,12 +32,33 @@ const PER_TARGET_GROUP = new Set([
 ]);
 /** Metrics whose every data point is one sample of a value (the others count events: each data point is 1). */
 const VALUED = new Set(["TargetResponseTime", "ActiveFlowCount"]);
+/** How far back a minute may be: an agent holds what it could not send through a short outage, not days of it. */
+const MAX_BEHIND_MS = 6 * 3_600_000;
+/** Data points of one metric in one minute from one call: far above any node's rate, far below what the store's integers hold. */
+const MAX_COUNT_PER_MINUTE = 1e9;
+
+/** One entry per metric, dimensions and minute: the parts of a call added up (CloudWatch's statistics combine so). */
+function mergedByKey(metrics: readonly ElbMetricAggregate[]): ElbMetricAggregate[] {
+  const merged = new Map<string, ElbMetricAggregate>();
+  for (const metric of metrics) {
+    const key = JSON.stringify([metric.namespace, metric.metricName, metric.loadBalancer, metric.targetGroup ?? "", metric.minute]);
+    const seen = merged.get(key);
+    merged.set(
+      key,
+      seen
+        ? { ...seen, sum: seen.sum + metric.sum, count: seen.count + metric.count, min: Math.min(seen.min, metric.min), max: Math.max(seen.max, metric.max) }
+        : metric,
+    );
+  }
+  return [...merged.values()];
+}
+
 /** How far ahead of this clock a minute may start (a host's clock a little ahead). */
 const MAX_AHEAD_MS = 2 * 60_000;
 
 export interface MetricsStore {
   readonly networkInterfaces: Pick<NetworkInterfacesRepository, "listByRequester">;
-  readonly elbv2: Pick<Elbv2Repository, "listListeners" | "listRules">;
+  readonly elbv2: Pick<Elbv2Repository, "listListeners" | "listRules" | "getLoadBalancer">;
   readonly elbMetrics: Pick<ElbMetricsRepository, "add">;
 }
 
@@ -88,12 +108,16 @@ export class LoadBalancerMetrics {
     const now = clock.now();
     const mine = await nodeDescriptionsOn(store, this.options.requesterId, hostId);
     const forwarded = new Map<string, Set<string>>();
+    const created = new Map<string, number | undefined>();
     const kept: ElbMetricAggregate[] = [];
     for (const metric of request.metrics) {
       const loadBalancer = loadBalancerDimension(metric.loadBalancerArn);
       if (!loadBalancer || !mine.has(this.options.descriptionOf(metric.loadBalancerArn))) continue;
       if (!fitsType(metric, loadBalancer) || !plausible(metric)) continue;
-      if (metric.minute < now - METRIC_AGGREGATE_RETENTION_MS || metric.minute > now + MAX_AHEAD_MS) continue;
+      if (metric.minute < now - MAX_BEHIND_MS || metric.minute > now + MAX_AHEAD_MS) continue;
+      // Not from before the load balancer was made (a host clock a little off allowed): a host cannot backfill another time's history.
+      const createdAt = await this.createdAt(metric.loadBalancerArn, created);
+      if (createdAt === undefined || metric.minute + 60_000 + MAX_AHEAD_MS <= createdAt) continue;
       let targetGroup: string | undefined;
       if (metric.targetGroupArn !== undefined) {
         targetGroup = targetGroupDimension(metric.targetGroupArn);
@@ -103,8 +127,15 @@ export class LoadBalancerMetrics {
       const { metricName, minute, sum, count, min, max } = metric;
       kept.push({ namespace, metricName, loadBalancer, ...(targetGroup ? { targetGroup } : {}), minute, sum, count, min, max });
     }
-    await store.elbMetrics.add(kept);
-    return kept.length;
+    const merged = mergedByKey(kept).filter((metric) => metric.count <= MAX_COUNT_PER_MINUTE);
+    await store.elbMetrics.add(merged);
+    return merged.length;
+  }
+
+  /** The load balancer's creation time, read once per call (undefined: gone). */
+  private async createdAt(loadBalancerArn: string, created: Map<string, number | undefined>): Promise<number | undefined> {
+    if (!created.has(loadBalancerArn)) created.set(loadBalancerArn, (await this.options.store.elbv2.getLoadBalancer(loadBalancerArn))?.createdAt);
+    return created.get(loadBalancerArn);
   }
 
   /** The target groups the load balancer's listeners forward to, read once per call. */

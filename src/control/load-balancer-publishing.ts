@@ -6,10 +6,12 @@
 // published stays with its load balancer while that listener lives: a listener created later never
 // takes it over, whoever's load balancer it belongs to. A port lost that way is not published for
 // the later listener (its load balancer is still reached at its private address).
-// Placement (src/control/load-balancer-nodes.ts) moves a node whose load balancer is not fully
-// published to another ACTIVE host with a public address serving its subnet's zone where all its
-// ports are free and no other node would lose one; when none can take it, it stays (unpublished
-// ports and all). Internal load balancers are never published.
+// Placement (src/control/load-balancer-nodes.ts) moves a node on a host with no public address to
+// an ACTIVE host with one serving its subnet's zone where all its ports are free and no other node
+// would lose one; when none can take it, it stays. A node already on a host with a public address
+// stays there (a contested port stays unpublished): a host's public address is its agent's word,
+// and a host claiming one must not pull other hosts' nodes (their certificates) to itself.
+// Internal load balancers are never published; ports below 1024 other than 80 and 443 never are.
 //
 // DescribeLoadBalancers reports the host's address as the zone's LoadBalancerAddresses[].IpAddress
 // ("the static IP address") only for a load balancer whose every listener port is published.
@@ -21,11 +23,17 @@ export interface PublishingNode {
   readonly listeners: readonly Pick<StoredListener, "arn" | "port" | "createdAt">[];
 }
 
+/**
+ * Ports a load balancer may take on a host's address: 80, 443 and the unprivileged ones. The host's
+ * own services live below 1024 (sshd's 22, …); the agent also refuses any port the host listens on.
+ */
+export const publishablePort = (port: number) => port === 80 || port === 443 || (port >= 1024 && port <= 65535);
+
 /** Per load balancer of one host's nodes, the listener ports published on the host's address (sorted). */
 export function publishedPorts(nodes: readonly PublishingNode[]): Map<string, number[]> {
   const claims = nodes
     .filter((node) => node.internetFacing)
-    .flatMap((node) => node.listeners.map((listener) => ({ node: node.loadBalancerArn, ...listener })))
+    .flatMap((node) => node.listeners.filter((listener) => publishablePort(listener.port)).map((listener) => ({ node: node.loadBalancerArn, ...listener })))
     .sort((a, b) => a.createdAt - b.createdAt || a.arn.localeCompare(b.arn));
   const taken = new Map<number, string>();
   for (const claim of claims) if (!taken.has(claim.port)) taken.set(claim.port, claim.node);
@@ -84,7 +92,9 @@ export async function relocateForPublishing(
   const ordered = [...nodes.values()].filter((node) => node.internetFacing && node.listeners.length > 0);
   for (const node of ordered) {
     const current = where.get(node.loadBalancerArn)!;
-    if (publicHosts.some((host) => host.hostId === current) && fullyPublished(node, publishedPorts(nodesOn(current)))) continue;
+    // Only a node on a host with no public address moves: a host that claims one (an agent's word,
+    // unchecked) must not be able to pull another host's published node to itself.
+    if (publicHosts.some((host) => host.hostId === current)) continue;
     const subnet = placement.subnets.find((candidate) => candidate.subnetId === enis.get(node.loadBalancerArn)!.subnetId);
     if (!subnet) continue;
     const target = publicHosts.find((host) => {

@@ -1,7 +1,7 @@
 // The VPC resolver's way out: queries it does not answer go to one upstream resolver (the host's,
 // from its /etc/resolv.conf, or --dns-upstream) over UDP from the agent's own namespace.
 //
-//   forward   the query re-sent under an id of ours (random, unused), remembered with who asked
+//   forward   the question re-encoded under an id of ours (random, unused), remembered with who asked
 //             and what; at most MAX_PENDING at once (MAX_PENDING_PER_SOURCE per asker): beyond,
 //             the query is refused at once rather than queued
 //   answer    accepted only from the upstream's address and port, for a pending id, as a
@@ -61,8 +61,15 @@ export class DnsForwarder {
     let id = randomInt(0x10000);
     for (let tries = 0; this.pending.has(id) && tries < 16; tries++) id = randomInt(0x10000);
     if (this.pending.has(id)) return false;
-    const outgoing = Buffer.from(query);
-    outgoing.writeUInt16BE(id, 0);
+    // Rebuilt from the decoded question (and a clean EDNS record), never the asker's bytes: nothing
+    // else of what a task sent reaches the host's resolver.
+    const outgoing = dnsPacket.encode({
+      type: "query",
+      id,
+      flags: query.readUInt16BE(2) & dnsPacket.RECURSION_DESIRED,
+      questions: [{ name: question.name, type: question.type, class: question.class ?? "IN" }],
+      additionals: [{ type: "OPT", name: ".", udpPayloadSize: MAX_ANSWER_BYTES, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] }],
+    });
     const timer = setTimeout(() => {
       if (this.settle(id)) reply(serverFailure(query, question));
     }, TIMEOUT_MS);

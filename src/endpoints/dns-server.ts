@@ -7,7 +7,8 @@
 //   UDP       an answer larger than the asker accepts (512 bytes, or its EDNS size up to 4096) is
 //             cut to its header and question with TC set (the asker retries over TCP)
 //   TCP       length-prefixed messages (RFC 7766), a query at most MAX_QUERY_BYTES, at most
-//             MAX_TCP_CONNECTIONS at once per socket, TCP_IDLE_MS idle, MAX_TCP_QUERIES a
+//             MAX_TCP_CONNECTIONS at once per socket (MAX_TCP_CONNECTIONS_PER_SOURCE from one
+//             source, none older than TCP_MAX_LIFETIME_MS), TCP_IDLE_MS idle, MAX_TCP_QUERIES a
 //             connection, MAX_TCP_PENDING unanswered at once on one
 import type { Socket as UdpSocket, RemoteInfo } from "node:dgram";
 import type { Server, Socket } from "node:net";
@@ -20,6 +21,10 @@ export const RATE_PER_SECOND = 50;
 export const BURST = 100;
 export const MAX_SOURCES = 4096;
 export const MAX_TCP_CONNECTIONS = 32;
+/** Connections one source may hold at once: a task cannot take the VPC's whole share. */
+export const MAX_TCP_CONNECTIONS_PER_SOURCE = 4;
+/** The longest a connection lives, whatever it sends (the idle timer alone is reset by a byte a second). */
+export const TCP_MAX_LIFETIME_MS = 30_000;
 export const TCP_IDLE_MS = 10_000;
 export const MAX_TCP_QUERIES = 100;
 export const MAX_TCP_PENDING = 8;
@@ -116,9 +121,20 @@ export function serveTcp(server: Server, options: DnsServerOptions): () => void 
   const connections = new Set<Socket>();
   server.maxConnections = MAX_TCP_CONNECTIONS;
   server.on("error", () => undefined);
+  const perSource = new Map<string, number>();
   server.on("connection", (socket: Socket) => {
+    const source = socket.remoteAddress ?? "";
+    if ((perSource.get(source) ?? 0) >= MAX_TCP_CONNECTIONS_PER_SOURCE) return void socket.destroy();
+    perSource.set(source, (perSource.get(source) ?? 0) + 1);
     connections.add(socket);
-    socket.on("close", () => connections.delete(socket));
+    const lifetime = setTimeout(() => socket.destroy(), TCP_MAX_LIFETIME_MS);
+    socket.on("close", () => {
+      clearTimeout(lifetime);
+      connections.delete(socket);
+      const left = (perSource.get(source) ?? 1) - 1;
+      if (left > 0) perSource.set(source, left);
+      else perSource.delete(source);
+    });
     serveConnection(socket, options);
   });
   return () => connections.forEach((socket) => socket.destroy());

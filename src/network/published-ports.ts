@@ -15,6 +15,7 @@
 // control plane's choice).
 import type { CommandRunner } from "../core/command-runner.js";
 import type { HostFirewall } from "./host-firewall.js";
+import { hostListeningPorts } from "./host-listening-ports.js";
 import { IPV4, ROUTER_UPLINK, checked, hostLinkAddresses } from "./names.js";
 import type { RouterRecord } from "./vpc-routers.js";
 
@@ -28,6 +29,8 @@ export interface PublishedPort {
 export const ROUTER_PUBLISH_TABLE = "ip berth_publish";
 
 const validPort = (port: number) => Number.isInteger(port) && port >= 1 && port <= 65535;
+/** The control plane's rule too (src/control/load-balancer-publishing.ts publishablePort): 80, 443 and the unprivileged ports. */
+const publishable = (port: number) => port === 80 || port === 443 || port >= 1024;
 
 /** The router's publish table, replaced whole in one transaction; no entries: the table removed. */
 export function renderRouterPublished(routerAddress: string, entries: readonly { port: number; address: string }[]): string {
@@ -54,6 +57,8 @@ export interface PublishedPortsOptions {
   /** The interfaces attached on this host: (VPC, address). */
   readonly attached: () => readonly { vpcId: string; ipv4: string }[];
   readonly serialised: <T>(vpcId: string, action: () => Promise<T>) => Promise<T>;
+  /** The ports the host listens on (default: /proc/net/tcp and tcp6, read at each apply). */
+  readonly listeningPorts?: () => ReadonlySet<number>;
 }
 
 export class PublishedPorts {
@@ -72,8 +77,11 @@ export class PublishedPorts {
     const attached = new Set(this.options.attached().map((entry) => `${entry.vpcId} ${entry.ipv4}`));
     const chosen = new Map<number, PublishedPort>();
     if (this.options.firewall?.uplink !== undefined) {
+      // Never a port of the host's own: below 1024 only 80 and 443, and nothing the host listens on.
+      const listening = (this.options.listeningPorts ?? hostListeningPorts)();
       for (const entry of wanted) {
         if (!validPort(entry.port) || chosen.has(entry.port) || !IPV4.test(entry.address)) continue;
+        if (!publishable(entry.port) || listening.has(entry.port)) continue;
         if (!routers.has(entry.vpcId) || !attached.has(`${entry.vpcId} ${entry.address}`)) continue;
         chosen.set(entry.port, entry);
       }

@@ -303,7 +303,7 @@ function listenerMethods(db: Db): Methods<"insertListener" | "updateListener" | 
     updateListener: async (record) => {
       await db
         .updateTable("elbv2_listeners")
-        .set({ port: record.port, document: JSON.stringify(record.listener) })
+        .set({ port: record.port, document: JSON.stringify(record.listener), created_at: record.createdAt })
         .where("arn", "=", record.arn)
         .execute();
     },

@@ -19,7 +19,7 @@ export interface ProtocolHost {
   stop(): void;
 }
 
-export async function protocolHost(server: TestServer, hostId: string, availabilityZone: string): Promise<ProtocolHost> {
+export async function protocolHost(server: TestServer, hostId: string, availabilityZone: string, publicAddress?: string): Promise<ProtocolHost> {
   const link = createHttpControlLink({ serverUrl: server.endpoint, token: readFileSync(join(server.dataDir, "agent-token"), "utf8").trim() });
   const registered = await link.register({
     protocolVersion,
@@ -31,6 +31,7 @@ export async function protocolHost(server: TestServer, hostId: string, availabil
     machine: { cpuCount: 8, memoryMiB: 16_384 },
     overcommit: false,
     subnetIds: [],
+    ...(publicAddress ? { publicAddress } : {}),
   });
   const heartbeat = setInterval(() => void link.heartbeat(hostId).catch(() => undefined), registered.heartbeatIntervalMs);
   const pollNow = () => link.poll(hostId, -1);

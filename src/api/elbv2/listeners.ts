@@ -157,7 +157,10 @@ async function modifyListener(options: Elbv2ServiceOptions, input: ModifyListene
       ...secure,
       DefaultActions: actions,
     };
-    await elbv2.updateListener({ ...record, port: port ?? record.port, listener });
+    // A listener moved to another port holds it from now: published ports go to the listener that
+    // has held the port longest (src/control/load-balancer-publishing.ts), not the oldest listener.
+    const moved = port !== undefined && port !== record.port;
+    await elbv2.updateListener({ ...record, port: port ?? record.port, listener, ...(moved ? { createdAt: options.clock.now() } : {}) });
     const defaultRule = (await elbv2.listRules(record.arn)).find((rule) => rule.priority === "default");
     if (defaultRule !== undefined) await elbv2.updateRule({ ...defaultRule, rule: { ...defaultRule.rule, Actions: actions } });
     return { Listeners: [listener] };
