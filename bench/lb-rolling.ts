@@ -14,11 +14,11 @@
 // then `berth server --uninstall`.
 import { execFile as execFileCb } from "node:child_process";
 import { loadavg, tmpdir } from "node:os";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { DescribeNetworkInterfacesCommand, EC2Client } from "@aws-sdk/client-ec2";
+import { EC2Client } from "@aws-sdk/client-ec2";
 import {
   CreateClusterCommand,
   CreateServiceCommand,
@@ -29,19 +29,16 @@ import {
   UpdateServiceCommand,
 } from "@aws-sdk/client-ecs";
 import {
-  CreateListenerCommand,
-  CreateLoadBalancerCommand,
-  CreateTargetGroupCommand,
   DeleteLoadBalancerCommand,
   DeleteTargetGroupCommand,
   DescribeTargetHealthCommand,
   ElasticLoadBalancingV2Client,
-  ModifyTargetGroupAttributesCommand,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { defaultNetwork } from "../src/core/default-network.js";
 import { startRegistry } from "../test/support/registry.js";
 import { sdkConfig, startTestServer } from "../test/support/server.js";
 import { webSecurityGroup } from "../test/support/web-security-group.js";
+import { createWebLoadBalancer, loadBalancerAddress, pushWebImage } from "../test/support/load-balancer-fixtures.js";
 
 const execFile = promisify(execFileCb);
 const berth = join(dirname(fileURLToPath(import.meta.url)), "..", "bin", "berth");
@@ -51,20 +48,7 @@ const CLUSTER = "bench-lb";
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const registry = await startRegistry();
-const site = mkdtempSync(join(tmpdir(), "berth-bench-lb-site-"));
-writeFileSync(join(site, "health"), "ok\n");
-await execFile(process.execPath, [
-  berth,
-  "image",
-  "build",
-  "--tag",
-  `${registry.address}/lbroll:v1`,
-  "--dir",
-  `${site}:/srv`,
-  "--cmd",
-  '["sh","-c","mkdir -p /www && cp /srv/health /www/health && hostname > /www/who && exec httpd -f -p 80 -h /www"]',
-  "--push",
-]);
+const image = await pushWebImage(registry, "lbroll");
 const dataDir = mkdtempSync(join(tmpdir(), "berth-bench-lb-"));
 const server = await startTestServer({ agent: true, dataDir, args: ["--capacity-cpu-units", "8192", "--capacity-memory-mib", "16384"] });
 const ecs = new ECSClient(sdkConfig(server));
@@ -136,41 +120,14 @@ try {
       requiresCompatibilities: ["FARGATE"],
       cpu: "256",
       memory: "512",
-      containerDefinitions: [{ name: "web", image: `${registry.address}/lbroll:v1`, essential: true, stopTimeout: 2, portMappings: [{ containerPort: 80 }] }],
+      containerDefinitions: [{ name: "web", image, essential: true, stopTimeout: 2, portMappings: [{ containerPort: 80 }] }],
     }),
   );
   const taskGroup = await webSecurityGroup(server);
   const lbGroup = await webSecurityGroup(server, { groupName: "bth-bench-lb" });
-  const balancer = (
-    await elb.send(new CreateLoadBalancerCommand({ Name: "web", Type: "application", Subnets: subnets.slice(0, 2), SecurityGroups: [lbGroup] }))
-  ).LoadBalancers![0]!;
-  loadBalancerArn = balancer.LoadBalancerArn!;
-  targetGroupArn = (
-    await elb.send(
-      new CreateTargetGroupCommand({
-        Name: "web",
-        Protocol: "HTTP",
-        Port: 80,
-        TargetType: "ip",
-        VpcId: balancer.VpcId!,
-        HealthCheckPath: "/health",
-        HealthCheckIntervalSeconds: 5,
-        HealthCheckTimeoutSeconds: 2,
-        HealthyThresholdCount: 2,
-      }),
-    )
-  ).TargetGroups![0]!.TargetGroupArn!;
-  await elb.send(
-    new ModifyTargetGroupAttributesCommand({ TargetGroupArn: targetGroupArn, Attributes: [{ Key: "deregistration_delay.timeout_seconds", Value: "5" }] }),
-  );
-  await elb.send(
-    new CreateListenerCommand({
-      LoadBalancerArn: loadBalancerArn,
-      Protocol: "HTTP",
-      Port: 80,
-      DefaultActions: [{ Type: "forward", TargetGroupArn: targetGroupArn }],
-    }),
-  );
+  const balancer = await createWebLoadBalancer(elb, { name: "web", subnets: subnets.slice(0, 2), securityGroups: [lbGroup], deregistrationDelaySeconds: 5 });
+  loadBalancerArn = balancer.loadBalancerArn;
+  targetGroupArn = balancer.targetGroupArn;
   await ecs.send(
     new CreateServiceCommand({
       cluster: CLUSTER,
@@ -184,9 +141,7 @@ try {
     }),
   );
   await waitCompleted();
-  const description = `ELB ${loadBalancerArn.slice(loadBalancerArn.indexOf(":loadbalancer/") + ":loadbalancer/".length)}`;
-  const address = (await ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: "description", Values: [description] }] }))).NetworkInterfaces![0]!
-    .PrivateIpAddress!;
+  const address = await loadBalancerAddress(ec2, loadBalancerArn);
   for (;;) {
     const healthy = ((await elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: targetGroupArn }))).TargetHealthDescriptions ?? []).filter(
       (entry) => entry.TargetHealth?.State === "healthy",
@@ -226,7 +181,6 @@ try {
     console.error(`berth server --uninstall --data-dir ${dataDir}: ${error.message}`),
   );
   rmSync(dataDir, { recursive: true, force: true });
-  rmSync(site, { recursive: true, force: true });
 }
 console.log(JSON.stringify({ date: new Date().toISOString(), ...results }));
 process.exit(process.exitCode ?? 0);

@@ -17,7 +17,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DescribeNetworkInterfacesCommand, EC2Client } from "@aws-sdk/client-ec2";
+import { EC2Client } from "@aws-sdk/client-ec2";
 import {
   CreateListenerCommand,
   CreateLoadBalancerCommand,
@@ -35,6 +35,7 @@ import type { TestServer } from "../support/server.js";
 import { assertNoLeaks } from "../support/leaks.js";
 import { waitFor } from "../support/wait-for.js";
 import { assertRoutedToRouter, webSecurityGroup } from "../support/web-security-group.js";
+import { haproxyProcesses, loadBalancerAddress } from "../support/load-balancer-fixtures.js";
 
 let server: TestServer;
 let ec2: EC2Client;
@@ -42,11 +43,6 @@ let elb: ElasticLoadBalancingV2Client;
 let subnets: string[];
 let vpcId: string;
 const dataDir = mkdtempSync(join(tmpdir(), "berth-lb-attack-"));
-
-const haproxyProcesses = () =>
-  execFileSync("ps", ["-eo", "stat=,comm="], { encoding: "utf8" })
-    .split("\n")
-    .filter((line) => / haproxy$/.test(line.trimEnd()) && !/^\s*Z/.test(line)).length;
 
 before(async () => {
   server = await startTestServer({ agent: true, dataDir });
@@ -66,20 +62,6 @@ after(async () => {
   rmSync(dataDir, { recursive: true, force: true });
   assertNoLeaks();
 });
-
-async function loadBalancerAddress(loadBalancerArn: string): Promise<string> {
-  const description = `ELB ${loadBalancerArn.slice(loadBalancerArn.indexOf(":loadbalancer/") + ":loadbalancer/".length)}`;
-  let address = "";
-  await waitFor(
-    async () => {
-      const found = await ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: "description", Values: [description] }] }));
-      address = found.NetworkInterfaces?.[0]?.PrivateIpAddress ?? "";
-      return address !== "";
-    },
-    { what: "the load balancer's interface", timeoutMs: 20_000 },
-  );
-  return address;
-}
 
 /** The node's HAProxy `show info` (its admin socket in the agent's state dir). */
 function nodeInfo(loadBalancerArn: string): Map<string, string> {
@@ -169,7 +151,7 @@ test("1. one request to a load balancer whose target is its own node costs the n
       Actions: [{ Type: "fixed-response", FixedResponseConfig: { StatusCode: "200", ContentType: "text/plain", MessageBody: "ok" } }],
     }),
   );
-  const address = await loadBalancerAddress(loadBalancerArn);
+  const address = await loadBalancerAddress(ec2, loadBalancerArn);
   await routed(address);
   let registered = true;
   try {
@@ -206,7 +188,7 @@ test("2. a network load balancer made without security groups takes connections 
     const tg = (await elb.send(new CreateTargetGroupCommand({ Name: name, Protocol: "TCP", Port: 80, TargetType: "ip", VpcId: vpcId }))).TargetGroups![0]!
       .TargetGroupArn!;
     await elb.send(new CreateListenerCommand({ LoadBalancerArn: arn, Protocol: "TCP", Port: 80, DefaultActions: [{ Type: "forward", TargetGroupArn: tg }] }));
-    return { arn, address: await loadBalancerAddress(arn) };
+    return { arn, address: await loadBalancerAddress(ec2, arn) };
   };
   const withGroup = await make("nlb-group", [groupId]);
   const without = await make("nlb-none");

@@ -33,6 +33,7 @@ import type { TestRegistry } from "../support/registry.js";
 import { assertNoLeaks } from "../support/leaks.js";
 import { waitFor } from "../support/wait-for.js";
 import { webSecurityGroup } from "../support/web-security-group.js";
+import { haproxyProcesses } from "../support/load-balancer-fixtures.js";
 
 const berth = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bin", "berth");
 const CLUSTER = "lbi";
@@ -63,11 +64,6 @@ function fromInternet(url: string): Promise<string | undefined> {
     execFile("ip", ["netns", "exec", INTERNET, "curl", "--noproxy", "*", "-sf", "-m", "3", url], (error, stdout) => resolve(error ? undefined : stdout.trim())),
   );
 }
-
-const haproxyProcesses = () =>
-  sh("ps", ["-eo", "stat=,comm="])
-    .split("\n")
-    .filter((line) => / haproxy$/.test(line.trimEnd()) && !/^\s*Z/.test(line)).length;
 
 async function ec2(args: string[]): Promise<void> {
   const result = await awsCli(server!, ["ec2", ...args]);

@@ -9,7 +9,7 @@
 // namespace the server made.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFile, execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -18,15 +18,11 @@ import { get } from "node:http";
 import { DescribeNetworkInterfacesCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { CreateClusterCommand, DescribeTasksCommand, ECSClient, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand } from "@aws-sdk/client-ecs";
 import {
-  CreateListenerCommand,
-  CreateLoadBalancerCommand,
   CreateRuleCommand,
-  CreateTargetGroupCommand,
   DeleteLoadBalancerCommand,
   DescribeLoadBalancersCommand,
   DescribeTargetHealthCommand,
   ElasticLoadBalancingV2Client,
-  RegisterTargetsCommand,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { defaultNetwork } from "../../src/core/default-network.js";
 import { openStore } from "../../src/store/index.js";
@@ -38,6 +34,7 @@ import type { TestRegistry } from "../support/registry.js";
 import { assertNoLeaks } from "../support/leaks.js";
 import { waitFor } from "../support/wait-for.js";
 import { assertRoutedToRouter, webSecurityGroup } from "../support/web-security-group.js";
+import { createWebLoadBalancer, haproxyProcesses } from "../support/load-balancer-fixtures.js";
 
 const berth = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bin", "berth");
 const CLUSTER = "lbm";
@@ -56,11 +53,6 @@ const run = (args: string[]) =>
   new Promise<string>((resolve, reject) =>
     execFile(process.execPath, [berth, ...args], (error, stdout, stderr) => (error ? reject(new Error(`${args.join(" ")}: ${stderr}`)) : resolve(stdout))),
   );
-
-const haproxyProcesses = () =>
-  execFileSync("ps", ["-eo", "stat=,comm="], { encoding: "utf8" })
-    .split("\n")
-    .filter((line) => / haproxy$/.test(line.trimEnd()) && !/^\s*Z/.test(line)).length;
 
 before(async () => {
   registry = await startRegistry();
@@ -173,35 +165,12 @@ async function total(
 test("requests through an application load balancer are kept per minute as CloudWatch's AWS/ApplicationELB metrics", async () => {
   const ip = await runWebTask();
   const lbGroupId = await webSecurityGroup(server, { groupName: "bth-test-lbm" });
-  const loadBalancer = (
-    await elb.send(new CreateLoadBalancerCommand({ Name: "metrics", Type: "application", Subnets: subnets.slice(0, 2), SecurityGroups: [lbGroupId] }))
-  ).LoadBalancers![0]!;
-  const targetGroupArn = (
-    await elb.send(
-      new CreateTargetGroupCommand({
-        Name: "metrics-web",
-        Protocol: "HTTP",
-        Port: 80,
-        TargetType: "ip",
-        VpcId: loadBalancer.VpcId!,
-        HealthCheckPath: "/health",
-        HealthCheckIntervalSeconds: 5,
-        HealthCheckTimeoutSeconds: 2,
-        HealthyThresholdCount: 2,
-      }),
-    )
-  ).TargetGroups![0]!.TargetGroupArn!;
-  await elb.send(new RegisterTargetsCommand({ TargetGroupArn: targetGroupArn, Targets: [{ Id: ip }] }));
-  const listenerArn = (
-    await elb.send(
-      new CreateListenerCommand({
-        LoadBalancerArn: loadBalancer.LoadBalancerArn!,
-        Protocol: "HTTP",
-        Port: 80,
-        DefaultActions: [{ Type: "forward", TargetGroupArn: targetGroupArn }],
-      }),
-    )
-  ).Listeners![0]!.ListenerArn!;
+  const { loadBalancerArn, targetGroupArn, listenerArn } = await createWebLoadBalancer(elb, {
+    name: "metrics",
+    subnets: subnets.slice(0, 2),
+    securityGroups: [lbGroupId],
+    targets: [ip],
+  });
   await elb.send(
     new CreateRuleCommand({
       ListenerArn: listenerArn,
@@ -210,7 +179,7 @@ test("requests through an application load balancer are kept per minute as Cloud
       Actions: [{ Type: "fixed-response", FixedResponseConfig: { StatusCode: "404", ContentType: "text/plain", MessageBody: "none here" } }],
     }),
   );
-  const description = `ELB ${loadBalancer.LoadBalancerArn!.slice(loadBalancer.LoadBalancerArn!.indexOf(":loadbalancer/") + ":loadbalancer/".length)}`;
+  const description = `ELB ${loadBalancerArn.slice(loadBalancerArn.indexOf(":loadbalancer/") + ":loadbalancer/".length)}`;
   let address = "";
   await waitFor(
     async () => {
@@ -232,7 +201,7 @@ test("requests through an application load balancer are kept per minute as Cloud
   for (let i = 0; i < 3; i++) assert.equal(await status(`http://${address}/missing`), 404);
   assert.equal(await status(`http://${address}/fixed`), 404);
 
-  const lb = loadBalancer.LoadBalancerArn!.slice(loadBalancer.LoadBalancerArn!.indexOf(":loadbalancer/") + ":loadbalancer/".length);
+  const lb = loadBalancerArn.slice(loadBalancerArn.indexOf(":loadbalancer/") + ":loadbalancer/".length);
   const tg = targetGroupArn.slice(targetGroupArn.indexOf(":targetgroup/") + 1);
   const count = (n: number, targetGroup?: string) => ({ loadBalancer: lb, ...(targetGroup ? { targetGroup } : {}), sum: n, count: n, min: 1, max: 1 });
   // The agent samples on 10-second marks: the last requests are in the store within about 11 s.

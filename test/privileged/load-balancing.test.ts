@@ -8,13 +8,12 @@
 // tasks: through the router's host link, subject to the load balancer's security group.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFile, execFileSync } from "node:child_process";
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { Agent as UndiciAgent, fetch as undiciFetch } from "undici";
 import { ACMClient, ImportCertificateCommand } from "@aws-sdk/client-acm";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { DescribeNetworkInterfacesCommand, EC2Client } from "@aws-sdk/client-ec2";
 import {
   CreateClusterCommand,
@@ -38,7 +37,6 @@ import {
   DescribeLoadBalancersCommand,
   DescribeTargetHealthCommand,
   ElasticLoadBalancingV2Client,
-  ModifyTargetGroupAttributesCommand,
   RegisterTargetsCommand,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { defaultNetwork } from "../../src/core/default-network.js";
@@ -49,8 +47,8 @@ import type { TestRegistry } from "../support/registry.js";
 import { assertNoLeaks } from "../support/leaks.js";
 import { waitFor } from "../support/wait-for.js";
 import { assertRoutedToRouter, webSecurityGroup } from "../support/web-security-group.js";
+import { createWebLoadBalancer, haproxyProcesses, loadBalancerAddress, pushWebImage } from "../support/load-balancer-fixtures.js";
 
-const berth = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bin", "berth");
 const CLUSTER = "lb";
 let registry: TestRegistry;
 let server: TestServer;
@@ -60,13 +58,7 @@ let elb: ElasticLoadBalancingV2Client;
 let subnets: string[];
 let webGroupId: string;
 const taskArns: string[] = [];
-const site = mkdtempSync(join(tmpdir(), "berth-lb-site-"));
 const dataDir = mkdtempSync(join(tmpdir(), "berth-lb-"));
-
-const run = (args: string[]) =>
-  new Promise<string>((resolve, reject) =>
-    execFile(process.execPath, [berth, ...args], (error, stdout, stderr) => (error ? reject(new Error(`${args.join(" ")}: ${stderr}`)) : resolve(stdout))),
-  );
 
 async function runWebTask(): Promise<{ arn: string; ip: string }> {
   const answer = await ecs.send(
@@ -90,21 +82,6 @@ async function runWebTask(): Promise<{ arn: string; ip: string }> {
     { what: "the web task to run", timeoutMs: 60_000 },
   );
   return { arn, ip };
-}
-
-/** The load balancer node's address: its interface's, found as on AWS by the interface's description. */
-async function loadBalancerAddress(loadBalancerArn: string): Promise<string> {
-  const description = `ELB ${loadBalancerArn.slice(loadBalancerArn.indexOf(":loadbalancer/") + ":loadbalancer/".length)}`;
-  let address = "";
-  await waitFor(
-    async () => {
-      const found = await ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: "description", Values: [description] }] }));
-      address = found.NetworkInterfaces?.[0]?.PrivateIpAddress ?? "";
-      return address !== "";
-    },
-    { what: "the load balancer's interface", timeoutMs: 20_000 },
-  );
-  return address;
 }
 
 /** A self-signed certificate for `lb.test` (and the address), imported into Berth's ACM: its ARN and PEM. */
@@ -151,26 +128,10 @@ async function get(url: string): Promise<{ status: number; body: string } | unde
   }
 }
 
-const haproxyProcesses = () =>
-  execFileSync("ps", ["-eo", "stat=,comm="], { encoding: "utf8" })
-    .split("\n")
-    .filter((line) => / haproxy$/.test(line.trimEnd()) && !/^\s*Z/.test(line)).length;
-
 before(async () => {
   registry = await startRegistry();
-  // Each task answers /who with its own hostname (a task's hostname is its own), /health with "ok".
-  writeFileSync(join(site, "health"), "ok\n");
-  await run([
-    "image",
-    "build",
-    "--tag",
-    `${registry.address}/lbweb:v1`,
-    "--dir",
-    `${site}:/srv`,
-    "--cmd",
-    '["sh","-c","mkdir -p /www/b && cp /srv/health /www/health && hostname > /www/who && hostname > /www/b/who && exec httpd -f -p 80 -h /www"]',
-    "--push",
-  ]);
+  // Each task answers /who and /b/who with its own hostname (a task's hostname is its own), /health with "ok".
+  const image = await pushWebImage(registry, "lbweb");
   server = await startTestServer({ agent: true, dataDir, args: ["--capacity-cpu-units", "8192", "--capacity-memory-mib", "16384"] });
   if (process.env.BERTH_TEST_SERVER_LOG) server.process.stderr!.on("data", (chunk: Buffer) => appendFileSync(process.env.BERTH_TEST_SERVER_LOG!, chunk));
   ecs = new ECSClient(sdkConfig(server));
@@ -188,7 +149,7 @@ before(async () => {
       cpu: "256",
       memory: "512",
       // stopTimeout 2: httpd as PID 1 ignores SIGTERM, and the 30 s default would outlast the waits.
-      containerDefinitions: [{ name: "web", image: `${registry.address}/lbweb:v1`, essential: true, stopTimeout: 2, portMappings: [{ containerPort: 80 }] }],
+      containerDefinitions: [{ name: "web", image, essential: true, stopTimeout: 2, portMappings: [{ containerPort: 80 }] }],
     }),
   );
 });
@@ -216,7 +177,6 @@ after(async () => {
   await server.stop();
   await server.cleanup();
   await registry.stop();
-  rmSync(site, { recursive: true, force: true });
   assertNoLeaks();
 });
 
@@ -264,7 +224,7 @@ test("traffic spreads over the registered tasks, health is reported, a rule answ
     }),
   );
 
-  const address = await loadBalancerAddress(loadBalancer.LoadBalancerArn!);
+  const address = await loadBalancerAddress(ec2, loadBalancer.LoadBalancerArn!);
   assertRoutedToRouter(address);
   const health = async () =>
     new Map(
@@ -414,36 +374,13 @@ test("traffic spreads over the registered tasks, health is reported, a rule answ
 
 test("a service behind a target group: its tasks are registered, a rolling deployment under load fails no request, and deletion deregisters them", async () => {
   const lbGroupId = await webSecurityGroup(server, { groupName: "bth-test-lb" });
-  const loadBalancer = (
-    await elb.send(new CreateLoadBalancerCommand({ Name: "svc", Type: "application", Subnets: subnets.slice(0, 2), SecurityGroups: [lbGroupId] }))
-  ).LoadBalancers![0]!;
-  const targetGroupArn = (
-    await elb.send(
-      new CreateTargetGroupCommand({
-        Name: "svc",
-        Protocol: "HTTP",
-        Port: 80,
-        TargetType: "ip",
-        VpcId: loadBalancer.VpcId!,
-        HealthCheckPath: "/health",
-        HealthCheckIntervalSeconds: 5,
-        HealthCheckTimeoutSeconds: 2,
-        HealthyThresholdCount: 2,
-      }),
-    )
-  ).TargetGroups![0]!.TargetGroupArn!;
-  await elb.send(
-    new ModifyTargetGroupAttributesCommand({ TargetGroupArn: targetGroupArn, Attributes: [{ Key: "deregistration_delay.timeout_seconds", Value: "5" }] }),
-  );
-  await elb.send(
-    new CreateListenerCommand({
-      LoadBalancerArn: loadBalancer.LoadBalancerArn!,
-      Protocol: "HTTP",
-      Port: 80,
-      DefaultActions: [{ Type: "forward", TargetGroupArn: targetGroupArn }],
-    }),
-  );
-  const address = await loadBalancerAddress(loadBalancer.LoadBalancerArn!);
+  const { loadBalancerArn, targetGroupArn } = await createWebLoadBalancer(elb, {
+    name: "svc",
+    subnets: subnets.slice(0, 2),
+    securityGroups: [lbGroupId],
+    deregistrationDelaySeconds: 5,
+  });
+  const address = await loadBalancerAddress(ec2, loadBalancerArn);
   assertRoutedToRouter(address);
   await ecs.send(
     new CreateServiceCommand({
@@ -511,6 +448,6 @@ test("a service behind a target group: its tasks are registered, a rolling deplo
     left.every((entry) => entry.TargetHealth?.State === "draining"),
     `no target of the deleted service is still in service: ${JSON.stringify(left.map((e) => e.TargetHealth))}`,
   );
-  await elb.send(new DeleteLoadBalancerCommand({ LoadBalancerArn: loadBalancer.LoadBalancerArn! }));
+  await elb.send(new DeleteLoadBalancerCommand({ LoadBalancerArn: loadBalancerArn }));
   await waitFor(async () => haproxyProcesses() === 0, { what: "the node's HAProxy to stop", timeoutMs: 20_000 });
 });

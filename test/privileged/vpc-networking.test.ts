@@ -243,7 +243,10 @@ function makeFabric(): void {
 }
 
 function removeFabric(): void {
-  // A namespace's links go with it (the bridge ports are the far ends of the hosts' veths).
+  // The hosts' veths first, from this side: deleting a veth removes its peer at once, whereas a
+  // deleted namespace's links go later, from the kernel's workqueue (after its sockets are purged),
+  // and the leak check that follows would see them still there.
+  for (const port of [HOSTS.h1.port, HOSTS.h2.port, CONTROL.port]) tryQuietly(() => sh("ip", ["link", "del", port]));
   for (const netns of [INTERNET.netns, HOSTS.h1.netns, HOSTS.h2.netns, CONTROL.netns]) tryQuietly(() => sh("ip", ["netns", "del", netns]));
   tryQuietly(() => sh("ip", ["link", "del", BRIDGE.link]));
 }
