@@ -68,7 +68,7 @@ export class VpcResolvers implements EndpointListeners {
     if (this.closed || this.opened.has(record.vpcId)) return;
     const entry: Opened = { udp: [], tcp: [] };
     this.opened.set(record.vpcId, entry);
-    const serving = { names: () => this.namesOf(record.vpcId), forwarder: this.forwarder, limit: this.limit };
+    const serving = { names: () => this.namesOf(record.vpcId), forwarder: this.forwarder, limit: this.limit, scope: record.vpcId };
     try {
       for (const address of vpcResolverAddresses(record.vpcCidr)) {
         const udp = await bindUdpInNamespace(record.netnsPath, address, DNS_PORT);

@@ -2,7 +2,8 @@
 // from its /etc/resolv.conf, or --dns-upstream) over UDP from the agent's own namespace.
 //
 //   forward   the question re-encoded under an id of ours (random, unused), remembered with who asked
-//             and what; at most MAX_PENDING at once (MAX_PENDING_PER_SOURCE per asker): beyond,
+//             and what; at most MAX_PENDING at once (MAX_PENDING_PER_SCOPE per VPC,
+//             MAX_PENDING_PER_SOURCE per asker, an asker being a VPC's address): beyond,
 //             the query is refused at once rather than queued
 //   answer    accepted only from the upstream's address and port, for a pending id, as a
 //             response to the same question; given back under the asker's id. Anything else is
@@ -20,8 +21,13 @@ import { normalName, serverFailure } from "./vpc-dns.js";
 
 export const MAX_PENDING = 1024;
 export const MAX_PENDING_PER_SOURCE = 64;
+/** Pending queries of one VPC (an asker's key is "<vpc>|<address>"): one VPC's tasks cannot take every VPC's share. */
+export const MAX_PENDING_PER_SCOPE = 256;
 export const MAX_ANSWER_BYTES = 4096;
 export const TIMEOUT_MS = 3_000;
+
+/** The VPC part of an asker's key ("<vpc>|<address>"; a bare address is its own scope). */
+const scopeOf = (source: string) => (source.includes("|") ? source.slice(0, source.indexOf("|")) : source);
 
 export interface Upstream {
   readonly address: string;
@@ -41,6 +47,7 @@ export class DnsForwarder {
   private socket: Socket | undefined;
   private readonly pending = new Map<number, Pending>();
   private readonly perSource = new Map<string, number>();
+  private readonly perScope = new Map<string, number>();
 
   constructor(private readonly upstream: Upstream) {}
 
@@ -57,7 +64,9 @@ export class DnsForwarder {
   /** Sends `query` upstream for `source`; false when it was refused (too many pending). */
   forward(query: Buffer, question: Question, source: string, reply: (answer: Buffer) => void): boolean {
     const mine = this.perSource.get(source) ?? 0;
-    if (this.pending.size >= MAX_PENDING || mine >= MAX_PENDING_PER_SOURCE) return false;
+    const scope = scopeOf(source);
+    const ours = this.perScope.get(scope) ?? 0;
+    if (this.pending.size >= MAX_PENDING || mine >= MAX_PENDING_PER_SOURCE || ours >= MAX_PENDING_PER_SCOPE) return false;
     let id = randomInt(0x10000);
     for (let tries = 0; this.pending.has(id) && tries < 16; tries++) id = randomInt(0x10000);
     if (this.pending.has(id)) return false;
@@ -76,6 +85,7 @@ export class DnsForwarder {
     timer.unref();
     this.pending.set(id, { clientId: query.readUInt16BE(0), query, question, source, reply, timer });
     this.perSource.set(source, mine + 1);
+    this.perScope.set(scope, ours + 1);
     this.ensureSocket().send(outgoing, this.upstream.port, this.upstream.address, (error) => {
       if (error && this.settle(id)) reply(serverFailure(query, question));
     });
@@ -91,6 +101,10 @@ export class DnsForwarder {
     const left = (this.perSource.get(entry.source) ?? 1) - 1;
     if (left > 0) this.perSource.set(entry.source, left);
     else this.perSource.delete(entry.source);
+    const scope = scopeOf(entry.source);
+    const scopeLeft = (this.perScope.get(scope) ?? 1) - 1;
+    if (scopeLeft > 0) this.perScope.set(scope, scopeLeft);
+    else this.perScope.delete(scope);
     return entry;
   }
 

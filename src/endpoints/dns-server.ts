@@ -63,7 +63,12 @@ export interface DnsServerOptions {
   /** Where other names are asked; none: they are refused. */
   readonly forwarder?: DnsForwarder | undefined;
   readonly limit: SourceRateLimit;
+  /** The VPC the sockets serve: the rate limit and the forwarder's shares are per VPC and address (VPCs may overlap). */
+  readonly scope?: string;
 }
+
+/** The key an asker is counted under: its address within its VPC. */
+const askerKey = (options: DnsServerOptions, address: string) => (options.scope === undefined ? address : `${options.scope}|${address}`);
 
 /** What a UDP asker accepts: 512 bytes, or its EDNS payload size (at most 4096). */
 function udpLimit(query: Buffer): number {
@@ -95,12 +100,12 @@ function truncated(answer: Buffer, limit: number): Buffer {
 export function serveUdp(socket: UdpSocket, options: DnsServerOptions): void {
   socket.on("error", () => undefined);
   socket.on("message", (message: Buffer, remote: RemoteInfo) => {
-    if (!options.limit.allow(remote.address)) return;
+    if (!options.limit.allow(askerKey(options, remote.address))) return;
     const send = (answer: Buffer) => {
       const reply = truncated(answer, udpLimit(message));
       if (reply.length > 0) socket.send(reply, remote.port, remote.address, () => undefined);
     };
-    handle(message, remote.address, options, send);
+    handle(message, askerKey(options, remote.address), options, send);
   });
 }
 
@@ -156,8 +161,8 @@ function serveConnection(socket: Socket, options: DnsServerOptions): void {
       const message = buffered.subarray(2, 2 + length);
       buffered = buffered.subarray(2 + length);
       if (++queries > MAX_TCP_QUERIES || ++pending > MAX_TCP_PENDING) return void socket.destroy();
-      if (!options.limit.allow(source)) return void socket.destroy();
-      handle(Buffer.from(message), source, options, (answer) => {
+      if (!options.limit.allow(askerKey(options, source))) return void socket.destroy();
+      handle(Buffer.from(message), askerKey(options, source), options, (answer) => {
         pending--;
         if (socket.destroyed || answer.length > 0xffff) return;
         const frame = Buffer.alloc(2);

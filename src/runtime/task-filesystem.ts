@@ -317,7 +317,8 @@ class FormattedImagePool {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.firstScheduledAt = undefined;
-      void this.refill();
+      // The pool's directory may be gone by then (its owner removed the state dir): nothing to refill.
+      this.refill().catch(() => undefined);
     }, delay);
     this.timer.unref();
   }
