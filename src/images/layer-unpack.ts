@@ -237,7 +237,13 @@ export async function unpackLayer(
     return counted.size;
   } catch (error) {
     hash.drop();
-    rmSync(temp, { recursive: true, force: true });
+    // The extract may still be finishing writes into it (ENOTEMPTY): retried, and never in place of
+    // the layer's own error; what is left is removed at the store's next start (*.partial-*).
+    try {
+      rmSync(temp, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
+    } catch {
+      // left for the store's start
+    }
     throw error;
   }
 }
