@@ -390,8 +390,16 @@ test("a service task whose container is SIGKILLed on the host is replaced and th
     { what: "a replacement RUNNING", timeoutMs: 30_000, intervalMs: 100 },
   );
   step("replacement RUNNING");
-  const steady = await waitCompleted("web", 1, 2);
-  assert.equal(steady.deployments![0]!.failedTasks, 1, "the killed task counts as a failed task of the deployment");
+  let steady = await waitCompleted("web", 1, 2);
+  // The deployment was COMPLETED before the kill and stays so: its counts are written by the pass
+  // that sees the stop, which may come after the replacement is seen RUNNING here.
+  await waitFor(
+    async () => {
+      steady = await describeService("web");
+      return steady.deployments![0]!.failedTasks === 1;
+    },
+    { what: "the killed task to count as a failed task of the deployment", timeoutMs: 20_000 },
+  );
   const killed = (await ecs.send(new DescribeTasksCommand({ cluster: CLUSTER, tasks: [victim] }))).tasks![0]!;
   assert.equal(killed.lastStatus, "STOPPED");
   assert.equal(killed.stopCode, "EssentialContainerExited");

@@ -190,6 +190,9 @@ test("a task reads its own metadata (v4 task, container, stats; v3) and its role
       'echo "V4:$ECS_CONTAINER_METADATA_URI_V4"',
       'echo "V3:$ECS_CONTAINER_METADATA_URI"',
       'echo "REL:$AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"',
+      // The container starts before its agent has recorded the task RUNNING (on Fargate too the
+      // first answers may say PENDING): wait for it, at most 10 s.
+      'i=0; until wget -q -O- "$ECS_CONTAINER_METADATA_URI_V4/task" 2>/dev/null | grep -q \'"KnownStatus":"RUNNING"\' || [ $i -ge 50 ]; do i=$((i+1)); sleep 0.2; done',
       probe("TASK", "$ECS_CONTAINER_METADATA_URI_V4/task"),
       probe("CONTAINER", "$ECS_CONTAINER_METADATA_URI_V4"),
       probe("STATS", "$ECS_CONTAINER_METADATA_URI_V4/stats"),
