@@ -19,6 +19,7 @@ import {
 import type { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import type { TestRegistry } from "./registry.js";
 import { waitFor } from "./wait-for.js";
+import { nodeDescription } from "../../src/control/load-balancer-nodes.js";
 
 const berth = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bin", "berth");
 
@@ -45,7 +46,7 @@ export async function pushWebImage(registry: TestRegistry, name: string): Promis
 
 /** The load balancer's address: its node's interface's, found by its description ("ELB app/<name>/<id>"). */
 export async function loadBalancerAddress(ec2: EC2Client, loadBalancerArn: string, timeoutMs = 20_000): Promise<string> {
-  const description = `ELB ${loadBalancerArn.slice(loadBalancerArn.indexOf(":loadbalancer/") + ":loadbalancer/".length)}`;
+  const description = nodeDescription(loadBalancerArn);
   let address = "";
   await waitFor(
     async () => {

@@ -19,6 +19,7 @@ import type { NetworkInterfaceRecord } from "../../store/index.js";
 import { invalidParameterValue, missingParameter, refuseDryRun } from "./ec2-errors.js";
 import { checkId, checkIds, notFound, page, requireAll, toTagList } from "./ec2-resource-inputs.js";
 import type { Ec2NetworkOperationsOptions } from "./vpcs.js";
+import { ELB_REQUESTER_ID } from "../../control/load-balancer-nodes.js";
 
 /** EC2's default quota of security groups per network interface. */
 export const GROUPS_PER_INTERFACE = 5;
@@ -142,7 +143,7 @@ export async function modifyNetworkInterfaceAttribute(
     const eni = await tx.networkInterfaces.get(eniId);
     if (!eni) throw notFound("eni", eniId);
     // A load balancer's interface follows its load balancer's groups; changed here, ELBv2 would show others than it enforces.
-    if (eni.requesterManaged && eni.requesterId === "amazon-elb") {
+    if (eni.requesterManaged && eni.requesterId === ELB_REQUESTER_ID) {
       throw new AwsError("OperationNotPermitted", `The network interface '${eniId}' is managed by Elastic Load Balancing and cannot be modified.`); // wording not confirmed
     }
     const groups = await tx.securityGroups.getGroups(groupIds);

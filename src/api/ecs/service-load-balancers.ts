@@ -6,6 +6,7 @@
 import type { LoadBalancer, TaskDefinition } from "@aws-sdk/client-ecs";
 import { invalidParameterException } from "../../core/errors.js";
 import type { Store } from "../../store/index.js";
+import { targetGroupUsage } from "../elbv2/target-group-usage.js";
 
 /** ECS: a service has at most 5 target groups (service-load-balancing.html). */
 export const MAX_SERVICE_TARGET_GROUPS = 5;
@@ -33,7 +34,7 @@ export async function checkServiceLoadBalancers(
     if (entry.containerPort === undefined) throw invalidParameterException("Container Port can not be blank."); // wording not confirmed
     const group = targetGroupArn.length <= 2048 ? await store.elbv2.getTargetGroup(targetGroupArn) : undefined;
     if (!group) throw invalidParameterException(`Unable to find target group '${targetGroupArn.slice(0, 2048)}'.`); // wording not confirmed
-    if ((group.targetGroup.LoadBalancerArns ?? []).length === 0 && !(await usedByLoadBalancer(store, targetGroupArn))) {
+    if (!(await targetGroupUsage(store.elbv2)).has(targetGroupArn)) {
       throw invalidParameterException(`The target group with targetGroupArn ${targetGroupArn} does not have an associated load balancer.`);
     }
     if (group.targetGroup.TargetType !== "ip") {
@@ -54,15 +55,4 @@ export async function checkServiceLoadBalancers(
     checked.push({ targetGroupArn, containerName: entry.containerName, containerPort: entry.containerPort });
   }
   return checked;
-}
-
-/** Whether a listener's default action or a rule forwards to the group (the store keeps no back reference). */
-async function usedByLoadBalancer(store: Pick<Store, "elbv2">, targetGroupArn: string): Promise<boolean> {
-  for (const listener of await store.elbv2.listListeners()) {
-    const rules = await store.elbv2.listRules(listener.arn);
-    const actions = [...(listener.listener.DefaultActions ?? []), ...rules.flatMap((rule) => rule.rule.Actions ?? [])];
-    const forwards = actions.flatMap((action) => [action.TargetGroupArn, ...(action.ForwardConfig?.TargetGroups ?? []).map((entry) => entry.TargetGroupArn)]);
-    if (forwards.includes(targetGroupArn)) return true;
-  }
-  return false;
 }

@@ -23,10 +23,8 @@ import { invalidTarget, targetGroupNotFound, tooManyTargets, validationError } f
 import type { Elbv2Operations } from "./elbv2-operations.js";
 import type { Elbv2ServiceOptions } from "./elbv2-shapes.js";
 import { targetGroupUsage } from "./target-group-usage.js";
+import { ELB_REQUESTER_ID } from "../../control/load-balancer-nodes.js";
 import { existingTargetGroup } from "./target-groups.js";
-
-/** The requester of load balancer nodes' interfaces (src/control/load-balancer-nodes.ts). */
-const LOAD_BALANCER_REQUESTER_ID = "amazon-elb";
 
 /** Targets per target group (Elastic Load Balancing quotas: 1,000 per application load balancer group). */
 export const TARGETS_PER_GROUP = 1000;
@@ -84,7 +82,7 @@ async function checkedTargets(options: Elbv2ServiceOptions, group: StoredTargetG
   const subnets = (await options.store.vpcs.listSubnets()).filter((subnet) => subnet.vpcId === vpcId);
   // A load balancer's own address is no target: its node would forward to itself (or to another node, in a loop).
   const nodes = new Set(
-    (await options.store.networkInterfaces.listByRequester(LOAD_BALANCER_REQUESTER_ID)).filter((eni) => eni.vpcId === vpcId).map((eni) => eni.privateIpv4),
+    (await options.store.networkInterfaces.listByRequester(ELB_REQUESTER_ID)).filter((eni) => eni.vpcId === vpcId).map((eni) => eni.privateIpv4),
   );
   return targets.map((target) => {
     const id = target.Id ?? "";

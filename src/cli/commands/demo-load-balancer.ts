@@ -17,6 +17,7 @@ import {
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import type { EC2Client } from "@aws-sdk/client-ec2";
 import { DescribeNetworkInterfacesCommand } from "@aws-sdk/client-ec2";
+import { nodeDescription } from "../../control/load-balancer-nodes.js";
 
 export const DEMO_LOAD_BALANCER = "berth-demo";
 const DEREGISTRATION_DELAY_SECONDS = 5;
@@ -102,7 +103,7 @@ export async function ensureDemoLoadBalancer(
 
 /** The load balancer's address: its node's interface (waits for its placement). */
 export async function demoLoadBalancerAddress(session: DemoLoadBalancerSteps, loadBalancerArn: string, deadline: number): Promise<string> {
-  const description = `ELB ${loadBalancerArn.slice(loadBalancerArn.indexOf(":loadbalancer/") + ":loadbalancer/".length)}`;
+  const description = nodeDescription(loadBalancerArn);
   session.step("Find the load balancer's address (its network interface)", [
     session.aws(`ec2 describe-network-interfaces --filters 'Name=description,Values=${description}' --query 'NetworkInterfaces[0].PrivateIpAddress'`),
   ]);
