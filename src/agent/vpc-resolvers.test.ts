@@ -13,6 +13,7 @@ test("each VPC's resolver knows its load balancers and the private names of its 
       peers: [{ vpcId: "vpc-a", privateIpv4Address: "10.0.2.7", hostAddress: "192.0.2.9" }],
       loadBalancers: [
         { vpcId: "vpc-b", dnsName: "internal-web-1.eu-west-1.elb.amazonaws.com", privateIpv4Address: "10.0.1.4" },
+        { vpcId: "vpc-b", dnsName: "Internal-web-1.eu-west-1.elb.amazonaws.com.", privateIpv4Address: "10.0.2.4" },
         { vpcId: "vpc-z", dnsName: "stray.elb.amazonaws.com", privateIpv4Address: "10.9.9.9" },
       ],
     },
@@ -22,10 +23,10 @@ test("each VPC's resolver knows its load balancers and the private names of its 
   assert.deepEqual(
     [...names.get("vpc-a")!.names],
     [
-      ["ip-10-0-1-4.eu-west-1.compute.internal", "10.0.1.4"],
-      ["ip-10-0-2-7.eu-west-1.compute.internal", "10.0.2.7"],
+      ["ip-10-0-1-4.eu-west-1.compute.internal", ["10.0.1.4"]],
+      ["ip-10-0-2-7.eu-west-1.compute.internal", ["10.0.2.7"]],
     ],
   );
-  assert.deepEqual([...names.get("vpc-b")!.names], [["internal-web-1.eu-west-1.elb.amazonaws.com", "10.0.1.4"]]);
+  assert.deepEqual([...names.get("vpc-b")!.names], [["internal-web-1.eu-west-1.elb.amazonaws.com", ["10.0.1.4", "10.0.2.4"]]]);
   assert.deepEqual(names.get("vpc-a")!.zones, ["eu-west-1.compute.internal"]);
 });

@@ -31,11 +31,19 @@ export interface VpcResolversOptions {
 /** Per VPC of the view, the names its resolver answers (pure). */
 export function vpcNamesOf(view: Pick<HostNetworkView, "vpcs" | "interfaces" | "peers" | "loadBalancers">, region: string): Map<string, VpcNames> {
   const zones = privateZones(region);
-  const result = new Map<string, { names: Map<string, string>; zones: string[] }>(view.vpcs.map((vpc) => [vpc.vpcId, { names: new Map(), zones }]));
-  const add = (vpcId: string, name: string, address: string) => result.get(vpcId)?.names.set(normalName(name), address);
-  for (const entry of [...view.interfaces, ...view.peers]) add(entry.vpcId, privateDnsName(entry.privateIpv4Address, region), entry.privateIpv4Address);
-  // The load balancers' names last: a name is theirs even should a private name ever equal it.
-  for (const entry of view.loadBalancers ?? []) add(entry.vpcId, entry.dnsName, entry.privateIpv4Address);
+  const result = new Map<string, { names: Map<string, string[]>; zones: string[] }>(view.vpcs.map((vpc) => [vpc.vpcId, { names: new Map(), zones }]));
+  const set = (vpcId: string, name: string, address: string) => result.get(vpcId)?.names.set(normalName(name), [address]);
+  for (const entry of [...view.interfaces, ...view.peers]) set(entry.vpcId, privateDnsName(entry.privateIpv4Address, region), entry.privateIpv4Address);
+  // The load balancers' names last: a name is theirs even should a private name ever equal it; a
+  // load balancer's name has the address of each of its nodes (one per subnet), in the view's order.
+  const balancers = new Map<string, { vpcId: string; addresses: string[] }>();
+  for (const entry of view.loadBalancers ?? []) {
+    const key = `${entry.vpcId} ${normalName(entry.dnsName)}`;
+    const known = balancers.get(key) ?? { vpcId: entry.vpcId, addresses: [] };
+    if (!known.addresses.includes(entry.privateIpv4Address)) known.addresses.push(entry.privateIpv4Address);
+    balancers.set(key, known);
+  }
+  for (const [key, { vpcId, addresses }] of balancers) result.get(vpcId)?.names.set(key.slice(key.indexOf(" ") + 1), addresses);
   return result;
 }
 

@@ -3,11 +3,10 @@
 // direction, protocol and ports, CIDRs and groups side by side, as the agent renders them).
 import type { HostNetworkView } from "../protocol/index.js";
 import type { HostNetworkRows } from "../store/index.js";
+import { loadBalancerNodeId } from "./load-balancer-model-compile.js";
 
 /** The task id: the last segment of its ARN (arn:aws:ecs:region:account:task/cluster/id). */
 const taskIdOf = (taskArn: string) => taskArn.slice(taskArn.lastIndexOf("/") + 1);
-/** A load balancer node's id from its interface's description ("ELB app/<name>/<16 hex>"): "elb<16 hex>". */
-const loadBalancerNodeIdOf = (description: string) => `elb${description.slice(description.lastIndexOf("/") + 1)}`;
 
 /**
  * A network load balancer made without security groups takes all traffic, as on AWS (its targets'
@@ -31,7 +30,7 @@ export function hostNetworkView(rows: HostNetworkRows): HostNetworkView {
     })),
     interfaces: rows.interfaces.map((row) => ({
       eniId: row.eniId,
-      taskId: row.taskArn !== undefined ? taskIdOf(row.taskArn) : loadBalancerNodeIdOf(row.loadBalancerDescription ?? ""),
+      taskId: row.taskArn !== undefined ? taskIdOf(row.taskArn) : loadBalancerNodeId(row.eniId),
       vpcId: row.vpcId,
       privateIpv4Address: row.privateIpv4,
       securityGroupIds: isGrouplessNetworkNode(row) ? [openGroupOf(row.vpcId)] : [...row.groupIds],

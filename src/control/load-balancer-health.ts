@@ -1,7 +1,8 @@
 // What a host's load balancer nodes report of their targets (the agent protocol's targetHealth),
 // kept for DescribeTargetHealth. A host is not trusted beyond its own nodes (DESIGN.md rule 9):
 //
-//   - only results for a load balancer whose node this host runs, for a group that load balancer
+//   - only results for a load balancer whose health-reporting node (of its nodes, one per subnet,
+//     the placed interface with the lowest id) this host runs, for a group that load balancer
 //     forwards to, for a target registered in that group, are kept; the rest is dropped;
 //   - only the states and reasons a health check produces, with AWS's own descriptions (the
 //     control plane's text, not the host's), are kept: a host cannot put words of its own in front
@@ -47,6 +48,26 @@ export async function nodeDescriptionsOn(
   return new Set((await store.networkInterfaces.listByRequester(requesterId, hostId)).map((eni) => eni.description));
 }
 
+/**
+ * The descriptions of the load balancers whose health-reporting node is on `hostId`: of each load
+ * balancer's placed node interfaces, the one with the lowest id. Every node checks every target
+ * and routes on what it sees; one speaks for the API, so two nodes in different phases of their
+ * checks never make a target's kept state flap.
+ */
+export async function healthReportersOn(
+  store: { readonly networkInterfaces: Pick<NetworkInterfacesRepository, "listByRequester"> },
+  requesterId: string,
+  hostId: string,
+): Promise<Set<string>> {
+  const reporters = new Map<string, { eniId: string; hostId: string }>();
+  for (const eni of await store.networkInterfaces.listByRequester(requesterId)) {
+    if (eni.hostId === undefined) continue;
+    const seen = reporters.get(eni.description);
+    if (!seen || eni.eniId < seen.eniId) reporters.set(eni.description, { eniId: eni.eniId, hostId: eni.hostId });
+  }
+  return new Set([...reporters].filter(([, node]) => node.hostId === hostId).map(([description]) => description));
+}
+
 export interface HealthStore {
   readonly elbv2: Pick<Elbv2Repository, "locked" | "listListeners" | "listRules" | "listTargets" | "recordTargetHealth">;
   readonly networkInterfaces: Pick<NetworkInterfacesRepository, "listByRequester">;
@@ -62,7 +83,7 @@ export async function recordNodeHealth(
   results: readonly TargetHealthResult[],
   options: { readonly requesterId: string; readonly descriptionOf: (loadBalancerArn: string) => string; readonly now: number },
 ): Promise<number> {
-  const mine = await nodeDescriptionsOn(store, options.requesterId, hostId);
+  const mine = await healthReportersOn(store, options.requesterId, hostId);
   // The newest result per target of each of this host's load balancers, in AWS's words.
   const latest = new Map<string, { result: TargetHealthResult; kept: { state: string; reason?: string; description?: string } }>();
   for (const result of results) {

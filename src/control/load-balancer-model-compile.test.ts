@@ -9,6 +9,7 @@ const LB = `${ARN}:loadbalancer/app/web/50dc6c495c0c9188`;
 const listenerArn = (id: string) => `${ARN}:listener/app/web/50dc6c495c0c9188/${id}`;
 const ruleArn = (listener: string, id: string) => `${ARN}:listener-rule/app/web/50dc6c495c0c9188/${listener}/${id}`;
 const groupArn = (name: string, id: string) => `${ARN}:targetgroup/${name}/${id}`;
+const NODE = "elb50dc6c495c0c9188";
 
 const loadBalancer: StoredLoadBalancer = {
   arn: LB,
@@ -65,6 +66,7 @@ test("a load balancer compiles to a model its node accepts: ids from the ARNs, r
   });
   const api = group("api", "0123456789abcdef");
   const model = compileLoadBalancerModel({
+    nodeId: loadBalancerNodeId("eni-050dc6c495c0c9188"),
     loadBalancer,
     listeners: [listener("1111111111111111", 80, "HTTP", forward(web.arn))],
     rules: [
@@ -77,8 +79,8 @@ test("a load balancer compiles to a model its node accepts: ids from the ARNs, r
       { group: api, targets: [target("10.0.1.6")] },
     ],
   });
-  assert.equal(model.id, loadBalancerNodeId(LB));
   assert.equal(model.id, "elb50dc6c495c0c9188");
+  assert.throws(() => loadBalancerNodeId("eni-../../etc"), /not a network interface id/);
   assert.equal(model.idleTimeoutSeconds, 75);
   assert.deepEqual(
     model.listeners[0]!.rules.map((compiled) => compiled.id),
@@ -112,7 +114,7 @@ test("what the data plane does not serve is left out: TLS and UDP listeners, HTT
     { group: web, targets: [target("10.0.1.4")] },
     { group: secure, targets: [target("10.0.1.5")] },
   ];
-  const without = compileLoadBalancerModel({ loadBalancer, listeners, rules: [], targetGroups });
+  const without = compileLoadBalancerModel({ nodeId: NODE, loadBalancer, listeners, rules: [], targetGroups });
   assert.deepEqual(
     without.listeners.map((compiled) => compiled.port),
     [80],
@@ -123,7 +125,7 @@ test("what the data plane does not serve is left out: TLS and UDP listeners, HTT
     "only the groups a served listener forwards to",
   );
   const pem = "-----BEGIN CERTIFICATE-----\nQUJD\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\nREVG\n-----END PRIVATE KEY-----\n";
-  const withCertificate = compileLoadBalancerModel({ loadBalancer, listeners, rules: [], targetGroups, certificates: new Map([[cert, pem]]) });
+  const withCertificate = compileLoadBalancerModel({ nodeId: NODE, loadBalancer, listeners, rules: [], targetGroups, certificates: new Map([[cert, pem]]) });
   const https = withCertificate.listeners.find((compiled) => compiled.port === 443)!;
   assert.equal(https.protocol, "HTTPS");
   assert.deepEqual(https.tls, { pemBundle: pem, minVersion: "TLSv1.2" });

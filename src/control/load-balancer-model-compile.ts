@@ -1,6 +1,6 @@
 // An ELBv2 load balancer as the store holds it → the model its node runs (src/protocol's
 // LoadBalancerModel), pure. Ids are derived from the ARNs' own hex ids (never a user's name): the
-// node "elb<16 hex>", listeners "l-<hex>", rules "r-<hex>", target groups "tg-<hex>".
+// node "elb<16 hex>" (of its interface's id: a load balancer has a node per subnet), listeners "l-<hex>", rules "r-<hex>", target groups "tg-<hex>".
 //
 // What the data plane does not serve yet is left out of the model, not half-served: listeners on
 // TLS, UDP and TCP_UDP, an HTTPS listener whose certificate is gone, and any listener whose actions
@@ -25,10 +25,16 @@ const hexIdOf = (arn: string) => {
   return id;
 };
 
-export const loadBalancerNodeId = (loadBalancerArn: string) => `elb${hexIdOf(loadBalancerArn).slice(0, 16)}`;
+/** A load balancer node's id from its interface's (eni-<17 hex>): "elb" and the last 16 hex digits, unique as the interface is. */
+export const loadBalancerNodeId = (eniId: string) => {
+  if (!/^eni-[0-9a-f]{16,17}$/.test(eniId)) throw new Error(`not a network interface id: ${eniId.slice(0, 40)}`);
+  return `elb${eniId.slice(-16)}`;
+};
 export const targetGroupModelId = (targetGroupArn: string) => `tg-${hexIdOf(targetGroupArn)}`;
 
 export interface LoadBalancerRecords {
+  /** The node the model is for (loadBalancerNodeId of its interface): every node of a load balancer runs the same model under its own id. */
+  readonly nodeId: string;
   readonly loadBalancer: StoredLoadBalancer;
   readonly listeners: readonly StoredListener[];
   readonly rules: readonly StoredRule[];
@@ -198,7 +204,7 @@ export function compileLoadBalancerModel(records: LoadBalancerRecords): LoadBala
     ),
   );
   return {
-    id: loadBalancerNodeId(records.loadBalancer.arn),
+    id: records.nodeId,
     idleTimeoutSeconds: attribute(records.loadBalancer.attributes, "idle_timeout.timeout_seconds", 60),
     listeners,
     targetGroups: records.targetGroups.filter((entry) => used.has(entry.group.arn)).map((entry) => targetGroupModel(entry.group, entry.targets)),

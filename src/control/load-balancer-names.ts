@@ -1,6 +1,6 @@
 // The load balancer names a host's VPC resolvers answer (src/agent/vpc-resolvers.ts): for every
-// VPC of a host's network view, each load balancer with a node there, its DNSName and the node's
-// private address. Carried in the view (loadBalancers), so a host learns them with its VPCs and
+// VPC of a host's network view, each load balancer with nodes there, its DNSName and each node's
+// private address (one entry per node: a load balancer has one per subnet). Carried in the view (loadBalancers), so a host learns them with its VPCs and
 // every change to a node's interface (placed, moved, released) re-answers every host's poll.
 import type { HostNetworkView, LoadBalancerName } from "../protocol/index.js";
 import type { Store } from "../store/index.js";
@@ -10,13 +10,15 @@ import { ELB_REQUESTER_ID, nodeDescription } from "./load-balancer-nodes.js";
 export async function withLoadBalancerNames(view: HostNetworkView, store: Pick<Store, "elbv2" | "networkInterfaces">): Promise<HostNetworkView> {
   const vpcIds = new Set(view.vpcs.map((vpc) => vpc.vpcId));
   if (vpcIds.size === 0) return view;
-  const interfaces = new Map((await store.networkInterfaces.listByRequester(ELB_REQUESTER_ID)).map((eni) => [eni.description, eni]));
+  const interfaces = await store.networkInterfaces.listByRequester(ELB_REQUESTER_ID);
   const names: LoadBalancerName[] = [];
   for (const loadBalancer of await store.elbv2.listLoadBalancers()) {
-    const eni = interfaces.get(nodeDescription(loadBalancer.arn));
+    const description = nodeDescription(loadBalancer.arn);
     const dnsName = loadBalancer.loadBalancer.DNSName;
-    if (!eni || dnsName === undefined || !vpcIds.has(eni.vpcId)) continue;
-    names.push({ vpcId: eni.vpcId, dnsName, privateIpv4Address: eni.privateIpv4 });
+    if (dnsName === undefined) continue;
+    for (const eni of interfaces) {
+      if (eni.description === description && vpcIds.has(eni.vpcId)) names.push({ vpcId: eni.vpcId, dnsName, privateIpv4Address: eni.privateIpv4 });
+    }
   }
   return { ...view, loadBalancers: names };
 }

@@ -1,20 +1,23 @@
 // Where each load balancer's node runs, and what a host's nodes are told and tell back.
 //
 //   place()        (a leased loop, and after every ELBv2 or fleet change) every load balancer has
-//                  one node: an interface ELB makes (requester "amazon-elb", described
-//                  "ELB app/<name>/<id>" as on AWS) in the first of its subnets whose zone an ACTIVE
-//                  host serves, on that host; a node whose host is gone moves to another (same
-//                  interface and address, so clients keep the address); the interfaces of deleted
-//                  load balancers are released. The hosts concerned are woken.
-//   nodesFor(h)    the nodes host h runs, each with its compiled model (poll answers)
+//                  a node in each of its subnets, as an ALB has one per zone: an interface ELB
+//                  makes there (requester "amazon-elb", described "ELB app/<name>/<id>" as on AWS,
+//                  every node of a load balancer alike) on the least loaded ACTIVE host serving
+//                  the subnet's zone; a node whose host is gone moves to another (same interface
+//                  and address, so clients keep the address); the interfaces of deleted load
+//                  balancers, and of subnets a load balancer no longer has, are released; each
+//                  interface has its load balancer's security groups. The hosts concerned are woken.
+//   nodesFor(h)    the nodes host h runs, each with its compiled model (poll answers); a node's
+//                  id is its interface's (loadBalancerNodeId)
 //   publishing     internet-facing nodes' listener ports on their host's public address, which
 //                  node keeps a contested port, and moving nodes to be published: see
 //                  load-balancer-publishing.ts; publishedAddresses() for DescribeLoadBalancers
 //   recordHealth   what a host's nodes saw of their targets, kept for DescribeTargetHealth — only
-//                  for target groups of load balancers placed on that host
-//
-// One node per load balancer, in one subnet, is Berth's own limit (AWS runs one per subnet, each
-// with an address): the README says so.
+//                  from the host running the load balancer's health-reporting node (its placed
+//                  interface with the lowest id): every node checks every target and routes on
+//                  what it sees, one speaks for the API, so nodes in different phases of their
+//                  checks never make a target's state flap
 import type { Clock } from "../core/clock.js";
 import type { LoadBalancerNodeSpec, TargetHealthResult } from "../protocol/index.js";
 import type { HostRecord, LeaseFence, NetworkInterfaceRecord, Repositories, Store, StoredListener, StoredLoadBalancer, SubnetRecord } from "../store/index.js";
@@ -74,31 +77,41 @@ export class LoadBalancerNodes {
     const loadBalancers = new Map((await store.elbv2.listLoadBalancers()).map((lb) => [nodeDescription(lb.arn), lb]));
     const host = await store.hosts.get(hostId);
     const listeners = host?.publicAddress === undefined ? [] : await store.elbv2.listListeners();
-    const mine = interfaces.flatMap((eni) => loadBalancers.get(eni.description) ?? []);
-    const published = publishedPorts(mine.map((lb) => publishingNode(lb, listeners)));
+    const mine = interfaces.flatMap((eni) => {
+      const loadBalancer = loadBalancers.get(eni.description);
+      return loadBalancer ? [publishingNode(eni.eniId, loadBalancer, listeners)] : [];
+    });
+    const published = publishedPorts(mine);
     const nodes: LoadBalancerNodeSpec[] = [];
     for (const eni of interfaces) {
       const loadBalancer = loadBalancers.get(eni.description);
-      if (loadBalancer) nodes.push(await this.nodeSpec(loadBalancer, eni, published.get(loadBalancer.arn) ?? []));
+      if (loadBalancer) nodes.push(await this.nodeSpec(loadBalancer, eni, published.get(eni.eniId) ?? []));
     }
     return nodes;
   }
 
-  /** Per load balancer fully published on its host's public address: its node's subnet and that address (DescribeLoadBalancers). */
-  async publishedAddresses(): Promise<Map<string, { subnetId: string; ipAddress: string }>> {
+  /**
+   * Per load balancer, its nodes fully published on their hosts' public addresses: each node's
+   * subnet and that address (DescribeLoadBalancers gives it as the zone's address).
+   */
+  async publishedAddresses(): Promise<Map<string, { subnetId: string; ipAddress: string }[]>> {
     const { store } = this.options;
     const interfaces = await store.networkInterfaces.listByRequester(ELB_REQUESTER_ID);
     const hosts = new Map((await store.hosts.list()).map((host) => [host.hostId, host]));
     const listeners = await store.elbv2.listListeners();
-    const nodes = new Map((await store.elbv2.listLoadBalancers()).map((lb) => [nodeDescription(lb.arn), publishingNode(lb, listeners)]));
-    const answer = new Map<string, { subnetId: string; ipAddress: string }>();
+    const loadBalancers = new Map((await store.elbv2.listLoadBalancers()).map((lb) => [nodeDescription(lb.arn), lb]));
+    const answer = new Map<string, { subnetId: string; ipAddress: string }[]>();
     for (const [hostId, host] of hosts) {
       if (host.publicAddress === undefined || host.status !== "ACTIVE") continue;
-      const here = interfaces.filter((eni) => eni.hostId === hostId && nodes.has(eni.description));
-      const published = publishedPorts(here.map((eni) => nodes.get(eni.description)!));
-      for (const eni of here) {
-        const node = nodes.get(eni.description)!;
-        if (fullyPublished(node, published)) answer.set(node.loadBalancerArn, { subnetId: eni.subnetId, ipAddress: host.publicAddress });
+      const here = interfaces.flatMap((eni) => {
+        const loadBalancer = eni.hostId === hostId ? loadBalancers.get(eni.description) : undefined;
+        return loadBalancer ? [{ eni, node: publishingNode(eni.eniId, loadBalancer, listeners) }] : [];
+      });
+      const published = publishedPorts(here.map(({ node }) => node));
+      for (const { eni, node } of here) {
+        if (!fullyPublished(node, published)) continue;
+        const addresses = answer.get(node.loadBalancerArn) ?? [];
+        answer.set(node.loadBalancerArn, [...addresses, { subnetId: eni.subnetId, ipAddress: host.publicAddress }]);
       }
     }
     return answer;
@@ -136,7 +149,7 @@ export class LoadBalancerNodes {
     const subnet = await store.vpcs.getSubnet(eni.subnetId);
     if (!vpc || !subnet) throw new Error(`load balancer ${loadBalancer.name}'s interface ${eni.eniId} has no VPC or subnet`);
     return {
-      nodeId: loadBalancerNodeId(loadBalancer.arn),
+      nodeId: loadBalancerNodeId(eni.eniId),
       loadBalancerArn: loadBalancer.arn,
       scheme: loadBalancer.loadBalancer.Scheme === "internal" ? "internal" : "internet-facing",
       publishedPorts: [...published],
@@ -153,7 +166,14 @@ export class LoadBalancerNodes {
         assignPublicIp: "DISABLED",
       },
       targetGroups: targetGroups.map((entry) => ({ id: targetGroupModelId(entry.group.arn), arn: entry.group.arn })),
-      model: compileLoadBalancerModel({ loadBalancer, listeners, rules, targetGroups, certificates: await this.certificatesOf(listeners) }),
+      model: compileLoadBalancerModel({
+        nodeId: loadBalancerNodeId(eni.eniId),
+        loadBalancer,
+        listeners,
+        rules,
+        targetGroups,
+        certificates: await this.certificatesOf(listeners),
+      }),
     };
   }
 }
@@ -164,68 +184,76 @@ function zonesOf(host: HostRecord, subnets: readonly SubnetRecord[]): Set<string
   return zones.size > 0 ? zones : new Set([host.availabilityZone]);
 }
 
+/** Where a load balancer's node in a subnet is kept: its interface's description and subnet. */
+const nodeKey = (description: string, subnetId: string) => `${description} ${subnetId}`;
+
+/** The subnets of a load balancer, each of which has a node: its AvailabilityZones' (SetSubnets changes them). */
+const subnetIdsOf = (loadBalancer: StoredLoadBalancer) =>
+  (loadBalancer.loadBalancer.AvailabilityZones ?? []).flatMap((zone) => (zone.SubnetId ? [zone.SubnetId] : []));
+
 async function placeNodes(tx: Repositories, accountId: string, now: number): Promise<string[]> {
   const loadBalancers = await tx.elbv2.listLoadBalancers();
-  const interfaces = new Map((await tx.networkInterfaces.listByRequester(ELB_REQUESTER_ID)).map((eni) => [eni.description, eni]));
+  const interfaces = new Map((await tx.networkInterfaces.listByRequester(ELB_REQUESTER_ID)).map((eni) => [nodeKey(eni.description, eni.subnetId), eni]));
   const hosts = (await tx.hosts.list()).filter((host) => host.status === "ACTIVE").sort((a, b) => a.hostId.localeCompare(b.hostId));
-  const subnets = await tx.vpcs.listSubnets();
+  const subnets = new Map((await tx.vpcs.listSubnets()).map((subnet) => [subnet.subnetId, subnet]));
   const load = new Map(hosts.map((host) => [host.hostId, 0]));
   for (const eni of interfaces.values()) if (eni.hostId !== undefined && load.has(eni.hostId)) load.set(eni.hostId, load.get(eni.hostId)! + 1);
   const changed = new Set<string>();
   const wanted = new Set<string>();
   for (const loadBalancer of loadBalancers) {
     const description = nodeDescription(loadBalancer.arn);
-    wanted.add(description);
-    const existing = interfaces.get(description);
-    if (existing?.hostId !== undefined && load.has(existing.hostId)) continue;
-    const chosen = chooseHost(loadBalancer, existing, hosts, subnets, load);
-    if (!chosen) continue;
-    load.set(chosen.host.hostId, load.get(chosen.host.hostId)! + 1);
-    changed.add(chosen.host.hostId);
-    if (existing) {
-      if (existing.hostId !== undefined) changed.add(existing.hostId);
-      await tx.networkInterfaces.setHost(existing.eniId, chosen.host.hostId);
-      continue;
+    for (const subnetId of subnetIdsOf(loadBalancer)) {
+      const key = nodeKey(description, subnetId);
+      wanted.add(key);
+      const existing = interfaces.get(key);
+      const groupIds = loadBalancer.loadBalancer.SecurityGroups ?? [];
+      // SetSecurityGroups: the node's interface takes the load balancer's groups (its host's router applies them).
+      if (existing && [...existing.groupIds].sort().join() !== [...groupIds].sort().join()) {
+        await tx.networkInterfaces.setGroups(existing.eniId, groupIds);
+        if (existing.hostId !== undefined) changed.add(existing.hostId);
+      }
+      if (existing?.hostId !== undefined && load.has(existing.hostId)) continue;
+      const subnet = subnets.get(subnetId);
+      const host = subnet && leastLoadedHost(subnet, hosts, [...subnets.values()], load);
+      if (!subnet || !host) continue;
+      load.set(host.hostId, load.get(host.hostId)! + 1);
+      changed.add(host.hostId);
+      if (existing) {
+        if (existing.hostId !== undefined) changed.add(existing.hostId);
+        await tx.networkInterfaces.setHost(existing.eniId, host.hostId);
+        continue;
+      }
+      await tx.networkInterfaces.allocate({
+        subnet,
+        ownerId: accountId,
+        groupIds,
+        description,
+        requesterId: ELB_REQUESTER_ID,
+        requesterManaged: true,
+        hostId: host.hostId,
+        createdAtMs: now,
+      });
     }
-    await tx.networkInterfaces.allocate({
-      subnet: chosen.subnet,
-      ownerId: accountId,
-      groupIds: loadBalancer.loadBalancer.SecurityGroups ?? [],
-      description,
-      requesterId: ELB_REQUESTER_ID,
-      requesterManaged: true,
-      hostId: chosen.host.hostId,
-      createdAtMs: now,
-    });
   }
-  for (const [description, eni] of interfaces) {
-    if (wanted.has(description)) continue;
+  for (const [key, eni] of interfaces) {
+    if (wanted.has(key)) continue;
     await tx.networkInterfaces.release(eni.eniId);
     if (eni.hostId !== undefined) changed.add(eni.hostId);
   }
   const placed = await tx.networkInterfaces.listByRequester(ELB_REQUESTER_ID);
-  for (const hostId of await relocateForPublishing(tx, placed, { hosts, subnets, zonesOf, describe: nodeDescription })) changed.add(hostId);
+  const placement = { hosts, subnets: [...subnets.values()], zonesOf, describe: nodeDescription };
+  for (const hostId of await relocateForPublishing(tx, placed, placement)) changed.add(hostId);
   return [...changed];
 }
 
-/** The least loaded ACTIVE host serving the zone of the node's subnet (its interface's, or the first of the load balancer's a host serves). */
-function chooseHost(
-  loadBalancer: StoredLoadBalancer,
-  existing: NetworkInterfaceRecord | undefined,
+/** The least loaded ACTIVE host serving the subnet's zone that can take another node. */
+function leastLoadedHost(
+  subnet: SubnetRecord,
   hosts: readonly HostRecord[],
   subnets: readonly SubnetRecord[],
   load: ReadonlyMap<string, number>,
-): { host: HostRecord; subnet: SubnetRecord } | undefined {
-  const subnetIds = existing
-    ? [existing.subnetId]
-    : (loadBalancer.loadBalancer.AvailabilityZones ?? []).flatMap((zone) => (zone.SubnetId ? [zone.SubnetId] : []));
-  for (const subnetId of subnetIds) {
-    const subnet = subnets.find((candidate) => candidate.subnetId === subnetId);
-    if (!subnet) continue;
-    // A host full of nodes takes no more: its poll answer must stay within what an agent reads.
-    const serving = hosts.filter((host) => zonesOf(host, subnets).has(subnet.availabilityZone) && load.get(host.hostId)! < MAX_NODES_PER_HOST);
-    const host = serving.sort((a, b) => load.get(a.hostId)! - load.get(b.hostId)!)[0];
-    if (host) return { host, subnet };
-  }
-  return undefined;
+): HostRecord | undefined {
+  // A host full of nodes takes no more: its poll answer must stay within what an agent reads.
+  const serving = hosts.filter((host) => zonesOf(host, subnets).has(subnet.availabilityZone) && load.get(host.hostId)! < MAX_NODES_PER_HOST);
+  return serving.sort((a, b) => load.get(a.hostId)! - load.get(b.hostId)!)[0];
 }

@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { fullyPublished, publishedPorts } from "./load-balancer-publishing.js";
 import type { PublishingNode } from "./load-balancer-publishing.js";
 
-const node = (arn: string, listeners: [port: number, createdAt: number][], internetFacing = true): PublishingNode => ({
+const node = (arn: string, listeners: [port: number, createdAt: number][], internetFacing = true, eniId = `eni-${arn}`): PublishingNode => ({
+  eniId,
   loadBalancerArn: arn,
   internetFacing,
   listeners: listeners.map(([port, createdAt]) => ({ arn: `${arn}/listener/${port}`, port, createdAt })),
@@ -18,9 +19,9 @@ test("a contested port goes to the oldest listener on it, whoever's load balance
   ]);
   const internal = node("lb-c", [[8080, 1]], false);
   const published = publishedPorts([newer, older, internal]);
-  assert.deepEqual(published.get("lb-a"), [80]);
-  assert.deepEqual(published.get("lb-b"), [443]);
-  assert.deepEqual(published.get("lb-c"), []);
+  assert.deepEqual(published.get("eni-lb-a"), [80]);
+  assert.deepEqual(published.get("eni-lb-b"), [443]);
+  assert.deepEqual(published.get("eni-lb-c"), []);
   assert.equal(fullyPublished(older, published), true);
   assert.equal(fullyPublished(newer, published), false, "a load balancer missing a port is not reported as published");
   assert.equal(fullyPublished(internal, published), false);
@@ -33,8 +34,18 @@ test("a listener created later never takes a published port over", () => {
   const first = node("lb-a", [[80, 100]]);
   const before = publishedPorts([first]);
   const later = node("lb-b", [[80, 200]]);
-  assert.deepEqual(publishedPorts([first, later]).get("lb-a"), before.get("lb-a"));
+  assert.deepEqual(publishedPorts([first, later]).get("eni-lb-a"), before.get("eni-lb-a"));
   // Ties (same instant) are broken by the listener's ARN, so every replica decides alike.
   const tie = publishedPorts([node("lb-y", [[80, 1]]), node("lb-x", [[80, 1]])]);
-  assert.deepEqual(tie.get("lb-x"), [80]);
+  assert.deepEqual(tie.get("eni-lb-x"), [80]);
+});
+
+test("two nodes of one load balancer on one host: the port is published once, through the first interface", () => {
+  const second = node("lb-a", [[80, 1]], true, "eni-0000000000000000b");
+  const first = node("lb-a", [[80, 1]], true, "eni-0000000000000000a");
+  const published = publishedPorts([second, first]);
+  assert.deepEqual(published.get("eni-0000000000000000a"), [80]);
+  assert.deepEqual(published.get("eni-0000000000000000b"), []);
+  assert.equal(fullyPublished(first, published), true);
+  assert.equal(fullyPublished(second, published), false);
 });

@@ -13,7 +13,7 @@ import { privateZones } from "./vpc-dns.js";
 test("h8: one source holding MAX_TCP_CONNECTIONS half-sent queries; another source's TCP query is still answered", { timeout: 20_000 }, async (t) => {
   const server = net.createServer();
   const closeConnections = serveTcp(server, {
-    names: () => ({ names: new Map([["ip-10-0-0-5.ec2.internal", "10.0.0.5"]]), zones: privateZones("us-east-1") }),
+    names: () => ({ names: new Map([["ip-10-0-0-5.ec2.internal", ["10.0.0.5"]]]), zones: privateZones("us-east-1") }),
     limit: new SourceRateLimit(),
   });
   server.listen(0, "127.0.0.1");

@@ -9,7 +9,7 @@ import dnsPacket from "dns-packet";
 import { DnsForwarder } from "./dns-forwarder.js";
 import { decideQuery, privateZones } from "./vpc-dns.js";
 
-const vpc = { names: new Map<string, string>(), zones: privateZones("us-east-1") };
+const vpc = { names: new Map<string, string[]>(), zones: privateZones("us-east-1") };
 
 test("a forwarded query carries neither a non-OPT additional record nor trailing bytes of the task's", async () => {
   const query = dnsPacket.encode({

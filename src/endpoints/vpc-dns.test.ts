@@ -14,8 +14,9 @@ const decode = (packet: Buffer) => dnsPacket.decode(packet) as unknown as Decode
 
 const vpc: VpcNames = {
   names: new Map([
-    ["web-0123456789.us-east-1.elb.amazonaws.com", "172.31.0.9"],
-    ["ip-172-31-0-5.ec2.internal", "172.31.0.5"],
+    ["web-0123456789.us-east-1.elb.amazonaws.com", ["172.31.0.9", "172.31.1.9"]],
+    ["ip-172-31-0-5.ec2.internal", ["172.31.0.5"]],
+    ["many.us-east-1.elb.amazonaws.com", Array.from({ length: 20 }, (_, index) => `172.31.${index}.9`)],
   ]),
   zones: privateZones("us-east-1"),
 };
@@ -33,8 +34,13 @@ test("a load balancer's name and a task's private name are answered from the VPC
   assert.equal(lb.flag_aa, true);
   assert.deepEqual(
     lb.answers?.map((answer) => [answer.type, answer.data]),
-    [["A", "172.31.0.9"]],
+    [
+      ["A", "172.31.0.9"],
+      ["A", "172.31.1.9"],
+    ],
   );
+  // A name with more addresses than one answer holds: the first eight, as Route 53 gives.
+  assert.equal(answerOf(decideQuery(query("many.us-east-1.elb.amazonaws.com"), vpc)).answers?.length, 8);
   const task = answerOf(decideQuery(query("ip-172-31-0-5.ec2.internal"), vpc));
   assert.equal(task.answers?.[0]?.data, "172.31.0.5");
   // Another type of a known name: no data, not NXDOMAIN.

@@ -2,9 +2,11 @@
 // hand it to the forwarder. Every packet comes from a task and is hostile: its size is bounded
 // before anything reads it, its header is checked before it is decoded (one question, no answer or
 // authority records, at most one additional: EDNS's OPT), a response (QR set) is never answered
-// (no loops), and nothing answered is larger than what was asked by more than one answer record.
+// (no loops), and nothing answered is larger than what was asked by more than MAX_ANSWERS records.
 //
-//   a name of the VPC     A: its address (authoritative, TTL 60); another type: no data (NOERROR)
+//   a name of the VPC     A: its addresses (a load balancer has one per subnet; at most
+//                         MAX_ANSWERS, as Route 53 gives an ALB's name at most 8; authoritative,
+//                         TTL 60); another type: no data (NOERROR)
 //   under the VPC's zone  (ec2.internal, <region>.compute.internal) but unknown: NXDOMAIN
 //   anything else         forwarded (the query as sent; the forwarder gives it its own id)
 //   not a standard query  NOTIMP; a malformed header FORMERR; undecodable: dropped
@@ -16,14 +18,16 @@ import type { Answer, Question } from "dns-packet";
 export const MAX_QUERY_BYTES = 512;
 /** The TTL of the VPC's own names (AWS's Route 53 Resolver gives its private names 60 s). */
 export const LOCAL_TTL_SECONDS = 60;
+/** The most A records one answer holds (Route 53 answers an ALB's name with at most 8 addresses). */
+export const MAX_ANSWERS = 8;
 
 const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
 const QR = 0x8000;
 const RD = 0x0100;
 
 export interface VpcNames {
-  /** Lower-case name without the final dot → IPv4 address. */
-  readonly names: ReadonlyMap<string, string>;
+  /** Lower-case name without the final dot → its IPv4 addresses (one or more). */
+  readonly names: ReadonlyMap<string, readonly string[]>;
   /** Zones the resolver is authoritative for (lower case): an unknown name under them is NXDOMAIN. */
   readonly zones: readonly string[];
 }
@@ -70,9 +74,12 @@ export function decideQuery(query: Buffer, vpc: VpcNames): DnsDecision {
   const id = query.readUInt16BE(0);
   if ((question.class ?? "IN") !== "IN") return { kind: "answer", response: respond(id, flags, question, RCODE.REFUSED, [], false) };
   const name = normalName(question.name);
-  const address = vpc.names.get(name);
-  if (address !== undefined) {
-    const records: Answer[] = question.type === "A" ? [{ type: "A", name: question.name, ttl: LOCAL_TTL_SECONDS, class: "IN", data: address }] : [];
+  const addresses = vpc.names.get(name);
+  if (addresses !== undefined) {
+    const records: Answer[] =
+      question.type === "A"
+        ? addresses.slice(0, MAX_ANSWERS).map((address) => ({ type: "A", name: question.name, ttl: LOCAL_TTL_SECONDS, class: "IN", data: address }))
+        : [];
     return { kind: "answer", response: respond(id, flags, question, RCODE.NOERROR, records, true) };
   }
   if (vpc.zones.some((zone) => name === zone || name.endsWith(`.${zone}`)))

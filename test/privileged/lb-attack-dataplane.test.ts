@@ -35,7 +35,8 @@ import type { TestServer } from "../support/server.js";
 import { assertNoLeaks } from "../support/leaks.js";
 import { waitFor } from "../support/wait-for.js";
 import { assertRoutedToRouter, webSecurityGroup } from "../support/web-security-group.js";
-import { haproxyProcesses, loadBalancerAddress } from "../support/load-balancer-fixtures.js";
+import { haproxyProcesses, loadBalancerNodes } from "../support/load-balancer-fixtures.js";
+import { loadBalancerNodeId } from "../../src/control/load-balancer-model-compile.js";
 
 let server: TestServer;
 let ec2: EC2Client;
@@ -63,10 +64,9 @@ after(async () => {
   assertNoLeaks();
 });
 
-/** The node's HAProxy `show info` (its admin socket in the agent's state dir). */
-function nodeInfo(loadBalancerArn: string): Map<string, string> {
-  const id = loadBalancerArn.slice(loadBalancerArn.lastIndexOf("/") + 1).slice(0, 16);
-  const socket = join(dataDir, "agent", "load-balancers", `elb${id}`, "admin.sock");
+/** The HAProxy `show info` of the node on interface `eniId` (its admin socket in the agent's state dir). */
+function nodeInfo(eniId: string): Map<string, string> {
+  const socket = join(dataDir, "agent", "load-balancers", loadBalancerNodeId(eniId), "admin.sock");
   let text = "";
   try {
     text = execFileSync("socat", ["-t", "2", "-", `UNIX-CONNECT:${socket}`], { input: "show info\n", encoding: "utf8", stdio: ["pipe", "pipe", "ignore"] });
@@ -151,7 +151,7 @@ test("1. one request to a load balancer whose target is its own node costs the n
       Actions: [{ Type: "fixed-response", FixedResponseConfig: { StatusCode: "200", ContentType: "text/plain", MessageBody: "ok" } }],
     }),
   );
-  const address = await loadBalancerAddress(ec2, loadBalancerArn);
+  const { address, eniId } = (await loadBalancerNodes(ec2, loadBalancerArn, 2))[0]!;
   await routed(address);
   let registered = true;
   try {
@@ -166,14 +166,14 @@ test("1. one request to a load balancer whose target is its own node costs the n
       (await elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: targetGroupArn }))).TargetHealthDescriptions?.[0]?.TargetHealth?.State === "healthy",
     { what: "the node's own address to pass its health checks", timeoutMs: 60_000, intervalMs: 500 },
   );
-  const before = Number(nodeInfo(loadBalancerArn).get("CumConns"));
+  const before = Number(nodeInfo(eniId).get("CumConns"));
   const started = Date.now();
   const status = await fetch(`http://${address}/`, { signal: AbortSignal.timeout(30_000) })
     .then((response) => response.status)
     .catch((error: Error) => error.message);
   const elapsed = Date.now() - started;
   await new Promise((resolve) => setTimeout(resolve, 1_000));
-  const after = Number(nodeInfo(loadBalancerArn).get("CumConns"));
+  const after = Number(nodeInfo(eniId).get("CumConns"));
   const cost = after - before;
   console.log(`one request to ${address}: answer ${status} after ${elapsed} ms; the node accepted ${cost} connections for it`);
   assert.ok(cost <= 2, `one client request made the node accept ${cost} connections (it forwards to itself): answer ${status} after ${elapsed} ms`);
@@ -188,14 +188,15 @@ test("2. a network load balancer made without security groups takes connections 
     const tg = (await elb.send(new CreateTargetGroupCommand({ Name: name, Protocol: "TCP", Port: 80, TargetType: "ip", VpcId: vpcId }))).TargetGroups![0]!
       .TargetGroupArn!;
     await elb.send(new CreateListenerCommand({ LoadBalancerArn: arn, Protocol: "TCP", Port: 80, DefaultActions: [{ Type: "forward", TargetGroupArn: tg }] }));
-    return { arn, address: await loadBalancerAddress(ec2, arn) };
+    const [node] = await loadBalancerNodes(ec2, arn, 1);
+    return { arn, ...node! };
   };
   const withGroup = await make("nlb-group", [groupId]);
   const without = await make("nlb-none");
   for (const node of [withGroup, without]) await routed(node.address);
   await waitFor(async () => connects(withGroup.address, 80), { what: "the node with a group to take a connection", timeoutMs: 30_000 });
   // The node without groups: up (its HAProxy runs), but can a client reach it?
-  await waitFor(async () => nodeInfo(without.arn).has("CumConns"), { what: "the groupless node to run", timeoutMs: 30_000 });
+  await waitFor(async () => nodeInfo(without.eniId).has("CumConns"), { what: "the groupless node to run", timeoutMs: 30_000 });
   assert.equal(
     await connects(without.address, 80, 5_000),
     true,

@@ -47,7 +47,7 @@ import type { TestRegistry } from "../support/registry.js";
 import { assertNoLeaks } from "../support/leaks.js";
 import { waitFor } from "../support/wait-for.js";
 import { assertRoutedToRouter, webSecurityGroup } from "../support/web-security-group.js";
-import { createWebLoadBalancer, haproxyProcesses, loadBalancerAddress, pushWebImage } from "../support/load-balancer-fixtures.js";
+import { createWebLoadBalancer, haproxyProcesses, loadBalancerAddress, loadBalancerNodes, pushWebImage } from "../support/load-balancer-fixtures.js";
 
 const CLUSTER = "lb";
 let registry: TestRegistry;
@@ -237,6 +237,14 @@ test("traffic spreads over the registered tasks, health is reported, a rule answ
     what: "both targets healthy in DescribeTargetHealth",
     timeoutMs: 40_000,
   });
+
+  // An address in each of its subnets: a node per subnet, each serving the listener.
+  const nodes = await loadBalancerNodes(ec2, loadBalancer.LoadBalancerArn!, 2);
+  assert.deepEqual(nodes.map((node) => node.subnetId).sort(), subnets.slice(0, 2).sort());
+  for (const node of nodes) {
+    assertRoutedToRouter(node.address);
+    await waitFor(async () => (await get(`http://${node.address}/who`))?.status === 200, { what: `the node at ${node.address} to serve`, timeoutMs: 20_000 });
+  }
 
   // Spread: both tasks answer within a few dozen requests; none fails.
   const seen = new Map<string, number>();

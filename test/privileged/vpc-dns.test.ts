@@ -1,7 +1,7 @@
 // The VPC resolver (src/agent/vpc-resolvers.ts, src/endpoints/vpc-dns.ts) through the front door:
 // `berth server` with its embedded agent, a web task behind a load balancer, and from inside the
 // task (its own namespaces: nsenter into the container, whose /etc/resolv.conf names
-// 169.254.169.253) the load balancer's DNSName resolves to its node and an HTTP request to
+// 169.254.169.253) the load balancer's DNSName resolves to its nodes (one per subnet) and an HTTP request to
 // <DNSName>:80 (busybox nc, which resolves the name itself) is answered through it; the VPC's base + 2 answers too; the task's own private DNS name
 // resolves; an unknown name is forwarded to this file's own resolver on loopback
 // (`--dns-upstream 127.0.0.1:<port>`, it answers 192.0.2.77, an address nothing contacts); garbage
@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import dnsPacket from "dns-packet";
-import { DescribeNetworkInterfacesCommand, EC2Client } from "@aws-sdk/client-ec2";
+import { EC2Client } from "@aws-sdk/client-ec2";
 import { CreateClusterCommand, DescribeTasksCommand, ECSClient, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand } from "@aws-sdk/client-ecs";
 import {
   CreateListenerCommand,
@@ -34,6 +34,7 @@ import type { TestRegistry } from "../support/registry.js";
 import { assertNoLeaks } from "../support/leaks.js";
 import { waitFor } from "../support/wait-for.js";
 import { webSecurityGroup } from "../support/web-security-group.js";
+import { loadBalancerNodes } from "../support/load-balancer-fixtures.js";
 
 const berth = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bin", "berth");
 const CLUSTER = "dns";
@@ -185,25 +186,21 @@ test("from inside a task: the load balancer's name resolves to its node and serv
       DefaultActions: [{ Type: "forward", TargetGroupArn: targetGroupArn }],
     }),
   );
-  const description = `ELB ${loadBalancer.LoadBalancerArn!.slice(loadBalancer.LoadBalancerArn!.indexOf(":loadbalancer/") + ":loadbalancer/".length)}`;
-  let nodeAddress = "";
-  await waitFor(
-    async () => {
-      const found = await ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: "description", Values: [description] }] }));
-      nodeAddress = found.NetworkInterfaces?.[0]?.PrivateIpAddress ?? "";
-      return nodeAddress !== "";
-    },
-    { what: "the load balancer's interface", timeoutMs: 20_000 },
-  );
+  // A node per subnet: the name has both addresses.
+  const nodeAddresses = (await loadBalancerNodes(ec2, loadBalancer.LoadBalancerArn!, 2)).map((node) => node.address);
+  const nodeAddress = nodeAddresses[0]!;
 
   const netns = `bth-${task.taskArn!.slice(task.taskArn!.lastIndexOf("/") + 1).slice(0, 12)}`;
   const lookup = async (name: string, serverAddress: string) => (await run("ip", ["netns", "exec", netns, "busybox", "nslookup", name, serverAddress])).stdout;
   const answered = (output: string, address: string) => new RegExp(`Address:\\s+${address.replace(/\./g, "\\.")}\\s*$`, "m").test(output);
   const dnsName = loadBalancer.DNSName!;
-  await waitFor(async () => answered(await lookup(dnsName, "169.254.169.253"), nodeAddress), {
-    what: `${dnsName} resolved to ${nodeAddress}`,
-    timeoutMs: 30_000,
-  });
+  await waitFor(
+    async () => {
+      const output = await lookup(dnsName, "169.254.169.253");
+      return nodeAddresses.every((address) => answered(output, address));
+    },
+    { what: `${dnsName} resolved to ${nodeAddresses.join(" and ")}`, timeoutMs: 30_000 },
+  );
   // AmazonProvidedDNS at the VPC's base + 2 as well (the default VPC is 172.31.0.0/16).
   assert.ok(answered(await lookup(dnsName, "172.31.0.2"), nodeAddress));
   // The task's own private DNS name (us-east-1: ip-a-b-c-d.ec2.internal); an unknown one there is NXDOMAIN, not forwarded.
@@ -240,7 +237,7 @@ test("from inside a task: the load balancer's name resolves to its node and serv
     s.on("data", (d) => { got = Buffer.concat([got, d]); if (got.length >= 2 && got.length >= 2 + got.readUInt16BE(0)) { console.log(got.subarray(got.length - 4).join(".")); s.end(); } });
     setTimeout(() => process.exit(1), 5000).unref();`;
   const tcpAnswer = await run("ip", ["netns", "exec", netns, process.execPath, "-e", overTcp, dnsName]);
-  assert.equal(tcpAnswer.stdout.trim(), nodeAddress, tcpAnswer.stderr);
+  assert.ok(nodeAddresses.includes(tcpAnswer.stdout.trim()), `over TCP: ${tcpAnswer.stdout} ${tcpAnswer.stderr}`);
 
   // Abuse: garbage, a response, an oversized packet and a burst of 400 queries from the task; the resolver still answers.
   const abuse = `

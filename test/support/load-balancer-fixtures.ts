@@ -59,6 +59,26 @@ export async function loadBalancerAddress(ec2: EC2Client, loadBalancerArn: strin
   return address;
 }
 
+/** Every node of the load balancer (one per subnet): interface id, subnet and address, once `count` are placed. */
+export async function loadBalancerNodes(
+  ec2: EC2Client,
+  loadBalancerArn: string,
+  count: number,
+  timeoutMs = 20_000,
+): Promise<{ eniId: string; subnetId: string; address: string }[]> {
+  const description = nodeDescription(loadBalancerArn);
+  let nodes: { eniId: string; subnetId: string; address: string }[] = [];
+  await waitFor(
+    async () => {
+      const found = await ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: "description", Values: [description] }] }));
+      nodes = (found.NetworkInterfaces ?? []).map((eni) => ({ eniId: eni.NetworkInterfaceId!, subnetId: eni.SubnetId!, address: eni.PrivateIpAddress! }));
+      return nodes.length === count;
+    },
+    { what: `the load balancer's ${count} interfaces`, timeoutMs },
+  );
+  return nodes;
+}
+
 /** HAProxy processes running on the machine (zombies left out). */
 export function haproxyProcesses(): number {
   return execFileSync("ps", ["-eo", "stat=,comm="], { encoding: "utf8" })

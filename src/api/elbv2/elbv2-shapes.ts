@@ -13,10 +13,10 @@ export interface Elbv2ServiceOptions {
   /** Told after every change the data plane must follow (its nodes are recompiled and re-sent). */
   readonly onChange?: () => void;
   /**
-   * Internet-facing load balancers published on a host's public address: per ARN, the subnet of
-   * its node and that address (src/control/load-balancer-publishing.ts). Absent: none is.
+   * Internet-facing load balancers published on hosts' public addresses: per ARN, each published
+   * node's subnet and its host's address (src/control/load-balancer-publishing.ts). Absent: none is.
    */
-  readonly publishedAddresses?: () => Promise<ReadonlyMap<string, { readonly subnetId: string; readonly ipAddress: string }>>;
+  readonly publishedAddresses?: () => Promise<ReadonlyMap<string, readonly { readonly subnetId: string; readonly ipAddress: string }[]>>;
 }
 
 /** ELBv2's resource ids: 16 lower-case hex digits. */

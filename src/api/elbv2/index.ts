@@ -10,6 +10,7 @@ import type { Elbv2Operations } from "./elbv2-operations.js";
 import type { Elbv2ServiceOptions } from "./elbv2-shapes.js";
 import { listenerHandlers } from "./listeners.js";
 import { loadBalancerHandlers } from "./load-balancers.js";
+import { loadBalancerSettingHandlers } from "./load-balancer-settings.js";
 import { ruleHandlers } from "./rules.js";
 import { sslPolicyHandlers } from "./ssl-policies.js";
 import { tagHandlers } from "./tags.js";
@@ -32,6 +33,7 @@ export function createElbv2Service(options: Elbv2ServiceOptions): QueryServiceMo
       options.onChange,
       jsonOperations<Elbv2Operations>()({
         ...loadBalancerHandlers(options),
+        ...loadBalancerSettingHandlers(options),
         ...targetGroupHandlers(options),
         ...targetHandlers(options),
         ...listenerHandlers(options),

@@ -1,7 +1,7 @@
 // CreateLoadBalancer, DescribeLoadBalancers, DeleteLoadBalancer and the load balancer attributes.
 // A load balancer sits in subnets of Berth's EC2 store (one per Availability Zone, two zones at
-// least for an application load balancer) with security groups of the same VPC. Berth's data
-// plane (src/lb) is not wired to this model yet: the API stores it, nothing listens.
+// least for an application load balancer) with security groups of the same VPC. Its nodes, one per
+// subnet, are placed and served by src/control/load-balancer-nodes.ts and the hosts' agents.
 //
 //   provisioning ──(PROVISIONING_MS after creation)──▶ active ──DeleteLoadBalancer──▶ (gone)
 import type {
@@ -50,16 +50,18 @@ export function loadBalancerShape(record: StoredLoadBalancer, now: number): Load
 }
 
 /**
- * Where an internet-facing load balancer is published on a host's public address: that address as
- * LoadBalancerAddresses[].IpAddress ("the static IP address") of its node's zone. Not published: none.
+ * Where an internet-facing load balancer's nodes are published on their hosts' public addresses:
+ * each address as LoadBalancerAddresses[].IpAddress ("the static IP address") of its node's zone.
+ * A zone whose node is not published: none.
  */
-function withPublishedAddress(shape: LoadBalancer, published: { subnetId: string; ipAddress: string } | undefined): LoadBalancer {
-  if (!published) return shape;
+export function withPublishedAddresses(shape: LoadBalancer, published: readonly { subnetId: string; ipAddress: string }[] | undefined): LoadBalancer {
+  if (!published || published.length === 0) return shape;
   return {
     ...shape,
-    AvailabilityZones: (shape.AvailabilityZones ?? []).map((zone) =>
-      zone.SubnetId === published.subnetId ? { ...zone, LoadBalancerAddresses: [{ IpAddress: published.ipAddress }] } : zone,
-    ),
+    AvailabilityZones: (shape.AvailabilityZones ?? []).map((zone) => {
+      const node = published.find((entry) => entry.subnetId === zone.SubnetId);
+      return node ? { ...zone, LoadBalancerAddresses: [{ IpAddress: node.ipAddress }] } : zone;
+    }),
   };
 }
 
@@ -72,7 +74,11 @@ export async function existingLoadBalancer(options: Elbv2ServiceOptions, arn: st
 }
 
 /** The subnets named (each must exist), one per zone, all in one VPC. */
-async function subnetsOf(store: Pick<Repositories, "vpcs">, input: CreateLoadBalancerCommandInput, type: string): Promise<SubnetRecord[]> {
+export async function subnetsOf(
+  store: Pick<Repositories, "vpcs">,
+  input: Pick<CreateLoadBalancerCommandInput, "Subnets" | "SubnetMappings">,
+  type: string,
+): Promise<SubnetRecord[]> {
   if (input.Subnets !== undefined && input.SubnetMappings !== undefined) throw validationError("You can specify subnets or subnet mappings, not both");
   for (const mapping of input.SubnetMappings ?? []) {
     if (mapping.AllocationId !== undefined || mapping.PrivateIPv4Address !== undefined || mapping.IPv6Address !== undefined) {
@@ -218,8 +224,11 @@ export function loadBalancerHandlers(options: Elbv2ServiceOptions): OperationHan
       }
       const now = options.clock.now();
       const { items, nextMarker } = page(found, input.Marker, input.PageSize);
-      const published = (await options.publishedAddresses?.()) ?? new Map<string, { subnetId: string; ipAddress: string }>();
-      return { LoadBalancers: items.map((record) => withPublishedAddress(loadBalancerShape(record, now), published.get(record.arn))), NextMarker: nextMarker };
+      const published = (await options.publishedAddresses?.()) ?? new Map<string, { subnetId: string; ipAddress: string }[]>();
+      return {
+        LoadBalancers: items.map((record) => withPublishedAddresses(loadBalancerShape(record, now), published.get(record.arn))),
+        NextMarker: nextMarker,
+      };
     },
     DeleteLoadBalancer: async (input): Promise<DeleteLoadBalancerOutput> => {
       await existingLoadBalancer(options, input.LoadBalancerArn ?? "");

@@ -101,7 +101,7 @@ export async function ensureDemoLoadBalancer(
   return { loadBalancerArn: loadBalancer.LoadBalancerArn!, targetGroupArn };
 }
 
-/** The load balancer's address: its node's interface (waits for its placement). */
+/** An address of the load balancer: its first node's interface (a node per subnet; waits for their placement). */
 export async function demoLoadBalancerAddress(session: DemoLoadBalancerSteps, loadBalancerArn: string, deadline: number): Promise<string> {
   const description = nodeDescription(loadBalancerArn);
   session.step("Find the load balancer's address (its network interface)", [
