@@ -97,9 +97,13 @@ test("a load balancer compiles to a model its node accepts: ids from the ARNs, r
   ]);
 });
 
-test("what the data plane does not serve is left out: TLS and UDP listeners, HTTPS target groups, an HTTPS listener without its certificate", () => {
+test("what the data plane does not serve is left out: TLS and UDP listeners, TLS target groups, an HTTPS listener without its certificate; HTTPS groups are served", () => {
   const web = group("web", "73e2d6bc24d8a067");
-  const secure = group("secure", "fedcba9876543210", "HTTPS");
+  const secure = {
+    ...group("secure", "fedcba9876543210", "HTTPS"),
+    targetGroup: { ...group("secure", "fedcba9876543210", "HTTPS").targetGroup, HealthCheckProtocol: "HTTPS" as const },
+  };
+  const tls = group("tls", "0badc0ffee000000", "TLS");
   const cert = `${ARN.replace("elasticloadbalancing", "acm")}:certificate/00000000-0000-0000-0000-000000000000`;
   const listeners = [
     listener("1111111111111111", 80, "HTTP", forward(web.arn)),
@@ -109,19 +113,24 @@ test("what the data plane does not serve is left out: TLS and UDP listeners, HTT
       SslPolicy: "ELBSecurityPolicy-TLS13-1-2-2021-06",
     }),
     listener("4444444444444444", 53, "UDP", forward(web.arn)),
+    listener("5555555555555555", 9000, "TCP", forward(tls.arn)),
   ];
   const targetGroups = [
     { group: web, targets: [target("10.0.1.4")] },
     { group: secure, targets: [target("10.0.1.5")] },
+    { group: tls, targets: [target("10.0.1.6")] },
   ];
   const without = compileLoadBalancerModel({ nodeId: NODE, loadBalancer, listeners, rules: [], targetGroups });
   assert.deepEqual(
     without.listeners.map((compiled) => compiled.port),
-    [80],
+    [80, 8443],
   );
   assert.deepEqual(
-    without.targetGroups.map((compiled) => compiled.id),
-    ["tg-73e2d6bc24d8a067"],
+    without.targetGroups.map((compiled) => [compiled.id, compiled.protocol, compiled.healthCheck.protocol]),
+    [
+      ["tg-73e2d6bc24d8a067", "HTTP", "HTTP"],
+      ["tg-fedcba9876543210", "HTTPS", "HTTPS"],
+    ],
     "only the groups a served listener forwards to",
   );
   const pem = "-----BEGIN CERTIFICATE-----\nQUJD\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\nREVG\n-----END PRIVATE KEY-----\n";
@@ -129,5 +138,5 @@ test("what the data plane does not serve is left out: TLS and UDP listeners, HTT
   const https = withCertificate.listeners.find((compiled) => compiled.port === 443)!;
   assert.equal(https.protocol, "HTTPS");
   assert.deepEqual(https.tls, { pemBundle: pem, minVersion: "TLSv1.2" });
-  assert.deepEqual(forwardedTargetGroupArns(listeners, []).sort(), [secure.arn, web.arn].sort());
+  assert.deepEqual(forwardedTargetGroupArns(listeners, []).sort(), [secure.arn, tls.arn, web.arn].sort());
 });

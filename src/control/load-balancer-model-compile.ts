@@ -1,21 +1,24 @@
 // An ELBv2 load balancer as the store holds it → the model its node runs (src/protocol's
 // LoadBalancerModel), pure. Ids are derived from the ARNs' own hex ids (never a user's name): the
-// node "elb<16 hex>" (of its interface's id: a load balancer has a node per subnet), listeners "l-<hex>", rules "r-<hex>", target groups "tg-<hex>".
+// node "elb<16 hex>" (of its interface's id: a load balancer has a node per subnet), listeners
+// "l-<hex>", rules "r-<hex>", target groups "tg-<hex>".
 //
 // What the data plane does not serve yet is left out of the model, not half-served: listeners on
 // TLS, UDP and TCP_UDP, an HTTPS listener whose certificate is gone, and any listener whose actions
-// forward to a target group of a protocol other than HTTP and TCP (the README says which). An HTTPS
-// listener terminates TLS with its default certificate (ELBSecurityPolicy-TLS13-1-2-2021-06: TLS 1.2
-// and up; the other policies: TLS 1.0 and up) and forwards HTTP. Everything else the API stores maps one to one: rules in
-// priority order (the default rule last, as the listener's default action), the last action of a
-// list (authenticate-* actions are refused by the API), weighted forwards with group stickiness,
-// redirects with their #{…} placeholders, fixed responses, every health check setting, and the
-// target group attributes the proxy applies.
+// forward to a target group of a protocol other than HTTP, HTTPS and TCP (the README says which).
+// An HTTPS listener terminates TLS with its default certificate (ELBSecurityPolicy-TLS13-1-2-2021-06:
+// TLS 1.2 and up; the other policies: TLS 1.0 and up) and forwards to its groups, over TLS to an
+// HTTPS group's targets (their certificates not verified, as an ALB does). Everything else the
+// API stores maps one to one: rules in priority order (the default rule last, as the listener's
+// default action), the last action of a list (authenticate-* actions are refused by the API),
+// weighted forwards with group stickiness, redirects with their #{…} placeholders, fixed
+// responses, every health check setting (its own protocol: HTTP, HTTPS or TCP), and the target
+// group attributes the proxy applies.
 import type { Action, RuleCondition } from "@aws-sdk/client-elastic-load-balancing-v2";
 import type { ActionModel, ConditionModel, ListenerModel, LoadBalancerModel, TargetGroupModel } from "../protocol/index.js";
 import type { StoredListener, StoredLoadBalancer, StoredRule, StoredTarget, StoredTargetGroup } from "../store/index.js";
 
-const SERVED_PROTOCOLS = new Set(["HTTP", "TCP"]);
+const SERVED_PROTOCOLS = new Set(["HTTP", "HTTPS", "TCP"]);
 const SERVED_LISTENERS = new Set(["HTTP", "HTTPS", "TCP"]);
 
 /** The 16 (or more) hex digits an ELBv2 ARN ends with. */
@@ -121,11 +124,12 @@ function conditionModel(condition: RuleCondition): ConditionModel {
 function targetGroupModel(group: StoredTargetGroup, targets: readonly StoredTarget[]): TargetGroupModel {
   const tg = group.targetGroup;
   const attributes = group.attributes;
-  const health = tg.HealthCheckProtocol === "TCP" || tg.Protocol === "TCP" ? "TCP" : "HTTP";
+  // The check's own protocol (an NLB's TCP group may be checked over HTTP); the API stores the default.
+  const health = tg.HealthCheckProtocol === "HTTPS" ? "HTTPS" : tg.HealthCheckProtocol === "HTTP" ? "HTTP" : tg.HealthCheckProtocol === "TCP" ? "TCP" : tg.Protocol === "TCP" ? "TCP" : "HTTP";
   const sticky = attributes["stickiness.enabled"] === "true" && (attributes["stickiness.type"] ?? "lb_cookie") === "lb_cookie";
   return {
     id: targetGroupModelId(group.arn),
-    protocol: tg.Protocol === "TCP" ? "TCP" : "HTTP",
+    protocol: tg.Protocol === "TCP" ? "TCP" : tg.Protocol === "HTTPS" ? "HTTPS" : "HTTP",
     algorithm: attributes["load_balancing.algorithm.type"] === "least_outstanding_requests" ? "least_outstanding_requests" : "round_robin",
     slowStartSeconds: attribute(attributes, "slow_start.duration_seconds", 0),
     deregistrationDelaySeconds: attribute(attributes, "deregistration_delay.timeout_seconds", 300),

@@ -132,6 +132,31 @@ test("a TCP listener is a tcp frontend with its group as default backend", () =>
   assert.doesNotMatch(text, /httpchk/);
 });
 
+test("HTTPS groups: TLS to the targets and their checks, certificates not verified; HTTP checks of an HTTPS group and HTTPS checks of an HTTP group; HTTP checks of a TCP group", () => {
+  const https = group("web", { protocol: "HTTPS", healthCheck: { ...group("web").healthCheck, protocol: "HTTPS" } });
+  const httpsCheckedOverHttp = group("api", { protocol: "HTTPS", targets: [{ ip: "10.0.1.5", port: 8443 }] });
+  const body = lines(compile(model([], forward(["web", 1], ["api", 1]), [https, httpsCheckedOverHttp])).text);
+  assert.ok(body.includes("server t-0a000104-1f90 10.0.1.4:8080 check inter 10s fall 2 rise 3 ssl verify none"));
+  assert.ok(body.includes("server t-0a000105-20fb 10.0.1.5:8443 check inter 10s fall 2 rise 3 ssl verify none no-check-ssl"));
+  assert.equal(body.filter((line) => line === "mode http").length >= 3, true, "HTTPS groups are http backends");
+  const checkedOverHttps = group("web", { healthCheck: { ...group("web").healthCheck, protocol: "HTTPS" } });
+  assert.ok(
+    lines(compile(model([], forward(["web", 1]), [checkedOverHttps, group("api")])).text).includes(
+      "server t-0a000104-1f90 10.0.1.4:8080 check inter 10s fall 2 rise 3 check-ssl verify none",
+    ),
+  );
+  const tcp = validateLoadBalancerModel({
+    id: "nlb-1",
+    idleTimeoutSeconds: 350,
+    targetGroups: [group("db", { protocol: "TCP" })],
+    listeners: [{ id: "l-5432", port: 5432, protocol: "TCP", rules: [], defaultAction: forward(["db", 1]) }],
+  });
+  const tcpBody = lines(compileHaproxyConfig(tcp, { stateDir: "/run/lb" }).text);
+  assert.ok(tcpBody.includes("mode tcp") && tcpBody.includes("option httpchk GET /health"), "a TCP group checked over HTTP");
+  // An HTTPS group cannot serve a TCP listener, nor a TCP group an HTTP one.
+  assert.throws(() => model([], forward(["db", 1]), [group("db", { protocol: "TCP" }), group("web"), group("api")]), /cannot serve/);
+});
+
 test("hostile text allowed by AWS reaches the config only as \\xHH escapes inside single quotes, bodies only as files", () => {
   const hostile = `*"x" 'y' #z \\w $HOME %[src] ;bind :1`;
   const body = `"quoted" #not-a-comment\nbind :1\n$HOME`;

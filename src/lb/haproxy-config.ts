@@ -275,6 +275,10 @@ export function serverOptions(group: TargetGroupModel, target: TargetModel, cook
   const health = group.healthCheck;
   const options = ["check", "inter", `${health.intervalSeconds}s`, "fall", String(health.unhealthyThreshold), "rise", String(health.healthyThreshold)];
   if (health.port !== "traffic-port") options.push("port", String(health.port));
+  // TLS to the target (an HTTPS group) and for its checks (an HTTPS health check), the target's
+  // certificate not verified, as an ALB does not verify its targets' certificates.
+  if (group.protocol === "HTTPS") options.push("ssl", "verify", "none", ...(health.protocol === "HTTPS" ? [] : ["no-check-ssl"]));
+  else if (health.protocol === "HTTPS") options.push("check-ssl", "verify", "none");
   if (group.slowStartSeconds > 0) options.push("slowstart", `${group.slowStartSeconds}s`);
   if (group.stickinessSeconds !== undefined) {
     if (cookieKey === undefined) throw new Error(`target group ${group.id} has stickiness: a cookie key is needed`);
@@ -301,15 +305,15 @@ export function statusAlternatives(codes: readonly number[]): string[] {
 
 function backend(group: TargetGroupModel, startDisabled: ReadonlySet<string>, cookieKey: string | undefined): string {
   const health = group.healthCheck;
-  const lines = [`backend ${backendName(group.id)}`, `    mode ${group.protocol === "HTTP" ? "http" : "tcp"}`];
+  const lines = [`backend ${backendName(group.id)}`, `    mode ${group.protocol === "TCP" ? "tcp" : "http"}`];
   lines.push(`    balance ${group.algorithm === "round_robin" ? "roundrobin" : "leastconn"}`);
   lines.push(`    timeout check ${health.timeoutSeconds}s`);
-  if (health.protocol === "HTTP") {
+  if (health.protocol !== "TCP") {
     lines.push(`    option httpchk GET ${word(health.path)}`);
     const codes = matcherCodes(health.matcher);
     lines.push(codes.length === 1 ? `    http-check expect status ${codes[0]}` : `    http-check expect rstatus '^(${statusAlternatives(codes).join("|")})$'`);
   }
-  if (group.stickinessSeconds !== undefined && group.protocol === "HTTP") {
+  if (group.stickinessSeconds !== undefined && group.protocol !== "TCP") {
     lines.push(`    cookie ${TARGET_COOKIE} insert indirect nocache maxlife ${group.stickinessSeconds}s`);
   }
   lines.push(...group.targets.map((target) => serverLine(group, target, startDisabled, cookieKey)));

@@ -145,9 +145,9 @@ function validateAction(action: ActionModel, listener: ListenerModel, groups: Re
       for (const entry of action.targetGroups) {
         const group = groups.get(entry.targetGroupId);
         check(group !== undefined, `forward to an unknown target group ${JSON.stringify(entry.targetGroupId).slice(0, 80)}`);
-        // An HTTPS listener terminates TLS and forwards HTTP.
-        const served = listener.protocol === "HTTPS" ? "HTTP" : listener.protocol;
-        check(group!.protocol === served, `target group ${group!.id} (${group!.protocol}) cannot serve a ${listener.protocol} listener`);
+        // HTTP and HTTPS listeners (TLS ends at the node) forward to HTTP or HTTPS groups; TCP to TCP.
+        const served = listener.protocol === "TCP" ? group!.protocol === "TCP" : group!.protocol === "HTTP" || group!.protocol === "HTTPS";
+        check(served, `target group ${group!.id} (${group!.protocol}) cannot serve a ${listener.protocol} listener`);
         integer(entry.weight, 0, MAX_WEIGHT, "target group weight");
       }
       check(
@@ -181,10 +181,9 @@ function validateAction(action: ActionModel, listener: ListenerModel, groups: Re
 
 function validateHealthCheck(group: TargetGroupModel): void {
   const health = group.healthCheck;
-  check(health.protocol === "HTTP" || health.protocol === "TCP", "health check protocol must be HTTP or TCP");
-  check(health.protocol === "TCP" || group.protocol === "HTTP" || group.protocol === "TCP", "health check protocol");
+  check(health.protocol === "HTTP" || health.protocol === "HTTPS" || health.protocol === "TCP", "health check protocol must be HTTP, HTTPS or TCP");
   if (health.port !== "traffic-port") integer(health.port, 1, 65535, "health check port");
-  if (health.protocol === "HTTP") {
+  if (health.protocol !== "TCP") {
     matches(health.path, /^\/[A-Za-z0-9_.~/=&?-]{0,1023}$/, "health check path");
     matcherCodes(health.matcher);
   }
@@ -232,7 +231,7 @@ function validateRule(rule: RuleModel, listener: ListenerModel, groups: Readonly
 
 function validateTargetGroup(group: TargetGroupModel): void {
   matches(group.id, ID, "target group id");
-  check(group.protocol === "HTTP" || group.protocol === "TCP", "target group protocol must be HTTP or TCP");
+  check(group.protocol === "HTTP" || group.protocol === "HTTPS" || group.protocol === "TCP", "target group protocol must be HTTP, HTTPS or TCP");
   check(group.algorithm === "round_robin" || group.algorithm === "least_outstanding_requests", "load balancing algorithm");
   check(
     group.slowStartSeconds === 0 || (Number.isInteger(group.slowStartSeconds) && group.slowStartSeconds >= 30 && group.slowStartSeconds <= 900),

@@ -10,7 +10,7 @@
 //   UP (UP n/m: failing, not yet down) ......... healthy
 //   DOWN / MAINT, by the last check's status:
 //     L7STS (a status the matcher refused) ..... unhealthy  Target.ResponseCodeMismatch
-//     L4TOUT / L7TOUT .......................... unhealthy  Target.Timeout
+//     L4TOUT / L6TOUT / L7TOUT ................. unhealthy  Target.Timeout
 //     anything else (refused, reset, bad reply)  unhealthy  Target.FailedHealthChecks
 //
 // A new target gets no traffic before it passes: haproxy-node.ts adds it in maintenance and
@@ -64,7 +64,7 @@ function unhealthy(check: ServerCheck): TargetHealth {
   if (check.checkStatus === "L7STS" && check.checkCode !== undefined) {
     return { State: "unhealthy", Reason: "Target.ResponseCodeMismatch", Description: `Health checks failed with these codes: [${check.checkCode}]` };
   }
-  if (check.checkStatus === "L4TOUT" || check.checkStatus === "L7TOUT") return TIMEOUT;
+  if (check.checkStatus === "L4TOUT" || check.checkStatus === "L6TOUT" || check.checkStatus === "L7TOUT") return TIMEOUT;
   return FAILED;
 }
 

@@ -4,7 +4,7 @@
 // in the poll answer (load-balancer-nodes.ts); src/lb checks every value before it is used
 // (validateLoadBalancerModel) and compiles it into HAProxy's configuration. Pure types.
 export type ListenerProtocol = "HTTP" | "HTTPS" | "TCP";
-export type TargetGroupProtocol = "HTTP" | "TCP";
+export type TargetGroupProtocol = "HTTP" | "HTTPS" | "TCP";
 export type Algorithm = "round_robin" | "least_outstanding_requests";
 
 export interface LoadBalancerModel {
@@ -71,7 +71,8 @@ export type ActionModel =
   | { readonly type: "fixed-response"; readonly statusCode: number; readonly contentType?: string | undefined; readonly messageBody?: string | undefined };
 
 export interface HealthCheckModel {
-  readonly protocol: "HTTP" | "TCP";
+  /** HTTPS: the check's request over TLS, the target's certificate not verified (as an ALB's). */
+  readonly protocol: "HTTP" | "HTTPS" | "TCP";
   readonly port: "traffic-port" | number;
   readonly path: string;
   readonly intervalSeconds: number;

@@ -141,6 +141,26 @@ test("the AWS CLI drives load balancer, target group, targets, listener, rule an
     outside.stderr,
     /\(ValidationError\) when calling the RegisterTargets operation: The Availability Zone is required for IP address '192.168.1.1' because it is not in the VPC/,
   );
+  // The load balancer's network settings, changed after creation.
+  const moved = (await cli("set-subnets", "--load-balancer-arn", lb.LoadBalancerArn!, "--subnets", f.subnets[1]!.id, f.subnets[2]!.id)).AvailabilityZones as {
+    SubnetId: string;
+  }[];
+  assert.deepEqual(
+    moved.map((zone) => zone.SubnetId),
+    [f.subnets[1]!.id, f.subnets[2]!.id],
+  );
+  const groupId = JSON.parse(
+    (await awsCli(server, ["ec2", "create-security-group", "--group-name", "cli-lb-2", "--description", "lb", "--vpc-id", f.vpcId])).stdout,
+  ) as { GroupId: string };
+  assert.deepEqual((await cli("set-security-groups", "--load-balancer-arn", lb.LoadBalancerArn!, "--security-groups", groupId.GroupId)).SecurityGroupIds, [
+    groupId.GroupId,
+  ]);
+  assert.equal((await cli("set-ip-address-type", "--load-balancer-arn", lb.LoadBalancerArn!, "--ip-address-type", "ipv4")).IpAddressType, "ipv4");
+  const oneZone = await awsCli(server, ["elbv2", "set-subnets", "--load-balancer-arn", lb.LoadBalancerArn!, "--subnets", f.subnets[0]!.id]);
+  assert.match(
+    oneZone.stderr,
+    /\(ValidationError\) when calling the SetSubnets operation: At least two subnets in two different Availability Zones must be specified/,
+  );
   const inUse = await awsCli(server, ["elbv2", "delete-target-group", "--target-group-arn", tg.TargetGroupArn!]);
   assert.match(inUse.stderr, /\(ResourceInUse\) when calling the DeleteTargetGroup operation/);
   await cli("delete-load-balancer", "--load-balancer-arn", lb.LoadBalancerArn!);
@@ -171,6 +191,9 @@ print(json.dumps({
   "badRule": error_of(lambda: elbv2.delete_rule(RuleArn=rule["RuleArn"] + "0")),
   "noTg": error_of(lambda: elbv2.describe_target_groups(Names=["nope"])),
   "ssl": error_of(lambda: elbv2.describe_ssl_policies(Names=["nope"])),
+  "zones": [z["SubnetId"] for z in elbv2.set_subnets(LoadBalancerArn=lb["LoadBalancerArn"], Subnets=${JSON.stringify([f.subnets[0]!.id, f.subnets[3]!.id])})["AvailabilityZones"]],
+  "dualstack": error_of(lambda: elbv2.set_ip_address_type(LoadBalancerArn=lb["LoadBalancerArn"], IpAddressType="dualstack")),
+  "badGroup": error_of(lambda: elbv2.set_security_groups(LoadBalancerArn=lb["LoadBalancerArn"], SecurityGroups=[${JSON.stringify(f.otherGroupId)}])),
 }))
 `;
   const result = await runBoto3(server, "elbv2", "elbv2", script);
@@ -182,4 +205,6 @@ print(json.dumps({
   assert.deepEqual(out.rule, ["7", ["api.example.com"]]);
   assert.equal(out.state, true);
   assert.deepEqual([out.dupTg, out.badRule, out.noTg, out.ssl], ["DuplicateTargetGroupName", "RuleNotFound", "TargetGroupNotFound", "SSLPolicyNotFound"]);
+  assert.deepEqual(out.zones, [f.subnets[0]!.id, f.subnets[3]!.id]);
+  assert.deepEqual([out.dualstack, out.badGroup], ["ValidationError", "InvalidSecurityGroup"]);
 });

@@ -36,17 +36,20 @@ const children: ChildProcess[] = [];
 const HOSTILE = `"x" 'y' #z \\w $HOME %[src] ;bind :1`;
 let node: HaproxyNode | undefined;
 
-// A backend: its name on every path; /health 503 while <workDir>/<name>.down exists, 3 s late while
-// <name>.hang exists; /slow after 1.5 s.
+// A backend: its name on every path (and " tls" over HTTPS, port 443 with the test's self-signed
+// certificate); /health 503 while <workDir>/<name>.down exists, 3 s late while <name>.hang exists;
+// /slow after 1.5 s.
 const SERVER = `
-const { existsSync } = require("node:fs");
+const { existsSync, readFileSync } = require("node:fs");
 const [name, dir] = process.argv.slice(1);
-require("node:http").createServer((req, res) => {
+const handler = (req, res) => {
   if (req.url === "/health" && existsSync(dir + "/" + name + ".hang")) return setTimeout(() => res.end("late"), 3000);
   if (req.url === "/health") { res.statusCode = existsSync(dir + "/" + name + ".down") ? 503 : 200; return res.end("ok"); }
-  const answer = () => res.end(name + " " + req.url);
+  const answer = () => res.end(name + " " + req.url + (req.socket.encrypted ? " tls" : ""));
   if (req.url.startsWith("/slow")) setTimeout(answer, 1500); else answer();
-}).listen(80, "0.0.0.0");`;
+};
+require("node:http").createServer(handler).listen(80, "0.0.0.0");
+require("node:https").createServer({ key: readFileSync(dir + "/tls.key"), cert: readFileSync(dir + "/tls.crt") }, handler).listen(443, "0.0.0.0");`;
 
 after(async () => {
   try {
@@ -69,6 +72,9 @@ async function buildNetwork(): Promise<void> {
   await exec("ip", ["-n", LB, "link", "add", "br0", "type", "bridge"]);
   await exec("ip", ["-n", LB, "addr", "add", "10.251.0.1/24", "dev", "br0"]);
   await exec("ip", ["-n", LB, "link", "set", "br0", "up"]);
+  // The backends' HTTPS certificate: self-signed (an ALB does not verify its targets' certificates).
+  const tls = ["-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=backend.test"];
+  await exec("openssl", ["req", ...tls, "-keyout", join(workDir, "tls.key"), "-out", join(workDir, "tls.crt")]);
   for (const backend of BACKENDS) {
     const netns = `bthlb-${backend}`;
     await exec("ip", ["netns", "add", netns]);
@@ -86,7 +92,9 @@ async function buildNetwork(): Promise<void> {
   await exec("ip", ["link", "set", HOST_LINK, "up"]);
   await exec("ip", ["-n", LB, "addr", "add", `${VIP}/30`, "dev", "up0"]);
   await exec("ip", ["-n", LB, "link", "set", "up0", "up"]);
-  for (const backend of BACKENDS) await waitFor(() => isListeningInNetns(`bthlb-${backend}`, 80), { what: `backend ${backend}` });
+  for (const backend of BACKENDS) {
+    for (const port of [80, 443]) await waitFor(() => isListeningInNetns(`bthlb-${backend}`, port), { what: `backend ${backend} on ${port}` });
+  }
 }
 
 const healthCheck = {
@@ -377,6 +385,46 @@ test("an HAProxy node in its namespace spreads, checks, routes, splits by weight
       socket.on("error", reject);
     });
     assert.match(answer, /\r\n\r\nb2 \/over-tcp$/);
+    assert.equal(await node!.apply(all), "reload");
+  });
+
+  await t.test("an HTTPS target group: requests reach its targets over TLS, checked over HTTPS (a target added at runtime too)", async () => {
+    const secure = (backends: readonly string[]): TargetGroupModel => ({
+      ...group("secure", backends),
+      protocol: "HTTPS",
+      healthCheck: { ...healthCheck, protocol: "HTTPS" },
+      targets: backends.map((backend) => ({ ip: address(backend), port: 443 })),
+    });
+    const withHttps = (backends: readonly string[]): LoadBalancerModel => ({
+      ...all,
+      targetGroups: [...all.targetGroups, secure(backends)],
+      listeners: [
+        { ...all.listeners[0]!, rules: [{ id: "r-tls", conditions: [{ field: "path-pattern", values: ["/tls/*"] }], action: forward(["secure", 1]) }] },
+      ],
+    });
+    assert.equal(await node!.apply(withHttps(["b1"])), "reload");
+    await waitForState("secure", "b1", "healthy", 5_000);
+    assert.equal((await get("/tls/x")).body, "b1 /tls/x tls");
+    assert.equal(await node!.apply(withHttps(["b1", "b3"])), "runtime");
+    await waitForState("secure", "b3", "healthy", 5_000);
+    const bodies = new Set<string>();
+    await waitFor(
+      async () => {
+        bodies.add((await get("/tls/y")).body);
+        return bodies.has("b3 /tls/y tls");
+      },
+      { what: "b3 serving over TLS", intervalMs: 50 },
+    );
+    assert.deepEqual(
+      [...bodies].filter((body) => !body.endsWith(" tls")),
+      [],
+      "every answer came over TLS",
+    );
+    // A target that answers TLS with a failing check reads unhealthy with its code, as over HTTP.
+    writeFileSync(join(workDir, "b3.down"), "");
+    await waitForState("secure", "b3", "unhealthy", 4_000);
+    assert.equal(healthOf(await node!.health(), "secure", "b3")?.Reason, "Target.ResponseCodeMismatch");
+    rmSync(join(workDir, "b3.down"));
     assert.equal(await node!.apply(all), "reload");
   });
 

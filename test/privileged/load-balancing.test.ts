@@ -22,6 +22,7 @@ import {
   DescribeServicesCommand,
   DescribeTasksCommand,
   ECSClient,
+  ListTasksCommand,
   RegisterTaskDefinitionCommand,
   RunTaskCommand,
   StopTaskCommand,
@@ -156,10 +157,12 @@ before(async () => {
 
 after(async () => {
   // A service a failed test left: deleted (force), and waited for until its tasks are gone.
-  await ecs.send(new DeleteServiceCommand({ cluster: CLUSTER, service: "web-svc", force: true })).catch(() => undefined);
+  for (const service of ["web-svc", "web-heal"]) await ecs.send(new DeleteServiceCommand({ cluster: CLUSTER, service, force: true })).catch(() => undefined);
   await waitFor(
     async () =>
-      ((await ecs.send(new DescribeServicesCommand({ cluster: CLUSTER, services: ["web-svc"] }))).services ?? []).every((s) => s.status === "INACTIVE"),
+      ((await ecs.send(new DescribeServicesCommand({ cluster: CLUSTER, services: ["web-svc", "web-heal"] }))).services ?? []).every(
+        (s) => s.status === "INACTIVE",
+      ),
     { what: "the service to go", timeoutMs: 90_000 },
   ).catch(() => undefined);
   // A load balancer a failed test left: its node stops with it (nodes outlive agents by design).
@@ -458,4 +461,72 @@ test("a service behind a target group: its tasks are registered, a rolling deplo
   );
   await elb.send(new DeleteLoadBalancerCommand({ LoadBalancerArn: loadBalancerArn }));
   await waitFor(async () => haproxyProcesses() === 0, { what: "the node's HAProxy to stop", timeoutMs: 20_000 });
+});
+
+test("a service's task whose target turns unhealthy is taken out and replaced", async () => {
+  const lbGroupId = await webSecurityGroup(server, { groupName: "bth-test-lb" });
+  const { loadBalancerArn, targetGroupArn } = await createWebLoadBalancer(elb, {
+    name: "heal",
+    subnets: subnets.slice(0, 2),
+    securityGroups: [lbGroupId],
+    deregistrationDelaySeconds: 0,
+  });
+  await ecs.send(
+    new CreateServiceCommand({
+      cluster: CLUSTER,
+      serviceName: "web-heal",
+      taskDefinition: "web",
+      desiredCount: 1,
+      launchType: "FARGATE",
+      healthCheckGracePeriodSeconds: 0,
+      networkConfiguration: { awsvpcConfiguration: { subnets: [subnets[0]!], securityGroups: [webGroupId] } },
+      loadBalancers: [{ targetGroupArn, containerName: "web", containerPort: 80 }],
+    }),
+  );
+  const targets = async () =>
+    ((await elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: targetGroupArn }))).TargetHealthDescriptions ?? []).map((entry) => ({
+      ip: entry.Target!.Id!,
+      state: entry.TargetHealth!.State!,
+    }));
+  let sick = "";
+  await waitFor(
+    async () => {
+      const healthy = (await targets()).filter((target) => target.state === "healthy");
+      sick = healthy[0]?.ip ?? "";
+      return healthy.length === 1;
+    },
+    { what: "the service's target healthy", timeoutMs: 90_000 },
+  );
+  const taskArn = (await ecs.send(new ListTasksCommand({ cluster: CLUSTER, serviceName: "web-heal" }))).taskArns![0]!;
+  // Its /health goes away inside the container: the node's checks fail from then on.
+  const netns = `bth-${taskArn.slice(taskArn.lastIndexOf("/") + 1).slice(0, 12)}`;
+  const pids = execFileSync("ip", ["netns", "pids", netns], { encoding: "utf8" }).trim().split("\n");
+  const httpd = pids.find((pid) => readFileSync(`/proc/${pid}/cmdline`, "utf8").startsWith("httpd"))!;
+  execFileSync("nsenter", ["-t", httpd, "-m", "rm", "/www/health"]);
+  await waitFor(async () => (await targets()).some((target) => target.ip === sick && target.state === "unhealthy"), {
+    what: "the target unhealthy",
+    timeoutMs: 40_000,
+  });
+  let stopped: { stoppedReason?: string | undefined } = {};
+  await waitFor(
+    async () => {
+      stopped = (await ecs.send(new DescribeTasksCommand({ cluster: CLUSTER, tasks: [taskArn] }))).tasks![0]!;
+      return (stopped.stoppedReason ?? "") !== "";
+    },
+    { what: "the unhealthy task to be stopped", timeoutMs: 60_000 },
+  );
+  assert.equal(stopped.stoppedReason, `Task failed ELB health checks in (target-group ${targetGroupArn})`);
+  await waitFor(async () => (await targets()).some((target) => target.ip !== sick && target.state === "healthy"), {
+    what: "a replacement task's target healthy",
+    timeoutMs: 90_000,
+  });
+  await ecs.send(new DeleteServiceCommand({ cluster: CLUSTER, service: "web-heal", force: true }));
+  await waitFor(
+    async () =>
+      ((await ecs.send(new DescribeServicesCommand({ cluster: CLUSTER, services: ["web-heal"] }))).services ?? []).every((s) => s.status === "INACTIVE"),
+    { what: "the service to go", timeoutMs: 90_000 },
+  );
+  await elb.send(new DeleteLoadBalancerCommand({ LoadBalancerArn: loadBalancerArn }));
+  await waitFor(async () => haproxyProcesses() === 0, { what: "the nodes' HAProxy to stop", timeoutMs: 20_000 });
+  await elb.send(new DeleteTargetGroupCommand({ TargetGroupArn: targetGroupArn }));
 });
