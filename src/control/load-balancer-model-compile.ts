@@ -125,7 +125,16 @@ function targetGroupModel(group: StoredTargetGroup, targets: readonly StoredTarg
   const tg = group.targetGroup;
   const attributes = group.attributes;
   // The check's own protocol (an NLB's TCP group may be checked over HTTP); the API stores the default.
-  const health = tg.HealthCheckProtocol === "HTTPS" ? "HTTPS" : tg.HealthCheckProtocol === "HTTP" ? "HTTP" : tg.HealthCheckProtocol === "TCP" ? "TCP" : tg.Protocol === "TCP" ? "TCP" : "HTTP";
+  const health =
+    tg.HealthCheckProtocol === "HTTPS"
+      ? "HTTPS"
+      : tg.HealthCheckProtocol === "HTTP"
+        ? "HTTP"
+        : tg.HealthCheckProtocol === "TCP"
+          ? "TCP"
+          : tg.Protocol === "TCP"
+            ? "TCP"
+            : "HTTP";
   const sticky = attributes["stickiness.enabled"] === "true" && (attributes["stickiness.type"] ?? "lb_cookie") === "lb_cookie";
   return {
     id: targetGroupModelId(group.arn),
