@@ -12,7 +12,7 @@
 //     a host sending its whole table every round costs reads, not writes, and a call never holds
 //     the store for one write per result.
 import type { TargetHealthResult } from "../protocol/index.js";
-import type { Elbv2Repository, NetworkInterfacesRepository, StoredTarget } from "../store/index.js";
+import type { Elbv2Repository, HostsRepository, NetworkInterfacesRepository, StoredTarget } from "../store/index.js";
 import { forwardedTargetGroupArns } from "./load-balancer-model-compile.js";
 
 /** The health a check can give, with AWS's description of each reason ("Target health status"). */
@@ -50,18 +50,20 @@ export async function nodeDescriptionsOn(
 
 /**
  * The descriptions of the load balancers whose health-reporting node is on `hostId`: of each load
- * balancer's placed node interfaces, the one with the lowest id. Every node checks every target
- * and routes on what it sees; one speaks for the API, so two nodes in different phases of their
- * checks never make a target's kept state flap.
+ * balancer's node interfaces on ACTIVE hosts, the one with the lowest id (a node left on a lost
+ * host, whose zone no other host serves, never speaks for the others). Every node checks every
+ * target and routes on what it sees; one speaks for the API, so two nodes in different phases of
+ * their checks never make a target's kept state flap.
  */
 export async function healthReportersOn(
-  store: { readonly networkInterfaces: Pick<NetworkInterfacesRepository, "listByRequester"> },
+  store: { readonly networkInterfaces: Pick<NetworkInterfacesRepository, "listByRequester">; readonly hosts: Pick<HostsRepository, "list"> },
   requesterId: string,
   hostId: string,
 ): Promise<Set<string>> {
+  const active = new Set((await store.hosts.list()).filter((host) => host.status === "ACTIVE").map((host) => host.hostId));
   const reporters = new Map<string, { eniId: string; hostId: string }>();
   for (const eni of await store.networkInterfaces.listByRequester(requesterId)) {
-    if (eni.hostId === undefined) continue;
+    if (eni.hostId === undefined || !active.has(eni.hostId)) continue;
     const seen = reporters.get(eni.description);
     if (!seen || eni.eniId < seen.eniId) reporters.set(eni.description, { eniId: eni.eniId, hostId: eni.hostId });
   }
@@ -71,6 +73,7 @@ export async function healthReportersOn(
 export interface HealthStore {
   readonly elbv2: Pick<Elbv2Repository, "locked" | "listListeners" | "listRules" | "listTargets" | "recordTargetHealth">;
   readonly networkInterfaces: Pick<NetworkInterfacesRepository, "listByRequester">;
+  readonly hosts: Pick<HostsRepository, "list">;
 }
 
 /**

@@ -7,10 +7,12 @@ import type { Store } from "../store/index.js";
 import { ELB_REQUESTER_ID, nodeDescription } from "./load-balancer-nodes.js";
 
 /** The view with the names of its VPCs' load balancers (none when the view has no VPC). */
-export async function withLoadBalancerNames(view: HostNetworkView, store: Pick<Store, "elbv2" | "networkInterfaces">): Promise<HostNetworkView> {
+export async function withLoadBalancerNames(view: HostNetworkView, store: Pick<Store, "elbv2" | "networkInterfaces" | "hosts">): Promise<HostNetworkView> {
   const vpcIds = new Set(view.vpcs.map((vpc) => vpc.vpcId));
   if (vpcIds.size === 0) return view;
-  const interfaces = await store.networkInterfaces.listByRequester(ELB_REQUESTER_ID);
+  // Only nodes on ACTIVE hosts: a node left on a lost host (its zone served by no other) serves nobody.
+  const active = new Set((await store.hosts.list()).filter((host) => host.status === "ACTIVE").map((host) => host.hostId));
+  const interfaces = (await store.networkInterfaces.listByRequester(ELB_REQUESTER_ID)).filter((eni) => eni.hostId !== undefined && active.has(eni.hostId));
   const names: LoadBalancerName[] = [];
   for (const loadBalancer of await store.elbv2.listLoadBalancers()) {
     const description = nodeDescription(loadBalancer.arn);

@@ -19,6 +19,7 @@
 //                  what it sees, one speaks for the API, so nodes in different phases of their
 //                  checks never make a target's state flap
 import type { Clock } from "../core/clock.js";
+import { AwsError } from "../core/errors.js";
 import type { LoadBalancerNodeSpec, TargetHealthResult } from "../protocol/index.js";
 import type { HostRecord, LeaseFence, NetworkInterfaceRecord, Repositories, Store, StoredListener, StoredLoadBalancer, SubnetRecord } from "../store/index.js";
 import { publishedPorts, publishingNode, relocateForPublishing, fullyPublished } from "./load-balancer-publishing.js";
@@ -223,16 +224,24 @@ async function placeNodes(tx: Repositories, accountId: string, now: number): Pro
         await tx.networkInterfaces.setHost(existing.eniId, host.hostId);
         continue;
       }
-      await tx.networkInterfaces.allocate({
-        subnet,
-        ownerId: accountId,
-        groupIds,
-        description,
-        requesterId: ELB_REQUESTER_ID,
-        requesterManaged: true,
-        hostId: host.hostId,
-        createdAtMs: now,
-      });
+      const allocated = await tx.networkInterfaces
+        .allocate({
+          subnet,
+          ownerId: accountId,
+          groupIds,
+          description,
+          requesterId: ELB_REQUESTER_ID,
+          requesterManaged: true,
+          hostId: host.hostId,
+          createdAtMs: now,
+        })
+        // A full subnet leaves this node unplaced (provisioning) and the others are placed all the
+        // same: the check runs after the subnet's reads, so the transaction is not aborted.
+        .catch((error: unknown) => {
+          if (error instanceof AwsError && error.code === "InsufficientFreeAddressesInSubnet") return undefined;
+          throw error;
+        });
+      if (!allocated) load.set(host.hostId, load.get(host.hostId)! - 1);
     }
   }
   for (const [key, eni] of interfaces) {
@@ -241,7 +250,7 @@ async function placeNodes(tx: Repositories, accountId: string, now: number): Pro
     if (eni.hostId !== undefined) changed.add(eni.hostId);
   }
   const placed = await tx.networkInterfaces.listByRequester(ELB_REQUESTER_ID);
-  const placement = { hosts, subnets: [...subnets.values()], zonesOf, describe: nodeDescription };
+  const placement = { hosts, subnets: [...subnets.values()], zonesOf, describe: nodeDescription, load, maxNodesPerHost: MAX_NODES_PER_HOST };
   for (const hostId of await relocateForPublishing(tx, placed, placement)) changed.add(hostId);
   return [...changed];
 }

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { fullyPublished, publishedPorts } from "./load-balancer-publishing.js";
+import { fullyPublished, publishedPorts, relocateForPublishing } from "./load-balancer-publishing.js";
+import type { HostRecord, NetworkInterfaceRecord, Repositories, SubnetRecord } from "../store/index.js";
 import type { PublishingNode } from "./load-balancer-publishing.js";
 
 const node = (arn: string, listeners: [port: number, createdAt: number][], internetFacing = true, eniId = `eni-${arn}`): PublishingNode => ({
@@ -48,4 +49,35 @@ test("two nodes of one load balancer on one host: the port is published once, th
   assert.deepEqual(published.get("eni-0000000000000000b"), []);
   assert.equal(fullyPublished(first, published), true);
   assert.equal(fullyPublished(second, published), false);
+});
+
+test("a node is moved for publishing only to a host below the nodes-per-host cap", async () => {
+  const arn = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/x/0123456789abcdef";
+  const moved: [string, string][] = [];
+  const tx = {
+    elbv2: {
+      listListeners: async () => [{ arn: `${arn}/l`, loadBalancerArn: arn, port: 8080, createdAt: 1 }],
+      listLoadBalancers: async () => [{ arn, loadBalancer: { Scheme: "internet-facing" } }],
+    },
+    networkInterfaces: { setHost: async (eniId: string, hostId: string) => void moved.push([eniId, hostId]) },
+  } as unknown as Repositories;
+  const eni = { eniId: "eni-0000000000000000a", description: "ELB x", subnetId: "subnet-a", hostId: "private" } as NetworkInterfaceRecord;
+  const hosts = [{ hostId: "public", publicAddress: "10.99.0.1" }, { hostId: "private" }] as HostRecord[];
+  const placement = (publicLoad: number) => ({
+    hosts,
+    subnets: [{ subnetId: "subnet-a", availabilityZone: "zone-a" }] as SubnetRecord[],
+    zonesOf: () => new Set(["zone-a"]),
+    describe: () => "ELB x",
+    load: new Map([
+      ["public", publicLoad],
+      ["private", 1],
+    ]),
+    maxNodesPerHost: 32,
+  });
+  assert.deepEqual(await relocateForPublishing(tx, [eni], placement(32)), [], "a full public host takes no node");
+  assert.deepEqual(moved, []);
+  const room = placement(31);
+  assert.deepEqual((await relocateForPublishing(tx, [eni], room)).sort(), ["private", "public"]);
+  assert.deepEqual(moved, [["eni-0000000000000000a", "public"]]);
+  assert.equal(room.load.get("public"), 32, "the move counts against the host");
 });

@@ -68,6 +68,9 @@ export interface PublishingPlacement {
   readonly subnets: readonly SubnetRecord[];
   readonly zonesOf: (host: HostRecord, subnets: readonly SubnetRecord[]) => ReadonlySet<string>;
   readonly describe: (loadBalancerArn: string) => string;
+  /** Nodes per ACTIVE host (updated as nodes move) and the most one host takes: a move never passes it. */
+  readonly load: Map<string, number>;
+  readonly maxNodesPerHost: number;
 }
 
 /**
@@ -105,6 +108,7 @@ export async function relocateForPublishing(
     if (!subnet) continue;
     const target = publicHosts.find((host) => {
       if (host.hostId === current || !placement.zonesOf(host, placement.subnets).has(subnet.availabilityZone)) return false;
+      if ((placement.load.get(host.hostId) ?? placement.maxNodesPerHost) >= placement.maxNodesPerHost) return false;
       const before = publishedPorts(nodesOn(host.hostId));
       const after = publishedPorts([...nodesOn(host.hostId), node]);
       return fullyPublished(node, after) && [...before].every(([eniId, ports]) => after.get(eniId)!.length === ports.length);
@@ -112,6 +116,8 @@ export async function relocateForPublishing(
     if (!target) continue;
     await tx.networkInterfaces.setHost(node.eniId, target.hostId);
     where.set(node.eniId, target.hostId);
+    placement.load.set(target.hostId, placement.load.get(target.hostId)! + 1);
+    if (placement.load.has(current)) placement.load.set(current, placement.load.get(current)! - 1);
     changed.add(current).add(target.hostId);
   }
   return [...changed];

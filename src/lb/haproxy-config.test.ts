@@ -136,7 +136,7 @@ test("HTTPS groups: TLS to the targets and their checks, certificates not verifi
   const https = group("web", { protocol: "HTTPS", healthCheck: { ...group("web").healthCheck, protocol: "HTTPS" } });
   const httpsCheckedOverHttp = group("api", { protocol: "HTTPS", targets: [{ ip: "10.0.1.5", port: 8443 }] });
   const body = lines(compile(model([], forward(["web", 1], ["api", 1]), [https, httpsCheckedOverHttp])).text);
-  assert.ok(body.includes("server t-0a000104-1f90 10.0.1.4:8080 check inter 10s fall 2 rise 3 ssl verify none"));
+  assert.ok(body.includes("server t-0a000104-1f90 10.0.1.4:8080 check inter 10s fall 2 rise 3 ssl verify none check-ssl"));
   assert.ok(body.includes("server t-0a000105-20fb 10.0.1.5:8443 check inter 10s fall 2 rise 3 ssl verify none no-check-ssl"));
   assert.equal(body.filter((line) => line === "mode http").length >= 3, true, "HTTPS groups are http backends");
   const checkedOverHttps = group("web", { healthCheck: { ...group("web").healthCheck, protocol: "HTTPS" } });

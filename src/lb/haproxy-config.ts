@@ -277,7 +277,9 @@ export function serverOptions(group: TargetGroupModel, target: TargetModel, cook
   if (health.port !== "traffic-port") options.push("port", String(health.port));
   // TLS to the target (an HTTPS group) and for its checks (an HTTPS health check), the target's
   // certificate not verified, as an ALB does not verify its targets' certificates.
-  if (group.protocol === "HTTPS") options.push("ssl", "verify", "none", ...(health.protocol === "HTTPS" ? [] : ["no-check-ssl"]));
+  // check-ssl is explicit: a server added through the runtime API checks in clear without it, even
+  // with `ssl` (HAProxy 2.6), and refuses no-check-ssl (haproxy-node.ts leaves that out there).
+  if (group.protocol === "HTTPS") options.push("ssl", "verify", "none", health.protocol === "HTTPS" ? "check-ssl" : "no-check-ssl");
   else if (health.protocol === "HTTPS") options.push("check-ssl", "verify", "none");
   if (group.slowStartSeconds > 0) options.push("slowstart", `${group.slowStartSeconds}s`);
   if (group.stickinessSeconds !== undefined) {

@@ -454,7 +454,13 @@ function readyLine(group: TargetGroupModel, target: TargetModel): string {
 function addCommands(group: TargetGroupModel, target: TargetModel): [string, RegExp][] {
   const server = serverKey(group.id, target);
   return [
-    [`add server ${server} ${target.ip}:${target.port} ${serverOptions(group, target).join(" ")}`, /New server registered/],
+    // no-check-ssl is refused for a dynamic server, whose checks are in clear unless check-ssl is given.
+    [
+      `add server ${server} ${target.ip}:${target.port} ${serverOptions(group, target)
+        .filter((option) => option !== "no-check-ssl")
+        .join(" ")}`,
+      /New server registered/,
+    ],
     [`enable health ${server}`, /^\s*$/],
     [readyLine(group, target), /^\s*$/],
   ];

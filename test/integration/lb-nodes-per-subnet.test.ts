@@ -5,7 +5,7 @@
 // changes its load balancer. Hosts here speak the real agent protocol and run nothing.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { CreateSecurityGroupCommand, DescribeNetworkInterfacesCommand } from "@aws-sdk/client-ec2";
+import { CreateSecurityGroupCommand, CreateSubnetCommand, CreateVpcCommand, DescribeNetworkInterfacesCommand } from "@aws-sdk/client-ec2";
 import {
   CreateListenerCommand,
   CreateLoadBalancerCommand,
@@ -195,4 +195,27 @@ test("SetSubnets moves the load balancer's nodes, SetSecurityGroups changes its 
     "InvalidConfigurationRequest",
   );
   for (const loadBalancerArn of [arn, network.LoadBalancerArn!]) await f.elb.send(new DeleteLoadBalancerCommand({ LoadBalancerArn: loadBalancerArn }));
+});
+
+test("a full subnet leaves its nodes unplaced; every other node is placed all the same", async () => {
+  const vpcId = (await f.ec2.send(new CreateVpcCommand({ CidrBlock: "10.30.0.0/16" }))).Vpc!.VpcId!;
+  // A /28 holds 11 addresses (AWS keeps 5): the 12th load balancer's node there finds none.
+  const small = (await f.ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: "10.30.0.0/28", AvailabilityZone: f.subnets[0]!.zone }))).Subnet!
+    .SubnetId!;
+  const large = (await f.ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: "10.30.1.0/24", AvailabilityZone: f.subnets[1]!.zone }))).Subnet!
+    .SubnetId!;
+  const group = (await f.ec2.send(new CreateSecurityGroupCommand({ VpcId: vpcId, GroupName: "full", Description: "lb" }))).GroupId!;
+  const arns: string[] = [];
+  for (let index = 0; index < 12; index++) {
+    const created = await f.elb.send(new CreateLoadBalancerCommand({ Name: `full-${index}`, Subnets: [small, large], SecurityGroups: [group] }));
+    arns.push(created.LoadBalancers![0]!.LoadBalancerArn!);
+  }
+  const placedIn = async (subnetId: string) =>
+    ((await f.ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: "requester-id", Values: ["amazon-elb"] }] }))).NetworkInterfaces ?? []).filter(
+      (eni) => eni.SubnetId === subnetId,
+    ).length;
+  await waitFor(async () => (await placedIn(large)) === 12, { what: "every node of the large subnet placed", timeoutMs: 20_000 });
+  assert.equal(await placedIn(small), 11, "the small subnet holds 11 nodes, the 12th waits");
+  for (const arn of arns) await f.elb.send(new DeleteLoadBalancerCommand({ LoadBalancerArn: arn }));
+  await waitFor(async () => (await placedIn(small)) + (await placedIn(large)) === 0, { what: "the nodes released", timeoutMs: 20_000 });
 });
