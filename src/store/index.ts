@@ -95,6 +95,7 @@ import { certificatesMigration } from "./certificates-migration.js";
 import type { Elbv2Repository, Elbv2Tables } from "./elbv2-repository.js";
 import { createElbv2Repository } from "./elbv2-repository.js";
 import { elbv2Migration } from "./elbv2-migration.js";
+import { logEventsIngestionMigration } from "./log-events-ingestion-migration.js";
 
 export type { StoredAccessKey, AccessKeysRepository } from "./access-keys-repository.js";
 export type { ClustersRepository, StoredTaskDefinition, TaskDefinitionsRepository, TagsRepository, AccountSettingsRepository } from "./ecs-repositories.js";
@@ -320,6 +321,7 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
     "0023-ecr-tag-exclusions": ecrTagExclusionsMigration,
     "0024-ecr-policies": ecrPoliciesMigration,
     "0025-elb-metrics": elbMetricsMigration,
+    "0026-log-events-ingestion": logEventsIngestionMigration,
   };
 }
 

@@ -145,6 +145,8 @@ export interface LogsRepository {
   /** Events of a group (optionally some streams) in (timestamp, id) order, after a cursor. */
   groupEvents(options: { groupId: number; streamIds?: readonly number[]; range: EventRange; after?: EventCursor; limit: number }): Promise<LogEventRecord[]>;
   streamNames(streamIds: readonly number[]): Promise<Map<number, string>>;
+  /** Events of a group ingested at or after `since` (ms), in (ingestion time, id) order: what a live tail reads each second. */
+  eventsIngestedSince(groupId: number, since: number, limit: number): Promise<LogEventRecord[]>;
   /** Deletes events older than each group's retention; returns how many went. */
   purgeExpired(now: number): Promise<number>;
 }
@@ -355,6 +357,18 @@ export function createLogsRepository(db: Kysely<LogsTables>): LogsRepository {
       if (after)
         query = query.where((eb) => eb.or([eb("timestamp", ">", after.timestamp), eb.and([eb("timestamp", "=", after.timestamp), eb("id", ">", after.id)])]));
       return (await query.execute()).map(eventOf);
+    },
+    async eventsIngestedSince(groupId, since, limit) {
+      const rows = await db
+        .selectFrom("log_events")
+        .selectAll()
+        .where("group_id", "=", groupId)
+        .where("ingestion_time", ">=", since)
+        .orderBy("ingestion_time", "asc")
+        .orderBy("id", "asc")
+        .limit(limit)
+        .execute();
+      return rows.map(eventOf);
     },
     async streamNames(streamIds) {
       if (streamIds.length === 0) return new Map();

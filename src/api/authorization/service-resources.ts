@@ -53,6 +53,11 @@ export const LOGS_RESOURCES: ResourceTable = {
   PutMetricFilter: onLogGroup,
   DeleteMetricFilter: onLogGroup,
   DescribeMetricFilters: onLogGroup,
+  // Every group the session tails must be allowed.
+  StartLiveTail: (input, context) => {
+    const groups = texts(input.logGroupIdentifiers).map((identifier) => logGroup({ logGroupIdentifier: identifier }, context) ?? "arn:invalid");
+    return { resources: groups.length > 0 ? groups : ["*"] };
+  },
 };
 
 // ECR: arn:…:ecr:…:repository/NAME, decided with the repository's policy when it has one;

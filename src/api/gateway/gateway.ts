@@ -22,6 +22,7 @@ import type { AuthorizationQuery } from "../../control/authorizer.js";
 import type { AuthorizedCall } from "../authorization/request-authorizer.js";
 import type { JsonServiceModule, QueryServiceModule, RequestContext, ServiceModule } from "../service-module.js";
 import { RawJsonOutput, toWireJson } from "../wire-json.js";
+import { eventStreamOf, writeEventStream } from "./event-stream-answer.js";
 import type { Principal } from "./authenticate.js";
 import { authenticate, callerContext } from "./authenticate.js";
 import { answerFailure, closeAfterUnreadBody } from "./failure-answer.js";
@@ -184,6 +185,11 @@ async function handleJson(parts: GatewayParts, request: IncomingMessage, respons
     const decision = parts.options.authorization?.check({ signingName: target.service?.signingName ?? "", operation: target.operationName, input, context });
     if (decision !== undefined) await decision;
     const output = await operation.handler(input, context);
+    const stream = eventStreamOf(output);
+    if (stream) {
+      await writeEventStream(response, requestId, stream);
+      return;
+    }
     const text = output instanceof RawJsonOutput ? output.text : toWireJson(output);
     response.writeHead(200, { "content-type": contentType, "x-amzn-requestid": requestId, "content-length": Buffer.byteLength(text) });
     response.end(text);

@@ -20,6 +20,7 @@ import { QueryRunner } from "./insights/query-runner.js";
 import type { JsonServiceModule, SdkOperations } from "../service-module.js";
 import { jsonOperations } from "../service-module.js";
 import { filterLogEvents, getLogEvents, putLogEvents } from "./log-events.js";
+import { LiveTailSessions, startLiveTail } from "./live-tail.js";
 import type { LogsContext } from "./log-groups.js";
 import {
   createLogGroup,
@@ -70,6 +71,7 @@ export function createLogsService(options: LogsServiceOptions): JsonServiceModul
     <I extends object, O extends object>(handler: (context: InsightsContext, input: I) => Promise<O>) =>
     (input: I): Promise<O> =>
       handler(insightsContext!, input);
+  const liveTails = new LiveTailSessions();
   const groupArn = (input: { logGroupName?: string }) => logGroupArn(options.scope, input.logGroupName ?? "");
   return {
     signingName: "logs",
@@ -86,6 +88,7 @@ export function createLogsService(options: LogsServiceOptions): JsonServiceModul
       PutLogEvents: on(putLogEvents),
       GetLogEvents: on(getLogEvents),
       FilterLogEvents: on(filterLogEvents),
+      StartLiveTail: (input, request) => startLiveTail(context, liveTails, input, request),
       PutRetentionPolicy: on(putRetentionPolicy),
       DeleteRetentionPolicy: on(deleteRetentionPolicy),
       TagResource: on(tagResource),
