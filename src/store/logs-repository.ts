@@ -145,8 +145,11 @@ export interface LogsRepository {
   /** Events of a group (optionally some streams) in (timestamp, id) order, after a cursor. */
   groupEvents(options: { groupId: number; streamIds?: readonly number[]; range: EventRange; after?: EventCursor; limit: number }): Promise<LogEventRecord[]>;
   streamNames(streamIds: readonly number[]): Promise<Map<number, string>>;
-  /** Events of a group ingested at or after `since` (ms), in (ingestion time, id) order: what a live tail reads each second. */
-  eventsIngestedSince(groupId: number, since: number, limit: number): Promise<LogEventRecord[]>;
+  /**
+   * Events of a group in (ingestion time, id) order after the cursor (exclusive) and ingested at or
+   * before `until`: what a live tail reads each second, from where it stopped.
+   */
+  eventsIngestedAfter(groupId: number, after: { ingestionTime: number; id: number }, until: number, limit: number): Promise<LogEventRecord[]>;
   /** Deletes events older than each group's retention; returns how many went. */
   purgeExpired(now: number): Promise<number>;
 }
@@ -358,12 +361,14 @@ export function createLogsRepository(db: Kysely<LogsTables>): LogsRepository {
         query = query.where((eb) => eb.or([eb("timestamp", ">", after.timestamp), eb.and([eb("timestamp", "=", after.timestamp), eb("id", ">", after.id)])]));
       return (await query.execute()).map(eventOf);
     },
-    async eventsIngestedSince(groupId, since, limit) {
+    async eventsIngestedAfter(groupId, after, until, limit) {
       const rows = await db
         .selectFrom("log_events")
         .selectAll()
         .where("group_id", "=", groupId)
-        .where("ingestion_time", ">=", since)
+        .where("ingestion_time", ">=", after.ingestionTime)
+        .where("ingestion_time", "<=", until)
+        .where((eb) => eb.or([eb("ingestion_time", ">", after.ingestionTime), eb("id", ">", after.id)]))
         .orderBy("ingestion_time", "asc")
         .orderBy("id", "asc")
         .limit(limit)

@@ -132,7 +132,16 @@ test("AWS's errors, and at most 15 sessions at once (a session's slot is freed w
   assert.equal(await code({ logGroupIdentifiers: [arnOf("/tail/app")], logEventFilterPattern: "{ $.x = " }), "InvalidParameterException");
   assert.equal(await code({ logGroupIdentifiers: [`${arnOf("/tail/app")}:*`] }), "InvalidParameterException");
 
-  // The earlier tests' sessions end as the server sees their clients go: a slot is waited for.
+  // Clients that go while their session is being set up (authorization, reads) leave no slot taken.
+  await Promise.all(
+    Array.from({ length: 30 }, async (_, index) => {
+      const end = new AbortController();
+      const sent = logs.send(new StartLiveTailCommand({ logGroupIdentifiers: [arnOf("/tail/other")] }), { abortSignal: end.signal }).catch(() => undefined);
+      setTimeout(() => end.abort(), index % 5);
+      await sent;
+    }),
+  );
+  // The earlier sessions end as the server sees their clients go: a slot is waited for.
   const session = async () => {
     const end = new AbortController();
     for (const deadline = Date.now() + 5_000; ;) {

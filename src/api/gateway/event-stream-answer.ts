@@ -1,60 +1,101 @@
 // An operation's answer as an AWS event stream (application/vnd.amazon.eventstream), as
-// StartLiveTail answers: the answer's one member is an async iterable of union values
-// ({ sessionStart: {…} }, { sessionUpdate: {…} }, { SessionTimeoutException: { message } }); each
-// becomes one message of the SDK's own framing (@smithy/core's EventStreamCodec: prelude, headers,
-// payload, CRCs) with its :event-type (or :exception-type) header and a JSON payload, written as it
-// comes. A member named …Exception is an error event (the SDK raises it from the stream) and ends
-// the stream. When the client goes away, the iterable is closed (its finally runs) at its next step.
-import type { ServerResponse } from "node:http";
+// StartLiveTail answers: the answer's member marked as an event stream (src/api/event-stream-output.ts)
+// yields union values ({ sessionStart: {…} }, { sessionUpdate: {…} }, { SessionTimeoutException:
+// { message } }); each becomes one message of the SDK's own framing (@smithy/core's
+// EventStreamCodec: prelude, headers, payload, CRCs) with its :event-type (or :exception-type)
+// header and a JSON payload, written as it comes. A member named …Exception is an error event (the
+// SDK raises it from the stream) and ends the stream. The stream is closed (its return(), which
+// frees what it holds) when it ends, when the client has gone (before or while it is written), when
+// the client stops reading for DRAIN_DEADLINE_MS, and when it fails (a SessionStreamingException
+// event says so, then the stream ends; the error goes to `onError`, the gateway's log).
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { EventStreamCodec } from "@smithy/core/event-streams";
 import { fromUtf8, toUtf8 } from "@smithy/core/serde";
+import { isEventStream } from "../event-stream-output.js";
+import type { EventStream } from "../event-stream-output.js";
 import { toWireJson } from "../wire-json.js";
 
 type StreamEvent = Readonly<Record<string, unknown>>;
 
-/** The event stream an operation's answer carries (its only member an async iterable), or undefined. */
-export function eventStreamOf(output: unknown): AsyncIterable<StreamEvent> | undefined {
+/** A client that reads nothing for this long is cut off (its buffers full: it holds a session otherwise). */
+export const DRAIN_DEADLINE_MS = 30_000;
+
+/** The event stream an operation's answer carries (a member marked as one), or undefined. */
+export function eventStreamOf(output: unknown): EventStream<StreamEvent> | undefined {
   if (typeof output !== "object" || output === null) return undefined;
-  const values = Object.values(output);
-  const stream = values.length === 1 ? values[0] : undefined;
-  return typeof stream === "object" && stream !== null && Symbol.asyncIterator in stream ? (stream as AsyncIterable<StreamEvent>) : undefined;
+  return Object.values(output).find(isEventStream);
 }
 
 const string = (value: string) => ({ type: "string" as const, value });
 
+function exceptionMessage(codec: EventStreamCodec, type: string, message: string): Uint8Array {
+  const headers = { ":message-type": string("exception"), ":exception-type": string(type), ":content-type": string("application/json") };
+  return codec.encode({ headers, body: fromUtf8(JSON.stringify({ message })) });
+}
+
 /** One event as a framed message: an event, or an exception (which ends the stream). */
 function encodeEvent(codec: EventStreamCodec, event: StreamEvent): { message: Uint8Array; last: boolean } {
   const [member, value] = Object.entries(event)[0] ?? ["", {}];
-  if (member.endsWith("Exception")) {
-    const message = String((value as { message?: unknown }).message ?? "");
-    const headers = { ":message-type": string("exception"), ":exception-type": string(member), ":content-type": string("application/json") };
-    return { message: codec.encode({ headers, body: fromUtf8(JSON.stringify({ message })) }), last: true };
-  }
+  if (member.endsWith("Exception")) return { message: exceptionMessage(codec, member, String((value as { message?: unknown }).message ?? "")), last: true };
   const headers = { ":message-type": string("event"), ":event-type": string(member), ":content-type": string("application/json") };
   return { message: codec.encode({ headers, body: fromUtf8(toWireJson(value)) }), last: false };
 }
 
-/** Writes the stream's events as they come, until it ends, raises an exception event, or the client goes. */
-export async function writeEventStream(response: ServerResponse, requestId: string, stream: AsyncIterable<StreamEvent>): Promise<void> {
-  response.writeHead(200, { "content-type": "application/vnd.amazon.eventstream", "x-amzn-requestid": requestId });
-  response.flushHeaders();
-  const codec = new EventStreamCodec(toUtf8, fromUtf8);
-  const gone = new Promise<"gone">((resolve) => response.once("close", () => resolve("gone")));
-  const iterator = stream[Symbol.asyncIterator]();
+/** Resolves "gone" once the client's connection is closed (at once if it already is). */
+function whenGone(request: IncomingMessage, response: ServerResponse): Promise<"gone"> {
+  const socket = request.socket;
+  if (response.destroyed || socket.destroyed) return Promise.resolve("gone");
+  return new Promise((resolve) => {
+    const gone = () => resolve("gone");
+    response.once("close", gone);
+    socket.once("close", gone);
+  });
+}
+
+/** Waits until the response may take more, the client goes, or DRAIN_DEADLINE_MS pass: true when it may. */
+async function drained(response: ServerResponse, gone: Promise<"gone">): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), DRAIN_DEADLINE_MS)));
+  const ready = new Promise<"drained">((resolve) => response.once("drain", () => resolve("drained")));
   try {
-    for (;;) {
-      const next = await Promise.race([iterator.next(), gone]);
+    return (await Promise.race([ready, gone, late])) === "drained";
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Writes the stream's events as they come, until it ends, raises an exception event, fails, or the client goes or stalls. */
+export async function writeEventStream(
+  request: IncomingMessage,
+  response: ServerResponse,
+  requestId: string,
+  stream: EventStream<StreamEvent>,
+  onError: (error: unknown) => void,
+): Promise<void> {
+  const gone = whenGone(request, response);
+  const codec = new EventStreamCodec(toUtf8, fromUtf8);
+  let open = true;
+  try {
+    if ((await Promise.race([gone, Promise.resolve("here")])) === "gone") return;
+    response.writeHead(200, { "content-type": "application/vnd.amazon.eventstream", "x-amzn-requestid": requestId });
+    response.flushHeaders();
+    while (open) {
+      const next = await Promise.race([stream.next(), gone]);
       if (next === "gone" || next.done === true) break;
       const { message, last } = encodeEvent(codec, next.value);
-      if (!response.write(message)) {
-        const drained = new Promise<"drained">((resolve) => response.once("drain", () => resolve("drained")));
-        if ((await Promise.race([drained, gone])) === "gone") break;
+      if (!response.write(message) && !(await drained(response, gone))) {
+        open = false;
+        response.destroy();
       }
       if (last) break;
     }
+  } catch (error) {
+    onError(error);
+    if (!response.headersSent) response.writeHead(200, { "content-type": "application/vnd.amazon.eventstream", "x-amzn-requestid": requestId });
+    if (!response.destroyed) response.write(exceptionMessage(codec, "SessionStreamingException", "Internal error"));
   } finally {
-    // The iterable's own cleanup (a session's registration, its timers) whatever ended the stream.
-    void iterator.return?.(undefined)?.catch(() => undefined);
-    if (!response.writableEnded) response.end();
+    // What the stream holds (a live tail's quota slot, its read) is let go whatever ended it.
+    void stream.return?.(undefined)?.catch(() => undefined);
+    if (!response.destroyed && !response.writableEnded) response.end();
   }
 }

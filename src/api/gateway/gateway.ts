@@ -187,7 +187,9 @@ async function handleJson(parts: GatewayParts, request: IncomingMessage, respons
     const output = await operation.handler(input, context);
     const stream = eventStreamOf(output);
     if (stream) {
-      await writeEventStream(response, requestId, stream);
+      await writeEventStream(request, response, requestId, stream, (error) =>
+        parts.options.logger.error({ err: error, target: target.name }, "event stream failed"),
+      );
       return;
     }
     const text = output instanceof RawJsonOutput ? output.text : toWireJson(output);

@@ -4,18 +4,31 @@
 //   sessionStart     first: the request and session ids, the groups, stream filters and pattern
 //   sessionUpdate    every second: the events ingested since the last one that match the stream
 //                    names or prefixes and the filter pattern (the full syntax, filter-pattern.ts),
-//                    at most 500 (then an even sample of them, sessionMetadata.sampled true)
+//                    at most 500 and MAX_UPDATE_BYTES of messages (beyond: an even sample of them,
+//                    sessionMetadata.sampled true)
 //   SessionTimeoutException   after 3 hours, ending the stream
 //
-// Each second reads each group's events by ingestion time (the store's index on it) from a window
-// reaching OVERLAP_MS back, so an event whose write committed late is still seen; the ids already
-// sent are remembered for that window, so none is sent twice. At most MAX_SESSIONS run at once
-// (AWS's quota: 15 concurrent sessions per account); a session ends when its client goes.
+// Each second reads each group from where the last read stopped, by (ingestion time, id) through
+// the store's index, up to LAG_MS ago: an event is sent once, LAG_MS to 1 s + LAG_MS after it was
+// ingested (the lag lets a write still committing, or a replica's clock a little behind, land
+// before the cursor passes it). A read takes at most MAX_ROWS_PER_GROUP rows or
+// MAX_BYTES_PER_GROUP of messages a group; a group ingesting faster than that is skipped ahead to
+// the present (its update marked sampled), so a flood delays nothing and costs a bounded read.
+// At most MAX_SESSIONS run at once (AWS's quota: 15 concurrent sessions per account); a session
+// ends when its client goes, and its slot is freed once its read in flight has finished.
 import { randomUUID } from "node:crypto";
 import { SessionTimeoutException } from "@aws-sdk/client-cloudwatch-logs";
-import type { LiveTailSessionLogEvent, StartLiveTailRequest, StartLiveTailResponse, StartLiveTailResponseStream } from "@aws-sdk/client-cloudwatch-logs";
+import type {
+  LiveTailSessionLogEvent,
+  LiveTailSessionUpdate,
+  StartLiveTailRequest,
+  StartLiveTailResponse,
+  StartLiveTailResponseStream,
+} from "@aws-sdk/client-cloudwatch-logs";
 import { invalidParameterException, limitExceededException } from "../../core/errors.js";
-import type { LogGroupRecord } from "../../store/logs-repository.js";
+import type { LogEventRecord, LogGroupRecord } from "../../store/logs-repository.js";
+import { EVENT_STREAM } from "../event-stream-output.js";
+import type { EventStream } from "../event-stream-output.js";
 import type { RequestContext } from "../service-module.js";
 import { eventView } from "./filter-pattern-json.js";
 import { parseFilterPattern } from "./filter-pattern.js";
@@ -26,10 +39,12 @@ export const MAX_SESSIONS = 15;
 const MAX_GROUPS = 10;
 const MAX_STREAM_FILTERS = 100;
 const MAX_RESULTS_PER_UPDATE = 500;
-/** Events read per group per second at most: far above what 500 results need, bounded against a flood. */
-const MAX_READ_PER_GROUP = 10_000;
+const MAX_UPDATE_BYTES = 4 * 1024 * 1024;
+const MAX_ROWS_PER_GROUP = 2_000;
+const MAX_BYTES_PER_GROUP = 8 * 1024 * 1024;
+const PAGE_ROWS = 250;
 const UPDATE_MS = 1_000;
-const OVERLAP_MS = 5_000;
+export const LAG_MS = 1_500;
 export const SESSION_MS = 3 * 3_600_000;
 
 /** The sessions running on this control plane (the quota's count). */
@@ -97,33 +112,53 @@ function evenSample<T>(items: readonly T[], count: number): T[] {
   return Array.from({ length: count }, (_, index) => items[Math.floor((index * items.length) / count)]!);
 }
 
-/** One second's events of the session: those ingested since the window's start, not sent before. */
-async function nextResults(context: LogsContext, tail: Tail, sent: Map<number, number>, since: number): Promise<LiveTailSessionLogEvent[]> {
-  const results: (LiveTailSessionLogEvent & { id: number })[] = [];
-  for (const [index, group] of tail.groups.entries()) {
-    const events = (await context.logs.eventsIngestedSince(group.id, since, MAX_READ_PER_GROUP)).filter((event) => !sent.has(event.id));
-    if (events.length === 0) continue;
-    const names = await context.logs.streamNames([...new Set(events.map((event) => event.streamId))]);
-    for (const event of events) {
-      sent.set(event.id, event.ingestionTime);
-      const logStreamName = names.get(event.streamId);
-      if (logStreamName === undefined || !tail.streams(logStreamName) || !tail.matches(event.message)) continue;
-      const { timestamp, ingestionTime, message, id } = event;
-      results.push({ id, logStreamName, logGroupIdentifier: tail.arns[index]!, message, timestamp, ingestionTime });
-    }
+/** The first of `events` whose messages fit in `bytes` (UTF-16 length as the measure: a bound, not an exact size). */
+function withinBytes(events: readonly LiveTailSessionLogEvent[], bytes: number): LiveTailSessionLogEvent[] {
+  let used = 0;
+  const kept: LiveTailSessionLogEvent[] = [];
+  for (const event of events) {
+    used += event.message?.length ?? 0;
+    if (used > bytes) break;
+    kept.push(event);
   }
-  return results.sort((a, b) => a.ingestionTime! - b.ingestionTime! || a.id - b.id).map(({ id: _id, ...event }) => event);
+  return kept;
+}
+
+type Cursor = { ingestionTime: number; id: number };
+
+/** One group's events after its cursor up to `until`, within the read's bounds; the cursor moves past them (to `until` when it fell behind). */
+async function readGroup(
+  context: LogsContext,
+  groupId: number,
+  cursor: Cursor,
+  until: number,
+): Promise<{ events: LogEventRecord[]; behind: boolean; cursor: Cursor }> {
+  const events: LogEventRecord[] = [];
+  let bytes = 0;
+  let at = cursor;
+  for (;;) {
+    const page = await context.logs.eventsIngestedAfter(groupId, at, until, PAGE_ROWS);
+    for (const event of page) bytes += event.message.length;
+    events.push(...page);
+    if (page.length > 0) at = { ingestionTime: page.at(-1)!.ingestionTime, id: page.at(-1)!.id };
+    if (page.length < PAGE_ROWS) return { events, behind: false, cursor: at };
+    // Faster than a session reads: what is left before `until` is skipped, the update is a sample.
+    if (events.length >= MAX_ROWS_PER_GROUP || bytes >= MAX_BYTES_PER_GROUP)
+      return { events, behind: true, cursor: { ingestionTime: until, id: Number.MAX_SAFE_INTEGER } };
+  }
 }
 
 /**
- * A session's events, one step per next(); return() (the gateway's, when the client goes) ends it
- * at once: its wait is aborted and its quota slot freed, even while a next() is pending.
+ * A session's events, one step per next(); return() (the gateway's, when the stream ends or the
+ * client goes) ends it at once: its wait is aborted, and its quota slot is freed once a read in
+ * flight has finished.
  */
-class LiveTailStream implements AsyncIterableIterator<StartLiveTailResponseStream> {
+class LiveTailStream implements EventStream<StartLiveTailResponseStream> {
+  readonly [EVENT_STREAM] = true as const;
   private readonly stop = new AbortController();
-  private readonly sent = new Map<number, number>();
+  private readonly cursors = new Map<number, Cursor>();
   private startedAt: number | undefined;
-  private since = 0;
+  private reading: Promise<unknown> = Promise.resolve();
   private timedOut = false;
 
   constructor(
@@ -141,35 +176,50 @@ class LiveTailStream implements AsyncIterableIterator<StartLiveTailResponseStrea
     const { clock } = this.context;
     if (this.stop.signal.aborted) return { done: true, value: undefined };
     if (this.startedAt === undefined) {
-      this.startedAt = this.since = clock.now();
+      this.startedAt = clock.now();
+      for (const group of this.tail.groups) this.cursors.set(group.id, { ingestionTime: this.startedAt, id: 0 });
       return { done: false, value: this.start };
     }
     if (clock.now() - this.startedAt >= SESSION_MS) {
-      this.close();
-      const timeout = new SessionTimeoutException({ message: "Session timed out after 3 hours.", $metadata: {} }); // wording not confirmed
-      return this.timedOut ? { done: true, value: undefined } : ((this.timedOut = true), { done: false, value: { SessionTimeoutException: timeout } });
+      if (this.timedOut) return { done: true, value: undefined };
+      this.timedOut = true;
+      return { done: false, value: { SessionTimeoutException: new SessionTimeoutException({ message: "Session timed out after 3 hours.", $metadata: {} }) } }; // wording not confirmed
     }
     try {
       await clock.sleep(UPDATE_MS, this.stop.signal);
     } catch {
       return { done: true, value: undefined };
     }
-    const readAt = clock.now();
-    const results = await nextResults(this.context, this.tail, this.sent, this.since - OVERLAP_MS);
-    this.since = readAt;
-    for (const [id, ingestedAt] of this.sent) if (ingestedAt < this.since - OVERLAP_MS) this.sent.delete(id);
-    const sessionResults = evenSample(results, MAX_RESULTS_PER_UPDATE);
-    return { done: false, value: { sessionUpdate: { sessionMetadata: { sampled: results.length > MAX_RESULTS_PER_UPDATE }, sessionResults } } };
+    const read = this.update(clock.now() - LAG_MS);
+    this.reading = read.catch(() => undefined);
+    return { done: false, value: { sessionUpdate: await read } };
   }
 
   async return(): Promise<IteratorResult<StartLiveTailResponseStream, undefined>> {
-    this.close();
+    this.stop.abort();
+    void this.reading.finally(() => this.release());
     return { done: true, value: undefined };
   }
 
-  private close(): void {
-    this.stop.abort();
-    this.release();
+  /** The update of the events ingested up to `until` that the session has not sent. */
+  private async update(until: number): Promise<LiveTailSessionUpdate> {
+    const results: (LiveTailSessionLogEvent & { id: number })[] = [];
+    let sampled = false;
+    for (const [index, group] of this.tail.groups.entries()) {
+      const read = await readGroup(this.context, group.id, this.cursors.get(group.id)!, until);
+      this.cursors.set(group.id, read.cursor);
+      sampled ||= read.behind;
+      if (read.events.length === 0) continue;
+      const names = await this.context.logs.streamNames([...new Set(read.events.map((event) => event.streamId))]);
+      for (const { streamId, timestamp, ingestionTime, message, id } of read.events) {
+        const logStreamName = names.get(streamId);
+        if (logStreamName === undefined || !this.tail.streams(logStreamName) || !this.tail.matches(message)) continue;
+        results.push({ id, logStreamName, logGroupIdentifier: this.tail.arns[index]!, message, timestamp, ingestionTime });
+      }
+    }
+    const ordered = results.sort((a, b) => a.ingestionTime! - b.ingestionTime! || a.id - b.id).map(({ id: _id, ...event }) => event);
+    const sessionResults = withinBytes(evenSample(ordered, MAX_RESULTS_PER_UPDATE), MAX_UPDATE_BYTES);
+    return { sessionMetadata: { sampled: sampled || sessionResults.length < ordered.length }, sessionResults };
   }
 }
 
