@@ -41,15 +41,22 @@ function encodeEvent(codec: EventStreamCodec, event: StreamEvent): { message: Ui
   return { message: codec.encode({ headers, body: fromUtf8(toWireJson(value)) }), last: false };
 }
 
-/** Resolves "gone" once the client's connection is closed (at once if it already is). */
-function whenGone(request: IncomingMessage, response: ServerResponse): Promise<"gone"> {
+/** "gone" once the client's connection is closed (at once if it already is); `stop` takes the listeners off a socket kept alive. */
+function whenGone(request: IncomingMessage, response: ServerResponse): { gone: Promise<"gone">; stop: () => void } {
   const socket = request.socket;
-  if (response.destroyed || socket.destroyed) return Promise.resolve("gone");
-  return new Promise((resolve) => {
-    const gone = () => resolve("gone");
-    response.once("close", gone);
-    socket.once("close", gone);
-  });
+  if (response.destroyed || socket.destroyed) return { gone: Promise.resolve("gone"), stop: () => undefined };
+  let resolve!: (value: "gone") => void;
+  const gone = new Promise<"gone">((settle) => (resolve = settle));
+  const closed = () => resolve("gone");
+  response.once("close", closed);
+  socket.once("close", closed);
+  return {
+    gone,
+    stop: () => {
+      response.off("close", closed);
+      socket.off("close", closed);
+    },
+  };
 }
 
 /** Waits until the response may take more, the client goes, or DRAIN_DEADLINE_MS pass: true when it may. */
@@ -72,7 +79,7 @@ export async function writeEventStream(
   stream: EventStream<StreamEvent>,
   onError: (error: unknown) => void,
 ): Promise<void> {
-  const gone = whenGone(request, response);
+  const { gone, stop } = whenGone(request, response);
   const codec = new EventStreamCodec(toUtf8, fromUtf8);
   let open = true;
   try {
@@ -97,5 +104,6 @@ export async function writeEventStream(
     // What the stream holds (a live tail's quota slot, its read) is let go whatever ended it.
     void stream.return?.(undefined)?.catch(() => undefined);
     if (!response.destroyed && !response.writableEnded) response.end();
+    stop();
   }
 }
