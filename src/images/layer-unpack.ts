@@ -237,14 +237,28 @@ export async function unpackLayer(
     return counted.size;
   } catch (error) {
     hash.drop();
-    // The extract may still be finishing writes into it (ENOTEMPTY): retried, and never in place of
-    // the layer's own error; what is left is removed at the store's next start (*.partial-*).
-    try {
-      rmSync(temp, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
-    } catch {
-      // left for the store's start
-    }
+    await removeWhenQuiet(temp);
     throw error;
+  }
+}
+
+/**
+ * Removes a refused layer's partial directory once the extract has stopped writing into it: after
+ * a mid-stream error node-tar may still have file system calls in flight, which recreate what was
+ * removed (a later entry's directory) or make the removal fail (ENOTEMPTY). Removed again until it
+ * stays gone for three checks 25 ms apart (at most about a second); never in place of the layer's
+ * own error. What is left even so is removed at the store's next start (*.partial-*).
+ */
+async function removeWhenQuiet(dir: string): Promise<void> {
+  let quiet = 0;
+  for (let attempt = 0; attempt < 40 && quiet < 3; attempt++) {
+    try {
+      rmSync(dir, { recursive: true, force: true, maxRetries: 3, retryDelay: 10 });
+    } catch {
+      // still being written: the next round
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+    quiet = existsSync(dir) ? 0 : quiet + 1;
   }
 }
 
