@@ -208,3 +208,141 @@ print(json.dumps({
   assert.deepEqual(out.zones, [f.subnets[0]!.id, f.subnets[3]!.id]);
   assert.deepEqual([out.dualstack, out.badGroup], ["ValidationError", "InvalidSecurityGroup"]);
 });
+
+test("the rest of the API through the AWS CLI: modify, priorities, attributes, tags, deregistration, deletes", async () => {
+  const lb = first(await cli("create-load-balancer", "--name", "cli-rest", "--subnets", f.subnets[0]!.id, f.subnets[1]!.id), "LoadBalancers");
+  const tg = first(
+    await cli("create-target-group", "--name", "cli-rest", "--protocol", "HTTP", "--port", "80", "--vpc-id", f.vpcId, "--target-type", "ip"),
+    "TargetGroups",
+  );
+  const arn = tg.TargetGroupArn!;
+  const modified = first(await cli("modify-target-group", "--target-group-arn", arn, "--health-check-interval-seconds", "10"), "TargetGroups");
+  assert.equal(modified.HealthCheckIntervalSeconds, 10);
+  assert.equal(((await cli("describe-target-groups", "--names", "cli-rest")).TargetGroups as unknown[]).length, 1);
+  const attributes = (await cli("describe-target-group-attributes", "--target-group-arn", arn)).Attributes as { Key: string; Value: string }[];
+  assert.ok(attributes.some((one) => one.Key === "deregistration_delay.timeout_seconds" && one.Value === "300"));
+  const address = f.subnets[0]!.cidr.replace(/\.0\/20$/, ".8");
+  await cli("register-targets", "--target-group-arn", arn, "--targets", `Id=${address}`);
+  await cli("deregister-targets", "--target-group-arn", arn, "--targets", `Id=${address}`);
+  assert.deepEqual((await cli("describe-target-health", "--target-group-arn", arn)).TargetHealthDescriptions, []);
+  const listener = first(
+    await cli(
+      "create-listener",
+      "--load-balancer-arn",
+      lb.LoadBalancerArn!,
+      "--protocol",
+      "HTTP",
+      "--port",
+      "80",
+      "--default-actions",
+      `Type=forward,TargetGroupArn=${arn}`,
+    ),
+    "Listeners",
+  );
+  assert.equal(first(await cli("modify-listener", "--listener-arn", listener.ListenerArn!, "--port", "8080"), "Listeners").Port, 8080);
+  assert.equal(((await cli("describe-listeners", "--load-balancer-arn", lb.LoadBalancerArn!)).Listeners as { Port: number }[])[0]!.Port, 8080);
+  const rule = (priority: string, path: string) =>
+    cli(
+      "create-rule",
+      "--listener-arn",
+      listener.ListenerArn!,
+      "--priority",
+      priority,
+      "--conditions",
+      `Field=path-pattern,Values=${path}`,
+      "--actions",
+      `Type=forward,TargetGroupArn=${arn}`,
+    ).then((out) => first(out, "Rules").RuleArn!);
+  const [a, b] = [await rule("1", "/a"), await rule("2", "/b")];
+  const changed = first(await cli("modify-rule", "--rule-arn", a, "--conditions", "Field=path-pattern,Values=/a/*"), "Rules") as {
+    Conditions?: { Values: string[] }[];
+  };
+  assert.deepEqual(changed.Conditions?.[0]?.Values, ["/a/*"]);
+  const swapped = (await cli("set-rule-priorities", "--rule-priorities", `RuleArn=${a},Priority=3`, `RuleArn=${b},Priority=1`)).Rules as {
+    RuleArn: string;
+    Priority: string;
+  }[];
+  assert.deepEqual(Object.fromEntries(swapped.map((one) => [one.RuleArn, one.Priority])), { [a]: "3", [b]: "1" });
+  await cli("delete-rule", "--rule-arn", b);
+  await cli("modify-load-balancer-attributes", "--load-balancer-arn", lb.LoadBalancerArn!, "--attributes", "Key=idle_timeout.timeout_seconds,Value=120");
+  const lbAttributes = (await cli("describe-load-balancer-attributes", "--load-balancer-arn", lb.LoadBalancerArn!)).Attributes as {
+    Key: string;
+    Value: string;
+  }[];
+  assert.ok(lbAttributes.some((one) => one.Key === "idle_timeout.timeout_seconds" && one.Value === "120"));
+  await cli("add-tags", "--resource-arns", arn, "--tags", "Key=env,Value=test");
+  await cli("remove-tags", "--resource-arns", arn, "--tag-keys", "env");
+  assert.deepEqual(((await cli("describe-tags", "--resource-arns", arn)).TagDescriptions as { Tags: unknown[] }[])[0]?.Tags, []);
+  const policies = (await cli("describe-ssl-policies")).SslPolicies as { Name: string }[];
+  assert.ok(policies.some((policy) => policy.Name === "ELBSecurityPolicy-TLS13-1-2-2021-06"));
+  const badAttribute = await awsCli(server, [
+    "elbv2",
+    "modify-load-balancer-attributes",
+    "--load-balancer-arn",
+    lb.LoadBalancerArn!,
+    "--attributes",
+    "Key=nope,Value=1",
+  ]);
+  assert.match(badAttribute.stderr, /\(ValidationError\) when calling the ModifyLoadBalancerAttributes operation/);
+  await cli("delete-listener", "--listener-arn", listener.ListenerArn!);
+  await cli("delete-load-balancer", "--load-balancer-arn", lb.LoadBalancerArn!);
+  await cli("delete-target-group", "--target-group-arn", arn);
+});
+
+test("the rest of the API through boto3", async () => {
+  const script = `
+lb = elbv2.create_load_balancer(Name="py-rest", Subnets=${JSON.stringify([f.subnets[0]!.id, f.subnets[1]!.id])})["LoadBalancers"][0]
+tg = elbv2.create_target_group(Name="py-rest", Protocol="HTTP", Port=80, VpcId=${JSON.stringify(f.vpcId)}, TargetType="ip")["TargetGroups"][0]
+arn = tg["TargetGroupArn"]
+out = {}
+out["interval"] = elbv2.modify_target_group(TargetGroupArn=arn, HealthCheckIntervalSeconds=15)["TargetGroups"][0]["HealthCheckIntervalSeconds"]
+out["stickiness"] = [a["Value"] for a in elbv2.modify_target_group_attributes(TargetGroupArn=arn, Attributes=[{"Key": "stickiness.enabled", "Value": "true"}])["Attributes"] if a["Key"] == "stickiness.enabled"]
+out["attributes"] = len(elbv2.describe_target_group_attributes(TargetGroupArn=arn)["Attributes"]) > 0
+target = {"Id": ${JSON.stringify(f.subnets[1]!.cidr.replace(/\.0\/20$/, ".9"))}}
+elbv2.register_targets(TargetGroupArn=arn, Targets=[target])
+elbv2.deregister_targets(TargetGroupArn=arn, Targets=[target])
+out["targets"] = elbv2.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]
+listener = elbv2.create_listener(LoadBalancerArn=lb["LoadBalancerArn"], Protocol="HTTP", Port=80, DefaultActions=[{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404"}}])["Listeners"][0]
+out["port"] = elbv2.modify_listener(ListenerArn=listener["ListenerArn"], Port=81)["Listeners"][0]["Port"]
+out["listeners"] = [l["Port"] for l in elbv2.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]]
+rule = elbv2.create_rule(ListenerArn=listener["ListenerArn"], Priority=5, Conditions=[{"Field": "path-pattern", "Values": ["/x"]}], Actions=[{"Type": "forward", "TargetGroupArn": arn}])["Rules"][0]
+out["rule"] = elbv2.modify_rule(RuleArn=rule["RuleArn"], Conditions=[{"Field": "path-pattern", "Values": ["/y"]}])["Rules"][0]["Conditions"][0]["Values"]
+out["priority"] = elbv2.set_rule_priorities(RulePriorities=[{"RuleArn": rule["RuleArn"], "Priority": 9}])["Rules"][0]["Priority"]
+out["rules"] = [r["Priority"] for r in elbv2.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"]]
+try:
+    elbv2.delete_target_group(TargetGroupArn=arn)
+    out["inUse"] = None
+except botocore.exceptions.ClientError as e:
+    out["inUse"] = e.response["Error"]["Code"]
+elbv2.delete_rule(RuleArn=rule["RuleArn"])
+out["idle"] = [a["Value"] for a in elbv2.modify_load_balancer_attributes(LoadBalancerArn=lb["LoadBalancerArn"], Attributes=[{"Key": "idle_timeout.timeout_seconds", "Value": "90"}])["Attributes"] if a["Key"] == "idle_timeout.timeout_seconds"]
+elbv2.add_tags(ResourceArns=[arn], Tags=[{"Key": "k", "Value": "v"}])
+out["tags"] = elbv2.describe_tags(ResourceArns=[arn])["TagDescriptions"][0]["Tags"]
+elbv2.remove_tags(ResourceArns=[arn], TagKeys=["k"])
+out["policies"] = len(elbv2.describe_ssl_policies()["SslPolicies"]) >= 2
+out["limits"] = len(elbv2.describe_account_limits()["Limits"]) > 0
+elbv2.delete_listener(ListenerArn=listener["ListenerArn"])
+elbv2.delete_load_balancer(LoadBalancerArn=lb["LoadBalancerArn"])
+elbv2.delete_target_group(TargetGroupArn=arn)
+print(json.dumps(out))
+`;
+  const result = await runBoto3(server, "elbv2", "elbv2", script);
+  assert.equal(result.code, 0, result.stderr);
+  const out = JSON.parse(result.stdout.trim().split("\n").pop()!) as Record<string, unknown>;
+  assert.deepEqual(out, {
+    interval: 15,
+    stickiness: ["true"],
+    attributes: true,
+    targets: [],
+    port: 81,
+    listeners: [81],
+    rule: ["/y"],
+    priority: "9",
+    rules: ["9", "default"],
+    idle: ["90"],
+    tags: [{ Key: "k", Value: "v" }],
+    policies: true,
+    limits: true,
+    inUse: "ResourceInUse",
+  });
+});
