@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { get } from "node:http";
-import { DescribeNetworkInterfacesCommand, EC2Client } from "@aws-sdk/client-ec2";
+import { EC2Client } from "@aws-sdk/client-ec2";
 import { CreateClusterCommand, DescribeTasksCommand, ECSClient, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand } from "@aws-sdk/client-ecs";
 import {
   CreateRuleCommand,
@@ -34,7 +34,7 @@ import type { TestRegistry } from "../support/registry.js";
 import { assertNoLeaks } from "../support/leaks.js";
 import { waitFor } from "../support/wait-for.js";
 import { assertRoutedToRouter, webSecurityGroup } from "../support/web-security-group.js";
-import { createWebLoadBalancer, haproxyProcesses } from "../support/load-balancer-fixtures.js";
+import { createWebLoadBalancer, haproxyProcesses, loadBalancerAddress } from "../support/load-balancer-fixtures.js";
 
 const berth = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bin", "berth");
 const CLUSTER = "lbm";
@@ -179,16 +179,7 @@ test("requests through an application load balancer are kept per minute as Cloud
       Actions: [{ Type: "fixed-response", FixedResponseConfig: { StatusCode: "404", ContentType: "text/plain", MessageBody: "none here" } }],
     }),
   );
-  const description = `ELB ${loadBalancerArn.slice(loadBalancerArn.indexOf(":loadbalancer/") + ":loadbalancer/".length)}`;
-  let address = "";
-  await waitFor(
-    async () => {
-      const found = await ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: "description", Values: [description] }] }));
-      address = found.NetworkInterfaces?.[0]?.PrivateIpAddress ?? "";
-      return address !== "";
-    },
-    { what: "the load balancer's interface", timeoutMs: 20_000 },
-  );
+  const address = await loadBalancerAddress(ec2, loadBalancerArn);
   assertRoutedToRouter(address);
   await waitFor(
     async () =>

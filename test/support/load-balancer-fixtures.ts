@@ -44,14 +44,20 @@ export async function pushWebImage(registry: TestRegistry, name: string): Promis
   }
 }
 
-/** The load balancer's address: its node's interface's, found by its description ("ELB app/<name>/<id>"). */
+type LoadBalancerNode = { eniId: string; subnetId: string; address: string };
+
+/** The load balancer's nodes placed so far: their interfaces, found by their description ("ELB app/<name>/<id>"). */
+async function placedNodes(ec2: EC2Client, loadBalancerArn: string): Promise<LoadBalancerNode[]> {
+  const found = await ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: "description", Values: [nodeDescription(loadBalancerArn)] }] }));
+  return (found.NetworkInterfaces ?? []).map((eni) => ({ eniId: eni.NetworkInterfaceId!, subnetId: eni.SubnetId!, address: eni.PrivateIpAddress! }));
+}
+
+/** An address of the load balancer: its first node's, once one is placed. */
 export async function loadBalancerAddress(ec2: EC2Client, loadBalancerArn: string, timeoutMs = 20_000): Promise<string> {
-  const description = nodeDescription(loadBalancerArn);
   let address = "";
   await waitFor(
     async () => {
-      const found = await ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: "description", Values: [description] }] }));
-      address = found.NetworkInterfaces?.[0]?.PrivateIpAddress ?? "";
+      address = (await placedNodes(ec2, loadBalancerArn))[0]?.address ?? "";
       return address !== "";
     },
     { what: "the load balancer's interface", timeoutMs },
@@ -60,18 +66,11 @@ export async function loadBalancerAddress(ec2: EC2Client, loadBalancerArn: strin
 }
 
 /** Every node of the load balancer (one per subnet): interface id, subnet and address, once `count` are placed. */
-export async function loadBalancerNodes(
-  ec2: EC2Client,
-  loadBalancerArn: string,
-  count: number,
-  timeoutMs = 20_000,
-): Promise<{ eniId: string; subnetId: string; address: string }[]> {
-  const description = nodeDescription(loadBalancerArn);
-  let nodes: { eniId: string; subnetId: string; address: string }[] = [];
+export async function loadBalancerNodes(ec2: EC2Client, loadBalancerArn: string, count: number, timeoutMs = 20_000): Promise<LoadBalancerNode[]> {
+  let nodes: LoadBalancerNode[] = [];
   await waitFor(
     async () => {
-      const found = await ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: "description", Values: [description] }] }));
-      nodes = (found.NetworkInterfaces ?? []).map((eni) => ({ eniId: eni.NetworkInterfaceId!, subnetId: eni.SubnetId!, address: eni.PrivateIpAddress! }));
+      nodes = await placedNodes(ec2, loadBalancerArn);
       return nodes.length === count;
     },
     { what: `the load balancer's ${count} interfaces`, timeoutMs },

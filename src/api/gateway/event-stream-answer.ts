@@ -83,7 +83,7 @@ export async function writeEventStream(
   const codec = new EventStreamCodec(toUtf8, fromUtf8);
   let open = true;
   try {
-    if ((await Promise.race([gone, Promise.resolve("here")])) === "gone") return;
+    if (response.destroyed || request.socket.destroyed) return;
     response.writeHead(200, { "content-type": "application/vnd.amazon.eventstream", "x-amzn-requestid": requestId });
     response.flushHeaders();
     while (open) {

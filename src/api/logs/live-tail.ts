@@ -35,7 +35,7 @@ import { parseFilterPattern } from "./filter-pattern.js";
 import type { LogsContext } from "./log-groups.js";
 import { logGroupArn, requireLogGroup } from "./log-groups.js";
 
-export const MAX_SESSIONS = 15;
+const MAX_SESSIONS = 15;
 const MAX_GROUPS = 10;
 const MAX_STREAM_FILTERS = 100;
 const MAX_RESULTS_PER_UPDATE = 500;
@@ -44,8 +44,8 @@ const MAX_ROWS_PER_GROUP = 2_000;
 const MAX_BYTES_PER_GROUP = 8 * 1024 * 1024;
 const PAGE_ROWS = 250;
 const UPDATE_MS = 1_000;
-export const LAG_MS = 1_500;
-export const SESSION_MS = 3 * 3_600_000;
+const LAG_MS = 1_500;
+const SESSION_MS = 3 * 3_600_000;
 
 /** The sessions running on this control plane (the quota's count). */
 export class LiveTailSessions {
