@@ -11,13 +11,9 @@
 //      (its createdAt kept) onto a port another load balancer holds, and takes it
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { CreateListenerCommand, CreateLoadBalancerCommand, CreateTargetGroupCommand, ModifyListenerCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { CreateSecurityGroupCommand } from "@aws-sdk/client-ec2";
-import { createHttpControlLink } from "../../src/agent/control-link-http.js";
-import { protocolVersion } from "../../src/protocol/index.js";
 import type { PollAnswer } from "../../src/protocol/index.js";
 import { startTestServer } from "../support/server.js";
 import { elbv2Fixture } from "../support/elbv2-fixtures.js";
@@ -36,23 +32,10 @@ test(
       await server.cleanup();
     });
     const f = await elbv2Fixture(server);
-    const link = createHttpControlLink({ serverUrl: server.endpoint, token: readFileSync(join(server.dataDir, "agent-token"), "utf8").trim() });
-    const hostId = "h-lbattack2-pub";
-    const registered = await link.register({
-      protocolVersion,
-      hostId,
-      agentVersion: "test",
-      availabilityZone: f.subnets[0]!.zone,
-      architecture: "X86_64",
-      capacity: { cpuUnits: 256 * 8, memoryMiB: 512 * 8, taskSlots: 8, ephemeralGiB: 21 * 8 },
-      machine: { cpuCount: 8, memoryMiB: 16_384 },
-      overcommit: false,
-      subnetIds: [],
-      // Only a string the control plane stores: no traffic goes anywhere in this test.
-      publicAddress: "10.99.0.7",
-    });
-    const heartbeat = setInterval(() => void link.heartbeat(hostId).catch(() => undefined), registered.heartbeatIntervalMs);
-    t.after(() => clearInterval(heartbeat));
+    // A public address is only a string the control plane stores: no traffic goes anywhere.
+    const host = await protocolHost(server, "h-lbattack2-pub", f.subnets[0]!.zone, "10.99.0.7");
+    t.after(() => host.stop());
+    const { link, hostId } = host;
 
     const groupId = (await f.ec2.send(new CreateSecurityGroupCommand({ VpcId: f.vpcId, GroupName: "pub", Description: "pub" }))).GroupId!;
     const lbArn = (
@@ -116,22 +99,10 @@ test(
     await honest.pollUntil((answer) => nodeOf(answer, lbArn) !== undefined);
 
     // Another joined host (malicious or compromised) registers claiming any public address.
-    const link = createHttpControlLink({ serverUrl: server.endpoint, token: readFileSync(join(server.dataDir, "agent-token"), "utf8").trim() });
-    const hostId = "h-lbattack2-claims";
-    const registered = await link.register({
-      protocolVersion,
-      hostId,
-      agentVersion: "test",
-      availabilityZone: f.subnets[0]!.zone,
-      architecture: "X86_64",
-      capacity: { cpuUnits: 256 * 8, memoryMiB: 512 * 8, taskSlots: 8, ephemeralGiB: 21 * 8 },
-      machine: { cpuCount: 8, memoryMiB: 16_384 },
-      overcommit: false,
-      subnetIds: [],
-      publicAddress: "10.99.0.8", // a string only: no traffic
-    });
-    const heartbeat = setInterval(() => void link.heartbeat(hostId).catch(() => undefined), registered.heartbeatIntervalMs);
-    t.after(() => clearInterval(heartbeat));
+    // A public address is only a string the control plane stores: no traffic goes anywhere.
+    const host = await protocolHost(server, "h-lbattack2-claims", f.subnets[0]!.zone, "10.99.0.8");
+    t.after(() => host.stop());
+    const { link, hostId } = host;
     // Give placement its chances (a new listener triggers it too).
     await f.elb.send(
       new CreateListenerCommand({ LoadBalancerArn: lbArn, Protocol: "TCP", Port: 8443, DefaultActions: [{ Type: "forward", TargetGroupArn: tgArn }] }),
@@ -152,22 +123,10 @@ test("h8-3: ModifyListener does not let an older listener of another load balanc
     await server.cleanup();
   });
   const f = await elbv2Fixture(server);
-  const link = createHttpControlLink({ serverUrl: server.endpoint, token: readFileSync(join(server.dataDir, "agent-token"), "utf8").trim() });
-  const hostId = "h-lbattack2-contest";
-  const registered = await link.register({
-    protocolVersion,
-    hostId,
-    agentVersion: "test",
-    availabilityZone: f.subnets[0]!.zone,
-    architecture: "X86_64",
-    capacity: { cpuUnits: 256 * 8, memoryMiB: 512 * 8, taskSlots: 8, ephemeralGiB: 21 * 8 },
-    machine: { cpuCount: 8, memoryMiB: 16_384 },
-    overcommit: false,
-    subnetIds: [],
-    publicAddress: "10.99.0.9", // a string only: no traffic
-  });
-  const heartbeat = setInterval(() => void link.heartbeat(hostId).catch(() => undefined), registered.heartbeatIntervalMs);
-  t.after(() => clearInterval(heartbeat));
+  // A public address is only a string the control plane stores: no traffic goes anywhere.
+  const host = await protocolHost(server, "h-lbattack2-contest", f.subnets[0]!.zone, "10.99.0.9");
+  t.after(() => host.stop());
+  const { link, hostId } = host;
   const groupId = (await f.ec2.send(new CreateSecurityGroupCommand({ VpcId: f.vpcId, GroupName: "contest", Description: "contest" }))).GroupId!;
   const loadBalancer = async (name: string) =>
     (
